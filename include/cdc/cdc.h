@@ -1,0 +1,10 @@
+/*
+ * libcdc: change data capture from MySQL and MariaDB binary logs.
+ * The one header applications include.
+ */
+#ifndef CDC_CDC_H
+#define CDC_CDC_H
+
+#include <cdc/common.h>
+
+#endif /* CDC_CDC_H */
