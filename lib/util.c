@@ -78,7 +78,18 @@ void cdc__err_prefix(cdc_err *err, const char *fmt, ...)
     va_end(ap);
     if (n < 0) return;
     memcpy(old, err->msg, sizeof old);
-    snprintf(err->msg, sizeof err->msg, "%s: %s", head, old);
+    /* Assembled by hand: snprintf("%s: %s") draws a truncation warning. */
+    size_t hl = strnlen(head, sizeof head - 1), ol = strnlen(old, sizeof old - 1), cap = sizeof err->msg - 1;
+    size_t k = hl < cap ? hl : cap;
+    memcpy(err->msg, head, k);
+    if (k + 2 <= cap) {
+        memcpy(err->msg + k, ": ", 2);
+        k += 2;
+        size_t m = ol < cap - k ? ol : cap - k;
+        memcpy(err->msg + k, old, m);
+        k += m;
+    }
+    err->msg[k] = 0;
 }
 
 void cdc__err_clear(cdc_err *err)

@@ -3,4 +3,6 @@
 #ifndef CDC_TOOL_COMMANDS_H
 #define CDC_TOOL_COMMANDS_H
 
+int cmd_config_doc(int argc, char **argv);
+
 #endif

@@ -25,6 +25,7 @@ static const struct command {
     const char *summary;
 } commands[] = {
     {"version", cmd_version, "print the library version"},
+    {"config-doc", cmd_config_doc, "print the configuration keys as Markdown"},
 };
 
 static void usage(FILE *f)

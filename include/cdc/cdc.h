@@ -6,5 +6,6 @@
 #define CDC_CDC_H
 
 #include <cdc/common.h>
+#include <cdc/config.h>
 
 #endif /* CDC_CDC_H */
