@@ -296,8 +296,23 @@ build_chroot() {
 
 mysql_pid() { local p; p=$(readpid "$my/mysqld.pid"); pid_is "$p" mysqld && echo "$p"; }
 
+# Root over TCP. The password goes in an option file: on the command line
+# the MySQL client prints a warning on every call.
 mysql_cli() {
-    in_chroot mysql --no-defaults --protocol=TCP -h127.0.0.1 -P"$mysql_port" -uroot -p"$password" "$@"
+    in_chroot mysql --defaults-file="$cstate/mysql/client.cnf" "$@"
+}
+
+mysql_client_conf() {
+    local pw; pw=$(printf '%s' "$password" | sed 's/\\/\\\\/g; s/"/\\"/g')
+    cat >"$my/client.cnf" <<EOF
+[client]
+protocol=TCP
+host=127.0.0.1
+port=$mysql_port
+user=root
+password="$pw"
+EOF
+    chmod 600 "$my/client.cnf"
 }
 
 # As root over the socket, with the password once setup has set it.
@@ -361,6 +376,8 @@ EOF
 }
 
 mysql_start() {
+    mkdir -p "$my"
+    mysql_client_conf
     if mysql_up; then
         say "mysql: reusing running server (pid $(mysql_pid))"
         return 0
@@ -371,7 +388,6 @@ mysql_start() {
         stop_pid "$p" mysqld
     fi
     build_chroot
-    mkdir -p "$my"
     mysql_conf
     if [ ! -e "$my/data/.cdc-setup-done" ]; then
         say "mysql: initialising $my/data"
@@ -497,12 +513,16 @@ datadir_arg() {
 }
 
 # Host absolute paths become /host/... inside the chroot, also in --opt=/path.
+# Only paths whose directory exists on the host: an SQL text such as
+# "/* comment */ SELECT 1" stays as it is.
 chroot_arg() {
+    local v
     case $1 in
-    /*) printf '/host%s' "$1" ;;
-    --*=/*) printf '%s=/host%s' "${1%%=*}" "${1#*=}" ;;
-    *) printf '%s' "$1" ;;
+    /*) v=$1 ;;
+    --*=/*) v=${1#*=} ;;
+    *) printf '%s' "$1"; return ;;
     esac
+    if [ -d "$(dirname "$v")" ]; then printf '%s' "${1%"$v"}/host$v"; else printf '%s' "$1"; fi
 }
 
 # ---------------------------------------------------------------- check
@@ -666,7 +686,9 @@ mariadb)
     ;;
 mysql)
     [ -n "$(mysql_pid)" ] || die "mysql is not running"
-    mysql_cli "$@"
+    args=()
+    for a in "$@"; do args+=("$(chroot_arg "$a")"); done
+    mysql_cli "${args[@]}"
     ;;
 mariadb-binlog|mysqlbinlog)
     args=()
