@@ -1,0 +1,40 @@
+/*
+ * decimal.h: exact DECIMAL values. MySQL stores NEWDECIMAL as groups of
+ * nine decimal digits in big-endian words with the sign folded into the
+ * first bit; we convert between that form and digit text with integer
+ * arithmetic only, so no value is ever rounded. Internal; not installed.
+ */
+#ifndef CDC_DECIMAL_H
+#define CDC_DECIMAL_H
+
+#include "util.h"
+
+#define CDC__DECIMAL_MAX_PREC 65
+#define CDC__DECIMAL_MAX_SCALE 30
+/* Longest text: sign, 65 digits, point, a leading "0." digit: 68 + NUL. */
+#define CDC__DECIMAL_TEXT_MAX 72
+
+/* Bytes of a DECIMAL(prec,scale) in binary form, or 0 when prec/scale
+ * are out of range (prec 1..65, scale 0..30, scale <= prec). */
+size_t cdc__decimal_bin_size(unsigned prec, unsigned scale);
+
+/*
+ * Renders the binary decimal at p (exactly cdc__decimal_bin_size bytes)
+ * as text with exactly `scale` fractional digits ("-12.30", "0.00",
+ * "12"); out needs CDC__DECIMAL_TEXT_MAX bytes and is NUL-terminated.
+ * Returns the text length, or a negative cdc_error (CDC_ERR_CORRUPT when
+ * a digit group exceeds its digit count) with a message in err.
+ */
+int cdc__decimal_to_text(const uint8_t *p, unsigned prec, unsigned scale,
+                         char *out, cdc_err *err);
+
+/*
+ * Parses decimal text ("-12.3", "+0012.300", "1e3" is refused) into the
+ * binary form of DECIMAL(prec,scale) at out (cdc__decimal_bin_size
+ * bytes). Fractional digits beyond scale must be zeros (the server never
+ * sends more). Returns CDC_OK, or CDC_ERR_INVALID naming the problem.
+ */
+int cdc__decimal_from_text(const char *s, size_t len, unsigned prec, unsigned scale,
+                           uint8_t *out, cdc_err *err);
+
+#endif /* CDC_DECIMAL_H */

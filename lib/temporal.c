@@ -1,0 +1,325 @@
+/*
+ * temporal.c: MySQL's packed temporal formats and their ISO-8601 text.
+ *
+ * The "2" formats (MySQL 5.6.4+) are big-endian with an offset that makes
+ * them sort as unsigned bytes: DATETIME2 is 1 sign bit, 17 bits of
+ * year*13+month, 5 day, 5 hour, 6 minute, 6 second, then (fsp+1)/2
+ * bytes of fraction; TIME2 is 1 sign bit, 1 unused, 10 hour, 6 minute,
+ * 6 second, then the fraction, in two's complement around the offset.
+ */
+#include "temporal.h"
+
+#include <stdio.h>
+
+#define TIMEF_INT_OFS 0x800000LL
+#define TIMEF_OFS 0x800000000000LL
+#define DATETIMEF_INT_OFS 0x8000000000LL
+
+void cdc__date_unpack(uint32_t v, cdc_temporal *tm)
+{
+    memset(tm, 0, sizeof *tm);
+    tm->day = (uint8_t)(v & 31);
+    tm->month = (uint8_t)((v >> 5) & 15);
+    tm->year = (int32_t)(v >> 9);
+}
+
+void cdc__time_unpack_old(int32_t v, cdc_temporal *tm)
+{
+    memset(tm, 0, sizeof *tm);
+    uint32_t a = v < 0 ? (uint32_t)(-(int64_t)v) : (uint32_t)v;
+    tm->neg = v < 0;
+    tm->hour = a / 10000;
+    tm->minute = (uint8_t)(a / 100 % 100);
+    tm->second = (uint8_t)(a % 100);
+}
+
+void cdc__datetime_unpack_old(uint64_t v, cdc_temporal *tm)
+{
+    memset(tm, 0, sizeof *tm);
+    uint64_t date = v / 1000000, time = v % 1000000;
+    tm->year = (int32_t)(date / 10000 % 10000);
+    tm->month = (uint8_t)(date / 100 % 100);
+    tm->day = (uint8_t)(date % 100);
+    tm->hour = (uint32_t)(time / 10000);
+    tm->minute = (uint8_t)(time / 100 % 100);
+    tm->second = (uint8_t)(time % 100);
+}
+
+/* Fraction of a "2" format in microseconds, read as an unsigned number. */
+static uint32_t frac_usec(const uint8_t *p, unsigned fsp)
+{
+    switch (cdc__frac_bytes(fsp)) {
+    case 1: return (uint32_t)p[0] * 10000;
+    case 2: return (uint32_t)cdc__beN(p, 2) * 100;
+    case 3: return (uint32_t)cdc__beN(p, 3);
+    default: return 0;
+    }
+}
+
+void cdc__datetime_unpack_packed(int64_t v, cdc_temporal *tm)
+{
+    memset(tm, 0, sizeof *tm);
+    uint64_t a = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    tm->usec = (uint32_t)(a % (1u << 24));
+    uint64_t ymdhms = a >> 24;
+    uint64_t ymd = ymdhms >> 17, ym = ymd >> 5, hms = ymdhms % (1u << 17);
+    tm->day = (uint8_t)(ymd % (1u << 5));
+    tm->month = (uint8_t)(ym % 13);
+    tm->year = (int32_t)(ym / 13);
+    tm->second = (uint8_t)(hms % (1u << 6));
+    tm->minute = (uint8_t)((hms >> 6) % (1u << 6));
+    tm->hour = (uint32_t)(hms >> 12);
+}
+
+void cdc__time_unpack_packed(int64_t v, cdc_temporal *tm)
+{
+    memset(tm, 0, sizeof *tm);
+    uint64_t a = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    tm->neg = v < 0;
+    tm->usec = (uint32_t)(a % (1u << 24));
+    uint64_t hms = a >> 24;
+    tm->hour = (uint32_t)((hms >> 12) % (1u << 10));
+    tm->minute = (uint8_t)((hms >> 6) % (1u << 6));
+    tm->second = (uint8_t)(hms % (1u << 6));
+}
+
+void cdc__datetime2_unpack(const uint8_t *p, unsigned fsp, cdc_temporal *tm)
+{
+    int64_t intpart = (int64_t)cdc__beN(p, 5) - DATETIMEF_INT_OFS;
+    int64_t packed = intpart * (1LL << 24) + (int64_t)frac_usec(p + 5, fsp);
+    cdc__datetime_unpack_packed(packed, tm);
+}
+
+void cdc__time2_unpack(const uint8_t *p, unsigned fsp, cdc_temporal *tm)
+{
+    int64_t intpart, frac, packed;
+    switch (cdc__frac_bytes(fsp)) {
+    case 0:
+        intpart = (int64_t)cdc__beN(p, 3) - TIMEF_INT_OFS;
+        packed = intpart * (1LL << 24);
+        break;
+    case 1:
+        /* the fraction of a negative time is stored as its complement */
+        intpart = (int64_t)cdc__beN(p, 3) - TIMEF_INT_OFS;
+        frac = p[3];
+        if (intpart < 0 && frac) { intpart++; frac -= 0x100; }
+        packed = intpart * (1LL << 24) + frac * 10000;
+        break;
+    case 2:
+        intpart = (int64_t)cdc__beN(p, 3) - TIMEF_INT_OFS;
+        frac = (int64_t)cdc__beN(p + 3, 2);
+        if (intpart < 0 && frac) { intpart++; frac -= 0x10000; }
+        packed = intpart * (1LL << 24) + frac * 100;
+        break;
+    default:
+        packed = (int64_t)cdc__beN(p, 6) - TIMEF_OFS;
+        break;
+    }
+    cdc__time_unpack_packed(packed, tm);
+}
+
+void cdc__timestamp2_unpack(const uint8_t *p, unsigned fsp, int64_t *sec, uint32_t *usec)
+{
+    *sec = (int64_t)cdc__beN(p, 4);
+    *usec = frac_usec(p + 4, fsp);
+}
+
+/* Days since 1970-01-01 to a proleptic Gregorian date (Hinnant's method). */
+static void civil_from_days(int64_t z, int32_t *y, unsigned *m, unsigned *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t yy = (int64_t)yoe + era * 400;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int32_t)(yy + (*m <= 2));
+}
+
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+void cdc__epoch_to_tm(int64_t sec, uint32_t usec, cdc_temporal *tm)
+{
+    memset(tm, 0, sizeof *tm);
+    int64_t days = sec / 86400, rem = sec % 86400;
+    if (rem < 0) { rem += 86400; days--; }
+    int32_t y;
+    unsigned m, d;
+    civil_from_days(days, &y, &m, &d);
+    tm->year = y;
+    tm->month = (uint8_t)m;
+    tm->day = (uint8_t)d;
+    tm->hour = (uint32_t)(rem / 3600);
+    tm->minute = (uint8_t)(rem / 60 % 60);
+    tm->second = (uint8_t)(rem % 60);
+    tm->usec = usec;
+}
+
+int64_t cdc__tm_to_epoch(const cdc_temporal *tm)
+{
+    return days_from_civil(tm->year, tm->month, tm->day) * 86400 + (int64_t)tm->hour * 3600 +
+           tm->minute * 60 + tm->second;
+}
+
+static const uint32_t pow10_6[7] = {1000000, 100000, 10000, 1000, 100, 10, 1};
+
+static char *put_num(char *o, uint32_t v, unsigned width)
+{
+    char tmp[12];
+    unsigned n = 0;
+    do { tmp[n++] = (char)('0' + v % 10); v /= 10; } while (v);
+    while (n < width) tmp[n++] = '0';
+    while (n) *o++ = tmp[--n];
+    return o;
+}
+
+static char *put_frac(char *o, uint32_t usec, unsigned fsp)
+{
+    if (fsp == 0) return o;
+    if (fsp > 6) fsp = 6;
+    *o++ = '.';
+    return put_num(o, usec % 1000000 / pow10_6[fsp], fsp);
+}
+
+size_t cdc__fmt_date(char *out, const cdc_temporal *tm)
+{
+    char *o = out;
+    if (tm->year < 0) *o++ = '-';
+    o = put_num(o, (uint32_t)(tm->year < 0 ? -(int64_t)tm->year : tm->year), 4);
+    *o++ = '-';
+    o = put_num(o, tm->month, 2);
+    *o++ = '-';
+    o = put_num(o, tm->day, 2);
+    *o = 0;
+    return (size_t)(o - out);
+}
+
+size_t cdc__fmt_datetime(char *out, const cdc_temporal *tm, unsigned fsp, char sep)
+{
+    char *o = out + cdc__fmt_date(out, tm);
+    *o++ = sep;
+    o = put_num(o, tm->hour, 2);
+    *o++ = ':';
+    o = put_num(o, tm->minute, 2);
+    *o++ = ':';
+    o = put_num(o, tm->second, 2);
+    o = put_frac(o, tm->usec, fsp);
+    *o = 0;
+    return (size_t)(o - out);
+}
+
+size_t cdc__fmt_time(char *out, const cdc_temporal *tm, unsigned fsp)
+{
+    char *o = out;
+    if (tm->neg) *o++ = '-';
+    o = put_num(o, tm->hour, 2);
+    *o++ = ':';
+    o = put_num(o, tm->minute, 2);
+    *o++ = ':';
+    o = put_num(o, tm->second, 2);
+    o = put_frac(o, tm->usec, fsp);
+    *o = 0;
+    return (size_t)(o - out);
+}
+
+/* ---- text protocol parsing --------------------------------------- */
+
+/* Reads exactly n digits (n == 0: one or more) at s[*i]; -1 if none. */
+static int64_t digits(const char *s, size_t len, size_t *i, unsigned n)
+{
+    int64_t v = 0;
+    unsigned k = 0;
+    while (*i < len && s[*i] >= '0' && s[*i] <= '9' && (n == 0 || k < n) && k < 10) {
+        v = v * 10 + (s[*i] - '0');
+        (*i)++;
+        k++;
+    }
+    if (k == 0 || (n && k != n)) return -1;
+    return v;
+}
+
+static int parse_frac(const char *s, size_t len, size_t *i, uint32_t *usec)
+{
+    *usec = 0;
+    if (*i == len) return CDC_OK;
+    if (s[*i] != '.') return CDC_ERR_INVALID;
+    (*i)++;
+    unsigned k = 0;
+    uint32_t v = 0;
+    while (*i < len && s[*i] >= '0' && s[*i] <= '9') {
+        if (k < 6) { v = v * 10 + (uint32_t)(s[*i] - '0'); k++; }
+        else if (s[*i] != '0') return CDC_ERR_INVALID;
+        (*i)++;
+    }
+    if (k == 0) return CDC_ERR_INVALID;
+    *usec = v * pow10_6[k];
+    return CDC_OK;
+}
+
+static int parse_date(const char *s, size_t len, size_t *i, cdc_temporal *tm)
+{
+    int64_t y = digits(s, len, i, 4);
+    if (y < 0 || *i >= len || s[(*i)++] != '-') return CDC_ERR_INVALID;
+    int64_t m = digits(s, len, i, 2);
+    if (m < 0 || m > 12 || *i >= len || s[(*i)++] != '-') return CDC_ERR_INVALID;
+    int64_t d = digits(s, len, i, 2);
+    if (d < 0 || d > 31) return CDC_ERR_INVALID;
+    tm->year = (int32_t)y;
+    tm->month = (uint8_t)m;
+    tm->day = (uint8_t)d;
+    return CDC_OK;
+}
+
+static int parse_hms(const char *s, size_t len, size_t *i, cdc_temporal *tm, unsigned hour_digits)
+{
+    int64_t h = digits(s, len, i, hour_digits);
+    if (h < 0 || *i >= len || s[(*i)++] != ':') return CDC_ERR_INVALID;
+    int64_t mi = digits(s, len, i, 2);
+    if (mi < 0 || mi > 59 || *i >= len || s[(*i)++] != ':') return CDC_ERR_INVALID;
+    int64_t se = digits(s, len, i, 2);
+    if (se < 0 || se > 59) return CDC_ERR_INVALID;
+    tm->hour = (uint32_t)h;
+    tm->minute = (uint8_t)mi;
+    tm->second = (uint8_t)se;
+    return parse_frac(s, len, i, &tm->usec);
+}
+
+int cdc__date_parse(const char *s, size_t len, cdc_temporal *tm)
+{
+    memset(tm, 0, sizeof *tm);
+    size_t i = 0;
+    if (parse_date(s, len, &i, tm) || i != len) return CDC_ERR_INVALID;
+    return CDC_OK;
+}
+
+int cdc__datetime_parse(const char *s, size_t len, cdc_temporal *tm)
+{
+    memset(tm, 0, sizeof *tm);
+    size_t i = 0;
+    if (parse_date(s, len, &i, tm)) return CDC_ERR_INVALID;
+    if (i == len) return CDC_OK;
+    if (s[i] != ' ' && s[i] != 'T') return CDC_ERR_INVALID;
+    i++;
+    if (parse_hms(s, len, &i, tm, 2) || i != len || tm->hour > 23) return CDC_ERR_INVALID;
+    return CDC_OK;
+}
+
+int cdc__time_parse(const char *s, size_t len, cdc_temporal *tm)
+{
+    memset(tm, 0, sizeof *tm);
+    size_t i = 0;
+    if (i < len && s[i] == '-') { tm->neg = 1; i++; }
+    if (parse_hms(s, len, &i, tm, 0) || i != len || tm->hour > 838) return CDC_ERR_INVALID;
+    return CDC_OK;
+}
