@@ -574,6 +574,10 @@ check_mariadb() {
     expect fail "verify against wrong CA"    mariadb --no-defaults --protocol=TCP -hlocalhost -P"$mariadb_port" -p"$password" -N -ucdc_tls --ssl --ssl-ca="$certs/wrong-ca.pem" --ssl-verify-server-cert -e "$q"
     expect ok   "cdc_repl: binlog position"  $c -ucdc_repl -e "SHOW MASTER STATUS; SHOW BINARY LOGS; SELECT @@gtid_binlog_pos"
     expect fail "cdc_repl: cannot write"     $c -ucdc_repl -e "CREATE TABLE cdc_test.repl_must_not_write (a INT)"
+    # The privileges suffice for a binlog dump (COM_BINLOG_DUMP), which is
+    # what a CDC client does.
+    expect ok   "cdc_repl: binlog dump"      sh -c "mariadb-binlog --no-defaults --read-from-remote-server --protocol=TCP \
+        -h127.0.0.1 -P$mariadb_port -ucdc_repl -p'$password' mariadb-bin.000001 | grep -c '^# at' | sed 's/^/events: /' | grep -v ': 0\$'"
 }
 
 check_mysql() {
@@ -610,6 +614,9 @@ check_mysql() {
     expect fail "verify against wrong CA"    in_chroot mysql --no-defaults --protocol=TCP -hlocalhost -P"$mysql_port" -p"$password" -N -ucdc_tls --ssl-mode=VERIFY_CA --ssl-ca="$cc/wrong-ca.pem" -e "$q"
     expect ok   "cdc_repl: binlog position"  $c -ucdc_repl $tls -e "SHOW BINARY LOG STATUS; SHOW BINARY LOGS; SELECT @@gtid_executed"
     expect fail "cdc_repl: cannot write"     $c -ucdc_repl $tls -e "CREATE TABLE cdc_test.repl_must_not_write (a INT)"
+    expect ok   "cdc_repl: binlog dump (GTID)" sh -c "'$self' mysqlbinlog --read-from-remote-source=BINLOG-DUMP-GTIDS \
+        --protocol=TCP -h127.0.0.1 -P$mysql_port -ucdc_repl -p'$password' --ssl-mode=REQUIRED binlog.000001 2>&1 |
+        grep -v 'Using a password' | grep -c '^# at' | sed 's/^/events: /' | grep -v ': 0\$'"
 }
 
 # ---------------------------------------------------------------- main
@@ -691,14 +698,23 @@ mysql)
     mysql_cli "${args[@]}"
     ;;
 mariadb-binlog|mysqlbinlog)
+    # Reading from a server, the file arguments are log names on the server,
+    # not paths to map.
+    remote=no
+    for a in "$@"; do
+        case $a in -R|--read-from-remote-server|--read-from-remote-source*) remote=yes ;; esac
+    done
     args=()
     if [ "$cmd" = mariadb-binlog ]; then
-        for a in "$@"; do args+=("$(datadir_arg "$mdb/data" "$a")"); done
+        for a in "$@"; do
+            [ $remote = no ] && a=$(datadir_arg "$mdb/data" "$a")
+            args+=("$a")
+        done
         exec mariadb-binlog --no-defaults "${args[@]}"
     fi
     build_chroot
     for a in "$@"; do
-        a=$(datadir_arg "$my/data" "$a")
+        [ $remote = no ] && a=$(datadir_arg "$my/data" "$a")
         args+=("$(chroot_arg "$a")")
     done
     in_chroot mysqlbinlog --no-defaults "${args[@]}"
