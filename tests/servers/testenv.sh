@@ -629,98 +629,105 @@ which_servers() {
     esac
 }
 
-cmd=${1:-}
-[ $# -gt 0 ] && shift
-case $cmd in
-start)
-    [ "$(id -u)" -eq 0 ] || die "must run as root (chroot, mounts, PAM service file)"
-    servers=$(which_servers "${1:-}")
-    lock
-    make_certs
-    rc=0
-    for s in $servers; do
-        ( "${s}_start" ) || rc=1
-    done
-    write_env
-    [ $rc -eq 0 ] || die "not every server started; see the log lines above"
-    ;;
-stop)
-    force=no srv=""
-    for a in "$@"; do
-        case $a in --force) force=yes ;; *) srv=$a ;; esac
-    done
-    servers=$(which_servers "$srv")
-    lock
-    for s in $servers; do
-        case $s in
-        mariadb) stop_server mariadb "$mdb" mariadb_pid mariadbd $force ;;
-        mysql) stop_server mysql "$my" mysql_pid mysqld $force ;;
-        esac
-    done
-    write_env
-    ;;
-status)
-    p=$(mariadb_pid) || true
-    if [ -n "$p" ]; then echo "mariadb: running, pid $p, 127.0.0.1:$mariadb_port, $(cat "$mdb/version" 2>/dev/null)"
-    else echo "mariadb: stopped"; fi
-    p=$(mysql_pid) || true
-    if [ -n "$p" ]; then echo "mysql: running, pid $p, 127.0.0.1:$mysql_port, $(cat "$my/version" 2>/dev/null)"
-    else echo "mysql: stopped"; fi
-    echo "state: $state"
-    [ -n "$(mariadb_pid)$(mysql_pid)" ]
-    ;;
-envfile)
-    [ -e "$state/env.sh" ] || die "no env file; run 'testenv.sh start' first"
-    echo "$state/env.sh"
-    ;;
-check)
-    [ -n "$(mariadb_pid)$(mysql_pid)" ] || die "no server running; run 'testenv.sh start' first"
-    if [ -n "$(mariadb_pid)" ]; then check_mariadb; fi
-    if [ -n "$(mysql_pid)" ]; then check_mysql; fi
-    if [ $check_fail -ne 0 ]; then die "check: $check_fail failed"; fi
-    echo "check: all passed"
-    ;;
-clean)
-    lock
-    stop_server mariadb "$mdb" mariadb_pid mariadbd yes
-    stop_server mysql "$my" mysql_pid mysqld yes
-    rm -rf "$mdb" "$my" "$state/env.sh" "$state/pam-password"
-    say "removed server data under $state (certificates kept)"
-    ;;
-mariadb)
-    [ -n "$(mariadb_pid)" ] || die "mariadb is not running"
-    exec mariadb --no-defaults --protocol=TCP -h127.0.0.1 -P"$mariadb_port" -uroot -p"$password" "$@"
-    ;;
-mysql)
-    [ -n "$(mysql_pid)" ] || die "mysql is not running"
-    args=()
-    for a in "$@"; do args+=("$(chroot_arg "$a")"); done
-    mysql_cli "${args[@]}"
-    ;;
-mariadb-binlog|mysqlbinlog)
-    # Reading from a server, the file arguments are log names on the server,
-    # not paths to map.
-    remote=no
-    for a in "$@"; do
-        case $a in -R|--read-from-remote-server|--read-from-remote-source*) remote=yes ;; esac
-    done
-    args=()
-    if [ "$cmd" = mariadb-binlog ]; then
-        for a in "$@"; do
-            [ $remote = no ] && a=$(datadir_arg "$mdb/data" "$a")
-            args+=("$a")
+# Everything below runs from main, called on the script's last line together
+# with exit: bash reads a script as it runs, so a script edited (or updated by
+# git) while a long start is in progress must not go on reading new text.
+main() {
+    cmd=${1:-}
+    [ $# -gt 0 ] && shift
+    case $cmd in
+    start)
+        [ "$(id -u)" -eq 0 ] || die "must run as root (chroot, mounts, PAM service file)"
+        servers=$(which_servers "${1:-}")
+        lock
+        make_certs
+        rc=0
+        for s in $servers; do
+            ( "${s}_start" ) || rc=1
         done
-        exec mariadb-binlog --no-defaults "${args[@]}"
-    fi
-    build_chroot
-    for a in "$@"; do
-        [ $remote = no ] && a=$(datadir_arg "$my/data" "$a")
-        args+=("$(chroot_arg "$a")")
-    done
-    in_chroot mysqlbinlog --no-defaults "${args[@]}"
-    ;;
-*)
-    sed -n '2,/^set -eu/p' "$self" | sed '$d; s/^# \{0,1\}//' >&2
-    exit 2
-    ;;
-esac
+        write_env
+        [ $rc -eq 0 ] || die "not every server started; see the log lines above"
+        ;;
+    stop)
+        force=no srv=""
+        for a in "$@"; do
+            case $a in --force) force=yes ;; *) srv=$a ;; esac
+        done
+        servers=$(which_servers "$srv")
+        lock
+        for s in $servers; do
+            case $s in
+            mariadb) stop_server mariadb "$mdb" mariadb_pid mariadbd $force ;;
+            mysql) stop_server mysql "$my" mysql_pid mysqld $force ;;
+            esac
+        done
+        write_env
+        ;;
+    status)
+        p=$(mariadb_pid) || true
+        if [ -n "$p" ]; then echo "mariadb: running, pid $p, 127.0.0.1:$mariadb_port, $(cat "$mdb/version" 2>/dev/null)"
+        else echo "mariadb: stopped"; fi
+        p=$(mysql_pid) || true
+        if [ -n "$p" ]; then echo "mysql: running, pid $p, 127.0.0.1:$mysql_port, $(cat "$my/version" 2>/dev/null)"
+        else echo "mysql: stopped"; fi
+        echo "state: $state"
+        [ -n "$(mariadb_pid)$(mysql_pid)" ]
+        ;;
+    envfile)
+        [ -e "$state/env.sh" ] || die "no env file; run 'testenv.sh start' first"
+        echo "$state/env.sh"
+        ;;
+    check)
+        [ -n "$(mariadb_pid)$(mysql_pid)" ] || die "no server running; run 'testenv.sh start' first"
+        if [ -n "$(mariadb_pid)" ]; then check_mariadb; fi
+        if [ -n "$(mysql_pid)" ]; then check_mysql; fi
+        if [ $check_fail -ne 0 ]; then die "check: $check_fail failed"; fi
+        echo "check: all passed"
+        ;;
+    clean)
+        lock
+        stop_server mariadb "$mdb" mariadb_pid mariadbd yes
+        stop_server mysql "$my" mysql_pid mysqld yes
+        rm -rf "$mdb" "$my" "$state/env.sh" "$state/pam-password"
+        say "removed server data under $state (certificates kept)"
+        ;;
+    mariadb)
+        [ -n "$(mariadb_pid)" ] || die "mariadb is not running"
+        exec mariadb --no-defaults --protocol=TCP -h127.0.0.1 -P"$mariadb_port" -uroot -p"$password" "$@"
+        ;;
+    mysql)
+        [ -n "$(mysql_pid)" ] || die "mysql is not running"
+        args=()
+        for a in "$@"; do args+=("$(chroot_arg "$a")"); done
+        mysql_cli "${args[@]}"
+        ;;
+    mariadb-binlog|mysqlbinlog)
+        # Reading from a server, the file arguments are log names on the server,
+        # not paths to map.
+        remote=no
+        for a in "$@"; do
+            case $a in -R|--read-from-remote-server|--read-from-remote-source*) remote=yes ;; esac
+        done
+        args=()
+        if [ "$cmd" = mariadb-binlog ]; then
+            for a in "$@"; do
+                [ $remote = no ] && a=$(datadir_arg "$mdb/data" "$a")
+                args+=("$a")
+            done
+            exec mariadb-binlog --no-defaults "${args[@]}"
+        fi
+        build_chroot
+        for a in "$@"; do
+            [ $remote = no ] && a=$(datadir_arg "$my/data" "$a")
+            args+=("$(chroot_arg "$a")")
+        done
+        in_chroot mysqlbinlog --no-defaults "${args[@]}"
+        ;;
+    *)
+        sed -n '2,/^set -eu/p' "$self" | sed '$d; s/^# \{0,1\}//' >&2
+        exit 2
+        ;;
+    esac
+}
+
+main "$@"; exit $?
