@@ -1,0 +1,743 @@
+/* conn.c: blocking connection over a socket (see conn.h). */
+#include "conn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "packet.h"
+
+#define IBUF_SIZE (64 * 1024)
+
+struct cdc_conn {
+    const cdc_allocator *alloc;
+    int fd;
+    bool unix_sock;
+    bool broken;
+    cdc_tls *tls;
+    int timeout_ms;
+    /* input: raw bytes from the socket, then (compressed) inflated stream */
+    uint8_t *ibuf;
+    size_t ipos, ilen;
+    bool compress;
+    cdc_buf zin;        /* inflated stream */
+    size_t zpos;
+    cdc_buf zraw;       /* one compressed packet's body */
+    uint8_t cseq;
+    cdc_deframer df;    /* df.seq is the exchange's sequence id, both ways */
+    cdc_buf out, zout, cmd;
+    /* what the server said */
+    char *version_str;
+    cdc_server_version version;
+    uint32_t conn_id, caps, server_caps;
+    uint8_t server_charset;
+    cdc_auth_plugin plugin;
+    bool fast_path;
+};
+
+/* ---- transport --------------------------------------------------- */
+
+static int wait_fd(int fd, short ev, int timeout_ms)
+{
+    struct pollfd p = {fd, ev, 0};
+    for (;;) {
+        int n = poll(&p, 1, timeout_ms > 0 ? timeout_ms : -1);
+        if (n < 0 && errno == EINTR) continue;
+        return n;
+    }
+}
+
+static int broken(cdc_conn *c, int rc)
+{
+    c->broken = true;
+    return rc;
+}
+
+/* Reads 1..n bytes from the socket or TLS. */
+static ptrdiff_t raw_recv(cdc_conn *c, uint8_t *buf, size_t n, cdc_err *err)
+{
+    if (c->tls) {
+        ptrdiff_t r = cdc__tls_read(c->tls, buf, n, err);
+        return r < 0 ? broken(c, (int)r) : r;
+    }
+    for (;;) {
+        ssize_t r = recv(c->fd, buf, n, 0);
+        if (r > 0) return r;
+        if (r == 0) return broken(c, cdc__err_set(err, CDC_ERR_CLOSED, "connection closed by server"));
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            int w = wait_fd(c->fd, POLLIN, c->timeout_ms);
+            if (w == 0)
+                return broken(c, cdc__err_set(err, CDC_ERR_TIMEOUT, "no data from the server for %d ms", c->timeout_ms));
+            if (w > 0) continue;
+        }
+        if (errno == ECONNRESET)
+            return broken(c, cdc__err_set(err, CDC_ERR_CLOSED, "connection reset by server"));
+        return broken(c, cdc__err_set(err, CDC_ERR_IO, "read from server: %s", strerror(errno)));
+    }
+}
+
+static int raw_send(cdc_conn *c, const uint8_t *p, size_t n, cdc_err *err)
+{
+    if (c->tls) {
+        int rc = cdc__tls_write(c->tls, p, n, err);
+        return rc ? broken(c, rc) : CDC_OK;
+    }
+    while (n) {
+        ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
+        if (w >= 0) {
+            p += w;
+            n -= (size_t)w;
+            continue;
+        }
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            int r = wait_fd(c->fd, POLLOUT, c->timeout_ms);
+            if (r == 0) return broken(c, cdc__err_set(err, CDC_ERR_TIMEOUT, "server did not take data for %d ms", c->timeout_ms));
+            if (r > 0) continue;
+        }
+        if (errno == EPIPE || errno == ECONNRESET)
+            return broken(c, cdc__err_set(err, CDC_ERR_CLOSED, "connection closed by server (%s)", strerror(errno)));
+        return broken(c, cdc__err_set(err, CDC_ERR_IO, "write to server: %s", strerror(errno)));
+    }
+    return CDC_OK;
+}
+
+/* Exactly n raw bytes, through the input buffer. */
+static int raw_read_exact(cdc_conn *c, uint8_t *dst, size_t n, cdc_err *err)
+{
+    while (n) {
+        if (c->ipos == c->ilen) {
+            /* Large bodies go straight to their destination. */
+            if (n >= IBUF_SIZE) {
+                ptrdiff_t r = raw_recv(c, dst, n, err);
+                if (r < 0) return (int)r;
+                dst += r;
+                n -= (size_t)r;
+                continue;
+            }
+            ptrdiff_t r = raw_recv(c, c->ibuf, IBUF_SIZE, err);
+            if (r < 0) return (int)r;
+            c->ipos = 0;
+            c->ilen = (size_t)r;
+        }
+        size_t take = c->ilen - c->ipos < n ? c->ilen - c->ipos : n;
+        memcpy(dst, c->ibuf + c->ipos, take);
+        c->ipos += take;
+        dst += take;
+        n -= take;
+    }
+    return CDC_OK;
+}
+
+/* Makes some packet-stream bytes available: *p, *n. */
+static int stream_peek(cdc_conn *c, const uint8_t **p, size_t *n, cdc_err *err)
+{
+    if (!c->compress) {
+        if (c->ipos == c->ilen) {
+            ptrdiff_t r = raw_recv(c, c->ibuf, IBUF_SIZE, err);
+            if (r < 0) return (int)r;
+            c->ipos = 0;
+            c->ilen = (size_t)r;
+        }
+        *p = c->ibuf + c->ipos;
+        *n = c->ilen - c->ipos;
+        return CDC_OK;
+    }
+    while (c->zpos == c->zin.len) {
+        uint8_t h[CDC__ZPKT_HDR];
+        int rc = raw_read_exact(c, h, sizeof h, err);
+        if (rc) return rc;
+        cdc_zhdr zh = cdc__zhdr_parse(h);
+        c->cseq = (uint8_t)(zh.seq + 1);
+        cdc__buf_reset(&c->zraw);
+        cdc__buf_reset(&c->zin);
+        c->zpos = 0;
+        if ((rc = cdc__buf_reserve(&c->zraw, zh.clen)))
+            return broken(c, cdc__err_set(err, rc, "out of memory for a compressed packet"));
+        if ((rc = raw_read_exact(c, c->zraw.data, zh.clen, err))) return rc;
+        if ((rc = cdc__zpacket_unpack(&zh, c->zraw.data, &c->zin, 0, err))) return broken(c, rc);
+    }
+    *p = c->zin.data + c->zpos;
+    *n = c->zin.len - c->zpos;
+    return CDC_OK;
+}
+
+static void stream_consume(cdc_conn *c, size_t n)
+{
+    if (c->compress) c->zpos += n;
+    else c->ipos += n;
+}
+
+int cdc__conn_read_packet(cdc_conn *c, cdc_bytes *payload, cdc_err *err)
+{
+    if (c->broken || c->fd < 0) return cdc__err_set(err, CDC_ERR_STATE, "connection is not open");
+    cdc__deframer_next(&c->df);
+    while (!c->df.done) {
+        const uint8_t *p = NULL;
+        size_t n = 0;
+        int rc = stream_peek(c, &p, &n, err);
+        if (rc) return rc;
+        ptrdiff_t used = cdc__deframer_feed(&c->df, p, n, err);
+        if (used < 0) return broken(c, (int)used);
+        stream_consume(c, (size_t)used);
+    }
+    *payload = (cdc_bytes){c->df.payload.data, c->df.payload.len};
+    return CDC_OK;
+}
+
+/* Sends one logical payload with the current sequence id. */
+static int send_payload(cdc_conn *c, const uint8_t *p, size_t n, cdc_err *err)
+{
+    cdc__buf_reset(&c->out);
+    int rc = cdc__packet_frame(&c->out, &c->df.seq, p, n);
+    if (rc) return cdc__err_set(err, rc, "out of memory for a %zu-byte packet", n);
+    if (!c->compress) return raw_send(c, c->out.data, c->out.len, err);
+    cdc__buf_reset(&c->zout);
+    if ((rc = cdc__zpacket_frame(&c->zout, &c->cseq, c->out.data, c->out.len, err))) return rc;
+    return raw_send(c, c->zout.data, c->zout.len, err);
+}
+
+int cdc__conn_write_command(cdc_conn *c, uint8_t cmd, const void *payload, size_t len, cdc_err *err)
+{
+    if (c->broken || c->fd < 0) return cdc__err_set(err, CDC_ERR_STATE, "connection is not open");
+    c->df.seq = 0;
+    c->cseq = 0;
+    /* Anything unread belongs to an abandoned exchange. */
+    c->ipos = c->ilen;
+    c->zpos = c->zin.len;
+    cdc__buf_reset(&c->cmd);
+    int rc = cdc__buf_reserve(&c->cmd, len + 1);
+    if (rc) return cdc__err_set(err, rc, "out of memory for a %zu-byte command", len);
+    c->cmd.data[0] = cmd;
+    if (len) memcpy(c->cmd.data + 1, payload, len);
+    c->cmd.len = len + 1;
+    return send_payload(c, c->cmd.data, c->cmd.len, err);
+}
+
+void cdc__conn_set_read_timeout(cdc_conn *c, int timeout_ms)
+{
+    c->timeout_ms = timeout_ms;
+    if (c->tls) cdc__tls_set_timeout(c->tls, timeout_ms);
+}
+
+/* ---- lifecycle ---------------------------------------------------- */
+
+int cdc__conn_new(cdc_conn **out, const cdc_allocator *a)
+{
+    cdc_conn *c = cdc__calloc(a, 1, sizeof *c);
+    *out = c;
+    if (!c) return CDC_ERR_NOMEM;
+    c->alloc = cdc__allocator(a);
+    c->fd = -1;
+    cdc__buf_init(&c->zin, a);
+    cdc__buf_init(&c->zraw, a);
+    cdc__buf_init(&c->out, a);
+    cdc__buf_init(&c->zout, a);
+    cdc__buf_init(&c->cmd, a);
+    cdc__deframer_init(&c->df, a, CDC__CONN_DEFAULT_MAX_PACKET);
+    return CDC_OK;
+}
+
+static void conn_drop(cdc_conn *c)
+{
+    cdc__tls_free(c->tls);
+    c->tls = NULL;
+    if (c->fd >= 0) close(c->fd);
+    c->fd = -1;
+    c->ipos = c->ilen = 0;
+    c->compress = false;
+    cdc__buf_reset(&c->zin);
+    c->zpos = 0;
+    cdc__free(c->alloc, c->version_str);
+    c->version_str = NULL;
+    memset(&c->version, 0, sizeof c->version);
+    c->broken = false;
+}
+
+void cdc__conn_close(cdc_conn *c)
+{
+    if (!c) return;
+    if (c->fd >= 0 && !c->broken) {
+        c->timeout_ms = 1000;
+        if (c->tls) cdc__tls_set_timeout(c->tls, 1000);
+        (void)cdc__conn_write_command(c, CDC_COM_QUIT, NULL, 0, NULL);
+    }
+    conn_drop(c);
+}
+
+void cdc__conn_free(cdc_conn *c)
+{
+    if (!c) return;
+    cdc__conn_close(c);
+    cdc__free(c->alloc, c->ibuf);
+    cdc__buf_free(&c->zin);
+    cdc__buf_free(&c->zraw);
+    cdc__buf_free(&c->out);
+    cdc__buf_free(&c->zout);
+    cdc__buf_free(&c->cmd);
+    cdc__deframer_free(&c->df);
+    cdc__free(c->alloc, c);
+}
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int connect_unix(cdc_conn *c, const char *path, cdc_err *err)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof sa.sun_path)
+        return cdc__err_set(err, CDC_ERR_CONFIG, "unix socket path '%s' is too long", path);
+    strcpy(sa.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return cdc__err_set(err, CDC_ERR_IO, "socket: %s", strerror(errno));
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        int e = errno;
+        close(fd);
+        return cdc__err_set(err, CDC_ERR_CONNECT, "cannot connect to unix socket '%s': %s", path, strerror(e));
+    }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    c->fd = fd;
+    c->unix_sock = true;
+    return CDC_OK;
+}
+
+static int connect_tcp(cdc_conn *c, const char *host, unsigned port, int timeout_ms, cdc_err *err)
+{
+    char portstr[16];
+    snprintf(portstr, sizeof portstr, "%u", port);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
+    int g = getaddrinfo(host, portstr, &hints, &res);
+    if (g != 0)
+        return cdc__err_set(err, g == EAI_MEMORY ? CDC_ERR_NOMEM : (g == EAI_AGAIN ? CDC_ERR_CONNECT : CDC_ERR_RESOLVE),
+                            "cannot resolve host '%s': %s", host, gai_strerror(g));
+    long long deadline = now_ms() + timeout_ms;
+    int last = 0;
+    bool timed_out = false;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
+        if (fd < 0) { last = errno; continue; }
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+            if (errno != EINPROGRESS) { last = errno; close(fd); continue; }
+            long long left = deadline - now_ms();
+            int w = left > 0 ? wait_fd(fd, POLLOUT, (int)left) : 0;
+            int soerr = 0;
+            socklen_t sl = sizeof soerr;
+            if (w == 0) { timed_out = true; close(fd); continue; }
+            if (w < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0 || soerr) {
+                last = soerr ? soerr : errno;
+                close(fd);
+                continue;
+            }
+        }
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+        c->fd = fd;
+        c->unix_sock = false;
+        freeaddrinfo(res);
+        return CDC_OK;
+    }
+    freeaddrinfo(res);
+    if (timed_out && !last)
+        return cdc__err_set(err, CDC_ERR_TIMEOUT, "cannot connect to %s:%u: no answer within %d ms", host, port, timeout_ms);
+    return cdc__err_set(err, CDC_ERR_CONNECT, "cannot connect to %s:%u: %s", host, port, strerror(last));
+}
+
+static int charset_id(const char *name)
+{
+    /* Collations both servers know; MySQL's 255 (utf8mb4_0900_ai_ci) is
+     * unknown to MariaDB. The session collation does not matter to CDC. */
+    if (!name || !*name || !strcasecmp(name, "utf8mb4")) return 45;
+    if (!strcasecmp(name, "utf8mb3") || !strcasecmp(name, "utf8")) return 33;
+    if (!strcasecmp(name, "latin1")) return 8;
+    if (!strcasecmp(name, "binary")) return 63;
+    return -1;
+}
+
+static int read_file(const cdc_allocator *a, const char *path, cdc_buf *out, cdc_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return cdc__err_set(err, CDC_ERR_CONFIG, "cannot open '%s': %s", path, strerror(errno));
+    cdc__buf_init(out, a);
+    char tmp[4096];
+    size_t n;
+    int rc = CDC_OK;
+    while (!rc && (n = fread(tmp, 1, sizeof tmp, f)) > 0) {
+        if (out->len + n > 1024 * 1024) rc = cdc__err_set(err, CDC_ERR_CONFIG, "'%s' is too large for a key file", path);
+        else if (cdc__buf_append(out, tmp, n)) rc = cdc__err_set(err, CDC_ERR_NOMEM, "out of memory reading '%s'", path);
+    }
+    if (!rc && ferror(f)) rc = cdc__err_set(err, CDC_ERR_CONFIG, "cannot read '%s'", path);
+    fclose(f);
+    if (rc) cdc__buf_free(out);
+    return rc;
+}
+
+/* The authentication exchange after the handshake response is sent. */
+static int auth_loop(cdc_conn *c, cdc_auth *a, cdc_err *err)
+{
+    for (;;) {
+        cdc_bytes p;
+        int rc = cdc__conn_read_packet(c, &p, err);
+        if (rc) return rc;
+        if (p.len == 0) return broken(c, cdc__err_set(err, CDC_ERR_PROTOCOL, "empty packet during authentication"));
+        switch (p.ptr[0]) {
+        case 0x00:
+            c->plugin = a->plugin;
+            c->fast_path = a->fast_ok;
+            return CDC_OK;
+        case 0xff:
+            rc = cdc__err_packet(p.ptr, p.len, err);
+            return broken(c, rc);
+        case 0xfe: {
+            cdc_bytes name, data;
+            if ((rc = cdc__auth_switch_parse(p.ptr, p.len, &name, &data, err))) return broken(c, rc);
+            cdc_auth_plugin pl = cdc__auth_plugin_find(name.ptr, name.len);
+            if (pl == CDC_AUTH_UNKNOWN)
+                return broken(c, cdc__err_set(err, CDC_ERR_AUTH_PLUGIN,
+                                              "server asks for authentication plugin '%.*s', which libcdc does not support",
+                                              (int)name.len, (const char *)name.ptr));
+            /* data borrows the packet buffer, which send_payload leaves alone. */
+            cdc_buf reply;
+            cdc__buf_init(&reply, c->alloc);
+            rc = cdc__auth_start(a, pl, data.ptr, data.len, &reply, err);
+            if (!rc) rc = send_payload(c, reply.data, reply.len, err);
+            cdc__buf_free(&reply);
+            if (rc) return broken(c, rc);
+            break;
+        }
+        case 0x01: {
+            cdc_buf reply;
+            bool send = false;
+            cdc__buf_init(&reply, c->alloc);
+            rc = cdc__auth_more(a, p.ptr + 1, p.len - 1, &reply, &send, err);
+            if (!rc && send) rc = send_payload(c, reply.data, reply.len, err);
+            cdc__buf_free(&reply);
+            if (rc) return broken(c, rc);
+            break;
+        }
+        default:
+            return broken(c, cdc__err_set(err, CDC_ERR_PROTOCOL,
+                                          "unexpected packet (first byte 0x%02x, %zu bytes) during authentication",
+                                          p.ptr[0], p.len));
+        }
+    }
+}
+
+static int conn_handshake(cdc_conn *c, const cdc_conn_opts *o, const char *host, cdc_buf *key, cdc_err *err)
+{
+    cdc_bytes p;
+    int rc = cdc__conn_read_packet(c, &p, err);
+    if (rc) return rc;
+    if (p.len && p.ptr[0] == 0xff) return broken(c, cdc__err_packet(p.ptr, p.len, err));
+    cdc_handshake hs;
+    if ((rc = cdc__handshake_parse(p.ptr, p.len, &hs, err))) return broken(c, rc);
+    if (!(hs.caps & CDC_CAP_PROTOCOL_41))
+        return broken(c, cdc__err_set(err, CDC_ERR_UNSUPPORTED, "server does not speak protocol 4.1"));
+    c->version_str = cdc__strndup(c->alloc, (const char *)hs.server_version.ptr, hs.server_version.len);
+    if (!c->version_str) return broken(c, cdc__err_set(err, CDC_ERR_NOMEM, "out of memory"));
+    c->version = cdc__server_version_parse(c->version_str, hs.server_version.len);
+    c->conn_id = hs.connection_id;
+    c->server_caps = hs.caps;
+    c->server_charset = hs.charset;
+
+    int cs = charset_id(o->charset);
+    if (cs < 0) return broken(c, cdc__err_set(err, CDC_ERR_CONFIG, "unknown charset '%s'", o->charset));
+    uint32_t caps = CDC__CAPS_WANTED & hs.caps;
+    if (o->database && *o->database) caps |= CDC_CAP_CONNECT_WITH_DB & hs.caps;
+    if (o->compress) caps |= CDC_CAP_COMPRESS & hs.caps;
+    if (o->compress && !(hs.caps & CDC_CAP_COMPRESS))
+        return broken(c, cdc__err_set(err, CDC_ERR_UNSUPPORTED, "compression requested but the server does not offer it"));
+    bool use_tls = false;
+    if (o->tls_mode >= CDC_TLS_REQUIRED) {
+        if (!(hs.caps & CDC_CAP_SSL))
+            return broken(c, cdc__err_set(err, CDC_ERR_TLS_REQUIRED, "tls_mode %s, but the server at %s does not offer TLS",
+                                          cdc__tls_mode_name(o->tls_mode), host));
+        use_tls = true;
+    } else if (o->tls_mode == CDC_TLS_PREFERRED) {
+        use_tls = (hs.caps & CDC_CAP_SSL) && !c->unix_sock;
+    }
+    uint32_t max_packet = CDC__PKT_MAX;
+    if (use_tls) {
+        caps |= CDC_CAP_SSL;
+        cdc__buf_reset(&c->out);
+        if ((rc = cdc__handshake_ssl_request(&c->out, caps, max_packet, (uint8_t)cs)))
+            return broken(c, cdc__err_set(err, rc, "out of memory"));
+        cdc_buf req = c->out;
+        cdc__buf_init(&c->out, c->alloc);
+        rc = send_payload(c, req.data, req.len, err);
+        cdc__buf_free(&req);
+        if (rc) return rc;
+        cdc_tls_opts to = {o->tls_mode, o->tls_ca, o->tls_cert, o->tls_key, o->tls_server_name, host};
+        if ((rc = cdc__tls_connect(&c->tls, c->alloc, &to, c->fd, c->timeout_ms, err))) return broken(c, rc);
+    }
+    c->caps = caps;
+
+    cdc_auth a = {0};
+    a.password = o->password ? o->password : "";
+    a.password_len = strlen(a.password);
+    a.tls = use_tls;
+    a.secure = use_tls || c->unix_sock;
+    a.allow_cleartext = o->allow_cleartext_without_tls;
+    a.get_server_key = o->get_server_public_key;
+    if (key->len) {
+        a.server_key = (const char *)key->data;
+        a.server_key_len = key->len;
+    }
+    cdc_auth_plugin pl = cdc__auth_plugin_find(hs.auth_plugin.ptr, hs.auth_plugin.len);
+    if (pl == CDC_AUTH_UNKNOWN || (pl == CDC_AUTH_CLEAR && !use_tls && !a.allow_cleartext))
+        /* The server will switch us to what the account needs. */
+        pl = c->version.flavour == CDC_FLAVOUR_MYSQL && c->version.major >= 8 ? CDC_AUTH_CACHING_SHA2 : CDC_AUTH_NATIVE;
+    cdc_buf first;
+    cdc__buf_init(&first, c->alloc);
+    if ((rc = cdc__auth_start(&a, pl, hs.scramble, hs.scramble_len, &first, err))) {
+        cdc__buf_free(&first);
+        return broken(c, rc);
+    }
+    cdc_client_attrs attrs;
+    cdc__handshake_attrs_init(&attrs);
+    cdc_handshake_response r = {caps, max_packet, (uint8_t)cs, o->user ? o->user : "", first.data, first.len,
+                                o->database, cdc__auth_plugin_name(pl), attrs.kv};
+    cdc_buf resp;
+    cdc__buf_init(&resp, c->alloc);
+    rc = cdc__handshake_response(&resp, &r, err);
+    cdc__buf_free(&first);
+    if (!rc) rc = send_payload(c, resp.data, resp.len, err);
+    cdc__buf_free(&resp);
+    if (rc) return broken(c, rc);
+    if ((rc = auth_loop(c, &a, err))) return rc;
+    if (caps & CDC_CAP_COMPRESS) {
+        c->compress = true;
+        c->df.check_seq = false; /* ids live in the compressed headers now */
+    }
+    return CDC_OK;
+}
+
+int cdc__conn_connect(cdc_conn *c, const cdc_conn_opts *o, cdc_err *err)
+{
+    if (c->fd >= 0) return cdc__err_set(err, CDC_ERR_STATE, "connection is already open");
+    if (!o->user || !*o->user) return cdc__err_set(err, CDC_ERR_CONFIG, "no user name given");
+    if ((unsigned)o->tls_mode > CDC_TLS_VERIFY_IDENTITY)
+        return cdc__err_set(err, CDC_ERR_CONFIG, "tls_mode %d is not a valid mode", (int)o->tls_mode);
+    if (!c->ibuf && !(c->ibuf = cdc__malloc(c->alloc, IBUF_SIZE)))
+        return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory for the input buffer");
+    c->df.max = o->max_packet ? o->max_packet : CDC__CONN_DEFAULT_MAX_PACKET;
+    c->df.check_seq = true;
+    c->broken = false;
+    c->compress = false;
+    c->plugin = CDC_AUTH_UNKNOWN;
+    c->fast_path = false;
+    cdc_buf key;
+    cdc__buf_init(&key, c->alloc);
+    int rc;
+    if (o->server_public_key_path && *o->server_public_key_path &&
+        (rc = read_file(c->alloc, o->server_public_key_path, &key, err)))
+        return rc;
+    const char *host = o->host && *o->host ? o->host : "127.0.0.1";
+    unsigned port = o->port ? o->port : 3306;
+    int ctimeout = o->connect_timeout_ms > 0 ? o->connect_timeout_ms : 10000;
+    c->timeout_ms = ctimeout;
+    if (o->unix_socket && *o->unix_socket) {
+        rc = connect_unix(c, o->unix_socket, err);
+        host = "localhost";
+    } else {
+        rc = connect_tcp(c, host, port, ctimeout, err);
+    }
+    if (!rc) rc = conn_handshake(c, o, host, &key, err);
+    cdc__buf_free(&key);
+    if (rc) {
+        conn_drop(c);
+        return rc;
+    }
+    cdc__conn_set_read_timeout(c, o->read_timeout_ms > 0 ? o->read_timeout_ms : 0);
+    return CDC_OK;
+}
+
+/* ---- queries ------------------------------------------------------ */
+
+int cdc__conn_query(cdc_conn *c, const char *sql, size_t len, const cdc_query_handler *h, void *ud, cdc_err *err)
+{
+    int rc = cdc__conn_write_command(c, CDC_COM_QUERY, sql, len, err);
+    if (rc) return rc;
+    cdc_rs rs;
+    cdc__rs_init(&rs, c->alloc, c->caps);
+    int cbrc = 0, result = CDC_OK;
+    for (;;) {
+        cdc_bytes p;
+        if ((rc = cdc__conn_read_packet(c, &p, err))) { result = rc; break; }
+        int ev = cdc__rs_feed(&rs, p.ptr, p.len, err);
+        if (ev < 0) {
+            /* A server error ends the reply; anything else leaves the
+             * stream at an unknown place. */
+            if (p.len == 0 || p.ptr[0] != 0xff) c->broken = true;
+            result = ev;
+            break;
+        }
+        if (!cbrc && h) {
+            if (ev == CDC_RS_COLUMNS && h->columns) cbrc = h->columns(rs.cols, rs.ncols, ud);
+            else if (ev == CDC_RS_ROW && h->row) cbrc = h->row(rs.vals, rs.ncols, ud);
+            else if (ev == CDC_RS_END && h->end) cbrc = h->end(&rs.ok, rs.more, ud);
+        }
+        if (ev == CDC_RS_END && !rs.more) break;
+    }
+    cdc__rs_free(&rs);
+    if (result) return result;
+    if (cbrc)
+        return cdc__err_set(err, cbrc < 0 ? cbrc : CDC_ERR_CALLBACK, "query callback returned %d", cbrc);
+    return CDC_OK;
+}
+
+int cdc__conn_exec(cdc_conn *c, const char *sql, cdc_err *err)
+{
+    return cdc__conn_query(c, sql, strlen(sql), NULL, NULL, err);
+}
+
+int cdc__conn_ping(cdc_conn *c, cdc_err *err)
+{
+    int rc = cdc__conn_write_command(c, CDC_COM_PING, NULL, 0, err);
+    if (rc) return rc;
+    cdc_bytes p;
+    if ((rc = cdc__conn_read_packet(c, &p, err))) return rc;
+    if (p.len && p.ptr[0] == 0xff) return cdc__err_packet(p.ptr, p.len, err);
+    cdc_ok ok;
+    return cdc__ok_parse(p.ptr, p.len, c->caps, &ok, err);
+}
+
+struct cdc_result {
+    const cdc_allocator *alloc;
+    size_t ncols, nrows;
+    bool have_set;
+    cdc_buf data;         /* names then values, each NUL-terminated */
+    size_t *name_off;
+    struct cell { size_t off, len; bool null; } *cells;
+    size_t cell_cap;
+};
+
+static int res_columns(const cdc_coldef *cols, size_t n, void *ud)
+{
+    cdc_result *r = ud;
+    if (r->have_set) return 0;
+    r->name_off = cdc__calloc(r->alloc, n, sizeof *r->name_off);
+    if (!r->name_off) return CDC_ERR_NOMEM;
+    r->ncols = n;
+    for (size_t i = 0; i < n; i++) {
+        r->name_off[i] = r->data.len;
+        if (cdc__buf_append(&r->data, cols[i].name.ptr, cols[i].name.len) || cdc__buf_putc(&r->data, 0))
+            return CDC_ERR_NOMEM;
+    }
+    return 0;
+}
+
+static int res_row(const cdc_bytes *vals, size_t n, void *ud)
+{
+    cdc_result *r = ud;
+    if (r->have_set) return 0;
+    if ((r->nrows + 1) * n > r->cell_cap) {
+        size_t cap = r->cell_cap ? r->cell_cap * 2 : 64 * n;
+        while (cap < (r->nrows + 1) * n) cap *= 2;
+        struct cell *nc = cdc__realloc(r->alloc, r->cells, cap * sizeof *nc);
+        if (!nc) return CDC_ERR_NOMEM;
+        r->cells = nc;
+        r->cell_cap = cap;
+    }
+    struct cell *row = r->cells + r->nrows * n;
+    for (size_t i = 0; i < n; i++) {
+        row[i] = (struct cell){r->data.len, vals[i].len, vals[i].ptr == NULL};
+        if (cdc__buf_append(&r->data, vals[i].ptr, vals[i].len) || cdc__buf_putc(&r->data, 0)) return CDC_ERR_NOMEM;
+    }
+    r->nrows++;
+    return 0;
+}
+
+static int res_end(const cdc_ok *ok, bool more, void *ud)
+{
+    (void)ok;
+    (void)more;
+    cdc_result *r = ud;
+    if (r->ncols) r->have_set = true;
+    return 0;
+}
+
+int cdc__conn_query_result(cdc_conn *c, const char *sql, cdc_result **out, cdc_err *err)
+{
+    *out = NULL;
+    cdc_result *r = cdc__calloc(c->alloc, 1, sizeof *r);
+    if (!r) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+    r->alloc = c->alloc;
+    cdc__buf_init(&r->data, c->alloc);
+    static const cdc_query_handler h = {res_columns, res_row, res_end};
+    int rc = cdc__conn_query(c, sql, strlen(sql), &h, r, err);
+    if (rc) {
+        if (rc == CDC_ERR_NOMEM) cdc__err_set(err, rc, "out of memory storing a result");
+        cdc__result_free(r);
+        return rc;
+    }
+    *out = r;
+    return CDC_OK;
+}
+
+size_t cdc__result_rows(const cdc_result *r) { return r->nrows; }
+size_t cdc__result_cols(const cdc_result *r) { return r->ncols; }
+
+const char *cdc__result_name(const cdc_result *r, size_t col)
+{
+    return col < r->ncols ? (const char *)r->data.data + r->name_off[col] : NULL;
+}
+
+int cdc__result_col(const cdc_result *r, const char *name)
+{
+    for (size_t i = 0; i < r->ncols; i++)
+        if (!strcasecmp(cdc__result_name(r, i), name)) return (int)i;
+    return -1;
+}
+
+const char *cdc__result_get(const cdc_result *r, size_t row, size_t col)
+{
+    if (row >= r->nrows || col >= r->ncols) return NULL;
+    const struct cell *x = &r->cells[row * r->ncols + col];
+    return x->null ? NULL : (const char *)r->data.data + x->off;
+}
+
+size_t cdc__result_len(const cdc_result *r, size_t row, size_t col)
+{
+    if (row >= r->nrows || col >= r->ncols) return 0;
+    return r->cells[row * r->ncols + col].len;
+}
+
+void cdc__result_free(cdc_result *r)
+{
+    if (!r) return;
+    cdc__buf_free(&r->data);
+    cdc__free(r->alloc, r->name_off);
+    cdc__free(r->alloc, r->cells);
+    cdc__free(r->alloc, r);
+}
+
+/* ---- getters ------------------------------------------------------ */
+
+const cdc_server_version *cdc__conn_server_version(const cdc_conn *c) { return &c->version; }
+const char *cdc__conn_server_version_string(const cdc_conn *c) { return c->version_str ? c->version_str : ""; }
+uint32_t cdc__conn_id(const cdc_conn *c) { return c->conn_id; }
+uint32_t cdc__conn_caps(const cdc_conn *c) { return c->caps; }
+uint32_t cdc__conn_server_caps(const cdc_conn *c) { return c->server_caps; }
+uint8_t cdc__conn_server_charset(const cdc_conn *c) { return c->server_charset; }
+const char *cdc__conn_auth_plugin(const cdc_conn *c) { return cdc__auth_plugin_name(c->plugin); }
+bool cdc__conn_auth_fast_path(const cdc_conn *c) { return c->fast_path; }
+const char *cdc__conn_tls_cipher(const cdc_conn *c) { return c->tls ? cdc__tls_cipher(c->tls) : NULL; }
+const char *cdc__conn_tls_version(const cdc_conn *c) { return c->tls ? cdc__tls_version(c->tls) : NULL; }
+bool cdc__conn_compressed(const cdc_conn *c) { return c->compress; }
+bool cdc__conn_is_unix(const cdc_conn *c) { return c->unix_sock; }

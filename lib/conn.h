@@ -1,0 +1,139 @@
+/*
+ * conn.h: a blocking connection to a MySQL or MariaDB server: connect
+ * (TCP or unix socket, TLS, authentication, compression), text queries,
+ * ping, quit, and raw packet I/O for the binlog dump that runs on top.
+ * The protocol pieces live in packet.c, handshake.c, auth.c, tls.c and
+ * resultset.c; this file moves their bytes over a socket with timeouts.
+ *
+ * Internal; not installed. One cdc_conn is used by one thread at a time.
+ * After an I/O or protocol error the connection is broken: every later
+ * call fails with CDC_ERR_STATE and the handle can only be freed.
+ */
+#ifndef CDC_CONN_H
+#define CDC_CONN_H
+
+#include "handshake.h"
+#include "resultset.h"
+#include "tls.h"
+
+/* Commands (COM_*) used by libcdc. */
+enum {
+    CDC_COM_QUIT = 0x01,
+    CDC_COM_QUERY = 0x03,
+    CDC_COM_PING = 0x0e,
+    CDC_COM_BINLOG_DUMP = 0x12,
+    CDC_COM_REGISTER_SLAVE = 0x15,
+    CDC_COM_BINLOG_DUMP_GTID = 0x1e,
+};
+
+/* Default limit on one logical payload read from the server (1 GiB is
+ * also the server's largest max_allowed_packet). */
+#define CDC__CONN_DEFAULT_MAX_PACKET (1024u * 1024u * 1024u)
+
+typedef struct cdc_conn_opts {
+    const char *host;            /* name or address; default "127.0.0.1" */
+    unsigned port;               /* default 3306 */
+    const char *unix_socket;     /* if set, host/port are ignored */
+    const char *user;
+    const char *password;        /* may be NULL: empty */
+    const char *database;        /* may be NULL */
+    cdc_tls_mode tls_mode;       /* default (0) DISABLED */
+    const char *tls_ca, *tls_cert, *tls_key;
+    const char *tls_server_name; /* name to verify; default host */
+    bool compress;               /* CLIENT_COMPRESS (zlib) if the server has it */
+    int connect_timeout_ms;      /* connect + handshake + auth; 0 = 10 s */
+    int read_timeout_ms;         /* each wait for data afterwards; 0 = none */
+    const char *server_public_key_path; /* PEM RSA key for the RSA auth paths */
+    bool get_server_public_key;  /* may ask the server for it instead */
+    bool allow_cleartext_without_tls; /* mysql_clear_password over plain TCP */
+    size_t max_packet;           /* limit on one payload; 0 = 1 GiB */
+    const char *charset;         /* "utf8mb4" (default), "utf8mb3", "latin1", "binary" */
+} cdc_conn_opts;
+
+typedef struct cdc_conn cdc_conn;
+
+/* New unconnected handle. CDC_OK or CDC_ERR_NOMEM. */
+int cdc__conn_new(cdc_conn **out, const cdc_allocator *a);
+/* Closes (COM_QUIT if connected) and frees; NULL is fine. */
+void cdc__conn_free(cdc_conn *c);
+
+/*
+ * Connects and authenticates. Errors: CDC_ERR_RESOLVE (unknown host),
+ * CDC_ERR_CONNECT (refused, unreachable, too many connections),
+ * CDC_ERR_TIMEOUT, CDC_ERR_TLS / CDC_ERR_TLS_VERIFY / CDC_ERR_TLS_REQUIRED,
+ * CDC_ERR_AUTH (wrong password: err keeps the server's 1045 and SQLSTATE),
+ * CDC_ERR_AUTH_PLUGIN, CDC_ERR_CONFIG (bad option, unreadable file),
+ * CDC_ERR_PROTOCOL, CDC_ERR_CLOSED, CDC_ERR_NOMEM. The options are read
+ * during the call only.
+ */
+int cdc__conn_connect(cdc_conn *c, const cdc_conn_opts *o, cdc_err *err);
+
+/* Sends COM_QUIT and closes the socket; the handle may connect again. */
+void cdc__conn_close(cdc_conn *c);
+
+/* Callbacks for a query's reply; any may be NULL. A nonzero return stops
+ * delivery: the rest of the reply is read and dropped and the query
+ * returns CDC_ERR_CALLBACK (or the callback's value if it is a negative
+ * cdc_error). Views are valid until the callback returns. */
+typedef struct cdc_query_handler {
+    int (*columns)(const cdc_coldef *cols, size_t ncols, void *ud);
+    int (*row)(const cdc_bytes *vals, size_t ncols, void *ud);   /* NULL value: ptr == NULL */
+    int (*end)(const cdc_ok *ok, bool more, void *ud);           /* each result's end */
+} cdc_query_handler;
+
+/*
+ * COM_QUERY with the text protocol; every result set of the reply is
+ * delivered (multi-statements and CALL give several). A server error
+ * returns its mapped code with err->server_errno and err->sqlstate set;
+ * results before it were delivered. The connection stays usable after
+ * server and callback errors.
+ */
+int cdc__conn_query(cdc_conn *c, const char *sql, size_t len, const cdc_query_handler *h, void *ud, cdc_err *err);
+
+/* A query's first result set with columns, stored whole. */
+typedef struct cdc_result cdc_result;
+int cdc__conn_query_result(cdc_conn *c, const char *sql, cdc_result **out, cdc_err *err);
+size_t cdc__result_rows(const cdc_result *r);
+size_t cdc__result_cols(const cdc_result *r);
+const char *cdc__result_name(const cdc_result *r, size_t col);
+/* Column index by name, or -1. */
+int cdc__result_col(const cdc_result *r, const char *name);
+/* Value as a NUL-terminated string, or NULL for SQL NULL (and out of range). */
+const char *cdc__result_get(const cdc_result *r, size_t row, size_t col);
+size_t cdc__result_len(const cdc_result *r, size_t row, size_t col);
+void cdc__result_free(cdc_result *r);
+
+/* Runs sql and drops any rows. */
+int cdc__conn_exec(cdc_conn *c, const char *sql, cdc_err *err);
+/* COM_PING. */
+int cdc__conn_ping(cdc_conn *c, cdc_err *err);
+
+/*
+ * Raw packet I/O for commands libcdc drives itself (binlog dump).
+ * write_command starts a new exchange (sequence ids restart) with
+ * cmd + payload. read_packet returns one joined logical payload, valid
+ * until the next read or write on c; ERR packets are returned as data
+ * (the caller knows what a 0xff means in its context; cdc__err_packet
+ * decodes it). CDC_ERR_TOO_LARGE past max_packet, CDC_ERR_CLOSED,
+ * CDC_ERR_TIMEOUT, CDC_ERR_IO, CDC_ERR_PROTOCOL.
+ */
+int cdc__conn_write_command(cdc_conn *c, uint8_t cmd, const void *payload, size_t len, cdc_err *err);
+int cdc__conn_read_packet(cdc_conn *c, cdc_bytes *payload, cdc_err *err);
+/* Changes the read timeout (0 = wait forever). */
+void cdc__conn_set_read_timeout(cdc_conn *c, int timeout_ms);
+
+/* What the server said about itself (valid while connected). */
+const cdc_server_version *cdc__conn_server_version(const cdc_conn *c);
+const char *cdc__conn_server_version_string(const cdc_conn *c); /* as sent, with any prefix */
+uint32_t cdc__conn_id(const cdc_conn *c);
+uint32_t cdc__conn_caps(const cdc_conn *c);        /* negotiated capabilities */
+uint32_t cdc__conn_server_caps(const cdc_conn *c);
+uint8_t cdc__conn_server_charset(const cdc_conn *c);
+const char *cdc__conn_auth_plugin(const cdc_conn *c);  /* the plugin that succeeded */
+bool cdc__conn_auth_fast_path(const cdc_conn *c);      /* caching_sha2 fast auth */
+const char *cdc__conn_tls_cipher(const cdc_conn *c);   /* NULL without TLS */
+const char *cdc__conn_tls_version(const cdc_conn *c);
+bool cdc__conn_compressed(const cdc_conn *c);
+bool cdc__conn_is_unix(const cdc_conn *c);
+
+#endif /* CDC_CONN_H */

@@ -1,0 +1,103 @@
+/*
+ * resultset.h: the server's replies to a command, without I/O: OK, ERR
+ * and EOF packets, and text result sets (column count, column
+ * definitions, rows, end marker) with or without CLIENT_DEPRECATE_EOF,
+ * including several result sets in a row (multi-statements, CALL).
+ * Internal; not installed.
+ */
+#ifndef CDC_RESULTSET_H
+#define CDC_RESULTSET_H
+
+#include "util.h"
+
+typedef struct cdc_ok {
+    uint64_t affected_rows;
+    uint64_t last_insert_id;
+    uint16_t status;
+    uint16_t warnings;
+    cdc_bytes info; /* human-readable text, may be empty; borrows the packet */
+} cdc_ok;
+
+/* OK packet (header 0x00, or 0xfe ending a result set under
+ * DEPRECATE_EOF). CDC_ERR_PROTOCOL if malformed. */
+int cdc__ok_parse(const uint8_t *p, size_t n, uint32_t caps, cdc_ok *ok, cdc_err *err);
+
+/* True for a (pre-DEPRECATE_EOF) EOF packet: 0xfe and fewer than 9 bytes. */
+static inline bool cdc__is_eof(const uint8_t *p, size_t n) { return n > 0 && n < 9 && p[0] == 0xfe; }
+/* True for the packet that ends rows: EOF, or with DEPRECATE_EOF an OK
+ * packet with header 0xfe (a row can start with 0xfe only as an 8-byte
+ * lenenc, which needs a packet of at least 9 bytes... or 0xffffff). */
+static inline bool cdc__is_rows_end(const uint8_t *p, size_t n, uint32_t caps)
+{
+    return n > 0 && p[0] == 0xfe && (n < 9 || ((caps & (1u << 24)) && n < 0xffffff));
+}
+
+/*
+ * Turns an ERR packet (0xff ...) into err: keeps the server's errno and
+ * SQLSTATE and maps well-known errors to library codes (1045 -> AUTH,
+ * privilege errors -> PRIVILEGE, killed/shutdown -> CLOSED, 1236 ->
+ * SERVER, ...). The message is "<server text> (server error N SQLSTATE)".
+ * Returns the mapped code; CDC_ERR_PROTOCOL if the packet is malformed.
+ */
+int cdc__err_packet(const uint8_t *p, size_t n, cdc_err *err);
+/* The library code a server error number maps to. */
+int cdc__server_errno_map(unsigned server_errno);
+
+/* One column definition (Protocol::ColumnDefinition41); views borrow. */
+typedef struct cdc_coldef {
+    cdc_bytes catalog, schema, table, org_table, name, org_name;
+    uint16_t charset;
+    uint32_t length;
+    uint8_t type;
+    uint16_t flags;
+    uint8_t decimals;
+} cdc_coldef;
+
+int cdc__coldef_parse(const uint8_t *p, size_t n, cdc_coldef *c, cdc_err *err);
+
+/* A text-protocol row of ncols values into vals: a NULL value has
+ * ptr == NULL, an empty string a non-NULL ptr and len 0. CDC_ERR_PROTOCOL
+ * when the row has more or fewer values than columns or is truncated. */
+int cdc__row_parse(const uint8_t *p, size_t n, size_t ncols, cdc_bytes *vals, cdc_err *err);
+
+/* What feeding one packet to the result reader produced. */
+typedef enum cdc_rs_event {
+    CDC_RS_NEED_MORE = 0, /* consumed; feed the next packet */
+    CDC_RS_COLUMNS,       /* column definitions complete: rs->cols[0..ncols) */
+    CDC_RS_ROW,           /* rs->vals[0..ncols) valid until the next feed */
+    CDC_RS_END,           /* a result (OK or end of rows) ended: rs->ok, rs->more */
+} cdc_rs_event;
+
+/*
+ * Reader of the reply to COM_QUERY. Feed every packet; after CDC_RS_END
+ * with rs->more set, keep feeding (the next result follows); without it
+ * the reply is complete. An ERR packet gives its mapped error code (the
+ * reply is then complete). Column definitions are copied, so rs->cols
+ * stay valid until the next result set starts; row values borrow the
+ * packet fed last.
+ */
+typedef struct cdc_rs {
+    uint32_t caps;
+    int state;
+    size_t ncols, seen;
+    cdc_coldef *cols;
+    cdc_bytes *vals;
+    size_t cap;        /* entries allocated in cols/vals */
+    cdc_buf colbuf;    /* the column definition packets, back to back */
+    size_t *coloff;    /* start of each in colbuf */
+    cdc_ok ok;
+    bool more;
+    uint64_t rows;     /* rows seen in the current result set */
+    const cdc_allocator *alloc;
+} cdc_rs;
+
+void cdc__rs_init(cdc_rs *rs, const cdc_allocator *a, uint32_t caps);
+void cdc__rs_free(cdc_rs *rs);
+/* Returns a cdc_rs_event (>= 0) or a negative error. */
+int cdc__rs_feed(cdc_rs *rs, const uint8_t *p, size_t n, cdc_err *err);
+
+/* Upper bound on columns in one result set; MySQL allows 4096 per table,
+ * a SELECT can list more, but not 65536. */
+#define CDC__RS_MAX_COLUMNS 65535
+
+#endif /* CDC_RESULTSET_H */
