@@ -7,5 +7,6 @@
 
 #include <cdc/common.h>
 #include <cdc/config.h>
+#include <cdc/value.h>
 
 #endif /* CDC_CDC_H */

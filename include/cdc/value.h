@@ -1,0 +1,135 @@
+/*
+ * libcdc: change data capture from MySQL and MariaDB binary logs.
+ *
+ * value.h: one column value, as handed to a change callback. A value is
+ * a small typed view: its kind says which getter applies; strings,
+ * blobs and documents point into the event buffer, nothing is copied.
+ *
+ * Lifetime: a `const cdc_value *` (and every pointer a getter returns
+ * from it) is valid until the callback that received it returns. Copy
+ * what you keep.
+ *
+ * Thread-safety: every function here only reads the value; different
+ * threads may read the same value at once.
+ *
+ * The canonical text form of every kind (what cdc_value_render writes
+ * and `cdc dump` prints) is documented in docs/values.md.
+ */
+#ifndef CDC_VALUE_H_PUBLIC
+#define CDC_VALUE_H_PUBLIC
+
+#include <cdc/common.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* What a value holds. The numbers are stable. */
+typedef enum cdc_kind {
+    CDC_KIND_NULL = 0,      /* SQL NULL */
+    CDC_KIND_INT = 1,       /* signed integer (or signedness unknown): cdc_value_int64 */
+    CDC_KIND_UINT = 2,      /* unsigned integer column: cdc_value_uint64 */
+    CDC_KIND_FLOAT = 3,     /* FLOAT: cdc_value_double (exactly the float's value) */
+    CDC_KIND_DOUBLE = 4,    /* DOUBLE: cdc_value_double */
+    CDC_KIND_DECIMAL = 5,   /* DECIMAL: cdc_value_decimal (exact digits) */
+    CDC_KIND_DATE = 6,      /* cdc_value_temporal */
+    CDC_KIND_TIME = 7,      /* cdc_value_temporal; hours up to 838, may be negative */
+    CDC_KIND_DATETIME = 8,  /* cdc_value_temporal */
+    CDC_KIND_TIMESTAMP = 9, /* cdc_value_temporal (UTC) and cdc_value_int64 (epoch seconds) */
+    CDC_KIND_YEAR = 10,     /* cdc_value_int64: 0 or 1901..2155 */
+    CDC_KIND_BIT = 11,      /* cdc_value_uint64 */
+    CDC_KIND_ENUM = 12,     /* cdc_value_uint64: 1-based index, 0 = '' */
+    CDC_KIND_SET = 13,      /* cdc_value_uint64: bitmask, bit 0 = first member */
+    CDC_KIND_STRING = 14,   /* cdc_value_bytes: text in the column's charset */
+    CDC_KIND_BYTES = 15,    /* cdc_value_bytes: binary data */
+    CDC_KIND_JSON = 16,     /* cdc_value_bytes: MySQL binary JSON, or JSON text (MariaDB,
+                               rebuilt partial updates); render for text */
+    CDC_KIND_GEOMETRY = 17, /* cdc_value_bytes: 4-byte little-endian SRID, then WKB */
+    CDC_KIND_VECTOR = 18,   /* cdc_value_bytes: little-endian float32 array */
+    CDC_KIND_JSON_DIFF = 19,/* a PARTIAL_JSON update that could not be rebuilt; render it */
+    CDC_KIND_INET4 = 20,    /* cdc_value_bytes: 4 bytes, network order */
+    CDC_KIND_INET6 = 21,    /* cdc_value_bytes: 16 bytes, network order */
+    CDC_KIND_UUID = 22,     /* cdc_value_bytes: 16 bytes as MariaDB stores them */
+} cdc_kind;
+
+/* Calendar and clock fields of a DATE, TIME, DATETIME or TIMESTAMP. */
+typedef struct cdc_datetime {
+    int year;          /* 0..9999 (0 in zero dates) */
+    unsigned month;    /* 1..12, 0 in zero dates */
+    unsigned day;      /* 1..31, 0 in zero dates */
+    unsigned hour;     /* 0..23; TIME: 0..838 */
+    unsigned minute;
+    unsigned second;
+    unsigned usec;     /* microseconds, 0..999999 */
+    unsigned fsp;      /* fractional digits the column declares, 0..6 */
+    int negative;      /* TIME only: 1 for a negative interval */
+    int zero;          /* 1 for the zero date '0000-00-00 ...' */
+} cdc_datetime;
+
+/* The kind of v; CDC_KIND_NULL for NULL. Never fails. */
+CDC_EXTERN cdc_kind cdc_value_kind(const cdc_value *v);
+/* A static name for a kind ("DECIMAL"), "UNKNOWN" if out of range. */
+CDC_EXTERN const char *cdc_kind_name(int kind);
+/* 1 if v is SQL NULL (or v itself is NULL), else 0. */
+CDC_EXTERN int cdc_value_is_null(const cdc_value *v);
+
+/*
+ * Integer getters. cdc_value_int64 accepts INT, YEAR and TIMESTAMP
+ * (epoch seconds), and UINT/BIT/ENUM/SET up to INT64_MAX;
+ * cdc_value_uint64 accepts UINT, BIT, ENUM, SET and non-negative INT.
+ * Return CDC_OK, CDC_ERR_INVALID (another kind, or a NULL argument) or
+ * CDC_ERR_TOO_LARGE (the number does not fit the type asked for).
+ */
+CDC_EXTERN int cdc_value_int64(const cdc_value *v, int64_t *out);
+CDC_EXTERN int cdc_value_uint64(const cdc_value *v, uint64_t *out);
+/* FLOAT or DOUBLE as a double (a FLOAT converts exactly). CDC_OK or
+ * CDC_ERR_INVALID. Integers and decimals are refused, not rounded. */
+CDC_EXTERN int cdc_value_double(const cdc_value *v, double *out);
+/* The bytes of a STRING, BYTES, JSON, GEOMETRY, VECTOR, INET4/6, UUID or
+ * JSON_DIFF value, borrowed from the event; {NULL, 0} for other kinds. */
+CDC_EXTERN cdc_bytes cdc_value_bytes(const cdc_value *v);
+/* Fields of DATE, TIME, DATETIME, TIMESTAMP (in UTC). CDC_OK or
+ * CDC_ERR_INVALID for other kinds. */
+CDC_EXTERN int cdc_value_temporal(const cdc_value *v, cdc_datetime *out);
+
+/*
+ * The exact digits of a DECIMAL with the column's scale ("-12.30"),
+ * NUL-terminated, into buf[0..cap). *need (if not NULL) gets the bytes
+ * required including the NUL, whether or not they fit. Returns CDC_OK,
+ * CDC_ERR_TOO_LARGE when cap is too small (buf untouched), CDC_ERR_INVALID
+ * for another kind, or CDC_ERR_CORRUPT for malformed digits.
+ * At most 70 bytes are ever needed.
+ */
+CDC_EXTERN int cdc_value_decimal(const cdc_value *v, char *buf, size_t cap, size_t *need);
+
+/*
+ * The canonical JSON text of v (docs/values.md), NUL-terminated, into
+ * buf[0..cap); *need (if not NULL) gets the bytes required including the
+ * NUL. Call with cap 0 to learn the size. Returns CDC_OK,
+ * CDC_ERR_TOO_LARGE (buffer too small; buf untouched), CDC_ERR_NOMEM,
+ * CDC_ERR_CORRUPT (malformed JSON document or decimal) or
+ * CDC_ERR_CHARSET (no converter for the column's charset).
+ * Nothing is returned for the caller to free.
+ */
+CDC_EXTERN int cdc_value_render(const cdc_value *v, char *buf, size_t cap, size_t *need);
+
+/* The column a value belongs to; NULL for free-standing values. */
+CDC_EXTERN const cdc_column *cdc_value_column(const cdc_value *v);
+
+/* Column getters. The name is not NUL-terminated; *len gets its length
+ * (0 when the binlog carries no names). */
+CDC_EXTERN const char *cdc_column_name(const cdc_column *c, size_t *len);
+/* The binlog type byte (MYSQL_TYPE_*: 3 = LONG, 246 = NEWDECIMAL, ...). */
+CDC_EXTERN int cdc_column_type(const cdc_column *c);
+/* The SQL name of the column's type ("DECIMAL", "MEDIUMBLOB"). */
+CDC_EXTERN const char *cdc_column_type_name(const cdc_column *c);
+/* The collation id of a character column, 0 when unknown, 63 = binary. */
+CDC_EXTERN unsigned cdc_column_collation(const cdc_column *c);
+/* The character set name of a collation id ("utf8mb4", "latin1");
+ * "unknown" for ids libcdc does not know. */
+CDC_EXTERN const char *cdc_collation_charset(unsigned collation);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CDC_VALUE_H_PUBLIC */
