@@ -65,6 +65,9 @@ log_tail() {
     tail -n 30 "$1" >&2 2>/dev/null || say "(no log)"
 }
 
+# Single-quoted shell word.
+shstr() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
+
 # Single-quoted SQL string literal.
 sqlstr() { printf "'%s'" "$(printf '%s' "$1" | sed "s/\\\\/\\\\\\\\/g; s/'/''/g")"; }
 
@@ -121,6 +124,28 @@ make_certs() {
     rm -rf "$certs"; mv "$t" "$certs"
 }
 
+# wait_ready NAME LAUNCHED_PID PIDFN PROCESS LOG QUERY...: waits until QUERY
+# succeeds. Gives up, stopping the server and showing its log, when neither the
+# launched process nor the one in the pid file lives any more, or after
+# $ready_timeout seconds.
+wait_ready() {
+    local name=$1 bg=$2 pidfn=$3 proc=$4 log=$5 i=0
+    shift 5
+    until "$@" >/dev/null 2>&1; do
+        i=$((i + 1))
+        if ! kill -0 "$bg" 2>/dev/null && [ -z "$($pidfn)" ]; then
+            log_tail "$log"
+            die "$name: server exited during startup"
+        fi
+        if [ $i -gt $((ready_timeout * 2)) ]; then
+            log_tail "$log"
+            stop_pid "$($pidfn)" "$proc"
+            die "$name: server did not answer within $ready_timeout s"
+        fi
+        sleep 0.5
+    done
+}
+
 # ---------------------------------------------------------------- MariaDB
 
 mariadb_pid() { local p; p=$(readpid "$mdb/mariadbd.pid"); pid_is "$p" mariadbd && echo "$p"; }
@@ -173,8 +198,11 @@ pam_setup() {
     printf '%s' "$password" >"$state/pam-password"
     chmod 600 "$state/pam-password"
     [ -d /etc/pam.d ] || return 1
-    [ -e /lib/x86_64-linux-gnu/security/pam_exec.so ] || [ -e /usr/lib/x86_64-linux-gnu/security/pam_exec.so ] ||
-        find / -xdev -name pam_exec.so -path '*security*' 2>/dev/null | grep -q . || return 1
+    local m found=no
+    for m in /lib/*/security/pam_exec.so /usr/lib/*/security/pam_exec.so /lib*/security/pam_exec.so; do
+        [ -e "$m" ] && found=yes
+    done
+    [ $found = yes ] || return 1
     cat >"/etc/pam.d/$(pam_service)" <<EOF
 # libcdc test server account cdc_clear (tests/servers/testenv.sh)
 auth required pam_exec.so expose_authtok quiet $here/pam-check.sh $state/pam-password
@@ -198,7 +226,7 @@ CREATE USER IF NOT EXISTS cdc_repl@'%' IDENTIFIED BY $pw;
 GRANT REPLICATION SLAVE, BINLOG MONITOR, SELECT ON *.* TO cdc_repl@'%';
 GRANT SELECT ON cdc_test.* TO cdc_native@'%', cdc_ed25519@'%', cdc_tls@'%', cdc_x509@'%';
 EOF
-    if pam_setup; then
+    if [ -e "/etc/pam.d/$(pam_service)" ]; then
         echo "CREATE USER IF NOT EXISTS cdc_clear@'%' IDENTIFIED VIA pam USING '$(pam_service)';"
         echo "GRANT SELECT ON cdc_test.* TO cdc_clear@'%';"
     fi
@@ -209,6 +237,8 @@ EOF
 }
 
 mariadb_start() {
+    mkdir -p "$mdb"
+    pam_setup || say "mariadb: no PAM service file; cdc_clear is not available (docs/testing.md)"
     if mariadb_up; then
         say "mariadb: reusing running server (pid $(mariadb_pid))"
         return 0
@@ -220,7 +250,6 @@ mariadb_start() {
     fi
     command -v mariadbd >/dev/null || PATH=$PATH:/usr/sbin
     command -v mariadbd >/dev/null || die "mariadbd missing (tests/install-deps.sh test)"
-    mkdir -p "$mdb"
     mariadb_conf
     if [ ! -e "$mdb/data/.cdc-setup-done" ]; then
         say "mariadb: initialising $mdb/data"
@@ -233,16 +262,8 @@ mariadb_start() {
     : >"$mdb/error.log"
     say "mariadb: starting on 127.0.0.1:$mariadb_port"
     setsid mariadbd --defaults-file="$mdb/my.cnf" </dev/null >>"$mdb/error.log" 2>&1 9>&- &
-    local i=0
-    until mariadb --no-defaults --socket="$mdb/mariadbd.sock" -uroot -N -e 'SELECT 1' >/dev/null 2>&1; do
-        i=$((i + 1))
-        if [ $i -gt $((ready_timeout * 2)) ] ||
-            { [ $i -gt 10 ] && [ -z "$(mariadb_pid)" ]; }; then
-            log_tail "$mdb/error.log"
-            die "mariadb: server did not become ready"
-        fi
-        sleep 0.5
-    done
+    wait_ready mariadb $! mariadb_pid mariadbd "$mdb/error.log" \
+        mariadb --no-defaults --socket="$mdb/mariadbd.sock" -uroot -N -e 'SELECT 1'
     if [ ! -e "$mdb/data/.cdc-setup-done" ]; then
         mariadb_setup_sql | mariadb --no-defaults --socket="$mdb/mariadbd.sock" -uroot 2>"$mdb/setup.log" ||
             { cat "$mdb/setup.log" >&2; stop_pid "$(mariadb_pid)" mariadbd; rm -rf "$mdb/data";
@@ -402,16 +423,7 @@ mysql_start() {
     say "mysql: starting on 127.0.0.1:$mysql_port"
     chroot_setsid=1 in_chroot mysqld --defaults-file="$cstate/mysql/my.cnf" \
         </dev/null >>"$my/console.log" 2>&1 9>&- &
-    local i=0
-    until mysql_sock -N -e 'SELECT 1' >/dev/null 2>&1; do
-        i=$((i + 1))
-        if [ $i -gt $((ready_timeout * 2)) ] ||
-            { [ $i -gt 10 ] && [ -z "$(mysql_pid)" ]; }; then
-            log_tail "$my/error.log"
-            die "mysql: server did not become ready"
-        fi
-        sleep 0.5
-    done
+    wait_ready mysql $! mysql_pid mysqld "$my/error.log" mysql_sock -N -e 'SELECT 1'
     if [ ! -e "$my/data/.cdc-setup-done" ]; then
         local sha256=no
         mysql_sock -N -e "SELECT 1 FROM information_schema.PLUGINS WHERE PLUGIN_NAME='sha256_password' AND PLUGIN_STATUS='ACTIVE'" \
@@ -478,7 +490,7 @@ write_env() {
         echo "export CDC_TEST_STATE='$state'"
         echo "export CDC_TEST_SERVERS='$up'"
         echo "export CDC_TEST_ROOT_USER=root"
-        echo "export CDC_TEST_PASSWORD=$(sqlstr "$password" | sed "s/''/'\\\\''/g")"
+        echo "export CDC_TEST_PASSWORD=$(shstr "$password")"
         echo "export CDC_TEST_TLS_CA='$certs/ca.pem'"
         echo "export CDC_TEST_TLS_CLIENT_CERT='$certs/client-cert.pem'"
         echo "export CDC_TEST_TLS_CLIENT_KEY='$certs/client-key.pem'"
