@@ -94,7 +94,8 @@ static void test_every_precision_class(void **state)
             for (unsigned i = 0; i < intg; i++) *o++ = '9';
             if (scale) { *o++ = '.'; for (unsigned i = 0; i < scale; i++) *o++ = '9'; }
             *o = 0;
-            snprintf(in[1], sizeof in[1], "-%s", in[0]);
+            in[1][0] = '-';
+            memcpy(in[1] + 1, in[0], strlen(in[0]) + 1);
             /* smallest positive */
             o = in[2];
             *o++ = '0';
