@@ -465,6 +465,7 @@ stop_server() {
     pid=$($3) || true
     if [ -z "$pid" ]; then
         rm -f "$dir/owner"
+        if [ "$name" = mariadb ]; then rm -f "/etc/pam.d/$(pam_service)"; fi
         return 0
     fi
     owner=$(cat "$dir/owner" 2>/dev/null || true)
