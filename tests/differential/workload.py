@@ -274,7 +274,7 @@ def _geometry(flavor):
     # One row per statement: mysqlbinlog cannot print GEOMETRY and drops
     # the rest of the rows event where it meets one.
     return [ddl] + [insert("t_geo", ["id", "g", "p", "pg"], [r]) for r in rows] + [
-            "UPDATE t_geo SET g = ST_GeomFromText('MULTIPOINT((1 1),(2 2))') WHERE id = 2",
+            "UPDATE t_geo SET g = ST_GeomFromText('MULTIPOINT(1 1, 2 2)') WHERE id = 2",
             "DELETE FROM t_geo WHERE id = 3"]
 
 
