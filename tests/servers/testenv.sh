@@ -71,19 +71,24 @@ shstr() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
 # Single-quoted SQL string literal.
 sqlstr() { printf "'%s'" "$(printf '%s' "$1" | sed "s/\\\\/\\\\\\\\/g; s/'/''/g")"; }
 
-# Runs "$@" inside the MySQL chroot in a private mount namespace with the
-# state directory at /cdc, the host root at /host and /proc mounted, in the
+# Run by "unshare -m ... sh -c" with arguments CHROOT STATE DIR COMMAND...:
+# in the new mount namespace, mounts the state directory at /cdc, the host's
+# root at /host and /proc, then execs COMMAND in the chroot in directory DIR.
+# Every exec keeps one process from unshare to COMMAND, so a server's PID is
+# the one its launcher got.
+ns_script='
+    c=$1; s=$2; cwd=$3; shift 3
+    mount --rbind / "$c/host" && mount --make-rslave "$c/host" &&
+    mount --bind "$s" "$c/cdc" &&
+    mount -t proc proc "$c/proc" || exit 125
+    exec chroot "$c" /bin/sh -c "cd \"\$0\" 2>/dev/null || cd /; exec \"\$@\"" "$cwd" "$@"
+'
+
+# Runs "$@" inside the MySQL chroot in a private mount namespace, in the
 # chroot's view of the caller's working directory.
 in_chroot() {
     mkdir -p "$chroot_dir/cdc" "$chroot_dir/host"
-    local cwd=/host$PWD
-    ${chroot_setsid:+setsid} unshare -m --propagation private /bin/sh -c '
-        c=$1; s=$2; cwd=$3; shift 3
-        mount --rbind / "$c/host" && mount --make-rslave "$c/host" &&
-        mount --bind "$s" "$c/cdc" &&
-        mount -t proc proc "$c/proc" || exit 125
-        exec chroot "$c" /bin/sh -c "cd \"\$0\" 2>/dev/null || cd /; exec \"\$@\"" "$cwd" "$@"
-    ' sh "$chroot_dir" "$state" "$cwd" "$@"
+    unshare -m --propagation private /bin/sh -c "$ns_script" sh "$chroot_dir" "$state" "/host$PWD" "$@"
 }
 
 # ---------------------------------------------------------------- TLS
@@ -421,8 +426,11 @@ mysql_start() {
     rm -f "$my/mysqld.pid"
     : >"$my/error.log"
     say "mysql: starting on 127.0.0.1:$mysql_port"
-    chroot_setsid=1 in_chroot mysqld --defaults-file="$cstate/mysql/my.cnf" \
-        </dev/null >>"$my/console.log" 2>&1 9>&- &
+    # A plain command, not in_chroot: a function run in the background would
+    # leave a bash process behind holding the caller's file descriptors.
+    mkdir -p "$chroot_dir/cdc" "$chroot_dir/host"
+    setsid unshare -m --propagation private /bin/sh -c "$ns_script" sh "$chroot_dir" "$state" / \
+        mysqld --defaults-file="$cstate/mysql/my.cnf" </dev/null >>"$my/console.log" 2>&1 9>&- &
     wait_ready mysql $! mysql_pid mysqld "$my/error.log" mysql_sock -N -e 'SELECT 1'
     if [ ! -e "$my/data/.cdc-setup-done" ]; then
         local sha256=no
