@@ -24,7 +24,7 @@ state=${CDC_TEST_STATE:-$root/tmp/testenv}
 password=${CDC_TEST_PASSWORD:-cdc-test-pw}
 mariadb_port=${CDC_TEST_MARIADB_PORT:-33061}
 mysql_port=${CDC_TEST_MYSQL_PORT:-33062}
-cache=${CDC_CACHE_DIR:-$HOME/.cache/libcdc}
+cache=${CDC_CACHE_DIR:-${HOME:-/root}/.cache/libcdc}
 chroot_dir=$cache/mysql-sid
 mirror=${CDC_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 ready_timeout=60
@@ -495,28 +495,28 @@ write_env() {
     [ -n "$(mysql_pid)" ] && up="${up:+$up }mysql"
     {
         echo "# Written by tests/servers/testenv.sh $(date -u +%FT%TZ); source it."
-        echo "export CDC_TEST_TESTENV='$self'"
-        echo "export CDC_TEST_STATE='$state'"
-        echo "export CDC_TEST_SERVERS='$up'"
+        echo "export CDC_TEST_TESTENV=$(shstr "$self")"
+        echo "export CDC_TEST_STATE=$(shstr "$state")"
+        echo "export CDC_TEST_SERVERS=$(shstr "$up")"
         echo "export CDC_TEST_ROOT_USER=root"
         echo "export CDC_TEST_PASSWORD=$(shstr "$password")"
-        echo "export CDC_TEST_TLS_CA='$certs/ca.pem'"
-        echo "export CDC_TEST_TLS_CLIENT_CERT='$certs/client-cert.pem'"
-        echo "export CDC_TEST_TLS_CLIENT_KEY='$certs/client-key.pem'"
-        echo "export CDC_TEST_TLS_WRONG_CA='$certs/wrong-ca.pem'"
+        echo "export CDC_TEST_TLS_CA=$(shstr "$certs/ca.pem")"
+        echo "export CDC_TEST_TLS_CLIENT_CERT=$(shstr "$certs/client-cert.pem")"
+        echo "export CDC_TEST_TLS_CLIENT_KEY=$(shstr "$certs/client-key.pem")"
+        echo "export CDC_TEST_TLS_WRONG_CA=$(shstr "$certs/wrong-ca.pem")"
         echo "export CDC_TEST_MARIADB_HOST=127.0.0.1"
         echo "export CDC_TEST_MARIADB_PORT=$mariadb_port"
-        echo "export CDC_TEST_MARIADB_SOCKET='$mdb/mariadbd.sock'"
-        echo "export CDC_TEST_MARIADB_DATADIR='$mdb/data'"
-        echo "export CDC_TEST_MARIADB_VERSION='$(cat "$mdb/version" 2>/dev/null || true)'"
+        echo "export CDC_TEST_MARIADB_SOCKET=$(shstr "$mdb/mariadbd.sock")"
+        echo "export CDC_TEST_MARIADB_DATADIR=$(shstr "$mdb/data")"
+        echo "export CDC_TEST_MARIADB_VERSION=$(shstr "$(cat "$mdb/version" 2>/dev/null || true)")"
         echo "export CDC_TEST_MARIADB_PAM=$([ -e "/etc/pam.d/$(pam_service)" ] && echo 1 || echo 0)"
         echo "export CDC_TEST_MYSQL_HOST=127.0.0.1"
         echo "export CDC_TEST_MYSQL_PORT=$mysql_port"
-        echo "export CDC_TEST_MYSQL_SOCKET='$my/mysqld.sock'"
-        echo "export CDC_TEST_MYSQL_DATADIR='$my/data'"
-        echo "export CDC_TEST_MYSQL_CHROOT='$chroot_dir'"
-        echo "export CDC_TEST_MYSQL_VERSION='$(cat "$my/version" 2>/dev/null || true)'"
-        echo "export CDC_TEST_MYSQL_RSA_PUBKEY='$my/data/public_key.pem'"
+        echo "export CDC_TEST_MYSQL_SOCKET=$(shstr "$my/mysqld.sock")"
+        echo "export CDC_TEST_MYSQL_DATADIR=$(shstr "$my/data")"
+        echo "export CDC_TEST_MYSQL_CHROOT=$(shstr "$chroot_dir")"
+        echo "export CDC_TEST_MYSQL_VERSION=$(shstr "$(cat "$my/version" 2>/dev/null || true)")"
+        echo "export CDC_TEST_MYSQL_RSA_PUBKEY=$(shstr "$my/data/public_key.pem")"
     } >"$f.tmp"
     mv "$f.tmp" "$f"
 }
