@@ -278,31 +278,65 @@ static int render_vector(const cdc_value *v, cdc_buf *out, cdc_err *err)
     return CDC_OK;
 }
 
+/*
+ * BINARY(n) loses its trailing 0x00 bytes in row images (the server packs
+ * CHAR columns without their pad character, and binary's pad is 0x00);
+ * SELECT returns all n bytes, so put them back.
+ */
+static size_t binary_pad_to(const cdc_value *v)
+{
+    const cdc_column *c = v->col;
+    if (!c || c->type != CDC_T_STRING || c->real_type == CDC_T_ENUM || c->real_type == CDC_T_SET ||
+        c->charset != CDC_CHARSET_BINARY || v->v.b.len >= c->meta)
+        return 0;
+    return c->meta;
+}
+
+static int render_bytes(const cdc_value *v, cdc_buf *out, cdc_err *err)
+{
+    size_t pad = binary_pad_to(v);
+    if (!pad) {
+        if (cdc__render_base64(out, v->v.b.ptr, v->v.b.len)) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+        return CDC_OK;
+    }
+    uint8_t full[1024]; /* CHAR is at most 255 characters, BINARY 255 bytes */
+    if (pad > sizeof full) pad = sizeof full;
+    memset(full, 0, pad);
+    memcpy(full, v->v.b.ptr, v->v.b.len);
+    if (cdc__render_base64(out, full, pad)) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+    return CDC_OK;
+}
+
 static int render_inet_uuid(const cdc_value *v, cdc_buf *out, cdc_err *err)
 {
     char text[64];
-    const uint8_t *p = v->v.b.ptr;
+    /* stored as BINARY(4)/BINARY(16), so trailing zero bytes may be cut */
+    uint8_t full[16] = {0};
+    size_t want = v->kind == CDC_K_INET4 ? 4 : 16;
+    if (v->v.b.len > want)
+        return cdc__err_set(err, CDC_ERR_CORRUPT, "%s: %zu bytes, at most %zu", v->kind == CDC_K_INET4 ? "INET4" :
+                            v->kind == CDC_K_INET6 ? "INET6" : "UUID", v->v.b.len, want);
+    if (v->v.b.len) memcpy(full, v->v.b.ptr, v->v.b.len);
+    const uint8_t *p = full;
     size_t n;
     if (v->kind == CDC_K_INET4) {
-        if (v->v.b.len != 4) return cdc__err_set(err, CDC_ERR_CORRUPT, "INET4: %zu bytes", v->v.b.len);
         n = (size_t)snprintf(text, sizeof text, "%u.%u.%u.%u", p[0], p[1], p[2], p[3]);
     } else if (v->kind == CDC_K_INET6) {
-        if (v->v.b.len != 16) return cdc__err_set(err, CDC_ERR_CORRUPT, "INET6: %zu bytes", v->v.b.len);
         if (!inet_ntop(AF_INET6, p, text, sizeof text))
             return cdc__err_set(err, CDC_ERR_CORRUPT, "INET6: cannot format address");
         n = strlen(text);
     } else {
-        if (v->v.b.len != 16) return cdc__err_set(err, CDC_ERR_CORRUPT, "UUID: %zu bytes", v->v.b.len);
         /*
-         * MariaDB stores a UUID of RFC 4122 variant 1 and version 1..5 with
-         * its groups in reverse order (node first, time_low last) so that
-         * time-based UUIDs sort by time; others are stored as written.
-         * Record layout: [0..6) node, [6..8) clock_seq, [8..10) time_hi,
-         * [10..12) time_mid, [12..16) time_low.
+         * MariaDB (10.10+) stores a UUID whose version is 1..5 and variant
+         * bit is set with its groups in reverse order, node first and
+         * time_low last, so time-based UUIDs sort by time. Record layout
+         * then: [0..6) node, [6..8) clock_seq, [8..10) time_hi+version,
+         * [10..12) time_mid, [12..16) time_low. A record is in that form
+         * when byte 6 has its top bit set and byte 8 is 0x01..0x7f;
+         * other UUIDs are stored as written.
          */
         uint8_t u[16];
-        unsigned ver_stored = p[8] >> 4, var_stored = p[6] >> 6;
-        if (var_stored == 2 && ver_stored >= 1 && ver_stored <= 5) {
+        if ((p[6] & 0x80) && p[8] >= 0x01 && p[8] <= 0x7f) {
             memcpy(u, p + 12, 4);
             memcpy(u + 4, p + 10, 2);
             memcpy(u + 6, p + 8, 2);
@@ -368,9 +402,7 @@ int cdc__value_render_json(const cdc_value *v, cdc_buf *out, cdc_err *err)
         return put(out, num, n, err);
     case CDC_K_STRING:
         return cdc__render_text(out, v->v.b.ptr, v->v.b.len, v->col ? v->col->charset : 0, err);
-    case CDC_K_BYTES:
-        if (cdc__render_base64(out, v->v.b.ptr, v->v.b.len)) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
-        return CDC_OK;
+    case CDC_K_BYTES: return render_bytes(v, out, err);
     case CDC_K_JSON:
         if (v->flags & CDC_VF_TEXT) return cdc__json_text_render(v->v.b.ptr, v->v.b.len, out, err);
         return cdc__json_render(v->v.b.ptr, v->v.b.len, out, err);

@@ -129,7 +129,9 @@ static int decode_fixed_binary(const cdc_column *col, cdc_value *out)
     else if (col->flags & CDC_COLF_INET6) { out->kind = CDC_K_INET6; want = 16; }
     else if (col->flags & CDC_COLF_UUID) { out->kind = CDC_K_UUID; want = 16; }
     else return 0;
-    if (out->v.b.len != want) out->kind = CDC_K_BYTES; /* not what the flag promised: keep the bytes */
+    /* trailing zero bytes are cut like BINARY's (render pads them back);
+     * anything longer is not what the flag promised: keep the bytes */
+    if (out->v.b.len > want) out->kind = CDC_K_BYTES;
     return 1;
 }
 
