@@ -15,6 +15,7 @@
 # (default cdc-test-pw), CDC_TEST_MARIADB_PORT (33061), CDC_TEST_MYSQL_PORT
 # (33062), CDC_CACHE_DIR (default ~/.cache/libcdc, holds the MySQL chroot),
 # CDC_DEBIAN_MIRROR (default http://deb.debian.org/debian).
+# shellcheck disable=SC2317 # functions are reached through main and $pidfn
 set -eu
 
 self=$(readlink -f "$0")
@@ -76,6 +77,7 @@ sqlstr() { printf "'%s'" "$(printf '%s' "$1" | sed "s/\\\\/\\\\\\\\/g; s/'/''/g"
 # root at /host and /proc, then execs COMMAND in the chroot in directory DIR.
 # Every exec keeps one process from unshare to COMMAND, so a server's PID is
 # the one its launcher got.
+# shellcheck disable=SC2016 # expanded by that inner shell
 ns_script='
     c=$1; s=$2; cwd=$3; shift 3
     mount --rbind / "$c/host" && mount --make-rslave "$c/host" &&
