@@ -60,6 +60,9 @@
     X(START, "start", CDC__CFG_STRING, "", 0, 0, NULL, 0,                                            \
       "Where the stream starts: earliest, now, FILE:OFFSET, gtid:SET, or a checkpoint string. "      \
       "Empty: decided by snapshot.mode.")                                                            \
+    X(STOP_AT, "stop.at", CDC__CFG_STRING, "", 0, 0, NULL, 0,                                        \
+      "Where the stream ends: FILE:OFFSET, gtid:SET (once every transaction in the set has been "    \
+      "delivered), or now (the server's position when the stream starts). Empty: never.")            \
     X(HEARTBEAT_MS, "heartbeat.interval.ms", CDC__CFG_INT, "10000", 100, 4294967, NULL, 0,           \
       "Heartbeat period asked of the server while the binlog is idle.")                              \
     X(HEARTBEAT_TIMEOUT_MS, "heartbeat.timeout.ms", CDC__CFG_INT, "0", 0, 86400000, NULL, 0,         \

@@ -1,0 +1,206 @@
+/*
+ * libcdc: change data capture from MySQL and MariaDB binary logs.
+ *
+ * stream.h: the change stream. A cdc_stream connects to a server as a
+ * replica, optionally takes a consistent snapshot of the chosen tables,
+ * then follows the binary log from exactly that point and hands every
+ * row change, transaction boundary, DDL statement and heartbeat to the
+ * host through callbacks, each with a position the host can checkpoint.
+ *
+ *     cdc_config *cfg;
+ *     cdc_config_new(&cfg, NULL);
+ *     cdc_config_set(cfg, "host", "db1", err, sizeof err);
+ *     cdc_config_set(cfg, "user", "cdc", err, sizeof err);
+ *     cdc_config_set(cfg, "password", pw, err, sizeof err);
+ *     cdc_config_set(cfg, "server.id", "4001", err, sizeof err);
+ *     cdc_config_set(cfg, "start", saved_checkpoint, err, sizeof err);
+ *
+ *     cdc_stream *s;
+ *     if (cdc_stream_new(&s, cfg, NULL, err, sizeof err)) ...
+ *     cdc_stream_set_change_cb(s, on_change, app);
+ *     cdc_stream_set_commit_cb(s, on_commit, app);   // save the checkpoint here
+ *     int rc = cdc_stream_start(s);                   // blocks until stop/pause/error
+ *
+ * Delivery is exactly-once within one run, reconnects included, and
+ * exactly-once across restarts for a host that saves the commit
+ * callback's checkpoint together with what it applied: resuming from it
+ * never skips a committed transaction and never repeats one. A host that
+ * stops in the middle of a transaction sees that transaction again from
+ * its beginning, with the same positions, so it can deduplicate by
+ * (file, offset, row) or by GTID.
+ *
+ * Threads: one thread runs cdc_stream_start(); every callback runs on
+ * that thread. cdc_stream_stop(), cdc_stream_metric() and
+ * cdc_stream_checkpoint() may be called from any thread. Everything else
+ * belongs to the thread that runs the stream.
+ */
+#ifndef CDC_STREAM_H
+#define CDC_STREAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cdc/binlog.h>
+#include <cdc/common.h>
+#include <cdc/config.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct cdc_stream cdc_stream;
+typedef struct cdc_position cdc_position;
+
+/* ---- positions -------------------------------------------------------
+ *
+ * A position names a point between two transactions of one server's
+ * binlog: a file and offset, and, when the server uses GTIDs, the set of
+ * transactions executed up to that point (MySQL "uuid:1-42", MariaDB
+ * "0-1-42,1-2-7"). Its checkpoint string is opaque text that the library
+ * formats and parses; it round-trips exactly and is what the "start"
+ * configuration key accepts. Views handed to callbacks are borrowed and
+ * valid until the callback returns.
+ */
+
+/* Binlog file name (NUL-terminated) and offset of the next event. */
+CDC_EXTERN const char *cdc_position_file(const cdc_position *p);
+CDC_EXTERN uint64_t cdc_position_offset(const cdc_position *p);
+/* The executed GTID set, NUL-terminated; "" when the server has no GTIDs. */
+CDC_EXTERN const char *cdc_position_gtid_set(const cdc_position *p);
+/*
+ * The checkpoint string, NUL-terminated, into buf (cap bytes). *need (if
+ * not NULL) receives the size including the NUL. Returns CDC_OK, or
+ * CDC_ERR_TOO_LARGE when cap is too small (buf then holds nothing useful).
+ */
+CDC_EXTERN int cdc_position_format(const cdc_position *p, char *buf, size_t cap, size_t *need);
+/*
+ * Parses a checkpoint string (or the forms "FILE:OFFSET" and
+ * "gtid:SET") into a new position the caller frees with
+ * cdc_position_free(). CDC_ERR_INVALID with a message in err for text
+ * that is not a position.
+ */
+CDC_EXTERN int cdc_position_parse(cdc_position **out, const char *text, const cdc_allocator *alloc,
+                                  char *err, size_t errlen);
+CDC_EXTERN void cdc_position_free(cdc_position *p);
+
+/* ---- callbacks -------------------------------------------------------
+ *
+ * Every callback returns one of:
+ *   0               continue;
+ *   CDC_ERR_PAUSED  pause: cdc_stream_start() returns CDC_ERR_PAUSED once
+ *                   the current callback returns. Nothing is lost: the
+ *                   server keeps the binlog, and the next
+ *                   cdc_stream_start() continues with the very next
+ *                   callback. Use it when the target is down;
+ *   any other negative value: stop with an error; cdc_stream_start()
+ *                   returns CDC_ERR_CALLBACK and the message names the
+ *                   callback and the value.
+ */
+
+/* A row change: op 'c', 'u' or 'd' from the binlog, 'r' for snapshot
+ * rows. The accessors of cdc/binlog.h apply; positions of snapshot rows
+ * are the snapshot point. */
+typedef int (*cdc_stream_change_cb)(const cdc_change *c, void *ud);
+/*
+ * Transaction begin and commit. gtid: "" when anonymous. At commit, pos
+ * is the position right after the transaction: the checkpoint to save
+ * once the host has durably applied the transaction's changes.
+ * Transactions whose every change was filtered out are not announced;
+ * their end still advances the checkpoint (see cdc_stream_checkpoint_cb).
+ */
+typedef int (*cdc_stream_txn_cb)(const char *gtid, uint32_t server_id, int64_t ts_ms,
+                                 const cdc_position *pos, void *ud);
+/* A DDL statement (a QUERY event that is not BEGIN/COMMIT/DML), after the
+ * stream has updated its own view of the schema. pos is the position
+ * after the statement. */
+typedef int (*cdc_stream_ddl_cb)(const cdc_query *q, const cdc_position *pos, void *ud);
+/* The safe position advanced without a commit callback: on a server
+ * heartbeat while idle, or after transactions that were filtered out.
+ * Called at most once per heartbeat interval. */
+typedef int (*cdc_stream_checkpoint_cb)(const cdc_position *pos, void *ud);
+/* Something the host may want to log: reconnects, fallbacks, warnings.
+ * level: 0 error, 1 warning, 2 info. code: the cdc_error behind it, or
+ * CDC_OK. Cannot pause or stop the stream. */
+typedef void (*cdc_stream_log_cb)(int level, int code, const char *msg, void *ud);
+
+/* ---- the stream --------------------------------------------------------- */
+
+/*
+ * Makes a stream from a configuration (copied; cfg may be freed after).
+ * Checks the configuration as a whole: CDC_ERR_CONFIG with a message in
+ * err names the key (a missing server.id, ssl.mode=verify_ca without
+ * ssl.ca, an unparsable start position...). Does not connect.
+ */
+CDC_EXTERN int cdc_stream_new(cdc_stream **out, const cdc_config *cfg, const cdc_allocator *alloc,
+                              char *err, size_t errlen);
+/* Frees the stream; closes its connection. NULL is fine. Not while
+ * cdc_stream_start() runs. */
+CDC_EXTERN void cdc_stream_free(cdc_stream *s);
+
+/* Callback setters; NULL disables one. Before cdc_stream_start(), or from
+ * a callback (takes effect at the next event). */
+CDC_EXTERN void cdc_stream_set_change_cb(cdc_stream *s, cdc_stream_change_cb cb, void *ud);
+CDC_EXTERN void cdc_stream_set_begin_cb(cdc_stream *s, cdc_stream_txn_cb cb, void *ud);
+CDC_EXTERN void cdc_stream_set_commit_cb(cdc_stream *s, cdc_stream_txn_cb cb, void *ud);
+CDC_EXTERN void cdc_stream_set_ddl_cb(cdc_stream *s, cdc_stream_ddl_cb cb, void *ud);
+CDC_EXTERN void cdc_stream_set_checkpoint_cb(cdc_stream *s, cdc_stream_checkpoint_cb cb, void *ud);
+CDC_EXTERN void cdc_stream_set_log_cb(cdc_stream *s, cdc_stream_log_cb cb, void *ud);
+
+/*
+ * Runs the stream on the calling thread until it ends:
+ *   CDC_OK           the configured stop.at position was reached
+ *                    (snapshot.mode=initial_only: the snapshot is done);
+ *   CDC_ERR_STOPPED  cdc_stream_stop() was called;
+ *   CDC_ERR_PAUSED   a callback paused; call cdc_stream_start() again to
+ *                    go on exactly where it paused;
+ *   another error    fatal, or retriable errors that outlasted
+ *                    reconnect.max.attempts: CDC_ERR_AUTH, CDC_ERR_PURGED
+ *                    (the start position is no longer on the server),
+ *                    CDC_ERR_PRIVILEGE, CDC_ERR_CORRUPT, CDC_ERR_SCHEMA,
+ *                    CDC_ERR_CALLBACK, ... with cdc_stream_errmsg().
+ * Retriable errors (a dropped connection, a server restart, a heartbeat
+ * timeout) reconnect with backoff and re-read from the last commit,
+ * skipping what was already delivered, so within one run no callback is
+ * delivered twice and none is lost. Each reconnect is reported to the log
+ * callback. After any other error the stream can only be freed.
+ */
+CDC_EXTERN int cdc_stream_start(cdc_stream *s);
+/* Asks a running cdc_stream_start() to return CDC_ERR_STOPPED soon (it
+ * interrupts a blocking read). Thread-safe and async-signal-safe; may
+ * also be called before start, which then returns at once. */
+CDC_EXTERN void cdc_stream_stop(cdc_stream *s);
+
+/* The last error's message ("" when none); owned by the stream. */
+CDC_EXTERN const char *cdc_stream_errmsg(const cdc_stream *s);
+/* The server's error number and SQLSTATE behind the last error, if any:
+ * 0 and "" otherwise. */
+CDC_EXTERN unsigned cdc_stream_server_errno(const cdc_stream *s);
+CDC_EXTERN const char *cdc_stream_sqlstate(const cdc_stream *s);
+
+/*
+ * The checkpoint string of the last safe position (the end of the last
+ * commit delivered, or a later heartbeat position), as
+ * cdc_position_format() writes it. Thread-safe. CDC_ERR_STATE before the
+ * stream knows any position.
+ */
+CDC_EXTERN int cdc_stream_checkpoint(cdc_stream *s, char *buf, size_t cap, size_t *need);
+
+/* Counters and gauges the host can read at any time, from any thread. */
+typedef enum cdc_metric {
+    CDC_METRIC_EVENTS = 0,       /* binlog events decoded */
+    CDC_METRIC_ROWS = 1,         /* row changes delivered */
+    CDC_METRIC_TRANSACTIONS = 2, /* commits delivered */
+    CDC_METRIC_BYTES = 3,        /* bytes read from the server */
+    CDC_METRIC_RECONNECTS = 4,   /* successful reconnects */
+    CDC_METRIC_LAG_MS = 5,       /* now minus the commit time of the last event, ms */
+    CDC_METRIC_HEARTBEATS = 6,   /* heartbeats received */
+    CDC_METRIC_OFFSET = 7,       /* offset of the current position in its file */
+    CDC_METRIC_SNAPSHOT_ROWS = 8 /* snapshot rows delivered */
+} cdc_metric;
+/* The value of a metric; 0 for unknown ones. Thread-safe. */
+CDC_EXTERN uint64_t cdc_stream_metric(const cdc_stream *s, cdc_metric m);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CDC_STREAM_H */
