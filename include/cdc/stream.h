@@ -123,6 +123,17 @@ typedef int (*cdc_stream_checkpoint_cb)(const cdc_position *pos, void *ud);
  * CDC_OK. Cannot pause or stop the stream. */
 typedef void (*cdc_stream_log_cb)(int level, int code, const char *msg, void *ud);
 
+/*
+ * Snapshot progress (snapshot.mode initial, initial_only, when_needed):
+ * after each chunk and at the end of each table. rows_estimated comes from
+ * the server's statistics (information_schema.TABLES.TABLE_ROWS) and may
+ * be off either way; tables_total counts the tables selected by the
+ * filters.
+ */
+typedef int (*cdc_stream_progress_cb)(const char *db, const char *table, uint64_t rows_done,
+                                      uint64_t rows_estimated, size_t tables_done,
+                                      size_t tables_total, void *ud);
+
 /* ---- the stream --------------------------------------------------------- */
 
 /*
@@ -145,6 +156,14 @@ CDC_EXTERN void cdc_stream_set_commit_cb(cdc_stream *s, cdc_stream_txn_cb cb, vo
 CDC_EXTERN void cdc_stream_set_ddl_cb(cdc_stream *s, cdc_stream_ddl_cb cb, void *ud);
 CDC_EXTERN void cdc_stream_set_checkpoint_cb(cdc_stream *s, cdc_stream_checkpoint_cb cb, void *ud);
 CDC_EXTERN void cdc_stream_set_log_cb(cdc_stream *s, cdc_stream_log_cb cb, void *ud);
+/* Snapshot rows (op 'r'), in the same value representation as binlog
+ * rows: the same row reads the same from either path. */
+CDC_EXTERN void cdc_stream_set_snapshot_cb(cdc_stream *s, cdc_stream_change_cb cb, void *ud);
+CDC_EXTERN void cdc_stream_set_progress_cb(cdc_stream *s, cdc_stream_progress_cb cb, void *ud);
+/* The snapshot is complete; pos is its consistent point, where the change
+ * stream starts, and a valid checkpoint (save it: a restart from it does
+ * not take the snapshot again). */
+CDC_EXTERN void cdc_stream_set_snapshot_done_cb(cdc_stream *s, cdc_stream_checkpoint_cb cb, void *ud);
 
 /*
  * Runs the stream on the calling thread until it ends:
