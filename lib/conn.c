@@ -536,7 +536,10 @@ int cdc__conn_connect(cdc_conn *c, const cdc_conn_opts *o, cdc_err *err)
     if (!c->ibuf && !(c->ibuf = cdc__malloc(c->alloc, IBUF_SIZE)))
         return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory for the input buffer");
     c->df.max = o->max_packet ? o->max_packet : CDC__CONN_DEFAULT_MAX_PACKET;
+    cdc__deframer_next(&c->df); /* a handle reused after close starts afresh */
     c->df.check_seq = true;
+    c->df.seq = 0;
+    c->cseq = 0;
     c->broken = false;
     c->compress = false;
     c->plugin = CDC_AUTH_UNKNOWN;

@@ -1,0 +1,47 @@
+/*
+ * testsupport.h: helpers for integration tests (tests/itest_*.c) that run
+ * against the servers of tests/servers/testenv.sh. Source its env file
+ * first:  . "$(tests/servers/testenv.sh envfile)"
+ *
+ * Every helper fails the running cmocka test (never skips) when an
+ * environment variable is missing or the server does not answer, with a
+ * message saying what is missing. Use them inside cmocka tests only.
+ */
+#ifndef CDC_TESTSUPPORT_H
+#define CDC_TESTSUPPORT_H
+
+#include "conn.h"
+
+typedef enum ts_server { TS_MARIADB = 0, TS_MYSQL = 1 } ts_server;
+
+/* "mariadb" / "mysql". */
+const char *ts_server_name(ts_server s);
+
+/* The value of environment variable `name`; fails the test if unset or
+ * empty. */
+const char *ts_env(const char *name);
+
+/* Options for `user` on server s: host, port and the shared test
+ * password from the environment, TLS disabled, everything else default.
+ * user NULL means the root account (CDC_TEST_ROOT_USER). */
+void ts_opts(cdc_conn_opts *o, ts_server s, const char *user);
+
+/* Connects with o; fails the test with the library's message if that
+ * does not work. Free with cdc__conn_free. */
+cdc_conn *ts_connect_opts(const cdc_conn_opts *o);
+
+/* Connects as user (NULL: root) with TLS required (so any auth plugin
+ * works without an RSA key). */
+cdc_conn *ts_connect(ts_server s, const char *user);
+
+/* Runs SQL (printf-style) and fails the test on error. */
+void ts_exec(cdc_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Runs a query and returns its first result set; fails on error. */
+cdc_result *ts_query(cdc_conn *c, const char *sql);
+
+/* First column of the first row as a malloc'd string (free it), or NULL
+ * for SQL NULL; fails the test when there is no row. */
+char *ts_query_str(cdc_conn *c, const char *sql);
+
+#endif /* CDC_TESTSUPPORT_H */
