@@ -4,5 +4,6 @@
 #define CDC_TOOL_COMMANDS_H
 
 int cmd_config_doc(int argc, char **argv);
+int cmd_info(int argc, char **argv);
 
 #endif

@@ -26,6 +26,7 @@ static const struct command {
 } commands[] = {
     {"version", cmd_version, "print the library version"},
     {"config-doc", cmd_config_doc, "print the configuration keys as Markdown"},
+    {"info", cmd_info, "connect to a server and print what it says about itself and its binlog"},
 };
 
 static void usage(FILE *f)
