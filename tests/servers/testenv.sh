@@ -6,6 +6,7 @@
 #
 # Usage: testenv.sh start [mariadb|mysql]   start (or reuse) servers, write env file
 #        testenv.sh stop [mariadb|mysql] [--force]
+#        testenv.sh restart mariadb|mysql     stop and start one server, same datadir
 #        testenv.sh status | envfile | check | clean
 #        testenv.sh mariadb [args...]        MariaDB client, root over TCP
 #        testenv.sh mysql [args...]          MySQL client (chroot), root over TCP
@@ -685,6 +686,21 @@ main() {
             esac
         done
         write_env
+        ;;
+    restart)
+        # For fault tests: the server goes away under its clients and comes
+        # back with the same data. Whoever started it still owns it.
+        [ "$(id -u)" -eq 0 ] || die "must run as root (chroot, mounts, PAM service file)"
+        case ${1:-} in mariadb) dir=$mdb ;; mysql) dir=$my ;; *) die "restart needs mariadb or mysql" ;; esac
+        lock
+        make_certs
+        owner=$(cat "$dir/owner" 2>/dev/null || true)
+        stop_pid "$("${1}_pid")" "${1}d"
+        rc=0
+        ( "${1}_start" ) || rc=1
+        [ -z "$owner" ] || echo "$owner" >"$dir/owner"
+        write_env
+        [ $rc -eq 0 ] || die "$1: restart failed; see the log lines above"
         ;;
     status)
         p=$(mariadb_pid) || true
