@@ -571,6 +571,50 @@ static void test_callback_stop_and_reuse(void **state)
     cdc__conn_free(c);
 }
 
+/* `cdc info` prints what SQL on the same server says. */
+static void test_cdc_info_tool(void **state)
+{
+    (void)state;
+    const char *tool = ts_env("CDC_TOOL");
+    for (int s = 0; s < 2; s++) {
+        cdc_conn_opts o;
+        ts_opts(&o, (ts_server)s, "cdc_repl");
+        cdc_conn *c = ts_connect((ts_server)s, NULL);
+        bool maria = s == TS_MARIADB;
+        char *gtid = ts_query_str(c, maria ? "SELECT @@gtid_binlog_pos" : "SELECT @@gtid_executed");
+        cdc_result *st = ts_query(c, maria ? "SHOW MASTER STATUS" : "SHOW BINARY LOG STATUS");
+        char *rowimg = ts_query_str(c, "SELECT @@binlog_row_image");
+        char *sid = ts_query_str(c, "SELECT @@server_id");
+        char cmd[1024];
+        snprintf(cmd, sizeof cmd, "CDC_PASSWORD='%s' '%s' info --host %s --port %u --user cdc_repl --tls-mode required 2>&1",
+                 o.password, tool, o.host, o.port);
+        FILE *p = popen(cmd, "r");
+        assert_non_null(p);
+        char out[8192];
+        size_t n = fread(out, 1, sizeof out - 1, p);
+        out[n] = 0;
+        int status = pclose(p);
+        if (status != 0) fail_msg("%s exited with %d:\n%s", cmd, status, out);
+        char want[512];
+        snprintf(want, sizeof want, "flavour              %s\n", maria ? "MariaDB" : "MySQL");
+        assert_non_null(strstr(out, want));
+        snprintf(want, sizeof want, "server_id            %s\n", sid);
+        assert_non_null(strstr(out, want));
+        snprintf(want, sizeof want, "binlog_row_image     %s\n", rowimg);
+        assert_non_null(strstr(out, want));
+        snprintf(want, sizeof want, "%-20s %s\n", maria ? "gtid_binlog_pos" : "gtid_executed", gtid);
+        if (!strstr(out, want)) fail_msg("want '%s' in:\n%s", want, out);
+        snprintf(want, sizeof want, "binlog_file          %s\n", cdc__result_get(st, 0, 0));
+        assert_non_null(strstr(out, want));
+        assert_non_null(strstr(out, "tls                  TLSv1.2"));
+        free(gtid);
+        free(rowimg);
+        free(sid);
+        cdc__result_free(st);
+        cdc__conn_free(c);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -586,6 +630,7 @@ int main(void)
         cmocka_unit_test(test_sql_errors_and_gone),
         cmocka_unit_test(test_multi_results_and_nulls),
         cmocka_unit_test(test_callback_stop_and_reuse),
+        cmocka_unit_test(test_cdc_info_tool),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
