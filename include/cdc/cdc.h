@@ -8,5 +8,6 @@
 #include <cdc/common.h>
 #include <cdc/config.h>
 #include <cdc/value.h>
+#include <cdc/binlog.h>
 
 #endif /* CDC_CDC_H */

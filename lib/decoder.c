@@ -1,0 +1,931 @@
+/*
+ * decoder.c: the public binlog decoder (cdc/binlog.h): frames fed bytes
+ * into events (in place when an event lies inside one chunk, gathered
+ * otherwise, streamed for TRANSACTION_PAYLOAD), keeps the format, the
+ * table maps and the transaction's GTID, and dispatches to callbacks.
+ */
+#include "decoder.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <zlib.h>
+
+#include "event.h"
+#include "payload.h"
+#include "rows.h"
+#include "tablemap.h"
+#include "value.h"
+
+enum { P_MAGIC, P_EVENT, P_PL_FIELDS, P_PL_BODY, P_PL_TAIL };
+
+struct cdc_event {
+    cdc__evhdr h;
+    const uint8_t *raw;
+    size_t raw_len;
+    const uint8_t *body;
+    size_t body_len;
+    const char *file;
+    uint64_t offset;
+    bool unknown, inner;
+    const char *gtid;
+};
+
+struct cdc_change {
+    char op;
+    const struct cdc_table *t;
+    const cdc_event *ev;
+    const cdc_value *before, *after;
+    const uint8_t *pb, *pa;
+    size_t ncols;
+    uint64_t row;
+    const char *gtid;
+    int64_t ts_ms;
+};
+
+struct cdc_query {
+    const cdc_event *ev;
+    cdc__query_ev q;
+};
+
+struct cdc_decoder {
+    const cdc_allocator *alloc;
+    cdc_err err;
+    int mode;
+    bool started, verify, paused;
+    size_t max_event;
+    cdc_buf file;         /* NUL-terminated current file name */
+    uint64_t offset;      /* position of the next input byte */
+
+    cdc_event_cb event_cb; void *event_ud;
+    cdc_table_cb table_cb; void *table_ud;
+    cdc_change_cb change_cb; void *change_ud;
+    cdc_txn_cb begin_cb; void *begin_ud;
+    cdc_txn_cb commit_cb; void *commit_ud;
+    cdc_query_cb query_cb; void *query_ud;
+
+    int phase;
+    uint8_t magic[4];
+    size_t magic_n;
+    cdc_buf ev;           /* an outer event being gathered */
+    uint64_t ev_offset;   /* where it starts */
+    cdc__fde fde;
+    bool have_fde;
+    uint64_t nevents;
+
+    /* TRANSACTION_PAYLOAD being streamed */
+    cdc__payload_stream pl;
+    cdc__evhdr pl_hdr;
+    uint64_t pl_offset, pl_left, pl_rows;
+    uLong pl_crc;
+    uint8_t pl_tail[4];
+    size_t pl_tail_n, pl_crc_len;
+    bool pl_active;
+    size_t pl_from;       /* compressed bytes gathered in ev start here */
+
+    /* transaction state */
+    char gtid[CDC__GTID_TEXT_MAX];
+    uint64_t commit_us;
+    bool in_txn;
+    cdc__gtid_set prev;
+
+    cdc__table_map tables;
+    cdc_value *vb, *va;
+    uint8_t *pb, *pa;
+    size_t vcap;
+    cdc_buf *jbufs;
+    size_t njbufs;
+    cdc_buf zbuf;         /* MariaDB uncompressed bodies */
+};
+
+/* ---- errors ------------------------------------------------------------ */
+
+static const char *type_name(int type)
+{
+    const char *s = cdc__event_type_name(type);
+    return s ? s : "UNKNOWN";
+}
+
+/* Puts "file:offset EVENT" in front of the message already in d->err. */
+static int fail_at(cdc_decoder *d, uint64_t off, int type, int code)
+{
+    char msg[CDC__ERRMSG_MAX];
+    snprintf(msg, sizeof msg, "%s", d->err.msg);
+    return cdc__err_set(&d->err, code, "%s:%" PRIu64 " %s: %s",
+                        d->file.len ? (const char *)d->file.data : "(input)", off,
+                        type_name(type), msg);
+}
+
+static int callback_rc(cdc_decoder *d, int rc, uint64_t off, int type)
+{
+    if (rc == 0) return 0;
+    if (rc == CDC_ERR_PAUSED) { d->paused = true; return 0; }
+    cdc__err_set(&d->err, CDC_ERR_CALLBACK, "callback returned %d (%s)", rc, cdc_err_name(rc));
+    return fail_at(d, off, type, CDC_ERR_CALLBACK);
+}
+
+/* ---- lifecycle --------------------------------------------------------- */
+
+int cdc_decoder_new(cdc_decoder **out, const cdc_allocator *alloc, char *err, size_t errlen)
+{
+    if (!out) {
+        cdc_err e;
+        cdc__err_set(&e, CDC_ERR_INVALID, "cdc_decoder_new: out is NULL");
+        cdc__err_copy_out(&e, err, errlen);
+        return CDC_ERR_INVALID;
+    }
+    *out = NULL;
+    const cdc_allocator *a = cdc__allocator(alloc);
+    cdc_decoder *d = cdc__calloc(a, 1, sizeof *d);
+    if (!d) {
+        cdc_err e;
+        cdc__err_set(&e, CDC_ERR_NOMEM, "cdc_decoder_new: out of memory");
+        cdc__err_copy_out(&e, err, errlen);
+        return CDC_ERR_NOMEM;
+    }
+    /* the allocator struct is copied into the handle, so it need not outlive the call */
+    cdc_allocator *ac = cdc__malloc(a, sizeof *ac);
+    if (!ac) {
+        cdc__free(a, d);
+        cdc_err e;
+        cdc__err_set(&e, CDC_ERR_NOMEM, "cdc_decoder_new: out of memory");
+        cdc__err_copy_out(&e, err, errlen);
+        return CDC_ERR_NOMEM;
+    }
+    *ac = *a;
+    d->alloc = ac;
+    d->verify = true;
+    d->max_event = CDC__DECODER_MAX_EVENT_DEFAULT;
+    cdc__buf_init(&d->file, d->alloc);
+    cdc__buf_init(&d->ev, d->alloc);
+    cdc__buf_init(&d->zbuf, d->alloc);
+    cdc__payload_init(&d->pl, d->alloc);
+    cdc__gtid_set_init(&d->prev, d->alloc);
+    cdc__table_map_init(&d->tables, d->alloc);
+    cdc__fde_init_v4(&d->fde);
+    *out = d;
+    return CDC_OK;
+}
+
+void cdc_decoder_free(cdc_decoder *d)
+{
+    if (!d) return;
+    const cdc_allocator *a = d->alloc;
+    cdc__buf_free(&d->file);
+    cdc__buf_free(&d->ev);
+    cdc__buf_free(&d->zbuf);
+    cdc__payload_free(&d->pl);
+    cdc__gtid_set_free(&d->prev);
+    cdc__table_map_free(&d->tables);
+    for (size_t i = 0; i < d->njbufs; i++) cdc__buf_free(&d->jbufs[i]);
+    cdc__free(a, d->jbufs);
+    cdc__free(a, d->vb);
+    cdc__free(a, d->va);
+    cdc__free(a, d->pb);
+    cdc__free(a, d->pa);
+    cdc__free(a, d);
+    cdc__free(a, (void *)a);
+}
+
+int cdc_decoder_set_mode(cdc_decoder *d, cdc_decoder_mode mode)
+{
+    if (mode != CDC_DECODER_FILE && mode != CDC_DECODER_EVENTS) return CDC_ERR_INVALID;
+    if (d->started) return CDC_ERR_STATE;
+    d->mode = mode;
+    d->phase = mode == CDC_DECODER_FILE ? P_MAGIC : P_EVENT;
+    return CDC_OK;
+}
+
+static int set_file(cdc_decoder *d, const void *name, size_t n)
+{
+    cdc__buf_reset(&d->file);
+    if (cdc__buf_append(&d->file, name, n) || cdc__buf_terminate(&d->file))
+        return CDC_ERR_NOMEM;
+    return CDC_OK;
+}
+
+int cdc_decoder_set_position(cdc_decoder *d, const char *file, uint64_t offset)
+{
+    if (file && set_file(d, file, strlen(file))) return CDC_ERR_NOMEM;
+    d->offset = offset;
+    return CDC_OK;
+}
+
+void cdc_decoder_set_verify_checksums(cdc_decoder *d, int on) { d->verify = on != 0; }
+void cdc_decoder_set_event_cb(cdc_decoder *d, cdc_event_cb cb, void *ud) { d->event_cb = cb; d->event_ud = ud; }
+void cdc_decoder_set_table_cb(cdc_decoder *d, cdc_table_cb cb, void *ud) { d->table_cb = cb; d->table_ud = ud; }
+void cdc_decoder_set_change_cb(cdc_decoder *d, cdc_change_cb cb, void *ud) { d->change_cb = cb; d->change_ud = ud; }
+void cdc_decoder_set_begin_cb(cdc_decoder *d, cdc_txn_cb cb, void *ud) { d->begin_cb = cb; d->begin_ud = ud; }
+void cdc_decoder_set_commit_cb(cdc_decoder *d, cdc_txn_cb cb, void *ud) { d->commit_cb = cb; d->commit_ud = ud; }
+void cdc_decoder_set_query_cb(cdc_decoder *d, cdc_query_cb cb, void *ud) { d->query_cb = cb; d->query_ud = ud; }
+void cdc__decoder_set_max_event(cdc_decoder *d, size_t max) { d->max_event = max; }
+const cdc__gtid_set *cdc__decoder_previous_gtids(const cdc_decoder *d) { return &d->prev; }
+const char *cdc_decoder_errmsg(const cdc_decoder *d) { return d->err.code ? d->err.msg : ""; }
+int cdc_decoder_error(const cdc_decoder *d) { return d->err.code; }
+uint64_t cdc_decoder_event_count(const cdc_decoder *d) { return d->nevents; }
+
+/* ---- rows -------------------------------------------------------------- */
+
+static int ensure_row_space(cdc_decoder *d, size_t ncols, size_t njson)
+{
+    if (ncols > d->vcap) {
+        size_t n = ncols < 16 ? 16 : ncols;
+        cdc__free(d->alloc, d->vb);
+        cdc__free(d->alloc, d->va);
+        cdc__free(d->alloc, d->pb);
+        cdc__free(d->alloc, d->pa);
+        d->vb = cdc__calloc(d->alloc, n, sizeof *d->vb);
+        d->va = cdc__calloc(d->alloc, n, sizeof *d->va);
+        d->pb = cdc__calloc(d->alloc, n, 1);
+        d->pa = cdc__calloc(d->alloc, n, 1);
+        d->vcap = (d->vb && d->va && d->pb && d->pa) ? n : 0;
+        if (!d->vcap) return CDC_ERR_NOMEM;
+    }
+    if (njson > d->njbufs) {
+        cdc_buf *j = cdc__realloc(d->alloc, d->jbufs, njson * sizeof *j);
+        if (!j) return CDC_ERR_NOMEM;
+        for (size_t i = d->njbufs; i < njson; i++) cdc__buf_init(&j[i], d->alloc);
+        d->jbufs = j;
+        d->njbufs = njson;
+    }
+    return CDC_OK;
+}
+
+static int do_rows(cdc_decoder *d, const cdc_event *e, uint64_t *rowidx)
+{
+    cdc__rows_ev rv;
+    int type = e->h.type;
+    if (cdc__rows_parse(&d->fde, type, e->body, e->body_len, &rv, &d->err))
+        return d->err.code;
+    struct cdc_table *t = cdc__table_map_get(&d->tables, rv.table_id);
+    if (!t)
+        return cdc__err_set(&d->err, CDC_ERR_SCHEMA,
+                            "no TABLE_MAP for table id %" PRIu64 " in this statement", rv.table_id);
+    if (rv.ncols > t->ncols)
+        return cdc__err_set(&d->err, CDC_ERR_SCHEMA,
+                            "%s.%s: rows event has %zu columns, TABLE_MAP %zu", t->db, t->name,
+                            rv.ncols, t->ncols);
+    if (!t->has_meta && rv.rows.len > 0)
+        return cdc__err_set(&d->err, CDC_ERR_UNSUPPORTED,
+                            "%s.%s: pre-GA 5.1 TABLE_MAP without column metadata; row values "
+                            "cannot be decoded", t->db, t->name);
+    if (rv.compressed) {
+        if (cdc__maria_uncompress(rv.rows.ptr, rv.rows.len, d->max_event, &d->zbuf, &d->err))
+            return d->err.code;
+        rv.rows = (cdc_bytes){d->zbuf.data, d->zbuf.len};
+    }
+    if (ensure_row_space(d, rv.ncols, t->n_json))
+        return cdc__err_set(&d->err, CDC_ERR_NOMEM, "rows event: out of memory");
+
+    struct cdc_change c = {
+        .op = rv.op, .t = t, .ev = e, .ncols = rv.ncols, .gtid = d->gtid,
+        .ts_ms = d->commit_us ? (int64_t)(d->commit_us / 1000) : (int64_t)e->h.timestamp * 1000,
+    };
+    cdc_rd r = cdc__rd(rv.rows.ptr, rv.rows.len);
+    while (cdc__rd_left(&r) > 0) {
+        cdc__rows_where w = {0, false};
+        int rc = CDC_OK;
+        bool has_b = rv.op != 'c', has_a = rv.op != 'd';
+        if (has_b)
+            rc = cdc__rows_image(t, &rv, rv.cols_before, false, &r, d->vb, d->pb, NULL, NULL,
+                                 d->jbufs, &w, &d->err);
+        if (rc == CDC_OK && has_a) {
+            w.after = true;
+            rc = cdc__rows_image(t, &rv, rv.cols_after, rv.partial, &r, d->va, d->pa,
+                                 has_b ? d->vb : NULL, has_b ? d->pb : NULL, d->jbufs, &w,
+                                 &d->err);
+        }
+        if (rc) {
+            char ty[64];
+            const cdc_column *col = &t->cols[w.column];
+            cdc__err_prefix(&d->err, "%s.%s row %" PRIu64 " %s column %zu%s%.*s%s %s", t->db,
+                            t->name, *rowidx, w.after ? "after" : "before", w.column + 1,
+                            col->name.len ? " (" : "", (int)col->name.len,
+                            (const char *)col->name.ptr, col->name.len ? ")" : "",
+                            cdc__column_type_text(col, ty, sizeof ty));
+            return rc;
+        }
+        c.before = has_b ? d->vb : NULL;
+        c.pb = has_b ? d->pb : NULL;
+        c.after = has_a ? d->va : NULL;
+        c.pa = has_a ? d->pa : NULL;
+        c.row = (*rowidx)++;
+        if (d->change_cb) {
+            rc = callback_rc(d, d->change_cb(&c, d->change_ud), e->offset, type);
+            if (rc) return rc;
+        }
+    }
+    if (rv.flags & CDC__ROWS_STMT_END_F) cdc__table_map_clear(&d->tables);
+    return CDC_OK;
+}
+
+/* ---- one event --------------------------------------------------------- */
+
+static int begin_txn(cdc_decoder *d, const cdc_event *e)
+{
+    d->in_txn = true;
+    return d->begin_cb ? callback_rc(d, d->begin_cb(e, d->begin_ud), e->offset, e->h.type) : 0;
+}
+
+static void end_txn(cdc_decoder *d)
+{
+    d->in_txn = false;
+    d->gtid[0] = 0;
+    d->commit_us = 0;
+}
+
+static int commit_txn(cdc_decoder *d, const cdc_event *e)
+{
+    int rc = d->commit_cb ? callback_rc(d, d->commit_cb(e, d->commit_ud), e->offset, e->h.type)
+                          : 0;
+    end_txn(d);
+    return rc;
+}
+
+static bool sql_is(cdc_bytes s, const char *word)
+{
+    size_t n = strlen(word);
+    while (s.len && (s.ptr[s.len - 1] == ' ' || s.ptr[s.len - 1] == ';' || s.ptr[s.len - 1] == 0))
+        s.len--;
+    if (s.len != n) return false;
+    for (size_t i = 0; i < n; i++)
+        if ((s.ptr[i] | 0x20) != (word[i] | 0x20)) return false;
+    return true;
+}
+
+static int do_query(cdc_decoder *d, const cdc_event *e)
+{
+    struct cdc_query q = {.ev = e};
+    if (cdc__query_parse(&d->fde, e->h.type, e->body, e->body_len, &q.q, &d->err))
+        return d->err.code;
+    if (e->h.type == CDC_EV_MARIA_QUERY_COMPRESSED) {
+        if (cdc__maria_uncompress(q.q.sql.ptr, q.q.sql.len, d->max_event, &d->zbuf, &d->err))
+            return d->err.code;
+        q.q.sql = (cdc_bytes){d->zbuf.data, d->zbuf.len};
+    }
+    if (sql_is(q.q.sql, "BEGIN") || sql_is(q.q.sql, "XA START")) return begin_txn(d, e);
+    if (sql_is(q.q.sql, "COMMIT")) return commit_txn(d, e);
+    int rc = d->query_cb ? callback_rc(d, d->query_cb(&q, d->query_ud), e->offset, e->h.type) : 0;
+    if (!d->in_txn) end_txn(d); /* a DDL statement is its own transaction */
+    return rc;
+}
+
+static int do_event(cdc_decoder *d, cdc_event *e, uint64_t *rowidx)
+{
+    int type = e->h.type;
+    switch (type) {
+    case CDC_EV_FORMAT_DESCRIPTION:
+        if (e->inner) break;
+        /* parsed before the checksum check in dispatch() */
+        cdc__table_map_clear(&d->tables);
+        return CDC_OK;
+    case CDC_EV_START_V3:
+        if (e->body_len < 2) return cdc__err_set(&d->err, CDC_ERR_CORRUPT, "START_V3: truncated");
+        cdc__fde_init_v3(&d->fde, cdc__le16(e->body));
+        d->have_fde = true;
+        return CDC_OK;
+    case CDC_EV_ROTATE: {
+        uint64_t pos;
+        cdc_bytes name;
+        if (cdc__rotate_parse(&d->fde, e->body, e->body_len, &pos, &name, &d->err))
+            return d->err.code;
+        if (d->mode == CDC_DECODER_EVENTS && !e->inner) {
+            if (set_file(d, name.ptr, name.len))
+                return cdc__err_set(&d->err, CDC_ERR_NOMEM, "ROTATE: out of memory");
+            d->offset = pos;
+        }
+        return CDC_OK;
+    }
+    case CDC_EV_QUERY: case CDC_EV_MARIA_QUERY_COMPRESSED:
+        return do_query(d, e);
+    case CDC_EV_XID: case CDC_EV_XA_PREPARE:
+        if (type == CDC_EV_XID && e->body_len < 8)
+            return cdc__err_set(&d->err, CDC_ERR_CORRUPT, "XID: %zu-byte body, need 8",
+                                e->body_len);
+        return commit_txn(d, e);
+    case CDC_EV_TABLE_MAP: {
+        struct cdc_table *t;
+        if (cdc__table_parse(&d->fde, e->body, e->body_len, d->alloc, &t, &d->err))
+            return d->err.code;
+        if (cdc__table_map_put(&d->tables, t))
+            return cdc__err_set(&d->err, CDC_ERR_NOMEM, "TABLE_MAP: out of memory");
+        return d->table_cb ? callback_rc(d, d->table_cb(t, d->table_ud), e->offset, type) : 0;
+    }
+    case CDC_EV_GTID: case CDC_EV_ANONYMOUS_GTID: case CDC_EV_GTID_TAGGED: {
+        cdc__gtid_ev g;
+        if (cdc__gtid_ev_parse(type, e->body, e->body_len, &g, &d->err)) return d->err.code;
+        cdc__gtid_format(&g.gtid, d->gtid, sizeof d->gtid);
+        d->commit_us = g.immediate_commit_us;
+        return CDC_OK;
+    }
+    case CDC_EV_MARIA_GTID: {
+        cdc__maria_gtid_ev g;
+        if (cdc__maria_gtid_ev_parse(e->body, e->body_len, e->h.server_id, &g, &d->err))
+            return d->err.code;
+        cdc__gtid_format(&g.gtid, d->gtid, sizeof d->gtid);
+        d->commit_us = 0;
+        if (!(g.flags & CDC__MARIA_FL_STANDALONE)) return begin_txn(d, e);
+        return CDC_OK;
+    }
+    case CDC_EV_PREVIOUS_GTIDS:
+        cdc__gtid_set_clear(&d->prev);
+        return cdc__gtid_set_parse_previous(&d->prev, e->body, e->body_len, &d->err);
+    case CDC_EV_MARIA_GTID_LIST:
+        cdc__gtid_set_clear(&d->prev);
+        return cdc__gtid_set_parse_maria_list(&d->prev, e->body, e->body_len, &d->err);
+    case CDC_EV_MARIA_START_ENCRYPTION:
+        return cdc__err_set(&d->err, CDC_ERR_ENCRYPTED,
+                            "MariaDB encrypted binlog (START_ENCRYPTION): the events that follow "
+                            "cannot be read without the server's encryption key");
+    default:
+        if (cdc__rows_is_rows_event(type)) return do_rows(d, e, rowidx);
+        return CDC_OK; /* delivered through the event callback only */
+    }
+    return CDC_OK;
+}
+
+/* Decodes one whole event at ev (len bytes). Inner events of a payload
+ * carry no checksum and report the payload's position. */
+static int dispatch(cdc_decoder *d, const uint8_t *ev, size_t len, uint64_t off, bool inner,
+                    uint64_t *rowidx)
+{
+    cdc_event e;
+    memset(&e, 0, sizeof e);
+    cdc__event_header(ev, &e.h);
+    int type = e.h.type;
+    size_t hl = d->fde.header_len;
+    bool crc = !inner && d->fde.checksum_alg == CDC__CHECKSUM_CRC32;
+
+    if (!inner && type == CDC_EV_FORMAT_DESCRIPTION) {
+        cdc__fde f;
+        if (cdc__fde_parse(&f, ev, len, &d->err)) return fail_at(d, off, type, d->err.code);
+        d->fde = f;
+        d->have_fde = true;
+        hl = f.header_len;
+        crc = f.checksum_alg == CDC__CHECKSUM_CRC32;
+    } else if (!inner && !d->have_fde && d->mode == CDC_DECODER_FILE) {
+        if (type == CDC_EV_START_V3 && len >= CDC__EV_HEADER_LEN + 2) {
+            uint16_t v = cdc__le16(ev + CDC__EV_HEADER_LEN);
+            if (v < 2) {
+                cdc__err_set(&d->err, CDC_ERR_UNSUPPORTED,
+                             "binlog version %u (MySQL 3.23) is not supported", v);
+                return fail_at(d, off, type, CDC_ERR_UNSUPPORTED);
+            }
+        } else {
+            cdc__err_set(&d->err, CDC_ERR_CORRUPT,
+                         "first event is type %d, not FORMAT_DESCRIPTION or START_V3", type);
+            return fail_at(d, off, type, CDC_ERR_CORRUPT);
+        }
+    } else if (!inner && d->fde.checksum_alg == CDC__CHECKSUM_UNDEF && len >= hl + 4 &&
+               cdc__event_crc_ok(ev, len)) {
+        crc = true; /* stream events before the FDE (the fake ROTATE) may carry one */
+    }
+    if (len < hl + (crc ? 4u : 0u)) {
+        cdc__err_set(&d->err, CDC_ERR_CORRUPT, "event size %zu is below the header size %zu", len,
+                     hl + (crc ? 4u : 0u));
+        return fail_at(d, off, type, CDC_ERR_CORRUPT);
+    }
+    if (crc && d->verify && !cdc__event_crc_ok(ev, len)) {
+        cdc__err_set(&d->err, CDC_ERR_CHECKSUM, "CRC32 mismatch (stored %08" PRIx32 ")",
+                     cdc__le32(ev + len - 4));
+        return fail_at(d, off, type, CDC_ERR_CHECKSUM);
+    }
+    e.raw = ev;
+    e.raw_len = len;
+    e.body = ev + hl;
+    e.body_len = len - hl - (crc ? 4 : 0);
+    e.file = d->file.len ? (const char *)d->file.data : "";
+    e.offset = off;
+    e.inner = inner;
+    e.unknown = cdc__event_type_name(type) == NULL || type == 0;
+    e.gtid = d->gtid;
+    d->nevents++;
+
+    /* GTID events name the transaction they start: decode them before the
+     * event callback so that it sees the new GTID. */
+    bool early = type == CDC_EV_GTID || type == CDC_EV_ANONYMOUS_GTID ||
+                 type == CDC_EV_GTID_TAGGED || type == CDC_EV_MARIA_GTID;
+    int rc = CDC_OK;
+    if (early && (rc = do_event(d, &e, rowidx)) != CDC_OK) goto fail;
+    if (d->event_cb) {
+        rc = callback_rc(d, d->event_cb(&e, d->event_ud), off, type);
+        if (rc) return rc;
+    }
+    if (!early && (rc = do_event(d, &e, rowidx)) != CDC_OK) goto fail;
+    return CDC_OK;
+fail:
+    if (rc == CDC_ERR_CALLBACK || d->err.code == CDC_ERR_CALLBACK) return rc;
+    return fail_at(d, off, type, d->err.code ? d->err.code : rc);
+}
+
+/* ---- TRANSACTION_PAYLOAD streaming ------------------------------------- */
+
+/* Frames and dispatches whole inner events from the decompressed bytes,
+ * decompressing more from `in` as needed. Returns input bytes used. */
+static ptrdiff_t pl_push(cdc_decoder *d, const uint8_t *in, size_t n)
+{
+    const uint8_t *p = in;
+    size_t left = n;
+    size_t hl = d->fde.header_len;
+    for (;;) {
+        for (;;) {
+            size_t avail = d->pl.out.len - d->pl.out_off;
+            const uint8_t *q = d->pl.out.data + d->pl.out_off;
+            if (avail < hl || d->paused) break;
+            uint32_t sz = cdc__le32(q + 9);
+            if (sz < hl || sz > d->max_event) {
+                cdc__err_set(&d->err, CDC_ERR_CORRUPT, "inner event of %s has size %" PRIu32,
+                             type_name(q[4]), sz);
+                return fail_at(d, d->pl_offset, CDC_EV_TRANSACTION_PAYLOAD, CDC_ERR_CORRUPT);
+            }
+            if (avail < sz) break;
+            int rc = dispatch(d, q, sz, d->pl_offset, true, &d->pl_rows);
+            d->pl.out_off += sz;
+            if (rc) return rc;
+        }
+        if (d->paused) break;
+        cdc__payload_compact(&d->pl);
+        if (left == 0 && !d->pl.flushing) break;
+        ptrdiff_t got = cdc__payload_step(&d->pl, &p, &left, &d->err);
+        if (got < 0) return fail_at(d, d->pl_offset, CDC_EV_TRANSACTION_PAYLOAD, (int)got);
+        if (got == 0 && left == 0) break;
+    }
+    size_t used = n - left;
+    if (used) d->pl_crc = crc32(d->pl_crc, in, (uInt)used);
+    return (ptrdiff_t)used;
+}
+
+/* The header and payload fields are in d->ev: announce the event and
+ * start the stream with whatever compressed bytes came along. */
+static int pl_start(cdc_decoder *d, const cdc__payload_fields *pf, size_t hl)
+{
+    cdc_event e;
+    memset(&e, 0, sizeof e);
+    d->pl_hdr = (cdc__evhdr){0};
+    cdc__event_header(d->ev.data, &e.h);
+    d->pl_hdr = e.h;
+    e.raw = d->ev.data;
+    e.raw_len = hl + pf->fields_len;
+    e.body = d->ev.data + hl;
+    e.body_len = pf->fields_len;
+    e.file = d->file.len ? (const char *)d->file.data : "";
+    e.offset = d->ev_offset;
+    e.gtid = d->gtid;
+    d->nevents++;
+    d->pl_offset = d->ev_offset;
+    d->pl_rows = 0;
+    if (d->event_cb) {
+        int rc = callback_rc(d, d->event_cb(&e, d->event_ud), e.offset, e.h.type);
+        if (rc) return rc;
+    }
+    if (cdc__payload_begin(&d->pl, (int)pf->compression, &d->err))
+        return fail_at(d, d->ev_offset, CDC_EV_TRANSACTION_PAYLOAD, d->err.code);
+    size_t body_end = e.h.size - d->pl_crc_len;
+    if (hl + pf->fields_len + pf->payload_size != body_end) {
+        cdc__err_set(&d->err, CDC_ERR_CORRUPT,
+                     "payload size %" PRIu64 " does not fill the %" PRIu32 "-byte event",
+                     pf->payload_size, e.h.size);
+        return fail_at(d, d->ev_offset, CDC_EV_TRANSACTION_PAYLOAD, CDC_ERR_CORRUPT);
+    }
+    d->pl_crc = crc32(0L, Z_NULL, 0);
+    d->pl_crc = crc32(d->pl_crc, d->ev.data, (uInt)(hl + pf->fields_len));
+    d->pl_left = pf->payload_size;
+    d->pl_active = true;
+    d->pl_tail_n = 0;
+    /* Compressed bytes already gathered: keep them in ev and push from there. */
+    d->phase = P_PL_BODY;
+    return CDC_OK;
+}
+
+/* ---- framing ----------------------------------------------------------- */
+
+static int bad_size(cdc_decoder *d, uint32_t size, int type)
+{
+    if (size > d->max_event) {
+        cdc__err_set(&d->err, CDC_ERR_TOO_LARGE, "event size %" PRIu32 " exceeds the limit %zu",
+                     size, d->max_event);
+        return fail_at(d, d->ev_offset, type, CDC_ERR_TOO_LARGE);
+    }
+    cdc__err_set(&d->err, CDC_ERR_CORRUPT, "event size %" PRIu32 " is below the %u-byte header",
+                 size, d->fde.header_len);
+    return fail_at(d, d->ev_offset, type, CDC_ERR_CORRUPT);
+}
+
+static uint64_t event_offset(cdc_decoder *d, const uint8_t *hdr, uint64_t fallback)
+{
+    if (d->mode == CDC_DECODER_EVENTS) {
+        uint32_t size = cdc__le32(hdr + 9), pos = cdc__le32(hdr + 13);
+        if (pos >= size && pos != 0) return pos - size;
+    }
+    return fallback;
+}
+
+static int gather(cdc_decoder *d, const uint8_t *in, size_t k)
+{
+    if (cdc__buf_append(&d->ev, in, k)) {
+        cdc__err_set(&d->err, CDC_ERR_NOMEM, "out of memory gathering an event");
+        return fail_at(d, d->ev_offset, d->ev.len > 4 ? d->ev.data[4] : 0, CDC_ERR_NOMEM);
+    }
+    return CDC_OK;
+}
+
+/* Pushes compressed bytes gathered in d->ev (from d->pl_from on). */
+static int pl_push_gathered(cdc_decoder *d)
+{
+    size_t extra = d->ev.len - d->pl_from;
+    if (extra > d->pl_left) extra = (size_t)d->pl_left;
+    if (extra) {
+        ptrdiff_t u = pl_push(d, d->ev.data + d->pl_from, extra);
+        if (u < 0) return (int)u;
+        d->pl_from += (size_t)u;
+        d->pl_left -= (uint64_t)u;
+        if ((size_t)u < extra) return CDC_OK; /* paused; resume from the buffer */
+    }
+    cdc__buf_reset(&d->ev);
+    d->pl_from = 0;
+    return CDC_OK;
+}
+
+ptrdiff_t cdc_decoder_feed(cdc_decoder *d, const uint8_t *p, size_t n)
+{
+    if (d->err.code) return d->err.code;
+    if (!p && n) return CDC_ERR_INVALID;
+    d->started = true;
+    d->paused = false;
+    size_t used = 0;
+    const size_t HL = CDC__EV_HEADER_LEN;
+    while (!d->paused) {
+        size_t avail = n - used;
+        const uint8_t *in = p + used;
+        switch (d->phase) {
+        case P_MAGIC: {
+            if (avail == 0) return (ptrdiff_t)used;
+            size_t k = 4 - d->magic_n < avail ? 4 - d->magic_n : avail;
+            memcpy(d->magic + d->magic_n, in, k);
+            d->magic_n += k;
+            used += k;
+            d->offset += k;
+            if (d->magic_n < 4) break;
+            if (memcmp(d->magic, "\xfe" "bin", 4) == 0) {
+                d->phase = P_EVENT;
+            } else if (memcmp(d->magic, "\xfd" "bin", 4) == 0) {
+                cdc__err_set(&d->err, CDC_ERR_ENCRYPTED,
+                             "MySQL encrypted binlog file (magic fd 62 69 6e): it cannot be read "
+                             "without the keyring's file key");
+                return fail_at(d, 0, 0, CDC_ERR_ENCRYPTED);
+            } else {
+                cdc__err_set(&d->err, CDC_ERR_CORRUPT,
+                             "not a binlog file: magic %02x %02x %02x %02x, expected fe 62 69 6e",
+                             d->magic[0], d->magic[1], d->magic[2], d->magic[3]);
+                return fail_at(d, 0, 0, CDC_ERR_CORRUPT);
+            }
+            break;
+        }
+        case P_EVENT: {
+            if (avail == 0) return (ptrdiff_t)used;
+            if (d->ev.len == 0) {
+                d->ev_offset = d->offset;
+                if (avail >= HL) {
+                    uint32_t size = cdc__le32(in + 9);
+                    d->ev_offset = event_offset(d, in, d->offset);
+                    if (size < HL || size > d->max_event) return bad_size(d, size, in[4]);
+                    if (avail >= size && in[4] != CDC_EV_TRANSACTION_PAYLOAD) {
+                        uint64_t rows = 0;
+                        d->offset += size; /* before dispatch: a ROTATE may reset it */
+                        used += size;
+                        int rc = dispatch(d, in, size, d->ev_offset, false, &rows);
+                        if (rc) return rc;
+                        break;
+                    }
+                }
+            }
+            if (d->ev.len < HL) {
+                size_t k = HL - d->ev.len < avail ? HL - d->ev.len : avail;
+                int rc = gather(d, in, k);
+                if (rc) return rc;
+                used += k;
+                d->offset += k;
+                if (d->ev.len < HL) return (ptrdiff_t)used;
+                uint32_t size = cdc__le32(d->ev.data + 9);
+                d->ev_offset = event_offset(d, d->ev.data, d->ev_offset);
+                if (size < HL || size > d->max_event) return bad_size(d, size, d->ev.data[4]);
+                if (d->ev.data[4] == CDC_EV_TRANSACTION_PAYLOAD) {
+                    d->pl_crc_len = d->fde.checksum_alg == CDC__CHECKSUM_CRC32 ? 4 : 0;
+                    if (size < d->fde.header_len + d->pl_crc_len) return bad_size(d, size, 40);
+                    d->phase = P_PL_FIELDS;
+                    break;
+                }
+            } else {
+                uint32_t size = cdc__le32(d->ev.data + 9);
+                size_t k = size - d->ev.len < avail ? size - d->ev.len : avail;
+                int rc = gather(d, in, k);
+                if (rc) return rc;
+                used += k;
+                d->offset += k;
+            }
+            if (d->ev.len == cdc__le32(d->ev.data + 9)) {
+                uint64_t rows = 0;
+                int rc = dispatch(d, d->ev.data, d->ev.len, d->ev_offset, false, &rows);
+                cdc__buf_reset(&d->ev);
+                if (rc) return rc;
+            }
+            break;
+        }
+        case P_PL_FIELDS: {
+            size_t hl = d->fde.header_len;
+            uint32_t size = cdc__le32(d->ev.data + 9);
+            size_t body_end = size - d->pl_crc_len;
+            if (d->ev.len < hl) { /* header longer than 19 bytes (Google builds) */
+                if (avail == 0) return (ptrdiff_t)used;
+                size_t k = hl - d->ev.len < avail ? hl - d->ev.len : avail;
+                int rc = gather(d, in, k);
+                if (rc) return rc;
+                used += k;
+                d->offset += k;
+                break;
+            }
+            cdc__payload_fields pf;
+            int rc = cdc__payload_fields_parse(d->ev.data + hl, d->ev.len - hl, &pf, &d->err);
+            if (rc == CDC_OK) {
+                rc = pl_start(d, &pf, hl);
+                if (rc) return rc;
+                d->pl_from = hl + pf.fields_len;
+                rc = pl_push_gathered(d);
+                if (rc) return rc;
+                if (d->pl_left == 0 && d->ev.len == 0) d->phase = P_PL_TAIL;
+                break;
+            }
+            if (rc != CDC_ERR_TRUNCATED) return fail_at(d, d->ev_offset, 40, rc);
+            if (d->ev.len >= body_end) {
+                cdc__err_set(&d->err, CDC_ERR_CORRUPT, "payload fields run past the body");
+                return fail_at(d, d->ev_offset, 40, CDC_ERR_CORRUPT);
+            }
+            if (avail == 0) return (ptrdiff_t)used;
+            size_t k = body_end - d->ev.len;
+            if (k > avail) k = avail;
+            if (k > CDC__PAYLOAD_FIELDS_MAX) k = CDC__PAYLOAD_FIELDS_MAX;
+            rc = gather(d, in, k);
+            if (rc) return rc;
+            used += k;
+            d->offset += k;
+            break;
+        }
+        case P_PL_BODY: {
+            if (d->ev.len > 0) { /* bytes gathered with the fields, left by a pause */
+                int rc = pl_push_gathered(d);
+                if (rc) return rc;
+                if (d->ev.len > 0) break;
+            }
+            if (d->pl_left == 0) { d->phase = P_PL_TAIL; break; }
+            size_t k = d->pl_left < avail ? (size_t)d->pl_left : avail;
+            ptrdiff_t u = pl_push(d, in, k);
+            if (u < 0) return u;
+            used += (size_t)u;
+            d->offset += (size_t)u;
+            d->pl_left -= (uint64_t)u;
+            if (d->pl_left == 0) { d->phase = P_PL_TAIL; break; }
+            if (!d->paused && (size_t)u == avail) return (ptrdiff_t)used;
+            break;
+        }
+        case P_PL_TAIL: {
+            if (d->pl_tail_n < d->pl_crc_len) {
+                if (avail == 0) return (ptrdiff_t)used;
+                size_t k = d->pl_crc_len - d->pl_tail_n < avail ? d->pl_crc_len - d->pl_tail_n
+                                                                 : avail;
+                memcpy(d->pl_tail + d->pl_tail_n, in, k);
+                d->pl_tail_n += k;
+                used += k;
+                d->offset += k;
+                break;
+            }
+            ptrdiff_t u = pl_push(d, NULL, 0); /* drain what zstd still holds */
+            if (u < 0) return u;
+            if (d->paused) break;
+            if (cdc__payload_end(&d->pl, &d->err))
+                return fail_at(d, d->pl_offset, 40, d->err.code);
+            if (d->pl.out.len != d->pl.out_off) {
+                cdc__err_set(&d->err, CDC_ERR_CORRUPT,
+                             "payload ends inside an inner event (%zu bytes left over)",
+                             d->pl.out.len - d->pl.out_off);
+                return fail_at(d, d->pl_offset, 40, CDC_ERR_CORRUPT);
+            }
+            if (d->pl_crc_len && d->verify && (uint32_t)d->pl_crc != cdc__le32(d->pl_tail)) {
+                cdc__err_set(&d->err, CDC_ERR_CHECKSUM,
+                             "CRC32 mismatch (stored %08" PRIx32 ", computed %08" PRIx32 ")",
+                             cdc__le32(d->pl_tail), (uint32_t)d->pl_crc);
+                return fail_at(d, d->pl_offset, 40, CDC_ERR_CHECKSUM);
+            }
+            d->pl_active = false;
+            cdc__buf_reset(&d->ev);
+            d->phase = P_EVENT;
+            break;
+        }
+        }
+    }
+    return (ptrdiff_t)used;
+}
+
+int cdc_decoder_finish(cdc_decoder *d)
+{
+    if (d->err.code) return d->err.code;
+    bool inside = (d->phase == P_MAGIC && d->magic_n > 0 && d->magic_n < 4) ||
+                  (d->phase == P_EVENT && d->ev.len > 0) || d->phase >= P_PL_FIELDS;
+    if (d->phase == P_PL_TAIL && d->pl_tail_n == d->pl_crc_len) {
+        /* all bytes are in, only paused dispatch is left: run it */
+        d->paused = false;
+        ptrdiff_t r = cdc_decoder_feed(d, NULL, 0);
+        if (r < 0) return (int)r;
+        inside = d->phase != P_EVENT;
+    }
+    if (!inside) return CDC_OK;
+    if (d->phase == P_MAGIC)
+        cdc__err_set(&d->err, CDC_ERR_TRUNCATED, "input ends inside the 4-byte magic");
+    else if (d->ev.len >= CDC__EV_HEADER_LEN || d->phase >= P_PL_FIELDS)
+        cdc__err_set(&d->err, CDC_ERR_TRUNCATED, "input ends inside a %" PRIu32 "-byte event",
+                     d->phase >= P_PL_BODY ? d->pl_hdr.size : cdc__le32(d->ev.data + 9));
+    else
+        cdc__err_set(&d->err, CDC_ERR_TRUNCATED, "input ends inside an event header (%zu of 19 bytes)",
+                     d->ev.len);
+    int type = d->ev.len > 4 ? d->ev.data[4] : d->phase >= P_PL_FIELDS ? 40 : 0;
+    return fail_at(d, d->ev_offset, type, CDC_ERR_TRUNCATED);
+}
+
+/* ---- views ------------------------------------------------------------- */
+
+int cdc_event_type_of(const cdc_event *ev) { return ev->h.type; }
+const char *cdc_event_name(const cdc_event *ev) { return type_name(ev->h.type); }
+const char *cdc_event_type_name(int type) { return type_name(type); }
+uint32_t cdc_event_timestamp(const cdc_event *ev) { return ev->h.timestamp; }
+uint32_t cdc_event_server_id(const cdc_event *ev) { return ev->h.server_id; }
+uint32_t cdc_event_log_pos(const cdc_event *ev) { return ev->h.log_pos; }
+uint32_t cdc_event_size(const cdc_event *ev) { return ev->h.size; }
+uint16_t cdc_event_flags(const cdc_event *ev) { return ev->h.flags; }
+const char *cdc_event_file(const cdc_event *ev) { return ev->file; }
+uint64_t cdc_event_offset(const cdc_event *ev) { return ev->offset; }
+cdc_bytes cdc_event_raw(const cdc_event *ev) { return (cdc_bytes){ev->raw, ev->raw_len}; }
+cdc_bytes cdc_event_body(const cdc_event *ev) { return (cdc_bytes){ev->body, ev->body_len}; }
+int cdc_event_is_unknown(const cdc_event *ev) { return ev->unknown; }
+int cdc_event_is_inner(const cdc_event *ev) { return ev->inner; }
+const char *cdc_event_gtid(const cdc_event *ev) { return ev->gtid; }
+
+uint64_t cdc_table_id(const cdc_table *t) { return t->id; }
+const char *cdc_table_db(const cdc_table *t) { return t->db; }
+const char *cdc_table_name(const cdc_table *t) { return t->name; }
+size_t cdc_table_column_count(const cdc_table *t) { return t->ncols; }
+const char *cdc_table_column_name(const cdc_table *t, size_t i)
+{
+    return i < t->ncols ? t->col_names[i] : NULL;
+}
+int cdc_table_column_type(const cdc_table *t, size_t i)
+{
+    return i < t->ncols ? t->cols[i].real_type : -1;
+}
+unsigned cdc_table_column_meta(const cdc_table *t, size_t i)
+{
+    return i < t->ncols ? t->cols[i].meta : 0;
+}
+int cdc_table_column_unsigned(const cdc_table *t, size_t i)
+{
+    if (i >= t->ncols || !(t->cols[i].flags & CDC_COLF_SIGNEDNESS_KNOWN)) return -1;
+    return (t->cols[i].flags & CDC_COLF_UNSIGNED) ? 1 : 0;
+}
+int cdc_table_column_nullable(const cdc_table *t, size_t i)
+{
+    return i < t->ncols && (t->cols[i].flags & CDC_COLF_NULLABLE);
+}
+int cdc_table_column_is_pk(const cdc_table *t, size_t i)
+{
+    return i < t->ncols && (t->cols[i].flags & CDC_COLF_PRIMARY_KEY);
+}
+unsigned cdc_table_column_charset(const cdc_table *t, size_t i)
+{
+    return i < t->ncols ? t->cols[i].charset : 0;
+}
+const cdc_column *cdc_table_column(const cdc_table *t, size_t i)
+{
+    return i < t->ncols ? &t->cols[i] : NULL;
+}
+
+char cdc_change_op(const cdc_change *c) { return c->op; }
+const cdc_table *cdc_change_table(const cdc_change *c) { return c->t; }
+const cdc_event *cdc_change_event(const cdc_change *c) { return c->ev; }
+const cdc_value *cdc_change_before(const cdc_change *c, size_t i)
+{
+    return c->before && i < c->ncols && c->pb[i] ? &c->before[i] : NULL;
+}
+const cdc_value *cdc_change_after(const cdc_change *c, size_t i)
+{
+    return c->after && i < c->ncols && c->pa[i] ? &c->after[i] : NULL;
+}
+const char *cdc_change_file(const cdc_change *c) { return c->ev->file; }
+uint64_t cdc_change_offset(const cdc_change *c) { return c->ev->offset; }
+uint64_t cdc_change_row(const cdc_change *c) { return c->row; }
+const char *cdc_change_gtid(const cdc_change *c) { return c->gtid; }
+uint32_t cdc_change_server_id(const cdc_change *c) { return c->ev->h.server_id; }
+int64_t cdc_change_ts_ms(const cdc_change *c) { return c->ts_ms; }
+
+const cdc_event *cdc_query_event(const cdc_query *q) { return q->ev; }
+cdc_bytes cdc_query_db(const cdc_query *q) { return q->q.db; }
+cdc_bytes cdc_query_sql(const cdc_query *q) { return q->q.sql; }
+unsigned cdc_query_charset(const cdc_query *q) { return q->q.charset_client; }
+uint32_t cdc_query_thread_id(const cdc_query *q) { return q->q.thread_id; }
+uint16_t cdc_query_error_code(const cdc_query *q) { return q->q.error_code; }

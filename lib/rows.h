@@ -1,0 +1,51 @@
+/*
+ * rows.h: rows events (WRITE/UPDATE/DELETE v0/v1/v2, PARTIAL_UPDATE,
+ * MariaDB compressed): the post-header, the present-column bitmaps, and
+ * one row image at a time into cdc_value arrays. Internal.
+ */
+#ifndef CDC_ROWS_H
+#define CDC_ROWS_H
+
+#include "event.h"
+#include "tablemap.h"
+#include "value.h"
+
+#define CDC__ROWS_STMT_END_F 0x0001
+
+typedef struct cdc__rows_ev {
+    int type;           /* event type as written */
+    char op;            /* 'c', 'u', 'd' */
+    bool partial;       /* PARTIAL_UPDATE_ROWS: after images carry value options */
+    bool compressed;    /* MariaDB *_ROWS_COMPRESSED: `rows` is a compressed block */
+    uint64_t table_id;
+    uint16_t flags;
+    cdc_bytes extra;    /* v2 extra data (after its 2-byte length) */
+    size_t ncols;
+    const uint8_t *cols_before; /* present columns of the before image (or the only image) */
+    const uint8_t *cols_after;  /* present columns of the after image (updates) */
+    cdc_bytes rows;
+} cdc__rows_ev;
+
+/* 1 for the event types this module decodes. */
+bool cdc__rows_is_rows_event(int type);
+int cdc__rows_parse(const cdc__fde *f, int type, const uint8_t *body, size_t len,
+                    cdc__rows_ev *out, cdc_err *err);
+
+/* Where a value failed, for the caller's message. */
+typedef struct cdc__rows_where { size_t column; bool after; } cdc__rows_where;
+
+/*
+ * Decodes one row image from r: for columns present in `bitmap`, sets
+ * present[i] = 1 and vals[i]; others get present[i] = 0. For the after
+ * image of a PARTIAL_UPDATE_ROWS event (`partial_after`), reads the
+ * value options and partial bits first, and applies JSON diffs to the
+ * column's before value (before/before_present) when it has one,
+ * keeping results in jbufs[k] for the k-th JSON column (at least
+ * t->n_json buffers).
+ */
+int cdc__rows_image(const struct cdc_table *t, const cdc__rows_ev *ev, const uint8_t *bitmap,
+                    bool partial_after, cdc_rd *r, cdc_value *vals, uint8_t *present,
+                    const cdc_value *before, const uint8_t *before_present, cdc_buf *jbufs,
+                    cdc__rows_where *where, cdc_err *err);
+
+#endif /* CDC_ROWS_H */

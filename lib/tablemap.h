@@ -1,0 +1,50 @@
+/*
+ * tablemap.h: TABLE_MAP events, with every optional metadata field, as
+ * cdc_column arrays (lib/value.h; packing in docs/binlog-format.md), and
+ * the set of tables mapped in the current statement. Internal.
+ */
+#ifndef CDC_TABLEMAP_H
+#define CDC_TABLEMAP_H
+
+#include "event.h"
+#include "value.h"
+
+/* The public cdc_table (cdc/binlog.h) is this struct. */
+struct cdc_table {
+    const cdc_allocator *alloc;
+    uint64_t id;
+    uint16_t flags;
+    char *db, *name;          /* NUL-terminated copies */
+    size_t ncols;
+    cdc_column *cols;
+    char **col_names;         /* NUL-terminated copies, NULL entries when unknown */
+    cdc_bytes *labels;        /* ENUM/SET labels of all columns */
+    char *strings;            /* one block holding db, name, column names, labels */
+    size_t n_json;            /* JSON columns, for PARTIAL_UPDATE_ROWS partial bits */
+    bool has_meta;            /* false for 5.1.15-5.1.17 TABLE_MAPs without metadata */
+};
+
+/* Decodes a TABLE_MAP body into a new table (owned by the caller; free
+ * with cdc__table_free). */
+int cdc__table_parse(const cdc__fde *f, const uint8_t *body, size_t len,
+                     const cdc_allocator *a, struct cdc_table **out, cdc_err *err);
+void cdc__table_free(struct cdc_table *t);
+/* "DECIMAL(10,2)", "VARCHAR(255)", "INT UNSIGNED"... for error messages. */
+const char *cdc__column_type_text(const cdc_column *c, char *buf, size_t n);
+
+/* Tables of the current statement, by id. */
+typedef struct cdc__table_map {
+    const cdc_allocator *alloc;
+    struct cdc_table **t;
+    size_t n, cap;
+} cdc__table_map;
+
+void cdc__table_map_init(cdc__table_map *m, const cdc_allocator *a);
+/* Frees every table. */
+void cdc__table_map_clear(cdc__table_map *m);
+void cdc__table_map_free(cdc__table_map *m);
+/* Takes ownership of t, replacing any table with the same id. */
+int cdc__table_map_put(cdc__table_map *m, struct cdc_table *t);
+struct cdc_table *cdc__table_map_get(const cdc__table_map *m, uint64_t id);
+
+#endif /* CDC_TABLEMAP_H */
