@@ -113,6 +113,7 @@ static const uint16_t cp1252_80[32] = {
 
 static int latin1_to_utf8(const uint8_t *s, size_t len, cdc_buf *out)
 {
+    if (len == 0) return CDC_OK;
     if (len > SIZE_MAX / 3 || cdc__buf_reserve(out, len * 3)) return CDC_ERR_NOMEM;
     uint8_t *o = out->data + out->len;
     for (size_t i = 0; i < len; i++) {
