@@ -27,6 +27,7 @@ static const struct command {
     {"version", cmd_version, "print the library version"},
     {"config-doc", cmd_config_doc, "print the configuration keys as Markdown"},
     {"info", cmd_info, "connect to a server and print what it says about itself and its binlog"},
+    {"dump", cmd_dump, "decode binlog files and print one JSON line per row change"},
 };
 
 static void usage(FILE *f)

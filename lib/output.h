@@ -1,0 +1,20 @@
+/*
+ * output.h: the JSON-lines form of a row change that `cdc dump` and
+ * `cdc stream` print (docs/output.md, a documented interface). Internal.
+ */
+#ifndef CDC_OUTPUT_H
+#define CDC_OUTPUT_H
+
+#include <cdc/binlog.h>
+
+#include "util.h"
+
+/* Appends one JSON object (no newline) for the change c to out:
+ * {"op","db","table","before","after","pos":{"file","offset","row"},
+ *  "gtid","server_id","ts_ms"} in that order. */
+int cdc__change_render_json(const cdc_change *c, cdc_buf *out, cdc_err *err);
+/* Appends a one-line JSON object describing any event (--events):
+ * {"event":"QUERY","pos":{...},"server_id":..,"ts":..,"size":..[,"unknown":true]}. */
+int cdc__event_render_json(const cdc_event *e, cdc_buf *out, cdc_err *err);
+
+#endif /* CDC_OUTPUT_H */
