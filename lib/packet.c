@@ -74,7 +74,7 @@ ptrdiff_t cdc__deframer_feed(cdc_deframer *d, const uint8_t *in, size_t len, cdc
         }
         size_t take = d->seg_left;
         if (take > len - used) take = len - used;
-        memcpy(d->payload.data + d->payload.len, in + used, take);
+        if (take) memcpy(d->payload.data + d->payload.len, in + used, take); /* data is NULL while empty */
         d->payload.len += take;
         d->seg_left -= (uint32_t)take;
         used += take;
