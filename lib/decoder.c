@@ -250,12 +250,24 @@ static int ensure_row_space(cdc_decoder *d, size_t ncols, size_t njson)
     return CDC_OK;
 }
 
+static const cdc_column *first_old_temporal(const struct cdc_table *t, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint8_t ty = t->cols[i].type;
+        if (ty == CDC_T_TIMESTAMP || ty == CDC_T_DATETIME || ty == CDC_T_TIME) return &t->cols[i];
+    }
+    return NULL;
+}
+
 static int do_rows(cdc_decoder *d, const cdc_event *e, uint64_t *rowidx)
 {
     cdc__rows_ev rv;
     int type = e->h.type;
-    if (cdc__rows_parse(&d->fde, type, e->body, e->body_len, &rv, &d->err))
-        return d->err.code;
+    if (type >= CDC_EV_PRE_GA_WRITE_ROWS && type <= CDC_EV_PRE_GA_DELETE_ROWS)
+        return cdc__err_set(&d->err, CDC_ERR_UNSUPPORTED,
+                            "pre-GA MySQL 5.1 rows events (types 20-22) are not supported; "
+                            "their layout predates the one every released server writes");
+    if (cdc__rows_parse(&d->fde, type, e->body, e->body_len, &rv, &d->err)) return d->err.code;
     struct cdc_table *t = cdc__table_map_get(&d->tables, rv.table_id);
     if (!t)
         return cdc__err_set(&d->err, CDC_ERR_SCHEMA,
@@ -264,7 +276,10 @@ static int do_rows(cdc_decoder *d, const cdc_event *e, uint64_t *rowidx)
         return cdc__err_set(&d->err, CDC_ERR_SCHEMA,
                             "%s.%s: rows event has %zu columns, TABLE_MAP %zu", t->db, t->name,
                             rv.ncols, t->ncols);
-    if (!t->has_meta && rv.rows.len > 0)
+    bool need_meta = false;
+    for (size_t i = 0; i < rv.ncols; i++)
+        if (cdc__column_needs_meta(&t->cols[i])) need_meta = true;
+    if (!t->has_meta && need_meta && rv.rows.len > 0)
         return cdc__err_set(&d->err, CDC_ERR_UNSUPPORTED,
                             "%s.%s: pre-GA 5.1 TABLE_MAP without column metadata; row values "
                             "cannot be decoded", t->db, t->name);
@@ -293,6 +308,18 @@ static int do_rows(cdc_decoder *d, const cdc_event *e, uint64_t *rowidx)
             rc = cdc__rows_image(t, &rv, rv.cols_after, rv.partial, &r, d->va, d->pa,
                                  has_b ? d->vb : NULL, has_b ? d->pb : NULL, d->jbufs, &w,
                                  &d->err);
+        }
+        if (rc && d->fde.mariadb && first_old_temporal(t, rv.ncols)) {
+            /* MariaDB 5.3-format TIME/DATETIME/TIMESTAMP(n) keep their
+             * precision out of the TABLE_MAP: widths are unknowable */
+            char ty[64];
+            cdc__err_set(&d->err, CDC_ERR_UNSUPPORTED,
+                         "%s.%s row %" PRIu64 ": cannot decode; the table has MariaDB "
+                         "old-format temporal columns (e.g. %s) whose fractional precision the "
+                         "binlog does not record (mysql56_temporal_format=OFF)", t->db, t->name,
+                         *rowidx, cdc__column_type_text(first_old_temporal(t, rv.ncols), ty,
+                                                        sizeof ty));
+            return CDC_ERR_UNSUPPORTED;
         }
         if (rc) {
             char ty[64];

@@ -35,6 +35,7 @@ typedef struct cdc__payload_stream {
     cdc_buf out;                /* decompressed bytes not yet framed into events */
     size_t out_off;             /* start of the unframed bytes in out */
     bool flushing;              /* zstd may hold output without more input */
+    bool frame_done;            /* the last step ended a zstd frame */
 } cdc__payload_stream;
 
 void cdc__payload_init(cdc__payload_stream *s, const cdc_allocator *a);

@@ -23,6 +23,8 @@ static int meta_width(uint8_t type)
     }
 }
 
+bool cdc__column_needs_meta(const cdc_column *c) { return meta_width(c->type) != 0; }
+
 static void unpack_meta(cdc_column *c, const uint8_t *m)
 {
     c->real_type = c->type;
@@ -74,6 +76,7 @@ static bool is_character(const cdc_column *c, bool mariadb)
     switch (c->real_type) {
     case CDC_T_STRING: case CDC_T_VARCHAR: case CDC_T_VAR_STRING: case CDC_T_BLOB:
     case CDC_T_TINY_BLOB: case CDC_T_MEDIUM_BLOB: case CDC_T_LONG_BLOB:
+    case CDC_T_VECTOR: /* MySQL counts VECTOR (a binary blob) among them */
         return true;
     case CDC_T_GEOMETRY:
         return mariadb;

@@ -29,6 +29,8 @@ struct cdc_table {
 int cdc__table_parse(const cdc__fde *f, const uint8_t *body, size_t len,
                      const cdc_allocator *a, struct cdc_table **out, cdc_err *err);
 void cdc__table_free(struct cdc_table *t);
+/* 1 if decoding the column's values needs TABLE_MAP metadata. */
+bool cdc__column_needs_meta(const cdc_column *c);
 /* "DECIMAL(10,2)", "VARCHAR(255)", "INT UNSIGNED"... for error messages. */
 const char *cdc__column_type_text(const cdc_column *c, char *buf, size_t n);
 
