@@ -401,6 +401,10 @@ int cdc__value_render_json(const cdc_value *v, cdc_buf *out, cdc_err *err)
         n = (size_t)snprintf(num, sizeof num, "%" PRIu64, v->v.u);
         return put(out, num, n, err);
     case CDC_K_STRING:
+        if (v->flags & CDC_VF_UTF8)
+            return cdc__render_utf8_string(out, v->v.b.ptr, v->v.b.len) ? cdc__err_set(err, CDC_ERR_NOMEM,
+                                                                                        "out of memory")
+                                                                         : CDC_OK;
         return cdc__render_text(out, v->v.b.ptr, v->v.b.len, v->col ? v->col->charset : 0, err);
     case CDC_K_BYTES: return render_bytes(v, out, err);
     case CDC_K_JSON:

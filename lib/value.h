@@ -92,6 +92,7 @@ enum {
 enum {
     CDC_VF_TEXT = 1u << 0,      /* JSON kind: v.b is JSON text, not binary JSON */
     CDC_VF_ZERO_DATE = 1u << 1, /* DATE/DATETIME/TIMESTAMP of all zeros */
+    CDC_VF_UTF8 = 1u << 2,      /* STRING kind: v.b is UTF-8 already, whatever the column charset */
 };
 
 typedef struct cdc_temporal {
@@ -154,5 +155,22 @@ int cdc__json_diff_apply(const cdc_value *before, const cdc_value *diff,
  * Implemented in render.c.
  */
 int cdc__value_render_json(const cdc_value *v, cdc_buf *out, cdc_err *err);
+
+/*
+ * Converts one field of a text-protocol result row (what SELECT returns)
+ * to the cdc_value the binlog path would give for the same column, so
+ * both render identically. text == NULL is SQL NULL. `text_charset` is
+ * the collation id the result column definition announces (utf8mb4 when
+ * the session uses it; 63 for binary columns). Strings, blobs and JSON
+ * text borrow `text`; DECIMAL and INET4/INET6 values are written to
+ * scratch (at most CDC__FROM_TEXT_SCRATCH bytes per value): reserve
+ * ncolumns * CDC__FROM_TEXT_SCRATCH in scratch before a row so earlier
+ * values do not move. TIMESTAMP text must be in UTC (time_zone '+00:00').
+ * Returns CDC_OK or CDC_ERR_INVALID naming the column type and the text.
+ * Implemented in textvalue.c.
+ */
+#define CDC__FROM_TEXT_SCRATCH 80
+int cdc__value_from_text(const cdc_column *col, const char *text, size_t len, unsigned text_charset,
+                         cdc_value *out, cdc_buf *scratch, cdc_err *err);
 
 #endif /* CDC_VALUE_H */
