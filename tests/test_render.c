@@ -297,6 +297,71 @@ static void test_binlog_and_select_agree(void **state)
     cdc__buf_free(&scratch);
 }
 
+
+/* Allocation failure at every point: each operation either succeeds or
+ * says CDC_ERR_NOMEM, never crashes or leaks (cmocka checks leaks). */
+static int fail_after;
+static void *fa_malloc(size_t n, void *ud) { (void)ud; return fail_after-- > 0 ? test_malloc(n) : NULL; }
+static void *fa_realloc(void *p, size_t n, void *ud) { (void)ud; return fail_after-- > 0 ? test_realloc(p, n) : NULL; }
+static void fa_free(void *p, void *ud) { (void)ud; test_free(p); }
+
+static void test_allocation_failures(void **state)
+{
+    (void)state;
+    static const cdc_allocator fa = {fa_malloc, fa_realloc, fa_free, NULL};
+    static const cdc_bytes labels[] = {{(const uint8_t *)"\xe9t\xe9", 3}, {(const uint8_t *)"hiver", 5}};
+    static uint8_t bin[4][256];
+    struct { cdc_column col; const char *hex; } t[] = {
+        {{.type = CDC_T_JSON, .meta = 4}, "14000000 00 0100 1300 0b000100 020c00 61 0100 0700 040100"},
+        {{.type = CDC_T_VARCHAR, .meta = 100, .charset = 8}, "05e9e9e9e9e9"},
+        {{.type = CDC_T_VARCHAR, .meta = 100, .charset = 51}, "05c0c1c2c3c4"},
+        {{.type = CDC_T_STRING, .real_type = CDC_T_SET, .meta = 1, .charset = 8, .n_labels = 2, .labels = labels},
+         "03"},
+    };
+    for (size_t k = 0; k < sizeof t / sizeof t[0]; k++) {
+        if (!t[k].col.real_type) t[k].col.real_type = t[k].col.type;
+        size_t n = vt_unhex(t[k].hex, bin[k], sizeof bin[k]);
+        cdc_value v;
+        size_t used;
+        cdc_err err;
+        assert_int_equal(cdc__value_decode(&t[k].col, bin[k], n, &v, &used, &err), CDC_OK);
+        int rc = CDC_ERR_NOMEM;
+        for (int i = 0; rc == CDC_ERR_NOMEM; i++) {
+            assert_true(i < 100);
+            fail_after = i;
+            cdc_buf b;
+            cdc__buf_init(&b, &fa);
+            rc = cdc__value_render_json(&v, &b, &err);
+            if (rc != CDC_OK && rc != CDC_ERR_NOMEM) fail_msg("case %zu, failing at %d: %s (%s)", k, i, cdc_err_name(rc), err.msg);
+            cdc__buf_free(&b);
+        }
+    }
+    /* diff apply: the DOM, the key arena and the output all allocate */
+    const char *before_hex = "00 0100 1300 0b000100 020c00 61 0100 0700 040100";
+    uint8_t before[64], ops[64], col[80];
+    size_t bn = vt_unhex(before_hex, before, sizeof before);
+    size_t on = vt_unhex("00 06 242e615b305d 02 0402  01 07 242e2261206222 02 0400", ops, sizeof ops);
+    cdc__put_le32(col, (uint32_t)on);
+    memcpy(col + 4, ops, on);
+    cdc_column jc = {.type = CDC_T_JSON, .real_type = CDC_T_JSON, .meta = 4};
+    cdc_value bv = {.kind = CDC_K_JSON}, dv, av;
+    bv.v.b = (cdc_bytes){before, bn};
+    size_t used;
+    cdc_err err;
+    assert_int_equal(cdc__json_diff_decode(&jc, col, on + 4, &dv, &used, &err), CDC_OK);
+    int rc = CDC_ERR_NOMEM;
+    for (int i = 0; rc == CDC_ERR_NOMEM; i++) {
+        assert_true(i < 100);
+        fail_after = i;
+        cdc_buf scratch;
+        cdc__buf_init(&scratch, &fa);
+        rc = cdc__json_diff_apply(&bv, &dv, &scratch, &av, &err);
+        assert_true(rc == CDC_OK || rc == CDC_ERR_NOMEM);
+        if (rc == CDC_OK) assert_int_equal(av.v.b.len, strlen("{\"a\":[false],\"a b\":null}"));
+        cdc__buf_free(&scratch);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -306,6 +371,7 @@ int main(void)
         cmocka_unit_test(test_invalid_text_replaced),
         cmocka_unit_test(test_public_getters),
         cmocka_unit_test(test_binlog_and_select_agree),
+        cmocka_unit_test(test_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
