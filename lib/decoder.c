@@ -856,12 +856,14 @@ int cdc_decoder_finish(cdc_decoder *d)
     if (d->err.code) return d->err.code;
     bool inside = (d->phase == P_MAGIC && d->magic_n > 0 && d->magic_n < 4) ||
                   (d->phase == P_EVENT && d->ev.len > 0) || d->phase >= P_PL_FIELDS;
-    if (d->phase == P_PL_TAIL && d->pl_tail_n == d->pl_crc_len) {
-        /* all bytes are in, only paused dispatch is left: run it */
-        d->paused = false;
-        ptrdiff_t r = cdc_decoder_feed(d, NULL, 0);
-        if (r < 0) return (int)r;
-        inside = d->phase != P_EVENT;
+    /* Events decoded from bytes already consumed may wait behind a pause:
+     * deliver them; a pause means nothing once the input has ended. */
+    if (d->phase >= P_PL_FIELDS) {
+        do {
+            ptrdiff_t r = cdc_decoder_feed(d, NULL, 0);
+            if (r < 0) return (int)r;
+        } while (d->paused);
+        inside = d->phase != P_EVENT || d->ev.len > 0;
     }
     if (!inside) return CDC_OK;
     if (d->phase == P_MAGIC)

@@ -153,7 +153,10 @@ CDC_EXTERN void cdc_decoder_set_query_cb(cdc_decoder *d, cdc_query_cb cb, void *
  * stays bounded by the largest inner event, not by the transaction.
  *
  * Returns the number of bytes consumed: n, or fewer when a callback
- * paused (feed the rest later), or a negative cdc_error. Errors are
+ * paused (feed the rest later), or a negative cdc_error. After a pause
+ * the decoder may also hold events decoded from bytes already consumed
+ * (inner events of a TRANSACTION_PAYLOAD): they are delivered first by
+ * the next call, which may pass n = 0, or by cdc_decoder_finish(). Errors are
  * sticky: every later call returns the same error, and
  * cdc_decoder_errmsg() says where and what ("binlog.000042:1337
  * WRITE_ROWS shop.orders column 3 DECIMAL(10,2): need 5 bytes, 2 left").
@@ -164,7 +167,8 @@ CDC_EXTERN void cdc_decoder_set_query_cb(cdc_decoder *d, cdc_query_cb cb, void *
  * unknown table id), CDC_ERR_CALLBACK, CDC_ERR_NOMEM.
  */
 CDC_EXTERN ptrdiff_t cdc_decoder_feed(cdc_decoder *d, const uint8_t *p, size_t n);
-/* Says the input has ended: CDC_OK if it ended on an event boundary,
+/* Says the input has ended, delivering any events still held back by a
+ * pause (pauses are ignored from here on): CDC_OK if it ended on an event boundary,
  * CDC_ERR_TRUNCATED if inside an event (or inside the magic), or the
  * sticky error. */
 CDC_EXTERN int cdc_decoder_finish(cdc_decoder *d);

@@ -1,0 +1,681 @@
+/*
+ * test_decoder.c: the binlog decoder against every fixture binlog (whole,
+ * byte by byte and split at many offsets, with the same trace), against
+ * mysqlbinlog's own output for the same files, on malformed input, with
+ * pauses, and on a generated ~100 MB compressed transaction whose peak
+ * memory must stay small.
+ */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include <cmocka.h>
+
+#include <cdc/cdc.h>
+
+#include "decoder.h"
+#include "gtid.h"
+#include "output.h"
+#include "util.h"
+#include "value.h"
+
+/* ---- cmocka's allocator, so every test checks for leaks -------------- */
+
+static void *t_malloc(size_t n, void *ud) { (void)ud; return _test_malloc(n, __FILE__, __LINE__); }
+static void *t_realloc(void *p, size_t n, void *ud) { (void)ud; return _test_realloc(p, n, __FILE__, __LINE__); }
+static void t_free(void *p, void *ud) { (void)ud; _test_free(p, __FILE__, __LINE__); }
+static const cdc_allocator test_alloc = {t_malloc, t_realloc, t_free, NULL};
+
+/* ---- helpers ----------------------------------------------------------- */
+
+static uint8_t *read_file(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long sz = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *p = malloc(sz > 0 ? (size_t)sz : 1);
+    *n = fread(p, 1, (size_t)sz, f);
+    fclose(f);
+    return p;
+}
+
+static char *fixture(const char *rel)
+{
+    const char *root = getenv("CDC_FIXTURES");
+    static char path[4096];
+    snprintf(path, sizeof path, "%s/%s", root ? root : "../shared/fixtures", rel);
+    return path;
+}
+
+/* A trace of everything the callbacks saw, as text. */
+typedef struct trace {
+    cdc_buf b;
+    int pause_every;  /* >0: every n-th callback pauses */
+    int calls;
+} trace;
+
+static int pause_maybe(trace *t)
+{
+    t->calls++;
+    return t->pause_every && t->calls % t->pause_every == 0 ? CDC_ERR_PAUSED : 0;
+}
+
+static int on_event(const cdc_event *e, void *ud)
+{
+    trace *t = ud;
+    cdc__buf_printf(&t->b, "E %s %llu %u %s\n", cdc_event_name(e),
+                    (unsigned long long)cdc_event_offset(e), cdc_event_size(e), cdc_event_gtid(e));
+    return pause_maybe(t);
+}
+
+static int on_change(const cdc_change *c, void *ud)
+{
+    trace *t = ud;
+    cdc_err err;
+    cdc__err_clear(&err);
+    int rc = cdc__change_render_json(c, &t->b, &err);
+    cdc__buf_putc(&t->b, '\n');
+    if (rc) cdc__buf_printf(&t->b, "RENDER ERROR %s\n", err.msg);
+    return pause_maybe(t);
+}
+
+static int on_table(const cdc_table *tb, void *ud)
+{
+    trace *t = ud;
+    cdc__buf_printf(&t->b, "T %s.%s %zu\n", cdc_table_db(tb), cdc_table_name(tb),
+                    cdc_table_column_count(tb));
+    return 0;
+}
+
+/* Feeds data in chunks of `chunk` bytes (0: whole), resuming after pauses.
+ * Returns the final status and appends "END code msg" to the trace. */
+static int decode(const uint8_t *data, size_t n, size_t chunk, trace *t, const char *name)
+{
+    cdc_decoder *d;
+    assert_int_equal(cdc_decoder_new(&d, &test_alloc, NULL, 0), CDC_OK);
+    cdc_decoder_set_position(d, name, 0);
+    cdc_decoder_set_event_cb(d, on_event, t);
+    cdc_decoder_set_change_cb(d, on_change, t);
+    cdc_decoder_set_table_cb(d, on_table, t);
+    int rc = CDC_OK;
+    size_t off = 0;
+    int guard = 0;
+    while (off < n) {
+        size_t k = chunk ? (n - off < chunk ? n - off : chunk) : n - off;
+        ptrdiff_t r = cdc_decoder_feed(d, data + off, k);
+        if (r < 0) { rc = (int)r; break; }
+        off += (size_t)r;
+        if ((size_t)r < k) assert_true(++guard < 100000000); /* paused: resume */
+    }
+    if (rc == CDC_OK) rc = cdc_decoder_finish(d);
+    cdc__buf_printf(&t->b, "END %s %s\n", cdc_err_name(rc), cdc_decoder_errmsg(d));
+    cdc_decoder_free(d);
+    return rc;
+}
+
+/* Files that must fail, and how (SOURCES.md quirk 8 and old formats). */
+static const struct { const char *name; int code; } expected_errors[] = {
+    {"bug11747416_32228_binlog.000001", CDC_ERR_TRUNCATED},
+    {"binlog_truncated_event.000001", CDC_ERR_TRUNCATED},
+    {"binlog_truncated_prev_gtid_event.000001", CDC_ERR_TRUNCATED},
+    {"binlog_no_fd_event.000001", CDC_ERR_CORRUPT},
+    {"corrupt-relay-bin.000624", CDC_ERR_CORRUPT},
+    {"duplicate_xid.000001", CDC_ERR_CHECKSUM},
+    {"duplicate_xid_ddl.000001", CDC_ERR_CHECKSUM},
+    {"duplicate_xid_xa_prepare.000001", CDC_ERR_CHECKSUM},
+    {"malformed_xid_xa_commit.000001", CDC_ERR_CHECKSUM},
+    {"malformed_xid_xa_rollback.000001", CDC_ERR_CHECKSUM},
+    {"rpl_nogtid_encryption_master-bin.000002", CDC_ERR_ENCRYPTED},
+    {"binlog_before_20574.bin", CDC_ERR_ENCRYPTED},
+    /* pre-GA 5.1 row format: rejected with a clear error */
+    {"ver_5_1-telco.001", CDC_ERR_UNSUPPORTED},
+    {"ver_5_1_17.001", CDC_ERR_UNSUPPORTED},
+    {"mysql-server-5.6.21/suite/binlog/std_data/bug32407.001", CDC_ERR_UNSUPPORTED},
+    {"ver_5_1-wl2325_s.001", CDC_ERR_UNSUPPORTED},
+    /* MariaDB 10.0 TIMESTAMP(n) in the 5.3 format: widths not in the binlog */
+    {"tiflow/mysql-bin.000001", CDC_ERR_UNSUPPORTED},
+};
+
+static int expected_code(const char *path)
+{
+    for (size_t i = 0; i < sizeof expected_errors / sizeof expected_errors[0]; i++) {
+        size_t a = strlen(path), b = strlen(expected_errors[i].name);
+        if (a >= b && !strcmp(path + a - b, expected_errors[i].name) &&
+            (a == b || path[a - b - 1] == '/'))
+            return expected_errors[i].code;
+    }
+    return CDC_OK;
+}
+
+static int n_files, n_checked;
+
+/* Traces too long for a message go to files in the build directory. */
+static void dump_traces(const char *path, const char *what, const trace *a, const trace *b)
+{
+    FILE *f = fopen("decoder-trace-whole.txt", "w");
+    if (f) { fwrite(a->b.data, 1, a->b.len, f); fclose(f); }
+    f = fopen("decoder-trace-other.txt", "w");
+    if (f) { fwrite(b->b.data, 1, b->b.len, f); fclose(f); }
+    print_error("%s: %s trace differs; see decoder-trace-{whole,other}.txt\n", path, what);
+}
+
+static void check_one(const char *path)
+{
+    size_t n;
+    uint8_t *data = read_file(path, &n);
+    if (!data) return;
+    bool binlog = n >= 4 && (data[0] == 0xfe || data[0] == 0xfd) && !memcmp(data + 1, "bin", 3);
+    if (!binlog) { free(data); return; }
+    n_files++;
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    trace whole = {0}, split = {0};
+    cdc__buf_init(&whole.b, NULL);
+    int rc = decode(data, n, 0, &whole, base);
+    int want = expected_code(path);
+    if (rc != want) {
+        print_error("%s: got %s, want %s\n%s\n", path, cdc_err_name(rc), cdc_err_name(want),
+                    (const char *)whole.b.data);
+        fail();
+    }
+    /* no render errors either */
+    cdc__buf_terminate(&whole.b);
+    if (strstr((const char *)whole.b.data, "RENDER ERROR")) {
+        print_error("%s:\n%s\n", path, strstr((const char *)whole.b.data, "RENDER ERROR"));
+        fail();
+    }
+    static const size_t chunks[] = {1, 2, 3, 7, 19, 64, 333, 4096};
+    for (size_t c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
+        cdc__buf_init(&split.b, NULL);
+        decode(data, n, chunks[c], &split, base);
+        if (split.b.len != whole.b.len || memcmp(split.b.data, whole.b.data, whole.b.len)) {
+            cdc__buf_terminate(&split.b);
+            print_error("%s: chunk %zu:\n", path, chunks[c]);
+            dump_traces(path, "split", &whole, &split);
+            fail();
+        }
+        cdc__buf_free(&split.b);
+    }
+    /* pausing in every callback must not change the trace either */
+    trace paused = {0};
+    paused.pause_every = 1;
+    cdc__buf_init(&paused.b, NULL);
+    decode(data, n, 1000, &paused, base);
+    if (paused.b.len != whole.b.len || memcmp(paused.b.data, whole.b.data, whole.b.len)) {
+        cdc__buf_terminate(&paused.b);
+        dump_traces(path, "paused", &whole, &paused);
+        fail();
+    }
+    cdc__buf_free(&paused.b);
+    cdc__buf_free(&whole.b);
+    free(data);
+    n_checked++;
+}
+
+static void walk(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.') continue;
+        char p[4096];
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        struct stat st;
+        if (stat(p, &st) != 0) continue;
+        if (S_ISDIR(st.st_mode)) walk(p);
+        else if (S_ISREG(st.st_mode)) check_one(p);
+    }
+    closedir(d);
+}
+
+static void test_all_fixtures(void **state)
+{
+    (void)state;
+    const char *root = getenv("CDC_FIXTURES");
+    assert_non_null(root);
+    walk(root);
+    /* SOURCES.md: 145 binlogs, of which 141 start with a binlog magic */
+    print_message("%d binlog fixtures\n", n_files);
+    assert_true(n_files >= 141);
+    assert_int_equal(n_files, n_checked);
+}
+
+/* ---- against mysqlbinlog -v output of the same files ------------------- */
+
+/* Collects "@N=value" lines of mysqlbinlog -v, in order. */
+static size_t mysqlbinlog_values(const char *text, char vals[][128], size_t max)
+{
+    size_t k = 0;
+    for (const char *p = text; (p = strstr(p, "###   @")) != NULL && k < max; p++) {
+        const char *eq = strchr(p, '=');
+        const char *end = strstr(eq, " /*");
+        const char *nl = strchr(eq, '\n');
+        if (!end || (nl && nl < end)) end = nl;
+        size_t n = (size_t)(end - eq - 1);
+        if (n >= 128) n = 127;
+        memcpy(vals[k], eq + 1, n);
+        vals[k][n] = 0;
+        k++;
+    }
+    return k;
+}
+
+typedef struct vals_ctx { char (*v)[128]; size_t n, max; } vals_ctx;
+
+static void add_value(vals_ctx *x, const cdc_value *v)
+{
+    if (x->n >= x->max) return;
+    char *o = x->v[x->n++];
+    switch (v->kind) {
+    case CDC_K_INT: snprintf(o, 128, "%lld", (long long)v->v.i); break;
+    case CDC_K_UINT: snprintf(o, 128, "%llu", (unsigned long long)v->v.u); break;
+    case CDC_K_NULL: snprintf(o, 128, "NULL"); break;
+    case CDC_K_STRING: case CDC_K_BYTES:
+        snprintf(o, 128, "'%.*s'", (int)v->v.b.len, (const char *)v->v.b.ptr); break;
+    default: snprintf(o, 128, "?"); /* compared below only where mysqlbinlog agrees on form */
+    }
+}
+
+static int collect(const cdc_change *c, void *ud)
+{
+    vals_ctx *x = ud;
+    size_t n = cdc_table_column_count(cdc_change_table(c));
+    /* mysqlbinlog prints WHERE (before) then SET (after) */
+    for (int img = 0; img < 2; img++)
+        for (size_t i = 0; i < n; i++) {
+            const cdc_value *v = img == 0 ? cdc_change_before(c, i) : cdc_change_after(c, i);
+            if (v) add_value(x, v);
+        }
+    return 0;
+}
+
+static void test_against_mysqlbinlog(void **state)
+{
+    (void)state;
+    static const char *files[] = {"01", "02", "03", "06", "07"};
+    size_t compared = 0;
+    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+        char bin[64], txt[64];
+        snprintf(bin, sizeof bin, "binlog-parser/mysql-bin.%s", files[f]);
+        snprintf(txt, sizeof txt, "binlog-parser/plaintext-mysql-bin.%s", files[f]);
+        size_t n, tn;
+        uint8_t *data = read_file(fixture(bin), &n);
+        char *text = (char *)read_file(fixture(txt), &tn);
+        assert_non_null(data);
+        assert_non_null(text);
+        text = realloc(text, tn + 1);
+        text[tn] = 0;
+        static char want[4096][128], got[4096][128];
+        size_t nw = mysqlbinlog_values(text, want, 4096);
+        vals_ctx x = {got, 0, 4096};
+        cdc_decoder *d;
+        assert_int_equal(cdc_decoder_new(&d, &test_alloc, NULL, 0), CDC_OK);
+        cdc_decoder_set_change_cb(d, collect, &x);
+        assert_int_equal(cdc_decoder_feed(d, data, n), (ptrdiff_t)n);
+        assert_int_equal(cdc_decoder_finish(d), CDC_OK);
+        cdc_decoder_free(d);
+        assert_int_equal(nw, x.n);
+        assert_true(nw > 0);
+        for (size_t i = 0; i < nw; i++) {
+            if (!strcmp(got[i], "?")) continue; /* temporal etc.: forms differ */
+            if (strcmp(want[i], got[i]) != 0) {
+                print_error("%s value %zu: mysqlbinlog %s, we %s\n", bin, i, want[i], got[i]);
+                fail();
+            }
+            compared++;
+        }
+        free(data);
+        free(text);
+    }
+    assert_true(compared > 40);
+}
+
+/* ---- specific fixtures -------------------------------------------------- */
+
+static int first_gtid(const cdc_event *e, void *ud)
+{
+    char *out = ud;
+    if (cdc_event_type_of(e) == CDC_EV_WRITE_ROWS && !out[0]) snprintf(out, 128, "%s", cdc_event_gtid(e));
+    return 0;
+}
+
+static void decode_file_gtid(const char *rel, char *gtid, const cdc_decoder **keep)
+{
+    size_t n;
+    uint8_t *data = read_file(fixture(rel), &n);
+    assert_non_null(data);
+    cdc_decoder *d;
+    assert_int_equal(cdc_decoder_new(&d, &test_alloc, NULL, 0), CDC_OK);
+    cdc_decoder_set_event_cb(d, first_gtid, gtid);
+    assert_int_equal(cdc_decoder_feed(d, data, n), (ptrdiff_t)n);
+    assert_int_equal(cdc_decoder_finish(d), CDC_OK);
+    (void)keep;
+    cdc_buf b;
+    cdc__buf_init(&b, NULL);
+    cdc__gtid_set_format(cdc__decoder_previous_gtids(d), &b);
+    cdc__buf_terminate(&b);
+    snprintf(gtid + 128, 256, "%s", (const char *)b.data);
+    cdc__buf_free(&b);
+    cdc_decoder_free(d);
+    free(data);
+}
+
+static void test_tagged_gtid(void **state)
+{
+    (void)state;
+    char buf[128 + 256] = "";
+    decode_file_gtid("rust_mysql_common/binlog_transaction_with_GTID_TAG.000001", buf, NULL);
+    /* EXPECTED.md: tag "mytag", GNO 3; PREVIOUS_GTIDS [1,14) untagged, [1,3) mytag */
+    assert_string_equal(buf, "55778904-0299-11f1-b1b8-4ef0c4956feb:mytag:3");
+    assert_string_equal(buf + 128, "55778904-0299-11f1-b1b8-4ef0c4956feb:1-13:mytag:1-2");
+}
+
+static void test_gtid_set_text(void **state)
+{
+    (void)state;
+    cdc__gtid_set s;
+    cdc__gtid_set_init(&s, &test_alloc);
+    cdc_err err;
+    const char *in = "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5:7:6, 3E11FA47-71CA-11E1-9E33-C80AA9429562:tag_b:3,0-1-5";
+    assert_int_equal(cdc__gtid_set_parse(&s, in, strlen(in), &err), CDC_OK);
+    cdc_buf b;
+    cdc__buf_init(&b, NULL);
+    cdc__gtid_set_format(&s, &b);
+    cdc__buf_terminate(&b);
+    assert_string_equal((const char *)b.data,
+                        "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-7:tag_b:3,0-1-5");
+    cdc__gtid g = {.kind = CDC__GTID_MYSQL, .gno = 6};
+    memcpy(g.uuid, s.sids[0].uuid, 16);
+    assert_true(cdc__gtid_set_contains(&s, &g));
+    g.gno = 8;
+    assert_false(cdc__gtid_set_contains(&s, &g));
+    assert_int_equal(cdc__gtid_set_parse(&s, "nope:1", 6, &err), CDC_ERR_INVALID);
+    cdc__buf_free(&b);
+    cdc__gtid_set_free(&s);
+}
+
+static void test_mariadb_gtid_and_payload(void **state)
+{
+    (void)state;
+    trace t = {0};
+    cdc__buf_init(&t.b, NULL);
+    size_t n;
+    uint8_t *data = read_file(fixture("binlog-parser/mysql-bin.07"), &n);
+    assert_int_equal(decode(data, n, 0, &t, "mysql-bin.07"), CDC_OK);
+    cdc__buf_terminate(&t.b);
+    /* mysqlbinlog: "GTID 0-3704-2816" at end_log_pos 665, the transaction of both rows */
+    assert_non_null(strstr((const char *)t.b.data,
+                           "\"pos\":{\"file\":\"mysql-bin.07\",\"offset\":819,\"row\":0},"
+                           "\"gtid\":\"0-3704-2816\""));
+    free(data);
+    cdc__buf_free(&t.b);
+
+    /* compressed transaction: rows come out with the payload's position */
+    cdc__buf_init(&t.b, NULL);
+    data = read_file(fixture("rust_mysql_common/transaction_compression.000001"), &n);
+    assert_int_equal(decode(data, n, 0, &t, "tc"), CDC_OK);
+    cdc__buf_terminate(&t.b);
+    const char *s = (const char *)t.b.data;
+    assert_non_null(strstr(s, "E TRANSACTION_PAYLOAD"));
+    assert_non_null(strstr(s, "\"op\":\"c\""));
+    free(data);
+    cdc__buf_free(&t.b);
+}
+
+/* ---- malformed input ---------------------------------------------------- */
+
+static int decode_status(const uint8_t *p, size_t n, char *msg, size_t msglen)
+{
+    cdc_decoder *d;
+    assert_int_equal(cdc_decoder_new(&d, &test_alloc, NULL, 0), CDC_OK);
+    cdc_decoder_set_position(d, "x.000001", 0);
+    ptrdiff_t r = cdc_decoder_feed(d, p, n);
+    int rc = r < 0 ? (int)r : cdc_decoder_finish(d);
+    snprintf(msg, msglen, "%s", cdc_decoder_errmsg(d));
+    /* errors are sticky */
+    if (rc) assert_int_equal(cdc_decoder_feed(d, p, 1), rc);
+    cdc_decoder_free(d);
+    return rc;
+}
+
+static void test_malformed(void **state)
+{
+    (void)state;
+    size_t n;
+    uint8_t *data = read_file(fixture("binlog-parser/mysql-bin.01"), &n);
+    assert_non_null(data);
+    char msg[512];
+    assert_int_equal(decode_status(data, n, msg, sizeof msg), CDC_OK);
+
+    /* a flipped byte inside the second event: checksum error naming where */
+    uint8_t *bad = malloc(n);
+    memcpy(bad, data, n);
+    uint32_t fde = cdc__le32(data + 4 + 9);
+    bad[4 + fde + 25] ^= 0x40;
+    assert_int_equal(decode_status(bad, n, msg, sizeof msg), CDC_ERR_CHECKSUM);
+    char where[64];
+    snprintf(where, sizeof where, "x.000001:%u ", 4 + fde);
+    assert_non_null(strstr(msg, where));
+
+    /* cut in the middle of an event */
+    assert_int_equal(decode_status(data, n - 7, msg, sizeof msg), CDC_ERR_TRUNCATED);
+    assert_non_null(strstr(msg, "input ends inside"));
+    /* cut inside the magic */
+    assert_int_equal(decode_status(data, 2, msg, sizeof msg), CDC_ERR_TRUNCATED);
+    /* not a binlog */
+    assert_int_equal(decode_status((const uint8_t *)"GIF89a", 6, msg, sizeof msg), CDC_ERR_CORRUPT);
+    /* an event length below the header size */
+    memcpy(bad, data, n);
+    cdc__put_le32(bad + 4 + 9, 5);
+    assert_int_equal(decode_status(bad, n, msg, sizeof msg), CDC_ERR_CORRUPT);
+    assert_non_null(strstr(msg, "below"));
+    /* a huge event length: bounded by the limit, not allocated */
+    memcpy(bad, data, n);
+    cdc__put_le32(bad + 4 + fde + 9, 0xfffffff0u);
+    assert_int_equal(decode_status(bad, n, msg, sizeof msg), CDC_ERR_TOO_LARGE);
+    free(bad);
+    free(data);
+}
+
+/* TABLE_MAP with corrupt metadata, built by hand in EVENTS mode, no checksum. */
+static size_t put_event(uint8_t *out, int type, const uint8_t *body, size_t blen)
+{
+    memset(out, 0, 19);
+    out[4] = (uint8_t)type;
+    cdc__put_le32(out + 9, (uint32_t)(19 + blen));
+    memcpy(out + 19, body, blen);
+    return 19 + blen;
+}
+
+static void test_corrupt_table_map(void **state)
+{
+    (void)state;
+    /* id, flags, "db", "t", 2 columns LONG VARCHAR, metadata length 5 (needs 2) */
+    static const uint8_t tm[] = {1, 0, 0, 0, 0, 0, 0, 0, 2, 'd', 'b', 0, 1, 't', 0, 2, 3, 15,
+                                 5, 0xff, 0, 0x03};
+    uint8_t ev[128];
+    size_t n = put_event(ev, CDC_EV_TABLE_MAP, tm, sizeof tm);
+    cdc_decoder *d;
+    assert_int_equal(cdc_decoder_new(&d, &test_alloc, NULL, 0), CDC_OK);
+    assert_int_equal(cdc_decoder_set_mode(d, CDC_DECODER_EVENTS), CDC_OK);
+    assert_true(cdc_decoder_feed(d, ev, n) < 0);
+    assert_int_equal(cdc_decoder_error(d), CDC_ERR_CORRUPT);
+    assert_non_null(strstr(cdc_decoder_errmsg(d), "TABLE_MAP"));
+    cdc_decoder_free(d);
+
+    /* a rows event for a table that was never mapped */
+    static const uint8_t rows[] = {9, 0, 0, 0, 0, 0, 1, 0, 2, 0, 1, 0xff, 0xfc, 1, 0, 0, 0};
+    n = put_event(ev, CDC_EV_WRITE_ROWS, rows, sizeof rows);
+    assert_int_equal(cdc_decoder_new(&d, &test_alloc, NULL, 0), CDC_OK);
+    assert_int_equal(cdc_decoder_set_mode(d, CDC_DECODER_EVENTS), CDC_OK);
+    assert_true(cdc_decoder_feed(d, ev, n) < 0);
+    assert_int_equal(cdc_decoder_error(d), CDC_ERR_SCHEMA);
+    cdc_decoder_free(d);
+}
+
+/* ---- a large compressed transaction, bounded memory ------------------- */
+
+static size_t live, peak;
+typedef struct hdr { size_t n; max_align_t pad; } hdr;
+static void *c_malloc(size_t n, void *ud)
+{
+    (void)ud;
+    hdr *h = malloc(sizeof *h + n);
+    if (!h) return NULL;
+    h->n = n;
+    live += n;
+    if (live > peak) peak = live;
+    return h + 1;
+}
+static void c_free(void *p, void *ud)
+{
+    (void)ud;
+    if (!p) return;
+    hdr *h = (hdr *)p - 1;
+    live -= h->n;
+    free(h);
+}
+static void *c_realloc(void *p, size_t n, void *ud)
+{
+    void *q = c_malloc(n, ud);
+    if (!q) return NULL;
+    if (p) {
+        hdr *h = (hdr *)p - 1;
+        memcpy(q, p, h->n < n ? h->n : n);
+        c_free(p, ud);
+    }
+    return q;
+}
+static const cdc_allocator count_alloc = {c_malloc, c_realloc, c_free, NULL};
+
+static uint64_t rows_seen, last_row;
+static int count_rows(const cdc_change *c, void *ud)
+{
+    (void)ud;
+    const cdc_value *v = cdc_change_after(c, 0);
+    if (!v || v->kind != CDC_K_INT || v->v.i != (int64_t)rows_seen) return -1;
+    last_row = cdc_change_row(c);
+    rows_seen++;
+    return 0;
+}
+
+static size_t lenenc(uint8_t *p, uint64_t v) { return cdc__lenenc_put(p, v); }
+
+static void test_large_payload_bounded_memory(void **state)
+{
+    (void)state;
+    /* inner events: TABLE_MAP + WRITE_ROWS (100 rows of INT, VARCHAR(200)) */
+    enum { ROWS_PER_EVENT = 100, EVENTS = 22000 };
+    static const uint8_t tm[] = {7, 0, 0, 0, 0, 0, 1, 0, 2, 'd', 'b', 0, 1, 't', 0, 2, 3, 15,
+                                 2, 200, 0, 0x03};
+    uint8_t *rows = malloc(70000);
+    ZSTD_CCtx *cc = ZSTD_createCCtx();
+    ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, 3);
+    size_t cap = 4u << 20, clen = 0;
+    uint8_t *comp = malloc(cap);
+    uint64_t total = 0, id = 0;
+    uint8_t ev[100000];
+    for (int e = 0; e < EVENTS; e++) {
+        size_t n = put_event(ev, CDC_EV_TABLE_MAP, tm, sizeof tm);
+        size_t rl = 0;
+        static const uint8_t rh[] = {7, 0, 0, 0, 0, 0, 1, 0, 2, 0, 2, 0x03};
+        memcpy(rows, rh, sizeof rh);
+        rl = sizeof rh;
+        for (int r = 0; r < ROWS_PER_EVENT; r++) {
+            rows[rl++] = 0xfc;
+            cdc__put_le32(rows + rl, (uint32_t)id++);
+            rl += 4;
+            int len = snprintf((char *)rows + rl + 1, 200, "row %llu of a long generated transaction",
+                               (unsigned long long)id);
+            rows[rl] = (uint8_t)len;
+            rl += 1 + (size_t)len;
+        }
+        n += put_event(ev + n, CDC_EV_WRITE_ROWS, rows, rl);
+        total += n;
+        ZSTD_inBuffer ib = {ev, n, 0};
+        while (ib.pos < ib.size) {
+            ZSTD_outBuffer ob = {comp + clen, cap - clen, 0};
+            ZSTD_compressStream2(cc, &ob, &ib, ZSTD_e_continue);
+            clen += ob.pos;
+            if (cap - clen < 65536) comp = realloc(comp, cap *= 2);
+        }
+    }
+    for (;;) {
+        ZSTD_inBuffer ib = {NULL, 0, 0};
+        ZSTD_outBuffer ob = {comp + clen, cap - clen, 0};
+        size_t left = ZSTD_compressStream2(cc, &ob, &ib, ZSTD_e_end);
+        clen += ob.pos;
+        if (left == 0) break;
+        comp = realloc(comp, cap *= 2);
+    }
+    ZSTD_freeCCtx(cc);
+    assert_true(total > 100u * 1000 * 1000);
+
+    /* the payload event: fields, then the compressed bytes (EVENTS mode, no CRC) */
+    uint8_t fields[64];
+    size_t fl = 0;
+    fields[fl++] = 2; fl += lenenc(fields + fl, 1); fields[fl++] = 0;  /* zstd */
+    uint8_t tmp[9];
+    size_t l = lenenc(tmp, total);
+    fields[fl++] = 3; fields[fl++] = (uint8_t)l; memcpy(fields + fl, tmp, l); fl += l;
+    l = lenenc(tmp, clen);
+    fields[fl++] = 1; fields[fl++] = (uint8_t)l; memcpy(fields + fl, tmp, l); fl += l;
+    fields[fl++] = 0;
+    size_t evlen = 19 + fl + clen;
+    uint8_t *pev = malloc(evlen);
+    memset(pev, 0, 19);
+    pev[4] = CDC_EV_TRANSACTION_PAYLOAD;
+    cdc__put_le32(pev + 9, (uint32_t)evlen);
+    memcpy(pev + 19, fields, fl);
+    memcpy(pev + 19 + fl, comp, clen);
+    free(comp);
+
+    live = peak = 0;
+    rows_seen = 0;
+    cdc_decoder *d;
+    assert_int_equal(cdc_decoder_new(&d, &count_alloc, NULL, 0), CDC_OK);
+    assert_int_equal(cdc_decoder_set_mode(d, CDC_DECODER_EVENTS), CDC_OK);
+    cdc_decoder_set_change_cb(d, count_rows, NULL);
+    for (size_t off = 0; off < evlen;) {
+        size_t k = evlen - off < 65536 ? evlen - off : 65536;
+        ptrdiff_t r = cdc_decoder_feed(d, pev + off, k);
+        if (r < 0) print_error("%s\n", cdc_decoder_errmsg(d));
+        assert_int_equal(r, (ptrdiff_t)k);
+        off += k;
+    }
+    assert_int_equal(cdc_decoder_finish(d), CDC_OK);
+    cdc_decoder_free(d);
+    assert_int_equal(rows_seen, (uint64_t)EVENTS * ROWS_PER_EVENT);
+    assert_int_equal(last_row, rows_seen - 1); /* running row index across the payload */
+    print_message("payload: %llu bytes of events, %zu compressed, peak decoder memory %zu\n",
+                  (unsigned long long)total, clen, peak);
+    assert_true(peak < 4u << 20);
+    assert_int_equal(live, 0);
+    free(pev);
+    free(rows);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_all_fixtures),
+        cmocka_unit_test(test_against_mysqlbinlog),
+        cmocka_unit_test(test_tagged_gtid),
+        cmocka_unit_test(test_gtid_set_text),
+        cmocka_unit_test(test_mariadb_gtid_and_payload),
+        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_corrupt_table_map),
+        cmocka_unit_test(test_large_payload_bounded_memory),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
