@@ -10,6 +10,7 @@
 #include "render.h"
 
 #include <arpa/inet.h>
+#include <float.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -158,11 +159,18 @@ int cdc__render_base64(cdc_buf *out, const uint8_t *p, size_t len)
     return CDC_OK;
 }
 
+/*
+ * Shortest round-trip text. Any decimal of at most DBL_DIG (15) digits
+ * survives decimal -> double -> 15-digit decimal, so if a k-digit text
+ * reads back as d (k <= 15), %.15g prints that same text (%g drops the
+ * trailing zeros): starting at 15 finds the shortest with one or two
+ * tries instead of up to seventeen. Likewise FLT_DIG (6) for floats.
+ * Subnormals carry fewer digits, so they search from one digit up.
+ */
 size_t cdc__fmt_double(char *buf, double d)
 {
     if (!isfinite(d)) { memcpy(buf, "null", 5); return 4; }
-    /* the first precision that reads back exactly is the shortest text */
-    for (int prec = 1; prec <= 17; prec++) {
+    for (int prec = fabs(d) < DBL_MIN ? 1 : DBL_DIG; prec < 17; prec++) {
         int n = snprintf(buf, 32, "%.*g", prec, d);
         if (strtod(buf, NULL) == d) return (size_t)n;
     }
@@ -172,11 +180,28 @@ size_t cdc__fmt_double(char *buf, double d)
 size_t cdc__fmt_float(char *buf, float f)
 {
     if (!isfinite(f)) { memcpy(buf, "null", 5); return 4; }
-    for (int prec = 1; prec <= 9; prec++) {
+    for (int prec = fabsf(f) < FLT_MIN ? 1 : FLT_DIG; prec < 9; prec++) {
         int n = snprintf(buf, 32, "%.*g", prec, (double)f);
         if (strtof(buf, NULL) == f) return (size_t)n;
     }
     return (size_t)snprintf(buf, 32, "%.9g", (double)f);
+}
+
+/* Integers without printf: this runs for most columns of most rows. */
+static size_t fmt_u64(char *buf, uint64_t v)
+{
+    char tmp[20];
+    size_t n = 0;
+    do { tmp[n++] = (char)('0' + v % 10); v /= 10; } while (v);
+    for (size_t i = 0; i < n; i++) buf[i] = tmp[n - 1 - i];
+    return n;
+}
+
+static size_t fmt_i64(char *buf, int64_t v)
+{
+    if (v >= 0) return fmt_u64(buf, (uint64_t)v);
+    buf[0] = '-';
+    return 1 + fmt_u64(buf + 1, (uint64_t)0 - (uint64_t)v);
 }
 
 static int put(cdc_buf *out, const char *s, size_t n, cdc_err *err)
@@ -364,13 +389,9 @@ int cdc__value_render_json(const cdc_value *v, cdc_buf *out, cdc_err *err)
     switch (v->kind) {
     case CDC_K_NULL: return put(out, "null", 4, err);
     case CDC_K_INT:
-    case CDC_K_YEAR:
-        n = (size_t)snprintf(num, sizeof num, "%" PRId64, v->v.i);
-        return put(out, num, n, err);
+    case CDC_K_YEAR: n = fmt_i64(num, v->v.i); return put(out, num, n, err);
     case CDC_K_UINT:
-    case CDC_K_BIT:
-        n = (size_t)snprintf(num, sizeof num, "%" PRIu64, v->v.u);
-        return put(out, num, n, err);
+    case CDC_K_BIT: n = fmt_u64(num, v->v.u); return put(out, num, n, err);
     case CDC_K_FLOAT: n = cdc__fmt_float(num, v->v.f); return put(out, num, n, err);
     case CDC_K_DOUBLE: n = cdc__fmt_double(num, v->v.d); return put(out, num, n, err);
     case CDC_K_DECIMAL: return render_decimal(v, out, err);

@@ -52,16 +52,32 @@ static void test_shortest_floats(void **state)
         double d;
         memcpy(&d, &x, 8);
         if (!isfinite(d)) continue;
-        cdc__fmt_double(buf, d);
+        size_t n = cdc__fmt_double(buf, d);
         double back = strtod(buf, NULL);
         assert_memory_equal(&back, &d, 8);
+        /* no text with fewer significant digits reads back as d */
+        char shorter[40];
+        for (int prec = 1; prec < 17; prec++) {
+            int sn = snprintf(shorter, sizeof shorter, "%.*g", prec, d);
+            if (strtod(shorter, NULL) == d) {
+                if ((size_t)sn < n) fail_msg("%s is longer than %s", buf, shorter);
+                break;
+            }
+        }
         float f;
         uint32_t u = (uint32_t)x;
         memcpy(&f, &u, 4);
         if (!isfinite(f)) continue;
-        cdc__fmt_float(buf, f);
+        n = cdc__fmt_float(buf, f);
         float fb = strtof(buf, NULL);
         assert_memory_equal(&fb, &f, 4);
+        for (int prec = 1; prec < 9; prec++) {
+            int sn = snprintf(shorter, sizeof shorter, "%.*g", prec, (double)f);
+            if (strtof(shorter, NULL) == f) {
+                if ((size_t)sn < n) fail_msg("%s is longer than %s", buf, shorter);
+                break;
+            }
+        }
     }
 }
 
