@@ -1,0 +1,1078 @@
+/*
+ * snapshot.c: the consistent initial snapshot (docs/snapshot.md).
+ *
+ * The caller's thread connects N worker sessions plus a coordinator,
+ * reads the schema, opens a consistent snapshot on every worker at one
+ * binlog point, then starts N threads. Each thread takes work items (a
+ * table, or a primary-key range of a large one), reads them in keyset
+ * chunks (or one streamed pass when there is no usable key) and packs
+ * the text rows into batches on a bounded queue. The caller's thread
+ * pops the batches, converts values (snapshot_values.c) and calls back,
+ * so callbacks never run concurrently and a slow callback stalls the
+ * readers instead of growing the queue.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
+
+#include "snapshot.h"
+
+#define QUEUE_BATCHES_PER_WORKER 2
+#define BATCH_ROWS 512
+#define BATCH_BYTES (256u * 1024u)
+/* MariaDB without RELOAD: times we reopen N snapshots hoping they all
+ * land on the same binlog point before giving up. */
+#define SAME_POINT_ATTEMPTS 50
+
+typedef struct snap_col {
+    char *quoted;               /* `name` */
+    char *charset, *collation;  /* names, NULL for non-text columns */
+    int hint;                   /* CDC__SNAP_* */
+    bool excluded;
+} snap_col;
+
+typedef struct snap_table {
+    struct cdc_table t;         /* as the row callback sees it */
+    snap_col *sc;
+    cdc_bytes **labels;         /* per column, NULL unless ENUM/SET */
+    char **label_text;
+    size_t *sel, nsel;          /* select position -> column index */
+    size_t *key_sel, nkey;      /* key column k -> select position */
+    cdc__snap_keycol *kc;
+    bool pageable, has_key;
+    char *select_sql;           /* SELECT ... FROM `db`.`t` */
+    char *order_sql;            /* ORDER BY ... */
+    uint64_t rows_est, rows_done;
+    size_t items_left;
+} snap_table;
+
+typedef struct snap_item {
+    size_t table;
+    bool has_lo, has_hi;
+    int64_t lo, hi;             /* on the first key column: lo <= k0 < hi */
+    uint64_t est;
+} snap_item;
+
+typedef struct batch {
+    struct batch *next;
+    size_t table;
+    uint32_t nrows;
+    bool end_chunk, end_item;
+    cdc_buf data;               /* per row: u32 length, then the text row */
+} batch;
+
+struct snap;
+
+typedef struct worker {
+    struct snap *s;
+    cdc_conn *conn;
+    pthread_t thread;
+    bool started;
+    cdc_err err;
+    batch *cur;                 /* batch being filled */
+    snap_table *table;          /* of the item being read */
+    size_t item_table;
+    cdc_buf lastkey;            /* key values of the last row, back to back */
+    cdc_bytes *last;            /* views into lastkey */
+    size_t last_cap;
+    uint64_t chunk_n;           /* rows in the current chunk */
+    int rc;
+} worker;
+
+typedef struct snap {
+    const cdc__snap_opts *o;
+    const cdc__snap_cbs *cb;
+    const cdc_allocator *a;
+    cdc_conn *c0;
+    bool mariadb;
+    snap_table *tables;
+    size_t ntables, tables_done;
+    snap_item *items;
+    size_t nitems, next_item;
+    worker *w;
+    size_t nw;
+    /* the queue */
+    pthread_mutex_t mu;
+    pthread_cond_t nonempty, nonfull;
+    batch *head, *tail, *free_list;
+    size_t queued, cap;
+    size_t running;
+    bool abort;
+    int err_code;
+    cdc_err err;
+    bool sync_ok;
+} snap;
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static void logf_(const snap *s, int level, const char *fmt, ...) CDC__PRINTF(3, 4);
+static void logf_(const snap *s, int level, const char *fmt, ...)
+{
+    if (!s->cb || !s->cb->log) return;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    s->cb->log(level, CDC_OK, msg, s->cb->ud);
+}
+
+static bool stopped(const snap *s) { return s->o->stop && *s->o->stop; }
+
+static char *quote_ident(const cdc_allocator *a, const char *name)
+{
+    size_t n = strlen(name), k = 0;
+    char *q = cdc__malloc(a, 2 * n + 3);
+    if (!q) return NULL;
+    q[k++] = '`';
+    for (size_t i = 0; i < n; i++) {
+        if (name[i] == '`') q[k++] = '`';
+        q[k++] = name[i];
+    }
+    q[k++] = '`';
+    q[k] = 0;
+    return q;
+}
+
+static char *dup(const cdc_allocator *a, const char *s) { return s ? cdc__strndup(a, s, strlen(s)) : NULL; }
+
+static const char *rget(const cdc_result *r, size_t row, const char *col)
+{
+    int i = cdc__result_col(r, col);
+    return i < 0 ? NULL : cdc__result_get(r, row, (size_t)i);
+}
+
+static uint64_t rnum(const cdc_result *r, size_t row, const char *col)
+{
+    const char *v = rget(r, row, col);
+    return v ? strtoull(v, NULL, 10) : 0;
+}
+
+static int query_result(snap *s, cdc_conn *c, const char *sql, cdc_result **out, cdc_err *err)
+{
+    int rc = cdc__conn_query_result(c, sql, out, err);
+    if (rc) cdc__err_prefix(err, "snapshot: %.60s", sql);
+    (void)s;
+    return rc;
+}
+
+static int exec(cdc_conn *c, const char *sql, cdc_err *err)
+{
+    int rc = cdc__conn_exec(c, sql, err);
+    if (rc) cdc__err_prefix(err, "snapshot: %s", sql);
+    return rc;
+}
+
+void cdc__snap_point_free(const cdc_allocator *a, cdc__snap_point *p)
+{
+    if (!p) return;
+    cdc__free(a, p->file);
+    cdc__free(a, p->gtid_set);
+    p->file = p->gtid_set = NULL;
+}
+
+/* ---- schema ------------------------------------------------------------- */
+
+static void table_free(const cdc_allocator *a, snap_table *t)
+{
+    for (size_t i = 0; i < t->t.ncols; i++) {
+        if (t->sc) {
+            cdc__free(a, t->sc[i].quoted);
+            cdc__free(a, t->sc[i].charset);
+            cdc__free(a, t->sc[i].collation);
+        }
+        if (t->t.col_names) cdc__free(a, t->t.col_names[i]);
+        if (t->labels) cdc__free(a, t->labels[i]);
+        if (t->label_text) cdc__free(a, t->label_text[i]);
+    }
+    cdc__free(a, t->sc);
+    cdc__free(a, t->labels);
+    cdc__free(a, t->label_text);
+    cdc__free(a, t->t.col_names);
+    cdc__free(a, t->t.cols);
+    cdc__free(a, t->t.db);
+    cdc__free(a, t->t.name);
+    cdc__free(a, t->sel);
+    cdc__free(a, t->key_sel);
+    cdc__free(a, t->kc);
+    cdc__free(a, t->select_sql);
+    cdc__free(a, t->order_sql);
+}
+
+static bool system_schema(const char *db)
+{
+    return !strcmp(db, "mysql") || !strcmp(db, "sys") || !strcmp(db, "information_schema") ||
+           !strcmp(db, "performance_schema");
+}
+
+#define SYS_SCHEMAS "('mysql','sys','information_schema','performance_schema')"
+
+/* Builds tables [first, last) of the COLUMNS result r as one table. */
+static int table_build(snap *s, const cdc_result *r, size_t first, size_t last, snap_table *t, cdc_err *err)
+{
+    const cdc_allocator *a = s->a;
+    size_t n = last - first;
+    t->t.alloc = a;
+    t->t.has_meta = true;
+    t->t.db = dup(a, rget(r, first, "TABLE_SCHEMA"));
+    t->t.name = dup(a, rget(r, first, "TABLE_NAME"));
+    t->t.ncols = n;
+    t->t.cols = cdc__calloc(a, n, sizeof *t->t.cols);
+    t->t.col_names = cdc__calloc(a, n, sizeof *t->t.col_names);
+    t->sc = cdc__calloc(a, n, sizeof *t->sc);
+    t->labels = cdc__calloc(a, n, sizeof *t->labels);
+    t->label_text = cdc__calloc(a, n, sizeof *t->label_text);
+    t->sel = cdc__calloc(a, n, sizeof *t->sel);
+    t->rows_est = rnum(r, first, "TABLE_ROWS");
+    if (!t->t.db || !t->t.name || !t->t.cols || !t->t.col_names || !t->sc || !t->labels || !t->label_text || !t->sel)
+        return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        size_t row = first + i;
+        const char *name = rget(r, row, "COLUMN_NAME");
+        const char *extra = rget(r, row, "EXTRA");
+        const char *key = rget(r, row, "COLUMN_KEY");
+        const char *nullable = rget(r, row, "IS_NULLABLE");
+        t->t.col_names[i] = dup(a, name ? name : "");
+        if (!t->t.col_names[i]) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+        cdc__snap_colinfo ci = {
+            .name = t->t.col_names[i],
+            .data_type = rget(r, row, "DATA_TYPE") ? rget(r, row, "DATA_TYPE") : "",
+            .column_type = rget(r, row, "COLUMN_TYPE") ? rget(r, row, "COLUMN_TYPE") : "",
+            .octet_length = rnum(r, row, "CHARACTER_OCTET_LENGTH"),
+            .precision = (unsigned)rnum(r, row, "NUMERIC_PRECISION"),
+            .scale = (unsigned)rnum(r, row, "NUMERIC_SCALE"),
+            .fsp = (unsigned)rnum(r, row, "DATETIME_PRECISION"),
+            .collation = (unsigned)rnum(r, row, "ID"),
+            .nullable = nullable && !strcmp(nullable, "YES"),
+            .primary = key && !strcmp(key, "PRI"),
+            .invisible = extra && strstr(extra, "INVISIBLE"),
+            .mariadb = s->mariadb,
+        };
+        const char *dt = ci.data_type;
+        if (!strcmp(dt, "binary") || !strcmp(dt, "varbinary") || strstr(dt, "blob")) ci.collation = CDC_CHARSET_BINARY;
+        int rc = cdc__snap_column(&ci, a, &t->t.cols[i], &t->labels[i], &t->label_text[i], err);
+        if (rc) {
+            cdc__err_prefix(err, "snapshot of %s.%s", t->t.db, t->t.name);
+            return rc;
+        }
+        if (t->t.cols[i].type == CDC_T_JSON) t->t.n_json++;
+        t->sc[i].hint = cdc__snap_hint(&ci);
+        t->sc[i].quoted = quote_ident(a, name ? name : "");
+        if (!t->sc[i].quoted) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+        if (rget(r, row, "CHARACTER_SET_NAME") && ci.collation != CDC_CHARSET_BINARY) {
+            t->sc[i].charset = dup(a, rget(r, row, "CHARACTER_SET_NAME"));
+            t->sc[i].collation = dup(a, rget(r, row, "COLLATION_NAME"));
+        }
+        if (s->o->filter.column && s->o->filter.column(t->t.db, t->t.name, name ? name : "", s->o->filter.ud))
+            t->sc[i].excluded = true;
+    }
+    return CDC_OK;
+}
+
+/* Key columns from the PRIMARY index rows [first, last) of STATISTICS. */
+static int table_keys(snap *s, snap_table *t, const cdc_result *st, size_t first, size_t last, cdc_err *err)
+{
+    size_t nk = last - first;
+    t->has_key = nk > 0;
+    t->pageable = nk > 0;
+    size_t *kidx = cdc__calloc(s->a, nk ? nk : 1, sizeof *kidx);
+    t->key_sel = cdc__calloc(s->a, nk ? nk : 1, sizeof *t->key_sel);
+    t->kc = cdc__calloc(s->a, nk ? nk : 1, sizeof *t->kc);
+    if (!kidx || !t->key_sel || !t->kc) {
+        cdc__free(s->a, kidx);
+        return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+    }
+    for (size_t k = 0; k < nk; k++) {
+        const char *cn = rget(st, first + k, "COLUMN_NAME");
+        size_t i = 0;
+        while (i < t->t.ncols && strcmp(t->t.col_names[i], cn ? cn : "")) i++;
+        if (i == t->t.ncols) {
+            t->has_key = t->pageable = false;
+            break;
+        }
+        kidx[k] = i;
+        if (rget(st, first + k, "SUB_PART") || !cdc__snap_key_pageable(&t->t.cols[i]) || t->sc[i].hint)
+            t->pageable = false;
+    }
+    if (!t->has_key) nk = 0;
+    t->nkey = nk;
+    /* select list: every column not excluded, and key columns always (an
+     * excluded key column is read for paging but not delivered) */
+    cdc_buf b;
+    cdc__buf_init(&b, s->a);
+    int rc = cdc__buf_puts(&b, "SELECT ");
+    for (size_t i = 0; i < t->t.ncols && !rc; i++) {
+        bool is_key = false;
+        for (size_t k = 0; k < nk; k++) is_key |= kidx[k] == i;
+        if (t->sc[i].excluded && !is_key) continue;
+        if (t->nsel) rc |= cdc__buf_putc(&b, ',');
+        /* FLOAT comes back with 6 significant digits; as a DOUBLE it is
+         * exact, and the double's shortest text reads back as the float */
+        if (t->t.cols[i].type == CDC_T_FLOAT) rc |= cdc__buf_printf(&b, "CAST(%s AS DOUBLE)", t->sc[i].quoted);
+        else rc |= cdc__buf_puts(&b, t->sc[i].quoted);
+        for (size_t k = 0; k < nk; k++)
+            if (kidx[k] == i) t->key_sel[k] = t->nsel;
+        t->sel[t->nsel++] = i;
+    }
+    if (t->nsel == 0) rc |= cdc__buf_puts(&b, "1");
+    char *qd = quote_ident(s->a, t->t.db), *qt = quote_ident(s->a, t->t.name);
+    if (!qd || !qt) rc = CDC_ERR_NOMEM;
+    else rc |= cdc__buf_printf(&b, " FROM %s.%s", qd, qt);
+    cdc__free(s->a, qd);
+    cdc__free(s->a, qt);
+    rc |= cdc__buf_terminate(&b);
+    t->select_sql = (char *)b.data;
+    cdc__buf_init(&b, s->a);
+    rc |= cdc__buf_puts(&b, " ORDER BY ");
+    for (size_t k = 0; k < nk; k++) {
+        t->kc[k] = (cdc__snap_keycol){t->sc[kidx[k]].quoted, &t->t.cols[kidx[k]], t->sc[kidx[k]].charset,
+                                      t->sc[kidx[k]].collation};
+        rc |= cdc__buf_printf(&b, "%s%s", k ? "," : "", t->sc[kidx[k]].quoted);
+    }
+    rc |= cdc__buf_terminate(&b);
+    t->order_sql = (char *)b.data;
+    cdc__free(s->a, kidx);
+    return rc ? cdc__err_set(err, CDC_ERR_NOMEM, "out of memory") : CDC_OK;
+}
+
+static int read_schema(snap *s, cdc_err *err)
+{
+    cdc_result *cols = NULL, *st = NULL;
+    int rc = query_result(
+        s, s->c0,
+        "SELECT c.TABLE_SCHEMA, c.TABLE_NAME, c.COLUMN_NAME, c.DATA_TYPE, c.COLUMN_TYPE,"
+        " c.CHARACTER_OCTET_LENGTH, c.NUMERIC_PRECISION, c.NUMERIC_SCALE, c.DATETIME_PRECISION,"
+        " c.CHARACTER_SET_NAME, c.COLLATION_NAME, co.ID, c.IS_NULLABLE, c.COLUMN_KEY, c.EXTRA, t.TABLE_ROWS"
+        " FROM information_schema.COLUMNS c JOIN information_schema.TABLES t"
+        " ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME"
+        " LEFT JOIN information_schema.COLLATIONS co ON co.COLLATION_NAME = c.COLLATION_NAME"
+        " WHERE t.TABLE_TYPE IN ('BASE TABLE','SYSTEM VERSIONED') AND c.TABLE_SCHEMA NOT IN " SYS_SCHEMAS
+        " ORDER BY c.TABLE_SCHEMA, c.TABLE_NAME, c.ORDINAL_POSITION",
+        &cols, err);
+    if (!rc)
+        rc = query_result(s, s->c0,
+                          "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, SUB_PART FROM information_schema.STATISTICS"
+                          " WHERE INDEX_NAME = 'PRIMARY' AND TABLE_SCHEMA NOT IN " SYS_SCHEMAS
+                          " ORDER BY TABLE_SCHEMA, TABLE_NAME, SEQ_IN_INDEX",
+                          &st, err);
+    size_t nr = rc ? 0 : cdc__result_rows(cols), ns = rc ? 0 : cdc__result_rows(st);
+    if (!rc) {
+        s->tables = cdc__calloc(s->a, nr ? nr : 1, sizeof *s->tables);
+        if (!s->tables) rc = cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+    }
+    size_t si = 0;
+    for (size_t i = 0; i < nr && !rc;) {
+        const char *db = rget(cols, i, "TABLE_SCHEMA"), *tn = rget(cols, i, "TABLE_NAME");
+        size_t j = i + 1;
+        while (j < nr && !strcmp(rget(cols, j, "TABLE_SCHEMA"), db) && !strcmp(rget(cols, j, "TABLE_NAME"), tn)) j++;
+        bool want = !system_schema(db) && (!s->o->filter.table || s->o->filter.table(db, tn, s->o->filter.ud));
+        if (want) {
+            snap_table *t = &s->tables[s->ntables++];
+            rc = table_build(s, cols, i, j, t, err);
+            /* STATISTICS rows come in the same (schema, table) order */
+            while (!rc && si < ns) {
+                int c = strcmp(rget(st, si, "TABLE_SCHEMA"), db);
+                if (!c) c = strcmp(rget(st, si, "TABLE_NAME"), tn);
+                if (c >= 0) break;
+                si++;
+            }
+            size_t sj = si;
+            while (!rc && sj < ns && !strcmp(rget(st, sj, "TABLE_SCHEMA"), db) && !strcmp(rget(st, sj, "TABLE_NAME"), tn))
+                sj++;
+            if (!rc) rc = table_keys(s, t, st, si, sj, err);
+            si = sj;
+        }
+        i = j;
+    }
+    cdc__result_free(cols);
+    cdc__result_free(st);
+    return rc;
+}
+
+/* ---- the consistency point -------------------------------------------- */
+
+static int start_snapshot(worker *w, cdc_err *err)
+{
+    return exec(w->conn, "START TRANSACTION WITH CONSISTENT SNAPSHOT", err);
+}
+
+/* MariaDB: the binlog point of the session's snapshot. */
+static int maria_point(snap *s, cdc_conn *c, char **file, uint64_t *pos, cdc_err *err)
+{
+    cdc_result *r = NULL;
+    int rc = query_result(s, c, "SHOW STATUS LIKE 'binlog_snapshot_%'", &r, err);
+    if (rc) return rc;
+    *file = NULL;
+    *pos = 0;
+    for (size_t i = 0; i < cdc__result_rows(r); i++) {
+        const char *k = cdc__result_get(r, i, 0), *v = cdc__result_get(r, i, 1);
+        if (!k || !v) continue;
+        if (!strcasecmp(k, "Binlog_snapshot_file")) *file = dup(s->a, v);
+        else if (!strcasecmp(k, "Binlog_snapshot_position")) *pos = strtoull(v, NULL, 10);
+    }
+    cdc__result_free(r);
+    if (!*file || !**file) {
+        cdc__free(s->a, *file);
+        *file = NULL;
+        return cdc__err_set(err, CDC_ERR_UNSUPPORTED,
+                            "snapshot: the server reports no binlog_snapshot_file (is the binary log enabled?)");
+    }
+    return CDC_OK;
+}
+
+static void rollback_all(snap *s)
+{
+    cdc_err e;
+    for (size_t i = 0; i < s->nw; i++) cdc__conn_exec(s->w[i].conn, "ROLLBACK", &e);
+}
+
+static int point_mariadb(snap *s, cdc__snap_point *p, cdc_err *err)
+{
+    int rc = CDC_OK;
+    bool locked = false;
+    for (int attempt = 0;; attempt++) {
+        if (attempt == SAME_POINT_ATTEMPTS) {
+            /* writers are too busy for N lock-free snapshots to agree; a
+             * read lock held for the few milliseconds it takes to open
+             * them makes the point exact */
+            rc = exec(s->c0, "FLUSH TABLES WITH READ LOCK", err);
+            if (rc == CDC_ERR_PRIVILEGE)
+                return cdc__err_set(err, CDC_ERR_PRIVILEGE,
+                                    "snapshot: %zu connections did not reach the same binlog point in %d tries "
+                                    "and FLUSH TABLES WITH READ LOCK needs RELOAD, which this account lacks; "
+                                    "grant RELOAD or use snapshot.parallelism=1",
+                                    s->nw, SAME_POINT_ATTEMPTS);
+            if (rc) return rc;
+            locked = true;
+            logf_(s, 2, "snapshot: took FLUSH TABLES WITH READ LOCK to open %zu snapshots at one point", s->nw);
+        }
+        char *first = NULL;
+        uint64_t first_pos = 0;
+        bool same = true;
+        for (size_t i = 0; i < s->nw && !rc; i++) rc = start_snapshot(&s->w[i], err);
+        for (size_t i = 0; i < s->nw && !rc && same; i++) {
+            char *f;
+            uint64_t pos;
+            rc = maria_point(s, s->w[i].conn, &f, &pos, err);
+            if (rc) break;
+            if (i == 0) {
+                first = f;
+                first_pos = pos;
+            } else {
+                same = !strcmp(f, first) && pos == first_pos;
+                cdc__free(s->a, f);
+            }
+        }
+        if (locked) {
+            cdc_err e;
+            int urc = exec(s->c0, "UNLOCK TABLES", &e);
+            if (!rc && urc) {
+                *err = e;
+                rc = urc;
+            }
+        }
+        if (!rc && same) {
+            p->file = first;
+            p->offset = first_pos;
+            break;
+        }
+        cdc__free(s->a, first);
+        if (rc) return rc;
+        rollback_all(s);
+        if (attempt == 0) logf_(s, 2, "snapshot: worker snapshots opened at different binlog points; retrying");
+    }
+    /* the GTID state at exactly that point, from the binlog itself */
+    char sql[1024];
+    char *q = quote_ident(s->a, p->file); /* file names have no quotes; still, never splice raw text */
+    if (!q) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+    for (char *c = q; *c; c++)
+        if (*c == '`' || *c == '\'' || *c == '\\') *c = '_';
+    q[0] = q[strlen(q) - 1] = '\'';
+    snprintf(sql, sizeof sql, "SELECT BINLOG_GTID_POS(%s, %llu)", q, (unsigned long long)p->offset);
+    cdc__free(s->a, q);
+    cdc_result *r = NULL;
+    rc = query_result(s, s->c0, sql, &r, err);
+    if (rc) return rc;
+    const char *g = cdc__result_rows(r) ? cdc__result_get(r, 0, 0) : NULL;
+    p->gtid_set = dup(s->a, g ? g : "");
+    cdc__result_free(r);
+    if (!p->gtid_set) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+    if (!g) logf_(s, 1, "snapshot: BINLOG_GTID_POS(%s, %llu) is NULL; the point has no GTID position", p->file,
+                  (unsigned long long)p->offset);
+    return CDC_OK;
+}
+
+/* MySQL: file, position and executed GTID set under the lock on c0. */
+static int mysql_status(snap *s, cdc__snap_point *p, cdc_err *err)
+{
+    cdc_result *r = NULL;
+    int rc = cdc__conn_query_result(s->c0, "SHOW BINARY LOG STATUS", &r, err);
+    if (rc && err->server_errno == 1064) /* before 8.2 */
+        rc = cdc__conn_query_result(s->c0, "SHOW MASTER STATUS", &r, err);
+    if (rc) {
+        cdc__err_prefix(err, "snapshot: SHOW BINARY LOG STATUS (needs REPLICATION CLIENT)");
+        return rc;
+    }
+    if (cdc__result_rows(r) == 0 || !rget(r, 0, "File")) {
+        cdc__result_free(r);
+        return cdc__err_set(err, CDC_ERR_UNSUPPORTED, "snapshot: SHOW BINARY LOG STATUS is empty: the binary log is off");
+    }
+    p->file = dup(s->a, rget(r, 0, "File"));
+    p->offset = rnum(r, 0, "Position");
+    const char *g = rget(r, 0, "Executed_Gtid_Set");
+    p->gtid_set = cdc__malloc(s->a, (g ? strlen(g) : 0) + 1);
+    if (p->gtid_set) {
+        /* the server breaks long sets into lines */
+        size_t k = 0;
+        for (const char *c = g ? g : ""; *c; c++)
+            if (*c != '\n' && *c != '\r' && *c != ' ') p->gtid_set[k++] = *c;
+        p->gtid_set[k] = 0;
+    }
+    cdc__result_free(r);
+    return p->file && p->gtid_set ? CDC_OK : cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+}
+
+static int point_mysql(snap *s, cdc__snap_point *p, cdc_err *err)
+{
+    cdc_err ftwrl;
+    int rc = cdc__conn_exec(s->c0, "FLUSH TABLES WITH READ LOCK", &ftwrl);
+    if (rc == CDC_ERR_PRIVILEGE) {
+        /* Without RELOAD: LOCK TABLES ... READ on the captured tables
+         * waits for every transaction writing them to commit and holds
+         * new ones off, which is all the point needs (changes to other
+         * tables are filtered out anyway). */
+        logf_(s, 1,
+              "snapshot: FLUSH TABLES WITH READ LOCK refused (%s); locking the %zu captured tables with "
+              "LOCK TABLES ... READ instead",
+              ftwrl.msg, s->ntables);
+        if (s->ntables) {
+            cdc_buf b;
+            cdc__buf_init(&b, s->a);
+            rc = cdc__buf_puts(&b, "LOCK TABLES ");
+            for (size_t i = 0; i < s->ntables && !rc; i++) {
+                char *qd = quote_ident(s->a, s->tables[i].t.db), *qt = quote_ident(s->a, s->tables[i].t.name);
+                rc = !qd || !qt ? CDC_ERR_NOMEM : cdc__buf_printf(&b, "%s%s.%s READ", i ? ", " : "", qd, qt);
+                cdc__free(s->a, qd);
+                cdc__free(s->a, qt);
+            }
+            if (!rc) rc = cdc__buf_terminate(&b);
+            if (!rc) rc = cdc__conn_exec(s->c0, (const char *)b.data, err);
+            cdc__buf_free(&b);
+            if (rc == CDC_ERR_PRIVILEGE) {
+                cdc_err lt = *err;
+                return cdc__err_set(err, CDC_ERR_PRIVILEGE,
+                                    "snapshot: no way to fix a consistent binlog point: FLUSH TABLES WITH READ "
+                                    "LOCK needs RELOAD and LOCK TABLES needs the LOCK TABLES privilege on the "
+                                    "captured tables; this account has neither (%.200s)",
+                                    lt.msg);
+            }
+            if (rc) return rc;
+        }
+    } else if (rc) {
+        *err = ftwrl;
+        return rc;
+    }
+    for (size_t i = 0; i < s->nw && !rc; i++) rc = start_snapshot(&s->w[i], err);
+    if (!rc) rc = mysql_status(s, p, err);
+    cdc_err e;
+    int urc = exec(s->c0, "UNLOCK TABLES", &e);
+    if (!rc && urc) {
+        *err = e;
+        rc = urc;
+    }
+    return rc;
+}
+
+/* ---- work items ------------------------------------------------------- */
+
+static int cmp_items(const void *x, const void *y)
+{
+    const snap_item *a = x, *b = y;
+    return a->est < b->est ? 1 : a->est > b->est ? -1 : 0;
+}
+
+static bool int_key(const cdc_column *c)
+{
+    return c->type == CDC_T_TINY || c->type == CDC_T_SHORT || c->type == CDC_T_INT24 || c->type == CDC_T_LONG ||
+           c->type == CDC_T_LONGLONG;
+}
+
+/* Splits large tables with an integer first key column into ranges so
+ * several workers share them. Bounds come from MIN/MAX read outside the
+ * snapshot: they only partition the key space, so any values do. */
+static int plan_items(snap *s, cdc_err *err)
+{
+    size_t cap = s->ntables + 1;
+    s->items = cdc__calloc(s->a, cap, sizeof *s->items);
+    if (!s->items) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < s->ntables; i++) {
+        snap_table *t = &s->tables[i];
+        size_t parts = 1;
+        int64_t lo = 0, hi = 0;
+        if (s->nw > 1 && t->pageable && int_key(t->kc[0].col) && t->rows_est > 2 * s->o->chunk_rows) {
+            char sql[1024];
+            snprintf(sql, sizeof sql, "SELECT MIN(%s), MAX(%s) %s", t->kc[0].quoted, t->kc[0].quoted,
+                     strstr(t->select_sql, " FROM "));
+            cdc_result *r = NULL;
+            int rc = query_result(s, s->c0, sql, &r, err);
+            if (rc) return rc;
+            const char *a = cdc__result_get(r, 0, 0), *b = cdc__result_get(r, 0, 1);
+            if (a && b) {
+                char *e1, *e2;
+                errno = 0;
+                lo = strtoll(a, &e1, 10);
+                hi = strtoll(b, &e2, 10);
+                if (!*e1 && !*e2 && !errno && hi > lo) {
+                    uint64_t want = t->rows_est / s->o->chunk_rows;
+                    parts = s->nw * 4 < want ? s->nw * 4 : (size_t)want;
+                    if ((uint64_t)hi - (uint64_t)lo < parts) parts = 1;
+                }
+            }
+            cdc__result_free(r);
+        }
+        if (parts < 1) parts = 1;
+        if (s->nitems + parts > cap) {
+            cap = (s->nitems + parts) * 2;
+            snap_item *n = cdc__realloc(s->a, s->items, cap * sizeof *n);
+            if (!n) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+            s->items = n;
+        }
+        uint64_t span = (uint64_t)hi - (uint64_t)lo, step = span / parts + 1;
+        for (size_t k = 0; k < parts; k++) {
+            snap_item *it = &s->items[s->nitems++];
+            *it = (snap_item){.table = i, .est = t->rows_est / parts};
+            if (parts > 1) {
+                it->has_lo = k > 0;
+                it->lo = (int64_t)((uint64_t)lo + k * step);
+                it->has_hi = k + 1 < parts;
+                it->hi = (int64_t)((uint64_t)lo + (k + 1) * step);
+            }
+        }
+        t->items_left = parts;
+    }
+    qsort(s->items, s->nitems, sizeof *s->items, cmp_items);
+    return CDC_OK;
+}
+
+/* ---- the queue -------------------------------------------------------- */
+
+static void fail(snap *s, int code, const cdc_err *e)
+{
+    pthread_mutex_lock(&s->mu);
+    if (!s->err_code) {
+        s->err_code = code;
+        if (e) s->err = *e;
+        s->err.code = code;
+    }
+    s->abort = true;
+    pthread_cond_broadcast(&s->nonempty);
+    pthread_cond_broadcast(&s->nonfull);
+    pthread_mutex_unlock(&s->mu);
+}
+
+static batch *batch_get(snap *s)
+{
+    pthread_mutex_lock(&s->mu);
+    batch *b = s->free_list;
+    if (b) s->free_list = b->next;
+    pthread_mutex_unlock(&s->mu);
+    if (!b) {
+        b = cdc__calloc(s->a, 1, sizeof *b);
+        if (!b) return NULL;
+        cdc__buf_init(&b->data, s->a);
+    }
+    b->next = NULL;
+    b->nrows = 0;
+    b->end_chunk = b->end_item = false;
+    cdc__buf_reset(&b->data);
+    return b;
+}
+
+static void batch_put(snap *s, batch *b)
+{
+    pthread_mutex_lock(&s->mu);
+    b->next = s->free_list;
+    s->free_list = b;
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Blocks while the queue is full. CDC_ERR_STOPPED once aborted. */
+static int push(snap *s, batch *b)
+{
+    pthread_mutex_lock(&s->mu);
+    while (s->queued >= s->cap && !s->abort) pthread_cond_wait(&s->nonfull, &s->mu);
+    if (s->abort) {
+        b->next = s->free_list;
+        s->free_list = b;
+        pthread_mutex_unlock(&s->mu);
+        return CDC_ERR_STOPPED;
+    }
+    if (s->tail) s->tail->next = b;
+    else s->head = b;
+    s->tail = b;
+    s->queued++;
+    pthread_cond_signal(&s->nonempty);
+    pthread_mutex_unlock(&s->mu);
+    return CDC_OK;
+}
+
+/* NULL when every worker is done and the queue is empty, or aborted. */
+static batch *pop(snap *s)
+{
+    pthread_mutex_lock(&s->mu);
+    while (!s->head && s->running && !s->abort) pthread_cond_wait(&s->nonempty, &s->mu);
+    batch *b = s->abort ? NULL : s->head;
+    if (b) {
+        s->head = b->next;
+        if (!s->head) s->tail = NULL;
+        s->queued--;
+        pthread_cond_signal(&s->nonfull);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return b;
+}
+
+/* ---- workers ---------------------------------------------------------- */
+
+static int flush_batch(worker *w, bool end_chunk, bool end_item)
+{
+    batch *b = w->cur;
+    if (!b) {
+        if (!end_chunk && !end_item) return CDC_OK;
+        if (!(b = batch_get(w->s))) return CDC_ERR_NOMEM;
+        b->table = w->item_table;
+    }
+    w->cur = NULL;
+    b->end_chunk = end_chunk;
+    b->end_item = end_item;
+    return push(w->s, b);
+}
+
+static int on_row(const cdc_bytes *vals, size_t ncols, void *ud)
+{
+    worker *w = ud;
+    snap_table *t = w->table;
+    if (w->s->abort || stopped(w->s)) return CDC_ERR_STOPPED;
+    if (!w->cur) {
+        if (!(w->cur = batch_get(w->s))) return CDC_ERR_NOMEM;
+        w->cur->table = w->item_table;
+    }
+    cdc_buf *d = &w->cur->data;
+    size_t need = 4;
+    for (size_t i = 0; i < ncols; i++) need += 9 + vals[i].len;
+    if (cdc__buf_reserve(d, need)) return CDC_ERR_NOMEM;
+    size_t start = d->len;
+    d->len += 4;
+    for (size_t i = 0; i < ncols; i++) {
+        if (!vals[i].ptr) {
+            d->data[d->len++] = 0xfb;
+            continue;
+        }
+        d->len += cdc__lenenc_put(d->data + d->len, vals[i].len);
+        if (vals[i].len) memcpy(d->data + d->len, vals[i].ptr, vals[i].len);
+        d->len += vals[i].len;
+    }
+    cdc__put_le32(d->data + start, (uint32_t)(d->len - start - 4));
+    w->cur->nrows++;
+    w->chunk_n++;
+    if (t->pageable) {
+        /* the last key seen, for the next chunk's WHERE */
+        cdc__buf_reset(&w->lastkey);
+        for (size_t k = 0; k < t->nkey; k++)
+            if (cdc__buf_append(&w->lastkey, vals[t->key_sel[k]].ptr ? vals[t->key_sel[k]].ptr : (const uint8_t *)"",
+                                vals[t->key_sel[k]].len))
+                return CDC_ERR_NOMEM;
+        size_t off = 0;
+        for (size_t k = 0; k < t->nkey; k++) {
+            w->last[k] = (cdc_bytes){w->lastkey.data + off, vals[t->key_sel[k]].len};
+            off += vals[t->key_sel[k]].len;
+        }
+    }
+    if (w->cur->nrows >= BATCH_ROWS || d->len >= BATCH_BYTES) return flush_batch(w, false, false);
+    return 0;
+}
+
+static int read_item(worker *w, const snap_item *it)
+{
+    snap *s = w->s;
+    snap_table *t = &s->tables[it->table];
+    w->table = t;
+    w->item_table = it->table;
+    if (t->nkey > w->last_cap) {
+        cdc_bytes *n = cdc__realloc(s->a, w->last, t->nkey * sizeof *n);
+        if (!n) return cdc__err_set(&w->err, CDC_ERR_NOMEM, "out of memory");
+        w->last = n;
+        w->last_cap = t->nkey;
+    }
+    cdc_query_handler h = {.row = on_row};
+    cdc_buf sql;
+    cdc__buf_init(&sql, s->a);
+    bool first = true;
+    int rc = CDC_OK;
+    for (;;) {
+        cdc__buf_reset(&sql);
+        rc = cdc__buf_puts(&sql, t->select_sql);
+        const char *glue = " WHERE ";
+        if (it->has_lo) {
+            rc |= cdc__buf_printf(&sql, "%s%s >= %lld", glue, t->kc[0].quoted, (long long)it->lo);
+            glue = " AND ";
+        }
+        if (it->has_hi) {
+            rc |= cdc__buf_printf(&sql, "%s%s < %lld", glue, t->kc[0].quoted, (long long)it->hi);
+            glue = " AND ";
+        }
+        if (t->pageable && !first) {
+            rc |= cdc__buf_puts(&sql, glue);
+            if (!rc) rc = cdc__snap_after_sql(&sql, t->kc, t->nkey, w->last);
+        }
+        if (t->pageable)
+            rc |= cdc__buf_printf(&sql, "%s LIMIT %llu", t->order_sql, (unsigned long long)s->o->chunk_rows);
+        if (rc) {
+            rc = cdc__err_set(&w->err, rc == CDC_ERR_INVALID ? CDC_ERR_CORRUPT : CDC_ERR_NOMEM,
+                              "snapshot of %s.%s: cannot write the key of the last row into SQL", t->t.db, t->t.name);
+            break;
+        }
+        w->chunk_n = 0;
+        rc = cdc__conn_query(w->conn, (const char *)sql.data, sql.len, &h, w, &w->err);
+        if (rc) {
+            if (rc != CDC_ERR_STOPPED) cdc__err_prefix(&w->err, "snapshot of %s.%s", t->t.db, t->t.name);
+            break;
+        }
+        first = false;
+        bool more = t->pageable && w->chunk_n == s->o->chunk_rows;
+        if ((rc = flush_batch(w, true, !more))) break;
+        if (!more) break;
+    }
+    cdc__buf_free(&sql);
+    if (rc && w->cur) {
+        batch_put(s, w->cur);
+        w->cur = NULL;
+    }
+    return rc;
+}
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    snap *s = w->s;
+    for (;;) {
+        pthread_mutex_lock(&s->mu);
+        const snap_item *it = s->abort || s->next_item >= s->nitems ? NULL : &s->items[s->next_item++];
+        pthread_mutex_unlock(&s->mu);
+        if (!it) break;
+        int rc = read_item(w, it);
+        if (rc) {
+            if (rc != CDC_ERR_STOPPED || stopped(s)) fail(s, rc, &w->err);
+            break;
+        }
+    }
+    pthread_mutex_lock(&s->mu);
+    s->running--;
+    pthread_cond_broadcast(&s->nonempty);
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+/* ---- the caller's side ------------------------------------------------- */
+
+static int deliver(snap *s, batch *b, cdc_value *vals, uint8_t *present, cdc_bytes *texts, cdc_buf *scratch,
+                   cdc_err *err)
+{
+    snap_table *t = &s->tables[b->table];
+    cdc_rd r = cdc__rd(b->data.data, b->data.len);
+    for (uint32_t n = 0; n < b->nrows; n++) {
+        uint32_t len = cdc__rd_u32(&r);
+        const uint8_t *p = cdc__rd_take(&r, len);
+        if (!p) return cdc__err_set(err, CDC_ERR_PROTOCOL, "snapshot: batch truncated");
+        int rc = cdc__row_parse(p, len, t->nsel, texts, err);
+        if (rc) return rc;
+        memset(present, 0, t->t.ncols);
+        cdc__buf_reset(scratch);
+        if (cdc__buf_reserve(scratch, t->t.ncols * CDC__FROM_TEXT_SCRATCH))
+            return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+        for (size_t j = 0; j < t->nsel; j++) {
+            size_t i = t->sel[j];
+            if (t->sc[i].excluded) continue;
+            present[i] = 1;
+            if (!texts[j].ptr) {
+                memset(&vals[i], 0, sizeof vals[i]);
+                vals[i].col = &t->t.cols[i];
+                vals[i].kind = CDC_K_NULL;
+                continue;
+            }
+            rc = cdc__snap_value(&t->t.cols[i], t->sc[i].hint, texts[j].ptr, texts[j].len,
+                                 scratch, &vals[i], err);
+            if (rc) {
+                cdc__err_prefix(err, "snapshot of %s.%s column %s", t->t.db, t->t.name, t->t.col_names[i]);
+                return rc;
+            }
+        }
+        if (s->cb->row) {
+            rc = s->cb->row(&t->t, vals, present, s->cb->ud);
+            if (rc) {
+                if (rc > 0) rc = CDC_ERR_CALLBACK;
+                return cdc__err_set(err, rc, "snapshot: the row callback returned %d", rc);
+            }
+        }
+    }
+    t->rows_done += b->nrows;
+    if (b->end_item && --t->items_left == 0) s->tables_done++;
+    if ((b->end_chunk || b->end_item) && s->cb->progress) {
+        int rc = s->cb->progress(t->t.db, t->t.name, t->rows_done, t->rows_est, s->tables_done, s->ntables,
+                                 s->cb->ud);
+        if (rc) {
+            if (rc > 0) rc = CDC_ERR_CALLBACK;
+            return cdc__err_set(err, rc, "snapshot: the progress callback returned %d", rc);
+        }
+    }
+    return CDC_OK;
+}
+
+static int consume(snap *s, cdc_err *err)
+{
+    size_t maxcols = 1;
+    for (size_t i = 0; i < s->ntables; i++)
+        if (s->tables[i].t.ncols > maxcols) maxcols = s->tables[i].t.ncols;
+    cdc_value *vals = cdc__calloc(s->a, maxcols, sizeof *vals);
+    uint8_t *present = cdc__calloc(s->a, maxcols, 1);
+    cdc_bytes *texts = cdc__calloc(s->a, maxcols, sizeof *texts);
+    cdc_buf scratch;
+    cdc__buf_init(&scratch, s->a);
+    int rc = vals && present && texts ? CDC_OK : cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+    batch *b;
+    while (!rc && (b = pop(s))) {
+        rc = deliver(s, b, vals, present, texts, &scratch, err);
+        batch_put(s, b);
+        if (!rc && stopped(s)) rc = cdc__err_set(err, CDC_ERR_STOPPED, "snapshot: stopped on request");
+    }
+    cdc__free(s->a, vals);
+    cdc__free(s->a, present);
+    cdc__free(s->a, texts);
+    cdc__buf_free(&scratch);
+    if (rc) fail(s, rc, err);
+    return rc;
+}
+
+/* Interrupts what the workers are reading (a one-pass read of a big
+ * table would otherwise drain its whole result first). */
+static void kill_workers(snap *s)
+{
+    cdc_err e;
+    for (size_t i = 0; i < s->nw; i++) {
+        char sql[64];
+        snprintf(sql, sizeof sql, "KILL QUERY %u", cdc__conn_id(s->w[i].conn));
+        cdc__conn_exec(s->c0, sql, &e);
+    }
+}
+
+/* ---- the whole run ------------------------------------------------------ */
+
+static int connect_one(snap *s, cdc_conn **c, bool worker_session, cdc_err *err)
+{
+    int rc = cdc__conn_new(c, s->a);
+    if (rc) return cdc__err_set(err, rc, "out of memory");
+    rc = cdc__conn_connect(*c, &s->o->conn, err);
+    if (rc) return rc;
+    if (!worker_session) return exec(*c, "SET SESSION time_zone = '+00:00'", err);
+    /* UTC for TIMESTAMP; column bytes as stored (no charset conversion),
+     * as the binlog has them; no PAD_CHAR_TO_FULL_LENGTH; a consumer that
+     * stalls must not make the server give up writing a long result */
+    rc = exec(*c,
+              "SET SESSION time_zone = '+00:00', character_set_results = NULL, sql_mode = '',"
+              " net_write_timeout = 31536000",
+              err);
+    if (!rc) rc = exec(*c, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ", err);
+    return rc;
+}
+
+int cdc__snapshot_run(const cdc__snap_opts *o, const cdc__snap_cbs *cb, const cdc_allocator *a,
+                      cdc__snap_point *point, cdc_err *err)
+{
+    static const cdc__snap_cbs no_cbs;
+    snap s_, *s = &s_;
+    memset(s, 0, sizeof *s);
+    memset(point, 0, sizeof *point);
+    s->o = o;
+    s->cb = cb ? cb : &no_cbs;
+    s->a = cdc__allocator(a);
+    if (o->parallelism < 1 || o->parallelism > 64 || o->chunk_rows < 1)
+        return cdc__err_set(err, CDC_ERR_CONFIG, "snapshot: parallelism must be 1..64 and chunk rows at least 1");
+    s->nw = o->no_data ? 1 : o->parallelism;
+    s->w = cdc__calloc(s->a, s->nw, sizeof *s->w);
+    if (!s->w) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->nonempty, NULL);
+    pthread_cond_init(&s->nonfull, NULL);
+    s->cap = s->nw * QUEUE_BATCHES_PER_WORKER + 1;
+
+    int rc = connect_one(s, &s->c0, false, err);
+    if (!rc) s->mariadb = cdc__conn_server_version(s->c0)->flavour == CDC_FLAVOUR_MARIADB;
+    for (size_t i = 0; i < s->nw && !rc; i++) {
+        s->w[i].s = s;
+        cdc__buf_init(&s->w[i].lastkey, s->a);
+        rc = connect_one(s, &s->w[i].conn, true, err);
+    }
+    if (!rc) rc = read_schema(s, err);
+    if (!rc) rc = s->mariadb ? point_mariadb(s, point, err) : point_mysql(s, point, err);
+    if (!rc && !o->no_data) rc = plan_items(s, err);
+    if (!rc && !o->no_data && s->nitems) {
+        s->running = s->nw;
+        for (size_t i = 0; i < s->nw; i++) {
+            if (pthread_create(&s->w[i].thread, NULL, worker_main, &s->w[i])) {
+                pthread_mutex_lock(&s->mu);
+                s->running -= s->nw - i;
+                pthread_mutex_unlock(&s->mu);
+                fail(s, CDC_ERR_NOMEM, NULL);
+                break;
+            }
+            s->w[i].started = true;
+        }
+        cdc_err cerr;
+        cdc__err_clear(&cerr);
+        int crc = consume(s, &cerr);
+        if (crc || s->err_code) kill_workers(s);
+        for (size_t i = 0; i < s->nw; i++)
+            if (s->w[i].started) pthread_join(s->w[i].thread, NULL);
+        if (s->err_code) {
+            /* the first failure, whoever had it */
+            *err = s->err;
+            rc = s->err_code;
+            if (!err->msg[0]) cdc__err_set(err, rc, "snapshot: %s", cdc_strerror(rc));
+        }
+    }
+    if (!rc) {
+        cdc_err e;
+        for (size_t i = 0; i < s->nw; i++) cdc__conn_exec(s->w[i].conn, "COMMIT", &e);
+    }
+
+    for (size_t i = 0; i < s->nw; i++) {
+        cdc__conn_free(s->w[i].conn);
+        cdc__buf_free(&s->w[i].lastkey);
+        cdc__free(s->a, s->w[i].last);
+        if (s->w[i].cur) batch_put(s, s->w[i].cur);
+    }
+    cdc__conn_free(s->c0);
+    for (batch *b = s->head; b;) {
+        batch *n = b->next;
+        b->next = s->free_list;
+        s->free_list = b;
+        b = n;
+    }
+    while (s->free_list) {
+        batch *n = s->free_list->next;
+        cdc__buf_free(&s->free_list->data);
+        cdc__free(s->a, s->free_list);
+        s->free_list = n;
+    }
+    for (size_t i = 0; i < s->ntables; i++) table_free(s->a, &s->tables[i]);
+    cdc__free(s->a, s->tables);
+    cdc__free(s->a, s->items);
+    cdc__free(s->a, s->w);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->nonempty);
+    pthread_cond_destroy(&s->nonfull);
+    if (rc) cdc__snap_point_free(s->a, point);
+    return rc;
+}

@@ -1,0 +1,161 @@
+/*
+ * snapshot.h: the consistent initial snapshot. Opens N connections that
+ * all see the database at one binlog point, reads the selected tables
+ * (primary-key chunks with keyset pagination, or one streamed pass for
+ * tables without a usable key) on N worker threads, and hands every row
+ * to the caller's thread as cdc_value arrays in the same representation
+ * the binlog decoder gives, together with that binlog point, so the
+ * change stream can start exactly there. docs/snapshot.md explains how
+ * the point is made consistent on each server and which privileges each
+ * path needs. Internal; not installed.
+ */
+#ifndef CDC_SNAPSHOT_H
+#define CDC_SNAPSHOT_H
+
+#include "conn.h"
+#include "tablemap.h"
+#include "value.h"
+
+/* The binlog point the snapshot is consistent with: the first change
+ * not in the snapshot starts at file:offset. gtid_set is the executed
+ * GTID set at that point in the server's text form ("" without GTIDs). */
+typedef struct cdc__snap_point {
+    char *file;
+    uint64_t offset;
+    char *gtid_set;
+} cdc__snap_point;
+
+void cdc__snap_point_free(const cdc_allocator *a, cdc__snap_point *p);
+
+/*
+ * Which tables and columns the snapshot reads. table() returns true to
+ * capture db.table; column() returns true to leave a column out (it is
+ * then absent from the row, as the stream leaves it out of change
+ * events). NULL functions capture everything; the system schemas (mysql,
+ * sys, information_schema, performance_schema) are never read. The
+ * stream plugs its compiled filter (filter.h) in here, so both paths
+ * select the same tables and columns.
+ */
+typedef struct cdc__snap_filter {
+    bool (*table)(const char *db, const char *table, void *ud);
+    bool (*column)(const char *db, const char *table, const char *column, void *ud);
+    void *ud;
+} cdc__snap_filter;
+
+typedef struct cdc__snap_cbs {
+    /*
+     * One row, on the thread that called cdc__snapshot_run. t describes
+     * the table as a TABLE_MAP with full metadata would (names, types,
+     * metadata, flags, charsets, ENUM/SET labels); vals[i] and present[i]
+     * are indexed like t->cols (present[i] == 0 for excluded columns).
+     * Views are valid until the callback returns. Non-zero aborts the
+     * snapshot, which then returns that value (or CDC_ERR_CALLBACK if it
+     * is positive).
+     */
+    int (*row)(const struct cdc_table *t, const cdc_value *vals, const uint8_t *present, void *ud);
+    /* As cdc_stream_progress_cb, after each chunk and each finished table. */
+    int (*progress)(const char *db, const char *table, uint64_t rows_done, uint64_t rows_estimated,
+                    size_t tables_done, size_t tables_total, void *ud);
+    /* Fallbacks and retries worth logging (level 1 warning, 2 info). */
+    void (*log)(int level, int code, const char *msg, void *ud);
+    void *ud;
+} cdc__snap_cbs;
+
+typedef struct cdc__snap_opts {
+    cdc_conn_opts conn;      /* charset is forced to binary-safe results */
+    unsigned parallelism;    /* worker connections, 1..64 */
+    uint64_t chunk_rows;     /* rows per keyset chunk */
+    bool no_data;            /* take the point and the schema, read no rows */
+    cdc__snap_filter filter;
+    /* When *stop becomes nonzero (any thread) the snapshot ends soon
+     * with CDC_ERR_STOPPED. May be NULL. */
+    const volatile int *stop;
+} cdc__snap_opts;
+
+/*
+ * Takes the snapshot. Returns CDC_OK with *point filled (free it with
+ * cdc__snap_point_free), or an error with err set: CDC_ERR_PRIVILEGE
+ * naming what is missing when no consistency path is allowed, server
+ * and connection errors as cdc__conn_* report them, CDC_ERR_CORRUPT for a
+ * value the server sent that does not fit its column, CDC_ERR_STOPPED,
+ * or what a callback returned. Blocks; runs its workers on threads of
+ * its own and joins them before returning.
+ */
+int cdc__snapshot_run(const cdc__snap_opts *o, const cdc__snap_cbs *cb, const cdc_allocator *a,
+                      cdc__snap_point *point, cdc_err *err);
+
+/* ---- pieces, exposed for unit tests (snapshot_values.c) ---------------- */
+
+/* A column as information_schema.COLUMNS describes it. */
+typedef struct cdc__snap_colinfo {
+    const char *name;
+    const char *data_type;   /* DATA_TYPE: "int", "varchar", "enum"... */
+    const char *column_type; /* COLUMN_TYPE: "int unsigned", "enum('a','b')"... */
+    uint64_t octet_length;   /* CHARACTER_OCTET_LENGTH (0 if NULL) */
+    unsigned precision;      /* NUMERIC_PRECISION, or bits for BIT */
+    unsigned scale;          /* NUMERIC_SCALE */
+    unsigned fsp;            /* DATETIME_PRECISION */
+    unsigned collation;      /* collation id (0 if none) */
+    bool nullable, primary, invisible;
+    bool mariadb;            /* the server is MariaDB */
+} cdc__snap_colinfo;
+
+/*
+ * Fills col as TABLE_MAP (binlog_row_metadata=FULL) describes the same
+ * column. ENUM/SET labels are parsed from column_type into labels
+ * (allocated with a; *labels receives the array whose views point into
+ * *label_text, both freed by the caller). CDC_ERR_UNSUPPORTED names a
+ * type the snapshot cannot read.
+ */
+int cdc__snap_column(const cdc__snap_colinfo *ci, const cdc_allocator *a, cdc_column *col,
+                     cdc_bytes **labels, char **label_text, cdc_err *err);
+
+/* MariaDB's INET4, INET6 and UUID columns: the binlog carries them as
+ * BINARY(4)/BINARY(16) holding the storage bytes, SELECT returns text. */
+enum { CDC__SNAP_PLAIN = 0, CDC__SNAP_INET4, CDC__SNAP_INET6, CDC__SNAP_UUID };
+
+/* Which of the above a column is, from its information_schema DATA_TYPE. */
+int cdc__snap_hint(const cdc__snap_colinfo *ci);
+
+/*
+ * Converts the text-protocol form of a non-NULL value of col (s, len;
+ * the session runs with time_zone '+00:00' and binary results) into the
+ * cdc_value the binlog decoder gives for the same value: H4's
+ * cdc__value_from_text (value.h) plus what only the snapshot knows
+ * (MariaDB's INET4/INET6/UUID by hint, BINARY padding). hint is
+ * cdc__snap_hint() of the column. Bytes may point into s or be appended
+ * to scratch (reserve CDC__FROM_TEXT_SCRATCH per column before a row so
+ * nothing moves). CDC_ERR_CORRUPT names the type and the text when it
+ * does not parse.
+ */
+int cdc__snap_value(const cdc_column *col, int hint, const uint8_t *s, size_t len, cdc_buf *scratch,
+                    cdc_value *out, cdc_err *err);
+
+/* True when rows can be paged by this key column with keyset
+ * comparisons that match ORDER BY (integers, DECIMAL, temporal types,
+ * CHAR/VARCHAR/BINARY/VARBINARY). */
+bool cdc__snap_key_pageable(const cdc_column *col);
+
+/* One key column for the keyset SQL: its quoted name, and how a value
+ * of it is written as a literal. */
+typedef struct cdc__snap_keycol {
+    const char *quoted;      /* `name` */
+    const cdc_column *col;
+    const char *charset;     /* character set name of text columns, else NULL */
+    const char *collation;   /* collation name of text columns, else NULL */
+} cdc__snap_keycol;
+
+/*
+ * Appends the SQL literal of key value v (text-protocol bytes) of column
+ * k: numbers as they are, temporal values quoted, text as
+ * _charset X'..' COLLATE collation, binary as X'..'.
+ */
+int cdc__snap_key_literal(cdc_buf *out, const cdc__snap_keycol *k, const cdc_bytes *v);
+
+/*
+ * Appends the keyset condition "rows after `last`" for the key columns
+ * k[0..n): (k0 > v0) OR (k0 = v0 AND k1 > v1) OR ... , parenthesised.
+ */
+int cdc__snap_after_sql(cdc_buf *out, const cdc__snap_keycol *k, size_t n, const cdc_bytes *last);
+
+#endif /* CDC_SNAPSHOT_H */

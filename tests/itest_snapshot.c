@@ -1,0 +1,813 @@
+/* Integration tests of the consistent snapshot (lib/snapshot.c) against
+ * MariaDB 10.11 and MySQL 9.7 from testenv.sh:
+ *  - handoff: a writer inserts, updates and deletes during the whole
+ *    snapshot; snapshot rows plus the binlog changes from the snapshot
+ *    point, applied in order, equal the final SELECT (parallelism 1, 4);
+ *    every update and delete must find exactly the row image it names,
+ *    and every insert a free key, so a gap or a repeat fails;
+ *  - values: the type-coverage workload of tests/differential (imported,
+ *    not copied) read by the snapshot equals the same rows rebuilt from
+ *    the binlog by the decoder, value by value (rendered);
+ *  - privileges: the documented fallback (LOCK TABLES) and a clear error
+ *    without it; MariaDB needs no lock privilege at all;
+ *  - filters, no_data and progress.
+ * The oracle is always the server (SELECT, its binlog), never the
+ * snapshot's own output. */
+#define _DEFAULT_SOURCE
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <cdc/binlog.h>
+#include <cdc/value.h>
+#include <unistd.h>
+
+#include "snapshot.h"
+#include "testsupport.h"
+
+#define DB "cdc_snap_it"
+
+/* Lets WITH RECURSIVE generate many rows on either server. */
+static void allow_recursion(cdc_conn *c, ts_server s)
+{
+    ts_exec(c, s == TS_MYSQL ? "SET SESSION cte_max_recursion_depth = 10000000"
+                             : "SET SESSION max_recursive_iterations = 10000000");
+}
+
+/* ---- small utilities ---------------------------------------------------- */
+
+static char *xstrdup(const char *s)
+{
+    char *d = strdup(s);
+    assert_non_null(d);
+    return d;
+}
+
+/* JSON numbers spelled by value ("1.5e300" and "1.5e+300" are the same
+ * double): MySQL's SELECT prints JSON doubles its own way and json.c
+ * copies JSON text numbers as they are, while binary JSON doubles are
+ * printed by cdc__fmt_double. Strings are left alone. */
+static size_t json_numbers_by_value(const char *in, size_t n, cdc_buf *out)
+{
+    size_t changed = 0;
+    bool str = false;
+    for (size_t i = 0; i < n;) {
+        char ch = in[i];
+        if (str) {
+            cdc__buf_putc(out, (uint8_t)ch);
+            if (ch == '\\' && i + 1 < n) cdc__buf_putc(out, (uint8_t)in[++i]);
+            else if (ch == '"') str = false;
+            i++;
+        } else if (ch == '"') {
+            str = true;
+            cdc__buf_putc(out, '"');
+            i++;
+        } else if (ch == '-' || (ch >= '0' && ch <= '9')) {
+            size_t j = i;
+            bool real = false;
+            while (j < n && strchr("0123456789+-.eE", in[j])) real |= strchr(".eE", in[j++]) != NULL;
+            if (real) {
+                char tmp[64];
+                snprintf(tmp, sizeof tmp, "%.*s", (int)(j - i), in + i);
+                char num[64];
+                snprintf(num, sizeof num, "%.17g", strtod(tmp, NULL));
+                cdc__buf_puts(out, num);
+                changed += strcmp(tmp, num) != 0;
+            } else {
+                cdc__buf_append(out, in + i, j - i);
+            }
+            i = j;
+        } else {
+            cdc__buf_putc(out, (uint8_t)ch);
+            i++;
+        }
+    }
+    return changed;
+}
+
+/* Canonical text of a value, or "<absent>". */
+static void render(const cdc_value *v, const uint8_t *present, size_t i, cdc_buf *out)
+{
+    if (present && !present[i]) {
+        cdc__buf_puts(out, "<absent>");
+        return;
+    }
+    cdc_err e;
+    cdc_buf tmp;
+    cdc__buf_init(&tmp, NULL);
+    int rc = cdc__value_render_json(v, &tmp, &e);
+    if (rc) fail_msg("render: %s", e.msg);
+    if (cdc_value_kind(v) == CDC_KIND_JSON) json_numbers_by_value((const char *)tmp.data, tmp.len, out);
+    else cdc__buf_append(out, tmp.data, tmp.len);
+    cdc__buf_free(&tmp);
+}
+
+static void snap_opts(cdc__snap_opts *o, ts_server s, const char *user, unsigned par, uint64_t chunk)
+{
+    memset(o, 0, sizeof *o);
+    ts_opts(&o->conn, s, user);
+    o->conn.tls_mode = CDC_TLS_REQUIRED;
+    o->parallelism = par;
+    o->chunk_rows = chunk;
+}
+
+static bool only_db(const char *db, const char *table, void *ud)
+{
+    (void)table;
+    return strcmp(db, (const char *)ud) == 0;
+}
+
+typedef struct logrec {
+    char text[4096];
+} logrec;
+
+static void on_log(int level, int code, const char *msg, void *ud)
+{
+    (void)level;
+    (void)code;
+    logrec *l = ud;
+    strncat(l->text, msg, sizeof l->text - strlen(l->text) - 2);
+    strcat(l->text, "\n");
+}
+
+/* ---- binlog replay with the decoder -------------------------------------- */
+
+typedef int (*change_fn)(const cdc_change *c, void *ud);
+
+typedef struct replay {
+    const char *db;
+    const char *from_file;  /* skip changes before from_file:from_off */
+    uint64_t from_off;
+    const char *to_file;    /* and from to_file:to_off on (NULL: to the end) */
+    uint64_t to_off;
+    change_fn fn;
+    void *ud;
+    size_t changes;
+} replay;
+
+static int replay_change(const cdc_change *c, void *ud)
+{
+    replay *r = ud;
+    const char *f = cdc_change_file(c);
+    uint64_t off = cdc_change_offset(c);
+    if (strcmp(cdc_table_db(cdc_change_table(c)), r->db)) return 0;
+    if (!strcmp(f, r->from_file) && off < r->from_off) return 0;
+    if (r->to_file && !strcmp(f, r->to_file) && off >= r->to_off) return 0;
+    r->changes++;
+    return r->fn(c, r->ud);
+}
+
+/* Decodes every binlog file from r->from_file on (up to r->to_file). */
+static void replay_binlog(ts_server s, cdc_conn *c, replay *r)
+{
+    const char *dir = ts_env(s == TS_MYSQL ? "CDC_TEST_MYSQL_DATADIR" : "CDC_TEST_MARIADB_DATADIR");
+    cdc_result *logs = ts_query(c, "SHOW BINARY LOGS");
+    bool on = false;
+    for (size_t i = 0; i < cdc__result_rows(logs); i++) {
+        const char *name = cdc__result_get(logs, i, 0);
+        if (!strcmp(name, r->from_file)) on = true;
+        if (!on) continue;
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", dir, name);
+        FILE *fp = fopen(path, "rb");
+        if (!fp) fail_msg("cannot open %s", path);
+        cdc_decoder *d;
+        char err[256];
+        assert_int_equal(cdc_decoder_new(&d, NULL, err, sizeof err), CDC_OK);
+        cdc_decoder_set_position(d, name, 0);
+        cdc_decoder_set_change_cb(d, replay_change, r);
+        uint8_t buf[65536];
+        size_t n;
+        while ((n = fread(buf, 1, sizeof buf, fp)) > 0) {
+            ptrdiff_t used = cdc_decoder_feed(d, buf, n);
+            if (used != (ptrdiff_t)n) fail_msg("decoding %s: %s", name, cdc_decoder_errmsg(d));
+        }
+        fclose(fp);
+        /* the active file may end inside an event being written: fine */
+        cdc_decoder_free(d);
+        if (r->to_file && !strcmp(name, r->to_file)) break;
+    }
+    cdc__result_free(logs);
+    assert_true(on);
+}
+
+/* The server's current binlog file after FLUSH BINARY LOGS. */
+static char *fresh_binlog(cdc_conn *c, ts_server s)
+{
+    ts_exec(c, "FLUSH BINARY LOGS");
+    cdc_result *r = ts_query(c, s == TS_MYSQL ? "SHOW BINARY LOG STATUS" : "SHOW MASTER STATUS");
+    char *f = xstrdup(cdc__result_get(r, 0, 0));
+    cdc__result_free(r);
+    return f;
+}
+
+/* ---- handoff under a concurrent writer ------------------------------------ */
+
+#define H_ROWS 6000
+
+typedef struct hrow {
+    bool live;
+    int64_t v;
+    char s[40];
+} hrow;
+
+typedef struct hstate {
+    hrow rows[H_ROWS * 4];
+    size_t snap_rows;
+    const char *err;
+    char errbuf[256];
+} hstate;
+
+static int get_row(const cdc_value *const *vals, int64_t *id, int64_t *v, char *s, size_t cap)
+{
+    if (cdc_value_int64(vals[0], id) || cdc_value_int64(vals[1], v)) return -1;
+    cdc_bytes b = cdc_value_bytes(vals[2]);
+    if (b.len >= cap) return -1;
+    memcpy(s, b.ptr, b.len);
+    s[b.len] = 0;
+    return 0;
+}
+
+static int h_snap_row(const struct cdc_table *t, const cdc_value *vals, const uint8_t *present, void *ud)
+{
+    hstate *h = ud;
+    (void)present;
+    if (strcmp(t->name, "h")) return 0;
+    const cdc_value *p[3] = {&vals[0], &vals[1], &vals[2]};
+    int64_t id, v;
+    char s[40];
+    if (get_row(p, &id, &v, s, sizeof s) || id < 0 || id >= (int64_t)(sizeof h->rows / sizeof h->rows[0]))
+        return -1;
+    if (h->rows[id].live) return -2; /* the snapshot gave a row twice */
+    h->rows[id] = (hrow){true, v, ""};
+    strcpy(h->rows[id].s, s);
+    h->snap_rows++;
+    return 0;
+}
+
+static int h_fail(hstate *h, const char *fmt, int64_t id)
+{
+    snprintf(h->errbuf, sizeof h->errbuf, fmt, (long long)id);
+    h->err = h->errbuf;
+    return -1;
+}
+
+static int h_change(const cdc_change *c, void *ud)
+{
+    hstate *h = ud;
+    if (strcmp(cdc_table_name(cdc_change_table(c)), "h")) return 0;
+    char op = cdc_change_op(c);
+    int64_t id, v;
+    char s[40];
+    if (op != 'c') {
+        const cdc_value *p[3] = {cdc_change_before(c, 0), cdc_change_before(c, 1), cdc_change_before(c, 2)};
+        if (get_row(p, &id, &v, s, sizeof s)) return h_fail(h, "bad before image %lld", 0);
+        hrow *r = &h->rows[id];
+        if (!r->live) return h_fail(h, "%s of row %lld, which the snapshot does not have (a change applied twice)", id);
+        if (r->v != v || strcmp(r->s, s)) return h_fail(h, "before image of row %lld differs from the snapshot", id);
+        r->live = false;
+    }
+    if (op != 'd') {
+        const cdc_value *p[3] = {cdc_change_after(c, 0), cdc_change_after(c, 1), cdc_change_after(c, 2)};
+        if (get_row(p, &id, &v, s, sizeof s)) return h_fail(h, "bad after image %lld", 0);
+        hrow *r = &h->rows[id];
+        if (r->live) return h_fail(h, "insert of row %lld, which already exists (a change applied twice)", id);
+        *r = (hrow){true, v, ""};
+        strcpy(r->s, s);
+    }
+    return 0;
+}
+
+typedef struct writer {
+    ts_server s;
+    volatile int stop;
+    unsigned seed;
+    long ops;
+} writer;
+
+static void *writer_main(void *arg)
+{
+    writer *w = arg;
+    cdc_conn *c = ts_connect(w->s, NULL);
+    ts_exec(c, "USE " DB);
+    while (!w->stop) {
+        unsigned r = (unsigned)rand_r(&w->seed);
+        int id = (int)(r % (H_ROWS * 2));
+        switch (r >> 16 & 7) {
+        case 0: case 1:
+            ts_exec(c, "INSERT IGNORE INTO h VALUES (%d, %u, 'ins-%ld')", id, r & 0xffff, w->ops);
+            break;
+        case 2: case 3: case 4:
+            ts_exec(c, "UPDATE h SET v = v + 1, s = 'upd-%ld' WHERE id = %d", w->ops, id);
+            break;
+        case 5:
+            ts_exec(c, "DELETE FROM h WHERE id = %d", id);
+            break;
+        default:
+            /* a multi-row transaction moving rows around */
+            ts_exec(c, "BEGIN");
+            ts_exec(c, "DELETE FROM h WHERE id = %d", id);
+            ts_exec(c, "INSERT IGNORE INTO h VALUES (%d, 7, 'txn-%ld')", id, w->ops);
+            ts_exec(c, "UPDATE h SET v = v * 2 WHERE id BETWEEN %d AND %d", id, id + 20);
+            ts_exec(c, "COMMIT");
+        }
+        w->ops++;
+    }
+    cdc__conn_free(c);
+    return NULL;
+}
+
+static void handoff(ts_server srv, unsigned par)
+{
+    cdc_conn *c = ts_connect(srv, NULL);
+    ts_exec(c, "DROP DATABASE IF EXISTS " DB);
+    ts_exec(c, "CREATE DATABASE " DB);
+    allow_recursion(c, srv);
+    ts_exec(c, "CREATE TABLE " DB ".h (id INT PRIMARY KEY, v BIGINT NOT NULL, s VARCHAR(32) NOT NULL)");
+    ts_exec(c, "CREATE TABLE " DB ".other (k VARCHAR(20) PRIMARY KEY, n INT)");
+    ts_exec(c, "INSERT INTO " DB ".h WITH RECURSIVE seq(n) AS (SELECT 0 UNION ALL SELECT n + 2 FROM seq WHERE n + 2 < %d)"
+               " SELECT n, n * 3, CONCAT('row-', n) FROM seq", H_ROWS * 2);
+    ts_exec(c, "ANALYZE TABLE " DB ".h");
+
+    writer w = {.s = srv, .seed = 1234u + par};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, writer_main, &w), 0);
+    while (w.ops < 50) usleep(1000);
+
+    hstate *h = calloc(1, sizeof *h);
+    assert_non_null(h);
+    cdc__snap_opts o;
+    snap_opts(&o, srv, NULL, par, 97); /* small chunks: many pages while the writer runs */
+    o.filter = (cdc__snap_filter){only_db, NULL, (void *)DB};
+    cdc__snap_cbs cb = {.row = h_snap_row, .ud = h};
+    cdc__snap_point pt;
+    cdc_err err;
+    long ops_before = w.ops;
+    int rc = cdc__snapshot_run(&o, &cb, NULL, &pt, &err);
+    long ops_during = w.ops - ops_before;
+    usleep(200000);
+    w.stop = 1;
+    pthread_join(th, NULL);
+    if (rc) fail_msg("%s snapshot (parallelism %u): %s", ts_server_name(srv), par, err.msg);
+    print_message("%s parallelism %u: %zu snapshot rows at %s:%llu [%s], %ld writes during the snapshot\n",
+                  ts_server_name(srv), par, h->snap_rows, pt.file, (unsigned long long)pt.offset, pt.gtid_set,
+                  ops_during);
+    assert_true(ops_during > 0); /* the writer really ran during the snapshot */
+    assert_true(pt.gtid_set[0] != 0);
+
+    /* changes from the point on, in binlog order */
+    fresh_binlog(c, srv);
+    replay r = {.db = DB, .from_file = pt.file, .from_off = pt.offset, .fn = h_change, .ud = h};
+    replay_binlog(srv, c, &r);
+    if (h->err) fail_msg("%s parallelism %u: %s", ts_server_name(srv), par, h->err);
+    assert_true(r.changes > 0);
+
+    /* == the final SELECT */
+    cdc_result *fin = ts_query(c, "SELECT id, v, s FROM " DB ".h ORDER BY id");
+    size_t live = 0;
+    for (size_t i = 0; i < sizeof h->rows / sizeof h->rows[0]; i++) live += h->rows[i].live;
+    assert_int_equal(live, cdc__result_rows(fin));
+    for (size_t i = 0; i < cdc__result_rows(fin); i++) {
+        long id = strtol(cdc__result_get(fin, i, 0), NULL, 10);
+        hrow *hr = &h->rows[id];
+        if (!hr->live || hr->v != strtoll(cdc__result_get(fin, i, 1), NULL, 10) ||
+            strcmp(hr->s, cdc__result_get(fin, i, 2)))
+            fail_msg("row %ld: rebuilt (%d, %lld, %s) but SELECT has (%s, %s)", id, hr->live, (long long)hr->v,
+                     hr->s, cdc__result_get(fin, i, 1), cdc__result_get(fin, i, 2));
+    }
+    print_message("%s parallelism %u: %zu binlog changes after the point; %zu rows equal SELECT\n",
+                  ts_server_name(srv), par, r.changes, live);
+    cdc__result_free(fin);
+    cdc__snap_point_free(NULL, &pt);
+    free(h);
+    cdc__conn_free(c);
+}
+
+static void test_handoff_p1(void **state)
+{
+    (void)state;
+    handoff(TS_MARIADB, 1);
+    handoff(TS_MYSQL, 1);
+}
+
+static void test_handoff_p4(void **state)
+{
+    (void)state;
+    handoff(TS_MARIADB, 4);
+    handoff(TS_MYSQL, 4);
+}
+
+/* ---- type coverage: snapshot vs binlog, value by value ------------------- */
+
+#define VDB "cdc_snap_types"
+
+typedef struct vrow {
+    char *table;
+    char *text; /* rendered values, tab-separated */
+    bool live;
+} vrow;
+
+typedef struct vstate {
+    vrow *rows;
+    size_t n, cap;
+} vstate;
+
+static void vs_add(vstate *v, const char *table, const char *text)
+{
+    if (v->n == v->cap) {
+        v->cap = v->cap ? v->cap * 2 : 256;
+        v->rows = realloc(v->rows, v->cap * sizeof *v->rows);
+        assert_non_null(v->rows);
+    }
+    v->rows[v->n++] = (vrow){xstrdup(table), xstrdup(text), true};
+}
+
+static bool vs_del(vstate *v, const char *table, const char *text)
+{
+    for (size_t i = 0; i < v->n; i++)
+        if (v->rows[i].live && !strcmp(v->rows[i].table, table) && !strcmp(v->rows[i].text, text)) {
+            v->rows[i].live = false;
+            return true;
+        }
+    return false;
+}
+
+static void vs_free(vstate *v)
+{
+    for (size_t i = 0; i < v->n; i++) {
+        free(v->rows[i].table);
+        free(v->rows[i].text);
+    }
+    free(v->rows);
+}
+
+static int v_snap_row(const struct cdc_table *t, const cdc_value *vals, const uint8_t *present, void *ud)
+{
+    cdc_buf b;
+    cdc__buf_init(&b, NULL);
+    for (size_t i = 0; i < t->ncols; i++) {
+        if (i) cdc__buf_putc(&b, '\t');
+        render(&vals[i], present, i, &b);
+    }
+    cdc__buf_terminate(&b);
+    vs_add(ud, t->name, (const char *)b.data);
+    cdc__buf_free(&b);
+    return 0;
+}
+
+static void image_text(const cdc_change *c, bool after, cdc_buf *b)
+{
+    const cdc_table *t = cdc_change_table(c);
+    for (size_t i = 0; i < cdc_table_column_count(t); i++) {
+        if (i) cdc__buf_putc(b, '\t');
+        const cdc_value *v = after ? cdc_change_after(c, i) : cdc_change_before(c, i);
+        if (!v) cdc__buf_puts(b, "<absent>");
+        else render(v, NULL, i, b);
+    }
+    cdc__buf_terminate(b);
+}
+
+static int v_change(const cdc_change *c, void *ud)
+{
+    vstate *v = ud;
+    const char *tn = cdc_table_name(cdc_change_table(c));
+    cdc_buf b;
+    cdc__buf_init(&b, NULL);
+    if (cdc_change_op(c) != 'c') {
+        image_text(c, false, &b);
+        if (!vs_del(v, tn, (const char *)b.data)) fail_msg("binlog %s of a row never inserted: %s", tn, b.data);
+        cdc__buf_reset(&b);
+    }
+    if (cdc_change_op(c) != 'd') {
+        image_text(c, true, &b);
+        vs_add(v, tn, (const char *)b.data);
+    }
+    cdc__buf_free(&b);
+    return 0;
+}
+
+static int cmp_vrow(const void *x, const void *y)
+{
+    const vrow *a = x, *b = y;
+    int c = strcmp(a->table, b->table);
+    return c ? c : strcmp(a->text, b->text);
+}
+
+/* Statements of tests/differential/workload.py for a flavour, NUL-separated. */
+static char *workload_sql(ts_server s, size_t *len)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "python3 -c 'import sys; sys.path.insert(0, \"%s/tests/differential\"); import workload; "
+             "sys.stdout.write(\"\\0\".join(workload.statements(\"%s\", \"%s\", with_alter=False)))'",
+             ts_env("CDC_SOURCE_ROOT"), ts_server_name(s), VDB);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t cap = 1 << 20, n = 0;
+    char *buf = malloc(cap);
+    size_t k;
+    while ((k = fread(buf + n, 1, cap - n - 1, p)) > 0) {
+        n += k;
+        if (n + 1 == cap) buf = realloc(buf, cap *= 2);
+    }
+    assert_int_equal(pclose(p), 0);
+    buf[n] = 0;
+    *len = n;
+    return buf;
+}
+
+static void values_equal(ts_server srv)
+{
+    cdc_conn *c = ts_connect(srv, NULL);
+    char *start = fresh_binlog(c, srv);
+    size_t len;
+    char *sql = workload_sql(srv, &len);
+    for (char *p = sql; p < sql + len; p += strlen(p) + 1) {
+        cdc_err e; /* ts_exec caps statements at 4 KiB; these are longer */
+        if (cdc__conn_exec(c, p, &e)) fail_msg("%.200s: %s", p, e.msg);
+    }
+    free(sql);
+
+    vstate from_snap = {0}, from_binlog = {0};
+    cdc__snap_opts o;
+    snap_opts(&o, srv, NULL, 2, 3); /* tiny chunks: keyset paging over every key type */
+    o.filter = (cdc__snap_filter){only_db, NULL, (void *)VDB};
+    cdc__snap_cbs cb = {.row = v_snap_row, .ud = &from_snap};
+    cdc__snap_point pt;
+    cdc_err err;
+    if (cdc__snapshot_run(&o, &cb, NULL, &pt, &err)) fail_msg("%s: %s", ts_server_name(srv), err.msg);
+
+    replay r = {.db = VDB, .from_file = start, .to_file = pt.file, .to_off = pt.offset, .fn = v_change,
+                .ud = &from_binlog};
+    replay_binlog(srv, c, &r);
+
+    /* compact the binlog side to its live rows, sort both, compare */
+    size_t k = 0;
+    for (size_t i = 0; i < from_binlog.n; i++) {
+        if (from_binlog.rows[i].live) from_binlog.rows[k++] = from_binlog.rows[i];
+        else {
+            free(from_binlog.rows[i].table);
+            free(from_binlog.rows[i].text);
+        }
+    }
+    from_binlog.n = k;
+    qsort(from_snap.rows, from_snap.n, sizeof(vrow), cmp_vrow);
+    qsort(from_binlog.rows, from_binlog.n, sizeof(vrow), cmp_vrow);
+    size_t bad = 0, tables = 0;
+    for (size_t i = 0; i < from_snap.n || i < from_binlog.n; i++) {
+        vrow *a = i < from_snap.n ? &from_snap.rows[i] : NULL, *b = i < from_binlog.n ? &from_binlog.rows[i] : NULL;
+        if (!a || !b || cmp_vrow(a, b)) {
+            if (bad++ < 10)
+                print_message("%s mismatch:\n  snapshot %s: %s\n  binlog   %s: %s\n", ts_server_name(srv),
+                              a ? a->table : "-", a ? a->text : "-", b ? b->table : "-", b ? b->text : "-");
+        }
+        if (a && (i == 0 || strcmp(a->table, from_snap.rows[i - 1].table))) tables++;
+    }
+    print_message("%s: %zu rows in %zu tables, snapshot == binlog: %s\n", ts_server_name(srv), from_snap.n, tables,
+                  bad ? "NO" : "yes");
+    assert_int_equal(bad, 0);
+    assert_true(tables >= 10);
+    vs_free(&from_snap);
+    vs_free(&from_binlog);
+    cdc__snap_point_free(NULL, &pt);
+    free(start);
+    cdc__conn_free(c);
+}
+
+static void test_values_mariadb(void **state)
+{
+    (void)state;
+    values_equal(TS_MARIADB);
+}
+
+static void test_values_mysql(void **state)
+{
+    (void)state;
+    values_equal(TS_MYSQL);
+}
+
+/* ---- privileges ------------------------------------------------------- */
+
+typedef struct prun {
+    size_t rows;
+    logrec log;
+} prun;
+
+static int count_row(const struct cdc_table *t, const cdc_value *vals, const uint8_t *present, void *ud)
+{
+    (void)t;
+    (void)vals;
+    (void)present;
+    ((prun *)ud)->rows++;
+    return 0;
+}
+
+static void p_log(int level, int code, const char *msg, void *ud) { on_log(level, code, msg, &((prun *)ud)->log); }
+
+static void priv_setup(cdc_conn *root, const char *grants)
+{
+    ts_exec(root, "DROP DATABASE IF EXISTS " DB);
+    ts_exec(root, "CREATE DATABASE " DB);
+    ts_exec(root, "CREATE TABLE " DB ".p (id INT PRIMARY KEY, x INT)");
+    ts_exec(root, "INSERT INTO " DB ".p VALUES (1, 1), (2, 2), (3, 3)");
+    ts_exec(root, "DROP USER IF EXISTS 'cdc_h8_snap'@'%%'");
+    ts_exec(root, "CREATE USER 'cdc_h8_snap'@'%%' IDENTIFIED BY '%s'", ts_env("CDC_TEST_PASSWORD"));
+    ts_exec(root, "GRANT %s TO 'cdc_h8_snap'@'%%'", grants);
+}
+
+static int priv_run(ts_server s, unsigned par, prun *p, cdc_err *err)
+{
+    cdc__snap_opts o;
+    snap_opts(&o, s, "cdc_h8_snap", par, 2);
+    o.filter = (cdc__snap_filter){only_db, NULL, (void *)DB};
+    memset(p, 0, sizeof *p);
+    cdc__snap_point pt;
+    int rc = cdc__snapshot_run(&o, &(cdc__snap_cbs){.row = count_row, .log = p_log, .ud = p}, NULL, &pt, err);
+    cdc__snap_point_free(NULL, &pt);
+    return rc;
+}
+
+static void test_privileges_mysql(void **state)
+{
+    (void)state;
+    cdc_conn *root = ts_connect(TS_MYSQL, NULL);
+    prun p;
+    cdc_err err;
+    /* no RELOAD, no LOCK TABLES: a clear error naming both */
+    priv_setup(root, "SELECT, REPLICATION CLIENT ON *.*");
+    int rc = priv_run(TS_MYSQL, 2, &p, &err);
+    assert_int_equal(rc, CDC_ERR_PRIVILEGE);
+    print_message("mysql without RELOAD/LOCK TABLES: %s\n", err.msg);
+    assert_non_null(strstr(err.msg, "RELOAD"));
+    assert_non_null(strstr(err.msg, "LOCK TABLES"));
+    /* LOCK TABLES but no RELOAD: the documented fallback, all rows */
+    ts_exec(root, "GRANT LOCK TABLES ON *.* TO 'cdc_h8_snap'@'%%'");
+    rc = priv_run(TS_MYSQL, 2, &p, &err);
+    if (rc) fail_msg("fallback: %s", err.msg);
+    assert_int_equal(p.rows, 3);
+    print_message("mysql with LOCK TABLES, without RELOAD logs: %s", p.log.text);
+    assert_non_null(strstr(p.log.text, "LOCK TABLES ... READ instead"));
+    /* RELOAD: the FTWRL path */
+    ts_exec(root, "REVOKE LOCK TABLES ON *.* FROM 'cdc_h8_snap'@'%%'");
+    ts_exec(root, "GRANT RELOAD ON *.* TO 'cdc_h8_snap'@'%%'");
+    rc = priv_run(TS_MYSQL, 2, &p, &err);
+    if (rc) fail_msg("ftwrl: %s", err.msg);
+    assert_int_equal(p.rows, 3);
+    assert_string_equal(p.log.text, "");
+    /* no REPLICATION CLIENT: the position cannot be read */
+    ts_exec(root, "REVOKE REPLICATION CLIENT ON *.* FROM 'cdc_h8_snap'@'%%'");
+    rc = priv_run(TS_MYSQL, 1, &p, &err);
+    assert_int_equal(rc, CDC_ERR_PRIVILEGE);
+    print_message("mysql without REPLICATION CLIENT: %s\n", err.msg);
+    assert_non_null(strstr(err.msg, "REPLICATION CLIENT"));
+    ts_exec(root, "DROP USER 'cdc_h8_snap'@'%%'");
+    cdc__conn_free(root);
+}
+
+static void test_privileges_mariadb(void **state)
+{
+    (void)state;
+    cdc_conn *root = ts_connect(TS_MARIADB, NULL);
+    prun p;
+    cdc_err err;
+    /* SELECT alone is enough: the snapshot point needs no lock */
+    priv_setup(root, "SELECT ON *.*");
+    int rc = priv_run(TS_MARIADB, 4, &p, &err);
+    if (rc) fail_msg("mariadb SELECT only: %s", err.msg);
+    assert_int_equal(p.rows, 3);
+    ts_exec(root, "DROP USER 'cdc_h8_snap'@'%%'");
+    cdc__conn_free(root);
+}
+
+/* ---- filters, no_data, progress, log ------------------------------------ */
+
+static bool skip_x(const char *db, const char *table, const char *col, void *ud)
+{
+    (void)db;
+    (void)ud;
+    return !strcmp(table, "f") && !strcmp(col, "secret");
+}
+
+typedef struct fstate {
+    size_t rows, absent, progress_calls, last_tables_done, tables_total;
+    uint64_t last_done;
+} fstate;
+
+static int f_row(const struct cdc_table *t, const cdc_value *vals, const uint8_t *present, void *ud)
+{
+    fstate *f = ud;
+    (void)vals;
+    f->rows++;
+    for (size_t i = 0; i < t->ncols; i++) f->absent += !present[i];
+    return 0;
+}
+
+static int f_progress(const char *db, const char *table, uint64_t done, uint64_t est, size_t tdone, size_t ttotal,
+                      void *ud)
+{
+    fstate *f = ud;
+    (void)db;
+    (void)table;
+    (void)est;
+    f->progress_calls++;
+    f->last_done = done;
+    f->last_tables_done = tdone;
+    f->tables_total = ttotal;
+    return 0;
+}
+
+static void test_filters_progress(void **state)
+{
+    (void)state;
+    for (int s = 0; s < 2; s++) {
+        cdc_conn *c = ts_connect((ts_server)s, NULL);
+        ts_exec(c, "DROP DATABASE IF EXISTS " DB);
+        ts_exec(c, "CREATE DATABASE " DB);
+        allow_recursion(c, (ts_server)s);
+        ts_exec(c, "CREATE TABLE " DB ".f (id INT PRIMARY KEY, secret VARCHAR(10), pub INT)");
+        ts_exec(c, "CREATE TABLE " DB ".nokey (a INT, b INT)");
+        ts_exec(c, "INSERT INTO " DB ".f WITH RECURSIVE q(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM q WHERE n < 50)"
+                   " SELECT n, 'x', n FROM q");
+        ts_exec(c, "INSERT INTO " DB ".nokey VALUES (1, 1), (1, 1), (2, NULL)");
+        fstate f = {0};
+        cdc__snap_opts o;
+        snap_opts(&o, (ts_server)s, NULL, 3, 7);
+        o.filter = (cdc__snap_filter){only_db, skip_x, (void *)DB};
+        cdc__snap_point pt;
+        cdc_err err;
+        int rc = cdc__snapshot_run(&o, &(cdc__snap_cbs){.row = f_row, .progress = f_progress, .ud = &f}, NULL, &pt,
+                                   &err);
+        if (rc) fail_msg("%s: %s", ts_server_name((ts_server)s), err.msg);
+        assert_int_equal(f.rows, 53);
+        assert_int_equal(f.absent, 50); /* secret left out of every row of f */
+        assert_int_equal(f.tables_total, 2);
+        assert_int_equal(f.last_tables_done, 2);
+        assert_true(f.progress_calls >= 50 / 7 + 2); /* per chunk and per table */
+        cdc__snap_point_free(NULL, &pt);
+
+        /* no_data: the point, no rows */
+        memset(&f, 0, sizeof f);
+        o.no_data = true;
+        rc = cdc__snapshot_run(&o, &(cdc__snap_cbs){.row = f_row, .ud = &f}, NULL, &pt, &err);
+        if (rc) fail_msg("%s no_data: %s", ts_server_name((ts_server)s), err.msg);
+        assert_int_equal(f.rows, 0);
+        assert_non_null(pt.file);
+        assert_true(pt.offset >= 4);
+        cdc__snap_point_free(NULL, &pt);
+        cdc__conn_free(c);
+    }
+}
+
+/* A row callback error stops the snapshot with that code, workers joined. */
+static int abort_row(const struct cdc_table *t, const cdc_value *vals, const uint8_t *present, void *ud)
+{
+    (void)t;
+    (void)vals;
+    (void)present;
+    return ++*(size_t *)ud == 10 ? CDC_ERR_STOPPED : 0;
+}
+
+static void test_callback_abort(void **state)
+{
+    (void)state;
+    cdc_conn *c = ts_connect(TS_MYSQL, NULL);
+    ts_exec(c, "DROP DATABASE IF EXISTS " DB);
+    ts_exec(c, "CREATE DATABASE " DB);
+    allow_recursion(c, TS_MYSQL);
+    ts_exec(c, "CREATE TABLE " DB ".big (a INT, b VARCHAR(100))");
+    ts_exec(c, "INSERT INTO " DB ".big WITH RECURSIVE q(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM q WHERE n < 200000)"
+               " SELECT n, REPEAT('y', 100) FROM q");
+    size_t n = 0;
+    cdc__snap_opts o;
+    snap_opts(&o, TS_MYSQL, NULL, 2, 1000);
+    o.filter = (cdc__snap_filter){only_db, NULL, (void *)DB};
+    cdc__snap_point pt;
+    cdc_err err;
+    int rc = cdc__snapshot_run(&o, &(cdc__snap_cbs){.row = abort_row, .ud = &n}, NULL, &pt, &err);
+    assert_int_equal(rc, CDC_ERR_STOPPED);
+    assert_int_equal(n, 10);
+    print_message("aborted: %s\n", err.msg);
+    ts_exec(c, "DROP DATABASE " DB);
+    cdc__conn_free(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_filters_progress),
+        cmocka_unit_test(test_privileges_mysql),
+        cmocka_unit_test(test_privileges_mariadb),
+        cmocka_unit_test(test_values_mariadb),
+        cmocka_unit_test(test_values_mysql),
+        cmocka_unit_test(test_handoff_p1),
+        cmocka_unit_test(test_handoff_p4),
+        cmocka_unit_test(test_callback_abort),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
