@@ -167,14 +167,29 @@ int cdc__render_base64(cdc_buf *out, const uint8_t *p, size_t len)
  * tries instead of up to seventeen. Likewise FLT_DIG (6) for floats.
  * Subnormals carry fewer digits, so they search from one digit up.
  */
+/* printf writes exponents as "e+21"/"e-07"; MySQL (and JSON's shortest
+ * form) writes "e21"/"e-7". */
+static size_t tidy_exponent(char *buf, size_t n)
+{
+    char *e = memchr(buf, 'e', n);
+    if (!e) return n;
+    char *src = e + 1, *dst = e + 1;
+    if (*src == '+') src++;
+    else if (*src == '-') *dst++ = *src++;
+    while (*src == '0' && src[1]) src++;
+    while (*src) *dst++ = *src++;
+    *dst = 0;
+    return (size_t)(dst - buf);
+}
+
 size_t cdc__fmt_double(char *buf, double d)
 {
     if (!isfinite(d)) { memcpy(buf, "null", 5); return 4; }
     for (int prec = fabs(d) < DBL_MIN ? 1 : DBL_DIG; prec < 17; prec++) {
         int n = snprintf(buf, 32, "%.*g", prec, d);
-        if (strtod(buf, NULL) == d) return (size_t)n;
+        if (strtod(buf, NULL) == d) return tidy_exponent(buf, (size_t)n);
     }
-    return (size_t)snprintf(buf, 32, "%.17g", d);
+    return tidy_exponent(buf, (size_t)snprintf(buf, 32, "%.17g", d));
 }
 
 size_t cdc__fmt_float(char *buf, float f)
@@ -182,9 +197,9 @@ size_t cdc__fmt_float(char *buf, float f)
     if (!isfinite(f)) { memcpy(buf, "null", 5); return 4; }
     for (int prec = fabsf(f) < FLT_MIN ? 1 : FLT_DIG; prec < 9; prec++) {
         int n = snprintf(buf, 32, "%.*g", prec, (double)f);
-        if (strtof(buf, NULL) == f) return (size_t)n;
+        if (strtof(buf, NULL) == f) return tidy_exponent(buf, (size_t)n);
     }
-    return (size_t)snprintf(buf, 32, "%.9g", (double)f);
+    return tidy_exponent(buf, (size_t)snprintf(buf, 32, "%.9g", (double)f));
 }
 
 /* Integers without printf: this runs for most columns of most rows. */

@@ -42,12 +42,12 @@ static const struct tcase {
     {CDC_T_FLOAT, 0, 4, 0, 0, "cdcc8c3f", "1.1"},
     {CDC_T_FLOAT, 0, 4, 0, 0, "0000803f", "1"},
     {CDC_T_FLOAT, 0, 4, 0, 0, "00000080", "-0"},
-    {CDC_T_FLOAT, 0, 4, 0, 0, "ffff7f7f", "3.4028235e+38"},
+    {CDC_T_FLOAT, 0, 4, 0, 0, "ffff7f7f", "3.4028235e38"},
     {CDC_T_FLOAT, 0, 4, 0, 0, "01000000", "1e-45"},
     {CDC_T_FLOAT, 0, 4, 0, 0, "0000804b", "16777216"},
     {CDC_T_DOUBLE, 0, 8, 0, 0, "9a9999999999b93f", "0.1"},
     {CDC_T_DOUBLE, 0, 8, 0, 0, "000000000000f03f", "1"},
-    {CDC_T_DOUBLE, 0, 8, 0, 0, "ffffffffffffef7f", "1.7976931348623157e+308"},
+    {CDC_T_DOUBLE, 0, 8, 0, 0, "ffffffffffffef7f", "1.7976931348623157e308"},
     {CDC_T_DOUBLE, 0, 8, 0, 0, "0100000000000000", "5e-324"},
     {CDC_T_DOUBLE, 0, 8, 0, 0, "000000000000f8ff", "null"}, /* NaN cannot be stored; never invalid JSON */
     /* DECIMAL: MySQL's documented DECIMAL(14,4) example, exact scale */
