@@ -81,6 +81,15 @@ static const struct tcase {
     {CDC_T_TIMESTAMP2, 0, 5, 0, 0, "7fffffff01e23a", "\"2038-01-19T03:14:07.12345Z\""},
     {CDC_T_TIMESTAMP2, 0, 6, 0, 0, "7fffffff01e240", "\"2038-01-19T03:14:07.123456Z\""},
     {CDC_T_TIMESTAMP2, 0, 6, 0, 0, "00000000000000", "\"0000-00-00T00:00:00.000000\""},
+    /* TIME2/DATETIME2 with odd fsp (the upstream vectors cover 0, 2, 4, 6):
+     * the fraction is stored in (fsp+1)/2 bytes at the even precision */
+    {CDC_T_TIME2, 0, 1, 0, 0, "80c8b846", "\"12:34:56.7\""},
+    {CDC_T_TIME2, 0, 1, 0, 0, "7ffffff6", "\"-00:00:00.1\""},
+    {CDC_T_TIME2, 0, 3, 0, 0, "7ffffffff6", "\"-00:00:00.001\""},
+    {CDC_T_TIME2, 0, 5, 0, 0, "7ffffffffff6", "\"-00:00:00.00001\""},
+    {CDC_T_DATETIME2, 0, 1, 0, 0, "99b2bb7efb32", "\"2024-02-29T23:59:59.5\""},
+    {CDC_T_DATETIME2, 0, 3, 0, 0, "99b2bb7efb2706", "\"2024-02-29T23:59:59.999\""},
+    {CDC_T_DATETIME2, 0, 5, 0, 0, "99b2bb7efb0186aa", "\"2024-02-29T23:59:59.10001\""},
     /* DATETIME2 zero date with fractional digits */
     {CDC_T_DATETIME2, 0, 2, 0, 0, "800000000000", "\"0000-00-00T00:00:00.00\""},
     /* BIT(n): meta (n/8)<<8 | n%8, big-endian bytes */
