@@ -388,8 +388,9 @@ int cdc__json_text_render(const uint8_t *p, size_t len, cdc_buf *out, cdc_err *e
         skip_ws(&t);
         if (t.i != len) r = CDC_ERR_CORRUPT;
     }
+    if (r == CDC_OK && cdc__utf8_valid(out->data + mark, out->len - mark)) return CDC_OK;
     if (r == CDC_OK) {
-        /* strings were copied verbatim: make sure they are valid UTF-8 */
+        /* strings were copied verbatim and are not all valid UTF-8 */
         cdc_buf chk;
         cdc__buf_init(&chk, out->alloc);
         if (cdc__utf8_sanitize(out->data + mark, out->len - mark, &chk)) {

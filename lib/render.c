@@ -45,6 +45,17 @@ static size_t utf8_seq(const uint8_t *s, size_t len)
     return n;
 }
 
+bool cdc__utf8_valid(const uint8_t *s, size_t len)
+{
+    for (size_t i = 0; i < len;) {
+        if (s[i] < 0x80) { i++; continue; }
+        size_t n = utf8_seq(s + i, len - i);
+        if (!n) return false;
+        i += n;
+    }
+    return true;
+}
+
 int cdc__utf8_sanitize(const uint8_t *s, size_t len, cdc_buf *out)
 {
     size_t i = 0;

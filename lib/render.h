@@ -10,6 +10,8 @@
 /* Appends a JSON string literal of UTF-8 text, escaping '"', '\\' and
  * control characters and replacing invalid UTF-8 with U+FFFD. */
 int cdc__render_utf8_string(cdc_buf *out, const uint8_t *s, size_t len);
+/* True if s[0..len) is valid UTF-8 (no overlongs, surrogates or > U+10FFFF). */
+bool cdc__utf8_valid(const uint8_t *s, size_t len);
 /* Appends a JSON string literal of text in collation `charset` (0:
  * unknown, taken as UTF-8); CDC_ERR_CHARSET if no converter exists. */
 int cdc__render_text(cdc_buf *out, const uint8_t *s, size_t len, unsigned charset, cdc_err *err);
