@@ -744,3 +744,4 @@ const char *cdc__conn_tls_cipher(const cdc_conn *c) { return c->tls ? cdc__tls_c
 const char *cdc__conn_tls_version(const cdc_conn *c) { return c->tls ? cdc__tls_version(c->tls) : NULL; }
 bool cdc__conn_compressed(const cdc_conn *c) { return c->compress; }
 bool cdc__conn_is_unix(const cdc_conn *c) { return c->unix_sock; }
+int cdc__conn_fd(const cdc_conn *c) { return c->fd; }

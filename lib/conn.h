@@ -135,5 +135,8 @@ const char *cdc__conn_tls_cipher(const cdc_conn *c);   /* NULL without TLS */
 const char *cdc__conn_tls_version(const cdc_conn *c);
 bool cdc__conn_compressed(const cdc_conn *c);
 bool cdc__conn_is_unix(const cdc_conn *c);
+/* The socket, or -1; for a stream's stop() to shutdown() a blocked read
+ * from another thread. Do not read, write or close it. */
+int cdc__conn_fd(const cdc_conn *c);
 
 #endif /* CDC_CONN_H */

@@ -6,5 +6,6 @@
 int cmd_config_doc(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
+int cmd_stream(int argc, char **argv);
 
 #endif

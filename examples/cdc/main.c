@@ -28,6 +28,7 @@ static const struct command {
     {"config-doc", cmd_config_doc, "print the configuration keys as Markdown"},
     {"info", cmd_info, "connect to a server and print what it says about itself and its binlog"},
     {"dump", cmd_dump, "decode binlog files and print one JSON line per row change"},
+    {"stream", cmd_stream, "follow a live server's binlog and print one JSON line per row change"},
 };
 
 static void usage(FILE *f)

@@ -9,5 +9,6 @@
 #include <cdc/config.h>
 #include <cdc/value.h>
 #include <cdc/binlog.h>
+#include <cdc/stream.h>
 
 #endif /* CDC_CDC_H */

@@ -1,0 +1,433 @@
+/*
+ * cdc stream: follow a live server's binlog as a replica and print one
+ * JSON object per row change per line, the same lines as `cdc dump`
+ * (docs/output.md), until --stop-at, SIGINT/SIGTERM or an error.
+ *
+ * Lines of a transaction are held back until its commit (up to a limit,
+ * past which they are written as they come), so a run that is stopped
+ * never prints half a transaction it has not finished: the checkpoint it
+ * leaves (stderr, --checkpoint-file) always matches what it printed, and
+ * the next run continues exactly there.
+ *
+ * Exit status: 0 at --stop-at, 130 on SIGINT (143 on SIGTERM), 1 on
+ * error, 2 on bad usage.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cdc/cdc.h>
+
+#include "commands.h"
+#include "output.h"
+#include "render.h"
+#include "util.h"
+
+#define SPILL_BYTES (1u << 20) /* a transaction's lines held back at most */
+
+typedef struct stream_ctx {
+    cdc_stream *s;
+    cdc_buf txn;          /* lines of the open transaction not yet written */
+    cdc_buf line;
+    cdc_err err;
+    bool spilled;         /* some lines of the open transaction are out */
+    bool events;          /* --events: begin/commit/DDL lines too */
+    bool verbose;
+    const char *ckfile;
+    int io_failed;
+} stream_ctx;
+
+static cdc_stream *volatile g_stream;
+static volatile sig_atomic_t g_signal;
+
+static void on_signal(int sig)
+{
+    g_signal = sig;
+    if (g_stream) cdc_stream_stop(g_stream);
+}
+
+static int write_out(stream_ctx *x, const cdc_buf *b)
+{
+    if (b->len && fwrite(b->data, 1, b->len, stdout) != b->len) {
+        x->io_failed = errno ? errno : EIO;
+        return CDC_ERR_IO;
+    }
+    return 0;
+}
+
+/* Adds a finished line to the transaction's lines, writing them out
+ * once they pass the limit. */
+static int emit(stream_ctx *x)
+{
+    if (cdc__buf_putc(&x->line, '\n') || cdc__buf_append(&x->txn, x->line.data, x->line.len))
+        return CDC_ERR_NOMEM;
+    cdc__buf_reset(&x->line);
+    if (x->txn.len >= SPILL_BYTES) {
+        x->spilled = true;
+        int rc = write_out(x, &x->txn);
+        cdc__buf_reset(&x->txn);
+        return rc;
+    }
+    return 0;
+}
+
+/* Writes the checkpoint atomically: a temporary file renamed over it. */
+static int save_checkpoint(stream_ctx *x, const cdc_position *pos)
+{
+    if (!x->ckfile) return 0;
+    char ck[4096];
+    if (pos ? cdc_position_format(pos, ck, sizeof ck, NULL) : cdc_stream_checkpoint(x->s, ck, sizeof ck, NULL))
+        return 0;
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", x->ckfile);
+    FILE *f = fopen(tmp, "w");
+    if (!f || fprintf(f, "%s\n", ck) < 0 || fclose(f) != 0 || rename(tmp, x->ckfile) != 0) {
+        fprintf(stderr, "cdc stream: cannot write checkpoint file '%s': %s\n", x->ckfile, strerror(errno));
+        x->io_failed = errno ? errno : EIO;
+        return CDC_ERR_IO;
+    }
+    return 0;
+}
+
+/* Ends a transaction: its lines out and flushed, then the checkpoint. */
+static int flush_txn(stream_ctx *x, const cdc_position *pos)
+{
+    int rc = write_out(x, &x->txn);
+    cdc__buf_reset(&x->txn);
+    x->spilled = false;
+    if (rc == 0 && fflush(stdout) != 0) {
+        x->io_failed = errno ? errno : EIO;
+        rc = CDC_ERR_IO;
+    }
+    if (rc == 0) rc = save_checkpoint(x, pos);
+    return rc;
+}
+
+static int put_pos(cdc_buf *b, const cdc_position *pos)
+{
+    char ck[4096];
+    int rc = cdc__buf_puts(b, ",\"pos\":{\"file\":");
+    const char *f = cdc_position_file(pos);
+    rc |= cdc__render_utf8_string(b, (const uint8_t *)f, strlen(f));
+    rc |= cdc__buf_printf(b, ",\"offset\":%llu},\"checkpoint\":", (unsigned long long)cdc_position_offset(pos));
+    if (cdc_position_format(pos, ck, sizeof ck, NULL)) ck[0] = 0;
+    rc |= cdc__render_utf8_string(b, (const uint8_t *)ck, strlen(ck));
+    return rc;
+}
+
+static int txn_line(stream_ctx *x, const char *what, const char *gtid, uint32_t sid, int64_t ts,
+                    const cdc_position *pos)
+{
+    cdc__buf_reset(&x->line);
+    int rc = cdc__buf_printf(&x->line, "{\"event\":\"%s\",\"gtid\":", what);
+    rc |= cdc__render_utf8_string(&x->line, (const uint8_t *)gtid, strlen(gtid));
+    rc |= cdc__buf_printf(&x->line, ",\"server_id\":%u,\"ts_ms\":%lld", sid, (long long)ts);
+    rc |= put_pos(&x->line, pos);
+    rc |= cdc__buf_putc(&x->line, '}');
+    return rc ? CDC_ERR_NOMEM : emit(x);
+}
+
+static int on_begin(const char *gtid, uint32_t sid, int64_t ts, const cdc_position *pos, void *ud)
+{
+    stream_ctx *x = ud;
+    return x->events ? txn_line(x, "begin", gtid, sid, ts, pos) : 0;
+}
+
+static int on_commit(const char *gtid, uint32_t sid, int64_t ts, const cdc_position *pos, void *ud)
+{
+    stream_ctx *x = ud;
+    int rc = x->events ? txn_line(x, "commit", gtid, sid, ts, pos) : 0;
+    if (rc == 0) rc = flush_txn(x, pos);
+    /* A signal that came while a spilled transaction had to be finished. */
+    if (rc == 0 && g_signal) return CDC_ERR_PAUSED;
+    return rc;
+}
+
+static int on_change(const cdc_change *c, void *ud)
+{
+    stream_ctx *x = ud;
+    cdc__buf_reset(&x->line);
+    int rc = cdc__change_render_json(c, &x->line, &x->err);
+    return rc ? rc : emit(x);
+}
+
+static int on_ddl(const cdc_query *q, const cdc_position *pos, void *ud)
+{
+    stream_ctx *x = ud;
+    if (x->events) {
+        cdc_bytes db = cdc_query_db(q), sql = cdc_query_sql(q);
+        cdc__buf_reset(&x->line);
+        int rc = cdc__buf_puts(&x->line, "{\"event\":\"ddl\",\"db\":");
+        rc |= cdc__render_utf8_string(&x->line, db.ptr, db.len);
+        rc |= cdc__buf_puts(&x->line, ",\"sql\":");
+        rc |= cdc__render_utf8_string(&x->line, sql.ptr, sql.len);
+        rc |= cdc__buf_puts(&x->line, ",\"gtid\":");
+        const char *g = cdc_event_gtid(cdc_query_event(q));
+        rc |= cdc__render_utf8_string(&x->line, (const uint8_t *)g, strlen(g));
+        rc |= put_pos(&x->line, pos);
+        rc |= cdc__buf_putc(&x->line, '}');
+        if (rc || (rc = emit(x))) return rc ? rc : CDC_ERR_NOMEM;
+    }
+    int rc = flush_txn(x, pos);
+    if (rc == 0 && g_signal) return CDC_ERR_PAUSED;
+    return rc;
+}
+
+static int on_checkpoint(const cdc_position *pos, void *ud)
+{
+    stream_ctx *x = ud;
+    int rc = save_checkpoint(x, pos);
+    if (rc == 0 && g_signal) return CDC_ERR_PAUSED;
+    return rc;
+}
+
+static void on_log(int level, int code, const char *msg, void *ud)
+{
+    stream_ctx *x = ud;
+    (void)code;
+    if (level <= 1 || x->verbose)
+        fprintf(stderr, "cdc stream: %s%s\n", level == 0 ? "error: " : level == 1 ? "warning: " : "", msg);
+}
+
+static char *read_file_line(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return NULL;
+    char *buf = calloc(1, 65536);
+    size_t n = buf ? fread(buf, 1, 65535, f) : 0;
+    fclose(f);
+    if (!buf) return NULL;
+    buf[n] = 0;
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ')) buf[--n] = 0;
+    return buf;
+}
+
+/* Reads a password from the terminal without echo. */
+static char *prompt_password(void)
+{
+    FILE *tty = fopen("/dev/tty", "r+");
+    if (!tty) return NULL;
+    struct termios old, quiet;
+    int fd = fileno(tty);
+    bool restore = tcgetattr(fd, &old) == 0;
+    if (restore) {
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        tcsetattr(fd, TCSAFLUSH, &quiet);
+    }
+    fputs("Password: ", tty);
+    fflush(tty);
+    char buf[1024];
+    char *r = fgets(buf, sizeof buf, tty);
+    if (restore) tcsetattr(fd, TCSAFLUSH, &old);
+    fputs("\n", tty);
+    fclose(tty);
+    if (!r) return NULL;
+    buf[strcspn(buf, "\r\n")] = 0;
+    return strdup(buf);
+}
+
+static void stream_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: cdc stream --server-id N [options]\n"
+            "Follows a server's binlog as a replica and prints one JSON object per row change\n"
+            "per line (the lines of `cdc dump`, docs/output.md), flushed per transaction.\n\n"
+            "  --host H, --port P, --socket PATH, --user U   where and who (port 3306)\n"
+            "  --password-file F       password from F (default: $CDC_PASSWORD, else a prompt)\n"
+            "  --server-id N           replica server_id, unique among the server's replicas\n"
+            "  --start WHERE           earliest | now | FILE:OFFSET | gtid:SET | a checkpoint\n"
+            "                          (default: the checkpoint file if it exists, else now)\n"
+            "  --stop-at WHERE         FILE:OFFSET | gtid:SET | now: exit 0 once reached\n"
+            "  --checkpoint-file F     read the start from F; rewrite F after every commit and on exit\n"
+            "  --tables LIST           db.table,... to capture (patterns with * ?)\n"
+            "  --exclude-tables LIST   db.table,... not to capture\n"
+            "  --exclude-columns LIST  db.table.column,... left out of the lines\n"
+            "  --ssl-mode M            disabled|preferred|required|verify_ca|verify_identity\n"
+            "  --ssl-ca F, --ssl-cert F, --ssl-key F\n"
+            "  --compress              zlib protocol compression\n"
+            "  --set KEY=VALUE         any configuration key (docs/configuration.md)\n"
+            "  --events                also print begin, commit and DDL lines with checkpoints\n"
+            "  --verbose               also print informational log messages\n"
+            "On exit the last checkpoint goes to stderr as \"checkpoint: <string>\".\n"
+            "Exit status: 0 at --stop-at, 130 on SIGINT, 143 on SIGTERM, 1 on error.\n");
+}
+
+static int set_key(cdc_config *cfg, const char *key, const char *val)
+{
+    char err[512];
+    if (cdc_config_set(cfg, key, val, err, sizeof err)) {
+        fprintf(stderr, "cdc stream: %s\n", err);
+        return 2;
+    }
+    return 0;
+}
+
+int cmd_stream(int argc, char **argv)
+{
+    enum { O_HOST = 256, O_PORT, O_SOCKET, O_USER, O_PWFILE, O_SID, O_START, O_STOP, O_CKFILE, O_TABLES,
+           O_XTABLES, O_XCOLS, O_SSLMODE, O_SSLCA, O_SSLCERT, O_SSLKEY, O_COMPRESS, O_SET, O_EVENTS, O_VERBOSE,
+           O_HELP };
+    static const struct option opts[] = {
+        {"host", required_argument, NULL, O_HOST}, {"port", required_argument, NULL, O_PORT},
+        {"socket", required_argument, NULL, O_SOCKET}, {"user", required_argument, NULL, O_USER},
+        {"password-file", required_argument, NULL, O_PWFILE}, {"server-id", required_argument, NULL, O_SID},
+        {"start", required_argument, NULL, O_START}, {"stop-at", required_argument, NULL, O_STOP},
+        {"checkpoint-file", required_argument, NULL, O_CKFILE}, {"tables", required_argument, NULL, O_TABLES},
+        {"exclude-tables", required_argument, NULL, O_XTABLES},
+        {"exclude-columns", required_argument, NULL, O_XCOLS},
+        {"ssl-mode", required_argument, NULL, O_SSLMODE}, {"ssl-ca", required_argument, NULL, O_SSLCA},
+        {"ssl-cert", required_argument, NULL, O_SSLCERT}, {"ssl-key", required_argument, NULL, O_SSLKEY},
+        {"compress", no_argument, NULL, O_COMPRESS}, {"set", required_argument, NULL, O_SET},
+        {"events", no_argument, NULL, O_EVENTS}, {"verbose", no_argument, NULL, O_VERBOSE},
+        {"help", no_argument, NULL, O_HELP}, {NULL, 0, NULL, 0}};
+    stream_ctx x;
+    memset(&x, 0, sizeof x);
+    cdc_config *cfg;
+    if (cdc_config_new(&cfg, NULL)) return 1;
+    /* The CLI streams only; snapshots are a separate matter. */
+    set_key(cfg, "snapshot.mode", "never");
+    const char *pwfile = NULL, *start = NULL;
+    int status = 0, c;
+    optind = 1;
+    while (status == 0 && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case O_HOST: status = set_key(cfg, "host", optarg); break;
+        case O_PORT: status = set_key(cfg, "port", optarg); break;
+        case O_SOCKET: status = set_key(cfg, "socket", optarg); break;
+        case O_USER: status = set_key(cfg, "user", optarg); break;
+        case O_PWFILE: pwfile = optarg; break;
+        case O_SID: status = set_key(cfg, "server.id", optarg); break;
+        case O_START: start = optarg; break;
+        case O_STOP: status = set_key(cfg, "stop.at", optarg); break;
+        case O_CKFILE: x.ckfile = optarg; break;
+        case O_TABLES: status = set_key(cfg, "table.include.list", optarg); break;
+        case O_XTABLES: status = set_key(cfg, "table.exclude.list", optarg); break;
+        case O_XCOLS: status = set_key(cfg, "column.exclude.list", optarg); break;
+        case O_SSLMODE: status = set_key(cfg, "ssl.mode", optarg); break;
+        case O_SSLCA: status = set_key(cfg, "ssl.ca", optarg); break;
+        case O_SSLCERT: status = set_key(cfg, "ssl.cert", optarg); break;
+        case O_SSLKEY: status = set_key(cfg, "ssl.key", optarg); break;
+        case O_COMPRESS: status = set_key(cfg, "compression", "true"); break;
+        case O_SET: {
+            char *eq = strchr(optarg, '=');
+            if (!eq) {
+                fprintf(stderr, "cdc stream: --set needs KEY=VALUE, got '%s'\n", optarg);
+                status = 2;
+                break;
+            }
+            *eq = 0;
+            status = set_key(cfg, optarg, eq + 1);
+            *eq = '=';
+            break;
+        }
+        case O_EVENTS: x.events = true; break;
+        case O_VERBOSE: x.verbose = true; break;
+        case O_HELP: stream_usage(stdout); cdc_config_free(cfg); return 0;
+        default: status = 2; break;
+        }
+    }
+    if (status == 0 && optind < argc) {
+        fprintf(stderr, "cdc stream: unexpected argument '%s'\n", argv[optind]);
+        status = 2;
+    }
+    if (status) {
+        if (status == 2) stream_usage(stderr);
+        cdc_config_free(cfg);
+        return status;
+    }
+    char *saved = NULL;
+    if (!start && x.ckfile && (saved = read_file_line(x.ckfile)) && *saved) start = saved;
+    if (start && (status = set_key(cfg, "start", start))) {
+        free(saved);
+        cdc_config_free(cfg);
+        return 1;
+    }
+    free(saved);
+    char *pw = NULL;
+    if (pwfile) {
+        if (!(pw = read_file_line(pwfile))) {
+            fprintf(stderr, "cdc stream: cannot read password file '%s': %s\n", pwfile, strerror(errno));
+            cdc_config_free(cfg);
+            return 1;
+        }
+    } else if (getenv("CDC_PASSWORD")) {
+        pw = strdup(getenv("CDC_PASSWORD"));
+    } else if (isatty(STDIN_FILENO)) {
+        pw = prompt_password();
+    }
+    if (pw) {
+        status = set_key(cfg, "password", pw);
+        memset(pw, 0, strlen(pw));
+        free(pw);
+        if (status) {
+            cdc_config_free(cfg);
+            return 1;
+        }
+    }
+
+    char err[1024];
+    if (cdc_stream_new(&x.s, cfg, NULL, err, sizeof err)) {
+        fprintf(stderr, "cdc stream: %s\n", err);
+        cdc_config_free(cfg);
+        return 1;
+    }
+    cdc_config_free(cfg);
+    cdc__buf_init(&x.txn, NULL);
+    cdc__buf_init(&x.line, NULL);
+    cdc_stream_set_change_cb(x.s, on_change, &x);
+    cdc_stream_set_begin_cb(x.s, on_begin, &x);
+    cdc_stream_set_commit_cb(x.s, on_commit, &x);
+    cdc_stream_set_ddl_cb(x.s, on_ddl, &x);
+    cdc_stream_set_checkpoint_cb(x.s, on_checkpoint, &x);
+    cdc_stream_set_log_cb(x.s, on_log, &x);
+
+    g_stream = x.s;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int rc;
+    for (;;) {
+        rc = cdc_stream_start(x.s);
+        /* Stopped inside a transaction whose first lines are already out:
+         * finish it (the stream re-reads it and skips what it delivered),
+         * then stop at its commit. */
+        if (rc == CDC_ERR_STOPPED && x.spilled && !x.io_failed) continue;
+        break;
+    }
+    g_stream = NULL;
+    if (rc == CDC_OK) {
+        status = 0;
+    } else if (rc == CDC_ERR_STOPPED || (rc == CDC_ERR_PAUSED && g_signal)) {
+        status = g_signal == SIGTERM ? 143 : 130;
+    } else {
+        status = 1;
+        if (x.io_failed)
+            fprintf(stderr, "cdc stream: writing output: %s\n", strerror(x.io_failed));
+        else
+            fprintf(stderr, "cdc stream: %s (%s)\n", cdc_stream_errmsg(x.s), cdc_err_name(rc));
+    }
+    /* Lines of an unfinished transaction are dropped: the checkpoint
+     * comes before it, and the next run prints it whole. */
+    fflush(stdout);
+    char ck[4096];
+    if (cdc_stream_checkpoint(x.s, ck, sizeof ck, NULL) == CDC_OK) {
+        fprintf(stderr, "checkpoint: %s\n", ck);
+        if (save_checkpoint(&x, NULL) && status == 0) status = 1;
+    }
+    cdc__buf_free(&x.txn);
+    cdc__buf_free(&x.line);
+    cdc_stream_free(x.s);
+    return status;
+}

@@ -1,0 +1,39 @@
+/*
+ * filter.h: the stream's filters, compiled once from the configuration:
+ * databases and tables to include or exclude (names or * ? patterns),
+ * columns to leave out, originating server_ids to include or exclude and
+ * operations to skip. Tables are judged once per TABLE_MAP, so rows of
+ * filtered tables cost a bitmap lookup, not a pattern match.
+ * Internal; not installed.
+ */
+#ifndef CDC_FILTER_H
+#define CDC_FILTER_H
+
+#include "config.h"
+
+typedef struct cdc__filter {
+    const cdc_allocator *alloc;
+    const char *const *db_inc, *const *db_exc, *const *tbl_inc, *const *tbl_exc, *const *col_exc;
+    size_t n_db_inc, n_db_exc, n_tbl_inc, n_tbl_exc, n_col_exc;
+    uint32_t *sid_inc, *sid_exc;
+    size_t n_sid_inc, n_sid_exc;
+    bool skip_c, skip_u, skip_d;
+} cdc__filter;
+
+/* Compiles the filter keys of cfg. The pattern strings are borrowed from
+ * cfg, which must outlive the filter. CDC_ERR_CONFIG names a bad item. */
+int cdc__filter_init(cdc__filter *f, const cdc_config *cfg, const cdc_allocator *a, cdc_err *err);
+void cdc__filter_free(cdc__filter *f);
+
+/* True when changes of db.table are wanted. */
+bool cdc__filter_table(const cdc__filter *f, const char *db, const char *table);
+/* True when changes written by this originating server_id are wanted. */
+bool cdc__filter_server(const cdc__filter *f, uint32_t server_id);
+/* True when operation op ('c', 'u', 'd') is wanted. */
+bool cdc__filter_op(const cdc__filter *f, char op);
+/* True when column db.table.column is to be left out. */
+bool cdc__filter_column_excluded(const cdc__filter *f, const char *db, const char *table, const char *column);
+/* True when any column exclusion is configured. */
+static inline bool cdc__filter_has_column_rules(const cdc__filter *f) { return f->n_col_exc > 0; }
+
+#endif /* CDC_FILTER_H */

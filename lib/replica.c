@@ -1,0 +1,432 @@
+/*
+ * replica.c: the replica handshake over a cdc_conn (see replica.h).
+ */
+#include "replica.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* Case-insensitive substring search over NUL-terminated text. */
+static bool contains_ci(const char *hay, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (; *hay; hay++) {
+        size_t i = 0;
+        while (i < n && hay[i] && toupper((unsigned char)hay[i]) == toupper((unsigned char)needle[i])) i++;
+        if (i == n) return true;
+    }
+    return false;
+}
+
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+    snprintf(dst, cap, "%s", src ? src : "");
+}
+
+int cdc__replica_check(cdc_conn *c, cdc__server_info *info, cdc_err *err)
+{
+    memset(info, 0, sizeof *info);
+    const cdc_server_version *v = cdc__conn_server_version(c);
+    info->mariadb = v->flavour == CDC_FLAVOUR_MARIADB;
+    info->version = cdc__server_version_num(v);
+
+    cdc_result *r = NULL;
+    int rc = cdc__conn_query_result(c,
+        "SELECT @@global.log_bin, @@global.binlog_format, @@global.binlog_row_image, "
+        "@@global.binlog_row_metadata, @@global.binlog_checksum, @@global.server_id, CURRENT_USER()",
+        &r, err);
+    if (rc) {
+        cdc__err_prefix(err, "reading the server's binlog settings");
+        return rc;
+    }
+    if (cdc__result_rows(r) != 1) {
+        cdc__result_free(r);
+        return cdc__err_set(err, CDC_ERR_PROTOCOL, "reading the server's binlog settings: no row");
+    }
+    const char *log_bin = cdc__result_get(r, 0, 0), *format = cdc__result_get(r, 0, 1);
+    copy_str(info->row_image, sizeof info->row_image, cdc__result_get(r, 0, 2));
+    const char *meta = cdc__result_get(r, 0, 3);
+    info->row_metadata_full = meta && !strcmp(meta, "FULL");
+    copy_str(info->checksum, sizeof info->checksum, cdc__result_get(r, 0, 4));
+    const char *sid = cdc__result_get(r, 0, 5);
+    info->server_id = sid ? (uint32_t)strtoul(sid, NULL, 10) : 0;
+    /* CURRENT_USER() is user@host; quote the parts as GRANT output does. */
+    const char *cu = cdc__result_get(r, 0, 6);
+    const char *at = cu ? strrchr(cu, '@') : NULL;
+    if (at)
+        snprintf(info->account, sizeof info->account, "'%.*s'@'%s'", (int)(at - cu), cu, at + 1);
+    else
+        copy_str(info->account, sizeof info->account, cu);
+    if (!log_bin || (strcmp(log_bin, "1") && strcmp(log_bin, "ON"))) {
+        cdc__result_free(r);
+        return cdc__err_set(err, CDC_ERR_UNSUPPORTED,
+                            "the server does not write a binary log (log_bin is OFF); start it with log_bin");
+    }
+    if (!format || strcmp(format, "ROW")) {
+        rc = cdc__err_set(err, CDC_ERR_UNSUPPORTED,
+                          "binlog_format is %s; a change stream needs row events (binlog_format=ROW)",
+                          format ? format : "NULL");
+        cdc__result_free(r);
+        return rc;
+    }
+    cdc__result_free(r);
+
+    /* The account must hold REPLICATION SLAVE. SHOW GRANTS lists direct
+     * grants; privileges that come through roles are left for the server
+     * to judge at COM_REGISTER_SLAVE (error 1227, also a PRIVILEGE error). */
+    if ((rc = cdc__conn_query_result(c, "SHOW GRANTS", &r, err))) {
+        cdc__err_prefix(err, "SHOW GRANTS");
+        return rc;
+    }
+    bool has = false, roles = false;
+    for (size_t i = 0; i < cdc__result_rows(r); i++) {
+        const char *g = cdc__result_get(r, i, 0);
+        if (!g) continue;
+        if (!contains_ci(g, " ON ")) roles = true;   /* GRANT `role` TO ... */
+        if (!contains_ci(g, " ON *.* ")) continue;
+        if (contains_ci(g, "ALL PRIVILEGES") || contains_ci(g, "REPLICATION SLAVE") ||
+            contains_ci(g, "REPLICATION REPLICA"))
+            has = true;
+    }
+    cdc__result_free(r);
+    if (!has && !roles)
+        return cdc__err_set(err, CDC_ERR_PRIVILEGE,
+                            "REPLICATION SLAVE privilege is missing for %s; GRANT REPLICATION SLAVE ON *.* TO %s",
+                            info->account, info->account);
+    return CDC_OK;
+}
+
+int cdc__replica_check_server_id(cdc_conn *c, const cdc__server_info *info, uint32_t server_id,
+                                 bool *checked, cdc_err *err)
+{
+    *checked = false;
+    if (server_id == info->server_id)
+        return cdc__err_set(err, CDC_ERR_CONFIG,
+                            "server.id %" PRIu32 " is the server's own server_id; choose another", server_id);
+    const char *sql = info->mariadb || info->version < 80022 ? "SHOW SLAVE HOSTS" : "SHOW REPLICAS";
+    cdc_result *r = NULL;
+    cdc_err e2 = {0};
+    if (cdc__conn_query_result(c, sql, &r, &e2)) return CDC_OK; /* not allowed: cannot tell */
+    *checked = true;
+    int rc = CDC_OK;
+    for (size_t i = 0; i < cdc__result_rows(r) && rc == CDC_OK; i++) {
+        const char *id = cdc__result_get(r, i, 0);
+        if (id && strtoul(id, NULL, 10) == server_id) {
+            const char *host = cdc__result_get(r, i, 1), *port = cdc__result_get(r, i, 2);
+            rc = cdc__err_set(err, CDC_ERR_CONFIG,
+                              "server.id %" PRIu32 " is already used by a replica of this server (host '%s', port %s); "
+                              "the server would disconnect one of the two, so choose a unique server.id",
+                              server_id, host ? host : "", port ? port : "?");
+        }
+    }
+    cdc__result_free(r);
+    return rc;
+}
+
+int cdc__replica_earliest(cdc_conn *c, cdc_position *pos, cdc_err *err)
+{
+    cdc_result *r = NULL;
+    int rc = cdc__conn_query_result(c, "SHOW BINARY LOGS", &r, err);
+    if (rc) {
+        cdc__err_prefix(err, "start=earliest: SHOW BINARY LOGS");
+        return rc;
+    }
+    const char *f = cdc__result_rows(r) ? cdc__result_get(r, 0, 0) : NULL;
+    if (!f) rc = cdc__err_set(err, CDC_ERR_SERVER, "start=earliest: the server lists no binary logs");
+    else if (cdc__position_set_file(pos, f, strlen(f))) rc = CDC_ERR_NOMEM;
+    pos->offset = 4;
+    pos->gtid_known = false; /* PREVIOUS_GTIDS / GTID_LIST at the file's start will say */
+    cdc__result_free(r);
+    return rc;
+}
+
+static int gtid_binlog_pos(cdc_conn *c, cdc_buf *out, cdc_err *err)
+{
+    cdc_result *r = NULL;
+    int rc = cdc__conn_query_result(c, "SELECT @@global.gtid_binlog_pos", &r, err);
+    if (rc) return rc;
+    const char *g = cdc__result_rows(r) ? cdc__result_get(r, 0, 0) : NULL;
+    cdc__buf_reset(out);
+    rc = cdc__buf_puts(out, g ? g : "") || cdc__buf_terminate(out) ? CDC_ERR_NOMEM : CDC_OK;
+    cdc__result_free(r);
+    return rc;
+}
+
+int cdc__replica_now(cdc_conn *c, const cdc__server_info *info, cdc_position *pos, cdc_err *err)
+{
+    const char *sql = !info->mariadb && info->version >= 80200 ? "SHOW BINARY LOG STATUS" : "SHOW MASTER STATUS";
+    cdc_buf before, after;
+    cdc__buf_init(&before, pos->alloc);
+    cdc__buf_init(&after, pos->alloc);
+    int rc = CDC_OK;
+    /* MariaDB reports the GTID position apart from the file position:
+     * read it before and after, and retry until no commit came between. */
+    for (int attempt = 0;; attempt++) {
+        if (info->mariadb && (rc = gtid_binlog_pos(c, &before, err))) break;
+        cdc_result *r = NULL;
+        if ((rc = cdc__conn_query_result(c, sql, &r, err))) {
+            cdc__err_prefix(err, "position 'now': %s", sql);
+            break;
+        }
+        const char *f = cdc__result_rows(r) ? cdc__result_get(r, 0, 0) : NULL;
+        const char *p = cdc__result_rows(r) ? cdc__result_get(r, 0, 1) : NULL;
+        int gcol = cdc__result_col(r, "Executed_Gtid_Set");
+        const char *g = gcol >= 0 ? cdc__result_get(r, 0, (size_t)gcol) : NULL;
+        if (!f || !p) {
+            cdc__result_free(r);
+            rc = cdc__err_set(err, CDC_ERR_SERVER, "position 'now': %s returned no binlog position", sql);
+            break;
+        }
+        rc = cdc__position_set_file(pos, f, strlen(f));
+        pos->offset = strtoull(p, NULL, 10);
+        cdc__gtid_set_clear(&pos->gtids);
+        if (rc == CDC_OK && !info->mariadb && g) {
+            rc = cdc__gtid_set_parse(&pos->gtids, g, strlen(g), err);
+            if (rc) cdc__err_prefix(err, "position 'now': Executed_Gtid_Set");
+        }
+        cdc__result_free(r);
+        if (rc) break;
+        if (!info->mariadb) break;
+        if ((rc = gtid_binlog_pos(c, &after, err))) break;
+        if (!strcmp((const char *)before.data, (const char *)after.data)) {
+            rc = cdc__gtid_set_parse(&pos->gtids, (const char *)after.data, after.len, err);
+            break;
+        }
+        if (attempt == 50) {
+            rc = cdc__err_set(err, CDC_ERR_SERVER, "position 'now': the binlog kept moving while it was read");
+            break;
+        }
+    }
+    if (rc == CDC_OK) {
+        pos->gtid_known = true;
+        rc = cdc__position_sync_text(pos);
+    }
+    cdc__buf_free(&before);
+    cdc__buf_free(&after);
+    return rc;
+}
+
+int cdc__sql_quote(cdc_buf *out, const char *s, size_t n)
+{
+    int rc = cdc__buf_putc(out, '\'');
+    for (size_t i = 0; i < n && rc == CDC_OK; i++) {
+        char ch = s[i];
+        if (ch == '\'' || ch == '\\') rc = cdc__buf_putc(out, '\\');
+        if (rc == CDC_OK) rc = ch ? cdc__buf_putc(out, (uint8_t)ch) : cdc__buf_puts(out, "\\0");
+    }
+    if (rc == CDC_OK) rc = cdc__buf_putc(out, '\'');
+    return rc ? CDC_ERR_NOMEM : CDC_OK;
+}
+
+int cdc__replica_maria_state(const cdc__gtid_set *g, cdc_buf *out)
+{
+    /* A domain can list several server ids; the position is its highest
+     * sequence number, which is the last transaction in that domain. */
+    int rc = CDC_OK;
+    bool first = true;
+    for (size_t i = 0; i < g->n_maria && rc == CDC_OK; i++) {
+        const cdc__gtid *m = &g->maria[i];
+        bool best = true;
+        for (size_t j = 0; j < g->n_maria; j++) {
+            const cdc__gtid *o = &g->maria[j];
+            if (o->domain == m->domain && (o->seq > m->seq || (o->seq == m->seq && j < i))) best = false;
+        }
+        if (!best) continue;
+        rc = cdc__buf_printf(out, "%s%" PRIu32 "-%" PRIu32 "-%" PRIu64, first ? "" : ",", m->domain,
+                             m->server_id, m->seq);
+        first = false;
+    }
+    return rc ? CDC_ERR_NOMEM : CDC_OK;
+}
+
+int cdc__replica_prepare(cdc_conn *c, const cdc__server_info *info, uint32_t heartbeat_ms,
+                         const char *gtid_state, cdc_err *err)
+{
+    cdc_buf q;
+    cdc__buf_init(&q, NULL);
+    /* Both spellings: MySQL 8.0.26+ reads the source_ names first. */
+    int rc = cdc__buf_printf(&q,
+                             "SET @master_binlog_checksum = @@global.binlog_checksum, "
+                             "@source_binlog_checksum = @@global.binlog_checksum, "
+                             "@master_heartbeat_period = %" PRIu64 ", @source_heartbeat_period = %" PRIu64,
+                             (uint64_t)heartbeat_ms * 1000000u, (uint64_t)heartbeat_ms * 1000000u);
+    if (rc == CDC_OK && info->mariadb) {
+        /* 4: MARIA_SLAVE_CAPABILITY_GTID, so GTID events and GTID_LIST are sent. */
+        rc = cdc__buf_puts(&q, ", @mariadb_slave_capability = 4");
+        if (rc == CDC_OK && gtid_state) {
+            rc = cdc__buf_puts(&q, ", @slave_gtid_strict_mode = 0, @slave_gtid_ignore_duplicates = 0, "
+                                   "@slave_connect_state = ");
+            if (rc == CDC_OK) rc = cdc__sql_quote(&q, gtid_state, strlen(gtid_state));
+        }
+    }
+    if (rc == CDC_OK) rc = cdc__buf_terminate(&q);
+    if (rc) {
+        cdc__buf_free(&q);
+        return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+    }
+    rc = cdc__conn_exec(c, (const char *)q.data, err);
+    if (rc) cdc__err_prefix(err, "setting the replication session variables");
+    cdc__buf_free(&q);
+    return rc;
+}
+
+static int put_str8(cdc_buf *out, const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n > 255) n = 255;
+    if (cdc__buf_putc(out, (uint8_t)n)) return CDC_ERR_NOMEM;
+    return n ? cdc__buf_append(out, s, n) : CDC_OK;
+}
+
+int cdc__replica_build_register(cdc_buf *out, uint32_t server_id, const char *host, const char *user,
+                                const char *password, uint16_t port)
+{
+    uint8_t b[10];
+    cdc__put_le32(b, server_id);
+    int rc = cdc__buf_append(out, b, 4);
+    rc |= put_str8(out, host);
+    rc |= put_str8(out, user);
+    rc |= put_str8(out, password);
+    cdc__put_le16(b, port);
+    cdc__put_le32(b + 2, 0); /* replication rank: unused */
+    cdc__put_le32(b + 6, 0); /* master id: filled in by the server */
+    rc |= cdc__buf_append(out, b, 10);
+    return rc ? CDC_ERR_NOMEM : CDC_OK;
+}
+
+int cdc__replica_build_dump(cdc_buf *out, uint32_t server_id, const char *file, uint32_t offset,
+                            uint16_t flags)
+{
+    uint8_t b[10];
+    cdc__put_le32(b, offset);
+    cdc__put_le16(b + 4, flags);
+    cdc__put_le32(b + 6, server_id);
+    int rc = cdc__buf_append(out, b, 10);
+    if (rc == CDC_OK && file && *file) rc = cdc__buf_append(out, file, strlen(file));
+    return rc ? CDC_ERR_NOMEM : CDC_OK;
+}
+
+static int put_u64(cdc_buf *out, uint64_t v)
+{
+    uint8_t b[8];
+    cdc__put_le64(b, v);
+    return cdc__buf_append(out, b, 8);
+}
+
+int cdc__replica_build_dump_gtid(cdc_buf *out, uint32_t server_id, const char *file, uint64_t offset,
+                                 const cdc__gtid_set *g, uint16_t flags)
+{
+    size_t flen = file ? strlen(file) : 0;
+    bool tagged = false;
+    for (size_t i = 0; i < g->n_sids; i++)
+        if (g->sids[i].tag[0]) tagged = true;
+    uint8_t b[10];
+    cdc__put_le16(b, flags);
+    cdc__put_le32(b + 2, server_id);
+    cdc__put_le32(b + 6, (uint32_t)flen);
+    int rc = cdc__buf_append(out, b, 10);
+    if (flen) rc |= cdc__buf_append(out, file, flen);
+    rc |= put_u64(out, offset);
+    /* The encoded set's size comes first; it is written once known. */
+    size_t size_at = out->len;
+    cdc__put_le32(b, 0);
+    rc |= cdc__buf_append(out, b, 4);
+    size_t start = out->len;
+    /* Tagged format: the top byte says 1 and the low byte repeats it,
+     * with the SID count in between. */
+    uint64_t head = tagged ? ((uint64_t)1 << 56) | ((uint64_t)g->n_sids << 8) | 1 : g->n_sids;
+    rc |= put_u64(out, head);
+    for (size_t i = 0; i < g->n_sids && rc == CDC_OK; i++) {
+        const cdc__gtid_sid *sd = &g->sids[i];
+        rc |= cdc__buf_append(out, sd->uuid, 16);
+        if (tagged) {
+            size_t tl = strlen(sd->tag); /* <= 32: one byte of var-length integer */
+            rc |= cdc__buf_putc(out, (uint8_t)(tl << 1));
+            if (tl) rc |= cdc__buf_append(out, sd->tag, tl);
+        }
+        rc |= put_u64(out, sd->n_iv);
+        for (size_t j = 0; j < sd->n_iv; j++) {
+            rc |= put_u64(out, sd->iv[j].start);
+            rc |= put_u64(out, sd->iv[j].end);
+        }
+    }
+    if (rc) return CDC_ERR_NOMEM;
+    cdc__put_le32(out->data + size_at, (uint32_t)(out->len - start));
+    return CDC_OK;
+}
+
+/* Reads the OK (or ERR) that answers a command. */
+static int read_ok(cdc_conn *c, const char *what, cdc_err *err)
+{
+    cdc_bytes p;
+    int rc = cdc__conn_read_packet(c, &p, err);
+    if (rc) return rc;
+    if (p.len && p.ptr[0] == 0xff) {
+        rc = cdc__err_packet(p.ptr, p.len, err);
+        cdc__err_prefix(err, "%s", what);
+        return rc;
+    }
+    if (!p.len || p.ptr[0] != 0x00)
+        return cdc__err_set(err, CDC_ERR_PROTOCOL, "%s: unexpected reply 0x%02x", what, p.len ? p.ptr[0] : 0);
+    return CDC_OK;
+}
+
+int cdc__replica_register(cdc_conn *c, uint32_t server_id, cdc_err *err)
+{
+    cdc_buf b;
+    cdc__buf_init(&b, NULL);
+    int rc = cdc__replica_build_register(&b, server_id, "", "", "", 0);
+    if (rc == CDC_OK) rc = cdc__conn_write_command(c, CDC_COM_REGISTER_SLAVE, b.data, b.len, err);
+    cdc__buf_free(&b);
+    if (rc == CDC_OK) rc = read_ok(c, "COM_REGISTER_SLAVE", err);
+    if (rc == CDC_ERR_PRIVILEGE) cdc__err_prefix(err, "REPLICATION SLAVE privilege is missing");
+    return rc;
+}
+
+int cdc__replica_dump(cdc_conn *c, const cdc__server_info *info, uint32_t server_id,
+                      const cdc_position *pos, cdc_err *err)
+{
+    cdc_buf b;
+    cdc__buf_init(&b, NULL);
+    int rc;
+    uint8_t cmd = CDC_COM_BINLOG_DUMP;
+    const char *file = cdc_position_file(pos);
+    if (*file || info->mariadb) {
+        if (pos->offset > UINT32_MAX) {
+            cdc__buf_free(&b);
+            return cdc__err_set(err, CDC_ERR_UNSUPPORTED, "offset %" PRIu64 " does not fit COM_BINLOG_DUMP",
+                                pos->offset);
+        }
+        /* MariaDB with @slave_connect_state set ignores file and offset. */
+        rc = cdc__replica_build_dump(&b, server_id, file, *file ? (uint32_t)pos->offset : 4, 0);
+    } else {
+        cmd = CDC_COM_BINLOG_DUMP_GTID;
+        rc = cdc__replica_build_dump_gtid(&b, server_id, "", 4, &pos->gtids, CDC__DUMP_THROUGH_GTID);
+    }
+    if (rc == CDC_OK) rc = cdc__conn_write_command(c, cmd, b.data, b.len, err);
+    else cdc__err_set(err, rc, "out of memory");
+    cdc__buf_free(&b);
+    return rc;
+}
+
+int cdc__replica_dump_error(const uint8_t *p, size_t n, cdc_err *err)
+{
+    cdc_err e = {0};
+    int rc = cdc__err_packet(p, n, &e);
+    if (e.server_errno == 1236) {
+        if (contains_ci(e.msg, "purged") || contains_ci(e.msg, "could not find") ||
+            contains_ci(e.msg, "not in the master's binlog") || contains_ci(e.msg, "not in the source's binlog"))
+            rc = CDC_ERR_PURGED;
+        else if (contains_ci(e.msg, "same server_uuid") || contains_ci(e.msg, "same server_id") ||
+                 contains_ci(e.msg, "same server id"))
+            rc = CDC_ERR_CONFIG;
+    }
+    e.code = rc;
+    if (err) {
+        *err = e;
+        cdc__err_prefix(err, "binlog dump");
+    }
+    return rc;
+}

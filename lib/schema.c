@@ -1,0 +1,285 @@
+/*
+ * schema.c: the column-name fallback for binlog_row_metadata=MINIMAL.
+ */
+#include "schema.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <strings.h>
+
+#include "replica.h"
+
+void cdc__schema_init(cdc__schema *s, const cdc_allocator *a)
+{
+    memset(s, 0, sizeof *s);
+    s->alloc = cdc__allocator(a);
+}
+
+static void entry_free(cdc__schema *s, cdc__schema_entry *e)
+{
+    for (size_t i = 0; i < e->ncols; i++) cdc__free(s->alloc, e->names[i]);
+    cdc__free(s->alloc, e->names);
+    cdc__free(s->alloc, e->db);
+    cdc__free(s->alloc, e->table);
+}
+
+void cdc__schema_clear(cdc__schema *s)
+{
+    for (size_t i = 0; i < s->n; i++) entry_free(s, &s->e[i]);
+    s->n = 0;
+}
+
+void cdc__schema_free(cdc__schema *s)
+{
+    cdc__schema_clear(s);
+    cdc__free(s->alloc, s->e);
+    s->e = NULL;
+    s->cap = 0;
+}
+
+static void drop(cdc__schema *s, const char *db, const char *table)
+{
+    for (size_t i = 0; i < s->n;) {
+        if (!strcmp(s->e[i].db, db) && !strcmp(s->e[i].table, table)) {
+            entry_free(s, &s->e[i]);
+            s->e[i] = s->e[--s->n];
+        } else {
+            i++;
+        }
+    }
+}
+
+static int fetch(cdc__schema *s, cdc_conn *c, const char *db, const char *table, cdc__schema_entry *e,
+                 cdc_err *err)
+{
+    cdc_buf q;
+    cdc__buf_init(&q, s->alloc);
+    int rc = cdc__buf_puts(&q, "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ");
+    if (rc == CDC_OK) rc = cdc__sql_quote(&q, db, strlen(db));
+    if (rc == CDC_OK) rc = cdc__buf_puts(&q, " AND TABLE_NAME = ");
+    if (rc == CDC_OK) rc = cdc__sql_quote(&q, table, strlen(table));
+    if (rc == CDC_OK) rc = cdc__buf_puts(&q, " ORDER BY ORDINAL_POSITION");
+    if (rc == CDC_OK) rc = cdc__buf_terminate(&q);
+    if (rc) {
+        cdc__buf_free(&q);
+        return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+    }
+    cdc_result *r = NULL;
+    s->fetches++;
+    rc = cdc__conn_query_result(c, (const char *)q.data, &r, err);
+    cdc__buf_free(&q);
+    if (rc) {
+        cdc__err_prefix(err, "column names of %s.%s from information_schema", db, table);
+        return rc;
+    }
+    size_t n = cdc__result_rows(r);
+    memset(e, 0, sizeof *e);
+    e->db = cdc__strndup(s->alloc, db, strlen(db));
+    e->table = cdc__strndup(s->alloc, table, strlen(table));
+    e->names = n ? cdc__calloc(s->alloc, n, sizeof *e->names) : NULL;
+    rc = e->db && e->table && (e->names || !n) ? CDC_OK : CDC_ERR_NOMEM;
+    for (size_t i = 0; i < n && rc == CDC_OK; i++) {
+        const char *v = cdc__result_get(r, i, 0);
+        e->names[i] = cdc__strndup(s->alloc, v ? v : "", v ? cdc__result_len(r, i, 0) : 0);
+        if (!e->names[i]) rc = CDC_ERR_NOMEM;
+        e->ncols = i + 1;
+    }
+    cdc__result_free(r);
+    if (rc) {
+        entry_free(s, e);
+        return cdc__err_set(err, rc, "out of memory");
+    }
+    return CDC_OK;
+}
+
+int cdc__schema_names(cdc__schema *s, cdc_conn *c, const char *db, const char *table, size_t ncols,
+                      const char *const **names, cdc_err *err)
+{
+    cdc__schema_entry *e = NULL;
+    for (size_t i = 0; i < s->n; i++)
+        if (!strcmp(s->e[i].db, db) && !strcmp(s->e[i].table, table)) e = &s->e[i];
+    if (!e) {
+        if (s->n == s->cap) {
+            size_t nc = s->cap ? s->cap * 2 : 16;
+            cdc__schema_entry *ne = cdc__realloc(s->alloc, s->e, nc * sizeof *ne);
+            if (!ne) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+            s->e = ne;
+            s->cap = nc;
+        }
+        int rc = fetch(s, c, db, table, &s->e[s->n], err);
+        if (rc) return rc;
+        e = &s->e[s->n++];
+    }
+    if (e->ncols == 0)
+        return cdc__err_set(err, CDC_ERR_SCHEMA,
+                            "%s.%s: the binlog has no column names (binlog_row_metadata=MINIMAL) and the table "
+                            "no longer exists in information_schema", db, table);
+    if (e->ncols != ncols)
+        return cdc__err_set(err, CDC_ERR_SCHEMA,
+                            "%s.%s: the row event has %zu columns but information_schema lists %zu; the table "
+                            "changed after this event was written (binlog_row_metadata=MINIMAL gives no names; "
+                            "set it to FULL)", db, table, ncols, e->ncols);
+    *names = (const char *const *)e->names;
+    return CDC_OK;
+}
+
+/* ---- a rough reader of DDL statements -------------------------------- */
+
+typedef struct lex {
+    const char *p, *end;
+} lex;
+
+static void skip_space(lex *l)
+{
+    for (;;) {
+        while (l->p < l->end && isspace((unsigned char)*l->p)) l->p++;
+        if (l->end - l->p >= 2 && l->p[0] == '/' && l->p[1] == '*') {
+            const char *q = l->p + 2;
+            while (q + 1 < l->end && !(q[0] == '*' && q[1] == '/')) q++;
+            l->p = q + 1 < l->end ? q + 2 : l->end;
+        } else if (l->p < l->end && (*l->p == '#' || (l->end - l->p >= 3 && l->p[0] == '-' && l->p[1] == '-' &&
+                                                       isspace((unsigned char)l->p[2])))) {
+            while (l->p < l->end && *l->p != '\n') l->p++;
+        } else {
+            return;
+        }
+    }
+}
+
+/* Consumes keyword kw (case-insensitive, whole word) if next. */
+static bool kw(lex *l, const char *k)
+{
+    skip_space(l);
+    size_t n = strlen(k);
+    if ((size_t)(l->end - l->p) < n) return false;
+    for (size_t i = 0; i < n; i++)
+        if (toupper((unsigned char)l->p[i]) != k[i]) return false;
+    if (l->p + n < l->end && (isalnum((unsigned char)l->p[n]) || l->p[n] == '_')) return false;
+    l->p += n;
+    return true;
+}
+
+/* One identifier, unquoted into out (NUL-terminated). */
+static bool ident(lex *l, cdc_buf *out)
+{
+    skip_space(l);
+    if (l->p >= l->end) return false;
+    if (*l->p == '`' || *l->p == '"') {
+        char q = *l->p++;
+        while (l->p < l->end) {
+            if (*l->p == q) {
+                if (l->p + 1 < l->end && l->p[1] == q) {
+                    if (cdc__buf_putc(out, (uint8_t)q)) return false;
+                    l->p += 2;
+                    continue;
+                }
+                l->p++;
+                return cdc__buf_putc(out, 0) == CDC_OK;
+            }
+            if (cdc__buf_putc(out, (uint8_t)*l->p++)) return false;
+        }
+        return false;
+    }
+    const char *s = l->p;
+    while (l->p < l->end && (isalnum((unsigned char)*l->p) || *l->p == '_' || *l->p == '$' || (*l->p & 0x80))) l->p++;
+    if (l->p == s) return false;
+    return cdc__buf_append(out, s, (size_t)(l->p - s)) == CDC_OK && cdc__buf_putc(out, 0) == CDC_OK;
+}
+
+/* [db.]table as "db\0table\0". */
+static bool table_name(lex *l, const char *db, size_t dblen, cdc_buf *out)
+{
+    size_t start = out->len;
+    if (!ident(l, out)) return false;
+    skip_space(l);
+    if (l->p < l->end && *l->p == '.') {
+        l->p++;
+        return ident(l, out);
+    }
+    /* unqualified: insert the default database in front */
+    size_t tl = out->len - start;
+    if (cdc__buf_reserve(out, dblen + 1)) return false;
+    memmove(out->data + start + dblen + 1, out->data + start, tl);
+    memcpy(out->data + start, db, dblen);
+    out->data[start + dblen] = 0;
+    out->len += dblen + 1;
+    return true;
+}
+
+static bool punct(lex *l, char c)
+{
+    skip_space(l);
+    if (l->p < l->end && *l->p == c) {
+        l->p++;
+        return true;
+    }
+    return false;
+}
+
+int cdc__schema_ddl_tables(const char *db, size_t dblen, const char *sql, size_t len, cdc_buf *out)
+{
+    lex l = {sql, sql + len};
+    int n = 0;
+    if (kw(&l, "ALTER")) {
+        kw(&l, "ONLINE");
+        kw(&l, "IGNORE");
+        if (!kw(&l, "TABLE")) return kw(&l, "DATABASE") || kw(&l, "SCHEMA") ? -1 : 0;
+        if (!table_name(&l, db, dblen, out)) return -1;
+        /* ALTER ... RENAME moves the table: drop everything instead */
+        for (const char *q = l.p; q + 6 <= l.end; q++)
+            if (!strncasecmp(q, "RENAME", 6)) return -1;
+        return 1;
+    }
+    if (kw(&l, "CREATE")) {
+        if (kw(&l, "OR")) kw(&l, "REPLACE");
+        kw(&l, "TEMPORARY");
+        if (!kw(&l, "TABLE")) return kw(&l, "DATABASE") || kw(&l, "SCHEMA") ? -1 : 0;
+        if (kw(&l, "IF")) {
+            kw(&l, "NOT");
+            kw(&l, "EXISTS");
+        }
+        return table_name(&l, db, dblen, out) ? 1 : -1;
+    }
+    if (kw(&l, "DROP")) {
+        kw(&l, "TEMPORARY");
+        if (!kw(&l, "TABLE") && !kw(&l, "TABLES")) return kw(&l, "DATABASE") || kw(&l, "SCHEMA") ? -1 : 0;
+        if (kw(&l, "IF")) kw(&l, "EXISTS");
+        do {
+            if (!table_name(&l, db, dblen, out)) return -1;
+            n++;
+        } while (punct(&l, ','));
+        return n;
+    }
+    if (kw(&l, "RENAME")) {
+        if (!kw(&l, "TABLE") && !kw(&l, "TABLES")) return -1;
+        do {
+            if (!table_name(&l, db, dblen, out) || !kw(&l, "TO") || !table_name(&l, db, dblen, out)) return -1;
+            n += 2;
+        } while (punct(&l, ','));
+        return n;
+    }
+    if (kw(&l, "TRUNCATE")) {
+        kw(&l, "TABLE");
+        return table_name(&l, db, dblen, out) ? 1 : -1;
+    }
+    return 0;
+}
+
+void cdc__schema_ddl(cdc__schema *s, const char *db, size_t dblen, const char *sql, size_t len)
+{
+    if (!s->n) return;
+    cdc_buf t;
+    cdc__buf_init(&t, s->alloc);
+    int n = cdc__schema_ddl_tables(db, dblen, sql, len, &t);
+    if (n < 0) {
+        cdc__schema_clear(s);
+    } else {
+        const char *p = (const char *)t.data;
+        for (int i = 0; i < n; i++) {
+            const char *d = p, *tb = d + strlen(d) + 1;
+            drop(s, d, tb);
+            p = tb + strlen(tb) + 1;
+        }
+    }
+    cdc__buf_free(&t);
+}
