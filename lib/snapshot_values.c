@@ -243,6 +243,9 @@ int cdc__snap_value(const cdc_column *col, int hint, const uint8_t *s, size_t le
         return CDC_ERR_CORRUPT;
     }
     if (rc) return rc;
+    /* the text is in the column's own charset, as in a row image, where
+     * the decoder never marks it converted */
+    out->flags &= (uint16_t)~CDC_VF_UTF8;
     /* BINARY(n): SELECT pads with zero bytes, the row image does not */
     if (out->kind == CDC_K_BYTES && col->type == CDC_T_STRING)
         while (out->v.b.len && out->v.b.ptr[out->v.b.len - 1] == 0) out->v.b.len--;
