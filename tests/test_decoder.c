@@ -432,6 +432,211 @@ static void test_mariadb_gtid_and_payload(void **state)
     cdc__buf_free(&t.b);
 }
 
+/* ---- oracle facts (fixtures' EXPECTED.md, from upstream test suites) ---- */
+
+typedef struct oracle {
+    int n_changes;
+    char ops[64];
+    cdc_value after0[8][8];   /* first 8 columns of the first 8 changes' after images */
+    cdc_value before0[8][8];
+    bool has_after[8][8], has_before[8][8];
+    uint8_t bytes[8][8][64];  /* copies of byte views, which die with the callback */
+    char names[8][32];
+    unsigned charsets[8];
+    int pk[8];
+    uint32_t dims[8][8];
+    char inner[16][32];
+    int n_inner;
+    uint32_t ev_size[32], ev_pos[32], ev_ts[32];
+    uint16_t ev_flags[32];
+    int ev_type[32];
+    int n_ev;
+} oracle;
+
+static int oracle_change(const cdc_change *c, void *ud)
+{
+    oracle *o = ud;
+    int k = o->n_changes++;
+    if (k >= 8) return 0;
+    o->ops[k] = cdc_change_op(c);
+    const cdc_table *t = cdc_change_table(c);
+    for (size_t i = 0; i < 8 && i < cdc_table_column_count(t); i++) {
+        const cdc_value *a = cdc_change_after(c, i), *b = cdc_change_before(c, i);
+        o->has_after[k][i] = a != NULL;
+        o->has_before[k][i] = b != NULL;
+        if (a) {
+            o->after0[k][i] = *a;
+            if ((a->kind == CDC_K_VECTOR || a->kind == CDC_K_STRING) && a->v.b.len <= 64)
+                memcpy(o->bytes[k][i], a->v.b.ptr, a->v.b.len);
+        }
+        if (b) o->before0[k][i] = *b;
+        const cdc_column *col = cdc_table_column(t, i);
+        o->dims[k][i] = col->vector_dims;
+        if (k == 0) {
+            const char *nm = cdc_table_column_name(t, i);
+            snprintf(o->names[i], sizeof o->names[i], "%s", nm ? nm : "");
+            o->charsets[i] = cdc_table_column_charset(t, i);
+            o->pk[i] = cdc_table_column_is_pk(t, i);
+        }
+    }
+    return 0;
+}
+
+static int oracle_event(const cdc_event *e, void *ud)
+{
+    oracle *o = ud;
+    if (cdc_event_is_inner(e) && o->n_inner < 16)
+        snprintf(o->inner[o->n_inner++], 32, "%s", cdc_event_name(e));
+    if (o->n_ev < 32) {
+        o->ev_size[o->n_ev] = cdc_event_size(e);
+        o->ev_pos[o->n_ev] = cdc_event_log_pos(e);
+        o->ev_ts[o->n_ev] = cdc_event_timestamp(e);
+        o->ev_flags[o->n_ev] = cdc_event_flags(e);
+        o->ev_type[o->n_ev] = cdc_event_type_of(e);
+        o->n_ev++;
+    }
+    return 0;
+}
+
+static oracle *run_oracle(const char *rel)
+{
+    static oracle o;
+    memset(&o, 0, sizeof o);
+    size_t n;
+    uint8_t *data = read_file(fixture(rel), &n);
+    assert_non_null(data);
+    cdc_decoder *d;
+    assert_int_equal(cdc_decoder_new(&d, &test_alloc, NULL, 0), CDC_OK);
+    cdc_decoder_set_change_cb(d, oracle_change, &o);
+    cdc_decoder_set_event_cb(d, oracle_event, &o);
+    assert_int_equal(cdc_decoder_feed(d, data, n), (ptrdiff_t)n);
+    assert_int_equal(cdc_decoder_finish(d), CDC_OK);
+    cdc_decoder_free(d);
+    free(data);
+    return &o;
+}
+
+static void test_oracle_event_headers(void **state)
+{
+    (void)state;
+    /* binlog_transaction.000001 (MySQL 5.0.86): sizes, end positions, flags */
+    oracle *o = run_oracle("mysql-server-8.0.39/std_data/binlog_transaction.000001");
+    static const uint32_t size[] = {94, 100, 101, 69, 92, 93, 27, 100, 101, 69, 92,
+                                    93, 72, 97, 98, 69, 92, 93, 70, 44};
+    static const uint32_t pos[] = {98, 198, 299, 368, 460, 553, 580, 680, 781, 850, 942,
+                                   1035, 1107, 1204, 1302, 1371, 1463, 1556, 1626, 1670};
+    assert_int_equal(o->n_ev, 20);
+    for (int i = 0; i < 20; i++) {
+        assert_int_equal(o->ev_size[i], size[i]);
+        assert_int_equal(o->ev_pos[i], pos[i]);
+        assert_int_equal(o->ev_ts[i], i == 0 ? 1253783036u : 1253783037u);
+        bool suppress = i == 3 || i == 9 || i == 12 || i == 15 || i == 18;
+        if (i > 0) assert_int_equal(o->ev_flags[i], suppress ? 8 : 0);
+    }
+    assert_int_equal(o->ev_type[6], CDC_EV_XID);
+    assert_int_equal(o->ev_type[19], CDC_EV_ROTATE);
+
+    /* transaction_compression.000001: the payload holds exactly these */
+    o = run_oracle("rust_mysql_common/transaction_compression.000001");
+    assert_int_equal(o->n_inner, 4);
+    assert_string_equal(o->inner[0], "QUERY");
+    assert_string_equal(o->inner[1], "TABLE_MAP");
+    assert_string_equal(o->inner[2], "WRITE_ROWS");
+    assert_string_equal(o->inner[3], "XID");
+}
+
+static void test_oracle_values(void **state)
+{
+    (void)state;
+    /* vector.binlog: float32 [1.1, 2.2, 3.3] and [1.0, -1.0, 0.0]; dims 3 / 2,4 */
+    oracle *o = run_oracle("rust_mysql_common/vector.binlog");
+    static const uint8_t v1[] = {0xcd, 0xcc, 0x8c, 0x3f, 0xcd, 0xcc, 0x0c, 0x40, 0x33, 0x33, 0x53, 0x40};
+    static const uint8_t v2[] = {0, 0, 0x80, 0x3f, 0, 0, 0x80, 0xbf, 0, 0, 0, 0};
+    assert_int_equal(o->after0[0][1].kind, CDC_K_VECTOR);
+    assert_int_equal(o->after0[0][1].v.b.len, 12);
+    assert_memory_equal(o->bytes[0][1], v1, 12);
+    assert_memory_equal(o->bytes[1][1], v2, 12);
+    assert_int_equal(o->dims[0][1], 3);
+    assert_int_equal(o->dims[2][1], 2);
+    assert_int_equal(o->dims[2][3], 4);
+
+    /* mysql_type_bit.000001: BIT 0b100, "foo", BIT 0b100000 */
+    o = run_oracle("rust_mysql_common/mysql_type_bit.000001");
+    assert_int_equal(o->after0[0][0].kind, CDC_K_BIT);
+    assert_int_equal(o->after0[0][0].v.u, 4);
+    assert_memory_equal(o->bytes[0][1], "foo", 3);
+    assert_int_equal(o->after0[0][2].v.u, 32);
+
+    /* mariadb-bin.000001: names, primary key, charsets */
+    o = run_oracle("rust_mysql_common/mariadb-bin.000001");
+    static const char *names[] = {"id", "topic", "event_type", "event", "created"};
+    static const unsigned cs[] = {0, 45, 45, 63, 0};
+    for (int i = 0; i < 5; i++) {
+        assert_string_equal(o->names[i], names[i]);
+        assert_int_equal(o->charsets[i], cs[i]);
+        assert_int_equal(o->pk[i], i == 0);
+    }
+
+    /* minimal_row_metadata.000001: 0-based column 4 INT UNSIGNED 3230202323,
+     * column 2 collation 255; a MINIMAL image: columns 1 and 3 absent */
+    o = run_oracle("rust_mysql_common/minimal_row_metadata.000001");
+    assert_int_equal(o->after0[0][4].kind, CDC_K_UINT);
+    assert_int_equal(o->after0[0][4].v.u, 3230202323u);
+    assert_int_equal(o->charsets[2], 255);
+    assert_false(o->has_after[0][1]);
+    assert_false(o->has_after[0][3]);
+
+    /* time_issue.000001: TIME -507:48:27 */
+    o = run_oracle("rust_mysql_common/time_issue.000001");
+    assert_int_equal(o->after0[0][0].kind, CDC_K_TIME);
+    assert_true(o->after0[0][0].v.tm.neg);
+    assert_int_equal(o->after0[0][0].v.tm.hour, 507);
+    assert_int_equal(o->after0[0][0].v.tm.minute, 48);
+    assert_int_equal(o->after0[0][0].v.tm.second, 27);
+
+    /* mysql-enum-string-set.000001: ENUM index / SET bits through c, u, d */
+    o = run_oracle("rust_mysql_common/mysql-enum-string-set.000001");
+    assert_int_equal(o->n_changes, 3);
+    assert_string_equal(o->ops, "cud");
+    assert_int_equal(o->after0[0][2].kind, CDC_K_ENUM);
+    assert_int_equal(o->after0[0][2].v.u, 1);
+    assert_int_equal(o->after0[0][3].kind, CDC_K_SET);
+    assert_int_equal(o->after0[0][3].v.u, 5);
+    assert_int_equal(o->before0[1][2].v.u, 1);
+    assert_int_equal(o->after0[1][2].v.u, 2);
+    assert_int_equal(o->after0[1][3].v.u, 10);
+    assert_memory_equal(o->bytes[1][0], "field1", 6);
+    assert_false(o->has_after[2][0]);
+    assert_int_equal(o->before0[2][3].v.u, 10);
+}
+
+static void test_oracle_json_opaque(void **state)
+{
+    (void)state;
+    /* json-opaque.binlog: the JSON column of each insert, rendered */
+    trace t = {0};
+    cdc__buf_init(&t.b, NULL);
+    size_t n;
+    uint8_t *data = read_file(fixture("rust_mysql_common/json-opaque.binlog"), &n);
+    assert_int_equal(decode(data, n, 0, &t, "j"), CDC_OK);
+    cdc__buf_terminate(&t.b);
+    const char *s = (const char *)t.b.data;
+    static const char *want[] = {
+        "\"after\":{\"a\":{\"a\":\"base64:type15:VQ==\"}}", "\"after\":{\"a\":{\"b\":\"2012-03-18\"}}",
+        "\"after\":{\"a\":{\"c\":\"2012-03-18 11:30:45.000000\"}}",
+        "\"after\":{\"a\":{\"c\":\"87:31:46.654321\"}}", "\"after\":{\"a\":{\"e\":[0,1,true,false]}}",
+        "\"after\":{\"a\":{\"e\":null}}",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        if (!strstr(s, want[i])) {
+            print_error("missing %s in\n%s\n", want[i], s);
+            fail();
+        }
+    }
+    free(data);
+    cdc__buf_free(&t.b);
+}
+
 /* ---- malformed input ---------------------------------------------------- */
 
 static int decode_status(const uint8_t *p, size_t n, char *msg, size_t msglen)
@@ -673,6 +878,9 @@ int main(void)
         cmocka_unit_test(test_tagged_gtid),
         cmocka_unit_test(test_gtid_set_text),
         cmocka_unit_test(test_mariadb_gtid_and_payload),
+        cmocka_unit_test(test_oracle_event_headers),
+        cmocka_unit_test(test_oracle_values),
+        cmocka_unit_test(test_oracle_json_opaque),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_corrupt_table_map),
         cmocka_unit_test(test_large_payload_bounded_memory),
