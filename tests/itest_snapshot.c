@@ -323,7 +323,10 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-static void handoff(ts_server srv, unsigned par)
+/* user NULL: root (the FTWRL path on MySQL); else an account made here
+ * with only SELECT, LOCK TABLES and REPLICATION CLIENT: the MySQL
+ * fallback must be just as exact. */
+static void handoff_as(ts_server srv, unsigned par, const char *user)
 {
     cdc_conn *c = ts_connect(srv, NULL);
     ts_exec(c, "DROP DATABASE IF EXISTS " DB);
@@ -334,6 +337,11 @@ static void handoff(ts_server srv, unsigned par)
     ts_exec(c, "INSERT INTO " DB ".h WITH RECURSIVE seq(n) AS (SELECT 0 UNION ALL SELECT n + 2 FROM seq WHERE n + 2 < %d)"
                " SELECT n, n * 3, CONCAT('row-', n) FROM seq", H_ROWS * 2);
     ts_exec(c, "ANALYZE TABLE " DB ".h");
+    if (user) {
+        ts_exec(c, "DROP USER IF EXISTS '%s'@'%%'", user);
+        ts_exec(c, "CREATE USER '%s'@'%%' IDENTIFIED BY '%s'", user, ts_env("CDC_TEST_PASSWORD"));
+        ts_exec(c, "GRANT SELECT, LOCK TABLES, REPLICATION CLIENT ON *.* TO '%s'@'%%'", user);
+    }
 
     writer w = {.s = srv, .seed = 1234u + par};
     pthread_t th;
@@ -343,7 +351,7 @@ static void handoff(ts_server srv, unsigned par)
     hstate *h = calloc(1, sizeof *h);
     assert_non_null(h);
     cdc__snap_opts o;
-    snap_opts(&o, srv, NULL, par, 97); /* small chunks: many pages while the writer runs */
+    snap_opts(&o, srv, user, par, 97); /* small chunks: many pages while the writer runs */
     o.filter = (cdc__snap_filter){only_db, NULL, (void *)DB};
     cdc__snap_cbs cb = {.row = h_snap_row, .ud = h};
     cdc__snap_point pt;
@@ -355,8 +363,8 @@ static void handoff(ts_server srv, unsigned par)
     w.stop = 1;
     pthread_join(th, NULL);
     if (rc) fail_msg("%s snapshot (parallelism %u): %s", ts_server_name(srv), par, err.msg);
-    print_message("%s parallelism %u: %zu snapshot rows at %s:%llu [%s], %ld writes during the snapshot\n",
-                  ts_server_name(srv), par, h->snap_rows, pt.file, (unsigned long long)pt.offset, pt.gtid_set,
+    print_message("%s%s parallelism %u: %zu snapshot rows at %s:%llu [%s], %ld writes during the snapshot\n",
+                  ts_server_name(srv), user ? " (LOCK TABLES path)" : "", par, h->snap_rows, pt.file, (unsigned long long)pt.offset, pt.gtid_set,
                   ops_during);
     assert_true(ops_during > 0); /* the writer really ran during the snapshot */
     assert_true(pt.gtid_set[0] != 0);
@@ -386,7 +394,16 @@ static void handoff(ts_server srv, unsigned par)
     cdc__result_free(fin);
     cdc__snap_point_free(NULL, &pt);
     free(h);
+    if (user) ts_exec(c, "DROP USER '%s'@'%%'", user);
     cdc__conn_free(c);
+}
+
+static void handoff(ts_server srv, unsigned par) { handoff_as(srv, par, NULL); }
+
+static void test_handoff_lock_tables(void **state)
+{
+    (void)state;
+    handoff_as(TS_MYSQL, 4, "cdc_h8_lt");
 }
 
 static void test_handoff_p1(void **state)
@@ -807,6 +824,7 @@ int main(void)
         cmocka_unit_test(test_values_mysql),
         cmocka_unit_test(test_handoff_p1),
         cmocka_unit_test(test_handoff_p4),
+        cmocka_unit_test(test_handoff_lock_tables),
         cmocka_unit_test(test_callback_abort),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
