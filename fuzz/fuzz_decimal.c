@@ -22,6 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cdc_err err;
     if (bin && size >= bin) {
         int n = cdc__decimal_to_text(data, prec, scale, text, &err);
+        if ((cdc__decimal_check(data, prec, scale, &err) == CDC_OK) != (n >= 0)) abort();
         if (n >= 0) {
             if ((size_t)n != strlen(text) || (size_t)n >= sizeof text) abort();
             if (cdc__decimal_from_text(text, (size_t)n, prec, scale, back, &err) != CDC_OK) abort();

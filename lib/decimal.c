@@ -44,6 +44,26 @@ static char *put_digits(char *o, uint32_t v, unsigned digits)
     return o + digits;
 }
 
+int cdc__decimal_check(const uint8_t *p, unsigned prec, unsigned scale, cdc_err *err)
+{
+    if (!cdc__decimal_bin_size(prec, scale))
+        return cdc__err_set(err, CDC_ERR_CORRUPT, "DECIMAL(%u,%u): precision/scale out of range", prec, scale);
+    uint8_t mask = (p[0] & 0x80) ? 0 : 0xff;
+    unsigned intg = prec - scale, lead = intg % 9, trail = scale % 9;
+    unsigned ngroups = intg / 9 + (lead ? 1 : 0) + scale / 9 + (trail ? 1 : 0), ifirst = intg / 9 + (lead ? 1 : 0);
+    size_t off = 0;
+    for (unsigned g = 0; g < ngroups; g++) {
+        unsigned nd = (g == 0 && lead) ? lead : (g == ngroups - 1 && g >= ifirst && trail) ? trail : 9;
+        size_t nb = dig2bytes[nd];
+        uint32_t v = group(p + off, nb, mask, g == 0);
+        off += nb;
+        if (v >= pow10_9[nd])
+            return cdc__err_set(err, CDC_ERR_CORRUPT, "DECIMAL(%u,%u): digit group %u exceeds %u digits", prec,
+                                scale, (unsigned)v, nd);
+    }
+    return CDC_OK;
+}
+
 int cdc__decimal_to_text(const uint8_t *p, unsigned prec, unsigned scale, char *out, cdc_err *err)
 {
     size_t size = cdc__decimal_bin_size(prec, scale);

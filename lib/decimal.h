@@ -28,6 +28,10 @@ size_t cdc__decimal_bin_size(unsigned prec, unsigned scale);
 int cdc__decimal_to_text(const uint8_t *p, unsigned prec, unsigned scale,
                          char *out, cdc_err *err);
 
+/* Checks that every digit group of the binary decimal at p is in range;
+ * CDC_OK or CDC_ERR_CORRUPT, without producing text. */
+int cdc__decimal_check(const uint8_t *p, unsigned prec, unsigned scale, cdc_err *err);
+
 /*
  * Parses decimal text ("-12.3", "+0012.300", "1e3" is refused) into the
  * binary form of DECIMAL(prec,scale) at out (cdc__decimal_bin_size

@@ -177,8 +177,7 @@ static int decode_decimal(const cdc_column *col, const uint8_t *p, size_t avail,
                             avail);
     /* validate the digit groups now, so a bad value is reported where it is
      * decoded rather than when someone renders it */
-    char text[CDC__DECIMAL_TEXT_MAX];
-    int rc = cdc__decimal_to_text(p, prec, scale, text, err);
+    int rc = cdc__decimal_check(p, prec, scale, err);
     if (rc < 0) return rc;
     out->kind = CDC_K_DECIMAL;
     out->v.b = (cdc_bytes){p, n};

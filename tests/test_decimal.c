@@ -167,6 +167,15 @@ static void test_odd_binary(void **state)
     assert_non_null(strstr(err.msg, "exceeds 9 digits"));
     const uint8_t lead[] = {0x8a, 0x00, 0x00, 0x00, 0x00}; /* leading 1-digit group = 10 */
     assert_int_equal(cdc__decimal_to_text(lead, 10, 0, text, &err), CDC_ERR_CORRUPT);
+    const uint8_t trail[] = {0x80, 0x00, 0x00, 0x00, 0x64}; /* DECIMAL(10,2): fraction group = 100 */
+    assert_int_equal(cdc__decimal_to_text(trail, 10, 2, text, &err), CDC_ERR_CORRUPT);
+    /* the cheap check the row decoder uses agrees */
+    assert_int_equal(cdc__decimal_check(negzero, 10, 0, &err), CDC_OK);
+    assert_int_equal(cdc__decimal_check(big, 10, 0, &err), CDC_ERR_CORRUPT);
+    assert_int_equal(cdc__decimal_check(lead, 10, 0, &err), CDC_ERR_CORRUPT);
+    assert_int_equal(cdc__decimal_check(trail, 10, 2, &err), CDC_ERR_CORRUPT);
+    const uint8_t ok[] = {0x80, 0x00, 0x00, 0x00, 0x63};
+    assert_int_equal(cdc__decimal_check(ok, 10, 2, &err), CDC_OK);
 }
 
 int main(void)
