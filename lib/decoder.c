@@ -297,6 +297,7 @@ static int do_rows(cdc_decoder *d, const cdc_event *e, uint64_t *rowidx)
     };
     cdc_rd r = cdc__rd(rv.rows.ptr, rv.rows.len);
     while (cdc__rd_left(&r) > 0) {
+        size_t row_start = r.off;
         cdc__rows_where w = {0, false};
         int rc = CDC_OK;
         bool has_b = rv.op != 'c', has_a = rv.op != 'd';
@@ -331,6 +332,10 @@ static int do_rows(cdc_decoder *d, const cdc_event *e, uint64_t *rowidx)
                             cdc__column_type_text(col, ty, sizeof ty));
             return rc;
         }
+        if (r.off == row_start) /* no columns and no NULL bitmap: it would never end */
+            return cdc__err_set(&d->err, CDC_ERR_CORRUPT,
+                                "%s.%s: %zu bytes of rows data, but a row takes none", t->db,
+                                t->name, cdc__rd_left(&r));
         c.before = has_b ? d->vb : NULL;
         c.pb = has_b ? d->pb : NULL;
         c.after = has_a ? d->va : NULL;

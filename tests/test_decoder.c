@@ -718,6 +718,19 @@ static void test_corrupt_table_map(void **state)
     assert_non_null(strstr(cdc_decoder_errmsg(d), "TABLE_MAP"));
     cdc_decoder_free(d);
 
+    /* a row image with no present columns takes no bytes: rows data left
+     * over must be an error, not an endless loop (a fuzzer find) */
+    static const uint8_t tm1[] = {3, 0, 0, 0, 0, 0, 0, 0, 2, 'd', 'b', 0, 1, 't', 0, 1, 3, 0, 0};
+    static const uint8_t rows0[] = {3, 0, 0, 0, 0, 0, 1, 0, 2, 0, 1, 0x00, 0xaa, 0xbb};
+    n = put_event(ev, CDC_EV_TABLE_MAP, tm1, sizeof tm1);
+    n += put_event(ev + n, CDC_EV_WRITE_ROWS, rows0, sizeof rows0);
+    assert_int_equal(cdc_decoder_new(&d, &test_alloc, NULL, 0), CDC_OK);
+    assert_int_equal(cdc_decoder_set_mode(d, CDC_DECODER_EVENTS), CDC_OK);
+    assert_true(cdc_decoder_feed(d, ev, n) < 0);
+    assert_int_equal(cdc_decoder_error(d), CDC_ERR_CORRUPT);
+    assert_non_null(strstr(cdc_decoder_errmsg(d), "a row takes none"));
+    cdc_decoder_free(d);
+
     /* a rows event for a table that was never mapped */
     static const uint8_t rows[] = {9, 0, 0, 0, 0, 0, 1, 0, 2, 0, 1, 0xff, 0xfc, 1, 0, 0, 0};
     n = put_event(ev, CDC_EV_WRITE_ROWS, rows, sizeof rows);
