@@ -1,0 +1,178 @@
+/* Unit tests for filter.c (include/exclude by database, table, column,
+ * originating server_id and operation) and for the DDL reader of
+ * schema.c that decides which cached column names a statement drops. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "filter.h"
+#include "schema.h"
+
+static void *t_malloc(size_t n, void *ud) { (void)ud; return test_malloc(n); }
+static void *t_realloc(void *p, size_t n, void *ud) { (void)ud; return test_realloc(p, n); }
+static void t_free(void *p, void *ud) { (void)ud; test_free(p); }
+static const cdc_allocator test_alloc = {t_malloc, t_realloc, t_free, NULL};
+
+/* A config with the given key=value pairs (NULL-terminated list). */
+static cdc_config *cfg_with(const char *const *kv)
+{
+    cdc_config *c;
+    assert_int_equal(cdc_config_new(&c, &test_alloc), CDC_OK);
+    char err[256];
+    for (; kv[0]; kv += 2)
+        if (cdc_config_set(c, kv[0], kv[1], err, sizeof err)) fail_msg("%s", err);
+    return c;
+}
+
+static void test_everything_passes_by_default(void **state)
+{
+    (void)state;
+    cdc_config *c = cfg_with((const char *const[]){NULL});
+    cdc__filter f;
+    cdc_err e = {0};
+    assert_int_equal(cdc__filter_init(&f, c, &test_alloc, &e), CDC_OK);
+    assert_true(cdc__filter_table(&f, "shop", "orders"));
+    assert_true(cdc__filter_server(&f, 1));
+    assert_true(cdc__filter_op(&f, 'c') && cdc__filter_op(&f, 'u') && cdc__filter_op(&f, 'd'));
+    assert_false(cdc__filter_has_column_rules(&f));
+    assert_false(cdc__filter_column_excluded(&f, "shop", "orders", "id"));
+    cdc__filter_free(&f);
+    cdc_config_free(c);
+}
+
+static void test_databases_and_tables(void **state)
+{
+    (void)state;
+    cdc_config *c = cfg_with((const char *const[]){
+        "database.include.list", "shop,crm_*", "database.exclude.list", "crm_old",
+        "table.include.list", "shop.*,crm_*.contacts,shop_archive.*", "table.exclude.list", "shop.tmp_?", NULL});
+    cdc__filter f;
+    cdc_err e = {0};
+    assert_int_equal(cdc__filter_init(&f, c, &test_alloc, &e), CDC_OK);
+    assert_true(cdc__filter_table(&f, "shop", "orders"));
+    assert_false(cdc__filter_table(&f, "shop", "tmp_1"));        /* excluded table */
+    assert_true(cdc__filter_table(&f, "shop", "tmp_12"));        /* ? is one character */
+    assert_true(cdc__filter_table(&f, "crm_eu", "contacts"));
+    assert_false(cdc__filter_table(&f, "crm_eu", "leads"));      /* not in the table list */
+    assert_false(cdc__filter_table(&f, "crm_old", "contacts"));  /* excluded database */
+    assert_false(cdc__filter_table(&f, "shop_archive", "x"));    /* database not included */
+    assert_false(cdc__filter_table(&f, "mysql", "user"));
+    /* '*' stays within its part: shop.* is not shopx.orders, nor shop.a.b as db "shop.a" */
+    assert_false(cdc__filter_table(&f, "shopx", "orders"));
+    cdc__filter_free(&f);
+    cdc_config_free(c);
+}
+
+static void test_columns(void **state)
+{
+    (void)state;
+    cdc_config *c = cfg_with((const char *const[]){
+        "column.exclude.list", "shop.customers.card_*,*.*.password", NULL});
+    cdc__filter f;
+    cdc_err e = {0};
+    assert_int_equal(cdc__filter_init(&f, c, &test_alloc, &e), CDC_OK);
+    assert_true(cdc__filter_has_column_rules(&f));
+    assert_true(cdc__filter_column_excluded(&f, "shop", "customers", "card_number"));
+    assert_false(cdc__filter_column_excluded(&f, "shop", "customers", "name"));
+    assert_false(cdc__filter_column_excluded(&f, "shop", "orders", "card_number"));
+    assert_true(cdc__filter_column_excluded(&f, "crm", "users", "password"));
+    assert_false(cdc__filter_column_excluded(&f, "crm", "users", NULL)); /* names unknown */
+    cdc__filter_free(&f);
+    cdc_config_free(c);
+}
+
+static void test_servers_and_ops(void **state)
+{
+    (void)state;
+    cdc_config *c = cfg_with((const char *const[]){
+        "server.id.exclude.list", "7, 4001", "skipped.operations", "d", NULL});
+    cdc__filter f;
+    cdc_err e = {0};
+    assert_int_equal(cdc__filter_init(&f, c, &test_alloc, &e), CDC_OK);
+    assert_true(cdc__filter_server(&f, 1));
+    assert_false(cdc__filter_server(&f, 7));
+    assert_false(cdc__filter_server(&f, 4001));
+    assert_true(cdc__filter_op(&f, 'c'));
+    assert_false(cdc__filter_op(&f, 'd'));
+    cdc__filter_free(&f);
+    cdc_config_free(c);
+
+    c = cfg_with((const char *const[]){"server.id.include.list", "1,2", NULL});
+    assert_int_equal(cdc__filter_init(&f, c, &test_alloc, &e), CDC_OK);
+    assert_true(cdc__filter_server(&f, 2));
+    assert_false(cdc__filter_server(&f, 3));
+    cdc__filter_free(&f);
+    cdc_config_free(c);
+}
+
+static void expect_config_error(const char *key, const char *value, const char *msg)
+{
+    cdc_config *c = cfg_with((const char *const[]){key, value, NULL});
+    cdc__filter f;
+    cdc_err e = {0};
+    assert_int_equal(cdc__filter_init(&f, c, &test_alloc, &e), CDC_ERR_CONFIG);
+    assert_string_equal(e.msg, msg);
+    cdc_config_free(c);
+}
+
+static void test_bad_rules_are_named(void **state)
+{
+    (void)state;
+    expect_config_error("table.include.list", "orders", "table.include.list: 'orders' is not db.table");
+    expect_config_error("table.exclude.list", "shop.a,b", "table.exclude.list: 'b' is not db.table");
+    expect_config_error("column.exclude.list", "shop.orders", "column.exclude.list: 'shop.orders' is not db.table.column");
+    expect_config_error("server.id.exclude.list", "x1", "server.id.exclude.list: 'x1' is not a server_id");
+    expect_config_error("server.id.include.list", "4294967296", "server.id.include.list: '4294967296' is not a server_id");
+    expect_config_error("skipped.operations", "r", "skipped.operations: 'r' is not one of c, u, d");
+}
+
+/* The tables a DDL statement names, as "db.table" joined by spaces. */
+static void expect_ddl(const char *sql, int n, const char *tables)
+{
+    cdc_buf out;
+    cdc__buf_init(&out, &test_alloc);
+    int got = cdc__schema_ddl_tables("cur", 3, sql, strlen(sql), &out);
+    if (got != n) fail_msg("'%s': %d tables, expected %d", sql, got, n);
+    char text[512] = "";
+    const char *p = (const char *)out.data;
+    for (int i = 0; i < got; i++) {
+        const char *d = p, *t = d + strlen(d) + 1;
+        snprintf(text + strlen(text), sizeof text - strlen(text), "%s%s.%s", i ? " " : "", d, t);
+        p = t + strlen(t) + 1;
+    }
+    assert_string_equal(text, tables);
+    cdc__buf_free(&out);
+}
+
+static void test_ddl_tables(void **state)
+{
+    (void)state;
+    expect_ddl("ALTER TABLE t ADD COLUMN x INT", 1, "cur.t");
+    expect_ddl("alter online ignore table `shop`.`or``ders` drop x", 1, "shop.or`ders");
+    expect_ddl("ALTER TABLE shop.t RENAME TO shop.u", -1, "");
+    expect_ddl("CREATE TABLE IF NOT EXISTS shop.t (id INT)", 1, "shop.t");
+    expect_ddl("CREATE OR REPLACE TEMPORARY TABLE t2 LIKE t", 1, "cur.t2");
+    expect_ddl("DROP TABLE IF EXISTS `a`, b.c /* generated by server */", 2, "cur.a b.c");
+    expect_ddl("RENAME TABLE a TO b, s.c TO s.d", 4, "cur.a cur.b s.c s.d");
+    expect_ddl("TRUNCATE TABLE s.t", 1, "s.t");
+    expect_ddl("/* a comment */ ALTER TABLE t FORCE", 1, "cur.t");
+    expect_ddl("DROP DATABASE shop", -1, "");
+    expect_ddl("CREATE INDEX i ON t (x)", 0, "");
+    expect_ddl("GRANT SELECT ON *.* TO x", 0, "");
+    expect_ddl("ALTER TABLE", -1, "");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_everything_passes_by_default), cmocka_unit_test(test_databases_and_tables),
+        cmocka_unit_test(test_columns),                      cmocka_unit_test(test_servers_and_ops),
+        cmocka_unit_test(test_bad_rules_are_named),          cmocka_unit_test(test_ddl_tables),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,189 @@
+/* Unit tests for position.c: checkpoint strings (exact round trip, every
+ * parse error names its problem), the start/stop.at forms, file order. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "position.h"
+
+static void *t_malloc(size_t n, void *ud) { (void)ud; return test_malloc(n); }
+static void *t_realloc(void *p, size_t n, void *ud) { (void)ud; return test_realloc(p, n); }
+static void t_free(void *p, void *ud) { (void)ud; test_free(p); }
+static const cdc_allocator test_alloc = {t_malloc, t_realloc, t_free, NULL};
+
+#define UUID_A "3e11fa47-71ca-11e1-9e33-c80aa9429562"
+#define UUID_B "b6eecdc5-e856-11f1-a74a-02fc00000001"
+
+/* parse(text) then format() gives text back, byte for byte. */
+static void round_trip(const char *text, const char *file, uint64_t off, const char *gtids)
+{
+    cdc_position *p = NULL;
+    char err[256] = "";
+    int rc = cdc_position_parse(&p, text, &test_alloc, err, sizeof err);
+    if (rc) fail_msg("'%s': %s", text, err);
+    assert_string_equal(cdc_position_file(p), file);
+    assert_true(cdc_position_offset(p) == off);
+    assert_string_equal(cdc_position_gtid_set(p), gtids);
+    size_t need = 0;
+    assert_int_equal(cdc_position_format(p, NULL, 0, &need), CDC_ERR_TOO_LARGE);
+    assert_int_equal(need, strlen(text) + 1);
+    char *buf = test_malloc(need);
+    assert_int_equal(cdc_position_format(p, buf, need - 1, NULL), CDC_ERR_TOO_LARGE);
+    assert_int_equal(cdc_position_format(p, buf, need, NULL), CDC_OK);
+    assert_string_equal(buf, text);
+    test_free(buf);
+    cdc_position_free(p);
+}
+
+static void test_checkpoint_round_trip(void **state)
+{
+    (void)state;
+    round_trip("cdc1:file=binlog.000042;pos=1337", "binlog.000042", 1337, "");
+    round_trip("cdc1:file=binlog.000042;pos=1337;gtid=" UUID_A ":1-42", "binlog.000042", 1337, UUID_A ":1-42");
+    round_trip("cdc1:file=binlog.000001;pos=4;gtid=" UUID_A ":1-5:7-9," UUID_B ":1-3", "binlog.000001", 4,
+               UUID_A ":1-5:7-9," UUID_B ":1-3");
+    round_trip("cdc1:file=binlog.000001;pos=4;gtid=" UUID_A ":1-5:tag_1:1-2", "binlog.000001", 4,
+               UUID_A ":1-5:tag_1:1-2");
+    round_trip("cdc1:file=mariadb-bin.000003;pos=18446744073709551615;gtid=0-1-42,1-2-7", "mariadb-bin.000003",
+               UINT64_MAX, "0-1-42,1-2-7");
+    /* a GTID-only position (from gtid:SET) */
+    round_trip("cdc1:file=;pos=0;gtid=0-1-5", "", 0, "0-1-5");
+    /* bytes outside [A-Za-z0-9._/-] are %XX in the file name */
+    round_trip("cdc1:file=my%3Bbin%25%20log.000001;pos=4", "my;bin% log.000001", 4, "");
+    round_trip("cdc1:file=/var/lib/mysql/bin.000002;pos=120", "/var/lib/mysql/bin.000002", 120, "");
+}
+
+static void test_short_forms(void **state)
+{
+    (void)state;
+    cdc_position *p;
+    char err[256];
+    assert_int_equal(cdc_position_parse(&p, "binlog.000042:1337", &test_alloc, err, sizeof err), CDC_OK);
+    assert_string_equal(cdc_position_file(p), "binlog.000042");
+    assert_true(cdc_position_offset(p) == 1337);
+    assert_string_equal(cdc_position_gtid_set(p), "");
+    char buf[128];
+    assert_int_equal(cdc_position_format(p, buf, sizeof buf, NULL), CDC_OK);
+    assert_string_equal(buf, "cdc1:file=binlog.000042;pos=1337");
+    cdc_position_free(p);
+
+    /* the set as SHOW BINARY LOG STATUS prints it, newline included */
+    assert_int_equal(cdc_position_parse(&p, "gtid:" UUID_B ":1-3,\n" UUID_A ":1-5", &test_alloc, err, sizeof err),
+                     CDC_OK);
+    assert_string_equal(cdc_position_file(p), "");
+    assert_string_equal(cdc_position_gtid_set(p), UUID_A ":1-5," UUID_B ":1-3");
+    assert_true(p->gtid_known);
+    cdc_position_free(p);
+}
+
+static void expect_error(const char *text, const char *msg_part)
+{
+    cdc_position *p = (cdc_position *)1;
+    char err[256] = "";
+    int rc = cdc_position_parse(&p, text, &test_alloc, err, sizeof err);
+    if (rc != CDC_ERR_INVALID) fail_msg("'%s' gave %d, expected CDC_ERR_INVALID", text, rc);
+    assert_null(p);
+    if (!strstr(err, msg_part)) fail_msg("'%s': message '%s' lacks '%s'", text, err, msg_part);
+}
+
+static void test_parse_errors(void **state)
+{
+    (void)state;
+    expect_error("", "empty");
+    expect_error("binlog.000001", "is not FILE:OFFSET, gtid:SET or a checkpoint");
+    expect_error(":1234", "is not FILE:OFFSET");
+    expect_error("binlog.000001:12x", "offset '12x' is not a decimal number");
+    expect_error("binlog.000001:-4", "offset '-4' is not a decimal number");
+    expect_error("binlog.000001:99999999999999999999", "is not a decimal number");
+    expect_error("binlog.000001:3", "inside the binlog magic");
+    expect_error("gtid:", "GTID set is empty");
+    expect_error("gtid:zzz", "gtid:SET");
+    expect_error("gtid:" UUID_A ":1-5,0-1-5", "mixes MySQL");
+    expect_error("cdc2:file=b;pos=4", "format version not supported");
+    expect_error("cdc1:", "lacks the file field");
+    expect_error("cdc1:file=b.000001", "lacks the pos field");
+    expect_error("cdc1:file=b.000001;pos=", "pos '' is not a decimal offset");
+    expect_error("cdc1:file=b.000001;pos=4;", "ends with ';'");
+    expect_error("cdc1:pos=4;file=b.000001", "unexpected field 'pos'");
+    expect_error("cdc1:file=b.000001;pos=4;color=red", "unexpected field 'color'");
+    expect_error("cdc1:file=b.000001;pos=4;pos=5", "unexpected field 'pos'");
+    expect_error("cdc1:file=b.000001;pos=4;gtid=", "gtid is empty");
+    expect_error("cdc1:file=b.000001;pos=4;gtid=nonsense", "checkpoint: gtid");
+    expect_error("cdc1:file=b;000001;pos=4", "has no '='");
+    expect_error("cdc1:file=a b;pos=4", "must be written %20");
+    expect_error("cdc1:file=a%2;pos=4", "bad %XX escape");
+    expect_error("cdc1:file=a%zz;pos=4", "bad %XX escape");
+    expect_error("cdc1:file=a%00;pos=4", "NUL byte");
+    expect_error("cdc1:file=;pos=4", "neither a file name nor a GTID set");
+}
+
+static void test_where_forms(void **state)
+{
+    (void)state;
+    cdc_position p;
+    cdc__position_init(&p, &test_alloc);
+    cdc_err e = {0};
+    cdc__where k;
+    assert_int_equal(cdc__where_parse("", "start", true, &k, &p, &e), CDC_OK);
+    assert_int_equal(k, CDC__WHERE_NONE);
+    assert_int_equal(cdc__where_parse("now", "start", true, &k, &p, &e), CDC_OK);
+    assert_int_equal(k, CDC__WHERE_NOW);
+    assert_int_equal(cdc__where_parse("earliest", "start", true, &k, &p, &e), CDC_OK);
+    assert_int_equal(k, CDC__WHERE_EARLIEST);
+    assert_int_equal(cdc__where_parse("earliest", "stop.at", false, &k, &p, &e), CDC_ERR_CONFIG);
+    assert_string_equal(e.msg, "stop.at: 'earliest' is only a start");
+    assert_int_equal(cdc__where_parse("b.000002:77", "stop.at", false, &k, &p, &e), CDC_OK);
+    assert_int_equal(k, CDC__WHERE_POSITION);
+    assert_string_equal(cdc_position_file(&p), "b.000002");
+    assert_int_equal(cdc__where_parse("later", "start", true, &k, &p, &e), CDC_ERR_CONFIG);
+    assert_int_equal(e.code, CDC_ERR_CONFIG);
+    assert_non_null(strstr(e.msg, "start: position 'later' is not FILE:OFFSET"));
+    cdc__position_clear(&p);
+}
+
+static void test_gtid_tracking(void **state)
+{
+    (void)state;
+    cdc_position p, q;
+    cdc__position_init(&p, &test_alloc);
+    cdc__position_init(&q, &test_alloc);
+    cdc_err e = {0};
+    assert_int_equal(cdc__position_parse_into(&p, "gtid:" UUID_A ":1-5", &e), CDC_OK);
+    assert_int_equal(cdc__position_add_gtid_text(&p, UUID_A ":6", &e), CDC_OK);
+    assert_int_equal(cdc__position_add_gtid_text(&p, UUID_A ":8", &e), CDC_OK);
+    assert_int_equal(cdc__position_add_gtid_text(&p, UUID_B ":tag:1", &e), CDC_OK);
+    assert_string_equal(cdc_position_gtid_set(&p), UUID_A ":1-6:8," UUID_B ":tag:1");
+    assert_int_equal(cdc__position_set_file(&p, "b.000009", 8), CDC_OK);
+    p.offset = 99;
+    assert_int_equal(cdc__position_copy(&q, &p), CDC_OK);
+    assert_string_equal(cdc_position_file(&q), "b.000009");
+    assert_true(q.offset == 99);
+    assert_string_equal(cdc_position_gtid_set(&q), cdc_position_gtid_set(&p));
+    cdc__position_clear(&p);
+    cdc__position_clear(&q);
+}
+
+static void test_binlog_name_order(void **state)
+{
+    (void)state;
+    assert_int_equal(cdc__binlog_name_cmp("binlog.000009", "binlog.000010"), -1);
+    assert_int_equal(cdc__binlog_name_cmp("binlog.999999", "binlog.1000000"), -1); /* past six digits */
+    assert_int_equal(cdc__binlog_name_cmp("binlog.000010", "binlog.000010"), 0);
+    assert_int_equal(cdc__binlog_name_cmp("binlog.000011", "binlog.000010"), 1);
+    assert_int_equal(cdc__binlog_name_cmp("a.000002", "b.000001"), -1); /* other base: by text */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_checkpoint_round_trip), cmocka_unit_test(test_short_forms),
+        cmocka_unit_test(test_parse_errors),          cmocka_unit_test(test_where_forms),
+        cmocka_unit_test(test_gtid_tracking),         cmocka_unit_test(test_binlog_name_order),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
