@@ -1,0 +1,322 @@
+/* Unit tests for conn.c against a scripted fake server on loopback (a
+ * thread): timeouts, a server that hangs up or sends garbage, an ERR in
+ * place of the handshake, oversize and out-of-order packets, a whole
+ * login + query checked byte by byte, and every allocation failing in
+ * turn. The real servers are in itest_conn.c. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "conn.h"
+#include "packet.h"
+
+/* A fake server's script: send bytes, read one packet into `got`, or
+ * hang up at once (hangup). Without a hangup step the server lingers
+ * until the client closes. */
+typedef struct step {
+    const uint8_t *send;
+    size_t len;
+    bool read;
+    bool hangup;
+} step;
+
+typedef struct fake {
+    int lfd;
+    unsigned port;
+    const step *steps;
+    size_t nsteps;
+    uint8_t got[8][1024]; /* payloads read, in order */
+    size_t got_len[8];
+    size_t ngot;
+    pthread_t th;
+} fake;
+
+static bool read_full(int fd, uint8_t *p, size_t n)
+{
+    while (n) {
+        ssize_t r = recv(fd, p, n, 0);
+        if (r <= 0) return false;
+        p += r;
+        n -= (size_t)r;
+    }
+    return true;
+}
+
+static void *fake_run(void *arg)
+{
+    fake *f = arg;
+    int fd = accept(f->lfd, NULL, NULL);
+    if (fd < 0) return NULL;
+    for (size_t i = 0; i < f->nsteps; i++) {
+        const step *s = &f->steps[i];
+        if (s->hangup) {
+            close(fd);
+            return NULL;
+        }
+        if (s->read) {
+            uint8_t h[4];
+            if (!read_full(fd, h, 4)) break;
+            size_t len = cdc__le24(h);
+            if (len > sizeof f->got[0] || f->ngot == 8 || !read_full(fd, f->got[f->ngot], len)) break;
+            f->got_len[f->ngot++] = len;
+        } else if (s->len && send(fd, s->send, s->len, MSG_NOSIGNAL) < 0) {
+            break;
+        }
+    }
+    /* linger until the client hangs up, so it sees our bytes first */
+    uint8_t sink[256];
+    while (recv(fd, sink, sizeof sink, 0) > 0) {}
+    close(fd);
+    return NULL;
+}
+
+static void fake_start(fake *f, const step *steps, size_t n)
+{
+    memset(f, 0, sizeof *f);
+    f->steps = steps;
+    f->nsteps = n;
+    f->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(f->lfd >= 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(f->lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(listen(f->lfd, 4), 0);
+    socklen_t sl = sizeof sa;
+    assert_int_equal(getsockname(f->lfd, (struct sockaddr *)&sa, &sl), 0);
+    f->port = ntohs(sa.sin_port);
+    assert_int_equal(pthread_create(&f->th, NULL, fake_run, f), 0);
+}
+
+static void fake_stop(fake *f)
+{
+    /* wakes a thread still in accept() when the client never connected */
+    shutdown(f->lfd, SHUT_RDWR);
+    pthread_join(f->th, NULL);
+    close(f->lfd);
+}
+
+static int run_connect(fake *f, cdc_conn_opts *o, cdc_err *e)
+{
+    cdc_conn *c;
+    assert_int_equal(cdc__conn_new(&c, NULL), CDC_OK);
+    o->host = "127.0.0.1";
+    o->port = f->port;
+    if (!o->user) o->user = "u";
+    cdc__err_clear(e);
+    int rc = cdc__conn_connect(c, o, e);
+    cdc__conn_free(c);
+    fake_stop(f);
+    return rc;
+}
+
+/* A MySQL-like handshake: version 8.0.36, connection id 7, capabilities
+ * 0x01ffffff (TLS, DEPRECATE_EOF, ...), nonce "0123456789abcdefghij",
+ * plugin mysql_native_password. */
+static const uint8_t hs_pkt[] = {
+    74, 0, 0, 0, 10, '8', '.', '0', '.', '3', '6', 0, 7, 0, 0, 0, '0', '1', '2', '3', '4', '5', '6', '7', 0,
+    0xff, 0xff, 0x2d, 2, 0, 0xff, 1, 0x15, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, '8', '9', 'a', 'b', 'c', 'd', 'e', 'f',
+    'g', 'h', 'i', 'j', 0, 'm', 'y', 's', 'q', 'l', '_', 'n', 'a', 't', 'i', 'v', 'e', '_', 'p', 'a', 's', 's',
+    'w', 'o', 'r', 'd', 0,};
+
+static void test_silent_server_times_out(void **state)
+{
+    (void)state;
+    fake f;
+    fake_start(&f, NULL, 0);
+    cdc_conn_opts o = {.connect_timeout_ms = 200};
+    cdc_err e;
+    assert_int_equal(run_connect(&f, &o, &e), CDC_ERR_TIMEOUT);
+    assert_non_null(strstr(e.msg, "200 ms"));
+}
+
+static void test_server_hangs_up(void **state)
+{
+    (void)state;
+    fake f;
+    /* half a handshake, then close */
+    const step s[] = {{hs_pkt, 20, false, false}, {NULL, 0, false, true}};
+    fake_start(&f, s, 2);
+    cdc_conn_opts o = {.connect_timeout_ms = 2000};
+    cdc_err e;
+    assert_int_equal(run_connect(&f, &o, &e), CDC_ERR_CLOSED);
+    assert_non_null(strstr(e.msg, "closed by server"));
+}
+
+static void test_handshake_errors(void **state)
+{
+    (void)state;
+    static const uint8_t too_many[] = {23, 0, 0, 0, 0xff, 0x10, 0x04, 'T', 'o', 'o', ' ', 'm', 'a', 'n', 'y', ' ',
+                                       'c', 'o', 'n', 'n', 'e', 'c', 't', 'i', 'o', 'n', 's'};
+    static const uint8_t v9[] = {5, 0, 0, 0, 9, '3', '.', '2', 0};
+    static const uint8_t bad_seq[] = {5, 0, 0, 3, 10, '8', '.', '0', 0};
+    static const uint8_t huge[] = {0xff, 0xff, 0xff, 0};
+    static const uint8_t truncated[] = {5, 0, 0, 0, 10, '8', '.', '0', 0};
+    static const struct {
+        const uint8_t *b;
+        size_t n;
+        int want;
+        const char *msg;
+        size_t max_packet;
+    } cases[] = {
+        {too_many, sizeof too_many, CDC_ERR_CONNECT, "Too many connections (server error 1040)", 0},
+        {v9, sizeof v9, CDC_ERR_UNSUPPORTED, "protocol 9", 0},
+        {bad_seq, sizeof bad_seq, CDC_ERR_PROTOCOL, "sequence id 3, expected 0", 0},
+        {huge, sizeof huge, CDC_ERR_TOO_LARGE, "limit of 1000 bytes", 1000},
+        {truncated, sizeof truncated, CDC_ERR_PROTOCOL, "initial handshake truncated", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        fake f;
+        const step s[] = {{cases[i].b, cases[i].n, false, false}};
+        fake_start(&f, s, 1);
+        cdc_conn_opts o = {.connect_timeout_ms = 2000, .max_packet = cases[i].max_packet};
+        cdc_err e;
+        assert_int_equal(run_connect(&f, &o, &e), cases[i].want);
+        if (!strstr(e.msg, cases[i].msg)) fail_msg("case %zu: '%s' lacks '%s'", i, e.msg, cases[i].msg);
+    }
+    /* required TLS from a server without it: clear CLIENT_SSL (bit 11) */
+    uint8_t no_ssl[sizeof hs_pkt];
+    memcpy(no_ssl, hs_pkt, sizeof hs_pkt);
+    no_ssl[26] = 0xff & ~0x08;
+    const step s2[] = {{no_ssl, sizeof no_ssl, false, false}};
+    fake f2;
+    fake_start(&f2, s2, 1);
+    cdc_conn_opts o = {.tls_mode = CDC_TLS_REQUIRED};
+    cdc_err e;
+    assert_int_equal(run_connect(&f2, &o, &e), CDC_ERR_TLS_REQUIRED);
+    assert_non_null(strstr(e.msg, "does not offer TLS"));
+}
+
+/* ERR for the login; ok reply for COM_QUERY; a one-row result. */
+static const uint8_t ok_pkt[] = {7, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0};
+static const uint8_t reply[] = {
+    1, 0, 0, 1, 2,                                                                              /* 2 columns */
+    23, 0, 0, 2, 3, 'd', 'e', 'f', 0, 0, 0, 1, 'a', 0, 0x0c, 0x21, 0, 10, 0, 0, 0, 253, 0, 0, 0, 0, 0, /* a */
+    23, 0, 0, 3, 3, 'd', 'e', 'f', 0, 0, 0, 1, 'b', 0, 0x0c, 0x21, 0, 10, 0, 0, 0, 253, 0, 0, 0, 0, 0, /* b */
+    5, 0, 0, 4, 0xfe, 0, 0, 2, 0,                                                                /* EOF */
+    4, 0, 0, 5, 2, 'h', 'i', 0xfb,                                                               /* 'hi', NULL */
+    5, 0, 0, 6, 0xfe, 0, 0, 2, 0};                                                               /* EOF */
+
+static int got_row(const cdc_bytes *v, size_t n, void *ud)
+{
+    assert_int_equal(n, 2);
+    assert_int_equal(v[0].len, 2);
+    assert_memory_equal(v[0].ptr, "hi", 2);
+    assert_null(v[1].ptr);
+    (*(int *)ud)++;
+    return 0;
+}
+
+/* The whole exchange, and what the client sent, byte by byte. */
+static void test_login_and_query(void **state)
+{
+    (void)state;
+    /* hs_pkt offers DEPRECATE_EOF (capability byte 31 = 0x01); the reply
+     * above uses EOF packets, so take that bit away */
+    uint8_t hs[sizeof hs_pkt];
+    memcpy(hs, hs_pkt, sizeof hs);
+    hs[31] = 0x00;
+    const step s[] = {{hs, sizeof hs, false, false}, {NULL, 0, true, false}, {ok_pkt, sizeof ok_pkt, false, false},
+                      {NULL, 0, true, false}, {reply, sizeof reply, false, false}};
+    fake f;
+    fake_start(&f, s, 5);
+    cdc_conn *c;
+    assert_int_equal(cdc__conn_new(&c, NULL), CDC_OK);
+    cdc_conn_opts o = {.host = "127.0.0.1", .port = f.port, .user = "cdc", .password = "secret", .database = "db"};
+    cdc_err e;
+    cdc__err_clear(&e);
+    int rc = cdc__conn_connect(c, &o, &e);
+    if (rc) fail_msg("%s", e.msg);
+    assert_int_equal(cdc__conn_id(c), 7);
+    assert_int_equal(cdc__conn_server_version(c)->flavour, CDC_FLAVOUR_MYSQL);
+    assert_string_equal(cdc__conn_auth_plugin(c), "mysql_native_password");
+    int rows = 0;
+    cdc_query_handler h = {NULL, got_row, NULL};
+    assert_int_equal(cdc__conn_query(c, "SELECT x", 8, &h, &rows, &e), CDC_OK);
+    assert_int_equal(rows, 1);
+    cdc__conn_free(c);
+    fake_stop(&f);
+
+    /* the handshake response */
+    assert_int_equal(f.ngot, 2);
+    cdc_rd r = cdc__rd(f.got[0], f.got_len[0]);
+    uint32_t caps = cdc__rd_u32(&r);
+    assert_true(caps & CDC_CAP_CONNECT_WITH_DB);
+    assert_false(caps & CDC_CAP_SSL);
+    assert_false(caps & CDC_CAP_DEPRECATE_EOF); /* not offered, not taken */
+    cdc__rd_skip(&r, 28);
+    cdc_bytes user = cdc__rd_cstr(&r);
+    assert_int_equal(user.len, 3);
+    cdc_bytes auth = cdc__rd_lenenc_bytes(&r, NULL);
+    uint8_t want[20];
+    cdc__auth_native_scramble("secret", 6, (const uint8_t *)"0123456789abcdefghij", want);
+    assert_int_equal(auth.len, 20);
+    assert_memory_equal(auth.ptr, want, 20);
+    cdc_bytes db = cdc__rd_cstr(&r);
+    assert_memory_equal(db.ptr, "db", 2);
+    cdc_bytes plugin = cdc__rd_cstr(&r);
+    assert_int_equal(plugin.len, 21);
+    assert_false(r.bad);
+    /* the query: COM_QUERY + text */
+    assert_int_equal(f.got_len[1], 9);
+    assert_memory_equal(f.got[1], "\x03SELECT x", 9);
+}
+
+/* Every allocation failing in turn: NOMEM or success, never a crash or a
+ * leak (cmocka's allocator checks). */
+static int fail_after;
+static void *t_malloc(size_t n, void *ud) { (void)ud; return fail_after-- > 0 ? test_malloc(n) : NULL; }
+static void *t_realloc(void *p, size_t n, void *ud) { (void)ud; return fail_after-- > 0 ? test_realloc(p, n) : NULL; }
+static void t_free(void *p, void *ud) { (void)ud; test_free(p); }
+
+static void test_allocation_failures(void **state)
+{
+    (void)state;
+    cdc_allocator a = {t_malloc, t_realloc, t_free, NULL};
+    uint8_t hs[sizeof hs_pkt];
+    memcpy(hs, hs_pkt, sizeof hs);
+    hs[31] = 0x00;
+    bool done = false;
+    for (int budget = 0; budget < 200 && !done; budget++) {
+        const step s[] = {{hs, sizeof hs, false, false}, {NULL, 0, true, false}, {ok_pkt, sizeof ok_pkt, false, false},
+                          {NULL, 0, true, false}, {reply, sizeof reply, false, false}};
+        fake f;
+        fake_start(&f, s, 5);
+        fail_after = budget;
+        cdc_conn *c = NULL;
+        int rc = cdc__conn_new(&c, &a);
+        cdc_err e;
+        if (rc == CDC_OK) {
+            cdc_conn_opts o = {.host = "127.0.0.1", .port = f.port, .user = "cdc", .password = "secret"};
+            rc = cdc__conn_connect(c, &o, &e);
+            int rows = 0;
+            cdc_query_handler h = {NULL, got_row, NULL};
+            if (rc == CDC_OK) rc = cdc__conn_query(c, "SELECT x", 8, &h, &rows, &e);
+            if (rc == CDC_OK) {
+                assert_int_equal(rows, 1);
+                done = true;
+            }
+        }
+        if (!done) assert_int_equal(rc, CDC_ERR_NOMEM);
+        cdc__conn_free(c);
+        fake_stop(&f);
+    }
+    assert_true(done);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_silent_server_times_out), cmocka_unit_test(test_server_hangs_up),
+        cmocka_unit_test(test_handshake_errors),       cmocka_unit_test(test_login_and_query),
+        cmocka_unit_test(test_allocation_failures),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
