@@ -171,46 +171,90 @@ int cdc__render_base64(cdc_buf *out, const uint8_t *p, size_t len)
 }
 
 /*
- * Shortest round-trip text. Any decimal of at most DBL_DIG (15) digits
+ * Floating-point text: the shortest digits that read back as the same
+ * value, laid out as MySQL's my_gcvt() lays out a DOUBLE for SELECT:
+ * plain notation when the decimal exponent `decpt` (digits before the
+ * point) is in -14..15, or larger but the number has digits after the
+ * point; otherwise d.ddde[-]N. So 0.1, 1e-20, 0.0000000000000015,
+ * 123456789012345, 1e15, 1000000000000000.2, 1.2345678901234568e17.
+ *
+ * Finding the digits: any decimal of at most DBL_DIG (15) digits
  * survives decimal -> double -> 15-digit decimal, so if a k-digit text
- * reads back as d (k <= 15), %.15g prints that same text (%g drops the
- * trailing zeros): starting at 15 finds the shortest with one or two
- * tries instead of up to seventeen. Likewise FLT_DIG (6) for floats.
- * Subnormals carry fewer digits, so they search from one digit up.
+ * reads back (k <= 15), 15 digits with trailing zeros dropped give that
+ * same text: starting at 15 finds the shortest in one or two tries.
+ * Likewise FLT_DIG (6) for floats. Subnormals carry fewer digits and
+ * search from one.
  */
-/* printf writes exponents as "e+21"/"e-07"; MySQL (and JSON's shortest
- * form) writes "e21"/"e-7". */
-static size_t tidy_exponent(char *buf, size_t n)
+static size_t layout(char *buf, const char *sci)
 {
-    char *e = memchr(buf, 'e', n);
-    if (!e) return n;
-    char *src = e + 1, *dst = e + 1;
-    if (*src == '+') src++;
-    else if (*src == '-') *dst++ = *src++;
-    while (*src == '0' && src[1]) src++;
-    while (*src) *dst++ = *src++;
-    *dst = 0;
-    return (size_t)(dst - buf);
+    /* sci is printf's %.Ne: [-]d[.ddd]e(+|-)XX */
+    char digits[24];
+    int len = 0;
+    const char *p = sci;
+    bool neg = *p == '-';
+    if (neg) p++;
+    for (; *p && *p != 'e' && len < (int)sizeof digits; p++)
+        if (*p != '.') digits[len++] = *p;
+    int decpt = atoi(p + 1) + 1;
+    while (len > 1 && digits[len - 1] == '0') len--;
+    if (len == 1 && digits[0] == '0') decpt = 1;
+    char *o = buf;
+    if (neg) *o++ = '-';
+    if (decpt >= -14 && (decpt <= 15 || len > decpt)) {
+        if (decpt <= 0) {
+            *o++ = '0';
+            *o++ = '.';
+            for (int i = 0; i < -decpt; i++) *o++ = '0';
+            memcpy(o, digits, (size_t)len);
+            o += len;
+        } else if (decpt < len) {
+            memcpy(o, digits, (size_t)decpt);
+            o += decpt;
+            *o++ = '.';
+            memcpy(o, digits + decpt, (size_t)(len - decpt));
+            o += len - decpt;
+        } else {
+            memcpy(o, digits, (size_t)len);
+            o += len;
+            for (int i = len; i < decpt; i++) *o++ = '0';
+        }
+    } else {
+        *o++ = digits[0];
+        if (len > 1) {
+            *o++ = '.';
+            memcpy(o, digits + 1, (size_t)(len - 1));
+            o += len - 1;
+        }
+        o += sprintf(o, "e%d", decpt - 1);
+    }
+    *o = 0;
+    return (size_t)(o - buf);
 }
 
 size_t cdc__fmt_double(char *buf, double d)
 {
     if (!isfinite(d)) { memcpy(buf, "null", 5); return 4; }
-    for (int prec = fabs(d) < DBL_MIN ? 1 : DBL_DIG; prec < 17; prec++) {
-        int n = snprintf(buf, 32, "%.*g", prec, d);
-        if (strtod(buf, NULL) == d) return tidy_exponent(buf, (size_t)n);
+    char sci[40];
+    int prec = fabs(d) < DBL_MIN ? 1 : DBL_DIG;
+    for (; prec < 17; prec++) {
+        snprintf(sci, sizeof sci, "%.*e", prec - 1, d);
+        if (strtod(sci, NULL) == d) break;
     }
-    return tidy_exponent(buf, (size_t)snprintf(buf, 32, "%.17g", d));
+    if (prec == 17) snprintf(sci, sizeof sci, "%.16e", d);
+    return layout(buf, sci);
 }
 
 size_t cdc__fmt_float(char *buf, float f)
 {
     if (!isfinite(f)) { memcpy(buf, "null", 5); return 4; }
-    for (int prec = fabsf(f) < FLT_MIN ? 1 : FLT_DIG; prec < 9; prec++) {
-        int n = snprintf(buf, 32, "%.*g", prec, (double)f);
-        if (strtof(buf, NULL) == f) return tidy_exponent(buf, (size_t)n);
+    char sci[40];
+    int prec = fabsf(f) < FLT_MIN ? 1 : FLT_DIG;
+    for (; prec < 9; prec++) {
+        snprintf(sci, sizeof sci, "%.*e", prec - 1, (double)f);
+        if (strtof(sci, NULL) == f) break;
     }
-    return tidy_exponent(buf, (size_t)snprintf(buf, 32, "%.9g", (double)f));
+    if (prec == 9) snprintf(sci, sizeof sci, "%.8e", (double)f);
+    return layout(buf, sci);
 }
 
 /* Integers without printf: this runs for most columns of most rows. */

@@ -18,7 +18,7 @@ int cdc__render_text(cdc_buf *out, const uint8_t *s, size_t len, unsigned charse
 /* Appends "<base64>" (standard alphabet, padded), quotes included. */
 int cdc__render_base64(cdc_buf *out, const uint8_t *p, size_t len);
 /* Shortest decimal text that reads back as the same double/float;
- * non-finite values give "null". buf needs 32 bytes. Returns length. */
+ * non-finite values give "null". buf needs 40 bytes. Returns length. */
 size_t cdc__fmt_double(char *buf, double d);
 size_t cdc__fmt_float(char *buf, float f);
 

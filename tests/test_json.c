@@ -53,6 +53,11 @@ static void test_scalars(void **state)
     expect_doc("0b000000000000f83f", "1.5");                    /* double */
     expect_doc("0b000000000000f03f", "1.0");                    /* a double stays a double */
     expect_doc("0b9a9999999999b93f", "0.1");
+    /* as MySQL 9.7 printed CAST('[1.0, 1e21, 1.5e-7, -0.0]' AS JSON) */
+    expect_doc("0b0000000000000000", "0.0");
+    expect_doc("0b0000000000000080", "-0.0");
+    expect_doc("0b50efe2d6e41a4b44", "1e21");
+    expect_doc("0b76830df4f521843e", "0.00000015");
     expect_doc("0c03616263", "\"abc\"");                        /* string */
     expect_doc("0c00", "\"\"");
     expect_doc("0c04220a5c01", "\"\\\"\\n\\\\\\u0001\"");         /* escapes */
