@@ -52,6 +52,7 @@ class Column:
         self.name = name
         self.data_type = data_type.lower()
         self.column_type = column_type.lower()
+        self.column_type_raw = column_type  # keeps ENUM/SET label case
         self.charset = charset if charset and charset != "NULL" else None
         self.key = column_key == "PRI"
         self.unsigned = "unsigned" in self.column_type
@@ -91,7 +92,8 @@ class Column:
 
     def _labels(self):
         # enum('a','b''c') -> ['a', "b'c"]
-        body = self.column_type[self.column_type.index("(") + 1:self.column_type.rindex(")")]
+        ct = self.column_type_raw
+        body = ct[ct.index("(") + 1:ct.rindex(")")]
         out, cur, i = [], None, 0
         while i < len(body):
             ch = body[i]
