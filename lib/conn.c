@@ -184,6 +184,15 @@ int cdc__conn_read_packet(cdc_conn *c, cdc_bytes *payload, cdc_err *err)
     if (c->broken || c->fd < 0) return cdc__err_set(err, CDC_ERR_STATE, "connection is not open");
     cdc__deframer_next(&c->df);
     while (!c->df.done) {
+        size_t room;
+        uint8_t *dst = cdc__deframer_direct(&c->df, &room);
+        if (!c->compress && c->ipos == c->ilen && room >= IBUF_SIZE) {
+            /* The body of a big packet goes from the socket into place. */
+            ptrdiff_t r = raw_recv(c, dst, room, err);
+            if (r < 0) return (int)r;
+            cdc__deframer_commit(&c->df, (size_t)r);
+            continue;
+        }
         const uint8_t *p = NULL;
         size_t n = 0;
         int rc = stream_peek(c, &p, &n, err);

@@ -88,6 +88,15 @@ ptrdiff_t cdc__deframer_feed(cdc_deframer *d, const uint8_t *in, size_t len, cdc
     return (ptrdiff_t)used;
 }
 
+void cdc__deframer_commit(cdc_deframer *d, size_t n)
+{
+    d->payload.len += n;
+    d->seg_left -= (uint32_t)n;
+    if (d->seg_left) return;
+    d->in_seg = false;
+    d->done = !d->more;
+}
+
 int cdc__zpacket_frame(cdc_buf *out, uint8_t *seq, const uint8_t *s, size_t n, cdc_err *err)
 {
     do {

@@ -63,9 +63,16 @@ void cdc__deframer_next(cdc_deframer *d);
  * max), CDC_ERR_NOMEM. Feeding while done is CDC_ERR_STATE.
  */
 ptrdiff_t cdc__deframer_feed(cdc_deframer *d, const uint8_t *in, size_t len, cdc_err *err);
-/* Bytes still missing for the current packet's payload (0 when at a
- * header); lets a reader copy straight into the payload buffer. */
-static inline size_t cdc__deframer_want(const cdc_deframer *d) { return d->in_seg ? d->seg_left : 0; }
+/* Where the rest of the current packet's payload goes and how many bytes
+ * that is (*room = 0 between packets), so a reader can receive large
+ * payloads straight into place; cdc__deframer_commit records what it put
+ * there (n <= *room). */
+static inline uint8_t *cdc__deframer_direct(cdc_deframer *d, size_t *room)
+{
+    *room = d->in_seg && !d->done ? d->seg_left : 0;
+    return *room ? d->payload.data + d->payload.len : NULL;
+}
+void cdc__deframer_commit(cdc_deframer *d, size_t n);
 
 /* ---- compressed protocol ------------------------------------------- */
 

@@ -155,6 +155,46 @@ static void test_deframe_errors(void **state)
     cdc__deframer_free(&d);
 }
 
+/* A reader may put a packet's body straight into the payload buffer. */
+static void test_deframe_direct(void **state)
+{
+    (void)state;
+    cdc_buf b;
+    cdc__buf_init(&b, NULL);
+    uint8_t seq = 0;
+    size_t n = (size_t)CDC__PKT_MAX + 10;
+    uint8_t *payload = malloc(n);
+    assert_non_null(payload);
+    for (size_t i = 0; i < n; i++) payload[i] = (uint8_t)(i % 251);
+    assert_int_equal(cdc__packet_frame(&b, &seq, payload, n), CDC_OK);
+    cdc_deframer d;
+    cdc__deframer_init(&d, NULL, 0);
+    size_t room, off = 0;
+    assert_null(cdc__deframer_direct(&d, &room)); /* at a header: nowhere to write */
+    assert_int_equal(room, 0);
+    while (!d.done) {
+        uint8_t *dst = cdc__deframer_direct(&d, &room);
+        if (room) {
+            size_t k = room > 100000 ? 100000 : room; /* a short read */
+            memcpy(dst, b.data + off, k);
+            cdc__deframer_commit(&d, k);
+            off += k;
+        } else {
+            ptrdiff_t used = cdc__deframer_feed(&d, b.data + off, 4, NULL); /* one header */
+            assert_int_equal(used, 4);
+            off += 4;
+        }
+    }
+    assert_int_equal(off, b.len);
+    assert_int_equal(d.payload.len, n);
+    assert_memory_equal(d.payload.data, payload, n);
+    cdc__deframer_direct(&d, &room);
+    assert_int_equal(room, 0);
+    cdc__deframer_free(&d);
+    cdc__buf_free(&b);
+    free(payload);
+}
+
 static void test_compressed_roundtrip(void **state)
 {
     (void)state;
@@ -216,6 +256,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_frame_small),          cmocka_unit_test(test_frame_large),
         cmocka_unit_test(test_deframe_byte_by_byte), cmocka_unit_test(test_deframe_errors),
+        cmocka_unit_test(test_deframe_direct),
         cmocka_unit_test(test_compressed_roundtrip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
