@@ -428,7 +428,10 @@ static int render_inet_uuid(const cdc_value *v, cdc_buf *out, cdc_err *err)
          * then: [0..6) node, [6..8) clock_seq, [8..10) time_hi+version,
          * [10..12) time_mid, [12..16) time_low. A record is in that form
          * when byte 6 has its top bit set and byte 8 is 0x01..0x7f;
-         * other UUIDs are stored as written.
+         * other UUIDs are stored as written. (MariaDB 10.11 logs UUIDs as
+         * written, checked on a 10.11.19 server; a written v1..v5 UUID
+         * has the version nibble, top bit clear, in byte 6, so the two
+         * forms cannot be mistaken for each other.)
          */
         uint8_t u[16];
         if ((p[6] & 0x80) && p[8] >= 0x01 && p[8] <= 0x7f) {
