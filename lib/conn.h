@@ -41,7 +41,7 @@ typedef struct cdc_conn_opts {
     const char *tls_ca, *tls_cert, *tls_key;
     const char *tls_server_name; /* name to verify; default host */
     bool compress;               /* CLIENT_COMPRESS (zlib) if the server has it */
-    int connect_timeout_ms;      /* connect + handshake + auth; 0 = 10 s */
+    int connect_timeout_ms;      /* TCP connect, then each wait of TLS and auth; 0 = 10 s */
     int read_timeout_ms;         /* each wait for data afterwards; 0 = none */
     const char *server_public_key_path; /* PEM RSA key for the RSA auth paths */
     bool get_server_public_key;  /* may ask the server for it instead */
