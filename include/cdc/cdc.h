@@ -10,5 +10,6 @@
 #include <cdc/value.h>
 #include <cdc/binlog.h>
 #include <cdc/stream.h>
+#include <cdc/batch.h>
 
 #endif /* CDC_CDC_H */

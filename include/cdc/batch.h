@@ -1,0 +1,158 @@
+/*
+ * libcdc: change data capture from MySQL and MariaDB binary logs.
+ *
+ * batch.h: changes many at a time, as JSON lines, for bindings.
+ *
+ * A host written in C takes changes one callback at a time. A host in
+ * Python or Go pays for every crossing of the language boundary, so a
+ * callback per row would cost more than decoding it. A cdc_batch installs
+ * its own callbacks on a stream (or a decoder), renders what they deliver
+ * into one buffer of JSON lines (docs/output.md, "Batches") and pauses the
+ * stream when a batch is ready: one call hands over many changes.
+ *
+ *     cdc_batch *b;
+ *     cdc_batch_new(&b, 0, NULL);
+ *     cdc_batch_attach_stream(b, stream);
+ *     const char *data; size_t len;
+ *     while ((rc = cdc_batch_next(b, &data, &len)) == CDC_OK && len > 0)
+ *         ...parse len bytes of '\n'-terminated lines...
+ *     // rc: CDC_OK (stop.at reached), CDC_ERR_STOPPED, or an error:
+ *     //     cdc_batch_errmsg(b)
+ *
+ * Where a batch of a stream ends:
+ *  - at a transaction boundary (a commit, DDL, checkpoint or
+ *    snapshot-done line) once the batch holds anything, so a change never
+ *    waits for the next transaction to be handed over;
+ *  - inside a transaction whose lines reach `limit` bytes, so memory
+ *    stays bounded. The stream then re-reads that transaction from its
+ *    start when resumed and skips what it delivered (stream.h): exact,
+ *    but a transaction many times larger than `limit` is read many times.
+ *  - at the end of the stream.
+ * Within one transaction every change is handed over in order; the
+ * commit line follows the transaction's last change. A host that applies
+ * changes at commit lines and saves the commit's checkpoint is exact
+ * across restarts.
+ *
+ * Threads: a batch belongs to the thread that calls cdc_batch_next() (or
+ * feed/finish). cdc_stream_stop() on the attached stream may be called
+ * from any thread; the cdc_batch_next() running then returns the complete
+ * transactions it holds, and the next call returns CDC_ERR_STOPPED.
+ */
+#ifndef CDC_BATCH_H
+#define CDC_BATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cdc/binlog.h>
+#include <cdc/common.h>
+#include <cdc/stream.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct cdc_batch cdc_batch;
+
+/* The batch size used when cdc_batch_new() is given 0: 1 MiB. */
+#define CDC_BATCH_DEFAULT_LIMIT ((size_t)1 << 20)
+
+/*
+ * Makes an empty batch. limit: the size in bytes at which a batch ends
+ * (0 for CDC_BATCH_DEFAULT_LIMIT). A batch may exceed it by the lines of
+ * one rows event, which a decoder always delivers whole.
+ * alloc may be NULL. Returns CDC_OK, CDC_ERR_INVALID (out is NULL) or
+ * CDC_ERR_NOMEM.
+ */
+CDC_EXTERN int cdc_batch_new(cdc_batch **out, size_t limit, const cdc_allocator *alloc);
+/* Frees the batch; NULL is fine. Free it after the stream or decoder it
+ * is attached to, or detach it by freeing that first: the callbacks it
+ * installed point at it. */
+CDC_EXTERN void cdc_batch_free(cdc_batch *b);
+
+/* ---- streams ----------------------------------------------------------- */
+
+/*
+ * Installs the batch's change, commit, DDL, checkpoint, snapshot-row and
+ * snapshot-done callbacks on s (replacing those the host set; begin, log
+ * and progress callbacks are left alone and must not pause). The stream
+ * must not be running. One batch serves one stream or decoder; attaching
+ * again moves it. Returns CDC_OK or CDC_ERR_INVALID.
+ */
+CDC_EXTERN int cdc_batch_attach_stream(cdc_batch *b, cdc_stream *s);
+
+/*
+ * Runs the attached stream (cdc_stream_start()) until a batch is ready
+ * and points *data at its lines: *len bytes of complete JSON lines, each
+ * ending in '\n' (not NUL-terminated). The lines are owned by the batch
+ * and valid until the next call on it.
+ *
+ * Returns:
+ *   CDC_OK, *len > 0   a batch; call again for more;
+ *   CDC_OK, *len == 0  the stream reached stop.at (or snapshot.mode=
+ *                      initial_only finished); every line was handed over;
+ *   CDC_ERR_STOPPED    cdc_stream_stop() was called. Lines of complete
+ *                      transactions came in the batches before; lines of
+ *                      a transaction the stop cut are kept back, so a next
+ *                      call (which restarts the stream where it stopped)
+ *                      goes on without a gap;
+ *   CDC_ERR_STATE      no stream is attached;
+ *   another error      the stream failed (cdc_batch_errmsg()); only
+ *                      cdc_stream_free() remains.
+ * Lines gathered before an error are handed over first, with CDC_OK; the
+ * error comes with the next call.
+ */
+CDC_EXTERN int cdc_batch_next(cdc_batch *b, const char **data, size_t *len);
+
+/* ---- binlog files (a decoder) -------------------------------------------- */
+
+/*
+ * Installs the batch's change callback on d (replacing the host's). A
+ * decoder batch holds change lines only, exactly the lines of
+ * `cdc dump FILE`. Returns CDC_OK or CDC_ERR_INVALID.
+ */
+CDC_EXTERN int cdc_batch_attach_decoder(cdc_batch *b, cdc_decoder *d);
+
+/*
+ * Feeds n bytes to the attached decoder (cdc_decoder_feed()) until they
+ * are used up or the lines reach the limit, and points *data and *len at the
+ * lines this call produced (possibly none). Returns the number of bytes
+ * consumed: feed the rest in the next call. A call may consume all n
+ * bytes and still hold events back (TRANSACTION_PAYLOAD): they come with
+ * the next call, which may pass n = 0, or with cdc_batch_finish().
+ * On error returns the decoder's (negative) error with *data and *len still
+ * holding the lines decoded before it; cdc_batch_errmsg() says where.
+ * CDC_ERR_STATE when no decoder is attached.
+ */
+CDC_EXTERN ptrdiff_t cdc_batch_feed(cdc_batch *b, const uint8_t *p, size_t n, const char **data,
+                                    size_t *len);
+
+/*
+ * Ends the input (cdc_decoder_finish()): hands over every line still held
+ * back, whatever the limit, and returns CDC_OK, CDC_ERR_TRUNCATED (the
+ * input ended inside an event) or the decoder's sticky error.
+ */
+CDC_EXTERN int cdc_batch_finish(cdc_batch *b, const char **data, size_t *len);
+
+/* ---- both ---------------------------------------------------------------- */
+
+/* What went wrong last: the batch's own message (a value it could not
+ * render), else the attached stream's or decoder's; "" when nothing did.
+ * Valid until the next call on the batch. */
+CDC_EXTERN const char *cdc_batch_errmsg(const cdc_batch *b);
+
+/*
+ * One change as a JSON object without a newline (the line of `cdc dump`,
+ * docs/output.md), NUL-terminated, into buf (cap bytes), for hosts that
+ * take changes through callbacks. *need (if not NULL) receives the size
+ * including the NUL, so a call with cap 0 asks for it. Returns CDC_OK,
+ * CDC_ERR_TOO_LARGE (cap too small; buf holds nothing useful),
+ * CDC_ERR_NOMEM, or CDC_ERR_CORRUPT for a value that cannot be rendered.
+ * Thread-safe for distinct changes.
+ */
+CDC_EXTERN int cdc_change_render_json(const cdc_change *c, char *buf, size_t cap, size_t *need);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CDC_BATCH_H */

@@ -1,0 +1,322 @@
+/*
+ * batch.c: many changes per call as JSON lines, for bindings. See
+ * include/cdc/batch.h and docs/output.md ("Batches").
+ *
+ * The buffer holds, in order: the lines handed out by the last call
+ * (`out` bytes, dropped at the next call), then lines of complete
+ * transactions (up to `boundary`), then lines of the open transaction.
+ */
+#include <cdc/batch.h>
+
+#include <inttypes.h>
+
+#include "output.h"
+#include "render.h"
+#include "util.h"
+
+/* Snapshot callbacks come with lib/snapshot.c; weak so the batch links
+ * (and does without snapshot lines) while the stream has none. */
+void cdc_stream_set_snapshot_cb(cdc_stream *s, cdc_stream_change_cb cb, void *ud) __attribute__((weak));
+void cdc_stream_set_snapshot_done_cb(cdc_stream *s, cdc_stream_checkpoint_cb cb, void *ud)
+    __attribute__((weak));
+
+struct cdc_batch {
+    const cdc_allocator *alloc;
+    size_t limit;
+    cdc_stream *s;
+    cdc_decoder *d;
+    cdc_buf buf;
+    size_t out;      /* bytes handed out by the last call */
+    size_t boundary; /* end of the last complete transaction's lines */
+    bool pause;      /* our callback paused the stream */
+    bool ended;      /* the stream ended with end_rc, not yet reported */
+    int end_rc;
+    cdc_err err;
+};
+
+int cdc_batch_new(cdc_batch **out, size_t limit, const cdc_allocator *alloc)
+{
+    if (!out) return CDC_ERR_INVALID;
+    alloc = cdc__allocator(alloc);
+    cdc_batch *b = cdc__calloc(alloc, 1, sizeof *b);
+    *out = b;
+    if (!b) return CDC_ERR_NOMEM;
+    b->alloc = alloc;
+    b->limit = limit ? limit : CDC_BATCH_DEFAULT_LIMIT;
+    cdc__buf_init(&b->buf, alloc);
+    return CDC_OK;
+}
+
+void cdc_batch_free(cdc_batch *b)
+{
+    if (!b) return;
+    cdc__buf_free(&b->buf);
+    cdc__free(b->alloc, b);
+}
+
+const char *cdc_batch_errmsg(const cdc_batch *b)
+{
+    if (!b) return "";
+    if (b->err.code) return b->err.msg;
+    if (b->s) return cdc_stream_errmsg(b->s);
+    if (b->d) return cdc_decoder_errmsg(b->d);
+    return "";
+}
+
+/* Drops the lines handed out last time; the rest moves to the front. */
+static void take_back(cdc_batch *b)
+{
+    if (b->out) {
+        memmove(b->buf.data, b->buf.data + b->out, b->buf.len - b->out);
+        b->buf.len -= b->out;
+        b->boundary = b->boundary > b->out ? b->boundary - b->out : 0;
+        b->out = 0;
+    }
+}
+
+/* Hands out the first n bytes (whole lines). */
+static void hand_out(cdc_batch *b, size_t n, const char **data, size_t *len)
+{
+    b->out = n;
+    *data = n ? (const char *)b->buf.data : "";
+    *len = n;
+}
+
+static int nomem(cdc_batch *b)
+{
+    return cdc__err_set(&b->err, CDC_ERR_NOMEM, "batch: out of memory");
+}
+
+/* ---- lines ------------------------------------------------------------ */
+
+static int put_str(cdc_buf *o, const char *s)
+{
+    return cdc__render_utf8_string(o, (const uint8_t *)s, strlen(s));
+}
+
+/* "pos":{"file":..,"offset":..},"checkpoint":"..", after a comma unless
+ * first. */
+static int put_pos(cdc_buf *o, const cdc_position *pos, bool first)
+{
+    int rc = cdc__buf_puts(o, first ? "\"pos\":{\"file\":" : ",\"pos\":{\"file\":");
+    rc |= put_str(o, cdc_position_file(pos));
+    rc |= cdc__buf_printf(o, ",\"offset\":%" PRIu64 "},\"checkpoint\":", cdc_position_offset(pos));
+    if (rc) return CDC_ERR_NOMEM;
+    size_t need = 0;
+    cdc_position_format(pos, NULL, 0, &need);
+    if (cdc__buf_reserve(o, need + 1)) return CDC_ERR_NOMEM;
+    /* Formatted in place past the end, then quoted from there. The text
+     * is ASCII without quotes or backslashes, so it needs no escaping. */
+    char *at = (char *)o->data + o->len;
+    if (cdc_position_format(pos, at, need + 1, NULL)) return CDC_ERR_NOMEM;
+    size_t n = strlen(at);
+    if (cdc__buf_reserve(o, n + 2)) return CDC_ERR_NOMEM;
+    at = (char *)o->data + o->len;
+    memmove(at + 1, at, n);
+    at[0] = at[n + 1] = '"';
+    o->len += n + 2;
+    return CDC_OK;
+}
+
+/* Ends a line; at a boundary the lines so far form complete
+ * transactions. Returns CDC_ERR_PAUSED when the batch is ready. */
+static int end_line(cdc_batch *b, size_t start, int rc, bool boundary)
+{
+    if (rc == CDC_OK) rc = cdc__buf_putc(&b->buf, '\n');
+    if (rc) {
+        b->buf.len = start;
+        return nomem(b);
+    }
+    if (boundary) b->boundary = b->buf.len;
+    if (boundary || b->buf.len - b->out >= b->limit) {
+        b->pause = true;
+        return CDC_ERR_PAUSED;
+    }
+    return CDC_OK;
+}
+
+static int change_line(cdc_batch *b, const cdc_change *c)
+{
+    size_t start = b->buf.len;
+    int rc = cdc__change_render_json(c, &b->buf, &b->err);
+    if (rc) {
+        b->buf.len = start; /* b->err says which value */
+        return b->err.code ? b->err.code : nomem(b);
+    }
+    return end_line(b, start, CDC_OK, false);
+}
+
+/* Streams pause at the limit or a boundary; decoders only at the limit,
+ * since a decoder pauses after the event being dispatched is delivered
+ * whole, so each of its batches ends on an event. */
+static int on_change(const cdc_change *c, void *ud)
+{
+    return change_line(ud, c);
+}
+
+static int on_commit(const char *gtid, uint32_t sid, int64_t ts, const cdc_position *pos, void *ud)
+{
+    cdc_batch *b = ud;
+    size_t start = b->buf.len;
+    int rc = cdc__buf_puts(&b->buf, "{\"commit\":");
+    rc |= gtid[0] ? put_str(&b->buf, gtid) : cdc__buf_puts(&b->buf, "null");
+    rc |= cdc__buf_printf(&b->buf, ",\"server_id\":%" PRIu32 ",\"ts_ms\":%" PRId64, sid, ts);
+    rc = rc ? CDC_ERR_NOMEM : put_pos(&b->buf, pos, false);
+    if (rc == CDC_OK) rc = cdc__buf_putc(&b->buf, '}');
+    return end_line(b, start, rc, true);
+}
+
+static int on_ddl(const cdc_query *q, const cdc_position *pos, void *ud)
+{
+    cdc_batch *b = ud;
+    size_t start = b->buf.len;
+    cdc_bytes db = cdc_query_db(q), sql = cdc_query_sql(q);
+    const char *g = cdc_event_gtid(cdc_query_event(q));
+    int rc = cdc__buf_puts(&b->buf, "{\"ddl\":");
+    rc |= cdc__render_utf8_string(&b->buf, sql.ptr, sql.len);
+    rc |= cdc__buf_puts(&b->buf, ",\"db\":");
+    rc |= cdc__render_utf8_string(&b->buf, db.ptr, db.len);
+    rc |= cdc__buf_puts(&b->buf, ",\"gtid\":");
+    rc |= g[0] ? put_str(&b->buf, g) : cdc__buf_puts(&b->buf, "null");
+    rc = rc ? CDC_ERR_NOMEM : put_pos(&b->buf, pos, false);
+    if (rc == CDC_OK) rc = cdc__buf_putc(&b->buf, '}');
+    return end_line(b, start, rc, true);
+}
+
+/* The safe position advanced without a commit: a heartbeat, or
+ * transactions the filters dropped. */
+static int on_checkpoint(const cdc_position *pos, void *ud)
+{
+    cdc_batch *b = ud;
+    size_t start = b->buf.len;
+    int rc = cdc__buf_putc(&b->buf, '{');
+    rc = rc ? CDC_ERR_NOMEM : put_pos(&b->buf, pos, true);
+    if (rc == CDC_OK) rc = cdc__buf_putc(&b->buf, '}');
+    return end_line(b, start, rc, true);
+}
+
+static int on_snapshot_done(const cdc_position *pos, void *ud)
+{
+    cdc_batch *b = ud;
+    size_t start = b->buf.len;
+    int rc = cdc__buf_puts(&b->buf, "{\"snapshot\":\"done\"");
+    rc = rc ? CDC_ERR_NOMEM : put_pos(&b->buf, pos, false);
+    if (rc == CDC_OK) rc = cdc__buf_putc(&b->buf, '}');
+    return end_line(b, start, rc, true);
+}
+
+/* ---- streams ------------------------------------------------------------ */
+
+int cdc_batch_attach_stream(cdc_batch *b, cdc_stream *s)
+{
+    if (!b || !s) return CDC_ERR_INVALID;
+    cdc_stream_set_change_cb(s, on_change, b);
+    cdc_stream_set_commit_cb(s, on_commit, b);
+    cdc_stream_set_ddl_cb(s, on_ddl, b);
+    cdc_stream_set_checkpoint_cb(s, on_checkpoint, b);
+    if (cdc_stream_set_snapshot_cb) cdc_stream_set_snapshot_cb(s, on_change, b);
+    if (cdc_stream_set_snapshot_done_cb) cdc_stream_set_snapshot_done_cb(s, on_snapshot_done, b);
+    b->s = s;
+    b->d = NULL;
+    b->buf.len = b->out = b->boundary = 0;
+    b->pause = b->ended = false;
+    cdc__err_clear(&b->err);
+    return CDC_OK;
+}
+
+int cdc_batch_next(cdc_batch *b, const char **data, size_t *len)
+{
+    if (!b || !data || !len) return CDC_ERR_INVALID;
+    *data = "";
+    *len = 0;
+    if (!b->s) return CDC_ERR_STATE;
+    take_back(b);
+    if (b->ended) { /* the end that came after the last lines */
+        b->ended = false;
+        return b->end_rc;
+    }
+    for (;;) {
+        b->pause = false;
+        int rc = cdc_stream_start(b->s);
+        if (rc == CDC_ERR_PAUSED) {
+            /* Paused by us: the batch is ready. Paused by a callback of
+             * the host's (which should not): go on if there is nothing. */
+            if (b->buf.len == 0 && !b->pause) continue;
+            hand_out(b, b->buf.len, data, len);
+            return CDC_OK;
+        }
+        if (rc == CDC_ERR_CALLBACK && b->err.code) rc = b->err.code;
+        /* The end. Lines of a transaction it cut stay: after a stop, the
+         * next call restarts the stream, which skips what it delivered. */
+        size_t n = rc == CDC_OK ? b->buf.len : b->boundary;
+        if (n == 0) return rc;
+        b->ended = true;
+        b->end_rc = rc;
+        hand_out(b, n, data, len);
+        return CDC_OK;
+    }
+}
+
+/* ---- binlog files -------------------------------------------------------- */
+
+int cdc_batch_attach_decoder(cdc_batch *b, cdc_decoder *d)
+{
+    if (!b || !d) return CDC_ERR_INVALID;
+    cdc_decoder_set_change_cb(d, on_change, b);
+    b->d = d;
+    b->s = NULL;
+    b->buf.len = b->out = b->boundary = 0;
+    b->pause = b->ended = false;
+    cdc__err_clear(&b->err);
+    return CDC_OK;
+}
+
+ptrdiff_t cdc_batch_feed(cdc_batch *b, const uint8_t *p, size_t n, const char **data, size_t *len)
+{
+    if (!b || !data || !len || (!p && n)) return CDC_ERR_INVALID;
+    *data = "";
+    *len = 0;
+    if (!b->d) return CDC_ERR_STATE;
+    take_back(b);
+    ptrdiff_t used = cdc_decoder_feed(b->d, p, n);
+    if (used < 0 && b->err.code) used = b->err.code;
+    hand_out(b, b->buf.len, data, len);
+    return used;
+}
+
+int cdc_batch_finish(cdc_batch *b, const char **data, size_t *len)
+{
+    if (!b || !data || !len) return CDC_ERR_INVALID;
+    *data = "";
+    *len = 0;
+    if (!b->d) return CDC_ERR_STATE;
+    take_back(b);
+    int rc = cdc_decoder_finish(b->d);
+    if (rc < 0 && b->err.code) rc = b->err.code;
+    hand_out(b, b->buf.len, data, len);
+    return rc;
+}
+
+/* ---- one change ---------------------------------------------------------- */
+
+int cdc_change_render_json(const cdc_change *c, char *buf, size_t cap, size_t *need)
+{
+    if (need) *need = 0;
+    if (!c || (!buf && cap)) return CDC_ERR_INVALID;
+    cdc_buf o;
+    cdc_err err;
+    cdc__buf_init(&o, NULL);
+    cdc__err_clear(&err);
+    int rc = cdc__change_render_json(c, &o, &err);
+    if (rc == CDC_OK) {
+        if (need) *need = o.len + 1;
+        if (o.len + 1 > cap) {
+            rc = CDC_ERR_TOO_LARGE;
+        } else {
+            memcpy(buf, o.data, o.len);
+            buf[o.len] = 0;
+        }
+    }
+    cdc__buf_free(&o);
+    return rc;
+}
