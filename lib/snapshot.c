@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
+#include <time.h>
 
 #include "snapshot.h"
 
@@ -349,13 +350,14 @@ static int read_schema(snap *s, cdc_err *err)
         " ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME"
         " LEFT JOIN information_schema.COLLATIONS co ON co.COLLATION_NAME = c.COLLATION_NAME"
         " WHERE t.TABLE_TYPE IN ('BASE TABLE','SYSTEM VERSIONED') AND c.TABLE_SCHEMA NOT IN " SYS_SCHEMAS
-        " ORDER BY c.TABLE_SCHEMA, c.TABLE_NAME, c.ORDINAL_POSITION",
+        /* byte order, as strcmp() merges the two results below */
+        " ORDER BY CAST(c.TABLE_SCHEMA AS BINARY), CAST(c.TABLE_NAME AS BINARY), c.ORDINAL_POSITION",
         &cols, err);
     if (!rc)
         rc = query_result(s, s->c0,
                           "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, SUB_PART FROM information_schema.STATISTICS"
                           " WHERE INDEX_NAME = 'PRIMARY' AND TABLE_SCHEMA NOT IN " SYS_SCHEMAS
-                          " ORDER BY TABLE_SCHEMA, TABLE_NAME, SEQ_IN_INDEX",
+                          " ORDER BY CAST(TABLE_SCHEMA AS BINARY), CAST(TABLE_NAME AS BINARY), SEQ_IN_INDEX",
                           &st, err);
     size_t nr = rc ? 0 : cdc__result_rows(cols), ns = rc ? 0 : cdc__result_rows(st);
     if (!rc) {
@@ -534,9 +536,18 @@ static int mysql_status(snap *s, cdc__snap_point *p, cdc_err *err)
     return p->file && p->gtid_set ? CDC_OK : cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
 }
 
+static double mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
 static int point_mysql(snap *s, cdc__snap_point *p, cdc_err *err)
 {
     cdc_err ftwrl;
+    double t0 = mono_ms();
+    const char *how = "FLUSH TABLES WITH READ LOCK";
     int rc = cdc__conn_exec(s->c0, "FLUSH TABLES WITH READ LOCK", &ftwrl);
     if (rc == CDC_ERR_PRIVILEGE) {
         /* Without RELOAD: LOCK TABLES ... READ on the captured tables
@@ -547,6 +558,8 @@ static int point_mysql(snap *s, cdc__snap_point *p, cdc_err *err)
               "snapshot: FLUSH TABLES WITH READ LOCK refused (%s); locking the %zu captured tables with "
               "LOCK TABLES ... READ instead",
               ftwrl.msg, s->ntables);
+        how = "LOCK TABLES ... READ";
+        t0 = mono_ms();
         if (s->ntables) {
             cdc_buf b;
             cdc__buf_init(&b, s->a);
@@ -582,6 +595,8 @@ static int point_mysql(snap *s, cdc__snap_point *p, cdc_err *err)
         *err = e;
         rc = urc;
     }
+    if (!rc) logf_(s, 2, "snapshot: %s held for %.1f ms to open %zu snapshots at %s:%llu", how, mono_ms() - t0, s->nw,
+                   p->file, (unsigned long long)p->offset);
     return rc;
 }
 

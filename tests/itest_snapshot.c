@@ -218,6 +218,7 @@ typedef struct hrow {
 } hrow;
 
 typedef struct hstate {
+    logrec log;
     hrow rows[H_ROWS * 4];
     size_t snap_rows;
     const char *err;
@@ -250,6 +251,8 @@ static int h_snap_row(const struct cdc_table *t, const cdc_value *vals, const ui
     h->snap_rows++;
     return 0;
 }
+
+static void h_log(int level, int code, const char *msg, void *ud) { on_log(level, code, msg, &((hstate *)ud)->log); }
 
 static int h_fail(hstate *h, const char *fmt, int64_t id)
 {
@@ -353,7 +356,7 @@ static void handoff_as(ts_server srv, unsigned par, const char *user)
     cdc__snap_opts o;
     snap_opts(&o, srv, user, par, 97); /* small chunks: many pages while the writer runs */
     o.filter = (cdc__snap_filter){only_db, NULL, (void *)DB};
-    cdc__snap_cbs cb = {.row = h_snap_row, .ud = h};
+    cdc__snap_cbs cb = {.row = h_snap_row, .log = h_log, .ud = h};
     cdc__snap_point pt;
     cdc_err err;
     long ops_before = w.ops;
@@ -366,6 +369,7 @@ static void handoff_as(ts_server srv, unsigned par, const char *user)
     print_message("%s%s parallelism %u: %zu snapshot rows at %s:%llu [%s], %ld writes during the snapshot\n",
                   ts_server_name(srv), user ? " (LOCK TABLES path)" : "", par, h->snap_rows, pt.file, (unsigned long long)pt.offset, pt.gtid_set,
                   ops_during);
+    print_message("%s", h->log.text);
     assert_true(ops_during > 0); /* the writer really ran during the snapshot */
     assert_true(pt.gtid_set[0] != 0);
 
@@ -670,13 +674,16 @@ static void test_privileges_mysql(void **state)
     assert_int_equal(p.rows, 3);
     print_message("mysql with LOCK TABLES, without RELOAD logs: %s", p.log.text);
     assert_non_null(strstr(p.log.text, "LOCK TABLES ... READ instead"));
+    assert_non_null(strstr(p.log.text, "LOCK TABLES ... READ held for"));
     /* RELOAD: the FTWRL path */
     ts_exec(root, "REVOKE LOCK TABLES ON *.* FROM 'cdc_h8_snap'@'%%'");
     ts_exec(root, "GRANT RELOAD ON *.* TO 'cdc_h8_snap'@'%%'");
     rc = priv_run(TS_MYSQL, 2, &p, &err);
     if (rc) fail_msg("ftwrl: %s", err.msg);
     assert_int_equal(p.rows, 3);
-    assert_string_equal(p.log.text, "");
+    print_message("mysql with RELOAD logs: %s", p.log.text);
+    assert_non_null(strstr(p.log.text, "FLUSH TABLES WITH READ LOCK held for"));
+    assert_null(strstr(p.log.text, "refused"));
     /* no REPLICATION CLIENT: the position cannot be read */
     ts_exec(root, "REVOKE REPLICATION CLIENT ON *.* FROM 'cdc_h8_snap'@'%%'");
     rc = priv_run(TS_MYSQL, 1, &p, &err);
@@ -765,6 +772,7 @@ static void test_filters_progress(void **state)
         assert_int_equal(f.absent, 50); /* secret left out of every row of f */
         assert_int_equal(f.tables_total, 2);
         assert_int_equal(f.last_tables_done, 2);
+        print_message("%s: %zu progress calls\n", ts_server_name((ts_server)s), f.progress_calls);
         assert_true(f.progress_calls >= 50 / 7 + 2); /* per chunk and per table */
         cdc__snap_point_free(NULL, &pt);
 
