@@ -644,7 +644,9 @@ static int bad_size(cdc_decoder *d, uint32_t size, int type)
 
 static uint64_t event_offset(cdc_decoder *d, const uint8_t *hdr, uint64_t fallback)
 {
-    if (d->mode == CDC_DECODER_EVENTS) {
+    /* a heartbeat's log_pos is the sender's position, not this event's end */
+    if (d->mode == CDC_DECODER_EVENTS && hdr[4] != CDC_EV_HEARTBEAT &&
+        hdr[4] != CDC_EV_HEARTBEAT_V2) {
         uint32_t size = cdc__le32(hdr + 9), pos = cdc__le32(hdr + 13);
         if (pos >= size && pos != 0) return pos - size;
     }
@@ -949,6 +951,17 @@ const cdc_value *cdc_change_before(const cdc_change *c, size_t i)
 const cdc_value *cdc_change_after(const cdc_change *c, size_t i)
 {
     return c->after && i < c->ncols && c->pa[i] ? &c->after[i] : NULL;
+}
+/* For the change stream's column.exclude.list (declared in stream.c):
+ * marks the columns whose mask byte is set as absent from both images.
+ * pb/pa point into the decoder's own arrays, rebuilt for every row. */
+void cdc__change_hide_columns(const cdc_change *c, const uint8_t *mask)
+{
+    for (size_t i = 0; i < c->ncols; i++) {
+        if (!mask[i]) continue;
+        if (c->pb) ((uint8_t *)c->pb)[i] = 0;
+        if (c->pa) ((uint8_t *)c->pa)[i] = 0;
+    }
 }
 const char *cdc_change_file(const cdc_change *c) { return c->ev->file; }
 uint64_t cdc_change_offset(const cdc_change *c) { return c->ev->offset; }

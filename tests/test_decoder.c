@@ -639,6 +639,116 @@ static void test_oracle_json_opaque(void **state)
 
 /* ---- malformed input ---------------------------------------------------- */
 
+/* decode_status is below; declared here for the compressed-event test */
+static int decode_status(const uint8_t *p, size_t n, char *msg, size_t msglen);
+
+/* ---- MariaDB compressed events (log_bin_compress) ----------------------- */
+
+/* MariaDB's block: 0x80 | zlib(0) << 4 | n, n big-endian length bytes, zlib data. */
+static size_t maria_compress(const uint8_t *p, size_t n, uint8_t *out)
+{
+    out[0] = 0x80 | 4;
+    out[1] = (uint8_t)(n >> 24); out[2] = (uint8_t)(n >> 16);
+    out[3] = (uint8_t)(n >> 8); out[4] = (uint8_t)n;
+    uLongf cl = compressBound(n);
+    assert_int_equal(compress(out + 5, &cl, p, n), Z_OK);
+    return 5 + cl;
+}
+
+/* Replaces the event at `at` (no checksum in this file) with a rebuilt one. */
+static uint8_t *splice_event(const uint8_t *file, size_t n, size_t at, const uint8_t *ev,
+                             size_t evlen, size_t *out_n)
+{
+    uint32_t old = cdc__le32(file + at + 9);
+    uint8_t *o = malloc(n - old + evlen);
+    memcpy(o, file, at);
+    memcpy(o + at, ev, evlen);
+    memcpy(o + at + evlen, file + at + old, n - at - old);
+    *out_n = n - old + evlen;
+    return o;
+}
+
+typedef struct sqls { char text[2][512]; int n; } sqls;
+static int grab_sql(const cdc_query *q, void *ud)
+{
+    sqls *x = ud;
+    cdc_bytes b = cdc_query_sql(q);
+    if (x->n < 2) snprintf(x->text[x->n++], 512, "%.*s", (int)b.len, (const char *)b.ptr);
+    return 0;
+}
+
+static void values_of(const uint8_t *data, size_t n, vals_ctx *x, sqls *q)
+{
+    cdc_decoder *d;
+    assert_int_equal(cdc_decoder_new(&d, &test_alloc, NULL, 0), CDC_OK);
+    cdc_decoder_set_change_cb(d, collect, x);
+    cdc_decoder_set_query_cb(d, grab_sql, q);
+    ptrdiff_t r = cdc_decoder_feed(d, data, n);
+    if (r < 0) print_error("%s\n", cdc_decoder_errmsg(d));
+    assert_int_equal(r, (ptrdiff_t)n);
+    assert_int_equal(cdc_decoder_finish(d), CDC_OK);
+    cdc_decoder_free(d);
+}
+
+static void test_maria_compressed(void **state)
+{
+    (void)state;
+    /* mysql-bin.07 (MariaDB 10.0.15, no checksums): QUERY at 364, WRITE_ROWS_V1
+     * at 723 with table id(6) flags(2) ncols(1) bitmap(1), then the row */
+    size_t n;
+    uint8_t *file = read_file(fixture("binlog-parser/mysql-bin.07"), &n);
+    assert_non_null(file);
+    assert_int_equal(file[723 + 4], CDC_EV_WRITE_ROWS_V1);
+    assert_int_equal(file[364 + 4], CDC_EV_QUERY);
+
+    static char want[64][128], got[64][128];
+    vals_ctx a = {want, 0, 64}, b = {got, 0, 64};
+    sqls qa = {0}, qb = {0};
+    values_of(file, n, &a, &qa);
+
+    /* WRITE_ROWS_COMPRESSED_V1 (166): the row data compressed */
+    uint8_t ev[4096];
+    uint32_t sz = cdc__le32(file + 723 + 9);
+    size_t head = 19 + 8 + 1 + 1;
+    memcpy(ev, file + 723, head);
+    size_t m = head + maria_compress(file + 723 + head, sz - head, ev + head);
+    ev[4] = CDC_EV_MARIA_WRITE_ROWS_COMPRESSED_V1;
+    cdc__put_le32(ev + 9, (uint32_t)m);
+    size_t n2;
+    uint8_t *f2 = splice_event(file, n, 723, ev, m, &n2);
+
+    /* QUERY_COMPRESSED (165): the statement text compressed */
+    uint32_t qsz = cdc__le32(file + 364 + 9);
+    const uint8_t *qb0 = file + 364 + 19;
+    size_t qhead = 19 + 13 + cdc__le16(qb0 + 11) + qb0[8] + 1;
+    memcpy(ev, file + 364, qhead);
+    m = qhead + maria_compress(file + 364 + qhead, qsz - qhead, ev + qhead);
+    ev[4] = CDC_EV_MARIA_QUERY_COMPRESSED;
+    cdc__put_le32(ev + 9, (uint32_t)m);
+    size_t n3;
+    uint8_t *f3 = splice_event(f2, n2, 364, ev, m, &n3);
+
+    values_of(f3, n3, &b, &qb);
+    assert_int_equal(a.n, b.n);
+    assert_true(a.n > 0);
+    for (size_t i = 0; i < a.n; i++) assert_string_equal(want[i], got[i]);
+    assert_int_equal(qa.n, qb.n);
+    assert_true(qa.n > 0);
+    assert_string_equal(qa.text[0], qb.text[0]);
+    assert_non_null(strstr(qb.text[0], "CREATE"));
+
+    /* a corrupt compressed block is an error naming the event */
+    f3[364 + qhead + 7] ^= 0xff;
+    char msg[512];
+    assert_int_equal(decode_status(f3, n3, msg, sizeof msg), CDC_ERR_CORRUPT);
+    assert_non_null(strstr(msg, "QUERY_COMPRESSED"));
+    free(f3);
+    free(f2);
+    free(file);
+}
+
+
+
 static int decode_status(const uint8_t *p, size_t n, char *msg, size_t msglen)
 {
     cdc_decoder *d;
@@ -894,6 +1004,7 @@ int main(void)
         cmocka_unit_test(test_oracle_event_headers),
         cmocka_unit_test(test_oracle_values),
         cmocka_unit_test(test_oracle_json_opaque),
+        cmocka_unit_test(test_maria_compressed),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_corrupt_table_map),
         cmocka_unit_test(test_large_payload_bounded_memory),
