@@ -39,12 +39,67 @@ class Change:
         self.before = None  # list of (index, raw value bytes, type text) or None
         self.after = None
         self.truncated = None  # type the tool could not print; it stops the row there
+        self.meta = {}  # file, offset, row, gtid, server_id, ts_ms as the tool shows them
 
 
-def parse(output):
-    """Row changes in order from the tool's output (bytes)."""
+AT = re.compile(rb"^# at (\d+)$")
+EVHEAD = re.compile(rb"^#(\d{6} [ \d]\d:\d\d:\d\d) server id (\d+) +end_log_pos \d+(?: CRC32 0x[0-9a-f]+)?\s+(.*)$")
+ROWS_EVENT = re.compile(rb"^(Write|Update|Delete)_(?:compressed_)?rows(?:_partial|_compressed)?(?:_v1)?: ")
+
+
+def parse(output, file=None):
+    """Row changes in order from the tool's output (bytes) for one file.
+
+    Besides the values, each change records where the tool says it is:
+    the offset of its rows event (or of the TRANSACTION_PAYLOAD holding
+    it), its row number in that event (or payload), the transaction's
+    GTID, the server id and the commit time in ms (MySQL: the GTID event's
+    immediate_commit_timestamp; MariaDB: the rows event's header time)."""
     changes, cur, image, pending = [], None, None, None
+    at = payload_at = None
+    ats = []
+    gtid = commit_us = None
+    ev = {}
+    row = 0
+    offsets, printed = [], False
     for line in output.split(b"\n"):
+        m = AT.match(line)
+        if m:
+            ats.append(int(m.group(1)))
+            continue
+        m = EVHEAD.match(line)
+        if m:
+            # mariadb-binlog prints several "# at" lines before the headers
+            # of the events they belong to: pair them up in order.
+            at = ats.pop(0) if ats else None
+            body = m.group(3)
+            if body.startswith(b"GTID") or body.startswith(b"Anonymous_GTID"):
+                payload_at = None
+                g = re.match(rb"GTID (\d+-\d+-\d+)", body)
+                gtid = g.group(1).decode() if g else None
+                c = re.search(rb"immediate_commit_timestamp=(\d+)", body)
+                commit_us = int(c.group(1)) if c else None
+            elif body.startswith(b"Transaction_Payload"):
+                payload_at, row = at, 0
+            elif ROWS_EVENT.match(body):
+                t = datetime.datetime.strptime(m.group(1).decode().replace("  ", " 0"), "%y%m%d %H:%M:%S")
+                if payload_at is None and (printed or not ev):
+                    # The tools print the rows of all events of a statement
+                    # after its last event: such a group of events shares
+                    # one listing, so each row's event is one of `offsets`.
+                    offsets, printed = [], False
+                if payload_at is None:
+                    offsets.append(at)
+                    row = None
+                ev = {"file": file, "offset": payload_at if payload_at is not None else tuple(offsets),
+                      "server_id": int(m.group(2)), "gtid": gtid,
+                      "ts_ms": commit_us // 1000 if commit_us is not None
+                      else calendar.timegm(t.timetuple()) * 1000}
+            continue
+        if line.startswith(b"SET @@SESSION.GTID_NEXT= '"):
+            g = line.split(b"'")[1].decode()
+            gtid = None if g == "ANONYMOUS" else g
+            continue
         if not line.startswith(b"###"):
             continue
         if pending is not None:
@@ -58,6 +113,10 @@ def parse(output):
         if m:
             cur = Change(OPS[m.group(1)], m.group(2).decode("utf-8", "replace"),
                          m.group(3).decode("utf-8", "replace"))
+            cur.meta = dict(ev, row=row)
+            if row is not None:
+                row += 1
+            printed = True
             changes.append(cur)
             image = None
             continue

@@ -23,6 +23,7 @@ import os
 import subprocess
 import sys
 import time
+import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import binlogtool  # noqa: E402
@@ -82,15 +83,17 @@ class Server:
         return p
 
     def decode_tool(self, paths):
+        """[(file name, tool output)] for each path."""
         out = []
+        env = dict(os.environ, TZ="UTC")  # header times print in local time
         for p in paths:
             r = subprocess.run([self.testenv, self.tool, "-vv", "--base64-output=DECODE-ROWS", p],
-                               capture_output=True)
+                               capture_output=True, env=env)
             if r.returncode != 0:
                 raise RuntimeError("%s %s failed: %s" % (self.tool, p,
                                    r.stderr.decode("utf-8", "replace")[-1000:]))
-            out.append(r.stdout)
-        return b"\n".join(out)
+            out.append((os.path.basename(p), r.stdout))
+        return out
 
 
 class Run:
@@ -250,6 +253,12 @@ class Replay:
         t, op = ev["table"], ev["op"]
         rows = self.tables.setdefault(t, [])
         before, after = ev.get("before"), ev.get("after")
+        for img in (before, after):
+            if isinstance(img, dict) and any(k.startswith("@") for k in img):
+                self.check.bad("%s: %s %s has no column names (%s): its TABLE_MAP carried none; was"
+                               " binlog_row_metadata changed by another client meanwhile?" % (
+                                   t, op, pos(ev), ",".join(img)))
+                return
         if op == "c":
             if before is not None or not isinstance(after, dict):
                 self.check.bad("%s: insert %s with before=%s after=%s" % (t, pos(ev), before, type(after)))
@@ -436,6 +445,54 @@ def compare_tool(check, tool_changes, events, columns, by_position_ok, flavor):
             "%s x%d" % kv for kv in sorted(skipped.items())))
 
 
+def compare_positions(check, tool_changes, events):
+    """pos (file, offset, row), gtid, server_id and ts_ms of every row
+    change against where the tool puts it. Where the tool lists the rows
+    of several events of one statement together, it gives the events'
+    offsets: the cdc rows must walk through exactly those, in order, with
+    row numbers restarting at 0 in each event."""
+    n = 0
+    prev = None  # (offsets tuple, offset, row) of the previous change in a group
+    for i, (tc, ev) in enumerate(zip(tool_changes, events)):
+        p = ev.get("pos") or {}
+        got = {"file": p.get("file"), "offset": p.get("offset"), "row": p.get("row"),
+               "gtid": ev.get("gtid"), "server_id": ev.get("server_id"), "ts_ms": ev.get("ts_ms")}
+        where = "change %d (%s %s %s)" % (i, ev.get("op"), ev.get("table"), pos(ev))
+        meta = dict(tc.meta)
+        offs = meta.pop("offset", None)
+        if meta.get("row") is None:
+            del meta["row"]
+        if prev is not None and prev[0] != offs and prev[1] != prev[0][-1]:
+            check.bad("%s: the previous statement's rows end in event %s, not in the last of %s" % (
+                where, prev[1], list(prev[0])))
+        if isinstance(offs, tuple):
+            off, row = got["offset"], got["row"]
+            if prev is not None and prev[0] == offs and off == prev[1]:
+                ok = row == prev[2] + 1
+            elif prev is not None and prev[0] == offs:
+                ok = (off in offs and prev[1] in offs and
+                      offs.index(off) == offs.index(prev[1]) + 1 and row == 0)
+            else:
+                ok = off == offs[0] and row == 0
+            if not ok:
+                check.bad("%s: offset/row %s/%s does not follow the tool's rows events %s" % (
+                    where, off, row, list(offs)))
+            prev = (offs, off, row)
+            n += 2
+        else:
+            meta["offset"] = offs
+            prev = None
+        for k, want in sorted(meta.items()):
+            if got.get(k) != want:
+                check.bad("%s: %s: tool %r, cdc %r" % (where, k, want, got.get(k)))
+            n += 1
+    if prev is not None and prev[1] != prev[0][-1]:
+        check.bad("last statement's rows end in event %s, not in the last of %s" % (prev[1], list(prev[0])))
+    if not tool_changes:
+        check.bad("no row changes to compare")
+    check.notes.append("%d fields compared" % n)
+
+
 # ------------------------------------------------------------------ driver
 
 def do_run(run, servers, cdc):
@@ -448,6 +505,10 @@ def do_run(run, servers, cdc):
             old = srv.sql("SELECT @@GLOBAL.%s" % var)[0][0]
             saved.append((var, old))
             srv.sql("SET GLOBAL %s = %s" % (var, val))
+        fmt, meta = srv.sql("SELECT @@GLOBAL.binlog_format, @@GLOBAL.binlog_row_metadata")[0]
+        if (fmt, meta) != ("ROW", "FULL"):
+            raise RuntimeError("binlog_format=%s binlog_row_metadata=%s: the test needs ROW and FULL"
+                               " (column names, signedness, charsets, labels)" % (fmt, meta))
         srv.sql("FLUSH BINARY LOGS")
         first = srv.binlogs()[-1]
         t0 = time.time()
@@ -501,15 +562,19 @@ def do_run(run, servers, cdc):
 
     tool = Check("%s/vs-%s" % (run.name, srv.tool))
     try:
-        out = srv.decode_tool(paths)
+        outs = srv.decode_tool(paths)
     except RuntimeError as e:
         tool.bad(str(e))
         return tool.finish() and ok
-    if run.marker and run.marker not in out:
+    if run.marker and not any(run.marker in o for _, o in outs):
         tool.bad("%s output lacks %r: the run's setting did not take effect" % (srv.tool, run.marker))
-    changes = [c for c in binlogtool.parse(out) if c.db == run.db]
+    changes = [c for f, o in outs for c in binlogtool.parse(o, f) if c.db == run.db]
     compare_tool(tool, changes, events, columns, not run.alter, run.flavor)
     ok &= tool.finish()
+
+    where = Check("%s/positions-vs-%s" % (run.name, srv.tool))
+    compare_positions(where, changes, events)
+    ok &= where.finish()
     return ok
 
 
@@ -529,7 +594,13 @@ def main():
         servers[f] = Server(f)
     failed = 0
     for run in runs:
-        if not do_run(run, servers, cdc):
+        try:
+            good = do_run(run, servers, cdc)
+        except Exception:  # a bug here must fail loudly, not stop the other runs
+            traceback.print_exc(file=sys.stdout)
+            print("[  FAILED  ] %s/internal-error" % run.name)
+            good = False
+        if not good:
             failed += 1
     sys.exit(1 if failed else 0)
 
