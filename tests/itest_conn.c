@@ -402,15 +402,22 @@ static void test_unix_socket(void **state)
     for (int s = 0; s < 2; s++) {
         cdc_conn_opts o;
         ts_opts(&o, (ts_server)s, s == TS_MARIADB ? "cdc_native" : "cdc_sha2");
+        o.tls_mode = CDC_TLS_PREFERRED;
         o.unix_socket = ts_env(s == TS_MARIADB ? "CDC_TEST_MARIADB_SOCKET" : "CDC_TEST_MYSQL_SOCKET");
         if (s == TS_MYSQL) forget_sha2("cdc_sha2");
         /* a unix socket is secure: caching_sha2's full path sends the
          * password without TLS or RSA */
         cdc_conn *c = ts_connect_opts(&o);
         assert_true(cdc__conn_is_unix(c));
+        assert_null(cdc__conn_tls_cipher(c)); /* preferred skips TLS on a socket */
         char *host = ts_query_str(c, "SELECT SUBSTRING_INDEX(USER(), '@', -1)");
         assert_string_equal(host, "localhost");
         free(host);
+        cdc__conn_free(c);
+        /* TLS works over the socket too when required */
+        o.tls_mode = CDC_TLS_REQUIRED;
+        c = ts_connect_opts(&o);
+        assert_non_null(cdc__conn_tls_cipher(c));
         cdc__conn_free(c);
     }
 }

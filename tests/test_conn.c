@@ -269,6 +269,29 @@ static void test_login_and_query(void **state)
     assert_memory_equal(f.got[1], "\x03SELECT x", 9);
 }
 
+/* tls_mode preferred against a server without TLS goes on in the clear. */
+static void test_preferred_without_tls(void **state)
+{
+    (void)state;
+    uint8_t hs[sizeof hs_pkt];
+    memcpy(hs, hs_pkt, sizeof hs);
+    hs[26] = 0xff & ~0x08; /* no CLIENT_SSL */
+    const step s[] = {{hs, sizeof hs, false, false}, {NULL, 0, true, false}, {ok_pkt, sizeof ok_pkt, false, false}};
+    fake f;
+    fake_start(&f, s, 3);
+    cdc_conn *c;
+    assert_int_equal(cdc__conn_new(&c, NULL), CDC_OK);
+    cdc_conn_opts o = {.host = "127.0.0.1", .port = f.port, .user = "u", .tls_mode = CDC_TLS_PREFERRED};
+    cdc_err e;
+    assert_int_equal(cdc__conn_connect(c, &o, &e), CDC_OK);
+    assert_null(cdc__conn_tls_cipher(c));
+    cdc__conn_free(c);
+    fake_stop(&f);
+    assert_int_equal(f.ngot, 1);
+    assert_int_equal(f.got_len[0] > 32, true); /* a full response, not a 32-byte SSL request */
+    assert_false(cdc__le32(f.got[0]) & CDC_CAP_SSL);
+}
+
 /* Every allocation failing in turn: NOMEM or success, never a crash or a
  * leak (cmocka's allocator checks). */
 static int fail_after;
@@ -316,6 +339,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_silent_server_times_out), cmocka_unit_test(test_server_hangs_up),
         cmocka_unit_test(test_handshake_errors),       cmocka_unit_test(test_login_and_query),
+        cmocka_unit_test(test_preferred_without_tls),
         cmocka_unit_test(test_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
