@@ -34,9 +34,8 @@
 #include "tablemap.h"
 
 /* In decoder.c, which owns cdc_change: marks the columns whose mask byte
- * is set as absent from both images (column.exclude.list). Weak so the
- * stream links against a decoder without it; then the key is refused. */
-void cdc__change_hide_columns(const cdc_change *c, const uint8_t *mask) __attribute__((weak));
+ * is set as absent from both images (column.exclude.list). */
+void cdc__change_hide_columns(const cdc_change *c, const uint8_t *mask);
 
 enum { ST_IDLE, ST_RUNNING, ST_PAUSED, ST_DONE, ST_FAILED };
 enum { METRIC_COUNT = 9 };
@@ -193,8 +192,6 @@ int cdc_stream_new(cdc_stream **out, const cdc_config *cfg, const cdc_allocator 
                           "snapshot.mode=initial_only: this version of libcdc does not take snapshots yet; "
                           "use never or no_data");
     if (rc == CDC_OK) rc = cdc__filter_init(&s->filter, s->cfg, a, &err);
-    if (rc == CDC_OK && cdc__filter_has_column_rules(&s->filter) && !cdc__change_hide_columns)
-        rc = cdc__err_set(&err, CDC_ERR_CONFIG, "column.exclude.list: not supported by this build's decoder");
     if (rc) {
         cdc__err_copy_out(&err, errbuf, errlen);
         if (s->cfg) cdc_config_free(s->cfg);
@@ -227,10 +224,12 @@ static void session_close(cdc_stream *s)
     s->rest_len = 0;
 }
 
+static void session_end(cdc_stream *s);
+
 void cdc_stream_free(cdc_stream *s)
 {
     if (!s) return;
-    session_close(s);
+    session_end(s);
     cdc__conn_free(s->meta);
     for (size_t i = 0; i < s->ntm; i++) cdc__free(s->alloc, s->tm[i].hide);
     cdc__free(s->alloc, s->tm);
@@ -897,6 +896,15 @@ static int session_open(cdc_stream *s)
     if (rc == CDC_OK && !s->opened_once) {
         bool checked;
         rc = cdc__replica_check_server_id(s->conn, &s->info, s->server_id, &checked, &s->err);
+        /* A replica that just went away (a previous run of this host)
+         * stays registered until its dump thread next writes, at most a
+         * heartbeat later: give it that long before calling it a clash. */
+        for (int64_t until = mono_ms() + 2 * s->hb_ms + 2000;
+             rc == CDC_ERR_CONFIG && mono_ms() < until && !atomic_load(&s->stop_flag);) {
+            struct timespec ts = {0, 250 * 1000000L};
+            nanosleep(&ts, NULL);
+            rc = cdc__replica_check_server_id(s->conn, &s->info, s->server_id, &checked, &s->err);
+        }
         if (rc == CDC_OK && !checked)
             slog(s, 1, CDC_OK, "cannot list the server's replicas to check that server.id %" PRIu32
                                " is unique (SHOW REPLICAS needs more privileges)", s->server_id);
@@ -966,18 +974,42 @@ static void session_drop(cdc_stream *s)
     s->skip = skip;
 }
 
+/* Closes the session and ends its dump thread on the server with a short
+ * second connection (a user may KILL its own threads). Otherwise the
+ * server keeps our server_id registered until the thread next writes,
+ * and a host that restarts at once would find it taken. */
+static void session_end(cdc_stream *s)
+{
+    if (!s->conn) return;
+    uint32_t id = cdc__conn_id(s->conn);
+    session_close(s);
+    cdc_conn_opts o;
+    conn_opts(s, &o);
+    o.connect_timeout_ms = 2000;
+    o.read_timeout_ms = 2000;
+    cdc_conn *k = NULL;
+    cdc_err e = {0};
+    if (cdc__conn_new(&k, s->alloc) == CDC_OK && cdc__conn_connect(k, &o, &e) == CDC_OK) {
+        char sql[32];
+        snprintf(sql, sizeof sql, "KILL %" PRIu32, id);
+        (void)cdc__conn_exec(k, sql, &e); /* gone already is fine */
+    }
+    cdc__conn_free(k);
+}
+
 static int fail(cdc_stream *s, int rc)
 {
     if (!s->err.msg[0]) cdc__err_set(&s->err, rc, "%s", cdc_strerror(rc));
     s->err.code = rc;
     s->state = ST_FAILED;
-    session_close(s);
+    session_end(s);
     return rc;
 }
 
 static int stopped(cdc_stream *s)
 {
     atomic_store(&s->stop_flag, 0);
+    session_end(s);
     session_drop(s);
     s->state = ST_IDLE;
     cdc__err_set(&s->err, CDC_ERR_STOPPED, "stopped on request");
@@ -1052,7 +1084,7 @@ static int after_feed(cdc_stream *s, int rc)
     if (rc == 0) return -1000;
     if (rc == DONE_RC) {
         s->state = ST_DONE;
-        session_close(s);
+        session_end(s);
         cdc__err_clear(&s->err);
         return CDC_OK;
     }

@@ -1,0 +1,665 @@
+/* Integration tests of the change stream (stream.c and the modules under
+ * it) against MariaDB 10.11 and MySQL 9.7 from testenv.sh: row changes
+ * with before/after images, GTIDs and positions; resume from a commit
+ * checkpoint; pause and resume; stop from another thread; filters by
+ * table, column, originating server_id and operation; a killed dump
+ * thread; a start position the server does not have; a missing
+ * privilege; a missing server.id; column names from information_schema
+ * under binlog_row_metadata=MINIMAL; DDL in the middle of the stream.
+ *
+ * Other tests may write to the same servers at the same time, so every
+ * test works in its own tables and filters on them. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cdc/cdc.h>
+
+#include "gtid.h"
+#include "testsupport.h"
+
+#define DB "h6_itest"
+
+typedef struct rec {
+    cdc_buf log;          /* one line per callback */
+    int changes, commits;
+    char first_ck[1024];  /* checkpoint of the first commit */
+    int pause_change;     /* return PAUSED from this change (1-based), 0 never */
+    int pause_commit;     /* return PAUSED from this commit, 0 never */
+    int kill_commit;      /* KILL the dump thread at this commit */
+    int stop_commits;     /* return PAUSED once this many commits arrived */
+    ts_server srv;
+    cdc_conn *root;       /* for SQL from inside callbacks */
+    const char *after_kill_sql;
+} rec;
+
+static void rec_init(rec *r, ts_server s)
+{
+    memset(r, 0, sizeof *r);
+    cdc__buf_init(&r->log, NULL);
+    r->srv = s;
+}
+
+static void rec_free(rec *r)
+{
+    cdc__buf_free(&r->log);
+    if (r->root) cdc__conn_free(r->root);
+}
+
+static const char *rec_text(rec *r)
+{
+    assert_int_equal(cdc__buf_terminate(&r->log), CDC_OK);
+    return (const char *)r->log.data;
+}
+
+static void put_value(rec *r, const char *name, const cdc_value *v)
+{
+    char buf[256];
+    if (!v) return;
+    size_t need = 0;
+    assert_int_equal(cdc_value_render(v, buf, sizeof buf, &need), CDC_OK);
+    cdc__buf_printf(&r->log, " %s=%s", name, buf);
+}
+
+static int on_change(const cdc_change *c, void *ud)
+{
+    rec *r = ud;
+    const cdc_table *t = cdc_change_table(c);
+    r->changes++;
+    /* every change carries its position and its transaction's GTID */
+    assert_true(*cdc_change_file(c) != 0);
+    assert_true(cdc_change_offset(c) >= 4);
+    assert_true(*cdc_change_gtid(c) != 0);
+    cdc__buf_printf(&r->log, "%c %s.%s", cdc_change_op(c), cdc_table_db(t), cdc_table_name(t));
+    for (int img = 0; img < 2; img++) {
+        cdc__buf_puts(&r->log, img ? " |" : "");
+        for (size_t i = 0; i < cdc_table_column_count(t); i++) {
+            const char *name = cdc_table_column_name(t, i);
+            assert_non_null(name); /* from TABLE_MAP, or information_schema under MINIMAL */
+            put_value(r, name, img ? cdc_change_after(c, i) : cdc_change_before(c, i));
+        }
+    }
+    cdc__buf_putc(&r->log, '\n');
+    return r->pause_change == r->changes ? CDC_ERR_PAUSED : 0;
+}
+
+static int on_begin(const char *gtid, uint32_t sid, int64_t ts, const cdc_position *pos, void *ud)
+{
+    rec *r = ud;
+    (void)pos;
+    assert_true(ts > 0);
+    cdc__buf_printf(&r->log, "begin sid=%u%s\n", sid, *gtid ? " gtid" : "");
+    return 0;
+}
+
+/* Whether GTID set text `set` contains the GTID `gtid`. */
+static bool set_has(const char *set, const char *gtid)
+{
+    cdc__gtid_set a, b;
+    cdc__gtid_set_init(&a, NULL);
+    cdc__gtid_set_init(&b, NULL);
+    cdc_err e = {0};
+    assert_int_equal(cdc__gtid_set_parse(&a, set, strlen(set), &e), CDC_OK);
+    assert_int_equal(cdc__gtid_set_parse(&b, gtid, strlen(gtid), &e), CDC_OK);
+    cdc__gtid g = {0};
+    if (b.n_sids) {
+        g.kind = CDC__GTID_MYSQL;
+        memcpy(g.uuid, b.sids[0].uuid, 16);
+        strcpy(g.tag, b.sids[0].tag);
+        g.gno = b.sids[0].iv[0].start;
+    } else {
+        assert_int_equal(b.n_maria, 1);
+        g = b.maria[0];
+    }
+    bool in = cdc__gtid_set_contains(&a, &g);
+    cdc__gtid_set_free(&a);
+    cdc__gtid_set_free(&b);
+    return in;
+}
+
+static char *dump_thread_sql(ts_server s)
+{
+    (void)s;
+    return "SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%' AND USER = 'cdc_repl' "
+           "ORDER BY ID DESC LIMIT 1";
+}
+
+static int on_commit(const char *gtid, uint32_t sid, int64_t ts, const cdc_position *pos, void *ud)
+{
+    rec *r = ud;
+    (void)ts;
+    (void)sid;
+    r->commits++;
+    char ck[1024];
+    assert_int_equal(cdc_position_format(pos, ck, sizeof ck, NULL), CDC_OK);
+    if (r->commits == 1) snprintf(r->first_ck, sizeof r->first_ck, "%s", ck);
+    /* a commit position with a GTID set holds this transaction */
+    if (*cdc_position_gtid_set(pos)) assert_true(set_has(cdc_position_gtid_set(pos), gtid));
+    cdc__buf_printf(&r->log, "commit\n");
+    if (r->kill_commit == r->commits) {
+        char *id = ts_query_str(r->root, dump_thread_sql(r->srv));
+        ts_exec(r->root, "KILL %s", id);
+        free(id);
+        if (r->after_kill_sql) ts_exec(r->root, "%s", r->after_kill_sql);
+    }
+    if (r->pause_commit == r->commits) return CDC_ERR_PAUSED;
+    if (r->stop_commits && r->commits >= r->stop_commits) return CDC_ERR_PAUSED;
+    return 0;
+}
+
+static int on_ddl(const cdc_query *q, const cdc_position *pos, void *ud)
+{
+    rec *r = ud;
+    cdc_bytes sql = cdc_query_sql(q);
+    assert_true(cdc_position_offset(pos) > 4);
+    cdc__buf_printf(&r->log, "ddl %.*s\n", (int)sql.len, (const char *)sql.ptr);
+    return 0;
+}
+
+/* The server's current end as FILE:OFFSET. */
+static char *binlog_now(cdc_conn *root, ts_server s)
+{
+    cdc_result *res = ts_query(root, s == TS_MYSQL ? "SHOW BINARY LOG STATUS" : "SHOW MASTER STATUS");
+    char *out = malloc(600);
+    snprintf(out, 600, "%s:%s", cdc__result_get(res, 0, 0), cdc__result_get(res, 0, 1));
+    cdc__result_free(res);
+    return out;
+}
+
+static void set(cdc_config *c, const char *k, const char *v)
+{
+    char err[512];
+    if (cdc_config_set(c, k, v, err, sizeof err)) fail_msg("%s", err);
+}
+
+/* A stream config for the replication account on server s. */
+static cdc_config *stream_cfg(ts_server s, const char *user, unsigned server_id)
+{
+    cdc_config *c;
+    assert_int_equal(cdc_config_new(&c, NULL), CDC_OK);
+    cdc_conn_opts o;
+    ts_opts(&o, s, user ? user : "cdc_repl");
+    char port[16], sid[16];
+    snprintf(port, sizeof port, "%u", o.port);
+    snprintf(sid, sizeof sid, "%u", server_id);
+    set(c, "host", o.host);
+    set(c, "port", port);
+    set(c, "user", o.user);
+    set(c, "password", o.password);
+    set(c, "ssl.mode", "required");
+    set(c, "server.id", sid);
+    set(c, "snapshot.mode", "never");
+    set(c, "heartbeat.interval.ms", "500");
+    set(c, "reconnect.backoff.initial.ms", "50");
+    return c;
+}
+
+static cdc_stream *make_stream(cdc_config *c, rec *r)
+{
+    cdc_stream *s;
+    char err[512];
+    if (cdc_stream_new(&s, c, NULL, err, sizeof err)) fail_msg("cdc_stream_new: %s", err);
+    cdc_stream_set_change_cb(s, on_change, r);
+    cdc_stream_set_begin_cb(s, on_begin, r);
+    cdc_stream_set_commit_cb(s, on_commit, r);
+    cdc_stream_set_ddl_cb(s, on_ddl, r);
+    return s;
+}
+
+static void expect_start(cdc_stream *s, int want)
+{
+    int rc = cdc_stream_start(s);
+    if (rc != want)
+        fail_msg("cdc_stream_start: %s (%s), expected %s", cdc_err_name(rc), cdc_stream_errmsg(s), cdc_err_name(want));
+}
+
+static cdc_conn *setup(ts_server s, const char *ddl)
+{
+    cdc_conn *root = ts_connect(s, NULL);
+    ts_exec(root, "CREATE DATABASE IF NOT EXISTS " DB);
+    ts_exec(root, "%s", ddl);
+    return root;
+}
+
+/* Insert, update, delete: images, GTIDs, transaction boundaries; then
+ * a second stream from the first commit's checkpoint sees exactly the
+ * transactions after it. */
+static void test_changes_and_resume(void **state)
+{
+    (void)state;
+    for (int sv = 0; sv < 2; sv++) {
+        ts_server s = (ts_server)sv;
+        cdc_conn *root = setup(s, "DROP TABLE IF EXISTS " DB ".basic");
+        ts_exec(root, "CREATE TABLE " DB ".basic (id INT PRIMARY KEY, v VARCHAR(20), d DECIMAL(6,2))");
+        /* start by GTID, so positions carry the executed set */
+        char *gset = ts_query_str(root, s == TS_MYSQL ? "SELECT @@gtid_executed" : "SELECT @@gtid_binlog_pos");
+        char *from = malloc(strlen(gset) + 6);
+        sprintf(from, "gtid:%s", gset);
+        free(gset);
+        ts_exec(root, "INSERT INTO " DB ".basic VALUES (1, 'one', 1.50), (2, 'two', NULL)");
+        ts_exec(root, "UPDATE " DB ".basic SET v = 'uno', d = d * 2 WHERE id = 1");
+        ts_exec(root, "DELETE FROM " DB ".basic WHERE id = 2");
+        cdc_config *c = stream_cfg(s, NULL, 4701);
+        set(c, "start", from);
+        set(c, "stop.at", "now");
+        set(c, "table.include.list", DB ".basic");
+        rec r;
+        rec_init(&r, s);
+        cdc_stream *st = make_stream(c, &r);
+        expect_start(st, CDC_OK);
+        char sid[64];
+        snprintf(sid, sizeof sid, "begin sid=%u gtid\n", s == TS_MARIADB ? 1 : 2);
+        char want[2048];
+        snprintf(want, sizeof want,
+                 "%sc " DB ".basic | id=1 v=\"one\" d=\"1.50\"\nc " DB ".basic | id=2 v=\"two\" d=null\ncommit\n"
+                 "%su " DB ".basic id=1 v=\"one\" d=\"1.50\" | id=1 v=\"uno\" d=\"3.00\"\ncommit\n"
+                 "%sd " DB ".basic id=2 v=\"two\" d=null |\ncommit\n",
+                 sid, sid, sid);
+        assert_string_equal(rec_text(&r), want);
+        assert_int_equal(cdc_stream_metric(st, CDC_METRIC_ROWS), 4);
+        assert_int_equal(cdc_stream_metric(st, CDC_METRIC_TRANSACTIONS), 3);
+        assert_true(cdc_stream_metric(st, CDC_METRIC_EVENTS) >= 9);
+        assert_true(cdc_stream_metric(st, CDC_METRIC_BYTES) > 0);
+        /* the final checkpoint is where the server is now, or before it
+         * if others wrote since: it parses and names a file */
+        char ck[1024];
+        assert_int_equal(cdc_stream_checkpoint(st, ck, sizeof ck, NULL), CDC_OK);
+        cdc_position *p;
+        char err[256];
+        assert_int_equal(cdc_position_parse(&p, ck, NULL, err, sizeof err), CDC_OK);
+        assert_true(*cdc_position_file(p));
+        assert_true(*cdc_position_gtid_set(p));
+        assert_non_null(strstr(r.first_ck, ";gtid="));
+        cdc_position_free(p);
+        cdc_stream_free(st);
+
+        /* resume from the first commit: the update and the delete, once */
+        rec r2;
+        rec_init(&r2, s);
+        set(c, "start", r.first_ck);
+        st = make_stream(c, &r2);
+        expect_start(st, CDC_OK);
+        const char *second = strstr(want, "commit\n") + 7;
+        assert_string_equal(rec_text(&r2), second);
+        cdc_stream_free(st);
+        cdc_config_free(c);
+        rec_free(&r);
+        rec_free(&r2);
+        free(from);
+        cdc__conn_free(root);
+    }
+}
+
+/* "begin sid=N gtid\n" for server s's own transactions. */
+static const char *begin_line(ts_server s)
+{
+    return s == TS_MARIADB ? "begin sid=1 gtid\n" : "begin sid=2 gtid\n";
+}
+
+static void expect_log(rec *r, const char *fmt, ts_server s)
+{
+    /* fmt uses %1$s for each begin line */
+    char want[4096];
+    snprintf(want, sizeof want, fmt, begin_line(s));
+    assert_string_equal(rec_text(r), want);
+}
+
+/* A callback pauses; the next start goes on with the very next callback,
+ * both inside a rows event (the stream re-reads and skips) and at a
+ * commit (the stream keeps its place). */
+static void test_pause_resume(void **state)
+{
+    (void)state;
+    for (int sv = 0; sv < 2; sv++) {
+        ts_server s = (ts_server)sv;
+        cdc_conn *root = setup(s, "DROP TABLE IF EXISTS " DB ".pause");
+        ts_exec(root, "CREATE TABLE " DB ".pause (id INT PRIMARY KEY)");
+        char *from = binlog_now(root, s);
+        ts_exec(root, "INSERT INTO " DB ".pause VALUES (1), (2), (3)");
+        ts_exec(root, "INSERT INTO " DB ".pause VALUES (4)");
+        ts_exec(root, "INSERT INTO " DB ".pause VALUES (5)");
+        cdc_config *c = stream_cfg(s, NULL, 4702);
+        set(c, "start", from);
+        set(c, "stop.at", "now");
+        set(c, "table.include.list", DB ".pause");
+        rec r;
+        rec_init(&r, s);
+        r.pause_change = 2;   /* inside the three-row event */
+        r.pause_commit = 2;   /* at the second commit */
+        cdc_stream *st = make_stream(c, &r);
+        expect_start(st, CDC_ERR_PAUSED);
+        expect_log(&r, "%1$sc " DB ".pause | id=1\nc " DB ".pause | id=2\n", s);
+        expect_start(st, CDC_ERR_PAUSED);
+        expect_log(&r, "%1$sc " DB ".pause | id=1\nc " DB ".pause | id=2\nc " DB ".pause | id=3\ncommit\n"
+                       "%1$sc " DB ".pause | id=4\ncommit\n", s);
+        expect_start(st, CDC_OK);
+        expect_log(&r, "%1$sc " DB ".pause | id=1\nc " DB ".pause | id=2\nc " DB ".pause | id=3\ncommit\n"
+                       "%1$sc " DB ".pause | id=4\ncommit\n%1$sc " DB ".pause | id=5\ncommit\n", s);
+        assert_int_equal(cdc_stream_metric(st, CDC_METRIC_ROWS), 5);
+        /* pausing re-reads internally, but that is no reconnect */
+        assert_int_equal(cdc_stream_metric(st, CDC_METRIC_RECONNECTS), 0);
+        cdc_stream_free(st);
+        cdc_config_free(c);
+        rec_free(&r);
+        free(from);
+        cdc__conn_free(root);
+    }
+}
+
+typedef struct stopper {
+    cdc_stream *s;
+    int ms;
+} stopper;
+
+static void *stop_later(void *arg)
+{
+    stopper *x = arg;
+    struct timespec ts = {x->ms / 1000, (x->ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+    cdc_stream_stop(x->s);
+    return NULL;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* cdc_stream_stop() from another thread ends a stream blocked in a read
+ * at once (not at the next heartbeat); called before start, start
+ * returns at once; the stream can start again afterwards. */
+static void test_stop_from_thread(void **state)
+{
+    (void)state;
+    for (int sv = 0; sv < 2; sv++) {
+        ts_server s = (ts_server)sv;
+        cdc_config *c = stream_cfg(s, NULL, 4703);
+        set(c, "start", "now");
+        set(c, "table.include.list", DB ".nothing");
+        set(c, "heartbeat.interval.ms", "30000");
+        rec r;
+        rec_init(&r, s);
+        cdc_stream *st = make_stream(c, &r);
+        cdc_stream_stop(st);
+        expect_start(st, CDC_ERR_STOPPED);
+        stopper x = {st, 700};
+        pthread_t th;
+        assert_int_equal(pthread_create(&th, NULL, stop_later, &x), 0);
+        int64_t t0 = now_ms();
+        expect_start(st, CDC_ERR_STOPPED);
+        int64_t took = now_ms() - t0;
+        pthread_join(th, NULL);
+        assert_true(took >= 600 && took < 5000);
+        char ck[1024];
+        assert_int_equal(cdc_stream_checkpoint(st, ck, sizeof ck, NULL), CDC_OK);
+        assert_int_equal(strncmp(ck, "cdc1:file=", 10), 0);
+        cdc_stream_free(st);
+        cdc_config_free(c);
+        rec_free(&r);
+    }
+}
+
+/* Filters: tables (include), a column (exclude), an originating
+ * server_id (exclude; written with SET SESSION server_id) and an
+ * operation (skip deletes). */
+static void test_filters(void **state)
+{
+    (void)state;
+    for (int sv = 0; sv < 2; sv++) {
+        ts_server s = (ts_server)sv;
+        cdc_conn *root = setup(s, "DROP TABLE IF EXISTS " DB ".f1, " DB ".f2");
+        ts_exec(root, "CREATE TABLE " DB ".f1 (id INT PRIMARY KEY, secret VARCHAR(10), v INT)");
+        ts_exec(root, "CREATE TABLE " DB ".f2 (id INT PRIMARY KEY)");
+        char *from = binlog_now(root, s);
+        ts_exec(root, "INSERT INTO " DB ".f1 VALUES (1, 'pw', 10)");
+        ts_exec(root, "INSERT INTO " DB ".f2 VALUES (1)");
+        /* MariaDB lets a session write as another server_id; MySQL has
+         * server_id global only, so there the row comes from us */
+        if (s == TS_MARIADB) ts_exec(root, "SET SESSION server_id = 777");
+        ts_exec(root, "INSERT INTO " DB ".f1 VALUES (2, 'pw', 20)");
+        if (s == TS_MARIADB) ts_exec(root, "SET SESSION server_id = @@global.server_id");
+        ts_exec(root, "DELETE FROM " DB ".f1 WHERE id = 1");
+        ts_exec(root, "UPDATE " DB ".f1 SET v = 21 WHERE id = 2");
+        cdc_config *c = stream_cfg(s, NULL, 4704);
+        set(c, "start", from);
+        set(c, "stop.at", "now");
+        set(c, "table.include.list", DB ".f*");
+        set(c, "table.exclude.list", DB ".f2");
+        set(c, "column.exclude.list", DB ".f1.secret");
+        set(c, "server.id.exclude.list", "777");
+        set(c, "skipped.operations", "d");
+        rec r;
+        rec_init(&r, s);
+        cdc_stream *st = make_stream(c, &r);
+        expect_start(st, CDC_OK);
+        if (s == TS_MARIADB)
+            expect_log(&r, "%1$sc " DB ".f1 | id=1 v=10\ncommit\n%1$su " DB ".f1 id=2 v=20 | id=2 v=21\ncommit\n", s);
+        else
+            expect_log(&r, "%1$sc " DB ".f1 | id=1 v=10\ncommit\n%1$sc " DB ".f1 | id=2 v=20\ncommit\n"
+                           "%1$su " DB ".f1 id=2 v=20 | id=2 v=21\ncommit\n", s);
+        cdc_stream_free(st);
+        rec_free(&r);
+        /* only other servers' changes: nothing of ours, yet the stream
+         * reaches stop.at and its checkpoint moves past our transactions */
+        set(c, "server.id.include.list", "12345");
+        set(c, "server.id.exclude.list", "");
+        rec_init(&r, s);
+        st = make_stream(c, &r);
+        expect_start(st, CDC_OK);
+        assert_string_equal(rec_text(&r), "");
+        char ck[1024];
+        assert_int_equal(cdc_stream_checkpoint(st, ck, sizeof ck, NULL), CDC_OK);
+        assert_string_not_equal(ck, "");
+        cdc_position *p0, *p1;
+        char err[256];
+        assert_int_equal(cdc_position_parse(&p1, ck, NULL, err, sizeof err), CDC_OK);
+        assert_int_equal(cdc_position_parse(&p0, from, NULL, err, sizeof err), CDC_OK);
+        assert_true(strcmp(cdc_position_file(p1), cdc_position_file(p0)) > 0 ||
+                    cdc_position_offset(p1) > cdc_position_offset(p0));
+        cdc_position_free(p0);
+        cdc_position_free(p1);
+        cdc_stream_free(st);
+        cdc_config_free(c);
+        rec_free(&r);
+        free(from);
+        cdc__conn_free(root);
+    }
+}
+
+/* KILL of the dump thread at a commit: the stream reconnects from that
+ * commit, says so to the log callback, and delivers everything once. */
+static int logged;
+static void on_log(int level, int code, const char *msg, void *ud)
+{
+    (void)code;
+    (void)ud;
+    if (level == 1 && strstr(msg, "reconnecting from cdc1:")) logged++;
+}
+
+static void test_kill_dump_thread(void **state)
+{
+    (void)state;
+    for (int sv = 0; sv < 2; sv++) {
+        ts_server s = (ts_server)sv;
+        cdc_conn *root = setup(s, "DROP TABLE IF EXISTS " DB ".kill");
+        ts_exec(root, "CREATE TABLE " DB ".kill (id INT PRIMARY KEY)");
+        char *from = binlog_now(root, s);
+        ts_exec(root, "INSERT INTO " DB ".kill VALUES (1), (2)");
+        cdc_config *c = stream_cfg(s, NULL, 4705);
+        set(c, "start", from);
+        set(c, "table.include.list", DB ".kill");
+        rec r;
+        rec_init(&r, s);
+        r.root = ts_connect(s, NULL);
+        r.kill_commit = 1;
+        r.after_kill_sql = "INSERT INTO " DB ".kill VALUES (3)";
+        r.stop_commits = 2;
+        logged = 0;
+        cdc_stream *st = make_stream(c, &r);
+        cdc_stream_set_log_cb(st, on_log, NULL);
+        expect_start(st, CDC_ERR_PAUSED);
+        expect_log(&r, "%1$sc " DB ".kill | id=1\nc " DB ".kill | id=2\ncommit\n%1$sc " DB ".kill | id=3\ncommit\n", s);
+        assert_int_equal(cdc_stream_metric(st, CDC_METRIC_RECONNECTS), 1);
+        assert_int_equal(logged, 1);
+        cdc_stream_free(st);
+        cdc_config_free(c);
+        rec_free(&r);
+        free(from);
+        cdc__conn_free(root);
+    }
+}
+
+/* Errors a host must be able to tell apart. */
+static void test_errors(void **state)
+{
+    (void)state;
+    for (int sv = 0; sv < 2; sv++) {
+        ts_server s = (ts_server)sv;
+        rec r;
+        rec_init(&r, s);
+        /* no server.id */
+        cdc_config *c = stream_cfg(s, NULL, 4706);
+        set(c, "server.id", "0");
+        cdc_stream *st;
+        char err[512];
+        assert_int_equal(cdc_stream_new(&st, c, NULL, err, sizeof err), CDC_ERR_CONFIG);
+        assert_non_null(strstr(err, "server.id: not set"));
+        cdc_config_free(c);
+
+        /* a binlog file the server does not have (as after PURGE) */
+        c = stream_cfg(s, NULL, 4706);
+        set(c, "start", s == TS_MYSQL ? "binlog.999999:4" : "mariadb-bin.999999:4");
+        st = make_stream(c, &r);
+        expect_start(st, CDC_ERR_PURGED);
+        assert_int_equal(cdc_stream_server_errno(st), 1236);
+        assert_non_null(strstr(cdc_stream_errmsg(st), "binlog dump: "));
+        assert_int_equal(cdc_stream_start(st), CDC_ERR_PURGED); /* sticky */
+        cdc_stream_free(st);
+        cdc_config_free(c);
+
+        /* an account without REPLICATION SLAVE */
+        cdc_conn *root = ts_connect(s, NULL);
+        ts_exec(root, "DROP USER IF EXISTS 'cdc_h6_nopriv'@'%%'");
+        ts_exec(root, "CREATE USER 'cdc_h6_nopriv'@'%%' IDENTIFIED BY '%s'", ts_env("CDC_TEST_PASSWORD"));
+        ts_exec(root, "GRANT SELECT ON *.* TO 'cdc_h6_nopriv'@'%%'");
+        c = stream_cfg(s, "cdc_h6_nopriv", 4706);
+        st = make_stream(c, &r);
+        expect_start(st, CDC_ERR_PRIVILEGE);
+        assert_non_null(strstr(cdc_stream_errmsg(st), "REPLICATION SLAVE privilege is missing for 'cdc_h6_nopriv'@'%'"));
+        cdc_stream_free(st);
+        cdc_config_free(c);
+        ts_exec(root, "DROP USER 'cdc_h6_nopriv'@'%%'");
+
+        /* our server.id is the server's own */
+        c = stream_cfg(s, NULL, s == TS_MARIADB ? 1 : 2);
+        st = make_stream(c, &r);
+        expect_start(st, CDC_ERR_CONFIG);
+        assert_non_null(strstr(cdc_stream_errmsg(st), "is the server's own server_id"));
+        cdc_stream_free(st);
+        cdc_config_free(c);
+        assert_int_equal(r.changes, 0);
+        rec_free(&r);
+        cdc__conn_free(root);
+    }
+}
+
+/* binlog_row_metadata=MINIMAL: column names come from information_schema
+ * and follow DDL; a row event whose column count no longer matches the
+ * table is refused with CDC_ERR_SCHEMA, never decoded with wrong names.
+ * With FULL metadata, DDL arrives between the transactions around it. */
+static void minimal(cdc_conn *root, bool on)
+{
+    ts_exec(root, "SET GLOBAL binlog_row_metadata = %s", on ? "MINIMAL" : "FULL");
+}
+
+static void test_minimal_metadata_and_ddl(void **state)
+{
+    (void)state;
+    for (int sv = 0; sv < 2; sv++) {
+        ts_server s = (ts_server)sv;
+        cdc_conn *root = setup(s, "DROP TABLE IF EXISTS " DB ".mini");
+        ts_exec(root, "CREATE TABLE " DB ".mini (id INT PRIMARY KEY, a INT)");
+        char *from = binlog_now(root, s);
+        /* other tests share the server: MINIMAL only around our writes */
+        minimal(root, true);
+        cdc_conn *w = ts_connect(s, NULL);
+        ts_exec(w, "INSERT INTO " DB ".mini VALUES (1, 10)");
+        minimal(root, false);
+        cdc_config *c = stream_cfg(s, NULL, 4707);
+        set(c, "start", from);
+        set(c, "table.include.list", DB ".mini");
+        rec r;
+        rec_init(&r, s);
+        r.stop_commits = 1;
+        cdc_stream *st = make_stream(c, &r);
+        expect_start(st, CDC_ERR_PAUSED);
+        expect_log(&r, "%1$sc " DB ".mini | id=1 a=10\ncommit\n", s);
+
+        /* a DDL statement drops the cached names; the next row event of
+         * the table gets the new ones */
+        minimal(root, true);
+        ts_exec(w, "ALTER TABLE " DB ".mini ADD COLUMN b INT");
+        ts_exec(w, "INSERT INTO " DB ".mini VALUES (2, 20, 200)");
+        minimal(root, false);
+        r.stop_commits = 2;
+        expect_start(st, CDC_ERR_PAUSED);
+        expect_log(&r, "%1$sc " DB ".mini | id=1 a=10\ncommit\nddl ALTER TABLE " DB ".mini ADD COLUMN b INT\n"
+                       "%1$sc " DB ".mini | id=2 a=20 b=200\ncommit\n", s);
+        cdc_stream_free(st);
+        rec_free(&r);
+
+        /* from the start again: the first insert has 2 columns, the table 3 */
+        rec_init(&r, s);
+        st = make_stream(c, &r);
+        expect_start(st, CDC_ERR_SCHEMA);
+        assert_non_null(strstr(cdc_stream_errmsg(st), DB ".mini: the row event has 2 columns but information_schema "
+                                                      "lists 3"));
+        assert_int_equal(r.changes, 0);
+        cdc_stream_free(st);
+        rec_free(&r);
+        cdc__conn_free(w);
+
+        /* DDL in the middle of a FULL stream */
+        char *mid = binlog_now(root, s);
+        ts_exec(root, "INSERT INTO " DB ".mini VALUES (3, 30, 300)");
+        ts_exec(root, "ALTER TABLE " DB ".mini DROP COLUMN a");
+        ts_exec(root, "INSERT INTO " DB ".mini VALUES (4, 400)");
+        rec_init(&r, s);
+        set(c, "start", mid);
+        set(c, "stop.at", "now");
+        st = make_stream(c, &r);
+        expect_start(st, CDC_OK);
+        expect_log(&r, "%1$sc " DB ".mini | id=3 a=30 b=300\ncommit\nddl ALTER TABLE " DB ".mini DROP COLUMN a\n"
+                       "%1$sc " DB ".mini | id=4 b=400\ncommit\n", s);
+        cdc_stream_free(st);
+        cdc_config_free(c);
+        rec_free(&r);
+        free(from);
+        free(mid);
+        cdc__conn_free(root);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_changes_and_resume),
+        cmocka_unit_test(test_pause_resume),
+        cmocka_unit_test(test_stop_from_thread),
+        cmocka_unit_test(test_filters),
+        cmocka_unit_test(test_kill_dump_thread),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_minimal_metadata_and_ddl),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
