@@ -134,18 +134,25 @@ int cdc__value_decode(const cdc_column *col, const uint8_t *p, size_t avail,
                       cdc_value *out, size_t *used, cdc_err *err);
 
 /*
- * Byte length of a PARTIAL_JSON diff value at p and a kind=JSON_DIFF
- * view of it. Implemented in json.c.
+ * Byte length of a PARTIAL_JSON diff value at p (the column's length
+ * bytes, then operations: op byte 0 replace / 1 insert / 2 remove, lenenc
+ * path, lenenc binary JSON value unless remove) and a kind=JSON_DIFF view
+ * of the operations. Every operation is checked here, so rendering and
+ * applying never meet a malformed vector. Implemented in json.c.
  */
 int cdc__json_diff_decode(const cdc_column *col, const uint8_t *p, size_t avail,
                           cdc_value *out, size_t *used, cdc_err *err);
 
 /*
  * Applies a PARTIAL_JSON diff to the before image of the same column and
- * sets *out to the full after document (kind JSON, CDC_VF_TEXT, bytes in
- * scratch, which the caller keeps alive until the value is no longer
- * used). Returns CDC_ERR_UNSUPPORTED when the diff cannot be applied
- * (the caller then delivers the diff itself). Implemented in json.c.
+ * sets *out to the full after document (kind JSON, CDC_VF_TEXT, compact
+ * JSON text appended to scratch; out points into scratch->data, so it
+ * stays valid until scratch is next grown, reset or freed: use one
+ * scratch buffer per JSON column of a row). Returns CDC_ERR_UNSUPPORTED
+ * when the diff cannot be applied (no binary before image, a path not in
+ * it; the caller then delivers the diff itself), CDC_ERR_CORRUPT for a
+ * malformed before document or diff value, CDC_ERR_NOMEM. On error
+ * scratch is left as it was. Implemented in json.c.
  */
 int cdc__json_diff_apply(const cdc_value *before, const cdc_value *diff,
                          cdc_buf *scratch, cdc_value *out, cdc_err *err);
