@@ -885,6 +885,22 @@ int cdc_decoder_finish(cdc_decoder *d)
     return fail_at(d, d->ev_offset, type, CDC_ERR_TRUNCATED);
 }
 
+int cdc__change_snapshot_row(const struct cdc_table *t, const cdc_value *vals, const uint8_t *present,
+                             const char *file, uint64_t offset, int (*cb)(const cdc_change *c, void *ud),
+                             void *ud)
+{
+    cdc_event e;
+    memset(&e, 0, sizeof e);
+    e.file = file ? file : "";
+    e.offset = offset;
+    e.gtid = "";
+    struct cdc_change c = {
+        .op = 'r', .t = t, .ev = &e, .after = vals, .pa = present, .ncols = t->ncols,
+        .gtid = "",
+    };
+    return cb(&c, ud);
+}
+
 /* ---- views ------------------------------------------------------------- */
 
 int cdc_event_type_of(const cdc_event *ev) { return ev->h.type; }

@@ -19,7 +19,8 @@ static int put_image(const cdc_change *c, bool after, cdc_buf *out, cdc_err *err
 {
     const cdc_table *t = cdc_change_table(c);
     size_t n = cdc_table_column_count(t);
-    bool exists = after ? cdc_change_op(c) != 'd' : cdc_change_op(c) != 'c';
+    char op = cdc_change_op(c); /* 'r' snapshot reads have an after image only */
+    bool exists = after ? op != 'd' : op == 'u' || op == 'd';
     if (!exists) return cdc__buf_puts(out, "null");
     int rc = cdc__buf_putc(out, '{');
     bool first = true;
