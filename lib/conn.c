@@ -35,6 +35,11 @@ struct cdc_conn {
     cdc_buf zraw;       /* one compressed packet's body */
     uint8_t cseq;
     cdc_deframer df;    /* df.seq is the exchange's sequence id, both ways */
+    /* read_piece: where it is inside a payload */
+    cdc_buf piece;
+    bool pc_active;     /* a payload is under way */
+    uint32_t pc_left;   /* bytes of the current packet still due */
+    bool pc_more;       /* current packet is 0xffffff long: another follows */
     cdc_buf out, zout, cmd;
     /* what the server said */
     char *version_str;
@@ -205,6 +210,66 @@ int cdc__conn_read_packet(cdc_conn *c, cdc_bytes *payload, cdc_err *err)
     return CDC_OK;
 }
 
+/* Exactly n packet-stream bytes into dst. */
+static int stream_read(cdc_conn *c, uint8_t *dst, size_t n, cdc_err *err)
+{
+    while (n) {
+        const uint8_t *p = NULL;
+        size_t have = 0;
+        int rc = stream_peek(c, &p, &have, err);
+        if (rc) return rc;
+        size_t take = have < n ? have : n;
+        memcpy(dst, p, take);
+        stream_consume(c, take);
+        dst += take;
+        n -= take;
+    }
+    return CDC_OK;
+}
+
+int cdc__conn_read_piece(cdc_conn *c, size_t max, cdc_bytes *piece, bool *more, cdc_err *err)
+{
+    if (c->broken || c->fd < 0) return cdc__err_set(err, CDC_ERR_STATE, "connection is not open");
+    if (!max) return cdc__err_set(err, CDC_ERR_INVALID, "read_piece: max is 0");
+    cdc__buf_reset(&c->piece);
+    int rc = cdc__buf_reserve(&c->piece, max);
+    if (rc) return cdc__err_set(err, rc, "out of memory for a %zu-byte piece", max);
+    for (;;) {
+        if (!c->pc_active || (!c->pc_left && c->pc_more)) {
+            uint8_t h[CDC__PKT_HDR];
+            if ((rc = stream_read(c, h, sizeof h, err))) return rc;
+            if (c->df.check_seq && h[3] != c->df.seq)
+                return broken(c, cdc__err_set(err, CDC_ERR_PROTOCOL, "packet out of order: sequence id %u, expected %u",
+                                              h[3], c->df.seq));
+            c->df.seq = (uint8_t)(h[3] + 1);
+            c->pc_active = true;
+            c->pc_left = cdc__le24(h);
+            c->pc_more = c->pc_left == CDC__PKT_MAX;
+        }
+        size_t take = max - c->piece.len;
+        if (take > c->pc_left) take = c->pc_left;
+        if (take) {
+            uint8_t *dst = c->piece.data + c->piece.len;
+            if (!c->compress && c->ipos == c->ilen && take >= IBUF_SIZE) {
+                ptrdiff_t r = raw_recv(c, dst, take, err); /* big bodies straight into place */
+                if (r < 0) return (int)r;
+                take = (size_t)r;
+            } else if ((rc = stream_read(c, dst, take, err))) {
+                return rc;
+            }
+            c->piece.len += take;
+            c->pc_left -= (uint32_t)take;
+        }
+        bool ended = !c->pc_left && !c->pc_more;
+        if (ended || c->piece.len == max) {
+            *more = !ended;
+            if (ended) c->pc_active = false;
+            *piece = (cdc_bytes){c->piece.data, c->piece.len};
+            return CDC_OK;
+        }
+    }
+}
+
 /* Sends one logical payload with the current sequence id. */
 static int send_payload(cdc_conn *c, const uint8_t *p, size_t n, cdc_err *err)
 {
@@ -222,6 +287,7 @@ int cdc__conn_write_command(cdc_conn *c, uint8_t cmd, const void *payload, size_
     if (c->broken || c->fd < 0) return cdc__err_set(err, CDC_ERR_STATE, "connection is not open");
     c->df.seq = 0;
     c->cseq = 0;
+    c->pc_active = false;
     /* Anything unread belongs to an abandoned exchange. */
     c->ipos = c->ilen;
     c->zpos = c->zin.len;
@@ -254,6 +320,7 @@ int cdc__conn_new(cdc_conn **out, const cdc_allocator *a)
     cdc__buf_init(&c->out, a);
     cdc__buf_init(&c->zout, a);
     cdc__buf_init(&c->cmd, a);
+    cdc__buf_init(&c->piece, a);
     cdc__deframer_init(&c->df, a, CDC__CONN_DEFAULT_MAX_PACKET);
     return CDC_OK;
 }
@@ -295,6 +362,7 @@ void cdc__conn_free(cdc_conn *c)
     cdc__buf_free(&c->out);
     cdc__buf_free(&c->zout);
     cdc__buf_free(&c->cmd);
+    cdc__buf_free(&c->piece);
     cdc__deframer_free(&c->df);
     cdc__free(c->alloc, c);
 }

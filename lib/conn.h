@@ -119,6 +119,17 @@ int cdc__conn_ping(cdc_conn *c, cdc_err *err);
  */
 int cdc__conn_write_command(cdc_conn *c, uint8_t cmd, const void *payload, size_t len, cdc_err *err);
 int cdc__conn_read_packet(cdc_conn *c, cdc_bytes *payload, cdc_err *err);
+/*
+ * The same payloads in bounded pieces, for payloads too large to hold
+ * (a huge binlog event): returns the next at most `max` bytes of the
+ * current payload in *piece (valid until the next read or write on c),
+ * with *more set while bytes of the same payload remain. The first piece
+ * of a payload starts with its first byte; a payload ends with a piece
+ * that has *more false (possibly empty). Do not mix with read_packet in
+ * the middle of a payload. Errors as read_packet (no max_packet limit:
+ * memory stays at `max`).
+ */
+int cdc__conn_read_piece(cdc_conn *c, size_t max, cdc_bytes *piece, bool *more, cdc_err *err);
 /* Changes the read timeout (0 = wait forever). */
 void cdc__conn_set_read_timeout(cdc_conn *c, int timeout_ms);
 

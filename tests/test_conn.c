@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <cmocka.h>
 
 #include <arpa/inet.h>
@@ -292,6 +293,60 @@ static void test_preferred_without_tls(void **state)
     assert_false(cdc__le32(f.got[0]) & CDC_CAP_SSL);
 }
 
+/* Payloads read in bounded pieces: one of 0xffffff + 10 bytes (two
+ * packets), one of exactly 0xffffff (with its empty trailer), then an
+ * ordinary packet through read_packet. */
+static void test_read_piece(void **state)
+{
+    (void)state;
+    uint8_t hs[sizeof hs_pkt];
+    memcpy(hs, hs_pkt, sizeof hs);
+    size_t n1 = (size_t)CDC__PKT_MAX + 10, n2 = CDC__PKT_MAX;
+    uint8_t *payload = malloc(n1);
+    assert_non_null(payload);
+    for (size_t i = 0; i < n1; i++) payload[i] = (uint8_t)(i * 7 + (i >> 20));
+    cdc_buf wire;
+    cdc__buf_init(&wire, NULL);
+    uint8_t seq = 3; /* after the handshake (0), response (1) and OK (2) */
+    assert_int_equal(cdc__packet_frame(&wire, &seq, payload, n1), CDC_OK);
+    assert_int_equal(cdc__packet_frame(&wire, &seq, payload, n2), CDC_OK);
+    assert_int_equal(cdc__packet_frame(&wire, &seq, "tail!", 5), CDC_OK);
+    const step s[] = {{hs, sizeof hs, false, false}, {NULL, 0, true, false}, {ok_pkt, sizeof ok_pkt, false, false},
+                      {wire.data, wire.len, false, false}};
+    fake f;
+    fake_start(&f, s, 4);
+    cdc_conn *c;
+    assert_int_equal(cdc__conn_new(&c, NULL), CDC_OK);
+    cdc_conn_opts o = {.host = "127.0.0.1", .port = f.port, .user = "u"};
+    cdc_err e;
+    assert_int_equal(cdc__conn_connect(c, &o, &e), CDC_OK);
+    const size_t want_n[2] = {n1, n2}, want_pieces[2] = {17, 16};
+    for (int k = 0; k < 2; k++) {
+        size_t got = 0, pieces = 0;
+        bool more = true;
+        while (more) {
+            cdc_bytes pc;
+            int rc = cdc__conn_read_piece(c, 1 << 20, &pc, &more, &e);
+            if (rc) fail_msg("%s", e.msg);
+            assert_true(pc.len <= (1u << 20));
+            assert_true(got + pc.len <= want_n[k]);
+            if (pc.len) assert_memory_equal(pc.ptr, payload + got, pc.len);
+            got += pc.len;
+            pieces++;
+        }
+        assert_int_equal(got, want_n[k]);
+        assert_int_equal(pieces, want_pieces[k]);
+    }
+    cdc_bytes p;
+    assert_int_equal(cdc__conn_read_packet(c, &p, &e), CDC_OK);
+    assert_int_equal(p.len, 5);
+    assert_memory_equal(p.ptr, "tail!", 5);
+    cdc__conn_free(c);
+    fake_stop(&f);
+    cdc__buf_free(&wire);
+    free(payload);
+}
+
 /* Every allocation failing in turn: NOMEM or success, never a crash or a
  * leak (cmocka's allocator checks). */
 static int fail_after;
@@ -340,6 +395,7 @@ int main(void)
         cmocka_unit_test(test_silent_server_times_out), cmocka_unit_test(test_server_hangs_up),
         cmocka_unit_test(test_handshake_errors),       cmocka_unit_test(test_login_and_query),
         cmocka_unit_test(test_preferred_without_tls),
+        cmocka_unit_test(test_read_piece),
         cmocka_unit_test(test_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
