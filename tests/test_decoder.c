@@ -728,6 +728,68 @@ static void test_captured_table_maps(void **state)
     cdc__buf_free(&b);
 }
 
+/* mdev35643_mysql_80_binlog.000001 (MySQL 8.0.40; EXPECTED.md gives the SQL):
+ * a compressed transaction of 100 inserts a=1000+i, b=i,
+ * c=CONCAT('--', i, '--', REPEAT('\/', 100), '--'), where '\/' is not a
+ * MySQL escape and reads as '/', then a PARTIAL_JSON update
+ * b = JSON_REPLACE(b, '$.b', REPEAT('oOo', 50)) with the before image. */
+typedef struct mdev { int payload_rows; int bad; char after_json[1024]; uint64_t last_row; } mdev;
+static int mdev_change(const cdc_change *c, void *ud)
+{
+    mdev *m = ud;
+    const cdc_table *t = cdc_change_table(c);
+    if (!strcmp(cdc_table_name(t), "t1") && cdc_event_is_inner(cdc_change_event(c))) {
+        int i = m->payload_rows++;
+        const cdc_value *a = cdc_change_after(c, 0), *b = cdc_change_after(c, 1),
+                        *cc = cdc_change_after(c, 2);
+        char want[300];
+        int k = snprintf(want, sizeof want, "--%d--", i);
+        for (int j = 0; j < 100; j++) k += snprintf(want + k, sizeof want - k, "/");
+        snprintf(want + k, sizeof want - k, "--");
+        if (!a || a->v.i != 1000 + i || !b || b->v.i != i || !cc ||
+            cc->v.b.len != strlen(want) || memcmp(cc->v.b.ptr, want, cc->v.b.len) ||
+            cdc_change_row(c) != (uint64_t)i)
+            m->bad++;
+        m->last_row = cdc_change_row(c);
+    }
+    if (cdc_change_op(c) == 'u' && !strcmp(cdc_table_name(t), "t2")) {
+        cdc_buf b;
+        cdc_err err;
+        cdc__buf_init(&b, NULL);
+        const cdc_value *v = cdc_change_after(c, 1);
+        if (v && cdc__value_render_json(v, &b, &err) == CDC_OK && b.len < sizeof m->after_json)
+            memcpy(m->after_json, b.data, b.len);
+        cdc__buf_free(&b);
+    }
+    return 0;
+}
+
+static void test_oracle_payload_and_partial_json(void **state)
+{
+    (void)state;
+    size_t n;
+    uint8_t *data = read_file(fixture("mariadb-server-11.8.6/std_data/mdev35643_mysql_80_binlog.000001"), &n);
+    assert_non_null(data);
+    mdev m;
+    memset(&m, 0, sizeof m);
+    cdc_decoder *d;
+    assert_int_equal(cdc_decoder_new(&d, &test_alloc, NULL, 0), CDC_OK);
+    cdc_decoder_set_change_cb(d, mdev_change, &m);
+    for (size_t off = 0; off < n; off += 100) /* in pieces: the payload streams */
+        assert_true(cdc_decoder_feed(d, data + off, n - off < 100 ? n - off : 100) >= 0);
+    assert_int_equal(cdc_decoder_finish(d), CDC_OK);
+    cdc_decoder_free(d);
+    free(data);
+    assert_int_equal(m.payload_rows, 100);
+    assert_int_equal(m.bad, 0);
+    assert_int_equal(m.last_row, 99);
+    char want[400];
+    int k = snprintf(want, sizeof want, "{\"a\":\"hulu\",\"b\":\"");
+    for (int j = 0; j < 50; j++) k += snprintf(want + k, sizeof want - k, "oOo");
+    snprintf(want + k, sizeof want - k, "\",\"c\":\"bulu\"}");
+    assert_string_equal(m.after_json, want);
+}
+
 /* ---- malformed input ---------------------------------------------------- */
 
 /* decode_status is below; declared here for the compressed-event test */
@@ -1157,6 +1219,7 @@ int main(void)
         cmocka_unit_test(test_oracle_json_opaque),
         cmocka_unit_test(test_captured_table_maps),
         cmocka_unit_test(test_captured_enum_set),
+        cmocka_unit_test(test_oracle_payload_and_partial_json),
         cmocka_unit_test(test_maria_compressed),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_corrupt_table_map),
