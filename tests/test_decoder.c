@@ -338,6 +338,55 @@ static void test_against_mysqlbinlog(void **state)
         free(text);
     }
     assert_true(compared > 40);
+
+    /* MySQL's own NDB captures with full and partial (MINIMAL) images, against
+     * the mysqlbinlog --verbose output kept in MariaDB's suite */
+    size_t tn;
+    char *res = (char *)read_file(
+        fixture("mariadb-server-11.8.6/expected/suite/binlog/r/binlog_row_mysqlbinlog_verbose.result"),
+        &tn);
+    assert_non_null(res);
+    res = realloc(res, tn + 1);
+    res[tn] = 0;
+    static const char *names[] = {"write-partial-row.binlog", "write-full-row.binlog",
+                                  "update-partial-row.binlog", "update-full-row.binlog"};
+    size_t total = 0;
+    for (size_t f = 0; f < 4; f++) {
+        char hdr[128];
+        snprintf(hdr, sizeof hdr, "Verbose statements from : %s", names[f]);
+        char *sec = strstr(res, hdr);
+        assert_non_null(sec);
+        char *end = strstr(sec + 1, "Verbose statements from");
+        char saved = 0;
+        if (end) { saved = *end; *end = 0; }
+        static char want[4096][128], got[4096][128];
+        size_t nw = mysqlbinlog_values(sec, want, 4096);
+        if (end) *end = saved;
+        char rel[160];
+        snprintf(rel, sizeof rel, "mysql-server-8.0.39/suite/binlog/std_data/%s", names[f]);
+        size_t n;
+        uint8_t *data = read_file(fixture(rel), &n);
+        assert_non_null(data);
+        vals_ctx x = {got, 0, 4096};
+        cdc_decoder *d;
+        assert_int_equal(cdc_decoder_new(&d, &test_alloc, NULL, 0), CDC_OK);
+        cdc_decoder_set_change_cb(d, collect, &x);
+        assert_int_equal(cdc_decoder_feed(d, data, n), (ptrdiff_t)n);
+        assert_int_equal(cdc_decoder_finish(d), CDC_OK);
+        cdc_decoder_free(d);
+        free(data);
+        assert_int_equal(nw, x.n);
+        for (size_t i = 0; i < nw; i++) {
+            if (!strcmp(got[i], "?")) continue;
+            if (strcmp(want[i], got[i]) != 0) {
+                print_error("%s value %zu: mysqlbinlog %s, we %s\n", names[f], i, want[i], got[i]);
+                fail();
+            }
+            total++;
+        }
+    }
+    free(res);
+    assert_true(total >= 80);
 }
 
 /* ---- specific fixtures -------------------------------------------------- */

@@ -101,9 +101,11 @@ typedef int (*cdc_event_cb)(const cdc_event *ev, void *ud);
 typedef int (*cdc_table_cb)(const cdc_table *t, void *ud);
 /* Each row of each WRITE/UPDATE/DELETE/PARTIAL_UPDATE rows event. */
 typedef int (*cdc_change_cb)(const cdc_change *c, void *ud);
-/* Transaction begin (GTID, ANONYMOUS_GTID, MariaDB GTID or a BEGIN
- * query) and commit (XID, XA_PREPARE, a COMMIT query, or the end of a
- * MariaDB standalone DDL transaction): `ev` is the event that did it. */
+/* Transaction begin: a BEGIN (or XA START) query, or a MariaDB GTID event
+ * that is not standalone (MariaDB writes no BEGIN after it). Commit: XID,
+ * XA_PREPARE or a COMMIT query. `ev` is the event that did it; its
+ * cdc_event_gtid() names the transaction. DDL statements, which are
+ * transactions of their own, come to the query callback only. */
 typedef int (*cdc_txn_cb)(const cdc_event *ev, void *ud);
 /* Each QUERY or QUERY_COMPRESSED event other than BEGIN and COMMIT
  * (DDL, statement-based DML, XA statements, ROLLBACK...). */
