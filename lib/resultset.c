@@ -169,7 +169,7 @@ int cdc__rs_feed(cdc_rs *rs, const uint8_t *p, size_t n, cdc_err *err)
         if (p[0] == 0x00) {
             int rc = cdc__ok_parse(p, n, rs->caps, &rs->ok, err);
             if (rc) return rc;
-            rs->more = (rs->ok.status & 0x0008) != 0;
+            rs->more = (rs->ok.status & CDC_STATUS_MORE_RESULTS) != 0;
             return CDC_RS_END;
         }
         if (p[0] == 0xfb)
@@ -207,7 +207,7 @@ int cdc__rs_feed(cdc_rs *rs, const uint8_t *p, size_t n, cdc_err *err)
         rs->coloff[rs->seen++] = rs->colbuf.len;
         if ((rc = cdc__buf_append(&rs->colbuf, p, n))) return cdc__err_set(err, rc, "out of memory");
         if (rs->seen < rs->ncols) return CDC_RS_NEED_MORE;
-        if (rs->caps & (1u << 24)) {
+        if (rs->caps & CDC_CAP_DEPRECATE_EOF) {
             rs->state = RS_ROWS;
         } else {
             rs->state = RS_COLS_EOF;
@@ -227,7 +227,7 @@ int cdc__rs_feed(cdc_rs *rs, const uint8_t *p, size_t n, cdc_err *err)
             int rc = cdc__ok_parse(p, n, rs->caps, &rs->ok, err);
             if (rc) return rc;
             rs->state = RS_START;
-            rs->more = (rs->ok.status & 0x0008) != 0;
+            rs->more = (rs->ok.status & CDC_STATUS_MORE_RESULTS) != 0;
             return CDC_RS_END;
         }
         int rc = cdc__row_parse(p, n, rs->ncols, rs->vals, err);

@@ -8,7 +8,7 @@
 #ifndef CDC_RESULTSET_H
 #define CDC_RESULTSET_H
 
-#include "util.h"
+#include "handshake.h"
 
 typedef struct cdc_ok {
     uint64_t affected_rows;
@@ -25,11 +25,12 @@ int cdc__ok_parse(const uint8_t *p, size_t n, uint32_t caps, cdc_ok *ok, cdc_err
 /* True for a (pre-DEPRECATE_EOF) EOF packet: 0xfe and fewer than 9 bytes. */
 static inline bool cdc__is_eof(const uint8_t *p, size_t n) { return n > 0 && n < 9 && p[0] == 0xfe; }
 /* True for the packet that ends rows: EOF, or with DEPRECATE_EOF an OK
- * packet with header 0xfe (a row can start with 0xfe only as an 8-byte
- * lenenc, which needs a packet of at least 9 bytes... or 0xffffff). */
+ * packet with header 0xfe. A row starts with 0xfe only for an 8-byte
+ * lenenc length, i.e. a value of 16 MiB or more, whose packet is full
+ * (0xffffff bytes). */
 static inline bool cdc__is_rows_end(const uint8_t *p, size_t n, uint32_t caps)
 {
-    return n > 0 && p[0] == 0xfe && (n < 9 || ((caps & (1u << 24)) && n < 0xffffff));
+    return n > 0 && p[0] == 0xfe && (n < 9 || ((caps & CDC_CAP_DEPRECATE_EOF) && n < 0xffffff));
 }
 
 /*
