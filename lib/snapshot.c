@@ -18,6 +18,10 @@
 #include <strings.h>
 #include <time.h>
 
+#include "config.h"
+#include "decoder.h"
+#include "filter.h"
+#include "position.h"
 #include "snapshot.h"
 
 #define QUEUE_BATCHES_PER_WORKER 2
@@ -100,7 +104,7 @@ typedef struct snap {
     batch *head, *tail, *free_list;
     size_t queued, cap;
     size_t running;
-    bool abort;
+    atomic_bool abort; /* read without the mutex by workers */
     int err_code;
     cdc_err err;
     bool sync_ok;
@@ -120,7 +124,8 @@ static void logf_(const snap *s, int level, const char *fmt, ...)
     s->cb->log(level, CDC_OK, msg, s->cb->ud);
 }
 
-static bool stopped(const snap *s) { return s->o->stop && *s->o->stop; }
+static bool stopped(const snap *s) { return s->o->stop && atomic_load(s->o->stop); }
+static bool aborted(snap *s) { return atomic_load(&s->abort); }
 
 static char *quote_ident(const cdc_allocator *a, const char *name)
 {
@@ -681,7 +686,7 @@ static void fail(snap *s, int code, const cdc_err *e)
         if (e) s->err = *e;
         s->err.code = code;
     }
-    s->abort = true;
+    atomic_store(&s->abort, true);
     pthread_cond_broadcast(&s->nonempty);
     pthread_cond_broadcast(&s->nonfull);
     pthread_mutex_unlock(&s->mu);
@@ -717,8 +722,8 @@ static void batch_put(snap *s, batch *b)
 static int push(snap *s, batch *b)
 {
     pthread_mutex_lock(&s->mu);
-    while (s->queued >= s->cap && !s->abort) pthread_cond_wait(&s->nonfull, &s->mu);
-    if (s->abort) {
+    while (s->queued >= s->cap && !aborted(s)) pthread_cond_wait(&s->nonfull, &s->mu);
+    if (aborted(s)) {
         b->next = s->free_list;
         s->free_list = b;
         pthread_mutex_unlock(&s->mu);
@@ -737,8 +742,8 @@ static int push(snap *s, batch *b)
 static batch *pop(snap *s)
 {
     pthread_mutex_lock(&s->mu);
-    while (!s->head && s->running && !s->abort) pthread_cond_wait(&s->nonempty, &s->mu);
-    batch *b = s->abort ? NULL : s->head;
+    while (!s->head && s->running && !aborted(s)) pthread_cond_wait(&s->nonempty, &s->mu);
+    batch *b = aborted(s) ? NULL : s->head;
     if (b) {
         s->head = b->next;
         if (!s->head) s->tail = NULL;
@@ -769,7 +774,7 @@ static int on_row(const cdc_bytes *vals, size_t ncols, void *ud)
 {
     worker *w = ud;
     snap_table *t = w->table;
-    if (w->s->abort || stopped(w->s)) return CDC_ERR_STOPPED;
+    if (aborted(w->s) || stopped(w->s)) return CDC_ERR_STOPPED;
     if (!w->cur) {
         if (!(w->cur = batch_get(w->s))) return CDC_ERR_NOMEM;
         w->cur->table = w->item_table;
@@ -874,7 +879,7 @@ static void *worker_main(void *arg)
     snap *s = w->s;
     for (;;) {
         pthread_mutex_lock(&s->mu);
-        const snap_item *it = s->abort || s->next_item >= s->nitems ? NULL : &s->items[s->next_item++];
+        const snap_item *it = aborted(s) || s->next_item >= s->nitems ? NULL : &s->items[s->next_item++];
         pthread_mutex_unlock(&s->mu);
         if (!it) break;
         int rc = read_item(w, it);
@@ -1031,6 +1036,10 @@ int cdc__snapshot_run(const cdc__snap_opts *o, const cdc__snap_cbs *cb, const cd
     }
     if (!rc) rc = read_schema(s, err);
     if (!rc) rc = s->mariadb ? point_mariadb(s, point, err) : point_mysql(s, point, err);
+    if (!rc && s->cb->point) {
+        rc = s->cb->point(point, s->cb->ud);
+        if (rc) rc = cdc__err_set(err, rc > 0 ? CDC_ERR_CALLBACK : rc, "snapshot: the point callback returned %d", rc);
+    }
     if (!rc && !o->no_data) rc = plan_items(s, err);
     if (!rc && !o->no_data && s->nitems) {
         s->running = s->nw;
@@ -1089,5 +1098,85 @@ int cdc__snapshot_run(const cdc__snap_opts *o, const cdc__snap_cbs *cb, const cd
     pthread_cond_destroy(&s->nonempty);
     pthread_cond_destroy(&s->nonfull);
     if (rc) cdc__snap_point_free(s->a, point);
+    return rc;
+}
+
+/* ---- the stream's entry point ------------------------------------------ */
+
+typedef struct stream_glue {
+    const cdc__snap_stream *st;
+    const char *file;   /* the point, once fixed */
+    uint64_t offset;
+} stream_glue;
+
+static bool glue_table(const char *db, const char *table, void *ud)
+{
+    return cdc__filter_table(((stream_glue *)ud)->st->filter, db, table);
+}
+
+static bool glue_column(const char *db, const char *table, const char *column, void *ud)
+{
+    return cdc__filter_column_excluded(((stream_glue *)ud)->st->filter, db, table, column);
+}
+
+static int glue_point(const cdc__snap_point *p, void *ud)
+{
+    stream_glue *g = ud;
+    g->file = p->file;
+    g->offset = p->offset;
+    return 0;
+}
+
+static int glue_row(const struct cdc_table *t, const cdc_value *vals, const uint8_t *present, void *ud)
+{
+    stream_glue *g = ud;
+    if (g->st->rows_metric) atomic_fetch_add(g->st->rows_metric, 1);
+    if (!g->st->row) return 0;
+    return cdc__change_snapshot_row(t, vals, present, g->file, g->offset, g->st->row, g->st->row_ud);
+}
+
+static int glue_progress(const char *db, const char *table, uint64_t done, uint64_t est, size_t tdone,
+                         size_t ttotal, void *ud)
+{
+    stream_glue *g = ud;
+    return g->st->progress ? g->st->progress(db, table, done, est, tdone, ttotal, g->st->progress_ud) : 0;
+}
+
+static void glue_log(int level, int code, const char *msg, void *ud)
+{
+    stream_glue *g = ud;
+    if (g->st->log) g->st->log(level, code, msg, g->st->log_ud);
+}
+
+int cdc__snapshot_stream(const cdc__snap_stream *st, const cdc_allocator *a, cdc_position *out, cdc_err *err)
+{
+    stream_glue g = {.st = st};
+    cdc__snap_opts o = {
+        .conn = *st->conn,
+        .parallelism = (unsigned)cdc__config_int(st->cfg, CDC_CFG_SNAPSHOT_PARALLELISM),
+        .chunk_rows = (uint64_t)cdc__config_int(st->cfg, CDC_CFG_SNAPSHOT_CHUNK_ROWS),
+        .no_data = st->no_data,
+        .filter = {st->filter ? glue_table : NULL, st->filter ? glue_column : NULL, &g},
+        .stop = st->stop,
+    };
+    cdc__snap_cbs cb = {.point = glue_point, .row = glue_row, .progress = glue_progress, .log = glue_log, .ud = &g};
+    cdc__snap_point pt;
+    int rc = cdc__snapshot_run(&o, &cb, a, &pt, err);
+    if (rc) return rc;
+    cdc__gtid_set set;
+    cdc__gtid_set_init(&set, cdc__allocator(a));
+    rc = cdc__position_set_file(out, pt.file, strlen(pt.file));
+    out->offset = pt.offset;
+    if (!rc && pt.gtid_set[0]) {
+        rc = cdc__gtid_set_parse(&set, pt.gtid_set, strlen(pt.gtid_set), err);
+        if (rc) cdc__err_prefix(err, "snapshot: the server's GTID set at %s:%llu", pt.file,
+                                (unsigned long long)pt.offset);
+        else rc = cdc__position_set_gtids(out, &set);
+        out->gtid_known = rc == CDC_OK;
+    } else if (rc) {
+        rc = cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+    }
+    cdc__gtid_set_free(&set);
+    cdc__snap_point_free(cdc__allocator(a), &pt);
     return rc;
 }

@@ -12,6 +12,10 @@
 #ifndef CDC_SNAPSHOT_H
 #define CDC_SNAPSHOT_H
 
+#include <stdatomic.h>
+
+#include <cdc/stream.h>
+
 #include "conn.h"
 #include "tablemap.h"
 #include "value.h"
@@ -43,6 +47,9 @@ typedef struct cdc__snap_filter {
 } cdc__snap_filter;
 
 typedef struct cdc__snap_cbs {
+    /* The point is fixed (and the schema read); called once, before any
+     * row, so rows can carry the position. Non-zero aborts, as for row. */
+    int (*point)(const cdc__snap_point *p, void *ud);
     /*
      * One row, on the thread that called cdc__snapshot_run. t describes
      * the table as a TABLE_MAP with full metadata would (names, types,
@@ -69,7 +76,7 @@ typedef struct cdc__snap_opts {
     cdc__snap_filter filter;
     /* When *stop becomes nonzero (any thread) the snapshot ends soon
      * with CDC_ERR_STOPPED. May be NULL. */
-    const volatile int *stop;
+    const atomic_int *stop;
 } cdc__snap_opts;
 
 /*
@@ -157,5 +164,36 @@ int cdc__snap_key_literal(cdc_buf *out, const cdc__snap_keycol *k, const cdc_byt
  * k[0..n): (k0 > v0) OR (k0 = v0 AND k1 > v1) OR ... , parenthesised.
  */
 int cdc__snap_after_sql(cdc_buf *out, const cdc__snap_keycol *k, size_t n, const cdc_bytes *last);
+
+/* ---- the stream's entry point ------------------------------------------ */
+
+struct cdc__filter;
+
+/* What cdc_stream hands the snapshot: its public callbacks and where to
+ * count delivered rows (CDC_METRIC_SNAPSHOT_ROWS). */
+typedef struct cdc__snap_stream {
+    const cdc_config *cfg;              /* snapshot.parallelism, snapshot.chunk.rows */
+    const cdc_conn_opts *conn;
+    const struct cdc__filter *filter;   /* the stream's compiled filter */
+    bool no_data;                       /* snapshot.mode=no_data */
+    const atomic_int *stop;             /* the stream's stop flag */
+    cdc_stream_change_cb row;           /* rows as cdc_change, op 'r' */
+    void *row_ud;
+    cdc_stream_progress_cb progress;
+    void *progress_ud;
+    void (*log)(int level, int code, const char *msg, void *ud);
+    void *log_ud;
+    _Atomic uint64_t *rows_metric;      /* may be NULL */
+} cdc__snap_stream;
+
+/*
+ * Takes the snapshot for a stream and sets *out (initialised by the
+ * caller) to its point: file, offset and the executed GTID set, which is
+ * where the change stream must start and a valid checkpoint. Rows reach
+ * st->row as cdc_change values with op 'r' whose file and offset are that
+ * point (through cdc__change_snapshot_row() in decoder.h, which owns
+ * cdc_change). Errors as cdc__snapshot_run().
+ */
+int cdc__snapshot_stream(const cdc__snap_stream *st, const cdc_allocator *a, cdc_position *out, cdc_err *err);
 
 #endif /* CDC_SNAPSHOT_H */

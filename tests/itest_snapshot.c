@@ -28,6 +28,8 @@
 #include <cdc/value.h>
 #include <unistd.h>
 
+#include "filter.h"
+#include "position.h"
 #include "snapshot.h"
 #include "testsupport.h"
 
@@ -719,7 +721,8 @@ static bool skip_x(const char *db, const char *table, const char *col, void *ud)
 }
 
 typedef struct fstate {
-    size_t rows, absent, progress_calls, last_tables_done, tables_total;
+    size_t rows, absent, progress_calls, last_tables_done, tables_total, points, rows_before_point;
+    char point_file[256];
     uint64_t last_done;
 } fstate;
 
@@ -728,6 +731,7 @@ static int f_row(const struct cdc_table *t, const cdc_value *vals, const uint8_t
     fstate *f = ud;
     (void)vals;
     f->rows++;
+    f->rows_before_point += f->points == 0;
     for (size_t i = 0; i < t->ncols; i++) f->absent += !present[i];
     return 0;
 }
@@ -743,6 +747,14 @@ static int f_progress(const char *db, const char *table, uint64_t done, uint64_t
     f->last_done = done;
     f->last_tables_done = tdone;
     f->tables_total = ttotal;
+    return 0;
+}
+
+static int f_point(const cdc__snap_point *p, void *ud)
+{
+    fstate *f = ud;
+    f->points++;
+    snprintf(f->point_file, sizeof f->point_file, "%s", p->file);
     return 0;
 }
 
@@ -765,10 +777,14 @@ static void test_filters_progress(void **state)
         o.filter = (cdc__snap_filter){only_db, skip_x, (void *)DB};
         cdc__snap_point pt;
         cdc_err err;
-        int rc = cdc__snapshot_run(&o, &(cdc__snap_cbs){.row = f_row, .progress = f_progress, .ud = &f}, NULL, &pt,
-                                   &err);
+        int rc = cdc__snapshot_run(
+            &o, &(cdc__snap_cbs){.point = f_point, .row = f_row, .progress = f_progress, .ud = &f}, NULL, &pt, &err);
         if (rc) fail_msg("%s: %s", ts_server_name((ts_server)s), err.msg);
         assert_int_equal(f.rows, 53);
+        /* the point is announced once, before any row, and is the one returned */
+        assert_int_equal(f.points, 1);
+        assert_int_equal(f.rows_before_point, 0);
+        assert_string_equal(f.point_file, pt.file);
         assert_int_equal(f.absent, 50); /* secret left out of every row of f */
         assert_int_equal(f.tables_total, 2);
         assert_int_equal(f.last_tables_done, 2);
@@ -822,6 +838,117 @@ static void test_callback_abort(void **state)
     cdc__conn_free(c);
 }
 
+/* cdc__snap_opts.stop set from another thread (here: the callback's own,
+ * as cdc_stream_stop would from anywhere) ends the snapshot. */
+static atomic_int stop_flag;
+
+static int stop_row(const struct cdc_table *t, const cdc_value *vals, const uint8_t *present, void *ud)
+{
+    (void)t;
+    (void)vals;
+    (void)present;
+    if (++*(size_t *)ud == 5) atomic_store(&stop_flag, 1);
+    return 0;
+}
+
+static void test_stop_flag(void **state)
+{
+    (void)state;
+    for (int s = 0; s < 2; s++) {
+        cdc_conn *c = ts_connect((ts_server)s, NULL);
+        ts_exec(c, "DROP DATABASE IF EXISTS " DB);
+        ts_exec(c, "CREATE DATABASE " DB);
+        allow_recursion(c, (ts_server)s);
+        ts_exec(c, "CREATE TABLE " DB ".s (id INT PRIMARY KEY)");
+        ts_exec(c, "INSERT INTO " DB ".s WITH RECURSIVE q(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM q WHERE n < 5000)"
+                   " SELECT n FROM q");
+        atomic_store(&stop_flag, 0);
+        size_t n = 0;
+        cdc__snap_opts o;
+        snap_opts(&o, (ts_server)s, NULL, 2, 10);
+        o.filter = (cdc__snap_filter){only_db, NULL, (void *)DB};
+        o.stop = &stop_flag;
+        cdc__snap_point pt;
+        cdc_err err;
+        int rc = cdc__snapshot_run(&o, &(cdc__snap_cbs){.row = stop_row, .ud = &n}, NULL, &pt, &err);
+        assert_int_equal(rc, CDC_ERR_STOPPED);
+        assert_true(n >= 5 && n < 5000);
+        cdc__conn_free(c);
+    }
+}
+
+/* The stream's entry point: config keys, the stream's compiled filter,
+ * rows as cdc_change (op 'r', positioned at the point, excluded column
+ * absent), the point as a cdc_position whose checkpoint round-trips. */
+typedef struct sstate {
+    size_t rows, bad;
+    char file[256];
+    uint64_t offset;
+} sstate;
+
+static int s_row(const cdc_change *c, void *ud)
+{
+    sstate *st = ud;
+    const cdc_table *t = cdc_change_table(c);
+    st->rows++;
+    snprintf(st->file, sizeof st->file, "%s", cdc_change_file(c));
+    st->offset = cdc_change_offset(c);
+    /* id, secret (excluded), pub */
+    if (cdc_change_op(c) != 'r' || strcmp(cdc_table_name(t), "f") || cdc_change_before(c, 0) ||
+        !cdc_change_after(c, 0) || cdc_change_after(c, 1) || !cdc_change_after(c, 2))
+        st->bad++;
+    return 0;
+}
+
+static void test_stream_entry(void **state)
+{
+    (void)state;
+    for (int s = 0; s < 2; s++) {
+        cdc_conn *c = ts_connect((ts_server)s, NULL);
+        ts_exec(c, "DROP DATABASE IF EXISTS " DB);
+        ts_exec(c, "CREATE DATABASE " DB);
+        ts_exec(c, "CREATE TABLE " DB ".f (id INT PRIMARY KEY, secret VARCHAR(10), pub INT)");
+        ts_exec(c, "CREATE TABLE " DB ".g (id INT PRIMARY KEY)");
+        ts_exec(c, "INSERT INTO " DB ".f VALUES (1, 'x', 1), (2, 'y', 2), (3, NULL, NULL)");
+        ts_exec(c, "INSERT INTO " DB ".g VALUES (1)");
+        cdc_config *cfg;
+        char e[256];
+        assert_int_equal(cdc_config_new(&cfg, NULL), CDC_OK);
+        assert_int_equal(cdc_config_set(cfg, "table.include.list", DB ".f", e, sizeof e), CDC_OK);
+        assert_int_equal(cdc_config_set(cfg, "column.exclude.list", DB ".f.secret", e, sizeof e), CDC_OK);
+        assert_int_equal(cdc_config_set(cfg, "snapshot.parallelism", "2", e, sizeof e), CDC_OK);
+        assert_int_equal(cdc_config_set(cfg, "snapshot.chunk.rows", "2", e, sizeof e), CDC_OK);
+        cdc__filter f;
+        cdc_err err;
+        assert_int_equal(cdc__filter_init(&f, cfg, NULL, &err), CDC_OK);
+        cdc_conn_opts o;
+        ts_opts(&o, (ts_server)s, NULL);
+        o.tls_mode = CDC_TLS_REQUIRED;
+        sstate st = {0};
+        cdc__snap_stream ss = {.cfg = cfg, .conn = &o, .filter = &f, .row = s_row, .row_ud = &st};
+        cdc_position pos;
+        cdc__position_init(&pos, NULL);
+        int rc = cdc__snapshot_stream(&ss, NULL, &pos, &err);
+        if (rc) fail_msg("%s: %s", ts_server_name((ts_server)s), err.msg);
+        assert_int_equal(st.rows, 3);
+        assert_int_equal(st.bad, 0);
+        assert_string_equal(st.file, cdc_position_file(&pos));
+        assert_int_equal(st.offset, cdc_position_offset(&pos));
+        assert_true(pos.gtid_known);
+        char ck[1024];
+        assert_int_equal(cdc_position_format(&pos, ck, sizeof ck, NULL), CDC_OK);
+        cdc_position *back;
+        assert_int_equal(cdc_position_parse(&back, ck, NULL, e, sizeof e), CDC_OK);
+        assert_string_equal(cdc_position_gtid_set(back), cdc_position_gtid_set(&pos));
+        print_message("%s: snapshot point as a checkpoint: %s\n", ts_server_name((ts_server)s), ck);
+        cdc_position_free(back);
+        cdc__position_clear(&pos);
+        cdc__filter_free(&f);
+        cdc_config_free(cfg);
+        cdc__conn_free(c);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -834,6 +961,8 @@ int main(void)
         cmocka_unit_test(test_handoff_p4),
         cmocka_unit_test(test_handoff_lock_tables),
         cmocka_unit_test(test_callback_abort),
+        cmocka_unit_test(test_stop_flag),
+        cmocka_unit_test(test_stream_entry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
