@@ -1,0 +1,456 @@
+// Package cdc is the Go binding of libcdc: change data capture from MySQL
+// and MariaDB binary logs. It wraps the C library through cgo and moves
+// changes across in batches of JSON lines (include/cdc/batch.h): one cgo
+// call per batch, not per row.
+//
+//	cfg, _ := cdc.NewConfig(map[string]string{"host": "db1", "user": "cdc",
+//		"password": pw, "server.id": "4001", "start": saved})
+//	s, err := cdc.NewStream(cfg, 0)
+//	for {
+//		r, err := s.Next()
+//		if err == io.EOF { break }          // stop.at reached or Stop() called
+//		if err != nil { return err }         // *cdc.Error
+//		switch r.Kind() {
+//		case cdc.KindChange: apply(r)
+//		case cdc.KindCommit: save(r.Checkpoint)
+//		}
+//	}
+//
+// Build: cgo needs the headers and libcdc.so. An installed libcdc is found
+// by default; otherwise set CGO_CFLAGS="-I<src>/include -I<build>/include"
+// and CGO_LDFLAGS="-L<build>/lib" (docs/bindings.md).
+package cdc
+
+/*
+#cgo LDFLAGS: -lcdc
+#include <stdlib.h>
+#include <cdc/cdc.h>
+*/
+import "C"
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"unsafe"
+)
+
+// Error codes the package acts on; every code comes with its name.
+const (
+	ErrConfig   = -3
+	ErrTooLarge = -16
+	ErrStopped  = -29
+)
+
+// Error is an error from libcdc: Code is the negative cdc_error value,
+// Name its enum name ("CDC_ERR_AUTH"), Message says where and what.
+type Error struct {
+	Code    int
+	Name    string
+	Message string
+}
+
+func (e *Error) Error() string { return e.Name + ": " + e.Message }
+
+// Retriable reports whether a stream may succeed after reconnecting.
+func (e *Error) Retriable() bool { return C.cdc_is_retriable(C.int(e.Code)) != 0 }
+
+func newError(code C.int, msg string) *Error {
+	if msg == "" {
+		msg = C.GoString(C.cdc_strerror(code))
+	}
+	return &Error{Code: int(code), Name: C.GoString(C.cdc_err_name(code)), Message: msg}
+}
+
+// Version is the version string of the libcdc in use.
+func Version() string { return C.GoString(C.cdc_version()) }
+
+// Config holds settings by string keys (docs/configuration.md), checked
+// when set. Not safe for concurrent Set calls.
+type Config struct {
+	p *C.cdc_config
+}
+
+// NewConfig makes a config and sets each pair of settings (in no
+// particular order; the first bad one is returned).
+func NewConfig(settings map[string]string) (*Config, error) {
+	c := &Config{}
+	if rc := C.cdc_config_new(&c.p, nil); rc != 0 {
+		return nil, newError(rc, "")
+	}
+	for k, v := range settings {
+		if err := c.Set(k, v); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// Set sets key to value; the error (CDC_ERR_CONFIG) names both.
+func (c *Config) Set(key, value string) error {
+	ck, cv := C.CString(key), C.CString(value)
+	defer C.free(unsafe.Pointer(ck))
+	defer C.free(unsafe.Pointer(cv))
+	var buf [1024]C.char
+	if rc := C.cdc_config_set(c.p, ck, cv, &buf[0], C.size_t(len(buf))); rc != 0 {
+		return newError(rc, C.GoString(&buf[0]))
+	}
+	return nil
+}
+
+// Reset restores key's default.
+func (c *Config) Reset(key string) error {
+	ck := C.CString(key)
+	defer C.free(unsafe.Pointer(ck))
+	var buf [1024]C.char
+	if rc := C.cdc_config_set(c.p, ck, nil, &buf[0], C.size_t(len(buf))); rc != 0 {
+		return newError(rc, C.GoString(&buf[0]))
+	}
+	return nil
+}
+
+// Get returns key's value as text (secrets read back as "********").
+func (c *Config) Get(key string) (string, error) {
+	ck := C.CString(key)
+	defer C.free(unsafe.Pointer(ck))
+	var need C.size_t
+	rc := C.cdc_config_get(c.p, ck, nil, 0, &need)
+	if rc != 0 && rc != ErrTooLarge {
+		return "", newError(rc, fmt.Sprintf("unknown configuration key '%s'", key))
+	}
+	buf := make([]byte, need+1)
+	if rc = C.cdc_config_get(c.p, ck, (*C.char)(unsafe.Pointer(&buf[0])), C.size_t(len(buf)), nil); rc != 0 {
+		return "", newError(rc, "")
+	}
+	return string(buf[:need-1]), nil
+}
+
+// Close frees the config; streams made from it keep their own copy.
+func (c *Config) Close() {
+	if c.p != nil {
+		C.cdc_config_free(c.p)
+		c.p = nil
+	}
+}
+
+// Kind of a Record: which line of docs/output.md it came from.
+type Kind int
+
+const (
+	KindChange       Kind = iota // a row change: Op c/u/d, r for snapshot rows
+	KindCommit                   // end of a transaction, with its Checkpoint
+	KindDDL                      // a DDL statement, with its Checkpoint
+	KindCheckpoint               // the safe position advanced without a commit
+	KindSnapshotDone             // the snapshot is complete
+)
+
+// Position names a place in a binlog: a file and an offset; Row is the
+// index of a change within its rows event (or transaction payload).
+type Position struct {
+	File   string `json:"file"`
+	Offset uint64 `json:"offset"`
+	Row    uint64 `json:"row"`
+}
+
+// Record is one line of a batch. Column values in Before and After keep
+// JSON's types with numbers as json.Number, so integers stay exact
+// (DECIMAL comes as a string, see docs/values.md).
+type Record struct {
+	Op         string                 `json:"op"`
+	DB         string                 `json:"db"`
+	Table      string                 `json:"table"`
+	Before     map[string]interface{} `json:"before"`
+	After      map[string]interface{} `json:"after"`
+	Pos        Position               `json:"pos"`
+	GTID       *string                `json:"gtid"`
+	ServerID   uint32                 `json:"server_id"`
+	TsMs       int64                  `json:"ts_ms"`
+	Commit     json.RawMessage        `json:"commit"`
+	DDL        *string                `json:"ddl"`
+	Snapshot   string                 `json:"snapshot"`
+	Checkpoint string                 `json:"checkpoint"`
+}
+
+// Kind says which line the record came from.
+func (r *Record) Kind() Kind {
+	switch {
+	case r.Op != "":
+		return KindChange
+	case r.Commit != nil:
+		return KindCommit
+	case r.DDL != nil:
+		return KindDDL
+	case r.Snapshot != "":
+		return KindSnapshotDone
+	}
+	return KindCheckpoint
+}
+
+// CommitGTID is the GTID of a commit line ("" when anonymous).
+func (r *Record) CommitGTID() string {
+	var g *string
+	if json.Unmarshal(r.Commit, &g) != nil || g == nil {
+		return ""
+	}
+	return *g
+}
+
+func parseLines(data []byte, out []Record) ([]Record, error) {
+	for len(data) > 0 {
+		i := bytes.IndexByte(data, '\n')
+		if i < 0 {
+			i = len(data)
+		}
+		line := data[:i]
+		data = data[min(i+1, len(data)):]
+		if len(line) == 0 {
+			continue
+		}
+		d := json.NewDecoder(bytes.NewReader(line))
+		d.UseNumber()
+		var r Record
+		if err := d.Decode(&r); err != nil {
+			return out, fmt.Errorf("cdc: bad batch line %q: %w", line, err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func min(a, b int) int {
+	if a < b {
+		return a
+	}
+	return b
+}
+
+// Stream is a change stream (include/cdc/stream.h) read in batches. The
+// stream runs only inside Next/NextBatch: between calls nothing is read
+// and nothing is lost (backpressure by not calling). Next and NextBatch
+// belong to one goroutine; Stop, CheckpointNow and Metric may be called
+// from any goroutine.
+type Stream struct {
+	mu      sync.Mutex
+	s       *C.cdc_stream
+	b       *C.cdc_batch
+	pending []Record
+	done    error
+	// Checkpoint of the last commit, DDL or checkpoint record returned.
+	Checkpoint string
+}
+
+// NewStream makes a stream from cfg (copied). batchBytes is the batch
+// size limit (0: the library's default, 1 MiB). Does not connect.
+func NewStream(cfg *Config, batchBytes int) (*Stream, error) {
+	st := &Stream{}
+	var buf [1024]C.char
+	if rc := C.cdc_stream_new(&st.s, cfg.p, nil, &buf[0], C.size_t(len(buf))); rc != 0 {
+		return nil, newError(rc, C.GoString(&buf[0]))
+	}
+	if rc := C.cdc_batch_new(&st.b, C.size_t(batchBytes), nil); rc != 0 {
+		C.cdc_stream_free(st.s)
+		return nil, newError(rc, "")
+	}
+	C.cdc_batch_attach_stream(st.b, st.s)
+	return st, nil
+}
+
+// NextBatch runs the stream until a batch is ready and returns its
+// records: the changes of whole transactions followed by their commit
+// records (a transaction larger than the limit spans batches). io.EOF
+// when the stream reached stop.at or was stopped; *Error otherwise.
+func (st *Stream) NextBatch() ([]Record, error) {
+	if st.done != nil {
+		return nil, st.done
+	}
+	if st.s == nil {
+		return nil, io.EOF
+	}
+	for {
+		var data *C.char
+		var n C.size_t
+		rc := C.cdc_batch_next(st.b, &data, &n)
+		if rc == 0 && n > 0 {
+			recs, err := parseLines(C.GoBytes(unsafe.Pointer(data), C.int(n)), nil)
+			for i := range recs {
+				if recs[i].Checkpoint != "" {
+					st.Checkpoint = recs[i].Checkpoint
+				}
+			}
+			return recs, err
+		}
+		if rc == 0 || rc == ErrStopped {
+			return nil, io.EOF
+		}
+		st.done = newError(rc, C.GoString(C.cdc_batch_errmsg(st.b)))
+		return nil, st.done
+	}
+}
+
+// Next returns the next record, batching underneath.
+func (st *Stream) Next() (*Record, error) {
+	for len(st.pending) == 0 {
+		recs, err := st.NextBatch()
+		if err != nil {
+			return nil, err
+		}
+		st.pending = recs
+	}
+	r := &st.pending[0]
+	st.pending = st.pending[1:]
+	return r, nil
+}
+
+// Stop makes a running Next return io.EOF soon (after the complete
+// transactions it holds). Safe from any goroutine.
+func (st *Stream) Stop() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.s != nil {
+		C.cdc_stream_stop(st.s)
+	}
+}
+
+// CheckpointNow is the stream's own last safe checkpoint, which may be
+// ahead of the records returned so far; "" before it knows one.
+func (st *Stream) CheckpointNow() string {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.s == nil {
+		return ""
+	}
+	var need C.size_t
+	C.cdc_stream_checkpoint(st.s, nil, 0, &need)
+	if need == 0 {
+		return ""
+	}
+	buf := make([]byte, need)
+	if C.cdc_stream_checkpoint(st.s, (*C.char)(unsafe.Pointer(&buf[0])), need, nil) != 0 {
+		return ""
+	}
+	return string(buf[:need-1])
+}
+
+// Metric names of Stream.Metric (enum cdc_metric).
+var Metrics = map[string]int{"events": 0, "rows": 1, "transactions": 2, "bytes": 3,
+	"reconnects": 4, "lag_ms": 5, "heartbeats": 6, "offset": 7, "snapshot_rows": 8}
+
+// Metric returns a counter by name ("rows", "lag_ms", ...); 0 if unknown.
+func (st *Stream) Metric(name string) uint64 {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	m, ok := Metrics[name]
+	if !ok || st.s == nil {
+		return 0
+	}
+	return uint64(C.cdc_stream_metric(st.s, C.cdc_metric(m)))
+}
+
+// Close frees the stream. Not while another goroutine is in Next.
+func (st *Stream) Close() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.s != nil {
+		C.cdc_stream_free(st.s)
+		C.cdc_batch_free(st.b)
+		st.s, st.b = nil, nil
+	}
+}
+
+// DecodeFile calls fn with each row change of a binlog file (plain or
+// gzip), the lines of `cdc dump FILE`, in order; positions name the file
+// by its base name without ".gz". It stops at fn's first error and
+// returns it. A corrupt or truncated file gives an *Error after the
+// changes before the fault. batchBytes: 0 for the default.
+func DecodeFile(path string, batchBytes int, fn func(*Record) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(f, 1<<20)
+	var r io.Reader = br
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		gz, err := gzip.NewReader(br)
+		if err != nil {
+			return err
+		}
+		defer gz.Close()
+		r = gz
+	}
+	var d *C.cdc_decoder
+	var eb [512]C.char
+	if rc := C.cdc_decoder_new(&d, nil, &eb[0], C.size_t(len(eb))); rc != 0 {
+		return newError(rc, C.GoString(&eb[0]))
+	}
+	defer C.cdc_decoder_free(d)
+	var b *C.cdc_batch
+	if rc := C.cdc_batch_new(&b, C.size_t(batchBytes), nil); rc != 0 {
+		return newError(rc, "")
+	}
+	defer C.cdc_batch_free(b)
+	name := C.CString(strings.TrimSuffix(filepath.Base(path), ".gz"))
+	defer C.free(unsafe.Pointer(name))
+	C.cdc_decoder_set_position(d, name, 0)
+	C.cdc_batch_attach_decoder(b, d)
+
+	emit := func(data *C.char, n C.size_t) error {
+		if n == 0 {
+			return nil
+		}
+		recs, err := parseLines(C.GoBytes(unsafe.Pointer(data), C.int(n)), nil)
+		if err != nil {
+			return err
+		}
+		for i := range recs {
+			if err := fn(&recs[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	// C memory for the chunks: the decoder may keep pointing into the
+	// bytes of a paused feed, which Go memory must not be (cgo rules).
+	const chunk = 1 << 20
+	cbuf := (*[chunk]byte)(C.malloc(chunk))
+	defer C.free(unsafe.Pointer(cbuf))
+	for {
+		n, rerr := io.ReadFull(r, cbuf[:])
+		for off := 0; off < n; {
+			var data *C.char
+			var ln C.size_t
+			used := C.cdc_batch_feed(b, (*C.uint8_t)(unsafe.Pointer(&cbuf[off])), C.size_t(n-off), &data, &ln)
+			if err := emit(data, ln); err != nil {
+				return err
+			}
+			if used < 0 {
+				return newError(C.int(used), C.GoString(C.cdc_batch_errmsg(b)))
+			}
+			off += int(used)
+		}
+		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
+			break
+		}
+		if rerr != nil {
+			return rerr
+		}
+	}
+	var data *C.char
+	var ln C.size_t
+	rc := C.cdc_batch_finish(b, &data, &ln)
+	if err := emit(data, ln); err != nil {
+		return err
+	}
+	if rc != 0 {
+		return newError(rc, C.GoString(C.cdc_batch_errmsg(b)))
+	}
+	return nil
+}

@@ -1,0 +1,3 @@
+module libcdc.dev/cdc
+
+go 1.19

@@ -1,0 +1,364 @@
+"""libcdc for Python: change data capture from MySQL and MariaDB binlogs.
+
+A thin ctypes layer over the C library (standard library only). Changes
+cross from C in batches of JSON lines (include/cdc/batch.h), one call per
+batch, and come out as dicts in the form of docs/output.md:
+
+    import libcdc
+    cfg = libcdc.Config({"host": "db1", "user": "cdc", "password": pw,
+                         "server.id": "4001", "start": saved_checkpoint})
+    with libcdc.Stream(cfg) as stream:
+        for rec in stream:
+            if "op" in rec:             # a row change
+                apply(rec)
+            elif "commit" in rec:       # end of a transaction
+                save(rec["checkpoint"])
+
+    for change in libcdc.decode_file("binlog.000042"):
+        print(change["op"], change["table"], change["after"])
+
+The library is found through the LIBCDC_PATH environment variable (the
+path of libcdc.so), else the system's loader search (libcdc.so.0).
+See docs/bindings.md.
+"""
+import ctypes
+import ctypes.util
+import gzip
+import json
+import os
+import threading
+
+__all__ = ["CdcError", "Config", "Stream", "decode_file", "version", "config_keys"]
+
+_c_int, _c_size, _c_char_p, _c_void_p = ctypes.c_int, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_void_p
+_c_ssize = ctypes.c_ssize_t  # ptrdiff_t on every platform libcdc builds for
+
+_lib = None
+_lib_lock = threading.Lock()
+
+# The C API's functions: name -> (restype, argtypes).
+_PROTOS = {
+    "cdc_version": (_c_char_p, []),
+    "cdc_strerror": (_c_char_p, [_c_int]),
+    "cdc_err_name": (_c_char_p, [_c_int]),
+    "cdc_is_retriable": (_c_int, [_c_int]),
+    "cdc_config_new": (_c_int, [ctypes.POINTER(_c_void_p), _c_void_p]),
+    "cdc_config_free": (None, [_c_void_p]),
+    "cdc_config_set": (_c_int, [_c_void_p, _c_char_p, _c_char_p, _c_char_p, _c_size]),
+    "cdc_config_get": (_c_int, [_c_void_p, _c_char_p, _c_char_p, _c_size, ctypes.POINTER(_c_size)]),
+    "cdc_config_key_count": (_c_size, []),
+    "cdc_config_key_name": (_c_char_p, [_c_size]),
+    "cdc_config_key_type": (_c_char_p, [_c_size]),
+    "cdc_config_key_default": (_c_char_p, [_c_size]),
+    "cdc_config_key_doc": (_c_char_p, [_c_size]),
+    "cdc_config_key_choices": (_c_char_p, [_c_size]),
+    "cdc_stream_new": (_c_int, [ctypes.POINTER(_c_void_p), _c_void_p, _c_void_p, _c_char_p, _c_size]),
+    "cdc_stream_free": (None, [_c_void_p]),
+    "cdc_stream_stop": (None, [_c_void_p]),
+    "cdc_stream_errmsg": (_c_char_p, [_c_void_p]),
+    "cdc_stream_checkpoint": (_c_int, [_c_void_p, _c_char_p, _c_size, ctypes.POINTER(_c_size)]),
+    "cdc_stream_metric": (ctypes.c_uint64, [_c_void_p, _c_int]),
+    "cdc_decoder_new": (_c_int, [ctypes.POINTER(_c_void_p), _c_void_p, _c_char_p, _c_size]),
+    "cdc_decoder_free": (None, [_c_void_p]),
+    "cdc_decoder_set_position": (_c_int, [_c_void_p, _c_char_p, ctypes.c_uint64]),
+    "cdc_decoder_set_verify_checksums": (None, [_c_void_p, _c_int]),
+    "cdc_batch_new": (_c_int, [ctypes.POINTER(_c_void_p), _c_size, _c_void_p]),
+    "cdc_batch_free": (None, [_c_void_p]),
+    "cdc_batch_attach_stream": (_c_int, [_c_void_p, _c_void_p]),
+    "cdc_batch_attach_decoder": (_c_int, [_c_void_p, _c_void_p]),
+    "cdc_batch_next": (_c_int, [_c_void_p, ctypes.POINTER(_c_void_p), ctypes.POINTER(_c_size)]),
+    "cdc_batch_feed": (_c_ssize, [_c_void_p, _c_void_p, _c_size, ctypes.POINTER(_c_void_p),
+                                  ctypes.POINTER(_c_size)]),
+    "cdc_batch_finish": (_c_int, [_c_void_p, ctypes.POINTER(_c_void_p), ctypes.POINTER(_c_size)]),
+    "cdc_batch_errmsg": (_c_char_p, [_c_void_p]),
+}
+
+# Error codes this module acts on (include/cdc/common.h).
+CDC_OK = 0
+CDC_ERR_INVALID = -2
+CDC_ERR_CONFIG = -3
+CDC_ERR_TOO_LARGE = -16
+CDC_ERR_STOPPED = -29
+
+# cdc_metric (include/cdc/stream.h).
+METRICS = {"events": 0, "rows": 1, "transactions": 2, "bytes": 3, "reconnects": 4,
+           "lag_ms": 5, "heartbeats": 6, "offset": 7, "snapshot_rows": 8}
+
+
+def _load():
+    global _lib
+    with _lib_lock:
+        if _lib is not None:
+            return _lib
+        path = os.environ.get("LIBCDC_PATH") or ctypes.util.find_library("cdc") or "libcdc.so.0"
+        lib = ctypes.CDLL(path)
+        for name, (res, args) in _PROTOS.items():
+            fn = getattr(lib, name)
+            fn.restype = res
+            fn.argtypes = args
+        _lib = lib
+        return lib
+
+
+def _s(b):
+    return b.decode("utf-8", "replace") if b is not None else None
+
+
+class CdcError(Exception):
+    """An error from libcdc: code (negative int), name ("CDC_ERR_AUTH"),
+    message (where and what, from the library)."""
+
+    def __init__(self, code, message=None):
+        lib = _load()
+        self.code = code
+        self.name = _s(lib.cdc_err_name(code))
+        self.message = message or _s(lib.cdc_strerror(code))
+        self.retriable = bool(lib.cdc_is_retriable(code))
+        super().__init__(f"{self.name}: {self.message}")
+
+
+def version():
+    """The version string of the loaded libcdc."""
+    return _s(_load().cdc_version())
+
+
+def config_keys():
+    """Every configuration key: a list of dicts name, type, default, doc,
+    choices (docs/configuration.md)."""
+    lib = _load()
+    out = []
+    for i in range(lib.cdc_config_key_count()):
+        out.append({"name": _s(lib.cdc_config_key_name(i)), "type": _s(lib.cdc_config_key_type(i)),
+                    "default": _s(lib.cdc_config_key_default(i)), "doc": _s(lib.cdc_config_key_doc(i)),
+                    "choices": _s(lib.cdc_config_key_choices(i))})
+    return out
+
+
+def _text(value):
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return b"true" if value else b"false"
+    if isinstance(value, (list, tuple)):
+        value = ",".join(str(v) for v in value)
+    return str(value).encode("utf-8")
+
+
+class Config:
+    """Settings by string keys, checked when set. Config(mapping) sets each
+    pair in turn. Values may be str, int, bool or a list (joined by
+    commas); None restores the default. Not thread-safe while being set."""
+
+    def __init__(self, settings=None, **kw):
+        self._lib = _load()
+        p = _c_void_p()
+        rc = self._lib.cdc_config_new(ctypes.byref(p), None)
+        if rc:
+            raise CdcError(rc)
+        self._p = p
+        for k, v in dict(settings or {}, **kw).items():
+            self.set(k, v)
+
+    def set(self, key, value):
+        """Sets key; raises CdcError(CDC_ERR_CONFIG) naming the key and the
+        value when either is wrong (the old value is kept)."""
+        err = ctypes.create_string_buffer(1024)
+        rc = self._lib.cdc_config_set(self._p, key.encode("utf-8"), _text(value), err, len(err))
+        if rc:
+            raise CdcError(rc, _s(err.value) or None)
+        return self
+
+    def get(self, key):
+        """The value of key as text (secrets read back as "********")."""
+        need = _c_size(0)
+        k = key.encode("utf-8")
+        rc = self._lib.cdc_config_get(self._p, k, None, 0, ctypes.byref(need))
+        if rc not in (CDC_OK, CDC_ERR_TOO_LARGE):
+            raise CdcError(rc, f"unknown configuration key '{key}'" if rc == CDC_ERR_CONFIG else None)
+        buf = ctypes.create_string_buffer(max(need.value, 1))
+        rc = self._lib.cdc_config_get(self._p, k, buf, len(buf), None)
+        if rc:
+            raise CdcError(rc)
+        return _s(buf.value)
+
+    __setitem__ = set
+    __getitem__ = get
+
+    def close(self):
+        if self._p:
+            self._lib.cdc_config_free(self._p)
+            self._p = None
+
+    def __del__(self):
+        if getattr(self, "_p", None):
+            self.close()
+
+
+def _lines(data, n):
+    """JSON lines at data (n bytes) to dicts; copied before the next call."""
+    if not n:
+        return []
+    raw = ctypes.string_at(data, n)
+    return [json.loads(line) for line in raw.split(b"\n") if line]
+
+
+class Stream:
+    """A change stream (include/cdc/stream.h) read in batches.
+
+    Iterating yields dicts in the order the server committed them:
+    row changes ("op": "c"/"u"/"d", "r" for snapshot rows), then the
+    transaction's commit line ("commit": gtid, "checkpoint": ...), DDL
+    lines ("ddl": sql), position lines without a commit (heartbeats,
+    filtered transactions: "pos" and "checkpoint" only) and the end of a
+    snapshot ("snapshot": "done"). Iteration ends at stop.at, or after
+    stop() was called from another thread; errors raise CdcError.
+
+    Pausing: the stream does not run between batches. While the host
+    processes one batch, or stops iterating for a while, nothing is read
+    and nothing is lost (the server keeps the binlog; a connection it
+    dropped meanwhile is reopened at the next batch, from the last commit).
+
+    Threads: iterate on one thread; stop(), checkpoint_now() and metric()
+    may be called from any thread. The C call that waits for a batch
+    releases the GIL.
+    """
+
+    def __init__(self, config, batch_bytes=0):
+        self._lib = _load()
+        if not isinstance(config, Config):
+            config = Config(config)
+        err = ctypes.create_string_buffer(1024)
+        s = _c_void_p()
+        rc = self._lib.cdc_stream_new(ctypes.byref(s), config._p, None, err, len(err))
+        if rc:
+            raise CdcError(rc, _s(err.value) or None)
+        self._s = s
+        b = _c_void_p()
+        rc = self._lib.cdc_batch_new(ctypes.byref(b), batch_bytes, None)
+        if rc:
+            self._lib.cdc_stream_free(s)
+            raise CdcError(rc)
+        self._b = b
+        self._lib.cdc_batch_attach_stream(b, s)
+        self._lock = threading.Lock()
+        self.checkpoint = None  # of the last commit/ddl/position line yielded
+
+    def batches(self):
+        """Yields each batch as a list of dicts: one C call per list."""
+        data, n = _c_void_p(), _c_size(0)
+        while True:
+            if not self._s:
+                return
+            rc = self._lib.cdc_batch_next(self._b, ctypes.byref(data), ctypes.byref(n))
+            if rc == CDC_OK and n.value:
+                yield _lines(data, n.value)
+                continue
+            if rc in (CDC_OK, CDC_ERR_STOPPED):
+                return
+            raise CdcError(rc, _s(self._lib.cdc_batch_errmsg(self._b)) or None)
+
+    def __iter__(self):
+        for batch in self.batches():
+            for rec in batch:
+                if "checkpoint" in rec:
+                    self.checkpoint = rec["checkpoint"]
+                yield rec
+
+    def changes(self):
+        """Only the row changes (the checkpoint still follows commits)."""
+        for rec in self:
+            if "op" in rec:
+                yield rec
+
+    def stop(self):
+        """Ends the iteration soon; safe from any thread (and signal
+        handlers). Complete transactions already read are still yielded."""
+        with self._lock:
+            if self._s:
+                self._lib.cdc_stream_stop(self._s)
+
+    def checkpoint_now(self):
+        """The stream's own last safe checkpoint (may be ahead of what the
+        iteration has yielded); None before it knows one."""
+        with self._lock:
+            if not self._s:
+                return None
+            need = _c_size(0)
+            self._lib.cdc_stream_checkpoint(self._s, None, 0, ctypes.byref(need))
+            if not need.value:
+                return None
+            buf = ctypes.create_string_buffer(need.value)
+            if self._lib.cdc_stream_checkpoint(self._s, buf, len(buf), None):
+                return None
+            return _s(buf.value)
+
+    def metric(self, name):
+        """A counter of METRICS ("rows", "lag_ms", ...)."""
+        with self._lock:
+            return self._lib.cdc_stream_metric(self._s, METRICS[name]) if self._s else 0
+
+    def close(self):
+        """Frees the stream. Not while another thread iterates."""
+        with self._lock:
+            if self._s:
+                self._lib.cdc_stream_free(self._s)
+                self._lib.cdc_batch_free(self._b)
+                self._s = self._b = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        if getattr(self, "_s", None):
+            self.close()
+
+
+def decode_file(path, verify_checksums=True, chunk=1 << 20, batch_bytes=0):
+    """Yields the row changes of a binlog file (plain or gzip) as dicts,
+    the lines of `cdc dump FILE`. Positions name the file by its base
+    name without ".gz". Raises CdcError on a corrupt or truncated file,
+    after yielding the changes before the fault."""
+    lib = _load()
+    with open(path, "rb") as f:
+        magic = f.read(2)
+    opener = gzip.open if magic == b"\x1f\x8b" else open
+    name = os.path.basename(path)
+    if name.endswith(".gz"):
+        name = name[:-3]
+    d, b = _c_void_p(), _c_void_p()
+    err = ctypes.create_string_buffer(512)
+    rc = lib.cdc_decoder_new(ctypes.byref(d), None, err, len(err))
+    if rc:
+        raise CdcError(rc, _s(err.value) or None)
+    try:
+        rc = lib.cdc_batch_new(ctypes.byref(b), batch_bytes, None)
+        if rc:
+            raise CdcError(rc)
+        lib.cdc_decoder_set_position(d, name.encode("utf-8"), 0)
+        lib.cdc_decoder_set_verify_checksums(d, 1 if verify_checksums else 0)
+        lib.cdc_batch_attach_decoder(b, d)
+        data, n = _c_void_p(), _c_size(0)
+        with opener(path, "rb") as f:
+            while True:
+                block = f.read(chunk)
+                if not block:
+                    break
+                buf = ctypes.create_string_buffer(block, len(block))
+                base, off = ctypes.addressof(buf), 0
+                while off < len(block):
+                    used = lib.cdc_batch_feed(b, base + off, len(block) - off, ctypes.byref(data),
+                                              ctypes.byref(n))
+                    yield from _lines(data, n.value)
+                    if used < 0:
+                        raise CdcError(used, _s(lib.cdc_batch_errmsg(b)) or None)
+                    off += used
+        rc = lib.cdc_batch_finish(b, ctypes.byref(data), ctypes.byref(n))
+        yield from _lines(data, n.value)
+        if rc:
+            raise CdcError(rc, _s(lib.cdc_batch_errmsg(b)) or None)
+    finally:
+        lib.cdc_batch_free(b)
+        lib.cdc_decoder_free(d)

@@ -1,0 +1,62 @@
+#!/bin/sh
+# Runs a binding's tests for meson (tests/meson.build):
+#   bindings/run-tests.sh python|go unit|integration LIBCDC_SO SRC_ROOT BUILD_ROOT
+# and prints one "[       OK ] name" / "[  FAILED  ] name" line per test,
+# which tests/summary.py counts.
+#
+# A libcdc.so built with AddressSanitizer (tests/run.sh) can only be loaded
+# by a process whose first library is the ASan runtime, so the Python
+# interpreter or the Go test binary runs with that runtime preloaded and
+# leak checking off (the interpreter's own allocations are not ours).
+set -eu
+lang=$1 suite=$2 src=$4 build=$5
+libdir=$(cd "$(dirname "$3")" && pwd)
+so="$libdir/$(basename "$3")"
+export LIBCDC_PATH="$so"
+
+preload=$(ldd "$so" 2>/dev/null | awk '/libasan|libclang_rt\.asan/ { print $3; exit }')
+run() {
+    if [ -n "$preload" ]; then
+        LD_PRELOAD="$preload" ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:${ASAN_OPTIONS:-}" "$@"
+    else
+        "$@"
+    fi
+}
+
+case $lang in
+python)
+    run python3 "$src/bindings/python/tests/run.py" "$suite"
+    ;;
+go)
+    if ! command -v go >/dev/null 2>&1; then
+        echo "go not found: tests/install-deps.sh test installs golang-go" >&2
+        echo "[  FAILED  ] go/$suite (no Go toolchain)"
+        exit 1
+    fi
+    # No network and no HOME needed: a local toolchain, a cache in the
+    # build directory, no module downloads (the package uses the stdlib).
+    work="$build/bindings-go"
+    mkdir -p "$work"
+    export GOCACHE="$work/cache" GOPATH="$work/path" GOTOOLCHAIN=local GOPROXY=off GOFLAGS=
+    export CGO_ENABLED=1 CGO_CFLAGS="-I$src/include -I$build/include" \
+        CGO_LDFLAGS="-L$libdir -Wl,-rpath,$libdir"
+    bin="$work/cdc-$suite.test"
+    (cd "$src/bindings/go" && go vet . && go test -c -o "$bin" .) || {
+        echo "[  FAILED  ] go/$suite (build)"
+        exit 1
+    }
+    case $suite in unit) pat='^TestUnit' ;; *) pat='^TestIntegration' ;; esac
+    out="$work/$suite.out"
+    status=0
+    run "$bin" -test.v -test.count=1 -test.timeout=10m -test.run "$pat" >"$out" 2>&1 || status=$?
+    awk '/^--- PASS: / { print "[       OK ] go." $3; next }
+         /^--- FAIL: / { print "[  FAILED  ] go." $3; next }
+         { print }' "$out"
+    grep -q '^--- PASS: ' "$out" || status=1
+    exit $status
+    ;;
+*)
+    echo "usage: $0 python|go unit|integration LIBCDC_SO SRC_ROOT BUILD_ROOT" >&2
+    exit 2
+    ;;
+esac
