@@ -274,3 +274,57 @@ def show(key):
                                if isinstance(key[1], int) else key[1])
     s = repr(key[1])
     return s if len(s) < 120 else s[:117] + "..."
+
+
+def parse_path(path):
+    """'$.a.b[2]."x y"' -> ['a', 'b', 2, 'x y']"""
+    if not path.startswith("$"):
+        raise ValueError("bad JSON path %r" % path)
+    out, i = [], 1
+    while i < len(path):
+        if path[i] == ".":
+            i += 1
+            if path[i] == '"':
+                j = path.index('"', i + 1)
+                out.append(json.loads(path[i:j + 1]))
+                i = j + 1
+            else:
+                j = i
+                while j < len(path) and path[j] not in ".[":
+                    j += 1
+                out.append(path[i:j])
+                i = j
+        elif path[i] == "[":
+            j = path.index("]", i)
+            out.append(int(path[i + 1:j]))
+            i = j + 1
+        else:
+            raise ValueError("bad JSON path %r" % path)
+    return out
+
+
+def apply_json_diff(doc, ops):
+    """Applies PARTIAL_JSON diff operations as MySQL defines them."""
+    for op in ops:
+        steps = parse_path(op["path"])
+        parent = doc
+        for s in steps[:-1]:
+            parent = parent[s]
+        last = steps[-1] if steps else None
+        kind = op["op"]
+        if last is None:
+            if kind != "replace":
+                raise ValueError("%s at $" % kind)
+            doc = op["value"]
+        elif kind == "replace":
+            parent[last] = op["value"]
+        elif kind == "insert":
+            if isinstance(parent, list):
+                parent.insert(last, op["value"])
+            else:
+                parent[last] = op["value"]
+        elif kind == "remove":
+            del parent[last]
+        else:
+            raise ValueError("unknown JSON diff op %r" % kind)
+    return doc

@@ -113,6 +113,10 @@ RUNS = [
         session=["SET SESSION binlog_row_image = FULL",
                  "SET SESSION binlog_transaction_compression = ON"],
         marker=b"Transaction_Payload"),
+    Run("mysql-full-partial-json", "mysql",
+        session=["SET SESSION binlog_row_image = FULL",
+                 "SET SESSION binlog_row_value_options = 'PARTIAL_JSON'"],
+        marker=b"Update_rows_partial"),
     Run("mysql-minimal-partial-json", "mysql",
         session=["SET SESSION binlog_row_image = MINIMAL",
                  "SET SESSION binlog_row_value_options = 'PARTIAL_JSON'"],
@@ -178,60 +182,6 @@ def freeze(v):
     return json.dumps(v, sort_keys=True, default=float)
 
 
-def parse_path(path):
-    """'$.a.b[2]."x y"' -> ['a', 'b', 2, 'x y']"""
-    if not path.startswith("$"):
-        raise ValueError("bad JSON path %r" % path)
-    out, i = [], 1
-    while i < len(path):
-        if path[i] == ".":
-            i += 1
-            if path[i] == '"':
-                j = path.index('"', i + 1)
-                out.append(json.loads(path[i:j + 1]))
-                i = j + 1
-            else:
-                j = i
-                while j < len(path) and path[j] not in ".[":
-                    j += 1
-                out.append(path[i:j])
-                i = j
-        elif path[i] == "[":
-            j = path.index("]", i)
-            out.append(int(path[i + 1:j]))
-            i = j + 1
-        else:
-            raise ValueError("bad JSON path %r" % path)
-    return out
-
-
-def apply_json_diff(doc, ops):
-    """Applies PARTIAL_JSON diff operations as MySQL defines them."""
-    for op in ops:
-        steps = parse_path(op["path"])
-        parent = doc
-        for s in steps[:-1]:
-            parent = parent[s]
-        last = steps[-1] if steps else None
-        kind = op["op"]
-        if last is None:
-            if kind != "replace":
-                raise ValueError("%s at $" % kind)
-            doc = op["value"]
-        elif kind == "replace":
-            parent[last] = op["value"]
-        elif kind == "insert":
-            if isinstance(parent, list):
-                parent.insert(last, op["value"])
-            else:
-                parent[last] = op["value"]
-        elif kind == "remove":
-            del parent[last]
-        else:
-            raise ValueError("unknown JSON diff op %r" % kind)
-    return doc
-
-
 class Replay:
     """Rebuilds tables from decoded row changes."""
 
@@ -286,7 +236,7 @@ class Replay:
             for k, v in after.items():
                 if isinstance(v, dict) and set(v) == {"json_diff"}:
                     try:
-                        v = apply_json_diff(copy.deepcopy(rows[i].get(k)), v["json_diff"])
+                        v = canon.apply_json_diff(copy.deepcopy(rows[i].get(k)), v["json_diff"])
                     except (KeyError, IndexError, TypeError, ValueError) as e:
                         self.check.bad("%s: update %s column %s: cannot apply json_diff %s: %s" % (
                             t, pos(ev), k, canon.json_text(v)[:200], e))
@@ -424,6 +374,9 @@ def compare_tool(check, tool_changes, events, columns, by_position_ok, flavor):
             else:
                 check.bad("%s %s: tool has %d columns, cdc %d" % (where, img, len(tvals), len(ckeys)))
                 continue
+            extra = [] if tc.truncated else [k for k in ckeys if k not in names]
+            if extra:
+                check.bad("%s %s: cdc has columns the tool's image lacks: %s" % (where, img, extra))
             for (idx, raw, typ), name in zip(tvals, names):
                 if name not in cimg:
                     check.bad("%s %s: @%d (%s) missing in cdc output" % (where, img, idx, name))
@@ -431,7 +384,10 @@ def compare_tool(check, tool_changes, events, columns, by_position_ok, flavor):
                 col = cols.get(name)
                 if col is None:
                     continue  # a dropped column: its type is no longer known
-                r = binlogtool.compare(col, raw, typ, cimg[name], flavor)
+                tb = None
+                if img == "after" and tc.before:
+                    tb = next((r for i, r, _ in tc.before if i == idx), None)
+                r = binlogtool.compare(col, raw, typ, cimg[name], flavor, tb)
                 if r is None:
                     compared += 1
                 elif r[0] == "skip":
