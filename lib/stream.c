@@ -40,6 +40,7 @@ void cdc__change_hide_columns(const cdc_change *c, const uint8_t *mask);
 enum { ST_IDLE, ST_RUNNING, ST_PAUSED, ST_DONE, ST_FAILED };
 enum { METRIC_COUNT = 9 };
 #define DONE_RC 1 /* internal: stop.at reached */
+#define PIECE_BYTES ((size_t)1 << 20)
 
 typedef struct tmap_ent {
     uint64_t id;
@@ -93,6 +94,7 @@ struct cdc_stream {
     bool pausing, pause_dirty, stop_reached, failed;
     const uint8_t *rest;
     size_t rest_len;
+    bool piece_cont;        /* the next piece continues an event payload */
     cdc__schema schema;
     cdc_err err;
 
@@ -222,6 +224,7 @@ static void session_close(cdc_stream *s)
     s->dec = NULL;
     s->rest = NULL;
     s->rest_len = 0;
+    s->piece_cont = false;
 }
 
 static void session_end(cdc_stream *s);
@@ -906,7 +909,7 @@ static int session_open(cdc_stream *s)
             rc = cdc__replica_check_server_id(s->conn, &s->info, s->server_id, &checked, &s->err);
         }
         if (rc == CDC_OK && !checked)
-            slog(s, 1, CDC_OK, "cannot list the server's replicas to check that server.id %" PRIu32
+            slog(s, 2, CDC_OK, "cannot list the server's replicas to check that server.id %" PRIu32
                                " is unique (SHOW REPLICAS needs more privileges)", s->server_id);
         if (rc == CDC_OK && strcmp(s->info.row_image, "FULL"))
             slog(s, 1, CDC_OK, "binlog_row_image=%s: changes carry only some columns", s->info.row_image);
@@ -1141,7 +1144,12 @@ int cdc_stream_start(cdc_stream *s)
             }
         }
         cdc_bytes pkt;
-        int rc = cdc__conn_read_packet(s->conn, &pkt, &s->err);
+        bool more = false, cont = s->piece_cont;
+        /* Pieces of at most PIECE_BYTES: an event larger than a protocol
+         * packet (a big compressed transaction) reaches the decoder, which
+         * streams it, without ever being whole in memory. */
+        int rc = cdc__conn_read_piece(s->conn, PIECE_BYTES, &pkt, &more, &s->err);
+        s->piece_cont = more;
         if (rc) {
             if (atomic_load(&s->stop_flag)) return stopped(s);
             if (rc == CDC_ERR_TIMEOUT)
@@ -1151,10 +1159,17 @@ int cdc_stream_start(cdc_stream *s)
             if (r != -1000) return r;
             continue;
         }
-        metric_add(s, CDC_METRIC_BYTES, pkt.len + 4);
-        if (pkt.len && pkt.ptr[0] == 0x00) {
+        metric_add(s, CDC_METRIC_BYTES, pkt.len + (cont ? 0 : 4));
+        if (cont) {
+            int r = after_feed(s, feed(s, pkt.ptr, pkt.len));
+            if (r != -1000) return r;
+        } else if (pkt.len && pkt.ptr[0] == 0x00) {
             int r = after_feed(s, feed(s, pkt.ptr + 1, pkt.len - 1));
             if (r != -1000) return r;
+        } else if (more) {
+            cdc__err_set(&s->err, CDC_ERR_PROTOCOL, "binlog dump: a %zu-byte packet of type 0x%02x",
+                         pkt.len, pkt.len ? pkt.ptr[0] : 0);
+            return fail(s, CDC_ERR_PROTOCOL);
         } else if (pkt.len && pkt.ptr[0] == 0xff) {
             rc = cdc__replica_dump_error(pkt.ptr, pkt.len, &s->err);
             /* A killed dump thread or a server going down is a dropped

@@ -144,7 +144,9 @@ typedef int (*cdc_stream_progress_cb)(const char *db, const char *table, uint64_
  */
 CDC_EXTERN int cdc_stream_new(cdc_stream **out, const cdc_config *cfg, const cdc_allocator *alloc,
                               char *err, size_t errlen);
-/* Frees the stream; closes its connection. NULL is fine. Not while
+/* Frees the stream; closes its connection, first ending its dump thread
+ * on the server if one is open (a short second connection, at most 2 s),
+ * so the server.id is free again at once. NULL is fine. Not while
  * cdc_stream_start() runs. */
 CDC_EXTERN void cdc_stream_free(cdc_stream *s);
 
