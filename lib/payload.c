@@ -6,6 +6,7 @@
 
 #include <inttypes.h>
 #include <zstd.h>
+#include <zstd_errors.h>
 
 int cdc__payload_fields_parse(const uint8_t *p, size_t n, cdc__payload_fields *f, cdc_err *err)
 {
@@ -108,8 +109,10 @@ ptrdiff_t cdc__payload_step(cdc__payload_stream *s, const uint8_t **in, size_t *
     ZSTD_outBuffer ob = {s->out.data + s->out.len, CDC__PAYLOAD_CHUNK, 0};
     size_t zr = ZSTD_decompressStream(s->dctx, &ob, &ib);
     if (ZSTD_isError(zr))
-        return cdc__err_set(err, CDC_ERR_CORRUPT, "TRANSACTION_PAYLOAD: zstd: %s",
-                            ZSTD_getErrorName(zr));
+        return cdc__err_set(err,
+                            ZSTD_getErrorCode(zr) == ZSTD_error_memory_allocation ? CDC_ERR_NOMEM
+                                                                                  : CDC_ERR_CORRUPT,
+                            "TRANSACTION_PAYLOAD: zstd: %s", ZSTD_getErrorName(zr));
     *in += ib.pos;
     *in_len -= ib.pos;
     s->out.len += ob.pos;

@@ -1132,6 +1132,62 @@ static void test_corrupt_table_map(void **state)
     cdc_decoder_free(d);
 }
 
+/* ---- allocation failure at every point ---------------------------------- */
+
+static long fail_countdown; /* the allocation that fails; -1: none */
+static void *f_malloc(size_t n, void *ud)
+{
+    (void)ud;
+    if (fail_countdown >= 0 && fail_countdown-- == 0) return NULL;
+    return _test_malloc(n, __FILE__, __LINE__);
+}
+static void *f_realloc(void *p, size_t n, void *ud)
+{
+    (void)ud;
+    if (fail_countdown >= 0 && fail_countdown-- == 0) return NULL;
+    return _test_realloc(p, n, __FILE__, __LINE__);
+}
+static const cdc_allocator fail_alloc = {f_malloc, f_realloc, t_free, NULL};
+
+static void test_allocation_failures(void **state)
+{
+    (void)state;
+    static const char *files[] = {"binlog-parser/mysql-bin.07",
+                                  "rust_mysql_common/transaction_compression.000001",
+                                  "rust_mysql_common/mysql-enum-string-set.000001"};
+    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+        size_t n;
+        uint8_t *data = read_file(fixture(files[f]), &n);
+        assert_non_null(data);
+        bool done = false;
+        for (long i = 0; !done && i < 100000; i++) {
+            fail_countdown = i;
+            cdc_decoder *d;
+            int rc = cdc_decoder_new(&d, &fail_alloc, NULL, 0);
+            if (rc) { assert_int_equal(rc, CDC_ERR_NOMEM); continue; }
+            cdc_decoder_set_position(d, "f", 0);
+            trace t = {0};
+            cdc__buf_init(&t.b, NULL);
+            cdc_decoder_set_change_cb(d, on_change, &t);
+            /* in pieces, so events are gathered (allocating) as well as in place */
+            ptrdiff_t r = 0;
+            for (size_t off = 0; off < n && r >= 0; off += 50)
+                r = cdc_decoder_feed(d, data + off, n - off < 50 ? n - off : 50);
+            rc = r < 0 ? (int)r : cdc_decoder_finish(d);
+            if (rc != CDC_OK) {
+                if (rc != CDC_ERR_NOMEM) print_error("%s at %ld: %s\n", files[f], i, cdc_decoder_errmsg(d));
+                assert_int_equal(rc, CDC_ERR_NOMEM);
+            }
+            done = rc == CDC_OK && fail_countdown >= 0; /* the failure point was never reached */
+            cdc_decoder_free(d);
+            cdc__buf_free(&t.b);
+        }
+        fail_countdown = -1;
+        assert_true(done);
+        free(data);
+    }
+}
+
 /* ---- a large compressed transaction, bounded memory ------------------- */
 
 static size_t live, peak;
@@ -1289,6 +1345,7 @@ int main(void)
         cmocka_unit_test(test_captured_enum_set),
         cmocka_unit_test(test_oracle_payload_and_partial_json),
         cmocka_unit_test(test_maria_compressed),
+        cmocka_unit_test(test_allocation_failures),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_corrupt_table_map),
         cmocka_unit_test(test_large_payload_bounded_memory),
