@@ -650,6 +650,108 @@ static void test_minimal_metadata_and_ddl(void **state)
     }
 }
 
+static int ck_calls;
+static char ck_last[1024];
+static int on_checkpoint(const cdc_position *pos, void *ud)
+{
+    (void)ud;
+    ck_calls++;
+    assert_int_equal(cdc_position_format(pos, ck_last, sizeof ck_last, NULL), CDC_OK);
+    return 0;
+}
+
+/* GTID starts with the forms each server has: MySQL tagged GTIDs
+ * (COM_BINLOG_DUMP_GTID with the tagged set encoding), MariaDB several
+ * domains (@slave_connect_state); the changes carry their GTIDs, the
+ * positions the executed set. Filtered-out transactions move the
+ * checkpoint through the checkpoint callback. */
+static void test_gtid_starts_and_checkpoints(void **state)
+{
+    (void)state;
+    for (int sv = 0; sv < 2; sv++) {
+        ts_server s = (ts_server)sv;
+        cdc_conn *root = setup(s, "DROP TABLE IF EXISTS " DB ".g");
+        ts_exec(root, "CREATE TABLE " DB ".g (id INT PRIMARY KEY)");
+        if (s == TS_MYSQL) {
+            ts_exec(root, "SET gtid_next = 'AUTOMATIC:h6_tag'");
+            ts_exec(root, "INSERT INTO " DB ".g VALUES (1)");
+            ts_exec(root, "SET gtid_next = 'AUTOMATIC'");
+        } else {
+            ts_exec(root, "SET SESSION gtid_domain_id = 7");
+            ts_exec(root, "INSERT INTO " DB ".g VALUES (1)");
+            ts_exec(root, "SET SESSION gtid_domain_id = 0");
+        }
+        char *gset = ts_query_str(root, s == TS_MYSQL ? "SELECT @@gtid_executed" : "SELECT @@gtid_binlog_pos");
+        char from[4096];
+        snprintf(from, sizeof from, "gtid:%s", gset);
+        free(gset);
+        if (s == TS_MYSQL) {
+            ts_exec(root, "SET gtid_next = 'AUTOMATIC:h6_tag'");
+            ts_exec(root, "INSERT INTO " DB ".g VALUES (2)");
+            ts_exec(root, "SET gtid_next = 'AUTOMATIC'");
+        } else {
+            ts_exec(root, "SET SESSION gtid_domain_id = 7");
+            ts_exec(root, "INSERT INTO " DB ".g VALUES (2)");
+            ts_exec(root, "SET SESSION gtid_domain_id = 0");
+        }
+        ts_exec(root, "INSERT INTO " DB ".g VALUES (3)");
+        char *want2 = ts_query_str(root, s == TS_MYSQL ? "SELECT @@gtid_executed" : "SELECT @@gtid_binlog_pos");
+        cdc_config *c = stream_cfg(s, NULL, 4709);
+        set(c, "start", from);
+        set(c, "stop.at", "now");
+        set(c, "table.include.list", DB ".g");
+        rec r;
+        rec_init(&r, s);
+        cdc_stream *st = make_stream(c, &r);
+        expect_start(st, CDC_OK);
+        expect_log(&r, "%1$sc " DB ".g | id=2\ncommit\n%1$sc " DB ".g | id=3\ncommit\n", s);
+        /* the final position holds everything the server had executed */
+        char ck[4096];
+        assert_int_equal(cdc_stream_checkpoint(st, ck, sizeof ck, NULL), CDC_OK);
+        cdc_position *p;
+        char err[256];
+        assert_int_equal(cdc_position_parse(&p, ck, NULL, err, sizeof err), CDC_OK);
+        char *w = want2, *save = NULL;
+        for (char *g = strtok_r(w, ",\n", &save); g; g = strtok_r(NULL, ",\n", &save)) {
+            if (s == TS_MARIADB) assert_true(set_has(cdc_position_gtid_set(p), g));
+        }
+        if (s == TS_MYSQL) assert_non_null(strstr(cdc_position_gtid_set(p), ":h6_tag:1-"));
+        cdc_position_free(p);
+        cdc_stream_free(st);
+        free(want2);
+        rec_free(&r);
+
+        /* only a table nobody writes: no callbacks but checkpoints, which
+         * move past the transactions that were filtered out */
+        char *mid = binlog_now(root, s);
+        ts_exec(root, "INSERT INTO " DB ".g VALUES (4)");
+        char *end = binlog_now(root, s);
+        set(c, "start", mid);
+        set(c, "table.include.list", DB ".nobody");
+        set(c, "heartbeat.interval.ms", "100");
+        rec_init(&r, s);
+        st = make_stream(c, &r);
+        ck_calls = 0;
+        cdc_stream_set_checkpoint_cb(st, on_checkpoint, NULL);
+        expect_start(st, CDC_OK);
+        assert_string_equal(rec_text(&r), "");
+        assert_true(ck_calls >= 1);
+        cdc_position *pe, *pl;
+        assert_int_equal(cdc_position_parse(&pe, end, NULL, err, sizeof err), CDC_OK);
+        assert_int_equal(cdc_position_parse(&pl, ck_last, NULL, err, sizeof err), CDC_OK);
+        assert_string_equal(cdc_position_file(pl), cdc_position_file(pe));
+        assert_true(cdc_position_offset(pl) >= cdc_position_offset(pe));
+        cdc_position_free(pe);
+        cdc_position_free(pl);
+        cdc_stream_free(st);
+        rec_free(&r);
+        cdc_config_free(c);
+        free(mid);
+        free(end);
+        cdc__conn_free(root);
+    }
+}
+
 /* Allocator that counts live and peak bytes. */
 typedef struct counting {
     size_t live, peak;
@@ -759,6 +861,7 @@ int main(void)
         cmocka_unit_test(test_kill_dump_thread),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_minimal_metadata_and_ddl),
+        cmocka_unit_test(test_gtid_starts_and_checkpoints),
         cmocka_unit_test(test_huge_event_bounded_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
