@@ -20,8 +20,9 @@
  * Views (cdc_event, cdc_table, cdc_change, cdc_query) are borrowed: they
  * and every pointer reached through them are valid until the callback
  * that received them returns, except cdc_table, which stays valid until
- * the next TABLE_MAP for the same table id or the end of the transaction
- * (and at least until that callback returns). Copy what you keep.
+ * the end of its statement (after the change callbacks of the rows event
+ * flagged STMT_END) or the next TABLE_MAP with the same table id,
+ * whichever comes first. Copy what you keep.
  */
 #ifndef CDC_BINLOG_H
 #define CDC_BINLOG_H
