@@ -157,11 +157,11 @@ static const char *const some_fixtures[] = {
 static void test_fixtures_equal_reference(void **state)
 {
     (void)state;
-    char path[4096];
+    char path[8192];
     snprintf(path, sizeof path, "%s/MANIFEST.tsv", fixtures_root());
     FILE *m = fopen(path, "r");
     assert_non_null(m);
-    char line[8192];
+    char line[2048];
     size_t files = 0, total_changes = 0, failing = 0;
     static const size_t limits[] = {1, 300, 4096, 0};
     static const size_t chunks[] = {SIZE_MAX, 4096, 977};

@@ -119,27 +119,28 @@ INSERT INTO {T} VALUES (4,'four',4.00,4);
 	}
 	st.Close()
 
+	// Other writers share the servers: look at our table and transactions.
 	var mine []Record
 	var ops []string
+	ours := map[string]bool{}
+	for _, r := range recs {
+		if r.Kind() == KindChange && r.Table == "go_binding" {
+			mine = append(mine, r)
+			ops = append(ops, r.Op)
+			ours[*r.GTID] = true
+		}
+	}
 	commits, ddls := 0, 0
 	for _, r := range recs {
-		switch r.Kind() {
-		case KindChange:
-			if r.Table == "go_binding" {
-				mine = append(mine, r)
-				ops = append(ops, r.Op)
-			}
-		case KindCommit:
-			commits++
-		case KindDDL:
-			ddls++
-		}
 		if r.Kind() != KindChange && r.Checkpoint == "" {
 			t.Fatalf("%s: no checkpoint in %+v", srv.flavor, r)
 		}
-	}
-	if strings.Join(ops, "") != "cccudc" || commits != 4 || ddls < 2 {
-		t.Fatalf("%s: ops %v, %d commits, %d ddl", srv.flavor, ops, commits, ddls)
+		if r.Kind() == KindCommit && ours[r.CommitGTID()] {
+			commits++
+		}
+		if r.Kind() == KindDDL && strings.Contains(*r.DDL, "go_binding") {
+			ddls++
+		}
 	}
 	// Exact integers (json.Number), DECIMAL as text.
 	if a := mine[0].After; fmt.Sprint(a["big"]) != "18446744073709551615" || a["amount"] != "1.50" ||
@@ -172,7 +173,7 @@ INSERT INTO {T} VALUES (4,'four',4.00,4);
 	// Resume from the first commit's checkpoint: exactly the rest.
 	first := -1
 	for i, r := range recs {
-		if r.Kind() == KindCommit {
+		if r.Kind() == KindCommit && r.CommitGTID() == *mine[0].GTID {
 			first = i
 			break
 		}
@@ -185,13 +186,17 @@ INSERT INTO {T} VALUES (4,'four',4.00,4);
 	}
 	st2 := srv.stream(t, map[string]string{"start": recs[first].Checkpoint, "stop.at": end}, 0)
 	var again []Record
+	againOps := ""
 	for _, r := range drain(t, st2) {
 		if r.Kind() == KindChange {
 			again = append(again, r)
+			if r.Table == "go_binding" {
+				againOps += r.Op
+			}
 		}
 	}
 	st2.Close()
-	if len(again) != 3 || !reflect.DeepEqual(again, rest) {
+	if againOps != "udc" || !reflect.DeepEqual(again, rest) {
 		t.Fatalf("%s: resumed %d changes %+v, want %+v", srv.flavor, len(again), again, rest)
 	}
 }
