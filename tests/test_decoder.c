@@ -1132,6 +1132,63 @@ static void test_corrupt_table_map(void **state)
     cdc_decoder_free(d);
 }
 
+/* ---- EVENTS mode, as a replication stream delivers a file -------------- */
+
+static void test_events_mode_positions(void **state)
+{
+    (void)state;
+    size_t n;
+    uint8_t *file = read_file(fixture("binlog-parser/mysql-bin.01"), &n);
+    assert_non_null(file);
+    trace a = {0}, b = {0};
+    cdc__buf_init(&a.b, NULL);
+    cdc__buf_init(&b.b, NULL);
+    assert_int_equal(decode(file, n, 0, &a, "mysql-bin.01"), CDC_OK);
+
+    /* the stream: a fake ROTATE (timestamp 0, log_pos 0) carrying a CRC32,
+     * as a server with binlog_checksum=CRC32 sends it, then the file's events */
+    uint8_t *st = malloc(n + 64);
+    static const char name[] = "mysql-bin.01";
+    uint8_t body[8 + sizeof name - 1];
+    cdc__put_le64(body, 4);
+    memcpy(body + 8, name, sizeof name - 1);
+    size_t m = put_event(st, CDC_EV_ROTATE, body, sizeof body);
+    cdc__put_le32(st + 9, (uint32_t)(m + 4));
+    cdc__put_le32(st + m, (uint32_t)crc32(0L, st, (uInt)m));
+    m += 4;
+    memcpy(st + m, file + 4, n - 4);
+    m += n - 4;
+
+    cdc_decoder *d;
+    assert_int_equal(cdc_decoder_new(&d, &test_alloc, NULL, 0), CDC_OK);
+    assert_int_equal(cdc_decoder_set_mode(d, CDC_DECODER_EVENTS), CDC_OK);
+    cdc_decoder_set_change_cb(d, on_change, &b);
+    for (size_t off = 0; off < m; off += 7)
+        assert_true(cdc_decoder_feed(d, st + off, m - off < 7 ? m - off : 7) >= 0);
+    assert_int_equal(cdc_decoder_finish(d), CDC_OK);
+    assert_int_equal(cdc_decoder_set_mode(d, CDC_DECODER_FILE), CDC_ERR_STATE);
+    cdc_decoder_free(d);
+    /* the row lines are the same: file named by the ROTATE, offsets from log_pos */
+    cdc__buf_terminate(&a.b);
+    cdc__buf_terminate(&b.b);
+    cdc_buf rows_a;
+    cdc__buf_init(&rows_a, NULL);
+    for (const char *l = (const char *)a.b.data; *l;) {
+        const char *e = strchr(l, '\n');
+        size_t len = e ? (size_t)(e - l) + 1 : strlen(l);
+        if (l[0] == '{') cdc__buf_append(&rows_a, l, len);
+        l += len;
+    }
+    assert_true(rows_a.len > 0);
+    assert_int_equal(b.b.len, rows_a.len);
+    assert_memory_equal(b.b.data, rows_a.data, rows_a.len);
+    cdc__buf_free(&rows_a);
+    free(st);
+    free(file);
+    cdc__buf_free(&a.b);
+    cdc__buf_free(&b.b);
+}
+
 /* ---- allocation failure at every point ---------------------------------- */
 
 static long fail_countdown; /* the allocation that fails; -1: none */
@@ -1345,6 +1402,7 @@ int main(void)
         cmocka_unit_test(test_captured_enum_set),
         cmocka_unit_test(test_oracle_payload_and_partial_json),
         cmocka_unit_test(test_maria_compressed),
+        cmocka_unit_test(test_events_mode_positions),
         cmocka_unit_test(test_allocation_failures),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_corrupt_table_map),
