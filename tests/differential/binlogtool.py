@@ -310,12 +310,16 @@ def compare(col, raw, typ, cdc_value, flavor, tool_before=None):
         except ValueError:
             want = text  # mysqlbinlog prints a top-level string scalar without JSON quotes
         return eq(want, got[1])
-    if cls == "inettext" and col.data_type in ("inet4", "inet6") and raw.startswith(b"'"):
-        # Stored as the 4/16 address bytes; the tool prints them raw.
-        fam = socket.AF_INET if col.data_type == "inet4" else socket.AF_INET6
+    if cls == "inettext" and raw.startswith(b"'"):
+        # Stored as the 4/16 address bytes (UUID: its 16 bytes in text
+        # order, as MariaDB 10.11 stores it); the tool prints them raw.
         try:
-            have = socket.inet_pton(fam, got[1])
-        except OSError:
+            if col.data_type == "uuid":
+                have = bytes.fromhex(got[1].replace("-", ""))
+            else:
+                fam = socket.AF_INET if col.data_type == "inet4" else socket.AF_INET6
+                have = socket.inet_pton(fam, got[1])
+        except (OSError, ValueError):
             return (show(("bytes", unquote(raw, flavor))), got[1])
         # Like BINARY(n), the row image lacks the trailing zero bytes.
         data = unquote(raw, flavor)

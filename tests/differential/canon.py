@@ -13,6 +13,7 @@ Keys compare with ==. docs/values.md is the contract being checked.
 """
 import base64
 import json
+import socket
 import struct
 from decimal import Decimal
 
@@ -59,6 +60,7 @@ class Column:
         # MariaDB's JSON is LONGTEXT with a json_valid() check.
         self.json_text = json_text
         self.cls = self._classify()
+        self.printed_as_bytes = 0  # INET4/INET6/UUID values cdc printed as base64
         self.labels = self._labels() if self.cls in ("enum", "set") else []
 
     def _classify(self):
@@ -196,7 +198,43 @@ class Column:
             return ("vector", b"".join(struct.pack("<f", float(e)) for e in v))
         if not isinstance(v, str):
             raise FormError("want a JSON string, got %s" % json_text(v)[:80])
+        if cls == "inettext" and not inet_text_ok(self.data_type, v):
+            # MariaDB 10.11 logs INET4/INET6/UUID as BINARY(4)/BINARY(16)
+            # with no metadata saying what they are, so without a schema
+            # `cdc dump` can only print the bytes (docs/binlog-format.md).
+            # The bytes must still be exactly the value's.
+            raw = b64(v)
+            self.printed_as_bytes += 1
+            return ("str", inet_text(self.data_type, raw))
         return ("str", v)
+
+
+def inet_text(data_type, raw):
+    """Text form of INET4/INET6/UUID storage bytes (the binlog drops
+    trailing zero bytes, as for any BINARY(n))."""
+    n = 4 if data_type == "inet4" else 16
+    if len(raw) > n:
+        raise FormError("%s: %d bytes" % (data_type.upper(), len(raw)))
+    raw = raw.ljust(n, b"\0")
+    if data_type == "inet4":
+        return socket.inet_ntop(socket.AF_INET, raw)
+    if data_type == "inet6":
+        return socket.inet_ntop(socket.AF_INET6, raw)
+    h = raw.hex()
+    return "-".join((h[:8], h[8:12], h[12:16], h[16:20], h[20:]))
+
+
+def inet_text_ok(data_type, v):
+    try:
+        if data_type == "inet4":
+            socket.inet_pton(socket.AF_INET, v)
+        elif data_type == "inet6":
+            socket.inet_pton(socket.AF_INET6, v)
+        else:
+            return len(v) == 36 and v.count("-") == 4 and int(v.replace("-", ""), 16) >= 0
+        return True
+    except (OSError, ValueError):
+        return False
 
 
 def b64(v):

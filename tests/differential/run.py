@@ -326,6 +326,11 @@ def compare_tables(check, replay, selected, columns):
                 for r in g:
                     check.bad("%s (no PK): row %s in cdc output, not in the table" % (table, r))
         check.notes.append("%s: %d rows, %d columns compared" % (table, len(want_rows), len(cols)))
+        for c in cols:
+            if c.printed_as_bytes:
+                check.notes.append("%s.%s: %d %s values printed as base64 of their stored bytes, not as"
+                                   " text (no such metadata in the binlog); bytes compared" % (
+                                       table, c.name, c.printed_as_bytes, c.data_type.upper()))
 
 
 def show_key(k):
@@ -471,6 +476,9 @@ def do_run(run, servers, cdc):
         srv.sql(";\n".join(run.session + workload.statements(run.flavor, run.db, run.alter)) + ";\n")
         srv.sql("FLUSH BINARY LOGS")
         logs = srv.binlogs()
+        if first not in logs:
+            raise RuntimeError("binlog %s vanished during the run (%s): another client purged the"
+                               " binary logs or reset the server" % (first, ", ".join(logs)))
         files = logs[logs.index(first):-1]
         setup.notes.append("%d statements in %.1fs, binlogs %s" % (
             len(workload.statements(run.flavor, run.db, run.alter)), time.time() - t0, ", ".join(files)))
