@@ -354,6 +354,8 @@ static int do_rows(cdc_decoder *d, const cdc_event *e, uint64_t *rowidx)
 
 static int begin_txn(cdc_decoder *d, const cdc_event *e)
 {
+    /* MariaDB's GTID already began what its XA START / BEGIN repeats */
+    if (d->in_txn) return 0;
     d->in_txn = true;
     return d->begin_cb ? callback_rc(d, d->begin_cb(e, d->begin_ud), e->offset, e->h.type) : 0;
 }
@@ -384,6 +386,15 @@ static bool sql_is(cdc_bytes s, const char *word)
     return true;
 }
 
+static bool sql_starts(cdc_bytes s, const char *word)
+{
+    size_t n = strlen(word);
+    if (s.len < n) return false;
+    for (size_t i = 0; i < n; i++)
+        if ((s.ptr[i] | 0x20) != (word[i] | 0x20)) return false;
+    return true;
+}
+
 static int do_query(cdc_decoder *d, const cdc_event *e)
 {
     struct cdc_query q = {.ev = e};
@@ -394,7 +405,7 @@ static int do_query(cdc_decoder *d, const cdc_event *e)
             return d->err.code;
         q.q.sql = (cdc_bytes){d->zbuf.data, d->zbuf.len};
     }
-    if (sql_is(q.q.sql, "BEGIN") || sql_is(q.q.sql, "XA START")) return begin_txn(d, e);
+    if (sql_is(q.q.sql, "BEGIN") || sql_starts(q.q.sql, "XA START ")) return begin_txn(d, e);
     if (sql_is(q.q.sql, "COMMIT")) return commit_txn(d, e);
     int rc = d->query_cb ? callback_rc(d, d->query_cb(&q, d->query_ud), e->offset, e->h.type) : 0;
     if (!d->in_txn) end_txn(d); /* a DDL statement is its own transaction */
@@ -464,6 +475,28 @@ static int do_event(cdc_decoder *d, cdc_event *e, uint64_t *rowidx)
     case CDC_EV_MARIA_GTID_LIST:
         cdc__gtid_set_clear(&d->prev);
         return cdc__gtid_set_parse_maria_list(&d->prev, e->body, e->body_len, &d->err);
+    case CDC_EV_INTVAR: case CDC_EV_RAND: {
+        size_t need = type == CDC_EV_INTVAR ? 9 : 16;
+        if (e->body_len < need)
+            return cdc__err_set(&d->err, CDC_ERR_CORRUPT, "%zu-byte body, need %zu",
+                                e->body_len, need);
+        return CDC_OK;
+    }
+    case CDC_EV_ROWS_QUERY: case CDC_EV_INCIDENT: {
+        /* ROWS_QUERY: a length byte (ignored by servers) then the text;
+         * INCIDENT: a 2-byte number, then a length-prefixed message */
+        cdc_rd r = cdc__rd(e->body, e->body_len);
+        if (type == CDC_EV_INCIDENT) {
+            cdc__rd_u16(&r);
+            uint8_t l = cdc__rd_u8(&r);
+            cdc__rd_skip(&r, l);
+        } else {
+            cdc__rd_skip(&r, 1);
+        }
+        if (r.bad) return cdc__err_set(&d->err, CDC_ERR_CORRUPT, "truncated %zu-byte body",
+                                       e->body_len);
+        return CDC_OK;
+    }
     case CDC_EV_MARIA_START_ENCRYPTION:
         return cdc__err_set(&d->err, CDC_ERR_ENCRYPTED,
                             "MariaDB encrypted binlog (START_ENCRYPTION): the events that follow "

@@ -135,7 +135,20 @@ int cdc__maria_gtid_ev_parse(const uint8_t *body, size_t len, uint32_t server_id
     out->flags = cdc__rd_u8(&r);
     if (r.bad)
         return cdc__err_set(err, CDC_ERR_CORRUPT, "MARIA_GTID: %zu-byte body, need 13", len);
-    if ((out->flags & 2) && cdc__rd_left(&r) >= 8) out->commit_id = cdc__rd_u64(&r);
+    if (out->flags & 2) {
+        out->commit_id = cdc__rd_u64(&r);
+    } else if (out->flags & (CDC__MARIA_FL_PREPARED_XA | CDC__MARIA_FL_COMPLETED_XA)) {
+        out->xa_format_id = cdc__rd_u32(&r);
+        uint8_t gl = cdc__rd_u8(&r), bl = cdc__rd_u8(&r);
+        if (gl > 64 || bl > 64)
+            return cdc__err_set(err, CDC_ERR_CORRUPT, "MARIA_GTID: XA id lengths %u+%u > 64+64",
+                                gl, bl);
+        out->xa_gtrid.len = gl;
+        out->xa_gtrid.ptr = cdc__rd_take(&r, gl);
+        out->xa_bqual.len = bl;
+        out->xa_bqual.ptr = cdc__rd_take(&r, bl);
+    }
+    if (r.bad) return cdc__err_set(err, CDC_ERR_CORRUPT, "MARIA_GTID: truncated (%zu bytes)", len);
     return CDC_OK;
 }
 

@@ -43,7 +43,9 @@ enum { CDC__MARIA_FL_STANDALONE = 1, CDC__MARIA_FL_PREPARED_XA = 64,
 typedef struct cdc__maria_gtid_ev {
     cdc__gtid gtid;
     uint8_t flags;
-    uint64_t commit_id;
+    uint64_t commit_id;      /* with flag 2 (group commit) */
+    uint32_t xa_format_id;   /* with the XA flags: the XID */
+    cdc_bytes xa_gtrid, xa_bqual;
 } cdc__maria_gtid_ev;
 
 /* type: 33 GTID, 34 ANONYMOUS_GTID, 42 GTID_TAGGED. */

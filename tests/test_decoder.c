@@ -858,6 +858,63 @@ static void test_oracle_payload_and_partial_json(void **state)
     assert_string_equal(m.after_json, want);
 }
 
+/* ---- transactions -------------------------------------------------------- */
+
+typedef struct txns { cdc_buf log; } txns;
+static int t_begin(const cdc_event *e, void *ud)
+{
+    txns *x = ud;
+    cdc__buf_printf(&x->log, "B%s(%s) ", cdc_event_name(e), cdc_event_gtid(e));
+    return 0;
+}
+static int t_commit(const cdc_event *e, void *ud)
+{
+    txns *x = ud;
+    cdc__buf_printf(&x->log, "C%s ", cdc_event_name(e));
+    return 0;
+}
+static int t_query(const cdc_query *q, void *ud)
+{
+    txns *x = ud;
+    cdc_bytes sql = cdc_query_sql(q);
+    cdc__buf_printf(&x->log, "Q%.6s(%s) ", (const char *)sql.ptr, cdc_event_gtid(cdc_query_event(q)));
+    return 0;
+}
+
+static const char *txn_log(const char *rel, txns *x)
+{
+    size_t n;
+    uint8_t *data = read_file(fixture(rel), &n);
+    assert_non_null(data);
+    cdc__buf_reset(&x->log);
+    cdc_decoder *d;
+    assert_int_equal(cdc_decoder_new(&d, &test_alloc, NULL, 0), CDC_OK);
+    cdc_decoder_set_begin_cb(d, t_begin, x);
+    cdc_decoder_set_commit_cb(d, t_commit, x);
+    cdc_decoder_set_query_cb(d, t_query, x);
+    assert_int_equal(cdc_decoder_feed(d, data, n), (ptrdiff_t)n);
+    assert_int_equal(cdc_decoder_finish(d), CDC_OK);
+    cdc_decoder_free(d);
+    free(data);
+    cdc__buf_terminate(&x->log);
+    return (const char *)x->log.data;
+}
+
+static void test_transactions(void **state)
+{
+    (void)state;
+    txns x;
+    cdc__buf_init(&x.log, NULL);
+    /* MariaDB 10.0 (mysqlbinlog: GTID 0-3704-2815 a standalone CREATE TABLE,
+     * GTID 0-3704-2816 a transaction of two inserts ending in Xid) */
+    assert_string_equal(txn_log("binlog-parser/mysql-bin.07", &x),
+                        "QCREATE(0-3704-2815) BMARIA_GTID(0-3704-2816) CXID ");
+    /* MySQL 9.6: a BEGIN query after the tagged GTID, commit by Xid */
+    assert_string_equal(txn_log("rust_mysql_common/binlog_transaction_with_GTID_TAG.000001", &x),
+                        "BQUERY(55778904-0299-11f1-b1b8-4ef0c4956feb:mytag:3) CXID ");
+    cdc__buf_free(&x.log);
+}
+
 /* ---- malformed input ---------------------------------------------------- */
 
 /* decode_status is below; declared here for the compressed-event test */
@@ -1404,6 +1461,7 @@ int main(void)
         cmocka_unit_test(test_maria_compressed),
         cmocka_unit_test(test_events_mode_positions),
         cmocka_unit_test(test_allocation_failures),
+        cmocka_unit_test(test_transactions),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_corrupt_table_map),
         cmocka_unit_test(test_large_payload_bounded_memory),
