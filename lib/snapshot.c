@@ -439,7 +439,7 @@ static int point_mariadb(snap *s, cdc__snap_point *p, cdc_err *err)
 {
     int rc = CDC_OK;
     bool locked = false;
-    for (int attempt = 0;; attempt++) {
+    for (int attempt = s->o->maria_lock && s->nw > 1 ? SAME_POINT_ATTEMPTS : 0;; attempt++) {
         if (attempt == SAME_POINT_ATTEMPTS) {
             /* writers are too busy for N lock-free snapshots to agree; a
              * read lock held for the few milliseconds it takes to open

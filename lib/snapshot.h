@@ -73,6 +73,8 @@ typedef struct cdc__snap_opts {
     unsigned parallelism;    /* worker connections, 1..64 */
     uint64_t chunk_rows;     /* rows per keyset chunk */
     bool no_data;            /* take the point and the schema, read no rows */
+    bool maria_lock;         /* MariaDB, N > 1: take the short read lock at once
+                                instead of retrying lock-free (tests use it) */
     cdc__snap_filter filter;
     /* When *stop becomes nonzero (any thread) the snapshot ends soon
      * with CDC_ERR_STOPPED. May be NULL. */

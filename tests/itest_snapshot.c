@@ -331,7 +331,7 @@ static void *writer_main(void *arg)
 /* user NULL: root (the FTWRL path on MySQL); else an account made here
  * with only SELECT, LOCK TABLES and REPLICATION CLIENT: the MySQL
  * fallback must be just as exact. */
-static void handoff_as(ts_server srv, unsigned par, const char *user)
+static void handoff_as(ts_server srv, unsigned par, const char *user, bool maria_lock)
 {
     cdc_conn *c = ts_connect(srv, NULL);
     ts_exec(c, "DROP DATABASE IF EXISTS " DB);
@@ -358,6 +358,7 @@ static void handoff_as(ts_server srv, unsigned par, const char *user)
     cdc__snap_opts o;
     snap_opts(&o, srv, user, par, 97); /* small chunks: many pages while the writer runs */
     o.filter = (cdc__snap_filter){only_db, NULL, (void *)DB};
+    o.maria_lock = maria_lock;
     cdc__snap_cbs cb = {.row = h_snap_row, .log = h_log, .ud = h};
     cdc__snap_point pt;
     cdc_err err;
@@ -372,6 +373,7 @@ static void handoff_as(ts_server srv, unsigned par, const char *user)
                   ts_server_name(srv), user ? " (LOCK TABLES path)" : "", par, h->snap_rows, pt.file, (unsigned long long)pt.offset, pt.gtid_set,
                   ops_during);
     print_message("%s", h->log.text);
+    if (maria_lock) assert_non_null(strstr(h->log.text, "took FLUSH TABLES WITH READ LOCK"));
     assert_true(ops_during > 0); /* the writer really ran during the snapshot */
     assert_true(pt.gtid_set[0] != 0);
 
@@ -404,12 +406,19 @@ static void handoff_as(ts_server srv, unsigned par, const char *user)
     cdc__conn_free(c);
 }
 
-static void handoff(ts_server srv, unsigned par) { handoff_as(srv, par, NULL); }
+static void handoff(ts_server srv, unsigned par) { handoff_as(srv, par, NULL, false); }
 
 static void test_handoff_lock_tables(void **state)
 {
     (void)state;
-    handoff_as(TS_MYSQL, 4, "cdc_h8_lt");
+    handoff_as(TS_MYSQL, 4, "cdc_h8_lt", false);
+}
+
+/* MariaDB's locked path (what busy writers force after 50 tries). */
+static void test_handoff_mariadb_lock(void **state)
+{
+    (void)state;
+    handoff_as(TS_MARIADB, 4, NULL, true);
 }
 
 static void test_handoff_p1(void **state)
@@ -970,6 +979,7 @@ int main(void)
         cmocka_unit_test(test_handoff_p1),
         cmocka_unit_test(test_handoff_p4),
         cmocka_unit_test(test_handoff_lock_tables),
+        cmocka_unit_test(test_handoff_mariadb_lock),
         cmocka_unit_test(test_callback_abort),
         cmocka_unit_test(test_stop_flag),
         cmocka_unit_test(test_stream_entry),
