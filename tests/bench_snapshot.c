@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "snapshot.h"
@@ -38,6 +39,15 @@ static double now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* CPU seconds (user + system) of this process or of its waited-for children. */
+static double cpu(int who)
+{
+    struct rusage ru;
+    getrusage(who, &ru);
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+           ru.ru_stime.tv_usec / 1e6;
 }
 
 static void die(const char *what, const cdc_err *e)
@@ -125,22 +135,22 @@ int main(int argc, char **argv)
                  "mariadb-dump -h127.0.0.1 -P%s -uroot -p'%s' --skip-ssl --single-transaction --quick "
                  "cdc_snapbench t 2>/dev/null",
                  env("CDC_TEST_MARIADB_PORT"), pw);
-    double t0 = now();
+    double t0 = now(), c0 = cpu(RUSAGE_CHILDREN);
     FILE *p = popen(cmd, "r");
     if (!p) die("popen", NULL);
     static char buf[1 << 16];
     size_t n, bytes = 0;
     while ((n = fread(buf, 1, sizeof buf, p)) > 0) bytes += n;
     if (pclose(p) != 0 || bytes < rows) die("the dump tool failed", NULL);
-    double tdump = now() - t0;
+    double tdump = now() - t0, cdump = cpu(RUSAGE_CHILDREN) - c0;
     const char *tool = mysql ? "mysqldump" : "mariadb-dump";
     double mb = (double)bytes / 1e6;
 
     printf("\n%s %s, table of %lu rows (%.0f MB as dump text), loopback, no TLS:\n\n", mysql ? "MySQL" : "MariaDB",
            env(mysql ? "CDC_TEST_MYSQL_VERSION" : "CDC_TEST_MARIADB_VERSION"), rows, mb);
-    printf("| reader | seconds | rows/s | MB/s | vs %s |\n|---|---:|---:|---:|---:|\n", tool);
-    printf("| %s --single-transaction --quick | %.2f | %.0f | %.1f | 1.00 |\n", tool, tdump, rows / tdump,
-           mb / tdump);
+    printf("| reader | seconds | rows/s | MB/s | vs %s | client CPU s |\n|---|---:|---:|---:|---:|---:|\n", tool);
+    printf("| %s --single-transaction --quick | %.2f | %.0f | %.1f | 1.00 | %.2f |\n", tool, tdump, rows / tdump,
+           mb / tdump, cdump);
     fflush(stdout);
     for (unsigned par = 1; par <= 4; par *= 2) {
         cdc__snap_opts so = {.conn = o, .parallelism = par, .chunk_rows = 10000};
@@ -149,12 +159,14 @@ int main(int argc, char **argv)
         cdc__snap_cbs cb = {.row = count_row, .ud = cnt};
         cdc__snap_point pt;
         t0 = now();
+        double cs = cpu(RUSAGE_SELF);
         if (cdc__snapshot_run(&so, &cb, NULL, &pt, &e)) die("snapshot", &e);
         double ts = now() - t0;
+        cs = cpu(RUSAGE_SELF) - cs;
         cdc__snap_point_free(NULL, &pt);
         if (cnt[0] != rows) die("snapshot row count differs", NULL);
-        printf("| libcdc snapshot, parallelism %u | %.2f | %.0f | %.1f | %.2f |\n", par, ts, rows / ts, mb / ts,
-               tdump / ts);
+        printf("| libcdc snapshot, parallelism %u | %.2f | %.0f | %.1f | %.2f | %.2f |\n", par, ts, rows / ts, mb / ts,
+               tdump / ts, cs);
         fflush(stdout);
     }
     cdc__conn_free(c);
