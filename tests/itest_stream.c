@@ -694,6 +694,7 @@ static void test_gtid_starts_and_checkpoints(void **state)
             ts_exec(root, "INSERT INTO " DB ".g VALUES (2)");
             ts_exec(root, "SET SESSION gtid_domain_id = 0");
         }
+        char *after2 = ts_query_str(root, s == TS_MYSQL ? "SELECT @@gtid_executed" : "SELECT @@gtid_binlog_pos");
         ts_exec(root, "INSERT INTO " DB ".g VALUES (3)");
         char *want2 = ts_query_str(root, s == TS_MYSQL ? "SELECT @@gtid_executed" : "SELECT @@gtid_binlog_pos");
         cdc_config *c = stream_cfg(s, NULL, 4709);
@@ -720,6 +721,19 @@ static void test_gtid_starts_and_checkpoints(void **state)
         cdc_stream_free(st);
         free(want2);
         rec_free(&r);
+
+        /* stop.at a GTID set: ends once all of it has been seen */
+        char stop[4096];
+        snprintf(stop, sizeof stop, "gtid:%s", after2);
+        free(after2);
+        set(c, "stop.at", stop);
+        rec_init(&r, s);
+        st = make_stream(c, &r);
+        expect_start(st, CDC_OK);
+        expect_log(&r, "%1$sc " DB ".g | id=2\ncommit\n", s);
+        cdc_stream_free(st);
+        rec_free(&r);
+        set(c, "stop.at", "now");
 
         /* only a table nobody writes: no callbacks but checkpoints, which
          * move past the transactions that were filtered out */
@@ -750,6 +764,48 @@ static void test_gtid_starts_and_checkpoints(void **state)
         free(end);
         cdc__conn_free(root);
     }
+}
+
+/* A server_id another live replica of the server holds is refused
+ * (MySQL: cdc_repl may list replicas there); once that replica has ended,
+ * the same server_id works at once. */
+static void test_server_id_clash(void **state)
+{
+    (void)state;
+    ts_server s = TS_MYSQL;
+    cdc_conn *root = setup(s, "DROP TABLE IF EXISTS " DB ".clash");
+    ts_exec(root, "CREATE TABLE " DB ".clash (id INT PRIMARY KEY)");
+    char *from = binlog_now(root, s);
+    ts_exec(root, "INSERT INTO " DB ".clash VALUES (1)");
+    cdc_config *c = stream_cfg(s, NULL, 4710);
+    set(c, "start", from);
+    set(c, "table.include.list", DB ".clash");
+    rec r;
+    rec_init(&r, s);
+    r.pause_commit = 1; /* paused at a commit: connection and registration stay */
+    cdc_stream *a = make_stream(c, &r);
+    expect_start(a, CDC_ERR_PAUSED);
+    rec r2;
+    rec_init(&r2, s);
+    cdc_stream *b = make_stream(c, &r2);
+    expect_start(b, CDC_ERR_CONFIG);
+    assert_non_null(strstr(cdc_stream_errmsg(b), "server.id 4710 is already used by a replica of this server"));
+    cdc_stream_free(b);
+    cdc_stream_free(a); /* ends its dump thread */
+    rec_free(&r2);
+    rec_init(&r2, s);
+    set(c, "stop.at", "now");
+    b = make_stream(c, &r2);
+    int64_t t0 = now_ms();
+    expect_start(b, CDC_OK);
+    assert_true(now_ms() - t0 < 2000); /* no waiting out a stale registration */
+    expect_log(&r2, "%1$sc " DB ".clash | id=1\ncommit\n", s);
+    cdc_stream_free(b);
+    rec_free(&r);
+    rec_free(&r2);
+    cdc_config_free(c);
+    free(from);
+    cdc__conn_free(root);
 }
 
 /* Allocator that counts live and peak bytes. */
@@ -862,6 +918,7 @@ int main(void)
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_minimal_metadata_and_ddl),
         cmocka_unit_test(test_gtid_starts_and_checkpoints),
+        cmocka_unit_test(test_server_id_clash),
         cmocka_unit_test(test_huge_event_bounded_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
