@@ -156,11 +156,10 @@ static uint64_t rnum(const cdc_result *r, size_t row, const char *col)
     return v ? strtoull(v, NULL, 10) : 0;
 }
 
-static int query_result(snap *s, cdc_conn *c, const char *sql, cdc_result **out, cdc_err *err)
+static int query_result(cdc_conn *c, const char *sql, cdc_result **out, cdc_err *err)
 {
     int rc = cdc__conn_query_result(c, sql, out, err);
     if (rc) cdc__err_prefix(err, "snapshot: %.60s", sql);
-    (void)s;
     return rc;
 }
 
@@ -347,7 +346,7 @@ static int read_schema(snap *s, cdc_err *err)
 {
     cdc_result *cols = NULL, *st = NULL;
     int rc = query_result(
-        s, s->c0,
+        s->c0,
         "SELECT c.TABLE_SCHEMA, c.TABLE_NAME, c.COLUMN_NAME, c.DATA_TYPE, c.COLUMN_TYPE,"
         " c.CHARACTER_OCTET_LENGTH, c.NUMERIC_PRECISION, c.NUMERIC_SCALE, c.DATETIME_PRECISION,"
         " c.CHARACTER_SET_NAME, c.COLLATION_NAME, co.ID, c.IS_NULLABLE, c.COLUMN_KEY, c.EXTRA, t.TABLE_ROWS"
@@ -359,7 +358,7 @@ static int read_schema(snap *s, cdc_err *err)
         " ORDER BY CAST(c.TABLE_SCHEMA AS BINARY), CAST(c.TABLE_NAME AS BINARY), c.ORDINAL_POSITION",
         &cols, err);
     if (!rc)
-        rc = query_result(s, s->c0,
+        rc = query_result(s->c0,
                           "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, SUB_PART FROM information_schema.STATISTICS"
                           " WHERE INDEX_NAME = 'PRIMARY' AND TABLE_SCHEMA NOT IN " SYS_SCHEMAS
                           " ORDER BY CAST(TABLE_SCHEMA AS BINARY), CAST(TABLE_NAME AS BINARY), SEQ_IN_INDEX",
@@ -409,7 +408,7 @@ static int start_snapshot(worker *w, cdc_err *err)
 static int maria_point(snap *s, cdc_conn *c, char **file, uint64_t *pos, cdc_err *err)
 {
     cdc_result *r = NULL;
-    int rc = query_result(s, c, "SHOW STATUS LIKE 'binlog_snapshot_%'", &r, err);
+    int rc = query_result(c, "SHOW STATUS LIKE 'binlog_snapshot_%'", &r, err);
     if (rc) return rc;
     *file = NULL;
     *pos = 0;
@@ -500,7 +499,7 @@ static int point_mariadb(snap *s, cdc__snap_point *p, cdc_err *err)
     snprintf(sql, sizeof sql, "SELECT BINLOG_GTID_POS(%s, %llu)", q, (unsigned long long)p->offset);
     cdc__free(s->a, q);
     cdc_result *r = NULL;
-    rc = query_result(s, s->c0, sql, &r, err);
+    rc = query_result(s->c0, sql, &r, err);
     if (rc) return rc;
     const char *g = cdc__result_rows(r) ? cdc__result_get(r, 0, 0) : NULL;
     p->gtid_set = dup(s->a, g ? g : "");
@@ -636,7 +635,7 @@ static int plan_items(snap *s, cdc_err *err)
             snprintf(sql, sizeof sql, "SELECT MIN(%s), MAX(%s) %s", t->kc[0].quoted, t->kc[0].quoted,
                      strstr(t->select_sql, " FROM "));
             cdc_result *r = NULL;
-            int rc = query_result(s, s->c0, sql, &r, err);
+            int rc = query_result(s->c0, sql, &r, err);
             if (rc) return rc;
             const char *a = cdc__result_get(r, 0, 0), *b = cdc__result_get(r, 0, 1);
             if (a && b) {
