@@ -79,7 +79,6 @@ struct cdc_decoder {
     uLong pl_crc;
     uint8_t pl_tail[4];
     size_t pl_tail_n, pl_crc_len;
-    bool pl_active;
     size_t pl_from;       /* compressed bytes gathered in ev start here */
 
     /* transaction state */
@@ -625,7 +624,6 @@ static int pl_start(cdc_decoder *d, const cdc__payload_fields *pf, size_t hl)
 {
     cdc_event e;
     memset(&e, 0, sizeof e);
-    d->pl_hdr = (cdc__evhdr){0};
     cdc__event_header(d->ev.data, &e.h);
     d->pl_hdr = e.h;
     e.raw = d->ev.data;
@@ -654,7 +652,6 @@ static int pl_start(cdc_decoder *d, const cdc__payload_fields *pf, size_t hl)
     d->pl_crc = crc32(0L, Z_NULL, 0);
     d->pl_crc = crc32(d->pl_crc, d->ev.data, (uInt)(hl + pf->fields_len));
     d->pl_left = pf->payload_size;
-    d->pl_active = true;
     d->pl_tail_n = 0;
     /* Compressed bytes already gathered: keep them in ev and push from there. */
     d->phase = P_PL_BODY;
@@ -881,7 +878,6 @@ ptrdiff_t cdc_decoder_feed(cdc_decoder *d, const uint8_t *p, size_t n)
                              cdc__le32(d->pl_tail), (uint32_t)d->pl_crc);
                 return fail_at(d, d->pl_offset, 40, CDC_ERR_CHECKSUM);
             }
-            d->pl_active = false;
             cdc__buf_reset(&d->ev);
             d->phase = P_EVENT;
             break;

@@ -199,7 +199,6 @@ int cdc__query_parse(const cdc__fde *f, int type, const uint8_t *body, size_t le
     if (r.bad)
         return cdc__err_set(err, CDC_ERR_CORRUPT,
                             "QUERY: header fields run past the end of the %zu-byte body", len);
-    q->sql_at = cdc__rd_ptr(&r);
     q->sql = cdc__rd_rest(&r);
     q->status = (cdc_bytes){st, status_len};
     /* Status variables: we want the charsets; stop quietly at a code we

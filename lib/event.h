@@ -64,7 +64,6 @@ typedef struct cdc__query_ev {
     cdc_bytes db;
     cdc_bytes sql;
     cdc_bytes status;          /* raw status variables */
-    const uint8_t *sql_at;     /* where the statement starts in the body (for QUERY_COMPRESSED) */
 } cdc__query_ev;
 int cdc__query_parse(const cdc__fde *f, int type, const uint8_t *body, size_t len,
                      cdc__query_ev *q, cdc_err *err);
