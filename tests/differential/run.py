@@ -104,6 +104,7 @@ class Run:
         self.session, self.global_set = list(session), list(global_set)
         self.marker = marker  # text the tool output must contain: proves the setting took
         self.alter = alter
+        self.image = next((x.split("= ")[1] for x in self.session if "binlog_row_image" in x), "FULL")
         self.db = "cdc_diff_" + name.replace("-", "_")
 
 
@@ -121,7 +122,9 @@ RUNS = [
         session=["SET SESSION binlog_row_image = MINIMAL",
                  "SET SESSION binlog_row_value_options = 'PARTIAL_JSON'"],
         marker=b"Update_rows_partial", alter=False),
+    Run("mysql-noblob", "mysql", session=["SET SESSION binlog_row_image = NOBLOB"], alter=False),
     Run("mariadb-full", "mariadb", session=["SET SESSION binlog_row_image = FULL"]),
+    Run("mariadb-minimal", "mariadb", session=["SET SESSION binlog_row_image = MINIMAL"], alter=False),
     Run("mariadb-compressed", "mariadb", session=["SET SESSION binlog_row_image = FULL"],
         global_set=[("log_bin_compress", "ON"), ("log_bin_compress_min_len", "10")],
         marker=b"_compressed_rows"),
@@ -510,6 +513,14 @@ def do_run(run, servers, cdc):
         if ev.get("db") == run.db:
             events.append(ev)
     dump.notes.append("%d row changes in %s" % (len(events), run.db))
+    # The row image setting must show: FULL runs have whole before images,
+    # MINIMAL/NOBLOB runs leave columns out of some.
+    partial = sum(1 for ev in events if ev.get("op") == "u" and isinstance(ev.get("before"), dict)
+                  and isinstance(ev.get("after"), dict) and set(ev["before"]) != set(ev["after"]))
+    if run.image == "FULL" and partial:
+        dump.bad("%d updates with before and after images of different columns under FULL" % partial)
+    if run.image != "FULL" and not partial:
+        dump.bad("no update left columns out: binlog_row_image=%s did not take effect" % run.image)
     if not events:
         dump.bad("no row changes for %s decoded" % run.db)
     ok &= dump.finish()
