@@ -468,6 +468,24 @@ static void test_gtid_set_text(void **state)
     g.gno = 8;
     assert_false(cdc__gtid_set_contains(&s, &g));
     assert_int_equal(cdc__gtid_set_parse(&s, "nope:1", 6, &err), CDC_ERR_INVALID);
+
+    /* MariaDB GTID of a prepared XA transaction: the XID follows the flags */
+    static const uint8_t mg[] = {7, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 64, 1, 0, 0, 0, 3, 0, 'a', 'b', 'c'};
+    cdc__maria_gtid_ev me;
+    assert_int_equal(cdc__maria_gtid_ev_parse(mg, sizeof mg, 9, &me, &err), CDC_OK);
+    char text[CDC__GTID_TEXT_MAX];
+    cdc__gtid_format(&me.gtid, text, sizeof text);
+    assert_string_equal(text, "1-9-7");
+    assert_int_equal(me.xa_gtrid.len, 3);
+    assert_memory_equal(me.xa_gtrid.ptr, "abc", 3);
+    assert_int_equal(cdc__maria_gtid_ev_parse(mg, sizeof mg - 1, 9, &me, &err), CDC_ERR_CORRUPT);
+    /* serialization-library integers: 1, 2 and 9 bytes */
+    static const uint8_t vl[] = {0x0c, 0x25, 0x02, 0xff, 1, 2, 3, 4, 5, 6, 7, 8};
+    cdc_rd r = cdc__rd(vl, sizeof vl);
+    assert_int_equal(cdc__rd_varlen(&r), 6);
+    assert_int_equal(cdc__rd_varlen(&r), 0x89);
+    assert_int_equal(cdc__rd_varlen(&r), 0x0807060504030201ull);
+    assert_false(r.bad);
     cdc__buf_free(&b);
     cdc__gtid_set_free(&s);
 }
