@@ -108,11 +108,16 @@ static bool any_match_parts(const char *const *pats, size_t n, const char *const
     return false;
 }
 
-bool cdc__filter_table(const cdc__filter *f, const char *db, const char *table)
+bool cdc__filter_db(const cdc__filter *f, const char *db)
 {
     size_t dl = strlen(db);
     if (f->n_db_inc && !any_match(f->db_inc, f->n_db_inc, db, dl)) return false;
-    if (any_match(f->db_exc, f->n_db_exc, db, dl)) return false;
+    return !any_match(f->db_exc, f->n_db_exc, db, dl);
+}
+
+bool cdc__filter_table(const cdc__filter *f, const char *db, const char *table)
+{
+    if (!cdc__filter_db(f, db)) return false;
     const char *parts[2] = {db, table};
     if (f->n_tbl_inc && !any_match_parts(f->tbl_inc, f->n_tbl_inc, parts, 2)) return false;
     if (any_match_parts(f->tbl_exc, f->n_tbl_exc, parts, 2)) return false;

@@ -25,6 +25,8 @@ typedef struct cdc__filter {
 int cdc__filter_init(cdc__filter *f, const cdc_config *cfg, const cdc_allocator *a, cdc_err *err);
 void cdc__filter_free(cdc__filter *f);
 
+/* True when database db passes database.include/exclude.list. */
+bool cdc__filter_db(const cdc__filter *f, const char *db);
 /* True when changes of db.table are wanted. */
 bool cdc__filter_table(const cdc__filter *f, const char *db, const char *table);
 /* True when changes written by this originating server_id are wanted. */

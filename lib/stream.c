@@ -180,15 +180,12 @@ int cdc_stream_new(cdc_stream **out, const cdc_config *cfg, const cdc_allocator 
     int rc = cdc_config_copy(&s->cfg, cfg);
     if (rc) cdc__err_set(&err, rc, "out of memory");
     if (rc == CDC_OK) rc = cdc__config_check(s->cfg, CDC__CFG_FOR_STREAM, &err);
-    cdc_position tmp;
-    cdc__position_init(&tmp, a);
     if (rc == CDC_OK)
         rc = cdc__where_parse(cdc__config_str(s->cfg, CDC_CFG_START), "start", true, &s->start_kind, &s->safe,
                               &err);
     if (rc == CDC_OK)
         rc = cdc__where_parse(cdc__config_str(s->cfg, CDC_CFG_STOP_AT), "stop.at", false, &s->stop_kind, &s->stop,
                               &err);
-    cdc__position_clear(&tmp);
     if (rc == CDC_OK && cdc__config_enum(s->cfg, CDC_CFG_SNAPSHOT_MODE) == CDC_SNAPSHOT_INITIAL_ONLY)
         rc = cdc__err_set(&err, CDC_ERR_CONFIG,
                           "snapshot.mode=initial_only: this version of libcdc does not take snapshots yet; "
@@ -659,33 +656,19 @@ static bool is_ddl(cdc_bytes sql)
     return false;
 }
 
-/* Whether a DDL statement concerns the tables the filters let through:
- * any table it names, or its default database when it names none. */
-static bool ddl_wanted(cdc_stream *s, cdc_bytes db, cdc_bytes sql)
+/* Whether a DDL statement concerns what the filters let through: a
+ * table it names passes, or, naming none, its default database does. */
+static bool ddl_wanted(cdc_stream *s, const char *db, cdc_bytes sql)
 {
     cdc_buf t;
     cdc__buf_init(&t, s->alloc);
-    char dbz[256];
-    snprintf(dbz, sizeof dbz, "%.*s", (int)db.len, (const char *)db.ptr);
-    int n = cdc__schema_ddl_tables(dbz, strlen(dbz), (const char *)sql.ptr, sql.len, &t);
-    bool want = false;
-    if (n > 0) {
-        const char *p = (const char *)t.data;
-        for (int i = 0; i < n; i++) {
-            const char *d = p, *tb = d + strlen(d) + 1;
-            if (cdc__filter_table(&s->filter, d, tb)) want = true;
-            p = tb + strlen(tb) + 1;
-        }
-    } else {
-        want = !*dbz || cdc__filter_table(&s->filter, dbz, "") || s->filter.n_tbl_inc == 0;
-        if (*dbz && (s->filter.n_db_inc || s->filter.n_db_exc)) {
-            bool in = true;
-            for (size_t i = 0; i < s->filter.n_db_inc && !(in = cdc__glob_match(s->filter.db_inc[i], dbz, strlen(dbz))); i++) {}
-            if (s->filter.n_db_inc == 0) in = true;
-            for (size_t i = 0; i < s->filter.n_db_exc; i++)
-                if (cdc__glob_match(s->filter.db_exc[i], dbz, strlen(dbz))) in = false;
-            want = in;
-        }
+    int n = cdc__schema_ddl_tables(db, strlen(db), (const char *)sql.ptr, sql.len, &t);
+    bool want = n <= 0 && (!*db || cdc__filter_db(&s->filter, db));
+    const char *p = (const char *)t.data;
+    for (int i = 0; i < n && !want; i++) {
+        const char *d = p, *tb = d + strlen(d) + 1;
+        want = cdc__filter_table(&s->filter, d, tb);
+        p = tb + strlen(tb) + 1;
     }
     cdc__buf_free(&t);
     return want;
@@ -701,7 +684,7 @@ static int on_query(const cdc_query *q, void *ud)
     char dbz[256];
     snprintf(dbz, sizeof dbz, "%.*s", (int)db.len, (const char *)db.ptr);
     cdc__schema_ddl(&s->schema, dbz, strlen(dbz), (const char *)sql.ptr, sql.len);
-    bool want = ddl_wanted(s, db, sql);
+    bool want = ddl_wanted(s, dbz, sql);
     if (s->in_txn) {
         /* DDL inside a transaction (temporary tables): part of it. */
         if (s->txn_skip || !want || !s->ddl_cb) return 0;
@@ -1089,6 +1072,16 @@ static int after_feed(cdc_stream *s, int rc)
         s->state = ST_DONE;
         session_end(s);
         cdc__err_clear(&s->err);
+        /* The host hears of the final position even within an interval. */
+        if (s->ck_pending && s->ck_cb) {
+            s->ck_pending = false;
+            int r = s->ck_cb(&s->safe, s->ck_ud);
+            if (r && r != CDC_ERR_PAUSED) {
+                cdc__err_set(&s->err, CDC_ERR_CALLBACK, "the checkpoint callback returned %d (%s)", r, cdc_err_name(r));
+                s->state = ST_FAILED;
+                return CDC_ERR_CALLBACK;
+            }
+        }
         return CDC_OK;
     }
     if (rc == CDC_ERR_PAUSED) {

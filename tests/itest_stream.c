@@ -430,6 +430,8 @@ static void test_filters(void **state)
         if (s == TS_MARIADB) ts_exec(root, "SET SESSION server_id = @@global.server_id");
         ts_exec(root, "DELETE FROM " DB ".f1 WHERE id = 1");
         ts_exec(root, "UPDATE " DB ".f1 SET v = 21 WHERE id = 2");
+        ts_exec(root, "ALTER TABLE " DB ".f2 COMMENT 'excluded'");
+        ts_exec(root, "ALTER TABLE " DB ".f1 COMMENT 'included'");
         cdc_config *c = stream_cfg(s, NULL, 4704);
         set(c, "start", from);
         set(c, "stop.at", "now");
@@ -443,10 +445,11 @@ static void test_filters(void **state)
         cdc_stream *st = make_stream(c, &r);
         expect_start(st, CDC_OK);
         if (s == TS_MARIADB)
-            expect_log(&r, "%1$sc " DB ".f1 | id=1 v=10\ncommit\n%1$su " DB ".f1 id=2 v=20 | id=2 v=21\ncommit\n", s);
+            expect_log(&r, "%1$sc " DB ".f1 | id=1 v=10\ncommit\n%1$su " DB ".f1 id=2 v=20 | id=2 v=21\ncommit\n"
+                           "ddl ALTER TABLE " DB ".f1 COMMENT 'included'\n", s);
         else
             expect_log(&r, "%1$sc " DB ".f1 | id=1 v=10\ncommit\n%1$sc " DB ".f1 | id=2 v=20\ncommit\n"
-                           "%1$su " DB ".f1 id=2 v=20 | id=2 v=21\ncommit\n", s);
+                           "%1$su " DB ".f1 id=2 v=20 | id=2 v=21\ncommit\nddl ALTER TABLE " DB ".f1 COMMENT 'included'\n", s);
         cdc_stream_free(st);
         rec_free(&r);
         /* only other servers' changes: nothing of ours, yet the stream

@@ -116,7 +116,8 @@ typedef int (*cdc_stream_txn_cb)(const char *gtid, uint32_t server_id, int64_t t
 typedef int (*cdc_stream_ddl_cb)(const cdc_query *q, const cdc_position *pos, void *ud);
 /* The safe position advanced without a commit callback: on a server
  * heartbeat while idle, or after transactions that were filtered out.
- * Called at most once per heartbeat interval. */
+ * Called at most once per heartbeat interval, and once more when the
+ * stream reaches stop.at with such an advance not yet reported. */
 typedef int (*cdc_stream_checkpoint_cb)(const cdc_position *pos, void *ud);
 /* Something the host may want to log: reconnects, fallbacks, warnings.
  * level: 0 error, 1 warning, 2 info. code: the cdc_error behind it, or
