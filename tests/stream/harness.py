@@ -8,6 +8,7 @@ import importlib.util
 import json
 import os
 import random
+import re
 import signal
 import socket
 import subprocess
@@ -56,6 +57,12 @@ class Server(diff.Server):
         if self.flavor == "mysql":
             return (self.sql("SELECT @@GLOBAL.gtid_executed")[0][0] or "").replace("\n", "")
         return self.sql("SELECT @@GLOBAL.gtid_binlog_pos")[0][0] or ""
+
+    def gtid_fragment(self, checkpoint):
+        """True if the checkpoint text holds a GTID of this server's kind."""
+        if self.flavor == "mysql":
+            return re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}:", checkpoint) is not None
+        return re.search(r"\b\d+-\d+-\d+\b", checkpoint) is not None
 
     def dump_threads(self):
         """[(id, host)] of the binlog dump threads (our streams' server side)."""
@@ -117,7 +124,7 @@ class Stream:
     (keep=False only counts them and keeps the last one)."""
 
     def __init__(self, cdc, srv, args, port=None, keep=True, user="cdc_repl", server_id=None,
-                 wrap=()):
+                 wrap=(), throttle=None):
         self.server_id = server_id or new_server_id()
         self.cmd = list(wrap) + [cdc, "stream", "--host", "127.0.0.1", "--port", str(port or srv.port),
                                  "--user", user, "--server-id", str(self.server_id)] + list(args)
@@ -126,6 +133,7 @@ class Stream:
         self.lines, self.count, self.last = [], 0, None
         self.err = []
         self.keep = keep
+        self.throttle = throttle  # bytes/s this reader takes at most: a slow consumer
         self.started = time.monotonic()
         self.p = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=e)
         self.cv = threading.Condition()
@@ -135,13 +143,33 @@ class Stream:
         self.t_err.start()
 
     def _out(self):
+        if self.throttle:
+            return self._out_slow()
         for line in self.p.stdout:
-            with self.cv:
-                self.count += 1
-                self.last = line
-                if self.keep:
-                    self.lines.append(line)
-                self.cv.notify_all()
+            self._took([line])
+
+    def _took(self, lines):
+        with self.cv:
+            self.count += len(lines)
+            self.last = lines[-1]
+            if self.keep:
+                self.lines.extend(lines)
+            self.cv.notify_all()
+
+    def _out_slow(self):
+        fd, buf, chunk = self.p.stdout.fileno(), b"", 4096
+        while True:
+            t = time.monotonic()
+            data = os.read(fd, chunk)
+            if not data:
+                break
+            buf += data
+            *lines, buf = buf.split(b"\n")
+            if lines:
+                self._took([x + b"\n" for x in lines])
+            time.sleep(max(0.0, len(data) / self.throttle - (time.monotonic() - t)))
+        if buf:
+            self._took([buf])
 
     def _err(self):
         for line in self.p.stderr:
