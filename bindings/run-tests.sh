@@ -17,7 +17,8 @@ export LIBCDC_PATH="$so"
 preload=$(ldd "$so" 2>/dev/null | awk '/libasan|libclang_rt\.asan/ { print $3; exit }')
 run() {
     if [ -n "$preload" ]; then
-        LD_PRELOAD="$preload" ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:${ASAN_OPTIONS:-}" "$@"
+        # Later ASan options win: ours come last.
+        LD_PRELOAD="$preload" ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0:abort_on_error=1" "$@"
     else
         "$@"
     fi
@@ -25,7 +26,9 @@ run() {
 
 case $lang in
 python)
-    run python3 "$src/bindings/python/tests/run.py" "$suite"
+    # The interpreter itself, not a wrapper script (pyenv's shims are bash).
+    py=$(python3 -c 'import sys; print(sys.executable)')
+    run "$py" "$src/bindings/python/tests/run.py" "$suite"
     ;;
 go)
     if ! command -v go >/dev/null 2>&1; then

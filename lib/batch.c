@@ -102,20 +102,14 @@ static int put_pos(cdc_buf *o, const cdc_position *pos, bool first)
     rc |= put_str(o, cdc_position_file(pos));
     rc |= cdc__buf_printf(o, ",\"offset\":%" PRIu64 "},\"checkpoint\":", cdc_position_offset(pos));
     if (rc) return CDC_ERR_NOMEM;
+    char small[512], *txt = small;
     size_t need = 0;
     cdc_position_format(pos, NULL, 0, &need);
-    if (cdc__buf_reserve(o, need + 1)) return CDC_ERR_NOMEM;
-    /* Formatted in place past the end, then quoted from there. The text
-     * is ASCII without quotes or backslashes, so it needs no escaping. */
-    char *at = (char *)o->data + o->len;
-    if (cdc_position_format(pos, at, need + 1, NULL)) return CDC_ERR_NOMEM;
-    size_t n = strlen(at);
-    if (cdc__buf_reserve(o, n + 2)) return CDC_ERR_NOMEM;
-    at = (char *)o->data + o->len;
-    memmove(at + 1, at, n);
-    at[0] = at[n + 1] = '"';
-    o->len += n + 2;
-    return CDC_OK;
+    if (need > sizeof small && !(txt = cdc__malloc(o->alloc, need))) return CDC_ERR_NOMEM;
+    rc = cdc_position_format(pos, txt, need > sizeof small ? need : sizeof small, NULL);
+    if (rc == CDC_OK) rc = put_str(o, txt);
+    if (txt != small) cdc__free(o->alloc, txt);
+    return rc ? CDC_ERR_NOMEM : CDC_OK;
 }
 
 /* Ends a line; at a boundary the lines so far form complete

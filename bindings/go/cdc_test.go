@@ -16,6 +16,10 @@ import (
 	"testing"
 )
 
+// A sanitizer runtime preloaded by bindings/run-tests.sh is for this test
+// binary only, not for the tools and clients it starts.
+func init() { os.Unsetenv("LD_PRELOAD") }
+
 func mustEnv(t *testing.T, name string) string {
 	v := os.Getenv(name)
 	if v == "" {
