@@ -304,6 +304,71 @@ static void test_render_one_change(void **state)
     }
 }
 
+/* The batch's allocator fails at every point in turn: each run ends in
+ * CDC_ERR_NOMEM with the batch's message (or succeeds once nothing
+ * fails), the lines handed out before are a prefix of the real ones, and
+ * nothing leaks (cmocka's allocator checks). */
+static int fail_after;
+static void *fa_malloc(size_t n, void *ud) { (void)ud; return fail_after-- > 0 ? test_malloc(n) : NULL; }
+static void *fa_realloc(void *p, size_t n, void *ud) { (void)ud; return fail_after-- > 0 ? test_realloc(p, n) : NULL; }
+static void fa_free(void *p, void *ud) { (void)ud; test_free(p); }
+static const cdc_allocator fail_alloc = {fa_malloc, fa_realloc, fa_free, NULL};
+
+static void test_allocation_failure(void **state)
+{
+    (void)state;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", fixtures_root(), some_fixtures[0]);
+    size_t n;
+    uint8_t *p = read_file(path, &n);
+    assert_non_null(p);
+    ref whole = {0};
+    cdc__buf_init(&whole.out, NULL);
+    assert_int_equal(reference(p, n, &whole), CDC_OK);
+    bool succeeded = false;
+    for (int i = 0; !succeeded && i < 10000; i++) {
+        fail_after = i;
+        cdc_batch *b;
+        int rc = cdc_batch_new(&b, 64, &fail_alloc);
+        if (rc) {
+            assert_int_equal(rc, CDC_ERR_NOMEM);
+            assert_null(b);
+            continue;
+        }
+        cdc_decoder *d;
+        assert_int_equal(cdc_decoder_new(&d, &test_alloc, NULL, 0), CDC_OK);
+        assert_int_equal(cdc_batch_attach_decoder(b, d), CDC_OK);
+        cdc_buf got;
+        cdc__buf_init(&got, NULL);
+        const char *data;
+        size_t len, off = 0;
+        ptrdiff_t used = 0;
+        while (off < n && (used = cdc_batch_feed(b, p + off, n - off, &data, &len)) >= 0) {
+            cdc__buf_append(&got, data, len);
+            off += (size_t)used;
+        }
+        if (used < 0) {
+            cdc__buf_append(&got, data, len);
+            assert_int_equal(used, CDC_ERR_NOMEM);
+            assert_non_null(strstr(cdc_batch_errmsg(b), "out of memory"));
+        } else {
+            rc = cdc_batch_finish(b, &data, &len);
+            cdc__buf_append(&got, data, len);
+            assert_int_equal(rc, CDC_OK);
+            assert_int_equal(got.len, whole.out.len);
+            succeeded = true;
+        }
+        assert_true(got.len <= whole.out.len);
+        if (got.len) assert_memory_equal(got.data, whole.out.data, got.len);
+        cdc__buf_free(&got);
+        cdc_decoder_free(d);
+        cdc_batch_free(b);
+    }
+    assert_true(succeeded);
+    cdc__buf_free(&whole.out);
+    free(p);
+}
+
 static void test_misuse(void **state)
 {
     (void)state;
@@ -345,6 +410,7 @@ int main(void)
         cmocka_unit_test(test_fixtures_equal_reference),
         cmocka_unit_test(test_errors_keep_lines_before),
         cmocka_unit_test(test_render_one_change),
+        cmocka_unit_test(test_allocation_failure),
         cmocka_unit_test(test_misuse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
