@@ -310,7 +310,8 @@ func (st *Stream) Next() (*Record, error) {
 }
 
 // Stop makes a running Next return io.EOF soon (after the complete
-// transactions it holds). Safe from any goroutine.
+// transactions it holds). Safe from any goroutine. Calling Next again
+// afterwards restarts the stream where it stopped, without a gap.
 func (st *Stream) Stop() {
 	st.mu.Lock()
 	defer st.mu.Unlock()

@@ -251,3 +251,73 @@ func TestIntegrationStopFromGoroutine(t *testing.T) {
 }
 
 func init() { rand.Seed(time.Now().UnixNano() ^ int64(os.Getpid())) }
+
+// A 900-row transaction in 4 KiB batches comes in many batches with its
+// commit after the last row; Stop after the first of them ends NextBatch
+// with io.EOF, and calling it again goes on from there: every row once.
+func TestIntegrationLargeTransactionStopResume(t *testing.T) {
+	for _, srv := range servers(t) {
+		srv.sql(t, "CREATE DATABASE IF NOT EXISTS cdc_test; DROP TABLE IF EXISTS cdc_test.go_big;"+
+			"CREATE TABLE cdc_test.go_big (id INT PRIMARY KEY, pad VARCHAR(60))")
+		start := srv.position(t)
+		srv.sql(t, "INSERT INTO cdc_test.go_big WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL "+
+			"SELECT n + 1 FROM c WHERE n < 900) SELECT n, REPEAT('x', 50) FROM c")
+		end := srv.position(t)
+		st := srv.stream(t, map[string]string{"start": start, "stop.at": end}, 4096)
+		var recs []Record
+		ours := 0
+		for {
+			b, err := st.NextBatch()
+			if err != nil {
+				t.Fatalf("%s: %v", srv.flavor, err)
+			}
+			recs = append(recs, b...)
+			if len(b) > 0 && b[len(b)-1].Table == "go_big" {
+				ours++
+				break // inside our transaction
+			}
+		}
+		st.Stop()
+		if b, err := st.NextBatch(); err != io.EOF || len(b) != 0 {
+			t.Fatalf("%s: after Stop: %d records, %v", srv.flavor, len(b), err)
+		}
+		for {
+			b, err := st.NextBatch()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", srv.flavor, err)
+			}
+			recs = append(recs, b...)
+			for _, r := range b {
+				if r.Table == "go_big" {
+					ours++
+					break
+				}
+			}
+		}
+		st.Close()
+		next, last, gtid, commits := 1, -1, "", 0
+		for i, r := range recs {
+			if r.Kind() == KindChange && r.Table == "go_big" {
+				if fmt.Sprint(r.After["id"]) != fmt.Sprint(next) {
+					t.Fatalf("%s: row %d has id %v", srv.flavor, next, r.After["id"])
+				}
+				next++
+				last, gtid = i, *r.GTID
+			}
+		}
+		for i, r := range recs {
+			if r.Kind() == KindCommit && r.CommitGTID() == gtid {
+				commits++
+				if i < last {
+					t.Fatalf("%s: commit before the last row", srv.flavor)
+				}
+			}
+		}
+		if next != 901 || commits != 1 || ours <= 5 {
+			t.Fatalf("%s: %d rows, %d commits, %d batches", srv.flavor, next-1, commits, ours)
+		}
+	}
+}

@@ -272,7 +272,9 @@ class Stream:
 
     def stop(self):
         """Ends the iteration soon; safe from any thread (and signal
-        handlers). Complete transactions already read are still yielded."""
+        handlers). Complete transactions already read are still yielded.
+        Iterating again restarts the stream where it stopped, without a
+        gap (the lines of a transaction the stop cut come then)."""
         with self._lock:
             if self._s:
                 self._lib.cdc_stream_stop(self._s)
