@@ -24,9 +24,10 @@
  *    snapshot-done line) once the batch holds anything, so a change never
  *    waits for the next transaction to be handed over;
  *  - inside a transaction whose lines reach `limit` bytes, so memory
- *    stays bounded. The stream then re-reads that transaction from its
- *    start when resumed and skips what it delivered (stream.h): exact,
- *    but a transaction many times larger than `limit` is read many times.
+ *    stays bounded. When that point falls inside a rows event, the
+ *    stream resumes by re-reading the transaction from its start and
+ *    skipping what it delivered (stream.h): exact, but a transaction many
+ *    times larger than `limit` is read several times.
  *  - at the end of the stream.
  * Within one transaction every change is handed over in order; the
  * commit line follows the transaction's last change. A host that applies
@@ -36,7 +37,8 @@
  * Threads: a batch belongs to the thread that calls cdc_batch_next() (or
  * feed/finish). cdc_stream_stop() on the attached stream may be called
  * from any thread; the cdc_batch_next() running then returns the complete
- * transactions it holds, and the next call returns CDC_ERR_STOPPED.
+ * transactions it holds (if any), the next call CDC_ERR_STOPPED, and a
+ * call after that restarts the stream where it stopped.
  */
 #ifndef CDC_BATCH_H
 #define CDC_BATCH_H
@@ -99,8 +101,8 @@ CDC_EXTERN int cdc_batch_attach_stream(cdc_batch *b, cdc_stream *s);
  *   CDC_ERR_STATE      no stream is attached;
  *   another error      the stream failed (cdc_batch_errmsg()); only
  *                      cdc_stream_free() remains.
- * Lines gathered before an error are handed over first, with CDC_OK; the
- * error comes with the next call.
+ * Lines of complete transactions gathered before an error are handed
+ * over first, with CDC_OK; the error comes with the next call.
  */
 CDC_EXTERN int cdc_batch_next(cdc_batch *b, const char **data, size_t *len);
 
