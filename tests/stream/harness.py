@@ -64,6 +64,13 @@ class Server(diff.Server):
             return re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}:", checkpoint) is not None
         return re.search(r"\b\d+-\d+-\d+\b", checkpoint) is not None
 
+    def binlog_bytes(self, a, b):
+        """Bytes of binlog between positions a and b."""
+        sizes = [(r[0], int(r[1])) for r in self.sql("SHOW BINARY LOGS")]
+        names = [n for n, _ in sizes]
+        i, j = names.index(a[0]), names.index(b[0])
+        return sum(sz for _, sz in sizes[i:j]) - a[1] + b[1]
+
     def dump_threads(self):
         """[(id, host)] of the binlog dump threads (our streams' server side)."""
         return [(int(r[0]), r[2]) for r in self.sql("SHOW PROCESSLIST")
@@ -124,7 +131,7 @@ class Stream:
     (keep=False only counts them and keeps the last one)."""
 
     def __init__(self, cdc, srv, args, port=None, keep=True, user="cdc_repl", server_id=None,
-                 wrap=(), throttle=None):
+                 wrap=(), throttle=None, on_line=None):
         self.server_id = server_id or new_server_id()
         self.cmd = list(wrap) + [cdc, "stream", "--host", "127.0.0.1", "--port", str(port or srv.port),
                                  "--user", user, "--server-id", str(self.server_id)] + list(args)
@@ -134,6 +141,7 @@ class Stream:
         self.err = []
         self.keep = keep
         self.throttle = throttle  # bytes/s this reader takes at most: a slow consumer
+        self.on_line = on_line    # called with each line, on the reader thread
         self.started = time.monotonic()
         self.p = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=e)
         self.cv = threading.Condition()
@@ -149,6 +157,9 @@ class Stream:
             self._took([line])
 
     def _took(self, lines):
+        if self.on_line:
+            for line in lines:
+                self.on_line(line)
         with self.cv:
             self.count += len(lines)
             self.last = lines[-1]
