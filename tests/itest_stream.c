@@ -822,6 +822,43 @@ static void test_server_id_clash(void **state)
     cdc__conn_free(root);
 }
 
+/* start=earliest is the first binlog file the server has, at offset 4;
+ * the stream moves over its header events to a stop.at just past them,
+ * and learns the GTID set from the file's PREVIOUS_GTIDS / GTID_LIST. */
+static void test_earliest(void **state)
+{
+    (void)state;
+    for (int sv = 0; sv < 2; sv++) {
+        ts_server s = (ts_server)sv;
+        cdc_conn *root = ts_connect(s, NULL);
+        cdc_result *res = ts_query(root, "SHOW BINARY LOGS");
+        char first[256], stop[300];
+        snprintf(first, sizeof first, "%s", cdc__result_get(res, 0, 0));
+        cdc__result_free(res);
+        snprintf(stop, sizeof stop, "%s:5", first);
+        cdc_config *c = stream_cfg(s, NULL, 4711);
+        set(c, "start", "earliest");
+        set(c, "stop.at", stop);
+        rec r;
+        rec_init(&r, s);
+        cdc_stream *st = make_stream(c, &r);
+        expect_start(st, CDC_OK);
+        char ck[4096];
+        assert_int_equal(cdc_stream_checkpoint(st, ck, sizeof ck, NULL), CDC_OK);
+        cdc_position *p;
+        char err[256];
+        assert_int_equal(cdc_position_parse(&p, ck, NULL, err, sizeof err), CDC_OK);
+        assert_string_equal(cdc_position_file(p), first);
+        assert_true(cdc_position_offset(p) > 4);
+        cdc_position_free(p);
+        assert_string_equal(rec_text(&r), "");
+        cdc_stream_free(st);
+        cdc_config_free(c);
+        rec_free(&r);
+        cdc__conn_free(root);
+    }
+}
+
 /* Allocator that counts live and peak bytes. */
 typedef struct counting {
     size_t live, peak;
@@ -933,6 +970,7 @@ int main(void)
         cmocka_unit_test(test_minimal_metadata_and_ddl),
         cmocka_unit_test(test_gtid_starts_and_checkpoints),
         cmocka_unit_test(test_server_id_clash),
+        cmocka_unit_test(test_earliest),
         cmocka_unit_test(test_huge_event_bounded_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
