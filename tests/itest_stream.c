@@ -268,6 +268,8 @@ static void test_changes_and_resume(void **state)
         assert_int_equal(cdc_stream_metric(st, CDC_METRIC_TRANSACTIONS), 3);
         assert_true(cdc_stream_metric(st, CDC_METRIC_EVENTS) >= 9);
         assert_true(cdc_stream_metric(st, CDC_METRIC_BYTES) > 0);
+        /* lag: now minus the commit time of what was just written */
+        assert_true(cdc_stream_metric(st, CDC_METRIC_LAG_MS) < 60000);
         /* the final checkpoint is where the server is now, or before it
          * if others wrote since: it parses and names a file */
         char ck[1024];
@@ -277,6 +279,7 @@ static void test_changes_and_resume(void **state)
         assert_int_equal(cdc_position_parse(&p, ck, NULL, err, sizeof err), CDC_OK);
         assert_true(*cdc_position_file(p));
         assert_true(*cdc_position_gtid_set(p));
+        assert_true(cdc_stream_metric(st, CDC_METRIC_OFFSET) == cdc_position_offset(p));
         assert_non_null(strstr(r.first_ck, ";gtid="));
         cdc_position_free(p);
         cdc_stream_free(st);
