@@ -162,7 +162,7 @@ int cdc__replica_now(cdc_conn *c, const cdc__server_info *info, cdc_position *po
     cdc__buf_init(&after, pos->alloc);
     int rc = CDC_OK;
     /* MariaDB reports the GTID position apart from the file position:
-     * read it before and after, and retry until no commit came between. */
+     * read it before and after, and retry while commits come between. */
     for (int attempt = 0;; attempt++) {
         if (info->mariadb && (rc = gtid_binlog_pos(c, &before, err))) break;
         cdc_result *r = NULL;
@@ -194,8 +194,33 @@ int cdc__replica_now(cdc_conn *c, const cdc__server_info *info, cdc_position *po
             rc = cdc__gtid_set_parse(&pos->gtids, (const char *)after.data, after.len, err);
             break;
         }
-        if (attempt == 50) {
-            rc = cdc__err_set(err, CDC_ERR_SERVER, "position 'now': the binlog kept moving while it was read");
+        if (attempt == 5) {
+            /* A busy server: ask it which GTID position the file position
+             * has (it reads the file up to there, so only as a fallback). */
+            cdc_buf q;
+            cdc__buf_init(&q, pos->alloc);
+            rc = cdc__buf_puts(&q, "SELECT BINLOG_GTID_POS(");
+            if (rc == CDC_OK) rc = cdc__sql_quote(&q, cdc_position_file(pos), pos->file.len);
+            if (rc == CDC_OK) rc = cdc__buf_printf(&q, ", %" PRIu64 ")", pos->offset);
+            if (rc == CDC_OK) rc = cdc__buf_terminate(&q);
+            if (rc) {
+                cdc__buf_free(&q);
+                rc = cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+                break;
+            }
+            cdc_result *g2 = NULL;
+            rc = cdc__conn_query_result(c, (const char *)q.data, &g2, err);
+            cdc__buf_free(&q);
+            if (rc) {
+                cdc__err_prefix(err, "position 'now': BINLOG_GTID_POS");
+                break;
+            }
+            const char *gp = cdc__result_rows(g2) ? cdc__result_get(g2, 0, 0) : NULL;
+            if (!gp)
+                rc = cdc__err_set(err, CDC_ERR_SERVER, "position 'now': BINLOG_GTID_POS gave no GTID position");
+            else
+                rc = cdc__gtid_set_parse(&pos->gtids, gp, strlen(gp), err);
+            cdc__result_free(g2);
             break;
         }
     }
