@@ -77,22 +77,44 @@ static int emit(stream_ctx *x)
     return 0;
 }
 
+/* The checkpoint string of pos (NULL: the stream's latest), malloc'd;
+ * NULL when there is none yet. GTID sets make it any length. */
+static char *checkpoint_text(stream_ctx *x, const cdc_position *pos)
+{
+    size_t need = 0;
+    int rc = pos ? cdc_position_format(pos, NULL, 0, &need) : cdc_stream_checkpoint(x->s, NULL, 0, &need);
+    if (rc != CDC_ERR_TOO_LARGE || !need) return NULL;
+    char *ck = malloc(need);
+    if (ck && (pos ? cdc_position_format(pos, ck, need, NULL) : cdc_stream_checkpoint(x->s, ck, need, NULL))) {
+        free(ck);
+        ck = NULL;
+    }
+    return ck;
+}
+
 /* Writes the checkpoint atomically: a temporary file renamed over it. */
 static int save_checkpoint(stream_ctx *x, const cdc_position *pos)
 {
     if (!x->ckfile) return 0;
-    char ck[4096];
-    if (pos ? cdc_position_format(pos, ck, sizeof ck, NULL) : cdc_stream_checkpoint(x->s, ck, sizeof ck, NULL))
-        return 0;
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", x->ckfile);
+    char *ck = checkpoint_text(x, pos);
+    if (!ck) return pos ? CDC_ERR_NOMEM : 0; /* no position yet: nothing to save */
+    size_t n = strlen(x->ckfile) + 5;
+    char *tmp = malloc(n);
+    if (!tmp) {
+        free(ck);
+        return CDC_ERR_NOMEM;
+    }
+    snprintf(tmp, n, "%s.tmp", x->ckfile);
     FILE *f = fopen(tmp, "w");
+    int rc = 0;
     if (!f || fprintf(f, "%s\n", ck) < 0 || fclose(f) != 0 || rename(tmp, x->ckfile) != 0) {
         fprintf(stderr, "cdc stream: cannot write checkpoint file '%s': %s\n", x->ckfile, strerror(errno));
         x->io_failed = errno ? errno : EIO;
-        return CDC_ERR_IO;
+        rc = CDC_ERR_IO;
     }
-    return 0;
+    free(tmp);
+    free(ck);
+    return rc;
 }
 
 /* Ends a transaction: its lines out and flushed, then the checkpoint. */
@@ -109,15 +131,16 @@ static int flush_txn(stream_ctx *x, const cdc_position *pos)
     return rc;
 }
 
-static int put_pos(cdc_buf *b, const cdc_position *pos)
+static int put_pos(stream_ctx *x, cdc_buf *b, const cdc_position *pos)
 {
-    char ck[4096];
     int rc = cdc__buf_puts(b, ",\"pos\":{\"file\":");
     const char *f = cdc_position_file(pos);
     rc |= cdc__render_utf8_string(b, (const uint8_t *)f, strlen(f));
     rc |= cdc__buf_printf(b, ",\"offset\":%llu},\"checkpoint\":", (unsigned long long)cdc_position_offset(pos));
-    if (cdc_position_format(pos, ck, sizeof ck, NULL)) ck[0] = 0;
+    char *ck = checkpoint_text(x, pos);
+    if (!ck) return CDC_ERR_NOMEM;
     rc |= cdc__render_utf8_string(b, (const uint8_t *)ck, strlen(ck));
+    free(ck);
     return rc;
 }
 
@@ -128,7 +151,7 @@ static int txn_line(stream_ctx *x, const char *what, const char *gtid, uint32_t 
     int rc = cdc__buf_printf(&x->line, "{\"event\":\"%s\",\"gtid\":", what);
     rc |= cdc__render_utf8_string(&x->line, (const uint8_t *)gtid, strlen(gtid));
     rc |= cdc__buf_printf(&x->line, ",\"server_id\":%u,\"ts_ms\":%lld", sid, (long long)ts);
-    rc |= put_pos(&x->line, pos);
+    rc |= put_pos(x, &x->line, pos);
     rc |= cdc__buf_putc(&x->line, '}');
     return rc ? CDC_ERR_NOMEM : emit(x);
 }
@@ -170,7 +193,7 @@ static int on_ddl(const cdc_query *q, const cdc_position *pos, void *ud)
         rc |= cdc__buf_puts(&x->line, ",\"gtid\":");
         const char *g = cdc_event_gtid(cdc_query_event(q));
         rc |= cdc__render_utf8_string(&x->line, (const uint8_t *)g, strlen(g));
-        rc |= put_pos(&x->line, pos);
+        rc |= put_pos(x, &x->line, pos);
         rc |= cdc__buf_putc(&x->line, '}');
         if (rc || (rc = emit(x))) return rc ? rc : CDC_ERR_NOMEM;
     }
@@ -195,14 +218,31 @@ static void on_log(int level, int code, const char *msg, void *ud)
         fprintf(stderr, "cdc stream: %s%s\n", level == 0 ? "error: " : level == 1 ? "warning: " : "", msg);
 }
 
+/* The whole file, trailing newlines and spaces cut; NULL if unreadable. */
 static char *read_file_line(const char *path)
 {
     FILE *f = fopen(path, "r");
     if (!f) return NULL;
-    char *buf = calloc(1, 65536);
-    size_t n = buf ? fread(buf, 1, 65535, f) : 0;
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        n += fread(buf + n, 1, cap - 1 - n, f);
+        if (n < cap - 1) break;
+        char *nb = realloc(buf, cap * 2);
+        if (!nb) {
+            free(buf);
+            buf = NULL;
+        } else {
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    bool bad = ferror(f);
     fclose(f);
-    if (!buf) return NULL;
+    if (!buf || bad) {
+        free(buf);
+        return NULL;
+    }
     buf[n] = 0;
     while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ')) buf[--n] = 0;
     return buf;
@@ -421,9 +461,10 @@ int cmd_stream(int argc, char **argv)
     /* Lines of an unfinished transaction are dropped: the checkpoint
      * comes before it, and the next run prints it whole. */
     fflush(stdout);
-    char ck[4096];
-    if (cdc_stream_checkpoint(x.s, ck, sizeof ck, NULL) == CDC_OK) {
+    char *ck = checkpoint_text(&x, NULL);
+    if (ck) {
         fprintf(stderr, "checkpoint: %s\n", ck);
+        free(ck);
         if (save_checkpoint(&x, NULL) && status == 0) status = 1;
     }
     cdc__buf_free(&x.txn);
