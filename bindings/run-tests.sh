@@ -40,7 +40,7 @@ go)
     # build directory, no module downloads (the package uses the stdlib).
     work="$build/bindings-go"
     mkdir -p "$work"
-    export GOCACHE="$work/cache" GOPATH="$work/path" GOTOOLCHAIN=local GOPROXY=off GOFLAGS=
+    export GOCACHE="$work/cache" GOPATH="$work/path" GOENV=off GOTOOLCHAIN=local GOPROXY=off GOFLAGS=
     export CGO_ENABLED=1 CGO_CFLAGS="-I$src/include -I$build/include" \
         CGO_LDFLAGS="-L$libdir -Wl,-rpath,$libdir"
     bin="$work/cdc-$suite.test"
