@@ -72,14 +72,16 @@ class Gate:
 
 
 class Writer(threading.Thread):
-    """ntx transactions of mixed DML on every table, in chunks of `chunk`."""
+    """ntx transactions (or more, until `until` is set) of mixed DML on
+    every table, in chunks of `chunk`."""
 
-    def __init__(self, srv, db, wid, ntx, seed, gate=None, chunk=15, pace=0.0):
+    def __init__(self, srv, db, wid, ntx, seed, gate=None, chunk=15, pace=0.0, until=None):
         super().__init__(daemon=True)
         self.srv, self.db, self.wid, self.ntx = srv, db, wid, ntx
         self.rng = random.Random(seed)
         self.gate = gate or Gate()
         self.chunk, self.pace = chunk, pace
+        self.until = until  # an Event: keep writing past ntx until it is set
         self.next_id = wid * 1000000 + 1
         self.live = {t: [] for t in ("t_int", "t_str", "t_time", "t_json")}
         self.errors = []
@@ -165,8 +167,8 @@ class Writer(threading.Thread):
 
     def run(self):
         done = 0
-        while done < self.ntx:
-            n = min(self.chunk, self.ntx - done)
+        while done < self.ntx or (self.until is not None and not self.until.is_set()):
+            n = max(1, min(self.chunk, self.ntx - done))
             script = "USE `%s`;\n" % self.db + "".join(self.transaction() for _ in range(n))
             self.gate.enter()
             try:
