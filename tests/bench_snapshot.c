@@ -169,6 +169,9 @@ int main(int argc, char **argv)
                tdump / ts, cs);
         fflush(stdout);
     }
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("\nPeak RSS of this process (all snapshot runs): %.1f MB\n", ru.ru_maxrss / 1024.0);
     cdc__conn_free(c);
     return 0;
 }
