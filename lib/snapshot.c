@@ -905,7 +905,7 @@ static int deliver(snap *s, batch *b, cdc_value *vals, uint8_t *present, cdc_byt
         uint32_t len = cdc__rd_u32(&r);
         const uint8_t *p = cdc__rd_take(&r, len);
         if (!p) return cdc__err_set(err, CDC_ERR_PROTOCOL, "snapshot: batch truncated");
-        int rc = cdc__row_parse(p, len, t->nsel, texts, err);
+        int rc = cdc__row_parse(p, len, t->nsel ? t->nsel : 1 /* SELECT 1 */, texts, err);
         if (rc) return rc;
         memset(present, 0, t->t.ncols);
         cdc__buf_reset(scratch);
