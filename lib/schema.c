@@ -265,6 +265,19 @@ int cdc__schema_ddl_tables(const char *db, size_t dblen, const char *sql, size_t
     return 0;
 }
 
+bool cdc__schema_ddl_database(const char *sql, size_t len, cdc_buf *out)
+{
+    lex l = {sql, sql + len};
+    if (!kw(&l, "CREATE") && !kw(&l, "DROP") && !kw(&l, "ALTER")) return false;
+    if (kw(&l, "OR")) kw(&l, "REPLACE");
+    if (!kw(&l, "DATABASE") && !kw(&l, "SCHEMA")) return false;
+    if (kw(&l, "IF")) {
+        kw(&l, "NOT");
+        kw(&l, "EXISTS");
+    }
+    return ident(&l, out);
+}
+
 void cdc__schema_ddl(cdc__schema *s, const char *db, size_t dblen, const char *sql, size_t len)
 {
     if (!s->n) return;

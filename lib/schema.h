@@ -49,4 +49,8 @@ void cdc__schema_clear(cdc__schema *s);
  * DDL. For tests too. */
 int cdc__schema_ddl_tables(const char *default_db, size_t dblen, const char *sql, size_t len, cdc_buf *out);
 
+/* The database a CREATE/DROP/ALTER DATABASE (or SCHEMA) statement names,
+ * unquoted and NUL-terminated into out; false for other statements. */
+bool cdc__schema_ddl_database(const char *sql, size_t len, cdc_buf *out);
+
 #endif /* CDC_SCHEMA_H */

@@ -656,19 +656,52 @@ static bool is_ddl(cdc_bytes sql)
     return false;
 }
 
+/* Whether database db can hold a table the table.include.list takes. */
+static bool db_has_included_tables(const cdc__filter *f, const char *db)
+{
+    if (!f->n_tbl_inc) return true;
+    for (size_t i = 0; i < f->n_tbl_inc; i++) {
+        const char *dot = strchr(f->tbl_inc[i], '.');
+        char pat[256];
+        size_t n = dot ? (size_t)(dot - f->tbl_inc[i]) : 0;
+        if (!dot || n >= sizeof pat) continue;
+        memcpy(pat, f->tbl_inc[i], n);
+        pat[n] = 0;
+        if (cdc__glob_match(pat, db, strlen(db))) return true;
+    }
+    return false;
+}
+
 /* Whether a DDL statement concerns what the filters let through: a
- * table it names passes, or, naming none, its default database does. */
+ * table it names passes; a database it creates, drops or alters passes
+ * and may hold included tables; a statement naming neither (CREATE
+ * USER...) only when no table list narrows the stream. */
 static bool ddl_wanted(cdc_stream *s, const char *db, cdc_bytes sql)
 {
     cdc_buf t;
     cdc__buf_init(&t, s->alloc);
+    bool want;
     int n = cdc__schema_ddl_tables(db, strlen(db), (const char *)sql.ptr, sql.len, &t);
-    bool want = n <= 0 && (!*db || cdc__filter_db(&s->filter, db));
-    const char *p = (const char *)t.data;
-    for (int i = 0; i < n && !want; i++) {
-        const char *d = p, *tb = d + strlen(d) + 1;
-        want = cdc__filter_table(&s->filter, d, tb);
-        p = tb + strlen(tb) + 1;
+    if (n > 0) {
+        want = false;
+        const char *p = (const char *)t.data;
+        for (int i = 0; i < n && !want; i++) {
+            const char *d = p, *tb = d + strlen(d) + 1;
+            want = cdc__filter_table(&s->filter, d, tb);
+            p = tb + strlen(tb) + 1;
+        }
+    } else {
+        cdc__buf_reset(&t);
+        if (cdc__schema_ddl_database((const char *)sql.ptr, sql.len, &t)) {
+            const char *target = (const char *)t.data;
+            want = cdc__filter_db(&s->filter, target) && db_has_included_tables(&s->filter, target);
+        } else if (n < 0) {
+            /* table DDL this reader cannot follow (ALTER ... RENAME):
+             * rather delivered once too often than missed */
+            want = !*db || cdc__filter_db(&s->filter, db);
+        } else {
+            want = (!*db || cdc__filter_db(&s->filter, db)) && !s->filter.n_tbl_inc;
+        }
     }
     cdc__buf_free(&t);
     return want;

@@ -436,6 +436,9 @@ static void test_filters(void **state)
         ts_exec(root, "UPDATE " DB ".f1 SET v = 21 WHERE id = 2");
         ts_exec(root, "ALTER TABLE " DB ".f2 COMMENT 'excluded'");
         ts_exec(root, "ALTER TABLE " DB ".f1 COMMENT 'included'");
+        /* database DDL of a database no included table lives in */
+        ts_exec(root, "CREATE DATABASE IF NOT EXISTS " DB "_other");
+        ts_exec(root, "DROP DATABASE " DB "_other");
         cdc_config *c = stream_cfg(s, NULL, 4704);
         set(c, "start", from);
         set(c, "stop.at", "now");

@@ -167,12 +167,35 @@ static void test_ddl_tables(void **state)
     expect_ddl("ALTER TABLE", -1, "");
 }
 
+static void test_ddl_database(void **state)
+{
+    (void)state;
+    static const struct { const char *sql, *db; } cases[] = {
+        {"CREATE DATABASE shop", "shop"},
+        {"create schema if not exists `a``b`", "a`b"},
+        {"DROP DATABASE IF EXISTS crm /* generated */", "crm"},
+        {"ALTER DATABASE shop CHARACTER SET utf8mb4", "shop"},
+        {"CREATE OR REPLACE DATABASE x", "x"},
+        {"CREATE TABLE shop.t (id INT)", NULL},
+        {"CREATE USER u", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cdc_buf out;
+        cdc__buf_init(&out, &test_alloc);
+        bool got = cdc__schema_ddl_database(cases[i].sql, strlen(cases[i].sql), &out);
+        if (got != (cases[i].db != NULL)) fail_msg("'%s': %d", cases[i].sql, got);
+        if (got) assert_string_equal((const char *)out.data, cases[i].db);
+        cdc__buf_free(&out);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_everything_passes_by_default), cmocka_unit_test(test_databases_and_tables),
         cmocka_unit_test(test_columns),                      cmocka_unit_test(test_servers_and_ops),
         cmocka_unit_test(test_bad_rules_are_named),          cmocka_unit_test(test_ddl_tables),
+        cmocka_unit_test(test_ddl_database),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
