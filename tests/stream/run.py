@@ -99,7 +99,12 @@ def check_concurrent(ctx):
     bt.join()
     for w in writers:
         for e in w.errors:
-            c.bad("writer %d: %s" % (w.wid, e))
+            if "ERROR 1213" in e or "ERROR 1205" in e:
+                # Concurrent writers deadlock now and then; the server rolls
+                # the victim back, which is what SELECT then shows.
+                c.notes.append("writer %d: %s" % (w.wid, e.strip().split("\n")[-1]))
+            else:
+                c.bad("writer %d: %s" % (w.wid, e))
     for e in big_err:
         c.bad("large transaction / DDL: %s" % e)
     srv.sql("INSERT INTO `%s`.t_marker VALUES (1, 'end of workload')" % db)
@@ -235,7 +240,10 @@ def check_resume(ctx):
     t = time.monotonic() - s.started
     if expect_rc(c, s, rc, 0, "uninterrupted run"):
         c.notes.append("uninterrupted run: %d lines in %.1fs" % (len(s.lines), t))
-        resume_runs(ctx, c, H.pos_text(p0), H.pos_text(end), s.lines, "resume")
+        # Nearly all of this range's bytes are the three 100k-row
+        # transactions, and a stop inside one finishes it first: a few
+        # stops are all it takes (the stop-at check below stops 12 times).
+        resume_runs(ctx, c, H.pos_text(p0), H.pos_text(end), s.lines, "resume", min_stops=3)
     ok = c.finish()
     c = H.Check(ctx.name("resume/random-stop-at-commit"))
     if rc == 0:
@@ -281,10 +289,18 @@ def check_faults(ctx):
         before = proxy.accepted
         fn()
         log.append(what)
-        # Wait until the stream is back (a new upstream connection).
         end = time.monotonic() + 60
+        while proxy.budget is not None and time.monotonic() < end:
+            time.sleep(0.05)
+        if proxy.budget is not None:
+            c.bad("%s: the armed cut did not happen within 60 s" % what)
+            proxy.arm_cut(None)
+        # Wait until the stream is back (a new upstream connection).
         while proxy.accepted == before and time.monotonic() < end and live.p.poll() is None:
             time.sleep(0.05)
+        if proxy.accepted == before:
+            c.bad("%s: no new connection within 60 s (stream %s)" % (
+                what, "exited %s" % live.p.poll() if live.p.poll() is not None else "still running"))
 
     def kill_dump():
         ports = set(proxy.upstream_ports)
@@ -338,9 +354,6 @@ def check_faults(ctx):
         c.bad("the marker row written after the workload never arrived (%d lines); stderr: %s" % (
             live.count, live.stderr_tail()))
     expect_rc(c, live, rc, 130, "cdc stream after SIGINT")
-    if proxy.accepted < len(plan):
-        c.bad("only %d connections for %d faults: the stream did not reconnect after each" % (
-            proxy.accepted, len(plan)))
     ok = c.finish()
 
     c = H.Check(ctx.name("faults/no-loss-no-duplicate"))
