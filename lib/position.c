@@ -197,6 +197,8 @@ static int parse_gtids(cdc_position *p, const char *s, size_t n, const char *wha
         if (err) err->code = CDC_ERR_INVALID;
         return CDC_ERR_INVALID;
     }
+    if (!p->gtids.n_sids && !p->gtids.n_maria)
+        return cdc__err_set(err, CDC_ERR_INVALID, "%s: the GTID set is empty", what);
     if (p->gtids.n_sids && p->gtids.n_maria)
         return cdc__err_set(err, CDC_ERR_INVALID, "%s: mixes MySQL (uuid:N) and MariaDB (D-S-N) GTIDs", what);
     p->gtid_known = true;

@@ -103,6 +103,8 @@ static void test_parse_errors(void **state)
     expect_error("binlog.000001:3", "inside the binlog magic");
     expect_error("gtid:", "GTID set is empty");
     expect_error("gtid:zzz", "gtid:SET");
+    expect_error("gtid:\r\n", "the GTID set is empty"); /* found by fuzz_position */
+    expect_error("cdc1:file=b.000001;pos=4;gtid= ", "the GTID set is empty");
     expect_error("gtid:" UUID_A ":1-5,0-1-5", "mixes MySQL");
     expect_error("cdc2:file=b;pos=4", "format version not supported");
     expect_error("cdc1:", "lacks the file field");
