@@ -15,6 +15,7 @@
  * snapshot's own output. */
 #define _DEFAULT_SOURCE
 #include <pthread.h>
+#include <stdatomic.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -291,9 +292,9 @@ static int h_change(const cdc_change *c, void *ud)
 
 typedef struct writer {
     ts_server s;
-    volatile int stop;
+    atomic_int stop;
     unsigned seed;
-    long ops;
+    atomic_long ops;
 } writer;
 
 static void *writer_main(void *arg)
@@ -301,7 +302,7 @@ static void *writer_main(void *arg)
     writer *w = arg;
     cdc_conn *c = ts_connect(w->s, NULL);
     ts_exec(c, "USE " DB);
-    while (!w->stop) {
+    while (!atomic_load(&w->stop)) {
         unsigned r = (unsigned)rand_r(&w->seed);
         int id = (int)(r % (H_ROWS * 2));
         switch (r >> 16 & 7) {
@@ -366,7 +367,7 @@ static void handoff_as(ts_server srv, unsigned par, const char *user, bool maria
     int rc = cdc__snapshot_run(&o, &cb, NULL, &pt, &err);
     long ops_during = w.ops - ops_before;
     usleep(200000);
-    w.stop = 1;
+    atomic_store(&w.stop, 1);
     pthread_join(th, NULL);
     if (rc) fail_msg("%s snapshot (parallelism %u): %s", ts_server_name(srv), par, err.msg);
     print_message("%s%s parallelism %u: %zu snapshot rows at %s:%llu [%s], %ld writes during the snapshot\n",
