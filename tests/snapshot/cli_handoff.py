@@ -14,7 +14,8 @@ then the writer stops, and
          prints the changes from that point to the end.
 The "r" rows plus the changes, applied in order (an insert must find its key
 free, an update or delete must find exactly its before image), must equal
-SELECT of the table. Runs with snapshot.parallelism 1 and 4. Prints
+SELECT of the table. Runs with snapshot.parallelism 1 and 4. Also checks
+the modes no_data, when_needed (no checkpoint), never and initial. Prints
 "[       OK ] name" or "[  FAILED  ] name". Needs tests/servers/testenv.sh's
 servers and environment; fails, never skips, without them.
 """
@@ -147,12 +148,35 @@ def check(binary, flavor, par):
     return not problems
 
 
+def modes(binary, flavor):
+    """no_data: the point and no rows; when_needed without a checkpoint:
+    a snapshot; never: no rows."""
+    name = "cli_modes/" + flavor
+    srv = diff.Server(flavor)
+    srv.sql("DROP DATABASE IF EXISTS %s; CREATE DATABASE %s; CREATE TABLE %s.t (id INT PRIMARY KEY,"
+            " v BIGINT NOT NULL, s VARCHAR(32) NOT NULL); INSERT INTO %s.t VALUES (1, 2, 'a'), (3, 4, 'b');"
+            % (DB, DB, DB, DB))
+    problems = []
+    for mode, want in (("no_data", 0), ("when_needed", 2), ("never", 0), ("initial", 2)):
+        lines, err = cdc_stream(binary, srv, ["--snapshot", mode, "--stop-at", "now"])
+        reads = [l for l in lines if l["op"] == "r"]
+        if len(reads) != want or len(lines) != want:
+            problems.append("--snapshot %s: %d lines, %d reads, want %d reads" % (mode, len(lines), len(reads), want))
+        if "checkpoint: cdc1:" not in err:
+            problems.append("--snapshot %s: no checkpoint on stderr" % mode)
+    for p in problems:
+        print("  " + p)
+    print("[  FAILED  ] " + name if problems else "[       OK ] " + name)
+    return not problems
+
+
 def main():
     if len(sys.argv) != 2:
         print(__doc__, file=sys.stderr)
         sys.exit(2)
     ok = True
     for flavor in ("mariadb", "mysql"):
+        ok &= modes(sys.argv[1], flavor)
         for par in (1, 4):
             ok &= check(sys.argv[1], flavor, par)
     sys.exit(0 if ok else 1)
