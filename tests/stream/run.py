@@ -30,7 +30,8 @@ environment its env file sets), each printed as "[       OK ] name" or
               one huge payload event; MariaDB log_bin_compress), streamed in
               < 32 MB peak RSS.
 It restarts the servers and purges their binlogs: never run it alongside
-other tests. CDC_STREAM_SEED repeats a run's random choices.
+other tests. CDC_STREAM_SEED repeats a run's random choices; CDC_STREAM_ONLY
+(like --only) and CDC_STREAM_BIG_MB (like --big-mb) narrow a `meson test` run.
 docs/testing.md describes the servers; docs/performance.md the benchmark.
 """
 import os
@@ -657,7 +658,8 @@ def main():
         H.die("%s is not an executable cdc binary" % cdc)
     # 1 GB takes about a minute a case here, more under ASan, where the
     # CI budget is: sanitized builds default to 256 MB (docs/performance.md).
-    only, flavors = CHECKS, ["mariadb", "mysql"]
+    only = os.environ.get("CDC_STREAM_ONLY", "").split(",") if os.environ.get("CDC_STREAM_ONLY") else CHECKS
+    flavors = ["mariadb", "mysql"]
     mb = int(os.environ.get("CDC_STREAM_BIG_MB", "0")) or (256 if sanitized(cdc) else 1024)
     while args:
         a = args.pop(0)
