@@ -53,6 +53,7 @@ rng = random.Random(SEED)
 TMP = tempfile.mkdtemp(prefix="cdc-stream-test-")
 RSS_LIMIT_KB = 32 * 1024
 RESUME_SECONDS = 6
+ASAN_BASE_KB = 32 * 1024  # ASan's own RSS allowance where no baseline run is made
 FAST = ["--set", "heartbeat.interval.ms=500", "--set", "reconnect.backoff.initial.ms=50",
         "--set", "reconnect.backoff.max.ms=1000"]
 
@@ -253,6 +254,28 @@ def check_resume(ctx):
         # stops are all it takes (the stop-at check below stops 12 times).
         resume_runs(ctx, c, H.pos_text(p0), H.pos_text(end), s.lines, "resume", min_stops=3)
     ok = c.finish()
+    c = H.Check(ctx.name("resume/slow-reader-bounded-memory"))
+    if rc == 0:
+        # A reader ~8x slower than the server: the stream must wait for it
+        # (backpressure), not buffer the range.
+        total = sum(len(x) for x in s.lines)
+        rssf = os.path.join(TMP, "rss-slow-%s" % ctx.srv.flavor)
+        t0 = time.monotonic()
+        slow = H.Stream(ctx.cdc, ctx.srv, ["--start", H.pos_text(p0), "--stop-at", H.pos_text(end)] + FAST,
+                        throttle=total / 8.0, wrap=["/usr/bin/time", "-f", "%M", "-o", rssf])
+        src = slow.wait(300)
+        took = time.monotonic() - t0
+        expect_rc(c, slow, src, 0, "slowly read run")
+        H.same_lines(c, s.lines, slow.lines, "uninterrupted run", "slowly read run")
+        try:
+            rss = int(open(rssf).read().split()[-1])
+        except (OSError, ValueError, IndexError):
+            rss = None
+        limit = RSS_LIMIT_KB + (ASAN_BASE_KB if sanitized(ctx.cdc) else 0)
+        if rss is None or rss >= limit:
+            c.bad("peak RSS %s KB with a slow reader, limit %d KB" % (rss, limit))
+        c.notes.append("%d bytes read at %.0f KB/s in %.1fs; peak RSS %s KB" % (total, total / 8.0 / 1024, took, rss))
+    ok &= c.finish()
     c = H.Check(ctx.name("resume/random-stop-at-commit"))
     if rc == 0:
         resume_stop_at(ctx, c, H.pos_text(p0), H.pos_text(end), s.lines, "resume")
