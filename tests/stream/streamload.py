@@ -185,20 +185,32 @@ class Writer(threading.Thread):
                 time.sleep(self.pace)
 
 
+def _retry(srv, db, stmt, tries=5):
+    """One statement; again if the server chose it as a deadlock victim
+    (rolled back whole, so running it again is safe)."""
+    for i in range(tries):
+        try:
+            return srv.sql("USE `%s`;\n%s;" % (db, stmt))
+        except RuntimeError as e:
+            if i == tries - 1 or not ("ERROR 1213" in str(e) or "ERROR 1205" in str(e)):
+                raise
+            time.sleep(0.2)
+
+
 def big_and_ddl(srv, db, rows=100000, ddl=True):
     """The large transaction (rows inserted at once, then half updated and
     a third deleted, each in one transaction) and DDL between them."""
     digits = " CROSS JOIN ".join("d10 d%d" % i for i in range(len(str(rows - 1))))
     num = " + ".join("d%d.n * %d" % (i, 10 ** i) for i in range(len(str(rows - 1))))
-    srv.sql("USE `%s`;\nBEGIN;\nINSERT INTO t_big (id, v, n) SELECT %s, CONCAT('v', %s), 0 FROM %s"
-            " WHERE %s < %d;\nCOMMIT;" % (db, num, num, digits, num, rows))
+    _retry(srv, db, "INSERT INTO t_big (id, v, n) SELECT %s, CONCAT('v', %s), 0 FROM %s WHERE %s < %d"
+           % (num, num, digits, num, rows))
     if ddl:
-        srv.sql("USE `%s`;\nALTER TABLE t_int ADD COLUMN extra INT NULL;\n"
-                "UPDATE t_int SET extra = id MOD 7 WHERE id MOD 3 = 0;" % db)
-    srv.sql("USE `%s`;\nUPDATE t_big SET v = CONCAT(v, 'u'), n = n + 1 WHERE id MOD 2 = 0;" % db)
+        _retry(srv, db, "ALTER TABLE t_int ADD COLUMN extra INT NULL")
+        _retry(srv, db, "UPDATE t_int SET extra = id MOD 7 WHERE id MOD 3 = 0")
+    _retry(srv, db, "UPDATE t_big SET v = CONCAT(v, 'u'), n = n + 1 WHERE id MOD 2 = 0")
     if ddl:
-        srv.sql("USE `%s`;\nALTER TABLE t_str ADD COLUMN note VARCHAR(20) NULL AFTER s;\n"
-                "UPDATE t_str SET note = 'n' WHERE id MOD 4 = 1;\n"
-                "CREATE TABLE t_late (id INT PRIMARY KEY, v VARCHAR(10));\n"
-                "INSERT INTO t_late VALUES (1, 'a'), (2, 'b');" % db)
-    srv.sql("USE `%s`;\nDELETE FROM t_big WHERE id MOD 3 = 0;" % db)
+        _retry(srv, db, "ALTER TABLE t_str ADD COLUMN note VARCHAR(20) NULL AFTER s")
+        _retry(srv, db, "UPDATE t_str SET note = 'n' WHERE id MOD 4 = 1")
+        _retry(srv, db, "CREATE TABLE t_late (id INT PRIMARY KEY, v VARCHAR(10))")
+        _retry(srv, db, "INSERT INTO t_late VALUES (1, 'a'), (2, 'b')")
+    _retry(srv, db, "DELETE FROM t_big WHERE id MOD 3 = 0")
