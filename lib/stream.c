@@ -405,12 +405,14 @@ static bool gtid_subset(const cdc__gtid_set *sub, const cdc__gtid_set *set)
 static bool stop_reached(cdc_stream *s)
 {
     if (s->stop_kind != CDC__WHERE_POSITION && s->stop_kind != CDC__WHERE_NOW) return false;
-    if (s->stop.file.len) {
-        if (!s->safe_file_ok) return false;
+    if (s->stop.file.len && s->safe_file_ok) {
         int c = cdc__binlog_name_cmp(cdc_position_file(&s->safe), cdc_position_file(&s->stop));
         return c > 0 || (c == 0 && s->safe.offset >= s->stop.offset);
     }
-    return s->safe.gtid_known && gtid_subset(&s->stop.gtids, &s->safe.gtids);
+    /* A stream started from a GTID set learns no file position until its
+     * first transaction; "now" also recorded the executed set, and having
+     * delivered all of it is the same stop. */
+    return s->stop.gtid_known && s->safe.gtid_known && gtid_subset(&s->stop.gtids, &s->safe.gtids);
 }
 
 static void check_stop(cdc_stream *s)
