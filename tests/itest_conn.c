@@ -619,6 +619,18 @@ static void test_cdc_info_tool(void **state)
         snprintf(want, sizeof want, "binlog_file          %s\n", cdc__result_get(st, 0, 0));
         assert_non_null(strstr(out, want));
         assert_non_null(strstr(out, "tls                  TLSv1.2"));
+        /* cdc stream's option names work too: --ssl-mode verify_identity
+         * against 127.0.0.1 must fail on the name (the cert is for localhost) */
+        snprintf(cmd, sizeof cmd,
+                 "CDC_PASSWORD='%s' '%s' info --host %s --port %u --user cdc_repl --ssl-mode verify_identity "
+                 "--ssl-ca '%s' 2>&1", o.password, tool, o.host, o.port, ts_env("CDC_TEST_TLS_CA"));
+        p = popen(cmd, "r");
+        assert_non_null(p);
+        n = fread(out, 1, sizeof out - 1, p);
+        out[n] = 0;
+        status = pclose(p);
+        if (status == 0 || !strstr(out, "name mismatch") || !strstr(out, "CDC_ERR_TLS_VERIFY"))
+            fail_msg("%s should fail verification (exit %d):\n%s", cmd, status, out);
         free(gtid);
         free(rowimg);
         free(sid);

@@ -27,6 +27,7 @@ static void info_usage(FILE *f)
             "  --password-file F      read the password from F (default: $CDC_PASSWORD)\n"
             "  --tls-mode M           disabled|preferred|required|verify_ca|verify_identity (default preferred)\n"
             "  --tls-ca F, --tls-cert F, --tls-key F, --tls-server-name NAME\n"
+            "                         (--ssl-mode, --ssl-ca, --ssl-cert, --ssl-key: the same, as cdc stream names them)\n"
             "  --server-public-key F  RSA key for caching_sha2/sha256 without TLS\n"
             "  --get-server-public-key  may fetch that key from the server\n"
             "  --compress             use the compressed protocol (zlib)\n"
@@ -78,6 +79,9 @@ int cmd_info(int argc, char **argv)
         {"server-public-key", required_argument, NULL, O_PUBKEY},
         {"get-server-public-key", no_argument, NULL, O_GETKEY},
         {"compress", no_argument, NULL, O_COMPRESS},       {"connect-timeout", required_argument, NULL, O_CTIMEOUT},
+        /* the names cdc stream and the configuration keys use */
+        {"ssl-mode", required_argument, NULL, O_TLSMODE},  {"ssl-ca", required_argument, NULL, O_CA},
+        {"ssl-cert", required_argument, NULL, O_CERT},     {"ssl-key", required_argument, NULL, O_KEY},
         {"help", no_argument, NULL, O_HELP},               {NULL, 0, NULL, 0},
     };
     cdc_conn_opts o = {0};
