@@ -31,6 +31,7 @@
 #include "position.h"
 #include "replica.h"
 #include "schema.h"
+#include "snapshot.h"
 #include "tablemap.h"
 
 /* In decoder.c, which owns cdc_change: marks the columns whose mask byte
@@ -63,6 +64,12 @@ struct cdc_stream {
     void *ck_ud;
     cdc_stream_log_cb log_cb;
     void *log_ud;
+    cdc_stream_change_cb snap_cb;
+    void *snap_ud;
+    cdc_stream_progress_cb progress_cb;
+    void *progress_ud;
+    cdc_stream_checkpoint_cb snap_done_cb;
+    void *snap_done_ud;
 
     uint32_t server_id;
     int hb_ms, hb_timeout_ms, backoff_ms, backoff_max_ms, max_attempts;
@@ -186,10 +193,6 @@ int cdc_stream_new(cdc_stream **out, const cdc_config *cfg, const cdc_allocator 
     if (rc == CDC_OK)
         rc = cdc__where_parse(cdc__config_str(s->cfg, CDC_CFG_STOP_AT), "stop.at", false, &s->stop_kind, &s->stop,
                               &err);
-    if (rc == CDC_OK && cdc__config_enum(s->cfg, CDC_CFG_SNAPSHOT_MODE) == CDC_SNAPSHOT_INITIAL_ONLY)
-        rc = cdc__err_set(&err, CDC_ERR_CONFIG,
-                          "snapshot.mode=initial_only: this version of libcdc does not take snapshots yet; "
-                          "use never or no_data");
     if (rc == CDC_OK) rc = cdc__filter_init(&s->filter, s->cfg, a, &err);
     if (rc) {
         cdc__err_copy_out(&err, errbuf, errlen);
@@ -249,6 +252,13 @@ void cdc_stream_set_commit_cb(cdc_stream *s, cdc_stream_txn_cb cb, void *ud) { s
 void cdc_stream_set_ddl_cb(cdc_stream *s, cdc_stream_ddl_cb cb, void *ud) { s->ddl_cb = cb; s->ddl_ud = ud; }
 void cdc_stream_set_checkpoint_cb(cdc_stream *s, cdc_stream_checkpoint_cb cb, void *ud) { s->ck_cb = cb; s->ck_ud = ud; }
 void cdc_stream_set_log_cb(cdc_stream *s, cdc_stream_log_cb cb, void *ud) { s->log_cb = cb; s->log_ud = ud; }
+void cdc_stream_set_snapshot_cb(cdc_stream *s, cdc_stream_change_cb cb, void *ud) { s->snap_cb = cb; s->snap_ud = ud; }
+void cdc_stream_set_progress_cb(cdc_stream *s, cdc_stream_progress_cb cb, void *ud) { s->progress_cb = cb; s->progress_ud = ud; }
+void cdc_stream_set_snapshot_done_cb(cdc_stream *s, cdc_stream_checkpoint_cb cb, void *ud)
+{
+    s->snap_done_cb = cb;
+    s->snap_done_ud = ud;
+}
 
 void cdc_stream_stop(cdc_stream *s)
 {
@@ -874,19 +884,64 @@ static int open_meta(cdc_stream *s)
     return CDC_OK;
 }
 
+static void snap_log(int level, int code, const char *msg, void *ud) { slog(ud, level, code, "%s", msg); }
+
+/*
+ * Takes the snapshot (lib/snapshot.c, docs/snapshot.md) on connections of
+ * its own and starts the stream at its point, which is also announced as
+ * a checkpoint. initial_only then ends the stream there.
+ */
+static int take_snapshot(cdc_stream *s, int mode)
+{
+    cdc_conn_opts o;
+    conn_opts(s, &o);
+    cdc__snap_stream st = {
+        .cfg = s->cfg, .conn = &o, .filter = &s->filter, .no_data = mode == CDC_SNAPSHOT_NO_DATA,
+        .stop = &s->stop_flag, .row = s->snap_cb, .row_ud = s->snap_ud, .progress = s->progress_cb,
+        .progress_ud = s->progress_ud, .log = snap_log, .log_ud = s,
+        .rows_metric = &s->m[CDC_METRIC_SNAPSHOT_ROWS],
+    };
+    cdc__position_clear(&s->safe);
+    cdc__position_init(&s->safe, s->alloc);
+    int rc = cdc__snapshot_stream(&st, s->alloc, &s->safe, &s->err);
+    if (rc) return rc;
+    if ((rc = publish(s))) return cdc__err_set(&s->err, rc, "out of memory");
+    if (mode == CDC_SNAPSHOT_INITIAL_ONLY) {
+        s->stop_kind = CDC__WHERE_POSITION;
+        if (cdc__position_copy(&s->stop, &s->safe)) return cdc__err_set(&s->err, CDC_ERR_NOMEM, "out of memory");
+    }
+    if (s->snap_done_cb && (rc = s->snap_done_cb(&s->safe, s->snap_done_ud)))
+        return cdc__err_set(&s->err, rc == CDC_ERR_PAUSED ? rc : CDC_ERR_CALLBACK,
+                            "the snapshot-done callback returned %d", rc);
+    return CDC_OK;
+}
+
 /* The first session of a stream resolves its start and stop points. */
 static int resolve(cdc_stream *s)
 {
     int rc = CDC_OK;
+    int mode = cdc__config_enum(s->cfg, CDC_CFG_SNAPSHOT_MODE);
+    if (s->start_kind == CDC__WHERE_POSITION && mode == CDC_SNAPSHOT_WHEN_NEEDED && s->safe.file.len) {
+        /* when_needed: a checkpoint whose binlog file is gone takes a new snapshot */
+        cdc_position first;
+        cdc__position_init(&first, s->alloc);
+        rc = cdc__replica_earliest(s->conn, &first, &s->err);
+        bool purged = rc == CDC_OK && cdc__binlog_name_cmp(cdc_position_file(&s->safe), cdc_position_file(&first)) < 0;
+        if (purged)
+            slog(s, 1, CDC_OK, "snapshot.mode=when_needed: the checkpoint's binlog %s is purged (earliest is %s); "
+                               "taking a snapshot", cdc_position_file(&s->safe), cdc_position_file(&first));
+        cdc__position_clear(&first);
+        if (rc) return rc;
+        if (purged) s->start_kind = CDC__WHERE_NONE;
+    }
     switch (s->start_kind) {
     case CDC__WHERE_NONE:
-    case CDC__WHERE_NOW:
-        if (s->start_kind == CDC__WHERE_NONE) {
-            int mode = cdc__config_enum(s->cfg, CDC_CFG_SNAPSHOT_MODE);
-            if (mode == CDC_SNAPSHOT_INITIAL || mode == CDC_SNAPSHOT_WHEN_NEEDED)
-                slog(s, 1, CDC_OK, "snapshot.mode=%s: snapshots are not implemented yet; streaming from the "
-                                   "current end of the binlog", mode == CDC_SNAPSHOT_INITIAL ? "initial" : "when_needed");
+        if (mode != CDC_SNAPSHOT_NEVER) {
+            rc = take_snapshot(s, mode);
+            break;
         }
+        /* fall through */
+    case CDC__WHERE_NOW:
         rc = cdc__replica_now(s->conn, &s->info, &s->safe, &s->err);
         break;
     case CDC__WHERE_EARLIEST:

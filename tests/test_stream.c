@@ -53,7 +53,6 @@ static void test_config_errors_name_the_key(void **state)
     expect_new_error("start", "cdc1:file=b.000001", "start: checkpoint: ");
     expect_new_error("stop.at", "earliest", "stop.at: 'earliest' is only a start");
     expect_new_error("stop.at", "gtid:", "stop.at: position 'gtid:'");
-    expect_new_error("snapshot.mode", "initial_only", "snapshot.mode=initial_only");
     expect_new_error("table.include.list", "orders", "table.include.list: 'orders' is not db.table");
     expect_new_error("column.exclude.list", "a.b", "column.exclude.list: 'a.b' is not db.table.column");
     expect_new_error("user", "", "user: not set");

@@ -210,6 +210,24 @@ static int on_checkpoint(const cdc_position *pos, void *ud)
     return rc;
 }
 
+/* The snapshot is done: its rows are out; its point is the checkpoint. */
+static int on_snapshot_done(const cdc_position *pos, void *ud)
+{
+    stream_ctx *x = ud;
+    int rc = flush_txn(x, pos);
+    if (rc == 0 && g_signal) return CDC_ERR_PAUSED;
+    return rc;
+}
+
+static int on_progress(const char *db, const char *table, uint64_t done, uint64_t est, size_t tdone, size_t ttotal,
+                       void *ud)
+{
+    (void)ud;
+    fprintf(stderr, "cdc stream: snapshot %s.%s: %llu of ~%llu rows; %zu of %zu tables done\n", db, table,
+            (unsigned long long)done, (unsigned long long)est, tdone, ttotal);
+    return 0;
+}
+
 static void on_log(int level, int code, const char *msg, void *ud)
 {
     stream_ctx *x = ud;
@@ -294,6 +312,8 @@ static void stream_usage(FILE *f)
             "  --compress              zlib protocol compression\n"
             "  --set KEY=VALUE         any configuration key (docs/configuration.md)\n"
             "  --events                also print begin, commit and DDL lines with checkpoints\n"
+            "  --snapshot MODE         never (default) | initial | initial_only | no_data | when_needed:\n"
+            "                          rows as \"op\":\"r\" lines first (docs/snapshot.md), progress on stderr\n"
             "  --verbose               also print informational log messages\n"
             "On exit the last checkpoint goes to stderr as \"checkpoint: <string>\".\n"
             "Exit status: 0 at --stop-at, 130 on SIGINT, 143 on SIGTERM, 1 on error.\n");
@@ -313,7 +333,7 @@ int cmd_stream(int argc, char **argv)
 {
     enum { O_HOST = 256, O_PORT, O_SOCKET, O_USER, O_PWFILE, O_SID, O_START, O_STOP, O_CKFILE, O_TABLES,
            O_XTABLES, O_XCOLS, O_SSLMODE, O_SSLCA, O_SSLCERT, O_SSLKEY, O_COMPRESS, O_SET, O_EVENTS, O_VERBOSE,
-           O_HELP };
+           O_HELP, O_SNAPSHOT };
     static const struct option opts[] = {
         {"host", required_argument, NULL, O_HOST}, {"port", required_argument, NULL, O_PORT},
         {"socket", required_argument, NULL, O_SOCKET}, {"user", required_argument, NULL, O_USER},
@@ -326,12 +346,13 @@ int cmd_stream(int argc, char **argv)
         {"ssl-cert", required_argument, NULL, O_SSLCERT}, {"ssl-key", required_argument, NULL, O_SSLKEY},
         {"compress", no_argument, NULL, O_COMPRESS}, {"set", required_argument, NULL, O_SET},
         {"events", no_argument, NULL, O_EVENTS}, {"verbose", no_argument, NULL, O_VERBOSE},
-        {"help", no_argument, NULL, O_HELP}, {NULL, 0, NULL, 0}};
+        {"help", no_argument, NULL, O_HELP}, {"snapshot", required_argument, NULL, O_SNAPSHOT},
+        {NULL, 0, NULL, 0}};
     stream_ctx x;
     memset(&x, 0, sizeof x);
     cdc_config *cfg;
     if (cdc_config_new(&cfg, NULL)) return 1;
-    /* The CLI streams only; snapshots are a separate matter. */
+    /* The CLI streams only unless --snapshot asks for one. */
     set_key(cfg, "snapshot.mode", "never");
     const char *pwfile = NULL, *start = NULL;
     int status = 0, c;
@@ -368,6 +389,7 @@ int cmd_stream(int argc, char **argv)
             break;
         }
         case O_EVENTS: x.events = true; break;
+        case O_SNAPSHOT: status = set_key(cfg, "snapshot.mode", optarg); break;
         case O_VERBOSE: x.verbose = true; break;
         case O_HELP: stream_usage(stdout); cdc_config_free(cfg); return 0;
         default: status = 2; break;
@@ -427,6 +449,9 @@ int cmd_stream(int argc, char **argv)
     cdc_stream_set_ddl_cb(x.s, on_ddl, &x);
     cdc_stream_set_checkpoint_cb(x.s, on_checkpoint, &x);
     cdc_stream_set_log_cb(x.s, on_log, &x);
+    cdc_stream_set_snapshot_cb(x.s, on_change, &x);
+    cdc_stream_set_snapshot_done_cb(x.s, on_snapshot_done, &x);
+    cdc_stream_set_progress_cb(x.s, on_progress, &x);
 
     g_stream = x.s;
     struct sigaction sa;
