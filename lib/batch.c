@@ -14,11 +14,6 @@
 #include "render.h"
 #include "util.h"
 
-/* Snapshot callbacks come with lib/snapshot.c; weak so the batch links
- * (and does without snapshot lines) while the stream has none. */
-void cdc_stream_set_snapshot_cb(cdc_stream *s, cdc_stream_change_cb cb, void *ud) __attribute__((weak));
-void cdc_stream_set_snapshot_done_cb(cdc_stream *s, cdc_stream_checkpoint_cb cb, void *ud)
-    __attribute__((weak));
 
 struct cdc_batch {
     const cdc_allocator *alloc;
@@ -148,6 +143,21 @@ static int on_change(const cdc_change *c, void *ud)
     return change_line(ud, c);
 }
 
+/* A pause cannot interrupt a snapshot in this version (the stream would
+ * end it), so snapshot rows gather until the snapshot-done line, which
+ * is a boundary: a batch then holds the whole snapshot. */
+static int on_snapshot_row(const cdc_change *c, void *ud)
+{
+    cdc_batch *b = ud;
+    size_t start = b->buf.len;
+    int rc = cdc__change_render_json(c, &b->buf, &b->err);
+    if (rc) {
+        b->buf.len = start;
+        return b->err.code ? b->err.code : nomem(b);
+    }
+    return cdc__buf_putc(&b->buf, '\n') ? (b->buf.len = start, nomem(b)) : CDC_OK;
+}
+
 static int on_commit(const char *gtid, uint32_t sid, int64_t ts, const cdc_position *pos, void *ud)
 {
     cdc_batch *b = ud;
@@ -208,8 +218,8 @@ int cdc_batch_attach_stream(cdc_batch *b, cdc_stream *s)
     cdc_stream_set_commit_cb(s, on_commit, b);
     cdc_stream_set_ddl_cb(s, on_ddl, b);
     cdc_stream_set_checkpoint_cb(s, on_checkpoint, b);
-    if (cdc_stream_set_snapshot_cb) cdc_stream_set_snapshot_cb(s, on_change, b);
-    if (cdc_stream_set_snapshot_done_cb) cdc_stream_set_snapshot_done_cb(s, on_snapshot_done, b);
+    cdc_stream_set_snapshot_cb(s, on_snapshot_row, b);
+    cdc_stream_set_snapshot_done_cb(s, on_snapshot_done, b);
     b->s = s;
     b->d = NULL;
     b->buf.len = b->out = b->boundary = 0;

@@ -99,6 +99,7 @@ struct cdc_stream {
 
     int state;
     bool pausing, pause_dirty, stop_reached, failed;
+    bool snap_done_pause; /* the snapshot-done callback paused; pause once the session is open */
     const uint8_t *rest;
     size_t rest_len;
     bool piece_cont;        /* the next piece continues an event payload */
@@ -910,9 +911,15 @@ static int take_snapshot(cdc_stream *s, int mode)
         s->stop_kind = CDC__WHERE_POSITION;
         if (cdc__position_copy(&s->stop, &s->safe)) return cdc__err_set(&s->err, CDC_ERR_NOMEM, "out of memory");
     }
-    if (s->snap_done_cb && (rc = s->snap_done_cb(&s->safe, s->snap_done_ud)))
-        return cdc__err_set(&s->err, rc == CDC_ERR_PAUSED ? rc : CDC_ERR_CALLBACK,
-                            "the snapshot-done callback returned %d", rc);
+    if (s->snap_done_cb && (rc = s->snap_done_cb(&s->safe, s->snap_done_ud))) {
+        /* The snapshot is complete and its point known: a pause here is
+         * honoured once the binlog session is open (cdc_stream_start). */
+        if (rc == CDC_ERR_PAUSED) {
+            s->snap_done_pause = true;
+            return CDC_OK;
+        }
+        return cdc__err_set(&s->err, CDC_ERR_CALLBACK, "the snapshot-done callback returned %d", rc);
+    }
     return CDC_OK;
 }
 
@@ -1216,6 +1223,11 @@ int cdc_stream_start(cdc_stream *s)
             bool first = !s->opened_once;
             int rc = session_open(s);
             if (rc == DONE_RC) return after_feed(s, DONE_RC);
+            if (rc == CDC_OK && s->snap_done_pause) {
+                s->snap_done_pause = false;
+                s->state = ST_PAUSED;
+                return CDC_ERR_PAUSED;
+            }
             if (rc) {
                 if (atomic_load(&s->stop_flag)) return stopped(s);
                 /* A first connection that fails is a setup problem to

@@ -157,6 +157,25 @@ class TestStream(unittest.TestCase):
             self.assertTrue(s.checkpoint)
             s.close()
 
+    def test_snapshot_larger_than_a_batch(self):
+        # snapshot.mode=initial_only over a table much larger than the
+        # 4 KiB batch limit: every row arrives once as "op":"r", then the
+        # snapshot-done line, and the stream ends at the snapshot point.
+        for srv in servers():
+            srv.sql("CREATE DATABASE IF NOT EXISTS cdc_test; DROP TABLE IF EXISTS cdc_test.py_snap;"
+                    "CREATE TABLE cdc_test.py_snap (id INT PRIMARY KEY, pad VARCHAR(60));"
+                    "INSERT INTO cdc_test.py_snap WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL "
+                    "SELECT n + 1 FROM c WHERE n < 900) SELECT n, REPEAT('y', 50) FROM c")
+            cfg = srv.config(**{"snapshot.mode": "initial_only", "table.include.list": "cdc_test.py_snap",
+                                "user": "root"})
+            with libcdc.Stream(cfg, batch_bytes=4096) as s:
+                recs = [r for b in s.batches() for r in b]
+            rows = [r for r in recs if r.get("op") == "r"]
+            self.assertEqual(sorted(r["after"]["id"] for r in rows), list(range(1, 901)), srv.flavor)
+            done = [i for i, r in enumerate(recs) if r.get("snapshot") == "done"]
+            self.assertEqual(len(done), 1, srv.flavor)
+            self.assertGreater(done[0], max(i for i, r in enumerate(recs) if r.get("op") == "r"))
+
     def test_large_transaction_batches_and_stop(self):
         # 900 rows in one transaction, 4 KiB batches: the transaction comes
         # in many batches (the stream pauses inside it), the commit after
