@@ -338,10 +338,13 @@ static void test_compression_and_large_payloads(void **state)
                 assert_int_equal(seen, 20u * 1024 * 1024);
                 /* and a 17 MiB statement going the other way */
                 size_t n = 17u * 1024 * 1024;
-                char *sql = malloc(n + 64);
-                int k = sprintf(sql, "SELECT LENGTH('");
+                static const char head[] = "SELECT LENGTH('";
+                size_t k = sizeof head - 1;
+                char *sql = malloc(k + n + 3);
+                assert_non_null(sql);
+                memcpy(sql, head, k);
                 memset(sql + k, 'y', n);
-                strcpy(sql + k + n, "')");
+                memcpy(sql + k + n, "')", 3);
                 cdc_result *len = NULL;
                 rc = cdc__conn_query_result(c, sql, &len, &e);
                 free(sql);
