@@ -10,10 +10,7 @@
 
 #include "config.h"
 
-static void *t_malloc(size_t n, void *ud) { (void)ud; return test_malloc(n); }
-static void *t_realloc(void *p, size_t n, void *ud) { (void)ud; return test_realloc(p, n); }
-static void t_free(void *p, void *ud) { (void)ud; test_free(p); }
-static const cdc_allocator test_alloc = {t_malloc, t_realloc, t_free, NULL};
+#include "testalloc.h"
 
 /* cmocka checks for leaks per test body, so each test makes and frees its own config. */
 #define CONFIG_TEST(name)                                                  \

@@ -29,25 +29,10 @@
 
 /* ---- cmocka's allocator, so every test checks for leaks -------------- */
 
-static void *t_malloc(size_t n, void *ud) { (void)ud; return _test_malloc(n, __FILE__, __LINE__); }
-static void *t_realloc(void *p, size_t n, void *ud) { (void)ud; return _test_realloc(p, n, __FILE__, __LINE__); }
-static void t_free(void *p, void *ud) { (void)ud; _test_free(p, __FILE__, __LINE__); }
-static const cdc_allocator test_alloc = {t_malloc, t_realloc, t_free, NULL};
+#include "testalloc.h"
 
 /* ---- helpers ----------------------------------------------------------- */
 
-static uint8_t *read_file(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long sz = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *p = malloc(sz > 0 ? (size_t)sz : 1);
-    *n = fread(p, 1, (size_t)sz, f);
-    fclose(f);
-    return p;
-}
 
 static char *fixture(const char *rel)
 {

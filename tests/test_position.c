@@ -11,10 +11,7 @@
 
 #include "position.h"
 
-static void *t_malloc(size_t n, void *ud) { (void)ud; return test_malloc(n); }
-static void *t_realloc(void *p, size_t n, void *ud) { (void)ud; return test_realloc(p, n); }
-static void t_free(void *p, void *ud) { (void)ud; test_free(p); }
-static const cdc_allocator test_alloc = {t_malloc, t_realloc, t_free, NULL};
+#include "testalloc.h"
 
 #define UUID_A "3e11fa47-71ca-11e1-9e33-c80aa9429562"
 #define UUID_B "b6eecdc5-e856-11f1-a74a-02fc00000001"

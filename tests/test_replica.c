@@ -14,10 +14,7 @@
 
 #include "replica.h"
 
-static void *t_malloc(size_t n, void *ud) { (void)ud; return test_malloc(n); }
-static void *t_realloc(void *p, size_t n, void *ud) { (void)ud; return test_realloc(p, n); }
-static void t_free(void *p, void *ud) { (void)ud; test_free(p); }
-static const cdc_allocator test_alloc = {t_malloc, t_realloc, t_free, NULL};
+#include "testalloc.h"
 
 static void expect_bytes(const cdc_buf *b, const uint8_t *want, size_t n)
 {

@@ -13,10 +13,7 @@
 
 #include <cdc/cdc.h>
 
-static void *t_malloc(size_t n, void *ud) { (void)ud; return test_malloc(n); }
-static void *t_realloc(void *p, size_t n, void *ud) { (void)ud; return test_realloc(p, n); }
-static void t_free(void *p, void *ud) { (void)ud; test_free(p); }
-static const cdc_allocator test_alloc = {t_malloc, t_realloc, t_free, NULL};
+#include "testalloc.h"
 
 static cdc_config *base(void)
 {
