@@ -11,5 +11,6 @@
 #include <cdc/binlog.h>
 #include <cdc/stream.h>
 #include <cdc/batch.h>
+#include <cdc/debezium.h>
 
 #endif /* CDC_CDC_H */
