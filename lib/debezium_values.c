@@ -268,11 +268,35 @@ static size_t java_layout(char *buf, const char *mysql)
     return (size_t)(o - buf);
 }
 
+/* Significant digits of a shortest text ("1e-20" 1, "0.25" 2). */
+static int sig_digits(const char *s)
+{
+    int n = 0, lead = 1, zeros = 0;
+    for (; *s && *s != 'e'; s++) {
+        if (*s < '0' || *s > '9') continue;
+        if (lead && *s == '0') continue;
+        lead = 0;
+        n++;
+        zeros = *s == '0' ? zeros + 1 : 0;
+    }
+    return n - zeros;
+}
+
+/*
+ * When one digit would do, Java picks the closest decimal of one or two
+ * digits (Double.MIN_VALUE prints 4.9E-324, not 5.0E-324): printf's
+ * correctly rounded two digits, kept when they still read back.
+ */
 size_t cdc__dz_java_double(char *buf, double v)
 {
     char t[40];
     if (!isfinite(v)) { memcpy(buf, "null", 5); return 4; }
     cdc__fmt_double(t, v);
+    if (sig_digits(t) <= 1) {
+        char two[40];
+        snprintf(two, sizeof two, "%.1e", v);
+        if (strtod(two, NULL) == v) return java_layout(buf, two);
+    }
     return java_layout(buf, t);
 }
 
@@ -281,6 +305,11 @@ size_t cdc__dz_java_float(char *buf, float v)
     char t[40];
     if (!isfinite(v)) { memcpy(buf, "null", 5); return 4; }
     cdc__fmt_float(t, v);
+    if (sig_digits(t) <= 1) {
+        char two[40];
+        snprintf(two, sizeof two, "%.1e", (double)v);
+        if (strtof(two, NULL) == v) return java_layout(buf, two);
+    }
     return java_layout(buf, t);
 }
 
