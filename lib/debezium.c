@@ -73,13 +73,16 @@ typedef struct dz_table {
     size_t ncols;
     dz_col *cols;
     char **names;            /* column names (fallback "col_N" when the binlog has none) */
+    cdc_buf name_json;       /* "name": of every column, back to back */
+    size_t *name_off;        /* where column i's starts in name_json (n+1 entries) */
     bool *in_value;          /* not excluded by column.exclude/include.list */
     size_t nkey;
     size_t *key_idx;
     cdc_buf topic;
     cdc_buf key_head;        /* {"schema":...,"payload": (schemas on) */
     cdc_buf value_head;
-    cdc_buf src_tail;        /* ,"db":"..","sequence":null, up to table: see render_source */
+    cdc_buf src_db;          /* ","db":"<db>","sequence":null,"ts_us": */
+    cdc_buf src_table;       /* ,"table":"<table>","server_id": */
     char *collection;        /* "db.table" for transaction metadata */
     uint64_t txn_seq;        /* transaction this table's count belongs to */
     uint64_t txn_count;
@@ -104,6 +107,9 @@ struct cdc_debezium {
     cdc_buf out, scratch, scratch2, src_head;
     cdc_debezium_clock_cb clock;
     void *clock_ud;
+    /* the source's file and gtid change once per file and transaction:
+     * their JSON is kept from the last row */
+    cdc_buf last_file, file_json, last_gtid, gtid_json;
     /* the open transaction */
     bool in_txn;
     uint64_t txn_seq;
@@ -476,6 +482,10 @@ CDC_EXTERN int cdc_debezium_new(cdc_debezium **out, const cdc_allocator *alloc, 
     cdc__buf_init(&dz->scratch2, a);
     cdc__buf_init(&dz->src_head, a);
     cdc__buf_init(&dz->txn_id, a);
+    cdc__buf_init(&dz->last_file, a);
+    cdc__buf_init(&dz->file_json, a);
+    cdc__buf_init(&dz->last_gtid, a);
+    cdc__buf_init(&dz->gtid_json, a);
     static const char *const defaults[] = {"topic.delimiter", "topic.transaction", "topic.heartbeat.prefix",
                                            "source.version", "schemas.enable", "tombstones.on.delete",
                                            "provide.transaction.metadata", "include.schema.changes",
@@ -502,7 +512,10 @@ static void table_free(const cdc_allocator *a, dz_table *t)
     cdc__buf_free(&t->topic);
     cdc__buf_free(&t->key_head);
     cdc__buf_free(&t->value_head);
-    cdc__buf_free(&t->src_tail);
+    cdc__buf_free(&t->src_db);
+    cdc__buf_free(&t->src_table);
+    cdc__buf_free(&t->name_json);
+    free(t->name_off);
     if (t->names)
         for (size_t i = 0; i < t->ncols; i++) free(t->names[i]);
     free(t->names);
@@ -532,6 +545,10 @@ CDC_EXTERN void cdc_debezium_free(cdc_debezium *dz)
     cdc__buf_free(&dz->scratch2);
     cdc__buf_free(&dz->src_head);
     cdc__buf_free(&dz->txn_id);
+    cdc__buf_free(&dz->last_file);
+    cdc__buf_free(&dz->file_json);
+    cdc__buf_free(&dz->last_gtid);
+    cdc__buf_free(&dz->gtid_json);
     cdc__free(dz->alloc, dz);
 }
 
@@ -586,7 +603,8 @@ static int64_t now_ns(cdc_debezium *dz)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static int put(cdc_buf *o, const char *s) { return cdc__buf_puts(o, s); }
+/* inline so that strlen of a literal is folded */
+static inline int put(cdc_buf *o, const char *s) { return cdc__buf_append(o, s, strlen(s)); }
 static int put_n(cdc_buf *o, const void *s, size_t n) { return cdc__buf_append(o, s, n); }
 static int put_str(cdc_buf *o, const char *s, size_t n) { return cdc__render_utf8_string(o, (const uint8_t *)s, n); }
 static int put_cstr(cdc_buf *o, const char *s) { return put_str(o, s, strlen(s)); }
@@ -736,6 +754,48 @@ static int put_source(cdc_debezium *dz, cdc_buf *o, int64_t ts_ms, cdc_debezium_
     if (!rc) rc = put_i64(o, (int64_t)pos);
     if (!rc) rc = put(o, ",\"row\":");
     if (!rc) rc = put_i64(o, (int64_t)row);
+    if (!rc) rc = put(o, ",\"thread\":null,\"query\":null}");
+    return rc;
+}
+
+/* The JSON of s (null for "" when empty_null), from a one-entry cache. */
+static int cached_json(cdc_buf *key, cdc_buf *json, const char *s, bool empty_null)
+{
+    size_t n = strlen(s);
+    if (key->data && key->len == n && !memcmp(key->data, s, n)) return CDC_OK;
+    cdc__buf_reset(key);
+    cdc__buf_reset(json);
+    int rc = cdc__buf_append(key, s, n);
+    if (!rc) rc = cdc__buf_reserve(key, 1); /* data non-NULL even for "" */
+    if (!rc) rc = n || !empty_null ? put_str(json, s, n) : put(json, "null");
+    if (rc) cdc__buf_free(key);
+    return rc;
+}
+
+/* The source block of a row change, from the table's cached pieces. */
+static int put_source_row(cdc_debezium *dz, cdc_buf *o, const dz_table *e, int64_t ts_ms,
+                          cdc_debezium_snapshot snap, const cdc_change *c)
+{
+    int rc = cached_json(&dz->last_file, &dz->file_json, cdc_change_file(c), false);
+    if (!rc) rc = cached_json(&dz->last_gtid, &dz->gtid_json, cdc_change_gtid(c), true);
+    if (!rc) rc = put_n(o, dz->src_head.data, dz->src_head.len);
+    if (!rc) rc = put_i64(o, ts_ms);
+    if (!rc) rc = put(o, ",\"snapshot\":\"");
+    if (!rc) rc = put(o, k_snapshot[(unsigned)snap < 7 ? snap : 0]);
+    if (!rc) rc = put_n(o, e->src_db.data, e->src_db.len);
+    if (!rc) rc = put_i64(o, ts_ms * 1000);
+    if (!rc) rc = put(o, ",\"ts_ns\":");
+    if (!rc) rc = put_i64(o, ts_ms * 1000000);
+    if (!rc) rc = put_n(o, e->src_table.data, e->src_table.len);
+    if (!rc) rc = put_i64(o, cdc_change_server_id(c));
+    if (!rc) rc = put(o, ",\"gtid\":");
+    if (!rc) rc = put_n(o, dz->gtid_json.data, dz->gtid_json.len);
+    if (!rc) rc = put(o, ",\"file\":");
+    if (!rc) rc = put_n(o, dz->file_json.data, dz->file_json.len);
+    if (!rc) rc = put(o, ",\"pos\":");
+    if (!rc) rc = put_i64(o, (int64_t)cdc_change_offset(c));
+    if (!rc) rc = put(o, ",\"row\":");
+    if (!rc) rc = put_i64(o, (int64_t)cdc_change_row(c));
     if (!rc) rc = put(o, ",\"thread\":null,\"query\":null}");
     return rc;
 }
@@ -911,8 +971,28 @@ static int plan_table(cdc_debezium *dz, dz_table *e, const cdc_table *t)
         }
         if (is_key) e->key_idx[e->nkey++] = i;
     }
+    free(e->name_off);
+    e->name_off = calloc(n + 1, sizeof *e->name_off);
+    if (!e->name_off) return CDC_ERR_NOMEM;
+    cdc__buf_reset(&e->name_json);
+    int rc = CDC_OK;
+    for (size_t i = 0; i < n && !rc; i++) {
+        e->name_off[i] = e->name_json.len;
+        rc = put_cstr(&e->name_json, e->names[i]);
+        if (!rc) rc = put(&e->name_json, ":");
+    }
+    e->name_off[n] = e->name_json.len;
+    cdc__buf_reset(&e->src_db);
+    cdc__buf_reset(&e->src_table);
+    if (!rc) rc = put(&e->src_db, "\",\"db\":");
+    if (!rc) rc = put_cstr(&e->src_db, e->db);
+    if (!rc) rc = put(&e->src_db, ",\"sequence\":null,\"ts_us\":");
+    if (!rc) rc = put(&e->src_table, ",\"table\":");
+    if (!rc) rc = put_cstr(&e->src_table, e->name);
+    if (!rc) rc = put(&e->src_table, ",\"server_id\":");
+    if (rc) return rc;
     cdc__buf_reset(&e->topic);
-    int rc = put_topic_part(&e->topic, dz->o.prefix);
+    rc = put_topic_part(&e->topic, dz->o.prefix);
     if (!rc) rc = put_topic_part(&e->topic, dz->o.delim);
     if (!rc) rc = put_topic_part(&e->topic, e->db);
     if (!rc) rc = put_topic_part(&e->topic, dz->o.delim);
@@ -957,7 +1037,9 @@ static int table_for(cdc_debezium *dz, const cdc_table *t, dz_table **out)
         cdc__buf_init(&e->topic, dz->alloc);
         cdc__buf_init(&e->key_head, dz->alloc);
         cdc__buf_init(&e->value_head, dz->alloc);
-        cdc__buf_init(&e->src_tail, dz->alloc);
+        cdc__buf_init(&e->src_db, dz->alloc);
+        cdc__buf_init(&e->src_table, dz->alloc);
+        cdc__buf_init(&e->name_json, dz->alloc);
         e->db = strdup(db);
         e->name = strdup(name);
         size_t cl = strlen(db) + strlen(name) + 2;
@@ -993,8 +1075,7 @@ static int put_row(cdc_debezium *dz, dz_table *e, const cdc_change *c, image_fn 
         if (!e->in_value[i]) continue;
         if (!first) rc = put(o, ",");
         first = false;
-        if (!rc) rc = put_cstr(o, e->names[i]);
-        if (!rc) rc = put(o, ":");
+        if (!rc) rc = put_n(o, e->name_json.data + e->name_off[i], e->name_off[i + 1] - e->name_off[i]);
         if (!rc) rc = cdc__dz_value(&e->cols[i], &dz->o.modes, img(c, i), o, &dz->scratch, &dz->err);
         if (rc && rc != CDC_ERR_NOMEM)
             cdc__err_prefix(&dz->err, "%s.%s column %zu `%s` %s", e->db, e->name, i + 1, e->names[i],
@@ -1009,8 +1090,7 @@ static int put_key_payload(cdc_debezium *dz, dz_table *e, const cdc_change *c, i
     for (size_t j = 0; j < e->nkey && rc == CDC_OK; j++) {
         size_t i = e->key_idx[j];
         if (j) rc = put(o, ",");
-        if (!rc) rc = put_cstr(o, e->names[i]);
-        if (!rc) rc = put(o, ":");
+        if (!rc) rc = put_n(o, e->name_json.data + e->name_off[i], e->name_off[i + 1] - e->name_off[i]);
         if (!rc) rc = cdc__dz_value(&e->cols[i], &dz->o.modes, img(c, i), o, &dz->scratch, &dz->err);
         if (rc && rc != CDC_ERR_NOMEM)
             cdc__err_prefix(&dz->err, "%s.%s key column `%s`", e->db, e->name, e->names[i]);
@@ -1060,8 +1140,7 @@ static int emit_change(cdc_debezium *dz, dz_table *e, const cdc_change *c, char 
     if (!rc) {
         int64_t ts = cdc_change_ts_ms(c);
         if (ts <= 0) ts = now / 1000000;
-        rc = put_source(dz, o, ts, snap, e->db, e->name, cdc_change_server_id(c), cdc_change_gtid(c),
-                        cdc_change_file(c), cdc_change_offset(c), cdc_change_row(c));
+        rc = put_source_row(dz, o, e, ts, snap, c);
     }
     if (!rc) rc = put(o, ",\"transaction\":");
     if (!rc) {

@@ -98,7 +98,8 @@ void cdc__dz_plan_column(const cdc_column *c, const dz_modes *m, dz_col *out)
 
 /* ---- schemas -------------------------------------------------------------- */
 
-static int put(cdc_buf *o, const char *s) { return cdc__buf_puts(o, s); }
+/* inline so that strlen of a literal is folded */
+static inline int put(cdc_buf *o, const char *s) { return cdc__buf_append(o, s, strlen(s)); }
 
 /* {"type":T,"optional":B[,"name":N,"version":V] — the caller goes on. */
 static int head(cdc_buf *o, const char *type, bool optional, const char *name, int version)
@@ -315,8 +316,37 @@ size_t cdc__dz_java_float(char *buf, float v)
 
 /* ---- Connect Decimal ------------------------------------------------------- */
 
+/* Up to 38 digits fit an __int128: the common DECIMALs take this path. */
+static size_t unscaled_fast(const char *s, size_t n, uint8_t out[32])
+{
+    size_t i = 0;
+    bool neg = false;
+    if (i < n && (s[i] == '-' || s[i] == '+')) neg = s[i++] == '-';
+    unsigned __int128 m = 0;
+    int digits = 0;
+    for (; i < n; i++) {
+        if (s[i] == '.') continue;
+        if (s[i] < '0' || s[i] > '9') return 0;
+        m = m * 10 + (unsigned)(s[i] - '0');
+        digits++;
+    }
+    if (!digits) return 0;
+    __int128 v = neg ? -(__int128)m : (__int128)m;
+    uint8_t tc[16];
+    for (int k = 15; k >= 0; k--) {
+        tc[k] = (uint8_t)v;
+        v >>= 8; /* arithmetic shift keeps the sign */
+    }
+    int start = 0;
+    uint8_t fill = neg ? 0xff : 0x00;
+    while (start < 15 && tc[start] == fill && ((tc[start + 1] & 0x80) != 0) == neg) start++;
+    memcpy(out, tc + start, (size_t)(16 - start));
+    return (size_t)(16 - start);
+}
+
 size_t cdc__dz_unscaled_bytes(const char *s, size_t n, uint8_t out[32])
 {
+    if (n <= 39) return unscaled_fast(s, n, out); /* sign, point and at most 37 digits */
     uint8_t mag[32] = {0}; /* big-endian magnitude; 10^70 < 2^233 fits */
     bool neg = false, any = false;
     size_t i = 0;
