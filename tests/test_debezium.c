@@ -8,6 +8,7 @@
  */
 #include "valtest.h"
 
+#include <cdc/batch.h>
 #include <cdc/debezium.h>
 #include <cdc/value.h>
 
@@ -851,6 +852,52 @@ static void test_mariadb_source(void **state)
     tb_free(&x);
 }
 
+/* A batch with a renderer: each change line becomes its Debezium records. */
+static void test_batch_lines(void **state)
+{
+    (void)state;
+    size_t n;
+    uint8_t *bin = vt_fixture("rust-mysql-binlog/bin-log.000001", &n);
+    int counts[2] = {0, 0};
+    for (int with = 0; with < 2; with++) {
+        cdc_decoder *d;
+        cdc_batch *b;
+        char err[256];
+        assert_int_equal(cdc_decoder_new(&d, &vt_alloc, err, sizeof err), CDC_OK);
+        assert_int_equal(cdc_batch_new(&b, 0, &vt_alloc), CDC_OK);
+        assert_int_equal(cdc_batch_attach_decoder(b, d), CDC_OK);
+        cdc_debezium *dz = NULL;
+        if (with) {
+            const char *opts[] = {"schemas.enable", "false", NULL};
+            dz = dz_new(opts);
+            assert_int_equal(cdc_batch_set_debezium(b, dz), CDC_OK);
+        }
+        const char *data;
+        size_t len;
+        assert_int_equal(cdc_batch_feed(b, bin, n, &data, &len), (ptrdiff_t)n);
+        for (const char *p = data; p < data + len;) {
+            const char *e = memchr(p, '\n', (size_t)(data + len - p));
+            assert_non_null(e);
+            if (with) {
+                static const char head[] = "{\"topic\":\"mysql-server-1.bltest.foo\",\"key\":";
+                if (strncmp(p, head, sizeof head - 1)) fail_msg("line %.*s", (int)(e - p), p);
+                assert_non_null(memmem(p, (size_t)(e - p), "\"op\":\"c\"", 8));
+            } else {
+                assert_true(!strncmp(p, "{\"op\":", 6));
+            }
+            counts[with]++;
+            p = e + 1;
+        }
+        assert_int_equal(cdc_batch_finish(b, &data, &len), CDC_OK);
+        cdc_batch_free(b);
+        cdc_decoder_free(d);
+        cdc_debezium_free(dz);
+    }
+    assert_true(counts[0] > 0);
+    assert_int_equal(counts[0], counts[1]); /* inserts only: one record each */
+    test_free(bin);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -880,6 +927,7 @@ int main(void)
         cmocka_unit_test(test_topics_and_heartbeat),
         cmocka_unit_test(test_options_and_errors),
         cmocka_unit_test(test_mariadb_source),
+        cmocka_unit_test(test_batch_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
