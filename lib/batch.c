@@ -176,6 +176,21 @@ static int change_line(cdc_batch *b, const cdc_change *c)
     return end_line(b, start, CDC_OK, false);
 }
 
+/* A snapshot row as Debezium records (source.snapshot "true"); gathered
+ * like the canonical snapshot lines. */
+static int snapshot_row_debezium(cdc_batch *b, const cdc_change *c)
+{
+    size_t start = b->buf.len;
+    bool none = false;
+    int rc = debezium_lines(b, c, CDC_DEBEZIUM_SNAPSHOT_TRUE, &none);
+    if (rc) {
+        b->buf.len = start;
+        return b->err.code ? b->err.code : nomem(b);
+    }
+    if (none) return CDC_OK;
+    return cdc__buf_putc(&b->buf, '\n') ? (b->buf.len = start, nomem(b)) : CDC_OK;
+}
+
 /* Streams pause at the limit or a boundary; decoders only at the limit,
  * since a decoder pauses after the event being dispatched is delivered
  * whole, so each of its batches ends on an event. */
@@ -190,15 +205,13 @@ static int on_change(const cdc_change *c, void *ud)
 static int on_snapshot_row(const cdc_change *c, void *ud)
 {
     cdc_batch *b = ud;
+    if (b->dz) return snapshot_row_debezium(b, c);
     size_t start = b->buf.len;
-    bool none = false;
-    int rc = b->dz ? debezium_lines(b, c, CDC_DEBEZIUM_SNAPSHOT_TRUE, &none)
-                   : cdc__change_render_json(c, &b->buf, &b->err);
+    int rc = cdc__change_render_json(c, &b->buf, &b->err);
     if (rc) {
         b->buf.len = start;
         return b->err.code ? b->err.code : nomem(b);
     }
-    if (none) return CDC_OK;
     return cdc__buf_putc(&b->buf, '\n') ? (b->buf.len = start, nomem(b)) : CDC_OK;
 }
 
