@@ -730,7 +730,7 @@ static const char *const k_snapshot[] = {"false", "true", "first", "first_in_dat
  */
 static int put_source(cdc_debezium *dz, cdc_buf *o, int64_t ts_ms, cdc_debezium_snapshot snap, const char *db,
                       const char *table, uint32_t server_id, const char *gtid, const char *file, uint64_t pos,
-                      uint64_t row)
+                      uint64_t row, int64_t thread)
 {
     int rc = put_n(o, dz->src_head.data, dz->src_head.len);
     if (!rc) rc = put_i64(o, ts_ms);
@@ -754,7 +754,9 @@ static int put_source(cdc_debezium *dz, cdc_buf *o, int64_t ts_ms, cdc_debezium_
     if (!rc) rc = put_i64(o, (int64_t)pos);
     if (!rc) rc = put(o, ",\"row\":");
     if (!rc) rc = put_i64(o, (int64_t)row);
-    if (!rc) rc = put(o, ",\"thread\":null,\"query\":null}");
+    if (!rc) rc = put(o, ",\"thread\":");
+    if (!rc) rc = thread >= 0 ? put_i64(o, thread) : put(o, "null");
+    if (!rc) rc = put(o, ",\"query\":null}");
     return rc;
 }
 
@@ -1439,7 +1441,7 @@ CDC_EXTERN ptrdiff_t cdc_debezium_schema_change(cdc_debezium *dz, const cdc_quer
         int64_t ts = (int64_t)cdc_event_timestamp(ev) * 1000;
         if (ts <= 0) ts = now / 1000000;
         rc = put_source(dz, o, ts, snap, db, NULL, cdc_event_server_id(ev), cdc_event_gtid(ev), cdc_event_file(ev),
-                        cdc_event_offset(ev), 0);
+                        cdc_event_offset(ev), 0, (int64_t)cdc_query_thread_id(q));
     }
     if (!rc) rc = put(o, ",\"ts_ms\":");
     if (!rc) rc = put_i64(o, now / 1000000);
