@@ -898,6 +898,64 @@ static void test_batch_lines(void **state)
     test_free(bin);
 }
 
+/* A DDL statement of a real binlog as a schema-change record. */
+typedef struct ddl_run {
+    cdc_debezium *dz;
+    int seen;
+    char key[512], value[16384];
+} ddl_run;
+
+static int on_query(const cdc_query *q, void *ud)
+{
+    ddl_run *r = ud;
+    if (r->seen++) return 0;
+    assert_int_equal(cdc_debezium_schema_change(r->dz, q, CDC_DEBEZIUM_SNAPSHOT_FALSE), 1);
+    assert_int_equal(cdc_debezium_record(r->dz, 0, NULL, NULL, NULL), CDC_DEBEZIUM_RECORD_SCHEMA_CHANGE);
+    assert_string_equal(rec_text(r->dz, 0, 0), "mysql-server-1");
+    snprintf(r->key, sizeof r->key, "%s", rec_text(r->dz, 0, 1));
+    snprintf(r->value, sizeof r->value, "%s", rec_text(r->dz, 0, 2));
+    return 0;
+}
+
+static void test_schema_change(void **state)
+{
+    (void)state;
+    size_t n;
+    uint8_t *bin = vt_fixture("rust-mysql-binlog/bin-log.000001", &n);
+    for (int schemas = 0; schemas < 2; schemas++) {
+        const char *opts[] = {"schemas.enable", schemas ? "true" : "false", NULL};
+        ddl_run r = {dz_new(opts), 0, "", ""};
+        cdc_decoder *d;
+        char err[256];
+        assert_int_equal(cdc_decoder_new(&d, &vt_alloc, err, sizeof err), CDC_OK);
+        cdc_decoder_set_position(d, "bin-log.000001", 0);
+        cdc_decoder_set_query_cb(d, on_query, &r);
+        assert_int_equal(cdc_decoder_feed(d, bin, n), (ptrdiff_t)n);
+        assert_int_equal(cdc_decoder_finish(d), CDC_OK);
+        assert_true(r.seen >= 1);
+        if (!schemas) {
+            assert_string_equal(r.key, "{\"databaseName\":\"bltest\"}");
+            assert_non_null(strstr(r.value, "\"db\":\"bltest\",\"sequence\":null,"));
+            assert_non_null(strstr(r.value, "\"table\":null,\"server_id\":36431,"
+                                            "\"gtid\":\"87cee3a4-6b31-11e7-bdfd-0d98d6698870:14917\","
+                                            "\"file\":\"bin-log.000001\",\"pos\":259,\"row\":0,\"thread\":472,"
+                                            "\"query\":null}"));
+            assert_non_null(strstr(r.value, ",\"databaseName\":\"bltest\",\"schemaName\":null,"
+                                            "\"ddl\":\"CREATE TABLE foo(id BIGINT AUTO_INCREMENT PRIMARY KEY, "
+                                            "val_decimal DECIMAL(10, 5) NOT NULL, comment VARCHAR(255) NOT NULL)\","
+                                            "\"tableChanges\":[]}"));
+        } else {
+            assert_non_null(strstr(r.key, "\"name\":\"io.debezium.connector.mysql.SchemaChangeKey\",\"version\":1}"));
+            assert_non_null(strstr(r.value, "\"name\":\"io.debezium.connector.mysql.SchemaChangeValue\",\"version\":1},"
+                                            "\"payload\":{\"source\":"));
+            assert_non_null(strstr(r.value, "\"name\":\"io.debezium.connector.schema.Column\",\"version\":1}"));
+        }
+        cdc_decoder_free(d);
+        cdc_debezium_free(r.dz);
+    }
+    test_free(bin);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -928,6 +986,7 @@ int main(void)
         cmocka_unit_test(test_options_and_errors),
         cmocka_unit_test(test_mariadb_source),
         cmocka_unit_test(test_batch_lines),
+        cmocka_unit_test(test_schema_change),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
