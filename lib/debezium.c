@@ -50,6 +50,7 @@ typedef struct dz_keyrule {
 enum { SKIP_C = 1, SKIP_U = 2, SKIP_D = 4, SKIP_T = 8 };
 
 typedef struct dz_opts {
+    const cdc_allocator *a;
     char *prefix, *delim, *txn_topic, *hb_prefix, *version;
     int connector; /* 0 mysql, 1 mariadb */
     dz_modes modes;
@@ -119,16 +120,16 @@ struct cdc_debezium {
     size_t ntxn_tables, captxn_tables;
 };
 
-static void relist_free(dz_relist *l)
+static void relist_free(const cdc_allocator *a, dz_relist *l)
 {
     for (size_t i = 0; i < l->n; i++) regfree(&l->re[i]);
-    free(l->re);
+    cdc__free(a, l->re);
     l->re = NULL;
     l->n = 0;
 }
 
 /* Compiles "a,b,c" into whole-name, case-insensitive regexes. */
-static int relist_parse(dz_relist *out, const char *key, const char *value, cdc_err *err)
+static int relist_parse(const cdc_allocator *a, dz_relist *out, const char *key, const char *value, cdc_err *err)
 {
     dz_relist l = {0, NULL};
     const char *p = value;
@@ -138,27 +139,27 @@ static int relist_parse(dz_relist *out, const char *key, const char *value, cdc_
         while (n && (*p == ' ' || *p == '\t')) { p++; n--; }
         while (n && (p[n - 1] == ' ' || p[n - 1] == '\t')) n--;
         if (n) {
-            char *pat = malloc(n + 5);
-            regex_t *nre = realloc(l.re, (l.n + 1) * sizeof *l.re);
+            char *pat = cdc__malloc(a, n + 5);
+            regex_t *nre = cdc__realloc(a, l.re, (l.n + 1) * sizeof *l.re);
             if (!pat || !nre) {
-                free(pat);
+                cdc__free(a, pat);
                 if (nre) l.re = nre;
-                relist_free(&l);
+                relist_free(a, &l);
                 return cdc__err_set(err, CDC_ERR_NOMEM, "%s: out of memory", key);
             }
             l.re = nre;
             snprintf(pat, n + 5, "^(%.*s)$", (int)n, p);
             int rc = regcomp(&l.re[l.n], pat, REG_EXTENDED | REG_ICASE | REG_NOSUB);
-            free(pat);
+            cdc__free(a, pat);
             if (rc != 0) {
-                relist_free(&l);
+                relist_free(a, &l);
                 return cdc__err_set(err, CDC_ERR_CONFIG, "%s: '%.*s' is not a valid regular expression", key, (int)n, p);
             }
             l.n++;
         }
         p = e ? e + 1 : NULL;
     }
-    relist_free(out);
+    relist_free(a, out);
     *out = l;
     return CDC_OK;
 }
@@ -170,47 +171,49 @@ static bool relist_match(const dz_relist *l, const char *s)
     return false;
 }
 
-static void rule_free(dz_colrule *r)
+static void rule_free(const cdc_allocator *a, dz_colrule *r)
 {
-    free(r->key);
-    free(r->salt);
-    relist_free(&r->cols);
+    cdc__free(a, r->key);
+    cdc__free(a, r->salt);
+    relist_free(a, &r->cols);
 }
 
-static void keys_free(dz_opts *o)
+static void keys_free(const cdc_allocator *a, dz_opts *o)
 {
     for (size_t i = 0; i < o->nkeys; i++) {
         regfree(&o->keys[i].table);
-        for (size_t k = 0; k < o->keys[i].ncols; k++) free(o->keys[i].cols[k]);
-        free(o->keys[i].cols);
+        for (size_t k = 0; k < o->keys[i].ncols; k++) cdc__free(a, o->keys[i].cols[k]);
+        cdc__free(a, o->keys[i].cols);
     }
-    free(o->keys);
+    cdc__free(a, o->keys);
     o->keys = NULL;
     o->nkeys = 0;
 }
 
 static void opts_free(dz_opts *o)
 {
-    free(o->prefix);
-    free(o->delim);
-    free(o->txn_topic);
-    free(o->hb_prefix);
-    free(o->version);
-    relist_free(&o->exclude);
-    relist_free(&o->include);
-    for (size_t i = 0; i < o->nrules; i++) rule_free(&o->rules[i]);
-    free(o->rules);
-    keys_free(o);
+    const cdc_allocator *a = o->a;
+    cdc__free(a, o->prefix);
+    cdc__free(a, o->delim);
+    cdc__free(a, o->txn_topic);
+    cdc__free(a, o->hb_prefix);
+    cdc__free(a, o->version);
+    relist_free(a, &o->exclude);
+    relist_free(a, &o->include);
+    for (size_t i = 0; i < o->nrules; i++) rule_free(a, &o->rules[i]);
+    cdc__free(a, o->rules);
+    keys_free(a, o);
     memset(o, 0, sizeof *o);
+    o->a = a;
 }
 
-static char *dup(const char *s) { return s ? strdup(s) : NULL; }
+static char *dup(const cdc_allocator *a, const char *s) { return s ? cdc__strndup(a, s, strlen(s)) : NULL; }
 
-static int set_str(char **slot, const char *value, const char *def)
+static int set_str(const cdc_allocator *a, char **slot, const char *value, const char *def)
 {
-    char *n = dup(value ? value : def);
+    char *n = dup(a, value ? value : def);
     if (!n && (value || def)) return CDC_ERR_NOMEM;
-    free(*slot);
+    cdc__free(a, *slot);
     *slot = n;
     return CDC_OK;
 }
@@ -263,6 +266,7 @@ static int parse_skipped(const char *v, unsigned *out, cdc_err *err)
 /* "db.tbl:c1,c2;db2.t.*:c3" */
 static int parse_key_columns(dz_opts *o, const char *v, cdc_err *err)
 {
+    const cdc_allocator *al = o->a;
     dz_opts tmp = {0};
     const char *p = v;
     int rc = CDC_OK;
@@ -277,7 +281,7 @@ static int parse_key_columns(dz_opts *o, const char *v, cdc_err *err)
                               "message.key.columns: '%.*s' is not <db>.<table>:<column>[,<column>...]", (int)n, p);
             break;
         }
-        dz_keyrule *nk = realloc(tmp.keys, (tmp.nkeys + 1) * sizeof *nk);
+        dz_keyrule *nk = cdc__realloc(al, tmp.keys, (tmp.nkeys + 1) * sizeof *nk);
         if (!nk) { rc = CDC_ERR_NOMEM; break; }
         tmp.keys = nk;
         dz_keyrule *k = &tmp.keys[tmp.nkeys];
@@ -298,9 +302,9 @@ static int parse_key_columns(dz_opts *o, const char *v, cdc_err *err)
             while (a < b && *a == ' ') a++;
             while (b > a && b[-1] == ' ') b--;
             if (b > a) {
-                char **nc = realloc(k->cols, (k->ncols + 1) * sizeof *nc);
-                char *name = strndup(a, (size_t)(b - a));
-                if (!nc || !name) { free(name); if (nc) k->cols = nc; rc = CDC_ERR_NOMEM; break; }
+                char **nc = cdc__realloc(al, k->cols, (k->ncols + 1) * sizeof *nc);
+                char *name = cdc__strndup(al, a, (size_t)(b - a));
+                if (!nc || !name) { cdc__free(al, name); if (nc) k->cols = nc; rc = CDC_ERR_NOMEM; break; }
                 k->cols = nc;
                 k->cols[k->ncols++] = name;
             }
@@ -311,8 +315,8 @@ static int parse_key_columns(dz_opts *o, const char *v, cdc_err *err)
         p = e ? e + 1 : NULL;
     }
     if (rc == CDC_ERR_NOMEM) cdc__err_set(err, rc, "message.key.columns: out of memory");
-    if (rc) { keys_free(&tmp); return rc; }
-    keys_free(o);
+    if (rc) { keys_free(al, &tmp); return rc; }
+    keys_free(al, o);
     o->keys = tmp.keys;
     o->nkeys = tmp.nkeys;
     return CDC_OK;
@@ -349,7 +353,7 @@ static int set_column_rule(dz_opts *o, const char *key, const char *value, cdc_e
         else
             return cdc__err_set(err, CDC_ERR_CONFIG, "%s: hash algorithm '%.*s' is not supported (SHA-1, SHA-256, SHA-512)",
                                 key, (int)an, p);
-        r.salt = strdup(w + 11);
+        r.salt = dup(o->a, w + 11);
         if (!r.salt) return CDC_ERR_NOMEM;
     } else {
         return cdc__err_set(err, CDC_ERR_CONFIG, "unknown option '%s'", key);
@@ -359,24 +363,24 @@ static int set_column_rule(dz_opts *o, const char *key, const char *value, cdc_e
     for (size_t i = 0; i < o->nrules; i++)
         if (!strcmp(o->rules[i].key, key)) at = i;
     if (!value || !*value) {
-        rule_free(&r);
+        rule_free(o->a, &r);
         if (at < o->nrules) {
-            rule_free(&o->rules[at]);
+            rule_free(o->a, &o->rules[at]);
             memmove(&o->rules[at], &o->rules[at + 1], (o->nrules - at - 1) * sizeof *o->rules);
             o->nrules--;
         }
         return CDC_OK;
     }
-    int rc = relist_parse(&r.cols, key, value, err);
-    if (rc == CDC_OK && !(r.key = strdup(key))) rc = CDC_ERR_NOMEM;
-    if (rc) { rule_free(&r); return rc; }
+    int rc = relist_parse(o->a, &r.cols, key, value, err);
+    if (rc == CDC_OK && !(r.key = dup(o->a, key))) rc = CDC_ERR_NOMEM;
+    if (rc) { rule_free(o->a, &r); return rc; }
     if (at < o->nrules) {
-        rule_free(&o->rules[at]);
+        rule_free(o->a, &o->rules[at]);
         o->rules[at] = r;
         return CDC_OK;
     }
-    dz_colrule *nr = realloc(o->rules, (o->nrules + 1) * sizeof *nr);
-    if (!nr) { rule_free(&r); return CDC_ERR_NOMEM; }
+    dz_colrule *nr = cdc__realloc(o->a, o->rules, (o->nrules + 1) * sizeof *nr);
+    if (!nr) { rule_free(o->a, &r); return CDC_ERR_NOMEM; }
     o->rules = nr;
     o->rules[o->nrules++] = r;
     return CDC_OK;
@@ -413,11 +417,11 @@ static int apply(cdc_debezium *dz, const char *key, const char *v, cdc_err *err)
     bool b;
     if (!strcmp(key, "topic.prefix")) {
         if (v && !*v) return cdc__err_set(err, CDC_ERR_CONFIG, "topic.prefix: must not be empty");
-        rc = set_str(&o->prefix, v, NULL);
-    } else if (!strcmp(key, "topic.delimiter")) rc = set_str(&o->delim, v, ".");
-    else if (!strcmp(key, "topic.transaction")) rc = set_str(&o->txn_topic, v, "transaction");
-    else if (!strcmp(key, "topic.heartbeat.prefix")) rc = set_str(&o->hb_prefix, v, "__debezium-heartbeat");
-    else if (!strcmp(key, "source.version")) rc = set_str(&o->version, v, "libcdc-" CDC_VERSION_STRING);
+        rc = set_str(o->a, &o->prefix, v, NULL);
+    } else if (!strcmp(key, "topic.delimiter")) rc = set_str(o->a, &o->delim, v, ".");
+    else if (!strcmp(key, "topic.transaction")) rc = set_str(o->a, &o->txn_topic, v, "transaction");
+    else if (!strcmp(key, "topic.heartbeat.prefix")) rc = set_str(o->a, &o->hb_prefix, v, "__debezium-heartbeat");
+    else if (!strcmp(key, "source.version")) rc = set_str(o->a, &o->version, v, "libcdc-" CDC_VERSION_STRING);
     else if (!strcmp(key, "connector")) rc = parse_enum(key, v, con, 0, &o->connector, err);
     else if (!strcmp(key, "decimal.handling.mode")) rc = parse_enum(key, v, dec, 0, &o->modes.decimal, err);
     else if (!strcmp(key, "time.precision.mode")) {
@@ -442,7 +446,7 @@ static int apply(cdc_debezium *dz, const char *key, const char *v, cdc_err *err)
         if (v && *v && (ex ? o->include.n : o->exclude.n))
             return cdc__err_set(err, CDC_ERR_CONFIG, "%s: column.include.list and column.exclude.list cannot both be set",
                                 key);
-        rc = relist_parse(ex ? &o->exclude : &o->include, key, v, err);
+        rc = relist_parse(o->a, ex ? &o->exclude : &o->include, key, v, err);
     } else if (!strcmp(key, "message.key.columns")) rc = parse_key_columns(o, v, err);
     else if (!strncmp(key, "column.", 7) && cdc_debezium_is_option(key)) rc = set_column_rule(o, key, v, err);
     else return cdc__err_set(err, CDC_ERR_CONFIG, "unknown option '%s'", key);
@@ -477,6 +481,7 @@ CDC_EXTERN int cdc_debezium_new(cdc_debezium **out, const cdc_allocator *alloc, 
         return CDC_ERR_NOMEM;
     }
     dz->alloc = a;
+    dz->o.a = a;
     cdc__buf_init(&dz->out, a);
     cdc__buf_init(&dz->scratch, a);
     cdc__buf_init(&dz->scratch2, a);
@@ -505,9 +510,9 @@ CDC_EXTERN int cdc_debezium_new(cdc_debezium **out, const cdc_allocator *alloc, 
 static void table_free(const cdc_allocator *a, dz_table *t)
 {
     if (!t) return;
-    free(t->db);
-    free(t->name);
-    free(t->collection);
+    cdc__free(a, t->db);
+    cdc__free(a, t->name);
+    cdc__free(a, t->collection);
     cdc__buf_free(&t->sig);
     cdc__buf_free(&t->topic);
     cdc__buf_free(&t->key_head);
@@ -515,13 +520,13 @@ static void table_free(const cdc_allocator *a, dz_table *t)
     cdc__buf_free(&t->src_db);
     cdc__buf_free(&t->src_table);
     cdc__buf_free(&t->name_json);
-    free(t->name_off);
+    cdc__free(a, t->name_off);
     if (t->names)
-        for (size_t i = 0; i < t->ncols; i++) free(t->names[i]);
-    free(t->names);
-    free(t->cols);
-    free(t->in_value);
-    free(t->key_idx);
+        for (size_t i = 0; i < t->ncols; i++) cdc__free(a, t->names[i]);
+    cdc__free(a, t->names);
+    cdc__free(a, t->cols);
+    cdc__free(a, t->in_value);
+    cdc__free(a, t->key_idx);
     cdc__free(a, t);
 }
 
@@ -536,9 +541,9 @@ CDC_EXTERN void cdc_debezium_free(cdc_debezium *dz)
 {
     if (!dz) return;
     tables_clear(dz);
-    free(dz->tables);
-    free(dz->recs);
-    free(dz->txn_tables);
+    cdc__free(dz->alloc, dz->tables);
+    cdc__free(dz->alloc, dz->recs);
+    cdc__free(dz->alloc, dz->txn_tables);
     opts_free(&dz->o);
     cdc__buf_free(&dz->out);
     cdc__buf_free(&dz->scratch);
@@ -660,7 +665,7 @@ static dz_rec *rec_begin(cdc_debezium *dz, int kind, const uint8_t *topic, size_
 {
     if (dz->nrecs == dz->caprecs) {
         size_t nc = dz->caprecs ? dz->caprecs * 2 : 8;
-        dz_rec *n = realloc(dz->recs, nc * sizeof *n);
+        dz_rec *n = cdc__realloc(dz->alloc, dz->recs, nc * sizeof *n);
         if (!n) return NULL;
         dz->recs = n;
         dz->caprecs = nc;
@@ -912,13 +917,12 @@ static int build_heads(cdc_debezium *dz, dz_table *e)
 static int plan_table(cdc_debezium *dz, dz_table *e, const cdc_table *t)
 {
     const cdc_allocator *a = dz->alloc;
-    (void)a;
     if (e->names)
-        for (size_t i = 0; i < e->ncols; i++) free(e->names[i]);
-    free(e->names);
-    free(e->cols);
-    free(e->in_value);
-    free(e->key_idx);
+        for (size_t i = 0; i < e->ncols; i++) cdc__free(a, e->names[i]);
+    cdc__free(a, e->names);
+    cdc__free(a, e->cols);
+    cdc__free(a, e->in_value);
+    cdc__free(a, e->key_idx);
     e->names = NULL;
     e->cols = NULL;
     e->in_value = NULL;
@@ -926,10 +930,10 @@ static int plan_table(cdc_debezium *dz, dz_table *e, const cdc_table *t)
     e->nkey = 0;
     size_t n = cdc_table_column_count(t);
     e->ncols = n;
-    e->names = calloc(n ? n : 1, sizeof *e->names);
-    e->cols = calloc(n ? n : 1, sizeof *e->cols);
-    e->in_value = calloc(n ? n : 1, sizeof *e->in_value);
-    e->key_idx = calloc(n ? n : 1, sizeof *e->key_idx);
+    e->names = cdc__calloc(a, n ? n : 1, sizeof *e->names);
+    e->cols = cdc__calloc(a, n ? n : 1, sizeof *e->cols);
+    e->in_value = cdc__calloc(a, n ? n : 1, sizeof *e->in_value);
+    e->key_idx = cdc__calloc(a, n ? n : 1, sizeof *e->key_idx);
     if (!e->names || !e->cols || !e->in_value || !e->key_idx) return CDC_ERR_NOMEM;
     char fq[1024];
     /* message.key.columns for this table, if any */
@@ -944,7 +948,7 @@ static int plan_table(cdc_debezium *dz, dz_table *e, const cdc_table *t)
             snprintf(fallback, sizeof fallback, "col_%zu", i + 1);
             name = fallback;
         }
-        if (!(e->names[i] = strdup(name))) return CDC_ERR_NOMEM;
+        if (!(e->names[i] = dup(a, name))) return CDC_ERR_NOMEM;
         dz_col *dc = &e->cols[i];
         cdc__dz_plan_column(cdc_table_column(t, i), &dz->o.modes, dc);
         snprintf(fq, sizeof fq, "%s.%s.%s", e->db, e->name, name);
@@ -973,8 +977,8 @@ static int plan_table(cdc_debezium *dz, dz_table *e, const cdc_table *t)
         }
         if (is_key) e->key_idx[e->nkey++] = i;
     }
-    free(e->name_off);
-    e->name_off = calloc(n + 1, sizeof *e->name_off);
+    cdc__free(a, e->name_off);
+    e->name_off = cdc__calloc(a, n + 1, sizeof *e->name_off);
     if (!e->name_off) return CDC_ERR_NOMEM;
     cdc__buf_reset(&e->name_json);
     int rc = CDC_OK;
@@ -1028,7 +1032,7 @@ static int table_for(cdc_debezium *dz, const cdc_table *t, dz_table **out)
     if (!e) {
         if (dz->ntables == dz->captables) {
             size_t nc = dz->captables ? dz->captables * 2 : 16;
-            dz_table **nt = realloc(dz->tables, nc * sizeof *nt);
+            dz_table **nt = cdc__realloc(dz->alloc, dz->tables, nc * sizeof *nt);
             if (!nt) return CDC_ERR_NOMEM;
             dz->tables = nt;
             dz->captables = nc;
@@ -1042,10 +1046,10 @@ static int table_for(cdc_debezium *dz, const cdc_table *t, dz_table **out)
         cdc__buf_init(&e->src_db, dz->alloc);
         cdc__buf_init(&e->src_table, dz->alloc);
         cdc__buf_init(&e->name_json, dz->alloc);
-        e->db = strdup(db);
-        e->name = strdup(name);
+        e->db = dup(dz->alloc, db);
+        e->name = dup(dz->alloc, name);
         size_t cl = strlen(db) + strlen(name) + 2;
-        e->collection = malloc(cl);
+        e->collection = cdc__malloc(dz->alloc, cl);
         if (!e->db || !e->name || !e->collection) { table_free(dz->alloc, e); return CDC_ERR_NOMEM; }
         snprintf(e->collection, cl, "%s.%s", db, name);
         e->hash = h;
@@ -1152,7 +1156,7 @@ static int emit_change(cdc_debezium *dz, dz_table *e, const cdc_change *c, char 
                 e->txn_count = 0;
                 if (dz->ntxn_tables == dz->captxn_tables) {
                     size_t nc = dz->captxn_tables ? dz->captxn_tables * 2 : 8;
-                    dz_table **nt = realloc(dz->txn_tables, nc * sizeof *nt);
+                    dz_table **nt = cdc__realloc(dz->alloc, dz->txn_tables, nc * sizeof *nt);
                     if (!nt) return CDC_ERR_NOMEM;
                     dz->txn_tables = nt;
                     dz->captxn_tables = nc;

@@ -956,6 +956,54 @@ static void test_schema_change(void **state)
     test_free(bin);
 }
 
+/* Every allocation failing in turn: each call fails cleanly with
+ * CDC_ERR_NOMEM (or succeeds), nothing leaks, the renderer stays usable. */
+static long fail_at, allocs;
+static void *f_malloc(size_t n, void *ud) { (void)ud; return allocs++ == fail_at ? NULL : test_malloc(n); }
+static void *f_realloc(void *p, size_t n, void *ud) { (void)ud; return allocs++ == fail_at ? NULL : test_realloc(p, n); }
+static void f_free(void *p, void *ud) { (void)ud; test_free(p); }
+
+static void test_alloc_failures(void **state)
+{
+    (void)state;
+    static const cdc_allocator fa = {f_malloc, f_realloc, f_free, NULL};
+    tb x;
+    customers(&x);
+    set_row(&x, 0, "1004", "Anne", "Kretchmar", "annek@noanswer.org");
+    set_row(&x, 1, "1005", "Anne", "K", "a@b.c");
+    bool clean = false;
+    for (fail_at = 0; !clean && fail_at < 2000; fail_at++) {
+        allocs = 0;
+        cdc_debezium *dz = NULL;
+        char err[256];
+        int rc = cdc_debezium_new(&dz, &fa, err, sizeof err);
+        if (rc) { assert_int_equal(rc, CDC_ERR_NOMEM); continue; }
+        clean = true;
+        static const char *const opts[] = {"topic.prefix", "p", "provide.transaction.metadata", "true",
+                                           "column.mask.with.3.chars", "inventory.customers.email",
+                                           "message.key.columns", "inventory.customers:id,email", NULL};
+        for (const char *const *o = opts; *o; o += 2) {
+            rc = cdc_debezium_set(dz, o[0], o[1], err, sizeof err);
+            if (rc) { assert_int_equal(rc, CDC_ERR_NOMEM); clean = false; }
+        }
+        if (!clean) { /* an option is missing: the renderer would say so (CDC_ERR_CONFIG) */
+            cdc_debezium_free(dz);
+            continue;
+        }
+        ptrdiff_t n = cdc_debezium_begin(dz, "g:1", 1);
+        if (n < 0) { assert_int_equal(n, CDC_ERR_NOMEM); clean = false; }
+        n = tb_render(&x, dz, 'u');
+        if (n < 0) { assert_int_equal(n, CDC_ERR_NOMEM); clean = false; }
+        n = cdc_debezium_commit(dz, 2);
+        if (n < 0) { assert_int_equal(n, CDC_ERR_NOMEM); clean = false; }
+        n = cdc_debezium_heartbeat(dz, 3);
+        if (n < 0) { assert_int_equal(n, CDC_ERR_NOMEM); clean = false; }
+        cdc_debezium_free(dz);
+    }
+    assert_true(clean);
+    tb_free(&x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -987,6 +1035,7 @@ int main(void)
         cmocka_unit_test(test_mariadb_source),
         cmocka_unit_test(test_batch_lines),
         cmocka_unit_test(test_schema_change),
+        cmocka_unit_test(test_alloc_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

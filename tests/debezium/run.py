@@ -325,16 +325,17 @@ def check_mode(srv, cdc, db, files, start, columns, nullable, selected, m, flavo
                 if set(key) != {"schema", "payload"}:
                     check.bad("%s: key without schema/payload: %s" % (topic, str(key)[:200]))
                     continue
+                for problem in schema_problems(key["schema"], key["payload"], "key"):
+                    check.bad("%s: %s" % (topic, problem))
                 key = key["payload"]
             if val is not None:
                 if set(val) != {"schema", "payload"}:
                     check.bad("%s: value without schema/payload: %s" % (topic, str(val)[:200]))
                     continue
-                if topic.startswith(prefix):
-                    if val["schema"].get("name") != topic + ".Envelope":
-                        check.bad("%s: envelope schema named %r" % (topic, val["schema"].get("name")))
-                    for problem in schema_problems(val["schema"], val["payload"], "value"):
-                        check.bad("%s: %s" % (topic, problem))
+                if topic.startswith(prefix) and val["schema"].get("name") != topic + ".Envelope":
+                    check.bad("%s: envelope schema named %r" % (topic, val["schema"].get("name")))
+                for problem in schema_problems(val["schema"], val["payload"], "value"):
+                    check.bad("%s: %s" % (topic, problem))
                 val = val["payload"]
         if topic == "dbz.transaction":
             if val["status"] == "BEGIN":
