@@ -414,7 +414,7 @@ static int apply(cdc_debezium *dz, const char *key, const char *v, cdc_err *err)
     static const char *const bin[] = {"bytes", "base64", "base64-url-safe", "hex", NULL};
     static const char *const con[] = {"mysql", "mariadb", NULL};
     int rc;
-    bool b;
+    bool b = false;
     if (!strcmp(key, "topic.prefix")) {
         if (v && !*v) return cdc__err_set(err, CDC_ERR_CONFIG, "topic.prefix: must not be empty");
         rc = set_str(o->a, &o->prefix, v, NULL);
