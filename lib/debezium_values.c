@@ -779,6 +779,6 @@ int cdc__dz_value(const dz_col *dc, const dz_modes *m, const cdc_value *v, cdc_b
         return rc ? rc : put(o, "]");
     }
     }
-    return cdc__err_set(err, CDC_ERR_INVALID, "a %s value where %s was expected", cdc_kind_name(v->kind),
+    return cdc__err_set(err, CDC_ERR_SCHEMA, "a %s value where %s was expected", cdc_kind_name(v->kind),
                         cdc_column_type_name(dc->col));
 }

@@ -852,6 +852,33 @@ static void test_mariadb_source(void **state)
     tb_free(&x);
 }
 
+/* A value that does not fit its column's type is refused, and the
+ * message names the table, the column and both types. */
+static void test_value_errors(void **state)
+{
+    (void)state;
+    tb x;
+    tb_init(&x, "inventory", "t");
+    tb_col(&x, "id", CDC_T_LONG, 0, CDC_COLF_PRIMARY_KEY, 0);
+    cdc_column *c = tb_col(&x, "v", CDC_T_LONG, 0, 0, 0);
+    tb_val(&x, 1, 0, "1");
+    tb_val(&x, 1, 1, "5");
+    c->type = c->real_type = CDC_T_DATE; /* the value stays an INT */
+    const char *opts[] = {"schemas.enable", "false", NULL};
+    cdc_debezium *dz = dz_new(opts);
+    assert_int_equal(tb_render(&x, dz, 'c'), CDC_ERR_SCHEMA);
+    assert_string_equal(cdc_debezium_errmsg(dz), "inventory.t column 2 `v` DATE: a INT value where DATE was expected");
+    assert_int_equal(cdc_debezium_record_count(dz), 0);
+    /* the renderer stays usable; a new TABLE_MAP (another id) is planned again */
+    c->type = c->real_type = CDC_T_LONG;
+    x.t.id++;
+    tb_val(&x, 1, 1, "6");
+    assert_int_equal(tb_render(&x, dz, 'c'), 1);
+    assert_non_null(strstr(rec_text(dz, 0, 2), "\"after\":{\"id\":1,\"v\":6}"));
+    cdc_debezium_free(dz);
+    tb_free(&x);
+}
+
 /* A batch with a renderer: each change line becomes its Debezium records. */
 static void test_batch_lines(void **state)
 {
@@ -1033,6 +1060,7 @@ int main(void)
         cmocka_unit_test(test_topics_and_heartbeat),
         cmocka_unit_test(test_options_and_errors),
         cmocka_unit_test(test_mariadb_source),
+        cmocka_unit_test(test_value_errors),
         cmocka_unit_test(test_batch_lines),
         cmocka_unit_test(test_schema_change),
         cmocka_unit_test(test_alloc_failures),
