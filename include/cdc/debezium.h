@@ -105,14 +105,15 @@ CDC_EXTERN void cdc_debezium_free(cdc_debezium *dz);
  * decimal.handling.mode (precise|string|double), time.precision.mode
  * (adaptive_time_microseconds|connect), bigint.unsigned.handling.mode
  * (long|precise), binary.handling.mode (bytes|base64|base64-url-safe|hex),
- * schemas.enable (the JsonConverter's; for keys and values),
+ * schemas.enable (the JsonConverter's; for keys and values; or
+ * key.converter.schemas.enable / value.converter.schemas.enable alone),
  * tombstones.on.delete, provide.transaction.metadata,
  * include.schema.changes, skipped.operations (c,u,d,t or none),
  * column.exclude.list, column.include.list, column.truncate.to.N.chars,
  * column.mask.with.N.chars, column.mask.hash[.v2].ALG.with.salt.SALT
  * (ALG SHA-1, SHA-256 or SHA-512), message.key.columns.
  * Booleans take true/false. Column lists are comma-separated regular
- * expressions (POSIX extended) matched against the whole of
+ * expressions (POSIX extended, case-insensitive) matched against the whole of
  * "<db>.<table>.<column>"; message.key.columns is
  * "<db>.<table>:<col>,<col>;..." with the table part a regular expression.
  *
