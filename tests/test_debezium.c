@@ -849,7 +849,16 @@ static void test_mariadb_source(void **state)
     assert_non_null(strstr(v, "\"name\":\"io.debezium.connector.mariadb.Source\""));
     assert_non_null(strstr(v, "\"connector\":\"mariadb\""));
     assert_non_null(strstr(v, "\"ts_ms\":1700000000123,\"snapshot\":\"false\""));
-    assert_non_null(strstr(v, "\"gtid\":\"0-1-42\",\"file\":\"mariadb-bin.000002\",\"pos\":330,\"row\":2,"));
+    assert_non_null(strstr(v, "\"gtid\":\"0-1-42\",\"file\":\"mariadb-bin.000002\",\"pos\":330,\"row\":2,"
+                              "\"thread\":null,"));
+    /* the thread the host read from the BEGIN event, until the next begin */
+    assert_int_equal(cdc_debezium_begin(dz, "0-1-43", 5), 0);
+    cdc_debezium_set_thread(dz, 4711);
+    cdc__change_synth(&s, on_change, &r);
+    assert_non_null(strstr(rec_text(dz, 0, 2), "\"row\":2,\"thread\":4711,\"query\":null}"));
+    assert_int_equal(cdc_debezium_begin(dz, "0-1-44", 5), 0);
+    cdc__change_synth(&s, on_change, &r);
+    assert_non_null(strstr(rec_text(dz, 0, 2), "\"row\":2,\"thread\":null,\"query\":null}"));
     cdc_debezium_free(dz);
     tb_free(&x);
 }

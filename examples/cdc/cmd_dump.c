@@ -78,7 +78,12 @@ static int on_begin(const cdc_event *e, void *ud)
     const char *g = cdc_event_gtid(e);
     if (g && *g) snprintf(id, sizeof id, "%s", g);
     else snprintf(id, sizeof id, "file=%s,pos=%" PRIu64, cdc_event_file(e), cdc_event_offset(e));
-    return print_records(x, cdc_debezium_begin(x->dz, id, (int64_t)cdc_event_timestamp(e) * 1000));
+    int rc = print_records(x, cdc_debezium_begin(x->dz, id, (int64_t)cdc_event_timestamp(e) * 1000));
+    cdc_bytes body = cdc_event_body(e);
+    if (cdc_event_type_of(e) == CDC_EV_QUERY && body.len >= 4) /* thread id: the first post-header field */
+        cdc_debezium_set_thread(x->dz, (int64_t)((uint32_t)body.ptr[0] | (uint32_t)body.ptr[1] << 8 |
+                                                 (uint32_t)body.ptr[2] << 16 | (uint32_t)body.ptr[3] << 24));
+    return rc;
 }
 
 static int on_commit(const cdc_event *e, void *ud)
