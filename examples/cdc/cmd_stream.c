@@ -523,6 +523,15 @@ int cmd_stream(int argc, char **argv)
         {"fsync", no_argument, NULL, O_FSYNC}, {NULL, 0, NULL, 0}};
     stream_ctx x;
     memset(&x, 0, sizeof x);
+    /* Handlers first, so a signal at any moment is a clean stop. No
+     * SA_RESTART: a blocked write must return and look at the signal. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
     cdc_config *cfg;
     if (cdc_config_new(&cfg, NULL)) return 1;
     /* The CLI streams only unless --snapshot asks for one. */
@@ -637,13 +646,8 @@ int cmd_stream(int argc, char **argv)
     }
 
     g_stream = x.s;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    /* a signal that came while connecting: stop before starting */
+    if (g_signal) cdc_stream_stop(x.s);
 
     int rc;
     for (;;) {
