@@ -33,10 +33,8 @@
 
 #include <cdc/cdc.h>
 
+#include "cli.h"
 #include "commands.h"
-#include "output.h"
-#include "render.h"
-#include "util.h"
 
 #define SPILL_BYTES (1u << 20) /* a transaction's lines held back at most */
 /* After a stop signal, how long a write may make no progress (a reader
@@ -45,9 +43,8 @@
 
 typedef struct stream_ctx {
     cdc_stream *s;
-    cdc_buf txn;          /* lines of the open transaction not yet written */
-    cdc_buf line;
-    cdc_err err;
+    cli_buf txn;          /* lines of the open transaction not yet written */
+    cli_buf line;
     bool spilled;         /* some lines of the open transaction are out */
     bool events;          /* --events: begin/commit/DDL lines too */
     bool verbose;
@@ -132,10 +129,10 @@ give_up:
     return CDC_ERR_IO;
 }
 
-static int write_out(stream_ctx *x, const cdc_buf *b)
+static int write_out(stream_ctx *x, const cli_buf *b)
 {
     if (x->io_failed) return CDC_ERR_IO; /* the output is already broken */
-    return b->len ? write_all(x, b->data, b->len) : 0;
+    return b->len ? write_all(x, (const uint8_t *)b->p, b->len) : 0;
 }
 
 /* Adds a finished line to the transaction's lines, writing them out
@@ -143,13 +140,13 @@ static int write_out(stream_ctx *x, const cdc_buf *b)
 static int emit(stream_ctx *x)
 {
     x->emitted++;
-    if (cdc__buf_putc(&x->line, '\n') || cdc__buf_append(&x->txn, x->line.data, x->line.len))
+    if (cli_buf_append(&x->line, "\n", 1) || cli_buf_append(&x->txn, x->line.p, x->line.len))
         return CDC_ERR_NOMEM;
-    cdc__buf_reset(&x->line);
+    cli_buf_reset(&x->line);
     if (x->txn.len >= SPILL_BYTES) {
         x->spilled = true;
         int rc = write_out(x, &x->txn);
-        cdc__buf_reset(&x->txn);
+        cli_buf_reset(&x->txn);
         return rc;
     }
     return 0;
@@ -288,20 +285,20 @@ static int flush_txn(stream_ctx *x, const cdc_position *pos)
 {
     int rc = write_out(x, &x->txn);
     if (rc) return rc; /* the lines stay unwritten: no checkpoint past them */
-    cdc__buf_reset(&x->txn);
+    cli_buf_reset(&x->txn);
     x->spilled = false;
     return save_checkpoint(x, pos);
 }
 
-static int put_pos(stream_ctx *x, cdc_buf *b, const cdc_position *pos)
+static int put_pos(stream_ctx *x, cli_buf *b, const cdc_position *pos)
 {
-    int rc = cdc__buf_puts(b, ",\"pos\":{\"file\":");
+    int rc = cli_buf_puts(b, ",\"pos\":{\"file\":");
     const char *f = cdc_position_file(pos);
-    rc |= cdc__render_utf8_string(b, (const uint8_t *)f, strlen(f));
-    rc |= cdc__buf_printf(b, ",\"offset\":%llu},\"checkpoint\":", (unsigned long long)cdc_position_offset(pos));
+    rc |= cli_json_string(b, f, strlen(f));
+    rc |= cli_buf_printf(b, ",\"offset\":%llu},\"checkpoint\":", (unsigned long long)cdc_position_offset(pos));
     char *ck = checkpoint_text(x, pos);
     if (!ck) return CDC_ERR_NOMEM;
-    rc |= cdc__render_utf8_string(b, (const uint8_t *)ck, strlen(ck));
+    rc |= cli_json_string(b, ck, strlen(ck));
     free(ck);
     return rc;
 }
@@ -309,12 +306,12 @@ static int put_pos(stream_ctx *x, cdc_buf *b, const cdc_position *pos)
 static int txn_line(stream_ctx *x, const char *what, const char *gtid, uint32_t sid, int64_t ts,
                     const cdc_position *pos)
 {
-    cdc__buf_reset(&x->line);
-    int rc = cdc__buf_printf(&x->line, "{\"event\":\"%s\",\"gtid\":", what);
-    rc |= cdc__render_utf8_string(&x->line, (const uint8_t *)gtid, strlen(gtid));
-    rc |= cdc__buf_printf(&x->line, ",\"server_id\":%u,\"ts_ms\":%lld", sid, (long long)ts);
+    cli_buf_reset(&x->line);
+    int rc = cli_buf_printf(&x->line, "{\"event\":\"%s\",\"gtid\":", what);
+    rc |= cli_json_string(&x->line, gtid, strlen(gtid));
+    rc |= cli_buf_printf(&x->line, ",\"server_id\":%u,\"ts_ms\":%lld", sid, (long long)ts);
     rc |= put_pos(x, &x->line, pos);
-    rc |= cdc__buf_putc(&x->line, '}');
+    rc |= cli_buf_puts(&x->line, "}");
     return rc ? CDC_ERR_NOMEM : emit(x);
 }
 
@@ -337,8 +334,8 @@ static int on_commit(const char *gtid, uint32_t sid, int64_t ts, const cdc_posit
 static int on_change(const cdc_change *c, void *ud)
 {
     stream_ctx *x = ud;
-    cdc__buf_reset(&x->line);
-    int rc = cdc__change_render_json(c, &x->line, &x->err);
+    cli_buf_reset(&x->line);
+    int rc = cli_change_json(&x->line, c);
     return rc ? rc : emit(x);
 }
 
@@ -355,16 +352,16 @@ static int on_ddl(const cdc_query *q, const cdc_position *pos, void *ud)
     stream_ctx *x = ud;
     if (x->events) {
         cdc_bytes db = cdc_query_db(q), sql = cdc_query_sql(q);
-        cdc__buf_reset(&x->line);
-        int rc = cdc__buf_puts(&x->line, "{\"event\":\"ddl\",\"db\":");
-        rc |= cdc__render_utf8_string(&x->line, db.ptr, db.len);
-        rc |= cdc__buf_puts(&x->line, ",\"sql\":");
-        rc |= cdc__render_utf8_string(&x->line, sql.ptr, sql.len);
-        rc |= cdc__buf_puts(&x->line, ",\"gtid\":");
+        cli_buf_reset(&x->line);
+        int rc = cli_buf_puts(&x->line, "{\"event\":\"ddl\",\"db\":");
+        rc |= cli_json_string(&x->line, db.ptr, db.len);
+        rc |= cli_buf_puts(&x->line, ",\"sql\":");
+        rc |= cli_json_string(&x->line, sql.ptr, sql.len);
+        rc |= cli_buf_puts(&x->line, ",\"gtid\":");
         const char *g = cdc_event_gtid(cdc_query_event(q));
-        rc |= cdc__render_utf8_string(&x->line, (const uint8_t *)g, strlen(g));
+        rc |= cli_json_string(&x->line, g, strlen(g));
         rc |= put_pos(x, &x->line, pos);
-        rc |= cdc__buf_putc(&x->line, '}');
+        rc |= cli_buf_puts(&x->line, "}");
         if (rc || (rc = emit(x))) return rc ? rc : CDC_ERR_NOMEM;
     }
     int rc = flush_txn(x, pos);
@@ -407,120 +404,45 @@ static void on_log(int level, int code, const char *msg, void *ud)
         fprintf(stderr, "cdc stream: %s%s\n", level == 0 ? "error: " : level == 1 ? "warning: " : "", msg);
 }
 
-/* The whole file, trailing newlines and spaces cut; NULL if unreadable. */
-static char *read_file_line(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) return NULL;
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - 1 - n, f);
-        if (n < cap - 1) break;
-        char *nb = realloc(buf, cap * 2);
-        if (!nb) {
-            free(buf);
-            buf = NULL;
-        } else {
-            buf = nb;
-            cap *= 2;
-        }
-    }
-    bool bad = ferror(f);
-    fclose(f);
-    if (!buf || bad) {
-        free(buf);
-        return NULL;
-    }
-    buf[n] = 0;
-    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ')) buf[--n] = 0;
-    return buf;
-}
-
-/* Reads a password from the terminal without echo. */
-static char *prompt_password(void)
-{
-    FILE *tty = fopen("/dev/tty", "r+");
-    if (!tty) return NULL;
-    struct termios old, quiet;
-    int fd = fileno(tty);
-    bool restore = tcgetattr(fd, &old) == 0;
-    if (restore) {
-        quiet = old;
-        quiet.c_lflag &= ~(tcflag_t)ECHO;
-        tcsetattr(fd, TCSAFLUSH, &quiet);
-    }
-    fputs("Password: ", tty);
-    fflush(tty);
-    char buf[1024];
-    char *r = fgets(buf, sizeof buf, tty);
-    if (restore) tcsetattr(fd, TCSAFLUSH, &old);
-    fputs("\n", tty);
-    fclose(tty);
-    if (!r) return NULL;
-    buf[strcspn(buf, "\r\n")] = 0;
-    return strdup(buf);
-}
-
 static void stream_usage(FILE *f)
 {
     fprintf(f,
-            "usage: cdc stream --server-id N [options]\n"
+            "usage: cdc stream --user U --server-id N [options]\n"
             "Follows a server's binlog as a replica and prints one JSON object per row change\n"
-            "per line (the lines of `cdc dump`, docs/output.md), flushed per transaction.\n\n"
-            "  --host H, --port P, --socket PATH, --user U   where and who (port 3306)\n"
-            "  --password-file F       password from F (default: $CDC_PASSWORD, else a prompt)\n"
+            "per line (the lines of `cdc dump`, docs/output.md), written out per transaction.\n\n"
+            CLI_CONN_USAGE
             "  --server-id N           replica server_id, unique among the server's replicas\n"
             "  --start WHERE           earliest | now | FILE:OFFSET | gtid:SET | a checkpoint\n"
             "                          (default: the checkpoint file if it exists, else now)\n"
             "  --stop-at WHERE         FILE:OFFSET | gtid:SET | now: exit 0 once reached\n"
             "  --checkpoint-file F     read the start from F; rewrite F after every commit whose lines are\n"
-            "                          all written (never past them), and on exit\n"
+            "                          all written (read, on a pipe), never past them, and on exit\n"
             "  --fsync                 output file and checkpoint on disk (fsync) before a checkpoint counts\n"
             "  --tables LIST           db.table,... to capture (patterns with * ?)\n"
             "  --exclude-tables LIST   db.table,... not to capture\n"
             "  --exclude-columns LIST  db.table.column,... left out of the lines\n"
-            "  --ssl-mode M            disabled|preferred|required|verify_ca|verify_identity\n"
-            "  --ssl-ca F, --ssl-cert F, --ssl-key F\n"
-            "  --compress              zlib protocol compression\n"
-            "  --set KEY=VALUE         any configuration key (docs/configuration.md)\n"
             "  --events                also print begin, commit and DDL lines with checkpoints\n"
             "  --snapshot MODE         never (default) | initial | initial_only | no_data | when_needed:\n"
             "                          rows as \"op\":\"r\" lines first (docs/snapshot.md), progress on stderr\n"
             "  --verbose               also print informational log messages\n"
             "On exit the last checkpoint goes to stderr as \"checkpoint: <string>\".\n"
-            "Exit status: 0 at --stop-at, 130 on SIGINT, 143 on SIGTERM, 1 on error.\n");
-}
-
-static int set_key(cdc_config *cfg, const char *key, const char *val)
-{
-    char err[512];
-    if (cdc_config_set(cfg, key, val, err, sizeof err)) {
-        fprintf(stderr, "cdc stream: %s\n", err);
-        return 2;
-    }
-    return 0;
+            "Exit status: 0 at --stop-at, 130 on SIGINT, 143 on SIGTERM, 1 on error, 2 on bad usage.\n");
 }
 
 int cmd_stream(int argc, char **argv)
 {
-    enum { O_HOST = 256, O_PORT, O_SOCKET, O_USER, O_PWFILE, O_SID, O_START, O_STOP, O_CKFILE, O_TABLES,
-           O_XTABLES, O_XCOLS, O_SSLMODE, O_SSLCA, O_SSLCERT, O_SSLKEY, O_COMPRESS, O_SET, O_EVENTS, O_VERBOSE,
+    enum { O_SID = CLI_O__NEXT, O_START, O_STOP, O_CKFILE, O_TABLES, O_XTABLES, O_XCOLS, O_EVENTS, O_VERBOSE,
            O_HELP, O_SNAPSHOT, O_FSYNC };
     static const struct option opts[] = {
-        {"host", required_argument, NULL, O_HOST}, {"port", required_argument, NULL, O_PORT},
-        {"socket", required_argument, NULL, O_SOCKET}, {"user", required_argument, NULL, O_USER},
-        {"password-file", required_argument, NULL, O_PWFILE}, {"server-id", required_argument, NULL, O_SID},
-        {"start", required_argument, NULL, O_START}, {"stop-at", required_argument, NULL, O_STOP},
-        {"checkpoint-file", required_argument, NULL, O_CKFILE}, {"tables", required_argument, NULL, O_TABLES},
-        {"exclude-tables", required_argument, NULL, O_XTABLES},
-        {"exclude-columns", required_argument, NULL, O_XCOLS},
-        {"ssl-mode", required_argument, NULL, O_SSLMODE}, {"ssl-ca", required_argument, NULL, O_SSLCA},
-        {"ssl-cert", required_argument, NULL, O_SSLCERT}, {"ssl-key", required_argument, NULL, O_SSLKEY},
-        {"compress", no_argument, NULL, O_COMPRESS}, {"set", required_argument, NULL, O_SET},
-        {"events", no_argument, NULL, O_EVENTS}, {"verbose", no_argument, NULL, O_VERBOSE},
-        {"help", no_argument, NULL, O_HELP}, {"snapshot", required_argument, NULL, O_SNAPSHOT},
-        {"fsync", no_argument, NULL, O_FSYNC}, {NULL, 0, NULL, 0}};
+        CLI_CONN_OPTIONS,
+        {"server-id", required_argument, NULL, O_SID}, {"start", required_argument, NULL, O_START},
+        {"stop-at", required_argument, NULL, O_STOP}, {"checkpoint-file", required_argument, NULL, O_CKFILE},
+        {"tables", required_argument, NULL, O_TABLES}, {"exclude-tables", required_argument, NULL, O_XTABLES},
+        {"exclude-columns", required_argument, NULL, O_XCOLS}, {"events", no_argument, NULL, O_EVENTS},
+        {"verbose", no_argument, NULL, O_VERBOSE}, {"help", no_argument, NULL, O_HELP},
+        {"snapshot", required_argument, NULL, O_SNAPSHOT}, {"fsync", no_argument, NULL, O_FSYNC},
+        {NULL, 0, NULL, 0}};
+    static const char cmd[] = "cdc stream";
     stream_ctx x;
     memset(&x, 0, sizeof x);
     /* Handlers first, so a signal at any moment is a clean stop. No
@@ -535,86 +457,49 @@ int cmd_stream(int argc, char **argv)
     cdc_config *cfg;
     if (cdc_config_new(&cfg, NULL)) return 1;
     /* The CLI streams only unless --snapshot asks for one. */
-    set_key(cfg, "snapshot.mode", "never");
-    const char *pwfile = NULL, *start = NULL;
+    cli_set(cmd, cfg, "snapshot.mode", "never");
+    cli_conn cc = {cmd, NULL};
+    const char *start = NULL;
     int status = 0, c;
+    opterr = 0; /* our messages: getopt's would repeat an unknown option's value */
     optind = 1;
-    while (status == 0 && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while (status == 0 && (c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        int h = cli_conn_option(&cc, cfg, c, optarg);
+        if (h < 0) status = 2;
+        if (h) continue;
         switch (c) {
-        case O_HOST: status = set_key(cfg, "host", optarg); break;
-        case O_PORT: status = set_key(cfg, "port", optarg); break;
-        case O_SOCKET: status = set_key(cfg, "socket", optarg); break;
-        case O_USER: status = set_key(cfg, "user", optarg); break;
-        case O_PWFILE: pwfile = optarg; break;
-        case O_SID: status = set_key(cfg, "server.id", optarg); break;
+        case O_SID: status = cli_set(cmd, cfg, "server.id", optarg) ? 2 : 0; break;
         case O_START: start = optarg; break;
-        case O_STOP: status = set_key(cfg, "stop.at", optarg); break;
+        case O_STOP: status = cli_set(cmd, cfg, "stop.at", optarg) ? 2 : 0; break;
         case O_CKFILE: x.ckfile = optarg; break;
-        case O_TABLES: status = set_key(cfg, "table.include.list", optarg); break;
-        case O_XTABLES: status = set_key(cfg, "table.exclude.list", optarg); break;
-        case O_XCOLS: status = set_key(cfg, "column.exclude.list", optarg); break;
-        case O_SSLMODE: status = set_key(cfg, "ssl.mode", optarg); break;
-        case O_SSLCA: status = set_key(cfg, "ssl.ca", optarg); break;
-        case O_SSLCERT: status = set_key(cfg, "ssl.cert", optarg); break;
-        case O_SSLKEY: status = set_key(cfg, "ssl.key", optarg); break;
-        case O_COMPRESS: status = set_key(cfg, "compression", "true"); break;
-        case O_SET: {
-            char *eq = strchr(optarg, '=');
-            if (!eq) {
-                fprintf(stderr, "cdc stream: --set needs KEY=VALUE, got '%s'\n", optarg);
-                status = 2;
-                break;
-            }
-            *eq = 0;
-            status = set_key(cfg, optarg, eq + 1);
-            *eq = '=';
-            break;
-        }
+        case O_TABLES: status = cli_set(cmd, cfg, "table.include.list", optarg) ? 2 : 0; break;
+        case O_XTABLES: status = cli_set(cmd, cfg, "table.exclude.list", optarg) ? 2 : 0; break;
+        case O_XCOLS: status = cli_set(cmd, cfg, "column.exclude.list", optarg) ? 2 : 0; break;
         case O_EVENTS: x.events = true; break;
-        case O_SNAPSHOT: status = set_key(cfg, "snapshot.mode", optarg); break;
+        case O_SNAPSHOT: status = cli_set(cmd, cfg, "snapshot.mode", optarg) ? 2 : 0; break;
         case O_VERBOSE: x.verbose = true; break;
         case O_FSYNC: x.fsync = true; break;
         case O_HELP: stream_usage(stdout); cdc_config_free(cfg); return 0;
-        default: status = 2; break;
+        case ':': status = cli_usage_error(cmd, "%s needs a value", argv[optind - 1]); break;
+        default: status = cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]); break;
         }
     }
-    if (status == 0 && optind < argc) {
-        fprintf(stderr, "cdc stream: unexpected argument '%s'\n", argv[optind]);
-        status = 2;
-    }
+    if (status == 0 && optind < argc) status = cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
     if (status) {
-        if (status == 2) stream_usage(stderr);
         cdc_config_free(cfg);
         return status;
     }
     char *saved = NULL;
-    if (!start && x.ckfile && (saved = read_file_line(x.ckfile)) && *saved) start = saved;
-    if (start && (status = set_key(cfg, "start", start))) {
+    if (!start && x.ckfile && (saved = cli_read_file(x.ckfile)) && *saved) start = saved;
+    if (start && cli_set(cmd, cfg, "start", start)) {
         free(saved);
         cdc_config_free(cfg);
         return 1;
     }
     free(saved);
-    char *pw = NULL;
-    if (pwfile) {
-        if (!(pw = read_file_line(pwfile))) {
-            fprintf(stderr, "cdc stream: cannot read password file '%s': %s\n", pwfile, strerror(errno));
-            cdc_config_free(cfg);
-            return 1;
-        }
-    } else if (getenv("CDC_PASSWORD")) {
-        pw = strdup(getenv("CDC_PASSWORD"));
-    } else if (isatty(STDIN_FILENO)) {
-        pw = prompt_password();
-    }
-    if (pw) {
-        status = set_key(cfg, "password", pw);
-        memset(pw, 0, strlen(pw));
-        free(pw);
-        if (status) {
-            cdc_config_free(cfg);
-            return 1;
-        }
+    if (cli_password(&cc, cfg)) {
+        cdc_config_free(cfg);
+        return 1;
     }
 
     char err[1024];
@@ -624,8 +509,6 @@ int cmd_stream(int argc, char **argv)
         return 1;
     }
     cdc_config_free(cfg);
-    cdc__buf_init(&x.txn, NULL);
-    cdc__buf_init(&x.line, NULL);
     cdc_stream_set_change_cb(x.s, on_change, &x);
     cdc_stream_set_begin_cb(x.s, on_begin, &x);
     cdc_stream_set_commit_cb(x.s, on_commit, &x);
@@ -710,8 +593,8 @@ int cmd_stream(int argc, char **argv)
     free(x.durable);
     for (size_t i = 0; i < x.npend; i++) free(x.pend[i].ck);
     free(x.pend);
-    cdc__buf_free(&x.txn);
-    cdc__buf_free(&x.line);
+    cli_buf_free(&x.txn);
+    cli_buf_free(&x.line);
     cdc_stream_free(x.s);
     return status;
 }
