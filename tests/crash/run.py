@@ -517,21 +517,9 @@ def main():
         sys.exit(2)
     cdc = sys.argv[1]
     flavors = sys.argv[2:] or ["mariadb", "mysql"]
-    up = diff.env("CDC_TEST_SERVERS").split()
     rnd = random.Random(SEED)
     print("crash: seed %d (CDC_CRASH_SEED repeats a run)" % SEED)
-    passed = failed = 0
-    for fl in flavors:
-        if fl not in up:
-            print("[  FAILED  ] crash/%s: the %s test server is not running" % (fl, fl))
-            failed += 1
-            continue
-        if run_flavor(cdc, fl, rnd):
-            passed += 1
-        else:
-            failed += 1
-    print("%d passed, %d failed" % (passed, failed))
-    sys.exit(1 if failed else 0)
+    harness.run_per_server("crash", flavors, lambda fl: run_flavor(cdc, fl, rnd))
 
 
 if __name__ == "__main__":

@@ -165,18 +165,7 @@ def run_flavor(cdc, flavor):
 
 def main():
     cdc = sys.argv[1]
-    up = diff.env("CDC_TEST_SERVERS").split()
-    passed = failed = 0
-    for fl in ["mariadb", "mysql"]:
-        if fl not in up:
-            print("[  FAILED  ] unicode/%s: the %s test server is not running" % (fl, fl))
-            failed += 1
-        elif run_flavor(cdc, fl):
-            passed += 1
-        else:
-            failed += 1
-    print("%d passed, %d failed" % (passed, failed))
-    sys.exit(1 if failed else 0)
+    harness.run_per_server("unicode", ["mariadb", "mysql"], lambda fl: run_flavor(cdc, fl))
 
 
 if __name__ == "__main__":
