@@ -38,7 +38,7 @@ static char *fixture(const char *rel)
 {
     const char *root = getenv("CDC_FIXTURES");
     static char path[4096];
-    snprintf(path, sizeof path, "%s/%s", root ? root : "../shared/fixtures", rel);
+    snprintf(path, sizeof path, "%s/%s", root ? root : "tests/fixtures", rel);
     return path;
 }
 
