@@ -330,6 +330,25 @@ bool cdc__gtid_set_contains(const cdc__gtid_set *s, const cdc__gtid *g)
     return false;
 }
 
+bool cdc__gtid_set_is_subset(const cdc__gtid_set *sub, const cdc__gtid_set *set)
+{
+    for (size_t i = 0; i < sub->n_sids; i++) {
+        const cdc__gtid_sid *a = &sub->sids[i];
+        const cdc__gtid_sid *b = NULL;
+        for (size_t j = 0; j < set->n_sids; j++)
+            if (!memcmp(set->sids[j].uuid, a->uuid, 16) && !strcmp(set->sids[j].tag, a->tag)) b = &set->sids[j];
+        for (size_t k = 0; k < a->n_iv; k++) {
+            bool in = false;
+            for (size_t j = 0; b && j < b->n_iv && !in; j++)
+                in = b->iv[j].start <= a->iv[k].start && a->iv[k].end <= b->iv[j].end;
+            if (!in) return false;
+        }
+    }
+    for (size_t i = 0; i < sub->n_maria; i++)
+        if (!cdc__gtid_set_contains(set, &sub->maria[i])) return false;
+    return true;
+}
+
 int cdc__gtid_set_format(const cdc__gtid_set *s, cdc_buf *out)
 {
     int rc = CDC_OK;
