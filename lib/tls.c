@@ -10,6 +10,7 @@
 #include <mbedtls/net_sockets.h>
 #include <mbedtls/oid.h>
 #include <mbedtls/ssl.h>
+#include <mbedtls/version.h>
 #include <mbedtls/x509_crt.h>
 
 #include "crypto.h"
@@ -87,6 +88,17 @@ static int bio_recv(void *ctx, unsigned char *buf, size_t len)
         if (w == 0) { t->timed_out = true; return MBEDTLS_ERR_SSL_TIMEOUT; }
         if (w < 0) { t->sys_errno = errno; return MBEDTLS_ERR_NET_RECV_FAILED; }
     }
+}
+
+/* mbedtls 3 wants an RNG for key parsing (blinding); 2.28 has no such
+ * parameter. */
+static int parse_keyfile(mbedtls_pk_context *key, const char *path)
+{
+#if MBEDTLS_VERSION_MAJOR >= 3
+    return mbedtls_pk_parse_keyfile(key, path, NULL, cdc__crypto_rng, NULL);
+#else
+    return mbedtls_pk_parse_keyfile(key, path, NULL);
+#endif
 }
 
 /* One error for a failed mbedtls call, preferring what the socket said. */
@@ -190,7 +202,7 @@ int cdc__tls_connect(cdc_tls **out, const cdc_allocator *a, const cdc_tls_opts *
             rc = cdc__err_set(err, CDC_ERR_CONFIG, "TLS: client certificate '%s' given without tls_key", o->cert);
             goto fail;
         }
-        if ((mrc = mbedtls_pk_parse_keyfile(&t->key, o->key, NULL)) != 0) {
+        if ((mrc = parse_keyfile(&t->key, o->key)) != 0) {
             rc = cdc__err_set(err, CDC_ERR_CONFIG, "TLS: cannot load client key '%s' (mbedtls -0x%04x)", o->key,
                               (unsigned)-mrc);
             goto fail;
