@@ -16,6 +16,7 @@
 
 #include "auth.h"
 #include "packet.h"
+#include "transport.h"
 
 #define IBUF_SIZE (64 * 1024)
 
@@ -52,16 +53,6 @@ struct cdc_conn {
 
 /* ---- transport --------------------------------------------------- */
 
-static int wait_fd(int fd, short ev, int timeout_ms)
-{
-    struct pollfd p = {fd, ev, 0};
-    for (;;) {
-        int n = poll(&p, 1, timeout_ms > 0 ? timeout_ms : -1);
-        if (n < 0 && errno == EINTR) continue;
-        return n;
-    }
-}
-
 static int broken(cdc_conn *c, int rc)
 {
     c->broken = true;
@@ -75,21 +66,14 @@ static ptrdiff_t raw_recv(cdc_conn *c, uint8_t *buf, size_t n, cdc_err *err)
         ptrdiff_t r = cdc__tls_read(c->tls, buf, n, err);
         return r < 0 ? broken(c, (int)r) : r;
     }
-    for (;;) {
-        ssize_t r = recv(c->fd, buf, n, 0);
-        if (r > 0) return r;
-        if (r == 0) return broken(c, cdc__err_set(err, CDC_ERR_CLOSED, "connection closed by server"));
-        if (errno == EINTR) continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            int w = wait_fd(c->fd, POLLIN, c->timeout_ms);
-            if (w == 0)
-                return broken(c, cdc__err_set(err, CDC_ERR_TIMEOUT, "no data from the server for %d ms", c->timeout_ms));
-            if (w > 0) continue;
-        }
-        if (errno == ECONNRESET)
-            return broken(c, cdc__err_set(err, CDC_ERR_CLOSED, "connection reset by server"));
-        return broken(c, cdc__err_set(err, CDC_ERR_IO, "read from server: %s", strerror(errno)));
-    }
+    int e = 0;
+    ptrdiff_t r = cdc__io_recv(c->fd, buf, n, c->timeout_ms, &e);
+    if (r > 0) return r;
+    if (r == CDC__IO_CLOSED) return broken(c, cdc__err_set(err, CDC_ERR_CLOSED, "connection closed by server"));
+    if (r == CDC__IO_TIMEOUT)
+        return broken(c, cdc__err_set(err, CDC_ERR_TIMEOUT, "no data from the server for %d ms", c->timeout_ms));
+    if (e == ECONNRESET) return broken(c, cdc__err_set(err, CDC_ERR_CLOSED, "connection reset by server"));
+    return broken(c, cdc__err_set(err, CDC_ERR_IO, "read from server: %s", strerror(e)));
 }
 
 static int raw_send(cdc_conn *c, const uint8_t *p, size_t n, cdc_err *err)
@@ -99,21 +83,18 @@ static int raw_send(cdc_conn *c, const uint8_t *p, size_t n, cdc_err *err)
         return rc ? broken(c, rc) : CDC_OK;
     }
     while (n) {
-        ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
-        if (w >= 0) {
+        int e = 0;
+        ptrdiff_t w = cdc__io_send(c->fd, p, n, c->timeout_ms, &e);
+        if (w > 0) {
             p += w;
             n -= (size_t)w;
             continue;
         }
-        if (errno == EINTR) continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            int r = wait_fd(c->fd, POLLOUT, c->timeout_ms);
-            if (r == 0) return broken(c, cdc__err_set(err, CDC_ERR_TIMEOUT, "server did not take data for %d ms", c->timeout_ms));
-            if (r > 0) continue;
-        }
-        if (errno == EPIPE || errno == ECONNRESET)
-            return broken(c, cdc__err_set(err, CDC_ERR_CLOSED, "connection closed by server (%s)", strerror(errno)));
-        return broken(c, cdc__err_set(err, CDC_ERR_IO, "write to server: %s", strerror(errno)));
+        if (w == CDC__IO_TIMEOUT)
+            return broken(c, cdc__err_set(err, CDC_ERR_TIMEOUT, "server did not take data for %d ms", c->timeout_ms));
+        if (e == EPIPE || e == ECONNRESET)
+            return broken(c, cdc__err_set(err, CDC_ERR_CLOSED, "connection closed by server (%s)", strerror(e)));
+        return broken(c, cdc__err_set(err, CDC_ERR_IO, "write to server: %s", strerror(e)));
     }
     return CDC_OK;
 }
@@ -411,7 +392,7 @@ static int connect_tcp(cdc_conn *c, const char *host, unsigned port, int timeout
         if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
             if (errno != EINPROGRESS) { last = errno; close(fd); continue; }
             long long left = deadline - now_ms();
-            int w = left > 0 ? wait_fd(fd, POLLOUT, (int)left) : 0;
+            int w = left > 0 ? cdc__io_wait(fd, POLLOUT, (int)left) : 0;
             int soerr = 0;
             socklen_t sl = sizeof soerr;
             if (w == 0) { timed_out = true; close(fd); continue; }
@@ -697,69 +678,12 @@ int cdc__conn_ping(cdc_conn *c, cdc_err *err)
     return cdc__ok_parse(p.ptr, p.len, c->caps, &ok, err);
 }
 
-struct cdc_result {
-    const cdc_allocator *alloc;
-    size_t ncols, nrows;
-    bool have_set;
-    cdc_buf data;         /* names then values, each NUL-terminated */
-    size_t *name_off;
-    struct cell { size_t off, len; bool null; } *cells;
-    size_t cell_cap;
-};
-
-static int res_columns(const cdc_coldef *cols, size_t n, void *ud)
-{
-    cdc_result *r = ud;
-    if (r->have_set) return 0;
-    r->name_off = cdc__calloc(r->alloc, n, sizeof *r->name_off);
-    if (!r->name_off) return CDC_ERR_NOMEM;
-    r->ncols = n;
-    for (size_t i = 0; i < n; i++) {
-        r->name_off[i] = r->data.len;
-        if (cdc__buf_append(&r->data, cols[i].name.ptr, cols[i].name.len) || cdc__buf_putc(&r->data, 0))
-            return CDC_ERR_NOMEM;
-    }
-    return 0;
-}
-
-static int res_row(const cdc_bytes *vals, size_t n, void *ud)
-{
-    cdc_result *r = ud;
-    if (r->have_set) return 0;
-    if ((r->nrows + 1) * n > r->cell_cap) {
-        size_t cap = r->cell_cap ? r->cell_cap * 2 : 64 * n;
-        while (cap < (r->nrows + 1) * n) cap *= 2;
-        struct cell *nc = cdc__realloc(r->alloc, r->cells, cap * sizeof *nc);
-        if (!nc) return CDC_ERR_NOMEM;
-        r->cells = nc;
-        r->cell_cap = cap;
-    }
-    struct cell *row = r->cells + r->nrows * n;
-    for (size_t i = 0; i < n; i++) {
-        row[i] = (struct cell){r->data.len, vals[i].len, vals[i].ptr == NULL};
-        if (cdc__buf_append(&r->data, vals[i].ptr, vals[i].len) || cdc__buf_putc(&r->data, 0)) return CDC_ERR_NOMEM;
-    }
-    r->nrows++;
-    return 0;
-}
-
-static int res_end(const cdc_ok *ok, bool more, void *ud)
-{
-    (void)ok;
-    (void)more;
-    cdc_result *r = ud;
-    if (r->ncols) r->have_set = true;
-    return 0;
-}
-
 int cdc__conn_query_result(cdc_conn *c, const char *sql, cdc_result **out, cdc_err *err)
 {
     *out = NULL;
-    cdc_result *r = cdc__calloc(c->alloc, 1, sizeof *r);
-    if (!r) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
-    r->alloc = c->alloc;
-    cdc__buf_init(&r->data, c->alloc);
-    static const cdc_query_handler h = {res_columns, res_row, res_end};
+    cdc_result *r;
+    if (cdc__result_new(&r, c->alloc)) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+    static const cdc_query_handler h = {cdc__result_on_columns, cdc__result_on_row, cdc__result_on_end};
     int rc = cdc__conn_query(c, sql, strlen(sql), &h, r, err);
     if (rc) {
         if (rc == CDC_ERR_NOMEM) cdc__err_set(err, rc, "out of memory storing a result");
@@ -768,43 +692,6 @@ int cdc__conn_query_result(cdc_conn *c, const char *sql, cdc_result **out, cdc_e
     }
     *out = r;
     return CDC_OK;
-}
-
-size_t cdc__result_rows(const cdc_result *r) { return r->nrows; }
-size_t cdc__result_cols(const cdc_result *r) { return r->ncols; }
-
-const char *cdc__result_name(const cdc_result *r, size_t col)
-{
-    return col < r->ncols ? (const char *)r->data.data + r->name_off[col] : NULL;
-}
-
-int cdc__result_col(const cdc_result *r, const char *name)
-{
-    for (size_t i = 0; i < r->ncols; i++)
-        if (!strcasecmp(cdc__result_name(r, i), name)) return (int)i;
-    return -1;
-}
-
-const char *cdc__result_get(const cdc_result *r, size_t row, size_t col)
-{
-    if (row >= r->nrows || col >= r->ncols) return NULL;
-    const struct cell *x = &r->cells[row * r->ncols + col];
-    return x->null ? NULL : (const char *)r->data.data + x->off;
-}
-
-size_t cdc__result_len(const cdc_result *r, size_t row, size_t col)
-{
-    if (row >= r->nrows || col >= r->ncols) return 0;
-    return r->cells[row * r->ncols + col].len;
-}
-
-void cdc__result_free(cdc_result *r)
-{
-    if (!r) return;
-    cdc__buf_free(&r->data);
-    cdc__free(r->alloc, r->name_off);
-    cdc__free(r->alloc, r->cells);
-    cdc__free(r->alloc, r);
 }
 
 /* ---- getters ------------------------------------------------------ */

@@ -90,18 +90,9 @@ typedef struct cdc_query_handler {
  */
 int cdc__conn_query(cdc_conn *c, const char *sql, size_t len, const cdc_query_handler *h, void *ud, cdc_err *err);
 
-/* A query's first result set with columns, stored whole. */
-typedef struct cdc_result cdc_result;
+/* A query's first result set with columns, stored whole (cdc_result,
+ * resultset.h). */
 int cdc__conn_query_result(cdc_conn *c, const char *sql, cdc_result **out, cdc_err *err);
-size_t cdc__result_rows(const cdc_result *r);
-size_t cdc__result_cols(const cdc_result *r);
-const char *cdc__result_name(const cdc_result *r, size_t col);
-/* Column index by name, or -1. */
-int cdc__result_col(const cdc_result *r, const char *name);
-/* Value as a NUL-terminated string, or NULL for SQL NULL (and out of range). */
-const char *cdc__result_get(const cdc_result *r, size_t row, size_t col);
-size_t cdc__result_len(const cdc_result *r, size_t row, size_t col);
-void cdc__result_free(cdc_result *r);
 
 /* Runs sql and drops any rows. */
 int cdc__conn_exec(cdc_conn *c, const char *sql, cdc_err *err);

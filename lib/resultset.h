@@ -101,4 +101,23 @@ int cdc__rs_feed(cdc_rs *rs, const uint8_t *p, size_t n, cdc_err *err);
  * a SELECT can list more, but not 65536. */
 #define CDC__RS_MAX_COLUMNS 65535
 
+/* ---- stored results -------------------------------------------------
+ * The first result set with columns of a reply, kept whole: what
+ * cdc__conn_query_result returns. The on_* functions are the query
+ * handler callbacks that fill it (ud is the cdc_result). */
+typedef struct cdc_result cdc_result;
+int cdc__result_new(cdc_result **out, const cdc_allocator *a);
+int cdc__result_on_columns(const cdc_coldef *cols, size_t n, void *ud);
+int cdc__result_on_row(const cdc_bytes *vals, size_t n, void *ud);
+int cdc__result_on_end(const cdc_ok *ok, bool more, void *ud);
+size_t cdc__result_rows(const cdc_result *r);
+size_t cdc__result_cols(const cdc_result *r);
+const char *cdc__result_name(const cdc_result *r, size_t col);
+/* Column index by name (case-insensitive), or -1. */
+int cdc__result_col(const cdc_result *r, const char *name);
+/* Value as a NUL-terminated string, or NULL for SQL NULL (and out of range). */
+const char *cdc__result_get(const cdc_result *r, size_t row, size_t col);
+size_t cdc__result_len(const cdc_result *r, size_t row, size_t col);
+void cdc__result_free(cdc_result *r);
+
 #endif /* CDC_RESULTSET_H */

@@ -2,9 +2,7 @@
 #include "tls.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
-#include <sys/socket.h>
 
 #include <mbedtls/error.h>
 #include <mbedtls/net_sockets.h>
@@ -14,6 +12,7 @@
 #include <mbedtls/x509_crt.h>
 
 #include "crypto.h"
+#include "transport.h"
 
 struct cdc_tls {
     const cdc_allocator *alloc;
@@ -43,51 +42,34 @@ int cdc__tls_mode_parse(const char *s)
     return -1;
 }
 
-/* Waits for fd to be ready; 1 ready, 0 timeout, -1 error (errno). */
-static int wait_fd(int fd, short events, int timeout_ms)
-{
-    struct pollfd p = {fd, events, 0};
-    for (;;) {
-        int n = poll(&p, 1, timeout_ms > 0 ? timeout_ms : -1);
-        if (n < 0 && errno == EINTR) continue;
-        return n;
-    }
-}
-
+/* mbedtls' BIO callbacks over transport.c's poll loop. */
 static int bio_send(void *ctx, const unsigned char *buf, size_t len)
 {
     cdc_tls *t = ctx;
-    for (;;) {
-        ssize_t n = send(t->fd, buf, len, MSG_NOSIGNAL);
-        if (n >= 0) return (int)n;
-        if (errno == EINTR) continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK) {
-            t->sys_errno = errno;
-            return MBEDTLS_ERR_NET_SEND_FAILED;
-        }
-        int w = wait_fd(t->fd, POLLOUT, t->timeout_ms);
-        if (w == 0) { t->timed_out = true; return MBEDTLS_ERR_SSL_TIMEOUT; }
-        if (w < 0) { t->sys_errno = errno; return MBEDTLS_ERR_NET_SEND_FAILED; }
+    ptrdiff_t n = cdc__io_send(t->fd, buf, len, t->timeout_ms, &t->sys_errno);
+    if (n > 0) return (int)n;
+    if (n == CDC__IO_TIMEOUT) {
+        t->timed_out = true;
+        return MBEDTLS_ERR_SSL_TIMEOUT;
     }
+    return MBEDTLS_ERR_NET_SEND_FAILED;
 }
 
 static int bio_recv(void *ctx, unsigned char *buf, size_t len)
 {
     cdc_tls *t = ctx;
-    for (;;) {
-        ssize_t n = recv(t->fd, buf, len, 0);
-        if (n > 0) return (int)n;
-        if (n == 0) { t->peer_closed = true; return MBEDTLS_ERR_NET_CONN_RESET; }
-        if (errno == EINTR) continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK) {
-            t->sys_errno = errno;
-            if (errno == ECONNRESET) t->peer_closed = true;
-            return MBEDTLS_ERR_NET_RECV_FAILED;
-        }
-        int w = wait_fd(t->fd, POLLIN, t->timeout_ms);
-        if (w == 0) { t->timed_out = true; return MBEDTLS_ERR_SSL_TIMEOUT; }
-        if (w < 0) { t->sys_errno = errno; return MBEDTLS_ERR_NET_RECV_FAILED; }
+    ptrdiff_t n = cdc__io_recv(t->fd, buf, len, t->timeout_ms, &t->sys_errno);
+    if (n > 0) return (int)n;
+    if (n == CDC__IO_CLOSED) {
+        t->peer_closed = true;
+        return MBEDTLS_ERR_NET_CONN_RESET;
     }
+    if (n == CDC__IO_TIMEOUT) {
+        t->timed_out = true;
+        return MBEDTLS_ERR_SSL_TIMEOUT;
+    }
+    if (t->sys_errno == ECONNRESET) t->peer_closed = true;
+    return MBEDTLS_ERR_NET_RECV_FAILED;
 }
 
 /* mbedtls 3 wants an RNG for key parsing (blinding); 2.28 has no such
