@@ -25,7 +25,7 @@ struct cdc_conn {
     int fd;
     bool unix_sock;
     bool broken;
-    cdc_tls *tls;
+    cdc__tls *tls;
     int timeout_ms;
     /* input: raw bytes from the socket, then (compressed) inflated stream */
     uint8_t *ibuf;
@@ -36,18 +36,17 @@ struct cdc_conn {
     cdc_buf zraw;       /* one compressed packet's body */
     uint8_t cseq;
     cdc_deframer df;    /* df.seq is the exchange's sequence id, both ways */
-    /* read_piece: where it is inside a payload */
+    /* read_piece: a payload is under way (df streams it); piece gathers
+     * a non-event payload only */
     cdc_buf piece;
-    bool pc_active;     /* a payload is under way */
-    uint32_t pc_left;   /* bytes of the current packet still due */
-    bool pc_more;       /* current packet is 0xffffff long: another follows */
+    bool pc_active;
     cdc_buf out, zout, cmd;
     /* what the server said */
     char *version_str;
     cdc_server_version version;
     uint32_t conn_id, caps, server_caps;
     uint8_t server_charset;
-    cdc_auth_plugin plugin;
+    cdc__auth_plugin plugin;
     bool fast_path;
 };
 
@@ -191,61 +190,43 @@ int cdc__conn_read_packet(cdc_conn *c, cdc_bytes *payload, cdc_err *err)
     return CDC_OK;
 }
 
-/* Exactly n packet-stream bytes into dst. */
-static int stream_read(cdc_conn *c, uint8_t *dst, size_t n, cdc_err *err)
-{
-    while (n) {
-        const uint8_t *p = NULL;
-        size_t have = 0;
-        int rc = stream_peek(c, &p, &have, err);
-        if (rc) return rc;
-        size_t take = have < n ? have : n;
-        memcpy(dst, p, take);
-        stream_consume(c, take);
-        dst += take;
-        n -= take;
-    }
-    return CDC_OK;
-}
-
 int cdc__conn_read_piece(cdc_conn *c, size_t max, cdc_bytes *piece, bool *more, cdc_err *err)
 {
     if (c->broken || c->fd < 0) return cdc__err_set(err, CDC_ERR_STATE, "connection is not open");
     if (!max) return cdc__err_set(err, CDC_ERR_INVALID, "read_piece: max is 0");
+    /* Pieces are views into the input buffer (the de-framer's streaming
+     * mode), so streamed bytes are not copied. Only a payload that does
+     * not start with 0x00 (an ERR or EOF packet, which its reader needs
+     * whole) is gathered when it straddles the buffer. */
+    bool first = !c->pc_active, gather = false;
     cdc__buf_reset(&c->piece);
-    int rc = cdc__buf_reserve(&c->piece, max);
-    if (rc) return cdc__err_set(err, rc, "out of memory for a %zu-byte piece", max);
     for (;;) {
-        if (!c->pc_active || (!c->pc_left && c->pc_more)) {
-            uint8_t h[CDC__PKT_HDR];
-            if ((rc = stream_read(c, h, sizeof h, err))) return rc;
-            if (c->df.check_seq && h[3] != c->df.seq)
-                return broken(c, cdc__err_set(err, CDC_ERR_PROTOCOL, "packet out of order: sequence id %u, expected %u",
-                                              h[3], c->df.seq));
-            c->df.seq = (uint8_t)(h[3] + 1);
-            c->pc_active = true;
-            c->pc_left = cdc__le24(h);
-            c->pc_more = c->pc_left == CDC__PKT_MAX;
+        const uint8_t *p = NULL;
+        size_t n = 0;
+        int rc = stream_peek(c, &p, &n, err);
+        if (rc) return rc;
+        cdc_bytes span;
+        bool end;
+        ptrdiff_t used = cdc__deframer_stream(&c->df, p, n, gather ? max - c->piece.len : max, &span, &end, err);
+        if (used < 0) return broken(c, (int)used);
+        stream_consume(c, (size_t)used);
+        if (!span.len && !end) continue; /* a header, or part of one */
+        c->pc_active = !end;
+        if (first && !gather && !end && span.ptr[0] != 0x00) {
+            gather = true;
+            if ((rc = cdc__buf_reserve(&c->piece, max)))
+                return cdc__err_set(err, rc, "out of memory for a %zu-byte piece", max);
         }
-        size_t take = max - c->piece.len;
-        if (take > c->pc_left) take = c->pc_left;
-        if (take) {
-            uint8_t *dst = c->piece.data + c->piece.len;
-            if (!c->compress && c->ipos == c->ilen && take >= IBUF_SIZE) {
-                ptrdiff_t r = raw_recv(c, dst, take, err); /* big bodies straight into place */
-                if (r < 0) return (int)r;
-                take = (size_t)r;
-            } else if ((rc = stream_read(c, dst, take, err))) {
-                return rc;
-            }
-            c->piece.len += take;
-            c->pc_left -= (uint32_t)take;
+        if (!gather) {
+            *piece = span;
+            *more = !end;
+            return CDC_OK;
         }
-        bool ended = !c->pc_left && !c->pc_more;
-        if (ended || c->piece.len == max) {
-            *more = !ended;
-            if (ended) c->pc_active = false;
+        if (span.len && cdc__buf_append(&c->piece, span.ptr, span.len))
+            return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory for a %zu-byte piece", max);
+        if (end || c->piece.len == max) {
             *piece = (cdc_bytes){c->piece.data, c->piece.len};
+            *more = !end;
             return CDC_OK;
         }
     }
@@ -269,6 +250,7 @@ int cdc__conn_write_command(cdc_conn *c, uint8_t cmd, const void *payload, size_
     c->df.seq = 0;
     c->cseq = 0;
     c->pc_active = false;
+    cdc__deframer_next(&c->df); /* nor a payload half read */
     /* Anything unread belongs to an abandoned exchange. */
     c->ipos = c->ilen;
     c->zpos = c->zin.len;
@@ -446,7 +428,7 @@ static int read_file(const cdc_allocator *a, const char *path, cdc_buf *out, cdc
 }
 
 /* The authentication exchange after the handshake response is sent. */
-static int auth_loop(cdc_conn *c, cdc_auth *a, cdc_err *err)
+static int auth_loop(cdc_conn *c, cdc__auth *a, cdc_err *err)
 {
     for (;;) {
         cdc_bytes p;
@@ -464,7 +446,7 @@ static int auth_loop(cdc_conn *c, cdc_auth *a, cdc_err *err)
         case 0xfe: {
             cdc_bytes name, data;
             if ((rc = cdc__auth_switch_parse(p.ptr, p.len, &name, &data, err))) return broken(c, rc);
-            cdc_auth_plugin pl = cdc__auth_plugin_find(name.ptr, name.len);
+            cdc__auth_plugin pl = cdc__auth_plugin_find(name.ptr, name.len);
             if (pl == CDC_AUTH_UNKNOWN)
                 return broken(c, cdc__err_set(err, CDC_ERR_AUTH_PLUGIN,
                                               "server asks for authentication plugin '%.*s', which libcdc does not support",
@@ -540,12 +522,12 @@ static int conn_handshake(cdc_conn *c, const cdc_conn_opts *o, const char *host,
         rc = send_payload(c, req.data, req.len, err);
         cdc__buf_free(&req);
         if (rc) return rc;
-        cdc_tls_opts to = {o->tls_mode, o->tls_ca, o->tls_cert, o->tls_key, o->tls_server_name, host};
+        cdc__tls_opts to = {o->tls_mode, o->tls_ca, o->tls_cert, o->tls_key, o->tls_server_name, host};
         if ((rc = cdc__tls_connect(&c->tls, c->alloc, &to, c->fd, c->timeout_ms, err))) return broken(c, rc);
     }
     c->caps = caps;
 
-    cdc_auth a = {0};
+    cdc__auth a = {0};
     a.password = o->password ? o->password : "";
     a.password_len = strlen(a.password);
     a.tls = use_tls;
@@ -556,7 +538,7 @@ static int conn_handshake(cdc_conn *c, const cdc_conn_opts *o, const char *host,
         a.server_key = (const char *)key->data;
         a.server_key_len = key->len;
     }
-    cdc_auth_plugin pl = cdc__auth_plugin_find(hs.auth_plugin.ptr, hs.auth_plugin.len);
+    cdc__auth_plugin pl = cdc__auth_plugin_find(hs.auth_plugin.ptr, hs.auth_plugin.len);
     if (pl == CDC_AUTH_UNKNOWN || (pl == CDC_AUTH_CLEAR && !use_tls && !a.allow_cleartext))
         /* The server will switch us to what the account needs. */
         pl = c->version.flavour == CDC_FLAVOUR_MYSQL && c->version.major >= 8 ? CDC_AUTH_CACHING_SHA2 : CDC_AUTH_NATIVE;
@@ -566,9 +548,9 @@ static int conn_handshake(cdc_conn *c, const cdc_conn_opts *o, const char *host,
         cdc__buf_free(&first);
         return broken(c, rc);
     }
-    cdc_client_attrs attrs;
+    cdc__client_attrs attrs;
     cdc__handshake_attrs_init(&attrs);
-    cdc_handshake_response r = {caps, max_packet, (uint8_t)cs, o->user ? o->user : "", first.data, first.len,
+    cdc__hs_response r = {caps, max_packet, (uint8_t)cs, o->user ? o->user : "", first.data, first.len,
                                 o->database, cdc__auth_plugin_name(pl), attrs.kv};
     cdc_buf resp;
     cdc__buf_init(&resp, c->alloc);

@@ -116,9 +116,12 @@ int cdc__conn_read_packet(cdc_conn *c, cdc_bytes *payload, cdc_err *err);
  * current payload in *piece (valid until the next read or write on c),
  * with *more set while bytes of the same payload remain. The first piece
  * of a payload starts with its first byte; a payload ends with a piece
- * that has *more false (possibly empty). Do not mix with read_packet in
- * the middle of a payload. Errors as read_packet (no max_packet limit:
- * memory stays at `max`).
+ * that has *more false (possibly empty). Pieces are views into the input
+ * buffer (packet.c's streaming de-framer), so they may be shorter than
+ * max and nothing is copied; a payload whose first byte is not 0x00 (ERR,
+ * EOF) comes whole in its first piece when it fits in max. Do not mix
+ * with read_packet in the middle of a payload. Errors as read_packet (no
+ * max_packet limit: memory stays bounded).
  */
 int cdc__conn_read_piece(cdc_conn *c, size_t max, cdc_bytes *piece, bool *more, cdc_err *err);
 /* Changes the read timeout (0 = wait forever). */

@@ -62,12 +62,12 @@ int cdc__coldef_parse(const uint8_t *p, size_t n, cdc_coldef *c, cdc_err *err);
 int cdc__row_parse(const uint8_t *p, size_t n, size_t ncols, cdc_bytes *vals, cdc_err *err);
 
 /* What feeding one packet to the result reader produced. */
-typedef enum cdc_rs_event {
+typedef enum cdc__rs_event {
     CDC_RS_NEED_MORE = 0, /* consumed; feed the next packet */
     CDC_RS_COLUMNS,       /* column definitions complete: rs->cols[0..ncols) */
     CDC_RS_ROW,           /* rs->vals[0..ncols) valid until the next feed */
     CDC_RS_END,           /* a result (OK or end of rows) ended: rs->ok, rs->more */
-} cdc_rs_event;
+} cdc__rs_event;
 
 /*
  * Reader of the reply to COM_QUERY. Feed every packet; after CDC_RS_END
@@ -94,7 +94,7 @@ typedef struct cdc_rs {
 
 void cdc__rs_init(cdc_rs *rs, const cdc_allocator *a, uint32_t caps);
 void cdc__rs_free(cdc_rs *rs);
-/* Returns a cdc_rs_event (>= 0) or a negative error. */
+/* Returns a cdc__rs_event (>= 0) or a negative error. */
 int cdc__rs_feed(cdc_rs *rs, const uint8_t *p, size_t n, cdc_err *err);
 
 /* Upper bound on columns in one result set; MySQL allows 4096 per table,
