@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "config.h"
 #include "packet.h"
 #include "transport.h"
 
@@ -565,6 +566,30 @@ static int conn_handshake(cdc_conn *c, const cdc_conn_opts *o, const char *host,
         c->df.check_seq = false; /* ids live in the compressed headers now */
     }
     return CDC_OK;
+}
+
+void cdc__conn_opts_from_config(cdc_conn_opts *o, const cdc_config *c)
+{
+    memset(o, 0, sizeof *o);
+    o->host = cdc__config_str(c, CDC_CFG_HOST);
+    o->port = (unsigned)cdc__config_int(c, CDC_CFG_PORT);
+    o->unix_socket = *cdc__config_str(c, CDC_CFG_SOCKET) ? cdc__config_str(c, CDC_CFG_SOCKET) : NULL;
+    o->user = cdc__config_str(c, CDC_CFG_USER);
+    o->password = cdc__config_str(c, CDC_CFG_PASSWORD);
+    o->tls_mode = (cdc_tls_mode)cdc__config_enum(c, CDC_CFG_SSL_MODE);
+#define OPT_PATH(field, id) o->field = *cdc__config_str(c, id) ? cdc__config_str(c, id) : NULL
+    OPT_PATH(tls_ca, CDC_CFG_SSL_CA);
+    OPT_PATH(tls_cert, CDC_CFG_SSL_CERT);
+    OPT_PATH(tls_key, CDC_CFG_SSL_KEY);
+    OPT_PATH(tls_server_name, CDC_CFG_SSL_SERVER_NAME);
+    OPT_PATH(server_public_key_path, CDC_CFG_SERVER_PUBLIC_KEY);
+#undef OPT_PATH
+    o->compress = cdc__config_bool(c, CDC_CFG_COMPRESSION);
+    o->connect_timeout_ms = (int)cdc__config_int(c, CDC_CFG_CONNECT_TIMEOUT_MS);
+    o->read_timeout_ms = (int)cdc__config_int(c, CDC_CFG_READ_TIMEOUT_MS);
+    o->get_server_public_key = cdc__config_bool(c, CDC_CFG_GET_SERVER_PUBLIC_KEY);
+    o->allow_cleartext_without_tls = cdc__config_bool(c, CDC_CFG_ALLOW_CLEARTEXT);
+    o->max_packet = (size_t)cdc__config_int(c, CDC_CFG_MAX_PACKET_BYTES);
 }
 
 int cdc__conn_connect(cdc_conn *c, const cdc_conn_opts *o, cdc_err *err)

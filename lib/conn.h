@@ -52,6 +52,13 @@ typedef struct cdc_conn_opts {
 
 typedef struct cdc_conn cdc_conn;
 
+/* The connection keys of a configuration (host, port, socket, user,
+ * password, ssl.*, compression, timeouts, max.packet.bytes...) as options;
+ * the strings are borrowed from cfg. The one mapping every connection of
+ * the stream uses. */
+struct cdc_config;
+void cdc__conn_opts_from_config(cdc_conn_opts *o, const struct cdc_config *cfg);
+
 /* New unconnected handle. CDC_OK or CDC_ERR_NOMEM. */
 int cdc__conn_new(cdc_conn **out, const cdc_allocator *a);
 /* Closes (COM_QUIT if connected) and frees; NULL is fine. */

@@ -254,30 +254,7 @@ uint64_t cdc_stream_metric(const cdc_stream *s, cdc_metric m)
 
 /* ---- sessions -------------------------------------------------------- */
 
-static void conn_opts(cdc_stream *s, cdc_conn_opts *o)
-{
-    const cdc_config *c = s->cfg;
-    memset(o, 0, sizeof *o);
-    o->host = cdc__config_str(c, CDC_CFG_HOST);
-    o->port = (unsigned)cdc__config_int(c, CDC_CFG_PORT);
-    o->unix_socket = *cdc__config_str(c, CDC_CFG_SOCKET) ? cdc__config_str(c, CDC_CFG_SOCKET) : NULL;
-    o->user = cdc__config_str(c, CDC_CFG_USER);
-    o->password = cdc__config_str(c, CDC_CFG_PASSWORD);
-    o->tls_mode = (cdc_tls_mode)cdc__config_enum(c, CDC_CFG_SSL_MODE);
-#define OPT_PATH(field, id) o->field = *cdc__config_str(c, id) ? cdc__config_str(c, id) : NULL
-    OPT_PATH(tls_ca, CDC_CFG_SSL_CA);
-    OPT_PATH(tls_cert, CDC_CFG_SSL_CERT);
-    OPT_PATH(tls_key, CDC_CFG_SSL_KEY);
-    OPT_PATH(tls_server_name, CDC_CFG_SSL_SERVER_NAME);
-    OPT_PATH(server_public_key_path, CDC_CFG_SERVER_PUBLIC_KEY);
-#undef OPT_PATH
-    o->compress = cdc__config_bool(c, CDC_CFG_COMPRESSION);
-    o->connect_timeout_ms = (int)cdc__config_int(c, CDC_CFG_CONNECT_TIMEOUT_MS);
-    o->read_timeout_ms = (int)cdc__config_int(c, CDC_CFG_READ_TIMEOUT_MS);
-    o->get_server_public_key = cdc__config_bool(c, CDC_CFG_GET_SERVER_PUBLIC_KEY);
-    o->allow_cleartext_without_tls = cdc__config_bool(c, CDC_CFG_ALLOW_CLEARTEXT);
-    o->max_packet = (size_t)cdc__config_int(c, CDC_CFG_MAX_PACKET_BYTES);
-}
+static void conn_opts(cdc_stream *s, cdc_conn_opts *o) { cdc__conn_opts_from_config(o, s->cfg); }
 
 static int open_meta(cdc_stream *s)
 {
