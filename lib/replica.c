@@ -491,3 +491,37 @@ int cdc__replica_dump_error(const uint8_t *p, size_t n, cdc_err *err)
     }
     return rc;
 }
+
+int cdc_position_now(cdc_position **out, const cdc_config *cfg, const cdc_allocator *alloc, char *errbuf,
+                     size_t errlen)
+{
+    cdc_err err = {0};
+    if (!out || !cfg) {
+        cdc__err_set(&err, CDC_ERR_INVALID, "cdc_position_now: %s is NULL", out ? "cfg" : "out");
+        cdc__err_copy_out(&err, errbuf, errlen);
+        return CDC_ERR_INVALID;
+    }
+    *out = NULL;
+    const cdc_allocator *a = cdc__allocator(alloc);
+    cdc_conn_opts o;
+    cdc__conn_opts_from_config(&o, cfg);
+    cdc_conn *c = NULL;
+    cdc_position *p = NULL;
+    int rc = cdc__conn_new(&c, a);
+    if (rc == CDC_OK) rc = cdc__position_new(&p, a);
+    if (rc) cdc__err_set(&err, rc, "out of memory");
+    if (rc == CDC_OK) rc = cdc__conn_connect(c, &o, &err);
+    if (rc == CDC_OK) {
+        cdc__server_info info = {0};
+        info.mariadb = cdc__conn_server_version(c)->flavour == CDC_FLAVOUR_MARIADB;
+        rc = cdc__replica_now(c, &info, p, &err);
+    }
+    cdc__conn_free(c);
+    if (rc) {
+        cdc_position_free(p);
+        cdc__err_copy_out(&err, errbuf, errlen);
+        return rc;
+    }
+    *out = p;
+    return CDC_OK;
+}

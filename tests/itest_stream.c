@@ -807,6 +807,78 @@ static void test_server_id_clash(void **state)
 /* start=earliest is the first binlog file the server has, at offset 4;
  * the stream moves over its header events to a stop.at just past them,
  * and learns the GTID set from the file's PREVIOUS_GTIDS / GTID_LIST. */
+/* cdc_position_now (the public "where is the binlog now"): between what
+ * the server says just before and just after, file/offset and GTID set,
+ * on both servers (others may write meanwhile). */
+static cdc_position *server_point(cdc_conn *root, ts_server s)
+{
+    char *fo = ts_binlog_now(root, s, true);
+    char *g = ts_query_str(root, s == TS_MARIADB ? "SELECT @@gtid_binlog_pos" : "SELECT @@gtid_executed");
+    char text[8192];
+    /* the server breaks long sets into lines */
+    size_t k = 0;
+    for (const char *c = g ? g : ""; *c && k + 1 < sizeof text; c++)
+        if (*c != '\n' && *c != ' ') text[k++] = *c;
+    text[k] = 0;
+    cdc_position *p;
+    char e[256];
+    assert_int_equal(cdc_position_parse(&p, fo, NULL, e, sizeof e), CDC_OK);
+    cdc__gtid_set_clear(&p->gtids);
+    cdc_err err;
+    if (k) assert_int_equal(cdc__gtid_set_parse(&p->gtids, text, k, &err), CDC_OK);
+    free(fo);
+    free(g);
+    return p;
+}
+
+static bool not_after(const cdc_position *a, const cdc_position *b)
+{
+    int c = cdc__binlog_name_cmp(cdc_position_file(a), cdc_position_file(b));
+    return (c < 0 || (c == 0 && cdc_position_offset(a) <= cdc_position_offset(b))) &&
+           cdc__gtid_set_is_subset(&a->gtids, &b->gtids);
+}
+
+static void test_position_now(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 2; i++) {
+        ts_server s = (ts_server)i;
+        cdc_conn *root = ts_connect(s, NULL);
+        ts_exec(root, "CREATE DATABASE IF NOT EXISTS " DB);
+        ts_exec(root, "CREATE TABLE IF NOT EXISTS " DB ".pnow (id INT PRIMARY KEY)");
+        ts_exec(root, "REPLACE INTO " DB ".pnow VALUES (1)");
+        cdc_position *before = server_point(root, s);
+        cdc_config *cfg = ts_config(s, "cdc_repl");
+        cdc_position *now = NULL;
+        char e[512];
+        int rc = cdc_position_now(&now, cfg, NULL, e, sizeof e);
+        if (rc) fail_msg("%s: cdc_position_now: %s", ts_server_name(s), e);
+        cdc_position *after = server_point(root, s);
+        print_message("%s: now %s:%llu gtid %s\n", ts_server_name(s), cdc_position_file(now),
+                      (unsigned long long)cdc_position_offset(now), cdc_position_gtid_set(now));
+        assert_true(not_after(before, now));
+        assert_true(not_after(now, after));
+        assert_true(*cdc_position_gtid_set(now)); /* both servers run with GTIDs */
+        /* the same as a checkpoint a stream would start from */
+        char ck[4096];
+        assert_int_equal(cdc_position_format(now, ck, sizeof ck, NULL), CDC_OK);
+        assert_non_null(strstr(ck, cdc_position_file(now)));
+        /* bad arguments and a wrong password are errors with a message */
+        assert_int_equal(cdc_position_now(NULL, cfg, NULL, e, sizeof e), CDC_ERR_INVALID);
+        ts_config_set(cfg, "password", "not the password");
+        cdc_position *none = NULL;
+        assert_int_equal(cdc_position_now(&none, cfg, NULL, e, sizeof e), CDC_ERR_AUTH);
+        assert_null(none);
+        assert_null(strstr(e, "not the password"));
+        cdc_position_free(before);
+        cdc_position_free(now);
+        cdc_position_free(after);
+        cdc_config_free(cfg);
+        ts_exec(root, "DROP TABLE " DB ".pnow");
+        cdc__conn_free(root);
+    }
+}
+
 static void test_earliest(void **state)
 {
     (void)state;
@@ -1031,6 +1103,7 @@ int main(void)
         cmocka_unit_test(test_gtid_starts_and_checkpoints),
         cmocka_unit_test(test_server_id_clash),
         cmocka_unit_test(test_earliest),
+        cmocka_unit_test(test_position_now),
         cmocka_unit_test(test_now_on_busy_mariadb),
         cmocka_unit_test(test_huge_event_bounded_memory),
     };
