@@ -39,7 +39,9 @@ fi
 
 # The tree as committed plus what is in the work tree, copied in (no bind
 # mounts to clean up).
-rm -rf "$root/src"
+# A fresh source copy and build directory every time: tar keeps the work
+# tree's mtimes, which could make an old build look up to date.
+rm -rf "$root/src" "$root/build" "$root/build.log"
 mkdir -p "$root/src"
 (cd "$src" && git ls-files -z --cached --others --exclude-standard | xargs -0 tar cf - --no-recursion) |
     tar xf - -C "$root/src"
