@@ -568,7 +568,7 @@ static int conn_handshake(cdc_conn *c, const cdc_conn_opts *o, const char *host,
     return CDC_OK;
 }
 
-void cdc__conn_opts_from_config(cdc_conn_opts *o, const cdc_config *c)
+void cdc__conn_opts_from_config(const cdc_config *c, cdc_conn_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->host = cdc__config_str(c, CDC_CFG_HOST);

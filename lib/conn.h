@@ -57,7 +57,7 @@ typedef struct cdc_conn cdc_conn;
  * the strings are borrowed from cfg. The one mapping every connection of
  * the stream uses. */
 struct cdc_config;
-void cdc__conn_opts_from_config(cdc_conn_opts *o, const struct cdc_config *cfg);
+void cdc__conn_opts_from_config(const struct cdc_config *cfg, cdc_conn_opts *o);
 
 /* New unconnected handle. CDC_OK or CDC_ERR_NOMEM. */
 int cdc__conn_new(cdc_conn **out, const cdc_allocator *a);

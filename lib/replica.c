@@ -504,7 +504,7 @@ int cdc_position_now(cdc_position **out, const cdc_config *cfg, const cdc_alloca
     *out = NULL;
     const cdc_allocator *a = cdc__allocator(alloc);
     cdc_conn_opts o;
-    cdc__conn_opts_from_config(&o, cfg);
+    cdc__conn_opts_from_config(cfg, &o);
     cdc_conn *c = NULL;
     cdc_position *p = NULL;
     int rc = cdc__conn_new(&c, a);

@@ -254,7 +254,7 @@ uint64_t cdc_stream_metric(const cdc_stream *s, cdc_metric m)
 
 /* ---- sessions -------------------------------------------------------- */
 
-static void conn_opts(cdc_stream *s, cdc_conn_opts *o) { cdc__conn_opts_from_config(o, s->cfg); }
+static void conn_opts(cdc_stream *s, cdc_conn_opts *o) { cdc__conn_opts_from_config(s->cfg, o); }
 
 static int open_meta(cdc_stream *s)
 {
