@@ -55,6 +55,7 @@ typedef struct run {
      * stream calls nothing while the source is quiet. */
     pthread_mutex_t mu;
     int streaming, async_fail, quit;
+    int connected;      /* the last attempt reached the target */
     double polled;
     char row_file[512]; /* the row being applied */
     uint64_t row_off;
@@ -697,6 +698,7 @@ static int attempt(run *r)
     r->pg = pg_connect(r->o, r->err, sizeof r->err);
     if (!r->pg)
         return 1;
+    r->connected = 1;
     if (pg_setup(r->pg, r->o, r->s, r->err, sizeof r->err))
         goto out;
     char q[1024];
@@ -908,6 +910,9 @@ int cmd_run(const mopts *o)
         }
         if (a == 2)
             continue;
+        if (r.connected)
+            backoff_ms = 250; /* it worked for a while: start the backoff again */
+        r.connected = 0;
         fprintf(stderr, "cdc-migrate: %s; retrying in %ld ms\n", r.err, backoff_ms);
         sleep_us(backoff_ms * 1000);
         backoff_ms = backoff_ms * 2 > 8000 ? 8000 : backoff_ms * 2;
