@@ -37,7 +37,19 @@ void pg_trim(char *s)
         s[--n] = 0;
 }
 
-int pg_lost(PGconn *c) { return PQstatus(c) != CONNECTION_OK; }
+/* Whether the last failed statement failed for want of a working target
+ * (connection gone, server shutting down or recovering, out of resources,
+ * a serialization failure or deadlock) rather than because of the data. */
+static int g_retriable;
+
+static void classify(PGresult *r)
+{
+    const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    g_retriable = !st || !strncmp(st, "08", 2) || !strncmp(st, "57P", 3) ||
+                  !strncmp(st, "53", 2) || !strcmp(st, "40001") || !strcmp(st, "40P01");
+}
+
+int pg_lost(PGconn *c) { return PQstatus(c) != CONNECTION_OK || g_retriable; }
 
 int pg_exec(PGconn *c, const char *sql, char *err, size_t errlen)
 {
@@ -45,8 +57,10 @@ int pg_exec(PGconn *c, const char *sql, char *err, size_t errlen)
     ExecStatusType st = PQresultStatus(r);
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
         PQclear(r);
+        g_retriable = 0;
         return 0;
     }
+    classify(r);
     const char *m = r ? PQresultErrorMessage(r) : PQerrorMessage(c);
     if (!m || !*m)
         m = PQerrorMessage(c);
@@ -61,6 +75,7 @@ char *pg_value1(PGconn *c, const char *sql, char *err, size_t errlen, int *found
     *found = 0;
     PGresult *r = PQexec(c, sql);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        classify(r);
         snprintf(err, errlen, "target: %s", PQerrorMessage(c));
         pg_trim(err);
         PQclear(r);
@@ -154,6 +169,7 @@ int pg_copy(PGconn *c, mtable *t, char *err, size_t errlen)
     PGresult *r = PQexec(c, mbuf_str(&q));
     mbuf_free(&q);
     if (PQresultStatus(r) != PGRES_COPY_IN) {
+        classify(r);
         snprintf(err, errlen, "target: COPY %s: %s", t->tq, PQerrorMessage(c));
         pg_trim(err);
         PQclear(r);
@@ -161,6 +177,7 @@ int pg_copy(PGconn *c, mtable *t, char *err, size_t errlen)
     }
     PQclear(r);
     if (PQputCopyData(c, t->copybuf.p, (int)t->copybuf.len) != 1 || PQputCopyEnd(c, NULL) != 1) {
+        g_retriable = 1;
         snprintf(err, errlen, "target: COPY %s: %s", t->tq, PQerrorMessage(c));
         pg_trim(err);
         return -1;
@@ -168,6 +185,7 @@ int pg_copy(PGconn *c, mtable *t, char *err, size_t errlen)
     int rc = 0;
     while ((r = PQgetResult(c))) {
         if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            classify(r);
             snprintf(err, errlen, "target: COPY %s: %s", t->tq, PQresultErrorMessage(r));
             pg_trim(err);
             rc = -1;

@@ -230,10 +230,8 @@ static int flush_batch(run *r)
         mbuf_puts(&r->sql, "BEGIN;");
     write_state(r, &r->sql, "streaming", r->ck, NULL);
     mbuf_puts(&r->sql, "COMMIT");
-    if (send_sql(r)) {
-        pg_exec(r->pg, "ROLLBACK", r->err + strlen(r->err), 0);
-        return -1;
-    }
+    if (send_sql(r))
+        return -1; /* the caller's failure path rolls back */
     double lat = now_s() - t0;
     r->in_pg_txn = 0;
     r->ck_dirty = 0;
@@ -841,6 +839,9 @@ static int attempt(run *r)
     cdc_stream_free(r->st);
     r->st = NULL;
 out:
+    /* A failure of the target itself (not of the data) is retried. */
+    if (rc == -1 && !r->ddl_stop && (!r->pg || pg_lost(r->pg)))
+        rc = 1;
     if (rc != 0 && r->pg && !pg_lost(r->pg))
         pg_exec(r->pg, "ROLLBACK", err, 0);
     if (r->pg)
