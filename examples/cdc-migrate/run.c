@@ -474,6 +474,13 @@ static int on_begin_locked(const char *gtid, uint32_t sid, int64_t ts, const cdc
 {
     run *r = ud;
     (void)gtid, (void)sid, (void)ts, (void)pos;
+    if (g_pause && !r->copying) {
+        /* Pause before any row of this transaction: commit what came before. */
+        if (flush_batch(r))
+            return fail(r);
+        r->in_src_txn = 1;
+        return CDC_ERR_PAUSED;
+    }
     r->in_src_txn = 1;
     return 0;
 }
@@ -607,6 +614,8 @@ static void *flusher(void *ud)
             pthread_mutex_unlock(&r->mu);
             return NULL;
         }
+        if (r->streaming && !r->copying && !r->async_fail)
+            control_poll(r); /* at most once a second */
         if (r->streaming && !r->copying && !r->in_src_txn && !r->async_fail &&
             (r->in_pg_txn || r->ck_dirty) &&
             (now_s() - r->batch_t0) * 1000 >= (double)r->o->batch_ms) {
@@ -640,8 +649,8 @@ static int control_poll(run *r)
     snprintf(q, sizeof q, "SELECT control FROM cdc_migrate.state WHERE name = %s", r->qname);
     char *v = pg_value1(r->pg, q, e, sizeof e, &found);
     if (v && !strcmp(v, "pause"))
-        g_pause = 1;
-    else if (v && !strcmp(v, "run") && g_pause == 1)
+        g_pause = 2; /* 2: by the control command, 1: by SIGUSR1 */
+    else if (v && !strcmp(v, "run") && g_pause == 2)
         g_pause = 0;
     free(v);
     return 0;
@@ -771,8 +780,11 @@ static int attempt(run *r)
         r->streaming = 0;
         pthread_mutex_unlock(&r->mu);
         if (src == CDC_ERR_STOPPED && r->async_fail) {
-            rc = r->retriable ? 1 : -1;
-            break;
+            if (r->retriable) {
+                rc = 1;
+                break;
+            }
+            src = CDC_ERR_CALLBACK; /* the batch the flusher sent was refused */
         }
         if (src == CDC_ERR_PAUSED) {
             /* Paused: the batch is committed; wait for resume. */
