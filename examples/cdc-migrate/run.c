@@ -7,12 +7,14 @@
  * is always a prefix of the source's history: nothing lost, nothing twice.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -56,6 +58,8 @@ typedef struct run {
     pthread_mutex_t mu;
     int streaming, async_fail, quit;
     int connected;      /* the last attempt reached the target */
+    uint64_t done_txns, done_rows; /* committed to the target by this attempt */
+    double apply_t0, apply_t1;
     double polled;
     char row_file[512]; /* the row being applied */
     uint64_t row_off;
@@ -237,6 +241,9 @@ static int flush_batch(run *r)
     r->ck_dirty = 0;
     r->ck_written = now_s();
     long rows = r->total_rows_pending;
+    r->done_txns += (uint64_t)r->batch_txns;
+    r->done_rows += (uint64_t)rows;
+    r->apply_t1 = now_s();
     r->batch_txns = r->batch_rows = r->total_rows_pending = 0;
     if (r->careful == 2)
         r->careful = 0; /* past the row that failed */
@@ -420,6 +427,8 @@ static int on_change_locked(const cdc_change *c, void *ud)
         return -1;
     }
     ensure_txn(r);
+    if (!r->apply_t0)
+        r->apply_t0 = now_s();
     snprintf(r->row_file, sizeof r->row_file, "%s", cdc_change_file(c));
     r->row_off = cdc_change_offset(c);
     char e[1024];
@@ -530,10 +539,86 @@ static int on_checkpoint_locked(const cdc_position *pos, void *ud)
     return g_pause ? CDC_ERR_PAUSED : 0;
 }
 
+/* Reads one identifier at *p (plain or `quoted`) into out; 0 if none. */
+static int ident_at(const char **p, const char *end, mbuf *out)
+{
+    const char *q = *p;
+    out->len = 0;
+    if (q < end && *q == '`') {
+        for (q++; q < end; q++) {
+            if (*q == '`') {
+                if (q + 1 < end && q[1] == '`') {
+                    mbuf_addc(out, '`');
+                    q++;
+                    continue;
+                }
+                *p = q + 1;
+                mbuf_str(out);
+                return 1;
+            }
+            mbuf_addc(out, *q);
+        }
+        return 0;
+    }
+    while (q < end && (isalnum((unsigned char)*q) || *q == '_' || *q == '$' ||
+                       (unsigned char)*q >= 0x80))
+        mbuf_addc(out, *q++);
+    if (q == *p)
+        return 0;
+    *p = q;
+    mbuf_str(out);
+    return 1;
+}
+
+/* Whether a DDL statement names a migrated table: `db`.`t` with our
+ * database, or t alone with our database as the statement's default. The
+ * stream passes some statements of other databases (those it cannot read
+ * the names from); names compare case-insensitively, so a doubt stops. */
+static int ddl_is_ours(run *r, const cdc_query *q)
+{
+    cdc_bytes sql = cdc_query_sql(q), db = cdc_query_db(q);
+    const char *p = (const char *)sql.ptr, *end = p + sql.len;
+    int default_ours = db.len == strlen(r->o->database) &&
+                       !strncasecmp((const char *)db.ptr, r->o->database, db.len);
+    mbuf a = {0}, b = {0};
+    int ours = 0;
+    while (p < end && !ours) {
+        if (*p == '\'' || *p == '"') { /* skip string literals */
+            char c = *p++;
+            while (p < end && *p != c)
+                p += *p == '\\' ? 2 : 1;
+            p++;
+            continue;
+        }
+        if (!ident_at(&p, end, &a)) {
+            p++;
+            continue;
+        }
+        if (p < end && *p == '.') {
+            const char *save = ++p;
+            if (ident_at(&p, end, &b)) {
+                if (!strcasecmp(a.p, r->o->database))
+                    for (size_t i = 0; i < r->s->n && !ours; i++)
+                        ours = !strcasecmp(b.p, r->s->t[i].name);
+                continue;
+            }
+            p = save;
+        }
+        if (default_ours)
+            for (size_t i = 0; i < r->s->n && !ours; i++)
+                ours = !strcasecmp(a.p, r->s->t[i].name);
+    }
+    mbuf_free(&a);
+    mbuf_free(&b);
+    return ours;
+}
+
 static int on_ddl_locked(const cdc_query *q, const cdc_position *pos, void *ud)
 {
     run *r = ud;
     cdc_bytes sql = cdc_query_sql(q);
+    if (!ddl_is_ours(r, q))
+        return 0; /* its position is passed by the next commit or checkpoint */
     char ck[8192];
     size_t need;
     if (cdc_position_format(pos, ck, sizeof ck, &need))
@@ -848,6 +933,14 @@ static int attempt(run *r)
         break;
     }
     g_stream = NULL;
+    if (r->done_rows) {
+        double el = r->apply_t1 - r->apply_t0;
+        fprintf(stderr, "cdc-migrate: applied %llu transactions, %llu rows in %.2fs "
+                "(%.0f rows/s)\n", (unsigned long long)r->done_txns,
+                (unsigned long long)r->done_rows, el, el > 0 ? (double)r->done_rows / el : 0);
+    }
+    r->done_txns = r->done_rows = 0;
+    r->apply_t0 = 0;
     cdc_stream_free(r->st);
     r->st = NULL;
 out:

@@ -223,6 +223,19 @@ def one_flavor(flavor, pg):
     v = migrate("verify", src, pg, pgdb)
     check("%s: verify says identical again" % name,
           v.returncode == 0 and "verify: identical" in v.stdout, v.stdout + v.stderr)
+    # DDL of another database's table, issued from ours (the stream passes
+    # it: it cannot always read the names), does not stop the run.
+    other = db + "_other"
+    src.sql("DROP DATABASE IF EXISTS %s; CREATE DATABASE %s; CREATE TABLE %s.kv (k INT PRIMARY KEY, "
+            "v INT)" % (other, other, other), db=False)
+    src.sql("ALTER TABLE %s.kv RENAME COLUMN v TO v2; INSERT INTO kv VALUES (-7, 'after', 1)" % other)
+    r = subprocess.run([MIGRATE, "run"] + args(src, pg, pgdb, ["--server-id", SERVER_ID[flavor],
+                                                               "--stop-at", "now"]),
+                       env=env(), capture_output=True, text=True, timeout=120)
+    got = pg.sql(pgdb, 'SELECT v FROM "%s".kv WHERE k = -7' % db)
+    check("%s: DDL of another database's same-named table passes" % name,
+          r.returncode == 0 and got == [["after"]], "rc %d %s %s" % (r.returncode, got, r.stderr[-800:]))
+    src.sql("DROP DATABASE %s" % other, db=False)
     # DDL on a migrated table stops the run with the statement and position.
     src.sql("ALTER TABLE kv ADD COLUMN w INT")
     r = subprocess.run([MIGRATE, "run"] + args(src, pg, pgdb, ["--server-id", SERVER_ID[flavor],
