@@ -427,8 +427,10 @@ static int on_change_locked(const cdc_change *c, void *ud)
         return -1;
     }
     ensure_txn(r);
-    if (!r->apply_t0)
-        r->apply_t0 = now_s();
+    if (!r->apply_t0) {
+        r->apply_t0 = r->rate_t0 = now_s(); /* the ceiling counts from the first row */
+        r->rate_rows = 0;
+    }
     snprintf(r->row_file, sizeof r->row_file, "%s", cdc_change_file(c));
     r->row_off = cdc_change_offset(c);
     char e[1024];

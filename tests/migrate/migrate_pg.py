@@ -31,6 +31,7 @@ fails, never skips, without them or without PostgreSQL.
 """
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -325,6 +326,18 @@ def dead_letters_and_pause(pg):
     p.send_signal(signal.SIGTERM)
     p.wait(timeout=60)
     log.close()
+    # The rows/s ceiling: 400 rows in 8 transactions at 100 rows/s take at
+    # least 3.5 s to apply (the wait comes after each batch of 50).
+    src.sql("".join("INSERT INTO t VALUES %s;" % ",".join(
+        "(%d, 1, NULL)" % (5000 + 100 * i + k) for k in range(50)) for i in range(8)))
+    r = subprocess.run([MIGRATE, "run"] + args(src, pg, pgdb, ["--server-id", "7104",
+                                                               "--stop-at", "now",
+                                                               "--max-rows-per-sec", "100",
+                                                               "--batch-rows", "50"]) + extra,
+                       env=env(), capture_output=True, text=True, timeout=120)
+    m = re.search(r"applied (\d+) transactions, (\d+) rows in ([\d.]+)s", r.stderr)
+    ok = m is not None and int(m.group(2)) >= 400 and float(m.group(3)) >= 3.4
+    check("rows/s ceiling holds the apply to 100 rows/s", ok, r.stderr[-600:])
     src.drop()
     pg.sql("postgres", "DROP DATABASE %s" % pgdb)
 
