@@ -229,7 +229,7 @@ def one_flavor(flavor, pg):
     other = db + "_other"
     src.sql("DROP DATABASE IF EXISTS %s; CREATE DATABASE %s; CREATE TABLE %s.kv (k INT PRIMARY KEY, "
             "v INT)" % (other, other, other), db=False)
-    src.sql("ALTER TABLE %s.kv RENAME COLUMN v TO v2; INSERT INTO kv VALUES (-7, 'after', 1)" % other)
+    src.sql("ALTER TABLE %s.kv RENAME COLUMN v TO v2; INSERT INTO kv (k, v, n) VALUES (-7, 'after', 1)" % other)
     r = subprocess.run([MIGRATE, "run"] + args(src, pg, pgdb, ["--server-id", SERVER_ID[flavor],
                                                                "--stop-at", "now"]),
                        env=env(), capture_output=True, text=True, timeout=120)

@@ -21,7 +21,8 @@ CREATE TABLE items (
   e ENUM('a','b','\u00e7\u00e9'), st SET('x','y','z'), bt BIT(10), g POINT, z DATETIME NULL,
   KEY (i), KEY (s(20))
 ) CHARACTER SET utf8mb4;
-CREATE TABLE kv (k INT NOT NULL PRIMARY KEY, v VARCHAR(50), n BIGINT) CHARACTER SET utf8mb4;
+CREATE TABLE kv (k INT NOT NULL PRIMARY KEY, v VARCHAR(50), n BIGINT,
+  `prénom ü` VARCHAR(20) DEFAULT 'é😀') CHARACTER SET utf8mb4;
 CREATE TABLE ledger (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, tag VARCHAR(64), n INT)
   CHARACTER SET utf8mb4;
 """
@@ -115,7 +116,7 @@ class Source:
             ids = range(start, min(start + 500, rows + 1))
             parts.append("INSERT INTO items VALUES " +
                          ",".join(item_values(rnd, i) for i in ids) + ";")
-            parts.append("INSERT INTO kv VALUES " + ",".join(
+            parts.append("INSERT INTO kv (k, v, n) VALUES " + ",".join(
                 "(%d, 'v%d', %d)" % (i, i, i * 3) for i in ids) + ";")
         parts.append("INSERT INTO ledger (tag, n) VALUES ('preload', 0);")
         self.sql("\n".join(parts))
@@ -248,7 +249,9 @@ COLUMNS = {
         ("DATE_FORMAT(z, '%Y-%m-%d %H:%i:%s')", "to_char(z, 'YYYY-MM-DD HH24:MI:SS')", _zero_null),
     ],
     "kv": [("k", "k::text", _s), ("HEX(v)", "encode(convert_to(v, 'UTF8'), 'hex')", _hex),
-           ("n", "n::text", _s)],
+           ("n", "n::text", _s),
+           ("HEX(`prénom ü`)", "encode(convert_to(\"prénom ü\", 'UTF8'), 'hex')",
+            _hex)],
     "ledger": [("id", "id::text", _s), ("HEX(tag)", "encode(convert_to(tag, 'UTF8'), 'hex')", _hex),
                ("n", "n::text", _s)],
 }
