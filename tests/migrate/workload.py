@@ -18,7 +18,7 @@ CREATE TABLE items (
   i INT, u BIGINT UNSIGNED, d DECIMAL(30,10), f DOUBLE, fl FLOAT,
   dt DATETIME(6), ts TIMESTAMP(3) NULL, tm TIME(6), dd DATE, y YEAR,
   s VARCHAR(100), txt TEXT, b BLOB, j JSON,
-  e ENUM('a','b','\u00e7\u00e9'), st SET('x','y','z'), bt BIT(10), g POINT, z DATETIME NULL,
+  e ENUM('a','b','\u00e7\U0001F600'), st SET('x','y','\U0001F600z'), bt BIT(10), g POINT, z DATETIME NULL,
   KEY (i), KEY (s(20))
 ) CHARACTER SET utf8mb4;
 CREATE TABLE kv (k INT NOT NULL PRIMARY KEY, v VARCHAR(50), n BIGINT,
@@ -76,7 +76,8 @@ def item_values(rnd, id_):
         repr(r / 3.0), repr(float(r % 100000) / 8.0),
         esc(dt), esc(ts), esc(tm), esc(dt[:10]), str(1901 + r % 255),
         esc(text), esc(text * (r % 4)), "x'%s'" % blob if blob else "''", esc(j),
-        esc(rnd.choice(["a", "b", "\u00e7\u00e9"])), esc(rnd.choice(["", "x", "x,z", "x,y,z"])),
+        esc(rnd.choice(["a", "b", "\u00e7\U0001F600"])),
+        esc(rnd.choice(["", "x", "x,\U0001F600z", "x,y,\U0001F600z"])),
         "b'%s'" % bin(r % 1024)[2:], "ST_GeomFromText('POINT(%d %d.5)')" % (r % 1000, r % 77),
         rnd.choice(["NULL", "'0000-00-00 00:00:00'", esc(dt[:19])]),
     ]
