@@ -618,6 +618,22 @@ int cmd_status(const mopts *o)
     printf("checkpoint: %s\n", st.ck);
     printf("source at:  %s\n", srcpos);
     printf("lag_ms: %lld\n", lag_ms(&st, srcpos));
+    /* How far behind in binlog bytes (all databases' transactions count). */
+    cdc_position *pa = NULL, *pb = NULL;
+    char e[256];
+    if (!cdc_position_parse(&pa, st.ck, NULL, e, sizeof e) &&
+        !cdc_position_parse(&pb, srcpos, NULL, e, sizeof e)) {
+        if (!strcmp(cdc_position_file(pa), cdc_position_file(pb)))
+            printf("behind_bytes: %llu\n",
+                   cdc_position_offset(pb) > cdc_position_offset(pa)
+                       ? (unsigned long long)(cdc_position_offset(pb) - cdc_position_offset(pa))
+                       : 0ULL);
+        else
+            printf("behind_bytes: unknown (the checkpoint is in %s, the source writes %s)\n",
+                   cdc_position_file(pa), cdc_position_file(pb));
+    }
+    cdc_position_free(pa);
+    cdc_position_free(pb);
     printf("applied: %lld transactions, %lld rows since the copy\n", st.txns, st.rows);
     printf("dead_letters: %lld\n", st.dead);
     printf("state written %llds ago\n", st.age_s);

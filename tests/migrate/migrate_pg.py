@@ -212,7 +212,8 @@ def one_flavor(flavor, pg):
     check("%s: primary key and secondary indexes created" % name, idx == "3", idx)
     st = migrate("status", src, pg, pgdb)
     check("%s: status shows the state, lag and dead letters" % name,
-          st.returncode == 0 and "lag_ms:" in st.stdout and "dead_letters: 0" in st.stdout,
+          st.returncode == 0 and "lag_ms:" in st.stdout and "dead_letters: 0" in st.stdout
+          and "behind_bytes:" in st.stdout,
           st.stdout + st.stderr)
     # verify finds a difference made behind its back, by key.
     k = pg.sql(pgdb, 'SELECT min(k) FROM "%s".kv' % db)[0][0]
