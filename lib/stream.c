@@ -100,6 +100,7 @@ struct cdc_stream {
     int state;
     bool pausing, pause_dirty, stop_reached, failed;
     bool snap_done_pause; /* the snapshot-done callback paused; pause once the session is open */
+    cdc__snap_streamer *snap; /* a snapshot that paused or stopped mid-way, to go on with */
     const uint8_t *rest;
     size_t rest_len;
     bool piece_cont;        /* the next piece continues an event payload */
@@ -234,6 +235,7 @@ void cdc_stream_free(cdc_stream *s)
 {
     if (!s) return;
     session_end(s);
+    cdc__snapshot_stream_free(s->snap);
     cdc__conn_free(s->meta);
     for (size_t i = 0; i < s->ntm; i++) cdc__free(s->alloc, s->tm[i].hide);
     cdc__free(s->alloc, s->tm);
@@ -904,7 +906,9 @@ static int take_snapshot(cdc_stream *s, int mode)
     };
     cdc__position_clear(&s->safe);
     cdc__position_init(&s->safe, s->alloc);
-    int rc = cdc__snapshot_stream(&st, s->alloc, &s->safe, &s->err);
+    /* CDC_ERR_PAUSED / CDC_ERR_STOPPED keep the snapshot in s->snap; the
+     * next session_open() continues it with the next row */
+    int rc = cdc__snapshot_stream(&st, s->alloc, &s->snap, &s->safe, &s->err);
     if (rc) return rc;
     if ((rc = publish(s))) return cdc__err_set(&s->err, rc, "out of memory");
     if (mode == CDC_SNAPSHOT_INITIAL_ONLY) {
@@ -971,14 +975,18 @@ static int session_open(cdc_stream *s)
 {
     cdc_conn_opts o;
     conn_opts(s, &o);
-    int rc = cdc__conn_new(&s->conn, s->alloc);
+    /* A snapshot that paused inside resolve() kept its checked session. */
+    bool resume = s->snap && s->conn;
+    int rc = resume ? CDC_OK : cdc__conn_new(&s->conn, s->alloc);
     if (rc) return cdc__err_set(&s->err, rc, "out of memory");
-    cdc__err_clear(&s->err);
-    rc = cdc__conn_connect(s->conn, &o, &s->err);
-    if (rc == CDC_OK) rc = cdc__replica_check(s->conn, &s->info, &s->err);
+    if (!resume) {
+        cdc__err_clear(&s->err);
+        rc = cdc__conn_connect(s->conn, &o, &s->err);
+        if (rc == CDC_OK) rc = cdc__replica_check(s->conn, &s->info, &s->err);
+    }
     if (rc == CDC_OK && !s->opened_once) {
-        bool checked;
-        rc = cdc__replica_check_server_id(s->conn, &s->info, s->server_id, &checked, &s->err);
+        bool checked = true;
+        if (!resume) rc = cdc__replica_check_server_id(s->conn, &s->info, s->server_id, &checked, &s->err);
         /* A replica that just went away (a previous run of this host)
          * stays registered until its dump thread next writes, at most a
          * heartbeat later: give it that long before calling it a clash. */
@@ -991,9 +999,10 @@ static int session_open(cdc_stream *s)
         if (rc == CDC_OK && !checked)
             slog(s, 2, CDC_OK, "cannot list the server's replicas to check that server.id %" PRIu32
                                " is unique (SHOW REPLICAS needs more privileges)", s->server_id);
-        if (rc == CDC_OK && strcmp(s->info.row_image, "FULL"))
+        if (rc == CDC_OK && !resume && strcmp(s->info.row_image, "FULL"))
             slog(s, 1, CDC_OK, "binlog_row_image=%s: changes carry only some columns", s->info.row_image);
         if (rc == CDC_OK) rc = resolve(s);
+        if (rc == CDC_ERR_PAUSED) return rc; /* inside the snapshot: the session waits with it */
         if (rc == CDC_OK) s->opened_once = true;
         if (rc == CDC_OK && stop_reached(s)) return DONE_RC;
     }
@@ -1219,10 +1228,14 @@ int cdc_stream_start(cdc_stream *s)
     }
     for (;;) {
         if (atomic_load(&s->stop_flag)) return stopped(s);
-        if (!s->conn) {
+        if (!s->conn || s->snap) {
             bool first = !s->opened_once;
             int rc = session_open(s);
             if (rc == DONE_RC) return after_feed(s, DONE_RC);
+            if (rc == CDC_ERR_PAUSED) { /* a snapshot row or progress callback paused */
+                s->state = ST_PAUSED;
+                return CDC_ERR_PAUSED;
+            }
             if (rc == CDC_OK && s->snap_done_pause) {
                 s->snap_done_pause = false;
                 s->state = ST_PAUSED;
