@@ -143,9 +143,10 @@ static int on_change(const cdc_change *c, void *ud)
     return change_line(ud, c);
 }
 
-/* A pause cannot interrupt a snapshot in this version (the stream would
- * end it), so snapshot rows gather until the snapshot-done line, which
- * is a boundary: a batch then holds the whole snapshot. */
+/* A snapshot row is complete on its own: a paused or stopped snapshot
+ * goes on with the next row and never repeats one (lib/snapshot.c). So
+ * every row line is a boundary, and the batch is handed over at the
+ * limit: memory stays at about one batch however large the snapshot. */
 static int on_snapshot_row(const cdc_change *c, void *ud)
 {
     cdc_batch *b = ud;
@@ -155,7 +156,16 @@ static int on_snapshot_row(const cdc_change *c, void *ud)
         b->buf.len = start;
         return b->err.code ? b->err.code : nomem(b);
     }
-    return cdc__buf_putc(&b->buf, '\n') ? (b->buf.len = start, nomem(b)) : CDC_OK;
+    if (cdc__buf_putc(&b->buf, '\n')) {
+        b->buf.len = start;
+        return nomem(b);
+    }
+    b->boundary = b->buf.len;
+    if (b->buf.len - b->out >= b->limit) {
+        b->pause = true;
+        return CDC_ERR_PAUSED;
+    }
+    return CDC_OK;
 }
 
 static int on_commit(const char *gtid, uint32_t sid, int64_t ts, const cdc_position *pos, void *ud)

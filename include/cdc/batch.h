@@ -23,6 +23,10 @@
  *  - at a transaction boundary (a commit, DDL, checkpoint or
  *    snapshot-done line) once the batch holds anything, so a change never
  *    waits for the next transaction to be handed over;
+ *  - among snapshot rows, once the lines reach `limit` bytes: the
+ *    snapshot pauses after that row and the next call goes on with the
+ *    next one (nothing is read twice), so a snapshot of any size takes
+ *    about `limit` bytes here;
  *  - inside a transaction whose lines reach `limit` bytes, so memory
  *    stays bounded. When that point falls inside a rows event, the
  *    stream resumes by re-reading the transaction from its start and
