@@ -1073,10 +1073,11 @@ static int connect_one(snap *s, cdc_conn **c, bool worker_session, cdc_err *err)
     if (!worker_session) return exec(*c, "SET SESSION time_zone = '+00:00'", err);
     /* UTC for TIMESTAMP; column bytes as stored (no charset conversion),
      * as the binlog has them; no PAD_CHAR_TO_FULL_LENGTH; a consumer that
-     * stalls must not make the server give up writing a long result */
+     * stalls (or pauses) must not make the server give up writing a long
+     * result, nor drop a session waiting between chunks */
     rc = exec(*c,
               "SET SESSION time_zone = '+00:00', character_set_results = NULL, sql_mode = '',"
-              " net_write_timeout = 31536000",
+              " net_write_timeout = 31536000, wait_timeout = 31536000",
               err);
     if (!rc) rc = exec(*c, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ", err);
     return rc;
