@@ -7,7 +7,9 @@
 # A libcdc.so built with AddressSanitizer (tests/run.sh) can only be loaded
 # by a process whose first library is the ASan runtime, so the Python
 # interpreter or the Go test binary runs with that runtime preloaded and
-# leak checking off (the interpreter's own allocations are not ours).
+# leak checking off (the interpreter's own allocations are not ours) and a
+# small quarantine (every free of the interpreter would otherwise be kept
+# back, up to 256 MiB, and the memory-bound tests would measure that).
 set -eu
 lang=$1 suite=$2 src=$4 build=$5
 libdir=$(cd "$(dirname "$3")" && pwd)
@@ -18,7 +20,7 @@ preload=$(ldd "$so" 2>/dev/null | awk '/libasan|libclang_rt\.asan/ { print $3; e
 run() {
     if [ -n "$preload" ]; then
         # Later ASan options win: ours come last.
-        LD_PRELOAD="$preload" ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0:abort_on_error=1" "$@"
+        LD_PRELOAD="$preload" ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0:abort_on_error=1:quarantine_size_mb=16" "$@"
     else
         "$@"
     fi

@@ -77,6 +77,7 @@ _PROTOS = {
 CDC_OK = 0
 CDC_ERR_INVALID = -2
 CDC_ERR_CONFIG = -3
+CDC_ERR_STATE = -4
 CDC_ERR_TOO_LARGE = -16
 CDC_ERR_STOPPED = -29
 
@@ -202,6 +203,55 @@ def _lines(data, n):
     return [json.loads(line) for line in raw.split(b"\n") if line]
 
 
+class _Caller:
+    """Runs cdc_batch_next on a thread of its own, so the thread that
+    iterates waits in an interruptible way (Ctrl-C raises KeyboardInterrupt
+    at once, not when the next event wakes the C call). One thread per
+    stream, started on first use, ended by close()."""
+
+    def __init__(self, lib, b):
+        self._lib, self._b = lib, b
+        self._go = threading.Event()
+        self._done = threading.Event()
+        self._quit = False
+        self._result = None
+        self._thread = threading.Thread(target=self._main, name="libcdc-batch", daemon=True)
+        self._thread.start()
+
+    def _main(self):
+        data, n = _c_void_p(), _c_size(0)
+        while True:
+            self._go.wait()
+            self._go.clear()
+            if self._quit:
+                return
+            try:
+                rc = self._lib.cdc_batch_next(self._b, ctypes.byref(data), ctypes.byref(n))
+                raw = ctypes.string_at(data, n.value) if rc == CDC_OK and n.value else b""
+                msg = None if rc in (CDC_OK, CDC_ERR_STOPPED) else _s(self._lib.cdc_batch_errmsg(self._b))
+                self._result = (rc, raw, msg)
+            except BaseException as e:  # never leave the waiter hanging
+                self._result = (CDC_ERR_STATE, b"", "batch call failed: %r" % (e,))
+            self._done.set()
+
+    def start(self):
+        self._done.clear()
+        self._go.set()
+
+    def wait(self, timeout):
+        """True once the call started by start() returned."""
+        return self._done.wait(timeout)
+
+    def result(self):
+        r, self._result = self._result, None
+        return r
+
+    def quit(self):
+        self._quit = True
+        self._go.set()
+        self._thread.join()
+
+
 class Stream:
     """A change stream (include/cdc/stream.h) read in batches.
 
@@ -213,18 +263,34 @@ class Stream:
     snapshot ("snapshot": "done"). Iteration ends at stop.at, or after
     stop() was called from another thread; errors raise CdcError.
 
+    Iteration can be abandoned and resumed: the stream is its own
+    iterator and keeps the records of a batch not yet yielded, so
+    `for rec in stream: break` followed by another `for` loop goes on
+    with the very next record. A snapshot is handed over in batches of
+    batch_bytes (the library pauses it at any row), so memory stays
+    bounded whatever the table size.
+
     Pausing: the stream does not run between batches. While the host
     processes one batch, or stops iterating for a while, nothing is read
     and nothing is lost (the server keeps the binlog; a connection it
     dropped meanwhile is reopened at the next batch, from the last commit).
 
-    Threads: iterate on one thread; stop(), checkpoint_now() and metric()
-    may be called from any thread. The C call that waits for a batch
-    releases the GIL.
+    Threads: iterate on one thread; stop(), checkpoint_now(), metric() and
+    close() may be called from any thread. The C call that waits for a
+    batch runs on a helper thread while the iterating thread waits for it
+    in short, interruptible slices: Ctrl-C (KeyboardInterrupt) stops the
+    stream and is raised within about 100 ms even on an idle server, with
+    nothing lost (iterating again restarts where it stopped). close() from
+    another thread stops a running iteration, which then raises CdcError
+    (CDC_ERR_STATE) instead of touching freed memory.
     """
+
+    _SLICE = 0.05  # seconds between checks for signals while waiting
 
     def __init__(self, config, batch_bytes=0):
         self._lib = _load()
+        self._s = self._b = None
+        self._caller = None
         if not isinstance(config, Config):
             config = Config(config)
         err = ctypes.create_string_buffer(1024)
@@ -232,43 +298,130 @@ class Stream:
         rc = self._lib.cdc_stream_new(ctypes.byref(s), config._p, None, err, len(err))
         if rc:
             raise CdcError(rc, _s(err.value) or None)
-        self._s = s
         b = _c_void_p()
         rc = self._lib.cdc_batch_new(ctypes.byref(b), batch_bytes, None)
         if rc:
             self._lib.cdc_stream_free(s)
             raise CdcError(rc)
-        self._b = b
         self._lib.cdc_batch_attach_stream(b, s)
+        self._s, self._b = s, b
         self._lock = threading.Lock()
-        self.checkpoint = None  # of the last commit/ddl/position line yielded
+        self._idle = threading.Condition(self._lock)
+        self._busy = False        # a batch call is in flight
+        self._closing = False
+        self._pending = []        # records of the last batch not yet yielded
+        self._next_i = 0
+        self._ended = False       # the last call ended the iteration (stop.at / stop())
+        self._own_stop = False    # we stopped it for a KeyboardInterrupt: its STOPPED is ours
+        self.checkpoint = None    # of the last commit/ddl/position line yielded
 
-    def batches(self):
-        """Yields each batch as a list of dicts: one C call per list."""
-        data, n = _c_void_p(), _c_size(0)
+    # -- the batch call ----------------------------------------------------
+
+    def _call(self):
+        """One cdc_batch_next: (rc, raw lines, message). Raises
+        KeyboardInterrupt (after stopping the stream and keeping what the
+        call returned) and CdcError(CDC_ERR_STATE) when closed."""
+        with self._lock:
+            if self._s is None or self._closing:
+                raise CdcError(CDC_ERR_STATE, "the stream is closed")
+            self._busy = True
+            if self._caller is None:
+                self._caller = _Caller(self._lib, self._b)
+            caller = self._caller
+        try:
+            caller.start()
+            interrupted = None
+            while True:
+                try:
+                    while not caller.wait(self._SLICE):
+                        pass
+                    break
+                except KeyboardInterrupt as e:
+                    # stop the C call (thread-safe) and wait for it to
+                    # return what it holds, then raise
+                    interrupted = e
+                    self._own_stop = True
+                    self._lib.cdc_stream_stop(self._s)
+            rc, raw, msg = caller.result()
+        finally:
+            with self._lock:
+                self._busy = False
+                self._idle.notify_all()
+        if self._closing:
+            raise CdcError(CDC_ERR_STATE, "the stream was closed while iterating")
+        if interrupted is not None:
+            if raw:
+                self._pending, self._next_i = self._parse(raw), 0
+            elif rc == CDC_ERR_STOPPED:
+                self._own_stop = False  # the STOPPED of our stop came now
+            elif rc != CDC_OK:
+                self._error = (rc, msg)
+            raise interrupted
+        return rc, raw, msg
+
+    @staticmethod
+    def _parse(raw):
+        return [json.loads(line) for line in raw.split(b"\n") if line]
+
+    def _fill(self):
+        """Loads the next batch into _pending; False at the end."""
+        err = getattr(self, "_error", None)
+        if err:
+            self._error = None
+            raise CdcError(err[0], err[1])
         while True:
-            if not self._s:
-                return
-            rc = self._lib.cdc_batch_next(self._b, ctypes.byref(data), ctypes.byref(n))
-            if rc == CDC_OK and n.value:
-                yield _lines(data, n.value)
+            rc, raw, msg = self._call()
+            if rc == CDC_OK and raw:
+                self._pending, self._next_i = self._parse(raw), 0
+                return True
+            if rc == CDC_ERR_STOPPED and self._own_stop:
+                # the stop we made for a KeyboardInterrupt: go on
+                self._own_stop = False
                 continue
             if rc in (CDC_OK, CDC_ERR_STOPPED):
-                return
-            raise CdcError(rc, _s(self._lib.cdc_batch_errmsg(self._b)) or None)
+                return False
+            raise CdcError(rc, msg or None)
+
+    # -- iteration ---------------------------------------------------------
 
     def __iter__(self):
-        for batch in self.batches():
-            for rec in batch:
+        return self
+
+    def __next__(self):
+        while self._next_i >= len(self._pending):
+            self._pending, self._next_i = [], 0
+            if not self._fill():
+                raise StopIteration
+        rec = self._pending[self._next_i]
+        self._next_i += 1
+        if "checkpoint" in rec:
+            self.checkpoint = rec["checkpoint"]
+        return rec
+
+    def batches(self):
+        """Yields each batch as a list of dicts: one C call per list (the
+        records of a partly iterated batch come first)."""
+        while True:
+            if self._next_i < len(self._pending):
+                rest = self._pending[self._next_i:]
+                self._pending, self._next_i = [], 0
+            else:
+                if not self._fill():
+                    return
+                rest = self._pending
+                self._pending, self._next_i = [], 0
+            for rec in rest:
                 if "checkpoint" in rec:
                     self.checkpoint = rec["checkpoint"]
-                yield rec
+            yield rest
 
     def changes(self):
         """Only the row changes (the checkpoint still follows commits)."""
         for rec in self:
             if "op" in rec:
                 yield rec
+
+    # -- from any thread ---------------------------------------------------
 
     def stop(self):
         """Ends the iteration soon; safe from any thread (and signal
@@ -277,6 +430,7 @@ class Stream:
         gap (the lines of a transaction the stop cut come then)."""
         with self._lock:
             if self._s:
+                self._own_stop = False
                 self._lib.cdc_stream_stop(self._s)
 
     def checkpoint_now(self):
@@ -300,12 +454,24 @@ class Stream:
             return self._lib.cdc_stream_metric(self._s, METRICS[name]) if self._s else 0
 
     def close(self):
-        """Frees the stream. Not while another thread iterates."""
+        """Frees the stream; safe from any thread. An iteration running
+        on another thread is stopped first and raises CdcError
+        (CDC_ERR_STATE)."""
         with self._lock:
-            if self._s:
-                self._lib.cdc_stream_free(self._s)
-                self._lib.cdc_batch_free(self._b)
-                self._s = self._b = None
+            if self._s is None or self._closing:
+                return
+            self._closing = True
+            if self._busy:
+                self._lib.cdc_stream_stop(self._s)
+            while self._busy:
+                self._idle.wait()
+            caller, self._caller = self._caller, None
+        if caller is not None:
+            caller.quit()
+        with self._lock:
+            self._lib.cdc_stream_free(self._s)
+            self._lib.cdc_batch_free(self._b)
+            self._s = self._b = None
 
     def __enter__(self):
         return self
