@@ -16,13 +16,13 @@
 //		}
 //	}
 //
-// Build: cgo needs the headers and libcdc.so. An installed libcdc is found
-// by default; otherwise set CGO_CFLAGS="-I<src>/include -I<build>/include"
-// and CGO_LDFLAGS="-L<build>/lib" (docs/bindings.md).
+// Build: cgo asks pkg-config for libcdc (libcdc.pc, installed with the
+// library), so an installed libcdc just works, under any prefix with
+// PKG_CONFIG_PATH; for a build tree see docs/bindings.md.
 package cdc
 
 /*
-#cgo LDFLAGS: -lcdc
+#cgo pkg-config: libcdc
 #include <stdlib.h>
 #include <cdc/cdc.h>
 */
@@ -32,6 +32,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -45,6 +46,7 @@ import (
 // Error codes the package acts on; every code comes with its name.
 const (
 	ErrConfig   = -3
+	ErrState    = -4
 	ErrTooLarge = -16
 	ErrStopped  = -29
 )
@@ -235,12 +237,17 @@ func min(a, b int) int {
 // Stream is a change stream (include/cdc/stream.h) read in batches. The
 // stream runs only inside Next/NextBatch: between calls nothing is read
 // and nothing is lost (backpressure by not calling). Next and NextBatch
-// belong to one goroutine; Stop, CheckpointNow and Metric may be called
-// from any goroutine.
+// belong to one goroutine; Stop, CheckpointNow, Metric and Close may be
+// called from any goroutine. A snapshot arrives in batches of batchBytes
+// too (the library pauses it at any row), so memory stays bounded.
 type Stream struct {
 	mu      sync.Mutex
+	idle    *sync.Cond // signalled when a batch call ends
 	s       *C.cdc_stream
 	b       *C.cdc_batch
+	busy    bool // a batch call is in flight
+	closing bool
+	ownStop bool // we stopped the stream for a cancelled context
 	pending []Record
 	done    error
 	// Checkpoint of the last commit, DDL or checkpoint record returned.
@@ -251,6 +258,7 @@ type Stream struct {
 // size limit (0: the library's default, 1 MiB). Does not connect.
 func NewStream(cfg *Config, batchBytes int) (*Stream, error) {
 	st := &Stream{}
+	st.idle = sync.NewCond(&st.mu)
 	var buf [1024]C.char
 	if rc := C.cdc_stream_new(&st.s, cfg.p, nil, &buf[0], C.size_t(len(buf))); rc != 0 {
 		return nil, newError(rc, C.GoString(&buf[0]))
@@ -263,42 +271,141 @@ func NewStream(cfg *Config, batchBytes int) (*Stream, error) {
 	return st, nil
 }
 
+var errClosed = &Error{Code: ErrState, Name: "CDC_ERR_STATE", Message: "the stream is closed"}
+
+// call runs one cdc_batch_next and copies its lines. A cancelled ctx
+// stops the stream (cdc_stream_stop is thread-safe); the call then
+// returns what it holds and the caller gets ctx.Err().
+func (st *Stream) call(ctx context.Context) (C.int, []byte, string, error) {
+	st.mu.Lock()
+	if st.s == nil || st.closing {
+		st.mu.Unlock()
+		return 0, nil, "", errClosed
+	}
+	st.busy = true
+	s, b := st.s, st.b
+	st.mu.Unlock()
+
+	// A watcher stops the stream when ctx is done; it reports whether it
+	// did, so a stop it makes just after the call ended is still known.
+	finished := make(chan struct{})
+	var stoppedByUs chan bool
+	if ctx.Done() != nil {
+		stoppedByUs = make(chan bool, 1)
+		go func() {
+			select {
+			case <-ctx.Done():
+				C.cdc_stream_stop(s)
+				stoppedByUs <- true
+			case <-finished:
+				stoppedByUs <- false
+			}
+		}()
+	}
+	var data *C.char
+	var n C.size_t
+	rc := C.cdc_batch_next(b, &data, &n)
+	var raw []byte
+	var msg string
+	if rc == 0 && n > 0 {
+		raw = C.GoBytes(unsafe.Pointer(data), C.int(n))
+	} else if rc != 0 && rc != ErrStopped {
+		msg = C.GoString(C.cdc_batch_errmsg(b))
+	}
+	close(finished)
+	var ctxErr error
+	if stoppedByUs != nil && <-stoppedByUs {
+		ctxErr = ctx.Err()
+	}
+
+	st.mu.Lock()
+	st.busy = false
+	st.idle.Broadcast()
+	closing := st.closing
+	if ctxErr != nil && rc == ErrStopped && len(raw) == 0 {
+		// the stop we made came back now; nothing to swallow later
+	} else if ctxErr != nil {
+		st.ownStop = true
+	}
+	st.mu.Unlock()
+	if closing {
+		return 0, nil, "", &Error{Code: ErrState, Name: "CDC_ERR_STATE", Message: "the stream was closed while in Next"}
+	}
+	return rc, raw, msg, ctxErr
+}
+
 // NextBatch runs the stream until a batch is ready and returns its
 // records: the changes of whole transactions followed by their commit
 // records (a transaction larger than the limit spans batches). io.EOF
 // when the stream reached stop.at or was stopped; *Error otherwise.
-func (st *Stream) NextBatch() ([]Record, error) {
+func (st *Stream) NextBatch() ([]Record, error) { return st.NextBatchContext(context.Background()) }
+
+// NextBatchContext is NextBatch that returns ctx.Err() soon after ctx is
+// done, even while the stream waits for the server. Nothing is lost: the
+// records the stream held come with the next call (which restarts the
+// stream where it stopped).
+func (st *Stream) NextBatchContext(ctx context.Context) ([]Record, error) {
+	if len(st.pending) > 0 {
+		recs := st.pending
+		st.pending = nil
+		return recs, nil
+	}
 	if st.done != nil {
 		return nil, st.done
 	}
-	if st.s == nil {
-		return nil, io.EOF
-	}
 	for {
-		var data *C.char
-		var n C.size_t
-		rc := C.cdc_batch_next(st.b, &data, &n)
-		if rc == 0 && n > 0 {
-			recs, err := parseLines(C.GoBytes(unsafe.Pointer(data), C.int(n)), nil)
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		rc, raw, msg, err := st.call(ctx)
+		if _, ok := err.(*Error); ok { // closed
+			return nil, err
+		}
+		var recs []Record
+		if len(raw) > 0 {
+			var perr error
+			recs, perr = parseLines(raw, nil)
 			for i := range recs {
 				if recs[i].Checkpoint != "" {
 					st.Checkpoint = recs[i].Checkpoint
 				}
 			}
-			return recs, err
+			if perr != nil {
+				return recs, perr
+			}
+		}
+		if err != nil { // ctx done: keep what came for the next call
+			st.pending = recs
+			return nil, err
+		}
+		if rc == 0 && len(raw) > 0 {
+			return recs, nil
+		}
+		if rc == ErrStopped {
+			st.mu.Lock()
+			own := st.ownStop
+			st.ownStop = false
+			st.mu.Unlock()
+			if own {
+				continue // the stop we made for a cancelled context
+			}
 		}
 		if rc == 0 || rc == ErrStopped {
 			return nil, io.EOF
 		}
-		st.done = newError(rc, C.GoString(C.cdc_batch_errmsg(st.b)))
+		st.done = newError(rc, msg)
 		return nil, st.done
 	}
 }
 
 // Next returns the next record, batching underneath.
-func (st *Stream) Next() (*Record, error) {
+func (st *Stream) Next() (*Record, error) { return st.NextContext(context.Background()) }
+
+// NextContext is Next with cancellation: it returns ctx.Err() soon after
+// ctx is done, and a later call goes on without losing a record.
+func (st *Stream) NextContext(ctx context.Context) (*Record, error) {
 	for len(st.pending) == 0 {
-		recs, err := st.NextBatch()
+		recs, err := st.NextBatchContext(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -316,6 +423,7 @@ func (st *Stream) Stop() {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.s != nil {
+		st.ownStop = false
 		C.cdc_stream_stop(st.s)
 	}
 }
@@ -355,10 +463,22 @@ func (st *Stream) Metric(name string) uint64 {
 	return uint64(C.cdc_stream_metric(st.s, C.cdc_metric(m)))
 }
 
-// Close frees the stream. Not while another goroutine is in Next.
+// Close frees the stream. Safe from any goroutine: a Next running in
+// another goroutine is stopped first and returns an *Error with Code
+// ErrState; later calls do too. Closing twice is fine.
 func (st *Stream) Close() {
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	if st.s == nil || st.closing {
+		return
+	}
+	st.closing = true
+	if st.busy {
+		C.cdc_stream_stop(st.s)
+	}
+	for st.busy {
+		st.idle.Wait()
+	}
 	if st.s != nil {
 		C.cdc_stream_free(st.s)
 		C.cdc_batch_free(st.b)
