@@ -21,14 +21,22 @@ The library is found through the LIBCDC_PATH environment variable (the
 path of libcdc.so), else the system's loader search (libcdc.so.0).
 See docs/bindings.md.
 """
+from __future__ import annotations
+
+import asyncio
 import ctypes
 import ctypes.util
 import gzip
 import json
 import os
 import threading
+from typing import Any, AsyncIterator, Dict, Iterator, List, Mapping, Optional, Union
 
-__all__ = ["CdcError", "Config", "Stream", "decode_file", "version", "config_keys"]
+__all__ = ["CdcError", "Config", "Stream", "Record", "decode_file", "version", "config_keys"]
+
+#: One line of a batch (docs/output.md): a row change, commit, DDL,
+#: position or snapshot-done record.
+Record = Dict[str, Any]
 
 _c_int, _c_size, _c_char_p, _c_void_p = ctypes.c_int, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_void_p
 _c_ssize = ctypes.c_ssize_t  # ptrdiff_t on every platform libcdc builds for
@@ -109,7 +117,12 @@ class CdcError(Exception):
     """An error from libcdc: code (negative int), name ("CDC_ERR_AUTH"),
     message (where and what, from the library)."""
 
-    def __init__(self, code, message=None):
+    code: int
+    name: str
+    message: str
+    retriable: bool
+
+    def __init__(self, code: int, message: Optional[str] = None):
         lib = _load()
         self.code = code
         self.name = _s(lib.cdc_err_name(code))
@@ -118,12 +131,12 @@ class CdcError(Exception):
         super().__init__(f"{self.name}: {self.message}")
 
 
-def version():
+def version() -> str:
     """The version string of the loaded libcdc."""
     return _s(_load().cdc_version())
 
 
-def config_keys():
+def config_keys() -> List[Dict[str, Optional[str]]]:
     """Every configuration key: a list of dicts name, type, default, doc,
     choices (docs/configuration.md)."""
     lib = _load()
@@ -150,7 +163,7 @@ class Config:
     pair in turn. Values may be str, int, bool or a list (joined by
     commas); None restores the default. Not thread-safe while being set."""
 
-    def __init__(self, settings=None, **kw):
+    def __init__(self, settings: Optional[Mapping[str, Any]] = None, **kw: Any):
         self._lib = _load()
         p = _c_void_p()
         rc = self._lib.cdc_config_new(ctypes.byref(p), None)
@@ -160,7 +173,7 @@ class Config:
         for k, v in dict(settings or {}, **kw).items():
             self.set(k, v)
 
-    def set(self, key, value):
+    def set(self, key: str, value: Any) -> "Config":
         """Sets key; raises CdcError(CDC_ERR_CONFIG) naming the key and the
         value when either is wrong (the old value is kept)."""
         err = ctypes.create_string_buffer(1024)
@@ -169,7 +182,7 @@ class Config:
             raise CdcError(rc, _s(err.value) or None)
         return self
 
-    def get(self, key):
+    def get(self, key: str) -> Optional[str]:
         """The value of key as text (secrets read back as "********")."""
         need = _c_size(0)
         k = key.encode("utf-8")
@@ -185,7 +198,7 @@ class Config:
     __setitem__ = set
     __getitem__ = get
 
-    def close(self):
+    def close(self) -> None:
         if self._p:
             self._lib.cdc_config_free(self._p)
             self._p = None
@@ -287,7 +300,7 @@ class Stream:
 
     _SLICE = 0.05  # seconds between checks for signals while waiting
 
-    def __init__(self, config, batch_bytes=0):
+    def __init__(self, config: Union[Config, Mapping[str, Any]], batch_bytes: int = 0):
         self._lib = _load()
         self._s = self._b = None
         self._caller = None
@@ -313,7 +326,8 @@ class Stream:
         self._next_i = 0
         self._ended = False       # the last call ended the iteration (stop.at / stop())
         self._own_stop = False    # we stopped it for a KeyboardInterrupt: its STOPPED is ours
-        self.checkpoint = None    # of the last commit/ddl/position line yielded
+        self._afill = None        # the asyncio fill running in an executor, if any
+        self.checkpoint: Optional[str] = None  # of the last commit/ddl/position line yielded
 
     # -- the batch call ----------------------------------------------------
 
@@ -384,21 +398,66 @@ class Stream:
 
     # -- iteration ---------------------------------------------------------
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Record]:
         return self
 
-    def __next__(self):
-        while self._next_i >= len(self._pending):
-            self._pending, self._next_i = [], 0
-            if not self._fill():
-                raise StopIteration
+    def _take(self) -> Record:
         rec = self._pending[self._next_i]
         self._next_i += 1
         if "checkpoint" in rec:
             self.checkpoint = rec["checkpoint"]
         return rec
 
-    def batches(self):
+    def __next__(self) -> Record:
+        while self._next_i >= len(self._pending):
+            self._pending, self._next_i = [], 0
+            if not self._fill():
+                raise StopIteration
+        return self._take()
+
+    # -- asyncio -----------------------------------------------------------
+
+    def __aiter__(self) -> AsyncIterator[Record]:
+        return self
+
+    async def __anext__(self) -> Record:
+        """The next record without blocking the event loop: the batch call
+        runs in the loop's default executor. Cancelling the awaiting task
+        stops the stream; what the call returned is kept, and the next
+        __anext__ goes on from there (nothing lost)."""
+        while self._next_i >= len(self._pending):
+            if self._afill is None:
+                self._pending, self._next_i = [], 0
+                self._afill = asyncio.get_running_loop().run_in_executor(None, self._fill)
+            try:
+                more = await asyncio.shield(self._afill)
+            except asyncio.CancelledError:
+                with self._lock:
+                    if self._s is not None and self._busy:
+                        self._own_stop = True
+                        self._lib.cdc_stream_stop(self._s)
+                raise
+            finally:
+                if self._afill is not None and self._afill.done():
+                    self._afill = None
+            if not more:
+                raise StopAsyncIteration
+        return self._take()
+
+    async def __aenter__(self) -> "Stream":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        if self._afill is not None:
+            self.stop()
+            try:
+                await asyncio.shield(self._afill)
+            except Exception:  # noqa: BLE001 - closing anyway
+                pass
+            self._afill = None
+        self.close()
+
+    def batches(self) -> Iterator[List[Record]]:
         """Yields each batch as a list of dicts: one C call per list (the
         records of a partly iterated batch come first)."""
         while True:
@@ -415,7 +474,7 @@ class Stream:
                     self.checkpoint = rec["checkpoint"]
             yield rest
 
-    def changes(self):
+    def changes(self) -> Iterator[Record]:
         """Only the row changes (the checkpoint still follows commits)."""
         for rec in self:
             if "op" in rec:
@@ -423,7 +482,7 @@ class Stream:
 
     # -- from any thread ---------------------------------------------------
 
-    def stop(self):
+    def stop(self) -> None:
         """Ends the iteration soon; safe from any thread (and signal
         handlers). Complete transactions already read are still yielded.
         Iterating again restarts the stream where it stopped, without a
@@ -433,7 +492,7 @@ class Stream:
                 self._own_stop = False
                 self._lib.cdc_stream_stop(self._s)
 
-    def checkpoint_now(self):
+    def checkpoint_now(self) -> Optional[str]:
         """The stream's own last safe checkpoint (may be ahead of what the
         iteration has yielded); None before it knows one."""
         with self._lock:
@@ -448,12 +507,12 @@ class Stream:
                 return None
             return _s(buf.value)
 
-    def metric(self, name):
+    def metric(self, name: str) -> int:
         """A counter of METRICS ("rows", "lag_ms", ...)."""
         with self._lock:
             return self._lib.cdc_stream_metric(self._s, METRICS[name]) if self._s else 0
 
-    def close(self):
+    def close(self) -> None:
         """Frees the stream; safe from any thread. An iteration running
         on another thread is stopped first and raises CdcError
         (CDC_ERR_STATE)."""
@@ -473,10 +532,10 @@ class Stream:
             self._lib.cdc_batch_free(self._b)
             self._s = self._b = None
 
-    def __enter__(self):
+    def __enter__(self) -> "Stream":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: Any) -> None:
         self.close()
 
     def __del__(self):
@@ -484,7 +543,8 @@ class Stream:
             self.close()
 
 
-def decode_file(path, verify_checksums=True, chunk=1 << 20, batch_bytes=0):
+def decode_file(path: Union[str, "os.PathLike[str]"], verify_checksums: bool = True, chunk: int = 1 << 20,
+                batch_bytes: int = 0) -> Iterator[Record]:
     """Yields the row changes of a binlog file (plain or gzip) as dicts,
     the lines of `cdc dump FILE`. Positions name the file by its base
     name without ".gz". Raises CdcError on a corrupt or truncated file,

@@ -360,3 +360,56 @@ class TestBoundedAndSafe(unittest.TestCase):
                 self.assertEqual(len(errors), 1, srv.flavor)
                 self.assertEqual(errors[0].name, "CDC_ERR_STATE")
                 s.close()  # twice is fine
+
+
+class TestAsyncio(unittest.TestCase):
+    def test_async_iterator(self):
+        # `async for` yields exactly what `for` yields; while the stream
+        # waits for an idle server the event loop keeps running (a ticker
+        # task advances); cancelling the awaiting task loses nothing.
+        import asyncio
+        for srv in servers():
+            srv.sql("CREATE DATABASE IF NOT EXISTS %s; DROP TABLE IF EXISTS %s.aio;"
+                    "CREATE TABLE %s.aio (id INT PRIMARY KEY)" % (MYDB, MYDB, MYDB))
+            start = srv.position()
+            srv.sql("".join("INSERT INTO %s.aio VALUES (%d);" % (MYDB, i) for i in range(1, 20)))
+            end = srv.position()
+            kw = {"start": start, "stop.at": end, "table.include.list": MYDB + ".aio"}
+            with libcdc.Stream(srv.config(**kw)) as s:
+                want = list(s)
+
+            async def collect():
+                async with libcdc.Stream(srv.config(**kw), batch_bytes=128) as s:
+                    return [r async for r in s]
+
+            self.assertEqual(asyncio.run(collect()), want, srv.flavor)
+
+            async def idle():
+                ticks = 0
+
+                async def ticker():
+                    nonlocal ticks
+                    while True:
+                        await asyncio.sleep(0.01)
+                        ticks += 1
+
+                tick = asyncio.create_task(ticker())
+                s = libcdc.Stream(srv.config(start=srv.position(), **{"table.include.list": MYDB + ".aio"}))
+                try:
+                    it = s.__aiter__()
+                    with self.assertRaises(asyncio.TimeoutError):
+                        while True:
+                            await asyncio.wait_for(it.__anext__(), 1.0)
+                    self.assertGreater(ticks, 50)  # the loop ran while the stream waited
+                    base = random.randint(1, 10**9)
+                    srv.sql("INSERT INTO %s.aio VALUES (%d)" % (MYDB, base))
+                    while True:
+                        r = await asyncio.wait_for(it.__anext__(), 60)
+                        if r.get("op") == "c":
+                            self.assertEqual(r["after"]["id"], base)
+                            break
+                finally:
+                    tick.cancel()
+                    await s.__aexit__(None, None, None)
+
+            asyncio.run(idle())
