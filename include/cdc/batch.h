@@ -76,6 +76,19 @@ CDC_EXTERN int cdc_batch_new(cdc_batch **out, size_t limit, const cdc_allocator 
  * installed point at it. */
 CDC_EXTERN void cdc_batch_free(cdc_batch *b);
 
+/*
+ * With on != 0, every change line (of streams and decoders) ends with a
+ * "types" member naming the type of each value whose JSON form does not
+ * say it: {"types":{"before":{"col":"decimal",...},"after":{...}}}, tags
+ * "float" (FLOAT/DOUBLE, whose 0 reads as an integer), "decimal", "date",
+ * "time", "datetime", "timestamp" (UTC), "bytes" (base64 in the line),
+ * "json" (a document: a JSON null there is the document null, not SQL
+ * NULL, which has no tag). Other values (integers, text, SQL NULL...) are
+ * untagged. Bindings use it to build their languages' native values
+ * (docs/bindings.md). Off by default. Returns CDC_OK or CDC_ERR_INVALID.
+ */
+CDC_EXTERN int cdc_batch_set_types(cdc_batch *b, int on);
+
 /* ---- streams ----------------------------------------------------------- */
 
 /*
