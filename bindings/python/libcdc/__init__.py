@@ -24,19 +24,120 @@ See docs/bindings.md.
 from __future__ import annotations
 
 import asyncio
+import base64
 import ctypes
 import ctypes.util
+import datetime as _dt
+import decimal
 import gzip
 import json
 import os
 import threading
 from typing import Any, AsyncIterator, Dict, Iterator, List, Mapping, Optional, Union
 
-__all__ = ["CdcError", "Config", "Stream", "Record", "decode_file", "version", "config_keys"]
+__all__ = ["CdcError", "Config", "Stream", "Record", "JSON_NULL", "decode_file", "version", "config_keys"]
 
-#: One line of a batch (docs/output.md): a row change, commit, DDL,
-#: position or snapshot-done record.
-Record = Dict[str, Any]
+
+class Record(dict):
+    """One line of a batch (docs/output.md): a row change, commit, DDL,
+    position or snapshot-done record. A dict (rec["after"]["id"]) with
+    attributes for the common keys: op, db, table, before, after,
+    position (the "pos" dict), gtid, checkpoint, ts (the commit time as an
+    aware UTC datetime, None when unknown)."""
+
+    __slots__ = ()
+
+    op = property(lambda self: self.get("op"))
+    db = property(lambda self: self.get("db"))
+    table = property(lambda self: self.get("table"))
+    before = property(lambda self: self.get("before"))
+    after = property(lambda self: self.get("after"))
+    position = property(lambda self: self.get("pos"))
+    gtid = property(lambda self: self.get("gtid"))
+    checkpoint = property(lambda self: self.get("checkpoint"))
+
+    @property
+    def ts(self) -> Optional[_dt.datetime]:
+        ms = self.get("ts_ms")
+        if not ms:
+            return None
+        return _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc) + _dt.timedelta(milliseconds=ms)
+
+
+class _JsonNull:
+    """The JSON document `null` in a JSON column (SQL NULL is None)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "libcdc.JSON_NULL"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+#: A JSON column holding the document `null`, told apart from SQL NULL
+#: (None) in native mode.
+JSON_NULL = _JsonNull()
+_UTC = _dt.timezone.utc
+
+
+def _frac_us(frac: str) -> int:
+    return int((frac + "000000")[:6]) if frac else 0
+
+
+def _n_date(v):
+    try:
+        return _dt.date(int(v[0:4]), int(v[5:7]), int(v[8:10]))
+    except ValueError:  # zero or partial dates ("0000-00-00") stay text
+        return v
+
+
+def _n_datetime(v, tz=None):
+    try:
+        base, _, frac = v.partition(".")
+        return _dt.datetime(int(base[0:4]), int(base[5:7]), int(base[8:10]), int(base[11:13]), int(base[14:16]),
+                            int(base[17:19]), _frac_us(frac), tzinfo=tz)
+    except ValueError:
+        return v
+
+
+def _n_timestamp(v):
+    if not v.endswith("Z"):  # the zero TIMESTAMP is no instant: text
+        return v
+    return _n_datetime(v[:-1], _UTC)
+
+
+def _n_time(v):
+    neg = v.startswith("-")
+    hms, _, frac = v.lstrip("-").partition(".")
+    h, m, sec = hms.split(":")
+    d = _dt.timedelta(hours=int(h), minutes=int(m), seconds=int(sec), microseconds=_frac_us(frac))
+    return -d if neg else d
+
+
+_NATIVE = {
+    "float": float,
+    "decimal": decimal.Decimal,
+    "date": _n_date,
+    "datetime": _n_datetime,
+    "timestamp": _n_timestamp,
+    "time": _n_time,
+    "bytes": base64.b64decode,
+    "json": lambda v: JSON_NULL if v is None else v,
+}
+
+
+def _native(rec):
+    """Converts the tagged values of a change line (cdc_batch_set_types)."""
+    types = rec.pop("types", None)
+    if types:
+        for img in ("before", "after"):
+            row, tags = rec.get(img), types.get(img)
+            if row and tags:
+                for col, tag in tags.items():
+                    row[col] = _NATIVE[tag](row[col])
+    return rec
 
 _c_int, _c_size, _c_char_p, _c_void_p = ctypes.c_int, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_void_p
 _c_ssize = ctypes.c_ssize_t  # ptrdiff_t on every platform libcdc builds for
@@ -79,6 +180,7 @@ _PROTOS = {
                                   ctypes.POINTER(_c_size)]),
     "cdc_batch_finish": (_c_int, [_c_void_p, ctypes.POINTER(_c_void_p), ctypes.POINTER(_c_size)]),
     "cdc_batch_errmsg": (_c_char_p, [_c_void_p]),
+    "cdc_batch_set_types": (_c_int, [_c_void_p, _c_int]),
 }
 
 # Error codes this module acts on (include/cdc/common.h).
@@ -300,7 +402,7 @@ class Stream:
 
     _SLICE = 0.05  # seconds between checks for signals while waiting
 
-    def __init__(self, config: Union[Config, Mapping[str, Any]], batch_bytes: int = 0):
+    def __init__(self, config: Union[Config, Mapping[str, Any]], batch_bytes: int = 0, native: bool = False):
         self._lib = _load()
         self._s = self._b = None
         self._caller = None
@@ -317,6 +419,9 @@ class Stream:
             self._lib.cdc_stream_free(s)
             raise CdcError(rc)
         self._lib.cdc_batch_attach_stream(b, s)
+        if native:
+            self._lib.cdc_batch_set_types(b, 1)
+        self._native = native
         self._s, self._b = s, b
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
@@ -373,9 +478,10 @@ class Stream:
             raise interrupted
         return rc, raw, msg
 
-    @staticmethod
-    def _parse(raw):
-        return [json.loads(line) for line in raw.split(b"\n") if line]
+    def _parse(self, raw):
+        if self._native:
+            return [_native(Record(json.loads(line))) for line in raw.split(b"\n") if line]
+        return [Record(json.loads(line)) for line in raw.split(b"\n") if line]
 
     def _fill(self):
         """Loads the next batch into _pending; False at the end."""
