@@ -33,13 +33,17 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/big"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"unsafe"
 )
 
@@ -179,6 +183,123 @@ type Record struct {
 	DDL        *string                `json:"ddl"`
 	Snapshot   string                 `json:"snapshot"`
 	Checkpoint string                 `json:"checkpoint"`
+	// Types of the values whose JSON form does not say it, per image
+	// (Stream.SetNative): "float", "decimal", "date", "time",
+	// "datetime", "timestamp", "bytes", "json". Read values with Value.
+	Types struct {
+		Before map[string]string `json:"before"`
+		After  map[string]string `json:"after"`
+	} `json:"types"`
+}
+
+// Decimal is a DECIMAL value as its exact text ("-12.30").
+type Decimal string
+
+// String is the exact text.
+func (d Decimal) String() string { return string(d) }
+
+// Rat is the exact value.
+func (d Decimal) Rat() *big.Rat {
+	r, _ := new(big.Rat).SetString(string(d))
+	return r
+}
+
+// Float64 is the nearest float64 (not exact).
+func (d Decimal) Float64() float64 {
+	f, _ := strconv.ParseFloat(string(d), 64)
+	return f
+}
+
+// Value is column col of the after image (after true) or the before image
+// as a Go value: nil for SQL NULL (and for a column not in the image),
+// int64 or uint64 for integers (unsigned BIGINT above MaxInt64, BIT),
+// float64, Decimal, time.Time in UTC for DATE, DATETIME (no zone in the
+// column: read as UTC) and TIMESTAMP, time.Duration for TIME, []byte for
+// binary, json.RawMessage for JSON documents (json.RawMessage("null") for
+// the document null), string for text, ENUM and SET. Zero and partial
+// dates ("0000-00-00") come as their string. The type tags need a stream
+// made with SetNative(true); without them DECIMAL, temporal and binary
+// values come as their strings.
+func (r *Record) Value(after bool, col string) (interface{}, error) {
+	row, tags := r.Before, r.Types.Before
+	if after {
+		row, tags = r.After, r.Types.After
+	}
+	v, ok := row[col]
+	if !ok {
+		return nil, nil
+	}
+	tag := tags[col]
+	if v == nil && tag != "json" {
+		return nil, nil
+	}
+	switch tag {
+	case "json":
+		b, err := json.Marshal(v)
+		return json.RawMessage(b), err
+	case "float":
+		n, _ := v.(json.Number)
+		return strconv.ParseFloat(string(n), 64)
+	}
+	if n, ok := v.(json.Number); ok {
+		if i, err := strconv.ParseInt(string(n), 10, 64); err == nil {
+			return i, nil
+		}
+		if u, err := strconv.ParseUint(string(n), 10, 64); err == nil {
+			return u, nil
+		}
+		return strconv.ParseFloat(string(n), 64)
+	}
+	sv, ok := v.(string)
+	if !ok || tag == "" {
+		return v, nil
+	}
+	switch tag {
+	case "decimal":
+		return Decimal(sv), nil
+	case "bytes":
+		return base64.StdEncoding.DecodeString(sv)
+	case "date":
+		if t, err := time.Parse("2006-01-02", sv); err == nil {
+			return t, nil
+		}
+		return sv, nil
+	case "datetime":
+		if t, err := time.Parse("2006-01-02T15:04:05.999999999", sv); err == nil {
+			return t, nil
+		}
+		return sv, nil
+	case "timestamp":
+		if t, err := time.Parse("2006-01-02T15:04:05.999999999Z", sv); err == nil {
+			return t, nil
+		}
+		return sv, nil
+	case "time":
+		return parseTime(sv)
+	}
+	return sv, nil
+}
+
+func parseTime(s string) (time.Duration, error) {
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var h, m, sec int64
+	frac := ""
+	if i := strings.IndexByte(s, '.'); i >= 0 {
+		frac, s = s[i+1:], s[:i]
+	}
+	if _, err := fmt.Sscanf(s, "%d:%d:%d", &h, &m, &sec); err != nil {
+		return 0, fmt.Errorf("cdc: bad TIME %q", s)
+	}
+	d := time.Duration(h)*time.Hour + time.Duration(m)*time.Minute + time.Duration(sec)*time.Second
+	if frac != "" {
+		us, _ := strconv.ParseInt((frac + "000000")[:6], 10, 64)
+		d += time.Duration(us) * time.Microsecond
+	}
+	if neg {
+		d = -d
+	}
+	return d, nil
 }
 
 // Kind says which line the record came from.
@@ -269,6 +390,20 @@ func NewStream(cfg *Config, batchBytes int) (*Stream, error) {
 	}
 	C.cdc_batch_attach_stream(st.b, st.s)
 	return st, nil
+}
+
+// SetNative makes change records carry the type tags Record.Value needs
+// (cdc_batch_set_types). Call it before the first Next.
+func (st *Stream) SetNative(on bool) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.b != nil {
+		v := C.int(0)
+		if on {
+			v = 1
+		}
+		C.cdc_batch_set_types(st.b, v)
+	}
 }
 
 var errClosed = &Error{Code: ErrState, Name: "CDC_ERR_STATE", Message: "the stream is closed"}
