@@ -378,6 +378,10 @@ class Stream:
     snapshot ("snapshot": "done"). Iteration ends at stop.at, or after
     stop() was called from another thread; errors raise CdcError.
 
+    native=True yields values as Python types (Decimal, date, datetime,
+    timedelta, bytes, JSON documents, JSON_NULL; docs/bindings.md) instead
+    of their JSON forms.
+
     Iteration can be abandoned and resumed: the stream is its own
     iterator and keeps the records of a batch not yet yielded, so
     `for rec in stream: break` followed by another `for` loop goes on
