@@ -67,7 +67,7 @@ PC
     case $suite in unit) pat='^TestUnit' ;; *) pat='^TestIntegration' ;; esac
     out="$work/$suite.out"
     status=0
-    run "$bin" -test.v -test.count=1 -test.timeout=10m -test.run "$pat" >"$out" 2>&1 || status=$?
+    run "$bin" -test.v -test.count=1 -test.timeout=14m -test.run "$pat" >"$out" 2>&1 || status=$?
     awk '/^--- PASS: / { print "[       OK ] go." $3; next }
          /^--- FAIL: / { print "[  FAILED  ] go." $3; next }
          { print }' "$out"

@@ -37,7 +37,7 @@ func colInt(m map[string]interface{}, k string) int64 {
 }
 
 func TestIntegrationSnapshotBoundedMemory(t *testing.T) {
-	rows := 100000
+	rows := 50000
 	if v, err := strconv.Atoi(os.Getenv("CDC_TEST_SNAPSHOT_ROWS")); err == nil && v > 0 {
 		rows = v
 	}
@@ -145,7 +145,7 @@ func TestIntegrationContextCancelIdle(t *testing.T) {
 func TestIntegrationCloseFromGoroutine(t *testing.T) {
 	for _, srv := range servers(t) {
 		srv.sql(t, fmt.Sprintf("CREATE DATABASE IF NOT EXISTS %[1]s; CREATE TABLE IF NOT EXISTS %[1]s.quiet (id INT PRIMARY KEY)", goDB))
-		for k := 0; k < 10; k++ {
+		for k := 0; k < 5; k++ {
 			st := srv.stream(t, map[string]string{"start": srv.position(t), "table.include.list": goDB + ".quiet"}, 0)
 			done := make(chan error, 1)
 			go func() {
