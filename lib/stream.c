@@ -196,6 +196,10 @@ int cdc_stream_new(cdc_stream **out, const cdc_config *cfg, const cdc_allocator 
         rc = cdc__where_parse(cdc__config_str(s->cfg, CDC_CFG_STOP_AT), "stop.at", false, &s->stop_kind, &s->stop,
                               &err);
     if (rc == CDC_OK) rc = cdc__filter_init(&s->filter, s->cfg, a, &err);
+    if (rc == CDC_OK && s->start_kind == CDC__WHERE_NONE &&
+        cdc__snapshot_mode(cdc__config_enum(s->cfg, CDC_CFG_SNAPSHOT_MODE)) == CDC_SNAPSHOT_RECOVERY)
+        rc = cdc__err_set(&err, CDC_ERR_CONFIG, "snapshot.mode=recovery streams from a start position, and start is "
+                                                "empty: set start to the checkpoint to recover from");
     if (rc) {
         cdc__err_copy_out(&err, errbuf, errlen);
         if (s->cfg) cdc_config_free(s->cfg);
@@ -931,7 +935,7 @@ static int take_snapshot(cdc_stream *s, int mode)
 static int resolve(cdc_stream *s)
 {
     int rc = CDC_OK;
-    int mode = cdc__config_enum(s->cfg, CDC_CFG_SNAPSHOT_MODE);
+    int mode = cdc__snapshot_mode(cdc__config_enum(s->cfg, CDC_CFG_SNAPSHOT_MODE));
     if (s->start_kind == CDC__WHERE_POSITION && mode == CDC_SNAPSHOT_WHEN_NEEDED && s->safe.file.len) {
         /* when_needed: a checkpoint whose binlog file is gone takes a new snapshot */
         cdc_position first;
