@@ -228,6 +228,8 @@ typedef struct hstate {
     size_t snap_rows;
     const char *err;
     char errbuf[256];
+    unsigned seed;   /* pauses at random rows */
+    size_t pauses;
 } hstate;
 
 static int get_row(const cdc_value *const *vals, int64_t *id, int64_t *v, char *s, size_t cap)
@@ -254,7 +256,7 @@ static int h_snap_row(const struct cdc_table *t, const cdc_value *vals, const ui
     h->rows[id] = (hrow){true, v, ""};
     strcpy(h->rows[id].s, s);
     h->snap_rows++;
-    return 0;
+    return rand_r(&h->seed) % 50 == 0 ? CDC_ERR_PAUSED : 0;
 }
 
 static void h_log(int level, int code, const char *msg, void *ud) { on_log(level, code, msg, &((hstate *)ud)->log); }
@@ -366,18 +368,29 @@ static void handoff_as(ts_server srv, unsigned par, const char *user, bool maria
     cdc__snap_point pt;
     cdc_err err;
     long ops_before = w.ops;
-    int rc = cdc__snapshot_run(&o, &cb, NULL, &pt, &err);
+    /* Paused at random rows (~1 in 50), every 20th pause long enough for
+     * the workers to fill the queue and wait while the writer goes on:
+     * the handoff must stay exact through pauses. */
+    h->seed = 99u + par;
+    cdc__snap *sn = NULL;
+    int rc = cdc__snap_open(&sn, &o, &cb, NULL, &pt, &err);
+    while (rc == CDC_OK && (rc = cdc__snap_run(sn, &err)) == CDC_ERR_PAUSED) {
+        rc = CDC_OK;
+        if (++h->pauses % 20 == 0) usleep(50 * 1000);
+    }
+    cdc__snap_free(sn);
     long ops_during = w.ops - ops_before;
     usleep(200000);
     atomic_store(&w.stop, 1);
     pthread_join(th, NULL);
     if (rc) fail_msg("%s snapshot (parallelism %u): %s", ts_server_name(srv), par, err.msg);
-    print_message("%s%s parallelism %u: %zu snapshot rows at %s:%llu [%s], %ld writes during the snapshot\n",
+    print_message("%s%s parallelism %u: %zu snapshot rows at %s:%llu [%s], %zu pauses, %ld writes during the snapshot\n",
                   ts_server_name(srv), user ? " (LOCK TABLES path)" : "", par, h->snap_rows, pt.file, (unsigned long long)pt.offset, pt.gtid_set,
-                  ops_during);
+                  h->pauses, ops_during);
     print_message("%s", h->log.text);
     if (maria_lock) assert_non_null(strstr(h->log.text, "took FLUSH TABLES WITH READ LOCK"));
     assert_true(ops_during > 0); /* the writer really ran during the snapshot */
+    assert_true(h->pauses > 10);
     assert_true(pt.gtid_set[0] != 0);
 
     /* changes from the point on, in binlog order */
