@@ -7,6 +7,7 @@
  * transactions (up to `boundary`), then lines of the open transaction.
  */
 #include <cdc/batch.h>
+#include <cdc/debezium.h>
 #include <cdc/value.h>
 
 #include <inttypes.h>
@@ -29,6 +30,7 @@ struct cdc_batch {
     bool types;      /* change lines carry "types" (cdc_batch_set_types) */
     int end_rc;
     cdc_err err;
+    cdc_debezium *dz; /* cdc_batch_set_debezium: change lines as Debezium records */
 };
 
 int cdc_batch_new(cdc_batch **out, size_t limit, const cdc_allocator *alloc)
@@ -169,7 +171,8 @@ static int put_types(cdc_buf *o, const cdc_change *c)
     return rc ? CDC_ERR_NOMEM : CDC_OK;
 }
 
-/* A change line; with types, its closing brace gives way to "types". */
+/* A change line without its newline; with types, its closing brace
+ * gives way to "types". */
 static int render_change(cdc_batch *b, const cdc_change *c)
 {
     size_t start = b->buf.len;
@@ -193,9 +196,48 @@ int cdc_batch_set_types(cdc_batch *b, int on)
     return CDC_OK;
 }
 
+/* The Debezium records of c as {"topic":..,"key":..,"value":..} lines,
+ * the last without its newline; *none set when c makes no record. */
+static int debezium_lines(cdc_batch *b, const cdc_change *c, cdc_debezium_snapshot snap, bool *none)
+{
+    ptrdiff_t n = cdc_debezium_change(b->dz, c, snap);
+    if (n < 0) return cdc__err_set(&b->err, (int)n, "debezium: %s", cdc_debezium_errmsg(b->dz));
+    *none = n == 0;
+    int rc = CDC_OK;
+    for (size_t i = 0; i < (size_t)n && !rc; i++) {
+        cdc_bytes t, k, v;
+        cdc_debezium_record(b->dz, i, &t, &k, &v);
+        if (i) rc = cdc__buf_putc(&b->buf, '\n');
+        if (!rc) rc = cdc__buf_puts(&b->buf, "{\"topic\":\"");
+        if (!rc) rc = cdc__buf_append(&b->buf, t.ptr, t.len); /* [A-Za-z0-9._-] only */
+        if (!rc) rc = cdc__buf_puts(&b->buf, "\",\"key\":");
+        if (!rc) rc = k.ptr ? cdc__buf_append(&b->buf, k.ptr, k.len) : cdc__buf_puts(&b->buf, "null");
+        if (!rc) rc = cdc__buf_puts(&b->buf, ",\"value\":");
+        if (!rc) rc = v.ptr ? cdc__buf_append(&b->buf, v.ptr, v.len) : cdc__buf_puts(&b->buf, "null");
+        if (!rc) rc = cdc__buf_putc(&b->buf, '}');
+    }
+    return rc;
+}
+
+int cdc_batch_set_debezium(cdc_batch *b, cdc_debezium *dz)
+{
+    if (!b) return CDC_ERR_INVALID;
+    b->dz = dz;
+    return CDC_OK;
+}
+
 static int change_line(cdc_batch *b, const cdc_change *c)
 {
     size_t start = b->buf.len;
+    if (b->dz) {
+        bool none = false;
+        int rc = debezium_lines(b, c, CDC_DEBEZIUM_SNAPSHOT_FALSE, &none);
+        if (rc) {
+            b->buf.len = start;
+            return b->err.code ? b->err.code : nomem(b);
+        }
+        return none ? CDC_OK : end_line(b, start, CDC_OK, false);
+    }
     int rc = render_change(b, c);
     if (rc) return rc;
     return end_line(b, start, CDC_OK, false);
@@ -211,14 +253,10 @@ static int on_change(const cdc_change *c, void *ud)
 
 /* A snapshot row is complete on its own: a paused or stopped snapshot
  * goes on with the next row and never repeats one (lib/snapshot.c). So
- * every row line is a boundary, and the batch is handed over at the
- * limit: memory stays at about one batch however large the snapshot. */
-static int on_snapshot_row(const cdc_change *c, void *ud)
+ * every row's lines end at a boundary, and the batch is handed over at
+ * the limit: memory stays at about one batch however large the snapshot. */
+static int snapshot_line_end(cdc_batch *b, size_t start)
 {
-    cdc_batch *b = ud;
-    size_t start = b->buf.len;
-    int rc = render_change(b, c);
-    if (rc) return rc;
     if (cdc__buf_putc(&b->buf, '\n')) {
         b->buf.len = start;
         return nomem(b);
@@ -229,6 +267,28 @@ static int on_snapshot_row(const cdc_change *c, void *ud)
         return CDC_ERR_PAUSED;
     }
     return CDC_OK;
+}
+
+/* A snapshot row as Debezium records (source.snapshot "true"). */
+static int snapshot_row_debezium(cdc_batch *b, const cdc_change *c)
+{
+    size_t start = b->buf.len;
+    bool none = false;
+    int rc = debezium_lines(b, c, CDC_DEBEZIUM_SNAPSHOT_TRUE, &none);
+    if (rc) {
+        b->buf.len = start;
+        return b->err.code ? b->err.code : nomem(b);
+    }
+    return none ? CDC_OK : snapshot_line_end(b, start);
+}
+
+static int on_snapshot_row(const cdc_change *c, void *ud)
+{
+    cdc_batch *b = ud;
+    if (b->dz) return snapshot_row_debezium(b, c);
+    size_t start = b->buf.len;
+    int rc = render_change(b, c);
+    return rc ? rc : snapshot_line_end(b, start);
 }
 
 static int on_commit(const char *gtid, uint32_t sid, int64_t ts, const cdc_position *pos, void *ud)

@@ -338,6 +338,14 @@ nomem:
     return cdc__err_set(err, CDC_ERR_NOMEM, "TABLE_MAP: out of memory");
 }
 
+void cdc__table_borrow_names(struct cdc_table *t, const char *const *names)
+{
+    for (size_t i = 0; i < t->ncols; i++) {
+        t->col_names[i] = (char *)names[i]; /* never written through nor freed one by one */
+        t->cols[i].name = (cdc_bytes){(const uint8_t *)names[i], strlen(names[i])};
+    }
+}
+
 void cdc__table_free(struct cdc_table *t)
 {
     if (!t) return;
