@@ -8,6 +8,7 @@
  */
 #include <cdc/batch.h>
 #include <cdc/debezium.h>
+#include <cdc/value.h>
 
 #include <inttypes.h>
 
@@ -26,6 +27,7 @@ struct cdc_batch {
     size_t boundary; /* end of the last complete transaction's lines */
     bool pause;      /* our callback paused the stream */
     bool ended;      /* the stream ended with end_rc, not yet reported */
+    bool types;      /* change lines carry "types" (cdc_batch_set_types) */
     int end_rc;
     cdc_err err;
     cdc_debezium *dz; /* cdc_batch_set_debezium: change lines as Debezium records */
@@ -126,6 +128,74 @@ static int end_line(cdc_batch *b, size_t start, int rc, bool boundary)
     return CDC_OK;
 }
 
+/* The tag of a value whose JSON form does not say its type, or NULL. */
+static const char *type_tag(const cdc_value *v)
+{
+    switch (cdc_value_kind(v)) {
+    case CDC_KIND_FLOAT:
+    case CDC_KIND_DOUBLE: return "float"; /* "0" would read as an integer */
+    case CDC_KIND_DECIMAL: return "decimal";
+    case CDC_KIND_DATE: return "date";
+    case CDC_KIND_TIME: return "time";
+    case CDC_KIND_DATETIME: return "datetime";
+    case CDC_KIND_TIMESTAMP: return "timestamp";
+    case CDC_KIND_BYTES: return "bytes";
+    case CDC_KIND_JSON: return "json";
+    default: return NULL;
+    }
+}
+
+/* ,"types":{"before":{..},"after":{..}} for the line's images. */
+static int put_types(cdc_buf *o, const cdc_change *c)
+{
+    const cdc_table *t = cdc_change_table(c);
+    size_t n = cdc_table_column_count(t);
+    int rc = cdc__buf_puts(o, ",\"types\":{");
+    for (int img = 0; img < 2; img++) {
+        rc |= cdc__buf_puts(o, img ? ",\"after\":{" : "\"before\":{");
+        bool first = true;
+        for (size_t i = 0; i < n; i++) {
+            const cdc_value *v = img ? cdc_change_after(c, i) : cdc_change_before(c, i);
+            const char *tag = v ? type_tag(v) : NULL;
+            if (!tag) continue;
+            if (!first) rc |= cdc__buf_putc(o, ',');
+            first = false;
+            const char *name = cdc_table_column_name(t, i);
+            if (name) rc |= put_str(o, name);
+            else rc |= cdc__buf_printf(o, "\"@%zu\"", i + 1);
+            rc |= cdc__buf_printf(o, ":\"%s\"", tag);
+        }
+        rc |= cdc__buf_putc(o, '}');
+    }
+    rc |= cdc__buf_puts(o, "}}");
+    return rc ? CDC_ERR_NOMEM : CDC_OK;
+}
+
+/* A change line without its newline; with types, its closing brace
+ * gives way to "types". */
+static int render_change(cdc_batch *b, const cdc_change *c)
+{
+    size_t start = b->buf.len;
+    int rc = cdc__change_render_json(c, &b->buf, &b->err);
+    if (rc == CDC_OK && b->types) {
+        b->buf.len--; /* the object's '}' */
+        rc = put_types(&b->buf, c);
+        if (rc) cdc__err_set(&b->err, rc, "batch: out of memory");
+    }
+    if (rc) {
+        b->buf.len = start; /* b->err says which value */
+        return b->err.code ? b->err.code : nomem(b);
+    }
+    return CDC_OK;
+}
+
+int cdc_batch_set_types(cdc_batch *b, int on)
+{
+    if (!b) return CDC_ERR_INVALID;
+    b->types = on != 0;
+    return CDC_OK;
+}
+
 /* The Debezium records of c as {"topic":..,"key":..,"value":..} lines,
  * the last without its newline; *none set when c makes no record. */
 static int debezium_lines(cdc_batch *b, const cdc_change *c, cdc_debezium_snapshot snap, bool *none)
@@ -168,27 +238,9 @@ static int change_line(cdc_batch *b, const cdc_change *c)
         }
         return none ? CDC_OK : end_line(b, start, CDC_OK, false);
     }
-    int rc = cdc__change_render_json(c, &b->buf, &b->err);
-    if (rc) {
-        b->buf.len = start; /* b->err says which value */
-        return b->err.code ? b->err.code : nomem(b);
-    }
+    int rc = render_change(b, c);
+    if (rc) return rc;
     return end_line(b, start, CDC_OK, false);
-}
-
-/* A snapshot row as Debezium records (source.snapshot "true"); gathered
- * like the canonical snapshot lines. */
-static int snapshot_row_debezium(cdc_batch *b, const cdc_change *c)
-{
-    size_t start = b->buf.len;
-    bool none = false;
-    int rc = debezium_lines(b, c, CDC_DEBEZIUM_SNAPSHOT_TRUE, &none);
-    if (rc) {
-        b->buf.len = start;
-        return b->err.code ? b->err.code : nomem(b);
-    }
-    if (none) return CDC_OK;
-    return cdc__buf_putc(&b->buf, '\n') ? (b->buf.len = start, nomem(b)) : CDC_OK;
 }
 
 /* Streams pause at the limit or a boundary; decoders only at the limit,
@@ -199,20 +251,44 @@ static int on_change(const cdc_change *c, void *ud)
     return change_line(ud, c);
 }
 
-/* A pause cannot interrupt a snapshot in this version (the stream would
- * end it), so snapshot rows gather until the snapshot-done line, which
- * is a boundary: a batch then holds the whole snapshot. */
+/* A snapshot row is complete on its own: a paused or stopped snapshot
+ * goes on with the next row and never repeats one (lib/snapshot.c). So
+ * every row's lines end at a boundary, and the batch is handed over at
+ * the limit: memory stays at about one batch however large the snapshot. */
+static int snapshot_line_end(cdc_batch *b, size_t start)
+{
+    if (cdc__buf_putc(&b->buf, '\n')) {
+        b->buf.len = start;
+        return nomem(b);
+    }
+    b->boundary = b->buf.len;
+    if (b->buf.len - b->out >= b->limit) {
+        b->pause = true;
+        return CDC_ERR_PAUSED;
+    }
+    return CDC_OK;
+}
+
+/* A snapshot row as Debezium records (source.snapshot "true"). */
+static int snapshot_row_debezium(cdc_batch *b, const cdc_change *c)
+{
+    size_t start = b->buf.len;
+    bool none = false;
+    int rc = debezium_lines(b, c, CDC_DEBEZIUM_SNAPSHOT_TRUE, &none);
+    if (rc) {
+        b->buf.len = start;
+        return b->err.code ? b->err.code : nomem(b);
+    }
+    return none ? CDC_OK : snapshot_line_end(b, start);
+}
+
 static int on_snapshot_row(const cdc_change *c, void *ud)
 {
     cdc_batch *b = ud;
     if (b->dz) return snapshot_row_debezium(b, c);
     size_t start = b->buf.len;
-    int rc = cdc__change_render_json(c, &b->buf, &b->err);
-    if (rc) {
-        b->buf.len = start;
-        return b->err.code ? b->err.code : nomem(b);
-    }
-    return cdc__buf_putc(&b->buf, '\n') ? (b->buf.len = start, nomem(b)) : CDC_OK;
+    int rc = render_change(b, c);
+    return rc ? rc : snapshot_line_end(b, start);
 }
 
 static int on_commit(const char *gtid, uint32_t sid, int64_t ts, const cdc_position *pos, void *ud)

@@ -20,7 +20,16 @@ typedef enum cdc_cfg_id {
 /* Values of ssl.mode and snapshot.mode, in the order of their choices. */
 enum { CDC_SSL_DISABLED, CDC_SSL_PREFERRED, CDC_SSL_REQUIRED, CDC_SSL_VERIFY_CA, CDC_SSL_VERIFY_IDENTITY };
 enum { CDC_SNAPSHOT_INITIAL, CDC_SNAPSHOT_INITIAL_ONLY, CDC_SNAPSHOT_NO_DATA, CDC_SNAPSHOT_NEVER,
-       CDC_SNAPSHOT_WHEN_NEEDED };
+       CDC_SNAPSHOT_WHEN_NEEDED, CDC_SNAPSHOT_RECOVERY,
+       /* Debezium's older spellings, read as the modes they were renamed to */
+       CDC_SNAPSHOT_SCHEMA_ONLY, CDC_SNAPSHOT_SCHEMA_ONLY_RECOVERY };
+
+/* snapshot.mode with Debezium's older spellings folded into their modes. */
+static inline int cdc__snapshot_mode(int m)
+{
+    return m == CDC_SNAPSHOT_SCHEMA_ONLY ? CDC_SNAPSHOT_NO_DATA
+           : m == CDC_SNAPSHOT_SCHEMA_ONLY_RECOVERY ? CDC_SNAPSHOT_RECOVERY : m;
+}
 
 /* The value as text ("" when empty); valid until the key is set again. */
 const char *cdc__config_str(const cdc_config *c, cdc_cfg_id id);

@@ -94,10 +94,12 @@
       "Operations not delivered: any of c (insert), u (update), d (delete).")                        \
     /* -- snapshot --------------------------------------------------------------------------- */  \
     X(SNAPSHOT_MODE, "snapshot.mode", CDC__CFG_ENUM, "initial", 0, 0,                                \
-      "initial|initial_only|no_data|never|when_needed", 0,                                           \
+      "initial|initial_only|no_data|never|when_needed|recovery|schema_only|schema_only_recovery", 0, \
       "initial: snapshot, then stream; initial_only: snapshot and stop; no_data: capture schema "    \
       "and position, then stream; never: stream only; when_needed: snapshot when there is no "       \
-      "checkpoint or its binlog is purged.")                                                         \
+      "checkpoint or its binlog is purged; recovery: stream from the start position, which it "      \
+      "requires (libcdc keeps no schema history to rebuild: every change carries its table's "       \
+      "columns). Debezium's schema_only and schema_only_recovery mean no_data and recovery.")        \
     X(SNAPSHOT_PARALLELISM, "snapshot.parallelism", CDC__CFG_INT, "1", 1, 64, NULL, 0,               \
       "Connections reading the snapshot, all at the same consistent point.")                         \
     X(SNAPSHOT_CHUNK_ROWS, "snapshot.chunk.rows", CDC__CFG_INT, "10000", 1, 100000000, NULL, 0,      \

@@ -10,9 +10,18 @@
  * pops the batches, converts values (snapshot_values.c) and calls back,
  * so callbacks never run concurrently and a slow callback stalls the
  * readers instead of growing the queue.
+ *
+ * Pausing. The caller's side is resumable: a callback that returns
+ * CDC_ERR_PAUSED (or a stop request) makes cdc__snap_run() return with
+ * its place kept (the batch being delivered and the row in it). The
+ * workers go on until the queue is full and then wait in push(), their
+ * consistent-read transactions and half-read results open, so memory
+ * stays at the queue's bound however long the pause lasts, and the next
+ * cdc__snap_run() continues with the very next row.
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
@@ -78,10 +87,11 @@ typedef struct batch {
     cdc_buf data;               /* per row: u32 length, then the text row */
 } batch;
 
-struct snap;
+struct cdc__snap;
+typedef struct cdc__snap snap;
 
 typedef struct worker {
-    struct snap *s;
+    snap *s;
     cdc_conn *conn;
     pthread_t thread;
     bool started;
@@ -96,9 +106,11 @@ typedef struct worker {
     int rc;
 } worker;
 
-typedef struct snap {
-    const cdc__snap_opts *o;
-    const cdc__snap_cbs *cb;
+typedef struct cdc__snap {
+    const cdc__snap_opts *o;    /* &opts */
+    const cdc__snap_cbs *cb;    /* &cbs */
+    cdc__snap_opts opts;
+    cdc__snap_cbs cbs;
     const cdc_allocator *a;
     cdc_conn *c0;
     bool mariadb;
@@ -118,6 +130,17 @@ typedef struct snap {
     int err_code;
     cdc_err err;
     bool sync_ok;
+    bool started;               /* worker threads were started */
+    bool finished;              /* every row delivered, workers joined */
+    /* the caller's side, kept across pauses */
+    batch *cur;                 /* being delivered */
+    size_t cur_off;             /* offset of its next row in cur->data */
+    uint32_t cur_row;           /* index of that row */
+    bool cur_rows_done;         /* its rows are delivered; progress is next */
+    cdc_value *vals;
+    uint8_t *present;
+    cdc_bytes *texts;
+    cdc_buf scratch;
 } snap;
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -754,11 +777,26 @@ static int push(snap *s, batch *b)
     return CDC_OK;
 }
 
-/* NULL when every worker is done and the queue is empty, or aborted. */
-static batch *pop(snap *s)
+/* NULL when every worker is done and the queue is empty, or aborted,
+ * or (*stop_seen set) a stop was asked for while waiting. */
+static batch *pop(snap *s, bool *stop_seen)
 {
     pthread_mutex_lock(&s->mu);
-    while (!s->head && s->running && !aborted(s)) pthread_cond_wait(&s->nonempty, &s->mu);
+    while (!s->head && s->running && !aborted(s)) {
+        if (stopped(s)) {
+            *stop_seen = true;
+            break;
+        }
+        /* wake now and then to see a stop (cdc_stream_stop cannot signal us) */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 50 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&s->nonempty, &s->mu, &ts);
+    }
     batch *b = aborted(s) ? NULL : s->head;
     if (b) {
         s->head = b->next;
@@ -790,7 +828,7 @@ static int on_row(const cdc_bytes *vals, size_t ncols, void *ud)
 {
     worker *w = ud;
     snap_table *t = w->table;
-    if (aborted(w->s) || stopped(w->s)) return CDC_ERR_STOPPED;
+    if (aborted(w->s)) return CDC_ERR_STOPPED;
     if (!w->cur) {
         if (!(w->cur = batch_get(w->s))) return CDC_ERR_NOMEM;
         w->cur->table = w->item_table;
@@ -900,7 +938,7 @@ static void *worker_main(void *arg)
         if (!it) break;
         int rc = read_item(w, it);
         if (rc) {
-            if (rc != CDC_ERR_STOPPED || stopped(s)) fail(s, rc, &w->err);
+            if (!aborted(s)) fail(s, rc, &w->err);
             break;
         }
     }
@@ -966,97 +1004,135 @@ static int repair_labels(snap *s, snap_table *t, size_t i, const cdc_bytes *text
     return CDC_OK;
 }
 
-static int deliver(snap *s, batch *b, cdc_value *vals, uint8_t *present, cdc_bytes *texts, cdc_buf *scratch,
-                   cdc_err *err)
+static int cb_error(cdc_err *err, const char *which, int rc)
 {
+    if (rc > 0) rc = CDC_ERR_CALLBACK;
+    return cdc__err_set(err, rc, "snapshot: the %s callback returned %d", which, rc);
+}
+
+/* Delivers the rows of s->cur from s->cur_row on, then its progress.
+ * CDC_ERR_PAUSED leaves the place in s->cur_* for the next call. */
+static int deliver(snap *s, cdc_err *err)
+{
+    batch *b = s->cur;
     snap_table *t = &s->tables[b->table];
-    cdc_rd r = cdc__rd(b->data.data, b->data.len);
-    for (uint32_t n = 0; n < b->nrows; n++) {
+    cdc_rd r = cdc__rd(b->data.data + s->cur_off, b->data.len - s->cur_off);
+    while (!s->cur_rows_done && s->cur_row < b->nrows) {
+        if (stopped(s)) return cdc__err_set(err, CDC_ERR_STOPPED, "snapshot: stopped on request");
         uint32_t len = cdc__rd_u32(&r);
         const uint8_t *p = cdc__rd_take(&r, len);
         if (!p) return cdc__err_set(err, CDC_ERR_PROTOCOL, "snapshot: batch truncated");
-        int rc = cdc__row_parse(p, len, t->nsel ? t->nsel + t->nextra : 1 /* SELECT 1 */, texts, err);
+        int rc = cdc__row_parse(p, len, t->nsel ? t->nsel + t->nextra : 1 /* SELECT 1 */, s->texts, err);
         if (rc) return rc;
-        memset(present, 0, t->t.ncols);
-        cdc__buf_reset(scratch);
-        if (cdc__buf_reserve(scratch, t->t.ncols * CDC__FROM_TEXT_SCRATCH))
+        memset(s->present, 0, t->t.ncols);
+        cdc__buf_reset(&s->scratch);
+        if (cdc__buf_reserve(&s->scratch, t->t.ncols * CDC__FROM_TEXT_SCRATCH))
             return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
         for (size_t j = 0; j < t->nsel; j++) {
             size_t i = t->sel[j];
             if (t->sc[i].excluded) continue;
-            present[i] = 1;
-            if (!texts[j].ptr) {
-                memset(&vals[i], 0, sizeof vals[i]);
-                vals[i].col = &t->t.cols[i];
-                vals[i].kind = CDC_K_NULL;
+            s->present[i] = 1;
+            if (!s->texts[j].ptr) {
+                memset(&s->vals[i], 0, sizeof s->vals[i]);
+                s->vals[i].col = &t->t.cols[i];
+                s->vals[i].kind = CDC_K_NULL;
                 continue;
             }
-            if (t->sc[i].index_sel && (rc = repair_labels(s, t, i, &texts[j], &texts[t->sc[i].index_sel - 1], err)))
+            if (t->sc[i].index_sel &&
+                (rc = repair_labels(s, t, i, &s->texts[j], &s->texts[t->sc[i].index_sel - 1], err)))
                 return rc;
-            rc = cdc__snap_value(&t->t.cols[i], t->sc[i].hint, texts[j].ptr, texts[j].len,
-                                 scratch, &vals[i], err);
+            rc = cdc__snap_value(&t->t.cols[i], t->sc[i].hint, s->texts[j].ptr, s->texts[j].len, &s->scratch,
+                                 &s->vals[i], err);
             if (rc) {
                 cdc__err_prefix(err, "snapshot of %s.%s column %s", t->t.db, t->t.name, t->t.col_names[i]);
                 return rc;
             }
         }
-        if (s->cb->row) {
-            rc = s->cb->row(&t->t, vals, present, s->cb->ud);
-            if (rc) {
-                if (rc > 0) rc = CDC_ERR_CALLBACK;
-                return cdc__err_set(err, rc, "snapshot: the row callback returned %d", rc);
-            }
+        /* the row counts as delivered whatever the callback says: a pause
+         * resumes after it */
+        s->cur_row++;
+        s->cur_off = b->data.len - cdc__rd_left(&r);
+        t->rows_done++;
+        if (s->cb->row && (rc = s->cb->row(&t->t, s->vals, s->present, s->cb->ud))) {
+            if (rc == CDC_ERR_PAUSED) return rc;
+            return cb_error(err, "row", rc);
         }
     }
-    t->rows_done += b->nrows;
-    if (b->end_item && --t->items_left == 0) s->tables_done++;
-    if ((b->end_chunk || b->end_item) && s->cb->progress) {
-        int rc = s->cb->progress(t->t.db, t->t.name, t->rows_done, t->rows_est, s->tables_done, s->ntables,
-                                 s->cb->ud);
-        if (rc) {
-            if (rc > 0) rc = CDC_ERR_CALLBACK;
-            return cdc__err_set(err, rc, "snapshot: the progress callback returned %d", rc);
+    if (!s->cur_rows_done) {
+        s->cur_rows_done = true;
+        if (b->end_item && --t->items_left == 0) s->tables_done++;
+        if ((b->end_chunk || b->end_item) && s->cb->progress) {
+            int rc = s->cb->progress(t->t.db, t->t.name, t->rows_done, t->rows_est, s->tables_done, s->ntables,
+                                     s->cb->ud);
+            if (rc == CDC_ERR_PAUSED) return rc;
+            if (rc) return cb_error(err, "progress", rc);
         }
     }
     return CDC_OK;
 }
 
-static int consume(snap *s, cdc_err *err)
-{
-    size_t maxcols = 1;
-    for (size_t i = 0; i < s->ntables; i++)
-        if (s->tables[i].t.ncols > maxcols) maxcols = s->tables[i].t.ncols;
-    cdc_value *vals = cdc__calloc(s->a, maxcols, sizeof *vals);
-    uint8_t *present = cdc__calloc(s->a, maxcols, 1);
-    /* every column, and col+0 of some ENUM/SET columns */
-    cdc_bytes *texts = cdc__calloc(s->a, 2 * maxcols, sizeof *texts);
-    cdc_buf scratch;
-    cdc__buf_init(&scratch, s->a);
-    int rc = vals && present && texts ? CDC_OK : cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
-    batch *b;
-    while (!rc && (b = pop(s))) {
-        rc = deliver(s, b, vals, present, texts, &scratch, err);
-        batch_put(s, b);
-        if (!rc && stopped(s)) rc = cdc__err_set(err, CDC_ERR_STOPPED, "snapshot: stopped on request");
-    }
-    cdc__free(s->a, vals);
-    cdc__free(s->a, present);
-    cdc__free(s->a, texts);
-    cdc__buf_free(&scratch);
-    if (rc) fail(s, rc, err);
-    return rc;
-}
-
 /* Interrupts what the workers are reading (a one-pass read of a big
- * table would otherwise drain its whole result first). */
+ * table would otherwise drain its whole result first, and a paused
+ * worker may be in the middle of one). Shutting the sockets down needs
+ * no second connection and works however long the pause lasted. */
 static void kill_workers(snap *s)
 {
-    cdc_err e;
     for (size_t i = 0; i < s->nw; i++) {
-        char sql[64];
-        snprintf(sql, sizeof sql, "KILL QUERY %u", cdc__conn_id(s->w[i].conn));
-        cdc__conn_exec(s->c0, sql, &e);
+        int fd = s->w[i].conn ? cdc__conn_fd(s->w[i].conn) : -1;
+        if (fd >= 0) shutdown(fd, SHUT_RDWR);
     }
+}
+
+/* Stops and joins the workers (once). */
+static void join_workers(snap *s)
+{
+    if (!s->started) return;
+    if (s->err_code) kill_workers(s);
+    for (size_t i = 0; i < s->nw; i++)
+        if (s->w[i].started) pthread_join(s->w[i].thread, NULL);
+    s->started = false;
+}
+
+int cdc__snap_run(snap *s, cdc_err *err)
+{
+    if (s->finished) return CDC_OK;
+    if (s->err_code) {
+        *err = s->err;
+        return s->err_code;
+    }
+    int rc = CDC_OK;
+    for (;;) {
+        if (!s->cur) {
+            bool stop_seen = false;
+            if (!(s->cur = s->started ? pop(s, &stop_seen) : NULL)) {
+                if (stop_seen) return cdc__err_set(err, CDC_ERR_STOPPED, "snapshot: stopped on request");
+                break;
+            }
+            s->cur_off = 0;
+            s->cur_row = 0;
+            s->cur_rows_done = false;
+        }
+        rc = deliver(s, err);
+        if (rc == CDC_ERR_PAUSED || rc == CDC_ERR_STOPPED) return rc; /* the place is kept */
+        if (rc) {
+            fail(s, rc, err);
+            break;
+        }
+        batch_put(s, s->cur);
+        s->cur = NULL;
+    }
+    join_workers(s);
+    if (s->err_code) {
+        /* the first failure, whoever had it */
+        *err = s->err;
+        rc = s->err_code;
+        if (!err->msg[0]) cdc__err_set(err, rc, "snapshot: %s", cdc_strerror(rc));
+        return rc;
+    }
+    cdc_err e;
+    for (size_t i = 0; i < s->nw; i++) cdc__conn_exec(s->w[i].conn, "COMMIT", &e);
+    s->finished = true;
+    return CDC_OK;
 }
 
 /* ---- the whole run ------------------------------------------------------ */
@@ -1070,79 +1146,24 @@ static int connect_one(snap *s, cdc_conn **c, bool worker_session, cdc_err *err)
     if (!worker_session) return exec(*c, "SET SESSION time_zone = '+00:00'", err);
     /* UTC for TIMESTAMP; column bytes as stored (no charset conversion),
      * as the binlog has them; no PAD_CHAR_TO_FULL_LENGTH; a consumer that
-     * stalls must not make the server give up writing a long result */
+     * stalls (or pauses) must not make the server give up writing a long
+     * result, nor drop a session waiting between chunks */
     rc = exec(*c,
               "SET SESSION time_zone = '+00:00', character_set_results = NULL, sql_mode = '',"
-              " net_write_timeout = 31536000",
+              " net_write_timeout = 31536000, wait_timeout = 31536000",
               err);
     if (!rc) rc = exec(*c, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ", err);
     return rc;
 }
 
-int cdc__snapshot_run(const cdc__snap_opts *o, const cdc__snap_cbs *cb, const cdc_allocator *a,
-                      cdc__snap_point *point, cdc_err *err)
+void cdc__snap_free(snap *s)
 {
-    static const cdc__snap_cbs no_cbs;
-    snap s_, *s = &s_;
-    memset(s, 0, sizeof *s);
-    memset(point, 0, sizeof *point);
-    s->o = o;
-    s->cb = cb ? cb : &no_cbs;
-    s->a = cdc__allocator(a);
-    if (o->parallelism < 1 || o->parallelism > 64 || o->chunk_rows < 1)
-        return cdc__err_set(err, CDC_ERR_CONFIG, "snapshot: parallelism must be 1..64 and chunk rows at least 1");
-    s->nw = o->no_data ? 1 : o->parallelism;
-    s->w = cdc__calloc(s->a, s->nw, sizeof *s->w);
-    if (!s->w) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
-    pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->nonempty, NULL);
-    pthread_cond_init(&s->nonfull, NULL);
-    s->cap = s->nw * QUEUE_BATCHES_PER_WORKER + 1;
-
-    int rc = connect_one(s, &s->c0, false, err);
-    if (!rc) s->mariadb = cdc__conn_server_version(s->c0)->flavour == CDC_FLAVOUR_MARIADB;
-    for (size_t i = 0; i < s->nw && !rc; i++) {
-        s->w[i].s = s;
-        cdc__buf_init(&s->w[i].lastkey, s->a);
-        rc = connect_one(s, &s->w[i].conn, true, err);
+    if (!s) return;
+    if (s->started) {
+        fail(s, CDC_ERR_STOPPED, NULL); /* wakes workers waiting on the queue */
+        join_workers(s);
     }
-    if (!rc) rc = read_schema(s, err);
-    if (!rc) rc = s->mariadb ? point_mariadb(s, point, err) : point_mysql(s, point, err);
-    if (!rc && s->cb->point) {
-        rc = s->cb->point(point, s->cb->ud);
-        if (rc) rc = cdc__err_set(err, rc > 0 ? CDC_ERR_CALLBACK : rc, "snapshot: the point callback returned %d", rc);
-    }
-    if (!rc && !o->no_data) rc = plan_items(s, err);
-    if (!rc && !o->no_data && s->nitems) {
-        s->running = s->nw;
-        for (size_t i = 0; i < s->nw; i++) {
-            if (pthread_create(&s->w[i].thread, NULL, worker_main, &s->w[i])) {
-                pthread_mutex_lock(&s->mu);
-                s->running -= s->nw - i;
-                pthread_mutex_unlock(&s->mu);
-                fail(s, CDC_ERR_NOMEM, NULL);
-                break;
-            }
-            s->w[i].started = true;
-        }
-        cdc_err cerr;
-        cdc__err_clear(&cerr);
-        int crc = consume(s, &cerr);
-        if (crc || s->err_code) kill_workers(s);
-        for (size_t i = 0; i < s->nw; i++)
-            if (s->w[i].started) pthread_join(s->w[i].thread, NULL);
-        if (s->err_code) {
-            /* the first failure, whoever had it */
-            *err = s->err;
-            rc = s->err_code;
-            if (!err->msg[0]) cdc__err_set(err, rc, "snapshot: %s", cdc_strerror(rc));
-        }
-    }
-    if (!rc) {
-        cdc_err e;
-        for (size_t i = 0; i < s->nw; i++) cdc__conn_exec(s->w[i].conn, "COMMIT", &e);
-    }
-
+    if (s->cur) batch_put(s, s->cur);
     for (size_t i = 0; i < s->nw; i++) {
         cdc__conn_free(s->w[i].conn);
         cdc__buf_free(&s->w[i].lastkey);
@@ -1166,21 +1187,119 @@ int cdc__snapshot_run(const cdc__snap_opts *o, const cdc__snap_cbs *cb, const cd
     cdc__free(s->a, s->tables);
     cdc__free(s->a, s->items);
     cdc__free(s->a, s->w);
+    cdc__free(s->a, s->vals);
+    cdc__free(s->a, s->present);
+    cdc__free(s->a, s->texts);
+    cdc__buf_free(&s->scratch);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->nonempty);
     pthread_cond_destroy(&s->nonfull);
-    if (rc) cdc__snap_point_free(s->a, point);
+    cdc__free(s->a, s);
+}
+
+int cdc__snap_open(snap **out, const cdc__snap_opts *o, const cdc__snap_cbs *cb, const cdc_allocator *a,
+                   cdc__snap_point *point, cdc_err *err)
+{
+    *out = NULL;
+    memset(point, 0, sizeof *point);
+    a = cdc__allocator(a);
+    if (o->parallelism < 1 || o->parallelism > 64 || o->chunk_rows < 1)
+        return cdc__err_set(err, CDC_ERR_CONFIG, "snapshot: parallelism must be 1..64 and chunk rows at least 1");
+    snap *s = cdc__calloc(a, 1, sizeof *s);
+    if (!s) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+    s->opts = *o;
+    if (cb) s->cbs = *cb;
+    s->o = &s->opts;
+    s->cb = &s->cbs;
+    s->a = a;
+    cdc__buf_init(&s->scratch, a);
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->nonempty, NULL);
+    pthread_cond_init(&s->nonfull, NULL);
+    s->nw = o->no_data ? 1 : o->parallelism;
+    s->cap = s->nw * QUEUE_BATCHES_PER_WORKER + 1;
+    s->w = cdc__calloc(s->a, s->nw, sizeof *s->w);
+    if (!s->w) {
+        cdc__snap_free(s);
+        return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+    }
+
+    int rc = connect_one(s, &s->c0, false, err);
+    if (!rc) s->mariadb = cdc__conn_server_version(s->c0)->flavour == CDC_FLAVOUR_MARIADB;
+    for (size_t i = 0; i < s->nw; i++) {
+        s->w[i].s = s;
+        cdc__buf_init(&s->w[i].lastkey, s->a);
+    }
+    for (size_t i = 0; i < s->nw && !rc; i++) rc = connect_one(s, &s->w[i].conn, true, err);
+    if (!rc) rc = read_schema(s, err);
+    if (!rc) rc = s->mariadb ? point_mariadb(s, point, err) : point_mysql(s, point, err);
+    if (!rc && s->cb->point) {
+        rc = s->cb->point(point, s->cb->ud);
+        if (rc) rc = cdc__err_set(err, rc > 0 ? CDC_ERR_CALLBACK : rc, "snapshot: the point callback returned %d", rc);
+    }
+    if (!rc && !o->no_data) rc = plan_items(s, err);
+    if (!rc) {
+        size_t maxcols = 1;
+        for (size_t i = 0; i < s->ntables; i++)
+            if (s->tables[i].t.ncols > maxcols) maxcols = s->tables[i].t.ncols;
+        s->vals = cdc__calloc(s->a, maxcols, sizeof *s->vals);
+        s->present = cdc__calloc(s->a, maxcols, 1);
+        /* every column, and col+0 of some ENUM/SET columns */
+        s->texts = cdc__calloc(s->a, 2 * maxcols, sizeof *s->texts);
+        if (!s->vals || !s->present || !s->texts) rc = cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+    }
+    if (!rc && !o->no_data && s->nitems) {
+        s->running = s->nw;
+        s->started = true;
+        for (size_t i = 0; i < s->nw; i++) {
+            if (pthread_create(&s->w[i].thread, NULL, worker_main, &s->w[i])) {
+                pthread_mutex_lock(&s->mu);
+                s->running -= s->nw - i;
+                pthread_mutex_unlock(&s->mu);
+                cdc_err e;
+                cdc__err_set(&e, CDC_ERR_NOMEM, "snapshot: cannot start a worker thread");
+                fail(s, CDC_ERR_NOMEM, &e);
+                break;
+            }
+            s->w[i].started = true;
+        }
+    }
+    if (rc) {
+        cdc__snap_free(s);
+        cdc__snap_point_free(a, point);
+        return rc;
+    }
+    *out = s;
+    return CDC_OK;
+}
+
+int cdc__snapshot_run(const cdc__snap_opts *o, const cdc__snap_cbs *cb, const cdc_allocator *a,
+                      cdc__snap_point *point, cdc_err *err)
+{
+    snap *s;
+    int rc = cdc__snap_open(&s, o, cb, a, point, err);
+    if (rc) return rc;
+    while ((rc = cdc__snap_run(s, err)) == CDC_ERR_PAUSED) {
+        /* nobody to resume later: go on at once */
+    }
+    cdc__snap_free(s);
+    if (rc) cdc__snap_point_free(cdc__allocator(a), point);
     return rc;
 }
 
 /* ---- the stream's entry point ------------------------------------------ */
 
-typedef struct stream_glue {
-    const cdc__snap_stream *st;
-    const char *file;   /* the point, once fixed */
-    uint64_t offset;
-    uint64_t rows;      /* rows handed on: the next one's pos.row */
-} stream_glue;
+/* What a stream's snapshot keeps between cdc__snapshot_stream() calls. */
+struct cdc__snap_streamer {
+    const cdc__snap_stream *st; /* the caller's, renewed by every call */
+    const cdc_allocator *a;
+    snap *snap;
+    cdc__snap_point pt;
+    bool ok;                    /* snapshot opened */
+    uint64_t rows;              /* rows handed on: the next one's pos.row */
+};
+
+typedef struct cdc__snap_streamer stream_glue;
 
 static bool glue_table(const char *db, const char *table, void *ud)
 {
@@ -1192,20 +1311,13 @@ static bool glue_column(const char *db, const char *table, const char *column, v
     return cdc__filter_column_excluded(((stream_glue *)ud)->st->filter, db, table, column);
 }
 
-static int glue_point(const cdc__snap_point *p, void *ud)
-{
-    stream_glue *g = ud;
-    g->file = p->file;
-    g->offset = p->offset;
-    return 0;
-}
-
 static int glue_row(const struct cdc_table *t, const cdc_value *vals, const uint8_t *present, void *ud)
 {
     stream_glue *g = ud;
     if (g->st->rows_metric) atomic_fetch_add(g->st->rows_metric, 1);
     if (!g->st->row) return 0;
-    return cdc__change_snapshot_row(t, vals, present, g->file, g->offset, g->rows++, g->st->row, g->st->row_ud);
+    return cdc__change_snapshot_row(t, vals, present, g->pt.file, g->pt.offset, g->rows++, g->st->row,
+                                    g->st->row_ud);
 }
 
 static int glue_progress(const char *db, const char *table, uint64_t done, uint64_t est, size_t tdone,
@@ -1221,35 +1333,62 @@ static void glue_log(int level, int code, const char *msg, void *ud)
     if (g->st->log) g->st->log(level, code, msg, g->st->log_ud);
 }
 
-int cdc__snapshot_stream(const cdc__snap_stream *st, const cdc_allocator *a, cdc_position *out, cdc_err *err)
+void cdc__snapshot_stream_free(cdc__snap_streamer *g)
 {
-    stream_glue g = {.st = st};
-    cdc__snap_opts o = {
-        .conn = *st->conn,
-        .parallelism = (unsigned)cdc__config_int(st->cfg, CDC_CFG_SNAPSHOT_PARALLELISM),
-        .chunk_rows = (uint64_t)cdc__config_int(st->cfg, CDC_CFG_SNAPSHOT_CHUNK_ROWS),
-        .no_data = st->no_data,
-        .filter = {st->filter ? glue_table : NULL, st->filter ? glue_column : NULL, &g},
-        .stop = st->stop,
-    };
-    cdc__snap_cbs cb = {.point = glue_point, .row = glue_row, .progress = glue_progress, .log = glue_log, .ud = &g};
-    cdc__snap_point pt;
-    int rc = cdc__snapshot_run(&o, &cb, a, &pt, err);
-    if (rc) return rc;
+    if (!g) return;
+    cdc__snap_free(g->snap);
+    cdc__snap_point_free(g->a, &g->pt);
+    cdc__free(g->a, g);
+}
+
+static int point_to_position(const cdc__snap_point *pt, const cdc_allocator *a, cdc_position *out, cdc_err *err)
+{
     cdc__gtid_set set;
-    cdc__gtid_set_init(&set, cdc__allocator(a));
-    rc = cdc__position_set_file(out, pt.file, strlen(pt.file));
-    out->offset = pt.offset;
-    if (!rc && pt.gtid_set[0]) {
-        rc = cdc__gtid_set_parse(&set, pt.gtid_set, strlen(pt.gtid_set), err);
-        if (rc) cdc__err_prefix(err, "snapshot: the server's GTID set at %s:%llu", pt.file,
-                                (unsigned long long)pt.offset);
+    cdc__gtid_set_init(&set, a);
+    int rc = cdc__position_set_file(out, pt->file, strlen(pt->file));
+    out->offset = pt->offset;
+    if (!rc && pt->gtid_set[0]) {
+        rc = cdc__gtid_set_parse(&set, pt->gtid_set, strlen(pt->gtid_set), err);
+        if (rc) cdc__err_prefix(err, "snapshot: the server's GTID set at %s:%llu", pt->file,
+                                (unsigned long long)pt->offset);
         else rc = cdc__position_set_gtids(out, &set);
         out->gtid_known = rc == CDC_OK;
     } else if (rc) {
         rc = cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
     }
     cdc__gtid_set_free(&set);
-    cdc__snap_point_free(cdc__allocator(a), &pt);
+    return rc;
+}
+
+int cdc__snapshot_stream(const cdc__snap_stream *st, const cdc_allocator *a, cdc__snap_streamer **state,
+                         cdc_position *out, cdc_err *err)
+{
+    a = cdc__allocator(a);
+    stream_glue *g = *state;
+    if (!g) {
+        if (!(g = cdc__calloc(a, 1, sizeof *g))) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+        g->a = a;
+        *state = g;
+    }
+    g->st = st;
+    int rc = CDC_OK;
+    if (!g->ok) {
+        cdc__snap_opts o = {
+            .conn = *st->conn,
+            .parallelism = (unsigned)cdc__config_int(st->cfg, CDC_CFG_SNAPSHOT_PARALLELISM),
+            .chunk_rows = (uint64_t)cdc__config_int(st->cfg, CDC_CFG_SNAPSHOT_CHUNK_ROWS),
+            .no_data = st->no_data,
+            .filter = {st->filter ? glue_table : NULL, st->filter ? glue_column : NULL, g},
+            .stop = st->stop,
+        };
+        cdc__snap_cbs cb = {.row = glue_row, .progress = glue_progress, .log = glue_log, .ud = g};
+        rc = cdc__snap_open(&g->snap, &o, &cb, a, &g->pt, err);
+        g->ok = rc == CDC_OK;
+    }
+    if (rc == CDC_OK) rc = cdc__snap_run(g->snap, err);
+    if (rc == CDC_ERR_PAUSED || rc == CDC_ERR_STOPPED) return rc; /* resumable */
+    if (rc == CDC_OK) rc = point_to_position(&g->pt, a, out, err);
+    cdc__snapshot_stream_free(g);
+    *state = NULL;
     return rc;
 }

@@ -55,12 +55,15 @@ typedef struct cdc__snap_cbs {
      * the table as a TABLE_MAP with full metadata would (names, types,
      * metadata, flags, charsets, ENUM/SET labels); vals[i] and present[i]
      * are indexed like t->cols (present[i] == 0 for excluded columns).
-     * Views are valid until the callback returns. Non-zero aborts the
+     * Views are valid until the callback returns. CDC_ERR_PAUSED makes
+     * cdc__snap_run() return CDC_ERR_PAUSED after this row (the next call
+     * goes on with the next row); any other non-zero value aborts the
      * snapshot, which then returns that value (or CDC_ERR_CALLBACK if it
      * is positive).
      */
     int (*row)(const struct cdc_table *t, const cdc_value *vals, const uint8_t *present, void *ud);
-    /* As cdc_stream_progress_cb, after each chunk and each finished table. */
+    /* As cdc_stream_progress_cb, after each chunk and each finished table;
+     * may pause like row. */
     int (*progress)(const char *db, const char *table, uint64_t rows_done, uint64_t rows_estimated,
                     size_t tables_done, size_t tables_total, void *ud);
     /* Fallbacks and retries worth logging (level 1 warning, 2 info). */
@@ -76,19 +79,43 @@ typedef struct cdc__snap_opts {
     bool maria_lock;         /* MariaDB, N > 1: take the short read lock at once
                                 instead of retrying lock-free (tests use it) */
     cdc__snap_filter filter;
-    /* When *stop becomes nonzero (any thread) the snapshot ends soon
-     * with CDC_ERR_STOPPED. May be NULL. */
+    /* When *stop becomes nonzero (any thread) cdc__snap_run() returns
+     * CDC_ERR_STOPPED soon, with its place kept like a pause. May be NULL. */
     const atomic_int *stop;
 } cdc__snap_opts;
 
+/* A snapshot in progress: open, then run (as often as it pauses), then free. */
+typedef struct cdc__snap cdc__snap;
+
 /*
- * Takes the snapshot. Returns CDC_OK with *point filled (free it with
- * cdc__snap_point_free), or an error with err set: CDC_ERR_PRIVILEGE
- * naming what is missing when no consistency path is allowed, server
- * and connection errors as cdc__conn_* report them, CDC_ERR_CORRUPT for a
- * value the server sent that does not fit its column, CDC_ERR_STOPPED,
- * or what a callback returned. Blocks; runs its workers on threads of
- * its own and joins them before returning.
+ * Connects, reads the schema, fixes the point (filled into *point, which
+ * the caller frees with cdc__snap_point_free; the point callback runs
+ * here), plans the work and starts the worker threads. o and cb are
+ * copied. Errors: CDC_ERR_PRIVILEGE naming what is missing when no
+ * consistency path is allowed, server and connection errors as
+ * cdc__conn_* report them, CDC_ERR_STOPPED, or what the point callback
+ * returned; *out is then NULL.
+ */
+int cdc__snap_open(cdc__snap **out, const cdc__snap_opts *o, const cdc__snap_cbs *cb, const cdc_allocator *a,
+                   cdc__snap_point *point, cdc_err *err);
+/*
+ * Delivers rows on the calling thread. Returns CDC_OK when every row was
+ * delivered (the workers are then joined and their transactions
+ * committed; further calls return CDC_OK), CDC_ERR_PAUSED when a callback
+ * paused and CDC_ERR_STOPPED when o->stop was set: both keep the place,
+ * and the next call continues with the next row, never repeating one.
+ * While it is not running, the workers fill the bounded queue and wait,
+ * keeping their consistent reads open. Any other error ends the
+ * snapshot (CDC_ERR_CORRUPT for a value that does not fit its column,
+ * connection errors of a worker, what a callback returned).
+ */
+int cdc__snap_run(cdc__snap *s, cdc_err *err);
+/* Ends the workers (interrupting their reads) and frees; NULL is fine. */
+void cdc__snap_free(cdc__snap *s);
+
+/*
+ * open + run + free in one call; a pause is resumed at once. Returns
+ * CDC_OK with *point filled, or an error as above (point then freed).
  */
 int cdc__snapshot_run(const cdc__snap_opts *o, const cdc__snap_cbs *cb, const cdc_allocator *a,
                       cdc__snap_point *point, cdc_err *err);
@@ -188,14 +215,25 @@ typedef struct cdc__snap_stream {
     _Atomic uint64_t *rows_metric;      /* may be NULL */
 } cdc__snap_stream;
 
+/* A stream's snapshot kept across pauses. */
+typedef struct cdc__snap_streamer cdc__snap_streamer;
+
 /*
- * Takes the snapshot for a stream and sets *out (initialised by the
- * caller) to its point: file, offset and the executed GTID set, which is
- * where the change stream must start and a valid checkpoint. Rows reach
- * st->row as cdc_change values with op 'r' whose file and offset are that
- * point (through cdc__change_snapshot_row() in decoder.h, which owns
- * cdc_change). Errors as cdc__snapshot_run().
+ * Takes (*state NULL) or continues (*state from a paused call) the
+ * snapshot for a stream. On CDC_OK sets *out (initialised by the caller)
+ * to its point: file, offset and the executed GTID set, which is where
+ * the change stream must start and a valid checkpoint. Rows reach st->row
+ * as cdc_change values with op 'r' whose file and offset are that point
+ * (through cdc__change_snapshot_row() in decoder.h, which owns
+ * cdc_change). CDC_ERR_PAUSED (st->row or st->progress paused) and
+ * CDC_ERR_STOPPED (*st->stop was set) leave *state holding the open
+ * snapshot: call again, with st's callbacks as they are then, to go on
+ * with the next row. Any other result frees *state and sets it to NULL;
+ * errors as cdc__snap_open()/cdc__snap_run().
  */
-int cdc__snapshot_stream(const cdc__snap_stream *st, const cdc_allocator *a, cdc_position *out, cdc_err *err);
+int cdc__snapshot_stream(const cdc__snap_stream *st, const cdc_allocator *a, cdc__snap_streamer **state,
+                         cdc_position *out, cdc_err *err);
+/* Abandons a paused snapshot; NULL is fine. */
+void cdc__snapshot_stream_free(cdc__snap_streamer *state);
 
 #endif /* CDC_SNAPSHOT_H */

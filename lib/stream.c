@@ -59,6 +59,7 @@ struct cdc_stream {
 
     int state;
     bool snap_done_pause; /* the snapshot-done callback paused; pause once the session is open */
+    cdc__snap_streamer *snap; /* a snapshot that paused or stopped mid-way, to go on with */
     const uint8_t *rest;
     size_t rest_len;
     bool piece_cont;        /* the next piece continues an event payload */
@@ -144,6 +145,10 @@ int cdc_stream_new(cdc_stream **out, const cdc_config *cfg, const cdc_allocator 
         rc = cdc__where_parse(cdc__config_str(s->cfg, CDC_CFG_STOP_AT), "stop.at", false, &s->dv.stop_kind, &s->dv.stop,
                               &err);
     if (rc == CDC_OK) rc = cdc__filter_init(&s->filter, s->cfg, a, &err);
+    if (rc == CDC_OK && s->start_kind == CDC__WHERE_NONE &&
+        cdc__snapshot_mode(cdc__config_enum(s->cfg, CDC_CFG_SNAPSHOT_MODE)) == CDC_SNAPSHOT_RECOVERY)
+        rc = cdc__err_set(&err, CDC_ERR_CONFIG, "snapshot.mode=recovery streams from a start position, and start is "
+                                                "empty: set start to the checkpoint to recover from");
     if (rc) {
         cdc__err_copy_out(&err, errbuf, errlen);
         if (s->cfg) cdc_config_free(s->cfg);
@@ -184,6 +189,7 @@ void cdc_stream_free(cdc_stream *s)
 {
     if (!s) return;
     session_end(s);
+    cdc__snapshot_stream_free(s->snap);
     cdc__conn_free(s->meta);
     cdc__delivery_free(&s->dv);
     cdc__filter_free(&s->filter);
@@ -293,7 +299,9 @@ static int take_snapshot(cdc_stream *s, int mode)
     };
     cdc__position_clear(&s->dv.safe);
     cdc__position_init(&s->dv.safe, s->alloc);
-    int rc = cdc__snapshot_stream(&st, s->alloc, &s->dv.safe, &s->err);
+    /* CDC_ERR_PAUSED / CDC_ERR_STOPPED keep the snapshot in s->snap; the
+     * next session_open() continues it with the next row */
+    int rc = cdc__snapshot_stream(&st, s->alloc, &s->snap, &s->dv.safe, &s->err);
     if (rc) return rc;
     if ((rc = publish(s))) return cdc__err_set(&s->err, rc, "out of memory");
     if (mode == CDC_SNAPSHOT_INITIAL_ONLY) {
@@ -316,7 +324,7 @@ static int take_snapshot(cdc_stream *s, int mode)
 static int resolve(cdc_stream *s)
 {
     int rc = CDC_OK;
-    int mode = cdc__config_enum(s->cfg, CDC_CFG_SNAPSHOT_MODE);
+    int mode = cdc__snapshot_mode(cdc__config_enum(s->cfg, CDC_CFG_SNAPSHOT_MODE));
     if (s->start_kind == CDC__WHERE_POSITION && mode == CDC_SNAPSHOT_WHEN_NEEDED && s->dv.safe.file.len) {
         /* when_needed: a checkpoint whose binlog file is gone takes a new snapshot */
         cdc_position first;
@@ -360,14 +368,18 @@ static int session_open(cdc_stream *s)
 {
     cdc_conn_opts o;
     conn_opts(s, &o);
-    int rc = cdc__conn_new(&s->conn, s->alloc);
+    /* A snapshot that paused inside resolve() kept its checked session. */
+    bool resume = s->snap && s->conn;
+    int rc = resume ? CDC_OK : cdc__conn_new(&s->conn, s->alloc);
     if (rc) return cdc__err_set(&s->err, rc, "out of memory");
-    cdc__err_clear(&s->err);
-    rc = cdc__conn_connect(s->conn, &o, &s->err);
-    if (rc == CDC_OK) rc = cdc__replica_check(s->conn, &s->info, &s->err);
+    if (!resume) {
+        cdc__err_clear(&s->err);
+        rc = cdc__conn_connect(s->conn, &o, &s->err);
+        if (rc == CDC_OK) rc = cdc__replica_check(s->conn, &s->info, &s->err);
+    }
     if (rc == CDC_OK && !s->opened_once) {
-        bool checked;
-        rc = cdc__replica_check_server_id(s->conn, &s->info, s->server_id, &checked, &s->err);
+        bool checked = true;
+        if (!resume) rc = cdc__replica_check_server_id(s->conn, &s->info, s->server_id, &checked, &s->err);
         /* A replica that just went away (a previous run of this host)
          * stays registered until its dump thread next writes, at most a
          * heartbeat later: give it that long before calling it a clash. */
@@ -380,9 +392,10 @@ static int session_open(cdc_stream *s)
         if (rc == CDC_OK && !checked)
             slog(s, 2, CDC_OK, "cannot list the server's replicas to check that server.id %" PRIu32
                                " is unique (SHOW REPLICAS needs more privileges)", s->server_id);
-        if (rc == CDC_OK && strcmp(s->info.row_image, "FULL"))
+        if (rc == CDC_OK && !resume && strcmp(s->info.row_image, "FULL"))
             slog(s, 1, CDC_OK, "binlog_row_image=%s: changes carry only some columns", s->info.row_image);
         if (rc == CDC_OK) rc = resolve(s);
+        if (rc == CDC_ERR_PAUSED) return rc; /* inside the snapshot: the session waits with it */
         if (rc == CDC_OK) s->opened_once = true;
         if (rc == CDC_OK && cdc__delivery_at_stop(&s->dv)) return FEED_DONE;
     }
@@ -623,10 +636,14 @@ int cdc_stream_start(cdc_stream *s)
     }
     for (;;) {
         if (atomic_load(&s->stop_flag)) return stopped(s);
-        if (!s->conn) {
+        if (!s->conn || s->snap) {
             bool first = !s->opened_once;
             int rc = session_open(s);
             if (rc == FEED_DONE) return after_feed(s, FEED_DONE);
+            if (rc == CDC_ERR_PAUSED) { /* a snapshot row or progress callback paused */
+                s->state = ST_PAUSED;
+                return CDC_ERR_PAUSED;
+            }
             if (rc == CDC_OK && s->snap_done_pause) {
                 s->snap_done_pause = false;
                 s->state = ST_PAUSED;

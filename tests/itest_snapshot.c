@@ -27,6 +27,8 @@
 
 #include <cdc/binlog.h>
 #include <cdc/value.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "filter.h"
@@ -34,7 +36,7 @@
 #include "snapshot.h"
 #include "testsupport.h"
 
-#define DB "cdc_snap_it"
+#define DB "snapshot_it"
 
 /* Lets WITH RECURSIVE generate many rows on either server. */
 static void allow_recursion(cdc_conn *c, ts_server s)
@@ -223,6 +225,8 @@ typedef struct hstate {
     size_t snap_rows;
     const char *err;
     char errbuf[256];
+    unsigned seed;   /* pauses at random rows */
+    size_t pauses;
 } hstate;
 
 static int get_row(const cdc_value *const *vals, int64_t *id, int64_t *v, char *s, size_t cap)
@@ -249,7 +253,7 @@ static int h_snap_row(const struct cdc_table *t, const cdc_value *vals, const ui
     h->rows[id] = (hrow){true, v, ""};
     strcpy(h->rows[id].s, s);
     h->snap_rows++;
-    return 0;
+    return rand_r(&h->seed) % 50 == 0 ? CDC_ERR_PAUSED : 0;
 }
 
 static void h_log(int level, int code, const char *msg, void *ud) { on_log(level, code, msg, &((hstate *)ud)->log); }
@@ -361,18 +365,29 @@ static void handoff_as(ts_server srv, unsigned par, const char *user, bool maria
     cdc__snap_point pt;
     cdc_err err;
     long ops_before = w.ops;
-    int rc = cdc__snapshot_run(&o, &cb, NULL, &pt, &err);
+    /* Paused at random rows (~1 in 50), every 20th pause long enough for
+     * the workers to fill the queue and wait while the writer goes on:
+     * the handoff must stay exact through pauses. */
+    h->seed = 99u + par;
+    cdc__snap *sn = NULL;
+    int rc = cdc__snap_open(&sn, &o, &cb, NULL, &pt, &err);
+    while (rc == CDC_OK && (rc = cdc__snap_run(sn, &err)) == CDC_ERR_PAUSED) {
+        rc = CDC_OK;
+        if (++h->pauses % 20 == 0) usleep(50 * 1000);
+    }
+    cdc__snap_free(sn);
     long ops_during = w.ops - ops_before;
     usleep(200000);
     atomic_store(&w.stop, 1);
     pthread_join(th, NULL);
     if (rc) fail_msg("%s snapshot (parallelism %u): %s", ts_server_name(srv), par, err.msg);
-    print_message("%s%s parallelism %u: %zu snapshot rows at %s:%llu [%s], %ld writes during the snapshot\n",
+    print_message("%s%s parallelism %u: %zu snapshot rows at %s:%llu [%s], %zu pauses, %ld writes during the snapshot\n",
                   ts_server_name(srv), user ? " (LOCK TABLES path)" : "", par, h->snap_rows, pt.file, (unsigned long long)pt.offset, pt.gtid_set,
-                  ops_during);
+                  h->pauses, ops_during);
     print_message("%s", h->log.text);
     if (maria_lock) assert_non_null(strstr(h->log.text, "took FLUSH TABLES WITH READ LOCK"));
     assert_true(ops_during > 0); /* the writer really ran during the snapshot */
+    assert_true(h->pauses > 10);
     assert_true(pt.gtid_set[0] != 0);
 
     /* changes from the point on, in binlog order */
@@ -952,7 +967,9 @@ static void test_stream_entry(void **state)
         cdc__snap_stream ss = {.cfg = cfg, .conn = &o, .filter = &f, .row = s_row, .row_ud = &st};
         cdc_position pos;
         cdc__position_init(&pos, NULL);
-        int rc = cdc__snapshot_stream(&ss, NULL, &pos, &err);
+        cdc__snap_streamer *state = NULL;
+        int rc = cdc__snapshot_stream(&ss, NULL, &state, &pos, &err);
+        assert_null(state);
         if (rc) fail_msg("%s: %s", ts_server_name((ts_server)s), err.msg);
         assert_int_equal(st.rows, 3);
         assert_int_equal(st.bad, 0);
@@ -973,6 +990,180 @@ static void test_stream_entry(void **state)
     }
 }
 
+/* ---- pause anywhere ------------------------------------------------------
+ * A snapshot paused at ~1,000 random rows (some pauses long enough for the
+ * workers to fill the queue and wait) delivers exactly the rows of an
+ * unpaused one, each once, and as many as SELECT COUNT(*) has; memory the
+ * library holds (counted through the allocator hooks) stays bounded during
+ * pauses. Tables: a large one split into key ranges, one read in one pass
+ * (no key), one with a composite text key. */
+
+typedef struct counting {
+    _Atomic size_t live, peak;
+} counting;
+
+static void *c_malloc(size_t n, void *ud)
+{
+    counting *c = ud;
+    size_t *p = malloc(n + 16);
+    if (!p) return NULL;
+    *p = n;
+    size_t now = atomic_fetch_add(&c->live, n) + n, pk = atomic_load(&c->peak);
+    while (now > pk && !atomic_compare_exchange_weak(&c->peak, &pk, now)) {
+    }
+    return (char *)p + 16;
+}
+
+static void c_free(void *q, void *ud)
+{
+    if (!q) return;
+    counting *c = ud;
+    size_t *p = (size_t *)((char *)q - 16);
+    atomic_fetch_sub(&c->live, *p);
+    free(p);
+}
+
+static void *c_realloc(void *q, size_t n, void *ud)
+{
+    if (!q) return c_malloc(n, ud);
+    size_t old = *(size_t *)((char *)q - 16);
+    void *d = c_malloc(n, ud);
+    if (!d) return NULL;
+    memcpy(d, q, old < n ? old : n);
+    c_free(q, ud);
+    return d;
+}
+
+typedef struct pstate {
+    uint64_t *h;
+    size_t n, cap;
+    unsigned seed;
+    bool pausing;
+    size_t pauses;
+} pstate;
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) h = (h ^ ((const uint8_t *)p)[i]) * 1099511628211ull;
+    return h;
+}
+
+static int p_row(const struct cdc_table *t, const cdc_value *vals, const uint8_t *present, void *ud)
+{
+    pstate *p = ud;
+    cdc_buf b;
+    cdc__buf_init(&b, NULL);
+    cdc__buf_puts(&b, t->name);
+    for (size_t i = 0; i < t->ncols; i++) {
+        cdc__buf_putc(&b, '|');
+        render(&vals[i], present, i, &b);
+    }
+    if (p->n == p->cap) {
+        p->cap = p->cap ? 2 * p->cap : 1024;
+        p->h = realloc(p->h, p->cap * sizeof *p->h);
+        assert_non_null(p->h);
+    }
+    p->h[p->n++] = fnv(1469598103934665603ull, b.data, b.len);
+    cdc__buf_free(&b);
+    if (p->pausing && rand_r(&p->seed) % 200 == 0) {
+        p->pauses++;
+        return CDC_ERR_PAUSED;
+    }
+    return 0;
+}
+
+static int cmp_u64(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+static void test_pause_anywhere(void **state)
+{
+    (void)state;
+    for (int si = 0; si < 2; si++) {
+        ts_server srv = (ts_server)si;
+        cdc_conn *c = ts_connect(srv, NULL);
+        ts_exec(c, "DROP DATABASE IF EXISTS " DB);
+        ts_exec(c, "CREATE DATABASE " DB);
+        allow_recursion(c, srv);
+        ts_exec(c, "CREATE TABLE " DB ".big (id INT PRIMARY KEY, a VARCHAR(100), d DECIMAL(20,6), t DATETIME(3))");
+        for (int k = 0; k < 10; k++) /* in pieces: one 200k-row statement outlasts the read timeout on a busy box */
+            ts_exec(c, "INSERT INTO " DB ".big WITH RECURSIVE q(n) AS (SELECT %d UNION ALL SELECT n + 1 FROM q WHERE n < %d)"
+                       " SELECT n, CONCAT('row-', n, REPEAT('x', n %% 50)), n / 7, '2024-01-01 00:00:00' + INTERVAL n SECOND"
+                       " FROM q", k * 20000 + 1, (k + 1) * 20000);
+        ts_exec(c, "CREATE TABLE " DB ".nokey (a INT, b VARCHAR(20))");
+        ts_exec(c, "INSERT INTO " DB ".nokey WITH RECURSIVE q(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM q WHERE n < 20000)"
+                   " SELECT n %% 1000, CONCAT('n', n) FROM q");
+        ts_exec(c, "CREATE TABLE " DB ".ck (k1 VARCHAR(10), k2 INT, v INT, PRIMARY KEY (k1, k2))");
+        ts_exec(c, "INSERT INTO " DB ".ck WITH RECURSIVE q(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM q WHERE n < 10000)"
+                   " SELECT CONCAT('k', n %% 37), n, n FROM q");
+        ts_exec(c, "ANALYZE TABLE " DB ".big");
+        char *cnt = ts_query_str(c, "SELECT (SELECT COUNT(*) FROM " DB ".big) + (SELECT COUNT(*) FROM " DB
+                                    ".nokey) + (SELECT COUNT(*) FROM " DB ".ck)");
+        size_t expect = strtoull(cnt, NULL, 10);
+        free(cnt);
+
+        cdc__snap_opts o;
+        snap_opts(&o, srv, NULL, 4, 5000);
+        o.filter = (cdc__snap_filter){only_db, NULL, (void *)DB};
+        cdc_err err;
+        cdc__snap_point pt;
+
+        pstate plain = {0};
+        if (cdc__snapshot_run(&o, &(cdc__snap_cbs){.row = p_row, .ud = &plain}, NULL, &pt, &err))
+            fail_msg("%s: %s", ts_server_name(srv), err.msg);
+        cdc__snap_point_free(NULL, &pt);
+
+        counting cnts = {0};
+        cdc_allocator ca = {c_malloc, c_realloc, c_free, &cnts};
+        pstate paused = {.pausing = true, .seed = (unsigned)time(NULL) + (unsigned)si};
+        print_message("%s: pause seed %u\n", ts_server_name(srv), paused.seed);
+        cdc__snap *sn;
+        if (cdc__snap_open(&sn, &o, &(cdc__snap_cbs){.row = p_row, .ud = &paused}, &ca, &pt, &err))
+            fail_msg("%s: %s", ts_server_name(srv), err.msg);
+        size_t peak_pause = 0;
+        int rc;
+        size_t runs = 0;
+        while ((rc = cdc__snap_run(sn, &err)) == CDC_ERR_PAUSED) {
+            runs++;
+            if (runs % 100 == 1) {
+                /* long enough for every worker to fill the queue and wait */
+                usleep(300 * 1000);
+                size_t live = atomic_load(&cnts.live);
+                if (live > peak_pause) peak_pause = live;
+            }
+        }
+        if (rc) fail_msg("%s: %s", ts_server_name(srv), err.msg);
+        cdc__snap_free(sn);
+        cdc__snap_point_free(&ca, &pt);
+        assert_int_equal(atomic_load(&cnts.live), 0);
+
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        print_message("%s: %zu rows, %zu pauses; library memory: peak %zu KiB, %zu KiB while paused; "
+                      "process peak RSS %ld MiB\n",
+                      ts_server_name(srv), paused.n, paused.pauses, atomic_load(&cnts.peak) / 1024, peak_pause / 1024,
+                      ru.ru_maxrss / 1024);
+        assert_true(paused.pauses > 500);
+        assert_int_equal(plain.n, expect);
+        assert_int_equal(paused.n, expect);
+        qsort(plain.h, plain.n, sizeof *plain.h, cmp_u64);
+        qsort(paused.h, paused.n, sizeof *paused.h, cmp_u64);
+        for (size_t i = 0; i < paused.n; i++) {
+            if (i && paused.h[i] == paused.h[i - 1]) fail_msg("%s: a row delivered twice", ts_server_name(srv));
+            if (paused.h[i] != plain.h[i]) fail_msg("%s: paused and unpaused rows differ", ts_server_name(srv));
+        }
+        /* 4 workers: a queue of 9 batches of <= 256 KiB, 4 being filled, one
+         * being delivered; the rows themselves are ~20 MB */
+        assert_true(atomic_load(&cnts.peak) < 8u * 1024 * 1024);
+        free(plain.h);
+        free(paused.h);
+        ts_exec(c, "DROP DATABASE " DB);
+        cdc__conn_free(c);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -988,6 +1179,8 @@ int main(void)
         cmocka_unit_test(test_callback_abort),
         cmocka_unit_test(test_stop_flag),
         cmocka_unit_test(test_stream_entry),
+        cmocka_unit_test(test_pause_anywhere),
     };
+    if (getenv("CDC_TEST_FILTER")) cmocka_set_test_filter(getenv("CDC_TEST_FILTER")); /* e.g. test_pause* */
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -389,6 +389,111 @@ static void test_misuse(void **state)
     cdc_batch_free(NULL);
 }
 
+/* cdc_batch_set_types: each change line is the plain line with its '}'
+ * replaced by "types" naming, per image, the kind of every value whose
+ * JSON form does not say it (the kinds read here through cdc/value.h). */
+static const char *kind_tag(int k)
+{
+    switch (k) {
+    case CDC_KIND_FLOAT: case CDC_KIND_DOUBLE: return "float";
+    case CDC_KIND_DECIMAL: return "decimal";
+    case CDC_KIND_DATE: return "date";
+    case CDC_KIND_TIME: return "time";
+    case CDC_KIND_DATETIME: return "datetime";
+    case CDC_KIND_TIMESTAMP: return "timestamp";
+    case CDC_KIND_BYTES: return "bytes";
+    case CDC_KIND_JSON: return "json";
+    default: return NULL;
+    }
+}
+
+static int typed_ref_change(const cdc_change *c, void *ud)
+{
+    ref *r = ud;
+    size_t need = 0;
+    cdc_change_render_json(c, NULL, 0, &need);
+    assert_int_equal(cdc__buf_reserve(&r->out, need), CDC_OK);
+    assert_int_equal(cdc_change_render_json(c, (char *)r->out.data + r->out.len, need, NULL), CDC_OK);
+    r->out.len += need - 2; /* without the '}' */
+    const cdc_table *t = cdc_change_table(c);
+    cdc__buf_puts(&r->out, ",\"types\":{");
+    for (int img = 0; img < 2; img++) {
+        cdc__buf_puts(&r->out, img ? ",\"after\":{" : "\"before\":{");
+        const char *sep = "";
+        for (size_t i = 0; i < cdc_table_column_count(t); i++) {
+            const cdc_value *v = img ? cdc_change_after(c, i) : cdc_change_before(c, i);
+            const char *tag = v ? kind_tag(cdc_value_kind(v)) : NULL;
+            if (!tag) continue;
+            const char *name = cdc_table_column_name(t, i);
+            if (name) cdc__buf_printf(&r->out, "%s\"%s\":\"%s\"", sep, name, tag);
+            else cdc__buf_printf(&r->out, "%s\"@%zu\":\"%s\"", sep, i + 1, tag);
+            sep = ",";
+        }
+        cdc__buf_putc(&r->out, '}');
+    }
+    cdc__buf_puts(&r->out, "}}\n");
+    r->changes++;
+    return 0;
+}
+
+static void test_types(void **state)
+{
+    (void)state;
+    size_t tagged = 0;
+    for (size_t f = 0; f < sizeof some_fixtures / sizeof *some_fixtures; f++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", fixtures_root(), some_fixtures[f]);
+        size_t n;
+        uint8_t *p = read_file(path, &n);
+        ref want = {0};
+        cdc__buf_init(&want.out, NULL);
+        cdc_decoder *d;
+        assert_int_equal(cdc_decoder_new(&d, NULL, NULL, 0), CDC_OK);
+        cdc_decoder_set_change_cb(d, typed_ref_change, &want);
+        ptrdiff_t used = cdc_decoder_feed(d, p, n);
+        int wrc = used < 0 ? (int)used : cdc_decoder_finish(d);
+        cdc_decoder_free(d);
+
+        cdc_decoder *d2;
+        cdc_batch *b;
+        assert_int_equal(cdc_decoder_new(&d2, &test_alloc, NULL, 0), CDC_OK);
+        assert_int_equal(cdc_batch_new(&b, 4096, &test_alloc), CDC_OK);
+        assert_int_equal(cdc_batch_set_types(b, 1), CDC_OK);
+        assert_int_equal(cdc_batch_attach_decoder(b, d2), CDC_OK);
+        run got = {0};
+        cdc__buf_init(&got.out, NULL);
+        const char *data;
+        size_t len, off = 0;
+        int grc = CDC_OK;
+        while (off < n) {
+            ptrdiff_t u = cdc_batch_feed(b, p + off, n - off, &data, &len);
+            take(&got, data, len);
+            if (u < 0) {
+                grc = (int)u;
+                break;
+            }
+            off += (size_t)u;
+        }
+        if (grc == CDC_OK) {
+            grc = cdc_batch_finish(b, &data, &len);
+            take(&got, data, len);
+        }
+        cdc_batch_free(b);
+        cdc_decoder_free(d2);
+        assert_int_equal(grc, wrc);
+        assert_int_equal(got.out.len, want.out.len);
+        assert_memory_equal(got.out.data, want.out.data, want.out.len);
+        tagged += count(&got.out, "\":\"decimal\"") + count(&got.out, "\":\"json\"") +
+                  count(&got.out, "\":\"datetime\"") + count(&got.out, "\":\"bytes\"");
+        cdc__buf_free(&want.out);
+        cdc__buf_free(&got.out);
+        free(p);
+    }
+    assert_true(tagged > 0);
+    assert_int_equal(cdc_batch_set_types(NULL, 1), CDC_ERR_INVALID);
+}
+
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -397,6 +502,7 @@ int main(void)
         cmocka_unit_test(test_render_one_change),
         cmocka_unit_test(test_allocation_failure),
         cmocka_unit_test(test_misuse),
+        cmocka_unit_test(test_types),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

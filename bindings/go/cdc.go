@@ -16,13 +16,13 @@
 //		}
 //	}
 //
-// Build: cgo needs the headers and libcdc.so. An installed libcdc is found
-// by default; otherwise set CGO_CFLAGS="-I<src>/include -I<build>/include"
-// and CGO_LDFLAGS="-L<build>/lib" (docs/bindings.md).
+// Build: cgo asks pkg-config for libcdc (libcdc.pc, installed with the
+// library), so an installed libcdc just works, under any prefix with
+// PKG_CONFIG_PATH; for a build tree see docs/bindings.md.
 package cdc
 
 /*
-#cgo LDFLAGS: -lcdc
+#cgo pkg-config: libcdc
 #include <stdlib.h>
 #include <cdc/cdc.h>
 */
@@ -32,19 +32,25 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/big"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"unsafe"
 )
 
 // Error codes the package acts on; every code comes with its name.
 const (
 	ErrConfig   = -3
+	ErrState    = -4
 	ErrTooLarge = -16
 	ErrStopped  = -29
 )
@@ -177,6 +183,123 @@ type Record struct {
 	DDL        *string                `json:"ddl"`
 	Snapshot   string                 `json:"snapshot"`
 	Checkpoint string                 `json:"checkpoint"`
+	// Types of the values whose JSON form does not say it, per image
+	// (Stream.SetNative): "float", "decimal", "date", "time",
+	// "datetime", "timestamp", "bytes", "json". Read values with Value.
+	Types struct {
+		Before map[string]string `json:"before"`
+		After  map[string]string `json:"after"`
+	} `json:"types"`
+}
+
+// Decimal is a DECIMAL value as its exact text ("-12.30").
+type Decimal string
+
+// String is the exact text.
+func (d Decimal) String() string { return string(d) }
+
+// Rat is the exact value.
+func (d Decimal) Rat() *big.Rat {
+	r, _ := new(big.Rat).SetString(string(d))
+	return r
+}
+
+// Float64 is the nearest float64 (not exact).
+func (d Decimal) Float64() float64 {
+	f, _ := strconv.ParseFloat(string(d), 64)
+	return f
+}
+
+// Value is column col of the after image (after true) or the before image
+// as a Go value: nil for SQL NULL (and for a column not in the image),
+// int64 or uint64 for integers (unsigned BIGINT above MaxInt64, BIT),
+// float64, Decimal, time.Time in UTC for DATE, DATETIME (no zone in the
+// column: read as UTC) and TIMESTAMP, time.Duration for TIME, []byte for
+// binary, json.RawMessage for JSON documents (json.RawMessage("null") for
+// the document null), string for text, ENUM and SET. Zero and partial
+// dates ("0000-00-00") come as their string. The type tags need a stream
+// made with SetNative(true); without them DECIMAL, temporal and binary
+// values come as their strings.
+func (r *Record) Value(after bool, col string) (interface{}, error) {
+	row, tags := r.Before, r.Types.Before
+	if after {
+		row, tags = r.After, r.Types.After
+	}
+	v, ok := row[col]
+	if !ok {
+		return nil, nil
+	}
+	tag := tags[col]
+	if v == nil && tag != "json" {
+		return nil, nil
+	}
+	switch tag {
+	case "json":
+		b, err := json.Marshal(v)
+		return json.RawMessage(b), err
+	case "float":
+		n, _ := v.(json.Number)
+		return strconv.ParseFloat(string(n), 64)
+	}
+	if n, ok := v.(json.Number); ok {
+		if i, err := strconv.ParseInt(string(n), 10, 64); err == nil {
+			return i, nil
+		}
+		if u, err := strconv.ParseUint(string(n), 10, 64); err == nil {
+			return u, nil
+		}
+		return strconv.ParseFloat(string(n), 64)
+	}
+	sv, ok := v.(string)
+	if !ok || tag == "" {
+		return v, nil
+	}
+	switch tag {
+	case "decimal":
+		return Decimal(sv), nil
+	case "bytes":
+		return base64.StdEncoding.DecodeString(sv)
+	case "date":
+		if t, err := time.Parse("2006-01-02", sv); err == nil {
+			return t, nil
+		}
+		return sv, nil
+	case "datetime":
+		if t, err := time.Parse("2006-01-02T15:04:05.999999999", sv); err == nil {
+			return t, nil
+		}
+		return sv, nil
+	case "timestamp":
+		if t, err := time.Parse("2006-01-02T15:04:05.999999999Z", sv); err == nil {
+			return t, nil
+		}
+		return sv, nil
+	case "time":
+		return parseTime(sv)
+	}
+	return sv, nil
+}
+
+func parseTime(s string) (time.Duration, error) {
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var h, m, sec int64
+	frac := ""
+	if i := strings.IndexByte(s, '.'); i >= 0 {
+		frac, s = s[i+1:], s[:i]
+	}
+	if _, err := fmt.Sscanf(s, "%d:%d:%d", &h, &m, &sec); err != nil {
+		return 0, fmt.Errorf("cdc: bad TIME %q", s)
+	}
+	d := time.Duration(h)*time.Hour + time.Duration(m)*time.Minute + time.Duration(sec)*time.Second
+	if frac != "" {
+		us, _ := strconv.ParseInt((frac + "000000")[:6], 10, 64)
+		d += time.Duration(us) * time.Microsecond
+	}
+	if neg {
+		d = -d
+	}
+	return d, nil
 }
 
 // Kind says which line the record came from.
@@ -235,12 +358,17 @@ func min(a, b int) int {
 // Stream is a change stream (include/cdc/stream.h) read in batches. The
 // stream runs only inside Next/NextBatch: between calls nothing is read
 // and nothing is lost (backpressure by not calling). Next and NextBatch
-// belong to one goroutine; Stop, CheckpointNow and Metric may be called
-// from any goroutine.
+// belong to one goroutine; Stop, CheckpointNow, Metric and Close may be
+// called from any goroutine. A snapshot arrives in batches of batchBytes
+// too (the library pauses it at any row), so memory stays bounded.
 type Stream struct {
 	mu      sync.Mutex
+	idle    *sync.Cond // signalled when a batch call ends
 	s       *C.cdc_stream
 	b       *C.cdc_batch
+	busy    bool // a batch call is in flight
+	closing bool
+	ownStop bool // we stopped the stream for a cancelled context
 	pending []Record
 	done    error
 	// Checkpoint of the last commit, DDL or checkpoint record returned.
@@ -251,6 +379,7 @@ type Stream struct {
 // size limit (0: the library's default, 1 MiB). Does not connect.
 func NewStream(cfg *Config, batchBytes int) (*Stream, error) {
 	st := &Stream{}
+	st.idle = sync.NewCond(&st.mu)
 	var buf [1024]C.char
 	if rc := C.cdc_stream_new(&st.s, cfg.p, nil, &buf[0], C.size_t(len(buf))); rc != 0 {
 		return nil, newError(rc, C.GoString(&buf[0]))
@@ -263,42 +392,155 @@ func NewStream(cfg *Config, batchBytes int) (*Stream, error) {
 	return st, nil
 }
 
+// SetNative makes change records carry the type tags Record.Value needs
+// (cdc_batch_set_types). Call it before the first Next.
+func (st *Stream) SetNative(on bool) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.b != nil {
+		v := C.int(0)
+		if on {
+			v = 1
+		}
+		C.cdc_batch_set_types(st.b, v)
+	}
+}
+
+var errClosed = &Error{Code: ErrState, Name: "CDC_ERR_STATE", Message: "the stream is closed"}
+
+// call runs one cdc_batch_next and copies its lines. A cancelled ctx
+// stops the stream (cdc_stream_stop is thread-safe); the call then
+// returns what it holds and the caller gets ctx.Err().
+func (st *Stream) call(ctx context.Context) (C.int, []byte, string, error) {
+	st.mu.Lock()
+	if st.s == nil || st.closing {
+		st.mu.Unlock()
+		return 0, nil, "", errClosed
+	}
+	st.busy = true
+	s, b := st.s, st.b
+	st.mu.Unlock()
+
+	// A watcher stops the stream when ctx is done; it reports whether it
+	// did, so a stop it makes just after the call ended is still known.
+	finished := make(chan struct{})
+	var stoppedByUs chan bool
+	if ctx.Done() != nil {
+		stoppedByUs = make(chan bool, 1)
+		go func() {
+			select {
+			case <-ctx.Done():
+				C.cdc_stream_stop(s)
+				stoppedByUs <- true
+			case <-finished:
+				stoppedByUs <- false
+			}
+		}()
+	}
+	var data *C.char
+	var n C.size_t
+	rc := C.cdc_batch_next(b, &data, &n)
+	var raw []byte
+	var msg string
+	if rc == 0 && n > 0 {
+		raw = C.GoBytes(unsafe.Pointer(data), C.int(n))
+	} else if rc != 0 && rc != ErrStopped {
+		msg = C.GoString(C.cdc_batch_errmsg(b))
+	}
+	close(finished)
+	var ctxErr error
+	if stoppedByUs != nil && <-stoppedByUs {
+		ctxErr = ctx.Err()
+	}
+
+	st.mu.Lock()
+	st.busy = false
+	st.idle.Broadcast()
+	closing := st.closing
+	if ctxErr != nil && rc == ErrStopped && len(raw) == 0 {
+		// the stop we made came back now; nothing to swallow later
+	} else if ctxErr != nil {
+		st.ownStop = true
+	}
+	st.mu.Unlock()
+	if closing {
+		return 0, nil, "", &Error{Code: ErrState, Name: "CDC_ERR_STATE", Message: "the stream was closed while in Next"}
+	}
+	return rc, raw, msg, ctxErr
+}
+
 // NextBatch runs the stream until a batch is ready and returns its
 // records: the changes of whole transactions followed by their commit
 // records (a transaction larger than the limit spans batches). io.EOF
 // when the stream reached stop.at or was stopped; *Error otherwise.
-func (st *Stream) NextBatch() ([]Record, error) {
+func (st *Stream) NextBatch() ([]Record, error) { return st.NextBatchContext(context.Background()) }
+
+// NextBatchContext is NextBatch that returns ctx.Err() soon after ctx is
+// done, even while the stream waits for the server. Nothing is lost: the
+// records the stream held come with the next call (which restarts the
+// stream where it stopped).
+func (st *Stream) NextBatchContext(ctx context.Context) ([]Record, error) {
+	if len(st.pending) > 0 {
+		recs := st.pending
+		st.pending = nil
+		return recs, nil
+	}
 	if st.done != nil {
 		return nil, st.done
 	}
-	if st.s == nil {
-		return nil, io.EOF
-	}
 	for {
-		var data *C.char
-		var n C.size_t
-		rc := C.cdc_batch_next(st.b, &data, &n)
-		if rc == 0 && n > 0 {
-			recs, err := parseLines(C.GoBytes(unsafe.Pointer(data), C.int(n)), nil)
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		rc, raw, msg, err := st.call(ctx)
+		if _, ok := err.(*Error); ok { // closed
+			return nil, err
+		}
+		var recs []Record
+		if len(raw) > 0 {
+			var perr error
+			recs, perr = parseLines(raw, nil)
 			for i := range recs {
 				if recs[i].Checkpoint != "" {
 					st.Checkpoint = recs[i].Checkpoint
 				}
 			}
-			return recs, err
+			if perr != nil {
+				return recs, perr
+			}
+		}
+		if err != nil { // ctx done: keep what came for the next call
+			st.pending = recs
+			return nil, err
+		}
+		if rc == 0 && len(raw) > 0 {
+			return recs, nil
+		}
+		if rc == ErrStopped {
+			st.mu.Lock()
+			own := st.ownStop
+			st.ownStop = false
+			st.mu.Unlock()
+			if own {
+				continue // the stop we made for a cancelled context
+			}
 		}
 		if rc == 0 || rc == ErrStopped {
 			return nil, io.EOF
 		}
-		st.done = newError(rc, C.GoString(C.cdc_batch_errmsg(st.b)))
+		st.done = newError(rc, msg)
 		return nil, st.done
 	}
 }
 
 // Next returns the next record, batching underneath.
-func (st *Stream) Next() (*Record, error) {
+func (st *Stream) Next() (*Record, error) { return st.NextContext(context.Background()) }
+
+// NextContext is Next with cancellation: it returns ctx.Err() soon after
+// ctx is done, and a later call goes on without losing a record.
+func (st *Stream) NextContext(ctx context.Context) (*Record, error) {
 	for len(st.pending) == 0 {
-		recs, err := st.NextBatch()
+		recs, err := st.NextBatchContext(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -316,6 +558,7 @@ func (st *Stream) Stop() {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.s != nil {
+		st.ownStop = false
 		C.cdc_stream_stop(st.s)
 	}
 }
@@ -355,10 +598,22 @@ func (st *Stream) Metric(name string) uint64 {
 	return uint64(C.cdc_stream_metric(st.s, C.cdc_metric(m)))
 }
 
-// Close frees the stream. Not while another goroutine is in Next.
+// Close frees the stream. Safe from any goroutine: a Next running in
+// another goroutine is stopped first and returns an *Error with Code
+// ErrState; later calls do too. Closing twice is fine.
 func (st *Stream) Close() {
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	if st.s == nil || st.closing {
+		return
+	}
+	st.closing = true
+	if st.busy {
+		C.cdc_stream_stop(st.s)
+	}
+	for st.busy {
+		st.idle.Wait()
+	}
 	if st.s != nil {
 		C.cdc_stream_free(st.s)
 		C.cdc_batch_free(st.b)

@@ -23,6 +23,10 @@
  *  - at a transaction boundary (a commit, DDL, checkpoint or
  *    snapshot-done line) once the batch holds anything, so a change never
  *    waits for the next transaction to be handed over;
+ *  - among snapshot rows, once the lines reach `limit` bytes: the
+ *    snapshot pauses after that row and the next call goes on with the
+ *    next one (nothing is read twice), so a snapshot of any size takes
+ *    about `limit` bytes here;
  *  - inside a transaction whose lines reach `limit` bytes, so memory
  *    stays bounded. When that point falls inside a rows event, the
  *    stream resumes by re-reading the transaction from its start and
@@ -71,6 +75,19 @@ CDC_EXTERN int cdc_batch_new(cdc_batch **out, size_t limit, const cdc_allocator 
  * is attached to, or detach it by freeing that first: the callbacks it
  * installed point at it. */
 CDC_EXTERN void cdc_batch_free(cdc_batch *b);
+
+/*
+ * With on != 0, every change line (of streams and decoders) ends with a
+ * "types" member naming the type of each value whose JSON form does not
+ * say it: {"types":{"before":{"col":"decimal",...},"after":{...}}}, tags
+ * "float" (FLOAT/DOUBLE, whose 0 reads as an integer), "decimal", "date",
+ * "time", "datetime", "timestamp" (UTC), "bytes" (base64 in the line),
+ * "json" (a document: a JSON null there is the document null, not SQL
+ * NULL, which has no tag). Other values (integers, text, SQL NULL...) are
+ * untagged. Bindings use it to build their languages' native values
+ * (docs/bindings.md). Off by default. Returns CDC_OK or CDC_ERR_INVALID.
+ */
+CDC_EXTERN int cdc_batch_set_types(cdc_batch *b, int on);
 
 /* ---- streams ----------------------------------------------------------- */
 

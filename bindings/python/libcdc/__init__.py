@@ -21,14 +21,123 @@ The library is found through the LIBCDC_PATH environment variable (the
 path of libcdc.so), else the system's loader search (libcdc.so.0).
 See docs/bindings.md.
 """
+from __future__ import annotations
+
+import asyncio
+import base64
 import ctypes
 import ctypes.util
+import datetime as _dt
+import decimal
 import gzip
 import json
 import os
 import threading
+from typing import Any, AsyncIterator, Dict, Iterator, List, Mapping, Optional, Union
 
-__all__ = ["CdcError", "Config", "Stream", "decode_file", "version", "config_keys"]
+__all__ = ["CdcError", "Config", "Stream", "Record", "JSON_NULL", "decode_file", "version", "config_keys"]
+
+
+class Record(dict):
+    """One line of a batch (docs/output.md): a row change, commit, DDL,
+    position or snapshot-done record. A dict (rec["after"]["id"]) with
+    attributes for the common keys: op, db, table, before, after,
+    position (the "pos" dict), gtid, checkpoint, ts (the commit time as an
+    aware UTC datetime, None when unknown)."""
+
+    __slots__ = ()
+
+    op = property(lambda self: self.get("op"))
+    db = property(lambda self: self.get("db"))
+    table = property(lambda self: self.get("table"))
+    before = property(lambda self: self.get("before"))
+    after = property(lambda self: self.get("after"))
+    position = property(lambda self: self.get("pos"))
+    gtid = property(lambda self: self.get("gtid"))
+    checkpoint = property(lambda self: self.get("checkpoint"))
+
+    @property
+    def ts(self) -> Optional[_dt.datetime]:
+        ms = self.get("ts_ms")
+        if not ms:
+            return None
+        return _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc) + _dt.timedelta(milliseconds=ms)
+
+
+class _JsonNull:
+    """The JSON document `null` in a JSON column (SQL NULL is None)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "libcdc.JSON_NULL"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+#: A JSON column holding the document `null`, told apart from SQL NULL
+#: (None) in native mode.
+JSON_NULL = _JsonNull()
+_UTC = _dt.timezone.utc
+
+
+def _frac_us(frac: str) -> int:
+    return int((frac + "000000")[:6]) if frac else 0
+
+
+def _n_date(v):
+    try:
+        return _dt.date(int(v[0:4]), int(v[5:7]), int(v[8:10]))
+    except ValueError:  # zero or partial dates ("0000-00-00") stay text
+        return v
+
+
+def _n_datetime(v, tz=None):
+    try:
+        base, _, frac = v.partition(".")
+        return _dt.datetime(int(base[0:4]), int(base[5:7]), int(base[8:10]), int(base[11:13]), int(base[14:16]),
+                            int(base[17:19]), _frac_us(frac), tzinfo=tz)
+    except ValueError:
+        return v
+
+
+def _n_timestamp(v):
+    if not v.endswith("Z"):  # the zero TIMESTAMP is no instant: text
+        return v
+    return _n_datetime(v[:-1], _UTC)
+
+
+def _n_time(v):
+    neg = v.startswith("-")
+    hms, _, frac = v.lstrip("-").partition(".")
+    h, m, sec = hms.split(":")
+    d = _dt.timedelta(hours=int(h), minutes=int(m), seconds=int(sec), microseconds=_frac_us(frac))
+    return -d if neg else d
+
+
+_NATIVE = {
+    "float": float,
+    "decimal": decimal.Decimal,
+    "date": _n_date,
+    "datetime": _n_datetime,
+    "timestamp": _n_timestamp,
+    "time": _n_time,
+    "bytes": base64.b64decode,
+    "json": lambda v: JSON_NULL if v is None else v,
+}
+
+
+def _native(rec):
+    """Converts the tagged values of a change line (cdc_batch_set_types)."""
+    types = rec.pop("types", None)
+    if types:
+        for img in ("before", "after"):
+            row, tags = rec.get(img), types.get(img)
+            if row and tags:
+                for col, tag in tags.items():
+                    row[col] = _NATIVE[tag](row[col])
+    return rec
 
 _c_int, _c_size, _c_char_p, _c_void_p = ctypes.c_int, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_void_p
 _c_ssize = ctypes.c_ssize_t  # ptrdiff_t on every platform libcdc builds for
@@ -71,12 +180,14 @@ _PROTOS = {
                                   ctypes.POINTER(_c_size)]),
     "cdc_batch_finish": (_c_int, [_c_void_p, ctypes.POINTER(_c_void_p), ctypes.POINTER(_c_size)]),
     "cdc_batch_errmsg": (_c_char_p, [_c_void_p]),
+    "cdc_batch_set_types": (_c_int, [_c_void_p, _c_int]),
 }
 
 # Error codes this module acts on (include/cdc/common.h).
 CDC_OK = 0
 CDC_ERR_INVALID = -2
 CDC_ERR_CONFIG = -3
+CDC_ERR_STATE = -4
 CDC_ERR_TOO_LARGE = -16
 CDC_ERR_STOPPED = -29
 
@@ -108,7 +219,12 @@ class CdcError(Exception):
     """An error from libcdc: code (negative int), name ("CDC_ERR_AUTH"),
     message (where and what, from the library)."""
 
-    def __init__(self, code, message=None):
+    code: int
+    name: str
+    message: str
+    retriable: bool
+
+    def __init__(self, code: int, message: Optional[str] = None):
         lib = _load()
         self.code = code
         self.name = _s(lib.cdc_err_name(code))
@@ -117,12 +233,12 @@ class CdcError(Exception):
         super().__init__(f"{self.name}: {self.message}")
 
 
-def version():
+def version() -> str:
     """The version string of the loaded libcdc."""
     return _s(_load().cdc_version())
 
 
-def config_keys():
+def config_keys() -> List[Dict[str, Optional[str]]]:
     """Every configuration key: a list of dicts name, type, default, doc,
     choices (docs/configuration.md)."""
     lib = _load()
@@ -149,7 +265,7 @@ class Config:
     pair in turn. Values may be str, int, bool or a list (joined by
     commas); None restores the default. Not thread-safe while being set."""
 
-    def __init__(self, settings=None, **kw):
+    def __init__(self, settings: Optional[Mapping[str, Any]] = None, **kw: Any):
         self._lib = _load()
         p = _c_void_p()
         rc = self._lib.cdc_config_new(ctypes.byref(p), None)
@@ -159,7 +275,7 @@ class Config:
         for k, v in dict(settings or {}, **kw).items():
             self.set(k, v)
 
-    def set(self, key, value):
+    def set(self, key: str, value: Any) -> "Config":
         """Sets key; raises CdcError(CDC_ERR_CONFIG) naming the key and the
         value when either is wrong (the old value is kept)."""
         err = ctypes.create_string_buffer(1024)
@@ -168,7 +284,7 @@ class Config:
             raise CdcError(rc, _s(err.value) or None)
         return self
 
-    def get(self, key):
+    def get(self, key: str) -> Optional[str]:
         """The value of key as text (secrets read back as "********")."""
         need = _c_size(0)
         k = key.encode("utf-8")
@@ -184,7 +300,7 @@ class Config:
     __setitem__ = set
     __getitem__ = get
 
-    def close(self):
+    def close(self) -> None:
         if self._p:
             self._lib.cdc_config_free(self._p)
             self._p = None
@@ -202,6 +318,55 @@ def _lines(data, n):
     return [json.loads(line) for line in raw.split(b"\n") if line]
 
 
+class _Caller:
+    """Runs cdc_batch_next on a thread of its own, so the thread that
+    iterates waits in an interruptible way (Ctrl-C raises KeyboardInterrupt
+    at once, not when the next event wakes the C call). One thread per
+    stream, started on first use, ended by close()."""
+
+    def __init__(self, lib, b):
+        self._lib, self._b = lib, b
+        self._go = threading.Event()
+        self._done = threading.Event()
+        self._quit = False
+        self._result = None
+        self._thread = threading.Thread(target=self._main, name="libcdc-batch", daemon=True)
+        self._thread.start()
+
+    def _main(self):
+        data, n = _c_void_p(), _c_size(0)
+        while True:
+            self._go.wait()
+            self._go.clear()
+            if self._quit:
+                return
+            try:
+                rc = self._lib.cdc_batch_next(self._b, ctypes.byref(data), ctypes.byref(n))
+                raw = ctypes.string_at(data, n.value) if rc == CDC_OK and n.value else b""
+                msg = None if rc in (CDC_OK, CDC_ERR_STOPPED) else _s(self._lib.cdc_batch_errmsg(self._b))
+                self._result = (rc, raw, msg)
+            except BaseException as e:  # never leave the waiter hanging
+                self._result = (CDC_ERR_STATE, b"", "batch call failed: %r" % (e,))
+            self._done.set()
+
+    def start(self):
+        self._done.clear()
+        self._go.set()
+
+    def wait(self, timeout):
+        """True once the call started by start() returned."""
+        return self._done.wait(timeout)
+
+    def result(self):
+        r, self._result = self._result, None
+        return r
+
+    def quit(self):
+        self._quit = True
+        self._go.set()
+        self._thread.join()
+
+
 class Stream:
     """A change stream (include/cdc/stream.h) read in batches.
 
@@ -213,18 +378,38 @@ class Stream:
     snapshot ("snapshot": "done"). Iteration ends at stop.at, or after
     stop() was called from another thread; errors raise CdcError.
 
+    native=True yields values as Python types (Decimal, date, datetime,
+    timedelta, bytes, JSON documents, JSON_NULL; docs/bindings.md) instead
+    of their JSON forms.
+
+    Iteration can be abandoned and resumed: the stream is its own
+    iterator and keeps the records of a batch not yet yielded, so
+    `for rec in stream: break` followed by another `for` loop goes on
+    with the very next record. A snapshot is handed over in batches of
+    batch_bytes (the library pauses it at any row), so memory stays
+    bounded whatever the table size.
+
     Pausing: the stream does not run between batches. While the host
     processes one batch, or stops iterating for a while, nothing is read
     and nothing is lost (the server keeps the binlog; a connection it
     dropped meanwhile is reopened at the next batch, from the last commit).
 
-    Threads: iterate on one thread; stop(), checkpoint_now() and metric()
-    may be called from any thread. The C call that waits for a batch
-    releases the GIL.
+    Threads: iterate on one thread; stop(), checkpoint_now(), metric() and
+    close() may be called from any thread. The C call that waits for a
+    batch runs on a helper thread while the iterating thread waits for it
+    in short, interruptible slices: Ctrl-C (KeyboardInterrupt) stops the
+    stream and is raised within about 100 ms even on an idle server, with
+    nothing lost (iterating again restarts where it stopped). close() from
+    another thread stops a running iteration, which then raises CdcError
+    (CDC_ERR_STATE) instead of touching freed memory.
     """
 
-    def __init__(self, config, batch_bytes=0):
+    _SLICE = 0.05  # seconds between checks for signals while waiting
+
+    def __init__(self, config: Union[Config, Mapping[str, Any]], batch_bytes: int = 0, native: bool = False):
         self._lib = _load()
+        self._s = self._b = None
+        self._caller = None
         if not isinstance(config, Config):
             config = Config(config)
         err = ctypes.create_string_buffer(1024)
@@ -232,54 +417,192 @@ class Stream:
         rc = self._lib.cdc_stream_new(ctypes.byref(s), config._p, None, err, len(err))
         if rc:
             raise CdcError(rc, _s(err.value) or None)
-        self._s = s
         b = _c_void_p()
         rc = self._lib.cdc_batch_new(ctypes.byref(b), batch_bytes, None)
         if rc:
             self._lib.cdc_stream_free(s)
             raise CdcError(rc)
-        self._b = b
         self._lib.cdc_batch_attach_stream(b, s)
+        if native:
+            self._lib.cdc_batch_set_types(b, 1)
+        self._native = native
+        self._s, self._b = s, b
         self._lock = threading.Lock()
-        self.checkpoint = None  # of the last commit/ddl/position line yielded
+        self._idle = threading.Condition(self._lock)
+        self._busy = False        # a batch call is in flight
+        self._closing = False
+        self._pending = []        # records of the last batch not yet yielded
+        self._next_i = 0
+        self._ended = False       # the last call ended the iteration (stop.at / stop())
+        self._own_stop = False    # we stopped it for a KeyboardInterrupt: its STOPPED is ours
+        self._afill = None        # the asyncio fill running in an executor, if any
+        self.checkpoint: Optional[str] = None  # of the last commit/ddl/position line yielded
 
-    def batches(self):
-        """Yields each batch as a list of dicts: one C call per list."""
-        data, n = _c_void_p(), _c_size(0)
+    # -- the batch call ----------------------------------------------------
+
+    def _call(self):
+        """One cdc_batch_next: (rc, raw lines, message). Raises
+        KeyboardInterrupt (after stopping the stream and keeping what the
+        call returned) and CdcError(CDC_ERR_STATE) when closed."""
+        with self._lock:
+            if self._s is None or self._closing:
+                raise CdcError(CDC_ERR_STATE, "the stream is closed")
+            self._busy = True
+            if self._caller is None:
+                self._caller = _Caller(self._lib, self._b)
+            caller = self._caller
+        try:
+            caller.start()
+            interrupted = None
+            while True:
+                try:
+                    while not caller.wait(self._SLICE):
+                        pass
+                    break
+                except KeyboardInterrupt as e:
+                    # stop the C call (thread-safe) and wait for it to
+                    # return what it holds, then raise
+                    interrupted = e
+                    self._own_stop = True
+                    self._lib.cdc_stream_stop(self._s)
+            rc, raw, msg = caller.result()
+        finally:
+            with self._lock:
+                self._busy = False
+                self._idle.notify_all()
+        if self._closing:
+            raise CdcError(CDC_ERR_STATE, "the stream was closed while iterating")
+        if interrupted is not None:
+            if raw:
+                self._pending, self._next_i = self._parse(raw), 0
+            elif rc == CDC_ERR_STOPPED:
+                self._own_stop = False  # the STOPPED of our stop came now
+            elif rc != CDC_OK:
+                self._error = (rc, msg)
+            raise interrupted
+        return rc, raw, msg
+
+    def _parse(self, raw):
+        if self._native:
+            return [_native(Record(json.loads(line))) for line in raw.split(b"\n") if line]
+        return [Record(json.loads(line)) for line in raw.split(b"\n") if line]
+
+    def _fill(self):
+        """Loads the next batch into _pending; False at the end."""
+        err = getattr(self, "_error", None)
+        if err:
+            self._error = None
+            raise CdcError(err[0], err[1])
         while True:
-            if not self._s:
-                return
-            rc = self._lib.cdc_batch_next(self._b, ctypes.byref(data), ctypes.byref(n))
-            if rc == CDC_OK and n.value:
-                yield _lines(data, n.value)
+            rc, raw, msg = self._call()
+            if rc == CDC_OK and raw:
+                self._pending, self._next_i = self._parse(raw), 0
+                return True
+            if rc == CDC_ERR_STOPPED and self._own_stop:
+                # the stop we made for a KeyboardInterrupt: go on
+                self._own_stop = False
                 continue
             if rc in (CDC_OK, CDC_ERR_STOPPED):
-                return
-            raise CdcError(rc, _s(self._lib.cdc_batch_errmsg(self._b)) or None)
+                return False
+            raise CdcError(rc, msg or None)
 
-    def __iter__(self):
-        for batch in self.batches():
-            for rec in batch:
+    # -- iteration ---------------------------------------------------------
+
+    def __iter__(self) -> Iterator[Record]:
+        return self
+
+    def _take(self) -> Record:
+        rec = self._pending[self._next_i]
+        self._next_i += 1
+        if "checkpoint" in rec:
+            self.checkpoint = rec["checkpoint"]
+        return rec
+
+    def __next__(self) -> Record:
+        while self._next_i >= len(self._pending):
+            self._pending, self._next_i = [], 0
+            if not self._fill():
+                raise StopIteration
+        return self._take()
+
+    # -- asyncio -----------------------------------------------------------
+
+    def __aiter__(self) -> AsyncIterator[Record]:
+        return self
+
+    async def __anext__(self) -> Record:
+        """The next record without blocking the event loop: the batch call
+        runs in the loop's default executor. Cancelling the awaiting task
+        stops the stream; what the call returned is kept, and the next
+        __anext__ goes on from there (nothing lost)."""
+        while self._next_i >= len(self._pending):
+            if self._afill is None:
+                self._pending, self._next_i = [], 0
+                self._afill = asyncio.get_running_loop().run_in_executor(None, self._fill)
+            try:
+                more = await asyncio.shield(self._afill)
+            except asyncio.CancelledError:
+                with self._lock:
+                    if self._s is not None and self._busy:
+                        self._own_stop = True
+                        self._lib.cdc_stream_stop(self._s)
+                raise
+            finally:
+                if self._afill is not None and self._afill.done():
+                    self._afill = None
+            if not more:
+                raise StopAsyncIteration
+        return self._take()
+
+    async def __aenter__(self) -> "Stream":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        if self._afill is not None:
+            self.stop()
+            try:
+                await asyncio.shield(self._afill)
+            except Exception:  # noqa: BLE001 - closing anyway
+                pass
+            self._afill = None
+        self.close()
+
+    def batches(self) -> Iterator[List[Record]]:
+        """Yields each batch as a list of dicts: one C call per list (the
+        records of a partly iterated batch come first)."""
+        while True:
+            if self._next_i < len(self._pending):
+                rest = self._pending[self._next_i:]
+                self._pending, self._next_i = [], 0
+            else:
+                if not self._fill():
+                    return
+                rest = self._pending
+                self._pending, self._next_i = [], 0
+            for rec in rest:
                 if "checkpoint" in rec:
                     self.checkpoint = rec["checkpoint"]
-                yield rec
+            yield rest
 
-    def changes(self):
+    def changes(self) -> Iterator[Record]:
         """Only the row changes (the checkpoint still follows commits)."""
         for rec in self:
             if "op" in rec:
                 yield rec
 
-    def stop(self):
+    # -- from any thread ---------------------------------------------------
+
+    def stop(self) -> None:
         """Ends the iteration soon; safe from any thread (and signal
         handlers). Complete transactions already read are still yielded.
         Iterating again restarts the stream where it stopped, without a
         gap (the lines of a transaction the stop cut come then)."""
         with self._lock:
             if self._s:
+                self._own_stop = False
                 self._lib.cdc_stream_stop(self._s)
 
-    def checkpoint_now(self):
+    def checkpoint_now(self) -> Optional[str]:
         """The stream's own last safe checkpoint (may be ahead of what the
         iteration has yielded); None before it knows one."""
         with self._lock:
@@ -294,23 +617,35 @@ class Stream:
                 return None
             return _s(buf.value)
 
-    def metric(self, name):
+    def metric(self, name: str) -> int:
         """A counter of METRICS ("rows", "lag_ms", ...)."""
         with self._lock:
             return self._lib.cdc_stream_metric(self._s, METRICS[name]) if self._s else 0
 
-    def close(self):
-        """Frees the stream. Not while another thread iterates."""
+    def close(self) -> None:
+        """Frees the stream; safe from any thread. An iteration running
+        on another thread is stopped first and raises CdcError
+        (CDC_ERR_STATE)."""
         with self._lock:
-            if self._s:
-                self._lib.cdc_stream_free(self._s)
-                self._lib.cdc_batch_free(self._b)
-                self._s = self._b = None
+            if self._s is None or self._closing:
+                return
+            self._closing = True
+            if self._busy:
+                self._lib.cdc_stream_stop(self._s)
+            while self._busy:
+                self._idle.wait()
+            caller, self._caller = self._caller, None
+        if caller is not None:
+            caller.quit()
+        with self._lock:
+            self._lib.cdc_stream_free(self._s)
+            self._lib.cdc_batch_free(self._b)
+            self._s = self._b = None
 
-    def __enter__(self):
+    def __enter__(self) -> "Stream":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: Any) -> None:
         self.close()
 
     def __del__(self):
@@ -318,7 +653,8 @@ class Stream:
             self.close()
 
 
-def decode_file(path, verify_checksums=True, chunk=1 << 20, batch_bytes=0):
+def decode_file(path: Union[str, "os.PathLike[str]"], verify_checksums: bool = True, chunk: int = 1 << 20,
+                batch_bytes: int = 0) -> Iterator[Record]:
     """Yields the row changes of a binlog file (plain or gzip) as dicts,
     the lines of `cdc dump FILE`. Positions name the file by its base
     name without ".gz". Raises CdcError on a corrupt or truncated file,

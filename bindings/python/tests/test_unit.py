@@ -156,3 +156,50 @@ class TestDecodeFile(unittest.TestCase):
     def test_missing_file(self):
         with self.assertRaises(FileNotFoundError):
             list(libcdc.decode_file("/nonexistent/binlog.000001"))
+
+
+class TestPackaging(unittest.TestCase):
+    """Issue 13.5: the package builds offline (no index: requires = [] and
+    an in-tree backend), with and without build isolation; the wheel holds
+    the module and py.typed with a RECORD whose hashes match."""
+
+    def test_wheel_builds_offline(self):
+        import base64
+        import hashlib
+        import sys
+        import tempfile
+        import zipfile
+        src = os.path.dirname(os.path.dirname(os.path.abspath(libcdc.__file__)))
+        env = dict(os.environ, PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
+        for isolation in (["--no-build-isolation"], []):
+            with tempfile.TemporaryDirectory() as d:
+                p = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", d] + isolation + [src],
+                                   capture_output=True, env=env)
+                self.assertEqual(p.returncode, 0, p.stderr.decode("utf-8", "replace")[-2000:])
+                whl = [f for f in os.listdir(d) if f.endswith(".whl")]
+                self.assertEqual(len(whl), 1)
+                self.assertRegex(whl[0], r"^libcdc-[0-9.]+-py3-none-any\.whl$")
+                with zipfile.ZipFile(os.path.join(d, whl[0])) as z:
+                    names = z.namelist()
+                    self.assertIn("libcdc/__init__.py", names)
+                    self.assertIn("libcdc/py.typed", names)
+                    record = [n for n in names if n.endswith(".dist-info/RECORD")][0]
+                    for line in z.read(record).decode().splitlines():
+                        arc, h, size = line.rsplit(",", 2)
+                        if not h:
+                            continue
+                        data = z.read(arc)
+                        want = "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+                        self.assertEqual((h, int(size)), (want, len(data)), arc)
+
+
+class TestAsyncioOffline(unittest.TestCase):
+    def test_async_iteration_ends_after_stop(self):
+        import asyncio
+
+        async def main():
+            async with libcdc.Stream({"host": "127.0.0.1", "port": 9, "user": "cdc", "server.id": 77}) as s:
+                s.stop()
+                return [r async for r in s]
+
+        self.assertEqual(asyncio.run(main()), [])
