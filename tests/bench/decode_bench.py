@@ -1,0 +1,238 @@
+#!/usr/bin/env python3
+"""Decode throughput of libcdc (typed and JSON lines) next to the server's
+own binlog tool, on one mixed-type binlog file. A benchmark, not a test.
+
+usage: decode_bench.py BUILD_DIR [--mb N] [--runs N] [--file BINLOG]
+                       [--slice-mb N] [--no-callgrind] [--peers LIST]
+
+The binlog: a MariaDB 10.11 table of BIGINT, VARCHAR utf8mb4,
+DECIMAL(10,2), INT, DOUBLE, ENUM, TEXT, DATETIME(6), TIMESTAMP(3), BIT(8)
+and JSON columns; multi-row INSERTs, multi-row UPDATEs, single-row
+UPDATE statements (one TABLE_MAP per row) and DELETEs, about --mb MB
+(default 150). It is written once in the database perf_bench of the
+shared test server (testenv.sh), copied out of the data directory and
+kept in ~/.cache/libcdc/perf-bench-<MB>mb.binlog; later runs reuse it.
+Other sessions' events in the same file are decoded too (they are part
+of the bytes), so rows/s counts every row change in the file.
+
+Readers, interleaved, --runs times each (default 5), medians printed:
+  typed   BUILD_DIR/tests/bench/bench_decode FILE: every value of every row
+          read through the public getters (cdc/value.h), aggregates kept
+  json    BUILD_DIR/examples/cdc/cdc dump FILE > /dev/null
+  peers   mariadb-binlog -v (and --base64-output=decode-rows -vv) > /dev/null
+Each run's wall time and peak RSS come from wait4(). Then one callgrind
+run of bench_decode and of cdc dump on the first --slice-mb MB (default
+8) gives instructions per row, the stable figure on this shared VM.
+"""
+import argparse
+import os
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+DB = "perf_bench"
+CACHE = os.path.expanduser("~/.cache/libcdc")
+
+
+def env(name):
+    v = os.environ.get(name)
+    if not v:
+        sys.exit("decode_bench: %s is not set; run `. \"$(tests/servers/testenv.sh envfile)\"` "
+                 "after `tests/servers/testenv.sh start`" % name)
+    return v
+
+
+def sql(stmts, db=None):
+    cmd = ["mariadb", "-h", env("CDC_TEST_MARIADB_HOST"), "-P", env("CDC_TEST_MARIADB_PORT"),
+           "-u", env("CDC_TEST_ROOT_USER"), "-N", "-B",
+           "--skip-ssl", "--default-character-set=utf8mb4"]
+    if db:
+        cmd.append(db)
+    e = dict(os.environ, MYSQL_PWD=env("CDC_TEST_PASSWORD"))
+    r = subprocess.run(cmd, input=stmts, capture_output=True, text=True, env=e)
+    if r.returncode != 0:
+        sys.exit("decode_bench: mariadb failed: " + r.stderr.strip())
+    return [line.split("\t") for line in r.stdout.splitlines()]
+
+
+SCHEMA = """
+CREATE TABLE t (
+  id BIGINT NOT NULL PRIMARY KEY,
+  name VARCHAR(64) CHARACTER SET utf8mb4,
+  price DECIMAL(10,2),
+  qty INT,
+  score DOUBLE,
+  status ENUM('new','paid','shipped','cancelled','returned'),
+  note TEXT CHARACTER SET utf8mb4,
+  created DATETIME(6),
+  updated TIMESTAMP(3) NULL,
+  flags BIT(8),
+  doc JSON
+) ENGINE=InnoDB;
+"""
+
+ROW = """SELECT seq,
+  CONCAT('name-', seq, IF(seq % 3 = 0, ' \u00fc\u20ac\U0001F600', ''), IF(seq % 7 = 0, ' "q"\\\\', '')),
+  (CAST((seq * 7919) % 1000000 AS SIGNED) - 300000) / 100,
+  CAST((seq * 31) % 100000 AS SIGNED) - 500,
+  IF(seq % 5 = 0, seq / 7, (seq % 1000) * 1.25e-3 + seq * 3.3e5),
+  1 + seq % 5,
+  REPEAT(CONCAT('note ', seq, ' \u00e9t\u00e9 '), 4 + seq % 9),
+  TIMESTAMP('2024-01-01 00:00:00') + INTERVAL seq * 1000003 MICROSECOND,
+  FROM_UNIXTIME(1700000000 + seq + (seq % 1000) / 1000),
+  seq % 256,
+  JSON_OBJECT('k', seq, 'tags', JSON_ARRAY('a', 'b\u00e9', seq % 10), 'v', seq / 8, 'ok', seq % 2 = 0)
+FROM seq_{lo}_to_{hi}"""
+
+
+def generate(mb):
+    """Writes the workload into a fresh binlog file and returns a copy."""
+    os.makedirs(CACHE, exist_ok=True)
+    dest = os.path.join(CACHE, "perf-bench-%dmb.binlog" % mb)
+    if os.path.exists(dest):
+        return dest
+    n = mb * 1600  # about 630 bytes of binlog per inserted row over all sections
+    print("decode_bench: generating about %d MB (%d rows) in %s; this takes a few minutes" % (mb, n, DB),
+          file=sys.stderr)
+    sql("DROP DATABASE IF EXISTS %s; CREATE DATABASE %s;" % (DB, DB))
+    sql("SET SESSION binlog_format=ROW;" + SCHEMA, DB)
+    sql("FLUSH BINARY LOGS;")
+    first = sql("SHOW MASTER STATUS;")[0][0]
+    chunk = 10000
+    pre = "SET SESSION binlog_format=ROW; SET SESSION binlog_row_image=FULL; SET time_zone='+00:00';\n"
+    stmts = [pre]
+    for lo in range(1, n + 1, chunk):
+        hi = min(n, lo + chunk - 1)
+        stmts.append("INSERT INTO t " + ROW.format(lo=lo, hi=hi) + ";\n")
+    # multi-row updates of every column but the key
+    for lo in range(1, n // 2 + 1, chunk):
+        hi = min(n // 2, lo + chunk - 1)
+        stmts.append("UPDATE t SET name = CONCAT(name, '+'), price = -price, qty = qty + 1, "
+                     "score = score * 1.5, status = 1 + (status %% 5), note = CONCAT('x', note), "
+                     "created = created + INTERVAL 1 SECOND, flags = flags ^ 0x5a, "
+                     "doc = JSON_SET(doc, '$.v', id * 0.5) WHERE id BETWEEN %d AND %d;\n" % (lo, hi))
+    # single-row updates: one statement, one TABLE_MAP, per row
+    ids = list(range(n // 2 + 1, n // 2 + 1 + n // 20))
+    for i in range(0, len(ids), 200):
+        stmts.append("BEGIN;\n")
+        for k in ids[i:i + 200]:
+            stmts.append("UPDATE t SET qty = qty - 1, price = price + 0.01 WHERE id = %d;\n" % k)
+        stmts.append("COMMIT;\n")
+    stmts.append("DELETE FROM t WHERE id > %d;\n" % (n - n // 10))
+    sql("".join(stmts), DB)
+    sql("FLUSH BINARY LOGS;")
+    names = [r[0] for r in sql("SHOW BINARY LOGS;")]
+    files = names[names.index(first):-1]
+    if len(files) != 1:
+        sys.exit("decode_bench: the workload spans %d binlog files (%s); raise max_binlog_size" %
+                 (len(files), ", ".join(files)))
+    src = os.path.join(env("CDC_TEST_MARIADB_DATADIR"), files[0])
+    tmp = dest + ".tmp"
+    shutil.copyfile(src, tmp)
+    os.rename(tmp, dest)
+    sql("DROP DATABASE %s;" % DB)
+    return dest
+
+
+def run(cmd):
+    """(wall seconds, peak RSS KiB, stdout) of cmd."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE if cmd[0].endswith("bench_decode") else subprocess.DEVNULL,
+                         stderr=subprocess.PIPE)
+    out = p.stdout.read() if p.stdout else b""
+    _, status, ru = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - t0
+    err = p.stderr.read()
+    if status != 0:
+        sys.exit("decode_bench: %s failed (%d): %s" % (" ".join(cmd), status, err.decode()[-500:]))
+    return wall, ru.ru_maxrss, out.decode()
+
+
+def make_slice(path, mb, out):
+    """The first events of path up to about mb MB, cut at an event boundary."""
+    with open(path, "rb") as f:
+        data = f.read(mb << 20)
+    pos = 4
+    while pos + 19 <= len(data):
+        size = int.from_bytes(data[pos + 9:pos + 13], "little")
+        if pos + size > len(data):
+            break
+        pos += size
+    with open(out, "wb") as f:
+        f.write(data[:pos])
+    return pos
+
+
+def callgrind(cmd, tmpdir):
+    log = os.path.join(tmpdir, "cg.out")
+    r = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + log] + cmd,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if r.returncode != 0:
+        sys.exit("decode_bench: callgrind failed: " + r.stderr.decode()[-500:])
+    m = re.search(rb"Collected : (\d+)", r.stderr)
+    return int(m.group(1)), r.stdout.decode()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("build")
+    ap.add_argument("--mb", type=int, default=150)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--file")
+    ap.add_argument("--slice-mb", type=int, default=8)
+    ap.add_argument("--no-callgrind", action="store_true")
+    ap.add_argument("--peers", default="mariadb-binlog -v;mariadb-binlog --base64-output=decode-rows -vv")
+    a = ap.parse_args()
+    bench = os.path.join(a.build, "tests", "bench", "bench_decode")
+    cdc = os.path.join(a.build, "examples", "cdc", "cdc")
+    path = a.file or generate(a.mb)
+    size = os.path.getsize(path)
+    readers = [("libcdc typed (public getters)", [bench, path]),
+               ("cdc dump (JSON lines)", [cdc, "dump", path])]
+    for p in a.peers.split(";"):
+        if p.strip():
+            readers.append((p.strip(), p.split() + [path]))
+    subprocess.run(["cat", path], stdout=subprocess.DEVNULL)  # page cache
+    times = {name: [] for name, _ in readers}
+    rss = {name: 0 for name, _ in readers}
+    rows = None
+    for _ in range(a.runs):
+        for name, cmd in readers:
+            wall, peak, out = run(cmd)
+            times[name].append(wall)
+            rss[name] = max(rss[name], peak)
+            m = re.search(r"rows (\d+)", out)
+            if m:
+                rows = int(m.group(1))
+    print("file %s: %.1f MB, %s row changes; %d runs each, interleaved; median wall time" %
+          (path, size / 1e6, rows, a.runs))
+    print("| reader | median s | MB/s | rows/s | peak RSS MB | vs typed |")
+    print("|---|---:|---:|---:|---:|---:|")
+    base = statistics.median(times[readers[0][0]])
+    for name, _ in readers:
+        med = statistics.median(times[name])
+        print("| %s | %.3f | %.0f | %s | %.1f | %s |" %
+              (name, med, size / 1e6 / med, "%.0f" % (rows / med) if rows else "-", rss[name] / 1024,
+               "1" if med == base else "%.1fx slower" % (med / base) if med > base else "%.1fx faster" % (base / med)))
+    print("(min/max s: " + "; ".join("%s %.3f/%.3f" % (n, min(t), max(t)) for n, t in times.items()) + ")")
+    if a.no_callgrind or not shutil.which("valgrind"):
+        return
+    with tempfile.TemporaryDirectory() as td:
+        sl = os.path.join(td, "slice.binlog")
+        nbytes = make_slice(path, a.slice_mb, sl)
+        _, _, out = run([bench, sl])
+        srows = int(re.search(r"rows (\d+)", out).group(1))
+        ir_typed, _ = callgrind([bench, sl], td)
+        ir_json, _ = callgrind([cdc, "dump", "--output=/dev/null", sl] if False else [cdc, "dump", sl], td)
+        print("callgrind on the first %.1f MB (%d row changes): typed %.0f instructions/row "
+              "(%.2f/byte), JSON lines %.0f instructions/row (%.2f/byte)" %
+              (nbytes / 1e6, srows, ir_typed / srows, ir_typed / nbytes, ir_json / srows, ir_json / nbytes))
+
+
+if __name__ == "__main__":
+    main()
