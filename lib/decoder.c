@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <zlib.h>
 
+#include "crc32.h"
 #include "event.h"
 #include "payload.h"
 #include "rows.h"
@@ -76,7 +77,7 @@ struct cdc_decoder {
     cdc__payload_stream pl;
     cdc__evhdr pl_hdr;
     uint64_t pl_offset, pl_left, pl_rows;
-    uLong pl_crc;
+    uint32_t pl_crc;
     uint8_t pl_tail[4];
     size_t pl_tail_n, pl_crc_len;
     size_t pl_from;       /* compressed bytes gathered in ev start here */
@@ -614,7 +615,7 @@ static ptrdiff_t pl_push(cdc_decoder *d, const uint8_t *in, size_t n)
         if (got == 0 && left == 0) break;
     }
     size_t used = n - left;
-    if (used) d->pl_crc = crc32(d->pl_crc, in, (uInt)used);
+    if (used) d->pl_crc = cdc__crc32(d->pl_crc, in, used);
     return (ptrdiff_t)used;
 }
 
@@ -649,8 +650,7 @@ static int pl_start(cdc_decoder *d, const cdc__payload_fields *pf, size_t hl)
                      pf->payload_size, e.h.size);
         return fail_at(d, d->ev_offset, CDC_EV_TRANSACTION_PAYLOAD, CDC_ERR_CORRUPT);
     }
-    d->pl_crc = crc32(0L, Z_NULL, 0);
-    d->pl_crc = crc32(d->pl_crc, d->ev.data, (uInt)(hl + pf->fields_len));
+    d->pl_crc = cdc__crc32(0, d->ev.data, hl + pf->fields_len);
     d->pl_left = pf->payload_size;
     d->pl_tail_n = 0;
     /* Compressed bytes already gathered: keep them in ev and push from there. */
