@@ -54,15 +54,15 @@ static inline uint64_t load8(const uint8_t *p)
 /* 1 if none of the 8 bytes is >= 0x80. */
 static inline bool word_ascii(uint64_t w) { return (w & HIGH) == 0; }
 
-/* 1 if all 8 bytes are printable ASCII other than '"' and '\\', i.e. go
- * into a JSON string as they are. (x - n*ONES) & ~x & HIGH is nonzero iff
- * some byte of x is below n, for bytes below 0x80; a byte equal to c is a
- * zero byte of x ^ c*ONES. */
-static inline bool word_plain(uint64_t w)
+/* The high bit of each byte of w that does not go into a JSON string as
+ * it is (>= 0x80, a control character, '"', '\\'); 0 if none. (x - n*ONES)
+ * & ~x & HIGH flags the bytes of x below n (bytes below 0x80; a borrow
+ * may also flag bytes above a flagged one, never below); a byte equal
+ * to c is a zero byte of x ^ c*ONES. */
+static inline uint64_t word_special(uint64_t w)
 {
     uint64_t q = w ^ (ONES * '"'), b = w ^ (ONES * '\\');
-    uint64_t bad = ((w - ONES * 0x20) & ~w) | ((q - ONES) & ~q) | ((b - ONES) & ~b) | w;
-    return (bad & HIGH) == 0;
+    return (((w - ONES * 0x20) & ~w) | ((q - ONES) & ~q) | ((b - ONES) & ~b) | w) & HIGH;
 }
 
 bool cdc__utf8_valid(const uint8_t *s, size_t len)
@@ -111,18 +111,26 @@ int cdc__render_utf8_string(cdc_buf *out, const uint8_t *s, size_t len)
         uint8_t *o = out->data + out->len;
         while (i < end) {
             if (i + 8 <= end) {
-                uint64_t w = load8(s + i);
-                if (word_plain(w)) {
-                    memcpy(o, &w, 8);
-                    o += 8;
-                    i += 8;
-                    continue;
-                }
+                /* copy the word, keep the bytes before the first one that
+                 * needs a look (the lowest flagged byte is a true one) */
+                uint64_t w = load8(s + i), bad = word_special(w);
+                memcpy(o, &w, 8);
+                size_t k = bad ? (size_t)__builtin_ctzll(bad) / 8 : 8;
+                o += k;
+                i += k;
+                if (k == 8) continue;
             }
             uint8_t c = s[i];
             if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
                 *o++ = c;
                 i++;
+                continue;
+            }
+            if (c >= 0xc2 && c <= 0xdf && i + 1 < len && (s[i + 1] & 0xc0) == 0x80) {
+                o[0] = c; /* two-byte sequence: always valid in this range */
+                o[1] = s[i + 1];
+                o += 2;
+                i += 2;
                 continue;
             }
             if (c >= 0x80) {
