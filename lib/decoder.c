@@ -418,8 +418,9 @@ static int do_event(cdc_decoder *d, cdc_event *e, uint64_t *rowidx)
     switch (type) {
     case CDC_EV_FORMAT_DESCRIPTION:
         if (e->inner) break;
-        /* parsed before the checksum check in dispatch() */
-        cdc__table_map_clear(&d->tables);
+        /* parsed before the checksum check in dispatch(); cached table
+         * maps were parsed with the old one */
+        cdc__table_map_flush(&d->tables);
         return CDC_OK;
     case CDC_EV_START_V3:
         if (e->body_len < 2) return cdc__err_set(&d->err, CDC_ERR_CORRUPT, "START_V3: truncated");
@@ -447,10 +448,8 @@ static int do_event(cdc_decoder *d, cdc_event *e, uint64_t *rowidx)
         return commit_txn(d, e);
     case CDC_EV_TABLE_MAP: {
         struct cdc_table *t;
-        if (cdc__table_parse(&d->fde, e->body, e->body_len, d->alloc, &t, &d->err))
+        if (cdc__table_map_load(&d->tables, &d->fde, e->body, e->body_len, &t, &d->err))
             return d->err.code;
-        if (cdc__table_map_put(&d->tables, t))
-            return cdc__err_set(&d->err, CDC_ERR_NOMEM, "TABLE_MAP: out of memory");
         return d->table_cb ? callback_rc(d, d->table_cb(t, d->table_ud), e->offset, type) : 0;
     }
     case CDC_EV_GTID: case CDC_EV_ANONYMOUS_GTID: case CDC_EV_GTID_TAGGED: {
