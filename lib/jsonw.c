@@ -100,14 +100,17 @@ int cdc__utf8_sanitize(const uint8_t *s, size_t len, cdc_buf *out)
 
 int cdc__render_utf8_string(cdc_buf *out, const uint8_t *s, size_t len)
 {
-    if (cdc__buf_putc(out, '"')) return CDC_ERR_NOMEM;
+    /* the quotes and a short string in one reservation */
+    size_t first = (len < 4096 ? len : 4096) * 6 + 2;
+    if (out->cap - out->len < first && cdc__buf_reserve(out, first)) return CDC_ERR_NOMEM;
+    out->data[out->len++] = '"';
     size_t i = 0;
     while (i < len) {
         /* Room for a block at its worst (every byte a \u00XX escape), so
          * the loop writes without checks; blocks keep that bounded. A
          * sequence crossing the block's end writes no more than it reads. */
         size_t block = len - i < 4096 ? len - i : 4096, end = i + block;
-        if (cdc__buf_reserve(out, block * 6 + 1)) return CDC_ERR_NOMEM;
+        if (out->cap - out->len < block * 6 + 1 && cdc__buf_reserve(out, block * 6 + 1)) return CDC_ERR_NOMEM;
         uint8_t *o = out->data + out->len;
         while (i < end) {
             if (i + 8 <= end) {
@@ -165,7 +168,9 @@ int cdc__render_utf8_string(cdc_buf *out, const uint8_t *s, size_t len)
         }
         out->len = (size_t)(o - out->data);
     }
-    return cdc__buf_putc(out, '"');
+    if (out->len == out->cap && cdc__buf_reserve(out, 1)) return CDC_ERR_NOMEM;
+    out->data[out->len++] = '"';
+    return CDC_OK;
 }
 
 int cdc__render_base64(cdc_buf *out, const uint8_t *p, size_t len)

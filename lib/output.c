@@ -18,7 +18,8 @@ static int put_str(cdc_buf *out, const char *s)
 
 static inline int put(cdc_buf *out, const void *s, size_t n)
 {
-    if (cdc__buf_reserve(out, n)) return CDC_ERR_NOMEM;
+    if (!n) return CDC_OK;
+    if (out->cap - out->len < n && cdc__buf_reserve(out, n)) return CDC_ERR_NOMEM;
     memcpy(out->data + out->len, s, n);
     out->len += n;
     return CDC_OK;
@@ -54,12 +55,12 @@ static int put_image(const cdc_change *c, bool after, cdc_buf *out, cdc_err *err
     char op = cdc_change_op(c); /* 'r' snapshot reads have an after image only */
     bool exists = after ? op != 'd' : op == 'u' || op == 'd';
     if (!exists) return PUT_LIT(out, "null");
-    int rc = cdc__buf_putc(out, '{');
+    int rc = PUT_LIT(out, "{");
     bool first = true;
     for (size_t i = 0; i < n && rc == CDC_OK; i++) {
         const cdc_value *v = after ? cdc_change_after(c, i) : cdc_change_before(c, i);
         if (!v) continue; /* absent from a MINIMAL/NOBLOB image */
-        if (!first) rc |= cdc__buf_putc(out, ',');
+        if (!first) rc |= PUT_LIT(out, ",");
         first = false;
         rc |= put_key(out, t, i);
         if (rc) break;
@@ -69,7 +70,7 @@ static int put_image(const cdc_change *c, bool after, cdc_buf *out, cdc_err *err
             return vr;
         }
     }
-    rc |= cdc__buf_putc(out, '}');
+    rc |= PUT_LIT(out, "}");
     return rc ? CDC_ERR_NOMEM : CDC_OK;
 }
 

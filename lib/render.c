@@ -36,15 +36,20 @@ int cdc__render_text(cdc_buf *out, const uint8_t *s, size_t len, unsigned charse
     return rc;
 }
 
-static int put(cdc_buf *out, const char *s, size_t n, cdc_err *err)
+static inline int put(cdc_buf *out, const char *s, size_t n, cdc_err *err)
 {
-    if (cdc__buf_append(out, s, n)) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+    if (!n) return CDC_OK;
+    if (out->cap - out->len < n && cdc__buf_reserve(out, n))
+        return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+    memcpy(out->data + out->len, s, n);
+    out->len += n;
     return CDC_OK;
 }
 
-static int put_quoted(cdc_buf *out, const char *s, size_t n, cdc_err *err)
+static inline int put_quoted(cdc_buf *out, const char *s, size_t n, cdc_err *err)
 {
-    if (cdc__buf_reserve(out, n + 2)) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+    if (out->cap - out->len < n + 2 && cdc__buf_reserve(out, n + 2))
+        return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
     out->data[out->len++] = '"';
     memcpy(out->data + out->len, s, n);
     out->len += n;

@@ -21,8 +21,10 @@ Readers, interleaved, --runs times each (default 5), medians printed:
   json    BUILD_DIR/examples/cdc/cdc dump FILE > /dev/null
   peers   mariadb-binlog -v (and --base64-output=decode-rows -vv) > /dev/null
 Each run's wall time and peak RSS come from wait4(). Then one callgrind
-run of bench_decode and of cdc dump on the first --slice-mb MB (default
-8) gives instructions per row, the stable figure on this shared VM.
+run of bench_decode and of cdc dump on the same workload written at
+--slice-mb MB (default 8; or --slice-file) gives instructions per row,
+the stable figure on a shared VM. --peers takes ';'-separated commands
+(the file is appended), e.g. another build's cdc dump to compare.
 """
 import argparse
 import os
@@ -142,7 +144,7 @@ def generate(mb):
 def run(cmd):
     """(wall seconds, peak RSS KiB, stdout) of cmd."""
     t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE if cmd[0].endswith("bench_decode") else subprocess.DEVNULL,
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE if "bench_decode" in cmd[0] else subprocess.DEVNULL,
                          stderr=subprocess.PIPE)
     out = p.stdout.read() if p.stdout else b""
     _, status, ru = os.wait4(p.pid, 0)
@@ -151,21 +153,6 @@ def run(cmd):
     if status != 0:
         sys.exit("decode_bench: %s failed (%d): %s" % (" ".join(cmd), status, err.decode()[-500:]))
     return wall, ru.ru_maxrss, out.decode()
-
-
-def make_slice(path, mb, out):
-    """The first events of path up to about mb MB, cut at an event boundary."""
-    with open(path, "rb") as f:
-        data = f.read(mb << 20)
-    pos = 4
-    while pos + 19 <= len(data):
-        size = int.from_bytes(data[pos + 9:pos + 13], "little")
-        if pos + size > len(data):
-            break
-        pos += size
-    with open(out, "wb") as f:
-        f.write(data[:pos])
-    return pos
 
 
 def callgrind(cmd, tmpdir):
@@ -185,6 +172,7 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--file")
     ap.add_argument("--slice-mb", type=int, default=8)
+    ap.add_argument("--slice-file")
     ap.add_argument("--no-callgrind", action="store_true")
     ap.add_argument("--peers", default="mariadb-binlog -v;mariadb-binlog --base64-output=decode-rows -vv")
     a = ap.parse_args()
@@ -222,17 +210,18 @@ def main():
     print("(min/max s: " + "; ".join("%s %.3f/%.3f" % (n, min(t), max(t)) for n, t in times.items()) + ")")
     if a.no_callgrind or not shutil.which("valgrind"):
         return
+    # instructions per row on the same workload at --slice-mb MB (a
+    # complete small binlog, so every section of the workload is in it)
+    small = a.slice_file or generate(a.slice_mb)
+    nbytes = os.path.getsize(small)
+    _, _, out = run([bench, small])
+    srows = int(re.search(r"rows (\d+)", out).group(1))
     with tempfile.TemporaryDirectory() as td:
-        sl = os.path.join(td, "slice.binlog")
-        nbytes = make_slice(path, a.slice_mb, sl)
-        _, _, out = run([bench, sl])
-        srows = int(re.search(r"rows (\d+)", out).group(1))
-        ir_typed, _ = callgrind([bench, sl], td)
-        ir_json, _ = callgrind([cdc, "dump", "--output=/dev/null", sl] if False else [cdc, "dump", sl], td)
-        print("callgrind on the first %.1f MB (%d row changes): typed %.0f instructions/row "
-              "(%.2f/byte), JSON lines %.0f instructions/row (%.2f/byte)" %
-              (nbytes / 1e6, srows, ir_typed / srows, ir_typed / nbytes, ir_json / srows, ir_json / nbytes))
-
+        print("callgrind on %s (%.1f MB, %d row changes):" % (small, nbytes / 1e6, srows))
+        for name, cmd in [("libcdc typed", [bench, small]), ("cdc dump", [cdc, "dump", small])] + \
+                [(n, c[:-1] + [small]) for n, c in readers[2:] if "cdc" in os.path.basename(c[0])]:
+            ir, _ = callgrind(cmd, td)
+            print("  %s: %.0f instructions/row (%.2f/byte)" % (name, ir / srows, ir / nbytes))
 
 if __name__ == "__main__":
     main()
