@@ -98,78 +98,92 @@ int cdc__utf8_sanitize(const uint8_t *s, size_t len, cdc_buf *out)
     return CDC_OK;
 }
 
+/*
+ * Room for the rest of the input as it is, plus slack: the 8-byte word
+ * copies write up to 7 bytes past what they keep, and one escape adds at
+ * most 5 bytes (1 byte in, up to 6 out). Checked before each byte that
+ * needs a look, so the room asked for tracks the real output: a buffer
+ * that cannot grow (cdc_change_json's caller buffer) is not refused for
+ * a worst case that does not happen.
+ */
+#define ESC_SLACK 16
+
+static inline int ensure_room(cdc_buf *out, uint8_t **o, size_t rest)
+{
+    size_t have = out->cap - (size_t)(*o - out->data);
+    if (have >= rest + ESC_SLACK) return CDC_OK;
+    out->len = (size_t)(*o - out->data);
+    if (cdc__buf_reserve(out, rest + ESC_SLACK)) return CDC_ERR_NOMEM;
+    *o = out->data + out->len;
+    return CDC_OK;
+}
+
 int cdc__render_utf8_string(cdc_buf *out, const uint8_t *s, size_t len)
 {
-    /* the quotes and a short string in one reservation */
-    size_t first = (len < 4096 ? len : 4096) * 6 + 2;
-    if (out->cap - out->len < first && cdc__buf_reserve(out, first)) return CDC_ERR_NOMEM;
-    out->data[out->len++] = '"';
+    if (len > SIZE_MAX / 2) return CDC_ERR_NOMEM;
+    if (out->cap - out->len < len + 2 + ESC_SLACK && cdc__buf_reserve(out, len + 2 + ESC_SLACK))
+        return CDC_ERR_NOMEM;
+    uint8_t *o = out->data + out->len;
+    *o++ = '"';
     size_t i = 0;
     while (i < len) {
-        /* Room for a block at its worst (every byte a \u00XX escape), so
-         * the loop writes without checks; blocks keep that bounded. A
-         * sequence crossing the block's end writes no more than it reads. */
-        size_t block = len - i < 4096 ? len - i : 4096, end = i + block;
-        if (out->cap - out->len < block * 6 + 1 && cdc__buf_reserve(out, block * 6 + 1)) return CDC_ERR_NOMEM;
-        uint8_t *o = out->data + out->len;
-        while (i < end) {
-            if (i + 8 <= end) {
-                /* copy the word, keep the bytes before the first one that
-                 * needs a look (the lowest flagged byte is a true one) */
-                uint64_t w = load8(s + i), bad = word_special(w);
-                memcpy(o, &w, 8);
-                size_t k = bad ? (size_t)__builtin_ctzll(bad) / 8 : 8;
-                o += k;
-                i += k;
-                if (k == 8) continue;
-            }
-            uint8_t c = s[i];
-            if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-                *o++ = c;
-                i++;
-                continue;
-            }
-            if (c >= 0xc2 && c <= 0xdf && i + 1 < len && (s[i + 1] & 0xc0) == 0x80) {
-                o[0] = c; /* two-byte sequence: always valid in this range */
-                o[1] = s[i + 1];
-                o += 2;
-                i += 2;
-                continue;
-            }
-            if (c >= 0x80) {
-                size_t n = utf8_seq(s + i, len - i);
-                if (n) {
-                    memcpy(o, s + i, n);
-                    o += n;
-                    i += n;
-                } else {
-                    memcpy(o, "\xef\xbf\xbd", 3); /* invalid UTF-8 byte */
-                    o += 3;
-                    i++;
-                }
-                continue;
-            }
-            i++;
-            *o++ = '\\';
-            switch (c) {
-            case '"': *o++ = '"'; break;
-            case '\\': *o++ = '\\'; break;
-            case '\n': *o++ = 'n'; break;
-            case '\r': *o++ = 'r'; break;
-            case '\t': *o++ = 't'; break;
-            case '\b': *o++ = 'b'; break;
-            case '\f': *o++ = 'f'; break;
-            default:
-                memcpy(o, "u00", 3);
-                o[3] = (uint8_t)hexdig[c >> 4];
-                o[4] = (uint8_t)hexdig[c & 15];
-                o += 5;
-            }
+        if (i + 8 <= len) {
+            /* copy the word, keep the bytes before the first one that
+             * needs a look (the lowest flagged byte is a true one) */
+            uint64_t w = load8(s + i), bad = word_special(w);
+            memcpy(o, &w, 8);
+            size_t k = bad ? (size_t)__builtin_ctzll(bad) / 8 : 8;
+            o += k;
+            i += k;
+            if (k == 8) continue;
         }
-        out->len = (size_t)(o - out->data);
+        if (ensure_room(out, &o, len - i + 1)) return CDC_ERR_NOMEM;
+        uint8_t c = s[i];
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+            *o++ = c;
+            i++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf && i + 1 < len && (s[i + 1] & 0xc0) == 0x80) {
+            o[0] = c; /* two-byte sequence: always valid in this range */
+            o[1] = s[i + 1];
+            o += 2;
+            i += 2;
+            continue;
+        }
+        if (c >= 0x80) {
+            size_t n = utf8_seq(s + i, len - i);
+            if (n) {
+                memcpy(o, s + i, n);
+                o += n;
+                i += n;
+            } else {
+                memcpy(o, "\xef\xbf\xbd", 3); /* invalid UTF-8 byte */
+                o += 3;
+                i++;
+            }
+            continue;
+        }
+        i++;
+        *o++ = '\\';
+        switch (c) {
+        case '"': *o++ = '"'; break;
+        case '\\': *o++ = '\\'; break;
+        case '\n': *o++ = 'n'; break;
+        case '\r': *o++ = 'r'; break;
+        case '\t': *o++ = 't'; break;
+        case '\b': *o++ = 'b'; break;
+        case '\f': *o++ = 'f'; break;
+        default:
+            memcpy(o, "u00", 3);
+            o[3] = (uint8_t)hexdig[c >> 4];
+            o[4] = (uint8_t)hexdig[c & 15];
+            o += 5;
+        }
     }
-    if (out->len == out->cap && cdc__buf_reserve(out, 1)) return CDC_ERR_NOMEM;
-    out->data[out->len++] = '"';
+    /* the slack left after the last look covers the closing quote */
+    *o++ = '"';
+    out->len = (size_t)(o - out->data);
     return CDC_OK;
 }
 

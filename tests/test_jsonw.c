@@ -166,6 +166,11 @@ static void model_escape(const uint8_t *s, size_t len, cdc_buf *out)
     cdc__buf_putc(out, '"');
 }
 
+static void *ng_malloc(size_t n, void *ud) { (void)n; (void)ud; return NULL; }
+static void *ng_realloc(void *p, size_t n, void *ud) { (void)p; (void)n; (void)ud; return NULL; }
+static void ng_free(void *p, void *ud) { (void)p; (void)ud; }
+static const cdc_allocator no_grow = {ng_malloc, ng_realloc, ng_free, NULL};
+
 static void test_string_escaping(void **state)
 {
     (void)state;
@@ -190,6 +195,17 @@ static void test_string_escaping(void **state)
             model_escape(in.data + off, in.len - off, &want);
             assert_int_equal(got.len, want.len);
             assert_memory_equal(got.data, want.data, got.len);
+            /* into a buffer that cannot grow (cdc_change_json's caller
+             * buffer): the real size plus 16 bytes of slack is enough */
+            uint8_t fixed[32768];
+            if (want.len + 16 <= sizeof fixed) {
+                cdc_buf fb = {fixed, 0, want.len + 16, &no_grow};
+                assert_int_equal(cdc__render_utf8_string(&fb, in.data + off, in.len - off), CDC_OK);
+                assert_int_equal(fb.len, want.len);
+                assert_memory_equal(fb.data, want.data, want.len);
+                cdc_buf small = {fixed, 0, want.len > 0 ? want.len - 1 : 0, &no_grow};
+                assert_int_equal(cdc__render_utf8_string(&small, in.data + off, in.len - off), CDC_ERR_NOMEM);
+            }
             /* sanitizing and validating agree with the escaper */
             cdc_buf san;
             cdc__buf_init(&san, NULL);
