@@ -11,13 +11,11 @@
 
 #include <cdc/cdc.h>
 
+#include "cli.h"
 #include "commands.h"
-#include "output.h"
-#include "util.h"
 
 typedef struct dump_ctx {
-    cdc_buf line;
-    cdc_err err;
+    cli_buf line;
     uint64_t start;       /* --start-position: skip what starts before */
     bool events;          /* --events: also print every event */
     int failed;
@@ -25,9 +23,9 @@ typedef struct dump_ctx {
 
 static int flush_line(dump_ctx *x)
 {
-    if (cdc__buf_putc(&x->line, '\n')) return CDC_ERR_NOMEM;
-    if (fwrite(x->line.data, 1, x->line.len, stdout) != x->line.len) return CDC_ERR_IO;
-    cdc__buf_reset(&x->line);
+    if (cli_buf_append(&x->line, "\n", 1)) return CDC_ERR_NOMEM;
+    if (fwrite(x->line.p, 1, x->line.len, stdout) != x->line.len) return CDC_ERR_IO;
+    cli_buf_reset(&x->line);
     return 0;
 }
 
@@ -35,8 +33,8 @@ static int on_event(const cdc_event *e, void *ud)
 {
     dump_ctx *x = ud;
     if (!x->events || cdc_event_offset(e) < x->start) return 0;
-    cdc__buf_reset(&x->line);
-    int rc = cdc__event_render_json(e, &x->line, &x->err);
+    cli_buf_reset(&x->line);
+    int rc = cli_event_json(&x->line, e);
     return rc ? rc : flush_line(x);
 }
 
@@ -44,8 +42,8 @@ static int on_change(const cdc_change *c, void *ud)
 {
     dump_ctx *x = ud;
     if (cdc_change_offset(c) < x->start) return 0;
-    cdc__buf_reset(&x->line);
-    int rc = cdc__change_render_json(c, &x->line, &x->err);
+    cli_buf_reset(&x->line);
+    int rc = cli_change_json(&x->line, c);
     if (rc) {
         x->failed = rc;
         return rc;
@@ -94,8 +92,9 @@ static int dump_file(const char *path, dump_ctx *x, bool verify)
         fprintf(stderr, "cdc dump: %s: read error: %s\n", path, m);
         status = 1;
     } else if (cdc_decoder_finish(d) != CDC_OK) {
-        if (x->failed && x->err.code)
-            fprintf(stderr, "cdc dump: %s: %s (%s)\n", path, cdc_decoder_errmsg(d), x->err.msg);
+        if (x->failed)
+            fprintf(stderr, "cdc dump: %s: %s (rendering the change: %s)\n", path, cdc_decoder_errmsg(d),
+                    cdc_strerror(x->failed));
         else
             fprintf(stderr, "cdc dump: %s: %s\n", path, cdc_decoder_errmsg(d));
         status = 1;
@@ -120,7 +119,6 @@ int cmd_dump(int argc, char **argv)
 {
     dump_ctx x;
     memset(&x, 0, sizeof x);
-    cdc__buf_init(&x.line, NULL);
     bool verify = true;
     int i = 1;
     for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
@@ -149,6 +147,6 @@ int cmd_dump(int argc, char **argv)
     int status = 0;
     for (; i < argc && status == 0; i++) status = dump_file(argv[i], &x, verify);
     if (fflush(stdout) != 0) status = 1;
-    cdc__buf_free(&x.line);
+    cli_buf_free(&x.line);
     return status;
 }

@@ -11,5 +11,7 @@
 #include <cdc/binlog.h>
 #include <cdc/stream.h>
 #include <cdc/batch.h>
+#include <cdc/lines.h>
+#include <cdc/info.h>
 
 #endif /* CDC_CDC_H */
