@@ -21,14 +21,52 @@
 
 static const char hexdig[] = "0123456789abcdef";
 
+/*
+ * Scratch for text converted to UTF-8 before it is escaped: a block on
+ * the stack, spilling to the output's allocator only past it. Rendering
+ * into a buffer that cannot grow (cdc_change_json fills the caller's)
+ * then needs no memory of its own for ENUM/SET labels and short latin1
+ * or other non-UTF-8 text, and is not sent round a second time.
+ */
+typedef struct spill {
+    uint8_t *stack;
+    size_t size;
+    const cdc_allocator *base;
+    cdc_allocator a;
+} spill;
+
+static void *spill_malloc(size_t n, void *ud) { return cdc__malloc(((spill *)ud)->base, n); }
+static void *spill_realloc(void *p, size_t n, void *ud)
+{
+    spill *s = ud;
+    if (p != s->stack) return cdc__realloc(s->base, p, n);
+    void *q = cdc__malloc(s->base, n);
+    if (q) memcpy(q, s->stack, s->size < n ? s->size : n);
+    return q;
+}
+static void spill_free(void *p, void *ud)
+{
+    spill *s = ud;
+    if (p != s->stack) cdc__free(s->base, p);
+}
+
+static void spill_init(spill *s, cdc_buf *b, uint8_t *stack, size_t size, const cdc_allocator *base)
+{
+    *s = (spill){stack, size, base, {spill_malloc, spill_realloc, spill_free, NULL}};
+    s->a.ud = s;
+    *b = (cdc_buf){stack, 0, size, &s->a};
+}
+
 int cdc__render_text(cdc_buf *out, const uint8_t *s, size_t len, unsigned charset, cdc_err *err)
 {
     const cdc_charset *cs = cdc__charset_of(charset);
     if (cs->kind == CDC_CS_UTF8 || cs->kind == CDC_CS_ASCII || cs->kind == CDC_CS_UNKNOWN)
         return cdc__render_utf8_string(out, s, len) ? cdc__err_set(err, CDC_ERR_NOMEM, "out of memory") : CDC_OK;
     if (cs->kind == CDC_CS_BINARY) return cdc__render_base64(out, s, len);
+    uint8_t stack[2048];
+    spill sp;
     cdc_buf tmp;
-    cdc__buf_init(&tmp, out->alloc);
+    spill_init(&sp, &tmp, stack, sizeof stack, out->alloc);
     int rc = cdc__charset_to_utf8(cs, s, len, &tmp, err);
     if (rc == CDC_OK && cdc__render_utf8_string(out, tmp.data, tmp.len))
         rc = cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
@@ -89,8 +127,10 @@ static int render_set(const cdc_value *v, cdc_buf *out, cdc_err *err)
     }
     /* labels in bit order, comma-joined, as SELECT prints a SET */
     const cdc_charset *cs = cdc__charset_of(c->charset);
+    uint8_t stack[2048];
+    spill sp;
     cdc_buf tmp;
-    cdc__buf_init(&tmp, out->alloc);
+    spill_init(&sp, &tmp, stack, sizeof stack, out->alloc);
     int rc = CDC_OK;
     bool first = true;
     for (unsigned i = 0; i < c->n_labels && i < 64 && rc == CDC_OK; i++) {

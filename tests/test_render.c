@@ -384,6 +384,35 @@ static void test_decimal_and_timestamp_getters(void **state)
     assert_int_equal(cdc_value_timestamp(&iv, &sec, &usec), CDC_ERR_INVALID);
 }
 
+static void *ng_malloc(size_t n, void *ud) { (void)n; (void)ud; return NULL; }
+static void *ng_realloc(void *p, size_t n, void *ud) { (void)p; (void)n; (void)ud; return NULL; }
+static void ng_free(void *p, void *ud) { (void)p; (void)ud; }
+
+/* Converting latin1 text needs scratch memory; into a buffer that cannot
+ * grow (cdc_change_json's) short text still renders in one pass, and
+ * long text that needs the heap fails cleanly with NOMEM. */
+static void test_text_into_fixed_buffer(void **state)
+{
+    (void)state;
+    static const cdc_allocator no_grow = {ng_malloc, ng_realloc, ng_free, NULL};
+    char fixed[8192];
+    cdc_buf b = {(uint8_t *)fixed, 0, sizeof fixed, &no_grow};
+    cdc_err err;
+    assert_int_equal(cdc__render_text(&b, (const uint8_t *)"caf\xe9 \x80", 6, 8 /* latin1 */, &err), CDC_OK);
+    assert_int_equal(b.len, strlen("\"caf\xc3\xa9 \xe2\x82\xac\""));
+    assert_memory_equal(b.data, "\"caf\xc3\xa9 \xe2\x82\xac\"", b.len);
+    uint8_t big[3000];
+    memset(big, 0xe9, sizeof big);
+    b.len = 0;
+    assert_int_equal(cdc__render_text(&b, big, sizeof big, 8, &err), CDC_ERR_NOMEM);
+    /* with a growing buffer the same text converts through the heap */
+    cdc_buf h;
+    cdc__buf_init(&h, NULL);
+    assert_int_equal(cdc__render_text(&h, big, sizeof big, 8, &err), CDC_OK);
+    assert_int_equal(h.len, 2 + 2 * sizeof big);
+    cdc__buf_free(&h);
+}
+
 static void test_binlog_and_select_agree(void **state)
 {
     (void)state;
@@ -546,6 +575,7 @@ int main(void)
         cmocka_unit_test(test_invalid_text_replaced),
         cmocka_unit_test(test_public_getters),
         cmocka_unit_test(test_decimal_and_timestamp_getters),
+        cmocka_unit_test(test_text_into_fixed_buffer),
         cmocka_unit_test(test_binlog_and_select_agree),
         cmocka_unit_test(test_allocation_failures),
     };
