@@ -20,7 +20,9 @@ Readers, interleaved, --runs times each (default 5), medians printed:
           read through the public getters (cdc/value.h), aggregates kept
   json    BUILD_DIR/examples/cdc/cdc dump FILE > /dev/null
   peers   mariadb-binlog -v (and --base64-output=decode-rows -vv) > /dev/null
-Each run's wall time and peak RSS come from wait4(). Then one callgrind
+Each run's wall time, CPU time (user + system) and peak RSS
+(/usr/bin/time) are taken; on a loaded machine CPU time is the steadier
+of the two. Then one callgrind
 run of bench_decode and of cdc dump on the same workload written at
 --slice-mb MB (default 8; or --slice-file) gives instructions per row,
 the stable figure on a shared VM. --peers takes ';'-separated commands
@@ -29,7 +31,6 @@ the stable figure on a shared VM. --peers takes ';'-separated commands
 import argparse
 import os
 import re
-import resource
 import shutil
 import statistics
 import subprocess
@@ -142,17 +143,19 @@ def generate(mb):
 
 
 def run(cmd):
-    """(wall seconds, peak RSS KiB, stdout) of cmd."""
-    t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE if "bench_decode" in cmd[0] else subprocess.DEVNULL,
-                         stderr=subprocess.PIPE)
-    out = p.stdout.read() if p.stdout else b""
-    _, status, ru = os.wait4(p.pid, 0)
-    wall = time.perf_counter() - t0
-    err = p.stderr.read()
-    if status != 0:
-        sys.exit("decode_bench: %s failed (%d): %s" % (" ".join(cmd), status, err.decode()[-500:]))
-    return wall, ru.ru_maxrss, out.decode()
+    """(wall seconds, peak RSS KiB, stdout, CPU seconds) of cmd. Peak RSS
+    and CPU time come from /usr/bin/time: a child forked by this Python
+    process would carry Python's own pages into its high-water mark."""
+    with tempfile.NamedTemporaryFile("r") as tf:
+        t0 = time.perf_counter()
+        p = subprocess.run(["/usr/bin/time", "-f", "%M %U %S", "-o", tf.name] + cmd, stderr=subprocess.PIPE,
+                           stdout=subprocess.PIPE if "bench_decode" in cmd[0] else subprocess.DEVNULL)
+        wall = time.perf_counter() - t0
+        if p.returncode != 0:
+            sys.exit("decode_bench: %s failed (%d): %s" % (" ".join(cmd), p.returncode, p.stderr.decode()[-500:]))
+        f = tf.read().split()
+        peak, cpu = int(f[-3]), float(f[-2]) + float(f[-1])
+    return wall, peak, (p.stdout or b"").decode(), cpu
 
 
 def callgrind(cmd, tmpdir):
@@ -187,26 +190,29 @@ def main():
             readers.append((p.strip(), p.split() + [path]))
     subprocess.run(["cat", path], stdout=subprocess.DEVNULL)  # page cache
     times = {name: [] for name, _ in readers}
+    cpus = {name: [] for name, _ in readers}
     rss = {name: 0 for name, _ in readers}
     rows = None
     for _ in range(a.runs):
         for name, cmd in readers:
-            wall, peak, out = run(cmd)
+            wall, peak, out, cpu = run(cmd)
             times[name].append(wall)
+            cpus[name].append(cpu)
             rss[name] = max(rss[name], peak)
             m = re.search(r"rows (\d+)", out)
             if m:
                 rows = int(m.group(1))
     print("file %s: %.1f MB, %s row changes; %d runs each, interleaved; median wall time" %
           (path, size / 1e6, rows, a.runs))
-    print("| reader | median s | MB/s | rows/s | peak RSS MB | vs typed |")
-    print("|---|---:|---:|---:|---:|---:|")
-    base = statistics.median(times[readers[0][0]])
+    print("| reader | median wall s | MB/s | rows/s | median CPU s | MB/s of CPU | peak RSS MB | vs typed (CPU) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    base = statistics.median(cpus[readers[0][0]])
     for name, _ in readers:
-        med = statistics.median(times[name])
-        print("| %s | %.3f | %.0f | %s | %.1f | %s |" %
-              (name, med, size / 1e6 / med, "%.0f" % (rows / med) if rows else "-", rss[name] / 1024,
-               "1" if med == base else "%.1fx slower" % (med / base) if med > base else "%.1fx faster" % (base / med)))
+        med, cpu = statistics.median(times[name]), statistics.median(cpus[name])
+        print("| %s | %.3f | %.0f | %s | %.3f | %.0f | %.1f | %s |" %
+              (name, med, size / 1e6 / med, "%.0f" % (rows / med) if rows else "-", cpu, size / 1e6 / cpu,
+               rss[name] / 1024, "1" if cpu == base else "%.1fx slower" % (cpu / base) if cpu > base
+               else "%.1fx faster" % (base / cpu)))
     print("(min/max s: " + "; ".join("%s %.3f/%.3f" % (n, min(t), max(t)) for n, t in times.items()) + ")")
     if a.no_callgrind or not shutil.which("valgrind"):
         return
@@ -214,12 +220,13 @@ def main():
     # complete small binlog, so every section of the workload is in it)
     small = a.slice_file or generate(a.slice_mb)
     nbytes = os.path.getsize(small)
-    _, _, out = run([bench, small])
+    _, _, out, _ = run([bench, small])
     srows = int(re.search(r"rows (\d+)", out).group(1))
     with tempfile.TemporaryDirectory() as td:
         print("callgrind on %s (%.1f MB, %d row changes):" % (small, nbytes / 1e6, srows))
         for name, cmd in [("libcdc typed", [bench, small]), ("cdc dump", [cdc, "dump", small])] + \
-                [(n, c[:-1] + [small]) for n, c in readers[2:] if "cdc" in os.path.basename(c[0])]:
+                [(n, c[:-1] + [small]) for n, c in readers[2:]
+                 if os.path.basename(c[0]) in ("cdc", "bench_decode")]:
             ir, _ = callgrind(cmd, td)
             print("  %s: %.0f instructions/row (%.2f/byte)" % (name, ir / srows, ir / nbytes))
 
