@@ -17,14 +17,14 @@ enum { SHA2_REQUEST_KEY = 2, SHA2_FAST_OK = 3, SHA2_FULL_AUTH = 4 };
 /* sha256_password asks for the key with this one byte. */
 enum { SHA256_REQUEST_KEY = 1 };
 
-cdc_auth_plugin cdc__auth_plugin_find(const uint8_t *name, size_t len)
+cdc__auth_plugin cdc__auth_plugin_find(const uint8_t *name, size_t len)
 {
     for (int i = 1; i < (int)(sizeof plugin_names / sizeof plugin_names[0]); i++)
-        if (strlen(plugin_names[i]) == len && !memcmp(plugin_names[i], name, len)) return (cdc_auth_plugin)i;
+        if (strlen(plugin_names[i]) == len && !memcmp(plugin_names[i], name, len)) return (cdc__auth_plugin)i;
     return CDC_AUTH_UNKNOWN;
 }
 
-const char *cdc__auth_plugin_name(cdc_auth_plugin p)
+const char *cdc__auth_plugin_name(cdc__auth_plugin p)
 {
     return (unsigned)p < sizeof plugin_names / sizeof plugin_names[0] ? plugin_names[p] : "";
 }
@@ -71,7 +71,7 @@ int cdc__auth_rsa_password(const char *pw, size_t pwlen, const uint8_t *nonce, s
     return rc ? cdc__err_set(err, rc, "out of memory") : CDC_OK;
 }
 
-static int put_cleartext(cdc_auth *a, cdc_buf *out, cdc_err *err)
+static int put_cleartext(cdc__auth *a, cdc_buf *out, cdc_err *err)
 {
     int rc = cdc__buf_append(out, a->password, a->password_len);
     if (!rc) rc = cdc__buf_putc(out, 0);
@@ -79,7 +79,7 @@ static int put_cleartext(cdc_auth *a, cdc_buf *out, cdc_err *err)
 }
 
 /* The path both RSA plugins share once cleartext is ruled out. */
-static int rsa_or_request_key(cdc_auth *a, uint8_t request, cdc_buf *out, cdc_err *err)
+static int rsa_or_request_key(cdc__auth *a, uint8_t request, cdc_buf *out, cdc_err *err)
 {
     if (a->server_key)
         return cdc__auth_rsa_password(a->password, a->password_len, a->nonce, a->nonce_len, a->server_key,
@@ -94,7 +94,7 @@ static int rsa_or_request_key(cdc_auth *a, uint8_t request, cdc_buf *out, cdc_er
                         cdc__auth_plugin_name(a->plugin));
 }
 
-int cdc__auth_start(cdc_auth *a, cdc_auth_plugin plugin, const uint8_t *nonce, size_t nonce_len, cdc_buf *out,
+int cdc__auth_start(cdc__auth *a, cdc__auth_plugin plugin, const uint8_t *nonce, size_t nonce_len, cdc_buf *out,
                     cdc_err *err)
 {
     a->plugin = plugin;
@@ -144,7 +144,7 @@ int cdc__auth_start(cdc_auth *a, cdc_auth_plugin plugin, const uint8_t *nonce, s
     return rc ? cdc__err_set(err, rc, "out of memory") : CDC_OK;
 }
 
-int cdc__auth_more(cdc_auth *a, const uint8_t *data, size_t n, cdc_buf *out, bool *send, cdc_err *err)
+int cdc__auth_more(cdc__auth *a, const uint8_t *data, size_t n, cdc_buf *out, bool *send, cdc_err *err)
 {
     *send = false;
     if (a->plugin == CDC_AUTH_CACHING_SHA2 && a->step == 1) {

@@ -17,18 +17,18 @@
 
 #include "util.h"
 
-typedef enum cdc_auth_plugin {
+typedef enum cdc__auth_plugin {
     CDC_AUTH_UNKNOWN = 0,
     CDC_AUTH_NATIVE,
     CDC_AUTH_CACHING_SHA2,
     CDC_AUTH_SHA256,
     CDC_AUTH_CLEAR,
     CDC_AUTH_ED25519,
-} cdc_auth_plugin;
+} cdc__auth_plugin;
 
 /* Plugin by its protocol name ("caching_sha2_password"); UNKNOWN if none. */
-cdc_auth_plugin cdc__auth_plugin_find(const uint8_t *name, size_t len);
-const char *cdc__auth_plugin_name(cdc_auth_plugin p);
+cdc__auth_plugin cdc__auth_plugin_find(const uint8_t *name, size_t len);
+const char *cdc__auth_plugin_name(cdc__auth_plugin p);
 
 /* The scrambles; nonce is the 20-byte auth-plugin-data. An empty password
  * gives an empty response, as servers expect. Return the bytes written. */
@@ -41,8 +41,8 @@ int cdc__auth_rsa_password(const char *pw, size_t pwlen, const uint8_t *nonce, s
                            size_t pemlen, cdc_buf *out, cdc_err *err);
 
 /* Everything a plugin may need; the caller owns the strings. */
-typedef struct cdc_auth {
-    cdc_auth_plugin plugin;
+typedef struct cdc__auth {
+    cdc__auth_plugin plugin;
     const char *password;
     size_t password_len;
     uint8_t nonce[64];
@@ -56,7 +56,7 @@ typedef struct cdc_auth {
     int step;                 /* plugin's progress; internal */
     bool fast_ok;             /* caching_sha2: server said the fast path worked */
     bool full_auth;           /* caching_sha2: the full path was taken */
-} cdc_auth;
+} cdc__auth;
 
 /*
  * Starts `plugin` with `nonce` (initial handshake or auth switch data) and
@@ -65,7 +65,7 @@ typedef struct cdc_auth {
  * (message says which option would allow it); CDC_ERR_PROTOCOL for a
  * nonce of the wrong size.
  */
-int cdc__auth_start(cdc_auth *a, cdc_auth_plugin plugin, const uint8_t *nonce, size_t nonce_len, cdc_buf *out,
+int cdc__auth_start(cdc__auth *a, cdc__auth_plugin plugin, const uint8_t *nonce, size_t nonce_len, cdc_buf *out,
                     cdc_err *err);
 
 /*
@@ -74,6 +74,6 @@ int cdc__auth_start(cdc_auth *a, cdc_auth_plugin plugin, const uint8_t *nonce, s
  * caching_sha2 fast-auth notice needs no reply). Errors as auth_start, and
  * CDC_ERR_PROTOCOL for data the plugin does not expect.
  */
-int cdc__auth_more(cdc_auth *a, const uint8_t *data, size_t n, cdc_buf *out, bool *send, cdc_err *err);
+int cdc__auth_more(cdc__auth *a, const uint8_t *data, size_t n, cdc_buf *out, bool *send, cdc_err *err);
 
 #endif /* CDC_AUTH_H */

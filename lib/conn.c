@@ -15,7 +15,9 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "config.h"
 #include "packet.h"
+#include "transport.h"
 
 #define IBUF_SIZE (64 * 1024)
 
@@ -24,7 +26,7 @@ struct cdc_conn {
     int fd;
     bool unix_sock;
     bool broken;
-    cdc_tls *tls;
+    cdc__tls *tls;
     int timeout_ms;
     /* input: raw bytes from the socket, then (compressed) inflated stream */
     uint8_t *ibuf;
@@ -35,32 +37,21 @@ struct cdc_conn {
     cdc_buf zraw;       /* one compressed packet's body */
     uint8_t cseq;
     cdc_deframer df;    /* df.seq is the exchange's sequence id, both ways */
-    /* read_piece: where it is inside a payload */
+    /* read_piece: a payload is under way (df streams it); piece gathers
+     * a non-event payload only */
     cdc_buf piece;
-    bool pc_active;     /* a payload is under way */
-    uint32_t pc_left;   /* bytes of the current packet still due */
-    bool pc_more;       /* current packet is 0xffffff long: another follows */
+    bool pc_active;
     cdc_buf out, zout, cmd;
     /* what the server said */
     char *version_str;
     cdc_server_version version;
     uint32_t conn_id, caps, server_caps;
     uint8_t server_charset;
-    cdc_auth_plugin plugin;
+    cdc__auth_plugin plugin;
     bool fast_path;
 };
 
 /* ---- transport --------------------------------------------------- */
-
-static int wait_fd(int fd, short ev, int timeout_ms)
-{
-    struct pollfd p = {fd, ev, 0};
-    for (;;) {
-        int n = poll(&p, 1, timeout_ms > 0 ? timeout_ms : -1);
-        if (n < 0 && errno == EINTR) continue;
-        return n;
-    }
-}
 
 static int broken(cdc_conn *c, int rc)
 {
@@ -75,21 +66,14 @@ static ptrdiff_t raw_recv(cdc_conn *c, uint8_t *buf, size_t n, cdc_err *err)
         ptrdiff_t r = cdc__tls_read(c->tls, buf, n, err);
         return r < 0 ? broken(c, (int)r) : r;
     }
-    for (;;) {
-        ssize_t r = recv(c->fd, buf, n, 0);
-        if (r > 0) return r;
-        if (r == 0) return broken(c, cdc__err_set(err, CDC_ERR_CLOSED, "connection closed by server"));
-        if (errno == EINTR) continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            int w = wait_fd(c->fd, POLLIN, c->timeout_ms);
-            if (w == 0)
-                return broken(c, cdc__err_set(err, CDC_ERR_TIMEOUT, "no data from the server for %d ms", c->timeout_ms));
-            if (w > 0) continue;
-        }
-        if (errno == ECONNRESET)
-            return broken(c, cdc__err_set(err, CDC_ERR_CLOSED, "connection reset by server"));
-        return broken(c, cdc__err_set(err, CDC_ERR_IO, "read from server: %s", strerror(errno)));
-    }
+    int e = 0;
+    ptrdiff_t r = cdc__io_recv(c->fd, buf, n, c->timeout_ms, &e);
+    if (r > 0) return r;
+    if (r == CDC__IO_CLOSED) return broken(c, cdc__err_set(err, CDC_ERR_CLOSED, "connection closed by server"));
+    if (r == CDC__IO_TIMEOUT)
+        return broken(c, cdc__err_set(err, CDC_ERR_TIMEOUT, "no data from the server for %d ms", c->timeout_ms));
+    if (e == ECONNRESET) return broken(c, cdc__err_set(err, CDC_ERR_CLOSED, "connection reset by server"));
+    return broken(c, cdc__err_set(err, CDC_ERR_IO, "read from server: %s", strerror(e)));
 }
 
 static int raw_send(cdc_conn *c, const uint8_t *p, size_t n, cdc_err *err)
@@ -99,21 +83,18 @@ static int raw_send(cdc_conn *c, const uint8_t *p, size_t n, cdc_err *err)
         return rc ? broken(c, rc) : CDC_OK;
     }
     while (n) {
-        ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
-        if (w >= 0) {
+        int e = 0;
+        ptrdiff_t w = cdc__io_send(c->fd, p, n, c->timeout_ms, &e);
+        if (w > 0) {
             p += w;
             n -= (size_t)w;
             continue;
         }
-        if (errno == EINTR) continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            int r = wait_fd(c->fd, POLLOUT, c->timeout_ms);
-            if (r == 0) return broken(c, cdc__err_set(err, CDC_ERR_TIMEOUT, "server did not take data for %d ms", c->timeout_ms));
-            if (r > 0) continue;
-        }
-        if (errno == EPIPE || errno == ECONNRESET)
-            return broken(c, cdc__err_set(err, CDC_ERR_CLOSED, "connection closed by server (%s)", strerror(errno)));
-        return broken(c, cdc__err_set(err, CDC_ERR_IO, "write to server: %s", strerror(errno)));
+        if (w == CDC__IO_TIMEOUT)
+            return broken(c, cdc__err_set(err, CDC_ERR_TIMEOUT, "server did not take data for %d ms", c->timeout_ms));
+        if (e == EPIPE || e == ECONNRESET)
+            return broken(c, cdc__err_set(err, CDC_ERR_CLOSED, "connection closed by server (%s)", strerror(e)));
+        return broken(c, cdc__err_set(err, CDC_ERR_IO, "write to server: %s", strerror(e)));
     }
     return CDC_OK;
 }
@@ -210,61 +191,43 @@ int cdc__conn_read_packet(cdc_conn *c, cdc_bytes *payload, cdc_err *err)
     return CDC_OK;
 }
 
-/* Exactly n packet-stream bytes into dst. */
-static int stream_read(cdc_conn *c, uint8_t *dst, size_t n, cdc_err *err)
-{
-    while (n) {
-        const uint8_t *p = NULL;
-        size_t have = 0;
-        int rc = stream_peek(c, &p, &have, err);
-        if (rc) return rc;
-        size_t take = have < n ? have : n;
-        memcpy(dst, p, take);
-        stream_consume(c, take);
-        dst += take;
-        n -= take;
-    }
-    return CDC_OK;
-}
-
 int cdc__conn_read_piece(cdc_conn *c, size_t max, cdc_bytes *piece, bool *more, cdc_err *err)
 {
     if (c->broken || c->fd < 0) return cdc__err_set(err, CDC_ERR_STATE, "connection is not open");
     if (!max) return cdc__err_set(err, CDC_ERR_INVALID, "read_piece: max is 0");
+    /* Pieces are views into the input buffer (the de-framer's streaming
+     * mode), so streamed bytes are not copied. Only a payload that does
+     * not start with 0x00 (an ERR or EOF packet, which its reader needs
+     * whole) is gathered when it straddles the buffer. */
+    bool first = !c->pc_active, gather = false;
     cdc__buf_reset(&c->piece);
-    int rc = cdc__buf_reserve(&c->piece, max);
-    if (rc) return cdc__err_set(err, rc, "out of memory for a %zu-byte piece", max);
     for (;;) {
-        if (!c->pc_active || (!c->pc_left && c->pc_more)) {
-            uint8_t h[CDC__PKT_HDR];
-            if ((rc = stream_read(c, h, sizeof h, err))) return rc;
-            if (c->df.check_seq && h[3] != c->df.seq)
-                return broken(c, cdc__err_set(err, CDC_ERR_PROTOCOL, "packet out of order: sequence id %u, expected %u",
-                                              h[3], c->df.seq));
-            c->df.seq = (uint8_t)(h[3] + 1);
-            c->pc_active = true;
-            c->pc_left = cdc__le24(h);
-            c->pc_more = c->pc_left == CDC__PKT_MAX;
+        const uint8_t *p = NULL;
+        size_t n = 0;
+        int rc = stream_peek(c, &p, &n, err);
+        if (rc) return rc;
+        cdc_bytes span;
+        bool end;
+        ptrdiff_t used = cdc__deframer_stream(&c->df, p, n, gather ? max - c->piece.len : max, &span, &end, err);
+        if (used < 0) return broken(c, (int)used);
+        stream_consume(c, (size_t)used);
+        if (!span.len && !end) continue; /* a header, or part of one */
+        c->pc_active = !end;
+        if (first && !gather && !end && span.ptr[0] != 0x00) {
+            gather = true;
+            if ((rc = cdc__buf_reserve(&c->piece, max)))
+                return cdc__err_set(err, rc, "out of memory for a %zu-byte piece", max);
         }
-        size_t take = max - c->piece.len;
-        if (take > c->pc_left) take = c->pc_left;
-        if (take) {
-            uint8_t *dst = c->piece.data + c->piece.len;
-            if (!c->compress && c->ipos == c->ilen && take >= IBUF_SIZE) {
-                ptrdiff_t r = raw_recv(c, dst, take, err); /* big bodies straight into place */
-                if (r < 0) return (int)r;
-                take = (size_t)r;
-            } else if ((rc = stream_read(c, dst, take, err))) {
-                return rc;
-            }
-            c->piece.len += take;
-            c->pc_left -= (uint32_t)take;
+        if (!gather) {
+            *piece = span;
+            *more = !end;
+            return CDC_OK;
         }
-        bool ended = !c->pc_left && !c->pc_more;
-        if (ended || c->piece.len == max) {
-            *more = !ended;
-            if (ended) c->pc_active = false;
+        if (span.len && cdc__buf_append(&c->piece, span.ptr, span.len))
+            return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory for a %zu-byte piece", max);
+        if (end || c->piece.len == max) {
             *piece = (cdc_bytes){c->piece.data, c->piece.len};
+            *more = !end;
             return CDC_OK;
         }
     }
@@ -288,6 +251,7 @@ int cdc__conn_write_command(cdc_conn *c, uint8_t cmd, const void *payload, size_
     c->df.seq = 0;
     c->cseq = 0;
     c->pc_active = false;
+    cdc__deframer_next(&c->df); /* nor a payload half read */
     /* Anything unread belongs to an abandoned exchange. */
     c->ipos = c->ilen;
     c->zpos = c->zin.len;
@@ -411,7 +375,7 @@ static int connect_tcp(cdc_conn *c, const char *host, unsigned port, int timeout
         if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
             if (errno != EINPROGRESS) { last = errno; close(fd); continue; }
             long long left = deadline - now_ms();
-            int w = left > 0 ? wait_fd(fd, POLLOUT, (int)left) : 0;
+            int w = left > 0 ? cdc__io_wait(fd, POLLOUT, (int)left) : 0;
             int soerr = 0;
             socklen_t sl = sizeof soerr;
             if (w == 0) { timed_out = true; close(fd); continue; }
@@ -465,7 +429,7 @@ static int read_file(const cdc_allocator *a, const char *path, cdc_buf *out, cdc
 }
 
 /* The authentication exchange after the handshake response is sent. */
-static int auth_loop(cdc_conn *c, cdc_auth *a, cdc_err *err)
+static int auth_loop(cdc_conn *c, cdc__auth *a, cdc_err *err)
 {
     for (;;) {
         cdc_bytes p;
@@ -483,7 +447,7 @@ static int auth_loop(cdc_conn *c, cdc_auth *a, cdc_err *err)
         case 0xfe: {
             cdc_bytes name, data;
             if ((rc = cdc__auth_switch_parse(p.ptr, p.len, &name, &data, err))) return broken(c, rc);
-            cdc_auth_plugin pl = cdc__auth_plugin_find(name.ptr, name.len);
+            cdc__auth_plugin pl = cdc__auth_plugin_find(name.ptr, name.len);
             if (pl == CDC_AUTH_UNKNOWN)
                 return broken(c, cdc__err_set(err, CDC_ERR_AUTH_PLUGIN,
                                               "server asks for authentication plugin '%.*s', which libcdc does not support",
@@ -559,12 +523,12 @@ static int conn_handshake(cdc_conn *c, const cdc_conn_opts *o, const char *host,
         rc = send_payload(c, req.data, req.len, err);
         cdc__buf_free(&req);
         if (rc) return rc;
-        cdc_tls_opts to = {o->tls_mode, o->tls_ca, o->tls_cert, o->tls_key, o->tls_server_name, host};
+        cdc__tls_opts to = {o->tls_mode, o->tls_ca, o->tls_cert, o->tls_key, o->tls_server_name, host};
         if ((rc = cdc__tls_connect(&c->tls, c->alloc, &to, c->fd, c->timeout_ms, err))) return broken(c, rc);
     }
     c->caps = caps;
 
-    cdc_auth a = {0};
+    cdc__auth a = {0};
     a.password = o->password ? o->password : "";
     a.password_len = strlen(a.password);
     a.tls = use_tls;
@@ -575,7 +539,7 @@ static int conn_handshake(cdc_conn *c, const cdc_conn_opts *o, const char *host,
         a.server_key = (const char *)key->data;
         a.server_key_len = key->len;
     }
-    cdc_auth_plugin pl = cdc__auth_plugin_find(hs.auth_plugin.ptr, hs.auth_plugin.len);
+    cdc__auth_plugin pl = cdc__auth_plugin_find(hs.auth_plugin.ptr, hs.auth_plugin.len);
     if (pl == CDC_AUTH_UNKNOWN || (pl == CDC_AUTH_CLEAR && !use_tls && !a.allow_cleartext))
         /* The server will switch us to what the account needs. */
         pl = c->version.flavour == CDC_FLAVOUR_MYSQL && c->version.major >= 8 ? CDC_AUTH_CACHING_SHA2 : CDC_AUTH_NATIVE;
@@ -585,9 +549,9 @@ static int conn_handshake(cdc_conn *c, const cdc_conn_opts *o, const char *host,
         cdc__buf_free(&first);
         return broken(c, rc);
     }
-    cdc_client_attrs attrs;
+    cdc__client_attrs attrs;
     cdc__handshake_attrs_init(&attrs);
-    cdc_handshake_response r = {caps, max_packet, (uint8_t)cs, o->user ? o->user : "", first.data, first.len,
+    cdc__hs_response r = {caps, max_packet, (uint8_t)cs, o->user ? o->user : "", first.data, first.len,
                                 o->database, cdc__auth_plugin_name(pl), attrs.kv};
     cdc_buf resp;
     cdc__buf_init(&resp, c->alloc);
@@ -602,6 +566,30 @@ static int conn_handshake(cdc_conn *c, const cdc_conn_opts *o, const char *host,
         c->df.check_seq = false; /* ids live in the compressed headers now */
     }
     return CDC_OK;
+}
+
+void cdc__conn_opts_from_config(const cdc_config *c, cdc_conn_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->host = cdc__config_str(c, CDC_CFG_HOST);
+    o->port = (unsigned)cdc__config_int(c, CDC_CFG_PORT);
+    o->unix_socket = *cdc__config_str(c, CDC_CFG_SOCKET) ? cdc__config_str(c, CDC_CFG_SOCKET) : NULL;
+    o->user = cdc__config_str(c, CDC_CFG_USER);
+    o->password = cdc__config_str(c, CDC_CFG_PASSWORD);
+    o->tls_mode = (cdc_tls_mode)cdc__config_enum(c, CDC_CFG_SSL_MODE);
+#define OPT_PATH(field, id) o->field = *cdc__config_str(c, id) ? cdc__config_str(c, id) : NULL
+    OPT_PATH(tls_ca, CDC_CFG_SSL_CA);
+    OPT_PATH(tls_cert, CDC_CFG_SSL_CERT);
+    OPT_PATH(tls_key, CDC_CFG_SSL_KEY);
+    OPT_PATH(tls_server_name, CDC_CFG_SSL_SERVER_NAME);
+    OPT_PATH(server_public_key_path, CDC_CFG_SERVER_PUBLIC_KEY);
+#undef OPT_PATH
+    o->compress = cdc__config_bool(c, CDC_CFG_COMPRESSION);
+    o->connect_timeout_ms = (int)cdc__config_int(c, CDC_CFG_CONNECT_TIMEOUT_MS);
+    o->read_timeout_ms = (int)cdc__config_int(c, CDC_CFG_READ_TIMEOUT_MS);
+    o->get_server_public_key = cdc__config_bool(c, CDC_CFG_GET_SERVER_PUBLIC_KEY);
+    o->allow_cleartext_without_tls = cdc__config_bool(c, CDC_CFG_ALLOW_CLEARTEXT);
+    o->max_packet = (size_t)cdc__config_int(c, CDC_CFG_MAX_PACKET_BYTES);
 }
 
 int cdc__conn_connect(cdc_conn *c, const cdc_conn_opts *o, cdc_err *err)
@@ -697,69 +685,12 @@ int cdc__conn_ping(cdc_conn *c, cdc_err *err)
     return cdc__ok_parse(p.ptr, p.len, c->caps, &ok, err);
 }
 
-struct cdc_result {
-    const cdc_allocator *alloc;
-    size_t ncols, nrows;
-    bool have_set;
-    cdc_buf data;         /* names then values, each NUL-terminated */
-    size_t *name_off;
-    struct cell { size_t off, len; bool null; } *cells;
-    size_t cell_cap;
-};
-
-static int res_columns(const cdc_coldef *cols, size_t n, void *ud)
-{
-    cdc_result *r = ud;
-    if (r->have_set) return 0;
-    r->name_off = cdc__calloc(r->alloc, n, sizeof *r->name_off);
-    if (!r->name_off) return CDC_ERR_NOMEM;
-    r->ncols = n;
-    for (size_t i = 0; i < n; i++) {
-        r->name_off[i] = r->data.len;
-        if (cdc__buf_append(&r->data, cols[i].name.ptr, cols[i].name.len) || cdc__buf_putc(&r->data, 0))
-            return CDC_ERR_NOMEM;
-    }
-    return 0;
-}
-
-static int res_row(const cdc_bytes *vals, size_t n, void *ud)
-{
-    cdc_result *r = ud;
-    if (r->have_set) return 0;
-    if ((r->nrows + 1) * n > r->cell_cap) {
-        size_t cap = r->cell_cap ? r->cell_cap * 2 : 64 * n;
-        while (cap < (r->nrows + 1) * n) cap *= 2;
-        struct cell *nc = cdc__realloc(r->alloc, r->cells, cap * sizeof *nc);
-        if (!nc) return CDC_ERR_NOMEM;
-        r->cells = nc;
-        r->cell_cap = cap;
-    }
-    struct cell *row = r->cells + r->nrows * n;
-    for (size_t i = 0; i < n; i++) {
-        row[i] = (struct cell){r->data.len, vals[i].len, vals[i].ptr == NULL};
-        if (cdc__buf_append(&r->data, vals[i].ptr, vals[i].len) || cdc__buf_putc(&r->data, 0)) return CDC_ERR_NOMEM;
-    }
-    r->nrows++;
-    return 0;
-}
-
-static int res_end(const cdc_ok *ok, bool more, void *ud)
-{
-    (void)ok;
-    (void)more;
-    cdc_result *r = ud;
-    if (r->ncols) r->have_set = true;
-    return 0;
-}
-
 int cdc__conn_query_result(cdc_conn *c, const char *sql, cdc_result **out, cdc_err *err)
 {
     *out = NULL;
-    cdc_result *r = cdc__calloc(c->alloc, 1, sizeof *r);
-    if (!r) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
-    r->alloc = c->alloc;
-    cdc__buf_init(&r->data, c->alloc);
-    static const cdc_query_handler h = {res_columns, res_row, res_end};
+    cdc_result *r;
+    if (cdc__result_new(&r, c->alloc)) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+    static const cdc_query_handler h = {cdc__result_on_columns, cdc__result_on_row, cdc__result_on_end};
     int rc = cdc__conn_query(c, sql, strlen(sql), &h, r, err);
     if (rc) {
         if (rc == CDC_ERR_NOMEM) cdc__err_set(err, rc, "out of memory storing a result");
@@ -768,43 +699,6 @@ int cdc__conn_query_result(cdc_conn *c, const char *sql, cdc_result **out, cdc_e
     }
     *out = r;
     return CDC_OK;
-}
-
-size_t cdc__result_rows(const cdc_result *r) { return r->nrows; }
-size_t cdc__result_cols(const cdc_result *r) { return r->ncols; }
-
-const char *cdc__result_name(const cdc_result *r, size_t col)
-{
-    return col < r->ncols ? (const char *)r->data.data + r->name_off[col] : NULL;
-}
-
-int cdc__result_col(const cdc_result *r, const char *name)
-{
-    for (size_t i = 0; i < r->ncols; i++)
-        if (!strcasecmp(cdc__result_name(r, i), name)) return (int)i;
-    return -1;
-}
-
-const char *cdc__result_get(const cdc_result *r, size_t row, size_t col)
-{
-    if (row >= r->nrows || col >= r->ncols) return NULL;
-    const struct cell *x = &r->cells[row * r->ncols + col];
-    return x->null ? NULL : (const char *)r->data.data + x->off;
-}
-
-size_t cdc__result_len(const cdc_result *r, size_t row, size_t col)
-{
-    if (row >= r->nrows || col >= r->ncols) return 0;
-    return r->cells[row * r->ncols + col].len;
-}
-
-void cdc__result_free(cdc_result *r)
-{
-    if (!r) return;
-    cdc__buf_free(&r->data);
-    cdc__free(r->alloc, r->name_off);
-    cdc__free(r->alloc, r->cells);
-    cdc__free(r->alloc, r);
 }
 
 /* ---- getters ------------------------------------------------------ */

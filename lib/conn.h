@@ -52,6 +52,13 @@ typedef struct cdc_conn_opts {
 
 typedef struct cdc_conn cdc_conn;
 
+/* The connection keys of a configuration (host, port, socket, user,
+ * password, ssl.*, compression, timeouts, max.packet.bytes...) as options;
+ * the strings are borrowed from cfg. The one mapping every connection of
+ * the stream uses. */
+struct cdc_config;
+void cdc__conn_opts_from_config(const struct cdc_config *cfg, cdc_conn_opts *o);
+
 /* New unconnected handle. CDC_OK or CDC_ERR_NOMEM. */
 int cdc__conn_new(cdc_conn **out, const cdc_allocator *a);
 /* Closes (COM_QUIT if connected) and frees; NULL is fine. */
@@ -90,18 +97,9 @@ typedef struct cdc_query_handler {
  */
 int cdc__conn_query(cdc_conn *c, const char *sql, size_t len, const cdc_query_handler *h, void *ud, cdc_err *err);
 
-/* A query's first result set with columns, stored whole. */
-typedef struct cdc_result cdc_result;
+/* A query's first result set with columns, stored whole (cdc_result,
+ * resultset.h). */
 int cdc__conn_query_result(cdc_conn *c, const char *sql, cdc_result **out, cdc_err *err);
-size_t cdc__result_rows(const cdc_result *r);
-size_t cdc__result_cols(const cdc_result *r);
-const char *cdc__result_name(const cdc_result *r, size_t col);
-/* Column index by name, or -1. */
-int cdc__result_col(const cdc_result *r, const char *name);
-/* Value as a NUL-terminated string, or NULL for SQL NULL (and out of range). */
-const char *cdc__result_get(const cdc_result *r, size_t row, size_t col);
-size_t cdc__result_len(const cdc_result *r, size_t row, size_t col);
-void cdc__result_free(cdc_result *r);
 
 /* Runs sql and drops any rows. */
 int cdc__conn_exec(cdc_conn *c, const char *sql, cdc_err *err);
@@ -125,9 +123,12 @@ int cdc__conn_read_packet(cdc_conn *c, cdc_bytes *payload, cdc_err *err);
  * current payload in *piece (valid until the next read or write on c),
  * with *more set while bytes of the same payload remain. The first piece
  * of a payload starts with its first byte; a payload ends with a piece
- * that has *more false (possibly empty). Do not mix with read_packet in
- * the middle of a payload. Errors as read_packet (no max_packet limit:
- * memory stays at `max`).
+ * that has *more false (possibly empty). Pieces are views into the input
+ * buffer (packet.c's streaming de-framer), so they may be shorter than
+ * max and nothing is copied; a payload whose first byte is not 0x00 (ERR,
+ * EOF) comes whole in its first piece when it fits in max. Do not mix
+ * with read_packet in the middle of a payload. Errors as read_packet (no
+ * max_packet limit: memory stays bounded).
  */
 int cdc__conn_read_piece(cdc_conn *c, size_t max, cdc_bytes *piece, bool *more, cdc_err *err);
 /* Changes the read timeout (0 = wait forever). */

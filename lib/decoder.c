@@ -63,6 +63,9 @@ struct cdc_decoder {
     cdc_txn_cb begin_cb; void *begin_ud;
     cdc_txn_cb commit_cb; void *commit_ud;
     cdc_query_cb query_cb; void *query_ud;
+    cdc__names_hook names_fn; void *names_ud;
+    uint64_t names_pending;  /* table id whose names the hook is still to give; 0: none */
+    uint64_t names_offset;   /* where its TABLE_MAP is, for errors */
 
     int phase;
     uint8_t magic[4];
@@ -83,10 +86,12 @@ struct cdc_decoder {
     size_t pl_from;       /* compressed bytes gathered in ev start here */
 
     /* transaction state */
-    char gtid[CDC__GTID_TEXT_MAX];
+    char gtid[CDC__GTID_TEXT_MAX];   /* text of gtid_id */
+    cdc__gtid gtid_id;
     uint64_t commit_us;
     bool in_txn;
     cdc__gtid_set prev;
+    bool prev_ok;
 
     cdc__table_map tables;
     cdc_value *vb, *va;
@@ -218,7 +223,14 @@ void cdc_decoder_set_begin_cb(cdc_decoder *d, cdc_txn_cb cb, void *ud) { d->begi
 void cdc_decoder_set_commit_cb(cdc_decoder *d, cdc_txn_cb cb, void *ud) { d->commit_cb = cb; d->commit_ud = ud; }
 void cdc_decoder_set_query_cb(cdc_decoder *d, cdc_query_cb cb, void *ud) { d->query_cb = cb; d->query_ud = ud; }
 void cdc__decoder_set_max_event(cdc_decoder *d, size_t max) { d->max_event = max; }
-const cdc__gtid_set *cdc__decoder_previous_gtids(const cdc_decoder *d) { return &d->prev; }
+const cdc__gtid_set *cdc__decoder_previous_gtids(const cdc_decoder *d) { return d->prev_ok ? &d->prev : NULL; }
+const cdc__gtid *cdc__decoder_gtid(const cdc_decoder *d) { return &d->gtid_id; }
+uint64_t cdc__decoder_commit_us(const cdc_decoder *d) { return d->commit_us; }
+void cdc__decoder_set_names_hook(cdc_decoder *d, cdc__names_hook fn, void *ud)
+{
+    d->names_fn = fn;
+    d->names_ud = ud;
+}
 const char *cdc_decoder_errmsg(const cdc_decoder *d) { return d->err.code ? d->err.msg : ""; }
 int cdc_decoder_error(const cdc_decoder *d) { return d->err.code; }
 uint64_t cdc_decoder_event_count(const cdc_decoder *d) { return d->nevents; }
@@ -364,6 +376,7 @@ static void end_txn(cdc_decoder *d)
 {
     d->in_txn = false;
     d->gtid[0] = 0;
+    d->gtid_id.kind = CDC__GTID_NONE;
     d->commit_us = 0;
 }
 
@@ -412,6 +425,39 @@ static int do_query(cdc_decoder *d, const cdc_event *e)
     return rc;
 }
 
+/* A TABLE_MAP without column names: the names hook (decoder.h). */
+static int ask_names(cdc_decoder *d, struct cdc_table *t, uint64_t off)
+{
+    if (!d->names_fn || !t->ncols || t->col_names[0]) return CDC_OK;
+    const char *const *names = NULL;
+    int rc = d->names_fn(t->db, t->name, t->ncols, &names, d->names_ud);
+    if (rc == CDC_ERR_PAUSED) {
+        d->names_pending = t->id;
+        d->names_offset = off;
+        d->paused = true;
+        return CDC_OK;
+    }
+    d->names_pending = 0;
+    if (rc) return callback_rc(d, rc, off, CDC_EV_TABLE_MAP);
+    if (names) cdc__table_borrow_names(t, names);
+    return CDC_OK;
+}
+
+/* At the start of a feed: the names a paused TABLE_MAP waited for, then
+ * its table callback. */
+static int resume_names(cdc_decoder *d)
+{
+    struct cdc_table *t = cdc__table_map_get(&d->tables, d->names_pending);
+    uint64_t off = d->names_offset;
+    if (!t) {
+        d->names_pending = 0;
+        return CDC_OK;
+    }
+    int rc = ask_names(d, t, off);
+    if (rc || d->names_pending) return rc;
+    return d->table_cb ? callback_rc(d, d->table_cb(t, d->table_ud), off, CDC_EV_TABLE_MAP) : 0;
+}
+
 static int do_event(cdc_decoder *d, cdc_event *e, uint64_t *rowidx)
 {
     int type = e->h.type;
@@ -450,11 +496,14 @@ static int do_event(cdc_decoder *d, cdc_event *e, uint64_t *rowidx)
         struct cdc_table *t;
         if (cdc__table_map_load(&d->tables, &d->fde, e->body, e->body_len, &t, &d->err))
             return d->err.code;
+        int rc = ask_names(d, t, e->offset);
+        if (rc || d->names_pending) return rc;
         return d->table_cb ? callback_rc(d, d->table_cb(t, d->table_ud), e->offset, type) : 0;
     }
     case CDC_EV_GTID: case CDC_EV_ANONYMOUS_GTID: case CDC_EV_GTID_TAGGED: {
         cdc__gtid_ev g;
         if (cdc__gtid_ev_parse(type, e->body, e->body_len, &g, &d->err)) return d->err.code;
+        d->gtid_id = g.gtid;
         cdc__gtid_format(&g.gtid, d->gtid, sizeof d->gtid);
         d->commit_us = g.immediate_commit_us;
         return CDC_OK;
@@ -463,17 +512,20 @@ static int do_event(cdc_decoder *d, cdc_event *e, uint64_t *rowidx)
         cdc__maria_gtid_ev g;
         if (cdc__maria_gtid_ev_parse(e->body, e->body_len, e->h.server_id, &g, &d->err))
             return d->err.code;
+        d->gtid_id = g.gtid;
         cdc__gtid_format(&g.gtid, d->gtid, sizeof d->gtid);
         d->commit_us = 0;
         if (!(g.flags & CDC__MARIA_FL_STANDALONE)) return begin_txn(d, e);
         return CDC_OK;
     }
-    case CDC_EV_PREVIOUS_GTIDS:
+    case CDC_EV_PREVIOUS_GTIDS: case CDC_EV_MARIA_GTID_LIST: {
         cdc__gtid_set_clear(&d->prev);
-        return cdc__gtid_set_parse_previous(&d->prev, e->body, e->body_len, &d->err);
-    case CDC_EV_MARIA_GTID_LIST:
-        cdc__gtid_set_clear(&d->prev);
-        return cdc__gtid_set_parse_maria_list(&d->prev, e->body, e->body_len, &d->err);
+        int rc = type == CDC_EV_PREVIOUS_GTIDS
+                     ? cdc__gtid_set_parse_previous(&d->prev, e->body, e->body_len, &d->err)
+                     : cdc__gtid_set_parse_maria_list(&d->prev, e->body, e->body_len, &d->err);
+        d->prev_ok = rc == CDC_OK;
+        return rc;
+    }
     case CDC_EV_INTVAR: case CDC_EV_RAND: {
         size_t need = type == CDC_EV_INTVAR ? 9 : 16;
         if (e->body_len < need)
@@ -568,13 +620,17 @@ static int dispatch(cdc_decoder *d, const uint8_t *ev, size_t len, uint64_t off,
      * event callback so that it sees the new GTID. */
     bool early = type == CDC_EV_GTID || type == CDC_EV_ANONYMOUS_GTID ||
                  type == CDC_EV_GTID_TAGGED || type == CDC_EV_MARIA_GTID;
-    int rc = CDC_OK;
+    /* GTID sets too, so that the callback can read the parsed set
+     * (cdc__decoder_previous_gtids); a parse failure is still reported
+     * after the callback, as for every other event. */
+    bool set = type == CDC_EV_PREVIOUS_GTIDS || type == CDC_EV_MARIA_GTID_LIST;
+    int rc = CDC_OK, set_rc = set ? do_event(d, &e, rowidx) : CDC_OK;
     if (early && (rc = do_event(d, &e, rowidx)) != CDC_OK) goto fail;
     if (d->event_cb) {
         rc = callback_rc(d, d->event_cb(&e, d->event_ud), off, type);
         if (rc) return rc;
     }
-    if (!early && (rc = do_event(d, &e, rowidx)) != CDC_OK) goto fail;
+    if ((rc = set ? set_rc : early ? CDC_OK : do_event(d, &e, rowidx)) != CDC_OK) goto fail;
     return CDC_OK;
 fail:
     if (rc == CDC_ERR_CALLBACK || d->err.code == CDC_ERR_CALLBACK) return rc;
@@ -714,6 +770,11 @@ ptrdiff_t cdc_decoder_feed(cdc_decoder *d, const uint8_t *p, size_t n)
     if (!p && n) return CDC_ERR_INVALID;
     d->started = true;
     d->paused = false;
+    if (d->names_pending) {
+        int rc = resume_names(d);
+        if (rc) return rc;
+        if (d->paused) return 0;
+    }
     size_t used = 0;
     const size_t HL = CDC__EV_HEADER_LEN;
     while (!d->paused) {
@@ -773,7 +834,7 @@ ptrdiff_t cdc_decoder_feed(cdc_decoder *d, const uint8_t *p, size_t n)
                 if (size < HL || size > d->max_event) return bad_size(d, size, d->ev.data[4]);
                 if (d->ev.data[4] == CDC_EV_TRANSACTION_PAYLOAD) {
                     d->pl_crc_len = d->fde.checksum_alg == CDC__CHECKSUM_CRC32 ? 4 : 0;
-                    if (size < d->fde.header_len + d->pl_crc_len) return bad_size(d, size, 40);
+                    if (size < d->fde.header_len + d->pl_crc_len) return bad_size(d, size, CDC_EV_TRANSACTION_PAYLOAD);
                     d->phase = P_PL_FIELDS;
                     break;
                 }
@@ -817,10 +878,10 @@ ptrdiff_t cdc_decoder_feed(cdc_decoder *d, const uint8_t *p, size_t n)
                 if (d->pl_left == 0 && d->ev.len == 0) d->phase = P_PL_TAIL;
                 break;
             }
-            if (rc != CDC_ERR_TRUNCATED) return fail_at(d, d->ev_offset, 40, rc);
+            if (rc != CDC_ERR_TRUNCATED) return fail_at(d, d->ev_offset, CDC_EV_TRANSACTION_PAYLOAD, rc);
             if (d->ev.len >= body_end) {
                 cdc__err_set(&d->err, CDC_ERR_CORRUPT, "payload fields run past the body");
-                return fail_at(d, d->ev_offset, 40, CDC_ERR_CORRUPT);
+                return fail_at(d, d->ev_offset, CDC_EV_TRANSACTION_PAYLOAD, CDC_ERR_CORRUPT);
             }
             if (avail == 0) return (ptrdiff_t)used;
             size_t k = body_end - d->ev.len;
@@ -864,18 +925,18 @@ ptrdiff_t cdc_decoder_feed(cdc_decoder *d, const uint8_t *p, size_t n)
             if (u < 0) return u;
             if (d->paused) break;
             if (cdc__payload_end(&d->pl, &d->err))
-                return fail_at(d, d->pl_offset, 40, d->err.code);
+                return fail_at(d, d->pl_offset, CDC_EV_TRANSACTION_PAYLOAD, d->err.code);
             if (d->pl.out.len != d->pl.out_off) {
                 cdc__err_set(&d->err, CDC_ERR_CORRUPT,
                              "payload ends inside an inner event (%zu bytes left over)",
                              d->pl.out.len - d->pl.out_off);
-                return fail_at(d, d->pl_offset, 40, CDC_ERR_CORRUPT);
+                return fail_at(d, d->pl_offset, CDC_EV_TRANSACTION_PAYLOAD, CDC_ERR_CORRUPT);
             }
             if (d->pl_crc_len && d->verify && (uint32_t)d->pl_crc != cdc__le32(d->pl_tail)) {
                 cdc__err_set(&d->err, CDC_ERR_CHECKSUM,
                              "CRC32 mismatch (stored %08" PRIx32 ", computed %08" PRIx32 ")",
                              cdc__le32(d->pl_tail), (uint32_t)d->pl_crc);
-                return fail_at(d, d->pl_offset, 40, CDC_ERR_CHECKSUM);
+                return fail_at(d, d->pl_offset, CDC_EV_TRANSACTION_PAYLOAD, CDC_ERR_CHECKSUM);
             }
             cdc__buf_reset(&d->ev);
             d->phase = P_EVENT;
@@ -909,7 +970,7 @@ int cdc_decoder_finish(cdc_decoder *d)
     else
         cdc__err_set(&d->err, CDC_ERR_TRUNCATED, "input ends inside an event header (%zu of 19 bytes)",
                      d->ev.len);
-    int type = d->ev.len > 4 ? d->ev.data[4] : d->phase >= P_PL_FIELDS ? 40 : 0;
+    int type = d->ev.len > 4 ? d->ev.data[4] : d->phase >= P_PL_FIELDS ? CDC_EV_TRANSACTION_PAYLOAD : 0;
     return fail_at(d, d->ev_offset, type, CDC_ERR_TRUNCATED);
 }
 
@@ -925,6 +986,21 @@ int cdc__change_snapshot_row(const struct cdc_table *t, const cdc_value *vals, c
     struct cdc_change c = {
         .op = 'r', .t = t, .ev = &e, .after = vals, .pa = present, .ncols = t->ncols,
         .gtid = "",
+    };
+    return cb(&c, ud);
+}
+
+int cdc__change_synth(const cdc__change_spec *spec, int (*cb)(const cdc_change *c, void *ud), void *ud)
+{
+    cdc_event e;
+    memset(&e, 0, sizeof e);
+    e.file = spec->file ? spec->file : "";
+    e.offset = spec->offset;
+    e.gtid = spec->gtid ? spec->gtid : "";
+    e.h.server_id = spec->server_id;
+    struct cdc_change c = {
+        .op = spec->op, .t = spec->t, .ev = &e, .before = spec->before, .after = spec->after, .pb = spec->pb,
+        .pa = spec->pa, .ncols = spec->t->ncols, .row = spec->row, .gtid = e.gtid, .ts_ms = spec->ts_ms,
     };
     return cb(&c, ud);
 }
@@ -996,9 +1072,7 @@ const cdc_value *cdc_change_after(const cdc_change *c, size_t i)
 {
     return c->after && i < c->ncols && c->pa[i] ? &c->after[i] : NULL;
 }
-/* For the change stream's column.exclude.list (declared in stream.c):
- * marks the columns whose mask byte is set as absent from both images.
- * pb/pa point into the decoder's own arrays, rebuilt for every row. */
+/* decoder.h. pb/pa point into the decoder's own arrays, rebuilt for every row. */
 void cdc__change_hide_columns(const cdc_change *c, const uint8_t *mask)
 {
     for (size_t i = 0; i < c->ncols; i++) {

@@ -14,8 +14,37 @@
 
 /* Caps the size of one event (outer, inner or MariaDB-uncompressed). */
 void cdc__decoder_set_max_event(cdc_decoder *d, size_t max);
-/* GTID set of the last PREVIOUS_GTIDS / GTID_LIST event seen. */
+/* GTID set of the last PREVIOUS_GTIDS / GTID_LIST event seen; NULL when
+ * that event could not be parsed. It is parsed before the event callback
+ * for that event runs, so the callback may read it. */
 const cdc__gtid_set *cdc__decoder_previous_gtids(const cdc_decoder *d);
+/* The GTID of the transaction being decoded (kind CDC__GTID_NONE when
+ * none or anonymous), the struct behind cdc_event_gtid()'s text, and its
+ * immediate commit time in microseconds (0 when the server wrote none). */
+const cdc__gtid *cdc__decoder_gtid(const cdc_decoder *d);
+uint64_t cdc__decoder_commit_us(const cdc_decoder *d);
+
+/*
+ * Column names for a TABLE_MAP that carries none (binlog_row_metadata=
+ * MINIMAL), supplied by the layer above (the stream's schema cache). The
+ * decoder calls it before the table callback. It returns
+ *   CDC_OK         with *names set to ncols names that outlive the table
+ *                  (or left NULL: the names stay unknown);
+ *   CDC_ERR_PAUSED when the names need I/O first: the decoder pauses
+ *                  after the TABLE_MAP, cdc_decoder_feed() returns, and the
+ *                  next feed asks again before anything else (the table
+ *                  callback waits until then). The hook never does I/O;
+ *                  the host does it between feeds.
+ * Any other code fails the decoder like a failing callback.
+ */
+typedef int (*cdc__names_hook)(const char *db, const char *table, size_t ncols, const char *const **names,
+                               void *ud);
+void cdc__decoder_set_names_hook(cdc_decoder *d, cdc__names_hook fn, void *ud);
+
+/* For the stream's column.exclude.list, called from a change callback:
+ * marks the columns whose mask byte is set as absent from both images of
+ * c. Only the decoder's own per-row arrays change (rebuilt for every row). */
+void cdc__change_hide_columns(const cdc_change *c, const uint8_t *mask);
 
 /*
  * A snapshot row as a cdc_change (op 'r', after image only: vals and
@@ -27,5 +56,24 @@ struct cdc_table;
 int cdc__change_snapshot_row(const struct cdc_table *t, const cdc_value *vals, const uint8_t *present,
                              const char *file, uint64_t offset, int (*cb)(const cdc_change *c, void *ud),
                              void *ud);
+
+/*
+ * A made-up row change for tests and tools that need one without a
+ * binlog: op 'c', 'u', 'd' or 'r', images as cdc_change_before/after read
+ * them (NULL when absent; `pb`/`pa` flag the columns present), position,
+ * GTID, server id and commit time as the accessors return them.
+ */
+typedef struct cdc__change_spec {
+    char op;
+    const struct cdc_table *t;
+    const cdc_value *before, *after;
+    const uint8_t *pb, *pa;
+    const char *file, *gtid;
+    uint64_t offset, row;
+    uint32_t server_id;
+    int64_t ts_ms;
+} cdc__change_spec;
+int cdc__change_synth(const cdc__change_spec *spec, int (*cb)(const cdc_change *c, void *ud), void *ud);
+
 
 #endif /* CDC_DECODER_H */

@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "schema.h"
+
 static int parse_ids(const char *const *items, size_t n, const char *key, const cdc_allocator *a,
                      uint32_t **out, cdc_err *err)
 {
@@ -146,4 +148,51 @@ bool cdc__filter_column_excluded(const cdc__filter *f, const char *db, const cha
     if (!column) return false;
     const char *parts[3] = {db, table, column};
     return any_match_parts(f->col_exc, f->n_col_exc, parts, 3);
+}
+
+/* Whether database db can hold a table the table.include.list takes. */
+static bool db_has_included_tables(const cdc__filter *f, const char *db)
+{
+    if (!f->n_tbl_inc) return true;
+    for (size_t i = 0; i < f->n_tbl_inc; i++) {
+        const char *dot = strchr(f->tbl_inc[i], '.');
+        char pat[256];
+        size_t n = dot ? (size_t)(dot - f->tbl_inc[i]) : 0;
+        if (!dot || n >= sizeof pat) continue;
+        memcpy(pat, f->tbl_inc[i], n);
+        pat[n] = 0;
+        if (cdc__glob_match(pat, db, strlen(db))) return true;
+    }
+    return false;
+}
+
+bool cdc__filter_ddl(const cdc__filter *f, const char *db, const char *sql, size_t len)
+{
+    cdc_buf t;
+    cdc__buf_init(&t, f->alloc);
+    bool want;
+    int n = cdc__schema_ddl_tables(db, strlen(db), sql, len, &t);
+    if (n > 0) {
+        want = false;
+        const char *p = (const char *)t.data;
+        for (int i = 0; i < n && !want; i++) {
+            const char *d = p, *tb = d + strlen(d) + 1;
+            want = cdc__filter_table(f, d, tb);
+            p = tb + strlen(tb) + 1;
+        }
+    } else {
+        cdc__buf_reset(&t);
+        if (cdc__schema_ddl_database(sql, len, &t)) {
+            const char *target = (const char *)t.data;
+            want = cdc__filter_db(f, target) && db_has_included_tables(f, target);
+        } else if (n < 0) {
+            /* table DDL this reader cannot follow (ALTER ... RENAME):
+             * rather delivered once too often than missed */
+            want = !*db || cdc__filter_db(f, db);
+        } else {
+            want = (!*db || cdc__filter_db(f, db)) && !f->n_tbl_inc;
+        }
+    }
+    cdc__buf_free(&t);
+    return want;
 }

@@ -33,6 +33,12 @@ bool cdc__filter_table(const cdc__filter *f, const char *db, const char *table);
 bool cdc__filter_server(const cdc__filter *f, uint32_t server_id);
 /* True when operation op ('c', 'u', 'd') is wanted. */
 bool cdc__filter_op(const cdc__filter *f, char op);
+/* Whether a DDL statement (default database db) concerns what the
+ * filters let through: a table it names passes; a database it creates,
+ * drops or alters passes and may hold included tables; a statement naming
+ * neither (CREATE USER...) only when no table list narrows the stream.
+ * Table DDL the reader cannot follow passes with its database. */
+bool cdc__filter_ddl(const cdc__filter *f, const char *db, const char *sql, size_t len);
 /* True when column db.table.column is to be left out. */
 bool cdc__filter_column_excluded(const cdc__filter *f, const char *db, const char *table, const char *column);
 /* True when any column exclusion is configured. */

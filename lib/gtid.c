@@ -330,6 +330,25 @@ bool cdc__gtid_set_contains(const cdc__gtid_set *s, const cdc__gtid *g)
     return false;
 }
 
+bool cdc__gtid_set_is_subset(const cdc__gtid_set *sub, const cdc__gtid_set *set)
+{
+    for (size_t i = 0; i < sub->n_sids; i++) {
+        const cdc__gtid_sid *a = &sub->sids[i];
+        const cdc__gtid_sid *b = NULL;
+        for (size_t j = 0; j < set->n_sids; j++)
+            if (!memcmp(set->sids[j].uuid, a->uuid, 16) && !strcmp(set->sids[j].tag, a->tag)) b = &set->sids[j];
+        for (size_t k = 0; k < a->n_iv; k++) {
+            bool in = false;
+            for (size_t j = 0; b && j < b->n_iv && !in; j++)
+                in = b->iv[j].start <= a->iv[k].start && a->iv[k].end <= b->iv[j].end;
+            if (!in) return false;
+        }
+    }
+    for (size_t i = 0; i < sub->n_maria; i++)
+        if (!cdc__gtid_set_contains(set, &sub->maria[i])) return false;
+    return true;
+}
+
 int cdc__gtid_set_format(const cdc__gtid_set *s, cdc_buf *out)
 {
     int rc = CDC_OK;
@@ -362,20 +381,6 @@ int cdc__gtid_set_format(const cdc__gtid_set *s, cdc_buf *out)
     return rc ? CDC_ERR_NOMEM : CDC_OK;
 }
 
-static bool parse_u64(const char *p, size_t n, uint64_t *v)
-{
-    if (n == 0 || n > 20) return false;
-    uint64_t x = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] < '0' || p[i] > '9') return false;
-        uint64_t d = (uint64_t)(p[i] - '0');
-        if (x > (UINT64_MAX - d) / 10) return false;
-        x = x * 10 + d;
-    }
-    *v = x;
-    return true;
-}
-
 /* One comma-separated item: "uuid(:tag|:n|:a-b)*" or "d-s-n". */
 static int parse_item(cdc__gtid_set *s, const char *p, size_t n, cdc_err *err)
 {
@@ -385,9 +390,9 @@ static int parse_item(cdc__gtid_set *s, const char *p, size_t n, cdc_err *err)
         const char *d1 = memchr(p, '-', n);
         const char *d2 = d1 ? memchr(d1 + 1, '-', (size_t)(p + n - d1 - 1)) : NULL;
         uint64_t a, b;
-        if (!d1 || !d2 || !parse_u64(p, (size_t)(d1 - p), &a) ||
-            !parse_u64(d1 + 1, (size_t)(d2 - d1 - 1), &b) ||
-            !parse_u64(d2 + 1, (size_t)(p + n - d2 - 1), &g.seq) || a > UINT32_MAX ||
+        if (!d1 || !d2 || !cdc__parse_u64(p, (size_t)(d1 - p), &a) ||
+            !cdc__parse_u64(d1 + 1, (size_t)(d2 - d1 - 1), &b) ||
+            !cdc__parse_u64(d2 + 1, (size_t)(p + n - d2 - 1), &g.seq) || a > UINT32_MAX ||
             b > UINT32_MAX)
             return cdc__err_set(err, CDC_ERR_INVALID, "GTID set: bad item '%.*s'", (int)n, p);
         g.domain = (uint32_t)a;
@@ -411,9 +416,9 @@ static int parse_item(cdc__gtid_set *s, const char *p, size_t n, cdc_err *err)
         } else {
             const char *dash = memchr(q, '-', len);
             uint64_t a, b;
-            bool ok = dash ? parse_u64(q, (size_t)(dash - q), &a) &&
-                                 parse_u64(dash + 1, (size_t)(e - dash - 1), &b)
-                           : parse_u64(q, len, &a) && (b = a, true);
+            bool ok = dash ? cdc__parse_u64(q, (size_t)(dash - q), &a) &&
+                                 cdc__parse_u64(dash + 1, (size_t)(e - dash - 1), &b)
+                           : cdc__parse_u64(q, len, &a) && (b = a, true);
             if (!ok || a == 0 || b < a || b == UINT64_MAX)
                 return cdc__err_set(err, CDC_ERR_INVALID, "GTID set: bad interval '%.*s'",
                                     (int)len, q);

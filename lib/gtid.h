@@ -90,6 +90,8 @@ int cdc__gtid_set_add_interval(cdc__gtid_set *s, const uint8_t uuid[16], const c
 int cdc__gtid_set_add(cdc__gtid_set *s, const cdc__gtid *g);
 /* 1 if g is in the set (MariaDB: seq <= the recorded seq of its domain). */
 bool cdc__gtid_set_contains(const cdc__gtid_set *s, const cdc__gtid *g);
+/* Every GTID of sub is in set. */
+bool cdc__gtid_set_is_subset(const cdc__gtid_set *sub, const cdc__gtid_set *set);
 /* Appends the text form to out (no NUL). */
 int cdc__gtid_set_format(const cdc__gtid_set *s, cdc_buf *out);
 /* Parses a text form; whitespace and newlines around items are allowed. */

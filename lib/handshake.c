@@ -107,7 +107,7 @@ static int put_lenenc_str(cdc_buf *b, const void *s, size_t n)
     return rc ? rc : cdc__buf_append(b, s, n);
 }
 
-int cdc__handshake_response(cdc_buf *out, const cdc_handshake_response *r, cdc_err *err)
+int cdc__handshake_response(cdc_buf *out, const cdc__hs_response *r, cdc_err *err)
 {
     int rc = cdc__handshake_ssl_request(out, r->caps, r->max_packet, r->charset);
     if (rc) goto nomem;
@@ -144,7 +144,7 @@ nomem:
     return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory building the handshake response");
 }
 
-void cdc__handshake_attrs_init(cdc_client_attrs *a)
+void cdc__handshake_attrs_init(cdc__client_attrs *a)
 {
     snprintf(a->pid, sizeof a->pid, "%ld", (long)getpid());
     struct utsname u;

@@ -45,15 +45,15 @@ enum {
      CDC_CAP_PS_MULTI_RESULTS | CDC_CAP_PLUGIN_AUTH | CDC_CAP_CONNECT_ATTRS |                      \
      CDC_CAP_PLUGIN_AUTH_LENENC | CDC_CAP_DEPRECATE_EOF)
 
-typedef enum cdc_flavour {
+typedef enum cdc__flavour {
     CDC_FLAVOUR_UNKNOWN = 0,
     CDC_FLAVOUR_MYSQL = 1,
     CDC_FLAVOUR_MARIADB = 2,
-} cdc_flavour;
+} cdc__flavour;
 
 /* Version as later code branches on it. */
 typedef struct cdc_server_version {
-    cdc_flavour flavour;
+    cdc__flavour flavour;
     unsigned major, minor, patch;
     cdc_bytes text; /* without MariaDB's "5.5.5-" replication prefix */
 } cdc_server_version;
@@ -91,7 +91,7 @@ int cdc__handshake_parse(const uint8_t *p, size_t n, cdc_handshake *hs, cdc_err 
 /* The first 32 bytes of a handshake response, sent alone before TLS. */
 int cdc__handshake_ssl_request(cdc_buf *out, uint32_t caps, uint32_t max_packet, uint8_t charset);
 
-typedef struct cdc_handshake_response {
+typedef struct cdc__hs_response {
     uint32_t caps;           /* negotiated; CONNECT_WITH_DB/SSL/COMPRESS decided by caller */
     uint32_t max_packet;
     uint8_t charset;
@@ -101,20 +101,20 @@ typedef struct cdc_handshake_response {
     const char *database;    /* used when caps has CONNECT_WITH_DB */
     const char *plugin;      /* plugin that made `auth` */
     const char *const *attrs;/* key, value, key, value, ..., NULL */
-} cdc_handshake_response;
+} cdc__hs_response;
 
 /* Builds the HandshakeResponse41 payload. CDC_ERR_TOO_LARGE when the auth
  * data does not fit the format the capabilities allow; CDC_ERR_NOMEM. */
-int cdc__handshake_response(cdc_buf *out, const cdc_handshake_response *r, cdc_err *err);
+int cdc__handshake_response(cdc_buf *out, const cdc__hs_response *r, cdc_err *err);
 
 /* The connection attributes libcdc sends (_client_name=libcdc,
  * _client_version, _os, _pid, _platform); `kv` is the NULL-terminated
- * key/value list for cdc_handshake_response.attrs, pointing into *a. */
-typedef struct cdc_client_attrs {
+ * key/value list for cdc__hs_response.attrs, pointing into *a. */
+typedef struct cdc__client_attrs {
     char pid[24], os[65], platform[65];
     const char *kv[11];
-} cdc_client_attrs;
-void cdc__handshake_attrs_init(cdc_client_attrs *a);
+} cdc__client_attrs;
+void cdc__handshake_attrs_init(cdc__client_attrs *a);
 
 /* An AuthSwitchRequest (0xfe, plugin name, data). The data loses the
  * trailing NUL servers append. CDC_ERR_PROTOCOL if malformed, and

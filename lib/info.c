@@ -10,6 +10,7 @@
 #include "config.h"
 #include "conn.h"
 #include "info.h"
+#include "replica.h"
 
 typedef struct fact {
     char *name, *value, *error;
@@ -20,30 +21,6 @@ struct cdc_server_info {
     fact *f;
     size_t n, cap;
 };
-
-void cdc__conn_opts_from_config(const cdc_config *c, cdc_conn_opts *o)
-{
-    memset(o, 0, sizeof *o);
-    o->host = cdc__config_str(c, CDC_CFG_HOST);
-    o->port = (unsigned)cdc__config_int(c, CDC_CFG_PORT);
-    o->unix_socket = *cdc__config_str(c, CDC_CFG_SOCKET) ? cdc__config_str(c, CDC_CFG_SOCKET) : NULL;
-    o->user = cdc__config_str(c, CDC_CFG_USER);
-    o->password = cdc__config_str(c, CDC_CFG_PASSWORD);
-    o->tls_mode = (cdc_tls_mode)cdc__config_enum(c, CDC_CFG_SSL_MODE);
-#define OPT_PATH(field, id) o->field = *cdc__config_str(c, id) ? cdc__config_str(c, id) : NULL
-    OPT_PATH(tls_ca, CDC_CFG_SSL_CA);
-    OPT_PATH(tls_cert, CDC_CFG_SSL_CERT);
-    OPT_PATH(tls_key, CDC_CFG_SSL_KEY);
-    OPT_PATH(tls_server_name, CDC_CFG_SSL_SERVER_NAME);
-    OPT_PATH(server_public_key_path, CDC_CFG_SERVER_PUBLIC_KEY);
-#undef OPT_PATH
-    o->compress = cdc__config_bool(c, CDC_CFG_COMPRESSION);
-    o->connect_timeout_ms = (int)cdc__config_int(c, CDC_CFG_CONNECT_TIMEOUT_MS);
-    o->read_timeout_ms = (int)cdc__config_int(c, CDC_CFG_READ_TIMEOUT_MS);
-    o->get_server_public_key = cdc__config_bool(c, CDC_CFG_GET_SERVER_PUBLIC_KEY);
-    o->allow_cleartext_without_tls = cdc__config_bool(c, CDC_CFG_ALLOW_CLEARTEXT);
-    o->max_packet = (size_t)cdc__config_int(c, CDC_CFG_MAX_PACKET_BYTES);
-}
 
 static int add(cdc_server_info *i, const char *name, const char *value, const char *error)
 {
@@ -143,10 +120,19 @@ CDC_EXTERN int cdc_server_info_get(cdc_server_info **out, const cdc_config *cfg,
         static const char *const m[] = {"server_uuid", "gtid_mode", "gtid_executed"};
         if (!rc) rc = add_query(i, c, "SELECT @@server_uuid, @@gtid_mode, @@gtid_executed", m, 3);
     }
-    /* MySQL 8.2 renamed SHOW MASTER STATUS; 8.4 removed the old name. */
-    bool new_name = !maria && cdc__server_version_num(v) >= 80200;
-    static const char *const pos[] = {"binlog_file", "binlog_position"};
-    if (!rc) rc = add_query(i, c, new_name ? "SHOW BINARY LOG STATUS" : "SHOW MASTER STATUS", pos, 2);
+    /* Where the binlog ends: the one reader of SHOW BINARY LOG STATUS /
+     * SHOW MASTER STATUS (replica.c). No row (binary log off): "". */
+    if (!rc) {
+        cdc__binlog_status st;
+        cdc_err qe;
+        cdc__err_clear(&qe);
+        int q = cdc__replica_binlog_status(c, a, &st, &qe);
+        char off[32] = "";
+        if (!q && st.file) snprintf(off, sizeof off, "%" PRIu64, st.offset);
+        rc = add(i, "binlog_file", q ? NULL : st.file ? st.file : "", q ? qe.msg : NULL);
+        if (!rc) rc = add(i, "binlog_position", q ? NULL : off, q ? qe.msg : NULL);
+        if (!q) cdc__binlog_status_clear(a, &st);
+    }
     if (rc) cdc__err_set(&e, rc, "out of memory");
 done:
     cdc__conn_free(c);

@@ -9,7 +9,7 @@
 
 #include "conn.h"
 
-/* Fills o from cfg; the strings are cfg's and live as long as it. */
-void cdc__conn_opts_from_config(const cdc_config *cfg, cdc_conn_opts *o);
+/* cdc__conn_opts_from_config (the options cfg's connection keys
+ * describe) lives in conn.c, declared in conn.h. */
 
 #endif

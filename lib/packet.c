@@ -88,6 +88,48 @@ ptrdiff_t cdc__deframer_feed(cdc_deframer *d, const uint8_t *in, size_t len, cdc
     return (ptrdiff_t)used;
 }
 
+/* The header of the next packet from in; false while incomplete. */
+static bool take_header(cdc_deframer *d, const uint8_t *in, size_t len, size_t *used)
+{
+    size_t take = CDC__PKT_HDR - d->hdr_have;
+    if (take > len) take = len;
+    memcpy(d->hdr + d->hdr_have, in, take);
+    d->hdr_have = (uint8_t)(d->hdr_have + take);
+    *used += take;
+    return d->hdr_have == CDC__PKT_HDR;
+}
+
+ptrdiff_t cdc__deframer_stream(cdc_deframer *d, const uint8_t *in, size_t len, size_t max, cdc_bytes *span,
+                               bool *end, cdc_err *err)
+{
+    size_t used = 0;
+    *span = (cdc_bytes){in, 0};
+    *end = false;
+    if (!d->in_seg) {
+        if (!take_header(d, in, len, &used)) return (ptrdiff_t)used;
+        uint8_t seq = d->hdr[3];
+        if (d->check_seq && seq != d->seq)
+            return cdc__err_set(err, CDC_ERR_PROTOCOL, "packet out of order: sequence id %u, expected %u", seq,
+                                d->seq);
+        d->seq = (uint8_t)(seq + 1);
+        d->hdr_have = 0;
+        d->in_seg = true;
+        d->seg_left = cdc__le24(d->hdr);
+        d->more = d->seg_left == CDC__PKT_MAX;
+    }
+    size_t take = d->seg_left;
+    if (take > len - used) take = len - used;
+    if (take > max) take = max;
+    *span = (cdc_bytes){in + used, take};
+    used += take;
+    d->seg_left -= (uint32_t)take;
+    if (!d->seg_left) {
+        d->in_seg = false;
+        *end = !d->more;
+    }
+    return (ptrdiff_t)used;
+}
+
 void cdc__deframer_commit(cdc_deframer *d, size_t n)
 {
     d->payload.len += n;

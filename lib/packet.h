@@ -73,6 +73,19 @@ static inline uint8_t *cdc__deframer_direct(cdc_deframer *d, size_t *room)
     return *room ? d->payload.data + d->payload.len : NULL;
 }
 void cdc__deframer_commit(cdc_deframer *d, size_t n);
+/*
+ * Streaming de-framing, for payloads too large to join: consumes header
+ * bytes and hands back the payload bytes of the current packet found in
+ * in[0..len), at most max of them, as *span: a view into `in`, nothing
+ * copied. Returns the bytes used (header and span) and sets *end when the
+ * span finishes a logical payload (a span may be empty: after a header
+ * that is not complete yet, or for the empty packet that ends a payload
+ * whose length is a multiple of 0xffffff). CDC_ERR_PROTOCOL for a
+ * sequence id out of order. The joined `payload` and `max` are not used;
+ * do not mix with cdc__deframer_feed inside one payload.
+ */
+ptrdiff_t cdc__deframer_stream(cdc_deframer *d, const uint8_t *in, size_t len, size_t max, cdc_bytes *span,
+                               bool *end, cdc_err *err);
 
 /* ---- compressed protocol ------------------------------------------- */
 

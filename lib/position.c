@@ -173,21 +173,6 @@ static int hexval(char c)
     return -1;
 }
 
-/* Strict decimal: digits only, no sign, no overflow. */
-static bool parse_u64(const char *s, size_t n, uint64_t *out)
-{
-    if (n == 0 || n > 20) return false;
-    uint64_t v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9') return false;
-        unsigned d = (unsigned)(s[i] - '0');
-        if (v > (UINT64_MAX - d) / 10) return false;
-        v = v * 10 + d;
-    }
-    *out = v;
-    return true;
-}
-
 static int parse_gtids(cdc_position *p, const char *s, size_t n, const char *what, cdc_err *err)
 {
     int rc = cdc__gtid_set_parse(&p->gtids, s, n, err);
@@ -241,7 +226,7 @@ static int parse_checkpoint(cdc_position *p, const char *text, cdc_err *err)
             if (cdc__buf_terminate(&p->file)) return CDC_ERR_NOMEM;
             have_file = true;
         } else if (klen == 3 && !memcmp(s, "pos", 3) && have_file && !have_pos) {
-            if (!parse_u64(v, vlen, &p->offset))
+            if (!cdc__parse_u64(v, vlen, &p->offset))
                 return cdc__err_set(err, CDC_ERR_INVALID, "checkpoint: pos '%.*s' is not a decimal offset",
                                     (int)vlen, v);
             have_pos = true;
@@ -291,7 +276,7 @@ int cdc__position_parse_into(cdc_position *p, const char *text, cdc_err *err)
     if (!colon || colon == text)
         return cdc__err_set(err, CDC_ERR_INVALID,
                             "position '%s' is not FILE:OFFSET, gtid:SET or a checkpoint (cdc1:...)", text);
-    if (!parse_u64(colon + 1, strlen(colon + 1), &p->offset))
+    if (!cdc__parse_u64(colon + 1, strlen(colon + 1), &p->offset))
         return cdc__err_set(err, CDC_ERR_INVALID, "position '%s': offset '%s' is not a decimal number", text,
                             colon + 1);
     if (p->offset < 4)

@@ -142,6 +142,48 @@ int cdc__replica_earliest(cdc_conn *c, cdc_position *pos, cdc_err *err)
     return rc;
 }
 
+int cdc__replica_binlog_status(cdc_conn *c, const cdc_allocator *a, cdc__binlog_status *st, cdc_err *err)
+{
+    memset(st, 0, sizeof *st);
+    const cdc_server_version *v = cdc__conn_server_version(c);
+    /* MySQL 8.2 renamed SHOW MASTER STATUS; 8.4 removed the old name. */
+    st->sql = v->flavour == CDC_FLAVOUR_MYSQL && cdc__server_version_num(v) >= 80200 ? "SHOW BINARY LOG STATUS"
+                                                                                        : "SHOW MASTER STATUS";
+    cdc_result *r = NULL;
+    int rc = cdc__conn_query_result(c, st->sql, &r, err);
+    if (rc) return rc;
+    int fcol = cdc__result_col(r, "File"), pcol = cdc__result_col(r, "Position");
+    int gcol = cdc__result_col(r, "Executed_Gtid_Set");
+    const char *f = cdc__result_rows(r) && fcol >= 0 ? cdc__result_get(r, 0, (size_t)fcol) : NULL;
+    const char *p = cdc__result_rows(r) && pcol >= 0 ? cdc__result_get(r, 0, (size_t)pcol) : NULL;
+    const char *g = cdc__result_rows(r) && gcol >= 0 ? cdc__result_get(r, 0, (size_t)gcol) : NULL;
+    if (f && p) {
+        if (!cdc__parse_u64(p, strlen(p), &st->offset)) {
+            cdc__result_free(r);
+            return cdc__err_set(err, CDC_ERR_PROTOCOL, "%s: position '%s' is not a number", st->sql, p);
+        }
+        st->file = cdc__strndup(a, f, strlen(f));
+        st->gtids = cdc__malloc(a, (g ? strlen(g) : 0) + 1);
+        if (st->gtids) {
+            size_t k = 0;
+            for (const char *q = g ? g : ""; *q; q++)
+                if (*q != '\n' && *q != '\r' && *q != ' ') st->gtids[k++] = *q;
+            st->gtids[k] = 0;
+        }
+        if (!st->file || !st->gtids) rc = cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+    }
+    cdc__result_free(r);
+    if (rc) cdc__binlog_status_clear(a, st);
+    return rc;
+}
+
+void cdc__binlog_status_clear(const cdc_allocator *a, cdc__binlog_status *st)
+{
+    cdc__free(a, st->file);
+    cdc__free(a, st->gtids);
+    st->file = st->gtids = NULL;
+}
+
 static int gtid_binlog_pos(cdc_conn *c, cdc_buf *out, cdc_err *err)
 {
     cdc_result *r = NULL;
@@ -156,7 +198,6 @@ static int gtid_binlog_pos(cdc_conn *c, cdc_buf *out, cdc_err *err)
 
 int cdc__replica_now(cdc_conn *c, const cdc__server_info *info, cdc_position *pos, cdc_err *err)
 {
-    const char *sql = !info->mariadb && info->version >= 80200 ? "SHOW BINARY LOG STATUS" : "SHOW MASTER STATUS";
     cdc_buf before, after;
     cdc__buf_init(&before, pos->alloc);
     cdc__buf_init(&after, pos->alloc);
@@ -165,28 +206,23 @@ int cdc__replica_now(cdc_conn *c, const cdc__server_info *info, cdc_position *po
      * read it before and after, and retry while commits come between. */
     for (int attempt = 0;; attempt++) {
         if (info->mariadb && (rc = gtid_binlog_pos(c, &before, err))) break;
-        cdc_result *r = NULL;
-        if ((rc = cdc__conn_query_result(c, sql, &r, err))) {
-            cdc__err_prefix(err, "position 'now': %s", sql);
+        cdc__binlog_status st;
+        if ((rc = cdc__replica_binlog_status(c, pos->alloc, &st, err))) {
+            cdc__err_prefix(err, "position 'now': %s", st.sql);
             break;
         }
-        const char *f = cdc__result_rows(r) ? cdc__result_get(r, 0, 0) : NULL;
-        const char *p = cdc__result_rows(r) ? cdc__result_get(r, 0, 1) : NULL;
-        int gcol = cdc__result_col(r, "Executed_Gtid_Set");
-        const char *g = gcol >= 0 ? cdc__result_get(r, 0, (size_t)gcol) : NULL;
-        if (!f || !p) {
-            cdc__result_free(r);
-            rc = cdc__err_set(err, CDC_ERR_SERVER, "position 'now': %s returned no binlog position", sql);
+        if (!st.file) {
+            rc = cdc__err_set(err, CDC_ERR_SERVER, "position 'now': %s returned no binlog position", st.sql);
             break;
         }
-        rc = cdc__position_set_file(pos, f, strlen(f));
-        pos->offset = strtoull(p, NULL, 10);
+        rc = cdc__position_set_file(pos, st.file, strlen(st.file));
+        pos->offset = st.offset;
         cdc__gtid_set_clear(&pos->gtids);
-        if (rc == CDC_OK && !info->mariadb && g) {
-            rc = cdc__gtid_set_parse(&pos->gtids, g, strlen(g), err);
+        if (rc == CDC_OK && !info->mariadb && *st.gtids) {
+            rc = cdc__gtid_set_parse(&pos->gtids, st.gtids, strlen(st.gtids), err);
             if (rc) cdc__err_prefix(err, "position 'now': Executed_Gtid_Set");
         }
-        cdc__result_free(r);
+        cdc__binlog_status_clear(pos->alloc, &st);
         if (rc) break;
         if (!info->mariadb) break;
         if ((rc = gtid_binlog_pos(c, &after, err))) break;
@@ -454,4 +490,38 @@ int cdc__replica_dump_error(const uint8_t *p, size_t n, cdc_err *err)
         cdc__err_prefix(err, "binlog dump");
     }
     return rc;
+}
+
+int cdc_position_now(cdc_position **out, const cdc_config *cfg, const cdc_allocator *alloc, char *errbuf,
+                     size_t errlen)
+{
+    cdc_err err = {0};
+    if (!out || !cfg) {
+        cdc__err_set(&err, CDC_ERR_INVALID, "cdc_position_now: %s is NULL", out ? "cfg" : "out");
+        cdc__err_copy_out(&err, errbuf, errlen);
+        return CDC_ERR_INVALID;
+    }
+    *out = NULL;
+    const cdc_allocator *a = cdc__allocator(alloc);
+    cdc_conn_opts o;
+    cdc__conn_opts_from_config(cfg, &o);
+    cdc_conn *c = NULL;
+    cdc_position *p = NULL;
+    int rc = cdc__conn_new(&c, a);
+    if (rc == CDC_OK) rc = cdc__position_new(&p, a);
+    if (rc) cdc__err_set(&err, rc, "out of memory");
+    if (rc == CDC_OK) rc = cdc__conn_connect(c, &o, &err);
+    if (rc == CDC_OK) {
+        cdc__server_info info = {0};
+        info.mariadb = cdc__conn_server_version(c)->flavour == CDC_FLAVOUR_MARIADB;
+        rc = cdc__replica_now(c, &info, p, &err);
+    }
+    cdc__conn_free(c);
+    if (rc) {
+        cdc_position_free(p);
+        cdc__err_copy_out(&err, errbuf, errlen);
+        return rc;
+    }
+    *out = p;
+    return CDC_OK;
 }

@@ -47,6 +47,22 @@ int cdc__replica_check_server_id(cdc_conn *c, const cdc__server_info *info, uint
 
 /* The first binlog file the server still has, offset 4 (SHOW BINARY LOGS). */
 int cdc__replica_earliest(cdc_conn *c, cdc_position *pos, cdc_err *err);
+/* Where the binlog is now, as the server's status statement says it:
+ * SHOW BINARY LOG STATUS (MySQL 8.2 and later) or SHOW MASTER STATUS. */
+typedef struct cdc__binlog_status {
+    const char *sql;   /* the statement used, for messages */
+    char *file;        /* NULL when the statement returned no row (binary log off) */
+    uint64_t offset;
+    char *gtids;       /* MySQL's Executed_Gtid_Set without the line breaks the
+                          server puts into long sets; "" when absent (MariaDB) */
+} cdc__binlog_status;
+/* The one place that asks the server where its binlog ends (the stream's
+ * "now", the snapshot's point). On a failed query err holds the server's
+ * error, unprefixed (st->sql names the statement). Free with
+ * cdc__binlog_status_clear. */
+int cdc__replica_binlog_status(cdc_conn *c, const cdc_allocator *a, cdc__binlog_status *st, cdc_err *err);
+void cdc__binlog_status_clear(const cdc_allocator *a, cdc__binlog_status *st);
+
 /* The current end of the binlog with the executed GTID set at that point
  * (SHOW BINARY LOG STATUS / SHOW MASTER STATUS + @@gtid_binlog_pos). */
 int cdc__replica_now(cdc_conn *c, const cdc__server_info *info, cdc_position *pos, cdc_err *err);

@@ -239,3 +239,108 @@ int cdc__rs_feed(cdc_rs *rs, const uint8_t *p, size_t n, cdc_err *err)
         return cdc__err_set(err, CDC_ERR_STATE, "result reader in a bad state");
     }
 }
+
+/* ---- stored results ------------------------------------------------ */
+
+struct cdc_result {
+    const cdc_allocator *alloc;
+    size_t ncols, nrows;
+    bool have_set;
+    cdc_buf data;         /* names then values, each NUL-terminated */
+    size_t *name_off;
+    struct cell { size_t off, len; bool null; } *cells;
+    size_t cell_cap;
+};
+
+int cdc__result_on_columns(const cdc_coldef *cols, size_t n, void *ud)
+{
+    cdc_result *r = ud;
+    if (r->have_set) return 0;
+    r->name_off = cdc__calloc(r->alloc, n, sizeof *r->name_off);
+    if (!r->name_off) return CDC_ERR_NOMEM;
+    r->ncols = n;
+    for (size_t i = 0; i < n; i++) {
+        r->name_off[i] = r->data.len;
+        if (cdc__buf_append(&r->data, cols[i].name.ptr, cols[i].name.len) || cdc__buf_putc(&r->data, 0))
+            return CDC_ERR_NOMEM;
+    }
+    return 0;
+}
+
+int cdc__result_on_row(const cdc_bytes *vals, size_t n, void *ud)
+{
+    cdc_result *r = ud;
+    if (r->have_set) return 0;
+    if ((r->nrows + 1) * n > r->cell_cap) {
+        size_t cap = r->cell_cap ? r->cell_cap * 2 : 64 * n;
+        while (cap < (r->nrows + 1) * n) cap *= 2;
+        struct cell *nc = cdc__realloc(r->alloc, r->cells, cap * sizeof *nc);
+        if (!nc) return CDC_ERR_NOMEM;
+        r->cells = nc;
+        r->cell_cap = cap;
+    }
+    struct cell *row = r->cells + r->nrows * n;
+    for (size_t i = 0; i < n; i++) {
+        row[i] = (struct cell){r->data.len, vals[i].len, vals[i].ptr == NULL};
+        if (cdc__buf_append(&r->data, vals[i].ptr, vals[i].len) || cdc__buf_putc(&r->data, 0)) return CDC_ERR_NOMEM;
+    }
+    r->nrows++;
+    return 0;
+}
+
+int cdc__result_on_end(const cdc_ok *ok, bool more, void *ud)
+{
+    (void)ok;
+    (void)more;
+    cdc_result *r = ud;
+    if (r->ncols) r->have_set = true;
+    return 0;
+}
+
+int cdc__result_new(cdc_result **out, const cdc_allocator *a)
+{
+    cdc_result *r = cdc__calloc(a, 1, sizeof *r);
+    *out = r;
+    if (!r) return CDC_ERR_NOMEM;
+    r->alloc = cdc__allocator(a);
+    cdc__buf_init(&r->data, r->alloc);
+    return CDC_OK;
+}
+
+size_t cdc__result_rows(const cdc_result *r) { return r->nrows; }
+size_t cdc__result_cols(const cdc_result *r) { return r->ncols; }
+
+const char *cdc__result_name(const cdc_result *r, size_t col)
+{
+    return col < r->ncols ? (const char *)r->data.data + r->name_off[col] : NULL;
+}
+
+int cdc__result_col(const cdc_result *r, const char *name)
+{
+    for (size_t i = 0; i < r->ncols; i++)
+        if (!strcasecmp(cdc__result_name(r, i), name)) return (int)i;
+    return -1;
+}
+
+const char *cdc__result_get(const cdc_result *r, size_t row, size_t col)
+{
+    if (row >= r->nrows || col >= r->ncols) return NULL;
+    const struct cell *x = &r->cells[row * r->ncols + col];
+    return x->null ? NULL : (const char *)r->data.data + x->off;
+}
+
+size_t cdc__result_len(const cdc_result *r, size_t row, size_t col)
+{
+    if (row >= r->nrows || col >= r->ncols) return 0;
+    return r->cells[row * r->ncols + col].len;
+}
+
+void cdc__result_free(cdc_result *r)
+{
+    if (!r) return;
+    cdc__buf_free(&r->data);
+    cdc__free(r->alloc, r->name_off);
+    cdc__free(r->alloc, r->cells);
+    cdc__free(r->alloc, r);
+}
+

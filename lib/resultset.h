@@ -62,12 +62,12 @@ int cdc__coldef_parse(const uint8_t *p, size_t n, cdc_coldef *c, cdc_err *err);
 int cdc__row_parse(const uint8_t *p, size_t n, size_t ncols, cdc_bytes *vals, cdc_err *err);
 
 /* What feeding one packet to the result reader produced. */
-typedef enum cdc_rs_event {
+typedef enum cdc__rs_event {
     CDC_RS_NEED_MORE = 0, /* consumed; feed the next packet */
     CDC_RS_COLUMNS,       /* column definitions complete: rs->cols[0..ncols) */
     CDC_RS_ROW,           /* rs->vals[0..ncols) valid until the next feed */
     CDC_RS_END,           /* a result (OK or end of rows) ended: rs->ok, rs->more */
-} cdc_rs_event;
+} cdc__rs_event;
 
 /*
  * Reader of the reply to COM_QUERY. Feed every packet; after CDC_RS_END
@@ -94,11 +94,30 @@ typedef struct cdc_rs {
 
 void cdc__rs_init(cdc_rs *rs, const cdc_allocator *a, uint32_t caps);
 void cdc__rs_free(cdc_rs *rs);
-/* Returns a cdc_rs_event (>= 0) or a negative error. */
+/* Returns a cdc__rs_event (>= 0) or a negative error. */
 int cdc__rs_feed(cdc_rs *rs, const uint8_t *p, size_t n, cdc_err *err);
 
 /* Upper bound on columns in one result set; MySQL allows 4096 per table,
  * a SELECT can list more, but not 65536. */
 #define CDC__RS_MAX_COLUMNS 65535
+
+/* ---- stored results -------------------------------------------------
+ * The first result set with columns of a reply, kept whole: what
+ * cdc__conn_query_result returns. The on_* functions are the query
+ * handler callbacks that fill it (ud is the cdc_result). */
+typedef struct cdc_result cdc_result;
+int cdc__result_new(cdc_result **out, const cdc_allocator *a);
+int cdc__result_on_columns(const cdc_coldef *cols, size_t n, void *ud);
+int cdc__result_on_row(const cdc_bytes *vals, size_t n, void *ud);
+int cdc__result_on_end(const cdc_ok *ok, bool more, void *ud);
+size_t cdc__result_rows(const cdc_result *r);
+size_t cdc__result_cols(const cdc_result *r);
+const char *cdc__result_name(const cdc_result *r, size_t col);
+/* Column index by name (case-insensitive), or -1. */
+int cdc__result_col(const cdc_result *r, const char *name);
+/* Value as a NUL-terminated string, or NULL for SQL NULL (and out of range). */
+const char *cdc__result_get(const cdc_result *r, size_t row, size_t col);
+size_t cdc__result_len(const cdc_result *r, size_t row, size_t col);
+void cdc__result_free(cdc_result *r);
 
 #endif /* CDC_RESULTSET_H */

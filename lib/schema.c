@@ -92,6 +92,19 @@ static int fetch(cdc__schema *s, cdc_conn *c, const char *db, const char *table,
     return CDC_OK;
 }
 
+bool cdc__schema_cached(const cdc__schema *s, const char *db, const char *table, size_t ncols,
+                        const char *const **names)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        const cdc__schema_entry *e = &s->e[i];
+        if (strcmp(e->db, db) || strcmp(e->table, table)) continue;
+        if (e->ncols == 0 || e->ncols != ncols) return false;
+        *names = (const char *const *)e->names;
+        return true;
+    }
+    return false;
+}
+
 int cdc__schema_names(cdc__schema *s, cdc_conn *c, const char *db, const char *table, size_t ncols,
                       const char *const **names, cdc_err *err)
 {
@@ -124,6 +137,24 @@ int cdc__schema_names(cdc__schema *s, cdc_conn *c, const char *db, const char *t
 }
 
 /* ---- a rough reader of DDL statements -------------------------------- */
+
+static bool starts_with_word(const char *sql, size_t len, const char *w)
+{
+    size_t i = 0, n = strlen(w);
+    while (i < len && (sql[i] == ' ' || sql[i] == '\n' || sql[i] == '\t' || sql[i] == '\r')) i++;
+    if (len - i < n) return false;
+    for (size_t k = 0; k < n; k++)
+        if ((sql[i + k] & 0xdf) != w[k]) return false;
+    return len - i == n || !((sql[i + n] | 0x20) >= 'a' && (sql[i + n] | 0x20) <= 'z');
+}
+
+bool cdc__schema_is_ddl(const char *sql, size_t len)
+{
+    static const char *const words[] = {"ALTER", "CREATE", "DROP", "RENAME", "TRUNCATE", "GRANT", "REVOKE"};
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (starts_with_word(sql, len, words[i])) return true;
+    return false;
+}
 
 typedef struct lex {
     const char *p, *end;

@@ -36,6 +36,17 @@ void cdc__schema_free(cdc__schema *s);
 int cdc__schema_names(cdc__schema *s, cdc_conn *c, const char *db, const char *table, size_t ncols,
                       const char *const **names, cdc_err *err);
 
+/* The cached names of db.table when they are there and have ncols
+ * columns; false otherwise (then cdc__schema_names fetches them or says
+ * what is wrong). No I/O: the decoder's column-name hook calls it. */
+bool cdc__schema_cached(const cdc__schema *s, const char *db, const char *table, size_t ncols,
+                        const char *const **names);
+
+/* Whether a statement is DDL: it starts with ALTER, CREATE, DROP, RENAME,
+ * TRUNCATE, GRANT or REVOKE (ROLLBACK, SAVEPOINT, XA and statement DML
+ * are not). */
+bool cdc__schema_is_ddl(const char *sql, size_t len);
+
 /* Drops the cache entries a DDL statement may change. default_db is the
  * statement's default database. Statements it cannot read drop all. */
 void cdc__schema_ddl(cdc__schema *s, const char *default_db, size_t dblen, const char *sql, size_t len);

@@ -22,6 +22,7 @@
 #include "decoder.h"
 #include "filter.h"
 #include "position.h"
+#include "replica.h"
 #include "snapshot.h"
 
 #define QUEUE_BATCHES_PER_WORKER 2
@@ -541,31 +542,19 @@ static int point_mariadb(snap *s, cdc__snap_point *p, cdc_err *err)
 /* MySQL: file, position and executed GTID set under the lock on c0. */
 static int mysql_status(snap *s, cdc__snap_point *p, cdc_err *err)
 {
-    cdc_result *r = NULL;
-    int rc = cdc__conn_query_result(s->c0, "SHOW BINARY LOG STATUS", &r, err);
-    if (rc && err->server_errno == 1064) /* before 8.2 */
-        rc = cdc__conn_query_result(s->c0, "SHOW MASTER STATUS", &r, err);
+    cdc__binlog_status st;
+    int rc = cdc__replica_binlog_status(s->c0, s->a, &st, err);
     if (rc) {
         cdc__err_prefix(err, "snapshot: SHOW BINARY LOG STATUS (needs REPLICATION CLIENT)");
         return rc;
     }
-    if (cdc__result_rows(r) == 0 || !rget(r, 0, "File")) {
-        cdc__result_free(r);
+    if (!st.file)
         return cdc__err_set(err, CDC_ERR_UNSUPPORTED, "snapshot: SHOW BINARY LOG STATUS is empty: the binary log is off");
-    }
-    p->file = dup(s->a, rget(r, 0, "File"));
-    p->offset = rnum(r, 0, "Position");
-    const char *g = rget(r, 0, "Executed_Gtid_Set");
-    p->gtid_set = cdc__malloc(s->a, (g ? strlen(g) : 0) + 1);
-    if (p->gtid_set) {
-        /* the server breaks long sets into lines */
-        size_t k = 0;
-        for (const char *c = g ? g : ""; *c; c++)
-            if (*c != '\n' && *c != '\r' && *c != ' ') p->gtid_set[k++] = *c;
-        p->gtid_set[k] = 0;
-    }
-    cdc__result_free(r);
-    return p->file && p->gtid_set ? CDC_OK : cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+    /* the point takes the strings */
+    p->file = st.file;
+    p->offset = st.offset;
+    p->gtid_set = st.gtids;
+    return CDC_OK;
 }
 
 static double mono_ms(void)

@@ -389,6 +389,14 @@ nomem:
     return cdc__err_set(err, CDC_ERR_NOMEM, "TABLE_MAP: out of memory");
 }
 
+void cdc__table_borrow_names(struct cdc_table *t, const char *const *names)
+{
+    for (size_t i = 0; i < t->ncols; i++) {
+        t->col_names[i] = (char *)names[i]; /* never written through nor freed one by one */
+        t->cols[i].name = (cdc_bytes){(const uint8_t *)names[i], strlen(names[i])};
+    }
+}
+
 void cdc__table_free(struct cdc_table *t)
 {
     if (!t) return;
@@ -443,11 +451,13 @@ void cdc__table_map_init(cdc__table_map *m, const cdc_allocator *a)
     m->alloc = a;
 }
 
-/* Names come from the binlog (or there are no columns): the table never
- * changes after parsing, so it may serve a later map with the same bytes. */
+/* Names came from the binlog (or there are no columns): the table never
+ * changes after parsing, so it may serve a later map with the same bytes.
+ * Decided when parsed: names borrowed later (cdc__table_borrow_names)
+ * belong to a schema cache that DDL may change under an unchanged map. */
 static bool cacheable(const struct cdc_table *t)
 {
-    return t->raw && (t->ncols == 0 || t->col_names[0] != NULL);
+    return t->raw && t->cacheable;
 }
 
 static void cache_add(cdc__table_map *m, struct cdc_table *t)
@@ -520,6 +530,7 @@ int cdc__table_map_load(cdc__table_map *m, const cdc__fde *f, const uint8_t *bod
     }
     memcpy(t->raw, body, len);
     t->raw_len = len;
+    t->cacheable = t->ncols == 0 || t->col_names[0] != NULL;
     if (cdc__table_map_put(m, t)) return cdc__err_set(err, CDC_ERR_NOMEM, "TABLE_MAP: out of memory");
     *out = t;
     return CDC_OK;

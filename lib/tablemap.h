@@ -27,6 +27,7 @@ struct cdc_table {
      * cache key); NULL for tables made elsewhere (snapshots). */
     uint8_t *raw;
     size_t raw_len;
+    bool cacheable;           /* names came from the map itself (or no columns) */
     /* JSON text of the names, escaped once per TABLE_MAP for the JSON
      * lines (output.c): jdb/jname are "db"/"table" string literals,
      * jkey[i] is column i's "name": key ("@N" when unnamed). Each key is
@@ -42,6 +43,9 @@ struct cdc_table {
 int cdc__table_parse(const cdc__fde *f, const uint8_t *body, size_t len,
                      const cdc_allocator *a, struct cdc_table **out, cdc_err *err);
 void cdc__table_free(struct cdc_table *t);
+/* Gives a table whose TABLE_MAP had no names (binlog_row_metadata=MINIMAL)
+ * the ncols names at names, borrowed: they must outlive the table. */
+void cdc__table_borrow_names(struct cdc_table *t, const char *const *names);
 /* 1 if decoding the column's values needs TABLE_MAP metadata. */
 bool cdc__column_needs_meta(const cdc_column *c);
 /* "DECIMAL(10,2)", "VARCHAR(255)", "INT UNSIGNED"... for error messages. */

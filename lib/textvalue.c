@@ -25,25 +25,11 @@ static int bad(const cdc_column *col, const char *s, size_t len, cdc_err *err)
                         cdc__type_name(col->type), (int)(len > 80 ? 80 : len), s);
 }
 
-static bool parse_u64(const char *s, size_t len, uint64_t *out)
-{
-    if (len == 0 || len > 20) return false;
-    uint64_t v = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9') return false;
-        unsigned d = (unsigned)(s[i] - '0');
-        if (v > (UINT64_MAX - d) / 10) return false;
-        v = v * 10 + d;
-    }
-    *out = v;
-    return true;
-}
-
 static bool parse_i64(const char *s, size_t len, int64_t *out)
 {
     bool neg = len && s[0] == '-';
     uint64_t u;
-    if (!parse_u64(s + neg, len - neg, &u)) return false;
+    if (!cdc__parse_u64(s + neg, len - neg, &u)) return false;
     if (neg ? u > (uint64_t)INT64_MAX + 1 : u > INT64_MAX) return false;
     *out = neg ? (int64_t)(0 - u) : (int64_t)u;
     return true;
@@ -180,7 +166,7 @@ int cdc__value_from_text(const cdc_column *col, const char *s, size_t len, unsig
     switch (col->type) {
     case CDC_T_TINY: case CDC_T_SHORT: case CDC_T_INT24: case CDC_T_LONG: case CDC_T_LONGLONG:
         if (col->flags & CDC_COLF_UNSIGNED) {
-            if (!parse_u64(s, len, &out->v.u)) return bad(col, s, len, err);
+            if (!cdc__parse_u64(s, len, &out->v.u)) return bad(col, s, len, err);
             out->kind = CDC_K_UINT;
         } else {
             if (!parse_i64(s, len, &out->v.i)) return bad(col, s, len, err);
@@ -210,7 +196,7 @@ int cdc__value_from_text(const cdc_column *col, const char *s, size_t len, unsig
     }
     case CDC_T_YEAR: {
         uint64_t y;
-        if (!parse_u64(s, len, &y) || y > 2155) return bad(col, s, len, err);
+        if (!cdc__parse_u64(s, len, &y) || y > 2155) return bad(col, s, len, err);
         out->kind = CDC_K_YEAR;
         out->v.i = (int64_t)y;
         return CDC_OK;

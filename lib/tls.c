@@ -2,19 +2,19 @@
 #include "tls.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
-#include <sys/socket.h>
 
 #include <mbedtls/error.h>
 #include <mbedtls/net_sockets.h>
 #include <mbedtls/oid.h>
 #include <mbedtls/ssl.h>
+#include <mbedtls/version.h>
 #include <mbedtls/x509_crt.h>
 
 #include "crypto.h"
+#include "transport.h"
 
-struct cdc_tls {
+struct cdc__tls {
     const cdc_allocator *alloc;
     int fd;
     int timeout_ms;
@@ -42,55 +42,49 @@ int cdc__tls_mode_parse(const char *s)
     return -1;
 }
 
-/* Waits for fd to be ready; 1 ready, 0 timeout, -1 error (errno). */
-static int wait_fd(int fd, short events, int timeout_ms)
-{
-    struct pollfd p = {fd, events, 0};
-    for (;;) {
-        int n = poll(&p, 1, timeout_ms > 0 ? timeout_ms : -1);
-        if (n < 0 && errno == EINTR) continue;
-        return n;
-    }
-}
-
+/* mbedtls' BIO callbacks over transport.c's poll loop. */
 static int bio_send(void *ctx, const unsigned char *buf, size_t len)
 {
-    cdc_tls *t = ctx;
-    for (;;) {
-        ssize_t n = send(t->fd, buf, len, MSG_NOSIGNAL);
-        if (n >= 0) return (int)n;
-        if (errno == EINTR) continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK) {
-            t->sys_errno = errno;
-            return MBEDTLS_ERR_NET_SEND_FAILED;
-        }
-        int w = wait_fd(t->fd, POLLOUT, t->timeout_ms);
-        if (w == 0) { t->timed_out = true; return MBEDTLS_ERR_SSL_TIMEOUT; }
-        if (w < 0) { t->sys_errno = errno; return MBEDTLS_ERR_NET_SEND_FAILED; }
+    cdc__tls *t = ctx;
+    ptrdiff_t n = cdc__io_send(t->fd, buf, len, t->timeout_ms, &t->sys_errno);
+    if (n > 0) return (int)n;
+    if (n == CDC__IO_TIMEOUT) {
+        t->timed_out = true;
+        return MBEDTLS_ERR_SSL_TIMEOUT;
     }
+    return MBEDTLS_ERR_NET_SEND_FAILED;
 }
 
 static int bio_recv(void *ctx, unsigned char *buf, size_t len)
 {
-    cdc_tls *t = ctx;
-    for (;;) {
-        ssize_t n = recv(t->fd, buf, len, 0);
-        if (n > 0) return (int)n;
-        if (n == 0) { t->peer_closed = true; return MBEDTLS_ERR_NET_CONN_RESET; }
-        if (errno == EINTR) continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK) {
-            t->sys_errno = errno;
-            if (errno == ECONNRESET) t->peer_closed = true;
-            return MBEDTLS_ERR_NET_RECV_FAILED;
-        }
-        int w = wait_fd(t->fd, POLLIN, t->timeout_ms);
-        if (w == 0) { t->timed_out = true; return MBEDTLS_ERR_SSL_TIMEOUT; }
-        if (w < 0) { t->sys_errno = errno; return MBEDTLS_ERR_NET_RECV_FAILED; }
+    cdc__tls *t = ctx;
+    ptrdiff_t n = cdc__io_recv(t->fd, buf, len, t->timeout_ms, &t->sys_errno);
+    if (n > 0) return (int)n;
+    if (n == CDC__IO_CLOSED) {
+        t->peer_closed = true;
+        return MBEDTLS_ERR_NET_CONN_RESET;
     }
+    if (n == CDC__IO_TIMEOUT) {
+        t->timed_out = true;
+        return MBEDTLS_ERR_SSL_TIMEOUT;
+    }
+    if (t->sys_errno == ECONNRESET) t->peer_closed = true;
+    return MBEDTLS_ERR_NET_RECV_FAILED;
+}
+
+/* mbedtls 3 wants an RNG for key parsing (blinding); 2.28 has no such
+ * parameter. */
+static int parse_keyfile(mbedtls_pk_context *key, const char *path)
+{
+#if MBEDTLS_VERSION_MAJOR >= 3
+    return mbedtls_pk_parse_keyfile(key, path, NULL, cdc__crypto_rng, NULL);
+#else
+    return mbedtls_pk_parse_keyfile(key, path, NULL);
+#endif
 }
 
 /* One error for a failed mbedtls call, preferring what the socket said. */
-static int tls_fail(cdc_tls *t, int mrc, const char *what, cdc_err *err)
+static int tls_fail(cdc__tls *t, int mrc, const char *what, cdc_err *err)
 {
     char buf[160];
     if (t->timed_out) return cdc__err_set(err, CDC_ERR_TIMEOUT, "TLS: timed out during %s", what);
@@ -121,7 +115,7 @@ static void cert_names(const mbedtls_x509_crt *c, char *out, size_t cap)
         }
 }
 
-static int check_peer(cdc_tls *t, const cdc_tls_opts *o, const char *name, cdc_err *err)
+static int check_peer(cdc__tls *t, const cdc__tls_opts *o, const char *name, cdc_err *err)
 {
     uint32_t flags = mbedtls_ssl_get_verify_result(&t->ssl);
     /* VERIFY_CA trusts any name the CA vouched for. */
@@ -142,11 +136,11 @@ static int check_peer(cdc_tls *t, const cdc_tls_opts *o, const char *name, cdc_e
                         name, why, names[0] ? names : "no DNS name");
 }
 
-int cdc__tls_connect(cdc_tls **out, const cdc_allocator *a, const cdc_tls_opts *o, int fd, int timeout_ms,
+int cdc__tls_connect(cdc__tls **out, const cdc_allocator *a, const cdc__tls_opts *o, int fd, int timeout_ms,
                      cdc_err *err)
 {
     *out = NULL;
-    cdc_tls *t = cdc__calloc(a, 1, sizeof *t);
+    cdc__tls *t = cdc__calloc(a, 1, sizeof *t);
     if (!t) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory for TLS");
     t->alloc = cdc__allocator(a);
     t->fd = fd;
@@ -190,7 +184,7 @@ int cdc__tls_connect(cdc_tls **out, const cdc_allocator *a, const cdc_tls_opts *
             rc = cdc__err_set(err, CDC_ERR_CONFIG, "TLS: client certificate '%s' given without tls_key", o->cert);
             goto fail;
         }
-        if ((mrc = mbedtls_pk_parse_keyfile(&t->key, o->key, NULL)) != 0) {
+        if ((mrc = parse_keyfile(&t->key, o->key)) != 0) {
             rc = cdc__err_set(err, CDC_ERR_CONFIG, "TLS: cannot load client key '%s' (mbedtls -0x%04x)", o->key,
                               (unsigned)-mrc);
             goto fail;
@@ -223,7 +217,7 @@ fail:
     return rc;
 }
 
-void cdc__tls_free(cdc_tls *t)
+void cdc__tls_free(cdc__tls *t)
 {
     if (!t) return;
     if (t->established && !t->peer_closed) {
@@ -239,9 +233,9 @@ void cdc__tls_free(cdc_tls *t)
     cdc__free(t->alloc, t);
 }
 
-void cdc__tls_set_timeout(cdc_tls *t, int timeout_ms) { t->timeout_ms = timeout_ms; }
+void cdc__tls_set_timeout(cdc__tls *t, int timeout_ms) { t->timeout_ms = timeout_ms; }
 
-ptrdiff_t cdc__tls_read(cdc_tls *t, void *buf, size_t n, cdc_err *err)
+ptrdiff_t cdc__tls_read(cdc__tls *t, void *buf, size_t n, cdc_err *err)
 {
     for (;;) {
         int r = mbedtls_ssl_read(&t->ssl, buf, n);
@@ -260,7 +254,7 @@ ptrdiff_t cdc__tls_read(cdc_tls *t, void *buf, size_t n, cdc_err *err)
     }
 }
 
-int cdc__tls_write(cdc_tls *t, const void *buf, size_t n, cdc_err *err)
+int cdc__tls_write(cdc__tls *t, const void *buf, size_t n, cdc_err *err)
 {
     const unsigned char *p = buf;
     while (n) {
@@ -273,5 +267,5 @@ int cdc__tls_write(cdc_tls *t, const void *buf, size_t n, cdc_err *err)
     return CDC_OK;
 }
 
-const char *cdc__tls_version(const cdc_tls *t) { return mbedtls_ssl_get_version(&t->ssl); }
-const char *cdc__tls_cipher(const cdc_tls *t) { return mbedtls_ssl_get_ciphersuite(&t->ssl); }
+const char *cdc__tls_version(const cdc__tls *t) { return mbedtls_ssl_get_version(&t->ssl); }
+const char *cdc__tls_cipher(const cdc__tls *t) { return mbedtls_ssl_get_ciphersuite(&t->ssl); }

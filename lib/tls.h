@@ -28,16 +28,16 @@ typedef enum cdc_tls_mode {
 const char *cdc__tls_mode_name(cdc_tls_mode m);
 int cdc__tls_mode_parse(const char *s);
 
-typedef struct cdc_tls_opts {
+typedef struct cdc__tls_opts {
     cdc_tls_mode mode;
     const char *ca;          /* PEM file of trusted CAs; needed for VERIFY_* */
     const char *cert;        /* client certificate (PEM), optional */
     const char *key;         /* its private key (PEM), needed with cert */
     const char *server_name; /* name to verify and send as SNI; default host */
     const char *host;        /* what the user connected to, for messages */
-} cdc_tls_opts;
+} cdc__tls_opts;
 
-typedef struct cdc_tls cdc_tls;
+typedef struct cdc__tls cdc__tls;
 
 /*
  * Loads CA/certificate/key and runs the handshake on fd with timeout_ms
@@ -46,19 +46,19 @@ typedef struct cdc_tls cdc_tls;
  * certificate holds, CDC_ERR_TLS for handshake failures, CDC_ERR_TIMEOUT,
  * CDC_ERR_CLOSED, CDC_ERR_NOMEM. On error *out is NULL.
  */
-int cdc__tls_connect(cdc_tls **out, const cdc_allocator *a, const cdc_tls_opts *o, int fd, int timeout_ms,
+int cdc__tls_connect(cdc__tls **out, const cdc_allocator *a, const cdc__tls_opts *o, int fd, int timeout_ms,
                      cdc_err *err);
 /* Sends close_notify (best effort) and frees; NULL is fine. */
-void cdc__tls_free(cdc_tls *t);
-void cdc__tls_set_timeout(cdc_tls *t, int timeout_ms);
+void cdc__tls_free(cdc__tls *t);
+void cdc__tls_set_timeout(cdc__tls *t, int timeout_ms);
 
 /* Reads 1..n bytes: count, or CDC_ERR_CLOSED / TIMEOUT / TLS / IO. */
-ptrdiff_t cdc__tls_read(cdc_tls *t, void *buf, size_t n, cdc_err *err);
+ptrdiff_t cdc__tls_read(cdc__tls *t, void *buf, size_t n, cdc_err *err);
 /* Writes all n bytes: CDC_OK or an error as above. */
-int cdc__tls_write(cdc_tls *t, const void *buf, size_t n, cdc_err *err);
+int cdc__tls_write(cdc__tls *t, const void *buf, size_t n, cdc_err *err);
 
 /* "TLSv1.2", "TLS-ECDHE-RSA-WITH-AES-256-GCM-SHA384"; static strings. */
-const char *cdc__tls_version(const cdc_tls *t);
-const char *cdc__tls_cipher(const cdc_tls *t);
+const char *cdc__tls_version(const cdc__tls *t);
+const char *cdc__tls_cipher(const cdc__tls *t);
 
 #endif /* CDC_TLS_H */

@@ -156,4 +156,12 @@ cdc_bytes cdc__rd_rest(cdc_rd *r);
 /* Writes a lenenc integer into out (9 bytes at most); returns its size. */
 size_t cdc__lenenc_put(uint8_t *out, uint64_t v);
 
+/* Strict decimal: n digits only (no sign, no space), no overflow. The one
+ * integer parser for protocol and configuration text. */
+bool cdc__parse_u64(const char *s, size_t n, uint64_t *out);
+
+/* Milliseconds: CLOCK_MONOTONIC (intervals) and CLOCK_REALTIME (epoch). */
+int64_t cdc__mono_ms(void);
+int64_t cdc__wall_ms(void);
+
 #endif /* CDC_UTIL_H */

@@ -204,10 +204,7 @@ static void replay_binlog(ts_server s, cdc_conn *c, replay *r)
 static char *fresh_binlog(cdc_conn *c, ts_server s)
 {
     ts_exec(c, "FLUSH BINARY LOGS");
-    cdc_result *r = ts_query(c, s == TS_MYSQL ? "SHOW BINARY LOG STATUS" : "SHOW MASTER STATUS");
-    char *f = xstrdup(cdc__result_get(r, 0, 0));
-    cdc__result_free(r);
-    return f;
+    return ts_binlog_now(c, s, false);
 }
 
 /* ---- handoff under a concurrent writer ------------------------------------ */
@@ -941,10 +938,10 @@ static void test_stream_entry(void **state)
         cdc_config *cfg;
         char e[256];
         assert_int_equal(cdc_config_new(&cfg, NULL), CDC_OK);
-        assert_int_equal(cdc_config_set(cfg, "table.include.list", DB ".f", e, sizeof e), CDC_OK);
-        assert_int_equal(cdc_config_set(cfg, "column.exclude.list", DB ".f.secret", e, sizeof e), CDC_OK);
-        assert_int_equal(cdc_config_set(cfg, "snapshot.parallelism", "2", e, sizeof e), CDC_OK);
-        assert_int_equal(cdc_config_set(cfg, "snapshot.chunk.rows", "2", e, sizeof e), CDC_OK);
+        ts_config_set(cfg, "table.include.list", DB ".f");
+        ts_config_set(cfg, "column.exclude.list", DB ".f.secret");
+        ts_config_set(cfg, "snapshot.parallelism", "2");
+        ts_config_set(cfg, "snapshot.chunk.rows", "2");
         cdc__filter f;
         cdc_err err;
         assert_int_equal(cdc__filter_init(&f, cfg, NULL, &err), CDC_OK);

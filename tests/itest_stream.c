@@ -165,41 +165,16 @@ static int on_ddl(const cdc_query *q, const cdc_position *pos, void *ud)
     return 0;
 }
 
-/* The server's current end as FILE:OFFSET. */
-static char *binlog_now(cdc_conn *root, ts_server s)
-{
-    cdc_result *res = ts_query(root, s == TS_MYSQL ? "SHOW BINARY LOG STATUS" : "SHOW MASTER STATUS");
-    char *out = malloc(600);
-    snprintf(out, 600, "%s:%s", cdc__result_get(res, 0, 0), cdc__result_get(res, 0, 1));
-    cdc__result_free(res);
-    return out;
-}
-
-static void set(cdc_config *c, const char *k, const char *v)
-{
-    char err[512];
-    if (cdc_config_set(c, k, v, err, sizeof err)) fail_msg("%s", err);
-}
-
 /* A stream config for the replication account on server s. */
 static cdc_config *stream_cfg(ts_server s, const char *user, unsigned server_id)
 {
-    cdc_config *c;
-    assert_int_equal(cdc_config_new(&c, NULL), CDC_OK);
-    cdc_conn_opts o;
-    ts_opts(&o, s, user ? user : "cdc_repl");
-    char port[16], sid[16];
-    snprintf(port, sizeof port, "%u", o.port);
+    cdc_config *c = ts_config(s, user ? user : "cdc_repl");
+    char sid[16];
     snprintf(sid, sizeof sid, "%u", server_id);
-    set(c, "host", o.host);
-    set(c, "port", port);
-    set(c, "user", o.user);
-    set(c, "password", o.password);
-    set(c, "ssl.mode", "required");
-    set(c, "server.id", sid);
-    set(c, "snapshot.mode", "never");
-    set(c, "heartbeat.interval.ms", "500");
-    set(c, "reconnect.backoff.initial.ms", "50");
+    ts_config_set(c, "server.id", sid);
+    ts_config_set(c, "snapshot.mode", "never");
+    ts_config_set(c, "heartbeat.interval.ms", "500");
+    ts_config_set(c, "reconnect.backoff.initial.ms", "50");
     return c;
 }
 
@@ -249,9 +224,9 @@ static void test_changes_and_resume(void **state)
         ts_exec(root, "UPDATE " DB ".basic SET v = 'uno', d = d * 2 WHERE id = 1");
         ts_exec(root, "DELETE FROM " DB ".basic WHERE id = 2");
         cdc_config *c = stream_cfg(s, NULL, 4701);
-        set(c, "start", from);
-        set(c, "stop.at", "now");
-        set(c, "table.include.list", DB ".basic");
+        ts_config_set(c, "start", from);
+        ts_config_set(c, "stop.at", "now");
+        ts_config_set(c, "table.include.list", DB ".basic");
         rec r;
         rec_init(&r, s);
         cdc_stream *st = make_stream(c, &r);
@@ -288,7 +263,7 @@ static void test_changes_and_resume(void **state)
         /* resume from the first commit: the update and the delete, once */
         rec r2;
         rec_init(&r2, s);
-        set(c, "start", r.first_ck);
+        ts_config_set(c, "start", r.first_ck);
         st = make_stream(c, &r2);
         expect_start(st, CDC_OK);
         const char *second = strstr(want, "commit\n") + 7;
@@ -326,14 +301,14 @@ static void test_pause_resume(void **state)
         ts_server s = (ts_server)sv;
         cdc_conn *root = setup(s, "DROP TABLE IF EXISTS " DB ".pause");
         ts_exec(root, "CREATE TABLE " DB ".pause (id INT PRIMARY KEY)");
-        char *from = binlog_now(root, s);
+        char *from = ts_binlog_now(root, s, true);
         ts_exec(root, "INSERT INTO " DB ".pause VALUES (1), (2), (3)");
         ts_exec(root, "INSERT INTO " DB ".pause VALUES (4)");
         ts_exec(root, "INSERT INTO " DB ".pause VALUES (5)");
         cdc_config *c = stream_cfg(s, NULL, 4702);
-        set(c, "start", from);
-        set(c, "stop.at", "now");
-        set(c, "table.include.list", DB ".pause");
+        ts_config_set(c, "start", from);
+        ts_config_set(c, "stop.at", "now");
+        ts_config_set(c, "table.include.list", DB ".pause");
         rec r;
         rec_init(&r, s);
         r.pause_change = 2;   /* inside the three-row event */
@@ -388,9 +363,9 @@ static void test_stop_from_thread(void **state)
     for (int sv = 0; sv < 2; sv++) {
         ts_server s = (ts_server)sv;
         cdc_config *c = stream_cfg(s, NULL, 4703);
-        set(c, "start", "now");
-        set(c, "table.include.list", DB ".nothing");
-        set(c, "heartbeat.interval.ms", "30000");
+        ts_config_set(c, "start", "now");
+        ts_config_set(c, "table.include.list", DB ".nothing");
+        ts_config_set(c, "heartbeat.interval.ms", "30000");
         rec r;
         rec_init(&r, s);
         cdc_stream *st = make_stream(c, &r);
@@ -424,7 +399,7 @@ static void test_filters(void **state)
         cdc_conn *root = setup(s, "DROP TABLE IF EXISTS " DB ".f1, " DB ".f2");
         ts_exec(root, "CREATE TABLE " DB ".f1 (id INT PRIMARY KEY, secret VARCHAR(10), v INT)");
         ts_exec(root, "CREATE TABLE " DB ".f2 (id INT PRIMARY KEY)");
-        char *from = binlog_now(root, s);
+        char *from = ts_binlog_now(root, s, true);
         ts_exec(root, "INSERT INTO " DB ".f1 VALUES (1, 'pw', 10)");
         ts_exec(root, "INSERT INTO " DB ".f2 VALUES (1)");
         /* MariaDB lets a session write as another server_id; MySQL has
@@ -440,13 +415,13 @@ static void test_filters(void **state)
         ts_exec(root, "CREATE DATABASE IF NOT EXISTS " DB "_other");
         ts_exec(root, "DROP DATABASE " DB "_other");
         cdc_config *c = stream_cfg(s, NULL, 4704);
-        set(c, "start", from);
-        set(c, "stop.at", "now");
-        set(c, "table.include.list", DB ".f*");
-        set(c, "table.exclude.list", DB ".f2");
-        set(c, "column.exclude.list", DB ".f1.secret");
-        set(c, "server.id.exclude.list", "777");
-        set(c, "skipped.operations", "d");
+        ts_config_set(c, "start", from);
+        ts_config_set(c, "stop.at", "now");
+        ts_config_set(c, "table.include.list", DB ".f*");
+        ts_config_set(c, "table.exclude.list", DB ".f2");
+        ts_config_set(c, "column.exclude.list", DB ".f1.secret");
+        ts_config_set(c, "server.id.exclude.list", "777");
+        ts_config_set(c, "skipped.operations", "d");
         rec r;
         rec_init(&r, s);
         cdc_stream *st = make_stream(c, &r);
@@ -461,8 +436,8 @@ static void test_filters(void **state)
         rec_free(&r);
         /* only other servers' changes: nothing of ours, yet the stream
          * reaches stop.at and its checkpoint moves past our transactions */
-        set(c, "server.id.include.list", "12345");
-        set(c, "server.id.exclude.list", "");
+        ts_config_set(c, "server.id.include.list", "12345");
+        ts_config_set(c, "server.id.exclude.list", "");
         rec_init(&r, s);
         st = make_stream(c, &r);
         expect_start(st, CDC_OK);
@@ -503,11 +478,11 @@ static void test_kill_dump_thread(void **state)
         ts_server s = (ts_server)sv;
         cdc_conn *root = setup(s, "DROP TABLE IF EXISTS " DB ".kill");
         ts_exec(root, "CREATE TABLE " DB ".kill (id INT PRIMARY KEY)");
-        char *from = binlog_now(root, s);
+        char *from = ts_binlog_now(root, s, true);
         ts_exec(root, "INSERT INTO " DB ".kill VALUES (1), (2)");
         cdc_config *c = stream_cfg(s, NULL, 4705);
-        set(c, "start", from);
-        set(c, "table.include.list", DB ".kill");
+        ts_config_set(c, "start", from);
+        ts_config_set(c, "table.include.list", DB ".kill");
         rec r;
         rec_init(&r, s);
         r.root = ts_connect(s, NULL);
@@ -539,7 +514,7 @@ static void test_errors(void **state)
         rec_init(&r, s);
         /* no server.id */
         cdc_config *c = stream_cfg(s, NULL, 4706);
-        set(c, "server.id", "0");
+        ts_config_set(c, "server.id", "0");
         cdc_stream *st;
         char err[512];
         assert_int_equal(cdc_stream_new(&st, c, NULL, err, sizeof err), CDC_ERR_CONFIG);
@@ -548,7 +523,7 @@ static void test_errors(void **state)
 
         /* a binlog file the server does not have (as after PURGE) */
         c = stream_cfg(s, NULL, 4706);
-        set(c, "start", s == TS_MYSQL ? "binlog.999999:4" : "mariadb-bin.999999:4");
+        ts_config_set(c, "start", s == TS_MYSQL ? "binlog.999999:4" : "mariadb-bin.999999:4");
         st = make_stream(c, &r);
         expect_start(st, CDC_ERR_PURGED);
         assert_int_equal(cdc_stream_server_errno(st), 1236);
@@ -602,15 +577,15 @@ static void test_minimal_metadata_and_ddl(void **state)
         ts_server s = (ts_server)sv;
         cdc_conn *root = setup(s, "DROP TABLE IF EXISTS " DB ".mini");
         ts_exec(root, "CREATE TABLE " DB ".mini (id INT PRIMARY KEY, a INT)");
-        char *from = binlog_now(root, s);
+        char *from = ts_binlog_now(root, s, true);
         /* other tests share the server: MINIMAL only around our writes */
         cdc_conn *w = ts_connect(s, NULL);
         minimal(root, true);
         ts_exec(w, "INSERT INTO " DB ".mini VALUES (1, 10)");
         minimal(root, false);
         cdc_config *c = stream_cfg(s, NULL, 4707);
-        set(c, "start", from);
-        set(c, "table.include.list", DB ".mini");
+        ts_config_set(c, "start", from);
+        ts_config_set(c, "table.include.list", DB ".mini");
         rec r;
         rec_init(&r, s);
         r.stop_commits = 1;
@@ -621,7 +596,7 @@ static void test_minimal_metadata_and_ddl(void **state)
         /* a DDL statement drops the cached names: after a rename the
          * next row event of the table gets the new ones */
         ts_exec(w, "ALTER TABLE " DB ".mini RENAME COLUMN a TO a2");
-        char *mid = binlog_now(root, s);
+        char *mid = ts_binlog_now(root, s, true);
         minimal(root, true);
         ts_exec(w, "INSERT INTO " DB ".mini VALUES (2, 20)");
         minimal(root, false);
@@ -635,7 +610,7 @@ static void test_minimal_metadata_and_ddl(void **state)
         /* the table gains a column: its older MINIMAL events no longer fit */
         ts_exec(w, "ALTER TABLE " DB ".mini ADD COLUMN c INT");
         rec_init(&r, s);
-        set(c, "start", mid);
+        ts_config_set(c, "start", mid);
         st = make_stream(c, &r);
         expect_start(st, CDC_ERR_SCHEMA);
         assert_non_null(strstr(cdc_stream_errmsg(st), DB ".mini: the row event has 2 columns but information_schema "
@@ -650,14 +625,14 @@ static void test_minimal_metadata_and_ddl(void **state)
         /* DDL in the middle of a FULL stream */
         ts_exec(root, "DROP TABLE IF EXISTS " DB ".full");
         ts_exec(root, "CREATE TABLE " DB ".full (id INT PRIMARY KEY, a INT, b INT)");
-        mid = binlog_now(root, s);
+        mid = ts_binlog_now(root, s, true);
         ts_exec(root, "INSERT INTO " DB ".full VALUES (3, 30, 300)");
         ts_exec(root, "ALTER TABLE " DB ".full DROP COLUMN a");
         ts_exec(root, "INSERT INTO " DB ".full VALUES (4, 400)");
         rec_init(&r, s);
-        set(c, "start", mid);
-        set(c, "stop.at", "now");
-        set(c, "table.include.list", DB ".full");
+        ts_config_set(c, "start", mid);
+        ts_config_set(c, "stop.at", "now");
+        ts_config_set(c, "table.include.list", DB ".full");
         st = make_stream(c, &r);
         expect_start(st, CDC_OK);
         expect_log(&r, "%1$sc " DB ".full | id=3 a=30 b=300\ncommit\nddl ALTER TABLE " DB ".full DROP COLUMN a\n"
@@ -719,9 +694,9 @@ static void test_gtid_starts_and_checkpoints(void **state)
         ts_exec(root, "INSERT INTO " DB ".g VALUES (3)");
         char *want2 = ts_query_str(root, s == TS_MYSQL ? "SELECT @@gtid_executed" : "SELECT @@gtid_binlog_pos");
         cdc_config *c = stream_cfg(s, NULL, 4709);
-        set(c, "start", from);
-        set(c, "stop.at", "now");
-        set(c, "table.include.list", DB ".g");
+        ts_config_set(c, "start", from);
+        ts_config_set(c, "stop.at", "now");
+        ts_config_set(c, "table.include.list", DB ".g");
         rec r;
         rec_init(&r, s);
         cdc_stream *st = make_stream(c, &r);
@@ -747,23 +722,23 @@ static void test_gtid_starts_and_checkpoints(void **state)
         char stop[4096];
         snprintf(stop, sizeof stop, "gtid:%s", after2);
         free(after2);
-        set(c, "stop.at", stop);
+        ts_config_set(c, "stop.at", stop);
         rec_init(&r, s);
         st = make_stream(c, &r);
         expect_start(st, CDC_OK);
         expect_log(&r, "%1$sc " DB ".g | id=2\ncommit\n", s);
         cdc_stream_free(st);
         rec_free(&r);
-        set(c, "stop.at", "now");
+        ts_config_set(c, "stop.at", "now");
 
         /* only a table nobody writes: no callbacks but checkpoints, which
          * move past the transactions that were filtered out */
-        char *mid = binlog_now(root, s);
+        char *mid = ts_binlog_now(root, s, true);
         ts_exec(root, "INSERT INTO " DB ".g VALUES (4)");
-        char *end = binlog_now(root, s);
-        set(c, "start", mid);
-        set(c, "table.include.list", DB ".nobody");
-        set(c, "heartbeat.interval.ms", "100");
+        char *end = ts_binlog_now(root, s, true);
+        ts_config_set(c, "start", mid);
+        ts_config_set(c, "table.include.list", DB ".nobody");
+        ts_config_set(c, "heartbeat.interval.ms", "100");
         rec_init(&r, s);
         st = make_stream(c, &r);
         ck_calls = 0;
@@ -796,11 +771,11 @@ static void test_server_id_clash(void **state)
     ts_server s = TS_MYSQL;
     cdc_conn *root = setup(s, "DROP TABLE IF EXISTS " DB ".clash");
     ts_exec(root, "CREATE TABLE " DB ".clash (id INT PRIMARY KEY)");
-    char *from = binlog_now(root, s);
+    char *from = ts_binlog_now(root, s, true);
     ts_exec(root, "INSERT INTO " DB ".clash VALUES (1)");
     cdc_config *c = stream_cfg(s, NULL, 4710);
-    set(c, "start", from);
-    set(c, "table.include.list", DB ".clash");
+    ts_config_set(c, "start", from);
+    ts_config_set(c, "table.include.list", DB ".clash");
     rec r;
     rec_init(&r, s);
     r.pause_commit = 1; /* paused at a commit: connection and registration stay */
@@ -815,7 +790,7 @@ static void test_server_id_clash(void **state)
     cdc_stream_free(a); /* ends its dump thread */
     rec_free(&r2);
     rec_init(&r2, s);
-    set(c, "stop.at", "now");
+    ts_config_set(c, "stop.at", "now");
     b = make_stream(c, &r2);
     int64_t t0 = now_ms();
     expect_start(b, CDC_OK);
@@ -832,6 +807,78 @@ static void test_server_id_clash(void **state)
 /* start=earliest is the first binlog file the server has, at offset 4;
  * the stream moves over its header events to a stop.at just past them,
  * and learns the GTID set from the file's PREVIOUS_GTIDS / GTID_LIST. */
+/* cdc_position_now (the public "where is the binlog now"): between what
+ * the server says just before and just after, file/offset and GTID set,
+ * on both servers (others may write meanwhile). */
+static cdc_position *server_point(cdc_conn *root, ts_server s)
+{
+    char *fo = ts_binlog_now(root, s, true);
+    char *g = ts_query_str(root, s == TS_MARIADB ? "SELECT @@gtid_binlog_pos" : "SELECT @@gtid_executed");
+    char text[8192];
+    /* the server breaks long sets into lines */
+    size_t k = 0;
+    for (const char *c = g ? g : ""; *c && k + 1 < sizeof text; c++)
+        if (*c != '\n' && *c != ' ') text[k++] = *c;
+    text[k] = 0;
+    cdc_position *p;
+    char e[256];
+    assert_int_equal(cdc_position_parse(&p, fo, NULL, e, sizeof e), CDC_OK);
+    cdc__gtid_set_clear(&p->gtids);
+    cdc_err err;
+    if (k) assert_int_equal(cdc__gtid_set_parse(&p->gtids, text, k, &err), CDC_OK);
+    free(fo);
+    free(g);
+    return p;
+}
+
+static bool not_after(const cdc_position *a, const cdc_position *b)
+{
+    int c = cdc__binlog_name_cmp(cdc_position_file(a), cdc_position_file(b));
+    return (c < 0 || (c == 0 && cdc_position_offset(a) <= cdc_position_offset(b))) &&
+           cdc__gtid_set_is_subset(&a->gtids, &b->gtids);
+}
+
+static void test_position_now(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 2; i++) {
+        ts_server s = (ts_server)i;
+        cdc_conn *root = ts_connect(s, NULL);
+        ts_exec(root, "CREATE DATABASE IF NOT EXISTS " DB);
+        ts_exec(root, "CREATE TABLE IF NOT EXISTS " DB ".pnow (id INT PRIMARY KEY)");
+        ts_exec(root, "REPLACE INTO " DB ".pnow VALUES (1)");
+        cdc_position *before = server_point(root, s);
+        cdc_config *cfg = ts_config(s, "cdc_repl");
+        cdc_position *now = NULL;
+        char e[512];
+        int rc = cdc_position_now(&now, cfg, NULL, e, sizeof e);
+        if (rc) fail_msg("%s: cdc_position_now: %s", ts_server_name(s), e);
+        cdc_position *after = server_point(root, s);
+        print_message("%s: now %s:%llu gtid %s\n", ts_server_name(s), cdc_position_file(now),
+                      (unsigned long long)cdc_position_offset(now), cdc_position_gtid_set(now));
+        assert_true(not_after(before, now));
+        assert_true(not_after(now, after));
+        assert_true(*cdc_position_gtid_set(now)); /* both servers run with GTIDs */
+        /* the same as a checkpoint a stream would start from */
+        char ck[4096];
+        assert_int_equal(cdc_position_format(now, ck, sizeof ck, NULL), CDC_OK);
+        assert_non_null(strstr(ck, cdc_position_file(now)));
+        /* bad arguments and a wrong password are errors with a message */
+        assert_int_equal(cdc_position_now(NULL, cfg, NULL, e, sizeof e), CDC_ERR_INVALID);
+        ts_config_set(cfg, "password", "not the password");
+        cdc_position *none = NULL;
+        assert_int_equal(cdc_position_now(&none, cfg, NULL, e, sizeof e), CDC_ERR_AUTH);
+        assert_null(none);
+        assert_null(strstr(e, "not the password"));
+        cdc_position_free(before);
+        cdc_position_free(now);
+        cdc_position_free(after);
+        cdc_config_free(cfg);
+        ts_exec(root, "DROP TABLE " DB ".pnow");
+        cdc__conn_free(root);
+    }
+}
+
 static void test_earliest(void **state)
 {
     (void)state;
@@ -844,8 +891,8 @@ static void test_earliest(void **state)
         cdc__result_free(res);
         snprintf(stop, sizeof stop, "%s:5", first);
         cdc_config *c = stream_cfg(s, NULL, 4711);
-        set(c, "start", "earliest");
-        set(c, "stop.at", stop);
+        ts_config_set(c, "start", "earliest");
+        ts_config_set(c, "stop.at", stop);
         rec r;
         rec_init(&r, s);
         cdc_stream *st = make_stream(c, &r);
@@ -1009,7 +1056,7 @@ static void test_huge_event_bounded_memory(void **state)
     ts_server s = TS_MYSQL;
     cdc_conn *root = setup(s, "DROP TABLE IF EXISTS " DB ".big");
     ts_exec(root, "CREATE TABLE " DB ".big (id INT PRIMARY KEY, b MEDIUMBLOB)");
-    char *from = binlog_now(root, s);
+    char *from = ts_binlog_now(root, s, true);
     ts_exec(root, "SET SESSION binlog_transaction_compression = ON");
     ts_exec(root, "SET SESSION cte_max_recursion_depth = 10000");
     const int n = 3000;
@@ -1018,9 +1065,9 @@ static void test_huge_event_bounded_memory(void **state)
                   "RANDOM_BYTES(1024), RANDOM_BYTES(1024), RANDOM_BYTES(1024), RANDOM_BYTES(1024), "
                   "RANDOM_BYTES(1024)) FROM seq", n);
     cdc_config *c = stream_cfg(s, NULL, 4708);
-    set(c, "start", from);
-    set(c, "stop.at", "now");
-    set(c, "table.include.list", DB ".big");
+    ts_config_set(c, "start", from);
+    ts_config_set(c, "stop.at", "now");
+    ts_config_set(c, "table.include.list", DB ".big");
     counting k = {0, 0};
     cdc_allocator a = {c_malloc, c_realloc, c_free, &k};
     cdc_stream *st;
@@ -1056,6 +1103,7 @@ int main(void)
         cmocka_unit_test(test_gtid_starts_and_checkpoints),
         cmocka_unit_test(test_server_id_clash),
         cmocka_unit_test(test_earliest),
+        cmocka_unit_test(test_position_now),
         cmocka_unit_test(test_now_on_busy_mariadb),
         cmocka_unit_test(test_huge_event_bounded_memory),
     };

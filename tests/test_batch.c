@@ -25,7 +25,7 @@
 static const char *fixtures_root(void)
 {
     const char *root = getenv("CDC_FIXTURES");
-    return root ? root : "../shared/fixtures";
+    return root ? root : "tests/fixtures";
 }
 
 /* ---- the reference: one change at a time ------------------------------ */

@@ -27,20 +27,14 @@
 #include "util.h"
 #include "value.h"
 
+#include "binlogtest.h"
+
 /* ---- cmocka's allocator, so every test checks for leaks -------------- */
 
 #include "testalloc.h"
 
 /* ---- helpers ----------------------------------------------------------- */
 
-
-static char *fixture(const char *rel)
-{
-    const char *root = getenv("CDC_FIXTURES");
-    static char path[4096];
-    snprintf(path, sizeof path, "%s/%s", root ? root : "../shared/fixtures", rel);
-    return path;
-}
 
 /* A trace of everything the callbacks saw, as text. */
 typedef struct trace {
@@ -395,86 +389,6 @@ static void test_against_mysqlbinlog(void **state)
 
 /* ---- specific fixtures -------------------------------------------------- */
 
-static int first_gtid(const cdc_event *e, void *ud)
-{
-    char *out = ud;
-    if (cdc_event_type_of(e) == CDC_EV_WRITE_ROWS && !out[0]) snprintf(out, 128, "%s", cdc_event_gtid(e));
-    return 0;
-}
-
-static void decode_file_gtid(const char *rel, char *gtid, const cdc_decoder **keep)
-{
-    size_t n;
-    uint8_t *data = read_file(fixture(rel), &n);
-    assert_non_null(data);
-    cdc_decoder *d;
-    assert_int_equal(cdc_decoder_new(&d, &test_alloc, NULL, 0), CDC_OK);
-    cdc_decoder_set_event_cb(d, first_gtid, gtid);
-    assert_int_equal(cdc_decoder_feed(d, data, n), (ptrdiff_t)n);
-    assert_int_equal(cdc_decoder_finish(d), CDC_OK);
-    (void)keep;
-    cdc_buf b;
-    cdc__buf_init(&b, NULL);
-    cdc__gtid_set_format(cdc__decoder_previous_gtids(d), &b);
-    cdc__buf_terminate(&b);
-    snprintf(gtid + 128, 256, "%s", (const char *)b.data);
-    cdc__buf_free(&b);
-    cdc_decoder_free(d);
-    free(data);
-}
-
-static void test_tagged_gtid(void **state)
-{
-    (void)state;
-    char buf[128 + 256] = "";
-    decode_file_gtid("rust_mysql_common/binlog_transaction_with_GTID_TAG.000001", buf, NULL);
-    /* EXPECTED.md: tag "mytag", GNO 3; PREVIOUS_GTIDS [1,14) untagged, [1,3) mytag */
-    assert_string_equal(buf, "55778904-0299-11f1-b1b8-4ef0c4956feb:mytag:3");
-    assert_string_equal(buf + 128, "55778904-0299-11f1-b1b8-4ef0c4956feb:1-13:mytag:1-2");
-}
-
-static void test_gtid_set_text(void **state)
-{
-    (void)state;
-    cdc__gtid_set s;
-    cdc__gtid_set_init(&s, &test_alloc);
-    cdc_err err;
-    const char *in = "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5:7:6, 3E11FA47-71CA-11E1-9E33-C80AA9429562:tag_b:3,0-1-5";
-    assert_int_equal(cdc__gtid_set_parse(&s, in, strlen(in), &err), CDC_OK);
-    cdc_buf b;
-    cdc__buf_init(&b, NULL);
-    cdc__gtid_set_format(&s, &b);
-    cdc__buf_terminate(&b);
-    assert_string_equal((const char *)b.data,
-                        "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-7:tag_b:3,0-1-5");
-    cdc__gtid g = {.kind = CDC__GTID_MYSQL, .gno = 6};
-    memcpy(g.uuid, s.sids[0].uuid, 16);
-    assert_true(cdc__gtid_set_contains(&s, &g));
-    g.gno = 8;
-    assert_false(cdc__gtid_set_contains(&s, &g));
-    assert_int_equal(cdc__gtid_set_parse(&s, "nope:1", 6, &err), CDC_ERR_INVALID);
-
-    /* MariaDB GTID of a prepared XA transaction: the XID follows the flags */
-    static const uint8_t mg[] = {7, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 64, 1, 0, 0, 0, 3, 0, 'a', 'b', 'c'};
-    cdc__maria_gtid_ev me;
-    assert_int_equal(cdc__maria_gtid_ev_parse(mg, sizeof mg, 9, &me, &err), CDC_OK);
-    char text[CDC__GTID_TEXT_MAX];
-    cdc__gtid_format(&me.gtid, text, sizeof text);
-    assert_string_equal(text, "1-9-7");
-    assert_int_equal(me.xa_gtrid.len, 3);
-    assert_memory_equal(me.xa_gtrid.ptr, "abc", 3);
-    assert_int_equal(cdc__maria_gtid_ev_parse(mg, sizeof mg - 1, 9, &me, &err), CDC_ERR_CORRUPT);
-    /* serialization-library integers: 1, 2 and 9 bytes */
-    static const uint8_t vl[] = {0x0c, 0x25, 0x02, 0xff, 1, 2, 3, 4, 5, 6, 7, 8};
-    cdc_rd r = cdc__rd(vl, sizeof vl);
-    assert_int_equal(cdc__rd_varlen(&r), 6);
-    assert_int_equal(cdc__rd_varlen(&r), 0x89);
-    assert_int_equal(cdc__rd_varlen(&r), 0x0807060504030201ull);
-    assert_false(r.bad);
-    cdc__buf_free(&b);
-    cdc__gtid_set_free(&s);
-}
-
 static void test_mariadb_gtid_and_payload(void **state)
 {
     (void)state;
@@ -708,97 +622,6 @@ static void test_oracle_json_opaque(void **state)
     cdc__buf_free(&t.b);
 }
 
-/* ---- go-mysql captured TABLE_MAP bodies -------------------------------- */
-
-static size_t put_event(uint8_t *out, int type, const uint8_t *body, size_t blen);
-
-static int keep_table(const cdc_table *t, void *ud)
-{
-    cdc_buf *b = ud;
-    cdc__buf_printf(b, "%s.%s", cdc_table_db(t), cdc_table_name(t));
-    for (size_t i = 0; i < cdc_table_column_count(t); i++) {
-        const cdc_column *c = cdc_table_column(t, i);
-        const char *nm = cdc_table_column_name(t, i);
-        cdc__buf_printf(b, " %s:%d%s%s", nm ? nm : "?", cdc_table_column_type(t, i),
-                        cdc_table_column_is_pk(t, i) ? ":pk" : "",
-                        (c->flags & CDC_COLF_INVISIBLE) ? ":invisible" : "");
-        if (c->type == CDC_T_GEOMETRY) cdc__buf_printf(b, ":g%u", c->geometry_type);
-    }
-    return 0;
-}
-
-static const char *table_map_of(const char *rel, cdc_buf *b)
-{
-    size_t n;
-    uint8_t *body = read_file(fixture(rel), &n);
-    assert_non_null(body);
-    uint8_t *ev = malloc(512 + n);
-    size_t m = 0;
-    static const char *maria[] = {"Names_03", "Names_04", "PrimaryKey_03", "PrimaryKey_04",
-                                  "PrimaryKey_07", "PrimaryKey_08", "HelperMaps_02",
-                                  "HelperMaps_04", "Nullable_03", "Nullable_04", "Visibility_04"};
-    bool is_maria = false;
-    for (size_t i = 0; i < sizeof maria / sizeof maria[0]; i++)
-        if (strstr(rel, maria[i])) is_maria = true;
-    if (is_maria) {
-        /* the MariaDB captures: announce a MariaDB server first, as a real
-         * binlog would (MariaDB counts GEOMETRY among character columns) */
-        uint8_t fde[57 + 40 + 5];
-        memset(fde, 0, sizeof fde);
-        cdc__put_le16(fde, 4);
-        memcpy(fde + 2, "10.5.15-MariaDB-log", 19);
-        fde[56] = 19;
-        m = put_event(ev, CDC_EV_FORMAT_DESCRIPTION, fde, sizeof fde);
-    }
-    m += put_event(ev + m, CDC_EV_TABLE_MAP, body, n);
-    cdc_decoder *d;
-    assert_int_equal(cdc_decoder_new(&d, &test_alloc, NULL, 0), CDC_OK);
-    assert_int_equal(cdc_decoder_set_mode(d, CDC_DECODER_EVENTS), CDC_OK);
-    cdc_decoder_set_table_cb(d, keep_table, b);
-    cdc__buf_reset(b);
-    ptrdiff_t r = cdc_decoder_feed(d, ev, m);
-    if (r < 0) print_error("%s: %s\n", rel, cdc_decoder_errmsg(d));
-    assert_int_equal(r, (ptrdiff_t)m);
-    cdc_decoder_free(d);
-    free(ev);
-    free(body);
-    cdc__buf_terminate(b);
-    return (const char *)b->data;
-}
-
-static void test_captured_table_maps(void **state)
-{
-    (void)state;
-    cdc_buf b;
-    cdc__buf_init(&b, NULL);
-    /* SIMPLE_PRIMARY_KEY (MySQL 8.0, MariaDB 10.5): primary key (id1, id2) */
-    assert_string_equal(table_map_of("go-mysql/captured/TestTableMapOptMetaPrimaryKey_02.bin", &b),
-                        "test._prim id2:3:pk col:15 id1:8:pk");
-    assert_string_equal(table_map_of("go-mysql/captured/TestTableMapOptMetaPrimaryKey_04.bin", &b),
-                        "test._prim id2:3:pk col:15 id1:8:pk");
-    /* PRIMARY_KEY_WITH_PREFIX: (id1, id2(10)) */
-    assert_string_equal(table_map_of("go-mysql/captured/TestTableMapOptMetaPrimaryKey_06.bin", &b),
-                        "test._prim2 col1:3 id1:254:pk col2:3 id2:15:pk");
-    /* 5.7 writes no optional metadata: no names, no key */
-    assert_string_equal(table_map_of("go-mysql/captured/TestTableMapOptMetaPrimaryKey_01.bin", &b),
-                        "test._prim ?:3 ?:15 ?:8");
-    /* every other captured TABLE_MAP decodes (names, charsets, enum/set labels, geometry) */
-    static const char *others[] = {
-        "TestTableMapOptMetaNames_01.bin", "TestTableMapOptMetaNames_02.bin",
-        "TestTableMapOptMetaNames_03.bin", "TestTableMapOptMetaNames_04.bin",
-        "TestTableMapHelperMaps_01.bin", "TestTableMapHelperMaps_02.bin",
-        "TestTableMapHelperMaps_03.bin", "TestTableMapHelperMaps_04.bin",
-        "TestTableMapOptMetaVisibility_01.bin", "TestTableMapOptMetaVisibility_03.bin",
-        "TestTableMapNullable_02.bin", "TestTableMapNullable_04.bin",
-    };
-    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
-        char rel[128];
-        snprintf(rel, sizeof rel, "go-mysql/captured/%s", others[i]);
-        print_message("%s: %s\n", others[i], table_map_of(rel, &b));
-    }
-    cdc__buf_free(&b);
-}
-
 /* mdev35643_mysql_80_binlog.000001 (MySQL 8.0.40; EXPECTED.md gives the SQL):
  * a compressed transaction of 100 inserts a=1000+i, b=i,
  * c=CONCAT('--', i, '--', REPEAT('\/', 100), '--'), where '\/' is not a
@@ -922,66 +745,6 @@ static void test_transactions(void **state)
 
 /* decode_status is below; declared here for the compressed-event test */
 static int decode_status(const uint8_t *p, size_t n, char *msg, size_t msglen);
-
-/* go-mysql TestEnum / TestMultiBytesEnum / TestSet: TABLE_MAP bodies (split in
- * two captures) and WRITE_ROWS v2 bodies, with the values upstream asserts. */
-typedef struct enum_rows { uint64_t v[4]; int kind[4]; int n; } enum_rows;
-static int enum_row(const cdc_change *c, void *ud)
-{
-    enum_rows *x = ud;
-    const cdc_value *v = cdc_change_after(c, 1);
-    if (x->n < 4 && v) { x->v[x->n] = v->v.u; x->kind[x->n] = v->kind; x->n++; }
-    return 0;
-}
-
-static void run_pair(const char *prefix, enum_rows *x)
-{
-    char rel[128];
-    uint8_t body[512], ev[1024];
-    size_t bl = 0, n;
-    for (int part = 1; part <= 2; part++) {
-        snprintf(rel, sizeof rel, "go-mysql/captured/%s_0%d.bin", prefix, part);
-        uint8_t *p = read_file(fixture(rel), &n);
-        assert_non_null(p);
-        memcpy(body + bl, p, n);
-        bl += n;
-        free(p);
-    }
-    size_t m = put_event(ev, CDC_EV_TABLE_MAP, body, bl);
-    snprintf(rel, sizeof rel, "go-mysql/captured/%s_03.bin", prefix);
-    uint8_t *rows = read_file(fixture(rel), &n);
-    assert_non_null(rows);
-    m += put_event(ev + m, CDC_EV_WRITE_ROWS, rows, n);
-    free(rows);
-    cdc_decoder *d;
-    assert_int_equal(cdc_decoder_new(&d, &test_alloc, NULL, 0), CDC_OK);
-    assert_int_equal(cdc_decoder_set_mode(d, CDC_DECODER_EVENTS), CDC_OK);
-    cdc_decoder_set_change_cb(d, enum_row, x);
-    ptrdiff_t r = cdc_decoder_feed(d, ev, m);
-    if (r < 0) print_error("%s: %s\n", prefix, cdc_decoder_errmsg(d));
-    assert_int_equal(r, (ptrdiff_t)m);
-    cdc_decoder_free(d);
-}
-
-static void test_captured_enum_set(void **state)
-{
-    (void)state;
-    enum_rows x = {0};
-    run_pair("TestEnum", &x);
-    assert_int_equal(x.n, 1);
-    assert_int_equal(x.kind[0], CDC_K_ENUM);
-    assert_int_equal(x.v[0], 1);
-    memset(&x, 0, sizeof x);
-    run_pair("TestMultiBytesEnum", &x); /* 2-byte ENUM index */
-    assert_int_equal(x.n, 2);
-    assert_int_equal(x.v[0], 1);
-    assert_int_equal(x.v[1], 257);
-    memset(&x, 0, sizeof x);
-    run_pair("TestSet", &x);            /* 3-byte SET of 18 members: '1,3' */
-    assert_int_equal(x.n, 1);
-    assert_int_equal(x.kind[0], CDC_K_SET);
-    assert_int_equal(x.v[0], 5);
-}
 
 /* ---- MariaDB compressed events (log_bin_compress) ----------------------- */
 
@@ -1144,54 +907,6 @@ static void test_malformed(void **state)
 }
 
 /* TABLE_MAP with corrupt metadata, built by hand in EVENTS mode, no checksum. */
-static size_t put_event(uint8_t *out, int type, const uint8_t *body, size_t blen)
-{
-    memset(out, 0, 19);
-    out[4] = (uint8_t)type;
-    cdc__put_le32(out + 9, (uint32_t)(19 + blen));
-    memcpy(out + 19, body, blen);
-    return 19 + blen;
-}
-
-static void test_corrupt_table_map(void **state)
-{
-    (void)state;
-    /* id, flags, "db", "t", 2 columns LONG VARCHAR, metadata length 5 (needs 2) */
-    static const uint8_t tm[] = {1, 0, 0, 0, 0, 0, 0, 0, 2, 'd', 'b', 0, 1, 't', 0, 2, 3, 15,
-                                 5, 0xff, 0, 0x03};
-    uint8_t ev[128];
-    size_t n = put_event(ev, CDC_EV_TABLE_MAP, tm, sizeof tm);
-    cdc_decoder *d;
-    assert_int_equal(cdc_decoder_new(&d, &test_alloc, NULL, 0), CDC_OK);
-    assert_int_equal(cdc_decoder_set_mode(d, CDC_DECODER_EVENTS), CDC_OK);
-    assert_true(cdc_decoder_feed(d, ev, n) < 0);
-    assert_int_equal(cdc_decoder_error(d), CDC_ERR_CORRUPT);
-    assert_non_null(strstr(cdc_decoder_errmsg(d), "TABLE_MAP"));
-    cdc_decoder_free(d);
-
-    /* a row image with no present columns takes no bytes: rows data left
-     * over must be an error, not an endless loop (a fuzzer find) */
-    static const uint8_t tm1[] = {3, 0, 0, 0, 0, 0, 0, 0, 2, 'd', 'b', 0, 1, 't', 0, 1, 3, 0, 0};
-    static const uint8_t rows0[] = {3, 0, 0, 0, 0, 0, 1, 0, 2, 0, 1, 0x00, 0xaa, 0xbb};
-    n = put_event(ev, CDC_EV_TABLE_MAP, tm1, sizeof tm1);
-    n += put_event(ev + n, CDC_EV_WRITE_ROWS, rows0, sizeof rows0);
-    assert_int_equal(cdc_decoder_new(&d, &test_alloc, NULL, 0), CDC_OK);
-    assert_int_equal(cdc_decoder_set_mode(d, CDC_DECODER_EVENTS), CDC_OK);
-    assert_true(cdc_decoder_feed(d, ev, n) < 0);
-    assert_int_equal(cdc_decoder_error(d), CDC_ERR_CORRUPT);
-    assert_non_null(strstr(cdc_decoder_errmsg(d), "a row takes none"));
-    cdc_decoder_free(d);
-
-    /* a rows event for a table that was never mapped */
-    static const uint8_t rows[] = {9, 0, 0, 0, 0, 0, 1, 0, 2, 0, 1, 0xff, 0xfc, 1, 0, 0, 0};
-    n = put_event(ev, CDC_EV_WRITE_ROWS, rows, sizeof rows);
-    assert_int_equal(cdc_decoder_new(&d, &test_alloc, NULL, 0), CDC_OK);
-    assert_int_equal(cdc_decoder_set_mode(d, CDC_DECODER_EVENTS), CDC_OK);
-    assert_true(cdc_decoder_feed(d, ev, n) < 0);
-    assert_int_equal(cdc_decoder_error(d), CDC_ERR_SCHEMA);
-    cdc_decoder_free(d);
-}
-
 /* ---- EVENTS mode, as a replication stream delivers a file -------------- */
 
 static void test_events_mode_positions(void **state)
@@ -1452,21 +1167,16 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_all_fixtures),
         cmocka_unit_test(test_against_mysqlbinlog),
-        cmocka_unit_test(test_tagged_gtid),
-        cmocka_unit_test(test_gtid_set_text),
         cmocka_unit_test(test_mariadb_gtid_and_payload),
         cmocka_unit_test(test_oracle_event_headers),
         cmocka_unit_test(test_oracle_values),
         cmocka_unit_test(test_oracle_json_opaque),
-        cmocka_unit_test(test_captured_table_maps),
-        cmocka_unit_test(test_captured_enum_set),
         cmocka_unit_test(test_oracle_payload_and_partial_json),
         cmocka_unit_test(test_maria_compressed),
         cmocka_unit_test(test_events_mode_positions),
         cmocka_unit_test(test_allocation_failures),
         cmocka_unit_test(test_transactions),
         cmocka_unit_test(test_malformed),
-        cmocka_unit_test(test_corrupt_table_map),
         cmocka_unit_test(test_large_payload_bounded_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -186,13 +186,92 @@ static void test_ddl_database(void **state)
     }
 }
 
+/* Which statements are DDL (schema.c), as the stream decides whether a
+ * QUERY event is a schema change. */
+static void test_is_ddl(void **state)
+{
+    (void)state;
+    static const struct { const char *sql; bool ddl; } cases[] = {
+        {"ALTER TABLE t ADD c INT", true}, {"  create table x (a int)", true}, {"\n\tDROP TABLE t", true},
+        {"RENAME TABLE a TO b", true},    {"truncate t", true},               {"GRANT SELECT ON *.* TO u", true},
+        {"REVOKE ALL ON *.* FROM u", true}, {"BEGIN", false},                 {"ROLLBACK", false},
+        {"SAVEPOINT s", false},           {"XA START 'x'", false},            {"INSERT INTO t VALUES (1)", false},
+        {"ALTERNATIVE", false},           {"DROPx", false},                   {"", false},
+        {"CREATE", true},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (cdc__schema_is_ddl(cases[i].sql, strlen(cases[i].sql)) != cases[i].ddl)
+            fail_msg("'%s': expected %s", cases[i].sql, cases[i].ddl ? "DDL" : "not DDL");
+}
+
+/* The cache-only lookup the decoder's names hook uses: a hit only for a
+ * cached table with the row event's column count; a DDL drops it. */
+static void test_schema_cached(void **state)
+{
+    (void)state;
+    cdc__schema sc;
+    cdc__schema_init(&sc, &test_alloc);
+    const char *const *names = NULL;
+    assert_false(cdc__schema_cached(&sc, "shop", "orders", 2, &names));
+    sc.e = test_calloc(4, sizeof *sc.e);
+    sc.cap = 4;
+    cdc__schema_entry *e = &sc.e[sc.n++];
+    e->db = test_malloc(5);
+    strcpy(e->db, "shop");
+    e->table = test_malloc(7);
+    strcpy(e->table, "orders");
+    e->names = test_calloc(2, sizeof *e->names);
+    e->names[0] = test_malloc(3);
+    strcpy(e->names[0], "id");
+    e->names[1] = test_malloc(4);
+    strcpy(e->names[1], "qty");
+    e->ncols = 2;
+    assert_true(cdc__schema_cached(&sc, "shop", "orders", 2, &names));
+    assert_string_equal(names[1], "qty");
+    assert_false(cdc__schema_cached(&sc, "shop", "orders", 3, &names)); /* the table changed: ask the server */
+    assert_false(cdc__schema_cached(&sc, "shop", "other", 2, &names));
+    const char *ddl = "ALTER TABLE orders ADD note TEXT";
+    cdc__schema_ddl(&sc, "shop", 4, ddl, strlen(ddl));
+    assert_false(cdc__schema_cached(&sc, "shop", "orders", 2, &names));
+    cdc__schema_free(&sc);
+}
+
+/* Which DDL a filtered stream delivers (filter.c). */
+static void test_filter_ddl(void **state)
+{
+    (void)state;
+    cdc_config *c = cfg_with((const char *const[]){"table.include.list", "shop.orders,log*.events", NULL});
+    cdc__filter f;
+    cdc_err e = {0};
+    assert_int_equal(cdc__filter_init(&f, c, &test_alloc, &e), CDC_OK);
+    static const struct { const char *db, *sql; bool want; } cases[] = {
+        {"shop", "ALTER TABLE orders ADD c INT", true},
+        {"shop", "ALTER TABLE customers ADD c INT", false},
+        {"", "DROP TABLE shop.orders, shop.x", true},      /* one named table passes */
+        {"shop", "CREATE DATABASE logs2025", true},        /* may hold log*.events */
+        {"shop", "CREATE DATABASE other", false},
+        {"shop", "CREATE USER u", false},                  /* a table list narrows the stream */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (cdc__filter_ddl(&f, cases[i].db, cases[i].sql, strlen(cases[i].sql)) != cases[i].want)
+            fail_msg("'%s' in %s: expected %s", cases[i].sql, cases[i].db, cases[i].want ? "wanted" : "filtered");
+    cdc__filter_free(&f);
+    cdc_config_free(c);
+    c = cfg_with((const char *const[]){NULL});
+    assert_int_equal(cdc__filter_init(&f, c, &test_alloc, &e), CDC_OK);
+    assert_true(cdc__filter_ddl(&f, "", "CREATE USER u", 13)); /* nothing narrows: everything */
+    cdc__filter_free(&f);
+    cdc_config_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_everything_passes_by_default), cmocka_unit_test(test_databases_and_tables),
         cmocka_unit_test(test_columns),                      cmocka_unit_test(test_servers_and_ops),
         cmocka_unit_test(test_bad_rules_are_named),          cmocka_unit_test(test_ddl_tables),
-        cmocka_unit_test(test_ddl_database),
+        cmocka_unit_test(test_ddl_database),                 cmocka_unit_test(test_is_ddl),
+        cmocka_unit_test(test_schema_cached),                cmocka_unit_test(test_filter_ddl),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -117,7 +117,7 @@ static void test_versions(void **state)
     (void)state;
     static const struct {
         const char *s;
-        cdc_flavour f;
+        cdc__flavour f;
         unsigned num;
         const char *text;
     } v[] = {
@@ -152,10 +152,10 @@ static void test_ssl_request_and_response(void **state)
     for (int i = 9; i < 32; i++) assert_int_equal(b.data[i], 0);
 
     cdc__buf_reset(&b);
-    cdc_client_attrs attrs;
+    cdc__client_attrs attrs;
     cdc__handshake_attrs_init(&attrs);
     const uint8_t auth[3] = {0xaa, 0x00, 0xbb};
-    cdc_handshake_response r = {caps, 0xffffff, 45, "cdc_user", auth, 3, "shop", "caching_sha2_password", attrs.kv};
+    cdc__hs_response r = {caps, 0xffffff, 45, "cdc_user", auth, 3, "shop", "caching_sha2_password", attrs.kv};
     cdc_err e;
     assert_int_equal(cdc__handshake_response(&b, &r, &e), CDC_OK);
     /* read it back field by field */

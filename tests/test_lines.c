@@ -96,7 +96,7 @@ static void test_fixtures(void **state)
     size_t total = 0;
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char path[1024];
-        snprintf(path, sizeof path, "%s/%s", root ? root : "../shared/fixtures", files[i]);
+        snprintf(path, sizeof path, "%s/%s", root ? root : "tests/fixtures", files[i]);
         size_t n;
         uint8_t *data = read_file(path, &n);
         if (!data) fail_msg("cannot read fixture %s", path);

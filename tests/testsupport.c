@@ -93,3 +93,39 @@ char *ts_query_str(cdc_conn *c, const char *sql)
     cdc__result_free(r);
     return out;
 }
+
+char *ts_binlog_now(cdc_conn *c, ts_server s, bool with_offset)
+{
+    cdc_result *r = ts_query(c, s == TS_MYSQL ? "SHOW BINARY LOG STATUS" : "SHOW MASTER STATUS");
+    if (cdc__result_rows(r) == 0) fail_msg("%s: the binary log is off", ts_server_name(s));
+    char *out = malloc(600);
+    assert_non_null(out);
+    if (with_offset)
+        snprintf(out, 600, "%s:%s", cdc__result_get(r, 0, 0), cdc__result_get(r, 0, 1));
+    else
+        snprintf(out, 600, "%s", cdc__result_get(r, 0, 0));
+    cdc__result_free(r);
+    return out;
+}
+
+void ts_config_set(cdc_config *c, const char *key, const char *value)
+{
+    char err[512];
+    if (cdc_config_set(c, key, value, err, sizeof err)) fail_msg("%s=%s: %s", key, value, err);
+}
+
+cdc_config *ts_config(ts_server s, const char *user)
+{
+    cdc_config *c;
+    assert_int_equal(cdc_config_new(&c, NULL), CDC_OK);
+    cdc_conn_opts o;
+    ts_opts(&o, s, user);
+    char port[16];
+    snprintf(port, sizeof port, "%u", o.port);
+    ts_config_set(c, "host", o.host);
+    ts_config_set(c, "port", port);
+    ts_config_set(c, "user", o.user);
+    ts_config_set(c, "password", o.password);
+    ts_config_set(c, "ssl.mode", "required");
+    return c;
+}

@@ -10,6 +10,8 @@
 #ifndef CDC_TESTSUPPORT_H
 #define CDC_TESTSUPPORT_H
 
+#include <cdc/config.h>
+
 #include "conn.h"
 
 typedef enum ts_server { TS_MARIADB = 0, TS_MYSQL = 1 } ts_server;
@@ -43,5 +45,18 @@ cdc_result *ts_query(cdc_conn *c, const char *sql);
 /* First column of the first row as a malloc'd string (free it), or NULL
  * for SQL NULL; fails the test when there is no row. */
 char *ts_query_str(cdc_conn *c, const char *sql);
+
+/* Where the server's binlog ends now, from the server itself (SHOW BINARY
+ * LOG STATUS / SHOW MASTER STATUS): "FILE:OFFSET", or only the file name
+ * when with_offset is false. malloc'd; free it. */
+char *ts_binlog_now(cdc_conn *c, ts_server s, bool with_offset);
+
+/* cdc_config_set that fails the test with the library's message. */
+void ts_config_set(cdc_config *c, const char *key, const char *value);
+
+/* A configuration with the connection keys for `user` on server s (host,
+ * port, user, password, ssl.mode=required); user NULL means root. Free
+ * with cdc_config_free. */
+cdc_config *ts_config(ts_server s, const char *user);
 
 #endif /* CDC_TESTSUPPORT_H */

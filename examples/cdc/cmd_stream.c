@@ -53,6 +53,12 @@ typedef struct stream_ctx {
     bool wrote;           /* some line was written in this run */
     bool cut;             /* the output ends inside a line (gave up after a stop) */
     uint64_t snapshot_rows, emitted;
+    /* --format debezium */
+    cdc_debezium *dz;
+    bool snap_first_done;
+    char snap_db[256], snap_table[256];
+    size_t held;          /* where the last snapshot row's line starts in txn; SIZE_MAX: none */
+    bool held_first;      /* ... and it is the snapshot's first row */
     const char *ckfile;
     char *durable;        /* the checkpoint of the last transaction wholly out */
     bool regular;         /* stdout is a regular file ... */
@@ -145,10 +151,61 @@ static int emit(stream_ctx *x)
     cli_buf_reset(&x->line);
     if (x->txn.len >= SPILL_BYTES) {
         x->spilled = true;
-        int rc = write_out(x, &x->txn);
-        cli_buf_reset(&x->txn);
-        return rc;
+        /* a held snapshot line stays: its marker may still change */
+        size_t keep = x->held != SIZE_MAX ? x->held : x->txn.len;
+        cli_buf out = {x->txn.p, keep, keep};
+        int rc = write_out(x, &out);
+        if (rc) return rc;
+        memmove(x->txn.p, x->txn.p + keep, x->txn.len - keep);
+        x->txn.len -= keep;
+        if (x->held != SIZE_MAX) x->held = 0;
     }
+    return 0;
+}
+
+/* One {"topic","key","value"} line per record the renderer holds (the
+ * same lines as `cdc dump --format debezium`); n < 0: its error. */
+static int emit_records(stream_ctx *x, ptrdiff_t n, bool hold_last)
+{
+    if (n < 0) {
+        fprintf(stderr, "cdc stream: debezium: %s\n", cdc_debezium_errmsg(x->dz));
+        return (int)n;
+    }
+    for (size_t i = 0; i < (size_t)n; i++) {
+        cdc_bytes t, k, v;
+        cdc_debezium_record(x->dz, i, &t, &k, &v);
+        cli_buf_reset(&x->line);
+        int rc = cli_buf_puts(&x->line, "{\"topic\":");
+        if (!rc) rc = cli_json_string(&x->line, t.ptr, t.len);
+        if (!rc) rc = cli_buf_puts(&x->line, ",\"key\":");
+        if (!rc) rc = k.ptr ? cli_buf_append(&x->line, k.ptr, k.len) : cli_buf_puts(&x->line, "null");
+        if (!rc) rc = cli_buf_puts(&x->line, ",\"value\":");
+        if (!rc) rc = v.ptr ? cli_buf_append(&x->line, v.ptr, v.len) : cli_buf_puts(&x->line, "null");
+        if (!rc) rc = cli_buf_puts(&x->line, "}");
+        if (rc) return rc;
+        if (hold_last && i + 1 == (size_t)n) x->held = x->txn.len;
+        if ((rc = emit(x))) return rc;
+    }
+    return 0;
+}
+
+/* Rewrites source.snapshot of the held snapshot line: its last
+ * "snapshot":"..." (the source block comes after the row images). */
+static int remark_held(stream_ctx *x, const char *mark)
+{
+    if (x->held == SIZE_MAX) return 0;
+    static const char key[] = "\"snapshot\":\"";
+    const char *line = x->txn.p + x->held, *end = x->txn.p + x->txn.len, *at = NULL;
+    for (const char *p = line; (p = memmem(p, (size_t)(end - p), key, sizeof key - 1)); p++) at = p;
+    x->held = SIZE_MAX;
+    if (!at) return 0;
+    const char *q = memchr(at + sizeof key - 1, '"', (size_t)(end - at - (sizeof key - 1)));
+    if (!q) return 0;
+    size_t v = (size_t)(at - x->txn.p) + sizeof key - 1, old = (size_t)(q - x->txn.p) - v, nw = strlen(mark);
+    if (nw > old && cli_buf_reserve(&x->txn, nw - old)) return CDC_ERR_NOMEM;
+    memmove(x->txn.p + v + nw, x->txn.p + v + old, x->txn.len - v - old);
+    memcpy(x->txn.p + v, mark, nw);
+    x->txn.len = x->txn.len + nw - old;
     return 0;
 }
 
@@ -318,13 +375,22 @@ static int txn_line(stream_ctx *x, const char *what, const char *gtid, uint32_t 
 static int on_begin(const char *gtid, uint32_t sid, int64_t ts, const cdc_position *pos, void *ud)
 {
     stream_ctx *x = ud;
+    if (x->dz) {
+        /* Debezium's transaction id: the GTID, else file=<file>,pos=<offset> */
+        char id[600];
+        if (*gtid) snprintf(id, sizeof id, "%s", gtid);
+        else snprintf(id, sizeof id, "file=%s,pos=%llu", cdc_position_file(pos),
+                      (unsigned long long)cdc_position_offset(pos));
+        return emit_records(x, cdc_debezium_begin(x->dz, id, ts), false);
+    }
     return x->events ? txn_line(x, "begin", gtid, sid, ts, pos) : 0;
 }
 
 static int on_commit(const char *gtid, uint32_t sid, int64_t ts, const cdc_position *pos, void *ud)
 {
     stream_ctx *x = ud;
-    int rc = x->events ? txn_line(x, "commit", gtid, sid, ts, pos) : 0;
+    int rc = x->dz ? emit_records(x, cdc_debezium_commit(x->dz, ts), false)
+                   : x->events ? txn_line(x, "commit", gtid, sid, ts, pos) : 0;
     if (rc == 0) rc = flush_txn(x, pos);
     /* A signal that came while a spilled transaction had to be finished. */
     if (rc == 0 && g_signal) return CDC_ERR_PAUSED;
@@ -334,6 +400,7 @@ static int on_commit(const char *gtid, uint32_t sid, int64_t ts, const cdc_posit
 static int on_change(const cdc_change *c, void *ud)
 {
     stream_ctx *x = ud;
+    if (x->dz) return emit_records(x, cdc_debezium_change(x->dz, c, CDC_DEBEZIUM_SNAPSHOT_FALSE), false);
     cli_buf_reset(&x->line);
     int rc = cli_change_json(&x->line, c);
     return rc ? rc : emit(x);
@@ -344,13 +411,35 @@ static int on_snapshot_row(const cdc_change *c, void *ud)
     stream_ctx *x = ud;
     x->in_snapshot = true;
     x->snapshot_rows++;
-    return on_change(c, ud);
+    if (!x->dz) return on_change(c, ud);
+    /* source.snapshot: first, first_in_data_collection, true, and on the
+     * row held back, last_in_data_collection or last once known */
+    const cdc_table *t = cdc_change_table(c);
+    bool new_table = strcmp(x->snap_db, cdc_table_db(t)) || strcmp(x->snap_table, cdc_table_name(t));
+    cdc_debezium_snapshot mark = !x->snap_first_done ? CDC_DEBEZIUM_SNAPSHOT_FIRST
+                                 : new_table ? CDC_DEBEZIUM_SNAPSHOT_FIRST_IN_DATA_COLLECTION
+                                             : CDC_DEBEZIUM_SNAPSHOT_TRUE;
+    /* the held row was the last of its table (unless it was the very
+     * first row of the snapshot, which stays "first") */
+    int rc = new_table && !x->held_first ? remark_held(x, "last_in_data_collection") : 0;
+    if (rc) return rc;
+    x->held = SIZE_MAX;
+    x->held_first = !x->snap_first_done;
+    if (new_table) {
+        snprintf(x->snap_db, sizeof x->snap_db, "%s", cdc_table_db(t));
+        snprintf(x->snap_table, sizeof x->snap_table, "%s", cdc_table_name(t));
+    }
+    x->snap_first_done = true;
+    return emit_records(x, cdc_debezium_change(x->dz, c, mark), true);
 }
 
 static int on_ddl(const cdc_query *q, const cdc_position *pos, void *ud)
 {
     stream_ctx *x = ud;
-    if (x->events) {
+    if (x->dz) {
+        int rc = emit_records(x, cdc_debezium_schema_change(x->dz, q, CDC_DEBEZIUM_SNAPSHOT_FALSE), false);
+        if (rc) return rc;
+    } else if (x->events) {
         cdc_bytes db = cdc_query_db(q), sql = cdc_query_sql(q);
         cli_buf_reset(&x->line);
         int rc = cli_buf_puts(&x->line, "{\"event\":\"ddl\",\"db\":");
@@ -381,7 +470,8 @@ static int on_checkpoint(const cdc_position *pos, void *ud)
 static int on_snapshot_done(const cdc_position *pos, void *ud)
 {
     stream_ctx *x = ud;
-    int rc = flush_txn(x, pos);
+    int rc = x->dz ? remark_held(x, "last") : 0; /* the snapshot's very last row */
+    if (rc == 0) rc = flush_txn(x, pos);
     if (rc == 0) x->in_snapshot = false;
     if (rc == 0 && g_signal) return CDC_ERR_PAUSED;
     return rc;
@@ -422,6 +512,10 @@ static void stream_usage(FILE *f)
             "  --exclude-tables LIST   db.table,... not to capture\n"
             "  --exclude-columns LIST  db.table.column,... left out of the lines\n"
             "  --events                also print begin, commit and DDL lines with checkpoints\n"
+            "  --format json|debezium  json (default): docs/output.md; debezium: one {\"topic\",\"key\",\"value\"}\n"
+            "                          line per Debezium record (docs/debezium.md), topic.prefix cdc\n"
+            "  -o, --option KEY=VALUE  a Debezium renderer option (topic.prefix, decimal.handling.mode,\n"
+            "                          schemas.enable, ...; docs/debezium.md)\n"
             "  --snapshot MODE         never (default) | initial | initial_only | no_data | when_needed:\n"
             "                          rows as \"op\":\"r\" lines first (docs/snapshot.md), progress on stderr\n"
             "  --verbose               also print informational log messages\n"
@@ -432,7 +526,7 @@ static void stream_usage(FILE *f)
 int cmd_stream(int argc, char **argv)
 {
     enum { O_SID = CLI_O__NEXT, O_START, O_STOP, O_CKFILE, O_TABLES, O_XTABLES, O_XCOLS, O_EVENTS, O_VERBOSE,
-           O_HELP, O_SNAPSHOT, O_FSYNC };
+           O_HELP, O_SNAPSHOT, O_FSYNC, O_FORMAT, O_OPTION };
     static const struct option opts[] = {
         CLI_CONN_OPTIONS,
         {"server-id", required_argument, NULL, O_SID}, {"start", required_argument, NULL, O_START},
@@ -441,6 +535,7 @@ int cmd_stream(int argc, char **argv)
         {"exclude-columns", required_argument, NULL, O_XCOLS}, {"events", no_argument, NULL, O_EVENTS},
         {"verbose", no_argument, NULL, O_VERBOSE}, {"help", no_argument, NULL, O_HELP},
         {"snapshot", required_argument, NULL, O_SNAPSHOT}, {"fsync", no_argument, NULL, O_FSYNC},
+        {"format", required_argument, NULL, O_FORMAT}, {"option", required_argument, NULL, O_OPTION},
         {NULL, 0, NULL, 0}};
     static const char cmd[] = "cdc stream";
     stream_ctx x;
@@ -459,11 +554,14 @@ int cmd_stream(int argc, char **argv)
     /* The CLI streams only unless --snapshot asks for one. */
     cli_set(cmd, cfg, "snapshot.mode", "never");
     cli_conn cc = {cmd, NULL};
-    const char *start = NULL;
+    const char *start = NULL, *dzopts[64];
+    size_t ndzopts = 0;
+    bool debezium = false;
     int status = 0, c;
+    x.held = SIZE_MAX;
     opterr = 0; /* our messages: getopt's would repeat an unknown option's value */
     optind = 1;
-    while (status == 0 && (c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+    while (status == 0 && (c = getopt_long(argc, argv, ":o:", opts, NULL)) != -1) {
         int h = cli_conn_option(&cc, cfg, c, optarg);
         if (h < 0) status = 2;
         if (h) continue;
@@ -479,13 +577,53 @@ int cmd_stream(int argc, char **argv)
         case O_SNAPSHOT: status = cli_set(cmd, cfg, "snapshot.mode", optarg) ? 2 : 0; break;
         case O_VERBOSE: x.verbose = true; break;
         case O_FSYNC: x.fsync = true; break;
+        case O_FORMAT:
+            if (!strcmp(optarg, "debezium")) debezium = true;
+            else if (!strcmp(optarg, "json")) debezium = false;
+            else status = cli_usage_error(cmd, "--format: '%s' is not json or debezium", optarg);
+            break;
+        case 'o':
+        case O_OPTION:
+            if (ndzopts == sizeof dzopts / sizeof dzopts[0])
+                status = cli_usage_error(cmd, "too many --option");
+            else
+                dzopts[ndzopts++] = optarg;
+            break;
         case O_HELP: stream_usage(stdout); cdc_config_free(cfg); return 0;
         case ':': status = cli_usage_error(cmd, "%s needs a value", argv[optind - 1]); break;
         default: status = cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]); break;
         }
     }
     if (status == 0 && optind < argc) status = cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+    if (status == 0 && ndzopts && !debezium) status = cli_usage_error(cmd, "--option applies to --format debezium only");
+    if (status == 0 && debezium && x.events)
+        status = cli_usage_error(cmd, "--events and --format debezium do not mix (transaction metadata: "
+                                      "--option provide.transaction.metadata=true)");
+    if (status == 0 && debezium) {
+        char err[512];
+        if (cdc_debezium_new(&x.dz, NULL, err, sizeof err) ||
+            cdc_debezium_set(x.dz, "topic.prefix", "cdc", err, sizeof err)) {
+            fprintf(stderr, "%s: %s\n", cmd, err);
+            status = 1;
+        }
+        for (size_t i = 0; i < ndzopts && status == 0; i++) {
+            char key[256];
+            const char *eq = strchr(dzopts[i], '=');
+            size_t n = eq ? (size_t)(eq - dzopts[i]) : 0;
+            if (!eq || n >= sizeof key) {
+                status = cli_usage_error(cmd, "--option needs KEY=VALUE, got '%s'", dzopts[i]);
+                break;
+            }
+            memcpy(key, dzopts[i], n);
+            key[n] = 0;
+            if (cdc_debezium_set(x.dz, key, eq + 1, err, sizeof err)) {
+                fprintf(stderr, "%s: --option %s: %s\n", cmd, key, err);
+                status = 2;
+            }
+        }
+    }
     if (status) {
+        cdc_debezium_free(x.dz);
         cdc_config_free(cfg);
         return status;
     }
@@ -592,6 +730,7 @@ int cmd_stream(int argc, char **argv)
     }
     free(x.durable);
     for (size_t i = 0; i < x.npend; i++) free(x.pend[i].ck);
+    cdc_debezium_free(x.dz);
     free(x.pend);
     cli_buf_free(&x.txn);
     cli_buf_free(&x.line);

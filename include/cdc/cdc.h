@@ -13,5 +13,6 @@
 #include <cdc/batch.h>
 #include <cdc/lines.h>
 #include <cdc/info.h>
+#include <cdc/debezium.h>
 
 #endif /* CDC_CDC_H */

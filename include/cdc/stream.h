@@ -82,6 +82,22 @@ CDC_EXTERN int cdc_position_format(const cdc_position *p, char *buf, size_t cap,
 CDC_EXTERN int cdc_position_parse(cdc_position **out, const char *text, const cdc_allocator *alloc,
                                   char *err, size_t errlen);
 CDC_EXTERN void cdc_position_free(cdc_position *p);
+/*
+ * Where the server's binlog ends now: connects with the connection keys
+ * of cfg (host, port, socket, user, password, ssl.*, timeouts; the other
+ * keys are ignored), reads SHOW BINARY LOG STATUS (SHOW MASTER STATUS
+ * before MySQL 8.2) and, on MariaDB, @@gtid_binlog_pos, retrying while
+ * commits come between the two, and returns the position with the
+ * executed GTID set at that point: the point "start=now" and
+ * "stop.at=now" resolve to. The caller frees *out with
+ * cdc_position_free(). Needs REPLICATION CLIENT (or BINLOG MONITOR on
+ * MariaDB). Errors: those of connecting (CDC_ERR_CONNECT, CDC_ERR_AUTH,
+ * CDC_ERR_TLS...), CDC_ERR_SERVER when the binary log is off,
+ * CDC_ERR_INVALID for NULL arguments, CDC_ERR_NOMEM; the message is
+ * copied into err. Opens and closes a connection of its own; thread-safe.
+ */
+CDC_EXTERN int cdc_position_now(cdc_position **out, const cdc_config *cfg, const cdc_allocator *alloc, char *err,
+                                size_t errlen);
 
 /* ---- callbacks -------------------------------------------------------
  *

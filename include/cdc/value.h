@@ -155,6 +155,19 @@ CDC_EXTERN unsigned cdc_column_collation(const cdc_column *c);
  * "unknown" for ids libcdc does not know. */
 CDC_EXTERN const char *cdc_collation_charset(unsigned collation);
 
+/* ENUM and SET columns: how many labels the binlog carries for the column
+ * (binlog_row_metadata=FULL), 0 when it carries none or for other types;
+ * and label i, not NUL-terminated (*len gets its length), NULL when i is
+ * out of range. Labels are in the column's charset, as the table defines
+ * them; index 1 of an ENUM value is label 0. */
+CDC_EXTERN size_t cdc_column_label_count(const cdc_column *c);
+CDC_EXTERN const char *cdc_column_label(const cdc_column *c, size_t i, size_t *len);
+/* GEOMETRY columns: the subtype the binlog metadata names (MySQL's
+ * numbering: 0 GEOMETRY, 1 POINT, 2 LINESTRING, 3 POLYGON, 4 MULTIPOINT,
+ * 5 MULTILINESTRING, 6 MULTIPOLYGON, 7 GEOMETRYCOLLECTION); 0 also when
+ * unknown; -1 for other types. */
+CDC_EXTERN int cdc_column_geometry_type(const cdc_column *c);
+
 #ifdef __cplusplus
 }
 #endif

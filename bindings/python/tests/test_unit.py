@@ -126,12 +126,23 @@ class TestDecodeFile(unittest.TestCase):
     def test_every_fixture_equals_cdc_dump(self):
         files = fixtures()
         self.assertGreater(len(files), 15)
-        total = failing = 0
+        total = 0
+        failing = set()
         for p in files:
             n, status = self.compare(p)
             total += n
-            failing += status != 0
+            if status != 0:
+                failing.add(os.path.relpath(p, os.environ["CDC_FIXTURES"]))
         self.assertGreater(total, 1000)
+        # Both paths were compared: the deliberately broken binlogs
+        # (tests/fixtures/SOURCES.md, quirk 8) raise as cdc dump fails,
+        # and most of the 145 binlogs decode (126 when this was written;
+        # the manifest also lists notes and expected-output files).
+        for broken in ("mysql-server-8.0.39/std_data/binlog_truncated_event.000001",
+                       "mysql-server-8.0.39/std_data/binlog_no_fd_event.000001"):
+            self.assertIn(broken, failing)
+        self.assertNotIn("rust_mysql_common/transaction_compression.000001", failing)
+        self.assertGreaterEqual(len(files) - len(failing), 120)
 
     def test_small_batches_same_lines(self):
         root = os.environ["CDC_FIXTURES"]

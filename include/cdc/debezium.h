@@ -1,0 +1,234 @@
+/*
+ * libcdc: change data capture from MySQL and MariaDB binary logs.
+ *
+ * debezium.h: change events as Debezium's MySQL/MariaDB connector writes
+ * them to Kafka (JsonConverter, with or without schemas), so that
+ * consumers written for Debezium read libcdc's output unchanged: the same
+ * topic names, keys, values, schema names and type mapping with every
+ * handling mode. The format, every option and the type table are in
+ * docs/debezium.md.
+ *
+ * A cdc_debezium is a renderer configured by string keys named as
+ * Debezium names them (topic.prefix, decimal.handling.mode, ...). It does
+ * no I/O: each call turns one thing the stream or decoder delivered (a
+ * row change, a transaction boundary, a DDL statement, a heartbeat) into
+ * zero or more records, each a topic name, a key and a value, which the
+ * caller reads with cdc_debezium_record() and sends wherever it wants.
+ *
+ *     cdc_debezium *dz;
+ *     cdc_debezium_new(&dz, NULL, err, sizeof err);
+ *     cdc_debezium_set(dz, "topic.prefix", "shop", err, sizeof err);
+ *     cdc_debezium_set(dz, "decimal.handling.mode", "string", err, sizeof err);
+ *
+ *     // in the change callback:
+ *     ptrdiff_t n = cdc_debezium_change(dz, change, CDC_DEBEZIUM_SNAPSHOT_FALSE);
+ *     if (n < 0) ...cdc_debezium_errmsg(dz)...
+ *     for (size_t i = 0; i < (size_t)n; i++) {
+ *         cdc_bytes topic, key, value;
+ *         cdc_debezium_record(dz, i, &topic, &key, &value);
+ *         produce(topic, key, value);   // value.ptr == NULL: a tombstone
+ *     }
+ *
+ * Records are owned by the renderer and valid until the next rendering
+ * call on it (cdc_debezium_change/begin/commit/schema_change/heartbeat)
+ * or cdc_debezium_free(); copy what you keep. Keys and values are UTF-8
+ * JSON text, not NUL-terminated; a NULL key (a table without a key) or a
+ * NULL value (a tombstone) has ptr NULL and len 0.
+ *
+ * The schema part of each table's key and value (schemas.enable=true) is
+ * rendered once per table definition and reused for every row; a table
+ * whose columns change (a new TABLE_MAP with other columns) gets new ones.
+ *
+ * Threads: a renderer belongs to one thread at a time; different
+ * renderers are independent. cdc_debezium_key_* are thread-safe.
+ */
+#ifndef CDC_DEBEZIUM_H
+#define CDC_DEBEZIUM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cdc/binlog.h>
+#include <cdc/common.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct cdc_debezium cdc_debezium;
+
+/*
+ * What `source.snapshot` says, as Debezium's SnapshotRecord does. Change
+ * events from the binlog are FALSE. For snapshot rows (op 'r') the caller,
+ * who knows the order, says which: FIRST for the very first row of the
+ * snapshot, FIRST_IN_DATA_COLLECTION for the first row of each later
+ * table, LAST_IN_DATA_COLLECTION for the last row of each table but the
+ * last, LAST for the very last row, TRUE for every other row. The
+ * numbers are stable.
+ */
+typedef enum cdc_debezium_snapshot {
+    CDC_DEBEZIUM_SNAPSHOT_FALSE = 0,
+    CDC_DEBEZIUM_SNAPSHOT_TRUE = 1,
+    CDC_DEBEZIUM_SNAPSHOT_FIRST = 2,
+    CDC_DEBEZIUM_SNAPSHOT_FIRST_IN_DATA_COLLECTION = 3,
+    CDC_DEBEZIUM_SNAPSHOT_LAST_IN_DATA_COLLECTION = 4,
+    CDC_DEBEZIUM_SNAPSHOT_LAST = 5,
+    CDC_DEBEZIUM_SNAPSHOT_INCREMENTAL = 6,
+} cdc_debezium_snapshot;
+
+/* What a record is. The numbers are stable. */
+typedef enum cdc_debezium_record_kind {
+    CDC_DEBEZIUM_RECORD_CHANGE = 0,        /* a row change: <prefix>.<db>.<table> */
+    CDC_DEBEZIUM_RECORD_TOMBSTONE = 1,     /* after a delete: same topic and key, NULL value */
+    CDC_DEBEZIUM_RECORD_TRANSACTION = 2,   /* BEGIN/END: <prefix>.transaction */
+    CDC_DEBEZIUM_RECORD_SCHEMA_CHANGE = 3, /* DDL: <prefix> */
+    CDC_DEBEZIUM_RECORD_HEARTBEAT = 4,     /* __debezium-heartbeat.<prefix> */
+} cdc_debezium_record_kind;
+
+/*
+ * Makes a renderer with every option at its default (docs/debezium.md).
+ * topic.prefix has no default: it must be set before the first rendering
+ * call, which otherwise fails with CDC_ERR_CONFIG. alloc may be NULL.
+ * Returns CDC_OK, CDC_ERR_INVALID (out is NULL) or CDC_ERR_NOMEM, with a
+ * message in err (errlen bytes; may be NULL/0).
+ */
+CDC_EXTERN int cdc_debezium_new(cdc_debezium **out, const cdc_allocator *alloc, char *err,
+                                size_t errlen);
+/* Frees the renderer and its records. NULL is fine. */
+CDC_EXTERN void cdc_debezium_free(cdc_debezium *dz);
+
+/*
+ * Sets one option, by Debezium's name, to a NUL-terminated value; NULL
+ * restores the default. The options (docs/debezium.md has the full
+ * table): topic.prefix, topic.delimiter, topic.transaction,
+ * topic.heartbeat.prefix, connector (mysql|mariadb), source.version,
+ * decimal.handling.mode (precise|string|double), time.precision.mode
+ * (adaptive_time_microseconds|connect), bigint.unsigned.handling.mode
+ * (long|precise), binary.handling.mode (bytes|base64|base64-url-safe|hex),
+ * schemas.enable (the JsonConverter's; for keys and values; or
+ * key.converter.schemas.enable / value.converter.schemas.enable alone),
+ * tombstones.on.delete, provide.transaction.metadata,
+ * include.schema.changes, skipped.operations (c,u,d,t or none),
+ * column.exclude.list, column.include.list, column.truncate.to.N.chars,
+ * column.mask.with.N.chars, column.mask.hash[.v2].ALG.with.salt.SALT
+ * (ALG SHA-1, SHA-256 or SHA-512), message.key.columns.
+ * Booleans take true/false. Column lists are comma-separated regular
+ * expressions (POSIX extended, case-insensitive) matched against the whole of
+ * "<db>.<table>.<column>"; message.key.columns is
+ * "<db>.<table>:<col>,<col>;..." with the table part a regular expression.
+ *
+ * Options may be set at any time; a change clears the cached schemas.
+ * Returns CDC_OK, CDC_ERR_CONFIG (unknown key or a bad value: the message
+ * in err names both, and the choices) or CDC_ERR_NOMEM. On error the old
+ * value is kept.
+ */
+CDC_EXTERN int cdc_debezium_set(cdc_debezium *dz, const char *key, const char *value, char *err,
+                                size_t errlen);
+
+/*
+ * 1 if key is an option cdc_debezium_set() accepts (the family keys
+ * column.truncate.to.N.chars, column.mask.with.N.chars and
+ * column.mask.hash.ALG.with.salt.SALT included), else 0. For hosts that
+ * take a whole Debezium connector configuration and route each key.
+ * Thread-safe.
+ */
+CDC_EXTERN int cdc_debezium_is_option(const char *key);
+
+/*
+ * A clock for the envelope's ts_ms/ts_us/ts_ns (Debezium: when the
+ * connector processed the event) and for heartbeats: nanoseconds since
+ * the epoch. NULL restores the system clock (CLOCK_REALTIME). Tests use it
+ * to make output reproducible.
+ */
+typedef int64_t (*cdc_debezium_clock_cb)(void *ud);
+CDC_EXTERN void cdc_debezium_set_clock(cdc_debezium *dz, cdc_debezium_clock_cb cb, void *ud);
+
+/* ---- rendering ------------------------------------------------------------
+ *
+ * Each call replaces the renderer's records with those it makes and
+ * returns how many (>= 0), or a negative cdc_error with
+ * cdc_debezium_errmsg() naming what failed (the table, the column and its
+ * type, the value's problem). After an error the renderer holds no
+ * records and stays usable.
+ */
+
+/*
+ * The records of one row change (cdc/binlog.h; snapshot rows have op
+ * 'r'), with `snapshot` for source.snapshot:
+ *   op c, u, r: one CHANGE record;
+ *   op u where the key columns changed: a DELETE record for the old key,
+ *     a tombstone (tombstones.on.delete), then a CREATE record for the new
+ *     key, as Debezium does for primary-key updates;
+ *   op d: a CHANGE record, then a TOMBSTONE (tombstones.on.delete);
+ *   an operation listed in skipped.operations: none.
+ * Inside a transaction opened with cdc_debezium_begin() and with
+ * provide.transaction.metadata=true, the value carries the transaction
+ * block and the change is counted for the END record.
+ * Errors: CDC_ERR_CONFIG (topic.prefix not set), CDC_ERR_INVALID (c is
+ * NULL, has an op this renderer does not know, or an unknown snapshot
+ * marker), CDC_ERR_SCHEMA (a value of another kind than its column's
+ * type), CDC_ERR_CORRUPT (a value that cannot be rendered: malformed
+ * decimal digits, a POINT whose WKB is no point), CDC_ERR_CHARSET,
+ * CDC_ERR_NOMEM.
+ */
+CDC_EXTERN ptrdiff_t cdc_debezium_change(cdc_debezium *dz, const cdc_change *c,
+                                         cdc_debezium_snapshot snapshot);
+
+/*
+ * A transaction begins. id is Debezium's transaction id: the GTID when
+ * the server has one ("3e11fa47-71ca-11e1-9e33-c80aa9429562:23",
+ * "0-1-42"), else "file=<binlog file>,pos=<offset of the transaction's
+ * first event>". ts_ms: the commit time the binlog records. Returns 1
+ * (a BEGIN record) with provide.transaction.metadata=true, else 0.
+ * CDC_ERR_INVALID for a NULL or empty id; a begin inside an open
+ * transaction ends that one silently first.
+ */
+CDC_EXTERN ptrdiff_t cdc_debezium_begin(cdc_debezium *dz, const char *id, int64_t ts_ms);
+
+/*
+ * source.thread of the changes that follow, until the next
+ * cdc_debezium_begin() (which forgets it): the thread id of the
+ * transaction's BEGIN query event (its body's first 4 bytes, little-endian).
+ * -1, the default, writes null.
+ */
+CDC_EXTERN void cdc_debezium_set_thread(cdc_debezium *dz, int64_t thread);
+
+/*
+ * The open transaction commits: 1 (an END record with event_count and
+ * per-table data_collections) with provide.transaction.metadata=true,
+ * else 0. Without an open transaction: 0.
+ */
+CDC_EXTERN ptrdiff_t cdc_debezium_commit(cdc_debezium *dz, int64_t ts_ms);
+
+/*
+ * A DDL statement (the stream's DDL callback, or a decoder's query
+ * callback): one SCHEMA_CHANGE record keyed by databaseName, with the
+ * statement in `ddl` and the source block of the query event; 0 records
+ * with include.schema.changes=false. `tableChanges` is an empty array:
+ * the library does not parse DDL (docs/debezium.md).
+ */
+CDC_EXTERN ptrdiff_t cdc_debezium_schema_change(cdc_debezium *dz, const cdc_query *q,
+                                                cdc_debezium_snapshot snapshot);
+
+/* A heartbeat: one HEARTBEAT record, key {"serverName": prefix}, value
+ * {"ts_ms": ts_ms} (ts_ms <= 0: the renderer's clock). */
+CDC_EXTERN ptrdiff_t cdc_debezium_heartbeat(cdc_debezium *dz, int64_t ts_ms);
+
+/*
+ * Record i of the last rendering call: its topic, key and value (any out
+ * pointer may be NULL). Returns the record's cdc_debezium_record_kind
+ * (>= 0), or CDC_ERR_INVALID when i is out of range. Valid until the next
+ * rendering call.
+ */
+CDC_EXTERN int cdc_debezium_record(const cdc_debezium *dz, size_t i, cdc_bytes *topic,
+                                   cdc_bytes *key, cdc_bytes *value);
+/* How many records the last rendering call made. */
+CDC_EXTERN size_t cdc_debezium_record_count(const cdc_debezium *dz);
+
+/* The last error's message ("" when none). Valid until the next call on dz. */
+CDC_EXTERN const char *cdc_debezium_errmsg(const cdc_debezium *dz);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CDC_DEBEZIUM_H */
