@@ -975,8 +975,8 @@ int cdc_decoder_finish(cdc_decoder *d)
 }
 
 int cdc__change_snapshot_row(const struct cdc_table *t, const cdc_value *vals, const uint8_t *present,
-                             const char *file, uint64_t offset, int (*cb)(const cdc_change *c, void *ud),
-                             void *ud)
+                             const char *file, uint64_t offset, uint64_t row,
+                             int (*cb)(const cdc_change *c, void *ud), void *ud)
 {
     cdc_event e;
     memset(&e, 0, sizeof e);
@@ -985,7 +985,7 @@ int cdc__change_snapshot_row(const struct cdc_table *t, const cdc_value *vals, c
     e.gtid = "";
     struct cdc_change c = {
         .op = 'r', .t = t, .ev = &e, .after = vals, .pa = present, .ncols = t->ncols,
-        .gtid = "",
+        .gtid = "", .row = row,
     };
     return cb(&c, ud);
 }

@@ -48,14 +48,17 @@ void cdc__change_hide_columns(const cdc_change *c, const uint8_t *mask);
 
 /*
  * A snapshot row as a cdc_change (op 'r', after image only: vals and
- * present[i] as a row image has them) positioned at file:offset, handed
- * to cb; returns what cb returns. The snapshot (snapshot.c) uses it so
- * snapshot rows reach the same getters and JSON form as binlog rows.
+ * present[i] as a row image has them) positioned at file:offset (the
+ * snapshot's point) as its row-th row, handed to cb; returns what cb
+ * returns. The snapshot (snapshot.c) uses it so snapshot rows reach the
+ * same getters and JSON form as binlog rows; (file, offset, row) names one
+ * snapshot row, as it names one row change of the binlog (no rows event
+ * starts at a point between transactions).
  */
 struct cdc_table;
 int cdc__change_snapshot_row(const struct cdc_table *t, const cdc_value *vals, const uint8_t *present,
-                             const char *file, uint64_t offset, int (*cb)(const cdc_change *c, void *ud),
-                             void *ud);
+                             const char *file, uint64_t offset, uint64_t row,
+                             int (*cb)(const cdc_change *c, void *ud), void *ud);
 
 /*
  * A made-up row change for tests and tools that need one without a

@@ -1179,6 +1179,7 @@ typedef struct stream_glue {
     const cdc__snap_stream *st;
     const char *file;   /* the point, once fixed */
     uint64_t offset;
+    uint64_t rows;      /* rows handed on: the next one's pos.row */
 } stream_glue;
 
 static bool glue_table(const char *db, const char *table, void *ud)
@@ -1204,7 +1205,7 @@ static int glue_row(const struct cdc_table *t, const cdc_value *vals, const uint
     stream_glue *g = ud;
     if (g->st->rows_metric) atomic_fetch_add(g->st->rows_metric, 1);
     if (!g->st->row) return 0;
-    return cdc__change_snapshot_row(t, vals, present, g->file, g->offset, g->st->row, g->st->row_ud);
+    return cdc__change_snapshot_row(t, vals, present, g->file, g->offset, g->rows++, g->st->row, g->st->row_ud);
 }
 
 static int glue_progress(const char *db, const char *table, uint64_t done, uint64_t est, size_t tdone,

@@ -58,10 +58,16 @@ def run_cdc(cdc, srv, args):
 
 def check_lines(check, what, out, want_rows, op):
     got = {}
+    ids = set()
     for line in out.splitlines():
         ev = json.loads(line)
         if ev.get("op") != op:
             continue
+        p = ev["pos"]
+        ident = (p["file"], p["offset"], p["row"])
+        if ident in ids:
+            check.bad("%s: two changes are both %r: (file, offset, row) must name one" % (what, ident))
+        ids.add(ident)
         if ev.get("db") != DB or ev.get("table") != TABLE:
             check.bad("%s: names %r.%r, want %r.%r" % (what, ev.get("db"), ev.get("table"), DB, TABLE))
             continue

@@ -1,0 +1,176 @@
+/*
+ * cdc-migrate: move a live MySQL/MariaDB database into PostgreSQL.
+ *
+ *   cdc-migrate run      copy (consistent snapshot) then follow the binlog
+ *   cdc-migrate status   per-table state, lag, dead letters
+ *   cdc-migrate verify   chunked comparison of source and target
+ *   cdc-migrate cutover  wait for a small lag, freeze, drain, verify
+ *   cdc-migrate pause | resume | skip-ddl
+ *
+ * docs/migrate.md is the manual.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "run.h"
+
+static void usage(FILE *f)
+{
+    fputs("usage: cdc-migrate run|status|verify|cutover|pause|resume|skip-ddl [options]\n"
+          "source (password in $CDC_MIGRATE_SOURCE_PASSWORD):\n"
+          "  --source-host H --source-port P --source-user U [--source-ssl-ca FILE]\n"
+          "  --database DB [--tables t1,t2] --server-id N (run: a replica id unique on the source)\n"
+          "target (libpq; password in $PGPASSWORD or ~/.pgpass):\n"
+          "  --target CONNINFO [--target-schema S]    (default schema: the database's name)\n"
+          "  --name NAME            migration name, the state row (default: the database)\n"
+          "mapping:\n"
+          "  --zero-date null|error (default error)  --nul strip|error (default error)\n"
+          "  --no-indexes           no secondary indexes after the copy\n"
+          "apply and load control:\n"
+          "  --batch-txns N (500) --batch-rows N (5000) --batch-ms N (200)\n"
+          "  --max-rows-per-sec N   ceiling (0: none)  --latency-ms N  back off above it\n"
+          "  --dead-letter          refused rows go to cdc_migrate.dead_letter (default: stop)\n"
+          "  --stop-at now|CHECKPOINT   stop there (run)  --parallelism N snapshot readers (2)\n"
+          "  --heartbeat-ms N (500)\n"
+          "verify / cutover:\n"
+          "  --chunk-rows N (5000) --max-lag-ms N (2000) --read-only --timeout S (300)\n"
+          "skip-ddl: --checkpoint CHECKPOINT (the position the DDL error printed)\n",
+          f);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    mopts o;
+    memset(&o, 0, sizeof o);
+    o.cmd = argv[1];
+    o.src_host = "127.0.0.1";
+    o.src_port = 3306;
+    o.src_user = "root";
+    o.src_password = getenv("CDC_MIGRATE_SOURCE_PASSWORD");
+    o.indexes = 1;
+    o.batch_txns = 500;
+    o.batch_rows = 5000;
+    o.batch_ms = 200;
+    o.parallelism = 2;
+    o.heartbeat_ms = 500;
+    o.chunk_rows = 5000;
+    o.max_lag_ms = 2000;
+    o.timeout_s = 300;
+    const char *checkpoint = NULL;
+    enum { O_SH = 256, O_SP, O_SU, O_SCA, O_DB, O_TABLES, O_SID, O_TARGET, O_TSCHEMA, O_NAME,
+           O_ZERO, O_NUL, O_NOIDX, O_BT, O_BR, O_BMS, O_RATE, O_LAT, O_DL, O_STOP, O_PAR, O_HB,
+           O_CHUNK, O_LAG, O_RO, O_TIMEOUT, O_CK, O_V, O_HELP };
+    static const struct option lo[] = {
+        {"source-host", 1, 0, O_SH}, {"source-port", 1, 0, O_SP}, {"source-user", 1, 0, O_SU},
+        {"source-ssl-ca", 1, 0, O_SCA}, {"database", 1, 0, O_DB}, {"tables", 1, 0, O_TABLES},
+        {"server-id", 1, 0, O_SID}, {"target", 1, 0, O_TARGET}, {"target-schema", 1, 0, O_TSCHEMA},
+        {"name", 1, 0, O_NAME}, {"zero-date", 1, 0, O_ZERO}, {"nul", 1, 0, O_NUL},
+        {"no-indexes", 0, 0, O_NOIDX}, {"batch-txns", 1, 0, O_BT}, {"batch-rows", 1, 0, O_BR},
+        {"batch-ms", 1, 0, O_BMS}, {"max-rows-per-sec", 1, 0, O_RATE},
+        {"latency-ms", 1, 0, O_LAT}, {"dead-letter", 0, 0, O_DL}, {"stop-at", 1, 0, O_STOP},
+        {"parallelism", 1, 0, O_PAR}, {"heartbeat-ms", 1, 0, O_HB},
+        {"chunk-rows", 1, 0, O_CHUNK}, {"max-lag-ms", 1, 0, O_LAG}, {"read-only", 0, 0, O_RO},
+        {"timeout", 1, 0, O_TIMEOUT}, {"checkpoint", 1, 0, O_CK}, {"verbose", 0, 0, O_V},
+        {"help", 0, 0, O_HELP}, {0, 0, 0, 0}};
+    optind = 2;
+    int c;
+    while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+        char *end = NULL;
+        long n = optarg ? strtol(optarg, &end, 10) : 0;
+        int numeric = c == O_SP || c == O_BT || c == O_BR || c == O_BMS || c == O_RATE ||
+                      c == O_LAT || c == O_PAR || c == O_HB || c == O_CHUNK || c == O_LAG ||
+                      c == O_TIMEOUT;
+        if (numeric && (!optarg || !*optarg || *end || n < 0)) {
+            fprintf(stderr, "cdc-migrate: --%s wants a non-negative number, not '%s'\n",
+                    lo[c - O_SH].name, optarg ? optarg : "");
+            return 2;
+        }
+        switch (c) {
+        case O_SH: o.src_host = optarg; break;
+        case O_SP: o.src_port = (int)n; break;
+        case O_SU: o.src_user = optarg; break;
+        case O_SCA: o.src_ssl_ca = optarg; break;
+        case O_DB: o.database = optarg; break;
+        case O_TABLES: o.tables = optarg; break;
+        case O_SID: o.server_id = optarg; break;
+        case O_TARGET: o.target_dsn = optarg; break;
+        case O_TSCHEMA: o.target_schema = optarg; break;
+        case O_NAME: o.name = optarg; break;
+        case O_ZERO:
+            if (strcmp(optarg, "null") && strcmp(optarg, "error")) {
+                fprintf(stderr, "cdc-migrate: --zero-date is null or error, not '%s'\n", optarg);
+                return 2;
+            }
+            o.zero_date_null = !strcmp(optarg, "null");
+            break;
+        case O_NUL:
+            if (strcmp(optarg, "strip") && strcmp(optarg, "error")) {
+                fprintf(stderr, "cdc-migrate: --nul is strip or error, not '%s'\n", optarg);
+                return 2;
+            }
+            o.nul_strip = !strcmp(optarg, "strip");
+            break;
+        case O_NOIDX: o.indexes = 0; break;
+        case O_BT: o.batch_txns = n ? n : 1; break;
+        case O_BR: o.batch_rows = n ? n : 1; break;
+        case O_BMS: o.batch_ms = n; break;
+        case O_RATE: o.max_rows_per_sec = n; break;
+        case O_LAT: o.latency_ms = n; break;
+        case O_DL: o.dead_letter = 1; break;
+        case O_STOP: o.stop_at = optarg; break;
+        case O_PAR: o.parallelism = n ? (int)n : 1; break;
+        case O_HB: o.heartbeat_ms = n; break;
+        case O_CHUNK: o.chunk_rows = n ? n : 1; break;
+        case O_LAG: o.max_lag_ms = n; break;
+        case O_RO: o.read_only = 1; break;
+        case O_TIMEOUT: o.timeout_s = n; break;
+        case O_CK: checkpoint = optarg; break;
+        case O_V: o.verbose = 1; break;
+        case O_HELP: usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "cdc-migrate: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    if (!o.database || !o.target_dsn) {
+        fprintf(stderr, "cdc-migrate: --database and --target are required\n");
+        return 2;
+    }
+    if (!o.name)
+        o.name = o.database;
+    if (!strcmp(o.cmd, "run")) {
+        if (!o.server_id) {
+            fprintf(stderr, "cdc-migrate: run needs --server-id (a replica id no other replica "
+                            "of the source uses)\n");
+            return 2;
+        }
+        return cmd_run(&o);
+    }
+    if (!strcmp(o.cmd, "status"))
+        return cmd_status(&o);
+    if (!strcmp(o.cmd, "verify"))
+        return cmd_verify(&o);
+    if (!strcmp(o.cmd, "cutover"))
+        return cmd_cutover(&o);
+    if (!strcmp(o.cmd, "pause") || !strcmp(o.cmd, "resume"))
+        return cmd_control(&o, o.cmd, NULL);
+    if (!strcmp(o.cmd, "skip-ddl")) {
+        if (!checkpoint) {
+            fprintf(stderr, "cdc-migrate: skip-ddl needs --checkpoint\n");
+            return 2;
+        }
+        return cmd_control(&o, o.cmd, checkpoint);
+    }
+    fprintf(stderr, "cdc-migrate: unknown command '%s'\n", o.cmd);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,527 @@
+/*
+ * The source side of cdc-migrate: connecting with MariaDB Connector/C,
+ * reading the migrated tables from information_schema, mapping each
+ * column to its PostgreSQL type, and the source's current position.
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mysql.h>
+
+#include "migrate.h"
+
+void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p) {
+        fputs("cdc-migrate: out of memory\n", stderr);
+        abort();
+    }
+    return p;
+}
+
+void *xcalloc(size_t n, size_t m)
+{
+    void *p = calloc(n ? n : 1, m ? m : 1);
+    if (!p) {
+        fputs("cdc-migrate: out of memory\n", stderr);
+        abort();
+    }
+    return p;
+}
+
+char *xstrdup(const char *s)
+{
+    size_t n = strlen(s);
+    char *p = xmalloc(n + 1);
+    memcpy(p, s, n + 1);
+    return p;
+}
+
+static void mbuf_grow(mbuf *b, size_t more)
+{
+    if (b->len + more + 1 <= b->cap)
+        return;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + more + 1)
+        cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (!p) {
+        fputs("cdc-migrate: out of memory\n", stderr);
+        abort();
+    }
+    b->p = p;
+    b->cap = cap;
+}
+
+void mbuf_add(mbuf *b, const void *p, size_t n)
+{
+    mbuf_grow(b, n);
+    if (n)
+        memcpy(b->p + b->len, p, n);
+    b->len += n;
+}
+
+void mbuf_puts(mbuf *b, const char *s) { mbuf_add(b, s, strlen(s)); }
+
+void mbuf_addc(mbuf *b, char c)
+{
+    mbuf_grow(b, 1);
+    b->p[b->len++] = c;
+}
+
+void mbuf_printf(mbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    mbuf_grow(b, (size_t)n);
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+const char *mbuf_str(mbuf *b)
+{
+    mbuf_grow(b, 0);
+    b->p[b->len] = 0;
+    return b->p;
+}
+
+void mbuf_free(mbuf *b)
+{
+    free(b->p);
+    b->p = NULL;
+    b->len = b->cap = 0;
+}
+
+char *pg_ident(const char *name)
+{
+    mbuf b = {0};
+    mbuf_addc(&b, '"');
+    for (const char *p = name; *p; p++) {
+        if (*p == '"')
+            mbuf_addc(&b, '"');
+        mbuf_addc(&b, *p);
+    }
+    mbuf_addc(&b, '"');
+    mbuf_str(&b);
+    return b.p;
+}
+
+MYSQL *src_connect(const mopts *o, char *err, size_t errlen)
+{
+    MYSQL *m = mysql_init(NULL);
+    if (!m) {
+        snprintf(err, errlen, "source: out of memory");
+        return NULL;
+    }
+    unsigned timeout = 10;
+    mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+    /* TLS always: MySQL 9's caching_sha2_password needs it (or an RSA key)
+     * for a full authentication; with a CA the server is verified. */
+    mysql_ssl_set(m, NULL, NULL, o->src_ssl_ca, NULL, NULL);
+    my_bool verify = o->src_ssl_ca ? 1 : 0;
+    mysql_options(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
+    mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    if (!mysql_real_connect(m, o->src_host, o->src_user, o->src_password, NULL,
+                            (unsigned)o->src_port, NULL, 0)) {
+        snprintf(err, errlen, "source %s:%d: %s", o->src_host, o->src_port, mysql_error(m));
+        mysql_close(m);
+        return NULL;
+    }
+    if (mysql_query(m, "SET SESSION time_zone = '+00:00', SESSION sql_mode = ''")) {
+        snprintf(err, errlen, "source: %s", mysql_error(m));
+        mysql_close(m);
+        return NULL;
+    }
+    return m;
+}
+
+/* Appends s as a single-quoted MySQL string literal (utf8mb4 session). */
+static void my_quote(MYSQL *m, mbuf *b, const char *s)
+{
+    size_t n = strlen(s);
+    char *tmp = xmalloc(2 * n + 1);
+    unsigned long k = mysql_real_escape_string(m, tmp, s, (unsigned long)n);
+    mbuf_addc(b, '\'');
+    mbuf_add(b, tmp, k);
+    mbuf_addc(b, '\'');
+    free(tmp);
+}
+
+static char *dupcol(MYSQL_ROW r, int i) { return r[i] ? xstrdup(r[i]) : NULL; }
+static long long numcol(MYSQL_ROW r, int i) { return r[i] ? atoll(r[i]) : 0; }
+
+static int charset_is_utf8(const char *cs)
+{
+    return cs && (!strcmp(cs, "utf8mb4") || !strcmp(cs, "utf8mb3") || !strcmp(cs, "utf8") ||
+                  !strcmp(cs, "ascii"));
+}
+
+/* The documented MySQL -> PostgreSQL mapping (docs/migrate.md). Returns
+ * 0, or -1 with a message for a type that has no mapping. */
+static int map_column(mtable *t, mcol *c, char *err, size_t errlen)
+{
+    const char *d = c->data_type;
+    char tmp[96];
+    c->mytype = xstrdup(c->column_type);
+    c->utf8 = charset_is_utf8(c->charset);
+#define PG(s) (c->pgtype = xstrdup(s))
+    if (!strcmp(d, "tinyint")) {
+        c->cv = c->is_unsigned ? CV_UINT : CV_INT;
+        PG("smallint");
+    } else if (!strcmp(d, "smallint")) {
+        c->cv = c->is_unsigned ? CV_UINT : CV_INT;
+        PG(c->is_unsigned ? "integer" : "smallint");
+    } else if (!strcmp(d, "mediumint")) {
+        c->cv = c->is_unsigned ? CV_UINT : CV_INT;
+        PG("integer");
+    } else if (!strcmp(d, "int") || !strcmp(d, "integer")) {
+        c->cv = c->is_unsigned ? CV_UINT : CV_INT;
+        PG(c->is_unsigned ? "bigint" : "integer");
+    } else if (!strcmp(d, "bigint")) {
+        c->cv = c->is_unsigned ? CV_UINT : CV_INT;
+        PG(c->is_unsigned ? "numeric(20,0)" : "bigint");
+    } else if (!strcmp(d, "decimal")) {
+        c->cv = CV_DECIMAL;
+        snprintf(tmp, sizeof tmp, "numeric(%lld,%lld)", c->prec, c->scale);
+        PG(tmp);
+    } else if (!strcmp(d, "float")) {
+        c->cv = CV_FLOAT;
+        PG("real");
+    } else if (!strcmp(d, "double")) {
+        c->cv = CV_DOUBLE;
+        PG("double precision");
+    } else if (!strcmp(d, "date")) {
+        c->cv = CV_DATE;
+        PG("date");
+    } else if (!strcmp(d, "datetime")) {
+        c->cv = CV_DATETIME;
+        snprintf(tmp, sizeof tmp, "timestamp(%lld) without time zone", c->fsp);
+        PG(tmp);
+    } else if (!strcmp(d, "timestamp")) {
+        c->cv = CV_TIMESTAMP;
+        snprintf(tmp, sizeof tmp, "timestamp(%lld) with time zone", c->fsp);
+        PG(tmp);
+    } else if (!strcmp(d, "time")) {
+        c->cv = CV_TIME;
+        snprintf(tmp, sizeof tmp, "interval(%lld)", c->fsp);
+        PG(tmp);
+    } else if (!strcmp(d, "year")) {
+        c->cv = CV_YEAR;
+        PG("smallint");
+    } else if (!strcmp(d, "bit")) {
+        c->cv = CV_BIT;
+        snprintf(tmp, sizeof tmp, "bit(%lld)", c->prec ? c->prec : 1);
+        PG(tmp);
+    } else if (!strcmp(d, "enum")) {
+        c->cv = CV_ENUM;
+        PG("text");
+    } else if (!strcmp(d, "set")) {
+        c->cv = CV_SET;
+        PG("text");
+    } else if (!strcmp(d, "char") || !strcmp(d, "varchar")) {
+        if (c->charset && !strcmp(c->charset, "binary")) {
+            c->cv = CV_BLOB;
+            PG("bytea");
+        } else {
+            c->cv = CV_TEXT;
+            snprintf(tmp, sizeof tmp, "varchar(%lld)", c->char_len);
+            PG(tmp);
+        }
+    } else if (!strcmp(d, "tinytext") || !strcmp(d, "text") || !strcmp(d, "mediumtext") ||
+               !strcmp(d, "longtext")) {
+        c->cv = CV_TEXT;
+        PG("text");
+    } else if (!strcmp(d, "binary")) {
+        c->cv = CV_BINARY;
+        PG("bytea");
+    } else if (!strcmp(d, "varbinary") || !strcmp(d, "tinyblob") || !strcmp(d, "blob") ||
+               !strcmp(d, "mediumblob") || !strcmp(d, "longblob")) {
+        c->cv = CV_BLOB;
+        PG("bytea");
+    } else if (!strcmp(d, "json")) {
+        c->cv = CV_JSON;
+        PG("jsonb");
+    } else if (!strcmp(d, "geometry") || !strcmp(d, "point") || !strcmp(d, "linestring") ||
+               !strcmp(d, "polygon") || !strcmp(d, "multipoint") ||
+               !strcmp(d, "multilinestring") || !strcmp(d, "multipolygon") ||
+               !strcmp(d, "geomcollection") || !strcmp(d, "geometrycollection")) {
+        c->cv = CV_GEOMETRY;
+        PG("bytea");
+    } else {
+        snprintf(err, errlen, "%s.%s column %s: type %s has no PostgreSQL mapping "
+                 "(docs/migrate.md lists the supported types)", t->db, t->name, c->name,
+                 c->column_type);
+        return -1;
+    }
+#undef PG
+    return 0;
+}
+
+static int query(MYSQL *m, const char *sql, MYSQL_RES **res, char *err, size_t errlen)
+{
+    if (mysql_query(m, sql) || !(*res = mysql_store_result(m))) {
+        snprintf(err, errlen, "source: %s: %s", sql, mysql_error(m));
+        return -1;
+    }
+    return 0;
+}
+
+static int table_wanted(const mopts *o, const char *name)
+{
+    if (!o->tables || !*o->tables)
+        return 1;
+    size_t n = strlen(name);
+    for (const char *p = o->tables; *p;) {
+        const char *e = strchr(p, ',');
+        size_t k = e ? (size_t)(e - p) : strlen(p);
+        if (k == n && !memcmp(p, name, n))
+            return 1;
+        if (!e)
+            break;
+        p = e + 1;
+    }
+    return 0;
+}
+
+int schema_load(MYSQL *m, const mopts *o, mschema *s, char *err, size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    mbuf q = {0};
+    MYSQL_RES *res = NULL;
+    MYSQL_ROW r;
+    mbuf_puts(&q, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ");
+    my_quote(m, &q, o->database);
+    mbuf_puts(&q, " AND TABLE_TYPE = 'BASE TABLE' AND TABLE_NAME NOT LIKE 'cdc\\_migrate%' "
+                  "ORDER BY TABLE_NAME");
+    if (query(m, mbuf_str(&q), &res, err, errlen))
+        goto fail;
+    size_t cap = mysql_num_rows(res);
+    s->t = xcalloc(cap, sizeof *s->t);
+    while ((r = mysql_fetch_row(res))) {
+        if (!table_wanted(o, r[0]))
+            continue;
+        mtable *t = &s->t[s->n++];
+        t->db = xstrdup(o->database);
+        t->name = xstrdup(r[0]);
+    }
+    mysql_free_result(res);
+    res = NULL;
+    if (s->n == 0) {
+        snprintf(err, errlen, "source: database %s has no tables to migrate%s", o->database,
+                 o->tables ? " (check --tables)" : "");
+        goto fail;
+    }
+    const char *schema = o->target_schema ? o->target_schema : o->database;
+    char *qs = pg_ident(schema);
+    for (size_t i = 0; i < s->n; i++) {
+        mtable *t = &s->t[i];
+        q.len = 0;
+        mbuf_puts(&q, "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, CHARACTER_SET_NAME, "
+                      "COLLATION_NAME, IS_NULLABLE, CHARACTER_MAXIMUM_LENGTH, "
+                      "CHARACTER_OCTET_LENGTH, NUMERIC_PRECISION, NUMERIC_SCALE, "
+                      "DATETIME_PRECISION FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ");
+        my_quote(m, &q, t->db);
+        mbuf_puts(&q, " AND TABLE_NAME = ");
+        my_quote(m, &q, t->name);
+        mbuf_puts(&q, " ORDER BY ORDINAL_POSITION");
+        if (query(m, mbuf_str(&q), &res, err, errlen))
+            goto fail_qs;
+        t->ncols = mysql_num_rows(res);
+        t->cols = xcalloc(t->ncols, sizeof *t->cols);
+        for (size_t k = 0; (r = mysql_fetch_row(res)); k++) {
+            mcol *c = &t->cols[k];
+            c->name = dupcol(r, 0);
+            c->data_type = dupcol(r, 1);
+            for (char *p = c->data_type; *p; p++)
+                *p = (char)tolower((unsigned char)*p);
+            c->column_type = dupcol(r, 2);
+            c->charset = dupcol(r, 3);
+            c->collation = dupcol(r, 4);
+            c->nullable = r[5] && !strcmp(r[5], "YES");
+            c->char_len = numcol(r, 6);
+            c->octet_len = numcol(r, 7);
+            c->prec = numcol(r, 8);
+            c->scale = numcol(r, 9);
+            c->fsp = numcol(r, 10);
+            c->is_unsigned = strstr(c->column_type, "unsigned") != NULL;
+            if (map_column(t, c, err, errlen)) {
+                mysql_free_result(res);
+                goto fail_qs;
+            }
+        }
+        mysql_free_result(res);
+        res = NULL;
+        /* Keys: the primary key and the secondary indexes. */
+        q.len = 0;
+        mbuf_puts(&q, "SELECT INDEX_NAME, NON_UNIQUE, COLUMN_NAME, SUB_PART FROM "
+                      "information_schema.STATISTICS WHERE TABLE_SCHEMA = ");
+        my_quote(m, &q, t->db);
+        mbuf_puts(&q, " AND TABLE_NAME = ");
+        my_quote(m, &q, t->name);
+        mbuf_puts(&q, " ORDER BY INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME, SEQ_IN_INDEX");
+        if (query(m, mbuf_str(&q), &res, err, errlen))
+            goto fail_qs;
+        size_t nstat = mysql_num_rows(res);
+        t->pk = xcalloc(nstat, sizeof *t->pk);
+        t->idx = xcalloc(nstat, sizeof *t->idx);
+        while ((r = mysql_fetch_row(res))) {
+            size_t ci = t->ncols;
+            for (size_t k = 0; k < t->ncols; k++)
+                if (r[2] && !strcmp(t->cols[k].name, r[2]))
+                    ci = k;
+            if (ci == t->ncols)
+                continue; /* an expression index: not migrated */
+            if (!strcmp(r[0], "PRIMARY")) {
+                t->pk[t->npk++] = ci;
+                continue;
+            }
+            mindex *x = t->nidx ? &t->idx[t->nidx - 1] : NULL;
+            if (!x || strcmp(x->name, r[0])) {
+                x = &t->idx[t->nidx++];
+                x->name = xstrdup(r[0]);
+                x->unique = r[1] && !strcmp(r[1], "0");
+                x->cols = xcalloc(nstat, sizeof *x->cols);
+            }
+            x->cols[x->ncols++] = ci;
+        }
+        mysql_free_result(res);
+        res = NULL;
+        if (t->npk == 0) {
+            snprintf(err, errlen, "source table %s.%s has no primary key: cdc-migrate needs "
+                     "one to apply updates and deletes (add a key, or leave the table out "
+                     "with --tables)", t->db, t->name);
+            goto fail_qs;
+        }
+        char *qt = pg_ident(t->name);
+        mbuf b = {0};
+        mbuf_printf(&b, "%s.%s", qs, qt);
+        t->tq = xstrdup(mbuf_str(&b));
+        /* INSERT ... ON CONFLICT (pk) DO UPDATE SET non-key = EXCLUDED.non-key */
+        b.len = 0;
+        mbuf_printf(&b, "INSERT INTO %s (", t->tq);
+        for (size_t k = 0; k < t->ncols; k++) {
+            char *qc = pg_ident(t->cols[k].name);
+            mbuf_printf(&b, "%s%s", k ? "," : "", qc);
+            free(qc);
+        }
+        mbuf_puts(&b, ") VALUES (");
+        t->ins_head = xstrdup(mbuf_str(&b));
+        b.len = 0;
+        mbuf_puts(&b, ") ON CONFLICT (");
+        for (size_t k = 0; k < t->npk; k++) {
+            char *qc = pg_ident(t->cols[t->pk[k]].name);
+            mbuf_printf(&b, "%s%s", k ? "," : "", qc);
+            free(qc);
+        }
+        mbuf_puts(&b, ") DO ");
+        int any = 0;
+        for (size_t k = 0; k < t->ncols; k++) {
+            int is_pk = 0;
+            for (size_t j = 0; j < t->npk; j++)
+                is_pk |= t->pk[j] == k;
+            if (is_pk)
+                continue;
+            char *qc = pg_ident(t->cols[k].name);
+            mbuf_printf(&b, "%s%s=EXCLUDED.%s", any ? "," : "UPDATE SET ", qc, qc);
+            any = 1;
+            free(qc);
+        }
+        if (!any)
+            mbuf_puts(&b, "NOTHING");
+        t->ins_tail = xstrdup(mbuf_str(&b));
+        mbuf_free(&b);
+        free(qt);
+    }
+    free(qs);
+    mbuf_free(&q);
+    return 0;
+fail_qs:
+    free(qs);
+fail:
+    if (res)
+        mysql_free_result(res);
+    mbuf_free(&q);
+    schema_free(s);
+    return -1;
+}
+
+void schema_free(mschema *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        mtable *t = &s->t[i];
+        for (size_t k = 0; k < t->ncols; k++) {
+            mcol *c = &t->cols[k];
+            free(c->name);
+            free(c->data_type);
+            free(c->column_type);
+            free(c->charset);
+            free(c->collation);
+            free(c->pgtype);
+            free(c->mytype);
+        }
+        for (size_t k = 0; k < t->nidx; k++) {
+            free(t->idx[k].name);
+            free(t->idx[k].cols);
+        }
+        free(t->idx);
+        free(t->cols);
+        free(t->pk);
+        free(t->db);
+        free(t->name);
+        free(t->tq);
+        free(t->ins_head);
+        free(t->ins_tail);
+        mbuf_free(&t->copybuf);
+    }
+    free(s->t);
+    memset(s, 0, sizeof *s);
+}
+
+mtable *schema_find(mschema *s, const char *db, const char *name)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (!strcmp(s->t[i].name, name) && !strcmp(s->t[i].db, db))
+            return &s->t[i];
+    return NULL;
+}
+
+/* SHOW BINARY LOG STATUS (MySQL 8.2+) or SHOW MASTER STATUS as a
+ * checkpoint string "cdc1:file=...;pos=..." (file and offset only: what
+ * cutover compares against the target's checkpoint). */
+int src_position(MYSQL *m, char *out, size_t cap, char *err, size_t errlen)
+{
+    MYSQL_RES *res = NULL;
+    MYSQL_ROW r;
+    int maria = strstr(mysql_get_server_info(m), "MariaDB") != NULL;
+    if (mysql_query(m, maria ? "SHOW MASTER STATUS" : "SHOW BINARY LOG STATUS") ||
+        !(res = mysql_store_result(m)) || !(r = mysql_fetch_row(res)) || !r[0] || !r[1]) {
+        snprintf(err, errlen, "source: cannot read the binlog position: %s", mysql_error(m));
+        if (res)
+            mysql_free_result(res);
+        return -1;
+    }
+    char text[4096];
+    snprintf(text, sizeof text, "%s:%s", r[0], r[1]);
+    mysql_free_result(res);
+    cdc_position *p;
+    if (cdc_position_parse(&p, text, NULL, err, errlen))
+        return -1;
+    size_t need;
+    int rc = cdc_position_format(p, out, cap, &need);
+    cdc_position_free(p);
+    if (rc) {
+        snprintf(err, errlen, "source position too long");
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,774 @@
+/*
+ * `cdc-migrate verify`, `status`, `cutover` and the control commands.
+ *
+ * verify reads each table from both sides in chunks of the first primary
+ * key column's range (tables whose key does not start with an integer are
+ * one chunk), turns every value into one canonical text per type (the
+ * same text whichever server it came from), compares a digest per chunk
+ * and, where they differ, the rows key by key. Chunks that differ are
+ * read again after a pause, up to five times, so rows that were changing
+ * while verify ran (and that the running migration then applied) are not
+ * reported as differences.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <mysql.h>
+
+#include "pg.h"
+#include "run.h"
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static char *my_ident(const char *name)
+{
+    mbuf b = {0};
+    mbuf_addc(&b, '`');
+    for (const char *p = name; *p; p++) {
+        if (*p == '`')
+            mbuf_addc(&b, '`');
+        mbuf_addc(&b, *p);
+    }
+    mbuf_addc(&b, '`');
+    mbuf_str(&b);
+    return b.p;
+}
+
+/* ---- canonical values ---------------------------------------------------- */
+
+static void canon_temporal(const char *s, conv cv, mbuf *out)
+{
+    int y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0, neg = 0;
+    long us = 0;
+    const char *p = s;
+    if (cv == CV_TIME) {
+        if (*p == '-')
+            neg = 1, p++;
+        sscanf(p, "%d:%d:%d", &h, &mi, &se);
+    } else {
+        sscanf(p, "%d-%d-%d %d:%d:%d", &y, &mo, &d, &h, &mi, &se);
+    }
+    const char *dot = strchr(p, '.');
+    if (dot) {
+        int digits = 0;
+        for (const char *q = dot + 1; *q >= '0' && *q <= '9' && digits < 6; q++, digits++)
+            us = us * 10 + (*q - '0');
+        for (; digits < 6; digits++)
+            us *= 10;
+    }
+    if (cv == CV_TIME)
+        mbuf_printf(out, "%s%d:%02d:%02d.%06ld", neg && (h || mi || se || us) ? "-" : "", h, mi,
+                    se, us);
+    else if (cv == CV_DATE)
+        mbuf_printf(out, "%04d-%02d-%02d", y, mo, d);
+    else
+        mbuf_printf(out, "%04d-%02d-%02d %02d:%02d:%02d.%06ld", y, mo, d, h, mi, se, us);
+}
+
+static int zero_date_text(const char *s)
+{
+    int y = 0, mo = 0, d = 0;
+    sscanf(s, "%d-%d-%d", &y, &mo, &d);
+    return y == 0 || mo == 0 || d == 0;
+}
+
+/* One value (text as the server sent it, NULL for SQL NULL) as canonical
+ * text, with a leading tag byte so NULL and '' differ. */
+static void canon(const mopts *o, const mcol *c, const char *s, unsigned long n, int source,
+                  mbuf *out)
+{
+    if (!s) {
+        mbuf_addc(out, 'N');
+        return;
+    }
+    if (source && (c->cv == CV_DATE || c->cv == CV_DATETIME || c->cv == CV_TIMESTAMP) &&
+        zero_date_text(s) && o->zero_date_null) {
+        mbuf_addc(out, 'N');
+        return;
+    }
+    mbuf_addc(out, 'V');
+    char tmp[64];
+    switch (c->cv) {
+    case CV_FLOAT:
+        snprintf(tmp, sizeof tmp, "%.9g", (double)(float)strtod(s, NULL));
+        mbuf_puts(out, tmp);
+        return;
+    case CV_DOUBLE:
+        snprintf(tmp, sizeof tmp, "%.17g", strtod(s, NULL));
+        mbuf_puts(out, tmp);
+        return;
+    case CV_DATE:
+    case CV_DATETIME:
+    case CV_TIMESTAMP:
+    case CV_TIME:
+        canon_temporal(s, c->cv, out);
+        return;
+    case CV_BINARY:
+    case CV_BLOB:
+    case CV_GEOMETRY:
+        for (unsigned long i = 0; i < n; i++)
+            mbuf_addc(out, (char)(s[i] >= 'A' && s[i] <= 'F' ? s[i] - 'A' + 'a' : s[i]));
+        return;
+    case CV_TEXT:
+    case CV_ENUM:
+    case CV_SET:
+        for (unsigned long i = 0; i < n; i++)
+            if (s[i] || !o->nul_strip)
+                mbuf_addc(out, s[i]);
+        return;
+    default:
+        mbuf_add(out, s, n);
+    }
+}
+
+static const char *src_expr(const mcol *c, const char *qc, char *buf, size_t cap)
+{
+    switch (c->cv) {
+    case CV_FLOAT: snprintf(buf, cap, "CAST(%s AS DOUBLE)", qc); break;
+    case CV_BIT: snprintf(buf, cap, "LPAD(BIN(%s), %lld, '0')", qc, c->prec ? c->prec : 1); break;
+    case CV_BINARY:
+    case CV_BLOB: snprintf(buf, cap, "HEX(%s)", qc); break;
+    case CV_GEOMETRY: snprintf(buf, cap, "HEX(SUBSTRING(%s, 5))", qc); break;
+    default: snprintf(buf, cap, "%s", qc);
+    }
+    return buf;
+}
+
+static const char *tgt_expr(const mcol *c, const char *qc, char *buf, size_t cap)
+{
+    switch (c->cv) {
+    case CV_BINARY:
+    case CV_BLOB:
+    case CV_GEOMETRY: snprintf(buf, cap, "encode(%s, 'hex')", qc); break;
+    default: snprintf(buf, cap, "%s::text", qc);
+    }
+    return buf;
+}
+
+/* ---- rows of one chunk --------------------------------------------------- */
+
+typedef struct crow {
+    char *key; /* canonical key */
+    size_t keylen;
+    char *all; /* canonical row */
+    size_t alllen;
+} crow;
+
+typedef struct cset {
+    crow *r;
+    size_t n, cap;
+} cset;
+
+static void cset_free(cset *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        free(s->r[i].key);
+        free(s->r[i].all);
+    }
+    free(s->r);
+    memset(s, 0, sizeof *s);
+}
+
+static void cset_add(cset *s, const mopts *o, const mtable *t, char **vals, unsigned long *lens,
+                     int source)
+{
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 256;
+        crow *p = realloc(s->r, s->cap * sizeof *p);
+        if (!p)
+            abort();
+        s->r = p;
+    }
+    mbuf k = {0}, a = {0};
+    for (size_t j = 0; j < t->npk; j++) {
+        size_t i = t->pk[j];
+        canon(o, &t->cols[i], vals[i], lens[i], source, &k);
+        mbuf_addc(&k, 0x1f);
+    }
+    for (size_t i = 0; i < t->ncols; i++) {
+        canon(o, &t->cols[i], vals[i], lens[i], source, &a);
+        mbuf_addc(&a, 0x1f);
+    }
+    crow *r = &s->r[s->n++];
+    r->key = k.p ? k.p : xstrdup("");
+    r->keylen = k.len;
+    r->all = a.p ? a.p : xstrdup("");
+    r->alllen = a.len;
+}
+
+static int crow_cmp(const void *a, const void *b)
+{
+    const crow *x = a, *y = b;
+    size_t n = x->keylen < y->keylen ? x->keylen : y->keylen;
+    int c = memcmp(x->key, y->key, n);
+    return c ? c : (x->keylen > y->keylen) - (x->keylen < y->keylen);
+}
+
+typedef struct vctx {
+    const mopts *o;
+    MYSQL *m;
+    PGconn *pg;
+    uint64_t rows;
+    char err[2048];
+} vctx;
+
+/* Reads the rows of t with lo < key1 <= hi (NULL: unbounded) from both. */
+static int fetch_chunk(vctx *v, const mtable *t, const char *lo, const char *hi, cset *src,
+                       cset *tgt)
+{
+    mbuf q = {0}, w = {0}, pw = {0};
+    char buf[600];
+    char *sq = my_ident(t->name), *sd = my_ident(t->db);
+    char *k1m = my_ident(t->cols[t->pk[0]].name), *k1p = pg_ident(t->cols[t->pk[0]].name);
+    if (lo) {
+        mbuf_printf(&w, " WHERE %s > %s", k1m, lo);
+        mbuf_printf(&pw, " WHERE %s > %s", k1p, lo);
+    }
+    if (hi) {
+        mbuf_printf(&w, "%s %s <= %s", lo ? " AND" : " WHERE", k1m, hi);
+        mbuf_printf(&pw, "%s %s <= %s", lo ? " AND" : " WHERE", k1p, hi);
+    }
+    mbuf_puts(&q, "SELECT ");
+    for (size_t i = 0; i < t->ncols; i++) {
+        char *qc = my_ident(t->cols[i].name);
+        mbuf_printf(&q, "%s%s", i ? "," : "", src_expr(&t->cols[i], qc, buf, sizeof buf));
+        free(qc);
+    }
+    mbuf_printf(&q, " FROM %s.%s%s", sd, sq, w.len ? mbuf_str(&w) : "");
+    int rc = 0;
+    if (mysql_real_query(v->m, q.p, (unsigned long)q.len)) {
+        snprintf(v->err, sizeof v->err, "source: %s", mysql_error(v->m));
+        rc = -1;
+        goto out;
+    }
+    MYSQL_RES *res = mysql_use_result(v->m);
+    MYSQL_ROW row;
+    while (res && (row = mysql_fetch_row(res)))
+        cset_add(src, v->o, t, row, mysql_fetch_lengths(res), 1);
+    if (res)
+        mysql_free_result(res);
+    if (mysql_errno(v->m)) {
+        snprintf(v->err, sizeof v->err, "source: %s", mysql_error(v->m));
+        rc = -1;
+        goto out;
+    }
+    q.len = 0;
+    mbuf_puts(&q, "SELECT ");
+    for (size_t i = 0; i < t->ncols; i++) {
+        char *qc = pg_ident(t->cols[i].name);
+        mbuf_printf(&q, "%s%s", i ? "," : "", tgt_expr(&t->cols[i], qc, buf, sizeof buf));
+        free(qc);
+    }
+    mbuf_printf(&q, " FROM %s%s", t->tq, pw.len ? mbuf_str(&pw) : "");
+    PGresult *pr = PQexec(v->pg, mbuf_str(&q));
+    if (PQresultStatus(pr) != PGRES_TUPLES_OK) {
+        snprintf(v->err, sizeof v->err, "target: %s", PQerrorMessage(v->pg));
+        pg_trim(v->err);
+        PQclear(pr);
+        rc = -1;
+        goto out;
+    }
+    char **vals = xcalloc(t->ncols, sizeof *vals);
+    unsigned long *lens = xcalloc(t->ncols, sizeof *lens);
+    for (int i = 0; i < PQntuples(pr); i++) {
+        for (size_t j = 0; j < t->ncols; j++) {
+            vals[j] = PQgetisnull(pr, i, (int)j) ? NULL : PQgetvalue(pr, i, (int)j);
+            lens[j] = (unsigned long)PQgetlength(pr, i, (int)j);
+        }
+        cset_add(tgt, v->o, t, vals, lens, 0);
+    }
+    free(vals);
+    free(lens);
+    PQclear(pr);
+    qsort(src->r, src->n, sizeof *src->r, crow_cmp);
+    qsort(tgt->r, tgt->n, sizeof *tgt->r, crow_cmp);
+out:
+    free(sq);
+    free(sd);
+    free(k1m);
+    free(k1p);
+    mbuf_free(&q);
+    mbuf_free(&w);
+    mbuf_free(&pw);
+    return rc;
+}
+
+static uint64_t digest(const cset *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < s->n; i++) {
+        for (size_t j = 0; j < s->r[i].alllen; j++)
+            h = (h ^ (uint8_t)s->r[i].all[j]) * 1099511628211ULL;
+        h = (h ^ 0x1e) * 1099511628211ULL;
+    }
+    return h;
+}
+
+static void print_key(FILE *f, const crow *r)
+{
+    for (size_t i = 0; i < r->keylen; i++) {
+        char ch = r->key[i];
+        if (ch == 0x1f)
+            fputs(i + 1 < r->keylen ? "," : "", f);
+        else if (ch == 'N' && (i == 0 || r->key[i - 1] == 0x1f))
+            fputs("NULL", f);
+        else if (ch == 'V' && (i == 0 || r->key[i - 1] == 0x1f))
+            ;
+        else
+            fputc(ch, f);
+    }
+}
+
+/* Compares one chunk; returns the number of differing keys (-1 on error).
+ * report: print them. */
+static long compare_chunk(vctx *v, const mtable *t, const char *lo, const char *hi, int report)
+{
+    cset s = {0}, g = {0};
+    if (fetch_chunk(v, t, lo, hi, &s, &g)) {
+        cset_free(&s);
+        cset_free(&g);
+        return -1;
+    }
+    v->rows += s.n;
+    long diff = 0;
+    if (s.n != g.n || digest(&s) != digest(&g)) {
+        size_t i = 0, j = 0;
+        while (i < s.n || j < g.n) {
+            int c = i == s.n ? 1 : j == g.n ? -1 : crow_cmp(&s.r[i], &g.r[j]);
+            const char *what = NULL;
+            const crow *r = NULL;
+            if (c < 0) {
+                what = "missing on the target", r = &s.r[i++];
+            } else if (c > 0) {
+                what = "only on the target", r = &g.r[j++];
+            } else {
+                if (s.r[i].alllen != g.r[j].alllen ||
+                    memcmp(s.r[i].all, g.r[j].all, s.r[i].alllen))
+                    what = "values differ", r = &s.r[i];
+                i++, j++;
+            }
+            if (what) {
+                diff++;
+                if (report && diff <= 20) {
+                    printf("verify: %s.%s key (", t->db, t->name);
+                    print_key(stdout, r);
+                    printf("): %s\n", what);
+                }
+            }
+        }
+    }
+    cset_free(&s);
+    cset_free(&g);
+    return diff;
+}
+
+/* The upper bound of the chunk after lo: the chunk_rows-th key (NULL: the
+ * rest of the table). */
+static char *next_bound(vctx *v, const mtable *t, const char *lo, int *err)
+{
+    char *sq = my_ident(t->name), *sd = my_ident(t->db);
+    char *k1 = my_ident(t->cols[t->pk[0]].name);
+    mbuf q = {0};
+    mbuf_printf(&q, "SELECT %s FROM %s.%s", k1, sd, sq);
+    if (lo)
+        mbuf_printf(&q, " WHERE %s > %s", k1, lo);
+    mbuf_printf(&q, " ORDER BY %s LIMIT 1 OFFSET %ld", k1, v->o->chunk_rows - 1);
+    char *out = NULL;
+    *err = 0;
+    MYSQL_RES *res;
+    if (mysql_query(v->m, mbuf_str(&q)) || !(res = mysql_store_result(v->m))) {
+        snprintf(v->err, sizeof v->err, "source: %s", mysql_error(v->m));
+        *err = 1;
+    } else {
+        MYSQL_ROW r = mysql_fetch_row(res);
+        if (r && r[0])
+            out = xstrdup(r[0]);
+        mysql_free_result(res);
+    }
+    free(sq);
+    free(sd);
+    free(k1);
+    mbuf_free(&q);
+    return out;
+}
+
+typedef struct pending {
+    char *lo, *hi;
+    const mtable *t;
+} pending;
+
+static int verify_all(const mopts *o, mschema *s, MYSQL *m, PGconn *pg, long *differences)
+{
+    vctx v = {.o = o, .m = m, .pg = pg};
+    pending *pend = NULL;
+    size_t npend = 0, cpend = 0;
+    double t0 = now_s();
+    *differences = 0;
+    for (size_t ti = 0; ti < s->n; ti++) {
+        const mtable *t = &s->t[ti];
+        int chunked = t->cols[t->pk[0]].cv == CV_INT || t->cols[t->pk[0]].cv == CV_UINT;
+        char *lo = NULL;
+        for (;;) {
+            int e = 0;
+            char *hi = chunked ? next_bound(&v, t, lo, &e) : NULL;
+            if (e) {
+                fprintf(stderr, "cdc-migrate: verify: %s\n", v.err);
+                free(lo);
+                return -1;
+            }
+            long d = compare_chunk(&v, t, lo, hi, 0);
+            if (d < 0) {
+                fprintf(stderr, "cdc-migrate: verify: %s\n", v.err);
+                free(lo);
+                free(hi);
+                return -1;
+            }
+            if (d > 0) {
+                if (npend == cpend) {
+                    cpend = cpend ? cpend * 2 : 16;
+                    pend = realloc(pend, cpend * sizeof *pend);
+                    if (!pend)
+                        abort();
+                }
+                pend[npend++] = (pending){lo ? xstrdup(lo) : NULL, hi ? xstrdup(hi) : NULL, t};
+            }
+            free(lo);
+            lo = hi;
+            if (!hi)
+                break;
+        }
+    }
+    /* Recheck what differed: rows may have been changing while we read. */
+    for (int round = 0; round < 5 && npend; round++) {
+        sleep(1);
+        size_t k = 0;
+        for (size_t i = 0; i < npend; i++) {
+            long d = compare_chunk(&v, pend[i].t, pend[i].lo, pend[i].hi, round == 4);
+            if (d < 0) {
+                fprintf(stderr, "cdc-migrate: verify: %s\n", v.err);
+                return -1;
+            }
+            if (d > 0) {
+                if (round == 4)
+                    *differences += d;
+                pend[k++] = pend[i];
+            } else {
+                free(pend[i].lo);
+                free(pend[i].hi);
+            }
+        }
+        npend = k;
+    }
+    for (size_t i = 0; i < npend; i++) {
+        free(pend[i].lo);
+        free(pend[i].hi);
+    }
+    free(pend);
+    double el = now_s() - t0;
+    fprintf(stderr, "cdc-migrate: verify: %llu source rows in %.2fs (%.0f rows/s)\n",
+            (unsigned long long)v.rows, el, el > 0 ? (double)v.rows / el : 0);
+    return 0;
+}
+
+static int open_both(const mopts *o, MYSQL **m, PGconn **pg, mschema *s)
+{
+    char err[2048];
+    *m = src_connect(o, err, sizeof err);
+    if (!*m) {
+        fprintf(stderr, "cdc-migrate: %s\n", err);
+        return -1;
+    }
+    if (schema_load(*m, o, s, err, sizeof err)) {
+        fprintf(stderr, "cdc-migrate: %s\n", err);
+        mysql_close(*m);
+        return -1;
+    }
+    *pg = pg_connect(o, err, sizeof err);
+    if (!*pg) {
+        fprintf(stderr, "cdc-migrate: %s\n", err);
+        schema_free(s);
+        mysql_close(*m);
+        return -1;
+    }
+    return 0;
+}
+
+int cmd_verify(const mopts *o)
+{
+    MYSQL *m;
+    PGconn *pg;
+    mschema s;
+    if (open_both(o, &m, &pg, &s))
+        return 1;
+    long diff;
+    int rc = verify_all(o, &s, m, pg, &diff);
+    if (rc == 0) {
+        if (diff == 0)
+            printf("verify: identical (%zu tables)\n", s.n);
+        else
+            printf("verify: DIFFERENT: %ld rows differ\n", diff);
+    }
+    schema_free(&s);
+    mysql_close(m);
+    PQfinish(pg);
+    return rc ? 1 : diff ? 4 : 0;
+}
+
+/* ---- status and cutover --------------------------------------------------- */
+
+typedef struct mstate {
+    char phase[32];
+    char ck[8192];
+    long long txns, rows, dead, last_ms, age_s;
+    char control[16];
+} mstate;
+
+static int read_state(const mopts *o, PGconn *pg, mstate *st, char *err, size_t errlen)
+{
+    mbuf q = {0};
+    mbuf_puts(&q, "SELECT phase, COALESCE(checkpoint, ''), txns, rows, dead_letters, "
+                  "COALESCE(last_commit_ms, 0), control, "
+                  "EXTRACT(EPOCH FROM now() - updated_at)::bigint FROM cdc_migrate.state "
+                  "WHERE name = ");
+    sql_quote(&q, o->name, strlen(o->name));
+    PGresult *r = PQexec(pg, mbuf_str(&q));
+    mbuf_free(&q);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+        if (PQresultStatus(r) == PGRES_TUPLES_OK)
+            snprintf(err, errlen, "target: no migration named '%s' (has `run` started?)",
+                     o->name);
+        else
+            snprintf(err, errlen, "target: %s", PQerrorMessage(pg));
+        pg_trim(err);
+        PQclear(r);
+        return -1;
+    }
+    snprintf(st->phase, sizeof st->phase, "%s", PQgetvalue(r, 0, 0));
+    snprintf(st->ck, sizeof st->ck, "%s", PQgetvalue(r, 0, 1));
+    st->txns = atoll(PQgetvalue(r, 0, 2));
+    st->rows = atoll(PQgetvalue(r, 0, 3));
+    st->dead = atoll(PQgetvalue(r, 0, 4));
+    st->last_ms = atoll(PQgetvalue(r, 0, 5));
+    snprintf(st->control, sizeof st->control, "%s", PQgetvalue(r, 0, 6));
+    st->age_s = atoll(PQgetvalue(r, 0, 7));
+    PQclear(r);
+    return 0;
+}
+
+/* -1, 0, 1 as a's file:offset is before, at, after b's; -2 when unreadable. */
+static int pos_cmp(const char *a, const char *b)
+{
+    cdc_position *pa = NULL, *pb = NULL;
+    char e[256];
+    if (cdc_position_parse(&pa, a, NULL, e, sizeof e) ||
+        cdc_position_parse(&pb, b, NULL, e, sizeof e)) {
+        cdc_position_free(pa);
+        return -2;
+    }
+    int c = strcmp(cdc_position_file(pa), cdc_position_file(pb));
+    if (!c)
+        c = (cdc_position_offset(pa) > cdc_position_offset(pb)) -
+            (cdc_position_offset(pa) < cdc_position_offset(pb));
+    cdc_position_free(pa);
+    cdc_position_free(pb);
+    return c < 0 ? -1 : c > 0;
+}
+
+/* Lag: 0 when the target's checkpoint is at the source's position, else
+ * the age of the last applied commit (at least the time since the
+ * checkpoint was written). */
+static long long lag_ms(const mstate *st, const char *srcpos)
+{
+    if (pos_cmp(st->ck, srcpos) >= 0)
+        return 0;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    long long now = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    long long l = st->last_ms ? now - st->last_ms : st->age_s * 1000;
+    return l < 0 ? 0 : l;
+}
+
+int cmd_status(const mopts *o)
+{
+    char err[2048], srcpos[8192];
+    MYSQL *m = src_connect(o, err, sizeof err);
+    if (!m) {
+        fprintf(stderr, "cdc-migrate: %s\n", err);
+        return 1;
+    }
+    PGconn *pg = pg_connect(o, err, sizeof err);
+    mstate st;
+    int rc = 1;
+    if (!pg || src_position(m, srcpos, sizeof srcpos, err, sizeof err) ||
+        read_state(o, pg, &st, err, sizeof err)) {
+        fprintf(stderr, "cdc-migrate: %s\n", err);
+        goto out;
+    }
+    printf("migration %s: %s%s\n", o->name, st.phase,
+           !strcmp(st.control, "pause") ? " (paused)" : "");
+    printf("checkpoint: %s\n", st.ck);
+    printf("source at:  %s\n", srcpos);
+    printf("lag_ms: %lld\n", lag_ms(&st, srcpos));
+    /* How far behind in binlog bytes (all databases' transactions count). */
+    cdc_position *pa = NULL, *pb = NULL;
+    char e[256];
+    if (!cdc_position_parse(&pa, st.ck, NULL, e, sizeof e) &&
+        !cdc_position_parse(&pb, srcpos, NULL, e, sizeof e)) {
+        if (!strcmp(cdc_position_file(pa), cdc_position_file(pb)))
+            printf("behind_bytes: %llu\n",
+                   cdc_position_offset(pb) > cdc_position_offset(pa)
+                       ? (unsigned long long)(cdc_position_offset(pb) - cdc_position_offset(pa))
+                       : 0ULL);
+        else
+            printf("behind_bytes: unknown (the checkpoint is in %s, the source writes %s)\n",
+                   cdc_position_file(pa), cdc_position_file(pb));
+    }
+    cdc_position_free(pa);
+    cdc_position_free(pb);
+    printf("applied: %lld transactions, %lld rows since the copy\n", st.txns, st.rows);
+    printf("dead_letters: %lld\n", st.dead);
+    printf("state written %llds ago\n", st.age_s);
+    PGresult *r = PQexec(pg, "SELECT n.nspname || '.' || c.relname, c.reltuples::bigint "
+                             "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                             "WHERE c.relkind = 'r' AND n.nspname <> 'cdc_migrate' AND "
+                             "n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1");
+    if (PQresultStatus(r) == PGRES_TUPLES_OK)
+        for (int i = 0; i < PQntuples(r); i++)
+            printf("table %s: ~%s rows\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
+    PQclear(r);
+    rc = 0;
+out:
+    mysql_close(m);
+    if (pg)
+        PQfinish(pg);
+    return rc;
+}
+
+int cmd_cutover(const mopts *o)
+{
+    char err[2048], srcpos[8192];
+    MYSQL *m;
+    PGconn *pg;
+    mschema s;
+    if (open_both(o, &m, &pg, &s))
+        return 1;
+    int rc = 1;
+    mstate st;
+    double t0 = now_s();
+    int maria = strstr(mysql_get_server_info(m), "MariaDB") != NULL;
+    /* 1. lag under the threshold */
+    for (;;) {
+        if (src_position(m, srcpos, sizeof srcpos, err, sizeof err) ||
+            read_state(o, pg, &st, err, sizeof err)) {
+            fprintf(stderr, "cdc-migrate: cutover: %s\n", err);
+            goto out;
+        }
+        long long l = lag_ms(&st, srcpos);
+        if (l <= o->max_lag_ms)
+            break;
+        if (now_s() - t0 > (double)o->timeout_s) {
+            fprintf(stderr, "cdc-migrate: cutover: lag still %lld ms after %lds\n", l,
+                    o->timeout_s);
+            goto out;
+        }
+        usleep(200000);
+    }
+    fprintf(stderr, "cdc-migrate: cutover: lag under %ld ms\n", o->max_lag_ms);
+    /* 2. freeze the source, or trust the application to have stopped */
+    if (o->read_only) {
+        const char *sql = maria ? "SET GLOBAL read_only = ON" : "SET GLOBAL super_read_only = ON";
+        if (mysql_query(m, sql)) {
+            fprintf(stderr, "cdc-migrate: cutover: %s: %s\n", sql, mysql_error(m));
+            goto out;
+        }
+        fprintf(stderr, "cdc-migrate: cutover: source set read-only (%s)\n", sql);
+    }
+    /* 3. drain to the source's exact current position */
+    if (src_position(m, srcpos, sizeof srcpos, err, sizeof err)) {
+        fprintf(stderr, "cdc-migrate: cutover: %s\n", err);
+        goto out;
+    }
+    for (;;) {
+        if (read_state(o, pg, &st, err, sizeof err)) {
+            fprintf(stderr, "cdc-migrate: cutover: %s\n", err);
+            goto out;
+        }
+        if (pos_cmp(st.ck, srcpos) >= 0)
+            break;
+        if (now_s() - t0 > (double)o->timeout_s) {
+            fprintf(stderr, "cdc-migrate: cutover: target at %s, not yet at %s after %lds\n",
+                    st.ck, srcpos, o->timeout_s);
+            goto out;
+        }
+        usleep(100000);
+    }
+    fprintf(stderr, "cdc-migrate: cutover: target drained to %s\n", srcpos);
+    /* 4. verify */
+    long diff;
+    if (verify_all(o, &s, m, pg, &diff))
+        goto out;
+    if (diff) {
+        printf("cutover: target DIFFERS from the source at %s: %ld rows\n", srcpos, diff);
+        rc = 4;
+        goto out;
+    }
+    printf("cutover: target equals source at %s (%zu tables verified)\n", srcpos, s.n);
+    rc = 0;
+out:
+    schema_free(&s);
+    mysql_close(m);
+    PQfinish(pg);
+    return rc;
+}
+
+int cmd_control(const mopts *o, const char *what, const char *checkpoint)
+{
+    char err[2048];
+    PGconn *pg = pg_connect(o, err, sizeof err);
+    if (!pg) {
+        fprintf(stderr, "cdc-migrate: %s\n", err);
+        return 1;
+    }
+    mbuf q = {0};
+    if (!strcmp(what, "skip-ddl")) {
+        cdc_position *p;
+        if (cdc_position_parse(&p, checkpoint, NULL, err, sizeof err)) {
+            fprintf(stderr, "cdc-migrate: --checkpoint: %s\n", err);
+            PQfinish(pg);
+            return 2;
+        }
+        cdc_position_free(p);
+        mbuf_puts(&q, "UPDATE cdc_migrate.state SET checkpoint = ");
+        sql_quote(&q, checkpoint, strlen(checkpoint));
+    } else {
+        mbuf_printf(&q, "UPDATE cdc_migrate.state SET control = '%s'",
+                    !strcmp(what, "pause") ? "pause" : "run");
+    }
+    mbuf_puts(&q, " WHERE name = ");
+    sql_quote(&q, o->name, strlen(o->name));
+    mbuf_puts(&q, " AND phase = 'streaming'");
+    PGresult *r = PQexec(pg, mbuf_str(&q));
+    int rc = 0;
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        fprintf(stderr, "cdc-migrate: %s", PQerrorMessage(pg));
+        rc = 1;
+    } else if (atoi(PQcmdTuples(r)) != 1) {
+        fprintf(stderr, "cdc-migrate: no streaming migration named '%s'\n", o->name);
+        rc = 1;
+    } else {
+        printf("%s: done\n", what);
+    }
+    PQclear(r);
+    mbuf_free(&q);
+    PQfinish(pg);
+    return rc;
+}
