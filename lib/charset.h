@@ -5,7 +5,7 @@
 #ifndef CDC_CHARSET_H
 #define CDC_CHARSET_H
 
-#include "util.h"
+#include "jsonw.h" /* cdc__utf8_sanitize, once declared here */
 
 /* How the text of a collation is turned into UTF-8. */
 enum {
@@ -33,9 +33,5 @@ const cdc_charset *cdc__charset_of(unsigned collation);
  * CDC_ERR_CHARSET when iconv() knows no such charset.
  */
 int cdc__charset_to_utf8(const cdc_charset *cs, const uint8_t *s, size_t len, cdc_buf *out, cdc_err *err);
-
-/* Appends s as UTF-8 with every invalid sequence replaced by U+FFFD.
- * Returns CDC_OK or CDC_ERR_NOMEM. */
-int cdc__utf8_sanitize(const uint8_t *s, size_t len, cdc_buf *out);
 
 #endif /* CDC_CHARSET_H */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <zlib.h>
 
+#include "crc32.h"
 #include "event.h"
 #include "payload.h"
 #include "rows.h"
@@ -79,7 +80,7 @@ struct cdc_decoder {
     cdc__payload_stream pl;
     cdc__evhdr pl_hdr;
     uint64_t pl_offset, pl_left, pl_rows;
-    uLong pl_crc;
+    uint32_t pl_crc;
     uint8_t pl_tail[4];
     size_t pl_tail_n, pl_crc_len;
     size_t pl_from;       /* compressed bytes gathered in ev start here */
@@ -463,8 +464,9 @@ static int do_event(cdc_decoder *d, cdc_event *e, uint64_t *rowidx)
     switch (type) {
     case CDC_EV_FORMAT_DESCRIPTION:
         if (e->inner) break;
-        /* parsed before the checksum check in dispatch() */
-        cdc__table_map_clear(&d->tables);
+        /* parsed before the checksum check in dispatch(); cached table
+         * maps were parsed with the old one */
+        cdc__table_map_flush(&d->tables);
         return CDC_OK;
     case CDC_EV_START_V3:
         if (e->body_len < 2) return cdc__err_set(&d->err, CDC_ERR_CORRUPT, "START_V3: truncated");
@@ -492,10 +494,8 @@ static int do_event(cdc_decoder *d, cdc_event *e, uint64_t *rowidx)
         return commit_txn(d, e);
     case CDC_EV_TABLE_MAP: {
         struct cdc_table *t;
-        if (cdc__table_parse(&d->fde, e->body, e->body_len, d->alloc, &t, &d->err))
+        if (cdc__table_map_load(&d->tables, &d->fde, e->body, e->body_len, &t, &d->err))
             return d->err.code;
-        if (cdc__table_map_put(&d->tables, t))
-            return cdc__err_set(&d->err, CDC_ERR_NOMEM, "TABLE_MAP: out of memory");
         int rc = ask_names(d, t, e->offset);
         if (rc || d->names_pending) return rc;
         return d->table_cb ? callback_rc(d, d->table_cb(t, d->table_ud), e->offset, type) : 0;
@@ -670,7 +670,7 @@ static ptrdiff_t pl_push(cdc_decoder *d, const uint8_t *in, size_t n)
         if (got == 0 && left == 0) break;
     }
     size_t used = n - left;
-    if (used) d->pl_crc = crc32(d->pl_crc, in, (uInt)used);
+    if (used) d->pl_crc = cdc__crc32(d->pl_crc, in, used);
     return (ptrdiff_t)used;
 }
 
@@ -705,8 +705,7 @@ static int pl_start(cdc_decoder *d, const cdc__payload_fields *pf, size_t hl)
                      pf->payload_size, e.h.size);
         return fail_at(d, d->ev_offset, CDC_EV_TRANSACTION_PAYLOAD, CDC_ERR_CORRUPT);
     }
-    d->pl_crc = crc32(0L, Z_NULL, 0);
-    d->pl_crc = crc32(d->pl_crc, d->ev.data, (uInt)(hl + pf->fields_len));
+    d->pl_crc = cdc__crc32(0, d->ev.data, hl + pf->fields_len);
     d->pl_left = pf->payload_size;
     d->pl_tail_n = 0;
     /* Compressed bytes already gathered: keep them in ev and push from there. */

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <zlib.h>
 
+#include "crc32.h"
+
 static const char *const type_names[] = {
     [0] = "UNKNOWN", [1] = "START_V3", [2] = "QUERY", [3] = "STOP", [4] = "ROTATE",
     [5] = "INTVAR", [6] = "LOAD", [7] = "SLAVE", [8] = "CREATE_FILE",
@@ -131,16 +133,16 @@ int cdc__fde_parse(cdc__fde *f, const uint8_t *ev, size_t len, cdc_err *err)
 bool cdc__event_crc_ok(const uint8_t *ev, size_t len)
 {
     if (len < CDC__EV_HEADER_LEN + CDC__EV_CRC_LEN) return false;
-    uLong crc = crc32(0L, Z_NULL, 0);
+    uint32_t crc;
     if (ev[4] == 15 && (ev[17] & CDC__LOG_EVENT_BINLOG_IN_USE_F)) {
         uint8_t fl = (uint8_t)(ev[17] & ~CDC__LOG_EVENT_BINLOG_IN_USE_F);
-        crc = crc32(crc, ev, 17);
-        crc = crc32(crc, &fl, 1);
-        crc = crc32(crc, ev + 18, (uInt)(len - 18 - CDC__EV_CRC_LEN));
+        crc = cdc__crc32(0, ev, 17);
+        crc = cdc__crc32(crc, &fl, 1);
+        crc = cdc__crc32(crc, ev + 18, len - 18 - CDC__EV_CRC_LEN);
     } else {
-        crc = crc32(crc, ev, (uInt)(len - CDC__EV_CRC_LEN));
+        crc = cdc__crc32(0, ev, len - CDC__EV_CRC_LEN);
     }
-    return (uint32_t)crc == cdc__le32(ev + len - CDC__EV_CRC_LEN);
+    return crc == cdc__le32(ev + len - CDC__EV_CRC_LEN);
 }
 
 /* Sizes of the fixed-size status variables (0 = variable or unknown). */

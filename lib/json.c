@@ -25,7 +25,7 @@
 
 #include "charset.h"
 #include "decimal.h"
-#include "render.h"
+#include "jsonw.h"
 #include "temporal.h"
 
 enum {

@@ -6,6 +6,7 @@
 
 #include <inttypes.h>
 
+#include "jsonw.h"
 #include "render.h"
 #include "tablemap.h"
 #include "value.h"
@@ -15,27 +16,53 @@ static int put_str(cdc_buf *out, const char *s)
     return cdc__render_utf8_string(out, (const uint8_t *)s, strlen(s));
 }
 
+static inline int put(cdc_buf *out, const void *s, size_t n)
+{
+    if (!n) return CDC_OK;
+    if (out->cap - out->len < n && cdc__buf_reserve(out, n)) return CDC_ERR_NOMEM;
+    memcpy(out->data + out->len, s, n);
+    out->len += n;
+    return CDC_OK;
+}
+
+#define PUT_LIT(out, lit) put(out, lit, sizeof lit - 1)
+
+static int put_u64(cdc_buf *out, uint64_t v)
+{
+    char num[24];
+    return put(out, num, cdc__fmt_u64(num, v));
+}
+
+/* The "name": key of column i, escaped once per TABLE_MAP when the
+ * table has it (see tablemap.h), else now. */
+static int put_key(cdc_buf *out, const cdc_table *t, size_t i)
+{
+    const char *name = cdc_table_column_name(t, i);
+    if (t->jkey && t->jkey_src[i] == name) return put(out, t->jkey[i].ptr, t->jkey[i].len);
+    int rc;
+    if (name) {
+        rc = put_str(out, name);
+    } else {
+        rc = PUT_LIT(out, "\"@") || put_u64(out, i + 1) || cdc__buf_putc(out, '"');
+    }
+    return rc || cdc__buf_putc(out, ':') ? CDC_ERR_NOMEM : CDC_OK;
+}
+
 static int put_image(const cdc_change *c, bool after, cdc_buf *out, cdc_err *err)
 {
     const cdc_table *t = cdc_change_table(c);
     size_t n = cdc_table_column_count(t);
     char op = cdc_change_op(c); /* 'r' snapshot reads have an after image only */
     bool exists = after ? op != 'd' : op == 'u' || op == 'd';
-    if (!exists) return cdc__buf_puts(out, "null");
-    int rc = cdc__buf_putc(out, '{');
+    if (!exists) return PUT_LIT(out, "null");
+    int rc = PUT_LIT(out, "{");
     bool first = true;
     for (size_t i = 0; i < n && rc == CDC_OK; i++) {
         const cdc_value *v = after ? cdc_change_after(c, i) : cdc_change_before(c, i);
         if (!v) continue; /* absent from a MINIMAL/NOBLOB image */
-        if (!first) rc |= cdc__buf_putc(out, ',');
+        if (!first) rc |= PUT_LIT(out, ",");
         first = false;
-        const char *name = cdc_table_column_name(t, i);
-        if (name) {
-            rc |= put_str(out, name);
-        } else {
-            rc |= cdc__buf_printf(out, "\"@%zu\"", i + 1);
-        }
-        rc |= cdc__buf_putc(out, ':');
+        rc |= put_key(out, t, i);
         if (rc) break;
         int vr = cdc__value_render_json(v, out, err);
         if (vr) {
@@ -43,31 +70,46 @@ static int put_image(const cdc_change *c, bool after, cdc_buf *out, cdc_err *err
             return vr;
         }
     }
-    rc |= cdc__buf_putc(out, '}');
+    rc |= PUT_LIT(out, "}");
     return rc ? CDC_ERR_NOMEM : CDC_OK;
 }
 
 int cdc__change_render_json(const cdc_change *c, cdc_buf *out, cdc_err *err)
 {
     const cdc_table *t = cdc_change_table(c);
-    int rc = cdc__buf_printf(out, "{\"op\":\"%c\",\"db\":", cdc_change_op(c));
-    rc |= put_str(out, cdc_table_db(t));
-    rc |= cdc__buf_puts(out, ",\"table\":");
-    rc |= put_str(out, cdc_table_name(t));
-    rc |= cdc__buf_puts(out, ",\"before\":");
+    char head[] = "{\"op\":\"?\",\"db\":";
+    head[7] = cdc_change_op(c);
+    int rc = put(out, head, sizeof head - 1);
+    if (t->jtext) {
+        rc |= put(out, t->jdb.ptr, t->jdb.len);
+        rc |= PUT_LIT(out, ",\"table\":");
+        rc |= put(out, t->jname.ptr, t->jname.len);
+    } else {
+        rc |= put_str(out, cdc_table_db(t));
+        rc |= PUT_LIT(out, ",\"table\":");
+        rc |= put_str(out, cdc_table_name(t));
+    }
+    rc |= PUT_LIT(out, ",\"before\":");
     if (rc) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
     if ((rc = put_image(c, false, out, err))) return rc;
-    rc = cdc__buf_puts(out, ",\"after\":");
+    rc = PUT_LIT(out, ",\"after\":");
     if (rc) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
     if ((rc = put_image(c, true, out, err))) return rc;
-    rc = cdc__buf_puts(out, ",\"pos\":{\"file\":");
+    rc = PUT_LIT(out, ",\"pos\":{\"file\":");
     rc |= put_str(out, cdc_change_file(c));
-    rc |= cdc__buf_printf(out, ",\"offset\":%" PRIu64 ",\"row\":%" PRIu64 "},\"gtid\":",
-                          cdc_change_offset(c), cdc_change_row(c));
+    rc |= PUT_LIT(out, ",\"offset\":");
+    rc |= put_u64(out, cdc_change_offset(c));
+    rc |= PUT_LIT(out, ",\"row\":");
+    rc |= put_u64(out, cdc_change_row(c));
+    rc |= PUT_LIT(out, "},\"gtid\":");
     const char *g = cdc_change_gtid(c);
-    rc |= g[0] ? put_str(out, g) : cdc__buf_puts(out, "null");
-    rc |= cdc__buf_printf(out, ",\"server_id\":%" PRIu32 ",\"ts_ms\":%" PRId64 "}",
-                          cdc_change_server_id(c), cdc_change_ts_ms(c));
+    rc |= g[0] ? put_str(out, g) : PUT_LIT(out, "null");
+    rc |= PUT_LIT(out, ",\"server_id\":");
+    rc |= put_u64(out, cdc_change_server_id(c));
+    rc |= PUT_LIT(out, ",\"ts_ms\":");
+    char num[24];
+    rc |= put(out, num, cdc__fmt_i64(num, cdc_change_ts_ms(c)));
+    rc |= cdc__buf_putc(out, '}');
     return rc ? cdc__err_set(err, CDC_ERR_NOMEM, "out of memory") : CDC_OK;
 }
 

@@ -10,116 +10,51 @@
 #include "render.h"
 
 #include <arpa/inet.h>
-#include <float.h>
 #include <inttypes.h>
-#include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "charset.h"
 #include "decimal.h"
 #include "json.h"
+#include "jsonw.h"
 #include "temporal.h"
 
 static const char hexdig[] = "0123456789abcdef";
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
-static size_t utf8_seq(const uint8_t *s, size_t len)
+/*
+ * Scratch for text converted to UTF-8 before it is escaped: a block on
+ * the stack, spilling to the output's allocator only past it. Rendering
+ * into a buffer that cannot grow (cdc_change_json fills the caller's)
+ * then needs no memory of its own for ENUM/SET labels and short latin1
+ * or other non-UTF-8 text, and is not sent round a second time.
+ */
+typedef struct spill {
+    uint8_t *stack;
+    size_t size;
+    const cdc_allocator *base;
+    cdc_allocator a;
+} spill;
+
+static void *spill_malloc(size_t n, void *ud) { return cdc__malloc(((spill *)ud)->base, n); }
+static void *spill_realloc(void *p, size_t n, void *ud)
 {
-    uint8_t c = s[0];
-    if (c < 0x80) return 1;
-    size_t n;
-    uint32_t cp;
-    if (c >= 0xc2 && c <= 0xdf) { n = 2; cp = c & 0x1f; }
-    else if (c >= 0xe0 && c <= 0xef) { n = 3; cp = c & 0x0f; }
-    else if (c >= 0xf0 && c <= 0xf4) { n = 4; cp = c & 0x07; }
-    else return 0;
-    if (len < n) return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80) return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    /* overlong forms, surrogates and values past U+10FFFF are invalid */
-    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return n;
+    spill *s = ud;
+    if (p != s->stack) return cdc__realloc(s->base, p, n);
+    void *q = cdc__malloc(s->base, n);
+    if (q) memcpy(q, s->stack, s->size < n ? s->size : n);
+    return q;
+}
+static void spill_free(void *p, void *ud)
+{
+    spill *s = ud;
+    if (p != s->stack) cdc__free(s->base, p);
 }
 
-bool cdc__utf8_valid(const uint8_t *s, size_t len)
+static void spill_init(spill *s, cdc_buf *b, uint8_t *stack, size_t size, const cdc_allocator *base)
 {
-    for (size_t i = 0; i < len;) {
-        if (s[i] < 0x80) { i++; continue; }
-        size_t n = utf8_seq(s + i, len - i);
-        if (!n) return false;
-        i += n;
-    }
-    return true;
-}
-
-int cdc__utf8_sanitize(const uint8_t *s, size_t len, cdc_buf *out)
-{
-    size_t i = 0;
-    while (i < len) {
-        size_t start = i;
-        while (i < len) {
-            size_t n = utf8_seq(s + i, len - i);
-            if (!n) break;
-            i += n;
-        }
-        if (i > start && cdc__buf_append(out, s + start, i - start)) return CDC_ERR_NOMEM;
-        if (i < len) {
-            if (cdc__buf_append(out, "\xef\xbf\xbd", 3)) return CDC_ERR_NOMEM;
-            i++;
-        }
-    }
-    return CDC_OK;
-}
-
-int cdc__render_utf8_string(cdc_buf *out, const uint8_t *s, size_t len)
-{
-    /* worst case: every byte a \u00XX escape */
-    if (cdc__buf_reserve(out, len + 2)) return CDC_ERR_NOMEM;
-    out->data[out->len++] = '"';
-    size_t i = 0;
-    while (i < len) {
-        size_t start = i;
-        /* copy the longest run that needs no escaping in one go */
-        while (i < len) {
-            uint8_t c = s[i];
-            if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') { i++; continue; }
-            if (c < 0x80) break;
-            size_t n = utf8_seq(s + i, len - i);
-            if (!n) break;
-            i += n;
-        }
-        if (i > start && cdc__buf_append(out, s + start, i - start)) return CDC_ERR_NOMEM;
-        if (i == len) break;
-        uint8_t c = s[i++];
-        char esc[8];
-        const char *e = esc;
-        size_t n = 2;
-        switch (c) {
-        case '"': e = "\\\""; break;
-        case '\\': e = "\\\\"; break;
-        case '\n': e = "\\n"; break;
-        case '\r': e = "\\r"; break;
-        case '\t': e = "\\t"; break;
-        case '\b': e = "\\b"; break;
-        case '\f': e = "\\f"; break;
-        default:
-            if (c < 0x20) {
-                memcpy(esc, "\\u00", 4);
-                esc[4] = hexdig[c >> 4];
-                esc[5] = hexdig[c & 15];
-                n = 6;
-            } else {
-                e = "\xef\xbf\xbd"; /* invalid UTF-8 byte */
-                n = 3;
-            }
-        }
-        if (cdc__buf_append(out, e, n)) return CDC_ERR_NOMEM;
-    }
-    return cdc__buf_putc(out, '"');
+    *s = (spill){stack, size, base, {spill_malloc, spill_realloc, spill_free, NULL}};
+    s->a.ud = s;
+    *b = (cdc_buf){stack, 0, size, &s->a};
 }
 
 int cdc__render_text(cdc_buf *out, const uint8_t *s, size_t len, unsigned charset, cdc_err *err)
@@ -128,8 +63,10 @@ int cdc__render_text(cdc_buf *out, const uint8_t *s, size_t len, unsigned charse
     if (cs->kind == CDC_CS_UTF8 || cs->kind == CDC_CS_ASCII || cs->kind == CDC_CS_UNKNOWN)
         return cdc__render_utf8_string(out, s, len) ? cdc__err_set(err, CDC_ERR_NOMEM, "out of memory") : CDC_OK;
     if (cs->kind == CDC_CS_BINARY) return cdc__render_base64(out, s, len);
+    uint8_t stack[2048];
+    spill sp;
     cdc_buf tmp;
-    cdc__buf_init(&tmp, out->alloc);
+    spill_init(&sp, &tmp, stack, sizeof stack, out->alloc);
     int rc = cdc__charset_to_utf8(cs, s, len, &tmp, err);
     if (rc == CDC_OK && cdc__render_utf8_string(out, tmp.data, tmp.len))
         rc = cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
@@ -137,152 +74,20 @@ int cdc__render_text(cdc_buf *out, const uint8_t *s, size_t len, unsigned charse
     return rc;
 }
 
-int cdc__render_base64(cdc_buf *out, const uint8_t *p, size_t len)
+static inline int put(cdc_buf *out, const char *s, size_t n, cdc_err *err)
 {
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    if (len > (SIZE_MAX - 8) / 4 * 3) return CDC_ERR_NOMEM;
-    if (cdc__buf_reserve(out, (len + 2) / 3 * 4 + 2)) return CDC_ERR_NOMEM;
-    uint8_t *o = out->data + out->len;
-    *o++ = '"';
-    size_t i = 0;
-    for (; i + 3 <= len; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-        *o++ = (uint8_t)tab[v >> 18];
-        *o++ = (uint8_t)tab[(v >> 12) & 63];
-        *o++ = (uint8_t)tab[(v >> 6) & 63];
-        *o++ = (uint8_t)tab[v & 63];
-    }
-    if (len - i == 1) {
-        uint32_t v = (uint32_t)p[i] << 16;
-        *o++ = (uint8_t)tab[v >> 18];
-        *o++ = (uint8_t)tab[(v >> 12) & 63];
-        *o++ = '=';
-        *o++ = '=';
-    } else if (len - i == 2) {
-        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8;
-        *o++ = (uint8_t)tab[v >> 18];
-        *o++ = (uint8_t)tab[(v >> 12) & 63];
-        *o++ = (uint8_t)tab[(v >> 6) & 63];
-        *o++ = '=';
-    }
-    *o++ = '"';
-    out->len = (size_t)(o - out->data);
+    if (!n) return CDC_OK;
+    if (out->cap - out->len < n && cdc__buf_reserve(out, n))
+        return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+    memcpy(out->data + out->len, s, n);
+    out->len += n;
     return CDC_OK;
 }
 
-/*
- * Floating-point text: the shortest digits that read back as the same
- * value, laid out as MySQL's my_gcvt() lays out a DOUBLE for SELECT:
- * plain notation when the decimal exponent `decpt` (digits before the
- * point) is in -14..15, or larger but the number has digits after the
- * point; otherwise d.ddde[-]N. So 0.1, 1e-20, 0.0000000000000015,
- * 123456789012345, 1e15, 1000000000000000.2, 1.2345678901234568e17.
- *
- * Finding the digits: any decimal of at most DBL_DIG (15) digits
- * survives decimal -> double -> 15-digit decimal, so if a k-digit text
- * reads back (k <= 15), 15 digits with trailing zeros dropped give that
- * same text: starting at 15 finds the shortest in one or two tries.
- * Likewise FLT_DIG (6) for floats. Subnormals carry fewer digits and
- * search from one.
- */
-static size_t layout(char *buf, const char *sci)
+static inline int put_quoted(cdc_buf *out, const char *s, size_t n, cdc_err *err)
 {
-    /* sci is printf's %.Ne: [-]d[.ddd]e(+|-)XX */
-    char digits[24];
-    int len = 0;
-    const char *p = sci;
-    bool neg = *p == '-';
-    if (neg) p++;
-    for (; *p && *p != 'e' && len < (int)sizeof digits; p++)
-        if (*p != '.') digits[len++] = *p;
-    int decpt = atoi(p + 1) + 1;
-    while (len > 1 && digits[len - 1] == '0') len--;
-    if (len == 1 && digits[0] == '0') decpt = 1;
-    char *o = buf;
-    if (neg) *o++ = '-';
-    if (decpt >= -14 && (decpt <= 15 || len > decpt)) {
-        if (decpt <= 0) {
-            *o++ = '0';
-            *o++ = '.';
-            for (int i = 0; i < -decpt; i++) *o++ = '0';
-            memcpy(o, digits, (size_t)len);
-            o += len;
-        } else if (decpt < len) {
-            memcpy(o, digits, (size_t)decpt);
-            o += decpt;
-            *o++ = '.';
-            memcpy(o, digits + decpt, (size_t)(len - decpt));
-            o += len - decpt;
-        } else {
-            memcpy(o, digits, (size_t)len);
-            o += len;
-            for (int i = len; i < decpt; i++) *o++ = '0';
-        }
-    } else {
-        *o++ = digits[0];
-        if (len > 1) {
-            *o++ = '.';
-            memcpy(o, digits + 1, (size_t)(len - 1));
-            o += len - 1;
-        }
-        o += sprintf(o, "e%d", decpt - 1);
-    }
-    *o = 0;
-    return (size_t)(o - buf);
-}
-
-size_t cdc__fmt_double(char *buf, double d)
-{
-    if (!isfinite(d)) { memcpy(buf, "null", 5); return 4; }
-    char sci[40];
-    int prec = fabs(d) < DBL_MIN ? 1 : DBL_DIG;
-    for (; prec < 17; prec++) {
-        snprintf(sci, sizeof sci, "%.*e", prec - 1, d);
-        if (strtod(sci, NULL) == d) break;
-    }
-    if (prec == 17) snprintf(sci, sizeof sci, "%.16e", d);
-    return layout(buf, sci);
-}
-
-size_t cdc__fmt_float(char *buf, float f)
-{
-    if (!isfinite(f)) { memcpy(buf, "null", 5); return 4; }
-    char sci[40];
-    int prec = fabsf(f) < FLT_MIN ? 1 : FLT_DIG;
-    for (; prec < 9; prec++) {
-        snprintf(sci, sizeof sci, "%.*e", prec - 1, (double)f);
-        if (strtof(sci, NULL) == f) break;
-    }
-    if (prec == 9) snprintf(sci, sizeof sci, "%.8e", (double)f);
-    return layout(buf, sci);
-}
-
-/* Integers without printf: this runs for most columns of most rows. */
-static size_t fmt_u64(char *buf, uint64_t v)
-{
-    char tmp[20];
-    size_t n = 0;
-    do { tmp[n++] = (char)('0' + v % 10); v /= 10; } while (v);
-    for (size_t i = 0; i < n; i++) buf[i] = tmp[n - 1 - i];
-    return n;
-}
-
-static size_t fmt_i64(char *buf, int64_t v)
-{
-    if (v >= 0) return fmt_u64(buf, (uint64_t)v);
-    buf[0] = '-';
-    return 1 + fmt_u64(buf + 1, (uint64_t)0 - (uint64_t)v);
-}
-
-static int put(cdc_buf *out, const char *s, size_t n, cdc_err *err)
-{
-    if (cdc__buf_append(out, s, n)) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
-    return CDC_OK;
-}
-
-static int put_quoted(cdc_buf *out, const char *s, size_t n, cdc_err *err)
-{
-    if (cdc__buf_reserve(out, n + 2)) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+    if (out->cap - out->len < n + 2 && cdc__buf_reserve(out, n + 2))
+        return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
     out->data[out->len++] = '"';
     memcpy(out->data + out->len, s, n);
     out->len += n;
@@ -318,13 +123,14 @@ static int render_set(const cdc_value *v, cdc_buf *out, cdc_err *err)
     uint64_t bits = v->v.u;
     if (c->n_labels < 64 && (bits >> c->n_labels) != 0) {
         char num[24];
-        int n = snprintf(num, sizeof num, "%" PRIu64, bits);
-        return put(out, num, (size_t)n, err);
+        return put(out, num, cdc__fmt_u64(num, bits), err);
     }
     /* labels in bit order, comma-joined, as SELECT prints a SET */
     const cdc_charset *cs = cdc__charset_of(c->charset);
+    uint8_t stack[2048];
+    spill sp;
     cdc_buf tmp;
-    cdc__buf_init(&tmp, out->alloc);
+    spill_init(&sp, &tmp, stack, sizeof stack, out->alloc);
     int rc = CDC_OK;
     bool first = true;
     for (unsigned i = 0; i < c->n_labels && i < 64 && rc == CDC_OK; i++) {
@@ -462,9 +268,9 @@ int cdc__value_render_json(const cdc_value *v, cdc_buf *out, cdc_err *err)
     switch (v->kind) {
     case CDC_K_NULL: return put(out, "null", 4, err);
     case CDC_K_INT:
-    case CDC_K_YEAR: n = fmt_i64(num, v->v.i); return put(out, num, n, err);
+    case CDC_K_YEAR: n = cdc__fmt_i64(num, v->v.i); return put(out, num, n, err);
     case CDC_K_UINT:
-    case CDC_K_BIT: n = fmt_u64(num, v->v.u); return put(out, num, n, err);
+    case CDC_K_BIT: n = cdc__fmt_u64(num, v->v.u); return put(out, num, n, err);
     case CDC_K_FLOAT: n = cdc__fmt_float(num, v->v.f); return put(out, num, n, err);
     case CDC_K_DOUBLE: n = cdc__fmt_double(num, v->v.d); return put(out, num, n, err);
     case CDC_K_DECIMAL: return render_decimal(v, out, err);
@@ -488,11 +294,11 @@ int cdc__value_render_json(const cdc_value *v, cdc_buf *out, cdc_err *err)
             const cdc_bytes *l = &v->col->labels[v->v.u - 1];
             return cdc__render_text(out, l->ptr, l->len, v->col->charset, err);
         }
-        n = (size_t)snprintf(num, sizeof num, "%" PRIu64, v->v.u);
+        n = cdc__fmt_u64(num, v->v.u);
         return put(out, num, n, err);
     case CDC_K_SET:
         if (v->col && v->col->n_labels) return render_set(v, out, err);
-        n = (size_t)snprintf(num, sizeof num, "%" PRIu64, v->v.u);
+        n = cdc__fmt_u64(num, v->v.u);
         return put(out, num, n, err);
     case CDC_K_STRING:
         if (v->flags & CDC_VF_UTF8)

@@ -54,8 +54,9 @@ int cdc__rows_parse(const cdc__fde *f, int type, const uint8_t *body, size_t len
 
 static size_t popcount_bits(const uint8_t *bm, size_t n)
 {
-    size_t c = 0;
-    for (size_t i = 0; i < n; i++) c += (bm[i / 8] >> (i % 8)) & 1;
+    size_t c = 0, whole = n / 8;
+    for (size_t i = 0; i < whole; i++) c += (size_t)__builtin_popcount(bm[i]);
+    if (n % 8) c += (size_t)__builtin_popcount(bm[whole] & ((1u << (n % 8)) - 1));
     return c;
 }
 

@@ -4,6 +4,8 @@
  */
 #include "tablemap.h"
 
+#include "jsonw.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 
@@ -245,6 +247,54 @@ static int walk_optional(struct cdc_table *t, const uint8_t *p, size_t len, bool
     return CDC_OK;
 }
 
+/* The JSON text of the names (see jtext in tablemap.h), written as
+ * output.c would write them row after row. */
+static int json_names(struct cdc_table *t)
+{
+    const cdc_allocator *a = t->alloc;
+    cdc_buf b;
+    cdc__buf_init(&b, a);
+    size_t *off = cdc__calloc(a, 2 * t->ncols + 4, sizeof *off);
+    t->jkey = cdc__calloc(a, t->ncols ? t->ncols : 1, sizeof *t->jkey);
+    t->jkey_src = cdc__calloc(a, t->ncols ? t->ncols : 1, sizeof *t->jkey_src);
+    int rc = off && t->jkey && t->jkey_src ? CDC_OK : CDC_ERR_NOMEM;
+    if (rc == CDC_OK) rc = cdc__render_utf8_string(&b, (const uint8_t *)t->db, strlen(t->db));
+    if (rc == CDC_OK) {
+        off[0] = b.len;
+        rc = cdc__render_utf8_string(&b, (const uint8_t *)t->name, strlen(t->name));
+        off[1] = b.len;
+    }
+    for (size_t i = 0; i < t->ncols && rc == CDC_OK; i++) {
+        const char *n = t->col_names[i];
+        if (n) {
+            rc = cdc__render_utf8_string(&b, (const uint8_t *)n, strlen(n));
+        } else {
+            char num[24];
+            size_t k = cdc__fmt_u64(num, i + 1);
+            rc = cdc__buf_append(&b, "\"@", 2) || cdc__buf_append(&b, num, k) ||
+                 cdc__buf_putc(&b, '"') ? CDC_ERR_NOMEM : CDC_OK;
+        }
+        if (rc == CDC_OK) rc = cdc__buf_putc(&b, ':');
+        off[2 + i] = b.len;
+    }
+    if (rc == CDC_OK) {
+        /* pointers only now: the buffer has stopped moving */
+        t->jtext = (char *)b.data;
+        t->jdb = (cdc_bytes){b.data, off[0]};
+        t->jname = (cdc_bytes){b.data + off[0], off[1] - off[0]};
+        size_t start = off[1];
+        for (size_t i = 0; i < t->ncols; i++) {
+            t->jkey[i] = (cdc_bytes){b.data + start, off[2 + i] - start};
+            t->jkey_src[i] = t->col_names[i];
+            start = off[2 + i];
+        }
+    } else {
+        cdc__buf_free(&b);
+    }
+    cdc__free(a, off);
+    return rc;
+}
+
 int cdc__table_parse(const cdc__fde *f, const uint8_t *body, size_t len,
                      const cdc_allocator *a, struct cdc_table **out, cdc_err *err)
 {
@@ -330,6 +380,7 @@ int cdc__table_parse(const cdc__fde *f, const uint8_t *body, size_t len,
     t->name = sb_put(&sb, tn, tl);
     rc = walk_optional(t, opt.ptr, opt.len, f->mariadb, &sb, &n_labels, err);
     if (rc) { cdc__table_free(t); return rc; }
+    if (json_names(t)) goto nomem;
     *out = t;
     return CDC_OK;
 nomem:
@@ -350,6 +401,10 @@ void cdc__table_free(struct cdc_table *t)
 {
     if (!t) return;
     const cdc_allocator *a = t->alloc;
+    cdc__free(a, t->raw);
+    cdc__free(a, t->jtext);
+    cdc__free(a, t->jkey);
+    cdc__free(a, (void *)t->jkey_src);
     cdc__free(a, t->cols);
     cdc__free(a, t->col_names);
     cdc__free(a, t->labels);
@@ -396,18 +451,89 @@ void cdc__table_map_init(cdc__table_map *m, const cdc_allocator *a)
     m->alloc = a;
 }
 
+/* Names came from the binlog (or there are no columns): the table never
+ * changes after parsing, so it may serve a later map with the same bytes.
+ * Decided when parsed: names borrowed later (cdc__table_borrow_names)
+ * belong to a schema cache that DDL may change under an unchanged map. */
+static bool cacheable(const struct cdc_table *t)
+{
+    return t->raw && t->cacheable;
+}
+
+static void cache_add(cdc__table_map *m, struct cdc_table *t)
+{
+    if (!cacheable(t) || !m->cache) {
+        cdc__table_free(t);
+        return;
+    }
+    for (size_t i = 0; i < m->ncache; i++) {
+        if (m->cache[i]->id == t->id) { /* a newer map of this id */
+            cdc__table_free(m->cache[i]);
+            memmove(m->cache + i, m->cache + i + 1, (m->ncache - i - 1) * sizeof *m->cache);
+            m->ncache--;
+            break;
+        }
+    }
+    if (m->ncache == CDC__TABLE_CACHE_MAX) {
+        cdc__table_free(m->cache[0]);
+        memmove(m->cache, m->cache + 1, (m->ncache - 1) * sizeof *m->cache);
+        m->ncache--;
+    }
+    m->cache[m->ncache++] = t;
+}
+
 void cdc__table_map_clear(cdc__table_map *m)
+{
+    for (size_t i = 0; i < m->n; i++) cache_add(m, m->t[i]);
+    m->n = 0;
+}
+
+void cdc__table_map_flush(cdc__table_map *m)
 {
     for (size_t i = 0; i < m->n; i++) cdc__table_free(m->t[i]);
     m->n = 0;
+    for (size_t i = 0; i < m->ncache; i++) cdc__table_free(m->cache[i]);
+    m->ncache = 0;
 }
 
 void cdc__table_map_free(cdc__table_map *m)
 {
-    cdc__table_map_clear(m);
+    cdc__table_map_flush(m);
     cdc__free(m->alloc, m->t);
+    cdc__free(m->alloc, m->cache);
     m->t = NULL;
+    m->cache = NULL;
     m->cap = 0;
+}
+
+int cdc__table_map_load(cdc__table_map *m, const cdc__fde *f, const uint8_t *body, size_t len,
+                        struct cdc_table **out, cdc_err *err)
+{
+    if (!m->cache && !(m->cache = cdc__calloc(m->alloc, CDC__TABLE_CACHE_MAX, sizeof *m->cache)))
+        return cdc__err_set(err, CDC_ERR_NOMEM, "TABLE_MAP: out of memory");
+    for (size_t i = 0; i < m->ncache; i++) {
+        struct cdc_table *t = m->cache[i];
+        if (t->raw_len != len || memcmp(t->raw, body, len) != 0) continue;
+        memmove(m->cache + i, m->cache + i + 1, (m->ncache - i - 1) * sizeof *m->cache);
+        m->ncache--;
+        if (cdc__table_map_put(m, t)) return cdc__err_set(err, CDC_ERR_NOMEM, "TABLE_MAP: out of memory");
+        *out = t;
+        return CDC_OK;
+    }
+    struct cdc_table *t;
+    int rc = cdc__table_parse(f, body, len, m->alloc, &t, err);
+    if (rc) return rc;
+    t->raw = cdc__malloc(m->alloc, len ? len : 1);
+    if (!t->raw) {
+        cdc__table_free(t);
+        return cdc__err_set(err, CDC_ERR_NOMEM, "TABLE_MAP: out of memory");
+    }
+    memcpy(t->raw, body, len);
+    t->raw_len = len;
+    t->cacheable = t->ncols == 0 || t->col_names[0] != NULL;
+    if (cdc__table_map_put(m, t)) return cdc__err_set(err, CDC_ERR_NOMEM, "TABLE_MAP: out of memory");
+    *out = t;
+    return CDC_OK;
 }
 
 int cdc__table_map_put(cdc__table_map *m, struct cdc_table *t)

@@ -22,6 +22,20 @@ struct cdc_table {
     char *strings;            /* one block holding db, name, column names, labels */
     size_t n_json;            /* JSON columns, for PARTIAL_UPDATE_ROWS partial bits */
     bool has_meta;            /* false for 5.1.15-5.1.17 TABLE_MAPs without metadata */
+
+    /* The TABLE_MAP body this was parsed from (cdc__table_map_load's
+     * cache key); NULL for tables made elsewhere (snapshots). */
+    uint8_t *raw;
+    size_t raw_len;
+    bool cacheable;           /* names came from the map itself (or no columns) */
+    /* JSON text of the names, escaped once per TABLE_MAP for the JSON
+     * lines (output.c): jdb/jname are "db"/"table" string literals,
+     * jkey[i] is column i's "name": key ("@N" when unnamed). Each key is
+     * valid only while col_names[i] == jkey_src[i] (a stream may fill in
+     * names from information_schema later). NULL when not built. */
+    char *jtext;
+    cdc_bytes jdb, jname, *jkey;
+    const char **jkey_src;
 };
 
 /* Decodes a TABLE_MAP body into a new table (owned by the caller; free
@@ -37,19 +51,36 @@ bool cdc__column_needs_meta(const cdc_column *c);
 /* "DECIMAL(10,2)", "VARCHAR(255)", "INT UNSIGNED"... for error messages. */
 const char *cdc__column_type_text(const cdc_column *c, char *buf, size_t n);
 
-/* Tables of the current statement, by id. */
+/*
+ * Tables of the current statement, by id, and a cache of tables of
+ * earlier statements keyed by their TABLE_MAP body: most statements map
+ * the same tables with the same bytes again, and an unchanged map then
+ * costs a memcmp instead of a parse. Tables whose column names the
+ * binlog does not carry are never cached (a stream fills those in from
+ * information_schema, and they change with DDL the map does not show).
+ */
+#define CDC__TABLE_CACHE_MAX 64
 typedef struct cdc__table_map {
     const cdc_allocator *alloc;
     struct cdc_table **t;
     size_t n, cap;
+    struct cdc_table **cache; /* oldest first */
+    size_t ncache;
 } cdc__table_map;
 
 void cdc__table_map_init(cdc__table_map *m, const cdc_allocator *a);
-/* Frees every table. */
+/* Ends the statement: its tables move to the cache (or are freed). */
 void cdc__table_map_clear(cdc__table_map *m);
+/* Frees every table, cached ones too (a new format description). */
+void cdc__table_map_flush(cdc__table_map *m);
 void cdc__table_map_free(cdc__table_map *m);
 /* Takes ownership of t, replacing any table with the same id. */
 int cdc__table_map_put(cdc__table_map *m, struct cdc_table *t);
+/* The table of a TABLE_MAP body: from the cache when an earlier map had
+ * exactly these bytes, else parsed; either way put in the statement's
+ * set. *out is owned by m. Errors as cdc__table_parse. */
+int cdc__table_map_load(cdc__table_map *m, const cdc__fde *f, const uint8_t *body, size_t len,
+                        struct cdc_table **out, cdc_err *err);
 struct cdc_table *cdc__table_map_get(const cdc__table_map *m, uint64_t id);
 
 #endif /* CDC_TABLEMAP_H */

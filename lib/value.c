@@ -140,6 +140,120 @@ CDC_EXTERN int cdc_value_decimal(const cdc_value *v, char *buf, size_t cap, size
     return give(text, (size_t)n, buf, cap, need);
 }
 
+/* A 128-bit magnitude as two halves, built digit group by digit group. */
+typedef struct u128 { uint64_t hi, lo; } u128;
+
+/* x = x * m + add (m, add < 2^30); 0 on overflow past 128 bits. */
+static bool u128_muladd(u128 *x, uint32_t m, uint32_t add)
+{
+    uint64_t t0 = (x->lo & 0xffffffffu) * m + add;
+    uint64_t t1 = (x->lo >> 32) * m + (t0 >> 32);
+    uint64_t carry = t1 >> 32;
+    if (x->hi > (UINT64_MAX - carry) / m) return false;
+    x->hi = x->hi * m + carry;
+    x->lo = (t1 << 32) | (t0 & 0xffffffffu);
+    return true;
+}
+
+/* The magnitude, sign and scale of a DECIMAL value. */
+static int decimal_parts(const cdc_value *v, u128 *mag, bool *neg, unsigned *scale)
+{
+    static const uint32_t p10[10] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000,
+                                     1000000000};
+    *mag = (u128){0, 0};
+    *neg = false;
+    if (v->flags & CDC_VF_TEXT) { /* pre-5.0: space-padded digits */
+        const uint8_t *s = v->v.b.ptr;
+        size_t n = v->v.b.len, i = 0;
+        unsigned sc = 0;
+        bool point = false, any = false;
+        while (i < n && s[i] == ' ') i++;
+        if (i < n && (s[i] == '-' || s[i] == '+')) *neg = s[i++] == '-';
+        for (; i < n && s[i] != ' '; i++) {
+            if (s[i] == '.' && !point) { point = true; continue; }
+            if (s[i] < '0' || s[i] > '9') return CDC_ERR_CORRUPT;
+            if (!u128_muladd(mag, 10, (uint32_t)(s[i] - '0'))) return CDC_ERR_TOO_LARGE;
+            any = true;
+            sc += point;
+        }
+        *scale = sc;
+        return any ? CDC_OK : CDC_ERR_CORRUPT;
+    }
+    if (!v->col) return CDC_ERR_INVALID;
+    unsigned prec = v->col->meta >> 8, sc = v->col->meta & 0xff;
+    size_t size = cdc__decimal_bin_size(prec, sc);
+    if (!size || v->v.b.len < size) return CDC_ERR_CORRUPT;
+    /* groups as in decimal.c: a leading partial integer group, whole
+     * groups of nine, a trailing partial fraction group */
+    static const uint8_t dig2bytes[10] = {0, 1, 1, 2, 2, 3, 3, 4, 4, 4};
+    const uint8_t *p = v->v.b.ptr;
+    uint8_t mask = (p[0] & 0x80) ? 0 : 0xff;
+    unsigned intg = prec - sc, lead = intg % 9, trail = sc % 9;
+    unsigned ifirst = intg / 9 + (lead ? 1 : 0), ngroups = ifirst + sc / 9 + (trail ? 1 : 0);
+    size_t off = 0;
+    int rc = CDC_OK;
+    for (unsigned g = 0; g < ngroups; g++) {
+        unsigned nd = (g == 0 && lead) ? lead : (g == ngroups - 1 && g >= ifirst && trail) ? trail : 9;
+        uint32_t x = 0;
+        for (size_t i = 0; i < dig2bytes[nd]; i++) {
+            uint8_t b = p[off + i];
+            if (g == 0 && i == 0) b ^= 0x80; /* the sign bit is not a digit bit */
+            x = (x << 8) | (uint8_t)(b ^ mask);
+        }
+        off += dig2bytes[nd];
+        if (x >= p10[nd]) return CDC_ERR_CORRUPT;
+        /* keep checking the digits after an overflow: corrupt wins */
+        if (rc == CDC_OK && !u128_muladd(mag, p10[nd], x)) rc = CDC_ERR_TOO_LARGE;
+    }
+    *neg = mask != 0;
+    *scale = sc;
+    return rc;
+}
+
+CDC_EXTERN int cdc_value_decimal_scaled(const cdc_value *v, int64_t *unscaled, unsigned *scale)
+{
+    if (!v || !unscaled || !scale || v->kind != CDC_K_DECIMAL) return CDC_ERR_INVALID;
+    u128 m;
+    bool neg;
+    unsigned sc;
+    int rc = decimal_parts(v, &m, &neg, &sc);
+    if (rc) return rc;
+    if (m.hi || m.lo > (uint64_t)INT64_MAX + neg) return CDC_ERR_TOO_LARGE;
+    *unscaled = neg ? (int64_t)(0 - m.lo) : (int64_t)m.lo;
+    *scale = sc;
+    return CDC_OK;
+}
+
+CDC_EXTERN int cdc_value_decimal128(const cdc_value *v, int64_t *hi, uint64_t *lo, unsigned *scale)
+{
+    if (!v || !hi || !lo || !scale || v->kind != CDC_K_DECIMAL) return CDC_ERR_INVALID;
+    u128 m;
+    bool neg;
+    unsigned sc;
+    int rc = decimal_parts(v, &m, &neg, &sc);
+    if (rc) return rc;
+    /* |x| < 2^127, or exactly 2^127 when negative */
+    if (m.hi > (uint64_t)INT64_MAX && !(neg && m.hi == (uint64_t)1 << 63 && m.lo == 0))
+        return CDC_ERR_TOO_LARGE;
+    if (neg) { /* two's complement: invert, add one */
+        m.lo = ~m.lo + 1;
+        m.hi = ~m.hi + (m.lo == 0);
+    }
+    *hi = (int64_t)m.hi;
+    *lo = m.lo;
+    *scale = sc;
+    return CDC_OK;
+}
+
+CDC_EXTERN int cdc_value_timestamp(const cdc_value *v, int64_t *sec, uint32_t *usec)
+{
+    if (!v || !sec || !usec || v->kind != CDC_K_TIMESTAMP) return CDC_ERR_INVALID;
+    bool zero = (v->flags & CDC_VF_ZERO_DATE) != 0;
+    *sec = zero ? 0 : v->v.ts.sec;
+    *usec = zero ? 0 : v->v.ts.usec;
+    return CDC_OK;
+}
+
 CDC_EXTERN int cdc_value_render(const cdc_value *v, char *buf, size_t cap, size_t *need)
 {
     if (!v || (cap && !buf)) return CDC_ERR_INVALID;

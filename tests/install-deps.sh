@@ -5,7 +5,7 @@ set -eu
 what=${1:-test}
 pkgs="build-essential meson ninja-build pkg-config libmbedtls-dev zlib1g-dev libzstd-dev"
 if [ "$what" = test ]; then
-    pkgs="$pkgs libcmocka-dev python3 openssl mariadb-server mariadb-client debootstrap clang libclang-rt-14-dev golang-go libpq-dev postgresql libmariadb-dev sysbench"
+    pkgs="$pkgs libcmocka-dev python3 openssl mariadb-server mariadb-client debootstrap clang libclang-rt-14-dev golang-go libpq-dev postgresql libmariadb-dev sysbench valgrind"
 fi
 missing=""
 for p in $pkgs; do

@@ -10,6 +10,7 @@
 #include <math.h>
 
 #include "charset.h"
+#include "decimal.h"
 #include "render.h"
 
 /* RFC 4648 section 10 test vectors. */
@@ -253,6 +254,165 @@ static void test_public_getters(void **state)
 /* Parity: the binlog bytes of a value and what SELECT returns for the
  * same value (text protocol, utf8mb4 results, time_zone '+00:00')
  * render to the same canonical text. */
+/* The integer getters of DECIMAL and TIMESTAMP say what the text says:
+ * random DECIMAL(p,s) values (binary form made from digit text) read
+ * back through cdc_value_decimal_scaled / cdc_value_decimal128 and
+ * printed with the scale equal cdc_value_decimal's text. */
+static void scaled_text(bool neg, uint64_t hi, uint64_t lo, unsigned scale, char *out)
+{
+    char d[48];
+    int n = 0;
+    while (hi || lo) { /* divide the 128-bit magnitude by 10 */
+        uint64_t rh = hi % 10, q_hi = hi / 10;
+        unsigned __int128 cur = ((unsigned __int128)rh << 64) | lo;
+        lo = (uint64_t)(cur / 10);
+        d[n++] = (char)('0' + (int)(cur % 10));
+        hi = q_hi;
+    }
+    while (n <= (int)scale) d[n++] = '0';
+    char *o = out;
+    if (neg) *o++ = '-';
+    for (int i = n - 1; i >= 0; i--) {
+        *o++ = d[i];
+        if (i == (int)scale && scale) *o++ = '.';
+    }
+    *o = 0;
+}
+
+static void test_decimal_and_timestamp_getters(void **state)
+{
+    (void)state;
+    uint64_t r = 0x853c49e6748fea9bu;
+    int fits64 = 0, fits128 = 0, wider = 0;
+    for (int round = 0; round < 20000; round++) {
+        r ^= r << 13; r ^= r >> 7; r ^= r << 17;
+        unsigned prec = 1 + (unsigned)(r % 65), scale = (unsigned)((r >> 8) % (prec < 30 ? prec + 1 : 31));
+        char text[80];
+        size_t n = 0;
+        if ((r >> 20) & 1) text[n++] = '-';
+        unsigned intg = prec - scale, ni = intg ? (unsigned)((r >> 24) % (intg + 1)) : 0;
+        uint64_t x = r;
+        for (unsigned i = 0; i < ni; i++) { x = x * 6364136223846793005u + 1442695040888963407u; text[n++] = (char)('0' + (x >> 60) % 10); }
+        if (!ni) text[n++] = '0';
+        if (scale) {
+            text[n++] = '.';
+            for (unsigned i = 0; i < scale; i++) { x = x * 6364136223846793005u + 1442695040888963407u; text[n++] = (char)('0' + (x >> 60) % 10); }
+        }
+        uint8_t bin[40];
+        cdc_err err;
+        assert_int_equal(cdc__decimal_from_text(text, n, prec, scale, bin, &err), CDC_OK);
+        cdc_column col = {.type = CDC_T_NEWDECIMAL, .real_type = CDC_T_NEWDECIMAL, .meta = (uint16_t)(prec << 8 | scale)};
+        cdc_value v = {.kind = CDC_K_DECIMAL, .col = &col, .v.b = {bin, cdc__decimal_bin_size(prec, scale)}};
+        char want[80], got[80];
+        assert_int_equal(cdc_value_decimal(&v, want, sizeof want, NULL), CDC_OK);
+        int64_t u64 = 0, hi = 0;
+        uint64_t lo = 0;
+        unsigned sc = 99;
+        int rc = cdc_value_decimal_scaled(&v, &u64, &sc);
+        bool neg = want[0] == '-';
+        if (rc == CDC_OK) {
+            fits64++;
+            assert_int_equal(sc, scale);
+            uint64_t mag = u64 < 0 ? 0 - (uint64_t)u64 : (uint64_t)u64;
+            scaled_text(neg && mag, 0, mag, sc, got);
+            /* "-0.00": the text keeps the sign of a negative zero */
+            if (!mag && neg) scaled_text(true, 0, 0, sc, got);
+            assert_string_equal(got, want);
+        } else {
+            assert_int_equal(rc, CDC_ERR_TOO_LARGE);
+        }
+        rc = cdc_value_decimal128(&v, &hi, &lo, &sc);
+        if (rc == CDC_OK) {
+            fits128++;
+            unsigned __int128 m = ((unsigned __int128)(uint64_t)hi << 64) | lo;
+            if (hi < 0) m = 0 - m;
+            scaled_text(neg, (uint64_t)(m >> 64), (uint64_t)m, sc, got);
+            assert_string_equal(got, want);
+        } else {
+            assert_int_equal(rc, CDC_ERR_TOO_LARGE);
+            assert_true(prec > 38);
+            wider++;
+        }
+    }
+    printf("decimals: %d fit int64, %d fit 128 bits, %d wider\n", fits64, fits128, wider);
+    assert_true(fits64 > 1000 && wider > 100);
+    /* edges: the largest 18-digit and 19-digit values, 38 nines */
+    const struct { unsigned p, s; const char *t; int rc64, rc128; } e[] = {
+        {18, 0, "999999999999999999", CDC_OK, CDC_OK},
+        {19, 0, "9223372036854775807", CDC_OK, CDC_OK},
+        {19, 0, "-9223372036854775808", CDC_OK, CDC_OK},
+        {19, 0, "9223372036854775808", CDC_ERR_TOO_LARGE, CDC_OK},
+        {38, 0, "99999999999999999999999999999999999999", CDC_ERR_TOO_LARGE, CDC_OK},
+        {38, 10, "-9999999999999999999999999999.9999999999", CDC_ERR_TOO_LARGE, CDC_OK},
+        {39, 0, "999999999999999999999999999999999999999", CDC_ERR_TOO_LARGE, CDC_ERR_TOO_LARGE},
+    };
+    for (size_t i = 0; i < sizeof e / sizeof e[0]; i++) {
+        uint8_t bin[40];
+        cdc_err err;
+        assert_int_equal(cdc__decimal_from_text(e[i].t, strlen(e[i].t), e[i].p, e[i].s, bin, &err), CDC_OK);
+        cdc_column col = {.type = CDC_T_NEWDECIMAL, .real_type = CDC_T_NEWDECIMAL, .meta = (uint16_t)(e[i].p << 8 | e[i].s)};
+        cdc_value v = {.kind = CDC_K_DECIMAL, .col = &col, .v.b = {bin, cdc__decimal_bin_size(e[i].p, e[i].s)}};
+        int64_t u, hi;
+        uint64_t lo;
+        unsigned sc;
+        assert_int_equal(cdc_value_decimal_scaled(&v, &u, &sc), e[i].rc64);
+        assert_int_equal(cdc_value_decimal128(&v, &hi, &lo, &sc), e[i].rc128);
+    }
+    /* malformed digits: a group past its digit count */
+    cdc_column col = {.type = CDC_T_NEWDECIMAL, .real_type = CDC_T_NEWDECIMAL, .meta = 10 << 8 | 2};
+    uint8_t bad[5] = {0x80 | 0x7f, 0xff, 0xff, 0xff, 0x00};
+    cdc_value v = {.kind = CDC_K_DECIMAL, .col = &col, .v.b = {bad, 5}};
+    int64_t u;
+    unsigned sc;
+    assert_int_equal(cdc_value_decimal_scaled(&v, &u, &sc), CDC_ERR_CORRUPT);
+    cdc_value iv = {.kind = CDC_K_INT};
+    assert_int_equal(cdc_value_decimal_scaled(&iv, &u, &sc), CDC_ERR_INVALID);
+
+    /* TIMESTAMP: epoch seconds and microseconds as the fields say */
+    cdc_value ts = {.kind = CDC_K_TIMESTAMP, .fsp = 3, .v.ts = {1700000000, 123000}};
+    int64_t sec;
+    uint32_t usec;
+    assert_int_equal(cdc_value_timestamp(&ts, &sec, &usec), CDC_OK);
+    assert_true(sec == 1700000000 && usec == 123000);
+    cdc_datetime dt;
+    assert_int_equal(cdc_value_temporal(&ts, &dt), CDC_OK);
+    assert_true(dt.year == 2023 && dt.month == 11 && dt.day == 14 && dt.hour == 22 && dt.minute == 13 &&
+                dt.second == 20 && dt.usec == 123000);
+    ts.flags = CDC_VF_ZERO_DATE;
+    assert_int_equal(cdc_value_timestamp(&ts, &sec, &usec), CDC_OK);
+    assert_true(sec == 0 && usec == 0);
+    assert_int_equal(cdc_value_timestamp(&iv, &sec, &usec), CDC_ERR_INVALID);
+}
+
+static void *ng_malloc(size_t n, void *ud) { (void)n; (void)ud; return NULL; }
+static void *ng_realloc(void *p, size_t n, void *ud) { (void)p; (void)n; (void)ud; return NULL; }
+static void ng_free(void *p, void *ud) { (void)p; (void)ud; }
+
+/* Converting latin1 text needs scratch memory; into a buffer that cannot
+ * grow (cdc_change_json's) short text still renders in one pass, and
+ * long text that needs the heap fails cleanly with NOMEM. */
+static void test_text_into_fixed_buffer(void **state)
+{
+    (void)state;
+    static const cdc_allocator no_grow = {ng_malloc, ng_realloc, ng_free, NULL};
+    char fixed[8192];
+    cdc_buf b = {(uint8_t *)fixed, 0, sizeof fixed, &no_grow};
+    cdc_err err;
+    assert_int_equal(cdc__render_text(&b, (const uint8_t *)"caf\xe9 \x80", 6, 8 /* latin1 */, &err), CDC_OK);
+    assert_int_equal(b.len, strlen("\"caf\xc3\xa9 \xe2\x82\xac\""));
+    assert_memory_equal(b.data, "\"caf\xc3\xa9 \xe2\x82\xac\"", b.len);
+    uint8_t big[3000];
+    memset(big, 0xe9, sizeof big);
+    b.len = 0;
+    assert_int_equal(cdc__render_text(&b, big, sizeof big, 8, &err), CDC_ERR_NOMEM);
+    /* with a growing buffer the same text converts through the heap */
+    cdc_buf h;
+    cdc__buf_init(&h, NULL);
+    assert_int_equal(cdc__render_text(&h, big, sizeof big, 8, &err), CDC_OK);
+    assert_int_equal(h.len, 2 + 2 * sizeof big);
+    cdc__buf_free(&h);
+}
+
 static void test_binlog_and_select_agree(void **state)
 {
     (void)state;
@@ -414,6 +574,8 @@ int main(void)
         cmocka_unit_test(test_charset_table),
         cmocka_unit_test(test_invalid_text_replaced),
         cmocka_unit_test(test_public_getters),
+        cmocka_unit_test(test_decimal_and_timestamp_getters),
+        cmocka_unit_test(test_text_into_fixed_buffer),
         cmocka_unit_test(test_binlog_and_select_agree),
         cmocka_unit_test(test_allocation_failures),
     };

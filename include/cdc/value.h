@@ -31,11 +31,11 @@ typedef enum cdc_kind {
     CDC_KIND_UINT = 2,      /* unsigned integer column: cdc_value_uint64 */
     CDC_KIND_FLOAT = 3,     /* FLOAT: cdc_value_double (exactly the float's value) */
     CDC_KIND_DOUBLE = 4,    /* DOUBLE: cdc_value_double */
-    CDC_KIND_DECIMAL = 5,   /* DECIMAL: cdc_value_decimal (exact digits) */
+    CDC_KIND_DECIMAL = 5,   /* DECIMAL: cdc_value_decimal (exact digits), _scaled, 128 */
     CDC_KIND_DATE = 6,      /* cdc_value_temporal */
     CDC_KIND_TIME = 7,      /* cdc_value_temporal; hours up to 838, may be negative */
     CDC_KIND_DATETIME = 8,  /* cdc_value_temporal */
-    CDC_KIND_TIMESTAMP = 9, /* cdc_value_temporal (UTC) and cdc_value_int64 (epoch seconds) */
+    CDC_KIND_TIMESTAMP = 9, /* cdc_value_temporal (UTC), cdc_value_timestamp, cdc_value_int64 (s) */
     CDC_KIND_YEAR = 10,     /* cdc_value_int64: 0 or 1901..2155 */
     CDC_KIND_BIT = 11,      /* cdc_value_uint64 */
     CDC_KIND_ENUM = 12,     /* cdc_value_uint64: 1-based index, 0 = '' */
@@ -101,6 +101,32 @@ CDC_EXTERN int cdc_value_temporal(const cdc_value *v, cdc_datetime *out);
  * At most 70 bytes are ever needed.
  */
 CDC_EXTERN int cdc_value_decimal(const cdc_value *v, char *buf, size_t cap, size_t *need);
+
+/*
+ * DECIMAL without text: the value is unscaled / 10^scale, scale being
+ * the column's (DECIMAL(10,2) -12.30: unscaled -1230, scale 2). Returns
+ * CDC_OK, CDC_ERR_TOO_LARGE when the unscaled number does not fit an
+ * int64_t (more than 18 digits; use cdc_value_decimal128 or the text),
+ * CDC_ERR_INVALID for another kind or a NULL argument, CDC_ERR_CORRUPT
+ * for malformed digits. Outputs are untouched unless CDC_OK.
+ */
+CDC_EXTERN int cdc_value_decimal_scaled(const cdc_value *v, int64_t *unscaled, unsigned *scale);
+/*
+ * The same as a 128-bit two's-complement integer, hi * 2^64 + lo: exact
+ * for every DECIMAL of up to 38 digits; CDC_ERR_TOO_LARGE beyond
+ * (DECIMAL goes to 65 digits: use cdc_value_decimal's text). Other
+ * returns as cdc_value_decimal_scaled.
+ */
+CDC_EXTERN int cdc_value_decimal128(const cdc_value *v, int64_t *hi, uint64_t *lo, unsigned *scale);
+/*
+ * TIMESTAMP as seconds since 1970-01-01 UTC and microseconds (0..999999),
+ * without calendar fields. The zero TIMESTAMP gives 0 and 0
+ * (cdc_value_temporal's `zero` tells it apart). CDC_OK or CDC_ERR_INVALID
+ * (another kind, a NULL argument).
+ */
+CDC_EXTERN int cdc_value_timestamp(const cdc_value *v, int64_t *sec, uint32_t *usec);
+/* Defined since these getters exist. */
+#define CDC_VALUE_HAS_DECIMAL_SCALED 1
 
 /*
  * The canonical JSON text of v (docs/values.md), NUL-terminated, into

@@ -1,0 +1,444 @@
+/*
+ * jsonw.c: JSON text writing. See jsonw.h.
+ *
+ * This runs for every value of every line `cdc dump` prints, so the
+ * common cases take the short road: strings are scanned eight bytes at
+ * a time for anything that needs a look (bytes >= 0x80, control
+ * characters, '"', '\\'); doubles are formatted by the Schubfach
+ * algorithm (R. Giulietti, "The Schubfach way to render doubles", 2020)
+ * instead of printf-and-strtod searches.
+ */
+#include "jsonw.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static const char hexdig[] = "0123456789abcdef";
+
+/* ---- UTF-8 -------------------------------------------------------------- */
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
+static size_t utf8_seq(const uint8_t *s, size_t len)
+{
+    uint8_t c = s[0];
+    if (c < 0x80) return 1;
+    size_t n;
+    uint32_t cp;
+    if (c >= 0xc2 && c <= 0xdf) { n = 2; cp = c & 0x1f; }
+    else if (c >= 0xe0 && c <= 0xef) { n = 3; cp = c & 0x0f; }
+    else if (c >= 0xf0 && c <= 0xf4) { n = 4; cp = c & 0x07; }
+    else return 0;
+    if (len < n) return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80) return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    /* overlong forms, surrogates and values past U+10FFFF are invalid */
+    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n;
+}
+
+#define ONES 0x0101010101010101u
+#define HIGH 0x8080808080808080u
+
+static inline uint64_t load8(const uint8_t *p)
+{
+    uint64_t w;
+    memcpy(&w, p, 8);
+    return w;
+}
+
+/* 1 if none of the 8 bytes is >= 0x80. */
+static inline bool word_ascii(uint64_t w) { return (w & HIGH) == 0; }
+
+/* The high bit of each byte of w that does not go into a JSON string as
+ * it is (>= 0x80, a control character, '"', '\\'); 0 if none. (x - n*ONES)
+ * & ~x & HIGH flags the bytes of x below n (bytes below 0x80; a borrow
+ * may also flag bytes above a flagged one, never below); a byte equal
+ * to c is a zero byte of x ^ c*ONES. */
+static inline uint64_t word_special(uint64_t w)
+{
+    uint64_t q = w ^ (ONES * '"'), b = w ^ (ONES * '\\');
+    return (((w - ONES * 0x20) & ~w) | ((q - ONES) & ~q) | ((b - ONES) & ~b) | w) & HIGH;
+}
+
+bool cdc__utf8_valid(const uint8_t *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        if (i + 8 <= len && word_ascii(load8(s + i))) { i += 8; continue; }
+        if (s[i] < 0x80) { i++; continue; }
+        size_t n = utf8_seq(s + i, len - i);
+        if (!n) return false;
+        i += n;
+    }
+    return true;
+}
+
+int cdc__utf8_sanitize(const uint8_t *s, size_t len, cdc_buf *out)
+{
+    size_t i = 0;
+    while (i < len) {
+        size_t start = i;
+        while (i < len) {
+            if (i + 8 <= len && word_ascii(load8(s + i))) { i += 8; continue; }
+            size_t n = utf8_seq(s + i, len - i);
+            if (!n) break;
+            i += n;
+        }
+        if (i > start && cdc__buf_append(out, s + start, i - start)) return CDC_ERR_NOMEM;
+        if (i < len) {
+            if (cdc__buf_append(out, "\xef\xbf\xbd", 3)) return CDC_ERR_NOMEM;
+            i++;
+        }
+    }
+    return CDC_OK;
+}
+
+/*
+ * Room for the rest of the input as it is, plus slack: the 8-byte word
+ * copies write up to 7 bytes past what they keep, and one escape adds at
+ * most 5 bytes (1 byte in, up to 6 out). Checked before each byte that
+ * needs a look, so the room asked for tracks the real output: a buffer
+ * that cannot grow (cdc_change_json's caller buffer) is not refused for
+ * a worst case that does not happen.
+ */
+#define ESC_SLACK 16
+
+static inline int ensure_room(cdc_buf *out, uint8_t **o, size_t rest)
+{
+    size_t have = out->cap - (size_t)(*o - out->data);
+    if (have >= rest + ESC_SLACK) return CDC_OK;
+    out->len = (size_t)(*o - out->data);
+    if (cdc__buf_reserve(out, rest + ESC_SLACK)) return CDC_ERR_NOMEM;
+    *o = out->data + out->len;
+    return CDC_OK;
+}
+
+int cdc__render_utf8_string(cdc_buf *out, const uint8_t *s, size_t len)
+{
+    if (len > SIZE_MAX / 2) return CDC_ERR_NOMEM;
+    if (out->cap - out->len < len + 2 + ESC_SLACK && cdc__buf_reserve(out, len + 2 + ESC_SLACK))
+        return CDC_ERR_NOMEM;
+    uint8_t *o = out->data + out->len;
+    *o++ = '"';
+    size_t i = 0;
+    while (i < len) {
+        if (i + 8 <= len) {
+            /* copy the word, keep the bytes before the first one that
+             * needs a look (the lowest flagged byte is a true one) */
+            uint64_t w = load8(s + i), bad = word_special(w);
+            memcpy(o, &w, 8);
+            size_t k = bad ? (size_t)__builtin_ctzll(bad) / 8 : 8;
+            o += k;
+            i += k;
+            if (k == 8) continue;
+        }
+        if (ensure_room(out, &o, len - i + 1)) return CDC_ERR_NOMEM;
+        uint8_t c = s[i];
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+            *o++ = c;
+            i++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf && i + 1 < len && (s[i + 1] & 0xc0) == 0x80) {
+            o[0] = c; /* two-byte sequence: always valid in this range */
+            o[1] = s[i + 1];
+            o += 2;
+            i += 2;
+            continue;
+        }
+        if (c >= 0x80) {
+            size_t n = utf8_seq(s + i, len - i);
+            if (n) {
+                memcpy(o, s + i, n);
+                o += n;
+                i += n;
+            } else {
+                memcpy(o, "\xef\xbf\xbd", 3); /* invalid UTF-8 byte */
+                o += 3;
+                i++;
+            }
+            continue;
+        }
+        i++;
+        *o++ = '\\';
+        switch (c) {
+        case '"': *o++ = '"'; break;
+        case '\\': *o++ = '\\'; break;
+        case '\n': *o++ = 'n'; break;
+        case '\r': *o++ = 'r'; break;
+        case '\t': *o++ = 't'; break;
+        case '\b': *o++ = 'b'; break;
+        case '\f': *o++ = 'f'; break;
+        default:
+            memcpy(o, "u00", 3);
+            o[3] = (uint8_t)hexdig[c >> 4];
+            o[4] = (uint8_t)hexdig[c & 15];
+            o += 5;
+        }
+    }
+    /* the slack left after the last look covers the closing quote */
+    *o++ = '"';
+    out->len = (size_t)(o - out->data);
+    return CDC_OK;
+}
+
+int cdc__render_base64(cdc_buf *out, const uint8_t *p, size_t len)
+{
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    if (len > (SIZE_MAX - 8) / 4 * 3) return CDC_ERR_NOMEM;
+    if (cdc__buf_reserve(out, (len + 2) / 3 * 4 + 2)) return CDC_ERR_NOMEM;
+    uint8_t *o = out->data + out->len;
+    *o++ = '"';
+    size_t i = 0;
+    for (; i + 3 <= len; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+        *o++ = (uint8_t)tab[v >> 18];
+        *o++ = (uint8_t)tab[(v >> 12) & 63];
+        *o++ = (uint8_t)tab[(v >> 6) & 63];
+        *o++ = (uint8_t)tab[v & 63];
+    }
+    if (len - i == 1) {
+        uint32_t v = (uint32_t)p[i] << 16;
+        *o++ = (uint8_t)tab[v >> 18];
+        *o++ = (uint8_t)tab[(v >> 12) & 63];
+        *o++ = '=';
+        *o++ = '=';
+    } else if (len - i == 2) {
+        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8;
+        *o++ = (uint8_t)tab[v >> 18];
+        *o++ = (uint8_t)tab[(v >> 12) & 63];
+        *o++ = (uint8_t)tab[(v >> 6) & 63];
+        *o++ = '=';
+    }
+    *o++ = '"';
+    out->len = (size_t)(o - out->data);
+    return CDC_OK;
+}
+
+/* ---- integers ----------------------------------------------------------- */
+
+static const char digits2[] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+size_t cdc__fmt_u64(char *buf, uint64_t v)
+{
+    char tmp[20];
+    char *p = tmp + sizeof tmp;
+    while (v >= 100) {
+        unsigned r = (unsigned)(v % 100);
+        v /= 100;
+        p -= 2;
+        memcpy(p, digits2 + 2 * r, 2);
+    }
+    if (v >= 10) {
+        p -= 2;
+        memcpy(p, digits2 + 2 * v, 2);
+    } else {
+        *--p = (char)('0' + v);
+    }
+    size_t n = (size_t)(tmp + sizeof tmp - p);
+    memcpy(buf, p, n);
+    return n;
+}
+
+size_t cdc__fmt_i64(char *buf, int64_t v)
+{
+    if (v >= 0) return cdc__fmt_u64(buf, (uint64_t)v);
+    buf[0] = '-';
+    return 1 + cdc__fmt_u64(buf + 1, (uint64_t)0 - (uint64_t)v);
+}
+
+/* ---- floating point ----------------------------------------------------- */
+
+/*
+ * Layout, as MySQL's my_gcvt() lays out a DOUBLE for SELECT: `digits`
+ * (len of them, no trailing zeros) times 10^(decpt - len). Plain
+ * notation when the decimal exponent `decpt` (digits before the point)
+ * is in -14..15, or larger but the number has digits after the point;
+ * otherwise d.ddde[-]N. So 0.1, 1e-20, 0.0000000000000015,
+ * 123456789012345, 1e15, 1000000000000000.2, 1.2345678901234568e17.
+ */
+static size_t layout(char *buf, bool neg, const char *digits, int len, int decpt)
+{
+    char *o = buf;
+    if (neg) *o++ = '-';
+    if (decpt >= -14 && (decpt <= 15 || len > decpt)) {
+        if (decpt <= 0) {
+            *o++ = '0';
+            *o++ = '.';
+            for (int i = 0; i < -decpt; i++) *o++ = '0';
+            memcpy(o, digits, (size_t)len);
+            o += len;
+        } else if (decpt < len) {
+            memcpy(o, digits, (size_t)decpt);
+            o += decpt;
+            *o++ = '.';
+            memcpy(o, digits + decpt, (size_t)(len - decpt));
+            o += len - decpt;
+        } else {
+            memcpy(o, digits, (size_t)len);
+            o += len;
+            for (int i = len; i < decpt; i++) *o++ = '0';
+        }
+    } else {
+        *o++ = digits[0];
+        if (len > 1) {
+            *o++ = '.';
+            memcpy(o, digits + 1, (size_t)(len - 1));
+            o += len - 1;
+        }
+        *o++ = 'e';
+        o += cdc__fmt_i64(o, decpt - 1);
+    }
+    *o = 0;
+    return (size_t)(o - buf);
+}
+
+/* printf's %.Ne text ([-]d[.ddd]e(+|-)XX) through layout(). */
+static size_t layout_sci(char *buf, const char *sci)
+{
+    char digits[24];
+    int len = 0;
+    const char *p = sci;
+    bool neg = *p == '-';
+    if (neg) p++;
+    for (; *p && *p != 'e' && len < (int)sizeof digits; p++)
+        if (*p != '.') digits[len++] = *p;
+    int decpt = atoi(p + 1) + 1;
+    while (len > 1 && digits[len - 1] == '0') len--;
+    if (len == 1 && digits[0] == '0') decpt = 1;
+    return layout(buf, neg, digits, len, decpt);
+}
+
+/*
+ * The reference: any decimal of at most DBL_DIG (15) digits survives
+ * decimal -> double -> 15-digit decimal, so if a k-digit text reads back
+ * (k <= 15), 15 digits with trailing zeros dropped give that same text:
+ * starting at 15 finds the shortest in one or two tries. Likewise
+ * FLT_DIG (6) for floats. Subnormals carry fewer digits and search from
+ * one.
+ */
+size_t cdc__fmt_double_reference(char *buf, double d)
+{
+    if (!isfinite(d)) { memcpy(buf, "null", 5); return 4; }
+    char sci[40];
+    int prec = fabs(d) < DBL_MIN ? 1 : DBL_DIG;
+    for (; prec < 17; prec++) {
+        snprintf(sci, sizeof sci, "%.*e", prec - 1, d);
+        if (strtod(sci, NULL) == d) break;
+    }
+    if (prec == 17) snprintf(sci, sizeof sci, "%.16e", d);
+    return layout_sci(buf, sci);
+}
+
+size_t cdc__fmt_float(char *buf, float f)
+{
+    if (!isfinite(f)) { memcpy(buf, "null", 5); return 4; }
+    char sci[40];
+    int prec = fabsf(f) < FLT_MIN ? 1 : FLT_DIG;
+    for (; prec < 9; prec++) {
+        snprintf(sci, sizeof sci, "%.*e", prec - 1, (double)f);
+        if (strtof(sci, NULL) == f) break;
+    }
+    if (prec == 9) snprintf(sci, sizeof sci, "%.8e", (double)f);
+    return layout_sci(buf, sci);
+}
+
+#if defined(__SIZEOF_INT128__)
+#include "jsonw_pow10.h"
+
+/*
+ * Schubfach. A finite double is c * 2^q. Its rounding interval (what
+ * reads back as it) is bounded by (4c - 2) * 2^(q-2) and (4c + 2) *
+ * 2^(q-2), inclusive when c is even. With k = floor(log10(2^q)), scaled
+ * by 10^-k the interval is narrow enough to hold at most one multiple of
+ * 10 and to decide between s and s + 1 (s = floor(v * 10^-k)). The
+ * scaled bounds are computed from a 128-bit approximation g of 10^-k,
+ * rounded to odd so that comparisons stay exact.
+ */
+static inline uint64_t round_to_odd(const uint64_t g[2], uint64_t cp)
+{
+    unsigned __int128 x = (unsigned __int128)g[1] * cp;
+    unsigned __int128 y = (unsigned __int128)g[0] * cp + (uint64_t)(x >> 64);
+    return (uint64_t)(y >> 64) | ((uint64_t)y > 1);
+}
+
+static inline int floor_log10_pow2(int e) { return (e * 1262611) >> 22; }
+static inline int floor_log2_pow10(int e) { return (e * 1741647) >> 19; }
+
+/* v = c * 2^q (c >= 1, not a power of two above the subnormals) as the
+ * shortest, closest *s * 10^*k. */
+static void schubfach(uint64_t c, int q, uint64_t *s_out, int *k_out)
+{
+    bool even = (c & 1) == 0;
+    uint64_t cbl = 4 * c - 2, cb = 4 * c, cbr = 4 * c + 2;
+    int k = floor_log10_pow2(q);
+    int h = q + floor_log2_pow10(-k) + 1;
+    const uint64_t *g = cdc__pow10_g[-k - CDC__POW10_MIN];
+    uint64_t vbl = round_to_odd(g, cbl << h);
+    uint64_t vb = round_to_odd(g, cb << h);
+    uint64_t vbr = round_to_odd(g, cbr << h);
+    uint64_t lower = vbl + !even, upper = vbr - !even;
+    uint64_t s = vb / 4;
+    if (s >= 10) {
+        uint64_t sp = s / 10;
+        bool up_in = lower <= 40 * sp, wp_in = 40 * sp + 40 <= upper;
+        if (up_in != wp_in) {
+            *s_out = sp + wp_in;
+            *k_out = k + 1;
+            return;
+        }
+    }
+    bool u_in = lower <= 4 * s, w_in = 4 * s + 4 <= upper;
+    if (u_in != w_in) {
+        *s_out = s + w_in;
+        *k_out = k;
+        return;
+    }
+    uint64_t mid = 4 * s + 2;
+    bool up = vb > mid || (vb == mid && (s & 1) != 0);
+    *s_out = s + up;
+    *k_out = k;
+}
+
+size_t cdc__fmt_double(char *buf, double d)
+{
+    uint64_t bits;
+    memcpy(&bits, &d, sizeof bits);
+    bool neg = bits >> 63;
+    uint64_t frac = bits & ((UINT64_C(1) << 52) - 1);
+    int bexp = (int)(bits >> 52) & 0x7ff;
+    if (bexp == 0x7ff) { memcpy(buf, "null", 5); return 4; }
+    if (bexp == 0 && frac == 0) return layout(buf, neg, "0", 1, 1);
+    /* Powers of two have a narrower interval below than above; the
+     * shortest text in it may then differ from the correctly rounded one
+     * the reference picks. Rare in data: leave them to the reference. */
+    if (frac == 0 && bexp > 1) return cdc__fmt_double_reference(buf, d);
+    uint64_t c = bexp ? frac | (UINT64_C(1) << 52) : frac;
+    int q = bexp ? bexp - 1075 : -1074;
+    uint64_t s;
+    int k;
+    if (q <= 0 && q > -53 && (c & ((UINT64_C(1) << -q) - 1)) == 0) {
+        s = c >> -q; /* an integer below 2^53: its own digits are the shortest */
+        k = 0;
+    } else {
+        schubfach(c, q, &s, &k);
+    }
+    char digits[24];
+    size_t n = cdc__fmt_u64(digits, s);
+    while (n > 1 && digits[n - 1] == '0') { n--; k++; }
+    return layout(buf, neg, digits, (int)n, (int)n + k);
+}
+
+#else
+
+size_t cdc__fmt_double(char *buf, double d) { return cdc__fmt_double_reference(buf, d); }
+
+#endif

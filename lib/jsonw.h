@@ -1,0 +1,41 @@
+/*
+ * jsonw.h: writing JSON text: string literals from UTF-8 (validated,
+ * escaped), base64 strings, integers and shortest round-trip doubles.
+ * A leaf module (it uses only util.c): charset.c, json.c, render.c and
+ * output.c all write through it, none of them through each other.
+ * Internal; not installed.
+ */
+#ifndef CDC_JSONW_H
+#define CDC_JSONW_H
+
+#include "util.h"
+
+/* Appends a JSON string literal of UTF-8 text, escaping '"', '\\' and
+ * control characters and replacing invalid UTF-8 with U+FFFD. */
+int cdc__render_utf8_string(cdc_buf *out, const uint8_t *s, size_t len);
+/* True if s[0..len) is valid UTF-8 (no overlongs, surrogates or > U+10FFFF). */
+bool cdc__utf8_valid(const uint8_t *s, size_t len);
+/* Appends s as UTF-8 with every invalid sequence replaced by U+FFFD.
+ * Returns CDC_OK or CDC_ERR_NOMEM. */
+int cdc__utf8_sanitize(const uint8_t *s, size_t len, cdc_buf *out);
+/* Appends "<base64>" (standard alphabet, padded), quotes included. */
+int cdc__render_base64(cdc_buf *out, const uint8_t *p, size_t len);
+
+/* Decimal text of an integer, no NUL; buf needs 20 (u64) or 21 (i64)
+ * bytes. Return the length. */
+size_t cdc__fmt_u64(char *buf, uint64_t v);
+size_t cdc__fmt_i64(char *buf, int64_t v);
+
+/*
+ * Shortest decimal text that reads back as the same double/float, laid
+ * out as docs/values.md says (plain notation for decimal exponents
+ * -14..15, else d.ddde[-]N); non-finite values give "null". buf needs 40
+ * bytes. Returns the length (no NUL is counted; one is written).
+ */
+size_t cdc__fmt_double(char *buf, double d);
+size_t cdc__fmt_float(char *buf, float f);
+/* The same text as cdc__fmt_double, found by printf and strtod round
+ * trips (the slow definition the fast path is tested against). */
+size_t cdc__fmt_double_reference(char *buf, double d);
+
+#endif /* CDC_JSONW_H */

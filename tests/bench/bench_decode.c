@@ -1,0 +1,176 @@
+/*
+ * bench_decode FILE [MAX_BYTES]: decodes a binlog file through the public
+ * API only (cdc/cdc.h), reading every value of every row image with the
+ * typed getters of cdc/value.h, and prints aggregates of what it read
+ * (so nothing can be skipped) with the time and throughput. Used by
+ * decode_bench.py and by the instruction-count check (icount.py).
+ *
+ * MAX_BYTES feeds only the first bytes of the file (a slice cut anywhere:
+ * the unfinished last event is not an error here).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cdc/cdc.h>
+
+typedef struct agg {
+    uint64_t rows, values, nulls;
+    uint64_t isum, usum, bytes, bsum, tsum, dsum;
+    double fsum;
+} agg;
+
+static void read_value(agg *a, const cdc_value *v)
+{
+    a->values++;
+    switch (cdc_value_kind(v)) {
+    case CDC_KIND_NULL: a->nulls++; break;
+    case CDC_KIND_INT: case CDC_KIND_YEAR: {
+        int64_t i = 0;
+        cdc_value_int64(v, &i);
+        a->isum += (uint64_t)i;
+        break;
+    }
+    case CDC_KIND_UINT: case CDC_KIND_BIT: case CDC_KIND_ENUM: case CDC_KIND_SET: {
+        uint64_t u = 0;
+        cdc_value_uint64(v, &u);
+        a->usum += u;
+        break;
+    }
+    case CDC_KIND_FLOAT: case CDC_KIND_DOUBLE: {
+        double d = 0;
+        cdc_value_double(v, &d);
+        a->fsum += d;
+        break;
+    }
+    case CDC_KIND_DECIMAL: {
+#ifdef CDC_VALUE_HAS_DECIMAL_SCALED
+        int64_t unscaled = 0;
+        unsigned scale = 0;
+        if (cdc_value_decimal_scaled(v, &unscaled, &scale) == CDC_OK) {
+            a->dsum += (uint64_t)unscaled;
+            a->dsum += scale;
+        } else { /* wider than 64 bits: the text form */
+            char buf[80];
+            cdc_value_decimal(v, buf, sizeof buf, NULL);
+            a->dsum += (uint64_t)buf[0];
+        }
+#else
+        char buf[80];
+        cdc_value_decimal(v, buf, sizeof buf, NULL);
+        a->dsum += (uint64_t)buf[0] + strlen(buf);
+#endif
+        break;
+    }
+    case CDC_KIND_TIMESTAMP: {
+#ifdef CDC_VALUE_HAS_DECIMAL_SCALED
+        int64_t sec = 0;
+        uint32_t usec = 0;
+        cdc_value_timestamp(v, &sec, &usec);
+        a->tsum += (uint64_t)sec + usec;
+#else
+        int64_t sec = 0;
+        cdc_datetime t;
+        cdc_value_int64(v, &sec);
+        cdc_value_temporal(v, &t);
+        a->tsum += (uint64_t)sec + t.usec;
+#endif
+        break;
+    }
+    case CDC_KIND_DATE: case CDC_KIND_TIME: case CDC_KIND_DATETIME: {
+        cdc_datetime t;
+        cdc_value_temporal(v, &t);
+        a->tsum += (uint64_t)t.year + t.month + t.day + t.hour + t.minute + t.second + t.usec;
+        break;
+    }
+    default: {
+        cdc_bytes b = cdc_value_bytes(v);
+        a->bytes += b.len;
+        if (b.len) a->bsum += ((const uint8_t *)b.ptr)[0] + ((const uint8_t *)b.ptr)[b.len - 1];
+        break;
+    }
+    }
+}
+
+static int on_change(const cdc_change *c, void *ud)
+{
+    agg *a = ud;
+    size_t n = cdc_table_column_count(cdc_change_table(c));
+    a->rows++;
+    for (size_t i = 0; i < n; i++) {
+        const cdc_value *b = cdc_change_before(c, i), *v = cdc_change_after(c, i);
+        if (b) read_value(a, b);
+        if (v) read_value(a, v);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: bench_decode FILE [MAX_BYTES]\n");
+        return 2;
+    }
+    uint64_t max = argc > 2 ? strtoull(argv[2], NULL, 10) : UINT64_MAX;
+    int fd = open(argv[1], O_RDONLY);
+    if (fd < 0) {
+        fprintf(stderr, "bench_decode: %s: %s\n", argv[1], strerror(errno));
+        return 1;
+    }
+    cdc_decoder *d;
+    char err[256];
+    if (cdc_decoder_new(&d, NULL, err, sizeof err)) {
+        fprintf(stderr, "bench_decode: %s\n", err);
+        return 1;
+    }
+    agg a;
+    memset(&a, 0, sizeof a);
+    cdc_decoder_set_position(d, "bench", 0);
+    cdc_decoder_set_change_cb(d, on_change, &a);
+    size_t cap = (size_t)1 << 20;
+    uint8_t *buf = malloc(cap);
+    if (!buf) return 1;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    uint64_t total = 0;
+    int status = 0;
+    for (;;) {
+        size_t want = cap;
+        if (max - total < want) want = (size_t)(max - total);
+        if (want == 0) break;
+        ssize_t n = read(fd, buf, want);
+        if (n < 0) {
+            fprintf(stderr, "bench_decode: read: %s\n", strerror(errno));
+            status = 1;
+            break;
+        }
+        if (n == 0) break;
+        total += (uint64_t)n;
+        if (cdc_decoder_feed(d, buf, (size_t)n) < 0) {
+            fprintf(stderr, "bench_decode: %s\n", cdc_decoder_errmsg(d));
+            status = 1;
+            break;
+        }
+    }
+    if (status == 0 && max == UINT64_MAX && cdc_decoder_finish(d) != CDC_OK) {
+        fprintf(stderr, "bench_decode: %s\n", cdc_decoder_errmsg(d));
+        status = 1;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    printf("rows %" PRIu64 " values %" PRIu64 " nulls %" PRIu64 " bytes %" PRIu64 "\n", a.rows, a.values,
+           a.nulls, total);
+    printf("sums int %" PRIu64 " uint %" PRIu64 " double %.17g decimal %" PRIu64 " temporal %" PRIu64
+           " blen %" PRIu64 " bsum %" PRIu64 "\n",
+           a.isum, a.usum, a.fsum, a.dsum, a.tsum, a.bytes, a.bsum);
+    printf("%.3f s, %.1f MB/s, %.0f rows/s\n", s, (double)total / 1e6 / s, (double)a.rows / s);
+    cdc_decoder_free(d);
+    free(buf);
+    close(fd);
+    return status;
+}

@@ -1,0 +1,79 @@
+/* Unit tests for crc32.c: the folding path, the portable path and zlib's
+ * crc32() agree on random lengths, alignments and start values. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "crc32.h"
+
+static uint64_t rng = 0x9e3779b97f4a7c15u;
+static uint32_t next(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (uint32_t)(rng >> 11);
+}
+
+static void test_known_values(void **state)
+{
+    (void)state;
+    /* the CRC-32 check value, and the empty message */
+    assert_int_equal(cdc__crc32(0, "123456789", 9), 0xcbf43926u);
+    assert_int_equal(cdc__crc32_clmul(0, "123456789", 9), 0xcbf43926u);
+    assert_int_equal(cdc__crc32(0, "", 0), 0);
+    assert_int_equal(cdc__crc32(0x12345678u, NULL, 0), 0x12345678u);
+    /* 1 KiB of zeros and of 0xff, through the folding path */
+    static uint8_t z[1024], f[1024];
+    memset(f, 0xff, sizeof f);
+    assert_int_equal(cdc__crc32(0, z, sizeof z), (uint32_t)crc32(0, z, sizeof z));
+    assert_int_equal(cdc__crc32(0, f, sizeof f), (uint32_t)crc32(0, f, sizeof f));
+}
+
+static void test_random_lengths_and_alignments(void **state)
+{
+    (void)state;
+    enum { N = 70000 };
+    uint8_t *buf = malloc(N + 64);
+    assert_non_null(buf);
+    for (size_t i = 0; i < N + 64; i++) buf[i] = (uint8_t)next();
+    printf("carry-less multiplication: %s\n", cdc__crc32_has_clmul() ? "used" : "not available here");
+    size_t checked = 0;
+    for (int round = 0; round < 4000; round++) {
+        size_t off = next() % 64;
+        /* short lengths often (the tail paths), long ones sometimes */
+        size_t len = round % 4 == 0 ? next() % N : next() % 300;
+        uint32_t start = round % 3 == 0 ? 0 : next();
+        uint32_t z = (uint32_t)crc32(start, buf + off, (uInt)len);
+        assert_int_equal(cdc__crc32_portable(start, buf + off, len), z);
+        assert_int_equal(cdc__crc32_clmul(start, buf + off, len), z);
+        assert_int_equal(cdc__crc32(start, buf + off, len), z);
+        /* split anywhere, the running CRC is the same */
+        size_t cut = len ? next() % len : 0;
+        assert_int_equal(cdc__crc32(cdc__crc32(start, buf + off, cut), buf + off + cut, len - cut), z);
+        checked += len;
+    }
+    /* every length 0..300 at every alignment 0..15 */
+    for (size_t off = 0; off < 16; off++)
+        for (size_t len = 0; len <= 300; len++)
+            assert_int_equal(cdc__crc32_clmul(0xffffffffu, buf + off, len),
+                             (uint32_t)crc32(0xffffffffu, buf + off, (uInt)len));
+    printf("%zu random bytes checked\n", checked);
+    free(buf);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_known_values),
+        cmocka_unit_test(test_random_lengths_and_alignments),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,233 @@
+/*
+ * Unit tests for jsonw.c: shortest round-trip doubles (the Schubfach
+ * path against strtod and against the printf/strtod reference, on
+ * random and edge values), integers against printf, and JSON string
+ * escaping against a byte-at-a-time model on random byte strings.
+ *
+ * CDC_JSONW_DOUBLES=N sets how many random doubles (default 400,000;
+ * a long run: 100000000 or more, on a release build).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <float.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonw.h"
+
+static uint64_t rng = 0x2545f4914f6cdd1du;
+static uint64_t next(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+static long failures;
+
+/* The fast text equals the reference text and reads back as d. */
+static void check_double(double d)
+{
+    char a[48], b[48];
+    size_t na = cdc__fmt_double(a, d), nb = cdc__fmt_double_reference(b, d);
+    if (na != strlen(a) || nb != strlen(b) || strcmp(a, b) != 0) {
+        if (failures++ < 20) printf("%a: fast \"%s\", reference \"%s\"\n", d, a, b);
+        return;
+    }
+    if (isfinite(d) && strtod(a, NULL) != d) {
+        if (failures++ < 20) printf("%a: \"%s\" reads back as %a\n", d, a, strtod(a, NULL));
+    }
+}
+
+static void test_double_edges(void **state)
+{
+    (void)state;
+    failures = 0;
+    const double fixed[] = {0.0, -0.0, 1.0, -1.0, 0.1, 0.2, 0.3, 1e15, 1e16, 1e17, 123456789012345.0,
+                            1000000000000000.2, 1.2345678901234568e17, 1e-14, 1e-15, 1.5e-15, 5e-324,
+                            -5e-324, DBL_MIN, DBL_MAX, -DBL_MAX, DBL_EPSILON, 9007199254740991.0,
+                            9007199254740992.0, 9007199254740993.0, 4.35, 2.675, 1e23, 8.41e21,
+                            5.764607523034235e39, 2.2250738585072011e-308, 2.2250738585072014e-308};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) check_double(fixed[i]);
+    /* every power of two and ten, and their neighbours */
+    for (int e = -1074; e <= 1023; e++) {
+        double p = ldexp(1.0, e);
+        check_double(p);
+        check_double(nextafter(p, 0));
+        check_double(nextafter(p, INFINITY));
+        check_double(-p);
+    }
+    for (int e = -323; e <= 308; e++) {
+        char s[32];
+        snprintf(s, sizeof s, "1e%d", e);
+        double p = strtod(s, NULL);
+        check_double(p);
+        check_double(nextafter(p, 0));
+        check_double(nextafter(p, INFINITY));
+    }
+    /* integers around 2^53, subnormal boundaries */
+    for (int64_t i = -100; i <= 100; i++) check_double((double)((INT64_C(1) << 53) + i));
+    for (uint64_t f = 0; f < 2000; f++) {
+        uint64_t bits = f;
+        double d;
+        memcpy(&d, &bits, 8);
+        check_double(d);
+        bits = (UINT64_C(0x0010000000000000) - 1000) + f;
+        memcpy(&d, &bits, 8);
+        check_double(d);
+    }
+    char buf[48];
+    assert_int_equal(cdc__fmt_double(buf, INFINITY), 4);
+    assert_string_equal(buf, "null");
+    assert_int_equal(cdc__fmt_double(buf, NAN), 4);
+    assert_string_equal(buf, "null");
+    assert_int_equal(failures, 0);
+}
+
+static void test_double_random(void **state)
+{
+    (void)state;
+    failures = 0;
+    const char *e = getenv("CDC_JSONW_DOUBLES");
+    long n = e ? atol(e) : 400000;
+    for (long i = 0; i < n; i++) {
+        double d;
+        uint64_t bits = next();
+        switch (i % 4) {
+        case 0: memcpy(&d, &bits, 8); break; /* any bit pattern */
+        case 1: d = (double)(int64_t)(bits % 2000000000000 - 1000000000000) / 100.0; break; /* money */
+        case 2: d = (double)(bits % 1000000) * pow(10.0, (int)((bits >> 32) % 60) - 30); break;
+        default: d = (double)(int64_t)(bits >> 12) / (double)((next() % 1000) + 1); break;
+        }
+        check_double(d);
+    }
+    printf("%ld random doubles: fast text = reference text, reads back exactly\n", n);
+    assert_int_equal(failures, 0);
+}
+
+static void test_integers(void **state)
+{
+    (void)state;
+    char a[32], b[32];
+    const uint64_t fixed[] = {0, 1, 9, 10, 99, 100, 101, 999, 1000, UINT32_MAX, UINT64_MAX, UINT64_MAX / 10};
+    for (int i = 0; i < 200000; i++) {
+        uint64_t u = i < 12 ? fixed[i] : next() >> (next() % 64);
+        size_t n = cdc__fmt_u64(a, u);
+        a[n] = 0;
+        snprintf(b, sizeof b, "%" PRIu64, u);
+        assert_string_equal(a, b);
+        int64_t s = (int64_t)u;
+        n = cdc__fmt_i64(a, s);
+        a[n] = 0;
+        snprintf(b, sizeof b, "%" PRId64, s);
+        assert_string_equal(a, b);
+    }
+    size_t n = cdc__fmt_i64(a, INT64_MIN);
+    a[n] = 0;
+    assert_string_equal(a, "-9223372036854775808");
+}
+
+/* Byte at a time: what the escaper must produce. */
+static void model_escape(const uint8_t *s, size_t len, cdc_buf *out)
+{
+    cdc__buf_putc(out, '"');
+    for (size_t i = 0; i < len;) {
+        uint8_t c = s[i];
+        size_t n = 0;
+        if (c >= 0x80) {
+            /* decode one sequence and accept it only if cdc__utf8_valid does */
+            size_t want = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 0;
+            if (want && i + want <= len && cdc__utf8_valid(s + i, want)) n = want;
+            if (n) cdc__buf_append(out, s + i, n);
+            else cdc__buf_append(out, "\xef\xbf\xbd", 3);
+            i += n ? n : 1;
+            continue;
+        }
+        char esc[8];
+        if (c == '"') cdc__buf_puts(out, "\\\"");
+        else if (c == '\\') cdc__buf_puts(out, "\\\\");
+        else if (c == '\n') cdc__buf_puts(out, "\\n");
+        else if (c == '\r') cdc__buf_puts(out, "\\r");
+        else if (c == '\t') cdc__buf_puts(out, "\\t");
+        else if (c == '\b') cdc__buf_puts(out, "\\b");
+        else if (c == '\f') cdc__buf_puts(out, "\\f");
+        else if (c < 0x20) { snprintf(esc, sizeof esc, "\\u%04x", c); cdc__buf_puts(out, esc); }
+        else cdc__buf_putc(out, c);
+        i++;
+    }
+    cdc__buf_putc(out, '"');
+}
+
+static void *ng_malloc(size_t n, void *ud) { (void)n; (void)ud; return NULL; }
+static void *ng_realloc(void *p, size_t n, void *ud) { (void)p; (void)n; (void)ud; return NULL; }
+static void ng_free(void *p, void *ud) { (void)p; (void)ud; }
+static const cdc_allocator no_grow = {ng_malloc, ng_realloc, ng_free, NULL};
+
+static void test_string_escaping(void **state)
+{
+    (void)state;
+    /* pieces that random strings are made of: plain runs, every class of
+     * byte that needs a look, valid and broken multi-byte sequences */
+    static const char *pieces[] = {"abcdefgh", "0123456789abcdefXYZ", "\"", "\\", "\n", "\x01", "\x1f",
+                                   " ", "\x7f", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xc3",
+                                   "\xe2\x82", "\xed\xa0\x80", "\xc0\xaf", "\xf4\x90\x80\x80", "\xff",
+                                   "\x80", "q"};
+    cdc_buf in, got, want;
+    cdc__buf_init(&in, NULL);
+    cdc__buf_init(&got, NULL);
+    cdc__buf_init(&want, NULL);
+    for (int round = 0; round < 20000; round++) {
+        cdc__buf_reset(&in);
+        size_t k = next() % (round % 100 == 0 ? 3000 : 40);
+        for (size_t i = 0; i < k; i++) cdc__buf_puts(&in, pieces[next() % (sizeof pieces / sizeof pieces[0])]);
+        for (size_t off = 0; off < 3 && off <= in.len; off++) {
+            cdc__buf_reset(&got);
+            cdc__buf_reset(&want);
+            assert_int_equal(cdc__render_utf8_string(&got, in.data + off, in.len - off), CDC_OK);
+            model_escape(in.data + off, in.len - off, &want);
+            assert_int_equal(got.len, want.len);
+            assert_memory_equal(got.data, want.data, got.len);
+            /* into a buffer that cannot grow (cdc_change_json's caller
+             * buffer): the real size plus 16 bytes of slack is enough */
+            uint8_t fixed[32768];
+            if (want.len + 16 <= sizeof fixed) {
+                cdc_buf fb = {fixed, 0, want.len + 16, &no_grow};
+                assert_int_equal(cdc__render_utf8_string(&fb, in.data + off, in.len - off), CDC_OK);
+                assert_int_equal(fb.len, want.len);
+                assert_memory_equal(fb.data, want.data, want.len);
+                cdc_buf small = {fixed, 0, want.len > 0 ? want.len - 1 : 0, &no_grow};
+                assert_int_equal(cdc__render_utf8_string(&small, in.data + off, in.len - off), CDC_ERR_NOMEM);
+            }
+            /* sanitizing and validating agree with the escaper */
+            cdc_buf san;
+            cdc__buf_init(&san, NULL);
+            assert_int_equal(cdc__utf8_sanitize(in.data + off, in.len - off, &san), CDC_OK);
+            assert_true(cdc__utf8_valid(san.data, san.len));
+            bool same = san.len == in.len - off && (san.len == 0 || !memcmp(san.data, in.data + off, san.len));
+            assert_int_equal(cdc__utf8_valid(in.data + off, in.len - off), same);
+            cdc__buf_free(&san);
+        }
+    }
+    cdc__buf_free(&in);
+    cdc__buf_free(&got);
+    cdc__buf_free(&want);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_double_edges),
+        cmocka_unit_test(test_double_random),
+        cmocka_unit_test(test_integers),
+        cmocka_unit_test(test_string_escaping),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
