@@ -288,6 +288,9 @@ int cmd_dump(int argc, char **argv)
             }
         }
     }
+    /* lines go out in 1 MiB writes, not stdio's default 4 KiB */
+    static char obuf[1 << 20];
+    setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
     int status = 0;
     for (; i < argc && status == 0; i++) status = dump_file(argv[i], &x, verify);
     if (fflush(stdout) != 0) status = 1;
