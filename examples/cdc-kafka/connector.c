@@ -15,6 +15,7 @@
 #define POLL_EVERY 256 /* produce calls between two serves of delivery reports */
 
 static connector *volatile g_conn;
+static bool g_restart; /* set when an aborted transaction must be re-read */
 
 static int64_t now_ms(void)
 {
@@ -423,8 +424,6 @@ static int eos_begin(connector *c)
     return 0;
 }
 
-static bool g_restart; /* set when an aborted transaction must be re-read */
-
 /* Commits the open transaction with checkpoint ck (taken) in the offsets topic. */
 static int eos_commit(connector *c, char *ck)
 {
@@ -443,6 +442,29 @@ static int eos_commit(connector *c, char *ck)
     if (!val) {
         free(ck);
         return CDC_ERR_NOMEM;
+    }
+    /* Every record of the transaction is acknowledged before its
+     * checkpoint is produced, so no broker ever holds a checkpoint ahead
+     * of its records, even one that writes no transaction markers. */
+    rd_kafka_resp_err_t fe = rd_kafka_flush(c->rk, 60000);
+    if (fe || atomic_load(&c->fatal)) {
+        free(val);
+        if (!atomic_load(&c->fatal)) {
+            char what[600];
+            snprintf(what, sizeof what, "records of the transaction ending at %s not acknowledged in 60 s", ck);
+            fprintf(stderr, "cdc-kafka: exactly-once: %s; aborting it and re-reading\n", what);
+            rd_kafka_error_t *ae = rd_kafka_abort_transaction(c->rk, 60000);
+            if (ae) {
+                set_fatal(c, "exactly-once: abort: %s%s", rd_kafka_error_string(ae), "");
+                rd_kafka_error_destroy(ae);
+            } else {
+                c->in_txn = false;
+                g_restart = true;
+                cdc_stream_stop(c->stream);
+            }
+        }
+        free(ck);
+        return CDC_ERR_PAUSED;
     }
     rd_kafka_headers_t *hdrs = rd_kafka_headers_new(1);
     rd_kafka_header_add(hdrs, "cdc-kafka.txn", -1, tag, (ssize_t)strlen(tag));
@@ -879,6 +901,23 @@ static char *load_checkpoint(connector *c, char *err, size_t errlen)
     return offsets_topic_read(c->user_conf, c->cfg->offsets_topic, c->offsets_key, err, errlen);
 }
 
+int connector_check(settings *cfg, char *err, size_t errlen)
+{
+    connector c;
+    memset(&c, 0, sizeof c);
+    c.cfg = cfg;
+    int rc = make_renderer(&c, err, errlen);
+    cdc_debezium_free(c.dz);
+    if (rc) return -1;
+    rd_kafka_conf_t *kc = user_kafka_conf(cfg, err, errlen);
+    if (!kc) return -1;
+    rd_kafka_conf_destroy(kc);
+    cdc_stream *s = NULL;
+    rc = cdc_stream_new(&s, cfg->cdc, NULL, err, errlen);
+    cdc_stream_free(s);
+    return rc ? -1 : 0;
+}
+
 int connector_run(settings *cfg, int metrics_port, bool verbose)
 {
     connector c;
@@ -897,14 +936,14 @@ int connector_run(settings *cfg, int metrics_port, bool verbose)
         fprintf(stderr, "cdc-kafka: %s\n", err);
         goto out;
     }
-    {
-        rd_kafka_topic_t *ot = rd_kafka_topic_new(c.rk, cfg->offsets_topic ? cfg->offsets_topic : "-", NULL);
-        if (cfg->offsets_topic && ensure_topic(&c, cfg->offsets_topic, ot, true)) {
-            rd_kafka_topic_destroy(ot);
+    if (cfg->offsets_topic) {
+        rd_kafka_topic_t *ot = rd_kafka_topic_new(c.rk, cfg->offsets_topic, NULL);
+        int bad = !ot || ensure_topic(&c, cfg->offsets_topic, ot, true);
+        if (ot) rd_kafka_topic_destroy(ot);
+        if (bad) {
             fprintf(stderr, "cdc-kafka: %s\n", c.fatal_msg);
             goto out;
         }
-        rd_kafka_topic_destroy(ot);
     }
     if (cfg->delivery == DELIVERY_EXACTLY_ONCE) {
         /* Fences an older instance and ends (aborts) its open transaction

@@ -79,6 +79,10 @@ typedef struct connector {
  * fails. Returns the process exit status. */
 int connector_run(settings *cfg, int metrics_port, bool verbose);
 
+/* Checks what can be checked without connecting: renderer options,
+ * Kafka properties, the stream configuration. 0 or -1 with err. */
+int connector_check(settings *cfg, char *err, size_t errlen);
+
 /* For the metrics endpoint: writes Prometheus text into buf. */
 size_t connector_metrics(connector *c, char *buf, size_t cap);
 

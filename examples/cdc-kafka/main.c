@@ -90,6 +90,11 @@ int main(int argc, char **argv)
         return status;
     }
     if (check) {
+        if (connector_check(&cfg, err, sizeof err)) {
+            fprintf(stderr, "cdc-kafka: %s\n", err);
+            settings_free(&cfg);
+            return 2;
+        }
         fprintf(stderr, "cdc-kafka: configuration is valid\n");
         settings_free(&cfg);
         return 0;
