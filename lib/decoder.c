@@ -930,6 +930,21 @@ int cdc__change_snapshot_row(const struct cdc_table *t, const cdc_value *vals, c
     return cb(&c, ud);
 }
 
+int cdc__change_synth(const cdc__change_spec *spec, int (*cb)(const cdc_change *c, void *ud), void *ud)
+{
+    cdc_event e;
+    memset(&e, 0, sizeof e);
+    e.file = spec->file ? spec->file : "";
+    e.offset = spec->offset;
+    e.gtid = spec->gtid ? spec->gtid : "";
+    e.h.server_id = spec->server_id;
+    struct cdc_change c = {
+        .op = spec->op, .t = spec->t, .ev = &e, .before = spec->before, .after = spec->after, .pb = spec->pb,
+        .pa = spec->pa, .ncols = spec->t->ncols, .row = spec->row, .gtid = e.gtid, .ts_ms = spec->ts_ms,
+    };
+    return cb(&c, ud);
+}
+
 /* ---- views ------------------------------------------------------------- */
 
 int cdc_event_type_of(const cdc_event *ev) { return ev->h.type; }

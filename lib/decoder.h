@@ -28,4 +28,23 @@ int cdc__change_snapshot_row(const struct cdc_table *t, const cdc_value *vals, c
                              const char *file, uint64_t offset, int (*cb)(const cdc_change *c, void *ud),
                              void *ud);
 
+/*
+ * A made-up row change for tests and tools that need one without a
+ * binlog: op 'c', 'u', 'd' or 'r', images as cdc_change_before/after read
+ * them (NULL when absent; `pb`/`pa` flag the columns present), position,
+ * GTID, server id and commit time as the accessors return them.
+ */
+typedef struct cdc__change_spec {
+    char op;
+    const struct cdc_table *t;
+    const cdc_value *before, *after;
+    const uint8_t *pb, *pa;
+    const char *file, *gtid;
+    uint64_t offset, row;
+    uint32_t server_id;
+    int64_t ts_ms;
+} cdc__change_spec;
+int cdc__change_synth(const cdc__change_spec *spec, int (*cb)(const cdc_change *c, void *ud), void *ud);
+
+
 #endif /* CDC_DECODER_H */

@@ -1,7 +1,9 @@
 /*
  * cdc dump FILE...: decode binlog files (plain or gzip) and print one JSON
- * object per row change per line, in binlog order (docs/output.md).
+ * object per row change per line, in binlog order (docs/output.md); with
+ * --format=debezium, one line per Debezium record (docs/debezium.md).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -21,6 +23,8 @@ typedef struct dump_ctx {
     uint64_t start;       /* --start-position: skip what starts before */
     bool events;          /* --events: also print every event */
     int failed;
+    cdc_debezium *dz;     /* --format=debezium */
+    char dzerr[600];
 } dump_ctx;
 
 static int flush_line(dump_ctx *x)
@@ -40,10 +44,86 @@ static int on_event(const cdc_event *e, void *ud)
     return rc ? rc : flush_line(x);
 }
 
+/* Prints the records the renderer holds, one {"topic","key","value"} line each. */
+static int print_records(dump_ctx *x, ptrdiff_t n)
+{
+    if (n < 0) {
+        snprintf(x->dzerr, sizeof x->dzerr, "%s", cdc_debezium_errmsg(x->dz));
+        x->failed = (int)n;
+        return (int)n;
+    }
+    for (size_t i = 0; i < (size_t)n; i++) {
+        cdc_bytes t, k, v;
+        cdc_debezium_record(x->dz, i, &t, &k, &v);
+        cdc__buf_reset(&x->line);
+        int rc = cdc__buf_puts(&x->line, "{\"topic\":\"");
+        if (!rc) rc = cdc__buf_append(&x->line, t.ptr, t.len); /* topic names are [A-Za-z0-9._-] */
+        if (!rc) rc = cdc__buf_puts(&x->line, "\",\"key\":");
+        if (!rc) rc = k.ptr ? cdc__buf_append(&x->line, k.ptr, k.len) : cdc__buf_puts(&x->line, "null");
+        if (!rc) rc = cdc__buf_puts(&x->line, ",\"value\":");
+        if (!rc) rc = v.ptr ? cdc__buf_append(&x->line, v.ptr, v.len) : cdc__buf_puts(&x->line, "null");
+        if (!rc) rc = cdc__buf_putc(&x->line, '}');
+        if (!rc) rc = flush_line(x);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+/* Debezium's transaction id: the GTID, else file=<file>,pos=<offset>. */
+static int on_begin(const cdc_event *e, void *ud)
+{
+    dump_ctx *x = ud;
+    if (cdc_event_offset(e) < x->start) return 0;
+    char id[600];
+    const char *g = cdc_event_gtid(e);
+    if (g && *g) snprintf(id, sizeof id, "%s", g);
+    else snprintf(id, sizeof id, "file=%s,pos=%" PRIu64, cdc_event_file(e), cdc_event_offset(e));
+    return print_records(x, cdc_debezium_begin(x->dz, id, (int64_t)cdc_event_timestamp(e) * 1000));
+}
+
+static int on_commit(const cdc_event *e, void *ud)
+{
+    dump_ctx *x = ud;
+    if (cdc_event_offset(e) < x->start) return 0;
+    return print_records(x, cdc_debezium_commit(x->dz, (int64_t)cdc_event_timestamp(e) * 1000));
+}
+
+/* DDL statements become schema-change records; other statements
+ * (statement-based DML, SAVEPOINT, XA...) do not. */
+static int on_query(const cdc_query *q, void *ud)
+{
+    dump_ctx *x = ud;
+    if (cdc_event_offset(cdc_query_event(q)) < x->start || cdc_query_error_code(q)) return 0;
+    cdc_bytes sql = cdc_query_sql(q);
+    size_t i = 0;
+    while (i < sql.len) {
+        if (isspace(sql.ptr[i])) { i++; continue; }
+        if (i + 1 < sql.len && sql.ptr[i] == '/' && sql.ptr[i + 1] == '*') {
+            /* a comment, or MySQL's versioned comment whose body is SQL */
+            if (i + 2 < sql.len && sql.ptr[i + 2] == '!') { i += 3; while (i < sql.len && isdigit(sql.ptr[i])) i++; continue; }
+            const uint8_t *e = NULL;
+            for (size_t k = i + 2; k + 1 < sql.len; k++)
+                if (sql.ptr[k] == '*' && sql.ptr[k + 1] == '/') { e = sql.ptr + k + 2; break; }
+            if (!e) return 0;
+            i = (size_t)(e - sql.ptr);
+            continue;
+        }
+        break;
+    }
+    static const char *const ddl[] = {"CREATE", "ALTER", "DROP", "RENAME", "TRUNCATE", NULL};
+    for (int k = 0; ddl[k]; k++) {
+        size_t n = strlen(ddl[k]);
+        if (sql.len - i > n && !strncasecmp((const char *)sql.ptr + i, ddl[k], n) && !isalnum(sql.ptr[i + n]))
+            return print_records(x, cdc_debezium_schema_change(x->dz, q, CDC_DEBEZIUM_SNAPSHOT_FALSE));
+    }
+    return 0;
+}
+
 static int on_change(const cdc_change *c, void *ud)
 {
     dump_ctx *x = ud;
     if (cdc_change_offset(c) < x->start) return 0;
+    if (x->dz) return print_records(x, cdc_debezium_change(x->dz, c, CDC_DEBEZIUM_SNAPSHOT_FALSE));
     cdc__buf_reset(&x->line);
     int rc = cdc__change_render_json(c, &x->line, &x->err);
     if (rc) {
@@ -83,6 +163,11 @@ static int dump_file(const char *path, dump_ctx *x, bool verify)
     cdc_decoder_set_verify_checksums(d, verify);
     cdc_decoder_set_event_cb(d, on_event, x);
     cdc_decoder_set_change_cb(d, on_change, x);
+    if (x->dz) {
+        cdc_decoder_set_begin_cb(d, on_begin, x);
+        cdc_decoder_set_commit_cb(d, on_commit, x);
+        cdc_decoder_set_query_cb(d, on_query, x);
+    }
     static uint8_t buf[1 << 16];
     int status = 0, n;
     while ((n = gzread(f, buf, sizeof buf)) > 0) {
@@ -94,7 +179,9 @@ static int dump_file(const char *path, dump_ctx *x, bool verify)
         fprintf(stderr, "cdc dump: %s: read error: %s\n", path, m);
         status = 1;
     } else if (cdc_decoder_finish(d) != CDC_OK) {
-        if (x->failed && x->err.code)
+        if (x->failed && x->dzerr[0])
+            fprintf(stderr, "cdc dump: %s: %s (%s)\n", path, cdc_decoder_errmsg(d), x->dzerr);
+        else if (x->failed && x->err.code)
             fprintf(stderr, "cdc dump: %s: %s (%s)\n", path, cdc_decoder_errmsg(d), x->err.msg);
         else
             fprintf(stderr, "cdc dump: %s: %s\n", path, cdc_decoder_errmsg(d));
@@ -111,6 +198,11 @@ static void dump_usage(FILE *f)
             "usage: cdc dump [options] FILE...\n"
             "Decodes binlog files (plain or .gz) and prints one JSON object per row change\n"
             "per line, in binlog order (docs/output.md).\n\n"
+            "  --format=json|debezium  json (default): the lines of docs/output.md; debezium:\n"
+            "                        one line per Debezium record, {\"topic\":..,\"key\":..,\"value\":..}\n"
+            "                        (docs/debezium.md)\n"
+            "  -o, --option KEY=VALUE  a Debezium option (topic.prefix=cdc by default,\n"
+            "                        decimal.handling.mode, schemas.enable, ...; docs/debezium.md)\n"
             "  --events              also print one JSON line per event (for debugging)\n"
             "  --start-position=N    skip events that start before byte offset N\n"
             "  --no-verify-checksum  do not check CRC32 trailers\n");
@@ -122,12 +214,37 @@ int cmd_dump(int argc, char **argv)
     memset(&x, 0, sizeof x);
     cdc__buf_init(&x.line, NULL);
     bool verify = true;
+    bool debezium = false;
+    char err[600];
+    const char *dzopts[64][2];
+    size_t ndzopts = 0;
     int i = 1;
     for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
         if (!strcmp(argv[i], "--")) { i++; break; }
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { dump_usage(stdout); return 0; }
         if (!strcmp(argv[i], "--events")) { x.events = true; continue; }
         if (!strcmp(argv[i], "--no-verify-checksum")) { verify = false; continue; }
+        if (!strncmp(argv[i], "--format=", 9)) {
+            if (!strcmp(argv[i] + 9, "debezium")) debezium = true;
+            else if (!strcmp(argv[i] + 9, "json")) debezium = false;
+            else {
+                fprintf(stderr, "cdc dump: --format: '%s' is not json or debezium\n", argv[i] + 9);
+                return 2;
+            }
+            continue;
+        }
+        if (!strcmp(argv[i], "-o") || !strcmp(argv[i], "--option") || !strncmp(argv[i], "--option=", 9)) {
+            const char *kv = argv[i][2] == 'o' && argv[i][8] == '=' ? argv[i] + 9 : (i + 1 < argc ? argv[++i] : NULL);
+            const char *eq = kv ? strchr(kv, '=') : NULL;
+            if (!eq || eq == kv || ndzopts == 64) {
+                fprintf(stderr, "cdc dump: --option needs KEY=VALUE\n");
+                return 2;
+            }
+            dzopts[ndzopts][0] = kv;
+            dzopts[ndzopts][1] = eq + 1;
+            ndzopts++;
+            continue;
+        }
         if (!strncmp(argv[i], "--start-position=", 17)) {
             char *end;
             errno = 0;
@@ -146,9 +263,31 @@ int cmd_dump(int argc, char **argv)
         dump_usage(stderr);
         return 2;
     }
+    if (ndzopts && !debezium) {
+        fprintf(stderr, "cdc dump: --option applies to --format=debezium only\n");
+        return 2;
+    }
+    if (debezium) {
+        if (cdc_debezium_new(&x.dz, NULL, err, sizeof err) ||
+            cdc_debezium_set(x.dz, "topic.prefix", "cdc", err, sizeof err)) {
+            fprintf(stderr, "cdc dump: %s\n", err);
+            cdc_debezium_free(x.dz);
+            return 1;
+        }
+        for (size_t k = 0; k < ndzopts; k++) {
+            char key[256];
+            snprintf(key, sizeof key, "%.*s", (int)(dzopts[k][1] - 1 - dzopts[k][0]), dzopts[k][0]);
+            if (cdc_debezium_set(x.dz, key, dzopts[k][1], err, sizeof err)) {
+                fprintf(stderr, "cdc dump: %s\n", err);
+                cdc_debezium_free(x.dz);
+                return 2;
+            }
+        }
+    }
     int status = 0;
     for (; i < argc && status == 0; i++) status = dump_file(argv[i], &x, verify);
     if (fflush(stdout) != 0) status = 1;
     cdc__buf_free(&x.line);
+    cdc_debezium_free(x.dz);
     return status;
 }

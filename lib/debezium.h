@@ -1,0 +1,94 @@
+/*
+ * debezium.h: pieces of the Debezium renderer (debezium.c) that its
+ * value encoders (debezium_values.c) and the tests share. Internal; not
+ * installed. The public API is include/cdc/debezium.h.
+ */
+#ifndef CDC_DEBEZIUM_INTERNAL_H
+#define CDC_DEBEZIUM_INTERNAL_H
+
+#include <cdc/debezium.h>
+
+#include "value.h"
+
+/* Handling modes, as Debezium names them. */
+enum { DZ_DEC_PRECISE = 0, DZ_DEC_STRING = 1, DZ_DEC_DOUBLE = 2 };
+enum { DZ_TIME_ADAPTIVE_US = 0, DZ_TIME_CONNECT = 1 };
+enum { DZ_BIGINT_LONG = 0, DZ_BIGINT_PRECISE = 1 };
+enum { DZ_BIN_BYTES = 0, DZ_BIN_BASE64 = 1, DZ_BIN_BASE64_URL = 2, DZ_BIN_HEX = 3 };
+
+/* How one column is written: the Kafka Connect type it maps to. */
+typedef enum dz_map {
+    DZ_M_BOOL,        /* BIT(1) */
+    DZ_M_INT16,
+    DZ_M_INT32,
+    DZ_M_INT64,       /* also BIGINT UNSIGNED in long mode (wraps, as Debezium's does) */
+    DZ_M_U64_DECIMAL, /* BIGINT UNSIGNED, precise mode: Decimal scale 0 */
+    DZ_M_FLOAT32,
+    DZ_M_FLOAT64,
+    DZ_M_DECIMAL,     /* by decimal.handling.mode */
+    DZ_M_DATE,        /* int32 days */
+    DZ_M_TIME_US,     /* int64 microseconds, MicroTime */
+    DZ_M_TIME_MS,     /* int32 milliseconds, connect Time */
+    DZ_M_DATETIME_MS, /* int64 ms: io.debezium.time.Timestamp or connect Timestamp */
+    DZ_M_DATETIME_US, /* int64 us: MicroTimestamp */
+    DZ_M_ZONED,       /* TIMESTAMP: ZonedTimestamp string */
+    DZ_M_YEAR,
+    DZ_M_STRING,      /* text, MariaDB INET4/INET6/UUID */
+    DZ_M_ENUM,
+    DZ_M_SET,
+    DZ_M_BINARY,      /* by binary.handling.mode */
+    DZ_M_BITS,        /* BIT(n>1): little-endian bytes */
+    DZ_M_JSON,
+    DZ_M_GEOMETRY,
+    DZ_M_POINT,
+    DZ_M_VECTOR,
+} dz_map;
+
+/* The options that decide the mapping of a column. */
+typedef struct dz_modes {
+    int decimal, time, bigint, binary;
+} dz_modes;
+
+/* What the encoder needs to know about one column, worked out once per
+ * table definition. */
+typedef struct dz_col {
+    dz_map map;
+    const cdc_column *col; /* valid for the table it was planned from */
+    unsigned prec, scale;  /* DECIMAL */
+    unsigned fsp;          /* temporal */
+    unsigned bits;         /* BIT */
+    unsigned pad;          /* BINARY(n): bytes to pad to, 0 otherwise */
+    bool optional;
+    /* column.* options */
+    int mask;              /* 0 none, 1 stars, 2 hash v1, 3 hash v2 */
+    unsigned mask_n;       /* stars */
+    int hash_alg;          /* 1 SHA-1, 256, 512 */
+    const char *salt;
+    size_t salt_len;
+    unsigned trunc_n;      /* 0: no truncation */
+    unsigned char_len;     /* declared length in characters (hash truncation), 0 unknown */
+} dz_col;
+
+/* Works out c's mapping from its binlog description and the modes. */
+void cdc__dz_plan_column(const cdc_column *c, const dz_modes *m, dz_col *out);
+/* Appends the Kafka Connect JSON schema of a column (without "field"
+ * and the closing brace: the caller adds ,"field":"name"}). */
+int cdc__dz_schema_column(const dz_col *dc, const dz_modes *m, cdc_buf *out);
+/* Appends the payload JSON of one value (v not NULL; SQL NULL too).
+ * scratch is a work buffer. */
+int cdc__dz_value(const dz_col *dc, const dz_modes *m, const cdc_value *v, cdc_buf *out,
+                  cdc_buf *scratch, cdc_err *err);
+
+/* Appends the decimal digits of v, fast (every integer of every row). */
+int cdc__dz_put_i64(cdc_buf *o, int64_t v);
+
+/* Java's Double.toString / Float.toString of a finite value (what Kafka's
+ * JsonConverter writes), NUL-terminated; buf needs 40 bytes. */
+size_t cdc__dz_java_double(char *buf, double d);
+size_t cdc__dz_java_float(char *buf, float f);
+/* Big-endian two's-complement bytes of an unscaled decimal given as
+ * digits ("-12345"), minimal as Java's BigInteger.toByteArray(); returns
+ * the byte count (out needs 32 bytes) or 0 for malformed digits. */
+size_t cdc__dz_unscaled_bytes(const char *digits, size_t n, uint8_t out[32]);
+
+#endif /* CDC_DEBEZIUM_INTERNAL_H */
