@@ -747,10 +747,51 @@ static int on_commit(const char *gtid, uint32_t sid, int64_t ts, const cdc_posit
     return rc;
 }
 
+/* Glob match with * and ?, as libcdc's filter patterns. */
+static bool glob(const char *p, const char *s, size_t n)
+{
+    if (!*p) return n == 0;
+    if (*p == '*') {
+        for (size_t i = 0; i <= n; i++)
+            if (glob(p + 1, s + i, n - i)) return true;
+        return false;
+    }
+    return n && (*p == '?' || *p == *s) && glob(p + 1, s + 1, n - 1);
+}
+
+static bool in_list(const char *list, const uint8_t *name, size_t n)
+{
+    char pat[512];
+    for (const char *p = list; *p;) {
+        size_t k = strcspn(p, ",");
+        if (k < sizeof pat) {
+            memcpy(pat, p, k);
+            pat[k] = 0;
+            if (glob(pat, (const char *)name, n)) return true;
+        }
+        p += k + (p[k] == ',');
+    }
+    return false;
+}
+
+/* Schema changes go out for the captured databases only: the statement's
+ * default database must pass database.include/exclude.list (statements
+ * without one, such as CREATE USER, are left out when a list is set). */
+static bool ddl_wanted(connector *c, const cdc_query *q)
+{
+    char inc[4096] = "", exc[4096] = "";
+    cdc_config_get(c->cfg->cdc, "database.include.list", inc, sizeof inc, NULL);
+    cdc_config_get(c->cfg->cdc, "database.exclude.list", exc, sizeof exc, NULL);
+    cdc_bytes db = cdc_query_db(q);
+    if (*inc && !in_list(inc, db.ptr, db.len)) return false;
+    if (*exc && db.len && in_list(exc, db.ptr, db.len)) return false;
+    return true;
+}
+
 static int on_ddl(const cdc_query *q, const cdc_position *pos, void *ud)
 {
     connector *c = ud;
-    int rc = produce_records(c, cdc_debezium_schema_change(c->dz, q, CDC_DEBEZIUM_SNAPSHOT_FALSE));
+    int rc = ddl_wanted(c, q) ? produce_records(c, cdc_debezium_schema_change(c->dz, q, CDC_DEBEZIUM_SNAPSHOT_FALSE)) : 0;
     if (!rc) rc = safe_point(c, pos, false);
     return rc;
 }

@@ -46,8 +46,11 @@ RNG = random.Random(int(os.environ.get("CDC_KAFKA_SEED", str(int(time.time()))))
 WORK = os.environ.get("CDC_KAFKA_WORK") or "/tmp/cdc-kafka-test-%d" % os.getpid()
 
 
+T0 = time.time()
+
+
 def log(msg):
-    print("kafka: " + msg, flush=True)
+    print("kafka: %5.1f s: %s" % (time.time() - T0, msg), flush=True)
 
 
 def check(name, ok, detail=""):
@@ -158,6 +161,28 @@ process.stdout.write(JSON.stringify(out));
         return json.loads(r.stdout)
 
 
+LIVE = []  # connector processes to kill if a part fails half way
+
+
+class SqlPipe:
+    """One client session fed statements through a pipe: a writer that
+    costs no process per transaction."""
+
+    def __init__(self, srv, db):
+        self.p = subprocess.Popen([srv.testenv, srv.flavor, "--batch", "--skip-column-names", db],
+                                  stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def run(self, script):
+        self.p.stdin.write((script + "\n").encode())
+        self.p.stdin.flush()
+
+    def close(self):
+        self.p.stdin.close()
+        err = self.p.stderr.read().decode("utf-8", "replace")
+        rc = self.p.wait()
+        return None if rc == 0 else (err[-500:] or "exit %d" % rc)
+
+
 class Connector:
     def __init__(self, exe, conf, name, extra=()):
         self.path = os.path.join(WORK, name + ".json")
@@ -166,6 +191,7 @@ class Connector:
         self.err = open(os.path.join(WORK, name + ".stderr"), "a")
         self.errpath = self.err.name
         self.p = subprocess.Popen([exe] + list(extra) + [self.path], stdout=subprocess.DEVNULL, stderr=self.err)
+        LIVE.append(self)
 
     def stop(self, sig=signal.SIGTERM, timeout=60):
         if self.p.poll() is None:
@@ -176,11 +202,19 @@ class Connector:
             self.p.kill()
             rc = self.p.wait()
         self.err.flush()
+        if self in LIVE:
+            LIVE.remove(self)
         return rc
+
 
     def stderr(self):
         with open(self.errpath) as f:
             return f.read()
+
+
+def kill_live():
+    for c in list(LIVE):
+        c.stop(signal.SIGKILL, 10)
 
 
 def payload_of(text):
@@ -307,37 +341,39 @@ CREATE TABLE marker (id INT PRIMARY KEY);
 
         def writer(seed):
             rnd = random.Random(seed)
-            n = 0
-            while not stop.is_set() and n < 60:
-                n += 1
+            pipe = SqlPipe(srv, db)
+            for n in range(1, 61):
                 stmts = []
                 for _ in range(rnd.randrange(1, 6)):
                     i = rnd.randrange(1, 3400)
                     r = rnd.random()
                     if r < 0.4:
                         stmts.append("INSERT INTO items (id,name,qty,price,big) VALUES (%d,'w%d',%d,%d.5,%d) "
-                                     "ON DUPLICATE KEY UPDATE qty=qty+1;"
-                                     % (i, seed, n, n, rnd.randrange(1 << 64)))
+                                     "ON DUPLICATE KEY UPDATE qty=qty+1;" % (i, seed, n, n, rnd.randrange(1 << 64)))
                     elif r < 0.8:
                         stmts.append("UPDATE items SET qty=qty+1, price=price+0.001 WHERE id=%d;" % i)
                     elif r < 0.9:
                         stmts.append("DELETE FROM items WHERE id=%d;" % i)
                     else:
                         stmts.append("REPLACE INTO pairs VALUES (%d,'k%d','w%d');" % (i % 50, i % 400, seed))
-                try:
-                    srv.sql("BEGIN; %s COMMIT;" % " ".join(stmts), db)
-                except RuntimeError as e:
-                    errors.append(str(e))
+                pipe.run("BEGIN; %s COMMIT;" % " ".join(stmts))
+                time.sleep(rnd.random() * 0.05)
+            e = pipe.close()
+            if e:
+                errors.append(e)
         threads = [threading.Thread(target=writer, args=(s,)) for s in range(3)]
         for t in threads:
             t.start()
-        time.sleep(1.0)
+        # DDL once the snapshot is done (libcdc does not handle DDL on captured tables during a snapshot)
+        wait_for(lambda: "snapshot done" in conn.stderr(), 120, "the end of the snapshot")
         srv.sql("ALTER TABLE items ADD COLUMN extra VARCHAR(10) DEFAULT 'dflt';", db)
         srv.sql("CREATE TABLE late (id INT PRIMARY KEY, v VARCHAR(10)); INSERT INTO late VALUES (1,'a'),(2,'b');", db)
         for t in threads:
             t.join()
         srv.sql("UPDATE late SET v='c' WHERE id=2; DELETE FROM late WHERE id=1; INSERT INTO marker VALUES (1);", db)
+        log("e2e/%s: writers done" % flavor)
         ok = wait_for(lambda: marker_seen(mock.bootstrap, "%s.%s.marker" % (prefix, db), 1), 120, "the marker row")
+        log("e2e/%s: marker %s" % (flavor, "seen" if ok else "NOT seen"))
         metrics = ""
         try:
             import urllib.request
@@ -405,16 +441,18 @@ CREATE TABLE marker (id INT PRIMARY KEY);
             check("e2e/%s %s rebuilt from Kafka equals SELECT (%d rows, %d messages)" % (
                 flavor, table, len(want), len(msgs)), not bad and len(want) > 0, "; ".join(bad[:8]))
             if table == "items":
-                okmarks = (snap_marks[:1] == ["first"] and snap_marks.count("first") == 1 and
+                okmarks = (snap_marks.count("first") == 1 and snap_marks.count("last_in_data_collection") == 1 and
                            all(s in ("true", "first", "last", "last_in_data_collection", "first_in_data_collection")
-                               for s in snap_marks) and ops.get("r", 0) >= 3000 and ops.get("u", 0) > 0)
+                               for s in snap_marks) and ops.get("r", 0) >= 2900 and ops.get("u", 0) > 0)
                 check("e2e/%s snapshot rows as op r, source.snapshot marks" % flavor, okmarks,
                       "ops=%s marks=%s" % (ops, sorted(set(snap_marks))))
         # DDL on the schema-change topic
         ddl = [payload_of(m["payload"]) for m in kcat_read(mock.bootstrap, prefix)]
-        check("e2e/%s schema changes on topic %s" % (flavor, prefix),
+        check("e2e/%s schema changes on topic %s, of the captured database only" % (flavor, prefix),
+              all((d or {}).get("databaseName") == db for d in ddl) and
               any("ADD COLUMN extra" in (d or {}).get("ddl", "") for d in ddl) and
-              any("CREATE TABLE late" in (d or {}).get("ddl", "") for d in ddl), "%d records" % len(ddl))
+              any("CREATE TABLE late" in (d or {}).get("ddl", "") for d in ddl),
+              "%d records: %s" % (len(ddl), [((d or {}).get("databaseName"), (d or {}).get("ddl", "")[:60]) for d in ddl][:10]))
         # transaction metadata: BEGIN/END, END's event_count = data events of that transaction
         tx = [payload_of(m["payload"]) for m in kcat_read(mock.bootstrap, prefix + ".transaction")]
         counts = {}
@@ -437,6 +475,7 @@ CREATE TABLE marker (id INT PRIMARY KEY);
         check("e2e/%s key -> partition equals kafkajs's partitioner (%d keys)" % (flavor, len(items)),
               len(items) > 3000 and not wrong, str(wrong[:3]))
     finally:
+        kill_live()
         mock.stop()
         srv.sql("DROP DATABASE IF EXISTS %s;" % db)
 
@@ -467,13 +506,14 @@ def fault_run(flavor, cdc_kafka, mock_exe, eos, rounds):
     def writer():
         # each transaction bumps n of a few keys: per key the values 1,2,3... are its binlog order
         rnd = random.Random(RNG.random())
+        pipe = SqlPipe(srv, db)
         while not stop.is_set():
             ks = rnd.sample(range(nkeys), rnd.randrange(1, 4))
-            try:
-                srv.sql("BEGIN; %s COMMIT;" % " ".join("UPDATE kv SET n=n+1 WHERE id=%d;" % k for k in ks), db)
-            except RuntimeError as e:
-                errors.append(str(e))
+            pipe.run("BEGIN; %s COMMIT;" % " ".join("UPDATE kv SET n=n+1 WHERE id=%d;" % k for k in ks))
             time.sleep(rnd.random() * 0.02)
+        e = pipe.close()
+        if e:
+            errors.append(e)
     w = threading.Thread(target=writer)
     w.start()
     faults = []
@@ -561,6 +601,7 @@ def fault_run(flavor, cdc_kafka, mock_exe, eos, rounds):
     finally:
         stop.set()
         w.join()
+        kill_live()
         mock.stop()
         srv.sql("DROP DATABASE IF EXISTS %s;" % db)
 
@@ -592,6 +633,7 @@ def fence(flavor, cdc_kafka, mock_exe):
         check("fence/%s a second instance with the same transactional.id fences the first" % flavor,
               rc_a == 1 and "fenced" in err_a.lower() and rc_b == 0, "rc_a=%s rc_b=%s %s" % (rc_a, rc_b, err_a[-800:]))
     finally:
+        kill_live()
         mock.stop()
         srv.sql("DROP DATABASE IF EXISTS %s;" % db)
 
@@ -647,7 +689,7 @@ def main():
     t0 = time.time()
     if want("config"):
         config_errors(cdc_kafka)
-    for flavor in ("mariadb", "mysql"):
+    for flavor in os.environ.get("CDC_KAFKA_FLAVORS", "mariadb mysql").split():
         if want("e2e"):
             e2e(flavor, cdc_kafka, mock_exe, part)
         if want("fence"):
