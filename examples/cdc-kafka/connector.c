@@ -360,6 +360,7 @@ static int produce(connector *c, const cdc_bytes *topic, const cdc_bytes *key, c
     }
     u->outstanding++;
     c->txn_messages++;
+    c->at_boundary = false;
     atomic_fetch_add(&t->messages, 1);
     if ((atomic_fetch_add(&c->m_records, 1) & (POLL_EVERY - 1)) == 0) rd_kafka_poll(c->rk, 0);
     return backpressure(c);
@@ -528,6 +529,7 @@ static int safe_point(connector *c, const cdc_position *pos, bool force_commit)
         if (!due) {
             free(c->saved);
             c->saved = ck; /* the checkpoint to commit with the group */
+            c->at_boundary = true;
             return 0;
         }
         int rc = eos_commit(c, ck);
@@ -684,8 +686,31 @@ static int on_snapshot_row(const cdc_change *ch, void *ud)
     }
     if (c->cfg->delivery == DELIVERY_EXACTLY_ONCE && c->cfg->boundary_interval && c->in_txn &&
         now_ms() - c->txn_started_ms >= c->cfg->boundary_ms * 10) {
-        /* bound a snapshot's transactions; no checkpoint until the snapshot is done */
-        rd_kafka_error_t *e = rd_kafka_commit_transaction(c->rk, 60000);
+        /* Bound a snapshot's transactions. There is no checkpoint until the
+         * snapshot is done; the offsets record says a snapshot is under way
+         * (a restart takes it again), after the rows are acknowledged. */
+        rd_kafka_error_t *e = NULL;
+        char tag[64];
+        snprintf(tag, sizeof tag, "%s:%llu", c->run_id, (unsigned long long)c->txn_seq);
+        char *val = NULL;
+        if (asprintf(&val, "{\"checkpoint\":null,\"snapshot\":\"in progress\",\"txn\":\"%s\"}", tag) < 0)
+            return CDC_ERR_NOMEM;
+        rd_kafka_resp_err_t fe = rd_kafka_flush(c->rk, 60000);
+        if (!fe) {
+            rd_kafka_headers_t *hdrs = rd_kafka_headers_new(1);
+            rd_kafka_header_add(hdrs, "cdc-kafka.txn", -1, tag, (ssize_t)strlen(tag));
+            fe = rd_kafka_producev(c->rk, RD_KAFKA_V_TOPIC(c->cfg->offsets_topic), RD_KAFKA_V_PARTITION(0),
+                                   RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                   RD_KAFKA_V_KEY(c->offsets_key, strlen(c->offsets_key)),
+                                   RD_KAFKA_V_VALUE(val, strlen(val)), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+            if (fe) rd_kafka_headers_destroy(hdrs);
+        }
+        free(val);
+        if (fe) {
+            set_fatal(c, "exactly-once: snapshot rows not acknowledged: %s%s", rd_kafka_err2str(fe), "");
+            return CDC_ERR_PAUSED;
+        }
+        e = rd_kafka_commit_transaction(c->rk, 60000);
         if (e) {
             if (eos_error(c, "commit of snapshot rows", e) == 1) {
                 g_restart = true;
@@ -1040,7 +1065,9 @@ int connector_run(settings *cfg, int metrics_port, bool verbose)
     }
     /* Wind down: what is acknowledged becomes the checkpoint. */
     if (cfg->delivery == DELIVERY_EXACTLY_ONCE) {
-        if (c.in_txn && !atomic_load(&c.fatal) && rc == CDC_OK && c.saved) {
+        /* A group that ends on a transaction boundary is committed; records
+         * of a binlog transaction the stop cut are aborted (read again next time). */
+        if (c.in_txn && !atomic_load(&c.fatal) && c.at_boundary && c.saved) {
             char *ck = c.saved;
             c.saved = NULL;
             eos_commit(&c, ck);

@@ -52,6 +52,7 @@ typedef struct connector {
 
     /* exactly once */
     bool in_txn;
+    bool at_boundary;       /* nothing produced since the last binlog transaction ended */
     uint64_t txn_seq;
     char run_id[24];
     int64_t txn_started_ms;

@@ -173,6 +173,7 @@ char *offsets_topic_read(rd_kafka_conf_t *kconf, const char *topic, const char *
                     kjson *v = kjson_parse(m->payload, m->len, e, sizeof e);
                     const kjson *ck = kjson_get(v, "checkpoint");
                     if (ck && ck->type == KJSON_STRING) found = strdup(ck->text);
+                    else if (ck && ck->type == KJSON_NULL) found = NULL; /* a snapshot under way: none */
                     else
                         snprintf(err, errlen, "offsets topic %s offset %lld: not a cdc-kafka offsets record", topic,
                                  (long long)m->offset);
