@@ -7,6 +7,7 @@
  * transactions (up to `boundary`), then lines of the open transaction.
  */
 #include <cdc/batch.h>
+#include <cdc/debezium.h>
 
 #include <inttypes.h>
 
@@ -27,6 +28,7 @@ struct cdc_batch {
     bool ended;      /* the stream ended with end_rc, not yet reported */
     int end_rc;
     cdc_err err;
+    cdc_debezium *dz; /* cdc_batch_set_debezium: change lines as Debezium records */
 };
 
 int cdc_batch_new(cdc_batch **out, size_t limit, const cdc_allocator *alloc)
@@ -124,15 +126,69 @@ static int end_line(cdc_batch *b, size_t start, int rc, bool boundary)
     return CDC_OK;
 }
 
+/* The Debezium records of c as {"topic":..,"key":..,"value":..} lines,
+ * the last without its newline; *none set when c makes no record. */
+static int debezium_lines(cdc_batch *b, const cdc_change *c, cdc_debezium_snapshot snap, bool *none)
+{
+    ptrdiff_t n = cdc_debezium_change(b->dz, c, snap);
+    if (n < 0) return cdc__err_set(&b->err, (int)n, "debezium: %s", cdc_debezium_errmsg(b->dz));
+    *none = n == 0;
+    int rc = CDC_OK;
+    for (size_t i = 0; i < (size_t)n && !rc; i++) {
+        cdc_bytes t, k, v;
+        cdc_debezium_record(b->dz, i, &t, &k, &v);
+        if (i) rc = cdc__buf_putc(&b->buf, '\n');
+        if (!rc) rc = cdc__buf_puts(&b->buf, "{\"topic\":\"");
+        if (!rc) rc = cdc__buf_append(&b->buf, t.ptr, t.len); /* [A-Za-z0-9._-] only */
+        if (!rc) rc = cdc__buf_puts(&b->buf, "\",\"key\":");
+        if (!rc) rc = k.ptr ? cdc__buf_append(&b->buf, k.ptr, k.len) : cdc__buf_puts(&b->buf, "null");
+        if (!rc) rc = cdc__buf_puts(&b->buf, ",\"value\":");
+        if (!rc) rc = v.ptr ? cdc__buf_append(&b->buf, v.ptr, v.len) : cdc__buf_puts(&b->buf, "null");
+        if (!rc) rc = cdc__buf_putc(&b->buf, '}');
+    }
+    return rc;
+}
+
+int cdc_batch_set_debezium(cdc_batch *b, cdc_debezium *dz)
+{
+    if (!b) return CDC_ERR_INVALID;
+    b->dz = dz;
+    return CDC_OK;
+}
+
 static int change_line(cdc_batch *b, const cdc_change *c)
 {
     size_t start = b->buf.len;
+    if (b->dz) {
+        bool none = false;
+        int rc = debezium_lines(b, c, CDC_DEBEZIUM_SNAPSHOT_FALSE, &none);
+        if (rc) {
+            b->buf.len = start;
+            return b->err.code ? b->err.code : nomem(b);
+        }
+        return none ? CDC_OK : end_line(b, start, CDC_OK, false);
+    }
     int rc = cdc__change_render_json(c, &b->buf, &b->err);
     if (rc) {
         b->buf.len = start; /* b->err says which value */
         return b->err.code ? b->err.code : nomem(b);
     }
     return end_line(b, start, CDC_OK, false);
+}
+
+/* A snapshot row as Debezium records (source.snapshot "true"); gathered
+ * like the canonical snapshot lines. */
+static int snapshot_row_debezium(cdc_batch *b, const cdc_change *c)
+{
+    size_t start = b->buf.len;
+    bool none = false;
+    int rc = debezium_lines(b, c, CDC_DEBEZIUM_SNAPSHOT_TRUE, &none);
+    if (rc) {
+        b->buf.len = start;
+        return b->err.code ? b->err.code : nomem(b);
+    }
+    if (none) return CDC_OK;
+    return cdc__buf_putc(&b->buf, '\n') ? (b->buf.len = start, nomem(b)) : CDC_OK;
 }
 
 /* Streams pause at the limit or a boundary; decoders only at the limit,
@@ -149,6 +205,7 @@ static int on_change(const cdc_change *c, void *ud)
 static int on_snapshot_row(const cdc_change *c, void *ud)
 {
     cdc_batch *b = ud;
+    if (b->dz) return snapshot_row_debezium(b, c);
     size_t start = b->buf.len;
     int rc = cdc__change_render_json(c, &b->buf, &b->err);
     if (rc) {

@@ -50,6 +50,7 @@ typedef struct dz_keyrule {
 enum { SKIP_C = 1, SKIP_U = 2, SKIP_D = 4, SKIP_T = 8 };
 
 typedef struct dz_opts {
+    const cdc_allocator *a;
     char *prefix, *delim, *txn_topic, *hb_prefix, *version;
     int connector; /* 0 mysql, 1 mariadb */
     dz_modes modes;
@@ -73,13 +74,16 @@ typedef struct dz_table {
     size_t ncols;
     dz_col *cols;
     char **names;            /* column names (fallback "col_N" when the binlog has none) */
+    cdc_buf name_json;       /* "name": of every column, back to back */
+    size_t *name_off;        /* where column i's starts in name_json (n+1 entries) */
     bool *in_value;          /* not excluded by column.exclude/include.list */
     size_t nkey;
     size_t *key_idx;
     cdc_buf topic;
     cdc_buf key_head;        /* {"schema":...,"payload": (schemas on) */
     cdc_buf value_head;
-    cdc_buf src_tail;        /* ,"db":"..","sequence":null, up to table: see render_source */
+    cdc_buf src_db;          /* ","db":"<db>","sequence":null,"ts_us": */
+    cdc_buf src_table;       /* ,"table":"<table>","server_id": */
     char *collection;        /* "db.table" for transaction metadata */
     uint64_t txn_seq;        /* transaction this table's count belongs to */
     uint64_t txn_count;
@@ -104,6 +108,9 @@ struct cdc_debezium {
     cdc_buf out, scratch, scratch2, src_head;
     cdc_debezium_clock_cb clock;
     void *clock_ud;
+    /* the source's file and gtid change once per file and transaction:
+     * their JSON is kept from the last row */
+    cdc_buf last_file, file_json, last_gtid, gtid_json;
     /* the open transaction */
     bool in_txn;
     uint64_t txn_seq;
@@ -113,16 +120,16 @@ struct cdc_debezium {
     size_t ntxn_tables, captxn_tables;
 };
 
-static void relist_free(dz_relist *l)
+static void relist_free(const cdc_allocator *a, dz_relist *l)
 {
     for (size_t i = 0; i < l->n; i++) regfree(&l->re[i]);
-    free(l->re);
+    cdc__free(a, l->re);
     l->re = NULL;
     l->n = 0;
 }
 
 /* Compiles "a,b,c" into whole-name, case-insensitive regexes. */
-static int relist_parse(dz_relist *out, const char *key, const char *value, cdc_err *err)
+static int relist_parse(const cdc_allocator *a, dz_relist *out, const char *key, const char *value, cdc_err *err)
 {
     dz_relist l = {0, NULL};
     const char *p = value;
@@ -132,27 +139,27 @@ static int relist_parse(dz_relist *out, const char *key, const char *value, cdc_
         while (n && (*p == ' ' || *p == '\t')) { p++; n--; }
         while (n && (p[n - 1] == ' ' || p[n - 1] == '\t')) n--;
         if (n) {
-            char *pat = malloc(n + 5);
-            regex_t *nre = realloc(l.re, (l.n + 1) * sizeof *l.re);
+            char *pat = cdc__malloc(a, n + 5);
+            regex_t *nre = cdc__realloc(a, l.re, (l.n + 1) * sizeof *l.re);
             if (!pat || !nre) {
-                free(pat);
+                cdc__free(a, pat);
                 if (nre) l.re = nre;
-                relist_free(&l);
+                relist_free(a, &l);
                 return cdc__err_set(err, CDC_ERR_NOMEM, "%s: out of memory", key);
             }
             l.re = nre;
             snprintf(pat, n + 5, "^(%.*s)$", (int)n, p);
             int rc = regcomp(&l.re[l.n], pat, REG_EXTENDED | REG_ICASE | REG_NOSUB);
-            free(pat);
+            cdc__free(a, pat);
             if (rc != 0) {
-                relist_free(&l);
+                relist_free(a, &l);
                 return cdc__err_set(err, CDC_ERR_CONFIG, "%s: '%.*s' is not a valid regular expression", key, (int)n, p);
             }
             l.n++;
         }
         p = e ? e + 1 : NULL;
     }
-    relist_free(out);
+    relist_free(a, out);
     *out = l;
     return CDC_OK;
 }
@@ -164,47 +171,49 @@ static bool relist_match(const dz_relist *l, const char *s)
     return false;
 }
 
-static void rule_free(dz_colrule *r)
+static void rule_free(const cdc_allocator *a, dz_colrule *r)
 {
-    free(r->key);
-    free(r->salt);
-    relist_free(&r->cols);
+    cdc__free(a, r->key);
+    cdc__free(a, r->salt);
+    relist_free(a, &r->cols);
 }
 
-static void keys_free(dz_opts *o)
+static void keys_free(const cdc_allocator *a, dz_opts *o)
 {
     for (size_t i = 0; i < o->nkeys; i++) {
         regfree(&o->keys[i].table);
-        for (size_t k = 0; k < o->keys[i].ncols; k++) free(o->keys[i].cols[k]);
-        free(o->keys[i].cols);
+        for (size_t k = 0; k < o->keys[i].ncols; k++) cdc__free(a, o->keys[i].cols[k]);
+        cdc__free(a, o->keys[i].cols);
     }
-    free(o->keys);
+    cdc__free(a, o->keys);
     o->keys = NULL;
     o->nkeys = 0;
 }
 
 static void opts_free(dz_opts *o)
 {
-    free(o->prefix);
-    free(o->delim);
-    free(o->txn_topic);
-    free(o->hb_prefix);
-    free(o->version);
-    relist_free(&o->exclude);
-    relist_free(&o->include);
-    for (size_t i = 0; i < o->nrules; i++) rule_free(&o->rules[i]);
-    free(o->rules);
-    keys_free(o);
+    const cdc_allocator *a = o->a;
+    cdc__free(a, o->prefix);
+    cdc__free(a, o->delim);
+    cdc__free(a, o->txn_topic);
+    cdc__free(a, o->hb_prefix);
+    cdc__free(a, o->version);
+    relist_free(a, &o->exclude);
+    relist_free(a, &o->include);
+    for (size_t i = 0; i < o->nrules; i++) rule_free(a, &o->rules[i]);
+    cdc__free(a, o->rules);
+    keys_free(a, o);
     memset(o, 0, sizeof *o);
+    o->a = a;
 }
 
-static char *dup(const char *s) { return s ? strdup(s) : NULL; }
+static char *dup(const cdc_allocator *a, const char *s) { return s ? cdc__strndup(a, s, strlen(s)) : NULL; }
 
-static int set_str(char **slot, const char *value, const char *def)
+static int set_str(const cdc_allocator *a, char **slot, const char *value, const char *def)
 {
-    char *n = dup(value ? value : def);
+    char *n = dup(a, value ? value : def);
     if (!n && (value || def)) return CDC_ERR_NOMEM;
-    free(*slot);
+    cdc__free(a, *slot);
     *slot = n;
     return CDC_OK;
 }
@@ -257,6 +266,7 @@ static int parse_skipped(const char *v, unsigned *out, cdc_err *err)
 /* "db.tbl:c1,c2;db2.t.*:c3" */
 static int parse_key_columns(dz_opts *o, const char *v, cdc_err *err)
 {
+    const cdc_allocator *al = o->a;
     dz_opts tmp = {0};
     const char *p = v;
     int rc = CDC_OK;
@@ -271,7 +281,7 @@ static int parse_key_columns(dz_opts *o, const char *v, cdc_err *err)
                               "message.key.columns: '%.*s' is not <db>.<table>:<column>[,<column>...]", (int)n, p);
             break;
         }
-        dz_keyrule *nk = realloc(tmp.keys, (tmp.nkeys + 1) * sizeof *nk);
+        dz_keyrule *nk = cdc__realloc(al, tmp.keys, (tmp.nkeys + 1) * sizeof *nk);
         if (!nk) { rc = CDC_ERR_NOMEM; break; }
         tmp.keys = nk;
         dz_keyrule *k = &tmp.keys[tmp.nkeys];
@@ -292,9 +302,9 @@ static int parse_key_columns(dz_opts *o, const char *v, cdc_err *err)
             while (a < b && *a == ' ') a++;
             while (b > a && b[-1] == ' ') b--;
             if (b > a) {
-                char **nc = realloc(k->cols, (k->ncols + 1) * sizeof *nc);
-                char *name = strndup(a, (size_t)(b - a));
-                if (!nc || !name) { free(name); if (nc) k->cols = nc; rc = CDC_ERR_NOMEM; break; }
+                char **nc = cdc__realloc(al, k->cols, (k->ncols + 1) * sizeof *nc);
+                char *name = cdc__strndup(al, a, (size_t)(b - a));
+                if (!nc || !name) { cdc__free(al, name); if (nc) k->cols = nc; rc = CDC_ERR_NOMEM; break; }
                 k->cols = nc;
                 k->cols[k->ncols++] = name;
             }
@@ -305,8 +315,8 @@ static int parse_key_columns(dz_opts *o, const char *v, cdc_err *err)
         p = e ? e + 1 : NULL;
     }
     if (rc == CDC_ERR_NOMEM) cdc__err_set(err, rc, "message.key.columns: out of memory");
-    if (rc) { keys_free(&tmp); return rc; }
-    keys_free(o);
+    if (rc) { keys_free(al, &tmp); return rc; }
+    keys_free(al, o);
     o->keys = tmp.keys;
     o->nkeys = tmp.nkeys;
     return CDC_OK;
@@ -343,7 +353,7 @@ static int set_column_rule(dz_opts *o, const char *key, const char *value, cdc_e
         else
             return cdc__err_set(err, CDC_ERR_CONFIG, "%s: hash algorithm '%.*s' is not supported (SHA-1, SHA-256, SHA-512)",
                                 key, (int)an, p);
-        r.salt = strdup(w + 11);
+        r.salt = dup(o->a, w + 11);
         if (!r.salt) return CDC_ERR_NOMEM;
     } else {
         return cdc__err_set(err, CDC_ERR_CONFIG, "unknown option '%s'", key);
@@ -353,24 +363,24 @@ static int set_column_rule(dz_opts *o, const char *key, const char *value, cdc_e
     for (size_t i = 0; i < o->nrules; i++)
         if (!strcmp(o->rules[i].key, key)) at = i;
     if (!value || !*value) {
-        rule_free(&r);
+        rule_free(o->a, &r);
         if (at < o->nrules) {
-            rule_free(&o->rules[at]);
+            rule_free(o->a, &o->rules[at]);
             memmove(&o->rules[at], &o->rules[at + 1], (o->nrules - at - 1) * sizeof *o->rules);
             o->nrules--;
         }
         return CDC_OK;
     }
-    int rc = relist_parse(&r.cols, key, value, err);
-    if (rc == CDC_OK && !(r.key = strdup(key))) rc = CDC_ERR_NOMEM;
-    if (rc) { rule_free(&r); return rc; }
+    int rc = relist_parse(o->a, &r.cols, key, value, err);
+    if (rc == CDC_OK && !(r.key = dup(o->a, key))) rc = CDC_ERR_NOMEM;
+    if (rc) { rule_free(o->a, &r); return rc; }
     if (at < o->nrules) {
-        rule_free(&o->rules[at]);
+        rule_free(o->a, &o->rules[at]);
         o->rules[at] = r;
         return CDC_OK;
     }
-    dz_colrule *nr = realloc(o->rules, (o->nrules + 1) * sizeof *nr);
-    if (!nr) { rule_free(&r); return CDC_ERR_NOMEM; }
+    dz_colrule *nr = cdc__realloc(o->a, o->rules, (o->nrules + 1) * sizeof *nr);
+    if (!nr) { rule_free(o->a, &r); return CDC_ERR_NOMEM; }
     o->rules = nr;
     o->rules[o->nrules++] = r;
     return CDC_OK;
@@ -404,14 +414,14 @@ static int apply(cdc_debezium *dz, const char *key, const char *v, cdc_err *err)
     static const char *const bin[] = {"bytes", "base64", "base64-url-safe", "hex", NULL};
     static const char *const con[] = {"mysql", "mariadb", NULL};
     int rc;
-    bool b;
+    bool b = false;
     if (!strcmp(key, "topic.prefix")) {
         if (v && !*v) return cdc__err_set(err, CDC_ERR_CONFIG, "topic.prefix: must not be empty");
-        rc = set_str(&o->prefix, v, NULL);
-    } else if (!strcmp(key, "topic.delimiter")) rc = set_str(&o->delim, v, ".");
-    else if (!strcmp(key, "topic.transaction")) rc = set_str(&o->txn_topic, v, "transaction");
-    else if (!strcmp(key, "topic.heartbeat.prefix")) rc = set_str(&o->hb_prefix, v, "__debezium-heartbeat");
-    else if (!strcmp(key, "source.version")) rc = set_str(&o->version, v, "libcdc-" CDC_VERSION_STRING);
+        rc = set_str(o->a, &o->prefix, v, NULL);
+    } else if (!strcmp(key, "topic.delimiter")) rc = set_str(o->a, &o->delim, v, ".");
+    else if (!strcmp(key, "topic.transaction")) rc = set_str(o->a, &o->txn_topic, v, "transaction");
+    else if (!strcmp(key, "topic.heartbeat.prefix")) rc = set_str(o->a, &o->hb_prefix, v, "__debezium-heartbeat");
+    else if (!strcmp(key, "source.version")) rc = set_str(o->a, &o->version, v, "libcdc-" CDC_VERSION_STRING);
     else if (!strcmp(key, "connector")) rc = parse_enum(key, v, con, 0, &o->connector, err);
     else if (!strcmp(key, "decimal.handling.mode")) rc = parse_enum(key, v, dec, 0, &o->modes.decimal, err);
     else if (!strcmp(key, "time.precision.mode")) {
@@ -436,7 +446,7 @@ static int apply(cdc_debezium *dz, const char *key, const char *v, cdc_err *err)
         if (v && *v && (ex ? o->include.n : o->exclude.n))
             return cdc__err_set(err, CDC_ERR_CONFIG, "%s: column.include.list and column.exclude.list cannot both be set",
                                 key);
-        rc = relist_parse(ex ? &o->exclude : &o->include, key, v, err);
+        rc = relist_parse(o->a, ex ? &o->exclude : &o->include, key, v, err);
     } else if (!strcmp(key, "message.key.columns")) rc = parse_key_columns(o, v, err);
     else if (!strncmp(key, "column.", 7) && cdc_debezium_is_option(key)) rc = set_column_rule(o, key, v, err);
     else return cdc__err_set(err, CDC_ERR_CONFIG, "unknown option '%s'", key);
@@ -471,11 +481,16 @@ CDC_EXTERN int cdc_debezium_new(cdc_debezium **out, const cdc_allocator *alloc, 
         return CDC_ERR_NOMEM;
     }
     dz->alloc = a;
+    dz->o.a = a;
     cdc__buf_init(&dz->out, a);
     cdc__buf_init(&dz->scratch, a);
     cdc__buf_init(&dz->scratch2, a);
     cdc__buf_init(&dz->src_head, a);
     cdc__buf_init(&dz->txn_id, a);
+    cdc__buf_init(&dz->last_file, a);
+    cdc__buf_init(&dz->file_json, a);
+    cdc__buf_init(&dz->last_gtid, a);
+    cdc__buf_init(&dz->gtid_json, a);
     static const char *const defaults[] = {"topic.delimiter", "topic.transaction", "topic.heartbeat.prefix",
                                            "source.version", "schemas.enable", "tombstones.on.delete",
                                            "provide.transaction.metadata", "include.schema.changes",
@@ -495,20 +510,23 @@ CDC_EXTERN int cdc_debezium_new(cdc_debezium **out, const cdc_allocator *alloc, 
 static void table_free(const cdc_allocator *a, dz_table *t)
 {
     if (!t) return;
-    free(t->db);
-    free(t->name);
-    free(t->collection);
+    cdc__free(a, t->db);
+    cdc__free(a, t->name);
+    cdc__free(a, t->collection);
     cdc__buf_free(&t->sig);
     cdc__buf_free(&t->topic);
     cdc__buf_free(&t->key_head);
     cdc__buf_free(&t->value_head);
-    cdc__buf_free(&t->src_tail);
+    cdc__buf_free(&t->src_db);
+    cdc__buf_free(&t->src_table);
+    cdc__buf_free(&t->name_json);
+    cdc__free(a, t->name_off);
     if (t->names)
-        for (size_t i = 0; i < t->ncols; i++) free(t->names[i]);
-    free(t->names);
-    free(t->cols);
-    free(t->in_value);
-    free(t->key_idx);
+        for (size_t i = 0; i < t->ncols; i++) cdc__free(a, t->names[i]);
+    cdc__free(a, t->names);
+    cdc__free(a, t->cols);
+    cdc__free(a, t->in_value);
+    cdc__free(a, t->key_idx);
     cdc__free(a, t);
 }
 
@@ -523,15 +541,19 @@ CDC_EXTERN void cdc_debezium_free(cdc_debezium *dz)
 {
     if (!dz) return;
     tables_clear(dz);
-    free(dz->tables);
-    free(dz->recs);
-    free(dz->txn_tables);
+    cdc__free(dz->alloc, dz->tables);
+    cdc__free(dz->alloc, dz->recs);
+    cdc__free(dz->alloc, dz->txn_tables);
     opts_free(&dz->o);
     cdc__buf_free(&dz->out);
     cdc__buf_free(&dz->scratch);
     cdc__buf_free(&dz->scratch2);
     cdc__buf_free(&dz->src_head);
     cdc__buf_free(&dz->txn_id);
+    cdc__buf_free(&dz->last_file);
+    cdc__buf_free(&dz->file_json);
+    cdc__buf_free(&dz->last_gtid);
+    cdc__buf_free(&dz->gtid_json);
     cdc__free(dz->alloc, dz);
 }
 
@@ -586,7 +608,8 @@ static int64_t now_ns(cdc_debezium *dz)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static int put(cdc_buf *o, const char *s) { return cdc__buf_puts(o, s); }
+/* inline so that strlen of a literal is folded */
+static inline int put(cdc_buf *o, const char *s) { return cdc__buf_append(o, s, strlen(s)); }
 static int put_n(cdc_buf *o, const void *s, size_t n) { return cdc__buf_append(o, s, n); }
 static int put_str(cdc_buf *o, const char *s, size_t n) { return cdc__render_utf8_string(o, (const uint8_t *)s, n); }
 static int put_cstr(cdc_buf *o, const char *s) { return put_str(o, s, strlen(s)); }
@@ -642,7 +665,7 @@ static dz_rec *rec_begin(cdc_debezium *dz, int kind, const uint8_t *topic, size_
 {
     if (dz->nrecs == dz->caprecs) {
         size_t nc = dz->caprecs ? dz->caprecs * 2 : 8;
-        dz_rec *n = realloc(dz->recs, nc * sizeof *n);
+        dz_rec *n = cdc__realloc(dz->alloc, dz->recs, nc * sizeof *n);
         if (!n) return NULL;
         dz->recs = n;
         dz->caprecs = nc;
@@ -712,7 +735,7 @@ static const char *const k_snapshot[] = {"false", "true", "first", "first_in_dat
  */
 static int put_source(cdc_debezium *dz, cdc_buf *o, int64_t ts_ms, cdc_debezium_snapshot snap, const char *db,
                       const char *table, uint32_t server_id, const char *gtid, const char *file, uint64_t pos,
-                      uint64_t row)
+                      uint64_t row, int64_t thread)
 {
     int rc = put_n(o, dz->src_head.data, dz->src_head.len);
     if (!rc) rc = put_i64(o, ts_ms);
@@ -736,6 +759,50 @@ static int put_source(cdc_debezium *dz, cdc_buf *o, int64_t ts_ms, cdc_debezium_
     if (!rc) rc = put_i64(o, (int64_t)pos);
     if (!rc) rc = put(o, ",\"row\":");
     if (!rc) rc = put_i64(o, (int64_t)row);
+    if (!rc) rc = put(o, ",\"thread\":");
+    if (!rc) rc = thread >= 0 ? put_i64(o, thread) : put(o, "null");
+    if (!rc) rc = put(o, ",\"query\":null}");
+    return rc;
+}
+
+/* The JSON of s (null for "" when empty_null), from a one-entry cache. */
+static int cached_json(cdc_buf *key, cdc_buf *json, const char *s, bool empty_null)
+{
+    size_t n = strlen(s);
+    if (key->data && key->len == n && !memcmp(key->data, s, n)) return CDC_OK;
+    cdc__buf_reset(key);
+    cdc__buf_reset(json);
+    int rc = cdc__buf_append(key, s, n);
+    if (!rc) rc = cdc__buf_reserve(key, 1); /* data non-NULL even for "" */
+    if (!rc) rc = n || !empty_null ? put_str(json, s, n) : put(json, "null");
+    if (rc) cdc__buf_free(key);
+    return rc;
+}
+
+/* The source block of a row change, from the table's cached pieces. */
+static int put_source_row(cdc_debezium *dz, cdc_buf *o, const dz_table *e, int64_t ts_ms,
+                          cdc_debezium_snapshot snap, const cdc_change *c)
+{
+    int rc = cached_json(&dz->last_file, &dz->file_json, cdc_change_file(c), false);
+    if (!rc) rc = cached_json(&dz->last_gtid, &dz->gtid_json, cdc_change_gtid(c), true);
+    if (!rc) rc = put_n(o, dz->src_head.data, dz->src_head.len);
+    if (!rc) rc = put_i64(o, ts_ms);
+    if (!rc) rc = put(o, ",\"snapshot\":\"");
+    if (!rc) rc = put(o, k_snapshot[(unsigned)snap < 7 ? snap : 0]);
+    if (!rc) rc = put_n(o, e->src_db.data, e->src_db.len);
+    if (!rc) rc = put_i64(o, ts_ms * 1000);
+    if (!rc) rc = put(o, ",\"ts_ns\":");
+    if (!rc) rc = put_i64(o, ts_ms * 1000000);
+    if (!rc) rc = put_n(o, e->src_table.data, e->src_table.len);
+    if (!rc) rc = put_i64(o, cdc_change_server_id(c));
+    if (!rc) rc = put(o, ",\"gtid\":");
+    if (!rc) rc = put_n(o, dz->gtid_json.data, dz->gtid_json.len);
+    if (!rc) rc = put(o, ",\"file\":");
+    if (!rc) rc = put_n(o, dz->file_json.data, dz->file_json.len);
+    if (!rc) rc = put(o, ",\"pos\":");
+    if (!rc) rc = put_i64(o, (int64_t)cdc_change_offset(c));
+    if (!rc) rc = put(o, ",\"row\":");
+    if (!rc) rc = put_i64(o, (int64_t)cdc_change_row(c));
     if (!rc) rc = put(o, ",\"thread\":null,\"query\":null}");
     return rc;
 }
@@ -850,13 +917,12 @@ static int build_heads(cdc_debezium *dz, dz_table *e)
 static int plan_table(cdc_debezium *dz, dz_table *e, const cdc_table *t)
 {
     const cdc_allocator *a = dz->alloc;
-    (void)a;
     if (e->names)
-        for (size_t i = 0; i < e->ncols; i++) free(e->names[i]);
-    free(e->names);
-    free(e->cols);
-    free(e->in_value);
-    free(e->key_idx);
+        for (size_t i = 0; i < e->ncols; i++) cdc__free(a, e->names[i]);
+    cdc__free(a, e->names);
+    cdc__free(a, e->cols);
+    cdc__free(a, e->in_value);
+    cdc__free(a, e->key_idx);
     e->names = NULL;
     e->cols = NULL;
     e->in_value = NULL;
@@ -864,10 +930,10 @@ static int plan_table(cdc_debezium *dz, dz_table *e, const cdc_table *t)
     e->nkey = 0;
     size_t n = cdc_table_column_count(t);
     e->ncols = n;
-    e->names = calloc(n ? n : 1, sizeof *e->names);
-    e->cols = calloc(n ? n : 1, sizeof *e->cols);
-    e->in_value = calloc(n ? n : 1, sizeof *e->in_value);
-    e->key_idx = calloc(n ? n : 1, sizeof *e->key_idx);
+    e->names = cdc__calloc(a, n ? n : 1, sizeof *e->names);
+    e->cols = cdc__calloc(a, n ? n : 1, sizeof *e->cols);
+    e->in_value = cdc__calloc(a, n ? n : 1, sizeof *e->in_value);
+    e->key_idx = cdc__calloc(a, n ? n : 1, sizeof *e->key_idx);
     if (!e->names || !e->cols || !e->in_value || !e->key_idx) return CDC_ERR_NOMEM;
     char fq[1024];
     /* message.key.columns for this table, if any */
@@ -882,7 +948,7 @@ static int plan_table(cdc_debezium *dz, dz_table *e, const cdc_table *t)
             snprintf(fallback, sizeof fallback, "col_%zu", i + 1);
             name = fallback;
         }
-        if (!(e->names[i] = strdup(name))) return CDC_ERR_NOMEM;
+        if (!(e->names[i] = dup(a, name))) return CDC_ERR_NOMEM;
         dz_col *dc = &e->cols[i];
         cdc__dz_plan_column(cdc_table_column(t, i), &dz->o.modes, dc);
         snprintf(fq, sizeof fq, "%s.%s.%s", e->db, e->name, name);
@@ -911,8 +977,28 @@ static int plan_table(cdc_debezium *dz, dz_table *e, const cdc_table *t)
         }
         if (is_key) e->key_idx[e->nkey++] = i;
     }
+    cdc__free(a, e->name_off);
+    e->name_off = cdc__calloc(a, n + 1, sizeof *e->name_off);
+    if (!e->name_off) return CDC_ERR_NOMEM;
+    cdc__buf_reset(&e->name_json);
+    int rc = CDC_OK;
+    for (size_t i = 0; i < n && !rc; i++) {
+        e->name_off[i] = e->name_json.len;
+        rc = put_cstr(&e->name_json, e->names[i]);
+        if (!rc) rc = put(&e->name_json, ":");
+    }
+    e->name_off[n] = e->name_json.len;
+    cdc__buf_reset(&e->src_db);
+    cdc__buf_reset(&e->src_table);
+    if (!rc) rc = put(&e->src_db, "\",\"db\":");
+    if (!rc) rc = put_cstr(&e->src_db, e->db);
+    if (!rc) rc = put(&e->src_db, ",\"sequence\":null,\"ts_us\":");
+    if (!rc) rc = put(&e->src_table, ",\"table\":");
+    if (!rc) rc = put_cstr(&e->src_table, e->name);
+    if (!rc) rc = put(&e->src_table, ",\"server_id\":");
+    if (rc) return rc;
     cdc__buf_reset(&e->topic);
-    int rc = put_topic_part(&e->topic, dz->o.prefix);
+    rc = put_topic_part(&e->topic, dz->o.prefix);
     if (!rc) rc = put_topic_part(&e->topic, dz->o.delim);
     if (!rc) rc = put_topic_part(&e->topic, e->db);
     if (!rc) rc = put_topic_part(&e->topic, dz->o.delim);
@@ -946,7 +1032,7 @@ static int table_for(cdc_debezium *dz, const cdc_table *t, dz_table **out)
     if (!e) {
         if (dz->ntables == dz->captables) {
             size_t nc = dz->captables ? dz->captables * 2 : 16;
-            dz_table **nt = realloc(dz->tables, nc * sizeof *nt);
+            dz_table **nt = cdc__realloc(dz->alloc, dz->tables, nc * sizeof *nt);
             if (!nt) return CDC_ERR_NOMEM;
             dz->tables = nt;
             dz->captables = nc;
@@ -957,11 +1043,13 @@ static int table_for(cdc_debezium *dz, const cdc_table *t, dz_table **out)
         cdc__buf_init(&e->topic, dz->alloc);
         cdc__buf_init(&e->key_head, dz->alloc);
         cdc__buf_init(&e->value_head, dz->alloc);
-        cdc__buf_init(&e->src_tail, dz->alloc);
-        e->db = strdup(db);
-        e->name = strdup(name);
+        cdc__buf_init(&e->src_db, dz->alloc);
+        cdc__buf_init(&e->src_table, dz->alloc);
+        cdc__buf_init(&e->name_json, dz->alloc);
+        e->db = dup(dz->alloc, db);
+        e->name = dup(dz->alloc, name);
         size_t cl = strlen(db) + strlen(name) + 2;
-        e->collection = malloc(cl);
+        e->collection = cdc__malloc(dz->alloc, cl);
         if (!e->db || !e->name || !e->collection) { table_free(dz->alloc, e); return CDC_ERR_NOMEM; }
         snprintf(e->collection, cl, "%s.%s", db, name);
         e->hash = h;
@@ -993,8 +1081,7 @@ static int put_row(cdc_debezium *dz, dz_table *e, const cdc_change *c, image_fn 
         if (!e->in_value[i]) continue;
         if (!first) rc = put(o, ",");
         first = false;
-        if (!rc) rc = put_cstr(o, e->names[i]);
-        if (!rc) rc = put(o, ":");
+        if (!rc) rc = put_n(o, e->name_json.data + e->name_off[i], e->name_off[i + 1] - e->name_off[i]);
         if (!rc) rc = cdc__dz_value(&e->cols[i], &dz->o.modes, img(c, i), o, &dz->scratch, &dz->err);
         if (rc && rc != CDC_ERR_NOMEM)
             cdc__err_prefix(&dz->err, "%s.%s column %zu `%s` %s", e->db, e->name, i + 1, e->names[i],
@@ -1009,8 +1096,7 @@ static int put_key_payload(cdc_debezium *dz, dz_table *e, const cdc_change *c, i
     for (size_t j = 0; j < e->nkey && rc == CDC_OK; j++) {
         size_t i = e->key_idx[j];
         if (j) rc = put(o, ",");
-        if (!rc) rc = put_cstr(o, e->names[i]);
-        if (!rc) rc = put(o, ":");
+        if (!rc) rc = put_n(o, e->name_json.data + e->name_off[i], e->name_off[i + 1] - e->name_off[i]);
         if (!rc) rc = cdc__dz_value(&e->cols[i], &dz->o.modes, img(c, i), o, &dz->scratch, &dz->err);
         if (rc && rc != CDC_ERR_NOMEM)
             cdc__err_prefix(&dz->err, "%s.%s key column `%s`", e->db, e->name, e->names[i]);
@@ -1060,8 +1146,7 @@ static int emit_change(cdc_debezium *dz, dz_table *e, const cdc_change *c, char 
     if (!rc) {
         int64_t ts = cdc_change_ts_ms(c);
         if (ts <= 0) ts = now / 1000000;
-        rc = put_source(dz, o, ts, snap, e->db, e->name, cdc_change_server_id(c), cdc_change_gtid(c),
-                        cdc_change_file(c), cdc_change_offset(c), cdc_change_row(c));
+        rc = put_source_row(dz, o, e, ts, snap, c);
     }
     if (!rc) rc = put(o, ",\"transaction\":");
     if (!rc) {
@@ -1071,7 +1156,7 @@ static int emit_change(cdc_debezium *dz, dz_table *e, const cdc_change *c, char 
                 e->txn_count = 0;
                 if (dz->ntxn_tables == dz->captxn_tables) {
                     size_t nc = dz->captxn_tables ? dz->captxn_tables * 2 : 8;
-                    dz_table **nt = realloc(dz->txn_tables, nc * sizeof *nt);
+                    dz_table **nt = cdc__realloc(dz->alloc, dz->txn_tables, nc * sizeof *nt);
                     if (!nt) return CDC_ERR_NOMEM;
                     dz->txn_tables = nt;
                     dz->captxn_tables = nc;
@@ -1360,7 +1445,7 @@ CDC_EXTERN ptrdiff_t cdc_debezium_schema_change(cdc_debezium *dz, const cdc_quer
         int64_t ts = (int64_t)cdc_event_timestamp(ev) * 1000;
         if (ts <= 0) ts = now / 1000000;
         rc = put_source(dz, o, ts, snap, db, NULL, cdc_event_server_id(ev), cdc_event_gtid(ev), cdc_event_file(ev),
-                        cdc_event_offset(ev), 0);
+                        cdc_event_offset(ev), 0, (int64_t)cdc_query_thread_id(q));
     }
     if (!rc) rc = put(o, ",\"ts_ms\":");
     if (!rc) rc = put_i64(o, now / 1000000);

@@ -98,7 +98,8 @@ void cdc__dz_plan_column(const cdc_column *c, const dz_modes *m, dz_col *out)
 
 /* ---- schemas -------------------------------------------------------------- */
 
-static int put(cdc_buf *o, const char *s) { return cdc__buf_puts(o, s); }
+/* inline so that strlen of a literal is folded */
+static inline int put(cdc_buf *o, const char *s) { return cdc__buf_append(o, s, strlen(s)); }
 
 /* {"type":T,"optional":B[,"name":N,"version":V] — the caller goes on. */
 static int head(cdc_buf *o, const char *type, bool optional, const char *name, int version)
@@ -315,8 +316,37 @@ size_t cdc__dz_java_float(char *buf, float v)
 
 /* ---- Connect Decimal ------------------------------------------------------- */
 
+/* Up to 38 digits fit an __int128: the common DECIMALs take this path. */
+static size_t unscaled_fast(const char *s, size_t n, uint8_t out[32])
+{
+    size_t i = 0;
+    bool neg = false;
+    if (i < n && (s[i] == '-' || s[i] == '+')) neg = s[i++] == '-';
+    unsigned __int128 m = 0;
+    int digits = 0;
+    for (; i < n; i++) {
+        if (s[i] == '.') continue;
+        if (s[i] < '0' || s[i] > '9') return 0;
+        m = m * 10 + (unsigned)(s[i] - '0');
+        digits++;
+    }
+    if (!digits) return 0;
+    __int128 v = neg ? -(__int128)m : (__int128)m;
+    uint8_t tc[16];
+    for (int k = 15; k >= 0; k--) {
+        tc[k] = (uint8_t)v;
+        v >>= 8; /* arithmetic shift keeps the sign */
+    }
+    int start = 0;
+    uint8_t fill = neg ? 0xff : 0x00;
+    while (start < 15 && tc[start] == fill && ((tc[start + 1] & 0x80) != 0) == neg) start++;
+    memcpy(out, tc + start, (size_t)(16 - start));
+    return (size_t)(16 - start);
+}
+
 size_t cdc__dz_unscaled_bytes(const char *s, size_t n, uint8_t out[32])
 {
+    if (n <= 39) return unscaled_fast(s, n, out); /* sign, point and at most 37 digits */
     uint8_t mag[32] = {0}; /* big-endian magnitude; 10^70 < 2^233 fits */
     bool neg = false, any = false;
     size_t i = 0;
@@ -489,7 +519,10 @@ static int put_binary(const dz_col *dc, const dz_modes *m, const cdc_value *v, c
     }
 }
 
-/* UTF-8 text of a string value into scratch (charset converted). */
+/* UTF-8 text of a string value into scratch (charset converted). Reads
+ * the internal value: whether its bytes are UTF-8 already (snapshot rows)
+ * is not something the public getters say. Only the column.mask/truncate
+ * options come here. */
 static int utf8_text(const cdc_value *v, cdc_buf *scratch, cdc_err *err)
 {
     cdc__buf_reset(scratch);
@@ -640,7 +673,9 @@ static int put_geometry(const dz_col *dc, const cdc_value *v, cdc_buf *o, cdc_er
 int cdc__dz_value(const dz_col *dc, const dz_modes *m, const cdc_value *v, cdc_buf *o, cdc_buf *scratch,
                   cdc_err *err)
 {
-    if (!v || v->kind == CDC_K_NULL) return put(o, "null");
+    /* through the public getters of cdc/value.h, which own the value's layout */
+    cdc_kind kind = cdc_value_kind(v);
+    if (!v || kind == CDC_KIND_NULL) return put(o, "null");
     int64_t i;
     uint64_t u;
     double d;
@@ -654,7 +689,8 @@ int cdc__dz_value(const dz_col *dc, const dz_modes *m, const cdc_value *v, cdc_b
     case DZ_M_INT32:
     case DZ_M_INT64:
     case DZ_M_YEAR:
-        if (v->kind == CDC_K_UINT) return put_i64(o, (int64_t)v->v.u); /* long mode: Java's long wraps */
+        if (kind == CDC_KIND_UINT && cdc_value_uint64(v, &u) == CDC_OK)
+            return put_i64(o, (int64_t)u); /* long mode: Java's long wraps */
         if (cdc_value_int64(v, &i) != CDC_OK) break;
         return put_i64(o, i);
     case DZ_M_U64_DECIMAL: {
@@ -669,14 +705,14 @@ int cdc__dz_value(const dz_col *dc, const dz_modes *m, const cdc_value *v, cdc_b
         return put_b64(o, b, bn, b64std);
     }
     case DZ_M_FLOAT32:
-        if (v->kind == CDC_K_FLOAT) return cdc__buf_append(o, jb, cdc__dz_java_float(jb, v->v.f));
         if (cdc_value_double(v, &d) != CDC_OK) break;
+        if (kind == CDC_KIND_FLOAT) return cdc__buf_append(o, jb, cdc__dz_java_float(jb, (float)d)); /* exact */
         return cdc__buf_append(o, jb, cdc__dz_java_double(jb, d));
     case DZ_M_FLOAT64:
         if (cdc_value_double(v, &d) != CDC_OK) break;
         return cdc__buf_append(o, jb, cdc__dz_java_double(jb, d));
     case DZ_M_DECIMAL:
-        if (v->kind != CDC_K_DECIMAL) break;
+        if (kind != CDC_KIND_DECIMAL) break;
         return put_decimal(dc, m, v, o, err);
     case DZ_M_DATE:
         if (cdc_value_temporal(v, &tm) != CDC_OK) break;
@@ -698,24 +734,24 @@ int cdc__dz_value(const dz_col *dc, const dz_modes *m, const cdc_value *v, cdc_b
         return put_i64(o, dc->map == DZ_M_DATETIME_US ? us : floor_div(us, 1000));
     }
     case DZ_M_ZONED: {
-        if (v->kind != CDC_K_TIMESTAMP) break;
-        if (v->flags & CDC_VF_ZERO_DATE) return put_zero(o, dc, "\"1970-01-01T00:00:00Z\"");
+        if (kind != CDC_KIND_TIMESTAMP || cdc_value_temporal(v, &tm) != CDC_OK) break;
+        if (tm.zero) return put_zero(o, dc, "\"1970-01-01T00:00:00Z\"");
         return cdc__value_render_json(v, o, err); /* "YYYY-MM-DDThh:mm:ss[.f{fsp}]Z", as Debezium pads it */
     }
     case DZ_M_ENUM:
     case DZ_M_SET:
-        if (v->kind == CDC_K_ENUM || v->kind == CDC_K_SET) {
-            if (!v->col || v->col->n_labels == 0) /* labels unknown: the number, as a string */
-                return cdc__buf_printf(o, "\"%llu\"", (unsigned long long)v->v.u);
+        if ((kind == CDC_KIND_ENUM || kind == CDC_KIND_SET) && cdc_value_uint64(v, &u) == CDC_OK) {
+            if (cdc_column_label_count(cdc_value_column(v)) == 0) /* labels unknown: the number, as a string */
+                return cdc__buf_printf(o, "\"%llu\"", (unsigned long long)u);
             return cdc__value_render_json(v, o, err);
         }
-        if (v->kind == CDC_K_STRING) return cdc__value_render_json(v, o, err);
+        if (kind == CDC_KIND_STRING) return cdc__value_render_json(v, o, err);
         break;
     case DZ_M_STRING:
         if (dc->mask || dc->trunc_n) return put_masked(dc, v, o, scratch, err);
         return cdc__value_render_json(v, o, err);
     case DZ_M_BINARY:
-        if (v->kind != CDC_K_BYTES && v->kind != CDC_K_STRING) break;
+        if (kind != CDC_KIND_BYTES && kind != CDC_KIND_STRING) break;
         return put_binary(dc, m, v, o, scratch);
     case DZ_M_BITS: {
         if (cdc_value_uint64(v, &u) != CDC_OK) break;
@@ -726,17 +762,17 @@ int cdc__dz_value(const dz_col *dc, const dz_modes *m, const cdc_value *v, cdc_b
         return put_b64(o, b, nb, b64std);
     }
     case DZ_M_JSON: {
-        if (v->kind == CDC_K_JSON && cdc_value_bytes(v).len == 0) return put_zero(o, dc, "\"{}\"");
+        if (kind == CDC_KIND_JSON && cdc_value_bytes(v).len == 0) return put_zero(o, dc, "\"{}\"");
         int rc = canonical(v, scratch, err);
         if (rc) return rc;
         return put_str(o, (const char *)scratch->data, scratch->len);
     }
     case DZ_M_GEOMETRY:
     case DZ_M_POINT:
-        if (v->kind != CDC_K_GEOMETRY) break;
+        if (kind != CDC_KIND_GEOMETRY) break;
         return put_geometry(dc, v, o, err);
     case DZ_M_VECTOR: {
-        if (v->kind != CDC_K_VECTOR) break;
+        if (kind != CDC_KIND_VECTOR) break;
         cdc_bytes b = cdc_value_bytes(v);
         int rc = put(o, "[");
         for (size_t k = 0; rc == CDC_OK && k + 4 <= b.len; k += 4) {
@@ -749,6 +785,6 @@ int cdc__dz_value(const dz_col *dc, const dz_modes *m, const cdc_value *v, cdc_b
         return rc ? rc : put(o, "]");
     }
     }
-    return cdc__err_set(err, CDC_ERR_INVALID, "a %s value where %s was expected", cdc_kind_name(v->kind),
+    return cdc__err_set(err, CDC_ERR_SCHEMA, "a %s value where %s was expected", cdc_kind_name(kind),
                         cdc_column_type_name(dc->col));
 }

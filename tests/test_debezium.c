@@ -8,6 +8,7 @@
  */
 #include "valtest.h"
 
+#include <cdc/batch.h>
 #include <cdc/debezium.h>
 #include <cdc/value.h>
 
@@ -851,6 +852,185 @@ static void test_mariadb_source(void **state)
     tb_free(&x);
 }
 
+/* A value that does not fit its column's type is refused, and the
+ * message names the table, the column and both types. */
+static void test_value_errors(void **state)
+{
+    (void)state;
+    tb x;
+    tb_init(&x, "inventory", "t");
+    tb_col(&x, "id", CDC_T_LONG, 0, CDC_COLF_PRIMARY_KEY, 0);
+    cdc_column *c = tb_col(&x, "v", CDC_T_LONG, 0, 0, 0);
+    tb_val(&x, 1, 0, "1");
+    tb_val(&x, 1, 1, "5");
+    c->type = c->real_type = CDC_T_DATE; /* the value stays an INT */
+    const char *opts[] = {"schemas.enable", "false", NULL};
+    cdc_debezium *dz = dz_new(opts);
+    assert_int_equal(tb_render(&x, dz, 'c'), CDC_ERR_SCHEMA);
+    assert_string_equal(cdc_debezium_errmsg(dz), "inventory.t column 2 `v` DATE: a INT value where DATE was expected");
+    assert_int_equal(cdc_debezium_record_count(dz), 0);
+    /* the renderer stays usable; a new TABLE_MAP (another id) is planned again */
+    c->type = c->real_type = CDC_T_LONG;
+    x.t.id++;
+    tb_val(&x, 1, 1, "6");
+    assert_int_equal(tb_render(&x, dz, 'c'), 1);
+    assert_non_null(strstr(rec_text(dz, 0, 2), "\"after\":{\"id\":1,\"v\":6}"));
+    cdc_debezium_free(dz);
+    tb_free(&x);
+}
+
+/* A batch with a renderer: each change line becomes its Debezium records. */
+static void test_batch_lines(void **state)
+{
+    (void)state;
+    size_t n;
+    uint8_t *bin = vt_fixture("rust-mysql-binlog/bin-log.000001", &n);
+    int counts[2] = {0, 0};
+    for (int with = 0; with < 2; with++) {
+        cdc_decoder *d;
+        cdc_batch *b;
+        char err[256];
+        assert_int_equal(cdc_decoder_new(&d, &vt_alloc, err, sizeof err), CDC_OK);
+        assert_int_equal(cdc_batch_new(&b, 0, &vt_alloc), CDC_OK);
+        assert_int_equal(cdc_batch_attach_decoder(b, d), CDC_OK);
+        cdc_debezium *dz = NULL;
+        if (with) {
+            const char *opts[] = {"schemas.enable", "false", NULL};
+            dz = dz_new(opts);
+            assert_int_equal(cdc_batch_set_debezium(b, dz), CDC_OK);
+        }
+        const char *data;
+        size_t len;
+        assert_int_equal(cdc_batch_feed(b, bin, n, &data, &len), (ptrdiff_t)n);
+        for (const char *p = data; p < data + len;) {
+            const char *e = memchr(p, '\n', (size_t)(data + len - p));
+            assert_non_null(e);
+            if (with) {
+                static const char head[] = "{\"topic\":\"mysql-server-1.bltest.foo\",\"key\":";
+                if (strncmp(p, head, sizeof head - 1)) fail_msg("line %.*s", (int)(e - p), p);
+                assert_non_null(memmem(p, (size_t)(e - p), "\"op\":\"c\"", 8));
+            } else {
+                assert_true(!strncmp(p, "{\"op\":", 6));
+            }
+            counts[with]++;
+            p = e + 1;
+        }
+        assert_int_equal(cdc_batch_finish(b, &data, &len), CDC_OK);
+        cdc_batch_free(b);
+        cdc_decoder_free(d);
+        cdc_debezium_free(dz);
+    }
+    assert_true(counts[0] > 0);
+    assert_int_equal(counts[0], counts[1]); /* inserts only: one record each */
+    test_free(bin);
+}
+
+/* A DDL statement of a real binlog as a schema-change record. */
+typedef struct ddl_run {
+    cdc_debezium *dz;
+    int seen;
+    char key[512], value[16384];
+} ddl_run;
+
+static int on_query(const cdc_query *q, void *ud)
+{
+    ddl_run *r = ud;
+    if (r->seen++) return 0;
+    assert_int_equal(cdc_debezium_schema_change(r->dz, q, CDC_DEBEZIUM_SNAPSHOT_FALSE), 1);
+    assert_int_equal(cdc_debezium_record(r->dz, 0, NULL, NULL, NULL), CDC_DEBEZIUM_RECORD_SCHEMA_CHANGE);
+    assert_string_equal(rec_text(r->dz, 0, 0), "mysql-server-1");
+    snprintf(r->key, sizeof r->key, "%s", rec_text(r->dz, 0, 1));
+    snprintf(r->value, sizeof r->value, "%s", rec_text(r->dz, 0, 2));
+    return 0;
+}
+
+static void test_schema_change(void **state)
+{
+    (void)state;
+    size_t n;
+    uint8_t *bin = vt_fixture("rust-mysql-binlog/bin-log.000001", &n);
+    for (int schemas = 0; schemas < 2; schemas++) {
+        const char *opts[] = {"schemas.enable", schemas ? "true" : "false", NULL};
+        ddl_run r = {dz_new(opts), 0, "", ""};
+        cdc_decoder *d;
+        char err[256];
+        assert_int_equal(cdc_decoder_new(&d, &vt_alloc, err, sizeof err), CDC_OK);
+        cdc_decoder_set_position(d, "bin-log.000001", 0);
+        cdc_decoder_set_query_cb(d, on_query, &r);
+        assert_int_equal(cdc_decoder_feed(d, bin, n), (ptrdiff_t)n);
+        assert_int_equal(cdc_decoder_finish(d), CDC_OK);
+        assert_true(r.seen >= 1);
+        if (!schemas) {
+            assert_string_equal(r.key, "{\"databaseName\":\"bltest\"}");
+            assert_non_null(strstr(r.value, "\"db\":\"bltest\",\"sequence\":null,"));
+            assert_non_null(strstr(r.value, "\"table\":null,\"server_id\":36431,"
+                                            "\"gtid\":\"87cee3a4-6b31-11e7-bdfd-0d98d6698870:14917\","
+                                            "\"file\":\"bin-log.000001\",\"pos\":259,\"row\":0,\"thread\":472,"
+                                            "\"query\":null}"));
+            assert_non_null(strstr(r.value, ",\"databaseName\":\"bltest\",\"schemaName\":null,"
+                                            "\"ddl\":\"CREATE TABLE foo(id BIGINT AUTO_INCREMENT PRIMARY KEY, "
+                                            "val_decimal DECIMAL(10, 5) NOT NULL, comment VARCHAR(255) NOT NULL)\","
+                                            "\"tableChanges\":[]}"));
+        } else {
+            assert_non_null(strstr(r.key, "\"name\":\"io.debezium.connector.mysql.SchemaChangeKey\",\"version\":1}"));
+            assert_non_null(strstr(r.value, "\"name\":\"io.debezium.connector.mysql.SchemaChangeValue\",\"version\":1},"
+                                            "\"payload\":{\"source\":"));
+            assert_non_null(strstr(r.value, "\"name\":\"io.debezium.connector.schema.Column\",\"version\":1}"));
+        }
+        cdc_decoder_free(d);
+        cdc_debezium_free(r.dz);
+    }
+    test_free(bin);
+}
+
+/* Every allocation failing in turn: each call fails cleanly with
+ * CDC_ERR_NOMEM (or succeeds), nothing leaks, the renderer stays usable. */
+static long fail_at, allocs;
+static void *f_malloc(size_t n, void *ud) { (void)ud; return allocs++ == fail_at ? NULL : test_malloc(n); }
+static void *f_realloc(void *p, size_t n, void *ud) { (void)ud; return allocs++ == fail_at ? NULL : test_realloc(p, n); }
+static void f_free(void *p, void *ud) { (void)ud; test_free(p); }
+
+static void test_alloc_failures(void **state)
+{
+    (void)state;
+    static const cdc_allocator fa = {f_malloc, f_realloc, f_free, NULL};
+    tb x;
+    customers(&x);
+    set_row(&x, 0, "1004", "Anne", "Kretchmar", "annek@noanswer.org");
+    set_row(&x, 1, "1005", "Anne", "K", "a@b.c");
+    bool clean = false;
+    for (fail_at = 0; !clean && fail_at < 2000; fail_at++) {
+        allocs = 0;
+        cdc_debezium *dz = NULL;
+        char err[256];
+        int rc = cdc_debezium_new(&dz, &fa, err, sizeof err);
+        if (rc) { assert_int_equal(rc, CDC_ERR_NOMEM); continue; }
+        clean = true;
+        static const char *const opts[] = {"topic.prefix", "p", "provide.transaction.metadata", "true",
+                                           "column.mask.with.3.chars", "inventory.customers.email",
+                                           "message.key.columns", "inventory.customers:id,email", NULL};
+        for (const char *const *o = opts; *o; o += 2) {
+            rc = cdc_debezium_set(dz, o[0], o[1], err, sizeof err);
+            if (rc) { assert_int_equal(rc, CDC_ERR_NOMEM); clean = false; }
+        }
+        if (!clean) { /* an option is missing: the renderer would say so (CDC_ERR_CONFIG) */
+            cdc_debezium_free(dz);
+            continue;
+        }
+        ptrdiff_t n = cdc_debezium_begin(dz, "g:1", 1);
+        if (n < 0) { assert_int_equal(n, CDC_ERR_NOMEM); clean = false; }
+        n = tb_render(&x, dz, 'u');
+        if (n < 0) { assert_int_equal(n, CDC_ERR_NOMEM); clean = false; }
+        n = cdc_debezium_commit(dz, 2);
+        if (n < 0) { assert_int_equal(n, CDC_ERR_NOMEM); clean = false; }
+        n = cdc_debezium_heartbeat(dz, 3);
+        if (n < 0) { assert_int_equal(n, CDC_ERR_NOMEM); clean = false; }
+        cdc_debezium_free(dz);
+    }
+    assert_true(clean);
+    tb_free(&x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -880,6 +1060,10 @@ int main(void)
         cmocka_unit_test(test_topics_and_heartbeat),
         cmocka_unit_test(test_options_and_errors),
         cmocka_unit_test(test_mariadb_source),
+        cmocka_unit_test(test_value_errors),
+        cmocka_unit_test(test_batch_lines),
+        cmocka_unit_test(test_schema_change),
+        cmocka_unit_test(test_alloc_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -198,7 +198,7 @@ static void dump_usage(FILE *f)
             "usage: cdc dump [options] FILE...\n"
             "Decodes binlog files (plain or .gz) and prints one JSON object per row change\n"
             "per line, in binlog order (docs/output.md).\n\n"
-            "  --format=json|debezium  json (default): the lines of docs/output.md; debezium:\n"
+            "  --format json|debezium  json (default): the lines of docs/output.md; debezium:\n"
             "                        one line per Debezium record, {\"topic\":..,\"key\":..,\"value\":..}\n"
             "                        (docs/debezium.md)\n"
             "  -o, --option KEY=VALUE  a Debezium option (topic.prefix=cdc by default,\n"
@@ -224,11 +224,12 @@ int cmd_dump(int argc, char **argv)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { dump_usage(stdout); return 0; }
         if (!strcmp(argv[i], "--events")) { x.events = true; continue; }
         if (!strcmp(argv[i], "--no-verify-checksum")) { verify = false; continue; }
-        if (!strncmp(argv[i], "--format=", 9)) {
-            if (!strcmp(argv[i] + 9, "debezium")) debezium = true;
-            else if (!strcmp(argv[i] + 9, "json")) debezium = false;
+        if (!strncmp(argv[i], "--format=", 9) || !strcmp(argv[i], "--format")) {
+            const char *f = argv[i][8] == '=' ? argv[i] + 9 : (i + 1 < argc ? argv[++i] : "");
+            if (!strcmp(f, "debezium")) debezium = true;
+            else if (!strcmp(f, "json")) debezium = false;
             else {
-                fprintf(stderr, "cdc dump: --format: '%s' is not json or debezium\n", argv[i] + 9);
+                fprintf(stderr, "cdc dump: --format: '%s' is not json or debezium\n", f);
                 return 2;
             }
             continue;

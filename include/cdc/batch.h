@@ -136,6 +136,24 @@ CDC_EXTERN ptrdiff_t cdc_batch_feed(cdc_batch *b, const uint8_t *p, size_t n, co
  */
 CDC_EXTERN int cdc_batch_finish(cdc_batch *b, const char **data, size_t *len);
 
+/* ---- Debezium records ------------------------------------------------------ */
+
+/*
+ * With a Debezium renderer (cdc/debezium.h) set, every row-change line
+ * of the batch becomes one line per record the renderer makes for it,
+ * {"topic":"<topic>","key":<key JSON>|null,"value":<value JSON>|null}
+ * (the first key is "topic"; a delete gives its tombstone line too, a
+ * skipped operation no line). Commit, DDL, position and snapshot lines
+ * stay as they are, so checkpoints work the same. Snapshot rows are
+ * marked source.snapshot "true". Transaction metadata and schema-change
+ * records are not made here: a host that wants them drives the renderer
+ * from the stream's callbacks. The renderer stays the caller's (free it
+ * after the batch, or set NULL first); NULL restores the canonical lines.
+ * Returns CDC_OK or CDC_ERR_INVALID (b is NULL).
+ */
+typedef struct cdc_debezium cdc_debezium;
+CDC_EXTERN int cdc_batch_set_debezium(cdc_batch *b, cdc_debezium *dz);
+
 /* ---- both ---------------------------------------------------------------- */
 
 /* What went wrong last: the batch's own message (a value it could not

@@ -105,14 +105,15 @@ CDC_EXTERN void cdc_debezium_free(cdc_debezium *dz);
  * decimal.handling.mode (precise|string|double), time.precision.mode
  * (adaptive_time_microseconds|connect), bigint.unsigned.handling.mode
  * (long|precise), binary.handling.mode (bytes|base64|base64-url-safe|hex),
- * schemas.enable (the JsonConverter's; for keys and values),
+ * schemas.enable (the JsonConverter's; for keys and values; or
+ * key.converter.schemas.enable / value.converter.schemas.enable alone),
  * tombstones.on.delete, provide.transaction.metadata,
  * include.schema.changes, skipped.operations (c,u,d,t or none),
  * column.exclude.list, column.include.list, column.truncate.to.N.chars,
- * column.mask.with.N.chars, column.mask.hash.ALG.with.salt.SALT
- * (ALG SHA-256, SHA-512 or MD5... see docs), message.key.columns.
+ * column.mask.with.N.chars, column.mask.hash[.v2].ALG.with.salt.SALT
+ * (ALG SHA-1, SHA-256 or SHA-512), message.key.columns.
  * Booleans take true/false. Column lists are comma-separated regular
- * expressions (POSIX extended) matched against the whole of
+ * expressions (POSIX extended, case-insensitive) matched against the whole of
  * "<db>.<table>.<column>"; message.key.columns is
  * "<db>.<table>:<col>,<col>;..." with the table part a regular expression.
  *
@@ -164,8 +165,11 @@ CDC_EXTERN void cdc_debezium_set_clock(cdc_debezium *dz, cdc_debezium_clock_cb c
  * provide.transaction.metadata=true, the value carries the transaction
  * block and the change is counted for the END record.
  * Errors: CDC_ERR_CONFIG (topic.prefix not set), CDC_ERR_INVALID (c is
- * NULL or has an op this renderer does not know), CDC_ERR_CORRUPT (a value
- * that cannot be rendered), CDC_ERR_CHARSET, CDC_ERR_NOMEM.
+ * NULL, has an op this renderer does not know, or an unknown snapshot
+ * marker), CDC_ERR_SCHEMA (a value of another kind than its column's
+ * type), CDC_ERR_CORRUPT (a value that cannot be rendered: malformed
+ * decimal digits, a POINT whose WKB is no point), CDC_ERR_CHARSET,
+ * CDC_ERR_NOMEM.
  */
 CDC_EXTERN ptrdiff_t cdc_debezium_change(cdc_debezium *dz, const cdc_change *c,
                                          cdc_debezium_snapshot snapshot);
@@ -199,7 +203,7 @@ CDC_EXTERN ptrdiff_t cdc_debezium_schema_change(cdc_debezium *dz, const cdc_quer
                                                 cdc_debezium_snapshot snapshot);
 
 /* A heartbeat: one HEARTBEAT record, key {"serverName": prefix}, value
- * {"ts_ms": ts_ms}. */
+ * {"ts_ms": ts_ms} (ts_ms <= 0: the renderer's clock). */
 CDC_EXTERN ptrdiff_t cdc_debezium_heartbeat(cdc_debezium *dz, int64_t ts_ms);
 
 /*
