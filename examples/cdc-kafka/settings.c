@@ -60,8 +60,6 @@ void settings_init(settings *s)
 {
     memset(s, 0, sizeof *s);
     cdc_config_new(&s->cdc, NULL);
-    s->schemas = true; /* JsonConverter's default */
-    s->key_schemas = true;
     s->tombstones = true;
     s->schema_changes = true;
     s->flush_ms = 1000;
@@ -237,7 +235,7 @@ int settings_apply(settings *s, const char *key, const char *value, char *err, s
     if (!strcmp(key, "column.blacklist")) key = "column.exclude.list"; /* Debezium 1.x name */
     if (cdc_debezium_is_option(key) && strcmp(key, "topic.prefix") && strcmp(key, "skipped.operations") &&
         strcmp(key, "include.schema.changes") && strcmp(key, "tombstones.on.delete") &&
-        strcmp(key, "provide.transaction.metadata") && strcmp(key, "schemas.enable"))
+        strcmp(key, "provide.transaction.metadata"))
         return kv_set(&s->render, key, value) ? (snprintf(err, errlen, "out of memory"), -1) : 0;
 
     if (!strcmp(key, "name")) return set_str(&s->name, value);
@@ -282,16 +280,13 @@ int settings_apply(settings *s, const char *key, const char *value, char *err, s
                         "%s: Java key stores are not read; give PEM files as cdc.ssl.ca, cdc.ssl.cert and "
                         "cdc.ssl.key", key), -1;
     if (!strcmp(key, "include.schema.changes") || !strcmp(key, "tombstones.on.delete") ||
-        !strcmp(key, "provide.transaction.metadata") || !strcmp(key, "topic.creation.enable") ||
-        !strcmp(key, "key.converter.schemas.enable") || !strcmp(key, "value.converter.schemas.enable")) {
+        !strcmp(key, "provide.transaction.metadata") || !strcmp(key, "topic.creation.enable")) {
         if (parse_bool(value, &b)) return snprintf(err, errlen, "%s: '%s' is not true or false", key, value), -1;
         if (key[0] == 'i') s->schema_changes = b;
         else if (!strcmp(key, "tombstones.on.delete")) s->tombstones = b;
         else if (key[0] == 'p') s->txn_metadata = b;
-        else if (key[0] == 't') s->create_topics = b;
-        else if (key[0] == 'k') s->key_schemas = b;
-        else s->schemas = b;
-        if (key[0] != 't' && !starts(key, "key.") && !starts(key, "value.") && kv_set(&s->render, key, value))
+        else s->create_topics = b;
+        if (key[0] != 't' && kv_set(&s->render, key, value))
             return snprintf(err, errlen, "out of memory"), -1;
         return 0;
     }
@@ -501,12 +496,7 @@ int settings_finish(settings *s, char *err, size_t errlen)
     }
     if (s->delivery != DELIVERY_EXACTLY_ONCE && kv_get(&s->kafka, "transactional.id"))
         return snprintf(err, errlen, "kafka.transactional.id is set: use exactly.once.support=required instead"), -1;
-    if (s->schemas != s->key_schemas)
-        return snprintf(err, errlen,
-                        "key.converter.schemas.enable and value.converter.schemas.enable differ; cdc-kafka writes "
-                        "keys and values alike (set both)"), -1;
-    if (kv_set(&s->render, "schemas.enable", s->schemas ? "true" : "false") ||
-        kv_set(&s->render, "topic.prefix", s->prefix) ||
+    if (kv_set(&s->render, "topic.prefix", s->prefix) ||
         kv_set(&s->render, "topic.heartbeat.prefix", s->heartbeat_prefix))
         return snprintf(err, errlen, "out of memory"), -1;
     char sid[32];

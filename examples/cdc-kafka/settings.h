@@ -31,8 +31,6 @@ typedef struct settings {
     char *name;             /* connector name: offsets key, transactional.id */
     char *prefix;           /* topic.prefix */
     char *heartbeat_prefix; /* heartbeat.topics.prefix */
-    bool schemas;           /* JsonConverter schemas.enable (key and value) */
-    bool key_schemas;
     bool tombstones;        /* tombstones.on.delete */
     bool txn_metadata;      /* provide.transaction.metadata */
     bool schema_changes;    /* include.schema.changes */
