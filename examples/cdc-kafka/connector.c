@@ -684,7 +684,7 @@ static int on_snapshot_row(const cdc_change *ch, void *ud)
         g_held.value_null = !value.ptr;
         g_held.valid = true;
     }
-    if (c->cfg->delivery == DELIVERY_EXACTLY_ONCE && c->cfg->boundary_interval && c->in_txn &&
+    if (c->cfg->delivery == DELIVERY_EXACTLY_ONCE && c->in_txn &&
         now_ms() - c->txn_started_ms >= c->cfg->boundary_ms * 10) {
         /* Bound a snapshot's transactions. There is no checkpoint until the
          * snapshot is done; the offsets record says a snapshot is under way
