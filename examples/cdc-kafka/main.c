@@ -95,6 +95,13 @@ int main(int argc, char **argv)
             settings_free(&cfg);
             return 2;
         }
+        static const char *const filters[] = {"database.include.list", "database.exclude.list",
+                                              "table.include.list", "table.exclude.list"};
+        for (size_t i = 0; i < sizeof filters / sizeof *filters; i++) {
+            char v[4096];
+            if (cdc_config_get(cfg.cdc, filters[i], v, sizeof v, NULL) == CDC_OK && *v)
+                fprintf(stderr, "cdc-kafka: %s as libcdc patterns: %s\n", filters[i], v);
+        }
         fprintf(stderr, "cdc-kafka: configuration is valid\n");
         settings_free(&cfg);
         return 0;

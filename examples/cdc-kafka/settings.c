@@ -116,18 +116,31 @@ static bool starts(const char *s, const char *prefix)
     return !strncmp(s, prefix, strlen(prefix));
 }
 
-int regex_list_to_patterns(const char *in, char *out, size_t cap, char *err, size_t errlen)
+int regex_list_to_patterns(const char *in, bool qualified, char *out, size_t cap, char *err, size_t errlen)
 {
     size_t n = 0;
+    bool sep = false; /* this item's db/table separator seen */
     for (const char *p = in; *p; p++) {
         const char *add = NULL;
         char one[2] = {0, 0};
-        if (p[0] == '\\' && p[1] == '.') {
+        if (p[0] == ',') {
+            sep = false;
+            add = ",";
+        } else if (p[0] == '\\' && p[1] == '.') {
             add = ".";
+            sep = true;
             p++;
         } else if (p[0] == '.' && p[1] == '*') {
             add = "*";
             p++;
+        } else if (p[0] == '.' && p[1] == '+') {
+            add = "?*";
+            p++;
+        } else if (p[0] == '.' && qualified && !sep) {
+            /* "inventory.orders": the dot users write between database and
+             * table (any character to a regex) is taken as the separator */
+            add = ".";
+            sep = true;
         } else if (p[0] == '.') {
             add = "?";
         } else if (p[0] == ' ' ) {
@@ -220,7 +233,7 @@ int settings_apply(settings *s, const char *key, const char *value, char *err, s
         size_t cap = strlen(value) * 2 + 1;
         char *pat = malloc(cap), e[512];
         if (!pat) return snprintf(err, errlen, "out of memory"), -1;
-        int rc = regex_list_to_patterns(value, pat, cap, e, sizeof e);
+        int rc = regex_list_to_patterns(value, strstr(list_keys[i].cdc, "table") != NULL, pat, cap, e, sizeof e);
         if (rc) snprintf(err, errlen, "%s: %s", key, e);
         else rc = cdc_set(s, list_keys[i].cdc, key, pat, err, errlen);
         free(pat);

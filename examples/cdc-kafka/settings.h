@@ -66,9 +66,10 @@ int settings_load(settings *s, const char *path, char *err, size_t errlen);
 int settings_finish(settings *s, char *err, size_t errlen);
 
 /* Turns a Debezium include/exclude regex list ("inventory\\.orders,app_.*")
- * into libcdc's pattern list ("inventory.orders,app_*"). -1 with err for a
- * regex the patterns cannot express. out has cap bytes. */
-int regex_list_to_patterns(const char *in, char *out, size_t cap, char *err, size_t errlen);
+ * into libcdc's pattern list ("inventory.orders,app_*"). qualified: items are
+ * db.table, and the first plain '.' of each is the separator. -1 with err for
+ * a regex the patterns cannot express. out has cap bytes. */
+int regex_list_to_patterns(const char *in, bool qualified, char *out, size_t cap, char *err, size_t errlen);
 
 int kv_set(kv_list *l, const char *key, const char *value);
 const char *kv_get(const kv_list *l, const char *key);

@@ -43,6 +43,36 @@ def timed(args, env=None):
     return dt, int(out[0]) // 1024
 
 
+def run_mode(i, name, extra, mock, port, user, pw, db, rng_start, rng_end, work, kafka):
+    bootstrap = mock.stdout.readline().strip().split("=", 1)[1]
+    offsets = os.path.join(work, "offsets-%d" % i)
+    conf = {"database.hostname": "127.0.0.1", "database.port": str(port), "database.user": user,
+            "database.password": pw, "database.server.id": str(47002 + i), "topic.prefix": "bench%d" % i,
+            "table.include.list": db + ".orders", "snapshot.mode": "never", "include.schema.changes": "false",
+            "kafka.bootstrap.servers": bootstrap, "kafka.compression.type": "lz4", "kafka.acks": "all",
+            "kafka.enable.idempotence": "true", "kafka.linger.ms": "20", "kafka.batch.num.messages": "10000",
+            "topic.creation.enable": "false", "cdc.stop.at": rng_end,
+            "key.converter.schemas.enable": "false", "value.converter.schemas.enable": "false"}
+    conf.update(extra)
+    if "exactly.once.support" in extra:
+        conf["offset.storage.topic"] = "bench-offsets-%d" % i
+        # an offsets record holding the start: the transactional path reads it like any checkpoint
+        key = '["%s-bench",{"server":"%s"}]' % (conf["topic.prefix"], conf["topic.prefix"])
+        conf["name"] = conf["topic.prefix"] + "-bench"
+        val = json.dumps({"checkpoint": rng_start})
+        subprocess.run(["kcat", "-b", bootstrap, "-P", "-t", conf["offset.storage.topic"], "-p", "0", "-K", "\t"],
+                       input="%s\t%s\n" % (key, val), text=True, check=True)
+    else:
+        conf["offset.storage.file.filename"] = offsets
+        with open(offsets, "w") as f:
+            f.write(rng_start + "\n")
+    path = os.path.join(work, "conf-%d.json" % i)
+    with open(path, "w") as f:
+        json.dump(conf, f)
+    dt, rss = timed([kafka, path])
+    return (name, dt, rss)
+
+
 def main():
     build = sys.argv[1]
     rows = int(sys.argv[sys.argv.index("--rows") + 1]) if "--rows" in sys.argv else 200000
@@ -89,36 +119,13 @@ def main():
              ("cdc-kafka at-least-once, JSON with schemas", {"key.converter.schemas.enable": "true",
                                                             "value.converter.schemas.enable": "true"})]
     for i, (name, extra) in enumerate(modes):
-        mock = subprocess.Popen([mock_exe, "3"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        bootstrap = mock.stdout.readline().strip().split("=", 1)[1]
-        offsets = os.path.join(work, "offsets-%d" % i)
-        conf = {"database.hostname": "127.0.0.1", "database.port": str(port), "database.user": user,
-                "database.password": pw, "database.server.id": str(47002 + i), "topic.prefix": "bench%d" % i,
-                "table.include.list": db + ".orders", "snapshot.mode": "never", "include.schema.changes": "false",
-                "kafka.bootstrap.servers": bootstrap, "kafka.compression.type": "lz4", "kafka.acks": "all",
-                "kafka.enable.idempotence": "true", "kafka.linger.ms": "20", "kafka.batch.num.messages": "10000",
-                "topic.creation.enable": "false", "cdc.stop.at": rng_end,
-                "key.converter.schemas.enable": "false", "value.converter.schemas.enable": "false"}
-        conf.update(extra)
-        if "exactly.once.support" in extra:
-            conf["offset.storage.topic"] = "bench-offsets-%d" % i
-            # an offsets record holding the start: the transactional path reads it like any checkpoint
-            key = '["%s-bench",{"server":"%s"}]' % (conf["topic.prefix"], conf["topic.prefix"])
-            conf["name"] = conf["topic.prefix"] + "-bench"
-            val = json.dumps({"checkpoint": rng_start})
-            subprocess.run(["kcat", "-b", bootstrap, "-P", "-t", conf["offset.storage.topic"], "-p", "0", "-K", "\t"],
-                           input="%s\t%s\n" % (key, val), text=True, check=True)
-        else:
-            conf["offset.storage.file.filename"] = offsets
-            with open(offsets, "w") as f:
-                f.write(rng_start + "\n")
-        path = os.path.join(work, "conf-%d.json" % i)
-        with open(path, "w") as f:
-            json.dump(conf, f)
-        dt, rss = timed([kafka, path])
-        mock.terminate()
-        mock.wait()
-        results.append((name, dt, rss))
+        mock = subprocess.Popen([mock_exe, "3"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, text=True)
+        try:
+            results.append(run_mode(i, name, extra, mock, port, user, pw, db, rng_start, rng_end, work, kafka))
+        finally:
+            mock.terminate()
+            mock.wait()
     base = results[0][1]
     print("| run | seconds | rows/s | ratio to cdc stream | peak RSS |")
     print("|---|---|---|---|---|")
