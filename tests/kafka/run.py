@@ -629,7 +629,7 @@ def config_errors(cdc_kafka):
     check("config Java key store refused with the PEM keys named", rc == 2 and "cdc.ssl.ca" in err, err)
     rc, err = run(dict(base, **{"table.include.list": "db\\.(a|b)"}))
     check("config regex it cannot express named", rc == 2 and "table.include.list" in err, err)
-    rc, err = run(dict(base, **{"table.include.list": "inventory\\.orders,shop.items,app_.*\\.t.,x.+",
+    rc, err = run(dict(base, **{"table.include.list": "inventory\\.orders,shop.items,app_.*\\.t.,x\\..+",
                                "database.include.list": "inventory,app_.*"}))
     check("config regex lists converted to patterns",
           rc == 0 and "table.include.list as libcdc patterns: inventory.orders,shop.items,app_*.t?,x.?*" in err and
