@@ -944,8 +944,12 @@ static int make_stream(connector *c, char *err, size_t errlen)
         snprintf(hb, sizeof hb, "%ld", c->cfg->heartbeat_ms < 100 ? 100 : c->cfg->heartbeat_ms);
         cdc_config_set(cfg, "heartbeat.interval.ms", hb, e, sizeof e);
     }
-    int rc = cdc_stream_new(&c->stream, cfg, NULL, err, errlen);
+    cdc_stream *s = NULL;
+    int rc = cdc_stream_new(&s, cfg, NULL, err, errlen);
     cdc_config_free(cfg);
+    pthread_mutex_lock(&c->lock);
+    c->stream = s;
+    pthread_mutex_unlock(&c->lock);
     if (rc) return -1;
     cdc_stream_set_change_cb(c->stream, on_change, c);
     cdc_stream_set_begin_cb(c->stream, on_begin, c);
@@ -1056,8 +1060,10 @@ int connector_run(settings *cfg, int metrics_port, bool verbose)
         if (atomic_load(&c.stopping)) cdc_stream_stop(c.stream);
         rc = cdc_stream_start(c.stream);
         if (g_restart && !atomic_load(&c.stopping) && !atomic_load(&c.fatal)) {
+            pthread_mutex_lock(&c.lock); /* the metrics thread reads c.stream */
             cdc_stream_free(c.stream);
             c.stream = NULL;
+            pthread_mutex_unlock(&c.lock);
             free_units(&c);
             continue;
         }
@@ -1134,10 +1140,10 @@ size_t connector_metrics(connector *c, char *buf, size_t cap)
         (unsigned long long)atomic_load(&c->m_txn_commits));
     OUT("# HELP cdc_kafka_queue_depth Records produced and not yet acknowledged.\n# TYPE cdc_kafka_queue_depth gauge\n");
     OUT("cdc_kafka_queue_depth %d\n", c->rk ? rd_kafka_outq_len(c->rk) : 0);
+    pthread_mutex_lock(&c->lock);
     cdc_stream *s = c->stream;
     OUT("# HELP cdc_kafka_lag_ms Now minus the commit time of the last binlog event read.\n# TYPE cdc_kafka_lag_ms gauge\n");
     OUT("cdc_kafka_lag_ms %llu\n", s ? (unsigned long long)cdc_stream_metric(s, CDC_METRIC_LAG_MS) : 0ULL);
-    pthread_mutex_lock(&c->lock);
     OUT("# HELP cdc_kafka_checkpoint_info The last checkpoint whose records are all acknowledged (committed).\n");
     OUT("# TYPE cdc_kafka_checkpoint_info gauge\ncdc_kafka_checkpoint_info{checkpoint=\"");
     for (const char *p = c->acked ? c->acked : ""; *p; p++) {
