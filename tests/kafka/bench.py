@@ -30,7 +30,8 @@ _spec.loader.exec_module(diff)
 RSS = ("import resource, subprocess, sys\n"
        "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)\n"
        "sys.stderr.write(r.stderr.decode('utf-8', 'replace')[-2000:])\n"
-       "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, r.returncode)\n")
+       "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+       "print(u.ru_maxrss, r.returncode, u.ru_utime + u.ru_stime)\n")
 
 
 def timed(args, env=None):
@@ -38,9 +39,9 @@ def timed(args, env=None):
     r = subprocess.run([sys.executable, "-c", RSS] + args, capture_output=True, text=True, env=env)
     dt = time.monotonic() - t
     out = r.stdout.split()
-    if len(out) != 2 or out[1] != "0":
+    if len(out) != 3 or out[1] != "0":
         sys.exit("bench: %s failed: %s" % (" ".join(args[:2]), r.stderr[-1500:]))
-    return dt, int(out[0]) // 1024
+    return dt, int(out[0]) // 1024, float(out[2])
 
 
 def run_mode(i, name, extra, mock, port, user, pw, db, rng_start, rng_end, work, kafka):
@@ -69,8 +70,8 @@ def run_mode(i, name, extra, mock, port, user, pw, db, rng_start, rng_end, work,
     path = os.path.join(work, "conf-%d.json" % i)
     with open(path, "w") as f:
         json.dump(conf, f)
-    dt, rss = timed([kafka, path])
-    return (name, dt, rss)
+    dt, rss, cpu = timed([kafka, path])
+    return (name, dt, rss, cpu)
 
 
 def main():
@@ -107,9 +108,9 @@ def main():
     mock_exe = os.path.join(build, "tests", "kafka", "kafka_mock")
     env = dict(os.environ, CDC_PASSWORD=pw)
     results = []
-    dt, rss = timed([cdc, "stream", "--port", str(port), "--user", user, "--server-id", "47001", "--start", rng_start,
+    dt, rss, cpu = timed([cdc, "stream", "--port", str(port), "--user", user, "--server-id", "47001", "--start", rng_start,
                      "--stop-at", rng_end, "--tables", db + ".*"], env)
-    results.append(("cdc stream > /dev/null", dt, rss))
+    results.append(("cdc stream > /dev/null", dt, rss, cpu))
     work = "/tmp/cdc-kafka-bench-%d" % os.getpid()
     os.makedirs(work, exist_ok=True)
     modes = [("cdc-kafka at-least-once, JSON without schemas", {}),
@@ -127,10 +128,10 @@ def main():
             mock.terminate()
             mock.wait()
     base = results[0][1]
-    print("| run | seconds | rows/s | ratio to cdc stream | peak RSS |")
-    print("|---|---|---|---|---|")
-    for name, dt, rss in results:
-        print("| %s | %.2f | %d | %.2f | %d MiB |" % (name, dt, rows / dt, base / dt, rss))
+    print("| run | seconds | rows/s | ratio to cdc stream | CPU seconds (user+sys) | peak RSS |")
+    print("|---|---|---|---|---|---|")
+    for name, dt, rss, cpu in results:
+        print("| %s | %.2f | %d | %.2f | %.2f | %d MiB |" % (name, dt, rows / dt, base / dt, cpu, rss))
     srv.sql("DROP DATABASE IF EXISTS %s; DROP USER IF EXISTS '%s'@'%%';" % (db, user))
 
 
