@@ -15,7 +15,8 @@ Parts, on MariaDB 10.11 and MySQL 9.7:
   eos      exactly-once: kill -9 at random points, brokers down and up,
            produce and commit errors injected; read_committed, every change
            exactly once, in binlog order per key.
-  alo      at-least-once under kill -9: no loss, duplicates only as a replay
+  alo      at-least-once under kill -9 and all brokers down (a 100-record
+           queue, so the stream waits): no loss, duplicates only as a replay
            of the tail after the last saved checkpoint.
   config   configuration errors named (unknown key, JKS, regex), secrets kept
            out of the messages.
@@ -497,7 +498,7 @@ def fault_run(flavor, cdc_kafka, mock_exe, eos, rounds):
                       "transaction.boundary.interval.ms": "50", "offset.storage.topic": prefix + "-offsets"})
     else:
         extra.update({"offset.storage.file.filename": os.path.join(WORK, prefix + ".offsets"),
-                      "offset.flush.interval.ms": "200"})
+                      "offset.flush.interval.ms": "200", "max.queue.size": "100"})
     conf = base_config(srv, flavor, mock.bootstrap, prefix, db, 41000 + RNG.randrange(9000), **extra)
     stop = threading.Event()
     errors = []
@@ -521,7 +522,15 @@ def fault_run(flavor, cdc_kafka, mock_exe, eos, rounds):
             conn = Connector(cdc_kafka, conf, "%s-%d" % (prefix, r))
             time.sleep(RNG.uniform(0.4, 2.5))
             f = RNG.random()
-            if f < 0.25:
+            if f < 0.25 and not eos:
+                # every broker down: the bounded queue fills, the stream waits, then goes on
+                for b in (1, 2, 3):
+                    mock.cmd("down %d" % b)
+                time.sleep(RNG.uniform(1.0, 3.0))
+                for b in (1, 2, 3):
+                    mock.cmd("up %d" % b)
+                faults.append("all brokers down/up")
+            elif f < 0.25:
                 b = RNG.randrange(1, 4)
                 mock.cmd("down %d" % b)
                 time.sleep(RNG.uniform(0.2, 1.5))
