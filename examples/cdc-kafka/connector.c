@@ -195,12 +195,17 @@ static void on_kafka_log(const rd_kafka_t *rk, int level, const char *fac, const
 /* ---- topics ----------------------------------------------------------------- */
 
 /* Checks that topic exists, creating it when allowed. 0 or a cdc_error. */
-static int ensure_topic(connector *c, const char *name, rd_kafka_topic_t *rkt, bool compact)
+static int ensure_topic(connector *c, const char *name, bool compact)
 {
+    /* All topics are listed: asking for this one by name could make the
+     * brokers auto-create it with their defaults. */
     const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_resp_err_t e = rd_kafka_metadata(c->rk, 0, rkt, &md, 10000);
+    rd_kafka_resp_err_t e = rd_kafka_metadata(c->rk, 1, NULL, &md, 10000);
     int exists = 0;
-    if (!e) exists = md->topic_cnt == 1 && !md->topics[0].err && md->topics[0].partition_cnt > 0;
+    if (!e)
+        for (int i = 0; i < md->topic_cnt; i++)
+            if (!strcmp(md->topics[i].topic, name) && !md->topics[i].err && md->topics[i].partition_cnt > 0)
+                exists = 1;
     if (md) rd_kafka_metadata_destroy(md);
     if (exists) return 0;
     if (e && e != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
@@ -220,6 +225,7 @@ static int ensure_topic(connector *c, const char *name, rd_kafka_topic_t *rkt, b
     rd_kafka_AdminOptions_t *opt = rd_kafka_AdminOptions_new(c->rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
     rd_kafka_AdminOptions_set_request_timeout(opt, 15000, errstr, sizeof errstr);
     rd_kafka_CreateTopics(c->rk, &nt, 1, opt, q);
+    rd_kafka_NewTopic_destroy(nt); /* the request holds a copy */
     rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 20000);
     int rc = 0;
     char why[600] = "";
@@ -271,14 +277,13 @@ static topic_entry *find_topic(connector *c, const uint8_t *name, size_t len)
     }
     char *nm = strndup((const char *)name, len);
     if (!nm) return NULL;
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(c->rk, nm, NULL);
-    if (!rkt) {
-        set_fatal(c, "topic %s: %s", nm, rd_kafka_err2str(rd_kafka_last_error()));
+    if (ensure_topic(c, nm, false)) {
         free(nm);
         return NULL;
     }
-    if (ensure_topic(c, nm, rkt, false)) {
-        rd_kafka_topic_destroy(rkt);
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(c->rk, nm, NULL);
+    if (!rkt) {
+        set_fatal(c, "topic %s: %s", nm, rd_kafka_err2str(rd_kafka_last_error()));
         free(nm);
         return NULL;
     }
@@ -887,7 +892,10 @@ static int make_producer(connector *c, char *err, size_t errlen)
         set_default(conf, cfg, "acks", "all", err, errlen) ||
         set_default(conf, cfg, "partitioner", "murmur2_random", err, errlen) ||
         set_default(conf, cfg, "queue.buffering.max.messages", qmax, err, errlen) ||
-        set_default(conf, cfg, "linger.ms", "10", err, errlen)) {
+        set_default(conf, cfg, "linger.ms", "10", err, errlen) ||
+        /* with topic creation on, looking a topic up must not create it
+         * with the brokers' defaults before the Admin API can */
+        (cfg->create_topics && set_default(conf, cfg, "allow.auto.create.topics", "false", err, errlen))) {
         rd_kafka_conf_destroy(conf);
         return -1;
     }
@@ -1007,10 +1015,7 @@ int connector_run(settings *cfg, int metrics_port, bool verbose)
         goto out;
     }
     if (cfg->offsets_topic) {
-        rd_kafka_topic_t *ot = rd_kafka_topic_new(c.rk, cfg->offsets_topic, NULL);
-        int bad = !ot || ensure_topic(&c, cfg->offsets_topic, ot, true);
-        if (ot) rd_kafka_topic_destroy(ot);
-        if (bad) {
+        if (ensure_topic(&c, cfg->offsets_topic, true)) {
             fprintf(stderr, "cdc-kafka: %s\n", c.fatal_msg);
             goto out;
         }

@@ -18,6 +18,8 @@ Parts, on MariaDB 10.11 and MySQL 9.7:
   alo      at-least-once under kill -9 and all brokers down (a 100-record
            queue, so the stream waits): no loss, duplicates only as a replay
            of the tail after the last saved checkpoint.
+  topics   topic.creation.enable: an existing topic used as it is, a missing one
+           (the mock has no CreateTopics) stops the connector naming it.
   config   configuration errors named (unknown key, JKS, regex), secrets kept
            out of the messages.
 Ends with "N passed, N failed".
@@ -620,6 +622,43 @@ def fault_run(flavor, cdc_kafka, mock_exe, eos, rounds):
         srv.sql("DROP DATABASE IF EXISTS %s;" % db)
 
 
+def topics_part(flavor, cdc_kafka, mock_exe):
+    """topic.creation.enable=true: an existing topic is used as it is; a
+    missing one goes to the Admin API, which the mock does not implement,
+    so the connector must stop naming the topic."""
+    srv = Srv(flavor)
+    db = "kafka_topics_" + flavor
+    prefix = "topics" + flavor
+    srv.sql("DROP DATABASE IF EXISTS %s; CREATE DATABASE %s; CREATE TABLE %s.t (id INT PRIMARY KEY);"
+            "INSERT INTO %s.t VALUES (1),(2),(3),(4),(5),(6),(7),(8);" % (db, db, db, db))
+    mock = Mock(mock_exe)
+    try:
+        topic = "%s.%s.t" % (prefix, db)
+        conf = base_config(srv, flavor, mock.bootstrap, prefix, db, 41000 + RNG.randrange(9000),
+                           **{"topic.creation.enable": "true", "topic.creation.default.partitions": "6",
+                              "snapshot.mode": "initial_only",
+                              "offset.storage.file.filename": os.path.join(WORK, prefix + ".offsets")})
+        c = Connector(cdc_kafka, conf, prefix + "-missing")
+        rc = c.p.wait(120)
+        c.stop()
+        err = c.stderr()
+        check("topics/%s a topic that cannot be created stops the connector, naming it" % flavor,
+              rc == 1 and ("cannot create topic " + topic) in err and topic not in kcat_topics(mock.bootstrap) and
+              not os.path.exists(os.path.join(WORK, prefix + ".offsets")), "rc=%s %s" % (rc, err[-600:]))
+        mock.cmd("create %s 6 3" % topic)
+        c = Connector(cdc_kafka, conf, prefix + "-existing")
+        rc = c.p.wait(120)
+        c.stop()
+        msgs = kcat_read(mock.bootstrap, topic)
+        check("topics/%s an existing topic is used as it is (6 partitions)" % flavor,
+              rc == 0 and kcat_topics(mock.bootstrap).get(topic) == 6 and len(msgs) == 8,
+              "rc=%s %d messages %s" % (rc, len(msgs), c.stderr()[-600:]))
+    finally:
+        kill_live()
+        mock.stop()
+        srv.sql("DROP DATABASE IF EXISTS %s;" % db)
+
+
 def config_errors(cdc_kafka):
     def run(conf, *extra):
         path = os.path.join(WORK, "cfg.json")
@@ -677,6 +716,8 @@ def main():
     for flavor in os.environ.get("CDC_KAFKA_FLAVORS", "mariadb mysql").split():
         if want("e2e"):
             e2e(flavor, cdc_kafka, mock_exe, part)
+    if want("topics"):
+        topics_part("mariadb", cdc_kafka, mock_exe)
     if want("eos"):
         fault_run("mariadb", cdc_kafka, mock_exe, True, rounds)
         fault_run("mysql", cdc_kafka, mock_exe, True, max(4, rounds // 4))
