@@ -116,6 +116,7 @@ struct cdc_debezium {
     uint64_t txn_seq;
     cdc_buf txn_id;          /* as a JSON string literal */
     uint64_t txn_total;
+    int64_t thread;          /* source.thread, -1 when unknown */
     dz_table **txn_tables;
     size_t ntxn_tables, captxn_tables;
 };
@@ -482,6 +483,7 @@ CDC_EXTERN int cdc_debezium_new(cdc_debezium **out, const cdc_allocator *alloc, 
     }
     dz->alloc = a;
     dz->o.a = a;
+    dz->thread = -1;
     cdc__buf_init(&dz->out, a);
     cdc__buf_init(&dz->scratch, a);
     cdc__buf_init(&dz->scratch2, a);
@@ -580,6 +582,11 @@ CDC_EXTERN void cdc_debezium_set_clock(cdc_debezium *dz, cdc_debezium_clock_cb c
     if (!dz) return;
     dz->clock = cb;
     dz->clock_ud = ud;
+}
+
+CDC_EXTERN void cdc_debezium_set_thread(cdc_debezium *dz, int64_t thread)
+{
+    if (dz) dz->thread = thread < 0 ? -1 : thread;
 }
 
 CDC_EXTERN const char *cdc_debezium_errmsg(const cdc_debezium *dz) { return dz ? dz->err.msg : ""; }
@@ -803,7 +810,9 @@ static int put_source_row(cdc_debezium *dz, cdc_buf *o, const dz_table *e, int64
     if (!rc) rc = put_i64(o, (int64_t)cdc_change_offset(c));
     if (!rc) rc = put(o, ",\"row\":");
     if (!rc) rc = put_i64(o, (int64_t)cdc_change_row(c));
-    if (!rc) rc = put(o, ",\"thread\":null,\"query\":null}");
+    if (!rc) rc = put(o, ",\"thread\":");
+    if (!rc) rc = dz->thread >= 0 ? put_i64(o, dz->thread) : put(o, "null");
+    if (!rc) rc = put(o, ",\"query\":null}");
     return rc;
 }
 
@@ -1333,6 +1342,7 @@ CDC_EXTERN ptrdiff_t cdc_debezium_begin(cdc_debezium *dz, const char *id, int64_
     rc = put_cstr(&dz->txn_id, id);
     if (rc) return fail(dz, rc);
     dz->in_txn = true;
+    dz->thread = -1;
     dz->txn_seq++;
     dz->txn_total = 0;
     dz->ntxn_tables = 0;

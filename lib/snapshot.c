@@ -36,6 +36,12 @@ typedef struct snap_col {
     char *charset, *collation;  /* names, NULL for non-text columns */
     int hint;                   /* CDC__SNAP_* */
     bool excluded;
+    /* ENUM/SET whose labels from information_schema may have lost
+     * characters: the servers show metadata in utf8mb3, so a 4-byte
+     * character in a label reads as '?'. Such a column is also selected
+     * as col+0 (index or bitmask) at this select position + 1 (0: not),
+     * and the labels its rows use are repaired from their exact bytes. */
+    size_t index_sel;
 } snap_col;
 
 typedef struct snap_table {
@@ -51,6 +57,9 @@ typedef struct snap_table {
     char *order_sql;            /* ORDER BY ... */
     uint64_t rows_est, rows_done;
     size_t items_left;
+    size_t nextra;              /* col+0 expressions after the columns */
+    uint8_t **repaired;         /* label copies made by repair_labels() */
+    size_t nrepaired;
 } snap_table;
 
 typedef struct snap_item {
@@ -192,6 +201,8 @@ static void table_free(const cdc_allocator *a, snap_table *t)
         if (t->labels) cdc__free(a, t->labels[i]);
         if (t->label_text) cdc__free(a, t->label_text[i]);
     }
+    for (size_t i = 0; i < t->nrepaired; i++) cdc__free(a, t->repaired[i]);
+    cdc__free(a, t->repaired);
     cdc__free(a, t->sc);
     cdc__free(a, t->labels);
     cdc__free(a, t->label_text);
@@ -276,6 +287,17 @@ static int table_build(snap *s, const cdc_result *r, size_t first, size_t last, 
     return CDC_OK;
 }
 
+/* An ENUM/SET with a '?' in a label: possibly a character the server
+ * could not show in utf8mb3 metadata (or a real '?', which costs only
+ * the extra col+0 in the select list). */
+static bool lossy_labels(const cdc_column *col)
+{
+    if (col->real_type != CDC_T_ENUM && col->real_type != CDC_T_SET) return false;
+    for (uint32_t i = 0; i < col->n_labels; i++)
+        if (memchr(col->labels[i].ptr, '?', col->labels[i].len)) return true;
+    return false;
+}
+
 /* Key columns from the PRIMARY index rows [first, last) of STATISTICS. */
 static int table_keys(snap *s, snap_table *t, const cdc_result *st, size_t first, size_t last, cdc_err *err)
 {
@@ -322,6 +344,12 @@ static int table_keys(snap *s, snap_table *t, const cdc_result *st, size_t first
         t->sel[t->nsel++] = i;
     }
     if (t->nsel == 0) rc |= cdc__buf_puts(&b, "1");
+    for (size_t j = 0; j < t->nsel && !rc; j++) {
+        size_t i = t->sel[j];
+        if (t->sc[i].excluded || !lossy_labels(&t->t.cols[i])) continue;
+        rc |= cdc__buf_printf(&b, ",%s+0", t->sc[i].quoted);
+        t->sc[i].index_sel = t->nsel + ++t->nextra;
+    }
     char *qd = quote_ident(s->a, t->t.db), *qt = quote_ident(s->a, t->t.name);
     if (!qd || !qt) rc = CDC_ERR_NOMEM;
     else rc |= cdc__buf_printf(&b, " FROM %s.%s", qd, qt);
@@ -896,6 +924,59 @@ static void *worker_main(void *arg)
 
 /* ---- the caller's side ------------------------------------------------- */
 
+/* Label idx (1-based) of column i is the exact text v: keep a copy of
+ * v in its place when the metadata's label lost characters. */
+static int repair_label(snap *s, snap_table *t, size_t i, uint64_t idx, const uint8_t *v, size_t len, cdc_err *err)
+{
+    cdc_column *col = &t->t.cols[i];
+    if (idx < 1 || idx > col->n_labels)
+        return cdc__err_set(err, CDC_ERR_CORRUPT, "snapshot of %s.%s column %s: the server sent label number %llu of %u",
+                            t->t.db, t->t.name, t->t.col_names[i], (unsigned long long)idx, col->n_labels);
+    cdc_bytes *l = &t->labels[i][idx - 1];
+    if (l->len == len && !memcmp(l->ptr, v, len)) return CDC_OK;
+    if (!memchr(l->ptr, '?', l->len)) return CDC_OK; /* another charset's spelling: from_text judges it */
+    uint8_t **grown = cdc__realloc(s->a, t->repaired, (t->nrepaired + 1) * sizeof *grown);
+    if (!grown) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+    t->repaired = grown;
+    uint8_t *copy = cdc__malloc(s->a, len ? len : 1);
+    if (!copy) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+    memcpy(copy, v, len);
+    t->repaired[t->nrepaired++] = copy;
+    *l = (cdc_bytes){copy, len};
+    return CDC_OK;
+}
+
+/* Repairs the labels a row's ENUM/SET value uses from the value's text
+ * and its col+0 number (see snap_col.index_sel). Runs on the caller's
+ * thread, the only one that reads labels. */
+static int repair_labels(snap *s, snap_table *t, size_t i, const cdc_bytes *text, const cdc_bytes *num,
+                         cdc_err *err)
+{
+    if (!text->ptr || !num->ptr) return CDC_OK;
+    uint64_t n = 0;
+    for (size_t k = 0; k < num->len; k++) {
+        if (num->ptr[k] < '0' || num->ptr[k] > '9' || n > (UINT64_MAX - 9) / 10)
+            return cdc__err_set(err, CDC_ERR_CORRUPT, "snapshot of %s.%s column %s: '%.*s' is not a label number",
+                                t->t.db, t->t.name, t->t.col_names[i], (int)(num->len > 32 ? 32 : num->len),
+                                (const char *)num->ptr);
+        n = n * 10 + (uint64_t)(num->ptr[k] - '0');
+    }
+    if (t->t.cols[i].real_type == CDC_T_ENUM) return n ? repair_label(s, t, i, n, text->ptr, text->len, err) : CDC_OK;
+    /* SET: the members are listed in label order, one per set bit; a
+     * label cannot hold a comma */
+    const uint8_t *p = text->ptr, *end = text->ptr + text->len;
+    for (unsigned bit = 0; bit < 64 && n; bit++) {
+        if (!(n & (1ull << bit))) continue;
+        n &= ~(1ull << bit);
+        const uint8_t *q = memchr(p, ',', (size_t)(end - p));
+        if (!q) q = end;
+        int rc = repair_label(s, t, i, bit + 1, p, (size_t)(q - p), err);
+        if (rc) return rc;
+        p = q < end ? q + 1 : end;
+    }
+    return CDC_OK;
+}
+
 static int deliver(snap *s, batch *b, cdc_value *vals, uint8_t *present, cdc_bytes *texts, cdc_buf *scratch,
                    cdc_err *err)
 {
@@ -905,7 +986,7 @@ static int deliver(snap *s, batch *b, cdc_value *vals, uint8_t *present, cdc_byt
         uint32_t len = cdc__rd_u32(&r);
         const uint8_t *p = cdc__rd_take(&r, len);
         if (!p) return cdc__err_set(err, CDC_ERR_PROTOCOL, "snapshot: batch truncated");
-        int rc = cdc__row_parse(p, len, t->nsel ? t->nsel : 1 /* SELECT 1 */, texts, err);
+        int rc = cdc__row_parse(p, len, t->nsel ? t->nsel + t->nextra : 1 /* SELECT 1 */, texts, err);
         if (rc) return rc;
         memset(present, 0, t->t.ncols);
         cdc__buf_reset(scratch);
@@ -921,6 +1002,8 @@ static int deliver(snap *s, batch *b, cdc_value *vals, uint8_t *present, cdc_byt
                 vals[i].kind = CDC_K_NULL;
                 continue;
             }
+            if (t->sc[i].index_sel && (rc = repair_labels(s, t, i, &texts[j], &texts[t->sc[i].index_sel - 1], err)))
+                return rc;
             rc = cdc__snap_value(&t->t.cols[i], t->sc[i].hint, texts[j].ptr, texts[j].len,
                                  scratch, &vals[i], err);
             if (rc) {
@@ -956,7 +1039,8 @@ static int consume(snap *s, cdc_err *err)
         if (s->tables[i].t.ncols > maxcols) maxcols = s->tables[i].t.ncols;
     cdc_value *vals = cdc__calloc(s->a, maxcols, sizeof *vals);
     uint8_t *present = cdc__calloc(s->a, maxcols, 1);
-    cdc_bytes *texts = cdc__calloc(s->a, maxcols, sizeof *texts);
+    /* every column, and col+0 of some ENUM/SET columns */
+    cdc_bytes *texts = cdc__calloc(s->a, 2 * maxcols, sizeof *texts);
     cdc_buf scratch;
     cdc__buf_init(&scratch, s->a);
     int rc = vals && present && texts ? CDC_OK : cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");

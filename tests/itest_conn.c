@@ -601,7 +601,7 @@ static void test_cdc_info_tool(void **state)
         char *rowimg = ts_query_str(c, "SELECT @@binlog_row_image");
         char *sid = ts_query_str(c, "SELECT @@server_id");
         char cmd[1024];
-        snprintf(cmd, sizeof cmd, "CDC_PASSWORD='%s' '%s' info --host %s --port %u --user cdc_repl --tls-mode required 2>&1",
+        snprintf(cmd, sizeof cmd, "CDC_PASSWORD='%s' '%s' info --host %s --port %u --user cdc_repl --ssl-mode required 2>&1",
                  o.password, tool, o.host, o.port);
         FILE *p = popen(cmd, "r");
         assert_non_null(p);

@@ -8,6 +8,8 @@
  */
 #include "valtest.h"
 
+#include "testalloc.h"
+
 #include <cdc/batch.h>
 #include <cdc/debezium.h>
 #include <cdc/value.h>
@@ -847,9 +849,215 @@ static void test_mariadb_source(void **state)
     assert_non_null(strstr(v, "\"name\":\"io.debezium.connector.mariadb.Source\""));
     assert_non_null(strstr(v, "\"connector\":\"mariadb\""));
     assert_non_null(strstr(v, "\"ts_ms\":1700000000123,\"snapshot\":\"false\""));
-    assert_non_null(strstr(v, "\"gtid\":\"0-1-42\",\"file\":\"mariadb-bin.000002\",\"pos\":330,\"row\":2,"));
+    assert_non_null(strstr(v, "\"gtid\":\"0-1-42\",\"file\":\"mariadb-bin.000002\",\"pos\":330,\"row\":2,"
+                              "\"thread\":null,"));
+    /* the thread the host read from the BEGIN event, until the next begin */
+    assert_int_equal(cdc_debezium_begin(dz, "0-1-43", 5), 0);
+    cdc_debezium_set_thread(dz, 4711);
+    cdc__change_synth(&s, on_change, &r);
+    assert_non_null(strstr(rec_text(dz, 0, 2), "\"row\":2,\"thread\":4711,\"query\":null}"));
+    assert_int_equal(cdc_debezium_begin(dz, "0-1-44", 5), 0);
+    cdc__change_synth(&s, on_change, &r);
+    assert_non_null(strstr(rec_text(dz, 0, 2), "\"row\":2,\"thread\":null,\"query\":null}"));
     cdc_debezium_free(dz);
     tb_free(&x);
+}
+
+/* ---- every fixture binlog: each record is valid JSON ------------------------------ */
+
+/* A strict JSON syntax check (RFC 8259): returns the end of the value at
+ * p, or NULL. */
+static const char *js_ws(const char *p, const char *e)
+{
+    while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
+    return p;
+}
+
+static const char *js_value(const char *p, const char *e, int depth);
+
+static const char *js_string(const char *p, const char *e)
+{
+    if (p >= e || *p != '"') return NULL;
+    for (p++; p < e; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '"') return p + 1;
+        if (c < 0x20) return NULL;
+        if (c == '\\') {
+            if (++p >= e) return NULL;
+            if (*p == 'u') {
+                for (int k = 0; k < 4; k++)
+                    if (++p >= e || !strchr("0123456789abcdefABCDEF", *p)) return NULL;
+            } else if (!strchr("\"\\/bfnrt", *p)) {
+                return NULL;
+            }
+        }
+    }
+    return NULL;
+}
+
+static const char *js_number(const char *p, const char *e)
+{
+    const char *s = p;
+    if (p < e && *p == '-') p++;
+    if (p >= e) return NULL;
+    if (*p == '0') p++;
+    else if (*p >= '1' && *p <= '9') while (p < e && *p >= '0' && *p <= '9') p++;
+    else return NULL;
+    if (p < e && *p == '.') {
+        if (++p >= e || *p < '0' || *p > '9') return NULL;
+        while (p < e && *p >= '0' && *p <= '9') p++;
+    }
+    if (p < e && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < e && (*p == '+' || *p == '-')) p++;
+        if (p >= e || *p < '0' || *p > '9') return NULL;
+        while (p < e && *p >= '0' && *p <= '9') p++;
+    }
+    return p > s ? p : NULL;
+}
+
+static const char *js_value(const char *p, const char *e, int depth)
+{
+    if (depth > 200) return NULL;
+    p = js_ws(p, e);
+    if (p >= e) return NULL;
+    if (*p == '{' || *p == '[') {
+        char close = *p == '{' ? '}' : ']';
+        bool obj = *p == '{';
+        p = js_ws(p + 1, e);
+        if (p < e && *p == close) return p + 1;
+        for (;;) {
+            if (obj) {
+                if (!(p = js_string(js_ws(p, e), e))) return NULL;
+                p = js_ws(p, e);
+                if (p >= e || *p != ':') return NULL;
+                p++;
+            }
+            if (!(p = js_value(p, e, depth + 1))) return NULL;
+            p = js_ws(p, e);
+            if (p < e && *p == ',') { p++; continue; }
+            if (p < e && *p == close) return p + 1;
+            return NULL;
+        }
+    }
+    if (*p == '"') return js_string(p, e);
+    if (e - p >= 4 && !memcmp(p, "true", 4)) return p + 4;
+    if (e - p >= 5 && !memcmp(p, "false", 5)) return p + 5;
+    if (e - p >= 4 && !memcmp(p, "null", 4)) return p + 4;
+    return js_number(p, e);
+}
+
+static bool json_ok(cdc_bytes b)
+{
+    const char *e = (const char *)b.ptr + b.len;
+    const char *p = js_value((const char *)b.ptr, e, 0);
+    return p && js_ws(p, e) == e;
+}
+
+typedef struct fx_run {
+    cdc_debezium *dz[2];
+    size_t records, errors;
+    const char *file;
+} fx_run;
+
+static void fx_check(fx_run *r, cdc_debezium *dz, ptrdiff_t n)
+{
+    if (n < 0) {
+        /* only what a value itself can be wrong with, never a crash or a bad record */
+        if (n != CDC_ERR_SCHEMA && n != CDC_ERR_CORRUPT && n != CDC_ERR_CHARSET)
+            fail_msg("%s: %s: %s", r->file, cdc_err_name((int)n), cdc_debezium_errmsg(dz));
+        r->errors++;
+        return;
+    }
+    for (size_t i = 0; i < (size_t)n; i++) {
+        cdc_bytes t, k, v;
+        cdc_debezium_record(dz, i, &t, &k, &v);
+        for (size_t j = 0; j < t.len; j++)
+            if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-", t.ptr[j]))
+                fail_msg("%s: topic %.*s", r->file, (int)t.len, t.ptr);
+        if (k.ptr && !json_ok(k)) fail_msg("%s: key is not JSON: %.*s", r->file, (int)(k.len > 300 ? 300 : k.len), k.ptr);
+        if (v.ptr && !json_ok(v)) fail_msg("%s: value is not JSON: %.*s", r->file, (int)(v.len > 300 ? 300 : v.len), v.ptr);
+        r->records++;
+    }
+}
+
+static int fx_change(const cdc_change *c, void *ud)
+{
+    fx_run *r = ud;
+    for (int i = 0; i < 2; i++) fx_check(r, r->dz[i], cdc_debezium_change(r->dz[i], c, CDC_DEBEZIUM_SNAPSHOT_FALSE));
+    return 0;
+}
+
+static int fx_begin(const cdc_event *ev, void *ud)
+{
+    fx_run *r = ud;
+    const char *g = cdc_event_gtid(ev);
+    for (int i = 0; i < 2; i++) fx_check(r, r->dz[i], cdc_debezium_begin(r->dz[i], *g ? g : "file=x,pos=4", 1));
+    return 0;
+}
+
+static int fx_commit(const cdc_event *ev, void *ud)
+{
+    fx_run *r = ud;
+    (void)ev;
+    for (int i = 0; i < 2; i++) fx_check(r, r->dz[i], cdc_debezium_commit(r->dz[i], 2));
+    return 0;
+}
+
+static int fx_query(const cdc_query *q, void *ud)
+{
+    fx_run *r = ud;
+    for (int i = 0; i < 2; i++) fx_check(r, r->dz[i], cdc_debezium_schema_change(r->dz[i], q, CDC_DEBEZIUM_SNAPSHOT_FALSE));
+    return 0;
+}
+
+static void test_fixtures_valid_json(void **state)
+{
+    (void)state;
+    const char *root = getenv("CDC_FIXTURES");
+    if (!root) fail_msg("CDC_FIXTURES is not set (run through meson test)");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/MANIFEST.tsv", root);
+    FILE *m = fopen(path, "r");
+    if (!m) fail_msg("cannot open %s", path);
+    char line[2048];
+    size_t files = 0, records = 0, errors = 0;
+    const char *o1[] = {"provide.transaction.metadata", "true", NULL};
+    const char *o2[] = {"schemas.enable", "false", "decimal.handling.mode", "double", "time.precision.mode", "connect",
+                        "bigint.unsigned.handling.mode", "precise", "binary.handling.mode", "hex",
+                        "column.truncate.to.2.chars", ".*", NULL};
+    while (fgets(line, sizeof line, m)) {
+        char *tab = strchr(line, '\t');
+        if (!tab || !strncmp(line, "dest\t", 5)) continue;
+        *tab = 0;
+        size_t nl = strlen(line);
+        if (nl > 3 && !strcmp(line + nl - 3, ".gz")) continue;
+        snprintf(path, sizeof path, "%s/%s", root, line);
+        size_t n;
+        uint8_t *p = read_file(path, &n);
+        if (!p) continue;
+        fx_run r = {{dz_new(o1), dz_new(o2)}, 0, 0, line};
+        cdc_decoder *d;
+        char err[256];
+        assert_int_equal(cdc_decoder_new(&d, &vt_alloc, err, sizeof err), CDC_OK);
+        cdc_decoder_set_position(d, line, 0);
+        cdc_decoder_set_change_cb(d, fx_change, &r);
+        cdc_decoder_set_begin_cb(d, fx_begin, &r);
+        cdc_decoder_set_commit_cb(d, fx_commit, &r);
+        cdc_decoder_set_query_cb(d, fx_query, &r);
+        if (cdc_decoder_feed(d, p, n) >= 0) cdc_decoder_finish(d); /* decoder errors are test_decoder's */
+        cdc_decoder_free(d);
+        cdc_debezium_free(r.dz[0]);
+        cdc_debezium_free(r.dz[1]);
+        free(p);
+        files++;
+        records += r.records;
+        errors += r.errors;
+    }
+    fclose(m);
+    assert_true(files >= 15);
+    assert_true(records >= 1000);
+    print_message("%zu fixture files, %zu records, all valid JSON; %zu values refused\n", files, records, errors);
 }
 
 /* A value that does not fit its column's type is refused, and the
@@ -1064,6 +1272,7 @@ int main(void)
         cmocka_unit_test(test_batch_lines),
         cmocka_unit_test(test_schema_change),
         cmocka_unit_test(test_alloc_failures),
+        cmocka_unit_test(test_fixtures_valid_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,13 +13,11 @@
 
 #include <cdc/cdc.h>
 
+#include "cli.h"
 #include "commands.h"
-#include "output.h"
-#include "util.h"
 
 typedef struct dump_ctx {
-    cdc_buf line;
-    cdc_err err;
+    cli_buf line;
     uint64_t start;       /* --start-position: skip what starts before */
     bool events;          /* --events: also print every event */
     int failed;
@@ -29,9 +27,9 @@ typedef struct dump_ctx {
 
 static int flush_line(dump_ctx *x)
 {
-    if (cdc__buf_putc(&x->line, '\n')) return CDC_ERR_NOMEM;
-    if (fwrite(x->line.data, 1, x->line.len, stdout) != x->line.len) return CDC_ERR_IO;
-    cdc__buf_reset(&x->line);
+    if (cli_buf_append(&x->line, "\n", 1)) return CDC_ERR_NOMEM;
+    if (fwrite(x->line.p, 1, x->line.len, stdout) != x->line.len) return CDC_ERR_IO;
+    cli_buf_reset(&x->line);
     return 0;
 }
 
@@ -39,8 +37,8 @@ static int on_event(const cdc_event *e, void *ud)
 {
     dump_ctx *x = ud;
     if (!x->events || cdc_event_offset(e) < x->start) return 0;
-    cdc__buf_reset(&x->line);
-    int rc = cdc__event_render_json(e, &x->line, &x->err);
+    cli_buf_reset(&x->line);
+    int rc = cli_event_json(&x->line, e);
     return rc ? rc : flush_line(x);
 }
 
@@ -55,14 +53,14 @@ static int print_records(dump_ctx *x, ptrdiff_t n)
     for (size_t i = 0; i < (size_t)n; i++) {
         cdc_bytes t, k, v;
         cdc_debezium_record(x->dz, i, &t, &k, &v);
-        cdc__buf_reset(&x->line);
-        int rc = cdc__buf_puts(&x->line, "{\"topic\":\"");
-        if (!rc) rc = cdc__buf_append(&x->line, t.ptr, t.len); /* topic names are [A-Za-z0-9._-] */
-        if (!rc) rc = cdc__buf_puts(&x->line, "\",\"key\":");
-        if (!rc) rc = k.ptr ? cdc__buf_append(&x->line, k.ptr, k.len) : cdc__buf_puts(&x->line, "null");
-        if (!rc) rc = cdc__buf_puts(&x->line, ",\"value\":");
-        if (!rc) rc = v.ptr ? cdc__buf_append(&x->line, v.ptr, v.len) : cdc__buf_puts(&x->line, "null");
-        if (!rc) rc = cdc__buf_putc(&x->line, '}');
+        cli_buf_reset(&x->line);
+        int rc = cli_buf_puts(&x->line, "{\"topic\":\"");
+        if (!rc) rc = cli_buf_append(&x->line, t.ptr, t.len); /* topic names are [A-Za-z0-9._-] */
+        if (!rc) rc = cli_buf_puts(&x->line, "\",\"key\":");
+        if (!rc) rc = k.ptr ? cli_buf_append(&x->line, k.ptr, k.len) : cli_buf_puts(&x->line, "null");
+        if (!rc) rc = cli_buf_puts(&x->line, ",\"value\":");
+        if (!rc) rc = v.ptr ? cli_buf_append(&x->line, v.ptr, v.len) : cli_buf_puts(&x->line, "null");
+        if (!rc) rc = cli_buf_puts(&x->line, "}");
         if (!rc) rc = flush_line(x);
         if (rc) return rc;
     }
@@ -78,7 +76,12 @@ static int on_begin(const cdc_event *e, void *ud)
     const char *g = cdc_event_gtid(e);
     if (g && *g) snprintf(id, sizeof id, "%s", g);
     else snprintf(id, sizeof id, "file=%s,pos=%" PRIu64, cdc_event_file(e), cdc_event_offset(e));
-    return print_records(x, cdc_debezium_begin(x->dz, id, (int64_t)cdc_event_timestamp(e) * 1000));
+    int rc = print_records(x, cdc_debezium_begin(x->dz, id, (int64_t)cdc_event_timestamp(e) * 1000));
+    cdc_bytes body = cdc_event_body(e);
+    if (cdc_event_type_of(e) == CDC_EV_QUERY && body.len >= 4) /* thread id: the first post-header field */
+        cdc_debezium_set_thread(x->dz, (int64_t)((uint32_t)body.ptr[0] | (uint32_t)body.ptr[1] << 8 |
+                                                 (uint32_t)body.ptr[2] << 16 | (uint32_t)body.ptr[3] << 24));
+    return rc;
 }
 
 static int on_commit(const cdc_event *e, void *ud)
@@ -124,8 +127,8 @@ static int on_change(const cdc_change *c, void *ud)
     dump_ctx *x = ud;
     if (cdc_change_offset(c) < x->start) return 0;
     if (x->dz) return print_records(x, cdc_debezium_change(x->dz, c, CDC_DEBEZIUM_SNAPSHOT_FALSE));
-    cdc__buf_reset(&x->line);
-    int rc = cdc__change_render_json(c, &x->line, &x->err);
+    cli_buf_reset(&x->line);
+    int rc = cli_change_json(&x->line, c);
     if (rc) {
         x->failed = rc;
         return rc;
@@ -181,8 +184,9 @@ static int dump_file(const char *path, dump_ctx *x, bool verify)
     } else if (cdc_decoder_finish(d) != CDC_OK) {
         if (x->failed && x->dzerr[0])
             fprintf(stderr, "cdc dump: %s: %s (%s)\n", path, cdc_decoder_errmsg(d), x->dzerr);
-        else if (x->failed && x->err.code)
-            fprintf(stderr, "cdc dump: %s: %s (%s)\n", path, cdc_decoder_errmsg(d), x->err.msg);
+        else if (x->failed)
+            fprintf(stderr, "cdc dump: %s: %s (rendering the change: %s)\n", path, cdc_decoder_errmsg(d),
+                    cdc_strerror(x->failed));
         else
             fprintf(stderr, "cdc dump: %s: %s\n", path, cdc_decoder_errmsg(d));
         status = 1;
@@ -212,7 +216,6 @@ int cmd_dump(int argc, char **argv)
 {
     dump_ctx x;
     memset(&x, 0, sizeof x);
-    cdc__buf_init(&x.line, NULL);
     bool verify = true;
     bool debezium = false;
     char err[600];
@@ -288,7 +291,7 @@ int cmd_dump(int argc, char **argv)
     int status = 0;
     for (; i < argc && status == 0; i++) status = dump_file(argv[i], &x, verify);
     if (fflush(stdout) != 0) status = 1;
-    cdc__buf_free(&x.line);
+    cli_buf_free(&x.line);
     cdc_debezium_free(x.dz);
     return status;
 }

@@ -3,75 +3,150 @@
  * JSON object per row change per line, the same lines as `cdc dump`
  * (docs/output.md), until --stop-at, SIGINT/SIGTERM or an error.
  *
- * Lines of a transaction are held back until its commit (up to a limit,
- * past which they are written as they come), so a run that is stopped
- * never prints half a transaction it has not finished: the checkpoint it
- * leaves (stderr, --checkpoint-file) always matches what it printed, and
- * the next run continues exactly there.
+ * The rule (docs/stream.md, "What a checkpoint promises"): a checkpoint
+ * this program saves or prints never lies past output that is not
+ * completely written. Lines of a transaction are held back until its
+ * commit (up to a limit, past which they are written as they come); the
+ * checkpoint after a commit is saved only once every line up to that
+ * commit has been written to stdout in full. Interrupted and short
+ * writes are retried; a write that really fails (EPIPE, ENOSPC, EIO)
+ * ends the run with the error and the checkpoint of the last
+ * transaction whose lines are all out.
  *
  * Exit status: 0 at --stop-at, 130 on SIGINT (143 on SIGTERM), 1 on
  * error, 2 on bad usage.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cdc/cdc.h>
 
+#include "cli.h"
 #include "commands.h"
-#include "output.h"
-#include "render.h"
-#include "util.h"
 
 #define SPILL_BYTES (1u << 20) /* a transaction's lines held back at most */
+/* After a stop signal, how long a write may make no progress (a reader
+ * that stopped reading) before the run gives up on it. */
+#define DRAIN_STALL_MS 2000
 
 typedef struct stream_ctx {
     cdc_stream *s;
-    cdc_buf txn;          /* lines of the open transaction not yet written */
-    cdc_buf line;
-    cdc_err err;
+    cli_buf txn;          /* lines of the open transaction not yet written */
+    cli_buf line;
     bool spilled;         /* some lines of the open transaction are out */
     bool events;          /* --events: begin/commit/DDL lines too */
     bool verbose;
+    bool fsync;           /* --fsync: output and checkpoint on disk before it counts */
+    bool in_snapshot;     /* snapshot rows may come; its point is not yet saved */
+    bool wrote;           /* some line was written in this run */
+    bool cut;             /* the output ends inside a line (gave up after a stop) */
+    uint64_t snapshot_rows, emitted;
     const char *ckfile;
+    char *durable;        /* the checkpoint of the last transaction wholly out */
+    bool regular;         /* stdout is a regular file ... */
+    off_t durable_off;    /* ... that ends here at the durable checkpoint */
+    /* stdout is a pipe: a checkpoint counts once the reader has read every
+     * byte before it, not when the bytes are in the pipe (a reader that
+     * exits leaves them unread). Until then it waits here, in order. */
+    bool pipe;
+    uint64_t written;     /* bytes written to stdout by this run */
+    struct pending { uint64_t end; char *ck; } *pend;
+    size_t npend, cap_pend;
     int io_failed;
 } stream_ctx;
 
 static cdc_stream *volatile g_stream;
-static volatile sig_atomic_t g_signal;
+static volatile sig_atomic_t g_signal, g_signals;
 
 static void on_signal(int sig)
 {
     g_signal = sig;
+    g_signals++;
     if (g_stream) cdc_stream_stop(g_stream);
 }
 
-static int write_out(stream_ctx *x, const cdc_buf *b)
+static int64_t now_ms(void)
 {
-    if (b->len && fwrite(b->data, 1, b->len, stdout) != b->len) {
-        x->io_failed = errno ? errno : EIO;
-        return CDC_ERR_IO;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Writes all of p to stdout (fd 1, unbuffered: the bytes are with the
+ * reader or the file when this returns 0). EINTR and short writes are
+ * retried. Once a stop signal has come, a reader that takes no bytes for
+ * DRAIN_STALL_MS (or a second signal) makes it give up: the run then
+ * ends at the last checkpoint that was wholly written.
+ */
+static int write_all(stream_ctx *x, const uint8_t *p, size_t n)
+{
+    int64_t stall_since = -1;
+    while (n) {
+        if (g_signal) {
+            if (g_signals > 1) goto give_up;
+            if (stall_since < 0) stall_since = now_ms();
+            int64_t left = DRAIN_STALL_MS - (now_ms() - stall_since);
+            if (left <= 0) goto give_up;
+            struct pollfd pfd = {.fd = STDOUT_FILENO, .events = POLLOUT};
+            int pr = poll(&pfd, 1, (int)left);
+            if (pr < 0 && errno != EINTR) {
+                x->io_failed = errno;
+                return CDC_ERR_IO;
+            }
+            if (pr <= 0) continue; /* interrupted or timed out: judged above */
+        }
+        /* after a signal, at most PIPE_BUF per write: poll said that much fits */
+        size_t chunk = g_signal && n > PIPE_BUF ? PIPE_BUF : n;
+        ssize_t k = write(STDOUT_FILENO, p, chunk);
+        if (k < 0) {
+            if (errno == EINTR || errno == EAGAIN) continue;
+            x->io_failed = errno;
+            return CDC_ERR_IO;
+        }
+        x->wrote = true;
+        x->written += (uint64_t)k;
+        x->cut = p[k - 1] != '\n';
+        p += k;
+        n -= (size_t)k;
+        stall_since = -1;
     }
     return 0;
+give_up:
+    x->io_failed = ETIMEDOUT;
+    return CDC_ERR_IO;
+}
+
+static int write_out(stream_ctx *x, const cli_buf *b)
+{
+    if (x->io_failed) return CDC_ERR_IO; /* the output is already broken */
+    return b->len ? write_all(x, (const uint8_t *)b->p, b->len) : 0;
 }
 
 /* Adds a finished line to the transaction's lines, writing them out
  * once they pass the limit. */
 static int emit(stream_ctx *x)
 {
-    if (cdc__buf_putc(&x->line, '\n') || cdc__buf_append(&x->txn, x->line.data, x->line.len))
+    x->emitted++;
+    if (cli_buf_append(&x->line, "\n", 1) || cli_buf_append(&x->txn, x->line.p, x->line.len))
         return CDC_ERR_NOMEM;
-    cdc__buf_reset(&x->line);
+    cli_buf_reset(&x->line);
     if (x->txn.len >= SPILL_BYTES) {
         x->spilled = true;
         int rc = write_out(x, &x->txn);
-        cdc__buf_reset(&x->txn);
+        cli_buf_reset(&x->txn);
         return rc;
     }
     return 0;
@@ -92,54 +167,138 @@ static char *checkpoint_text(stream_ctx *x, const cdc_position *pos)
     return ck;
 }
 
-/* Writes the checkpoint atomically: a temporary file renamed over it. */
-static int save_checkpoint(stream_ctx *x, const cdc_position *pos)
+/* Writes a checkpoint file atomically: a temporary file, flushed to
+ * disk, renamed over it. */
+static int write_checkpoint_file(stream_ctx *x, const char *ck)
 {
-    if (!x->ckfile) return 0;
-    char *ck = checkpoint_text(x, pos);
-    if (!ck) return pos ? CDC_ERR_NOMEM : 0; /* no position yet: nothing to save */
     size_t n = strlen(x->ckfile) + 5;
     char *tmp = malloc(n);
-    if (!tmp) {
-        free(ck);
-        return CDC_ERR_NOMEM;
-    }
+    if (!tmp) return CDC_ERR_NOMEM;
     snprintf(tmp, n, "%s.tmp", x->ckfile);
     FILE *f = fopen(tmp, "w");
+    bool ok = f != NULL;
+    if (ok) {
+        ok = fprintf(f, "%s\n", ck) >= 0 && fflush(f) == 0 && (!x->fsync || fsync(fileno(f)) == 0);
+        ok = fclose(f) == 0 && ok;
+    }
+    ok = ok && rename(tmp, x->ckfile) == 0;
     int rc = 0;
-    if (!f || fprintf(f, "%s\n", ck) < 0 || fclose(f) != 0 || rename(tmp, x->ckfile) != 0) {
-        fprintf(stderr, "cdc stream: cannot write checkpoint file '%s': %s\n", x->ckfile, strerror(errno));
-        x->io_failed = errno ? errno : EIO;
+    if (!ok) {
+        int e = errno ? errno : EIO;
+        unlink(tmp);
+        fprintf(stderr, "cdc stream: cannot write checkpoint file '%s': %s\n", x->ckfile, strerror(e));
+        x->io_failed = e;
         rc = CDC_ERR_IO;
     }
     free(tmp);
-    free(ck);
     return rc;
 }
 
-/* Ends a transaction: its lines out and flushed, then the checkpoint. */
+/* ck (malloc'd, taken) is now the checkpoint: in memory and in the file. */
+static int set_durable(stream_ctx *x, char *ck)
+{
+    free(x->durable);
+    x->durable = ck;
+    return x->ckfile ? write_checkpoint_file(x, ck) : 0;
+}
+
+/* Bytes written to the pipe that its reader has not read yet. */
+static uint64_t unread(void)
+{
+    int n = 0;
+    return ioctl(STDOUT_FILENO, FIONREAD, &n) == 0 && n > 0 ? (uint64_t)n : 0;
+}
+
+/* Pending checkpoints whose bytes the reader has read become durable. */
+static int advance_pipe(stream_ctx *x)
+{
+    uint64_t consumed = x->written - unread();
+    size_t k = 0;
+    while (k < x->npend && x->pend[k].end <= consumed) k++;
+    if (!k) return 0;
+    for (size_t i = 0; i + 1 < k; i++) free(x->pend[i].ck);
+    char *ck = x->pend[k - 1].ck;
+    memmove(x->pend, x->pend + k, (x->npend - k) * sizeof *x->pend);
+    x->npend -= k;
+    return set_durable(x, ck);
+}
+
+/* pos is the end of a transaction (or a quiet advance) whose lines are
+ * all written: it becomes the checkpoint, in the file and on exit (for a
+ * pipe, once the reader has read them). */
+static int save_checkpoint(stream_ctx *x, const cdc_position *pos)
+{
+    if (x->txn.len || x->spilled || x->io_failed) return 0; /* not all out: keep the older one */
+    /* stdout on disk first (a file; fsync of a pipe or terminal says EINVAL) */
+    if (x->fsync && x->wrote && fsync(STDOUT_FILENO) != 0 && errno != EINVAL && errno != EROFS) {
+        x->io_failed = errno;
+        return CDC_ERR_IO;
+    }
+    char *ck = checkpoint_text(x, pos);
+    if (!ck) return CDC_ERR_NOMEM;
+    if (x->regular) {
+        off_t off = lseek(STDOUT_FILENO, 0, SEEK_CUR);
+        if (off >= 0) x->durable_off = off;
+    }
+    if (!x->pipe) return set_durable(x, ck);
+    if (x->npend && x->pend[x->npend - 1].end == x->written) {
+        /* nothing written since the last one: it only moves further */
+        free(x->pend[x->npend - 1].ck);
+        x->pend[x->npend - 1].ck = ck;
+    } else {
+        if (x->npend == x->cap_pend) {
+            size_t cap = x->cap_pend ? x->cap_pend * 2 : 64;
+            struct pending *np = realloc(x->pend, cap * sizeof *np);
+            if (!np) {
+                free(ck);
+                return CDC_ERR_NOMEM;
+            }
+            x->pend = np;
+            x->cap_pend = cap;
+        }
+        x->pend[x->npend++] = (struct pending){x->written, ck};
+    }
+    return advance_pipe(x);
+}
+
+/* At exit: gives the pipe's reader time to read what is written (until
+ * it stops making progress, or a second signal), then takes the
+ * checkpoints it has read. */
+static void drain_pipe(stream_ctx *x)
+{
+    uint64_t left = unread(), was = left;
+    int64_t since = now_ms();
+    /* a reader that already stalled a write got its time */
+    while (x->npend && left && g_signals < 2 && x->io_failed != ETIMEDOUT && now_ms() - since < DRAIN_STALL_MS) {
+        advance_pipe(x);
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        left = unread();
+        if (left < was) since = now_ms();
+        was = left;
+    }
+    advance_pipe(x);
+}
+
+/* Ends a transaction: its lines written, then the checkpoint. */
 static int flush_txn(stream_ctx *x, const cdc_position *pos)
 {
     int rc = write_out(x, &x->txn);
-    cdc__buf_reset(&x->txn);
+    if (rc) return rc; /* the lines stay unwritten: no checkpoint past them */
+    cli_buf_reset(&x->txn);
     x->spilled = false;
-    if (rc == 0 && fflush(stdout) != 0) {
-        x->io_failed = errno ? errno : EIO;
-        rc = CDC_ERR_IO;
-    }
-    if (rc == 0) rc = save_checkpoint(x, pos);
-    return rc;
+    return save_checkpoint(x, pos);
 }
 
-static int put_pos(stream_ctx *x, cdc_buf *b, const cdc_position *pos)
+static int put_pos(stream_ctx *x, cli_buf *b, const cdc_position *pos)
 {
-    int rc = cdc__buf_puts(b, ",\"pos\":{\"file\":");
+    int rc = cli_buf_puts(b, ",\"pos\":{\"file\":");
     const char *f = cdc_position_file(pos);
-    rc |= cdc__render_utf8_string(b, (const uint8_t *)f, strlen(f));
-    rc |= cdc__buf_printf(b, ",\"offset\":%llu},\"checkpoint\":", (unsigned long long)cdc_position_offset(pos));
+    rc |= cli_json_string(b, f, strlen(f));
+    rc |= cli_buf_printf(b, ",\"offset\":%llu},\"checkpoint\":", (unsigned long long)cdc_position_offset(pos));
     char *ck = checkpoint_text(x, pos);
     if (!ck) return CDC_ERR_NOMEM;
-    rc |= cdc__render_utf8_string(b, (const uint8_t *)ck, strlen(ck));
+    rc |= cli_json_string(b, ck, strlen(ck));
     free(ck);
     return rc;
 }
@@ -147,12 +306,12 @@ static int put_pos(stream_ctx *x, cdc_buf *b, const cdc_position *pos)
 static int txn_line(stream_ctx *x, const char *what, const char *gtid, uint32_t sid, int64_t ts,
                     const cdc_position *pos)
 {
-    cdc__buf_reset(&x->line);
-    int rc = cdc__buf_printf(&x->line, "{\"event\":\"%s\",\"gtid\":", what);
-    rc |= cdc__render_utf8_string(&x->line, (const uint8_t *)gtid, strlen(gtid));
-    rc |= cdc__buf_printf(&x->line, ",\"server_id\":%u,\"ts_ms\":%lld", sid, (long long)ts);
+    cli_buf_reset(&x->line);
+    int rc = cli_buf_printf(&x->line, "{\"event\":\"%s\",\"gtid\":", what);
+    rc |= cli_json_string(&x->line, gtid, strlen(gtid));
+    rc |= cli_buf_printf(&x->line, ",\"server_id\":%u,\"ts_ms\":%lld", sid, (long long)ts);
     rc |= put_pos(x, &x->line, pos);
-    rc |= cdc__buf_putc(&x->line, '}');
+    rc |= cli_buf_puts(&x->line, "}");
     return rc ? CDC_ERR_NOMEM : emit(x);
 }
 
@@ -175,9 +334,17 @@ static int on_commit(const char *gtid, uint32_t sid, int64_t ts, const cdc_posit
 static int on_change(const cdc_change *c, void *ud)
 {
     stream_ctx *x = ud;
-    cdc__buf_reset(&x->line);
-    int rc = cdc__change_render_json(c, &x->line, &x->err);
+    cli_buf_reset(&x->line);
+    int rc = cli_change_json(&x->line, c);
     return rc ? rc : emit(x);
+}
+
+static int on_snapshot_row(const cdc_change *c, void *ud)
+{
+    stream_ctx *x = ud;
+    x->in_snapshot = true;
+    x->snapshot_rows++;
+    return on_change(c, ud);
 }
 
 static int on_ddl(const cdc_query *q, const cdc_position *pos, void *ud)
@@ -185,16 +352,16 @@ static int on_ddl(const cdc_query *q, const cdc_position *pos, void *ud)
     stream_ctx *x = ud;
     if (x->events) {
         cdc_bytes db = cdc_query_db(q), sql = cdc_query_sql(q);
-        cdc__buf_reset(&x->line);
-        int rc = cdc__buf_puts(&x->line, "{\"event\":\"ddl\",\"db\":");
-        rc |= cdc__render_utf8_string(&x->line, db.ptr, db.len);
-        rc |= cdc__buf_puts(&x->line, ",\"sql\":");
-        rc |= cdc__render_utf8_string(&x->line, sql.ptr, sql.len);
-        rc |= cdc__buf_puts(&x->line, ",\"gtid\":");
+        cli_buf_reset(&x->line);
+        int rc = cli_buf_puts(&x->line, "{\"event\":\"ddl\",\"db\":");
+        rc |= cli_json_string(&x->line, db.ptr, db.len);
+        rc |= cli_buf_puts(&x->line, ",\"sql\":");
+        rc |= cli_json_string(&x->line, sql.ptr, sql.len);
+        rc |= cli_buf_puts(&x->line, ",\"gtid\":");
         const char *g = cdc_event_gtid(cdc_query_event(q));
-        rc |= cdc__render_utf8_string(&x->line, (const uint8_t *)g, strlen(g));
+        rc |= cli_json_string(&x->line, g, strlen(g));
         rc |= put_pos(x, &x->line, pos);
-        rc |= cdc__buf_putc(&x->line, '}');
+        rc |= cli_buf_puts(&x->line, "}");
         if (rc || (rc = emit(x))) return rc ? rc : CDC_ERR_NOMEM;
     }
     int rc = flush_txn(x, pos);
@@ -215,6 +382,7 @@ static int on_snapshot_done(const cdc_position *pos, void *ud)
 {
     stream_ctx *x = ud;
     int rc = flush_txn(x, pos);
+    if (rc == 0) x->in_snapshot = false;
     if (rc == 0 && g_signal) return CDC_ERR_PAUSED;
     return rc;
 }
@@ -236,202 +404,102 @@ static void on_log(int level, int code, const char *msg, void *ud)
         fprintf(stderr, "cdc stream: %s%s\n", level == 0 ? "error: " : level == 1 ? "warning: " : "", msg);
 }
 
-/* The whole file, trailing newlines and spaces cut; NULL if unreadable. */
-static char *read_file_line(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) return NULL;
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - 1 - n, f);
-        if (n < cap - 1) break;
-        char *nb = realloc(buf, cap * 2);
-        if (!nb) {
-            free(buf);
-            buf = NULL;
-        } else {
-            buf = nb;
-            cap *= 2;
-        }
-    }
-    bool bad = ferror(f);
-    fclose(f);
-    if (!buf || bad) {
-        free(buf);
-        return NULL;
-    }
-    buf[n] = 0;
-    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ')) buf[--n] = 0;
-    return buf;
-}
-
-/* Reads a password from the terminal without echo. */
-static char *prompt_password(void)
-{
-    FILE *tty = fopen("/dev/tty", "r+");
-    if (!tty) return NULL;
-    struct termios old, quiet;
-    int fd = fileno(tty);
-    bool restore = tcgetattr(fd, &old) == 0;
-    if (restore) {
-        quiet = old;
-        quiet.c_lflag &= ~(tcflag_t)ECHO;
-        tcsetattr(fd, TCSAFLUSH, &quiet);
-    }
-    fputs("Password: ", tty);
-    fflush(tty);
-    char buf[1024];
-    char *r = fgets(buf, sizeof buf, tty);
-    if (restore) tcsetattr(fd, TCSAFLUSH, &old);
-    fputs("\n", tty);
-    fclose(tty);
-    if (!r) return NULL;
-    buf[strcspn(buf, "\r\n")] = 0;
-    return strdup(buf);
-}
-
 static void stream_usage(FILE *f)
 {
     fprintf(f,
-            "usage: cdc stream --server-id N [options]\n"
+            "usage: cdc stream --user U --server-id N [options]\n"
             "Follows a server's binlog as a replica and prints one JSON object per row change\n"
-            "per line (the lines of `cdc dump`, docs/output.md), flushed per transaction.\n\n"
-            "  --host H, --port P, --socket PATH, --user U   where and who (port 3306)\n"
-            "  --password-file F       password from F (default: $CDC_PASSWORD, else a prompt)\n"
+            "per line (the lines of `cdc dump`, docs/output.md), written out per transaction.\n\n"
+            CLI_CONN_USAGE
             "  --server-id N           replica server_id, unique among the server's replicas\n"
             "  --start WHERE           earliest | now | FILE:OFFSET | gtid:SET | a checkpoint\n"
             "                          (default: the checkpoint file if it exists, else now)\n"
             "  --stop-at WHERE         FILE:OFFSET | gtid:SET | now: exit 0 once reached\n"
-            "  --checkpoint-file F     read the start from F; rewrite F after every commit and on exit\n"
+            "  --checkpoint-file F     read the start from F; rewrite F after every commit whose lines are\n"
+            "                          all written (read, on a pipe), never past them, and on exit\n"
+            "  --fsync                 output file and checkpoint on disk (fsync) before a checkpoint counts\n"
             "  --tables LIST           db.table,... to capture (patterns with * ?)\n"
             "  --exclude-tables LIST   db.table,... not to capture\n"
             "  --exclude-columns LIST  db.table.column,... left out of the lines\n"
-            "  --ssl-mode M            disabled|preferred|required|verify_ca|verify_identity\n"
-            "  --ssl-ca F, --ssl-cert F, --ssl-key F\n"
-            "  --compress              zlib protocol compression\n"
-            "  --set KEY=VALUE         any configuration key (docs/configuration.md)\n"
             "  --events                also print begin, commit and DDL lines with checkpoints\n"
             "  --snapshot MODE         never (default) | initial | initial_only | no_data | when_needed:\n"
             "                          rows as \"op\":\"r\" lines first (docs/snapshot.md), progress on stderr\n"
             "  --verbose               also print informational log messages\n"
             "On exit the last checkpoint goes to stderr as \"checkpoint: <string>\".\n"
-            "Exit status: 0 at --stop-at, 130 on SIGINT, 143 on SIGTERM, 1 on error.\n");
-}
-
-static int set_key(cdc_config *cfg, const char *key, const char *val)
-{
-    char err[512];
-    if (cdc_config_set(cfg, key, val, err, sizeof err)) {
-        fprintf(stderr, "cdc stream: %s\n", err);
-        return 2;
-    }
-    return 0;
+            "Exit status: 0 at --stop-at, 130 on SIGINT, 143 on SIGTERM, 1 on error, 2 on bad usage.\n");
 }
 
 int cmd_stream(int argc, char **argv)
 {
-    enum { O_HOST = 256, O_PORT, O_SOCKET, O_USER, O_PWFILE, O_SID, O_START, O_STOP, O_CKFILE, O_TABLES,
-           O_XTABLES, O_XCOLS, O_SSLMODE, O_SSLCA, O_SSLCERT, O_SSLKEY, O_COMPRESS, O_SET, O_EVENTS, O_VERBOSE,
-           O_HELP, O_SNAPSHOT };
+    enum { O_SID = CLI_O__NEXT, O_START, O_STOP, O_CKFILE, O_TABLES, O_XTABLES, O_XCOLS, O_EVENTS, O_VERBOSE,
+           O_HELP, O_SNAPSHOT, O_FSYNC };
     static const struct option opts[] = {
-        {"host", required_argument, NULL, O_HOST}, {"port", required_argument, NULL, O_PORT},
-        {"socket", required_argument, NULL, O_SOCKET}, {"user", required_argument, NULL, O_USER},
-        {"password-file", required_argument, NULL, O_PWFILE}, {"server-id", required_argument, NULL, O_SID},
-        {"start", required_argument, NULL, O_START}, {"stop-at", required_argument, NULL, O_STOP},
-        {"checkpoint-file", required_argument, NULL, O_CKFILE}, {"tables", required_argument, NULL, O_TABLES},
-        {"exclude-tables", required_argument, NULL, O_XTABLES},
-        {"exclude-columns", required_argument, NULL, O_XCOLS},
-        {"ssl-mode", required_argument, NULL, O_SSLMODE}, {"ssl-ca", required_argument, NULL, O_SSLCA},
-        {"ssl-cert", required_argument, NULL, O_SSLCERT}, {"ssl-key", required_argument, NULL, O_SSLKEY},
-        {"compress", no_argument, NULL, O_COMPRESS}, {"set", required_argument, NULL, O_SET},
-        {"events", no_argument, NULL, O_EVENTS}, {"verbose", no_argument, NULL, O_VERBOSE},
-        {"help", no_argument, NULL, O_HELP}, {"snapshot", required_argument, NULL, O_SNAPSHOT},
+        CLI_CONN_OPTIONS,
+        {"server-id", required_argument, NULL, O_SID}, {"start", required_argument, NULL, O_START},
+        {"stop-at", required_argument, NULL, O_STOP}, {"checkpoint-file", required_argument, NULL, O_CKFILE},
+        {"tables", required_argument, NULL, O_TABLES}, {"exclude-tables", required_argument, NULL, O_XTABLES},
+        {"exclude-columns", required_argument, NULL, O_XCOLS}, {"events", no_argument, NULL, O_EVENTS},
+        {"verbose", no_argument, NULL, O_VERBOSE}, {"help", no_argument, NULL, O_HELP},
+        {"snapshot", required_argument, NULL, O_SNAPSHOT}, {"fsync", no_argument, NULL, O_FSYNC},
         {NULL, 0, NULL, 0}};
+    static const char cmd[] = "cdc stream";
     stream_ctx x;
     memset(&x, 0, sizeof x);
+    /* Handlers first, so a signal at any moment is a clean stop. No
+     * SA_RESTART: a blocked write must return and look at the signal. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
     cdc_config *cfg;
     if (cdc_config_new(&cfg, NULL)) return 1;
     /* The CLI streams only unless --snapshot asks for one. */
-    set_key(cfg, "snapshot.mode", "never");
-    const char *pwfile = NULL, *start = NULL;
+    cli_set(cmd, cfg, "snapshot.mode", "never");
+    cli_conn cc = {cmd, NULL};
+    const char *start = NULL;
     int status = 0, c;
+    opterr = 0; /* our messages: getopt's would repeat an unknown option's value */
     optind = 1;
-    while (status == 0 && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while (status == 0 && (c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        int h = cli_conn_option(&cc, cfg, c, optarg);
+        if (h < 0) status = 2;
+        if (h) continue;
         switch (c) {
-        case O_HOST: status = set_key(cfg, "host", optarg); break;
-        case O_PORT: status = set_key(cfg, "port", optarg); break;
-        case O_SOCKET: status = set_key(cfg, "socket", optarg); break;
-        case O_USER: status = set_key(cfg, "user", optarg); break;
-        case O_PWFILE: pwfile = optarg; break;
-        case O_SID: status = set_key(cfg, "server.id", optarg); break;
+        case O_SID: status = cli_set(cmd, cfg, "server.id", optarg) ? 2 : 0; break;
         case O_START: start = optarg; break;
-        case O_STOP: status = set_key(cfg, "stop.at", optarg); break;
+        case O_STOP: status = cli_set(cmd, cfg, "stop.at", optarg) ? 2 : 0; break;
         case O_CKFILE: x.ckfile = optarg; break;
-        case O_TABLES: status = set_key(cfg, "table.include.list", optarg); break;
-        case O_XTABLES: status = set_key(cfg, "table.exclude.list", optarg); break;
-        case O_XCOLS: status = set_key(cfg, "column.exclude.list", optarg); break;
-        case O_SSLMODE: status = set_key(cfg, "ssl.mode", optarg); break;
-        case O_SSLCA: status = set_key(cfg, "ssl.ca", optarg); break;
-        case O_SSLCERT: status = set_key(cfg, "ssl.cert", optarg); break;
-        case O_SSLKEY: status = set_key(cfg, "ssl.key", optarg); break;
-        case O_COMPRESS: status = set_key(cfg, "compression", "true"); break;
-        case O_SET: {
-            char *eq = strchr(optarg, '=');
-            if (!eq) {
-                fprintf(stderr, "cdc stream: --set needs KEY=VALUE, got '%s'\n", optarg);
-                status = 2;
-                break;
-            }
-            *eq = 0;
-            status = set_key(cfg, optarg, eq + 1);
-            *eq = '=';
-            break;
-        }
+        case O_TABLES: status = cli_set(cmd, cfg, "table.include.list", optarg) ? 2 : 0; break;
+        case O_XTABLES: status = cli_set(cmd, cfg, "table.exclude.list", optarg) ? 2 : 0; break;
+        case O_XCOLS: status = cli_set(cmd, cfg, "column.exclude.list", optarg) ? 2 : 0; break;
         case O_EVENTS: x.events = true; break;
-        case O_SNAPSHOT: status = set_key(cfg, "snapshot.mode", optarg); break;
+        case O_SNAPSHOT: status = cli_set(cmd, cfg, "snapshot.mode", optarg) ? 2 : 0; break;
         case O_VERBOSE: x.verbose = true; break;
+        case O_FSYNC: x.fsync = true; break;
         case O_HELP: stream_usage(stdout); cdc_config_free(cfg); return 0;
-        default: status = 2; break;
+        case ':': status = cli_usage_error(cmd, "%s needs a value", argv[optind - 1]); break;
+        default: status = cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]); break;
         }
     }
-    if (status == 0 && optind < argc) {
-        fprintf(stderr, "cdc stream: unexpected argument '%s'\n", argv[optind]);
-        status = 2;
-    }
+    if (status == 0 && optind < argc) status = cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
     if (status) {
-        if (status == 2) stream_usage(stderr);
         cdc_config_free(cfg);
         return status;
     }
     char *saved = NULL;
-    if (!start && x.ckfile && (saved = read_file_line(x.ckfile)) && *saved) start = saved;
-    if (start && (status = set_key(cfg, "start", start))) {
+    if (!start && x.ckfile && (saved = cli_read_file(x.ckfile)) && *saved) start = saved;
+    if (start && cli_set(cmd, cfg, "start", start)) {
         free(saved);
         cdc_config_free(cfg);
         return 1;
     }
     free(saved);
-    char *pw = NULL;
-    if (pwfile) {
-        if (!(pw = read_file_line(pwfile))) {
-            fprintf(stderr, "cdc stream: cannot read password file '%s': %s\n", pwfile, strerror(errno));
-            cdc_config_free(cfg);
-            return 1;
-        }
-    } else if (getenv("CDC_PASSWORD")) {
-        pw = strdup(getenv("CDC_PASSWORD"));
-    } else if (isatty(STDIN_FILENO)) {
-        pw = prompt_password();
-    }
-    if (pw) {
-        status = set_key(cfg, "password", pw);
-        memset(pw, 0, strlen(pw));
-        free(pw);
-        if (status) {
-            cdc_config_free(cfg);
-            return 1;
-        }
+    if (cli_password(&cc, cfg)) {
+        cdc_config_free(cfg);
+        return 1;
     }
 
     char err[1024];
@@ -441,41 +509,52 @@ int cmd_stream(int argc, char **argv)
         return 1;
     }
     cdc_config_free(cfg);
-    cdc__buf_init(&x.txn, NULL);
-    cdc__buf_init(&x.line, NULL);
     cdc_stream_set_change_cb(x.s, on_change, &x);
     cdc_stream_set_begin_cb(x.s, on_begin, &x);
     cdc_stream_set_commit_cb(x.s, on_commit, &x);
     cdc_stream_set_ddl_cb(x.s, on_ddl, &x);
     cdc_stream_set_checkpoint_cb(x.s, on_checkpoint, &x);
     cdc_stream_set_log_cb(x.s, on_log, &x);
-    cdc_stream_set_snapshot_cb(x.s, on_change, &x);
+    cdc_stream_set_snapshot_cb(x.s, on_snapshot_row, &x);
     cdc_stream_set_snapshot_done_cb(x.s, on_snapshot_done, &x);
     cdc_stream_set_progress_cb(x.s, on_progress, &x);
 
+    struct stat st;
+    if (fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode)) {
+        x.regular = true;
+        x.durable_off = lseek(STDOUT_FILENO, 0, SEEK_CUR);
+        if (x.durable_off < 0) x.regular = false;
+    } else if (fstat(STDOUT_FILENO, &st) == 0 && S_ISFIFO(st.st_mode)) {
+        x.pipe = true;
+    }
+
     g_stream = x.s;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    /* a signal that came while connecting: stop before starting */
+    if (g_signal) cdc_stream_stop(x.s);
 
     int rc;
     for (;;) {
         rc = cdc_stream_start(x.s);
         /* Stopped inside a transaction whose first lines are already out:
          * finish it (the stream re-reads it and skips what it delivered),
-         * then stop at its commit. */
-        if (rc == CDC_ERR_STOPPED && x.spilled && !x.io_failed) continue;
+         * then stop at its commit, unless a second signal insists. A
+         * snapshot is never continued this way: started again it would be
+         * a second snapshot at a new point. */
+        if (rc == CDC_ERR_STOPPED && x.spilled && !x.io_failed && !x.in_snapshot && g_signals < 2) continue;
         break;
     }
     g_stream = NULL;
+    const char *signame = g_signal == SIGTERM ? "SIGTERM" : "SIGINT";
+    bool by_signal = g_signal && (rc == CDC_ERR_STOPPED || rc == CDC_ERR_PAUSED || x.io_failed == ETIMEDOUT);
     if (rc == CDC_OK) {
         status = 0;
-    } else if (rc == CDC_ERR_STOPPED || (rc == CDC_ERR_PAUSED && g_signal)) {
+    } else if (by_signal) {
         status = g_signal == SIGTERM ? 143 : 130;
+        if (x.io_failed == ETIMEDOUT)
+            fprintf(stderr,
+                    "cdc stream: stopped by %s while the output was not being read; lines after the last "
+                    "checkpoint were not all written%s\n",
+                    signame, x.cut ? " (the last line has no newline: it is incomplete, discard it)" : "");
     } else {
         status = 1;
         if (x.io_failed)
@@ -483,17 +562,39 @@ int cmd_stream(int argc, char **argv)
         else
             fprintf(stderr, "cdc stream: %s (%s)\n", cdc_stream_errmsg(x.s), cdc_err_name(rc));
     }
-    /* Lines of an unfinished transaction are dropped: the checkpoint
-     * comes before it, and the next run prints it whole. */
-    fflush(stdout);
-    char *ck = checkpoint_text(&x, NULL);
+    /* A file keeps no part of what the checkpoint does not cover: the
+     * next run appends right after the last transaction wholly out. */
+    if (x.io_failed && x.regular && ftruncate(STDOUT_FILENO, x.durable_off) != 0)
+        fprintf(stderr, "cdc stream: cannot cut the output file back to the checkpoint: %s\n", strerror(errno));
+    if (rc != CDC_OK && x.in_snapshot)
+        fprintf(stderr,
+                "cdc stream: the snapshot was stopped after %llu rows, before its end; no checkpoint was saved, "
+                "so a restart takes the snapshot again from the beginning (the rows printed by this run are not "
+                "a consistent state: start the consumer over)\n",
+                (unsigned long long)x.snapshot_rows);
+    /* Lines of an unfinished transaction are dropped: the checkpoint comes
+     * before it, and the next run prints it whole. The checkpoint is the
+     * last one whose lines are all out; with nothing delivered at all, the
+     * stream's own position (the start, or a later quiet advance). */
+    if (x.pipe) drain_pipe(&x);
+    char *ck = NULL;
+    bool from_stream = false;
+    if (x.durable) {
+        ck = strdup(x.durable);
+    } else if (!x.emitted && !x.in_snapshot) {
+        ck = checkpoint_text(&x, NULL);
+        from_stream = true;
+    }
     if (ck) {
         fprintf(stderr, "checkpoint: %s\n", ck);
+        if (from_stream && x.ckfile && write_checkpoint_file(&x, ck) && status == 0) status = 1;
         free(ck);
-        if (save_checkpoint(&x, NULL) && status == 0) status = 1;
     }
-    cdc__buf_free(&x.txn);
-    cdc__buf_free(&x.line);
+    free(x.durable);
+    for (size_t i = 0; i < x.npend; i++) free(x.pend[i].ck);
+    free(x.pend);
+    cli_buf_free(&x.txn);
+    cli_buf_free(&x.line);
     cdc_stream_free(x.s);
     return status;
 }

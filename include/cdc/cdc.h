@@ -11,6 +11,8 @@
 #include <cdc/binlog.h>
 #include <cdc/stream.h>
 #include <cdc/batch.h>
+#include <cdc/lines.h>
+#include <cdc/info.h>
 #include <cdc/debezium.h>
 
 #endif /* CDC_CDC_H */

@@ -186,6 +186,14 @@ CDC_EXTERN ptrdiff_t cdc_debezium_change(cdc_debezium *dz, const cdc_change *c,
 CDC_EXTERN ptrdiff_t cdc_debezium_begin(cdc_debezium *dz, const char *id, int64_t ts_ms);
 
 /*
+ * source.thread of the changes that follow, until the next
+ * cdc_debezium_begin() (which forgets it): the thread id of the
+ * transaction's BEGIN query event (its body's first 4 bytes, little-endian).
+ * -1, the default, writes null.
+ */
+CDC_EXTERN void cdc_debezium_set_thread(cdc_debezium *dz, int64_t thread);
+
+/*
  * The open transaction commits: 1 (an END record with event_count and
  * per-table data_collections) with provide.transaction.metadata=true,
  * else 0. Without an open transaction: 0.

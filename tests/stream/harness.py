@@ -514,3 +514,21 @@ def lines_of(lines, db):
         except ValueError:
             out.append(line)  # kept: the comparison then shows it
     return out
+
+
+def run_per_server(name, flavors, run):
+    """Calls run(flavor) -> bool for each flavour, a server that is not up
+    counting as a failure (never a skip), prints "N passed, N failed" and
+    exits with the outcome."""
+    up = diff.env("CDC_TEST_SERVERS").split()
+    passed = failed = 0
+    for fl in flavors:
+        if fl not in up:
+            print("[  FAILED  ] %s/%s: the %s test server is not running" % (name, fl, fl))
+            failed += 1
+        elif run(fl):
+            passed += 1
+        else:
+            failed += 1
+    print("%d passed, %d failed" % (passed, failed))
+    sys.exit(1 if failed else 0)

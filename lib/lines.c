@@ -1,0 +1,103 @@
+/*
+ * lines.c: the public entry points of cdc/lines.h. Each renders straight
+ * into the caller's buffer through a cdc_buf that may not grow; only when
+ * that fails is it rendered again, into the heap, to learn the size the
+ * caller needs (or to copy it over when a renderer wanted scratch memory).
+ */
+#include <cdc/lines.h>
+
+#include "output.h"
+#include "render.h"
+#include "util.h"
+
+/* An allocator that never gives memory: a cdc_buf over the caller's
+ * buffer fails to grow instead of reallocating memory it does not own. */
+static void *no_malloc(size_t n, void *ud)
+{
+    (void)n;
+    (void)ud;
+    return NULL;
+}
+static void *no_realloc(void *p, size_t n, void *ud)
+{
+    (void)p;
+    (void)n;
+    (void)ud;
+    return NULL;
+}
+static void no_free(void *p, void *ud)
+{
+    (void)p;
+    (void)ud;
+}
+static const cdc_allocator fixed_alloc = {no_malloc, no_realloc, no_free, NULL};
+
+typedef int (*render_fn)(const void *what, size_t len, cdc_buf *out);
+
+static int render(render_fn fn, const void *what, size_t len, char *buf, size_t cap, size_t *need)
+{
+    if (cap > 0 && buf) {
+        cdc_buf b = {(uint8_t *)buf, 0, cap - 1 /* room for the NUL */, &fixed_alloc};
+        int rc = fn(what, len, &b);
+        if (rc == CDC_OK) {
+            buf[b.len] = 0;
+            if (need) *need = b.len + 1;
+            return CDC_OK;
+        }
+        if (rc != CDC_ERR_NOMEM) return rc;
+    }
+    /* too small, or a renderer needed scratch memory of its own (charset
+     * conversion borrows the output's allocator): render into the heap */
+    cdc_buf h;
+    cdc__buf_init(&h, NULL);
+    int rc = fn(what, len, &h);
+    size_t n = h.len + 1;
+    if (rc == CDC_OK && buf && n <= cap) {
+        memcpy(buf, h.data, h.len);
+        buf[h.len] = 0;
+    } else if (rc == CDC_OK) {
+        rc = CDC_ERR_TOO_LARGE;
+    }
+    cdc__buf_free(&h);
+    if (need && (rc == CDC_OK || rc == CDC_ERR_TOO_LARGE)) *need = n;
+    return rc;
+}
+
+static int change_fn(const void *what, size_t len, cdc_buf *out)
+{
+    (void)len;
+    cdc_err err;
+    cdc__err_clear(&err);
+    return cdc__change_render_json(what, out, &err);
+}
+
+static int event_fn(const void *what, size_t len, cdc_buf *out)
+{
+    (void)len;
+    cdc_err err;
+    cdc__err_clear(&err);
+    return cdc__event_render_json(what, out, &err);
+}
+
+static int string_fn(const void *what, size_t len, cdc_buf *out)
+{
+    return cdc__render_utf8_string(out, what, len);
+}
+
+CDC_EXTERN int cdc_change_json(const cdc_change *c, char *buf, size_t cap, size_t *need)
+{
+    if (!c) return CDC_ERR_INVALID;
+    return render(change_fn, c, 0, buf, cap, need);
+}
+
+CDC_EXTERN int cdc_event_json(const cdc_event *e, char *buf, size_t cap, size_t *need)
+{
+    if (!e) return CDC_ERR_INVALID;
+    return render(event_fn, e, 0, buf, cap, need);
+}
+
+CDC_EXTERN int cdc_json_string(const void *s, size_t len, char *buf, size_t cap, size_t *need)
+{
+    if (!s && len) return CDC_ERR_INVALID;
+    return render(string_fn, s ? s : "", len, buf, cap, need);
+}
