@@ -719,7 +719,7 @@ ptrdiff_t cdc_decoder_feed(cdc_decoder *d, const uint8_t *p, size_t n)
     const size_t HL = CDC__EV_HEADER_LEN;
     while (!d->paused) {
         size_t avail = n - used;
-        const uint8_t *in = p + used;
+        const uint8_t *in = p ? p + used : p; /* finish() feeds (NULL, 0) */
         switch (d->phase) {
         case P_MAGIC: {
             if (avail == 0) return (ptrdiff_t)used;
