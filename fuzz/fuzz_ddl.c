@@ -16,7 +16,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cdc__buf_init(&b, NULL);
     int n = cdc__schema_ddl_tables("db", 2, (const char *)data, size, &b);
     if (n < -1) abort();
-    const char *p = (const char *)b.data, *end = p + b.len;
+    if (n > 0 && !b.data) abort();
+    const char *p = (const char *)b.data, *end = p ? p + b.len : p;
     for (int i = 0; i < 2 * n; i++) {
         size_t l = strnlen(p, (size_t)(end - p));
         if (p + l >= end) abort(); /* every name NUL-terminated inside */

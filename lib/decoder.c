@@ -649,8 +649,8 @@ static ptrdiff_t pl_push(cdc_decoder *d, const uint8_t *in, size_t n)
     for (;;) {
         for (;;) {
             size_t avail = d->pl.out.len - d->pl.out_off;
+            if (avail < hl || d->paused) break; /* before any arithmetic on a buffer that may be NULL */
             const uint8_t *q = d->pl.out.data + d->pl.out_off;
-            if (avail < hl || d->paused) break;
             uint32_t sz = cdc__le32(q + 9);
             if (sz < hl || sz > d->max_event) {
                 cdc__err_set(&d->err, CDC_ERR_CORRUPT, "inner event of %s has size %" PRIu32,
@@ -779,7 +779,7 @@ ptrdiff_t cdc_decoder_feed(cdc_decoder *d, const uint8_t *p, size_t n)
     const size_t HL = CDC__EV_HEADER_LEN;
     while (!d->paused) {
         size_t avail = n - used;
-        const uint8_t *in = p + used;
+        const uint8_t *in = p ? p + used : p; /* finish() feeds (NULL, 0) */
         switch (d->phase) {
         case P_MAGIC: {
             if (avail == 0) return (ptrdiff_t)used;

@@ -15,9 +15,11 @@ int cdc__packet_frame(cdc_buf *out, uint8_t *seq, const void *p, size_t n)
         uint8_t *h = out->data + out->len;
         cdc__put_le24(h, len);
         h[3] = (*seq)++;
-        if (len) memcpy(h + CDC__PKT_HDR, s, len);
+        if (len) { /* an empty payload may come as (NULL, 0): no arithmetic on it */
+            memcpy(h + CDC__PKT_HDR, s, len);
+            s += len;
+        }
         out->len += CDC__PKT_HDR + len;
-        s += len;
         n -= len;
         /* A full piece promises another packet, even an empty one. */
         if (len < CDC__PKT_MAX) return CDC_OK;

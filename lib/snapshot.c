@@ -394,6 +394,16 @@ static int table_keys(snap *s, snap_table *t, const cdc_result *st, size_t first
     return rc ? cdc__err_set(err, CDC_ERR_NOMEM, "out of memory") : CDC_OK;
 }
 
+/* Every row names its table: the merge below compares them with strcmp. */
+static int check_names(const cdc_result *r, const char *what, cdc_err *err)
+{
+    for (size_t i = 0; i < cdc__result_rows(r); i++)
+        if (!rget(r, i, "TABLE_SCHEMA") || !rget(r, i, "TABLE_NAME"))
+            return cdc__err_set(err, CDC_ERR_PROTOCOL, "snapshot: %s row %zu has no TABLE_SCHEMA or TABLE_NAME",
+                                what, i + 1);
+    return CDC_OK;
+}
+
 static int read_schema(snap *s, cdc_err *err)
 {
     cdc_result *cols = NULL, *st = NULL;
@@ -415,6 +425,8 @@ static int read_schema(snap *s, cdc_err *err)
                           " WHERE INDEX_NAME = 'PRIMARY' AND TABLE_SCHEMA NOT IN " SYS_SCHEMAS
                           " ORDER BY CAST(TABLE_SCHEMA AS BINARY), CAST(TABLE_NAME AS BINARY), SEQ_IN_INDEX",
                           &st, err);
+    if (!rc) rc = check_names(cols, "information_schema.COLUMNS", err);
+    if (!rc) rc = check_names(st, "information_schema.STATISTICS", err);
     size_t nr = rc ? 0 : cdc__result_rows(cols), ns = rc ? 0 : cdc__result_rows(st);
     if (!rc) {
         s->tables = cdc__calloc(s->a, nr ? nr : 1, sizeof *s->tables);
