@@ -81,9 +81,13 @@ static int close_unit(connector *c, char *ck)
     return 0;
 }
 
-/* Pops every leading unit that is closed and fully acknowledged. */
+/* Pops every leading unit that is closed and fully acknowledged. Never
+ * after a failed delivery: the unit that lost a message must not count
+ * as delivered when its other messages (or later units') are acknowledged,
+ * or the checkpoint would pass the lost message. */
 static void advance(connector *c)
 {
+    if (atomic_load(&c->fatal)) return;
     while (c->head && c->head->closed && c->head->outstanding == 0) {
         unit *u = c->head;
         c->head = u->next;

@@ -523,7 +523,9 @@ def fault_run(flavor, cdc_kafka, mock_exe, eos, rounds):
         for r in range(rounds):
             conn = Connector(cdc_kafka, conf, "%s-%d" % (prefix, r))
             time.sleep(RNG.uniform(0.4, 2.5))
-            f = RNG.random()
+            # the first two rounds take brokers down and inject produce
+            # errors for sure; the rest at random
+            f = 0.1 if r == 0 else 0.3 if r == 1 else RNG.random()
             if f < 0.25 and not eos:
                 # every broker down: the bounded queue fills, the stream waits, then goes on
                 for b in (1, 2, 3):

@@ -45,7 +45,7 @@ from pgserver import PG  # noqa: E402
 MIGRATE = os.path.abspath(sys.argv[1])
 FLAVORS = sys.argv[2:] or ["mysql", "mariadb"]
 KILLS = int(os.environ.get("CDC_MIGRATE_KILLS", "11"))
-PRELOAD = int(os.environ.get("CDC_MIGRATE_PRELOAD", "3000"))
+PRELOAD = int(os.environ.get("CDC_MIGRATE_PRELOAD", "20000"))
 passed = failed = 0
 
 
@@ -140,7 +140,7 @@ def one_flavor(flavor, pg):
         # The first kills land in the copy; the others once the run streams
         # (the copy is done), at a random moment after that.
         if i < 2:
-            time.sleep(rnd.uniform(0.3, 1.5))
+            time.sleep(rnd.uniform(0.1, 0.8))
         else:
             deadline = time.time() + 120
             while phase(pg, pgdb) != "streaming" and time.time() < deadline and p.poll() is None:
