@@ -483,6 +483,9 @@ static int conn_handshake(cdc_conn *c, const cdc_conn_opts *o, const char *host,
 {
     cdc_bytes p;
     int rc = cdc__conn_read_packet(c, &p, err);
+    if (rc == CDC_ERR_TIMEOUT) /* the socket is up, but nothing speaks MySQL on it */
+        return cdc__err_set(err, rc, "connected to %s, but no server greeting came within %d ms "
+                                     "(connect.timeout.ms): is it a MySQL or MariaDB server?", host, c->timeout_ms);
     if (rc) return rc;
     if (p.len && p.ptr[0] == 0xff) return broken(c, cdc__err_packet(p.ptr, p.len, err));
     cdc_handshake hs;
@@ -506,7 +509,7 @@ static int conn_handshake(cdc_conn *c, const cdc_conn_opts *o, const char *host,
     bool use_tls = false;
     if (o->tls_mode >= CDC_TLS_REQUIRED) {
         if (!(hs.caps & CDC_CAP_SSL))
-            return broken(c, cdc__err_set(err, CDC_ERR_TLS_REQUIRED, "tls_mode %s, but the server at %s does not offer TLS",
+            return broken(c, cdc__err_set(err, CDC_ERR_TLS_REQUIRED, "ssl.mode=%s, but the server at %s does not offer TLS",
                                           cdc__tls_mode_name(o->tls_mode), host));
         use_tls = true;
     } else if (o->tls_mode == CDC_TLS_PREFERRED) {
@@ -597,7 +600,7 @@ int cdc__conn_connect(cdc_conn *c, const cdc_conn_opts *o, cdc_err *err)
     if (c->fd >= 0) return cdc__err_set(err, CDC_ERR_STATE, "connection is already open");
     if (!o->user || !*o->user) return cdc__err_set(err, CDC_ERR_CONFIG, "no user name given");
     if ((unsigned)o->tls_mode > CDC_TLS_VERIFY_IDENTITY)
-        return cdc__err_set(err, CDC_ERR_CONFIG, "tls_mode %d is not a valid mode", (int)o->tls_mode);
+        return cdc__err_set(err, CDC_ERR_CONFIG, "ssl.mode: %d is not a valid mode", (int)o->tls_mode);
     if (!c->ibuf && !(c->ibuf = cdc__malloc(c->alloc, IBUF_SIZE)))
         return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory for the input buffer");
     c->df.max = o->max_packet ? o->max_packet : CDC__CONN_DEFAULT_MAX_PACKET;

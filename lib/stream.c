@@ -357,6 +357,18 @@ static int resolve(cdc_stream *s)
     if (rc) return rc;
     s->dv.safe_file_ok = s->dv.safe.file.len > 0;
     if (s->dv.stop_kind == CDC__WHERE_NOW && (rc = cdc__replica_now(s->conn, &s->info, &s->dv.stop, &s->err))) return rc;
+    /* A start past the end of the binlog is no position of this server (a
+     * checkpoint of another one, or binlogs reset since): with stop.at=now
+     * it would end at once, silently, having delivered nothing. */
+    if (s->dv.stop_kind == CDC__WHERE_NOW && s->dv.safe_file_ok && s->dv.stop.file.len) {
+        int c = cdc__binlog_name_cmp(cdc_position_file(&s->dv.safe), cdc_position_file(&s->dv.stop));
+        if (c > 0 || (c == 0 && s->dv.safe.offset > s->dv.stop.offset))
+            return cdc__err_set(&s->err, CDC_ERR_CONFIG,
+                                "start: %s:%" PRIu64 " lies past the end of the server's binlog (%s:%" PRIu64
+                                " now): a checkpoint of another server, or binlogs reset since?",
+                                cdc_position_file(&s->dv.safe), s->dv.safe.offset, cdc_position_file(&s->dv.stop),
+                                s->dv.stop.offset);
+    }
     if (s->dv.safe.gtid_known && s->dv.safe.gtids.n_sids && s->info.mariadb)
         return cdc__err_set(&s->err, CDC_ERR_CONFIG, "start: a MySQL GTID set cannot position a MariaDB server");
     if (s->dv.safe.gtid_known && s->dv.safe.gtids.n_maria && !s->info.mariadb)
@@ -390,7 +402,7 @@ static int session_open(cdc_stream *s)
             rc = cdc__replica_check_server_id(s->conn, &s->info, s->server_id, &checked, &s->err);
         }
         if (rc == CDC_OK && !checked)
-            slog(s, 2, CDC_OK, "cannot list the server's replicas to check that server.id %" PRIu32
+            slog(s, 1, CDC_OK, "cannot list the server's replicas to check that server.id %" PRIu32
                                " is unique (SHOW REPLICAS needs more privileges)", s->server_id);
         if (rc == CDC_OK && !resume && strcmp(s->info.row_image, "FULL"))
             slog(s, 1, CDC_OK, "binlog_row_image=%s: changes carry only some columns", s->info.row_image);

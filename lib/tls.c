@@ -128,12 +128,15 @@ static int check_peer(cdc__tls *t, const cdc__tls_opts *o, const char *name, cdc
         if (why[i] == '\n') why[i] = (i == n - 1) ? 0 : ';';
     const mbedtls_x509_crt *peer = mbedtls_ssl_get_peer_cert(&t->ssl);
     if (peer) cert_names(peer, names, sizeof names);
-    if (flags & MBEDTLS_X509_BADCERT_CN_MISMATCH)
+    /* the name alone is wrong: say so plainly; with other failures (an
+     * untrusted CA first of all) every reason is listed */
+    if (flags == MBEDTLS_X509_BADCERT_CN_MISMATCH)
         return cdc__err_set(err, CDC_ERR_TLS_VERIFY,
                             "TLS: certificate verify failed for %s: name mismatch (server cert is for %s)", name,
                             names[0] ? names : "no DNS name");
-    return cdc__err_set(err, CDC_ERR_TLS_VERIFY, "TLS: certificate verify failed for %s: %s (server cert is for %s)",
-                        name, why, names[0] ? names : "no DNS name");
+    return cdc__err_set(err, CDC_ERR_TLS_VERIFY, "TLS: certificate verify failed for %s: %s%s (server cert is for %s)",
+                        name, flags & MBEDTLS_X509_BADCERT_NOT_TRUSTED ? "not signed by a CA in ssl.ca; " : "", why,
+                        names[0] ? names : "no DNS name");
 }
 
 int cdc__tls_connect(cdc__tls **out, const cdc_allocator *a, const cdc__tls_opts *o, int fd, int timeout_ms,
@@ -167,7 +170,7 @@ int cdc__tls_connect(cdc__tls **out, const cdc_allocator *a, const cdc__tls_opts
         }
         mbedtls_ssl_conf_ca_chain(&t->conf, &t->ca, NULL);
     } else if (verify) {
-        rc = cdc__err_set(err, CDC_ERR_CONFIG, "TLS: tls_mode %s needs tls_ca (a CA file to verify against)",
+        rc = cdc__err_set(err, CDC_ERR_CONFIG, "TLS: ssl.mode=%s needs ssl.ca (a CA file to verify against)",
                           cdc__tls_mode_name(o->mode));
         goto fail;
     }

@@ -273,6 +273,13 @@ static void test_tls_modes(void **state)
         assert_int_equal(try_connect(&o, &c, &e), CDC_ERR_TLS_VERIFY);
         assert_non_null(strstr(e.msg, "name mismatch"));
         assert_non_null(strstr(e.msg, "localhost"));
+        /* a CA that did not sign the cert, and a wrong name: both said,
+         * the CA first */
+        o.tls_ca = ts_env("CDC_TEST_TLS_WRONG_CA");
+        assert_int_equal(try_connect(&o, &c, &e), CDC_ERR_TLS_VERIFY);
+        const char *ca = strstr(e.msg, "not signed by a CA in ssl.ca"), *cn = strstr(e.msg, "CN");
+        if (!ca || !cn || cn < ca) fail_msg("want the untrusted CA, then the name, in: %s", e.msg);
+        o.tls_ca = ts_env("CDC_TEST_TLS_CA");
         o.tls_server_name = "localhost";
         c = ts_connect_opts(&o);
         cdc__conn_free(c);

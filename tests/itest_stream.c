@@ -532,6 +532,18 @@ static void test_errors(void **state)
         cdc_stream_free(st);
         cdc_config_free(c);
 
+        /* the same with stop.at=now: not a silent exit 0 having delivered
+         * nothing, but an error that says the start is past the end */
+        c = stream_cfg(s, NULL, 4706);
+        ts_config_set(c, "start", s == TS_MYSQL ? "binlog.999999:4" : "mariadb-bin.999999:4");
+        ts_config_set(c, "stop.at", "now");
+        st = make_stream(c, &r);
+        expect_start(st, CDC_ERR_CONFIG);
+        if (!strstr(cdc_stream_errmsg(st), "lies past the end of the server's binlog"))
+            fail_msg("want 'past the end' in: %s", cdc_stream_errmsg(st));
+        cdc_stream_free(st);
+        cdc_config_free(c);
+
         /* an account without REPLICATION SLAVE */
         cdc_conn *root = ts_connect(s, NULL);
         ts_exec(root, "DROP USER IF EXISTS 'cdc_h6_nopriv'@'%%'");
