@@ -32,7 +32,7 @@ static const uint8_t maria_ph[171] = {
 };
 
 typedef struct writer {
-    cdc_buf out;
+    cdc__buf out;
     bool crc;
     bool failed;
     uint32_t pos_base; /* log_pos of the first byte of out */

@@ -34,7 +34,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void lenenc(cdc_buf *b, uint64_t v, bool *failed)
+static void lenenc(cdc__buf *b, uint64_t v, bool *failed)
 {
     uint8_t t[9];
     size_t n;
@@ -45,9 +45,9 @@ static void lenenc(cdc_buf *b, uint64_t v, bool *failed)
     if (cdc__buf_append(b, t, n)) *failed = true;
 }
 
-static void field(cdc_buf *b, uint64_t type, uint64_t v, bool *failed)
+static void field(cdc__buf *b, uint64_t type, uint64_t v, bool *failed)
 {
-    cdc_buf tmp;
+    cdc__buf tmp;
     cdc__buf_init(&tmp, NULL);
     lenenc(&tmp, v, failed);
     lenenc(b, type, failed);
@@ -75,7 +75,7 @@ static void payload(writer *w, const uint8_t *p, size_t n, bool crc, int depth)
         if (z) zlen = ZSTD_compress(z, cap, raw, raw_len, 1);
         if (!z || ZSTD_isError(zlen)) w->failed = true;
     }
-    cdc_buf body;
+    cdc__buf body;
     cdc__buf_init(&body, NULL);
     bool failed = inner.failed;
     field(&body, 1, zlen, &failed);
@@ -104,12 +104,12 @@ static void records(writer *w, const uint8_t *p, size_t n, bool crc, int depth)
     }
 }
 
-typedef struct ctx { cdc_buf out; int pause; } ctx;
+typedef struct ctx { cdc__buf out; int pause; } ctx;
 
 static int on_change(const cdc_change *c, void *ud)
 {
     ctx *x = ud;
-    cdc_err err;
+    cdc__err err;
     cdc__buf_reset(&x->out);
     cdc__change_render_json(c, &x->out, &err);
     return x->pause ? CDC_ERR_PAUSED : 0;
@@ -118,7 +118,7 @@ static int on_change(const cdc_change *c, void *ud)
 static int on_event(const cdc_event *e, void *ud)
 {
     ctx *x = ud;
-    cdc_err err;
+    cdc__err err;
     cdc__buf_reset(&x->out);
     cdc__event_render_json(e, &x->out, &err);
     return x->pause ? CDC_ERR_PAUSED : 0;

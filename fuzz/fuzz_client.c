@@ -103,7 +103,7 @@ typedef struct session {
     int fd;                 /* -1: free */
     size_t seg;             /* script: records [segs[seg], segs[seg + 1]) */
     size_t next;
-    cdc_buf in, out;        /* from / to the client */
+    cdc__buf in, out;        /* from / to the client */
     size_t out_off;
     uint8_t seq, cseq;
     uint32_t caps;          /* the client's, from its handshake response */
@@ -142,7 +142,7 @@ static void packet(session *s, const uint8_t *p, size_t n)
         wire(s, h, 4);
         wire(s, p, n);
     } else {
-        cdc_buf in;
+        cdc__buf in;
         cdc__buf_init(&in, NULL);
         (void)cdc__buf_append(&in, h, 4);
         (void)cdc__buf_append(&in, p, n);
@@ -175,7 +175,7 @@ static void packet(session *s, const uint8_t *p, size_t n)
     }
 }
 
-static void lenenc(cdc_buf *b, uint64_t v)
+static void lenenc(cdc__buf *b, uint64_t v)
 {
     uint8_t t[9];
     size_t n;
@@ -185,7 +185,7 @@ static void lenenc(cdc_buf *b, uint64_t v)
     (void)cdc__buf_append(b, t, n);
 }
 
-static void lenstr(cdc_buf *b, const void *p, size_t n)
+static void lenstr(cdc__buf *b, const void *p, size_t n)
 {
     lenenc(b, n);
     (void)cdc__buf_append(b, p, n);
@@ -206,7 +206,7 @@ static void greeting(session *s, const uint8_t *d, size_t n)
         vlen = strnlen(ver, n - 25);
     }
     const char *pl = plugins[(fl >> 1) & 7];
-    cdc_buf b;
+    cdc__buf b;
     cdc__buf_init(&b, NULL);
     uint8_t t[32] = {10};
     (void)cdc__buf_append(&b, t, 1);
@@ -252,7 +252,7 @@ static void result(session *s, const uint8_t *d, size_t n)
         len[ns++] = l;
         p += l + 1;
     }
-    cdc_buf b;
+    cdc__buf b;
     cdc__buf_init(&b, NULL);
     lenenc(&b, ncols);
     packet(s, b.data, b.len);
@@ -287,7 +287,7 @@ static void result(session *s, const uint8_t *d, size_t n)
 
 static void binlog_packet(session *s, writer *w)
 {
-    cdc_buf b;
+    cdc__buf b;
     cdc__buf_init(&b, NULL);
     (void)cdc__buf_append(&b, "", 1);
     (void)cdc__buf_append(&b, w->out.data, w->out.len);
@@ -306,7 +306,7 @@ static void play(session *s, const rec *r)
     case OP_RAW: wire(s, d, n); break;
     case OP_GREETING: greeting(s, d, n); break;
     case OP_SWITCH: {
-        cdc_buf b;
+        cdc__buf b;
         cdc__buf_init(&b, NULL);
         const char *pl = plugins[n ? d[0] & 7 : 1];
         (void)cdc__buf_append(&b, "\xfe", 1);
@@ -320,7 +320,7 @@ static void play(session *s, const rec *r)
     case OP_OK: {
         static const uint8_t ok[] = {0, 0, 0, 2, 0, 0, 0};
         if (r->op == OP_OK && !n) { packet(s, ok, sizeof ok); break; }
-        cdc_buf b;
+        cdc__buf b;
         cdc__buf_init(&b, NULL);
         (void)cdc__buf_append(&b, r->op == OP_OK ? "\x00" : "\x01", 1);
         (void)cdc__buf_append(&b, d, n);
@@ -329,7 +329,7 @@ static void play(session *s, const rec *r)
         break;
     }
     case OP_ERR: {
-        cdc_buf b;
+        cdc__buf b;
         cdc__buf_init(&b, NULL);
         uint8_t h[9] = {0xff, 0x15, 0x04, '#', '2', '8', '0', '0', '0'};
         if (n >= 2) memcpy(h + 1, d, 2);
@@ -538,12 +538,12 @@ int __wrap_nanosleep(const struct timespec *req, struct timespec *rem)
 
 /* ---- the client ---------------------------------------------------- */
 
-typedef struct ctx { cdc_buf out; } ctx;
+typedef struct ctx { cdc__buf out; } ctx;
 
 static int on_change(const cdc_change *c, void *ud)
 {
     ctx *x = ud;
-    cdc_err err;
+    cdc__err err;
     cdc__buf_reset(&x->out);
     cdc__change_render_json(c, &x->out, &err);
     return 0;
@@ -657,20 +657,20 @@ static void run_stream(uint8_t o0, uint8_t o1)
     cdc_config_free(cfg);
 }
 
-static int q_cols(const cdc_coldef *cols, size_t n, void *ud) { (void)cols; (void)n; (void)ud; return 0; }
+static int q_cols(const cdc__coldef *cols, size_t n, void *ud) { (void)cols; (void)n; (void)ud; return 0; }
 static int q_row(const cdc_bytes *v, size_t n, void *ud)
 {
     size_t *sum = ud;
     for (size_t i = 0; i < n; i++) *sum += v[i].len;
     return 0;
 }
-static int q_end(const cdc_ok *ok, bool more, void *ud) { (void)ok; (void)more; (void)ud; return 0; }
+static int q_end(const cdc__ok *ok, bool more, void *ud) { (void)ok; (void)more; (void)ud; return 0; }
 
 static void run_conn(uint8_t o0, uint8_t o1)
 {
-    cdc_conn *c;
+    cdc__conn *c;
     if (cdc__conn_new(&c, NULL)) return;
-    cdc_conn_opts o = {0};
+    cdc__conn_opts o = {0};
     if (o0 & 4) {
         o.host = "127.0.0.254";
         o.port = 3306;
@@ -688,19 +688,19 @@ static void run_conn(uint8_t o0, uint8_t o1)
     o.get_server_public_key = o0 & 0x40;
     o.max_packet = 1u << 20;
     o.charset = (o1 & 0x80) ? "latin1" : "utf8mb4";
-    cdc_err err;
+    cdc__err err;
     int rc = cdc__conn_connect(c, &o, &err);
     if (debug) fprintf(stderr, "connect: %d %s\n", rc, rc ? err.msg : "");
     if (rc == CDC_OK) {
         (void)cdc__conn_server_version(c);
-        cdc_result *r;
+        cdc__result *r;
         if (cdc__conn_query_result(c, "SELECT 1", &r, &err) == CDC_OK) {
             for (size_t i = 0; i < cdc__result_rows(r); i++)
                 for (size_t j = 0; j < cdc__result_cols(r); j++) (void)cdc__result_get(r, i, j);
             cdc__result_free(r);
         }
         size_t sum = 0;
-        cdc_query_handler h = {q_cols, q_row, q_end};
+        cdc__query_handler h = {q_cols, q_row, q_end};
         (void)cdc__conn_query(c, "SELECT 2; SELECT 3", 18, &h, &sum, &err);
         (void)cdc__conn_ping(c, &err);
         uint8_t dump[4 + 2 + 4 + 13];

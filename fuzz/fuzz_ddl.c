@@ -12,7 +12,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    cdc_buf b;
+    cdc__buf b;
     cdc__buf_init(&b, NULL);
     int n = cdc__schema_ddl_tables("db", 2, (const char *)data, size, &b);
     if (n < -1) abort();

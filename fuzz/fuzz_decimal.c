@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t bin = cdc__decimal_bin_size(prec, scale);
     char text[CDC__DECIMAL_TEXT_MAX], again[CDC__DECIMAL_TEXT_MAX];
     uint8_t back[40];
-    cdc_err err;
+    cdc__err err;
     if (bin && size >= bin) {
         int n = cdc__decimal_to_text(data, prec, scale, text, &err);
         if ((cdc__decimal_check(data, prec, scale, &err) == CDC_OK) != (n >= 0)) abort();

@@ -13,12 +13,12 @@
 #include "output.h"
 #include "util.h"
 
-typedef struct ctx { cdc_buf out; int pause; } ctx;
+typedef struct ctx { cdc__buf out; int pause; } ctx;
 
 static int on_change(const cdc_change *c, void *ud)
 {
     ctx *x = ud;
-    cdc_err err;
+    cdc__err err;
     cdc__buf_reset(&x->out);
     cdc__change_render_json(c, &x->out, &err);
     return x->pause ? CDC_ERR_PAUSED : 0;
@@ -27,7 +27,7 @@ static int on_change(const cdc_change *c, void *ud)
 static int on_event(const cdc_event *e, void *ud)
 {
     ctx *x = ud;
-    cdc_err err;
+    cdc__err err;
     cdc__buf_reset(&x->out);
     cdc__event_render_json(e, &x->out, &err);
     return x->pause ? CDC_ERR_PAUSED : 0;

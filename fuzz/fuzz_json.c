@@ -14,13 +14,13 @@
 #include "json.h"
 #include "value.h"
 
-static void check_json_text(const cdc_buf *b)
+static void check_json_text(const cdc__buf *b)
 {
     /* what we print must itself be JSON: the text renderer keeps valid
      * JSON as is, so a re-render must give the same bytes */
-    cdc_buf again;
+    cdc__buf again;
     cdc__buf_init(&again, NULL);
-    cdc_err err;
+    cdc__err err;
     if (cdc__json_text_render(b->data, b->len, &again, &err) != CDC_OK) abort();
     if (again.len != b->len || memcmp(again.data, b->data, b->len) != 0) abort();
     cdc__buf_free(&again);
@@ -32,8 +32,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t mode = data[0] % 3;
     data++;
     size--;
-    cdc_err err;
-    cdc_buf out;
+    cdc__err err;
+    cdc__buf out;
     cdc__buf_init(&out, NULL);
     if (mode == 0) {
         if (cdc__json_render(data, size, &out, &err) == CDC_OK) check_json_text(&out);
@@ -58,7 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (cdc__json_diff_decode(&jc, col, dlen + 4, &diff, &used, &err) == CDC_OK) {
             if (used != dlen + 4) abort();
             if (cdc__value_render_json(&diff, &out, &err) == CDC_OK) check_json_text(&out);
-            cdc_buf scratch;
+            cdc__buf scratch;
             cdc__buf_init(&scratch, NULL);
             if (cdc__json_diff_apply(&before, &diff, &scratch, &after, &err) == CDC_OK) {
                 out.len = 0;

@@ -20,9 +20,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* Runs every payload of a packet stream through the reply reader. */
 static void replies(const uint8_t *s, size_t n, uint32_t caps)
 {
-    cdc_deframer d;
-    cdc_rs rs;
-    cdc_err e;
+    cdc__deframer d;
+    cdc__rs rs;
+    cdc__err e;
     cdc__deframer_init(&d, NULL, 1 << 20);
     d.check_seq = false;
     cdc__rs_init(&rs, NULL, caps);
@@ -40,8 +40,8 @@ static void replies(const uint8_t *s, size_t n, uint32_t caps)
             cdc__rs_init(&rs, NULL, caps);
         }
         /* the single-packet parsers see every payload too */
-        cdc_ok ok;
-        cdc_coldef col;
+        cdc__ok ok;
+        cdc__coldef col;
         cdc_bytes vals[4];
         (void)cdc__ok_parse(p, len, caps, &ok, &e);
         (void)cdc__coldef_parse(p, len, &col, &e);
@@ -58,10 +58,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1) return 0;
     const uint8_t *p = data + 1;
     size_t n = size - 1;
-    cdc_err e;
+    cdc__err e;
     switch (data[0] % 3) {
     case 0: {
-        cdc_handshake hs;
+        cdc__handshake hs;
         if (cdc__handshake_parse(p, n, &hs, &e) == CDC_OK)
             (void)cdc__server_version_parse((const char *)hs.server_version.ptr, hs.server_version.len);
         cdc_bytes plugin, sw;
@@ -74,11 +74,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         replies(p + 1, n - 1, CDC__CAPS_WANTED & ~((p[0] & 1) ? 0u : (uint32_t)CDC_CAP_DEPRECATE_EOF));
         break;
     case 2: {
-        cdc_buf stream;
+        cdc__buf stream;
         cdc__buf_init(&stream, NULL);
         size_t off = 0;
         while (n - off >= CDC__ZPKT_HDR) {
-            cdc_zhdr h = cdc__zhdr_parse(p + off);
+            cdc__zhdr h = cdc__zhdr_parse(p + off);
             off += CDC__ZPKT_HDR;
             if (h.clen > n - off) break;
             if (cdc__zpacket_unpack(&h, p + off, &stream, 1 << 20, &e) != CDC_OK) break;

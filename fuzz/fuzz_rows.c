@@ -18,8 +18,8 @@
 
 static int on_change(const cdc_change *c, void *ud)
 {
-    cdc_buf *out = ud;
-    cdc_err err;
+    cdc__buf *out = ud;
+    cdc__err err;
     cdc__buf_reset(out);
     cdc__change_render_json(c, out, &err);
     return 0;
@@ -47,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!buf) return 0;
     size_t n = frame(buf, 19, tm, tlen);
     n += frame(buf + n, type, rows, rlen);
-    cdc_buf out;
+    cdc__buf out;
     cdc__buf_init(&out, NULL);
     cdc_decoder *d;
     if (cdc_decoder_new(&d, NULL, NULL, 0) == CDC_OK) {

@@ -30,10 +30,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size -= 6;
     cdc_value v;
     size_t used;
-    cdc_err err;
+    cdc__err err;
     if (cdc__value_decode(&col, data, size, &v, &used, &err) == CDC_OK) {
         if (used > size) abort();
-        cdc_buf out;
+        cdc__buf out;
         cdc__buf_init(&out, NULL);
         int rc = cdc__value_render_json(&v, &out, &err);
         /* rendering a decoded value fails only for bad JSON documents */

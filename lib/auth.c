@@ -54,7 +54,7 @@ size_t cdc__auth_sha2_scramble(const char *pw, size_t pwlen, const uint8_t nonce
 }
 
 int cdc__auth_rsa_password(const char *pw, size_t pwlen, const uint8_t *nonce, size_t nonce_len, const char *pem,
-                           size_t pemlen, cdc_buf *out, cdc_err *err)
+                           size_t pemlen, cdc__buf *out, cdc__err *err)
 {
     uint8_t plain[512], enc[512];
     if (pwlen + 1 > sizeof plain)
@@ -71,7 +71,7 @@ int cdc__auth_rsa_password(const char *pw, size_t pwlen, const uint8_t *nonce, s
     return rc ? cdc__err_set(err, rc, "out of memory") : CDC_OK;
 }
 
-static int put_cleartext(cdc__auth *a, cdc_buf *out, cdc_err *err)
+static int put_cleartext(cdc__auth *a, cdc__buf *out, cdc__err *err)
 {
     int rc = cdc__buf_append(out, a->password, a->password_len);
     if (!rc) rc = cdc__buf_putc(out, 0);
@@ -79,7 +79,7 @@ static int put_cleartext(cdc__auth *a, cdc_buf *out, cdc_err *err)
 }
 
 /* The path both RSA plugins share once cleartext is ruled out. */
-static int rsa_or_request_key(cdc__auth *a, uint8_t request, cdc_buf *out, cdc_err *err)
+static int rsa_or_request_key(cdc__auth *a, uint8_t request, cdc__buf *out, cdc__err *err)
 {
     if (a->server_key)
         return cdc__auth_rsa_password(a->password, a->password_len, a->nonce, a->nonce_len, a->server_key,
@@ -94,8 +94,8 @@ static int rsa_or_request_key(cdc__auth *a, uint8_t request, cdc_buf *out, cdc_e
                         cdc__auth_plugin_name(a->plugin));
 }
 
-int cdc__auth_start(cdc__auth *a, cdc__auth_plugin plugin, const uint8_t *nonce, size_t nonce_len, cdc_buf *out,
-                    cdc_err *err)
+int cdc__auth_start(cdc__auth *a, cdc__auth_plugin plugin, const uint8_t *nonce, size_t nonce_len, cdc__buf *out,
+                    cdc__err *err)
 {
     a->plugin = plugin;
     a->step = 1;
@@ -144,7 +144,7 @@ int cdc__auth_start(cdc__auth *a, cdc__auth_plugin plugin, const uint8_t *nonce,
     return rc ? cdc__err_set(err, rc, "out of memory") : CDC_OK;
 }
 
-int cdc__auth_more(cdc__auth *a, const uint8_t *data, size_t n, cdc_buf *out, bool *send, cdc_err *err)
+int cdc__auth_more(cdc__auth *a, const uint8_t *data, size_t n, cdc__buf *out, bool *send, cdc__err *err)
 {
     *send = false;
     if (a->plugin == CDC_AUTH_CACHING_SHA2 && a->step == 1) {

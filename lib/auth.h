@@ -38,7 +38,7 @@ size_t cdc__auth_sha2_scramble(const char *pw, size_t pwlen, const uint8_t nonce
 /* RSA-OAEP of (pw || NUL) XOR nonce (repeated), as caching_sha2 and
  * sha256_password send it without TLS. Errors from crypto.h. */
 int cdc__auth_rsa_password(const char *pw, size_t pwlen, const uint8_t *nonce, size_t nonce_len, const char *pem,
-                           size_t pemlen, cdc_buf *out, cdc_err *err);
+                           size_t pemlen, cdc__buf *out, cdc__err *err);
 
 /* Everything a plugin may need; the caller owns the strings. */
 typedef struct cdc__auth {
@@ -65,8 +65,8 @@ typedef struct cdc__auth {
  * (message says which option would allow it); CDC_ERR_PROTOCOL for a
  * nonce of the wrong size.
  */
-int cdc__auth_start(cdc__auth *a, cdc__auth_plugin plugin, const uint8_t *nonce, size_t nonce_len, cdc_buf *out,
-                    cdc_err *err);
+int cdc__auth_start(cdc__auth *a, cdc__auth_plugin plugin, const uint8_t *nonce, size_t nonce_len, cdc__buf *out,
+                    cdc__err *err);
 
 /*
  * Answers one AuthMoreData packet (data = the bytes after the 0x01
@@ -74,6 +74,6 @@ int cdc__auth_start(cdc__auth *a, cdc__auth_plugin plugin, const uint8_t *nonce,
  * caching_sha2 fast-auth notice needs no reply). Errors as auth_start, and
  * CDC_ERR_PROTOCOL for data the plugin does not expect.
  */
-int cdc__auth_more(cdc__auth *a, const uint8_t *data, size_t n, cdc_buf *out, bool *send, cdc_err *err);
+int cdc__auth_more(cdc__auth *a, const uint8_t *data, size_t n, cdc__buf *out, bool *send, cdc__err *err);
 
 #endif /* CDC_AUTH_H */

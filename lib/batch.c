@@ -22,14 +22,14 @@ struct cdc_batch {
     size_t limit;
     cdc_stream *s;
     cdc_decoder *d;
-    cdc_buf buf;
+    cdc__buf buf;
     size_t out;      /* bytes handed out by the last call */
     size_t boundary; /* end of the last complete transaction's lines */
     bool pause;      /* our callback paused the stream */
     bool ended;      /* the stream ended with end_rc, not yet reported */
     bool types;      /* change lines carry "types" (cdc_batch_set_types) */
     int end_rc;
-    cdc_err err;
+    cdc__err err;
     cdc_debezium *dz; /* cdc_batch_set_debezium: change lines as Debezium records */
 };
 
@@ -88,14 +88,14 @@ static int nomem(cdc_batch *b)
 
 /* ---- lines ------------------------------------------------------------ */
 
-static int put_str(cdc_buf *o, const char *s)
+static int put_str(cdc__buf *o, const char *s)
 {
     return cdc__render_utf8_string(o, (const uint8_t *)s, strlen(s));
 }
 
 /* "pos":{"file":..,"offset":..},"checkpoint":"..", after a comma unless
  * first. */
-static int put_pos(cdc_buf *o, const cdc_position *pos, bool first)
+static int put_pos(cdc__buf *o, const cdc_position *pos, bool first)
 {
     int rc = cdc__buf_puts(o, first ? "\"pos\":{\"file\":" : ",\"pos\":{\"file\":");
     rc |= put_str(o, cdc_position_file(pos));
@@ -146,7 +146,7 @@ static const char *type_tag(const cdc_value *v)
 }
 
 /* ,"types":{"before":{..},"after":{..}} for the line's images. */
-static int put_types(cdc_buf *o, const cdc_change *c)
+static int put_types(cdc__buf *o, const cdc_change *c)
 {
     const cdc_table *t = cdc_change_table(c);
     size_t n = cdc_table_column_count(t);
@@ -440,8 +440,8 @@ int cdc_change_render_json(const cdc_change *c, char *buf, size_t cap, size_t *n
 {
     if (need) *need = 0;
     if (!c || (!buf && cap)) return CDC_ERR_INVALID;
-    cdc_buf o;
-    cdc_err err;
+    cdc__buf o;
+    cdc__err err;
     cdc__buf_init(&o, NULL);
     cdc__err_clear(&err);
     int rc = cdc__change_render_json(c, &o, &err);

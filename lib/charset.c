@@ -24,7 +24,7 @@ enum {
     CS_EUCJPMS, CS_GB18030, CS__COUNT
 };
 
-static const cdc_charset charsets[CS__COUNT] = {
+static const cdc__charset charsets[CS__COUNT] = {
     [CS_NONE] = {"unknown", NULL, CDC_CS_UNKNOWN},
     [CS_BIG5] = {"big5", "BIG5", CDC_CS_ICONV},
     [CS_LATIN2] = {"latin2", "ISO-8859-2", CDC_CS_ICONV},
@@ -96,7 +96,7 @@ static const struct { uint16_t lo, hi; uint8_t cs; } ranges[] = {
     {3072, 3327, CS_UTF32}, /* MariaDB uca1400 */
 };
 
-const cdc_charset *cdc__charset_of(unsigned id)
+const cdc__charset *cdc__charset_of(unsigned id)
 {
     if (id >= 1024 && id < 2048) id -= 1024; /* MariaDB NO PAD twin */
     if (id < 100) return &charsets[low_ids[id]];
@@ -111,7 +111,7 @@ static const uint16_t cp1252_80[32] = {
     0x2013, 0x2014, 0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0x009d, 0x017e, 0x0178,
 };
 
-static int latin1_to_utf8(const uint8_t *s, size_t len, cdc_buf *out)
+static int latin1_to_utf8(const uint8_t *s, size_t len, cdc__buf *out)
 {
     if (len == 0) return CDC_OK;
     if (len > SIZE_MAX / 3 || cdc__buf_reserve(out, len * 3)) return CDC_ERR_NOMEM;
@@ -133,7 +133,7 @@ static int latin1_to_utf8(const uint8_t *s, size_t len, cdc_buf *out)
     return CDC_OK;
 }
 
-static int iconv_to_utf8(const cdc_charset *cs, const uint8_t *s, size_t len, cdc_buf *out, cdc_err *err)
+static int iconv_to_utf8(const cdc__charset *cs, const uint8_t *s, size_t len, cdc__buf *out, cdc__err *err)
 {
     /* a fresh descriptor per call: iconv_t is not safe to share between
      * threads, and text in such charsets is rare enough not to matter */
@@ -161,7 +161,7 @@ static int iconv_to_utf8(const cdc_charset *cs, const uint8_t *s, size_t len, cd
     return rc;
 }
 
-int cdc__charset_to_utf8(const cdc_charset *cs, const uint8_t *s, size_t len, cdc_buf *out, cdc_err *err)
+int cdc__charset_to_utf8(const cdc__charset *cs, const uint8_t *s, size_t len, cdc__buf *out, cdc__err *err)
 {
     int rc;
     switch (cs->kind) {

@@ -17,21 +17,21 @@ enum {
     CDC_CS_ICONV,       /* everything else, through iconv() by name */
 };
 
-typedef struct cdc_charset {
+typedef struct cdc__charset {
     const char *name;  /* MySQL's charset name: "latin1", "utf8mb4" */
     const char *iconv; /* glibc iconv name for CDC_CS_ICONV, else NULL */
     int kind;          /* CDC_CS_* */
-} cdc_charset;
+} cdc__charset;
 
 /* The charset of a collation id (MySQL and MariaDB numbering); never NULL:
  * unknown ids give a CDC_CS_UNKNOWN entry named "unknown". */
-const cdc_charset *cdc__charset_of(unsigned collation);
+const cdc__charset *cdc__charset_of(unsigned collation);
 
 /*
  * Appends the UTF-8 form of s[0..len) in charset cs to out. Bytes that
  * are not valid in cs become U+FFFD. Returns CDC_OK, CDC_ERR_NOMEM, or
  * CDC_ERR_CHARSET when iconv() knows no such charset.
  */
-int cdc__charset_to_utf8(const cdc_charset *cs, const uint8_t *s, size_t len, cdc_buf *out, cdc_err *err);
+int cdc__charset_to_utf8(const cdc__charset *cs, const uint8_t *s, size_t len, cdc__buf *out, cdc__err *err);
 
 #endif /* CDC_CHARSET_H */

@@ -93,7 +93,7 @@ static int split_list(const cdc_allocator *a, const char *s, char ***out, size_t
 }
 
 /* Checks text against key k and fills a fresh value; CDC_OK or an error in err. */
-static int parse_value(const cdc_allocator *a, const cfg_key *k, const char *text, cfg_val *v, cdc_err *err)
+static int parse_value(const cdc_allocator *a, const cfg_key *k, const char *text, cfg_val *v, cdc__err *err)
 {
     memset(v, 0, sizeof *v);
     switch (k->type) {
@@ -138,7 +138,7 @@ static void free_value(const cdc_allocator *a, cfg_val *v)
 }
 
 /* Sets slot id to the parsed form of text (NULL: default). */
-static int set_value(cdc_config *c, cdc_cfg_id id, const char *text, cdc_err *err)
+static int set_value(cdc_config *c, cdc__cfg_id id, const char *text, cdc__err *err)
 {
     const cfg_key *k = &keys[id];
     cfg_val nv;
@@ -188,7 +188,7 @@ static size_t edit_distance(const char *a, const char *b)
     return row[lb];
 }
 
-static int unknown_key(const char *name, cdc_err *err)
+static int unknown_key(const char *name, cdc__err *err)
 {
     const char *best = NULL;
     size_t best_d = 3; /* suggest only close misspellings */
@@ -211,7 +211,7 @@ int cdc_config_new(cdc_config **out, const cdc_allocator *alloc)
     if (!c) return CDC_ERR_NOMEM;
     c->alloc = *a;
     for (int i = 0; i < CDC_CFG__COUNT; i++) {
-        if (set_value(c, (cdc_cfg_id)i, NULL, NULL)) {
+        if (set_value(c, (cdc__cfg_id)i, NULL, NULL)) {
             cdc_config_free(c);
             return CDC_ERR_NOMEM;
         }
@@ -233,7 +233,7 @@ int cdc_config_copy(cdc_config **out, const cdc_config *src)
     if (!out || !src) return CDC_ERR_INVALID;
     int rc = cdc_config_new(out, &src->alloc);
     for (int i = 0; rc == CDC_OK && i < CDC_CFG__COUNT; i++)
-        if (src->vals[i].text) rc = set_value(*out, (cdc_cfg_id)i, src->vals[i].text, NULL);
+        if (src->vals[i].text) rc = set_value(*out, (cdc__cfg_id)i, src->vals[i].text, NULL);
     if (rc) {
         cdc_config_free(*out);
         *out = NULL;
@@ -243,14 +243,14 @@ int cdc_config_copy(cdc_config **out, const cdc_config *src)
 
 int cdc_config_set(cdc_config *c, const char *key, const char *value, char *errbuf, size_t errlen)
 {
-    cdc_err err;
+    cdc__err err;
     cdc__err_clear(&err);
     int rc;
     if (!c || !key) {
         rc = cdc__err_set(&err, CDC_ERR_INVALID, "cdc_config_set: config and key must not be NULL");
     } else {
         int id = find_key(key);
-        rc = id < 0 ? unknown_key(key, &err) : set_value(c, (cdc_cfg_id)id, value, &err);
+        rc = id < 0 ? unknown_key(key, &err) : set_value(c, (cdc__cfg_id)id, value, &err);
     }
     if (rc) cdc__err_copy_out(&err, errbuf, errlen);
     return rc;
@@ -261,7 +261,7 @@ int cdc_config_get(const cdc_config *c, const char *key, char *buf, size_t cap, 
     if (!c || !key) return CDC_ERR_INVALID;
     int id = find_key(key);
     if (id < 0) return CDC_ERR_CONFIG;
-    const char *s = cdc__config_str(c, (cdc_cfg_id)id);
+    const char *s = cdc__config_str(c, (cdc__cfg_id)id);
     if ((keys[id].flags & CDC__CFG_SECRET) && *s) s = "********";
     size_t n = strlen(s) + 1;
     if (need) *need = n;
@@ -293,22 +293,22 @@ const char *cdc_config_key_choices(size_t i)
 
 /* ---- typed access for the library ------------------------------------------ */
 
-const char *cdc__config_str(const cdc_config *c, cdc_cfg_id id)
+const char *cdc__config_str(const cdc_config *c, cdc__cfg_id id)
 {
     return c->vals[id].text ? c->vals[id].text : keys[id].def;
 }
 
-int64_t cdc__config_int(const cdc_config *c, cdc_cfg_id id) { return c->vals[id].num; }
-bool cdc__config_bool(const cdc_config *c, cdc_cfg_id id) { return c->vals[id].num != 0; }
-int cdc__config_enum(const cdc_config *c, cdc_cfg_id id) { return (int)c->vals[id].num; }
+int64_t cdc__config_int(const cdc_config *c, cdc__cfg_id id) { return c->vals[id].num; }
+bool cdc__config_bool(const cdc_config *c, cdc__cfg_id id) { return c->vals[id].num != 0; }
+int cdc__config_enum(const cdc_config *c, cdc__cfg_id id) { return (int)c->vals[id].num; }
 
-const char *const *cdc__config_list(const cdc_config *c, cdc_cfg_id id, size_t *n)
+const char *const *cdc__config_list(const cdc_config *c, cdc__cfg_id id, size_t *n)
 {
     *n = c->vals[id].n_items;
     return c->vals[id].items ? (const char *const *)c->vals[id].items : empty_list;
 }
 
-int cdc__config_check(const cdc_config *c, int purpose, cdc_err *err)
+int cdc__config_check(const cdc_config *c, int purpose, cdc__err *err)
 {
     const char *user = cdc__config_str(c, CDC_CFG_USER);
     int ssl = cdc__config_enum(c, CDC_CFG_SSL_MODE);
@@ -377,7 +377,7 @@ bool cdc__glob_match(const char *pat, const char *name, size_t len)
     return *pat == 0;
 }
 
-int cdc__config_doc_markdown(cdc_buf *out)
+int cdc__config_doc_markdown(cdc__buf *out)
 {
     int rc = cdc__buf_puts(out,
                            "# Configuration keys\n\n"

@@ -10,12 +10,12 @@
 enum { CDC__CFG_STRING, CDC__CFG_INT, CDC__CFG_BOOL, CDC__CFG_ENUM, CDC__CFG_LIST };
 enum { CDC__CFG_SECRET = 1, CDC__CFG_PATH = 2 };
 
-typedef enum cdc_cfg_id {
+typedef enum cdc__cfg_id {
 #define CDC__CFG_ENUM_ID(id, key, type, def, min, max, choices, flags, doc) CDC_CFG_##id,
     CDC__CONFIG_KEYS(CDC__CFG_ENUM_ID)
 #undef CDC__CFG_ENUM_ID
     CDC_CFG__COUNT
-} cdc_cfg_id;
+} cdc__cfg_id;
 
 /* Values of ssl.mode and snapshot.mode, in the order of their choices. */
 enum { CDC_SSL_DISABLED, CDC_SSL_PREFERRED, CDC_SSL_REQUIRED, CDC_SSL_VERIFY_CA, CDC_SSL_VERIFY_IDENTITY };
@@ -32,22 +32,22 @@ static inline int cdc__snapshot_mode(int m)
 }
 
 /* The value as text ("" when empty); valid until the key is set again. */
-const char *cdc__config_str(const cdc_config *c, cdc_cfg_id id);
-int64_t cdc__config_int(const cdc_config *c, cdc_cfg_id id);
-bool cdc__config_bool(const cdc_config *c, cdc_cfg_id id);
+const char *cdc__config_str(const cdc_config *c, cdc__cfg_id id);
+int64_t cdc__config_int(const cdc_config *c, cdc__cfg_id id);
+bool cdc__config_bool(const cdc_config *c, cdc__cfg_id id);
 /* Index of an enum value among its choices. */
-int cdc__config_enum(const cdc_config *c, cdc_cfg_id id);
+int cdc__config_enum(const cdc_config *c, cdc__cfg_id id);
 /* Items of a list key; *n receives the count. Items are trimmed, never empty. */
-const char *const *cdc__config_list(const cdc_config *c, cdc_cfg_id id, size_t *n);
+const char *const *cdc__config_list(const cdc_config *c, cdc__cfg_id id, size_t *n);
 
 /* What a config is about to be used for; each adds its own checks. */
 enum { CDC__CFG_FOR_CONNECT = 1, CDC__CFG_FOR_STREAM = 2 };
 
 /* Checks across keys; CDC_OK or CDC_ERR_CONFIG with a message in err. */
-int cdc__config_check(const cdc_config *c, int purpose, cdc_err *err);
+int cdc__config_check(const cdc_config *c, int purpose, cdc__err *err);
 
 /* docs/configuration.md, generated from the key table. */
-int cdc__config_doc_markdown(cdc_buf *out);
+int cdc__config_doc_markdown(cdc__buf *out);
 
 /* Shell-style match of name against pattern (* and ?), ASCII case-sensitive. */
 bool cdc__glob_match(const char *pattern, const char *name, size_t name_len);

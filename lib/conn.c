@@ -21,7 +21,7 @@
 
 #define IBUF_SIZE (64 * 1024)
 
-struct cdc_conn {
+struct cdc__conn {
     const cdc_allocator *alloc;
     int fd;
     bool unix_sock;
@@ -32,19 +32,19 @@ struct cdc_conn {
     uint8_t *ibuf;
     size_t ipos, ilen;
     bool compress;
-    cdc_buf zin;        /* inflated stream */
+    cdc__buf zin;        /* inflated stream */
     size_t zpos;
-    cdc_buf zraw;       /* one compressed packet's body */
+    cdc__buf zraw;       /* one compressed packet's body */
     uint8_t cseq;
-    cdc_deframer df;    /* df.seq is the exchange's sequence id, both ways */
+    cdc__deframer df;    /* df.seq is the exchange's sequence id, both ways */
     /* read_piece: a payload is under way (df streams it); piece gathers
      * a non-event payload only */
-    cdc_buf piece;
+    cdc__buf piece;
     bool pc_active;
-    cdc_buf out, zout, cmd;
+    cdc__buf out, zout, cmd;
     /* what the server said */
     char *version_str;
-    cdc_server_version version;
+    cdc__server_version version;
     uint32_t conn_id, caps, server_caps;
     uint8_t server_charset;
     cdc__auth_plugin plugin;
@@ -53,14 +53,14 @@ struct cdc_conn {
 
 /* ---- transport --------------------------------------------------- */
 
-static int broken(cdc_conn *c, int rc)
+static int broken(cdc__conn *c, int rc)
 {
     c->broken = true;
     return rc;
 }
 
 /* Reads 1..n bytes from the socket or TLS. */
-static ptrdiff_t raw_recv(cdc_conn *c, uint8_t *buf, size_t n, cdc_err *err)
+static ptrdiff_t raw_recv(cdc__conn *c, uint8_t *buf, size_t n, cdc__err *err)
 {
     if (c->tls) {
         ptrdiff_t r = cdc__tls_read(c->tls, buf, n, err);
@@ -76,7 +76,7 @@ static ptrdiff_t raw_recv(cdc_conn *c, uint8_t *buf, size_t n, cdc_err *err)
     return broken(c, cdc__err_set(err, CDC_ERR_IO, "read from server: %s", strerror(e)));
 }
 
-static int raw_send(cdc_conn *c, const uint8_t *p, size_t n, cdc_err *err)
+static int raw_send(cdc__conn *c, const uint8_t *p, size_t n, cdc__err *err)
 {
     if (c->tls) {
         int rc = cdc__tls_write(c->tls, p, n, err);
@@ -100,7 +100,7 @@ static int raw_send(cdc_conn *c, const uint8_t *p, size_t n, cdc_err *err)
 }
 
 /* Exactly n raw bytes, through the input buffer. */
-static int raw_read_exact(cdc_conn *c, uint8_t *dst, size_t n, cdc_err *err)
+static int raw_read_exact(cdc__conn *c, uint8_t *dst, size_t n, cdc__err *err)
 {
     while (n) {
         if (c->ipos == c->ilen) {
@@ -127,7 +127,7 @@ static int raw_read_exact(cdc_conn *c, uint8_t *dst, size_t n, cdc_err *err)
 }
 
 /* Makes some packet-stream bytes available: *p, *n. */
-static int stream_peek(cdc_conn *c, const uint8_t **p, size_t *n, cdc_err *err)
+static int stream_peek(cdc__conn *c, const uint8_t **p, size_t *n, cdc__err *err)
 {
     if (!c->compress) {
         if (c->ipos == c->ilen) {
@@ -144,7 +144,7 @@ static int stream_peek(cdc_conn *c, const uint8_t **p, size_t *n, cdc_err *err)
         uint8_t h[CDC__ZPKT_HDR];
         int rc = raw_read_exact(c, h, sizeof h, err);
         if (rc) return rc;
-        cdc_zhdr zh = cdc__zhdr_parse(h);
+        cdc__zhdr zh = cdc__zhdr_parse(h);
         c->cseq = (uint8_t)(zh.seq + 1);
         cdc__buf_reset(&c->zraw);
         cdc__buf_reset(&c->zin);
@@ -159,13 +159,13 @@ static int stream_peek(cdc_conn *c, const uint8_t **p, size_t *n, cdc_err *err)
     return CDC_OK;
 }
 
-static void stream_consume(cdc_conn *c, size_t n)
+static void stream_consume(cdc__conn *c, size_t n)
 {
     if (c->compress) c->zpos += n;
     else c->ipos += n;
 }
 
-int cdc__conn_read_packet(cdc_conn *c, cdc_bytes *payload, cdc_err *err)
+int cdc__conn_read_packet(cdc__conn *c, cdc_bytes *payload, cdc__err *err)
 {
     if (c->broken || c->fd < 0) return cdc__err_set(err, CDC_ERR_STATE, "connection is not open");
     cdc__deframer_next(&c->df);
@@ -191,7 +191,7 @@ int cdc__conn_read_packet(cdc_conn *c, cdc_bytes *payload, cdc_err *err)
     return CDC_OK;
 }
 
-int cdc__conn_read_piece(cdc_conn *c, size_t max, cdc_bytes *piece, bool *more, cdc_err *err)
+int cdc__conn_read_piece(cdc__conn *c, size_t max, cdc_bytes *piece, bool *more, cdc__err *err)
 {
     if (c->broken || c->fd < 0) return cdc__err_set(err, CDC_ERR_STATE, "connection is not open");
     if (!max) return cdc__err_set(err, CDC_ERR_INVALID, "read_piece: max is 0");
@@ -234,7 +234,7 @@ int cdc__conn_read_piece(cdc_conn *c, size_t max, cdc_bytes *piece, bool *more, 
 }
 
 /* Sends one logical payload with the current sequence id. */
-static int send_payload(cdc_conn *c, const uint8_t *p, size_t n, cdc_err *err)
+static int send_payload(cdc__conn *c, const uint8_t *p, size_t n, cdc__err *err)
 {
     cdc__buf_reset(&c->out);
     int rc = cdc__packet_frame(&c->out, &c->df.seq, p, n);
@@ -245,7 +245,7 @@ static int send_payload(cdc_conn *c, const uint8_t *p, size_t n, cdc_err *err)
     return raw_send(c, c->zout.data, c->zout.len, err);
 }
 
-int cdc__conn_write_command(cdc_conn *c, uint8_t cmd, const void *payload, size_t len, cdc_err *err)
+int cdc__conn_write_command(cdc__conn *c, uint8_t cmd, const void *payload, size_t len, cdc__err *err)
 {
     if (c->broken || c->fd < 0) return cdc__err_set(err, CDC_ERR_STATE, "connection is not open");
     c->df.seq = 0;
@@ -264,7 +264,7 @@ int cdc__conn_write_command(cdc_conn *c, uint8_t cmd, const void *payload, size_
     return send_payload(c, c->cmd.data, c->cmd.len, err);
 }
 
-void cdc__conn_set_read_timeout(cdc_conn *c, int timeout_ms)
+void cdc__conn_set_read_timeout(cdc__conn *c, int timeout_ms)
 {
     c->timeout_ms = timeout_ms;
     if (c->tls) cdc__tls_set_timeout(c->tls, timeout_ms);
@@ -272,9 +272,9 @@ void cdc__conn_set_read_timeout(cdc_conn *c, int timeout_ms)
 
 /* ---- lifecycle ---------------------------------------------------- */
 
-int cdc__conn_new(cdc_conn **out, const cdc_allocator *a)
+int cdc__conn_new(cdc__conn **out, const cdc_allocator *a)
 {
-    cdc_conn *c = cdc__calloc(a, 1, sizeof *c);
+    cdc__conn *c = cdc__calloc(a, 1, sizeof *c);
     *out = c;
     if (!c) return CDC_ERR_NOMEM;
     c->alloc = cdc__allocator(a);
@@ -289,7 +289,7 @@ int cdc__conn_new(cdc_conn **out, const cdc_allocator *a)
     return CDC_OK;
 }
 
-static void conn_drop(cdc_conn *c)
+static void conn_drop(cdc__conn *c)
 {
     cdc__tls_free(c->tls);
     c->tls = NULL;
@@ -305,7 +305,7 @@ static void conn_drop(cdc_conn *c)
     c->broken = false;
 }
 
-void cdc__conn_close(cdc_conn *c)
+void cdc__conn_close(cdc__conn *c)
 {
     if (!c) return;
     if (c->fd >= 0 && !c->broken) {
@@ -316,7 +316,7 @@ void cdc__conn_close(cdc_conn *c)
     conn_drop(c);
 }
 
-void cdc__conn_free(cdc_conn *c)
+void cdc__conn_free(cdc__conn *c)
 {
     if (!c) return;
     cdc__conn_close(c);
@@ -338,7 +338,7 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int connect_unix(cdc_conn *c, const char *path, cdc_err *err)
+static int connect_unix(cdc__conn *c, const char *path, cdc__err *err)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     if (strlen(path) >= sizeof sa.sun_path)
@@ -357,7 +357,7 @@ static int connect_unix(cdc_conn *c, const char *path, cdc_err *err)
     return CDC_OK;
 }
 
-static int connect_tcp(cdc_conn *c, const char *host, unsigned port, int timeout_ms, cdc_err *err)
+static int connect_tcp(cdc__conn *c, const char *host, unsigned port, int timeout_ms, cdc__err *err)
 {
     char portstr[16];
     snprintf(portstr, sizeof portstr, "%u", port);
@@ -410,7 +410,7 @@ static int charset_id(const char *name)
     return -1;
 }
 
-static int read_file(const cdc_allocator *a, const char *path, cdc_buf *out, cdc_err *err)
+static int read_file(const cdc_allocator *a, const char *path, cdc__buf *out, cdc__err *err)
 {
     FILE *f = fopen(path, "rb");
     if (!f) return cdc__err_set(err, CDC_ERR_CONFIG, "cannot open '%s': %s", path, strerror(errno));
@@ -429,7 +429,7 @@ static int read_file(const cdc_allocator *a, const char *path, cdc_buf *out, cdc
 }
 
 /* The authentication exchange after the handshake response is sent. */
-static int auth_loop(cdc_conn *c, cdc__auth *a, cdc_err *err)
+static int auth_loop(cdc__conn *c, cdc__auth *a, cdc__err *err)
 {
     for (;;) {
         cdc_bytes p;
@@ -453,7 +453,7 @@ static int auth_loop(cdc_conn *c, cdc__auth *a, cdc_err *err)
                                               "server asks for authentication plugin '%.*s', which libcdc does not support",
                                               (int)name.len, (const char *)name.ptr));
             /* data borrows the packet buffer, which send_payload leaves alone. */
-            cdc_buf reply;
+            cdc__buf reply;
             cdc__buf_init(&reply, c->alloc);
             rc = cdc__auth_start(a, pl, data.ptr, data.len, &reply, err);
             if (!rc) rc = send_payload(c, reply.data, reply.len, err);
@@ -462,7 +462,7 @@ static int auth_loop(cdc_conn *c, cdc__auth *a, cdc_err *err)
             break;
         }
         case 0x01: {
-            cdc_buf reply;
+            cdc__buf reply;
             bool send = false;
             cdc__buf_init(&reply, c->alloc);
             rc = cdc__auth_more(a, p.ptr + 1, p.len - 1, &reply, &send, err);
@@ -479,7 +479,7 @@ static int auth_loop(cdc_conn *c, cdc__auth *a, cdc_err *err)
     }
 }
 
-static int conn_handshake(cdc_conn *c, const cdc_conn_opts *o, const char *host, cdc_buf *key, cdc_err *err)
+static int conn_handshake(cdc__conn *c, const cdc__conn_opts *o, const char *host, cdc__buf *key, cdc__err *err)
 {
     cdc_bytes p;
     int rc = cdc__conn_read_packet(c, &p, err);
@@ -488,7 +488,7 @@ static int conn_handshake(cdc_conn *c, const cdc_conn_opts *o, const char *host,
                                      "(connect.timeout.ms): is it a MySQL or MariaDB server?", host, c->timeout_ms);
     if (rc) return rc;
     if (p.len && p.ptr[0] == 0xff) return broken(c, cdc__err_packet(p.ptr, p.len, err));
-    cdc_handshake hs;
+    cdc__handshake hs;
     if ((rc = cdc__handshake_parse(p.ptr, p.len, &hs, err))) return broken(c, rc);
     if (!(hs.caps & CDC_CAP_PROTOCOL_41))
         return broken(c, cdc__err_set(err, CDC_ERR_UNSUPPORTED, "server does not speak protocol 4.1"));
@@ -521,7 +521,7 @@ static int conn_handshake(cdc_conn *c, const cdc_conn_opts *o, const char *host,
         cdc__buf_reset(&c->out);
         if ((rc = cdc__handshake_ssl_request(&c->out, caps, max_packet, (uint8_t)cs)))
             return broken(c, cdc__err_set(err, rc, "out of memory"));
-        cdc_buf req = c->out;
+        cdc__buf req = c->out;
         cdc__buf_init(&c->out, c->alloc);
         rc = send_payload(c, req.data, req.len, err);
         cdc__buf_free(&req);
@@ -546,7 +546,7 @@ static int conn_handshake(cdc_conn *c, const cdc_conn_opts *o, const char *host,
     if (pl == CDC_AUTH_UNKNOWN || (pl == CDC_AUTH_CLEAR && !use_tls && !a.allow_cleartext))
         /* The server will switch us to what the account needs. */
         pl = c->version.flavour == CDC_FLAVOUR_MYSQL && c->version.major >= 8 ? CDC_AUTH_CACHING_SHA2 : CDC_AUTH_NATIVE;
-    cdc_buf first;
+    cdc__buf first;
     cdc__buf_init(&first, c->alloc);
     if ((rc = cdc__auth_start(&a, pl, hs.scramble, hs.scramble_len, &first, err))) {
         cdc__buf_free(&first);
@@ -556,7 +556,7 @@ static int conn_handshake(cdc_conn *c, const cdc_conn_opts *o, const char *host,
     cdc__handshake_attrs_init(&attrs);
     cdc__hs_response r = {caps, max_packet, (uint8_t)cs, o->user ? o->user : "", first.data, first.len,
                                 o->database, cdc__auth_plugin_name(pl), attrs.kv};
-    cdc_buf resp;
+    cdc__buf resp;
     cdc__buf_init(&resp, c->alloc);
     rc = cdc__handshake_response(&resp, &r, err);
     cdc__buf_free(&first);
@@ -571,7 +571,7 @@ static int conn_handshake(cdc_conn *c, const cdc_conn_opts *o, const char *host,
     return CDC_OK;
 }
 
-void cdc__conn_opts_from_config(const cdc_config *c, cdc_conn_opts *o)
+void cdc__conn_opts_from_config(const cdc_config *c, cdc__conn_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->host = cdc__config_str(c, CDC_CFG_HOST);
@@ -579,7 +579,7 @@ void cdc__conn_opts_from_config(const cdc_config *c, cdc_conn_opts *o)
     o->unix_socket = *cdc__config_str(c, CDC_CFG_SOCKET) ? cdc__config_str(c, CDC_CFG_SOCKET) : NULL;
     o->user = cdc__config_str(c, CDC_CFG_USER);
     o->password = cdc__config_str(c, CDC_CFG_PASSWORD);
-    o->tls_mode = (cdc_tls_mode)cdc__config_enum(c, CDC_CFG_SSL_MODE);
+    o->tls_mode = (cdc__tls_mode)cdc__config_enum(c, CDC_CFG_SSL_MODE);
 #define OPT_PATH(field, id) o->field = *cdc__config_str(c, id) ? cdc__config_str(c, id) : NULL
     OPT_PATH(tls_ca, CDC_CFG_SSL_CA);
     OPT_PATH(tls_cert, CDC_CFG_SSL_CERT);
@@ -595,7 +595,7 @@ void cdc__conn_opts_from_config(const cdc_config *c, cdc_conn_opts *o)
     o->max_packet = (size_t)cdc__config_int(c, CDC_CFG_MAX_PACKET_BYTES);
 }
 
-int cdc__conn_connect(cdc_conn *c, const cdc_conn_opts *o, cdc_err *err)
+int cdc__conn_connect(cdc__conn *c, const cdc__conn_opts *o, cdc__err *err)
 {
     if (c->fd >= 0) return cdc__err_set(err, CDC_ERR_STATE, "connection is already open");
     if (!o->user || !*o->user) return cdc__err_set(err, CDC_ERR_CONFIG, "no user name given");
@@ -612,7 +612,7 @@ int cdc__conn_connect(cdc_conn *c, const cdc_conn_opts *o, cdc_err *err)
     c->compress = false;
     c->plugin = CDC_AUTH_UNKNOWN;
     c->fast_path = false;
-    cdc_buf key;
+    cdc__buf key;
     cdc__buf_init(&key, c->alloc);
     int rc;
     if (o->server_public_key_path && *o->server_public_key_path &&
@@ -640,11 +640,11 @@ int cdc__conn_connect(cdc_conn *c, const cdc_conn_opts *o, cdc_err *err)
 
 /* ---- queries ------------------------------------------------------ */
 
-int cdc__conn_query(cdc_conn *c, const char *sql, size_t len, const cdc_query_handler *h, void *ud, cdc_err *err)
+int cdc__conn_query(cdc__conn *c, const char *sql, size_t len, const cdc__query_handler *h, void *ud, cdc__err *err)
 {
     int rc = cdc__conn_write_command(c, CDC_COM_QUERY, sql, len, err);
     if (rc) return rc;
-    cdc_rs rs;
+    cdc__rs rs;
     cdc__rs_init(&rs, c->alloc, c->caps);
     int cbrc = 0, result = CDC_OK;
     for (;;) {
@@ -672,28 +672,28 @@ int cdc__conn_query(cdc_conn *c, const char *sql, size_t len, const cdc_query_ha
     return CDC_OK;
 }
 
-int cdc__conn_exec(cdc_conn *c, const char *sql, cdc_err *err)
+int cdc__conn_exec(cdc__conn *c, const char *sql, cdc__err *err)
 {
     return cdc__conn_query(c, sql, strlen(sql), NULL, NULL, err);
 }
 
-int cdc__conn_ping(cdc_conn *c, cdc_err *err)
+int cdc__conn_ping(cdc__conn *c, cdc__err *err)
 {
     int rc = cdc__conn_write_command(c, CDC_COM_PING, NULL, 0, err);
     if (rc) return rc;
     cdc_bytes p;
     if ((rc = cdc__conn_read_packet(c, &p, err))) return rc;
     if (p.len && p.ptr[0] == 0xff) return cdc__err_packet(p.ptr, p.len, err);
-    cdc_ok ok;
+    cdc__ok ok;
     return cdc__ok_parse(p.ptr, p.len, c->caps, &ok, err);
 }
 
-int cdc__conn_query_result(cdc_conn *c, const char *sql, cdc_result **out, cdc_err *err)
+int cdc__conn_query_result(cdc__conn *c, const char *sql, cdc__result **out, cdc__err *err)
 {
     *out = NULL;
-    cdc_result *r;
+    cdc__result *r;
     if (cdc__result_new(&r, c->alloc)) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
-    static const cdc_query_handler h = {cdc__result_on_columns, cdc__result_on_row, cdc__result_on_end};
+    static const cdc__query_handler h = {cdc__result_on_columns, cdc__result_on_row, cdc__result_on_end};
     int rc = cdc__conn_query(c, sql, strlen(sql), &h, r, err);
     if (rc) {
         if (rc == CDC_ERR_NOMEM) cdc__err_set(err, rc, "out of memory storing a result");
@@ -706,16 +706,16 @@ int cdc__conn_query_result(cdc_conn *c, const char *sql, cdc_result **out, cdc_e
 
 /* ---- getters ------------------------------------------------------ */
 
-const cdc_server_version *cdc__conn_server_version(const cdc_conn *c) { return &c->version; }
-const char *cdc__conn_server_version_string(const cdc_conn *c) { return c->version_str ? c->version_str : ""; }
-uint32_t cdc__conn_id(const cdc_conn *c) { return c->conn_id; }
-uint32_t cdc__conn_caps(const cdc_conn *c) { return c->caps; }
-uint32_t cdc__conn_server_caps(const cdc_conn *c) { return c->server_caps; }
-uint8_t cdc__conn_server_charset(const cdc_conn *c) { return c->server_charset; }
-const char *cdc__conn_auth_plugin(const cdc_conn *c) { return cdc__auth_plugin_name(c->plugin); }
-bool cdc__conn_auth_fast_path(const cdc_conn *c) { return c->fast_path; }
-const char *cdc__conn_tls_cipher(const cdc_conn *c) { return c->tls ? cdc__tls_cipher(c->tls) : NULL; }
-const char *cdc__conn_tls_version(const cdc_conn *c) { return c->tls ? cdc__tls_version(c->tls) : NULL; }
-bool cdc__conn_compressed(const cdc_conn *c) { return c->compress; }
-bool cdc__conn_is_unix(const cdc_conn *c) { return c->unix_sock; }
-int cdc__conn_fd(const cdc_conn *c) { return c->fd; }
+const cdc__server_version *cdc__conn_server_version(const cdc__conn *c) { return &c->version; }
+const char *cdc__conn_server_version_string(const cdc__conn *c) { return c->version_str ? c->version_str : ""; }
+uint32_t cdc__conn_id(const cdc__conn *c) { return c->conn_id; }
+uint32_t cdc__conn_caps(const cdc__conn *c) { return c->caps; }
+uint32_t cdc__conn_server_caps(const cdc__conn *c) { return c->server_caps; }
+uint8_t cdc__conn_server_charset(const cdc__conn *c) { return c->server_charset; }
+const char *cdc__conn_auth_plugin(const cdc__conn *c) { return cdc__auth_plugin_name(c->plugin); }
+bool cdc__conn_auth_fast_path(const cdc__conn *c) { return c->fast_path; }
+const char *cdc__conn_tls_cipher(const cdc__conn *c) { return c->tls ? cdc__tls_cipher(c->tls) : NULL; }
+const char *cdc__conn_tls_version(const cdc__conn *c) { return c->tls ? cdc__tls_version(c->tls) : NULL; }
+bool cdc__conn_compressed(const cdc__conn *c) { return c->compress; }
+bool cdc__conn_is_unix(const cdc__conn *c) { return c->unix_sock; }
+int cdc__conn_fd(const cdc__conn *c) { return c->fd; }

@@ -5,7 +5,7 @@
  * The protocol pieces live in packet.c, handshake.c, auth.c, tls.c and
  * resultset.c; this file moves their bytes over a socket with timeouts.
  *
- * Internal; not installed. One cdc_conn is used by one thread at a time.
+ * Internal; not installed. One cdc__conn is used by one thread at a time.
  * After an I/O or protocol error the connection is broken: every later
  * call fails with CDC_ERR_STATE and the handle can only be freed.
  */
@@ -30,14 +30,14 @@ enum {
  * also the server's largest max_allowed_packet). */
 #define CDC__CONN_DEFAULT_MAX_PACKET (1024u * 1024u * 1024u)
 
-typedef struct cdc_conn_opts {
+typedef struct cdc__conn_opts {
     const char *host;            /* name or address; default "127.0.0.1" */
     unsigned port;               /* default 3306 */
     const char *unix_socket;     /* if set, host/port are ignored */
     const char *user;
     const char *password;        /* may be NULL: empty */
     const char *database;        /* may be NULL */
-    cdc_tls_mode tls_mode;       /* default (0) DISABLED */
+    cdc__tls_mode tls_mode;       /* default (0) DISABLED */
     const char *tls_ca, *tls_cert, *tls_key;
     const char *tls_server_name; /* name to verify; default host */
     bool compress;               /* CLIENT_COMPRESS (zlib) if the server has it */
@@ -48,21 +48,21 @@ typedef struct cdc_conn_opts {
     bool allow_cleartext_without_tls; /* mysql_clear_password over plain TCP */
     size_t max_packet;           /* limit on one payload; 0 = 1 GiB */
     const char *charset;         /* "utf8mb4" (default), "utf8mb3", "latin1", "binary" */
-} cdc_conn_opts;
+} cdc__conn_opts;
 
-typedef struct cdc_conn cdc_conn;
+typedef struct cdc__conn cdc__conn;
 
 /* The connection keys of a configuration (host, port, socket, user,
  * password, ssl.*, compression, timeouts, max.packet.bytes...) as options;
  * the strings are borrowed from cfg. The one mapping every connection of
  * the stream uses. */
 struct cdc_config;
-void cdc__conn_opts_from_config(const struct cdc_config *cfg, cdc_conn_opts *o);
+void cdc__conn_opts_from_config(const struct cdc_config *cfg, cdc__conn_opts *o);
 
 /* New unconnected handle. CDC_OK or CDC_ERR_NOMEM. */
-int cdc__conn_new(cdc_conn **out, const cdc_allocator *a);
+int cdc__conn_new(cdc__conn **out, const cdc_allocator *a);
 /* Closes (COM_QUIT if connected) and frees; NULL is fine. */
-void cdc__conn_free(cdc_conn *c);
+void cdc__conn_free(cdc__conn *c);
 
 /*
  * Connects and authenticates. Errors: CDC_ERR_RESOLVE (unknown host),
@@ -73,20 +73,20 @@ void cdc__conn_free(cdc_conn *c);
  * CDC_ERR_PROTOCOL, CDC_ERR_CLOSED, CDC_ERR_NOMEM. The options are read
  * during the call only.
  */
-int cdc__conn_connect(cdc_conn *c, const cdc_conn_opts *o, cdc_err *err);
+int cdc__conn_connect(cdc__conn *c, const cdc__conn_opts *o, cdc__err *err);
 
 /* Sends COM_QUIT and closes the socket; the handle may connect again. */
-void cdc__conn_close(cdc_conn *c);
+void cdc__conn_close(cdc__conn *c);
 
 /* Callbacks for a query's reply; any may be NULL. A nonzero return stops
  * delivery: the rest of the reply is read and dropped and the query
  * returns CDC_ERR_CALLBACK (or the callback's value if it is a negative
  * cdc_error). Views are valid until the callback returns. */
-typedef struct cdc_query_handler {
-    int (*columns)(const cdc_coldef *cols, size_t ncols, void *ud);
+typedef struct cdc__query_handler {
+    int (*columns)(const cdc__coldef *cols, size_t ncols, void *ud);
     int (*row)(const cdc_bytes *vals, size_t ncols, void *ud);   /* NULL value: ptr == NULL */
-    int (*end)(const cdc_ok *ok, bool more, void *ud);           /* each result's end */
-} cdc_query_handler;
+    int (*end)(const cdc__ok *ok, bool more, void *ud);           /* each result's end */
+} cdc__query_handler;
 
 /*
  * COM_QUERY with the text protocol; every result set of the reply is
@@ -95,16 +95,16 @@ typedef struct cdc_query_handler {
  * results before it were delivered. The connection stays usable after
  * server and callback errors.
  */
-int cdc__conn_query(cdc_conn *c, const char *sql, size_t len, const cdc_query_handler *h, void *ud, cdc_err *err);
+int cdc__conn_query(cdc__conn *c, const char *sql, size_t len, const cdc__query_handler *h, void *ud, cdc__err *err);
 
-/* A query's first result set with columns, stored whole (cdc_result,
+/* A query's first result set with columns, stored whole (cdc__result,
  * resultset.h). */
-int cdc__conn_query_result(cdc_conn *c, const char *sql, cdc_result **out, cdc_err *err);
+int cdc__conn_query_result(cdc__conn *c, const char *sql, cdc__result **out, cdc__err *err);
 
 /* Runs sql and drops any rows. */
-int cdc__conn_exec(cdc_conn *c, const char *sql, cdc_err *err);
+int cdc__conn_exec(cdc__conn *c, const char *sql, cdc__err *err);
 /* COM_PING. */
-int cdc__conn_ping(cdc_conn *c, cdc_err *err);
+int cdc__conn_ping(cdc__conn *c, cdc__err *err);
 
 /*
  * Raw packet I/O for commands libcdc drives itself (binlog dump).
@@ -115,8 +115,8 @@ int cdc__conn_ping(cdc_conn *c, cdc_err *err);
  * decodes it). CDC_ERR_TOO_LARGE past max_packet, CDC_ERR_CLOSED,
  * CDC_ERR_TIMEOUT, CDC_ERR_IO, CDC_ERR_PROTOCOL.
  */
-int cdc__conn_write_command(cdc_conn *c, uint8_t cmd, const void *payload, size_t len, cdc_err *err);
-int cdc__conn_read_packet(cdc_conn *c, cdc_bytes *payload, cdc_err *err);
+int cdc__conn_write_command(cdc__conn *c, uint8_t cmd, const void *payload, size_t len, cdc__err *err);
+int cdc__conn_read_packet(cdc__conn *c, cdc_bytes *payload, cdc__err *err);
 /*
  * The same payloads in bounded pieces, for payloads too large to hold
  * (a huge binlog event): returns the next at most `max` bytes of the
@@ -130,25 +130,25 @@ int cdc__conn_read_packet(cdc_conn *c, cdc_bytes *payload, cdc_err *err);
  * with read_packet in the middle of a payload. Errors as read_packet (no
  * max_packet limit: memory stays bounded).
  */
-int cdc__conn_read_piece(cdc_conn *c, size_t max, cdc_bytes *piece, bool *more, cdc_err *err);
+int cdc__conn_read_piece(cdc__conn *c, size_t max, cdc_bytes *piece, bool *more, cdc__err *err);
 /* Changes the read timeout (0 = wait forever). */
-void cdc__conn_set_read_timeout(cdc_conn *c, int timeout_ms);
+void cdc__conn_set_read_timeout(cdc__conn *c, int timeout_ms);
 
 /* What the server said about itself (valid while connected). */
-const cdc_server_version *cdc__conn_server_version(const cdc_conn *c);
-const char *cdc__conn_server_version_string(const cdc_conn *c); /* as sent, with any prefix */
-uint32_t cdc__conn_id(const cdc_conn *c);
-uint32_t cdc__conn_caps(const cdc_conn *c);        /* negotiated capabilities */
-uint32_t cdc__conn_server_caps(const cdc_conn *c);
-uint8_t cdc__conn_server_charset(const cdc_conn *c);
-const char *cdc__conn_auth_plugin(const cdc_conn *c);  /* the plugin that succeeded */
-bool cdc__conn_auth_fast_path(const cdc_conn *c);      /* caching_sha2 fast auth */
-const char *cdc__conn_tls_cipher(const cdc_conn *c);   /* NULL without TLS */
-const char *cdc__conn_tls_version(const cdc_conn *c);
-bool cdc__conn_compressed(const cdc_conn *c);
-bool cdc__conn_is_unix(const cdc_conn *c);
+const cdc__server_version *cdc__conn_server_version(const cdc__conn *c);
+const char *cdc__conn_server_version_string(const cdc__conn *c); /* as sent, with any prefix */
+uint32_t cdc__conn_id(const cdc__conn *c);
+uint32_t cdc__conn_caps(const cdc__conn *c);        /* negotiated capabilities */
+uint32_t cdc__conn_server_caps(const cdc__conn *c);
+uint8_t cdc__conn_server_charset(const cdc__conn *c);
+const char *cdc__conn_auth_plugin(const cdc__conn *c);  /* the plugin that succeeded */
+bool cdc__conn_auth_fast_path(const cdc__conn *c);      /* caching_sha2 fast auth */
+const char *cdc__conn_tls_cipher(const cdc__conn *c);   /* NULL without TLS */
+const char *cdc__conn_tls_version(const cdc__conn *c);
+bool cdc__conn_compressed(const cdc__conn *c);
+bool cdc__conn_is_unix(const cdc__conn *c);
 /* The socket, or -1; for a stream's stop() to shutdown() a blocked read
  * from another thread. Do not read, write or close it. */
-int cdc__conn_fd(const cdc_conn *c);
+int cdc__conn_fd(const cdc__conn *c);
 
 #endif /* CDC_CONN_H */

@@ -99,7 +99,7 @@ int cdc__crypto_rng(void *unused, unsigned char *out, size_t n)
 }
 
 int cdc__crypto_rsa_oaep_encrypt(const char *pem, size_t pemlen, const uint8_t *in, size_t inlen,
-                                 uint8_t *out, size_t outcap, size_t *outlen, cdc_err *err)
+                                 uint8_t *out, size_t outcap, size_t *outlen, cdc__err *err)
 {
     /* mbedtls wants PEM NUL-terminated with the NUL counted in the length. */
     char *z = cdc__strndup(NULL, pem, pemlen);

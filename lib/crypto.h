@@ -34,7 +34,7 @@ int cdc__crypto_rng(void *unused, unsigned char *out, size_t n);
  * (keybytes - 42), CDC_ERR_NOMEM.
  */
 int cdc__crypto_rsa_oaep_encrypt(const char *pem, size_t pemlen, const uint8_t *in, size_t inlen,
-                                 uint8_t *out, size_t outcap, size_t *outlen, cdc_err *err);
+                                 uint8_t *out, size_t outcap, size_t *outlen, cdc__err *err);
 
 /*
  * Ed25519 signature as MariaDB's client_ed25519 makes it: the "secret

@@ -70,20 +70,20 @@ typedef struct dz_table {
     uint64_t hash;
     const cdc_table *last_t; /* the table view this entry was last checked against */
     uint64_t last_id;
-    cdc_buf sig;             /* the column description it was planned from */
+    cdc__buf sig;             /* the column description it was planned from */
     size_t ncols;
     dz_col *cols;
     char **names;            /* column names (fallback "col_N" when the binlog has none) */
-    cdc_buf name_json;       /* "name": of every column, back to back */
+    cdc__buf name_json;       /* "name": of every column, back to back */
     size_t *name_off;        /* where column i's starts in name_json (n+1 entries) */
     bool *in_value;          /* not excluded by column.exclude/include.list */
     size_t nkey;
     size_t *key_idx;
-    cdc_buf topic;
-    cdc_buf key_head;        /* {"schema":...,"payload": (schemas on) */
-    cdc_buf value_head;
-    cdc_buf src_db;          /* ","db":"<db>","sequence":null,"ts_us": */
-    cdc_buf src_table;       /* ,"table":"<table>","server_id": */
+    cdc__buf topic;
+    cdc__buf key_head;        /* {"schema":...,"payload": (schemas on) */
+    cdc__buf value_head;
+    cdc__buf src_db;          /* ","db":"<db>","sequence":null,"ts_us": */
+    cdc__buf src_table;       /* ,"table":"<table>","server_id": */
     char *collection;        /* "db.table" for transaction metadata */
     uint64_t txn_seq;        /* transaction this table's count belongs to */
     uint64_t txn_count;
@@ -99,22 +99,22 @@ typedef struct dz_rec {
 
 struct cdc_debezium {
     const cdc_allocator *alloc;
-    cdc_err err;
+    cdc__err err;
     dz_opts o;
     dz_table **tables;
     size_t ntables, captables;
     dz_rec *recs;
     size_t nrecs, caprecs;
-    cdc_buf out, scratch, scratch2, src_head;
+    cdc__buf out, scratch, scratch2, src_head;
     cdc_debezium_clock_cb clock;
     void *clock_ud;
     /* the source's file and gtid change once per file and transaction:
      * their JSON is kept from the last row */
-    cdc_buf last_file, file_json, last_gtid, gtid_json;
+    cdc__buf last_file, file_json, last_gtid, gtid_json;
     /* the open transaction */
     bool in_txn;
     uint64_t txn_seq;
-    cdc_buf txn_id;          /* as a JSON string literal */
+    cdc__buf txn_id;          /* as a JSON string literal */
     uint64_t txn_total;
     int64_t thread;          /* source.thread, -1 when unknown */
     dz_table **txn_tables;
@@ -130,7 +130,7 @@ static void relist_free(const cdc_allocator *a, dz_relist *l)
 }
 
 /* Compiles "a,b,c" into whole-name, case-insensitive regexes. */
-static int relist_parse(const cdc_allocator *a, dz_relist *out, const char *key, const char *value, cdc_err *err)
+static int relist_parse(const cdc_allocator *a, dz_relist *out, const char *key, const char *value, cdc__err *err)
 {
     dz_relist l = {0, NULL};
     const char *p = value;
@@ -219,7 +219,7 @@ static int set_str(const cdc_allocator *a, char **slot, const char *value, const
     return CDC_OK;
 }
 
-static int parse_bool(const char *key, const char *v, bool def, bool *out, cdc_err *err)
+static int parse_bool(const char *key, const char *v, bool def, bool *out, cdc__err *err)
 {
     if (!v) { *out = def; return CDC_OK; }
     if (!strcasecmp(v, "true")) { *out = true; return CDC_OK; }
@@ -227,7 +227,7 @@ static int parse_bool(const char *key, const char *v, bool def, bool *out, cdc_e
     return cdc__err_set(err, CDC_ERR_CONFIG, "%s: '%s' is not a boolean (true or false)", key, v);
 }
 
-static int parse_enum(const char *key, const char *v, const char *const *choices, int def, int *out, cdc_err *err)
+static int parse_enum(const char *key, const char *v, const char *const *choices, int def, int *out, cdc__err *err)
 {
     if (!v) { *out = def; return CDC_OK; }
     for (int i = 0; choices[i]; i++)
@@ -241,7 +241,7 @@ static int parse_enum(const char *key, const char *v, const char *const *choices
 }
 
 /* "c,u,d,t" or "none" */
-static int parse_skipped(const char *v, unsigned *out, cdc_err *err)
+static int parse_skipped(const char *v, unsigned *out, cdc__err *err)
 {
     if (!v) { *out = SKIP_T; return CDC_OK; }
     unsigned m = 0;
@@ -265,7 +265,7 @@ static int parse_skipped(const char *v, unsigned *out, cdc_err *err)
 }
 
 /* "db.tbl:c1,c2;db2.t.*:c3" */
-static int parse_key_columns(dz_opts *o, const char *v, cdc_err *err)
+static int parse_key_columns(dz_opts *o, const char *v, cdc__err *err)
 {
     const cdc_allocator *al = o->a;
     dz_opts tmp = {0};
@@ -325,7 +325,7 @@ static int parse_key_columns(dz_opts *o, const char *v, cdc_err *err)
 
 /* column.truncate.to.N.chars, column.mask.with.N.chars,
  * column.mask.hash[.v2].ALG.with.salt.SALT; value NULL removes it. */
-static int set_column_rule(dz_opts *o, const char *key, const char *value, cdc_err *err)
+static int set_column_rule(dz_opts *o, const char *key, const char *value, cdc__err *err)
 {
     dz_colrule r;
     memset(&r, 0, sizeof r);
@@ -406,7 +406,7 @@ CDC_EXTERN int cdc_debezium_is_option(const char *key)
 
 static void tables_clear(cdc_debezium *dz);
 
-static int apply(cdc_debezium *dz, const char *key, const char *v, cdc_err *err)
+static int apply(cdc_debezium *dz, const char *key, const char *v, cdc__err *err)
 {
     dz_opts *o = &dz->o;
     static const char *const dec[] = {"precise", "string", "double", NULL};
@@ -616,16 +616,16 @@ static int64_t now_ns(cdc_debezium *dz)
 }
 
 /* inline so that strlen of a literal is folded */
-static inline int put(cdc_buf *o, const char *s) { return cdc__buf_append(o, s, strlen(s)); }
-static int put_n(cdc_buf *o, const void *s, size_t n) { return cdc__buf_append(o, s, n); }
-static int put_str(cdc_buf *o, const char *s, size_t n) { return cdc__render_utf8_string(o, (const uint8_t *)s, n); }
-static int put_cstr(cdc_buf *o, const char *s) { return put_str(o, s, strlen(s)); }
+static inline int put(cdc__buf *o, const char *s) { return cdc__buf_append(o, s, strlen(s)); }
+static int put_n(cdc__buf *o, const void *s, size_t n) { return cdc__buf_append(o, s, n); }
+static int put_str(cdc__buf *o, const char *s, size_t n) { return cdc__render_utf8_string(o, (const uint8_t *)s, n); }
+static int put_cstr(cdc__buf *o, const char *s) { return put_str(o, s, strlen(s)); }
 #define put_i64 cdc__dz_put_i64
 
 /* Debezium's topic name: the parts joined, characters other than
  * [A-Za-z0-9._-] replaced by '_' (one per UTF-16 unit, as Java counts),
  * at most 249 characters. */
-static int put_topic_part(cdc_buf *o, const char *s)
+static int put_topic_part(cdc__buf *o, const char *s)
 {
     for (const uint8_t *p = (const uint8_t *)s; *p;) {
         uint8_t c = *p;
@@ -644,7 +644,7 @@ static int put_topic_part(cdc_buf *o, const char *s)
     return CDC_OK;
 }
 
-static int topic_finish(cdc_buf *o)
+static int topic_finish(cdc__buf *o)
 {
     if (o->len > 249) o->len = 249;
     if (o->len == 1 && o->data[0] == '.') o->data[0] = '_';
@@ -704,7 +704,7 @@ static ptrdiff_t fail(cdc_debezium *dz, int rc)
 
 /* ---- the source schema -------------------------------------------------------- */
 
-static int put_source_schema(cdc_debezium *dz, cdc_buf *o)
+static int put_source_schema(cdc_debezium *dz, cdc__buf *o)
 {
     return cdc__buf_printf(
         o,
@@ -740,7 +740,7 @@ static const char *const k_snapshot[] = {"false", "true", "first", "first_in_dat
  * "server_id":..,"gtid":..,"file":..,"pos":..,"row":..,"thread":null,
  * "query":null} in the order of the Source schema.
  */
-static int put_source(cdc_debezium *dz, cdc_buf *o, int64_t ts_ms, cdc_debezium_snapshot snap, const char *db,
+static int put_source(cdc_debezium *dz, cdc__buf *o, int64_t ts_ms, cdc_debezium_snapshot snap, const char *db,
                       const char *table, uint32_t server_id, const char *gtid, const char *file, uint64_t pos,
                       uint64_t row, int64_t thread)
 {
@@ -773,7 +773,7 @@ static int put_source(cdc_debezium *dz, cdc_buf *o, int64_t ts_ms, cdc_debezium_
 }
 
 /* The JSON of s (null for "" when empty_null), from a one-entry cache. */
-static int cached_json(cdc_buf *key, cdc_buf *json, const char *s, bool empty_null)
+static int cached_json(cdc__buf *key, cdc__buf *json, const char *s, bool empty_null)
 {
     size_t n = strlen(s);
     if (key->data && key->len == n && !memcmp(key->data, s, n)) return CDC_OK;
@@ -787,7 +787,7 @@ static int cached_json(cdc_buf *key, cdc_buf *json, const char *s, bool empty_nu
 }
 
 /* The source block of a row change, from the table's cached pieces. */
-static int put_source_row(cdc_debezium *dz, cdc_buf *o, const dz_table *e, int64_t ts_ms,
+static int put_source_row(cdc_debezium *dz, cdc__buf *o, const dz_table *e, int64_t ts_ms,
                           cdc_debezium_snapshot snap, const cdc_change *c)
 {
     int rc = cached_json(&dz->last_file, &dz->file_json, cdc_change_file(c), false);
@@ -819,7 +819,7 @@ static int put_source_row(cdc_debezium *dz, cdc_buf *o, const dz_table *e, int64
 /* ---- planning a table ------------------------------------------------------------ */
 
 /* Bytes describing t's columns, to notice a changed definition. */
-static int table_signature(const cdc_table *t, cdc_buf *sig)
+static int table_signature(const cdc_table *t, cdc__buf *sig)
 {
     cdc__buf_reset(sig);
     size_t n = cdc_table_column_count(t);
@@ -858,7 +858,7 @@ static unsigned char_length(const cdc_column *c)
     return bytes / w;
 }
 
-static int schema_struct_fields(cdc_debezium *dz, dz_table *e, cdc_buf *o, bool key)
+static int schema_struct_fields(cdc_debezium *dz, dz_table *e, cdc__buf *o, bool key)
 {
     int rc = put(o, "[");
     bool first = true;
@@ -886,14 +886,14 @@ static int build_heads(cdc_debezium *dz, dz_table *e)
     const char *topic = (const char *)e->topic.data;
     int tl = (int)e->topic.len;
     if (dz->o.key_schemas && e->nkey) {
-        cdc_buf *o = &e->key_head;
+        cdc__buf *o = &e->key_head;
         rc = put(o, "{\"schema\":{\"type\":\"struct\",\"fields\":");
         if (!rc) rc = schema_struct_fields(dz, e, o, true);
         if (!rc) rc = cdc__buf_printf(o, ",\"optional\":false,\"name\":\"%.*s.Key\"},\"payload\":", tl, topic);
     }
     if (!rc && dz->o.value_schemas) {
-        cdc_buf *o = &e->value_head;
-        cdc_buf *f = &dz->scratch2;
+        cdc__buf *o = &e->value_head;
+        cdc__buf *f = &dz->scratch2;
         cdc__buf_reset(f);
         rc = schema_struct_fields(dz, e, f, false);
         if (!rc) rc = put(o, "{\"schema\":{\"type\":\"struct\",\"fields\":[");
@@ -1082,7 +1082,7 @@ static int table_for(cdc_debezium *dz, const cdc_table *t, dz_table **out)
 
 typedef const cdc_value *(*image_fn)(const cdc_change *c, size_t i);
 
-static int put_row(cdc_debezium *dz, dz_table *e, const cdc_change *c, image_fn img, cdc_buf *o)
+static int put_row(cdc_debezium *dz, dz_table *e, const cdc_change *c, image_fn img, cdc__buf *o)
 {
     int rc = put(o, "{");
     bool first = true;
@@ -1099,7 +1099,7 @@ static int put_row(cdc_debezium *dz, dz_table *e, const cdc_change *c, image_fn 
     return rc ? rc : put(o, "}");
 }
 
-static int put_key_payload(cdc_debezium *dz, dz_table *e, const cdc_change *c, image_fn img, cdc_buf *o)
+static int put_key_payload(cdc_debezium *dz, dz_table *e, const cdc_change *c, image_fn img, cdc__buf *o)
 {
     int rc = put(o, "{");
     for (size_t j = 0; j < e->nkey && rc == CDC_OK; j++) {
@@ -1118,7 +1118,7 @@ static int put_key_payload(cdc_debezium *dz, dz_table *e, const cdc_change *c, i
 static int put_key(cdc_debezium *dz, dz_table *e, const cdc_change *c, image_fn img, dz_rec *r)
 {
     if (!e->nkey) { r->k_null = true; return CDC_OK; }
-    cdc_buf *o = &dz->out;
+    cdc__buf *o = &dz->out;
     r->k_off = o->len;
     int rc = put_n(o, e->key_head.data, e->key_head.len);
     if (!rc) rc = put_key_payload(dz, e, c, img, o);
@@ -1144,7 +1144,7 @@ static int emit_change(cdc_debezium *dz, dz_table *e, const cdc_change *c, char 
     int rc = put_key(dz, e, c, keyimg, r);
     if (rc) return rc;
     r = &dz->recs[ri];
-    cdc_buf *o = &dz->out;
+    cdc__buf *o = &dz->out;
     r->v_off = o->len;
     rc = put_n(o, e->value_head.data, e->value_head.len);
     if (!rc) rc = put(o, "{\"before\":");
@@ -1243,7 +1243,7 @@ CDC_EXTERN ptrdiff_t cdc_debezium_change(cdc_debezium *dz, const cdc_change *c, 
         bool key_changed = false;
         if (e->nkey) {
             /* a changed key is a delete of the old row and a create of the new */
-            cdc_buf *k = &dz->scratch2;
+            cdc__buf *k = &dz->scratch2;
             cdc__buf_reset(k);
             rc = put_key_payload(dz, e, c, cdc_change_before, k);
             size_t bl = k->len;
@@ -1284,7 +1284,7 @@ static const char k_txn_value_schema[] =
 
 static int txn_record(cdc_debezium *dz, bool end, int64_t ts_ms)
 {
-    cdc_buf *t = &dz->scratch2;
+    cdc__buf *t = &dz->scratch2;
     cdc__buf_reset(t);
     int rc = put_topic_part(t, dz->o.prefix);
     if (!rc) rc = put_topic_part(t, dz->o.delim);
@@ -1294,7 +1294,7 @@ static int txn_record(cdc_debezium *dz, bool end, int64_t ts_ms)
     dz_rec *r = rec_begin(dz, CDC_DEBEZIUM_RECORD_TRANSACTION, t->data, t->len);
     if (!r) return CDC_ERR_NOMEM;
     size_t ri = dz->nrecs - 1;
-    cdc_buf *o = &dz->out;
+    cdc__buf *o = &dz->out;
     r->k_off = o->len;
     if (dz->o.key_schemas) rc = put(o, k_txn_key_schema);
     if (!rc) rc = put(o, "{\"id\":");
@@ -1386,7 +1386,7 @@ static const char k_column_schema[] =
     "{\"type\":\"array\",\"items\":{\"type\":\"string\",\"optional\":false},\"optional\":true,\"field\":\"enumValues\"}],"
     "\"optional\":false,\"name\":\"io.debezium.connector.schema.Column\",\"version\":1}";
 
-static int put_schema_change_schema(cdc_debezium *dz, cdc_buf *o)
+static int put_schema_change_schema(cdc_debezium *dz, cdc__buf *o)
 {
     const char *conn = dz->o.connector ? "mariadb" : "mysql";
     int rc = put(o, "{\"schema\":{\"type\":\"struct\",\"fields\":[");
@@ -1424,7 +1424,7 @@ CDC_EXTERN ptrdiff_t cdc_debezium_schema_change(cdc_debezium *dz, const cdc_quer
     int rc = need_prefix(dz);
     if (rc) return fail(dz, rc);
     if (!dz->o.schema_changes) return 0;
-    cdc_buf *t = &dz->scratch2;
+    cdc__buf *t = &dz->scratch2;
     cdc__buf_reset(t);
     rc = put_topic_part(t, dz->o.prefix);
     if (!rc) rc = topic_finish(t);
@@ -1435,7 +1435,7 @@ CDC_EXTERN ptrdiff_t cdc_debezium_schema_change(cdc_debezium *dz, const cdc_quer
     char db[256];
     snprintf(db, sizeof db, "%.*s", (int)(dbb.len < 255 ? dbb.len : 255), dbb.ptr ? (const char *)dbb.ptr : "");
     const cdc_event *ev = cdc_query_event(q);
-    cdc_buf *o = &dz->out;
+    cdc__buf *o = &dz->out;
     r->k_off = o->len;
     if (dz->o.key_schemas)
         rc = cdc__buf_printf(o,
@@ -1482,7 +1482,7 @@ CDC_EXTERN ptrdiff_t cdc_debezium_heartbeat(cdc_debezium *dz, int64_t ts_ms)
     int rc = need_prefix(dz);
     if (rc) return fail(dz, rc);
     if (ts_ms <= 0) ts_ms = now_ns(dz) / 1000000;
-    cdc_buf *t = &dz->scratch2;
+    cdc__buf *t = &dz->scratch2;
     cdc__buf_reset(t);
     rc = put_topic_part(t, dz->o.hb_prefix);
     if (!rc) rc = put_topic_part(t, dz->o.delim);
@@ -1491,7 +1491,7 @@ CDC_EXTERN ptrdiff_t cdc_debezium_heartbeat(cdc_debezium *dz, int64_t ts_ms)
     if (rc) return fail(dz, rc);
     dz_rec *r = rec_begin(dz, CDC_DEBEZIUM_RECORD_HEARTBEAT, t->data, t->len);
     if (!r) return fail(dz, CDC_ERR_NOMEM);
-    cdc_buf *o = &dz->out;
+    cdc__buf *o = &dz->out;
     r->k_off = o->len;
     if (dz->o.key_schemas)
         rc = put(o, "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"string\",\"optional\":false,"

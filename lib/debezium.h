@@ -73,14 +73,14 @@ typedef struct dz_col {
 void cdc__dz_plan_column(const cdc_column *c, const dz_modes *m, dz_col *out);
 /* Appends the Kafka Connect JSON schema of a column (without "field"
  * and the closing brace: the caller adds ,"field":"name"}). */
-int cdc__dz_schema_column(const dz_col *dc, const dz_modes *m, cdc_buf *out);
+int cdc__dz_schema_column(const dz_col *dc, const dz_modes *m, cdc__buf *out);
 /* Appends the payload JSON of one value (v not NULL; SQL NULL too).
  * scratch is a work buffer. */
-int cdc__dz_value(const dz_col *dc, const dz_modes *m, const cdc_value *v, cdc_buf *out,
-                  cdc_buf *scratch, cdc_err *err);
+int cdc__dz_value(const dz_col *dc, const dz_modes *m, const cdc_value *v, cdc__buf *out,
+                  cdc__buf *scratch, cdc__err *err);
 
 /* Appends the decimal digits of v, fast (every integer of every row). */
-int cdc__dz_put_i64(cdc_buf *o, int64_t v);
+int cdc__dz_put_i64(cdc__buf *o, int64_t v);
 
 /* Java's Double.toString / Float.toString of a finite value (what Kafka's
  * JsonConverter writes), NUL-terminated; buf needs 40 bytes. */

@@ -99,10 +99,10 @@ void cdc__dz_plan_column(const cdc_column *c, const dz_modes *m, dz_col *out)
 /* ---- schemas -------------------------------------------------------------- */
 
 /* inline so that strlen of a literal is folded */
-static inline int put(cdc_buf *o, const char *s) { return cdc__buf_append(o, s, strlen(s)); }
+static inline int put(cdc__buf *o, const char *s) { return cdc__buf_append(o, s, strlen(s)); }
 
 /* {"type":T,"optional":B[,"name":N,"version":V] — the caller goes on. */
-static int head(cdc_buf *o, const char *type, bool optional, const char *name, int version)
+static int head(cdc__buf *o, const char *type, bool optional, const char *name, int version)
 {
     int rc = cdc__buf_printf(o, "{\"type\":\"%s\",\"optional\":%s", type, optional ? "true" : "false");
     if (rc == CDC_OK && name) rc = cdc__buf_printf(o, ",\"name\":\"%s\",\"version\":%d", name, version);
@@ -110,21 +110,21 @@ static int head(cdc_buf *o, const char *type, bool optional, const char *name, i
 }
 
 /* Appends a JSON string literal of s[0..n) (UTF-8). */
-static int put_str(cdc_buf *o, const char *s, size_t n)
+static int put_str(cdc__buf *o, const char *s, size_t n)
 {
     return cdc__render_utf8_string(o, (const uint8_t *)s, n);
 }
 
 /* The comma-separated labels of an ENUM/SET column, as a JSON string. */
-static int put_allowed(cdc_buf *o, const cdc_column *c, cdc_buf *scratch)
+static int put_allowed(cdc__buf *o, const cdc_column *c, cdc__buf *scratch)
 {
     cdc__buf_reset(scratch);
-    cdc_err err;
+    cdc__err err;
     for (uint32_t i = 0; i < c->n_labels; i++) {
         if (i && cdc__buf_putc(scratch, ',')) return CDC_ERR_NOMEM;
         cdc__err_clear(&err);
         /* labels are in the column's charset; render to UTF-8 then strip the quotes */
-        cdc_buf one;
+        cdc__buf one;
         cdc__buf_init(&one, scratch->alloc);
         int rc = cdc__charset_to_utf8(cdc__charset_of(c->charset), c->labels[i].ptr, c->labels[i].len, &one, &err);
         if (rc == CDC_OK) rc = cdc__buf_append(scratch, one.data, one.len);
@@ -134,7 +134,7 @@ static int put_allowed(cdc_buf *o, const cdc_column *c, cdc_buf *scratch)
     return put_str(o, (const char *)scratch->data, scratch->len);
 }
 
-int cdc__dz_schema_column(const dz_col *dc, const dz_modes *m, cdc_buf *o)
+int cdc__dz_schema_column(const dz_col *dc, const dz_modes *m, cdc__buf *o)
 {
     bool opt = dc->optional;
     int rc = CDC_OK;
@@ -172,7 +172,7 @@ int cdc__dz_schema_column(const dz_col *dc, const dz_modes *m, cdc_buf *o)
     case DZ_M_SET: {
         rc = head(o, "string", opt, dc->map == DZ_M_ENUM ? "io.debezium.data.Enum" : "io.debezium.data.EnumSet", 1);
         if (rc == CDC_OK) rc = put(o, ",\"parameters\":{\"allowed\":");
-        cdc_buf scratch;
+        cdc__buf scratch;
         cdc__buf_init(&scratch, o->alloc);
         if (rc == CDC_OK) rc = put_allowed(o, dc->col, &scratch);
         cdc__buf_free(&scratch);
@@ -393,7 +393,7 @@ static const char b64std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /* "<base64>" with the given alphabet, padded (Java's encoders pad). */
-static int put_b64(cdc_buf *o, const uint8_t *p, size_t n, const char *alpha)
+static int put_b64(cdc__buf *o, const uint8_t *p, size_t n, const char *alpha)
 {
     if (cdc__buf_reserve(o, (n + 2) / 3 * 4 + 2)) return CDC_ERR_NOMEM;
     uint8_t *w = o->data + o->len;
@@ -424,7 +424,7 @@ static int put_b64(cdc_buf *o, const uint8_t *p, size_t n, const char *alpha)
     return CDC_OK;
 }
 
-static int put_hex(cdc_buf *o, const uint8_t *p, size_t n)
+static int put_hex(cdc__buf *o, const uint8_t *p, size_t n)
 {
     static const char hx[] = "0123456789abcdef";
     if (cdc__buf_reserve(o, n * 2 + 2)) return CDC_ERR_NOMEM;
@@ -439,7 +439,7 @@ static int put_hex(cdc_buf *o, const uint8_t *p, size_t n)
     return CDC_OK;
 }
 
-int cdc__dz_put_i64(cdc_buf *o, int64_t v)
+int cdc__dz_put_i64(cdc__buf *o, int64_t v)
 {
     char t[24];
     char *e = t + sizeof t, *p = e;
@@ -467,19 +467,19 @@ static bool bad_date(const cdc_datetime *tm) { return tm->zero || tm->year == 0 
 
 /* A zero or partial date: null when the column allows it, else the
  * epoch (Debezium's documented rule). */
-static int put_zero(cdc_buf *o, const dz_col *dc, const char *epoch)
+static int put_zero(cdc__buf *o, const dz_col *dc, const char *epoch)
 {
     return put(o, dc->optional ? "null" : epoch);
 }
 
 /* Canonical text of v (render.c) into scratch. */
-static int canonical(const cdc_value *v, cdc_buf *scratch, cdc_err *err)
+static int canonical(const cdc_value *v, cdc__buf *scratch, cdc__err *err)
 {
     cdc__buf_reset(scratch);
     return cdc__value_render_json(v, scratch, err);
 }
 
-static int put_decimal(const dz_col *dc, const dz_modes *m, const cdc_value *v, cdc_buf *o, cdc_err *err)
+static int put_decimal(const dz_col *dc, const dz_modes *m, const cdc_value *v, cdc__buf *o, cdc__err *err)
 {
     char text[80];
     size_t need = 0;
@@ -498,7 +498,7 @@ static int put_decimal(const dz_col *dc, const dz_modes *m, const cdc_value *v, 
     return put_b64(o, b, bn, b64std);
 }
 
-static int put_binary(const dz_col *dc, const dz_modes *m, const cdc_value *v, cdc_buf *o, cdc_buf *scratch)
+static int put_binary(const dz_col *dc, const dz_modes *m, const cdc_value *v, cdc__buf *o, cdc__buf *scratch)
 {
     cdc_bytes b = cdc_value_bytes(v);
     const uint8_t *p = b.ptr;
@@ -523,7 +523,7 @@ static int put_binary(const dz_col *dc, const dz_modes *m, const cdc_value *v, c
  * the internal value: whether its bytes are UTF-8 already (snapshot rows)
  * is not something the public getters say. Only the column.mask/truncate
  * options come here. */
-static int utf8_text(const cdc_value *v, cdc_buf *scratch, cdc_err *err)
+static int utf8_text(const cdc_value *v, cdc__buf *scratch, cdc__err *err)
 {
     cdc__buf_reset(scratch);
     cdc_bytes b = cdc_value_bytes(v);
@@ -559,9 +559,9 @@ static size_t utf16_prefix(const uint8_t *s, size_t len, unsigned n)
 
 /* Java's ObjectOutputStream form of a String (hash strategy V1): stream
  * header, TC_STRING/TC_LONGSTRING, length, modified UTF-8. */
-static int java_serialized(const uint8_t *s, size_t len, cdc_buf *out)
+static int java_serialized(const uint8_t *s, size_t len, cdc__buf *out)
 {
-    cdc_buf mu;
+    cdc__buf mu;
     cdc__buf_init(&mu, out->alloc);
     int rc = CDC_OK;
     for (size_t i = 0; i < len && rc == CDC_OK;) {
@@ -597,7 +597,7 @@ static int java_serialized(const uint8_t *s, size_t len, cdc_buf *out)
 }
 
 /* A string column with column.mask/truncate options applied. */
-static int put_masked(const dz_col *dc, const cdc_value *v, cdc_buf *o, cdc_buf *scratch, cdc_err *err)
+static int put_masked(const dz_col *dc, const cdc_value *v, cdc__buf *o, cdc__buf *scratch, cdc__err *err)
 {
     if (dc->mask == 1) {
         if (cdc__buf_reserve(o, dc->mask_n + 2)) return CDC_ERR_NOMEM;
@@ -610,7 +610,7 @@ static int put_masked(const dz_col *dc, const cdc_value *v, cdc_buf *o, cdc_buf 
     int rc = utf8_text(v, scratch, err);
     if (rc) return rc;
     if (dc->mask == 2 || dc->mask == 3) {
-        cdc_buf in;
+        cdc__buf in;
         cdc__buf_init(&in, o->alloc);
         if (dc->mask == 2) rc = java_serialized(scratch->data, scratch->len, &in);
         else rc = cdc__buf_append(&in, scratch->data, scratch->len);
@@ -635,7 +635,7 @@ static int put_masked(const dz_col *dc, const cdc_value *v, cdc_buf *o, cdc_buf 
     return put_str(o, (const char *)scratch->data, n);
 }
 
-static int put_geometry(const dz_col *dc, const cdc_value *v, cdc_buf *o, cdc_err *err)
+static int put_geometry(const dz_col *dc, const cdc_value *v, cdc__buf *o, cdc__err *err)
 {
     cdc_bytes b = cdc_value_bytes(v);
     if (b.len < 4) return cdc__err_set(err, CDC_ERR_CORRUPT, "GEOMETRY: %zu bytes, need at least 4 for the SRID", b.len);
@@ -670,8 +670,8 @@ static int put_geometry(const dz_col *dc, const cdc_value *v, cdc_buf *o, cdc_er
     return rc;
 }
 
-int cdc__dz_value(const dz_col *dc, const dz_modes *m, const cdc_value *v, cdc_buf *o, cdc_buf *scratch,
-                  cdc_err *err)
+int cdc__dz_value(const dz_col *dc, const dz_modes *m, const cdc_value *v, cdc__buf *o, cdc__buf *scratch,
+                  cdc__err *err)
 {
     /* through the public getters of cdc/value.h, which own the value's layout */
     cdc_kind kind = cdc_value_kind(v);

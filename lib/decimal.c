@@ -44,7 +44,7 @@ static char *put_digits(char *o, uint32_t v, unsigned digits)
     return o + digits;
 }
 
-int cdc__decimal_check(const uint8_t *p, unsigned prec, unsigned scale, cdc_err *err)
+int cdc__decimal_check(const uint8_t *p, unsigned prec, unsigned scale, cdc__err *err)
 {
     if (!cdc__decimal_bin_size(prec, scale))
         return cdc__err_set(err, CDC_ERR_CORRUPT, "DECIMAL(%u,%u): precision/scale out of range", prec, scale);
@@ -64,7 +64,7 @@ int cdc__decimal_check(const uint8_t *p, unsigned prec, unsigned scale, cdc_err 
     return CDC_OK;
 }
 
-int cdc__decimal_to_text(const uint8_t *p, unsigned prec, unsigned scale, char *out, cdc_err *err)
+int cdc__decimal_to_text(const uint8_t *p, unsigned prec, unsigned scale, char *out, cdc__err *err)
 {
     size_t size = cdc__decimal_bin_size(prec, scale);
     if (!size)
@@ -120,7 +120,7 @@ int cdc__decimal_to_text(const uint8_t *p, unsigned prec, unsigned scale, char *
     return (int)(o - out);
 }
 
-int cdc__decimal_from_text(const char *s, size_t len, unsigned prec, unsigned scale, uint8_t *out, cdc_err *err)
+int cdc__decimal_from_text(const char *s, size_t len, unsigned prec, unsigned scale, uint8_t *out, cdc__err *err)
 {
     size_t size = cdc__decimal_bin_size(prec, scale);
     if (!size)

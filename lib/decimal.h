@@ -26,11 +26,11 @@ size_t cdc__decimal_bin_size(unsigned prec, unsigned scale);
  * a digit group exceeds its digit count) with a message in err.
  */
 int cdc__decimal_to_text(const uint8_t *p, unsigned prec, unsigned scale,
-                         char *out, cdc_err *err);
+                         char *out, cdc__err *err);
 
 /* Checks that every digit group of the binary decimal at p is in range;
  * CDC_OK or CDC_ERR_CORRUPT, without producing text. */
-int cdc__decimal_check(const uint8_t *p, unsigned prec, unsigned scale, cdc_err *err);
+int cdc__decimal_check(const uint8_t *p, unsigned prec, unsigned scale, cdc__err *err);
 
 /*
  * Parses decimal text ("-12.3", "+0012.300", "1e3" is refused) into the
@@ -39,6 +39,6 @@ int cdc__decimal_check(const uint8_t *p, unsigned prec, unsigned scale, cdc_err 
  * sends more). Returns CDC_OK, or CDC_ERR_INVALID naming the problem.
  */
 int cdc__decimal_from_text(const char *s, size_t len, unsigned prec, unsigned scale,
-                           uint8_t *out, cdc_err *err);
+                           uint8_t *out, cdc__err *err);
 
 #endif /* CDC_DECIMAL_H */

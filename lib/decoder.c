@@ -50,11 +50,11 @@ struct cdc_query {
 
 struct cdc_decoder {
     const cdc_allocator *alloc;
-    cdc_err err;
+    cdc__err err;
     int mode;
     bool started, verify, paused;
     size_t max_event;
-    cdc_buf file;         /* NUL-terminated current file name */
+    cdc__buf file;         /* NUL-terminated current file name */
     uint64_t offset;      /* position of the next input byte */
 
     cdc_event_cb event_cb; void *event_ud;
@@ -70,7 +70,7 @@ struct cdc_decoder {
     int phase;
     uint8_t magic[4];
     size_t magic_n;
-    cdc_buf ev;           /* an outer event being gathered */
+    cdc__buf ev;           /* an outer event being gathered */
     uint64_t ev_offset;   /* where it starts */
     cdc__fde fde;
     bool have_fde;
@@ -97,9 +97,9 @@ struct cdc_decoder {
     cdc_value *vb, *va;
     uint8_t *pb, *pa;
     size_t vcap;
-    cdc_buf *jbufs;
+    cdc__buf *jbufs;
     size_t njbufs;
-    cdc_buf zbuf;         /* MariaDB uncompressed bodies */
+    cdc__buf zbuf;         /* MariaDB uncompressed bodies */
 };
 
 /* ---- errors ------------------------------------------------------------ */
@@ -133,7 +133,7 @@ static int callback_rc(cdc_decoder *d, int rc, uint64_t off, int type)
 int cdc_decoder_new(cdc_decoder **out, const cdc_allocator *alloc, char *err, size_t errlen)
 {
     if (!out) {
-        cdc_err e;
+        cdc__err e;
         cdc__err_set(&e, CDC_ERR_INVALID, "cdc_decoder_new: out is NULL");
         cdc__err_copy_out(&e, err, errlen);
         return CDC_ERR_INVALID;
@@ -142,7 +142,7 @@ int cdc_decoder_new(cdc_decoder **out, const cdc_allocator *alloc, char *err, si
     const cdc_allocator *a = cdc__allocator(alloc);
     cdc_decoder *d = cdc__calloc(a, 1, sizeof *d);
     if (!d) {
-        cdc_err e;
+        cdc__err e;
         cdc__err_set(&e, CDC_ERR_NOMEM, "cdc_decoder_new: out of memory");
         cdc__err_copy_out(&e, err, errlen);
         return CDC_ERR_NOMEM;
@@ -151,7 +151,7 @@ int cdc_decoder_new(cdc_decoder **out, const cdc_allocator *alloc, char *err, si
     cdc_allocator *ac = cdc__malloc(a, sizeof *ac);
     if (!ac) {
         cdc__free(a, d);
-        cdc_err e;
+        cdc__err e;
         cdc__err_set(&e, CDC_ERR_NOMEM, "cdc_decoder_new: out of memory");
         cdc__err_copy_out(&e, err, errlen);
         return CDC_ERR_NOMEM;
@@ -253,7 +253,7 @@ static int ensure_row_space(cdc_decoder *d, size_t ncols, size_t njson)
         if (!d->vcap) return CDC_ERR_NOMEM;
     }
     if (njson > d->njbufs) {
-        cdc_buf *j = cdc__realloc(d->alloc, d->jbufs, njson * sizeof *j);
+        cdc__buf *j = cdc__realloc(d->alloc, d->jbufs, njson * sizeof *j);
         if (!j) return CDC_ERR_NOMEM;
         for (size_t i = d->njbufs; i < njson; i++) cdc__buf_init(&j[i], d->alloc);
         d->jbufs = j;
@@ -307,7 +307,7 @@ static int do_rows(cdc_decoder *d, const cdc_event *e, uint64_t *rowidx)
         .op = rv.op, .t = t, .ev = e, .ncols = rv.ncols, .gtid = d->gtid,
         .ts_ms = d->commit_us ? (int64_t)(d->commit_us / 1000) : (int64_t)e->h.timestamp * 1000,
     };
-    cdc_rd r = cdc__rd(rv.rows.ptr, rv.rows.len);
+    cdc__reader r = cdc__rd(rv.rows.ptr, rv.rows.len);
     while (cdc__rd_left(&r) > 0) {
         size_t row_start = r.off;
         cdc__rows_where w = {0, false};
@@ -536,7 +536,7 @@ static int do_event(cdc_decoder *d, cdc_event *e, uint64_t *rowidx)
     case CDC_EV_ROWS_QUERY: case CDC_EV_INCIDENT: {
         /* ROWS_QUERY: a length byte (ignored by servers) then the text;
          * INCIDENT: a 2-byte number, then a length-prefixed message */
-        cdc_rd r = cdc__rd(e->body, e->body_len);
+        cdc__reader r = cdc__rd(e->body, e->body_len);
         if (type == CDC_EV_INCIDENT) {
             cdc__rd_u16(&r);
             uint8_t l = cdc__rd_u8(&r);

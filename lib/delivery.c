@@ -27,7 +27,7 @@ static void set_lag(cdc__delivery *dv, int64_t ts_ms)
 }
 
 void cdc__delivery_init(cdc__delivery *dv, const cdc_allocator *a, const cdc__filter *f, cdc__schema *schema,
-                        cdc_err *err)
+                        cdc__err *err)
 {
     memset(dv, 0, sizeof *dv);
     dv->alloc = a;

@@ -57,7 +57,7 @@ typedef struct cdc__delivery {
     const cdc_allocator *alloc;
     const cdc__filter *filter;
     cdc__schema *schema;      /* column names; dropped entries on DDL */
-    cdc_err *err;             /* the owner's error, set on failure */
+    cdc__err *err;             /* the owner's error, set on failure */
     cdc__delivery_hooks hooks;
     cdc__delivery_host host;
     int checkpoint_ms;        /* least interval between checkpoint callbacks */
@@ -98,7 +98,7 @@ typedef struct cdc__delivery {
 } cdc__delivery;
 
 void cdc__delivery_init(cdc__delivery *dv, const cdc_allocator *a, const cdc__filter *f, cdc__schema *schema,
-                        cdc_err *err);
+                        cdc__err *err);
 void cdc__delivery_free(cdc__delivery *dv);
 
 /* Sets the decoder's callbacks and column-name hook to delivery's, for a

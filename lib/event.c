@@ -87,7 +87,7 @@ static bool version_has_checksum(const char *v, bool *mariadb)
     return *mariadb ? n >= 50300 : n >= 50601;
 }
 
-int cdc__fde_parse(cdc__fde *f, const uint8_t *ev, size_t len, cdc_err *err)
+int cdc__fde_parse(cdc__fde *f, const uint8_t *ev, size_t len, cdc__err *err)
 {
     /* header(19) version(2) server_version(50) created(4) header_len(1) */
     if (len < CDC__EV_HEADER_LEN + 57)
@@ -146,7 +146,7 @@ bool cdc__event_crc_ok(const uint8_t *ev, size_t len)
 }
 
 /* Sizes of the fixed-size status variables (0 = variable or unknown). */
-static int status_var_skip(cdc_rd *r, uint8_t code)
+static int status_var_skip(cdc__reader *r, uint8_t code)
 {
     switch (code) {
     case 0: return cdc__rd_skip(r, 4);          /* Q_FLAGS2 */
@@ -181,13 +181,13 @@ static int status_var_skip(cdc_rd *r, uint8_t code)
 }
 
 int cdc__query_parse(const cdc__fde *f, int type, const uint8_t *body, size_t len,
-                     cdc__query_ev *q, cdc_err *err)
+                     cdc__query_ev *q, cdc__err *err)
 {
     memset(q, 0, sizeof *q);
     uint8_t ph = cdc__fde_post_header(f, type == 165 ? 165 : 2);
     if (ph == 0) ph = cdc__fde_post_header(f, 2);
     if (ph < 11) ph = 11;
-    cdc_rd r = cdc__rd(body, len);
+    cdc__reader r = cdc__rd(body, len);
     q->thread_id = cdc__rd_u32(&r);
     q->exec_time = cdc__rd_u32(&r);
     uint8_t db_len = cdc__rd_u8(&r);
@@ -206,7 +206,7 @@ int cdc__query_parse(const cdc__fde *f, int type, const uint8_t *body, size_t le
     /* Status variables: we want the charsets; stop quietly at a code we
      * do not know, since the total length already told us where the
      * statement starts. */
-    cdc_rd s = cdc__rd(st, status_len);
+    cdc__reader s = cdc__rd(st, status_len);
     while (cdc__rd_left(&s) > 0 && !s.bad) {
         uint8_t code = cdc__rd_u8(&s);
         if (code == 4) {
@@ -223,7 +223,7 @@ int cdc__query_parse(const cdc__fde *f, int type, const uint8_t *body, size_t le
 }
 
 int cdc__rotate_parse(const cdc__fde *f, const uint8_t *body, size_t len, uint64_t *pos,
-                      cdc_bytes *name, cdc_err *err)
+                      cdc_bytes *name, cdc__err *err)
 {
     uint8_t ph = f->binlog_version >= 2 ? 8 : 0;
     if (len < ph)
@@ -236,8 +236,8 @@ int cdc__rotate_parse(const cdc__fde *f, const uint8_t *body, size_t len, uint64
     return CDC_OK;
 }
 
-int cdc__maria_uncompress(const uint8_t *p, size_t len, size_t limit, cdc_buf *out,
-                          cdc_err *err)
+int cdc__maria_uncompress(const uint8_t *p, size_t len, size_t limit, cdc__buf *out,
+                          cdc__err *err)
 {
     if (len < 1 || (p[0] & 0x80) == 0)
         return cdc__err_set(err, CDC_ERR_CORRUPT, "compressed data: bad header byte");

@@ -43,7 +43,7 @@ const char *cdc__event_type_name(int type);
 void cdc__fde_init_v4(cdc__fde *f);
 void cdc__fde_init_v3(cdc__fde *f, uint16_t binlog_version);
 /* Parses a FORMAT_DESCRIPTION event (whole event, header included). */
-int cdc__fde_parse(cdc__fde *f, const uint8_t *ev, size_t len, cdc_err *err);
+int cdc__fde_parse(cdc__fde *f, const uint8_t *ev, size_t len, cdc__err *err);
 /* Post-header length for a type; 0 when the FDE does not list it. */
 static inline uint8_t cdc__fde_post_header(const cdc__fde *f, int type)
 {
@@ -66,16 +66,16 @@ typedef struct cdc__query_ev {
     cdc_bytes status;          /* raw status variables */
 } cdc__query_ev;
 int cdc__query_parse(const cdc__fde *f, int type, const uint8_t *body, size_t len,
-                     cdc__query_ev *q, cdc_err *err);
+                     cdc__query_ev *q, cdc__err *err);
 
 /* ROTATE: next file name and position. */
 int cdc__rotate_parse(const cdc__fde *f, const uint8_t *body, size_t len,
-                      uint64_t *pos, cdc_bytes *name, cdc_err *err);
+                      uint64_t *pos, cdc_bytes *name, cdc__err *err);
 
 /* MariaDB compressed payload: 1 header byte (0x80 | alg << 4 | lenlen),
  * lenlen bytes of big-endian uncompressed length, then zlib data.
  * Inflates into out (reset first); `limit` caps the uncompressed size. */
-int cdc__maria_uncompress(const uint8_t *p, size_t len, size_t limit, cdc_buf *out,
-                          cdc_err *err);
+int cdc__maria_uncompress(const uint8_t *p, size_t len, size_t limit, cdc__buf *out,
+                          cdc__err *err);
 
 #endif /* CDC_EVENT_H */

@@ -9,7 +9,7 @@
 #include "schema.h"
 
 static int parse_ids(const char *const *items, size_t n, const char *key, const cdc_allocator *a,
-                     uint32_t **out, cdc_err *err)
+                     uint32_t **out, cdc__err *err)
 {
     *out = NULL;
     if (!n) return CDC_OK;
@@ -29,7 +29,7 @@ static int parse_ids(const char *const *items, size_t n, const char *key, const 
     return CDC_OK;
 }
 
-int cdc__filter_init(cdc__filter *f, const cdc_config *cfg, const cdc_allocator *a, cdc_err *err)
+int cdc__filter_init(cdc__filter *f, const cdc_config *cfg, const cdc_allocator *a, cdc__err *err)
 {
     memset(f, 0, sizeof *f);
     f->alloc = cdc__allocator(a);
@@ -168,7 +168,7 @@ static bool db_has_included_tables(const cdc__filter *f, const char *db)
 
 bool cdc__filter_ddl(const cdc__filter *f, const char *db, const char *sql, size_t len)
 {
-    cdc_buf t;
+    cdc__buf t;
     cdc__buf_init(&t, f->alloc);
     bool want;
     int n = cdc__schema_ddl_tables(db, strlen(db), sql, len, &t);

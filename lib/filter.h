@@ -22,7 +22,7 @@ typedef struct cdc__filter {
 
 /* Compiles the filter keys of cfg. The pattern strings are borrowed from
  * cfg, which must outlive the filter. CDC_ERR_CONFIG names a bad item. */
-int cdc__filter_init(cdc__filter *f, const cdc_config *cfg, const cdc_allocator *a, cdc_err *err);
+int cdc__filter_init(cdc__filter *f, const cdc_config *cfg, const cdc_allocator *a, cdc__err *err);
 void cdc__filter_free(cdc__filter *f);
 
 /* True when database db passes database.include/exclude.list. */

@@ -7,7 +7,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 
-uint64_t cdc__rd_varlen(cdc_rd *r)
+uint64_t cdc__rd_varlen(cdc__reader *r)
 {
     const uint8_t *p = cdc__rd_take(r, 1);
     if (!p) return 0;
@@ -22,7 +22,7 @@ uint64_t cdc__rd_varlen(cdc_rd *r)
     return v >> (ones + 1);
 }
 
-static int64_t rd_varlen_signed(cdc_rd *r)
+static int64_t rd_varlen_signed(cdc__reader *r)
 {
     uint64_t u = cdc__rd_varlen(r);
     return (u & 1) ? -(int64_t)(u >> 1) - 1 : (int64_t)(u >> 1);
@@ -38,9 +38,9 @@ static bool tag_ok(const uint8_t *p, size_t n)
 
 /* GTID_TAGGED: a serialization-library message: version byte, payload
  * size, last non-ignorable field id, then (field id, value) pairs. */
-static int tagged_parse(const uint8_t *body, size_t len, cdc__gtid_ev *out, cdc_err *err)
+static int tagged_parse(const uint8_t *body, size_t len, cdc__gtid_ev *out, cdc__err *err)
 {
-    cdc_rd r = cdc__rd(body, len);
+    cdc__reader r = cdc__rd(body, len);
     uint8_t version = cdc__rd_u8(&r);
     uint64_t size = cdc__rd_varlen(&r);
     uint64_t last_required = cdc__rd_varlen(&r);
@@ -89,13 +89,13 @@ static int tagged_parse(const uint8_t *body, size_t len, cdc__gtid_ev *out, cdc_
 }
 
 int cdc__gtid_ev_parse(int type, const uint8_t *body, size_t len, cdc__gtid_ev *out,
-                       cdc_err *err)
+                       cdc__err *err)
 {
     memset(out, 0, sizeof *out);
     out->gtid.kind = CDC__GTID_MYSQL;
     if (type == 42) return tagged_parse(body, len, out, err);
     out->anonymous = type == 34;
-    cdc_rd r = cdc__rd(body, len);
+    cdc__reader r = cdc__rd(body, len);
     out->flags = cdc__rd_u8(&r);
     const uint8_t *sid = cdc__rd_take(&r, 16);
     out->gtid.gno = cdc__rd_u64(&r);
@@ -124,10 +124,10 @@ int cdc__gtid_ev_parse(int type, const uint8_t *body, size_t len, cdc__gtid_ev *
 }
 
 int cdc__maria_gtid_ev_parse(const uint8_t *body, size_t len, uint32_t server_id,
-                             cdc__maria_gtid_ev *out, cdc_err *err)
+                             cdc__maria_gtid_ev *out, cdc__err *err)
 {
     memset(out, 0, sizeof *out);
-    cdc_rd r = cdc__rd(body, len);
+    cdc__reader r = cdc__rd(body, len);
     out->gtid.kind = CDC__GTID_MARIADB;
     out->gtid.seq = cdc__rd_u64(&r);
     out->gtid.domain = cdc__rd_u32(&r);
@@ -349,7 +349,7 @@ bool cdc__gtid_set_is_subset(const cdc__gtid_set *sub, const cdc__gtid_set *set)
     return true;
 }
 
-int cdc__gtid_set_format(const cdc__gtid_set *s, cdc_buf *out)
+int cdc__gtid_set_format(const cdc__gtid_set *s, cdc__buf *out)
 {
     int rc = CDC_OK;
     bool first = true;
@@ -382,7 +382,7 @@ int cdc__gtid_set_format(const cdc__gtid_set *s, cdc_buf *out)
 }
 
 /* One comma-separated item: "uuid(:tag|:n|:a-b)*" or "d-s-n". */
-static int parse_item(cdc__gtid_set *s, const char *p, size_t n, cdc_err *err)
+static int parse_item(cdc__gtid_set *s, const char *p, size_t n, cdc__err *err)
 {
     const char *colon = memchr(p, ':', n);
     if (!colon) {
@@ -429,7 +429,7 @@ static int parse_item(cdc__gtid_set *s, const char *p, size_t n, cdc_err *err)
     return CDC_OK;
 }
 
-int cdc__gtid_set_parse(cdc__gtid_set *s, const char *text, size_t n, cdc_err *err)
+int cdc__gtid_set_parse(cdc__gtid_set *s, const char *text, size_t n, cdc__err *err)
 {
     size_t i = 0;
     while (i < n) {
@@ -448,9 +448,9 @@ int cdc__gtid_set_parse(cdc__gtid_set *s, const char *text, size_t n, cdc_err *e
 }
 
 int cdc__gtid_set_parse_previous(cdc__gtid_set *s, const uint8_t *body, size_t len,
-                                 cdc_err *err)
+                                 cdc__err *err)
 {
-    cdc_rd r = cdc__rd(body, len);
+    cdc__reader r = cdc__rd(body, len);
     uint64_t head = cdc__rd_u64(&r);
     bool tagged = (head >> 56) == 1;
     uint64_t n = tagged ? (head >> 8) & 0xffffffffffffull : head;
@@ -484,9 +484,9 @@ int cdc__gtid_set_parse_previous(cdc__gtid_set *s, const uint8_t *body, size_t l
 }
 
 int cdc__gtid_set_parse_maria_list(cdc__gtid_set *s, const uint8_t *body, size_t len,
-                                   cdc_err *err)
+                                   cdc__err *err)
 {
-    cdc_rd r = cdc__rd(body, len);
+    cdc__reader r = cdc__rd(body, len);
     uint32_t n = cdc__rd_u32(&r) & 0x0fffffff; /* top 4 bits are flags */
     if (r.bad || n > len / 16)
         return cdc__err_set(err, CDC_ERR_CORRUPT, "GTID_LIST: bad count %" PRIu32, n);

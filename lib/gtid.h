@@ -50,9 +50,9 @@ typedef struct cdc__maria_gtid_ev {
 
 /* type: 33 GTID, 34 ANONYMOUS_GTID, 42 GTID_TAGGED. */
 int cdc__gtid_ev_parse(int type, const uint8_t *body, size_t len, cdc__gtid_ev *out,
-                       cdc_err *err);
+                       cdc__err *err);
 int cdc__maria_gtid_ev_parse(const uint8_t *body, size_t len, uint32_t server_id,
-                             cdc__maria_gtid_ev *out, cdc_err *err);
+                             cdc__maria_gtid_ev *out, cdc__err *err);
 /* Writes the text form (NUL-terminated, "" for NONE) into buf; returns its
  * length. n >= CDC__GTID_TEXT_MAX always suffices. */
 size_t cdc__gtid_format(const cdc__gtid *g, char *buf, size_t n);
@@ -93,17 +93,17 @@ bool cdc__gtid_set_contains(const cdc__gtid_set *s, const cdc__gtid *g);
 /* Every GTID of sub is in set. */
 bool cdc__gtid_set_is_subset(const cdc__gtid_set *sub, const cdc__gtid_set *set);
 /* Appends the text form to out (no NUL). */
-int cdc__gtid_set_format(const cdc__gtid_set *s, cdc_buf *out);
+int cdc__gtid_set_format(const cdc__gtid_set *s, cdc__buf *out);
 /* Parses a text form; whitespace and newlines around items are allowed. */
-int cdc__gtid_set_parse(cdc__gtid_set *s, const char *text, size_t n, cdc_err *err);
+int cdc__gtid_set_parse(cdc__gtid_set *s, const char *text, size_t n, cdc__err *err);
 /* PREVIOUS_GTIDS body (plain or tagged format), MariaDB GTID_LIST body. */
 int cdc__gtid_set_parse_previous(cdc__gtid_set *s, const uint8_t *body, size_t len,
-                                 cdc_err *err);
+                                 cdc__err *err);
 int cdc__gtid_set_parse_maria_list(cdc__gtid_set *s, const uint8_t *body, size_t len,
-                                   cdc_err *err);
+                                   cdc__err *err);
 
 /* MySQL serialization-library variable-length unsigned integer: the count
  * of trailing one bits in the first byte gives the extra bytes. */
-uint64_t cdc__rd_varlen(cdc_rd *r);
+uint64_t cdc__rd_varlen(cdc__reader *r);
 
 #endif /* CDC_GTID_H */

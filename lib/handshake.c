@@ -16,9 +16,9 @@ static unsigned parse_uint(const char **s, const char *end)
     return v;
 }
 
-cdc_server_version cdc__server_version_parse(const char *s, size_t n)
+cdc__server_version cdc__server_version_parse(const char *s, size_t n)
 {
-    cdc_server_version v = {CDC_FLAVOUR_MYSQL, 0, 0, 0, {(const uint8_t *)s, n}};
+    cdc__server_version v = {CDC_FLAVOUR_MYSQL, 0, 0, 0, {(const uint8_t *)s, n}};
     for (size_t i = 0; i + 7 <= n; i++)
         if (!memcmp(s + i, "MariaDB", 7)) v.flavour = CDC_FLAVOUR_MARIADB;
     /* MariaDB 10+ pretends to be 5.5.5 so that old replicas, which
@@ -35,10 +35,10 @@ cdc_server_version cdc__server_version_parse(const char *s, size_t n)
     return v;
 }
 
-int cdc__handshake_parse(const uint8_t *p, size_t n, cdc_handshake *hs, cdc_err *err)
+int cdc__handshake_parse(const uint8_t *p, size_t n, cdc__handshake *hs, cdc__err *err)
 {
     memset(hs, 0, sizeof *hs);
-    cdc_rd r = cdc__rd(p, n);
+    cdc__reader r = cdc__rd(p, n);
     hs->protocol = cdc__rd_u8(&r);
     if (r.bad) return cdc__err_set(err, CDC_ERR_PROTOCOL, "empty initial handshake packet");
     if (hs->protocol != 10)
@@ -87,7 +87,7 @@ int cdc__handshake_parse(const uint8_t *p, size_t n, cdc_handshake *hs, cdc_err 
     return CDC_OK;
 }
 
-int cdc__handshake_ssl_request(cdc_buf *out, uint32_t caps, uint32_t max_packet, uint8_t charset)
+int cdc__handshake_ssl_request(cdc__buf *out, uint32_t caps, uint32_t max_packet, uint8_t charset)
 {
     int rc = cdc__buf_reserve(out, 32);
     if (rc) return rc;
@@ -100,14 +100,14 @@ int cdc__handshake_ssl_request(cdc_buf *out, uint32_t caps, uint32_t max_packet,
     return CDC_OK;
 }
 
-static int put_lenenc_str(cdc_buf *b, const void *s, size_t n)
+static int put_lenenc_str(cdc__buf *b, const void *s, size_t n)
 {
     uint8_t tmp[9];
     int rc = cdc__buf_append(b, tmp, cdc__lenenc_put(tmp, n));
     return rc ? rc : cdc__buf_append(b, s, n);
 }
 
-int cdc__handshake_response(cdc_buf *out, const cdc__hs_response *r, cdc_err *err)
+int cdc__handshake_response(cdc__buf *out, const cdc__hs_response *r, cdc__err *err)
 {
     int rc = cdc__handshake_ssl_request(out, r->caps, r->max_packet, r->charset);
     if (rc) goto nomem;
@@ -129,7 +129,7 @@ int cdc__handshake_response(cdc_buf *out, const cdc__hs_response *r, cdc_err *er
         goto nomem;
     if ((r->caps & CDC_CAP_PLUGIN_AUTH) && (rc = cdc__buf_append(out, r->plugin, strlen(r->plugin) + 1))) goto nomem;
     if ((r->caps & CDC_CAP_CONNECT_ATTRS) && r->attrs) {
-        cdc_buf a;
+        cdc__buf a;
         cdc__buf_init(&a, out->alloc);
         for (size_t i = 0; r->attrs[i] && r->attrs[i + 1] && !rc; i += 2) {
             rc = put_lenenc_str(&a, r->attrs[i], strlen(r->attrs[i]));
@@ -160,9 +160,9 @@ void cdc__handshake_attrs_init(cdc__client_attrs *a)
     memcpy(a->kv, kv, sizeof kv);
 }
 
-int cdc__auth_switch_parse(const uint8_t *p, size_t n, cdc_bytes *plugin, cdc_bytes *data, cdc_err *err)
+int cdc__auth_switch_parse(const uint8_t *p, size_t n, cdc_bytes *plugin, cdc_bytes *data, cdc__err *err)
 {
-    cdc_rd r = cdc__rd(p, n);
+    cdc__reader r = cdc__rd(p, n);
     if (cdc__rd_u8(&r) != 0xfe || r.bad) return cdc__err_set(err, CDC_ERR_PROTOCOL, "not an auth switch request");
     if (n == 1)
         return cdc__err_set(err, CDC_ERR_AUTH_PLUGIN,

@@ -52,23 +52,23 @@ typedef enum cdc__flavour {
 } cdc__flavour;
 
 /* Version as later code branches on it. */
-typedef struct cdc_server_version {
+typedef struct cdc__server_version {
     cdc__flavour flavour;
     unsigned major, minor, patch;
     cdc_bytes text; /* without MariaDB's "5.5.5-" replication prefix */
-} cdc_server_version;
+} cdc__server_version;
 
 /* Parses "9.7.0", "8.0.36-log", "5.5.5-10.11.6-MariaDB-0+deb12u1".
  * Unparseable numbers leave zeros; never fails. */
-cdc_server_version cdc__server_version_parse(const char *s, size_t n);
+cdc__server_version cdc__server_version_parse(const char *s, size_t n);
 /* major*10000 + minor*100 + patch, the form version checks compare. */
-static inline unsigned cdc__server_version_num(const cdc_server_version *v)
+static inline unsigned cdc__server_version_num(const cdc__server_version *v)
 {
     return v->major * 10000 + v->minor * 100 + v->patch;
 }
 
 /* The initial handshake packet; views borrow the packet. */
-typedef struct cdc_handshake {
+typedef struct cdc__handshake {
     uint8_t protocol;        /* 10 */
     cdc_bytes server_version;
     uint32_t connection_id;
@@ -79,17 +79,17 @@ typedef struct cdc_handshake {
     uint8_t charset;
     uint16_t status;
     cdc_bytes auth_plugin;   /* empty if the server names none */
-} cdc_handshake;
+} cdc__handshake;
 
 /*
  * Parses the initial handshake. CDC_ERR_PROTOCOL names what is wrong;
  * a protocol version other than 10 is CDC_ERR_UNSUPPORTED. An ERR packet
  * here (too many connections, host blocked) is parsed by the caller.
  */
-int cdc__handshake_parse(const uint8_t *p, size_t n, cdc_handshake *hs, cdc_err *err);
+int cdc__handshake_parse(const uint8_t *p, size_t n, cdc__handshake *hs, cdc__err *err);
 
 /* The first 32 bytes of a handshake response, sent alone before TLS. */
-int cdc__handshake_ssl_request(cdc_buf *out, uint32_t caps, uint32_t max_packet, uint8_t charset);
+int cdc__handshake_ssl_request(cdc__buf *out, uint32_t caps, uint32_t max_packet, uint8_t charset);
 
 typedef struct cdc__hs_response {
     uint32_t caps;           /* negotiated; CONNECT_WITH_DB/SSL/COMPRESS decided by caller */
@@ -105,7 +105,7 @@ typedef struct cdc__hs_response {
 
 /* Builds the HandshakeResponse41 payload. CDC_ERR_TOO_LARGE when the auth
  * data does not fit the format the capabilities allow; CDC_ERR_NOMEM. */
-int cdc__handshake_response(cdc_buf *out, const cdc__hs_response *r, cdc_err *err);
+int cdc__handshake_response(cdc__buf *out, const cdc__hs_response *r, cdc__err *err);
 
 /* The connection attributes libcdc sends (_client_name=libcdc,
  * _client_version, _os, _pid, _platform); `kv` is the NULL-terminated
@@ -119,6 +119,6 @@ void cdc__handshake_attrs_init(cdc__client_attrs *a);
 /* An AuthSwitchRequest (0xfe, plugin name, data). The data loses the
  * trailing NUL servers append. CDC_ERR_PROTOCOL if malformed, and
  * CDC_ERR_AUTH_PLUGIN for the pre-4.1 "old password" request (a lone 0xfe). */
-int cdc__auth_switch_parse(const uint8_t *p, size_t n, cdc_bytes *plugin, cdc_bytes *data, cdc_err *err);
+int cdc__auth_switch_parse(const uint8_t *p, size_t n, cdc_bytes *plugin, cdc_bytes *data, cdc__err *err);
 
 #endif /* CDC_HANDSHAKE_H */

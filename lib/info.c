@@ -41,10 +41,10 @@ static int add(cdc_server_info *i, const char *name, const char *value, const ch
 
 /* One fact per column of the first row of sql; a failing query gives
  * each of them its error. */
-static int add_query(cdc_server_info *i, cdc_conn *c, const char *sql, const char *const *names, size_t n)
+static int add_query(cdc_server_info *i, cdc__conn *c, const char *sql, const char *const *names, size_t n)
 {
-    cdc_result *r = NULL;
-    cdc_err e;
+    cdc__result *r = NULL;
+    cdc__err e;
     cdc__err_clear(&e);
     int rc = cdc__conn_query_result(c, sql, &r, &e);
     for (size_t k = 0; k < n; k++) {
@@ -63,7 +63,7 @@ static int add_query(cdc_server_info *i, cdc_conn *c, const char *sql, const cha
 CDC_EXTERN int cdc_server_info_get(cdc_server_info **out, const cdc_config *cfg, const cdc_allocator *alloc,
                                    char *err, size_t errlen)
 {
-    cdc_err e;
+    cdc__err e;
     cdc__err_clear(&e);
     *out = NULL;
     if (!cfg) {
@@ -71,7 +71,7 @@ CDC_EXTERN int cdc_server_info_get(cdc_server_info **out, const cdc_config *cfg,
         cdc__err_copy_out(&e, err, errlen);
         return CDC_ERR_INVALID;
     }
-    cdc_conn_opts o;
+    cdc__conn_opts o;
     cdc__conn_opts_from_config(cfg, &o);
     if (!*o.user) {
         cdc__err_set(&e, CDC_ERR_CONFIG, "user: no user name set");
@@ -80,7 +80,7 @@ CDC_EXTERN int cdc_server_info_get(cdc_server_info **out, const cdc_config *cfg,
     }
     const cdc_allocator *a = cdc__allocator(alloc);
     cdc_server_info *i = cdc__calloc(a, 1, sizeof *i);
-    cdc_conn *c = NULL;
+    cdc__conn *c = NULL;
     int rc = i ? cdc__conn_new(&c, a) : CDC_ERR_NOMEM;
     if (rc) {
         cdc__err_set(&e, CDC_ERR_NOMEM, "out of memory");
@@ -89,7 +89,7 @@ CDC_EXTERN int cdc_server_info_get(cdc_server_info **out, const cdc_config *cfg,
     i->a = a;
     if ((rc = cdc__conn_connect(c, &o, &e))) goto done;
 
-    const cdc_server_version *v = cdc__conn_server_version(c);
+    const cdc__server_version *v = cdc__conn_server_version(c);
     bool maria = v->flavour == CDC_FLAVOUR_MARIADB;
     char buf[512];
     rc = add(i, "flavour", maria ? "MariaDB" : "MySQL", NULL);
@@ -124,7 +124,7 @@ CDC_EXTERN int cdc_server_info_get(cdc_server_info **out, const cdc_config *cfg,
      * SHOW MASTER STATUS (replica.c). No row (binary log off): "". */
     if (!rc) {
         cdc__binlog_status st;
-        cdc_err qe;
+        cdc__err qe;
         cdc__err_clear(&qe);
         int q = cdc__replica_binlog_status(c, a, &st, &qe);
         char off[32] = "";

@@ -35,8 +35,8 @@ enum {
 };
 
 typedef struct jctx {
-    cdc_buf *out;
-    cdc_err *err;
+    cdc__buf *out;
+    cdc__err *err;
     size_t budget;
     const uint8_t *doc; /* for byte offsets in messages */
 } jctx;
@@ -104,7 +104,7 @@ static int put_double(jctx *c, double d)
 static int render_opaque(jctx *c, uint8_t ftype, const uint8_t *p, size_t n)
 {
     char text[CDC__DECIMAL_TEXT_MAX > CDC__TEMPORAL_TEXT_MAX ? CDC__DECIMAL_TEXT_MAX : CDC__TEMPORAL_TEXT_MAX];
-    cdc_temporal tm;
+    cdc__temporal tm;
     size_t len;
     switch (ftype) {
     case CDC_T_NEWDECIMAL: {
@@ -249,7 +249,7 @@ static int render_value(jctx *c, uint8_t t, const uint8_t *p, size_t avail, unsi
     return render_scalar(c, t, p, avail);
 }
 
-int cdc__json_render(const uint8_t *p, size_t len, cdc_buf *out, cdc_err *err)
+int cdc__json_render(const uint8_t *p, size_t len, cdc__buf *out, cdc__err *err)
 {
     /* an empty value is what the server logs for a JSON NULL-like value
      * it never stored as binary (e.g. columns added by ALTER TABLE) */
@@ -266,7 +266,7 @@ int cdc__json_render(const uint8_t *p, size_t len, cdc_buf *out, cdc_err *err)
 typedef struct tctx {
     const uint8_t *s;
     size_t len, i;
-    cdc_buf *out; /* NULL: validate only */
+    cdc__buf *out; /* NULL: validate only */
 } tctx;
 
 static void skip_ws(tctx *t)
@@ -379,7 +379,7 @@ static int text_value(tctx *t, unsigned depth)
     return CDC_ERR_CORRUPT;
 }
 
-int cdc__json_text_render(const uint8_t *p, size_t len, cdc_buf *out, cdc_err *err)
+int cdc__json_text_render(const uint8_t *p, size_t len, cdc__buf *out, cdc__err *err)
 {
     size_t mark = out->len;
     tctx t = {p, len, 0, out};
@@ -391,7 +391,7 @@ int cdc__json_text_render(const uint8_t *p, size_t len, cdc_buf *out, cdc_err *e
     if (r == CDC_OK && cdc__utf8_valid(out->data + mark, out->len - mark)) return CDC_OK;
     if (r == CDC_OK) {
         /* strings were copied verbatim and are not all valid UTF-8 */
-        cdc_buf chk;
+        cdc__buf chk;
         cdc__buf_init(&chk, out->alloc);
         if (cdc__utf8_sanitize(out->data + mark, out->len - mark, &chk)) {
             cdc__buf_free(&chk);
@@ -425,7 +425,7 @@ typedef struct jdiff {
 /* Reads the next operation of a diff vector; false at the end or on error
  * (then *rc is set). Layout: op byte, lenenc path, lenenc value unless
  * the op is REMOVE. */
-static bool diff_next(cdc_rd *r, jdiff *d, int *rc, cdc_err *err)
+static bool diff_next(cdc__reader *r, jdiff *d, int *rc, cdc__err *err)
 {
     *rc = CDC_OK;
     if (cdc__rd_left(r) == 0) return false;
@@ -446,7 +446,7 @@ static bool diff_next(cdc_rd *r, jdiff *d, int *rc, cdc_err *err)
 }
 
 int cdc__json_diff_decode(const cdc_column *col, const uint8_t *p, size_t avail, cdc_value *out, size_t *used,
-                          cdc_err *err)
+                          cdc__err *err)
 {
     memset(out, 0, sizeof *out);
     out->col = col;
@@ -458,7 +458,7 @@ int cdc__json_diff_decode(const cdc_column *col, const uint8_t *p, size_t avail,
         return cdc__err_set(err, CDC_ERR_CORRUPT, "JSON diff: value of %zu bytes, %zu left", n, avail - lb);
     /* check the operations now, so rendering and applying never meet a
      * malformed vector */
-    cdc_rd r = cdc__rd(p + lb, n);
+    cdc__reader r = cdc__rd(p + lb, n);
     jdiff d;
     int rc;
     while (diff_next(&r, &d, &rc, err)) {}
@@ -469,11 +469,11 @@ int cdc__json_diff_decode(const cdc_column *col, const uint8_t *p, size_t avail,
     return CDC_OK;
 }
 
-int cdc__json_diff_render(const cdc_value *v, cdc_buf *out, cdc_err *err)
+int cdc__json_diff_render(const cdc_value *v, cdc__buf *out, cdc__err *err)
 {
     static const char *const names[] = {"replace", "insert", "remove"};
     size_t mark = out->len;
-    cdc_rd r = cdc__rd(v->v.b.ptr, v->v.b.len);
+    cdc__reader r = cdc__rd(v->v.b.ptr, v->v.b.len);
     jdiff d;
     int rc;
     bool first = true;
@@ -518,8 +518,8 @@ typedef struct jnode {
 
 typedef struct jdom {
     jctx c;
-    cdc_buf nodes; /* jnode array */
-    cdc_buf keys;  /* unescaped member names from paths */
+    cdc__buf nodes; /* jnode array */
+    cdc__buf keys;  /* unescaped member names from paths */
 } jdom;
 
 #define NODE(d, i) (((jnode *)(d)->nodes.data)[i])
@@ -628,7 +628,7 @@ static int hexval(uint8_t ch)
     return -1;
 }
 
-static bool put_cp(cdc_buf *b, uint32_t cp)
+static bool put_cp(cdc__buf *b, uint32_t cp)
 {
     uint8_t u[4];
     size_t n;
@@ -653,7 +653,7 @@ static int path_parse(jdom *d, cdc_bytes path, jleg *legs, size_t *nlegs)
 {
     const uint8_t *s = path.ptr;
     size_t len = path.len, i = 0, n = 0;
-    cdc_err *err = d->c.err;
+    cdc__err *err = d->c.err;
 #define BADPATH() cdc__err_set(err, CDC_ERR_UNSUPPORTED, "JSON diff: cannot follow path '%.*s'", \
                                (int)(len > 200 ? 200 : len), (const char *)s)
     while (i < len && s[i] == ' ') i++;
@@ -834,8 +834,8 @@ static int apply_one(jdom *d, int32_t *root, const jdiff *op)
 #undef MISSING
 }
 
-int cdc__json_diff_apply(const cdc_value *before, const cdc_value *diff, cdc_buf *scratch, cdc_value *out,
-                         cdc_err *err)
+int cdc__json_diff_apply(const cdc_value *before, const cdc_value *diff, cdc__buf *scratch, cdc_value *out,
+                         cdc__err *err)
 {
     if (!before || before->kind != CDC_K_JSON || (before->flags & CDC_VF_TEXT) || before->v.b.len == 0)
         return cdc__err_set(err, CDC_ERR_UNSUPPORTED, "JSON diff: no binary before image to apply it to");
@@ -848,7 +848,7 @@ int cdc__json_diff_apply(const cdc_value *before, const cdc_value *diff, cdc_buf
     int32_t root;
     size_t mark = scratch->len;
     int r = dom_build(&d, before->v.b.ptr[0], before->v.b.ptr + 1, before->v.b.len - 1, 0, &root);
-    cdc_rd rd = cdc__rd(diff->v.b.ptr, diff->v.b.len);
+    cdc__reader rd = cdc__rd(diff->v.b.ptr, diff->v.b.len);
     jdiff op;
     while (r == CDC_OK && diff_next(&rd, &op, &r, err)) r = apply_one(&d, &root, &op);
     if (r == CDC_OK) {

@@ -20,16 +20,16 @@
  * or types; the message names the byte offset), CDC_ERR_TOO_LARGE
  * (depth), or CDC_ERR_NOMEM.
  */
-int cdc__json_render(const uint8_t *p, size_t len, cdc_buf *out, cdc_err *err);
+int cdc__json_render(const uint8_t *p, size_t len, cdc__buf *out, cdc__err *err);
 
 /*
  * Appends JSON text (MariaDB's JSON columns are LONGTEXT) in canonical
  * compact form when it parses as JSON; text that is not JSON is
  * appended as a JSON string, so the output stays well-formed.
  */
-int cdc__json_text_render(const uint8_t *p, size_t len, cdc_buf *out, cdc_err *err);
+int cdc__json_text_render(const uint8_t *p, size_t len, cdc__buf *out, cdc__err *err);
 
 /* Appends {"json_diff":[...]} for a kind=JSON_DIFF value. */
-int cdc__json_diff_render(const cdc_value *v, cdc_buf *out, cdc_err *err);
+int cdc__json_diff_render(const cdc_value *v, cdc__buf *out, cdc__err *err);
 
 #endif /* CDC_JSON_H */

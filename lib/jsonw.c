@@ -78,7 +78,7 @@ bool cdc__utf8_valid(const uint8_t *s, size_t len)
     return true;
 }
 
-int cdc__utf8_sanitize(const uint8_t *s, size_t len, cdc_buf *out)
+int cdc__utf8_sanitize(const uint8_t *s, size_t len, cdc__buf *out)
 {
     size_t i = 0;
     while (i < len) {
@@ -108,7 +108,7 @@ int cdc__utf8_sanitize(const uint8_t *s, size_t len, cdc_buf *out)
  */
 #define ESC_SLACK 16
 
-static inline int ensure_room(cdc_buf *out, uint8_t **o, size_t rest)
+static inline int ensure_room(cdc__buf *out, uint8_t **o, size_t rest)
 {
     size_t have = out->cap - (size_t)(*o - out->data);
     if (have >= rest + ESC_SLACK) return CDC_OK;
@@ -118,7 +118,7 @@ static inline int ensure_room(cdc_buf *out, uint8_t **o, size_t rest)
     return CDC_OK;
 }
 
-int cdc__render_utf8_string(cdc_buf *out, const uint8_t *s, size_t len)
+int cdc__render_utf8_string(cdc__buf *out, const uint8_t *s, size_t len)
 {
     if (len > SIZE_MAX / 2) return CDC_ERR_NOMEM;
     if (out->cap - out->len < len + 2 + ESC_SLACK && cdc__buf_reserve(out, len + 2 + ESC_SLACK))
@@ -187,7 +187,7 @@ int cdc__render_utf8_string(cdc_buf *out, const uint8_t *s, size_t len)
     return CDC_OK;
 }
 
-int cdc__render_base64(cdc_buf *out, const uint8_t *p, size_t len)
+int cdc__render_base64(cdc__buf *out, const uint8_t *p, size_t len)
 {
     static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     if (len > (SIZE_MAX - 8) / 4 * 3) return CDC_ERR_NOMEM;

@@ -12,14 +12,14 @@
 
 /* Appends a JSON string literal of UTF-8 text, escaping '"', '\\' and
  * control characters and replacing invalid UTF-8 with U+FFFD. */
-int cdc__render_utf8_string(cdc_buf *out, const uint8_t *s, size_t len);
+int cdc__render_utf8_string(cdc__buf *out, const uint8_t *s, size_t len);
 /* True if s[0..len) is valid UTF-8 (no overlongs, surrogates or > U+10FFFF). */
 bool cdc__utf8_valid(const uint8_t *s, size_t len);
 /* Appends s as UTF-8 with every invalid sequence replaced by U+FFFD.
  * Returns CDC_OK or CDC_ERR_NOMEM. */
-int cdc__utf8_sanitize(const uint8_t *s, size_t len, cdc_buf *out);
+int cdc__utf8_sanitize(const uint8_t *s, size_t len, cdc__buf *out);
 /* Appends "<base64>" (standard alphabet, padded), quotes included. */
-int cdc__render_base64(cdc_buf *out, const uint8_t *p, size_t len);
+int cdc__render_base64(cdc__buf *out, const uint8_t *p, size_t len);
 
 /* Decimal text of an integer, no NUL; buf needs 20 (u64) or 21 (i64)
  * bytes. Return the length. */

@@ -1,6 +1,6 @@
 /*
  * lines.c: the public entry points of cdc/lines.h. Each renders straight
- * into the caller's buffer through a cdc_buf that may not grow; only when
+ * into the caller's buffer through a cdc__buf that may not grow; only when
  * that fails is it rendered again, into the heap, to learn the size the
  * caller needs (or to copy it over when a renderer wanted scratch memory).
  */
@@ -10,7 +10,7 @@
 #include "render.h"
 #include "util.h"
 
-/* An allocator that never gives memory: a cdc_buf over the caller's
+/* An allocator that never gives memory: a cdc__buf over the caller's
  * buffer fails to grow instead of reallocating memory it does not own. */
 static void *no_malloc(size_t n, void *ud)
 {
@@ -32,12 +32,12 @@ static void no_free(void *p, void *ud)
 }
 static const cdc_allocator fixed_alloc = {no_malloc, no_realloc, no_free, NULL};
 
-typedef int (*render_fn)(const void *what, size_t len, cdc_buf *out);
+typedef int (*render_fn)(const void *what, size_t len, cdc__buf *out);
 
 static int render(render_fn fn, const void *what, size_t len, char *buf, size_t cap, size_t *need)
 {
     if (cap > 0 && buf) {
-        cdc_buf b = {(uint8_t *)buf, 0, cap - 1 /* room for the NUL */, &fixed_alloc};
+        cdc__buf b = {(uint8_t *)buf, 0, cap - 1 /* room for the NUL */, &fixed_alloc};
         int rc = fn(what, len, &b);
         if (rc == CDC_OK) {
             buf[b.len] = 0;
@@ -48,7 +48,7 @@ static int render(render_fn fn, const void *what, size_t len, char *buf, size_t 
     }
     /* too small, or a renderer needed scratch memory of its own (charset
      * conversion borrows the output's allocator): render into the heap */
-    cdc_buf h;
+    cdc__buf h;
     cdc__buf_init(&h, NULL);
     int rc = fn(what, len, &h);
     size_t n = h.len + 1;
@@ -63,23 +63,23 @@ static int render(render_fn fn, const void *what, size_t len, char *buf, size_t 
     return rc;
 }
 
-static int change_fn(const void *what, size_t len, cdc_buf *out)
+static int change_fn(const void *what, size_t len, cdc__buf *out)
 {
     (void)len;
-    cdc_err err;
+    cdc__err err;
     cdc__err_clear(&err);
     return cdc__change_render_json(what, out, &err);
 }
 
-static int event_fn(const void *what, size_t len, cdc_buf *out)
+static int event_fn(const void *what, size_t len, cdc__buf *out)
 {
     (void)len;
-    cdc_err err;
+    cdc__err err;
     cdc__err_clear(&err);
     return cdc__event_render_json(what, out, &err);
 }
 
-static int string_fn(const void *what, size_t len, cdc_buf *out)
+static int string_fn(const void *what, size_t len, cdc__buf *out)
 {
     return cdc__render_utf8_string(out, what, len);
 }

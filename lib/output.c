@@ -11,12 +11,12 @@
 #include "tablemap.h"
 #include "value.h"
 
-static int put_str(cdc_buf *out, const char *s)
+static int put_str(cdc__buf *out, const char *s)
 {
     return cdc__render_utf8_string(out, (const uint8_t *)s, strlen(s));
 }
 
-static inline int put(cdc_buf *out, const void *s, size_t n)
+static inline int put(cdc__buf *out, const void *s, size_t n)
 {
     if (!n) return CDC_OK;
     if (out->cap - out->len < n && cdc__buf_reserve(out, n)) return CDC_ERR_NOMEM;
@@ -27,7 +27,7 @@ static inline int put(cdc_buf *out, const void *s, size_t n)
 
 #define PUT_LIT(out, lit) put(out, lit, sizeof lit - 1)
 
-static int put_u64(cdc_buf *out, uint64_t v)
+static int put_u64(cdc__buf *out, uint64_t v)
 {
     char num[24];
     return put(out, num, cdc__fmt_u64(num, v));
@@ -35,7 +35,7 @@ static int put_u64(cdc_buf *out, uint64_t v)
 
 /* The "name": key of column i, escaped once per TABLE_MAP when the
  * table has it (see tablemap.h), else now. */
-static int put_key(cdc_buf *out, const cdc_table *t, size_t i)
+static int put_key(cdc__buf *out, const cdc_table *t, size_t i)
 {
     const char *name = cdc_table_column_name(t, i);
     if (t->jkey && t->jkey_src[i] == name) return put(out, t->jkey[i].ptr, t->jkey[i].len);
@@ -48,7 +48,7 @@ static int put_key(cdc_buf *out, const cdc_table *t, size_t i)
     return rc || cdc__buf_putc(out, ':') ? CDC_ERR_NOMEM : CDC_OK;
 }
 
-static int put_image(const cdc_change *c, bool after, cdc_buf *out, cdc_err *err)
+static int put_image(const cdc_change *c, bool after, cdc__buf *out, cdc__err *err)
 {
     const cdc_table *t = cdc_change_table(c);
     size_t n = cdc_table_column_count(t);
@@ -74,7 +74,7 @@ static int put_image(const cdc_change *c, bool after, cdc_buf *out, cdc_err *err
     return rc ? CDC_ERR_NOMEM : CDC_OK;
 }
 
-int cdc__change_render_json(const cdc_change *c, cdc_buf *out, cdc_err *err)
+int cdc__change_render_json(const cdc_change *c, cdc__buf *out, cdc__err *err)
 {
     const cdc_table *t = cdc_change_table(c);
     char head[] = "{\"op\":\"?\",\"db\":";
@@ -113,7 +113,7 @@ int cdc__change_render_json(const cdc_change *c, cdc_buf *out, cdc_err *err)
     return rc ? cdc__err_set(err, CDC_ERR_NOMEM, "out of memory") : CDC_OK;
 }
 
-int cdc__event_render_json(const cdc_event *e, cdc_buf *out, cdc_err *err)
+int cdc__event_render_json(const cdc_event *e, cdc__buf *out, cdc__err *err)
 {
     int rc = cdc__buf_puts(out, "{\"event\":");
     rc |= put_str(out, cdc_event_name(e));

@@ -12,9 +12,9 @@
 /* Appends one JSON object (no newline) for the change c to out:
  * {"op","db","table","before","after","pos":{"file","offset","row"},
  *  "gtid","server_id","ts_ms"} in that order. */
-int cdc__change_render_json(const cdc_change *c, cdc_buf *out, cdc_err *err);
+int cdc__change_render_json(const cdc_change *c, cdc__buf *out, cdc__err *err);
 /* Appends a one-line JSON object describing any event (--events):
  * {"event":"QUERY","pos":{...},"server_id":..,"ts":..,"size":..[,"unknown":true]}. */
-int cdc__event_render_json(const cdc_event *e, cdc_buf *out, cdc_err *err);
+int cdc__event_render_json(const cdc_event *e, cdc__buf *out, cdc__err *err);
 
 #endif /* CDC_OUTPUT_H */

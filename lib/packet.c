@@ -3,7 +3,7 @@
 
 #include <zlib.h>
 
-int cdc__packet_frame(cdc_buf *out, uint8_t *seq, const void *p, size_t n)
+int cdc__packet_frame(cdc__buf *out, uint8_t *seq, const void *p, size_t n)
 {
     const uint8_t *s = p;
     /* Headers first counted, so the buffer grows once. */
@@ -26,7 +26,7 @@ int cdc__packet_frame(cdc_buf *out, uint8_t *seq, const void *p, size_t n)
     }
 }
 
-void cdc__deframer_init(cdc_deframer *d, const cdc_allocator *a, size_t max)
+void cdc__deframer_init(cdc__deframer *d, const cdc_allocator *a, size_t max)
 {
     memset(d, 0, sizeof *d);
     cdc__buf_init(&d->payload, a);
@@ -34,9 +34,9 @@ void cdc__deframer_init(cdc_deframer *d, const cdc_allocator *a, size_t max)
     d->check_seq = true;
 }
 
-void cdc__deframer_free(cdc_deframer *d) { cdc__buf_free(&d->payload); }
+void cdc__deframer_free(cdc__deframer *d) { cdc__buf_free(&d->payload); }
 
-void cdc__deframer_next(cdc_deframer *d)
+void cdc__deframer_next(cdc__deframer *d)
 {
     cdc__buf_reset(&d->payload);
     d->done = false;
@@ -45,7 +45,7 @@ void cdc__deframer_next(cdc_deframer *d)
     d->more = false;
 }
 
-ptrdiff_t cdc__deframer_feed(cdc_deframer *d, const uint8_t *in, size_t len, cdc_err *err)
+ptrdiff_t cdc__deframer_feed(cdc__deframer *d, const uint8_t *in, size_t len, cdc__err *err)
 {
     if (d->done) return cdc__err_set(err, CDC_ERR_STATE, "packet reader: previous payload not taken");
     size_t used = 0;
@@ -91,7 +91,7 @@ ptrdiff_t cdc__deframer_feed(cdc_deframer *d, const uint8_t *in, size_t len, cdc
 }
 
 /* The header of the next packet from in; false while incomplete. */
-static bool take_header(cdc_deframer *d, const uint8_t *in, size_t len, size_t *used)
+static bool take_header(cdc__deframer *d, const uint8_t *in, size_t len, size_t *used)
 {
     size_t take = CDC__PKT_HDR - d->hdr_have;
     if (take > len) take = len;
@@ -101,8 +101,8 @@ static bool take_header(cdc_deframer *d, const uint8_t *in, size_t len, size_t *
     return d->hdr_have == CDC__PKT_HDR;
 }
 
-ptrdiff_t cdc__deframer_stream(cdc_deframer *d, const uint8_t *in, size_t len, size_t max, cdc_bytes *span,
-                               bool *end, cdc_err *err)
+ptrdiff_t cdc__deframer_stream(cdc__deframer *d, const uint8_t *in, size_t len, size_t max, cdc_bytes *span,
+                               bool *end, cdc__err *err)
 {
     size_t used = 0;
     *span = (cdc_bytes){in, 0};
@@ -132,7 +132,7 @@ ptrdiff_t cdc__deframer_stream(cdc_deframer *d, const uint8_t *in, size_t len, s
     return (ptrdiff_t)used;
 }
 
-void cdc__deframer_commit(cdc_deframer *d, size_t n)
+void cdc__deframer_commit(cdc__deframer *d, size_t n)
 {
     d->payload.len += n;
     d->seg_left -= (uint32_t)n;
@@ -141,7 +141,7 @@ void cdc__deframer_commit(cdc_deframer *d, size_t n)
     d->done = !d->more;
 }
 
-int cdc__zpacket_frame(cdc_buf *out, uint8_t *seq, const uint8_t *s, size_t n, cdc_err *err)
+int cdc__zpacket_frame(cdc__buf *out, uint8_t *seq, const uint8_t *s, size_t n, cdc__err *err)
 {
     do {
         size_t chunk = n > CDC__PKT_MAX ? CDC__PKT_MAX : n;
@@ -172,7 +172,7 @@ int cdc__zpacket_frame(cdc_buf *out, uint8_t *seq, const uint8_t *s, size_t n, c
     return CDC_OK;
 }
 
-int cdc__zpacket_unpack(const cdc_zhdr *h, const uint8_t *body, cdc_buf *out, size_t max, cdc_err *err)
+int cdc__zpacket_unpack(const cdc__zhdr *h, const uint8_t *body, cdc__buf *out, size_t max, cdc__err *err)
 {
     size_t want = h->ulen ? h->ulen : h->clen;
     if (max && want > max - (out->len < max ? out->len : max))

@@ -30,7 +30,7 @@
  * sequence id *seq, and advances *seq past the last packet.
  * CDC_OK or CDC_ERR_NOMEM.
  */
-int cdc__packet_frame(cdc_buf *out, uint8_t *seq, const void *p, size_t n);
+int cdc__packet_frame(cdc__buf *out, uint8_t *seq, const void *p, size_t n);
 
 /*
  * Incremental de-framer: feed it wire bytes in any chunks; it joins the
@@ -38,8 +38,8 @@ int cdc__packet_frame(cdc_buf *out, uint8_t *seq, const void *p, size_t n);
  * a size limit as it goes, so a 1 GiB claim is refused before memory is
  * spent on it.
  */
-typedef struct cdc_deframer {
-    cdc_buf payload;    /* the logical payload once `done` */
+typedef struct cdc__deframer {
+    cdc__buf payload;    /* the logical payload once `done` */
     size_t max;         /* limit on the joined payload; 0 = none */
     uint8_t seq;        /* id the next packet must carry */
     bool check_seq;
@@ -49,30 +49,30 @@ typedef struct cdc_deframer {
     uint32_t seg_left;  /* payload bytes of the current packet still due */
     bool in_seg;
     bool more;          /* current packet was 0xffffff: another follows */
-} cdc_deframer;
+} cdc__deframer;
 
-void cdc__deframer_init(cdc_deframer *d, const cdc_allocator *a, size_t max);
-void cdc__deframer_free(cdc_deframer *d);
+void cdc__deframer_init(cdc__deframer *d, const cdc_allocator *a, size_t max);
+void cdc__deframer_free(cdc__deframer *d);
 /* Forget a completed payload and get ready for the next one (keeps the
  * buffer's memory and the expected sequence id). */
-void cdc__deframer_next(cdc_deframer *d);
+void cdc__deframer_next(cdc__deframer *d);
 /*
  * Consumes up to len bytes; returns how many were used (stops right after
  * a payload completes, setting d->done), or a negative error:
  * CDC_ERR_PROTOCOL (sequence id out of order), CDC_ERR_TOO_LARGE (over
  * max), CDC_ERR_NOMEM. Feeding while done is CDC_ERR_STATE.
  */
-ptrdiff_t cdc__deframer_feed(cdc_deframer *d, const uint8_t *in, size_t len, cdc_err *err);
+ptrdiff_t cdc__deframer_feed(cdc__deframer *d, const uint8_t *in, size_t len, cdc__err *err);
 /* Where the rest of the current packet's payload goes and how many bytes
  * that is (*room = 0 between packets), so a reader can receive large
  * payloads straight into place; cdc__deframer_commit records what it put
  * there (n <= *room). */
-static inline uint8_t *cdc__deframer_direct(cdc_deframer *d, size_t *room)
+static inline uint8_t *cdc__deframer_direct(cdc__deframer *d, size_t *room)
 {
     *room = d->in_seg && !d->done ? d->seg_left : 0;
     return *room ? d->payload.data + d->payload.len : NULL;
 }
-void cdc__deframer_commit(cdc_deframer *d, size_t n);
+void cdc__deframer_commit(cdc__deframer *d, size_t n);
 /*
  * Streaming de-framing, for payloads too large to join: consumes header
  * bytes and hands back the payload bytes of the current packet found in
@@ -84,20 +84,20 @@ void cdc__deframer_commit(cdc_deframer *d, size_t n);
  * sequence id out of order. The joined `payload` and `max` are not used;
  * do not mix with cdc__deframer_feed inside one payload.
  */
-ptrdiff_t cdc__deframer_stream(cdc_deframer *d, const uint8_t *in, size_t len, size_t max, cdc_bytes *span,
-                               bool *end, cdc_err *err);
+ptrdiff_t cdc__deframer_stream(cdc__deframer *d, const uint8_t *in, size_t len, size_t max, cdc_bytes *span,
+                               bool *end, cdc__err *err);
 
 /* ---- compressed protocol ------------------------------------------- */
 
-typedef struct cdc_zhdr {
+typedef struct cdc__zhdr {
     uint32_t clen;  /* bytes following the 7-byte header */
     uint8_t seq;
     uint32_t ulen;  /* uncompressed size; 0 means the data is stored */
-} cdc_zhdr;
+} cdc__zhdr;
 
-static inline cdc_zhdr cdc__zhdr_parse(const uint8_t h[CDC__ZPKT_HDR])
+static inline cdc__zhdr cdc__zhdr_parse(const uint8_t h[CDC__ZPKT_HDR])
 {
-    return (cdc_zhdr){cdc__le24(h), h[3], cdc__le24(h + 4)};
+    return (cdc__zhdr){cdc__le24(h), h[3], cdc__le24(h + 4)};
 }
 
 /*
@@ -106,7 +106,7 @@ static inline cdc_zhdr cdc__zhdr_parse(const uint8_t h[CDC__ZPKT_HDR])
  * shorter than CDC__ZPKT_MIN_COMPRESS, or that zlib cannot shrink, are
  * stored. CDC_OK, CDC_ERR_NOMEM.
  */
-int cdc__zpacket_frame(cdc_buf *out, uint8_t *seq, const uint8_t *s, size_t n, cdc_err *err);
+int cdc__zpacket_frame(cdc__buf *out, uint8_t *seq, const uint8_t *s, size_t n, cdc__err *err);
 
 /*
  * Appends the content of one compressed packet (header h, body
@@ -114,6 +114,6 @@ int cdc__zpacket_frame(cdc_buf *out, uint8_t *seq, const uint8_t *s, size_t n, c
  * CDC_ERR_PROTOCOL when the data does not inflate to exactly ulen bytes,
  * CDC_ERR_TOO_LARGE when out would exceed max (0 = no limit), CDC_ERR_NOMEM.
  */
-int cdc__zpacket_unpack(const cdc_zhdr *h, const uint8_t *body, cdc_buf *out, size_t max, cdc_err *err);
+int cdc__zpacket_unpack(const cdc__zhdr *h, const uint8_t *body, cdc__buf *out, size_t max, cdc__err *err);
 
 #endif /* CDC_PACKET_H */

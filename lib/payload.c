@@ -8,12 +8,12 @@
 #include <zstd.h>
 #include <zstd_errors.h>
 
-int cdc__payload_fields_parse(const uint8_t *p, size_t n, cdc__payload_fields *f, cdc_err *err)
+int cdc__payload_fields_parse(const uint8_t *p, size_t n, cdc__payload_fields *f, cdc__err *err)
 {
     memset(f, 0, sizeof *f);
     f->compression = CDC__PAYLOAD_NONE + 1; /* "not seen" */
     bool have_size = false;
-    cdc_rd r = cdc__rd(p, n);
+    cdc__reader r = cdc__rd(p, n);
     for (;;) {
         uint64_t type = cdc__rd_lenenc(&r, NULL);
         if (r.bad) break;
@@ -72,7 +72,7 @@ void cdc__payload_free(cdc__payload_stream *s)
     cdc__buf_free(&s->out);
 }
 
-int cdc__payload_begin(cdc__payload_stream *s, int compression, cdc_err *err)
+int cdc__payload_begin(cdc__payload_stream *s, int compression, cdc__err *err)
 {
     s->compression = compression;
     s->flushing = false;
@@ -91,7 +91,7 @@ int cdc__payload_begin(cdc__payload_stream *s, int compression, cdc_err *err)
 }
 
 ptrdiff_t cdc__payload_step(cdc__payload_stream *s, const uint8_t **in, size_t *in_len,
-                            cdc_err *err)
+                            cdc__err *err)
 {
     if (cdc__buf_reserve(&s->out, CDC__PAYLOAD_CHUNK) != CDC_OK)
         return cdc__err_set(err, CDC_ERR_NOMEM, "TRANSACTION_PAYLOAD: out of memory");
@@ -130,7 +130,7 @@ void cdc__payload_compact(cdc__payload_stream *s)
     s->out_off = 0;
 }
 
-int cdc__payload_end(cdc__payload_stream *s, cdc_err *err)
+int cdc__payload_end(cdc__payload_stream *s, cdc__err *err)
 {
     if (s->compression == CDC__PAYLOAD_NONE) return CDC_OK;
     /* zstd returns 0 exactly when a frame has been completely decoded and flushed */

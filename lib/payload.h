@@ -26,13 +26,13 @@ typedef struct cdc__payload_fields {
 /* Parses the fields at the start of the body. Returns CDC_OK,
  * CDC_ERR_TRUNCATED when more bytes are needed, or CDC_ERR_CORRUPT /
  * CDC_ERR_UNSUPPORTED with a message. */
-int cdc__payload_fields_parse(const uint8_t *p, size_t n, cdc__payload_fields *f, cdc_err *err);
+int cdc__payload_fields_parse(const uint8_t *p, size_t n, cdc__payload_fields *f, cdc__err *err);
 
 typedef struct cdc__payload_stream {
     const cdc_allocator *alloc;
     void *dctx;                 /* ZSTD_DCtx, created on first use */
     int compression;
-    cdc_buf out;                /* decompressed bytes not yet framed into events */
+    cdc__buf out;                /* decompressed bytes not yet framed into events */
     size_t out_off;             /* start of the unframed bytes in out */
     bool flushing;              /* zstd may hold output without more input */
     bool frame_done;            /* the last step ended a zstd frame */
@@ -41,17 +41,17 @@ typedef struct cdc__payload_stream {
 void cdc__payload_init(cdc__payload_stream *s, const cdc_allocator *a);
 void cdc__payload_free(cdc__payload_stream *s);
 /* Starts a new payload body. */
-int cdc__payload_begin(cdc__payload_stream *s, int compression, cdc_err *err);
+int cdc__payload_begin(cdc__payload_stream *s, int compression, cdc__err *err);
 /*
  * Decompresses from *in (advancing it and *in_len) into s->out until
  * either one chunk has been produced or the input is used up. Returns
  * the bytes produced (0 when it needs more input) or a negative error.
  */
 ptrdiff_t cdc__payload_step(cdc__payload_stream *s, const uint8_t **in, size_t *in_len,
-                            cdc_err *err);
+                            cdc__err *err);
 /* Drops framed bytes from the front of out. */
 void cdc__payload_compact(cdc__payload_stream *s);
 /* Checks that the stream ended at the end of a zstd frame. */
-int cdc__payload_end(cdc__payload_stream *s, cdc_err *err);
+int cdc__payload_end(cdc__payload_stream *s, cdc__err *err);
 
 #endif /* CDC_PAYLOAD_H */

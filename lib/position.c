@@ -98,7 +98,7 @@ int cdc__position_copy(cdc_position *dst, const cdc_position *src)
     return cdc__position_set_gtids(dst, &src->gtids);
 }
 
-int cdc__position_add_gtid_text(cdc_position *p, const char *gtid, cdc_err *err)
+int cdc__position_add_gtid_text(cdc_position *p, const char *gtid, cdc__err *err)
 {
     if (!*gtid) return CDC_OK;
     cdc__gtid_set one;
@@ -130,7 +130,7 @@ static bool file_char_plain(uint8_t c)
     return isalnum(c) || c == '.' || c == '_' || c == '-' || c == '/';
 }
 
-int cdc__position_format_buf(const cdc_position *p, cdc_buf *out)
+int cdc__position_format_buf(const cdc_position *p, cdc__buf *out)
 {
     int rc = cdc__buf_puts(out, CDC__CHECKPOINT_PREFIX "file=");
     for (size_t i = 0; i < p->file.len && rc == CDC_OK; i++) {
@@ -148,7 +148,7 @@ int cdc__position_format_buf(const cdc_position *p, cdc_buf *out)
 int cdc_position_format(const cdc_position *p, char *buf, size_t cap, size_t *need)
 {
     if (!p) return CDC_ERR_INVALID;
-    cdc_buf b;
+    cdc__buf b;
     cdc__buf_init(&b, p->alloc);
     int rc = cdc__position_format_buf(p, &b);
     if (rc == CDC_OK) {
@@ -173,7 +173,7 @@ static int hexval(char c)
     return -1;
 }
 
-static int parse_gtids(cdc_position *p, const char *s, size_t n, const char *what, cdc_err *err)
+static int parse_gtids(cdc_position *p, const char *s, size_t n, const char *what, cdc__err *err)
 {
     int rc = cdc__gtid_set_parse(&p->gtids, s, n, err);
     if (rc) {
@@ -190,7 +190,7 @@ static int parse_gtids(cdc_position *p, const char *s, size_t n, const char *wha
     return cdc__position_sync_text(p);
 }
 
-static int parse_checkpoint(cdc_position *p, const char *text, cdc_err *err)
+static int parse_checkpoint(cdc_position *p, const char *text, cdc__err *err)
 {
     const char *s = text + strlen(CDC__CHECKPOINT_PREFIX);
     bool have_file = false, have_pos = false, have_gtid = false;
@@ -251,7 +251,7 @@ static int parse_checkpoint(cdc_position *p, const char *text, cdc_err *err)
     return CDC_OK;
 }
 
-int cdc__position_parse_into(cdc_position *p, const char *text, cdc_err *err)
+int cdc__position_parse_into(cdc_position *p, const char *text, cdc__err *err)
 {
     cdc__buf_reset(&p->file);
     cdc__buf_reset(&p->gtid_text);
@@ -288,7 +288,7 @@ int cdc__position_parse_into(cdc_position *p, const char *text, cdc_err *err)
 int cdc_position_parse(cdc_position **out, const char *text, const cdc_allocator *alloc, char *errbuf,
                        size_t errlen)
 {
-    cdc_err err = {0};
+    cdc__err err = {0};
     if (!out) {
         cdc__err_set(&err, CDC_ERR_INVALID, "cdc_position_parse: out is NULL");
         cdc__err_copy_out(&err, errbuf, errlen);
@@ -313,7 +313,7 @@ int cdc_position_parse(cdc_position **out, const char *text, const cdc_allocator
 }
 
 int cdc__where_parse(const char *text, const char *key, bool allow_earliest, cdc__where *kind,
-                     cdc_position *pos, cdc_err *err)
+                     cdc_position *pos, cdc__err *err)
 {
     *kind = CDC__WHERE_NONE;
     if (!text || !*text) return CDC_OK;

@@ -24,10 +24,10 @@
 
 struct cdc_position {
     const cdc_allocator *alloc;
-    cdc_buf file;          /* NUL-terminated (empty: unknown) */
+    cdc__buf file;          /* NUL-terminated (empty: unknown) */
     uint64_t offset;
     cdc__gtid_set gtids;
-    cdc_buf gtid_text;     /* the set's text, NUL-terminated, kept in step */
+    cdc__buf gtid_text;     /* the set's text, NUL-terminated, kept in step */
     bool gtid_known;       /* the set is the whole executed set at this point */
 };
 
@@ -41,14 +41,14 @@ int cdc__position_set_file(cdc_position *p, const char *file, size_t len);
 int cdc__position_set_gtids(cdc_position *p, const cdc__gtid_set *s);
 int cdc__position_union(cdc_position *p, const cdc__gtid_set *s);
 /* Adds one GTID given in its text form ("uuid:5", "uuid:tag:5", "0-1-5"). */
-int cdc__position_add_gtid_text(cdc_position *p, const char *gtid, cdc_err *err);
+int cdc__position_add_gtid_text(cdc_position *p, const char *gtid, cdc__err *err);
 /* Rebuilds gtid_text from gtids (after changing the set directly). */
 int cdc__position_sync_text(cdc_position *p);
 
 /* Appends the checkpoint string (no NUL) to out. */
-int cdc__position_format_buf(const cdc_position *p, cdc_buf *out);
+int cdc__position_format_buf(const cdc_position *p, cdc__buf *out);
 /* Parses a checkpoint, "FILE:OFFSET" or "gtid:SET" into p (cleared first). */
-int cdc__position_parse_into(cdc_position *p, const char *text, cdc_err *err);
+int cdc__position_parse_into(cdc_position *p, const char *text, cdc__err *err);
 
 /* The forms of the "start" and "stop.at" keys. */
 typedef enum cdc__where {
@@ -61,7 +61,7 @@ typedef enum cdc__where {
 /* Parses a start (allow_earliest) or stop.at value. `key` names it in
  * messages. pos receives the position for CDC__WHERE_POSITION. */
 int cdc__where_parse(const char *text, const char *key, bool allow_earliest, cdc__where *kind,
-                     cdc_position *pos, cdc_err *err);
+                     cdc_position *pos, cdc__err *err);
 
 /* Orders two binlog file names the way the server numbers them: by the
  * numeric extension when both share a base name, else by text. */

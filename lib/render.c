@@ -50,22 +50,22 @@ static void spill_free(void *p, void *ud)
     if (p != s->stack) cdc__free(s->base, p);
 }
 
-static void spill_init(spill *s, cdc_buf *b, uint8_t *stack, size_t size, const cdc_allocator *base)
+static void spill_init(spill *s, cdc__buf *b, uint8_t *stack, size_t size, const cdc_allocator *base)
 {
     *s = (spill){stack, size, base, {spill_malloc, spill_realloc, spill_free, NULL}};
     s->a.ud = s;
-    *b = (cdc_buf){stack, 0, size, &s->a};
+    *b = (cdc__buf){stack, 0, size, &s->a};
 }
 
-int cdc__render_text(cdc_buf *out, const uint8_t *s, size_t len, unsigned charset, cdc_err *err)
+int cdc__render_text(cdc__buf *out, const uint8_t *s, size_t len, unsigned charset, cdc__err *err)
 {
-    const cdc_charset *cs = cdc__charset_of(charset);
+    const cdc__charset *cs = cdc__charset_of(charset);
     if (cs->kind == CDC_CS_UTF8 || cs->kind == CDC_CS_ASCII || cs->kind == CDC_CS_UNKNOWN)
         return cdc__render_utf8_string(out, s, len) ? cdc__err_set(err, CDC_ERR_NOMEM, "out of memory") : CDC_OK;
     if (cs->kind == CDC_CS_BINARY) return cdc__render_base64(out, s, len);
     uint8_t stack[2048];
     spill sp;
-    cdc_buf tmp;
+    cdc__buf tmp;
     spill_init(&sp, &tmp, stack, sizeof stack, out->alloc);
     int rc = cdc__charset_to_utf8(cs, s, len, &tmp, err);
     if (rc == CDC_OK && cdc__render_utf8_string(out, tmp.data, tmp.len))
@@ -74,7 +74,7 @@ int cdc__render_text(cdc_buf *out, const uint8_t *s, size_t len, unsigned charse
     return rc;
 }
 
-static inline int put(cdc_buf *out, const char *s, size_t n, cdc_err *err)
+static inline int put(cdc__buf *out, const char *s, size_t n, cdc__err *err)
 {
     if (!n) return CDC_OK;
     if (out->cap - out->len < n && cdc__buf_reserve(out, n))
@@ -84,7 +84,7 @@ static inline int put(cdc_buf *out, const char *s, size_t n, cdc_err *err)
     return CDC_OK;
 }
 
-static inline int put_quoted(cdc_buf *out, const char *s, size_t n, cdc_err *err)
+static inline int put_quoted(cdc__buf *out, const char *s, size_t n, cdc__err *err)
 {
     if (out->cap - out->len < n + 2 && cdc__buf_reserve(out, n + 2))
         return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
@@ -95,7 +95,7 @@ static inline int put_quoted(cdc_buf *out, const char *s, size_t n, cdc_err *err
     return CDC_OK;
 }
 
-static int render_decimal(const cdc_value *v, cdc_buf *out, cdc_err *err)
+static int render_decimal(const cdc_value *v, cdc__buf *out, cdc__err *err)
 {
     if (v->flags & CDC_VF_TEXT) {
         /* pre-5.0 DECIMAL: fixed-width ASCII, padded with spaces */
@@ -117,7 +117,7 @@ static int render_decimal(const cdc_value *v, cdc_buf *out, cdc_err *err)
     return put_quoted(out, text, (size_t)n, err);
 }
 
-static int render_set(const cdc_value *v, cdc_buf *out, cdc_err *err)
+static int render_set(const cdc_value *v, cdc__buf *out, cdc__err *err)
 {
     const cdc_column *c = v->col;
     uint64_t bits = v->v.u;
@@ -126,10 +126,10 @@ static int render_set(const cdc_value *v, cdc_buf *out, cdc_err *err)
         return put(out, num, cdc__fmt_u64(num, bits), err);
     }
     /* labels in bit order, comma-joined, as SELECT prints a SET */
-    const cdc_charset *cs = cdc__charset_of(c->charset);
+    const cdc__charset *cs = cdc__charset_of(c->charset);
     uint8_t stack[2048];
     spill sp;
-    cdc_buf tmp;
+    cdc__buf tmp;
     spill_init(&sp, &tmp, stack, sizeof stack, out->alloc);
     int rc = CDC_OK;
     bool first = true;
@@ -150,7 +150,7 @@ static int render_set(const cdc_value *v, cdc_buf *out, cdc_err *err)
     return rc;
 }
 
-static int render_geometry(const cdc_value *v, cdc_buf *out, cdc_err *err)
+static int render_geometry(const cdc_value *v, cdc__buf *out, cdc__err *err)
 {
     if (v->v.b.len < 4) return cdc__err_set(err, CDC_ERR_CORRUPT, "GEOMETRY: %zu bytes, no SRID", v->v.b.len);
     char head[48];
@@ -161,7 +161,7 @@ static int render_geometry(const cdc_value *v, cdc_buf *out, cdc_err *err)
     return CDC_OK;
 }
 
-static int render_vector(const cdc_value *v, cdc_buf *out, cdc_err *err)
+static int render_vector(const cdc_value *v, cdc__buf *out, cdc__err *err)
 {
     if (v->v.b.len % 4) return cdc__err_set(err, CDC_ERR_CORRUPT, "VECTOR: %zu bytes", v->v.b.len);
     if (cdc__buf_putc(out, '[')) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
@@ -193,7 +193,7 @@ static size_t binary_pad_to(const cdc_value *v)
     return c->meta;
 }
 
-static int render_bytes(const cdc_value *v, cdc_buf *out, cdc_err *err)
+static int render_bytes(const cdc_value *v, cdc__buf *out, cdc__err *err)
 {
     size_t pad = binary_pad_to(v);
     if (!pad) {
@@ -208,7 +208,7 @@ static int render_bytes(const cdc_value *v, cdc_buf *out, cdc_err *err)
     return CDC_OK;
 }
 
-static int render_inet_uuid(const cdc_value *v, cdc_buf *out, cdc_err *err)
+static int render_inet_uuid(const cdc_value *v, cdc__buf *out, cdc__err *err)
 {
     char text[64];
     /* stored as BINARY(4)/BINARY(16), so trailing zero bytes may be cut */
@@ -260,11 +260,11 @@ static int render_inet_uuid(const cdc_value *v, cdc_buf *out, cdc_err *err)
     return put_quoted(out, text, n, err);
 }
 
-int cdc__value_render_json(const cdc_value *v, cdc_buf *out, cdc_err *err)
+int cdc__value_render_json(const cdc_value *v, cdc__buf *out, cdc__err *err)
 {
     char num[CDC__TEMPORAL_TEXT_MAX > 40 ? CDC__TEMPORAL_TEXT_MAX : 40];
     size_t n;
-    cdc_temporal tm;
+    cdc__temporal tm;
     switch (v->kind) {
     case CDC_K_NULL: return put(out, "null", 4, err);
     case CDC_K_INT:

@@ -10,6 +10,6 @@
 
 /* Appends a JSON string literal of text in collation `charset` (0:
  * unknown, taken as UTF-8); CDC_ERR_CHARSET if no converter exists. */
-int cdc__render_text(cdc_buf *out, const uint8_t *s, size_t len, unsigned charset, cdc_err *err);
+int cdc__render_text(cdc__buf *out, const uint8_t *s, size_t len, unsigned charset, cdc__err *err);
 
 #endif /* CDC_RENDER_H */

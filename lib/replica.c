@@ -1,5 +1,5 @@
 /*
- * replica.c: the replica handshake over a cdc_conn (see replica.h).
+ * replica.c: the replica handshake over a cdc__conn (see replica.h).
  */
 #include "replica.h"
 
@@ -25,14 +25,14 @@ static void copy_str(char *dst, size_t cap, const char *src)
     snprintf(dst, cap, "%s", src ? src : "");
 }
 
-int cdc__replica_check(cdc_conn *c, cdc__server_info *info, cdc_err *err)
+int cdc__replica_check(cdc__conn *c, cdc__server_info *info, cdc__err *err)
 {
     memset(info, 0, sizeof *info);
-    const cdc_server_version *v = cdc__conn_server_version(c);
+    const cdc__server_version *v = cdc__conn_server_version(c);
     info->mariadb = v->flavour == CDC_FLAVOUR_MARIADB;
     info->version = cdc__server_version_num(v);
 
-    cdc_result *r = NULL;
+    cdc__result *r = NULL;
     int rc = cdc__conn_query_result(c,
         "SELECT @@global.log_bin, @@global.binlog_format, @@global.binlog_row_image, "
         "@@global.binlog_row_metadata, @@global.binlog_checksum, @@global.server_id, CURRENT_USER()",
@@ -98,16 +98,16 @@ int cdc__replica_check(cdc_conn *c, cdc__server_info *info, cdc_err *err)
     return CDC_OK;
 }
 
-int cdc__replica_check_server_id(cdc_conn *c, const cdc__server_info *info, uint32_t server_id,
-                                 bool *checked, cdc_err *err)
+int cdc__replica_check_server_id(cdc__conn *c, const cdc__server_info *info, uint32_t server_id,
+                                 bool *checked, cdc__err *err)
 {
     *checked = false;
     if (server_id == info->server_id)
         return cdc__err_set(err, CDC_ERR_CONFIG,
                             "server.id %" PRIu32 " is the server's own server_id; choose another", server_id);
     const char *sql = info->mariadb || info->version < 80022 ? "SHOW SLAVE HOSTS" : "SHOW REPLICAS";
-    cdc_result *r = NULL;
-    cdc_err e2 = {0};
+    cdc__result *r = NULL;
+    cdc__err e2 = {0};
     if (cdc__conn_query_result(c, sql, &r, &e2)) return CDC_OK; /* not allowed: cannot tell */
     *checked = true;
     int rc = CDC_OK;
@@ -125,9 +125,9 @@ int cdc__replica_check_server_id(cdc_conn *c, const cdc__server_info *info, uint
     return rc;
 }
 
-int cdc__replica_earliest(cdc_conn *c, cdc_position *pos, cdc_err *err)
+int cdc__replica_earliest(cdc__conn *c, cdc_position *pos, cdc__err *err)
 {
-    cdc_result *r = NULL;
+    cdc__result *r = NULL;
     int rc = cdc__conn_query_result(c, "SHOW BINARY LOGS", &r, err);
     if (rc) {
         cdc__err_prefix(err, "start=earliest: SHOW BINARY LOGS");
@@ -142,14 +142,14 @@ int cdc__replica_earliest(cdc_conn *c, cdc_position *pos, cdc_err *err)
     return rc;
 }
 
-int cdc__replica_binlog_status(cdc_conn *c, const cdc_allocator *a, cdc__binlog_status *st, cdc_err *err)
+int cdc__replica_binlog_status(cdc__conn *c, const cdc_allocator *a, cdc__binlog_status *st, cdc__err *err)
 {
     memset(st, 0, sizeof *st);
-    const cdc_server_version *v = cdc__conn_server_version(c);
+    const cdc__server_version *v = cdc__conn_server_version(c);
     /* MySQL 8.2 renamed SHOW MASTER STATUS; 8.4 removed the old name. */
     st->sql = v->flavour == CDC_FLAVOUR_MYSQL && cdc__server_version_num(v) >= 80200 ? "SHOW BINARY LOG STATUS"
                                                                                         : "SHOW MASTER STATUS";
-    cdc_result *r = NULL;
+    cdc__result *r = NULL;
     int rc = cdc__conn_query_result(c, st->sql, &r, err);
     if (rc) return rc;
     int fcol = cdc__result_col(r, "File"), pcol = cdc__result_col(r, "Position");
@@ -184,9 +184,9 @@ void cdc__binlog_status_clear(const cdc_allocator *a, cdc__binlog_status *st)
     st->file = st->gtids = NULL;
 }
 
-static int gtid_binlog_pos(cdc_conn *c, cdc_buf *out, cdc_err *err)
+static int gtid_binlog_pos(cdc__conn *c, cdc__buf *out, cdc__err *err)
 {
-    cdc_result *r = NULL;
+    cdc__result *r = NULL;
     int rc = cdc__conn_query_result(c, "SELECT @@global.gtid_binlog_pos", &r, err);
     if (rc) return rc;
     const char *g = cdc__result_rows(r) ? cdc__result_get(r, 0, 0) : NULL;
@@ -196,9 +196,9 @@ static int gtid_binlog_pos(cdc_conn *c, cdc_buf *out, cdc_err *err)
     return rc;
 }
 
-int cdc__replica_now(cdc_conn *c, const cdc__server_info *info, cdc_position *pos, cdc_err *err)
+int cdc__replica_now(cdc__conn *c, const cdc__server_info *info, cdc_position *pos, cdc__err *err)
 {
-    cdc_buf before, after;
+    cdc__buf before, after;
     cdc__buf_init(&before, pos->alloc);
     cdc__buf_init(&after, pos->alloc);
     int rc = CDC_OK;
@@ -233,7 +233,7 @@ int cdc__replica_now(cdc_conn *c, const cdc__server_info *info, cdc_position *po
         if (attempt == 5) {
             /* A busy server: ask it which GTID position the file position
              * has (it reads the file up to there, so only as a fallback). */
-            cdc_buf q;
+            cdc__buf q;
             cdc__buf_init(&q, pos->alloc);
             rc = cdc__buf_puts(&q, "SELECT BINLOG_GTID_POS(");
             if (rc == CDC_OK) rc = cdc__sql_quote(&q, cdc_position_file(pos), pos->file.len);
@@ -244,7 +244,7 @@ int cdc__replica_now(cdc_conn *c, const cdc__server_info *info, cdc_position *po
                 rc = cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
                 break;
             }
-            cdc_result *g2 = NULL;
+            cdc__result *g2 = NULL;
             rc = cdc__conn_query_result(c, (const char *)q.data, &g2, err);
             cdc__buf_free(&q);
             if (rc) {
@@ -269,7 +269,7 @@ int cdc__replica_now(cdc_conn *c, const cdc__server_info *info, cdc_position *po
     return rc;
 }
 
-int cdc__sql_quote(cdc_buf *out, const char *s, size_t n)
+int cdc__sql_quote(cdc__buf *out, const char *s, size_t n)
 {
     int rc = cdc__buf_putc(out, '\'');
     for (size_t i = 0; i < n && rc == CDC_OK; i++) {
@@ -281,7 +281,7 @@ int cdc__sql_quote(cdc_buf *out, const char *s, size_t n)
     return rc ? CDC_ERR_NOMEM : CDC_OK;
 }
 
-int cdc__replica_maria_state(const cdc__gtid_set *g, cdc_buf *out)
+int cdc__replica_maria_state(const cdc__gtid_set *g, cdc__buf *out)
 {
     /* A domain can list several server ids; the position is its highest
      * sequence number, which is the last transaction in that domain. */
@@ -302,10 +302,10 @@ int cdc__replica_maria_state(const cdc__gtid_set *g, cdc_buf *out)
     return rc ? CDC_ERR_NOMEM : CDC_OK;
 }
 
-int cdc__replica_prepare(cdc_conn *c, const cdc__server_info *info, uint32_t heartbeat_ms,
-                         const char *gtid_state, cdc_err *err)
+int cdc__replica_prepare(cdc__conn *c, const cdc__server_info *info, uint32_t heartbeat_ms,
+                         const char *gtid_state, cdc__err *err)
 {
-    cdc_buf q;
+    cdc__buf q;
     cdc__buf_init(&q, NULL);
     /* Both spellings: MySQL 8.0.26+ reads the source_ names first. */
     int rc = cdc__buf_printf(&q,
@@ -333,7 +333,7 @@ int cdc__replica_prepare(cdc_conn *c, const cdc__server_info *info, uint32_t hea
     return rc;
 }
 
-static int put_str8(cdc_buf *out, const char *s)
+static int put_str8(cdc__buf *out, const char *s)
 {
     size_t n = s ? strlen(s) : 0;
     if (n > 255) n = 255;
@@ -341,7 +341,7 @@ static int put_str8(cdc_buf *out, const char *s)
     return n ? cdc__buf_append(out, s, n) : CDC_OK;
 }
 
-int cdc__replica_build_register(cdc_buf *out, uint32_t server_id, const char *host, const char *user,
+int cdc__replica_build_register(cdc__buf *out, uint32_t server_id, const char *host, const char *user,
                                 const char *password, uint16_t port)
 {
     uint8_t b[10];
@@ -357,7 +357,7 @@ int cdc__replica_build_register(cdc_buf *out, uint32_t server_id, const char *ho
     return rc ? CDC_ERR_NOMEM : CDC_OK;
 }
 
-int cdc__replica_build_dump(cdc_buf *out, uint32_t server_id, const char *file, uint32_t offset,
+int cdc__replica_build_dump(cdc__buf *out, uint32_t server_id, const char *file, uint32_t offset,
                             uint16_t flags)
 {
     uint8_t b[10];
@@ -369,14 +369,14 @@ int cdc__replica_build_dump(cdc_buf *out, uint32_t server_id, const char *file, 
     return rc ? CDC_ERR_NOMEM : CDC_OK;
 }
 
-static int put_u64(cdc_buf *out, uint64_t v)
+static int put_u64(cdc__buf *out, uint64_t v)
 {
     uint8_t b[8];
     cdc__put_le64(b, v);
     return cdc__buf_append(out, b, 8);
 }
 
-int cdc__replica_build_dump_gtid(cdc_buf *out, uint32_t server_id, const char *file, uint64_t offset,
+int cdc__replica_build_dump_gtid(cdc__buf *out, uint32_t server_id, const char *file, uint64_t offset,
                                  const cdc__gtid_set *g, uint16_t flags)
 {
     size_t flen = file ? strlen(file) : 0;
@@ -419,7 +419,7 @@ int cdc__replica_build_dump_gtid(cdc_buf *out, uint32_t server_id, const char *f
 }
 
 /* Reads the OK (or ERR) that answers a command. */
-static int read_ok(cdc_conn *c, const char *what, cdc_err *err)
+static int read_ok(cdc__conn *c, const char *what, cdc__err *err)
 {
     cdc_bytes p;
     int rc = cdc__conn_read_packet(c, &p, err);
@@ -434,9 +434,9 @@ static int read_ok(cdc_conn *c, const char *what, cdc_err *err)
     return CDC_OK;
 }
 
-int cdc__replica_register(cdc_conn *c, uint32_t server_id, cdc_err *err)
+int cdc__replica_register(cdc__conn *c, uint32_t server_id, cdc__err *err)
 {
-    cdc_buf b;
+    cdc__buf b;
     cdc__buf_init(&b, NULL);
     int rc = cdc__replica_build_register(&b, server_id, "", "", "", 0);
     if (rc == CDC_OK) rc = cdc__conn_write_command(c, CDC_COM_REGISTER_SLAVE, b.data, b.len, err);
@@ -446,10 +446,10 @@ int cdc__replica_register(cdc_conn *c, uint32_t server_id, cdc_err *err)
     return rc;
 }
 
-int cdc__replica_dump(cdc_conn *c, const cdc__server_info *info, uint32_t server_id,
-                      const cdc_position *pos, cdc_err *err)
+int cdc__replica_dump(cdc__conn *c, const cdc__server_info *info, uint32_t server_id,
+                      const cdc_position *pos, cdc__err *err)
 {
-    cdc_buf b;
+    cdc__buf b;
     cdc__buf_init(&b, NULL);
     int rc;
     uint8_t cmd = CDC_COM_BINLOG_DUMP;
@@ -472,9 +472,9 @@ int cdc__replica_dump(cdc_conn *c, const cdc__server_info *info, uint32_t server
     return rc;
 }
 
-int cdc__replica_dump_error(const uint8_t *p, size_t n, cdc_err *err)
+int cdc__replica_dump_error(const uint8_t *p, size_t n, cdc__err *err)
 {
-    cdc_err e = {0};
+    cdc__err e = {0};
     int rc = cdc__err_packet(p, n, &e);
     if (e.server_errno == 1236) {
         if (contains_ci(e.msg, "purged") || contains_ci(e.msg, "could not find") ||
@@ -495,7 +495,7 @@ int cdc__replica_dump_error(const uint8_t *p, size_t n, cdc_err *err)
 int cdc_position_now(cdc_position **out, const cdc_config *cfg, const cdc_allocator *alloc, char *errbuf,
                      size_t errlen)
 {
-    cdc_err err = {0};
+    cdc__err err = {0};
     if (!out || !cfg) {
         cdc__err_set(&err, CDC_ERR_INVALID, "cdc_position_now: %s is NULL", out ? "cfg" : "out");
         cdc__err_copy_out(&err, errbuf, errlen);
@@ -503,9 +503,9 @@ int cdc_position_now(cdc_position **out, const cdc_config *cfg, const cdc_alloca
     }
     *out = NULL;
     const cdc_allocator *a = cdc__allocator(alloc);
-    cdc_conn_opts o;
+    cdc__conn_opts o;
     cdc__conn_opts_from_config(cfg, &o);
-    cdc_conn *c = NULL;
+    cdc__conn *c = NULL;
     cdc_position *p = NULL;
     int rc = cdc__conn_new(&c, a);
     if (rc == CDC_OK) rc = cdc__position_new(&p, a);

@@ -1,6 +1,6 @@
 /*
  * replica.h: what a client does to become a replica of a MySQL or
- * MariaDB server, as functions over a connected cdc_conn: check the
+ * MariaDB server, as functions over a connected cdc__conn: check the
  * server's binlog settings and our privileges, resolve the "earliest" and
  * "now" start points, set the session variables the dump reads
  * (checksums, heartbeat period, MariaDB capability and GTID state),
@@ -34,7 +34,7 @@ typedef struct cdc__server_info {
  * and that the account holds REPLICATION SLAVE (CDC_ERR_PRIVILEGE:
  * "REPLICATION SLAVE privilege is missing for 'x'@'%'"). Fills info.
  */
-int cdc__replica_check(cdc_conn *c, cdc__server_info *info, cdc_err *err);
+int cdc__replica_check(cdc__conn *c, cdc__server_info *info, cdc__err *err);
 
 /*
  * Refuses a server_id equal to the server's own or to one of its
@@ -42,11 +42,11 @@ int cdc__replica_check(cdc_conn *c, cdc__server_info *info, cdc_err *err);
  * would disconnect one of the two. CDC_ERR_CONFIG naming the other
  * replica. *checked is false when the account may not list replicas.
  */
-int cdc__replica_check_server_id(cdc_conn *c, const cdc__server_info *info, uint32_t server_id,
-                                 bool *checked, cdc_err *err);
+int cdc__replica_check_server_id(cdc__conn *c, const cdc__server_info *info, uint32_t server_id,
+                                 bool *checked, cdc__err *err);
 
 /* The first binlog file the server still has, offset 4 (SHOW BINARY LOGS). */
-int cdc__replica_earliest(cdc_conn *c, cdc_position *pos, cdc_err *err);
+int cdc__replica_earliest(cdc__conn *c, cdc_position *pos, cdc__err *err);
 /* Where the binlog is now, as the server's status statement says it:
  * SHOW BINARY LOG STATUS (MySQL 8.2 and later) or SHOW MASTER STATUS. */
 typedef struct cdc__binlog_status {
@@ -60,50 +60,50 @@ typedef struct cdc__binlog_status {
  * "now", the snapshot's point). On a failed query err holds the server's
  * error, unprefixed (st->sql names the statement). Free with
  * cdc__binlog_status_clear. */
-int cdc__replica_binlog_status(cdc_conn *c, const cdc_allocator *a, cdc__binlog_status *st, cdc_err *err);
+int cdc__replica_binlog_status(cdc__conn *c, const cdc_allocator *a, cdc__binlog_status *st, cdc__err *err);
 void cdc__binlog_status_clear(const cdc_allocator *a, cdc__binlog_status *st);
 
 /* The current end of the binlog with the executed GTID set at that point
  * (SHOW BINARY LOG STATUS / SHOW MASTER STATUS + @@gtid_binlog_pos). */
-int cdc__replica_now(cdc_conn *c, const cdc__server_info *info, cdc_position *pos, cdc_err *err);
+int cdc__replica_now(cdc__conn *c, const cdc__server_info *info, cdc_position *pos, cdc__err *err);
 
 /*
  * Sets the session variables the dump thread reads: checksum
  * acknowledgement, heartbeat period (ms; 0 none), and on MariaDB the
  * slave capability and, when gtid_state is not NULL, @slave_connect_state.
  */
-int cdc__replica_prepare(cdc_conn *c, const cdc__server_info *info, uint32_t heartbeat_ms,
-                         const char *gtid_state, cdc_err *err);
+int cdc__replica_prepare(cdc__conn *c, const cdc__server_info *info, uint32_t heartbeat_ms,
+                         const char *gtid_state, cdc__err *err);
 
 /* COM_REGISTER_SLAVE payload (without the command byte). */
-int cdc__replica_build_register(cdc_buf *out, uint32_t server_id, const char *host, const char *user,
+int cdc__replica_build_register(cdc__buf *out, uint32_t server_id, const char *host, const char *user,
                                 const char *password, uint16_t port);
 /* COM_BINLOG_DUMP payload: position, flags, server_id, file name. */
-int cdc__replica_build_dump(cdc_buf *out, uint32_t server_id, const char *file, uint32_t offset,
+int cdc__replica_build_dump(cdc__buf *out, uint32_t server_id, const char *file, uint32_t offset,
                             uint16_t flags);
 /* COM_BINLOG_DUMP_GTID payload for a MySQL GTID set; tagged GTIDs use
  * the tagged encoding of the set, others the original one. */
-int cdc__replica_build_dump_gtid(cdc_buf *out, uint32_t server_id, const char *file, uint64_t offset,
+int cdc__replica_build_dump_gtid(cdc__buf *out, uint32_t server_id, const char *file, uint64_t offset,
                                  const cdc__gtid_set *gtids, uint16_t flags);
 /* One GTID per domain, as @slave_connect_state wants it ("0-1-5,1-2-9"). */
-int cdc__replica_maria_state(const cdc__gtid_set *gtids, cdc_buf *out);
+int cdc__replica_maria_state(const cdc__gtid_set *gtids, cdc__buf *out);
 
-int cdc__replica_register(cdc_conn *c, uint32_t server_id, cdc_err *err);
+int cdc__replica_register(cdc__conn *c, uint32_t server_id, cdc__err *err);
 /*
  * Starts the dump from pos: COM_BINLOG_DUMP from file/offset when pos has
  * a file; else from its GTID set (MySQL COM_BINLOG_DUMP_GTID; MariaDB:
  * prepare() must have set @slave_connect_state). The events follow as
  * packets for cdc__conn_read_packet.
  */
-int cdc__replica_dump(cdc_conn *c, const cdc__server_info *info, uint32_t server_id,
-                      const cdc_position *pos, cdc_err *err);
+int cdc__replica_dump(cdc__conn *c, const cdc__server_info *info, uint32_t server_id,
+                      const cdc_position *pos, cdc__err *err);
 
 /* Maps an ERR packet received during the dump: 1236 about purged or
  * missing binlogs is CDC_ERR_PURGED, a replica with the same server_id
  * CDC_ERR_CONFIG; the server's message and errno are kept. */
-int cdc__replica_dump_error(const uint8_t *p, size_t n, cdc_err *err);
+int cdc__replica_dump_error(const uint8_t *p, size_t n, cdc__err *err);
 
 /* Appends s as a single-quoted SQL string literal. */
-int cdc__sql_quote(cdc_buf *out, const char *s, size_t n);
+int cdc__sql_quote(cdc__buf *out, const char *s, size_t n);
 
 #endif /* CDC_REPLICA_H */

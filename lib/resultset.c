@@ -3,11 +3,11 @@
 
 #include <stdio.h>
 
-int cdc__ok_parse(const uint8_t *p, size_t n, uint32_t caps, cdc_ok *ok, cdc_err *err)
+int cdc__ok_parse(const uint8_t *p, size_t n, uint32_t caps, cdc__ok *ok, cdc__err *err)
 {
     (void)caps;
     memset(ok, 0, sizeof *ok);
-    cdc_rd r = cdc__rd(p, n);
+    cdc__reader r = cdc__rd(p, n);
     uint8_t h = cdc__rd_u8(&r);
     if (r.bad || (h != 0x00 && h != 0xfe)) return cdc__err_set(err, CDC_ERR_PROTOCOL, "expected an OK packet");
     if (h == 0xfe && n < 9) {
@@ -64,9 +64,9 @@ int cdc__server_errno_map(unsigned e)
     }
 }
 
-int cdc__err_packet(const uint8_t *p, size_t n, cdc_err *err)
+int cdc__err_packet(const uint8_t *p, size_t n, cdc__err *err)
 {
-    cdc_rd r = cdc__rd(p, n);
+    cdc__reader r = cdc__rd(p, n);
     uint8_t h = cdc__rd_u8(&r);
     unsigned code = cdc__rd_u16(&r);
     if (r.bad || h != 0xff) return cdc__err_set(err, CDC_ERR_PROTOCOL, "malformed error packet (%zu bytes)", n);
@@ -91,9 +91,9 @@ int cdc__err_packet(const uint8_t *p, size_t n, cdc_err *err)
     return mapped;
 }
 
-int cdc__coldef_parse(const uint8_t *p, size_t n, cdc_coldef *c, cdc_err *err)
+int cdc__coldef_parse(const uint8_t *p, size_t n, cdc__coldef *c, cdc__err *err)
 {
-    cdc_rd r = cdc__rd(p, n);
+    cdc__reader r = cdc__rd(p, n);
     c->catalog = cdc__rd_lenenc_bytes(&r, NULL);
     c->schema = cdc__rd_lenenc_bytes(&r, NULL);
     c->table = cdc__rd_lenenc_bytes(&r, NULL);
@@ -113,9 +113,9 @@ int cdc__coldef_parse(const uint8_t *p, size_t n, cdc_coldef *c, cdc_err *err)
     return CDC_OK;
 }
 
-int cdc__row_parse(const uint8_t *p, size_t n, size_t ncols, cdc_bytes *vals, cdc_err *err)
+int cdc__row_parse(const uint8_t *p, size_t n, size_t ncols, cdc_bytes *vals, cdc__err *err)
 {
-    cdc_rd r = cdc__rd(p, n);
+    cdc__reader r = cdc__rd(p, n);
     for (size_t i = 0; i < ncols; i++) {
         bool null = false;
         vals[i] = cdc__rd_lenenc_bytes(&r, &null);
@@ -130,7 +130,7 @@ int cdc__row_parse(const uint8_t *p, size_t n, size_t ncols, cdc_bytes *vals, cd
 
 enum { RS_START, RS_COLDEFS, RS_COLS_EOF, RS_ROWS };
 
-void cdc__rs_init(cdc_rs *rs, const cdc_allocator *a, uint32_t caps)
+void cdc__rs_init(cdc__rs *rs, const cdc_allocator *a, uint32_t caps)
 {
     memset(rs, 0, sizeof *rs);
     rs->alloc = cdc__allocator(a);
@@ -138,7 +138,7 @@ void cdc__rs_init(cdc_rs *rs, const cdc_allocator *a, uint32_t caps)
     cdc__buf_init(&rs->colbuf, a);
 }
 
-void cdc__rs_free(cdc_rs *rs)
+void cdc__rs_free(cdc__rs *rs)
 {
     cdc__free(rs->alloc, rs->cols);
     cdc__free(rs->alloc, rs->vals);
@@ -147,7 +147,7 @@ void cdc__rs_free(cdc_rs *rs)
     memset(rs, 0, sizeof *rs);
 }
 
-static int rs_columns_ready(cdc_rs *rs, cdc_err *err)
+static int rs_columns_ready(cdc__rs *rs, cdc__err *err)
 {
     /* colbuf stopped moving: point the definitions at their copies. */
     for (size_t i = 0; i < rs->ncols; i++) {
@@ -158,7 +158,7 @@ static int rs_columns_ready(cdc_rs *rs, cdc_err *err)
     return CDC_RS_COLUMNS;
 }
 
-int cdc__rs_feed(cdc_rs *rs, const uint8_t *p, size_t n, cdc_err *err)
+int cdc__rs_feed(cdc__rs *rs, const uint8_t *p, size_t n, cdc__err *err)
 {
     if (n == 0) return cdc__err_set(err, CDC_ERR_PROTOCOL, "empty packet in a query reply");
     switch (rs->state) {
@@ -174,7 +174,7 @@ int cdc__rs_feed(cdc_rs *rs, const uint8_t *p, size_t n, cdc_err *err)
         }
         if (p[0] == 0xfb)
             return cdc__err_set(err, CDC_ERR_UNSUPPORTED, "server asks for a LOCAL INFILE, which libcdc does not send");
-        cdc_rd r = cdc__rd(p, n);
+        cdc__reader r = cdc__rd(p, n);
         uint64_t cols = cdc__rd_lenenc(&r, NULL);
         if (r.bad || cdc__rd_left(&r) || cols == 0)
             return cdc__err_set(err, CDC_ERR_PROTOCOL, "malformed column count packet (%zu bytes, first 0x%02x)", n, p[0]);
@@ -201,7 +201,7 @@ int cdc__rs_feed(cdc_rs *rs, const uint8_t *p, size_t n, cdc_err *err)
         if (cdc__is_eof(p, n))
             return cdc__err_set(err, CDC_ERR_PROTOCOL, "column definitions end after %zu of %zu columns", rs->seen,
                                 rs->ncols);
-        cdc_coldef tmp;
+        cdc__coldef tmp;
         int rc = cdc__coldef_parse(p, n, &tmp, err);
         if (rc) return rc;
         rs->coloff[rs->seen++] = rs->colbuf.len;
@@ -242,19 +242,19 @@ int cdc__rs_feed(cdc_rs *rs, const uint8_t *p, size_t n, cdc_err *err)
 
 /* ---- stored results ------------------------------------------------ */
 
-struct cdc_result {
+struct cdc__result {
     const cdc_allocator *alloc;
     size_t ncols, nrows;
     bool have_set;
-    cdc_buf data;         /* names then values, each NUL-terminated */
+    cdc__buf data;         /* names then values, each NUL-terminated */
     size_t *name_off;
     struct cell { size_t off, len; bool null; } *cells;
     size_t cell_cap;
 };
 
-int cdc__result_on_columns(const cdc_coldef *cols, size_t n, void *ud)
+int cdc__result_on_columns(const cdc__coldef *cols, size_t n, void *ud)
 {
-    cdc_result *r = ud;
+    cdc__result *r = ud;
     if (r->have_set) return 0;
     r->name_off = cdc__calloc(r->alloc, n, sizeof *r->name_off);
     if (!r->name_off) return CDC_ERR_NOMEM;
@@ -269,7 +269,7 @@ int cdc__result_on_columns(const cdc_coldef *cols, size_t n, void *ud)
 
 int cdc__result_on_row(const cdc_bytes *vals, size_t n, void *ud)
 {
-    cdc_result *r = ud;
+    cdc__result *r = ud;
     if (r->have_set) return 0;
     if ((r->nrows + 1) * n > r->cell_cap) {
         size_t cap = r->cell_cap ? r->cell_cap * 2 : 64 * n;
@@ -288,18 +288,18 @@ int cdc__result_on_row(const cdc_bytes *vals, size_t n, void *ud)
     return 0;
 }
 
-int cdc__result_on_end(const cdc_ok *ok, bool more, void *ud)
+int cdc__result_on_end(const cdc__ok *ok, bool more, void *ud)
 {
     (void)ok;
     (void)more;
-    cdc_result *r = ud;
+    cdc__result *r = ud;
     if (r->ncols) r->have_set = true;
     return 0;
 }
 
-int cdc__result_new(cdc_result **out, const cdc_allocator *a)
+int cdc__result_new(cdc__result **out, const cdc_allocator *a)
 {
-    cdc_result *r = cdc__calloc(a, 1, sizeof *r);
+    cdc__result *r = cdc__calloc(a, 1, sizeof *r);
     *out = r;
     if (!r) return CDC_ERR_NOMEM;
     r->alloc = cdc__allocator(a);
@@ -307,35 +307,35 @@ int cdc__result_new(cdc_result **out, const cdc_allocator *a)
     return CDC_OK;
 }
 
-size_t cdc__result_rows(const cdc_result *r) { return r->nrows; }
-size_t cdc__result_cols(const cdc_result *r) { return r->ncols; }
+size_t cdc__result_rows(const cdc__result *r) { return r->nrows; }
+size_t cdc__result_cols(const cdc__result *r) { return r->ncols; }
 
-const char *cdc__result_name(const cdc_result *r, size_t col)
+const char *cdc__result_name(const cdc__result *r, size_t col)
 {
     return col < r->ncols ? (const char *)r->data.data + r->name_off[col] : NULL;
 }
 
-int cdc__result_col(const cdc_result *r, const char *name)
+int cdc__result_col(const cdc__result *r, const char *name)
 {
     for (size_t i = 0; i < r->ncols; i++)
         if (!strcasecmp(cdc__result_name(r, i), name)) return (int)i;
     return -1;
 }
 
-const char *cdc__result_get(const cdc_result *r, size_t row, size_t col)
+const char *cdc__result_get(const cdc__result *r, size_t row, size_t col)
 {
     if (row >= r->nrows || col >= r->ncols) return NULL;
     const struct cell *x = &r->cells[row * r->ncols + col];
     return x->null ? NULL : (const char *)r->data.data + x->off;
 }
 
-size_t cdc__result_len(const cdc_result *r, size_t row, size_t col)
+size_t cdc__result_len(const cdc__result *r, size_t row, size_t col)
 {
     if (row >= r->nrows || col >= r->ncols) return 0;
     return r->cells[row * r->ncols + col].len;
 }
 
-void cdc__result_free(cdc_result *r)
+void cdc__result_free(cdc__result *r)
 {
     if (!r) return;
     cdc__buf_free(&r->data);

@@ -10,17 +10,17 @@
 
 #include "handshake.h"
 
-typedef struct cdc_ok {
+typedef struct cdc__ok {
     uint64_t affected_rows;
     uint64_t last_insert_id;
     uint16_t status;
     uint16_t warnings;
     cdc_bytes info; /* human-readable text, may be empty; borrows the packet */
-} cdc_ok;
+} cdc__ok;
 
 /* OK packet (header 0x00, or 0xfe ending a result set under
  * DEPRECATE_EOF). CDC_ERR_PROTOCOL if malformed. */
-int cdc__ok_parse(const uint8_t *p, size_t n, uint32_t caps, cdc_ok *ok, cdc_err *err);
+int cdc__ok_parse(const uint8_t *p, size_t n, uint32_t caps, cdc__ok *ok, cdc__err *err);
 
 /* True for a (pre-DEPRECATE_EOF) EOF packet: 0xfe and fewer than 9 bytes. */
 static inline bool cdc__is_eof(const uint8_t *p, size_t n) { return n > 0 && n < 9 && p[0] == 0xfe; }
@@ -40,26 +40,26 @@ static inline bool cdc__is_rows_end(const uint8_t *p, size_t n, uint32_t caps)
  * SERVER, ...). The message is "<server text> (server error N SQLSTATE)".
  * Returns the mapped code; CDC_ERR_PROTOCOL if the packet is malformed.
  */
-int cdc__err_packet(const uint8_t *p, size_t n, cdc_err *err);
+int cdc__err_packet(const uint8_t *p, size_t n, cdc__err *err);
 /* The library code a server error number maps to. */
 int cdc__server_errno_map(unsigned server_errno);
 
 /* One column definition (Protocol::ColumnDefinition41); views borrow. */
-typedef struct cdc_coldef {
+typedef struct cdc__coldef {
     cdc_bytes catalog, schema, table, org_table, name, org_name;
     uint16_t charset;
     uint32_t length;
     uint8_t type;
     uint16_t flags;
     uint8_t decimals;
-} cdc_coldef;
+} cdc__coldef;
 
-int cdc__coldef_parse(const uint8_t *p, size_t n, cdc_coldef *c, cdc_err *err);
+int cdc__coldef_parse(const uint8_t *p, size_t n, cdc__coldef *c, cdc__err *err);
 
 /* A text-protocol row of ncols values into vals: a NULL value has
  * ptr == NULL, an empty string a non-NULL ptr and len 0. CDC_ERR_PROTOCOL
  * when the row has more or fewer values than columns or is truncated. */
-int cdc__row_parse(const uint8_t *p, size_t n, size_t ncols, cdc_bytes *vals, cdc_err *err);
+int cdc__row_parse(const uint8_t *p, size_t n, size_t ncols, cdc_bytes *vals, cdc__err *err);
 
 /* What feeding one packet to the result reader produced. */
 typedef enum cdc__rs_event {
@@ -77,25 +77,25 @@ typedef enum cdc__rs_event {
  * stay valid until the next result set starts; row values borrow the
  * packet fed last.
  */
-typedef struct cdc_rs {
+typedef struct cdc__rs {
     uint32_t caps;
     int state;
     size_t ncols, seen;
-    cdc_coldef *cols;
+    cdc__coldef *cols;
     cdc_bytes *vals;
     size_t cap;        /* entries allocated in cols/vals */
-    cdc_buf colbuf;    /* the column definition packets, back to back */
+    cdc__buf colbuf;    /* the column definition packets, back to back */
     size_t *coloff;    /* start of each in colbuf */
-    cdc_ok ok;
+    cdc__ok ok;
     bool more;
     uint64_t rows;     /* rows seen in the current result set */
     const cdc_allocator *alloc;
-} cdc_rs;
+} cdc__rs;
 
-void cdc__rs_init(cdc_rs *rs, const cdc_allocator *a, uint32_t caps);
-void cdc__rs_free(cdc_rs *rs);
+void cdc__rs_init(cdc__rs *rs, const cdc_allocator *a, uint32_t caps);
+void cdc__rs_free(cdc__rs *rs);
 /* Returns a cdc__rs_event (>= 0) or a negative error. */
-int cdc__rs_feed(cdc_rs *rs, const uint8_t *p, size_t n, cdc_err *err);
+int cdc__rs_feed(cdc__rs *rs, const uint8_t *p, size_t n, cdc__err *err);
 
 /* Upper bound on columns in one result set; MySQL allows 4096 per table,
  * a SELECT can list more, but not 65536. */
@@ -104,20 +104,20 @@ int cdc__rs_feed(cdc_rs *rs, const uint8_t *p, size_t n, cdc_err *err);
 /* ---- stored results -------------------------------------------------
  * The first result set with columns of a reply, kept whole: what
  * cdc__conn_query_result returns. The on_* functions are the query
- * handler callbacks that fill it (ud is the cdc_result). */
-typedef struct cdc_result cdc_result;
-int cdc__result_new(cdc_result **out, const cdc_allocator *a);
-int cdc__result_on_columns(const cdc_coldef *cols, size_t n, void *ud);
+ * handler callbacks that fill it (ud is the cdc__result). */
+typedef struct cdc__result cdc__result;
+int cdc__result_new(cdc__result **out, const cdc_allocator *a);
+int cdc__result_on_columns(const cdc__coldef *cols, size_t n, void *ud);
 int cdc__result_on_row(const cdc_bytes *vals, size_t n, void *ud);
-int cdc__result_on_end(const cdc_ok *ok, bool more, void *ud);
-size_t cdc__result_rows(const cdc_result *r);
-size_t cdc__result_cols(const cdc_result *r);
-const char *cdc__result_name(const cdc_result *r, size_t col);
+int cdc__result_on_end(const cdc__ok *ok, bool more, void *ud);
+size_t cdc__result_rows(const cdc__result *r);
+size_t cdc__result_cols(const cdc__result *r);
+const char *cdc__result_name(const cdc__result *r, size_t col);
 /* Column index by name (case-insensitive), or -1. */
-int cdc__result_col(const cdc_result *r, const char *name);
+int cdc__result_col(const cdc__result *r, const char *name);
 /* Value as a NUL-terminated string, or NULL for SQL NULL (and out of range). */
-const char *cdc__result_get(const cdc_result *r, size_t row, size_t col);
-size_t cdc__result_len(const cdc_result *r, size_t row, size_t col);
-void cdc__result_free(cdc_result *r);
+const char *cdc__result_get(const cdc__result *r, size_t row, size_t col);
+size_t cdc__result_len(const cdc__result *r, size_t row, size_t col);
+void cdc__result_free(cdc__result *r);
 
 #endif /* CDC_RESULTSET_H */

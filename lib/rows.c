@@ -12,7 +12,7 @@ bool cdc__rows_is_rows_event(int type)
 }
 
 int cdc__rows_parse(const cdc__fde *f, int type, const uint8_t *body, size_t len,
-                    cdc__rows_ev *out, cdc_err *err)
+                    cdc__rows_ev *out, cdc__err *err)
 {
     memset(out, 0, sizeof *out);
     out->type = type;
@@ -26,7 +26,7 @@ int cdc__rows_parse(const cdc__fde *f, int type, const uint8_t *body, size_t len
 
     uint8_t ph = cdc__fde_post_header(f, type);
     if (ph == 0) ph = (type >= 30 && type <= 32) || type == 39 || type >= 169 ? 10 : 8;
-    cdc_rd r = cdc__rd(body, len);
+    cdc__reader r = cdc__rd(body, len);
     out->table_id = ph == 6 ? cdc__rd_u32(&r) : cdc__rd_u48(&r);
     out->flags = cdc__rd_u16(&r);
     if (ph >= 10) { /* v2: extra data, its length counting itself */
@@ -61,9 +61,9 @@ static size_t popcount_bits(const uint8_t *bm, size_t n)
 }
 
 int cdc__rows_image(const struct cdc_table *t, const cdc__rows_ev *ev, const uint8_t *bitmap,
-                    bool partial_after, cdc_rd *r, cdc_value *vals, uint8_t *present,
-                    const cdc_value *before, const uint8_t *before_present, cdc_buf *jbufs,
-                    cdc__rows_where *where, cdc_err *err)
+                    bool partial_after, cdc__reader *r, cdc_value *vals, uint8_t *present,
+                    const cdc_value *before, const uint8_t *before_present, cdc__buf *jbufs,
+                    cdc__rows_where *where, cdc__err *err)
 {
     size_t n = ev->ncols;
     const uint8_t *pbits = NULL;
@@ -111,7 +111,7 @@ int cdc__rows_image(const struct cdc_table *t, const cdc__rows_ev *ev, const uin
             if (before && before_present && before_present[i] &&
                 before[i].kind != CDC_K_NULL) {
                 cdc__buf_reset(&jbufs[jk]);
-                cdc_err tmp;
+                cdc__err tmp;
                 cdc__err_clear(&tmp);
                 rc = cdc__json_diff_apply(&before[i], &diff, &jbufs[jk], v, &tmp);
                 if (rc == CDC_ERR_UNSUPPORTED) {

@@ -29,7 +29,7 @@ typedef struct cdc__rows_ev {
 /* 1 for the event types this module decodes. */
 bool cdc__rows_is_rows_event(int type);
 int cdc__rows_parse(const cdc__fde *f, int type, const uint8_t *body, size_t len,
-                    cdc__rows_ev *out, cdc_err *err);
+                    cdc__rows_ev *out, cdc__err *err);
 
 /* Where a value failed, for the caller's message. */
 typedef struct cdc__rows_where { size_t column; bool after; } cdc__rows_where;
@@ -44,8 +44,8 @@ typedef struct cdc__rows_where { size_t column; bool after; } cdc__rows_where;
  * t->n_json buffers).
  */
 int cdc__rows_image(const struct cdc_table *t, const cdc__rows_ev *ev, const uint8_t *bitmap,
-                    bool partial_after, cdc_rd *r, cdc_value *vals, uint8_t *present,
-                    const cdc_value *before, const uint8_t *before_present, cdc_buf *jbufs,
-                    cdc__rows_where *where, cdc_err *err);
+                    bool partial_after, cdc__reader *r, cdc_value *vals, uint8_t *present,
+                    const cdc_value *before, const uint8_t *before_present, cdc__buf *jbufs,
+                    cdc__rows_where *where, cdc__err *err);
 
 #endif /* CDC_ROWS_H */

@@ -49,10 +49,10 @@ static void drop(cdc__schema *s, const char *db, const char *table)
     }
 }
 
-static int fetch(cdc__schema *s, cdc_conn *c, const char *db, const char *table, cdc__schema_entry *e,
-                 cdc_err *err)
+static int fetch(cdc__schema *s, cdc__conn *c, const char *db, const char *table, cdc__schema_entry *e,
+                 cdc__err *err)
 {
-    cdc_buf q;
+    cdc__buf q;
     cdc__buf_init(&q, s->alloc);
     int rc = cdc__buf_puts(&q, "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ");
     if (rc == CDC_OK) rc = cdc__sql_quote(&q, db, strlen(db));
@@ -64,7 +64,7 @@ static int fetch(cdc__schema *s, cdc_conn *c, const char *db, const char *table,
         cdc__buf_free(&q);
         return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
     }
-    cdc_result *r = NULL;
+    cdc__result *r = NULL;
     s->fetches++;
     rc = cdc__conn_query_result(c, (const char *)q.data, &r, err);
     cdc__buf_free(&q);
@@ -105,8 +105,8 @@ bool cdc__schema_cached(const cdc__schema *s, const char *db, const char *table,
     return false;
 }
 
-int cdc__schema_names(cdc__schema *s, cdc_conn *c, const char *db, const char *table, size_t ncols,
-                      const char *const **names, cdc_err *err)
+int cdc__schema_names(cdc__schema *s, cdc__conn *c, const char *db, const char *table, size_t ncols,
+                      const char *const **names, cdc__err *err)
 {
     cdc__schema_entry *e = NULL;
     for (size_t i = 0; i < s->n; i++)
@@ -191,7 +191,7 @@ static bool kw(lex *l, const char *k)
 }
 
 /* One identifier, unquoted into out (NUL-terminated). */
-static bool ident(lex *l, cdc_buf *out)
+static bool ident(lex *l, cdc__buf *out)
 {
     skip_space(l);
     if (l->p >= l->end) return false;
@@ -218,7 +218,7 @@ static bool ident(lex *l, cdc_buf *out)
 }
 
 /* [db.]table as "db\0table\0". */
-static bool table_name(lex *l, const char *db, size_t dblen, cdc_buf *out)
+static bool table_name(lex *l, const char *db, size_t dblen, cdc__buf *out)
 {
     size_t start = out->len;
     if (!ident(l, out)) return false;
@@ -247,7 +247,7 @@ static bool punct(lex *l, char c)
     return false;
 }
 
-int cdc__schema_ddl_tables(const char *db, size_t dblen, const char *sql, size_t len, cdc_buf *out)
+int cdc__schema_ddl_tables(const char *db, size_t dblen, const char *sql, size_t len, cdc__buf *out)
 {
     lex l = {sql, sql + len};
     int n = 0;
@@ -296,7 +296,7 @@ int cdc__schema_ddl_tables(const char *db, size_t dblen, const char *sql, size_t
     return 0;
 }
 
-bool cdc__schema_ddl_database(const char *sql, size_t len, cdc_buf *out)
+bool cdc__schema_ddl_database(const char *sql, size_t len, cdc__buf *out)
 {
     lex l = {sql, sql + len};
     if (!kw(&l, "CREATE") && !kw(&l, "DROP") && !kw(&l, "ALTER")) return false;
@@ -312,7 +312,7 @@ bool cdc__schema_ddl_database(const char *sql, size_t len, cdc_buf *out)
 void cdc__schema_ddl(cdc__schema *s, const char *db, size_t dblen, const char *sql, size_t len)
 {
     if (!s->n) return;
-    cdc_buf t;
+    cdc__buf t;
     cdc__buf_init(&t, s->alloc);
     int n = cdc__schema_ddl_tables(db, dblen, sql, len, &t);
     if (n < 0) {

@@ -33,8 +33,8 @@ void cdc__schema_free(cdc__schema *s);
  * other than `ncols` (the row event's), naming both counts. Names stay
  * valid until the entry is invalidated or the cache freed.
  */
-int cdc__schema_names(cdc__schema *s, cdc_conn *c, const char *db, const char *table, size_t ncols,
-                      const char *const **names, cdc_err *err);
+int cdc__schema_names(cdc__schema *s, cdc__conn *c, const char *db, const char *table, size_t ncols,
+                      const char *const **names, cdc__err *err);
 
 /* The cached names of db.table when they are there and have ncols
  * columns; false otherwise (then cdc__schema_names fetches them or says
@@ -58,10 +58,10 @@ void cdc__schema_clear(cdc__schema *s);
  * written as "db\0table\0" pairs into out. Returns the count, or -1 when
  * the statement is DDL this parser cannot read, 0 when it is not table
  * DDL. For tests too. */
-int cdc__schema_ddl_tables(const char *default_db, size_t dblen, const char *sql, size_t len, cdc_buf *out);
+int cdc__schema_ddl_tables(const char *default_db, size_t dblen, const char *sql, size_t len, cdc__buf *out);
 
 /* The database a CREATE/DROP/ALTER DATABASE (or SCHEMA) statement names,
  * unquoted and NUL-terminated into out; false for other statements. */
-bool cdc__schema_ddl_database(const char *sql, size_t len, cdc_buf *out);
+bool cdc__schema_ddl_database(const char *sql, size_t len, cdc__buf *out);
 
 #endif /* CDC_SCHEMA_H */

@@ -84,7 +84,7 @@ typedef struct batch {
     size_t table;
     uint32_t nrows;
     bool end_chunk, end_item;
-    cdc_buf data;               /* per row: u32 length, then the text row */
+    cdc__buf data;               /* per row: u32 length, then the text row */
 } batch;
 
 struct cdc__snap;
@@ -92,14 +92,14 @@ typedef struct cdc__snap snap;
 
 typedef struct worker {
     snap *s;
-    cdc_conn *conn;
+    cdc__conn *conn;
     pthread_t thread;
     bool started;
-    cdc_err err;
+    cdc__err err;
     batch *cur;                 /* batch being filled */
     snap_table *table;          /* of the item being read */
     size_t item_table;
-    cdc_buf lastkey;            /* key values of the last row, back to back */
+    cdc__buf lastkey;            /* key values of the last row, back to back */
     cdc_bytes *last;            /* views into lastkey */
     size_t last_cap;
     uint64_t chunk_n;           /* rows in the current chunk */
@@ -112,7 +112,7 @@ typedef struct cdc__snap {
     cdc__snap_opts opts;
     cdc__snap_cbs cbs;
     const cdc_allocator *a;
-    cdc_conn *c0;
+    cdc__conn *c0;
     bool mariadb;
     snap_table *tables;
     size_t ntables, tables_done;
@@ -128,7 +128,7 @@ typedef struct cdc__snap {
     size_t running;
     atomic_bool abort; /* read without the mutex by workers */
     int err_code;
-    cdc_err err;
+    cdc__err err;
     bool sync_ok;
     bool started;               /* worker threads were started */
     bool finished;              /* every row delivered, workers joined */
@@ -140,7 +140,7 @@ typedef struct cdc__snap {
     cdc_value *vals;
     uint8_t *present;
     cdc_bytes *texts;
-    cdc_buf scratch;
+    cdc__buf scratch;
 } snap;
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -177,26 +177,26 @@ static char *quote_ident(const cdc_allocator *a, const char *name)
 
 static char *dup(const cdc_allocator *a, const char *s) { return s ? cdc__strndup(a, s, strlen(s)) : NULL; }
 
-static const char *rget(const cdc_result *r, size_t row, const char *col)
+static const char *rget(const cdc__result *r, size_t row, const char *col)
 {
     int i = cdc__result_col(r, col);
     return i < 0 ? NULL : cdc__result_get(r, row, (size_t)i);
 }
 
-static uint64_t rnum(const cdc_result *r, size_t row, const char *col)
+static uint64_t rnum(const cdc__result *r, size_t row, const char *col)
 {
     const char *v = rget(r, row, col);
     return v ? strtoull(v, NULL, 10) : 0;
 }
 
-static int query_result(cdc_conn *c, const char *sql, cdc_result **out, cdc_err *err)
+static int query_result(cdc__conn *c, const char *sql, cdc__result **out, cdc__err *err)
 {
     int rc = cdc__conn_query_result(c, sql, out, err);
     if (rc) cdc__err_prefix(err, "snapshot: %.60s", sql);
     return rc;
 }
 
-static int exec(cdc_conn *c, const char *sql, cdc_err *err)
+static int exec(cdc__conn *c, const char *sql, cdc__err *err)
 {
     int rc = cdc__conn_exec(c, sql, err);
     if (rc) cdc__err_prefix(err, "snapshot: %s", sql);
@@ -250,7 +250,7 @@ static bool system_schema(const char *db)
 #define SYS_SCHEMAS "('mysql','sys','information_schema','performance_schema')"
 
 /* Builds tables [first, last) of the COLUMNS result r as one table. */
-static int table_build(snap *s, const cdc_result *r, size_t first, size_t last, snap_table *t, cdc_err *err)
+static int table_build(snap *s, const cdc__result *r, size_t first, size_t last, snap_table *t, cdc__err *err)
 {
     const cdc_allocator *a = s->a;
     size_t n = last - first;
@@ -323,7 +323,7 @@ static bool lossy_labels(const cdc_column *col)
 }
 
 /* Key columns from the PRIMARY index rows [first, last) of STATISTICS. */
-static int table_keys(snap *s, snap_table *t, const cdc_result *st, size_t first, size_t last, cdc_err *err)
+static int table_keys(snap *s, snap_table *t, const cdc__result *st, size_t first, size_t last, cdc__err *err)
 {
     size_t nk = last - first;
     t->has_key = nk > 0;
@@ -351,7 +351,7 @@ static int table_keys(snap *s, snap_table *t, const cdc_result *st, size_t first
     t->nkey = nk;
     /* select list: every column not excluded, and key columns always (an
      * excluded key column is read for paging but not delivered) */
-    cdc_buf b;
+    cdc__buf b;
     cdc__buf_init(&b, s->a);
     int rc = cdc__buf_puts(&b, "SELECT ");
     for (size_t i = 0; i < t->t.ncols && !rc; i++) {
@@ -395,7 +395,7 @@ static int table_keys(snap *s, snap_table *t, const cdc_result *st, size_t first
 }
 
 /* Every row names its table: the merge below compares them with strcmp. */
-static int check_names(const cdc_result *r, const char *what, cdc_err *err)
+static int check_names(const cdc__result *r, const char *what, cdc__err *err)
 {
     for (size_t i = 0; i < cdc__result_rows(r); i++)
         if (!rget(r, i, "TABLE_SCHEMA") || !rget(r, i, "TABLE_NAME"))
@@ -404,9 +404,9 @@ static int check_names(const cdc_result *r, const char *what, cdc_err *err)
     return CDC_OK;
 }
 
-static int read_schema(snap *s, cdc_err *err)
+static int read_schema(snap *s, cdc__err *err)
 {
-    cdc_result *cols = NULL, *st = NULL;
+    cdc__result *cols = NULL, *st = NULL;
     int rc = query_result(
         s->c0,
         "SELECT c.TABLE_SCHEMA, c.TABLE_NAME, c.COLUMN_NAME, c.DATA_TYPE, c.COLUMN_TYPE,"
@@ -463,15 +463,15 @@ static int read_schema(snap *s, cdc_err *err)
 
 /* ---- the consistency point -------------------------------------------- */
 
-static int start_snapshot(worker *w, cdc_err *err)
+static int start_snapshot(worker *w, cdc__err *err)
 {
     return exec(w->conn, "START TRANSACTION WITH CONSISTENT SNAPSHOT", err);
 }
 
 /* MariaDB: the binlog point of the session's snapshot. */
-static int maria_point(snap *s, cdc_conn *c, char **file, uint64_t *pos, cdc_err *err)
+static int maria_point(snap *s, cdc__conn *c, char **file, uint64_t *pos, cdc__err *err)
 {
-    cdc_result *r = NULL;
+    cdc__result *r = NULL;
     int rc = query_result(c, "SHOW STATUS LIKE 'binlog_snapshot_%'", &r, err);
     if (rc) return rc;
     *file = NULL;
@@ -494,11 +494,11 @@ static int maria_point(snap *s, cdc_conn *c, char **file, uint64_t *pos, cdc_err
 
 static void rollback_all(snap *s)
 {
-    cdc_err e;
+    cdc__err e;
     for (size_t i = 0; i < s->nw; i++) cdc__conn_exec(s->w[i].conn, "ROLLBACK", &e);
 }
 
-static int point_mariadb(snap *s, cdc__snap_point *p, cdc_err *err)
+static int point_mariadb(snap *s, cdc__snap_point *p, cdc__err *err)
 {
     int rc = CDC_OK;
     bool locked = false;
@@ -536,7 +536,7 @@ static int point_mariadb(snap *s, cdc__snap_point *p, cdc_err *err)
             }
         }
         if (locked) {
-            cdc_err e;
+            cdc__err e;
             int urc = exec(s->c0, "UNLOCK TABLES", &e);
             if (!rc && urc) {
                 *err = e;
@@ -562,7 +562,7 @@ static int point_mariadb(snap *s, cdc__snap_point *p, cdc_err *err)
     q[0] = q[strlen(q) - 1] = '\'';
     snprintf(sql, sizeof sql, "SELECT BINLOG_GTID_POS(%s, %llu)", q, (unsigned long long)p->offset);
     cdc__free(s->a, q);
-    cdc_result *r = NULL;
+    cdc__result *r = NULL;
     rc = query_result(s->c0, sql, &r, err);
     if (rc) return rc;
     const char *g = cdc__result_rows(r) ? cdc__result_get(r, 0, 0) : NULL;
@@ -575,7 +575,7 @@ static int point_mariadb(snap *s, cdc__snap_point *p, cdc_err *err)
 }
 
 /* MySQL: file, position and executed GTID set under the lock on c0. */
-static int mysql_status(snap *s, cdc__snap_point *p, cdc_err *err)
+static int mysql_status(snap *s, cdc__snap_point *p, cdc__err *err)
 {
     cdc__binlog_status st;
     int rc = cdc__replica_binlog_status(s->c0, s->a, &st, err);
@@ -599,9 +599,9 @@ static double mono_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-static int point_mysql(snap *s, cdc__snap_point *p, cdc_err *err)
+static int point_mysql(snap *s, cdc__snap_point *p, cdc__err *err)
 {
-    cdc_err ftwrl;
+    cdc__err ftwrl;
     double t0 = mono_ms();
     const char *how = "FLUSH TABLES WITH READ LOCK";
     int rc = cdc__conn_exec(s->c0, "FLUSH TABLES WITH READ LOCK", &ftwrl);
@@ -617,7 +617,7 @@ static int point_mysql(snap *s, cdc__snap_point *p, cdc_err *err)
         how = "LOCK TABLES ... READ";
         t0 = mono_ms();
         if (s->ntables) {
-            cdc_buf b;
+            cdc__buf b;
             cdc__buf_init(&b, s->a);
             rc = cdc__buf_puts(&b, "LOCK TABLES ");
             for (size_t i = 0; i < s->ntables && !rc; i++) {
@@ -630,7 +630,7 @@ static int point_mysql(snap *s, cdc__snap_point *p, cdc_err *err)
             if (!rc) rc = cdc__conn_exec(s->c0, (const char *)b.data, err);
             cdc__buf_free(&b);
             if (rc == CDC_ERR_PRIVILEGE) {
-                cdc_err lt = *err;
+                cdc__err lt = *err;
                 return cdc__err_set(err, CDC_ERR_PRIVILEGE,
                                     "snapshot: no way to fix a consistent binlog point: FLUSH TABLES WITH READ "
                                     "LOCK needs RELOAD and LOCK TABLES needs the LOCK TABLES privilege on the "
@@ -645,7 +645,7 @@ static int point_mysql(snap *s, cdc__snap_point *p, cdc_err *err)
     }
     for (size_t i = 0; i < s->nw && !rc; i++) rc = start_snapshot(&s->w[i], err);
     if (!rc) rc = mysql_status(s, p, err);
-    cdc_err e;
+    cdc__err e;
     int urc = exec(s->c0, "UNLOCK TABLES", &e);
     if (!rc && urc) {
         *err = e;
@@ -673,7 +673,7 @@ static bool int_key(const cdc_column *c)
 /* Splits large tables with an integer first key column into ranges so
  * several workers share them. Bounds come from MIN/MAX read outside the
  * snapshot: they only partition the key space, so any values do. */
-static int plan_items(snap *s, cdc_err *err)
+static int plan_items(snap *s, cdc__err *err)
 {
     size_t cap = s->ntables + 1;
     s->items = cdc__calloc(s->a, cap, sizeof *s->items);
@@ -686,7 +686,7 @@ static int plan_items(snap *s, cdc_err *err)
             char sql[1024];
             snprintf(sql, sizeof sql, "SELECT MIN(%s), MAX(%s) %s", t->kc[0].quoted, t->kc[0].quoted,
                      strstr(t->select_sql, " FROM "));
-            cdc_result *r = NULL;
+            cdc__result *r = NULL;
             int rc = query_result(s->c0, sql, &r, err);
             if (rc) return rc;
             const char *a = cdc__result_get(r, 0, 0), *b = cdc__result_get(r, 0, 1);
@@ -729,7 +729,7 @@ static int plan_items(snap *s, cdc_err *err)
 
 /* ---- the queue -------------------------------------------------------- */
 
-static void fail(snap *s, int code, const cdc_err *e)
+static void fail(snap *s, int code, const cdc__err *e)
 {
     pthread_mutex_lock(&s->mu);
     if (!s->err_code) {
@@ -845,7 +845,7 @@ static int on_row(const cdc_bytes *vals, size_t ncols, void *ud)
         if (!(w->cur = batch_get(w->s))) return CDC_ERR_NOMEM;
         w->cur->table = w->item_table;
     }
-    cdc_buf *d = &w->cur->data;
+    cdc__buf *d = &w->cur->data;
     size_t need = 4;
     for (size_t i = 0; i < ncols; i++) need += 9 + vals[i].len;
     if (cdc__buf_reserve(d, need)) return CDC_ERR_NOMEM;
@@ -892,8 +892,8 @@ static int read_item(worker *w, const snap_item *it)
         w->last = n;
         w->last_cap = t->nkey;
     }
-    cdc_query_handler h = {.row = on_row};
-    cdc_buf sql;
+    cdc__query_handler h = {.row = on_row};
+    cdc__buf sql;
     cdc__buf_init(&sql, s->a);
     bool first = true;
     int rc = CDC_OK;
@@ -965,7 +965,7 @@ static void *worker_main(void *arg)
 
 /* Label idx (1-based) of column i is the exact text v: keep a copy of
  * v in its place when the metadata's label lost characters. */
-static int repair_label(snap *s, snap_table *t, size_t i, uint64_t idx, const uint8_t *v, size_t len, cdc_err *err)
+static int repair_label(snap *s, snap_table *t, size_t i, uint64_t idx, const uint8_t *v, size_t len, cdc__err *err)
 {
     cdc_column *col = &t->t.cols[i];
     if (idx < 1 || idx > col->n_labels)
@@ -989,7 +989,7 @@ static int repair_label(snap *s, snap_table *t, size_t i, uint64_t idx, const ui
  * and its col+0 number (see snap_col.index_sel). Runs on the caller's
  * thread, the only one that reads labels. */
 static int repair_labels(snap *s, snap_table *t, size_t i, const cdc_bytes *text, const cdc_bytes *num,
-                         cdc_err *err)
+                         cdc__err *err)
 {
     if (!text->ptr || !num->ptr) return CDC_OK;
     uint64_t n = 0;
@@ -1016,7 +1016,7 @@ static int repair_labels(snap *s, snap_table *t, size_t i, const cdc_bytes *text
     return CDC_OK;
 }
 
-static int cb_error(cdc_err *err, const char *which, int rc)
+static int cb_error(cdc__err *err, const char *which, int rc)
 {
     if (rc > 0) rc = CDC_ERR_CALLBACK;
     return cdc__err_set(err, rc, "snapshot: the %s callback returned %d", which, rc);
@@ -1024,11 +1024,11 @@ static int cb_error(cdc_err *err, const char *which, int rc)
 
 /* Delivers the rows of s->cur from s->cur_row on, then its progress.
  * CDC_ERR_PAUSED leaves the place in s->cur_* for the next call. */
-static int deliver(snap *s, cdc_err *err)
+static int deliver(snap *s, cdc__err *err)
 {
     batch *b = s->cur;
     snap_table *t = &s->tables[b->table];
-    cdc_rd r = cdc__rd(b->data.data + s->cur_off, b->data.len - s->cur_off);
+    cdc__reader r = cdc__rd(b->data.data + s->cur_off, b->data.len - s->cur_off);
     while (!s->cur_rows_done && s->cur_row < b->nrows) {
         if (stopped(s)) return cdc__err_set(err, CDC_ERR_STOPPED, "snapshot: stopped on request");
         uint32_t len = cdc__rd_u32(&r);
@@ -1105,7 +1105,7 @@ static void join_workers(snap *s)
     s->started = false;
 }
 
-int cdc__snap_run(snap *s, cdc_err *err)
+int cdc__snap_run(snap *s, cdc__err *err)
 {
     if (s->finished) return CDC_OK;
     if (s->err_code) {
@@ -1141,7 +1141,7 @@ int cdc__snap_run(snap *s, cdc_err *err)
         if (!err->msg[0]) cdc__err_set(err, rc, "snapshot: %s", cdc_strerror(rc));
         return rc;
     }
-    cdc_err e;
+    cdc__err e;
     for (size_t i = 0; i < s->nw; i++) cdc__conn_exec(s->w[i].conn, "COMMIT", &e);
     s->finished = true;
     return CDC_OK;
@@ -1149,7 +1149,7 @@ int cdc__snap_run(snap *s, cdc_err *err)
 
 /* ---- the whole run ------------------------------------------------------ */
 
-static int connect_one(snap *s, cdc_conn **c, bool worker_session, cdc_err *err)
+static int connect_one(snap *s, cdc__conn **c, bool worker_session, cdc__err *err)
 {
     int rc = cdc__conn_new(c, s->a);
     if (rc) return cdc__err_set(err, rc, "out of memory");
@@ -1210,7 +1210,7 @@ void cdc__snap_free(snap *s)
 }
 
 int cdc__snap_open(snap **out, const cdc__snap_opts *o, const cdc__snap_cbs *cb, const cdc_allocator *a,
-                   cdc__snap_point *point, cdc_err *err)
+                   cdc__snap_point *point, cdc__err *err)
 {
     *out = NULL;
     memset(point, 0, sizeof *point);
@@ -1268,7 +1268,7 @@ int cdc__snap_open(snap **out, const cdc__snap_opts *o, const cdc__snap_cbs *cb,
                 pthread_mutex_lock(&s->mu);
                 s->running -= s->nw - i;
                 pthread_mutex_unlock(&s->mu);
-                cdc_err e;
+                cdc__err e;
                 cdc__err_set(&e, CDC_ERR_NOMEM, "snapshot: cannot start a worker thread");
                 fail(s, CDC_ERR_NOMEM, &e);
                 break;
@@ -1286,7 +1286,7 @@ int cdc__snap_open(snap **out, const cdc__snap_opts *o, const cdc__snap_cbs *cb,
 }
 
 int cdc__snapshot_run(const cdc__snap_opts *o, const cdc__snap_cbs *cb, const cdc_allocator *a,
-                      cdc__snap_point *point, cdc_err *err)
+                      cdc__snap_point *point, cdc__err *err)
 {
     snap *s;
     int rc = cdc__snap_open(&s, o, cb, a, point, err);
@@ -1353,7 +1353,7 @@ void cdc__snapshot_stream_free(cdc__snap_streamer *g)
     cdc__free(g->a, g);
 }
 
-static int point_to_position(const cdc__snap_point *pt, const cdc_allocator *a, cdc_position *out, cdc_err *err)
+static int point_to_position(const cdc__snap_point *pt, const cdc_allocator *a, cdc_position *out, cdc__err *err)
 {
     cdc__gtid_set set;
     cdc__gtid_set_init(&set, a);
@@ -1373,7 +1373,7 @@ static int point_to_position(const cdc__snap_point *pt, const cdc_allocator *a, 
 }
 
 int cdc__snapshot_stream(const cdc__snap_stream *st, const cdc_allocator *a, cdc__snap_streamer **state,
-                         cdc_position *out, cdc_err *err)
+                         cdc_position *out, cdc__err *err)
 {
     a = cdc__allocator(a);
     stream_glue *g = *state;

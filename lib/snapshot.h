@@ -72,7 +72,7 @@ typedef struct cdc__snap_cbs {
 } cdc__snap_cbs;
 
 typedef struct cdc__snap_opts {
-    cdc_conn_opts conn;      /* charset is forced to binary-safe results */
+    cdc__conn_opts conn;      /* charset is forced to binary-safe results */
     unsigned parallelism;    /* worker connections, 1..64 */
     uint64_t chunk_rows;     /* rows per keyset chunk */
     bool no_data;            /* take the point and the schema, read no rows */
@@ -97,7 +97,7 @@ typedef struct cdc__snap cdc__snap;
  * returned; *out is then NULL.
  */
 int cdc__snap_open(cdc__snap **out, const cdc__snap_opts *o, const cdc__snap_cbs *cb, const cdc_allocator *a,
-                   cdc__snap_point *point, cdc_err *err);
+                   cdc__snap_point *point, cdc__err *err);
 /*
  * Delivers rows on the calling thread. Returns CDC_OK when every row was
  * delivered (the workers are then joined and their transactions
@@ -109,7 +109,7 @@ int cdc__snap_open(cdc__snap **out, const cdc__snap_opts *o, const cdc__snap_cbs
  * snapshot (CDC_ERR_CORRUPT for a value that does not fit its column,
  * connection errors of a worker, what a callback returned).
  */
-int cdc__snap_run(cdc__snap *s, cdc_err *err);
+int cdc__snap_run(cdc__snap *s, cdc__err *err);
 /* Ends the workers (interrupting their reads) and frees; NULL is fine. */
 void cdc__snap_free(cdc__snap *s);
 
@@ -118,7 +118,7 @@ void cdc__snap_free(cdc__snap *s);
  * CDC_OK with *point filled, or an error as above (point then freed).
  */
 int cdc__snapshot_run(const cdc__snap_opts *o, const cdc__snap_cbs *cb, const cdc_allocator *a,
-                      cdc__snap_point *point, cdc_err *err);
+                      cdc__snap_point *point, cdc__err *err);
 
 /* ---- pieces, exposed for unit tests (snapshot_values.c) ---------------- */
 
@@ -144,7 +144,7 @@ typedef struct cdc__snap_colinfo {
  * type the snapshot cannot read.
  */
 int cdc__snap_column(const cdc__snap_colinfo *ci, const cdc_allocator *a, cdc_column *col,
-                     cdc_bytes **labels, char **label_text, cdc_err *err);
+                     cdc_bytes **labels, char **label_text, cdc__err *err);
 
 /* MariaDB's INET4, INET6 and UUID columns: the binlog carries them as
  * BINARY(4)/BINARY(16) holding the storage bytes, SELECT returns text. */
@@ -164,8 +164,8 @@ int cdc__snap_hint(const cdc__snap_colinfo *ci);
  * nothing moves). CDC_ERR_CORRUPT names the type and the text when it
  * does not parse.
  */
-int cdc__snap_value(const cdc_column *col, int hint, const uint8_t *s, size_t len, cdc_buf *scratch,
-                    cdc_value *out, cdc_err *err);
+int cdc__snap_value(const cdc_column *col, int hint, const uint8_t *s, size_t len, cdc__buf *scratch,
+                    cdc_value *out, cdc__err *err);
 
 /* True when rows can be paged by this key column with keyset
  * comparisons that match ORDER BY (integers, DECIMAL, temporal types,
@@ -186,13 +186,13 @@ typedef struct cdc__snap_keycol {
  * k: numbers as they are, temporal values quoted, text as
  * _charset X'..' COLLATE collation, binary as X'..'.
  */
-int cdc__snap_key_literal(cdc_buf *out, const cdc__snap_keycol *k, const cdc_bytes *v);
+int cdc__snap_key_literal(cdc__buf *out, const cdc__snap_keycol *k, const cdc_bytes *v);
 
 /*
  * Appends the keyset condition "rows after `last`" for the key columns
  * k[0..n): (k0 > v0) OR (k0 = v0 AND k1 > v1) OR ... , parenthesised.
  */
-int cdc__snap_after_sql(cdc_buf *out, const cdc__snap_keycol *k, size_t n, const cdc_bytes *last);
+int cdc__snap_after_sql(cdc__buf *out, const cdc__snap_keycol *k, size_t n, const cdc_bytes *last);
 
 /* ---- the stream's entry point ------------------------------------------ */
 
@@ -202,7 +202,7 @@ struct cdc__filter;
  * count delivered rows (CDC_METRIC_SNAPSHOT_ROWS). */
 typedef struct cdc__snap_stream {
     const cdc_config *cfg;              /* snapshot.parallelism, snapshot.chunk.rows */
-    const cdc_conn_opts *conn;
+    const cdc__conn_opts *conn;
     const struct cdc__filter *filter;   /* the stream's compiled filter */
     bool no_data;                       /* snapshot.mode=no_data */
     const atomic_int *stop;             /* the stream's stop flag */
@@ -232,7 +232,7 @@ typedef struct cdc__snap_streamer cdc__snap_streamer;
  * errors as cdc__snap_open()/cdc__snap_run().
  */
 int cdc__snapshot_stream(const cdc__snap_stream *st, const cdc_allocator *a, cdc__snap_streamer **state,
-                         cdc_position *out, cdc_err *err);
+                         cdc_position *out, cdc__err *err);
 /* Abandons a paused snapshot; NULL is fine. */
 void cdc__snapshot_stream_free(cdc__snap_streamer *state);
 

@@ -34,7 +34,7 @@ int cdc__snap_hint(const cdc__snap_colinfo *ci)
  * Labels are written back to back (unescaped) into *text.
  */
 static int parse_labels(const char *ct, const cdc_allocator *a, cdc_bytes **labels, uint32_t *n,
-                        char **text, cdc_err *err)
+                        char **text, cdc__err *err)
 {
     const char *p = strchr(ct, '(');
     size_t len = strlen(ct);
@@ -92,7 +92,7 @@ static uint8_t geometry_subtype(const char *dt)
 }
 
 int cdc__snap_column(const cdc__snap_colinfo *ci, const cdc_allocator *a, cdc_column *col, cdc_bytes **labels,
-                     char **label_text, cdc_err *err)
+                     char **label_text, cdc__err *err)
 {
     memset(col, 0, sizeof *col);
     *labels = NULL;
@@ -221,8 +221,8 @@ static int inet_value(int hint, const uint8_t *s, size_t len, uint8_t *scratch, 
     return 0;
 }
 
-int cdc__snap_value(const cdc_column *col, int hint, const uint8_t *s, size_t len, cdc_buf *scratch,
-                    cdc_value *out, cdc_err *err)
+int cdc__snap_value(const cdc_column *col, int hint, const uint8_t *s, size_t len, cdc__buf *scratch,
+                    cdc_value *out, cdc__err *err)
 {
     if (hint != CDC__SNAP_PLAIN) {
         memset(out, 0, sizeof *out);
@@ -269,7 +269,7 @@ bool cdc__snap_key_pageable(const cdc_column *col)
     }
 }
 
-static int put_hex(cdc_buf *out, const cdc_bytes *v)
+static int put_hex(cdc__buf *out, const cdc_bytes *v)
 {
     static const char hexdig[] = "0123456789ABCDEF";
     if (cdc__buf_reserve(out, v->len * 2 + 4)) return CDC_ERR_NOMEM;
@@ -283,7 +283,7 @@ static int put_hex(cdc_buf *out, const cdc_bytes *v)
     return CDC_OK;
 }
 
-int cdc__snap_key_literal(cdc_buf *out, const cdc__snap_keycol *k, const cdc_bytes *v)
+int cdc__snap_key_literal(cdc__buf *out, const cdc__snap_keycol *k, const cdc_bytes *v)
 {
     const cdc_column *col = k->col;
     switch (col->type) {
@@ -310,7 +310,7 @@ int cdc__snap_key_literal(cdc_buf *out, const cdc__snap_keycol *k, const cdc_byt
     }
 }
 
-int cdc__snap_after_sql(cdc_buf *out, const cdc__snap_keycol *k, size_t n, const cdc_bytes *last)
+int cdc__snap_after_sql(cdc__buf *out, const cdc__snap_keycol *k, size_t n, const cdc_bytes *last)
 {
     /* expanded instead of a row comparison (a,b) > (x,y): MariaDB does
      * not turn row comparisons into index ranges, both servers do this */

@@ -52,7 +52,7 @@ struct cdc_stream {
     int hb_ms, hb_timeout_ms, backoff_ms, backoff_max_ms, max_attempts;
     cdc__where start_kind;
 
-    cdc_conn *conn, *meta;
+    cdc__conn *conn, *meta;
     cdc__server_info info;
     bool opened_once;
     cdc_decoder *dec;
@@ -64,12 +64,12 @@ struct cdc_stream {
     size_t rest_len;
     bool piece_cont;        /* the next piece continues an event payload */
     cdc__schema schema;
-    cdc_err err;
+    cdc__err err;
 
     atomic_int stop_flag, wake_fd, wake_users;
     _Atomic uint64_t m[METRIC_COUNT];
     pthread_mutex_t ck_mu;
-    cdc_buf ck_text;
+    cdc__buf ck_text;
     bool ck_valid;
 };
 
@@ -109,7 +109,7 @@ static int publish(cdc_stream *s) { return cdc__delivery_publish(&s->dv); }
 int cdc_stream_new(cdc_stream **out, const cdc_config *cfg, const cdc_allocator *alloc, char *errbuf,
                    size_t errlen)
 {
-    cdc_err err = {0};
+    cdc__err err = {0};
     if (!out || !cfg) {
         cdc__err_set(&err, CDC_ERR_INVALID, "cdc_stream_new: %s is NULL", out ? "cfg" : "out");
         cdc__err_copy_out(&err, errbuf, errlen);
@@ -260,11 +260,11 @@ uint64_t cdc_stream_metric(const cdc_stream *s, cdc_metric m)
 
 /* ---- sessions -------------------------------------------------------- */
 
-static void conn_opts(cdc_stream *s, cdc_conn_opts *o) { cdc__conn_opts_from_config(s->cfg, o); }
+static void conn_opts(cdc_stream *s, cdc__conn_opts *o) { cdc__conn_opts_from_config(s->cfg, o); }
 
 static int open_meta(cdc_stream *s)
 {
-    cdc_conn_opts o;
+    cdc__conn_opts o;
     conn_opts(s, &o);
     int rc = cdc__conn_new(&s->meta, s->alloc);
     if (rc) return cdc__err_set(&s->err, rc, "out of memory");
@@ -289,7 +289,7 @@ static void snap_log(int level, int code, const char *msg, void *ud) { slog(ud, 
  */
 static int take_snapshot(cdc_stream *s, int mode)
 {
-    cdc_conn_opts o;
+    cdc__conn_opts o;
     conn_opts(s, &o);
     cdc__snap_stream st = {
         .cfg = s->cfg, .conn = &o, .filter = &s->filter, .no_data = mode == CDC_SNAPSHOT_NO_DATA,
@@ -378,7 +378,7 @@ static int resolve(cdc_stream *s)
 
 static int session_open(cdc_stream *s)
 {
-    cdc_conn_opts o;
+    cdc__conn_opts o;
     conn_opts(s, &o);
     /* A snapshot that paused inside resolve() kept its checked session. */
     bool resume = s->snap && s->conn;
@@ -411,7 +411,7 @@ static int session_open(cdc_stream *s)
         if (rc == CDC_OK) s->opened_once = true;
         if (rc == CDC_OK && cdc__delivery_at_stop(&s->dv)) return FEED_DONE;
     }
-    cdc_buf state;
+    cdc__buf state;
     cdc__buf_init(&state, s->alloc);
     bool by_gtid = !s->dv.safe_file_ok;
     if (rc == CDC_OK && by_gtid && s->info.mariadb) {
@@ -471,12 +471,12 @@ static void session_end(cdc_stream *s)
     if (!s->conn) return;
     uint32_t id = cdc__conn_id(s->conn);
     session_close(s);
-    cdc_conn_opts o;
+    cdc__conn_opts o;
     conn_opts(s, &o);
     o.connect_timeout_ms = 2000;
     o.read_timeout_ms = 2000;
-    cdc_conn *k = NULL;
-    cdc_err e = {0};
+    cdc__conn *k = NULL;
+    cdc__err e = {0};
     if (cdc__conn_new(&k, s->alloc) == CDC_OK && cdc__conn_connect(k, &o, &e) == CDC_OK) {
         char sql[32];
         snprintf(sql, sizeof sql, "KILL %" PRIu32, id);
@@ -523,7 +523,7 @@ static int reconnect(cdc_stream *s, int why)
     cdc_stream_checkpoint(s, ck, sizeof ck, NULL);
     slog(s, 1, why, "connection lost (%s); reconnecting from %s", s->err.msg, ck);
     session_drop(s);
-    cdc_err last = s->err;
+    cdc__err last = s->err;
     int wait = s->backoff_ms;
     for (int attempt = 1;; attempt++) {
         if (s->max_attempts >= 0 && attempt > s->max_attempts) {

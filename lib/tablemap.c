@@ -107,7 +107,7 @@ static size_t nth_col(const struct cdc_table *t, size_t k, int kind, bool mariad
 enum { K_NUMERIC, K_CHAR, K_ENUMSET, K_ENUM, K_SET, K_GEOM, K_VECTOR };
 
 /* DEFAULT_CHARSET style: default, then (index, collation) exceptions. */
-static bool charset_default(struct cdc_table *t, cdc_rd *r, int kind, bool mariadb)
+static bool charset_default(struct cdc_table *t, cdc__reader *r, int kind, bool mariadb)
 {
     uint64_t def = cdc__rd_lenenc(r, NULL);
     for (size_t k = 0;; k++) {
@@ -124,7 +124,7 @@ static bool charset_default(struct cdc_table *t, cdc_rd *r, int kind, bool maria
     return !r->bad;
 }
 
-static bool charset_each(struct cdc_table *t, cdc_rd *r, int kind, bool mariadb)
+static bool charset_each(struct cdc_table *t, cdc__reader *r, int kind, bool mariadb)
 {
     for (size_t k = 0; cdc__rd_left(r) > 0 && !r->bad; k++) {
         size_t i = nth_col(t, k, kind, mariadb);
@@ -151,9 +151,9 @@ static char *sb_put(strbuf *sb, const uint8_t *s, size_t n)
 /* Walks the optional metadata; `sb` decides whether this is the counting
  * pass (p == NULL) or the filling one. n_labels counts labels. */
 static int walk_optional(struct cdc_table *t, const uint8_t *p, size_t len, bool mariadb,
-                         strbuf *sb, size_t *n_labels, cdc_err *err)
+                         strbuf *sb, size_t *n_labels, cdc__err *err)
 {
-    cdc_rd r = cdc__rd(p, len);
+    cdc__reader r = cdc__rd(p, len);
     size_t lab = 0;
     bool filling = sb->p != NULL;
     while (cdc__rd_left(&r) > 0) {
@@ -164,7 +164,7 @@ static int walk_optional(struct cdc_table *t, const uint8_t *p, size_t len, bool
             return cdc__err_set(err, CDC_ERR_CORRUPT,
                                 "TABLE_MAP %s.%s: optional metadata field %u runs past the end",
                                 t->db, t->name, code);
-        cdc_rd f = cdc__rd(fp, (size_t)flen);
+        cdc__reader f = cdc__rd(fp, (size_t)flen);
         bool ok = true;
         switch (code) {
         case 1: /* SIGNEDNESS, most significant bit first */
@@ -252,7 +252,7 @@ static int walk_optional(struct cdc_table *t, const uint8_t *p, size_t len, bool
 static int json_names(struct cdc_table *t)
 {
     const cdc_allocator *a = t->alloc;
-    cdc_buf b;
+    cdc__buf b;
     cdc__buf_init(&b, a);
     size_t *off = cdc__calloc(a, 2 * t->ncols + 4, sizeof *off);
     t->jkey = cdc__calloc(a, t->ncols ? t->ncols : 1, sizeof *t->jkey);
@@ -296,11 +296,11 @@ static int json_names(struct cdc_table *t)
 }
 
 int cdc__table_parse(const cdc__fde *f, const uint8_t *body, size_t len,
-                     const cdc_allocator *a, struct cdc_table **out, cdc_err *err)
+                     const cdc_allocator *a, struct cdc_table **out, cdc__err *err)
 {
     *out = NULL;
     uint8_t ph = cdc__fde_post_header(f, 19);
-    cdc_rd r = cdc__rd(body, len);
+    cdc__reader r = cdc__rd(body, len);
     uint64_t id = ph == 6 ? cdc__rd_u32(&r) : cdc__rd_u48(&r);
     uint16_t flags = cdc__rd_u16(&r);
     if (ph > 8) cdc__rd_skip(&r, ph - 8u);
@@ -344,7 +344,7 @@ int cdc__table_parse(const cdc__fde *f, const uint8_t *body, size_t len,
     t->name = tnz;
     if (!t->cols || !t->col_names) goto nomem;
 
-    cdc_rd m = cdc__rd(meta.ptr, meta.len);
+    cdc__reader m = cdc__rd(meta.ptr, meta.len);
     for (size_t i = 0; i < t->ncols; i++) {
         cdc_column *c = &t->cols[i];
         c->type = types[i];
@@ -507,7 +507,7 @@ void cdc__table_map_free(cdc__table_map *m)
 }
 
 int cdc__table_map_load(cdc__table_map *m, const cdc__fde *f, const uint8_t *body, size_t len,
-                        struct cdc_table **out, cdc_err *err)
+                        struct cdc_table **out, cdc__err *err)
 {
     if (!m->cache && !(m->cache = cdc__calloc(m->alloc, CDC__TABLE_CACHE_MAX, sizeof *m->cache)))
         return cdc__err_set(err, CDC_ERR_NOMEM, "TABLE_MAP: out of memory");

@@ -41,7 +41,7 @@ struct cdc_table {
 /* Decodes a TABLE_MAP body into a new table (owned by the caller; free
  * with cdc__table_free). */
 int cdc__table_parse(const cdc__fde *f, const uint8_t *body, size_t len,
-                     const cdc_allocator *a, struct cdc_table **out, cdc_err *err);
+                     const cdc_allocator *a, struct cdc_table **out, cdc__err *err);
 void cdc__table_free(struct cdc_table *t);
 /* Gives a table whose TABLE_MAP had no names (binlog_row_metadata=MINIMAL)
  * the ncols names at names, borrowed: they must outlive the table. */
@@ -80,7 +80,7 @@ int cdc__table_map_put(cdc__table_map *m, struct cdc_table *t);
  * exactly these bytes, else parsed; either way put in the statement's
  * set. *out is owned by m. Errors as cdc__table_parse. */
 int cdc__table_map_load(cdc__table_map *m, const cdc__fde *f, const uint8_t *body, size_t len,
-                        struct cdc_table **out, cdc_err *err);
+                        struct cdc_table **out, cdc__err *err);
 struct cdc_table *cdc__table_map_get(const cdc__table_map *m, uint64_t id);
 
 #endif /* CDC_TABLEMAP_H */

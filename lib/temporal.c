@@ -15,7 +15,7 @@
 #define TIMEF_OFS 0x800000000000LL
 #define DATETIMEF_INT_OFS 0x8000000000LL
 
-void cdc__date_unpack(uint32_t v, cdc_temporal *tm)
+void cdc__date_unpack(uint32_t v, cdc__temporal *tm)
 {
     memset(tm, 0, sizeof *tm);
     tm->day = (uint8_t)(v & 31);
@@ -23,7 +23,7 @@ void cdc__date_unpack(uint32_t v, cdc_temporal *tm)
     tm->year = (int32_t)(v >> 9);
 }
 
-void cdc__time_unpack_old(int32_t v, cdc_temporal *tm)
+void cdc__time_unpack_old(int32_t v, cdc__temporal *tm)
 {
     memset(tm, 0, sizeof *tm);
     uint32_t a = v < 0 ? (uint32_t)(-(int64_t)v) : (uint32_t)v;
@@ -33,7 +33,7 @@ void cdc__time_unpack_old(int32_t v, cdc_temporal *tm)
     tm->second = (uint8_t)(a % 100);
 }
 
-void cdc__datetime_unpack_old(uint64_t v, cdc_temporal *tm)
+void cdc__datetime_unpack_old(uint64_t v, cdc__temporal *tm)
 {
     memset(tm, 0, sizeof *tm);
     uint64_t date = v / 1000000, time = v % 1000000;
@@ -56,7 +56,7 @@ static uint32_t frac_usec(const uint8_t *p, unsigned fsp)
     }
 }
 
-void cdc__datetime_unpack_packed(int64_t v, cdc_temporal *tm)
+void cdc__datetime_unpack_packed(int64_t v, cdc__temporal *tm)
 {
     memset(tm, 0, sizeof *tm);
     uint64_t a = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
@@ -71,7 +71,7 @@ void cdc__datetime_unpack_packed(int64_t v, cdc_temporal *tm)
     tm->hour = (uint32_t)(hms >> 12);
 }
 
-void cdc__time_unpack_packed(int64_t v, cdc_temporal *tm)
+void cdc__time_unpack_packed(int64_t v, cdc__temporal *tm)
 {
     memset(tm, 0, sizeof *tm);
     uint64_t a = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
@@ -83,14 +83,14 @@ void cdc__time_unpack_packed(int64_t v, cdc_temporal *tm)
     tm->second = (uint8_t)(hms % (1u << 6));
 }
 
-void cdc__datetime2_unpack(const uint8_t *p, unsigned fsp, cdc_temporal *tm)
+void cdc__datetime2_unpack(const uint8_t *p, unsigned fsp, cdc__temporal *tm)
 {
     int64_t intpart = (int64_t)cdc__beN(p, 5) - DATETIMEF_INT_OFS;
     int64_t packed = intpart * (1LL << 24) + (int64_t)frac_usec(p + 5, fsp);
     cdc__datetime_unpack_packed(packed, tm);
 }
 
-void cdc__time2_unpack(const uint8_t *p, unsigned fsp, cdc_temporal *tm)
+void cdc__time2_unpack(const uint8_t *p, unsigned fsp, cdc__temporal *tm)
 {
     int64_t intpart, frac, packed;
     switch (cdc__frac_bytes(fsp)) {
@@ -149,7 +149,7 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
     return era * 146097 + (int64_t)doe - 719468;
 }
 
-void cdc__epoch_to_tm(int64_t sec, uint32_t usec, cdc_temporal *tm)
+void cdc__epoch_to_tm(int64_t sec, uint32_t usec, cdc__temporal *tm)
 {
     memset(tm, 0, sizeof *tm);
     int64_t days = sec / 86400, rem = sec % 86400;
@@ -166,7 +166,7 @@ void cdc__epoch_to_tm(int64_t sec, uint32_t usec, cdc_temporal *tm)
     tm->usec = usec;
 }
 
-int64_t cdc__tm_to_epoch(const cdc_temporal *tm)
+int64_t cdc__tm_to_epoch(const cdc__temporal *tm)
 {
     return days_from_civil(tm->year, tm->month, tm->day) * 86400 + (int64_t)tm->hour * 3600 +
            tm->minute * 60 + tm->second;
@@ -192,7 +192,7 @@ static char *put_frac(char *o, uint32_t usec, unsigned fsp)
     return put_num(o, usec % 1000000 / pow10_6[fsp], fsp);
 }
 
-size_t cdc__fmt_date(char *out, const cdc_temporal *tm)
+size_t cdc__fmt_date(char *out, const cdc__temporal *tm)
 {
     char *o = out;
     if (tm->year < 0) *o++ = '-';
@@ -205,7 +205,7 @@ size_t cdc__fmt_date(char *out, const cdc_temporal *tm)
     return (size_t)(o - out);
 }
 
-size_t cdc__fmt_datetime(char *out, const cdc_temporal *tm, unsigned fsp, char sep)
+size_t cdc__fmt_datetime(char *out, const cdc__temporal *tm, unsigned fsp, char sep)
 {
     char *o = out + cdc__fmt_date(out, tm);
     *o++ = sep;
@@ -219,7 +219,7 @@ size_t cdc__fmt_datetime(char *out, const cdc_temporal *tm, unsigned fsp, char s
     return (size_t)(o - out);
 }
 
-size_t cdc__fmt_time(char *out, const cdc_temporal *tm, unsigned fsp)
+size_t cdc__fmt_time(char *out, const cdc__temporal *tm, unsigned fsp)
 {
     char *o = out;
     if (tm->neg) *o++ = '-';
@@ -267,7 +267,7 @@ static int parse_frac(const char *s, size_t len, size_t *i, uint32_t *usec)
     return CDC_OK;
 }
 
-static int parse_date(const char *s, size_t len, size_t *i, cdc_temporal *tm)
+static int parse_date(const char *s, size_t len, size_t *i, cdc__temporal *tm)
 {
     int64_t y = digits(s, len, i, 4);
     if (y < 0 || *i >= len || s[(*i)++] != '-') return CDC_ERR_INVALID;
@@ -281,7 +281,7 @@ static int parse_date(const char *s, size_t len, size_t *i, cdc_temporal *tm)
     return CDC_OK;
 }
 
-static int parse_hms(const char *s, size_t len, size_t *i, cdc_temporal *tm, unsigned hour_digits)
+static int parse_hms(const char *s, size_t len, size_t *i, cdc__temporal *tm, unsigned hour_digits)
 {
     int64_t h = digits(s, len, i, hour_digits);
     if (h < 0 || *i >= len || s[(*i)++] != ':') return CDC_ERR_INVALID;
@@ -295,7 +295,7 @@ static int parse_hms(const char *s, size_t len, size_t *i, cdc_temporal *tm, uns
     return parse_frac(s, len, i, &tm->usec);
 }
 
-int cdc__date_parse(const char *s, size_t len, cdc_temporal *tm)
+int cdc__date_parse(const char *s, size_t len, cdc__temporal *tm)
 {
     memset(tm, 0, sizeof *tm);
     size_t i = 0;
@@ -303,7 +303,7 @@ int cdc__date_parse(const char *s, size_t len, cdc_temporal *tm)
     return CDC_OK;
 }
 
-int cdc__datetime_parse(const char *s, size_t len, cdc_temporal *tm)
+int cdc__datetime_parse(const char *s, size_t len, cdc__temporal *tm)
 {
     memset(tm, 0, sizeof *tm);
     size_t i = 0;
@@ -315,7 +315,7 @@ int cdc__datetime_parse(const char *s, size_t len, cdc_temporal *tm)
     return CDC_OK;
 }
 
-int cdc__time_parse(const char *s, size_t len, cdc_temporal *tm)
+int cdc__time_parse(const char *s, size_t len, cdc__temporal *tm)
 {
     memset(tm, 0, sizeof *tm);
     size_t i = 0;

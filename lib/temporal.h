@@ -1,7 +1,7 @@
 /*
  * temporal.h: the packed forms of MySQL's DATE, TIME, DATETIME and
  * TIMESTAMP (old and fractional-second "2" formats, and the 64-bit
- * packed integers JSON opaque values use) to cdc_temporal, and the
+ * packed integers JSON opaque values use) to cdc__temporal, and the
  * canonical ISO-8601 text of each. Internal; not installed.
  */
 #ifndef CDC_TEMPORAL_H
@@ -17,21 +17,21 @@
 static inline size_t cdc__frac_bytes(unsigned fsp) { return (fsp + 1) / 2; }
 
 /* 3-byte little-endian DATE (day:5 month:4 year:15). */
-void cdc__date_unpack(uint32_t v, cdc_temporal *tm);
+void cdc__date_unpack(uint32_t v, cdc__temporal *tm);
 /* Old 3-byte TIME: a signed integer HHMMSS. */
-void cdc__time_unpack_old(int32_t v, cdc_temporal *tm);
+void cdc__time_unpack_old(int32_t v, cdc__temporal *tm);
 /* Old 8-byte DATETIME: YYYYMMDDhhmmss as an integer. */
-void cdc__datetime_unpack_old(uint64_t v, cdc_temporal *tm);
+void cdc__datetime_unpack_old(uint64_t v, cdc__temporal *tm);
 /* TIME2/DATETIME2 bodies: p holds 3 (5) + frac_bytes(fsp) bytes. */
-void cdc__time2_unpack(const uint8_t *p, unsigned fsp, cdc_temporal *tm);
-void cdc__datetime2_unpack(const uint8_t *p, unsigned fsp, cdc_temporal *tm);
+void cdc__time2_unpack(const uint8_t *p, unsigned fsp, cdc__temporal *tm);
+void cdc__datetime2_unpack(const uint8_t *p, unsigned fsp, cdc__temporal *tm);
 /* TIMESTAMP2 body: 4 bytes of seconds, then the fraction, big-endian. */
 void cdc__timestamp2_unpack(const uint8_t *p, unsigned fsp, int64_t *sec, uint32_t *usec);
 /* The packed 64-bit forms of JSON opaque DATETIME/DATE/TIMESTAMP and TIME. */
-void cdc__datetime_unpack_packed(int64_t v, cdc_temporal *tm);
-void cdc__time_unpack_packed(int64_t v, cdc_temporal *tm);
+void cdc__datetime_unpack_packed(int64_t v, cdc__temporal *tm);
+void cdc__time_unpack_packed(int64_t v, cdc__temporal *tm);
 /* Seconds since the epoch (UTC) to calendar fields. */
-void cdc__epoch_to_tm(int64_t sec, uint32_t usec, cdc_temporal *tm);
+void cdc__epoch_to_tm(int64_t sec, uint32_t usec, cdc__temporal *tm);
 
 /*
  * Formatters; each writes NUL-terminated text into out (at least
@@ -39,19 +39,19 @@ void cdc__epoch_to_tm(int64_t sec, uint32_t usec, cdc_temporal *tm);
  * number of fractional digits to print (0..6; 0 prints no point).
  * sep is 'T' for the canonical form, ' ' for MySQL's own.
  */
-size_t cdc__fmt_date(char *out, const cdc_temporal *tm);
-size_t cdc__fmt_datetime(char *out, const cdc_temporal *tm, unsigned fsp, char sep);
-size_t cdc__fmt_time(char *out, const cdc_temporal *tm, unsigned fsp);
+size_t cdc__fmt_date(char *out, const cdc__temporal *tm);
+size_t cdc__fmt_datetime(char *out, const cdc__temporal *tm, unsigned fsp, char sep);
+size_t cdc__fmt_time(char *out, const cdc__temporal *tm, unsigned fsp);
 
 /*
  * Parses what the text protocol returns ("2024-02-29", "2024-02-29
  * 23:59:59.123", "-838:59:59.000000") into tm. Returns CDC_OK or
  * CDC_ERR_INVALID. Used for snapshot rows.
  */
-int cdc__date_parse(const char *s, size_t len, cdc_temporal *tm);
-int cdc__datetime_parse(const char *s, size_t len, cdc_temporal *tm);
-int cdc__time_parse(const char *s, size_t len, cdc_temporal *tm);
+int cdc__date_parse(const char *s, size_t len, cdc__temporal *tm);
+int cdc__datetime_parse(const char *s, size_t len, cdc__temporal *tm);
+int cdc__time_parse(const char *s, size_t len, cdc__temporal *tm);
 /* Calendar fields (taken as UTC) to seconds since the epoch. */
-int64_t cdc__tm_to_epoch(const cdc_temporal *tm);
+int64_t cdc__tm_to_epoch(const cdc__temporal *tm);
 
 #endif /* CDC_TEMPORAL_H */

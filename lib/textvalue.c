@@ -19,7 +19,7 @@
 #include "types.h"
 #include "value.h"
 
-static int bad(const cdc_column *col, const char *s, size_t len, cdc_err *err)
+static int bad(const cdc_column *col, const char *s, size_t len, cdc__err *err)
 {
     return cdc__err_set(err, CDC_ERR_INVALID, "%s: cannot read '%.*s' from the text protocol",
                         cdc__type_name(col->type), (int)(len > 80 ? 80 : len), s);
@@ -51,9 +51,9 @@ static bool parse_real(const char *s, size_t len, bool single, double *d, float 
 
 /* Index (1-based) of a label equal to s, in the column's charset; the
  * text arrives as UTF-8, so labels of other charsets are converted. */
-static uint32_t label_index(const cdc_column *col, const char *s, size_t len, bool utf8, cdc_err *err, int *rc)
+static uint32_t label_index(const cdc_column *col, const char *s, size_t len, bool utf8, cdc__err *err, int *rc)
 {
-    const cdc_charset *cs = cdc__charset_of(col->charset);
+    const cdc__charset *cs = cdc__charset_of(col->charset);
     bool convert = utf8 && (cs->kind == CDC_CS_LATIN1 || cs->kind == CDC_CS_ICONV);
     *rc = CDC_OK;
     for (uint32_t i = 0; i < col->n_labels; i++) {
@@ -62,7 +62,7 @@ static uint32_t label_index(const cdc_column *col, const char *s, size_t len, bo
             if (l->len == len && !memcmp(l->ptr, s, len)) return i + 1;
             continue;
         }
-        cdc_buf tmp;
+        cdc__buf tmp;
         cdc__buf_init(&tmp, NULL);
         *rc = cdc__charset_to_utf8(cs, l->ptr, l->len, &tmp, err);
         bool eq = *rc == CDC_OK && tmp.len == len && (len == 0 || !memcmp(tmp.data, s, len));
@@ -74,7 +74,7 @@ static uint32_t label_index(const cdc_column *col, const char *s, size_t len, bo
 }
 
 static int from_enum_set(const cdc_column *col, unsigned real, const char *s, size_t len, bool utf8,
-                         cdc_value *out, cdc_err *err)
+                         cdc_value *out, cdc__err *err)
 {
     int rc;
     if (real == CDC_T_ENUM) {
@@ -101,8 +101,8 @@ static int from_enum_set(const cdc_column *col, unsigned real, const char *s, si
     return CDC_OK;
 }
 
-static int from_inet_uuid(const cdc_column *col, const char *s, size_t len, cdc_value *out, cdc_buf *scratch,
-                          cdc_err *err)
+static int from_inet_uuid(const cdc_column *col, const char *s, size_t len, cdc_value *out, cdc__buf *scratch,
+                          cdc__err *err)
 {
     char tmp[64];
     if (len >= sizeof tmp) return bad(col, s, len, err);
@@ -153,7 +153,7 @@ static int from_inet_uuid(const cdc_column *col, const char *s, size_t len, cdc_
 }
 
 int cdc__value_from_text(const cdc_column *col, const char *s, size_t len, unsigned text_charset,
-                         cdc_value *out, cdc_buf *scratch, cdc_err *err)
+                         cdc_value *out, cdc__buf *scratch, cdc__err *err)
 {
     memset(out, 0, sizeof *out);
     out->col = col;
@@ -218,7 +218,7 @@ int cdc__value_from_text(const cdc_column *col, const char *s, size_t len, unsig
         return CDC_OK;
     case CDC_T_TIMESTAMP2: fsp = col->meta; /* fall through */
     case CDC_T_TIMESTAMP: {
-        cdc_temporal tm;
+        cdc__temporal tm;
         if (fsp > 6 || cdc__datetime_parse(s, len, &tm)) return bad(col, s, len, err);
         out->kind = CDC_K_TIMESTAMP;
         out->fsp = (uint8_t)fsp;

@@ -30,7 +30,7 @@ struct cdc__tls {
 
 static const char *const mode_names[] = {"disabled", "preferred", "required", "verify_ca", "verify_identity"};
 
-const char *cdc__tls_mode_name(cdc_tls_mode m)
+const char *cdc__tls_mode_name(cdc__tls_mode m)
 {
     return (unsigned)m < sizeof mode_names / sizeof mode_names[0] ? mode_names[m] : "?";
 }
@@ -84,7 +84,7 @@ static int parse_keyfile(mbedtls_pk_context *key, const char *path)
 }
 
 /* One error for a failed mbedtls call, preferring what the socket said. */
-static int tls_fail(cdc__tls *t, int mrc, const char *what, cdc_err *err)
+static int tls_fail(cdc__tls *t, int mrc, const char *what, cdc__err *err)
 {
     char buf[160];
     if (t->timed_out) return cdc__err_set(err, CDC_ERR_TIMEOUT, "TLS: timed out during %s", what);
@@ -115,7 +115,7 @@ static void cert_names(const mbedtls_x509_crt *c, char *out, size_t cap)
         }
 }
 
-static int check_peer(cdc__tls *t, const cdc__tls_opts *o, const char *name, cdc_err *err)
+static int check_peer(cdc__tls *t, const cdc__tls_opts *o, const char *name, cdc__err *err)
 {
     uint32_t flags = mbedtls_ssl_get_verify_result(&t->ssl);
     /* VERIFY_CA trusts any name the CA vouched for. */
@@ -140,7 +140,7 @@ static int check_peer(cdc__tls *t, const cdc__tls_opts *o, const char *name, cdc
 }
 
 int cdc__tls_connect(cdc__tls **out, const cdc_allocator *a, const cdc__tls_opts *o, int fd, int timeout_ms,
-                     cdc_err *err)
+                     cdc__err *err)
 {
     *out = NULL;
     cdc__tls *t = cdc__calloc(a, 1, sizeof *t);
@@ -238,7 +238,7 @@ void cdc__tls_free(cdc__tls *t)
 
 void cdc__tls_set_timeout(cdc__tls *t, int timeout_ms) { t->timeout_ms = timeout_ms; }
 
-ptrdiff_t cdc__tls_read(cdc__tls *t, void *buf, size_t n, cdc_err *err)
+ptrdiff_t cdc__tls_read(cdc__tls *t, void *buf, size_t n, cdc__err *err)
 {
     for (;;) {
         int r = mbedtls_ssl_read(&t->ssl, buf, n);
@@ -257,7 +257,7 @@ ptrdiff_t cdc__tls_read(cdc__tls *t, void *buf, size_t n, cdc_err *err)
     }
 }
 
-int cdc__tls_write(cdc__tls *t, const void *buf, size_t n, cdc_err *err)
+int cdc__tls_write(cdc__tls *t, const void *buf, size_t n, cdc__err *err)
 {
     const unsigned char *p = buf;
     while (n) {

@@ -16,20 +16,20 @@
 
 #include "util.h"
 
-typedef enum cdc_tls_mode {
+typedef enum cdc__tls_mode {
     CDC_TLS_DISABLED = 0,
     CDC_TLS_PREFERRED = 1,
     CDC_TLS_REQUIRED = 2,
     CDC_TLS_VERIFY_CA = 3,
     CDC_TLS_VERIFY_IDENTITY = 4,
-} cdc_tls_mode;
+} cdc__tls_mode;
 
 /* "disabled", "preferred", ... ; parse returns -1 for unknown names. */
-const char *cdc__tls_mode_name(cdc_tls_mode m);
+const char *cdc__tls_mode_name(cdc__tls_mode m);
 int cdc__tls_mode_parse(const char *s);
 
 typedef struct cdc__tls_opts {
-    cdc_tls_mode mode;
+    cdc__tls_mode mode;
     const char *ca;          /* PEM file of trusted CAs; needed for VERIFY_* */
     const char *cert;        /* client certificate (PEM), optional */
     const char *key;         /* its private key (PEM), needed with cert */
@@ -47,15 +47,15 @@ typedef struct cdc__tls cdc__tls;
  * CDC_ERR_CLOSED, CDC_ERR_NOMEM. On error *out is NULL.
  */
 int cdc__tls_connect(cdc__tls **out, const cdc_allocator *a, const cdc__tls_opts *o, int fd, int timeout_ms,
-                     cdc_err *err);
+                     cdc__err *err);
 /* Sends close_notify (best effort) and frees; NULL is fine. */
 void cdc__tls_free(cdc__tls *t);
 void cdc__tls_set_timeout(cdc__tls *t, int timeout_ms);
 
 /* Reads 1..n bytes: count, or CDC_ERR_CLOSED / TIMEOUT / TLS / IO. */
-ptrdiff_t cdc__tls_read(cdc__tls *t, void *buf, size_t n, cdc_err *err);
+ptrdiff_t cdc__tls_read(cdc__tls *t, void *buf, size_t n, cdc__err *err);
 /* Writes all n bytes: CDC_OK or an error as above. */
-int cdc__tls_write(cdc__tls *t, const void *buf, size_t n, cdc_err *err);
+int cdc__tls_write(cdc__tls *t, const void *buf, size_t n, cdc__err *err);
 
 /* "TLSv1.2", "TLS-ECDHE-RSA-WITH-AES-256-GCM-SHA384"; static strings. */
 const char *cdc__tls_version(const cdc__tls *t);

@@ -65,7 +65,7 @@ void cdc__column_string_info(const cdc_column *col, unsigned *real_type, unsigne
     *length = col->meta;
 }
 
-static int short_err(const cdc_column *col, const char *what, size_t need, size_t avail, cdc_err *err)
+static int short_err(const cdc_column *col, const char *what, size_t need, size_t avail, cdc__err *err)
 {
     return cdc__err_set(err, CDC_ERR_CORRUPT, "%s%s: need %zu bytes, %zu left", cdc__type_name(col->type), what,
                         need, avail);
@@ -79,7 +79,7 @@ static int short_err(const cdc_column *col, const char *what, size_t need, size_
 static bool is_unsigned(const cdc_column *col) { return (col->flags & CDC_COLF_UNSIGNED) != 0; }
 
 static int decode_int(const cdc_column *col, const uint8_t *p, size_t avail, size_t n, cdc_value *out,
-                      size_t *used, cdc_err *err)
+                      size_t *used, cdc__err *err)
 {
     NEED(n);
     uint64_t u = cdc__leN(p, n);
@@ -99,7 +99,7 @@ static int decode_int(const cdc_column *col, const uint8_t *p, size_t avail, siz
 
 /* A length-prefixed run: `lb` little-endian length bytes, then the data. */
 static int decode_lenpref(const cdc_column *col, const uint8_t *p, size_t avail, unsigned lb, cdc_bytes *b,
-                          size_t *used, cdc_err *err)
+                          size_t *used, cdc__err *err)
 {
     if (lb < 1 || lb > 4)
         return cdc__err_set(err, CDC_ERR_CORRUPT, "%s: metadata gives %u length bytes (must be 1..4)",
@@ -136,7 +136,7 @@ static int decode_fixed_binary(const cdc_column *col, cdc_value *out)
 }
 
 static int decode_string(const cdc_column *col, const uint8_t *p, size_t avail, cdc_value *out, size_t *used,
-                         cdc_err *err)
+                         cdc__err *err)
 {
     unsigned real, len;
     cdc__column_string_info(col, &real, &len);
@@ -166,7 +166,7 @@ static int decode_string(const cdc_column *col, const uint8_t *p, size_t avail, 
 }
 
 static int decode_decimal(const cdc_column *col, const uint8_t *p, size_t avail, cdc_value *out, size_t *used,
-                          cdc_err *err)
+                          cdc__err *err)
 {
     unsigned prec = col->meta >> 8, scale = col->meta & 0xff;
     size_t n = cdc__decimal_bin_size(prec, scale);
@@ -185,7 +185,7 @@ static int decode_decimal(const cdc_column *col, const uint8_t *p, size_t avail,
     return CDC_OK;
 }
 
-static int check_fsp(const cdc_column *col, unsigned fsp, cdc_err *err)
+static int check_fsp(const cdc_column *col, unsigned fsp, cdc__err *err)
 {
     if (fsp > 6)
         return cdc__err_set(err, CDC_ERR_CORRUPT, "%s: fractional digits %u in metadata (must be 0..6)",
@@ -193,13 +193,13 @@ static int check_fsp(const cdc_column *col, unsigned fsp, cdc_err *err)
     return CDC_OK;
 }
 
-static bool tm_is_zero(const cdc_temporal *tm)
+static bool tm_is_zero(const cdc__temporal *tm)
 {
     return !tm->year && !tm->month && !tm->day && !tm->hour && !tm->minute && !tm->second && !tm->usec;
 }
 
 int cdc__value_decode(const cdc_column *col, const uint8_t *p, size_t avail, cdc_value *out, size_t *used,
-                      cdc_err *err)
+                      cdc__err *err)
 {
     memset(out, 0, sizeof *out);
     out->col = col;

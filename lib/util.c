@@ -50,7 +50,7 @@ char *cdc__strndup(const cdc_allocator *a, const char *s, size_t n)
     return d;
 }
 
-int cdc__err_vset(cdc_err *err, int code, const char *fmt, va_list ap)
+int cdc__err_vset(cdc__err *err, int code, const char *fmt, va_list ap)
 {
     if (!err) return code;
     err->code = code;
@@ -60,7 +60,7 @@ int cdc__err_vset(cdc_err *err, int code, const char *fmt, va_list ap)
     return code;
 }
 
-int cdc__err_set(cdc_err *err, int code, const char *fmt, ...)
+int cdc__err_set(cdc__err *err, int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -69,7 +69,7 @@ int cdc__err_set(cdc_err *err, int code, const char *fmt, ...)
     return code;
 }
 
-void cdc__err_prefix(cdc_err *err, const char *fmt, ...)
+void cdc__err_prefix(cdc__err *err, const char *fmt, ...)
 {
     if (!err) return;
     char head[CDC__ERRMSG_MAX], old[CDC__ERRMSG_MAX];
@@ -93,7 +93,7 @@ void cdc__err_prefix(cdc_err *err, const char *fmt, ...)
     err->msg[k] = 0;
 }
 
-void cdc__err_clear(cdc_err *err)
+void cdc__err_clear(cdc__err *err)
 {
     if (!err) return;
     err->code = CDC_OK;
@@ -102,27 +102,27 @@ void cdc__err_clear(cdc_err *err)
     err->msg[0] = 0;
 }
 
-void cdc__err_copy_out(const cdc_err *err, char *buf, size_t buflen)
+void cdc__err_copy_out(const cdc__err *err, char *buf, size_t buflen)
 {
     if (!buf || !buflen) return;
     snprintf(buf, buflen, "%s", err && err->msg[0] ? err->msg : (err ? cdc_strerror(err->code) : ""));
 }
 
-void cdc__buf_init(cdc_buf *b, const cdc_allocator *a)
+void cdc__buf_init(cdc__buf *b, const cdc_allocator *a)
 {
     b->data = NULL;
     b->len = b->cap = 0;
     b->alloc = cdc__allocator(a);
 }
 
-void cdc__buf_free(cdc_buf *b)
+void cdc__buf_free(cdc__buf *b)
 {
     cdc__free(b->alloc, b->data);
     b->data = NULL;
     b->len = b->cap = 0;
 }
 
-int cdc__buf_reserve(cdc_buf *b, size_t extra)
+int cdc__buf_reserve(cdc__buf *b, size_t extra)
 {
     if (extra <= b->cap - b->len) return CDC_OK;
     if (extra > SIZE_MAX / 2 - b->len) return CDC_ERR_NOMEM;
@@ -135,7 +135,7 @@ int cdc__buf_reserve(cdc_buf *b, size_t extra)
     return CDC_OK;
 }
 
-int cdc__buf_append(cdc_buf *b, const void *p, size_t n)
+int cdc__buf_append(cdc__buf *b, const void *p, size_t n)
 {
     if (!n) return CDC_OK;
     int rc = cdc__buf_reserve(b, n);
@@ -145,7 +145,7 @@ int cdc__buf_append(cdc_buf *b, const void *p, size_t n)
     return CDC_OK;
 }
 
-int cdc__buf_putc(cdc_buf *b, uint8_t c)
+int cdc__buf_putc(cdc__buf *b, uint8_t c)
 {
     if (b->len == b->cap) {
         int rc = cdc__buf_reserve(b, 1);
@@ -155,9 +155,9 @@ int cdc__buf_putc(cdc_buf *b, uint8_t c)
     return CDC_OK;
 }
 
-int cdc__buf_puts(cdc_buf *b, const char *s) { return cdc__buf_append(b, s, strlen(s)); }
+int cdc__buf_puts(cdc__buf *b, const char *s) { return cdc__buf_append(b, s, strlen(s)); }
 
-int cdc__buf_printf(cdc_buf *b, const char *fmt, ...)
+int cdc__buf_printf(cdc__buf *b, const char *fmt, ...)
 {
     va_list ap;
     char small[128];
@@ -175,7 +175,7 @@ int cdc__buf_printf(cdc_buf *b, const char *fmt, ...)
     return CDC_OK;
 }
 
-int cdc__buf_terminate(cdc_buf *b)
+int cdc__buf_terminate(cdc__buf *b)
 {
     int rc = cdc__buf_reserve(b, 1);
     if (rc) return rc;
@@ -183,7 +183,7 @@ int cdc__buf_terminate(cdc_buf *b)
     return CDC_OK;
 }
 
-uint64_t cdc__rd_lenenc(cdc_rd *r, bool *is_null)
+uint64_t cdc__rd_lenenc(cdc__reader *r, bool *is_null)
 {
     if (is_null) *is_null = false;
     uint8_t first = cdc__rd_u8(r);
@@ -201,7 +201,7 @@ uint64_t cdc__rd_lenenc(cdc_rd *r, bool *is_null)
     }
 }
 
-cdc_bytes cdc__rd_lenenc_bytes(cdc_rd *r, bool *is_null)
+cdc_bytes cdc__rd_lenenc_bytes(cdc__reader *r, bool *is_null)
 {
     bool null = false;
     uint64_t n = cdc__rd_lenenc(r, is_null ? &null : NULL);
@@ -212,7 +212,7 @@ cdc_bytes cdc__rd_lenenc_bytes(cdc_rd *r, bool *is_null)
     return (cdc_bytes){p, (size_t)n};
 }
 
-cdc_bytes cdc__rd_cstr(cdc_rd *r)
+cdc_bytes cdc__rd_cstr(cdc__reader *r)
 {
     if (r->bad) return (cdc_bytes){NULL, 0};
     const uint8_t *start = r->p + r->off;
@@ -223,7 +223,7 @@ cdc_bytes cdc__rd_cstr(cdc_rd *r)
     return (cdc_bytes){start, n};
 }
 
-cdc_bytes cdc__rd_rest(cdc_rd *r)
+cdc_bytes cdc__rd_rest(cdc__reader *r)
 {
     if (r->bad) return (cdc_bytes){NULL, 0};
     cdc_bytes v = {r->p + r->off, r->len - r->off};

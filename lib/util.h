@@ -46,43 +46,43 @@ char *cdc__strndup(const cdc_allocator *a, const char *s, size_t n);
  * ("binlog.000042:1337 WRITE_ROWS shop.orders column 3: need 5 bytes,
  * 2 left"). Server errors keep their MySQL error number and SQLSTATE.
  */
-typedef struct cdc_err {
+typedef struct cdc__err {
     int code;             /* cdc_error, CDC_OK when clear */
     unsigned server_errno; /* MySQL/MariaDB error number, 0 if none */
     char sqlstate[6];     /* "28000"; empty if none */
     char msg[CDC__ERRMSG_MAX];
-} cdc_err;
+} cdc__err;
 
 /* Records code and a formatted message; returns code so callers can
  * `return cdc__err_set(err, CDC_ERR_X, "...")`. err may be NULL. */
-int cdc__err_set(cdc_err *err, int code, const char *fmt, ...) CDC__PRINTF(3, 4);
-int cdc__err_vset(cdc_err *err, int code, const char *fmt, va_list ap);
+int cdc__err_set(cdc__err *err, int code, const char *fmt, ...) CDC__PRINTF(3, 4);
+int cdc__err_vset(cdc__err *err, int code, const char *fmt, va_list ap);
 /* Puts "context: " in front of the message already recorded. */
-void cdc__err_prefix(cdc_err *err, const char *fmt, ...) CDC__PRINTF(2, 3);
-void cdc__err_clear(cdc_err *err);
+void cdc__err_prefix(cdc__err *err, const char *fmt, ...) CDC__PRINTF(2, 3);
+void cdc__err_clear(cdc__err *err);
 /* Copies the message into a caller's (err, errlen) buffer, if any. */
-void cdc__err_copy_out(const cdc_err *err, char *buf, size_t buflen);
+void cdc__err_copy_out(const cdc__err *err, char *buf, size_t buflen);
 
 /* ---- growable byte buffer ---------------------------------------- */
 
-typedef struct cdc_buf {
+typedef struct cdc__buf {
     uint8_t *data;
     size_t len;
     size_t cap;
     const cdc_allocator *alloc;
-} cdc_buf;
+} cdc__buf;
 
-void cdc__buf_init(cdc_buf *b, const cdc_allocator *a);
-void cdc__buf_free(cdc_buf *b);
-static inline void cdc__buf_reset(cdc_buf *b) { b->len = 0; }
+void cdc__buf_init(cdc__buf *b, const cdc_allocator *a);
+void cdc__buf_free(cdc__buf *b);
+static inline void cdc__buf_reset(cdc__buf *b) { b->len = 0; }
 /* Makes room for `extra` more bytes; CDC_OK or CDC_ERR_NOMEM. */
-int cdc__buf_reserve(cdc_buf *b, size_t extra);
-int cdc__buf_append(cdc_buf *b, const void *p, size_t n);
-int cdc__buf_putc(cdc_buf *b, uint8_t c);
-int cdc__buf_puts(cdc_buf *b, const char *s);
-int cdc__buf_printf(cdc_buf *b, const char *fmt, ...) CDC__PRINTF(2, 3);
+int cdc__buf_reserve(cdc__buf *b, size_t extra);
+int cdc__buf_append(cdc__buf *b, const void *p, size_t n);
+int cdc__buf_putc(cdc__buf *b, uint8_t c);
+int cdc__buf_puts(cdc__buf *b, const char *s);
+int cdc__buf_printf(cdc__buf *b, const char *fmt, ...) CDC__PRINTF(2, 3);
 /* Ensures data[len] == 0 without counting it; for handing out C strings. */
-int cdc__buf_terminate(cdc_buf *b);
+int cdc__buf_terminate(cdc__buf *b);
 
 /* ---- little-endian loads and stores --------------------------------- */
 
@@ -116,42 +116,42 @@ static inline void cdc__put_le64(uint8_t *p, uint64_t v) { cdc__put_le32(p, (uin
  * zeros/empty views, so a parser can read a whole structure and check
  * once: `if (r.bad) return error;`. Nothing is copied.
  */
-typedef struct cdc_rd {
+typedef struct cdc__reader {
     const uint8_t *p;
     size_t len;
     size_t off;
     bool bad;
-} cdc_rd;
+} cdc__reader;
 
-static inline cdc_rd cdc__rd(const void *p, size_t len) { return (cdc_rd){(const uint8_t *)p, len, 0, false}; }
-static inline size_t cdc__rd_left(const cdc_rd *r) { return r->len - r->off; }
-static inline const uint8_t *cdc__rd_ptr(const cdc_rd *r) { return r->p + r->off; }
+static inline cdc__reader cdc__rd(const void *p, size_t len) { return (cdc__reader){(const uint8_t *)p, len, 0, false}; }
+static inline size_t cdc__rd_left(const cdc__reader *r) { return r->len - r->off; }
+static inline const uint8_t *cdc__rd_ptr(const cdc__reader *r) { return r->p + r->off; }
 /* Claims n bytes and returns where they start, or NULL (and bad) if short. */
-static inline const uint8_t *cdc__rd_take(cdc_rd *r, size_t n)
+static inline const uint8_t *cdc__rd_take(cdc__reader *r, size_t n)
 {
     if (r->bad || n > r->len - r->off) { r->bad = true; r->off = r->len; return NULL; }
     const uint8_t *p = r->p + r->off;
     r->off += n;
     return p;
 }
-static inline bool cdc__rd_skip(cdc_rd *r, size_t n) { return cdc__rd_take(r, n) != NULL; }
-static inline uint8_t cdc__rd_u8(cdc_rd *r) { const uint8_t *p = cdc__rd_take(r, 1); return p ? p[0] : 0; }
-static inline uint16_t cdc__rd_u16(cdc_rd *r) { const uint8_t *p = cdc__rd_take(r, 2); return p ? cdc__le16(p) : 0; }
-static inline uint32_t cdc__rd_u24(cdc_rd *r) { const uint8_t *p = cdc__rd_take(r, 3); return p ? cdc__le24(p) : 0; }
-static inline uint32_t cdc__rd_u32(cdc_rd *r) { const uint8_t *p = cdc__rd_take(r, 4); return p ? cdc__le32(p) : 0; }
-static inline uint64_t cdc__rd_u48(cdc_rd *r) { const uint8_t *p = cdc__rd_take(r, 6); return p ? cdc__le48(p) : 0; }
-static inline uint64_t cdc__rd_u64(cdc_rd *r) { const uint8_t *p = cdc__rd_take(r, 8); return p ? cdc__le64(p) : 0; }
-static inline uint64_t cdc__rd_uN(cdc_rd *r, size_t n) { const uint8_t *p = cdc__rd_take(r, n); return p ? cdc__leN(p, n) : 0; }
+static inline bool cdc__rd_skip(cdc__reader *r, size_t n) { return cdc__rd_take(r, n) != NULL; }
+static inline uint8_t cdc__rd_u8(cdc__reader *r) { const uint8_t *p = cdc__rd_take(r, 1); return p ? p[0] : 0; }
+static inline uint16_t cdc__rd_u16(cdc__reader *r) { const uint8_t *p = cdc__rd_take(r, 2); return p ? cdc__le16(p) : 0; }
+static inline uint32_t cdc__rd_u24(cdc__reader *r) { const uint8_t *p = cdc__rd_take(r, 3); return p ? cdc__le24(p) : 0; }
+static inline uint32_t cdc__rd_u32(cdc__reader *r) { const uint8_t *p = cdc__rd_take(r, 4); return p ? cdc__le32(p) : 0; }
+static inline uint64_t cdc__rd_u48(cdc__reader *r) { const uint8_t *p = cdc__rd_take(r, 6); return p ? cdc__le48(p) : 0; }
+static inline uint64_t cdc__rd_u64(cdc__reader *r) { const uint8_t *p = cdc__rd_take(r, 8); return p ? cdc__le64(p) : 0; }
+static inline uint64_t cdc__rd_uN(cdc__reader *r, size_t n) { const uint8_t *p = cdc__rd_take(r, n); return p ? cdc__leN(p, n) : 0; }
 /* Length-encoded integer of the client/server protocol (and of binlog
  * row events). Sets *is_null for the 0xfb NULL marker when is_null is
  * given; 0xff and a 0xfb without is_null make the reader bad. */
-uint64_t cdc__rd_lenenc(cdc_rd *r, bool *is_null);
+uint64_t cdc__rd_lenenc(cdc__reader *r, bool *is_null);
 /* Length-encoded string: a lenenc length, then that many bytes. */
-cdc_bytes cdc__rd_lenenc_bytes(cdc_rd *r, bool *is_null);
+cdc_bytes cdc__rd_lenenc_bytes(cdc__reader *r, bool *is_null);
 /* NUL-terminated string; the view excludes the NUL. Bad if no NUL. */
-cdc_bytes cdc__rd_cstr(cdc_rd *r);
+cdc_bytes cdc__rd_cstr(cdc__reader *r);
 /* The rest of the input. */
-cdc_bytes cdc__rd_rest(cdc_rd *r);
+cdc_bytes cdc__rd_rest(cdc__reader *r);
 
 /* Writes a lenenc integer into out (9 bytes at most); returns its size. */
 size_t cdc__lenenc_put(uint8_t *out, uint64_t v);

@@ -87,7 +87,7 @@ CDC_EXTERN cdc_bytes cdc_value_bytes(const cdc_value *v)
 CDC_EXTERN int cdc_value_temporal(const cdc_value *v, cdc_datetime *out)
 {
     if (!v || !out) return CDC_ERR_INVALID;
-    cdc_temporal tm;
+    cdc__temporal tm;
     switch (v->kind) {
     case CDC_K_DATE: case CDC_K_TIME: case CDC_K_DATETIME: tm = v->v.tm; break;
     case CDC_K_TIMESTAMP:
@@ -257,9 +257,9 @@ CDC_EXTERN int cdc_value_timestamp(const cdc_value *v, int64_t *sec, uint32_t *u
 CDC_EXTERN int cdc_value_render(const cdc_value *v, char *buf, size_t cap, size_t *need)
 {
     if (!v || (cap && !buf)) return CDC_ERR_INVALID;
-    cdc_buf out;
+    cdc__buf out;
     cdc__buf_init(&out, NULL);
-    cdc_err err;
+    cdc__err err;
     cdc__err_clear(&err);
     int rc;
     rc = cdc__value_render_json(v, &out, &err);

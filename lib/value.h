@@ -95,7 +95,7 @@ enum {
     CDC_VF_UTF8 = 1u << 2,      /* STRING kind: v.b is UTF-8 already, whatever the column charset */
 };
 
-typedef struct cdc_temporal {
+typedef struct cdc__temporal {
     int32_t year;     /* 0..9999 */
     uint8_t month;    /* 0..12 (0 in zero dates) */
     uint8_t day;      /* 0..31 */
@@ -104,7 +104,7 @@ typedef struct cdc_temporal {
     uint8_t second;
     uint32_t usec;    /* 0..999999 */
     uint8_t neg;      /* TIME only */
-} cdc_temporal;
+} cdc__temporal;
 
 typedef struct cdc_value {
     uint8_t kind;             /* CDC_K_* */
@@ -117,7 +117,7 @@ typedef struct cdc_value {
         float f;
         double d;
         cdc_bytes b;
-        cdc_temporal tm;
+        cdc__temporal tm;
         struct { int64_t sec; uint32_t usec; } ts;
     } v;
 } cdc_value;
@@ -131,7 +131,7 @@ typedef struct cdc_value {
  * column). Implemented in types.c.
  */
 int cdc__value_decode(const cdc_column *col, const uint8_t *p, size_t avail,
-                      cdc_value *out, size_t *used, cdc_err *err);
+                      cdc_value *out, size_t *used, cdc__err *err);
 
 /*
  * Byte length of a PARTIAL_JSON diff value at p (the column's length
@@ -141,7 +141,7 @@ int cdc__value_decode(const cdc_column *col, const uint8_t *p, size_t avail,
  * applying never meet a malformed vector. Implemented in json.c.
  */
 int cdc__json_diff_decode(const cdc_column *col, const uint8_t *p, size_t avail,
-                          cdc_value *out, size_t *used, cdc_err *err);
+                          cdc_value *out, size_t *used, cdc__err *err);
 
 /*
  * Applies a PARTIAL_JSON diff to the before image of the same column and
@@ -155,13 +155,13 @@ int cdc__json_diff_decode(const cdc_column *col, const uint8_t *p, size_t avail,
  * scratch is left as it was. Implemented in json.c.
  */
 int cdc__json_diff_apply(const cdc_value *before, const cdc_value *diff,
-                         cdc_buf *scratch, cdc_value *out, cdc_err *err);
+                         cdc__buf *scratch, cdc_value *out, cdc__err *err);
 
 /*
  * Appends the canonical JSON form of v (docs/values.md) to out.
  * Implemented in render.c.
  */
-int cdc__value_render_json(const cdc_value *v, cdc_buf *out, cdc_err *err);
+int cdc__value_render_json(const cdc_value *v, cdc__buf *out, cdc__err *err);
 
 /*
  * Converts one field of a text-protocol result row (what SELECT returns)
@@ -178,6 +178,6 @@ int cdc__value_render_json(const cdc_value *v, cdc_buf *out, cdc_err *err);
  */
 #define CDC__FROM_TEXT_SCRATCH 80
 int cdc__value_from_text(const cdc_column *col, const char *text, size_t len, unsigned text_charset,
-                         cdc_value *out, cdc_buf *scratch, cdc_err *err);
+                         cdc_value *out, cdc__buf *scratch, cdc__err *err);
 
 #endif /* CDC_VALUE_H */

@@ -50,15 +50,15 @@ static double cpu(int who)
            ru.ru_stime.tv_usec / 1e6;
 }
 
-static void die(const char *what, const cdc_err *e)
+static void die(const char *what, const cdc__err *e)
 {
     fprintf(stderr, "bench_snapshot: %s: %s\n", what, e ? e->msg : "");
     exit(1);
 }
 
-static void exec(cdc_conn *c, const char *sql)
+static void exec(cdc__conn *c, const char *sql)
 {
-    cdc_err e;
+    cdc__err e;
     if (cdc__conn_exec(c, sql, &e)) die(sql, &e);
 }
 
@@ -85,7 +85,7 @@ int main(int argc, char **argv)
     bool mysql = argc > 1 && !strcmp(argv[1], "mysql");
     unsigned long rows = argc > 2 ? strtoul(argv[2], NULL, 10) : 2000000ul;
     const char *pw = env("CDC_TEST_PASSWORD");
-    cdc_conn_opts o = {
+    cdc__conn_opts o = {
         .host = "127.0.0.1",
         .port = (unsigned)atoi(env(mysql ? "CDC_TEST_MYSQL_PORT" : "CDC_TEST_MARIADB_PORT")),
         .user = "root",
@@ -93,13 +93,13 @@ int main(int argc, char **argv)
         .tls_mode = CDC_TLS_DISABLED,
         .server_public_key_path = mysql ? env("CDC_TEST_MYSQL_RSA_PUBKEY") : NULL,
     };
-    cdc_conn *c;
-    cdc_err e;
+    cdc__conn *c;
+    cdc__err e;
     if (cdc__conn_new(&c, NULL) || cdc__conn_connect(c, &o, &e)) die("connect", &e);
     exec(c, "CREATE DATABASE IF NOT EXISTS cdc_snapbench");
     exec(c, "CREATE TABLE IF NOT EXISTS cdc_snapbench.t (id BIGINT PRIMARY KEY, a INT, b VARCHAR(64),"
             " c DECIMAL(12,2), d DATETIME(3), e DOUBLE)");
-    cdc_result *r;
+    cdc__result *r;
     if (cdc__conn_query_result(c, "SELECT COUNT(*) FROM cdc_snapbench.t", &r, &e)) die("count", &e);
     unsigned long have = strtoul(cdc__result_get(r, 0, 0), NULL, 10);
     cdc__result_free(r);

@@ -15,7 +15,7 @@
 #include "testsupport.h"
 
 /* Connects; returns the code and leaves *out NULL on failure. */
-static int try_connect(const cdc_conn_opts *o, cdc_conn **out, cdc_err *e)
+static int try_connect(const cdc__conn_opts *o, cdc__conn **out, cdc__err *e)
 {
     cdc__err_clear(e);
     assert_int_equal(cdc__conn_new(out, NULL), CDC_OK);
@@ -27,7 +27,7 @@ static int try_connect(const cdc_conn_opts *o, cdc_conn **out, cdc_err *e)
     return rc;
 }
 
-static void expect_user(cdc_conn *c, const char *want)
+static void expect_user(cdc__conn *c, const char *want)
 {
     char *u = ts_query_str(c, "SELECT CURRENT_USER()");
     assert_non_null(u);
@@ -40,8 +40,8 @@ static void test_server_info(void **state)
 {
     (void)state;
     for (int s = 0; s < 2; s++) {
-        cdc_conn *c = ts_connect((ts_server)s, NULL);
-        const cdc_server_version *v = cdc__conn_server_version(c);
+        cdc__conn *c = ts_connect((ts_server)s, NULL);
+        const cdc__server_version *v = cdc__conn_server_version(c);
         assert_int_equal(v->flavour, s == TS_MARIADB ? CDC_FLAVOUR_MARIADB : CDC_FLAVOUR_MYSQL);
         char *ver = ts_query_str(c, "SELECT VERSION()");
         assert_int_equal(v->text.len, strlen(ver));
@@ -65,7 +65,7 @@ static void test_server_info(void **state)
             assert_string_equal(name, "libcdc");
             free(name);
         }
-        cdc_err e;
+        cdc__err e;
         assert_int_equal(cdc__conn_ping(c, &e), CDC_OK);
         cdc__conn_free(c);
     }
@@ -74,9 +74,9 @@ static void test_server_info(void **state)
 static void test_mariadb_native_and_ed25519(void **state)
 {
     (void)state;
-    cdc_conn_opts o;
+    cdc__conn_opts o;
     ts_opts(&o, TS_MARIADB, "cdc_native");
-    cdc_conn *c = ts_connect_opts(&o);
+    cdc__conn *c = ts_connect_opts(&o);
     assert_string_equal(cdc__conn_auth_plugin(c), "mysql_native_password");
     assert_null(cdc__conn_tls_cipher(c));
     expect_user(c, "cdc_native@%");
@@ -89,7 +89,7 @@ static void test_mariadb_native_and_ed25519(void **state)
     assert_string_equal(cdc__conn_auth_plugin(c), "client_ed25519");
     expect_user(c, "cdc_ed25519@%");
     cdc__conn_free(c);
-    cdc_err e;
+    cdc__err e;
     o.password = "wrong";
     assert_int_equal(try_connect(&o, &c, &e), CDC_ERR_AUTH);
     assert_int_equal(e.server_errno, 1045);
@@ -102,10 +102,10 @@ static void test_mariadb_clear_password(void **state)
         print_message("cdc_clear needs PAM, which testenv.sh could not set up (CDC_TEST_MARIADB_PAM=0)\n");
         skip();
     }
-    cdc_conn_opts o;
+    cdc__conn_opts o;
     ts_opts(&o, TS_MARIADB, "cdc_clear");
-    cdc_conn *c;
-    cdc_err e;
+    cdc__conn *c;
+    cdc__err e;
     /* no TLS: the client refuses to send the password in the clear */
     assert_int_equal(try_connect(&o, &c, &e), CDC_ERR_AUTH_PLUGIN);
     assert_non_null(strstr(e.msg, "mysql_clear_password"));
@@ -125,7 +125,7 @@ static void test_mariadb_clear_password(void **state)
  * full authentication path on the next login. */
 static void forget_sha2(const char *user)
 {
-    cdc_conn *root = ts_connect(TS_MYSQL, NULL);
+    cdc__conn *root = ts_connect(TS_MYSQL, NULL);
     ts_exec(root, "ALTER USER %s@'%%' IDENTIFIED WITH caching_sha2_password BY '%s'", user,
             ts_env("CDC_TEST_PASSWORD"));
     cdc__conn_free(root);
@@ -134,9 +134,9 @@ static void forget_sha2(const char *user)
 static void test_mysql_caching_sha2(void **state)
 {
     (void)state;
-    cdc_conn_opts o;
-    cdc_conn *c;
-    cdc_err e;
+    cdc__conn_opts o;
+    cdc__conn *c;
+    cdc__err e;
     ts_opts(&o, TS_MYSQL, "cdc_sha2");
 
     /* full path without TLS or key: refused by the client, with advice */
@@ -193,7 +193,7 @@ static void test_mysql_caching_sha2(void **state)
 static void test_mysql_sha256_password(void **state)
 {
     (void)state;
-    cdc_conn *root = ts_connect(TS_MYSQL, NULL);
+    cdc__conn *root = ts_connect(TS_MYSQL, NULL);
     char *n = ts_query_str(root, "SELECT COUNT(*) FROM mysql.user WHERE user = 'cdc_sha256'");
     cdc__conn_free(root);
     bool have = strcmp(n, "1") == 0;
@@ -202,9 +202,9 @@ static void test_mysql_sha256_password(void **state)
         print_message("this MySQL has no sha256_password account (plugin removed)\n");
         skip();
     }
-    cdc_conn_opts o;
-    cdc_conn *c;
-    cdc_err e;
+    cdc__conn_opts o;
+    cdc__conn *c;
+    cdc__err e;
     ts_opts(&o, TS_MYSQL, "cdc_sha256");
     assert_int_equal(try_connect(&o, &c, &e), CDC_ERR_AUTH_PLUGIN);
     o.get_server_public_key = true;
@@ -228,15 +228,15 @@ static void test_tls_modes(void **state)
 {
     (void)state;
     for (int s = 0; s < 2; s++) {
-        cdc_conn_opts o;
-        cdc_conn *c;
-        cdc_err e;
+        cdc__conn_opts o;
+        cdc__conn *c;
+        cdc__err e;
         ts_opts(&o, (ts_server)s, NULL);
         o.tls_mode = CDC_TLS_PREFERRED;
         c = ts_connect_opts(&o);
         assert_non_null(cdc__conn_tls_cipher(c));
         /* the server agrees the session is encrypted */
-        cdc_result *r = ts_query(c, "SHOW SESSION STATUS LIKE 'Ssl_cipher'");
+        cdc__result *r = ts_query(c, "SHOW SESSION STATUS LIKE 'Ssl_cipher'");
         assert_int_equal(cdc__result_rows(r), 1);
         assert_true(strlen(cdc__result_get(r, 0, 1)) > 0);
         cdc__result_free(r);
@@ -320,25 +320,25 @@ static void test_compression_and_large_payloads(void **state)
 {
     (void)state;
     for (int s = 0; s < 2; s++) {
-        cdc_conn *root = ts_connect((ts_server)s, NULL);
+        cdc__conn *root = ts_connect((ts_server)s, NULL);
         ts_exec(root, "SET GLOBAL max_allowed_packet = 64*1024*1024");
         cdc__conn_free(root);
         for (int z = 0; z < 2; z++) {
             for (int tls = 0; tls < 2; tls++) {
-                cdc_conn_opts o;
+                cdc__conn_opts o;
                 ts_opts(&o, (ts_server)s, NULL);
                 o.compress = z;
                 o.tls_mode = tls ? CDC_TLS_REQUIRED : CDC_TLS_DISABLED;
                 if (s == TS_MYSQL && !tls) o.get_server_public_key = true;
-                cdc_conn *c = ts_connect_opts(&o);
+                cdc__conn *c = ts_connect_opts(&o);
                 assert_int_equal(cdc__conn_compressed(c), z);
-                cdc_result *r = ts_query(c, "SHOW SESSION STATUS LIKE 'Compression'");
+                cdc__result *r = ts_query(c, "SHOW SESSION STATUS LIKE 'Compression'");
                 assert_string_equal(cdc__result_get(r, 0, 1), z ? "ON" : "OFF");
                 cdc__result_free(r);
                 /* one row of 20 MiB: two packets of 0xffffff and the rest */
                 size_t seen = 0;
-                cdc_query_handler h = {NULL, big_row, NULL};
-                cdc_err e;
+                cdc__query_handler h = {NULL, big_row, NULL};
+                cdc__err e;
                 const char *q = "SELECT REPEAT('x', 20*1024*1024)";
                 int rc = cdc__conn_query(c, q, strlen(q), &h, &seen, &e);
                 if (rc) fail_msg("%s: %s", cdc_err_name(rc), e.msg);
@@ -352,7 +352,7 @@ static void test_compression_and_large_payloads(void **state)
                 memcpy(sql, head, k);
                 memset(sql + k, 'y', n);
                 memcpy(sql + k + n, "')", 3);
-                cdc_result *len = NULL;
+                cdc__result *len = NULL;
                 rc = cdc__conn_query_result(c, sql, &len, &e);
                 free(sql);
                 if (rc) fail_msg("%s: %s", cdc_err_name(rc), e.msg);
@@ -366,12 +366,12 @@ static void test_compression_and_large_payloads(void **state)
             }
         }
         /* a payload over max_packet is refused with a clear error */
-        cdc_conn_opts o;
+        cdc__conn_opts o;
         ts_opts(&o, (ts_server)s, NULL);
         o.tls_mode = CDC_TLS_REQUIRED;
         o.max_packet = 1024 * 1024;
-        cdc_conn *c = ts_connect_opts(&o);
-        cdc_err e;
+        cdc__conn *c = ts_connect_opts(&o);
+        cdc__err e;
         assert_int_equal(cdc__conn_exec(c, "SELECT REPEAT('x', 2*1024*1024)", &e), CDC_ERR_TOO_LARGE);
         assert_non_null(strstr(e.msg, "max_packet"));
         cdc__conn_free(c);
@@ -381,9 +381,9 @@ static void test_compression_and_large_payloads(void **state)
 static void test_connect_errors(void **state)
 {
     (void)state;
-    cdc_conn_opts o;
-    cdc_conn *c;
-    cdc_err e;
+    cdc__conn_opts o;
+    cdc__conn *c;
+    cdc__err e;
     ts_opts(&o, TS_MARIADB, "cdc_native");
     o.password = "wrong";
     assert_int_equal(try_connect(&o, &c, &e), CDC_ERR_AUTH);
@@ -415,14 +415,14 @@ static void test_unix_socket(void **state)
 {
     (void)state;
     for (int s = 0; s < 2; s++) {
-        cdc_conn_opts o;
+        cdc__conn_opts o;
         ts_opts(&o, (ts_server)s, s == TS_MARIADB ? "cdc_native" : "cdc_sha2");
         o.tls_mode = CDC_TLS_PREFERRED;
         o.unix_socket = ts_env(s == TS_MARIADB ? "CDC_TEST_MARIADB_SOCKET" : "CDC_TEST_MYSQL_SOCKET");
         if (s == TS_MYSQL) forget_sha2("cdc_sha2");
         /* a unix socket is secure: caching_sha2's full path sends the
          * password without TLS or RSA */
-        cdc_conn *c = ts_connect_opts(&o);
+        cdc__conn *c = ts_connect_opts(&o);
         assert_true(cdc__conn_is_unix(c));
         assert_null(cdc__conn_tls_cipher(c)); /* preferred skips TLS on a socket */
         char *host = ts_query_str(c, "SELECT SUBSTRING_INDEX(USER(), '@', -1)");
@@ -441,8 +441,8 @@ static void test_sql_errors_and_gone(void **state)
 {
     (void)state;
     for (int s = 0; s < 2; s++) {
-        cdc_conn *c = ts_connect((ts_server)s, NULL);
-        cdc_err e;
+        cdc__conn *c = ts_connect((ts_server)s, NULL);
+        cdc__err e;
         assert_int_equal(cdc__conn_exec(c, "SELECT * FROM mysql.no_such_table", &e), CDC_ERR_SERVER);
         assert_int_equal(e.server_errno, 1146);
         assert_string_equal(e.sqlstate, "42S02");
@@ -456,7 +456,7 @@ static void test_sql_errors_and_gone(void **state)
         free(one);
 
         /* killed from another connection: the next query sees it */
-        cdc_conn *killer = ts_connect((ts_server)s, NULL);
+        cdc__conn *killer = ts_connect((ts_server)s, NULL);
         ts_exec(killer, "KILL %u", cdc__conn_id(c));
         cdc__conn_free(killer);
         int rc = cdc__conn_exec(c, "SELECT 1", &e);
@@ -465,7 +465,7 @@ static void test_sql_errors_and_gone(void **state)
         cdc__conn_free(c);
 
         /* read timeout */
-        cdc_conn_opts o;
+        cdc__conn_opts o;
         ts_opts(&o, (ts_server)s, NULL);
         o.tls_mode = CDC_TLS_REQUIRED;
         o.read_timeout_ms = 300;
@@ -481,7 +481,7 @@ struct collect {
     char first[8][16];
 };
 
-static int col_cb(const cdc_coldef *cols, size_t n, void *ud)
+static int col_cb(const cdc__coldef *cols, size_t n, void *ud)
 {
     (void)cols;
     struct collect *k = ud;
@@ -502,7 +502,7 @@ static int row_cb(const cdc_bytes *v, size_t n, void *ud)
     return 0;
 }
 
-static int end_cb(const cdc_ok *ok, bool more, void *ud)
+static int end_cb(const cdc__ok *ok, bool more, void *ud)
 {
     (void)ok;
     (void)more;
@@ -515,9 +515,9 @@ static void test_multi_results_and_nulls(void **state)
 {
     (void)state;
     for (int s = 0; s < 2; s++) {
-        cdc_conn *c = ts_connect((ts_server)s, NULL);
-        cdc_query_handler h = {col_cb, row_cb, end_cb};
-        cdc_err e;
+        cdc__conn *c = ts_connect((ts_server)s, NULL);
+        cdc__query_handler h = {col_cb, row_cb, end_cb};
+        cdc__err e;
         struct collect k = {0};
         const char *q = "SELECT 1; SELECT 'two', NULL, ''; DO 1; SELECT NULL";
         assert_int_equal(cdc__conn_query(c, q, strlen(q), &h, &k, &e), CDC_OK);
@@ -549,7 +549,7 @@ static void test_multi_results_and_nulls(void **state)
         assert_int_equal(k.sets, 1);
 
         /* a callback error drains the reply and keeps the connection */
-        cdc_result *r = ts_query(c, "SELECT 'x' UNION SELECT NULL UNION SELECT ''");
+        cdc__result *r = ts_query(c, "SELECT 'x' UNION SELECT NULL UNION SELECT ''");
         assert_int_equal(cdc__result_rows(r), 3);
         assert_string_equal(cdc__result_get(r, 0, 0), "x");
         assert_null(cdc__result_get(r, 1, 0));
@@ -572,10 +572,10 @@ static int stop_cb(const cdc_bytes *v, size_t n, void *ud)
 static void test_callback_stop_and_reuse(void **state)
 {
     (void)state;
-    cdc_conn *c = ts_connect(TS_MYSQL, NULL);
+    cdc__conn *c = ts_connect(TS_MYSQL, NULL);
     int calls = 0;
-    cdc_query_handler h = {NULL, stop_cb, NULL};
-    cdc_err e;
+    cdc__query_handler h = {NULL, stop_cb, NULL};
+    cdc__err e;
     const char *q = "SELECT 1 UNION SELECT 2 UNION SELECT 3";
     assert_int_equal(cdc__conn_query(c, q, strlen(q), &h, &calls, &e), CDC_ERR_CALLBACK);
     assert_int_equal(calls, 1);
@@ -585,7 +585,7 @@ static void test_callback_stop_and_reuse(void **state)
     /* close, then connect the same handle again */
     cdc__conn_close(c);
     assert_int_equal(cdc__conn_exec(c, "SELECT 1", &e), CDC_ERR_STATE);
-    cdc_conn_opts o;
+    cdc__conn_opts o;
     ts_opts(&o, TS_MYSQL, NULL);
     o.tls_mode = CDC_TLS_REQUIRED;
     assert_int_equal(cdc__conn_connect(c, &o, &e), CDC_OK);
@@ -599,12 +599,12 @@ static void test_cdc_info_tool(void **state)
     (void)state;
     const char *tool = ts_env("CDC_TOOL");
     for (int s = 0; s < 2; s++) {
-        cdc_conn_opts o;
+        cdc__conn_opts o;
         ts_opts(&o, (ts_server)s, "cdc_repl");
-        cdc_conn *c = ts_connect((ts_server)s, NULL);
+        cdc__conn *c = ts_connect((ts_server)s, NULL);
         bool maria = s == TS_MARIADB;
         char *gtid = ts_query_str(c, maria ? "SELECT @@gtid_binlog_pos" : "SELECT @@gtid_executed");
-        cdc_result *st = ts_query(c, maria ? "SHOW MASTER STATUS" : "SHOW BINARY LOG STATUS");
+        cdc__result *st = ts_query(c, maria ? "SHOW MASTER STATUS" : "SHOW BINARY LOG STATUS");
         char *rowimg = ts_query_str(c, "SELECT @@binlog_row_image");
         char *sid = ts_query_str(c, "SELECT @@server_id");
         char cmd[1024];

@@ -39,7 +39,7 @@
 #define DB "snapshot_it"
 
 /* Lets WITH RECURSIVE generate many rows on either server. */
-static void allow_recursion(cdc_conn *c, ts_server s)
+static void allow_recursion(cdc__conn *c, ts_server s)
 {
     ts_exec(c, s == TS_MYSQL ? "SET SESSION cte_max_recursion_depth = 10000000"
                              : "SET SESSION max_recursive_iterations = 10000000");
@@ -58,7 +58,7 @@ static char *xstrdup(const char *s)
  * double): MySQL's SELECT prints JSON doubles its own way and json.c
  * copies JSON text numbers as they are, while binary JSON doubles are
  * printed by cdc__fmt_double. Strings are left alone. */
-static size_t json_numbers_by_value(const char *in, size_t n, cdc_buf *out)
+static size_t json_numbers_by_value(const char *in, size_t n, cdc__buf *out)
 {
     size_t changed = 0;
     bool str = false;
@@ -97,14 +97,14 @@ static size_t json_numbers_by_value(const char *in, size_t n, cdc_buf *out)
 }
 
 /* Canonical text of a value, or "<absent>". */
-static void render(const cdc_value *v, const uint8_t *present, size_t i, cdc_buf *out)
+static void render(const cdc_value *v, const uint8_t *present, size_t i, cdc__buf *out)
 {
     if (present && !present[i]) {
         cdc__buf_puts(out, "<absent>");
         return;
     }
-    cdc_err e;
-    cdc_buf tmp;
+    cdc__err e;
+    cdc__buf tmp;
     cdc__buf_init(&tmp, NULL);
     int rc = cdc__value_render_json(v, &tmp, &e);
     if (rc) fail_msg("render: %s", e.msg);
@@ -169,10 +169,10 @@ static int replay_change(const cdc_change *c, void *ud)
 }
 
 /* Decodes every binlog file from r->from_file on (up to r->to_file). */
-static void replay_binlog(ts_server s, cdc_conn *c, replay *r)
+static void replay_binlog(ts_server s, cdc__conn *c, replay *r)
 {
     const char *dir = ts_env(s == TS_MYSQL ? "CDC_TEST_MYSQL_DATADIR" : "CDC_TEST_MARIADB_DATADIR");
-    cdc_result *logs = ts_query(c, "SHOW BINARY LOGS");
+    cdc__result *logs = ts_query(c, "SHOW BINARY LOGS");
     bool on = false;
     for (size_t i = 0; i < cdc__result_rows(logs); i++) {
         const char *name = cdc__result_get(logs, i, 0);
@@ -203,7 +203,7 @@ static void replay_binlog(ts_server s, cdc_conn *c, replay *r)
 }
 
 /* The server's current binlog file after FLUSH BINARY LOGS. */
-static char *fresh_binlog(cdc_conn *c, ts_server s)
+static char *fresh_binlog(cdc__conn *c, ts_server s)
 {
     ts_exec(c, "FLUSH BINARY LOGS");
     return ts_binlog_now(c, s, false);
@@ -301,7 +301,7 @@ typedef struct writer {
 static void *writer_main(void *arg)
 {
     writer *w = arg;
-    cdc_conn *c = ts_connect(w->s, NULL);
+    cdc__conn *c = ts_connect(w->s, NULL);
     ts_exec(c, "USE " DB);
     while (!atomic_load(&w->stop)) {
         unsigned r = (unsigned)rand_r(&w->seed);
@@ -335,7 +335,7 @@ static void *writer_main(void *arg)
  * fallback must be just as exact. */
 static void handoff_as(ts_server srv, unsigned par, const char *user, bool maria_lock)
 {
-    cdc_conn *c = ts_connect(srv, NULL);
+    cdc__conn *c = ts_connect(srv, NULL);
     ts_exec(c, "DROP DATABASE IF EXISTS " DB);
     ts_exec(c, "CREATE DATABASE " DB);
     allow_recursion(c, srv);
@@ -363,7 +363,7 @@ static void handoff_as(ts_server srv, unsigned par, const char *user, bool maria
     o.maria_lock = maria_lock;
     cdc__snap_cbs cb = {.row = h_snap_row, .log = h_log, .ud = h};
     cdc__snap_point pt;
-    cdc_err err;
+    cdc__err err;
     long ops_before = w.ops;
     /* Paused at random rows (~1 in 50), every 20th pause long enough for
      * the workers to fill the queue and wait while the writer goes on:
@@ -398,7 +398,7 @@ static void handoff_as(ts_server srv, unsigned par, const char *user, bool maria
     assert_true(r.changes > 0);
 
     /* == the final SELECT */
-    cdc_result *fin = ts_query(c, "SELECT id, v, s FROM " DB ".h ORDER BY id");
+    cdc__result *fin = ts_query(c, "SELECT id, v, s FROM " DB ".h ORDER BY id");
     size_t live = 0;
     for (size_t i = 0; i < sizeof h->rows / sizeof h->rows[0]; i++) live += h->rows[i].live;
     assert_int_equal(live, cdc__result_rows(fin));
@@ -494,7 +494,7 @@ static void vs_free(vstate *v)
 
 static int v_snap_row(const struct cdc_table *t, const cdc_value *vals, const uint8_t *present, void *ud)
 {
-    cdc_buf b;
+    cdc__buf b;
     cdc__buf_init(&b, NULL);
     for (size_t i = 0; i < t->ncols; i++) {
         if (i) cdc__buf_putc(&b, '\t');
@@ -506,7 +506,7 @@ static int v_snap_row(const struct cdc_table *t, const cdc_value *vals, const ui
     return 0;
 }
 
-static void image_text(const cdc_change *c, bool after, cdc_buf *b)
+static void image_text(const cdc_change *c, bool after, cdc__buf *b)
 {
     const cdc_table *t = cdc_change_table(c);
     for (size_t i = 0; i < cdc_table_column_count(t); i++) {
@@ -522,7 +522,7 @@ static int v_change(const cdc_change *c, void *ud)
 {
     vstate *v = ud;
     const char *tn = cdc_table_name(cdc_change_table(c));
-    cdc_buf b;
+    cdc__buf b;
     cdc__buf_init(&b, NULL);
     if (cdc_change_op(c) != 'c') {
         image_text(c, false, &b);
@@ -569,12 +569,12 @@ static char *workload_sql(ts_server s, size_t *len)
 
 static void values_equal(ts_server srv)
 {
-    cdc_conn *c = ts_connect(srv, NULL);
+    cdc__conn *c = ts_connect(srv, NULL);
     char *start = fresh_binlog(c, srv);
     size_t len;
     char *sql = workload_sql(srv, &len);
     for (char *p = sql; p < sql + len; p += strlen(p) + 1) {
-        cdc_err e; /* ts_exec caps statements at 4 KiB; these are longer */
+        cdc__err e; /* ts_exec caps statements at 4 KiB; these are longer */
         if (cdc__conn_exec(c, p, &e)) fail_msg("%.200s: %s", p, e.msg);
     }
     free(sql);
@@ -595,7 +595,7 @@ static void values_equal(ts_server srv)
     o.filter = (cdc__snap_filter){only_db, NULL, (void *)VDB};
     cdc__snap_cbs cb = {.row = v_snap_row, .ud = &from_snap};
     cdc__snap_point pt;
-    cdc_err err;
+    cdc__err err;
     if (cdc__snapshot_run(&o, &cb, NULL, &pt, &err)) fail_msg("%s: %s", ts_server_name(srv), err.msg);
 
     replay r = {.db = VDB, .from_file = start, .to_file = pt.file, .to_off = pt.offset, .fn = v_change,
@@ -665,7 +665,7 @@ static int count_row(const struct cdc_table *t, const cdc_value *vals, const uin
 
 static void p_log(int level, int code, const char *msg, void *ud) { on_log(level, code, msg, &((prun *)ud)->log); }
 
-static void priv_setup(cdc_conn *root, const char *grants)
+static void priv_setup(cdc__conn *root, const char *grants)
 {
     ts_exec(root, "DROP DATABASE IF EXISTS " DB);
     ts_exec(root, "CREATE DATABASE " DB);
@@ -676,7 +676,7 @@ static void priv_setup(cdc_conn *root, const char *grants)
     ts_exec(root, "GRANT %s TO 'cdc_h8_snap'@'%%'", grants);
 }
 
-static int priv_run(ts_server s, unsigned par, prun *p, cdc_err *err)
+static int priv_run(ts_server s, unsigned par, prun *p, cdc__err *err)
 {
     cdc__snap_opts o;
     snap_opts(&o, s, "cdc_h8_snap", par, 2);
@@ -691,9 +691,9 @@ static int priv_run(ts_server s, unsigned par, prun *p, cdc_err *err)
 static void test_privileges_mysql(void **state)
 {
     (void)state;
-    cdc_conn *root = ts_connect(TS_MYSQL, NULL);
+    cdc__conn *root = ts_connect(TS_MYSQL, NULL);
     prun p;
-    cdc_err err;
+    cdc__err err;
     /* no RELOAD, no LOCK TABLES: a clear error naming both */
     priv_setup(root, "SELECT, REPLICATION CLIENT ON *.*");
     int rc = priv_run(TS_MYSQL, 2, &p, &err);
@@ -731,9 +731,9 @@ static void test_privileges_mysql(void **state)
 static void test_privileges_mariadb(void **state)
 {
     (void)state;
-    cdc_conn *root = ts_connect(TS_MARIADB, NULL);
+    cdc__conn *root = ts_connect(TS_MARIADB, NULL);
     prun p;
-    cdc_err err;
+    cdc__err err;
     /* SELECT alone is enough: the snapshot point needs no lock */
     priv_setup(root, "SELECT ON *.*");
     int rc = priv_run(TS_MARIADB, 4, &p, &err);
@@ -795,7 +795,7 @@ static void test_filters_progress(void **state)
 {
     (void)state;
     for (int s = 0; s < 2; s++) {
-        cdc_conn *c = ts_connect((ts_server)s, NULL);
+        cdc__conn *c = ts_connect((ts_server)s, NULL);
         ts_exec(c, "DROP DATABASE IF EXISTS " DB);
         ts_exec(c, "CREATE DATABASE " DB);
         allow_recursion(c, (ts_server)s);
@@ -815,7 +815,7 @@ static void test_filters_progress(void **state)
         snap_opts(&o, (ts_server)s, NULL, 3, 7);
         o.filter = (cdc__snap_filter){only_db, skip_x, (void *)DB};
         cdc__snap_point pt;
-        cdc_err err;
+        cdc__err err;
         int rc = cdc__snapshot_run(
             &o, &(cdc__snap_cbs){.point = f_point, .row = f_row, .progress = f_progress, .ud = &f}, NULL, &pt, &err);
         if (rc) fail_msg("%s: %s", ts_server_name((ts_server)s), err.msg);
@@ -856,7 +856,7 @@ static int abort_row(const struct cdc_table *t, const cdc_value *vals, const uin
 static void test_callback_abort(void **state)
 {
     (void)state;
-    cdc_conn *c = ts_connect(TS_MYSQL, NULL);
+    cdc__conn *c = ts_connect(TS_MYSQL, NULL);
     ts_exec(c, "DROP DATABASE IF EXISTS " DB);
     ts_exec(c, "CREATE DATABASE " DB);
     allow_recursion(c, TS_MYSQL);
@@ -868,7 +868,7 @@ static void test_callback_abort(void **state)
     snap_opts(&o, TS_MYSQL, NULL, 2, 1000);
     o.filter = (cdc__snap_filter){only_db, NULL, (void *)DB};
     cdc__snap_point pt;
-    cdc_err err;
+    cdc__err err;
     int rc = cdc__snapshot_run(&o, &(cdc__snap_cbs){.row = abort_row, .ud = &n}, NULL, &pt, &err);
     assert_int_equal(rc, CDC_ERR_STOPPED);
     assert_int_equal(n, 10);
@@ -894,7 +894,7 @@ static void test_stop_flag(void **state)
 {
     (void)state;
     for (int s = 0; s < 2; s++) {
-        cdc_conn *c = ts_connect((ts_server)s, NULL);
+        cdc__conn *c = ts_connect((ts_server)s, NULL);
         ts_exec(c, "DROP DATABASE IF EXISTS " DB);
         ts_exec(c, "CREATE DATABASE " DB);
         allow_recursion(c, (ts_server)s);
@@ -908,7 +908,7 @@ static void test_stop_flag(void **state)
         o.filter = (cdc__snap_filter){only_db, NULL, (void *)DB};
         o.stop = &stop_flag;
         cdc__snap_point pt;
-        cdc_err err;
+        cdc__err err;
         int rc = cdc__snapshot_run(&o, &(cdc__snap_cbs){.row = stop_row, .ud = &n}, NULL, &pt, &err);
         assert_int_equal(rc, CDC_ERR_STOPPED);
         assert_true(n >= 5 && n < 5000);
@@ -943,7 +943,7 @@ static void test_stream_entry(void **state)
 {
     (void)state;
     for (int s = 0; s < 2; s++) {
-        cdc_conn *c = ts_connect((ts_server)s, NULL);
+        cdc__conn *c = ts_connect((ts_server)s, NULL);
         ts_exec(c, "DROP DATABASE IF EXISTS " DB);
         ts_exec(c, "CREATE DATABASE " DB);
         ts_exec(c, "CREATE TABLE " DB ".f (id INT PRIMARY KEY, secret VARCHAR(10), pub INT)");
@@ -958,9 +958,9 @@ static void test_stream_entry(void **state)
         ts_config_set(cfg, "snapshot.parallelism", "2");
         ts_config_set(cfg, "snapshot.chunk.rows", "2");
         cdc__filter f;
-        cdc_err err;
+        cdc__err err;
         assert_int_equal(cdc__filter_init(&f, cfg, NULL, &err), CDC_OK);
-        cdc_conn_opts o;
+        cdc__conn_opts o;
         ts_opts(&o, (ts_server)s, NULL);
         o.tls_mode = CDC_TLS_REQUIRED;
         sstate st = {0};
@@ -1051,7 +1051,7 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
 static int p_row(const struct cdc_table *t, const cdc_value *vals, const uint8_t *present, void *ud)
 {
     pstate *p = ud;
-    cdc_buf b;
+    cdc__buf b;
     cdc__buf_init(&b, NULL);
     cdc__buf_puts(&b, t->name);
     for (size_t i = 0; i < t->ncols; i++) {
@@ -1083,7 +1083,7 @@ static void test_pause_anywhere(void **state)
     (void)state;
     for (int si = 0; si < 2; si++) {
         ts_server srv = (ts_server)si;
-        cdc_conn *c = ts_connect(srv, NULL);
+        cdc__conn *c = ts_connect(srv, NULL);
         ts_exec(c, "DROP DATABASE IF EXISTS " DB);
         ts_exec(c, "CREATE DATABASE " DB);
         allow_recursion(c, srv);
@@ -1107,7 +1107,7 @@ static void test_pause_anywhere(void **state)
         cdc__snap_opts o;
         snap_opts(&o, srv, NULL, 4, 5000);
         o.filter = (cdc__snap_filter){only_db, NULL, (void *)DB};
-        cdc_err err;
+        cdc__err err;
         cdc__snap_point pt;
 
         pstate plain = {0};

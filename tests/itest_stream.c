@@ -30,7 +30,7 @@
 #define DB "h6_itest"
 
 typedef struct rec {
-    cdc_buf log;          /* one line per callback */
+    cdc__buf log;          /* one line per callback */
     int changes, commits;
     char first_ck[1024];  /* checkpoint of the first commit */
     int pause_change;     /* return PAUSED from this change (1-based), 0 never */
@@ -38,7 +38,7 @@ typedef struct rec {
     int kill_commit;      /* KILL the dump thread at this commit */
     int stop_commits;     /* return PAUSED once this many commits arrived */
     ts_server srv;
-    cdc_conn *root;       /* for SQL from inside callbacks */
+    cdc__conn *root;       /* for SQL from inside callbacks */
     const char *after_kill_sql;
 } rec;
 
@@ -107,7 +107,7 @@ static bool set_has(const char *set, const char *gtid)
     cdc__gtid_set a, b;
     cdc__gtid_set_init(&a, NULL);
     cdc__gtid_set_init(&b, NULL);
-    cdc_err e = {0};
+    cdc__err e = {0};
     assert_int_equal(cdc__gtid_set_parse(&a, set, strlen(set), &e), CDC_OK);
     assert_int_equal(cdc__gtid_set_parse(&b, gtid, strlen(gtid), &e), CDC_OK);
     cdc__gtid g = {0};
@@ -197,9 +197,9 @@ static void expect_start(cdc_stream *s, int want)
         fail_msg("cdc_stream_start: %s (%s), expected %s", cdc_err_name(rc), cdc_stream_errmsg(s), cdc_err_name(want));
 }
 
-static cdc_conn *setup(ts_server s, const char *ddl)
+static cdc__conn *setup(ts_server s, const char *ddl)
 {
-    cdc_conn *root = ts_connect(s, NULL);
+    cdc__conn *root = ts_connect(s, NULL);
     ts_exec(root, "CREATE DATABASE IF NOT EXISTS " DB);
     ts_exec(root, "%s", ddl);
     return root;
@@ -213,7 +213,7 @@ static void test_changes_and_resume(void **state)
     (void)state;
     for (int sv = 0; sv < 2; sv++) {
         ts_server s = (ts_server)sv;
-        cdc_conn *root = setup(s, "DROP TABLE IF EXISTS " DB ".basic");
+        cdc__conn *root = setup(s, "DROP TABLE IF EXISTS " DB ".basic");
         ts_exec(root, "CREATE TABLE " DB ".basic (id INT PRIMARY KEY, v VARCHAR(20), d DECIMAL(6,2))");
         /* start by GTID, so positions carry the executed set */
         char *gset = ts_query_str(root, s == TS_MYSQL ? "SELECT @@gtid_executed" : "SELECT @@gtid_binlog_pos");
@@ -299,7 +299,7 @@ static void test_pause_resume(void **state)
     (void)state;
     for (int sv = 0; sv < 2; sv++) {
         ts_server s = (ts_server)sv;
-        cdc_conn *root = setup(s, "DROP TABLE IF EXISTS " DB ".pause");
+        cdc__conn *root = setup(s, "DROP TABLE IF EXISTS " DB ".pause");
         ts_exec(root, "CREATE TABLE " DB ".pause (id INT PRIMARY KEY)");
         char *from = ts_binlog_now(root, s, true);
         ts_exec(root, "INSERT INTO " DB ".pause VALUES (1), (2), (3)");
@@ -396,7 +396,7 @@ static void test_filters(void **state)
     (void)state;
     for (int sv = 0; sv < 2; sv++) {
         ts_server s = (ts_server)sv;
-        cdc_conn *root = setup(s, "DROP TABLE IF EXISTS " DB ".f1, " DB ".f2");
+        cdc__conn *root = setup(s, "DROP TABLE IF EXISTS " DB ".f1, " DB ".f2");
         ts_exec(root, "CREATE TABLE " DB ".f1 (id INT PRIMARY KEY, secret VARCHAR(10), v INT)");
         ts_exec(root, "CREATE TABLE " DB ".f2 (id INT PRIMARY KEY)");
         char *from = ts_binlog_now(root, s, true);
@@ -476,7 +476,7 @@ static void test_kill_dump_thread(void **state)
     (void)state;
     for (int sv = 0; sv < 2; sv++) {
         ts_server s = (ts_server)sv;
-        cdc_conn *root = setup(s, "DROP TABLE IF EXISTS " DB ".kill");
+        cdc__conn *root = setup(s, "DROP TABLE IF EXISTS " DB ".kill");
         ts_exec(root, "CREATE TABLE " DB ".kill (id INT PRIMARY KEY)");
         char *from = ts_binlog_now(root, s, true);
         ts_exec(root, "INSERT INTO " DB ".kill VALUES (1), (2)");
@@ -545,7 +545,7 @@ static void test_errors(void **state)
         cdc_config_free(c);
 
         /* an account without REPLICATION SLAVE */
-        cdc_conn *root = ts_connect(s, NULL);
+        cdc__conn *root = ts_connect(s, NULL);
         ts_exec(root, "DROP USER IF EXISTS 'cdc_h6_nopriv'@'%%'");
         ts_exec(root, "CREATE USER 'cdc_h6_nopriv'@'%%' IDENTIFIED BY '%s'", ts_env("CDC_TEST_PASSWORD"));
         ts_exec(root, "GRANT SELECT ON *.* TO 'cdc_h6_nopriv'@'%%'");
@@ -577,7 +577,7 @@ static void test_errors(void **state)
  *
  * Other streams may read the same binlog later without filters, so every
  * MINIMAL event written here matches the table as the test leaves it. */
-static void minimal(cdc_conn *root, bool on)
+static void minimal(cdc__conn *root, bool on)
 {
     ts_exec(root, "SET GLOBAL binlog_row_metadata = %s", on ? "MINIMAL" : "FULL");
 }
@@ -587,11 +587,11 @@ static void test_minimal_metadata_and_ddl(void **state)
     (void)state;
     for (int sv = 0; sv < 2; sv++) {
         ts_server s = (ts_server)sv;
-        cdc_conn *root = setup(s, "DROP TABLE IF EXISTS " DB ".mini");
+        cdc__conn *root = setup(s, "DROP TABLE IF EXISTS " DB ".mini");
         ts_exec(root, "CREATE TABLE " DB ".mini (id INT PRIMARY KEY, a INT)");
         char *from = ts_binlog_now(root, s, true);
         /* other tests share the server: MINIMAL only around our writes */
-        cdc_conn *w = ts_connect(s, NULL);
+        cdc__conn *w = ts_connect(s, NULL);
         minimal(root, true);
         ts_exec(w, "INSERT INTO " DB ".mini VALUES (1, 10)");
         minimal(root, false);
@@ -678,7 +678,7 @@ static void test_gtid_starts_and_checkpoints(void **state)
     (void)state;
     for (int sv = 0; sv < 2; sv++) {
         ts_server s = (ts_server)sv;
-        cdc_conn *root = setup(s, "DROP TABLE IF EXISTS " DB ".g");
+        cdc__conn *root = setup(s, "DROP TABLE IF EXISTS " DB ".g");
         ts_exec(root, "CREATE TABLE " DB ".g (id INT PRIMARY KEY)");
         if (s == TS_MYSQL) {
             ts_exec(root, "SET gtid_next = 'AUTOMATIC:h6_tag'");
@@ -781,7 +781,7 @@ static void test_server_id_clash(void **state)
 {
     (void)state;
     ts_server s = TS_MYSQL;
-    cdc_conn *root = setup(s, "DROP TABLE IF EXISTS " DB ".clash");
+    cdc__conn *root = setup(s, "DROP TABLE IF EXISTS " DB ".clash");
     ts_exec(root, "CREATE TABLE " DB ".clash (id INT PRIMARY KEY)");
     char *from = ts_binlog_now(root, s, true);
     ts_exec(root, "INSERT INTO " DB ".clash VALUES (1)");
@@ -822,7 +822,7 @@ static void test_server_id_clash(void **state)
 /* cdc_position_now (the public "where is the binlog now"): between what
  * the server says just before and just after, file/offset and GTID set,
  * on both servers (others may write meanwhile). */
-static cdc_position *server_point(cdc_conn *root, ts_server s)
+static cdc_position *server_point(cdc__conn *root, ts_server s)
 {
     char *fo = ts_binlog_now(root, s, true);
     char *g = ts_query_str(root, s == TS_MARIADB ? "SELECT @@gtid_binlog_pos" : "SELECT @@gtid_executed");
@@ -836,7 +836,7 @@ static cdc_position *server_point(cdc_conn *root, ts_server s)
     char e[256];
     assert_int_equal(cdc_position_parse(&p, fo, NULL, e, sizeof e), CDC_OK);
     cdc__gtid_set_clear(&p->gtids);
-    cdc_err err;
+    cdc__err err;
     if (k) assert_int_equal(cdc__gtid_set_parse(&p->gtids, text, k, &err), CDC_OK);
     free(fo);
     free(g);
@@ -855,7 +855,7 @@ static void test_position_now(void **state)
     (void)state;
     for (int i = 0; i < 2; i++) {
         ts_server s = (ts_server)i;
-        cdc_conn *root = ts_connect(s, NULL);
+        cdc__conn *root = ts_connect(s, NULL);
         ts_exec(root, "CREATE DATABASE IF NOT EXISTS " DB);
         ts_exec(root, "CREATE TABLE IF NOT EXISTS " DB ".pnow (id INT PRIMARY KEY)");
         ts_exec(root, "REPLACE INTO " DB ".pnow VALUES (1)");
@@ -896,8 +896,8 @@ static void test_earliest(void **state)
     (void)state;
     for (int sv = 0; sv < 2; sv++) {
         ts_server s = (ts_server)sv;
-        cdc_conn *root = ts_connect(s, NULL);
-        cdc_result *res = ts_query(root, "SHOW BINARY LOGS");
+        cdc__conn *root = ts_connect(s, NULL);
+        cdc__result *res = ts_query(root, "SHOW BINARY LOGS");
         char first[256], stop[300];
         snprintf(first, sizeof first, "%s", cdc__result_get(res, 0, 0));
         cdc__result_free(res);
@@ -933,7 +933,7 @@ typedef struct writer {
 static void *write_loop(void *arg)
 {
     writer *w = arg;
-    cdc_conn *c = ts_connect(w->s, NULL);
+    cdc__conn *c = ts_connect(w->s, NULL);
     for (int i = 0; !w->stop && i < 5000; i++) ts_exec(c, "INSERT INTO " DB ".busy VALUES (%d)", i);
     cdc__conn_free(c);
     return NULL;
@@ -966,11 +966,11 @@ static void test_now_on_busy_mariadb(void **state)
 {
     (void)state;
     ts_server s = TS_MARIADB;
-    cdc_conn *root = setup(s, "DROP TABLE IF EXISTS " DB ".busy");
+    cdc__conn *root = setup(s, "DROP TABLE IF EXISTS " DB ".busy");
     ts_exec(root, "CREATE TABLE " DB ".busy (id INT PRIMARY KEY)");
-    cdc_conn *c = ts_connect(s, "cdc_repl");
+    cdc__conn *c = ts_connect(s, "cdc_repl");
     cdc__server_info info;
-    cdc_err e = {0};
+    cdc__err e = {0};
     assert_int_equal(cdc__replica_check(c, &info, &e), CDC_OK);
     writer w = {s, 0};
     pthread_t th;
@@ -986,7 +986,7 @@ static void test_now_on_busy_mariadb(void **state)
         cdc__gtid_set ws;
         cdc__gtid_set_init(&ws, NULL);
         assert_int_equal(cdc__gtid_set_parse(&ws, want, strlen(want), &e), CDC_OK);
-        cdc_buf t;
+        cdc__buf t;
         cdc__buf_init(&t, NULL);
         assert_int_equal(cdc__gtid_set_format(&ws, &t), CDC_OK);
         assert_int_equal(cdc__buf_terminate(&t), CDC_OK);
@@ -1066,7 +1066,7 @@ static void test_huge_event_bounded_memory(void **state)
 {
     (void)state;
     ts_server s = TS_MYSQL;
-    cdc_conn *root = setup(s, "DROP TABLE IF EXISTS " DB ".big");
+    cdc__conn *root = setup(s, "DROP TABLE IF EXISTS " DB ".big");
     ts_exec(root, "CREATE TABLE " DB ".big (id INT PRIMARY KEY, b MEDIUMBLOB)");
     char *from = ts_binlog_now(root, s, true);
     ts_exec(root, "SET SESSION binlog_transaction_compression = ON");

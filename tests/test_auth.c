@@ -99,9 +99,9 @@ static void test_ed25519_plugin(void **state)
     unhex("726e16eb90d922ffaaa01e11efd4000e1ad2af7670086a39f3a15f140c63ac7dd683f95e42441ad1640e1973573bfb910808fe3c73c30f320976df25059f3e0a",
           sig, 64);
     cdc__auth a = {.password = (const char *)seed, .password_len = 32};
-    cdc_buf out;
+    cdc__buf out;
     cdc__buf_init(&out, NULL);
-    cdc_err e;
+    cdc__err e;
     assert_int_equal(cdc__auth_start(&a, CDC_AUTH_ED25519, nonce, 32, &out, &e), CDC_OK);
     assert_int_equal(out.len, 64);
     assert_memory_equal(out.data, sig, 64);
@@ -125,9 +125,9 @@ static void test_rsa_password_roundtrip(void **state)
     mbedtls_pk_context pk;
     char pem[2048];
     make_key(&pk, pem, sizeof pem);
-    cdc_buf out;
+    cdc__buf out;
     cdc__buf_init(&out, NULL);
-    cdc_err e;
+    cdc__err e;
     const char *pw = "a somewhat longer password, 40 bytes ...";
     assert_int_equal(cdc__auth_rsa_password(pw, strlen(pw), nonce20, 20, pem, strlen(pem), &out, &e), CDC_OK);
     assert_int_equal(out.len, 128);
@@ -158,9 +158,9 @@ static void test_rsa_password_roundtrip(void **state)
 static void test_caching_sha2_steps(void **state)
 {
     (void)state;
-    cdc_buf out;
+    cdc__buf out;
     cdc__buf_init(&out, NULL);
-    cdc_err e;
+    cdc__err e;
     bool send;
     const uint8_t fast_ok = 3, full = 4;
 
@@ -218,9 +218,9 @@ static void test_caching_sha2_steps(void **state)
 static void test_sha256_and_clear(void **state)
 {
     (void)state;
-    cdc_buf out;
+    cdc__buf out;
     cdc__buf_init(&out, NULL);
-    cdc_err e;
+    cdc__err e;
     /* sha256_password over TLS: cleartext at once */
     cdc__auth t = {.password = "pw", .password_len = 2, .secure = true, .tls = true};
     assert_int_equal(cdc__auth_start(&t, CDC_AUTH_SHA256, nonce20, 20, &out, &e), CDC_OK);

@@ -31,7 +31,7 @@ static const char *fixtures_root(void)
 /* ---- the reference: one change at a time ------------------------------ */
 
 typedef struct ref {
-    cdc_buf out;
+    cdc__buf out;
     size_t changes;
 } ref;
 
@@ -70,7 +70,7 @@ static int reference(const uint8_t *p, size_t n, ref *r)
 /* ---- batches ------------------------------------------------------------- */
 
 typedef struct run {
-    cdc_buf out;
+    cdc__buf out;
     size_t batches, max_batch, lines;
     int rc;
 } run;
@@ -119,7 +119,7 @@ static void batched(const uint8_t *p, size_t n, size_t limit, size_t chunk, run 
     cdc_decoder_free(d);
 }
 
-static size_t count(const cdc_buf *b, const char *what)
+static size_t count(const cdc__buf *b, const char *what)
 {
     size_t k = 0, wl = strlen(what);
     for (size_t i = 0; i + wl <= b->len; i++) k += !memcmp(b->data + i, what, wl);
@@ -247,8 +247,8 @@ static int cmp_change(const cdc_change *c, void *ud)
 {
     (void)ud;
     /* The public renderer equals the internal one `cdc dump` uses. */
-    cdc_buf internal;
-    cdc_err err;
+    cdc__buf internal;
+    cdc__err err;
     cdc__buf_init(&internal, NULL);
     assert_int_equal(cdc__change_render_json(c, &internal, &err), CDC_OK);
     char small[8];
@@ -323,7 +323,7 @@ static void test_allocation_failure(void **state)
         cdc_decoder *d;
         assert_int_equal(cdc_decoder_new(&d, &test_alloc, NULL, 0), CDC_OK);
         assert_int_equal(cdc_batch_attach_decoder(b, d), CDC_OK);
-        cdc_buf got;
+        cdc__buf got;
         cdc__buf_init(&got, NULL);
         const char *data;
         size_t len, off = 0;

@@ -103,7 +103,7 @@ CONFIG_TEST(test_get_and_secret)
 
 CONFIG_TEST(test_cross_key_checks)
 {
-    cdc_err e;
+    cdc__err e;
     char err[256];
     assert_int_equal(cdc__config_check(c, CDC__CFG_FOR_CONNECT, &e), CDC_ERR_CONFIG);
     assert_non_null(strstr(e.msg, "user: not set"));
@@ -155,7 +155,7 @@ static void test_doc_is_current(void **state)
     static char file[65536];
     size_t n = fread(file, 1, sizeof file, f);
     fclose(f);
-    cdc_buf b;
+    cdc__buf b;
     cdc__buf_init(&b, &test_alloc);
     assert_int_equal(cdc__config_doc_markdown(&b), CDC_OK);
     /* regenerate with: build/examples/cdc/cdc config-doc > docs/configuration.md */

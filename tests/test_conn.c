@@ -104,9 +104,9 @@ static void fake_stop(fake *f)
     close(f->lfd);
 }
 
-static int run_connect(fake *f, cdc_conn_opts *o, cdc_err *e)
+static int run_connect(fake *f, cdc__conn_opts *o, cdc__err *e)
 {
-    cdc_conn *c;
+    cdc__conn *c;
     assert_int_equal(cdc__conn_new(&c, NULL), CDC_OK);
     o->host = "127.0.0.1";
     o->port = f->port;
@@ -132,8 +132,8 @@ static void test_silent_server_times_out(void **state)
     (void)state;
     fake f;
     fake_start(&f, NULL, 0);
-    cdc_conn_opts o = {.connect_timeout_ms = 200};
-    cdc_err e;
+    cdc__conn_opts o = {.connect_timeout_ms = 200};
+    cdc__err e;
     assert_int_equal(run_connect(&f, &o, &e), CDC_ERR_TIMEOUT);
     assert_non_null(strstr(e.msg, "200 ms"));
 }
@@ -145,8 +145,8 @@ static void test_server_hangs_up(void **state)
     /* half a handshake, then close */
     const step s[] = {{hs_pkt, 20, false, false}, {NULL, 0, false, true}};
     fake_start(&f, s, 2);
-    cdc_conn_opts o = {.connect_timeout_ms = 2000};
-    cdc_err e;
+    cdc__conn_opts o = {.connect_timeout_ms = 2000};
+    cdc__err e;
     assert_int_equal(run_connect(&f, &o, &e), CDC_ERR_CLOSED);
     assert_non_null(strstr(e.msg, "closed by server"));
 }
@@ -177,8 +177,8 @@ static void test_handshake_errors(void **state)
         fake f;
         const step s[] = {{cases[i].b, cases[i].n, false, false}};
         fake_start(&f, s, 1);
-        cdc_conn_opts o = {.connect_timeout_ms = 2000, .max_packet = cases[i].max_packet};
-        cdc_err e;
+        cdc__conn_opts o = {.connect_timeout_ms = 2000, .max_packet = cases[i].max_packet};
+        cdc__err e;
         assert_int_equal(run_connect(&f, &o, &e), cases[i].want);
         if (!strstr(e.msg, cases[i].msg)) fail_msg("case %zu: '%s' lacks '%s'", i, e.msg, cases[i].msg);
     }
@@ -189,8 +189,8 @@ static void test_handshake_errors(void **state)
     const step s2[] = {{no_ssl, sizeof no_ssl, false, false}};
     fake f2;
     fake_start(&f2, s2, 1);
-    cdc_conn_opts o = {.tls_mode = CDC_TLS_REQUIRED};
-    cdc_err e;
+    cdc__conn_opts o = {.tls_mode = CDC_TLS_REQUIRED};
+    cdc__err e;
     assert_int_equal(run_connect(&f2, &o, &e), CDC_ERR_TLS_REQUIRED);
     assert_non_null(strstr(e.msg, "does not offer TLS"));
 }
@@ -228,10 +228,10 @@ static void test_login_and_query(void **state)
                       {NULL, 0, true, false}, {reply, sizeof reply, false, false}};
     fake f;
     fake_start(&f, s, 5);
-    cdc_conn *c;
+    cdc__conn *c;
     assert_int_equal(cdc__conn_new(&c, NULL), CDC_OK);
-    cdc_conn_opts o = {.host = "127.0.0.1", .port = f.port, .user = "cdc", .password = "secret", .database = "db"};
-    cdc_err e;
+    cdc__conn_opts o = {.host = "127.0.0.1", .port = f.port, .user = "cdc", .password = "secret", .database = "db"};
+    cdc__err e;
     cdc__err_clear(&e);
     int rc = cdc__conn_connect(c, &o, &e);
     if (rc) fail_msg("%s", e.msg);
@@ -239,7 +239,7 @@ static void test_login_and_query(void **state)
     assert_int_equal(cdc__conn_server_version(c)->flavour, CDC_FLAVOUR_MYSQL);
     assert_string_equal(cdc__conn_auth_plugin(c), "mysql_native_password");
     int rows = 0;
-    cdc_query_handler h = {NULL, got_row, NULL};
+    cdc__query_handler h = {NULL, got_row, NULL};
     assert_int_equal(cdc__conn_query(c, "SELECT x", 8, &h, &rows, &e), CDC_OK);
     assert_int_equal(rows, 1);
     cdc__conn_free(c);
@@ -247,7 +247,7 @@ static void test_login_and_query(void **state)
 
     /* the handshake response */
     assert_int_equal(f.ngot, 2);
-    cdc_rd r = cdc__rd(f.got[0], f.got_len[0]);
+    cdc__reader r = cdc__rd(f.got[0], f.got_len[0]);
     uint32_t caps = cdc__rd_u32(&r);
     assert_true(caps & CDC_CAP_CONNECT_WITH_DB);
     assert_false(caps & CDC_CAP_SSL);
@@ -280,10 +280,10 @@ static void test_preferred_without_tls(void **state)
     const step s[] = {{hs, sizeof hs, false, false}, {NULL, 0, true, false}, {ok_pkt, sizeof ok_pkt, false, false}};
     fake f;
     fake_start(&f, s, 3);
-    cdc_conn *c;
+    cdc__conn *c;
     assert_int_equal(cdc__conn_new(&c, NULL), CDC_OK);
-    cdc_conn_opts o = {.host = "127.0.0.1", .port = f.port, .user = "u", .tls_mode = CDC_TLS_PREFERRED};
-    cdc_err e;
+    cdc__conn_opts o = {.host = "127.0.0.1", .port = f.port, .user = "u", .tls_mode = CDC_TLS_PREFERRED};
+    cdc__err e;
     assert_int_equal(cdc__conn_connect(c, &o, &e), CDC_OK);
     assert_null(cdc__conn_tls_cipher(c));
     cdc__conn_free(c);
@@ -306,7 +306,7 @@ static void test_read_piece(void **state)
     uint8_t *payload = malloc(n1);
     assert_non_null(payload);
     for (size_t i = 0; i < n1; i++) payload[i] = (uint8_t)(i * 7 + (i >> 20));
-    cdc_buf wire;
+    cdc__buf wire;
     cdc__buf_init(&wire, NULL);
     uint8_t seq = 3; /* after the handshake (0), response (1) and OK (2) */
     assert_int_equal(cdc__packet_frame(&wire, &seq, payload, n1), CDC_OK);
@@ -316,10 +316,10 @@ static void test_read_piece(void **state)
                       {wire.data, wire.len, false, false}};
     fake f;
     fake_start(&f, s, 4);
-    cdc_conn *c;
+    cdc__conn *c;
     assert_int_equal(cdc__conn_new(&c, NULL), CDC_OK);
-    cdc_conn_opts o = {.host = "127.0.0.1", .port = f.port, .user = "u"};
-    cdc_err e;
+    cdc__conn_opts o = {.host = "127.0.0.1", .port = f.port, .user = "u"};
+    cdc__err e;
     assert_int_equal(cdc__conn_connect(c, &o, &e), CDC_OK);
     const size_t want_n[2] = {n1, n2}, want_pieces[2] = {17, 16};
     for (int k = 0; k < 2; k++) {
@@ -371,14 +371,14 @@ static void test_allocation_failures(void **state)
         fake f;
         fake_start(&f, s, 5);
         fail_after = budget;
-        cdc_conn *c = NULL;
+        cdc__conn *c = NULL;
         int rc = cdc__conn_new(&c, &a);
-        cdc_err e;
+        cdc__err e;
         if (rc == CDC_OK) {
-            cdc_conn_opts o = {.host = "127.0.0.1", .port = f.port, .user = "cdc", .password = "secret"};
+            cdc__conn_opts o = {.host = "127.0.0.1", .port = f.port, .user = "cdc", .password = "secret"};
             rc = cdc__conn_connect(c, &o, &e);
             int rows = 0;
-            cdc_query_handler h = {NULL, got_row, NULL};
+            cdc__query_handler h = {NULL, got_row, NULL};
             if (rc == CDC_OK) rc = cdc__conn_query(c, "SELECT x", 8, &h, &rows, &e);
             if (rc == CDC_OK) {
                 assert_int_equal(rows, 1);

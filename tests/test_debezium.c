@@ -28,7 +28,7 @@ typedef struct tb {
     char *names[MAXC];
     cdc_value before[MAXC], after[MAXC];
     uint8_t pb[MAXC], pa[MAXC];
-    cdc_buf scratch;
+    cdc__buf scratch;
 } tb;
 
 static void tb_init(tb *x, const char *db, const char *name)
@@ -64,7 +64,7 @@ static cdc_column *tb_col(tb *x, const char *name, int type, unsigned meta, unsi
 /* Sets column i of the before (img 0) or after (img 1) image from SELECT text (NULL: SQL NULL). */
 static void tb_val(tb *x, int img, size_t i, const char *text)
 {
-    cdc_err err;
+    cdc__err err;
     cdc__err_clear(&err);
     cdc_value *v = img ? &x->after[i] : &x->before[i];
     const cdc_column *c = &x->cols[i];

@@ -23,7 +23,7 @@ static void test_upstream_vectors(void **state)
         assert_true(n >= consumed);
         assert_int_equal(cdc__decimal_bin_size(prec, scale), consumed);
         char text[CDC__DECIMAL_TEXT_MAX];
-        cdc_err err;
+        cdc__err err;
         int tn = cdc__decimal_to_text(bin, prec, scale, text, &err);
         assert_true(tn > 0);
         assert_string_equal(text, want);
@@ -108,7 +108,7 @@ static void test_every_precision_class(void **state)
             *o = 0;
             uint8_t bin[4][32];
             for (int k = 0; k < 4; k++) {
-                cdc_err err;
+                cdc__err err;
                 int rc = cdc__decimal_from_text(in[k], strlen(in[k]), prec, scale, bin[k], &err);
                 if (rc) fail_msg("DECIMAL(%u,%u) %s: %s", prec, scale, in[k], err.msg);
                 assert_true(cdc__decimal_to_text(bin[k], prec, scale, text, NULL) > 0);
@@ -126,7 +126,7 @@ static void test_text_forms(void **state)
     (void)state;
     uint8_t bin[32];
     char text[CDC__DECIMAL_TEXT_MAX];
-    cdc_err err;
+    cdc__err err;
     /* the column's scale always shows, leading zeros never do */
     assert_int_equal(cdc__decimal_from_text("+0012.3", 7, 10, 2, bin, &err), CDC_OK);
     cdc__decimal_to_text(bin, 10, 2, text, NULL);
@@ -162,7 +162,7 @@ static void test_odd_binary(void **state)
     cdc__decimal_to_text(negzero, 10, 0, text, NULL);
     assert_string_equal(text, "0");
     const uint8_t big[] = {0x80, 0x3b, 0x9a, 0xca, 0x00}; /* group = 1000000000 */
-    cdc_err err;
+    cdc__err err;
     assert_int_equal(cdc__decimal_to_text(big, 10, 0, text, &err), CDC_ERR_CORRUPT);
     assert_non_null(strstr(err.msg, "exceeds 9 digits"));
     const uint8_t lead[] = {0x8a, 0x00, 0x00, 0x00, 0x00}; /* leading 1-digit group = 10 */

@@ -38,7 +38,7 @@
 
 /* A trace of everything the callbacks saw, as text. */
 typedef struct trace {
-    cdc_buf b;
+    cdc__buf b;
     int pause_every;  /* >0: every n-th callback pauses */
     int calls;
 } trace;
@@ -60,7 +60,7 @@ static int on_event(const cdc_event *e, void *ud)
 static int on_change(const cdc_change *c, void *ud)
 {
     trace *t = ud;
-    cdc_err err;
+    cdc__err err;
     cdc__err_clear(&err);
     int rc = cdc__change_render_json(c, &t->b, &err);
     cdc__buf_putc(&t->b, '\n');
@@ -647,8 +647,8 @@ static int mdev_change(const cdc_change *c, void *ud)
         m->last_row = cdc_change_row(c);
     }
     if (cdc_change_op(c) == 'u' && !strcmp(cdc_table_name(t), "t2")) {
-        cdc_buf b;
-        cdc_err err;
+        cdc__buf b;
+        cdc__err err;
         cdc__buf_init(&b, NULL);
         const cdc_value *v = cdc_change_after(c, 1);
         if (v && cdc__value_render_json(v, &b, &err) == CDC_OK && b.len < sizeof m->after_json)
@@ -686,7 +686,7 @@ static void test_oracle_payload_and_partial_json(void **state)
 
 /* ---- transactions -------------------------------------------------------- */
 
-typedef struct txns { cdc_buf log; } txns;
+typedef struct txns { cdc__buf log; } txns;
 static int t_begin(const cdc_event *e, void *ud)
 {
     txns *x = ud;
@@ -946,7 +946,7 @@ static void test_events_mode_positions(void **state)
     /* the row lines are the same: file named by the ROTATE, offsets from log_pos */
     cdc__buf_terminate(&a.b);
     cdc__buf_terminate(&b.b);
-    cdc_buf rows_a;
+    cdc__buf rows_a;
     cdc__buf_init(&rows_a, NULL);
     for (const char *l = (const char *)a.b.data; *l;) {
         const char *e = strchr(l, '\n');

@@ -45,7 +45,7 @@ static const char *base_name(const char *rel)
 /* ---- the host: every callback as a line --------------------------------- */
 
 typedef struct host {
-    cdc_buf log;
+    cdc__buf log;
     size_t changes, commits, ddls, checkpoints;
     long pause_every;   /* the change callback pauses every Nth call (0: never) */
     long calls;
@@ -189,7 +189,7 @@ static void do_run(const drive *dr, run *r)
     assert_int_equal(cdc_config_new(&cfg, &test_alloc), CDC_OK);
     for (const char *const *kv = dr->cfg; kv && kv[0]; kv += 2)
         if (cdc_config_set(cfg, kv[0], kv[1], e, sizeof e)) fail_msg("%s", e);
-    cdc_err err = {0};
+    cdc__err err = {0};
     cdc__filter f;
     assert_int_equal(cdc__filter_init(&f, cfg, &test_alloc, &err), CDC_OK);
     cdc__schema sc;

@@ -36,7 +36,7 @@ static void test_headers_and_fde(void **state)
     assert_int_equal(h.size, 94);
     assert_int_equal(h.log_pos, 98);
     cdc__fde fde;
-    cdc_err e;
+    cdc__err e;
     assert_int_equal(cdc__fde_parse(&fde, f + 4, h.size, &e), CDC_OK);
     assert_int_equal(fde.binlog_version, 4);
     assert_string_equal(fde.server_version, "5.0.86-debug-log");
@@ -81,7 +81,7 @@ static void test_checksums(void **state)
     cdc__evhdr h;
     cdc__event_header(f + 4, &h);
     cdc__fde fde;
-    cdc_err e;
+    cdc__err e;
     assert_int_equal(cdc__fde_parse(&fde, f + 4, h.size, &e), CDC_OK);
     assert_true(fde.mariadb);
     assert_int_equal(fde.checksum_alg, CDC__CHECKSUM_CRC32);
@@ -111,7 +111,7 @@ static void test_rotate(void **state)
     cdc__fde_init_v4(&fde);
     uint64_t pos;
     cdc_bytes name;
-    cdc_err e;
+    cdc__err e;
     assert_int_equal(cdc__rotate_parse(&fde, body, 8 + 13, &pos, &name, &e), CDC_OK);
     assert_int_equal(pos, 4);
     assert_int_equal(name.len, 13);

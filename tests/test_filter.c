@@ -31,7 +31,7 @@ static void test_everything_passes_by_default(void **state)
     (void)state;
     cdc_config *c = cfg_with((const char *const[]){NULL});
     cdc__filter f;
-    cdc_err e = {0};
+    cdc__err e = {0};
     assert_int_equal(cdc__filter_init(&f, c, &test_alloc, &e), CDC_OK);
     assert_true(cdc__filter_table(&f, "shop", "orders"));
     assert_true(cdc__filter_server(&f, 1));
@@ -49,7 +49,7 @@ static void test_databases_and_tables(void **state)
         "database.include.list", "shop,crm_*", "database.exclude.list", "crm_old",
         "table.include.list", "shop.*,crm_*.contacts,shop_archive.*", "table.exclude.list", "shop.tmp_?", NULL});
     cdc__filter f;
-    cdc_err e = {0};
+    cdc__err e = {0};
     assert_int_equal(cdc__filter_init(&f, c, &test_alloc, &e), CDC_OK);
     assert_true(cdc__filter_table(&f, "shop", "orders"));
     assert_false(cdc__filter_table(&f, "shop", "tmp_1"));        /* excluded table */
@@ -71,7 +71,7 @@ static void test_columns(void **state)
     cdc_config *c = cfg_with((const char *const[]){
         "column.exclude.list", "shop.customers.card_*,*.*.password", NULL});
     cdc__filter f;
-    cdc_err e = {0};
+    cdc__err e = {0};
     assert_int_equal(cdc__filter_init(&f, c, &test_alloc, &e), CDC_OK);
     assert_true(cdc__filter_has_column_rules(&f));
     assert_true(cdc__filter_column_excluded(&f, "shop", "customers", "card_number"));
@@ -89,7 +89,7 @@ static void test_servers_and_ops(void **state)
     cdc_config *c = cfg_with((const char *const[]){
         "server.id.exclude.list", "7, 4001", "skipped.operations", "d", NULL});
     cdc__filter f;
-    cdc_err e = {0};
+    cdc__err e = {0};
     assert_int_equal(cdc__filter_init(&f, c, &test_alloc, &e), CDC_OK);
     assert_true(cdc__filter_server(&f, 1));
     assert_false(cdc__filter_server(&f, 7));
@@ -111,7 +111,7 @@ static void expect_config_error(const char *key, const char *value, const char *
 {
     cdc_config *c = cfg_with((const char *const[]){key, value, NULL});
     cdc__filter f;
-    cdc_err e = {0};
+    cdc__err e = {0};
     assert_int_equal(cdc__filter_init(&f, c, &test_alloc, &e), CDC_ERR_CONFIG);
     assert_string_equal(e.msg, msg);
     cdc_config_free(c);
@@ -131,7 +131,7 @@ static void test_bad_rules_are_named(void **state)
 /* The tables a DDL statement names, as "db.table" joined by spaces. */
 static void expect_ddl(const char *sql, int n, const char *tables)
 {
-    cdc_buf out;
+    cdc__buf out;
     cdc__buf_init(&out, &test_alloc);
     int got = cdc__schema_ddl_tables("cur", 3, sql, strlen(sql), &out);
     if (got != n) fail_msg("'%s': %d tables, expected %d", sql, got, n);
@@ -177,7 +177,7 @@ static void test_ddl_database(void **state)
         {"CREATE USER u", NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        cdc_buf out;
+        cdc__buf out;
         cdc__buf_init(&out, &test_alloc);
         bool got = cdc__schema_ddl_database(cases[i].sql, strlen(cases[i].sql), &out);
         if (got != (cases[i].db != NULL)) fail_msg("'%s': %d", cases[i].sql, got);
@@ -242,7 +242,7 @@ static void test_filter_ddl(void **state)
     (void)state;
     cdc_config *c = cfg_with((const char *const[]){"table.include.list", "shop.orders,log*.events", NULL});
     cdc__filter f;
-    cdc_err e = {0};
+    cdc__err e = {0};
     assert_int_equal(cdc__filter_init(&f, c, &test_alloc, &e), CDC_OK);
     static const struct { const char *db, *sql; bool want; } cases[] = {
         {"shop", "ALTER TABLE orders ADD c INT", true},

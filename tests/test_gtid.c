@@ -41,7 +41,7 @@ static void decode_file_gtid(const char *rel, char *gtid, const cdc_decoder **ke
     assert_int_equal(cdc_decoder_feed(d, data, n), (ptrdiff_t)n);
     assert_int_equal(cdc_decoder_finish(d), CDC_OK);
     (void)keep;
-    cdc_buf b;
+    cdc__buf b;
     cdc__buf_init(&b, NULL);
     cdc__gtid_set_format(cdc__decoder_previous_gtids(d), &b);
     cdc__buf_terminate(&b);
@@ -66,10 +66,10 @@ static void test_gtid_set_text(void **state)
     (void)state;
     cdc__gtid_set s;
     cdc__gtid_set_init(&s, &test_alloc);
-    cdc_err err;
+    cdc__err err;
     const char *in = "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5:7:6, 3E11FA47-71CA-11E1-9E33-C80AA9429562:tag_b:3,0-1-5";
     assert_int_equal(cdc__gtid_set_parse(&s, in, strlen(in), &err), CDC_OK);
-    cdc_buf b;
+    cdc__buf b;
     cdc__buf_init(&b, NULL);
     cdc__gtid_set_format(&s, &b);
     cdc__buf_terminate(&b);
@@ -94,7 +94,7 @@ static void test_gtid_set_text(void **state)
     assert_int_equal(cdc__maria_gtid_ev_parse(mg, sizeof mg - 1, 9, &me, &err), CDC_ERR_CORRUPT);
     /* serialization-library integers: 1, 2 and 9 bytes */
     static const uint8_t vl[] = {0x0c, 0x25, 0x02, 0xff, 1, 2, 3, 4, 5, 6, 7, 8};
-    cdc_rd r = cdc__rd(vl, sizeof vl);
+    cdc__reader r = cdc__rd(vl, sizeof vl);
     assert_int_equal(cdc__rd_varlen(&r), 6);
     assert_int_equal(cdc__rd_varlen(&r), 0x89);
     assert_int_equal(cdc__rd_varlen(&r), 0x0807060504030201ull);
@@ -105,7 +105,7 @@ static void test_gtid_set_text(void **state)
 
 static void set_of(cdc__gtid_set *s, const char *text)
 {
-    cdc_err err;
+    cdc__err err;
     cdc__gtid_set_clear(s);
     assert_int_equal(cdc__gtid_set_parse(s, text, strlen(text), &err), CDC_OK);
 }

@@ -37,8 +37,8 @@ static void test_parse_mariadb(void **state)
     (void)state;
     uint8_t p[256];
     size_t n = unhex(mariadb_hs, p);
-    cdc_handshake hs;
-    cdc_err e;
+    cdc__handshake hs;
+    cdc__err e;
     assert_int_equal(cdc__handshake_parse(p, n, &hs, &e), CDC_OK);
     assert_int_equal(hs.protocol, 10);
     assert_int_equal(hs.connection_id, 0xb5);
@@ -52,7 +52,7 @@ static void test_parse_mariadb(void **state)
     assert_int_equal(hs.charset, 8);
     assert_int_equal(hs.auth_plugin.len, 21);
     assert_memory_equal(hs.auth_plugin.ptr, "mysql_native_password", 21);
-    cdc_server_version v = cdc__server_version_parse((const char *)hs.server_version.ptr, hs.server_version.len);
+    cdc__server_version v = cdc__server_version_parse((const char *)hs.server_version.ptr, hs.server_version.len);
     assert_int_equal(v.flavour, CDC_FLAVOUR_MARIADB);
     assert_int_equal(v.major, 10);
     assert_int_equal(v.minor, 11);
@@ -67,8 +67,8 @@ static void test_parse_mysql(void **state)
     (void)state;
     uint8_t p[256];
     size_t n = unhex(mysql_hs, p);
-    cdc_handshake hs;
-    cdc_err e;
+    cdc__handshake hs;
+    cdc__err e;
     assert_int_equal(cdc__handshake_parse(p, n, &hs, &e), CDC_OK);
     assert_int_equal(hs.connection_id, 0x117);
     assert_int_equal(hs.scramble_len, 20);
@@ -78,7 +78,7 @@ static void test_parse_mysql(void **state)
     assert_int_equal(hs.charset, 255);
     assert_int_equal(hs.auth_plugin.len, 21);
     assert_memory_equal(hs.auth_plugin.ptr, "caching_sha2_password", 21);
-    cdc_server_version v = cdc__server_version_parse((const char *)hs.server_version.ptr, hs.server_version.len);
+    cdc__server_version v = cdc__server_version_parse((const char *)hs.server_version.ptr, hs.server_version.len);
     assert_int_equal(v.flavour, CDC_FLAVOUR_MYSQL);
     assert_int_equal(cdc__server_version_num(&v), 90704);
     assert_int_equal(v.text.len, 7); /* "9.7.4-2" kept whole */
@@ -96,8 +96,8 @@ static void test_truncations(void **state)
         for (size_t cut = 0; cut < n; cut++) {
             uint8_t *copy = malloc(cut ? cut : 1);
             memcpy(copy, p, cut);
-            cdc_handshake hs;
-            cdc_err e;
+            cdc__handshake hs;
+            cdc__err e;
             int rc = cdc__handshake_parse(copy, cut, &hs, &e);
             size_t short_end = strlen((const char *)p + 1) + 2 + 4 + 8 + 1 + 2;
             if (cut == short_end) assert_int_equal(rc, CDC_OK);
@@ -106,8 +106,8 @@ static void test_truncations(void **state)
         }
     }
     uint8_t v9[] = {9, '4', '.', '0', 0, 1, 0, 0, 0};
-    cdc_handshake hs;
-    cdc_err e;
+    cdc__handshake hs;
+    cdc__err e;
     assert_int_equal(cdc__handshake_parse(v9, sizeof v9, &hs, &e), CDC_ERR_UNSUPPORTED);
     assert_non_null(strstr(e.msg, "protocol 9"));
 }
@@ -130,7 +130,7 @@ static void test_versions(void **state)
         {"", CDC_FLAVOUR_MYSQL, 0, ""},
     };
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
-        cdc_server_version s = cdc__server_version_parse(v[i].s, strlen(v[i].s));
+        cdc__server_version s = cdc__server_version_parse(v[i].s, strlen(v[i].s));
         assert_int_equal(s.flavour, v[i].f);
         assert_int_equal(cdc__server_version_num(&s), v[i].num);
         assert_int_equal(s.text.len, strlen(v[i].text));
@@ -141,7 +141,7 @@ static void test_versions(void **state)
 static void test_ssl_request_and_response(void **state)
 {
     (void)state;
-    cdc_buf b;
+    cdc__buf b;
     cdc__buf_init(&b, NULL);
     uint32_t caps = CDC__CAPS_WANTED | CDC_CAP_CONNECT_WITH_DB;
     assert_int_equal(cdc__handshake_ssl_request(&b, caps, 0xffffff, 45), CDC_OK);
@@ -156,10 +156,10 @@ static void test_ssl_request_and_response(void **state)
     cdc__handshake_attrs_init(&attrs);
     const uint8_t auth[3] = {0xaa, 0x00, 0xbb};
     cdc__hs_response r = {caps, 0xffffff, 45, "cdc_user", auth, 3, "shop", "caching_sha2_password", attrs.kv};
-    cdc_err e;
+    cdc__err e;
     assert_int_equal(cdc__handshake_response(&b, &r, &e), CDC_OK);
     /* read it back field by field */
-    cdc_rd rd = cdc__rd(b.data, b.len);
+    cdc__reader rd = cdc__rd(b.data, b.len);
     assert_int_equal(cdc__rd_u32(&rd), caps); /* no CLIENT_SSL here */
     cdc__rd_skip(&rd, 28);
     cdc_bytes user = cdc__rd_cstr(&rd);
@@ -201,7 +201,7 @@ static void test_auth_switch(void **state)
 {
     (void)state;
     cdc_bytes plugin, data;
-    cdc_err e;
+    cdc__err e;
     const uint8_t sw[] = "\xfe" "client_ed25519\0" "0123456789abcdef0123456789abcdef";
     assert_int_equal(cdc__auth_switch_parse(sw, sizeof sw, &plugin, &data, &e), CDC_OK); /* sizeof counts the NUL */
     assert_int_equal(plugin.len, 14);

@@ -9,13 +9,13 @@
 #include "json.h"
 
 /* Renders a binary document given as hex; returns the rendering code. */
-static int render_hex(const char *hex, char *text, size_t cap, cdc_err *err)
+static int render_hex(const char *hex, char *text, size_t cap, cdc__err *err)
 {
     static uint8_t doc[65536];
     size_t n = vt_unhex(hex, doc, sizeof doc);
     uint8_t *exact = test_malloc(n ? n : 1); /* exact size: ASan sees overreads */
     memcpy(exact, doc, n);
-    cdc_buf b;
+    cdc__buf b;
     cdc__buf_init(&b, &vt_alloc);
     cdc__err_clear(err);
     int rc = cdc__json_render(exact, n, &b, err);
@@ -32,7 +32,7 @@ static int render_hex(const char *hex, char *text, size_t cap, cdc_err *err)
 static void expect_doc(const char *hex, const char *want)
 {
     char text[4096];
-    cdc_err err;
+    cdc__err err;
     int rc = render_hex(hex, text, sizeof text, &err);
     if (rc) fail_msg("%s: %s (%s)", hex, cdc_err_name(rc), err.msg);
     if (strcmp(text, want)) fail_msg("%s: got %s, want %s", hex, text, want);
@@ -145,7 +145,7 @@ static void test_fixture_opaque_scalars(void **state)
         assert_true(blen > 13);
         cdc_value v;
         size_t used;
-        cdc_err err;
+        cdc__err err;
         assert_int_equal(cdc__value_decode(&col, b + 13, blen - 13, &v, &used, &err), CDC_OK);
         assert_int_equal(used, blen - 13);
         assert_string_equal(vt_render(&v), want[i]);
@@ -157,7 +157,7 @@ static void test_hostile_documents(void **state)
 {
     (void)state;
     char text[4096];
-    cdc_err err;
+    cdc__err err;
     /* 100 nested arrays render; 101 are refused by the depth limit */
     static char hex[2][8192];
     for (int depth = 100; depth <= 101; depth++) {
@@ -208,7 +208,7 @@ static void test_hostile_documents(void **state)
     for (size_t cut = 1; cut < n; cut++) {
         uint8_t *exact = test_malloc(cut);
         memcpy(exact, full, cut);
-        cdc_buf b;
+        cdc__buf b;
         cdc__buf_init(&b, &vt_alloc);
         assert_int_not_equal(cdc__json_render(exact, cut, &b, &err), CDC_OK);
         assert_int_equal(b.len, 0); /* nothing half-written */
@@ -255,7 +255,7 @@ static cdc_value diff_of(const char *ops_hex, uint8_t *buf, size_t cap)
     static const cdc_column col = {.type = CDC_T_JSON, .real_type = CDC_T_JSON, .meta = 4};
     cdc_value v;
     size_t used;
-    cdc_err err;
+    cdc__err err;
     int rc = cdc__json_diff_decode(&col, buf, n + 4, &v, &used, &err);
     if (rc) fail_msg("diff %s: %s", ops_hex, err.msg);
     assert_int_equal(used, n + 4);
@@ -264,14 +264,14 @@ static cdc_value diff_of(const char *ops_hex, uint8_t *buf, size_t cap)
 }
 
 /* Applies ops to the binary before document; returns code, text in out. */
-static int apply(const char *before_hex, const char *ops_hex, char *out, size_t cap, cdc_err *err)
+static int apply(const char *before_hex, const char *ops_hex, char *out, size_t cap, cdc__err *err)
 {
     uint8_t dbuf[1100], bdoc[1024];
     cdc_value diff = diff_of(ops_hex, dbuf, sizeof dbuf);
     cdc_value before = {.kind = CDC_K_JSON};
     before.v.b.ptr = bdoc;
     before.v.b.len = vt_unhex(before_hex, bdoc, sizeof bdoc);
-    cdc_buf scratch;
+    cdc__buf scratch;
     cdc__buf_init(&scratch, &vt_alloc);
     cdc_value after;
     cdc__err_clear(err);
@@ -290,7 +290,7 @@ static int apply(const char *before_hex, const char *ops_hex, char *out, size_t 
 static void expect_apply(const char *before, const char *ops, const char *want)
 {
     char out[2048];
-    cdc_err err;
+    cdc__err err;
     int rc = apply(before, ops, out, sizeof out, &err);
     if (rc) fail_msg("apply %s: %s", ops, err.msg);
     if (strcmp(out, want)) fail_msg("apply %s: got %s, want %s", ops, out, want);
@@ -319,7 +319,7 @@ static void test_diff_apply(void **state)
                  "{\"a\":[false],\"a b\":null}");
     /* cannot apply: path missing -> UNSUPPORTED, so the diff itself is delivered */
     char out[256];
-    cdc_err err;
+    cdc__err err;
     assert_int_equal(apply(OBJ_A1, "00 03 242e7a 03 050200", out, sizeof out, &err), CDC_ERR_UNSUPPORTED);
     assert_non_null(strstr(err.msg, "$.z"));
     assert_int_equal(apply(ARR_1, "02 04 245b335d", out, sizeof out, &err), CDC_ERR_UNSUPPORTED);
@@ -328,7 +328,7 @@ static void test_diff_apply(void **state)
     uint8_t dbuf[64];
     cdc_value diff = diff_of("02 03 242e61", dbuf, sizeof dbuf);
     cdc_value none = {.kind = CDC_K_NULL};
-    cdc_buf scratch;
+    cdc__buf scratch;
     cdc__buf_init(&scratch, &vt_alloc);
     cdc_value after;
     assert_int_equal(cdc__json_diff_apply(&none, &diff, &scratch, &after, &err), CDC_ERR_UNSUPPORTED);
@@ -351,7 +351,7 @@ static void test_diff_decode_errors(void **state)
         size_t n = vt_unhex(bad[i].hex, b, sizeof b);
         cdc_value v;
         size_t used;
-        cdc_err err;
+        cdc__err err;
         assert_int_equal(cdc__json_diff_decode(&col, b, n, &v, &used, &err), CDC_ERR_CORRUPT);
         if (!strstr(err.msg, bad[i].msg)) fail_msg("'%s' lacks '%s'", err.msg, bad[i].msg);
     }
@@ -374,7 +374,7 @@ static void test_fixture_partial_update_unapplied(void **state)
     cdc_column col = {.type = CDC_T_JSON, .real_type = CDC_T_JSON, .meta = 4};
     cdc_value v;
     size_t used;
-    cdc_err err;
+    cdc__err err;
     assert_int_equal(cdc__json_diff_decode(&col, b + 21, blen - 21, &v, &used, &err), CDC_OK);
     assert_int_equal(used, 4 + 11);
     assert_string_equal(vt_render(&v), "{\"json_diff\":[{\"op\":\"replace\",\"path\":\"$.age\",\"value\":26}]}");
@@ -395,14 +395,14 @@ static void test_fixture_partial_update_applied(void **state)
     cdc_column col = {.type = CDC_T_JSON, .real_type = CDC_T_JSON, .meta = 4};
     cdc_value before, diff, after;
     size_t used, off = 18;
-    cdc_err err;
+    cdc__err err;
     assert_int_equal(cdc__value_decode(&col, b + off, blen - off, &before, &used, &err), CDC_OK);
     off += used;
     /* value options 01, partial bits 01, after NULL bitmap, INT */
     off += 1 + 1 + 1 + 4;
     assert_int_equal(cdc__json_diff_decode(&col, b + off, blen - off, &diff, &used, &err), CDC_OK);
     assert_int_equal(off + used, blen);
-    cdc_buf scratch;
+    cdc__buf scratch;
     cdc__buf_init(&scratch, &vt_alloc);
     assert_int_equal(cdc__json_diff_apply(&before, &diff, &scratch, &after, &err), CDC_OK);
     char want[1024] = "{\"a\":\"hulu\",\"b\":\"";

@@ -136,7 +136,7 @@ static void test_integers(void **state)
 }
 
 /* Byte at a time: what the escaper must produce. */
-static void model_escape(const uint8_t *s, size_t len, cdc_buf *out)
+static void model_escape(const uint8_t *s, size_t len, cdc__buf *out)
 {
     cdc__buf_putc(out, '"');
     for (size_t i = 0; i < len;) {
@@ -180,7 +180,7 @@ static void test_string_escaping(void **state)
                                    " ", "\x7f", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xc3",
                                    "\xe2\x82", "\xed\xa0\x80", "\xc0\xaf", "\xf4\x90\x80\x80", "\xff",
                                    "\x80", "q"};
-    cdc_buf in, got, want;
+    cdc__buf in, got, want;
     cdc__buf_init(&in, NULL);
     cdc__buf_init(&got, NULL);
     cdc__buf_init(&want, NULL);
@@ -199,15 +199,15 @@ static void test_string_escaping(void **state)
              * buffer): the real size plus 16 bytes of slack is enough */
             uint8_t fixed[32768];
             if (want.len + 16 <= sizeof fixed) {
-                cdc_buf fb = {fixed, 0, want.len + 16, &no_grow};
+                cdc__buf fb = {fixed, 0, want.len + 16, &no_grow};
                 assert_int_equal(cdc__render_utf8_string(&fb, in.data + off, in.len - off), CDC_OK);
                 assert_int_equal(fb.len, want.len);
                 assert_memory_equal(fb.data, want.data, want.len);
-                cdc_buf small = {fixed, 0, want.len > 0 ? want.len - 1 : 0, &no_grow};
+                cdc__buf small = {fixed, 0, want.len > 0 ? want.len - 1 : 0, &no_grow};
                 assert_int_equal(cdc__render_utf8_string(&small, in.data + off, in.len - off), CDC_ERR_NOMEM);
             }
             /* sanitizing and validating agree with the escaper */
-            cdc_buf san;
+            cdc__buf san;
             cdc__buf_init(&san, NULL);
             assert_int_equal(cdc__utf8_sanitize(in.data + off, in.len - off, &san), CDC_OK);
             assert_true(cdc__utf8_valid(san.data, san.len));

@@ -51,8 +51,8 @@ static int call_event(const void *e, char *b, size_t cap, size_t *need) { return
 static int on_change(const cdc_change *c, void *ud)
 {
     ctx *x = ud;
-    cdc_buf b;
-    cdc_err err;
+    cdc__buf b;
+    cdc__err err;
     cdc__buf_init(&b, NULL);
     cdc__err_clear(&err);
     int rc = cdc__change_render_json(c, &b, &err);
@@ -71,8 +71,8 @@ static int on_change(const cdc_change *c, void *ud)
 static int on_event(const cdc_event *e, void *ud)
 {
     ctx *x = ud;
-    cdc_buf b;
-    cdc_err err;
+    cdc__buf b;
+    cdc__err err;
     cdc__buf_init(&b, NULL);
     cdc__err_clear(&err);
     assert_int_equal(cdc__event_render_json(e, &b, &err), CDC_OK);

@@ -13,7 +13,7 @@
 static void test_frame_small(void **state)
 {
     (void)state;
-    cdc_buf b;
+    cdc__buf b;
     cdc__buf_init(&b, NULL);
     uint8_t seq = 7;
     assert_int_equal(cdc__packet_frame(&b, &seq, "\x03SELECT 1", 9), CDC_OK);
@@ -33,7 +33,7 @@ static void test_frame_small(void **state)
 }
 
 /* Header (len, seq) of each packet in a framed buffer. */
-static size_t headers(const cdc_buf *b, uint32_t *lens, uint8_t *seqs, size_t max)
+static size_t headers(const cdc__buf *b, uint32_t *lens, uint8_t *seqs, size_t max)
 {
     size_t n = 0, off = 0;
     while (off < b->len && n < max) {
@@ -59,7 +59,7 @@ static void test_frame_large(void **state)
     assert_non_null(payload);
     for (size_t i = 0; i < 2 * (size_t)CDC__PKT_MAX; i++) payload[i] = (uint8_t)(i * 31 + (i >> 16));
     for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
-        cdc_buf b;
+        cdc__buf b;
         cdc__buf_init(&b, NULL);
         uint8_t seq = 0;
         assert_int_equal(cdc__packet_frame(&b, &seq, payload, sizes[k]), CDC_OK);
@@ -73,7 +73,7 @@ static void test_frame_large(void **state)
         }
         assert_int_equal(seq, n);
         /* and back, in chunks of 4093 bytes (never aligned to a header) */
-        cdc_deframer d;
+        cdc__deframer d;
         cdc__deframer_init(&d, NULL, 0);
         size_t off = 0;
         while (!d.done) {
@@ -95,14 +95,14 @@ static void test_frame_large(void **state)
 static void test_deframe_byte_by_byte(void **state)
 {
     (void)state;
-    cdc_buf b;
+    cdc__buf b;
     cdc__buf_init(&b, NULL);
     uint8_t seq = 0;
     assert_int_equal(cdc__packet_frame(&b, &seq, "hello", 5), CDC_OK);
     assert_int_equal(cdc__packet_frame(&b, &seq, "", 0), CDC_OK);
     assert_int_equal(cdc__packet_frame(&b, &seq, "world!", 6), CDC_OK);
     const char *want[] = {"hello", "", "world!"};
-    cdc_deframer d;
+    cdc__deframer d;
     cdc__deframer_init(&d, NULL, 0);
     size_t off = 0;
     for (int k = 0; k < 3; k++) {
@@ -123,7 +123,7 @@ static void test_deframe_byte_by_byte(void **state)
     ptrdiff_t used = cdc__deframer_feed(&d, b.data, b.len, NULL);
     assert_int_equal(used, 9);
     assert_true(d.done);
-    cdc_err e;
+    cdc__err e;
     assert_int_equal(cdc__deframer_feed(&d, b.data + 9, 1, &e), CDC_ERR_STATE);
     cdc__deframer_free(&d);
     cdc__buf_free(&b);
@@ -132,8 +132,8 @@ static void test_deframe_byte_by_byte(void **state)
 static void test_deframe_errors(void **state)
 {
     (void)state;
-    cdc_err e;
-    cdc_deframer d;
+    cdc__err e;
+    cdc__deframer d;
     cdc__deframer_init(&d, NULL, 100);
     /* sequence id 5 where 0 is due */
     const uint8_t bad_seq[] = {1, 0, 0, 5, 'x'};
@@ -159,7 +159,7 @@ static void test_deframe_errors(void **state)
 static void test_deframe_direct(void **state)
 {
     (void)state;
-    cdc_buf b;
+    cdc__buf b;
     cdc__buf_init(&b, NULL);
     uint8_t seq = 0;
     size_t n = (size_t)CDC__PKT_MAX + 10;
@@ -167,7 +167,7 @@ static void test_deframe_direct(void **state)
     assert_non_null(payload);
     for (size_t i = 0; i < n; i++) payload[i] = (uint8_t)(i % 251);
     assert_int_equal(cdc__packet_frame(&b, &seq, payload, n), CDC_OK);
-    cdc_deframer d;
+    cdc__deframer d;
     cdc__deframer_init(&d, NULL, 0);
     size_t room, off = 0;
     assert_null(cdc__deframer_direct(&d, &room)); /* at a header: nowhere to write */
@@ -198,9 +198,9 @@ static void test_deframe_direct(void **state)
 static void test_compressed_roundtrip(void **state)
 {
     (void)state;
-    cdc_err e;
+    cdc__err e;
     /* a framed stream: one small packet (stored) and one compressible */
-    cdc_buf stream, z, back;
+    cdc__buf stream, z, back;
     cdc__buf_init(&stream, NULL);
     cdc__buf_init(&z, NULL);
     cdc__buf_init(&back, NULL);
@@ -209,7 +209,7 @@ static void test_compressed_roundtrip(void **state)
     assert_int_equal(cdc__zpacket_frame(&z, &cseq, stream.data, stream.len, &e), CDC_OK);
     /* short: stored, uncompressed length 0 */
     assert_int_equal(z.len, 7 + 5);
-    cdc_zhdr h = cdc__zhdr_parse(z.data);
+    cdc__zhdr h = cdc__zhdr_parse(z.data);
     assert_int_equal(h.clen, 5);
     assert_int_equal(h.seq, 0);
     assert_int_equal(h.ulen, 0);
@@ -237,7 +237,7 @@ static void test_compressed_roundtrip(void **state)
     cdc__buf_reset(&back);
     assert_int_equal(cdc__zpacket_unpack(&h, z.data + 7, &back, 100, &e), CDC_ERR_TOO_LARGE);
     /* announced size wrong */
-    cdc_zhdr lie = h;
+    cdc__zhdr lie = h;
     lie.ulen = h.ulen + 1;
     assert_int_equal(cdc__zpacket_unpack(&lie, z.data + 7, &back, 0, &e), CDC_ERR_PROTOCOL);
     /* corrupt data */

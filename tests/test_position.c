@@ -126,7 +126,7 @@ static void test_where_forms(void **state)
     (void)state;
     cdc_position p;
     cdc__position_init(&p, &test_alloc);
-    cdc_err e = {0};
+    cdc__err e = {0};
     cdc__where k;
     assert_int_equal(cdc__where_parse("", "start", true, &k, &p, &e), CDC_OK);
     assert_int_equal(k, CDC__WHERE_NONE);
@@ -151,7 +151,7 @@ static void test_gtid_tracking(void **state)
     cdc_position p, q;
     cdc__position_init(&p, &test_alloc);
     cdc__position_init(&q, &test_alloc);
-    cdc_err e = {0};
+    cdc__err e = {0};
     assert_int_equal(cdc__position_parse_into(&p, "gtid:" UUID_A ":1-5", &e), CDC_OK);
     assert_int_equal(cdc__position_add_gtid_text(&p, UUID_A ":6", &e), CDC_OK);
     assert_int_equal(cdc__position_add_gtid_text(&p, UUID_A ":8", &e), CDC_OK);

@@ -20,7 +20,7 @@ static void test_base64_rfc4648(void **state)
     const char *in[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
     const char *want[] = {"\"\"", "\"Zg==\"", "\"Zm8=\"", "\"Zm9v\"", "\"Zm9vYg==\"", "\"Zm9vYmE=\"", "\"Zm9vYmFy\""};
     for (int i = 0; i < 7; i++) {
-        cdc_buf b;
+        cdc__buf b;
         cdc__buf_init(&b, &vt_alloc);
         assert_int_equal(cdc__render_base64(&b, (const uint8_t *)in[i], strlen(in[i])), CDC_OK);
         assert_int_equal(b.len, strlen(want[i]));
@@ -128,11 +128,11 @@ static void test_charset_table(void **state)
     /* every charset routed through iconv has a converter on this system,
      * except keybcs2, which glibc lacks (documented) */
     for (unsigned id = 1; id < 3400; id++) {
-        const cdc_charset *cs = cdc__charset_of(id);
+        const cdc__charset *cs = cdc__charset_of(id);
         if (cs->kind != CDC_CS_ICONV || !strcmp(cs->name, "keybcs2")) continue;
-        cdc_buf b;
+        cdc__buf b;
         cdc__buf_init(&b, &vt_alloc);
-        cdc_err err;
+        cdc__err err;
         const uint8_t A[4] = {0, 0, 0, 'A'}; /* 'A' in every width and byte order */
         int rc = cdc__charset_to_utf8(cs, cs->iconv && !strncmp(cs->iconv, "UTF-32", 6) ? A
                                            : !strcmp(cs->iconv, "UCS-2BE") || !strcmp(cs->iconv, "UTF-16BE") ? A + 2
@@ -148,9 +148,9 @@ static void test_charset_table(void **state)
     uint8_t bytes[] = {1, 'a'};
     cdc_value v;
     size_t used;
-    cdc_err err;
+    cdc__err err;
     assert_int_equal(cdc__value_decode(&col, bytes, 2, &v, &used, &err), CDC_OK);
-    cdc_buf b;
+    cdc__buf b;
     cdc__buf_init(&b, &vt_alloc);
     assert_int_equal(cdc__value_render_json(&v, &b, &err), CDC_ERR_CHARSET);
     assert_non_null(strstr(err.msg, "keybcs2"));
@@ -169,7 +169,7 @@ static void test_invalid_text_replaced(void **state)
         {"\x7f\x1f", 2, "\"\x7f\\u001f\""},
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
-        cdc_buf b;
+        cdc__buf b;
         cdc__buf_init(&b, &vt_alloc);
         assert_int_equal(cdc__render_utf8_string(&b, (const uint8_t *)t[i].in, t[i].n), CDC_OK);
         assert_int_equal(b.len, strlen(t[i].want));
@@ -299,7 +299,7 @@ static void test_decimal_and_timestamp_getters(void **state)
             for (unsigned i = 0; i < scale; i++) { x = x * 6364136223846793005u + 1442695040888963407u; text[n++] = (char)('0' + (x >> 60) % 10); }
         }
         uint8_t bin[40];
-        cdc_err err;
+        cdc__err err;
         assert_int_equal(cdc__decimal_from_text(text, n, prec, scale, bin, &err), CDC_OK);
         cdc_column col = {.type = CDC_T_NEWDECIMAL, .real_type = CDC_T_NEWDECIMAL, .meta = (uint16_t)(prec << 8 | scale)};
         cdc_value v = {.kind = CDC_K_DECIMAL, .col = &col, .v.b = {bin, cdc__decimal_bin_size(prec, scale)}};
@@ -348,7 +348,7 @@ static void test_decimal_and_timestamp_getters(void **state)
     };
     for (size_t i = 0; i < sizeof e / sizeof e[0]; i++) {
         uint8_t bin[40];
-        cdc_err err;
+        cdc__err err;
         assert_int_equal(cdc__decimal_from_text(e[i].t, strlen(e[i].t), e[i].p, e[i].s, bin, &err), CDC_OK);
         cdc_column col = {.type = CDC_T_NEWDECIMAL, .real_type = CDC_T_NEWDECIMAL, .meta = (uint16_t)(e[i].p << 8 | e[i].s)};
         cdc_value v = {.kind = CDC_K_DECIMAL, .col = &col, .v.b = {bin, cdc__decimal_bin_size(e[i].p, e[i].s)}};
@@ -396,8 +396,8 @@ static void test_text_into_fixed_buffer(void **state)
     (void)state;
     static const cdc_allocator no_grow = {ng_malloc, ng_realloc, ng_free, NULL};
     char fixed[8192];
-    cdc_buf b = {(uint8_t *)fixed, 0, sizeof fixed, &no_grow};
-    cdc_err err;
+    cdc__buf b = {(uint8_t *)fixed, 0, sizeof fixed, &no_grow};
+    cdc__err err;
     assert_int_equal(cdc__render_text(&b, (const uint8_t *)"caf\xe9 \x80", 6, 8 /* latin1 */, &err), CDC_OK);
     assert_int_equal(b.len, strlen("\"caf\xc3\xa9 \xe2\x82\xac\""));
     assert_memory_equal(b.data, "\"caf\xc3\xa9 \xe2\x82\xac\"", b.len);
@@ -406,7 +406,7 @@ static void test_text_into_fixed_buffer(void **state)
     b.len = 0;
     assert_int_equal(cdc__render_text(&b, big, sizeof big, 8, &err), CDC_ERR_NOMEM);
     /* with a growing buffer the same text converts through the heap */
-    cdc_buf h;
+    cdc__buf h;
     cdc__buf_init(&h, NULL);
     assert_int_equal(cdc__render_text(&h, big, sizeof big, 8, &err), CDC_OK);
     assert_int_equal(h.len, 2 + 2 * sizeof big);
@@ -466,7 +466,7 @@ static void test_binlog_and_select_agree(void **state)
         {{.type = CDC_T_STRING, .real_type = CDC_T_STRING, .meta = 4, .charset = 63, .flags = CDC_COLF_INET4},
          "04 0a000001", "10.0.0.1", 0, "\"10.0.0.1\""},
     };
-    cdc_buf scratch;
+    cdc__buf scratch;
     cdc__buf_init(&scratch, &vt_alloc);
     assert_int_equal(cdc__buf_reserve(&scratch, 64 * CDC__FROM_TEXT_SCRATCH), CDC_OK);
     for (size_t k = 0; k < sizeof t / sizeof t[0]; k++) {
@@ -475,7 +475,7 @@ static void test_binlog_and_select_agree(void **state)
         char from_binlog[256];
         strcpy(from_binlog, vt_text(c, t[k].hex));
         cdc_value v;
-        cdc_err err;
+        cdc__err err;
         size_t tlen = t[k].tlen ? t[k].tlen : strlen(t[k].text);
         int rc = cdc__value_from_text(c, t[k].text, tlen, 45, &v, &scratch, &err);
         if (rc) fail_msg("case %zu: from_text: %s", k, err.msg);
@@ -485,7 +485,7 @@ static void test_binlog_and_select_agree(void **state)
     }
     /* NULL, and text that is not a value of the column */
     cdc_value v;
-    cdc_err err;
+    cdc__err err;
     cdc_column ic = {.type = CDC_T_LONG, .real_type = CDC_T_LONG};
     assert_int_equal(cdc__value_from_text(&ic, NULL, 0, 45, &v, &scratch, &err), CDC_OK);
     assert_int_equal(v.kind, CDC_K_NULL);
@@ -527,13 +527,13 @@ static void test_allocation_failures(void **state)
         size_t n = vt_unhex(t[k].hex, bin[k], sizeof bin[k]);
         cdc_value v;
         size_t used;
-        cdc_err err;
+        cdc__err err;
         assert_int_equal(cdc__value_decode(&t[k].col, bin[k], n, &v, &used, &err), CDC_OK);
         int rc = CDC_ERR_NOMEM;
         for (int i = 0; rc == CDC_ERR_NOMEM; i++) {
             assert_true(i < 100);
             fail_after = i;
-            cdc_buf b;
+            cdc__buf b;
             cdc__buf_init(&b, &fa);
             rc = cdc__value_render_json(&v, &b, &err);
             if (rc != CDC_OK && rc != CDC_ERR_NOMEM) fail_msg("case %zu, failing at %d: %s (%s)", k, i, cdc_err_name(rc), err.msg);
@@ -551,13 +551,13 @@ static void test_allocation_failures(void **state)
     cdc_value bv = {.kind = CDC_K_JSON}, dv, av;
     bv.v.b = (cdc_bytes){before, bn};
     size_t used;
-    cdc_err err;
+    cdc__err err;
     assert_int_equal(cdc__json_diff_decode(&jc, col, on + 4, &dv, &used, &err), CDC_OK);
     int rc = CDC_ERR_NOMEM;
     for (int i = 0; rc == CDC_ERR_NOMEM; i++) {
         assert_true(i < 100);
         fail_after = i;
-        cdc_buf scratch;
+        cdc__buf scratch;
         cdc__buf_init(&scratch, &fa);
         rc = cdc__json_diff_apply(&bv, &dv, &scratch, &av, &err);
         assert_true(rc == CDC_OK || rc == CDC_ERR_NOMEM);

@@ -16,7 +16,7 @@
 
 #include "testalloc.h"
 
-static void expect_bytes(const cdc_buf *b, const uint8_t *want, size_t n)
+static void expect_bytes(const cdc__buf *b, const uint8_t *want, size_t n)
 {
     assert_int_equal(b->len, n);
     for (size_t i = 0; i < n; i++)
@@ -26,7 +26,7 @@ static void expect_bytes(const cdc_buf *b, const uint8_t *want, size_t n)
 static void test_register(void **state)
 {
     (void)state;
-    cdc_buf b;
+    cdc__buf b;
     cdc__buf_init(&b, &test_alloc);
     assert_int_equal(cdc__replica_build_register(&b, 0x01020304, "h", "ab", "", 3306), CDC_OK);
     static const uint8_t want[] = {
@@ -45,7 +45,7 @@ static void test_register(void **state)
 static void test_dump(void **state)
 {
     (void)state;
-    cdc_buf b;
+    cdc__buf b;
     cdc__buf_init(&b, &test_alloc);
     assert_int_equal(cdc__replica_build_dump(&b, 4001, "binlog.000042", 1337, 0), CDC_OK);
     uint8_t want[10 + 13] = {0x39, 0x05, 0, 0, /* pos 1337 */ 0, 0, /* flags */ 0xa1, 0x0f, 0, 0 /* 4001 */};
@@ -61,10 +61,10 @@ static void test_dump_gtid_untagged(void **state)
     (void)state;
     cdc__gtid_set s;
     cdc__gtid_set_init(&s, &test_alloc);
-    cdc_err e = {0};
+    cdc__err e = {0};
     const char *text = UUID_A ":1-5:7";
     assert_int_equal(cdc__gtid_set_parse(&s, text, strlen(text), &e), CDC_OK);
-    cdc_buf b;
+    cdc__buf b;
     cdc__buf_init(&b, &test_alloc);
     assert_int_equal(cdc__replica_build_dump_gtid(&b, 9, "", 4, &s, CDC__DUMP_THROUGH_GTID), CDC_OK);
     uint8_t want[2 + 4 + 4 + 8 + 4 + 8 + 16 + 8 + 32] = {
@@ -90,10 +90,10 @@ static void test_dump_gtid_tagged_reads_back(void **state)
     cdc__gtid_set s, back;
     cdc__gtid_set_init(&s, &test_alloc);
     cdc__gtid_set_init(&back, &test_alloc);
-    cdc_err e = {0};
+    cdc__err e = {0};
     const char *text = UUID_A ":1-3:ab:1-2:zz_9:5";
     assert_int_equal(cdc__gtid_set_parse(&s, text, strlen(text), &e), CDC_OK);
-    cdc_buf b;
+    cdc__buf b;
     cdc__buf_init(&b, &test_alloc);
     assert_int_equal(cdc__replica_build_dump_gtid(&b, 9, "", 4, &s, CDC__DUMP_THROUGH_GTID), CDC_OK);
     /* the tagged format: top byte 1, SID count, low byte 1 */
@@ -105,7 +105,7 @@ static void test_dump_gtid_tagged_reads_back(void **state)
     assert_int_equal(cdc__le32(b.data + 18), b.len - 22);
     /* what the server reads is what PREVIOUS_GTIDS carries: read it back */
     assert_int_equal(cdc__gtid_set_parse_previous(&back, set, b.len - 22, &e), CDC_OK);
-    cdc_buf t;
+    cdc__buf t;
     cdc__buf_init(&t, &test_alloc);
     assert_int_equal(cdc__gtid_set_format(&back, &t), CDC_OK);
     assert_int_equal(cdc__buf_terminate(&t), CDC_OK);
@@ -116,7 +116,7 @@ static void test_dump_gtid_tagged_reads_back(void **state)
     cdc__gtid_set_free(&back);
 }
 
-static int map_error(unsigned code, const char *msg, cdc_err *e)
+static int map_error(unsigned code, const char *msg, cdc__err *e)
 {
     uint8_t pkt[600];
     size_t n = 0;
@@ -133,7 +133,7 @@ static int map_error(unsigned code, const char *msg, cdc_err *e)
 static void test_dump_errors(void **state)
 {
     (void)state;
-    cdc_err e = {0};
+    cdc__err e = {0};
     /* MySQL 9.7, start file purged */
     assert_int_equal(map_error(1236, "Could not find first log file name in binary log index file", &e), CDC_ERR_PURGED);
     assert_int_equal(e.server_errno, 1236);
@@ -165,10 +165,10 @@ static void test_maria_state_and_quote(void **state)
     (void)state;
     cdc__gtid_set s;
     cdc__gtid_set_init(&s, &test_alloc);
-    cdc_err e = {0};
+    cdc__err e = {0};
     const char *text = "0-1-5,0-2-9,1-1-3";
     assert_int_equal(cdc__gtid_set_parse(&s, text, strlen(text), &e), CDC_OK);
-    cdc_buf b;
+    cdc__buf b;
     cdc__buf_init(&b, &test_alloc);
     assert_int_equal(cdc__replica_maria_state(&s, &b), CDC_OK);
     assert_int_equal(cdc__buf_terminate(&b), CDC_OK);

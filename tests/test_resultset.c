@@ -68,9 +68,9 @@ static void test_mariadb_two_results(void **state)
     cdc_bytes p[16];
     size_t n = payloads(mariadb_reply, buf, p, 16);
     assert_int_equal(n, 10);
-    cdc_rs rs;
+    cdc__rs rs;
     cdc__rs_init(&rs, NULL, CDC__CAPS_WANTED);
-    cdc_err e;
+    cdc__err e;
     const int want[] = {CDC_RS_NEED_MORE, CDC_RS_NEED_MORE, CDC_RS_NEED_MORE, CDC_RS_COLUMNS, CDC_RS_ROW, CDC_RS_END,
                         CDC_RS_NEED_MORE, CDC_RS_COLUMNS, CDC_RS_ROW, CDC_RS_END};
     for (size_t i = 0; i < n; i++) {
@@ -103,9 +103,9 @@ static void test_mysql_reply_and_error(void **state)
     uint8_t buf[512];
     cdc_bytes p[16];
     size_t n = payloads(mysql_reply, buf, p, 16);
-    cdc_rs rs;
+    cdc__rs rs;
     cdc__rs_init(&rs, NULL, CDC__CAPS_WANTED);
-    cdc_err e;
+    cdc__err e;
     int ev = 0;
     size_t rows = 0;
     for (size_t i = 0; i < n; i++) {
@@ -141,9 +141,9 @@ static void test_old_eof_reply(void **state)
     (void)state;
     /* without DEPRECATE_EOF: count, coldef, EOF, row, row, EOF */
     uint32_t caps = CDC__CAPS_WANTED & ~(uint32_t)CDC_CAP_DEPRECATE_EOF;
-    cdc_rs rs;
+    cdc__rs rs;
     cdc__rs_init(&rs, NULL, caps);
-    cdc_err e;
+    cdc__err e;
     assert_int_equal(cdc__rs_feed(&rs, PKT(1), &e), CDC_RS_NEED_MORE);
     assert_int_equal(cdc__rs_feed(&rs, coldef_x, sizeof coldef_x, &e), CDC_RS_NEED_MORE);
     assert_int_equal(cdc__rs_feed(&rs, PKT(0xfe, 0, 0, 2, 0), &e), CDC_RS_COLUMNS);
@@ -173,7 +173,7 @@ static void test_old_eof_reply(void **state)
 static void test_malformed(void **state)
 {
     (void)state;
-    cdc_err e;
+    cdc__err e;
     cdc_bytes v[2];
     /* a lenenc length claiming more than is there */
     assert_int_equal(cdc__row_parse(PKT(5, 'a', 'b'), 1, v, &e), CDC_ERR_PROTOCOL);
@@ -189,11 +189,11 @@ static void test_malformed(void **state)
     /* 0xff is never a length */
     assert_int_equal(cdc__row_parse(PKT(0xff), 1, v, &e), CDC_ERR_PROTOCOL);
     /* column definition cut in its fixed part */
-    cdc_coldef c;
+    cdc__coldef c;
     assert_int_equal(cdc__coldef_parse(coldef_x, sizeof coldef_x - 3, &c, &e), CDC_ERR_PROTOCOL);
     assert_int_equal(cdc__coldef_parse(coldef_x, sizeof coldef_x, &c, &e), CDC_OK);
     /* result-level: bad column count, LOCAL INFILE, empty packet */
-    cdc_rs rs;
+    cdc__rs rs;
     cdc__rs_init(&rs, NULL, CDC__CAPS_WANTED);
     assert_int_equal(cdc__rs_feed(&rs, PKT(0xfc, 1), &e), CDC_ERR_PROTOCOL);
     assert_int_equal(cdc__rs_feed(&rs, PKT(0xfb, 'f'), &e), CDC_ERR_UNSUPPORTED);

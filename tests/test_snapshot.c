@@ -89,8 +89,8 @@ static size_t unhex(const char *h, uint8_t *out)
 
 static char *render(const cdc_value *v)
 {
-    cdc_buf b;
-    cdc_err e;
+    cdc__buf b;
+    cdc__err e;
     cdc__buf_init(&b, NULL);
     assert_int_equal(cdc__value_render_json(v, &b, &e), CDC_OK);
     cdc__buf_terminate(&b);
@@ -102,7 +102,7 @@ static void column_of(const vcase *c, cdc_column *col, cdc_bytes **labels, char 
     cdc__snap_colinfo ci = {.name = "c", .data_type = c->data_type, .column_type = c->column_type,
                             .octet_length = c->octets, .precision = c->prec, .scale = c->scale,
                             .fsp = c->fsp, .collation = c->coll, .mariadb = c->mariadb};
-    cdc_err e;
+    cdc__err e;
     int rc = cdc__snap_column(&ci, NULL, col, labels, text, &e);
     if (rc) fail_msg("%s: %s", c->column_type, e.msg);
 }
@@ -119,11 +119,11 @@ static void test_values_match_row_images(void **state)
         column_of(c, &col, &labels, &ltext);
         cdc__snap_colinfo ci = {.data_type = c->data_type, .mariadb = c->mariadb};
         size_t tl = c->text_len ? c->text_len : strlen(c->text);
-        cdc_buf scratch;
+        cdc__buf scratch;
         cdc__buf_init(&scratch, NULL);
         cdc__buf_reserve(&scratch, CDC__FROM_TEXT_SCRATCH);
         cdc_value sv;
-        cdc_err e;
+        cdc__err e;
         int rc = cdc__snap_value(&col, cdc__snap_hint(&ci), (const uint8_t *)c->text, tl, &scratch, &sv, &e);
         if (rc) fail_msg("%s '%s': %s", c->column_type, c->text, e.msg);
         assert_int_equal(sv.kind, c->kind);
@@ -182,11 +182,11 @@ static void test_bad_values(void **state)
         cdc_bytes *labels;
         char *lt;
         column_of(&c, &col, &labels, &lt);
-        cdc_buf scratch;
+        cdc__buf scratch;
         cdc__buf_init(&scratch, NULL);
         cdc__buf_reserve(&scratch, CDC__FROM_TEXT_SCRATCH);
         cdc_value v;
-        cdc_err e;
+        cdc__err e;
         cdc__err_clear(&e);
         int rc = cdc__snap_value(&col, 0, (const uint8_t *)bad[i].text, strlen(bad[i].text), &scratch, &v, &e);
         assert_int_equal(rc, CDC_ERR_CORRUPT);
@@ -250,7 +250,7 @@ static void test_columns(void **state)
     assert_int_equal(col.vector_dims, 16);
     /* a type the snapshot cannot read is an error naming it */
     cdc__snap_colinfo ci = {.name = "z", .data_type = "weird", .column_type = "weird(1)"};
-    cdc_err e;
+    cdc__err e;
     assert_int_equal(cdc__snap_column(&ci, NULL, &col, &labels, &lt, &e), CDC_ERR_UNSUPPORTED);
     assert_non_null(strstr(e.msg, "weird(1)"));
 }
@@ -269,7 +269,7 @@ static void test_keyset_sql(void **state)
                              {"`d`", &cd, NULL, NULL}};
     cdc_bytes last[4] = {{(const uint8_t *)"-5", 2}, {(const uint8_t *)"x'y", 3}, {(const uint8_t *)"\0\1", 2},
                          {(const uint8_t *)"2024-01-02 03:04:05.5", 21}};
-    cdc_buf b;
+    cdc__buf b;
     cdc__buf_init(&b, NULL);
     assert_int_equal(cdc__snap_after_sql(&b, k, 1, last), CDC_OK);
     cdc__buf_terminate(&b);

@@ -42,7 +42,7 @@ static size_t map_body(uint8_t *b, uint64_t id, const char *db, const char *tbl,
 
 static void expect_json(cdc_bytes got, const char *s, bool key)
 {
-    cdc_buf b;
+    cdc__buf b;
     cdc__buf_init(&b, NULL);
     assert_int_equal(cdc__render_utf8_string(&b, (const uint8_t *)s, strlen(s)), CDC_OK);
     if (key) cdc__buf_putc(&b, ':');
@@ -58,7 +58,7 @@ static void test_cache(void **state)
     cdc__fde_init_v4(&f);
     cdc__table_map m;
     cdc__table_map_init(&m, &test_alloc);
-    cdc_err err;
+    cdc__err err;
     uint8_t a[256], b[256], c[256];
     size_t na = map_body(a, 42, "shop", "or\"ders", "id", "n\xc3\xa9");
     size_t nb = map_body(b, 42, "shop", "or\"ders", "id", "name");

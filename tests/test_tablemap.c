@@ -29,7 +29,7 @@
 
 static int keep_table(const cdc_table *t, void *ud)
 {
-    cdc_buf *b = ud;
+    cdc__buf *b = ud;
     cdc__buf_printf(b, "%s.%s", cdc_table_db(t), cdc_table_name(t));
     for (size_t i = 0; i < cdc_table_column_count(t); i++) {
         const cdc_column *c = cdc_table_column(t, i);
@@ -42,7 +42,7 @@ static int keep_table(const cdc_table *t, void *ud)
     return 0;
 }
 
-static const char *table_map_of(const char *rel, cdc_buf *b)
+static const char *table_map_of(const char *rel, cdc__buf *b)
 {
     size_t n;
     uint8_t *body = read_file(fixture(rel), &n);
@@ -84,7 +84,7 @@ static const char *table_map_of(const char *rel, cdc_buf *b)
 static void test_captured_table_maps(void **state)
 {
     (void)state;
-    cdc_buf b;
+    cdc__buf b;
     cdc__buf_init(&b, NULL);
     /* SIMPLE_PRIMARY_KEY (MySQL 8.0, MariaDB 10.5): primary key (id1, id2) */
     assert_string_equal(table_map_of("go-mysql/captured/TestTableMapOptMetaPrimaryKey_02.bin", &b),
@@ -233,7 +233,7 @@ static int names_hook(const char *db, const char *table, size_t ncols, const cha
 
 static int names_seen(const cdc_table *t, void *ud)
 {
-    cdc_buf *b = ud;
+    cdc__buf *b = ud;
     for (size_t i = 0; i < cdc_table_column_count(t); i++) {
         const char *n = cdc_table_column_name(t, i);
         cdc__buf_printf(b, "%s%s", i ? "," : "", n ? n : "?");
@@ -251,7 +251,7 @@ static void test_names_hook(void **state)
     size_t n = put_event(ev, CDC_EV_TABLE_MAP, tm, sizeof tm);
     for (int pause = 0; pause < 2; pause++) {
         hookst h = {0, pause == 1};
-        cdc_buf b;
+        cdc__buf b;
         cdc__buf_init(&b, NULL);
         cdc_decoder *d;
         assert_int_equal(cdc_decoder_new(&d, &test_alloc, NULL, 0), CDC_OK);
@@ -272,7 +272,7 @@ static void test_names_hook(void **state)
         cdc__buf_free(&b);
     }
     /* without a hook the names stay unknown */
-    cdc_buf b;
+    cdc__buf b;
     cdc__buf_init(&b, NULL);
     cdc_decoder *d;
     assert_int_equal(cdc_decoder_new(&d, &test_alloc, NULL, 0), CDC_OK);

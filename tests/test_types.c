@@ -245,7 +245,7 @@ static void expect_error(const cdc_column *col, const char *hex, int code, const
     size_t n = vt_unhex(hex, b, sizeof b);
     cdc_value v;
     size_t used = 99;
-    cdc_err err;
+    cdc__err err;
     cdc__err_clear(&err);
     int rc = cdc__value_decode(col, b, n, &v, &used, &err);
     if (rc != code) fail_msg("%s %s: got %s (%s), want %s", cdc__type_name(col->type), hex, cdc_err_name(rc),
@@ -301,7 +301,7 @@ static void test_every_prefix_is_an_error(void **state)
             memcpy(exact, full, cut);
             cdc_value v;
             size_t used;
-            cdc_err err;
+            cdc__err err;
             int rc = cdc__value_decode(&col, exact, cut, &v, &used, &err);
             test_free(exact);
             if (rc != CDC_ERR_CORRUPT) fail_msg("case %zu cut at %zu: %s", i, cut, cdc_err_name(rc));

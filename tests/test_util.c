@@ -11,7 +11,7 @@ static void test_reader_bounds(void **state)
 {
     (void)state;
     const uint8_t in[] = {0x01, 0x02, 0x03, 0x04, 0x05};
-    cdc_rd r = cdc__rd(in, sizeof in);
+    cdc__reader r = cdc__rd(in, sizeof in);
     assert_int_equal(cdc__rd_u16(&r), 0x0201);
     assert_int_equal(cdc__rd_u24(&r), 0x050403);
     assert_false(r.bad);
@@ -29,13 +29,13 @@ static void test_lenenc_roundtrip(void **state)
     for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
         uint8_t buf[9];
         size_t n = cdc__lenenc_put(buf, vals[i]);
-        cdc_rd r = cdc__rd(buf, n);
+        cdc__reader r = cdc__rd(buf, n);
         assert_true(cdc__rd_lenenc(&r, NULL) == vals[i]);
         assert_false(r.bad);
         assert_int_equal(cdc__rd_left(&r), 0);
         /* every shorter prefix is a short read, never a wrong number */
         for (size_t cut = 0; cut < n; cut++) {
-            cdc_rd s = cdc__rd(buf, cut);
+            cdc__reader s = cdc__rd(buf, cut);
             cdc__rd_lenenc(&s, NULL);
             assert_true(s.bad);
         }
@@ -47,7 +47,7 @@ static void test_lenenc_null_and_error_marker(void **state)
     (void)state;
     const uint8_t null_marker[] = {0xfb};
     bool is_null = false;
-    cdc_rd r = cdc__rd(null_marker, 1);
+    cdc__reader r = cdc__rd(null_marker, 1);
     cdc__rd_lenenc(&r, &is_null);
     assert_true(is_null);
     assert_false(r.bad);
@@ -64,7 +64,7 @@ static void test_lenenc_bytes_and_cstr(void **state)
 {
     (void)state;
     const uint8_t in[] = {3, 'a', 'b', 'c', 'x', 'y', 0, 5, 'q'};
-    cdc_rd r = cdc__rd(in, sizeof in);
+    cdc__reader r = cdc__rd(in, sizeof in);
     cdc_bytes s = cdc__rd_lenenc_bytes(&r, NULL);
     assert_int_equal(s.len, 3);
     assert_memory_equal(s.ptr, "abc", 3);
@@ -83,7 +83,7 @@ static void test_lenenc_bytes_and_cstr(void **state)
 static void test_buf_growth(void **state)
 {
     (void)state;
-    cdc_buf b;
+    cdc__buf b;
     cdc__buf_init(&b, NULL);
     for (int i = 0; i < 1000; i++) assert_int_equal(cdc__buf_printf(&b, "%d,", i), CDC_OK);
     assert_int_equal(cdc__buf_terminate(&b), CDC_OK);
@@ -109,7 +109,7 @@ static void test_buf_allocation_failure(void **state)
     cdc_allocator a = {counting_malloc, counting_realloc, counting_free, NULL};
     for (int budget = 0; budget < 4; budget++) {
         fail_after = budget;
-        cdc_buf b;
+        cdc__buf b;
         cdc__buf_init(&b, &a);
         int rc = CDC_OK;
         for (int i = 0; i < 100 && rc == CDC_OK; i++) rc = cdc__buf_append(&b, "0123456789", 10);
@@ -126,7 +126,7 @@ static void test_error_table(void **state)
     assert_string_equal(cdc_err_name(12345), "CDC_ERR_UNKNOWN");
     assert_true(cdc_is_retriable(CDC_ERR_CLOSED));
     assert_false(cdc_is_retriable(CDC_ERR_AUTH));
-    cdc_err e;
+    cdc__err e;
     cdc__err_clear(&e);
     assert_int_equal(cdc__err_set(&e, CDC_ERR_CORRUPT, "need %d bytes, %d left", 5, 2), CDC_ERR_CORRUPT);
     cdc__err_prefix(&e, "binlog.000001:%u", 1337u);

@@ -21,7 +21,7 @@ const char *ts_env(const char *name)
     return v;
 }
 
-void ts_opts(cdc_conn_opts *o, ts_server s, const char *user)
+void ts_opts(cdc__conn_opts *o, ts_server s, const char *user)
 {
     memset(o, 0, sizeof *o);
     char name[64];
@@ -35,11 +35,11 @@ void ts_opts(cdc_conn_opts *o, ts_server s, const char *user)
     o->read_timeout_ms = 120000;
 }
 
-cdc_conn *ts_connect_opts(const cdc_conn_opts *o)
+cdc__conn *ts_connect_opts(const cdc__conn_opts *o)
 {
-    cdc_conn *c = NULL;
+    cdc__conn *c = NULL;
     assert_int_equal(cdc__conn_new(&c, NULL), CDC_OK);
-    cdc_err e;
+    cdc__err e;
     cdc__err_clear(&e);
     int rc = cdc__conn_connect(c, o, &e);
     if (rc) {
@@ -50,40 +50,40 @@ cdc_conn *ts_connect_opts(const cdc_conn_opts *o)
     return c;
 }
 
-cdc_conn *ts_connect(ts_server s, const char *user)
+cdc__conn *ts_connect(ts_server s, const char *user)
 {
-    cdc_conn_opts o;
+    cdc__conn_opts o;
     ts_opts(&o, s, user);
     o.tls_mode = CDC_TLS_REQUIRED;
     return ts_connect_opts(&o);
 }
 
-void ts_exec(cdc_conn *c, const char *fmt, ...)
+void ts_exec(cdc__conn *c, const char *fmt, ...)
 {
     char sql[4096];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(sql, sizeof sql, fmt, ap);
     va_end(ap);
-    cdc_err e;
+    cdc__err e;
     cdc__err_clear(&e);
     int rc = cdc__conn_exec(c, sql, &e);
     if (rc) fail_msg("%s: %s: %s", sql, cdc_err_name(rc), e.msg);
 }
 
-cdc_result *ts_query(cdc_conn *c, const char *sql)
+cdc__result *ts_query(cdc__conn *c, const char *sql)
 {
-    cdc_result *r = NULL;
-    cdc_err e;
+    cdc__result *r = NULL;
+    cdc__err e;
     cdc__err_clear(&e);
     int rc = cdc__conn_query_result(c, sql, &r, &e);
     if (rc) fail_msg("%s: %s: %s", sql, cdc_err_name(rc), e.msg);
     return r;
 }
 
-char *ts_query_str(cdc_conn *c, const char *sql)
+char *ts_query_str(cdc__conn *c, const char *sql)
 {
-    cdc_result *r = ts_query(c, sql);
+    cdc__result *r = ts_query(c, sql);
     if (cdc__result_rows(r) < 1 || cdc__result_cols(r) < 1) {
         cdc__result_free(r);
         fail_msg("%s: no rows", sql);
@@ -94,9 +94,9 @@ char *ts_query_str(cdc_conn *c, const char *sql)
     return out;
 }
 
-char *ts_binlog_now(cdc_conn *c, ts_server s, bool with_offset)
+char *ts_binlog_now(cdc__conn *c, ts_server s, bool with_offset)
 {
-    cdc_result *r = ts_query(c, s == TS_MYSQL ? "SHOW BINARY LOG STATUS" : "SHOW MASTER STATUS");
+    cdc__result *r = ts_query(c, s == TS_MYSQL ? "SHOW BINARY LOG STATUS" : "SHOW MASTER STATUS");
     if (cdc__result_rows(r) == 0) fail_msg("%s: the binary log is off", ts_server_name(s));
     char *out = malloc(600);
     assert_non_null(out);
@@ -118,7 +118,7 @@ cdc_config *ts_config(ts_server s, const char *user)
 {
     cdc_config *c;
     assert_int_equal(cdc_config_new(&c, NULL), CDC_OK);
-    cdc_conn_opts o;
+    cdc__conn_opts o;
     ts_opts(&o, s, user);
     char port[16];
     snprintf(port, sizeof port, "%u", o.port);

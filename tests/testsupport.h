@@ -26,30 +26,30 @@ const char *ts_env(const char *name);
 /* Options for `user` on server s: host, port and the shared test
  * password from the environment, TLS disabled, everything else default.
  * user NULL means the root account (CDC_TEST_ROOT_USER). */
-void ts_opts(cdc_conn_opts *o, ts_server s, const char *user);
+void ts_opts(cdc__conn_opts *o, ts_server s, const char *user);
 
 /* Connects with o; fails the test with the library's message if that
  * does not work. Free with cdc__conn_free. */
-cdc_conn *ts_connect_opts(const cdc_conn_opts *o);
+cdc__conn *ts_connect_opts(const cdc__conn_opts *o);
 
 /* Connects as user (NULL: root) with TLS required (so any auth plugin
  * works without an RSA key). */
-cdc_conn *ts_connect(ts_server s, const char *user);
+cdc__conn *ts_connect(ts_server s, const char *user);
 
 /* Runs SQL (printf-style) and fails the test on error. */
-void ts_exec(cdc_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ts_exec(cdc__conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Runs a query and returns its first result set; fails on error. */
-cdc_result *ts_query(cdc_conn *c, const char *sql);
+cdc__result *ts_query(cdc__conn *c, const char *sql);
 
 /* First column of the first row as a malloc'd string (free it), or NULL
  * for SQL NULL; fails the test when there is no row. */
-char *ts_query_str(cdc_conn *c, const char *sql);
+char *ts_query_str(cdc__conn *c, const char *sql);
 
 /* Where the server's binlog ends now, from the server itself (SHOW BINARY
  * LOG STATUS / SHOW MASTER STATUS): "FILE:OFFSET", or only the file name
  * when with_offset is false. malloc'd; free it. */
-char *ts_binlog_now(cdc_conn *c, ts_server s, bool with_offset);
+char *ts_binlog_now(cdc__conn *c, ts_server s, bool with_offset);
 
 /* cdc_config_set that fails the test with the library's message. */
 void ts_config_set(cdc_config *c, const char *key, const char *value);

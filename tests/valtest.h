@@ -46,9 +46,9 @@ static __attribute__((unused)) size_t vt_unhex(const char *hex, uint8_t *out, si
 static __attribute__((unused)) const char *vt_render(const cdc_value *v)
 {
     static char text[8192];
-    cdc_buf b;
+    cdc__buf b;
     cdc__buf_init(&b, &vt_alloc);
-    cdc_err err;
+    cdc__err err;
     cdc__err_clear(&err);
     int rc = cdc__value_render_json(v, &b, &err);
     if (rc != CDC_OK) fail_msg("render failed: %s (%s)", cdc_err_name(rc), err.msg);
@@ -66,7 +66,7 @@ static __attribute__((unused)) cdc_value vt_decode(const cdc_column *col, const 
     size_t n = vt_unhex(hex, bytes, sizeof bytes);
     cdc_value v;
     size_t used = 0;
-    cdc_err err;
+    cdc__err err;
     cdc__err_clear(&err);
     int rc = cdc__value_decode(col, bytes, n, &v, &used, &err);
     if (rc != CDC_OK) fail_msg("decode of %s failed: %s (%s)", hex, cdc_err_name(rc), err.msg);

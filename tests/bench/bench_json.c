@@ -19,8 +19,8 @@
 #include "util.h"
 
 typedef struct ctx {
-    cdc_buf out;
-    cdc_err err;
+    cdc__buf out;
+    cdc__err err;
     int fd;
     uint64_t rows;
     int failed;
