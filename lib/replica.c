@@ -472,6 +472,61 @@ int cdc__replica_dump(cdc__conn *c, const cdc__server_info *info, uint32_t serve
     return rc;
 }
 
+int cdc__replica_event_bounds(cdc__conn *c, const char *file, uint64_t pos, bool *boundary, uint64_t *prev,
+                              uint64_t *next, cdc__err *err)
+{
+    *boundary = false;
+    *prev = *next = 0;
+    cdc__buf sql;
+    cdc__buf_init(&sql, NULL);
+    int rc = CDC_OK;
+    uint64_t from = 4, seen = 0;
+    for (;;) {
+        cdc__buf_reset(&sql);
+        if (cdc__buf_puts(&sql, "SHOW BINLOG EVENTS IN ") || cdc__sql_quote(&sql, file, strlen(file)) ||
+            cdc__buf_printf(&sql, " FROM %" PRIu64 " LIMIT %d", from, CDC__BOUNDS_PAGE) || cdc__buf_terminate(&sql)) {
+            rc = cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+            break;
+        }
+        cdc__result *r = NULL;
+        rc = cdc__conn_query_result(c, (const char *)sql.data, &r, err);
+        if (rc) {
+            cdc__err_prefix(err, "SHOW BINLOG EVENTS IN '%s'", file);
+            break;
+        }
+        int pcol = cdc__result_col(r, "Pos"), ecol = cdc__result_col(r, "End_log_pos");
+        size_t n = cdc__result_rows(r);
+        uint64_t last = from, end = 0;
+        bool done = false;
+        for (size_t i = 0; i < n && !done && pcol >= 0; i++) {
+            const char *ps = cdc__result_get(r, i, (size_t)pcol);
+            const char *es = ecol >= 0 ? cdc__result_get(r, i, (size_t)ecol) : NULL;
+            uint64_t p = 0, e = 0;
+            if (!ps || !cdc__parse_u64(ps, strlen(ps), &p)) continue;
+            if (es) (void)cdc__parse_u64(es, strlen(es), &e);
+            if (p == pos) *boundary = done = true;
+            else if (p < pos) *prev = p > *prev ? p : *prev;
+            else *next = p, done = true;
+            if (p > last) last = p;
+            if (e > end) end = e;
+        }
+        cdc__result_free(r);
+        seen += n;
+        if (done || n < CDC__BOUNDS_PAGE || pcol < 0) break; /* found, or the file ends */
+        if (seen >= CDC__BOUNDS_EVENTS_MAX) {
+            rc = cdc__err_set(err, CDC_ERR_TOO_LARGE, "more than %d events before offset %" PRIu64 " in %s",
+                              CDC__BOUNDS_EVENTS_MAX, pos, file);
+            break;
+        }
+        /* The next page starts at the last event seen (listed again); a
+         * page of one event's inner events only moves on by its end. */
+        from = last > from ? last : end > from ? end : 0;
+        if (!from) break;
+    }
+    cdc__buf_free(&sql);
+    return rc;
+}
+
 int cdc__replica_dump_error(const uint8_t *p, size_t n, cdc__err *err)
 {
     cdc__err e = {0};

@@ -54,6 +54,8 @@ struct cdc_stream {
 
     cdc__conn *conn, *meta;
     cdc__server_info info;
+    char dump_file[512];    /* the session's dump started at dump_file:dump_offset ("" by GTID) */
+    uint64_t dump_offset;
     bool opened_once;
     cdc_decoder *dec;
 
@@ -428,6 +430,8 @@ static int session_open(cdc_stream *s)
         cdc__position_init(&from, s->alloc);
         rc = cdc__position_copy(&from, &s->dv.safe);
         if (by_gtid) cdc__buf_reset(&from.file);
+        snprintf(s->dump_file, sizeof s->dump_file, "%s", by_gtid ? "" : cdc_position_file(&from));
+        s->dump_offset = from.offset;
         if (rc == CDC_OK) rc = cdc__replica_dump(s->conn, &s->info, s->server_id, &from, &s->err);
         cdc__position_clear(&from);
     }
@@ -485,8 +489,54 @@ static void session_end(cdc_stream *s)
     cdc__conn_free(k);
 }
 
+/*
+ * A dump from an offset inside an event fails on what it reads there: the
+ * server's "bogus data" or "binlog truncated" (1236), or bytes that are
+ * no event (a CRC mismatch, a nonsense size). When nothing was delivered
+ * since that offset, ask the server's event list whether an event starts
+ * there, and if none does, say so and name the events around it.
+ */
+static int explain_start(cdc_stream *s, int rc)
+{
+    bool suspect = rc == CDC_ERR_CHECKSUM || rc == CDC_ERR_CORRUPT || rc == CDC_ERR_TRUNCATED ||
+                   (rc == CDC_ERR_SERVER && s->err.server_errno == 1236);
+    if (!suspect || !s->dump_file[0] || s->dump_offset <= 4 || s->dv.safe.offset != s->dump_offset ||
+        strcmp(cdc_position_file(&s->dv.safe), s->dump_file))
+        return rc;
+    cdc__conn_opts o;
+    conn_opts(s, &o);
+    cdc__conn *c = NULL;
+    cdc__err e = {0};
+    bool boundary = false;
+    uint64_t prev = 0, next = 0;
+    int qrc = cdc__conn_new(&c, s->alloc);
+    if (qrc == CDC_OK) qrc = cdc__conn_connect(c, &o, &e);
+    if (qrc == CDC_OK) qrc = cdc__replica_event_bounds(c, s->dump_file, s->dump_offset, &boundary, &prev, &next, &e);
+    cdc__conn_free(c);
+    if (qrc) {
+        slog(s, 1, qrc, "cannot tell whether %s:%" PRIu64 " is the start of an event: %s", s->dump_file,
+             s->dump_offset, e.msg);
+        return rc;
+    }
+    if (boundary) return rc;
+    char around[128];
+    if (prev && next)
+        snprintf(around, sizeof around, "the events around it start at %" PRIu64 " and %" PRIu64, prev, next);
+    else if (prev)
+        snprintf(around, sizeof around, "the last event of the file starts at %" PRIu64, prev);
+    else
+        snprintf(around, sizeof around, "the first event starts at %" PRIu64, next);
+    char was[CDC__ERRMSG_MAX];
+    snprintf(was, sizeof was, "%s", s->err.msg);
+    cdc__err_clear(&s->err);
+    return cdc__err_set(&s->err, CDC_ERR_CONFIG, "start: position %s:%" PRIu64 " is not the start of an event (%s); "
+                                                 "the dump read there: %s",
+                        s->dump_file, s->dump_offset, around, was);
+}
+
 static int fail(cdc_stream *s, int rc)
 {
+    rc = explain_start(s, rc);
     if (!s->err.msg[0]) cdc__err_set(&s->err, rc, "%s", cdc_strerror(rc));
     s->err.code = rc;
     s->state = ST_FAILED;
