@@ -3,7 +3,6 @@
  */
 #include "filter.h"
 
-#include <errno.h>
 #include <stdlib.h>
 
 #include "schema.h"
@@ -16,10 +15,8 @@ static int parse_ids(const char *const *items, size_t n, const char *key, const 
     uint32_t *ids = cdc__calloc(a, n, sizeof *ids);
     if (!ids) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) {
-        char *end;
-        errno = 0;
-        unsigned long long v = strtoull(items[i], &end, 10);
-        if (*end || errno || v > UINT32_MAX || items[i][0] == '-' || end == items[i]) {
+        uint64_t v;
+        if (!cdc__parse_u64(items[i], strlen(items[i]), &v) || v > UINT32_MAX) {
             cdc__free(a, ids);
             return cdc__err_set(err, CDC_ERR_CONFIG, "%s: '%s' is not a server_id", key, items[i]);
         }
