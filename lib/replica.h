@@ -122,6 +122,29 @@ int cdc__replica_dump_error(const uint8_t *p, size_t n, cdc__err *err);
 int cdc__replica_event_bounds(cdc__conn *c, const char *file, uint64_t pos, bool *boundary, uint64_t *prev,
                               uint64_t *next, cdc__err *err);
 
+/*
+ * For a dump from file:pos that failed with *dump_err before delivering
+ * anything: when no event starts at pos, replaces *dump_err with
+ * CDC_ERR_CONFIG "start: position F:N is not the start of an event (the
+ * events around it start at A and B); reading there: <dump_err>".
+ * Returns CDC_OK (dump_err replaced or, when pos is a boundary, kept) or
+ * the error that kept it from knowing, in *err.
+ */
+int cdc__replica_explain_start(cdc__conn *c, const char *file, uint64_t pos, cdc__err *dump_err, cdc__err *err);
+
+/*
+ * Before a dump from file:pos (pos > 4): SHOW BINLOG EVENTS FROM pos
+ * LIMIT 1, which reads the event there without waiting for more of the
+ * file. When the server cannot read an event there (error 1220) and no
+ * event starts at pos, CDC_ERR_CONFIG as cdc__replica_explain_start says
+ * it (or, when the file's list is too long to read, "the server reads no
+ * event at F:N"). Otherwise CDC_OK, also when the account may not run the statement
+ * (the dump then tells). A dump from inside an event of the file being
+ * written could otherwise wait, silently, for bytes that complete the
+ * nonsense event it read.
+ */
+int cdc__replica_check_start(cdc__conn *c, const char *file, uint64_t pos, cdc__err *err);
+
 /* Appends s as a single-quoted SQL string literal. */
 int cdc__sql_quote(cdc__buf *out, const char *s, size_t n);
 

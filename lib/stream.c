@@ -410,6 +410,8 @@ static int session_open(cdc_stream *s)
             slog(s, 1, CDC_OK, "binlog_row_image=%s: changes carry only some columns", s->info.row_image);
         if (rc == CDC_OK) rc = resolve(s);
         if (rc == CDC_ERR_PAUSED) return rc; /* inside the snapshot: the session waits with it */
+        if (rc == CDC_OK && s->dv.safe_file_ok && s->dv.safe.offset > 4)
+            rc = cdc__replica_check_start(s->conn, cdc_position_file(&s->dv.safe), s->dv.safe.offset, &s->err);
         if (rc == CDC_OK) s->opened_once = true;
         if (rc == CDC_OK && cdc__delivery_at_stop(&s->dv)) return FEED_DONE;
     }
@@ -489,13 +491,8 @@ static void session_end(cdc_stream *s)
     cdc__conn_free(k);
 }
 
-/*
- * A dump from an offset inside an event fails on what it reads there: the
- * server's "bogus data" or "binlog truncated" (1236), or bytes that are
- * no event (a CRC mismatch, a nonsense size). When nothing was delivered
- * since that offset, ask the server's event list whether an event starts
- * there, and if none does, say so and name the events around it.
- */
+/* A dump from an offset inside an event fails on what it reads there;
+ * before anything was delivered, replica.c can tell whether that was it. */
 static int explain_start(cdc_stream *s, int rc)
 {
     bool suspect = rc == CDC_ERR_CHECKSUM || rc == CDC_ERR_CORRUPT || rc == CDC_ERR_TRUNCATED ||
@@ -507,31 +504,14 @@ static int explain_start(cdc_stream *s, int rc)
     conn_opts(s, &o);
     cdc__conn *c = NULL;
     cdc__err e = {0};
-    bool boundary = false;
-    uint64_t prev = 0, next = 0;
     int qrc = cdc__conn_new(&c, s->alloc);
     if (qrc == CDC_OK) qrc = cdc__conn_connect(c, &o, &e);
-    if (qrc == CDC_OK) qrc = cdc__replica_event_bounds(c, s->dump_file, s->dump_offset, &boundary, &prev, &next, &e);
+    if (qrc == CDC_OK) qrc = cdc__replica_explain_start(c, s->dump_file, s->dump_offset, &s->err, &e);
     cdc__conn_free(c);
-    if (qrc) {
+    if (qrc)
         slog(s, 1, qrc, "cannot tell whether %s:%" PRIu64 " is the start of an event: %s", s->dump_file,
              s->dump_offset, e.msg);
-        return rc;
-    }
-    if (boundary) return rc;
-    char around[128];
-    if (prev && next)
-        snprintf(around, sizeof around, "the events around it start at %" PRIu64 " and %" PRIu64, prev, next);
-    else if (prev)
-        snprintf(around, sizeof around, "the last event of the file starts at %" PRIu64, prev);
-    else
-        snprintf(around, sizeof around, "the first event starts at %" PRIu64, next);
-    char was[CDC__ERRMSG_MAX];
-    snprintf(was, sizeof was, "%s", s->err.msg);
-    cdc__err_clear(&s->err);
-    return cdc__err_set(&s->err, CDC_ERR_CONFIG, "start: position %s:%" PRIu64 " is not the start of an event (%s); "
-                                                 "the dump read there: %s",
-                        s->dump_file, s->dump_offset, around, was);
+    return s->err.code ? s->err.code : rc;
 }
 
 static int fail(cdc_stream *s, int rc)
