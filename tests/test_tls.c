@@ -202,7 +202,8 @@ static int handshake(const cdc__tls_opts *o, int kind, int timeout_ms, cdc__err 
     int rc = cdc__tls_connect(&t, &test_alloc, o, sv[0], timeout_ms, err);
     if (rc == CDC_OK) {
         assert_non_null(t);
-        assert_string_equal(cdc__tls_version(t), "TLSv1.2");
+        const char *ver = cdc__tls_version(t); /* 1.2 with mbedtls 2.28; 3.x may agree on 1.3 */
+        if (strcmp(ver, "TLSv1.2") && strcmp(ver, "TLSv1.3")) fail_msg("TLS version %s", ver);
         assert_non_null(cdc__tls_cipher(t));
         assert_int_equal(cdc__tls_write(t, "ping", 4, err), CDC_OK);
         char b[64];
