@@ -573,7 +573,9 @@ int cdc__replica_check_start(cdc__conn *c, const char *file, uint64_t pos, cdc__
     cdc__err tmp = {0};
     int xrc = cdc__replica_explain_start(c, file, pos, &e, &tmp);
     if (xrc == CDC_OK && e.code != CDC_ERR_CONFIG) return CDC_OK; /* an event starts there after all */
-    if (xrc) { /* the list was too long or unreadable: say what is known */
+    /* a file the server does not have (purged) is the dump's to report */
+    if (xrc && xrc != CDC_ERR_TOO_LARGE) return CDC_OK;
+    if (xrc) { /* the list is too long to read: say what is known */
         char was[CDC__ERRMSG_MAX];
         snprintf(was, sizeof was, "%s", e.msg);
         cdc__err_clear(&e);
