@@ -500,6 +500,7 @@ static int explain_start(cdc_stream *s, int rc)
     if (!suspect || !s->dump_file[0] || s->dump_offset <= 4 || s->dv.safe.offset != s->dump_offset ||
         strcmp(cdc_position_file(&s->dv.safe), s->dump_file))
         return rc;
+    int was = s->err.code;
     cdc__conn_opts o;
     conn_opts(s, &o);
     cdc__conn *c = NULL;
@@ -511,7 +512,7 @@ static int explain_start(cdc_stream *s, int rc)
     if (qrc)
         slog(s, 1, qrc, "cannot tell whether %s:%" PRIu64 " is the start of an event: %s", s->dump_file,
              s->dump_offset, e.msg);
-    return s->err.code ? s->err.code : rc;
+    return s->err.code == CDC_ERR_CONFIG && was != CDC_ERR_CONFIG ? CDC_ERR_CONFIG : rc;
 }
 
 static int fail(cdc_stream *s, int rc)
