@@ -195,7 +195,7 @@ static int transient(unsigned e)
 {
     return e >= 2000 || e == 1213 || e == 1205 || e == 1053 || e == 1317 || e == 1927 ||
            e == 1290 || e == 1836 || e == 1040 || e == 1159 || e == 1161 || e == 4031 ||
-           e == 3169 || e == 1105;
+           e == 3169;
 }
 
 static void my_fail(myt *t, char *err, size_t errlen, const char *what)
