@@ -89,6 +89,26 @@ CDC_EXTERN void cdc_batch_free(cdc_batch *b);
  */
 CDC_EXTERN int cdc_batch_set_types(cdc_batch *b, int on);
 
+/*
+ * The form of a batch's records:
+ *  - CDC_BATCH_JSON (the default): JSON lines, each ending in '\n'
+ *    (docs/output.md, "Batches");
+ *  - CDC_BATCH_BINARY: length-prefixed typed records for bindings, with
+ *    no text to parse: integers as 64-bit, DECIMAL as its exact text,
+ *    dates and times as fields, TIME as signed microseconds, binary as
+ *    raw bytes, text as UTF-8, and each table's names in a record of
+ *    their own that comes once, before the first row that needs it
+ *    (docs/output.md, "Binary batches", gives the layout). A reader must
+ *    read the records of one batch object in order, across calls: a
+ *    table record stays valid for later batches until a table record
+ *    with the same slot replaces it.
+ * Set it before the first call that fills the batch (CDC_ERR_STATE
+ * otherwise, and with a Debezium renderer set: Debezium records are JSON
+ * only). Returns CDC_OK, CDC_ERR_INVALID or CDC_ERR_STATE.
+ */
+enum { CDC_BATCH_JSON = 0, CDC_BATCH_BINARY = 1 };
+CDC_EXTERN int cdc_batch_set_format(cdc_batch *b, int format);
+
 /* ---- streams ----------------------------------------------------------- */
 
 /*
@@ -166,7 +186,8 @@ CDC_EXTERN int cdc_batch_finish(cdc_batch *b, const char **data, size_t *len);
  * records are not made here: a host that wants them drives the renderer
  * from the stream's callbacks. The renderer stays the caller's (free it
  * after the batch, or set NULL first); NULL restores the canonical lines.
- * Returns CDC_OK or CDC_ERR_INVALID (b is NULL).
+ * Returns CDC_OK, CDC_ERR_INVALID (b is NULL) or CDC_ERR_STATE (the
+ * batch is binary, cdc_batch_set_format).
  */
 typedef struct cdc_debezium cdc_debezium;
 CDC_EXTERN int cdc_batch_set_debezium(cdc_batch *b, cdc_debezium *dz);
