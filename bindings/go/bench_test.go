@@ -1,8 +1,10 @@
 package cdc
 
 import (
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -57,4 +59,57 @@ func BenchmarkDecodeSakilaNative(b *testing.B) {
 		}
 	}
 	report(b, total, t0, c0)
+}
+
+// BenchmarkSnapshot: a snapshot through a native Stream, configured by
+// $CDC_BENCH_SNAPSHOT (key=value lines of docs/configuration.md, with
+// snapshot.mode=initial_only); reports rows, seconds to the first record,
+// rows/s and the process's peak RSS. tests/bench/snapshot_bench.py runs
+// it (one iteration: -test.benchtime 1x).
+func BenchmarkSnapshot(b *testing.B) {
+	settings := map[string]string{}
+	for _, line := range strings.Split(os.Getenv("CDC_BENCH_SNAPSHOT"), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok {
+			settings[k] = v
+		}
+	}
+	if len(settings) == 0 {
+		b.Fatal("CDC_BENCH_SNAPSHOT is not set")
+	}
+	for i := 0; i < b.N; i++ {
+		cfg, err := NewConfig(settings)
+		if err != nil {
+			b.Fatal(err)
+		}
+		st, err := NewStream(cfg, 256*1024)
+		cfg.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+		st.SetNative(true)
+		rows, t0 := 0, time.Now()
+		var first time.Duration
+		for {
+			r, err := st.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			if first == 0 {
+				first = time.Since(t0)
+			}
+			if r.Op == "r" {
+				rows++
+			}
+		}
+		st.Close()
+		var ru syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+		b.ReportMetric(float64(rows), "rows")
+		b.ReportMetric(first.Seconds(), "first-s")
+		b.ReportMetric(float64(rows)/time.Since(t0).Seconds(), "rows/s")
+		b.ReportMetric(float64(ru.Maxrss), "peak-rss-KiB")
+	}
 }
