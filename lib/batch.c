@@ -1,6 +1,7 @@
 /*
- * batch.c: many changes per call as JSON lines, for bindings. See
- * include/cdc/batch.h and docs/output.md ("Batches").
+ * batch.c: many changes per call as JSON lines or binary records
+ * (batchbin.c), for bindings. See include/cdc/batch.h and docs/output.md
+ * ("Batches").
  *
  * The buffer holds, in order: the lines handed out by the last call
  * (`out` bytes, dropped at the next call), then lines of complete

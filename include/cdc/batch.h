@@ -1,14 +1,16 @@
 /*
  * libcdc: change data capture from MySQL and MariaDB binary logs.
  *
- * batch.h: changes many at a time, as JSON lines, for bindings.
+ * batch.h: changes many at a time, as JSON lines or binary records, for
+ * bindings.
  *
  * A host written in C takes changes one callback at a time. A host in
  * Python or Go pays for every crossing of the language boundary, so a
  * callback per row would cost more than decoding it. A cdc_batch installs
  * its own callbacks on a stream (or a decoder), renders what they deliver
- * into one buffer of JSON lines (docs/output.md, "Batches") and pauses the
- * stream when a batch is ready: one call hands over many changes.
+ * into one buffer of JSON lines (docs/output.md, "Batches"), or of typed
+ * binary records (cdc_batch_set_format), and pauses the stream when a
+ * batch is ready: one call hands over many changes.
  *
  *     cdc_batch *b;
  *     cdc_batch_new(&b, 0, NULL);
@@ -123,8 +125,8 @@ CDC_EXTERN int cdc_batch_attach_stream(cdc_batch *b, cdc_stream *s);
 /*
  * Runs the attached stream (cdc_stream_start()) until a batch is ready
  * and points *data at its lines: *len bytes of complete JSON lines, each
- * ending in '\n' (not NUL-terminated). The lines are owned by the batch
- * and valid until the next call on it.
+ * ending in '\n' (not NUL-terminated), or of whole binary records. The
+ * bytes are owned by the batch and valid until the next call on it.
  *
  * Returns:
  *   CDC_OK, *len > 0   a batch; call again for more;
