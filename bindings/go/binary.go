@@ -26,7 +26,7 @@ type tableDef struct {
 type binReader struct {
 	tables   [64]*tableDef
 	lastFile string
-	lastGTID string
+	lastGTID *string // shared by the changes of one transaction
 }
 
 var errShort = errors.New("cdc: truncated binary batch")
@@ -248,8 +248,11 @@ func (rd *binReader) parse(data []byte, out []Record) ([]Record, error) {
 			r.Pos.Offset = c.u64()
 			r.Pos.Row = c.u64()
 			if g := c.bytesRef(); len(g) > 0 {
-				s := cachedStr(&rd.lastGTID, g)
-				r.GTID = &s
+				if rd.lastGTID == nil || *rd.lastGTID != string(g) {
+					s := string(g)
+					rd.lastGTID = &s
+				}
+				r.GTID = rd.lastGTID
 			}
 			r.ServerID = c.u32()
 			r.TsMs = int64(c.u64())

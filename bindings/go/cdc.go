@@ -180,7 +180,7 @@ type Record struct {
 	Before     map[string]interface{} `json:"before"`
 	After      map[string]interface{} `json:"after"`
 	Pos        Position               `json:"pos"`
-	GTID       *string                `json:"gtid"`
+	GTID       *string                `json:"gtid"` // nil: none (records of a transaction may share it)
 	ServerID   uint32                 `json:"server_id"`
 	TsMs       int64                  `json:"ts_ms"`
 	SQL        string                 `json:"sql"` // of a DDL record
