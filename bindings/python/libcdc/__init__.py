@@ -286,11 +286,11 @@ class Config:
 
 
 def _lines(data, n):
-    """JSON lines at data (n bytes) to dicts; copied before the next call."""
+    """JSON lines at data (n bytes) to Records; copied before the next call."""
     if not n:
         return []
     raw = ctypes.string_at(data, n)
-    return [json.loads(line) for line in raw.split(b"\n") if line]
+    return [Record(json.loads(line)) for line in raw.split(b"\n") if line]
 
 
 class _Caller:
@@ -345,17 +345,19 @@ class _Caller:
 class Stream:
     """A change stream (include/cdc/stream.h) read in batches.
 
-    Iterating yields dicts in the order the server committed them:
-    row changes ("op": "c"/"u"/"d", "r" for snapshot rows), then the
-    transaction's commit line ("commit": gtid, "checkpoint": ...), DDL
-    lines ("ddl": sql), position lines without a commit (heartbeats,
-    filtered transactions: "pos" and "checkpoint" only) and the end of a
-    snapshot ("snapshot": "done"). Iteration ends at stop.at, or after
-    stop() was called from another thread; errors raise CdcError.
+    Iterating yields Records (dicts) in the order the server committed
+    them: row changes ("op": "c"/"u"/"d", "r" for snapshot rows), then
+    the transaction's commit ("event": "commit", "gtid", "checkpoint",
+    ...), DDL ("event": "ddl", "sql"), positions without a commit
+    ("event": "checkpoint": heartbeats, filtered transactions) and the
+    end of a snapshot ("event": "snapshot_done"); docs/output.md,
+    "Transaction lines". Iteration ends at stop.at, or after stop() was
+    called from another thread; errors raise CdcError.
 
     native=True yields values as Python types (Decimal, date, datetime,
     timedelta, bytes, JSON documents, JSON_NULL; docs/bindings.md) instead
-    of their JSON forms.
+    of their JSON forms, read from binary batches (the C extension, or
+    the pure Python reader without it).
 
     Iteration can be abandoned and resumed: the stream is its own
     iterator and keeps the records of a batch not yet yielded, so
