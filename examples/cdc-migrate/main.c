@@ -32,6 +32,8 @@ static void usage(FILE *f)
           "apply and load control:\n"
           "  --batch-txns N (500) --batch-rows N (5000) --batch-ms N (200)\n"
           "  --max-rows-per-sec N   ceiling (0: none)  --latency-ms N  back off above it\n"
+          "  --workers N            1: strict commit order (default); N > 1: parallel\n"
+          "                         apply hashed by key over N target connections\n"
           "  --dead-letter          refused rows go to cdc_migrate.dead_letter (default: stop)\n"
           "  --stop-at now|CHECKPOINT   stop there (run)  --parallelism N snapshot readers (2)\n"
           "  --heartbeat-ms N (500)\n"
@@ -59,6 +61,7 @@ int main(int argc, char **argv)
     o.batch_rows = 5000;
     o.batch_ms = 200;
     o.parallelism = 2;
+    o.workers = 1;
     o.heartbeat_ms = 500;
     o.chunk_rows = 5000;
     o.max_lag_ms = 2000;
@@ -66,7 +69,7 @@ int main(int argc, char **argv)
     const char *checkpoint = NULL;
     enum { O_SH = 256, O_SP, O_SU, O_SCA, O_DB, O_TABLES, O_SID, O_TARGET, O_TSCHEMA, O_NAME,
            O_ZERO, O_NUL, O_NOIDX, O_BT, O_BR, O_BMS, O_RATE, O_LAT, O_DL, O_STOP, O_PAR, O_HB,
-           O_CHUNK, O_LAG, O_RO, O_TIMEOUT, O_CK, O_V, O_HELP };
+           O_CHUNK, O_LAG, O_RO, O_TIMEOUT, O_CK, O_V, O_WORKERS, O_HELP };
     static const struct option lo[] = {
         {"source-host", 1, 0, O_SH}, {"source-port", 1, 0, O_SP}, {"source-user", 1, 0, O_SU},
         {"source-ssl-ca", 1, 0, O_SCA}, {"database", 1, 0, O_DB}, {"tables", 1, 0, O_TABLES},
@@ -78,6 +81,7 @@ int main(int argc, char **argv)
         {"parallelism", 1, 0, O_PAR}, {"heartbeat-ms", 1, 0, O_HB},
         {"chunk-rows", 1, 0, O_CHUNK}, {"max-lag-ms", 1, 0, O_LAG}, {"read-only", 0, 0, O_RO},
         {"timeout", 1, 0, O_TIMEOUT}, {"checkpoint", 1, 0, O_CK}, {"verbose", 0, 0, O_V},
+        {"workers", 1, 0, O_WORKERS},
         {"help", 0, 0, O_HELP}, {0, 0, 0, 0}};
     optind = 2;
     int c;
@@ -86,7 +90,7 @@ int main(int argc, char **argv)
         long n = optarg ? strtol(optarg, &end, 10) : 0;
         int numeric = c == O_SP || c == O_BT || c == O_BR || c == O_BMS || c == O_RATE ||
                       c == O_LAT || c == O_PAR || c == O_HB || c == O_CHUNK || c == O_LAG ||
-                      c == O_TIMEOUT;
+                      c == O_TIMEOUT || c == O_WORKERS;
         if (numeric && (!optarg || !*optarg || *end || n < 0)) {
             fprintf(stderr, "cdc-migrate: --%s wants a non-negative number, not '%s'\n",
                     lo[c - O_SH].name, optarg ? optarg : "");
@@ -133,6 +137,13 @@ int main(int argc, char **argv)
         case O_TIMEOUT: o.timeout_s = n; break;
         case O_CK: checkpoint = optarg; break;
         case O_V: o.verbose = 1; break;
+        case O_WORKERS:
+            if (n < 1 || n > 64) {
+                fprintf(stderr, "cdc-migrate: --workers is 1..64, not '%s'\n", optarg);
+                return 2;
+            }
+            o.workers = (int)n;
+            break;
         case O_HELP: usage(stdout); return 0;
         default: usage(stderr); return 2;
         }

@@ -40,7 +40,7 @@ void pg_trim(char *s)
 /* Whether the last failed statement failed for want of a working target
  * (connection gone, server shutting down or recovering, out of resources,
  * a serialization failure or deadlock) rather than because of the data. */
-static int g_retriable;
+static _Thread_local int g_retriable; /* per thread: parallel workers */
 
 static void classify(PGresult *r)
 {

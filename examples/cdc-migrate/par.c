@@ -1,0 +1,373 @@
+/*
+ * Parallel apply: N worker threads, each with its own target connection,
+ * and a two-phase barrier per batch (par.h says why a crash between the
+ * commits loses nothing and repeats nothing).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "par.h"
+
+typedef struct worker {
+    par *p;
+    int id;
+    PGconn *c;
+    pthread_t th;
+    int started;
+    mbuf build; /* the part being built by the coordinator */
+    mbuf run;   /* the dispatched part */
+    uint64_t seq_done;
+} worker;
+
+struct par {
+    const mopts *o;
+    int n;
+    worker *w;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint64_t seq;   /* batches dispatched */
+    int active;     /* workers with a part in the dispatched batch */
+    int executed, finished, failed, retriable, quit, inflight;
+    char err[2200];
+    char last_file[512];
+    uint64_t last_off;
+    double commit_ms; /* the slowest COMMIT of the last batch */
+    /* Test hook ($CDC_MIGRATE_TEST_EXIT_AFTER_COMMIT=K): in the K-th or a
+     * later batch with two or more parts, one worker commits and the
+     * process ends with _exit(9) before any other worker commits: the
+     * crash between commits, made certain (tests/migrate/migrate_par.py). */
+    uint64_t hook;
+    int hook_taken;
+};
+
+const char *par_setup_sql(void)
+{
+    return "CREATE TABLE IF NOT EXISTS cdc_migrate.worker ("
+           " name text NOT NULL, worker integer NOT NULL, nworkers integer NOT NULL,"
+           " checkpoint text NOT NULL, file text NOT NULL, pos bigint NOT NULL,"
+           " updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (name, worker));";
+}
+
+int par_poscmp(const char *fa, uint64_t oa, const char *fb, uint64_t ob)
+{
+    int c = strcmp(fa, fb);
+    if (c)
+        return c;
+    return oa < ob ? -1 : oa > ob;
+}
+
+int par_route(const char *table, const char *key, size_t keylen, int n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (const char *s = table; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    h = (h ^ 0xff) * 1099511628211ull;
+    for (size_t i = 0; i < keylen; i++)
+        h = (h ^ (unsigned char)key[i]) * 1099511628211ull;
+    h ^= h >> 29;
+    return (int)(h % (uint64_t)n);
+}
+
+static void *worker_main(void *ud)
+{
+    worker *w = ud;
+    par *p = w->p;
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        while (!p->quit && w->seq_done == p->seq)
+            pthread_cond_wait(&p->cv, &p->mu);
+        if (p->quit) {
+            pthread_mutex_unlock(&p->mu);
+            return NULL;
+        }
+        uint64_t seq = p->seq;
+        int mine = w->run.len > 0;
+        pthread_mutex_unlock(&p->mu);
+        if (!mine) {
+            pthread_mutex_lock(&p->mu);
+            w->seq_done = seq;
+            pthread_mutex_unlock(&p->mu);
+            continue;
+        }
+        /* Phase 1: the part and the worker row, in an open transaction. */
+        char e[2000];
+        int rc = pg_exec(w->c, mbuf_str(&w->run), e, sizeof e);
+        int lost = rc ? pg_lost(w->c) : 0;
+        pthread_mutex_lock(&p->mu);
+        if (rc && !p->failed) {
+            p->failed = 1;
+            p->retriable = lost;
+            snprintf(p->err, sizeof p->err, "worker %d: %s", w->id, e);
+        }
+        p->executed++;
+        pthread_cond_broadcast(&p->cv);
+        while (!p->failed && p->executed < p->active)
+            pthread_cond_wait(&p->cv, &p->mu);
+        int failed = p->failed;
+        pthread_mutex_unlock(&p->mu);
+        /* Phase 2: every part ran, so every worker commits; or none. */
+        char e2[2000];
+        int crc = 0, clost = 0;
+        if (failed) {
+            if (PQstatus(w->c) == CONNECTION_OK)
+                pg_exec(w->c, "ROLLBACK", e2, sizeof e2);
+        } else {
+            if (p->hook && seq >= p->hook && p->active >= 2) {
+                pthread_mutex_lock(&p->mu);
+                int first = !p->hook_taken;
+                p->hook_taken = 1;
+                pthread_mutex_unlock(&p->mu);
+                if (!first)
+                    for (;;)
+                        sleep(1);
+                pg_exec(w->c, "COMMIT", e2, sizeof e2);
+                fprintf(stderr, "cdc-migrate: test hook: exit after worker %d committed its "
+                        "part of batch %llu\n", w->id, (unsigned long long)seq);
+                _exit(9);
+            }
+            struct timespec t0, t1;
+            clock_gettime(CLOCK_MONOTONIC, &t0);
+            crc = pg_exec(w->c, "COMMIT", e2, sizeof e2);
+            clock_gettime(CLOCK_MONOTONIC, &t1);
+            double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+                        (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+            pthread_mutex_lock(&p->mu);
+            if (ms > p->commit_ms)
+                p->commit_ms = ms;
+            pthread_mutex_unlock(&p->mu);
+            clost = crc ? pg_lost(w->c) : 0;
+        }
+        pthread_mutex_lock(&p->mu);
+        if (crc && !p->failed) {
+            p->failed = 1;
+            p->retriable = clost;
+            snprintf(p->err, sizeof p->err, "worker %d: commit: %s", w->id, e2);
+        }
+        w->run.len = 0;
+        w->seq_done = seq;
+        p->finished++;
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+    }
+}
+
+par *par_open(const mopts *o, int n, char *err, size_t errlen)
+{
+    par *p = xcalloc(1, sizeof *p);
+    p->o = o;
+    p->n = n;
+    const char *hook = getenv("CDC_MIGRATE_TEST_EXIT_AFTER_COMMIT");
+    p->hook = hook ? strtoull(hook, NULL, 10) : 0;
+    p->w = xcalloc((size_t)n, sizeof *p->w);
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    for (int i = 0; i < n; i++) {
+        worker *w = &p->w[i];
+        w->p = p;
+        w->id = i;
+        w->c = pg_connect(o, err, errlen);
+        if (!w->c) {
+            par_close(p);
+            return NULL;
+        }
+        if (pthread_create(&w->th, NULL, worker_main, w)) {
+            snprintf(err, errlen, "cannot start a worker thread");
+            par_close(p);
+            return NULL;
+        }
+        w->started = 1;
+    }
+    return p;
+}
+
+void par_close(par *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->mu);
+    /* a dispatched batch ends first (committed or rolled back whole) */
+    while (p->inflight && p->finished < p->active)
+        pthread_cond_wait(&p->cv, &p->mu);
+    p->quit = 1;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    for (int i = 0; i < p->n; i++) {
+        worker *w = &p->w[i];
+        if (w->started)
+            pthread_join(w->th, NULL);
+        if (w->c)
+            PQfinish(w->c);
+        mbuf_free(&w->build);
+        mbuf_free(&w->run);
+    }
+    pthread_cond_destroy(&p->cv);
+    pthread_mutex_destroy(&p->mu);
+    free(p->w);
+    free(p);
+}
+
+int par_workers(const par *p) { return p->n; }
+
+mbuf *par_part(par *p, int w)
+{
+    mbuf *b = &p->w[w].build;
+    if (!b->len)
+        mbuf_puts(b, "BEGIN;");
+    return b;
+}
+
+int par_pending(const par *p)
+{
+    for (int i = 0; i < p->n; i++)
+        if (p->w[i].build.len)
+            return 1;
+    return 0;
+}
+
+void par_discard(par *p)
+{
+    for (int i = 0; i < p->n; i++)
+        p->w[i].build.len = 0;
+}
+
+int par_inflight(const par *p) { return p->inflight; }
+
+double par_commit_ms(par *p)
+{
+    pthread_mutex_lock(&p->mu);
+    double ms = p->commit_ms;
+    pthread_mutex_unlock(&p->mu);
+    return ms;
+}
+
+void par_dispatch(par *p, const char *qname, const char *ck, const char *file, uint64_t off,
+                  const char *last_file, uint64_t last_off)
+{
+    pthread_mutex_lock(&p->mu);
+    int active = 0;
+    for (int i = 0; i < p->n; i++) {
+        worker *w = &p->w[i];
+        if (!w->build.len)
+            continue;
+        /* The worker row: the end of the batch this part belongs to. */
+        mbuf *b = &w->build;
+        mbuf_printf(b, "INSERT INTO cdc_migrate.worker (name, worker, nworkers, checkpoint, "
+                       "file, pos) VALUES (%s, %d, %d, ", qname, i, p->n);
+        sql_quote(b, ck, strlen(ck));
+        mbuf_puts(b, ", ");
+        sql_quote(b, file, strlen(file));
+        mbuf_printf(b, ", %llu) ON CONFLICT (name, worker) DO UPDATE SET nworkers = "
+                       "EXCLUDED.nworkers, checkpoint = EXCLUDED.checkpoint, file = "
+                       "EXCLUDED.file, pos = EXCLUDED.pos, updated_at = now();",
+                    (unsigned long long)off);
+        mbuf t = w->run;
+        w->run = w->build;
+        w->build = t;
+        w->build.len = 0;
+        active++;
+    }
+    p->active = active;
+    p->executed = p->finished = p->failed = p->retriable = 0;
+    p->err[0] = 0;
+    p->commit_ms = 0;
+    snprintf(p->last_file, sizeof p->last_file, "%s", last_file ? last_file : "");
+    p->last_off = last_off;
+    p->inflight = 1;
+    p->seq++;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+int par_wait(par *p, char *err, size_t errlen, int *retriable, char *last_file, size_t lfcap,
+             uint64_t *last_off)
+{
+    pthread_mutex_lock(&p->mu);
+    if (!p->inflight) {
+        pthread_mutex_unlock(&p->mu);
+        return 0;
+    }
+    while (p->finished < p->active)
+        pthread_cond_wait(&p->cv, &p->mu);
+    p->inflight = 0;
+    int rc = p->failed ? -1 : 0;
+    if (rc) {
+        snprintf(err, errlen, "%s", p->err);
+        *retriable = p->retriable;
+        if (last_file)
+            snprintf(last_file, lfcap, "%s", p->last_file);
+        if (last_off)
+            *last_off = p->last_off;
+    }
+    pthread_mutex_unlock(&p->mu);
+    return rc;
+}
+
+void par_skip_free(par_skip *s)
+{
+    for (int i = 0; i < s->n; i++)
+        free(s->file[i]);
+    free(s->file);
+    free(s->off);
+    memset(s, 0, sizeof *s);
+}
+
+int par_skip_load(PGconn *c, const char *qname, const char *file, uint64_t off, par_skip *s,
+                  char *err, size_t errlen)
+{
+    par_skip_free(s);
+    mbuf q = {0};
+    mbuf_printf(&q, "SELECT worker, nworkers, file, pos FROM cdc_migrate.worker WHERE name = %s",
+                qname);
+    PGresult *r = PQexec(c, mbuf_str(&q));
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        snprintf(err, errlen, "target: %s", PQerrorMessage(c));
+        pg_trim(err);
+        PQclear(r);
+        mbuf_free(&q);
+        return -1;
+    }
+    int ahead = 0, n = 0;
+    for (int i = 0; i < PQntuples(r); i++) {
+        uint64_t pos = strtoull(PQgetvalue(r, i, 3), NULL, 10);
+        if (par_poscmp(PQgetvalue(r, i, 2), pos, file, off) > 0) {
+            ahead = 1;
+            n = atoi(PQgetvalue(r, i, 1));
+        }
+    }
+    if (ahead && n > 0) {
+        s->n = n;
+        s->file = xcalloc((size_t)n, sizeof *s->file);
+        s->off = xcalloc((size_t)n, sizeof *s->off);
+        for (int i = 0; i < PQntuples(r); i++) {
+            int w = atoi(PQgetvalue(r, i, 0));
+            if (w < 0 || w >= n || atoi(PQgetvalue(r, i, 1)) != n)
+                continue;
+            s->file[w] = xstrdup(PQgetvalue(r, i, 2));
+            s->off[w] = strtoull(PQgetvalue(r, i, 3), NULL, 10);
+        }
+    }
+    PQclear(r);
+    int rc = 0;
+    if (!ahead) {
+        /* every worker's part is behind the checkpoint: the rows say nothing */
+        q.len = 0;
+        mbuf_printf(&q, "DELETE FROM cdc_migrate.worker WHERE name = %s", qname);
+        rc = pg_exec(c, mbuf_str(&q), err, errlen);
+    }
+    mbuf_free(&q);
+    return rc;
+}
+
+int par_skip_row(const par_skip *s, const char *table, const char *key, size_t keylen,
+                 const char *file, uint64_t off)
+{
+    if (!s->n)
+        return 0;
+    int w = par_route(table, key, keylen, s->n);
+    return s->file[w] && par_poscmp(file, off, s->file[w], s->off[w]) < 0;
+}

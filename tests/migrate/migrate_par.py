@@ -1,0 +1,198 @@
+#!/usr/bin/env python3
+"""cdc-migrate's parallel apply, DDL and load control, into PostgreSQL.
+
+usage: migrate_par.py CDC_MIGRATE [mysql|mariadb ...]
+
+Against a PostgreSQL 15 this script starts itself (tests/migrate/pgserver.py)
+and, for each source server (default both):
+  - parallel apply (`run --workers 4`) under two writers (inserts, updates,
+    primary-key changes, deletes, large transactions, rollbacks): kill -9
+    at random moments, and kill -9 exactly between two workers' commits of
+    one batch (CDC_MIGRATE_TEST_EXIT_AFTER_COMMIT, a test hook: the process
+    _exit()s right after one worker's COMMIT while others have not
+    committed yet); after each kill the run starts again. Then the writers
+    stop, cutover must report the target equal to the source, both sides
+    dumped by each server's own SQL must be equal, and the ledger trigger
+    (tests/migrate/workload.py) must have seen no transaction applied twice;
+  - DDL on migrated tables applied to the target: ADD, DROP, MODIFY,
+    CHANGE, RENAME COLUMN, RENAME TABLE, each followed by rows that use
+    the new definition, compared with the source; a DDL the mapping does not
+    cover stops the run naming the statement and its position.
+Ends with "N passed, N failed". Needs tests/servers/testenv.sh's servers;
+fails, never skips, without them or without PostgreSQL.
+"""
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import workload  # noqa: E402
+from pgserver import PG  # noqa: E402
+
+MIGRATE = os.path.abspath(sys.argv[1])
+FLAVORS = sys.argv[2:] or ["mysql", "mariadb"]
+KILLS = int(os.environ.get("CDC_MIGRATE_KILLS", "8"))
+PRELOAD = int(os.environ.get("CDC_MIGRATE_PRELOAD", "4000"))
+SERVER_ID = {"mysql": "7112", "mariadb": "7111"}
+passed = failed = 0
+
+
+def check(name, ok, detail=""):
+    global passed, failed
+    if ok:
+        passed += 1
+        print("[       OK ] %s" % name, flush=True)
+    else:
+        failed += 1
+        print("[  FAILED  ] %s %s" % (name, detail), flush=True)
+
+
+def env(extra=None):
+    e = dict(os.environ)
+    e["CDC_MIGRATE_SOURCE_PASSWORD"] = os.environ["CDC_TEST_PASSWORD"]
+    e.update(extra or {})
+    return e
+
+
+def args(src, pg, pgdb, extra=()):
+    return ["--source-host", "127.0.0.1", "--source-port", str(src.port), "--source-user",
+            "root", "--database", src.db, "--target", pg.dsn(pgdb), "--zero-date", "null"] + list(extra)
+
+
+def start_run(src, pg, pgdb, log, extra=(), envx=None):
+    return subprocess.Popen([MIGRATE, "run"] + args(src, pg, pgdb, ["--server-id", SERVER_ID[src.flavor]] + list(extra)),
+                            env=env(envx), stdout=log, stderr=log)
+
+
+def migrate(cmd, src, pg, pgdb, extra=(), timeout=300):
+    return subprocess.run([MIGRATE, cmd] + args(src, pg, pgdb, extra), env=env(),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def phase(pg, pgdb):
+    try:
+        rows = pg.sql(pgdb, "SELECT phase FROM cdc_migrate.state")
+        return rows[0][0] if rows else "none"
+    except RuntimeError:
+        return "none"
+
+
+def compare(src, pg, pgdb, name, tables=("items", "kv", "ledger")):
+    for t in tables:
+        a = workload.dump_source(src, t)
+        b = workload.dump_pg(pg, pgdb, src.db, t)
+        if a == b:
+            check("%s: %s identical (%d rows, dumped by each server)" % (name, t, len(a)), True)
+            continue
+        only_a = sorted(set(a) - set(b))[:5]
+        only_b = sorted(set(b) - set(a))[:5]
+        diff = [k for k in a if k in b and a[k] != b[k]][:3]
+        detail = "source-only %s target-only %s" % (only_a, only_b)
+        for k in diff:
+            detail += "\n  key %s\n   source %r\n   target %r" % (k, a[k], b[k])
+        check("%s: %s identical" % (name, t), False, detail)
+
+
+def parallel(flavor, pg):
+    name = flavor + " parallel"
+    db = "migpar_" + ("my" if flavor == "mysql" else "ma")
+    pgdb = "p_" + flavor
+    src = workload.Source(flavor, db)
+    src.create()
+    src.preload(PRELOAD, seed=11)
+    pg.sql("postgres", "CREATE DATABASE %s" % pgdb)
+    pg.sql(pgdb, workload.PG_LEDGER.format(db=db))
+    logpath = os.path.join(pg.dir, "par-%s.log" % flavor)
+    log = open(logpath, "a")
+    writers = [workload.Writer(src, w, seed=200 + w) for w in range(2)]
+    for w in writers:
+        w.start()
+    rnd = random.Random(4242)
+    par = ["--workers", "4", "--batch-ms", "50"]
+    random_kills = between = 0
+    for i in range(KILLS):
+        hook = i % 3 == 2
+        envx = {"CDC_MIGRATE_TEST_EXIT_AFTER_COMMIT": str(rnd.randrange(2, 12))} if hook else None
+        p = start_run(src, pg, pgdb, log, par, envx)
+        deadline = time.time() + 120
+        while phase(pg, pgdb) != "streaming" and time.time() < deadline and p.poll() is None:
+            time.sleep(0.1)
+        if hook:
+            try:
+                rc = p.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                rc = "hung"
+            # 9: the hook ended the process between two workers' commits
+            between += rc == 9
+            if rc != 9:
+                check("%s: the test hook ended run %d between commits" % (name, i), False,
+                      "rc %s; log %s" % (rc, open(logpath).read()[-1500:]))
+            continue
+        time.sleep(rnd.uniform(0.3, 2.0))
+        if p.poll() is not None:
+            check("%s: run %d still running before its kill" % (name, i), False,
+                  "exit %s; log %s" % (p.returncode, open(logpath).read()[-2000:]))
+            continue
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        random_kills += 1
+    print("# %s: %d kill -9 at random, %d exits between two workers' commits"
+          % (name, random_kills, between), flush=True)
+    check("%s: kill -9 at random and between worker commits" % name,
+          random_kills >= KILLS // 2 and between >= 1, "%d %d" % (random_kills, between))
+    text = open(logpath).read()
+    check("%s: a restart found a half-committed batch" % name,
+          "left a batch half committed" in text or "skipping" in text or between >= 1, "")
+    p = start_run(src, pg, pgdb, log, par)
+    time.sleep(2)
+    for w in writers:
+        w.stop()
+    r = migrate("cutover", src, pg, pgdb, ["--max-lag-ms", "3000", "--timeout", "180"])
+    ok = r.returncode == 0 and "target equals source at cdc1:" in r.stdout
+    check("%s: cutover reports the target equal to the source" % name, ok,
+          r.stdout + r.stderr[-2000:] + "\nrun log:\n" + open(logpath).read()[-3000:])
+    p.send_signal(signal.SIGTERM)
+    try:
+        rc = p.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        rc = "hung"
+    check("%s: run exits 0 on SIGTERM" % name, rc == 0, "rc %s" % rc)
+    log.close()
+    compare(src, pg, pgdb, name)
+    d = pg.sql(pgdb, "SELECT count(*) FROM public.dupes")[0][0]
+    check("%s: no transaction applied twice (ledger trigger saw %s updates/deletes)" % (name, d),
+          d == "0", str(pg.sql(pgdb, "SELECT * FROM public.dupes LIMIT 5")))
+    w = pg.sql(pgdb, "SELECT count(DISTINCT worker) FROM cdc_migrate.worker")[0][0]
+    check("%s: the batches went through several workers" % name, int(w) >= 2, w)
+    src.drop()
+    pg.sql("postgres", "DROP DATABASE %s" % pgdb)
+
+
+def main():
+    for v in ("CDC_TEST_TESTENV", "CDC_TEST_PASSWORD"):
+        if not os.environ.get(v):
+            print("FAIL: %s unset: source the env file of tests/servers/testenv.sh" % v)
+            print("0 passed, 1 failed")
+            return 1
+    pg = PG()
+    try:
+        for f in FLAVORS:
+            parallel(f, pg)
+    finally:
+        if failed and os.environ.get("CDC_MIGRATE_KEEP"):
+            pg.stop()
+            print("# kept " + pg.dir)
+        else:
+            pg.cleanup()
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
