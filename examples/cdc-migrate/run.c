@@ -20,6 +20,7 @@
 
 #include <mysql.h>
 
+#include "ddl.h"
 #include "par.h"
 #include "pg.h"
 #include "run.h"
@@ -807,10 +808,48 @@ static int on_ddl_locked(const cdc_query *q, const cdc_position *pos, void *ud)
         ck[0] = 0;
     if (flush_batch_sync(r))
         return fail(r);
-    snprintf(r->err, sizeof r->err, "DDL on a migrated table, not applied: \"%.*s\" ending at %s. "
-             "Apply the equivalent change to the target, then run `cdc-migrate skip-ddl "
+    /* Covered by the mapping: the target's statements and the checkpoint
+     * past the DDL in one target transaction (PostgreSQL's DDL is
+     * transactional), so it is applied exactly once. */
+    ddl_plan p;
+    char why[1200];
+    cdc_bytes db = cdc_query_db(q);
+    if (!ddl_plan_make(r->o, r->pg, r->s, (const char *)sql.ptr, sql.len, (const char *)db.ptr,
+                       db.len, &p, why, sizeof why)) {
+        mbuf x = {0};
+        mbuf_puts(&x, "BEGIN;");
+        mbuf_add(&x, p.sql.p, p.sql.len);
+        write_state(r, &x, "streaming", ck, NULL);
+        mbuf_puts(&x, "COMMIT");
+        char e[2048];
+        int rc = pg_exec(r->pg, mbuf_str(&x), e, sizeof e);
+        mbuf_free(&x);
+        if (rc) {
+            r->retriable = pg_lost(r->pg);
+            if (!r->retriable) {
+                pg_exec(r->pg, "ROLLBACK", why, 0);
+                r->ddl_stop = 1;
+            }
+            snprintf(r->err, sizeof r->err, "DDL \"%.*s\" ending at %s: the target refused "
+                     "%s: %s", (int)(sql.len > 1000 ? 1000 : sql.len), (const char *)sql.ptr, ck,
+                     mbuf_str(&p.sql), e);
+            ddl_plan_free(&p);
+            return -1;
+        }
+        fprintf(stderr, "cdc-migrate: DDL applied at %s: %.*s\n", ck,
+                (int)(sql.len > 1000 ? 1000 : sql.len), (const char *)sql.ptr);
+        ddl_plan_commit(&p);
+        ddl_plan_free(&p);
+        snprintf(r->ck, sizeof r->ck, "%s", ck);
+        snprintf(r->ck_file, sizeof r->ck_file, "%s", cdc_position_file(pos));
+        r->ck_off = cdc_position_offset(pos);
+        r->ck_dirty = 0;
+        return 0;
+    }
+    snprintf(r->err, sizeof r->err, "DDL on a migrated table, not applied: \"%.*s\" ending at %s: "
+             "%s. Apply the equivalent change to the target, then run `cdc-migrate skip-ddl "
              "--checkpoint '%s'` and start again (docs/migrate.md, runbook)",
-             (int)(sql.len > 1000 ? 1000 : sql.len), (const char *)sql.ptr, ck, ck);
+             (int)(sql.len > 1000 ? 1000 : sql.len), (const char *)sql.ptr, ck, why, ck);
     r->ddl_stop = 1;
     return -1;
 }
@@ -971,11 +1010,14 @@ static int par_start(run *r, const char *ck)
     cdc_position_free(p);
     if (rc)
         return -1;
+    if (r->skip.n)
+        fprintf(stderr, "cdc-migrate: the last run left a batch half committed (%d workers): "
+                "rows their workers committed are skipped\n", r->skip.n);
     int n = r->o->workers;
     if (r->skip.n && n > 1 && r->skip.n != n) {
         /* the rows to skip are known per the earlier run's routing */
-        fprintf(stderr, "cdc-migrate: the last run's %d workers left a batch half committed: "
-                "%d workers in this attempt\n", r->skip.n, r->skip.n);
+        fprintf(stderr, "cdc-migrate: %d workers in this attempt, as in the last run\n",
+                r->skip.n);
         n = r->skip.n;
     }
     if (n > 1 && !(r->par = par_open(r->o, n, r->err, sizeof r->err)))
