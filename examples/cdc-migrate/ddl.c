@@ -23,6 +23,7 @@
 #include <mysql.h>
 
 #include "ddl.h"
+#include "pg.h"
 
 /* ---- tokens --------------------------------------------------------- */
 
@@ -349,25 +350,24 @@ out:
     return rc;
 }
 
+static int col_cb(char **v, unsigned long *lens, size_t n, void *ud)
+{
+    (void)lens;
+    if (n >= 1 && v[0])
+        names_add(ud, v[0]);
+    return 0;
+}
+
 /* The target table's columns, in order. */
-static int target_cols(PGconn *pg, const char *tq, names *out, char *why, size_t wl)
+static int target_cols(target *tg, const char *tq, names *out, char *why, size_t wl)
 {
     mbuf q = {0};
     mbuf_puts(&q, "SELECT attname FROM pg_attribute WHERE attrelid = ");
     sql_quote(&q, tq, strlen(tq));
     mbuf_puts(&q, "::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum");
-    PGresult *r = PQexec(pg, mbuf_str(&q));
+    int rc = tg->ops->select(tg, mbuf_str(&q), col_cb, out, why, wl);
     mbuf_free(&q);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        snprintf(why, wl, "target: %s", PQerrorMessage(pg));
-        pg_trim(why);
-        PQclear(r);
-        return -1;
-    }
-    for (int i = 0; i < PQntuples(r); i++)
-        names_add(out, PQgetvalue(r, i, 0));
-    PQclear(r);
-    return 0;
+    return rc ? -1 : 0;
 }
 
 static int parse(toks *k, op *ops, size_t *nops, size_t cap, const char **db, const char **name,
@@ -490,7 +490,7 @@ bad:
     return -1;
 }
 
-int ddl_plan_make(const mopts *o, PGconn *pg, mschema *s, const char *sql, size_t len,
+int ddl_plan_make(const mopts *o, target *tg, mschema *s, const char *sql, size_t len,
                   const char *defdb, size_t dblen, ddl_plan *p, char *why, size_t wl)
 {
     memset(p, 0, sizeof *p);
@@ -503,6 +503,10 @@ int ddl_plan_make(const mopts *o, PGconn *pg, mschema *s, const char *sql, size_
     int rc = -1;
     char dbbuf[256];
     snprintf(dbbuf, sizeof dbbuf, "%.*s", (int)(dblen < 255 ? dblen : 255), defdb);
+    if (strcmp(tg->ops->kind, "postgresql")) {
+        snprintf(why, wl, "DDL is applied to PostgreSQL targets only");
+        goto out;
+    }
     if (lex(sql, len, &k)) {
         snprintf(why, wl, "cannot read the statement");
         goto out;
@@ -520,7 +524,7 @@ int ddl_plan_make(const mopts *o, PGconn *pg, mschema *s, const char *sql, size_
     }
     p->t = t;
     /* The target's columns, changed as the statement says. */
-    if (target_cols(pg, t->tq, &cols, why, wl))
+    if (target_cols(tg, t->tq, &cols, why, wl))
         goto out;
     const char *newname = t->name;
     int truncate = 0;

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "run.h"
+#include "target.h"
 
 static void usage(FILE *f)
 {
@@ -158,6 +159,12 @@ int main(int argc, char **argv)
     }
     if (!o.name)
         o.name = o.database;
+    char terr[256];
+    o.tops = target_for(o.target_dsn, terr, sizeof terr);
+    if (!o.tops) {
+        fprintf(stderr, "cdc-migrate: %s\n", terr);
+        return 2;
+    }
     if (!strcmp(o.cmd, "run")) {
         if (!o.server_id) {
             fprintf(stderr, "cdc-migrate: run needs --server-id (a replica id no other replica "

@@ -64,14 +64,14 @@ typedef struct mtable {
     size_t npk;
     mindex *idx;
     size_t nidx;
-    char *tq; /* quoted target name: "schema"."table" */
+    char *tq; /* quoted target name: "schema"."table" (target_ops.prepare) */
     /* copy */
     mbuf copybuf;
     size_t copyrows;
     uint64_t rows_copied;
-    /* prepared SQL fragments for apply */
+    /* prepared SQL fragments for apply (target_ops.prepare) */
     char *ins_head;   /* INSERT INTO t (a,b) VALUES ( */
-    char *ins_tail;   /* ) ON CONFLICT (...) DO UPDATE SET ... */
+    char *ins_tail;   /* ) ON CONFLICT (...) DO UPDATE SET ... or the target's upsert */
 } mtable;
 
 typedef struct mschema {
@@ -79,8 +79,11 @@ typedef struct mschema {
     size_t n;
 } mschema;
 
+struct target_ops;
+
 /* Options shared by every subcommand. */
 typedef struct mopts {
+    const struct target_ops *tops; /* the target --target names (target.h) */
     const char *cmd;
     const char *src_host, *src_user, *src_ssl_ca;
     int src_port;
@@ -118,7 +121,6 @@ void schema_free(mschema *s);
 mtable *schema_find(mschema *s, const char *db, const char *name);
 /* The source's current binlog position as a libcdc checkpoint string. */
 int src_position(MYSQL *m, char *out, size_t cap, char *err, size_t errlen);
-char *pg_ident(const char *name); /* "name" with " doubled; caller frees */
 
 /* values.c: one value as target text. */
 typedef enum vres { V_OK = 0, V_NULL = 1, V_ERR = -1 } vres;

@@ -16,7 +16,7 @@
 typedef struct worker {
     par *p;
     int id;
-    PGconn *c;
+    target *c;
     pthread_t th;
     int started;
     mbuf build; /* the part being built by the coordinator */
@@ -28,6 +28,7 @@ struct par {
     const mopts *o;
     int n;
     worker *w;
+    char *qname; /* the migration's name as a SQL literal */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     uint64_t seq;   /* batches dispatched */
@@ -45,12 +46,14 @@ struct par {
     int hook_taken;
 };
 
+/* Portable SQL (PostgreSQL, MySQL, MariaDB): the worker rows live beside
+ * the state row, in the cdc_migrate schema (database). */
 const char *par_setup_sql(void)
 {
     return "CREATE TABLE IF NOT EXISTS cdc_migrate.worker ("
-           " name text NOT NULL, worker integer NOT NULL, nworkers integer NOT NULL,"
-           " checkpoint text NOT NULL, file text NOT NULL, pos bigint NOT NULL,"
-           " updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (name, worker));";
+           " name varchar(200) NOT NULL, worker integer NOT NULL, nworkers integer NOT NULL,"
+           " checkpoint text NOT NULL, file varchar(255) NOT NULL, pos bigint NOT NULL,"
+           " PRIMARY KEY (name, worker))";
 }
 
 int par_poscmp(const char *fa, uint64_t oa, const char *fb, uint64_t ob)
@@ -96,8 +99,8 @@ static void *worker_main(void *ud)
         }
         /* Phase 1: the part and the worker row, in an open transaction. */
         char e[2000];
-        int rc = pg_exec(w->c, mbuf_str(&w->run), e, sizeof e);
-        int lost = rc ? pg_lost(w->c) : 0;
+        int rc = w->c->ops->exec(w->c, mbuf_str(&w->run), e, sizeof e) < 0;
+        int lost = rc ? w->c->ops->lost(w->c) : 0;
         pthread_mutex_lock(&p->mu);
         if (rc && !p->failed) {
             p->failed = 1;
@@ -114,8 +117,7 @@ static void *worker_main(void *ud)
         char e2[2000];
         int crc = 0, clost = 0;
         if (failed) {
-            if (PQstatus(w->c) == CONNECTION_OK)
-                pg_exec(w->c, "ROLLBACK", e2, sizeof e2);
+            w->c->ops->exec(w->c, "ROLLBACK", e2, sizeof e2);
         } else {
             if (p->hook && seq >= p->hook && p->active >= 2) {
                 pthread_mutex_lock(&p->mu);
@@ -125,14 +127,14 @@ static void *worker_main(void *ud)
                 if (!first)
                     for (;;)
                         sleep(1);
-                pg_exec(w->c, "COMMIT", e2, sizeof e2);
+                w->c->ops->exec(w->c, "COMMIT", e2, sizeof e2);
                 fprintf(stderr, "cdc-migrate: test hook: exit after worker %d committed its "
                         "part of batch %llu\n", w->id, (unsigned long long)seq);
                 _exit(9);
             }
             struct timespec t0, t1;
             clock_gettime(CLOCK_MONOTONIC, &t0);
-            crc = pg_exec(w->c, "COMMIT", e2, sizeof e2);
+            crc = w->c->ops->exec(w->c, "COMMIT", e2, sizeof e2) < 0;
             clock_gettime(CLOCK_MONOTONIC, &t1);
             double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
                         (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
@@ -140,7 +142,7 @@ static void *worker_main(void *ud)
             if (ms > p->commit_ms)
                 p->commit_ms = ms;
             pthread_mutex_unlock(&p->mu);
-            clost = crc ? pg_lost(w->c) : 0;
+            clost = crc ? w->c->ops->lost(w->c) : 0;
         }
         pthread_mutex_lock(&p->mu);
         if (crc && !p->failed) {
@@ -156,9 +158,10 @@ static void *worker_main(void *ud)
     }
 }
 
-par *par_open(const mopts *o, int n, char *err, size_t errlen)
+par *par_open(const mopts *o, const char *qname, int n, char *err, size_t errlen)
 {
     par *p = xcalloc(1, sizeof *p);
+    p->qname = xstrdup(qname);
     p->o = o;
     p->n = n;
     const char *hook = getenv("CDC_MIGRATE_TEST_EXIT_AFTER_COMMIT");
@@ -170,7 +173,7 @@ par *par_open(const mopts *o, int n, char *err, size_t errlen)
         worker *w = &p->w[i];
         w->p = p;
         w->id = i;
-        w->c = pg_connect(o, err, errlen);
+        w->c = target_connect(o, err, errlen);
         if (!w->c) {
             par_close(p);
             return NULL;
@@ -200,14 +203,14 @@ void par_close(par *p)
         worker *w = &p->w[i];
         if (w->started)
             pthread_join(w->th, NULL);
-        if (w->c)
-            PQfinish(w->c);
+        target_close(w->c);
         mbuf_free(&w->build);
         mbuf_free(&w->run);
     }
     pthread_cond_destroy(&p->cv);
     pthread_mutex_destroy(&p->mu);
     free(p->w);
+    free(p->qname);
     free(p);
 }
 
@@ -216,8 +219,11 @@ int par_workers(const par *p) { return p->n; }
 mbuf *par_part(par *p, int w)
 {
     mbuf *b = &p->w[w].build;
-    if (!b->len)
-        mbuf_puts(b, "BEGIN;");
+    if (!b->len) {
+        p->w[w].c->ops->begin(p->w[w].c, b, p->qname); /* tagged as the target wants */
+        if (!b->len)
+            mbuf_puts(b, "BEGIN;");
+    }
     return b;
 }
 
@@ -245,7 +251,7 @@ double par_commit_ms(par *p)
     return ms;
 }
 
-void par_dispatch(par *p, const char *qname, const char *ck, const char *file, uint64_t off,
+void par_dispatch(par *p, const char *ck, const char *file, uint64_t off,
                   const char *last_file, uint64_t last_off)
 {
     pthread_mutex_lock(&p->mu);
@@ -256,15 +262,13 @@ void par_dispatch(par *p, const char *qname, const char *ck, const char *file, u
             continue;
         /* The worker row: the end of the batch this part belongs to. */
         mbuf *b = &w->build;
-        mbuf_printf(b, "INSERT INTO cdc_migrate.worker (name, worker, nworkers, checkpoint, "
-                       "file, pos) VALUES (%s, %d, %d, ", qname, i, p->n);
-        sql_quote(b, ck, strlen(ck));
+        mbuf_printf(b, "DELETE FROM cdc_migrate.worker WHERE name = %s AND worker = %d;"
+                       "INSERT INTO cdc_migrate.worker (name, worker, nworkers, checkpoint, "
+                       "file, pos) VALUES (%s, %d, %d, ", p->qname, i, p->qname, i, p->n);
+        w->c->ops->quote(b, ck, strlen(ck));
         mbuf_puts(b, ", ");
-        sql_quote(b, file, strlen(file));
-        mbuf_printf(b, ", %llu) ON CONFLICT (name, worker) DO UPDATE SET nworkers = "
-                       "EXCLUDED.nworkers, checkpoint = EXCLUDED.checkpoint, file = "
-                       "EXCLUDED.file, pos = EXCLUDED.pos, updated_at = now();",
-                    (unsigned long long)off);
+        w->c->ops->quote(b, file, strlen(file));
+        mbuf_printf(b, ", %llu)", (unsigned long long)off);
         mbuf t = w->run;
         w->run = w->build;
         w->build = t;
@@ -316,51 +320,64 @@ void par_skip_free(par_skip *s)
     memset(s, 0, sizeof *s);
 }
 
-int par_skip_load(PGconn *c, const char *qname, const char *file, uint64_t off, par_skip *s,
+typedef struct skip_rows {
+    par_skip *s;
+    const char *file;
+    uint64_t off;
+    int ahead;
+    int w[256], n[256];
+    char *f[256];
+    uint64_t o[256];
+    size_t k;
+} skip_rows;
+
+static int skip_row_cb(char **v, unsigned long *lens, size_t n, void *ud)
+{
+    skip_rows *x = ud;
+    (void)lens;
+    if (n < 4 || !v[0] || !v[1] || !v[2] || !v[3] || x->k >= 256)
+        return 0;
+    uint64_t pos = strtoull(v[3], NULL, 10);
+    x->w[x->k] = atoi(v[0]);
+    x->n[x->k] = atoi(v[1]);
+    x->f[x->k] = xstrdup(v[2]);
+    x->o[x->k] = pos;
+    if (par_poscmp(v[2], pos, x->file, x->off) > 0)
+        x->ahead = x->n[x->k];
+    x->k++;
+    return 0;
+}
+
+int par_skip_load(target *c, const char *qname, const char *file, uint64_t off, par_skip *s,
                   char *err, size_t errlen)
 {
     par_skip_free(s);
     mbuf q = {0};
     mbuf_printf(&q, "SELECT worker, nworkers, file, pos FROM cdc_migrate.worker WHERE name = %s",
                 qname);
-    PGresult *r = PQexec(c, mbuf_str(&q));
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        snprintf(err, errlen, "target: %s", PQerrorMessage(c));
-        pg_trim(err);
-        PQclear(r);
-        mbuf_free(&q);
-        return -1;
-    }
-    int ahead = 0, n = 0;
-    for (int i = 0; i < PQntuples(r); i++) {
-        uint64_t pos = strtoull(PQgetvalue(r, i, 3), NULL, 10);
-        if (par_poscmp(PQgetvalue(r, i, 2), pos, file, off) > 0) {
-            ahead = 1;
-            n = atoi(PQgetvalue(r, i, 1));
-        }
-    }
-    if (ahead && n > 0) {
+    skip_rows x = {.s = s, .file = file, .off = off};
+    int rc = c->ops->select(c, mbuf_str(&q), skip_row_cb, &x, err, errlen);
+    if (!rc && x.ahead > 0) {
+        int n = x.ahead;
         s->n = n;
         s->file = xcalloc((size_t)n, sizeof *s->file);
         s->off = xcalloc((size_t)n, sizeof *s->off);
-        for (int i = 0; i < PQntuples(r); i++) {
-            int w = atoi(PQgetvalue(r, i, 0));
-            if (w < 0 || w >= n || atoi(PQgetvalue(r, i, 1)) != n)
+        for (size_t i = 0; i < x.k; i++) {
+            if (x.w[i] < 0 || x.w[i] >= n || x.n[i] != n)
                 continue;
-            s->file[w] = xstrdup(PQgetvalue(r, i, 2));
-            s->off[w] = strtoull(PQgetvalue(r, i, 3), NULL, 10);
+            s->file[x.w[i]] = xstrdup(x.f[i]);
+            s->off[x.w[i]] = x.o[i];
         }
-    }
-    PQclear(r);
-    int rc = 0;
-    if (!ahead) {
+    } else if (!rc) {
         /* every worker's part is behind the checkpoint: the rows say nothing */
         q.len = 0;
         mbuf_printf(&q, "DELETE FROM cdc_migrate.worker WHERE name = %s", qname);
-        rc = pg_exec(c, mbuf_str(&q), err, errlen);
+        rc = c->ops->exec(c, mbuf_str(&q), err, errlen) < 0 ? -1 : 0;
     }
+    for (size_t i = 0; i < x.k; i++)
+        free(x.f[i]);
     mbuf_free(&q);
-    return rc;
+    return rc ? -1 : 0;
 }
 
 int par_skip_row(const par_skip *s, const char *table, const char *key, size_t keylen,

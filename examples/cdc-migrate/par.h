@@ -12,12 +12,13 @@
 #ifndef CDC_MIGRATE_PAR_H
 #define CDC_MIGRATE_PAR_H
 
-#include "pg.h"
+#include "target.h"
 
 typedef struct par par;
 
-/* Opens n worker connections to the target and starts their threads. */
-par *par_open(const mopts *o, int n, char *err, size_t errlen);
+/* Opens n worker connections to the target and starts their threads;
+ * qname: the migration's name as a SQL literal. */
+par *par_open(const mopts *o, const char *qname, int n, char *err, size_t errlen);
 /* Rolls back what is not committed, ends the threads, closes. NULL fine. */
 void par_close(par *p);
 int par_workers(const par *p);
@@ -29,10 +30,9 @@ int par_pending(const par *p);
 void par_discard(par *p);
 /* Hands the parts being built to the workers; the batch ends at
  * checkpoint ck (whose binlog file and offset are file, off). The
- * previous batch must have been waited for. qname: the migration's name
- * as a SQL literal. last_file/last_off: the batch's last row (for the
+ * previous batch must have been waited for. last_file/last_off: the batch's last row (for the
  * dead-letter fallback). Returns at once. */
-void par_dispatch(par *p, const char *qname, const char *ck, const char *file, uint64_t off,
+void par_dispatch(par *p, const char *ck, const char *file, uint64_t off,
                   const char *last_file, uint64_t last_off);
 /* The slowest worker's COMMIT in the last batch waited for, in ms. */
 double par_commit_ms(par *p);
@@ -58,7 +58,7 @@ typedef struct par_skip {
 const char *par_setup_sql(void);
 /* Loads the worker rows that are ahead of the checkpoint ck (file, off).
  * Rows all behind it are deleted. 0 or -1. */
-int par_skip_load(PGconn *c, const char *qname, const char *file, uint64_t off,
+int par_skip_load(target *c, const char *qname, const char *file, uint64_t off,
                   par_skip *s, char *err, size_t errlen);
 void par_skip_free(par_skip *s);
 /* 1 when the statement for key (a row event at file/off) was committed

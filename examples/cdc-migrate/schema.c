@@ -102,20 +102,6 @@ void mbuf_free(mbuf *b)
     b->len = b->cap = 0;
 }
 
-char *pg_ident(const char *name)
-{
-    mbuf b = {0};
-    mbuf_addc(&b, '"');
-    for (const char *p = name; *p; p++) {
-        if (*p == '"')
-            mbuf_addc(&b, '"');
-        mbuf_addc(&b, *p);
-    }
-    mbuf_addc(&b, '"');
-    mbuf_str(&b);
-    return b.p;
-}
-
 MYSQL *src_connect(const mopts *o, char *err, size_t errlen)
 {
     MYSQL *m = mysql_init(NULL);
@@ -321,8 +307,6 @@ int schema_load(MYSQL *m, const mopts *o, mschema *s, char *err, size_t errlen)
                  o->tables ? " (check --tables)" : "");
         goto fail;
     }
-    const char *schema = o->target_schema ? o->target_schema : o->database;
-    char *qs = pg_ident(schema);
     for (size_t i = 0; i < s->n; i++) {
         mtable *t = &s->t[i];
         q.len = 0;
@@ -335,7 +319,7 @@ int schema_load(MYSQL *m, const mopts *o, mschema *s, char *err, size_t errlen)
         my_quote(m, &q, t->name);
         mbuf_puts(&q, " ORDER BY ORDINAL_POSITION");
         if (query(m, mbuf_str(&q), &res, err, errlen))
-            goto fail_qs;
+            goto fail;
         t->ncols = mysql_num_rows(res);
         t->cols = xcalloc(t->ncols, sizeof *t->cols);
         for (size_t k = 0; (r = mysql_fetch_row(res)); k++) {
@@ -356,7 +340,7 @@ int schema_load(MYSQL *m, const mopts *o, mschema *s, char *err, size_t errlen)
             c->is_unsigned = strstr(c->column_type, "unsigned") != NULL;
             if (map_column(t, c, err, errlen)) {
                 mysql_free_result(res);
-                goto fail_qs;
+                goto fail;
             }
         }
         mysql_free_result(res);
@@ -370,7 +354,7 @@ int schema_load(MYSQL *m, const mopts *o, mschema *s, char *err, size_t errlen)
         my_quote(m, &q, t->name);
         mbuf_puts(&q, " ORDER BY INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME, SEQ_IN_INDEX");
         if (query(m, mbuf_str(&q), &res, err, errlen))
-            goto fail_qs;
+            goto fail;
         size_t nstat = mysql_num_rows(res);
         t->pk = xcalloc(nstat, sizeof *t->pk);
         t->idx = xcalloc(nstat, sizeof *t->idx);
@@ -400,53 +384,11 @@ int schema_load(MYSQL *m, const mopts *o, mschema *s, char *err, size_t errlen)
             snprintf(err, errlen, "source table %s.%s has no primary key: cdc-migrate needs "
                      "one to apply updates and deletes (add a key, or leave the table out "
                      "with --tables)", t->db, t->name);
-            goto fail_qs;
+            goto fail;
         }
-        char *qt = pg_ident(t->name);
-        mbuf b = {0};
-        mbuf_printf(&b, "%s.%s", qs, qt);
-        t->tq = xstrdup(mbuf_str(&b));
-        /* INSERT ... ON CONFLICT (pk) DO UPDATE SET non-key = EXCLUDED.non-key */
-        b.len = 0;
-        mbuf_printf(&b, "INSERT INTO %s (", t->tq);
-        for (size_t k = 0; k < t->ncols; k++) {
-            char *qc = pg_ident(t->cols[k].name);
-            mbuf_printf(&b, "%s%s", k ? "," : "", qc);
-            free(qc);
-        }
-        mbuf_puts(&b, ") VALUES (");
-        t->ins_head = xstrdup(mbuf_str(&b));
-        b.len = 0;
-        mbuf_puts(&b, ") ON CONFLICT (");
-        for (size_t k = 0; k < t->npk; k++) {
-            char *qc = pg_ident(t->cols[t->pk[k]].name);
-            mbuf_printf(&b, "%s%s", k ? "," : "", qc);
-            free(qc);
-        }
-        mbuf_puts(&b, ") DO ");
-        int any = 0;
-        for (size_t k = 0; k < t->ncols; k++) {
-            int is_pk = 0;
-            for (size_t j = 0; j < t->npk; j++)
-                is_pk |= t->pk[j] == k;
-            if (is_pk)
-                continue;
-            char *qc = pg_ident(t->cols[k].name);
-            mbuf_printf(&b, "%s%s=EXCLUDED.%s", any ? "," : "UPDATE SET ", qc, qc);
-            any = 1;
-            free(qc);
-        }
-        if (!any)
-            mbuf_puts(&b, "NOTHING");
-        t->ins_tail = xstrdup(mbuf_str(&b));
-        mbuf_free(&b);
-        free(qt);
     }
-    free(qs);
     mbuf_free(&q);
     return 0;
-fail_qs:
-    free(qs);
 fail:
     if (res)
         mysql_free_result(res);
