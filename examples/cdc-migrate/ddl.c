@@ -237,7 +237,26 @@ static void names_free(names *a)
 typedef struct op {
     int kind; /* 'a' add, 'd' drop, 'm' modify, 'c' change, 'r' rename column, 't' rename table, 'T' truncate */
     const char *a, *b;
+    const char *type; /* add/modify/change: the type's first word */
 } op;
+
+/* The information_schema DATA_TYPE a type word of a column definition
+ * stands for. */
+static const char *type_word(const char *w)
+{
+    static const char *alias[][2] = {
+        {"integer", "int"}, {"int4", "int"}, {"int8", "bigint"}, {"int1", "tinyint"},
+        {"int2", "smallint"}, {"int3", "mediumint"}, {"middleint", "mediumint"},
+        {"bool", "tinyint"}, {"boolean", "tinyint"}, {"dec", "decimal"},
+        {"numeric", "decimal"}, {"fixed", "decimal"}, {"real", "double"},
+        {"float8", "double"}, {"float4", "float"}, {"character", "char"},
+        {"nchar", "char"}, {"nvarchar", "varchar"}, {"long", "mediumtext"},
+    };
+    for (size_t i = 0; i < sizeof alias / sizeof alias[0]; i++)
+        if (!strcasecmp(w, alias[i][0]))
+            return alias[i][1];
+    return w;
+}
 
 static mcol *col_of(mtable *t, const char *name)
 {
@@ -285,8 +304,10 @@ static int add_default(MYSQL *m, const mopts *o, mtable *nt, mcol *c, mbuf *out,
     if (d && maria && !strcmp(d, "NULL"))
         d = NULL;
     if (r[1] && *r[1] && strcasecmp(r[1], "NULL")) {
-        snprintf(why, wl, "new column %s is %s: the target cannot fill the existing rows alike",
-                 c->name, r[1]);
+        /* MySQL: DEFAULT_GENERATED (an expression), auto_increment, ... */
+        snprintf(why, wl, "new column %s is %s%s%s: the target cannot give the existing rows "
+                 "the values the source gave them", c->name, r[1], d ? " with default " : "",
+                 d ? d : "");
         goto out;
     }
     if (!d) {
@@ -374,11 +395,12 @@ static int parse(toks *k, op *ops, size_t *nops, size_t cap, const char **db, co
                  char *why, size_t wl)
 {
     *nops = 0;
+    memset(ops, 0, cap * sizeof *ops);
     if (eat_kw(k, "TRUNCATE")) {
         eat_kw(k, "TABLE");
         if (table_name(k, db, name) || peek(k))
             goto bad;
-        ops[(*nops)++] = (op){'T', NULL, NULL};
+        ops[(*nops)++] = (op){'T', NULL, NULL, NULL};
         return 0;
     }
     if (eat_kw(k, "RENAME")) {
@@ -395,7 +417,7 @@ static int parse(toks *k, op *ops, size_t *nops, size_t cap, const char **db, co
             snprintf(why, wl, "the table moves to database %s: not covered", db2);
             return -1;
         }
-        ops[(*nops)++] = (op){'t', n2, NULL};
+        ops[(*nops)++] = (op){'t', n2, NULL, NULL};
         return 0;
     }
     if (!eat_kw(k, "ALTER"))
@@ -427,8 +449,8 @@ static int parse(toks *k, op *ops, size_t *nops, size_t cap, const char **db, co
                 is_kw(k, "FULLTEXT") || is_kw(k, "SPATIAL") || is_kw(k, "CHECK") ||
                 is_kw(k, "PARTITION") || (peek(k) && peek(k)->kind == '('))
                 goto bad;
-            *o = (op){'a', ident(k), NULL};
-            if (!o->a)
+            *o = (op){'a', ident(k), NULL, NULL};
+            if (!o->a || !(o->type = ident(k)))
                 goto bad;
             skip_def(k);
         } else if (eat_kw(k, "DROP")) {
@@ -439,13 +461,13 @@ static int parse(toks *k, op *ops, size_t *nops, size_t cap, const char **db, co
                 is_kw(k, "FOREIGN") || is_kw(k, "CONSTRAINT") || is_kw(k, "CHECK") ||
                 is_kw(k, "PARTITION"))
                 goto bad;
-            *o = (op){'d', ident(k), NULL};
+            *o = (op){'d', ident(k), NULL, NULL};
             if (!o->a || (peek(k) && peek(k)->kind != ','))
                 goto bad;
         } else if (eat_kw(k, "MODIFY")) {
             eat_kw(k, "COLUMN");
-            *o = (op){'m', ident(k), NULL};
-            if (!o->a)
+            *o = (op){'m', ident(k), NULL, NULL};
+            if (!o->a || !(o->type = ident(k)))
                 goto bad;
             skip_def(k);
         } else if (eat_kw(k, "CHANGE")) {
@@ -453,7 +475,8 @@ static int parse(toks *k, op *ops, size_t *nops, size_t cap, const char **db, co
             o->kind = 'c';
             o->a = ident(k);
             o->b = ident(k);
-            if (!o->a || !o->b)
+            o->type = ident(k);
+            if (!o->a || !o->b || !o->type)
                 goto bad;
             skip_def(k);
         } else if (eat_kw(k, "RENAME")) {
@@ -474,7 +497,7 @@ static int parse(toks *k, op *ops, size_t *nops, size_t cap, const char **db, co
                     snprintf(why, wl, "the table moves to database %s: not covered", db2);
                     return -1;
                 }
-                *o = (op){'t', n2, NULL};
+                *o = (op){'t', n2, NULL, NULL};
             }
         } else {
             goto bad;
@@ -559,6 +582,11 @@ int ddl_plan_make(const mopts *o, target *tg, mschema *s, const char *sql, size_
             }
             break;
         case 't':
+            if (o->tables && *o->tables) {
+                snprintf(why, wl, "a table renamed while --tables names the migrated tables: "
+                         "not covered");
+                goto out;
+            }
             newname = x->a;
             break;
         case 'T':
@@ -580,6 +608,7 @@ int ddl_plan_make(const mopts *o, target *tg, mschema *s, const char *sql, size_
         snprintf(why, wl, "reading the new definition: %s", err);
         goto out;
     }
+    tg->ops->prepare(&one, &p->fresh);
     mtable *nt = &p->fresh.t[0];
     int same = nt->ncols == cols.n;
     for (size_t i = 0; same && i < nt->ncols; i++)
@@ -593,6 +622,16 @@ int ddl_plan_make(const mopts *o, target *tg, mschema *s, const char *sql, size_
         mbuf_free(&l);
         goto out;
     }
+    for (size_t i = 0; i < nops; i++) {
+        op *x = &ops[i];
+        const char *cn = x->kind == 'c' || x->kind == 'r' ? x->b : x->a;
+        mcol *nc = x->type ? col_of(nt, cn) : NULL;
+        if (nc && strcasecmp(type_word(x->type), nc->data_type)) {
+            snprintf(why, wl, "the source's column %s is %s now, not the %s of this statement: "
+                     "it changed again since", cn, nc->column_type, x->type);
+            goto out;
+        }
+    }
     /* The target's statements. */
     mbuf *q = &p->sql;
     if (truncate)
@@ -600,7 +639,7 @@ int ddl_plan_make(const mopts *o, target *tg, mschema *s, const char *sql, size_
     const char *cur_tq = t->tq;
     for (size_t i = 0; i < nops; i++) {
         op *x = &ops[i];
-        const char *cn = x->kind == 'c' ? x->b : x->a;
+        const char *cn = x->kind == 'c' || x->kind == 'r' ? x->b : x->a;
         mcol *nc = (x->kind == 'a' || x->kind == 'm' || x->kind == 'c') ? col_of(nt, cn) : NULL;
         mcol *oc = (x->kind == 'm' || x->kind == 'c') ? col_of(t, x->a) : NULL;
         char *qa = x->a ? pg_ident(x->a) : NULL, *qb = cn ? pg_ident(cn) : NULL;

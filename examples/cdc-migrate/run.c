@@ -22,6 +22,7 @@
 
 #include "ddl.h"
 #include "par.h"
+#include "tabledef.h"
 #include "run.h"
 #include "target.h"
 
@@ -176,6 +177,8 @@ static int on_snapshot_done_locked(const cdc_position *pos, void *ud)
         return -1;
     }
     mbuf q = {0};
+    for (size_t i = 0; i < r->s->n; i++)
+        tabledef_sql(r->tg, &q, r->qname, &r->s->t[i], NULL);
     write_state(r, &q, "streaming", ck, ck);
     mbuf_puts(&q, "COMMIT");
     long rc = r->tg->ops->exec(r->tg, mbuf_str(&q), r->err, sizeof r->err);
@@ -772,6 +775,7 @@ static int on_ddl_locked(const cdc_query *q, const cdc_position *pos, void *ud)
         mbuf x = {0};
         r->tg->ops->begin(r->tg, &x, r->qname);
         mbuf_add(&x, p.sql.p, p.sql.len);
+        tabledef_sql(r->tg, &x, r->qname, &p.fresh.t[0], p.t->name);
         write_state(r, &x, "streaming", ck, NULL);
         mbuf_puts(&x, "COMMIT");
         char e[2048];
@@ -929,7 +933,10 @@ static int stream_config(run *r, cdc_config *cfg, const char *start)
         {"host", o->src_host}, {"port", port}, {"user", o->src_user},
         {"password", o->src_password ? o->src_password : ""}, {"server.id", o->server_id},
         {"heartbeat.interval.ms", hb}, {"reconnect.max.attempts", "-1"},
-        {"snapshot.parallelism", par}, {"table.include.list", mbuf_str(&tl)},
+        {"snapshot.parallelism", par},
+        /* without --tables, the whole database: a table renamed by a DDL
+         * the run applies keeps coming */
+        {"table.include.list", o->tables && *o->tables ? mbuf_str(&tl) : NULL},
         {"database.include.list", o->database},
         {"snapshot.mode", start ? "never" : "initial"}, {"start", start ? start : ""},
         {"stop.at", o->stop_at}, {"ssl.ca", o->src_ssl_ca},
@@ -946,6 +953,22 @@ static int stream_config(run *r, cdc_config *cfg, const char *start)
     }
     mbuf_free(&tl);
     return rc;
+}
+
+/* The tables as the target's checkpoint knows them (the definitions the
+ * copy and each applied DDL stored): rows between the checkpoint and a
+ * later DDL are decoded with the definition they were written under. */
+static int load_defs(run *r)
+{
+    mschema d;
+    if (tabledef_load(r->tg, r->qname, &d, r->err, sizeof r->err))
+        return -1;
+    if (!d.n)
+        return 0; /* a migration from before the definitions were kept */
+    r->tg->ops->prepare(r->o, &d);
+    schema_free(r->s);
+    *r->s = d;
+    return 0;
 }
 
 /* Before streaming from checkpoint ck: the rows an earlier run's workers
@@ -996,7 +1019,8 @@ static int attempt(run *r)
         return 1;
     r->connected = 1;
     if (r->tg->ops->setup(r->tg, r->o, r->s, r->err, sizeof r->err) ||
-        r->tg->ops->exec(r->tg, par_setup_sql(), r->err, sizeof r->err) < 0)
+        r->tg->ops->exec(r->tg, par_setup_sql(), r->err, sizeof r->err) < 0 ||
+        r->tg->ops->exec(r->tg, tabledef_setup_sql(), r->err, sizeof r->err) < 0)
         goto out;
     char q[1024];
     snprintf(q, sizeof q, "SELECT CONCAT(phase, ' ', COALESCE(checkpoint, '')) FROM %s "
@@ -1010,7 +1034,7 @@ static int attempt(run *r)
         start = st_ck;
         snprintf(r->ck, sizeof r->ck, "%s", start);
         r->copying = 0;
-        if (par_start(r, start))
+        if (load_defs(r) || par_start(r, start))
             goto out;
     } else {
         /* (Re)start the copy: the state row says "streaming" only once
@@ -1018,7 +1042,8 @@ static int attempt(run *r)
          * rows of an earlier migration of this name go in the same
          * transaction. */
         char wq[512];
-        snprintf(wq, sizeof wq, "DELETE FROM cdc_migrate.worker WHERE name = %s", r->qname);
+        snprintf(wq, sizeof wq, "DELETE FROM cdc_migrate.worker WHERE name = %s; DELETE FROM "
+                 "cdc_migrate.tables WHERE name = %s", r->qname, r->qname);
         if (r->tg->ops->copy_begin(r->tg, r->s, r->qname, r->err, sizeof r->err) ||
             r->tg->ops->exec(r->tg, wq, r->err, sizeof r->err) < 0)
             goto out;

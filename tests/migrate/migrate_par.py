@@ -231,9 +231,12 @@ def ddl(flavor, pg):
         "UPDATE t SET a = 5000000000 WHERE id = 1",
         "ALTER TABLE t CHANGE COLUMN b bb VARCHAR(40)",
     ]
+    ok = True
     for q in steps:
         src.sql(q)
-    ok = wait_caught_up(src, pg, pgdb)
+        # applied only while the source's table is still as the statement
+        # left it: the run is kept caught up (docs/migrate.md, DDL)
+        ok = ok and wait_caught_up(src, pg, pgdb)
     check("%s: caught up after ADD, ADD AFTER, MODIFY, CHANGE" % name, ok,
           open(logpath).read()[-2000:])
     # a restart behind nothing: the definitions come from the source again
@@ -253,9 +256,12 @@ def ddl(flavor, pg):
         "TRUNCATE TABLE u3",
         "INSERT INTO u3 VALUES (9, 'u9', 99)",
     ]
+    ok = True
     for q in steps:
         src.sql(q)
-    ok = wait_caught_up(src, pg, pgdb)
+        # applied only while the source's table is still as the statement
+        # left it: the run is kept caught up (docs/migrate.md, DDL)
+        ok = ok and wait_caught_up(src, pg, pgdb)
     check("%s: caught up after RENAME COLUMN, DROP, RENAME TABLE, TRUNCATE" % name, ok,
           open(logpath).read()[-2000:])
     same_rows(src, pg, pgdb, "t", ["id", "a", "bb", "cc", "d", "f"], name)
@@ -280,7 +286,8 @@ def ddl(flavor, pg):
     text = open(logpath).read()
     check("%s: uncovered DDL stops the run (exit 3) naming statement, position and reason" % name,
           rc == 3 and ("not applied: \"%s\" ending at cdc1:" % bad) in text and
-          "CURRENT_TIMESTAMP" in text.split(bad)[-1] and "skip-ddl --checkpoint" in text,
+          "new column at" in text.split(bad)[-1] and
+          "current_timestamp" in text.split(bad)[-1].lower() and "skip-ddl --checkpoint" in text,
           "rc %s %s" % (rc, text[-1500:]))
     cols = [c for c, _ in pg_types(pg, pgdb, db, "t")]
     check("%s: nothing of the uncovered DDL reached the target" % name, "at" not in cols, str(cols))
