@@ -35,6 +35,8 @@ static void usage(FILE *f)
           "  --max-rows-per-sec N   ceiling (0: none)  --latency-ms N  back off above it\n"
           "  --workers N            1: strict commit order (default); N > 1: parallel\n"
           "                         apply hashed by key over N target connections\n"
+          "  --max-replica-lag-ms N hold while a replica of the (PostgreSQL) target\n"
+          "                         is further behind (pg_stat_replication)\n"
           "  --dead-letter          refused rows go to cdc_migrate.dead_letter (default: stop)\n"
           "  --stop-at now|CHECKPOINT   stop there (run)  --parallelism N snapshot readers (2)\n"
           "  --heartbeat-ms N (500)\n"
@@ -70,7 +72,7 @@ int main(int argc, char **argv)
     const char *checkpoint = NULL;
     enum { O_SH = 256, O_SP, O_SU, O_SCA, O_DB, O_TABLES, O_SID, O_TARGET, O_TSCHEMA, O_NAME,
            O_ZERO, O_NUL, O_NOIDX, O_BT, O_BR, O_BMS, O_RATE, O_LAT, O_DL, O_STOP, O_PAR, O_HB,
-           O_CHUNK, O_LAG, O_RO, O_TIMEOUT, O_CK, O_V, O_WORKERS, O_HELP };
+           O_CHUNK, O_LAG, O_RO, O_TIMEOUT, O_CK, O_V, O_WORKERS, O_RLAG, O_HELP };
     static const struct option lo[] = {
         {"source-host", 1, 0, O_SH}, {"source-port", 1, 0, O_SP}, {"source-user", 1, 0, O_SU},
         {"source-ssl-ca", 1, 0, O_SCA}, {"database", 1, 0, O_DB}, {"tables", 1, 0, O_TABLES},
@@ -82,7 +84,7 @@ int main(int argc, char **argv)
         {"parallelism", 1, 0, O_PAR}, {"heartbeat-ms", 1, 0, O_HB},
         {"chunk-rows", 1, 0, O_CHUNK}, {"max-lag-ms", 1, 0, O_LAG}, {"read-only", 0, 0, O_RO},
         {"timeout", 1, 0, O_TIMEOUT}, {"checkpoint", 1, 0, O_CK}, {"verbose", 0, 0, O_V},
-        {"workers", 1, 0, O_WORKERS},
+        {"workers", 1, 0, O_WORKERS}, {"max-replica-lag-ms", 1, 0, O_RLAG},
         {"help", 0, 0, O_HELP}, {0, 0, 0, 0}};
     optind = 2;
     int c;
@@ -91,7 +93,7 @@ int main(int argc, char **argv)
         long n = optarg ? strtol(optarg, &end, 10) : 0;
         int numeric = c == O_SP || c == O_BT || c == O_BR || c == O_BMS || c == O_RATE ||
                       c == O_LAT || c == O_PAR || c == O_HB || c == O_CHUNK || c == O_LAG ||
-                      c == O_TIMEOUT || c == O_WORKERS;
+                      c == O_TIMEOUT || c == O_WORKERS || c == O_RLAG;
         if (numeric && (!optarg || !*optarg || *end || n < 0)) {
             fprintf(stderr, "cdc-migrate: --%s wants a non-negative number, not '%s'\n",
                     lo[c - O_SH].name, optarg ? optarg : "");
@@ -128,6 +130,7 @@ int main(int argc, char **argv)
         case O_BMS: o.batch_ms = n; break;
         case O_RATE: o.max_rows_per_sec = n; break;
         case O_LAT: o.latency_ms = n; break;
+        case O_RLAG: o.max_replica_lag_ms = n; break;
         case O_DL: o.dead_letter = 1; break;
         case O_STOP: o.stop_at = optarg; break;
         case O_PAR: o.parallelism = n ? (int)n : 1; break;

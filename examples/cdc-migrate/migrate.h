@@ -100,6 +100,7 @@ typedef struct mopts {
     long batch_txns, batch_rows, batch_ms;
     long max_rows_per_sec;
     long latency_ms;          /* adaptive throttle target commit latency */
+    long max_replica_lag_ms;  /* hold while a target replica is further behind */
     int workers;              /* apply: 1 strict, N > 1 parallel (par.h) */
     int dead_letter;          /* 1: refused rows to the dead-letter table */
     const char *stop_at;

@@ -52,6 +52,7 @@ typedef struct run {
     double rate_t0;
     long rate_rows;
     long extra_sleep_us;
+    double throttle_logged, replica_checked;
     /* failure */
     int retriable;      /* the callback failed because the target went away */
     int ddl_stop;
@@ -220,6 +221,23 @@ static int control_poll(run *r);
 
 /* Load control after each batch: a rows/s ceiling, and backing off while
  * the target's commits are slower than --latency-ms. */
+/* The replay lag of the target's slowest streaming replica in ms, as the
+ * target's pg_stat_replication shows it (0 without replicas, or without
+ * the pg_monitor role that shows the lag columns). */
+static long replica_lag_ms(run *r)
+{
+    if (strcmp(r->tg->ops->kind, "postgresql"))
+        return 0;
+    char e[256];
+    int found;
+    char *v = r->tg->ops->value1(r->tg, "SELECT COALESCE(max(extract(epoch FROM greatest("
+                                        "replay_lag, write_lag, flush_lag))) * 1000, 0)::bigint "
+                                        "FROM pg_stat_replication", e, sizeof e, &found);
+    long ms = v ? atol(v) : 0;
+    free(v);
+    return ms;
+}
+
 static void throttle(run *r, double lat, long rows)
 {
     if (r->o->latency_ms > 0) {
@@ -229,8 +247,28 @@ static void throttle(run *r, double lat, long rows)
             r->extra_sleep_us /= 2;
         if (r->extra_sleep_us > 2000000)
             r->extra_sleep_us = 2000000;
-        if (r->extra_sleep_us)
+        if (r->extra_sleep_us) {
+            if (now_s() - r->throttle_logged > 5) {
+                r->throttle_logged = now_s();
+                fprintf(stderr, "cdc-migrate: target commit took %.0f ms (--latency-ms %ld): "
+                        "waiting %ld ms after each batch\n", lat * 1000, r->o->latency_ms,
+                        r->extra_sleep_us / 1000);
+            }
             sleep_us(r->extra_sleep_us);
+        }
+    }
+    /* Replicas of the target: hold while the slowest is further behind
+     * than --max-replica-lag-ms (checked at most every 200 ms). */
+    if (r->o->max_replica_lag_ms > 0 && now_s() - r->replica_checked > 0.2) {
+        long lag;
+        int held = 0;
+        while (!g_stop && (lag = replica_lag_ms(r)) > r->o->max_replica_lag_ms) {
+            if (!held++)
+                fprintf(stderr, "cdc-migrate: target replica %ld ms behind (--max-replica-lag-ms "
+                        "%ld): holding\n", lag, r->o->max_replica_lag_ms);
+            sleep_us(200000);
+        }
+        r->replica_checked = now_s();
     }
     if (r->o->max_rows_per_sec > 0) {
         r->rate_rows += rows;
