@@ -23,7 +23,6 @@
 #include <mysql.h>
 
 #include "ddl.h"
-#include "pg.h"
 
 /* ---- tokens --------------------------------------------------------- */
 
@@ -642,7 +641,7 @@ int ddl_plan_make(const mopts *o, target *tg, mschema *s, const char *sql, size_
         const char *cn = x->kind == 'c' || x->kind == 'r' ? x->b : x->a;
         mcol *nc = (x->kind == 'a' || x->kind == 'm' || x->kind == 'c') ? col_of(nt, cn) : NULL;
         mcol *oc = (x->kind == 'm' || x->kind == 'c') ? col_of(t, x->a) : NULL;
-        char *qa = x->a ? pg_ident(x->a) : NULL, *qb = cn ? pg_ident(cn) : NULL;
+        char *qa = x->a ? tg->ops->ident(x->a) : NULL, *qb = cn ? tg->ops->ident(cn) : NULL;
         int bad = 0;
         switch (x->kind) {
         case 'a': {
@@ -689,7 +688,7 @@ int ddl_plan_make(const mopts *o, target *tg, mschema *s, const char *sql, size_
                             nc->nullable ? "DROP" : "SET");
             break;
         case 't': {
-            char *qn = pg_ident(x->a);
+            char *qn = tg->ops->ident(x->a);
             mbuf_printf(q, "ALTER TABLE %s RENAME TO %s;", cur_tq, qn);
             free(qn);
             cur_tq = nt->tq;

@@ -29,6 +29,7 @@ struct par {
     int n;
     worker *w;
     char *qname; /* the migration's name as a SQL literal */
+    char *wtbl;  /* the quoted worker table */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     uint64_t seq;   /* batches dispatched */
@@ -46,14 +47,38 @@ struct par {
     int hook_taken;
 };
 
-/* Portable SQL (PostgreSQL, MySQL, MariaDB): the worker rows live beside
- * the state row, in the cdc_migrate schema (database). */
-const char *par_setup_sql(void)
+char *par_aux_table(const target *t, const char *name)
 {
-    return "CREATE TABLE IF NOT EXISTS cdc_migrate.worker ("
-           " name varchar(200) NOT NULL, worker integer NOT NULL, nworkers integer NOT NULL,"
-           " checkpoint text NOT NULL, file varchar(255) NOT NULL, pos bigint NOT NULL,"
-           " PRIMARY KEY (name, worker))";
+    const char *st = t->state_tbl, *dot = strrchr(st, '.');
+    mbuf b = {0};
+    if (!dot) {
+        mbuf_puts(&b, name);
+    } else {
+        mbuf_add(&b, st, (size_t)(dot - st) + 1);
+        char q = dot[1] == '`' || dot[1] == '"' ? dot[1] : 0;
+        if (q)
+            mbuf_addc(&b, q);
+        mbuf_puts(&b, name);
+        if (q)
+            mbuf_addc(&b, q);
+    }
+    mbuf_str(&b);
+    return b.p;
+}
+
+/* Portable SQL (PostgreSQL, MySQL, MariaDB): the worker rows live beside
+ * the state row. */
+char *par_setup_sql(const target *t)
+{
+    char *w = par_aux_table(t, "worker");
+    mbuf b = {0};
+    mbuf_printf(&b, "CREATE TABLE IF NOT EXISTS %s ("
+                    " name varchar(200) NOT NULL, worker integer NOT NULL, nworkers integer NOT NULL,"
+                    " checkpoint text NOT NULL, file varchar(255) NOT NULL, pos bigint NOT NULL,"
+                    " PRIMARY KEY (name, worker))", w);
+    free(w);
+    mbuf_str(&b);
+    return b.p;
 }
 
 int par_poscmp(const char *fa, uint64_t oa, const char *fb, uint64_t ob)
@@ -185,6 +210,7 @@ par *par_open(const mopts *o, const char *qname, int n, char *err, size_t errlen
         }
         w->started = 1;
     }
+    p->wtbl = par_aux_table(p->w[0].c, "worker");
     return p;
 }
 
@@ -211,6 +237,7 @@ void par_close(par *p)
     pthread_mutex_destroy(&p->mu);
     free(p->w);
     free(p->qname);
+    free(p->wtbl);
     free(p);
 }
 
@@ -262,9 +289,10 @@ void par_dispatch(par *p, const char *ck, const char *file, uint64_t off,
             continue;
         /* The worker row: the end of the batch this part belongs to. */
         mbuf *b = &w->build;
-        mbuf_printf(b, "DELETE FROM cdc_migrate.worker WHERE name = %s AND worker = %d;"
-                       "INSERT INTO cdc_migrate.worker (name, worker, nworkers, checkpoint, "
-                       "file, pos) VALUES (%s, %d, %d, ", p->qname, i, p->qname, i, p->n);
+        mbuf_printf(b, "DELETE FROM %s WHERE name = %s AND worker = %d;"
+                       "INSERT INTO %s (name, worker, nworkers, checkpoint, "
+                       "file, pos) VALUES (%s, %d, %d, ", p->wtbl, p->qname, i, p->wtbl, p->qname,
+                    i, p->n);
         w->c->ops->quote(b, ck, strlen(ck));
         mbuf_puts(b, ", ");
         w->c->ops->quote(b, file, strlen(file));
@@ -353,8 +381,8 @@ int par_skip_load(target *c, const char *qname, const char *file, uint64_t off, 
 {
     par_skip_free(s);
     mbuf q = {0};
-    mbuf_printf(&q, "SELECT worker, nworkers, file, pos FROM cdc_migrate.worker WHERE name = %s",
-                qname);
+    char *wt = par_aux_table(c, "worker");
+    mbuf_printf(&q, "SELECT worker, nworkers, file, pos FROM %s WHERE name = %s", wt, qname);
     skip_rows x = {.s = s, .file = file, .off = off};
     int rc = c->ops->select(c, mbuf_str(&q), skip_row_cb, &x, err, errlen);
     if (!rc && x.ahead > 0) {
@@ -371,11 +399,12 @@ int par_skip_load(target *c, const char *qname, const char *file, uint64_t off, 
     } else if (!rc) {
         /* every worker's part is behind the checkpoint: the rows say nothing */
         q.len = 0;
-        mbuf_printf(&q, "DELETE FROM cdc_migrate.worker WHERE name = %s", qname);
+        mbuf_printf(&q, "DELETE FROM %s WHERE name = %s", wt, qname);
         rc = c->ops->exec(c, mbuf_str(&q), err, errlen) < 0 ? -1 : 0;
     }
     for (size_t i = 0; i < x.k; i++)
         free(x.f[i]);
+    free(wt);
     mbuf_free(&q);
     return rc ? -1 : 0;
 }

@@ -54,8 +54,11 @@ typedef struct par_skip {
     char **file;     /* per worker: position of its last committed batch */
     uint64_t *off;
 } par_skip;
-/* The CREATE TABLE of cdc_migrate.worker. */
-const char *par_setup_sql(void);
+/* The quoted name of the table name beside the target's state table
+ * (cdc_migrate.name, or in --state-schema); caller frees. */
+char *par_aux_table(const target *t, const char *name);
+/* The CREATE TABLE of the worker rows; caller frees. */
+char *par_setup_sql(const target *t);
 /* Loads the worker rows that are ahead of the checkpoint ck (file, off).
  * Rows all behind it are deleted. 0 or -1. */
 int par_skip_load(target *c, const char *qname, const char *file, uint64_t off,

@@ -967,6 +967,10 @@ static int stream_config(run *r, cdc_config *cfg, const char *start)
     mbuf tl = {0};
     for (size_t i = 0; i < r->s->n; i++)
         mbuf_printf(&tl, "%s%s.%s", i ? "," : "", r->s->t[i].db, r->s->t[i].name);
+    /* Loop prevention: what a reverse migration applied to this source
+     * carries its marker row first; the stream drops it whole. */
+    char marker[300];
+    snprintf(marker, sizeof marker, "%s.marker", o->state_schema ? o->state_schema : "cdc_migrate");
     const char *kv[][2] = {
         {"host", o->src_host}, {"port", port}, {"user", o->src_user},
         {"password", o->src_password ? o->src_password : ""}, {"server.id", o->server_id},
@@ -979,6 +983,7 @@ static int stream_config(run *r, cdc_config *cfg, const char *start)
         {"snapshot.mode", start ? "never" : "initial"}, {"start", start ? start : ""},
         {"stop.at", o->stop_at}, {"ssl.ca", o->src_ssl_ca},
         {"ssl.mode", o->src_ssl_ca ? "verify_ca" : NULL},
+        {"transaction.marker.table", marker},
     };
     int rc = 0;
     for (size_t i = 0; i < sizeof kv / sizeof kv[0] && !rc; i++) {
@@ -1056,9 +1061,15 @@ static int attempt(run *r)
     if (!r->tg)
         return 1;
     r->connected = 1;
-    if (r->tg->ops->setup(r->tg, r->o, r->s, r->err, sizeof r->err) ||
-        r->tg->ops->exec(r->tg, par_setup_sql(), r->err, sizeof r->err) < 0 ||
-        r->tg->ops->exec(r->tg, tabledef_setup_sql(), r->err, sizeof r->err) < 0)
+    if (r->tg->ops->setup(r->tg, r->o, r->s, r->err, sizeof r->err))
+        goto out;
+    char *wsql = par_setup_sql(r->tg), *tsql = tabledef_setup_sql(r->tg);
+    long wrc = r->tg->ops->exec(r->tg, wsql, r->err, sizeof r->err);
+    if (wrc >= 0)
+        wrc = r->tg->ops->exec(r->tg, tsql, r->err, sizeof r->err);
+    free(wsql);
+    free(tsql);
+    if (wrc < 0)
         goto out;
     char q[1024];
     snprintf(q, sizeof q, "SELECT CONCAT(phase, ' ', COALESCE(checkpoint, '')) FROM %s "
@@ -1067,6 +1078,23 @@ static int attempt(run *r)
     if (!st_phase)
         goto out;
     const char *start = NULL;
+    if (!found && r->o->start_at) {
+        /* A migration whose two sides are equal already (the reverse one
+         * after a cutover): no copy, streaming from the given position. */
+        mbuf q0 = {0};
+        r->tg->ops->begin(r->tg, &q0, r->qname);
+        write_state(r, &q0, "streaming", r->o->start_at, r->o->start_at);
+        mbuf_puts(&q0, "COMMIT");
+        long e0 = r->tg->ops->exec(r->tg, mbuf_str(&q0), r->err, sizeof r->err);
+        mbuf_free(&q0);
+        if (e0 < 0)
+            goto out;
+        free(st_phase);
+        st_phase = xmalloc(strlen(r->o->start_at) + 11);
+        sprintf(st_phase, "streaming %s", r->o->start_at);
+        found = 1;
+        fprintf(stderr, "cdc-migrate: no copy (--start-at): streaming from %s\n", r->o->start_at);
+    }
     if (found && !strncmp(st_phase, "streaming ", 10)) {
         st_ck = xstrdup(st_phase + 10);
         start = st_ck;
@@ -1079,9 +1107,12 @@ static int attempt(run *r)
          * the copy is committed, so a crash starts it again. The worker
          * rows of an earlier migration of this name go in the same
          * transaction. */
-        char wq[512];
-        snprintf(wq, sizeof wq, "DELETE FROM cdc_migrate.worker WHERE name = %s; DELETE FROM "
-                 "cdc_migrate.tables WHERE name = %s", r->qname, r->qname);
+        char wq[1024];
+        char *wt = par_aux_table(r->tg, "worker"), *tt = par_aux_table(r->tg, "tables");
+        snprintf(wq, sizeof wq, "DELETE FROM %s WHERE name = %s; DELETE FROM %s WHERE name = %s",
+                 wt, r->qname, tt, r->qname);
+        free(wt);
+        free(tt);
         if (r->tg->ops->copy_begin(r->tg, r->s, r->qname, r->err, sizeof r->err) ||
             r->tg->ops->exec(r->tg, wq, r->err, sizeof r->err) < 0)
             goto out;

@@ -13,13 +13,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "par.h"
 #include "tabledef.h"
 
-const char *tabledef_setup_sql(void)
+char *tabledef_setup_sql(const target *t)
 {
-    return "CREATE TABLE IF NOT EXISTS cdc_migrate.tables ("
-           " name varchar(200) NOT NULL, tbl varchar(200) NOT NULL, def text NOT NULL,"
-           " PRIMARY KEY (name, tbl))";
+    char *n = par_aux_table(t, "tables");
+    mbuf b = {0};
+    mbuf_printf(&b, "CREATE TABLE IF NOT EXISTS %s ("
+                    " name varchar(200) NOT NULL, tbl varchar(200) NOT NULL, def %s NOT NULL,"
+                    " PRIMARY KEY (name, tbl))", n,
+                !strcmp(t->ops->kind, "postgresql") ? "text" : "longtext");
+    free(n);
+    mbuf_str(&b);
+    return b.p;
 }
 
 static void put_s(mbuf *b, const char *s)
@@ -196,10 +203,12 @@ fail:
 
 void tabledef_sql(target *tg, mbuf *q, const char *qname, const mtable *t, const char *old_name)
 {
-    mbuf_printf(q, "DELETE FROM cdc_migrate.tables WHERE name = %s AND tbl = ", qname);
+    char *tt = par_aux_table(tg, "tables");
+    mbuf_printf(q, "DELETE FROM %s WHERE name = %s AND tbl = ", tt, qname);
     const char *n = old_name ? old_name : t->name;
     tg->ops->quote(q, n, strlen(n));
-    mbuf_printf(q, "; INSERT INTO cdc_migrate.tables (name, tbl, def) VALUES (%s, ", qname);
+    mbuf_printf(q, "; INSERT INTO %s (name, tbl, def) VALUES (%s, ", tt, qname);
+    free(tt);
     tg->ops->quote(q, t->name, strlen(t->name));
     mbuf_puts(q, ", ");
     mbuf d = {0};
@@ -241,7 +250,9 @@ int tabledef_load(target *tg, const char *qname, mschema *s, char *err, size_t e
 {
     memset(s, 0, sizeof *s);
     mbuf q = {0};
-    mbuf_printf(&q, "SELECT def FROM cdc_migrate.tables WHERE name = %s ORDER BY tbl", qname);
+    char *tt = par_aux_table(tg, "tables");
+    mbuf_printf(&q, "SELECT def FROM %s WHERE name = %s ORDER BY tbl", tt, qname);
+    free(tt);
     loadctx x = {s, 0, err, errlen, 0};
     int rc = tg->ops->select(tg, mbuf_str(&q), load_cb, &x, err, errlen);
     mbuf_free(&q);

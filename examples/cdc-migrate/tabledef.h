@@ -4,8 +4,8 @@
 
 #include "target.h"
 
-/* The CREATE TABLE of cdc_migrate.tables (portable SQL). */
-const char *tabledef_setup_sql(void);
+/* The CREATE TABLE of the definitions' table (portable SQL); caller frees. */
+char *tabledef_setup_sql(const target *t);
 void tabledef_encode(const mtable *t, mbuf *out);
 /* Fills t from an encoded definition (the mapping applied again); -1
  * with a message, t then holding what it read (schema_free frees it). */

@@ -9,10 +9,16 @@
 #ifdef CDC_MIGRATE_PG
 #include "pg.h"
 #endif
+#ifdef CDC_MIGRATE_MY
+#include "my.h"
+#endif
 
 const target_ops *target_for(const char *dsn, char *err, size_t errlen)
 {
     if (!strncmp(dsn, "mysql://", 8) || !strncmp(dsn, "mariadb://", 10)) {
+#ifdef CDC_MIGRATE_MY
+        return &my_target;
+#endif
         snprintf(err, errlen, "--target %.*s: this cdc-migrate was built without the MySQL/"
                  "MariaDB target", (int)(strchr(dsn, ':') - dsn), dsn);
         return NULL;

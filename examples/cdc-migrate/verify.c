@@ -118,6 +118,25 @@ static void canon(const mopts *o, const mcol *c, const char *s, unsigned long n,
         for (unsigned long i = 0; i < n; i++)
             mbuf_addc(out, (char)(s[i] >= 'A' && s[i] <= 'F' ? s[i] - 'A' + 'a' : s[i]));
         return;
+    case CV_JSON: {
+        /* MySQL prints JSON with a space after ':' and ','; MariaDB keeps
+         * the text as stored; PostgreSQL's jsonb prints MySQL's way */
+        int in_str = 0;
+        for (unsigned long i = 0; i < n; i++) {
+            char ch = s[i];
+            if (in_str) {
+                mbuf_addc(out, ch);
+                if (ch == '\\' && i + 1 < n)
+                    mbuf_addc(out, s[++i]);
+                else if (ch == '"')
+                    in_str = 0;
+            } else if (ch != ' ' && ch != '\n' && ch != '\t' && ch != '\r') {
+                mbuf_addc(out, ch);
+                in_str = ch == '"';
+            }
+        }
+        return;
+    }
     case CV_TEXT:
     case CV_ENUM:
     case CV_SET:
@@ -130,7 +149,7 @@ static void canon(const mopts *o, const mcol *c, const char *s, unsigned long n,
     }
 }
 
-static const char *src_expr(const mcol *c, const char *qc, char *buf, size_t cap)
+const char *src_verify_expr(const mcol *c, const char *qc, char *buf, size_t cap)
 {
     switch (c->cv) {
     case CV_FLOAT: snprintf(buf, cap, "CAST(%s AS DOUBLE)", qc); break;
@@ -243,7 +262,7 @@ static int fetch_chunk(vctx *v, const mtable *t, const char *lo, const char *hi,
     mbuf_puts(&q, "SELECT ");
     for (size_t i = 0; i < t->ncols; i++) {
         char *qc = my_ident(t->cols[i].name);
-        mbuf_printf(&q, "%s%s", i ? "," : "", src_expr(&t->cols[i], qc, buf, sizeof buf));
+        mbuf_printf(&q, "%s%s", i ? "," : "", src_verify_expr(&t->cols[i], qc, buf, sizeof buf));
         free(qc);
     }
     mbuf_printf(&q, " FROM %s.%s%s", sd, sq, w.len ? mbuf_str(&w) : "");
@@ -278,8 +297,10 @@ static int fetch_chunk(vctx *v, const mtable *t, const char *lo, const char *hi,
         rc = -1;
         goto out;
     }
-    qsort(src->r, src->n, sizeof *src->r, crow_cmp);
-    qsort(tgt->r, tgt->n, sizeof *tgt->r, crow_cmp);
+    if (src->n)
+        qsort(src->r, src->n, sizeof *src->r, crow_cmp);
+    if (tgt->n)
+        qsort(tgt->r, tgt->n, sizeof *tgt->r, crow_cmp);
 out:
     free(sq);
     free(sd);
