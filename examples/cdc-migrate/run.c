@@ -1006,8 +1006,18 @@ static int load_defs(run *r)
     mschema d;
     if (tabledef_load(r->tg, r->qname, &d, r->err, sizeof r->err))
         return -1;
-    if (!d.n)
-        return 0; /* a migration from before the definitions were kept */
+    if (!d.n) {
+        /* None kept (a migration from before they were, or after
+         * skip-ddl): the source's current ones, kept from now on. */
+        mbuf q = {0};
+        r->tg->ops->begin(r->tg, &q, r->qname);
+        for (size_t i = 0; i < r->s->n; i++)
+            tabledef_sql(r->tg, &q, r->qname, &r->s->t[i], NULL);
+        mbuf_puts(&q, "COMMIT");
+        long rc = r->tg->ops->exec(r->tg, mbuf_str(&q), r->err, sizeof r->err);
+        mbuf_free(&q);
+        return rc < 0 ? -1 : 0;
+    }
     r->tg->ops->prepare(r->o, &d);
     schema_free(r->s);
     *r->s = d;
