@@ -36,7 +36,7 @@ from pgserver import PG  # noqa: E402
 
 MIGRATE = os.path.abspath(sys.argv[1])
 FLAVORS = sys.argv[2:] or ["mysql", "mariadb"]
-KILLS = int(os.environ.get("CDC_MIGRATE_KILLS", "8"))
+KILLS = int(os.environ.get("CDC_MIGRATE_KILLS", "6"))
 PRELOAD = int(os.environ.get("CDC_MIGRATE_PRELOAD", "4000"))
 SERVER_ID = {"mysql": "7112", "mariadb": "7111"}
 passed = failed = 0
@@ -309,6 +309,48 @@ def ddl(flavor, pg):
     pg.sql("postgres", "DROP DATABASE %s" % pgdb)
 
 
+def latency_backoff(pg):
+    """--latency-ms: commits made slow on the target (a deferred trigger that
+    sleeps 30 ms per row at COMMIT) must make the run wait after each batch,
+    doubling; the same run without it is not held back."""
+    name = "latency backoff"
+    src = workload.Source("mariadb", "migpar_lat")
+    src.sql("DROP DATABASE IF EXISTS migpar_lat; CREATE DATABASE migpar_lat;"
+            "CREATE TABLE migpar_lat.t (id INT PRIMARY KEY, n INT);", db=False)
+    pgdb = "l_mariadb"
+    pg.sql("postgres", "CREATE DATABASE %s" % pgdb)
+    base = ["--server-id", "7113", "--stop-at", "now", "--batch-txns", "1"]
+    r = subprocess.run([MIGRATE, "run"] + args(src, pg, pgdb, base), env=env(),
+                       capture_output=True, text=True, timeout=120)
+    check("%s: copy" % name, r.returncode == 0, r.stderr[-800:])
+    pg.sql(pgdb, "CREATE FUNCTION public.slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+           "PERFORM pg_sleep(0.03); RETURN NULL; END $$; CREATE CONSTRAINT TRIGGER slow AFTER "
+           "INSERT OR UPDATE ON migpar_lat.t DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE "
+           "FUNCTION public.slow()")
+    times = {}
+    for label, extra in (("without", []), ("with", ["--latency-ms", "5"])):
+        base_id = 100 if label == "with" else 0
+        src.sql("".join("INSERT INTO t VALUES (%d, 1);" % (base_id + i) for i in range(8)))
+        t0 = time.time()
+        r = subprocess.run([MIGRATE, "run"] + args(src, pg, pgdb, base + extra), env=env(),
+                           capture_output=True, text=True, timeout=120)
+        times[label] = time.time() - t0
+        check("%s: run %s --latency-ms exits 0" % (name, label), r.returncode == 0,
+              r.stderr[-800:])
+        if label == "with":
+            check("%s: the run says it waits for the slow commits" % name,
+                  "target commit took" in r.stderr and "--latency-ms 5" in r.stderr,
+                  r.stderr[-800:])
+    # 8 batches: waits of 10, 20, ... 1280 ms = 2.55 s more
+    check("%s: the waits double (%.1fs with, %.1fs without)" % (name, times["with"],
+                                                                times["without"]),
+          times["with"] - times["without"] >= 1.0, str(times))
+    n = pg.sql(pgdb, "SELECT count(*) FROM migpar_lat.t")[0][0]
+    check("%s: every row applied" % name, n == "16", n)
+    src.drop()
+    pg.sql("postgres", "DROP DATABASE %s" % pgdb)
+
+
 def main():
     for v in ("CDC_TEST_TESTENV", "CDC_TEST_PASSWORD"):
         if not os.environ.get(v):
@@ -317,6 +359,7 @@ def main():
             return 1
     pg = PG()
     try:
+        latency_backoff(pg)
         for f in FLAVORS:
             ddl(f, pg)
         for f in ([] if os.environ.get("CDC_MIGRATE_QUICK") else FLAVORS):
