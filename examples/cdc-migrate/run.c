@@ -490,9 +490,11 @@ static int row_plan(run *r, mtable *t, const cdc_change *c, int *del, int *ups, 
     *del = op == 'd';
     *ups = op != 'd';
     *wd = *wu = 0;
-    if (op != 'c' && key_text(r, t, c, 0, &r->kb, e, el))
+    /* strict mode without skip rules needs the keys of updates only */
+    int keys = r->par || r->skip.n || op == 'u';
+    if (keys && op != 'c' && key_text(r, t, c, 0, &r->kb, e, el))
         return -1;
-    if (op != 'd' && key_text(r, t, c, 1, &r->ka, e, el))
+    if (keys && op != 'd' && key_text(r, t, c, 1, &r->ka, e, el))
         return -1;
     if (op == 'u')
         *del = r->kb.len != r->ka.len || memcmp(r->kb.p, r->ka.p, r->ka.len) != 0;
