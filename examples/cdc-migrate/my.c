@@ -188,12 +188,12 @@ static void my_close(target *tt)
     free(t->colls);
 }
 
-/* Client errors (connection gone, timeouts) and the server's transient
+/* Client errors (2000-2999: connection gone, timeouts) and the server's transient
  * ones: deadlock, lock wait, shutdown, killed, read-only during a
  * switchover, too many connections. */
 static int transient(unsigned e)
 {
-    return e >= 2000 || e == 1213 || e == 1205 || e == 1053 || e == 1317 || e == 1927 ||
+    return (e >= 2000 && e < 3000) || e == 1213 || e == 1205 || e == 1053 || e == 1317 || e == 1927 ||
            e == 1290 || e == 1836 || e == 1040 || e == 1159 || e == 1161 || e == 4031 ||
            e == 3169;
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """cdc-migrate end to end into MySQL and MariaDB targets, and two-way.
 
-usage: migrate_my.py CDC_MIGRATE [mysql-mariadb] [mariadb-mysql] [twoway]
+usage: migrate_my.py CDC_MIGRATE [mysql-mariadb] [mariadb-mysql] [twoway] [dead-letters]
 
 mysql-mariadb: MySQL 9.7 (shared test server) into a MariaDB of the test's
   own (Debian's mariadbd, own datadir and port, killed by PID).
@@ -30,9 +30,14 @@ reverse applied exactly the MySQL writers' transactions and the forward
 exactly the MariaDB writers', while every transaction the other direction
 applied carried a marker row that the stream dropped.
 
+dead-letters: rows the MySQL target refuses (a CHECK constraint made on
+the target) land in the dead-letter table with the target's error; the
+rest, in the same source transaction too, is applied.
+
 Ends with "N passed, N failed". Needs tests/servers/testenv.sh's servers;
-fails, never skips, without them. CDC_MIGRATE_KILLS (default 11 per
-direction) and CDC_MIGRATE_PRELOAD (3000) make it a longer soak.
+fails, never skips, without them. CDC_MIGRATE_KILLS (default 11: 11 kills
+MySQL -> MariaDB, 9 MariaDB -> MySQL) and CDC_MIGRATE_PRELOAD (3000) make it
+a longer soak.
 """
 import os
 import random
@@ -49,7 +54,7 @@ import workload  # noqa: E402
 from myserver import MyServer, PASSWORD as OWN_PW  # noqa: E402
 
 MIGRATE = os.path.abspath(sys.argv[1])
-CASES = sys.argv[2:] or ["mysql-mariadb", "mariadb-mysql", "twoway"]
+CASES = sys.argv[2:] or ["mysql-mariadb", "mariadb-mysql", "twoway", "dead-letters"]
 KILLS = int(os.environ.get("CDC_MIGRATE_KILLS", "11"))
 PRELOAD = int(os.environ.get("CDC_MIGRATE_PRELOAD", "3000"))
 TGT_USER = "migmy_tgt"
@@ -170,12 +175,12 @@ class SlowWriter(workload.Writer):
                 self.p.stdin.write((self.txn() + "\n").encode())
                 self.p.stdin.flush()
                 self.txns += 1
-                time.sleep(0.06)
+                time.sleep(self.pace)
         except BrokenPipeError:
             pass
 
 
-def one_way(label, src, tgt, mig, fault, state):
+def one_way(label, src, tgt, mig, fault, state, kills_n, pace):
     """Preload, kills, a target fault, cutover, comparisons."""
     t0 = time.time()
     src.src.create()
@@ -186,10 +191,12 @@ def one_way(label, src, tgt, mig, fault, state):
             % (tgt.db, dupes, state) + LEGDER_FMT(tgt.db, dupes), db=False)
     writers = [SlowWriter(src.src, w, seed=200 + w) for w in range(2)]
     for w in writers:
+        w.pace = pace
+    for w in writers:
         w.start()
     rnd = random.Random(99)
     kills = {"copy": 0, "apply": 0}
-    for i in range(KILLS):
+    for i in range(kills_n):
         p = mig.start()
         if i < 2:
             time.sleep(rnd.uniform(0.2, 1.0))
@@ -210,8 +217,8 @@ def one_way(label, src, tgt, mig, fault, state):
     print("# %s: kill -9 during copy %d, during apply %d (%.0fs)" % (label, kills["copy"],
                                                                     kills["apply"], time.time() - t0),
           flush=True)
-    check("%s: %d kill -9, during the copy and during the apply" % (label, KILLS),
-          kills["copy"] >= 1 and kills["apply"] >= KILLS // 2, str(kills))
+    check("%s: %d kill -9, during the copy and during the apply" % (label, kills_n),
+          kills["copy"] >= 1 and kills["apply"] >= kills_n // 2, str(kills))
     p = mig.start()
     deadline = time.time() + 120
     while phase(tgt, state, mig_name(mig)) != "streaming" and time.time() < deadline:
@@ -334,7 +341,7 @@ def case_mysql_mariadb():
             own.crash()
             time.sleep(2)
             own.start()
-        one_way("mysql->mariadb", src, tgt, mig, fault, "migmy_astate")
+        one_way("mysql->mariadb", src, tgt, mig, fault, "migmy_astate", KILLS, 0.06)
     finally:
         if failed and os.environ.get("CDC_MIGRATE_KEEP"):
             own.stop()
@@ -358,11 +365,66 @@ def case_mariadb_mysql():
             cut.append(kill_target_connections(mysql))
             time.sleep(1.0)
     try:
-        one_way("mariadb->mysql", src, mysql, mig, fault, "migmy_bstate")
+        # fewer kills here: each restart on the shared MariaDB finds its GTID
+        # position by reading the binlog file (20 in all with the case above)
+        one_way("mariadb->mysql", src, mysql, mig, fault, "migmy_bstate", max(KILLS - 2, 1), 0.12)
         check("mariadb->mysql: target connections were cut", sum(cut) >= 2, str(cut))
     finally:
         mysql.sql("DROP USER IF EXISTS '%s'@'%%'" % TGT_USER, db=False)
         os.unlink(log)
+
+
+def case_dead_letters():
+    """Rows the MySQL target refuses (a CHECK constraint made there) go to
+    the dead-letter table with the error; the rest is applied."""
+    src = Shared("mariadb", "migmy_dl")
+    mysql = Shared("mysql", "migmy_dlt")
+    state = "migmy_dlstate"
+    mysql_target_account(mysql)
+    log = "/tmp/migmy-dl-run.%d.log" % os.getpid()
+    mig = Mig(src.port, src.db, "mysql://%s@127.0.0.1:%d" % (TGT_USER, mysql.port), TGT_PW,
+              mysql.db, state, "dl", "7315", log)
+    p = None
+    try:
+        src.sql("DROP DATABASE IF EXISTS migmy_dl; CREATE DATABASE migmy_dl;"
+                "CREATE TABLE migmy_dl.t (id INT PRIMARY KEY, n INT, s VARCHAR(20));"
+                "INSERT INTO migmy_dl.t VALUES (1, 1, 'a');", db=False)
+        mysql.sql("DROP DATABASE IF EXISTS migmy_dlt; DROP DATABASE IF EXISTS %s;"
+                  "CREATE DATABASE migmy_dlt; CREATE TABLE migmy_dlt.t (id INT NOT NULL PRIMARY KEY,"
+                  " n INT, s VARCHAR(20), CONSTRAINT n_nonneg CHECK (n >= 0))" % state, db=False)
+        p = mig.start(["--dead-letter"])
+        deadline = time.time() + 60
+        while phase(mysql, state, "dl") != "streaming" and time.time() < deadline:
+            time.sleep(0.2)
+        src.sql("INSERT INTO t VALUES (11, 5, 'x'); INSERT INTO t VALUES (12, -1, 'bad');"
+                "BEGIN; INSERT INTO t VALUES (14, -2, 'bad2'); INSERT INTO t VALUES (15, 3, 'y');"
+                " COMMIT; UPDATE t SET n = 9 WHERE id = 1;")
+        deadline = time.time() + 60
+        ids = []
+        while time.time() < deadline:
+            ids = [r[0] for r in mysql.sql("SELECT id FROM t ORDER BY id")]
+            n1 = mysql.sql("SELECT n FROM t WHERE id = 1")
+            if ids == ["1", "11", "15"] and n1 == [["9"]]:
+                break
+            time.sleep(0.5)
+        check("dead letters (MySQL target): the accepted rows are applied, the stream goes on",
+              ids == ["1", "11", "15"], "%s\n%s" % (ids, mig.tail()))
+        dl = mysql.sql("SELECT row_data, error FROM %s.dead_letter ORDER BY id" % state, db=False)
+        ok = (len(dl) == 2 and '"id":12' in dl[0][0] and "n_nonneg" in dl[0][1] and
+              '"id":14' in dl[1][0] and "n_nonneg" in dl[1][1])
+        check("dead letters (MySQL target): refused rows kept with the target's error", ok, str(dl))
+        st = mig.cmd("status")
+        check("dead letters (MySQL target): status counts them", "dead_letters: 2" in st.stdout,
+              st.stdout + st.stderr)
+    finally:
+        if p and p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+            p.wait(timeout=60)
+        src.sql("DROP DATABASE IF EXISTS migmy_dl", db=False)
+        mysql.sql("DROP DATABASE IF EXISTS migmy_dlt; DROP DATABASE IF EXISTS %s; DROP USER IF "
+                  "EXISTS '%s'@'%%'" % (state, TGT_USER), db=False)
+        if os.path.exists(log):
+            os.unlink(log)
 
 
 # ---- two-way -----------------------------------------------------------------
@@ -575,7 +637,7 @@ def main():
     for c in CASES:
         try:
             {"mysql-mariadb": case_mysql_mariadb, "mariadb-mysql": case_mariadb_mysql,
-             "twoway": case_twoway}[c]()
+             "twoway": case_twoway, "dead-letters": case_dead_letters}[c]()
         except Exception as e:  # a broken case fails loudly, the others still run
             check("%s: ran to the end" % c, False, repr(e))
         print("# %s done at %.0fs" % (c, time.time() - t0), flush=True)
