@@ -351,6 +351,74 @@ def latency_backoff(pg):
     pg.sql("postgres", "DROP DATABASE %s" % pgdb)
 
 
+def parallel_mysql_target():
+    """Parallel apply into a MySQL-protocol target (a mariadbd the test
+    starts, tests/migrate/myserver.py): the worker rows live in the state
+    database there; kill -9 at random and between two workers' commits,
+    then both sides dumped by each server's SQL and compared."""
+    from myserver import MyServer, PASSWORD
+    name = "mariadb -> own mariadbd parallel"
+    src = workload.Source("mariadb", "migpar_tgt")
+    src.create()
+    src.preload(1000, seed=5)
+    own = MyServer()
+    try:
+        log = open(os.path.join(own.dir, "run.log"), "a")
+        envx = {"CDC_MIGRATE_TARGET_PASSWORD": PASSWORD}
+        base = ["--source-host", "127.0.0.1", "--source-port", str(src.port), "--source-user",
+                "root", "--database", src.db, "--target", own.url(), "--target-schema",
+                "migpar_t", "--state-schema", "migpar_state", "--server-id", "7114",
+                "--workers", "3", "--batch-ms", "50"]
+        writers = [workload.Writer(src, w, seed=300 + w) for w in range(2)]
+        for w in writers:
+            w.start()
+        between = 0
+        for i in range(3):
+            hook = {"CDC_MIGRATE_TEST_EXIT_AFTER_COMMIT": "3"} if i == 1 else {}
+            p = subprocess.Popen([MIGRATE, "run"] + base, env=env(dict(envx, **hook)),
+                                 stdout=log, stderr=log)
+            if hook:
+                try:
+                    between += p.wait(timeout=90) == 9
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                continue
+            time.sleep(4)
+            p.send_signal(signal.SIGKILL)
+            p.wait()
+        p = subprocess.Popen([MIGRATE, "run"] + base, env=env(envx), stdout=log, stderr=log)
+        time.sleep(2)
+        for w in writers:
+            w.stop()
+        r = subprocess.run([MIGRATE, "cutover"] + base[:-6] + ["--max-lag-ms", "3000",
+                                                               "--timeout", "180"],
+                           env=env(envx), capture_output=True, text=True, timeout=240)
+        check("%s: cutover reports the target equal" % name,
+              r.returncode == 0 and "target equals source" in r.stdout,
+              r.stdout + r.stderr[-1500:] + open(os.path.join(own.dir, "run.log")).read()[-2000:])
+        p.send_signal(signal.SIGTERM)
+        p.wait(timeout=60)
+        log.close()
+        check("%s: a run ended between two workers' commits" % name, between == 1, str(between))
+        text = open(os.path.join(own.dir, "run.log")).read()
+        check("%s: the next run found the half-committed batch" % name,
+              "left a batch half committed" in text, text[-1500:])
+        for t, cols in (("ledger", "id, HEX(tag), n"), ("kv", "k, HEX(v), n"),
+                        ("items", "id, i, HEX(s), d, HEX(b)")):
+            q = "SELECT %s FROM %s ORDER BY 1" % (cols, t)
+            a = src.sql(q)
+            rr = subprocess.run(own.cli("migpar_t"), input=q.encode(), capture_output=True)
+            b = [ln.split("\t") for ln in rr.stdout.decode().split("\n") if ln]
+            check("%s: %s identical (%d rows, dumped by each server)" % (name, t, len(a)),
+                  a == b, "%d vs %d rows" % (len(a), len(b)))
+        w = subprocess.run(own.cli("migpar_state"), input=b"SELECT count(*) FROM worker",
+                           capture_output=True).stdout.decode().strip()
+        check("%s: worker rows in the state database" % name, w not in ("", "0"), w)
+    finally:
+        own.cleanup()
+        src.drop()
+
+
 def main():
     for v in ("CDC_TEST_TESTENV", "CDC_TEST_PASSWORD"):
         if not os.environ.get(v):
@@ -364,6 +432,8 @@ def main():
             ddl(f, pg)
         for f in ([] if os.environ.get("CDC_MIGRATE_QUICK") else FLAVORS):
             parallel(f, pg)
+        if not os.environ.get("CDC_MIGRATE_QUICK"):
+            parallel_mysql_target()
     finally:
         if failed and os.environ.get("CDC_MIGRATE_KEEP"):
             pg.stop()
