@@ -21,6 +21,7 @@ typedef struct worker {
     int started;
     mbuf build; /* the part being built by the coordinator */
     mbuf run;   /* the dispatched part */
+    char *tag;  /* this worker's name for the target's begin (a marker row of its own) */
     uint64_t seq_done;
 } worker;
 
@@ -211,6 +212,31 @@ par *par_open(const mopts *o, const char *qname, int n, char *err, size_t errlen
         w->started = 1;
     }
     p->wtbl = par_aux_table(p->w[0].c, "worker");
+    /* Each worker's row exists before any batch: a batch then only
+     * UPDATEs its own row (by primary key), so no two workers' open
+     * transactions lock the same row or gap. Each worker also opens its
+     * transactions under a name of its own: a MySQL/MariaDB target writes a
+     * marker row per name (loop prevention), and one row shared by all
+     * workers would make them wait for each other inside the barrier. */
+    for (int i = 0; i < n; i++) {
+        worker *w = &p->w[i];
+        char raw[300];
+        snprintf(raw, sizeof raw, "%s/worker%d", o->name, i);
+        mbuf t = {0};
+        w->c->ops->quote(&t, raw, strlen(raw));
+        w->tag = xstrdup(mbuf_str(&t));
+        t.len = 0;
+        mbuf_printf(&t, "INSERT INTO %s (name, worker, nworkers, checkpoint, file, pos) SELECT "
+                        "%s, %d, %d, '', '', 0 FROM (SELECT 1 AS one) AS x WHERE NOT EXISTS "
+                        "(SELECT 1 FROM %s WHERE name = %s AND worker = %d)",
+                    p->wtbl, qname, i, n, p->wtbl, qname, i);
+        long rc = w->c->ops->exec(w->c, mbuf_str(&t), err, errlen);
+        mbuf_free(&t);
+        if (rc < 0) {
+            par_close(p);
+            return NULL;
+        }
+    }
     return p;
 }
 
@@ -230,6 +256,7 @@ void par_close(par *p)
         if (w->started)
             pthread_join(w->th, NULL);
         target_close(w->c);
+        free(w->tag);
         mbuf_free(&w->build);
         mbuf_free(&w->run);
     }
@@ -247,7 +274,7 @@ mbuf *par_part(par *p, int w)
 {
     mbuf *b = &p->w[w].build;
     if (!b->len) {
-        p->w[w].c->ops->begin(p->w[w].c, b, p->qname); /* tagged as the target wants */
+        p->w[w].c->ops->begin(p->w[w].c, b, p->w[w].tag); /* tagged as the target wants */
         if (!b->len)
             mbuf_puts(b, "BEGIN;");
     }
@@ -289,14 +316,12 @@ void par_dispatch(par *p, const char *ck, const char *file, uint64_t off,
             continue;
         /* The worker row: the end of the batch this part belongs to. */
         mbuf *b = &w->build;
-        mbuf_printf(b, "DELETE FROM %s WHERE name = %s AND worker = %d;"
-                       "INSERT INTO %s (name, worker, nworkers, checkpoint, "
-                       "file, pos) VALUES (%s, %d, %d, ", p->wtbl, p->qname, i, p->wtbl, p->qname,
-                    i, p->n);
+        mbuf_printf(b, "UPDATE %s SET nworkers = %d, checkpoint = ", p->wtbl, p->n);
         w->c->ops->quote(b, ck, strlen(ck));
-        mbuf_puts(b, ", ");
+        mbuf_puts(b, ", file = ");
         w->c->ops->quote(b, file, strlen(file));
-        mbuf_printf(b, ", %llu)", (unsigned long long)off);
+        mbuf_printf(b, ", pos = %llu WHERE name = %s AND worker = %d", (unsigned long long)off,
+                    p->qname, i);
         mbuf t = w->run;
         w->run = w->build;
         w->build = t;
