@@ -80,7 +80,14 @@ class Shared:
         self.flavor, self.db, self.port = flavor, db, self.src.port
 
     def sql(self, q, db=True):
-        return self.src.sql(q, db)
+        # Debian's client straight over TCP: half the time of the wrapper
+        cli = ["mariadb", "--no-defaults", "-h127.0.0.1", "-P%d" % self.port, "-uroot",
+               "-p" + os.environ["CDC_TEST_PASSWORD"], "--ssl", "--default-character-set=utf8mb4",
+               "--batch", "--raw", "--skip-column-names"] + ([self.db] if db else [])
+        r = subprocess.run(cli, input=q.encode(), capture_output=True)
+        if r.returncode:
+            raise RuntimeError("%s: %s: %s" % (self.flavor, q[:300], r.stderr.decode()[-800:]))
+        return [line.split("\t") for line in r.stdout.decode("utf-8").split("\n") if line != ""]
 
 
 class Own:
@@ -196,17 +203,19 @@ def one_way(label, src, tgt, mig, fault, state, kills_n, pace):
         w.start()
     rnd = random.Random(99)
     kills = {"copy": 0, "apply": 0}
+    streaming = False  # once the copy is committed the phase stays "streaming"
     for i in range(kills_n):
         p = mig.start()
         if i < 2:
             time.sleep(rnd.uniform(0.2, 1.0))
         else:
             deadline = time.time() + 120
-            while (phase(tgt, state, mig_name(mig)) != "streaming" and time.time() < deadline
-                   and p.poll() is None):
+            while (not streaming and phase(tgt, state, mig_name(mig)) != "streaming" and
+                   time.time() < deadline and p.poll() is None):
                 time.sleep(0.1)
+            streaming = True
             time.sleep(rnd.uniform(0.2, 2.0))
-        ph = phase(tgt, state, mig_name(mig))
+        ph = "streaming" if streaming else phase(tgt, state, mig_name(mig))
         if p.poll() is not None:
             check("%s: run %d still running before its kill" % (label, i), False,
                   "exit %s; log %s" % (p.returncode, mig.tail()))
@@ -244,10 +253,12 @@ def one_way(label, src, tgt, mig, fault, state, kills_n, pace):
         p.kill()
         rc = "hung"
     check("%s: run exits 0 on SIGTERM" % label, rc == 0, "rc %s" % rc)
+    print("# %s: run stopped at %.0fs" % (label, time.time() - t0), flush=True)
     text = mig.tail(10**7)
     check("%s: the run retried through the target fault" % label, "retrying in" in text,
           text[-1500:])
     compare(src, tgt, label)
+    print("# %s: dumps compared at %.0fs" % (label, time.time() - t0), flush=True)
     d = tgt.sql("SELECT count(*) FROM %s.dupes" % dupes, db=False)[0][0]
     check("%s: no transaction applied twice (ledger trigger saw %s updates/deletes)" % (label, d),
           d == "0")
@@ -285,6 +296,7 @@ def one_way(label, src, tgt, mig, fault, state, kills_n, pace):
     idx = tgt.sql("SELECT COUNT(DISTINCT INDEX_NAME) FROM information_schema.STATISTICS "
                   "WHERE TABLE_SCHEMA = '%s' AND TABLE_NAME = 'items'" % tgt.db, db=False)[0][0]
     check("%s: primary key and secondary indexes created" % label, idx == "3", idx)
+    print("# %s: catalog checked at %.0fs" % (label, time.time() - t0), flush=True)
     st = mig.cmd("status")
     check("%s: status shows the state, lag and dead letters" % label,
           st.returncode == 0 and "lag_ms:" in st.stdout and "dead_letters: 0" in st.stdout,
