@@ -47,6 +47,10 @@ struct cdc_stream {
     void *progress_ud;
     cdc_stream_checkpoint_cb snap_done_cb;
     void *snap_done_ud;
+    cdc_stream_snapshot_progress_cb snap_progress_cb;
+    void *snap_progress_ud;
+    cdc_stream_checkpoint_cb snap_ck_cb;
+    void *snap_ck_ud;
 
     uint32_t server_id;
     int hb_ms, hb_timeout_ms, backoff_ms, backoff_max_ms, max_attempts;
@@ -212,6 +216,16 @@ void cdc_stream_set_checkpoint_cb(cdc_stream *s, cdc_stream_checkpoint_cb cb, vo
 void cdc_stream_set_log_cb(cdc_stream *s, cdc_stream_log_cb cb, void *ud) { s->log_cb = cb; s->log_ud = ud; }
 void cdc_stream_set_snapshot_cb(cdc_stream *s, cdc_stream_change_cb cb, void *ud) { s->snap_cb = cb; s->snap_ud = ud; }
 void cdc_stream_set_progress_cb(cdc_stream *s, cdc_stream_progress_cb cb, void *ud) { s->progress_cb = cb; s->progress_ud = ud; }
+void cdc_stream_set_snapshot_progress_cb(cdc_stream *s, cdc_stream_snapshot_progress_cb cb, void *ud)
+{
+    s->snap_progress_cb = cb;
+    s->snap_progress_ud = ud;
+}
+void cdc_stream_set_snapshot_checkpoint_cb(cdc_stream *s, cdc_stream_checkpoint_cb cb, void *ud)
+{
+    s->snap_ck_cb = cb;
+    s->snap_ck_ud = ud;
+}
 void cdc_stream_set_snapshot_done_cb(cdc_stream *s, cdc_stream_checkpoint_cb cb, void *ud)
 {
     s->snap_done_cb = cb;
