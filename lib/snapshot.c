@@ -1369,7 +1369,9 @@ static void progress_figures(snap *s, const snap_table *t, cdc_snapshot_progress
         const snap_table *x = &s->tables[i];
         if (x->items_left && x->rows_est > x->rows_done) left += x->rows_est - x->rows_done;
     }
-    uint64_t chunks = s->o->chunk_rows ? (t->rows_est + s->o->chunk_rows - 1) / s->o->chunk_rows : 1;
+    /* a chunk is one keyset query: each item ends with one that comes back short */
+    uint64_t chunks = 0;
+    for (size_t k = 0; k < t->nitems; k++) chunks += s->items[t->item0 + k].est / s->o->chunk_rows + 1;
     *p = (cdc_snapshot_progress){
         .db = t->t.db,
         .table = t->t.name,
