@@ -370,6 +370,13 @@ def ddl_check(srv, p, errf, problems, notes):
     lines = [json.loads(l) for l in first + rest.splitlines() if l.strip()]
     if p.returncode != 0:
         problems.append("the run exited %d: %s" % (p.returncode, errs.decode()[-300:]))
+    # progress on stderr (not a terminal: plain lines), the last one at the end
+    prog = [l for l in errs.decode().splitlines() if l.startswith("cdc stream: snapshot ")]
+    if not prog or "rows/s, ETA" not in prog[0] or not prog[-1].startswith("cdc stream: snapshot 100.0%") \
+            or "2 of 2 tables done" not in prog[-1]:
+        problems.append("progress lines on stderr: %r" % prog[-3:])
+    else:
+        notes.append("progress: %s" % prog[-1])
     cols = {"a": {"id", "v"}, "z": {"id", "w"}}
     bad = [l for l in lines if set(l["after"]) != cols[l["table"]]]
     if bad:
