@@ -20,6 +20,16 @@
 #include "tablemap.h"
 #include "value.h"
 
+/* What cdc_snapshot_progress (cdc/stream.h) reads. */
+struct cdc_snapshot_progress {
+    const char *db, *table;
+    uint64_t table_rows_done, table_rows_estimated, table_chunks_done, table_chunks_estimated;
+    size_t tables_done, tables_total;
+    uint64_t rows_done, rows_estimated, elapsed_ms;
+    double rows_per_sec;
+    int64_t eta_ms;
+};
+
 /* The binlog point the snapshot is consistent with: the first change
  * not in the snapshot starts at file:offset. gtid_set is the executed
  * GTID set at that point in the server's text form ("" without GTIDs). */
@@ -66,6 +76,12 @@ typedef struct cdc__snap_cbs {
      * may pause like row. */
     int (*progress)(const char *db, const char *table, uint64_t rows_done, uint64_t rows_estimated,
                     size_t tables_done, size_t tables_total, void *ud);
+    /* As cdc_stream_snapshot_progress_cb, right after progress. */
+    int (*progress_ex)(const cdc_snapshot_progress *p, void *ud);
+    /* After each completed chunk and item whose rows were all delivered:
+     * the progress (snapprog.h grammar, NUL-terminated, len bytes) a
+     * restart continues from; may pause like row. */
+    int (*checkpoint)(const char *progress, size_t len, void *ud);
     /* Fallbacks and retries worth logging (level 1 warning, 2 info). */
     void (*log)(int level, int code, const char *msg, void *ud);
     void *ud;
@@ -82,6 +98,14 @@ typedef struct cdc__snap_opts {
     /* When *stop becomes nonzero (any thread) cdc__snap_run() returns
      * CDC_ERR_STOPPED soon, with its place kept like a pause. May be NULL. */
     const atomic_int *stop;
+    /* Continue this progress (from a checkpoint; must outlive the
+     * snapshot): its done tables and items are skipped, its items under
+     * way go on after their key, in a new read view. NULL: from scratch. */
+    const struct cdc__snapprog *resume;
+    /* Tests: runs right after the point is fixed, before the tables are
+     * locked against DDL (to land DDL in that window). */
+    void (*test_after_point)(void *ud);
+    void *test_ud;
 } cdc__snap_opts;
 
 /* A snapshot in progress: open, then run (as often as it pauses), then free. */
@@ -210,6 +234,13 @@ typedef struct cdc__snap_stream {
     void *row_ud;
     cdc_stream_progress_cb progress;
     void *progress_ud;
+    cdc_stream_snapshot_progress_cb progress_ex;
+    void *progress_ex_ud;
+    /* snapshot checkpoints (the point plus progress), NULL: none */
+    cdc_stream_checkpoint_cb checkpoint;
+    void *checkpoint_ud;
+    /* a checkpoint with progress to continue (its point is the point), or NULL */
+    const cdc_position *resume;
     void (*log)(int level, int code, const char *msg, void *ud);
     void *log_ud;
     _Atomic uint64_t *rows_metric;      /* may be NULL */

@@ -36,8 +36,62 @@ static bool parse_i64(const char *s, size_t len, int64_t *out)
 }
 
 /* strtod/strtof want a NUL; numbers are short, so copy them. */
+/* Exact doubles without strtod for the common text: at most 15
+ * significant digits (the mantissa is below 2^53, an exact double) and a
+ * decimal exponent within +-22 (10^e is an exact double): one IEEE
+ * multiplication or division, correctly rounded, gives what strtod gives
+ * (Clinger's fast path). false: not such text, use strtod. */
+static bool fast_double(const char *s, size_t len, double *d)
+{
+    static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    size_t i = 0;
+    bool neg = false;
+    if (i < len && (s[i] == '-' || s[i] == '+')) neg = s[i++] == '-';
+    uint64_t m = 0;
+    int digits = 0, frac = 0, e = 0;
+    bool any = false, dot = false;
+    for (; i < len; i++) {
+        char c = s[i];
+        if (c >= '0' && c <= '9') {
+            any = true;
+            if (m || c != '0') {
+                if (++digits > 15) return false;
+                m = m * 10 + (uint64_t)(c - '0');
+            }
+            if (dot) frac++;
+        } else if (c == '.' && !dot) {
+            dot = true;
+        } else {
+            break;
+        }
+    }
+    if (!any) return false;
+    if (i < len) {
+        if (s[i] != 'e' && s[i] != 'E') return false;
+        i++;
+        bool eneg = false;
+        if (i < len && (s[i] == '-' || s[i] == '+')) eneg = s[i++] == '-';
+        if (i == len) return false;
+        for (; i < len; i++) {
+            if (s[i] < '0' || s[i] > '9' || e > 1000) return false;
+            e = e * 10 + (s[i] - '0');
+        }
+        if (eneg) e = -e;
+    }
+    e -= frac;
+    double v = (double)m;
+    if (m == 0) v = 0;
+    else if (e >= 0 && e <= 22) v *= p10[e];
+    else if (e < 0 && e >= -22) v /= p10[-e];
+    else return false;
+    *d = neg ? -v : v;
+    return true;
+}
+
 static bool parse_real(const char *s, size_t len, bool single, double *d, float *f)
 {
+    if (!single && len && fast_double(s, len, d)) return true;
     char tmp[64];
     if (len == 0 || len >= sizeof tmp) return false;
     memcpy(tmp, s, len);
@@ -152,6 +206,9 @@ static int from_inet_uuid(const cdc_column *col, const char *s, size_t len, cdc_
     return CDC_OK;
 }
 
+/* Only text kinds ask: a table lookup per value otherwise. */
+static bool text_is_utf8(unsigned charset) { return cdc__charset_of(charset)->kind == CDC_CS_UTF8; }
+
 int cdc__value_from_text(const cdc_column *col, const char *s, size_t len, unsigned text_charset,
                          cdc_value *out, cdc__buf *scratch, cdc__err *err)
 {
@@ -161,7 +218,6 @@ int cdc__value_from_text(const cdc_column *col, const char *s, size_t len, unsig
         out->kind = CDC_K_NULL;
         return CDC_OK;
     }
-    bool utf8 = cdc__charset_of(text_charset)->kind == CDC_CS_UTF8;
     unsigned fsp = 0;
     switch (col->type) {
     case CDC_T_TINY: case CDC_T_SHORT: case CDC_T_INT24: case CDC_T_LONG: case CDC_T_LONGLONG:
@@ -262,11 +318,11 @@ int cdc__value_from_text(const cdc_column *col, const char *s, size_t len, unsig
         unsigned real, plen;
         cdc__column_string_info(col, &real, &plen);
         if (real == CDC_T_ENUM || real == CDC_T_SET) {
-            if (col->n_labels) return from_enum_set(col, real, s, len, utf8, out, err);
+            if (col->n_labels) return from_enum_set(col, real, s, len, text_is_utf8(text_charset), out, err);
             /* no labels to map back: the label itself, which is what the
              * binlog side renders once it knows them */
             out->kind = CDC_K_STRING;
-            out->flags = utf8 ? CDC_VF_UTF8 : 0;
+            out->flags = text_is_utf8(text_charset) ? CDC_VF_UTF8 : 0;
             out->v.b = (cdc_bytes){(const uint8_t *)s, len};
             return CDC_OK;
         }
@@ -284,7 +340,7 @@ int cdc__value_from_text(const cdc_column *col, const char *s, size_t len, unsig
             out->kind = CDC_K_BYTES;
         } else {
             out->kind = CDC_K_STRING;
-            if (utf8) out->flags = CDC_VF_UTF8;
+            if (text_is_utf8(text_charset)) out->flags = CDC_VF_UTF8;
         }
         return CDC_OK;
     default:

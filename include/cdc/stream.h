@@ -68,6 +68,15 @@ CDC_EXTERN uint64_t cdc_position_offset(const cdc_position *p);
 /* The executed GTID set, NUL-terminated; "" when the server has no GTIDs. */
 CDC_EXTERN const char *cdc_position_gtid_set(const cdc_position *p);
 /*
+ * 1 when p records an unfinished snapshot (a checkpoint handed to the
+ * snapshot-checkpoint callback, or parsed from one): its file, offset
+ * and GTID set are then the snapshot's point, and its checkpoint string
+ * carries which tables and key ranges were already delivered, so a
+ * stream started from it goes on with the rest of the snapshot
+ * (docs/snapshot.md, "Resuming after a restart"). 0 otherwise.
+ */
+CDC_EXTERN int cdc_position_snapshot_pending(const cdc_position *p);
+/*
  * The checkpoint string, NUL-terminated, into buf (cap bytes). *need (if
  * not NULL) receives the size including the NUL. Returns CDC_OK, or
  * CDC_ERR_TOO_LARGE when cap is too small (buf then holds nothing useful).
@@ -151,6 +160,36 @@ typedef int (*cdc_stream_progress_cb)(const char *db, const char *table, uint64_
                                       uint64_t rows_estimated, size_t tables_done,
                                       size_t tables_total, void *ud);
 
+/*
+ * Snapshot progress with rates, for people watching a long snapshot: an
+ * opaque view handed to cdc_stream_snapshot_progress_cb after each chunk
+ * and at the end of each table, valid until the callback returns; read it
+ * with the functions below. Estimates come from
+ * information_schema.TABLES.TABLE_ROWS (InnoDB statistics) and may be off
+ * either way; the figures count this run only (after a restart the
+ * tables and ranges done before are done, and are not counted again).
+ */
+typedef struct cdc_snapshot_progress cdc_snapshot_progress;
+typedef enum cdc_progress_field {
+    CDC_PROGRESS_TABLE_ROWS_DONE = 0,       /* rows of the table delivered in this run */
+    CDC_PROGRESS_TABLE_ROWS_ESTIMATED = 1,  /* its TABLE_ROWS */
+    CDC_PROGRESS_TABLE_CHUNKS_DONE = 2,     /* its keyset queries done in this run */
+    CDC_PROGRESS_TABLE_CHUNKS_ESTIMATED = 3,/* per key range, estimate / snapshot.chunk.rows + 1 */
+    CDC_PROGRESS_TABLES_DONE = 4,
+    CDC_PROGRESS_TABLES_TOTAL = 5,
+    CDC_PROGRESS_ROWS_DONE = 6,             /* all tables, this run */
+    CDC_PROGRESS_ROWS_ESTIMATED = 7,        /* rows done plus what the estimates leave */
+    CDC_PROGRESS_ELAPSED_MS = 8,            /* since this run's snapshot opened */
+    CDC_PROGRESS_ROWS_PER_SEC = 9,          /* over the last ~5 seconds (the run before that), rounded */
+    CDC_PROGRESS_ETA_MS = 10                /* remaining estimate at that rate; -1 when unknown */
+} cdc_progress_field;
+/* The table the last chunk belonged to (NUL-terminated; "" for NULL p). */
+CDC_EXTERN const char *cdc_snapshot_progress_db(const cdc_snapshot_progress *p);
+CDC_EXTERN const char *cdc_snapshot_progress_table(const cdc_snapshot_progress *p);
+/* A figure; 0 for NULL p or an unknown field. Thread: the callback's. */
+CDC_EXTERN int64_t cdc_snapshot_progress_value(const cdc_snapshot_progress *p, cdc_progress_field f);
+typedef int (*cdc_stream_snapshot_progress_cb)(const cdc_snapshot_progress *p, void *ud);
+
 /* ---- the stream --------------------------------------------------------- */
 
 /*
@@ -179,6 +218,24 @@ CDC_EXTERN void cdc_stream_set_log_cb(cdc_stream *s, cdc_stream_log_cb cb, void 
  * rows: the same row reads the same from either path. */
 CDC_EXTERN void cdc_stream_set_snapshot_cb(cdc_stream *s, cdc_stream_change_cb cb, void *ud);
 CDC_EXTERN void cdc_stream_set_progress_cb(cdc_stream *s, cdc_stream_progress_cb cb, void *ud);
+/* Progress with rows/s and ETA (cdc_snapshot_progress), at the same
+ * moments as the progress callback (which is called first); returns as
+ * every callback. */
+CDC_EXTERN void cdc_stream_set_snapshot_progress_cb(cdc_stream *s, cdc_stream_snapshot_progress_cb cb,
+                                                    void *ud);
+/*
+ * A snapshot's resumable checkpoint: after every chunk of keyset rows
+ * (and every table) whose rows were all handed to the snapshot callback,
+ * pos is the snapshot's point plus its progress
+ * (cdc_position_snapshot_pending() is 1). A host that saves it once
+ * those rows are durable and later starts a stream from it (the "start"
+ * key) continues the snapshot after the last completed chunk of each
+ * key range instead of taking it again; docs/snapshot.md ("Resuming
+ * after a restart") states what that guarantees and how many rows may
+ * come twice. Not set: no such checkpoints, a restart begins anew.
+ * Returns as every callback (CDC_ERR_PAUSED pauses after this chunk).
+ */
+CDC_EXTERN void cdc_stream_set_snapshot_checkpoint_cb(cdc_stream *s, cdc_stream_checkpoint_cb cb, void *ud);
 /* The snapshot is complete; pos is its consistent point, where the change
  * stream starts, and a valid checkpoint (save it: a restart from it does
  * not take the snapshot again). */
