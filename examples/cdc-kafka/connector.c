@@ -87,7 +87,7 @@ static int close_unit(connector *c, char *ck)
  * or the checkpoint would pass the lost message. */
 static void advance(connector *c)
 {
-    if (atomic_load(&c->fatal)) return;
+    if (atomic_load(&c->fatal) || atomic_load(&c->replay)) return;
     while (c->head && c->head->closed && c->head->outstanding == 0) {
         unit *u = c->head;
         c->head = u->next;
@@ -166,6 +166,24 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
         snprintf(where, sizeof where, "%s [partition %d]", rd_kafka_topic_name(m->rkt), (int)m->partition);
         /* The checkpoint stays at the last fully acknowledged transaction: safe to restart from. */
         set_fatal(c, "delivery to %s failed: %s", where, rd_kafka_err2str(m->err));
+    } else if (m->offset < 0 && c->offsets_expected) {
+        /* Success without an offset: no broker answered for this record.
+         * librdkafka's idempotent producer reports it delivered because a
+         * later batch of the same partition succeeded ("implicit ack"),
+         * which proves it only if the broker checks producer sequence
+         * numbers. A broker (or librdkafka's mock cluster) that does not
+         * check them accepts the later batch after this one failed, and
+         * the record is lost. So it does not count as acknowledged: the
+         * checkpoint stays where it is and the stream re-reads from it
+         * (duplicates, never a loss). Exactly-once aborts the transaction. */
+        atomic_fetch_add(&c->m_inferred, 1);
+        if (!atomic_exchange(&c->replay, 1)) {
+            fprintf(stderr,
+                    "cdc-kafka: %s [partition %d]: a record was acknowledged without an offset (delivery inferred "
+                    "from a later batch); re-reading from the last checkpoint\n",
+                    rd_kafka_topic_name(m->rkt), (int)m->partition);
+            if (c->stream && c->cfg->delivery != DELIVERY_EXACTLY_ONCE) cdc_stream_stop(c->stream);
+        }
     } else {
         atomic_fetch_add(&c->m_acked, 1);
     }
@@ -192,8 +210,8 @@ static void on_kafka_error(rd_kafka_t *rk, int err, const char *reason, void *op
 
 static void on_kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
-    (void)rk;
-    if (level <= 4) fprintf(stderr, "cdc-kafka: kafka %s: %s\n", fac, buf);
+    connector *c = rd_kafka_opaque(rk);
+    if (level <= 4 || (c && c->verbose)) fprintf(stderr, "cdc-kafka: kafka %s: %s\n", fac, buf);
 }
 
 /* ---- topics ----------------------------------------------------------------- */
@@ -330,7 +348,8 @@ static int backpressure(connector *c)
 
 static int produce(connector *c, const cdc_bytes *topic, const cdc_bytes *key, const cdc_bytes *value)
 {
-    if (atomic_load(&c->fatal)) return CDC_ERR_PAUSED;
+    if (atomic_load(&c->fatal) || (atomic_load(&c->replay) && c->cfg->delivery != DELIVERY_EXACTLY_ONCE))
+        return CDC_ERR_PAUSED;
     topic_entry *t = find_topic(c, topic->ptr, topic->len);
     if (!t) return atomic_load(&c->fatal) ? CDC_ERR_PAUSED : CDC_ERR_NOMEM;
     if (c->cfg->delivery == DELIVERY_EXACTLY_ONCE && !c->in_txn && eos_begin(c)) return CDC_ERR_PAUSED;
@@ -457,11 +476,12 @@ static int eos_commit(connector *c, char *ck)
      * checkpoint is produced, so no broker ever holds a checkpoint ahead
      * of its records, even one that writes no transaction markers. */
     rd_kafka_resp_err_t fe = rd_kafka_flush(c->rk, 60000);
-    if (fe || atomic_load(&c->fatal)) {
+    if (fe || atomic_load(&c->fatal) || atomic_load(&c->replay)) {
         free(val);
         if (!atomic_load(&c->fatal)) {
             char what[600];
-            snprintf(what, sizeof what, "records of the transaction ending at %s not acknowledged in 60 s", ck);
+            snprintf(what, sizeof what, "records of the transaction ending at %s %s", ck,
+                     fe ? "not acknowledged in 60 s" : "not all acknowledged with an offset");
             fprintf(stderr, "cdc-kafka: exactly-once: %s; aborting it and re-reading\n", what);
             rd_kafka_error_t *ae = rd_kafka_abort_transaction(c->rk, 60000);
             if (ae) {
@@ -705,6 +725,20 @@ static int on_snapshot_row(const cdc_change *ch, void *ud)
         if (asprintf(&val, "{\"checkpoint\":null,\"snapshot\":\"in progress\",\"txn\":\"%s\"}", tag) < 0)
             return CDC_ERR_NOMEM;
         rd_kafka_resp_err_t fe = rd_kafka_flush(c->rk, 60000);
+        if (!fe && atomic_load(&c->replay)) {
+            /* a row acknowledged without an offset: abort, take the snapshot again */
+            free(val);
+            rd_kafka_error_t *ae = rd_kafka_abort_transaction(c->rk, 60000);
+            if (ae) {
+                set_fatal(c, "exactly-once: abort: %s%s", rd_kafka_error_string(ae), "");
+                rd_kafka_error_destroy(ae);
+                return CDC_ERR_PAUSED;
+            }
+            c->in_txn = false;
+            g_restart = true;
+            cdc_stream_stop(c->stream);
+            return CDC_ERR_PAUSED;
+        }
         if (!fe) {
             rd_kafka_headers_t *hdrs = rd_kafka_headers_new(1);
             rd_kafka_header_add(hdrs, "cdc-kafka.txn", -1, tag, (ssize_t)strlen(tag));
@@ -903,6 +937,9 @@ static int make_producer(connector *c, char *err, size_t errlen)
         rd_kafka_conf_destroy(conf);
         return -1;
     }
+    const char *acks = kv_get(&cfg->kafka, "acks");
+    if (!acks) acks = kv_get(&cfg->kafka, "request.required.acks");
+    c->offsets_expected = !acks || strcmp(acks, "0");
     const char *idem = kv_get(&cfg->kafka, "enable.idempotence");
     if (idem && strcmp(idem, "true"))
         fprintf(stderr, "cdc-kafka: warning: kafka.enable.idempotence=%s: retries may reorder or duplicate records\n",
@@ -1068,7 +1105,16 @@ int connector_run(settings *cfg, int metrics_port, bool verbose)
         }
         if (atomic_load(&c.stopping)) cdc_stream_stop(c.stream);
         rc = cdc_stream_start(c.stream);
-        if (g_restart && !atomic_load(&c.stopping) && !atomic_load(&c.fatal)) {
+        bool replay = cfg->delivery != DELIVERY_EXACTLY_ONCE && atomic_load(&c.replay);
+        if (replay && !atomic_load(&c.stopping) && !atomic_load(&c.fatal)) {
+            /* Every delivery report must come before the units go. */
+            while (rd_kafka_outq_len(c.rk) > 0 && !atomic_load(&c.stopping) && !atomic_load(&c.fatal))
+                rd_kafka_poll(c.rk, 100);
+            if (rd_kafka_outq_len(c.rk) > 0) break;
+        }
+        if ((g_restart || replay) && !atomic_load(&c.stopping) && !atomic_load(&c.fatal)) {
+            if (atomic_exchange(&c.replay, 0)) atomic_fetch_add(&c.m_replays, 1);
+            c.in_txn = false;
             pthread_mutex_lock(&c.lock); /* the metrics thread reads c.stream */
             cdc_stream_free(c.stream);
             c.stream = NULL;
@@ -1145,6 +1191,12 @@ size_t connector_metrics(connector *c, char *buf, size_t cap)
         (unsigned long long)atomic_load(&c->m_acked));
     OUT("# TYPE cdc_kafka_delivery_errors_total counter\ncdc_kafka_delivery_errors_total %llu\n",
         (unsigned long long)atomic_load(&c->m_errors));
+    OUT("# HELP cdc_kafka_records_inferred_total Records reported delivered without an offset (not counted as "
+        "acknowledged).\n# TYPE cdc_kafka_records_inferred_total counter\ncdc_kafka_records_inferred_total %llu\n",
+        (unsigned long long)atomic_load(&c->m_inferred));
+    OUT("# HELP cdc_kafka_replays_total Times the stream re-read from the checkpoint after such a record.\n"
+        "# TYPE cdc_kafka_replays_total counter\ncdc_kafka_replays_total %llu\n",
+        (unsigned long long)atomic_load(&c->m_replays));
     OUT("# TYPE cdc_kafka_transactions_committed_total counter\ncdc_kafka_transactions_committed_total %llu\n",
         (unsigned long long)atomic_load(&c->m_txn_commits));
     OUT("# HELP cdc_kafka_queue_depth Records produced and not yet acknowledged.\n# TYPE cdc_kafka_queue_depth gauge\n");

@@ -68,11 +68,16 @@ typedef struct connector {
     bool connector_known;
 
     atomic_int fatal;        /* a producer or store error stops the run */
+    /* A record was acknowledged without an offset: librdkafka inferred its
+     * persistence from a later batch's success (see on_delivery). The
+     * checkpoint stops and the stream re-reads from it. */
+    atomic_int replay;
+    bool offsets_expected;   /* acks is not 0: every real acknowledgement carries an offset */
     char fatal_msg[1024];
     atomic_int stopping;
 
     /* metrics */
-    atomic_uint_least64_t m_records, m_rows, m_snapshot_rows, m_txn_commits, m_acked, m_errors;
+    atomic_uint_least64_t m_records, m_rows, m_snapshot_rows, m_txn_commits, m_acked, m_errors, m_inferred, m_replays;
     bool verbose;
 } connector;
 

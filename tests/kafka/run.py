@@ -500,7 +500,10 @@ def fault_run(flavor, cdc_kafka, mock_exe, eos, rounds):
                       "transaction.boundary.interval.ms": "50", "offset.storage.topic": prefix + "-offsets"})
     else:
         extra.update({"offset.storage.file.filename": os.path.join(WORK, prefix + ".offsets"),
-                      "offset.flush.interval.ms": "200", "max.queue.size": "100"})
+                      "offset.flush.interval.ms": "200", "max.queue.size": "100",
+                      # one record a batch, sent at once: up to 5 batches of a partition in
+                      # flight, so an injected error usually hits one with later ones behind it
+                      "kafka.linger.ms": "0", "kafka.batch.num.messages": "1"})
     conf = base_config(srv, flavor, mock.bootstrap, prefix, db, 41000 + RNG.randrange(9000), **extra)
     stop = threading.Event()
     errors = []
@@ -519,18 +522,20 @@ def fault_run(flavor, cdc_kafka, mock_exe, eos, rounds):
     w = threading.Thread(target=writer)
     w.start()
     faults = []
+    runs = []
     try:
         for r in range(rounds):
             conn = Connector(cdc_kafka, conf, "%s-%d" % (prefix, r))
+            runs.append(conn)
             time.sleep(RNG.uniform(0.4, 2.5))
-            # Exactly-once: brokers down, produce and commit errors at random.
-            # At-least-once: every broker down and up at random, but no
-            # injected produce errors: runs that took all brokers down and
-            # then had produce errors injected lost changes (issue 10 says
-            # so; not yet understood), and CI must not pass or fail by luck.
-            f = RNG.random()
-            if not eos and 0.25 <= f < 0.45:
-                f = 0.9
+            # Brokers down, produce errors (and exactly-once: commit errors)
+            # at random; the first two rounds take every broker down, then
+            # inject produce errors. Produce errors while later batches of
+            # the same partition are in flight are what made librdkafka
+            # report a never-stored record delivered ("implicitly acked":
+            # the mock does not check an idempotent producer's sequence
+            # numbers); cdc-kafka re-reads from its checkpoint then.
+            f = 0.1 if r == 0 else 0.3 if r == 1 else RNG.random()
             if f < 0.25 and not eos:
                 # every broker down: the bounded queue fills, the stream waits, then goes on
                 for b in (1, 2, 3):
@@ -557,6 +562,7 @@ def fault_run(flavor, cdc_kafka, mock_exe, eos, rounds):
         w.join()
         srv.sql("INSERT INTO marker VALUES (1);", db)
         final = Connector(cdc_kafka, conf, prefix + "-final")
+        runs.append(final)
         ok = wait_for(lambda: marker_seen(mock.bootstrap, "%s.%s.marker" % (prefix, db), 1), 120, "the marker")
         time.sleep(1)  # the marker's group commits (a stop then commits what ends on a transaction boundary)
         rc = final.stop()
@@ -590,6 +596,7 @@ def fault_run(flavor, cdc_kafka, mock_exe, eos, rounds):
         final_n = {int(r[0]): int(r[1]) for r in srv.sql("SELECT id, n FROM kv", db)}
         bad = []
         changes = 0
+        mock_reorders = 0
         for k in range(nkeys):
             ev = seqs.get(k, [])
             if not ev or ev[0][0] != "r":
@@ -608,12 +615,26 @@ def fault_run(flavor, cdc_kafka, mock_exe, eos, rounds):
                 want = set(range(s0 + 1, final_n[k] + 1))
                 if set(s) != want:
                     bad.append("key %d: lost %s" % (k, sorted(want - set(s))[:5]))
-                # a duplicate is a replay: after a step back the values go on one by one
+                # A duplicate is a replay: after a step back the values go on
+                # one by one. One exception, the mock's: it does not check
+                # an idempotent producer's sequence numbers, so a batch
+                # retried after an injected error lands after later batches
+                # a real broker would have refused (out of sequence). Such a
+                # gap is filled within the in-flight window (5 batches of
+                # one record), never later.
                 for i in range(1, len(s)):
+                    if s[i] > s[i - 1] + 1:
+                        near = set(s[max(0, i - 10):i + 10])
+                        if all(v in near for v in range(s[i - 1] + 1, s[i])):
+                            mock_reorders += 1
+                            continue
                     if s[i] > s[i - 1] + 1 or (s[i] <= s[i - 1] and s[i] > max(s[:i]) + 1):
                         bad.append("key %d: out of order at %d: %s" % (k, i, s[max(0, i - 3):i + 3]))
                         break
         total = changes
+        replays = sum(c.stderr().count("acknowledged without an offset") for c in runs)
+        log("%s/%s: %d re-reads after a record acknowledged without an offset; %d gaps the mock's retries filled"
+            % (mode, flavor, replays, mock_reorders))
         if eos:
             check("%s/%s every change exactly once in binlog order per key (%d changes after the snapshot)" % (
                 mode, flavor, total), not bad and total > 0, "; ".join(bad[:5]))
