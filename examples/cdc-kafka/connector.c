@@ -612,107 +612,15 @@ static int on_change(const cdc_change *ch, void *ud)
     return produce_records(c, cdc_debezium_change(c->dz, ch, CDC_DEBEZIUM_SNAPSHOT_FALSE));
 }
 
-/* Snapshot rows are held back one at a time: whether a row is the last of
- * its table (or of the snapshot) is known only at the next one. */
-typedef struct held {
-    char *topic, *key, *value;
-    size_t tlen, klen, vlen;
-    bool key_null, value_null, valid;
-} held;
-static held g_held;
-
-static void held_clear(void)
-{
-    free(g_held.topic);
-    free(g_held.key);
-    free(g_held.value);
-    memset(&g_held, 0, sizeof g_held);
-}
-
-/* Rewrites the held row's source.snapshot from "true" to mark. */
-static int held_mark(const char *mark)
-{
-    static const char from[] = "\"snapshot\":\"true\"";
-    if (!g_held.valid || !g_held.value) return 0;
-    char *last = NULL;
-    for (char *p = g_held.value; (p = memmem(p, g_held.vlen - (size_t)(p - g_held.value), from, sizeof from - 1));
-         p++)
-        last = p;
-    if (!last) return 0; /* first/first_in_data_collection: kept */
-    size_t mlen = strlen(mark) + 13; /* "snapshot":"<mark>" */
-    size_t nlen = g_held.vlen - (sizeof from - 1) + mlen;
-    char *nv = malloc(nlen);
-    if (!nv) return CDC_ERR_NOMEM;
-    size_t off = (size_t)(last - g_held.value);
-    memcpy(nv, g_held.value, off);
-    snprintf(nv + off, mlen + 1, "\"snapshot\":\"%s\"", mark);
-    memcpy(nv + off + mlen, last + sizeof from - 1, g_held.vlen - off - (sizeof from - 1));
-    free(g_held.value);
-    g_held.value = nv;
-    g_held.vlen = nlen;
-    return 0;
-}
-
-static int held_flush(connector *c)
-{
-    if (!g_held.valid) return 0;
-    cdc_bytes t = {(const uint8_t *)g_held.topic, g_held.tlen};
-    cdc_bytes k = {g_held.key_null ? NULL : (const uint8_t *)g_held.key, g_held.klen};
-    cdc_bytes v = {g_held.value_null ? NULL : (const uint8_t *)g_held.value, g_held.vlen};
-    int rc = produce(c, &t, &k, &v);
-    held_clear();
-    return rc;
-}
-
-static char *dupmem(const uint8_t *p, size_t n)
-{
-    char *d = malloc(n ? n : 1);
-    if (d && n) memcpy(d, p, n);
-    return d;
-}
-
+/* Snapshot rows: the renderer holds each one back until the next shows
+ * whether it was the last of its table, and sets source.snapshot. */
 static int on_snapshot_row(const cdc_change *ch, void *ud)
 {
     connector *c = ud;
     if (!c->connector_known) detect_connector(c);
-    const cdc_table *t = cdc_change_table(ch);
-    bool new_table = strcmp(c->snap.db, cdc_table_db(t)) || strcmp(c->snap.table, cdc_table_name(t));
-    cdc_debezium_snapshot mark = CDC_DEBEZIUM_SNAPSHOT_TRUE;
-    if (!c->snap.first_done) mark = CDC_DEBEZIUM_SNAPSHOT_FIRST;
-    else if (new_table) mark = CDC_DEBEZIUM_SNAPSHOT_FIRST_IN_DATA_COLLECTION;
-    if (new_table && c->snap.first_done && held_mark("last_in_data_collection")) return CDC_ERR_NOMEM;
-    int rc = held_flush(c);
-    if (rc) return rc;
-    c->snap.first_done = true;
-    if (new_table) {
-        snprintf(c->snap.db, sizeof c->snap.db, "%s", cdc_table_db(t));
-        snprintf(c->snap.table, sizeof c->snap.table, "%s", cdc_table_name(t));
-    }
     atomic_fetch_add(&c->m_snapshot_rows, 1);
-    ptrdiff_t n = cdc_debezium_change(c->dz, ch, mark);
-    if (n < 0) return produce_records(c, n);
-    /* every record but the last goes out now; the last is held */
-    for (ptrdiff_t i = 0; i < n; i++) {
-        cdc_bytes topic, key, value;
-        cdc_debezium_record(c->dz, (size_t)i, &topic, &key, &value);
-        if (i + 1 < n) {
-            if ((rc = produce(c, &topic, &key, &value))) return rc;
-            continue;
-        }
-        g_held.topic = dupmem(topic.ptr, topic.len);
-        g_held.key = dupmem(key.ptr, key.len);
-        g_held.value = dupmem(value.ptr, value.len);
-        if (!g_held.topic || !g_held.key || !g_held.value) {
-            held_clear();
-            return CDC_ERR_NOMEM;
-        }
-        g_held.tlen = topic.len;
-        g_held.klen = key.len;
-        g_held.vlen = value.len;
-        g_held.key_null = !key.ptr;
-        g_held.value_null = !value.ptr;
-        g_held.valid = true;
-    }
+    int rc = produce_records(c, cdc_debezium_snapshot_row(c->dz, ch));
+    if (rc) return rc;
     if (c->cfg->delivery == DELIVERY_EXACTLY_ONCE && c->in_txn &&
         now_ms() - c->txn_started_ms >= c->cfg->boundary_ms * 10) {
         /* Bound a snapshot's transactions. There is no checkpoint until the
@@ -770,8 +678,7 @@ static int on_snapshot_row(const cdc_change *ch, void *ud)
 static int on_snapshot_done(const cdc_position *pos, void *ud)
 {
     connector *c = ud;
-    if (held_mark("last")) return CDC_ERR_NOMEM;
-    int rc = held_flush(c);
+    int rc = produce_records(c, cdc_debezium_snapshot_end(c->dz)); /* the last row, marked last */
     if (rc) return rc;
     fprintf(stderr, "cdc-kafka: snapshot done: %llu rows\n", (unsigned long long)atomic_load(&c->m_snapshot_rows));
     return safe_point(c, pos, true);
@@ -1009,8 +916,7 @@ static int make_stream(connector *c, char *err, size_t errlen)
     cdc_stream_set_snapshot_cb(c->stream, on_snapshot_row, c);
     cdc_stream_set_snapshot_done_cb(c->stream, on_snapshot_done, c);
     cdc_stream_set_progress_cb(c->stream, on_progress, c);
-    memset(&c->snap, 0, sizeof c->snap);
-    held_clear();
+    cdc_debezium_snapshot_reset(c->dz); /* a snapshot taken again starts with "first" */
     return 0;
 }
 
@@ -1137,7 +1043,6 @@ int connector_run(settings *cfg, int metrics_port, bool verbose)
             if (e) rd_kafka_error_destroy(e);
         }
     } else {
-        held_clear();
         if (c.cur) c.cur = NULL; /* an open transaction never checkpoints */
         rd_kafka_resp_err_t fe = rd_kafka_flush(c.rk, 30000);
         if (fe && !atomic_load(&c.fatal))
@@ -1159,7 +1064,6 @@ int connector_run(settings *cfg, int metrics_port, bool verbose)
 out:
     g_conn = NULL;
     metrics_stop(ms);
-    held_clear();
     cdc_stream_free(c.stream);
     free_units(&c);
     if (c.rk) {

@@ -58,12 +58,6 @@ typedef struct connector {
     int64_t txn_started_ms;
     long txn_messages;
 
-    /* snapshot bookkeeping for source.snapshot */
-    struct {
-        bool active, first_done;
-        char db[256], table[256];
-        bool have_held;
-    } snap;
     int64_t last_heartbeat_ms;
     bool connector_known;
 
