@@ -2,7 +2,9 @@
 #include "connector.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -798,6 +800,56 @@ static void on_log(int level, int code, const char *msg, void *ud)
         fprintf(stderr, "cdc-kafka: %s%s\n", level == 0 ? "error: " : level == 1 ? "warning: " : "", msg);
 }
 
+/* ---- one instance per name ------------------------------------------------------ */
+
+/*
+ * A second instance with the same name on this machine is refused: an
+ * exclusive lock on <offsets file>.lock, or on
+ * $TMPDIR/cdc-kafka.<name>.lock when the checkpoint is kept in a topic.
+ * Across machines, exactly-once relies on the brokers fencing the older
+ * transactional.id (init_transactions); docs/kafka.md says what is tested.
+ * Returns the locked descriptor (held until exit) or -1 with err set.
+ */
+static int lock_instance(settings *cfg, char *err, size_t errlen)
+{
+    char path[4096];
+    if (cfg->offsets_file) {
+        snprintf(path, sizeof path, "%s.lock", cfg->offsets_file);
+    } else {
+        const char *tmp = getenv("TMPDIR");
+        int n = snprintf(path, sizeof path, "%s/cdc-kafka.", tmp && *tmp ? tmp : "/tmp");
+        for (const char *p = cfg->name; *p && n < (int)sizeof path - 8; p++)
+            path[n++] = (char)((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                                       *p == '-' || *p == '_' || *p == '.'
+                                   ? *p
+                                   : '_');
+        snprintf(path + n, sizeof path - (size_t)n, ".lock");
+    }
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open the instance lock %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB)) {
+        int e = errno;
+        char other[32] = "";
+        ssize_t k = pread(fd, other, sizeof other - 1, 0);
+        other[k > 0 ? k : 0] = 0;
+        other[strcspn(other, "\n")] = 0;
+        if (e == EWOULDBLOCK)
+            snprintf(err, errlen, "another cdc-kafka named %s is running (pid %s holds %s); stop it first", cfg->name,
+                     other[0] ? other : "?", path);
+        else
+            snprintf(err, errlen, "cannot lock %s: %s", path, strerror(e));
+        close(fd);
+        return -1;
+    }
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) || pwrite(fd, pid, (size_t)n, 0) != n) { /* the pid is only informative */ }
+    return fd;
+}
+
 /* ---- setup and the run ------------------------------------------------------- */
 
 static rd_kafka_conf_t *user_kafka_conf(settings *cfg, char *err, size_t errlen)
@@ -953,9 +1005,14 @@ int connector_run(settings *cfg, int metrics_port, bool verbose)
     char err[1200];
     int status = 1;
     metrics_server *ms = NULL;
+    int lock_fd = -1;
     snprintf(c.run_id, sizeof c.run_id, "%lx-%x", (unsigned long)now_ms(), (unsigned)getpid());
     c.offsets_key = offsets_record_key(cfg->name, cfg->prefix);
     if (!c.offsets_key) goto out;
+    if ((lock_fd = lock_instance(cfg, err, sizeof err)) < 0) {
+        fprintf(stderr, "cdc-kafka: %s\n", err);
+        goto out;
+    }
     if (!(c.user_conf = user_kafka_conf(cfg, err, sizeof err)) || make_renderer(&c, err, sizeof err) ||
         make_producer(&c, err, sizeof err)) {
         fprintf(stderr, "cdc-kafka: %s\n", err);
@@ -1078,6 +1135,7 @@ out:
     free(c.saved);
     free(c.offsets_key);
     pthread_mutex_destroy(&c.lock);
+    if (lock_fd >= 0) close(lock_fd); /* after the last checkpoint write */
     return status;
 }
 
