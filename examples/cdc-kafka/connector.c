@@ -17,6 +17,10 @@
 #define POLL_EVERY 256 /* produce calls between two serves of delivery reports */
 
 static connector *volatile g_conn;
+
+/* Upper bounds (ms) of the acknowledgement latency histogram's buckets; one more for +Inf. */
+static const int64_t k_ack_bounds[] = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000};
+#define ACK_BOUNDS (sizeof k_ack_bounds / sizeof k_ack_bounds[0])
 static bool g_restart; /* set when an aborted transaction must be re-read */
 
 static int64_t now_ms(void)
@@ -79,6 +83,7 @@ static int close_unit(connector *c, char *ck)
     free(u->checkpoint);
     u->checkpoint = ck;
     u->closed = true;
+    u->closed_ms = now_ms();
     c->cur = NULL;
     return 0;
 }
@@ -94,6 +99,13 @@ static void advance(connector *c)
         unit *u = c->head;
         c->head = u->next;
         if (!c->head) c->tail = NULL;
+        if (u->produced) {
+            int64_t ms = now_ms() - u->closed_ms; /* its last record produced .. all acknowledged */
+            size_t b = 0;
+            while (b < ACK_BOUNDS && ms > k_ack_bounds[b]) b++;
+            atomic_fetch_add(&c->m_ack_hist[b], 1);
+            atomic_fetch_add(&c->m_ack_sum_ms, (uint64_t)(ms > 0 ? ms : 0));
+        }
         if (u->checkpoint) {
             pthread_mutex_lock(&c->lock);
             free(c->acked);
@@ -389,6 +401,7 @@ static int produce(connector *c, const cdc_bytes *topic, const cdc_bytes *key, c
         return CDC_ERR_PAUSED;
     }
     u->outstanding++;
+    u->produced = true;
     c->txn_messages++;
     c->at_boundary = false;
     atomic_fetch_add(&t->messages, 1);
@@ -1159,6 +1172,18 @@ size_t connector_metrics(connector *c, char *buf, size_t cap)
     OUT("# HELP cdc_kafka_replays_total Times the stream re-read from the checkpoint after such a record.\n"
         "# TYPE cdc_kafka_replays_total counter\ncdc_kafka_replays_total %llu\n",
         (unsigned long long)atomic_load(&c->m_replays));
+    OUT("# HELP cdc_kafka_ack_latency_ms At-least-once: from a binlog transaction's last record produced to all "
+        "its records acknowledged.\n"
+        "# TYPE cdc_kafka_ack_latency_ms histogram\n");
+    uint64_t cum = 0;
+    for (size_t b = 0; b <= ACK_BOUNDS; b++) {
+        cum += atomic_load(&c->m_ack_hist[b]);
+        if (b < ACK_BOUNDS) OUT("cdc_kafka_ack_latency_ms_bucket{le=\"%lld\"} %llu\n", (long long)k_ack_bounds[b],
+                                (unsigned long long)cum);
+        else OUT("cdc_kafka_ack_latency_ms_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)cum);
+    }
+    OUT("cdc_kafka_ack_latency_ms_sum %llu\ncdc_kafka_ack_latency_ms_count %llu\n",
+        (unsigned long long)atomic_load(&c->m_ack_sum_ms), (unsigned long long)cum);
     OUT("# TYPE cdc_kafka_transactions_committed_total counter\ncdc_kafka_transactions_committed_total %llu\n",
         (unsigned long long)atomic_load(&c->m_txn_commits));
     OUT("# HELP cdc_kafka_queue_depth Records produced and not yet acknowledged.\n# TYPE cdc_kafka_queue_depth gauge\n");

@@ -30,7 +30,9 @@ typedef struct unit {
     struct unit *next;
     long outstanding;   /* messages produced and not yet acknowledged */
     bool closed;        /* no more messages will join it */
+    bool produced;      /* some message joined it */
     char *checkpoint;   /* saved once it and every unit before it are acknowledged; NULL: none */
+    int64_t closed_ms;  /* when it was closed (its last record produced) */
 } unit;
 
 typedef struct connector {
@@ -72,6 +74,10 @@ typedef struct connector {
 
     /* metrics */
     atomic_uint_least64_t m_records, m_rows, m_snapshot_rows, m_txn_commits, m_acked, m_errors, m_inferred, m_replays;
+    /* at-least-once: from a unit's close to its last acknowledgement, a
+     * histogram with the bounds of connector.c's k_ack_bounds */
+    atomic_uint_least64_t m_ack_hist[14];
+    atomic_uint_least64_t m_ack_sum_ms;
     bool verbose;
 } connector;
 
