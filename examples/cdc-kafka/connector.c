@@ -592,31 +592,35 @@ static int safe_point(connector *c, const cdc_position *pos, bool force_commit)
 
 /* ---- stream callbacks --------------------------------------------------------- */
 
+/* source.connector: "mariadb" when the server's GTIDs look like MariaDB's
+ * (domain-server-sequence), else "mysql" (the renderer's default). The
+ * renderer is told only when the kind changes: setting an option clears
+ * its per-table plans, which once happened for every row. */
+static void set_connector(connector *c, const char *gtid)
+{
+    unsigned a, b;
+    unsigned long long n;
+    int used = 0;
+    bool maria = *gtid && sscanf(gtid, "%u-%u-%llu%n", &a, &b, &n, &used) == 3 && (gtid[used] == 0 || gtid[used] == ',');
+    c->connector_known = true;
+    if (maria == c->connector_mariadb || kv_get(&c->cfg->render, "connector")) return;
+    char err[256];
+    if (cdc_debezium_set(c->dz, "connector", maria ? "mariadb" : "mysql", err, sizeof err) == CDC_OK)
+        c->connector_mariadb = maria;
+}
+
+/* Before the first transaction's GTID (snapshot rows): from the checkpoint's GTID set. */
 static void detect_connector(connector *c)
 {
     if (c->connector_known) return;
-    c->connector_known = true;
-    if (kv_get(&c->cfg->render, "connector")) return;
     char buf[4096];
-    if (cdc_stream_checkpoint(c->stream, buf, sizeof buf, NULL) != CDC_OK) {
-        c->connector_known = false; /* ask again later */
-        return;
-    }
     cdc_position *p = NULL;
     char err[256];
-    const char *kind = "mysql";
-    if (cdc_position_parse(&p, buf, NULL, err, sizeof err) == CDC_OK) {
-        const char *g = cdc_position_gtid_set(p);
-        unsigned a, b;
-        unsigned long long n;
-        int used = 0;
-        if (*g && sscanf(g, "%u-%u-%llu%n", &a, &b, &n, &used) == 3 && (g[used] == 0 || g[used] == ','))
-            kind = "mariadb";
-        else if (!*g)
-            c->connector_known = false; /* no GTIDs yet: decide later */
-    }
+    if (cdc_stream_checkpoint(c->stream, buf, sizeof buf, NULL) == CDC_OK &&
+        cdc_position_parse(&p, buf, NULL, err, sizeof err) == CDC_OK && *cdc_position_gtid_set(p))
+        set_connector(c, cdc_position_gtid_set(p));
     cdc_position_free(p);
-    cdc_debezium_set(c->dz, "connector", kind, err, sizeof err);
+    c->connector_known = true; /* decided, or left to the transactions' GTIDs (on_begin) */
 }
 
 static int on_change(const cdc_change *ch, void *ud)
@@ -719,7 +723,7 @@ static int on_begin(const char *gtid, uint32_t sid, int64_t ts, const cdc_positi
 {
     connector *c = ud;
     (void)sid;
-    if (!c->connector_known) detect_connector(c);
+    if (*gtid) set_connector(c, gtid); /* a sscanf; the renderer is told only of a change */
     char id[1200];
     if (*gtid) snprintf(id, sizeof id, "%s", gtid);
     else snprintf(id, sizeof id, "file=%s,pos=%llu", cdc_position_file(pos), (unsigned long long)cdc_position_offset(pos));
@@ -840,7 +844,7 @@ static int lock_instance(settings *cfg, char *err, size_t errlen)
     }
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) {
-        snprintf(err, errlen, "cannot open the instance lock %s: %s", path, strerror(errno));
+        snprintf(err, errlen, "cannot open the instance lock %.900s: %s", path, strerror(errno));
         return -1;
     }
     if (flock(fd, LOCK_EX | LOCK_NB)) {
@@ -850,10 +854,10 @@ static int lock_instance(settings *cfg, char *err, size_t errlen)
         other[k > 0 ? k : 0] = 0;
         other[strcspn(other, "\n")] = 0;
         if (e == EWOULDBLOCK)
-            snprintf(err, errlen, "another cdc-kafka named %s is running (pid %s holds %s); stop it first", cfg->name,
+            snprintf(err, errlen, "another cdc-kafka named %.200s is running (pid %s holds %.800s); stop it first", cfg->name,
                      other[0] ? other : "?", path);
         else
-            snprintf(err, errlen, "cannot lock %s: %s", path, strerror(e));
+            snprintf(err, errlen, "cannot lock %.900s: %s", path, strerror(e));
         close(fd);
         return -1;
     }

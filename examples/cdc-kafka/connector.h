@@ -61,7 +61,8 @@ typedef struct connector {
     long txn_messages;
 
     int64_t last_heartbeat_ms;
-    bool connector_known;
+    bool connector_known;    /* source.connector decided (or left to the GTIDs) */
+    bool connector_mariadb;  /* what the renderer was told */
 
     atomic_int fatal;        /* a producer or store error stops the run */
     /* A record was acknowledged without an offset: librdkafka inferred its

@@ -79,7 +79,11 @@ def run_mode(i, name, extra, mock, port, user, pw, db, rng_start, rng_end, work,
     path = os.path.join(work, "conf-%d.json" % i)
     with open(path, "w") as f:
         json.dump(conf, f)
-    dt, rss, cpu = timed([kafka, path])
+    # CDC_KAFKA_BENCH_WRAP: a command to run cdc-kafka under (a profiler: "valgrind --tool=callgrind")
+    wrap = os.environ.get("CDC_KAFKA_BENCH_WRAP", "").split()
+    if wrap and "callgrind" in " ".join(wrap):
+        wrap.append("--callgrind-out-file=%s/callgrind.%d" % (work, i))
+    dt, rss, cpu = timed(wrap + [kafka, path])
     return (name, dt, rss, cpu)
 
 
@@ -204,7 +208,7 @@ def main():
     dt, rss, cpu = timed([cdc, "stream", "--port", str(port), "--user", user, "--server-id", "47001", "--start", rng_start,
                      "--stop-at", rng_end, "--tables", db + ".*"], env)
     results.append(("cdc stream > /dev/null", dt, rss, cpu))
-    work = "/tmp/cdc-kafka-bench-%d" % os.getpid()
+    work = os.environ.get("CDC_KAFKA_BENCH_WORK") or "/tmp/cdc-kafka-bench-%d" % os.getpid()
     os.makedirs(work, exist_ok=True)
     modes = [("cdc-kafka at-least-once, JSON without schemas", {}),
              ("cdc-kafka exactly-once, JSON without schemas", {"exactly.once.support": "required",
