@@ -906,6 +906,9 @@ static int make_producer(connector *c, char *err, size_t errlen)
         set_default(conf, cfg, "acks", "all", err, errlen) ||
         set_default(conf, cfg, "partitioner", "murmur2_random", err, errlen) ||
         set_default(conf, cfg, "queue.buffering.max.messages", qmax, err, errlen) ||
+        /* bytes too, whatever the size of the records: memory stays bounded
+         * (a full queue makes produce wait, as max.queue.size does) */
+        set_default(conf, cfg, "queue.buffering.max.kbytes", "32768", err, errlen) ||
         set_default(conf, cfg, "linger.ms", "10", err, errlen) ||
         /* with topic creation on, looking a topic up must not create it
          * with the brokers' defaults before the Admin API can */

@@ -402,7 +402,7 @@ CREATE TABLE marker (id INT PRIMARY KEY);
             cols = [(r[0], r[1]) for r in srv.sql(
                 "SELECT COLUMN_NAME, COLUMN_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='%s' AND "
                 "TABLE_NAME='%s' ORDER BY ORDINAL_POSITION" % (db, table))]
-            rebuilt, snap_marks, ops = {}, [], {}
+            rebuilt, snap_marks, ops, kinds = {}, [], {}, set()
             for m in msgs:
                 part_items.append((topic, topics[topic], m["key"], m["partition"]))
                 v = payload_of(m["payload"])
@@ -410,6 +410,7 @@ CREATE TABLE marker (id INT PRIMARY KEY);
                     continue  # tombstone
                 k = m["key"]
                 ops[v["op"]] = ops.get(v["op"], 0) + 1
+                kinds.add(v["source"]["connector"])
                 if v["op"] == "r":
                     snap_marks.append(v["source"]["snapshot"])
                 if v["op"] == "d":
@@ -444,6 +445,8 @@ CREATE TABLE marker (id INT PRIMARY KEY);
                     bad.append("extra row %s" % kk)
             check("e2e/%s %s rebuilt from Kafka equals SELECT (%d rows, %d messages)" % (
                 flavor, table, len(want), len(msgs)), not bad and len(want) > 0, "; ".join(bad[:8]))
+            check("e2e/%s %s: source.connector is %s in every record" % (flavor, table, flavor),
+                  kinds == {flavor}, str(kinds))
             if table == "items":
                 okmarks = (snap_marks.count("first") == 1 and snap_marks.count("last_in_data_collection") == 1 and
                            all(s in ("true", "first", "last", "last_in_data_collection", "first_in_data_collection")
