@@ -8,8 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <cdc/info.h>
 
 #include "metrics.h"
 #include "offsets.h"
@@ -1054,6 +1057,24 @@ int connector_run(settings *cfg, int metrics_port, bool verbose)
             rd_kafka_error_destroy(e);
             goto out;
         }
+    }
+    if (!c.connector_known) {
+        /* source.connector from the server's flavour, before the first
+         * record (snapshot rows come before any transaction's GTID) */
+        cdc_server_info *info = NULL;
+        char ie[512];
+        if (cdc_server_info_get(&info, cfg->cdc, NULL, ie, sizeof ie) == CDC_OK) {
+            const char *f = cdc_server_info_find(info, "flavour");
+            if (f) {
+                bool maria = strcasecmp(f, "MariaDB") == 0;
+                if (maria == c.connector_mariadb ||
+                    cdc_debezium_set(c.dz, "connector", maria ? "mariadb" : "mysql", ie, sizeof ie) == CDC_OK) {
+                    c.connector_mariadb = maria;
+                    c.connector_known = true;
+                }
+            }
+        }
+        cdc_server_info_free(info); /* not reachable now: the stream says so itself */
     }
     c.acked = load_checkpoint(&c, err, sizeof err);
     if (!c.acked && err[0]) {

@@ -253,7 +253,10 @@ def base_config(srv, flavor, bootstrap, prefix, db, server_id, **more):
     return {"name": prefix + "-connector", "config": conf}
 
 
-ACCOUNT = "kafka_cdc"
+# Names of this run's own: two runs at once on the shared servers (another
+# session's, or a soak) must not drop each other's databases or account.
+RUN = "%d" % (os.getpid() % 100000)
+ACCOUNT = "kafka_cdc_" + RUN
 
 
 class Srv(diff.Server):
@@ -318,7 +321,7 @@ def sql_value(col_type, v):
 
 def e2e(flavor, cdc_kafka, mock_exe, part):
     srv = Srv(flavor)
-    db = "kafka_e2e_" + flavor
+    db = "kafka_e2e_%s_%s" % (flavor, RUN)
     prefix = "e2e" + flavor
     srv.sql("DROP DATABASE IF EXISTS %s; CREATE DATABASE %s;" % (db, db))
     srv.sql("""
@@ -343,10 +346,20 @@ CREATE TABLE marker (id INT PRIMARY KEY);
         stop = threading.Event()
         errors = []
 
+        snap_done = threading.Event()
+
         def writer(seed):
             rnd = random.Random(seed)
             pipe = SqlPipe(srv, db)
-            for n in range(1, 61):
+            # 60 transactions, and on until 20 after the snapshot's end, so
+            # that some changes come after the snapshot point however slowly
+            # the connector starts
+            after = 0
+            for n in range(1, 3001):
+                if n > 60 and after >= 20:
+                    break
+                if snap_done.is_set():
+                    after += 1
                 stmts = []
                 for _ in range(rnd.randrange(1, 6)):
                     i = rnd.randrange(1, 3400)
@@ -370,6 +383,7 @@ CREATE TABLE marker (id INT PRIMARY KEY);
             t.start()
         # DDL once the snapshot is done (libcdc does not handle DDL on captured tables during a snapshot)
         wait_for(lambda: "snapshot done" in conn.stderr(), 120, "the end of the snapshot")
+        snap_done.set()
         srv.sql("ALTER TABLE items ADD COLUMN extra VARCHAR(10) DEFAULT 'dflt';", db)
         srv.sql("CREATE TABLE late (id INT PRIMARY KEY, v VARCHAR(10)); INSERT INTO late VALUES (1,'a'),(2,'b');", db)
         for t in threads:
@@ -492,7 +506,7 @@ CREATE TABLE marker (id INT PRIMARY KEY);
 def fault_run(flavor, cdc_kafka, mock_exe, eos, rounds):
     srv = Srv(flavor)
     mode = "eos" if eos else "alo"
-    db = "kafka_%s_%s" % (mode, flavor)
+    db = "kafka_%s_%s_%s" % (mode, flavor, RUN)
     prefix = "%s%s" % (mode, flavor)
     srv.sql("DROP DATABASE IF EXISTS %s; CREATE DATABASE %s;" % (db, db))
     srv.sql("CREATE TABLE kv (id INT PRIMARY KEY, n INT NOT NULL); CREATE TABLE marker (id INT PRIMARY KEY);", db)
@@ -587,17 +601,20 @@ def fault_run(flavor, cdc_kafka, mock_exe, eos, rounds):
             msgs = [m for m in msgs if header(m, "cdc-kafka.txn") in committed]
             log("%s/%s: %d records, %d of uncommitted transactions dropped" % (mode, flavor, len(msgs) + dropped,
                                                                               dropped))
-        seqs = {}
+        seqs, wheres = {}, {}  # wheres: (n, partition, offset, Kafka transaction) of each record, to debug a failure
         for m in msgs:
             v = payload_of(m["payload"])
             if not v:
                 continue
             k = v["after"]["id"]
+            where = (v["after"]["n"], m["partition"], m["offset"], header(m, "cdc-kafka.txn"))
             if v["op"] == "r":
                 # an interrupted snapshot's committed rows may come before the one that completed
                 seqs[k] = [("r", v["after"]["n"])]
+                wheres[k] = [where]
             else:
                 seqs.setdefault(k, []).append(("u", v["after"]["n"]))
+                wheres.setdefault(k, []).append(where)
         final_n = {int(r[0]): int(r[1]) for r in srv.sql("SELECT id, n FROM kv", db)}
         bad = []
         changes = 0
@@ -614,8 +631,10 @@ def fault_run(flavor, cdc_kafka, mock_exe, eos, rounds):
                 want = list(range(s0 + 1, final_n[k] + 1))
                 if s != want:
                     i = next((j for j in range(min(len(s), len(want))) if s[j] != want[j]), min(len(s), len(want)))
-                    bad.append("key %d: after the snapshot's %d, change %d is %s, want %s (%d changes, want %d)" % (
-                        k, s0, i, s[max(0, i - 2):i + 3], want[max(0, i - 2):i + 3], len(s), len(want)))
+                    bad.append("key %d: after the snapshot's %d, change %d is %s, want %s (%d changes, want %d); "
+                               "records (n, partition, offset, txn) %s" % (
+                                   k, s0, i, s[max(0, i - 2):i + 3], want[max(0, i - 2):i + 3], len(s), len(want),
+                                   wheres[k][max(0, i - 2):i + 4]))
             else:
                 want = set(range(s0 + 1, final_n[k] + 1))
                 if set(s) != want:
@@ -660,7 +679,7 @@ def topics_part(flavor, cdc_kafka, mock_exe):
     missing one goes to the Admin API, which the mock does not implement,
     so the connector must stop naming the topic."""
     srv = Srv(flavor)
-    db = "kafka_topics_" + flavor
+    db = "kafka_topics_%s_%s" % (flavor, RUN)
     prefix = "topics" + flavor
     srv.sql("DROP DATABASE IF EXISTS %s; CREATE DATABASE %s; CREATE TABLE %s.t (id INT PRIMARY KEY);"
             "INSERT INTO %s.t VALUES (1),(2),(3),(4),(5),(6),(7),(8);" % (db, db, db, db))
@@ -700,7 +719,7 @@ def fence_part(flavor, cdc_kafka, mock_exe):
     2.0's mock gives every InitProducerId a new producer id, so it cannot
     show it: docs/kafka.md.)"""
     srv = Srv(flavor)
-    db = "kafka_fence_" + flavor
+    db = "kafka_fence_%s_%s" % (flavor, RUN)
     srv.sql("DROP DATABASE IF EXISTS %s; CREATE DATABASE %s; CREATE TABLE %s.t (id INT PRIMARY KEY);"
             "INSERT INTO %s.t VALUES (1),(2),(3);" % (db, db, db, db))
     mock = Mock(mock_exe)

@@ -14,7 +14,9 @@ i=1
 while [ "$i" -le "$runs" ]; do
     seed=$(date +%s)$i
     echo "soak: run $i of $runs, seed $seed"
-    out=$(CDC_KAFKA_SEED=$seed python3 "$here/run.py" "$build/examples/cdc-kafka/cdc-kafka" \
+    # each run's connector logs and configurations stay in its own
+    # directory when it fails (run.py removes it when all passed)
+    out=$(CDC_KAFKA_WORK=${TMPDIR:-/tmp}/cdc-kafka-soak-$seed CDC_KAFKA_SEED=$seed python3 "$here/run.py" "$build/examples/cdc-kafka/cdc-kafka" \
             "$build/tests/kafka/kafka_mock" --only eos,alo --kill-rounds "$rounds" 2>&1)
     printf '%s\n' "$out" | grep -E "FAILED|passed|re-reads"
     printf '%s\n' "$out" | grep -q "passed, 0 failed" || failed=$((failed + 1))
