@@ -94,6 +94,7 @@ typedef struct dz_rec {
     size_t t_off, t_len;
     size_t k_off, k_len;
     size_t v_off, v_len;
+    size_t m_at; /* where source.snapshot's value starts in the buffer; 0: no source block */
     bool k_null, v_null;
 } dz_rec;
 
@@ -119,6 +120,14 @@ struct cdc_debezium {
     int64_t thread;          /* source.thread, -1 when unknown */
     dz_table **txn_tables;
     size_t ntxn_tables, captxn_tables;
+    size_t snap_at;          /* set by put_source_row: where the snapshot marker's value went */
+    /* the snapshot row held back by cdc_debezium_snapshot_row(): its
+     * records (rendered "true"), rendered in a buffer of their own */
+    cdc__buf h_out;
+    dz_rec *h_recs;
+    size_t h_n, h_cap;
+    bool h_valid, h_first, h_first_in_table, snap_started;
+    cdc__buf h_table;        /* "<db>\0<table>" of the held row */
 };
 
 static void relist_free(const cdc_allocator *a, dz_relist *l)
@@ -493,6 +502,8 @@ CDC_EXTERN int cdc_debezium_new(cdc_debezium **out, const cdc_allocator *alloc, 
     cdc__buf_init(&dz->file_json, a);
     cdc__buf_init(&dz->last_gtid, a);
     cdc__buf_init(&dz->gtid_json, a);
+    cdc__buf_init(&dz->h_out, a);
+    cdc__buf_init(&dz->h_table, a);
     static const char *const defaults[] = {"topic.delimiter", "topic.transaction", "topic.heartbeat.prefix",
                                            "source.version", "schemas.enable", "tombstones.on.delete",
                                            "provide.transaction.metadata", "include.schema.changes",
@@ -556,6 +567,9 @@ CDC_EXTERN void cdc_debezium_free(cdc_debezium *dz)
     cdc__buf_free(&dz->file_json);
     cdc__buf_free(&dz->last_gtid);
     cdc__buf_free(&dz->gtid_json);
+    cdc__buf_free(&dz->h_out);
+    cdc__buf_free(&dz->h_table);
+    cdc__free(dz->alloc, dz->h_recs);
     cdc__free(dz->alloc, dz);
 }
 
@@ -795,6 +809,7 @@ static int put_source_row(cdc_debezium *dz, cdc__buf *o, const dz_table *e, int6
     if (!rc) rc = put_n(o, dz->src_head.data, dz->src_head.len);
     if (!rc) rc = put_i64(o, ts_ms);
     if (!rc) rc = put(o, ",\"snapshot\":\"");
+    dz->snap_at = o->len;
     if (!rc) rc = put(o, k_snapshot[(unsigned)snap < 7 ? snap : 0]);
     if (!rc) rc = put_n(o, e->src_db.data, e->src_db.len);
     if (!rc) rc = put_i64(o, ts_ms * 1000);
@@ -1156,6 +1171,7 @@ static int emit_change(cdc_debezium *dz, dz_table *e, const cdc_change *c, char 
         int64_t ts = cdc_change_ts_ms(c);
         if (ts <= 0) ts = now / 1000000;
         rc = put_source_row(dz, o, e, ts, snap, c);
+        dz->recs[ri].m_at = dz->snap_at;
     }
     if (!rc) rc = put(o, ",\"transaction\":");
     if (!rc) {
@@ -1263,6 +1279,113 @@ CDC_EXTERN ptrdiff_t cdc_debezium_change(cdc_debezium *dz, const cdc_change *c, 
     }
     if (rc) return fail(dz, rc);
     return (ptrdiff_t)dz->nrecs;
+}
+
+/* ---- snapshot markers ----------------------------------------------------------- */
+
+/* Rewrites the "true" marker of every record in dz->out to mark. */
+static int remark(cdc_debezium *dz, cdc_debezium_snapshot mark)
+{
+    static const size_t old = 4; /* strlen("true"): held rows are rendered with TRUE */
+    const char *m = k_snapshot[mark];
+    size_t nw = strlen(m);
+    cdc__buf *o = &dz->out;
+    for (size_t i = 0; i < dz->nrecs; i++) {
+        dz_rec *r = &dz->recs[i];
+        if (!r->m_at || r->v_null) continue;
+        size_t at = r->m_at;
+        if (nw > old && cdc__buf_reserve(o, nw - old)) return CDC_ERR_NOMEM;
+        memmove(o->data + at + nw, o->data + at + old, o->len - at - old);
+        memcpy(o->data + at, m, nw);
+        o->len = o->len + nw - old;
+        r->v_len = r->v_len + nw - old;
+        for (size_t j = i + 1; j < dz->nrecs; j++) { /* later records moved */
+            dz_rec *q = &dz->recs[j];
+            q->t_off = q->t_off + nw - old;
+            q->k_off = q->k_off + nw - old;
+            q->v_off = q->v_off + nw - old;
+            if (q->m_at) q->m_at = q->m_at + nw - old;
+        }
+    }
+    return CDC_OK;
+}
+
+/* Swaps the records just rendered with the held ones. */
+static void swap_held(cdc_debezium *dz)
+{
+    cdc__buf b = dz->out;
+    dz->out = dz->h_out;
+    dz->h_out = b;
+    dz_rec *r = dz->recs;
+    dz->recs = dz->h_recs;
+    dz->h_recs = r;
+    size_t n = dz->nrecs, cap = dz->caprecs;
+    dz->nrecs = dz->h_n;
+    dz->caprecs = dz->h_cap;
+    dz->h_n = n;
+    dz->h_cap = cap;
+}
+
+CDC_EXTERN ptrdiff_t cdc_debezium_snapshot_row(cdc_debezium *dz, const cdc_change *c)
+{
+    if (!dz) return CDC_ERR_INVALID;
+    if (!c) {
+        reset_records(dz);
+        return fail(dz, cdc__err_set(&dz->err, CDC_ERR_INVALID, "cdc_debezium_snapshot_row: change is NULL"));
+    }
+    const cdc_table *t = cdc_change_table(c);
+    const char *db = cdc_table_db(t), *name = cdc_table_name(t);
+    size_t dl = strlen(db), nl = strlen(name);
+    bool new_table = !dz->h_valid || dz->h_table.len != dl + 1 + nl || memcmp(dz->h_table.data, db, dl) ||
+                     memcmp(dz->h_table.data + dl + 1, name, nl);
+    ptrdiff_t n = cdc_debezium_change(dz, c, CDC_DEBEZIUM_SNAPSHOT_TRUE);
+    if (n < 0) return n; /* the held row stays held */
+    /* The held row's marker is final now, by Debezium's precedence:
+     * last of the snapshot, first of it, last of its table, first of its
+     * table, else true. */
+    cdc_debezium_snapshot mark = CDC_DEBEZIUM_SNAPSHOT_TRUE;
+    if (dz->h_valid)
+        mark = dz->h_first ? CDC_DEBEZIUM_SNAPSHOT_FIRST
+               : new_table ? CDC_DEBEZIUM_SNAPSHOT_LAST_IN_DATA_COLLECTION
+               : dz->h_first_in_table ? CDC_DEBEZIUM_SNAPSHOT_FIRST_IN_DATA_COLLECTION
+                                      : CDC_DEBEZIUM_SNAPSHOT_TRUE;
+    if (new_table) {
+        cdc__buf_reset(&dz->h_table);
+        if (put_n(&dz->h_table, db, dl) || cdc__buf_putc(&dz->h_table, 0) || put_n(&dz->h_table, name, nl))
+            return fail(dz, CDC_ERR_NOMEM);
+    }
+    if (!dz->h_valid) dz->h_n = 0;
+    swap_held(dz); /* out: the held row; held: this one */
+    dz->h_first = !dz->snap_started;
+    dz->h_first_in_table = new_table;
+    dz->h_valid = true;
+    dz->snap_started = true;
+    int rc = mark != CDC_DEBEZIUM_SNAPSHOT_TRUE ? remark(dz, mark) : CDC_OK;
+    if (rc) return fail(dz, rc);
+    return (ptrdiff_t)dz->nrecs;
+}
+
+CDC_EXTERN ptrdiff_t cdc_debezium_snapshot_end(cdc_debezium *dz)
+{
+    if (!dz) return CDC_ERR_INVALID;
+    reset_records(dz);
+    bool held = dz->h_valid;
+    dz->h_valid = false;
+    dz->snap_started = false;
+    if (!held) return 0;
+    swap_held(dz);
+    dz->h_n = 0;
+    int rc = remark(dz, CDC_DEBEZIUM_SNAPSHOT_LAST);
+    if (rc) return fail(dz, rc);
+    return (ptrdiff_t)dz->nrecs;
+}
+
+CDC_EXTERN void cdc_debezium_snapshot_reset(cdc_debezium *dz)
+{
+    if (!dz) return;
+    dz->h_valid = false;
+    dz->h_n = 0;
+    dz->snap_started = false;
 }
 
 /* ---- transactions ------------------------------------------------------------- */

@@ -669,6 +669,136 @@ static void test_snapshot_marker(void **state)
     tb_free(&x);
 }
 
+/* ---- snapshot markers worked out by the renderer (cdc_debezium_snapshot_row) ---- */
+
+typedef struct snaprun {
+    cdc_debezium *dz;
+    char out[16][8192]; /* values released so far, in order */
+    char direct[16][8192]; /* the same rows rendered by cdc_debezium_change with the expected marker */
+    size_t n, ndirect;
+    cdc_debezium_snapshot want; /* marker for the direct rendering */
+    ptrdiff_t rc;
+} snaprun;
+
+static void snap_collect(snaprun *r, ptrdiff_t n)
+{
+    r->rc = n;
+    for (ptrdiff_t i = 0; i < n; i++) {
+        assert_true(r->n < 16);
+        snprintf(r->out[r->n++], sizeof r->out[0], "%s", rec_text(r->dz, (size_t)i, 2));
+    }
+}
+
+static int on_snap_row(const cdc_change *c, void *ud)
+{
+    snaprun *r = ud;
+    snap_collect(r, cdc_debezium_snapshot_row(r->dz, c));
+    return 0;
+}
+
+static int on_direct(const cdc_change *c, void *ud)
+{
+    snaprun *r = ud;
+    assert_int_equal(cdc_debezium_change(r->dz, c, r->want), 1);
+    snprintf(r->direct[r->ndirect++], sizeof r->direct[0], "%s", rec_text(r->dz, 0, 2));
+    return 0;
+}
+
+static const char *marker_of(const char *value)
+{
+    static char m[64];
+    const char *p = strstr(value, "\"snapshot\":\"");
+    assert_non_null(p);
+    p += 12;
+    size_t n = strcspn(p, "\"");
+    assert_true(n < sizeof m);
+    memcpy(m, p, n);
+    m[n] = 0;
+    return m;
+}
+
+/* Tables A (3 rows), B (1 row), C (2 rows): Debezium's precedence gives
+ * first, true, last_in_data_collection | last_in_data_collection |
+ * first_in_data_collection, last; each value byte for byte what
+ * cdc_debezium_change renders with that marker. */
+static void snapshot_sequence(bool schemas)
+{
+    static const struct { const char *table, *id; cdc_debezium_snapshot want; } rows[] = {
+        {"a", "1", CDC_DEBEZIUM_SNAPSHOT_FIRST},
+        {"a", "2", CDC_DEBEZIUM_SNAPSHOT_TRUE},
+        {"a", "3", CDC_DEBEZIUM_SNAPSHOT_LAST_IN_DATA_COLLECTION},
+        {"b", "4", CDC_DEBEZIUM_SNAPSHOT_LAST_IN_DATA_COLLECTION},
+        {"c", "5", CDC_DEBEZIUM_SNAPSHOT_FIRST_IN_DATA_COLLECTION},
+        {"c", "6", CDC_DEBEZIUM_SNAPSHOT_LAST},
+    };
+    static const char *const names[] = {"false", "true", "first", "first_in_data_collection",
+                                        "last_in_data_collection", "last"};
+    const char *opts[] = {"schemas.enable", schemas ? "true" : "false", NULL};
+    static snaprun r;
+    memset(&r, 0, sizeof r);
+    r.dz = dz_new(opts);
+    tb x[3];
+    for (int t = 0; t < 3; t++) {
+        tb_init(&x[t], "inventory", t == 0 ? "a" : t == 1 ? "b" : "c");
+        tb_col(&x[t], "id", CDC_T_LONG, 0, CDC_COLF_PRIMARY_KEY, 0);
+        tb_col(&x[t], "name", CDC_T_VARCHAR, 1020, 0, 255);
+    }
+    size_t nrows = sizeof rows / sizeof rows[0];
+    for (size_t i = 0; i < nrows; i++) {
+        tb *t = &x[rows[i].table[0] - 'a'];
+        tb_val(t, 1, 0, rows[i].id);
+        tb_val(t, 1, 1, "snapshot row with a longer text, \xF0\x9F\x98\x80");
+        cdc__change_spec s = {.op = 'r', .t = &t->t, .after = t->after, .pa = t->pa, .file = "binlog.000001",
+                              .offset = 4};
+        size_t before = r.n;
+        cdc__change_synth(&s, on_snap_row, &r);
+        assert_int_equal(r.rc, i == 0 ? 0 : 1); /* the first row is held; each later one releases one */
+        assert_int_equal(r.n, before + (i == 0 ? 0 : 1));
+        if (i == 2) {
+            /* other calls between two snapshot rows leave the held row alone */
+            assert_int_equal(cdc_debezium_heartbeat(r.dz, 5), 1);
+            assert_int_equal(cdc_debezium_change(r.dz, NULL, CDC_DEBEZIUM_SNAPSHOT_FALSE), CDC_ERR_INVALID);
+            assert_int_equal(cdc_debezium_snapshot_row(r.dz, NULL), CDC_ERR_INVALID);
+        }
+        r.want = rows[i].want;
+        cdc__change_synth(&s, on_direct, &r);
+    }
+    snap_collect(&r, cdc_debezium_snapshot_end(r.dz));
+    assert_int_equal(r.rc, 1);
+    assert_int_equal(r.n, nrows);
+    for (size_t i = 0; i < nrows; i++) {
+        assert_string_equal(marker_of(r.out[i]), names[rows[i].want]);
+        assert_string_equal(r.out[i], r.direct[i]);
+    }
+    /* ended: nothing held; a new snapshot starts with "first" */
+    assert_int_equal(cdc_debezium_snapshot_end(r.dz), 0);
+    cdc__change_spec s = {.op = 'r', .t = &x[1].t, .after = x[1].after, .pa = x[1].pa, .file = "f", .offset = 4};
+    r.n = 0;
+    cdc__change_synth(&s, on_snap_row, &r);
+    assert_int_equal(r.rc, 0);
+    snap_collect(&r, cdc_debezium_snapshot_end(r.dz));
+    assert_int_equal(r.n, 1);
+    assert_string_equal(marker_of(r.out[0]), "last"); /* a one-row snapshot: last wins over first */
+    /* reset forgets a held row */
+    r.n = 0;
+    cdc__change_synth(&s, on_snap_row, &r);
+    cdc_debezium_snapshot_reset(r.dz);
+    assert_int_equal(cdc_debezium_snapshot_end(r.dz), 0);
+    cdc__change_synth(&s, on_snap_row, &r);
+    cdc__change_synth(&s, on_snap_row, &r);
+    assert_int_equal(r.n, 1);
+    assert_string_equal(marker_of(r.out[0]), "first"); /* after a reset the snapshot starts again */
+    cdc_debezium_free(r.dz);
+    for (int t = 0; t < 3; t++) tb_free(&x[t]);
+}
+
+static void test_snapshot_sequence(void **state)
+{
+    (void)state;
+    snapshot_sequence(false);
+    snapshot_sequence(true);
+}
+
 static void test_transaction_metadata(void **state)
 {
     (void)state;
@@ -1263,6 +1393,7 @@ int main(void)
         cmocka_unit_test(test_update_delete_tombstone),
         cmocka_unit_test(test_snapshot_marker_and_no_key),
         cmocka_unit_test(test_snapshot_marker),
+        cmocka_unit_test(test_snapshot_sequence),
         cmocka_unit_test(test_transaction_metadata),
         cmocka_unit_test(test_column_options),
         cmocka_unit_test(test_topics_and_heartbeat),

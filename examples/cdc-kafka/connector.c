@@ -2,12 +2,17 @@
 #include "connector.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <cdc/info.h>
 
 #include "metrics.h"
 #include "offsets.h"
@@ -15,6 +20,10 @@
 #define POLL_EVERY 256 /* produce calls between two serves of delivery reports */
 
 static connector *volatile g_conn;
+
+/* Upper bounds (ms) of the acknowledgement latency histogram's buckets; one more for +Inf. */
+static const int64_t k_ack_bounds[] = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000};
+#define ACK_BOUNDS (sizeof k_ack_bounds / sizeof k_ack_bounds[0])
 static bool g_restart; /* set when an aborted transaction must be re-read */
 
 static int64_t now_ms(void)
@@ -77,6 +86,7 @@ static int close_unit(connector *c, char *ck)
     free(u->checkpoint);
     u->checkpoint = ck;
     u->closed = true;
+    u->closed_ms = now_ms();
     c->cur = NULL;
     return 0;
 }
@@ -87,11 +97,18 @@ static int close_unit(connector *c, char *ck)
  * or the checkpoint would pass the lost message. */
 static void advance(connector *c)
 {
-    if (atomic_load(&c->fatal)) return;
+    if (atomic_load(&c->fatal) || atomic_load(&c->replay)) return;
     while (c->head && c->head->closed && c->head->outstanding == 0) {
         unit *u = c->head;
         c->head = u->next;
         if (!c->head) c->tail = NULL;
+        if (u->produced) {
+            int64_t ms = now_ms() - u->closed_ms; /* its last record produced .. all acknowledged */
+            size_t b = 0;
+            while (b < ACK_BOUNDS && ms > k_ack_bounds[b]) b++;
+            atomic_fetch_add(&c->m_ack_hist[b], 1);
+            atomic_fetch_add(&c->m_ack_sum_ms, (uint64_t)(ms > 0 ? ms : 0));
+        }
         if (u->checkpoint) {
             pthread_mutex_lock(&c->lock);
             free(c->acked);
@@ -166,6 +183,24 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
         snprintf(where, sizeof where, "%s [partition %d]", rd_kafka_topic_name(m->rkt), (int)m->partition);
         /* The checkpoint stays at the last fully acknowledged transaction: safe to restart from. */
         set_fatal(c, "delivery to %s failed: %s", where, rd_kafka_err2str(m->err));
+    } else if (m->offset < 0 && c->offsets_expected) {
+        /* Success without an offset: no broker answered for this record.
+         * librdkafka's idempotent producer reports it delivered because a
+         * later batch of the same partition succeeded ("implicit ack"),
+         * which proves it only if the broker checks producer sequence
+         * numbers. A broker (or librdkafka's mock cluster) that does not
+         * check them accepts the later batch after this one failed, and
+         * the record is lost. So it does not count as acknowledged: the
+         * checkpoint stays where it is and the stream re-reads from it
+         * (duplicates, never a loss). Exactly-once aborts the transaction. */
+        atomic_fetch_add(&c->m_inferred, 1);
+        if (!atomic_exchange(&c->replay, 1)) {
+            fprintf(stderr,
+                    "cdc-kafka: %s [partition %d]: a record was acknowledged without an offset (delivery inferred "
+                    "from a later batch); re-reading from the last checkpoint\n",
+                    rd_kafka_topic_name(m->rkt), (int)m->partition);
+            if (c->stream && c->cfg->delivery != DELIVERY_EXACTLY_ONCE) cdc_stream_stop(c->stream);
+        }
     } else {
         atomic_fetch_add(&c->m_acked, 1);
     }
@@ -192,8 +227,8 @@ static void on_kafka_error(rd_kafka_t *rk, int err, const char *reason, void *op
 
 static void on_kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
-    (void)rk;
-    if (level <= 4) fprintf(stderr, "cdc-kafka: kafka %s: %s\n", fac, buf);
+    connector *c = rd_kafka_opaque(rk);
+    if (level <= 4 || (c && c->verbose)) fprintf(stderr, "cdc-kafka: kafka %s: %s\n", fac, buf);
 }
 
 /* ---- topics ----------------------------------------------------------------- */
@@ -330,7 +365,8 @@ static int backpressure(connector *c)
 
 static int produce(connector *c, const cdc_bytes *topic, const cdc_bytes *key, const cdc_bytes *value)
 {
-    if (atomic_load(&c->fatal)) return CDC_ERR_PAUSED;
+    if (atomic_load(&c->fatal) || (atomic_load(&c->replay) && c->cfg->delivery != DELIVERY_EXACTLY_ONCE))
+        return CDC_ERR_PAUSED;
     topic_entry *t = find_topic(c, topic->ptr, topic->len);
     if (!t) return atomic_load(&c->fatal) ? CDC_ERR_PAUSED : CDC_ERR_NOMEM;
     if (c->cfg->delivery == DELIVERY_EXACTLY_ONCE && !c->in_txn && eos_begin(c)) return CDC_ERR_PAUSED;
@@ -368,6 +404,7 @@ static int produce(connector *c, const cdc_bytes *topic, const cdc_bytes *key, c
         return CDC_ERR_PAUSED;
     }
     u->outstanding++;
+    u->produced = true;
     c->txn_messages++;
     c->at_boundary = false;
     atomic_fetch_add(&t->messages, 1);
@@ -457,11 +494,12 @@ static int eos_commit(connector *c, char *ck)
      * checkpoint is produced, so no broker ever holds a checkpoint ahead
      * of its records, even one that writes no transaction markers. */
     rd_kafka_resp_err_t fe = rd_kafka_flush(c->rk, 60000);
-    if (fe || atomic_load(&c->fatal)) {
+    if (fe || atomic_load(&c->fatal) || atomic_load(&c->replay)) {
         free(val);
         if (!atomic_load(&c->fatal)) {
             char what[600];
-            snprintf(what, sizeof what, "records of the transaction ending at %s not acknowledged in 60 s", ck);
+            snprintf(what, sizeof what, "records of the transaction ending at %s %s", ck,
+                     fe ? "not acknowledged in 60 s" : "not all acknowledged with an offset");
             fprintf(stderr, "cdc-kafka: exactly-once: %s; aborting it and re-reading\n", what);
             rd_kafka_error_t *ae = rd_kafka_abort_transaction(c->rk, 60000);
             if (ae) {
@@ -557,31 +595,35 @@ static int safe_point(connector *c, const cdc_position *pos, bool force_commit)
 
 /* ---- stream callbacks --------------------------------------------------------- */
 
+/* source.connector: "mariadb" when the server's GTIDs look like MariaDB's
+ * (domain-server-sequence), else "mysql" (the renderer's default). The
+ * renderer is told only when the kind changes: setting an option clears
+ * its per-table plans, which once happened for every row. */
+static void set_connector(connector *c, const char *gtid)
+{
+    unsigned a, b;
+    unsigned long long n;
+    int used = 0;
+    bool maria = *gtid && sscanf(gtid, "%u-%u-%llu%n", &a, &b, &n, &used) == 3 && (gtid[used] == 0 || gtid[used] == ',');
+    c->connector_known = true;
+    if (maria == c->connector_mariadb || kv_get(&c->cfg->render, "connector")) return;
+    char err[256];
+    if (cdc_debezium_set(c->dz, "connector", maria ? "mariadb" : "mysql", err, sizeof err) == CDC_OK)
+        c->connector_mariadb = maria;
+}
+
+/* Before the first transaction's GTID (snapshot rows): from the checkpoint's GTID set. */
 static void detect_connector(connector *c)
 {
     if (c->connector_known) return;
-    c->connector_known = true;
-    if (kv_get(&c->cfg->render, "connector")) return;
     char buf[4096];
-    if (cdc_stream_checkpoint(c->stream, buf, sizeof buf, NULL) != CDC_OK) {
-        c->connector_known = false; /* ask again later */
-        return;
-    }
     cdc_position *p = NULL;
     char err[256];
-    const char *kind = "mysql";
-    if (cdc_position_parse(&p, buf, NULL, err, sizeof err) == CDC_OK) {
-        const char *g = cdc_position_gtid_set(p);
-        unsigned a, b;
-        unsigned long long n;
-        int used = 0;
-        if (*g && sscanf(g, "%u-%u-%llu%n", &a, &b, &n, &used) == 3 && (g[used] == 0 || g[used] == ','))
-            kind = "mariadb";
-        else if (!*g)
-            c->connector_known = false; /* no GTIDs yet: decide later */
-    }
+    if (cdc_stream_checkpoint(c->stream, buf, sizeof buf, NULL) == CDC_OK &&
+        cdc_position_parse(&p, buf, NULL, err, sizeof err) == CDC_OK && *cdc_position_gtid_set(p))
+        set_connector(c, cdc_position_gtid_set(p));
     cdc_position_free(p);
-    cdc_debezium_set(c->dz, "connector", kind, err, sizeof err);
+    c->connector_known = true; /* decided, or left to the transactions' GTIDs (on_begin) */
 }
 
 static int on_change(const cdc_change *ch, void *ud)
@@ -592,107 +634,15 @@ static int on_change(const cdc_change *ch, void *ud)
     return produce_records(c, cdc_debezium_change(c->dz, ch, CDC_DEBEZIUM_SNAPSHOT_FALSE));
 }
 
-/* Snapshot rows are held back one at a time: whether a row is the last of
- * its table (or of the snapshot) is known only at the next one. */
-typedef struct held {
-    char *topic, *key, *value;
-    size_t tlen, klen, vlen;
-    bool key_null, value_null, valid;
-} held;
-static held g_held;
-
-static void held_clear(void)
-{
-    free(g_held.topic);
-    free(g_held.key);
-    free(g_held.value);
-    memset(&g_held, 0, sizeof g_held);
-}
-
-/* Rewrites the held row's source.snapshot from "true" to mark. */
-static int held_mark(const char *mark)
-{
-    static const char from[] = "\"snapshot\":\"true\"";
-    if (!g_held.valid || !g_held.value) return 0;
-    char *last = NULL;
-    for (char *p = g_held.value; (p = memmem(p, g_held.vlen - (size_t)(p - g_held.value), from, sizeof from - 1));
-         p++)
-        last = p;
-    if (!last) return 0; /* first/first_in_data_collection: kept */
-    size_t mlen = strlen(mark) + 13; /* "snapshot":"<mark>" */
-    size_t nlen = g_held.vlen - (sizeof from - 1) + mlen;
-    char *nv = malloc(nlen);
-    if (!nv) return CDC_ERR_NOMEM;
-    size_t off = (size_t)(last - g_held.value);
-    memcpy(nv, g_held.value, off);
-    snprintf(nv + off, mlen + 1, "\"snapshot\":\"%s\"", mark);
-    memcpy(nv + off + mlen, last + sizeof from - 1, g_held.vlen - off - (sizeof from - 1));
-    free(g_held.value);
-    g_held.value = nv;
-    g_held.vlen = nlen;
-    return 0;
-}
-
-static int held_flush(connector *c)
-{
-    if (!g_held.valid) return 0;
-    cdc_bytes t = {(const uint8_t *)g_held.topic, g_held.tlen};
-    cdc_bytes k = {g_held.key_null ? NULL : (const uint8_t *)g_held.key, g_held.klen};
-    cdc_bytes v = {g_held.value_null ? NULL : (const uint8_t *)g_held.value, g_held.vlen};
-    int rc = produce(c, &t, &k, &v);
-    held_clear();
-    return rc;
-}
-
-static char *dupmem(const uint8_t *p, size_t n)
-{
-    char *d = malloc(n ? n : 1);
-    if (d && n) memcpy(d, p, n);
-    return d;
-}
-
+/* Snapshot rows: the renderer holds each one back until the next shows
+ * whether it was the last of its table, and sets source.snapshot. */
 static int on_snapshot_row(const cdc_change *ch, void *ud)
 {
     connector *c = ud;
     if (!c->connector_known) detect_connector(c);
-    const cdc_table *t = cdc_change_table(ch);
-    bool new_table = strcmp(c->snap.db, cdc_table_db(t)) || strcmp(c->snap.table, cdc_table_name(t));
-    cdc_debezium_snapshot mark = CDC_DEBEZIUM_SNAPSHOT_TRUE;
-    if (!c->snap.first_done) mark = CDC_DEBEZIUM_SNAPSHOT_FIRST;
-    else if (new_table) mark = CDC_DEBEZIUM_SNAPSHOT_FIRST_IN_DATA_COLLECTION;
-    if (new_table && c->snap.first_done && held_mark("last_in_data_collection")) return CDC_ERR_NOMEM;
-    int rc = held_flush(c);
-    if (rc) return rc;
-    c->snap.first_done = true;
-    if (new_table) {
-        snprintf(c->snap.db, sizeof c->snap.db, "%s", cdc_table_db(t));
-        snprintf(c->snap.table, sizeof c->snap.table, "%s", cdc_table_name(t));
-    }
     atomic_fetch_add(&c->m_snapshot_rows, 1);
-    ptrdiff_t n = cdc_debezium_change(c->dz, ch, mark);
-    if (n < 0) return produce_records(c, n);
-    /* every record but the last goes out now; the last is held */
-    for (ptrdiff_t i = 0; i < n; i++) {
-        cdc_bytes topic, key, value;
-        cdc_debezium_record(c->dz, (size_t)i, &topic, &key, &value);
-        if (i + 1 < n) {
-            if ((rc = produce(c, &topic, &key, &value))) return rc;
-            continue;
-        }
-        g_held.topic = dupmem(topic.ptr, topic.len);
-        g_held.key = dupmem(key.ptr, key.len);
-        g_held.value = dupmem(value.ptr, value.len);
-        if (!g_held.topic || !g_held.key || !g_held.value) {
-            held_clear();
-            return CDC_ERR_NOMEM;
-        }
-        g_held.tlen = topic.len;
-        g_held.klen = key.len;
-        g_held.vlen = value.len;
-        g_held.key_null = !key.ptr;
-        g_held.value_null = !value.ptr;
-        g_held.valid = true;
-    }
+    int rc = produce_records(c, cdc_debezium_snapshot_row(c->dz, ch));
+    if (rc) return rc;
     if (c->cfg->delivery == DELIVERY_EXACTLY_ONCE && c->in_txn &&
         now_ms() - c->txn_started_ms >= c->cfg->boundary_ms * 10) {
         /* Bound a snapshot's transactions. There is no checkpoint until the
@@ -705,6 +655,20 @@ static int on_snapshot_row(const cdc_change *ch, void *ud)
         if (asprintf(&val, "{\"checkpoint\":null,\"snapshot\":\"in progress\",\"txn\":\"%s\"}", tag) < 0)
             return CDC_ERR_NOMEM;
         rd_kafka_resp_err_t fe = rd_kafka_flush(c->rk, 60000);
+        if (!fe && atomic_load(&c->replay)) {
+            /* a row acknowledged without an offset: abort, take the snapshot again */
+            free(val);
+            rd_kafka_error_t *ae = rd_kafka_abort_transaction(c->rk, 60000);
+            if (ae) {
+                set_fatal(c, "exactly-once: abort: %s%s", rd_kafka_error_string(ae), "");
+                rd_kafka_error_destroy(ae);
+                return CDC_ERR_PAUSED;
+            }
+            c->in_txn = false;
+            g_restart = true;
+            cdc_stream_stop(c->stream);
+            return CDC_ERR_PAUSED;
+        }
         if (!fe) {
             rd_kafka_headers_t *hdrs = rd_kafka_headers_new(1);
             rd_kafka_header_add(hdrs, "cdc-kafka.txn", -1, tag, (ssize_t)strlen(tag));
@@ -736,8 +700,7 @@ static int on_snapshot_row(const cdc_change *ch, void *ud)
 static int on_snapshot_done(const cdc_position *pos, void *ud)
 {
     connector *c = ud;
-    if (held_mark("last")) return CDC_ERR_NOMEM;
-    int rc = held_flush(c);
+    int rc = produce_records(c, cdc_debezium_snapshot_end(c->dz)); /* the last row, marked last */
     if (rc) return rc;
     fprintf(stderr, "cdc-kafka: snapshot done: %llu rows\n", (unsigned long long)atomic_load(&c->m_snapshot_rows));
     return safe_point(c, pos, true);
@@ -763,7 +726,7 @@ static int on_begin(const char *gtid, uint32_t sid, int64_t ts, const cdc_positi
 {
     connector *c = ud;
     (void)sid;
-    if (!c->connector_known) detect_connector(c);
+    if (*gtid) set_connector(c, gtid); /* a sscanf; the renderer is told only of a change */
     char id[1200];
     if (*gtid) snprintf(id, sizeof id, "%s", gtid);
     else snprintf(id, sizeof id, "file=%s,pos=%llu", cdc_position_file(pos), (unsigned long long)cdc_position_offset(pos));
@@ -857,6 +820,56 @@ static void on_log(int level, int code, const char *msg, void *ud)
         fprintf(stderr, "cdc-kafka: %s%s\n", level == 0 ? "error: " : level == 1 ? "warning: " : "", msg);
 }
 
+/* ---- one instance per name ------------------------------------------------------ */
+
+/*
+ * A second instance with the same name on this machine is refused: an
+ * exclusive lock on <offsets file>.lock, or on
+ * $TMPDIR/cdc-kafka.<name>.lock when the checkpoint is kept in a topic.
+ * Across machines, exactly-once relies on the brokers fencing the older
+ * transactional.id (init_transactions); docs/kafka.md says what is tested.
+ * Returns the locked descriptor (held until exit) or -1 with err set.
+ */
+static int lock_instance(settings *cfg, char *err, size_t errlen)
+{
+    char path[4096];
+    if (cfg->offsets_file) {
+        snprintf(path, sizeof path, "%s.lock", cfg->offsets_file);
+    } else {
+        const char *tmp = getenv("TMPDIR");
+        int n = snprintf(path, sizeof path, "%s/cdc-kafka.", tmp && *tmp ? tmp : "/tmp");
+        for (const char *p = cfg->name; *p && n < (int)sizeof path - 8; p++)
+            path[n++] = (char)((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                                       *p == '-' || *p == '_' || *p == '.'
+                                   ? *p
+                                   : '_');
+        snprintf(path + n, sizeof path - (size_t)n, ".lock");
+    }
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open the instance lock %.900s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB)) {
+        int e = errno;
+        char other[32] = "";
+        ssize_t k = pread(fd, other, sizeof other - 1, 0);
+        other[k > 0 ? k : 0] = 0;
+        other[strcspn(other, "\n")] = 0;
+        if (e == EWOULDBLOCK)
+            snprintf(err, errlen, "another cdc-kafka named %.200s is running (pid %s holds %.800s); stop it first", cfg->name,
+                     other[0] ? other : "?", path);
+        else
+            snprintf(err, errlen, "cannot lock %.900s: %s", path, strerror(e));
+        close(fd);
+        return -1;
+    }
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) || pwrite(fd, pid, (size_t)n, 0) != n) { /* the pid is only informative */ }
+    return fd;
+}
+
 /* ---- setup and the run ------------------------------------------------------- */
 
 static rd_kafka_conf_t *user_kafka_conf(settings *cfg, char *err, size_t errlen)
@@ -896,6 +909,9 @@ static int make_producer(connector *c, char *err, size_t errlen)
         set_default(conf, cfg, "acks", "all", err, errlen) ||
         set_default(conf, cfg, "partitioner", "murmur2_random", err, errlen) ||
         set_default(conf, cfg, "queue.buffering.max.messages", qmax, err, errlen) ||
+        /* bytes too, whatever the size of the records: memory stays bounded
+         * (a full queue makes produce wait, as max.queue.size does) */
+        set_default(conf, cfg, "queue.buffering.max.kbytes", "32768", err, errlen) ||
         set_default(conf, cfg, "linger.ms", "10", err, errlen) ||
         /* with topic creation on, looking a topic up must not create it
          * with the brokers' defaults before the Admin API can */
@@ -903,6 +919,9 @@ static int make_producer(connector *c, char *err, size_t errlen)
         rd_kafka_conf_destroy(conf);
         return -1;
     }
+    const char *acks = kv_get(&cfg->kafka, "acks");
+    if (!acks) acks = kv_get(&cfg->kafka, "request.required.acks");
+    c->offsets_expected = !acks || strcmp(acks, "0");
     const char *idem = kv_get(&cfg->kafka, "enable.idempotence");
     if (idem && strcmp(idem, "true"))
         fprintf(stderr, "cdc-kafka: warning: kafka.enable.idempotence=%s: retries may reorder or duplicate records\n",
@@ -972,8 +991,7 @@ static int make_stream(connector *c, char *err, size_t errlen)
     cdc_stream_set_snapshot_cb(c->stream, on_snapshot_row, c);
     cdc_stream_set_snapshot_done_cb(c->stream, on_snapshot_done, c);
     cdc_stream_set_progress_cb(c->stream, on_progress, c);
-    memset(&c->snap, 0, sizeof c->snap);
-    held_clear();
+    cdc_debezium_snapshot_reset(c->dz); /* a snapshot taken again starts with "first" */
     return 0;
 }
 
@@ -1010,9 +1028,14 @@ int connector_run(settings *cfg, int metrics_port, bool verbose)
     char err[1200];
     int status = 1;
     metrics_server *ms = NULL;
+    int lock_fd = -1;
     snprintf(c.run_id, sizeof c.run_id, "%lx-%x", (unsigned long)now_ms(), (unsigned)getpid());
     c.offsets_key = offsets_record_key(cfg->name, cfg->prefix);
     if (!c.offsets_key) goto out;
+    if ((lock_fd = lock_instance(cfg, err, sizeof err)) < 0) {
+        fprintf(stderr, "cdc-kafka: %s\n", err);
+        goto out;
+    }
     if (!(c.user_conf = user_kafka_conf(cfg, err, sizeof err)) || make_renderer(&c, err, sizeof err) ||
         make_producer(&c, err, sizeof err)) {
         fprintf(stderr, "cdc-kafka: %s\n", err);
@@ -1034,6 +1057,24 @@ int connector_run(settings *cfg, int metrics_port, bool verbose)
             rd_kafka_error_destroy(e);
             goto out;
         }
+    }
+    if (!c.connector_known) {
+        /* source.connector from the server's flavour, before the first
+         * record (snapshot rows come before any transaction's GTID) */
+        cdc_server_info *info = NULL;
+        char ie[512];
+        if (cdc_server_info_get(&info, cfg->cdc, NULL, ie, sizeof ie) == CDC_OK) {
+            const char *f = cdc_server_info_find(info, "flavour");
+            if (f) {
+                bool maria = strcasecmp(f, "MariaDB") == 0;
+                if (maria == c.connector_mariadb ||
+                    cdc_debezium_set(c.dz, "connector", maria ? "mariadb" : "mysql", ie, sizeof ie) == CDC_OK) {
+                    c.connector_mariadb = maria;
+                    c.connector_known = true;
+                }
+            }
+        }
+        cdc_server_info_free(info); /* not reachable now: the stream says so itself */
     }
     c.acked = load_checkpoint(&c, err, sizeof err);
     if (!c.acked && err[0]) {
@@ -1068,7 +1109,16 @@ int connector_run(settings *cfg, int metrics_port, bool verbose)
         }
         if (atomic_load(&c.stopping)) cdc_stream_stop(c.stream);
         rc = cdc_stream_start(c.stream);
-        if (g_restart && !atomic_load(&c.stopping) && !atomic_load(&c.fatal)) {
+        bool replay = cfg->delivery != DELIVERY_EXACTLY_ONCE && atomic_load(&c.replay);
+        if (replay && !atomic_load(&c.stopping) && !atomic_load(&c.fatal)) {
+            /* Every delivery report must come before the units go. */
+            while (rd_kafka_outq_len(c.rk) > 0 && !atomic_load(&c.stopping) && !atomic_load(&c.fatal))
+                rd_kafka_poll(c.rk, 100);
+            if (rd_kafka_outq_len(c.rk) > 0) break;
+        }
+        if ((g_restart || replay) && !atomic_load(&c.stopping) && !atomic_load(&c.fatal)) {
+            if (atomic_exchange(&c.replay, 0)) atomic_fetch_add(&c.m_replays, 1);
+            c.in_txn = false;
             pthread_mutex_lock(&c.lock); /* the metrics thread reads c.stream */
             cdc_stream_free(c.stream);
             c.stream = NULL;
@@ -1091,7 +1141,6 @@ int connector_run(settings *cfg, int metrics_port, bool verbose)
             if (e) rd_kafka_error_destroy(e);
         }
     } else {
-        held_clear();
         if (c.cur) c.cur = NULL; /* an open transaction never checkpoints */
         rd_kafka_resp_err_t fe = rd_kafka_flush(c.rk, 30000);
         if (fe && !atomic_load(&c.fatal))
@@ -1113,7 +1162,6 @@ int connector_run(settings *cfg, int metrics_port, bool verbose)
 out:
     g_conn = NULL;
     metrics_stop(ms);
-    held_clear();
     cdc_stream_free(c.stream);
     free_units(&c);
     if (c.rk) {
@@ -1128,6 +1176,7 @@ out:
     free(c.saved);
     free(c.offsets_key);
     pthread_mutex_destroy(&c.lock);
+    if (lock_fd >= 0) close(lock_fd); /* after the last checkpoint write */
     return status;
 }
 
@@ -1145,6 +1194,24 @@ size_t connector_metrics(connector *c, char *buf, size_t cap)
         (unsigned long long)atomic_load(&c->m_acked));
     OUT("# TYPE cdc_kafka_delivery_errors_total counter\ncdc_kafka_delivery_errors_total %llu\n",
         (unsigned long long)atomic_load(&c->m_errors));
+    OUT("# HELP cdc_kafka_records_inferred_total Records reported delivered without an offset (not counted as "
+        "acknowledged).\n# TYPE cdc_kafka_records_inferred_total counter\ncdc_kafka_records_inferred_total %llu\n",
+        (unsigned long long)atomic_load(&c->m_inferred));
+    OUT("# HELP cdc_kafka_replays_total Times the stream re-read from the checkpoint after such a record.\n"
+        "# TYPE cdc_kafka_replays_total counter\ncdc_kafka_replays_total %llu\n",
+        (unsigned long long)atomic_load(&c->m_replays));
+    OUT("# HELP cdc_kafka_ack_latency_ms At-least-once: from a binlog transaction's last record produced to all "
+        "its records acknowledged.\n"
+        "# TYPE cdc_kafka_ack_latency_ms histogram\n");
+    uint64_t cum = 0;
+    for (size_t b = 0; b <= ACK_BOUNDS; b++) {
+        cum += atomic_load(&c->m_ack_hist[b]);
+        if (b < ACK_BOUNDS) OUT("cdc_kafka_ack_latency_ms_bucket{le=\"%lld\"} %llu\n", (long long)k_ack_bounds[b],
+                                (unsigned long long)cum);
+        else OUT("cdc_kafka_ack_latency_ms_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)cum);
+    }
+    OUT("cdc_kafka_ack_latency_ms_sum %llu\ncdc_kafka_ack_latency_ms_count %llu\n",
+        (unsigned long long)atomic_load(&c->m_ack_sum_ms), (unsigned long long)cum);
     OUT("# TYPE cdc_kafka_transactions_committed_total counter\ncdc_kafka_transactions_committed_total %llu\n",
         (unsigned long long)atomic_load(&c->m_txn_commits));
     OUT("# HELP cdc_kafka_queue_depth Records produced and not yet acknowledged.\n# TYPE cdc_kafka_queue_depth gauge\n");

@@ -30,7 +30,9 @@ typedef struct unit {
     struct unit *next;
     long outstanding;   /* messages produced and not yet acknowledged */
     bool closed;        /* no more messages will join it */
+    bool produced;      /* some message joined it */
     char *checkpoint;   /* saved once it and every unit before it are acknowledged; NULL: none */
+    int64_t closed_ms;  /* when it was closed (its last record produced) */
 } unit;
 
 typedef struct connector {
@@ -58,21 +60,25 @@ typedef struct connector {
     int64_t txn_started_ms;
     long txn_messages;
 
-    /* snapshot bookkeeping for source.snapshot */
-    struct {
-        bool active, first_done;
-        char db[256], table[256];
-        bool have_held;
-    } snap;
     int64_t last_heartbeat_ms;
-    bool connector_known;
+    bool connector_known;    /* source.connector decided (or left to the GTIDs) */
+    bool connector_mariadb;  /* what the renderer was told */
 
     atomic_int fatal;        /* a producer or store error stops the run */
+    /* A record was acknowledged without an offset: librdkafka inferred its
+     * persistence from a later batch's success (see on_delivery). The
+     * checkpoint stops and the stream re-reads from it. */
+    atomic_int replay;
+    bool offsets_expected;   /* acks is not 0: every real acknowledgement carries an offset */
     char fatal_msg[1024];
     atomic_int stopping;
 
     /* metrics */
-    atomic_uint_least64_t m_records, m_rows, m_snapshot_rows, m_txn_commits, m_acked, m_errors;
+    atomic_uint_least64_t m_records, m_rows, m_snapshot_rows, m_txn_commits, m_acked, m_errors, m_inferred, m_replays;
+    /* at-least-once: from a unit's close to its last acknowledgement, a
+     * histogram with the bounds of connector.c's k_ack_bounds */
+    atomic_uint_least64_t m_ack_hist[14];
+    atomic_uint_least64_t m_ack_sum_ms;
     bool verbose;
 } connector;
 

@@ -59,11 +59,7 @@ typedef struct stream_ctx {
     bool cut;             /* the output ends inside a line (gave up after a stop) */
     uint64_t snapshot_rows, emitted;
     /* --format debezium */
-    cdc_debezium *dz;
-    bool snap_first_done;
-    char snap_db[256], snap_table[256];
-    size_t held;          /* where the last snapshot row's line starts in txn; SIZE_MAX: none */
-    bool held_first;      /* ... and it is the snapshot's first row */
+    cdc_debezium *dz;     /* it holds the last snapshot row back (cdc_debezium_snapshot_row) */
     const char *ckfile;
     char *durable;        /* the checkpoint of the last transaction wholly out */
     bool regular;         /* stdout is a regular file ... */
@@ -156,21 +152,16 @@ static int emit(stream_ctx *x)
     cli_buf_reset(&x->line);
     if (x->txn.len >= SPILL_BYTES) {
         x->spilled = true;
-        /* a held snapshot line stays: its marker may still change */
-        size_t keep = x->held != SIZE_MAX ? x->held : x->txn.len;
-        cli_buf out = {x->txn.p, keep, keep};
-        int rc = write_out(x, &out);
+        int rc = write_out(x, &x->txn);
         if (rc) return rc;
-        memmove(x->txn.p, x->txn.p + keep, x->txn.len - keep);
-        x->txn.len -= keep;
-        if (x->held != SIZE_MAX) x->held = 0;
+        x->txn.len = 0;
     }
     return 0;
 }
 
 /* One {"topic","key","value"} line per record the renderer holds (the
  * same lines as `cdc dump --format debezium`); n < 0: its error. */
-static int emit_records(stream_ctx *x, ptrdiff_t n, bool hold_last)
+static int emit_records(stream_ctx *x, ptrdiff_t n)
 {
     if (n < 0) {
         fprintf(stderr, "cdc stream: debezium: %s\n", cdc_debezium_errmsg(x->dz));
@@ -188,29 +179,8 @@ static int emit_records(stream_ctx *x, ptrdiff_t n, bool hold_last)
         if (!rc) rc = v.ptr ? cli_buf_append(&x->line, v.ptr, v.len) : cli_buf_puts(&x->line, "null");
         if (!rc) rc = cli_buf_puts(&x->line, "}");
         if (rc) return rc;
-        if (hold_last && i + 1 == (size_t)n) x->held = x->txn.len;
         if ((rc = emit(x))) return rc;
     }
-    return 0;
-}
-
-/* Rewrites source.snapshot of the held snapshot line: its last
- * "snapshot":"..." (the source block comes after the row images). */
-static int remark_held(stream_ctx *x, const char *mark)
-{
-    if (x->held == SIZE_MAX) return 0;
-    static const char key[] = "\"snapshot\":\"";
-    const char *line = x->txn.p + x->held, *end = x->txn.p + x->txn.len, *at = NULL;
-    for (const char *p = line; (p = memmem(p, (size_t)(end - p), key, sizeof key - 1)); p++) at = p;
-    x->held = SIZE_MAX;
-    if (!at) return 0;
-    const char *q = memchr(at + sizeof key - 1, '"', (size_t)(end - at - (sizeof key - 1)));
-    if (!q) return 0;
-    size_t v = (size_t)(at - x->txn.p) + sizeof key - 1, old = (size_t)(q - x->txn.p) - v, nw = strlen(mark);
-    if (nw > old && cli_buf_reserve(&x->txn, nw - old)) return CDC_ERR_NOMEM;
-    memmove(x->txn.p + v + nw, x->txn.p + v + old, x->txn.len - v - old);
-    memcpy(x->txn.p + v, mark, nw);
-    x->txn.len = x->txn.len + nw - old;
     return 0;
 }
 
@@ -369,7 +339,7 @@ static int on_begin(const char *gtid, uint32_t sid, int64_t ts, const cdc_positi
         if (*gtid) snprintf(id, sizeof id, "%s", gtid);
         else snprintf(id, sizeof id, "file=%s,pos=%llu", cdc_position_file(pos),
                       (unsigned long long)cdc_position_offset(pos));
-        return emit_records(x, cdc_debezium_begin(x->dz, id, ts), false);
+        return emit_records(x, cdc_debezium_begin(x->dz, id, ts));
     }
     return x->events ? txn_line(x, "begin", gtid, sid, ts, pos) : 0;
 }
@@ -377,7 +347,7 @@ static int on_begin(const char *gtid, uint32_t sid, int64_t ts, const cdc_positi
 static int on_commit(const char *gtid, uint32_t sid, int64_t ts, const cdc_position *pos, void *ud)
 {
     stream_ctx *x = ud;
-    int rc = x->dz ? emit_records(x, cdc_debezium_commit(x->dz, ts), false)
+    int rc = x->dz ? emit_records(x, cdc_debezium_commit(x->dz, ts))
                    : x->events ? txn_line(x, "commit", gtid, sid, ts, pos) : 0;
     if (rc == 0) rc = flush_txn(x, pos);
     /* A signal that came while a spilled transaction had to be finished. */
@@ -388,7 +358,7 @@ static int on_commit(const char *gtid, uint32_t sid, int64_t ts, const cdc_posit
 static int on_change(const cdc_change *c, void *ud)
 {
     stream_ctx *x = ud;
-    if (x->dz) return emit_records(x, cdc_debezium_change(x->dz, c, CDC_DEBEZIUM_SNAPSHOT_FALSE), false);
+    if (x->dz) return emit_records(x, cdc_debezium_change(x->dz, c, CDC_DEBEZIUM_SNAPSHOT_FALSE));
     cli_buf_reset(&x->line);
     int rc = cli_change_json(&x->line, c);
     return rc ? rc : emit(x);
@@ -400,32 +370,16 @@ static int on_snapshot_row(const cdc_change *c, void *ud)
     x->in_snapshot = true;
     x->snapshot_rows++;
     if (!x->dz) return on_change(c, ud);
-    /* source.snapshot: first, first_in_data_collection, true, and on the
-     * row held back, last_in_data_collection or last once known */
-    const cdc_table *t = cdc_change_table(c);
-    bool new_table = strcmp(x->snap_db, cdc_table_db(t)) || strcmp(x->snap_table, cdc_table_name(t));
-    cdc_debezium_snapshot mark = !x->snap_first_done ? CDC_DEBEZIUM_SNAPSHOT_FIRST
-                                 : new_table ? CDC_DEBEZIUM_SNAPSHOT_FIRST_IN_DATA_COLLECTION
-                                             : CDC_DEBEZIUM_SNAPSHOT_TRUE;
-    /* the held row was the last of its table (unless it was the very
-     * first row of the snapshot, which stays "first") */
-    int rc = new_table && !x->held_first ? remark_held(x, "last_in_data_collection") : 0;
-    if (rc) return rc;
-    x->held = SIZE_MAX;
-    x->held_first = !x->snap_first_done;
-    if (new_table) {
-        snprintf(x->snap_db, sizeof x->snap_db, "%s", cdc_table_db(t));
-        snprintf(x->snap_table, sizeof x->snap_table, "%s", cdc_table_name(t));
-    }
-    x->snap_first_done = true;
-    return emit_records(x, cdc_debezium_change(x->dz, c, mark), true);
+    /* source.snapshot as Debezium sets it: the renderer holds each row
+     * back until the next one (or the end) shows where it stands */
+    return emit_records(x, cdc_debezium_snapshot_row(x->dz, c));
 }
 
 static int on_ddl(const cdc_query *q, const cdc_position *pos, void *ud)
 {
     stream_ctx *x = ud;
     if (x->dz) {
-        int rc = emit_records(x, cdc_debezium_schema_change(x->dz, q, CDC_DEBEZIUM_SNAPSHOT_FALSE), false);
+        int rc = emit_records(x, cdc_debezium_schema_change(x->dz, q, CDC_DEBEZIUM_SNAPSHOT_FALSE));
         if (rc) return rc;
     } else if (x->events) {
         cli_buf_reset(&x->line);
@@ -449,7 +403,7 @@ static int on_checkpoint(const cdc_position *pos, void *ud)
 static int on_snapshot_done(const cdc_position *pos, void *ud)
 {
     stream_ctx *x = ud;
-    int rc = x->dz ? remark_held(x, "last") : 0; /* the snapshot's very last row */
+    int rc = x->dz ? emit_records(x, cdc_debezium_snapshot_end(x->dz)) : 0; /* the very last row, marked last */
     if (rc == 0) rc = flush_txn(x, pos);
     if (rc == 0) x->in_snapshot = false;
     if (rc == 0 && g_signal) return CDC_ERR_PAUSED;
@@ -592,7 +546,6 @@ int cmd_stream(int argc, char **argv)
     size_t ndzopts = 0;
     bool debezium = false;
     int status = 0, c;
-    x.held = SIZE_MAX;
     opterr = 0; /* our messages: getopt's would repeat an unknown option's value */
     optind = 1;
     while (status == 0 && (c = getopt_long(argc, argv, ":o:", opts, NULL)) != -1) {

@@ -59,12 +59,13 @@ typedef struct cdc_debezium cdc_debezium;
 
 /*
  * What `source.snapshot` says, as Debezium's SnapshotRecord does. Change
- * events from the binlog are FALSE. For snapshot rows (op 'r') the caller,
- * who knows the order, says which: FIRST for the very first row of the
- * snapshot, FIRST_IN_DATA_COLLECTION for the first row of each later
- * table, LAST_IN_DATA_COLLECTION for the last row of each table but the
- * last, LAST for the very last row, TRUE for every other row. The
- * numbers are stable.
+ * events from the binlog are FALSE. Snapshot rows (op 'r') are marked by
+ * Debezium's precedence: LAST for the very last row of the snapshot, else
+ * FIRST for its very first row, else LAST_IN_DATA_COLLECTION for the last
+ * row of a table, else FIRST_IN_DATA_COLLECTION for the first row of a
+ * table, else TRUE. cdc_debezium_snapshot_row() below works these out; a
+ * caller of cdc_debezium_change() who knows the order may pass them
+ * itself. The numbers are stable.
  */
 typedef enum cdc_debezium_snapshot {
     CDC_DEBEZIUM_SNAPSHOT_FALSE = 0,
@@ -173,6 +174,34 @@ CDC_EXTERN void cdc_debezium_set_clock(cdc_debezium *dz, cdc_debezium_clock_cb c
  */
 CDC_EXTERN ptrdiff_t cdc_debezium_change(cdc_debezium *dz, const cdc_change *c,
                                          cdc_debezium_snapshot snapshot);
+
+/*
+ * Snapshot rows with source.snapshot set as Debezium sets it (see
+ * cdc_debezium_snapshot above). Whether a row is the last of its table,
+ * or of the snapshot, is known only when the next row (or the end) comes,
+ * so the renderer holds each snapshot row back:
+ *
+ *   cdc_debezium_snapshot_row(dz, c)  renders row c (op 'r', the stream's
+ *       snapshot callback) and keeps its records; returns the records of
+ *       the row before it, its marker now final (0 records for the
+ *       snapshot's first row).
+ *   cdc_debezium_snapshot_end(dz)     returns the held row's records,
+ *       marked LAST (0 when no row was held), and forgets the snapshot:
+ *       the next snapshot_row() starts a new one. Call it from the
+ *       stream's snapshot-done callback, before that point's checkpoint.
+ *   cdc_debezium_snapshot_reset(dz)   forgets the held row and the
+ *       snapshot without returning anything (a snapshot that is taken
+ *       again from its start).
+ *
+ * Rows of one table must come together; tables are told apart by database
+ * and table name. The held records live in the renderer, apart from the
+ * records of other calls: cdc_debezium_change(), begin, commit, ... may
+ * be called between two snapshot rows. Errors as cdc_debezium_change();
+ * after an error the held row is still held.
+ */
+CDC_EXTERN ptrdiff_t cdc_debezium_snapshot_row(cdc_debezium *dz, const cdc_change *c);
+CDC_EXTERN ptrdiff_t cdc_debezium_snapshot_end(cdc_debezium *dz);
+CDC_EXTERN void cdc_debezium_snapshot_reset(cdc_debezium *dz);
 
 /*
  * A transaction begins. id is Debezium's transaction id: the GTID when

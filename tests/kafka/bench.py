@@ -3,6 +3,7 @@
 on the same binlog range in the same run (docs/performance.md, "Kafka").
 
   bench.py BUILD_DIR [--rows N] [--flavor mariadb|mysql]
+  bench.py BUILD_DIR --latency [--seconds S] [--flavor mariadb|mysql]
 
 BUILD_DIR: a release build (cdc, cdc-kafka, kafka_mock). Writes N rows
 (default 200,000) in transactions of 1,000 rows to a fresh table, notes the
@@ -11,7 +12,15 @@ binlog range they occupy, then times on that range:
   cdc-kafka at-least-once, no schemas       (acks=all, idempotent, lz4)
   cdc-kafka exactly-once, no schemas        (transaction.boundary=interval, 100 ms)
   cdc-kafka at-least-once, with schemas
-each with its peak RSS, and prints rows/s and ratios. Not a test.
+each with its peak RSS, and prints rows/s and ratios.
+
+--latency: a writer commits 1,000 rows/s (100 transactions of 10 rows) for
+S seconds (default 20) while cdc-kafka (at-least-once, no schemas) streams
+them; each row carries NOW(6) taken in its transaction. Prints the p50/p99
+of commit-to-produce (the record's CreateTime, read back with kcat, minus
+the row's NOW(6)) and of produce-to-acknowledgement (cdc-kafka's
+cdc_kafka_ack_latency_ms histogram), and the p99 of their sum per record
+bounded by the two. Not a test.
 """
 import json
 import os
@@ -70,12 +79,100 @@ def run_mode(i, name, extra, mock, port, user, pw, db, rng_start, rng_end, work,
     path = os.path.join(work, "conf-%d.json" % i)
     with open(path, "w") as f:
         json.dump(conf, f)
-    dt, rss, cpu = timed([kafka, path])
+    # CDC_KAFKA_BENCH_WRAP: a command to run cdc-kafka under (a profiler: "valgrind --tool=callgrind")
+    wrap = os.environ.get("CDC_KAFKA_BENCH_WRAP", "").split()
+    if wrap and "callgrind" in " ".join(wrap):
+        wrap.append("--callgrind-out-file=%s/callgrind.%d" % (work, i))
+    dt, rss, cpu = timed(wrap + [kafka, path])
     return (name, dt, rss, cpu)
+
+
+def pct(xs, q):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(q * len(xs)))] if xs else float("nan")
+
+
+def latency(build, flavor, seconds):
+    import threading
+    import urllib.request
+    srv = diff.Server(flavor)
+    port = int(diff.env("CDC_TEST_%s_PORT" % flavor.upper()))
+    pw = diff.env("CDC_TEST_PASSWORD")
+    db, user = "kafka_lat", "kafka_lat"
+    srv.sql("DROP USER IF EXISTS '%s'@'%%'; CREATE USER '%s'@'%%' IDENTIFIED BY '%s'; GRANT SELECT, RELOAD, SHOW "
+            "DATABASES, REPLICATION SLAVE, REPLICATION CLIENT, LOCK TABLES ON *.* TO '%s'@'%%';" % (user, user, pw, user))
+    srv.sql("DROP DATABASE IF EXISTS %s; CREATE DATABASE %s; CREATE TABLE %s.lat (id BIGINT PRIMARY KEY, "
+            "t DATETIME(6) NOT NULL);" % (db, db, db))
+    kafka = os.path.join(build, "examples", "cdc-kafka", "cdc-kafka")
+    mock = subprocess.Popen([os.path.join(build, "tests", "kafka", "kafka_mock"), "3"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    bootstrap = mock.stdout.readline().strip().split("=", 1)[1]
+    work = "/tmp/cdc-kafka-lat-%d" % os.getpid()
+    os.makedirs(work, exist_ok=True)
+    mport = 19500 + os.getpid() % 400
+    conf = {"database.hostname": "127.0.0.1", "database.port": str(port), "database.user": user,
+            "database.password": pw, "database.server.id": "47101", "topic.prefix": "lat",
+            "table.include.list": db + ".lat", "snapshot.mode": "never", "include.schema.changes": "false",
+            "kafka.bootstrap.servers": bootstrap, "kafka.compression.type": "lz4", "topic.creation.enable": "false",
+            "offset.storage.file.filename": os.path.join(work, "offsets"),
+            "key.converter.schemas.enable": "false", "value.converter.schemas.enable": "false"}
+    path = os.path.join(work, "conf.json")
+    with open(path, "w") as f:
+        json.dump(conf, f)
+    err = open(os.path.join(work, "stderr"), "w")
+    conn = subprocess.Popen([kafka, "--metrics-port", str(mport), path], stdout=subprocess.DEVNULL, stderr=err)
+    time.sleep(3)
+    pipe = subprocess.Popen([srv.testenv, flavor, "--batch", "--skip-column-names", db], stdin=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    pipe.stdin.write(b"SET time_zone='+00:00';\n")
+    t0 = time.monotonic()
+    n = 0
+    for i in range(seconds * 100):  # 100 transactions a second of 10 rows
+        rows = ",".join("(%d,NOW(6))" % (n + j) for j in range(10))
+        n += 10
+        pipe.stdin.write(("BEGIN; INSERT INTO lat VALUES %s; COMMIT;\n" % rows).encode())
+        pipe.stdin.flush()
+        wait = t0 + (i + 1) / 100.0 - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+    pipe.stdin.close()
+    pipe.wait()
+    rate = n / (time.monotonic() - t0)
+    time.sleep(3)
+    metrics = urllib.request.urlopen("http://127.0.0.1:%d/" % mport, timeout=5).read().decode()
+    conn.terminate()
+    conn.wait(60)
+    r = subprocess.run(["kcat", "-b", bootstrap, "-C", "-t", "lat.%s.lat" % db, "-e", "-J", "-q", "-o", "beginning"],
+                       capture_output=True, text=True, timeout=120)
+    c2p = []
+    for line in r.stdout.splitlines():
+        m = json.loads(line)
+        v = json.loads(m["payload"]) if m.get("payload") else None
+        if v and v.get("after"):
+            c2p.append(m["ts"] - v["after"]["t"] / 1000.0)
+    buckets = []
+    for line in metrics.splitlines():
+        if line.startswith("cdc_kafka_ack_latency_ms_bucket"):
+            le = line.split('le="')[1].split('"')[0]
+            buckets.append((float("inf") if le == "+Inf" else float(le), int(line.split()[-1])))
+    total = buckets[-1][1] if buckets else 0
+    p99_ack = next((le for le, cnt in buckets if cnt >= 0.99 * total), float("nan"))
+    p50_ack = next((le for le, cnt in buckets if cnt >= 0.50 * total), float("nan"))
+    print("latency: %d rows at %.0f rows/s, %d read back; commit-to-produce p50 %.1f ms, p99 %.1f ms, max %.1f ms; "
+          "produce-to-ack p50 <= %g ms, p99 <= %g ms (histogram bucket, %d acks); commit-to-ack p99 <= %.1f ms"
+          % (n, rate, len(c2p), pct(c2p, 0.5), pct(c2p, 0.99), max(c2p) if c2p else float("nan"), p50_ack, p99_ack,
+             total, pct(c2p, 0.99) + p99_ack))
+    mock.terminate()
+    mock.wait()
+    srv.sql("DROP DATABASE IF EXISTS %s; DROP USER IF EXISTS '%s'@'%%';" % (db, user))
 
 
 def main():
     build = sys.argv[1]
+    if "--latency" in sys.argv:
+        flavor = sys.argv[sys.argv.index("--flavor") + 1] if "--flavor" in sys.argv else "mariadb"
+        secs = int(sys.argv[sys.argv.index("--seconds") + 1]) if "--seconds" in sys.argv else 20
+        return latency(build, flavor, secs)
     rows = int(sys.argv[sys.argv.index("--rows") + 1]) if "--rows" in sys.argv else 200000
     flavor = sys.argv[sys.argv.index("--flavor") + 1] if "--flavor" in sys.argv else "mariadb"
     srv = diff.Server(flavor)
@@ -111,7 +208,7 @@ def main():
     dt, rss, cpu = timed([cdc, "stream", "--port", str(port), "--user", user, "--server-id", "47001", "--start", rng_start,
                      "--stop-at", rng_end, "--tables", db + ".*"], env)
     results.append(("cdc stream > /dev/null", dt, rss, cpu))
-    work = "/tmp/cdc-kafka-bench-%d" % os.getpid()
+    work = os.environ.get("CDC_KAFKA_BENCH_WORK") or "/tmp/cdc-kafka-bench-%d" % os.getpid()
     os.makedirs(work, exist_ok=True)
     modes = [("cdc-kafka at-least-once, JSON without schemas", {}),
              ("cdc-kafka exactly-once, JSON without schemas", {"exactly.once.support": "required",

@@ -20,6 +20,8 @@ Parts, on MariaDB 10.11 and MySQL 9.7:
            of the tail after the last saved checkpoint.
   topics   topic.creation.enable: an existing topic used as it is, a missing one
            (the mock has no CreateTopics) stops the connector naming it.
+  fence    a second instance with the same name refused while the first runs
+           (both delivery modes), and started once it stops.
   config   configuration errors named (unknown key, JKS, regex), secrets kept
            out of the messages.
 Ends with "N passed, N failed".
@@ -251,7 +253,10 @@ def base_config(srv, flavor, bootstrap, prefix, db, server_id, **more):
     return {"name": prefix + "-connector", "config": conf}
 
 
-ACCOUNT = "kafka_cdc"
+# Names of this run's own: two runs at once on the shared servers (another
+# session's, or a soak) must not drop each other's databases or account.
+RUN = "%d" % (os.getpid() % 100000)
+ACCOUNT = "kafka_cdc_" + RUN
 
 
 class Srv(diff.Server):
@@ -316,7 +321,7 @@ def sql_value(col_type, v):
 
 def e2e(flavor, cdc_kafka, mock_exe, part):
     srv = Srv(flavor)
-    db = "kafka_e2e_" + flavor
+    db = "kafka_e2e_%s_%s" % (flavor, RUN)
     prefix = "e2e" + flavor
     srv.sql("DROP DATABASE IF EXISTS %s; CREATE DATABASE %s;" % (db, db))
     srv.sql("""
@@ -341,10 +346,20 @@ CREATE TABLE marker (id INT PRIMARY KEY);
         stop = threading.Event()
         errors = []
 
+        snap_done = threading.Event()
+
         def writer(seed):
             rnd = random.Random(seed)
             pipe = SqlPipe(srv, db)
-            for n in range(1, 61):
+            # 60 transactions, and on until 20 after the snapshot's end, so
+            # that some changes come after the snapshot point however slowly
+            # the connector starts
+            after = 0
+            for n in range(1, 3001):
+                if n > 60 and after >= 20:
+                    break
+                if snap_done.is_set():
+                    after += 1
                 stmts = []
                 for _ in range(rnd.randrange(1, 6)):
                     i = rnd.randrange(1, 3400)
@@ -368,6 +383,7 @@ CREATE TABLE marker (id INT PRIMARY KEY);
             t.start()
         # DDL once the snapshot is done (libcdc does not handle DDL on captured tables during a snapshot)
         wait_for(lambda: "snapshot done" in conn.stderr(), 120, "the end of the snapshot")
+        snap_done.set()
         srv.sql("ALTER TABLE items ADD COLUMN extra VARCHAR(10) DEFAULT 'dflt';", db)
         srv.sql("CREATE TABLE late (id INT PRIMARY KEY, v VARCHAR(10)); INSERT INTO late VALUES (1,'a'),(2,'b');", db)
         for t in threads:
@@ -400,7 +416,7 @@ CREATE TABLE marker (id INT PRIMARY KEY);
             cols = [(r[0], r[1]) for r in srv.sql(
                 "SELECT COLUMN_NAME, COLUMN_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='%s' AND "
                 "TABLE_NAME='%s' ORDER BY ORDINAL_POSITION" % (db, table))]
-            rebuilt, snap_marks, ops = {}, [], {}
+            rebuilt, snap_marks, ops, kinds = {}, [], {}, set()
             for m in msgs:
                 part_items.append((topic, topics[topic], m["key"], m["partition"]))
                 v = payload_of(m["payload"])
@@ -408,6 +424,7 @@ CREATE TABLE marker (id INT PRIMARY KEY);
                     continue  # tombstone
                 k = m["key"]
                 ops[v["op"]] = ops.get(v["op"], 0) + 1
+                kinds.add(v["source"]["connector"])
                 if v["op"] == "r":
                     snap_marks.append(v["source"]["snapshot"])
                 if v["op"] == "d":
@@ -442,6 +459,8 @@ CREATE TABLE marker (id INT PRIMARY KEY);
                     bad.append("extra row %s" % kk)
             check("e2e/%s %s rebuilt from Kafka equals SELECT (%d rows, %d messages)" % (
                 flavor, table, len(want), len(msgs)), not bad and len(want) > 0, "; ".join(bad[:8]))
+            check("e2e/%s %s: source.connector is %s in every record" % (flavor, table, flavor),
+                  kinds == {flavor}, str(kinds))
             if table == "items":
                 okmarks = (snap_marks.count("first") == 1 and snap_marks.count("last_in_data_collection") == 1 and
                            all(s in ("true", "first", "last", "last_in_data_collection", "first_in_data_collection")
@@ -487,7 +506,7 @@ CREATE TABLE marker (id INT PRIMARY KEY);
 def fault_run(flavor, cdc_kafka, mock_exe, eos, rounds):
     srv = Srv(flavor)
     mode = "eos" if eos else "alo"
-    db = "kafka_%s_%s" % (mode, flavor)
+    db = "kafka_%s_%s_%s" % (mode, flavor, RUN)
     prefix = "%s%s" % (mode, flavor)
     srv.sql("DROP DATABASE IF EXISTS %s; CREATE DATABASE %s;" % (db, db))
     srv.sql("CREATE TABLE kv (id INT PRIMARY KEY, n INT NOT NULL); CREATE TABLE marker (id INT PRIMARY KEY);", db)
@@ -500,7 +519,10 @@ def fault_run(flavor, cdc_kafka, mock_exe, eos, rounds):
                       "transaction.boundary.interval.ms": "50", "offset.storage.topic": prefix + "-offsets"})
     else:
         extra.update({"offset.storage.file.filename": os.path.join(WORK, prefix + ".offsets"),
-                      "offset.flush.interval.ms": "200", "max.queue.size": "100"})
+                      "offset.flush.interval.ms": "200", "max.queue.size": "100",
+                      # one record a batch, sent at once: up to 5 batches of a partition in
+                      # flight, so an injected error usually hits one with later ones behind it
+                      "kafka.linger.ms": "0", "kafka.batch.num.messages": "1"})
     conf = base_config(srv, flavor, mock.bootstrap, prefix, db, 41000 + RNG.randrange(9000), **extra)
     stop = threading.Event()
     errors = []
@@ -519,18 +541,20 @@ def fault_run(flavor, cdc_kafka, mock_exe, eos, rounds):
     w = threading.Thread(target=writer)
     w.start()
     faults = []
+    runs = []
     try:
         for r in range(rounds):
             conn = Connector(cdc_kafka, conf, "%s-%d" % (prefix, r))
+            runs.append(conn)
             time.sleep(RNG.uniform(0.4, 2.5))
-            # Exactly-once: brokers down, produce and commit errors at random.
-            # At-least-once: every broker down and up at random, but no
-            # injected produce errors: runs that took all brokers down and
-            # then had produce errors injected lost changes (issue 10 says
-            # so; not yet understood), and CI must not pass or fail by luck.
-            f = RNG.random()
-            if not eos and 0.25 <= f < 0.45:
-                f = 0.9
+            # Brokers down, produce errors (and exactly-once: commit errors)
+            # at random; the first two rounds take every broker down, then
+            # inject produce errors. Produce errors while later batches of
+            # the same partition are in flight are what made librdkafka
+            # report a never-stored record delivered ("implicitly acked":
+            # the mock does not check an idempotent producer's sequence
+            # numbers); cdc-kafka re-reads from its checkpoint then.
+            f = 0.1 if r == 0 else 0.3 if r == 1 else RNG.random()
             if f < 0.25 and not eos:
                 # every broker down: the bounded queue fills, the stream waits, then goes on
                 for b in (1, 2, 3):
@@ -557,6 +581,7 @@ def fault_run(flavor, cdc_kafka, mock_exe, eos, rounds):
         w.join()
         srv.sql("INSERT INTO marker VALUES (1);", db)
         final = Connector(cdc_kafka, conf, prefix + "-final")
+        runs.append(final)
         ok = wait_for(lambda: marker_seen(mock.bootstrap, "%s.%s.marker" % (prefix, db), 1), 120, "the marker")
         time.sleep(1)  # the marker's group commits (a stop then commits what ends on a transaction boundary)
         rc = final.stop()
@@ -576,20 +601,24 @@ def fault_run(flavor, cdc_kafka, mock_exe, eos, rounds):
             msgs = [m for m in msgs if header(m, "cdc-kafka.txn") in committed]
             log("%s/%s: %d records, %d of uncommitted transactions dropped" % (mode, flavor, len(msgs) + dropped,
                                                                               dropped))
-        seqs = {}
+        seqs, wheres = {}, {}  # wheres: (n, partition, offset, Kafka transaction) of each record, to debug a failure
         for m in msgs:
             v = payload_of(m["payload"])
             if not v:
                 continue
             k = v["after"]["id"]
+            where = (v["after"]["n"], m["partition"], m["offset"], header(m, "cdc-kafka.txn"))
             if v["op"] == "r":
                 # an interrupted snapshot's committed rows may come before the one that completed
                 seqs[k] = [("r", v["after"]["n"])]
+                wheres[k] = [where]
             else:
                 seqs.setdefault(k, []).append(("u", v["after"]["n"]))
+                wheres.setdefault(k, []).append(where)
         final_n = {int(r[0]): int(r[1]) for r in srv.sql("SELECT id, n FROM kv", db)}
         bad = []
         changes = 0
+        mock_reorders = 0
         for k in range(nkeys):
             ev = seqs.get(k, [])
             if not ev or ev[0][0] != "r":
@@ -602,18 +631,34 @@ def fault_run(flavor, cdc_kafka, mock_exe, eos, rounds):
                 want = list(range(s0 + 1, final_n[k] + 1))
                 if s != want:
                     i = next((j for j in range(min(len(s), len(want))) if s[j] != want[j]), min(len(s), len(want)))
-                    bad.append("key %d: after the snapshot's %d, change %d is %s, want %s (%d changes, want %d)" % (
-                        k, s0, i, s[max(0, i - 2):i + 3], want[max(0, i - 2):i + 3], len(s), len(want)))
+                    bad.append("key %d: after the snapshot's %d, change %d is %s, want %s (%d changes, want %d); "
+                               "records (n, partition, offset, txn) %s" % (
+                                   k, s0, i, s[max(0, i - 2):i + 3], want[max(0, i - 2):i + 3], len(s), len(want),
+                                   wheres[k][max(0, i - 2):i + 4]))
             else:
                 want = set(range(s0 + 1, final_n[k] + 1))
                 if set(s) != want:
                     bad.append("key %d: lost %s" % (k, sorted(want - set(s))[:5]))
-                # a duplicate is a replay: after a step back the values go on one by one
+                # A duplicate is a replay: after a step back the values go on
+                # one by one. One exception, the mock's: it does not check
+                # an idempotent producer's sequence numbers, so a batch
+                # retried after an injected error lands after later batches
+                # a real broker would have refused (out of sequence). Such a
+                # gap is filled within the in-flight window (5 batches of
+                # one record), never later.
                 for i in range(1, len(s)):
+                    if s[i] > s[i - 1] + 1:
+                        near = set(s[max(0, i - 10):i + 10])
+                        if all(v in near for v in range(s[i - 1] + 1, s[i])):
+                            mock_reorders += 1
+                            continue
                     if s[i] > s[i - 1] + 1 or (s[i] <= s[i - 1] and s[i] > max(s[:i]) + 1):
                         bad.append("key %d: out of order at %d: %s" % (k, i, s[max(0, i - 3):i + 3]))
                         break
         total = changes
+        replays = sum(c.stderr().count("acknowledged without an offset") for c in runs)
+        log("%s/%s: %d re-reads after a record acknowledged without an offset; %d gaps the mock's retries filled"
+            % (mode, flavor, replays, mock_reorders))
         if eos:
             check("%s/%s every change exactly once in binlog order per key (%d changes after the snapshot)" % (
                 mode, flavor, total), not bad and total > 0, "; ".join(bad[:5]))
@@ -634,7 +679,7 @@ def topics_part(flavor, cdc_kafka, mock_exe):
     missing one goes to the Admin API, which the mock does not implement,
     so the connector must stop naming the topic."""
     srv = Srv(flavor)
-    db = "kafka_topics_" + flavor
+    db = "kafka_topics_%s_%s" % (flavor, RUN)
     prefix = "topics" + flavor
     srv.sql("DROP DATABASE IF EXISTS %s; CREATE DATABASE %s; CREATE TABLE %s.t (id INT PRIMARY KEY);"
             "INSERT INTO %s.t VALUES (1),(2),(3),(4),(5),(6),(7),(8);" % (db, db, db, db))
@@ -660,6 +705,55 @@ def topics_part(flavor, cdc_kafka, mock_exe):
         check("topics/%s an existing topic is used as it is (6 partitions)" % flavor,
               rc == 0 and kcat_topics(mock.bootstrap).get(topic) == 6 and len(msgs) == 8,
               "rc=%s %d messages %s" % (rc, len(msgs), c.stderr()[-600:]))
+    finally:
+        kill_live()
+        mock.stop()
+        srv.sql("DROP DATABASE IF EXISTS %s;" % db)
+
+
+def fence_part(flavor, cdc_kafka, mock_exe):
+    """A second instance with the same name is refused while the first runs
+    (the instance lock), in both delivery modes; once the first stops, it
+    starts and resumes from the first one's checkpoint. (Fencing by
+    transactional.id across machines is the brokers' job; librdkafka
+    2.0's mock gives every InitProducerId a new producer id, so it cannot
+    show it: docs/kafka.md.)"""
+    srv = Srv(flavor)
+    db = "kafka_fence_%s_%s" % (flavor, RUN)
+    srv.sql("DROP DATABASE IF EXISTS %s; CREATE DATABASE %s; CREATE TABLE %s.t (id INT PRIMARY KEY);"
+            "INSERT INTO %s.t VALUES (1),(2),(3);" % (db, db, db, db))
+    mock = Mock(mock_exe)
+    try:
+        for mode in ("alo", "eos"):
+            prefix = "fence%s%s" % (mode, flavor)
+            extra = {"snapshot.mode": "initial"}
+            if mode == "eos":
+                extra.update({"exactly.once.support": "required", "offset.storage.topic": prefix + "-offsets"})
+            else:
+                extra["offset.storage.file.filename"] = os.path.join(WORK, prefix + ".offsets")
+            conf = base_config(srv, flavor, mock.bootstrap, prefix, db, 41000 + RNG.randrange(9000), **extra)
+            a = Connector(cdc_kafka, conf, prefix + "-a")
+            up = wait_for(lambda: "snapshot done" in a.stderr(), 60, "the first instance's snapshot")
+            b = Connector(cdc_kafka, conf, prefix + "-b")
+            try:
+                rcb = b.p.wait(60)
+            except subprocess.TimeoutExpired:
+                rcb = None
+            b.stop()
+            first_alive = a.p.poll() is None
+            row = 10 if mode == "alo" else 11
+            srv.sql("INSERT INTO %s.t VALUES (%d);" % (db, row))
+            got = wait_for(lambda: marker_seen(mock.bootstrap, "%s.%s.t" % (prefix, db), row), 60, "the new row")
+            rca = a.stop()
+            check("fence/%s %s: a second instance with the same name is refused while the first runs" % (
+                flavor, mode), up and rcb == 1 and ("another cdc-kafka named %s-connector is running" % prefix)
+                in b.stderr() and first_alive and got and rca == 0,
+                "up=%s rcb=%s alive=%s got=%s rca=%s\n%s" % (up, rcb, first_alive, got, rca, b.stderr()[-800:]))
+            c = Connector(cdc_kafka, conf, prefix + "-c")
+            resumed = wait_for(lambda: "resuming from checkpoint" in c.stderr(), 60, "the restart")
+            rcc = c.stop()
+            check("fence/%s %s: after the first stops, the next one starts from its checkpoint" % (flavor, mode),
+                  resumed and rcc == 0, "rc=%s %s" % (rcc, c.stderr()[-800:]))
     finally:
         kill_live()
         mock.stop()
@@ -725,6 +819,8 @@ def main():
             e2e(flavor, cdc_kafka, mock_exe, part)
     if want("topics"):
         topics_part("mariadb", cdc_kafka, mock_exe)
+    if want("fence"):
+        fence_part("mariadb", cdc_kafka, mock_exe)
     if want("eos"):
         fault_run("mariadb", cdc_kafka, mock_exe, True, rounds)
         fault_run("mysql", cdc_kafka, mock_exe, True, max(4, rounds // 4))
