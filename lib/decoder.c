@@ -300,7 +300,7 @@ static int do_rows(cdc_decoder *d, const cdc_event *e, uint64_t *rowidx)
             return d->err.code;
         rv.rows = (cdc_bytes){d->zbuf.data, d->zbuf.len};
     }
-    if (ensure_row_space(d, rv.ncols, t->n_json))
+    if (ensure_row_space(d, rv.ncols, t->n_json) || cdc__rows_prepare(t))
         return cdc__err_set(&d->err, CDC_ERR_NOMEM, "rows event: out of memory");
 
     struct cdc_change c = {

@@ -106,12 +106,14 @@ static int render_decimal(const cdc_value *v, cdc__buf *out, cdc__err *err)
         return put_quoted(out, (const char *)s, n, err);
     }
     if (!v->col) return cdc__err_set(err, CDC_ERR_INVALID, "DECIMAL value without its column");
+    char text[CDC__DECIMAL_TEXT_MAX];
+    if (v->flags & CDC_VF_SCALED)
+        return put_quoted(out, text, cdc__decimal_i64_text(v->v.dec.unscaled, v->col->meta & 0xff, text), err);
     unsigned prec = v->col->meta >> 8, scale = v->col->meta & 0xff;
     size_t need = cdc__decimal_bin_size(prec, scale);
     if (!need || v->v.b.len < need)
         return cdc__err_set(err, CDC_ERR_CORRUPT, "DECIMAL(%u,%u): %zu bytes, need %zu", prec, scale, v->v.b.len,
                             need);
-    char text[CDC__DECIMAL_TEXT_MAX];
     int n = cdc__decimal_to_text(v->v.b.ptr, prec, scale, text, err);
     if (n < 0) return n;
     return put_quoted(out, text, (size_t)n, err);

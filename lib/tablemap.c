@@ -405,6 +405,7 @@ void cdc__table_free(struct cdc_table *t)
     cdc__free(a, t->jtext);
     cdc__free(a, t->jkey);
     cdc__free(a, (void *)t->jkey_src);
+    cdc__free(a, t->plan);
     cdc__free(a, t->cols);
     cdc__free(a, t->col_names);
     cdc__free(a, t->labels);

@@ -36,6 +36,9 @@ struct cdc_table {
     char *jtext;
     cdc_bytes jdb, jname, *jkey;
     const char **jkey_src;
+    /* How rows.c reads each column's values, made on the first row image
+     * of this table (cdc__rows_image); NULL until then. */
+    struct cdc__col_plan *plan;
 };
 
 /* Decodes a TABLE_MAP body into a new table (owned by the caller; free
