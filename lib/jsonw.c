@@ -171,18 +171,47 @@ static inline __attribute__((always_inline)) size_t copy_plain(uint8_t *o, const
     return i;
 }
 
+/* Length of the valid sequence at s[0] >= 0x80, or 0: two-byte ones
+ * (most non-ASCII letters) without the general decoder. */
+static inline size_t seq_valid(const uint8_t *s, size_t len)
+{
+    if (s[0] >= 0xc2 && s[0] <= 0xdf) return len >= 2 && (s[1] & 0xc0) == 0x80 ? 2 : 0;
+    return utf8_seq(s, len);
+}
+
 static inline __attribute__((always_inline)) bool utf8_valid(const uint8_t *s, size_t len, bool simd)
 {
     size_t i = 0;
+#if HAVE_SSE2
+    /* one load per 16 bytes: the non-ASCII bytes of a block are walked
+     * through its mask, a sequence at a time, and the walk goes on from
+     * where the last sequence ends (possibly in the next block) */
+    while (simd && len - i >= 16) {
+        unsigned m = sse_high(_mm_loadu_si128((const __m128i *)(const void *)(s + i)));
+        if (!m) {
+            i += 16;
+            continue;
+        }
+        size_t end = i + 16, j = i + (size_t)__builtin_ctz(m);
+        for (;;) {
+            size_t n = seq_valid(s + j, len - j);
+            if (!n) return false;
+            j += n;
+            if (j >= end) break;
+            unsigned rest = m >> (j - (end - 16));
+            if (!rest) {
+                j = end;
+                break;
+            }
+            j += (size_t)__builtin_ctz(rest);
+        }
+        i = j;
+    }
+#endif
     for (;;) {
         i += ascii_run(s + i, len - i, simd);
         if (i == len) return true;
-        uint8_t c = s[i];
-        if (c >= 0xc2 && c <= 0xdf) { /* two bytes: valid whenever the second continues */
-            if (i + 1 < len && (s[i + 1] & 0xc0) == 0x80) { i += 2; continue; }
-            return false;
-        }
-        size_t n = utf8_seq(s + i, len - i);
+        size_t n = seq_valid(s + i, len - i);
         if (!n) return false;
         i += n;
     }
