@@ -183,29 +183,58 @@ static inline __attribute__((always_inline)) bool utf8_valid(const uint8_t *s, s
 {
     size_t i = 0;
 #if HAVE_SSE2
-    /* one load per 16 bytes: the non-ASCII bytes of a block are walked
-     * through its mask, a sequence at a time, and the walk goes on from
-     * where the last sequence ends (possibly in the next block) */
+    /* one load per 16 bytes. A block whose non-ASCII bytes are all
+     * two-byte sequences (a lead 0xc2..0xdf, then a continuation byte) is
+     * checked by its masks alone: the continuations are exactly the bytes
+     * after the leads, counting a lead that ended the block before
+     * (`carry`). Other blocks are walked a sequence at a time through
+     * their mask, from where the last sequence ends. */
+    unsigned carry = 0;
     while (simd && len - i >= 16) {
-        unsigned m = sse_high(_mm_loadu_si128((const __m128i *)(const void *)(s + i)));
-        if (!m) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        unsigned m = sse_high(x);
+        if (!m && !carry) {
             i += 16;
             continue;
         }
-        size_t end = i + 16, j = i + (size_t)__builtin_ctz(m);
-        for (;;) {
-            size_t n = seq_valid(s + j, len - j);
-            if (!n) return false;
-            j += n;
-            if (j >= end) break;
-            unsigned rest = m >> (j - (end - 16));
-            if (!rest) {
-                j = end;
-                break;
+        /* as signed bytes: leads are -62..-33, continuations -128..-65 */
+        unsigned lead = sse_high(_mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8(-63)),
+                                               _mm_cmplt_epi8(x, _mm_set1_epi8(-32))));
+        unsigned cont = sse_high(_mm_cmplt_epi8(x, _mm_set1_epi8(-64)));
+        if ((lead | cont) == m && (((lead << 1) | carry) & 0xffff) == cont) {
+            carry = lead >> 15;
+            i += 16;
+            continue;
+        }
+        size_t end = i + 16, j = i;
+        if (carry) { /* the second byte of a sequence that began before */
+            if ((s[i] & 0xc0) != 0x80) return false;
+            j++;
+            carry = 0;
+            m &= ~1u;
+        }
+        if (m) {
+            j = i + (size_t)__builtin_ctz(m);
+            for (;;) {
+                size_t n = seq_valid(s + j, len - j);
+                if (!n) return false;
+                j += n;
+                if (j >= end) break;
+                unsigned rest = m >> (j - (end - 16));
+                if (!rest) {
+                    j = end;
+                    break;
+                }
+                j += (size_t)__builtin_ctz(rest);
             }
-            j += (size_t)__builtin_ctz(rest);
+        } else {
+            j = end;
         }
         i = j;
+    }
+    if (carry) {
+        if (i == len || (s[i] & 0xc0) != 0x80) return false;
+        i++;
     }
 #endif
     for (;;) {
@@ -352,6 +381,37 @@ static inline __attribute__((always_inline)) int render_valid(cdc__buf *out, con
     uint8_t *o = out->data + out->len;
     *o++ = '"';
     size_t i = 0;
+#if HAVE_SSE2
+    /* Blocks with 16 more input bytes after them: the bytes between a
+     * block's specials are copied by 16-byte loads that stay inside the
+     * input, and the mask is walked instead of computed again after each
+     * escape. Room: at least the rest of the input plus 11 bytes (an
+     * escape takes 5 of the 16 ensure_room keeps), so 16 here, with more
+     * than 16 bytes of input left, stay inside. */
+    while (simd && len - i >= 32) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        unsigned m = sse_escape(x);
+        _mm_storeu_si128((__m128i *)(void *)o, x);
+        if (!m) {
+            o += 16;
+            i += 16;
+            continue;
+        }
+        size_t base = i;
+        do {
+            size_t j = base + (size_t)__builtin_ctz(m);
+            _mm_storeu_si128((__m128i *)(void *)o, _mm_loadu_si128((const __m128i *)(const void *)(s + i)));
+            o += j - i;
+            i = j;
+            if (ensure_room(out, &o, len - i + 1)) return CDC_ERR_NOMEM;
+            o = put_escape(o, s[i++]);
+            m &= m - 1;
+        } while (m);
+        _mm_storeu_si128((__m128i *)(void *)o, _mm_loadu_si128((const __m128i *)(const void *)(s + i)));
+        o += base + 16 - i;
+        i = base + 16;
+    }
+#endif
     for (;;) {
         size_t k = copy_plain(o, s + i, len - i, simd);
         o += k;
