@@ -31,18 +31,6 @@ struct cdc_event {
     const char *gtid;
 };
 
-struct cdc_change {
-    char op;
-    const struct cdc_table *t;
-    const cdc_event *ev;
-    const cdc_value *before, *after;
-    const uint8_t *pb, *pa;
-    size_t ncols;
-    uint64_t row;
-    const char *gtid;
-    int64_t ts_ms;
-};
-
 struct cdc_query {
     const cdc_event *ev;
     cdc__query_ev q;

@@ -262,19 +262,37 @@ static int render_inet_uuid(const cdc_value *v, cdc__buf *out, cdc__err *err)
     return put_quoted(out, text, n, err);
 }
 
+/* Room for any number's text (cdc__fmt_double needs 40): numbers are
+ * then written in place; with less room (a caller's fixed buffer near its
+ * end) they go through num[] and put(), which asks for what they take. */
+#define NUM_ROOM 48
+
 int cdc__value_render_json(const cdc_value *v, cdc__buf *out, cdc__err *err)
 {
     char num[CDC__TEMPORAL_TEXT_MAX > 40 ? CDC__TEMPORAL_TEXT_MAX : 40];
     size_t n;
     cdc__temporal tm;
+    char *at = out->cap - out->len >= NUM_ROOM ? (char *)out->data + out->len : NULL;
     switch (v->kind) {
     case CDC_K_NULL: return put(out, "null", 4, err);
     case CDC_K_INT:
-    case CDC_K_YEAR: n = cdc__fmt_i64(num, v->v.i); return put(out, num, n, err);
+    case CDC_K_YEAR:
+        if (at) { out->len += cdc__fmt_i64(at, v->v.i); return CDC_OK; }
+        n = cdc__fmt_i64(num, v->v.i);
+        return put(out, num, n, err);
     case CDC_K_UINT:
-    case CDC_K_BIT: n = cdc__fmt_u64(num, v->v.u); return put(out, num, n, err);
-    case CDC_K_FLOAT: n = cdc__fmt_float(num, v->v.f); return put(out, num, n, err);
-    case CDC_K_DOUBLE: n = cdc__fmt_double(num, v->v.d); return put(out, num, n, err);
+    case CDC_K_BIT:
+        if (at) { out->len += cdc__fmt_u64(at, v->v.u); return CDC_OK; }
+        n = cdc__fmt_u64(num, v->v.u);
+        return put(out, num, n, err);
+    case CDC_K_FLOAT:
+        if (at) { out->len += cdc__fmt_float(at, v->v.f); return CDC_OK; }
+        n = cdc__fmt_float(num, v->v.f);
+        return put(out, num, n, err);
+    case CDC_K_DOUBLE:
+        if (at) { out->len += cdc__fmt_double(at, v->v.d); return CDC_OK; }
+        n = cdc__fmt_double(num, v->v.d);
+        return put(out, num, n, err);
     case CDC_K_DECIMAL: return render_decimal(v, out, err);
     case CDC_K_DATE: n = cdc__fmt_date(num, &v->v.tm); return put_quoted(out, num, n, err);
     case CDC_K_DATETIME: n = cdc__fmt_datetime(num, &v->v.tm, v->fsp, 'T'); return put_quoted(out, num, n, err);

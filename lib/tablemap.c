@@ -277,6 +277,8 @@ static int json_names(struct cdc_table *t)
         if (rc == CDC_OK) rc = cdc__buf_putc(&b, ':');
         off[2 + i] = b.len;
     }
+    /* padding, so output.c may copy a short key by 16 bytes at once */
+    if (rc == CDC_OK) rc = cdc__buf_append(&b, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 16) ? CDC_ERR_NOMEM : CDC_OK;
     if (rc == CDC_OK) {
         /* pointers only now: the buffer has stopped moving */
         t->jtext = (char *)b.data;

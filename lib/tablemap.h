@@ -32,7 +32,8 @@ struct cdc_table {
      * lines (output.c): jdb/jname are "db"/"table" string literals,
      * jkey[i] is column i's "name": key ("@N" when unnamed). Each key is
      * valid only while col_names[i] == jkey_src[i] (a stream may fill in
-     * names from information_schema later). NULL when not built. */
+     * names from information_schema later). NULL when not built. 16
+     * zero bytes follow the last key. */
     char *jtext;
     cdc_bytes jdb, jname, *jkey;
     const char **jkey_src;
