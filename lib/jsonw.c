@@ -604,7 +604,7 @@ size_t cdc__fmt_double_reference(char *buf, double d)
     return layout_sci(buf, sci);
 }
 
-size_t cdc__fmt_float(char *buf, float f)
+size_t cdc__fmt_float_reference(char *buf, float f)
 {
     if (!isfinite(f)) { memcpy(buf, "null", 5); return 4; }
     char sci[40];
@@ -703,8 +703,37 @@ size_t cdc__fmt_double(char *buf, double d)
     return layout(buf, neg, digits, (int)n, (int)n + k);
 }
 
+/* A float is c * 2^q with c < 2^24: the same search, whose 128-bit
+ * powers of ten are more than a float needs (k stays in -45..31). */
+size_t cdc__fmt_float(char *buf, float f)
+{
+    uint32_t bits;
+    memcpy(&bits, &f, sizeof bits);
+    bool neg = bits >> 31;
+    uint32_t frac = bits & ((UINT32_C(1) << 23) - 1);
+    int bexp = (int)(bits >> 23) & 0xff;
+    if (bexp == 0xff) { memcpy(buf, "null", 5); return 4; }
+    if (bexp == 0 && frac == 0) return layout(buf, neg, "0", 1, 1);
+    if (frac == 0 && bexp > 1) return cdc__fmt_float_reference(buf, f); /* as for doubles */
+    uint64_t c = bexp ? frac | (UINT32_C(1) << 23) : frac;
+    int q = bexp ? bexp - 150 : -149;
+    uint64_t s;
+    int k;
+    if (q <= 0 && q > -24 && (c & ((UINT64_C(1) << -q) - 1)) == 0) {
+        s = c >> -q; /* an integer below 2^24 */
+        k = 0;
+    } else {
+        schubfach(c, q, &s, &k);
+    }
+    char digits[24];
+    size_t n = cdc__fmt_u64(digits, s);
+    while (n > 1 && digits[n - 1] == '0') { n--; k++; }
+    return layout(buf, neg, digits, (int)n, (int)n + k);
+}
+
 #else
 
 size_t cdc__fmt_double(char *buf, double d) { return cdc__fmt_double_reference(buf, d); }
+size_t cdc__fmt_float(char *buf, float f) { return cdc__fmt_float_reference(buf, f); }
 
 #endif

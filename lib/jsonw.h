@@ -45,5 +45,6 @@ size_t cdc__fmt_float(char *buf, float f);
 /* The same text as cdc__fmt_double, found by printf and strtod round
  * trips (the slow definition the fast path is tested against). */
 size_t cdc__fmt_double_reference(char *buf, double d);
+size_t cdc__fmt_float_reference(char *buf, float f);
 
 #endif /* CDC_JSONW_H */

@@ -116,6 +116,63 @@ static void test_double_random(void **state)
     assert_int_equal(failures, 0);
 }
 
+/* The float path against its printf/strtof reference, and the text
+ * reads back as f. */
+static void check_float(float f)
+{
+    char a[48], b[48];
+    size_t na = cdc__fmt_float(a, f), nb = cdc__fmt_float_reference(b, f);
+    if (na != nb || strcmp(a, b)) {
+        if (failures++ < 10) printf("float %a: fast %s, reference %s\n", (double)f, a, b);
+        return;
+    }
+    if (isfinite(f) && strtof(a, NULL) != f && failures++ < 10) printf("float %a: %s does not read back\n", (double)f, a);
+}
+
+/* Floats of several binades (subnormals, the smallest normals, around 1,
+ * integers near 2^24, the largest) every CDC_JSONW_FLOAT_STRIDE-th
+ * (default 127; 1 checks the eight binades whole, 134 million floats,
+ * minutes), every power of two, and random bit patterns and
+ * decimal-looking values (CDC_JSONW_FLOATS, default 100,000). */
+static void test_float_shortest(void **state)
+{
+    (void)state;
+    failures = 0;
+    long n = 0;
+    const char *st = getenv("CDC_JSONW_FLOAT_STRIDE");
+    uint32_t stride = st && atol(st) > 0 ? (uint32_t)atol(st) : 127;
+    static const unsigned binades[] = {0, 1, 2, 126, 127, 150, 151, 254};
+    for (size_t b = 0; b < sizeof binades / sizeof binades[0]; b++)
+        for (uint32_t m = 0; m < (1u << 23); m += stride) {
+            uint32_t bits = (uint32_t)binades[b] << 23 | m;
+            float f;
+            memcpy(&f, &bits, 4);
+            check_float(f);
+            check_float(-f);
+            n += 2;
+        }
+    for (int e = -149; e <= 127; e++) {
+        check_float(ldexpf(1.0f, e));
+        n++;
+    }
+    const char *env = getenv("CDC_JSONW_FLOATS");
+    long r = env ? atol(env) : 100000;
+    for (long i = 0; i < r; i++) {
+        uint64_t bits = next();
+        float f;
+        if (i % 2) {
+            uint32_t u = (uint32_t)bits;
+            memcpy(&f, &u, 4);
+        } else {
+            f = (float)((double)(bits % 10000000) * pow(10.0, (int)((bits >> 32) % 50) - 30));
+        }
+        check_float(f);
+        n++;
+    }
+    printf("%ld floats: fast text = reference text, reads back exactly\n", n);
+    assert_int_equal(failures, 0);
+}
+
 static void test_integers(void **state)
 {
     (void)state;
@@ -349,6 +406,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_double_edges),
         cmocka_unit_test(test_double_random),
+        cmocka_unit_test(test_float_shortest),
         cmocka_unit_test(test_integers),
         cmocka_unit_test(test_utf8_valid),
         cmocka_unit_test(test_string_escaping),
