@@ -311,6 +311,10 @@ int cdc__value_render_json(const cdc_value *v, cdc__buf *out, cdc__err *err)
     case CDC_K_ENUM:
         if (v->col && v->col->n_labels && v->v.u <= v->col->n_labels) {
             if (v->v.u == 0) return put(out, "\"\"", 2, err); /* the '' error value */
+            if (v->col->jlabels) { /* converted and escaped once per TABLE_MAP */
+                const cdc_bytes *j = &v->col->jlabels[v->v.u - 1];
+                return put(out, (const char *)j->ptr, j->len, err);
+            }
             const cdc_bytes *l = &v->col->labels[v->v.u - 1];
             return cdc__render_text(out, l->ptr, l->len, v->col->charset, err);
         }

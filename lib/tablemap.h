@@ -36,6 +36,7 @@ struct cdc_table {
      * zero bytes follow the last key. */
     char *jtext;
     cdc_bytes jdb, jname, *jkey;
+    cdc_bytes *jlabels;       /* storage of the columns' jlabels (in jtext) */
     const char **jkey_src;
     /* How rows.c reads each column's values, made on the first row image
      * of this table (cdc__rows_image); NULL until then. */

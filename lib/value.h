@@ -56,6 +56,8 @@ typedef struct cdc_column {
     uint32_t vector_dims;  /* VECTOR dimensionality from metadata, 0 when unknown */
     uint32_t n_labels;     /* ENUM/SET labels, 0 when unknown */
     const cdc_bytes *labels;
+    const cdc_bytes *jlabels; /* each label as a JSON string (UTF-8, escaped), made once
+                               * per TABLE_MAP (tablemap.c); NULL when not made */
 } cdc_column;
 
 /*
