@@ -194,7 +194,9 @@ CDC_EXTERN void cdc_stream_set_snapshot_done_cb(cdc_stream *s, cdc_stream_checkp
  *   another error    fatal, or retriable errors that outlasted
  *                    reconnect.max.attempts: CDC_ERR_AUTH, CDC_ERR_PURGED
  *                    (the start position is no longer on the server),
- *                    CDC_ERR_PRIVILEGE, CDC_ERR_CORRUPT, CDC_ERR_SCHEMA,
+ *                    CDC_ERR_CONFIG (also a FILE:OFFSET start that is not
+ *                    where an event starts: the message names the events
+ *                    around it), CDC_ERR_PRIVILEGE, CDC_ERR_CORRUPT, CDC_ERR_SCHEMA,
  *                    CDC_ERR_CALLBACK, ... with cdc_stream_errmsg().
  * Retriable errors (a dropped connection, a server restart, a heartbeat
  * timeout) reconnect with backoff and re-read from the last commit,
