@@ -313,6 +313,58 @@ static int partial_json(const cdc_column *c, size_t i, const uint8_t *p, size_t 
     return CDC_OK;
 }
 
+/* The per-row loop of cdc__rows_image, through the table's plan. */
+static inline __attribute__((always_inline)) int
+image_loop(const struct cdc_table *t, size_t n, const cdc__col_plan *plan, const uint8_t *bitmap, size_t npresent,
+           const uint8_t *nulls, const uint8_t *pbits, cdc__reader *r, cdc_value *vals, uint8_t *present,
+           const cdc_value *before, const uint8_t *before_present, cdc__buf *jbufs, cdc__rows_where *where,
+           cdc__err *err)
+{
+    const uint8_t *p = cdc__rd_ptr(r), *end = r->p + r->len;
+    size_t k = 0;
+    bool all = npresent == n; /* the usual FULL image: no column to skip */
+    for (size_t i = 0; i < n; i++) {
+        const cdc__col_plan *pl = &plan[i];
+        if (!all && !((bitmap[i / 8] >> (i % 8)) & 1)) {
+            present[i] = 0;
+            continue;
+        }
+        present[i] = 1;
+        const cdc_column *c = &t->cols[i];
+        cdc_value *v = &vals[i];
+        bool is_null = (nulls[k / 8] >> (k % 8)) & 1;
+        k++;
+        if (is_null) {
+            memset(v, 0, sizeof *v);
+            v->kind = CDC_K_NULL;
+            v->col = c;
+            continue;
+        }
+        size_t avail = (size_t)(end - p), used = 0;
+        if (pbits && pl->json && ((pbits[pl->json_k / 8] >> (pl->json_k % 8)) & 1)) {
+            int rc = partial_json(c, i, p, avail, v, &used, before, before_present, &jbufs[pl->json_k], err);
+            if (rc) {
+                where->column = i;
+                return rc;
+            }
+        } else if (!plan_decode(pl, c, p, avail, v, &used)) {
+            int rc = cdc__value_decode(c, p, avail, v, &used, err);
+            if (rc) {
+                where->column = i;
+                return rc;
+            }
+            v->col = c;
+        }
+        if (used > avail) {
+            where->column = i;
+            return cdc__err_set(err, CDC_ERR_CORRUPT, "value claims %zu bytes, %zu left", used, avail);
+        }
+        p += used;
+    }
+    r->off = (size_t)(p - r->p);
+    return CDC_OK;
+}
+
 int cdc__rows_image(const struct cdc_table *t, const cdc__rows_ev *ev, const uint8_t *bitmap,
                     bool partial_after, cdc__reader *r, cdc_value *vals, uint8_t *present,
                     const cdc_value *before, const uint8_t *before_present, cdc__buf *jbufs,
@@ -336,47 +388,20 @@ int cdc__rows_image(const struct cdc_table *t, const cdc__rows_ev *ev, const uin
         return cdc__err_set(err, CDC_ERR_CORRUPT, "NULL bitmap: need %zu bytes, %zu left",
                             (npresent + 7) / 8, cdc__rd_left(r));
     const cdc__col_plan *plan = t->plan;
-    const uint8_t *p = cdc__rd_ptr(r), *end = r->p + r->len;
-    size_t k = 0;
-    bool all = npresent == n; /* the usual FULL image: no column to skip */
-    for (size_t i = 0; i < n; i++) {
-        if (!all && !((bitmap[i / 8] >> (i % 8)) & 1)) {
-            present[i] = 0;
-            continue;
+    cdc__col_plan *own = NULL;
+    if (!plan) { /* cdc__rows_prepare was not called: a plan for this image only */
+        own = cdc__calloc(t->alloc, n ? n : 1, sizeof *own);
+        if (!own) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+        uint16_t jk = 0;
+        for (size_t i = 0; i < n; i++) {
+            cdc__col_plan_make(&t->cols[i], &own[i]);
+            own[i].json_k = jk;
+            if (own[i].json) jk++;
         }
-        present[i] = 1;
-        const cdc_column *c = &t->cols[i];
-        cdc_value *v = &vals[i];
-        bool is_null = (nulls[k / 8] >> (k % 8)) & 1;
-        k++;
-        if (is_null) {
-            memset(v, 0, sizeof *v);
-            v->kind = CDC_K_NULL;
-            v->col = c;
-            continue;
-        }
-        size_t avail = (size_t)(end - p), used = 0;
-        const cdc__col_plan *pl = &plan[i];
-        if (pbits && pl->json && ((pbits[pl->json_k / 8] >> (pl->json_k % 8)) & 1)) {
-            int rc = partial_json(c, i, p, avail, v, &used, before, before_present, &jbufs[pl->json_k], err);
-            if (rc) {
-                where->column = i;
-                return rc;
-            }
-        } else if (!plan_decode(pl, c, p, avail, v, &used)) {
-            int rc = cdc__value_decode(c, p, avail, v, &used, err);
-            if (rc) {
-                where->column = i;
-                return rc;
-            }
-            v->col = c;
-        }
-        if (used > avail) {
-            where->column = i;
-            return cdc__err_set(err, CDC_ERR_CORRUPT, "value claims %zu bytes, %zu left", used, avail);
-        }
-        p += used;
+        plan = own;
     }
-    r->off = (size_t)(p - r->p);
-    return CDC_OK;
+    int rc = image_loop(t, n, plan, bitmap, npresent, nulls, pbits, r, vals, present, before, before_present,
+                        jbufs, where, err);
+    cdc__free(t->alloc, own);
+    return rc;
 }

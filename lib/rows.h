@@ -57,7 +57,8 @@ typedef struct cdc__col_plan {
 
 void cdc__col_plan_make(const cdc_column *c, cdc__col_plan *pl);
 /* Makes t's plan (t->plan) if it has none; CDC_OK or CDC_ERR_NOMEM.
- * Call before the first cdc__rows_image of a table. */
+ * Call before the first cdc__rows_image of a table (without a plan,
+ * cdc__rows_image works each column's out for every row). */
 int cdc__rows_prepare(struct cdc_table *t);
 /* cdc__value_decode through a plan: the same value, *used and errors. */
 int cdc__value_decode_planned(const cdc__col_plan *pl, const cdc_column *c, const uint8_t *p,
