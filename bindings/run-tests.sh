@@ -30,6 +30,16 @@ case $lang in
 python)
     # The interpreter itself, not a wrapper script (pyenv's shims are bash).
     py=$(python3 -c 'import sys; print(sys.executable)')
+    # The C extension that reads binary batches (libcdc._fast), built the
+    # way `pip install` builds it, into the build tree; the tests run the
+    # pure Python reader too (LIBCDC_PURE).
+    ext="$build/bindings-py"
+    mkdir -p "$ext"
+    "$py" "$src/bindings/python/_build_backend.py" build_ext "$ext" || {
+        echo "[  FAILED  ] python/$suite (C extension build; Debian: python3-dev)"
+        exit 1
+    }
+    export LIBCDC_EXT_DIR="$ext"
     run "$py" "$src/bindings/python/tests/run.py" "$suite"
     ;;
 go)

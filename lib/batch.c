@@ -1,6 +1,7 @@
 /*
- * batch.c: many changes per call as JSON lines, for bindings. See
- * include/cdc/batch.h and docs/output.md ("Batches").
+ * batch.c: many changes per call as JSON lines or binary records
+ * (batchbin.c), for bindings. See include/cdc/batch.h and docs/output.md
+ * ("Batches").
  *
  * The buffer holds, in order: the lines handed out by the last call
  * (`out` bytes, dropped at the next call), then lines of complete
@@ -12,6 +13,7 @@
 
 #include <inttypes.h>
 
+#include "batchbin.h"
 #include "output.h"
 #include "render.h"
 #include "util.h"
@@ -31,6 +33,8 @@ struct cdc_batch {
     int end_rc;
     cdc__err err;
     cdc_debezium *dz; /* cdc_batch_set_debezium: change lines as Debezium records */
+    int format;       /* CDC_BATCH_JSON or CDC_BATCH_BINARY */
+    cdc__bin_tables tables; /* binary: the tables the reader was sent */
 };
 
 int cdc_batch_new(cdc_batch **out, size_t limit, const cdc_allocator *alloc)
@@ -43,6 +47,7 @@ int cdc_batch_new(cdc_batch **out, size_t limit, const cdc_allocator *alloc)
     b->alloc = alloc;
     b->limit = limit ? limit : CDC_BATCH_DEFAULT_LIMIT;
     cdc__buf_init(&b->buf, alloc);
+    cdc__bin_tables_init(&b->tables, alloc);
     return CDC_OK;
 }
 
@@ -50,6 +55,7 @@ void cdc_batch_free(cdc_batch *b)
 {
     if (!b) return;
     cdc__buf_free(&b->buf);
+    cdc__bin_tables_free(&b->tables);
     cdc__free(b->alloc, b);
 }
 
@@ -86,6 +92,14 @@ static int nomem(cdc_batch *b)
     return cdc__err_set(&b->err, CDC_ERR_NOMEM, "batch: out of memory");
 }
 
+/* Drops what a failed record wrote; in binary, a table record among it
+ * may be gone, so every table is sent again. */
+static void cut(cdc_batch *b, size_t start)
+{
+    if (b->buf.len != start && b->format == CDC_BATCH_BINARY) cdc__bin_tables_forget(&b->tables);
+    b->buf.len = start;
+}
+
 /* ---- lines ------------------------------------------------------------ */
 
 static int put_str(cdc__buf *o, const char *s)
@@ -93,32 +107,14 @@ static int put_str(cdc__buf *o, const char *s)
     return cdc__render_utf8_string(o, (const uint8_t *)s, strlen(s));
 }
 
-/* "pos":{"file":..,"offset":..},"checkpoint":"..", after a comma unless
- * first. */
-static int put_pos(cdc__buf *o, const cdc_position *pos, bool first)
-{
-    int rc = cdc__buf_puts(o, first ? "\"pos\":{\"file\":" : ",\"pos\":{\"file\":");
-    rc |= put_str(o, cdc_position_file(pos));
-    rc |= cdc__buf_printf(o, ",\"offset\":%" PRIu64 "},\"checkpoint\":", cdc_position_offset(pos));
-    if (rc) return CDC_ERR_NOMEM;
-    char small[512], *txt = small;
-    size_t need = 0;
-    cdc_position_format(pos, NULL, 0, &need);
-    if (need > sizeof small && !(txt = cdc__malloc(o->alloc, need))) return CDC_ERR_NOMEM;
-    rc = cdc_position_format(pos, txt, need > sizeof small ? need : sizeof small, NULL);
-    if (rc == CDC_OK) rc = put_str(o, txt);
-    if (txt != small) cdc__free(o->alloc, txt);
-    return rc ? CDC_ERR_NOMEM : CDC_OK;
-}
-
 /* Ends a line; at a boundary the lines so far form complete
  * transactions. Returns CDC_ERR_PAUSED when the batch is ready. */
 static int end_line(cdc_batch *b, size_t start, int rc, bool boundary)
 {
-    if (rc == CDC_OK) rc = cdc__buf_putc(&b->buf, '\n');
+    if (rc == CDC_OK && b->format == CDC_BATCH_JSON) rc = cdc__buf_putc(&b->buf, '\n');
     if (rc) {
-        b->buf.len = start;
-        return nomem(b);
+        cut(b, start);
+        return b->err.code ? b->err.code : nomem(b);
     }
     if (boundary) b->boundary = b->buf.len;
     if (boundary || b->buf.len - b->out >= b->limit) {
@@ -176,6 +172,14 @@ static int put_types(cdc__buf *o, const cdc_change *c)
 static int render_change(cdc_batch *b, const cdc_change *c)
 {
     size_t start = b->buf.len;
+    if (b->format == CDC_BATCH_BINARY) {
+        int rc = cdc__bin_change(&b->buf, &b->tables, c, &b->err);
+        if (rc) {
+            cut(b, start);
+            return b->err.code ? b->err.code : nomem(b);
+        }
+        return CDC_OK;
+    }
     int rc = cdc__change_render_json(c, &b->buf, &b->err);
     if (rc == CDC_OK && b->types) {
         b->buf.len--; /* the object's '}' */
@@ -193,6 +197,16 @@ int cdc_batch_set_types(cdc_batch *b, int on)
 {
     if (!b) return CDC_ERR_INVALID;
     b->types = on != 0;
+    return CDC_OK;
+}
+
+int cdc_batch_set_format(cdc_batch *b, int format)
+{
+    if (!b || (format != CDC_BATCH_JSON && format != CDC_BATCH_BINARY)) return CDC_ERR_INVALID;
+    if (format == CDC_BATCH_BINARY && b->dz) return CDC_ERR_STATE;
+    if (b->buf.len) return CDC_ERR_STATE; /* a batch holds records of the other format */
+    b->format = format;
+    cdc__bin_tables_forget(&b->tables);
     return CDC_OK;
 }
 
@@ -222,6 +236,7 @@ static int debezium_lines(cdc_batch *b, const cdc_change *c, cdc_debezium_snapsh
 int cdc_batch_set_debezium(cdc_batch *b, cdc_debezium *dz)
 {
     if (!b) return CDC_ERR_INVALID;
+    if (dz && b->format == CDC_BATCH_BINARY) return CDC_ERR_STATE;
     b->dz = dz;
     return CDC_OK;
 }
@@ -257,8 +272,8 @@ static int on_change(const cdc_change *c, void *ud)
  * the limit: memory stays at about one batch however large the snapshot. */
 static int snapshot_line_end(cdc_batch *b, size_t start)
 {
-    if (cdc__buf_putc(&b->buf, '\n')) {
-        b->buf.len = start;
+    if (b->format == CDC_BATCH_JSON && cdc__buf_putc(&b->buf, '\n')) {
+        cut(b, start);
         return nomem(b);
     }
     b->boundary = b->buf.len;
@@ -291,55 +306,70 @@ static int on_snapshot_row(const cdc_change *c, void *ud)
     return rc ? rc : snapshot_line_end(b, start);
 }
 
+/* The checkpoint text of pos into small (or the heap: *txt != small). */
+static int checkpoint_text(cdc_batch *b, const cdc_position *pos, char *small, size_t cap, char **txt)
+{
+    size_t need = 0;
+    *txt = small;
+    cdc_position_format(pos, NULL, 0, &need);
+    if (need > cap && !(*txt = cdc__malloc(b->alloc, need))) return CDC_ERR_NOMEM;
+    return cdc_position_format(pos, *txt, need > cap ? need : cap, NULL) ? CDC_ERR_NOMEM : CDC_OK;
+}
+
+/* A transaction or position record, binary or JSON: kind 'K' commit,
+ * 'D' DDL (q), 'P' checkpoint, 'S' snapshot end. */
+static int boundary_record(cdc_batch *b, int kind, const char *gtid, uint32_t sid, int64_t ts,
+                           const cdc_query *q, const cdc_position *pos)
+{
+    size_t start = b->buf.len;
+    int rc;
+    if (b->format == CDC_BATCH_BINARY) {
+        char small[512], *ck;
+        rc = checkpoint_text(b, pos, small, sizeof small, &ck);
+        const char *file = cdc_position_file(pos);
+        uint64_t off = cdc_position_offset(pos);
+        if (rc) {
+        } else if (kind == 'K') {
+            rc = cdc__bin_commit(&b->buf, gtid, sid, ts, file, off, ck);
+        } else if (kind == 'D') {
+            rc = cdc__bin_ddl(&b->buf, cdc_query_db(q), cdc_query_sql(q), cdc_event_gtid(cdc_query_event(q)),
+                              file, off, ck);
+        } else {
+            rc = cdc__bin_position(&b->buf, kind == 'P' ? CDC__BIN_CHECKPOINT : CDC__BIN_SNAPSHOT_DONE, file, off,
+                                   ck);
+        }
+        if (ck != small) cdc__free(b->alloc, ck);
+        if (rc) rc = nomem(b);
+    } else if (kind == 'K') {
+        rc = cdc__txn_render_json(&b->buf, "commit", gtid, sid, ts, pos, &b->err);
+    } else if (kind == 'D') {
+        rc = cdc__ddl_render_json(&b->buf, q, pos, &b->err);
+    } else {
+        rc = cdc__position_render_json(&b->buf, kind == 'P' ? "checkpoint" : "snapshot_done", pos, &b->err);
+    }
+    return end_line(b, start, rc, true);
+}
+
 static int on_commit(const char *gtid, uint32_t sid, int64_t ts, const cdc_position *pos, void *ud)
 {
-    cdc_batch *b = ud;
-    size_t start = b->buf.len;
-    int rc = cdc__buf_puts(&b->buf, "{\"commit\":");
-    rc |= gtid[0] ? put_str(&b->buf, gtid) : cdc__buf_puts(&b->buf, "null");
-    rc |= cdc__buf_printf(&b->buf, ",\"server_id\":%" PRIu32 ",\"ts_ms\":%" PRId64, sid, ts);
-    rc = rc ? CDC_ERR_NOMEM : put_pos(&b->buf, pos, false);
-    if (rc == CDC_OK) rc = cdc__buf_putc(&b->buf, '}');
-    return end_line(b, start, rc, true);
+    return boundary_record(ud, 'K', gtid, sid, ts, NULL, pos);
 }
 
 static int on_ddl(const cdc_query *q, const cdc_position *pos, void *ud)
 {
-    cdc_batch *b = ud;
-    size_t start = b->buf.len;
-    cdc_bytes db = cdc_query_db(q), sql = cdc_query_sql(q);
-    const char *g = cdc_event_gtid(cdc_query_event(q));
-    int rc = cdc__buf_puts(&b->buf, "{\"ddl\":");
-    rc |= cdc__render_utf8_string(&b->buf, sql.ptr, sql.len);
-    rc |= cdc__buf_puts(&b->buf, ",\"db\":");
-    rc |= cdc__render_utf8_string(&b->buf, db.ptr, db.len);
-    rc |= cdc__buf_puts(&b->buf, ",\"gtid\":");
-    rc |= g[0] ? put_str(&b->buf, g) : cdc__buf_puts(&b->buf, "null");
-    rc = rc ? CDC_ERR_NOMEM : put_pos(&b->buf, pos, false);
-    if (rc == CDC_OK) rc = cdc__buf_putc(&b->buf, '}');
-    return end_line(b, start, rc, true);
+    return boundary_record(ud, 'D', NULL, 0, 0, q, pos);
 }
 
 /* The safe position advanced without a commit: a heartbeat, or
  * transactions the filters dropped. */
 static int on_checkpoint(const cdc_position *pos, void *ud)
 {
-    cdc_batch *b = ud;
-    size_t start = b->buf.len;
-    int rc = cdc__buf_putc(&b->buf, '{');
-    rc = rc ? CDC_ERR_NOMEM : put_pos(&b->buf, pos, true);
-    if (rc == CDC_OK) rc = cdc__buf_putc(&b->buf, '}');
-    return end_line(b, start, rc, true);
+    return boundary_record(ud, 'P', NULL, 0, 0, NULL, pos);
 }
 
 static int on_snapshot_done(const cdc_position *pos, void *ud)
 {
-    cdc_batch *b = ud;
-    size_t start = b->buf.len;
-    int rc = cdc__buf_puts(&b->buf, "{\"snapshot\":\"done\"");
-    rc = rc ? CDC_ERR_NOMEM : put_pos(&b->buf, pos, false);
-    if (rc == CDC_OK) rc = cdc__buf_putc(&b->buf, '}');
-    return end_line(b, start, rc, true);
+    return boundary_record(ud, 'S', NULL, 0, 0, NULL, pos);
 }
 
 /* ---- streams ------------------------------------------------------------ */
@@ -357,6 +387,7 @@ int cdc_batch_attach_stream(cdc_batch *b, cdc_stream *s)
     b->d = NULL;
     b->buf.len = b->out = b->boundary = 0;
     b->pause = b->ended = false;
+    cdc__bin_tables_forget(&b->tables);
     cdc__err_clear(&b->err);
     return CDC_OK;
 }
@@ -404,6 +435,7 @@ int cdc_batch_attach_decoder(cdc_batch *b, cdc_decoder *d)
     b->s = NULL;
     b->buf.len = b->out = b->boundary = 0;
     b->pause = b->ended = false;
+    cdc__bin_tables_forget(&b->tables);
     cdc__err_clear(&b->err);
     return CDC_OK;
 }

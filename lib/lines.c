@@ -101,3 +101,45 @@ CDC_EXTERN int cdc_json_string(const void *s, size_t len, char *buf, size_t cap,
     if (!s && len) return CDC_ERR_INVALID;
     return render(string_fn, s ? s : "", len, buf, cap, need);
 }
+
+/* The arguments of the transaction and position lines. */
+typedef struct txn_args {
+    const char *event, *gtid;
+    uint32_t server_id;
+    int64_t ts_ms;
+    const cdc_position *pos;
+    const cdc_query *q;
+} txn_args;
+
+static int txn_fn(const void *what, size_t len, cdc__buf *out)
+{
+    (void)len;
+    const txn_args *a = what;
+    cdc__err err;
+    cdc__err_clear(&err);
+    if (a->q) return cdc__ddl_render_json(out, a->q, a->pos, &err);
+    if (!a->gtid) return cdc__position_render_json(out, a->event, a->pos, &err);
+    return cdc__txn_render_json(out, a->event, a->gtid, a->server_id, a->ts_ms, a->pos, &err);
+}
+
+CDC_EXTERN int cdc_txn_json(const char *event, const char *gtid, uint32_t server_id, int64_t ts_ms,
+                            const cdc_position *pos, char *buf, size_t cap, size_t *need)
+{
+    if (!event || !pos) return CDC_ERR_INVALID;
+    txn_args a = {event, gtid ? gtid : "", server_id, ts_ms, pos, NULL};
+    return render(txn_fn, &a, 0, buf, cap, need);
+}
+
+CDC_EXTERN int cdc_ddl_json(const cdc_query *q, const cdc_position *pos, char *buf, size_t cap, size_t *need)
+{
+    if (!q || !pos) return CDC_ERR_INVALID;
+    txn_args a = {"ddl", NULL, 0, 0, pos, q};
+    return render(txn_fn, &a, 0, buf, cap, need);
+}
+
+CDC_EXTERN int cdc_position_json(const char *event, const cdc_position *pos, char *buf, size_t cap, size_t *need)
+{
+    if (!event || !pos) return CDC_ERR_INVALID;
+    txn_args a = {event, NULL, 0, 0, pos, NULL};
+    return render(txn_fn, &a, 0, buf, cap, need);
+}

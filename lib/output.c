@@ -6,6 +6,8 @@
 
 #include <inttypes.h>
 
+#include <cdc/stream.h>
+
 #include "decoder.h"
 #include "jsonw.h"
 #include "render.h"
@@ -148,5 +150,72 @@ int cdc__event_render_json(const cdc_event *e, cdc__buf *out, cdc__err *err)
         rc |= put_str(out, g);
     }
     rc |= cdc__buf_putc(out, '}');
+    return rc ? cdc__err_set(err, CDC_ERR_NOMEM, "out of memory") : CDC_OK;
+}
+
+/* "pos":{"file":F,"offset":N},"checkpoint":"..." (no leading comma). */
+static int put_pos(cdc__buf *out, const cdc_position *pos)
+{
+    int rc = PUT_LIT(out, "\"pos\":{\"file\":");
+    rc |= put_str(out, cdc_position_file(pos));
+    rc |= PUT_LIT(out, ",\"offset\":");
+    rc |= put_u64(out, cdc_position_offset(pos));
+    rc |= PUT_LIT(out, "},\"checkpoint\":");
+    if (rc) return CDC_ERR_NOMEM;
+    char small[512], *txt = small;
+    size_t need = 0;
+    cdc_position_format(pos, NULL, 0, &need);
+    if (need > sizeof small && !(txt = cdc__malloc(out->alloc, need))) return CDC_ERR_NOMEM;
+    rc = cdc_position_format(pos, txt, need > sizeof small ? need : sizeof small, NULL);
+    if (rc == CDC_OK) rc = put_str(out, txt);
+    if (txt != small) cdc__free(out->alloc, txt);
+    return rc ? CDC_ERR_NOMEM : CDC_OK;
+}
+
+static int put_gtid(cdc__buf *out, const char *g)
+{
+    return g && g[0] ? put_str(out, g) : PUT_LIT(out, "null");
+}
+
+int cdc__txn_render_json(cdc__buf *out, const char *event, const char *gtid, uint32_t server_id, int64_t ts_ms,
+                         const cdc_position *pos, cdc__err *err)
+{
+    int rc = PUT_LIT(out, "{\"event\":");
+    rc |= put_str(out, event);
+    rc |= PUT_LIT(out, ",\"gtid\":");
+    rc |= put_gtid(out, gtid);
+    rc |= PUT_LIT(out, ",\"server_id\":");
+    rc |= put_u64(out, server_id);
+    rc |= PUT_LIT(out, ",\"ts_ms\":");
+    char num[24];
+    rc |= put(out, num, cdc__fmt_i64(num, ts_ms));
+    rc |= cdc__buf_putc(out, ',');
+    if (!rc) rc = put_pos(out, pos);
+    if (!rc) rc = cdc__buf_putc(out, '}');
+    return rc ? cdc__err_set(err, CDC_ERR_NOMEM, "out of memory") : CDC_OK;
+}
+
+int cdc__ddl_render_json(cdc__buf *out, const cdc_query *q, const cdc_position *pos, cdc__err *err)
+{
+    cdc_bytes db = cdc_query_db(q), sql = cdc_query_sql(q);
+    int rc = PUT_LIT(out, "{\"event\":\"ddl\",\"db\":");
+    rc |= cdc__render_utf8_string(out, db.ptr, db.len);
+    rc |= PUT_LIT(out, ",\"sql\":");
+    rc |= cdc__render_utf8_string(out, sql.ptr, sql.len);
+    rc |= PUT_LIT(out, ",\"gtid\":");
+    rc |= put_gtid(out, cdc_event_gtid(cdc_query_event(q)));
+    rc |= cdc__buf_putc(out, ',');
+    if (!rc) rc = put_pos(out, pos);
+    if (!rc) rc = cdc__buf_putc(out, '}');
+    return rc ? cdc__err_set(err, CDC_ERR_NOMEM, "out of memory") : CDC_OK;
+}
+
+int cdc__position_render_json(cdc__buf *out, const char *event, const cdc_position *pos, cdc__err *err)
+{
+    int rc = PUT_LIT(out, "{\"event\":");
+    rc |= put_str(out, event);
+    rc |= cdc__buf_putc(out, ',');
+    if (!rc) rc = put_pos(out, pos);
+    if (!rc) rc = cdc__buf_putc(out, '}');
     return rc ? cdc__err_set(err, CDC_ERR_NOMEM, "out of memory") : CDC_OK;
 }

@@ -5,7 +5,7 @@ set -eu
 what=${1:-test}
 pkgs="build-essential meson ninja-build pkg-config libmbedtls-dev zlib1g-dev libzstd-dev"
 if [ "$what" = test ]; then
-    pkgs="$pkgs libcmocka-dev python3 openssl mariadb-server mariadb-client debootstrap clang libclang-rt-14-dev golang-go libpq-dev postgresql libmariadb-dev sysbench valgrind"
+    pkgs="$pkgs libcmocka-dev python3 python3-dev openssl mariadb-server mariadb-client debootstrap clang libclang-rt-14-dev golang-go libpq-dev postgresql libmariadb-dev sysbench valgrind"
     # cdc-kafka and its tests: librdkafka (with its mock cluster), kcat as an
     # independent consumer, node/npm for kafkajs (its partitioner)
     pkgs="$pkgs librdkafka-dev kcat"

@@ -389,6 +389,97 @@ static void test_misuse(void **state)
     cdc_batch_free(NULL);
 }
 
+/* A binary batch of the whole file (cdc_batch_set_format) fed at once,
+ * through alloc; returns the feed/finish code, the bytes in *out. */
+static int binary_batch(const uint8_t *p, size_t n, size_t limit, const cdc_allocator *alloc, cdc__buf *out)
+{
+    cdc_batch *b;
+    int rc = cdc_batch_new(&b, limit, alloc);
+    if (rc) return rc;
+    cdc_decoder *d;
+    assert_int_equal(cdc_decoder_new(&d, &test_alloc, NULL, 0), CDC_OK);
+    assert_int_equal(cdc_batch_set_format(b, CDC_BATCH_BINARY), CDC_OK);
+    assert_int_equal(cdc_batch_attach_decoder(b, d), CDC_OK);
+    const char *data;
+    size_t len, off = 0;
+    ptrdiff_t used = 0;
+    while (off < n && (used = cdc_batch_feed(b, p + off, n - off, &data, &len)) >= 0) {
+        assert_int_equal(cdc__buf_append(out, data, len), CDC_OK);
+        off += (size_t)used;
+    }
+    if (used < 0) {
+        assert_int_equal(cdc__buf_append(out, data, len), CDC_OK);
+        rc = (int)used;
+    } else {
+        rc = cdc_batch_finish(b, &data, &len);
+        assert_int_equal(cdc__buf_append(out, data, len), CDC_OK);
+    }
+    cdc_decoder_free(d);
+    cdc_batch_free(b);
+    return rc;
+}
+
+/* Binary batches: out of memory at every allocation fails cleanly (no
+ * crash, no leak, CDC_ERR_NOMEM) and what came before the failure is a
+ * prefix of the whole; a change's table record comes before it; the
+ * format is refused with Debezium records, and once the batch holds
+ * records. (Values are checked against the lines for every fixture by
+ * the bindings' tests: TestNativeFile, TestUnitNativeEveryFixture.) */
+static void test_binary(void **state)
+{
+    (void)state;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", fixtures_root(), some_fixtures[0]);
+    size_t n;
+    uint8_t *p = read_file(path, &n);
+    assert_non_null(p);
+    cdc__buf whole;
+    cdc__buf_init(&whole, NULL);
+    assert_int_equal(binary_batch(p, n, 64, &test_alloc, &whole), CDC_OK);
+    assert_true(whole.len > 0);
+    assert_int_equal(whole.data[0], 'T'); /* the first change's table first */
+    bool succeeded = false;
+    for (int i = 0; !succeeded && i < 10000; i++) {
+        fail_after = i;
+        cdc__buf got;
+        cdc__buf_init(&got, NULL);
+        int rc = binary_batch(p, n, 64, &fail_alloc, &got);
+        if (rc == CDC_OK) {
+            succeeded = true;
+            assert_int_equal(got.len, whole.len);
+        } else {
+            assert_int_equal(rc, CDC_ERR_NOMEM);
+        }
+        assert_true(got.len <= whole.len);
+        if (got.len) assert_memory_equal(got.data, whole.data, got.len);
+        cdc__buf_free(&got);
+    }
+    assert_true(succeeded);
+    /* the same records whatever the limit, when tables fit their slots */
+    cdc__buf big;
+    cdc__buf_init(&big, NULL);
+    assert_int_equal(binary_batch(p, n, 0, &test_alloc, &big), CDC_OK);
+    assert_int_equal(big.len, whole.len);
+    assert_memory_equal(big.data, whole.data, whole.len);
+    cdc__buf_free(&big);
+    cdc__buf_free(&whole);
+    free(p);
+
+    cdc_batch *b;
+    assert_int_equal(cdc_batch_new(&b, 0, &test_alloc), CDC_OK);
+    assert_int_equal(cdc_batch_set_format(b, 7), CDC_ERR_INVALID);
+    assert_int_equal(cdc_batch_set_format(NULL, CDC_BATCH_BINARY), CDC_ERR_INVALID);
+    cdc_debezium *dz;
+    assert_int_equal(cdc_debezium_new(&dz, NULL, NULL, 0), CDC_OK);
+    assert_int_equal(cdc_batch_set_debezium(b, dz), CDC_OK);
+    assert_int_equal(cdc_batch_set_format(b, CDC_BATCH_BINARY), CDC_ERR_STATE);
+    assert_int_equal(cdc_batch_set_debezium(b, NULL), CDC_OK);
+    assert_int_equal(cdc_batch_set_format(b, CDC_BATCH_BINARY), CDC_OK);
+    assert_int_equal(cdc_batch_set_debezium(b, dz), CDC_ERR_STATE);
+    cdc_debezium_free(dz);
+    cdc_batch_free(b);
+}
+
 /* cdc_batch_set_types: each change line is the plain line with its '}'
  * replaced by "types" naming, per image, the kind of every value whose
  * JSON form does not say it (the kinds read here through cdc/value.h). */
@@ -503,6 +594,7 @@ int main(void)
         cmocka_unit_test(test_allocation_failure),
         cmocka_unit_test(test_misuse),
         cmocka_unit_test(test_types),
+        cmocka_unit_test(test_binary),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -143,6 +144,51 @@ static void test_json_string(void **state)
     assert_int_equal(cdc_change_json(NULL, small, sizeof small, &need), CDC_ERR_INVALID);
 }
 
+/* The transaction lines (docs/output.md): the exact text, and the size
+ * protocol. */
+static void test_txn_lines(void **state)
+{
+    (void)state;
+    cdc_position *pos;
+    char err[256];
+    assert_int_equal(cdc_position_parse(&pos, "binlog.000007:1234", NULL, err, sizeof err), CDC_OK);
+    char ck[256];
+    assert_int_equal(cdc_position_format(pos, ck, sizeof ck, NULL), CDC_OK);
+    char want[1024], buf[1024];
+    size_t need = 0;
+
+    snprintf(want, sizeof want,
+             "{\"event\":\"commit\",\"gtid\":\"0-1-42\",\"server_id\":7,\"ts_ms\":-5,"
+             "\"pos\":{\"file\":\"binlog.000007\",\"offset\":1234},\"checkpoint\":\"%s\"}", ck);
+    assert_int_equal(cdc_txn_json("commit", "0-1-42", 7, -5, pos, buf, sizeof buf, &need), CDC_OK);
+    assert_string_equal(buf, want);
+    assert_int_equal(need, strlen(want) + 1);
+    char small[8];
+    assert_int_equal(cdc_txn_json("commit", "0-1-42", 7, -5, pos, small, sizeof small, &need), CDC_ERR_TOO_LARGE);
+    assert_int_equal(need, strlen(want) + 1);
+
+    /* an anonymous transaction: null, whether "" or NULL */
+    snprintf(want, sizeof want,
+             "{\"event\":\"begin\",\"gtid\":null,\"server_id\":4294967295,\"ts_ms\":1795560981000,"
+             "\"pos\":{\"file\":\"binlog.000007\",\"offset\":1234},\"checkpoint\":\"%s\"}", ck);
+    assert_int_equal(cdc_txn_json("begin", "", UINT32_MAX, 1795560981000, pos, buf, sizeof buf, NULL), CDC_OK);
+    assert_string_equal(buf, want);
+    assert_int_equal(cdc_txn_json("begin", NULL, UINT32_MAX, 1795560981000, pos, buf, sizeof buf, NULL), CDC_OK);
+    assert_string_equal(buf, want);
+
+    snprintf(want, sizeof want,
+             "{\"event\":\"snapshot_done\",\"pos\":{\"file\":\"binlog.000007\",\"offset\":1234},"
+             "\"checkpoint\":\"%s\"}", ck);
+    assert_int_equal(cdc_position_json("snapshot_done", pos, buf, sizeof buf, NULL), CDC_OK);
+    assert_string_equal(buf, want);
+
+    assert_int_equal(cdc_txn_json(NULL, "", 0, 0, pos, buf, sizeof buf, NULL), CDC_ERR_INVALID);
+    assert_int_equal(cdc_txn_json("commit", "", 0, 0, NULL, buf, sizeof buf, NULL), CDC_ERR_INVALID);
+    assert_int_equal(cdc_ddl_json(NULL, pos, buf, sizeof buf, NULL), CDC_ERR_INVALID);
+    assert_int_equal(cdc_position_json("checkpoint", NULL, buf, sizeof buf, NULL), CDC_ERR_INVALID);
+    cdc_position_free(pos);
+}
+
 static void test_info_needs_user(void **state)
 {
     (void)state;
@@ -164,6 +210,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fixtures),
         cmocka_unit_test(test_json_string),
+        cmocka_unit_test(test_txn_lines),
         cmocka_unit_test(test_info_needs_user),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,8 @@
 // Package cdc is the Go binding of libcdc: change data capture from MySQL
 // and MariaDB binary logs. It wraps the C library through cgo and moves
-// changes across in batches of JSON lines (include/cdc/batch.h): one cgo
-// call per batch, not per row.
+// changes across in batches (include/cdc/batch.h): one cgo call per
+// batch, not per row. Batches are JSON lines, or, with SetNative(true) /
+// DecodeFileNative, binary records read straight into typed values.
 //
 //	cfg, _ := cdc.NewConfig(map[string]string{"host": "db1", "user": "cdc",
 //		"password": pw, "server.id": "4001", "start": saved})
@@ -12,7 +13,7 @@
 //		if err != nil { return err }         // *cdc.Error
 //		switch r.Kind() {
 //		case cdc.KindChange: apply(r)
-//		case cdc.KindCommit: save(r.Checkpoint)
+//		case cdc.KindCommit, cdc.KindDDL: save(r.Checkpoint)
 //		}
 //	}
 //
@@ -33,7 +34,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -43,7 +43,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 	"unsafe"
 )
 
@@ -166,30 +165,27 @@ type Position struct {
 	Row    uint64 `json:"row"`
 }
 
-// Record is one line of a batch. Column values in Before and After keep
-// JSON's types with numbers as json.Number, so integers stay exact
-// (DECIMAL comes as a string, see docs/values.md).
+// Record is one record of a batch (docs/output.md): a row change (Op
+// set) or a transaction line (Event "commit", "ddl", "checkpoint" or
+// "snapshot_done", with Checkpoint). In a native stream (SetNative,
+// DecodeFileNative) the values in Before and After are typed, as Value
+// describes; otherwise they keep JSON's types with numbers as
+// json.Number, so integers stay exact (DECIMAL comes as a string, see
+// docs/values.md).
 type Record struct {
 	Op         string                 `json:"op"`
+	Event      string                 `json:"event"`
 	DB         string                 `json:"db"`
 	Table      string                 `json:"table"`
 	Before     map[string]interface{} `json:"before"`
 	After      map[string]interface{} `json:"after"`
 	Pos        Position               `json:"pos"`
-	GTID       *string                `json:"gtid"`
+	GTID       *string                `json:"gtid"` // nil: none (records of a transaction may share it)
 	ServerID   uint32                 `json:"server_id"`
 	TsMs       int64                  `json:"ts_ms"`
-	Commit     json.RawMessage        `json:"commit"`
-	DDL        *string                `json:"ddl"`
-	Snapshot   string                 `json:"snapshot"`
+	SQL        string                 `json:"sql"` // of a DDL record
 	Checkpoint string                 `json:"checkpoint"`
-	// Types of the values whose JSON form does not say it, per image
-	// (Stream.SetNative): "float", "decimal", "date", "time",
-	// "datetime", "timestamp", "bytes", "json". Read values with Value.
-	Types struct {
-		Before map[string]string `json:"before"`
-		After  map[string]string `json:"after"`
-	} `json:"types"`
+	native     bool                   // values are typed already
 }
 
 // Decimal is a DECIMAL value as its exact text ("-12.30").
@@ -217,89 +213,23 @@ func (d Decimal) Float64() float64 {
 // column: read as UTC) and TIMESTAMP, time.Duration for TIME, []byte for
 // binary, json.RawMessage for JSON documents (json.RawMessage("null") for
 // the document null), string for text, ENUM and SET. Zero and partial
-// dates ("0000-00-00") come as their string. The type tags need a stream
-// made with SetNative(true); without them DECIMAL, temporal and binary
-// values come as their strings.
+// dates ("0000-00-00") come as their string. These types need a native
+// record (Stream.SetNative(true), DecodeFileNative); from JSON lines,
+// numbers become int64, uint64 or float64 and everything else stays as
+// JSON has it (DECIMAL, temporal values and base64 binary as strings).
 func (r *Record) Value(after bool, col string) (interface{}, error) {
-	row, tags := r.Before, r.Types.Before
+	row := r.Before
 	if after {
-		row, tags = r.After, r.Types.After
+		row = r.After
 	}
-	v, ok := row[col]
-	if !ok {
-		return nil, nil
-	}
-	tag := tags[col]
-	if v == nil && tag != "json" {
-		return nil, nil
-	}
-	switch tag {
-	case "json":
-		b, err := json.Marshal(v)
-		return json.RawMessage(b), err
-	case "float":
-		n, _ := v.(json.Number)
-		return strconv.ParseFloat(string(n), 64)
-	}
-	if n, ok := v.(json.Number); ok {
-		if i, err := strconv.ParseInt(string(n), 10, 64); err == nil {
-			return i, nil
-		}
-		if u, err := strconv.ParseUint(string(n), 10, 64); err == nil {
-			return u, nil
-		}
-		return strconv.ParseFloat(string(n), 64)
-	}
-	sv, ok := v.(string)
-	if !ok || tag == "" {
+	v := row[col]
+	if r.native {
 		return v, nil
 	}
-	switch tag {
-	case "decimal":
-		return Decimal(sv), nil
-	case "bytes":
-		return base64.StdEncoding.DecodeString(sv)
-	case "date":
-		if t, err := time.Parse("2006-01-02", sv); err == nil {
-			return t, nil
-		}
-		return sv, nil
-	case "datetime":
-		if t, err := time.Parse("2006-01-02T15:04:05.999999999", sv); err == nil {
-			return t, nil
-		}
-		return sv, nil
-	case "timestamp":
-		if t, err := time.Parse("2006-01-02T15:04:05.999999999Z", sv); err == nil {
-			return t, nil
-		}
-		return sv, nil
-	case "time":
-		return parseTime(sv)
+	if n, ok := v.(json.Number); ok {
+		return numberValue(n)
 	}
-	return sv, nil
-}
-
-func parseTime(s string) (time.Duration, error) {
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var h, m, sec int64
-	frac := ""
-	if i := strings.IndexByte(s, '.'); i >= 0 {
-		frac, s = s[i+1:], s[:i]
-	}
-	if _, err := fmt.Sscanf(s, "%d:%d:%d", &h, &m, &sec); err != nil {
-		return 0, fmt.Errorf("cdc: bad TIME %q", s)
-	}
-	d := time.Duration(h)*time.Hour + time.Duration(m)*time.Minute + time.Duration(sec)*time.Second
-	if frac != "" {
-		us, _ := strconv.ParseInt((frac + "000000")[:6], 10, 64)
-		d += time.Duration(us) * time.Microsecond
-	}
-	if neg {
-		d = -d
-	}
-	return d, nil
+	return v, nil
 }
 
 // Kind says which line the record came from.
@@ -307,23 +237,22 @@ func (r *Record) Kind() Kind {
 	switch {
 	case r.Op != "":
 		return KindChange
-	case r.Commit != nil:
+	case r.Event == "commit":
 		return KindCommit
-	case r.DDL != nil:
+	case r.Event == "ddl":
 		return KindDDL
-	case r.Snapshot != "":
+	case r.Event == "snapshot_done":
 		return KindSnapshotDone
 	}
 	return KindCheckpoint
 }
 
-// CommitGTID is the GTID of a commit line ("" when anonymous).
+// CommitGTID is the GTID of a commit record ("" when anonymous).
 func (r *Record) CommitGTID() string {
-	var g *string
-	if json.Unmarshal(r.Commit, &g) != nil || g == nil {
+	if r.GTID == nil {
 		return ""
 	}
-	return *g
+	return *r.GTID
 }
 
 func parseLines(data []byte, out []Record) ([]Record, error) {
@@ -371,6 +300,7 @@ type Stream struct {
 	ownStop bool // we stopped the stream for a cancelled context
 	pending []Record
 	done    error
+	bin     *binReader // SetNative: the batch is binary
 	// Checkpoint of the last commit, DDL or checkpoint record returned.
 	Checkpoint string
 }
@@ -392,17 +322,20 @@ func NewStream(cfg *Config, batchBytes int) (*Stream, error) {
 	return st, nil
 }
 
-// SetNative makes change records carry the type tags Record.Value needs
-// (cdc_batch_set_types). Call it before the first Next.
+// SetNative makes change records carry typed values (see Record.Value):
+// the batches become binary (cdc_batch_set_format), read without any
+// text parsing. Call it before the first Next.
 func (st *Stream) SetNative(on bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.b != nil {
-		v := C.int(0)
+		f, bin := C.int(C.CDC_BATCH_JSON), (*binReader)(nil)
 		if on {
-			v = 1
+			f, bin = C.CDC_BATCH_BINARY, &binReader{}
 		}
-		C.cdc_batch_set_types(st.b, v)
+		if C.cdc_batch_set_format(st.b, f) == 0 {
+			st.bin = bin
+		}
 	}
 }
 
@@ -499,7 +432,11 @@ func (st *Stream) NextBatchContext(ctx context.Context) ([]Record, error) {
 		var recs []Record
 		if len(raw) > 0 {
 			var perr error
-			recs, perr = parseLines(raw, nil)
+			if st.bin != nil {
+				recs, perr = st.bin.parse(raw, nil)
+			} else {
+				recs, perr = parseLines(raw, nil)
+			}
 			for i := range recs {
 				if recs[i].Checkpoint != "" {
 					st.Checkpoint = recs[i].Checkpoint
@@ -623,10 +560,21 @@ func (st *Stream) Close() {
 
 // DecodeFile calls fn with each row change of a binlog file (plain or
 // gzip), the lines of `cdc dump FILE`, in order; positions name the file
-// by its base name without ".gz". It stops at fn's first error and
+// by its base name without ".gz". The *Record is reused after fn
+// returns: copy the struct (*r) to keep it (its maps are its own). It stops at fn's first error and
 // returns it. A corrupt or truncated file gives an *Error after the
 // changes before the fault. batchBytes: 0 for the default.
 func DecodeFile(path string, batchBytes int, fn func(*Record) error) error {
+	return decodeFile(path, batchBytes, false, fn)
+}
+
+// DecodeFileNative is DecodeFile with typed values (Record.Value), read
+// from binary batches.
+func DecodeFileNative(path string, batchBytes int, fn func(*Record) error) error {
+	return decodeFile(path, batchBytes, true, fn)
+}
+
+func decodeFile(path string, batchBytes int, native bool, fn func(*Record) error) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -657,12 +605,27 @@ func DecodeFile(path string, batchBytes int, fn func(*Record) error) error {
 	defer C.free(unsafe.Pointer(name))
 	C.cdc_decoder_set_position(d, name, 0)
 	C.cdc_batch_attach_decoder(b, d)
+	var bin *binReader
+	if native {
+		C.cdc_batch_set_format(b, C.CDC_BATCH_BINARY)
+		bin = &binReader{}
+	}
 
+	var recs []Record // reused from batch to batch
 	emit := func(data *C.char, n C.size_t) error {
 		if n == 0 {
 			return nil
 		}
-		recs, err := parseLines(C.GoBytes(unsafe.Pointer(data), C.int(n)), nil)
+		var err error
+		for i := range recs {
+			recs[i] = Record{} // drop what the last batch's records held
+		}
+		if bin != nil {
+			// read in place: every value is copied out of C memory
+			recs, err = bin.parse(unsafe.Slice((*byte)(unsafe.Pointer(data)), int(n)), recs[:0])
+		} else {
+			recs, err = parseLines(C.GoBytes(unsafe.Pointer(data), C.int(n)), recs[:0])
+		}
 		if err != nil {
 			return err
 		}

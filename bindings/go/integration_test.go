@@ -138,7 +138,7 @@ INSERT INTO {T} VALUES (4,'four',4.00,4);
 		if r.Kind() == KindCommit && ours[r.CommitGTID()] {
 			commits++
 		}
-		if r.Kind() == KindDDL && strings.Contains(*r.DDL, "go_binding") {
+		if r.Kind() == KindDDL && strings.Contains(r.SQL, "go_binding") {
 			ddls++
 		}
 	}

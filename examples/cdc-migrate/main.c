@@ -35,6 +35,10 @@ static void usage(FILE *f)
           "apply and load control:\n"
           "  --batch-txns N (500) --batch-rows N (5000) --batch-ms N (200)\n"
           "  --max-rows-per-sec N   ceiling (0: none)  --latency-ms N  back off above it\n"
+          "  --workers N            1: strict commit order (default); N > 1: parallel\n"
+          "                         apply hashed by key over N target connections\n"
+          "  --max-replica-lag-ms N hold while a replica of the (PostgreSQL) target\n"
+          "                         is further behind (pg_stat_replication)\n"
           "  --dead-letter          refused rows go to cdc_migrate.dead_letter (default: stop)\n"
           "  --stop-at now|CHECKPOINT   stop there (run)  --parallelism N snapshot readers (2)\n"
           "  --start-at CHECKPOINT  no copy: a new migration streams from there (reverse)\n"
@@ -63,6 +67,7 @@ int main(int argc, char **argv)
     o.batch_rows = 5000;
     o.batch_ms = 200;
     o.parallelism = 2;
+    o.workers = 1;
     o.heartbeat_ms = 500;
     o.chunk_rows = 5000;
     o.max_lag_ms = 2000;
@@ -70,7 +75,8 @@ int main(int argc, char **argv)
     const char *checkpoint = NULL;
     enum { O_SH = 256, O_SP, O_SU, O_SCA, O_DB, O_TABLES, O_SID, O_TARGET, O_TSCHEMA, O_NAME,
            O_ZERO, O_NUL, O_NOIDX, O_BT, O_BR, O_BMS, O_RATE, O_LAT, O_DL, O_STOP, O_PAR, O_HB,
-           O_CHUNK, O_LAG, O_RO, O_TIMEOUT, O_CK, O_V, O_HELP, O_SSCHEMA, O_START };
+           O_CHUNK, O_LAG, O_RO, O_TIMEOUT, O_CK, O_V, O_HELP, O_SSCHEMA, O_START, O_WORKERS,
+           O_RLAG };
     static const struct option lo[] = {
         {"source-host", 1, 0, O_SH}, {"source-port", 1, 0, O_SP}, {"source-user", 1, 0, O_SU},
         {"source-ssl-ca", 1, 0, O_SCA}, {"database", 1, 0, O_DB}, {"tables", 1, 0, O_TABLES},
@@ -83,6 +89,7 @@ int main(int argc, char **argv)
         {"chunk-rows", 1, 0, O_CHUNK}, {"max-lag-ms", 1, 0, O_LAG}, {"read-only", 0, 0, O_RO},
         {"timeout", 1, 0, O_TIMEOUT}, {"checkpoint", 1, 0, O_CK}, {"verbose", 0, 0, O_V},
         {"help", 0, 0, O_HELP}, {"state-schema", 1, 0, O_SSCHEMA}, {"start-at", 1, 0, O_START},
+        {"workers", 1, 0, O_WORKERS}, {"max-replica-lag-ms", 1, 0, O_RLAG},
         {0, 0, 0, 0}};
     optind = 2;
     int c;
@@ -91,7 +98,7 @@ int main(int argc, char **argv)
         long n = optarg ? strtol(optarg, &end, 10) : 0;
         int numeric = c == O_SP || c == O_BT || c == O_BR || c == O_BMS || c == O_RATE ||
                       c == O_LAT || c == O_PAR || c == O_HB || c == O_CHUNK || c == O_LAG ||
-                      c == O_TIMEOUT;
+                      c == O_TIMEOUT || c == O_WORKERS || c == O_RLAG;
         if (numeric && (!optarg || !*optarg || *end || n < 0)) {
             fprintf(stderr, "cdc-migrate: --%s wants a non-negative number, not '%s'\n",
                     lo[c - O_SH].name, optarg ? optarg : "");
@@ -128,6 +135,7 @@ int main(int argc, char **argv)
         case O_BMS: o.batch_ms = n; break;
         case O_RATE: o.max_rows_per_sec = n; break;
         case O_LAT: o.latency_ms = n; break;
+        case O_RLAG: o.max_replica_lag_ms = n; break;
         case O_DL: o.dead_letter = 1; break;
         case O_STOP: o.stop_at = optarg; break;
         case O_PAR: o.parallelism = n ? (int)n : 1; break;
@@ -138,6 +146,13 @@ int main(int argc, char **argv)
         case O_TIMEOUT: o.timeout_s = n; break;
         case O_CK: checkpoint = optarg; break;
         case O_V: o.verbose = 1; break;
+        case O_WORKERS:
+            if (n < 1 || n > 64) {
+                fprintf(stderr, "cdc-migrate: --workers is 1..64, not '%s'\n", optarg);
+                return 2;
+            }
+            o.workers = (int)n;
+            break;
         case O_HELP: usage(stdout); return 0;
         case O_SSCHEMA: o.state_schema = optarg; break;
         case O_START: o.start_at = optarg; break;

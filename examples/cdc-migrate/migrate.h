@@ -104,6 +104,8 @@ typedef struct mopts {
     long batch_txns, batch_rows, batch_ms;
     long max_rows_per_sec;
     long latency_ms;          /* adaptive throttle target commit latency */
+    long max_replica_lag_ms;  /* hold while a target replica is further behind */
+    int workers;              /* apply: 1 strict, N > 1 parallel (par.h) */
     int dead_letter;          /* 1: refused rows to the dead-letter table */
     const char *stop_at;
     int parallelism;
@@ -121,6 +123,10 @@ typedef struct st_mysql MYSQL;
 MYSQL *src_connect(const mopts *o, char *err, size_t errlen);
 int schema_load(MYSQL *m, const mopts *o, mschema *s, char *err, size_t errlen);
 void schema_free(mschema *s);
+/* The documented mapping of one column, from its information_schema
+ * fields (data_type, column_type, charset, ...): sets cv, utf8, pgtype,
+ * mytype. 0, or -1 with a message for a type without a mapping. */
+int schema_map_column(mtable *t, mcol *c, char *err, size_t errlen);
 mtable *schema_find(mschema *s, const char *db, const char *name);
 /* The source's current binlog position as a libcdc checkpoint string. */
 int src_position(MYSQL *m, char *out, size_t cap, char *err, size_t errlen);

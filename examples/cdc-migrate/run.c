@@ -20,6 +20,9 @@
 
 #include <mysql.h>
 
+#include "ddl.h"
+#include "par.h"
+#include "tabledef.h"
 #include "run.h"
 #include "target.h"
 
@@ -40,6 +43,8 @@ typedef struct run {
     long batch_txns, batch_rows, total_rows_pending;
     double batch_t0;
     char ck[8192];      /* checkpoint of the last complete source transaction */
+    char ck_file[512];  /* its binlog file and offset */
+    uint64_t ck_off;
     int ck_dirty;       /* ck newer than what the target holds */
     double ck_written;
     int64_t last_ts_ms;
@@ -47,6 +52,7 @@ typedef struct run {
     double rate_t0;
     long rate_rows;
     long extra_sleep_us;
+    double throttle_logged, replica_checked;
     /* failure */
     int retriable;      /* the callback failed because the target went away */
     int ddl_stop;
@@ -65,6 +71,13 @@ typedef struct run {
     uint64_t row_off;
     char until_file[512];
     uint64_t until_off;
+    /* parallel apply (par.h): NULL in strict mode */
+    par *par;
+    par_skip skip;      /* rows an earlier run's workers committed already */
+    char par_ck[8192];  /* the dispatched batch: its end, its counts */
+    long par_txns, par_rows;
+    double par_t0;
+    mbuf kb, ka;        /* key texts of the row being routed */
 } run;
 
 static volatile sig_atomic_t g_stop, g_pause;
@@ -102,7 +115,7 @@ static void sleep_us(long us)
 /* A target failure inside a callback: remember whether it is retriable. */
 static int fail(run *r)
 {
-    r->retriable = r->tg->ops->lost(r->tg);
+    r->retriable = r->retriable || r->tg->ops->lost(r->tg); /* a worker's loss counts too */
     return -1;
 }
 
@@ -165,6 +178,8 @@ static int on_snapshot_done_locked(const cdc_position *pos, void *ud)
         return -1;
     }
     mbuf q = {0};
+    for (size_t i = 0; i < r->s->n; i++)
+        tabledef_sql(r->tg, &q, r->qname, &r->s->t[i], NULL);
     write_state(r, &q, "streaming", ck, ck);
     mbuf_puts(&q, "COMMIT");
     long rc = r->tg->ops->exec(r->tg, mbuf_str(&q), r->err, sizeof r->err);
@@ -174,6 +189,13 @@ static int on_snapshot_done_locked(const cdc_position *pos, void *ud)
     r->in_pg_txn = 0;
     r->copying = 0;
     snprintf(r->ck, sizeof r->ck, "%s", ck);
+    snprintf(r->ck_file, sizeof r->ck_file, "%s", cdc_position_file(pos));
+    r->ck_off = cdc_position_offset(pos);
+    if (r->o->workers > 1 && !r->par &&
+        !(r->par = par_open(r->o, r->qname, r->o->workers, r->err, sizeof r->err))) {
+        r->retriable = 1;
+        return -1;
+    }
     r->ck_written = now_s();
     uint64_t rows = 0;
     for (size_t i = 0; i < r->s->n; i++)
@@ -197,31 +219,27 @@ static int send_sql(run *r)
 
 static int control_poll(run *r);
 
-/* Commits the open batch with the checkpoint in the same transaction. */
-static int flush_batch(run *r)
+/* Load control after each batch: a rows/s ceiling, and backing off while
+ * the target's commits are slower than --latency-ms. */
+/* The replay lag of the target's slowest streaming replica in ms, as the
+ * target's pg_stat_replication shows it (0 without replicas, or without
+ * the pg_monitor role that shows the lag columns). */
+static long replica_lag_ms(run *r)
 {
-    if (!r->in_pg_txn && !r->ck_dirty)
+    if (strcmp(r->tg->ops->kind, "postgresql"))
         return 0;
-    double t0 = now_s();
-    if (!r->in_pg_txn)
-        r->tg->ops->begin(r->tg, &r->sql, r->qname);
-    write_state(r, &r->sql, "streaming", r->ck, NULL);
-    mbuf_puts(&r->sql, "COMMIT");
-    if (send_sql(r))
-        return -1; /* the caller's failure path rolls back */
-    double lat = now_s() - t0;
-    r->in_pg_txn = 0;
-    r->ck_dirty = 0;
-    r->ck_written = now_s();
-    long rows = r->total_rows_pending;
-    r->done_txns += (uint64_t)r->batch_txns;
-    r->done_rows += (uint64_t)rows;
-    r->apply_t1 = now_s();
-    r->batch_txns = r->batch_rows = r->total_rows_pending = 0;
-    if (r->careful == 2)
-        r->careful = 0; /* past the row that failed */
-    /* Load control: a rows/s ceiling, and backing off while the target's
-     * commits are slower than --latency-ms. */
+    char e[256];
+    int found;
+    char *v = r->tg->ops->value1(r->tg, "SELECT COALESCE(max(extract(epoch FROM greatest("
+                                        "replay_lag, write_lag, flush_lag))) * 1000, 0)::bigint "
+                                        "FROM pg_stat_replication", e, sizeof e, &found);
+    long ms = v ? atol(v) : 0;
+    free(v);
+    return ms;
+}
+
+static void throttle(run *r, double lat, long rows)
+{
     if (r->o->latency_ms > 0) {
         if (lat * 1000 > (double)r->o->latency_ms)
             r->extra_sleep_us = r->extra_sleep_us ? r->extra_sleep_us * 2 : 10000;
@@ -229,8 +247,28 @@ static int flush_batch(run *r)
             r->extra_sleep_us /= 2;
         if (r->extra_sleep_us > 2000000)
             r->extra_sleep_us = 2000000;
-        if (r->extra_sleep_us)
+        if (r->extra_sleep_us) {
+            if (now_s() - r->throttle_logged > 5) {
+                r->throttle_logged = now_s();
+                fprintf(stderr, "cdc-migrate: target commit took %.0f ms (--latency-ms %ld): "
+                        "waiting %ld ms after each batch\n", lat * 1000, r->o->latency_ms,
+                        r->extra_sleep_us / 1000);
+            }
             sleep_us(r->extra_sleep_us);
+        }
+    }
+    /* Replicas of the target: hold while the slowest is further behind
+     * than --max-replica-lag-ms (checked at most every 200 ms). */
+    if (r->o->max_replica_lag_ms > 0 && now_s() - r->replica_checked > 0.2) {
+        long lag;
+        int held = 0;
+        while (!g_stop && (lag = replica_lag_ms(r)) > r->o->max_replica_lag_ms) {
+            if (!held++)
+                fprintf(stderr, "cdc-migrate: target replica %ld ms behind (--max-replica-lag-ms "
+                        "%ld): holding\n", lag, r->o->max_replica_lag_ms);
+            sleep_us(200000);
+        }
+        r->replica_checked = now_s();
     }
     if (r->o->max_rows_per_sec > 0) {
         r->rate_rows += rows;
@@ -243,8 +281,126 @@ static int flush_batch(run *r)
             r->rate_rows = 0;
         }
     }
+}
+
+/* ---- parallel mode: batches through the workers (par.h) ---------------- */
+
+/* The state row after a batch every worker committed. Its own commit need
+ * not be durable: a state row lost in a target crash is behind the worker
+ * rows, and the next run skips what they say was committed. */
+static int par_state(run *r, const char *ck, long txns, long rows)
+{
+    mbuf q = {0};
+    r->tg->ops->begin(r->tg, &q, r->qname);
+    if (!strcmp(r->tg->ops->kind, "postgresql"))
+        mbuf_puts(&q, "SET LOCAL synchronous_commit = off;");
+    long bt = r->batch_txns, br = r->total_rows_pending;
+    r->batch_txns = txns;
+    r->total_rows_pending = rows;
+    write_state(r, &q, "streaming", ck, NULL);
+    r->batch_txns = bt;
+    r->total_rows_pending = br;
+    mbuf_puts(&q, "COMMIT");
+    long rc = r->tg->ops->exec(r->tg, mbuf_str(&q), r->err, sizeof r->err);
+    mbuf_free(&q);
+    if (rc < 0) {
+        r->retriable = r->tg->ops->lost(r->tg);
+        return -1;
+    }
+    return 0;
+}
+
+/* Waits for the dispatched batch; then, and only then, its checkpoint. */
+static int par_collect(run *r, double *lat)
+{
+    if (!par_inflight(r->par))
+        return 0;
+    int retr = 0;
+    if (par_wait(r->par, r->err, sizeof r->err, &retr, r->row_file, sizeof r->row_file,
+                 &r->row_off)) {
+        r->retriable = retr;
+        return -1;
+    }
+    if (par_commit_ms(r->par) / 1000 > *lat)
+        *lat = par_commit_ms(r->par) / 1000;
+    r->done_txns += (uint64_t)r->par_txns;
+    r->done_rows += (uint64_t)r->par_rows;
+    r->apply_t1 = now_s();
+    if (par_state(r, r->par_ck, r->par_txns, r->par_rows))
+        return -1;
+    r->par_txns = r->par_rows = 0;
+    return 1;
+}
+
+/* Hands the batch to the workers; with sync, waits until it is committed. */
+static int par_flush(run *r, int sync, double *lat, long *rows)
+{
+    if (!r->in_pg_txn && !r->ck_dirty && !par_inflight(r->par))
+        return 0;
+    if (par_collect(r, lat) < 0)
+        return -1;
+    if (r->in_pg_txn && par_pending(r->par)) {
+        par_dispatch(r->par, r->ck, r->ck_file, r->ck_off, r->row_file, r->row_off);
+        snprintf(r->par_ck, sizeof r->par_ck, "%s", r->ck);
+        r->par_txns = r->batch_txns;
+        r->par_rows = *rows = r->total_rows_pending;
+        r->par_t0 = now_s();
+        if (sync && par_collect(r, lat) < 0)
+            return -1;
+    } else if (r->in_pg_txn || r->ck_dirty) {
+        /* nothing to apply (heartbeats, rows committed before a crash) */
+        if (par_state(r, r->ck, r->batch_txns, r->total_rows_pending))
+            return -1;
+        r->done_txns += (uint64_t)r->batch_txns;
+    }
+    r->batch_txns = r->batch_rows = r->total_rows_pending = 0;
+    r->in_pg_txn = 0;
+    r->ck_dirty = 0;
+    r->ck_written = now_s();
+    r->batch_t0 = now_s();
+    return 1;
+}
+
+/* Commits the open batch with the checkpoint in the same transaction
+ * (strict mode), or hands it to the workers (parallel mode; with sync,
+ * returns once they committed it). */
+static int flush_batch_x(run *r, int sync)
+{
+    double lat = 0;
+    long rows = 0;
+    if (r->par && !r->careful) {
+        int rc = par_flush(r, sync, &lat, &rows);
+        if (rc <= 0)
+            return rc;
+        throttle(r, lat, rows);
+        return control_poll(r);
+    }
+    if (!r->in_pg_txn && !r->ck_dirty)
+        return 0;
+    double t0 = now_s();
+    if (!r->in_pg_txn)
+        r->tg->ops->begin(r->tg, &r->sql, r->qname);
+    write_state(r, &r->sql, "streaming", r->ck, NULL);
+    mbuf_puts(&r->sql, "COMMIT");
+    if (send_sql(r))
+        return -1; /* the caller's failure path rolls back */
+    lat = now_s() - t0;
+    r->in_pg_txn = 0;
+    r->ck_dirty = 0;
+    r->ck_written = now_s();
+    rows = r->total_rows_pending;
+    r->done_txns += (uint64_t)r->batch_txns;
+    r->done_rows += (uint64_t)rows;
+    r->apply_t1 = now_s();
+    r->batch_txns = r->batch_rows = r->total_rows_pending = 0;
+    if (r->careful == 2)
+        r->careful = 0; /* past the row that failed */
+    throttle(r, lat, rows);
     return control_poll(r);
 }
+
+static int flush_batch(run *r) { return flush_batch_x(r, 0); }
+static int flush_batch_sync(run *r) { return flush_batch_x(r, 1); }
 
 static int ensure_txn(run *r)
 {
@@ -292,33 +448,84 @@ static int upsert(run *r, mtable *t, const cdc_change *c, mbuf *out, char *e, si
     return 0;
 }
 
-/* The statements for one row change. */
-static int row_sql(run *r, mtable *t, const cdc_change *c, mbuf *out, char *e, size_t el)
+/* The key of image (0 before, 1 after) as text, each value followed by
+ * \x1f: what routes a row to a worker and what compares keys. */
+static int key_text(run *r, mtable *t, const cdc_change *c, int after, mbuf *out, char *e,
+                    size_t el)
+{
+    out->len = 0;
+    for (size_t k = 0; k < t->npk; k++) {
+        size_t i = t->pk[k];
+        const cdc_value *v = after ? cdc_change_after(c, i) : cdc_change_before(c, i);
+        vres vr = value_text(r->o, &t->cols[i], v, out, e, el);
+        if (vr != V_OK) {
+            if (vr == V_NULL)
+                snprintf(e, el, "key column %s is NULL", t->cols[i].name);
+            return -1;
+        }
+        mbuf_addc(out, '\x1f');
+    }
+    return 0;
+}
+
+/* Tables with a unique secondary index go to one worker as a whole: two
+ * rows with different primary keys can meet in such an index, so only
+ * the source's order of all the table's rows keeps it satisfied. */
+static int routed_by_table(const mtable *t)
+{
+    for (size_t i = 0; i < t->nidx; i++)
+        if (t->idx[i].unique)
+            return 1;
+    return 0;
+}
+
+/* Which statements a row change needs: a delete of the old key (deletes,
+ * primary-key changes), an upsert of the new one (inserts, updates); each
+ * left out when an earlier run's worker committed it already (par_skip);
+ * and the worker each goes to. */
+static int row_plan(run *r, mtable *t, const cdc_change *c, int *del, int *ups, int *wd, int *wu,
+                    char *e, size_t el)
 {
     char op = cdc_change_op(c);
-    if (op == 'd' || op == 'u') {
-        int moved = 1;
-        if (op == 'u') {
-            mbuf a = {0}, b = {0};
-            if (key_where(r, t, c, 0, &b, e, el) || key_where(r, t, c, 1, &a, e, el)) {
-                mbuf_free(&a);
-                mbuf_free(&b);
-                return -1;
-            }
-            moved = a.len != b.len || memcmp(a.p, b.p, a.len) != 0;
-            mbuf_free(&a);
-            mbuf_free(&b);
-        }
-        if (moved) {
-            mbuf_printf(out, "DELETE FROM %s WHERE ", t->tq);
-            if (key_where(r, t, c, 0, out, e, el))
-                return -1;
-            mbuf_addc(out, ';');
-        }
-        if (op == 'd')
-            return 0;
+    *del = op == 'd';
+    *ups = op != 'd';
+    *wd = *wu = 0;
+    /* strict mode without skip rules needs the keys of updates only */
+    int keys = r->par || r->skip.n || op == 'u';
+    if (keys && op != 'c' && key_text(r, t, c, 0, &r->kb, e, el))
+        return -1;
+    if (keys && op != 'd' && key_text(r, t, c, 1, &r->ka, e, el))
+        return -1;
+    if (op == 'u')
+        *del = r->kb.len != r->ka.len || memcmp(r->kb.p, r->ka.p, r->ka.len) != 0;
+    int whole = routed_by_table(t);
+    const char *kd = whole ? "" : r->kb.p, *ku = whole ? "" : r->ka.p;
+    size_t kdl = whole ? 0 : r->kb.len, kul = whole ? 0 : r->ka.len;
+    const char *f = cdc_change_file(c);
+    uint64_t off = cdc_change_offset(c);
+    if (*del && par_skip_row(&r->skip, t->name, kd, kdl, f, off))
+        *del = 0;
+    if (*ups && par_skip_row(&r->skip, t->name, ku, kul, f, off))
+        *ups = 0;
+    if (r->par) {
+        *wd = par_route(t->name, kd, kdl, par_workers(r->par));
+        *wu = par_route(t->name, ku, kul, par_workers(r->par));
     }
-    return upsert(r, t, c, out, e, el);
+    return 0;
+}
+
+/* The statements for one row change: the delete to od, the upsert to ou
+ * (the same buffer in strict mode). */
+static int row_sql(run *r, mtable *t, const cdc_change *c, int del, int ups, mbuf *od, mbuf *ou,
+                   char *e, size_t el)
+{
+    if (del) {
+        mbuf_printf(od, "DELETE FROM %s WHERE ", t->tq);
+        if (key_where(r, t, c, 0, od, e, el))
+            return -1;
+        mbuf_addc(od, ';');
+    }
+    return ups ? upsert(r, t, c, ou, e, el) : 0;
 }
 
 /* The row as text for the dead-letter table. */
@@ -375,7 +582,13 @@ static int on_change_locked(const cdc_change *c, void *ud)
                  cdc_table_column_count(ct), t->ncols);
         return -1;
     }
-    ensure_txn(r);
+    int parallel = r->par && !r->careful;
+    if (!parallel)
+        ensure_txn(r);
+    else if (!r->in_pg_txn) {
+        r->in_pg_txn = 1;
+        r->batch_t0 = now_s();
+    }
     if (!r->apply_t0) {
         r->apply_t0 = r->rate_t0 = now_s(); /* the ceiling counts from the first row */
         r->rate_rows = 0;
@@ -384,16 +597,27 @@ static int on_change_locked(const cdc_change *c, void *ud)
     r->row_off = cdc_change_offset(c);
     char e[1024];
     size_t mark = r->sql.len;
-    if (row_sql(r, t, c, &r->sql, e, sizeof e)) {
-        r->sql.len = mark;
+    int del, ups, wd, wu;
+    int bad = row_plan(r, t, c, &del, &ups, &wd, &wu, e, sizeof e);
+    if (!bad && (del || ups)) {
+        mbuf *od = parallel && del ? par_part(r->par, wd) : &r->sql;
+        mbuf *ou = parallel && ups ? par_part(r->par, wu) : &r->sql;
+        size_t md = od->len, mu = ou->len;
+        bad = row_sql(r, t, c, del, ups, od, ou, e, sizeof e);
+        if (bad) {
+            od->len = md;
+            ou->len = mu;
+        }
+    }
+    if (bad) {
         if (!r->o->dead_letter) {
             snprintf(r->err, sizeof r->err, "%s.%s at %s:%llu: %s (--dead-letter keeps going)",
                      t->db, t->name, cdc_change_file(c), (unsigned long long)cdc_change_offset(c),
                      e);
             return -1;
         }
-        dead_letter_sql(r, t, c, e, &r->sql);
-    } else if (r->careful) {
+        dead_letter_sql(r, t, c, e, parallel ? par_part(r->par, 0) : &r->sql);
+    } else if (r->careful && r->sql.len > mark) {
         /* Each row under a savepoint: a refused row goes to the dead letters. */
         mbuf one = {0};
         mbuf_add(&one, r->sql.p + mark, r->sql.len - mark);
@@ -425,7 +649,7 @@ static int on_change_locked(const cdc_change *c, void *ud)
     }
     r->batch_rows++;
     r->total_rows_pending++;
-    if (r->sql.len >= (256u << 10) && send_sql(r))
+    if (!parallel && r->sql.len >= (256u << 10) && send_sql(r))
         return fail(r);
     return 0;
 }
@@ -436,7 +660,7 @@ static int on_begin_locked(const char *gtid, uint32_t sid, int64_t ts, const cdc
     (void)gtid, (void)sid, (void)ts, (void)pos;
     if (g_pause && !r->copying) {
         /* Pause before any row of this transaction: commit what came before. */
-        if (flush_batch(r))
+        if (flush_batch_sync(r))
             return fail(r);
         r->in_src_txn = 1;
         return CDC_ERR_PAUSED;
@@ -454,6 +678,8 @@ static int on_commit_locked(const char *gtid, uint32_t sid, int64_t ts, const cd
         snprintf(r->err, sizeof r->err, "checkpoint too long");
         return -1;
     }
+    snprintf(r->ck_file, sizeof r->ck_file, "%s", cdc_position_file(pos));
+    r->ck_off = cdc_position_offset(pos);
     r->in_src_txn = 0;
     if (!r->ck_dirty && !r->in_pg_txn)
         r->batch_t0 = now_s();
@@ -467,7 +693,7 @@ static int on_commit_locked(const char *gtid, uint32_t sid, int64_t ts, const cd
     }
     if (r->careful == 2 || r->batch_txns >= r->o->batch_txns || r->batch_rows >= r->o->batch_rows ||
         (now_s() - r->batch_t0) * 1000 >= (double)r->o->batch_ms || g_pause) {
-        if (flush_batch(r))
+        if (g_pause ? flush_batch_sync(r) : flush_batch(r))
             return fail(r);
         if (g_pause)
             return CDC_ERR_PAUSED;
@@ -484,6 +710,8 @@ static int on_checkpoint_locked(const cdc_position *pos, void *ud)
     size_t need;
     if (cdc_position_format(pos, r->ck, sizeof r->ck, &need))
         return 0;
+    snprintf(r->ck_file, sizeof r->ck_file, "%s", cdc_position_file(pos));
+    r->ck_off = cdc_position_offset(pos);
     r->ck_dirty = 1;
     if (flush_batch(r))
         return fail(r);
@@ -574,12 +802,51 @@ static int on_ddl_locked(const cdc_query *q, const cdc_position *pos, void *ud)
     size_t need;
     if (cdc_position_format(pos, ck, sizeof ck, &need))
         ck[0] = 0;
-    if (flush_batch(r))
+    if (flush_batch_sync(r))
         return fail(r);
-    snprintf(r->err, sizeof r->err, "DDL on a migrated table, not applied: \"%.*s\" ending at %s. "
-             "Apply the equivalent change to the target, then run `cdc-migrate skip-ddl "
+    /* Covered by the mapping: the target's statements and the checkpoint
+     * past the DDL in one target transaction (PostgreSQL's DDL is
+     * transactional), so it is applied exactly once. */
+    ddl_plan p;
+    char why[1200];
+    cdc_bytes db = cdc_query_db(q);
+    if (!ddl_plan_make(r->o, r->tg, r->s, (const char *)sql.ptr, sql.len, (const char *)db.ptr,
+                       db.len, &p, why, sizeof why)) {
+        mbuf x = {0};
+        r->tg->ops->begin(r->tg, &x, r->qname);
+        mbuf_add(&x, p.sql.p, p.sql.len);
+        tabledef_sql(r->tg, &x, r->qname, &p.fresh.t[0], p.t->name);
+        write_state(r, &x, "streaming", ck, NULL);
+        mbuf_puts(&x, "COMMIT");
+        char e[2048];
+        long rc = r->tg->ops->exec(r->tg, mbuf_str(&x), e, sizeof e);
+        mbuf_free(&x);
+        if (rc < 0) {
+            r->retriable = r->tg->ops->lost(r->tg);
+            if (!r->retriable) {
+                r->tg->ops->exec(r->tg, "ROLLBACK", why, 0);
+                r->ddl_stop = 1;
+            }
+            snprintf(r->err, sizeof r->err, "DDL \"%.*s\" ending at %s: the target refused "
+                     "%s: %s", (int)(sql.len > 1000 ? 1000 : sql.len), (const char *)sql.ptr, ck,
+                     mbuf_str(&p.sql), e);
+            ddl_plan_free(&p);
+            return -1;
+        }
+        fprintf(stderr, "cdc-migrate: DDL applied at %s: %.*s\n", ck,
+                (int)(sql.len > 1000 ? 1000 : sql.len), (const char *)sql.ptr);
+        ddl_plan_commit(&p);
+        ddl_plan_free(&p);
+        snprintf(r->ck, sizeof r->ck, "%s", ck);
+        snprintf(r->ck_file, sizeof r->ck_file, "%s", cdc_position_file(pos));
+        r->ck_off = cdc_position_offset(pos);
+        r->ck_dirty = 0;
+        return 0;
+    }
+    snprintf(r->err, sizeof r->err, "DDL on a migrated table, not applied: \"%.*s\" ending at %s: "
+             "%s. Apply the equivalent change to the target, then run `cdc-migrate skip-ddl "
              "--checkpoint '%s'` and start again (docs/migrate.md, runbook)",
-             (int)(sql.len > 1000 ? 1000 : sql.len), (const char *)sql.ptr, ck, ck);
+             (int)(sql.len > 1000 ? 1000 : sql.len), (const char *)sql.ptr, ck, why, ck);
     r->ddl_stop = 1;
     return -1;
 }
@@ -653,11 +920,11 @@ static void *flusher(void *ud)
         if (r->streaming && !r->copying && !r->async_fail)
             control_poll(r); /* at most once a second */
         if (r->streaming && !r->copying && !r->in_src_txn && !r->async_fail &&
-            (r->in_pg_txn || r->ck_dirty) &&
+            (r->in_pg_txn || r->ck_dirty || (r->par && par_inflight(r->par))) &&
             (now_s() - r->batch_t0) * 1000 >= (double)r->o->batch_ms) {
             if (flush_batch(r)) {
                 r->async_fail = 1;
-                r->retriable = r->tg->ops->lost(r->tg);
+                r->retriable = r->retriable || r->tg->ops->lost(r->tg);
                 if (r->st)
                     cdc_stream_stop(r->st);
             }
@@ -710,7 +977,10 @@ static int stream_config(run *r, cdc_config *cfg, const char *start)
         {"host", o->src_host}, {"port", port}, {"user", o->src_user},
         {"password", o->src_password ? o->src_password : ""}, {"server.id", o->server_id},
         {"heartbeat.interval.ms", hb}, {"reconnect.max.attempts", "-1"},
-        {"snapshot.parallelism", par}, {"table.include.list", mbuf_str(&tl)},
+        {"snapshot.parallelism", par},
+        /* without --tables, the whole database: a table renamed by a DDL
+         * the run applies keeps coming */
+        {"table.include.list", o->tables && *o->tables ? mbuf_str(&tl) : NULL},
         {"database.include.list", o->database},
         {"snapshot.mode", start ? "never" : "initial"}, {"start", start ? start : ""},
         {"stop.at", o->stop_at}, {"ssl.ca", o->src_ssl_ca},
@@ -728,6 +998,62 @@ static int stream_config(run *r, cdc_config *cfg, const char *start)
     }
     mbuf_free(&tl);
     return rc;
+}
+
+/* The tables as the target's checkpoint knows them (the definitions the
+ * copy and each applied DDL stored): rows between the checkpoint and a
+ * later DDL are decoded with the definition they were written under. */
+static int load_defs(run *r)
+{
+    mschema d;
+    if (tabledef_load(r->tg, r->qname, &d, r->err, sizeof r->err))
+        return -1;
+    if (!d.n) {
+        /* None kept (a migration from before they were, or after
+         * skip-ddl): the source's current ones, kept from now on. */
+        mbuf q = {0};
+        r->tg->ops->begin(r->tg, &q, r->qname);
+        for (size_t i = 0; i < r->s->n; i++)
+            tabledef_sql(r->tg, &q, r->qname, &r->s->t[i], NULL);
+        mbuf_puts(&q, "COMMIT");
+        long rc = r->tg->ops->exec(r->tg, mbuf_str(&q), r->err, sizeof r->err);
+        mbuf_free(&q);
+        return rc < 0 ? -1 : 0;
+    }
+    r->tg->ops->prepare(r->o, &d);
+    schema_free(r->s);
+    *r->s = d;
+    return 0;
+}
+
+/* Before streaming from checkpoint ck: the rows an earlier run's workers
+ * committed past it (par.h), and the workers of this run. */
+static int par_start(run *r, const char *ck)
+{
+    cdc_position *p;
+    char e[512];
+    if (cdc_position_parse(&p, ck, NULL, e, sizeof e)) {
+        snprintf(r->err, sizeof r->err, "the target's checkpoint: %s", e);
+        return -1;
+    }
+    int rc = par_skip_load(r->tg, r->qname, cdc_position_file(p), cdc_position_offset(p),
+                           &r->skip, r->err, sizeof r->err);
+    cdc_position_free(p);
+    if (rc)
+        return -1;
+    if (r->skip.n)
+        fprintf(stderr, "cdc-migrate: the last run left a batch half committed (%d workers): "
+                "rows their workers committed are skipped\n", r->skip.n);
+    int n = r->o->workers;
+    if (r->skip.n && n > 1 && r->skip.n != n) {
+        /* the rows to skip are known per the earlier run's routing */
+        fprintf(stderr, "cdc-migrate: %d workers in this attempt, as in the last run\n",
+                r->skip.n);
+        n = r->skip.n;
+    }
+    if (n > 1 && !(r->par = par_open(r->o, r->qname, n, r->err, sizeof r->err)))
+        return -1;
+    return 0;
 }
 
 /* One attempt: connect to the target, learn where it stands, stream until
@@ -748,6 +1074,14 @@ static int attempt(run *r)
         return 1;
     r->connected = 1;
     if (r->tg->ops->setup(r->tg, r->o, r->s, r->err, sizeof r->err))
+        goto out;
+    char *wsql = par_setup_sql(r->tg), *tsql = tabledef_setup_sql(r->tg);
+    long wrc = r->tg->ops->exec(r->tg, wsql, r->err, sizeof r->err);
+    if (wrc >= 0)
+        wrc = r->tg->ops->exec(r->tg, tsql, r->err, sizeof r->err);
+    free(wsql);
+    free(tsql);
+    if (wrc < 0)
         goto out;
     char q[1024];
     snprintf(q, sizeof q, "SELECT CONCAT(phase, ' ', COALESCE(checkpoint, '')) FROM %s "
@@ -778,10 +1112,21 @@ static int attempt(run *r)
         start = st_ck;
         snprintf(r->ck, sizeof r->ck, "%s", start);
         r->copying = 0;
+        if (load_defs(r) || par_start(r, start))
+            goto out;
     } else {
         /* (Re)start the copy: the state row says "streaming" only once
-         * the copy is committed, so a crash starts it again. */
-        if (r->tg->ops->copy_begin(r->tg, r->s, r->qname, r->err, sizeof r->err))
+         * the copy is committed, so a crash starts it again. The worker
+         * rows of an earlier migration of this name go in the same
+         * transaction. */
+        char wq[1024];
+        char *wt = par_aux_table(r->tg, "worker"), *tt = par_aux_table(r->tg, "tables");
+        snprintf(wq, sizeof wq, "DELETE FROM %s WHERE name = %s; DELETE FROM %s WHERE name = %s",
+                 wt, r->qname, tt, r->qname);
+        free(wt);
+        free(tt);
+        if (r->tg->ops->copy_begin(r->tg, r->s, r->qname, r->err, sizeof r->err) ||
+            r->tg->ops->exec(r->tg, wq, r->err, sizeof r->err) < 0)
             goto out;
         r->in_pg_txn = 1;
         r->copying = 1;
@@ -865,11 +1210,19 @@ static int attempt(run *r)
                 snprintf(r->err, sizeof r->err, "stopped during the copy: the copy starts "
                          "again on the next run");
                 rc = src == CDC_OK ? -1 : 0;
+            } else if (r->in_src_txn && r->par && !r->careful) {
+                /* Nothing of the batch being built is applied, not even its
+                 * complete transactions: the checkpoint stays before them. */
+                double lat = 0;
+                par_discard(r->par);
+                r->in_pg_txn = r->ck_dirty = 0;
+                r->batch_txns = r->batch_rows = r->total_rows_pending = 0;
+                rc = par_collect(r, &lat) < 0 ? (r->retriable ? 1 : -1) : 0;
             } else if (r->in_src_txn) {
                 r->tg->ops->exec(r->tg, "ROLLBACK", err, sizeof err);
                 rc = 0;
-            } else if (flush_batch(r)) {
-                rc = r->tg->ops->lost(r->tg) ? 1 : -1;
+            } else if (flush_batch_sync(r)) {
+                rc = r->retriable || r->tg->ops->lost(r->tg) ? 1 : -1;
             } else {
                 rc = 0;
             }
@@ -910,6 +1263,9 @@ static int attempt(run *r)
     cdc_stream_free(r->st);
     r->st = NULL;
 out:
+    par_close(r->par); /* a dispatched batch ends first, committed or not */
+    r->par = NULL;
+    par_skip_free(&r->skip);
     /* A failure of the target itself (not of the data) is retried. */
     if (rc == -1 && !r->ddl_stop && (!r->tg || r->tg->ops->lost(r->tg)))
         rc = 1;
@@ -997,6 +1353,8 @@ int cmd_run(const mopts *o)
     free(r.qname);
     mbuf_free(&r.sql);
     mbuf_free(&r.scratch);
+    mbuf_free(&r.kb);
+    mbuf_free(&r.ka);
     schema_free(&s);
     return status;
 }

@@ -168,7 +168,7 @@ static int charset_is_utf8(const char *cs)
 
 /* The documented MySQL -> PostgreSQL mapping (docs/migrate.md). Returns
  * 0, or -1 with a message for a type that has no mapping. */
-static int map_column(mtable *t, mcol *c, char *err, size_t errlen)
+int schema_map_column(mtable *t, mcol *c, char *err, size_t errlen)
 {
     const char *d = c->data_type;
     char tmp[96];
@@ -437,7 +437,7 @@ int schema_load(MYSQL *m, const mopts *o, mschema *s, char *err, size_t errlen)
             c->scale = numcol(r, 9);
             c->fsp = numcol(r, 10);
             c->is_unsigned = strstr(c->column_type, "unsigned") != NULL;
-            if (map_column(t, c, err, errlen)) {
+            if (schema_map_column(t, c, err, errlen)) {
                 mysql_free_result(res);
                 goto fail;
             }

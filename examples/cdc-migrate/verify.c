@@ -19,6 +19,7 @@
 
 #include <mysql.h>
 
+#include "par.h"
 #include "run.h"
 #include "target.h"
 
@@ -729,6 +730,16 @@ int cmd_control(const mopts *o, const char *what, const char *checkpoint)
         fprintf(stderr, "cdc-migrate: no streaming migration named '%s'\n", o->name);
         rc = 1;
     } else {
+        if (!strcmp(what, "skip-ddl")) {
+            /* The stored table definitions predate the skipped statement:
+             * the next run reads the source's (docs/migrate.md, runbook). */
+            char *tt = par_aux_table(tg, "tables");
+            q.len = 0;
+            mbuf_printf(&q, "DELETE FROM %s WHERE name = ", tt);
+            tg->ops->quote(&q, o->name, strlen(o->name));
+            tg->ops->exec(tg, mbuf_str(&q), err, sizeof err); /* none kept: nothing to do */
+            free(tt);
+        }
         printf("%s: done\n", what);
     }
     mbuf_free(&q);

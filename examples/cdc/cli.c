@@ -238,3 +238,11 @@ int cli_buf_printf(cli_buf *b, const char *fmt, ...)
 int cli_change_json(cli_buf *b, const cdc_change *c) { RENDER_INTO(b, cdc_change_json(c, buf, cap, &need)); }
 int cli_event_json(cli_buf *b, const cdc_event *e) { RENDER_INTO(b, cdc_event_json(e, buf, cap, &need)); }
 int cli_json_string(cli_buf *b, const void *s, size_t n) { RENDER_INTO(b, cdc_json_string(s, n, buf, cap, &need)); }
+int cli_txn_json(cli_buf *b, const char *event, const char *gtid, uint32_t sid, int64_t ts, const cdc_position *pos)
+{
+    RENDER_INTO(b, cdc_txn_json(event, gtid, sid, ts, pos, buf, cap, &need));
+}
+int cli_ddl_json(cli_buf *b, const cdc_query *q, const cdc_position *pos)
+{
+    RENDER_INTO(b, cdc_ddl_json(q, pos, buf, cap, &need));
+}

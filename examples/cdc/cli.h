@@ -89,6 +89,9 @@ int cli_buf_printf(cli_buf *b, const char *fmt, ...) __attribute__((format(print
 /* Appends a change's line, an event's line, or a JSON string (cdc/lines.h). */
 int cli_change_json(cli_buf *b, const cdc_change *c);
 int cli_event_json(cli_buf *b, const cdc_event *e);
+/* The transaction lines of docs/output.md (cdc/lines.h). */
+int cli_txn_json(cli_buf *b, const char *event, const char *gtid, uint32_t sid, int64_t ts, const cdc_position *pos);
+int cli_ddl_json(cli_buf *b, const cdc_query *q, const cdc_position *pos);
 int cli_json_string(cli_buf *b, const void *s, size_t n);
 
 #endif /* CDC_CLI_H */

@@ -347,29 +347,12 @@ static int flush_txn(stream_ctx *x, const cdc_position *pos)
     return save_checkpoint(x, pos);
 }
 
-static int put_pos(stream_ctx *x, cli_buf *b, const cdc_position *pos)
-{
-    int rc = cli_buf_puts(b, ",\"pos\":{\"file\":");
-    const char *f = cdc_position_file(pos);
-    rc |= cli_json_string(b, f, strlen(f));
-    rc |= cli_buf_printf(b, ",\"offset\":%llu},\"checkpoint\":", (unsigned long long)cdc_position_offset(pos));
-    char *ck = checkpoint_text(x, pos);
-    if (!ck) return CDC_ERR_NOMEM;
-    rc |= cli_json_string(b, ck, strlen(ck));
-    free(ck);
-    return rc;
-}
-
 static int txn_line(stream_ctx *x, const char *what, const char *gtid, uint32_t sid, int64_t ts,
                     const cdc_position *pos)
 {
     cli_buf_reset(&x->line);
-    int rc = cli_buf_printf(&x->line, "{\"event\":\"%s\",\"gtid\":", what);
-    rc |= cli_json_string(&x->line, gtid, strlen(gtid));
-    rc |= cli_buf_printf(&x->line, ",\"server_id\":%u,\"ts_ms\":%lld", sid, (long long)ts);
-    rc |= put_pos(x, &x->line, pos);
-    rc |= cli_buf_puts(&x->line, "}");
-    return rc ? CDC_ERR_NOMEM : emit(x);
+    int rc = cli_txn_json(&x->line, what, gtid, sid, ts, pos);
+    return rc ? rc : emit(x);
 }
 
 static int on_begin(const char *gtid, uint32_t sid, int64_t ts, const cdc_position *pos, void *ud)
@@ -440,17 +423,8 @@ static int on_ddl(const cdc_query *q, const cdc_position *pos, void *ud)
         int rc = emit_records(x, cdc_debezium_schema_change(x->dz, q, CDC_DEBEZIUM_SNAPSHOT_FALSE), false);
         if (rc) return rc;
     } else if (x->events) {
-        cdc_bytes db = cdc_query_db(q), sql = cdc_query_sql(q);
         cli_buf_reset(&x->line);
-        int rc = cli_buf_puts(&x->line, "{\"event\":\"ddl\",\"db\":");
-        rc |= cli_json_string(&x->line, db.ptr, db.len);
-        rc |= cli_buf_puts(&x->line, ",\"sql\":");
-        rc |= cli_json_string(&x->line, sql.ptr, sql.len);
-        rc |= cli_buf_puts(&x->line, ",\"gtid\":");
-        const char *g = cdc_event_gtid(cdc_query_event(q));
-        rc |= cli_json_string(&x->line, g, strlen(g));
-        rc |= put_pos(x, &x->line, pos);
-        rc |= cli_buf_puts(&x->line, "}");
+        int rc = cli_ddl_json(&x->line, q, pos);
         if (rc || (rc = emit(x))) return rc ? rc : CDC_ERR_NOMEM;
     }
     int rc = flush_txn(x, pos);

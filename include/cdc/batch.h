@@ -1,14 +1,16 @@
 /*
  * libcdc: change data capture from MySQL and MariaDB binary logs.
  *
- * batch.h: changes many at a time, as JSON lines, for bindings.
+ * batch.h: changes many at a time, as JSON lines or binary records, for
+ * bindings.
  *
  * A host written in C takes changes one callback at a time. A host in
  * Python or Go pays for every crossing of the language boundary, so a
  * callback per row would cost more than decoding it. A cdc_batch installs
  * its own callbacks on a stream (or a decoder), renders what they deliver
- * into one buffer of JSON lines (docs/output.md, "Batches") and pauses the
- * stream when a batch is ready: one call hands over many changes.
+ * into one buffer of JSON lines (docs/output.md, "Batches"), or of typed
+ * binary records (cdc_batch_set_format), and pauses the stream when a
+ * batch is ready: one call hands over many changes.
  *
  *     cdc_batch *b;
  *     cdc_batch_new(&b, 0, NULL);
@@ -89,6 +91,26 @@ CDC_EXTERN void cdc_batch_free(cdc_batch *b);
  */
 CDC_EXTERN int cdc_batch_set_types(cdc_batch *b, int on);
 
+/*
+ * The form of a batch's records:
+ *  - CDC_BATCH_JSON (the default): JSON lines, each ending in '\n'
+ *    (docs/output.md, "Batches");
+ *  - CDC_BATCH_BINARY: length-prefixed typed records for bindings, with
+ *    no text to parse: integers as 64-bit, DECIMAL as its exact text,
+ *    dates and times as fields, TIME as signed microseconds, binary as
+ *    raw bytes, text as UTF-8, and each table's names in a record of
+ *    their own that comes once, before the first row that needs it
+ *    (docs/output.md, "Binary batches", gives the layout). A reader must
+ *    read the records of one batch object in order, across calls: a
+ *    table record stays valid for later batches until a table record
+ *    with the same slot replaces it.
+ * Set it before the first call that fills the batch (CDC_ERR_STATE
+ * otherwise, and with a Debezium renderer set: Debezium records are JSON
+ * only). Returns CDC_OK, CDC_ERR_INVALID or CDC_ERR_STATE.
+ */
+enum { CDC_BATCH_JSON = 0, CDC_BATCH_BINARY = 1 };
+CDC_EXTERN int cdc_batch_set_format(cdc_batch *b, int format);
+
 /* ---- streams ----------------------------------------------------------- */
 
 /*
@@ -103,8 +125,8 @@ CDC_EXTERN int cdc_batch_attach_stream(cdc_batch *b, cdc_stream *s);
 /*
  * Runs the attached stream (cdc_stream_start()) until a batch is ready
  * and points *data at its lines: *len bytes of complete JSON lines, each
- * ending in '\n' (not NUL-terminated). The lines are owned by the batch
- * and valid until the next call on it.
+ * ending in '\n' (not NUL-terminated), or of whole binary records. The
+ * bytes are owned by the batch and valid until the next call on it.
  *
  * Returns:
  *   CDC_OK, *len > 0   a batch; call again for more;
@@ -166,7 +188,8 @@ CDC_EXTERN int cdc_batch_finish(cdc_batch *b, const char **data, size_t *len);
  * records are not made here: a host that wants them drives the renderer
  * from the stream's callbacks. The renderer stays the caller's (free it
  * after the batch, or set NULL first); NULL restores the canonical lines.
- * Returns CDC_OK or CDC_ERR_INVALID (b is NULL).
+ * Returns CDC_OK, CDC_ERR_INVALID (b is NULL) or CDC_ERR_STATE (the
+ * batch is binary, cdc_batch_set_format).
  */
 typedef struct cdc_debezium cdc_debezium;
 CDC_EXTERN int cdc_batch_set_debezium(cdc_batch *b, cdc_debezium *dz);

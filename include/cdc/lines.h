@@ -21,6 +21,7 @@
 
 #include <cdc/binlog.h>
 #include <cdc/common.h>
+#include <cdc/stream.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -33,6 +34,23 @@ CDC_EXTERN int cdc_change_json(const cdc_change *c, char *buf, size_t cap, size_
 /* {"event":"QUERY","pos":{...},"server_id":..,"ts":..,"size":..}: any
  * binlog event, as `cdc dump --events` shows it. */
 CDC_EXTERN int cdc_event_json(const cdc_event *e, char *buf, size_t cap, size_t *need);
+
+/*
+ * The transaction lines of `cdc stream --events` and of batches
+ * (docs/output.md, "Transaction lines"), each with the position pos and
+ * its checkpoint text (cdc_position_format):
+ *   cdc_txn_json: {"event":<event>,"gtid":G|null,"server_id":N,"ts_ms":N,
+ *                  "pos":{"file":F,"offset":N},"checkpoint":C}
+ *     for event "begin" or "commit" (gtid "" or NULL: null);
+ *   cdc_ddl_json: {"event":"ddl","db":D,"sql":S,"gtid":G|null,"pos":..,"checkpoint":C};
+ *   cdc_position_json: {"event":<event>,"pos":..,"checkpoint":C}
+ *     for "checkpoint" (the safe position moved without a commit) and
+ *     "snapshot_done".
+ */
+CDC_EXTERN int cdc_txn_json(const char *event, const char *gtid, uint32_t server_id, int64_t ts_ms,
+                            const cdc_position *pos, char *buf, size_t cap, size_t *need);
+CDC_EXTERN int cdc_ddl_json(const cdc_query *q, const cdc_position *pos, char *buf, size_t cap, size_t *need);
+CDC_EXTERN int cdc_position_json(const char *event, const cdc_position *pos, char *buf, size_t cap, size_t *need);
 
 /* s[0..len) as a JSON string literal, quotes included, escaped the way the
  * lines escape text (docs/values.md): valid UTF-8 as is, '"' and '\\'

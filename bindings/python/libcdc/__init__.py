@@ -1,18 +1,20 @@
 """libcdc for Python: change data capture from MySQL and MariaDB binlogs.
 
-A thin ctypes layer over the C library (standard library only). Changes
-cross from C in batches of JSON lines (include/cdc/batch.h), one call per
-batch, and come out as dicts in the form of docs/output.md:
+A thin ctypes layer over the C library. Changes cross from C in batches
+(include/cdc/batch.h), one call per batch, and come out as dicts in the
+form of docs/output.md. With native=True (values as Python types) a batch
+is binary and read by a small C extension (libcdc._fast, with a pure
+Python fallback); without, it is JSON lines, parsed with json.loads:
 
     import libcdc
     cfg = libcdc.Config({"host": "db1", "user": "cdc", "password": pw,
                          "server.id": "4001", "start": saved_checkpoint})
-    with libcdc.Stream(cfg) as stream:
+    with libcdc.Stream(cfg, native=True) as stream:
         for rec in stream:
-            if "op" in rec:             # a row change
+            if rec.op:                        # a row change
                 apply(rec)
-            elif "commit" in rec:       # end of a transaction
-                save(rec["checkpoint"])
+            elif rec.event in ("commit", "ddl"):  # end of a transaction
+                save(rec.checkpoint)
 
     for change in libcdc.decode_file("binlog.000042"):
         print(change["op"], change["table"], change["after"])
@@ -24,7 +26,6 @@ See docs/bindings.md.
 from __future__ import annotations
 
 import asyncio
-import base64
 import ctypes
 import ctypes.util
 import datetime as _dt
@@ -35,19 +36,22 @@ import os
 import threading
 from typing import Any, AsyncIterator, Dict, Iterator, List, Mapping, Optional, Union
 
-__all__ = ["CdcError", "Config", "Stream", "Record", "JSON_NULL", "decode_file", "version", "config_keys"]
+__all__ = ["CdcError", "Config", "Stream", "Record", "JSON_NULL", "decode_file", "version", "config_keys",
+           "EXTENSION"]
 
 
 class Record(dict):
-    """One line of a batch (docs/output.md): a row change, commit, DDL,
-    position or snapshot-done record. A dict (rec["after"]["id"]) with
-    attributes for the common keys: op, db, table, before, after,
-    position (the "pos" dict), gtid, checkpoint, ts (the commit time as an
-    aware UTC datetime, None when unknown)."""
+    """One record of a batch (docs/output.md): a row change (op set), or
+    a transaction line (event "commit", "ddl", "checkpoint" or
+    "snapshot_done"). A dict (rec["after"]["id"]) with attributes for the
+    common keys: op, event, db, table, before, after, position (the "pos"
+    dict), gtid, checkpoint, ts (the commit time as an aware UTC
+    datetime, None when unknown)."""
 
     __slots__ = ()
 
     op = property(lambda self: self.get("op"))
+    event = property(lambda self: self.get("event"))
     db = property(lambda self: self.get("db"))
     table = property(lambda self: self.get("table"))
     before = property(lambda self: self.get("before"))
@@ -82,62 +86,30 @@ JSON_NULL = _JsonNull()
 _UTC = _dt.timezone.utc
 
 
-def _frac_us(frac: str) -> int:
-    return int((frac + "000000")[:6]) if frac else 0
+def _reader_module():
+    """libcdc._fast (the C extension) unless LIBCDC_PURE=1 or it was not
+    built; else the pure Python reader. LIBCDC_EXT_DIR names an extra
+    directory to look for the extension in (a build tree's)."""
+    ext_dir = os.environ.get("LIBCDC_EXT_DIR")
+    if ext_dir and ext_dir not in __path__:
+        __path__.append(ext_dir)
+    if os.environ.get("LIBCDC_PURE") != "1":
+        try:
+            from . import _fast
+            return _fast, True
+        except ImportError:
+            pass
+    from . import _binary
+    return _binary, False
 
 
-def _n_date(v):
-    try:
-        return _dt.date(int(v[0:4]), int(v[5:7]), int(v[8:10]))
-    except ValueError:  # zero or partial dates ("0000-00-00") stay text
-        return v
+_reader, EXTENSION = _reader_module()
+#: True when binary batches are read by the C extension (libcdc._fast).
 
 
-def _n_datetime(v, tz=None):
-    try:
-        base, _, frac = v.partition(".")
-        return _dt.datetime(int(base[0:4]), int(base[5:7]), int(base[8:10]), int(base[11:13]), int(base[14:16]),
-                            int(base[17:19]), _frac_us(frac), tzinfo=tz)
-    except ValueError:
-        return v
+def _decoder():
+    return _reader.Decoder(Record, decimal.Decimal, json.loads, JSON_NULL, _UTC)
 
-
-def _n_timestamp(v):
-    if not v.endswith("Z"):  # the zero TIMESTAMP is no instant: text
-        return v
-    return _n_datetime(v[:-1], _UTC)
-
-
-def _n_time(v):
-    neg = v.startswith("-")
-    hms, _, frac = v.lstrip("-").partition(".")
-    h, m, sec = hms.split(":")
-    d = _dt.timedelta(hours=int(h), minutes=int(m), seconds=int(sec), microseconds=_frac_us(frac))
-    return -d if neg else d
-
-
-_NATIVE = {
-    "float": float,
-    "decimal": decimal.Decimal,
-    "date": _n_date,
-    "datetime": _n_datetime,
-    "timestamp": _n_timestamp,
-    "time": _n_time,
-    "bytes": base64.b64decode,
-    "json": lambda v: JSON_NULL if v is None else v,
-}
-
-
-def _native(rec):
-    """Converts the tagged values of a change line (cdc_batch_set_types)."""
-    types = rec.pop("types", None)
-    if types:
-        for img in ("before", "after"):
-            row, tags = rec.get(img), types.get(img)
-            if row and tags:
-                for col, tag in tags.items():
-                    row[col] = _NATIVE[tag](row[col])
-    return rec
 
 _c_int, _c_size, _c_char_p, _c_void_p = ctypes.c_int, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_void_p
 _c_ssize = ctypes.c_ssize_t  # ptrdiff_t on every platform libcdc builds for
@@ -181,7 +153,10 @@ _PROTOS = {
     "cdc_batch_finish": (_c_int, [_c_void_p, ctypes.POINTER(_c_void_p), ctypes.POINTER(_c_size)]),
     "cdc_batch_errmsg": (_c_char_p, [_c_void_p]),
     "cdc_batch_set_types": (_c_int, [_c_void_p, _c_int]),
+    "cdc_batch_set_format": (_c_int, [_c_void_p, _c_int]),
 }
+
+CDC_BATCH_BINARY = 1
 
 # Error codes this module acts on (include/cdc/common.h).
 CDC_OK = 0
@@ -311,11 +286,11 @@ class Config:
 
 
 def _lines(data, n):
-    """JSON lines at data (n bytes) to dicts; copied before the next call."""
+    """JSON lines at data (n bytes) to Records; copied before the next call."""
     if not n:
         return []
     raw = ctypes.string_at(data, n)
-    return [json.loads(line) for line in raw.split(b"\n") if line]
+    return [Record(json.loads(line)) for line in raw.split(b"\n") if line]
 
 
 class _Caller:
@@ -370,17 +345,19 @@ class _Caller:
 class Stream:
     """A change stream (include/cdc/stream.h) read in batches.
 
-    Iterating yields dicts in the order the server committed them:
-    row changes ("op": "c"/"u"/"d", "r" for snapshot rows), then the
-    transaction's commit line ("commit": gtid, "checkpoint": ...), DDL
-    lines ("ddl": sql), position lines without a commit (heartbeats,
-    filtered transactions: "pos" and "checkpoint" only) and the end of a
-    snapshot ("snapshot": "done"). Iteration ends at stop.at, or after
-    stop() was called from another thread; errors raise CdcError.
+    Iterating yields Records (dicts) in the order the server committed
+    them: row changes ("op": "c"/"u"/"d", "r" for snapshot rows), then
+    the transaction's commit ("event": "commit", "gtid", "checkpoint",
+    ...), DDL ("event": "ddl", "sql"), positions without a commit
+    ("event": "checkpoint": heartbeats, filtered transactions) and the
+    end of a snapshot ("event": "snapshot_done"); docs/output.md,
+    "Transaction lines". Iteration ends at stop.at, or after stop() was
+    called from another thread; errors raise CdcError.
 
     native=True yields values as Python types (Decimal, date, datetime,
     timedelta, bytes, JSON documents, JSON_NULL; docs/bindings.md) instead
-    of their JSON forms.
+    of their JSON forms, read from binary batches (the C extension, or
+    the pure Python reader without it).
 
     Iteration can be abandoned and resumed: the stream is its own
     iterator and keeps the records of a batch not yet yielded, so
@@ -423,8 +400,10 @@ class Stream:
             self._lib.cdc_stream_free(s)
             raise CdcError(rc)
         self._lib.cdc_batch_attach_stream(b, s)
+        self._decoder = None
         if native:
-            self._lib.cdc_batch_set_types(b, 1)
+            self._lib.cdc_batch_set_format(b, CDC_BATCH_BINARY)
+            self._decoder = _decoder()
         self._native = native
         self._s, self._b = s, b
         self._lock = threading.Lock()
@@ -483,8 +462,8 @@ class Stream:
         return rc, raw, msg
 
     def _parse(self, raw):
-        if self._native:
-            return [_native(Record(json.loads(line))) for line in raw.split(b"\n") if line]
+        if self._decoder is not None:
+            return self._decoder.decode(raw)
         return [Record(json.loads(line)) for line in raw.split(b"\n") if line]
 
     def _fill(self):
@@ -654,9 +633,10 @@ class Stream:
 
 
 def decode_file(path: Union[str, "os.PathLike[str]"], verify_checksums: bool = True, chunk: int = 1 << 20,
-                batch_bytes: int = 0) -> Iterator[Record]:
+                batch_bytes: int = 0, native: bool = False) -> Iterator[Record]:
     """Yields the row changes of a binlog file (plain or gzip) as dicts,
-    the lines of `cdc dump FILE`. Positions name the file by its base
+    the lines of `cdc dump FILE` (native=False), or with values as Python
+    types (native=True, as Stream's). Positions name the file by its base
     name without ".gz". Raises CdcError on a corrupt or truncated file,
     after yielding the changes before the fault."""
     lib = _load()
@@ -678,6 +658,13 @@ def decode_file(path: Union[str, "os.PathLike[str]"], verify_checksums: bool = T
         lib.cdc_decoder_set_position(d, name.encode("utf-8"), 0)
         lib.cdc_decoder_set_verify_checksums(d, 1 if verify_checksums else 0)
         lib.cdc_batch_attach_decoder(b, d)
+        parse = _lines
+        if native:
+            lib.cdc_batch_set_format(b, CDC_BATCH_BINARY)
+            reader = _decoder()
+
+            def parse(data, n):
+                return reader.decode(ctypes.string_at(data, n)) if n else []
         data, n = _c_void_p(), _c_size(0)
         with opener(path, "rb") as f:
             while True:
@@ -689,12 +676,12 @@ def decode_file(path: Union[str, "os.PathLike[str]"], verify_checksums: bool = T
                 while off < len(block):
                     used = lib.cdc_batch_feed(b, base + off, len(block) - off, ctypes.byref(data),
                                               ctypes.byref(n))
-                    yield from _lines(data, n.value)
+                    yield from parse(data, n.value)
                     if used < 0:
                         raise CdcError(used, _s(lib.cdc_batch_errmsg(b)) or None)
                     off += used
         rc = lib.cdc_batch_finish(b, ctypes.byref(data), ctypes.byref(n))
-        yield from _lines(data, n.value)
+        yield from parse(data, n.value)
         if rc:
             raise CdcError(rc, _s(lib.cdc_batch_errmsg(b)) or None)
     finally:

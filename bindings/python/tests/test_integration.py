@@ -92,11 +92,11 @@ class TestStream(unittest.TestCase):
         self.assertEqual(mine[3]["after"]["amount"], "20.00")
         self.assertIsNone(mine[4]["after"])
         # DDL lines for the DROP/CREATE, each with a checkpoint.
-        ddl = [r for r in recs if "ddl" in r and "py_binding" in r["ddl"]]
-        self.assertTrue(any("CREATE TABLE" in r["ddl"] for r in ddl), ddl)
+        ddl = [r for r in recs if r.event == "ddl" and "py_binding" in r["sql"]]
+        self.assertTrue(any("CREATE TABLE" in r["sql"] for r in ddl), ddl)
         # Other writers share the servers: count our transactions' commits.
         gtids = {r["gtid"] for r in mine}
-        commits = [r for r in recs if "commit" in r and r["commit"] in gtids]
+        commits = [r for r in recs if r.event == "commit" and r["gtid"] in gtids]
         self.assertEqual(len(commits), 4)
         for c in commits + ddl:
             self.assertTrue(c["checkpoint"])
@@ -115,7 +115,7 @@ class TestStream(unittest.TestCase):
         self.assertEqual(state, want)
 
         # Resume from the first transaction's commit: exactly the rest.
-        first = next(i for i, r in enumerate(recs) if "commit" in r and r["commit"] == mine[0]["gtid"])
+        first = next(i for i, r in enumerate(recs) if r.event == "commit" and r["gtid"] == mine[0]["gtid"])
         rest = [r for r in recs[first + 1:] if "op" in r]  # other writers' rows too
         with libcdc.Stream(srv.config(start=recs[first]["checkpoint"], **{"stop.at": end})) as s2:
             again = [r for r in s2 if "op" in r]
@@ -170,11 +170,11 @@ class TestStream(unittest.TestCase):
                     "SELECT n + 1 FROM c WHERE n < 900) SELECT n, REPEAT('y', 50) FROM c")
             cfg = srv.config(**{"snapshot.mode": "initial_only", "table.include.list": "cdc_test.py_snap",
                                 "user": "root"})
-            with libcdc.Stream(cfg, batch_bytes=4096) as s:
+            with libcdc.Stream(cfg, batch_bytes=4096, native=True) as s:
                 recs = [r for b in s.batches() for r in b]
             rows = [r for r in recs if r.get("op") == "r"]
             self.assertEqual(sorted(r["after"]["id"] for r in rows), list(range(1, 901)), srv.flavor)
-            done = [i for i, r in enumerate(recs) if r.get("snapshot") == "done"]
+            done = [i for i, r in enumerate(recs) if r.event == "snapshot_done"]
             self.assertEqual(len(done), 1, srv.flavor)
             self.assertGreater(done[0], max(i for i, r in enumerate(recs) if r.get("op") == "r"))
 
@@ -186,32 +186,35 @@ class TestStream(unittest.TestCase):
         for srv in servers():
             srv.sql("CREATE DATABASE IF NOT EXISTS cdc_test; DROP TABLE IF EXISTS cdc_test.py_big;"
                     "CREATE TABLE cdc_test.py_big (id INT PRIMARY KEY, pad VARCHAR(60))")
-            start = srv.position()
-            srv.sql("INSERT INTO cdc_test.py_big WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL "
-                    "SELECT n + 1 FROM c WHERE n < 900) SELECT n, REPEAT('x', 50) FROM c")
-            end = srv.position()
-            with libcdc.Stream(srv.config(start=start, **{"stop.at": end}), batch_bytes=4096) as s:
-                # Other writers share the servers: look only at our table.
-                recs, ours = [], 0
-                batches = s.batches()
-                for b in batches:
-                    recs.extend(b)
-                    if b and b[-1].get("table") == "py_big":
-                        ours += 1
-                        break  # inside our transaction
-                s.stop()
-                self.assertEqual(list(batches), [])
-                for b in s.batches():
-                    recs.extend(b)
-                    ours += any(r.get("table") == "py_big" for r in b)
-            mine = [i for i, r in enumerate(recs) if r.get("table") == "py_big"]
-            self.assertEqual([recs[i]["after"]["id"] for i in mine], list(range(1, 901)), srv.flavor)
-            gtid = recs[mine[0]]["gtid"]
-            self.assertTrue(all(recs[i]["gtid"] == gtid for i in mine))
-            commits = [i for i, r in enumerate(recs) if "commit" in r and r["commit"] == gtid]
-            self.assertEqual(len(commits), 1, srv.flavor)
-            self.assertGreater(commits[0], mine[-1])
-            self.assertGreater(ours, 5, srv.flavor)
+            for native in (False, True):  # JSON lines, binary batches
+                srv.sql("DELETE FROM cdc_test.py_big")
+                start = srv.position()
+                srv.sql("INSERT INTO cdc_test.py_big WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL "
+                        "SELECT n + 1 FROM c WHERE n < 900) SELECT n, REPEAT('x', 50) FROM c")
+                end = srv.position()
+                with libcdc.Stream(srv.config(start=start, **{"stop.at": end}), batch_bytes=4096,
+                                   native=native) as s:
+                    # Other writers share the servers: look only at our table.
+                    recs, ours = [], 0
+                    batches = s.batches()
+                    for b in batches:
+                        recs.extend(b)
+                        if b and b[-1].get("table") == "py_big":
+                            ours += 1
+                            break  # inside our transaction
+                    s.stop()
+                    self.assertEqual(list(batches), [])
+                    for b in s.batches():
+                        recs.extend(b)
+                        ours += any(r.get("table") == "py_big" for r in b)
+                mine = [i for i, r in enumerate(recs) if r.get("table") == "py_big"]
+                self.assertEqual([recs[i]["after"]["id"] for i in mine], list(range(1, 901)), srv.flavor)
+                gtid = recs[mine[0]]["gtid"]
+                self.assertTrue(all(recs[i]["gtid"] == gtid for i in mine))
+                commits = [i for i, r in enumerate(recs) if r.event == "commit" and r["gtid"] == gtid]
+                self.assertEqual(len(commits), 1, srv.flavor)
+                self.assertGreater(commits[0], mine[-1])
+                self.assertGreater(ours, 5, srv.flavor)
 
 
 def rss_kib():
@@ -247,10 +250,13 @@ class TestBoundedAndSafe(unittest.TestCase):
             base = peak = rss_kib()
             seen = bytearray(self.ROWS + 1)
             n = 0
+            first = None
             t0 = time.time()
-            with libcdc.Stream(cfg, batch_bytes=256 * 1024) as s:
+            with libcdc.Stream(cfg, batch_bytes=256 * 1024, native=True) as s:
                 for r in s:
-                    if r.get("op") == "r":
+                    if first is None:
+                        first = time.time() - t0
+                    if r.op == "r":
                         i = r["after"]["id"]
                         self.assertEqual(seen[i], 0, "row %d twice" % i)
                         seen[i] = 1
@@ -259,8 +265,9 @@ class TestBoundedAndSafe(unittest.TestCase):
                             peak = max(peak, rss_kib())
             dt = time.time() - t0
             peak = max(peak, rss_kib())
-            print("%s: %d snapshot rows in %.1f s (%.0f rows/s), RSS %d -> peak %d KiB (+%d KiB)"
-                  % (srv.flavor, n, dt, n / dt, base, peak, peak - base), flush=True)
+            print("%s: %d snapshot rows in %.1f s (%.0f rows/s), first record after %.2f s, "
+                  "RSS %d -> peak %d KiB (+%d KiB)"
+                  % (srv.flavor, n, dt, n / dt, first or 0, base, peak, peak - base), flush=True)
             self.assertEqual(n, self.ROWS, srv.flavor)
             # a whole-snapshot batch would hold every row's dict at once
             self.assertLess(peak - base, 80 * 1024, srv.flavor)
@@ -278,10 +285,11 @@ class TestBoundedAndSafe(unittest.TestCase):
                     "".join("INSERT INTO %s.br VALUES (%d);" % (MYDB, i) for i in range(6, 40)))
             end = srv.position()
             kw = {"start": start, "stop.at": end, "table.include.list": MYDB + ".br"}
-            with libcdc.Stream(srv.config(**kw)) as s:
+            native = random.choice([False, True])
+            with libcdc.Stream(srv.config(**kw), native=native) as s:
                 want = list(s)
             got = []
-            with libcdc.Stream(srv.config(**kw), batch_bytes=random.choice([64, 512, 0])) as s:
+            with libcdc.Stream(srv.config(**kw), batch_bytes=random.choice([64, 512, 0]), native=native) as s:
                 for r in s:
                     got.append(r)
                     if "op" in r:

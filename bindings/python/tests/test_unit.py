@@ -158,19 +158,160 @@ class TestDecodeFile(unittest.TestCase):
             list(libcdc.decode_file("/nonexistent/binlog.000001"))
 
 
+def _frac(text):
+    base, _, frac = text.partition(".")
+    return base, int((frac + "000000")[:6]) if frac else 0
+
+
+def _json_form_of(native, j):
+    """True when the native value `native` is the value whose JSON form
+    (docs/values.md) is `j`, parsed here without the library's help."""
+    import base64
+    import datetime as dt
+    import decimal
+    if native is None or native is libcdc.JSON_NULL:
+        return j is None
+    if isinstance(native, bool):
+        return False
+    if isinstance(native, int):
+        return type(j) is int and j == native
+    if isinstance(native, float):
+        return isinstance(j, (int, float)) and float(j) == native
+    if isinstance(native, decimal.Decimal):
+        return isinstance(j, str) and decimal.Decimal(j) == native and str(native) == j
+    if isinstance(native, dt.datetime):
+        if not isinstance(j, str):
+            return False
+        tz = None
+        if j.endswith("Z"):
+            j, tz = j[:-1], dt.timezone.utc
+        base, us = _frac(j)
+        d, t = base.split("T")
+        y, mo, da = (int(x) for x in d.split("-"))
+        h, mi, se = (int(x) for x in t.split(":"))
+        want = dt.datetime(y, mo, da, h, mi, se, us, tzinfo=tz)
+        return native == want and native.tzinfo == want.tzinfo
+    if isinstance(native, dt.date):
+        return j == "%04d-%02d-%02d" % (native.year, native.month, native.day)
+    if isinstance(native, dt.timedelta):
+        if not isinstance(j, str):
+            return False
+        neg = j.startswith("-")
+        base, us = _frac(j.lstrip("-"))
+        h, mi, se = (int(x) for x in base.split(":"))
+        want = dt.timedelta(hours=h, minutes=mi, seconds=se, microseconds=us)
+        return native == (-want if neg else want)
+    if isinstance(native, bytes):
+        return isinstance(j, str) and base64.b64decode(j) == native
+    return native == j and type(native) is type(j)
+
+
+class TestNativeFile(unittest.TestCase):
+    """Binary batches (native=True) against `cdc dump`'s JSON lines of
+    every fixture: the same changes in the same order, and every value
+    the native form of the line's JSON value, read by the C extension and
+    by the pure Python reader."""
+
+    def compare_native(self, path, reader, **kw):
+        status, want, err = cdc_dump(path)
+        got, raised = [], None
+        saved = libcdc._reader
+        libcdc._reader = reader
+        try:
+            for c in libcdc.decode_file(path, native=True, **kw):
+                got.append(c)
+        except libcdc.CdcError as e:
+            raised = e
+        finally:
+            libcdc._reader = saved
+        self.assertEqual(len(got), len(want), path)
+        values = 0
+        for i, (g, w) in enumerate(zip(got, want)):
+            w = json.loads(w)
+            where = "%s line %d" % (path, i + 1)
+            self.assertIsInstance(g, libcdc.Record, where)
+            self.assertEqual(list(g.keys()), list(w.keys()), where)
+            for k in w:
+                if k not in ("before", "after"):
+                    self.assertEqual(g[k], w[k], where + " " + k)
+                elif w[k] is None:
+                    self.assertIsNone(g[k], where + " " + k)
+                else:
+                    self.assertEqual(list(g[k]), list(w[k]), where + " " + k)
+                    for col, jv in w[k].items():
+                        values += 1
+                        self.assertTrue(_json_form_of(g[k][col], jv),
+                                        "%s %s.%s: native %r, line %r" % (where, k, col, g[k][col], jv))
+        self.assertEqual(raised is None, status == 0, path)
+        if raised is not None:
+            self.assertIn(raised.message, err, path)
+        return len(got), values
+
+    def readers(self):
+        from libcdc import _binary
+        out = [_binary]
+        if os.environ.get("LIBCDC_EXT_DIR"):  # bindings/run-tests.sh built the extension
+            self.assertTrue(libcdc.EXTENSION, "libcdc._fast did not load")
+            from libcdc import _fast
+            out.append(_fast)
+        return out
+
+    def test_every_fixture_native(self):
+        for reader in self.readers():
+            changes = values = 0
+            for p in fixtures():
+                n, v = self.compare_native(p, reader)
+                changes += n
+                values += v
+            self.assertGreater(changes, 1000)
+            self.assertGreater(values, 10000)
+
+    def test_tiny_batches_native(self):
+        # a batch per rows event: table records come once and stay valid
+        # in later batches
+        root = os.environ["CDC_FIXTURES"]
+        for reader in self.readers():
+            for rel in ("mariadb-server-11.8.6/std_data/mdev6020-mysql-bin.000001",
+                        "rust_mysql_common/transaction_compression.000001",
+                        "mysql-binlog-connector-java/mysql-bin.sakila.gz"):
+                n, _ = self.compare_native(os.path.join(root, rel), reader, batch_bytes=1, chunk=977)
+                self.assertGreater(n, 0)
+
+    def test_truncated_batch_raises(self):
+        from libcdc import _binary
+        for reader in self.readers():
+            d = reader.Decoder(libcdc.Record, __import__("decimal").Decimal, json.loads, libcdc.JSON_NULL, None)
+            # a table record cut inside its first name
+            with self.assertRaises(ValueError):
+                d.decode(b"T\x00\x00\x00\x00\x05\x00\x00\x00ab")
+            # a change of a table never sent
+            with self.assertRaises(ValueError):
+                d.decode(b"Cc\x07\x00\x00\x00")
+        del _binary
+
+
 class TestPackaging(unittest.TestCase):
     """Issue 13.5: the package builds offline (no index: requires = [] and
     an in-tree backend), with and without build isolation; the wheel holds
-    the module and py.typed with a RECORD whose hashes match."""
+    the module, the compiled batch reader and py.typed with a RECORD whose
+    hashes match; with LIBCDC_NO_EXT=1 it is pure Python."""
 
     def test_wheel_builds_offline(self):
+        import sys
+        import sysconfig
+        suffix = sysconfig.get_config_var("EXT_SUFFIX")
+        self.check_wheel({}, r"^libcdc-[0-9.]+-cp%d%d-[a-z0-9_]+-[a-z0-9_]+\.whl$" % sys.version_info[:2],
+                         "libcdc/_fast" + suffix)
+        self.check_wheel({"LIBCDC_NO_EXT": "1"}, r"^libcdc-[0-9.]+-py3-none-any\.whl$", None)
+
+    def check_wheel(self, extra_env, pattern, ext):
         import base64
         import hashlib
         import sys
         import tempfile
         import zipfile
         src = os.path.dirname(os.path.dirname(os.path.abspath(libcdc.__file__)))
-        env = dict(os.environ, PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
+        env = dict(os.environ, PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1", **extra_env)
         for isolation in (["--no-build-isolation"], []):
             with tempfile.TemporaryDirectory() as d:
                 p = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", d] + isolation + [src],
@@ -178,11 +319,21 @@ class TestPackaging(unittest.TestCase):
                 self.assertEqual(p.returncode, 0, p.stderr.decode("utf-8", "replace")[-2000:])
                 whl = [f for f in os.listdir(d) if f.endswith(".whl")]
                 self.assertEqual(len(whl), 1)
-                self.assertRegex(whl[0], r"^libcdc-[0-9.]+-py3-none-any\.whl$")
+                self.assertRegex(whl[0], pattern)
                 with zipfile.ZipFile(os.path.join(d, whl[0])) as z:
                     names = z.namelist()
                     self.assertIn("libcdc/__init__.py", names)
+                    self.assertIn("libcdc/_binary.py", names)
                     self.assertIn("libcdc/py.typed", names)
+                    self.assertEqual([n for n in names if n.endswith(".so")], [ext] if ext else [])
+                    # the wheel's package imports and picks its reader
+                    tgt = os.path.join(d, "site")
+                    z.extractall(tgt)
+                    env2 = dict(env, PYTHONPATH=tgt)
+                    env2.pop("LIBCDC_EXT_DIR", None)
+                    p = subprocess.run([sys.executable, "-c", "import libcdc; print(libcdc.EXTENSION)"],
+                                       capture_output=True, env=env2, cwd=d)
+                    self.assertEqual(p.stdout.decode().strip(), str(ext is not None), p.stderr.decode()[-2000:])
                     record = [n for n in names if n.endswith(".dist-info/RECORD")][0]
                     for line in z.read(record).decode().splitlines():
                         arc, h, size = line.rsplit(",", 2)

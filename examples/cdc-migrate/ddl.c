@@ -1,0 +1,726 @@
+/*
+ * DDL on migrated tables, applied to the PostgreSQL target. Covered:
+ *   ALTER TABLE t ADD [COLUMN] c ..., DROP [COLUMN] c, MODIFY [COLUMN] c ...,
+ *   CHANGE [COLUMN] a b ..., RENAME COLUMN a TO b, RENAME [TO|AS] u
+ *   (several, comma-separated; ALGORITHM= and LOCK= are ignored);
+ *   RENAME TABLE t TO u; TRUNCATE [TABLE] t.
+ * The statement gives the operation and the names; the new columns' types
+ * come from the source's information_schema, through the same mapping as
+ * the copy, after checking that the source's columns are exactly those
+ * the statement makes from the target's (so no later DDL is mistaken for
+ * this one). Refused, with the reason: anything else, a new column whose
+ * existing rows the target cannot fill exactly (an expression default
+ * such as CURRENT_TIMESTAMP), a type change across value kinds, dropping
+ * or renaming into a key column's place, a table moved to another
+ * database.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <mysql.h>
+
+#include "ddl.h"
+
+/* ---- tokens --------------------------------------------------------- */
+
+typedef struct tok {
+    int kind; /* 'i' identifier or word, 'q' `quoted`, 's' string, 'n' number, else the char */
+    char *text;
+} tok;
+
+typedef struct toks {
+    tok *t;
+    size_t n, i;
+} toks;
+
+static void toks_free(toks *k)
+{
+    for (size_t i = 0; i < k->n; i++)
+        free(k->t[i].text);
+    free(k->t);
+}
+
+static void push(toks *k, int kind, const char *p, size_t n)
+{
+    k->t = realloc(k->t, (k->n + 1) * sizeof *k->t);
+    if (!k->t)
+        abort();
+    char *s = xmalloc(n + 1);
+    memcpy(s, p, n);
+    s[n] = 0;
+    k->t[k->n].kind = kind;
+    k->t[k->n].text = s;
+    k->n++;
+}
+
+static int lex(const char *p, size_t len, toks *k)
+{
+    const char *end = p + len;
+    while (p < end) {
+        unsigned char c = (unsigned char)*p;
+        if (isspace(c)) {
+            p++;
+        } else if (c == '/' && p + 1 < end && p[1] == '*') {
+            const char *e = p + 2;
+            while (e + 1 < end && !(e[0] == '*' && e[1] == '/'))
+                e++;
+            if (e + 1 >= end)
+                return -1;
+            /* a versioned comment's body counts: slash-star-bang 50100 ... */
+            if (p[2] == '!') {
+                const char *b = p + 3;
+                while (b < e && isdigit((unsigned char)*b))
+                    b++;
+                if (lex(b, (size_t)(e - b), k))
+                    return -1;
+            }
+            p = e + 2;
+        } else if ((c == '-' && p + 2 < end && p[1] == '-' && isspace((unsigned char)p[2])) ||
+                   c == '#') {
+            while (p < end && *p != '\n')
+                p++;
+        } else if (c == '`') {
+            mbuf b = {0};
+            for (p++; p < end; p++) {
+                if (*p == '`') {
+                    if (p + 1 < end && p[1] == '`') {
+                        mbuf_addc(&b, '`');
+                        p++;
+                        continue;
+                    }
+                    break;
+                }
+                mbuf_addc(&b, *p);
+            }
+            if (p >= end) {
+                mbuf_free(&b);
+                return -1;
+            }
+            p++;
+            push(k, 'q', b.p ? b.p : "", b.len);
+            mbuf_free(&b);
+        } else if (c == '\'' || c == '"') {
+            const char *s = p++;
+            while (p < end && *p != (char)c)
+                p += *p == '\\' ? 2 : 1;
+            if (p >= end)
+                return -1;
+            p++;
+            push(k, 's', s, (size_t)(p - s));
+        } else if (isalnum(c) || c == '_' || c == '$' || c >= 0x80) {
+            const char *s = p;
+            while (p < end && (isalnum((unsigned char)*p) || *p == '_' || *p == '$' ||
+                               (unsigned char)*p >= 0x80 || *p == '.' ))
+                if (*p == '.' && !isdigit((unsigned char)*s))
+                    break;
+                else
+                    p++;
+            push(k, isdigit((unsigned char)*s) ? 'n' : 'i', s, (size_t)(p - s));
+        } else {
+            push(k, c, p, 1);
+            p++;
+        }
+    }
+    return 0;
+}
+
+static tok *peek(toks *k) { return k->i < k->n ? &k->t[k->i] : NULL; }
+
+static int is_kw(toks *k, const char *w)
+{
+    tok *t = peek(k);
+    return t && t->kind == 'i' && !strcasecmp(t->text, w);
+}
+
+static int eat_kw(toks *k, const char *w)
+{
+    if (!is_kw(k, w))
+        return 0;
+    k->i++;
+    return 1;
+}
+
+static int eat_ch(toks *k, int c)
+{
+    tok *t = peek(k);
+    if (!t || t->kind != c)
+        return 0;
+    k->i++;
+    return 1;
+}
+
+static const char *ident(toks *k)
+{
+    tok *t = peek(k);
+    if (!t || (t->kind != 'i' && t->kind != 'q'))
+        return NULL;
+    k->i++;
+    return t->text;
+}
+
+/* [db.]name */
+static int table_name(toks *k, const char **db, const char **name)
+{
+    const char *a = ident(k);
+    if (!a)
+        return -1;
+    if (eat_ch(k, '.')) {
+        const char *b = ident(k);
+        if (!b)
+            return -1;
+        *db = a;
+        *name = b;
+    } else {
+        *db = NULL;
+        *name = a;
+    }
+    return 0;
+}
+
+/* Skips a column definition up to a top-level ',' or the end; notes a
+ * FIRST or AFTER (the target cannot place columns; the source's order is
+ * read from information_schema anyway). */
+static void skip_def(toks *k)
+{
+    int depth = 0;
+    for (tok *t; (t = peek(k)); k->i++) {
+        if (t->kind == '(')
+            depth++;
+        else if (t->kind == ')')
+            depth--;
+        else if (t->kind == ',' && depth == 0)
+            return;
+    }
+}
+
+/* ---- the plan ------------------------------------------------------- */
+
+typedef struct names {
+    char **v;
+    size_t n;
+} names;
+
+static void names_add(names *a, const char *s)
+{
+    a->v = realloc(a->v, (a->n + 1) * sizeof *a->v);
+    if (!a->v)
+        abort();
+    a->v[a->n++] = xstrdup(s);
+}
+
+static ptrdiff_t names_find(const names *a, const char *s)
+{
+    for (size_t i = 0; i < a->n; i++)
+        if (!strcasecmp(a->v[i], s))
+            return (ptrdiff_t)i;
+    return -1;
+}
+
+static void names_del(names *a, size_t i)
+{
+    free(a->v[i]);
+    memmove(a->v + i, a->v + i + 1, (a->n - i - 1) * sizeof *a->v);
+    a->n--;
+}
+
+static void names_free(names *a)
+{
+    for (size_t i = 0; i < a->n; i++)
+        free(a->v[i]);
+    free(a->v);
+}
+
+typedef struct op {
+    int kind; /* 'a' add, 'd' drop, 'm' modify, 'c' change, 'r' rename column, 't' rename table, 'T' truncate */
+    const char *a, *b;
+    const char *type; /* add/modify/change: the type's first word */
+} op;
+
+/* The information_schema DATA_TYPE a type word of a column definition
+ * stands for. */
+static const char *type_word(const char *w)
+{
+    static const char *alias[][2] = {
+        {"integer", "int"}, {"int4", "int"}, {"int8", "bigint"}, {"int1", "tinyint"},
+        {"int2", "smallint"}, {"int3", "mediumint"}, {"middleint", "mediumint"},
+        {"bool", "tinyint"}, {"boolean", "tinyint"}, {"dec", "decimal"},
+        {"numeric", "decimal"}, {"fixed", "decimal"}, {"real", "double"},
+        {"float8", "double"}, {"float4", "float"}, {"character", "char"},
+        {"nchar", "char"}, {"nvarchar", "varchar"}, {"long", "mediumtext"},
+    };
+    for (size_t i = 0; i < sizeof alias / sizeof alias[0]; i++)
+        if (!strcasecmp(w, alias[i][0]))
+            return alias[i][1];
+    return w;
+}
+
+static mcol *col_of(mtable *t, const char *name)
+{
+    for (size_t i = 0; t && i < t->ncols; i++)
+        if (!strcasecmp(t->cols[i].name, name))
+            return &t->cols[i];
+    return NULL;
+}
+
+static int is_key(mtable *t, const char *name)
+{
+    for (size_t i = 0; i < t->npk; i++)
+        if (!strcasecmp(t->cols[t->pk[i]].name, name))
+            return 1;
+    return 0;
+}
+
+static int numeric(conv c) { return c == CV_INT || c == CV_UINT || c == CV_DECIMAL; }
+
+/* The value for a new column's existing rows, as a PostgreSQL literal in
+ * out; -1 with why when the target cannot reproduce it exactly. */
+static int add_default(MYSQL *m, const mopts *o, mtable *nt, mcol *c, mbuf *out, char *why,
+                       size_t wl)
+{
+    mbuf q = {0};
+    mbuf_puts(&q, "SELECT COLUMN_DEFAULT, EXTRA FROM information_schema.COLUMNS WHERE "
+                  "TABLE_SCHEMA = '");
+    char tmp[1024];
+    mysql_real_escape_string(m, tmp, nt->db, (unsigned long)strlen(nt->db));
+    mbuf_printf(&q, "%s' AND TABLE_NAME = '", tmp);
+    mysql_real_escape_string(m, tmp, nt->name, (unsigned long)strlen(nt->name));
+    mbuf_printf(&q, "%s' AND COLUMN_NAME = '", tmp);
+    mysql_real_escape_string(m, tmp, c->name, (unsigned long)strlen(c->name));
+    mbuf_printf(&q, "%s'", tmp);
+    MYSQL_RES *res = NULL;
+    MYSQL_ROW r;
+    int rc = -1;
+    if (mysql_query(m, mbuf_str(&q)) || !(res = mysql_store_result(m)) ||
+        !(r = mysql_fetch_row(res))) {
+        snprintf(why, wl, "cannot read the default of %s: %s", c->name, mysql_error(m));
+        goto out;
+    }
+    int maria = strstr(mysql_get_server_info(m), "MariaDB") != NULL;
+    const char *d = r[0];
+    if (d && maria && !strcmp(d, "NULL"))
+        d = NULL;
+    if (r[1] && *r[1] && strcasecmp(r[1], "NULL")) {
+        /* MySQL: DEFAULT_GENERATED (an expression), auto_increment, ... */
+        snprintf(why, wl, "new column %s is %s%s%s: the target cannot give the existing rows "
+                 "the values the source gave them", c->name, r[1], d ? " with default " : "",
+                 d ? d : "");
+        goto out;
+    }
+    if (!d) {
+        if (c->nullable) {
+            rc = 0; /* NULL */
+        } else if (numeric(c->cv) || c->cv == CV_FLOAT || c->cv == CV_DOUBLE) {
+            mbuf_puts(out, "0"); /* MySQL's implicit default */
+            rc = 0;
+        } else if (c->cv == CV_TEXT || c->cv == CV_BLOB) {
+            mbuf_puts(out, "''");
+            rc = 0;
+        } else {
+            snprintf(why, wl, "new column %s is NOT NULL without a default: its implicit value "
+                     "for the existing rows has no exact PostgreSQL equivalent", c->name);
+        }
+        goto out;
+    }
+    /* MariaDB quotes literal string defaults, MySQL does not; an unquoted
+     * MariaDB default is an expression (or a number). */
+    mbuf lit = {0};
+    size_t n = strlen(d);
+    if (maria && n >= 2 && d[0] == '\'' && d[n - 1] == '\'') {
+        for (size_t i = 1; i + 1 < n; i++) {
+            if (d[i] == '\'' && d[i + 1] == '\'')
+                i++;
+            else if (d[i] == '\\' && i + 2 < n)
+                i++;
+            mbuf_addc(&lit, d[i]);
+        }
+    } else if (maria && !(numeric(c->cv) || c->cv == CV_FLOAT || c->cv == CV_DOUBLE)) {
+        snprintf(why, wl, "new column %s defaults to the expression %s: not reproduced on the "
+                 "target", c->name, d);
+        mbuf_free(&lit);
+        goto out;
+    } else {
+        mbuf_puts(&lit, d);
+    }
+    if (numeric(c->cv) || c->cv == CV_FLOAT || c->cv == CV_DOUBLE) {
+        char *e;
+        strtod(mbuf_str(&lit), &e);
+        if (!lit.len || *e) {
+            snprintf(why, wl, "new column %s defaults to %s: not a number", c->name, d);
+            mbuf_free(&lit);
+            goto out;
+        }
+        mbuf_add(out, lit.p, lit.len);
+        rc = 0;
+    } else if (c->cv == CV_TEXT || c->cv == CV_ENUM || c->cv == CV_SET) {
+        sql_quote(out, lit.p ? lit.p : "", lit.len);
+        rc = 0;
+    } else {
+        snprintf(why, wl, "new column %s of type %s with default %s: not covered", c->name,
+                 c->column_type, d);
+    }
+    mbuf_free(&lit);
+    (void)o;
+out:
+    if (res)
+        mysql_free_result(res);
+    mbuf_free(&q);
+    return rc;
+}
+
+static int col_cb(char **v, unsigned long *lens, size_t n, void *ud)
+{
+    (void)lens;
+    if (n >= 1 && v[0])
+        names_add(ud, v[0]);
+    return 0;
+}
+
+/* The target table's columns, in order. */
+static int target_cols(target *tg, const char *tq, names *out, char *why, size_t wl)
+{
+    mbuf q = {0};
+    mbuf_puts(&q, "SELECT attname FROM pg_attribute WHERE attrelid = ");
+    sql_quote(&q, tq, strlen(tq));
+    mbuf_puts(&q, "::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum");
+    int rc = tg->ops->select(tg, mbuf_str(&q), col_cb, out, why, wl);
+    mbuf_free(&q);
+    return rc ? -1 : 0;
+}
+
+static int parse(toks *k, op *ops, size_t *nops, size_t cap, const char **db, const char **name,
+                 char *why, size_t wl)
+{
+    *nops = 0;
+    memset(ops, 0, cap * sizeof *ops);
+    if (eat_kw(k, "TRUNCATE")) {
+        eat_kw(k, "TABLE");
+        if (table_name(k, db, name) || peek(k))
+            goto bad;
+        ops[(*nops)++] = (op){'T', NULL, NULL, NULL};
+        return 0;
+    }
+    if (eat_kw(k, "RENAME")) {
+        if (!eat_kw(k, "TABLE") && !eat_kw(k, "TABLES"))
+            goto bad;
+        const char *db2, *n2;
+        if (table_name(k, db, name) || !eat_kw(k, "TO") || table_name(k, &db2, &n2))
+            goto bad;
+        if (peek(k)) {
+            snprintf(why, wl, "RENAME TABLE of several tables: not covered");
+            return -1;
+        }
+        if (db2 && (!*db || strcmp(db2, *db))) {
+            snprintf(why, wl, "the table moves to database %s: not covered", db2);
+            return -1;
+        }
+        ops[(*nops)++] = (op){'t', n2, NULL, NULL};
+        return 0;
+    }
+    if (!eat_kw(k, "ALTER"))
+        goto bad;
+    eat_kw(k, "ONLINE");
+    eat_kw(k, "IGNORE");
+    if (!eat_kw(k, "TABLE") || table_name(k, db, name))
+        goto bad;
+    if (eat_kw(k, "IF")) {
+        if (!eat_kw(k, "EXISTS"))
+            goto bad;
+    }
+    do {
+        if (*nops >= cap)
+            goto bad;
+        op *o = &ops[*nops];
+        if (eat_kw(k, "ALGORITHM") || eat_kw(k, "LOCK")) {
+            eat_ch(k, '=');
+            if (!ident(k))
+                goto bad;
+            continue;
+        }
+        if (eat_kw(k, "ADD")) {
+            eat_kw(k, "COLUMN");
+            if (eat_kw(k, "IF") && !(eat_kw(k, "NOT") && eat_kw(k, "EXISTS")))
+                goto bad;
+            if (is_kw(k, "INDEX") || is_kw(k, "KEY") || is_kw(k, "UNIQUE") ||
+                is_kw(k, "PRIMARY") || is_kw(k, "CONSTRAINT") || is_kw(k, "FOREIGN") ||
+                is_kw(k, "FULLTEXT") || is_kw(k, "SPATIAL") || is_kw(k, "CHECK") ||
+                is_kw(k, "PARTITION") || (peek(k) && peek(k)->kind == '('))
+                goto bad;
+            *o = (op){'a', ident(k), NULL, NULL};
+            if (!o->a || !(o->type = ident(k)))
+                goto bad;
+            skip_def(k);
+        } else if (eat_kw(k, "DROP")) {
+            eat_kw(k, "COLUMN");
+            if (eat_kw(k, "IF") && !eat_kw(k, "EXISTS"))
+                goto bad;
+            if (is_kw(k, "INDEX") || is_kw(k, "KEY") || is_kw(k, "PRIMARY") ||
+                is_kw(k, "FOREIGN") || is_kw(k, "CONSTRAINT") || is_kw(k, "CHECK") ||
+                is_kw(k, "PARTITION"))
+                goto bad;
+            *o = (op){'d', ident(k), NULL, NULL};
+            if (!o->a || (peek(k) && peek(k)->kind != ','))
+                goto bad;
+        } else if (eat_kw(k, "MODIFY")) {
+            eat_kw(k, "COLUMN");
+            *o = (op){'m', ident(k), NULL, NULL};
+            if (!o->a || !(o->type = ident(k)))
+                goto bad;
+            skip_def(k);
+        } else if (eat_kw(k, "CHANGE")) {
+            eat_kw(k, "COLUMN");
+            o->kind = 'c';
+            o->a = ident(k);
+            o->b = ident(k);
+            o->type = ident(k);
+            if (!o->a || !o->b || !o->type)
+                goto bad;
+            skip_def(k);
+        } else if (eat_kw(k, "RENAME")) {
+            if (eat_kw(k, "COLUMN")) {
+                o->kind = 'r';
+                o->a = ident(k);
+                if (!o->a || !eat_kw(k, "TO") || !(o->b = ident(k)))
+                    goto bad;
+            } else {
+                if (is_kw(k, "INDEX") || is_kw(k, "KEY"))
+                    goto bad;
+                if (!eat_kw(k, "TO"))
+                    eat_kw(k, "AS");
+                const char *db2, *n2;
+                if (table_name(k, &db2, &n2))
+                    goto bad;
+                if (db2 && (!*db || strcmp(db2, *db))) {
+                    snprintf(why, wl, "the table moves to database %s: not covered", db2);
+                    return -1;
+                }
+                *o = (op){'t', n2, NULL, NULL};
+            }
+        } else {
+            goto bad;
+        }
+        (*nops)++;
+    } while (eat_ch(k, ','));
+    if (peek(k) && !eat_ch(k, ';'))
+        goto bad;
+    return 0;
+bad:
+    snprintf(why, wl, "not a statement the mapping covers (%s)",
+             peek(k) ? peek(k)->text : "at its end");
+    return -1;
+}
+
+int ddl_plan_make(const mopts *o, target *tg, mschema *s, const char *sql, size_t len,
+                  const char *defdb, size_t dblen, ddl_plan *p, char *why, size_t wl)
+{
+    memset(p, 0, sizeof *p);
+    toks k = {0};
+    op ops[64];
+    size_t nops = 0;
+    const char *db = NULL, *name = NULL;
+    names cols = {0};
+    MYSQL *m = NULL;
+    int rc = -1;
+    char dbbuf[256];
+    snprintf(dbbuf, sizeof dbbuf, "%.*s", (int)(dblen < 255 ? dblen : 255), defdb);
+    if (strcmp(tg->ops->kind, "postgresql")) {
+        snprintf(why, wl, "DDL is applied to PostgreSQL targets only");
+        goto out;
+    }
+    if (lex(sql, len, &k)) {
+        snprintf(why, wl, "cannot read the statement");
+        goto out;
+    }
+    if (parse(&k, ops, &nops, 64, &db, &name, why, wl))
+        goto out;
+    const char *tdb = db ? db : dbbuf;
+    mtable *t = NULL;
+    for (size_t i = 0; i < s->n; i++)
+        if (!strcasecmp(s->t[i].name, name) && !strcmp(s->t[i].db, tdb))
+            t = &s->t[i];
+    if (!t) {
+        snprintf(why, wl, "table %s.%s is not one the migration knows", tdb, name);
+        goto out;
+    }
+    p->t = t;
+    /* The target's columns, changed as the statement says. */
+    if (target_cols(tg, t->tq, &cols, why, wl))
+        goto out;
+    const char *newname = t->name;
+    int truncate = 0;
+    for (size_t i = 0; i < nops; i++) {
+        op *x = &ops[i];
+        ptrdiff_t at = x->a ? names_find(&cols, x->a) : -1;
+        switch (x->kind) {
+        case 'a':
+            if (at >= 0) {
+                snprintf(why, wl, "the target already has a column %s", x->a);
+                goto out;
+            }
+            names_add(&cols, x->a);
+            break;
+        case 'd':
+        case 'm':
+        case 'c':
+        case 'r':
+            if (at < 0) {
+                snprintf(why, wl, "the target has no column %s", x->a);
+                goto out;
+            }
+            if (x->kind == 'd' && is_key(t, x->a)) {
+                snprintf(why, wl, "column %s is part of the primary key", x->a);
+                goto out;
+            }
+            if (x->kind == 'd') {
+                names_del(&cols, (size_t)at);
+            } else if (x->b) {
+                free(cols.v[at]);
+                cols.v[at] = xstrdup(x->b);
+            }
+            break;
+        case 't':
+            if (o->tables && *o->tables) {
+                snprintf(why, wl, "a table renamed while --tables names the migrated tables: "
+                         "not covered");
+                goto out;
+            }
+            newname = x->a;
+            break;
+        case 'T':
+            truncate = 1;
+            break;
+        }
+    }
+    /* The source's definition now: must be the one the statement made. */
+    char err[1024];
+    m = src_connect(o, err, sizeof err);
+    if (!m) {
+        snprintf(why, wl, "%s", err);
+        goto out;
+    }
+    mopts one = *o;
+    one.tables = newname;
+    one.database = t->db;
+    if (schema_load(m, &one, &p->fresh, err, sizeof err)) {
+        snprintf(why, wl, "reading the new definition: %s", err);
+        goto out;
+    }
+    tg->ops->prepare(&one, &p->fresh);
+    mtable *nt = &p->fresh.t[0];
+    int same = nt->ncols == cols.n;
+    for (size_t i = 0; same && i < nt->ncols; i++)
+        same = names_find(&cols, nt->cols[i].name) >= 0;
+    if (!same) {
+        mbuf l = {0};
+        for (size_t i = 0; i < nt->ncols; i++)
+            mbuf_printf(&l, "%s%s", i ? "," : "", nt->cols[i].name);
+        snprintf(why, wl, "the source's table %s has columns (%s) now, not those this statement "
+                 "makes: it changed again since", newname, mbuf_str(&l));
+        mbuf_free(&l);
+        goto out;
+    }
+    for (size_t i = 0; i < nops; i++) {
+        op *x = &ops[i];
+        const char *cn = x->kind == 'c' || x->kind == 'r' ? x->b : x->a;
+        mcol *nc = x->type ? col_of(nt, cn) : NULL;
+        if (nc && strcasecmp(type_word(x->type), nc->data_type)) {
+            snprintf(why, wl, "the source's column %s is %s now, not the %s of this statement: "
+                     "it changed again since", cn, nc->column_type, x->type);
+            goto out;
+        }
+    }
+    /* The target's statements. */
+    mbuf *q = &p->sql;
+    if (truncate)
+        mbuf_printf(q, "TRUNCATE %s;", t->tq);
+    const char *cur_tq = t->tq;
+    for (size_t i = 0; i < nops; i++) {
+        op *x = &ops[i];
+        const char *cn = x->kind == 'c' || x->kind == 'r' ? x->b : x->a;
+        mcol *nc = (x->kind == 'a' || x->kind == 'm' || x->kind == 'c') ? col_of(nt, cn) : NULL;
+        mcol *oc = (x->kind == 'm' || x->kind == 'c') ? col_of(t, x->a) : NULL;
+        char *qa = x->a ? tg->ops->ident(x->a) : NULL, *qb = cn ? tg->ops->ident(cn) : NULL;
+        int bad = 0;
+        switch (x->kind) {
+        case 'a': {
+            mbuf d = {0};
+            if (!nc || add_default(m, o, nt, nc, &d, why, wl)) {
+                bad = 1;
+            } else {
+                mbuf_printf(q, "ALTER TABLE %s ADD COLUMN %s %s", cur_tq, qa, nc->pgtype);
+                if (d.len)
+                    mbuf_printf(q, " DEFAULT %s", mbuf_str(&d));
+                mbuf_printf(q, "%s;", nc->nullable ? "" : " NOT NULL");
+                if (d.len)
+                    mbuf_printf(q, "ALTER TABLE %s ALTER COLUMN %s DROP DEFAULT;", cur_tq, qa);
+            }
+            mbuf_free(&d);
+            break;
+        }
+        case 'd':
+            mbuf_printf(q, "ALTER TABLE %s DROP COLUMN %s;", cur_tq, qa);
+            break;
+        case 'r':
+            mbuf_printf(q, "ALTER TABLE %s RENAME COLUMN %s TO %s;", cur_tq, qa, qb);
+            break;
+        case 'm':
+        case 'c':
+            if (!nc || !oc) {
+                snprintf(why, wl, "column %s: no definition", cn);
+                bad = 1;
+                break;
+            }
+            if (oc->cv != nc->cv && !(numeric(oc->cv) && numeric(nc->cv))) {
+                snprintf(why, wl, "column %s changes from %s to %s: a change of value kind the "
+                         "mapping does not convert", cn, oc->column_type, nc->column_type);
+                bad = 1;
+                break;
+            }
+            if (x->kind == 'c' && strcmp(x->a, x->b))
+                mbuf_printf(q, "ALTER TABLE %s RENAME COLUMN %s TO %s;", cur_tq, qa, qb);
+            if (strcmp(oc->pgtype, nc->pgtype))
+                mbuf_printf(q, "ALTER TABLE %s ALTER COLUMN %s TYPE %s USING %s::%s;", cur_tq, qb,
+                            nc->pgtype, qb, nc->pgtype);
+            if (oc->nullable != nc->nullable)
+                mbuf_printf(q, "ALTER TABLE %s ALTER COLUMN %s %s NOT NULL;", cur_tq, qb,
+                            nc->nullable ? "DROP" : "SET");
+            break;
+        case 't': {
+            char *qn = tg->ops->ident(x->a);
+            mbuf_printf(q, "ALTER TABLE %s RENAME TO %s;", cur_tq, qn);
+            free(qn);
+            cur_tq = nt->tq;
+            break;
+        }
+        }
+        free(qa);
+        free(qb);
+        if (bad)
+            goto out;
+    }
+    rc = 0;
+out:
+    if (m)
+        mysql_close(m);
+    names_free(&cols);
+    toks_free(&k);
+    if (rc)
+        ddl_plan_free(p);
+    return rc;
+}
+
+void ddl_plan_commit(ddl_plan *p)
+{
+    mtable tmp = *p->t;
+    *p->t = p->fresh.t[0];
+    p->fresh.t[0] = tmp;
+}
+
+void ddl_plan_free(ddl_plan *p)
+{
+    schema_free(&p->fresh);
+    mbuf_free(&p->sql);
+    p->t = NULL;
+}
