@@ -64,6 +64,49 @@ int cdc__decimal_check(const uint8_t *p, unsigned prec, unsigned scale, cdc__err
     return CDC_OK;
 }
 
+bool cdc__decimal_to_i64(const uint8_t *p, unsigned prec, unsigned scale, int64_t *unscaled)
+{
+    if (prec > 18 || !cdc__decimal_bin_size(prec, scale)) return false;
+    uint8_t mask = (p[0] & 0x80) ? 0 : 0xff;
+    unsigned intg = prec - scale, lead = intg % 9, trail = scale % 9;
+    unsigned ngroups = intg / 9 + (lead ? 1 : 0) + scale / 9 + (trail ? 1 : 0), ifirst = intg / 9 + (lead ? 1 : 0);
+    static const uint32_t ones[5] = {0, 0xff, 0xffff, 0xffffff, 0xffffffff};
+    size_t off = 0;
+    uint64_t acc = 0; /* at most 18 digits: below 2^63 */
+    for (unsigned g = 0; g < ngroups; g++) {
+        unsigned nd = (g == 0 && lead) ? lead : (g == ngroups - 1 && g >= ifirst && trail) ? trail : 9;
+        size_t nb = dig2bytes[nd];
+        const uint8_t *q = p + off;
+        uint32_t v = nb == 4 ? (uint32_t)q[0] << 24 | (uint32_t)q[1] << 16 | (uint32_t)q[2] << 8 | q[3]
+                   : nb == 3 ? (uint32_t)q[0] << 16 | (uint32_t)q[1] << 8 | q[2]
+                   : nb == 2 ? (uint32_t)q[0] << 8 | q[1] : q[0];
+        v ^= mask ? ones[nb] : 0;
+        if (g == 0) v ^= 0x80u << (8 * (nb - 1)); /* the sign bit is not a digit bit */
+        off += nb;
+        if (v >= pow10_9[nd]) return false;
+        acc = acc * pow10_9[nd] + v;
+    }
+    *unscaled = mask ? -(int64_t)acc : (int64_t)acc;
+    return true;
+}
+
+size_t cdc__decimal_i64_text(int64_t unscaled, unsigned scale, char *out)
+{
+    uint64_t m = unscaled < 0 ? (uint64_t)0 - (uint64_t)unscaled : (uint64_t)unscaled;
+    char digits[24];
+    unsigned n = 0;
+    do { digits[n++] = (char)('0' + m % 10); m /= 10; } while (m);
+    while (n < scale + 1) digits[n++] = '0'; /* one digit before the point at least */
+    char *o = out;
+    if (unscaled < 0) *o++ = '-';
+    while (n > scale) *o++ = digits[--n];
+    if (scale) {
+        *o++ = '.';
+        while (n) *o++ = digits[--n];
+    }
+    return (size_t)(o - out);
+}
+
 int cdc__decimal_to_text(const uint8_t *p, unsigned prec, unsigned scale, char *out, cdc__err *err)
 {
     size_t size = cdc__decimal_bin_size(prec, scale);

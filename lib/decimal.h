@@ -32,6 +32,16 @@ int cdc__decimal_to_text(const uint8_t *p, unsigned prec, unsigned scale,
  * CDC_OK or CDC_ERR_CORRUPT, without producing text. */
 int cdc__decimal_check(const uint8_t *p, unsigned prec, unsigned scale, cdc__err *err);
 
+/* For prec <= 18: checks the digit groups as cdc__decimal_check does and
+ * sets *unscaled to the value times 10^scale. False when a group is out
+ * of range (cdc__decimal_check then says which) or prec > 18. */
+bool cdc__decimal_to_i64(const uint8_t *p, unsigned prec, unsigned scale, int64_t *unscaled);
+
+/* Text of unscaled / 10^scale exactly as cdc__decimal_to_text writes it
+ * ("-12.30", "0.05", "7"); out needs CDC__DECIMAL_TEXT_MAX bytes, is not
+ * NUL-terminated. Returns the length. */
+size_t cdc__decimal_i64_text(int64_t unscaled, unsigned scale, char *out);
+
 /*
  * Parses decimal text ("-12.3", "+0012.300", "1e3" is refused) into the
  * binary form of DECIMAL(prec,scale) at out (cdc__decimal_bin_size

@@ -31,18 +31,6 @@ struct cdc_event {
     const char *gtid;
 };
 
-struct cdc_change {
-    char op;
-    const struct cdc_table *t;
-    const cdc_event *ev;
-    const cdc_value *before, *after;
-    const uint8_t *pb, *pa;
-    size_t ncols;
-    uint64_t row;
-    const char *gtid;
-    int64_t ts_ms;
-};
-
 struct cdc_query {
     const cdc_event *ev;
     cdc__query_ev q;
@@ -300,7 +288,7 @@ static int do_rows(cdc_decoder *d, const cdc_event *e, uint64_t *rowidx)
             return d->err.code;
         rv.rows = (cdc_bytes){d->zbuf.data, d->zbuf.len};
     }
-    if (ensure_row_space(d, rv.ncols, t->n_json))
+    if (ensure_row_space(d, rv.ncols, t->n_json) || cdc__rows_prepare(t))
         return cdc__err_set(&d->err, CDC_ERR_NOMEM, "rows event: out of memory");
 
     struct cdc_change c = {

@@ -12,6 +12,20 @@
 
 #define CDC__DECODER_MAX_EVENT_DEFAULT ((size_t)1 << 30) /* max_allowed_packet's ceiling */
 
+/* The public cdc_change: one row change as the callbacks see it. Here so
+ * the JSON lines (output.c) read the images without a call per value. */
+struct cdc_change {
+    char op;
+    const struct cdc_table *t;
+    const cdc_event *ev;
+    const cdc_value *before, *after;
+    const uint8_t *pb, *pa; /* present[i] of each image */
+    size_t ncols;
+    uint64_t row;
+    const char *gtid;
+    int64_t ts_ms;
+};
+
 /* Caps the size of one event (outer, inner or MariaDB-uncompressed). */
 void cdc__decoder_set_max_event(cdc_decoder *d, size_t max);
 /* GTID set of the last PREVIOUS_GTIDS / GTID_LIST event seen; NULL when

@@ -2,11 +2,12 @@
  * jsonw.c: JSON text writing. See jsonw.h.
  *
  * This runs for every value of every line `cdc dump` prints, so the
- * common cases take the short road: strings are scanned eight bytes at
- * a time for anything that needs a look (bytes >= 0x80, control
- * characters, '"', '\\'); doubles are formatted by the Schubfach
- * algorithm (R. Giulietti, "The Schubfach way to render doubles", 2020)
- * instead of printf-and-strtod searches.
+ * common cases take the short road: strings are checked to be valid
+ * UTF-8, then copied 16 bytes at a time (SSE2; 8 elsewhere) up to the
+ * next byte that needs escaping (control characters, '"', '\\');
+ * doubles are formatted by the Schubfach algorithm (R. Giulietti, "The
+ * Schubfach way to render doubles", 2020) instead of printf-and-strtod
+ * searches.
  */
 #include "jsonw.h"
 
@@ -65,12 +66,192 @@ static inline uint64_t word_special(uint64_t w)
     return (((w - ONES * 0x20) & ~w) | ((q - ONES) & ~q) | ((b - ONES) & ~b) | w) & HIGH;
 }
 
-bool cdc__utf8_valid(const uint8_t *s, size_t len)
+/* ---- runs of plain bytes, 16 (SSE2) or 8 (portable) at a time ----------
+ *
+ * Both the validator and the escaper spend their time finding the first
+ * byte of a run that needs a look. Each finder comes in two versions with
+ * the same result: SSE2 (always there on x86-64) and 8-byte words (the
+ * portable fallback); `simd` picks one at compile time in the callers,
+ * and the `_portable` entry points let the tests compare the two.
+ */
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#define HAVE_SSE2 1
+#else
+#define HAVE_SSE2 0
+#endif
+
+/* The high bit of each byte of w that is a control character, '"' or
+ * '\\'. Bytes >= 0x80 are not flagged themselves; a borrow may flag bytes
+ * above a flagged one, never below, so the lowest flag is a true one. */
+static inline uint64_t word_escape(uint64_t w)
+{
+    uint64_t q = w ^ (ONES * '"'), b = w ^ (ONES * '\\');
+    return (((w - ONES * 0x20) & ~w) | ((q - ONES) & ~q) | ((b - ONES) & ~b)) & HIGH;
+}
+
+#if HAVE_SSE2
+static inline unsigned sse_high(__m128i x) { return (unsigned)_mm_movemask_epi8(x); }
+static inline unsigned sse_escape(__m128i x)
+{
+    __m128i ctl = _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(0x1f)), x); /* x <= 0x1f */
+    __m128i q = _mm_cmpeq_epi8(x, _mm_set1_epi8('"'));
+    __m128i b = _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'));
+    return (unsigned)_mm_movemask_epi8(_mm_or_si128(ctl, _mm_or_si128(q, b)));
+}
+#endif
+
+/* Number of bytes of s[0..n) before the first one >= 0x80. */
+static inline __attribute__((always_inline)) size_t ascii_run(const uint8_t *s, size_t n, bool simd)
 {
     size_t i = 0;
-    while (i < len) {
-        if (i + 8 <= len && word_ascii(load8(s + i))) { i += 8; continue; }
-        if (s[i] < 0x80) { i++; continue; }
+#if HAVE_SSE2
+    if (simd) {
+        for (; n - i >= 16; i += 16) {
+            unsigned m = sse_high(_mm_loadu_si128((const __m128i *)(const void *)(s + i)));
+            if (m) return i + (size_t)__builtin_ctz(m);
+        }
+    }
+#else
+    (void)simd;
+#endif
+    for (; n - i >= 8; i += 8) {
+        uint64_t h = load8(s + i) & HIGH;
+        if (h) return i + (size_t)__builtin_ctzll(h) / 8;
+    }
+    while (i < n && s[i] < 0x80) i++;
+    return i;
+}
+
+/*
+ * Copies s[0..n) to o up to the first byte that needs escaping in a
+ * JSON string and returns how many bytes that is (n if none). Whole
+ * blocks are stored, so up to 15 bytes past the kept ones may be
+ * written, never past o + n. The last block of a run of n >= 16 (or 8)
+ * bytes is the one ending at n, overlapping the one before: bytes it
+ * stores again are the same bytes at the same place.
+ */
+static inline __attribute__((always_inline)) size_t copy_plain(uint8_t *o, const uint8_t *s, size_t n,
+                                                               bool simd)
+{
+#if HAVE_SSE2
+    if (simd && n >= 16) {
+        size_t i = 0;
+        for (;;) {
+            if (n - i < 16) i = n - 16;
+            __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+            _mm_storeu_si128((__m128i *)(void *)(o + i), x);
+            unsigned m = sse_escape(x);
+            if (m) return i + (size_t)__builtin_ctz(m);
+            if (i + 16 == n) return n;
+            i += 16;
+        }
+    }
+#else
+    (void)simd;
+#endif
+    if (n >= 8) {
+        size_t i = 0;
+        for (;;) {
+            if (n - i < 8) i = n - 8;
+            uint64_t w = load8(s + i), m = word_escape(w);
+            memcpy(o + i, &w, 8);
+            if (m) return i + (size_t)__builtin_ctzll(m) / 8;
+            if (i + 8 == n) return n;
+            i += 8;
+        }
+    }
+    size_t i = 0;
+    for (; i < n; i++) {
+        uint8_t c = s[i];
+        if (c < 0x20 || c == '"' || c == '\\') break;
+        o[i] = c;
+    }
+    return i;
+}
+
+/* Length of the valid sequence at s[0] >= 0x80, or 0: two-byte ones
+ * (most non-ASCII letters) without the general decoder. */
+static inline size_t seq_valid(const uint8_t *s, size_t len)
+{
+    if (s[0] >= 0xc2 && s[0] <= 0xdf) return len >= 2 && (s[1] & 0xc0) == 0x80 ? 2 : 0;
+    return utf8_seq(s, len);
+}
+
+static inline __attribute__((always_inline)) bool utf8_valid(const uint8_t *s, size_t len, bool simd)
+{
+    size_t i = 0;
+#if HAVE_SSE2
+    /* one load per 16 bytes. A block whose non-ASCII bytes are all
+     * two-byte sequences (a lead 0xc2..0xdf, then a continuation byte) is
+     * checked by its masks alone: the continuations are exactly the bytes
+     * after the leads, counting a lead that ended the block before
+     * (`carry`). Other blocks are walked a sequence at a time through
+     * their mask, from where the last sequence ends. */
+    unsigned carry = 0;
+    while (simd && len - i >= 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        unsigned m = sse_high(x);
+        if (!m && !carry) {
+            i += 16;
+            continue;
+        }
+        /* as signed bytes: leads are -62..-33, continuations -128..-65 */
+        unsigned lead = sse_high(_mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8(-63)),
+                                               _mm_cmplt_epi8(x, _mm_set1_epi8(-32))));
+        unsigned cont = sse_high(_mm_cmplt_epi8(x, _mm_set1_epi8(-64)));
+        if ((lead | cont) == m && (((lead << 1) | carry) & 0xffff) == cont) {
+            carry = lead >> 15;
+            i += 16;
+            continue;
+        }
+        size_t end = i + 16, j = i;
+        if (carry) { /* the second byte of a sequence that began before */
+            if ((s[i] & 0xc0) != 0x80) return false;
+            j++;
+            carry = 0;
+            m &= ~1u;
+        }
+        if (m) {
+            j = i + (size_t)__builtin_ctz(m);
+            for (;;) {
+                size_t n = seq_valid(s + j, len - j);
+                if (!n) return false;
+                j += n;
+                if (j >= end) break;
+                unsigned rest = m >> (j - (end - 16));
+                if (!rest) {
+                    j = end;
+                    break;
+                }
+                j += (size_t)__builtin_ctz(rest);
+            }
+        } else {
+            j = end;
+        }
+        i = j;
+    }
+    if (carry) {
+        if (i == len || (s[i] & 0xc0) != 0x80) return false;
+        i++;
+    }
+#endif
+    for (;;) {
+        i += ascii_run(s + i, len - i, simd);
+        if (i == len) return true;
+        size_t n = seq_valid(s + i, len - i);
+        if (!n) return false;
+        i += n;
+    }
+}
+
+bool cdc__utf8_valid(const uint8_t *s, size_t len) { return utf8_valid(s, len, HAVE_SSE2); }
+bool cdc__utf8_valid_portable(const uint8_t *s, size_t len) { return utf8_valid(s, len, false); }
+
+bool cdc__utf8_valid_reference(const uint8_t *s, size_t len)
+{
+    for (size_t i = 0; i < len;) {
         size_t n = utf8_seq(s + i, len - i);
         if (!n) return false;
         i += n;
@@ -118,11 +299,29 @@ static inline int ensure_room(cdc__buf *out, uint8_t **o, size_t rest)
     return CDC_OK;
 }
 
-int cdc__render_utf8_string(cdc__buf *out, const uint8_t *s, size_t len)
+/* The letter after '\\' for the characters with a short escape; 0: \u00XX. */
+static const uint8_t short_escape[0x60] = {
+    ['"'] = '"', ['\\'] = '\\', ['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't', ['\b'] = 'b', ['\f'] = 'f',
+};
+
+/* Writes the escape of c (a control character, '"' or '\\'): at most 6 bytes. */
+static inline uint8_t *put_escape(uint8_t *o, uint8_t c)
 {
-    if (len > SIZE_MAX / 2) return CDC_ERR_NOMEM;
-    if (out->cap - out->len < len + 2 + ESC_SLACK && cdc__buf_reserve(out, len + 2 + ESC_SLACK))
-        return CDC_ERR_NOMEM;
+    o[0] = '\\';
+    if (short_escape[c]) {
+        o[1] = short_escape[c];
+        return o + 2;
+    }
+    memcpy(o + 1, "u00", 3);
+    o[4] = (uint8_t)hexdig[c >> 4];
+    o[5] = (uint8_t)hexdig[c & 15];
+    return o + 6;
+}
+
+/* Any bytes: each one >= 0x80 is checked as it comes, invalid ones become
+ * U+FFFD. Room for len + 2 + ESC_SLACK is reserved by the caller. */
+static int render_any(cdc__buf *out, const uint8_t *s, size_t len)
+{
     uint8_t *o = out->data + out->len;
     *o++ = '"';
     size_t i = 0;
@@ -165,26 +364,93 @@ int cdc__render_utf8_string(cdc__buf *out, const uint8_t *s, size_t len)
             continue;
         }
         i++;
-        *o++ = '\\';
-        switch (c) {
-        case '"': *o++ = '"'; break;
-        case '\\': *o++ = '\\'; break;
-        case '\n': *o++ = 'n'; break;
-        case '\r': *o++ = 'r'; break;
-        case '\t': *o++ = 't'; break;
-        case '\b': *o++ = 'b'; break;
-        case '\f': *o++ = 'f'; break;
-        default:
-            memcpy(o, "u00", 3);
-            o[3] = (uint8_t)hexdig[c >> 4];
-            o[4] = (uint8_t)hexdig[c & 15];
-            o += 5;
-        }
+        o = put_escape(o, c);
     }
     /* the slack left after the last look covers the closing quote */
     *o++ = '"';
     out->len = (size_t)(o - out->data);
     return CDC_OK;
+}
+
+
+/* Valid UTF-8: only '"', '\\' and control characters stop the copy. Room
+ * for len + 2 + ESC_SLACK is reserved by the caller. */
+static inline __attribute__((always_inline)) int render_valid(cdc__buf *out, const uint8_t *s, size_t len,
+                                                              bool simd)
+{
+    uint8_t *o = out->data + out->len;
+    *o++ = '"';
+    size_t i = 0;
+#if HAVE_SSE2
+    /* Blocks with 16 more input bytes after them: the bytes between a
+     * block's specials are copied by 16-byte loads that stay inside the
+     * input, and the mask is walked instead of computed again after each
+     * escape. Room: at least the rest of the input plus 11 bytes (an
+     * escape takes 5 of the 16 ensure_room keeps), so 16 here, with more
+     * than 16 bytes of input left, stay inside. */
+    while (simd && len - i >= 32) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        unsigned m = sse_escape(x);
+        _mm_storeu_si128((__m128i *)(void *)o, x);
+        if (!m) {
+            o += 16;
+            i += 16;
+            continue;
+        }
+        size_t base = i;
+        do {
+            size_t j = base + (size_t)__builtin_ctz(m);
+            _mm_storeu_si128((__m128i *)(void *)o, _mm_loadu_si128((const __m128i *)(const void *)(s + i)));
+            o += j - i;
+            i = j;
+            if (ensure_room(out, &o, len - i + 1)) return CDC_ERR_NOMEM;
+            o = put_escape(o, s[i++]);
+            m &= m - 1;
+        } while (m);
+        _mm_storeu_si128((__m128i *)(void *)o, _mm_loadu_si128((const __m128i *)(const void *)(s + i)));
+        o += base + 16 - i;
+        i = base + 16;
+    }
+#endif
+    for (;;) {
+        size_t k = copy_plain(o, s + i, len - i, simd);
+        o += k;
+        i += k;
+        if (i == len) break;
+        if (ensure_room(out, &o, len - i + 1)) return CDC_ERR_NOMEM;
+        o = put_escape(o, s[i++]);
+    }
+    *o++ = '"';
+    out->len = (size_t)(o - out->data);
+    return CDC_OK;
+}
+
+static inline int reserve_string(cdc__buf *out, size_t len)
+{
+    if (len > SIZE_MAX / 2) return CDC_ERR_NOMEM;
+    if (out->cap - out->len < len + 2 + ESC_SLACK && cdc__buf_reserve(out, len + 2 + ESC_SLACK))
+        return CDC_ERR_NOMEM;
+    return CDC_OK;
+}
+
+/* Text is almost always valid: checking that first lets the copy stop at
+ * ASCII specials only, instead of at every non-ASCII character. */
+int cdc__render_utf8_string(cdc__buf *out, const uint8_t *s, size_t len)
+{
+    if (reserve_string(out, len)) return CDC_ERR_NOMEM;
+    return utf8_valid(s, len, HAVE_SSE2) ? render_valid(out, s, len, HAVE_SSE2) : render_any(out, s, len);
+}
+
+int cdc__render_utf8_string_portable(cdc__buf *out, const uint8_t *s, size_t len)
+{
+    if (reserve_string(out, len)) return CDC_ERR_NOMEM;
+    return utf8_valid(s, len, false) ? render_valid(out, s, len, false) : render_any(out, s, len);
+}
+
+int cdc__render_utf8_string_reference(cdc__buf *out, const uint8_t *s, size_t len)
+{
+    if (reserve_string(out, len)) return CDC_ERR_NOMEM;
+    return render_any(out, s, len);
 }
 
 int cdc__render_base64(cdc__buf *out, const uint8_t *p, size_t len)
@@ -338,7 +604,7 @@ size_t cdc__fmt_double_reference(char *buf, double d)
     return layout_sci(buf, sci);
 }
 
-size_t cdc__fmt_float(char *buf, float f)
+size_t cdc__fmt_float_reference(char *buf, float f)
 {
     if (!isfinite(f)) { memcpy(buf, "null", 5); return 4; }
     char sci[40];
@@ -437,8 +703,37 @@ size_t cdc__fmt_double(char *buf, double d)
     return layout(buf, neg, digits, (int)n, (int)n + k);
 }
 
+/* A float is c * 2^q with c < 2^24: the same search, whose 128-bit
+ * powers of ten are more than a float needs (k stays in -45..31). */
+size_t cdc__fmt_float(char *buf, float f)
+{
+    uint32_t bits;
+    memcpy(&bits, &f, sizeof bits);
+    bool neg = bits >> 31;
+    uint32_t frac = bits & ((UINT32_C(1) << 23) - 1);
+    int bexp = (int)(bits >> 23) & 0xff;
+    if (bexp == 0xff) { memcpy(buf, "null", 5); return 4; }
+    if (bexp == 0 && frac == 0) return layout(buf, neg, "0", 1, 1);
+    if (frac == 0 && bexp > 1) return cdc__fmt_float_reference(buf, f); /* as for doubles */
+    uint64_t c = bexp ? frac | (UINT32_C(1) << 23) : frac;
+    int q = bexp ? bexp - 150 : -149;
+    uint64_t s;
+    int k;
+    if (q <= 0 && q > -24 && (c & ((UINT64_C(1) << -q) - 1)) == 0) {
+        s = c >> -q; /* an integer below 2^24 */
+        k = 0;
+    } else {
+        schubfach(c, q, &s, &k);
+    }
+    char digits[24];
+    size_t n = cdc__fmt_u64(digits, s);
+    while (n > 1 && digits[n - 1] == '0') { n--; k++; }
+    return layout(buf, neg, digits, (int)n, (int)n + k);
+}
+
 #else
 
 size_t cdc__fmt_double(char *buf, double d) { return cdc__fmt_double_reference(buf, d); }
+size_t cdc__fmt_float(char *buf, float f) { return cdc__fmt_float_reference(buf, f); }
 
 #endif

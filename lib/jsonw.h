@@ -15,6 +15,14 @@
 int cdc__render_utf8_string(cdc__buf *out, const uint8_t *s, size_t len);
 /* True if s[0..len) is valid UTF-8 (no overlongs, surrogates or > U+10FFFF). */
 bool cdc__utf8_valid(const uint8_t *s, size_t len);
+/* The same results by other roads, for the tests: _portable without SSE2
+ * (the path of other architectures), _reference one sequence at a time
+ * (the definition); cdc__render_utf8_string_reference never takes the
+ * valid-text shortcut. */
+bool cdc__utf8_valid_portable(const uint8_t *s, size_t len);
+bool cdc__utf8_valid_reference(const uint8_t *s, size_t len);
+int cdc__render_utf8_string_portable(cdc__buf *out, const uint8_t *s, size_t len);
+int cdc__render_utf8_string_reference(cdc__buf *out, const uint8_t *s, size_t len);
 /* Appends s as UTF-8 with every invalid sequence replaced by U+FFFD.
  * Returns CDC_OK or CDC_ERR_NOMEM. */
 int cdc__utf8_sanitize(const uint8_t *s, size_t len, cdc__buf *out);
@@ -37,5 +45,6 @@ size_t cdc__fmt_float(char *buf, float f);
 /* The same text as cdc__fmt_double, found by printf and strtod round
  * trips (the slow definition the fast path is tested against). */
 size_t cdc__fmt_double_reference(char *buf, double d);
+size_t cdc__fmt_float_reference(char *buf, float f);
 
 #endif /* CDC_JSONW_H */

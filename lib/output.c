@@ -8,6 +8,7 @@
 
 #include <cdc/stream.h>
 
+#include "decoder.h"
 #include "jsonw.h"
 #include "render.h"
 #include "tablemap.h"
@@ -39,8 +40,18 @@ static int put_u64(cdc__buf *out, uint64_t v)
  * table has it (see tablemap.h), else now. */
 static int put_key(cdc__buf *out, const cdc_table *t, size_t i)
 {
-    const char *name = cdc_table_column_name(t, i);
-    if (t->jkey && t->jkey_src[i] == name) return put(out, t->jkey[i].ptr, t->jkey[i].len);
+    const char *name = t->col_names[i];
+    if (t->jkey && t->jkey_src[i] == name) {
+        cdc_bytes k = t->jkey[i];
+        /* short keys by one 16-byte copy: jtext has 16 bytes of padding
+         * after its last key (tablemap.c) */
+        if (k.len <= 16 && out->cap - out->len >= 16) {
+            memcpy(out->data + out->len, k.ptr, 16);
+            out->len += k.len;
+            return CDC_OK;
+        }
+        return put(out, k.ptr, k.len);
+    }
     int rc;
     if (name) {
         rc = put_str(out, name);
@@ -52,16 +63,21 @@ static int put_key(cdc__buf *out, const cdc_table *t, size_t i)
 
 static int put_image(const cdc_change *c, bool after, cdc__buf *out, cdc__err *err)
 {
-    const cdc_table *t = cdc_change_table(c);
-    size_t n = cdc_table_column_count(t);
-    char op = cdc_change_op(c); /* 'r' snapshot reads have an after image only */
+    const cdc_table *t = c->t;
+    size_t n = t->ncols;
+    char op = c->op; /* 'r' snapshot reads have an after image only */
     bool exists = after ? op != 'd' : op == 'u' || op == 'd';
     if (!exists) return PUT_LIT(out, "null");
     int rc = PUT_LIT(out, "{");
     bool first = true;
+    /* what cdc_change_before/after give, without a call per column */
+    const cdc_value *vals = after ? c->after : c->before;
+    const uint8_t *present = after ? c->pa : c->pb;
+    if (!vals) n = 0;
+    if (n > c->ncols) n = c->ncols;
     for (size_t i = 0; i < n && rc == CDC_OK; i++) {
-        const cdc_value *v = after ? cdc_change_after(c, i) : cdc_change_before(c, i);
-        if (!v) continue; /* absent from a MINIMAL/NOBLOB image */
+        if (!present[i]) continue; /* absent from a MINIMAL/NOBLOB image */
+        const cdc_value *v = &vals[i];
         if (!first) rc |= PUT_LIT(out, ",");
         first = false;
         rc |= put_key(out, t, i);

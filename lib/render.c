@@ -106,12 +106,14 @@ static int render_decimal(const cdc_value *v, cdc__buf *out, cdc__err *err)
         return put_quoted(out, (const char *)s, n, err);
     }
     if (!v->col) return cdc__err_set(err, CDC_ERR_INVALID, "DECIMAL value without its column");
+    char text[CDC__DECIMAL_TEXT_MAX];
+    if (v->flags & CDC_VF_SCALED)
+        return put_quoted(out, text, cdc__decimal_i64_text(v->v.dec.unscaled, v->col->meta & 0xff, text), err);
     unsigned prec = v->col->meta >> 8, scale = v->col->meta & 0xff;
     size_t need = cdc__decimal_bin_size(prec, scale);
     if (!need || v->v.b.len < need)
         return cdc__err_set(err, CDC_ERR_CORRUPT, "DECIMAL(%u,%u): %zu bytes, need %zu", prec, scale, v->v.b.len,
                             need);
-    char text[CDC__DECIMAL_TEXT_MAX];
     int n = cdc__decimal_to_text(v->v.b.ptr, prec, scale, text, err);
     if (n < 0) return n;
     return put_quoted(out, text, (size_t)n, err);
@@ -260,19 +262,37 @@ static int render_inet_uuid(const cdc_value *v, cdc__buf *out, cdc__err *err)
     return put_quoted(out, text, n, err);
 }
 
+/* Room for any number's text (cdc__fmt_double needs 40): numbers are
+ * then written in place; with less room (a caller's fixed buffer near its
+ * end) they go through num[] and put(), which asks for what they take. */
+#define NUM_ROOM 48
+
 int cdc__value_render_json(const cdc_value *v, cdc__buf *out, cdc__err *err)
 {
     char num[CDC__TEMPORAL_TEXT_MAX > 40 ? CDC__TEMPORAL_TEXT_MAX : 40];
     size_t n;
     cdc__temporal tm;
+    char *at = out->cap - out->len >= NUM_ROOM ? (char *)out->data + out->len : NULL;
     switch (v->kind) {
     case CDC_K_NULL: return put(out, "null", 4, err);
     case CDC_K_INT:
-    case CDC_K_YEAR: n = cdc__fmt_i64(num, v->v.i); return put(out, num, n, err);
+    case CDC_K_YEAR:
+        if (at) { out->len += cdc__fmt_i64(at, v->v.i); return CDC_OK; }
+        n = cdc__fmt_i64(num, v->v.i);
+        return put(out, num, n, err);
     case CDC_K_UINT:
-    case CDC_K_BIT: n = cdc__fmt_u64(num, v->v.u); return put(out, num, n, err);
-    case CDC_K_FLOAT: n = cdc__fmt_float(num, v->v.f); return put(out, num, n, err);
-    case CDC_K_DOUBLE: n = cdc__fmt_double(num, v->v.d); return put(out, num, n, err);
+    case CDC_K_BIT:
+        if (at) { out->len += cdc__fmt_u64(at, v->v.u); return CDC_OK; }
+        n = cdc__fmt_u64(num, v->v.u);
+        return put(out, num, n, err);
+    case CDC_K_FLOAT:
+        if (at) { out->len += cdc__fmt_float(at, v->v.f); return CDC_OK; }
+        n = cdc__fmt_float(num, v->v.f);
+        return put(out, num, n, err);
+    case CDC_K_DOUBLE:
+        if (at) { out->len += cdc__fmt_double(at, v->v.d); return CDC_OK; }
+        n = cdc__fmt_double(num, v->v.d);
+        return put(out, num, n, err);
     case CDC_K_DECIMAL: return render_decimal(v, out, err);
     case CDC_K_DATE: n = cdc__fmt_date(num, &v->v.tm); return put_quoted(out, num, n, err);
     case CDC_K_DATETIME: n = cdc__fmt_datetime(num, &v->v.tm, v->fsp, 'T'); return put_quoted(out, num, n, err);
@@ -291,6 +311,10 @@ int cdc__value_render_json(const cdc_value *v, cdc__buf *out, cdc__err *err)
     case CDC_K_ENUM:
         if (v->col && v->col->n_labels && v->v.u <= v->col->n_labels) {
             if (v->v.u == 0) return put(out, "\"\"", 2, err); /* the '' error value */
+            if (v->col->jlabels) { /* converted and escaped once per TABLE_MAP */
+                const cdc_bytes *j = &v->col->jlabels[v->v.u - 1];
+                return put(out, (const char *)j->ptr, j->len, err);
+            }
             const cdc_bytes *l = &v->col->labels[v->v.u - 1];
             return cdc__render_text(out, l->ptr, l->len, v->col->charset, err);
         }

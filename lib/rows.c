@@ -5,10 +5,26 @@
 
 #include <inttypes.h>
 
+#include "decimal.h"
+#include "temporal.h"
+#include "types.h"
+
 bool cdc__rows_is_rows_event(int type)
 {
     return (type >= 20 && type <= 25) || (type >= 30 && type <= 32) || type == 39 ||
            (type >= 166 && type <= 171);
+}
+
+static size_t popcount_bits(const uint8_t *bm, size_t n)
+{
+    static const uint8_t pop4[16] = {0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4};
+    size_t c = 0, whole = n / 8;
+    for (size_t i = 0; i < whole; i++) c += pop4[bm[i] & 15] + pop4[bm[i] >> 4];
+    if (n % 8) {
+        unsigned last = bm[whole] & ((1u << (n % 8)) - 1);
+        c += pop4[last & 15] + pop4[last >> 4];
+    }
+    return c;
 }
 
 int cdc__rows_parse(const cdc__fde *f, int type, const uint8_t *body, size_t len,
@@ -48,16 +64,305 @@ int cdc__rows_parse(const cdc__fde *f, int type, const uint8_t *body, size_t len
     out->cols_after = base == 1 ? cdc__rd_take(&r, bm) : out->cols_before;
     if (r.bad)
         return cdc__err_set(err, CDC_ERR_CORRUPT, "rows event: column bitmaps run past the end");
+    out->n_before = popcount_bits(out->cols_before, out->ncols);
+    out->n_after = popcount_bits(out->cols_after, out->ncols);
     out->rows = cdc__rd_rest(&r);
     return CDC_OK;
 }
 
-static size_t popcount_bits(const uint8_t *bm, size_t n)
+/* ---- the per-table plan ------------------------------------------------ */
+
+static uint8_t text_or_bytes(const cdc_column *c)
 {
-    size_t c = 0, whole = n / 8;
-    for (size_t i = 0; i < whole; i++) c += (size_t)__builtin_popcount(bm[i]);
-    if (n % 8) c += (size_t)__builtin_popcount(bm[whole] & ((1u << (n % 8)) - 1));
-    return c;
+    return c->charset == CDC_CHARSET_BINARY ? CDC_K_BYTES : CDC_K_STRING;
+}
+
+/* A length-prefixed value of text or bytes, unless the metadata says it
+ * is an INET4/INET6/UUID (whose length types.c checks). */
+static void plan_string(const cdc_column *c, unsigned lb, cdc__col_plan *pl)
+{
+    if (c->flags & (CDC_COLF_INET4 | CDC_COLF_INET6 | CDC_COLF_UUID)) return;
+    *pl = (cdc__col_plan){.op = PLAN_LENPREF, .width = (uint8_t)lb, .kind = text_or_bytes(c)};
+}
+
+static void plan_fixed(cdc__col_plan *pl, uint8_t op, size_t width, uint8_t kind)
+{
+    pl->op = op;
+    pl->width = (uint8_t)width;
+    pl->kind = kind;
+}
+
+/* The same choices as cdc__value_decode (types.c), made once. */
+void cdc__col_plan_make(const cdc_column *c, cdc__col_plan *pl)
+{
+    *pl = (cdc__col_plan){.op = PLAN_SLOW};
+    bool uns = (c->flags & CDC_COLF_UNSIGNED) != 0;
+    uint8_t int_op = uns ? PLAN_UINT : PLAN_INT, int_kind = uns ? CDC_K_UINT : CDC_K_INT;
+    unsigned fsp = c->meta;
+    switch (c->type) {
+    case CDC_T_TINY: plan_fixed(pl, int_op, 1, int_kind); break;
+    case CDC_T_SHORT: plan_fixed(pl, int_op, 2, int_kind); break;
+    case CDC_T_INT24: plan_fixed(pl, int_op, 3, int_kind); break;
+    case CDC_T_LONG: plan_fixed(pl, int_op, 4, int_kind); break;
+    case CDC_T_LONGLONG: plan_fixed(pl, int_op, 8, int_kind); break;
+    case CDC_T_FLOAT: plan_fixed(pl, PLAN_FLOAT, 4, CDC_K_FLOAT); break;
+    case CDC_T_DOUBLE: plan_fixed(pl, PLAN_DOUBLE, 8, CDC_K_DOUBLE); break;
+    case CDC_T_YEAR: plan_fixed(pl, PLAN_YEAR, 1, CDC_K_YEAR); break;
+    case CDC_T_DATE:
+    case CDC_T_NEWDATE: plan_fixed(pl, PLAN_DATE, 3, CDC_K_DATE); break;
+    case CDC_T_NEWDECIMAL: {
+        size_t n = cdc__decimal_bin_size(c->meta >> 8, c->meta & 0xff);
+        if (n) plan_fixed(pl, PLAN_DECIMAL, n, CDC_K_DECIMAL);
+        break;
+    }
+    case CDC_T_TIME2:
+        if (fsp <= 6) plan_fixed(pl, PLAN_TIME2, 3 + cdc__frac_bytes(fsp), CDC_K_TIME);
+        break;
+    case CDC_T_DATETIME2:
+        if (fsp <= 6) plan_fixed(pl, PLAN_DATETIME2, 5 + cdc__frac_bytes(fsp), CDC_K_DATETIME);
+        break;
+    case CDC_T_TIMESTAMP2:
+        if (fsp <= 6) plan_fixed(pl, PLAN_TIMESTAMP2, 4 + cdc__frac_bytes(fsp), CDC_K_TIMESTAMP);
+        break;
+    case CDC_T_BIT: {
+        unsigned bits = (c->meta >> 8) * 8 + (c->meta & 0xff);
+        if (bits >= 1 && bits <= 64) plan_fixed(pl, PLAN_BE_UINT, (bits + 7) / 8, CDC_K_BIT);
+        break;
+    }
+    case CDC_T_ENUM:
+    case CDC_T_SET:
+    case CDC_T_STRING: {
+        unsigned real, len;
+        cdc__column_string_info(c, &real, &len);
+        if (real == CDC_T_ENUM) {
+            if (len == 1 || len == 2) plan_fixed(pl, PLAN_LE_UINT, len, CDC_K_ENUM);
+        } else if (real == CDC_T_SET) {
+            if (len >= 1 && len <= 8) plan_fixed(pl, PLAN_LE_UINT, len, CDC_K_SET);
+        } else {
+            plan_string(c, len > 255 ? 2 : 1, pl);
+        }
+        break;
+    }
+    case CDC_T_VARCHAR:
+    case CDC_T_VAR_STRING: plan_string(c, c->meta > 255 ? 2 : 1, pl); break;
+    case CDC_T_TINY_BLOB:
+    case CDC_T_MEDIUM_BLOB:
+    case CDC_T_LONG_BLOB:
+    case CDC_T_BLOB:
+        if (c->meta < 1 || c->meta > 4) break;
+        *pl = (cdc__col_plan){.op = PLAN_LENPREF, .width = (uint8_t)c->meta, .kind = text_or_bytes(c)};
+        if (c->flags & CDC_COLF_JSON_TEXT) {
+            pl->kind = CDC_K_JSON;
+            pl->vflags = CDC_VF_TEXT;
+        }
+        break;
+    case CDC_T_JSON: {
+        unsigned lb = c->meta ? c->meta : 4;
+        if (lb > 4) break;
+        *pl = (cdc__col_plan){.op = PLAN_LENPREF, .width = (uint8_t)lb, .kind = CDC_K_JSON};
+        if (c->flags & CDC_COLF_JSON_TEXT) pl->vflags = CDC_VF_TEXT;
+        break;
+    }
+    default: break; /* old temporal and DECIMAL forms, GEOMETRY, VECTOR, NULL: types.c */
+    }
+    if (pl->op == PLAN_TIME2 || pl->op == PLAN_DATETIME2 || pl->op == PLAN_TIMESTAMP2) pl->fsp = (uint8_t)fsp;
+    pl->json = c->type == CDC_T_JSON;
+}
+
+int cdc__rows_prepare(struct cdc_table *t)
+{
+    if (t->plan) return CDC_OK;
+    cdc__col_plan *pl = cdc__calloc(t->alloc, t->ncols ? t->ncols : 1, sizeof *pl);
+    if (!pl) return CDC_ERR_NOMEM;
+    uint16_t jk = 0;
+    for (size_t i = 0; i < t->ncols; i++) {
+        cdc__col_plan_make(&t->cols[i], &pl[i]);
+        pl[i].json_k = jk;
+        if (pl[i].json) jk++;
+    }
+    t->plan = pl;
+    return CDC_OK;
+}
+
+/* Little-endian w (1..8) bytes at p; one 8-byte load when the input has
+ * 8 bytes from p. */
+static inline uint64_t load_le(const uint8_t *p, size_t w, size_t avail)
+{
+    if (avail < 8) return cdc__leN(p, w);
+    uint64_t v = cdc__le64(p);
+    return w == 8 ? v : v & ((UINT64_C(1) << (8 * w)) - 1);
+}
+
+static inline bool tm_is_zero(const cdc__temporal *tm)
+{
+    return !tm->year && !tm->month && !tm->day && !tm->hour && !tm->minute && !tm->second && !tm->usec;
+}
+
+/* Decodes one value through its plan; false when the plan cannot (a
+ * PLAN_SLOW column, a value short of its bytes, a bad DECIMAL digit
+ * group): cdc__value_decode then reads it and says what is wrong. */
+static inline __attribute__((always_inline)) bool plan_decode(const cdc__col_plan *pl, const cdc_column *c, const uint8_t *p, size_t avail,
+                               cdc_value *v, size_t *used)
+{
+    size_t w = pl->width;
+    if (pl->op == PLAN_SLOW || w > avail) return false;
+    memset(v, 0, sizeof *v);
+    v->kind = pl->kind;
+    v->fsp = pl->fsp;
+    v->flags = pl->vflags;
+    v->col = c;
+    switch (pl->op) {
+    case PLAN_INT: {
+        unsigned shift = (unsigned)(64 - 8 * w);
+        uint64_t u = load_le(p, w, avail);
+        v->v.i = shift ? (int64_t)(u << shift) >> shift : (int64_t)u;
+        break;
+    }
+    case PLAN_UINT:
+    case PLAN_LE_UINT: v->v.u = load_le(p, w, avail); break;
+    case PLAN_BE_UINT: v->v.u = cdc__beN(p, w); break;
+    case PLAN_FLOAT: {
+        uint32_t u = cdc__le32(p);
+        memcpy(&v->v.f, &u, 4);
+        break;
+    }
+    case PLAN_DOUBLE: {
+        uint64_t u = cdc__le64(p);
+        memcpy(&v->v.d, &u, 8);
+        break;
+    }
+    case PLAN_LENPREF: {
+        uint64_t n = load_le(p, w, avail);
+        if (n > avail - w) return false;
+        v->v.b = (cdc_bytes){p + w, (size_t)n};
+        *used = w + (size_t)n;
+        return true;
+    }
+    case PLAN_DECIMAL: {
+        /* up to 18 digits: checked and read as an integer in one pass,
+         * which the getters and the JSON text then use */
+        unsigned prec = c->meta >> 8, scale = c->meta & 0xff;
+        if (prec <= 18) {
+            if (!cdc__decimal_to_i64(p, prec, scale, &v->v.dec.unscaled)) return false;
+            v->flags |= CDC_VF_SCALED;
+        } else {
+            cdc__err scratch;
+            if (cdc__decimal_check(p, prec, scale, &scratch) < 0) return false;
+        }
+        v->v.dec.b = (cdc_bytes){p, w};
+        break;
+    }
+    case PLAN_DATE:
+        cdc__date_unpack(cdc__le24(p), &v->v.tm);
+        if (tm_is_zero(&v->v.tm)) v->flags |= CDC_VF_ZERO_DATE;
+        break;
+    case PLAN_TIME2: cdc__time2_unpack(p, pl->fsp, &v->v.tm); break;
+    case PLAN_DATETIME2:
+        cdc__datetime2_unpack(p, pl->fsp, &v->v.tm);
+        if (tm_is_zero(&v->v.tm)) v->flags |= CDC_VF_ZERO_DATE;
+        break;
+    case PLAN_TIMESTAMP2: {
+        int64_t sec;
+        uint32_t usec;
+        cdc__timestamp2_unpack(p, pl->fsp, &sec, &usec);
+        v->v.ts.sec = sec;
+        v->v.ts.usec = usec;
+        if (!sec && !usec) v->flags |= CDC_VF_ZERO_DATE; /* the zero date, not 1970 */
+        break;
+    }
+    case PLAN_YEAR: v->v.i = p[0] ? 1900 + p[0] : 0; break;
+    default: return false;
+    }
+    *used = w;
+    return true;
+}
+
+int cdc__value_decode_planned(const cdc__col_plan *pl, const cdc_column *c, const uint8_t *p, size_t avail,
+                              cdc_value *out, size_t *used, cdc__err *err)
+{
+    if (plan_decode(pl, c, p, avail, out, used)) return CDC_OK;
+    return cdc__value_decode(c, p, avail, out, used, err);
+}
+
+/* ---- row images ----------------------------------------------------------- */
+
+/* A PARTIAL_JSON diff for column i: applied to the before value when
+ * there is one, else delivered as it is. */
+static int partial_json(const cdc_column *c, size_t i, const uint8_t *p, size_t avail, cdc_value *v,
+                        size_t *used, const cdc_value *before, const uint8_t *before_present, cdc__buf *jbuf,
+                        cdc__err *err)
+{
+    cdc_value diff;
+    int rc = cdc__json_diff_decode(c, p, avail, &diff, used, err);
+    if (rc) return rc;
+    *v = diff;
+    v->col = c;
+    if (before && before_present && before_present[i] && before[i].kind != CDC_K_NULL) {
+        cdc__buf_reset(jbuf);
+        cdc__err tmp;
+        cdc__err_clear(&tmp);
+        rc = cdc__json_diff_apply(&before[i], &diff, jbuf, v, &tmp);
+        if (rc == CDC_ERR_UNSUPPORTED) {
+            *v = diff;
+        } else if (rc) {
+            *err = tmp;
+            return rc;
+        }
+        v->col = c;
+    }
+    return CDC_OK;
+}
+
+/* The per-row loop of cdc__rows_image, through the table's plan. */
+static inline __attribute__((always_inline)) int
+image_loop(const struct cdc_table *t, size_t n, const cdc__col_plan *plan, const uint8_t *bitmap, size_t npresent,
+           const uint8_t *nulls, const uint8_t *pbits, cdc__reader *r, cdc_value *vals, uint8_t *present,
+           const cdc_value *before, const uint8_t *before_present, cdc__buf *jbufs, cdc__rows_where *where,
+           cdc__err *err)
+{
+    const uint8_t *p = cdc__rd_ptr(r), *end = r->p + r->len;
+    size_t k = 0;
+    bool all = npresent == n; /* the usual FULL image: no column to skip */
+    for (size_t i = 0; i < n; i++) {
+        const cdc__col_plan *pl = &plan[i];
+        if (!all && !((bitmap[i / 8] >> (i % 8)) & 1)) {
+            present[i] = 0;
+            continue;
+        }
+        present[i] = 1;
+        const cdc_column *c = &t->cols[i];
+        cdc_value *v = &vals[i];
+        bool is_null = (nulls[k / 8] >> (k % 8)) & 1;
+        k++;
+        if (is_null) {
+            memset(v, 0, sizeof *v);
+            v->kind = CDC_K_NULL;
+            v->col = c;
+            continue;
+        }
+        size_t avail = (size_t)(end - p), used = 0;
+        if (pbits && pl->json && ((pbits[pl->json_k / 8] >> (pl->json_k % 8)) & 1)) {
+            int rc = partial_json(c, i, p, avail, v, &used, before, before_present, &jbufs[pl->json_k], err);
+            if (rc) {
+                where->column = i;
+                return rc;
+            }
+        } else if (!plan_decode(pl, c, p, avail, v, &used)) {
+            int rc = cdc__value_decode(c, p, avail, v, &used, err);
+            if (rc) {
+                where->column = i;
+                return rc;
+            }
+            v->col = c;
+        }
+        if (used > avail) {
+            where->column = i;
+            return cdc__err_set(err, CDC_ERR_CORRUPT, "value claims %zu bytes, %zu left", used, avail);
+        }
+        p += used;
+    }
+    r->off = (size_t)(p - r->p);
+    return CDC_OK;
 }
 
 int cdc__rows_image(const struct cdc_table *t, const cdc__rows_ev *ev, const uint8_t *bitmap,
@@ -77,60 +382,26 @@ int cdc__rows_image(const struct cdc_table *t, const cdc__rows_ev *ev, const uin
             if (!pbits) return cdc__err_set(err, CDC_ERR_CORRUPT, "partial-JSON bits truncated");
         }
     }
-    size_t npresent = popcount_bits(bitmap, n);
+    size_t npresent = bitmap == ev->cols_before ? ev->n_before : ev->n_after;
     const uint8_t *nulls = cdc__rd_take(r, (npresent + 7) / 8);
     if (!nulls)
         return cdc__err_set(err, CDC_ERR_CORRUPT, "NULL bitmap: need %zu bytes, %zu left",
                             (npresent + 7) / 8, cdc__rd_left(r));
-    size_t k = 0, json_k = 0;
-    for (size_t i = 0; i < n; i++) {
-        const cdc_column *c = &t->cols[i];
-        bool is_json = c->type == CDC_T_JSON;
-        size_t jk = json_k;
-        if (is_json) json_k++;
-        if (!((bitmap[i / 8] >> (i % 8)) & 1)) { present[i] = 0; continue; }
-        present[i] = 1;
-        cdc_value *v = &vals[i];
-        bool is_null = (nulls[k / 8] >> (k % 8)) & 1;
-        k++;
-        if (is_null) {
-            memset(v, 0, sizeof *v);
-            v->kind = CDC_K_NULL;
-            v->col = c;
-            continue;
+    const cdc__col_plan *plan = t->plan;
+    cdc__col_plan *own = NULL;
+    if (!plan) { /* cdc__rows_prepare was not called: a plan for this image only */
+        own = cdc__calloc(t->alloc, n ? n : 1, sizeof *own);
+        if (!own) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+        uint16_t jk = 0;
+        for (size_t i = 0; i < n; i++) {
+            cdc__col_plan_make(&t->cols[i], &own[i]);
+            own[i].json_k = jk;
+            if (own[i].json) jk++;
         }
-        where->column = i;
-        size_t used = 0;
-        int rc;
-        if (is_json && pbits && ((pbits[jk / 8] >> (jk % 8)) & 1)) {
-            cdc_value diff;
-            rc = cdc__json_diff_decode(c, cdc__rd_ptr(r), cdc__rd_left(r), &diff, &used, err);
-            if (rc) return rc;
-            *v = diff;
-            v->col = c;
-            if (before && before_present && before_present[i] &&
-                before[i].kind != CDC_K_NULL) {
-                cdc__buf_reset(&jbufs[jk]);
-                cdc__err tmp;
-                cdc__err_clear(&tmp);
-                rc = cdc__json_diff_apply(&before[i], &diff, &jbufs[jk], v, &tmp);
-                if (rc == CDC_ERR_UNSUPPORTED) {
-                    *v = diff;
-                } else if (rc) {
-                    *err = tmp;
-                    return rc;
-                }
-                v->col = c;
-            }
-        } else {
-            rc = cdc__value_decode(c, cdc__rd_ptr(r), cdc__rd_left(r), v, &used, err);
-            if (rc) return rc;
-            v->col = c;
-        }
-        if (used > cdc__rd_left(r))
-            return cdc__err_set(err, CDC_ERR_CORRUPT, "value claims %zu bytes, %zu left", used,
-                                cdc__rd_left(r));
-        cdc__rd_skip(r, used);
+        plan = own;
     }
-    return CDC_OK;
+    int rc = image_loop(t, n, plan, bitmap, npresent, nulls, pbits, r, vals, present, before, before_present,
+                        jbufs, where, err);
+    cdc__free(t->alloc, own);
+    return rc;
 }

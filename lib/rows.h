@@ -23,6 +23,7 @@ typedef struct cdc__rows_ev {
     size_t ncols;
     const uint8_t *cols_before; /* present columns of the before image (or the only image) */
     const uint8_t *cols_after;  /* present columns of the after image (updates) */
+    size_t n_before, n_after;   /* how many bits of each are set */
     cdc_bytes rows;
 } cdc__rows_ev;
 
@@ -30,6 +31,38 @@ typedef struct cdc__rows_ev {
 bool cdc__rows_is_rows_event(int type);
 int cdc__rows_parse(const cdc__fde *f, int type, const uint8_t *body, size_t len,
                     cdc__rows_ev *out, cdc__err *err);
+
+/*
+ * How the values of one column are read, chosen once per TABLE_MAP from
+ * its type and metadata, so the per-row loop reads a fixed width or a
+ * length prefix and fills the value without going through the type
+ * switch of cdc__value_decode. Columns with rarer types (and any whose
+ * metadata is out of range) are PLAN_SLOW: cdc__value_decode reads them,
+ * and it also reads any value the plan finds short or malformed, so
+ * every error message is the one cdc__value_decode gives.
+ */
+enum {
+    PLAN_SLOW, PLAN_INT, PLAN_UINT, PLAN_LE_UINT, PLAN_BE_UINT, PLAN_FLOAT, PLAN_DOUBLE,
+    PLAN_LENPREF, PLAN_DECIMAL, PLAN_DATE, PLAN_TIME2, PLAN_DATETIME2, PLAN_TIMESTAMP2, PLAN_YEAR,
+};
+typedef struct cdc__col_plan {
+    uint8_t op;       /* PLAN_* */
+    uint8_t width;    /* bytes of a fixed-width value; length bytes of PLAN_LENPREF */
+    uint8_t kind;     /* CDC_K_* the value gets */
+    uint8_t fsp;      /* temporal precision */
+    uint16_t vflags;  /* CDC_VF_* the value gets */
+    bool json;        /* a JSON column (PARTIAL_UPDATE_ROWS counts these) */
+    uint16_t json_k;  /* JSON columns before this one */
+} cdc__col_plan;
+
+void cdc__col_plan_make(const cdc_column *c, cdc__col_plan *pl);
+/* Makes t's plan (t->plan) if it has none; CDC_OK or CDC_ERR_NOMEM.
+ * Call before the first cdc__rows_image of a table (without a plan,
+ * cdc__rows_image works each column's out for every row). */
+int cdc__rows_prepare(struct cdc_table *t);
+/* cdc__value_decode through a plan: the same value, *used and errors. */
+int cdc__value_decode_planned(const cdc__col_plan *pl, const cdc_column *c, const uint8_t *p,
+                              size_t avail, cdc_value *out, size_t *used, cdc__err *err);
 
 /* Where a value failed, for the caller's message. */
 typedef struct cdc__rows_where { size_t column; bool after; } cdc__rows_where;

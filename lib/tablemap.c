@@ -5,6 +5,7 @@
 #include "tablemap.h"
 
 #include "jsonw.h"
+#include "render.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -277,6 +278,32 @@ static int json_names(struct cdc_table *t)
         if (rc == CDC_OK) rc = cdc__buf_putc(&b, ':');
         off[2 + i] = b.len;
     }
+    /* padding, so output.c may copy a short key by 16 bytes at once */
+    if (rc == CDC_OK) rc = cdc__buf_append(&b, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 16) ? CDC_ERR_NOMEM : CDC_OK;
+    /* ENUM/SET labels as render.c would write them, converted from the
+     * column's charset; a label that cannot be leaves its column to
+     * render.c (start offset SIZE_MAX) */
+    size_t nlab = 0, li = 0;
+    for (size_t i = 0; i < t->ncols; i++) nlab += t->cols[i].n_labels;
+    size_t *loff = NULL;
+    if (rc == CDC_OK && nlab) {
+        loff = cdc__calloc(a, 2 * nlab, sizeof *loff);
+        t->jlabels = cdc__calloc(a, nlab, sizeof *t->jlabels);
+        if (!loff || !t->jlabels) rc = CDC_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < t->ncols && rc == CDC_OK; i++) {
+        const cdc_column *c = &t->cols[i];
+        for (uint32_t j = 0; j < c->n_labels && rc == CDC_OK; j++, li++) {
+            size_t mark = b.len;
+            cdc__err e;
+            cdc__err_clear(&e);
+            int r = cdc__render_text(&b, c->labels[j].ptr, c->labels[j].len, c->charset, &e);
+            if (r == CDC_ERR_NOMEM) rc = r;
+            if (r) b.len = mark;
+            loff[2 * li] = r ? SIZE_MAX : mark;
+            loff[2 * li + 1] = b.len;
+        }
+    }
     if (rc == CDC_OK) {
         /* pointers only now: the buffer has stopped moving */
         t->jtext = (char *)b.data;
@@ -288,9 +315,22 @@ static int json_names(struct cdc_table *t)
             t->jkey_src[i] = t->col_names[i];
             start = off[2 + i];
         }
+        li = 0;
+        for (size_t i = 0; i < t->ncols; i++) {
+            cdc_column *c = &t->cols[i];
+            bool ok = true;
+            for (uint32_t j = 0; j < c->n_labels; j++) {
+                ok = ok && loff[2 * (li + j)] != SIZE_MAX;
+                if (ok) t->jlabels[li + j] = (cdc_bytes){b.data + loff[2 * (li + j)],
+                                                         loff[2 * (li + j) + 1] - loff[2 * (li + j)]};
+            }
+            c->jlabels = ok && c->n_labels ? &t->jlabels[li] : NULL;
+            li += c->n_labels;
+        }
     } else {
         cdc__buf_free(&b);
     }
+    cdc__free(a, loff);
     cdc__free(a, off);
     return rc;
 }
@@ -405,6 +445,8 @@ void cdc__table_free(struct cdc_table *t)
     cdc__free(a, t->jtext);
     cdc__free(a, t->jkey);
     cdc__free(a, (void *)t->jkey_src);
+    cdc__free(a, t->plan);
+    cdc__free(a, t->jlabels);
     cdc__free(a, t->cols);
     cdc__free(a, t->col_names);
     cdc__free(a, t->labels);

@@ -32,10 +32,15 @@ struct cdc_table {
      * lines (output.c): jdb/jname are "db"/"table" string literals,
      * jkey[i] is column i's "name": key ("@N" when unnamed). Each key is
      * valid only while col_names[i] == jkey_src[i] (a stream may fill in
-     * names from information_schema later). NULL when not built. */
+     * names from information_schema later). NULL when not built. 16
+     * zero bytes follow the last key. */
     char *jtext;
     cdc_bytes jdb, jname, *jkey;
+    cdc_bytes *jlabels;       /* storage of the columns' jlabels (in jtext) */
     const char **jkey_src;
+    /* How rows.c reads each column's values, made on the first row image
+     * of this table (cdc__rows_image); NULL until then. */
+    struct cdc__col_plan *plan;
 };
 
 /* Decodes a TABLE_MAP body into a new table (owned by the caller; free

@@ -174,8 +174,23 @@ int64_t cdc__tm_to_epoch(const cdc__temporal *tm)
 
 static const uint32_t pow10_6[7] = {1000000, 100000, 10000, 1000, 100, 10, 1};
 
-static char *put_num(char *o, uint32_t v, unsigned width)
+static const char digits2[] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+static inline char *put2(char *o, uint32_t v)
 {
+    memcpy(o, digits2 + 2 * v, 2);
+    return o + 2;
+}
+
+/* v in decimal, zero-padded to width; every field of a valid date or
+ * time fits its width and takes the digit-pair road. */
+static inline char *put_num(char *o, uint32_t v, unsigned width)
+{
+    if (width == 2 && v < 100) return put2(o, v);
+    if (width == 4 && v < 10000) return put2(put2(o, v / 100), v % 100);
     char tmp[12];
     unsigned n = 0;
     do { tmp[n++] = (char)('0' + v % 10); v /= 10; } while (v);
@@ -184,12 +199,16 @@ static char *put_num(char *o, uint32_t v, unsigned width)
     return o;
 }
 
+/* The first fsp of the six digits of usec: all six are written (the
+ * callers' buffers have room), fsp of them kept. */
 static char *put_frac(char *o, uint32_t usec, unsigned fsp)
 {
     if (fsp == 0) return o;
     if (fsp > 6) fsp = 6;
     *o++ = '.';
-    return put_num(o, usec % 1000000 / pow10_6[fsp], fsp);
+    uint32_t u = usec % 1000000;
+    put2(put2(put2(o, u / 10000), u / 100 % 100), u % 100);
+    return o + fsp;
 }
 
 size_t cdc__fmt_date(char *out, const cdc__temporal *tm)

@@ -213,6 +213,11 @@ static int decimal_parts(const cdc_value *v, u128 *mag, bool *neg, unsigned *sca
 CDC_EXTERN int cdc_value_decimal_scaled(const cdc_value *v, int64_t *unscaled, unsigned *scale)
 {
     if (!v || !unscaled || !scale || v->kind != CDC_K_DECIMAL) return CDC_ERR_INVALID;
+    if (v->flags & CDC_VF_SCALED) { /* read at decode time (rows.c) */
+        *unscaled = v->v.dec.unscaled;
+        *scale = v->col->meta & 0xff;
+        return CDC_OK;
+    }
     u128 m;
     bool neg;
     unsigned sc;

@@ -56,6 +56,8 @@ typedef struct cdc_column {
     uint32_t vector_dims;  /* VECTOR dimensionality from metadata, 0 when unknown */
     uint32_t n_labels;     /* ENUM/SET labels, 0 when unknown */
     const cdc_bytes *labels;
+    const cdc_bytes *jlabels; /* each label as a JSON string (UTF-8, escaped), made once
+                               * per TABLE_MAP (tablemap.c); NULL when not made */
 } cdc_column;
 
 /*
@@ -93,6 +95,7 @@ enum {
     CDC_VF_TEXT = 1u << 0,      /* JSON kind: v.b is JSON text, not binary JSON */
     CDC_VF_ZERO_DATE = 1u << 1, /* DATE/DATETIME/TIMESTAMP of all zeros */
     CDC_VF_UTF8 = 1u << 2,      /* STRING kind: v.b is UTF-8 already, whatever the column charset */
+    CDC_VF_SCALED = 1u << 3,    /* DECIMAL kind: v.dec.unscaled holds the value (column scale) */
 };
 
 typedef struct cdc__temporal {
@@ -117,6 +120,9 @@ typedef struct cdc_value {
         float f;
         double d;
         cdc_bytes b;
+        /* a binary DECIMAL of at most 18 digits, as decoded by rows.c:
+         * b (same place) plus its digits as an integer */
+        struct { cdc_bytes b; int64_t unscaled; } dec;
         cdc__temporal tm;
         struct { int64_t sec; uint32_t usec; } ts;
     } v;

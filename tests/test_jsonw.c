@@ -1,8 +1,11 @@
 /*
  * Unit tests for jsonw.c: shortest round-trip doubles (the Schubfach
  * path against strtod and against the printf/strtod reference, on
- * random and edge values), integers against printf, and JSON string
- * escaping against a byte-at-a-time model on random byte strings.
+ * random and edge values), integers against printf, JSON string
+ * escaping against a byte-at-a-time model on random byte strings (the
+ * SSE2 path, the portable 8-byte path and the one-sequence-at-a-time
+ * path), and the UTF-8 validators against a code-point model on random
+ * and exhaustive short byte strings at every alignment.
  *
  * CDC_JSONW_DOUBLES=N sets how many random doubles (default 400,000;
  * a long run: 100000000 or more, on a release build).
@@ -113,6 +116,63 @@ static void test_double_random(void **state)
     assert_int_equal(failures, 0);
 }
 
+/* The float path against its printf/strtof reference, and the text
+ * reads back as f. */
+static void check_float(float f)
+{
+    char a[48], b[48];
+    size_t na = cdc__fmt_float(a, f), nb = cdc__fmt_float_reference(b, f);
+    if (na != nb || strcmp(a, b)) {
+        if (failures++ < 10) printf("float %a: fast %s, reference %s\n", (double)f, a, b);
+        return;
+    }
+    if (isfinite(f) && strtof(a, NULL) != f && failures++ < 10) printf("float %a: %s does not read back\n", (double)f, a);
+}
+
+/* Floats of several binades (subnormals, the smallest normals, around 1,
+ * integers near 2^24, the largest) every CDC_JSONW_FLOAT_STRIDE-th
+ * (default 127; 1 checks the eight binades whole, 134 million floats,
+ * minutes), every power of two, and random bit patterns and
+ * decimal-looking values (CDC_JSONW_FLOATS, default 100,000). */
+static void test_float_shortest(void **state)
+{
+    (void)state;
+    failures = 0;
+    long n = 0;
+    const char *st = getenv("CDC_JSONW_FLOAT_STRIDE");
+    uint32_t stride = st && atol(st) > 0 ? (uint32_t)atol(st) : 127;
+    static const unsigned binades[] = {0, 1, 2, 126, 127, 150, 151, 254};
+    for (size_t b = 0; b < sizeof binades / sizeof binades[0]; b++)
+        for (uint32_t m = 0; m < (1u << 23); m += stride) {
+            uint32_t bits = (uint32_t)binades[b] << 23 | m;
+            float f;
+            memcpy(&f, &bits, 4);
+            check_float(f);
+            check_float(-f);
+            n += 2;
+        }
+    for (int e = -149; e <= 127; e++) {
+        check_float(ldexpf(1.0f, e));
+        n++;
+    }
+    const char *env = getenv("CDC_JSONW_FLOATS");
+    long r = env ? atol(env) : 100000;
+    for (long i = 0; i < r; i++) {
+        uint64_t bits = next();
+        float f;
+        if (i % 2) {
+            uint32_t u = (uint32_t)bits;
+            memcpy(&f, &u, 4);
+        } else {
+            f = (float)((double)(bits % 10000000) * pow(10.0, (int)((bits >> 32) % 50) - 30));
+        }
+        check_float(f);
+        n++;
+    }
+    printf("%ld floats: fast text = reference text, reads back exactly\n", n);
+    assert_int_equal(failures, 0);
+}
+
 static void test_integers(void **state)
 {
     (void)state;
@@ -135,6 +195,117 @@ static void test_integers(void **state)
     assert_string_equal(a, "-9223372036854775808");
 }
 
+/* The Unicode definition, one code point at a time: shortest form only,
+ * no surrogates, nothing past U+10FFFF. Shares no code with jsonw.c. */
+static bool model_valid(const uint8_t *s, size_t len)
+{
+    for (size_t i = 0; i < len;) {
+        uint32_t c = s[i], min;
+        size_t n;
+        if (c < 0x80) { i++; continue; }
+        if ((c & 0xe0) == 0xc0) { n = 2; c &= 0x1f; min = 0x80; }
+        else if ((c & 0xf0) == 0xe0) { n = 3; c &= 0x0f; min = 0x800; }
+        else if ((c & 0xf8) == 0xf0) { n = 4; c &= 0x07; min = 0x10000; }
+        else return false;
+        if (len - i < n) return false;
+        for (size_t k = 1; k < n; k++) {
+            if ((s[i + k] & 0xc0) != 0x80) return false;
+            c = (c << 6) | (s[i + k] & 0x3f);
+        }
+        if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) return false;
+        i += n;
+    }
+    return true;
+}
+
+static long validated;
+
+/* Every validator agrees with the model on s, and on s placed at each
+ * offset 0..17 after ASCII and followed by 0 or 7 bytes of ASCII (so each
+ * byte meets every position in a 16-byte block and an 8-byte word). */
+static void check_valid(const uint8_t *s, size_t len)
+{
+    bool want = model_valid(s, len);
+    assert_int_equal(cdc__utf8_valid(s, len), want);
+    assert_int_equal(cdc__utf8_valid_portable(s, len), want);
+    assert_int_equal(cdc__utf8_valid_reference(s, len), want);
+    uint8_t buf[128];
+    if (len > 48) return;
+    for (size_t off = 0; off <= 17; off++) {
+        memset(buf, 'a', sizeof buf);
+        memcpy(buf + off, s, len);
+        for (size_t tail = 0; tail <= 7; tail += 7) {
+            size_t n = off + len + tail;
+            assert_int_equal(cdc__utf8_valid(buf, n), want);
+            assert_int_equal(cdc__utf8_valid_portable(buf, n), want);
+        }
+    }
+    validated++;
+}
+
+static void test_utf8_valid(void **state)
+{
+    (void)state;
+    uint8_t s[64];
+    /* every 1- and 2-byte string */
+    for (unsigned a = 0; a < 256; a++) {
+        s[0] = (uint8_t)a;
+        check_valid(s, 1);
+        for (unsigned b = 0; b < 256; b++) {
+            s[1] = (uint8_t)b;
+            bool want = model_valid(s, 2);
+            assert_int_equal(cdc__utf8_valid(s, 2), want);
+            assert_int_equal(cdc__utf8_valid_portable(s, 2), want);
+        }
+    }
+    /* every lead byte from 0xc0 with every second byte, and third and
+     * fourth bytes at the edges of the continuation range: overlongs,
+     * surrogates, U+10FFFF and past it, truncated sequences */
+    static const uint8_t edge[] = {0x00, 0x41, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xf5, 0xff};
+    for (unsigned a = 0xc0; a < 256; a++)
+        for (unsigned b = 0; b < 256; b++)
+            for (size_t c = 0; c < sizeof edge; c++)
+                for (size_t d = 0; d < sizeof edge; d++) {
+                    s[0] = (uint8_t)a;
+                    s[1] = (uint8_t)b;
+                    s[2] = edge[c];
+                    s[3] = edge[d];
+                    if ((edge[d] == 0x80 || edge[d] == 0xbf) &&
+                        (b % 16 == 0 || b == 0x8f || b == 0x9f || b == 0xbf))
+                        for (size_t n = 1; n <= 4; n++) check_valid(s, n);
+                    bool want = model_valid(s, 4);
+                    assert_int_equal(cdc__utf8_valid(s, 4), want);
+                    assert_int_equal(cdc__utf8_valid_portable(s, 4), want);
+                }
+    /* random strings: mostly valid text with a broken byte now and then,
+     * and plain random bytes */
+    static const char *pieces[] = {"a", "abcdefghijklmnopq", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
+                                   "\xf4\x8f\xbf\xbf", "\xef\xbf\xbf", "\xed\x9f\xbf", "\xee\x80\x80", " ", "\x7f"};
+    static const char *broken[] = {"\xc3", "\xe2\x82", "\xf0\x9f\x98", "\xed\xa0\x80", "\xc0\xaf", "\xc1\xbf",
+                                   "\xe0\x9f\xbf", "\xf0\x8f\xbf\xbf", "\xf4\x90\x80\x80", "\xf5\x80\x80\x80",
+                                   "\xff", "\x80", "\xbf"};
+    uint8_t r[300];
+    for (int round = 0; round < 200000; round++) {
+        size_t n = 0, want = next() % 280;
+        while (n < want) {
+            const char *p = (next() % 50 == 0) ? broken[next() % (sizeof broken / sizeof broken[0])]
+                                               : pieces[next() % (sizeof pieces / sizeof pieces[0])];
+            size_t k = strlen(p);
+            if (n + k > sizeof r) break;
+            memcpy(r + n, p, k);
+            n += k;
+        }
+        if (round % 4 == 0)
+            for (size_t i = 0; i < n; i++) r[i] = (uint8_t)next();
+        bool m = model_valid(r, n);
+        assert_int_equal(cdc__utf8_valid(r, n), m);
+        assert_int_equal(cdc__utf8_valid_portable(r, n), m);
+        assert_int_equal(cdc__utf8_valid_reference(r, n), m);
+        if (round % 64 == 0) check_valid(r, n);
+    }
+    printf("UTF-8 validators (SSE2, portable, reference) = model; %ld strings at 18 offsets\n", validated);
+}
+
 /* Byte at a time: what the escaper must produce. */
 static void model_escape(const uint8_t *s, size_t len, cdc__buf *out)
 {
@@ -145,7 +316,7 @@ static void model_escape(const uint8_t *s, size_t len, cdc__buf *out)
         if (c >= 0x80) {
             /* decode one sequence and accept it only if cdc__utf8_valid does */
             size_t want = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 0;
-            if (want && i + want <= len && cdc__utf8_valid(s + i, want)) n = want;
+            if (want && i + want <= len && model_valid(s + i, want)) n = want;
             if (n) cdc__buf_append(out, s + i, n);
             else cdc__buf_append(out, "\xef\xbf\xbd", 3);
             i += n ? n : 1;
@@ -191,16 +362,25 @@ static void test_string_escaping(void **state)
         for (size_t off = 0; off < 3 && off <= in.len; off++) {
             cdc__buf_reset(&got);
             cdc__buf_reset(&want);
-            assert_int_equal(cdc__render_utf8_string(&got, in.data + off, in.len - off), CDC_OK);
             model_escape(in.data + off, in.len - off, &want);
-            assert_int_equal(got.len, want.len);
-            assert_memory_equal(got.data, want.data, got.len);
+            int (*const esc[])(cdc__buf *, const uint8_t *, size_t) = {
+                cdc__render_utf8_string, cdc__render_utf8_string_portable, cdc__render_utf8_string_reference};
+            for (size_t e = 0; e < 3; e++) {
+                cdc__buf_reset(&got);
+                assert_int_equal(esc[e](&got, in.data + off, in.len - off), CDC_OK);
+                assert_int_equal(got.len, want.len);
+                assert_memory_equal(got.data, want.data, got.len);
+            }
             /* into a buffer that cannot grow (cdc_change_json's caller
              * buffer): the real size plus 16 bytes of slack is enough */
             uint8_t fixed[32768];
             if (want.len + 16 <= sizeof fixed) {
                 cdc__buf fb = {fixed, 0, want.len + 16, &no_grow};
                 assert_int_equal(cdc__render_utf8_string(&fb, in.data + off, in.len - off), CDC_OK);
+                assert_int_equal(fb.len, want.len);
+                assert_memory_equal(fb.data, want.data, want.len);
+                fb.len = 0;
+                assert_int_equal(cdc__render_utf8_string_portable(&fb, in.data + off, in.len - off), CDC_OK);
                 assert_int_equal(fb.len, want.len);
                 assert_memory_equal(fb.data, want.data, want.len);
                 cdc__buf small = {fixed, 0, want.len > 0 ? want.len - 1 : 0, &no_grow};
@@ -226,7 +406,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_double_edges),
         cmocka_unit_test(test_double_random),
+        cmocka_unit_test(test_float_shortest),
         cmocka_unit_test(test_integers),
+        cmocka_unit_test(test_utf8_valid),
         cmocka_unit_test(test_string_escaping),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,6 +12,42 @@
 #include "charset.h"
 #include "decimal.h"
 #include "render.h"
+#include "temporal.h"
+
+/* The digit-pair formatters of temporal.c against snprintf, on random
+ * fields in and out of their ranges (wide years and TIME hours take the
+ * general road) and every fractional precision. */
+static void test_temporal_text_vs_printf(void **state)
+{
+    (void)state;
+    uint64_t r = 0x9e3779b97f4a7c15u;
+    for (int round = 0; round < 200000; round++) {
+        r ^= r << 13; r ^= r >> 7; r ^= r << 17;
+        cdc__temporal tm = {0};
+        bool wide = round % 8 == 0;
+        tm.year = (int32_t)(r % (wide ? 100000u : 10000u));
+        tm.month = (uint8_t)(r >> 17) % (wide ? 256 : 13);
+        tm.day = (uint8_t)(r >> 21) % (wide ? 256 : 32);
+        tm.hour = (uint32_t)(r >> 26) % (wide ? 100000u : 839u);
+        tm.minute = (uint8_t)(r >> 40) % (wide ? 256 : 60);
+        tm.second = (uint8_t)(r >> 46) % (wide ? 256 : 60);
+        tm.usec = (uint32_t)(r >> 33) % (wide ? 3000000u : 1000000u);
+        tm.neg = (uint8_t)(r >> 63);
+        unsigned fsp = (unsigned)(r >> 52) % 7;
+        char got[CDC__TEMPORAL_TEXT_MAX], want[80], frac[16] = "";
+        if (fsp) snprintf(frac, sizeof frac, ".%0*u", (int)fsp, tm.usec % 1000000 / (unsigned)pow(10, 6 - fsp));
+        snprintf(want, sizeof want, "%04d-%02u-%02u %02u:%02u:%02u%s", tm.year, tm.month, tm.day, tm.hour,
+                 tm.minute, tm.second, frac);
+        assert_int_equal(cdc__fmt_datetime(got, &tm, fsp, ' '), strlen(want));
+        assert_string_equal(got, want);
+        snprintf(want, sizeof want, "%04d-%02u-%02u", tm.year, tm.month, tm.day);
+        assert_int_equal(cdc__fmt_date(got, &tm), strlen(want));
+        assert_string_equal(got, want);
+        snprintf(want, sizeof want, "%s%02u:%02u:%02u%s", tm.neg ? "-" : "", tm.hour, tm.minute, tm.second, frac);
+        assert_int_equal(cdc__fmt_time(got, &tm, fsp), strlen(want));
+        assert_string_equal(got, want);
+    }
+}
 
 /* RFC 4648 section 10 test vectors. */
 static void test_base64_rfc4648(void **state)
@@ -578,6 +614,7 @@ int main(void)
         cmocka_unit_test(test_text_into_fixed_buffer),
         cmocka_unit_test(test_binlog_and_select_agree),
         cmocka_unit_test(test_allocation_failures),
+        cmocka_unit_test(test_temporal_text_vs_printf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
