@@ -22,6 +22,7 @@
 #include "conn.h"
 #include "delivery.h"
 #include "filter.h"
+#include "incremental.h"
 #include "position.h"
 #include "replica.h"
 #include "schema.h"
@@ -47,6 +48,9 @@ struct cdc_stream {
     void *progress_ud;
     cdc_stream_checkpoint_cb snap_done_cb;
     void *snap_done_ud;
+    cdc_stream_change_cb incr_cb;
+    void *incr_ud;
+    cdc__incr *incr;          /* incremental snapshots (incremental.c) */
 
     uint32_t server_id;
     int hb_ms, hb_timeout_ms, backoff_ms, backoff_max_ms, max_attempts;
@@ -104,6 +108,16 @@ static int publish_hook(const cdc_position *safe, void *ud)
 
 static int publish(cdc_stream *s) { return cdc__delivery_publish(&s->dv); }
 
+static void incr_log(int level, int code, const char *msg, void *ud);
+static int incr_change_hook(const cdc_change *c, const cdc__gtid *gid, void *ud)
+{
+    return cdc__incr_change(((cdc_stream *)ud)->incr, c, gid);
+}
+static bool incr_boundary_hook(const cdc_position *safe, void *ud)
+{
+    return cdc__incr_boundary(((cdc_stream *)ud)->incr, safe);
+}
+
 /* ---- lifecycle ------------------------------------------------------- */
 
 int cdc_stream_new(cdc_stream **out, const cdc_config *cfg, const cdc_allocator *alloc, char *errbuf,
@@ -145,6 +159,13 @@ int cdc_stream_new(cdc_stream **out, const cdc_config *cfg, const cdc_allocator 
         rc = cdc__where_parse(cdc__config_str(s->cfg, CDC_CFG_STOP_AT), "stop.at", false, &s->dv.stop_kind, &s->dv.stop,
                               &err);
     if (rc == CDC_OK) rc = cdc__filter_init(&s->filter, s->cfg, a, &err);
+    if (rc == CDC_OK) {
+        cdc__incr_env ie = {.alloc = a, .cfg = s->cfg, .filter = &s->filter, .log = incr_log, .log_ud = s,
+                            .rows_metric = &s->m[CDC_METRIC_SNAPSHOT_ROWS]};
+        rc = cdc__incr_new(&s->incr, &ie, &err);
+        s->dv.hooks.change = incr_change_hook;
+        s->dv.hooks.boundary = incr_boundary_hook;
+    }
     if (rc == CDC_OK && s->start_kind == CDC__WHERE_NONE &&
         cdc__snapshot_mode(cdc__config_enum(s->cfg, CDC_CFG_SNAPSHOT_MODE)) == CDC_SNAPSHOT_RECOVERY)
         rc = cdc__err_set(&err, CDC_ERR_CONFIG, "snapshot.mode=recovery streams from a start position, and start is "
@@ -190,6 +211,7 @@ void cdc_stream_free(cdc_stream *s)
     if (!s) return;
     session_end(s);
     cdc__snapshot_stream_free(s->snap);
+    cdc__incr_free(s->incr);
     cdc__conn_free(s->meta);
     cdc__delivery_free(&s->dv);
     cdc__filter_free(&s->filter);
@@ -216,6 +238,27 @@ void cdc_stream_set_snapshot_done_cb(cdc_stream *s, cdc_stream_checkpoint_cb cb,
 {
     s->snap_done_cb = cb;
     s->snap_done_ud = ud;
+}
+
+void cdc_stream_set_incremental_cb(cdc_stream *s, cdc_stream_change_cb cb, void *ud)
+{
+    s->incr_cb = cb;
+    s->incr_ud = ud;
+}
+
+int cdc_stream_snapshot_table(cdc_stream *s, const char *table, const char *filter)
+{
+    if (!s || !table) return CDC_ERR_INVALID;
+    cdc__err e = {0};
+    int rc = cdc__incr_request(s->incr, table, filter, &e);
+    if (rc) slog(s, 0, rc, "%s", e.msg);
+    return rc;
+}
+
+int cdc_stream_snapshot_control(cdc_stream *s, cdc_snapshot_ctl what, const char *table)
+{
+    if (!s) return CDC_ERR_INVALID;
+    return cdc__incr_control(s->incr, (int)what, table);
 }
 
 void cdc_stream_stop(cdc_stream *s)
@@ -281,6 +324,19 @@ static int open_meta(cdc_stream *s)
 }
 
 static void snap_log(int level, int code, const char *msg, void *ud) { slog(ud, level, code, "%s", msg); }
+static void incr_log(int level, int code, const char *msg, void *ud) { slog(ud, level, code, "%s", msg); }
+
+/* Incremental snapshots between feeds, at a transaction boundary: a
+ * ready chunk's rows to the host, then the next chunk's reads. */
+static int incr_service(cdc_stream *s)
+{
+    s->dv.owner_wanted = false;
+    cdc_stream_change_cb cb = s->incr_cb ? s->incr_cb : s->snap_cb;
+    void *ud = s->incr_cb ? s->incr_ud : s->snap_ud;
+    int rc = cdc__incr_service(s->incr, &s->dv.safe, s->dv.in_txn, cb, ud, &s->err);
+    if (rc == CDC__INCR_CHUNK_OUT) rc = cdc__delivery_checkpoint_now(&s->dv);
+    return rc;
+}
 
 /*
  * Takes the snapshot (lib/snapshot.c, docs/snapshot.md) on connections of
@@ -570,6 +626,18 @@ static int fetch_names(cdc_stream *s)
 static int feed(cdc_stream *s, const uint8_t *p, size_t n)
 {
     for (;;) {
+        /* a chunk to hand out before the bytes after its boundary */
+        if (s->dv.owner_wanted || cdc__incr_pending(s->incr)) {
+            int rc = incr_service(s);
+            if (rc == CDC_ERR_PAUSED) {
+                s->dv.pausing = true;
+                s->rest = p;
+                s->rest_len = n;
+                return rc;
+            }
+            if (rc) return rc;
+            if (n == 0) return 0;
+        }
         ptrdiff_t used = cdc_decoder_feed(s->dec, p, n);
         if (s->dv.failed) return s->err.code ? s->err.code : CDC_ERR_CALLBACK;
         if (used < 0) {
@@ -581,6 +649,11 @@ static int feed(cdc_stream *s, const uint8_t *p, size_t n)
             s->rest = p + used;
             s->rest_len = n - (size_t)used;
             return CDC_ERR_PAUSED;
+        }
+        if (s->dv.owner_wanted) {
+            p += used;
+            n -= (size_t)used;
+            continue; /* served at the top */
         }
         if (s->dv.names_wanted) {
             int rc = fetch_names(s);
@@ -670,6 +743,14 @@ int cdc_stream_start(cdc_stream *s)
                 if (r != FEED_ON) return r;
                 continue;
             }
+        }
+        if (!s->piece_cont && cdc__incr_pending(s->incr)) {
+            int r = incr_service(s);
+            if (r == CDC_ERR_PAUSED) {
+                s->state = ST_PAUSED;
+                return r;
+            }
+            if (r) return fail(s, r);
         }
         cdc_bytes pkt;
         bool more = false, cont = s->piece_cont;
