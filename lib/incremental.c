@@ -571,7 +571,8 @@ static int connect(cdc__incr *in)
      * read that sees everything committed before it */
     if (!rc)
         rc = run_sql(in, "SET SESSION time_zone = '+00:00', character_set_results = NULL, sql_mode = '',"
-                         " autocommit = 1, TRANSACTION ISOLATION LEVEL REPEATABLE READ");
+                         " autocommit = 1");
+    if (!rc) rc = run_sql(in, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ");
     if (!rc) in->mariadb = cdc__conn_server_version(in->conn)->flavour == CDC_FLAVOUR_MARIADB;
     if (rc) {
         cdc__conn_free(in->conn);
@@ -642,7 +643,7 @@ static int select_chunk(cdc__incr *in)
     }
     chunk_clear(in);
     cdc__query_handler h = {.row = on_chunk_row};
-    rc = cdc__conn_query(in->conn, (const char *)sql.data, sql.len - 1, &h, in, &in->qerr);
+    rc = cdc__conn_query(in->conn, (const char *)sql.data, sql.len, &h, in, &in->qerr);
     cdc__buf_free(&sql);
     if (rc) return rc;
     if (in->nrows) in->have_last = true;
