@@ -93,7 +93,7 @@ struct cdc__incr {
     /* watermarks of read-only mode */
     char *point_file;
     uint64_t point_off;
-    cdc__gtid_set lo, hi;
+    cdc__gtid_set lo, win;              /* L, and H minus L: the window's GTIDs */
     cdc__err qerr;
 };
 
@@ -156,7 +156,7 @@ int cdc__incr_new(cdc__incr **out, const cdc__incr_env *env, cdc__err *err)
     cdc__buf_init(&in->keys, a);
     cdc__buf_init(&in->kb, a);
     cdc__gtid_set_init(&in->lo, a);
-    cdc__gtid_set_init(&in->hi, a);
+    cdc__gtid_set_init(&in->win, a);
     in->read_only = cdc__config_bool(env->cfg, CDC_CFG_READ_ONLY);
     in->chunk_size = (uint64_t)cdc__config_int(env->cfg, CDC_CFG_INCREMENTAL_CHUNK_SIZE);
     const char *sig = cdc__config_str(env->cfg, CDC_CFG_SIGNAL_DATA_COLLECTION);
@@ -226,7 +226,7 @@ void cdc__incr_free(cdc__incr *in)
     cdc__free(in->a, in->hash);
     cdc__free(in->a, in->point_file);
     cdc__gtid_set_free(&in->lo);
-    cdc__gtid_set_free(&in->hi);
+    cdc__gtid_set_free(&in->win);
     pthread_mutex_destroy(&in->mu);
     cdc__free(in->a, in);
 }
@@ -527,7 +527,9 @@ static bool point_reached(const cdc__incr *in, const cdc_position *safe)
         int c = cdc__binlog_name_cmp(cdc_position_file(safe), in->point_file);
         return c > 0 || (c == 0 && safe->offset >= in->point_off);
     }
-    if (in->state == ST_WAIT_GTID) return safe->gtid_known && cdc__gtid_set_is_subset(&in->hi, &safe->gtids);
+    /* every transaction of the window delivered: those of H not in L
+     * (the rest of H is in L, delivered or not, and visible to the read) */
+    if (in->state == ST_WAIT_GTID) return safe->gtid_known && cdc__gtid_set_is_subset(&in->win, &safe->gtids);
     return in->state == ST_HIGH_SEEN;
 }
 
@@ -686,6 +688,28 @@ static int gtid_now(cdc__incr *in, cdc__gtid_set *out)
     return rc;
 }
 
+/* out = h minus l (MySQL sets). */
+static int gtid_minus(cdc__gtid_set *out, const cdc__gtid_set *h, const cdc__gtid_set *l)
+{
+    cdc__gtid_set_clear(out);
+    for (size_t i = 0; i < h->n_sids; i++) {
+        const cdc__gtid_sid *hs = &h->sids[i], *ls = NULL;
+        for (size_t j = 0; j < l->n_sids && !ls; j++)
+            if (!memcmp(l->sids[j].uuid, hs->uuid, 16) && !strcmp(l->sids[j].tag, hs->tag)) ls = &l->sids[j];
+        for (size_t k = 0; k < hs->n_iv; k++) {
+            uint64_t a = hs->iv[k].start, b = hs->iv[k].end;
+            for (size_t m = 0; ls && m < ls->n_iv && a < b; m++) {
+                uint64_t la = ls->iv[m].start, lb = ls->iv[m].end;
+                if (lb <= a || la >= b) continue;
+                if (la > a && cdc__gtid_set_add_interval(out, hs->uuid, hs->tag, a, la)) return CDC_ERR_NOMEM;
+                a = lb;
+            }
+            if (a < b && cdc__gtid_set_add_interval(out, hs->uuid, hs->tag, a, b)) return CDC_ERR_NOMEM;
+        }
+    }
+    return CDC_OK;
+}
+
 static int maria_point(cdc__incr *in)
 {
     cdc__result *r = NULL;
@@ -716,7 +740,7 @@ static bool column_excluded(const char *db, const char *table, const char *colum
 }
 
 /* Reads the next chunk of the current table between its watermarks. */
-static int next_chunk(cdc__incr *in)
+static int next_chunk(cdc__incr *in, const cdc_position *safe)
 {
     req *q = in->queue;
     int rc = connect(in);
@@ -754,9 +778,32 @@ static int next_chunk(cdc__incr *in)
         if (!rc) rc = c;
         if (!rc) in->state = ST_WAIT_POINT;
     } else {
-        rc = gtid_now(in, &in->lo);
+        /* MySQL streams a transaction once it is in the binlog, which is
+         * before the engine commits it; it is in gtid_executed only after.
+         * Every transaction delivered so far must be visible to the read,
+         * or its change could be older than the chunk's row yet come
+         * first: wait until gtid_executed holds all of them. */
+        if (!safe->gtid_known)
+            rc = cdc__err_set(&in->qerr, CDC_ERR_UNSUPPORTED,
+                              "read.only incremental snapshots on MySQL need the stream's GTID set (start from "
+                              "now, a GTID set or a checkpoint with one)");
+        for (int i = 0; !rc; i++) {
+            rc = gtid_now(in, &in->lo);
+            if (rc || cdc__gtid_set_is_subset(&safe->gtids, &in->lo)) break;
+            if (i == 5000) {
+                rc = cdc__err_set(&in->qerr, CDC_ERR_TIMEOUT, "transactions the stream delivered did not appear "
+                                                              "in @@gtid_executed within 5 s");
+                break;
+            }
+            struct timespec ts = {0, 1000000L};
+            nanosleep(&ts, NULL);
+        }
         if (!rc) rc = select_chunk(in);
-        if (!rc) rc = gtid_now(in, &in->hi);
+        cdc__gtid_set hi;
+        cdc__gtid_set_init(&hi, in->a);
+        if (!rc) rc = gtid_now(in, &hi);
+        if (!rc && gtid_minus(&in->win, &hi, &in->lo)) rc = cdc__err_set(&in->qerr, CDC_ERR_NOMEM, "out of memory");
+        cdc__gtid_set_free(&hi);
         if (!rc) in->state = ST_WAIT_GTID;
     }
     return rc;
@@ -818,7 +865,7 @@ int cdc__incr_service(cdc__incr *in, const cdc_position *safe, bool in_txn, cdc_
         return CDC__INCR_CHUNK_OUT;
     }
     if (in->state != ST_IDLE || in->paused || !in->queue) return CDC_OK;
-    int rc = next_chunk(in);
+    int rc = next_chunk(in, safe);
     if (rc) {
         ilog(in, 0, rc, "incremental snapshot of %s.%s: %s; the table's snapshot ends", in->queue->db,
              in->queue->table, in->qerr.msg);
