@@ -71,7 +71,7 @@ struct cdc__incr {
     cdc__buf last;                      /* key texts of the last row read, back to back */
     cdc_bytes *lastv;                   /* views into last */
     bool have_last, table_done;
-    uint64_t table_rows;
+    uint64_t table_rows, table_dropped;
     char run_id[24];
     uint64_t chunk_no;
     char low_id[64], high_id[64];
@@ -194,7 +194,7 @@ static void table_end(cdc__incr *in)
     cdc__snap_one_free(in->one);
     in->one = NULL;
     in->have_last = in->table_done = false;
-    in->table_rows = 0;
+    in->table_rows = in->table_dropped = 0;
     in->state = ST_IDLE;
     chunk_clear(in);
     req *r = in->queue;
@@ -401,6 +401,7 @@ static void drop_key(cdc__incr *in, const uint8_t *k, size_t n)
         if (!e) return;
         size_t r = e - 1;
         if (in->key_len[r] == n && !memcmp(in->keys.data + in->key_off[r], k, n)) {
+            if (in->alive[r]) in->table_dropped++;
             in->alive[r] = 0;
             return;
         }
@@ -858,8 +859,9 @@ int cdc__incr_service(cdc__incr *in, const cdc_position *safe, bool in_txn, cdc_
         chunk_clear(in);
         in->state = ST_IDLE;
         if (in->table_done) {
-            ilog(in, 2, CDC_OK, "incremental snapshot of %s.%s done: %" PRIu64 " rows", in->queue->db,
-                 in->queue->table, in->table_rows);
+            ilog(in, 2, CDC_OK, "incremental snapshot of %s.%s done: %" PRIu64 " rows (%" PRIu64 " rows read "
+                                "were dropped: their keys changed while their chunk was read)", in->queue->db,
+                 in->queue->table, in->table_rows, in->table_dropped);
             table_end(in);
         }
         return CDC__INCR_CHUNK_OUT;
