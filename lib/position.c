@@ -3,6 +3,7 @@
  * start/stop.at forms. See position.h for the checkpoint format.
  */
 #include "position.h"
+#include "snapprog.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -15,6 +16,7 @@ void cdc__position_init(cdc_position *p, const cdc_allocator *a)
     p->alloc = cdc__allocator(a);
     cdc__buf_init(&p->file, p->alloc);
     cdc__buf_init(&p->gtid_text, p->alloc);
+    cdc__buf_init(&p->snap, p->alloc);
     cdc__gtid_set_init(&p->gtids, p->alloc);
 }
 
@@ -22,6 +24,7 @@ void cdc__position_clear(cdc_position *p)
 {
     cdc__buf_free(&p->file);
     cdc__buf_free(&p->gtid_text);
+    cdc__buf_free(&p->snap);
     cdc__gtid_set_free(&p->gtids);
     p->offset = 0;
     p->gtid_known = false;
@@ -95,7 +98,17 @@ int cdc__position_copy(cdc_position *dst, const cdc_position *src)
         return CDC_ERR_NOMEM;
     dst->offset = src->offset;
     dst->gtid_known = src->gtid_known;
+    if (cdc__position_set_snap(dst, (const char *)src->snap.data, src->snap.len)) return CDC_ERR_NOMEM;
     return cdc__position_set_gtids(dst, &src->gtids);
+}
+
+int cdc__position_set_snap(cdc_position *p, const char *text, size_t len)
+{
+    if (len && text == (const char *)p->snap.data) return CDC_OK;
+    cdc__buf_reset(&p->snap);
+    if (!len) return CDC_OK;
+    if (cdc__buf_append(&p->snap, text, len) || cdc__buf_terminate(&p->snap)) return CDC_ERR_NOMEM;
+    return CDC_OK;
 }
 
 int cdc__position_add_gtid_text(cdc_position *p, const char *gtid, cdc__err *err)
@@ -117,6 +130,8 @@ const char *cdc_position_file(const cdc_position *p)
 }
 
 uint64_t cdc_position_offset(const cdc_position *p) { return p ? p->offset : 0; }
+
+int cdc_position_snapshot_pending(const cdc_position *p) { return p && p->snap.len ? 1 : 0; }
 
 const char *cdc_position_gtid_set(const cdc_position *p)
 {
@@ -141,6 +156,10 @@ int cdc__position_format_buf(const cdc_position *p, cdc__buf *out)
     if (rc == CDC_OK && p->gtid_text.len) {
         rc = cdc__buf_puts(out, ";gtid=");
         if (rc == CDC_OK) rc = cdc__buf_append(out, p->gtid_text.data, p->gtid_text.len);
+    }
+    if (rc == CDC_OK && p->snap.len) {
+        rc = cdc__buf_puts(out, ";snap=");
+        if (rc == CDC_OK) rc = cdc__buf_append(out, p->snap.data, p->snap.len);
     }
     return rc ? CDC_ERR_NOMEM : CDC_OK;
 }
@@ -193,7 +212,7 @@ static int parse_gtids(cdc_position *p, const char *s, size_t n, const char *wha
 static int parse_checkpoint(cdc_position *p, const char *text, cdc__err *err)
 {
     const char *s = text + strlen(CDC__CHECKPOINT_PREFIX);
-    bool have_file = false, have_pos = false, have_gtid = false;
+    bool have_file = false, have_pos = false, have_gtid = false, have_snap = false;
     while (*s) {
         const char *eq = strchr(s, '=');
         const char *semi = strchr(s, ';');
@@ -230,14 +249,21 @@ static int parse_checkpoint(cdc_position *p, const char *text, cdc__err *err)
                 return cdc__err_set(err, CDC_ERR_INVALID, "checkpoint: pos '%.*s' is not a decimal offset",
                                     (int)vlen, v);
             have_pos = true;
-        } else if (klen == 4 && !memcmp(s, "gtid", 4) && have_pos && !have_gtid) {
+        } else if (klen == 4 && !memcmp(s, "snap", 4) && have_pos && !have_snap) {
+            cdc__snapprog sp;
+            int rc = cdc__snapprog_parse(&sp, v, vlen, p->alloc, err);
+            cdc__snapprog_free(&sp);
+            if (rc) return rc;
+            if (cdc__position_set_snap(p, v, vlen)) return CDC_ERR_NOMEM;
+            have_snap = true;
+        } else if (klen == 4 && !memcmp(s, "gtid", 4) && have_pos && !have_gtid && !have_snap) {
             if (vlen == 0) return cdc__err_set(err, CDC_ERR_INVALID, "checkpoint: gtid is empty (leave the field out)");
             int rc = parse_gtids(p, v, vlen, "checkpoint: gtid", err);
             if (rc) return rc;
             have_gtid = true;
         } else {
             return cdc__err_set(err, CDC_ERR_INVALID,
-                                "checkpoint: unexpected field '%.*s' (the format is cdc1:file=F;pos=N[;gtid=SET])",
+                                "checkpoint: unexpected field '%.*s' (the format is cdc1:file=F;pos=N[;gtid=SET][;snap=PROGRESS])",
                                 (int)klen, s);
         }
         s = *semi ? semi + 1 : semi;
@@ -255,6 +281,7 @@ int cdc__position_parse_into(cdc_position *p, const char *text, cdc__err *err)
 {
     cdc__buf_reset(&p->file);
     cdc__buf_reset(&p->gtid_text);
+    cdc__buf_reset(&p->snap);
     cdc__gtid_set_clear(&p->gtids);
     p->offset = 0;
     p->gtid_known = false;

@@ -32,6 +32,7 @@
 #include "filter.h"
 #include "position.h"
 #include "replica.h"
+#include "snapprog.h"
 #include "snapshot.h"
 
 #define QUEUE_BATCHES_PER_WORKER 2
@@ -40,6 +41,9 @@
 /* MariaDB without RELOAD: times we reopen N snapshots hoping they all
  * land on the same binlog point before giving up. */
 #define SAME_POINT_ATTEMPTS 50
+/* Times the point is taken again when a captured table's definition
+ * changed while it was being fixed. */
+#define SCHEMA_ATTEMPTS 3
 
 typedef struct snap_col {
     char *quoted;               /* `name` */
@@ -66,9 +70,12 @@ typedef struct snap_table {
     char *select_sql;           /* SELECT ... FROM `db`.`t` */
     char *order_sql;            /* ORDER BY ... */
     uint64_t rows_est, rows_done;
+    uint64_t chunks_done;
     size_t items_left;
+    size_t item0, nitems;       /* its items: s->items[item0 .. item0+nitems), in key order */
     size_t nextra;              /* col+0 expressions after the columns */
     uint8_t **repaired;         /* label copies made by repair_labels() */
+    uint64_t fp;                /* fingerprint of its definition (schema_fp) */
     size_t nrepaired;
 } snap_table;
 
@@ -77,14 +84,22 @@ typedef struct snap_item {
     bool has_lo, has_hi;
     int64_t lo, hi;             /* on the first key column: lo <= k0 < hi */
     uint64_t est;
+    /* progress as the caller delivered it (CDC__SP_*), and for
+     * CDC__SP_AFTER the escaped key of the last completed chunk's last row */
+    int state;
+    cdc__buf done_key;
+    /* a resumed item: read from after this key (views into opts.resume) */
+    const cdc_bytes *resume_key;
+    size_t resume_nkey;
 } snap_item;
 
 typedef struct batch {
     struct batch *next;
-    size_t table;
+    size_t table, item;
     uint32_t nrows;
     bool end_chunk, end_item;
     cdc__buf data;               /* per row: u32 length, then the text row */
+    cdc__buf key;                /* end_chunk of a keyset chunk with rows: its last key, escaped */
 } batch;
 
 struct cdc__snap;
@@ -99,11 +114,13 @@ typedef struct worker {
     batch *cur;                 /* batch being filled */
     snap_table *table;          /* of the item being read */
     size_t item_table;
+    size_t item;                /* index of the item being read */
     cdc__buf lastkey;            /* key values of the last row, back to back */
     cdc_bytes *last;            /* views into lastkey */
     size_t last_cap;
     uint64_t chunk_n;           /* rows in the current chunk */
     int rc;
+    cdc__err cb_err;            /* check_columns()' refusal (the query overwrites err) */
 } worker;
 
 typedef struct cdc__snap {
@@ -117,7 +134,13 @@ typedef struct cdc__snap {
     snap_table *tables;
     size_t ntables, tables_done;
     snap_item *items;
-    size_t nitems, next_item;
+    size_t *order;              /* items by size, largest first: the workers' order */
+    size_t nitems, norder, next_item;
+    /* figures for cdc_snapshot_progress */
+    double t_open, rate_t0;
+    uint64_t rows_run, rate_rows0;
+    double rate;
+    cdc__buf ck;                /* the progress text for the checkpoint callback */
     worker *w;
     size_t nw;
     /* the queue */
@@ -136,7 +159,7 @@ typedef struct cdc__snap {
     batch *cur;                 /* being delivered */
     size_t cur_off;             /* offset of its next row in cur->data */
     uint32_t cur_row;           /* index of that row */
-    bool cur_rows_done;         /* its rows are delivered; progress is next */
+    int cur_stage;              /* 0 rows, 1 progress, 2 checkpoint, 3 done with it */
     cdc_value *vals;
     uint8_t *present;
     cdc_bytes *texts;
@@ -249,6 +272,21 @@ static bool system_schema(const char *db)
 
 #define SYS_SCHEMAS "('mysql','sys','information_schema','performance_schema')"
 
+/* FNV-1a over what defines a table for the snapshot: its columns' names,
+ * types, collations, nullability and key membership, in order. */
+static uint64_t schema_fp(const cdc__result *r, size_t first, size_t last)
+{
+    static const char *const fields[] = {"COLUMN_NAME", "COLUMN_TYPE", "COLLATION_NAME", "IS_NULLABLE", "COLUMN_KEY"};
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = first; i < last; i++)
+        for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++) {
+            const char *v = rget(r, i, fields[f]);
+            for (const char *c = v ? v : "\x01NULL"; *c; c++) h = (h ^ (uint8_t)*c) * 1099511628211ull;
+            h = (h ^ 0xff) * 1099511628211ull;
+        }
+    return h;
+}
+
 /* Builds tables [first, last) of the COLUMNS result r as one table. */
 static int table_build(snap *s, const cdc__result *r, size_t first, size_t last, snap_table *t, cdc__err *err)
 {
@@ -266,6 +304,7 @@ static int table_build(snap *s, const cdc__result *r, size_t first, size_t last,
     t->label_text = cdc__calloc(a, n, sizeof *t->label_text);
     t->sel = cdc__calloc(a, n, sizeof *t->sel);
     t->rows_est = rnum(r, first, "TABLE_ROWS");
+    t->fp = schema_fp(r, first, last);
     if (!t->t.db || !t->t.name || !t->t.cols || !t->t.col_names || !t->sc || !t->labels || !t->label_text || !t->sel)
         return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) {
@@ -404,21 +443,21 @@ static int check_names(const cdc__result *r, const char *what, cdc__err *err)
     return CDC_OK;
 }
 
+/* byte order, as strcmp() merges it with STATISTICS in read_schema() */
+#define COLUMNS_SQL \
+    "SELECT c.TABLE_SCHEMA, c.TABLE_NAME, c.COLUMN_NAME, c.DATA_TYPE, c.COLUMN_TYPE," \
+    " c.CHARACTER_OCTET_LENGTH, c.NUMERIC_PRECISION, c.NUMERIC_SCALE, c.DATETIME_PRECISION," \
+    " c.CHARACTER_SET_NAME, c.COLLATION_NAME, co.ID, c.IS_NULLABLE, c.COLUMN_KEY, c.EXTRA, t.TABLE_ROWS" \
+    " FROM information_schema.COLUMNS c JOIN information_schema.TABLES t" \
+    " ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME" \
+    " LEFT JOIN information_schema.COLLATIONS co ON co.COLLATION_NAME = c.COLLATION_NAME" \
+    " WHERE t.TABLE_TYPE IN ('BASE TABLE','SYSTEM VERSIONED') AND c.TABLE_SCHEMA NOT IN " SYS_SCHEMAS \
+    " ORDER BY CAST(c.TABLE_SCHEMA AS BINARY), CAST(c.TABLE_NAME AS BINARY), c.ORDINAL_POSITION"
+
 static int read_schema(snap *s, cdc__err *err)
 {
     cdc__result *cols = NULL, *st = NULL;
-    int rc = query_result(
-        s->c0,
-        "SELECT c.TABLE_SCHEMA, c.TABLE_NAME, c.COLUMN_NAME, c.DATA_TYPE, c.COLUMN_TYPE,"
-        " c.CHARACTER_OCTET_LENGTH, c.NUMERIC_PRECISION, c.NUMERIC_SCALE, c.DATETIME_PRECISION,"
-        " c.CHARACTER_SET_NAME, c.COLLATION_NAME, co.ID, c.IS_NULLABLE, c.COLUMN_KEY, c.EXTRA, t.TABLE_ROWS"
-        " FROM information_schema.COLUMNS c JOIN information_schema.TABLES t"
-        " ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME"
-        " LEFT JOIN information_schema.COLLATIONS co ON co.COLLATION_NAME = c.COLLATION_NAME"
-        " WHERE t.TABLE_TYPE IN ('BASE TABLE','SYSTEM VERSIONED') AND c.TABLE_SCHEMA NOT IN " SYS_SCHEMAS
-        /* byte order, as strcmp() merges the two results below */
-        " ORDER BY CAST(c.TABLE_SCHEMA AS BINARY), CAST(c.TABLE_NAME AS BINARY), c.ORDINAL_POSITION",
-        &cols, err);
+    int rc = query_result(s->c0, COLUMNS_SQL, &cols, err);
     if (!rc)
         rc = query_result(s->c0,
                           "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, SUB_PART FROM information_schema.STATISTICS"
@@ -656,12 +695,134 @@ static int point_mysql(snap *s, cdc__snap_point *p, cdc__err *err)
     return rc;
 }
 
+/* ---- DDL on captured tables ------------------------------------------ */
+
+static bool resumed_done(const snap *s, const snap_table *t)
+{
+    const cdc__sp_table *e = s->o->resume ? cdc__snapprog_find(s->o->resume, t->t.db, t->t.name) : NULL;
+    return e && e->done;
+}
+
+/*
+ * Every worker opens every captured table in its transaction, which
+ * takes the table's metadata lock until the snapshot commits: from here
+ * on DDL on a captured table waits for the snapshot (on both servers),
+ * so no worker can meet a definition newer than the one read, and none
+ * waits behind a queued ALTER for a lock it would only ask for later
+ * while another worker holds the lock that ALTER waits for.
+ */
+static int touch_tables(snap *s, cdc__err *err)
+{
+    enum { PER_STATEMENT = 32 };
+    cdc__buf b;
+    cdc__buf_init(&b, s->a);
+    int rc = CDC_OK;
+    for (size_t first = 0; first < s->ntables && !rc; first += PER_STATEMENT) {
+        cdc__buf_reset(&b);
+        size_t n = 0;
+        for (size_t i = first; i < s->ntables && i < first + PER_STATEMENT && !rc; i++) {
+            if (resumed_done(s, &s->tables[i])) continue;
+            rc = cdc__buf_printf(&b, "%sSELECT 1%s WHERE 0", n++ ? " UNION ALL " : "",
+                                 strstr(s->tables[i].select_sql, " FROM "));
+        }
+        if (!n) continue;
+        if (!rc) rc = cdc__buf_puts(&b, " LIMIT 0");
+        if (!rc) rc = cdc__buf_terminate(&b);
+        if (rc) {
+            rc = cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+            break;
+        }
+        for (size_t w = 0; w < s->nw && !rc; w++) rc = exec(s->w[w].conn, (const char *)b.data, err);
+    }
+    cdc__buf_free(&b);
+    return rc;
+}
+
+/* The first DDL statement naming t in the binlog after the point (a
+ * best effort for the message: SHOW BINLOG EVENTS may be refused). */
+static void find_ddl(snap *s, const snap_table *t, const cdc__snap_point *p, char *out, size_t cap)
+{
+    snprintf(out, cap, "the statement is not in %s after the point", p->file);
+    char sql[512];
+    char *q = quote_ident(s->a, p->file);
+    if (!q) return;
+    for (char *c = q; *c; c++)
+        if (*c == '`' || *c == '\'' || *c == '\\') *c = '_';
+    q[0] = q[strlen(q) - 1] = '\'';
+    snprintf(sql, sizeof sql, "SHOW BINLOG EVENTS IN %s FROM %llu LIMIT 20000", q, (unsigned long long)p->offset);
+    cdc__free(s->a, q);
+    cdc__result *r = NULL;
+    cdc__err e;
+    if (cdc__conn_query_result(s->c0, sql, &r, &e)) return;
+    for (size_t i = 0; i < cdc__result_rows(r); i++) {
+        const char *type = rget(r, i, "Event_type"), *info = rget(r, i, "Info");
+        if (!type || !info || strcmp(type, "Query") || !strstr(info, t->t.name)) continue;
+        const char *stmt = strstr(info, "; ") && !strncasecmp(info, "use ", 4) ? strstr(info, "; ") + 2 : info;
+        while (*stmt == ' ' || *stmt == '/') stmt++;
+        static const char *const ddl[] = {"ALTER", "DROP", "RENAME", "TRUNCATE", "CREATE", "OPTIMIZE", "REPAIR"};
+        for (size_t k = 0; k < sizeof ddl / sizeof ddl[0]; k++)
+            if (!strncasecmp(stmt, ddl[k], strlen(ddl[k]))) {
+                snprintf(out, cap, "%.300s (%s:%s)", stmt, p->file, rget(r, i, "Pos") ? rget(r, i, "Pos") : "?");
+                cdc__result_free(r);
+                return;
+            }
+    }
+    cdc__result_free(r);
+}
+
+/*
+ * After touch_tables(): the definitions now (which can no longer change)
+ * against those read before the point. A difference is DDL that landed
+ * between reading the schema and locking the tables: CDC_ERR_SCHEMA, and
+ * the caller takes the point again.
+ */
+static int verify_schema(snap *s, const cdc__snap_point *p, cdc__err *err)
+{
+    cdc__result *cols = NULL;
+    int rc = query_result(s->c0, COLUMNS_SQL, &cols, err);
+    if (rc) return rc;
+    size_t nr = cdc__result_rows(cols), i = 0;
+    for (size_t k = 0; k < s->ntables && !rc; k++) {
+        snap_table *t = &s->tables[k];
+        if (resumed_done(s, t)) continue;
+        /* both in byte order of (schema, table) */
+        int c = -1;
+        while (i < nr) {
+            const char *db = rget(cols, i, "TABLE_SCHEMA"), *tn = rget(cols, i, "TABLE_NAME");
+            c = strcmp(db ? db : "", t->t.db);
+            if (!c) c = strcmp(tn ? tn : "", t->t.name);
+            if (c >= 0) break;
+            i++;
+        }
+        size_t j = i;
+        while (c == 0 && j < nr && !strcmp(rget(cols, j, "TABLE_SCHEMA"), t->t.db) &&
+               !strcmp(rget(cols, j, "TABLE_NAME"), t->t.name))
+            j++;
+        if (c != 0 || schema_fp(cols, i, j) != t->fp) {
+            char stmt[400];
+            find_ddl(s, t, p, stmt, sizeof stmt);
+            rc = cdc__err_set(err, CDC_ERR_SCHEMA,
+                              "snapshot of %s.%s: the table was %s while the snapshot's point was being fixed: %s",
+                              t->t.db, t->t.name, c != 0 ? "dropped or renamed" : "altered", stmt);
+        }
+        i = j;
+    }
+    cdc__result_free(cols);
+    return rc;
+}
+
 /* ---- work items ------------------------------------------------------- */
+
+typedef struct item_rank {
+    uint64_t est;
+    size_t idx;
+} item_rank;
 
 static int cmp_items(const void *x, const void *y)
 {
-    const snap_item *a = x, *b = y;
-    return a->est < b->est ? 1 : a->est > b->est ? -1 : 0;
+    const item_rank *a = x, *b = y;
+    if (a->est != b->est) return a->est < b->est ? 1 : -1;
+    return a->idx < b->idx ? -1 : a->idx > b->idx;
 }
 
 static bool int_key(const cdc_column *c)
@@ -670,16 +831,88 @@ static bool int_key(const cdc_column *c)
            c->type == CDC_T_LONGLONG;
 }
 
+static snap_item *add_items(snap *s, size_t *cap, size_t n, cdc__err *err)
+{
+    if (s->nitems + n > *cap) {
+        size_t c = (s->nitems + n) * 2;
+        snap_item *m = cdc__realloc(s->a, s->items, c * sizeof *m);
+        if (!m) {
+            cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+            return NULL;
+        }
+        s->items = m;
+        *cap = c;
+    }
+    snap_item *it = &s->items[s->nitems];
+    memset(it, 0, n * sizeof *it);
+    for (size_t k = 0; k < n; k++) cdc__buf_init(&it[k].done_key, s->a);
+    s->nitems += n;
+    return it;
+}
+
+/* A resumed table's items as the checkpoint recorded them, when they
+ * still fit the table: false (with a warning) to read it from the start. */
+static bool resume_fits(snap *s, const snap_table *t, const cdc__sp_table *e)
+{
+    const char *why = NULL;
+    for (size_t k = 0; k < e->nitems && !why; k++) {
+        const cdc__sp_item *it = &e->items[k];
+        if ((it->has_lo || it->has_hi) && !(t->pageable && int_key(t->kc[0].col)))
+            why = "its first key column is no longer an integer";
+        else if (it->state == CDC__SP_AFTER && !t->pageable)
+            why = "it can no longer be read in key order";
+        else if (it->state == CDC__SP_AFTER && it->nkey != t->nkey)
+            why = "its primary key has a different number of columns now";
+    }
+    if (why) logf_(s, 1, "snapshot: resuming %s.%s from the start: %s", t->t.db, t->t.name, why);
+    return !why;
+}
+
 /* Splits large tables with an integer first key column into ranges so
  * several workers share them. Bounds come from MIN/MAX read outside the
- * snapshot: they only partition the key space, so any values do. */
+ * snapshot: they only partition the key space, so any values do. A
+ * resumed snapshot takes the ranges and their progress from the
+ * checkpoint instead. */
 static int plan_items(snap *s, cdc__err *err)
 {
     size_t cap = s->ntables + 1;
     s->items = cdc__calloc(s->a, cap, sizeof *s->items);
     if (!s->items) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+    size_t resumed_done = 0, resumed_part = 0;
     for (size_t i = 0; i < s->ntables; i++) {
         snap_table *t = &s->tables[i];
+        t->item0 = s->nitems;
+        const cdc__sp_table *e = s->o->resume ? cdc__snapprog_find(s->o->resume, t->t.db, t->t.name) : NULL;
+        if (e && e->done) {
+            t->nitems = t->items_left = 0;
+            s->tables_done++;
+            resumed_done++;
+            continue;
+        }
+        if (e && resume_fits(s, t, e)) {
+            snap_item *it = add_items(s, &cap, e->nitems, err);
+            if (!it) return err->code;
+            t->nitems = e->nitems;
+            for (size_t k = 0; k < e->nitems; k++) {
+                const cdc__sp_item *r = &e->items[k];
+                it[k] = (snap_item){.table = i, .has_lo = r->has_lo, .lo = r->lo, .has_hi = r->has_hi, .hi = r->hi,
+                                    .est = t->rows_est / e->nitems, .state = r->state, .done_key = it[k].done_key};
+                if (r->state == CDC__SP_AFTER) {
+                    it[k].resume_key = r->key;
+                    it[k].resume_nkey = r->nkey;
+                    if (cdc__snapprog_put_esc(&it[k].done_key, r->key[0].ptr, r->key[0].len))
+                        return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+                    for (size_t c = 1; c < r->nkey; c++)
+                        if (cdc__buf_putc(&it[k].done_key, '.') ||
+                            cdc__snapprog_put_esc(&it[k].done_key, r->key[c].ptr, r->key[c].len))
+                            return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+                }
+                if (r->state != CDC__SP_DONE) t->items_left++;
+            }
+            if (!t->items_left) s->tables_done++;
+            resumed_part++;
+            continue;
+        }
         size_t parts = 1;
         int64_t lo = 0, hi = 0;
         if (s->nw > 1 && t->pageable && int_key(t->kc[0].col) && t->rows_est > 2 * s->o->chunk_rows) {
@@ -704,16 +937,13 @@ static int plan_items(snap *s, cdc__err *err)
             cdc__result_free(r);
         }
         if (parts < 1) parts = 1;
-        if (s->nitems + parts > cap) {
-            cap = (s->nitems + parts) * 2;
-            snap_item *n = cdc__realloc(s->a, s->items, cap * sizeof *n);
-            if (!n) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
-            s->items = n;
-        }
+        snap_item *its = add_items(s, &cap, parts, err);
+        if (!its) return err->code;
         uint64_t span = (uint64_t)hi - (uint64_t)lo, step = span / parts + 1;
         for (size_t k = 0; k < parts; k++) {
-            snap_item *it = &s->items[s->nitems++];
-            *it = (snap_item){.table = i, .est = t->rows_est / parts};
+            snap_item *it = &its[k];
+            it->table = i;
+            it->est = t->rows_est / parts;
             if (parts > 1) {
                 it->has_lo = k > 0;
                 it->lo = (int64_t)((uint64_t)lo + k * step);
@@ -721,9 +951,26 @@ static int plan_items(snap *s, cdc__err *err)
                 it->hi = (int64_t)((uint64_t)lo + (k + 1) * step);
             }
         }
-        t->items_left = parts;
+        t->nitems = t->items_left = parts;
     }
-    qsort(s->items, s->nitems, sizeof *s->items, cmp_items);
+    /* the workers take the largest items first; items already done are not theirs */
+    s->order = cdc__calloc(s->a, s->nitems + 1, sizeof *s->order);
+    item_rank *rank = cdc__calloc(s->a, s->nitems + 1, sizeof *rank);
+    if (!s->order || !rank) {
+        cdc__free(s->a, rank);
+        return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+    }
+    size_t n = 0;
+    for (size_t k = 0; k < s->nitems; k++)
+        if (s->items[k].state != CDC__SP_DONE) rank[n++] = (item_rank){s->items[k].est, k};
+    qsort(rank, n, sizeof *rank, cmp_items);
+    for (size_t k = 0; k < n; k++) s->order[k] = rank[k].idx;
+    cdc__free(s->a, rank);
+    s->norder = n;
+    if (s->o->resume)
+        logf_(s, 2, "snapshot: resuming: %zu of %zu tables were done, %zu under way; rows read now are as of a new "
+                    "read view, newer than the snapshot's point, and the stream from the point brings them up to date",
+              resumed_done, s->ntables, resumed_part);
     return CDC_OK;
 }
 
@@ -753,11 +1000,13 @@ static batch *batch_get(snap *s)
         b = cdc__calloc(s->a, 1, sizeof *b);
         if (!b) return NULL;
         cdc__buf_init(&b->data, s->a);
+        cdc__buf_init(&b->key, s->a);
     }
     b->next = NULL;
     b->nrows = 0;
     b->end_chunk = b->end_item = false;
     cdc__buf_reset(&b->data);
+    cdc__buf_reset(&b->key);
     return b;
 }
 
@@ -829,10 +1078,20 @@ static int flush_batch(worker *w, bool end_chunk, bool end_item)
         if (!end_chunk && !end_item) return CDC_OK;
         if (!(b = batch_get(w->s))) return CDC_ERR_NOMEM;
         b->table = w->item_table;
+        b->item = w->item;
     }
     w->cur = NULL;
     b->end_chunk = end_chunk;
     b->end_item = end_item;
+    if (end_chunk && !end_item && w->table->pageable && w->chunk_n) {
+        /* where a restart would go on: after this chunk's last key */
+        for (size_t k = 0; k < w->table->nkey; k++) {
+            if ((k && cdc__buf_putc(&b->key, '.')) || cdc__snapprog_put_esc(&b->key, w->last[k].ptr, w->last[k].len)) {
+                batch_put(w->s, b);
+                return CDC_ERR_NOMEM;
+            }
+        }
+    }
     return push(w->s, b);
 }
 
@@ -844,6 +1103,7 @@ static int on_row(const cdc_bytes *vals, size_t ncols, void *ud)
     if (!w->cur) {
         if (!(w->cur = batch_get(w->s))) return CDC_ERR_NOMEM;
         w->cur->table = w->item_table;
+        w->cur->item = w->item;
     }
     cdc__buf *d = &w->cur->data;
     size_t need = 4;
@@ -880,22 +1140,63 @@ static int on_row(const cdc_bytes *vals, size_t ncols, void *ud)
     return 0;
 }
 
+/* Each chunk's result has the columns asked for, by name: a definition
+ * that changed under the snapshot would be refused here rather than
+ * delivered as rows of mismatched columns (touch_tables() makes it
+ * unreachable on the servers tested; this is the guard). */
+static int check_columns(const cdc__coldef *cols, size_t ncols, void *ud)
+{
+    worker *w = ud;
+    snap_table *t = w->table;
+    size_t want = t->nsel ? t->nsel + t->nextra : 1;
+    const char *why = NULL;
+    size_t bad = 0;
+    if (ncols != want) why = "column count";
+    for (size_t j = 0; !why && j < t->nsel; j++) {
+        const char *name = t->t.col_names[t->sel[j]];
+        if (t->t.cols[t->sel[j]].type == CDC_T_FLOAT) continue; /* CAST(... AS DOUBLE): no org_name */
+        if (cols[j].org_name.len && (cols[j].org_name.len != strlen(name) ||
+                                     strncasecmp((const char *)cols[j].org_name.ptr, name, cols[j].org_name.len))) {
+            why = "column name";
+            bad = j;
+        }
+    }
+    if (why)
+        return cdc__err_set(&w->cb_err, CDC_ERR_SCHEMA,
+                            "snapshot of %s.%s: the table's definition changed under the snapshot (%s differs: "
+                            "result column %zu); no row of the new definition is delivered",
+                            t->t.db, t->t.name, why, bad + 1);
+    return CDC_OK;
+}
+
 static int read_item(worker *w, const snap_item *it)
 {
     snap *s = w->s;
     snap_table *t = &s->tables[it->table];
     w->table = t;
     w->item_table = it->table;
+    w->item = (size_t)(it - s->items);
     if (t->nkey > w->last_cap) {
         cdc_bytes *n = cdc__realloc(s->a, w->last, t->nkey * sizeof *n);
         if (!n) return cdc__err_set(&w->err, CDC_ERR_NOMEM, "out of memory");
         w->last = n;
         w->last_cap = t->nkey;
     }
-    cdc__query_handler h = {.row = on_row};
+    bool first = true;
+    if (it->resume_key) {
+        /* a resumed item goes on after the key of its last completed chunk */
+        cdc__buf_reset(&w->lastkey);
+        for (size_t k = 0; k < t->nkey; k++)
+            if (cdc__buf_append(&w->lastkey, it->resume_key[k].ptr ? it->resume_key[k].ptr : (const uint8_t *)"",
+                                it->resume_key[k].len))
+                return cdc__err_set(&w->err, CDC_ERR_NOMEM, "out of memory");
+        for (size_t k = 0, off = 0; k < t->nkey; off += it->resume_key[k].len, k++)
+            w->last[k] = (cdc_bytes){w->lastkey.data + off, it->resume_key[k].len};
+        first = false;
+    }
+    cdc__query_handler h = {.columns = check_columns, .row = on_row};
     cdc__buf sql;
     cdc__buf_init(&sql, s->a);
-    bool first = true;
     int rc = CDC_OK;
     for (;;) {
         cdc__buf_reset(&sql);
@@ -921,7 +1222,24 @@ static int read_item(worker *w, const snap_item *it)
             break;
         }
         w->chunk_n = 0;
+        w->cb_err.code = 0;
         rc = cdc__conn_query(w->conn, (const char *)sql.data, sql.len, &h, w, &w->err);
+        if (rc == CDC_ERR_SCHEMA && w->cb_err.code) {
+            w->err = w->cb_err;
+            break;
+        }
+        unsigned se = w->err.server_errno;
+        if (rc && (se == 1412 || se == 1054 || se == 1146)) {
+            /* Table definition has changed / unknown column / no such table */
+            char msg[CDC__ERRMSG_MAX];
+            snprintf(msg, sizeof msg, "%s", w->err.msg);
+            rc = cdc__err_set(&w->err, CDC_ERR_SCHEMA,
+                              "snapshot of %s.%s: the table's definition changed under the snapshot (server error "
+                              "%u: %.200s); no row of the new definition is delivered",
+                              t->t.db, t->t.name, se, msg);
+            w->err.server_errno = se;
+            break;
+        }
         if (rc) {
             if (rc != CDC_ERR_STOPPED) cdc__err_prefix(&w->err, "snapshot of %s.%s", t->t.db, t->t.name);
             break;
@@ -945,7 +1263,7 @@ static void *worker_main(void *arg)
     snap *s = w->s;
     for (;;) {
         pthread_mutex_lock(&s->mu);
-        const snap_item *it = aborted(s) || s->next_item >= s->nitems ? NULL : &s->items[s->next_item++];
+        const snap_item *it = aborted(s) || s->next_item >= s->norder ? NULL : &s->items[s->order[s->next_item++]];
         pthread_mutex_unlock(&s->mu);
         if (!it) break;
         int rc = read_item(w, it);
@@ -1052,6 +1370,86 @@ static int convert_row(snap *s, snap_table *t, const cdc_bytes *texts, cdc__err 
     return CDC_OK;
 }
 
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The figures of cdc_snapshot_progress for a boundary of table t. The
+ * rate is over a window of at least RATE_WINDOW_S seconds (the run's
+ * start before the first window closes). */
+#define RATE_WINDOW_S 5.0
+static void progress_figures(snap *s, const snap_table *t, cdc_snapshot_progress *p)
+{
+    double now = now_s();
+    if (now - s->rate_t0 >= 2 * RATE_WINDOW_S) {
+        /* slide: the rate of the last window becomes the base */
+        s->rate = (double)(s->rows_run - s->rate_rows0) / (now - s->rate_t0);
+        s->rate_t0 = now;
+        s->rate_rows0 = s->rows_run;
+    }
+    double el = now - s->t_open;
+    double rate = s->rate > 0 ? s->rate : el > 0 ? (double)s->rows_run / el : 0;
+    if (now - s->rate_t0 >= RATE_WINDOW_S && now > s->rate_t0)
+        rate = (double)(s->rows_run - s->rate_rows0) / (now - s->rate_t0);
+    uint64_t left = 0;
+    for (size_t i = 0; i < s->ntables; i++) {
+        const snap_table *x = &s->tables[i];
+        if (x->items_left && x->rows_est > x->rows_done) left += x->rows_est - x->rows_done;
+    }
+    /* a chunk is one keyset query: each item ends with one that comes back short */
+    uint64_t chunks = 0;
+    for (size_t k = 0; k < t->nitems; k++) chunks += s->items[t->item0 + k].est / s->o->chunk_rows + 1;
+    *p = (cdc_snapshot_progress){
+        .db = t->t.db,
+        .table = t->t.name,
+        .table_rows_done = t->rows_done,
+        .table_rows_estimated = t->rows_est,
+        .table_chunks_done = t->chunks_done,
+        .table_chunks_estimated = chunks ? chunks : 1,
+        .tables_done = s->tables_done,
+        .tables_total = s->ntables,
+        .rows_done = s->rows_run,
+        .rows_estimated = s->rows_run + left,
+        .elapsed_ms = (uint64_t)(el * 1000),
+        .rows_per_sec = rate,
+        .eta_ms = rate > 0 ? (int64_t)((double)left / rate * 1000) : left ? -1 : 0,
+    };
+}
+
+/* The progress for a checkpoint (grammar in snapprog.h): done tables by
+ * name, tables under way with each item's range and state. */
+static int progress_text(snap *s, cdc__buf *out)
+{
+    cdc__buf_reset(out);
+    int rc = CDC_OK;
+    bool any = false;
+    for (size_t i = 0; i < s->ntables && !rc; i++) {
+        const snap_table *t = &s->tables[i];
+        bool started = !t->items_left;
+        for (size_t k = 0; k < t->nitems && !started; k++) started = s->items[t->item0 + k].state != CDC__SP_TODO;
+        if (!started) continue;
+        if (any) rc |= cdc__buf_putc(out, ',');
+        any = true;
+        rc |= cdc__snapprog_put_esc(out, (const uint8_t *)t->t.db, strlen(t->t.db));
+        rc |= cdc__buf_putc(out, '.');
+        rc |= cdc__snapprog_put_esc(out, (const uint8_t *)t->t.name, strlen(t->t.name));
+        if (!t->items_left) continue;
+        for (size_t k = 0; k < t->nitems && !rc; k++) {
+            const snap_item *it = &s->items[t->item0 + k];
+            rc |= cdc__buf_putc(out, '~');
+            rc |= cdc__snapprog_put_range(out, it->has_lo, it->lo, it->has_hi, it->hi);
+            if (it->state == CDC__SP_TODO) rc |= cdc__buf_putc(out, '-');
+            else if (it->state == CDC__SP_DONE) rc |= cdc__buf_putc(out, '+');
+            else rc |= cdc__buf_putc(out, 'k') | cdc__buf_append(out, it->done_key.data, it->done_key.len);
+        }
+    }
+    if (!rc) rc = cdc__buf_terminate(out);
+    return rc ? CDC_ERR_NOMEM : CDC_OK;
+}
+
 /* Delivers the rows of s->cur from s->cur_row on, then its progress.
  * CDC_ERR_PAUSED leaves the place in s->cur_* for the next call. */
 static int deliver(snap *s, cdc__err *err)
@@ -1059,7 +1457,7 @@ static int deliver(snap *s, cdc__err *err)
     batch *b = s->cur;
     snap_table *t = &s->tables[b->table];
     cdc__reader r = cdc__rd(b->data.data + s->cur_off, b->data.len - s->cur_off);
-    while (!s->cur_rows_done && s->cur_row < b->nrows) {
+    while (s->cur_stage == 0 && s->cur_row < b->nrows) {
         if (stopped(s)) return cdc__err_set(err, CDC_ERR_STOPPED, "snapshot: stopped on request");
         uint32_t len = cdc__rd_u32(&r);
         const uint8_t *p = cdc__rd_take(&r, len);
@@ -1071,19 +1469,51 @@ static int deliver(snap *s, cdc__err *err)
         s->cur_row++;
         s->cur_off = b->data.len - cdc__rd_left(&r);
         t->rows_done++;
+        s->rows_run++;
         if (s->cb->row && (rc = s->cb->row(&t->t, s->vals, s->present, s->cb->ud))) {
             if (rc == CDC_ERR_PAUSED) return rc;
             return cb_error(err, "row", rc);
         }
     }
-    if (!s->cur_rows_done) {
-        s->cur_rows_done = true;
-        if (b->end_item && --t->items_left == 0) s->tables_done++;
-        if ((b->end_chunk || b->end_item) && s->cb->progress) {
+    bool boundary = b->end_chunk || b->end_item;
+    if (s->cur_stage == 0) {
+        s->cur_stage = 1;
+        snap_item *it = &s->items[b->item];
+        if (b->end_item) {
+            it->state = CDC__SP_DONE;
+            if (--t->items_left == 0) s->tables_done++;
+        } else if (b->end_chunk && b->key.len) {
+            it->state = CDC__SP_AFTER;
+            cdc__buf_reset(&it->done_key);
+            if (cdc__buf_append(&it->done_key, b->key.data, b->key.len))
+                return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+        }
+        if (boundary) t->chunks_done++;
+        if (boundary && s->cb->progress) {
             int rc = s->cb->progress(t->t.db, t->t.name, t->rows_done, t->rows_est, s->tables_done, s->ntables,
                                      s->cb->ud);
             if (rc == CDC_ERR_PAUSED) return rc;
             if (rc) return cb_error(err, "progress", rc);
+        }
+    }
+    if (s->cur_stage == 1) {
+        s->cur_stage = 2;
+        if (boundary && s->cb->progress_ex) {
+            cdc_snapshot_progress p;
+            progress_figures(s, t, &p);
+            int rc = s->cb->progress_ex(&p, s->cb->ud);
+            if (rc == CDC_ERR_PAUSED) return rc;
+            if (rc) return cb_error(err, "snapshot progress", rc);
+        }
+    }
+    if (s->cur_stage == 2) {
+        s->cur_stage = 3;
+        if (boundary && s->cb->checkpoint) {
+            int rc = progress_text(s, &s->ck);
+            if (rc) return cdc__err_set(err, rc, "out of memory");
+            rc = s->cb->checkpoint((const char *)s->ck.data, s->ck.len, s->cb->ud);
+            if (rc == CDC_ERR_PAUSED) return rc;
+            if (rc) return cb_error(err, "snapshot checkpoint", rc);
         }
     }
     return CDC_OK;
@@ -1128,7 +1558,7 @@ int cdc__snap_run(snap *s, cdc__err *err)
             }
             s->cur_off = 0;
             s->cur_row = 0;
-            s->cur_rows_done = false;
+            s->cur_stage = 0;
         }
         rc = deliver(s, err);
         if (rc == CDC_ERR_PAUSED || rc == CDC_ERR_STOPPED) return rc; /* the place is kept */
@@ -1198,12 +1628,16 @@ void cdc__snap_free(snap *s)
     while (s->free_list) {
         batch *n = s->free_list->next;
         cdc__buf_free(&s->free_list->data);
+        cdc__buf_free(&s->free_list->key);
         cdc__free(s->a, s->free_list);
         s->free_list = n;
     }
     for (size_t i = 0; i < s->ntables; i++) table_free(s->a, &s->tables[i]);
     cdc__free(s->a, s->tables);
+    for (size_t i = 0; i < s->nitems; i++) cdc__buf_free(&s->items[i].done_key);
     cdc__free(s->a, s->items);
+    cdc__free(s->a, s->order);
+    cdc__buf_free(&s->ck);
     cdc__free(s->a, s->w);
     cdc__free(s->a, s->vals);
     cdc__free(s->a, s->present);
@@ -1231,6 +1665,7 @@ int cdc__snap_open(snap **out, const cdc__snap_opts *o, const cdc__snap_cbs *cb,
     s->cb = &s->cbs;
     s->a = a;
     cdc__buf_init(&s->scratch, a);
+    cdc__buf_init(&s->ck, a);
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->nonempty, NULL);
     pthread_cond_init(&s->nonfull, NULL);
@@ -1249,8 +1684,29 @@ int cdc__snap_open(snap **out, const cdc__snap_opts *o, const cdc__snap_cbs *cb,
         cdc__buf_init(&s->w[i].lastkey, s->a);
     }
     for (size_t i = 0; i < s->nw && !rc; i++) rc = connect_one(s, &s->w[i].conn, true, err);
-    if (!rc) rc = read_schema(s, err);
-    if (!rc) rc = s->mariadb ? point_mariadb(s, point, err) : point_mysql(s, point, err);
+    /* DDL between reading the schema and locking the tables (touch_tables)
+     * shows in verify_schema(): then the point is taken again */
+    for (int attempt = 1; !rc; attempt++) {
+        rc = read_schema(s, err);
+        if (!rc) rc = s->mariadb ? point_mariadb(s, point, err) : point_mysql(s, point, err);
+        if (!rc && o->test_after_point) o->test_after_point(o->test_ud);
+        if (!rc && !o->no_data) rc = touch_tables(s, err);
+        if (!rc && !o->no_data) rc = verify_schema(s, point, err);
+        if (rc != CDC_ERR_SCHEMA) break;
+        if (attempt == SCHEMA_ATTEMPTS) {
+            cdc__err_prefix(err, "snapshot: %d attempts", SCHEMA_ATTEMPTS);
+            break;
+        }
+        logf_(s, 1, "%s; taking the point again", err->msg);
+        rollback_all(s);
+        for (size_t i = 0; i < s->ntables; i++) table_free(s->a, &s->tables[i]);
+        cdc__free(s->a, s->tables);
+        s->tables = NULL;
+        s->ntables = 0;
+        cdc__snap_point_free(a, point);
+        rc = CDC_OK;
+    }
+    s->t_open = s->rate_t0 = now_s();
     if (!rc && s->cb->point) {
         rc = s->cb->point(point, s->cb->ud);
         if (rc) rc = cdc__err_set(err, rc > 0 ? CDC_ERR_CALLBACK : rc, "snapshot: the point callback returned %d", rc);
@@ -1312,7 +1768,10 @@ struct cdc__snap_streamer {
     const cdc__snap_stream *st; /* the caller's, renewed by every call */
     const cdc_allocator *a;
     snap *snap;
-    cdc__snap_point pt;
+    cdc__snap_point pt;         /* this run's read view */
+    cdc_position origin;        /* the snapshot's point: pt, or a resumed checkpoint's */
+    cdc_position ckpos;         /* origin plus progress, for the checkpoint callback */
+    cdc__snapprog prog;         /* a resumed checkpoint's progress */
     bool ok;                    /* snapshot opened */
     uint64_t rows;              /* rows handed on: the next one's pos.row */
 };
@@ -1334,8 +1793,8 @@ static int glue_row(const struct cdc_table *t, const cdc_value *vals, const uint
     stream_glue *g = ud;
     if (g->st->rows_metric) atomic_fetch_add(g->st->rows_metric, 1);
     if (!g->st->row) return 0;
-    return cdc__change_snapshot_row(t, vals, present, g->pt.file, g->pt.offset, g->rows++, g->st->row,
-                                    g->st->row_ud);
+    return cdc__change_snapshot_row(t, vals, present, cdc_position_file(&g->origin), g->origin.offset, g->rows++,
+                                    g->st->row, g->st->row_ud);
 }
 
 static int glue_progress(const char *db, const char *table, uint64_t done, uint64_t est, size_t tdone,
@@ -1343,6 +1802,21 @@ static int glue_progress(const char *db, const char *table, uint64_t done, uint6
 {
     stream_glue *g = ud;
     return g->st->progress ? g->st->progress(db, table, done, est, tdone, ttotal, g->st->progress_ud) : 0;
+}
+
+static int glue_progress_ex(const cdc_snapshot_progress *p, void *ud)
+{
+    stream_glue *g = ud;
+    return g->st->progress_ex ? g->st->progress_ex(p, g->st->progress_ex_ud) : 0;
+}
+
+static int glue_checkpoint(const char *progress, size_t len, void *ud)
+{
+    stream_glue *g = ud;
+    if (!g->st->checkpoint) return 0;
+    if (cdc__position_copy(&g->ckpos, &g->origin) || cdc__position_set_snap(&g->ckpos, progress, len))
+        return CDC_ERR_NOMEM;
+    return g->st->checkpoint(&g->ckpos, g->st->checkpoint_ud);
 }
 
 static void glue_log(int level, int code, const char *msg, void *ud)
@@ -1356,6 +1830,9 @@ void cdc__snapshot_stream_free(cdc__snap_streamer *g)
     if (!g) return;
     cdc__snap_free(g->snap);
     cdc__snap_point_free(g->a, &g->pt);
+    cdc__position_clear(&g->origin);
+    cdc__position_clear(&g->ckpos);
+    cdc__snapprog_free(&g->prog);
     cdc__free(g->a, g);
 }
 
@@ -1386,6 +1863,8 @@ int cdc__snapshot_stream(const cdc__snap_stream *st, const cdc_allocator *a, cdc
     if (!g) {
         if (!(g = cdc__calloc(a, 1, sizeof *g))) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
         g->a = a;
+        cdc__position_init(&g->origin, a);
+        cdc__position_init(&g->ckpos, a);
         *state = g;
     }
     g->st = st;
@@ -1399,13 +1878,22 @@ int cdc__snapshot_stream(const cdc__snap_stream *st, const cdc_allocator *a, cdc
             .filter = {st->filter ? glue_table : NULL, st->filter ? glue_column : NULL, g},
             .stop = st->stop,
         };
-        cdc__snap_cbs cb = {.row = glue_row, .progress = glue_progress, .log = glue_log, .ud = g};
-        rc = cdc__snap_open(&g->snap, &o, &cb, a, &g->pt, err);
+        bool resuming = st->resume && st->resume->snap.len && !st->no_data;
+        if (resuming) {
+            rc = cdc__snapprog_parse(&g->prog, (const char *)st->resume->snap.data, st->resume->snap.len, a, err);
+            if (!rc && (cdc__position_copy(&g->origin, st->resume) || cdc__position_set_snap(&g->origin, NULL, 0)))
+                rc = cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+            o.resume = &g->prog;
+        }
+        cdc__snap_cbs cb = {.row = glue_row, .progress = glue_progress, .progress_ex = glue_progress_ex,
+                            .checkpoint = glue_checkpoint, .log = glue_log, .ud = g};
+        if (!rc) rc = cdc__snap_open(&g->snap, &o, &cb, a, &g->pt, err);
+        if (!rc && !resuming) rc = point_to_position(&g->pt, a, &g->origin, err);
         g->ok = rc == CDC_OK;
     }
     if (rc == CDC_OK) rc = cdc__snap_run(g->snap, err);
     if (rc == CDC_ERR_PAUSED || rc == CDC_ERR_STOPPED) return rc; /* resumable */
-    if (rc == CDC_OK) rc = point_to_position(&g->pt, a, out, err);
+    if (rc == CDC_OK && cdc__position_copy(out, &g->origin)) rc = cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
     cdc__snapshot_stream_free(g);
     *state = NULL;
     return rc;

@@ -66,6 +66,12 @@ typedef struct cdc__snap_cbs {
      * may pause like row. */
     int (*progress)(const char *db, const char *table, uint64_t rows_done, uint64_t rows_estimated,
                     size_t tables_done, size_t tables_total, void *ud);
+    /* As cdc_stream_snapshot_progress_cb, right after progress. */
+    int (*progress_ex)(const cdc_snapshot_progress *p, void *ud);
+    /* After each completed chunk and item whose rows were all delivered:
+     * the progress (snapprog.h grammar, NUL-terminated, len bytes) a
+     * restart continues from; may pause like row. */
+    int (*checkpoint)(const char *progress, size_t len, void *ud);
     /* Fallbacks and retries worth logging (level 1 warning, 2 info). */
     void (*log)(int level, int code, const char *msg, void *ud);
     void *ud;
@@ -82,6 +88,14 @@ typedef struct cdc__snap_opts {
     /* When *stop becomes nonzero (any thread) cdc__snap_run() returns
      * CDC_ERR_STOPPED soon, with its place kept like a pause. May be NULL. */
     const atomic_int *stop;
+    /* Continue this progress (from a checkpoint; must outlive the
+     * snapshot): its done tables and items are skipped, its items under
+     * way go on after their key, in a new read view. NULL: from scratch. */
+    const struct cdc__snapprog *resume;
+    /* Tests: runs right after the point is fixed, before the tables are
+     * locked against DDL (to land DDL in that window). */
+    void (*test_after_point)(void *ud);
+    void *test_ud;
 } cdc__snap_opts;
 
 /* A snapshot in progress: open, then run (as often as it pauses), then free. */
@@ -210,6 +224,13 @@ typedef struct cdc__snap_stream {
     void *row_ud;
     cdc_stream_progress_cb progress;
     void *progress_ud;
+    cdc_stream_snapshot_progress_cb progress_ex;
+    void *progress_ex_ud;
+    /* snapshot checkpoints (the point plus progress), NULL: none */
+    cdc_stream_checkpoint_cb checkpoint;
+    void *checkpoint_ud;
+    /* a checkpoint with progress to continue (its point is the point), or NULL */
+    const cdc_position *resume;
     void (*log)(int level, int code, const char *msg, void *ud);
     void *log_ud;
     _Atomic uint64_t *rows_metric;      /* may be NULL */

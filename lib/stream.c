@@ -51,6 +51,10 @@ struct cdc_stream {
     cdc_stream_change_cb incr_cb;
     void *incr_ud;
     cdc__incr *incr;          /* incremental snapshots (incremental.c) */
+    cdc_stream_snapshot_progress_cb snap_progress_cb;
+    void *snap_progress_ud;
+    cdc_stream_checkpoint_cb snap_ck_cb;
+    void *snap_ck_ud;
 
     uint32_t server_id;
     int hb_ms, hb_timeout_ms, backoff_ms, backoff_max_ms, max_attempts;
@@ -64,6 +68,8 @@ struct cdc_stream {
     int state;
     bool snap_done_pause; /* the snapshot-done callback paused; pause once the session is open */
     cdc__snap_streamer *snap; /* a snapshot that paused or stopped mid-way, to go on with */
+    cdc_position resume_pos;  /* the start checkpoint of an unfinished snapshot being continued */
+    bool resuming;
     const uint8_t *rest;
     size_t rest_len;
     bool piece_cont;        /* the next piece continues an event payload */
@@ -143,6 +149,7 @@ int cdc_stream_new(cdc_stream **out, const cdc_config *cfg, const cdc_allocator 
     s->dv.hooks = (cdc__delivery_hooks){
         .publish = publish_hook, .metric_add = metric_add, .metric_set = metric_set, .ud = s};
     cdc__buf_init(&s->ck_text, a);
+    cdc__position_init(&s->resume_pos, a);
     pthread_mutex_init(&s->ck_mu, NULL);
     atomic_init(&s->stop_flag, 0);
     atomic_init(&s->wake_fd, -1);
@@ -212,6 +219,7 @@ void cdc_stream_free(cdc_stream *s)
     session_end(s);
     cdc__snapshot_stream_free(s->snap);
     cdc__incr_free(s->incr);
+    cdc__position_clear(&s->resume_pos);
     cdc__conn_free(s->meta);
     cdc__delivery_free(&s->dv);
     cdc__filter_free(&s->filter);
@@ -234,6 +242,16 @@ void cdc_stream_set_checkpoint_cb(cdc_stream *s, cdc_stream_checkpoint_cb cb, vo
 void cdc_stream_set_log_cb(cdc_stream *s, cdc_stream_log_cb cb, void *ud) { s->log_cb = cb; s->log_ud = ud; }
 void cdc_stream_set_snapshot_cb(cdc_stream *s, cdc_stream_change_cb cb, void *ud) { s->snap_cb = cb; s->snap_ud = ud; }
 void cdc_stream_set_progress_cb(cdc_stream *s, cdc_stream_progress_cb cb, void *ud) { s->progress_cb = cb; s->progress_ud = ud; }
+void cdc_stream_set_snapshot_progress_cb(cdc_stream *s, cdc_stream_snapshot_progress_cb cb, void *ud)
+{
+    s->snap_progress_cb = cb;
+    s->snap_progress_ud = ud;
+}
+void cdc_stream_set_snapshot_checkpoint_cb(cdc_stream *s, cdc_stream_checkpoint_cb cb, void *ud)
+{
+    s->snap_ck_cb = cb;
+    s->snap_ck_ud = ud;
+}
 void cdc_stream_set_snapshot_done_cb(cdc_stream *s, cdc_stream_checkpoint_cb cb, void *ud)
 {
     s->snap_done_cb = cb;
@@ -350,9 +368,16 @@ static int take_snapshot(cdc_stream *s, int mode)
     cdc__snap_stream st = {
         .cfg = s->cfg, .conn = &o, .filter = &s->filter, .no_data = mode == CDC_SNAPSHOT_NO_DATA,
         .stop = &s->stop_flag, .row = s->snap_cb, .row_ud = s->snap_ud, .progress = s->progress_cb,
-        .progress_ud = s->progress_ud, .log = snap_log, .log_ud = s,
+        .progress_ud = s->progress_ud, .progress_ex = s->snap_progress_cb, .progress_ex_ud = s->snap_progress_ud,
+        .checkpoint = s->snap_ck_cb, .checkpoint_ud = s->snap_ck_ud, .log = snap_log, .log_ud = s,
         .rows_metric = &s->m[CDC_METRIC_SNAPSHOT_ROWS],
     };
+    if (s->resuming) {
+        /* the first call keeps the checkpoint; later ones (after a pause) find it kept */
+        if (s->dv.safe.snap.len && cdc__position_copy(&s->resume_pos, &s->dv.safe))
+            return cdc__err_set(&s->err, CDC_ERR_NOMEM, "out of memory");
+        st.resume = &s->resume_pos;
+    }
     cdc__position_clear(&s->dv.safe);
     cdc__position_init(&s->dv.safe, s->alloc);
     /* CDC_ERR_PAUSED / CDC_ERR_STOPPED keep the snapshot in s->snap; the
@@ -393,6 +418,21 @@ static int resolve(cdc_stream *s)
         cdc__position_clear(&first);
         if (rc) return rc;
         if (purged) s->start_kind = CDC__WHERE_NONE;
+    }
+    if (s->start_kind == CDC__WHERE_POSITION && s->dv.safe.snap.len && !s->resuming) {
+        if (mode == CDC_SNAPSHOT_INITIAL || mode == CDC_SNAPSHOT_INITIAL_ONLY || mode == CDC_SNAPSHOT_WHEN_NEEDED) {
+            s->resuming = true;
+        } else {
+            slog(s, 1, CDC_OK, "start: the checkpoint is of an unfinished snapshot, and snapshot.mode=%s does not "
+                               "continue it: streaming from its point without the rest of its rows",
+                 cdc__config_str(s->cfg, CDC_CFG_SNAPSHOT_MODE));
+            cdc__position_set_snap(&s->dv.safe, NULL, 0);
+        }
+    }
+    if (s->resuming) {
+        rc = take_snapshot(s, mode);
+        if (rc) return rc;
+        s->resuming = false;
     }
     switch (s->start_kind) {
     case CDC__WHERE_NONE:

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "position.h"
+#include "snapprog.h"
 
 #include "testalloc.h"
 
@@ -177,12 +178,93 @@ static void test_binlog_name_order(void **state)
     assert_int_equal(cdc__binlog_name_cmp("a.000002", "b.000001"), -1); /* other base: by text */
 }
 
+/* The snap field: round trip, what it decodes to, and every refusal. */
+static void test_snapshot_progress(void **state)
+{
+    (void)state;
+    const char *ck = "cdc1:file=binlog.000003;pos=1234;gtid=0-1-5;snap=shop.orders,shop.big~_1000_+"
+                     "~1000_2000_k1534~2000__-,a%2Eb.t%20x~__k2024-01-01%2010%3A00%3A00.abc%2C";
+    round_trip(ck, "binlog.000003", 1234, "0-1-5");
+    cdc_position *p = NULL;
+    char err[256] = "";
+    assert_int_equal(cdc_position_parse(&p, ck, &test_alloc, err, sizeof err), CDC_OK);
+    assert_int_equal(cdc_position_snapshot_pending(p), 1);
+    cdc_position_free(p);
+    assert_int_equal(cdc_position_parse(&p, "cdc1:file=b.1;pos=4", &test_alloc, err, sizeof err), CDC_OK);
+    assert_int_equal(cdc_position_snapshot_pending(p), 0);
+    cdc_position_free(p);
+
+    const char *text = strstr(ck, "snap=") + 5;
+    cdc__snapprog sp;
+    cdc__err e = {0};
+    assert_int_equal(cdc__snapprog_parse(&sp, text, strlen(text), &test_alloc, &e), CDC_OK);
+    assert_int_equal(sp.n, 3);
+    assert_true(sp.t[0].done);
+    assert_string_equal(sp.t[0].db, "shop");
+    assert_string_equal(sp.t[0].name, "orders");
+    const cdc__sp_table *big = cdc__snapprog_find(&sp, "shop", "big");
+    assert_non_null(big);
+    assert_false(big->done);
+    assert_int_equal(big->nitems, 3);
+    assert_false(big->items[0].has_lo);
+    assert_true(big->items[0].has_hi && big->items[0].hi == 1000);
+    assert_int_equal(big->items[0].state, CDC__SP_DONE);
+    assert_int_equal(big->items[1].state, CDC__SP_AFTER);
+    assert_int_equal(big->items[1].nkey, 1);
+    assert_memory_equal(big->items[1].key[0].ptr, "1534", 4);
+    assert_int_equal(big->items[2].state, CDC__SP_TODO);
+    assert_false(big->items[2].has_hi);
+    const cdc__sp_table *odd = cdc__snapprog_find(&sp, "a.b", "t x");
+    assert_non_null(odd);
+    assert_int_equal(odd->items[0].nkey, 2);
+    assert_int_equal(odd->items[0].key[0].len, 19);
+    assert_memory_equal(odd->items[0].key[0].ptr, "2024-01-01 10:00:00", 19);
+    assert_memory_equal(odd->items[0].key[1].ptr, "abc,", 4);
+    assert_null(cdc__snapprog_find(&sp, "shop", "nope"));
+    cdc__snapprog_free(&sp);
+
+    /* writing: names and keys escaped so that they read back */
+    cdc__buf b;
+    cdc__buf_init(&b, &test_alloc);
+    assert_int_equal(cdc__snapprog_put_esc(&b, (const uint8_t *)"a.b~c_d\xf0\x9f\x98\x80", 11), CDC_OK);
+    assert_int_equal(cdc__snapprog_put_range(&b, true, -5, false, 0), CDC_OK);
+    assert_int_equal(cdc__buf_terminate(&b), CDC_OK);
+    assert_string_equal((const char *)b.data, "a%2Eb%7Ec%5Fd%F0%9F%98%80-5__");
+    cdc__buf_free(&b);
+
+    static const struct { const char *snap, *msg; } bad[] = {
+        {"shop", "without '.'"},
+        {"shop.", "empty name"},
+        {"shop.t~", "without '_'"},
+        {"shop.t~__x", "not '-', '+' or 'k'"},
+        {"shop.t~__", "without a state"},
+        {"shop.t~5_5_-", "empty range"},
+        {"shop.t~_5_-~__-", "unbounded item among several"},
+        {"shop.t~99999999999999999999__-", "not a 64-bit integer"},
+        {"shop.t~__k%zz", "bad %XX"},
+        {"shop.t,shop.t", "listed twice"},
+        {"shop.t;x", "unexpected character"},
+        {"shop.t x", "unexpected character"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        memset(&e, 0, sizeof e);
+        int rc = cdc__snapprog_parse(&sp, bad[i].snap, strlen(bad[i].snap), &test_alloc, &e);
+        cdc__snapprog_free(&sp);
+        if (rc != CDC_ERR_INVALID || !strstr(e.msg, bad[i].msg))
+            fail_msg("'%s': rc %d, '%s' (wanted '%s')", bad[i].snap, rc, e.msg, bad[i].msg);
+    }
+    expect_error("cdc1:file=b.1;pos=4;snap=", "snap is empty");
+    expect_error("cdc1:file=b.1;pos=4;snap=a.b;gtid=0-1-2", "unexpected field 'gtid'");
+    expect_error("cdc1:file=b.1;pos=4;snap=a", "without '.'");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_checkpoint_round_trip), cmocka_unit_test(test_short_forms),
         cmocka_unit_test(test_parse_errors),          cmocka_unit_test(test_where_forms),
         cmocka_unit_test(test_gtid_tracking),         cmocka_unit_test(test_binlog_name_order),
+        cmocka_unit_test(test_snapshot_progress),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -51,6 +51,11 @@ typedef struct stream_ctx {
     bool fsync;           /* --fsync: output and checkpoint on disk before it counts */
     bool in_snapshot;     /* snapshot rows may come; its point is not yet saved */
     bool incr_lines;      /* lines of an incremental snapshot chunk wait for its checkpoint */
+    bool snap_ck;         /* a checkpoint of the unfinished snapshot was saved */
+    bool tty;             /* stderr is a terminal: progress is one updating line */
+    bool progress_line;   /* that line is on the screen, unfinished */
+    int64_t progress_ms;  /* when progress was last shown */
+    size_t progress_tables; /* tables done then */
     bool wrote;           /* some line was written in this run */
     bool cut;             /* the output ends inside a line (gave up after a stop) */
     uint64_t snapshot_rows, emitted;
@@ -492,19 +497,71 @@ static int on_snapshot_done(const cdc_position *pos, void *ud)
     return rc;
 }
 
-static int on_progress(const char *db, const char *table, uint64_t done, uint64_t est, size_t tdone, size_t ttotal,
-                       void *ud)
+/* A chunk of the snapshot is delivered: its rows are written out and the
+ * snapshot's progress becomes the checkpoint, so a restart goes on from
+ * here (docs/snapshot.md). Not with --format debezium, whose last row of
+ * each table is held back until its marker is known: such a run keeps no
+ * checkpoint before the snapshot's end. */
+static int on_snapshot_checkpoint(const cdc_position *pos, void *ud)
 {
-    (void)ud;
-    fprintf(stderr, "cdc stream: snapshot %s.%s: %llu of ~%llu rows; %zu of %zu tables done\n", db, table,
-            (unsigned long long)done, (unsigned long long)est, tdone, ttotal);
+    stream_ctx *x = ud;
+    if (x->dz) return 0;
+    int rc = flush_txn(x, pos);
+    if (rc == 0) x->snap_ck = true;
+    if (rc == 0 && g_signal) return CDC_ERR_PAUSED;
+    return rc;
+}
+
+static void fmt_eta(char *b, size_t n, int64_t ms)
+{
+    if (ms < 0) {
+        snprintf(b, n, "?");
+        return;
+    }
+    int64_t sec = (ms + 999) / 1000;
+    if (sec >= 3600) snprintf(b, n, "%lldh%02lldm", (long long)(sec / 3600), (long long)(sec / 60 % 60));
+    else snprintf(b, n, "%lldm%02llds", (long long)(sec / 60), (long long)(sec % 60));
+}
+
+/* Progress on stderr: on a terminal one line rewritten in place (at most
+ * 5 times a second), otherwise a plain line at most once a second and at
+ * the end of each table. */
+static int on_snapshot_progress(const cdc_snapshot_progress *p, void *ud)
+{
+    stream_ctx *x = ud;
+    int64_t now = now_ms();
+    bool table_end = p->tables_done != x->progress_tables;
+    x->progress_tables = p->tables_done;
+    if (now - x->progress_ms < (x->tty ? 200 : 1000) && !(table_end && !x->tty)) return 0;
+    x->progress_ms = now;
+    char eta[32];
+    fmt_eta(eta, sizeof eta, p->eta_ms);
+    double pct = p->rows_estimated ? 100.0 * (double)p->rows_done / (double)p->rows_estimated : 100.0;
+    if (pct > 100) pct = 100;
+    fprintf(stderr,
+            "%scdc stream: snapshot %.1f%%: %llu of ~%llu rows, %.0f rows/s, ETA %s; %s.%s %llu of ~%llu rows, "
+            "chunk %llu of ~%llu; %zu of %zu tables done%s",
+            x->tty ? "\r" : "", pct, (unsigned long long)p->rows_done, (unsigned long long)p->rows_estimated,
+            p->rows_per_sec, eta, p->db, p->table, (unsigned long long)p->table_rows_done,
+            (unsigned long long)p->table_rows_estimated, (unsigned long long)p->table_chunks_done,
+            (unsigned long long)p->table_chunks_estimated, p->tables_done, p->tables_total,
+            x->tty ? "\033[K" : "\n");
+    x->progress_line = x->tty;
     return 0;
+}
+
+/* Ends an updating progress line before other output on stderr. */
+static void progress_end(stream_ctx *x)
+{
+    if (x->progress_line) fputc('\n', stderr);
+    x->progress_line = false;
 }
 
 static void on_log(int level, int code, const char *msg, void *ud)
 {
     stream_ctx *x = ud;
     (void)code;
+    if (level <= 1 || x->verbose) progress_end(x);
     if (level <= 1 || x->verbose)
         fprintf(stderr, "cdc stream: %s%s\n", level == 0 ? "error: " : level == 1 ? "warning: " : "", msg);
 }
@@ -521,7 +578,8 @@ static void stream_usage(FILE *f)
             "                          (default: the checkpoint file if it exists, else now)\n"
             "  --stop-at WHERE         FILE:OFFSET | gtid:SET | now: exit 0 once reached\n"
             "  --checkpoint-file F     read the start from F; rewrite F after every commit whose lines are\n"
-            "                          all written (read, on a pipe), never past them, and on exit\n"
+            "                          all written (read, on a pipe), never past them, and on exit; in a\n"
+            "                          snapshot after every chunk, so a restart continues it\n"
             "  --fsync                 output file and checkpoint on disk (fsync) before a checkpoint counts\n"
             "  --tables LIST           db.table,... to capture (patterns with * ?)\n"
             "  --exclude-tables LIST   db.table,... not to capture\n"
@@ -691,7 +749,9 @@ int cmd_stream(int argc, char **argv)
     cdc_stream_set_log_cb(x.s, on_log, &x);
     cdc_stream_set_snapshot_cb(x.s, on_snapshot_row, &x);
     cdc_stream_set_snapshot_done_cb(x.s, on_snapshot_done, &x);
-    cdc_stream_set_progress_cb(x.s, on_progress, &x);
+    cdc_stream_set_snapshot_progress_cb(x.s, on_snapshot_progress, &x);
+    cdc_stream_set_snapshot_checkpoint_cb(x.s, on_snapshot_checkpoint, &x);
+    x.tty = isatty(STDERR_FILENO);
     cdc_stream_set_incremental_cb(x.s, on_incremental_row, &x);
     for (size_t i = 0; i < nsnap; i++) {
         int rc = cdc_stream_snapshot_table(x.s, snap_tables[i], snap_where[i]);
@@ -731,6 +791,7 @@ int cmd_stream(int argc, char **argv)
         break;
     }
     g_stream = NULL;
+    progress_end(&x);
     const char *signame = g_signal == SIGTERM ? "SIGTERM" : "SIGINT";
     bool by_signal = g_signal && (rc == CDC_ERR_STOPPED || rc == CDC_ERR_PAUSED || x.io_failed == ETIMEDOUT);
     if (rc == CDC_OK) {
@@ -753,7 +814,14 @@ int cmd_stream(int argc, char **argv)
      * next run appends right after the last transaction wholly out. */
     if (x.io_failed && x.regular && ftruncate(STDOUT_FILENO, x.durable_off) != 0)
         fprintf(stderr, "cdc stream: cannot cut the output file back to the checkpoint: %s\n", strerror(errno));
-    if (rc != CDC_OK && x.in_snapshot)
+    if (rc != CDC_OK && x.in_snapshot && x.snap_ck)
+        fprintf(stderr,
+                "cdc stream: the snapshot was stopped after %llu rows in this run, before its end; the checkpoint "
+                "records its progress, so a restart continues it after the last completed chunk (rows read then "
+                "are newer than the snapshot's point; the stream from the point brings them up to date: "
+                "docs/snapshot.md)\n",
+                (unsigned long long)x.snapshot_rows);
+    else if (rc != CDC_OK && x.in_snapshot)
         fprintf(stderr,
                 "cdc stream: the snapshot was stopped after %llu rows, before its end; no checkpoint was saved, "
                 "so a restart takes the snapshot again from the beginning (the rows printed by this run are not "

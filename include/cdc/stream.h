@@ -68,6 +68,15 @@ CDC_EXTERN uint64_t cdc_position_offset(const cdc_position *p);
 /* The executed GTID set, NUL-terminated; "" when the server has no GTIDs. */
 CDC_EXTERN const char *cdc_position_gtid_set(const cdc_position *p);
 /*
+ * 1 when p records an unfinished snapshot (a checkpoint handed to the
+ * snapshot-checkpoint callback, or parsed from one): its file, offset
+ * and GTID set are then the snapshot's point, and its checkpoint string
+ * carries which tables and key ranges were already delivered, so a
+ * stream started from it goes on with the rest of the snapshot
+ * (docs/snapshot.md, "Resuming after a restart"). 0 otherwise.
+ */
+CDC_EXTERN int cdc_position_snapshot_pending(const cdc_position *p);
+/*
  * The checkpoint string, NUL-terminated, into buf (cap bytes). *need (if
  * not NULL) receives the size including the NUL. Returns CDC_OK, or
  * CDC_ERR_TOO_LARGE when cap is too small (buf then holds nothing useful).
@@ -151,6 +160,29 @@ typedef int (*cdc_stream_progress_cb)(const char *db, const char *table, uint64_
                                       uint64_t rows_estimated, size_t tables_done,
                                       size_t tables_total, void *ud);
 
+/*
+ * Snapshot progress with rates, for people watching a long snapshot.
+ * Handed to cdc_stream_snapshot_progress_cb after each chunk and at the
+ * end of each table; valid until the callback returns. Estimates come
+ * from information_schema.TABLES.TABLE_ROWS (InnoDB statistics) and may
+ * be off either way; the figures count this run only (a resumed
+ * snapshot's earlier runs are not counted, their tables are done).
+ */
+typedef struct cdc_snapshot_progress {
+    const char *db, *table;         /* the table the last chunk belonged to */
+    uint64_t table_rows_done;       /* rows of it delivered in this run */
+    uint64_t table_rows_estimated;  /* its TABLE_ROWS */
+    uint64_t table_chunks_done;     /* its keyset chunks delivered in this run */
+    uint64_t table_chunks_estimated;/* ceil(estimate / snapshot.chunk.rows), at least 1 */
+    size_t tables_done, tables_total;
+    uint64_t rows_done;             /* all tables, this run */
+    uint64_t rows_estimated;        /* what remains by the estimates, plus rows_done */
+    uint64_t elapsed_ms;            /* since this run's snapshot opened */
+    double rows_per_sec;            /* over the last ~5 seconds (the whole run before that) */
+    int64_t eta_ms;                 /* remaining estimate / rows_per_sec; -1 when unknown */
+} cdc_snapshot_progress;
+typedef int (*cdc_stream_snapshot_progress_cb)(const cdc_snapshot_progress *p, void *ud);
+
 /* ---- the stream --------------------------------------------------------- */
 
 /*
@@ -179,6 +211,24 @@ CDC_EXTERN void cdc_stream_set_log_cb(cdc_stream *s, cdc_stream_log_cb cb, void 
  * rows: the same row reads the same from either path. */
 CDC_EXTERN void cdc_stream_set_snapshot_cb(cdc_stream *s, cdc_stream_change_cb cb, void *ud);
 CDC_EXTERN void cdc_stream_set_progress_cb(cdc_stream *s, cdc_stream_progress_cb cb, void *ud);
+/* Progress with rows/s and ETA (cdc_snapshot_progress), at the same
+ * moments as the progress callback (which is called first); returns as
+ * every callback. */
+CDC_EXTERN void cdc_stream_set_snapshot_progress_cb(cdc_stream *s, cdc_stream_snapshot_progress_cb cb,
+                                                    void *ud);
+/*
+ * A snapshot's resumable checkpoint: after every chunk of keyset rows
+ * (and every table) whose rows were all handed to the snapshot callback,
+ * pos is the snapshot's point plus its progress
+ * (cdc_position_snapshot_pending() is 1). A host that saves it once
+ * those rows are durable and later starts a stream from it (the "start"
+ * key) continues the snapshot after the last completed chunk of each
+ * key range instead of taking it again; docs/snapshot.md ("Resuming
+ * after a restart") states what that guarantees and how many rows may
+ * come twice. Not set: no such checkpoints, a restart begins anew.
+ * Returns as every callback (CDC_ERR_PAUSED pauses after this chunk).
+ */
+CDC_EXTERN void cdc_stream_set_snapshot_checkpoint_cb(cdc_stream *s, cdc_stream_checkpoint_cb cb, void *ud);
 /* The snapshot is complete; pos is its consistent point, where the change
  * stream starts, and a valid checkpoint (save it: a restart from it does
  * not take the snapshot again). */

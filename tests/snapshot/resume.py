@@ -1,0 +1,400 @@
+#!/usr/bin/env python3
+"""A snapshot killed (-9) again and again and restarted from its checkpoint
+file converges to the source, and DDL during a snapshot is handled as
+docs/snapshot.md says.
+
+usage: resume.py CDC_BINARY [--rows N] [--kills N]
+
+On each server (MariaDB, MySQL), while writers insert, update and delete
+rows of every captured table without pause:
+
+  kill   `cdc stream --snapshot initial --checkpoint-file F` runs with stdout
+         to a file of its own and is killed with SIGKILL once it has
+         written a random number of lines, then started again from F, with
+         a random snapshot.parallelism (1 or 4) each time, until at least
+         --kills (default 10) runs died inside the snapshot and it
+         finished. The writers stop and a last run streams to `--stop-at
+         now`. The lines of all runs applied in order, idempotently by
+         primary key (r/c/u set the row, d removes it), must equal SELECT
+         of every table: no row lost. Rows that come again after a restart
+         are counted for each killed run: they must stay within the bound
+         docs/snapshot.md states (parallelism x snapshot.chunk.rows, plus
+         the rows of a table read in one pass that was under way). Tables:
+         an integer key split into ranges, a composite text key, a key the
+         snapshot cannot page (ENUM, read in one pass), a small one.
+  ddl    with a run blocked on a pipe nobody reads (the snapshot under way,
+         its read views open), ALTER TABLE on the table being read and on
+         one not read yet must both wait for the snapshot (lock_wait_timeout
+         ends them with error 1205); every row has the old columns, the
+         count matches; after the run the same ALTER goes through.
+
+Peak RSS of every run is reported and must stay under 256 MiB (1 GiB for
+a sanitizer build, whose shadow memory and quarantine dominate). Ends with "N passed, N failed". Needs the servers of
+tests/servers/testenv.sh; fails, never skips, without them.
+"""
+import json
+import os
+import random
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "differential"))
+import run as diff  # noqa: E402  (its Server runs SQL through testenv.sh)
+
+DB = "snapres_resume"
+CHUNK = 1000
+RSS_LIMIT_KB = 256 * 1024
+TABLES = {
+    # name: (create, key columns)
+    "big": ("CREATE TABLE big (id INT PRIMARY KEY, v BIGINT NOT NULL, s VARCHAR(40) NOT NULL)", ("id",)),
+    "ck": ("CREATE TABLE ck (k1 VARCHAR(10) NOT NULL, k2 INT NOT NULL, v INT, PRIMARY KEY (k1, k2))",
+           ("k1", "k2")),
+    "ek": ("CREATE TABLE ek (e ENUM('x','y','z') NOT NULL, n INT NOT NULL, v INT, PRIMARY KEY (e, n))",
+           ("e", "n")),
+    "small": ("CREATE TABLE small (id INT PRIMARY KEY, v INT)", ("id",)),
+}
+
+
+class Writer(threading.Thread):
+    """One client session fed random autocommit changes and small
+    transactions on every table until stop()."""
+
+    def __init__(self, server, seed, nbig):
+        super().__init__(daemon=True)
+        cmd = [server.testenv, server.flavor, "--batch", "--skip-column-names", DB]
+        self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE)
+        self.rnd = random.Random(seed)
+        self.halt = threading.Event()
+        self.ops = 0
+        self.nbig = nbig
+
+    def stmt(self):
+        r, n = self.rnd, self.ops
+        k = r.randrange(self.nbig * 2)
+        c = r.randrange(12)
+        if c < 2:
+            return "INSERT IGNORE INTO big VALUES (%d, %d, 'ins-%d');" % (k, r.randrange(10**6), n)
+        if c < 4:
+            return "UPDATE big SET v = v + 1, s = 'upd-%d' WHERE id = %d;" % (n, k)
+        if c < 5:
+            return "DELETE FROM big WHERE id = %d;" % k
+        if c < 7:
+            return ("INSERT INTO ck VALUES ('k%d', %d, %d) ON DUPLICATE KEY UPDATE v = v + 1;"
+                    % (r.randrange(40), r.randrange(1000), n))
+        if c < 8:
+            return "DELETE FROM ck WHERE k1 = 'k%d' AND k2 = %d;" % (r.randrange(40), r.randrange(1000))
+        if c < 10:
+            return ("INSERT INTO ek VALUES ('%s', %d, %d) ON DUPLICATE KEY UPDATE v = v + 1;"
+                    % (r.choice("xyz"), r.randrange(3000), n))
+        if c < 11:
+            return "UPDATE small SET v = v + 1 WHERE id = %d;" % r.randrange(50)
+        return ("BEGIN; DELETE FROM big WHERE id = %d; INSERT IGNORE INTO big VALUES (%d, 7, 'txn-%d');"
+                " UPDATE big SET v = v * 2 WHERE id BETWEEN %d AND %d; COMMIT;" % (k, k, n, k, k + 9))
+
+    def run(self):
+        while not self.halt.is_set():
+            self.p.stdin.write((self.stmt() + "\n").encode())
+            self.p.stdin.flush()
+            self.ops += 1
+            time.sleep(0.001)
+
+    def stop(self):
+        self.halt.set()
+        self.join()
+        self.p.stdin.close()
+        if self.p.wait() != 0:
+            raise RuntimeError("writer failed: " + self.p.stderr.read().decode()[-500:])
+
+
+def base_cmd(binary, flavor, server_id):
+    port = os.environ["CDC_TEST_%s_PORT" % flavor.upper()]
+    return [binary, "stream", "--host", "127.0.0.1", "--port", port, "--user", "root",
+            "--ssl-mode", "required", "--server-id", str(server_id), "--tables", DB + ".*"]
+
+
+def env():
+    return dict(os.environ, CDC_PASSWORD=os.environ["CDC_TEST_PASSWORD"])
+
+
+def wait_rss(p):
+    """Waits for p; returns (exit status, peak RSS in KiB)."""
+    _, status, ru = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    return p.returncode, ru.ru_maxrss
+
+
+def rss_limit_kb(binary):
+    """256 MiB; a sanitizer build's shadow memory and quarantine take far
+    more whatever the library does, so there the limit is 1 GiB."""
+    ldd = subprocess.run(["ldd", binary], capture_output=True, text=True).stdout
+    return 1024 * 1024 if ("libasan" in ldd or "libubsan" in ldd) else RSS_LIMIT_KB
+
+
+def lines_of(path):
+    """The JSON lines of one run's output; a last line without its newline
+    (cut by the kill) is incomplete and dropped, as docs/stream.md says."""
+    with open(path, "rb") as f:
+        data = f.read()
+    out = []
+    for raw in data.split(b"\n")[:-1]:
+        if raw.strip():
+            out.append(json.loads(raw))
+    return out
+
+
+def key_of(row, table):
+    return (table,) + tuple(str(row[c]) for c in TABLES[table][1])
+
+
+class Checker:
+    def __init__(self):
+        self.passed = self.failed = 0
+
+    def result(self, name, problems, notes=()):
+        for n in notes:
+            print("  " + n)
+        for p in problems[:12]:
+            print("  problem: " + p)
+        if problems:
+            self.failed += 1
+            print("[  FAILED  ] " + name)
+        else:
+            self.passed += 1
+            print("[       OK ] " + name)
+        sys.stdout.flush()
+
+
+def load(srv, nbig):
+    srv.sql("DROP DATABASE IF EXISTS %s; CREATE DATABASE %s;" % (DB, DB))
+    srv.sql(";\n".join(c for c, _ in TABLES.values()) + ";", db=DB)
+    step = 20000
+    sql = ["SET SESSION max_recursive_iterations = 100000000;" if srv.flavor == "mariadb"
+           else "SET SESSION cte_max_recursion_depth = 100000000;"]
+    for lo in range(0, nbig, step):
+        hi = min(nbig, lo + step) - 1
+        sql.append("INSERT INTO big WITH RECURSIVE q(n) AS (SELECT %d UNION ALL SELECT n + 1 FROM q WHERE n < %d)"
+                   " SELECT 2 * n, n * 3, CONCAT('row-', n, REPEAT('x', n %% 20)) FROM q;" % (lo, hi))
+    sql.append("INSERT INTO ck WITH RECURSIVE q(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM q WHERE n < 29999)"
+               " SELECT CONCAT('k', n % 40), n, n FROM q;")
+    sql.append("INSERT INTO ek WITH RECURSIVE q(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM q WHERE n < 5999)"
+               " SELECT ELT(1 + n % 3, 'x', 'y', 'z'), n, n FROM q;")
+    sql.append("INSERT INTO small WITH RECURSIVE q(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM q WHERE n < 49)"
+               " SELECT n, n FROM q;")
+    sql.append("ANALYZE TABLE big, ck, ek, small;")
+    srv.sql("\n".join(sql), db=DB)
+
+
+def select_state(srv):
+    state = {}
+    for t in TABLES:
+        out = srv.sql("SELECT * FROM %s" % t, db=DB)
+        cols = [r[0] for r in srv.sql("SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = '%s'"
+                                      " AND TABLE_NAME = '%s' ORDER BY ORDINAL_POSITION" % (DB, t))]
+        for r in out:
+            row = dict(zip(cols, r))
+            state[key_of(row, t)] = {c: (None if v is None else str(v)) for c, v in row.items()}
+    return state
+
+
+def kill_rounds(binary, flavor, nbig, kills, seed, chk):
+    name = "resume/%s/kill9" % flavor
+    rnd = random.Random(seed)
+    srv = diff.Server(flavor)
+    load(srv, nbig)
+    w = Writer(srv, seed, nbig)
+    w.start()
+    problems, notes, runs = [], [], []
+    died_in_snapshot, peak_rss = 0, 0
+    t0 = time.time()
+    with tempfile.TemporaryDirectory() as tmp:
+        ck = os.path.join(tmp, "checkpoint")
+        total_rows = nbig + 30000 + 6000 + 50
+        for r in range(kills * 4 + 10):
+            par = rnd.choice([1, 4])
+            out = os.path.join(tmp, "out.%d" % r)
+            cmd = base_cmd(binary, flavor, 5100 + r % 50) + [
+                "--snapshot", "initial", "--checkpoint-file", ck,
+                "--set", "snapshot.parallelism=%d" % par, "--set", "snapshot.chunk.rows=%d" % CHUNK]
+            before = open(ck).read().strip() if os.path.exists(ck) else ""
+            target = rnd.randrange(200, max(400, total_rows // (kills + 2)))
+            with open(out, "wb") as f, open(out + ".err", "wb") as e:
+                p = subprocess.Popen(cmd, stdout=f, stderr=e, env=env())
+            deadline = time.time() + 120
+            while time.time() < deadline:
+                time.sleep(0.005)
+                if p.poll() is not None:
+                    break
+                with open(out, "rb") as f:
+                    n = f.read().count(b"\n")
+                if n >= target:
+                    break
+            if p.poll() is None:
+                p.send_signal(signal.SIGKILL)
+            rc, rss = wait_rss(p)
+            peak_rss = max(peak_rss, rss)
+            after = open(ck).read().strip() if os.path.exists(ck) else ""
+            lines = lines_of(out)
+            runs.append({"par": par, "lines": lines, "ck_before": before, "ck_after": after})
+            in_snap = ";snap=" in after or not after
+            if rc != -signal.SIGKILL:
+                problems.append("run %d ended by itself (%d): %s" % (r, rc, open(out + ".err").read()[-300:]))
+                break
+            if in_snap:
+                died_in_snapshot += 1
+            elif died_in_snapshot >= kills:
+                break
+        snapshot_s = time.time() - t0
+        ops = w.ops
+        w.stop()
+        # the last run: the rest of the snapshot if any, then the changes up to now
+        out = os.path.join(tmp, "out.final")
+        cmd = base_cmd(binary, flavor, 5199) + ["--snapshot", "initial", "--checkpoint-file", ck,
+                                                "--stop-at", "now", "--set", "snapshot.chunk.rows=%d" % CHUNK]
+        with open(out, "wb") as f, open(out + ".err", "wb") as e:
+            p = subprocess.Popen(cmd, stdout=f, stderr=e, env=env())
+        rc, rss = wait_rss(p)
+        peak_rss = max(peak_rss, rss)
+        if rc != 0:
+            problems.append("the last run exited %d: %s" % (rc, open(out + ".err").read()[-500:]))
+        runs.append({"par": 1, "lines": lines_of(out), "ck_before": "", "ck_after": ""})
+
+    # every run's lines, in order, applied idempotently by key
+    state = {}
+    for run in runs:
+        for l in run["lines"]:
+            t = l["table"]
+            if l["op"] in ("r", "c", "u"):
+                row = {c: (None if v is None else str(v)) for c, v in l["after"].items()}
+                if l["op"] == "u":
+                    state.pop(key_of(l["before"], t), None)
+                state[key_of(row, t)] = row
+            elif l["op"] == "d":
+                state.pop(key_of(l["before"], t), None)
+    final = select_state(srv)
+    if state != final:
+        diffs = sorted(k for k in set(state) | set(final) if state.get(k) != final.get(k))
+        problems.append("%d rows differ from SELECT, e.g. %s: rebuilt %s, SELECT %s" % (
+            len(diffs), diffs[0], state.get(diffs[0]), final.get(diffs[0])))
+        lost = [k for k in diffs if k in final and k not in state]
+        if lost:
+            problems.append("%d rows of SELECT never delivered (lost), e.g. %s" % (len(lost), lost[:3]))
+
+    # duplicates: rows a killed run delivered that a later run read again
+    worst = 0
+    for i, run in enumerate(runs[:-1]):
+        mine = {key_of(l["after"], l["table"]) for l in run["lines"] if l["op"] == "r"}
+        later = set()
+        for r2 in runs[i + 1:]:
+            later |= {key_of(l["after"], l["table"]) for l in r2["lines"] if l["op"] == "r"}
+        again = mine & later
+        onepass = sum(1 for l in run["lines"] if l["op"] == "r" and l["table"] == "ek")
+        bound = run["par"] * CHUNK + onepass
+        worst = max(worst, len(again))
+        if len(again) > bound:
+            problems.append("run %d (parallelism %d): %d rows read again after the restart, above the bound %d" % (
+                i, run["par"], len(again), bound))
+    if died_in_snapshot < kills:
+        problems.append("only %d runs died inside the snapshot (wanted %d)" % (died_in_snapshot, kills))
+    if peak_rss > rss_limit_kb(binary):
+        problems.append("peak RSS %d KiB above %d KiB" % (peak_rss, rss_limit_kb(binary)))
+    snap_lines = sum(1 for run in runs for l in run["lines"] if l["op"] == "r")
+    notes.append("%d runs, %d killed inside the snapshot, %d writer statements, %.1f s; %d snapshot lines for %d rows "
+                 "at the end (the rest repeats and rows deleted since); most rows read again after one restart: %d; "
+                 "peak RSS %d MiB" % (len(runs), died_in_snapshot, ops, snapshot_s, snap_lines, len(final), worst,
+                                      peak_rss // 1024))
+    chk.result(name, problems, notes)
+    srv.sql("DROP DATABASE IF EXISTS %s" % DB)
+
+
+def ddl_round(binary, flavor, chk):
+    name = "resume/%s/ddl_waits" % flavor
+    srv = diff.Server(flavor)
+    srv.sql("DROP DATABASE IF EXISTS %s; CREATE DATABASE %s;" % (DB, DB))
+    srv.sql("CREATE TABLE a (id INT PRIMARY KEY, v VARCHAR(64) NOT NULL); CREATE TABLE z (id INT PRIMARY KEY, w INT);"
+            "SET SESSION %s = 100000000;"
+            "INSERT INTO a WITH RECURSIVE q(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM q WHERE n < 59999)"
+            " SELECT n, CONCAT('value-', n, REPEAT('v', 40)) FROM q;"
+            "INSERT INTO z VALUES (1, 1), (2, 2); ANALYZE TABLE a, z;"
+            % ("max_recursive_iterations" if flavor == "mariadb" else "cte_max_recursion_depth"), db=DB)
+    problems, notes = [], []
+    # a is larger, so it is read first; z is captured but not read yet
+    cmd = base_cmd(binary, flavor, 5200) + ["--snapshot", "initial_only", "--set", "snapshot.chunk.rows=500",
+                                            "--set", "snapshot.parallelism=2"]
+    errf = tempfile.TemporaryFile()
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errf, env=env())
+    first = [p.stdout.readline() for _ in range(100)]
+    time.sleep(0.5)  # the pipe and the CLI's buffer fill; the snapshot waits with its read views open
+    for t, alter in (("a", "ALTER TABLE a ADD COLUMN extra INT DEFAULT 5"),
+                     ("z", "ALTER TABLE z ADD COLUMN extra INT DEFAULT 5")):
+        cl = subprocess.run([srv.testenv, srv.flavor, DB], input=("SET SESSION lock_wait_timeout = 2; %s;" % alter)
+                            .encode(), capture_output=True)
+        err = cl.stderr.decode()
+        if cl.returncode == 0 or "1205" not in err:
+            problems.append("%s during the snapshot: exit %d, %r (wanted error 1205, lock wait timeout)" % (
+                alter, cl.returncode, err[-200:]))
+        else:
+            notes.append("%s during the snapshot: waits (%s)" % (alter, err.strip().splitlines()[-1][:80]))
+    rest = p.stdout.read()  # not communicate(): it would skip what readline() buffered
+    p.wait(timeout=300)
+    errf.seek(0)
+    errs = errf.read()
+    lines = [json.loads(l) for l in first + rest.splitlines() if l.strip()]
+    if p.returncode != 0:
+        problems.append("the run exited %d: %s" % (p.returncode, errs.decode()[-300:]))
+    cols = {"a": {"id", "v"}, "z": {"id", "w"}}
+    bad = [l for l in lines if set(l["after"]) != cols[l["table"]]]
+    if bad:
+        problems.append("%d rows with other columns, e.g. %s" % (len(bad), bad[0]))
+    want = int(srv.sql("SELECT (SELECT COUNT(*) FROM a) + (SELECT COUNT(*) FROM z)", db=DB)[0][0])
+    if len(lines) != want:
+        problems.append("%d rows, SELECT COUNT(*) says %d" % (len(lines), want))
+    try:
+        srv.sql("SET SESSION lock_wait_timeout = 10; ALTER TABLE a ADD COLUMN extra INT DEFAULT 5;", db=DB)
+        notes.append("after the snapshot the ALTER goes through")
+    except RuntimeError as e:
+        problems.append("ALTER after the snapshot failed: %s" % e)
+    chk.result(name, problems, notes)
+    srv.sql("DROP DATABASE IF EXISTS %s" % DB)
+
+
+def main():
+    args = sys.argv[1:]
+    if not args:
+        print(__doc__, file=sys.stderr)
+        sys.exit(2)
+    binary, rows, kills = args[0], 100000, 10
+    i = 1
+    while i < len(args):
+        if args[i] == "--rows":
+            rows = int(args[i + 1])
+        elif args[i] == "--kills":
+            kills = int(args[i + 1])
+        else:
+            print(__doc__, file=sys.stderr)
+            sys.exit(2)
+        i += 2
+    seed = int(os.environ.get("CDC_TEST_SEED", time.time()))
+    print("seed %d (CDC_TEST_SEED to repeat)" % seed)
+    chk = Checker()
+    for k, flavor in enumerate(("mariadb", "mysql")):
+        try:
+            ddl_round(binary, flavor, chk)
+        except Exception as e:  # noqa: BLE001  (a crash of the test is a failure, with its reason)
+            chk.result("resume/%s/ddl_waits" % flavor, ["%s: %s" % (type(e).__name__, e)])
+        try:
+            kill_rounds(binary, flavor, rows, kills, seed + k, chk)
+        except Exception as e:  # noqa: BLE001
+            chk.result("resume/%s/kill9" % flavor, ["%s: %s" % (type(e).__name__, e)])
+    print("%d passed, %d failed" % (chk.passed, chk.failed))
+    sys.exit(1 if chk.failed else 0)
+
+
+if __name__ == "__main__":
+    main()
