@@ -233,10 +233,12 @@ void cdc__incr_free(cdc__incr *in)
 
 int cdc__incr_request(cdc__incr *in, const char *table, const char *cond, cdc__err *err)
 {
+    const char *dot = table ? strchr(table, '.') : NULL;
+    if (!dot || dot == table || !dot[1] || (size_t)(dot - table) >= 256 || strlen(dot + 1) >= 256)
+        return cdc__err_set(err, CDC_ERR_INVALID, "incremental snapshot: '%s' is not db.table",
+                            table ? table : "(null)");
     req *r = req_make(in->a, table, cond);
-    if (!r)
-        return cdc__err_set(err, table && strchr(table, '.') ? CDC_ERR_NOMEM : CDC_ERR_INVALID,
-                            "incremental snapshot: '%s' is not db.table", table ? table : "(null)");
+    if (!r) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
     if (!in->read_only && !in->sig_db[0]) {
         req_free(in->a, r);
         return cdc__err_set(err, CDC_ERR_CONFIG, "incremental snapshot: set signal.data.collection (the table the "
@@ -577,6 +579,16 @@ static int connect(cdc__incr *in)
                          " autocommit = 1");
     if (!rc) rc = run_sql(in, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ");
     if (!rc) in->mariadb = cdc__conn_server_version(in->conn)->flavour == CDC_FLAVOUR_MARIADB;
+    if (!rc && !in->mariadb && !in->read_only) {
+        /* the signal-table watermarks rely on engine commits in binlog order */
+        cdc__result *r = NULL;
+        if (cdc__conn_query_result(in->conn, "SELECT @@GLOBAL.binlog_order_commits", &r, &in->qerr) == CDC_OK &&
+            cdc__result_rows(r) && cdc__result_get(r, 0, 0) && !strcmp(cdc__result_get(r, 0, 0), "0"))
+            ilog(in, 1, CDC_OK, "binlog_order_commits is OFF: a transaction before a low watermark in the binlog "
+                                "may commit after it, and an incremental snapshot row may then be older than a "
+                                "change delivered before it; set it ON or use read.only=true");
+        cdc__result_free(r);
+    }
     if (rc) {
         cdc__conn_free(in->conn);
         in->conn = NULL;
