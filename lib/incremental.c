@@ -39,6 +39,7 @@
 #include "decoder.h"
 #include "position.h"
 #include "resultset.h"
+#include "snapprog.h"
 #include "snapshot.h"
 #include "value.h"
 
@@ -47,6 +48,7 @@ enum { ST_IDLE, ST_WAIT_LOW, ST_OPEN, ST_HIGH_SEEN, ST_WAIT_POINT, ST_WAIT_GTID,
 typedef struct req {
     struct req *next;
     char *db, *table, *cond;
+    char *resume;               /* from a checkpoint: the escaped key to go on after, or NULL */
 } req;
 
 struct cdc__incr {
@@ -72,6 +74,8 @@ struct cdc__incr {
     cdc_bytes *lastv;                   /* views into last */
     bool have_last, table_done;
     uint64_t table_rows, table_dropped;
+    cdc__buf done_key;                  /* escaped key of the last row handed out ("" none) */
+    bool changed;                       /* the progress for the checkpoint changed */
     char run_id[24];
     uint64_t chunk_no;
     char low_id[64], high_id[64];
@@ -118,6 +122,7 @@ static void req_free(const cdc_allocator *a, req *r)
         cdc__free(a, r->db);
         cdc__free(a, r->table);
         cdc__free(a, r->cond);
+        cdc__free(a, r->resume);
         cdc__free(a, r);
         r = n;
     }
@@ -155,6 +160,7 @@ int cdc__incr_new(cdc__incr **out, const cdc__incr_env *env, cdc__err *err)
     cdc__buf_init(&in->rows, a);
     cdc__buf_init(&in->keys, a);
     cdc__buf_init(&in->kb, a);
+    cdc__buf_init(&in->done_key, a);
     cdc__gtid_set_init(&in->lo, a);
     cdc__gtid_set_init(&in->win, a);
     in->read_only = cdc__config_bool(env->cfg, CDC_CFG_READ_ONLY);
@@ -196,6 +202,8 @@ static void table_end(cdc__incr *in)
     in->have_last = in->table_done = false;
     in->table_rows = in->table_dropped = 0;
     in->state = ST_IDLE;
+    in->changed = true;
+    cdc__buf_reset(&in->done_key);
     chunk_clear(in);
     req *r = in->queue;
     if (r) {
@@ -218,6 +226,7 @@ void cdc__incr_free(cdc__incr *in)
     cdc__buf_free(&in->rows);
     cdc__buf_free(&in->keys);
     cdc__buf_free(&in->kb);
+    cdc__buf_free(&in->done_key);
     cdc__free(in->a, in->lastv);
     cdc__free(in->a, in->row_off);
     cdc__free(in->a, in->alive);
@@ -287,6 +296,7 @@ int cdc__incr_control(cdc__incr *in, int what, const char *table)
 static void stop_tables(cdc__incr *in, const char *db, const char *table)
 {
     if (!in->queue) return;
+    in->changed = true;
     bool all = !db;
     if (all || (!strcmp(in->queue->db, db) && !strcmp(in->queue->table, table))) {
         ilog(in, 2, CDC_OK, "incremental snapshot of %s.%s stopped after %" PRIu64 " rows", in->queue->db,
@@ -323,6 +333,7 @@ static void take_inbox(cdc__incr *in)
     req_free(in->a, stops);
     if (pause) in->paused = true;
     if (resume) in->paused = false;
+    if (r || all || stops) in->changed = true;
     while (r) {
         req *n = r->next;
         r->next = NULL;
@@ -330,6 +341,123 @@ static void take_inbox(cdc__incr *in)
         in->queue_tail = &r->next;
         r = n;
     }
+}
+
+static int hexv(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
+/* ---- progress in the checkpoint ---------------------------------------------- */
+
+static int unesc(const char *s, size_t n, cdc__buf *out);
+
+bool cdc__incr_progress_changed(cdc__incr *in)
+{
+    take_inbox(in);
+    bool c = in->changed;
+    in->changed = false;
+    return c;
+}
+
+int cdc__incr_progress(cdc__incr *in, cdc__buf *out)
+{
+    cdc__buf_reset(out);
+    int rc = CDC_OK;
+    for (const req *r = in->queue; r && !rc; r = r->next) {
+        if (r != in->queue) rc |= cdc__buf_putc(out, ',');
+        rc |= cdc__snapprog_put_esc(out, (const uint8_t *)r->db, strlen(r->db));
+        rc |= cdc__buf_putc(out, '.');
+        rc |= cdc__snapprog_put_esc(out, (const uint8_t *)r->table, strlen(r->table));
+        const char *key = r == in->queue ? (const char *)in->done_key.data : r->resume;
+        size_t klen = r == in->queue ? in->done_key.len : r->resume ? strlen(r->resume) : 0;
+        if (klen) {
+            rc |= cdc__buf_puts(out, "~k");
+            rc |= cdc__buf_append(out, key, klen);
+        }
+        if (r->cond) {
+            rc |= cdc__buf_puts(out, "~w");
+            rc |= cdc__snapprog_put_esc(out, (const uint8_t *)r->cond, strlen(r->cond));
+        }
+    }
+    return rc ? CDC_ERR_NOMEM : CDC_OK;
+}
+
+int cdc__incr_restore(cdc__incr *in, const char *text, size_t len, cdc__err *err)
+{
+    cdc__buf db, tb, cond, key;
+    cdc__buf_init(&db, in->a);
+    cdc__buf_init(&tb, in->a);
+    cdc__buf_init(&cond, in->a);
+    cdc__buf_init(&key, in->a);
+    int rc = CDC_OK;
+    const char *p = text, *end = text + len;
+    while (p < end && !rc) {
+        const char *e = memchr(p, ',', (size_t)(end - p));
+        if (!e) e = end;
+        /* name "." name, then ~k and ~w parts */
+        const char *t = memchr(p, '~', (size_t)(e - p));
+        if (!t) t = e;
+        const char *dot = memchr(p, '.', (size_t)(t - p));
+        cdc__buf_reset(&db);
+        cdc__buf_reset(&tb);
+        cdc__buf_reset(&cond);
+        cdc__buf_reset(&key);
+        bool has_cond = false;
+        if (!dot || unesc(p, (size_t)(dot - p), &db) || unesc(dot + 1, (size_t)(t - dot - 1), &tb) || !db.len ||
+            !tb.len)
+            rc = CDC_ERR_INVALID;
+        while (!rc && t < e) {
+            const char *n = memchr(t + 1, '~', (size_t)(e - t - 1));
+            if (!n) n = e;
+            if (n - t < 2) rc = CDC_ERR_INVALID;
+            else if (t[1] == 'k' && !key.len) rc = cdc__buf_append(&key, t + 2, (size_t)(n - t - 2)) ? CDC_ERR_NOMEM : 0;
+            else if (t[1] == 'w' && !has_cond) rc = unesc(t + 2, (size_t)(n - t - 2), &cond), has_cond = true;
+            else rc = CDC_ERR_INVALID;
+            t = n;
+        }
+        if (!rc && (cdc__buf_terminate(&db) || cdc__buf_terminate(&tb) || cdc__buf_terminate(&cond) ||
+                    cdc__buf_terminate(&key)))
+            rc = CDC_ERR_NOMEM;
+        if (!rc && (memchr(db.data, 0, db.len) || memchr(tb.data, 0, tb.len) || memchr(cond.data, 0, cond.len)))
+            rc = CDC_ERR_INVALID;
+        req *r = NULL;
+        if (!rc && !(r = cdc__calloc(in->a, 1, sizeof *r))) rc = CDC_ERR_NOMEM;
+        if (r) {
+            r->db = cdc__strndup(in->a, (const char *)db.data, db.len);
+            r->table = cdc__strndup(in->a, (const char *)tb.data, tb.len);
+            r->cond = has_cond ? cdc__strndup(in->a, (const char *)cond.data, cond.len) : NULL;
+            r->resume = key.len ? cdc__strndup(in->a, (const char *)key.data, key.len) : NULL;
+            if (!r->db || !r->table || (has_cond && !r->cond) || (key.len && !r->resume)) rc = CDC_ERR_NOMEM;
+            if (!rc && !cdc__filter_table(in->env.filter, r->db, r->table)) {
+                ilog(in, 1, CDC_OK, "the checkpoint's incremental snapshot of %s.%s is dropped: the filters no "
+                                    "longer capture the table", r->db, r->table);
+                req_free(in->a, r);
+                r = NULL;
+            }
+            if (r && rc) {
+                req_free(in->a, r);
+                r = NULL;
+            }
+            if (r) {
+                *in->queue_tail = r;
+                in->queue_tail = &r->next;
+            }
+        }
+        p = e + 1;
+    }
+    cdc__buf_free(&db);
+    cdc__buf_free(&tb);
+    cdc__buf_free(&cond);
+    cdc__buf_free(&key);
+    if (rc == CDC_ERR_NOMEM) return cdc__err_set(err, rc, "out of memory");
+    if (rc) return cdc__err_set(err, CDC_ERR_INVALID, "checkpoint: incr: '%.*s' is not a list of "
+                                                      "db.table[~kKEY][~wCONDITION]", (int)(len > 200 ? 200 : len), text);
+    in->changed = true;
+    return CDC_OK;
 }
 
 /* ---- keys ------------------------------------------------------------------ */
@@ -747,6 +875,63 @@ static int maria_point(cdc__incr *in)
     return rc;
 }
 
+static int unesc(const char *s, size_t n, cdc__buf *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        int c = (uint8_t)s[i];
+        if (c == '%') {
+            int hi = i + 2 < n ? hexv(s[i + 1]) : -1, lo = hi >= 0 ? hexv(s[i + 2]) : -1;
+            if (lo < 0) return CDC_ERR_INVALID;
+            c = hi * 16 + lo;
+            i += 2;
+        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-')) {
+            return CDC_ERR_INVALID;
+        }
+        if (cdc__buf_putc(out, (uint8_t)c)) return CDC_ERR_NOMEM;
+    }
+    return CDC_OK;
+}
+
+/* The key a checkpoint recorded for the current table: its rows after it come next. */
+static int restore_key(cdc__incr *in, const char *text)
+{
+    size_t nk = cdc__snap_one_nkey(in->one), got = 0;
+    size_t *len = cdc__calloc(in->a, nk ? nk : 1, sizeof *len);
+    if (!len) return cdc__err_set(&in->qerr, CDC_ERR_NOMEM, "out of memory");
+    cdc__buf_reset(&in->last);
+    int rc = CDC_OK;
+    for (const char *p = text; !rc;) {
+        const char *dot = strchr(p, '.');
+        size_t n = dot ? (size_t)(dot - p) : strlen(p);
+        size_t before = in->last.len;
+        if (got == nk || (rc = unesc(p, n, &in->last))) break;
+        len[got++] = in->last.len - before;
+        if (!dot) break;
+        p = dot + 1;
+    }
+    if (!rc && got != nk)
+        rc = cdc__err_set(&in->qerr, CDC_ERR_SCHEMA, "the checkpoint's key for %s.%s has %s values than the primary "
+                                                    "key has columns (%zu)", in->queue->db, in->queue->table,
+                          got < nk ? "fewer" : "more", nk);
+    else if (rc)
+        rc = cdc__err_set(&in->qerr, rc, "the checkpoint's key for %s.%s is not escaped text", in->queue->db,
+                          in->queue->table);
+    size_t off = 0;
+    for (size_t k = 0; !rc && k < nk; k++) {
+        in->lastv[k] = (cdc_bytes){in->last.data + off, len[k]};
+        off += len[k];
+    }
+    cdc__free(in->a, len);
+    if (!rc) {
+        in->have_last = true;
+        cdc__buf_reset(&in->done_key);
+        if (cdc__buf_puts(&in->done_key, text)) rc = cdc__err_set(&in->qerr, CDC_ERR_NOMEM, "out of memory");
+        ilog(in, 2, CDC_OK, "incremental snapshot of %s.%s goes on from a checkpoint", in->queue->db,
+             in->queue->table);
+    }
+    return rc;
+}
+
 static bool column_excluded(const char *db, const char *table, const char *column, void *ud)
 {
     return cdc__filter_column_excluded(ud, db, table, column);
@@ -767,6 +952,7 @@ static int next_chunk(cdc__incr *in, const cdc_position *safe)
                 rc = cdc__err_set(&in->qerr, CDC_ERR_NOMEM, "out of memory");
         }
         if (!rc && chunk_reserve(in)) rc = cdc__err_set(&in->qerr, CDC_ERR_NOMEM, "out of memory");
+        if (!rc && q->resume) rc = restore_key(in, q->resume);
         if (!rc)
             ilog(in, 2, CDC_OK, "incremental snapshot of %s.%s%s%s: chunks of %" PRIu64 " rows, %s", q->db, q->table,
                  q->cond ? " where " : "", q->cond ? q->cond : "", in->chunk_size,
@@ -870,6 +1056,16 @@ int cdc__incr_service(cdc__incr *in, const cdc_position *safe, bool in_txn, cdc_
         if (!in->one) return CDC__INCR_CHUNK_OUT; /* ended on a bad row */
         chunk_clear(in);
         in->state = ST_IDLE;
+        /* the progress a restart goes on from: after the last key read,
+         * whether its row was handed out or dropped */
+        if (in->have_last) {
+            cdc__buf_reset(&in->done_key);
+            for (size_t k = 0; k < cdc__snap_one_nkey(in->one); k++)
+                if ((k && cdc__buf_putc(&in->done_key, '.')) ||
+                    cdc__snapprog_put_esc(&in->done_key, in->lastv[k].ptr, in->lastv[k].len))
+                    return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+        }
+        in->changed = true;
         if (in->table_done) {
             ilog(in, 2, CDC_OK, "incremental snapshot of %s.%s done: %" PRIu64 " rows (%" PRIu64 " rows read "
                                 "were dropped: their keys changed while their chunk was read)", in->queue->db,

@@ -74,6 +74,26 @@ enum { CDC__INCR_CHUNK_OUT = 1 };
 int cdc__incr_service(cdc__incr *in, const cdc_position *safe, bool in_txn, cdc_stream_change_cb cb, void *ud,
                       cdc__err *err);
 
+/*
+ * Progress in the checkpoint ("incr" field, position.h): the incremental
+ * snapshots still to do, the current one with the key of the last row
+ * read in the last chunk handed out, so that a restart goes on after it:
+ *
+ *     incr  = entry *( "," entry )
+ *     entry = esc "." esc [ "~k" key ] [ "~w" esc ]   db.table, key, condition
+ *     key   = esc *( "." esc )                        one per key column
+ *     esc   = bytes, each outside [A-Za-z0-9-] written %XX (snapprog.h)
+ *
+ * cdc__incr_progress_changed() (also takes what other threads sent) says
+ * whether cdc__incr_progress() would write something new; the stream then
+ * puts it in its safe position. cdc__incr_restore() queues a checkpoint's
+ * entries at the start of a stream (CDC_ERR_INVALID for bad text; tables
+ * the filters no longer capture are dropped with a warning).
+ */
+bool cdc__incr_progress_changed(cdc__incr *in);
+int cdc__incr_progress(cdc__incr *in, cdc__buf *out);
+int cdc__incr_restore(cdc__incr *in, const char *text, size_t len, cdc__err *err);
+
 /* Debezium's signal data, parsed (exposed for unit tests): the tables of
  * "data-collections" and the filter of each from "additional-conditions"
  * (or the older single "additional-condition"), through add(); type

@@ -115,9 +115,28 @@ static int publish_hook(const cdc_position *safe, void *ud)
 static int publish(cdc_stream *s) { return cdc__delivery_publish(&s->dv); }
 
 static void incr_log(int level, int code, const char *msg, void *ud);
+
+/* The incremental snapshots' progress into the safe position, so that
+ * every checkpoint from here on carries it. */
+static int incr_progress(cdc_stream *s)
+{
+    if (!cdc__incr_progress_changed(s->incr)) return CDC_OK;
+    cdc__buf b;
+    cdc__buf_init(&b, s->alloc);
+    int rc = cdc__incr_progress(s->incr, &b);
+    if (!rc) rc = cdc__position_set_incr(&s->dv.safe, (const char *)b.data, b.len);
+    cdc__buf_free(&b);
+    if (!rc) rc = publish(s);
+    return rc ? cdc__err_set(&s->err, CDC_ERR_NOMEM, "out of memory") : CDC_OK;
+}
+
 static int incr_change_hook(const cdc_change *c, const cdc__gtid *gid, void *ud)
 {
-    return cdc__incr_change(((cdc_stream *)ud)->incr, c, gid);
+    cdc_stream *s = ud;
+    int r = cdc__incr_change(s->incr, c, gid);
+    /* a signal: in the checkpoint of its own transaction already */
+    if (r == 1) (void)incr_progress(s);
+    return r;
 }
 static bool incr_boundary_hook(const cdc_position *safe, void *ud)
 {
@@ -352,7 +371,10 @@ static int incr_service(cdc_stream *s)
     cdc_stream_change_cb cb = s->incr_cb ? s->incr_cb : s->snap_cb;
     void *ud = s->incr_cb ? s->incr_ud : s->snap_ud;
     int rc = cdc__incr_service(s->incr, &s->dv.safe, s->dv.in_txn, cb, ud, &s->err);
-    if (rc == CDC__INCR_CHUNK_OUT) rc = cdc__delivery_checkpoint_now(&s->dv);
+    bool out = rc == CDC__INCR_CHUNK_OUT;
+    if (out) rc = CDC_OK;
+    if (!rc && !s->dv.in_txn) rc = incr_progress(s);
+    if (!rc && out) rc = cdc__delivery_checkpoint_now(&s->dv);
     return rc;
 }
 
@@ -503,6 +525,9 @@ static int session_open(cdc_stream *s)
         if (rc == CDC_OK && !resume && strcmp(s->info.row_image, "FULL"))
             slog(s, 1, CDC_OK, "binlog_row_image=%s: changes carry only some columns", s->info.row_image);
         if (rc == CDC_OK) rc = resolve(s);
+        /* incremental snapshots a checkpoint recorded go on */
+        if (rc == CDC_OK && s->dv.safe.incr.len)
+            rc = cdc__incr_restore(s->incr, (const char *)s->dv.safe.incr.data, s->dv.safe.incr.len, &s->err);
         if (rc == CDC_ERR_PAUSED) return rc; /* inside the snapshot: the session waits with it */
         if (rc == CDC_OK) s->opened_once = true;
         if (rc == CDC_OK && cdc__delivery_at_stop(&s->dv)) return FEED_DONE;

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Incremental snapshots (the DBLog watermark algorithm) while the stream runs.
 
-usage: incremental.py CDC_BINARY [--rows N] [--servers mariadb,mysql] [--soak]
+usage: incremental.py CDC_BINARY [--rows N] [--servers mariadb,mysql] [--soak] [--overhead]
 
 On each server, `cdc stream` follows the binlog and is asked for an
 incremental snapshot of a table of N rows (default 100,000; --soak: 1,000,000)
@@ -23,7 +23,8 @@ Then, through rows inserted into the signal table: execute-snapshot with an
 additional condition, pause-snapshot (no rows while paused), resume-snapshot,
 stop-snapshot (the snapshot ends early). Prints peak RSS of `cdc stream`
 and the time of the incremental snapshot beside a plain snapshot
-(--snapshot initial_only) of the same table. Prints "[       OK ] name" /
+(--snapshot initial_only) of the same table (--soak, or --overhead alone:
+use a release build). Prints "[       OK ] name" /
 "[  FAILED  ] name" lines and a last line "N passed, N failed". Needs
 tests/servers/testenv.sh's servers and environment; fails, never skips,
 without them.
@@ -398,27 +399,89 @@ def signals(binary, srv, results):
     chk.done(results)
 
 
+def restart(binary, srv, results):
+    """Progress in the checkpoint: a run stopped in the middle of an incremental
+    snapshot leaves incr= in its checkpoint file; the next run from that file
+    goes on after the recorded key instead of starting over, and both runs'
+    lines rebuild SELECT."""
+    chk = Check("incremental/%s/restart" % srv.flavor)
+    n = 30000
+    load(srv, n)
+    writers = [Writer(srv, 500 + i, n) for i in range(2)]
+    for w in writers:
+        w.start()
+    with tempfile.TemporaryDirectory() as tmp:
+        ck = os.path.join(tmp, "ck")
+        args = ["--signal-table", DB + ".sig", "--checkpoint-file", ck, "--set", "incremental.snapshot.chunk.size=500"]
+        st = Stream(binary, srv, args)
+        st.wait_for(lambda: False, 0.3)
+        srv.sql("INSERT INTO sig VALUES ('r1', 'execute-snapshot', '{\"data-collections\": [\"%s.t\"]}');" % DB,
+                db=DB)
+        st.wait_for(lambda: sum(1 for l in st.lines if l["op"] == "r") >= 8000, 120)
+        st.finish()
+        lines1 = st.lines
+        with open(ck) as f:
+            saved = f.read().strip()
+        if ";incr=" not in saved:
+            chk.bad("the checkpoint has no incr field: %s" % saved)
+        st = Stream(binary, srv, args)
+        st.wait_for(lambda: "done:" in st.stderr(), 300)
+        for w in writers:
+            w.stop()
+        ok, err = sentinel_and_stop(srv, st, -1)
+        lines2 = st.lines
+    r1 = sum(1 for l in lines1 if l["op"] == "r")
+    r2 = sum(1 for l in lines2 if l["op"] == "r")
+    if not ok or "goes on from a checkpoint" not in err:
+        chk.bad("the second run did not go on from the checkpoint: %s" % err[-800:])
+    if r2 > n - r1 + 2000:
+        chk.bad("the second run read %d rows after %d: it started over" % (r2, r1))
+    verify(chk, lines1 + lines2, select_all(srv))
+    print("%s: first run %d op r rows, stopped with %s; second run %d op r rows" % (
+        chk.name, r1, saved[saved.find(";incr="):][:80], r2))
+    chk.done(results)
+
+
 def overhead(binary, srv, nrows, stats):
-    """Time of a plain snapshot and of an incremental one of the same table, no writers."""
+    """Wall time and peak RSS of a plain snapshot and of an incremental one
+    of the same table (no writers; output to /dev/null, so that nothing but
+    the reading is measured)."""
     load(srv, nrows)
     port = os.environ["CDC_TEST_%s_PORT" % srv.flavor.upper()]
     env = dict(os.environ, CDC_PASSWORD=os.environ["CDC_TEST_PASSWORD"])
     cmd = [binary, "stream", "--host", "127.0.0.1", "--port", port, "--user", "root", "--ssl-mode", "required",
-           "--server-id", str(5900 + random.randrange(90)), "--tables", DB + ".t"]
-    t0 = time.time()
-    p = subprocess.run(cmd + ["--snapshot", "initial_only"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                       env=env)
-    plain = time.time() - t0
-    if p.returncode != 0:
-        raise RuntimeError("plain snapshot failed: %s" % p.stderr.decode()[-500:])
-    st = Stream(binary, srv, ["--snapshot-table", DB + ".t", "--signal-table", DB + ".sig", "--set",
-                              "incremental.snapshot.chunk.size=%d" % CHUNK])
-    t0 = time.time()
-    st.wait_for(lambda: "done:" in st.stderr(), 600, 0.01)
-    incr = time.time() - t0
-    st.finish()
-    print("overhead/%s: %d rows: plain snapshot %.2f s, incremental (chunks of %d) %.2f s: %+.0f%% "
-          "(peak RSS %d KiB)" % (srv.flavor, nrows, plain, CHUNK, incr, 100.0 * (incr - plain) / plain, st.peak_kb))
+           "--server-id", str(5900 + random.randrange(90)), "--tables", DB + ".t", "--verbose"]
+
+    def timed(args, until_done):
+        with tempfile.TemporaryFile() as err:
+            t0 = time.time()
+            p = subprocess.Popen(cmd + args, stdout=subprocess.DEVNULL, stderr=err, env=env)
+            peak = 0
+            while p.poll() is None:
+                try:
+                    with open("/proc/%d/status" % p.pid) as st:
+                        peak = max([peak] + [int(l.split()[1]) for l in st if l.startswith("VmHWM:")])
+                except OSError:
+                    pass
+                if until_done:
+                    err.seek(0)
+                    if b"done:" in err.read():
+                        took = time.time() - t0
+                        p.send_signal(signal.SIGINT)
+                        p.wait()
+                        return took, peak
+                time.sleep(0.01)
+            if p.returncode != 0 or until_done:
+                err.seek(0)
+                raise RuntimeError("%s: exit %d: %s" % (args, p.returncode, err.read().decode()[-500:]))
+            return time.time() - t0, peak
+
+    plain, plain_kb = timed(["--snapshot", "initial_only"], False)
+    incr, incr_kb = timed(["--snapshot-table", DB + ".t", "--signal-table", DB + ".sig", "--set",
+                           "incremental.snapshot.chunk.size=%d" % CHUNK], True)
+    print("overhead/%s: %d rows: plain snapshot %.2f s (peak RSS %d KiB), incremental in chunks of %d %.2f s "
+          "(peak RSS %d KiB): %+.0f%%" % (srv.flavor, nrows, plain, plain_kb, CHUNK, incr, incr_kb,
+                                          100.0 * (incr - plain) / plain))
 
 
 def main():
@@ -427,13 +490,15 @@ def main():
         print(__doc__, file=sys.stderr)
         sys.exit(2)
     binary = args.pop(0)
-    nrows, servers, soak = 100000, ["mariadb", "mysql"], False
+    nrows, servers, soak, overhead_only = 100000, ["mariadb", "mysql"], False, False
     while args:
         a = args.pop(0)
         if a == "--rows":
             nrows = int(args.pop(0))
         elif a == "--servers":
             servers = args.pop(0).split(",")
+        elif a == "--overhead":
+            overhead_only = True
         elif a == "--soak":
             soak = True
             nrows = 1000000
@@ -444,10 +509,12 @@ def main():
     for flavor in servers:
         srv = diff.Server(flavor)
         try:
-            for ro in (False, True):
-                run_under_writers(binary, srv, nrows, ro, results, stats)
-            signals(binary, srv, results)
-            if soak:
+            if not overhead_only:
+                for ro in (False, True):
+                    run_under_writers(binary, srv, nrows, ro, results, stats)
+                signals(binary, srv, results)
+                restart(binary, srv, results)
+            if soak or overhead_only:
                 overhead(binary, srv, nrows, stats)
         except Exception as e:  # a failure of the setup is a failure, never a skip
             print("  %s: %s" % (flavor, e))
