@@ -253,8 +253,9 @@ CDC_EXTERN void cdc_stream_set_snapshot_done_cb(cdc_stream *s, cdc_stream_checkp
  * chunk's consistent-snapshot point on MariaDB). Rows inserted into the
  * signal table trigger the same: Debezium's execute-snapshot,
  * pause-snapshot, resume-snapshot and stop-snapshot signals. The signal
- * table's rows are never delivered as changes. An incremental snapshot in
- * progress is not resumed by a restart: trigger it again.
+ * table's rows are never delivered as changes. Every checkpoint carries the
+ * incremental snapshots still to do (its "incr" field): a restart from it
+ * goes on after the last chunk handed out.
  */
 
 /*
