@@ -372,8 +372,9 @@ int cdc__incr_progress(cdc__incr *in, cdc__buf *out)
         rc |= cdc__snapprog_put_esc(out, (const uint8_t *)r->db, strlen(r->db));
         rc |= cdc__buf_putc(out, '.');
         rc |= cdc__snapprog_put_esc(out, (const uint8_t *)r->table, strlen(r->table));
-        const char *key = r == in->queue ? (const char *)in->done_key.data : r->resume;
-        size_t klen = r == in->queue ? in->done_key.len : r->resume ? strlen(r->resume) : 0;
+        bool mine = r == in->queue && in->done_key.len; /* else what a checkpoint gave, if anything */
+        const char *key = mine ? (const char *)in->done_key.data : r->resume;
+        size_t klen = mine ? in->done_key.len : r->resume ? strlen(r->resume) : 0;
         if (klen) {
             rc |= cdc__buf_puts(out, "~k");
             rc |= cdc__buf_append(out, key, klen);
