@@ -700,7 +700,7 @@ static void run_conn(uint8_t o0, uint8_t o1)
             cdc__result_free(r);
         }
         size_t sum = 0;
-        cdc__query_handler h = {q_cols, q_row, q_end};
+        cdc__query_handler h = {.columns = q_cols, .row = q_row, .end = q_end};
         (void)cdc__conn_query(c, "SELECT 2; SELECT 3", 18, &h, &sum, &err);
         (void)cdc__conn_ping(c, &err);
         uint8_t dump[4 + 2 + 4 + 13];

@@ -646,6 +646,7 @@ int cdc__conn_query(cdc__conn *c, const char *sql, size_t len, const cdc__query_
     if (rc) return rc;
     cdc__rs rs;
     cdc__rs_init(&rs, c->alloc, c->caps);
+    rs.raw_rows = h && h->raw_row;
     int cbrc = 0, result = CDC_OK;
     for (;;) {
         cdc_bytes p;
@@ -660,6 +661,7 @@ int cdc__conn_query(cdc__conn *c, const char *sql, size_t len, const cdc__query_
         }
         if (!cbrc && h) {
             if (ev == CDC_RS_COLUMNS && h->columns) cbrc = h->columns(rs.cols, rs.ncols, ud);
+            else if (ev == CDC_RS_ROW && h->raw_row) cbrc = h->raw_row(p.ptr, p.len, ud);
             else if (ev == CDC_RS_ROW && h->row) cbrc = h->row(rs.vals, rs.ncols, ud);
             else if (ev == CDC_RS_END && h->end) cbrc = h->end(&rs.ok, rs.more, ud);
         }
@@ -693,7 +695,7 @@ int cdc__conn_query_result(cdc__conn *c, const char *sql, cdc__result **out, cdc
     *out = NULL;
     cdc__result *r;
     if (cdc__result_new(&r, c->alloc)) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
-    static const cdc__query_handler h = {cdc__result_on_columns, cdc__result_on_row, cdc__result_on_end};
+    static const cdc__query_handler h = {.columns = cdc__result_on_columns, .row = cdc__result_on_row, .end = cdc__result_on_end};
     int rc = cdc__conn_query(c, sql, strlen(sql), &h, r, err);
     if (rc) {
         if (rc == CDC_ERR_NOMEM) cdc__err_set(err, rc, "out of memory storing a result");

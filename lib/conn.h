@@ -86,6 +86,9 @@ typedef struct cdc__query_handler {
     int (*columns)(const cdc__coldef *cols, size_t ncols, void *ud);
     int (*row)(const cdc_bytes *vals, size_t ncols, void *ud);   /* NULL value: ptr == NULL */
     int (*end)(const cdc__ok *ok, bool more, void *ud);           /* each result's end */
+    /* Instead of row: the row packet as it came (lenenc values, 0xfb for
+     * NULL), not split into values; the handler checks it (cdc__row_parse). */
+    int (*raw_row)(const uint8_t *p, size_t n, void *ud);
 } cdc__query_handler;
 
 /*

@@ -230,7 +230,7 @@ int cdc__rs_feed(cdc__rs *rs, const uint8_t *p, size_t n, cdc__err *err)
             rs->more = (rs->ok.status & CDC_STATUS_MORE_RESULTS) != 0;
             return CDC_RS_END;
         }
-        int rc = cdc__row_parse(p, n, rs->ncols, rs->vals, err);
+        int rc = rs->raw_rows ? CDC_OK : cdc__row_parse(p, n, rs->ncols, rs->vals, err);
         if (rc) return rc;
         rs->rows++;
         return CDC_RS_ROW;

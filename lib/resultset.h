@@ -89,6 +89,7 @@ typedef struct cdc__rs {
     cdc__ok ok;
     bool more;
     uint64_t rows;     /* rows seen in the current result set */
+    bool raw_rows;     /* rows are not split into vals (the handler takes the packet) */
     const cdc_allocator *alloc;
 } cdc__rs;
 

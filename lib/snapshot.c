@@ -121,6 +121,9 @@ typedef struct worker {
     uint64_t chunk_n;           /* rows in the current chunk */
     int rc;
     cdc__err cb_err;            /* check_columns()' refusal (the query overwrites err) */
+    size_t last_row;            /* offset of the last row in cur, SIZE_MAX: taken */
+    cdc_bytes *vals;            /* take_last_key()'s split of it */
+    size_t vals_cap;
 } worker;
 
 typedef struct cdc__snap {
@@ -1071,6 +1074,8 @@ static batch *pop(snap *s, bool *stop_seen)
 
 /* ---- workers ---------------------------------------------------------- */
 
+static int take_last_key(worker *w, batch *b);
+
 static int flush_batch(worker *w, bool end_chunk, bool end_item)
 {
     batch *b = w->cur;
@@ -1083,6 +1088,11 @@ static int flush_batch(worker *w, bool end_chunk, bool end_item)
     w->cur = NULL;
     b->end_chunk = end_chunk;
     b->end_item = end_item;
+    int rc = take_last_key(w, b);
+    if (rc) {
+        batch_put(w->s, b);
+        return rc;
+    }
     if (end_chunk && !end_item && w->table->pageable && w->chunk_n) {
         /* where a restart would go on: after this chunk's last key */
         for (size_t k = 0; k < w->table->nkey; k++) {
@@ -1095,10 +1105,36 @@ static int flush_batch(worker *w, bool end_chunk, bool end_item)
     return push(w->s, b);
 }
 
-static int on_row(const cdc_bytes *vals, size_t ncols, void *ud)
+/* The key of the batch's last row (at its offset w->last_row) becomes
+ * the last key seen, for the next chunk's WHERE and the checkpoint. Once
+ * per batch, not per row. */
+static int take_last_key(worker *w, batch *b)
+{
+    snap_table *t = w->table;
+    if (!t->pageable || !b->nrows || w->last_row == SIZE_MAX) return CDC_OK;
+    const uint8_t *p = b->data.data + w->last_row;
+    uint32_t len = cdc__le32(p);
+    cdc__err e;
+    if (cdc__row_parse(p + 4, len, t->nsel + t->nextra, w->vals, &e)) {
+        w->err = e;
+        return e.code;
+    }
+    cdc__buf_reset(&w->lastkey);
+    for (size_t k = 0; k < t->nkey; k++) {
+        const cdc_bytes *v = &w->vals[t->key_sel[k]];
+        if (cdc__buf_append(&w->lastkey, v->ptr ? v->ptr : (const uint8_t *)"", v->len)) return CDC_ERR_NOMEM;
+    }
+    for (size_t k = 0, off = 0; k < t->nkey; off += w->vals[t->key_sel[k]].len, k++)
+        w->last[k] = (cdc_bytes){w->lastkey.data + off, w->vals[t->key_sel[k]].len};
+    w->last_row = SIZE_MAX;
+    return CDC_OK;
+}
+
+/* A row as the server sent it (lenenc values): the batch keeps it as is,
+ * behind its length; the caller's thread splits it when it delivers. */
+static int on_raw_row(const uint8_t *p, size_t n, void *ud)
 {
     worker *w = ud;
-    snap_table *t = w->table;
     if (aborted(w->s)) return CDC_ERR_STOPPED;
     if (!w->cur) {
         if (!(w->cur = batch_get(w->s))) return CDC_ERR_NOMEM;
@@ -1106,36 +1142,14 @@ static int on_row(const cdc_bytes *vals, size_t ncols, void *ud)
         w->cur->item = w->item;
     }
     cdc__buf *d = &w->cur->data;
-    size_t need = 4;
-    for (size_t i = 0; i < ncols; i++) need += 9 + vals[i].len;
-    if (cdc__buf_reserve(d, need)) return CDC_ERR_NOMEM;
-    size_t start = d->len;
-    d->len += 4;
-    for (size_t i = 0; i < ncols; i++) {
-        if (!vals[i].ptr) {
-            d->data[d->len++] = 0xfb;
-            continue;
-        }
-        d->len += cdc__lenenc_put(d->data + d->len, vals[i].len);
-        if (vals[i].len) memcpy(d->data + d->len, vals[i].ptr, vals[i].len);
-        d->len += vals[i].len;
-    }
-    cdc__put_le32(d->data + start, (uint32_t)(d->len - start - 4));
+    if (n > UINT32_MAX) return CDC_ERR_TOO_LARGE;
+    if (cdc__buf_reserve(d, 4 + n)) return CDC_ERR_NOMEM;
+    w->last_row = d->len;
+    cdc__put_le32(d->data + d->len, (uint32_t)n);
+    memcpy(d->data + d->len + 4, p, n);
+    d->len += 4 + n;
     w->cur->nrows++;
     w->chunk_n++;
-    if (t->pageable) {
-        /* the last key seen, for the next chunk's WHERE */
-        cdc__buf_reset(&w->lastkey);
-        for (size_t k = 0; k < t->nkey; k++)
-            if (cdc__buf_append(&w->lastkey, vals[t->key_sel[k]].ptr ? vals[t->key_sel[k]].ptr : (const uint8_t *)"",
-                                vals[t->key_sel[k]].len))
-                return CDC_ERR_NOMEM;
-        size_t off = 0;
-        for (size_t k = 0; k < t->nkey; k++) {
-            w->last[k] = (cdc_bytes){w->lastkey.data + off, vals[t->key_sel[k]].len};
-            off += vals[t->key_sel[k]].len;
-        }
-    }
     if (w->cur->nrows >= BATCH_ROWS || d->len >= BATCH_BYTES) return flush_batch(w, false, false);
     return 0;
 }
@@ -1182,6 +1196,14 @@ static int read_item(worker *w, const snap_item *it)
         w->last = n;
         w->last_cap = t->nkey;
     }
+    size_t nv = t->nsel + t->nextra + 1;
+    if (nv > w->vals_cap) {
+        cdc_bytes *n = cdc__realloc(s->a, w->vals, nv * sizeof *n);
+        if (!n) return cdc__err_set(&w->err, CDC_ERR_NOMEM, "out of memory");
+        w->vals = n;
+        w->vals_cap = nv;
+    }
+    w->last_row = SIZE_MAX;
     bool first = true;
     if (it->resume_key) {
         /* a resumed item goes on after the key of its last completed chunk */
@@ -1194,7 +1216,7 @@ static int read_item(worker *w, const snap_item *it)
             w->last[k] = (cdc_bytes){w->lastkey.data + off, it->resume_key[k].len};
         first = false;
     }
-    cdc__query_handler h = {.columns = check_columns, .row = on_row};
+    cdc__query_handler h = {.columns = check_columns, .raw_row = on_raw_row};
     cdc__buf sql;
     cdc__buf_init(&sql, s->a);
     int rc = CDC_OK;
@@ -1616,6 +1638,7 @@ void cdc__snap_free(snap *s)
         cdc__conn_free(s->w[i].conn);
         cdc__buf_free(&s->w[i].lastkey);
         cdc__free(s->a, s->w[i].last);
+        cdc__free(s->a, s->w[i].vals);
         if (s->w[i].cur) batch_put(s, s->w[i].cur);
     }
     cdc__conn_free(s->c0);

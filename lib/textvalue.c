@@ -36,8 +36,62 @@ static bool parse_i64(const char *s, size_t len, int64_t *out)
 }
 
 /* strtod/strtof want a NUL; numbers are short, so copy them. */
+/* Exact doubles without strtod for the common text: at most 15
+ * significant digits (the mantissa is below 2^53, an exact double) and a
+ * decimal exponent within +-22 (10^e is an exact double): one IEEE
+ * multiplication or division, correctly rounded, gives what strtod gives
+ * (Clinger's fast path). false: not such text, use strtod. */
+static bool fast_double(const char *s, size_t len, double *d)
+{
+    static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    size_t i = 0;
+    bool neg = false;
+    if (i < len && (s[i] == '-' || s[i] == '+')) neg = s[i++] == '-';
+    uint64_t m = 0;
+    int digits = 0, frac = 0, e = 0;
+    bool any = false, dot = false;
+    for (; i < len; i++) {
+        char c = s[i];
+        if (c >= '0' && c <= '9') {
+            any = true;
+            if (m || c != '0') {
+                if (++digits > 15) return false;
+                m = m * 10 + (uint64_t)(c - '0');
+            }
+            if (dot) frac++;
+        } else if (c == '.' && !dot) {
+            dot = true;
+        } else {
+            break;
+        }
+    }
+    if (!any) return false;
+    if (i < len) {
+        if (s[i] != 'e' && s[i] != 'E') return false;
+        i++;
+        bool eneg = false;
+        if (i < len && (s[i] == '-' || s[i] == '+')) eneg = s[i++] == '-';
+        if (i == len) return false;
+        for (; i < len; i++) {
+            if (s[i] < '0' || s[i] > '9' || e > 1000) return false;
+            e = e * 10 + (s[i] - '0');
+        }
+        if (eneg) e = -e;
+    }
+    e -= frac;
+    double v = (double)m;
+    if (m == 0) v = 0;
+    else if (e >= 0 && e <= 22) v *= p10[e];
+    else if (e < 0 && e >= -22) v /= p10[-e];
+    else return false;
+    *d = neg ? -v : v;
+    return true;
+}
+
 static bool parse_real(const char *s, size_t len, bool single, double *d, float *f)
 {
+    if (!single && len && fast_double(s, len, d)) return true;
     char tmp[64];
     if (len == 0 || len >= sizeof tmp) return false;
     memcpy(tmp, s, len);
@@ -161,7 +215,8 @@ int cdc__value_from_text(const cdc_column *col, const char *s, size_t len, unsig
         out->kind = CDC_K_NULL;
         return CDC_OK;
     }
-    bool utf8 = cdc__charset_of(text_charset)->kind == CDC_CS_UTF8;
+    /* only text kinds ask (a table lookup per value otherwise) */
+#define utf8 (cdc__charset_of(text_charset)->kind == CDC_CS_UTF8)
     unsigned fsp = 0;
     switch (col->type) {
     case CDC_T_TINY: case CDC_T_SHORT: case CDC_T_INT24: case CDC_T_LONG: case CDC_T_LONGLONG:
@@ -292,3 +347,4 @@ int cdc__value_from_text(const cdc_column *col, const char *s, size_t len, unsig
                             cdc__type_name(col->type), (unsigned)col->type);
     }
 }
+#undef utf8

@@ -259,10 +259,17 @@ bool cdc__parse_u64(const char *s, size_t n, uint64_t *out)
 {
     if (n == 0 || n > 20) return false;
     uint64_t v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9') return false;
+    /* 19 digits never overflow (10^19 - 1 < 2^64): no division per digit
+     * on the snapshot's hot path, the check only for a 20th digit */
+    size_t fast = n < 19 ? n : 19;
+    for (size_t i = 0; i < fast; i++) {
         unsigned d = (unsigned)(s[i] - '0');
-        if (v > (UINT64_MAX - d) / 10) return false;
+        if (d > 9) return false;
+        v = v * 10 + d;
+    }
+    if (n == 20) {
+        unsigned d = (unsigned)(s[19] - '0');
+        if (d > 9 || v > (UINT64_MAX - d) / 10) return false;
         v = v * 10 + d;
     }
     *out = v;

@@ -337,7 +337,7 @@ static void test_compression_and_large_payloads(void **state)
                 cdc__result_free(r);
                 /* one row of 20 MiB: two packets of 0xffffff and the rest */
                 size_t seen = 0;
-                cdc__query_handler h = {NULL, big_row, NULL};
+                cdc__query_handler h = {.row = big_row};
                 cdc__err e;
                 const char *q = "SELECT REPEAT('x', 20*1024*1024)";
                 int rc = cdc__conn_query(c, q, strlen(q), &h, &seen, &e);
@@ -516,7 +516,7 @@ static void test_multi_results_and_nulls(void **state)
     (void)state;
     for (int s = 0; s < 2; s++) {
         cdc__conn *c = ts_connect((ts_server)s, NULL);
-        cdc__query_handler h = {col_cb, row_cb, end_cb};
+        cdc__query_handler h = {.columns = col_cb, .row = row_cb, .end = end_cb};
         cdc__err e;
         struct collect k = {0};
         const char *q = "SELECT 1; SELECT 'two', NULL, ''; DO 1; SELECT NULL";
@@ -574,7 +574,7 @@ static void test_callback_stop_and_reuse(void **state)
     (void)state;
     cdc__conn *c = ts_connect(TS_MYSQL, NULL);
     int calls = 0;
-    cdc__query_handler h = {NULL, stop_cb, NULL};
+    cdc__query_handler h = {.row = stop_cb};
     cdc__err e;
     const char *q = "SELECT 1 UNION SELECT 2 UNION SELECT 3";
     assert_int_equal(cdc__conn_query(c, q, strlen(q), &h, &calls, &e), CDC_ERR_CALLBACK);

@@ -239,7 +239,7 @@ static void test_login_and_query(void **state)
     assert_int_equal(cdc__conn_server_version(c)->flavour, CDC_FLAVOUR_MYSQL);
     assert_string_equal(cdc__conn_auth_plugin(c), "mysql_native_password");
     int rows = 0;
-    cdc__query_handler h = {NULL, got_row, NULL};
+    cdc__query_handler h = {.row = got_row};
     assert_int_equal(cdc__conn_query(c, "SELECT x", 8, &h, &rows, &e), CDC_OK);
     assert_int_equal(rows, 1);
     cdc__conn_free(c);
@@ -378,7 +378,7 @@ static void test_allocation_failures(void **state)
             cdc__conn_opts o = {.host = "127.0.0.1", .port = f.port, .user = "cdc", .password = "secret"};
             rc = cdc__conn_connect(c, &o, &e);
             int rows = 0;
-            cdc__query_handler h = {NULL, got_row, NULL};
+            cdc__query_handler h = {.row = got_row};
             if (rc == CDC_OK) rc = cdc__conn_query(c, "SELECT x", 8, &h, &rows, &e);
             if (rc == CDC_OK) {
                 assert_int_equal(rows, 1);

@@ -137,10 +137,38 @@ static void test_error_table(void **state)
     assert_string_equal(cdc_version(), CDC_VERSION_STRING);
 }
 
+/* cdc__parse_u64: every digit count up to 20, the overflow edge, junk. */
+static void test_parse_u64_edges(void **state)
+{
+    (void)state;
+    uint64_t v = 7;
+    assert_true(cdc__parse_u64("18446744073709551615", 20, &v) && v == UINT64_MAX);
+    assert_false(cdc__parse_u64("18446744073709551616", 20, &v));
+    assert_false(cdc__parse_u64("99999999999999999999", 20, &v));
+    assert_true(cdc__parse_u64("9999999999999999999", 19, &v) && v == 9999999999999999999ull);
+    assert_true(cdc__parse_u64("00000000000000000001", 20, &v) && v == 1);
+    assert_false(cdc__parse_u64("123456789012345678901", 21, &v));
+    assert_false(cdc__parse_u64("", 0, &v));
+    assert_false(cdc__parse_u64("1x", 2, &v));
+    assert_false(cdc__parse_u64("-1", 2, &v));
+    assert_false(cdc__parse_u64("1844674407370955161/", 20, &v));
+    char buf[32];
+    for (int n = 1; n <= 19; n++) {
+        uint64_t want = 0;
+        for (int i = 0; i < n; i++) {
+            buf[i] = (char)('1' + i % 9);
+            want = want * 10 + (uint64_t)(1 + i % 9);
+        }
+        assert_true(cdc__parse_u64(buf, (size_t)n, &v));
+        assert_true(v == want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reader_bounds),
+        cmocka_unit_test(test_parse_u64_edges),
         cmocka_unit_test(test_lenenc_roundtrip),
         cmocka_unit_test(test_lenenc_null_and_error_marker),
         cmocka_unit_test(test_lenenc_bytes_and_cstr),

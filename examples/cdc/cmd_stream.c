@@ -784,10 +784,13 @@ int cmd_stream(int argc, char **argv)
         rc = cdc_stream_start(x.s);
         /* Stopped inside a transaction whose first lines are already out:
          * finish it (the stream re-reads it and skips what it delivered),
-         * then stop at its commit, unless a second signal insists. A
-         * snapshot is never continued this way: started again it would be
-         * a second snapshot at a new point. */
-        if (rc == CDC_ERR_STOPPED && x.spilled && !x.io_failed && !x.in_snapshot && g_signals < 2) continue;
+         * then stop at its commit, unless a second signal insists. In a
+         * snapshot the same holds for a chunk whose first lines are out:
+         * the stream goes on with its next row, and the chunk's snapshot
+         * checkpoint pauses it (not with --format debezium, which keeps no
+         * snapshot checkpoints: there a restart takes a new snapshot). */
+        if (rc == CDC_ERR_STOPPED && x.spilled && !x.io_failed && (!x.in_snapshot || !x.dz) && g_signals < 2)
+            continue;
         break;
     }
     g_stream = NULL;
