@@ -607,7 +607,7 @@ static void on_signal(cdc__incr *in, const char *id, const char *type, const cha
         char kind[32];
         sig_ctx x = {in, id, type, 0};
         cdc__err e = {0};
-        if (cdc__incr_parse_signal(data, strlen(data), kind, sizeof kind, sig_add, &x, &e)) {
+        if (cdc__incr_parse_signal(data, strlen(data), kind, sizeof kind, sig_add, &x, in->a, &e)) {
             ilog(in, 0, e.code, "signal %s (%s): %s", id, type, e.msg);
             return;
         }
@@ -630,7 +630,7 @@ int cdc__incr_change(cdc__incr *in, const cdc_change *c, const cdc__gtid *gid)
     const char *db = cdc_table_db(t), *name = cdc_table_name(t);
     if (in->sig_db[0] && !strcmp(db, in->sig_db) && !strcmp(name, in->sig_table)) {
         if (cdc_change_op(c) != 'c') return 1;
-        char id[128], type[64], data[4096];
+        char id[128], type[64], data[16384]; /* data VARCHAR(2048) of 4-byte characters fits */
         sig_field(c, 0, id, sizeof id);
         sig_field(c, 1, type, sizeof type);
         if (in->state == ST_WAIT_LOW && !strcmp(id, in->low_id)) {
@@ -1219,14 +1219,21 @@ typedef struct cond_list {
     size_t n;
 } cond_list;
 
-int cdc__incr_parse_signal(const char *json, size_t len, char *type, size_t type_cap,
-                           int (*add)(const char *table, const char *cond, void *ud), void *ud, cdc__err *err)
+static char *sdup(const cdc_allocator *a, const cdc__buf *b)
 {
+    return cdc__strndup(a, (const char *)b->data, strlen((const char *)b->data));
+}
+
+int cdc__incr_parse_signal(const char *json, size_t len, char *type, size_t type_cap,
+                           int (*add)(const char *table, const char *cond, void *ud), void *ud,
+                           const cdc_allocator *a, cdc__err *err)
+{
+    a = cdc__allocator(a);
     jrd j = {json, json + len};
     cdc__buf k, v, t2;
-    cdc__buf_init(&k, NULL);
-    cdc__buf_init(&v, NULL);
-    cdc__buf_init(&t2, NULL);
+    cdc__buf_init(&k, a);
+    cdc__buf_init(&v, a);
+    cdc__buf_init(&t2, a);
     char **tables = NULL, **ctab = NULL, **cval = NULL, *all_cond = NULL;
     size_t nt = 0, nc = 0;
     int rc = CDC_OK;
@@ -1244,8 +1251,8 @@ int cdc__incr_parse_signal(const char *json, size_t len, char *type, size_t type
             if (!jeat(&j, ']')) {
                 do {
                     if (jstr(&j, &v)) { bad = "data-collections holds a non-string"; goto done; }
-                    char **n = realloc(tables, (nt + 1) * sizeof *n);
-                    if (!n || !(n[nt] = strdup((const char *)v.data))) { if (n) tables = n; rc = CDC_ERR_NOMEM; goto done; }
+                    char **n = cdc__realloc(a, tables, (nt + 1) * sizeof *n);
+                    if (!n || !(n[nt] = sdup(a, &v))) { if (n) tables = n; rc = CDC_ERR_NOMEM; goto done; }
                     tables = n;
                     nt++;
                 } while (jeat(&j, ','));
@@ -1264,9 +1271,9 @@ int cdc__incr_parse_signal(const char *json, size_t len, char *type, size_t type
                             bool is_f = !strcmp((const char *)k.data, "filter");
                             if (is_t || is_f) {
                                 if (jstr(&j, &v)) { bad = "data-collection and filter must be strings"; goto cond_bad; }
-                                char *d = strdup((const char *)v.data);
+                                char *d = sdup(a, &v);
                                 if (!d) { rc = CDC_ERR_NOMEM; goto cond_bad; }
-                                if (is_t) { free(tn); tn = d; } else { free(fl); fl = d; }
+                                if (is_t) { cdc__free(a, tn); tn = d; } else { cdc__free(a, fl); fl = d; }
                             } else if (jskip(&j, 0)) {
                                 bad = "bad JSON value";
                                 goto cond_bad;
@@ -1275,9 +1282,9 @@ int cdc__incr_parse_signal(const char *json, size_t len, char *type, size_t type
                         if (!jeat(&j, '}')) { bad = "unterminated object"; goto cond_bad; }
                     }
                     if (!tn) { bad = "an additional condition without data-collection"; goto cond_bad; }
-                    char **a1 = realloc(ctab, (nc + 1) * sizeof *a1);
+                    char **a1 = cdc__realloc(a, ctab, (nc + 1) * sizeof *a1);
                     if (a1) ctab = a1;
-                    char **a2 = a1 ? realloc(cval, (nc + 1) * sizeof *a2) : NULL;
+                    char **a2 = a1 ? cdc__realloc(a, cval, (nc + 1) * sizeof *a2) : NULL;
                     if (a2) cval = a2;
                     if (!a1 || !a2) { rc = CDC_ERR_NOMEM; goto cond_bad; }
                     ctab[nc] = tn;
@@ -1285,16 +1292,16 @@ int cdc__incr_parse_signal(const char *json, size_t len, char *type, size_t type
                     nc++;
                     continue;
                 cond_bad:
-                    free(tn);
-                    free(fl);
+                    cdc__free(a, tn);
+                    cdc__free(a, fl);
                     goto done;
                 } while (jeat(&j, ','));
                 if (!jeat(&j, ']')) { bad = "additional-conditions: unterminated array"; goto done; }
             }
         } else if (!strcmp(key, "additional-condition")) {
             if (jstr(&j, &v)) { bad = "additional-condition is not a string"; goto done; }
-            free(all_cond);
-            if (!(all_cond = strdup((const char *)v.data))) { rc = CDC_ERR_NOMEM; goto done; }
+            cdc__free(a, all_cond);
+            if (!(all_cond = sdup(a, &v))) { rc = CDC_ERR_NOMEM; goto done; }
         } else if (!strcmp(key, "type")) {
             if (jstr(&j, &t2)) { bad = "type is not a string"; goto done; }
             if (type_cap) snprintf(type, type_cap, "%s", (const char *)t2.data);
@@ -1315,15 +1322,15 @@ int cdc__incr_parse_signal(const char *json, size_t len, char *type, size_t type
 done:
     if (bad) rc = cdc__err_set(err, CDC_ERR_INVALID, "signal data: %s (at byte %zu)", bad, (size_t)(j.p - json));
     else if (rc == CDC_ERR_NOMEM) cdc__err_set(err, rc, "out of memory");
-    for (size_t i = 0; i < nt; i++) free(tables[i]);
+    for (size_t i = 0; i < nt; i++) cdc__free(a, tables[i]);
     for (size_t i = 0; i < nc; i++) {
-        free(ctab[i]);
-        free(cval[i]);
+        cdc__free(a, ctab[i]);
+        cdc__free(a, cval[i]);
     }
-    free(tables);
-    free(ctab);
-    free(cval);
-    free(all_cond);
+    cdc__free(a, tables);
+    cdc__free(a, ctab);
+    cdc__free(a, cval);
+    cdc__free(a, all_cond);
     cdc__buf_free(&k);
     cdc__buf_free(&v);
     cdc__buf_free(&t2);

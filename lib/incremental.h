@@ -99,6 +99,7 @@ int cdc__incr_restore(cdc__incr *in, const char *text, size_t len, cdc__err *err
  * (or the older single "additional-condition"), through add(); type
  * receives "type" ("" when absent). CDC_ERR_INVALID on bad JSON. */
 int cdc__incr_parse_signal(const char *json, size_t len, char *type, size_t type_cap,
-                           int (*add)(const char *table, const char *cond, void *ud), void *ud, cdc__err *err);
+                           int (*add)(const char *table, const char *cond, void *ud), void *ud,
+                           const cdc_allocator *a, cdc__err *err);
 
 #endif /* CDC_INCREMENTAL_H */

@@ -286,10 +286,8 @@ void cdc_stream_set_incremental_cb(cdc_stream *s, cdc_stream_change_cb cb, void 
 int cdc_stream_snapshot_table(cdc_stream *s, const char *table, const char *filter)
 {
     if (!s || !table) return CDC_ERR_INVALID;
-    cdc__err e = {0};
-    int rc = cdc__incr_request(s->incr, table, filter, &e);
-    if (rc) slog(s, 0, rc, "%s", e.msg);
-    return rc;
+    cdc__err e = {0}; /* the code says it; the log callback belongs to the stream's thread */
+    return cdc__incr_request(s->incr, table, filter, &e);
 }
 
 int cdc_stream_snapshot_control(cdc_stream *s, cdc_snapshot_ctl what, const char *table)
