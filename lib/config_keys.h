@@ -110,8 +110,10 @@
       "there trigger incremental snapshots (execute-snapshot) and pause, resume or stop them; "     \
       "without read.only the watermarks of each chunk are written there. Its rows are never "       \
       "delivered as changes.")                                                                       \
-    X(INCREMENTAL_CHUNK_SIZE, "incremental.snapshot.chunk.size", CDC__CFG_INT, "1024", 1, 1000000,  \
-      NULL, 0, "Rows per chunk of an incremental snapshot: what one chunk holds in memory.")       \
+    X(INCREMENTAL_CHUNK_SIZE, "incremental.snapshot.chunk.size", CDC__CFG_INT, "10000", 1, 1000000, \
+      NULL, 0, "Rows per chunk of an incremental snapshot (at most 16 MiB of them are held; the "    \
+      "rest go to the next chunk). Each chunk costs two commits to the signal table, so small "      \
+      "chunks are slow; Debezium's default is 1024.")                                                \
     X(READ_ONLY, "read.only", CDC__CFG_BOOL, "false", 0, 0, NULL, 0,                                 \
       "Incremental snapshots without writing to the server: the watermarks are the GTID set "       \
       "(@@gtid_executed, MySQL with gtid_mode=ON) read before and after each chunk, or on "        \

@@ -43,6 +43,10 @@
 #include "snapshot.h"
 #include "value.h"
 
+/* A chunk holds at most chunk-size rows and, past the first row, this
+ * many bytes of row text: rows after that are left for the next chunk. */
+#define CHUNK_BYTES ((size_t)16 << 20)
+
 enum { ST_IDLE, ST_WAIT_LOW, ST_OPEN, ST_HIGH_SEEN, ST_WAIT_POINT, ST_WAIT_GTID, ST_READY, ST_EMIT };
 
 typedef struct req {
@@ -86,6 +90,7 @@ struct cdc__incr {
     size_t *row_off;
     uint8_t *alive;
     size_t nrows, cap;
+    bool full;                          /* CHUNK_BYTES reached: later rows are the next chunk's */
     cdc__buf keys;                      /* per row: its key bytes (encode_key) */
     size_t *key_off, *key_len;
     uint32_t *hash;                     /* row index + 1, open addressing; 0 empty */
@@ -729,6 +734,10 @@ static int on_chunk_row(const cdc_bytes *vals, size_t ncols, void *ud)
 {
     cdc__incr *in = ud;
     if (in->nrows >= in->cap) return CDC_ERR_CORRUPT; /* the LIMIT holds it */
+    if (in->full || (in->nrows && in->rows.len >= CHUNK_BYTES)) {
+        in->full = true; /* the rest of the result is read and left out */
+        return 0;
+    }
     /* the row, as the snapshot's batches hold rows */
     cdc__buf *d = &in->rows;
     size_t need = 4;
@@ -786,12 +795,13 @@ static int select_chunk(cdc__incr *in)
                             "cannot write the key of the last row into SQL");
     }
     chunk_clear(in);
+    in->full = false;
     cdc__query_handler h = {.row = on_chunk_row};
     rc = cdc__conn_query(in->conn, (const char *)sql.data, sql.len, &h, in, &in->qerr);
     cdc__buf_free(&sql);
     if (rc) return rc;
     if (in->nrows) in->have_last = true;
-    in->table_done = in->nrows < in->chunk_size;
+    in->table_done = in->nrows < in->chunk_size && !in->full;
     return CDC_OK;
 }
 

@@ -47,6 +47,7 @@ DB = "snapincr_test"
 RO_USER = "snapincr_ro"
 RO_PW = "snapincr-ro-pw"
 CHUNK = 1024
+OVERHEAD_CHUNKS = (1024, 10000)
 
 
 class Writer(threading.Thread):
@@ -477,11 +478,15 @@ def overhead(binary, srv, nrows, stats):
             return time.time() - t0, peak
 
     plain, plain_kb = timed(["--snapshot", "initial_only"], False)
-    incr, incr_kb = timed(["--snapshot-table", DB + ".t", "--signal-table", DB + ".sig", "--set",
-                           "incremental.snapshot.chunk.size=%d" % CHUNK], True)
-    print("overhead/%s: %d rows: plain snapshot %.2f s (peak RSS %d KiB), incremental in chunks of %d %.2f s "
-          "(peak RSS %d KiB): %+.0f%%" % (srv.flavor, nrows, plain, plain_kb, CHUNK, incr, incr_kb,
-                                          100.0 * (incr - plain) / plain))
+    print("overhead/%s: %d rows: plain snapshot %.2f s (peak RSS %d KiB)" % (srv.flavor, nrows, plain, plain_kb))
+    for chunk in OVERHEAD_CHUNKS:
+        for ro in (False, True):
+            extra = ["--set", "read.only=true"] if ro else []
+            incr, incr_kb = timed(["--snapshot-table", DB + ".t", "--signal-table", DB + ".sig", "--set",
+                                   "incremental.snapshot.chunk.size=%d" % chunk] + extra, True)
+            print("overhead/%s: incremental (%s) in chunks of %d: %.2f s (peak RSS %d KiB): %+.0f%% over the plain "
+                  "snapshot" % (srv.flavor, "read-only" if ro else "signal table", chunk, incr, incr_kb,
+                                100.0 * (incr - plain) / plain))
 
 
 def main():
