@@ -43,7 +43,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "differential"))
 import run as diff  # noqa: E402  (its Server runs SQL through testenv.sh)
 
-DB = "snapincr_test"
+DB = os.environ.get("SNAPINCR_TEST_DB", "snapincr_test")  # another name lets two runs share a server
 RO_USER = "snapincr_ro"
 RO_PW = "snapincr-ro-pw"
 CHUNK = 1024
@@ -400,6 +400,32 @@ def signals(binary, srv, results):
     chk.done(results)
 
 
+def big_rows(binary, srv, results):
+    """A chunk holds at most 16 MiB of row text: 3,000 rows of 12 KB (36 MB)
+    in chunks of 10,000 rows come in several chunks, every row once (peak RSS
+    is printed: meaningful in a release build, not under ASan)."""
+    chk = Check("incremental/%s/big_rows" % srv.flavor)
+    srv.sql("DROP DATABASE IF EXISTS %s; CREATE DATABASE %s; CREATE TABLE %s.t (id INT PRIMARY KEY, v BIGINT NOT NULL,"
+            " s MEDIUMTEXT NOT NULL); CREATE TABLE %s.sig (id VARCHAR(64) PRIMARY KEY, type VARCHAR(32) NOT NULL,"
+            " data VARCHAR(2048));" % (DB, DB, DB, DB))
+    for b in range(0, 3000, 200):
+        srv.sql("INSERT INTO t VALUES %s;" % ",".join("(%d, %d, REPEAT('x%d', 6000))" % (i, i, i % 10)
+                                                      for i in range(b, b + 200)), db=DB)
+    st = Stream(binary, srv, ["--signal-table", DB + ".sig", "--snapshot-table", DB + ".t", "--set",
+                              "incremental.snapshot.chunk.size=10000"])
+    done = st.wait_for(lambda: "done:" in st.stderr(), 300)
+    st.wait_for(lambda: False, 0.5)
+    ok, err = sentinel_and_stop(srv, st, -1) if done else (False, st.finish())
+    ids = [l["after"]["id"] for l in st.lines if l["op"] == "r"]
+    chunks = srv.sql("SELECT COUNT(*) FROM %s.sig WHERE type = 'snapshot-window-open'" % DB)[0][0]
+    if not done or sorted(ids) != list(range(3000)):
+        chk.bad("%d rows (%d distinct), want 0..2999 once each: %s" % (len(ids), len(set(ids)), err[-500:]))
+    if int(chunks) < 3:
+        chk.bad("%s chunks for 36 MB: the 16 MiB bound did not split them" % chunks)
+    print("%s: %d rows in %s chunks, peak RSS %d KiB" % (chk.name, len(ids), chunks, st.peak_kb))
+    chk.done(results)
+
+
 def restart(binary, srv, results):
     """Progress in the checkpoint: a run stopped in the middle of an incremental
     snapshot leaves incr= in its checkpoint file; the next run from that file
@@ -519,6 +545,7 @@ def main():
                     run_under_writers(binary, srv, nrows, ro, results, stats)
                 signals(binary, srv, results)
                 restart(binary, srv, results)
+                big_rows(binary, srv, results)
             if soak or overhead_only:
                 overhead(binary, srv, nrows, stats)
         except Exception as e:  # a failure of the setup is a failure, never a skip
