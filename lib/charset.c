@@ -35,8 +35,8 @@ static const cdc__charset charsets[CS__COUNT] = {
     [CS_KOI8R] = {"koi8r", "KOI8-R", CDC_CS_ICONV},
     [CS_SWE7] = {"swe7", "ISO646-SE", CDC_CS_ICONV},
     [CS_ASCII] = {"ascii", NULL, CDC_CS_ASCII},
-    [CS_UJIS] = {"ujis", "EUC-JP", CDC_CS_ICONV},
-    [CS_SJIS] = {"sjis", "SHIFT_JIS", CDC_CS_ICONV},
+    [CS_UJIS] = {"ujis", "EUC-JP", CDC_CS_ICONV},   /* with jis_run() */
+    [CS_SJIS] = {"sjis", "SHIFT_JIS", CDC_CS_ICONV}, /* with jis_run() */
     [CS_CP1251] = {"cp1251", "CP1251", CDC_CS_ICONV},
     [CS_HEBREW] = {"hebrew", "ISO-8859-8", CDC_CS_ICONV},
     [CS_TIS620] = {"tis620", "TIS-620", CDC_CS_ICONV},
@@ -133,13 +133,11 @@ static int latin1_to_utf8(const uint8_t *s, size_t len, cdc__buf *out)
     return CDC_OK;
 }
 
-static int iconv_to_utf8(const cdc__charset *cs, const uint8_t *s, size_t len, cdc__buf *out, cdc__err *err)
+/* Converts s[0..len) through cd, U+FFFD for each code unit (`unit`
+ * bytes: 2 in UCS-2/UTF-16, 4 in UTF-32, else 1) iconv refuses, so that
+ * the text after a bad unit stays aligned. */
+static int iconv_run(iconv_t cd, size_t unit, const uint8_t *s, size_t len, cdc__buf *out)
 {
-    /* a fresh descriptor per call: iconv_t is not safe to share between
-     * threads, and text in such charsets is rare enough not to matter */
-    iconv_t cd = iconv_open("UTF-8", cs->iconv);
-    if (cd == (iconv_t)-1)
-        return cdc__err_set(err, CDC_ERR_CHARSET, "no converter from charset %s to UTF-8 on this system", cs->name);
     char *in = (char *)s;
     size_t inleft = len;
     int rc = CDC_OK;
@@ -153,9 +151,55 @@ static int iconv_to_utf8(const cdc__charset *cs, const uint8_t *s, size_t len, c
         if (errno == E2BIG) continue;
         /* EILSEQ or EINVAL: an invalid or truncated character */
         if (cdc__buf_append(out, "\xef\xbf\xbd", 3)) { rc = CDC_ERR_NOMEM; break; }
-        in++;
-        inleft--;
+        size_t skip = inleft < unit ? inleft : unit;
+        in += skip;
+        inleft -= skip;
+        iconv(cd, NULL, NULL, NULL, NULL); /* back to the initial state */
     }
+    return rc;
+}
+
+/*
+ * MySQL's sjis and ujis tables differ from glibc's SHIFT_JIS and EUC-JP
+ * in three places (checked with CONVERT(... USING utf8mb4) on MySQL 9.7
+ * and MariaDB 10.11): sjis 0x5C and 0x7E are ASCII '\' and '~' (glibc:
+ * YEN SIGN, OVERLINE), and sjis 0x815F and ujis 0xA1C0 are '\' (glibc:
+ * FULLWIDTH REVERSE SOLIDUS). Those characters are written here; the
+ * runs between them go through iconv().
+ */
+static int jis_run(iconv_t cd, bool sjis, const uint8_t *s, size_t len, cdc__buf *out)
+{
+    size_t run = 0, i = 0;
+    while (i < len) {
+        uint8_t b = s[i];
+        size_t w = 1;
+        if (sjis && ((b >= 0x81 && b <= 0x9f) || (b >= 0xe0 && b <= 0xfc))) w = 2;
+        else if (!sjis && b == 0x8f) w = 3;
+        else if (!sjis && (b == 0x8e || (b >= 0xa1 && b <= 0xfe))) w = 2;
+        if (w > len - i) w = len - i;
+        bool ascii = b < 0x80;
+        bool backslash = w == 2 && ((sjis && b == 0x81 && s[i + 1] == 0x5f) || (!sjis && b == 0xa1 && s[i + 1] == 0xc0));
+        if (ascii || backslash) {
+            if (iconv_run(cd, 1, s + run, i - run, out) || cdc__buf_putc(out, ascii ? (char)b : '\\'))
+                return CDC_ERR_NOMEM;
+            run = i + w;
+        }
+        i += w;
+    }
+    return iconv_run(cd, 1, s + run, len - run, out);
+}
+
+static int iconv_to_utf8(const cdc__charset *cs, const uint8_t *s, size_t len, cdc__buf *out, cdc__err *err)
+{
+    /* a fresh descriptor per call: iconv_t is not safe to share between
+     * threads, and text in such charsets is rare enough not to matter */
+    iconv_t cd = iconv_open("UTF-8", cs->iconv);
+    if (cd == (iconv_t)-1)
+        return cdc__err_set(err, CDC_ERR_CHARSET, "no converter from charset %s to UTF-8 on this system", cs->name);
+    bool sjis = cs == &charsets[CS_SJIS];
+    size_t unit = cs == &charsets[CS_UTF32] ? 4
+                  : cs == &charsets[CS_UCS2] || cs == &charsets[CS_UTF16] || cs == &charsets[CS_UTF16LE] ? 2 : 1;
+    int rc = sjis || cs == &charsets[CS_UJIS] ? jis_run(cd, sjis, s, len, out) : iconv_run(cd, unit, s, len, out);
     iconv_close(cd);
     if (rc == CDC_ERR_NOMEM) return cdc__err_set(err, rc, "out of memory");
     return rc;

@@ -341,10 +341,8 @@ int cdc__config_check(const cdc_config *c, int purpose, cdc__err *err)
         const char *const *ids = cdc__config_list(c, CDC_CFG_SERVER_ID_EXCLUDE, &n);
         for (int pass = 0; pass < 2; pass++) {
             for (size_t i = 0; i < n; i++) {
-                char *end;
-                errno = 0;
-                unsigned long long v = strtoull(ids[i], &end, 10);
-                if (*end || errno || v > 4294967295ULL || ids[i][0] == '-')
+                uint64_t v;
+                if (!cdc__parse_u64(ids[i], strlen(ids[i]), &v) || v > UINT32_MAX)
                     return cdc__err_set(err, CDC_ERR_CONFIG, "%s: '%s' is not a server_id",
                                         pass ? "server.id.include.list" : "server.id.exclude.list", ids[i]);
             }

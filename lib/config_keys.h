@@ -92,6 +92,11 @@
       "Changes written by these originating server_ids are skipped (two-way replication).")          \
     X(SKIPPED_OPS, "skipped.operations", CDC__CFG_LIST, "", 0, 0, NULL, 0,                           \
       "Operations not delivered: any of c (insert), u (update), d (delete).")                        \
+    X(TXN_MARKER, "transaction.marker.table", CDC__CFG_LIST, "", 0, 0, NULL, 0,                      \
+      "Marker tables as db.table (patterns allowed): a transaction whose marker row comes before "   \
+      "any of its changes is delivered is dropped whole (no begin, rows or commit; the checkpoint "  \
+      "moves past it); rows of marker tables are never delivered. Loop prevention for two-way: "     \
+      "the applier writes a marker row first in each transaction it applies.")                       \
     /* -- snapshot --------------------------------------------------------------------------- */  \
     X(SNAPSHOT_MODE, "snapshot.mode", CDC__CFG_ENUM, "initial", 0, 0,                                \
       "initial|initial_only|no_data|never|when_needed|recovery|schema_only|schema_only_recovery", 0, \

@@ -238,6 +238,7 @@ static int judge_table(cdc__delivery *dv, const cdc_table *t, cdc__delivery_tabl
     e->hide = NULL;
     const char *db = cdc_table_db(t), *name = cdc_table_name(t);
     e->want = cdc__filter_table(dv->filter, db, name);
+    e->marker = cdc__filter_marker(dv->filter, db, name);
     *out = e;
     if (!e->want || !cdc__filter_has_column_rules(dv->filter)) return 0;
     size_t n = cdc_table_column_count(t);
@@ -330,6 +331,14 @@ static int on_change(const cdc_change *c, void *ud)
     if (!e) {
         int rc = judge_table(dv, t, &e);
         if (rc) return rc;
+    }
+    if (e->marker) {
+        /* A tagged transaction (loop prevention): dropped whole when the
+         * marker is its first row change, as the applier writes it. After a
+         * re-dump the transaction is read from its start again, so the
+         * same decision is made. */
+        if (!dv->txn_announced) dv->txn_skip = true;
+        return 0;
     }
     if (!e->want || !cdc__filter_op(dv->filter, cdc_change_op(c))) return 0;
     int rc = announce(dv);

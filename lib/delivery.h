@@ -58,6 +58,7 @@ typedef struct cdc__delivery_host {
 typedef struct cdc__delivery_table {
     uint64_t id;
     bool want;
+    bool marker;   /* a transaction.marker.table */
     uint8_t *hide; /* per column: 1 = excluded; NULL when none is */
 } cdc__delivery_table;
 

@@ -3,7 +3,6 @@
  */
 #include "filter.h"
 
-#include <errno.h>
 #include <stdlib.h>
 
 #include "schema.h"
@@ -16,10 +15,8 @@ static int parse_ids(const char *const *items, size_t n, const char *key, const 
     uint32_t *ids = cdc__calloc(a, n, sizeof *ids);
     if (!ids) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) {
-        char *end;
-        errno = 0;
-        unsigned long long v = strtoull(items[i], &end, 10);
-        if (*end || errno || v > UINT32_MAX || items[i][0] == '-' || end == items[i]) {
+        uint64_t v;
+        if (!cdc__parse_u64(items[i], strlen(items[i]), &v) || v > UINT32_MAX) {
             cdc__free(a, ids);
             return cdc__err_set(err, CDC_ERR_CONFIG, "%s: '%s' is not a server_id", key, items[i]);
         }
@@ -38,12 +35,13 @@ int cdc__filter_init(cdc__filter *f, const cdc_config *cfg, const cdc_allocator 
     f->tbl_inc = cdc__config_list(cfg, CDC_CFG_TABLE_INCLUDE, &f->n_tbl_inc);
     f->tbl_exc = cdc__config_list(cfg, CDC_CFG_TABLE_EXCLUDE, &f->n_tbl_exc);
     f->col_exc = cdc__config_list(cfg, CDC_CFG_COLUMN_EXCLUDE, &f->n_col_exc);
+    f->marker = cdc__config_list(cfg, CDC_CFG_TXN_MARKER, &f->n_marker);
     /* A table or column rule without its dots can never match: say so
      * rather than filter nothing. */
-    for (size_t pass = 0; pass < 3; pass++) {
-        const char *const *l = pass == 0 ? f->tbl_inc : pass == 1 ? f->tbl_exc : f->col_exc;
-        size_t n = pass == 0 ? f->n_tbl_inc : pass == 1 ? f->n_tbl_exc : f->n_col_exc;
-        const char *key = pass == 0 ? "table.include.list" : pass == 1 ? "table.exclude.list" : "column.exclude.list";
+    for (size_t pass = 0; pass < 4; pass++) {
+        const char *const *l = pass == 0 ? f->tbl_inc : pass == 1 ? f->tbl_exc : pass == 2 ? f->col_exc : f->marker;
+        size_t n = pass == 0 ? f->n_tbl_inc : pass == 1 ? f->n_tbl_exc : pass == 2 ? f->n_col_exc : f->n_marker;
+        const char *key = pass == 0 ? "table.include.list" : pass == 1 ? "table.exclude.list" : pass == 2 ? "column.exclude.list" : "transaction.marker.table";
         for (size_t i = 0; i < n; i++) {
             const char *dot = strchr(l[i], '.');
             if (!dot || (pass == 2 && !strchr(dot + 1, '.')))
@@ -141,6 +139,12 @@ bool cdc__filter_server(const cdc__filter *f, uint32_t id)
 bool cdc__filter_op(const cdc__filter *f, char op)
 {
     return !((op == 'c' && f->skip_c) || (op == 'u' && f->skip_u) || (op == 'd' && f->skip_d));
+}
+
+bool cdc__filter_marker(const cdc__filter *f, const char *db, const char *table)
+{
+    const char *parts[2] = {db, table};
+    return f->n_marker && any_match_parts(f->marker, f->n_marker, parts, 2);
 }
 
 bool cdc__filter_column_excluded(const cdc__filter *f, const char *db, const char *table, const char *column)

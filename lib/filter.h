@@ -18,6 +18,8 @@ typedef struct cdc__filter {
     uint32_t *sid_inc, *sid_exc;
     size_t n_sid_inc, n_sid_exc;
     bool skip_c, skip_u, skip_d;
+    const char *const *marker; /* transaction.marker.table */
+    size_t n_marker;
 } cdc__filter;
 
 /* Compiles the filter keys of cfg. The pattern strings are borrowed from
@@ -39,6 +41,9 @@ bool cdc__filter_op(const cdc__filter *f, char op);
  * neither (CREATE USER...) only when no table list narrows the stream.
  * Table DDL the reader cannot follow passes with its database. */
 bool cdc__filter_ddl(const cdc__filter *f, const char *db, const char *sql, size_t len);
+/* True when db.table is a transaction.marker.table: its rows are never
+ * delivered, and a transaction whose first row change is on it is dropped. */
+bool cdc__filter_marker(const cdc__filter *f, const char *db, const char *table);
 /* True when column db.table.column is to be left out. */
 bool cdc__filter_column_excluded(const cdc__filter *f, const char *db, const char *table, const char *column);
 /* True when any column exclusion is configured. */

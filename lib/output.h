@@ -14,7 +14,8 @@
  *  "gtid","server_id","ts_ms"} in that order. */
 int cdc__change_render_json(const cdc_change *c, cdc__buf *out, cdc__err *err);
 /* Appends a one-line JSON object describing any event (--events):
- * {"event":"QUERY","pos":{...},"server_id":..,"ts":..,"size":..[,"unknown":true]}. */
+ * {"event":"QUERY","type":2,"pos":{"file","offset"},"server_id":..,"ts":..,
+ *  "size":..,"log_pos":..[,"inner":true][,"unknown":true][,"gtid":".."]}. */
 int cdc__event_render_json(const cdc_event *e, cdc__buf *out, cdc__err *err);
 
 #endif /* CDC_OUTPUT_H */

@@ -472,6 +472,120 @@ int cdc__replica_dump(cdc__conn *c, const cdc__server_info *info, uint32_t serve
     return rc;
 }
 
+int cdc__replica_event_bounds(cdc__conn *c, const char *file, uint64_t pos, bool *boundary, uint64_t *prev,
+                              uint64_t *next, cdc__err *err)
+{
+    *boundary = false;
+    *prev = *next = 0;
+    cdc__buf sql;
+    cdc__buf_init(&sql, NULL);
+    int rc = CDC_OK;
+    uint64_t from = 4, seen = 0;
+    for (;;) {
+        cdc__buf_reset(&sql);
+        if (cdc__buf_puts(&sql, "SHOW BINLOG EVENTS IN ") || cdc__sql_quote(&sql, file, strlen(file)) ||
+            cdc__buf_printf(&sql, " FROM %" PRIu64 " LIMIT %d", from, CDC__BOUNDS_PAGE) || cdc__buf_terminate(&sql)) {
+            rc = cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+            break;
+        }
+        cdc__result *r = NULL;
+        rc = cdc__conn_query_result(c, (const char *)sql.data, &r, err);
+        if (rc) {
+            cdc__err_prefix(err, "SHOW BINLOG EVENTS IN '%s'", file);
+            break;
+        }
+        int pcol = cdc__result_col(r, "Pos"), ecol = cdc__result_col(r, "End_log_pos");
+        size_t n = cdc__result_rows(r);
+        uint64_t last = from, end = 0;
+        bool done = false;
+        for (size_t i = 0; i < n && !done && pcol >= 0; i++) {
+            const char *ps = cdc__result_get(r, i, (size_t)pcol);
+            const char *es = ecol >= 0 ? cdc__result_get(r, i, (size_t)ecol) : NULL;
+            uint64_t p = 0, e = 0;
+            if (!ps || !cdc__parse_u64(ps, strlen(ps), &p)) continue;
+            if (es) (void)cdc__parse_u64(es, strlen(es), &e);
+            if (p == pos) *boundary = done = true;
+            else if (p < pos) *prev = p > *prev ? p : *prev;
+            else *next = p, done = true;
+            if (p > last) last = p;
+            if (e > end) end = e;
+        }
+        cdc__result_free(r);
+        seen += n;
+        if (done || n < CDC__BOUNDS_PAGE || pcol < 0) break; /* found, or the file ends */
+        if (seen >= CDC__BOUNDS_EVENTS_MAX) {
+            rc = cdc__err_set(err, CDC_ERR_TOO_LARGE, "more than %d events before offset %" PRIu64 " in %s",
+                              CDC__BOUNDS_EVENTS_MAX, pos, file);
+            break;
+        }
+        /* The next page starts at the last event seen (listed again); a
+         * page of one event's inner events only moves on by its end. */
+        from = last > from ? last : end > from ? end : 0;
+        if (!from) break;
+    }
+    cdc__buf_free(&sql);
+    return rc;
+}
+
+int cdc__replica_explain_start(cdc__conn *c, const char *file, uint64_t pos, cdc__err *dump_err, cdc__err *err)
+{
+    bool boundary = false;
+    uint64_t prev = 0, next = 0;
+    int rc = cdc__replica_event_bounds(c, file, pos, &boundary, &prev, &next, err);
+    if (rc || boundary) return rc;
+    char around[128];
+    if (prev && next)
+        snprintf(around, sizeof around, "the events around it start at %" PRIu64 " and %" PRIu64, prev, next);
+    else if (prev)
+        snprintf(around, sizeof around, "the last event of the file starts at %" PRIu64, prev);
+    else
+        snprintf(around, sizeof around, "the first event starts at %" PRIu64, next);
+    char was[CDC__ERRMSG_MAX];
+    snprintf(was, sizeof was, "%s", dump_err->msg);
+    cdc__err_clear(dump_err);
+    cdc__err_set(dump_err, CDC_ERR_CONFIG, "start: position %s:%" PRIu64 " is not the start of an event (%s); "
+                                           "reading there: %s",
+                 file, pos, around, was);
+    return CDC_OK;
+}
+
+int cdc__replica_check_start(cdc__conn *c, const char *file, uint64_t pos, cdc__err *err)
+{
+    cdc__buf sql;
+    cdc__buf_init(&sql, NULL);
+    if (cdc__buf_puts(&sql, "SHOW BINLOG EVENTS IN ") || cdc__sql_quote(&sql, file, strlen(file)) ||
+        cdc__buf_printf(&sql, " FROM %" PRIu64 " LIMIT 1", pos) || cdc__buf_terminate(&sql)) {
+        cdc__buf_free(&sql);
+        return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+    }
+    cdc__result *r = NULL;
+    cdc__err e = {0};
+    int rc = cdc__conn_query_result(c, (const char *)sql.data, &r, &e);
+    cdc__buf_free(&sql);
+    cdc__result_free(r);
+    if (rc && !e.server_errno) { /* no answer at all: the caller's to retry */
+        *err = e;
+        return rc;
+    }
+    /* readable, or not ours to judge (privilege, no such file: the dump says) */
+    if (rc == CDC_OK || e.server_errno != 1220) return CDC_OK;
+    cdc__err_prefix(&e, "SHOW BINLOG EVENTS FROM %" PRIu64, pos);
+    cdc__err tmp = {0};
+    int xrc = cdc__replica_explain_start(c, file, pos, &e, &tmp);
+    if (xrc == CDC_OK && e.code != CDC_ERR_CONFIG) return CDC_OK; /* an event starts there after all */
+    /* a file the server does not have (purged) is the dump's to report */
+    if (xrc && xrc != CDC_ERR_TOO_LARGE) return CDC_OK;
+    if (xrc) { /* the list is too long to read: say what is known */
+        char was[CDC__ERRMSG_MAX];
+        snprintf(was, sizeof was, "%s", e.msg);
+        cdc__err_clear(&e);
+        cdc__err_set(&e, CDC_ERR_CONFIG, "start: the server reads no event at %s:%" PRIu64
+                                         " (not the start of an event?): %s", file, pos, was);
+    }
+    *err = e;
+    return err->code;
+}
+
 int cdc__replica_dump_error(const uint8_t *p, size_t n, cdc__err *err)
 {
     cdc__err e = {0};

@@ -103,6 +103,48 @@ int cdc__replica_dump(cdc__conn *c, const cdc__server_info *info, uint32_t serve
  * CDC_ERR_CONFIG; the server's message and errno are kept. */
 int cdc__replica_dump_error(const uint8_t *p, size_t n, cdc__err *err);
 
+/* Events SHOW BINLOG EVENTS reads, per statement and in all, while
+ * looking for the events around a position. */
+#define CDC__BOUNDS_PAGE 10000
+#define CDC__BOUNDS_EVENTS_MAX 1000000
+
+/*
+ * Whether an event of binlog `file` starts at `pos`, from the server's
+ * own list (SHOW BINLOG EVENTS, read in pages from the file's start):
+ * *boundary is true when one does; else *prev and *next are the starts
+ * of the events around pos (0 when there is none: pos before the first
+ * or after the last start). CDC_OK once the list was read that far;
+ * CDC_ERR_TOO_LARGE after CDC__BOUNDS_EVENTS_MAX events; the server's
+ * error (privilege, no such file) otherwise. For the message a start
+ * position inside an event gets (the dump itself fails with a CRC
+ * mismatch or "bogus data").
+ */
+int cdc__replica_event_bounds(cdc__conn *c, const char *file, uint64_t pos, bool *boundary, uint64_t *prev,
+                              uint64_t *next, cdc__err *err);
+
+/*
+ * For a dump from file:pos that failed with *dump_err before delivering
+ * anything: when no event starts at pos, replaces *dump_err with
+ * CDC_ERR_CONFIG "start: position F:N is not the start of an event (the
+ * events around it start at A and B); reading there: <dump_err>".
+ * Returns CDC_OK (dump_err replaced or, when pos is a boundary, kept) or
+ * the error that kept it from knowing, in *err.
+ */
+int cdc__replica_explain_start(cdc__conn *c, const char *file, uint64_t pos, cdc__err *dump_err, cdc__err *err);
+
+/*
+ * Before a dump from file:pos (pos > 4): SHOW BINLOG EVENTS FROM pos
+ * LIMIT 1, which reads the event there without waiting for more of the
+ * file. When the server cannot read an event there (error 1220) and no
+ * event starts at pos, CDC_ERR_CONFIG as cdc__replica_explain_start says
+ * it (or, when the file's list is too long to read, "the server reads no
+ * event at F:N"). Otherwise CDC_OK, also when the account may not run the statement
+ * (the dump then tells). A dump from inside an event of the file being
+ * written could otherwise wait, silently, for bytes that complete the
+ * nonsense event it read.
+ */
+int cdc__replica_check_start(cdc__conn *c, const char *file, uint64_t pos, cdc__err *err);
+
 /* Appends s as a single-quoted SQL string literal. */
 int cdc__sql_quote(cdc__buf *out, const char *s, size_t n);
 

@@ -1784,6 +1784,30 @@ int cdc__snapshot_run(const cdc__snap_opts *o, const cdc__snap_cbs *cb, const cd
     return rc;
 }
 
+/* ---- cdc_snapshot_progress (cdc/stream.h) ------------------------------ */
+
+const char *cdc_snapshot_progress_db(const cdc_snapshot_progress *p) { return p && p->db ? p->db : ""; }
+const char *cdc_snapshot_progress_table(const cdc_snapshot_progress *p) { return p && p->table ? p->table : ""; }
+
+int64_t cdc_snapshot_progress_value(const cdc_snapshot_progress *p, cdc_progress_field f)
+{
+    if (!p) return 0;
+    switch (f) {
+    case CDC_PROGRESS_TABLE_ROWS_DONE: return (int64_t)p->table_rows_done;
+    case CDC_PROGRESS_TABLE_ROWS_ESTIMATED: return (int64_t)p->table_rows_estimated;
+    case CDC_PROGRESS_TABLE_CHUNKS_DONE: return (int64_t)p->table_chunks_done;
+    case CDC_PROGRESS_TABLE_CHUNKS_ESTIMATED: return (int64_t)p->table_chunks_estimated;
+    case CDC_PROGRESS_TABLES_DONE: return (int64_t)p->tables_done;
+    case CDC_PROGRESS_TABLES_TOTAL: return (int64_t)p->tables_total;
+    case CDC_PROGRESS_ROWS_DONE: return (int64_t)p->rows_done;
+    case CDC_PROGRESS_ROWS_ESTIMATED: return (int64_t)p->rows_estimated;
+    case CDC_PROGRESS_ELAPSED_MS: return (int64_t)p->elapsed_ms;
+    case CDC_PROGRESS_ROWS_PER_SEC: return (int64_t)(p->rows_per_sec + 0.5);
+    case CDC_PROGRESS_ETA_MS: return p->eta_ms;
+    }
+    return 0;
+}
+
 /* ---- the stream's entry point ------------------------------------------ */
 
 /* What a stream's snapshot keeps between cdc__snapshot_stream() calls. */

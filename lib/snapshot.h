@@ -20,6 +20,16 @@
 #include "tablemap.h"
 #include "value.h"
 
+/* What cdc_snapshot_progress (cdc/stream.h) reads. */
+struct cdc_snapshot_progress {
+    const char *db, *table;
+    uint64_t table_rows_done, table_rows_estimated, table_chunks_done, table_chunks_estimated;
+    size_t tables_done, tables_total;
+    uint64_t rows_done, rows_estimated, elapsed_ms;
+    double rows_per_sec;
+    int64_t eta_ms;
+};
+
 /* The binlog point the snapshot is consistent with: the first change
  * not in the snapshot starts at file:offset. gtid_set is the executed
  * GTID set at that point in the server's text form ("" without GTIDs). */

@@ -62,6 +62,8 @@ struct cdc_stream {
 
     cdc__conn *conn, *meta;
     cdc__server_info info;
+    char dump_file[512];    /* the session's dump started at dump_file:dump_offset ("" by GTID) */
+    uint64_t dump_offset;
     bool opened_once;
     cdc_decoder *dec;
 
@@ -527,6 +529,8 @@ static int session_open(cdc_stream *s)
         if (rc == CDC_OK && s->dv.safe.incr.len)
             rc = cdc__incr_restore(s->incr, (const char *)s->dv.safe.incr.data, s->dv.safe.incr.len, &s->err);
         if (rc == CDC_ERR_PAUSED) return rc; /* inside the snapshot: the session waits with it */
+        if (rc == CDC_OK && s->dv.safe_file_ok && s->dv.safe.offset > 4)
+            rc = cdc__replica_check_start(s->conn, cdc_position_file(&s->dv.safe), s->dv.safe.offset, &s->err);
         if (rc == CDC_OK) s->opened_once = true;
         if (rc == CDC_OK && cdc__delivery_at_stop(&s->dv)) return FEED_DONE;
     }
@@ -547,6 +551,8 @@ static int session_open(cdc_stream *s)
         cdc__position_init(&from, s->alloc);
         rc = cdc__position_copy(&from, &s->dv.safe);
         if (by_gtid) cdc__buf_reset(&from.file);
+        snprintf(s->dump_file, sizeof s->dump_file, "%s", by_gtid ? "" : cdc_position_file(&from));
+        s->dump_offset = from.offset;
         if (rc == CDC_OK) rc = cdc__replica_dump(s->conn, &s->info, s->server_id, &from, &s->err);
         cdc__position_clear(&from);
     }
@@ -604,8 +610,33 @@ static void session_end(cdc_stream *s)
     cdc__conn_free(k);
 }
 
+/* A dump from an offset inside an event fails on what it reads there;
+ * before anything was delivered, replica.c can tell whether that was it. */
+static int explain_start(cdc_stream *s, int rc)
+{
+    bool suspect = rc == CDC_ERR_CHECKSUM || rc == CDC_ERR_CORRUPT || rc == CDC_ERR_TRUNCATED ||
+                   (rc == CDC_ERR_SERVER && s->err.server_errno == 1236);
+    if (!suspect || !s->dump_file[0] || s->dump_offset <= 4 || s->dv.safe.offset != s->dump_offset ||
+        strcmp(cdc_position_file(&s->dv.safe), s->dump_file))
+        return rc;
+    int was = s->err.code;
+    cdc__conn_opts o;
+    conn_opts(s, &o);
+    cdc__conn *c = NULL;
+    cdc__err e = {0};
+    int qrc = cdc__conn_new(&c, s->alloc);
+    if (qrc == CDC_OK) qrc = cdc__conn_connect(c, &o, &e);
+    if (qrc == CDC_OK) qrc = cdc__replica_explain_start(c, s->dump_file, s->dump_offset, &s->err, &e);
+    cdc__conn_free(c);
+    if (qrc)
+        slog(s, 1, qrc, "cannot tell whether %s:%" PRIu64 " is the start of an event: %s", s->dump_file,
+             s->dump_offset, e.msg);
+    return s->err.code == CDC_ERR_CONFIG && was != CDC_ERR_CONFIG ? CDC_ERR_CONFIG : rc;
+}
+
 static int fail(cdc_stream *s, int rc)
 {
+    rc = explain_start(s, rc);
     if (!s->err.msg[0]) cdc__err_set(&s->err, rc, "%s", cdc_strerror(rc));
     s->err.code = rc;
     s->state = ST_FAILED;

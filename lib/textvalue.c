@@ -206,6 +206,9 @@ static int from_inet_uuid(const cdc_column *col, const char *s, size_t len, cdc_
     return CDC_OK;
 }
 
+/* Only text kinds ask: a table lookup per value otherwise. */
+static bool text_is_utf8(unsigned charset) { return cdc__charset_of(charset)->kind == CDC_CS_UTF8; }
+
 int cdc__value_from_text(const cdc_column *col, const char *s, size_t len, unsigned text_charset,
                          cdc_value *out, cdc__buf *scratch, cdc__err *err)
 {
@@ -215,8 +218,6 @@ int cdc__value_from_text(const cdc_column *col, const char *s, size_t len, unsig
         out->kind = CDC_K_NULL;
         return CDC_OK;
     }
-    /* only text kinds ask (a table lookup per value otherwise) */
-#define utf8 (cdc__charset_of(text_charset)->kind == CDC_CS_UTF8)
     unsigned fsp = 0;
     switch (col->type) {
     case CDC_T_TINY: case CDC_T_SHORT: case CDC_T_INT24: case CDC_T_LONG: case CDC_T_LONGLONG:
@@ -317,11 +318,11 @@ int cdc__value_from_text(const cdc_column *col, const char *s, size_t len, unsig
         unsigned real, plen;
         cdc__column_string_info(col, &real, &plen);
         if (real == CDC_T_ENUM || real == CDC_T_SET) {
-            if (col->n_labels) return from_enum_set(col, real, s, len, utf8, out, err);
+            if (col->n_labels) return from_enum_set(col, real, s, len, text_is_utf8(text_charset), out, err);
             /* no labels to map back: the label itself, which is what the
              * binlog side renders once it knows them */
             out->kind = CDC_K_STRING;
-            out->flags = utf8 ? CDC_VF_UTF8 : 0;
+            out->flags = text_is_utf8(text_charset) ? CDC_VF_UTF8 : 0;
             out->v.b = (cdc_bytes){(const uint8_t *)s, len};
             return CDC_OK;
         }
@@ -339,7 +340,7 @@ int cdc__value_from_text(const cdc_column *col, const char *s, size_t len, unsig
             out->kind = CDC_K_BYTES;
         } else {
             out->kind = CDC_K_STRING;
-            if (utf8) out->flags = CDC_VF_UTF8;
+            if (text_is_utf8(text_charset)) out->flags = CDC_VF_UTF8;
         }
         return CDC_OK;
     default:
@@ -347,4 +348,3 @@ int cdc__value_from_text(const cdc_column *col, const char *s, size_t len, unsig
                             cdc__type_name(col->type), (unsigned)col->type);
     }
 }
-#undef utf8

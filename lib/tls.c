@@ -184,7 +184,7 @@ int cdc__tls_connect(cdc__tls **out, const cdc_allocator *a, const cdc__tls_opts
             goto fail;
         }
         if (!o->key || !*o->key) {
-            rc = cdc__err_set(err, CDC_ERR_CONFIG, "TLS: client certificate '%s' given without tls_key", o->cert);
+            rc = cdc__err_set(err, CDC_ERR_CONFIG, "TLS: client certificate '%s' given without ssl.key", o->cert);
             goto fail;
         }
         if ((mrc = parse_keyfile(&t->key, o->key)) != 0) {

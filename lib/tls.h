@@ -1,12 +1,13 @@
 /*
  * tls.h: TLS (mbedtls 2.28, TLS 1.2) over a connected non-blocking
- * socket, for the in-band upgrade after the SSL request. Verification
+ * socket, for the in-band upgrade after the SSL request (mbedtls 3.x
+ * works too: tests/compat/mbedtls3.sh). Verification
  * follows the MySQL client's modes:
  *
  *   REQUIRED         encrypt, accept any certificate
- *   VERIFY_CA        the chain must lead to tls_ca (the name is not checked)
+ *   VERIFY_CA        the chain must lead to ssl.ca (the name is not checked)
  *   VERIFY_IDENTITY  ... and the certificate must name the host (or
- *                    tls_server_name); mbedtls 2.28 matches DNS names
+ *                    ssl.server_name); mbedtls 2.28 matches DNS names
  *                    only, so an IP address never matches
  *
  * Internal; not installed. One handle per connection; not thread-safe.

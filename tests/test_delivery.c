@@ -501,6 +501,101 @@ static void test_filters_and_column_names(void **state)
     run_free(&r);
 }
 
+/* The baseline log as the marker filter must change it: a transaction
+ * whose first change is on the marker table disappears whole (begin,
+ * rows, commit), rows of the marker table disappear elsewhere, checkpoint
+ * lines are left out of both sides. Returns the number dropped whole. */
+static size_t expect_marked(const char *base, const char *marker, cdc__buf *out)
+{
+    size_t dropped = 0;
+    const char *p = base;
+    bool drop = false;
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p + 1) : strlen(p);
+        bool keep = true;
+        if (!strncmp(p, "checkpoint ", 11)) {
+            keep = false;
+        } else if (!strncmp(p, "begin ", 6)) {
+            drop = false;
+            /* the begin line is written when the first wanted change comes */
+            const char *c = p + len;
+            if (!strncmp(c, "change ", 7)) {
+                const char *sp = strchr(c + 9, ' ');
+                drop = (size_t)(sp - (c + 9)) == strlen(marker) && !strncmp(c + 9, marker, strlen(marker));
+            }
+            if (drop) dropped++;
+            keep = !drop;
+        } else if (!strncmp(p, "change ", 7)) {
+            const char *sp = strchr(p + 9, ' ');
+            bool on_marker = (size_t)(sp - (p + 9)) == strlen(marker) && !strncmp(p + 9, marker, strlen(marker));
+            keep = !drop && !on_marker;
+        } else if (!strncmp(p, "commit ", 7)) {
+            keep = !drop;
+            drop = false;
+        }
+        if (keep) assert_int_equal(cdc__buf_append(out, p, len), CDC_OK);
+        p += len;
+    }
+    assert_int_equal(cdc__buf_terminate(out), CDC_OK);
+    return dropped;
+}
+
+static void strip_checkpoints(const char *in, cdc__buf *out)
+{
+    for (const char *p = in; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p + 1) : strlen(p);
+        if (strncmp(p, "checkpoint ", 11)) assert_int_equal(cdc__buf_append(out, p, len), CDC_OK);
+        p += len;
+    }
+    assert_int_equal(cdc__buf_terminate(out), CDC_OK);
+}
+
+static void test_marker_table_drops_tagged_transactions(void **state)
+{
+    (void)state;
+    /* Loop prevention (transaction.marker.table): checked against the
+     * same file read without the filter. */
+    static const char *const MARK = "test.table10_int_autoinc";
+    drive base = {.rel = MDEV6020};
+    drive m = {.rel = MDEV6020, .cfg = (const char *const[]){"transaction.marker.table", MARK, NULL}};
+    run a, b;
+    do_run(&base, &a);
+    do_run(&m, &b);
+    cdc__buf want, got;
+    cdc__buf_init(&want, &test_alloc);
+    cdc__buf_init(&got, &test_alloc);
+    size_t dropped = expect_marked(log_text(&a), MARK, &want);
+    strip_checkpoints(log_text(&b), &got);
+    assert_true(dropped > 0);
+    assert_null(strstr((const char *)got.data, MARK));
+    assert_string_equal((const char *)got.data, (const char *)want.data);
+    /* the position still moves past the dropped transactions */
+    assert_int_equal(cdc_position_offset(&a.safe), cdc_position_offset(&b.safe));
+    assert_true(b.h.checkpoints > 0);
+    cdc__buf_free(&want);
+    cdc__buf_free(&got);
+    run_free(&a);
+    run_free(&b);
+    /* the same decisions when sessions drop and the host pauses */
+    static const size_t cuts[] = {5000, 90001, 260000, 0};
+    drive c = m;
+    c.cuts = cuts;
+    c.pause_every = 5;
+    expect_same(&m, &c);
+    /* a marker rule must name db.table */
+    cdc_config *cfg;
+    char e[256];
+    assert_int_equal(cdc_config_new(&cfg, &test_alloc), CDC_OK);
+    assert_int_equal(cdc_config_set(cfg, "transaction.marker.table", "nodot", e, sizeof e), CDC_OK);
+    cdc__err err = {0};
+    cdc__filter f;
+    assert_int_equal(cdc__filter_init(&f, cfg, &test_alloc, &err), CDC_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, "transaction.marker.table: 'nodot'"));
+    cdc_config_free(cfg);
+}
+
 static void test_gtids_and_payload_positions(void **state)
 {
     (void)state;
@@ -542,6 +637,7 @@ int main(void)
         cmocka_unit_test(test_pauses_and_disconnects_together),
         cmocka_unit_test(test_stop_at_ends_at_a_transaction_boundary),
         cmocka_unit_test(test_filters_and_column_names),
+        cmocka_unit_test(test_marker_table_drops_tagged_transactions),
         cmocka_unit_test(test_gtids_and_payload_positions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

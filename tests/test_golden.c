@@ -9,7 +9,7 @@
  * MAX_ROWS rows in full and then the counts and an FNV-1a hash of the
  * whole trace, so a change anywhere in a file still fails the test. The
  * values themselves are checked against mysqlbinlog and the servers'
- * SELECT in test_decoder.c and the differential tests; this test pins
+ * SELECT in test_decoder_oracle.c and the differential tests; this test pins
  * down everything else the callbacks show, so that a refactoring that
  * changes any of it is seen.
  *

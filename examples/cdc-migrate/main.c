@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "run.h"
+#include "target.h"
 
 static void usage(FILE *f)
 {
@@ -23,8 +24,10 @@ static void usage(FILE *f)
           "source (password in $CDC_MIGRATE_SOURCE_PASSWORD):\n"
           "  --source-host H --source-port P --source-user U [--source-ssl-ca FILE]\n"
           "  --database DB [--tables t1,t2] --server-id N (run: a replica id unique on the source)\n"
-          "target (libpq; password in $PGPASSWORD or ~/.pgpass):\n"
-          "  --target CONNINFO [--target-schema S]    (default schema: the database's name)\n"
+          "target: PostgreSQL (libpq; password in $PGPASSWORD or ~/.pgpass), or MySQL/MariaDB\n"
+          "  (mysql://USER@HOST:PORT[/?ssl-ca=FILE], password in $CDC_MIGRATE_TARGET_PASSWORD):\n"
+          "  --target CONNINFO|URL [--target-schema S] (default schema/database: the source's)\n"
+          "  --state-schema S       MySQL/MariaDB: database of the state tables (cdc_migrate)\n"
           "  --name NAME            migration name, the state row (default: the database)\n"
           "mapping:\n"
           "  --zero-date null|error (default error)  --nul strip|error (default error)\n"
@@ -34,6 +37,7 @@ static void usage(FILE *f)
           "  --max-rows-per-sec N   ceiling (0: none)  --latency-ms N  back off above it\n"
           "  --dead-letter          refused rows go to cdc_migrate.dead_letter (default: stop)\n"
           "  --stop-at now|CHECKPOINT   stop there (run)  --parallelism N snapshot readers (2)\n"
+          "  --start-at CHECKPOINT  no copy: a new migration streams from there (reverse)\n"
           "  --heartbeat-ms N (500)\n"
           "verify / cutover:\n"
           "  --chunk-rows N (5000) --max-lag-ms N (2000) --read-only --timeout S (300)\n"
@@ -66,7 +70,7 @@ int main(int argc, char **argv)
     const char *checkpoint = NULL;
     enum { O_SH = 256, O_SP, O_SU, O_SCA, O_DB, O_TABLES, O_SID, O_TARGET, O_TSCHEMA, O_NAME,
            O_ZERO, O_NUL, O_NOIDX, O_BT, O_BR, O_BMS, O_RATE, O_LAT, O_DL, O_STOP, O_PAR, O_HB,
-           O_CHUNK, O_LAG, O_RO, O_TIMEOUT, O_CK, O_V, O_HELP };
+           O_CHUNK, O_LAG, O_RO, O_TIMEOUT, O_CK, O_V, O_HELP, O_SSCHEMA, O_START };
     static const struct option lo[] = {
         {"source-host", 1, 0, O_SH}, {"source-port", 1, 0, O_SP}, {"source-user", 1, 0, O_SU},
         {"source-ssl-ca", 1, 0, O_SCA}, {"database", 1, 0, O_DB}, {"tables", 1, 0, O_TABLES},
@@ -78,7 +82,8 @@ int main(int argc, char **argv)
         {"parallelism", 1, 0, O_PAR}, {"heartbeat-ms", 1, 0, O_HB},
         {"chunk-rows", 1, 0, O_CHUNK}, {"max-lag-ms", 1, 0, O_LAG}, {"read-only", 0, 0, O_RO},
         {"timeout", 1, 0, O_TIMEOUT}, {"checkpoint", 1, 0, O_CK}, {"verbose", 0, 0, O_V},
-        {"help", 0, 0, O_HELP}, {0, 0, 0, 0}};
+        {"help", 0, 0, O_HELP}, {"state-schema", 1, 0, O_SSCHEMA}, {"start-at", 1, 0, O_START},
+        {0, 0, 0, 0}};
     optind = 2;
     int c;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -134,6 +139,8 @@ int main(int argc, char **argv)
         case O_CK: checkpoint = optarg; break;
         case O_V: o.verbose = 1; break;
         case O_HELP: usage(stdout); return 0;
+        case O_SSCHEMA: o.state_schema = optarg; break;
+        case O_START: o.start_at = optarg; break;
         default: usage(stderr); return 2;
         }
     }
@@ -147,6 +154,25 @@ int main(int argc, char **argv)
     }
     if (!o.name)
         o.name = o.database;
+    char terr[256];
+    o.tops = target_for(o.target_dsn, terr, sizeof terr);
+    if (!o.tops) {
+        fprintf(stderr, "cdc-migrate: %s\n", terr);
+        return 2;
+    }
+    if (strcmp(o.tops->kind, "postgresql")) {
+        /* MySQL/MariaDB store zero dates and NUL bytes as they are */
+        o.zero_date_null = o.nul_strip = 0;
+        o.nul_keep = 1;
+    }
+    if (o.start_at) {
+        cdc_position *p;
+        if (cdc_position_parse(&p, o.start_at, NULL, terr, sizeof terr)) {
+            fprintf(stderr, "cdc-migrate: --start-at: %s\n", terr);
+            return 2;
+        }
+        cdc_position_free(p);
+    }
     if (!strcmp(o.cmd, "run")) {
         if (!o.server_id) {
             fprintf(stderr, "cdc-migrate: run needs --server-id (a replica id no other replica "

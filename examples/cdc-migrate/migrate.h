@@ -53,6 +53,7 @@ typedef struct mindex {
     char *name;
     int unique;
     size_t *cols;
+    long long *sub; /* prefix length per column, 0 for the whole column */
     size_t ncols;
 } mindex;
 
@@ -64,14 +65,14 @@ typedef struct mtable {
     size_t npk;
     mindex *idx;
     size_t nidx;
-    char *tq; /* quoted target name: "schema"."table" */
+    char *tq; /* quoted target name: "schema"."table" (target_ops.prepare) */
     /* copy */
     mbuf copybuf;
     size_t copyrows;
     uint64_t rows_copied;
-    /* prepared SQL fragments for apply */
+    /* prepared SQL fragments for apply (target_ops.prepare) */
     char *ins_head;   /* INSERT INTO t (a,b) VALUES ( */
-    char *ins_tail;   /* ) ON CONFLICT (...) DO UPDATE SET ... */
+    char *ins_tail;   /* ) ON CONFLICT (...) DO UPDATE SET ... or the target's upsert */
 } mtable;
 
 typedef struct mschema {
@@ -79,8 +80,11 @@ typedef struct mschema {
     size_t n;
 } mschema;
 
+struct target_ops;
+
 /* Options shared by every subcommand. */
 typedef struct mopts {
+    const struct target_ops *tops; /* the target --target names (target.h) */
     const char *cmd;
     const char *src_host, *src_user, *src_ssl_ca;
     int src_port;
@@ -90,9 +94,12 @@ typedef struct mopts {
     const char *server_id;
     const char *target_dsn;   /* libpq conninfo */
     const char *target_schema;
+    const char *state_schema; /* MySQL/MariaDB target: the state database (cdc_migrate) */
+    const char *start_at;     /* run: no copy, stream from here (a reverse migration) */
     const char *name;         /* migration name (state row) */
     int zero_date_null;       /* 1: zero dates become NULL; 0: error */
     int nul_strip;            /* 1: NUL bytes dropped from text; 0: error */
+    int nul_keep;             /* the target stores NUL bytes in text (MySQL/MariaDB) */
     int indexes;              /* create secondary indexes after the copy */
     long batch_txns, batch_rows, batch_ms;
     long max_rows_per_sec;
@@ -117,7 +124,6 @@ void schema_free(mschema *s);
 mtable *schema_find(mschema *s, const char *db, const char *name);
 /* The source's current binlog position as a libcdc checkpoint string. */
 int src_position(MYSQL *m, char *out, size_t cap, char *err, size_t errlen);
-char *pg_ident(const char *name); /* "name" with " doubled; caller frees */
 
 /* values.c: one value as target text. */
 typedef enum vres { V_OK = 0, V_NULL = 1, V_ERR = -1 } vres;
@@ -125,6 +131,15 @@ typedef enum vres { V_OK = 0, V_NULL = 1, V_ERR = -1 } vres;
  * V_NULL (SQL NULL, or a zero date mapped to NULL) or V_ERR with a message. */
 vres value_text(const mopts *o, const mcol *c, const cdc_value *v, mbuf *out, char *err,
                 size_t errlen);
+/* The value as a MySQL/MariaDB literal (session time_zone '+00:00',
+ * sql_mode NO_BACKSLASH_ESCAPES): exact, zero dates kept, binary, BIT and
+ * GEOMETRY as the server stores them. Appends NULL and returns V_NULL for
+ * SQL NULL. */
+vres value_mysql(const mopts *o, const mcol *c, const cdc_value *v, mbuf *out, mbuf *scratch,
+                 char *err, size_t errlen);
+/* verify.c: the text a MySQL/MariaDB server gives verify for column c
+ * named qc (hex for binary, bits for BIT, WKB for GEOMETRY). */
+const char *src_verify_expr(const mcol *c, const char *qc, char *buf, size_t cap);
 void copy_escape(mbuf *out, const char *p, size_t n);    /* COPY text format */
 void sql_quote(mbuf *out, const char *p, size_t n);      /* '...' literal */
 

@@ -20,13 +20,13 @@
 
 #include <mysql.h>
 
-#include "pg.h"
 #include "run.h"
+#include "target.h"
 
 typedef struct run {
     const mopts *o;
     mschema *s;
-    PGconn *pg;
+    target *tg;
     cdc_stream *st;
     char *qname;        /* the migration name as a SQL literal */
     /* copy */
@@ -102,7 +102,7 @@ static void sleep_us(long us)
 /* A target failure inside a callback: remember whether it is retriable. */
 static int fail(run *r)
 {
-    r->retriable = pg_lost(r->pg);
+    r->retriable = r->tg->ops->lost(r->tg);
     return -1;
 }
 
@@ -120,25 +120,12 @@ static int on_snapshot_row(const cdc_change *c, void *ud)
                  t->db, t->name, cdc_table_column_count(ct), t->ncols);
         return -1;
     }
-    mbuf *b = &t->copybuf;
-    for (size_t i = 0; i < t->ncols; i++) {
-        if (i)
-            mbuf_addc(b, '\t');
-        r->scratch.len = 0;
-        char e[512];
-        vres vr = value_text(r->o, &t->cols[i], cdc_change_after(c, i), &r->scratch, e, sizeof e);
-        if (vr == V_ERR) {
-            snprintf(r->err, sizeof r->err, "copy %s.%s: %s", t->db, t->name, e);
-            return -1;
-        }
-        if (vr == V_NULL)
-            mbuf_puts(b, "\\N");
-        else
-            copy_escape(b, r->scratch.p, r->scratch.len);
+    char e[512];
+    if (r->tg->ops->copy_row(r->o, t, c, &r->scratch, e, sizeof e)) {
+        snprintf(r->err, sizeof r->err, "copy %s.%s: %s", t->db, t->name, e);
+        return -1;
     }
-    mbuf_addc(b, '\n');
-    t->copyrows++;
-    if (b->len >= (1u << 20) && pg_copy(r->pg, t, r->err, sizeof r->err))
+    if (t->copybuf.len >= (1u << 20) && r->tg->ops->copy_flush(r->tg, t, r->err, sizeof r->err))
         return fail(r);
     return 0;
 }
@@ -159,31 +146,17 @@ static int on_progress(const char *db, const char *table, uint64_t done, uint64_
 
 static void write_state(run *r, mbuf *q, const char *phase, const char *ck, const char *snap)
 {
-    mbuf_printf(q, "INSERT INTO cdc_migrate.state (name, phase, checkpoint, snapshot_point) "
-                   "VALUES (%s, '%s', ", r->qname, phase);
-    sql_quote(q, ck, strlen(ck));
-    mbuf_puts(q, ", ");
-    if (snap)
-        sql_quote(q, snap, strlen(snap));
-    else
-        mbuf_puts(q, "NULL");
-    mbuf_printf(q, ") ON CONFLICT (name) DO UPDATE SET phase = EXCLUDED.phase, "
-                   "checkpoint = EXCLUDED.checkpoint, snapshot_point = COALESCE("
-                   "EXCLUDED.snapshot_point, cdc_migrate.state.snapshot_point), "
-                   "txns = cdc_migrate.state.txns + %ld, rows = cdc_migrate.state.rows + %ld, ",
-                r->batch_txns, r->total_rows_pending);
-    if (r->last_ts_ms)
-        mbuf_printf(q, "last_commit_ms = %lld, ", (long long)r->last_ts_ms);
-    mbuf_puts(q, "updated_at = now();");
+    r->tg->ops->state(r->tg, q, r->qname, phase, ck, snap, r->batch_txns, r->total_rows_pending,
+                      r->last_ts_ms);
 }
 
 static int on_snapshot_done_locked(const cdc_position *pos, void *ud)
 {
     run *r = ud;
     for (size_t i = 0; i < r->s->n; i++)
-        if (pg_copy(r->pg, &r->s->t[i], r->err, sizeof r->err))
+        if (r->tg->ops->copy_flush(r->tg, &r->s->t[i], r->err, sizeof r->err))
             return fail(r);
-    if (r->o->indexes && pg_indexes(r->pg, r->o, r->s, r->err, sizeof r->err))
+    if (r->o->indexes && r->tg->ops->indexes(r->tg, r->o, r->s, r->err, sizeof r->err))
         return fail(r);
     char ck[8192];
     size_t need;
@@ -194,9 +167,9 @@ static int on_snapshot_done_locked(const cdc_position *pos, void *ud)
     mbuf q = {0};
     write_state(r, &q, "streaming", ck, ck);
     mbuf_puts(&q, "COMMIT");
-    int rc = pg_exec(r->pg, mbuf_str(&q), r->err, sizeof r->err);
+    long rc = r->tg->ops->exec(r->tg, mbuf_str(&q), r->err, sizeof r->err);
     mbuf_free(&q);
-    if (rc)
+    if (rc < 0)
         return fail(r);
     r->in_pg_txn = 0;
     r->copying = 0;
@@ -217,9 +190,9 @@ static int send_sql(run *r)
 {
     if (!r->sql.len)
         return 0;
-    int rc = pg_exec(r->pg, mbuf_str(&r->sql), r->err, sizeof r->err);
+    long rc = r->tg->ops->exec(r->tg, mbuf_str(&r->sql), r->err, sizeof r->err);
     r->sql.len = 0;
-    return rc;
+    return rc < 0 ? -1 : 0;
 }
 
 static int control_poll(run *r);
@@ -231,7 +204,7 @@ static int flush_batch(run *r)
         return 0;
     double t0 = now_s();
     if (!r->in_pg_txn)
-        mbuf_puts(&r->sql, "BEGIN;");
+        r->tg->ops->begin(r->tg, &r->sql, r->qname);
     write_state(r, &r->sql, "streaming", r->ck, NULL);
     mbuf_puts(&r->sql, "COMMIT");
     if (send_sql(r))
@@ -276,7 +249,7 @@ static int flush_batch(run *r)
 static int ensure_txn(run *r)
 {
     if (!r->in_pg_txn) {
-        mbuf_puts(&r->sql, "BEGIN;");
+        r->tg->ops->begin(r->tg, &r->sql, r->qname);
         r->in_pg_txn = 1;
         r->batch_t0 = now_s();
     }
@@ -289,18 +262,16 @@ static int key_where(run *r, mtable *t, const cdc_change *c, int after, mbuf *ou
 {
     for (size_t k = 0; k < t->npk; k++) {
         size_t i = t->pk[k];
-        r->scratch.len = 0;
         const cdc_value *v = after ? cdc_change_after(c, i) : cdc_change_before(c, i);
-        vres vr = value_text(r->o, &t->cols[i], v, &r->scratch, e, el);
+        char *qc = r->tg->ops->ident(t->cols[i].name);
+        mbuf_printf(out, "%s%s = ", k ? " AND " : "", qc);
+        free(qc);
+        vres vr = r->tg->ops->literal(r->o, &t->cols[i], v, out, &r->scratch, e, el);
         if (vr != V_OK) {
             if (vr == V_NULL)
                 snprintf(e, el, "key column %s is NULL", t->cols[i].name);
             return -1;
         }
-        char *qc = pg_ident(t->cols[i].name);
-        mbuf_printf(out, "%s%s = ", k ? " AND " : "", qc);
-        free(qc);
-        sql_quote(out, r->scratch.p, r->scratch.len);
     }
     return 0;
 }
@@ -311,14 +282,10 @@ static int upsert(run *r, mtable *t, const cdc_change *c, mbuf *out, char *e, si
     for (size_t i = 0; i < t->ncols; i++) {
         if (i)
             mbuf_addc(out, ',');
-        r->scratch.len = 0;
-        vres vr = value_text(r->o, &t->cols[i], cdc_change_after(c, i), &r->scratch, e, el);
+        vres vr = r->tg->ops->literal(r->o, &t->cols[i], cdc_change_after(c, i), out,
+                                      &r->scratch, e, el);
         if (vr == V_ERR)
             return -1;
-        if (vr == V_NULL)
-            mbuf_puts(out, "NULL");
-        else
-            sql_quote(out, r->scratch.p, r->scratch.len);
     }
     mbuf_puts(out, t->ins_tail);
     mbuf_addc(out, ';');
@@ -385,30 +352,12 @@ static void dead_letter_sql(run *r, mtable *t, const cdc_change *c, const char *
     char pos[512];
     snprintf(pos, sizeof pos, "%s:%llu row %llu", cdc_change_file(c),
              (unsigned long long)cdc_change_offset(c), (unsigned long long)cdc_change_row(c));
-    char op[2] = {cdc_change_op(c), 0};
     mbuf row = {0};
     row_text(r, c, &row);
     char tn[600];
     snprintf(tn, sizeof tn, "%s.%s", t->db, t->name);
-    mbuf_printf(out, "INSERT INTO cdc_migrate.dead_letter (name, source_table, op, position, "
-                     "gtid, error, row_data) VALUES (%s, ", r->qname);
-    sql_quote(out, tn, strlen(tn));
-    mbuf_puts(out, ",");
-    sql_quote(out, op, 1);
-    mbuf_puts(out, ",");
-    sql_quote(out, pos, strlen(pos));
-    mbuf_puts(out, ",");
-    sql_quote(out, cdc_change_gtid(c), strlen(cdc_change_gtid(c)));
-    mbuf_puts(out, ",");
-    sql_quote(out, error, strlen(error));
-    mbuf_puts(out, ",");
-    /* the rendered row may hold bytes PostgreSQL refuses (NUL): keep them escaped */
-    for (size_t i = 0; i < row.len; i++)
-        if (!row.p[i])
-            row.p[i] = '?';
-    sql_quote(out, row.p, row.len);
-    mbuf_printf(out, "); UPDATE cdc_migrate.state SET dead_letters = dead_letters + 1 "
-                     "WHERE name = %s;", r->qname);
+    r->tg->ops->dead_letter(r->tg, out, r->qname, tn, cdc_change_op(c), pos, cdc_change_gtid(c),
+                            error, &row);
     mbuf_free(&row);
 }
 
@@ -455,8 +404,8 @@ static int on_change_locked(const cdc_change *c, void *ud)
         mbuf_puts(&q, "SAVEPOINT r;");
         mbuf_add(&q, one.p, one.len);
         mbuf_puts(&q, "RELEASE SAVEPOINT r;");
-        if (pg_exec(r->pg, mbuf_str(&q), e, sizeof e)) {
-            if (pg_lost(r->pg)) {
+        if (r->tg->ops->exec(r->tg, mbuf_str(&q), e, sizeof e) < 0) {
+            if (r->tg->ops->lost(r->tg)) {
                 mbuf_free(&q);
                 mbuf_free(&one);
                 snprintf(r->err, sizeof r->err, "%s", e);
@@ -465,7 +414,7 @@ static int on_change_locked(const cdc_change *c, void *ud)
             q.len = 0;
             mbuf_puts(&q, "ROLLBACK TO SAVEPOINT r;");
             dead_letter_sql(r, t, c, e, &q);
-            if (pg_exec(r->pg, mbuf_str(&q), r->err, sizeof r->err)) {
+            if (r->tg->ops->exec(r->tg, mbuf_str(&q), r->err, sizeof r->err) < 0) {
                 mbuf_free(&q);
                 mbuf_free(&one);
                 return fail(r);
@@ -708,7 +657,7 @@ static void *flusher(void *ud)
             (now_s() - r->batch_t0) * 1000 >= (double)r->o->batch_ms) {
             if (flush_batch(r)) {
                 r->async_fail = 1;
-                r->retriable = pg_lost(r->pg);
+                r->retriable = r->tg->ops->lost(r->tg);
                 if (r->st)
                     cdc_stream_stop(r->st);
             }
@@ -733,8 +682,8 @@ static int control_poll(run *r)
     if (now_s() - r->polled < 1.0)
         return 0;
     r->polled = now_s();
-    snprintf(q, sizeof q, "SELECT control FROM cdc_migrate.state WHERE name = %s", r->qname);
-    char *v = pg_value1(r->pg, q, e, sizeof e, &found);
+    snprintf(q, sizeof q, "SELECT control FROM %s WHERE name = %s", r->tg->state_tbl, r->qname);
+    char *v = r->tg->ops->value1(r->tg, q, e, sizeof e, &found);
     if (v && !strcmp(v, "pause"))
         g_pause = 2; /* 2: by the control command, 1: by SIGUSR1 */
     else if (v && !strcmp(v, "run") && g_pause == 2)
@@ -753,6 +702,10 @@ static int stream_config(run *r, cdc_config *cfg, const char *start)
     mbuf tl = {0};
     for (size_t i = 0; i < r->s->n; i++)
         mbuf_printf(&tl, "%s%s.%s", i ? "," : "", r->s->t[i].db, r->s->t[i].name);
+    /* Loop prevention: what a reverse migration applied to this source
+     * carries its marker row first; the stream drops it whole. */
+    char marker[300];
+    snprintf(marker, sizeof marker, "%s.marker", o->state_schema ? o->state_schema : "cdc_migrate");
     const char *kv[][2] = {
         {"host", o->src_host}, {"port", port}, {"user", o->src_user},
         {"password", o->src_password ? o->src_password : ""}, {"server.id", o->server_id},
@@ -762,6 +715,7 @@ static int stream_config(run *r, cdc_config *cfg, const char *start)
         {"snapshot.mode", start ? "never" : "initial"}, {"start", start ? start : ""},
         {"stop.at", o->stop_at}, {"ssl.ca", o->src_ssl_ca},
         {"ssl.mode", o->src_ssl_ca ? "verify_ca" : NULL},
+        {"transaction.marker.table", marker},
     };
     int rc = 0;
     for (size_t i = 0; i < sizeof kv / sizeof kv[0] && !rc; i++) {
@@ -789,35 +743,45 @@ static int attempt(run *r)
     r->ck_dirty = 0;
     r->retriable = 0;
     r->async_fail = 0;
-    r->pg = pg_connect(r->o, r->err, sizeof r->err);
-    if (!r->pg)
+    r->tg = target_connect(r->o, r->err, sizeof r->err);
+    if (!r->tg)
         return 1;
     r->connected = 1;
-    if (pg_setup(r->pg, r->o, r->s, r->err, sizeof r->err))
+    if (r->tg->ops->setup(r->tg, r->o, r->s, r->err, sizeof r->err))
         goto out;
     char q[1024];
-    snprintf(q, sizeof q, "SELECT phase || ' ' || COALESCE(checkpoint, '') FROM cdc_migrate.state "
-             "WHERE name = %s", r->qname);
-    st_phase = pg_value1(r->pg, q, r->err, sizeof r->err, &found);
+    snprintf(q, sizeof q, "SELECT CONCAT(phase, ' ', COALESCE(checkpoint, '')) FROM %s "
+             "WHERE name = %s", r->tg->state_tbl, r->qname);
+    st_phase = r->tg->ops->value1(r->tg, q, r->err, sizeof r->err, &found);
     if (!st_phase)
         goto out;
     const char *start = NULL;
+    if (!found && r->o->start_at) {
+        /* A migration whose two sides are equal already (the reverse one
+         * after a cutover): no copy, streaming from the given position. */
+        mbuf q0 = {0};
+        r->tg->ops->begin(r->tg, &q0, r->qname);
+        write_state(r, &q0, "streaming", r->o->start_at, r->o->start_at);
+        mbuf_puts(&q0, "COMMIT");
+        long e0 = r->tg->ops->exec(r->tg, mbuf_str(&q0), r->err, sizeof r->err);
+        mbuf_free(&q0);
+        if (e0 < 0)
+            goto out;
+        free(st_phase);
+        st_phase = xmalloc(strlen(r->o->start_at) + 11);
+        sprintf(st_phase, "streaming %s", r->o->start_at);
+        found = 1;
+        fprintf(stderr, "cdc-migrate: no copy (--start-at): streaming from %s\n", r->o->start_at);
+    }
     if (found && !strncmp(st_phase, "streaming ", 10)) {
         st_ck = xstrdup(st_phase + 10);
         start = st_ck;
         snprintf(r->ck, sizeof r->ck, "%s", start);
         r->copying = 0;
     } else {
-        /* (Re)start the copy: one target transaction from TRUNCATE to the
-         * snapshot point, so a crash leaves the tables as they were. */
-        mbuf t = {0};
-        mbuf_puts(&t, "BEGIN; TRUNCATE ");
-        for (size_t i = 0; i < r->s->n; i++)
-            mbuf_printf(&t, "%s%s", i ? ", " : "", r->s->t[i].tq);
-        mbuf_puts(&t, ";");
-        int e = pg_exec(r->pg, mbuf_str(&t), r->err, sizeof r->err);
-        mbuf_free(&t);
-        if (e)
+        /* (Re)start the copy: the state row says "streaming" only once
+         * the copy is committed, so a crash starts it again. */
+        if (r->tg->ops->copy_begin(r->tg, r->s, r->qname, r->err, sizeof r->err))
             goto out;
         r->in_pg_txn = 1;
         r->copying = 1;
@@ -878,10 +842,10 @@ static int attempt(run *r)
             fprintf(stderr, "cdc-migrate: paused at %s\n", r->ck);
             while (g_pause && !g_stop) {
                 sleep_us(500000);
-                if (control_poll(r) || pg_lost(r->pg))
+                if (control_poll(r) || r->tg->ops->lost(r->tg))
                     break;
             }
-            if (pg_lost(r->pg)) {
+            if (r->tg->ops->lost(r->tg)) {
                 snprintf(r->err, sizeof r->err, "target connection lost while paused");
                 rc = 1;
                 break;
@@ -897,15 +861,15 @@ static int attempt(run *r)
             /* Commit what is complete; a half-applied source transaction is
              * rolled back and comes again from the checkpoint. */
             if (r->copying) {
-                pg_exec(r->pg, "ROLLBACK", err, sizeof err);
+                r->tg->ops->exec(r->tg, "ROLLBACK", err, sizeof err);
                 snprintf(r->err, sizeof r->err, "stopped during the copy: the copy starts "
                          "again on the next run");
                 rc = src == CDC_OK ? -1 : 0;
             } else if (r->in_src_txn) {
-                pg_exec(r->pg, "ROLLBACK", err, sizeof err);
+                r->tg->ops->exec(r->tg, "ROLLBACK", err, sizeof err);
                 rc = 0;
             } else if (flush_batch(r)) {
-                rc = pg_lost(r->pg) ? 1 : -1;
+                rc = r->tg->ops->lost(r->tg) ? 1 : -1;
             } else {
                 rc = 0;
             }
@@ -947,13 +911,12 @@ static int attempt(run *r)
     r->st = NULL;
 out:
     /* A failure of the target itself (not of the data) is retried. */
-    if (rc == -1 && !r->ddl_stop && (!r->pg || pg_lost(r->pg)))
+    if (rc == -1 && !r->ddl_stop && (!r->tg || r->tg->ops->lost(r->tg)))
         rc = 1;
-    if (rc != 0 && r->pg && !pg_lost(r->pg))
-        pg_exec(r->pg, "ROLLBACK", err, 0);
-    if (r->pg)
-        PQfinish(r->pg);
-    r->pg = NULL;
+    if (rc != 0 && r->tg && !r->tg->ops->lost(r->tg))
+        r->tg->ops->exec(r->tg, "ROLLBACK", err, 0);
+    target_close(r->tg);
+    r->tg = NULL;
     free(st_phase);
     free(st_ck);
     return rc;
@@ -974,6 +937,7 @@ int cmd_run(const mopts *o)
         fprintf(stderr, "cdc-migrate: %s\n", err);
         return 1;
     }
+    o->tops->prepare(o, &s);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -986,7 +950,7 @@ int cmd_run(const mopts *o)
     r.o = o;
     r.s = &s;
     mbuf qn = {0};
-    sql_quote(&qn, o->name, strlen(o->name));
+    o->tops->quote(&qn, o->name, strlen(o->name));
     r.qname = xstrdup(mbuf_str(&qn));
     mbuf_free(&qn);
     pthread_mutex_init(&r.mu, NULL);

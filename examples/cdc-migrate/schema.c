@@ -102,20 +102,6 @@ void mbuf_free(mbuf *b)
     b->len = b->cap = 0;
 }
 
-char *pg_ident(const char *name)
-{
-    mbuf b = {0};
-    mbuf_addc(&b, '"');
-    for (const char *p = name; *p; p++) {
-        if (*p == '"')
-            mbuf_addc(&b, '"');
-        mbuf_addc(&b, *p);
-    }
-    mbuf_addc(&b, '"');
-    mbuf_str(&b);
-    return b.p;
-}
-
 MYSQL *src_connect(const mopts *o, char *err, size_t errlen)
 {
     MYSQL *m = mysql_init(NULL);
@@ -155,6 +141,20 @@ static void my_quote(MYSQL *m, mbuf *b, const char *s)
     mbuf_add(b, tmp, k);
     mbuf_addc(b, '\'');
     free(tmp);
+}
+
+static char *my_quote_ident(const char *name)
+{
+    mbuf b = {0};
+    mbuf_addc(&b, '`');
+    for (const char *p = name; *p; p++) {
+        if (*p == '`')
+            mbuf_addc(&b, '`');
+        mbuf_addc(&b, *p);
+    }
+    mbuf_addc(&b, '`');
+    mbuf_str(&b);
+    return b.p;
 }
 
 static char *dupcol(MYSQL_ROW r, int i) { return r[i] ? xstrdup(r[i]) : NULL; }
@@ -258,7 +258,7 @@ static int map_column(mtable *t, mcol *c, char *err, size_t errlen)
         c->cv = CV_GEOMETRY;
         PG("bytea");
     } else {
-        snprintf(err, errlen, "%s.%s column %s: type %s has no PostgreSQL mapping "
+        snprintf(err, errlen, "%s.%s column %s: type %s has no mapping "
                  "(docs/migrate.md lists the supported types)", t->db, t->name, c->name,
                  c->column_type);
         return -1;
@@ -293,6 +293,91 @@ static int table_wanted(const mopts *o, const char *name)
     return 0;
 }
 
+/* The labels of enum('a','b''c') or set(...): how many. */
+static size_t label_count(const char *ct)
+{
+    size_t n = 0;
+    const char *p = strchr(ct, '(');
+    while (p && *p) {
+        p = strchr(p, '\'');
+        if (!p)
+            break;
+        for (p++; *p; p++) {
+            if (*p == '\'' && p[1] == '\'')
+                p++;
+            else if (*p == '\'')
+                break;
+        }
+        if (*p)
+            p++;
+        n++;
+    }
+    return n;
+}
+
+/* MySQL prints ENUM and SET labels through its utf8mb3 metadata charset,
+ * so information_schema shows a 4-byte character as '?'. The exact labels
+ * come from the values themselves: a temporary copy of the table holds
+ * one row whose column is set to each index in turn. mytype becomes the
+ * definition with the labels in UTF-8. */
+static int exact_labels(MYSQL *m, mtable *t, mcol *c, char *err, size_t errlen)
+{
+    size_t n = label_count(c->column_type);
+    char *qd = my_quote_ident(t->db), *qt = my_quote_ident(t->name), *qc = my_quote_ident(c->name);
+    mbuf q = {0}, ty = {0};
+    int rc = -1;
+    mbuf_printf(&q, "CREATE TEMPORARY TABLE %s.`cdc_migrate_labels` LIKE %s.%s", qd, qd, qt);
+    int bad = mysql_query(m, mbuf_str(&q));
+    q.len = 0;
+    mbuf_printf(&q, "INSERT INTO %s.`cdc_migrate_labels` () VALUES ()", qd);
+    if (bad || mysql_query(m, mbuf_str(&q))) {
+        snprintf(err, errlen, "source: %s.%s column %s: reading its %s labels: %s", t->db, t->name,
+                 c->name, c->data_type, mysql_error(m));
+        goto out;
+    }
+    mbuf_printf(&ty, "%s(", c->data_type);
+    for (size_t i = 0; i < n; i++) {
+        q.len = 0;
+        mbuf_printf(&q, "UPDATE %s.`cdc_migrate_labels` SET %s = %llu", qd, qc,
+                    c->cv == CV_SET ? 1ULL << i : (unsigned long long)i + 1);
+        MYSQL_RES *res = NULL;
+        MYSQL_ROW r;
+        if (mysql_query(m, mbuf_str(&q))) {
+            snprintf(err, errlen, "source: %s.%s column %s: %s", t->db, t->name, c->name,
+                     mysql_error(m));
+            goto out;
+        }
+        q.len = 0;
+        mbuf_printf(&q, "SELECT CONVERT(%s USING utf8mb4) FROM %s.`cdc_migrate_labels`", qc, qd);
+        if (query(m, mbuf_str(&q), &res, err, errlen))
+            goto out;
+        r = mysql_fetch_row(res);
+        unsigned long *len = mysql_fetch_lengths(res);
+        mbuf_puts(&ty, i ? ",'" : "'");
+        for (unsigned long j = 0; r && r[0] && j < len[0]; j++) {
+            if (r[0][j] == '\'')
+                mbuf_addc(&ty, '\'');
+            mbuf_addc(&ty, r[0][j]);
+        }
+        mbuf_addc(&ty, '\'');
+        mysql_free_result(res);
+    }
+    mbuf_addc(&ty, ')');
+    free(c->mytype);
+    c->mytype = xstrdup(mbuf_str(&ty));
+    rc = 0;
+out:
+    q.len = 0;
+    mbuf_printf(&q, "DROP TEMPORARY TABLE IF EXISTS %s.`cdc_migrate_labels`", qd);
+    mysql_query(m, mbuf_str(&q));
+    free(qd);
+    free(qt);
+    free(qc);
+    mbuf_free(&q);
+    mbuf_free(&ty);
+    return rc;
+}
+
 int schema_load(MYSQL *m, const mopts *o, mschema *s, char *err, size_t errlen)
 {
     memset(s, 0, sizeof *s);
@@ -321,8 +406,6 @@ int schema_load(MYSQL *m, const mopts *o, mschema *s, char *err, size_t errlen)
                  o->tables ? " (check --tables)" : "");
         goto fail;
     }
-    const char *schema = o->target_schema ? o->target_schema : o->database;
-    char *qs = pg_ident(schema);
     for (size_t i = 0; i < s->n; i++) {
         mtable *t = &s->t[i];
         q.len = 0;
@@ -335,7 +418,7 @@ int schema_load(MYSQL *m, const mopts *o, mschema *s, char *err, size_t errlen)
         my_quote(m, &q, t->name);
         mbuf_puts(&q, " ORDER BY ORDINAL_POSITION");
         if (query(m, mbuf_str(&q), &res, err, errlen))
-            goto fail_qs;
+            goto fail;
         t->ncols = mysql_num_rows(res);
         t->cols = xcalloc(t->ncols, sizeof *t->cols);
         for (size_t k = 0; (r = mysql_fetch_row(res)); k++) {
@@ -356,11 +439,15 @@ int schema_load(MYSQL *m, const mopts *o, mschema *s, char *err, size_t errlen)
             c->is_unsigned = strstr(c->column_type, "unsigned") != NULL;
             if (map_column(t, c, err, errlen)) {
                 mysql_free_result(res);
-                goto fail_qs;
+                goto fail;
             }
         }
         mysql_free_result(res);
         res = NULL;
+        for (size_t k = 0; k < t->ncols; k++)
+            if ((t->cols[k].cv == CV_ENUM || t->cols[k].cv == CV_SET) &&
+                strchr(t->cols[k].column_type, '?') && exact_labels(m, t, &t->cols[k], err, errlen))
+                goto fail;
         /* Keys: the primary key and the secondary indexes. */
         q.len = 0;
         mbuf_puts(&q, "SELECT INDEX_NAME, NON_UNIQUE, COLUMN_NAME, SUB_PART FROM "
@@ -370,7 +457,7 @@ int schema_load(MYSQL *m, const mopts *o, mschema *s, char *err, size_t errlen)
         my_quote(m, &q, t->name);
         mbuf_puts(&q, " ORDER BY INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME, SEQ_IN_INDEX");
         if (query(m, mbuf_str(&q), &res, err, errlen))
-            goto fail_qs;
+            goto fail;
         size_t nstat = mysql_num_rows(res);
         t->pk = xcalloc(nstat, sizeof *t->pk);
         t->idx = xcalloc(nstat, sizeof *t->idx);
@@ -391,7 +478,9 @@ int schema_load(MYSQL *m, const mopts *o, mschema *s, char *err, size_t errlen)
                 x->name = xstrdup(r[0]);
                 x->unique = r[1] && !strcmp(r[1], "0");
                 x->cols = xcalloc(nstat, sizeof *x->cols);
+                x->sub = xcalloc(nstat, sizeof *x->sub);
             }
+            x->sub[x->ncols] = r[3] ? atoll(r[3]) : 0;
             x->cols[x->ncols++] = ci;
         }
         mysql_free_result(res);
@@ -400,53 +489,11 @@ int schema_load(MYSQL *m, const mopts *o, mschema *s, char *err, size_t errlen)
             snprintf(err, errlen, "source table %s.%s has no primary key: cdc-migrate needs "
                      "one to apply updates and deletes (add a key, or leave the table out "
                      "with --tables)", t->db, t->name);
-            goto fail_qs;
+            goto fail;
         }
-        char *qt = pg_ident(t->name);
-        mbuf b = {0};
-        mbuf_printf(&b, "%s.%s", qs, qt);
-        t->tq = xstrdup(mbuf_str(&b));
-        /* INSERT ... ON CONFLICT (pk) DO UPDATE SET non-key = EXCLUDED.non-key */
-        b.len = 0;
-        mbuf_printf(&b, "INSERT INTO %s (", t->tq);
-        for (size_t k = 0; k < t->ncols; k++) {
-            char *qc = pg_ident(t->cols[k].name);
-            mbuf_printf(&b, "%s%s", k ? "," : "", qc);
-            free(qc);
-        }
-        mbuf_puts(&b, ") VALUES (");
-        t->ins_head = xstrdup(mbuf_str(&b));
-        b.len = 0;
-        mbuf_puts(&b, ") ON CONFLICT (");
-        for (size_t k = 0; k < t->npk; k++) {
-            char *qc = pg_ident(t->cols[t->pk[k]].name);
-            mbuf_printf(&b, "%s%s", k ? "," : "", qc);
-            free(qc);
-        }
-        mbuf_puts(&b, ") DO ");
-        int any = 0;
-        for (size_t k = 0; k < t->ncols; k++) {
-            int is_pk = 0;
-            for (size_t j = 0; j < t->npk; j++)
-                is_pk |= t->pk[j] == k;
-            if (is_pk)
-                continue;
-            char *qc = pg_ident(t->cols[k].name);
-            mbuf_printf(&b, "%s%s=EXCLUDED.%s", any ? "," : "UPDATE SET ", qc, qc);
-            any = 1;
-            free(qc);
-        }
-        if (!any)
-            mbuf_puts(&b, "NOTHING");
-        t->ins_tail = xstrdup(mbuf_str(&b));
-        mbuf_free(&b);
-        free(qt);
     }
-    free(qs);
     mbuf_free(&q);
     return 0;
-fail_qs:
-    free(qs);
 fail:
     if (res)
         mysql_free_result(res);
@@ -472,6 +519,7 @@ void schema_free(mschema *s)
         for (size_t k = 0; k < t->nidx; k++) {
             free(t->idx[k].name);
             free(t->idx[k].cols);
+            free(t->idx[k].sub);
         }
         free(t->idx);
         free(t->cols);

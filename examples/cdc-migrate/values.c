@@ -166,7 +166,7 @@ static vres text_value(const mopts *o, const mcol *c, const cdc_value *v, mbuf *
             return V_ERR;
         }
     }
-    if (nul) {
+    if (nul && !o->nul_keep) {
         if (!o->nul_strip) {
             snprintf(err, errlen, "column %s: text holds a NUL byte, which PostgreSQL text "
                      "cannot store (--nul strip drops such bytes)", c->name);
@@ -317,4 +317,105 @@ void sql_quote(mbuf *out, const char *p, size_t n)
         mbuf_addc(out, p[i]);
     }
     mbuf_addc(out, '\'');
+}
+
+/* ---- MySQL / MariaDB literals -------------------------------------------- */
+
+static void hex_literal(mbuf *out, const uint8_t *p, size_t n, size_t pad_to)
+{
+    mbuf_puts(out, "X'");
+    for (size_t i = 0; i < n; i++) {
+        mbuf_addc(out, hexd[p[i] >> 4]);
+        mbuf_addc(out, hexd[p[i] & 15]);
+    }
+    for (size_t i = n; i < pad_to; i++)
+        mbuf_puts(out, "00");
+    mbuf_addc(out, '\'');
+}
+
+/* Text for a session with NO_BACKSLASH_ESCAPES: quotes doubled; text with
+ * a NUL byte as a hex string in utf8mb4, since statements travel as C
+ * strings. */
+static void my_text(mbuf *out, const char *p, size_t n)
+{
+    if (memchr(p, 0, n)) {
+        mbuf_puts(out, "_utf8mb4 ");
+        hex_literal(out, (const uint8_t *)p, n, 0);
+        return;
+    }
+    sql_quote(out, p, n);
+}
+
+vres value_mysql(const mopts *o, const mcol *c, const cdc_value *v, mbuf *out, mbuf *scratch,
+                 char *err, size_t errlen)
+{
+    if (!v) {
+        snprintf(err, errlen, "column %s is missing from the row image (the source needs "
+                 "binlog_row_image=FULL)", c->name);
+        return V_ERR;
+    }
+    cdc_kind k = cdc_value_kind(v);
+    if (k == CDC_KIND_NULL) {
+        mbuf_puts(out, "NULL");
+        return V_NULL;
+    }
+    cdc_datetime t;
+    uint64_t u64;
+    scratch->len = 0;
+    switch (c->cv) {
+    case CV_DATE:
+    case CV_DATETIME:
+    case CV_TIMESTAMP:
+        /* zero and partial dates are kept as they are; TIMESTAMP in UTC,
+         * the session's time zone */
+        if (cdc_value_temporal(v, &t))
+            break;
+        mbuf_printf(out, "'%04d-%02u-%02u", t.zero ? 0 : t.year, t.zero ? 0 : t.month,
+                    t.zero ? 0 : t.day);
+        if (c->cv != CV_DATE)
+            mbuf_printf(out, " %02u:%02u:%02u.%06u", t.zero ? 0 : t.hour, t.zero ? 0 : t.minute,
+                        t.zero ? 0 : t.second, t.zero ? 0 : t.usec);
+        mbuf_addc(out, '\'');
+        return V_OK;
+    case CV_BIT:
+        if (cdc_value_uint64(v, &u64))
+            break;
+        mbuf_printf(out, "%llu", (unsigned long long)u64);
+        return V_OK;
+    case CV_BINARY:
+    case CV_BLOB: {
+        cdc_bytes b = cdc_value_bytes(v);
+        if (k != CDC_KIND_BYTES && k != CDC_KIND_STRING)
+            break;
+        hex_literal(out, b.ptr, b.len, c->cv == CV_BINARY ? (size_t)c->octet_len : 0);
+        return V_OK;
+    }
+    case CV_GEOMETRY: {
+        /* the server's own form: SRID then WKB, which keeps the SRID and
+         * axis order as they were */
+        cdc_bytes b = cdc_value_bytes(v);
+        if (k != CDC_KIND_GEOMETRY)
+            break;
+        hex_literal(out, b.ptr, b.len, 0);
+        return V_OK;
+    }
+    default: {
+        vres vr = value_text(o, c, v, scratch, err, errlen);
+        if (vr == V_ERR)
+            return V_ERR;
+        if (vr == V_NULL) {
+            mbuf_puts(out, "NULL");
+            return V_NULL;
+        }
+        if (c->cv == CV_TEXT || c->cv == CV_ENUM || c->cv == CV_SET || c->cv == CV_JSON ||
+            c->cv == CV_TIME)
+            my_text(out, scratch->p, scratch->len);
+        else
+            mbuf_add(out, scratch->p, scratch->len); /* digits */
+        return V_OK;
+    }
+    }
+    snprintf(err, errlen, "column %s (%s): unexpected value of kind %s", c->name, c->column_type,
+             cdc_kind_name(k));
+    return V_ERR;
 }

@@ -19,8 +19,8 @@
 
 #include <mysql.h>
 
-#include "pg.h"
 #include "run.h"
+#include "target.h"
 
 static double now_s(void)
 {
@@ -118,6 +118,25 @@ static void canon(const mopts *o, const mcol *c, const char *s, unsigned long n,
         for (unsigned long i = 0; i < n; i++)
             mbuf_addc(out, (char)(s[i] >= 'A' && s[i] <= 'F' ? s[i] - 'A' + 'a' : s[i]));
         return;
+    case CV_JSON: {
+        /* MySQL prints JSON with a space after ':' and ','; MariaDB keeps
+         * the text as stored; PostgreSQL's jsonb prints MySQL's way */
+        int in_str = 0;
+        for (unsigned long i = 0; i < n; i++) {
+            char ch = s[i];
+            if (in_str) {
+                mbuf_addc(out, ch);
+                if (ch == '\\' && i + 1 < n)
+                    mbuf_addc(out, s[++i]);
+                else if (ch == '"')
+                    in_str = 0;
+            } else if (ch != ' ' && ch != '\n' && ch != '\t' && ch != '\r') {
+                mbuf_addc(out, ch);
+                in_str = ch == '"';
+            }
+        }
+        return;
+    }
     case CV_TEXT:
     case CV_ENUM:
     case CV_SET:
@@ -130,7 +149,7 @@ static void canon(const mopts *o, const mcol *c, const char *s, unsigned long n,
     }
 }
 
-static const char *src_expr(const mcol *c, const char *qc, char *buf, size_t cap)
+const char *src_verify_expr(const mcol *c, const char *qc, char *buf, size_t cap)
 {
     switch (c->cv) {
     case CV_FLOAT: snprintf(buf, cap, "CAST(%s AS DOUBLE)", qc); break;
@@ -139,17 +158,6 @@ static const char *src_expr(const mcol *c, const char *qc, char *buf, size_t cap
     case CV_BLOB: snprintf(buf, cap, "HEX(%s)", qc); break;
     case CV_GEOMETRY: snprintf(buf, cap, "HEX(SUBSTRING(%s, 5))", qc); break;
     default: snprintf(buf, cap, "%s", qc);
-    }
-    return buf;
-}
-
-static const char *tgt_expr(const mcol *c, const char *qc, char *buf, size_t cap)
-{
-    switch (c->cv) {
-    case CV_BINARY:
-    case CV_BLOB:
-    case CV_GEOMETRY: snprintf(buf, cap, "encode(%s, 'hex')", qc); break;
-    default: snprintf(buf, cap, "%s::text", qc);
     }
     return buf;
 }
@@ -216,10 +224,24 @@ static int crow_cmp(const void *a, const void *b)
 typedef struct vctx {
     const mopts *o;
     MYSQL *m;
-    PGconn *pg;
+    target *tg;
     uint64_t rows;
     char err[2048];
 } vctx;
+
+typedef struct fetch_tgt {
+    vctx *v;
+    const mtable *t;
+    cset *set;
+} fetch_tgt;
+
+static int tgt_row(char **vals, unsigned long *lens, size_t n, void *ud)
+{
+    fetch_tgt *f = ud;
+    (void)n;
+    cset_add(f->set, f->v->o, f->t, vals, lens, 0);
+    return 0;
+}
 
 /* Reads the rows of t with lo < key1 <= hi (NULL: unbounded) from both. */
 static int fetch_chunk(vctx *v, const mtable *t, const char *lo, const char *hi, cset *src,
@@ -228,7 +250,7 @@ static int fetch_chunk(vctx *v, const mtable *t, const char *lo, const char *hi,
     mbuf q = {0}, w = {0}, pw = {0};
     char buf[600];
     char *sq = my_ident(t->name), *sd = my_ident(t->db);
-    char *k1m = my_ident(t->cols[t->pk[0]].name), *k1p = pg_ident(t->cols[t->pk[0]].name);
+    char *k1m = my_ident(t->cols[t->pk[0]].name), *k1p = v->tg->ops->ident(t->cols[t->pk[0]].name);
     if (lo) {
         mbuf_printf(&w, " WHERE %s > %s", k1m, lo);
         mbuf_printf(&pw, " WHERE %s > %s", k1p, lo);
@@ -240,7 +262,7 @@ static int fetch_chunk(vctx *v, const mtable *t, const char *lo, const char *hi,
     mbuf_puts(&q, "SELECT ");
     for (size_t i = 0; i < t->ncols; i++) {
         char *qc = my_ident(t->cols[i].name);
-        mbuf_printf(&q, "%s%s", i ? "," : "", src_expr(&t->cols[i], qc, buf, sizeof buf));
+        mbuf_printf(&q, "%s%s", i ? "," : "", src_verify_expr(&t->cols[i], qc, buf, sizeof buf));
         free(qc);
     }
     mbuf_printf(&q, " FROM %s.%s%s", sd, sq, w.len ? mbuf_str(&w) : "");
@@ -264,33 +286,21 @@ static int fetch_chunk(vctx *v, const mtable *t, const char *lo, const char *hi,
     q.len = 0;
     mbuf_puts(&q, "SELECT ");
     for (size_t i = 0; i < t->ncols; i++) {
-        char *qc = pg_ident(t->cols[i].name);
-        mbuf_printf(&q, "%s%s", i ? "," : "", tgt_expr(&t->cols[i], qc, buf, sizeof buf));
+        char *qc = v->tg->ops->ident(t->cols[i].name);
+        mbuf_printf(&q, "%s%s", i ? "," : "",
+                    v->tg->ops->verify_expr(&t->cols[i], qc, buf, sizeof buf));
         free(qc);
     }
     mbuf_printf(&q, " FROM %s%s", t->tq, pw.len ? mbuf_str(&pw) : "");
-    PGresult *pr = PQexec(v->pg, mbuf_str(&q));
-    if (PQresultStatus(pr) != PGRES_TUPLES_OK) {
-        snprintf(v->err, sizeof v->err, "target: %s", PQerrorMessage(v->pg));
-        pg_trim(v->err);
-        PQclear(pr);
+    fetch_tgt ft = {v, t, tgt};
+    if (v->tg->ops->select(v->tg, mbuf_str(&q), tgt_row, &ft, v->err, sizeof v->err)) {
         rc = -1;
         goto out;
     }
-    char **vals = xcalloc(t->ncols, sizeof *vals);
-    unsigned long *lens = xcalloc(t->ncols, sizeof *lens);
-    for (int i = 0; i < PQntuples(pr); i++) {
-        for (size_t j = 0; j < t->ncols; j++) {
-            vals[j] = PQgetisnull(pr, i, (int)j) ? NULL : PQgetvalue(pr, i, (int)j);
-            lens[j] = (unsigned long)PQgetlength(pr, i, (int)j);
-        }
-        cset_add(tgt, v->o, t, vals, lens, 0);
-    }
-    free(vals);
-    free(lens);
-    PQclear(pr);
-    qsort(src->r, src->n, sizeof *src->r, crow_cmp);
-    qsort(tgt->r, tgt->n, sizeof *tgt->r, crow_cmp);
+    if (src->n)
+        qsort(src->r, src->n, sizeof *src->r, crow_cmp);
+    if (tgt->n)
+        qsort(tgt->r, tgt->n, sizeof *tgt->r, crow_cmp);
 out:
     free(sq);
     free(sd);
@@ -406,9 +416,9 @@ typedef struct pending {
     const mtable *t;
 } pending;
 
-static int verify_all(const mopts *o, mschema *s, MYSQL *m, PGconn *pg, long *differences)
+static int verify_all(const mopts *o, mschema *s, MYSQL *m, target *tg, long *differences)
 {
-    vctx v = {.o = o, .m = m, .pg = pg};
+    vctx v = {.o = o, .m = m, .tg = tg};
     pending *pend = NULL;
     size_t npend = 0, cpend = 0;
     double t0 = now_s();
@@ -479,7 +489,7 @@ static int verify_all(const mopts *o, mschema *s, MYSQL *m, PGconn *pg, long *di
     return 0;
 }
 
-static int open_both(const mopts *o, MYSQL **m, PGconn **pg, mschema *s)
+static int open_both(const mopts *o, MYSQL **m, target **tg, mschema *s)
 {
     char err[2048];
     *m = src_connect(o, err, sizeof err);
@@ -492,8 +502,9 @@ static int open_both(const mopts *o, MYSQL **m, PGconn **pg, mschema *s)
         mysql_close(*m);
         return -1;
     }
-    *pg = pg_connect(o, err, sizeof err);
-    if (!*pg) {
+    o->tops->prepare(o, s);
+    *tg = target_connect(o, err, sizeof err);
+    if (!*tg) {
         fprintf(stderr, "cdc-migrate: %s\n", err);
         schema_free(s);
         mysql_close(*m);
@@ -505,12 +516,12 @@ static int open_both(const mopts *o, MYSQL **m, PGconn **pg, mschema *s)
 int cmd_verify(const mopts *o)
 {
     MYSQL *m;
-    PGconn *pg;
+    target *tg;
     mschema s;
-    if (open_both(o, &m, &pg, &s))
+    if (open_both(o, &m, &tg, &s))
         return 1;
     long diff;
-    int rc = verify_all(o, &s, m, pg, &diff);
+    int rc = verify_all(o, &s, m, tg, &diff);
     if (rc == 0) {
         if (diff == 0)
             printf("verify: identical (%zu tables)\n", s.n);
@@ -519,50 +530,11 @@ int cmd_verify(const mopts *o)
     }
     schema_free(&s);
     mysql_close(m);
-    PQfinish(pg);
+    target_close(tg);
     return rc ? 1 : diff ? 4 : 0;
 }
 
 /* ---- status and cutover --------------------------------------------------- */
-
-typedef struct mstate {
-    char phase[32];
-    char ck[8192];
-    long long txns, rows, dead, last_ms, age_s;
-    char control[16];
-} mstate;
-
-static int read_state(const mopts *o, PGconn *pg, mstate *st, char *err, size_t errlen)
-{
-    mbuf q = {0};
-    mbuf_puts(&q, "SELECT phase, COALESCE(checkpoint, ''), txns, rows, dead_letters, "
-                  "COALESCE(last_commit_ms, 0), control, "
-                  "EXTRACT(EPOCH FROM now() - updated_at)::bigint FROM cdc_migrate.state "
-                  "WHERE name = ");
-    sql_quote(&q, o->name, strlen(o->name));
-    PGresult *r = PQexec(pg, mbuf_str(&q));
-    mbuf_free(&q);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
-        if (PQresultStatus(r) == PGRES_TUPLES_OK)
-            snprintf(err, errlen, "target: no migration named '%s' (has `run` started?)",
-                     o->name);
-        else
-            snprintf(err, errlen, "target: %s", PQerrorMessage(pg));
-        pg_trim(err);
-        PQclear(r);
-        return -1;
-    }
-    snprintf(st->phase, sizeof st->phase, "%s", PQgetvalue(r, 0, 0));
-    snprintf(st->ck, sizeof st->ck, "%s", PQgetvalue(r, 0, 1));
-    st->txns = atoll(PQgetvalue(r, 0, 2));
-    st->rows = atoll(PQgetvalue(r, 0, 3));
-    st->dead = atoll(PQgetvalue(r, 0, 4));
-    st->last_ms = atoll(PQgetvalue(r, 0, 5));
-    snprintf(st->control, sizeof st->control, "%s", PQgetvalue(r, 0, 6));
-    st->age_s = atoll(PQgetvalue(r, 0, 7));
-    PQclear(r);
-    return 0;
-}
 
 /* -1, 0, 1 as a's file:offset is before, at, after b's; -2 when unreadable. */
 static int pos_cmp(const char *a, const char *b)
@@ -586,7 +558,7 @@ static int pos_cmp(const char *a, const char *b)
 /* Lag: 0 when the target's checkpoint is at the source's position, else
  * the age of the last applied commit (at least the time since the
  * checkpoint was written). */
-static long long lag_ms(const mstate *st, const char *srcpos)
+static long long lag_ms(const tstate *st, const char *srcpos)
 {
     if (pos_cmp(st->ck, srcpos) >= 0)
         return 0;
@@ -605,11 +577,11 @@ int cmd_status(const mopts *o)
         fprintf(stderr, "cdc-migrate: %s\n", err);
         return 1;
     }
-    PGconn *pg = pg_connect(o, err, sizeof err);
-    mstate st;
+    target *tg = target_connect(o, err, sizeof err);
+    tstate st;
     int rc = 1;
-    if (!pg || src_position(m, srcpos, sizeof srcpos, err, sizeof err) ||
-        read_state(o, pg, &st, err, sizeof err)) {
+    if (!tg || src_position(m, srcpos, sizeof srcpos, err, sizeof err) ||
+        tg->ops->read_state(tg, o->name, &st, err, sizeof err)) {
         fprintf(stderr, "cdc-migrate: %s\n", err);
         goto out;
     }
@@ -637,19 +609,11 @@ int cmd_status(const mopts *o)
     printf("applied: %lld transactions, %lld rows since the copy\n", st.txns, st.rows);
     printf("dead_letters: %lld\n", st.dead);
     printf("state written %llds ago\n", st.age_s);
-    PGresult *r = PQexec(pg, "SELECT n.nspname || '.' || c.relname, c.reltuples::bigint "
-                             "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                             "WHERE c.relkind = 'r' AND n.nspname <> 'cdc_migrate' AND "
-                             "n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1");
-    if (PQresultStatus(r) == PGRES_TUPLES_OK)
-        for (int i = 0; i < PQntuples(r); i++)
-            printf("table %s: ~%s rows\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
-    PQclear(r);
+    tg->ops->tables(tg, o);
     rc = 0;
 out:
     mysql_close(m);
-    if (pg)
-        PQfinish(pg);
+    target_close(tg);
     return rc;
 }
 
@@ -657,18 +621,18 @@ int cmd_cutover(const mopts *o)
 {
     char err[2048], srcpos[8192];
     MYSQL *m;
-    PGconn *pg;
+    target *tg;
     mschema s;
-    if (open_both(o, &m, &pg, &s))
+    if (open_both(o, &m, &tg, &s))
         return 1;
     int rc = 1;
-    mstate st;
+    tstate st;
     double t0 = now_s();
     int maria = strstr(mysql_get_server_info(m), "MariaDB") != NULL;
     /* 1. lag under the threshold */
     for (;;) {
         if (src_position(m, srcpos, sizeof srcpos, err, sizeof err) ||
-            read_state(o, pg, &st, err, sizeof err)) {
+            tg->ops->read_state(tg, o->name, &st, err, sizeof err)) {
             fprintf(stderr, "cdc-migrate: cutover: %s\n", err);
             goto out;
         }
@@ -698,7 +662,7 @@ int cmd_cutover(const mopts *o)
         goto out;
     }
     for (;;) {
-        if (read_state(o, pg, &st, err, sizeof err)) {
+        if (tg->ops->read_state(tg, o->name, &st, err, sizeof err)) {
             fprintf(stderr, "cdc-migrate: cutover: %s\n", err);
             goto out;
         }
@@ -714,7 +678,7 @@ int cmd_cutover(const mopts *o)
     fprintf(stderr, "cdc-migrate: cutover: target drained to %s\n", srcpos);
     /* 4. verify */
     long diff;
-    if (verify_all(o, &s, m, pg, &diff))
+    if (verify_all(o, &s, m, tg, &diff))
         goto out;
     if (diff) {
         printf("cutover: target DIFFERS from the source at %s: %ld rows\n", srcpos, diff);
@@ -726,15 +690,15 @@ int cmd_cutover(const mopts *o)
 out:
     schema_free(&s);
     mysql_close(m);
-    PQfinish(pg);
+    target_close(tg);
     return rc;
 }
 
 int cmd_control(const mopts *o, const char *what, const char *checkpoint)
 {
     char err[2048];
-    PGconn *pg = pg_connect(o, err, sizeof err);
-    if (!pg) {
+    target *tg = target_connect(o, err, sizeof err);
+    if (!tg) {
         fprintf(stderr, "cdc-migrate: %s\n", err);
         return 1;
     }
@@ -743,32 +707,31 @@ int cmd_control(const mopts *o, const char *what, const char *checkpoint)
         cdc_position *p;
         if (cdc_position_parse(&p, checkpoint, NULL, err, sizeof err)) {
             fprintf(stderr, "cdc-migrate: --checkpoint: %s\n", err);
-            PQfinish(pg);
+            target_close(tg);
             return 2;
         }
         cdc_position_free(p);
-        mbuf_puts(&q, "UPDATE cdc_migrate.state SET checkpoint = ");
-        sql_quote(&q, checkpoint, strlen(checkpoint));
+        mbuf_printf(&q, "UPDATE %s SET checkpoint = ", tg->state_tbl);
+        tg->ops->quote(&q, checkpoint, strlen(checkpoint));
     } else {
-        mbuf_printf(&q, "UPDATE cdc_migrate.state SET control = '%s'",
+        mbuf_printf(&q, "UPDATE %s SET control = '%s'", tg->state_tbl,
                     !strcmp(what, "pause") ? "pause" : "run");
     }
     mbuf_puts(&q, " WHERE name = ");
-    sql_quote(&q, o->name, strlen(o->name));
+    tg->ops->quote(&q, o->name, strlen(o->name));
     mbuf_puts(&q, " AND phase = 'streaming'");
-    PGresult *r = PQexec(pg, mbuf_str(&q));
+    long n = tg->ops->exec(tg, mbuf_str(&q), err, sizeof err);
     int rc = 0;
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        fprintf(stderr, "cdc-migrate: %s", PQerrorMessage(pg));
+    if (n < 0) {
+        fprintf(stderr, "cdc-migrate: %s\n", err);
         rc = 1;
-    } else if (atoi(PQcmdTuples(r)) != 1) {
+    } else if (n != 1) {
         fprintf(stderr, "cdc-migrate: no streaming migration named '%s'\n", o->name);
         rc = 1;
     } else {
         printf("%s: done\n", what);
     }
-    PQclear(r);
     mbuf_free(&q);
-    PQfinish(pg);
+    target_close(tg);
     return rc;
 }

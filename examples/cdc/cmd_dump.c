@@ -19,6 +19,9 @@
 typedef struct dump_ctx {
     cli_buf line;
     uint64_t start;       /* --start-position: skip what starts before */
+    uint64_t ev_start, ev_end; /* the last outer event seen in this file */
+    bool start_found;     /* an event starts at `start` (or it is the file's start) */
+    char start_err[300];  /* why `start` is no event boundary of this file */
     bool events;          /* --events: also print every event */
     int failed;
     cdc_debezium *dz;     /* --format=debezium */
@@ -33,12 +36,37 @@ static int flush_line(dump_ctx *x)
     return 0;
 }
 
+/* Whether --start-position names the first byte of an event: the first
+ * event that starts at or after it must start exactly there. Inner events
+ * of a TRANSACTION_PAYLOAD report the payload's offset, so only a new
+ * offset is a new event. */
+static int check_start(dump_ctx *x, const cdc_event *e)
+{
+    uint64_t off = cdc_event_offset(e);
+    if (off == x->ev_start && x->ev_end) return 0;
+    if (!x->start_found && off >= x->start) {
+        if (off == x->start || x->start <= 4) {
+            x->start_found = true;
+        } else {
+            snprintf(x->start_err, sizeof x->start_err,
+                     "--start-position=%" PRIu64 " is not the start of an event (the events around it start at %"
+                     PRIu64 " and %" PRIu64 ")", x->start, x->ev_start, off);
+            return CDC_ERR_CALLBACK;
+        }
+    }
+    x->ev_start = off;
+    x->ev_end = off + cdc_event_size(e);
+    return 0;
+}
+
 static int on_event(const cdc_event *e, void *ud)
 {
     dump_ctx *x = ud;
+    int rc = check_start(x, e);
+    if (rc) return rc;
     if (!x->events || cdc_event_offset(e) < x->start) return 0;
     cli_buf_reset(&x->line);
-    int rc = cli_event_json(&x->line, e);
+    rc = cli_event_json(&x->line, e);
     return rc ? rc : flush_line(x);
 }
 
@@ -162,6 +190,9 @@ static int dump_file(const char *path, dump_ctx *x, bool verify)
     }
     char name[512];
     pos_name(path, name, sizeof name);
+    x->ev_start = x->ev_end = 0;
+    x->start_found = x->start <= 4;
+    x->start_err[0] = 0;
     cdc_decoder_set_position(d, name, 0);
     cdc_decoder_set_verify_checksums(d, verify);
     cdc_decoder_set_event_cb(d, on_event, x);
@@ -181,6 +212,9 @@ static int dump_file(const char *path, dump_ctx *x, bool verify)
         const char *m = gzerror(f, &zerr);
         fprintf(stderr, "cdc dump: %s: read error: %s\n", path, m);
         status = 1;
+    } else if (x->start_err[0]) {
+        fprintf(stderr, "cdc dump: %s: %s\n", path, x->start_err);
+        status = 1;
     } else if (cdc_decoder_finish(d) != CDC_OK) {
         if (x->failed && x->dzerr[0])
             fprintf(stderr, "cdc dump: %s: %s (%s)\n", path, cdc_decoder_errmsg(d), x->dzerr);
@@ -189,6 +223,13 @@ static int dump_file(const char *path, dump_ctx *x, bool verify)
                     cdc_strerror(x->failed));
         else
             fprintf(stderr, "cdc dump: %s: %s\n", path, cdc_decoder_errmsg(d));
+        status = 1;
+    } else if (!x->start_found && x->start != x->ev_end) {
+        /* the file's end is a boundary too: nothing after it to print */
+        fprintf(stderr, "cdc dump: %s: --start-position=%" PRIu64 " is %s (the last event starts at %" PRIu64
+                " and ends at %" PRIu64 ")\n", path, x->start,
+                x->start > x->ev_end ? "past the end of the file" : "not the start of an event", x->ev_start,
+                x->ev_end);
         status = 1;
     }
     cdc_decoder_free(d);
@@ -208,7 +249,8 @@ static void dump_usage(FILE *f)
             "  -o, --option KEY=VALUE  a Debezium option (topic.prefix=cdc by default,\n"
             "                        decimal.handling.mode, schemas.enable, ...; docs/debezium.md)\n"
             "  --events              also print one JSON line per event (for debugging)\n"
-            "  --start-position=N    skip events that start before byte offset N\n"
+            "  --start-position=N    skip events that start before byte offset N, which must be\n"
+            "                        where an event starts (or 0..4, the file's start)\n"
             "  --no-verify-checksum  do not check CRC32 trailers\n");
 }
 

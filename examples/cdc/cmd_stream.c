@@ -530,22 +530,24 @@ static int on_snapshot_progress(const cdc_snapshot_progress *p, void *ud)
 {
     stream_ctx *x = ud;
     int64_t now = now_ms();
-    bool table_end = p->tables_done != x->progress_tables;
-    x->progress_tables = p->tables_done;
+#define PV(f) cdc_snapshot_progress_value(p, CDC_PROGRESS_##f)
+    size_t tdone = (size_t)PV(TABLES_DONE);
+    bool table_end = tdone != x->progress_tables;
+    x->progress_tables = tdone;
     if (now - x->progress_ms < (x->tty ? 200 : 1000) && !(table_end && !x->tty)) return 0;
     x->progress_ms = now;
     char eta[32];
-    fmt_eta(eta, sizeof eta, p->eta_ms);
-    double pct = p->rows_estimated ? 100.0 * (double)p->rows_done / (double)p->rows_estimated : 100.0;
+    fmt_eta(eta, sizeof eta, PV(ETA_MS));
+    double pct = PV(ROWS_ESTIMATED) ? 100.0 * (double)PV(ROWS_DONE) / (double)PV(ROWS_ESTIMATED) : 100.0;
     if (pct > 100) pct = 100;
     fprintf(stderr,
-            "%scdc stream: snapshot %.1f%%: %llu of ~%llu rows, %.0f rows/s, ETA %s; %s.%s %llu of ~%llu rows, "
-            "chunk %llu of ~%llu; %zu of %zu tables done%s",
-            x->tty ? "\r" : "", pct, (unsigned long long)p->rows_done, (unsigned long long)p->rows_estimated,
-            p->rows_per_sec, eta, p->db, p->table, (unsigned long long)p->table_rows_done,
-            (unsigned long long)p->table_rows_estimated, (unsigned long long)p->table_chunks_done,
-            (unsigned long long)p->table_chunks_estimated, p->tables_done, p->tables_total,
-            x->tty ? "\033[K" : "\n");
+            "%scdc stream: snapshot %.1f%%: %lld of ~%lld rows, %lld rows/s, ETA %s; %s.%s %lld of ~%lld rows, "
+            "chunk %lld of ~%lld; %zu of %lld tables done%s",
+            x->tty ? "\r" : "", pct, (long long)PV(ROWS_DONE), (long long)PV(ROWS_ESTIMATED),
+            (long long)PV(ROWS_PER_SEC), eta, cdc_snapshot_progress_db(p), cdc_snapshot_progress_table(p),
+            (long long)PV(TABLE_ROWS_DONE), (long long)PV(TABLE_ROWS_ESTIMATED), (long long)PV(TABLE_CHUNKS_DONE),
+            (long long)PV(TABLE_CHUNKS_ESTIMATED), tdone, (long long)PV(TABLES_TOTAL), x->tty ? "\033[K" : "\n");
+#undef PV
     x->progress_line = x->tty;
     return 0;
 }

@@ -9,6 +9,10 @@
  * run when the config is used. The keys, their types, defaults and meaning
  * are listed in docs/configuration.md, which is generated from the same
  * table the library checks against.
+ * The filter keys (database, table and column lists, server.id lists,
+ * skipped.operations, and transaction.marker.table, which drops whole
+ * transactions an applier tagged with a marker row: loop prevention for
+ * two-way setups) are explained in docs/stream.md, "Filters".
  *
  * A config may be shared by several streams once set up; it is not
  * changed by them. Setting keys is not thread-safe: do it from one thread

@@ -161,26 +161,33 @@ typedef int (*cdc_stream_progress_cb)(const char *db, const char *table, uint64_
                                       size_t tables_total, void *ud);
 
 /*
- * Snapshot progress with rates, for people watching a long snapshot.
- * Handed to cdc_stream_snapshot_progress_cb after each chunk and at the
- * end of each table; valid until the callback returns. Estimates come
- * from information_schema.TABLES.TABLE_ROWS (InnoDB statistics) and may
- * be off either way; the figures count this run only (a resumed
- * snapshot's earlier runs are not counted, their tables are done).
+ * Snapshot progress with rates, for people watching a long snapshot: an
+ * opaque view handed to cdc_stream_snapshot_progress_cb after each chunk
+ * and at the end of each table, valid until the callback returns; read it
+ * with the functions below. Estimates come from
+ * information_schema.TABLES.TABLE_ROWS (InnoDB statistics) and may be off
+ * either way; the figures count this run only (after a restart the
+ * tables and ranges done before are done, and are not counted again).
  */
-typedef struct cdc_snapshot_progress {
-    const char *db, *table;         /* the table the last chunk belonged to */
-    uint64_t table_rows_done;       /* rows of it delivered in this run */
-    uint64_t table_rows_estimated;  /* its TABLE_ROWS */
-    uint64_t table_chunks_done;     /* its keyset chunks delivered in this run */
-    uint64_t table_chunks_estimated;/* ceil(estimate / snapshot.chunk.rows), at least 1 */
-    size_t tables_done, tables_total;
-    uint64_t rows_done;             /* all tables, this run */
-    uint64_t rows_estimated;        /* what remains by the estimates, plus rows_done */
-    uint64_t elapsed_ms;            /* since this run's snapshot opened */
-    double rows_per_sec;            /* over the last ~5 seconds (the whole run before that) */
-    int64_t eta_ms;                 /* remaining estimate / rows_per_sec; -1 when unknown */
-} cdc_snapshot_progress;
+typedef struct cdc_snapshot_progress cdc_snapshot_progress;
+typedef enum cdc_progress_field {
+    CDC_PROGRESS_TABLE_ROWS_DONE = 0,       /* rows of the table delivered in this run */
+    CDC_PROGRESS_TABLE_ROWS_ESTIMATED = 1,  /* its TABLE_ROWS */
+    CDC_PROGRESS_TABLE_CHUNKS_DONE = 2,     /* its keyset queries done in this run */
+    CDC_PROGRESS_TABLE_CHUNKS_ESTIMATED = 3,/* per key range, estimate / snapshot.chunk.rows + 1 */
+    CDC_PROGRESS_TABLES_DONE = 4,
+    CDC_PROGRESS_TABLES_TOTAL = 5,
+    CDC_PROGRESS_ROWS_DONE = 6,             /* all tables, this run */
+    CDC_PROGRESS_ROWS_ESTIMATED = 7,        /* rows done plus what the estimates leave */
+    CDC_PROGRESS_ELAPSED_MS = 8,            /* since this run's snapshot opened */
+    CDC_PROGRESS_ROWS_PER_SEC = 9,          /* over the last ~5 seconds (the run before that), rounded */
+    CDC_PROGRESS_ETA_MS = 10                /* remaining estimate at that rate; -1 when unknown */
+} cdc_progress_field;
+/* The table the last chunk belonged to (NUL-terminated; "" for NULL p). */
+CDC_EXTERN const char *cdc_snapshot_progress_db(const cdc_snapshot_progress *p);
+CDC_EXTERN const char *cdc_snapshot_progress_table(const cdc_snapshot_progress *p);
+/* A figure; 0 for NULL p or an unknown field. Thread: the callback's. */
+CDC_EXTERN int64_t cdc_snapshot_progress_value(const cdc_snapshot_progress *p, cdc_progress_field f);
 typedef int (*cdc_stream_snapshot_progress_cb)(const cdc_snapshot_progress *p, void *ud);
 
 /* ---- the stream --------------------------------------------------------- */
@@ -297,7 +304,9 @@ CDC_EXTERN void cdc_stream_set_incremental_cb(cdc_stream *s, cdc_stream_change_c
  *   another error    fatal, or retriable errors that outlasted
  *                    reconnect.max.attempts: CDC_ERR_AUTH, CDC_ERR_PURGED
  *                    (the start position is no longer on the server),
- *                    CDC_ERR_PRIVILEGE, CDC_ERR_CORRUPT, CDC_ERR_SCHEMA,
+ *                    CDC_ERR_CONFIG (also a FILE:OFFSET start that is not
+ *                    where an event starts: the message names the events
+ *                    around it), CDC_ERR_PRIVILEGE, CDC_ERR_CORRUPT, CDC_ERR_SCHEMA,
  *                    CDC_ERR_CALLBACK, ... with cdc_stream_errmsg().
  * Retriable errors (a dropped connection, a server restart, a heartbeat
  * timeout) reconnect with backoff and re-read from the last commit,

@@ -123,10 +123,17 @@ def env():
     return dict(os.environ, CDC_PASSWORD=os.environ["CDC_TEST_PASSWORD"])
 
 
-def wait_rss(p):
-    """Waits for p; returns (exit status, peak RSS in KiB)."""
-    _, status, ru = os.wait4(p.pid, 0)
+def wait_rss(p, block=True):
+    """Reaps p (waiting for it when block); returns (exit status, peak RSS
+    in KiB), or None when it still runs. Not Popen.poll(): the rusage of
+    a child is only had by reaping it."""
+    if p.returncode is not None:
+        return p.returncode, getattr(p, "maxrss", 0)
+    pid, status, ru = os.wait4(p.pid, 0 if block else os.WNOHANG)
+    if pid == 0:
+        return None
     p.returncode = os.waitstatus_to_exitcode(status)
+    p.maxrss = ru.ru_maxrss
     return p.returncode, ru.ru_maxrss
 
 
@@ -223,13 +230,14 @@ def kill_rounds(binary, flavor, nbig, kills, seed, chk):
                 "--snapshot", "initial", "--checkpoint-file", ck,
                 "--set", "snapshot.parallelism=%d" % par, "--set", "snapshot.chunk.rows=%d" % CHUNK]
             before = open(ck).read().strip() if os.path.exists(ck) else ""
-            target = rnd.randrange(200, max(400, total_rows // (kills + 2)))
+            # about kills + 2 runs to get through the snapshot, at random rows
+            target = rnd.randrange(total_rows // (3 * (kills + 2)), total_rows // (kills + 2))
             with open(out, "wb") as f, open(out + ".err", "wb") as e:
                 p = subprocess.Popen(cmd, stdout=f, stderr=e, env=env())
             deadline = time.time() + 120
             while time.time() < deadline:
                 time.sleep(0.005)
-                if p.poll() is not None:
+                if wait_rss(p, block=False) is not None:
                     break
                 with open(out, "rb") as f:
                     n = f.read().count(b"\n")
@@ -238,7 +246,7 @@ def kill_rounds(binary, flavor, nbig, kills, seed, chk):
                 if os.path.exists(ck) and ";snap=" not in open(ck).read():
                     time.sleep(0.3)  # the snapshot is done: a few changes, then the kill
                     break
-            if p.poll() is None:
+            if p.returncode is None:
                 p.send_signal(signal.SIGKILL)
             rc, rss = wait_rss(p)
             peak_rss = max(peak_rss, rss)
@@ -362,6 +370,13 @@ def ddl_check(srv, p, errf, problems, notes):
     lines = [json.loads(l) for l in first + rest.splitlines() if l.strip()]
     if p.returncode != 0:
         problems.append("the run exited %d: %s" % (p.returncode, errs.decode()[-300:]))
+    # progress on stderr (not a terminal: plain lines), the last one at the end
+    prog = [l for l in errs.decode().splitlines() if l.startswith("cdc stream: snapshot ")]
+    if not prog or "rows/s, ETA" not in prog[0] or not prog[-1].startswith("cdc stream: snapshot 100.0%") \
+            or "2 of 2 tables done" not in prog[-1]:
+        problems.append("progress lines on stderr: %r" % prog[-3:])
+    else:
+        notes.append("progress: %s" % prog[-1])
     cols = {"a": {"id", "v"}, "z": {"id", "w"}}
     bad = [l for l in lines if set(l["after"]) != cols[l["table"]]]
     if bad:

@@ -1,0 +1,248 @@
+/*
+ * test_temporal.c: MySQL's packed temporal forms and their text
+ * (temporal.c).
+ *
+ * The byte strings are built from the storage format MySQL documents
+ * (sql-common/my_time.cc, "MySQL Internals: date and time data type
+ * representation"), not from libcdc:
+ *   DATETIME2  5 bytes big-endian, value + 0x8000000000 where value =
+ *              ((year*13+month) << 5 | day) << 17 | hour << 12 | minute << 6 | second
+ *   TIME2      3 bytes, (hour << 12 | minute << 6 | second) + 0x800000;
+ *              with a fraction, packed = -/+((hms << 24) + usec) and
+ *              fsp 1-2: int3(0x800000 + (packed >> 24)), 1 byte frac/10000
+ *              fsp 3-4: the same with 2 bytes of frac/100
+ *              fsp 5-6: 6 bytes, packed + 0x800000000000
+ *              (the fraction of a negative time is C's truncating %, so
+ *              -00:00:01.50 is 7F FF FE CE)
+ *   TIMESTAMP2 4 bytes of seconds, then the fraction, big-endian
+ *   fraction   (fsp+1)/2 bytes: usec/10000, usec/100 or usec
+ *   old DATE   3 bytes little-endian, day | month << 5 | year << 9
+ *   old TIME   HHMMSS as a signed integer; old DATETIME YYYYMMDDhhmmss
+ * Texts are MySQL's own forms ('2024-02-29 23:59:59.123456', TIME up to
+ * '838:59:59', '0000-00-00').
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "temporal.h"
+#include "valtest.h"
+
+static const char *dt2(const char *hex, unsigned fsp)
+{
+    static char text[CDC__TEMPORAL_TEXT_MAX];
+    uint8_t b[16];
+    size_t n = vt_unhex(hex, b, sizeof b);
+    assert_int_equal(n, 5 + cdc__frac_bytes(fsp));
+    cdc__temporal tm;
+    cdc__datetime2_unpack(b, fsp, &tm);
+    cdc__fmt_datetime(text, &tm, fsp, ' ');
+    return text;
+}
+
+static const char *t2(const char *hex, unsigned fsp)
+{
+    static char text[CDC__TEMPORAL_TEXT_MAX];
+    uint8_t b[16];
+    size_t n = vt_unhex(hex, b, sizeof b);
+    assert_int_equal(n, 3 + cdc__frac_bytes(fsp));
+    cdc__temporal tm;
+    cdc__time2_unpack(b, fsp, &tm);
+    cdc__fmt_time(text, &tm, fsp);
+    return text;
+}
+
+static void test_frac_bytes(void **state)
+{
+    (void)state;
+    static const size_t want[7] = {0, 1, 1, 2, 2, 3, 3};
+    for (unsigned f = 0; f <= 6; f++) assert_int_equal(cdc__frac_bytes(f), want[f]);
+}
+
+static void test_datetime2(void **state)
+{
+    (void)state;
+    assert_string_equal(dt2("99 B2 BB 7E FB 01 E2 40", 6), "2024-02-29 23:59:59.123456");
+    assert_string_equal(dt2("99 B2 BB 7E FB 04 CE", 3), "2024-02-29 23:59:59.123");
+    assert_string_equal(dt2("99 B2 BB 7E FB 32", 1), "2024-02-29 23:59:59.5");
+    assert_string_equal(dt2("99 B2 BB 7E FB", 0), "2024-02-29 23:59:59");
+    assert_string_equal(dt2("FE F3 FF 7E FB 0F 42 3F", 6), "9999-12-31 23:59:59.999999");
+    assert_string_equal(dt2("8C B2 42 00 00", 0), "1000-01-01 00:00:00");
+    /* zero date and a zero-in-date value (NO_ZERO_IN_DATE off) */
+    assert_string_equal(dt2("80 00 00 00 00", 0), "0000-00-00 00:00:00");
+    assert_string_equal(dt2("99 B2 00 00 00", 0), "2024-00-00 00:00:00");
+    /* the canonical form has a T */
+    char text[CDC__TEMPORAL_TEXT_MAX];
+    cdc__temporal tm;
+    uint8_t b[8];
+    vt_unhex("99 B2 BB 7E FB 01 E2 40", b, sizeof b);
+    cdc__datetime2_unpack(b, 6, &tm);
+    assert_int_equal(cdc__fmt_datetime(text, &tm, 6, 'T'), 26);
+    assert_string_equal(text, "2024-02-29T23:59:59.123456");
+    /* fewer digits than stored: fsp 2 prints .12 */
+    cdc__fmt_datetime(text, &tm, 2, 'T');
+    assert_string_equal(text, "2024-02-29T23:59:59.12");
+}
+
+static void test_time2(void **state)
+{
+    (void)state;
+    assert_string_equal(t2("80 00 00", 0), "00:00:00");
+    assert_string_equal(t2("B4 6E FB", 0), "838:59:59");
+    assert_string_equal(t2("4B 91 05", 0), "-838:59:59");
+    assert_string_equal(t2("4B 91 05 00 00 00", 6), "-838:59:59.000000");
+    assert_string_equal(t2("80 C8 B8 1E D2", 3), "12:34:56.789");
+    /* negative with a fraction: the stored fraction is a complement */
+    assert_string_equal(t2("7F FF FE CE", 2), "-00:00:01.50");
+    assert_string_equal(t2("7F FF FF FF", 2), "-00:00:00.01");
+    assert_string_equal(t2("7F FF FF 00", 1), "-00:00:01.0");
+    assert_string_equal(t2("7F EF 7C EE 29", 4), "-01:02:03.4567");
+    assert_string_equal(t2("7F 37 47 FF FF FF", 6), "-12:34:56.000001");
+}
+
+static void test_timestamp2(void **state)
+{
+    (void)state;
+    int64_t sec;
+    uint32_t usec;
+    uint8_t b[8];
+    /* 2038-01-19 03:14:07.999999 UTC = 2147483647 s */
+    vt_unhex("7F FF FF FF 0F 42 3F", b, sizeof b);
+    cdc__timestamp2_unpack(b, 6, &sec, &usec);
+    assert_int_equal(sec, 2147483647);
+    assert_int_equal(usec, 999999);
+    cdc__temporal tm;
+    cdc__epoch_to_tm(sec, usec, &tm);
+    char text[CDC__TEMPORAL_TEXT_MAX];
+    cdc__fmt_datetime(text, &tm, 6, 'T');
+    assert_string_equal(text, "2038-01-19T03:14:07.999999");
+    /* fsp 3: 2 bytes of usec/100; 0 seconds is the zero TIMESTAMP */
+    vt_unhex("00 00 00 00 04 CE", b, sizeof b);
+    cdc__timestamp2_unpack(b, 3, &sec, &usec);
+    assert_int_equal(sec, 0);
+    assert_int_equal(usec, 123000);
+}
+
+static void test_old_formats(void **state)
+{
+    (void)state;
+    cdc__temporal tm;
+    char text[CDC__TEMPORAL_TEXT_MAX];
+    /* DATE 2024-02-29: 29 | 2 << 5 | 2024 << 9 = 0x0FD05D */
+    cdc__date_unpack(29 | 2 << 5 | 2024u << 9, &tm);
+    cdc__fmt_date(text, &tm);
+    assert_string_equal(text, "2024-02-29");
+    cdc__date_unpack(0, &tm);
+    cdc__fmt_date(text, &tm);
+    assert_string_equal(text, "0000-00-00");
+    /* TIME -838:59:59 and 12:34:56 as HHMMSS */
+    cdc__time_unpack_old(-8385959, &tm);
+    cdc__fmt_time(text, &tm, 0);
+    assert_string_equal(text, "-838:59:59");
+    cdc__time_unpack_old(123456, &tm);
+    cdc__fmt_time(text, &tm, 0);
+    assert_string_equal(text, "12:34:56");
+    /* DATETIME as YYYYMMDDhhmmss */
+    cdc__datetime_unpack_old(20240229235959ull, &tm);
+    cdc__fmt_datetime(text, &tm, 0, ' ');
+    assert_string_equal(text, "2024-02-29 23:59:59");
+    cdc__datetime_unpack_old(0, &tm);
+    cdc__fmt_datetime(text, &tm, 0, ' ');
+    assert_string_equal(text, "0000-00-00 00:00:00");
+}
+
+static void test_packed_json_forms(void **state)
+{
+    (void)state;
+    /* JSON opaque DATETIME: ((ymd << 17 | hms) << 24) + usec */
+    int64_t ymd = (2012LL * 13 + 3) << 5 | 18, hms = 11 << 12 | 30 << 6 | 45;
+    cdc__temporal tm;
+    char text[CDC__TEMPORAL_TEXT_MAX];
+    cdc__datetime_unpack_packed(((ymd << 17 | hms) << 24) + 250000, &tm);
+    cdc__fmt_datetime(text, &tm, 6, ' ');
+    assert_string_equal(text, "2012-03-18 11:30:45.250000");
+    /* JSON opaque TIME: -/+((hms << 24) + usec) */
+    hms = 87 << 12 | 31 << 6 | 46;
+    cdc__time_unpack_packed(-((hms << 24) + 654321), &tm);
+    cdc__fmt_time(text, &tm, 6);
+    assert_string_equal(text, "-87:31:46.654321");
+}
+
+static void test_epoch(void **state)
+{
+    (void)state;
+    static const struct { int64_t sec; const char *text; } cases[] = {
+        {0, "1970-01-01T00:00:00"},
+        {-1, "1969-12-31T23:59:59"},
+        {951782400, "2000-02-29T00:00:00"},  /* a leap day of a year divisible by 400 */
+        {4107542400LL, "2100-03-01T00:00:00"}, /* 2100 is no leap year */
+        {2147483647, "2038-01-19T03:14:07"},
+        {253402300799LL, "9999-12-31T23:59:59"},
+        {-62135596800LL, "0001-01-01T00:00:00"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cdc__temporal tm;
+        char text[CDC__TEMPORAL_TEXT_MAX];
+        cdc__epoch_to_tm(cases[i].sec, 0, &tm);
+        cdc__fmt_datetime(text, &tm, 0, 'T');
+        assert_string_equal(text, cases[i].text);
+        assert_int_equal(cdc__tm_to_epoch(&tm), cases[i].sec);
+    }
+}
+
+static void test_parse(void **state)
+{
+    (void)state;
+    cdc__temporal tm;
+    char text[CDC__TEMPORAL_TEXT_MAX];
+    /* what the text protocol returns, back to the same text */
+    static const char *datetimes[] = {"2024-02-29 23:59:59.123456", "0000-00-00 00:00:00", "1000-01-01 00:00:00"};
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(cdc__datetime_parse(datetimes[i], strlen(datetimes[i]), &tm), CDC_OK);
+        cdc__fmt_datetime(text, &tm, i == 0 ? 6 : 0, ' ');
+        assert_string_equal(text, datetimes[i]);
+    }
+    static const char *times[] = {"-838:59:59.000000", "838:59:59", "-00:00:01.50", "00:00:00"};
+    static const unsigned fsp[] = {6, 0, 2, 0};
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(cdc__time_parse(times[i], strlen(times[i]), &tm), CDC_OK);
+        cdc__fmt_time(text, &tm, fsp[i]);
+        assert_string_equal(text, times[i]);
+    }
+    assert_int_equal(cdc__date_parse("2024-02-29", 10, &tm), CDC_OK);
+    assert_int_equal(tm.year, 2024);
+    assert_int_equal(tm.month, 2);
+    assert_int_equal(tm.day, 29);
+    /* malformed text is refused, never read past its length */
+    static const char *bad_dt[] = {"", "2024", "2024-13-01", "2024-01-32", "2024-01-01 24:00:00",
+                                   "2024-01-01 12:60:00", "2024-01-01 12:00:00.", "2024-01-01 12:00:00.1234567",
+                                   "2024-01-01x12:00:00", "24-01-01"};
+    for (size_t i = 0; i < sizeof bad_dt / sizeof bad_dt[0]; i++)
+        if (cdc__datetime_parse(bad_dt[i], strlen(bad_dt[i]), &tm) != CDC_ERR_INVALID)
+            fail_msg("'%s' parsed as a DATETIME", bad_dt[i]);
+    static const char *bad_t[] = {"", "-", "839:00:00", "12:34", "12:34:60", "1:2:3", "--1:00:00"};
+    for (size_t i = 0; i < sizeof bad_t / sizeof bad_t[0]; i++)
+        if (cdc__time_parse(bad_t[i], strlen(bad_t[i]), &tm) != CDC_ERR_INVALID)
+            fail_msg("'%s' parsed as a TIME", bad_t[i]);
+    /* a length shorter than the text: only that much is read */
+    assert_int_equal(cdc__date_parse("2024-02-29", 7, &tm), CDC_ERR_INVALID);
+    /* trailing zeros beyond microseconds are exact, other digits are not */
+    assert_int_equal(cdc__time_parse("00:00:01.1000000", 16, &tm), CDC_OK);
+    assert_int_equal(tm.usec, 100000);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_frac_bytes),     cmocka_unit_test(test_datetime2),
+        cmocka_unit_test(test_time2),          cmocka_unit_test(test_timestamp2),
+        cmocka_unit_test(test_old_formats),    cmocka_unit_test(test_packed_json_forms),
+        cmocka_unit_test(test_epoch),          cmocka_unit_test(test_parse),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
