@@ -1055,48 +1055,54 @@ int cdc__incr_service(cdc__incr *in, const cdc_position *safe, bool in_txn, cdc_
 {
     take_inbox(in);
     if (in_txn) return CDC_OK;
-    if ((in->state == ST_WAIT_POINT || in->state == ST_WAIT_GTID) && point_reached(in, safe)) in->state = ST_READY;
-    if (in->state == ST_READY) {
-        in->state = ST_EMIT;
-        in->emit_next = 0;
-        in->emit_seq = 0;
-    }
-    if (in->state == ST_EMIT) {
-        int rc = emit(in, safe, cb, ud, err);
-        if (rc) return rc;
-        if (!in->one) return CDC__INCR_CHUNK_OUT; /* ended on a bad row */
-        chunk_clear(in);
-        in->state = ST_IDLE;
-        /* the progress a restart goes on from: after the last key read,
-         * whether its row was handed out or dropped */
-        if (in->have_last) {
-            cdc__buf_reset(&in->done_key);
-            for (size_t k = 0; k < cdc__snap_one_nkey(in->one); k++)
-                if ((k && cdc__buf_putc(&in->done_key, '.')) ||
-                    cdc__snapprog_put_esc(&in->done_key, in->lastv[k].ptr, in->lastv[k].len))
-                    return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+    for (;;) {
+        if ((in->state == ST_WAIT_POINT || in->state == ST_WAIT_GTID) && point_reached(in, safe))
+            in->state = ST_READY;
+        if (in->state == ST_READY) {
+            in->state = ST_EMIT;
+            in->emit_next = 0;
+            in->emit_seq = 0;
         }
-        in->changed = true;
-        if (in->table_done) {
-            ilog(in, 2, CDC_OK, "incremental snapshot of %s.%s done: %" PRIu64 " rows (%" PRIu64 " rows read "
-                                "were dropped: their keys changed while their chunk was read)", in->queue->db,
-                 in->queue->table, in->table_rows, in->table_dropped);
+        if (in->state == ST_EMIT) {
+            int rc = emit(in, safe, cb, ud, err);
+            if (rc) return rc;
+            if (!in->one) return CDC__INCR_CHUNK_OUT; /* ended on a bad row */
+            chunk_clear(in);
+            in->state = ST_IDLE;
+            /* the progress a restart goes on from: after the last key read,
+             * whether its row was handed out or dropped */
+            if (in->have_last) {
+                cdc__buf_reset(&in->done_key);
+                for (size_t k = 0; k < cdc__snap_one_nkey(in->one); k++)
+                    if ((k && cdc__buf_putc(&in->done_key, '.')) ||
+                        cdc__snapprog_put_esc(&in->done_key, in->lastv[k].ptr, in->lastv[k].len))
+                        return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+            }
+            in->changed = true;
+            if (in->table_done) {
+                ilog(in, 2, CDC_OK, "incremental snapshot of %s.%s done: %" PRIu64 " rows (%" PRIu64 " rows read "
+                                    "were dropped: their keys changed while their chunk was read)", in->queue->db,
+                     in->queue->table, in->table_rows, in->table_dropped);
+                table_end(in);
+            }
+            return CDC__INCR_CHUNK_OUT;
+        }
+        if (in->state != ST_IDLE || in->paused || !in->queue) return CDC_OK;
+        int rc = next_chunk(in, safe);
+        if (rc) {
+            ilog(in, 0, rc, "incremental snapshot of %s.%s: %s; the table's snapshot ends", in->queue->db,
+                 in->queue->table, in->qerr.msg);
+            if (cdc_is_retriable(rc) || rc == CDC_ERR_SERVER) {
+                cdc__conn_free(in->conn);
+                in->conn = NULL;
+            }
             table_end(in);
+            return CDC_OK;
         }
-        return CDC__INCR_CHUNK_OUT;
+        /* read-only: a stream with nothing to read is at the watermark
+         * already, and no event would wake it: hand the chunk out now */
+        if (!point_reached(in, safe)) return CDC_OK;
     }
-    if (in->state != ST_IDLE || in->paused || !in->queue) return CDC_OK;
-    int rc = next_chunk(in, safe);
-    if (rc) {
-        ilog(in, 0, rc, "incremental snapshot of %s.%s: %s; the table's snapshot ends", in->queue->db,
-             in->queue->table, in->qerr.msg);
-        if (cdc_is_retriable(rc) || rc == CDC_ERR_SERVER) {
-            cdc__conn_free(in->conn);
-            in->conn = NULL;
-        }
-        table_end(in);
-    }
-    return CDC_OK;
 }
 
 /* ---- Debezium's signal data ---------------------------------------------------- */

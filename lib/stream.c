@@ -370,12 +370,16 @@ static int incr_service(cdc_stream *s)
     s->dv.owner_wanted = false;
     cdc_stream_change_cb cb = s->incr_cb ? s->incr_cb : s->snap_cb;
     void *ud = s->incr_cb ? s->incr_ud : s->snap_ud;
-    int rc = cdc__incr_service(s->incr, &s->dv.safe, s->dv.in_txn, cb, ud, &s->err);
-    bool out = rc == CDC__INCR_CHUNK_OUT;
-    if (out) rc = CDC_OK;
-    if (!rc && !s->dv.in_txn) rc = incr_progress(s);
-    if (!rc && out) rc = cdc__delivery_checkpoint_now(&s->dv);
-    return rc;
+    for (;;) {
+        int rc = cdc__incr_service(s->incr, &s->dv.safe, s->dv.in_txn, cb, ud, &s->err);
+        bool out = rc == CDC__INCR_CHUNK_OUT;
+        if (out) rc = CDC_OK;
+        if (!rc && !s->dv.in_txn) rc = incr_progress(s);
+        if (!rc && out) rc = cdc__delivery_checkpoint_now(&s->dv);
+        /* after a chunk, the next one at once (read-only on an idle
+         * server: nothing else would come to wake the stream) */
+        if (rc || !out || atomic_load(&s->stop_flag)) return rc;
+    }
 }
 
 /*
