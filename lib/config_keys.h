@@ -108,6 +108,21 @@
     X(SNAPSHOT_PARALLELISM, "snapshot.parallelism", CDC__CFG_INT, "1", 1, 64, NULL, 0,               \
       "Connections reading the snapshot, all at the same consistent point.")                         \
     X(SNAPSHOT_CHUNK_ROWS, "snapshot.chunk.rows", CDC__CFG_INT, "10000", 1, 100000000, NULL, 0,      \
-      "Rows per primary-key chunk when reading large tables.")
+      "Rows per primary-key chunk when reading large tables.")                                       \
+    /* -- incremental snapshots (docs/snapshot.md) ------------------------------------------- */  \
+    X(SIGNAL_DATA_COLLECTION, "signal.data.collection", CDC__CFG_STRING, "", 0, 0, NULL, 0,          \
+      "The signal table, as db.table, with Debezium's columns (id, type, data): rows inserted "      \
+      "there trigger incremental snapshots (execute-snapshot) and pause, resume or stop them; "     \
+      "without read.only the watermarks of each chunk are written there. Its rows are never "       \
+      "delivered as changes.")                                                                       \
+    X(INCREMENTAL_CHUNK_SIZE, "incremental.snapshot.chunk.size", CDC__CFG_INT, "10000", 1, 1000000, \
+      NULL, 0, "Rows per chunk of an incremental snapshot (at most 16 MiB of them are held; the "    \
+      "rest go to the next chunk). Each chunk costs two commits to the signal table, so small "      \
+      "chunks are slow; Debezium's default is 1024.")                                                \
+    X(READ_ONLY, "read.only", CDC__CFG_BOOL, "false", 0, 0, NULL, 0,                                 \
+      "Incremental snapshots without writing to the server: the watermarks are the GTID set "       \
+      "(@@gtid_executed, MySQL with gtid_mode=ON) read before and after each chunk, or on "        \
+      "MariaDB the binlog point of the chunk's consistent read. For replicas and accounts "         \
+      "without write access.")
 
 #endif /* CDC_CONFIG_KEYS_H */

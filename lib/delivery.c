@@ -164,6 +164,22 @@ static int maybe_checkpoint(cdc__delivery *dv, bool heartbeat)
     return fail_cb(dv, CDC_ERR_CALLBACK);
 }
 
+int cdc__delivery_checkpoint_now(cdc__delivery *dv)
+{
+    dv->ck_pending = true;
+    int rc = maybe_checkpoint(dv, true);
+    if (rc == CDC_ERR_CALLBACK) return dv->err->code ? dv->err->code : rc;
+    return rc;
+}
+
+/* The owner has work at this boundary: end the feed here. */
+static bool owner_boundary(cdc__delivery *dv)
+{
+    if (!dv->hooks.boundary || dv->in_txn || !dv->hooks.boundary(&dv->safe, dv->hooks.ud)) return false;
+    dv->owner_wanted = true;
+    return true;
+}
+
 int cdc__delivery_final_checkpoint(cdc__delivery *dv)
 {
     if (!dv->ck_pending || !dv->host.checkpoint) return CDC_OK;
@@ -287,6 +303,9 @@ static int on_begin(const cdc_event *ev, void *ud)
     cdc__delivery *dv = ud;
     GUARD(dv);
     if (dv->in_txn) return 0; /* GTID event, then BEGIN: one transaction */
+    /* MariaDB begins at its GTID event: stop before the transaction when
+     * the owner has work here; its first change opens it then */
+    if (owner_boundary(dv)) return CDC_ERR_PAUSED;
     txn_open(dv, cdc_event_gtid(ev), cdc_event_server_id(ev), event_ts_ms(dv, ev));
     return 0;
 }
@@ -306,6 +325,7 @@ static int on_change(const cdc_change *c, void *ud)
     GUARD(dv);
     if (!dv->in_txn) txn_open(dv, cdc_change_gtid(c), cdc_change_server_id(c), cdc_change_ts_ms(c));
     if (dv->txn_skip) return 0;
+    if (dv->hooks.change && dv->hooks.change(c, &dv->txn_gid, dv->hooks.ud)) return 0;
     const cdc_table *t = cdc_change_table(c);
     cdc__delivery_table *e = tmap_find(dv, cdc_table_id(t));
     if (!e) {
@@ -360,6 +380,7 @@ static int finish(cdc__delivery *dv, const char *file, uint64_t end, bool delive
         rc = maybe_checkpoint(dv, false);
     }
     if (rc == 0 && dv->stop_reached) return CDC_ERR_PAUSED; /* ends this feed */
+    if (rc == 0 && owner_boundary(dv)) return CDC_ERR_PAUSED;
     return rc;
 }
 
@@ -454,7 +475,8 @@ static int on_event(const cdc_event *ev, void *ud)
         /* the decoder has parsed it already (GTID events come early) */
         uint64_t us = cdc__decoder_commit_us(dv->dec);
         dv->next_ts_ms = us ? (int64_t)(us / 1000) : (int64_t)cdc_event_timestamp(ev) * 1000;
-        return 0;
+        /* before the transaction it starts: the decoder stops after it */
+        return !inner && owner_boundary(dv) ? CDC_ERR_PAUSED : 0;
     }
     case CDC_EV_HEARTBEAT: case CDC_EV_HEARTBEAT_V2:
         metric_add(dv, CDC_METRIC_HEARTBEATS, 1);

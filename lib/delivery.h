@@ -32,6 +32,14 @@ typedef struct cdc__delivery_hooks {
     int (*publish)(const cdc_position *safe, void *ud);
     void (*metric_add)(cdc_metric m, uint64_t v, void *ud);
     void (*metric_set)(cdc_metric m, uint64_t v, void *ud);
+    /* Incremental snapshots (incremental.h): every row change of a
+     * transaction that is not skipped, before the filters, with the
+     * transaction's GTID; 1 keeps it from the host (a signal-table row). */
+    int (*change)(const cdc_change *c, const cdc__gtid *gid, void *ud);
+    /* Between transactions (the end of one, the GTID event of the next):
+     * true ends the feed here, with owner_wanted set, so that the owner
+     * can hand out rows at this point before anything after it. */
+    bool (*boundary)(const cdc_position *safe, void *ud);
     void *ud;
 } cdc__delivery_hooks;
 
@@ -89,6 +97,7 @@ typedef struct cdc__delivery {
     bool pause_dirty;         /* ...and the decoder cannot keep the place: re-dump */
     bool stop_reached;        /* stop.at reached */
     bool failed;              /* a failure is in *err */
+    bool owner_wanted;        /* the boundary hook ended the feed */
 
     /* The decoder asked for column names delivery does not have
      * (binlog_row_metadata=MINIMAL): the owner fetches them into the
@@ -116,5 +125,9 @@ bool cdc__delivery_at_stop(const cdc__delivery *dv);
 /* At stop.at: the host hears of the final position even within an
  * interval. CDC_OK, or CDC_ERR_CALLBACK with *err set. */
 int cdc__delivery_final_checkpoint(cdc__delivery *dv);
+/* The checkpoint callback with the safe position now, whatever the
+ * interval (an incremental snapshot chunk is out). CDC_OK,
+ * CDC_ERR_PAUSED, or CDC_ERR_CALLBACK with *err set. */
+int cdc__delivery_checkpoint_now(cdc__delivery *dv);
 
 #endif /* CDC_DELIVERY_H */

@@ -17,6 +17,7 @@ void cdc__position_init(cdc_position *p, const cdc_allocator *a)
     cdc__buf_init(&p->file, p->alloc);
     cdc__buf_init(&p->gtid_text, p->alloc);
     cdc__buf_init(&p->snap, p->alloc);
+    cdc__buf_init(&p->incr, p->alloc);
     cdc__gtid_set_init(&p->gtids, p->alloc);
 }
 
@@ -25,6 +26,7 @@ void cdc__position_clear(cdc_position *p)
     cdc__buf_free(&p->file);
     cdc__buf_free(&p->gtid_text);
     cdc__buf_free(&p->snap);
+    cdc__buf_free(&p->incr);
     cdc__gtid_set_free(&p->gtids);
     p->offset = 0;
     p->gtid_known = false;
@@ -99,6 +101,7 @@ int cdc__position_copy(cdc_position *dst, const cdc_position *src)
     dst->offset = src->offset;
     dst->gtid_known = src->gtid_known;
     if (cdc__position_set_snap(dst, (const char *)src->snap.data, src->snap.len)) return CDC_ERR_NOMEM;
+    if (cdc__position_set_incr(dst, (const char *)src->incr.data, src->incr.len)) return CDC_ERR_NOMEM;
     return cdc__position_set_gtids(dst, &src->gtids);
 }
 
@@ -108,6 +111,15 @@ int cdc__position_set_snap(cdc_position *p, const char *text, size_t len)
     cdc__buf_reset(&p->snap);
     if (!len) return CDC_OK;
     if (cdc__buf_append(&p->snap, text, len) || cdc__buf_terminate(&p->snap)) return CDC_ERR_NOMEM;
+    return CDC_OK;
+}
+
+int cdc__position_set_incr(cdc_position *p, const char *text, size_t len)
+{
+    if (len && text == (const char *)p->incr.data) return CDC_OK;
+    cdc__buf_reset(&p->incr);
+    if (!len) return CDC_OK;
+    if (cdc__buf_append(&p->incr, text, len) || cdc__buf_terminate(&p->incr)) return CDC_ERR_NOMEM;
     return CDC_OK;
 }
 
@@ -161,6 +173,10 @@ int cdc__position_format_buf(const cdc_position *p, cdc__buf *out)
         rc = cdc__buf_puts(out, ";snap=");
         if (rc == CDC_OK) rc = cdc__buf_append(out, p->snap.data, p->snap.len);
     }
+    if (rc == CDC_OK && p->incr.len) {
+        rc = cdc__buf_puts(out, ";incr=");
+        if (rc == CDC_OK) rc = cdc__buf_append(out, p->incr.data, p->incr.len);
+    }
     return rc ? CDC_ERR_NOMEM : CDC_OK;
 }
 
@@ -212,7 +228,7 @@ static int parse_gtids(cdc_position *p, const char *s, size_t n, const char *wha
 static int parse_checkpoint(cdc_position *p, const char *text, cdc__err *err)
 {
     const char *s = text + strlen(CDC__CHECKPOINT_PREFIX);
-    bool have_file = false, have_pos = false, have_gtid = false, have_snap = false;
+    bool have_file = false, have_pos = false, have_gtid = false, have_snap = false, have_incr = false;
     while (*s) {
         const char *eq = strchr(s, '=');
         const char *semi = strchr(s, ';');
@@ -249,21 +265,30 @@ static int parse_checkpoint(cdc_position *p, const char *text, cdc__err *err)
                 return cdc__err_set(err, CDC_ERR_INVALID, "checkpoint: pos '%.*s' is not a decimal offset",
                                     (int)vlen, v);
             have_pos = true;
-        } else if (klen == 4 && !memcmp(s, "snap", 4) && have_pos && !have_snap) {
+        } else if (klen == 4 && !memcmp(s, "incr", 4) && have_pos && !have_incr) {
+            /* incremental snapshots (incremental.h): checked when restored */
+            for (size_t i = 0; i < vlen; i++)
+                if (!isalnum((uint8_t)v[i]) && !strchr("%-.~,", v[i]))
+                    return cdc__err_set(err, CDC_ERR_INVALID, "checkpoint: incr: byte %zu ('%c') must be written %%XX",
+                                        i, isprint((uint8_t)v[i]) ? v[i] : '?');
+            if (!vlen) return cdc__err_set(err, CDC_ERR_INVALID, "checkpoint: incr is empty (leave the field out)");
+            if (cdc__position_set_incr(p, v, vlen)) return CDC_ERR_NOMEM;
+            have_incr = true;
+        } else if (klen == 4 && !memcmp(s, "snap", 4) && have_pos && !have_snap && !have_incr) {
             cdc__snapprog sp;
             int rc = cdc__snapprog_parse(&sp, v, vlen, p->alloc, err);
             cdc__snapprog_free(&sp);
             if (rc) return rc;
             if (cdc__position_set_snap(p, v, vlen)) return CDC_ERR_NOMEM;
             have_snap = true;
-        } else if (klen == 4 && !memcmp(s, "gtid", 4) && have_pos && !have_gtid && !have_snap) {
+        } else if (klen == 4 && !memcmp(s, "gtid", 4) && have_pos && !have_gtid && !have_snap && !have_incr) {
             if (vlen == 0) return cdc__err_set(err, CDC_ERR_INVALID, "checkpoint: gtid is empty (leave the field out)");
             int rc = parse_gtids(p, v, vlen, "checkpoint: gtid", err);
             if (rc) return rc;
             have_gtid = true;
         } else {
             return cdc__err_set(err, CDC_ERR_INVALID,
-                                "checkpoint: unexpected field '%.*s' (the format is cdc1:file=F;pos=N[;gtid=SET][;snap=PROGRESS])",
+                                "checkpoint: unexpected field '%.*s' (the format is cdc1:file=F;pos=N[;gtid=SET][;snap=PROGRESS][;incr=TABLES])",
                                 (int)klen, s);
         }
         s = *semi ? semi + 1 : semi;
@@ -282,6 +307,7 @@ int cdc__position_parse_into(cdc_position *p, const char *text, cdc__err *err)
     cdc__buf_reset(&p->file);
     cdc__buf_reset(&p->gtid_text);
     cdc__buf_reset(&p->snap);
+    cdc__buf_reset(&p->incr);
     cdc__gtid_set_clear(&p->gtids);
     p->offset = 0;
     p->gtid_known = false;

@@ -5,11 +5,13 @@
  * ("earliest", "now", "FILE:OFFSET", "gtid:SET", a checkpoint).
  *
  * The checkpoint string is
- *     cdc1:file=<name>;pos=<offset>[;gtid=<set>][;snap=<progress>]
+ *     cdc1:file=<name>;pos=<offset>[;gtid=<set>][;snap=<progress>][;incr=<tables>]
  * where <name> has every byte outside [A-Za-z0-9._/-] written as %XX,
  * <offset> is decimal and <set> is the GTID set in the server's text form
  * ("uuid:1-5,uuid:tag:1-3" or "0-1-5,1-2-9"). <progress> (snapprog.h)
- * marks an unfinished snapshot whose point is file/pos/gtid. The "cdc1:" prefix lets a
+ * marks an unfinished snapshot whose point is file/pos/gtid. <tables>
+ * (incremental.h) lists incremental snapshots still to do, each with the
+ * key of the last row handed out. The "cdc1:" prefix lets a
  * later version change the format and still read this one.
  * Internal; not installed (the public half is in cdc/stream.h).
  */
@@ -31,6 +33,7 @@ struct cdc_position {
     cdc__buf gtid_text;     /* the set's text, NUL-terminated, kept in step */
     bool gtid_known;       /* the set is the whole executed set at this point */
     cdc__buf snap;          /* an unfinished snapshot's progress (snapprog.h), NUL-terminated; empty: none */
+    cdc__buf incr;          /* incremental snapshots to go on with (incremental.h); empty: none */
 };
 
 /* An empty position (file "", offset 0, no GTIDs). */
@@ -49,6 +52,8 @@ int cdc__position_sync_text(cdc_position *p);
 
 /* Replaces the snapshot progress (len 0: none). */
 int cdc__position_set_snap(cdc_position *p, const char *text, size_t len);
+/* Replaces the incremental snapshots' progress (len 0: none). */
+int cdc__position_set_incr(cdc_position *p, const char *text, size_t len);
 
 /* Appends the checkpoint string (no NUL) to out. */
 int cdc__position_format_buf(const cdc_position *p, cdc__buf *out);

@@ -1362,6 +1362,36 @@ static int cb_error(cdc__err *err, const char *which, int rc)
     return cdc__err_set(err, rc, "snapshot: the %s callback returned %d", which, rc);
 }
 
+/* Fills s->vals and s->present from the text fields of one row of t
+ * (its select list); values may point into texts and s->scratch. */
+static int convert_row(snap *s, snap_table *t, const cdc_bytes *texts, cdc__err *err)
+{
+    memset(s->present, 0, t->t.ncols);
+    cdc__buf_reset(&s->scratch);
+    if (cdc__buf_reserve(&s->scratch, t->t.ncols * CDC__FROM_TEXT_SCRATCH))
+        return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+    for (size_t j = 0; j < t->nsel; j++) {
+        size_t i = t->sel[j];
+        if (t->sc[i].excluded) continue;
+        s->present[i] = 1;
+        if (!texts[j].ptr) {
+            memset(&s->vals[i], 0, sizeof s->vals[i]);
+            s->vals[i].col = &t->t.cols[i];
+            s->vals[i].kind = CDC_K_NULL;
+            continue;
+        }
+        int rc;
+        if (t->sc[i].index_sel && (rc = repair_labels(s, t, i, &texts[j], &texts[t->sc[i].index_sel - 1], err)))
+            return rc;
+        rc = cdc__snap_value(&t->t.cols[i], t->sc[i].hint, texts[j].ptr, texts[j].len, &s->scratch, &s->vals[i], err);
+        if (rc) {
+            cdc__err_prefix(err, "snapshot of %s.%s column %s", t->t.db, t->t.name, t->t.col_names[i]);
+            return rc;
+        }
+    }
+    return CDC_OK;
+}
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -1455,31 +1485,7 @@ static int deliver(snap *s, cdc__err *err)
         const uint8_t *p = cdc__rd_take(&r, len);
         if (!p) return cdc__err_set(err, CDC_ERR_PROTOCOL, "snapshot: batch truncated");
         int rc = cdc__row_parse(p, len, t->nsel ? t->nsel + t->nextra : 1 /* SELECT 1 */, s->texts, err);
-        if (rc) return rc;
-        memset(s->present, 0, t->t.ncols);
-        cdc__buf_reset(&s->scratch);
-        if (cdc__buf_reserve(&s->scratch, t->t.ncols * CDC__FROM_TEXT_SCRATCH))
-            return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
-        for (size_t j = 0; j < t->nsel; j++) {
-            size_t i = t->sel[j];
-            if (t->sc[i].excluded) continue;
-            s->present[i] = 1;
-            if (!s->texts[j].ptr) {
-                memset(&s->vals[i], 0, sizeof s->vals[i]);
-                s->vals[i].col = &t->t.cols[i];
-                s->vals[i].kind = CDC_K_NULL;
-                continue;
-            }
-            if (t->sc[i].index_sel &&
-                (rc = repair_labels(s, t, i, &s->texts[j], &s->texts[t->sc[i].index_sel - 1], err)))
-                return rc;
-            rc = cdc__snap_value(&t->t.cols[i], t->sc[i].hint, s->texts[j].ptr, s->texts[j].len, &s->scratch,
-                                 &s->vals[i], err);
-            if (rc) {
-                cdc__err_prefix(err, "snapshot of %s.%s column %s", t->t.db, t->t.name, t->t.col_names[i]);
-                return rc;
-            }
-        }
+        if (rc || (rc = convert_row(s, t, s->texts, err))) return rc;
         /* the row counts as delivered whatever the callback says: a pause
          * resumes after it */
         s->cur_row++;
@@ -1938,4 +1944,156 @@ int cdc__snapshot_stream(const cdc__snap_stream *st, const cdc_allocator *a, cdc
     cdc__snapshot_stream_free(g);
     *state = NULL;
     return rc;
+}
+
+/* ---- one table, for incremental snapshots (incremental.c) -------------- */
+
+struct cdc__snap_one {
+    snap s;                     /* its tables[0], vals, present, scratch */
+    const char *db, *table;     /* during open only */
+    cdc__snap_filter user;
+    cdc_value *keyvals;
+};
+
+static bool one_table(const char *db, const char *table, void *ud)
+{
+    const cdc__snap_one *o = ud;
+    return !strcmp(db, o->db) && !strcmp(table, o->table);
+}
+
+static bool one_column(const char *db, const char *table, const char *column, void *ud)
+{
+    const cdc__snap_one *o = ud;
+    return o->user.column && o->user.column(db, table, column, o->user.ud);
+}
+
+void cdc__snap_one_free(cdc__snap_one *o)
+{
+    if (!o) return;
+    snap *s = &o->s;
+    for (size_t i = 0; i < s->ntables; i++) table_free(s->a, &s->tables[i]);
+    cdc__free(s->a, s->tables);
+    cdc__free(s->a, s->vals);
+    cdc__free(s->a, s->present);
+    cdc__free(s->a, s->texts);
+    cdc__free(s->a, o->keyvals);
+    cdc__buf_free(&s->scratch);
+    cdc__free(s->a, o);
+}
+
+int cdc__snap_one_open(cdc__snap_one **out, cdc__conn *c, const char *db, const char *table,
+                       const cdc__snap_filter *f, const cdc_allocator *a, cdc__err *err)
+{
+    *out = NULL;
+    a = cdc__allocator(a);
+    cdc__snap_one *o = cdc__calloc(a, 1, sizeof *o);
+    if (!o) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+    snap *s = &o->s;
+    s->a = a;
+    s->o = &s->opts;
+    s->cb = &s->cbs;
+    cdc__buf_init(&s->scratch, a);
+    o->db = db;
+    o->table = table;
+    if (f) o->user = *f;
+    s->opts.filter = (cdc__snap_filter){one_table, one_column, o};
+    s->c0 = c;
+    s->mariadb = cdc__conn_server_version(c)->flavour == CDC_FLAVOUR_MARIADB;
+    int rc = read_schema(s, err);
+    s->c0 = NULL;
+    s->opts.filter = (cdc__snap_filter){0};
+    if (!rc && s->ntables != 1)
+        rc = cdc__err_set(err, CDC_ERR_SCHEMA, "%s.%s: no such table (information_schema lists no base table of that "
+                                               "name)", db, table);
+    snap_table *t = rc ? NULL : &s->tables[0];
+    if (!rc && !t->pageable)
+        rc = cdc__err_set(err, CDC_ERR_UNSUPPORTED,
+                          "%s.%s: an incremental snapshot reads in primary-key order and this table has %s", db,
+                          table, t->has_key ? "a primary key of a type that cannot be paged (ENUM, FLOAT, a prefix...)"
+                                            : "no primary key");
+    if (!rc) {
+        size_t n = t->t.ncols ? t->t.ncols : 1;
+        s->vals = cdc__calloc(a, n, sizeof *s->vals);
+        s->present = cdc__calloc(a, n, 1);
+        s->texts = cdc__calloc(a, 2 * n, sizeof *s->texts);
+        o->keyvals = cdc__calloc(a, t->nkey, sizeof *o->keyvals);
+        if (!s->vals || !s->present || !s->texts || !o->keyvals) rc = cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+    }
+    o->db = o->table = NULL;
+    if (rc) {
+        cdc__snap_one_free(o);
+        return rc;
+    }
+    *out = o;
+    return CDC_OK;
+}
+
+const struct cdc_table *cdc__snap_one_table(const cdc__snap_one *o) { return &o->s.tables[0].t; }
+
+size_t cdc__snap_one_fields(const cdc__snap_one *o)
+{
+    const snap_table *t = &o->s.tables[0];
+    return t->nsel ? t->nsel + t->nextra : 1;
+}
+
+size_t cdc__snap_one_nkey(const cdc__snap_one *o) { return o->s.tables[0].nkey; }
+
+size_t cdc__snap_one_key_column(const cdc__snap_one *o, size_t k)
+{
+    const snap_table *t = &o->s.tables[0];
+    return t->sel[t->key_sel[k]];
+}
+
+const cdc_bytes *cdc__snap_one_key_text(const cdc__snap_one *o, const cdc_bytes *texts, size_t k)
+{
+    return &texts[o->s.tables[0].key_sel[k]];
+}
+
+int cdc__snap_one_sql(const cdc__snap_one *o, const cdc_bytes *last, const char *cond, uint64_t limit, cdc__buf *out)
+{
+    const snap_table *t = &o->s.tables[0];
+    int rc = cdc__buf_puts(out, t->select_sql);
+    const char *glue = " WHERE ";
+    if (!rc && cond && *cond) {
+        rc = cdc__buf_printf(out, "%s(%s)", glue, cond);
+        glue = " AND ";
+    }
+    if (!rc && last) {
+        rc = cdc__buf_puts(out, glue);
+        if (!rc) rc = cdc__snap_after_sql(out, t->kc, t->nkey, last);
+    }
+    if (!rc) rc = cdc__buf_printf(out, "%s LIMIT %llu", t->order_sql, (unsigned long long)limit);
+    if (!rc) rc = cdc__buf_terminate(out);
+    return rc;
+}
+
+int cdc__snap_one_keyvals(cdc__snap_one *o, const cdc_bytes *texts, const cdc_value **vals, cdc__err *err)
+{
+    snap *s = &o->s;
+    snap_table *t = &s->tables[0];
+    cdc__buf_reset(&s->scratch);
+    if (cdc__buf_reserve(&s->scratch, t->nkey * CDC__FROM_TEXT_SCRATCH))
+        return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+    for (size_t k = 0; k < t->nkey; k++) {
+        size_t i = t->sel[t->key_sel[k]];
+        const cdc_bytes *v = &texts[t->key_sel[k]];
+        if (!v->ptr) return cdc__err_set(err, CDC_ERR_CORRUPT, "%s.%s: a NULL primary key value", t->t.db, t->t.name);
+        int rc = cdc__snap_value(&t->t.cols[i], t->sc[i].hint, v->ptr, v->len, &s->scratch, &o->keyvals[k], err);
+        if (rc) return rc;
+    }
+    *vals = o->keyvals;
+    return CDC_OK;
+}
+
+int cdc__snap_one_row(cdc__snap_one *o, const uint8_t *row, size_t len, const cdc_value **vals,
+                      const uint8_t **present, cdc__err *err)
+{
+    snap *s = &o->s;
+    snap_table *t = &s->tables[0];
+    int rc = cdc__row_parse(row, len, cdc__snap_one_fields(o), s->texts, err);
+    if (!rc) rc = convert_row(s, t, s->texts, err);
+    if (rc) return rc;
+    *vals = s->vals;
+    *present = s->present;
+    return CDC_OK;
 }

@@ -268,3 +268,35 @@ int cdc__snapshot_stream(const cdc__snap_stream *st, const cdc_allocator *a, cdc
 void cdc__snapshot_stream_free(cdc__snap_streamer *state);
 
 #endif /* CDC_SNAPSHOT_H */
+
+/* ---- one table, for incremental snapshots (incremental.c) -------------- */
+
+/* One table described as the snapshot describes it (the same value
+ * representation), read in primary-key chunks by incremental.c. */
+typedef struct cdc__snap_one cdc__snap_one;
+
+/* Reads db.table's description over c (a session set up as the
+ * snapshot's workers are: UTC, binary results). f->column leaves
+ * columns out as for the snapshot. CDC_ERR_SCHEMA when there is no such
+ * base table, CDC_ERR_UNSUPPORTED when it has no pageable primary key. */
+int cdc__snap_one_open(cdc__snap_one **out, cdc__conn *c, const char *db, const char *table,
+                       const cdc__snap_filter *f, const cdc_allocator *a, cdc__err *err);
+void cdc__snap_one_free(cdc__snap_one *o);
+const struct cdc_table *cdc__snap_one_table(const cdc__snap_one *o);
+/* Fields of a row of the chunk SELECT. */
+size_t cdc__snap_one_fields(const cdc__snap_one *o);
+size_t cdc__snap_one_nkey(const cdc__snap_one *o);
+/* The table column index of key column k. */
+size_t cdc__snap_one_key_column(const cdc__snap_one *o, size_t k);
+/* The text of key column k among a row's fields. */
+const cdc_bytes *cdc__snap_one_key_text(const cdc__snap_one *o, const cdc_bytes *texts, size_t k);
+/* Appends (terminated) SELECT ... [WHERE (cond) AND after last] ORDER BY key LIMIT limit;
+ * last: key texts of the previous chunk's last row, NULL for the first. */
+int cdc__snap_one_sql(const cdc__snap_one *o, const cdc_bytes *last, const char *cond, uint64_t limit, cdc__buf *out);
+/* The key columns of a row's fields as values (*vals[k], valid until the next call). */
+int cdc__snap_one_keyvals(cdc__snap_one *o, const cdc_bytes *texts, const cdc_value **vals, cdc__err *err);
+/* A stored row (the lenenc fields of a text-protocol row) as values
+ * indexed like the table's columns, as the snapshot's row callback gets
+ * them; valid until the next call. */
+int cdc__snap_one_row(cdc__snap_one *o, const uint8_t *row, size_t len, const cdc_value **vals,
+                      const uint8_t **present, cdc__err *err);

@@ -22,6 +22,7 @@
 #include "conn.h"
 #include "delivery.h"
 #include "filter.h"
+#include "incremental.h"
 #include "position.h"
 #include "replica.h"
 #include "schema.h"
@@ -47,6 +48,9 @@ struct cdc_stream {
     void *progress_ud;
     cdc_stream_checkpoint_cb snap_done_cb;
     void *snap_done_ud;
+    cdc_stream_change_cb incr_cb;
+    void *incr_ud;
+    cdc__incr *incr;          /* incremental snapshots (incremental.c) */
     cdc_stream_snapshot_progress_cb snap_progress_cb;
     void *snap_progress_ud;
     cdc_stream_checkpoint_cb snap_ck_cb;
@@ -112,6 +116,35 @@ static int publish_hook(const cdc_position *safe, void *ud)
 
 static int publish(cdc_stream *s) { return cdc__delivery_publish(&s->dv); }
 
+static void incr_log(int level, int code, const char *msg, void *ud);
+
+/* The incremental snapshots' progress into the safe position, so that
+ * every checkpoint from here on carries it. */
+static int incr_progress(cdc_stream *s)
+{
+    if (!cdc__incr_progress_changed(s->incr)) return CDC_OK;
+    cdc__buf b;
+    cdc__buf_init(&b, s->alloc);
+    int rc = cdc__incr_progress(s->incr, &b);
+    if (!rc) rc = cdc__position_set_incr(&s->dv.safe, (const char *)b.data, b.len);
+    cdc__buf_free(&b);
+    if (!rc) rc = publish(s);
+    return rc ? cdc__err_set(&s->err, CDC_ERR_NOMEM, "out of memory") : CDC_OK;
+}
+
+static int incr_change_hook(const cdc_change *c, const cdc__gtid *gid, void *ud)
+{
+    cdc_stream *s = ud;
+    int r = cdc__incr_change(s->incr, c, gid);
+    /* a signal: in the checkpoint of its own transaction already */
+    if (r == 1) (void)incr_progress(s);
+    return r;
+}
+static bool incr_boundary_hook(const cdc_position *safe, void *ud)
+{
+    return cdc__incr_boundary(((cdc_stream *)ud)->incr, safe);
+}
+
 /* ---- lifecycle ------------------------------------------------------- */
 
 int cdc_stream_new(cdc_stream **out, const cdc_config *cfg, const cdc_allocator *alloc, char *errbuf,
@@ -154,6 +187,13 @@ int cdc_stream_new(cdc_stream **out, const cdc_config *cfg, const cdc_allocator 
         rc = cdc__where_parse(cdc__config_str(s->cfg, CDC_CFG_STOP_AT), "stop.at", false, &s->dv.stop_kind, &s->dv.stop,
                               &err);
     if (rc == CDC_OK) rc = cdc__filter_init(&s->filter, s->cfg, a, &err);
+    if (rc == CDC_OK) {
+        cdc__incr_env ie = {.alloc = a, .cfg = s->cfg, .filter = &s->filter, .log = incr_log, .log_ud = s,
+                            .rows_metric = &s->m[CDC_METRIC_SNAPSHOT_ROWS]};
+        rc = cdc__incr_new(&s->incr, &ie, &err);
+        s->dv.hooks.change = incr_change_hook;
+        s->dv.hooks.boundary = incr_boundary_hook;
+    }
     if (rc == CDC_OK && s->start_kind == CDC__WHERE_NONE &&
         cdc__snapshot_mode(cdc__config_enum(s->cfg, CDC_CFG_SNAPSHOT_MODE)) == CDC_SNAPSHOT_RECOVERY)
         rc = cdc__err_set(&err, CDC_ERR_CONFIG, "snapshot.mode=recovery streams from a start position, and start is "
@@ -199,6 +239,7 @@ void cdc_stream_free(cdc_stream *s)
     if (!s) return;
     session_end(s);
     cdc__snapshot_stream_free(s->snap);
+    cdc__incr_free(s->incr);
     cdc__position_clear(&s->resume_pos);
     cdc__conn_free(s->meta);
     cdc__delivery_free(&s->dv);
@@ -236,6 +277,25 @@ void cdc_stream_set_snapshot_done_cb(cdc_stream *s, cdc_stream_checkpoint_cb cb,
 {
     s->snap_done_cb = cb;
     s->snap_done_ud = ud;
+}
+
+void cdc_stream_set_incremental_cb(cdc_stream *s, cdc_stream_change_cb cb, void *ud)
+{
+    s->incr_cb = cb;
+    s->incr_ud = ud;
+}
+
+int cdc_stream_snapshot_table(cdc_stream *s, const char *table, const char *filter)
+{
+    if (!s || !table) return CDC_ERR_INVALID;
+    cdc__err e = {0}; /* the code says it; the log callback belongs to the stream's thread */
+    return cdc__incr_request(s->incr, table, filter, &e);
+}
+
+int cdc_stream_snapshot_control(cdc_stream *s, cdc_snapshot_ctl what, const char *table)
+{
+    if (!s) return CDC_ERR_INVALID;
+    return cdc__incr_control(s->incr, (int)what, table);
 }
 
 void cdc_stream_stop(cdc_stream *s)
@@ -301,6 +361,26 @@ static int open_meta(cdc_stream *s)
 }
 
 static void snap_log(int level, int code, const char *msg, void *ud) { slog(ud, level, code, "%s", msg); }
+static void incr_log(int level, int code, const char *msg, void *ud) { slog(ud, level, code, "%s", msg); }
+
+/* Incremental snapshots between feeds, at a transaction boundary: a
+ * ready chunk's rows to the host, then the next chunk's reads. */
+static int incr_service(cdc_stream *s)
+{
+    s->dv.owner_wanted = false;
+    cdc_stream_change_cb cb = s->incr_cb ? s->incr_cb : s->snap_cb;
+    void *ud = s->incr_cb ? s->incr_ud : s->snap_ud;
+    for (;;) {
+        int rc = cdc__incr_service(s->incr, &s->dv.safe, s->dv.in_txn, cb, ud, &s->err);
+        bool out = rc == CDC__INCR_CHUNK_OUT;
+        if (out) rc = CDC_OK;
+        if (!rc && !s->dv.in_txn) rc = incr_progress(s);
+        if (!rc && out) rc = cdc__delivery_checkpoint_now(&s->dv);
+        /* after a chunk, the next one at once (read-only on an idle
+         * server: nothing else would come to wake the stream) */
+        if (rc || !out || atomic_load(&s->stop_flag)) return rc;
+    }
+}
 
 /*
  * Takes the snapshot (lib/snapshot.c, docs/snapshot.md) on connections of
@@ -449,6 +529,9 @@ static int session_open(cdc_stream *s)
         if (rc == CDC_OK && !resume && strcmp(s->info.row_image, "FULL"))
             slog(s, 1, CDC_OK, "binlog_row_image=%s: changes carry only some columns", s->info.row_image);
         if (rc == CDC_OK) rc = resolve(s);
+        /* incremental snapshots a checkpoint recorded go on */
+        if (rc == CDC_OK && s->dv.safe.incr.len)
+            rc = cdc__incr_restore(s->incr, (const char *)s->dv.safe.incr.data, s->dv.safe.incr.len, &s->err);
         if (rc == CDC_ERR_PAUSED) return rc; /* inside the snapshot: the session waits with it */
         if (rc == CDC_OK && s->dv.safe_file_ok && s->dv.safe.offset > 4)
             rc = cdc__replica_check_start(s->conn, cdc_position_file(&s->dv.safe), s->dv.safe.offset, &s->err);
@@ -641,6 +724,18 @@ static int fetch_names(cdc_stream *s)
 static int feed(cdc_stream *s, const uint8_t *p, size_t n)
 {
     for (;;) {
+        /* a chunk to hand out before the bytes after its boundary */
+        if (s->dv.owner_wanted || cdc__incr_pending(s->incr)) {
+            int rc = incr_service(s);
+            if (rc == CDC_ERR_PAUSED) {
+                s->dv.pausing = true;
+                s->rest = p;
+                s->rest_len = n;
+                return rc;
+            }
+            if (rc) return rc;
+            if (n == 0) return 0;
+        }
         ptrdiff_t used = cdc_decoder_feed(s->dec, p, n);
         if (s->dv.failed) return s->err.code ? s->err.code : CDC_ERR_CALLBACK;
         if (used < 0) {
@@ -652,6 +747,11 @@ static int feed(cdc_stream *s, const uint8_t *p, size_t n)
             s->rest = p + used;
             s->rest_len = n - (size_t)used;
             return CDC_ERR_PAUSED;
+        }
+        if (s->dv.owner_wanted) {
+            p += used;
+            n -= (size_t)used;
+            continue; /* served at the top */
         }
         if (s->dv.names_wanted) {
             int rc = fetch_names(s);
@@ -741,6 +841,14 @@ int cdc_stream_start(cdc_stream *s)
                 if (r != FEED_ON) return r;
                 continue;
             }
+        }
+        if (!s->piece_cont && cdc__incr_pending(s->incr)) {
+            int r = incr_service(s);
+            if (r == CDC_ERR_PAUSED) {
+                s->state = ST_PAUSED;
+                return r;
+            }
+            if (r) return fail(s, r);
         }
         cdc_bytes pkt;
         bool more = false, cont = s->piece_cont;

@@ -50,6 +50,7 @@ typedef struct stream_ctx {
     bool verbose;
     bool fsync;           /* --fsync: output and checkpoint on disk before it counts */
     bool in_snapshot;     /* snapshot rows may come; its point is not yet saved */
+    bool incr_lines;      /* lines of an incremental snapshot chunk wait for its checkpoint */
     bool snap_ck;         /* a checkpoint of the unfinished snapshot was saved */
     bool tty;             /* stderr is a terminal: progress is one updating line */
     bool progress_line;   /* that line is on the screen, unfinished */
@@ -375,6 +376,18 @@ static int on_snapshot_row(const cdc_change *c, void *ud)
     return emit_records(x, cdc_debezium_snapshot_row(x->dz, c));
 }
 
+/* A row of an incremental snapshot: an "op":"r" line (Debezium:
+ * source.snapshot "incremental"), out with its chunk's checkpoint. */
+static int on_incremental_row(const cdc_change *c, void *ud)
+{
+    stream_ctx *x = ud;
+    x->incr_lines = true;
+    if (x->dz) return emit_records(x, cdc_debezium_change(x->dz, c, CDC_DEBEZIUM_SNAPSHOT_INCREMENTAL), false);
+    cli_buf_reset(&x->line);
+    int rc = cli_change_json(&x->line, c);
+    return rc ? rc : emit(x);
+}
+
 static int on_ddl(const cdc_query *q, const cdc_position *pos, void *ud)
 {
     stream_ctx *x = ud;
@@ -394,7 +407,9 @@ static int on_ddl(const cdc_query *q, const cdc_position *pos, void *ud)
 static int on_checkpoint(const cdc_position *pos, void *ud)
 {
     stream_ctx *x = ud;
-    int rc = save_checkpoint(x, pos);
+    /* after an incremental snapshot chunk: its lines first */
+    int rc = x->incr_lines ? flush_txn(x, pos) : save_checkpoint(x, pos);
+    if (rc == 0) x->incr_lines = false;
     if (rc == 0 && g_signal) return CDC_ERR_PAUSED;
     return rc;
 }
@@ -506,6 +521,12 @@ static void stream_usage(FILE *f)
             "                          schemas.enable, ...; docs/debezium.md)\n"
             "  --snapshot MODE         never (default) | initial | initial_only | no_data | when_needed:\n"
             "                          rows as \"op\":\"r\" lines first (docs/snapshot.md), progress on stderr\n"
+            "  --snapshot-table DB.T   an incremental snapshot of DB.T while streaming (repeatable; needs\n"
+            "                          --signal-table or --set read.only=true; docs/snapshot.md)\n"
+            "  --snapshot-where COND   only rows matching the SQL condition COND, for the --snapshot-table\n"
+            "                          before it\n"
+            "  --signal-table DB.T     the signal table (signal.data.collection): Debezium signals, and the\n"
+            "                          watermarks of incremental snapshots\n"
             "  --verbose               also print informational log messages\n"
             "On exit the last checkpoint goes to stderr as \"checkpoint: <string>\".\n"
             "Exit status: 0 at --stop-at, 130 on SIGINT, 143 on SIGTERM, 1 on error, 2 on bad usage.\n");
@@ -514,7 +535,7 @@ static void stream_usage(FILE *f)
 int cmd_stream(int argc, char **argv)
 {
     enum { O_SID = CLI_O__NEXT, O_START, O_STOP, O_CKFILE, O_TABLES, O_XTABLES, O_XCOLS, O_EVENTS, O_VERBOSE,
-           O_HELP, O_SNAPSHOT, O_FSYNC, O_FORMAT, O_OPTION };
+           O_HELP, O_SNAPSHOT, O_FSYNC, O_FORMAT, O_OPTION, O_SNAP_TABLE, O_SNAP_WHERE, O_SIGNAL };
     static const struct option opts[] = {
         CLI_CONN_OPTIONS,
         {"server-id", required_argument, NULL, O_SID}, {"start", required_argument, NULL, O_START},
@@ -524,7 +545,9 @@ int cmd_stream(int argc, char **argv)
         {"verbose", no_argument, NULL, O_VERBOSE}, {"help", no_argument, NULL, O_HELP},
         {"snapshot", required_argument, NULL, O_SNAPSHOT}, {"fsync", no_argument, NULL, O_FSYNC},
         {"format", required_argument, NULL, O_FORMAT}, {"option", required_argument, NULL, O_OPTION},
-        {NULL, 0, NULL, 0}};
+        {"snapshot-table", required_argument, NULL, O_SNAP_TABLE},
+        {"snapshot-where", required_argument, NULL, O_SNAP_WHERE},
+        {"signal-table", required_argument, NULL, O_SIGNAL}, {NULL, 0, NULL, 0}};
     static const char cmd[] = "cdc stream";
     stream_ctx x;
     memset(&x, 0, sizeof x);
@@ -542,8 +565,8 @@ int cmd_stream(int argc, char **argv)
     /* The CLI streams only unless --snapshot asks for one. */
     cli_set(cmd, cfg, "snapshot.mode", "never");
     cli_conn cc = {cmd, NULL};
-    const char *start = NULL, *dzopts[64];
-    size_t ndzopts = 0;
+    const char *start = NULL, *dzopts[64], *snap_tables[64], *snap_where[64];
+    size_t ndzopts = 0, nsnap = 0;
     bool debezium = false;
     int status = 0, c;
     opterr = 0; /* our messages: getopt's would repeat an unknown option's value */
@@ -563,6 +586,19 @@ int cmd_stream(int argc, char **argv)
         case O_EVENTS: x.events = true; break;
         case O_SNAPSHOT: status = cli_set(cmd, cfg, "snapshot.mode", optarg) ? 2 : 0; break;
         case O_VERBOSE: x.verbose = true; break;
+        case O_SNAP_TABLE:
+            if (nsnap == sizeof snap_tables / sizeof snap_tables[0]) {
+                status = cli_usage_error(cmd, "too many --snapshot-table");
+            } else {
+                snap_where[nsnap] = NULL;
+                snap_tables[nsnap++] = optarg;
+            }
+            break;
+        case O_SNAP_WHERE:
+            if (!nsnap || snap_where[nsnap - 1]) status = cli_usage_error(cmd, "--snapshot-where follows a --snapshot-table");
+            else snap_where[nsnap - 1] = optarg;
+            break;
+        case O_SIGNAL: status = cli_set(cmd, cfg, "signal.data.collection", optarg) ? 2 : 0; break;
         case O_FSYNC: x.fsync = true; break;
         case O_FORMAT:
             if (!strcmp(optarg, "debezium")) debezium = true;
@@ -645,6 +681,19 @@ int cmd_stream(int argc, char **argv)
     cdc_stream_set_snapshot_progress_cb(x.s, on_snapshot_progress, &x);
     cdc_stream_set_snapshot_checkpoint_cb(x.s, on_snapshot_checkpoint, &x);
     x.tty = isatty(STDERR_FILENO);
+    cdc_stream_set_incremental_cb(x.s, on_incremental_row, &x);
+    for (size_t i = 0; i < nsnap; i++) {
+        int rc = cdc_stream_snapshot_table(x.s, snap_tables[i], snap_where[i]);
+        if (rc) {
+            fprintf(stderr, "cdc stream: --snapshot-table %s: %s\n", snap_tables[i],
+                    rc == CDC_ERR_CONFIG ? "needs --signal-table or --set read.only=true"
+                    : rc == CDC_ERR_INVALID ? "not db.table, or not captured by --tables/--exclude-tables"
+                                            : cdc_err_name(rc));
+            cdc_stream_free(x.s);
+            cdc_debezium_free(x.dz);
+            return 2;
+        }
+    }
 
     struct stat st;
     if (fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode)) {

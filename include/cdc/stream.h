@@ -241,6 +241,59 @@ CDC_EXTERN void cdc_stream_set_snapshot_checkpoint_cb(cdc_stream *s, cdc_stream_
  * not take the snapshot again). */
 CDC_EXTERN void cdc_stream_set_snapshot_done_cb(cdc_stream *s, cdc_stream_checkpoint_cb cb, void *ud);
 
+/* ---- incremental snapshots (docs/snapshot.md, "Incremental snapshots") ----
+ *
+ * While the stream runs, a captured table can be read again, whole or
+ * only the rows matching a condition, in primary-key chunks of
+ * incremental.snapshot.chunk.size rows, without locks and without
+ * stopping the stream (the watermark algorithm of Netflix's DBLog, as
+ * Debezium's incremental snapshots). Its rows reach the host as op 'r'
+ * changes in the middle of the stream, each chunk at a transaction
+ * boundary, never ahead of a change that is newer than the row: applied
+ * by key in delivery order, the stream's changes and these rows give the
+ * table's current contents. After each chunk the checkpoint callback gets
+ * the position (the rows are then out).
+ *
+ * Needs a signal table (signal.data.collection: the low and high
+ * watermark of each chunk are rows written there) or read.only=true (no
+ * writes: GTID watermarks on MySQL, which needs gtid_mode=ON; each
+ * chunk's consistent-snapshot point on MariaDB). Rows inserted into the
+ * signal table trigger the same: Debezium's execute-snapshot,
+ * pause-snapshot, resume-snapshot and stop-snapshot signals. The signal
+ * table's rows are never delivered as changes. Every checkpoint carries the
+ * incremental snapshots still to do (its "incr" field): a restart from it
+ * goes on after the last chunk handed out.
+ */
+
+/*
+ * Queues an incremental snapshot of table ("db.table", captured by the
+ * stream's filters); filter, when not NULL or "", is an SQL condition on
+ * its rows (Debezium's additional-conditions), pasted into the chunk
+ * queries as WHERE (filter). Tables are read one after the other, in the
+ * order asked. Thread-safe; may be called before cdc_stream_start(). The
+ * stream starts on it at its next event or heartbeat. CDC_ERR_INVALID
+ * (not db.table, or not captured), CDC_ERR_CONFIG (neither
+ * signal.data.collection nor read.only is set), CDC_ERR_NOMEM. Problems
+ * found later (no such table, no usable primary key, a failing query)
+ * end that table's snapshot with an error on the log callback (level 0);
+ * the stream goes on.
+ */
+CDC_EXTERN int cdc_stream_snapshot_table(cdc_stream *s, const char *table, const char *filter);
+
+typedef enum cdc_snapshot_ctl {
+    CDC_SNAPSHOT_CTL_PAUSE = 1,  /* no new chunk is read until resumed (the chunk in flight completes) */
+    CDC_SNAPSHOT_CTL_RESUME = 2,
+    CDC_SNAPSHOT_CTL_STOP = 3    /* drop table's snapshot (NULL: every one), queued or in progress */
+} cdc_snapshot_ctl;
+/* Pauses, resumes or stops incremental snapshots, as the pause-snapshot,
+ * resume-snapshot and stop-snapshot signals do. Thread-safe.
+ * CDC_ERR_INVALID for an unknown what or a table that is not db.table. */
+CDC_EXTERN int cdc_stream_snapshot_control(cdc_stream *s, cdc_snapshot_ctl what, const char *table);
+/* Rows of incremental snapshots (op 'r', the values of the initial
+ * snapshot's rows, positioned where they are handed out). NULL (the
+ * default): they go to the snapshot callback. */
+CDC_EXTERN void cdc_stream_set_incremental_cb(cdc_stream *s, cdc_stream_change_cb cb, void *ud);
+
 /*
  * Runs the stream on the calling thread until it ends:
  *   CDC_OK           the configured stop.at position was reached

@@ -1,0 +1,566 @@
+#!/usr/bin/env python3
+"""Incremental snapshots (the DBLog watermark algorithm) while the stream runs.
+
+usage: incremental.py CDC_BINARY [--rows N] [--servers mariadb,mysql] [--soak] [--overhead]
+
+On each server, `cdc stream` follows the binlog and is asked for an
+incremental snapshot of a table of N rows (default 100,000; --soak: 1,000,000)
+while writers update, delete and insert rows without pause, one of them
+aiming at the keys of the chunk being read (just after the last "op":"r" row
+printed). Two variants: watermarks in a signal table (--signal-table), and
+read-only (read.only=true, an account with no write privilege; GTID
+watermarks on MySQL, each chunk's consistent-snapshot point on MariaDB).
+Afterwards:
+  * the "op":"r" rows and the changes, applied by key in the order printed,
+    equal SELECT of the table;
+  * no snapshot row overwrites a newer change: for each "op":"r" row whose key
+    had a change printed before it, the row equals the state that change left
+    (or a state a later change of the key gives: a change the read already
+    saw);
+  * signal rows (watermarks, signals) never appear as changes; read-only runs
+    write nothing to the server.
+Then, through rows inserted into the signal table: execute-snapshot with an
+additional condition, pause-snapshot (no rows while paused), resume-snapshot,
+stop-snapshot (the snapshot ends early). Prints peak RSS of `cdc stream`
+and the time of the incremental snapshot beside a plain snapshot
+(--snapshot initial_only) of the same table (--soak, or --overhead alone:
+use a release build). Prints "[       OK ] name" /
+"[  FAILED  ] name" lines and a last line "N passed, N failed". Needs
+tests/servers/testenv.sh's servers and environment; fails, never skips,
+without them.
+"""
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "differential"))
+import run as diff  # noqa: E402  (its Server runs SQL through testenv.sh)
+
+DB = os.environ.get("SNAPINCR_TEST_DB", "snapincr_test")  # another name lets two runs share a server
+RO_USER = "snapincr_ro"
+RO_PW = "snapincr-ro-pw"
+CHUNK = 1024
+OVERHEAD_CHUNKS = (1024, 10000)
+
+
+class Writer(threading.Thread):
+    """One client session fed autocommit updates, deletes, inserts and small
+    transactions until stop(). aim() returns a key range to favour."""
+
+    def __init__(self, srv, seed, nrows, aim=None):
+        super().__init__(daemon=True)
+        cmd = [srv.testenv, srv.flavor, "--batch", "--skip-column-names", DB]
+        self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE)
+        self.rnd = random.Random(seed)
+        self.nrows = nrows
+        self.aim = aim
+        self.halt = threading.Event()
+        self.ops = 0
+
+    def key(self):
+        r = self.rnd
+        if self.aim:
+            lo = self.aim()
+            if lo is not None:
+                return lo + r.randrange(3 * CHUNK * 2)
+        return r.randrange(self.nrows * 2)
+
+    def run(self):
+        r = self.rnd
+        while not self.halt.is_set():
+            k = self.key()
+            c = r.randrange(10)
+            if c < 3:
+                s = "INSERT IGNORE INTO t VALUES (%d, %d, 'ins-%d');" % (k, r.randrange(1000), self.ops)
+            elif c < 6:
+                s = "UPDATE t SET v = v + 1, s = 'upd-%d' WHERE id = %d;" % (self.ops, k)
+            elif c < 8:
+                s = "DELETE FROM t WHERE id = %d;" % k
+            else:
+                s = ("BEGIN; DELETE FROM t WHERE id = %d; INSERT IGNORE INTO t VALUES (%d, 7, 'txn-%d');"
+                     " UPDATE t SET v = v * 2 WHERE id BETWEEN %d AND %d; UPDATE IGNORE t SET id = id + 1"
+                     " WHERE id = %d; COMMIT;" % (k, k, self.ops, k, k + 9, k + 20))
+            try:
+                self.p.stdin.write((s + "\n").encode())
+                self.p.stdin.flush()
+            except BrokenPipeError:
+                break
+            self.ops += 1
+            if self.ops % 20 == 0:
+                time.sleep(0.001)
+
+    def stop(self):
+        self.halt.set()
+        self.join()
+        self.p.stdin.close()
+        if self.p.wait() != 0:
+            raise RuntimeError("writer failed: " + self.p.stderr.read().decode()[-500:])
+
+
+class Stream:
+    """`cdc stream` in the background, its lines read as they come."""
+
+    def __init__(self, binary, srv, args, user="root", password=None):
+        port = os.environ["CDC_TEST_%s_PORT" % srv.flavor.upper()]
+        env = dict(os.environ, CDC_PASSWORD=password or os.environ["CDC_TEST_PASSWORD"])
+        self.tmp = tempfile.TemporaryDirectory()
+        self.out_path = os.path.join(self.tmp.name, "out")
+        self.err_path = os.path.join(self.tmp.name, "err")
+        cmd = [binary, "stream", "--host", "127.0.0.1", "--port", port, "--user", user,
+               "--ssl-mode", "required", "--server-id", str(5500 + random.randrange(400)),
+               "--tables", DB + ".t", "--verbose"] + args
+        self.cmd = cmd
+        self.p = subprocess.Popen(cmd, stdout=open(self.out_path, "wb"), stderr=open(self.err_path, "wb"),
+                                  env=env)
+        self.f = open(self.out_path, "rb")
+        self.lines = []
+        self.partial = b""
+        self.last_r = None
+        self.peak_kb = 0
+
+    def poll(self):
+        data = self.f.read()
+        if data:
+            data = self.partial + data
+            parts = data.split(b"\n")
+            self.partial = parts.pop()
+            for l in parts:
+                if l.strip():
+                    j = json.loads(l)
+                    self.lines.append(j)
+                    if j["op"] == "r":
+                        self.last_r = j["after"]["id"]
+        try:
+            with open("/proc/%d/status" % self.p.pid) as st:
+                for l in st:
+                    if l.startswith("VmHWM:"):
+                        self.peak_kb = max(self.peak_kb, int(l.split()[1]))
+        except OSError:
+            pass
+        if self.p.poll() is not None:
+            raise RuntimeError("cdc stream exited %d: %s" % (self.p.returncode, self.stderr()[-2000:]))
+
+    def stderr(self):
+        with open(self.err_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def wait_for(self, what, timeout, step=0.05):
+        t0 = time.time()
+        while time.time() - t0 < timeout:
+            self.poll()
+            if what():
+                return True
+            time.sleep(step)
+        self.poll()
+        return what()
+
+    def finish(self):
+        self.p.send_signal(signal.SIGINT)
+        try:
+            self.p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+        data = self.partial + self.f.read()
+        for l in data.split(b"\n"):
+            if l.strip():
+                self.lines.append(json.loads(l))
+        self.f.close()
+        err = self.stderr()
+        self.tmp.cleanup()
+        return err
+
+
+class Check:
+    def __init__(self, name):
+        self.name = name
+        self.problems = []
+
+    def bad(self, msg):
+        self.problems.append(msg)
+
+    def done(self, results):
+        for p in self.problems[:12]:
+            print("  " + p)
+        print(("[  FAILED  ] " if self.problems else "[       OK ] ") + self.name)
+        results.append(not self.problems)
+
+
+def load(srv, nrows):
+    srv.sql("DROP DATABASE IF EXISTS %s; CREATE DATABASE %s;"
+            " CREATE TABLE %s.t (id INT PRIMARY KEY, v BIGINT NOT NULL, s VARCHAR(40) NOT NULL);"
+            " CREATE TABLE %s.sig (id VARCHAR(64) PRIMARY KEY, type VARCHAR(32) NOT NULL, data VARCHAR(2048));"
+            % (DB, DB, DB, DB))
+    batch = []
+    for i in range(0, nrows * 2, 2):
+        batch.append("(%d,%d,'row-%d')" % (i, i * 3, i))
+        if len(batch) == 5000:
+            srv.sql("INSERT INTO t VALUES %s;" % ",".join(batch), db=DB)
+            batch = []
+    if batch:
+        srv.sql("INSERT INTO t VALUES %s;" % ",".join(batch), db=DB)
+
+
+def select_all(srv):
+    return {int(r[0]): {"id": int(r[0]), "v": int(r[1]), "s": r[2]} for r in srv.sql("SELECT id, v, s FROM %s.t" % DB)}
+
+
+def verify(chk, lines, final):
+    """Rebuilds the table from the lines; checks that no r row is stale."""
+    state, last, later = {}, {}, {}
+    # per key: indexes and images of changes, to judge r rows against
+    for i, l in enumerate(lines):
+        if l["table"] != "t":
+            chk.bad("a line of table %s (signal rows must not be delivered): %s" % (l["table"], l))
+            continue
+        if l["op"] in ("u", "d", "c"):
+            if l["before"] is not None:
+                later.setdefault(l["before"]["id"], []).append((i, None))
+            if l["after"] is not None:
+                later.setdefault(l["after"]["id"], []).append((i, l["after"]))
+    reads = checked = newer = 0
+    for i, l in enumerate(lines):
+        op, b, a = l["op"], l["before"], l["after"]
+        if op == "r":
+            reads += 1
+            k = a["id"]
+            if k in last:
+                checked += 1
+                if last[k] != a:
+                    # a state a later change gives: the read saw that change already
+                    if any(j > i and img == a for j, img in later.get(k, [])):
+                        newer += 1
+                    else:
+                        chk.bad("stale snapshot row at line %d: %s, but the change before it left %s"
+                                % (i + 1, a, last[k]))
+            state[k] = a
+            last[k] = a
+            continue
+        if op in ("u", "d"):
+            state.pop(b["id"], None)
+            last[b["id"]] = None
+        if op in ("c", "u"):
+            state[a["id"]] = a
+            last[a["id"]] = a
+    if state != final:
+        diffs = sorted(k for k in set(state) | set(final) if state.get(k) != final.get(k))
+        chk.bad("%d rows differ from SELECT, e.g. id %s: rebuilt %s, SELECT %s" % (
+            len(diffs), diffs[0], state.get(diffs[0]), final.get(diffs[0])))
+    return reads, checked, newer
+
+
+def sentinel_and_stop(srv, st, key):
+    srv.sql("INSERT INTO t VALUES (%d, 0, 'sentinel');" % key, db=DB)
+    ok = st.wait_for(lambda: any(l["op"] == "c" and l["after"]["id"] == key for l in st.lines), 60)
+    err = st.finish()
+    return ok, err
+
+
+def ro_user(srv):
+    u = "'%s'@'%%'" % RO_USER
+    grants = "REPLICATION SLAVE, REPLICATION CLIENT" if srv.flavor == "mysql" else "REPLICATION SLAVE, BINLOG MONITOR"
+    srv.sql("DROP USER IF EXISTS %s; CREATE USER %s IDENTIFIED BY '%s'; GRANT SELECT ON %s.* TO %s;"
+            " GRANT %s ON *.* TO %s;" % (u, u, RO_PW, DB, u, grants, u))
+
+
+def run_under_writers(binary, srv, nrows, read_only, results, stats):
+    name = "incremental/%s/%s" % (srv.flavor, "read_only" if read_only else "signal_table")
+    chk = Check(name)
+    load(srv, nrows)
+    # signals come through the signal table in both variants; read-only
+    # writes no watermarks there (and its account could not)
+    args = ["--signal-table", DB + ".sig", "--set", "incremental.snapshot.chunk.size=%d" % CHUNK]
+    if read_only:
+        ro_user(srv)
+        st = Stream(binary, srv, args + ["--set", "read.only=true"], user=RO_USER, password=RO_PW)
+    else:
+        st = Stream(binary, srv, args)
+    st.wait_for(lambda: False, 0.3)
+    aim = lambda: st.last_r  # noqa: E731
+    writers = [Writer(srv, 11 + i + (100 if read_only else 0), nrows, aim if i == 0 else None) for i in range(3)]
+    for w in writers:
+        w.start()
+    # the writers first, so that the snapshot meets keys changed before it
+    st.wait_for(lambda: False, 0.5)
+    srv.sql("INSERT INTO sig VALUES ('go', 'execute-snapshot', '{\"data-collections\": [\"%s.t\"]}');" % DB,
+            db=DB)
+    t0 = time.time()
+    done = st.wait_for(lambda: "incremental snapshot of %s.t done" % DB in st.stderr(), 600, 0.02)
+    took = time.time() - t0
+    time.sleep(0.3)
+    ops = 0
+    for w in writers:
+        w.stop()
+        ops += w.ops
+    ok, err = sentinel_and_stop(srv, st, -1)
+    if not done:
+        chk.bad("the incremental snapshot did not finish: %s" % err[-1500:])
+    if not ok:
+        chk.bad("the stream did not deliver the final row: %s" % err[-1500:])
+    final = select_all(srv)
+    reads, checked, newer = verify(chk, st.lines, final)
+    changes = len(st.lines) - reads
+    sig = srv.sql("SELECT COUNT(*) FROM %s.sig WHERE type LIKE 'snapshot-window-%%'" % DB)[0][0]
+    if read_only and sig != "0":
+        chk.bad("read-only run wrote %s rows into the signal table" % sig)
+    if not read_only and sig == "0":
+        chk.bad("no watermark rows in the signal table")
+    dropped = [l for l in err.splitlines() if "rows dropped" in l or "done:" in l]
+    print("%s: %d rows, %d writes, %d changes, %d op r rows in %.1f s; %d r rows after a change of their key "
+          "(%d newer than it); peak RSS %d KiB; %s" % (name, nrows, ops, changes, reads, took, checked, newer,
+                                                      st.peak_kb, dropped[-1].strip() if dropped else ""))
+    if checked == 0:
+        chk.bad("no snapshot row followed a change of its key: the writers did not reach the chunks being read")
+    stats[name] = (took, st.peak_kb)
+    chk.done(results)
+
+
+def signals(binary, srv, results):
+    """execute-snapshot with a condition, pause, resume, stop, through the signal table."""
+    chk = Check("incremental/%s/signals" % srv.flavor)
+    n = 20000
+    load(srv, n)
+    st = Stream(binary, srv, ["--signal-table", DB + ".sig", "--set", "incremental.snapshot.chunk.size=200"])
+    st.wait_for(lambda: False, 0.3)
+
+    def signal_row(i, typ, data):
+        srv.sql("INSERT INTO sig VALUES ('test-%d', '%s', '%s');" % (i, typ, data.replace("'", "''")), db=DB)
+
+    def reads():
+        return [l for l in st.lines if l["op"] == "r"]
+
+    # a condition: only ids divisible by 6 (ids are even)
+    signal_row(1, "execute-snapshot", json.dumps({"data-collections": [DB + ".t"], "type": "incremental",
+                                                  "additional-conditions": [{"data-collection": DB + ".t",
+                                                                             "filter": "id % 6 = 0"}]}))
+    if not st.wait_for(lambda: "done:" in st.stderr(), 120):
+        chk.bad("the conditional snapshot did not finish: %s" % st.stderr()[-1000:])
+    st.wait_for(lambda: False, 0.5)  # its last chunk's lines
+    got = sorted(l["after"]["id"] for l in reads())
+    want = sorted(int(r[0]) for r in srv.sql("SELECT id FROM %s.t WHERE id %% 6 = 0" % DB))
+    if got != want:
+        chk.bad("additional-conditions: %d rows, want %d" % (len(got), len(want)))
+    base = len(reads())
+    # pause: the chunk in flight may finish, then nothing
+    signal_row(2, "execute-snapshot", json.dumps({"data-collections": [DB + ".t"]}))
+    st.wait_for(lambda: len(reads()) > base + 1000, 60)
+    signal_row(3, "pause-snapshot", "")
+    st.wait_for(lambda: "paused" in st.stderr(), 30)
+    st.wait_for(lambda: False, 0.5)
+    at_pause = len(reads())
+    st.wait_for(lambda: False, 2.0)
+    if len(reads()) != at_pause:
+        chk.bad("rows kept coming while paused: %d then %d" % (at_pause, len(reads())))
+    if at_pause - base >= n:
+        chk.bad("the snapshot finished before the pause could be seen")
+    signal_row(4, "resume-snapshot", "")
+    if not st.wait_for(lambda: st.stderr().count("done:") >= 2, 120):
+        chk.bad("the resumed snapshot did not finish")
+    st.wait_for(lambda: False, 0.5)  # its last chunk's lines
+    second = sorted(l["after"]["id"] for l in reads()[base:])
+    if second != sorted(int(r[0]) for r in srv.sql("SELECT id FROM %s.t" % DB)):
+        chk.bad("the paused and resumed snapshot has %d rows, %d distinct; the table has %d" % (
+            len(second), len(set(second)), n))
+    # stop: while paused (so that it cannot have finished), then resume: nothing more comes
+    base = len(reads())
+    signal_row(5, "execute-snapshot", json.dumps({"data-collections": [DB + ".t"]}))
+    st.wait_for(lambda: len(reads()) > base, 60)
+    signal_row(6, "pause-snapshot", "")
+    st.wait_for(lambda: st.stderr().count("snapshots paused") >= 2, 30)
+    signal_row(7, "stop-snapshot", json.dumps({"data-collections": [DB + ".t"], "type": "incremental"}))
+    st.wait_for(lambda: "stopped after" in st.stderr(), 30)
+    st.wait_for(lambda: False, 0.3)
+    stopped_at = len(reads()) - base
+    signal_row(8, "resume-snapshot", "")
+    st.wait_for(lambda: st.stderr().count("snapshots resumed") >= 2, 30)
+    st.wait_for(lambda: False, 1.0)
+    if "stopped after" not in st.stderr() or stopped_at >= n or len(reads()) - base != stopped_at:
+        chk.bad("stop-snapshot: %d of %d rows delivered, %d after resume; stderr: %s" % (
+            stopped_at, n, len(reads()) - base, st.stderr()[-800:]))
+    # a bad signal is reported, the stream goes on
+    signal_row(9, "execute-snapshot", '{"data-collections": ["%s.nosuch"]}' % DB)
+    signal_row(10, "execute-snapshot", '{"data-collections": [')
+    ok, err = sentinel_and_stop(srv, st, -1)
+    if not ok:
+        chk.bad("the stream did not go on after bad signals: %s" % err[-800:])
+    if "not captured" not in err or "signal data:" not in err:
+        chk.bad("bad signals were not reported: %s" % err[-800:])
+    if any(l["table"] != "t" for l in st.lines):
+        chk.bad("signal rows were delivered as changes")
+    print("%s: conditional %d rows; paused at %d; stopped after %d of %d" % (
+        chk.name, len(got), at_pause, stopped_at, n))
+    chk.done(results)
+
+
+def big_rows(binary, srv, results):
+    """A chunk holds at most 16 MiB of row text: 3,000 rows of 12 KB (36 MB)
+    in chunks of 10,000 rows come in several chunks, every row once (peak RSS
+    is printed: meaningful in a release build, not under ASan)."""
+    chk = Check("incremental/%s/big_rows" % srv.flavor)
+    srv.sql("DROP DATABASE IF EXISTS %s; CREATE DATABASE %s; CREATE TABLE %s.t (id INT PRIMARY KEY, v BIGINT NOT NULL,"
+            " s MEDIUMTEXT NOT NULL); CREATE TABLE %s.sig (id VARCHAR(64) PRIMARY KEY, type VARCHAR(32) NOT NULL,"
+            " data VARCHAR(2048));" % (DB, DB, DB, DB))
+    for b in range(0, 3000, 200):
+        srv.sql("INSERT INTO t VALUES %s;" % ",".join("(%d, %d, REPEAT('x%d', 6000))" % (i, i, i % 10)
+                                                      for i in range(b, b + 200)), db=DB)
+    st = Stream(binary, srv, ["--signal-table", DB + ".sig", "--snapshot-table", DB + ".t", "--set",
+                              "incremental.snapshot.chunk.size=10000"])
+    done = st.wait_for(lambda: "done:" in st.stderr(), 300)
+    st.wait_for(lambda: False, 0.5)
+    ok, err = sentinel_and_stop(srv, st, -1) if done else (False, st.finish())
+    ids = [l["after"]["id"] for l in st.lines if l["op"] == "r"]
+    chunks = srv.sql("SELECT COUNT(*) FROM %s.sig WHERE type = 'snapshot-window-open'" % DB)[0][0]
+    if not done or sorted(ids) != list(range(3000)):
+        chk.bad("%d rows (%d distinct), want 0..2999 once each: %s" % (len(ids), len(set(ids)), err[-500:]))
+    if int(chunks) < 3:
+        chk.bad("%s chunks for 36 MB: the 16 MiB bound did not split them" % chunks)
+    print("%s: %d rows in %s chunks, peak RSS %d KiB" % (chk.name, len(ids), chunks, st.peak_kb))
+    chk.done(results)
+
+
+def restart(binary, srv, results):
+    """Progress in the checkpoint: a run stopped in the middle of an incremental
+    snapshot leaves incr= in its checkpoint file; the next run from that file
+    goes on after the recorded key instead of starting over, and both runs'
+    lines rebuild SELECT."""
+    chk = Check("incremental/%s/restart" % srv.flavor)
+    n = 30000
+    load(srv, n)
+    writers = [Writer(srv, 500 + i, n) for i in range(2)]
+    for w in writers:
+        w.start()
+    with tempfile.TemporaryDirectory() as tmp:
+        ck = os.path.join(tmp, "ck")
+        args = ["--signal-table", DB + ".sig", "--checkpoint-file", ck, "--set", "incremental.snapshot.chunk.size=500"]
+        st = Stream(binary, srv, args)
+        st.wait_for(lambda: False, 0.3)
+        srv.sql("INSERT INTO sig VALUES ('r1', 'execute-snapshot', '{\"data-collections\": [\"%s.t\"]}');" % DB,
+                db=DB)
+        st.wait_for(lambda: sum(1 for l in st.lines if l["op"] == "r") >= 8000, 120)
+        st.finish()
+        lines1 = st.lines
+        with open(ck) as f:
+            saved = f.read().strip()
+        if ";incr=" not in saved:
+            chk.bad("the checkpoint has no incr field: %s" % saved)
+        st = Stream(binary, srv, args)
+        st.wait_for(lambda: "done:" in st.stderr(), 300)
+        for w in writers:
+            w.stop()
+        ok, err = sentinel_and_stop(srv, st, -1)
+        lines2 = st.lines
+    r1 = sum(1 for l in lines1 if l["op"] == "r")
+    r2 = sum(1 for l in lines2 if l["op"] == "r")
+    if not ok or "goes on from a checkpoint" not in err:
+        chk.bad("the second run did not go on from the checkpoint: %s" % err[-800:])
+    if r2 > n - r1 + 2000:
+        chk.bad("the second run read %d rows after %d: it started over" % (r2, r1))
+    verify(chk, lines1 + lines2, select_all(srv))
+    print("%s: first run %d op r rows, stopped with %s; second run %d op r rows" % (
+        chk.name, r1, saved[saved.find(";incr="):][:80], r2))
+    chk.done(results)
+
+
+def overhead(binary, srv, nrows, stats):
+    """Wall time and peak RSS of a plain snapshot and of an incremental one
+    of the same table (no writers; output to /dev/null, so that nothing but
+    the reading is measured)."""
+    load(srv, nrows)
+    port = os.environ["CDC_TEST_%s_PORT" % srv.flavor.upper()]
+    env = dict(os.environ, CDC_PASSWORD=os.environ["CDC_TEST_PASSWORD"])
+    cmd = [binary, "stream", "--host", "127.0.0.1", "--port", port, "--user", "root", "--ssl-mode", "required",
+           "--server-id", str(5900 + random.randrange(90)), "--tables", DB + ".t", "--verbose"]
+
+    def timed(args, until_done):
+        with tempfile.TemporaryFile() as err:
+            t0 = time.time()
+            p = subprocess.Popen(cmd + args, stdout=subprocess.DEVNULL, stderr=err, env=env)
+            peak = 0
+            while p.poll() is None:
+                try:
+                    with open("/proc/%d/status" % p.pid) as st:
+                        peak = max([peak] + [int(l.split()[1]) for l in st if l.startswith("VmHWM:")])
+                except OSError:
+                    pass
+                if until_done:
+                    err.seek(0)
+                    if b"done:" in err.read():
+                        took = time.time() - t0
+                        p.send_signal(signal.SIGINT)
+                        p.wait()
+                        return took, peak
+                time.sleep(0.01)
+            if p.returncode != 0 or until_done:
+                err.seek(0)
+                raise RuntimeError("%s: exit %d: %s" % (args, p.returncode, err.read().decode()[-500:]))
+            return time.time() - t0, peak
+
+    plain, plain_kb = timed(["--snapshot", "initial_only"], False)
+    print("overhead/%s: %d rows: plain snapshot %.2f s (peak RSS %d KiB)" % (srv.flavor, nrows, plain, plain_kb))
+    for chunk in OVERHEAD_CHUNKS:
+        for ro in (False, True):
+            extra = ["--set", "read.only=true"] if ro else []
+            incr, incr_kb = timed(["--snapshot-table", DB + ".t", "--signal-table", DB + ".sig", "--set",
+                                   "incremental.snapshot.chunk.size=%d" % chunk] + extra, True)
+            print("overhead/%s: incremental (%s) in chunks of %d: %.2f s (peak RSS %d KiB): %+.0f%% over the plain "
+                  "snapshot" % (srv.flavor, "read-only" if ro else "signal table", chunk, incr, incr_kb,
+                                100.0 * (incr - plain) / plain))
+
+
+def main():
+    args = sys.argv[1:]
+    if not args or args[0].startswith("-"):
+        print(__doc__, file=sys.stderr)
+        sys.exit(2)
+    binary = args.pop(0)
+    nrows, servers, soak, overhead_only = 100000, ["mariadb", "mysql"], False, False
+    while args:
+        a = args.pop(0)
+        if a == "--rows":
+            nrows = int(args.pop(0))
+        elif a == "--servers":
+            servers = args.pop(0).split(",")
+        elif a == "--overhead":
+            overhead_only = True
+        elif a == "--soak":
+            soak = True
+            nrows = 1000000
+        else:
+            print(__doc__, file=sys.stderr)
+            sys.exit(2)
+    results, stats = [], {}
+    for flavor in servers:
+        srv = diff.Server(flavor)
+        try:
+            if not overhead_only:
+                for ro in (False, True):
+                    run_under_writers(binary, srv, nrows, ro, results, stats)
+                signals(binary, srv, results)
+                restart(binary, srv, results)
+                big_rows(binary, srv, results)
+            if soak or overhead_only:
+                overhead(binary, srv, nrows, stats)
+        except Exception as e:  # a failure of the setup is a failure, never a skip
+            print("  %s: %s" % (flavor, e))
+            print("[  FAILED  ] incremental/%s/setup" % flavor)
+            results.append(False)
+        finally:
+            try:
+                srv.sql("DROP DATABASE IF EXISTS %s; DROP USER IF EXISTS '%s'@'%%';" % (DB, RO_USER))
+            except Exception:
+                pass
+    passed = sum(results)
+    print("%d passed, %d failed" % (passed, len(results) - passed))
+    sys.exit(0 if passed == len(results) and results else 1)
+
+
+if __name__ == "__main__":
+    main()
