@@ -382,7 +382,7 @@ static int on_incremental_row(const cdc_change *c, void *ud)
 {
     stream_ctx *x = ud;
     x->incr_lines = true;
-    if (x->dz) return emit_records(x, cdc_debezium_change(x->dz, c, CDC_DEBEZIUM_SNAPSHOT_INCREMENTAL), false);
+    if (x->dz) return emit_records(x, cdc_debezium_change(x->dz, c, CDC_DEBEZIUM_SNAPSHOT_INCREMENTAL));
     cli_buf_reset(&x->line);
     int rc = cli_change_json(&x->line, c);
     return rc ? rc : emit(x);
