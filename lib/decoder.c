@@ -14,6 +14,7 @@
 #include "event.h"
 #include "payload.h"
 #include "rows.h"
+#include "schema.h"
 #include "tablemap.h"
 #include "value.h"
 
@@ -1011,6 +1012,13 @@ int cdc_event_is_unknown(const cdc_event *ev) { return ev->unknown; }
 int cdc_event_is_inner(const cdc_event *ev) { return ev->inner; }
 const char *cdc_event_gtid(const cdc_event *ev) { return ev->gtid; }
 
+/* QUERY_EVENT's post-header starts with the thread id (4 bytes LE). */
+uint32_t cdc_event_thread_id(const cdc_event *ev)
+{
+    if (ev->h.type != CDC_EV_QUERY || ev->body_len < 4) return 0;
+    return cdc__le32(ev->body);
+}
+
 uint64_t cdc_table_id(const cdc_table *t) { return t->id; }
 const char *cdc_table_db(const cdc_table *t) { return t->db; }
 const char *cdc_table_name(const cdc_table *t) { return t->name; }
@@ -1082,3 +1090,8 @@ cdc_bytes cdc_query_sql(const cdc_query *q) { return q->q.sql; }
 unsigned cdc_query_charset(const cdc_query *q) { return q->q.charset_client; }
 uint32_t cdc_query_thread_id(const cdc_query *q) { return q->q.thread_id; }
 uint16_t cdc_query_error_code(const cdc_query *q) { return q->q.error_code; }
+int cdc_query_is_ddl(const cdc_query *q)
+{
+    cdc_bytes sql = cdc_query_sql(q);
+    return cdc__schema_is_ddl((const char *)sql.ptr, sql.len);
+}

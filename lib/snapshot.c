@@ -212,7 +212,8 @@ static const char *rget(const cdc__result *r, size_t row, const char *col)
 static uint64_t rnum(const cdc__result *r, size_t row, const char *col)
 {
     const char *v = rget(r, row, col);
-    return v ? strtoull(v, NULL, 10) : 0;
+    uint64_t n;
+    return v && cdc__parse_u64(v, strlen(v), &n) ? n : 0;
 }
 
 static int query_result(cdc__conn *c, const char *sql, cdc__result **out, cdc__err *err)
@@ -522,7 +523,7 @@ static int maria_point(snap *s, cdc__conn *c, char **file, uint64_t *pos, cdc__e
         const char *k = cdc__result_get(r, i, 0), *v = cdc__result_get(r, i, 1);
         if (!k || !v) continue;
         if (!strcasecmp(k, "Binlog_snapshot_file")) *file = dup(s->a, v);
-        else if (!strcasecmp(k, "Binlog_snapshot_position")) *pos = strtoull(v, NULL, 10);
+        else if (!strcasecmp(k, "Binlog_snapshot_position") && !cdc__parse_u64(v, strlen(v), pos)) *pos = 0;
     }
     cdc__result_free(r);
     if (!*file || !**file) {
@@ -530,6 +531,11 @@ static int maria_point(snap *s, cdc__conn *c, char **file, uint64_t *pos, cdc__e
         *file = NULL;
         return cdc__err_set(err, CDC_ERR_UNSUPPORTED,
                             "snapshot: the server reports no binlog_snapshot_file (is the binary log enabled?)");
+    }
+    if (*pos < 4) {
+        cdc__free(s->a, *file);
+        *file = NULL;
+        return cdc__err_set(err, CDC_ERR_PROTOCOL, "snapshot: the server reports no valid binlog_snapshot_position");
     }
     return CDC_OK;
 }

@@ -181,7 +181,7 @@ typedef struct txns { cdc__buf log; } txns;
 static int t_begin(const cdc_event *e, void *ud)
 {
     txns *x = ud;
-    cdc__buf_printf(&x->log, "B%s(%s) ", cdc_event_name(e), cdc_event_gtid(e));
+    cdc__buf_printf(&x->log, "B%s(%s,t%u) ", cdc_event_name(e), cdc_event_gtid(e), (unsigned)cdc_event_thread_id(e));
     return 0;
 }
 static int t_commit(const cdc_event *e, void *ud)
@@ -194,7 +194,8 @@ static int t_query(const cdc_query *q, void *ud)
 {
     txns *x = ud;
     cdc_bytes sql = cdc_query_sql(q);
-    cdc__buf_printf(&x->log, "Q%.6s(%s) ", (const char *)sql.ptr, cdc_event_gtid(cdc_query_event(q)));
+    cdc__buf_printf(&x->log, "Q%.6s(%s,t%u%s) ", (const char *)sql.ptr, cdc_event_gtid(cdc_query_event(q)),
+                    (unsigned)cdc_query_thread_id(q), cdc_query_is_ddl(q) ? ",ddl" : "");
     return 0;
 }
 
@@ -222,13 +223,15 @@ static void test_transactions(void **state)
     (void)state;
     txns x;
     cdc__buf_init(&x.log, NULL);
-    /* MariaDB 10.0 (mysqlbinlog: GTID 0-3704-2815 a standalone CREATE TABLE,
-     * GTID 0-3704-2816 a transaction of two inserts ending in Xid) */
+    /* MariaDB 10.0 (mariadb-binlog: GTID 0-3704-2815 a standalone CREATE
+     * TABLE from thread_id=3, GTID 0-3704-2816 a transaction of two inserts
+     * begun by its GTID event, so no thread id, ending in Xid) */
     assert_string_equal(txn_log("binlog-parser/mysql-bin.07", &x),
-                        "QCREATE(0-3704-2815) BMARIA_GTID(0-3704-2816) CXID ");
-    /* MySQL 9.6: a BEGIN query after the tagged GTID, commit by Xid */
+                        "QCREATE(0-3704-2815,t3,ddl) BMARIA_GTID(0-3704-2816,t0) CXID ");
+    /* MySQL 9.6 (mysqlbinlog: a BEGIN query from thread_id=11 after the
+     * tagged GTID, commit by Xid) */
     assert_string_equal(txn_log("rust_mysql_common/binlog_transaction_with_GTID_TAG.000001", &x),
-                        "BQUERY(55778904-0299-11f1-b1b8-4ef0c4956feb:mytag:3) CXID ");
+                        "BQUERY(55778904-0299-11f1-b1b8-4ef0c4956feb:mytag:3,t11) CXID ");
     cdc__buf_free(&x.log);
 }
 

@@ -105,10 +105,7 @@ static int on_begin(const cdc_event *e, void *ud)
     if (g && *g) snprintf(id, sizeof id, "%s", g);
     else snprintf(id, sizeof id, "file=%s,pos=%" PRIu64, cdc_event_file(e), cdc_event_offset(e));
     int rc = print_records(x, cdc_debezium_begin(x->dz, id, (int64_t)cdc_event_timestamp(e) * 1000));
-    cdc_bytes body = cdc_event_body(e);
-    if (cdc_event_type_of(e) == CDC_EV_QUERY && body.len >= 4) /* thread id: the first post-header field */
-        cdc_debezium_set_thread(x->dz, (int64_t)((uint32_t)body.ptr[0] | (uint32_t)body.ptr[1] << 8 |
-                                                 (uint32_t)body.ptr[2] << 16 | (uint32_t)body.ptr[3] << 24));
+    if (cdc_event_type_of(e) == CDC_EV_QUERY) cdc_debezium_set_thread(x->dz, cdc_event_thread_id(e));
     return rc;
 }
 
@@ -120,34 +117,13 @@ static int on_commit(const cdc_event *e, void *ud)
 }
 
 /* DDL statements become schema-change records; other statements
- * (statement-based DML, SAVEPOINT, XA...) do not. */
+ * (statement-based DML, SAVEPOINT, XA...) do not: the library's test,
+ * the same one the stream applies. */
 static int on_query(const cdc_query *q, void *ud)
 {
     dump_ctx *x = ud;
-    if (cdc_event_offset(cdc_query_event(q)) < x->start || cdc_query_error_code(q)) return 0;
-    cdc_bytes sql = cdc_query_sql(q);
-    size_t i = 0;
-    while (i < sql.len) {
-        if (isspace(sql.ptr[i])) { i++; continue; }
-        if (i + 1 < sql.len && sql.ptr[i] == '/' && sql.ptr[i + 1] == '*') {
-            /* a comment, or MySQL's versioned comment whose body is SQL */
-            if (i + 2 < sql.len && sql.ptr[i + 2] == '!') { i += 3; while (i < sql.len && isdigit(sql.ptr[i])) i++; continue; }
-            const uint8_t *e = NULL;
-            for (size_t k = i + 2; k + 1 < sql.len; k++)
-                if (sql.ptr[k] == '*' && sql.ptr[k + 1] == '/') { e = sql.ptr + k + 2; break; }
-            if (!e) return 0;
-            i = (size_t)(e - sql.ptr);
-            continue;
-        }
-        break;
-    }
-    static const char *const ddl[] = {"CREATE", "ALTER", "DROP", "RENAME", "TRUNCATE", NULL};
-    for (int k = 0; ddl[k]; k++) {
-        size_t n = strlen(ddl[k]);
-        if (sql.len - i > n && !strncasecmp((const char *)sql.ptr + i, ddl[k], n) && !isalnum(sql.ptr[i + n]))
-            return print_records(x, cdc_debezium_schema_change(x->dz, q, CDC_DEBEZIUM_SNAPSHOT_FALSE));
-    }
-    return 0;
+    if (cdc_event_offset(cdc_query_event(q)) < x->start || cdc_query_error_code(q) || !cdc_query_is_ddl(q)) return 0;
+    return print_records(x, cdc_debezium_schema_change(x->dz, q, CDC_DEBEZIUM_SNAPSHOT_FALSE));
 }
 
 static int on_change(const cdc_change *c, void *ud)

@@ -212,6 +212,9 @@ CDC_EXTERN int cdc_event_is_inner(const cdc_event *ev);
 /* GTID of the transaction the event belongs to: "uuid:5",
  * "uuid:tag:5" (tagged), "0-1-5" (MariaDB); "" when none (anonymous). */
 CDC_EXTERN const char *cdc_event_gtid(const cdc_event *ev);
+/* The session (connection) id that wrote a QUERY event, e.g. a
+ * transaction's BEGIN; 0 for other events. Debezium's source.thread. */
+CDC_EXTERN uint32_t cdc_event_thread_id(const cdc_event *ev);
 
 /* ---- table maps -------------------------------------------------------- */
 
@@ -278,6 +281,10 @@ CDC_EXTERN cdc_bytes cdc_query_sql(const cdc_query *q);
 CDC_EXTERN unsigned cdc_query_charset(const cdc_query *q);
 CDC_EXTERN uint32_t cdc_query_thread_id(const cdc_query *q);
 CDC_EXTERN uint16_t cdc_query_error_code(const cdc_query *q);
+/* 1 when the statement changes the schema or privileges (it starts with
+ * ALTER, CREATE, DROP, RENAME, TRUNCATE, GRANT or REVOKE after any
+ * comments), the same test the stream applies before its DDL callback. */
+CDC_EXTERN int cdc_query_is_ddl(const cdc_query *q);
 
 #ifdef __cplusplus
 }
