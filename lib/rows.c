@@ -7,7 +7,7 @@
 
 #include "decimal.h"
 #include "temporal.h"
-#include "types.h"
+#include "rowvalue.h"
 
 bool cdc__rows_is_rows_event(int type)
 {
@@ -78,7 +78,7 @@ static uint8_t text_or_bytes(const cdc_column *c)
 }
 
 /* A length-prefixed value of text or bytes, unless the metadata says it
- * is an INET4/INET6/UUID (whose length types.c checks). */
+ * is an INET4/INET6/UUID (whose length rowvalue.c checks). */
 static void plan_string(const cdc_column *c, unsigned lb, cdc__col_plan *pl)
 {
     if (c->flags & (CDC_COLF_INET4 | CDC_COLF_INET6 | CDC_COLF_UUID)) return;
@@ -92,7 +92,7 @@ static void plan_fixed(cdc__col_plan *pl, uint8_t op, size_t width, uint8_t kind
     pl->kind = kind;
 }
 
-/* The same choices as cdc__value_decode (types.c), made once. */
+/* The same choices as cdc__value_decode (rowvalue.c), made once. */
 void cdc__col_plan_make(const cdc_column *c, cdc__col_plan *pl)
 {
     *pl = (cdc__col_plan){.op = PLAN_SLOW};
@@ -163,7 +163,7 @@ void cdc__col_plan_make(const cdc_column *c, cdc__col_plan *pl)
         if (c->flags & CDC_COLF_JSON_TEXT) pl->vflags = CDC_VF_TEXT;
         break;
     }
-    default: break; /* old temporal and DECIMAL forms, GEOMETRY, VECTOR, NULL: types.c */
+    default: break; /* old temporal and DECIMAL forms, GEOMETRY, VECTOR, NULL: rowvalue.c */
     }
     if (pl->op == PLAN_TIME2 || pl->op == PLAN_DATETIME2 || pl->op == PLAN_TIMESTAMP2) pl->fsp = (uint8_t)fsp;
     pl->json = c->type == CDC_T_JSON;

@@ -2,7 +2,7 @@
  * snapshot_values.c: what the snapshot needs to make its rows read
  * exactly like binlog rows: cdc_column from information_schema (as a
  * TABLE_MAP with full metadata describes the column), text-protocol
- * values to cdc_value (as types.c decodes the row image), and the SQL of
+ * values to cdc_value (as rowvalue.c decodes the row image), and the SQL of
  * keyset pagination.
  */
 #include <arpa/inet.h>
@@ -13,7 +13,7 @@
 #include "decimal.h"
 #include "snapshot.h"
 #include "temporal.h"
-#include "types.h"
+#include "rowvalue.h"
 
 /* ---- columns --------------------------------------------------------- */
 

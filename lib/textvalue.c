@@ -16,7 +16,7 @@
 #include "charset.h"
 #include "decimal.h"
 #include "temporal.h"
-#include "types.h"
+#include "rowvalue.h"
 #include "value.h"
 
 static int bad(const cdc_column *col, const char *s, size_t len, cdc__err *err)

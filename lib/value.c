@@ -9,7 +9,7 @@
 #include "charset.h"
 #include "decimal.h"
 #include "temporal.h"
-#include "types.h"
+#include "rowvalue.h"
 #include "value.h"
 
 /* The public enum must keep the internal numbers. */

@@ -1,6 +1,6 @@
 /*
  * value.h: the contract between the row decoder (rows.c, which walks
- * row images) and the type codecs (types.c, decimal.c, json.c, render.c,
+ * row images) and the type codecs (rowvalue.c, decimal.c, json.c, render.c,
  * which know everything about one value). Internal; not installed.
  *
  * A cdc_column describes one column as a TABLE_MAP event (plus optional
@@ -134,7 +134,7 @@ typedef struct cdc_value {
  * Returns CDC_OK, or CDC_ERR_CORRUPT/CDC_ERR_UNSUPPORTED with a message
  * in err that names the type and the shortfall ("DATETIME2(6): need 8
  * bytes, 3 left"); the caller prefixes where (file, offset, table,
- * column). Implemented in types.c.
+ * column). Implemented in rowvalue.c.
  */
 int cdc__value_decode(const cdc_column *col, const uint8_t *p, size_t avail,
                       cdc_value *out, size_t *used, cdc__err *err);

@@ -1,9 +1,9 @@
 /*
  * Unit tests for the per-table decode plan of rows.c: a value read
  * through its column's plan must be the value cdc__value_decode gives
- * (types.c, the path every type has), with the same byte count and, for
+ * (rowvalue.c, the path every type has), with the same byte count and, for
  * short or malformed input, the same error and message. Checked on
- * columns of every type the plan reads and some it leaves to types.c,
+ * columns of every type the plan reads and some it leaves to rowvalue.c,
  * over random bytes, valid DECIMALs of every precision, and every
  * shortened input; values compared field by field, by their JSON text
  * and through the public getters.

@@ -1,7 +1,7 @@
 /* Unit tests of the snapshot's pieces (lib/snapshot_values.c):
  * information_schema -> cdc_column as TABLE_MAP describes it, every
  * column type's text-protocol value -> the cdc_value the binlog decoder
- * (types.c) gives for the same value in its row-image form, and the SQL
+ * (rowvalue.c) gives for the same value in its row-image form, and the SQL
  * of keyset pagination. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -107,7 +107,7 @@ static void column_of(const vcase *c, cdc_column *col, cdc_bytes **labels, char 
     if (rc) fail_msg("%s: %s", c->column_type, e.msg);
 }
 
-/* Each text value converts to what types.c decodes from the image. */
+/* Each text value converts to what rowvalue.c decodes from the image. */
 static void test_values_match_row_images(void **state)
 {
     (void)state;

@@ -1,5 +1,5 @@
 /*
- * valtest.h: helpers shared by the value-codec tests (test_types.c,
+ * valtest.h: helpers shared by the value-codec tests (test_rowvalue.c,
  * test_decimal.c, test_json.c, test_render.c): hex input, rendering into
  * a string through cmocka's leak-checking allocator, fixture files.
  */

@@ -15,7 +15,7 @@ secs=${3:-1800}
 shift 2
 [ $# -gt 0 ] && shift
 src=$(cd "$(dirname "$0")/../.." && pwd)
-targets=${*:-"json decimal types protocol decoder rows position ddl binlog client"}
+targets=${*:-"json decimal rowvalue protocol decoder rows position ddl binlog client"}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 for t in $targets; do

@@ -1,5 +1,5 @@
 /*
- * Unit tests for types.c (row-image bytes -> cdc_value) through the
+ * Unit tests for rowvalue.c (row-image bytes -> cdc_value) through the
  * canonical rendering. Byte vectors are built from the documented
  * formats (MySQL internals manual, the server's own comments) or taken
  * from real upstream vectors and fixtures; expected texts are what the
@@ -7,7 +7,7 @@
  */
 #include "valtest.h"
 
-#include "types.h"
+#include "rowvalue.h"
 
 #define U CDC_COLF_UNSIGNED | CDC_COLF_SIGNEDNESS_KNOWN
 #define S CDC_COLF_SIGNEDNESS_KNOWN

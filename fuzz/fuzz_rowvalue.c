@@ -1,5 +1,5 @@
 /*
- * fuzz_types.c: one column value, any type: cdc__value_decode, then the
+ * fuzz_rowvalue.c: one column value, any type: cdc__value_decode, then the
  * canonical rendering. Bytes 0-5 describe the column (type, meta,
  * flags, charset, labels/UUID); the rest is the row-image data.
  */

@@ -1,5 +1,5 @@
 /*
- * types.c: one column value of a row image -> cdc_value.
+ * rowvalue.c: one column value of a row image -> cdc_value.
  *
  * Row images store each non-NULL column in the server's record ("pack")
  * format; how many bytes it takes depends on the type byte and on the
@@ -10,7 +10,7 @@
  */
 #include "decimal.h"
 #include "temporal.h"
-#include "types.h"
+#include "rowvalue.h"
 
 const char *cdc__type_name(unsigned type)
 {

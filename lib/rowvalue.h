@@ -1,5 +1,5 @@
 /*
- * types.h: helpers of the type codec (types.c) that other modules share.
+ * rowvalue.h: helpers of the type codec (rowvalue.c) that other modules share.
  * The decoder itself is declared in value.h. Internal; not installed.
  */
 #ifndef CDC_TYPES_H
