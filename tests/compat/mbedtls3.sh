@@ -43,7 +43,9 @@ fi
 # tree's mtimes, which could make an old build look up to date.
 rm -rf "$root/src" "$root/build" "$root/build.log"
 mkdir -p "$root/src"
-(cd "$src" && git ls-files -z --cached --others --exclude-standard | xargs -0 tar cf - --no-recursion) |
+# One tar reading the list (xargs would split a long list into several
+# archives, and tar xf stops at the first one's end).
+(cd "$src" && git ls-files -z --cached --others --exclude-standard | tar cf - --no-recursion --null -T -) |
     tar xf - -C "$root/src"
 ver=$(chroot "$root" sh -c "dpkg-query -W -f '\${Version}' libmbedtls-dev")
 echo "mbedtls3: libmbedtls-dev $ver"
