@@ -572,7 +572,7 @@ static int dom_build(jdom *d, uint8_t t, const uint8_t *p, size_t avail, unsigne
     int32_t prev = -1;
     for (size_t i = 0; i < count; i++) {
         const uint8_t *ve = vals + i * ves;
-        int32_t child;
+        int32_t child = -1;
         if (inlined(ve[0], large)) {
             r = dom_build(d, ve[0], ve + 1, os, depth + 1, &child);
         } else {
