@@ -331,8 +331,16 @@ def signals(binary, srv, results):
     st = Stream(binary, srv, ["--signal-table", DB + ".sig", "--set", "incremental.snapshot.chunk.size=200"])
     st.wait_for(lambda: False, 0.3)
 
+    def signal_sql(i, typ, data):
+        return "INSERT INTO sig VALUES ('test-%d', '%s', '%s');" % (i, typ, data.replace("'", "''"))
+
     def signal_row(i, typ, data):
-        srv.sql("INSERT INTO sig VALUES ('test-%d', '%s', '%s');" % (i, typ, data.replace("'", "''")), db=DB)
+        srv.sql(signal_sql(i, typ, data), db=DB)
+
+    def signal_rows(*rows):
+        # one transaction: the stream sees them together, before any chunk
+        # of the snapshot they start, however fast this machine reads
+        srv.sql("BEGIN; %s COMMIT;" % " ".join(signal_sql(*r) for r in rows), db=DB)
 
     def reads():
         return [l for l in st.lines if l["op"] == "r"]
@@ -349,10 +357,10 @@ def signals(binary, srv, results):
     if got != want:
         chk.bad("additional-conditions: %d rows, want %d" % (len(got), len(want)))
     base = len(reads())
-    # pause: the chunk in flight may finish, then nothing
-    signal_row(2, "execute-snapshot", json.dumps({"data-collections": [DB + ".t"]}))
-    st.wait_for(lambda: len(reads()) > base + 1000, 60)
-    signal_row(3, "pause-snapshot", "")
+    # pause: asked for with the snapshot itself, so that a fast machine
+    # cannot finish the snapshot first; at most the chunk in flight comes
+    signal_rows((2, "execute-snapshot", json.dumps({"data-collections": [DB + ".t"]})),
+                (3, "pause-snapshot", ""))
     st.wait_for(lambda: "paused" in st.stderr(), 30)
     st.wait_for(lambda: False, 0.5)
     at_pause = len(reads())
@@ -371,9 +379,8 @@ def signals(binary, srv, results):
             len(second), len(set(second)), n))
     # stop: while paused (so that it cannot have finished), then resume: nothing more comes
     base = len(reads())
-    signal_row(5, "execute-snapshot", json.dumps({"data-collections": [DB + ".t"]}))
-    st.wait_for(lambda: len(reads()) > base, 60)
-    signal_row(6, "pause-snapshot", "")
+    signal_rows((5, "execute-snapshot", json.dumps({"data-collections": [DB + ".t"]})),
+                (6, "pause-snapshot", ""))
     st.wait_for(lambda: st.stderr().count("snapshots paused") >= 2, 30)
     signal_row(7, "stop-snapshot", json.dumps({"data-collections": [DB + ".t"], "type": "incremental"}))
     st.wait_for(lambda: "stopped after" in st.stderr(), 30)
