@@ -14,6 +14,7 @@
 #include <inttypes.h>
 
 #include "batchbin.h"
+#include "decoder.h"
 #include "output.h"
 #include "render.h"
 #include "util.h"
@@ -109,7 +110,7 @@ static int put_str(cdc__buf *o, const char *s)
 
 /* Ends a line; at a boundary the lines so far form complete
  * transactions. Returns CDC_ERR_PAUSED when the batch is ready. */
-static int end_line(cdc_batch *b, size_t start, int rc, bool boundary)
+static int end_line_at(cdc_batch *b, size_t start, int rc, bool boundary, bool may_pause)
 {
     if (rc == CDC_OK && b->format == CDC_BATCH_JSON) rc = cdc__buf_putc(&b->buf, '\n');
     if (rc) {
@@ -117,11 +118,16 @@ static int end_line(cdc_batch *b, size_t start, int rc, bool boundary)
         return b->err.code ? b->err.code : nomem(b);
     }
     if (boundary) b->boundary = b->buf.len;
-    if (boundary || b->buf.len - b->out >= b->limit) {
+    if (boundary || (may_pause && b->buf.len - b->out >= b->limit)) {
         b->pause = true;
         return CDC_ERR_PAUSED;
     }
     return CDC_OK;
+}
+
+static int end_line(cdc_batch *b, size_t start, int rc, bool boundary)
+{
+    return end_line_at(b, start, rc, boundary, true);
 }
 
 /* The tag of a value whose JSON form does not say its type, or NULL. */
@@ -251,11 +257,15 @@ static int change_line(cdc_batch *b, const cdc_change *c)
             b->buf.len = start;
             return b->err.code ? b->err.code : nomem(b);
         }
-        return none ? CDC_OK : end_line(b, start, CDC_OK, false);
+        return none ? CDC_OK : end_line_at(b, start, CDC_OK, false, !c->more_in_event);
     }
     int rc = render_change(b, c);
     if (rc) return rc;
-    return end_line(b, start, CDC_OK, false);
+    /* The limit is checked at the end of a rows event: a pause inside one
+     * would make the stream re-read its transaction from the start, once
+     * per batch (quadratic in a large transaction). A batch so overshoots
+     * its limit by at most one rows event's lines. */
+    return end_line_at(b, start, CDC_OK, false, !c->more_in_event);
 }
 
 /* Streams pause at the limit or a boundary; decoders only at the limit,

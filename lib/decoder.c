@@ -342,6 +342,7 @@ static int do_rows(cdc_decoder *d, const cdc_event *e, uint64_t *rowidx)
         c.after = has_a ? d->va : NULL;
         c.pa = has_a ? d->pa : NULL;
         c.row = (*rowidx)++;
+        c.more_in_event = cdc__rd_left(&r) > 0;
         if (d->change_cb) {
             rc = callback_rc(d, d->change_cb(&c, d->change_ud), e->offset, type);
             if (rc) return rc;

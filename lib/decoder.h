@@ -24,6 +24,10 @@ struct cdc_change {
     uint64_t row;
     const char *gtid;
     int64_t ts_ms;
+    /* More rows of the same rows event follow this one: a host that
+     * pauses here makes a stream re-read the transaction (a decoder
+     * cannot stop inside an event), so batches wait for the event's end. */
+    bool more_in_event;
 };
 
 /* Caps the size of one event (outer, inner or MariaDB-uncompressed). */

@@ -29,7 +29,7 @@
 #include "snapshot.h"
 
 enum { ST_IDLE, ST_RUNNING, ST_PAUSED, ST_DONE, ST_FAILED };
-enum { METRIC_COUNT = 9 };
+enum { METRIC_COUNT = CDC_METRIC_REREADS + 1 };
 /* What feed() and session_open() return besides CDC_OK and errors. */
 enum { FEED_DONE = 1 /* stop.at reached */, FEED_ON = 2 /* after_feed(): keep reading */ };
 #define PIECE_BYTES ((size_t)1 << 20)
@@ -807,6 +807,7 @@ int cdc_stream_start(cdc_stream *s)
     if (prev == ST_PAUSED) {
         if (s->dv.pause_dirty) {
             s->dv.pause_dirty = false;
+            metric_add(CDC_METRIC_REREADS, 1, s);
             session_drop(s);
         } else if (s->rest_len) {
             const uint8_t *p = s->rest;

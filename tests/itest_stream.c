@@ -323,11 +323,80 @@ static void test_pause_resume(void **state)
         expect_log(&r, "%1$sc " DB ".pause | id=1\nc " DB ".pause | id=2\nc " DB ".pause | id=3\ncommit\n"
                        "%1$sc " DB ".pause | id=4\ncommit\n%1$sc " DB ".pause | id=5\ncommit\n", s);
         assert_int_equal(cdc_stream_metric(st, CDC_METRIC_ROWS), 5);
-        /* pausing re-reads internally, but that is no reconnect */
+        /* pausing re-reads internally, but that is no reconnect; the pause
+         * inside the three-row event is the one re-read */
         assert_int_equal(cdc_stream_metric(st, CDC_METRIC_RECONNECTS), 0);
+        assert_int_equal(cdc_stream_metric(st, CDC_METRIC_REREADS), 1);
         cdc_stream_free(st);
         cdc_config_free(c);
         rec_free(&r);
+        free(from);
+        cdc__conn_free(root);
+    }
+}
+
+/* A batch of limit 1 over a transaction of many rows events: each batch
+ * ends at the end of a rows event, so the stream never re-reads the
+ * transaction (it used to once per batch: quadratic), and every row
+ * arrives exactly once. */
+static void test_batch_pauses_at_event_ends(void **state)
+{
+    (void)state;
+    enum { N = 2000 };
+    for (int sv = 0; sv < 2; sv++) {
+        ts_server s = (ts_server)sv;
+        cdc__conn *root = setup(s, "DROP TABLE IF EXISTS " DB ".batchev");
+        ts_exec(root, "CREATE TABLE " DB ".batchev (id INT PRIMARY KEY, pad VARCHAR(200))");
+        char *from = ts_binlog_now(root, s, true);
+        cdc__buf sql;
+        cdc__buf_init(&sql, NULL);
+        cdc__buf_puts(&sql, "INSERT INTO " DB ".batchev VALUES ");
+        for (int i = 1; i <= N; i++) cdc__buf_printf(&sql, "%s(%d, REPEAT('x', 190))", i > 1 ? "," : "", i);
+        assert_int_equal(cdc__buf_terminate(&sql), CDC_OK);
+        cdc__err e = {0}; /* (ts_exec's 4 KiB buffer is too small for this one) */
+        if (cdc__conn_exec(root, (const char *)sql.data, &e)) fail_msg("INSERT %d rows: %s", N, e.msg);
+        /* one transaction of ~50 rows events */
+        cdc__buf_free(&sql);
+        cdc_config *c = stream_cfg(s, NULL, 4712);
+        ts_config_set(c, "start", from);
+        ts_config_set(c, "stop.at", "now");
+        ts_config_set(c, "table.include.list", DB ".batchev");
+        cdc_stream *st;
+        char err[512];
+        if (cdc_stream_new(&st, c, NULL, err, sizeof err)) fail_msg("cdc_stream_new: %s", err);
+        cdc_batch *b;
+        assert_int_equal(cdc_batch_new(&b, 1, NULL), CDC_OK);
+        assert_int_equal(cdc_batch_attach_stream(b, st), CDC_OK);
+        static unsigned char seen[N + 1];
+        memset(seen, 0, sizeof seen);
+        int rc, batches = 0, rows = 0;
+        const char *data;
+        size_t len;
+        while ((rc = cdc_batch_next(b, &data, &len)) == CDC_OK && len > 0) {
+            batches++;
+            for (const char *p = data, *end = data + len; p < end;) {
+                const char *nl = memchr(p, '\n', (size_t)(end - p));
+                assert_non_null(nl);
+                static const char key[] = "\"after\":{\"id\":";
+                const char *a = memmem(p, (size_t)(nl - p), key, sizeof key - 1); /* lines are not NUL-terminated */
+                if (a) {
+                    int id = atoi(a + sizeof key - 1); /* digits end at ',' */
+                    assert_true(id >= 1 && id <= N);
+                    if (seen[id]++) fail_msg("row %d delivered twice", id);
+                    rows++;
+                }
+                p = nl + 1;
+            }
+        }
+        if (rc != CDC_OK) fail_msg("cdc_batch_next: %s (%s)", cdc_err_name(rc), cdc_batch_errmsg(b));
+        assert_int_equal(rows, N);
+        /* many batches (one per rows event and the commit), none re-read */
+        assert_true(batches > 10);
+        assert_int_equal(cdc_stream_metric(st, CDC_METRIC_REREADS), 0);
+        assert_int_equal(cdc_stream_metric(st, CDC_METRIC_ROWS), N);
+        cdc_batch_free(b);
+        cdc_stream_free(st);
+        cdc_config_free(c);
         free(from);
         cdc__conn_free(root);
     }
@@ -1107,6 +1176,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_changes_and_resume),
         cmocka_unit_test(test_pause_resume),
+        cmocka_unit_test(test_batch_pauses_at_event_ends),
         cmocka_unit_test(test_stop_from_thread),
         cmocka_unit_test(test_filters),
         cmocka_unit_test(test_kill_dump_thread),

@@ -29,11 +29,13 @@
  *    snapshot pauses after that row and the next call goes on with the
  *    next one (nothing is read twice), so a snapshot of any size takes
  *    about `limit` bytes here;
- *  - inside a transaction whose lines reach `limit` bytes, so memory
- *    stays bounded. When that point falls inside a rows event, the
- *    stream resumes by re-reading the transaction from its start and
- *    skipping what it delivered (stream.h): exact, but a transaction many
- *    times larger than `limit` is read several times.
+ *  - inside a transaction whose lines reach `limit` bytes, at the end
+ *    of the rows event that got them there, so memory stays bounded (a
+ *    batch overshoots `limit` by at most one rows event's lines, a few
+ *    KiB at the servers' default binlog_row_event_max_size). A pause
+ *    inside a rows event would make the stream re-read the transaction
+ *    from its start (stream.h), once per batch; at event ends it keeps
+ *    its place, so a transaction of any size is read once.
  *  - at the end of the stream.
  * Within one transaction every change is handed over in order; the
  * commit line follows the transaction's last change. A host that applies

@@ -345,7 +345,9 @@ typedef enum cdc_metric {
     CDC_METRIC_LAG_MS = 5,       /* now minus the commit time of the last event, ms */
     CDC_METRIC_HEARTBEATS = 6,   /* heartbeats received */
     CDC_METRIC_OFFSET = 7,       /* offset of the current position in its file */
-    CDC_METRIC_SNAPSHOT_ROWS = 8 /* snapshot rows delivered */
+    CDC_METRIC_SNAPSHOT_ROWS = 8, /* snapshot rows delivered */
+    CDC_METRIC_REREADS = 9        /* pauses inside a rows event, after which the
+                                   * transaction was read again from its start */
 } cdc_metric;
 /* The value of a metric; 0 for unknown ones. Thread-safe. */
 CDC_EXTERN uint64_t cdc_stream_metric(const cdc_stream *s, cdc_metric m);
