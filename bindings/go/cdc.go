@@ -522,7 +522,7 @@ func (st *Stream) CheckpointNow() string {
 
 // Metric names of Stream.Metric (enum cdc_metric).
 var Metrics = map[string]int{"events": 0, "rows": 1, "transactions": 2, "bytes": 3,
-	"reconnects": 4, "lag_ms": 5, "heartbeats": 6, "offset": 7, "snapshot_rows": 8}
+	"reconnects": 4, "lag_ms": 5, "heartbeats": 6, "offset": 7, "snapshot_rows": 8, "rereads": 9}
 
 // Metric returns a counter by name ("rows", "lag_ms", ...); 0 if unknown.
 func (st *Stream) Metric(name string) uint64 {

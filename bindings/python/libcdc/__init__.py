@@ -168,7 +168,7 @@ CDC_ERR_STOPPED = -29
 
 # cdc_metric (include/cdc/stream.h).
 METRICS = {"events": 0, "rows": 1, "transactions": 2, "bytes": 3, "reconnects": 4,
-           "lag_ms": 5, "heartbeats": 6, "offset": 7, "snapshot_rows": 8}
+           "lag_ms": 5, "heartbeats": 6, "offset": 7, "snapshot_rows": 8, "rereads": 9}
 
 
 def _load():
