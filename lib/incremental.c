@@ -37,6 +37,7 @@
 #include "config.h"
 #include "conn.h"
 #include "decoder.h"
+#include "jsonw.h"
 #include "position.h"
 #include "resultset.h"
 #include "snapprog.h"
@@ -1141,21 +1142,6 @@ static int hex4(const char *p, unsigned *out)
     return 0;
 }
 
-static int put_utf8(cdc__buf *b, unsigned cp)
-{
-    uint8_t u[4];
-    size_t n;
-    if (cp < 0x80) { u[0] = (uint8_t)cp; n = 1; }
-    else if (cp < 0x800) { u[0] = (uint8_t)(0xc0 | cp >> 6); u[1] = (uint8_t)(0x80 | (cp & 0x3f)); n = 2; }
-    else if (cp < 0x10000) {
-        u[0] = (uint8_t)(0xe0 | cp >> 12); u[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
-        u[2] = (uint8_t)(0x80 | (cp & 0x3f)); n = 3;
-    } else {
-        u[0] = (uint8_t)(0xf0 | cp >> 18); u[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3f));
-        u[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f)); u[3] = (uint8_t)(0x80 | (cp & 0x3f)); n = 4;
-    }
-    return cdc__buf_append(b, u, n);
-}
 
 /* A JSON string into b (terminated); -1 when it is not one. */
 static int jstr(jrd *j, cdc__buf *b)
@@ -1186,7 +1172,7 @@ static int jstr(jrd *j, cdc__buf *b)
             } else if (cp >= 0xdc00 && cp < 0xe000) {
                 return -1;
             }
-            if (put_utf8(b, cp)) return -1;
+            if (cdc__utf8_put(b, cp)) return -1;
         } else if (m && ((m - map) % 2 == 0)) {
             if (cdc__buf_putc(b, (uint8_t)m[1])) return -1;
         } else {

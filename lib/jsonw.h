@@ -15,6 +15,9 @@
 int cdc__render_utf8_string(cdc__buf *out, const uint8_t *s, size_t len);
 /* True if s[0..len) is valid UTF-8 (no overlongs, surrogates or > U+10FFFF). */
 bool cdc__utf8_valid(const uint8_t *s, size_t len);
+/* Appends code point cp (<= 0x10FFFF, no surrogate: the caller checks)
+ * as UTF-8; 0 or CDC_ERR_NOMEM. */
+int cdc__utf8_put(cdc__buf *b, uint32_t cp);
 /* The same results by other roads, for the tests: _portable without SSE2
  * (the path of other architectures), _reference one sequence at a time
  * (the definition); cdc__render_utf8_string_reference never takes the

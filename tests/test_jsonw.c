@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include <float.h>
+#include <iconv.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -401,6 +402,30 @@ static void test_string_escaping(void **state)
     cdc__buf_free(&want);
 }
 
+/* cdc__utf8_put against glibc's iconv (UTF-32LE -> UTF-8) for every
+ * scalar value, and the result is valid UTF-8 by cdc__utf8_valid. */
+static void test_utf8_put(void **state)
+{
+    (void)state;
+    iconv_t cv = iconv_open("UTF-8", "UTF-32LE");
+    assert_true(cv != (iconv_t)-1);
+    cdc__buf b;
+    cdc__buf_init(&b, NULL);
+    for (uint32_t cp = 0; cp <= 0x10FFFF; cp++) {
+        if (cp >= 0xD800 && cp < 0xE000) continue;
+        uint8_t in[4] = {(uint8_t)cp, (uint8_t)(cp >> 8), (uint8_t)(cp >> 16), 0};
+        char out[8], *ip = (char *)in, *op = out;
+        size_t il = 4, ol = sizeof out;
+        assert_true(iconv(cv, &ip, &il, &op, &ol) != (size_t)-1);
+        cdc__buf_reset(&b);
+        assert_int_equal(cdc__utf8_put(&b, cp), 0);
+        if (b.len != (size_t)(op - out) || memcmp(b.data, out, b.len)) fail_msg("U+%04X", (unsigned)cp);
+        assert_true(cdc__utf8_valid(b.data, b.len));
+    }
+    cdc__buf_free(&b);
+    iconv_close(cv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -409,6 +434,7 @@ int main(void)
         cmocka_unit_test(test_float_shortest),
         cmocka_unit_test(test_integers),
         cmocka_unit_test(test_utf8_valid),
+        cmocka_unit_test(test_utf8_put),
         cmocka_unit_test(test_string_escaping),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
