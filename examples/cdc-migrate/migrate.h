@@ -27,6 +27,9 @@ const char *mbuf_str(mbuf *b); /* NUL-terminated view (len unchanged) */
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t m);
 char *xstrdup(const char *s);
+/* name quoted with q (` for MySQL/MariaDB, " for PostgreSQL), every q in
+ * it doubled; caller frees. */
+char *sql_ident(const char *name, char q);
 
 /* How a column's value becomes target text. */
 typedef enum conv {

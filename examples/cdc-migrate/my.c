@@ -26,19 +26,7 @@ typedef struct myt {
     size_t ncolls;
 } myt;
 
-char *my_ident(const char *name)
-{
-    mbuf b = {0};
-    mbuf_addc(&b, '`');
-    for (const char *p = name; *p; p++) {
-        if (*p == '`')
-            mbuf_addc(&b, '`');
-        mbuf_addc(&b, *p);
-    }
-    mbuf_addc(&b, '`');
-    mbuf_str(&b);
-    return b.p;
-}
+char *my_ident(const char *name) { return sql_ident(name, '`'); }
 
 static const char *state_schema(const mopts *o)
 {
@@ -300,22 +288,8 @@ static void my_prepare(const mopts *o, mschema *s)
     char *qs = my_ident(o->target_schema ? o->target_schema : o->database);
     for (size_t i = 0; i < s->n; i++) {
         mtable *t = &s->t[i];
-        char *qt = my_ident(t->name);
         mbuf b = {0};
-        mbuf_printf(&b, "%s.%s", qs, qt);
-        free(t->tq);
-        t->tq = xstrdup(mbuf_str(&b));
-        b.len = 0;
-        mbuf_printf(&b, "INSERT INTO %s (", t->tq);
-        for (size_t k = 0; k < t->ncols; k++) {
-            char *qc = my_ident(t->cols[k].name);
-            mbuf_printf(&b, "%s%s", k ? "," : "", qc);
-            free(qc);
-        }
-        mbuf_puts(&b, ") VALUES (");
-        free(t->ins_head);
-        t->ins_head = xstrdup(mbuf_str(&b));
-        b.len = 0;
+        target_statement_head(t, qs, my_ident, &b);
         mbuf_puts(&b, ") ON DUPLICATE KEY UPDATE ");
         int any = 0;
         for (size_t k = 0; k < t->ncols; k++) {
@@ -337,7 +311,6 @@ static void my_prepare(const mopts *o, mschema *s)
         free(t->ins_tail);
         t->ins_tail = xstrdup(mbuf_str(&b));
         mbuf_free(&b);
-        free(qt);
     }
     free(qs);
 }

@@ -21,19 +21,7 @@ typedef struct pgt {
     int retriable;
 } pgt;
 
-char *pg_ident(const char *name)
-{
-    mbuf b = {0};
-    mbuf_addc(&b, '"');
-    for (const char *p = name; *p; p++) {
-        if (*p == '"')
-            mbuf_addc(&b, '"');
-        mbuf_addc(&b, *p);
-    }
-    mbuf_addc(&b, '"');
-    mbuf_str(&b);
-    return b.p;
-}
+char *pg_ident(const char *name) { return sql_ident(name, '"'); }
 
 static void pg_trim(char *s)
 {
@@ -169,22 +157,8 @@ static void pg_prepare(const mopts *o, mschema *s)
     char *qs = pg_ident(o->target_schema ? o->target_schema : o->database);
     for (size_t i = 0; i < s->n; i++) {
         mtable *t = &s->t[i];
-        char *qt = pg_ident(t->name);
         mbuf b = {0};
-        mbuf_printf(&b, "%s.%s", qs, qt);
-        free(t->tq);
-        t->tq = xstrdup(mbuf_str(&b));
-        b.len = 0;
-        mbuf_printf(&b, "INSERT INTO %s (", t->tq);
-        for (size_t k = 0; k < t->ncols; k++) {
-            char *qc = pg_ident(t->cols[k].name);
-            mbuf_printf(&b, "%s%s", k ? "," : "", qc);
-            free(qc);
-        }
-        mbuf_puts(&b, ") VALUES (");
-        free(t->ins_head);
-        t->ins_head = xstrdup(mbuf_str(&b));
-        b.len = 0;
+        target_statement_head(t, qs, pg_ident, &b);
         mbuf_puts(&b, ") ON CONFLICT (");
         for (size_t k = 0; k < t->npk; k++) {
             char *qc = pg_ident(t->cols[t->pk[k]].name);
@@ -209,7 +183,6 @@ static void pg_prepare(const mopts *o, mschema *s)
         free(t->ins_tail);
         t->ins_tail = xstrdup(mbuf_str(&b));
         mbuf_free(&b);
-        free(qt);
     }
     free(qs);
 }

@@ -143,16 +143,16 @@ static void my_quote(MYSQL *m, mbuf *b, const char *s)
     free(tmp);
 }
 
-static char *my_quote_ident(const char *name)
+char *sql_ident(const char *name, char q)
 {
     mbuf b = {0};
-    mbuf_addc(&b, '`');
+    mbuf_addc(&b, q);
     for (const char *p = name; *p; p++) {
-        if (*p == '`')
-            mbuf_addc(&b, '`');
+        if (*p == q)
+            mbuf_addc(&b, q);
         mbuf_addc(&b, *p);
     }
-    mbuf_addc(&b, '`');
+    mbuf_addc(&b, q);
     mbuf_str(&b);
     return b.p;
 }
@@ -323,7 +323,7 @@ static size_t label_count(const char *ct)
 static int exact_labels(MYSQL *m, mtable *t, mcol *c, char *err, size_t errlen)
 {
     size_t n = label_count(c->column_type);
-    char *qd = my_quote_ident(t->db), *qt = my_quote_ident(t->name), *qc = my_quote_ident(c->name);
+    char *qd = sql_ident(t->db, '`'), *qt = sql_ident(t->name, '`'), *qc = sql_ident(c->name, '`');
     mbuf q = {0}, ty = {0};
     int rc = -1;
     mbuf_printf(&q, "CREATE TEMPORARY TABLE %s.`cdc_migrate_labels` LIKE %s.%s", qd, qd, qt);

@@ -46,3 +46,24 @@ void target_close(target *t)
     free(t->dl_tbl);
     free(t);
 }
+
+void target_statement_head(mtable *t, const char *qs, char *(*ident)(const char *name), mbuf *b)
+{
+    char *qt = ident(t->name);
+    b->len = 0;
+    mbuf_printf(b, "%s.%s", qs, qt);
+    free(qt);
+    free(t->tq);
+    t->tq = xstrdup(mbuf_str(b));
+    b->len = 0;
+    mbuf_printf(b, "INSERT INTO %s (", t->tq);
+    for (size_t k = 0; k < t->ncols; k++) {
+        char *qc = ident(t->cols[k].name);
+        mbuf_printf(b, "%s%s", k ? "," : "", qc);
+        free(qc);
+    }
+    mbuf_puts(b, ") VALUES (");
+    free(t->ins_head);
+    t->ins_head = xstrdup(mbuf_str(b));
+    b->len = 0;
+}

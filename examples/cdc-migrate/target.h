@@ -106,6 +106,11 @@ struct target_ops {
  * message when that target is not built in. */
 const target_ops *target_for(const char *dsn, char *err, size_t errlen);
 
+/* What every dialect's prepare shares: t->tq (schema qs and the quoted
+ * table name) and t->ins_head ("INSERT INTO tq (cols) VALUES ("); b is
+ * left empty for the dialect's upsert tail. */
+void target_statement_head(mtable *t, const char *qs, char *(*ident)(const char *name), mbuf *b);
+
 /* Connects to the target the options name. */
 target *target_connect(const mopts *o, char *err, size_t errlen);
 void target_close(target *t);

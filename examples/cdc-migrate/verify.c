@@ -30,19 +30,6 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static char *my_ident(const char *name)
-{
-    mbuf b = {0};
-    mbuf_addc(&b, '`');
-    for (const char *p = name; *p; p++) {
-        if (*p == '`')
-            mbuf_addc(&b, '`');
-        mbuf_addc(&b, *p);
-    }
-    mbuf_addc(&b, '`');
-    mbuf_str(&b);
-    return b.p;
-}
 
 /* ---- canonical values ---------------------------------------------------- */
 
@@ -250,8 +237,8 @@ static int fetch_chunk(vctx *v, const mtable *t, const char *lo, const char *hi,
 {
     mbuf q = {0}, w = {0}, pw = {0};
     char buf[600];
-    char *sq = my_ident(t->name), *sd = my_ident(t->db);
-    char *k1m = my_ident(t->cols[t->pk[0]].name), *k1p = v->tg->ops->ident(t->cols[t->pk[0]].name);
+    char *sq = sql_ident(t->name, '`'), *sd = sql_ident(t->db, '`');
+    char *k1m = sql_ident(t->cols[t->pk[0]].name, '`'), *k1p = v->tg->ops->ident(t->cols[t->pk[0]].name);
     if (lo) {
         mbuf_printf(&w, " WHERE %s > %s", k1m, lo);
         mbuf_printf(&pw, " WHERE %s > %s", k1p, lo);
@@ -262,7 +249,7 @@ static int fetch_chunk(vctx *v, const mtable *t, const char *lo, const char *hi,
     }
     mbuf_puts(&q, "SELECT ");
     for (size_t i = 0; i < t->ncols; i++) {
-        char *qc = my_ident(t->cols[i].name);
+        char *qc = sql_ident(t->cols[i].name, '`');
         mbuf_printf(&q, "%s%s", i ? "," : "", src_verify_expr(&t->cols[i], qc, buf, sizeof buf));
         free(qc);
     }
@@ -386,8 +373,8 @@ static long compare_chunk(vctx *v, const mtable *t, const char *lo, const char *
  * rest of the table). */
 static char *next_bound(vctx *v, const mtable *t, const char *lo, int *err)
 {
-    char *sq = my_ident(t->name), *sd = my_ident(t->db);
-    char *k1 = my_ident(t->cols[t->pk[0]].name);
+    char *sq = sql_ident(t->name, '`'), *sd = sql_ident(t->db, '`');
+    char *k1 = sql_ident(t->cols[t->pk[0]].name, '`');
     mbuf q = {0};
     mbuf_printf(&q, "SELECT %s FROM %s.%s", k1, sd, sq);
     if (lo)
