@@ -415,12 +415,12 @@ static int do_query(cdc_decoder *d, const cdc_event *e)
     return rc;
 }
 
-/* A TABLE_MAP without column names: the names hook (decoder.h). */
+/* What the TABLE_MAP does not say (names, MariaDB JSON): the names hook
+ * (decoder.h). */
 static int ask_names(cdc_decoder *d, struct cdc_table *t, uint64_t off)
 {
-    if (!d->names_fn || !t->ncols || t->col_names[0]) return CDC_OK;
-    const char *const *names = NULL;
-    int rc = d->names_fn(t->db, t->name, t->ncols, &names, d->names_ud);
+    if (!d->names_fn || !t->ncols) return CDC_OK;
+    int rc = d->names_fn(t, d->names_ud);
     if (rc == CDC_ERR_PAUSED) {
         d->names_pending = t->id;
         d->names_offset = off;
@@ -429,7 +429,6 @@ static int ask_names(cdc_decoder *d, struct cdc_table *t, uint64_t off)
     }
     d->names_pending = 0;
     if (rc) return callback_rc(d, rc, off, CDC_EV_TABLE_MAP);
-    if (names) cdc__table_borrow_names(t, names);
     return CDC_OK;
 }
 

@@ -43,20 +43,25 @@ const cdc__gtid *cdc__decoder_gtid(const cdc_decoder *d);
 uint64_t cdc__decoder_commit_us(const cdc_decoder *d);
 
 /*
- * Column names for a TABLE_MAP that carries none (binlog_row_metadata=
- * MINIMAL), supplied by the layer above (the stream's schema cache). The
- * decoder calls it before the table callback. It returns
- *   CDC_OK         with *names set to ncols names that outlive the table
- *                  (or left NULL: the names stay unknown);
- *   CDC_ERR_PAUSED when the names need I/O first: the decoder pauses
- *                  after the TABLE_MAP, cdc_decoder_feed() returns, and the
- *                  next feed asks again before anything else (the table
+ * What the binlog does not say about a mapped table, supplied by the
+ * layer above (the stream's schema cache, schema.h): column names for a
+ * TABLE_MAP that carries none (binlog_row_metadata=MINIMAL), set with
+ * cdc__table_borrow_names(), and MariaDB's JSON columns, which the map
+ * shows as LONGTEXT, marked with cdc__table_set_json_text() (tablemap.h).
+ * The decoder calls it for every TABLE_MAP with columns, before the table
+ * callback; the hook returns at once for tables it has nothing for. It
+ * returns
+ *   CDC_OK         with t completed as far as it can be (names it leaves
+ *                  unset stay unknown);
+ *   CDC_ERR_PAUSED when it needs I/O first: the decoder pauses after the
+ *                  TABLE_MAP, cdc_decoder_feed() returns, and the next
+ *                  feed asks again before anything else (the table
  *                  callback waits until then). The hook never does I/O;
  *                  the host does it between feeds.
  * Any other code fails the decoder like a failing callback.
  */
-typedef int (*cdc__names_hook)(const char *db, const char *table, size_t ncols, const char *const **names,
-                               void *ud);
+struct cdc_table;
+typedef int (*cdc__names_hook)(struct cdc_table *t, void *ud);
 void cdc__decoder_set_names_hook(cdc_decoder *d, cdc__names_hook fn, void *ud);
 
 /* For the stream's column.exclude.list, called from a change callback:

@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "decoder.h"
+#include "tablemap.h"
 
 
 static void metric_add(cdc__delivery *dv, cdc_metric m, uint64_t v)
@@ -251,18 +252,40 @@ static int judge_table(cdc__delivery *dv, const cdc_table *t, cdc__delivery_tabl
     return 0;
 }
 
-/* The decoder's column-name hook (decoder.h): names of wanted tables come
- * from the schema cache; a miss asks the owner to fetch them first. */
-static int names_hook(const char *db, const char *table, size_t ncols, const char *const **names, void *ud)
+/* Whether an entry's column k is a JSON column, k found by name. */
+static bool entry_json(const cdc__schema_entry *e, size_t i, const char *name)
+{
+    if (!e->json || !name) return false;
+    if (i < e->ncols && !strcmp(e->names[i], name)) return e->json[i];
+    for (size_t k = 0; k < e->ncols; k++)
+        if (!strcmp(e->names[k], name)) return e->json[k];
+    return false;
+}
+
+/* The decoder's table hook (decoder.h): names of wanted tables whose map
+ * has none, and on MariaDB which LONGTEXT columns are JSON, from the
+ * schema cache; a miss asks the owner to fetch the table's entry first. */
+static int names_hook(struct cdc_table *t, void *ud)
 {
     cdc__delivery *dv = ud;
-    if (!cdc__filter_table(dv->filter, db, table)) return CDC_OK;
-    if (cdc__schema_cached(dv->schema, db, table, ncols, names)) return CDC_OK;
-    dv->names_wanted = true;
-    snprintf(dv->names_db, sizeof dv->names_db, "%s", db);
-    snprintf(dv->names_table, sizeof dv->names_table, "%s", table);
-    dv->names_ncols = ncols;
-    return CDC_ERR_PAUSED;
+    bool need_names = !t->col_names[0], json = false;
+    for (size_t i = 0; dv->json_columns && i < t->ncols && !json; i++) json = cdc__column_maybe_json(&t->cols[i]);
+    if (!need_names && !json) return CDC_OK;
+    if (!cdc__filter_table(dv->filter, t->db, t->name)) return CDC_OK;
+    const cdc__schema_entry *e = cdc__schema_find(dv->schema, t->db, t->name);
+    if (!e || (need_names && (e->ncols == 0 || e->ncols != t->ncols))) {
+        dv->names_wanted = true;
+        dv->names_need = need_names;
+        snprintf(dv->names_db, sizeof dv->names_db, "%s", t->db);
+        snprintf(dv->names_table, sizeof dv->names_table, "%s", t->name);
+        dv->names_ncols = t->ncols;
+        return CDC_ERR_PAUSED;
+    }
+    if (need_names) cdc__table_borrow_names(t, (const char *const *)e->names);
+    for (size_t i = 0; json && i < t->ncols; i++)
+        if (cdc__column_maybe_json(&t->cols[i]))
+            cdc__table_set_json_text(t, i, entry_json(e, i, t->col_names[i]));
+    return CDC_OK;
 }
 
 static int on_table(const cdc_table *t, void *ud)

@@ -99,12 +99,16 @@ typedef struct cdc__delivery {
     bool failed;              /* a failure is in *err */
     bool owner_wanted;        /* the boundary hook ended the feed */
 
-    /* The decoder asked for column names delivery does not have
-     * (binlog_row_metadata=MINIMAL): the owner fetches them into the
-     * schema cache before it feeds on. */
-    bool names_wanted;
+    /* The decoder asked for what the schema cache does not have yet:
+     * column names (binlog_row_metadata=MINIMAL; names_need) or MariaDB's
+     * JSON columns. The owner fetches the table's entry into the schema
+     * cache before it feeds on. */
+    bool names_wanted, names_need;
     char names_db[256], names_table[256];
     size_t names_ncols;
+    /* Set by the owner: the server is MariaDB, whose JSON columns the
+     * binlog shows as LONGTEXT; the schema cache says which they are. */
+    bool json_columns;
 } cdc__delivery;
 
 void cdc__delivery_init(cdc__delivery *dv, const cdc_allocator *a, const cdc__filter *f, cdc__schema *schema,

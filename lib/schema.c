@@ -1,5 +1,6 @@
 /*
- * schema.c: the column-name fallback for binlog_row_metadata=MINIMAL.
+ * schema.c: the column-name fallback for binlog_row_metadata=MINIMAL and
+ * MariaDB's JSON columns, from information_schema.
  */
 #include "schema.h"
 
@@ -19,6 +20,7 @@ static void entry_free(cdc__schema *s, cdc__schema_entry *e)
 {
     for (size_t i = 0; i < e->ncols; i++) cdc__free(s->alloc, e->names[i]);
     cdc__free(s->alloc, e->names);
+    cdc__free(s->alloc, e->json);
     cdc__free(s->alloc, e->db);
     cdc__free(s->alloc, e->table);
 }
@@ -49,16 +51,17 @@ static void drop(cdc__schema *s, const char *db, const char *table)
     }
 }
 
-static int fetch(cdc__schema *s, cdc__conn *c, const char *db, const char *table, cdc__schema_entry *e,
-                 cdc__err *err)
+static int fetch(cdc__schema *s, cdc__conn *c, const char *db, const char *table, bool mariadb,
+                 cdc__schema_entry *e, cdc__err *err)
 {
     cdc__buf q;
     cdc__buf_init(&q, s->alloc);
-    int rc = cdc__buf_puts(&q, "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ");
+    int rc = cdc__buf_puts(&q, mariadb ? "SELECT c.COLUMN_NAME, " CDC__SCHEMA_MARIADB_JSON_SQL : "SELECT c.COLUMN_NAME");
+    if (rc == CDC_OK) rc = cdc__buf_puts(&q, " FROM information_schema.COLUMNS c WHERE c.TABLE_SCHEMA = ");
     if (rc == CDC_OK) rc = cdc__sql_quote(&q, db, strlen(db));
-    if (rc == CDC_OK) rc = cdc__buf_puts(&q, " AND TABLE_NAME = ");
+    if (rc == CDC_OK) rc = cdc__buf_puts(&q, " AND c.TABLE_NAME = ");
     if (rc == CDC_OK) rc = cdc__sql_quote(&q, table, strlen(table));
-    if (rc == CDC_OK) rc = cdc__buf_puts(&q, " ORDER BY ORDINAL_POSITION");
+    if (rc == CDC_OK) rc = cdc__buf_puts(&q, " ORDER BY c.ORDINAL_POSITION");
     if (rc == CDC_OK) rc = cdc__buf_terminate(&q);
     if (rc) {
         cdc__buf_free(&q);
@@ -69,7 +72,7 @@ static int fetch(cdc__schema *s, cdc__conn *c, const char *db, const char *table
     rc = cdc__conn_query_result(c, (const char *)q.data, &r, err);
     cdc__buf_free(&q);
     if (rc) {
-        cdc__err_prefix(err, "column names of %s.%s from information_schema", db, table);
+        cdc__err_prefix(err, "columns of %s.%s from information_schema", db, table);
         return rc;
     }
     size_t n = cdc__result_rows(r);
@@ -77,12 +80,17 @@ static int fetch(cdc__schema *s, cdc__conn *c, const char *db, const char *table
     e->db = cdc__strndup(s->alloc, db, strlen(db));
     e->table = cdc__strndup(s->alloc, table, strlen(table));
     e->names = n ? cdc__calloc(s->alloc, n, sizeof *e->names) : NULL;
-    rc = e->db && e->table && (e->names || !n) ? CDC_OK : CDC_ERR_NOMEM;
+    e->json = n && mariadb ? cdc__calloc(s->alloc, n, 1) : NULL;
+    rc = e->db && e->table && (e->names || !n) && (e->json || !n || !mariadb) ? CDC_OK : CDC_ERR_NOMEM;
     for (size_t i = 0; i < n && rc == CDC_OK; i++) {
         const char *v = cdc__result_get(r, i, 0);
         e->names[i] = cdc__strndup(s->alloc, v ? v : "", v ? cdc__result_len(r, i, 0) : 0);
         if (!e->names[i]) rc = CDC_ERR_NOMEM;
         e->ncols = i + 1;
+        if (e->json) {
+            const char *j = cdc__result_get(r, i, 1);
+            e->json[i] = j && !strcmp(j, "1");
+        }
     }
     cdc__result_free(r);
     if (rc) {
@@ -105,12 +113,17 @@ bool cdc__schema_cached(const cdc__schema *s, const char *db, const char *table,
     return false;
 }
 
-int cdc__schema_names(cdc__schema *s, cdc__conn *c, const char *db, const char *table, size_t ncols,
-                      const char *const **names, cdc__err *err)
+const cdc__schema_entry *cdc__schema_find(const cdc__schema *s, const char *db, const char *table)
 {
-    cdc__schema_entry *e = NULL;
     for (size_t i = 0; i < s->n; i++)
-        if (!strcmp(s->e[i].db, db) && !strcmp(s->e[i].table, table)) e = &s->e[i];
+        if (!strcmp(s->e[i].db, db) && !strcmp(s->e[i].table, table)) return &s->e[i];
+    return NULL;
+}
+
+int cdc__schema_fetch(cdc__schema *s, cdc__conn *c, const char *db, const char *table, bool mariadb,
+                      const cdc__schema_entry **out, cdc__err *err)
+{
+    const cdc__schema_entry *e = cdc__schema_find(s, db, table);
     if (!e) {
         if (s->n == s->cap) {
             size_t nc = s->cap ? s->cap * 2 : 16;
@@ -119,10 +132,20 @@ int cdc__schema_names(cdc__schema *s, cdc__conn *c, const char *db, const char *
             s->e = ne;
             s->cap = nc;
         }
-        int rc = fetch(s, c, db, table, &s->e[s->n], err);
+        int rc = fetch(s, c, db, table, mariadb, &s->e[s->n], err);
         if (rc) return rc;
         e = &s->e[s->n++];
     }
+    *out = e;
+    return CDC_OK;
+}
+
+int cdc__schema_names(cdc__schema *s, cdc__conn *c, const char *db, const char *table, bool mariadb, size_t ncols,
+                      const char *const **names, cdc__err *err)
+{
+    const cdc__schema_entry *e;
+    int rc = cdc__schema_fetch(s, c, db, table, mariadb, &e, err);
+    if (rc) return rc;
     if (e->ncols == 0)
         return cdc__err_set(err, CDC_ERR_SCHEMA,
                             "%s.%s: the binlog has no column names (binlog_row_metadata=MINIMAL) and the table "

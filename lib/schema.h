@@ -1,10 +1,13 @@
 /*
- * schema.h: column names for tables whose TABLE_MAP carries none
- * (binlog_row_metadata=MINIMAL). Names come from information_schema over
- * a connection of their own, are cached per table, and are dropped when a
- * DDL statement names the table. The cache reflects the table as it is
- * when first asked, not as it was when the event was written: see
- * docs/stream.md for what that cannot guarantee. Internal; not installed.
+ * schema.h: what a stream needs to know of a table beyond its TABLE_MAP:
+ * the column names when the map carries none (binlog_row_metadata=
+ * MINIMAL), and on MariaDB which LONGTEXT columns are declared JSON (the
+ * binlog logs them as plain LONGTEXT). Both come from information_schema
+ * over a connection of their own, in one query per table, are cached per
+ * table, and are dropped when a DDL statement names the table. The cache
+ * reflects the table as it is when first asked, not as it was when the
+ * event was written: see docs/stream.md for what that cannot guarantee.
+ * Internal; not installed.
  */
 #ifndef CDC_SCHEMA_H
 #define CDC_SCHEMA_H
@@ -14,8 +17,27 @@
 typedef struct cdc__schema_entry {
     char *db, *table;
     char **names;
-    size_t ncols;
+    uint8_t *json;      /* per column: 1 = a MariaDB JSON column; NULL when not read (MySQL) */
+    size_t ncols;       /* 0: the table is not in information_schema (dropped, or no privilege) */
 } cdc__schema_entry;
+
+/*
+ * An expression over information_schema.COLUMNS (aliased c) that is 1 for
+ * a column MariaDB's JSON declaration makes: a LONGTEXT in a UTF-8
+ * character set whose column-level CHECK is exactly json_valid(`col`) (as
+ * the server writes it; json_valid("col") under sql_mode ANSI_QUOTES), 0
+ * otherwise. MariaDB only (MySQL's CHECK_CONSTRAINTS
+ * has no TABLE_NAME). A LONGTEXT with that CHECK written by hand reads the
+ * same, as it does to MariaDB (its protocol calls both format=json);
+ * docs/values.md. The snapshot's column query uses it too.
+ */
+#define CDC__SCHEMA_MARIADB_JSON_SQL \
+    "(c.DATA_TYPE = 'longtext' AND c.CHARACTER_SET_NAME IN ('utf8mb4','utf8mb3','utf8') AND EXISTS (" \
+    "SELECT 1 FROM information_schema.CHECK_CONSTRAINTS k WHERE k.CONSTRAINT_SCHEMA = c.TABLE_SCHEMA" \
+    " AND k.TABLE_NAME = c.TABLE_NAME AND CAST(k.CONSTRAINT_NAME AS BINARY) = CAST(c.COLUMN_NAME AS BINARY)" \
+    " AND CAST(k.CHECK_CLAUSE AS BINARY) IN (" \
+    "CAST(CONCAT('json_valid(`', REPLACE(c.COLUMN_NAME, '`', '``'), '`)') AS BINARY)," \
+    "CAST(CONCAT('json_valid(\"', REPLACE(c.COLUMN_NAME, '\"', '\"\"'), '\")') AS BINARY))))"
 
 typedef struct cdc__schema {
     const cdc_allocator *alloc;
@@ -28,12 +50,24 @@ void cdc__schema_init(cdc__schema *s, const cdc_allocator *a);
 void cdc__schema_free(cdc__schema *s);
 
 /*
- * The column names of db.table, fetched through c when not cached.
- * CDC_ERR_SCHEMA when the table does not exist or has a column count
- * other than `ncols` (the row event's), naming both counts. Names stay
- * valid until the entry is invalidated or the cache freed.
+ * The entry of db.table, fetched through c when not cached (with the JSON
+ * columns when `mariadb`). An entry of 0 columns says information_schema
+ * does not show the table. Valid until the entry is invalidated or the
+ * cache freed. CDC_ERR_NOMEM or the query's error.
  */
-int cdc__schema_names(cdc__schema *s, cdc__conn *c, const char *db, const char *table, size_t ncols,
+int cdc__schema_fetch(cdc__schema *s, cdc__conn *c, const char *db, const char *table, bool mariadb,
+                      const cdc__schema_entry **out, cdc__err *err);
+/* The cached entry of db.table, or NULL. No I/O. */
+const cdc__schema_entry *cdc__schema_find(const cdc__schema *s, const char *db, const char *table);
+
+/*
+ * The column names of db.table, fetched through c when not cached (as
+ * cdc__schema_fetch). CDC_ERR_SCHEMA when the table does not exist or has
+ * a column count other than `ncols` (the row event's), naming both
+ * counts. Names stay valid until the entry is invalidated or the cache
+ * freed.
+ */
+int cdc__schema_names(cdc__schema *s, cdc__conn *c, const char *db, const char *table, bool mariadb, size_t ncols,
                       const char *const **names, cdc__err *err);
 
 /* The cached names of db.table when they are there and have ncols

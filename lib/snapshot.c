@@ -32,6 +32,7 @@
 #include "filter.h"
 #include "position.h"
 #include "replica.h"
+#include "schema.h"
 #include "snapprog.h"
 #include "snapshot.h"
 
@@ -280,7 +281,8 @@ static bool system_schema(const char *db)
  * types, collations, nullability and key membership, in order. */
 static uint64_t schema_fp(const cdc__result *r, size_t first, size_t last)
 {
-    static const char *const fields[] = {"COLUMN_NAME", "COLUMN_TYPE", "COLLATION_NAME", "IS_NULLABLE", "COLUMN_KEY"};
+    static const char *const fields[] = {"COLUMN_NAME", "COLUMN_TYPE", "COLLATION_NAME", "IS_NULLABLE", "COLUMN_KEY",
+                                         "JSON_DOC"};
     uint64_t h = 1469598103934665603ull;
     for (size_t i = first; i < last; i++)
         for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++) {
@@ -332,6 +334,7 @@ static int table_build(snap *s, const cdc__result *r, size_t first, size_t last,
             .primary = key && !strcmp(key, "PRI"),
             .invisible = extra && strstr(extra, "INVISIBLE"),
             .mariadb = s->mariadb,
+            .json_doc = rnum(r, row, "JSON_DOC") == 1,
         };
         const char *dt = ci.data_type;
         if (!strcmp(dt, "binary") || !strcmp(dt, "varbinary") || strstr(dt, "blob")) ci.collation = CDC_CHARSET_BINARY;
@@ -448,20 +451,23 @@ static int check_names(const cdc__result *r, const char *what, cdc__err *err)
 }
 
 /* byte order, as strcmp() merges it with STATISTICS in read_schema() */
-#define COLUMNS_SQL \
+#define COLUMNS_SQL_(json) \
     "SELECT c.TABLE_SCHEMA, c.TABLE_NAME, c.COLUMN_NAME, c.DATA_TYPE, c.COLUMN_TYPE," \
     " c.CHARACTER_OCTET_LENGTH, c.NUMERIC_PRECISION, c.NUMERIC_SCALE, c.DATETIME_PRECISION," \
-    " c.CHARACTER_SET_NAME, c.COLLATION_NAME, co.ID, c.IS_NULLABLE, c.COLUMN_KEY, c.EXTRA, t.TABLE_ROWS" \
+    " c.CHARACTER_SET_NAME, c.COLLATION_NAME, co.ID, c.IS_NULLABLE, c.COLUMN_KEY, c.EXTRA, t.TABLE_ROWS," \
+    " " json " AS JSON_DOC" \
     " FROM information_schema.COLUMNS c JOIN information_schema.TABLES t" \
     " ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME" \
     " LEFT JOIN information_schema.COLLATIONS co ON co.COLLATION_NAME = c.COLLATION_NAME" \
     " WHERE t.TABLE_TYPE IN ('BASE TABLE','SYSTEM VERSIONED') AND c.TABLE_SCHEMA NOT IN " SYS_SCHEMAS \
     " ORDER BY CAST(c.TABLE_SCHEMA AS BINARY), CAST(c.TABLE_NAME AS BINARY), c.ORDINAL_POSITION"
+/* MariaDB's JSON columns are LONGTEXT: JSON_DOC tells them (schema.h) */
+#define COLUMNS_SQL(mariadb) ((mariadb) ? COLUMNS_SQL_(CDC__SCHEMA_MARIADB_JSON_SQL) : COLUMNS_SQL_("0"))
 
 static int read_schema(snap *s, cdc__err *err)
 {
     cdc__result *cols = NULL, *st = NULL;
-    int rc = query_result(s->c0, COLUMNS_SQL, &cols, err);
+    int rc = query_result(s->c0, COLUMNS_SQL(s->mariadb), &cols, err);
     if (!rc)
         rc = query_result(s->c0,
                           "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, SUB_PART FROM information_schema.STATISTICS"
@@ -788,7 +794,7 @@ static void find_ddl(snap *s, const snap_table *t, const cdc__snap_point *p, cha
 static int verify_schema(snap *s, const cdc__snap_point *p, cdc__err *err)
 {
     cdc__result *cols = NULL;
-    int rc = query_result(s->c0, COLUMNS_SQL, &cols, err);
+    int rc = query_result(s->c0, COLUMNS_SQL(s->mariadb), &cols, err);
     if (rc) return rc;
     size_t nr = cdc__result_rows(cols), i = 0;
     for (size_t k = 0; k < s->ntables && !rc; k++) {

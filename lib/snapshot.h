@@ -158,6 +158,7 @@ typedef struct cdc__snap_colinfo {
     unsigned collation;      /* collation id (0 if none) */
     bool nullable, primary, invisible;
     bool mariadb;            /* the server is MariaDB */
+    bool json_doc;           /* MariaDB: a LONGTEXT declared JSON (CDC__SCHEMA_MARIADB_JSON_SQL) */
 } cdc__snap_colinfo;
 
 /*

@@ -117,7 +117,9 @@ int cdc__snap_column(const cdc__snap_colinfo *ci, const cdc_allocator *a, cdc_co
             col->vector_dims = p ? (uint32_t)strtoul(p + 1, NULL, 10) : 0;
         }
         if (col->type == CDC_T_BLOB) col->charset = (uint16_t)ci->collation;
-        /* MySQL's JSON is binary; MariaDB's is LONGTEXT and never lands here */
+        /* MySQL's JSON is binary; MariaDB's is LONGTEXT, told by its CHECK
+         * (json_doc), as the stream tells it (schema.h) */
+        if (col->type == CDC_T_BLOB && col->meta == 4 && ci->json_doc) col->flags |= CDC_COLF_JSON_TEXT;
     } else if (eq(dt, "decimal") || eq(dt, "numeric")) {
         if (cdc__decimal_bin_size(ci->precision, ci->scale) == 0)
             return cdc__err_set(err, CDC_ERR_UNSUPPORTED, "column %s: DECIMAL(%u,%u) out of range", ci->name,

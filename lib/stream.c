@@ -350,13 +350,16 @@ static int open_meta(cdc_stream *s)
     if (rc) return cdc__err_set(&s->err, rc, "out of memory");
     rc = cdc__conn_connect(s->meta, &o, &s->err);
     if (rc) {
-        cdc__err_prefix(&s->err, "connection for column names (binlog_row_metadata=MINIMAL)");
+        cdc__err_prefix(&s->err, "connection for information_schema (column names, MariaDB JSON columns)");
         cdc__conn_free(s->meta);
         s->meta = NULL;
         return rc;
     }
-    slog(s, 2, CDC_OK, "the binlog has no column names (binlog_row_metadata=MINIMAL): reading them from "
-                       "information_schema");
+    if (s->dv.names_need)
+        slog(s, 2, CDC_OK, "the binlog has no column names (binlog_row_metadata=MINIMAL): reading them from "
+                           "information_schema");
+    else
+        slog(s, 2, CDC_OK, "reading which LONGTEXT columns are JSON from information_schema (MariaDB)");
     return CDC_OK;
 }
 
@@ -568,6 +571,7 @@ static int session_open(cdc_stream *s)
         if (rc) {
             cdc__err_set(&s->err, rc, "decoder: %s", cdc_strerror(rc));
         } else {
+            s->dv.json_columns = s->info.mariadb;
             cdc__delivery_attach(&s->dv, s->dec);
         }
     }
@@ -701,18 +705,29 @@ static int reconnect(cdc_stream *s, int why)
     }
 }
 
-/* The column names the decoder waits for (binlog_row_metadata=MINIMAL),
- * from information_schema over a connection of their own: I/O between
- * feeds, never inside a decoder callback. They stay in the schema cache,
- * which the decoder's hook reads, until a DDL statement for the table. */
+/* What the decoder waits for: column names (binlog_row_metadata=MINIMAL)
+ * or which MariaDB LONGTEXT columns are JSON, from information_schema
+ * over a connection of their own: I/O between feeds, never inside a
+ * decoder callback. They stay in the schema cache, which the decoder's
+ * hook reads, until a DDL statement for the table. */
 static int fetch_names(cdc_stream *s)
 {
     cdc__delivery *dv = &s->dv;
     dv->names_wanted = false;
     int rc = s->meta ? CDC_OK : open_meta(s);
     const char *const *names = NULL;
-    if (rc == CDC_OK)
-        rc = cdc__schema_names(&s->schema, s->meta, dv->names_db, dv->names_table, dv->names_ncols, &names, &s->err);
+    const cdc__schema_entry *e = NULL;
+    if (rc == CDC_OK && dv->names_need)
+        rc = cdc__schema_names(&s->schema, s->meta, dv->names_db, dv->names_table, s->info.mariadb,
+                               dv->names_ncols, &names, &s->err);
+    else if (rc == CDC_OK) {
+        rc = cdc__schema_fetch(&s->schema, s->meta, dv->names_db, dv->names_table, s->info.mariadb, &e, &s->err);
+        /* the values stay text: nothing is lost, but say why */
+        if (rc == CDC_OK && e->ncols == 0)
+            slog(s, 1, CDC_OK, "%s.%s: information_schema does not show the table (dropped since, or no privilege "
+                               "on it): its LONGTEXT columns come as text even if declared JSON",
+                 dv->names_db, dv->names_table);
+    }
     if (rc && cdc_is_retriable(rc)) {
         cdc__conn_free(s->meta);
         s->meta = NULL;

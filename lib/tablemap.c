@@ -437,6 +437,24 @@ void cdc__table_borrow_names(struct cdc_table *t, const char *const *names)
     }
 }
 
+bool cdc__column_maybe_json(const cdc_column *c)
+{
+    switch (c->type) {
+    case CDC_T_TINY_BLOB: case CDC_T_MEDIUM_BLOB: case CDC_T_LONG_BLOB: case CDC_T_BLOB:
+        return c->meta == 4 && c->charset != CDC_CHARSET_BINARY;
+    default: return false;
+    }
+}
+
+void cdc__table_set_json_text(struct cdc_table *t, size_t i, bool on)
+{
+    cdc_column *c = &t->cols[i];
+    if (!(c->flags & CDC_COLF_JSON_TEXT) == !on) return;
+    c->flags ^= CDC_COLF_JSON_TEXT;
+    cdc__free(t->alloc, t->plan);
+    t->plan = NULL;
+}
+
 void cdc__table_free(struct cdc_table *t)
 {
     if (!t) return;

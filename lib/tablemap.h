@@ -51,6 +51,14 @@ void cdc__table_free(struct cdc_table *t);
 /* Gives a table whose TABLE_MAP had no names (binlog_row_metadata=MINIMAL)
  * the ncols names at names, borrowed: they must outlive the table. */
 void cdc__table_borrow_names(struct cdc_table *t, const char *const *names);
+/* Whether column i may be a MariaDB JSON column: a LONGTEXT (or a
+ * LONGBLOB/LONGTEXT whose charset the map does not say). The binlog
+ * logs JSON as LONGTEXT; only information_schema tells (schema.h). */
+bool cdc__column_maybe_json(const cdc_column *c);
+/* Marks column i as holding JSON text (CDC_COLF_JSON_TEXT: its values
+ * become documents) or not; a change drops the row plan made for the old
+ * flags. */
+void cdc__table_set_json_text(struct cdc_table *t, size_t i, bool on);
 /* 1 if decoding the column's values needs TABLE_MAP metadata. */
 bool cdc__column_needs_meta(const cdc_column *c);
 /* "DECIMAL(10,2)", "VARCHAR(255)", "INT UNSIGNED"... for error messages. */

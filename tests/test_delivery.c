@@ -158,6 +158,7 @@ static void supply_names(cdc__schema *sc, const cdc__delivery *dv)
     e->db = cdc__malloc(sc->alloc, strlen(dv->names_db) + 1);
     e->table = cdc__malloc(sc->alloc, strlen(dv->names_table) + 1);
     e->names = cdc__calloc(sc->alloc, dv->names_ncols, sizeof *e->names);
+    e->json = NULL;
     assert_true(e->db && e->table && e->names);
     strcpy(e->db, dv->names_db);
     strcpy(e->table, dv->names_table);

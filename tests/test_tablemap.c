@@ -219,15 +219,15 @@ static void test_corrupt_table_map(void **state)
  * ask again. */
 typedef struct hookst { int calls; bool pause_first; } hookst;
 static const char *const two_names[] = {"id", "label"};
-static int names_hook(const char *db, const char *table, size_t ncols, const char *const **names, void *ud)
+static int names_hook(struct cdc_table *t, void *ud)
 {
     hookst *h = ud;
     h->calls++;
-    assert_string_equal(db, "db");
-    assert_string_equal(table, "t");
-    assert_int_equal(ncols, 2);
+    assert_string_equal(t->db, "db");
+    assert_string_equal(t->name, "t");
+    assert_int_equal(t->ncols, 2);
     if (h->pause_first && h->calls == 1) return CDC_ERR_PAUSED;
-    *names = two_names;
+    cdc__table_borrow_names(t, two_names);
     return CDC_OK;
 }
 
