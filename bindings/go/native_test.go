@@ -70,14 +70,10 @@ func TestIntegrationNativeValues(t *testing.T) {
 			"-12345678901234567890123456789012345.123456789012345678901234567890" {
 			t.Errorf("%s: dec65 = %v", srv.flavor, got)
 		}
-		got, _ := r1.Value(true, "j")
-		if srv.flavor == "mysql" {
-			if !reflect.DeepEqual(got, jsonDoc) {
-				t.Errorf("%s: j = %s, want %s", srv.flavor, got, jsonDoc)
-			}
-		} else if s, ok := got.(string); !ok || s != `{"a": [1, 2.5, 18446744073709551615]}` {
-			// MariaDB's JSON is LONGTEXT in the binlog: the text (docs/bindings.md)
-			t.Errorf("%s: j = %#v", srv.flavor, got)
+		// MariaDB's JSON is LONGTEXT in the binlog; its CHECK makes it a
+		// document all the same (docs/values.md)
+		if got, _ := r1.Value(true, "j"); !reflect.DeepEqual(got, jsonDoc) {
+			t.Errorf("%s: j = %#v, want %s", srv.flavor, got, jsonDoc)
 		}
 		r2 := rows[2]
 		for col := range want {
@@ -85,10 +81,74 @@ func TestIntegrationNativeValues(t *testing.T) {
 				t.Errorf("%s: SQL NULL %s = %#v", srv.flavor, col, v)
 			}
 		}
-		if srv.flavor == "mysql" {
-			if v, _ := r2.Value(true, "j"); !reflect.DeepEqual(v, json.RawMessage("null")) {
-				t.Errorf("%s: JSON null document = %#v", srv.flavor, v)
-			}
+		if v, _ := r2.Value(true, "j"); !reflect.DeepEqual(v, json.RawMessage("null")) {
+			t.Errorf("%s: JSON null document = %#v", srv.flavor, v)
 		}
 	}
+}
+
+// Issue 13.4: a MariaDB column declared JSON (LONGTEXT with a json_valid
+// CHECK) is a json.RawMessage from the binlog and from the snapshot,
+// byte for byte the server's own JSON_COMPACT(); the null document is
+// RawMessage("null"), SQL NULL is nil, and a plain LONGTEXT a string.
+func TestIntegrationMariaDBJSON(t *testing.T) {
+	var srv server
+	for _, s := range servers(t) {
+		if s.flavor == "mariadb" {
+			srv = s
+		}
+	}
+	const db = "mjson_go"
+	srv.sql(t, fmt.Sprintf("DROP DATABASE IF EXISTS %[1]s; CREATE DATABASE %[1]s;"+
+		" CREATE TABLE %[1]s.docs (id INT PRIMARY KEY, j JSON, lt LONGTEXT)", db))
+	start := srv.position(t)
+	srv.sql(t, fmt.Sprintf("SET NAMES utf8mb4; INSERT INTO %s.docs VALUES"+
+		` (1, '{"a": {"b": [1, 2.50, -0.0, 1E3, 18446744073709551616, true, null]}, "s": "\\u00e9 \U0001F600 \\" x", "e": {}}', '[1]'),`+
+		` (2, 'null', '[2]'), (3, NULL, '[3]'), (4, '[[{"deep": []}], "x\U0001F680"]', '[4]'), (5, ' -12.5e-3 ', '[5]')`, db))
+	end := srv.position(t)
+	want := map[int64]interface{}{}
+	for _, r := range srv.sql(t, "SELECT id, HEX(JSON_COMPACT(j)) FROM "+db+".docs") {
+		var id int64
+		fmt.Sscan(r[0], &id)
+		if r[1] == "NULL" {
+			want[id] = nil
+			continue
+		}
+		var b []byte
+		if _, err := fmt.Sscanf(r[1], "%X", &b); err != nil {
+			t.Fatal(err)
+		}
+		want[id] = json.RawMessage(b)
+	}
+	if len(want) != 5 || !reflect.DeepEqual(want[2], json.RawMessage("null")) {
+		t.Fatalf("the server's rows: %v", want)
+	}
+	for _, mode := range []string{"never", "initial_only"} {
+		cfg := map[string]string{"table.include.list": db + ".docs", "snapshot.mode": mode}
+		if mode == "never" {
+			cfg["start"], cfg["stop.at"] = start, end
+		}
+		st := srv.stream(t, cfg, 0)
+		st.SetNative(true)
+		seen := 0
+		for _, r := range drain(t, st) {
+			if r.Op != "c" && r.Op != "r" {
+				continue
+			}
+			seen++
+			v, _ := r.Value(true, "id")
+			id := v.(int64)
+			if j, _ := r.Value(true, "j"); !reflect.DeepEqual(j, want[id]) {
+				t.Errorf("%s: id %d j = %#v (%s), JSON_COMPACT says %s", mode, id, j, j, want[id])
+			}
+			if lt, _ := r.Value(true, "lt"); lt != fmt.Sprintf("[%d]", id) {
+				t.Errorf("%s: id %d lt = %#v, want a string", mode, id, lt)
+			}
+		}
+		st.Close()
+		if seen != len(want) {
+			t.Errorf("%s: %d rows, want %d", mode, seen, len(want))
+		}
+	}
+	srv.sql(t, "DROP DATABASE "+db)
 }

@@ -143,7 +143,10 @@ static vres text_value(const mopts *o, const mcol *c, const cdc_value *v, mbuf *
 {
     size_t start = out->len;
     int nul = 0;
-    if (c->utf8 && cdc_value_kind(v) == CDC_KIND_STRING) {
+    cdc_kind k = cdc_value_kind(v);
+    /* A MariaDB JSON column is LONGTEXT here and a document in the stream,
+     * whose bytes are the stored UTF-8 text: copied byte for byte. */
+    if ((c->utf8 && k == CDC_KIND_STRING) || k == CDC_KIND_JSON) {
         cdc_bytes b = cdc_value_bytes(v);
         mbuf_add(out, b.ptr, b.len);
         nul = memchr(b.ptr, 0, b.len) != NULL;

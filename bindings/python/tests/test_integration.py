@@ -483,7 +483,7 @@ class TestNativeValues(unittest.TestCase):
         if data_type == "json":
             doc = json.loads(raw.decode("utf-8"))
             return libcdc.JSON_NULL if doc is None else doc
-        return raw.decode("utf-8")  # text, ENUM, SET; MariaDB JSON (LONGTEXT) stays text
+        return raw.decode("utf-8")  # text, ENUM, SET
 
     @staticmethod
     def _select_expr(data_type, name):
@@ -506,10 +506,21 @@ class TestNativeValues(unittest.TestCase):
             end = srv.position()
             cols = srv.sql("SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLUMN_TYPE FROM information_schema.COLUMNS "
                            "WHERE TABLE_SCHEMA = '%s' ORDER BY TABLE_NAME, ORDINAL_POSITION" % self.DB)
+            # MariaDB's JSON is LONGTEXT with the CHECK a JSON declaration
+            # writes: those columns are documents too
+            jcols = set()
+            if srv.flavor == "mariadb":
+                jcols = {(t, c) for t, c in srv.sql(
+                    "SELECT c.TABLE_NAME, c.COLUMN_NAME FROM information_schema.COLUMNS c"
+                    " JOIN information_schema.CHECK_CONSTRAINTS k ON k.CONSTRAINT_SCHEMA = c.TABLE_SCHEMA"
+                    " AND k.TABLE_NAME = c.TABLE_NAME AND k.CONSTRAINT_NAME = c.COLUMN_NAME"
+                    " WHERE c.TABLE_SCHEMA = '%s' AND c.DATA_TYPE = 'longtext'"
+                    " AND k.CHECK_CLAUSE = CONCAT('json_valid(`', c.COLUMN_NAME, '`)')" % self.DB)}
+                self.assertIn(("t_json", "j"), jcols)
             tables = {}
             for t, c, d, ct in cols:
                 if t not in self.SKIP:
-                    tables.setdefault(t, []).append((c, d, ct))
+                    tables.setdefault(t, []).append((c, "json" if (t, c) in jcols else d, ct))
             state = {t: {} for t in tables}
             with libcdc.Stream(srv.config(start=start, **{"stop.at": end, "database.include.list": self.DB}),
                                native=True) as s:
@@ -545,6 +556,54 @@ class TestNativeValues(unittest.TestCase):
             print("%s: %d values in %d tables equal SELECT as native values" % (srv.flavor, checked, len(tables)),
                   flush=True)
             srv.sql("DROP DATABASE %s" % self.DB)
+
+
+class TestMariaDBJSON(unittest.TestCase):
+    """Issue 13.4: a MariaDB column declared JSON (LONGTEXT with a
+    json_valid CHECK) comes as dict/list like MySQL's JSON, from the binlog
+    and from the snapshot, equal to json.loads of the server's own
+    JSON_COMPACT(); the JSON null document is JSON_NULL, SQL NULL is None;
+    a plain LONGTEXT stays str."""
+
+    DB = "mjson_py"
+    DOCS = [(1, '{"a": {"b": [1, 2.5, -3, 18446744073709551615, true, null]}, "s": "\\u00e9 😀", "e": {}}'),
+            (2, "null"), (3, None), (4, '[[{"deep": []}], "x🚀"]'), (5, '"a string"'), (6, "-12.5e-3")]
+
+    def rows(self, srv):
+        got = srv.sql("SELECT id, HEX(JSON_COMPACT(j)) FROM %s.docs ORDER BY id" % self.DB)
+        return {int(i): None if h == "NULL" else json.loads(bytes.fromhex(h).decode("utf-8")) for i, h in got}
+
+    def check(self, recs, want, what):
+        self.assertEqual(sorted(r.after["id"] for r in recs), sorted(want), what)
+        for r in recs:
+            i, j = r.after["id"], r.after["j"]
+            w = want[i]
+            if w is None and i == 2:  # the null document
+                self.assertIs(j, libcdc.JSON_NULL, "%s id %d" % (what, i))
+            elif w is None:
+                self.assertIsNone(j, "%s id %d" % (what, i))
+            else:
+                self.assertEqual((type(j), j), (type(w), w), "%s id %d" % (what, i))
+            lt = r.after["lt"]
+            self.assertEqual((type(lt), lt), (str, "[%d]" % i), "%s id %d lt" % (what, i))
+
+    def test_documents_on_mariadb(self):
+        srv = Server("mariadb")
+        srv.sql("DROP DATABASE IF EXISTS {d}; CREATE DATABASE {d}; CREATE TABLE {d}.docs (id INT PRIMARY KEY,"
+                " j JSON, lt LONGTEXT)".format(d=self.DB))
+        start = srv.position()
+        srv.sql("SET NAMES utf8mb4; INSERT INTO %s.docs VALUES %s" % (self.DB, ",".join(
+            "(%d, %s, '[%d]')" % (i, "NULL" if j is None else "'%s'" % j.replace("\\", "\\\\"), i)
+            for i, j in self.DOCS)))
+        end = srv.position()
+        want = self.rows(srv)
+        self.assertEqual(want[4], [[{"deep": []}], "x\U0001F680"])
+        cfg = {"table.include.list": self.DB + ".docs"}
+        with libcdc.Stream(srv.config(start=start, **{"stop.at": end}, **cfg), native=True) as s:
+            self.check([r for r in s if r.op == "c"], want, "binlog")
+        with libcdc.Stream(srv.config(**{"snapshot.mode": "initial_only"}, **cfg), native=True) as s:
+            self.check([r for r in s if r.op == "r"], want, "snapshot")
+        srv.sql("DROP DATABASE %s" % self.DB)
 
 
 class TestSnapshotStopResume(unittest.TestCase):
