@@ -18,6 +18,7 @@
 #include <cdc/cdc.h>
 
 #include "decoder.h"
+#include "rows.h"
 #include "tablemap.h"
 #include "util.h"
 #include "value.h"
@@ -285,6 +286,75 @@ static void test_names_hook(void **state)
     cdc__buf_free(&b);
 }
 
+/* MariaDB JSON columns (LONGTEXT in the map): the hook marks them, and a
+ * mark changed after the row plan was made drops the plan, so the next
+ * row image reads documents (or text again). */
+static int json_hook(struct cdc_table *t, void *ud)
+{
+    int *calls = ud;
+    (*calls)++;
+    for (size_t i = 0; i < t->ncols; i++)
+        if (cdc__column_maybe_json(&t->cols[i])) cdc__table_set_json_text(t, i, true);
+    return CDC_OK;
+}
+
+static int json_seen(const cdc_table *t, void *ud)
+{
+    cdc__buf *b = ud;
+    for (size_t i = 0; i < cdc_table_column_count(t); i++)
+        cdc__buf_printf(b, "%s%d", i ? "," : "", (cdc_table_column(t, i)->flags & CDC_COLF_JSON_TEXT) != 0);
+    return 0;
+}
+
+static void test_json_text_columns(void **state)
+{
+    (void)state;
+    /* id, flags, "db", "t", 4 columns: LONG, BLOB (4 length bytes:
+     * LONGTEXT/LONGBLOB), BLOB (2: TEXT), VARCHAR(20); metadata; nulls */
+    static const uint8_t tm[] = {1, 0, 0, 0, 0, 0, 0, 0, 2, 'd', 'b', 0, 1, 't', 0, 4, 3, 252, 252, 15,
+                                 4, 4, 2, 20, 0, 0x0e};
+    uint8_t ev[128];
+    size_t n = put_event(ev, CDC_EV_TABLE_MAP, tm, sizeof tm);
+    int calls = 0;
+    cdc__buf b;
+    cdc__buf_init(&b, NULL);
+    cdc_decoder *d;
+    assert_int_equal(cdc_decoder_new(&d, &test_alloc, NULL, 0), CDC_OK);
+    assert_int_equal(cdc_decoder_set_mode(d, CDC_DECODER_EVENTS), CDC_OK);
+    cdc_decoder_set_table_cb(d, json_seen, &b);
+    cdc__decoder_set_names_hook(d, json_hook, &calls);
+    assert_int_equal(cdc_decoder_feed(d, ev, n), (ptrdiff_t)n);
+    assert_int_equal(calls, 1);
+    cdc__buf_terminate(&b);
+    /* only the 4-byte-length BLOB can be LONGTEXT */
+    assert_string_equal((const char *)b.data, "0,1,0,0");
+    cdc_decoder_free(d);
+    cdc__buf_free(&b);
+
+    /* a changed mark drops the plan; an unchanged one keeps it */
+    cdc__fde f;
+    cdc__fde_init_v4(&f);
+    struct cdc_table *t;
+    cdc__err err;
+    cdc__err_clear(&err);
+    assert_int_equal(cdc__table_parse(&f, tm, sizeof tm, &test_alloc, &t, &err), CDC_OK);
+    assert_true(cdc__column_maybe_json(&t->cols[1]));
+    assert_false(cdc__column_maybe_json(&t->cols[0]));
+    assert_int_equal(cdc__rows_prepare(t), CDC_OK);
+    assert_int_equal(t->plan[1].kind, CDC_K_STRING);
+    cdc__table_set_json_text(t, 1, false);
+    assert_non_null(t->plan);
+    cdc__table_set_json_text(t, 1, true);
+    assert_null(t->plan);
+    assert_int_equal(cdc__rows_prepare(t), CDC_OK);
+    assert_int_equal(t->plan[1].kind, CDC_K_JSON);
+    assert_int_equal(t->plan[1].vflags, CDC_VF_TEXT);
+    cdc__table_set_json_text(t, 1, false);
+    assert_null(t->plan);
+    assert_int_equal(t->cols[1].flags & CDC_COLF_JSON_TEXT, 0);
+    cdc__table_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -292,6 +362,7 @@ int main(void)
         cmocka_unit_test(test_captured_enum_set),
         cmocka_unit_test(test_corrupt_table_map),
         cmocka_unit_test(test_names_hook),
+        cmocka_unit_test(test_json_text_columns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
