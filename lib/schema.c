@@ -57,7 +57,16 @@ static int fetch(cdc__schema *s, cdc__conn *c, const char *db, const char *table
     cdc__buf q;
     cdc__buf_init(&q, s->alloc);
     int rc = cdc__buf_puts(&q, mariadb ? "SELECT c.COLUMN_NAME, " CDC__SCHEMA_MARIADB_JSON_SQL : "SELECT c.COLUMN_NAME");
-    if (rc == CDC_OK) rc = cdc__buf_puts(&q, " FROM information_schema.COLUMNS c WHERE c.TABLE_SCHEMA = ");
+    if (rc == CDC_OK) rc = cdc__buf_puts(&q, " FROM information_schema.COLUMNS c");
+    if (mariadb) {
+        /* the constants let the server fill CHECK_CONSTRAINTS for this
+         * table only */
+        if (rc == CDC_OK) rc = cdc__buf_puts(&q, CDC__SCHEMA_MARIADB_JSON_JOIN " AND k.CONSTRAINT_SCHEMA = ");
+        if (rc == CDC_OK) rc = cdc__sql_quote(&q, db, strlen(db));
+        if (rc == CDC_OK) rc = cdc__buf_puts(&q, " AND k.TABLE_NAME = ");
+        if (rc == CDC_OK) rc = cdc__sql_quote(&q, table, strlen(table));
+    }
+    if (rc == CDC_OK) rc = cdc__buf_puts(&q, " WHERE c.TABLE_SCHEMA = ");
     if (rc == CDC_OK) rc = cdc__sql_quote(&q, db, strlen(db));
     if (rc == CDC_OK) rc = cdc__buf_puts(&q, " AND c.TABLE_NAME = ");
     if (rc == CDC_OK) rc = cdc__sql_quote(&q, table, strlen(table));

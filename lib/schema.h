@@ -22,22 +22,28 @@ typedef struct cdc__schema_entry {
 } cdc__schema_entry;
 
 /*
- * An expression over information_schema.COLUMNS (aliased c) that is 1 for
- * a column MariaDB's JSON declaration makes: a LONGTEXT in a UTF-8
- * character set whose column-level CHECK is exactly json_valid(`col`) (as
- * the server writes it; json_valid("col") under sql_mode ANSI_QUOTES), 0
- * otherwise. MariaDB only (MySQL's CHECK_CONSTRAINTS
- * has no TABLE_NAME). A LONGTEXT with that CHECK written by hand reads the
- * same, as it does to MariaDB (its protocol calls both format=json);
- * docs/values.md. The snapshot's column query uses it too.
+ * MariaDB's JSON columns, in a query over information_schema.COLUMNS
+ * aliased c: CDC__SCHEMA_MARIADB_JSON_JOIN after its FROM (constraint names
+ * are unique per table, so the join adds no rows) makes
+ * CDC__SCHEMA_MARIADB_JSON_SQL 1 for a column MariaDB's JSON declaration
+ * makes: a LONGTEXT in a UTF-8 character set with a CHECK named after it
+ * whose clause is exactly json_valid(`col`) (as the server writes it;
+ * json_valid("col") under sql_mode ANSI_QUOTES), and 0 (or NULL)
+ * otherwise. A LONGTEXT with that CHECK written by hand reads the same, as
+ * it does to MariaDB (its protocol calls both format=json); docs/values.md.
+ * MariaDB only (MySQL's CHECK_CONSTRAINTS has no TABLE_NAME). A join, not
+ * a subquery per column: MariaDB fills an information_schema table once
+ * per query then, not once per row. The snapshot's column query uses it
+ * too.
  */
+#define CDC__SCHEMA_MARIADB_JSON_JOIN \
+    " LEFT JOIN information_schema.CHECK_CONSTRAINTS k ON k.CONSTRAINT_SCHEMA = c.TABLE_SCHEMA" \
+    " AND k.TABLE_NAME = c.TABLE_NAME AND CAST(k.CONSTRAINT_NAME AS BINARY) = CAST(c.COLUMN_NAME AS BINARY)"
 #define CDC__SCHEMA_MARIADB_JSON_SQL \
-    "(c.DATA_TYPE = 'longtext' AND c.CHARACTER_SET_NAME IN ('utf8mb4','utf8mb3','utf8') AND EXISTS (" \
-    "SELECT 1 FROM information_schema.CHECK_CONSTRAINTS k WHERE k.CONSTRAINT_SCHEMA = c.TABLE_SCHEMA" \
-    " AND k.TABLE_NAME = c.TABLE_NAME AND CAST(k.CONSTRAINT_NAME AS BINARY) = CAST(c.COLUMN_NAME AS BINARY)" \
+    "(c.DATA_TYPE = 'longtext' AND c.CHARACTER_SET_NAME IN ('utf8mb4','utf8mb3','utf8')" \
     " AND CAST(k.CHECK_CLAUSE AS BINARY) IN (" \
     "CAST(CONCAT('json_valid(`', REPLACE(c.COLUMN_NAME, '`', '``'), '`)') AS BINARY)," \
-    "CAST(CONCAT('json_valid(\"', REPLACE(c.COLUMN_NAME, '\"', '\"\"'), '\")') AS BINARY))))"
+    "CAST(CONCAT('json_valid(\"', REPLACE(c.COLUMN_NAME, '\"', '\"\"'), '\")') AS BINARY)))"
 
 typedef struct cdc__schema {
     const cdc_allocator *alloc;

@@ -451,18 +451,19 @@ static int check_names(const cdc__result *r, const char *what, cdc__err *err)
 }
 
 /* byte order, as strcmp() merges it with STATISTICS in read_schema() */
-#define COLUMNS_SQL_(json) \
+#define COLUMNS_SQL_(json, join) \
     "SELECT c.TABLE_SCHEMA, c.TABLE_NAME, c.COLUMN_NAME, c.DATA_TYPE, c.COLUMN_TYPE," \
     " c.CHARACTER_OCTET_LENGTH, c.NUMERIC_PRECISION, c.NUMERIC_SCALE, c.DATETIME_PRECISION," \
     " c.CHARACTER_SET_NAME, c.COLLATION_NAME, co.ID, c.IS_NULLABLE, c.COLUMN_KEY, c.EXTRA, t.TABLE_ROWS," \
     " " json " AS JSON_DOC" \
     " FROM information_schema.COLUMNS c JOIN information_schema.TABLES t" \
     " ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME" \
-    " LEFT JOIN information_schema.COLLATIONS co ON co.COLLATION_NAME = c.COLLATION_NAME" \
+    " LEFT JOIN information_schema.COLLATIONS co ON co.COLLATION_NAME = c.COLLATION_NAME" join \
     " WHERE t.TABLE_TYPE IN ('BASE TABLE','SYSTEM VERSIONED') AND c.TABLE_SCHEMA NOT IN " SYS_SCHEMAS \
     " ORDER BY CAST(c.TABLE_SCHEMA AS BINARY), CAST(c.TABLE_NAME AS BINARY), c.ORDINAL_POSITION"
 /* MariaDB's JSON columns are LONGTEXT: JSON_DOC tells them (schema.h) */
-#define COLUMNS_SQL(mariadb) ((mariadb) ? COLUMNS_SQL_(CDC__SCHEMA_MARIADB_JSON_SQL) : COLUMNS_SQL_("0"))
+#define COLUMNS_SQL(mariadb) \
+    ((mariadb) ? COLUMNS_SQL_(CDC__SCHEMA_MARIADB_JSON_SQL, CDC__SCHEMA_MARIADB_JSON_JOIN) : COLUMNS_SQL_("0", ""))
 
 static int read_schema(snap *s, cdc__err *err)
 {
