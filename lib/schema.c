@@ -122,6 +122,12 @@ bool cdc__schema_cached(const cdc__schema *s, const char *db, const char *table,
     return false;
 }
 
+bool cdc__schema_json_checks(const cdc__conn *c)
+{
+    const cdc__server_version *v = cdc__conn_server_version(c);
+    return v->flavour == CDC_FLAVOUR_MARIADB && cdc__server_version_num(v) >= 100403;
+}
+
 const cdc__schema_entry *cdc__schema_find(const cdc__schema *s, const char *db, const char *table)
 {
     for (size_t i = 0; i < s->n; i++)

@@ -36,6 +36,10 @@ typedef struct cdc__schema_entry {
  * per query then, not once per row. The snapshot's column query uses it
  * too.
  */
+/* Whether the server behind c writes JSON columns that way: MariaDB
+ * 10.4.3 and later (before, JSON was a bare LONGTEXT alias, and
+ * CHECK_CONSTRAINTS may be missing). */
+bool cdc__schema_json_checks(const cdc__conn *c);
 #define CDC__SCHEMA_MARIADB_JSON_JOIN \
     " LEFT JOIN information_schema.CHECK_CONSTRAINTS k ON k.CONSTRAINT_SCHEMA = c.TABLE_SCHEMA" \
     " AND k.TABLE_NAME = c.TABLE_NAME AND CAST(k.CONSTRAINT_NAME AS BINARY) = CAST(c.COLUMN_NAME AS BINARY)"

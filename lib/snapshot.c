@@ -462,13 +462,13 @@ static int check_names(const cdc__result *r, const char *what, cdc__err *err)
     " WHERE t.TABLE_TYPE IN ('BASE TABLE','SYSTEM VERSIONED') AND c.TABLE_SCHEMA NOT IN " SYS_SCHEMAS \
     " ORDER BY CAST(c.TABLE_SCHEMA AS BINARY), CAST(c.TABLE_NAME AS BINARY), c.ORDINAL_POSITION"
 /* MariaDB's JSON columns are LONGTEXT: JSON_DOC tells them (schema.h) */
-#define COLUMNS_SQL(mariadb) \
-    ((mariadb) ? COLUMNS_SQL_(CDC__SCHEMA_MARIADB_JSON_SQL, CDC__SCHEMA_MARIADB_JSON_JOIN) : COLUMNS_SQL_("0", ""))
+#define COLUMNS_SQL(json_checks) \
+    ((json_checks) ? COLUMNS_SQL_(CDC__SCHEMA_MARIADB_JSON_SQL, CDC__SCHEMA_MARIADB_JSON_JOIN) : COLUMNS_SQL_("0", ""))
 
 static int read_schema(snap *s, cdc__err *err)
 {
     cdc__result *cols = NULL, *st = NULL;
-    int rc = query_result(s->c0, COLUMNS_SQL(s->mariadb), &cols, err);
+    int rc = query_result(s->c0, COLUMNS_SQL(cdc__schema_json_checks(s->c0)), &cols, err);
     if (!rc)
         rc = query_result(s->c0,
                           "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, SUB_PART FROM information_schema.STATISTICS"
@@ -795,7 +795,7 @@ static void find_ddl(snap *s, const snap_table *t, const cdc__snap_point *p, cha
 static int verify_schema(snap *s, const cdc__snap_point *p, cdc__err *err)
 {
     cdc__result *cols = NULL;
-    int rc = query_result(s->c0, COLUMNS_SQL(s->mariadb), &cols, err);
+    int rc = query_result(s->c0, COLUMNS_SQL(cdc__schema_json_checks(s->c0)), &cols, err);
     if (rc) return rc;
     size_t nr = cdc__result_rows(cols), i = 0;
     for (size_t k = 0; k < s->ntables && !rc; k++) {

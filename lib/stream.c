@@ -571,7 +571,7 @@ static int session_open(cdc_stream *s)
         if (rc) {
             cdc__err_set(&s->err, rc, "decoder: %s", cdc_strerror(rc));
         } else {
-            s->dv.json_columns = s->info.mariadb;
+            s->dv.json_columns = cdc__schema_json_checks(s->conn);
             cdc__delivery_attach(&s->dv, s->dec);
         }
     }
@@ -718,10 +718,10 @@ static int fetch_names(cdc_stream *s)
     const char *const *names = NULL;
     const cdc__schema_entry *e = NULL;
     if (rc == CDC_OK && dv->names_need)
-        rc = cdc__schema_names(&s->schema, s->meta, dv->names_db, dv->names_table, s->info.mariadb,
+        rc = cdc__schema_names(&s->schema, s->meta, dv->names_db, dv->names_table, dv->json_columns,
                                dv->names_ncols, &names, &s->err);
     else if (rc == CDC_OK) {
-        rc = cdc__schema_fetch(&s->schema, s->meta, dv->names_db, dv->names_table, s->info.mariadb, &e, &s->err);
+        rc = cdc__schema_fetch(&s->schema, s->meta, dv->names_db, dv->names_table, dv->json_columns, &e, &s->err);
         /* the values stay text: nothing is lost, but say why */
         if (rc == CDC_OK && e->ncols == 0)
             slog(s, 1, CDC_OK, "%s.%s: information_schema does not show the table (dropped since, or no privilege "
