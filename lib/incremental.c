@@ -42,6 +42,7 @@
 #include "resultset.h"
 #include "snapprog.h"
 #include "snapshot.h"
+#include "snapshot_table.h"
 #include "value.h"
 
 /* A chunk holds at most chunk-size rows and, past the first row, this

@@ -1,15 +1,19 @@
 /*
- * snapshot.c: the consistent initial snapshot (docs/snapshot.md).
+ * snapshot.c: the parallel run of the consistent initial snapshot
+ * (docs/snapshot.md): work items, worker threads, the queue, delivery
+ * on the caller's thread, progress and resuming from a checkpoint.
  *
- * The caller's thread connects N worker sessions plus a coordinator,
- * reads the schema, opens a consistent snapshot on every worker at one
- * binlog point, then starts N threads. Each thread takes work items (a
- * table, or a primary-key range of a large one), reads them in keyset
- * chunks (or one streamed pass when there is no usable key) and packs
- * the text rows into batches on a bounded queue. The caller's thread
- * pops the batches, converts values (snapshot_values.c) and calls back,
- * so callbacks never run concurrently and a slow callback stalls the
- * readers instead of growing the queue.
+ * The caller's thread connects N worker sessions plus a coordinator and
+ * has snapshot_point.c read the schema and open a consistent snapshot on
+ * every worker at one binlog point, then plans work items (a table, or
+ * a primary-key range of a large one; a resumed snapshot takes them from
+ * its checkpoint) and starts N threads. Each thread takes items, reads
+ * them in keyset chunks (or one streamed pass when there is no usable
+ * key; the SQL is snapshot_table.c's) and packs the text rows into
+ * batches on a bounded queue. The caller's thread pops the batches,
+ * converts values (snapshot_table.c) and calls back, so callbacks never
+ * run concurrently and a slow callback stalls the readers instead of
+ * growing the queue.
  *
  * Pausing. The caller's side is resumable: a callback that returns
  * CDC_ERR_PAUSED (or a stop request) makes cdc__snap_run() return with
@@ -24,61 +28,16 @@
 #include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <strings.h>
 #include <time.h>
 
-#include "config.h"
-#include "decoder.h"
-#include "filter.h"
-#include "position.h"
-#include "replica.h"
-#include "schema.h"
 #include "snapprog.h"
 #include "snapshot.h"
+#include "snapshot_point.h"
+#include "snapshot_table.h"
 
 #define QUEUE_BATCHES_PER_WORKER 2
 #define BATCH_ROWS 512
 #define BATCH_BYTES (256u * 1024u)
-/* MariaDB without RELOAD: times we reopen N snapshots hoping they all
- * land on the same binlog point before giving up. */
-#define SAME_POINT_ATTEMPTS 50
-/* Times the point is taken again when a captured table's definition
- * changed while it was being fixed. */
-#define SCHEMA_ATTEMPTS 3
-
-typedef struct snap_col {
-    char *quoted;               /* `name` */
-    char *charset, *collation;  /* names, NULL for non-text columns */
-    int hint;                   /* CDC__SNAP_* */
-    bool excluded;
-    /* ENUM/SET whose labels from information_schema may have lost
-     * characters: the servers show metadata in utf8mb3, so a 4-byte
-     * character in a label reads as '?'. Such a column is also selected
-     * as col+0 (index or bitmask) at this select position + 1 (0: not),
-     * and the labels its rows use are repaired from their exact bytes. */
-    size_t index_sel;
-} snap_col;
-
-typedef struct snap_table {
-    struct cdc_table t;         /* as the row callback sees it */
-    snap_col *sc;
-    cdc_bytes **labels;         /* per column, NULL unless ENUM/SET */
-    char **label_text;
-    size_t *sel, nsel;          /* select position -> column index */
-    size_t *key_sel, nkey;      /* key column k -> select position */
-    cdc__snap_keycol *kc;
-    bool pageable, has_key;
-    char *select_sql;           /* SELECT ... FROM `db`.`t` */
-    char *order_sql;            /* ORDER BY ... */
-    uint64_t rows_est, rows_done;
-    uint64_t chunks_done;
-    size_t items_left;
-    size_t item0, nitems;       /* its items: s->items[item0 .. item0+nitems), in key order */
-    size_t nextra;              /* col+0 expressions after the columns */
-    uint8_t **repaired;         /* label copies made by repair_labels() */
-    uint64_t fp;                /* fingerprint of its definition (schema_fp) */
-    size_t nrepaired;
-} snap_table;
 
 typedef struct snap_item {
     size_t table;
@@ -113,7 +72,7 @@ typedef struct worker {
     bool started;
     cdc__err err;
     batch *cur;                 /* batch being filled */
-    snap_table *table;          /* of the item being read */
+    cdc__snap_table *table;          /* of the item being read */
     size_t item_table;
     size_t item;                /* index of the item being read */
     cdc__buf lastkey;            /* key values of the last row, back to back */
@@ -134,8 +93,9 @@ typedef struct cdc__snap {
     cdc__snap_cbs cbs;
     const cdc_allocator *a;
     cdc__conn *c0;
+    cdc__conn **conns;          /* the workers' sessions, w[i].conn */
     bool mariadb;
-    snap_table *tables;
+    cdc__snap_table *tables;
     size_t ntables, tables_done;
     snap_item *items;
     size_t *order;              /* items by size, largest first: the workers' order */
@@ -164,668 +124,13 @@ typedef struct cdc__snap {
     size_t cur_off;             /* offset of its next row in cur->data */
     uint32_t cur_row;           /* index of that row */
     int cur_stage;              /* 0 rows, 1 progress, 2 checkpoint, 3 done with it */
-    cdc_value *vals;
-    uint8_t *present;
-    cdc_bytes *texts;
-    cdc__buf scratch;
+    cdc__snap_row row;          /* the row being delivered */
 } snap;
 
-/* ---- small helpers ------------------------------------------------------ */
-
-static void logf_(const snap *s, int level, const char *fmt, ...) CDC__PRINTF(3, 4);
-static void logf_(const snap *s, int level, const char *fmt, ...)
-{
-    if (!s->cb || !s->cb->log) return;
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    s->cb->log(level, CDC_OK, msg, s->cb->ud);
-}
+#define logf_(s, ...) cdc__snap_logf((s)->cb->log, (s)->cb->ud, __VA_ARGS__)
 
 static bool stopped(const snap *s) { return s->o->stop && atomic_load(s->o->stop); }
 static bool aborted(snap *s) { return atomic_load(&s->abort); }
-
-static char *quote_ident(const cdc_allocator *a, const char *name)
-{
-    size_t n = strlen(name), k = 0;
-    char *q = cdc__malloc(a, 2 * n + 3);
-    if (!q) return NULL;
-    q[k++] = '`';
-    for (size_t i = 0; i < n; i++) {
-        if (name[i] == '`') q[k++] = '`';
-        q[k++] = name[i];
-    }
-    q[k++] = '`';
-    q[k] = 0;
-    return q;
-}
-
-static char *dup(const cdc_allocator *a, const char *s) { return s ? cdc__strndup(a, s, strlen(s)) : NULL; }
-
-static const char *rget(const cdc__result *r, size_t row, const char *col)
-{
-    int i = cdc__result_col(r, col);
-    return i < 0 ? NULL : cdc__result_get(r, row, (size_t)i);
-}
-
-static uint64_t rnum(const cdc__result *r, size_t row, const char *col)
-{
-    const char *v = rget(r, row, col);
-    uint64_t n;
-    return v && cdc__parse_u64(v, strlen(v), &n) ? n : 0;
-}
-
-static int query_result(cdc__conn *c, const char *sql, cdc__result **out, cdc__err *err)
-{
-    int rc = cdc__conn_query_result(c, sql, out, err);
-    if (rc) cdc__err_prefix(err, "snapshot: %.60s", sql);
-    return rc;
-}
-
-static int exec(cdc__conn *c, const char *sql, cdc__err *err)
-{
-    int rc = cdc__conn_exec(c, sql, err);
-    if (rc) cdc__err_prefix(err, "snapshot: %s", sql);
-    return rc;
-}
-
-void cdc__snap_point_free(const cdc_allocator *a, cdc__snap_point *p)
-{
-    if (!p) return;
-    cdc__free(a, p->file);
-    cdc__free(a, p->gtid_set);
-    p->file = p->gtid_set = NULL;
-}
-
-/* ---- schema ------------------------------------------------------------- */
-
-static void table_free(const cdc_allocator *a, snap_table *t)
-{
-    for (size_t i = 0; i < t->t.ncols; i++) {
-        if (t->sc) {
-            cdc__free(a, t->sc[i].quoted);
-            cdc__free(a, t->sc[i].charset);
-            cdc__free(a, t->sc[i].collation);
-        }
-        if (t->t.col_names) cdc__free(a, t->t.col_names[i]);
-        if (t->labels) cdc__free(a, t->labels[i]);
-        if (t->label_text) cdc__free(a, t->label_text[i]);
-    }
-    for (size_t i = 0; i < t->nrepaired; i++) cdc__free(a, t->repaired[i]);
-    cdc__free(a, t->repaired);
-    cdc__free(a, t->sc);
-    cdc__free(a, t->labels);
-    cdc__free(a, t->label_text);
-    cdc__free(a, t->t.col_names);
-    cdc__free(a, t->t.cols);
-    cdc__free(a, t->t.db);
-    cdc__free(a, t->t.name);
-    cdc__free(a, t->sel);
-    cdc__free(a, t->key_sel);
-    cdc__free(a, t->kc);
-    cdc__free(a, t->select_sql);
-    cdc__free(a, t->order_sql);
-}
-
-static bool system_schema(const char *db)
-{
-    return !strcmp(db, "mysql") || !strcmp(db, "sys") || !strcmp(db, "information_schema") ||
-           !strcmp(db, "performance_schema");
-}
-
-#define SYS_SCHEMAS "('mysql','sys','information_schema','performance_schema')"
-
-/* FNV-1a over what defines a table for the snapshot: its columns' names,
- * types, collations, nullability and key membership, in order. */
-static uint64_t schema_fp(const cdc__result *r, size_t first, size_t last)
-{
-    static const char *const fields[] = {"COLUMN_NAME", "COLUMN_TYPE", "COLLATION_NAME", "IS_NULLABLE", "COLUMN_KEY",
-                                         "JSON_DOC"};
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = first; i < last; i++)
-        for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++) {
-            const char *v = rget(r, i, fields[f]);
-            for (const char *c = v ? v : "\x01NULL"; *c; c++) h = (h ^ (uint8_t)*c) * 1099511628211ull;
-            h = (h ^ 0xff) * 1099511628211ull;
-        }
-    return h;
-}
-
-/* Builds tables [first, last) of the COLUMNS result r as one table. */
-static int table_build(snap *s, const cdc__result *r, size_t first, size_t last, snap_table *t, cdc__err *err)
-{
-    const cdc_allocator *a = s->a;
-    size_t n = last - first;
-    t->t.alloc = a;
-    t->t.has_meta = true;
-    t->t.db = dup(a, rget(r, first, "TABLE_SCHEMA"));
-    t->t.name = dup(a, rget(r, first, "TABLE_NAME"));
-    t->t.ncols = n;
-    t->t.cols = cdc__calloc(a, n, sizeof *t->t.cols);
-    t->t.col_names = cdc__calloc(a, n, sizeof *t->t.col_names);
-    t->sc = cdc__calloc(a, n, sizeof *t->sc);
-    t->labels = cdc__calloc(a, n, sizeof *t->labels);
-    t->label_text = cdc__calloc(a, n, sizeof *t->label_text);
-    t->sel = cdc__calloc(a, n, sizeof *t->sel);
-    t->rows_est = rnum(r, first, "TABLE_ROWS");
-    t->fp = schema_fp(r, first, last);
-    if (!t->t.db || !t->t.name || !t->t.cols || !t->t.col_names || !t->sc || !t->labels || !t->label_text || !t->sel)
-        return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        size_t row = first + i;
-        const char *name = rget(r, row, "COLUMN_NAME");
-        const char *extra = rget(r, row, "EXTRA");
-        const char *key = rget(r, row, "COLUMN_KEY");
-        const char *nullable = rget(r, row, "IS_NULLABLE");
-        t->t.col_names[i] = dup(a, name ? name : "");
-        if (!t->t.col_names[i]) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
-        cdc__snap_colinfo ci = {
-            .name = t->t.col_names[i],
-            .data_type = rget(r, row, "DATA_TYPE") ? rget(r, row, "DATA_TYPE") : "",
-            .column_type = rget(r, row, "COLUMN_TYPE") ? rget(r, row, "COLUMN_TYPE") : "",
-            .octet_length = rnum(r, row, "CHARACTER_OCTET_LENGTH"),
-            .precision = (unsigned)rnum(r, row, "NUMERIC_PRECISION"),
-            .scale = (unsigned)rnum(r, row, "NUMERIC_SCALE"),
-            .fsp = (unsigned)rnum(r, row, "DATETIME_PRECISION"),
-            .collation = (unsigned)rnum(r, row, "ID"),
-            .nullable = nullable && !strcmp(nullable, "YES"),
-            .primary = key && !strcmp(key, "PRI"),
-            .invisible = extra && strstr(extra, "INVISIBLE"),
-            .mariadb = s->mariadb,
-            .json_doc = rnum(r, row, "JSON_DOC") == 1,
-        };
-        const char *dt = ci.data_type;
-        if (!strcmp(dt, "binary") || !strcmp(dt, "varbinary") || strstr(dt, "blob")) ci.collation = CDC_CHARSET_BINARY;
-        int rc = cdc__snap_column(&ci, a, &t->t.cols[i], &t->labels[i], &t->label_text[i], err);
-        if (rc) {
-            cdc__err_prefix(err, "snapshot of %s.%s", t->t.db, t->t.name);
-            return rc;
-        }
-        if (t->t.cols[i].type == CDC_T_JSON) t->t.n_json++;
-        t->sc[i].hint = cdc__snap_hint(&ci);
-        t->sc[i].quoted = quote_ident(a, name ? name : "");
-        if (!t->sc[i].quoted) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
-        if (rget(r, row, "CHARACTER_SET_NAME") && ci.collation != CDC_CHARSET_BINARY) {
-            t->sc[i].charset = dup(a, rget(r, row, "CHARACTER_SET_NAME"));
-            t->sc[i].collation = dup(a, rget(r, row, "COLLATION_NAME"));
-        }
-        if (s->o->filter.column && s->o->filter.column(t->t.db, t->t.name, name ? name : "", s->o->filter.ud))
-            t->sc[i].excluded = true;
-    }
-    return CDC_OK;
-}
-
-/* An ENUM/SET with a '?' in a label: possibly a character the server
- * could not show in utf8mb3 metadata (or a real '?', which costs only
- * the extra col+0 in the select list). */
-static bool lossy_labels(const cdc_column *col)
-{
-    if (col->real_type != CDC_T_ENUM && col->real_type != CDC_T_SET) return false;
-    for (uint32_t i = 0; i < col->n_labels; i++)
-        if (memchr(col->labels[i].ptr, '?', col->labels[i].len)) return true;
-    return false;
-}
-
-/* Key columns from the PRIMARY index rows [first, last) of STATISTICS. */
-static int table_keys(snap *s, snap_table *t, const cdc__result *st, size_t first, size_t last, cdc__err *err)
-{
-    size_t nk = last - first;
-    t->has_key = nk > 0;
-    t->pageable = nk > 0;
-    size_t *kidx = cdc__calloc(s->a, nk ? nk : 1, sizeof *kidx);
-    t->key_sel = cdc__calloc(s->a, nk ? nk : 1, sizeof *t->key_sel);
-    t->kc = cdc__calloc(s->a, nk ? nk : 1, sizeof *t->kc);
-    if (!kidx || !t->key_sel || !t->kc) {
-        cdc__free(s->a, kidx);
-        return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
-    }
-    for (size_t k = 0; k < nk; k++) {
-        const char *cn = rget(st, first + k, "COLUMN_NAME");
-        size_t i = 0;
-        while (i < t->t.ncols && strcmp(t->t.col_names[i], cn ? cn : "")) i++;
-        if (i == t->t.ncols) {
-            t->has_key = t->pageable = false;
-            break;
-        }
-        kidx[k] = i;
-        if (rget(st, first + k, "SUB_PART") || !cdc__snap_key_pageable(&t->t.cols[i]) || t->sc[i].hint)
-            t->pageable = false;
-    }
-    if (!t->has_key) nk = 0;
-    t->nkey = nk;
-    /* select list: every column not excluded, and key columns always (an
-     * excluded key column is read for paging but not delivered) */
-    cdc__buf b;
-    cdc__buf_init(&b, s->a);
-    int rc = cdc__buf_puts(&b, "SELECT ");
-    for (size_t i = 0; i < t->t.ncols && !rc; i++) {
-        bool is_key = false;
-        for (size_t k = 0; k < nk; k++) is_key |= kidx[k] == i;
-        if (t->sc[i].excluded && !is_key) continue;
-        if (t->nsel) rc |= cdc__buf_putc(&b, ',');
-        /* FLOAT comes back with 6 significant digits; as a DOUBLE it is
-         * exact, and the double's shortest text reads back as the float */
-        if (t->t.cols[i].type == CDC_T_FLOAT) rc |= cdc__buf_printf(&b, "CAST(%s AS DOUBLE)", t->sc[i].quoted);
-        else rc |= cdc__buf_puts(&b, t->sc[i].quoted);
-        for (size_t k = 0; k < nk; k++)
-            if (kidx[k] == i) t->key_sel[k] = t->nsel;
-        t->sel[t->nsel++] = i;
-    }
-    if (t->nsel == 0) rc |= cdc__buf_puts(&b, "1");
-    for (size_t j = 0; j < t->nsel && !rc; j++) {
-        size_t i = t->sel[j];
-        if (t->sc[i].excluded || !lossy_labels(&t->t.cols[i])) continue;
-        rc |= cdc__buf_printf(&b, ",%s+0", t->sc[i].quoted);
-        t->sc[i].index_sel = t->nsel + ++t->nextra;
-    }
-    char *qd = quote_ident(s->a, t->t.db), *qt = quote_ident(s->a, t->t.name);
-    if (!qd || !qt) rc = CDC_ERR_NOMEM;
-    else rc |= cdc__buf_printf(&b, " FROM %s.%s", qd, qt);
-    cdc__free(s->a, qd);
-    cdc__free(s->a, qt);
-    rc |= cdc__buf_terminate(&b);
-    t->select_sql = (char *)b.data;
-    cdc__buf_init(&b, s->a);
-    rc |= cdc__buf_puts(&b, " ORDER BY ");
-    for (size_t k = 0; k < nk; k++) {
-        t->kc[k] = (cdc__snap_keycol){t->sc[kidx[k]].quoted, &t->t.cols[kidx[k]], t->sc[kidx[k]].charset,
-                                      t->sc[kidx[k]].collation};
-        rc |= cdc__buf_printf(&b, "%s%s", k ? "," : "", t->sc[kidx[k]].quoted);
-    }
-    rc |= cdc__buf_terminate(&b);
-    t->order_sql = (char *)b.data;
-    cdc__free(s->a, kidx);
-    return rc ? cdc__err_set(err, CDC_ERR_NOMEM, "out of memory") : CDC_OK;
-}
-
-/* Every row names its table: the merge below compares them with strcmp. */
-static int check_names(const cdc__result *r, const char *what, cdc__err *err)
-{
-    for (size_t i = 0; i < cdc__result_rows(r); i++)
-        if (!rget(r, i, "TABLE_SCHEMA") || !rget(r, i, "TABLE_NAME"))
-            return cdc__err_set(err, CDC_ERR_PROTOCOL, "snapshot: %s row %zu has no TABLE_SCHEMA or TABLE_NAME",
-                                what, i + 1);
-    return CDC_OK;
-}
-
-/* byte order, as strcmp() merges it with STATISTICS in read_schema() */
-#define COLUMNS_SQL_(json, join) \
-    "SELECT c.TABLE_SCHEMA, c.TABLE_NAME, c.COLUMN_NAME, c.DATA_TYPE, c.COLUMN_TYPE," \
-    " c.CHARACTER_OCTET_LENGTH, c.NUMERIC_PRECISION, c.NUMERIC_SCALE, c.DATETIME_PRECISION," \
-    " c.CHARACTER_SET_NAME, c.COLLATION_NAME, co.ID, c.IS_NULLABLE, c.COLUMN_KEY, c.EXTRA, t.TABLE_ROWS," \
-    " " json " AS JSON_DOC" \
-    " FROM information_schema.COLUMNS c JOIN information_schema.TABLES t" \
-    " ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME" \
-    " LEFT JOIN information_schema.COLLATIONS co ON co.COLLATION_NAME = c.COLLATION_NAME" join \
-    " WHERE t.TABLE_TYPE IN ('BASE TABLE','SYSTEM VERSIONED') AND c.TABLE_SCHEMA NOT IN " SYS_SCHEMAS \
-    " ORDER BY CAST(c.TABLE_SCHEMA AS BINARY), CAST(c.TABLE_NAME AS BINARY), c.ORDINAL_POSITION"
-/* MariaDB's JSON columns are LONGTEXT: JSON_DOC tells them (schema.h) */
-#define COLUMNS_SQL(json_checks) \
-    ((json_checks) ? COLUMNS_SQL_(CDC__SCHEMA_MARIADB_JSON_SQL, CDC__SCHEMA_MARIADB_JSON_JOIN) : COLUMNS_SQL_("0", ""))
-
-static int read_schema(snap *s, cdc__err *err)
-{
-    cdc__result *cols = NULL, *st = NULL;
-    int rc = query_result(s->c0, COLUMNS_SQL(cdc__schema_json_checks(s->c0)), &cols, err);
-    if (!rc)
-        rc = query_result(s->c0,
-                          "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, SUB_PART FROM information_schema.STATISTICS"
-                          " WHERE INDEX_NAME = 'PRIMARY' AND TABLE_SCHEMA NOT IN " SYS_SCHEMAS
-                          " ORDER BY CAST(TABLE_SCHEMA AS BINARY), CAST(TABLE_NAME AS BINARY), SEQ_IN_INDEX",
-                          &st, err);
-    if (!rc) rc = check_names(cols, "information_schema.COLUMNS", err);
-    if (!rc) rc = check_names(st, "information_schema.STATISTICS", err);
-    size_t nr = rc ? 0 : cdc__result_rows(cols), ns = rc ? 0 : cdc__result_rows(st);
-    if (!rc) {
-        s->tables = cdc__calloc(s->a, nr ? nr : 1, sizeof *s->tables);
-        if (!s->tables) rc = cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
-    }
-    size_t si = 0;
-    for (size_t i = 0; i < nr && !rc;) {
-        const char *db = rget(cols, i, "TABLE_SCHEMA"), *tn = rget(cols, i, "TABLE_NAME");
-        size_t j = i + 1;
-        while (j < nr && !strcmp(rget(cols, j, "TABLE_SCHEMA"), db) && !strcmp(rget(cols, j, "TABLE_NAME"), tn)) j++;
-        bool want = !system_schema(db) && (!s->o->filter.table || s->o->filter.table(db, tn, s->o->filter.ud));
-        if (want) {
-            snap_table *t = &s->tables[s->ntables++];
-            rc = table_build(s, cols, i, j, t, err);
-            /* STATISTICS rows come in the same (schema, table) order */
-            while (!rc && si < ns) {
-                int c = strcmp(rget(st, si, "TABLE_SCHEMA"), db);
-                if (!c) c = strcmp(rget(st, si, "TABLE_NAME"), tn);
-                if (c >= 0) break;
-                si++;
-            }
-            size_t sj = si;
-            while (!rc && sj < ns && !strcmp(rget(st, sj, "TABLE_SCHEMA"), db) && !strcmp(rget(st, sj, "TABLE_NAME"), tn))
-                sj++;
-            if (!rc) rc = table_keys(s, t, st, si, sj, err);
-            si = sj;
-        }
-        i = j;
-    }
-    cdc__result_free(cols);
-    cdc__result_free(st);
-    return rc;
-}
-
-/* ---- the consistency point -------------------------------------------- */
-
-static int start_snapshot(worker *w, cdc__err *err)
-{
-    return exec(w->conn, "START TRANSACTION WITH CONSISTENT SNAPSHOT", err);
-}
-
-/* MariaDB: the binlog point of the session's snapshot. */
-static int maria_point(snap *s, cdc__conn *c, char **file, uint64_t *pos, cdc__err *err)
-{
-    cdc__result *r = NULL;
-    int rc = query_result(c, "SHOW STATUS LIKE 'binlog_snapshot_%'", &r, err);
-    if (rc) return rc;
-    *file = NULL;
-    *pos = 0;
-    for (size_t i = 0; i < cdc__result_rows(r); i++) {
-        const char *k = cdc__result_get(r, i, 0), *v = cdc__result_get(r, i, 1);
-        if (!k || !v) continue;
-        if (!strcasecmp(k, "Binlog_snapshot_file")) *file = dup(s->a, v);
-        else if (!strcasecmp(k, "Binlog_snapshot_position") && !cdc__parse_u64(v, strlen(v), pos)) *pos = 0;
-    }
-    cdc__result_free(r);
-    if (!*file || !**file) {
-        cdc__free(s->a, *file);
-        *file = NULL;
-        return cdc__err_set(err, CDC_ERR_UNSUPPORTED,
-                            "snapshot: the server reports no binlog_snapshot_file (is the binary log enabled?)");
-    }
-    if (*pos < 4) {
-        cdc__free(s->a, *file);
-        *file = NULL;
-        return cdc__err_set(err, CDC_ERR_PROTOCOL, "snapshot: the server reports no valid binlog_snapshot_position");
-    }
-    return CDC_OK;
-}
-
-static void rollback_all(snap *s)
-{
-    cdc__err e;
-    for (size_t i = 0; i < s->nw; i++) cdc__conn_exec(s->w[i].conn, "ROLLBACK", &e);
-}
-
-static int point_mariadb(snap *s, cdc__snap_point *p, cdc__err *err)
-{
-    int rc = CDC_OK;
-    bool locked = false;
-    for (int attempt = s->o->maria_lock && s->nw > 1 ? SAME_POINT_ATTEMPTS : 0;; attempt++) {
-        if (attempt == SAME_POINT_ATTEMPTS) {
-            /* writers are too busy for N lock-free snapshots to agree; a
-             * read lock held for the few milliseconds it takes to open
-             * them makes the point exact */
-            rc = exec(s->c0, "FLUSH TABLES WITH READ LOCK", err);
-            if (rc == CDC_ERR_PRIVILEGE)
-                return cdc__err_set(err, CDC_ERR_PRIVILEGE,
-                                    "snapshot: %zu connections did not reach the same binlog point in %d tries "
-                                    "and FLUSH TABLES WITH READ LOCK needs RELOAD, which this account lacks; "
-                                    "grant RELOAD or use snapshot.parallelism=1",
-                                    s->nw, SAME_POINT_ATTEMPTS);
-            if (rc) return rc;
-            locked = true;
-            logf_(s, 2, "snapshot: took FLUSH TABLES WITH READ LOCK to open %zu snapshots at one point", s->nw);
-        }
-        char *first = NULL;
-        uint64_t first_pos = 0;
-        bool same = true;
-        for (size_t i = 0; i < s->nw && !rc; i++) rc = start_snapshot(&s->w[i], err);
-        for (size_t i = 0; i < s->nw && !rc && same; i++) {
-            char *f;
-            uint64_t pos;
-            rc = maria_point(s, s->w[i].conn, &f, &pos, err);
-            if (rc) break;
-            if (i == 0) {
-                first = f;
-                first_pos = pos;
-            } else {
-                same = !strcmp(f, first) && pos == first_pos;
-                cdc__free(s->a, f);
-            }
-        }
-        if (locked) {
-            cdc__err e;
-            int urc = exec(s->c0, "UNLOCK TABLES", &e);
-            if (!rc && urc) {
-                *err = e;
-                rc = urc;
-            }
-        }
-        if (!rc && same) {
-            p->file = first;
-            p->offset = first_pos;
-            break;
-        }
-        cdc__free(s->a, first);
-        if (rc) return rc;
-        rollback_all(s);
-        if (attempt == 0) logf_(s, 2, "snapshot: worker snapshots opened at different binlog points; retrying");
-    }
-    /* the GTID state at exactly that point, from the binlog itself */
-    char sql[1024];
-    char *q = quote_ident(s->a, p->file); /* file names have no quotes; still, never splice raw text */
-    if (!q) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
-    for (char *c = q; *c; c++)
-        if (*c == '`' || *c == '\'' || *c == '\\') *c = '_';
-    q[0] = q[strlen(q) - 1] = '\'';
-    snprintf(sql, sizeof sql, "SELECT BINLOG_GTID_POS(%s, %llu)", q, (unsigned long long)p->offset);
-    cdc__free(s->a, q);
-    cdc__result *r = NULL;
-    rc = query_result(s->c0, sql, &r, err);
-    if (rc) return rc;
-    const char *g = cdc__result_rows(r) ? cdc__result_get(r, 0, 0) : NULL;
-    p->gtid_set = dup(s->a, g ? g : "");
-    cdc__result_free(r);
-    if (!p->gtid_set) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
-    if (!g) logf_(s, 1, "snapshot: BINLOG_GTID_POS(%s, %llu) is NULL; the point has no GTID position", p->file,
-                  (unsigned long long)p->offset);
-    return CDC_OK;
-}
-
-/* MySQL: file, position and executed GTID set under the lock on c0. */
-static int mysql_status(snap *s, cdc__snap_point *p, cdc__err *err)
-{
-    cdc__binlog_status st;
-    int rc = cdc__replica_binlog_status(s->c0, s->a, &st, err);
-    if (rc) {
-        cdc__err_prefix(err, "snapshot: SHOW BINARY LOG STATUS (needs REPLICATION CLIENT)");
-        return rc;
-    }
-    if (!st.file)
-        return cdc__err_set(err, CDC_ERR_UNSUPPORTED, "snapshot: SHOW BINARY LOG STATUS is empty: the binary log is off");
-    /* the point takes the strings */
-    p->file = st.file;
-    p->offset = st.offset;
-    p->gtid_set = st.gtids;
-    return CDC_OK;
-}
-
-static double mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int point_mysql(snap *s, cdc__snap_point *p, cdc__err *err)
-{
-    cdc__err ftwrl;
-    double t0 = mono_ms();
-    const char *how = "FLUSH TABLES WITH READ LOCK";
-    int rc = cdc__conn_exec(s->c0, "FLUSH TABLES WITH READ LOCK", &ftwrl);
-    if (rc == CDC_ERR_PRIVILEGE) {
-        /* Without RELOAD: LOCK TABLES ... READ on the captured tables
-         * waits for every transaction writing them to commit and holds
-         * new ones off, which is all the point needs (changes to other
-         * tables are filtered out anyway). */
-        logf_(s, 1,
-              "snapshot: FLUSH TABLES WITH READ LOCK refused (%s); locking the %zu captured tables with "
-              "LOCK TABLES ... READ instead",
-              ftwrl.msg, s->ntables);
-        how = "LOCK TABLES ... READ";
-        t0 = mono_ms();
-        if (s->ntables) {
-            cdc__buf b;
-            cdc__buf_init(&b, s->a);
-            rc = cdc__buf_puts(&b, "LOCK TABLES ");
-            for (size_t i = 0; i < s->ntables && !rc; i++) {
-                char *qd = quote_ident(s->a, s->tables[i].t.db), *qt = quote_ident(s->a, s->tables[i].t.name);
-                rc = !qd || !qt ? CDC_ERR_NOMEM : cdc__buf_printf(&b, "%s%s.%s READ", i ? ", " : "", qd, qt);
-                cdc__free(s->a, qd);
-                cdc__free(s->a, qt);
-            }
-            if (!rc) rc = cdc__buf_terminate(&b);
-            if (!rc) rc = cdc__conn_exec(s->c0, (const char *)b.data, err);
-            cdc__buf_free(&b);
-            if (rc == CDC_ERR_PRIVILEGE) {
-                cdc__err lt = *err;
-                return cdc__err_set(err, CDC_ERR_PRIVILEGE,
-                                    "snapshot: no way to fix a consistent binlog point: FLUSH TABLES WITH READ "
-                                    "LOCK needs RELOAD and LOCK TABLES needs the LOCK TABLES privilege on the "
-                                    "captured tables; this account has neither (%.200s)",
-                                    lt.msg);
-            }
-            if (rc) return rc;
-        }
-    } else if (rc) {
-        *err = ftwrl;
-        return rc;
-    }
-    for (size_t i = 0; i < s->nw && !rc; i++) rc = start_snapshot(&s->w[i], err);
-    if (!rc) rc = mysql_status(s, p, err);
-    cdc__err e;
-    int urc = exec(s->c0, "UNLOCK TABLES", &e);
-    if (!rc && urc) {
-        *err = e;
-        rc = urc;
-    }
-    if (!rc) logf_(s, 2, "snapshot: %s held for %.1f ms to open %zu snapshots at %s:%llu", how, mono_ms() - t0, s->nw,
-                   p->file, (unsigned long long)p->offset);
-    return rc;
-}
-
-/* ---- DDL on captured tables ------------------------------------------ */
-
-static bool resumed_done(const snap *s, const snap_table *t)
-{
-    const cdc__sp_table *e = s->o->resume ? cdc__snapprog_find(s->o->resume, t->t.db, t->t.name) : NULL;
-    return e && e->done;
-}
-
-/*
- * Every worker opens every captured table in its transaction, which
- * takes the table's metadata lock until the snapshot commits: from here
- * on DDL on a captured table waits for the snapshot (on both servers),
- * so no worker can meet a definition newer than the one read, and none
- * waits behind a queued ALTER for a lock it would only ask for later
- * while another worker holds the lock that ALTER waits for.
- */
-static int touch_tables(snap *s, cdc__err *err)
-{
-    enum { PER_STATEMENT = 32 };
-    cdc__buf b;
-    cdc__buf_init(&b, s->a);
-    int rc = CDC_OK;
-    for (size_t first = 0; first < s->ntables && !rc; first += PER_STATEMENT) {
-        cdc__buf_reset(&b);
-        size_t n = 0;
-        for (size_t i = first; i < s->ntables && i < first + PER_STATEMENT && !rc; i++) {
-            if (resumed_done(s, &s->tables[i])) continue;
-            rc = cdc__buf_printf(&b, "%sSELECT 1%s WHERE 0", n++ ? " UNION ALL " : "",
-                                 strstr(s->tables[i].select_sql, " FROM "));
-        }
-        if (!n) continue;
-        if (!rc) rc = cdc__buf_puts(&b, " LIMIT 0");
-        if (!rc) rc = cdc__buf_terminate(&b);
-        if (rc) {
-            rc = cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
-            break;
-        }
-        for (size_t w = 0; w < s->nw && !rc; w++) rc = exec(s->w[w].conn, (const char *)b.data, err);
-    }
-    cdc__buf_free(&b);
-    return rc;
-}
-
-/* The first DDL statement naming t in the binlog after the point (a
- * best effort for the message: SHOW BINLOG EVENTS may be refused). */
-static void find_ddl(snap *s, const snap_table *t, const cdc__snap_point *p, char *out, size_t cap)
-{
-    snprintf(out, cap, "the statement is not in %s after the point", p->file);
-    char sql[512];
-    char *q = quote_ident(s->a, p->file);
-    if (!q) return;
-    for (char *c = q; *c; c++)
-        if (*c == '`' || *c == '\'' || *c == '\\') *c = '_';
-    q[0] = q[strlen(q) - 1] = '\'';
-    snprintf(sql, sizeof sql, "SHOW BINLOG EVENTS IN %s FROM %llu LIMIT 20000", q, (unsigned long long)p->offset);
-    cdc__free(s->a, q);
-    cdc__result *r = NULL;
-    cdc__err e;
-    if (cdc__conn_query_result(s->c0, sql, &r, &e)) return;
-    for (size_t i = 0; i < cdc__result_rows(r); i++) {
-        const char *type = rget(r, i, "Event_type"), *info = rget(r, i, "Info");
-        if (!type || !info || strcmp(type, "Query") || !strstr(info, t->t.name)) continue;
-        const char *stmt = strstr(info, "; ") && !strncasecmp(info, "use ", 4) ? strstr(info, "; ") + 2 : info;
-        while (*stmt == ' ' || *stmt == '/') stmt++;
-        static const char *const ddl[] = {"ALTER", "DROP", "RENAME", "TRUNCATE", "CREATE", "OPTIMIZE", "REPAIR"};
-        for (size_t k = 0; k < sizeof ddl / sizeof ddl[0]; k++)
-            if (!strncasecmp(stmt, ddl[k], strlen(ddl[k]))) {
-                snprintf(out, cap, "%.300s (%s:%s)", stmt, p->file, rget(r, i, "Pos") ? rget(r, i, "Pos") : "?");
-                cdc__result_free(r);
-                return;
-            }
-    }
-    cdc__result_free(r);
-}
-
-/*
- * After touch_tables(): the definitions now (which can no longer change)
- * against those read before the point. A difference is DDL that landed
- * between reading the schema and locking the tables: CDC_ERR_SCHEMA, and
- * the caller takes the point again.
- */
-static int verify_schema(snap *s, const cdc__snap_point *p, cdc__err *err)
-{
-    cdc__result *cols = NULL;
-    int rc = query_result(s->c0, COLUMNS_SQL(cdc__schema_json_checks(s->c0)), &cols, err);
-    if (rc) return rc;
-    size_t nr = cdc__result_rows(cols), i = 0;
-    for (size_t k = 0; k < s->ntables && !rc; k++) {
-        snap_table *t = &s->tables[k];
-        if (resumed_done(s, t)) continue;
-        /* both in byte order of (schema, table) */
-        int c = -1;
-        while (i < nr) {
-            const char *db = rget(cols, i, "TABLE_SCHEMA"), *tn = rget(cols, i, "TABLE_NAME");
-            c = strcmp(db ? db : "", t->t.db);
-            if (!c) c = strcmp(tn ? tn : "", t->t.name);
-            if (c >= 0) break;
-            i++;
-        }
-        size_t j = i;
-        while (c == 0 && j < nr && !strcmp(rget(cols, j, "TABLE_SCHEMA"), t->t.db) &&
-               !strcmp(rget(cols, j, "TABLE_NAME"), t->t.name))
-            j++;
-        if (c != 0 || schema_fp(cols, i, j) != t->fp) {
-            char stmt[400];
-            find_ddl(s, t, p, stmt, sizeof stmt);
-            rc = cdc__err_set(err, CDC_ERR_SCHEMA,
-                              "snapshot of %s.%s: the table was %s while the snapshot's point was being fixed: %s",
-                              t->t.db, t->t.name, c != 0 ? "dropped or renamed" : "altered", stmt);
-        }
-        i = j;
-    }
-    cdc__result_free(cols);
-    return rc;
-}
 
 /* ---- work items ------------------------------------------------------- */
 
@@ -868,7 +173,7 @@ static snap_item *add_items(snap *s, size_t *cap, size_t n, cdc__err *err)
 
 /* A resumed table's items as the checkpoint recorded them, when they
  * still fit the table: false (with a warning) to read it from the start. */
-static bool resume_fits(snap *s, const snap_table *t, const cdc__sp_table *e)
+static bool resume_fits(snap *s, const cdc__snap_table *t, const cdc__sp_table *e)
 {
     const char *why = NULL;
     for (size_t k = 0; k < e->nitems && !why; k++) {
@@ -896,7 +201,7 @@ static int plan_items(snap *s, cdc__err *err)
     if (!s->items) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
     size_t resumed_done = 0, resumed_part = 0;
     for (size_t i = 0; i < s->ntables; i++) {
-        snap_table *t = &s->tables[i];
+        cdc__snap_table *t = &s->tables[i];
         t->item0 = s->nitems;
         const cdc__sp_table *e = s->o->resume ? cdc__snapprog_find(s->o->resume, t->t.db, t->t.name) : NULL;
         if (e && e->done) {
@@ -936,7 +241,7 @@ static int plan_items(snap *s, cdc__err *err)
             snprintf(sql, sizeof sql, "SELECT MIN(%s), MAX(%s) %s", t->kc[0].quoted, t->kc[0].quoted,
                      strstr(t->select_sql, " FROM "));
             cdc__result *r = NULL;
-            int rc = query_result(s->c0, sql, &r, err);
+            int rc = cdc__snap_query(s->c0, sql, &r, err);
             if (rc) return rc;
             const char *a = cdc__result_get(r, 0, 0), *b = cdc__result_get(r, 0, 1);
             if (a && b) {
@@ -1123,7 +428,7 @@ static int flush_batch(worker *w, bool end_chunk, bool end_item)
  * per batch, not per row. */
 static int take_last_key(worker *w, batch *b)
 {
-    snap_table *t = w->table;
+    cdc__snap_table *t = w->table;
     if (!t->pageable || !b->nrows || w->last_row == SIZE_MAX) return CDC_OK;
     const uint8_t *p = b->data.data + w->last_row;
     uint32_t len = cdc__le32(p);
@@ -1169,12 +474,12 @@ static int on_raw_row(const uint8_t *p, size_t n, void *ud)
 
 /* Each chunk's result has the columns asked for, by name: a definition
  * that changed under the snapshot would be refused here rather than
- * delivered as rows of mismatched columns (touch_tables() makes it
+ * delivered as rows of mismatched columns (snapshot_point.c's table locks make it
  * unreachable on the servers tested; this is the guard). */
 static int check_columns(const cdc__coldef *cols, size_t ncols, void *ud)
 {
     worker *w = ud;
-    snap_table *t = w->table;
+    cdc__snap_table *t = w->table;
     size_t want = t->nsel ? t->nsel + t->nextra : 1;
     const char *why = NULL;
     size_t bad = 0;
@@ -1199,7 +504,7 @@ static int check_columns(const cdc__coldef *cols, size_t ncols, void *ud)
 static int read_item(worker *w, const snap_item *it)
 {
     snap *s = w->s;
-    snap_table *t = &s->tables[it->table];
+    cdc__snap_table *t = &s->tables[it->table];
     w->table = t;
     w->item_table = it->table;
     w->item = (size_t)(it - s->items);
@@ -1230,27 +535,20 @@ static int read_item(worker *w, const snap_item *it)
         first = false;
     }
     cdc__query_handler h = {.columns = check_columns, .raw_row = on_raw_row};
-    cdc__buf sql;
+    /* the item's range of the first key column */
+    cdc__buf range, sql;
+    cdc__buf_init(&range, s->a);
     cdc__buf_init(&sql, s->a);
     int rc = CDC_OK;
+    if (it->has_lo) rc |= cdc__buf_printf(&range, "%s >= %lld", t->kc[0].quoted, (long long)it->lo);
+    if (it->has_hi)
+        rc |= cdc__buf_printf(&range, "%s%s < %lld", it->has_lo ? " AND " : "", t->kc[0].quoted, (long long)it->hi);
+    rc |= cdc__buf_terminate(&range);
     for (;;) {
         cdc__buf_reset(&sql);
-        rc = cdc__buf_puts(&sql, t->select_sql);
-        const char *glue = " WHERE ";
-        if (it->has_lo) {
-            rc |= cdc__buf_printf(&sql, "%s%s >= %lld", glue, t->kc[0].quoted, (long long)it->lo);
-            glue = " AND ";
-        }
-        if (it->has_hi) {
-            rc |= cdc__buf_printf(&sql, "%s%s < %lld", glue, t->kc[0].quoted, (long long)it->hi);
-            glue = " AND ";
-        }
-        if (t->pageable && !first) {
-            rc |= cdc__buf_puts(&sql, glue);
-            if (!rc) rc = cdc__snap_after_sql(&sql, t->kc, t->nkey, w->last);
-        }
-        if (t->pageable)
-            rc |= cdc__buf_printf(&sql, "%s LIMIT %llu", t->order_sql, (unsigned long long)s->o->chunk_rows);
+        if (!rc)
+            rc = cdc__snap_table_chunk_sql(t, range.len ? (const char *)range.data : NULL, first ? NULL : w->last,
+                                           s->o->chunk_rows, &sql);
         if (rc) {
             rc = cdc__err_set(&w->err, rc == CDC_ERR_INVALID ? CDC_ERR_CORRUPT : CDC_ERR_NOMEM,
                               "snapshot of %s.%s: cannot write the key of the last row into SQL", t->t.db, t->t.name);
@@ -1285,6 +583,7 @@ static int read_item(worker *w, const snap_item *it)
         if (!more) break;
     }
     cdc__buf_free(&sql);
+    cdc__buf_free(&range);
     if (rc && w->cur) {
         batch_put(s, w->cur);
         w->cur = NULL;
@@ -1316,93 +615,10 @@ static void *worker_main(void *arg)
 
 /* ---- the caller's side ------------------------------------------------- */
 
-/* Label idx (1-based) of column i is the exact text v: keep a copy of
- * v in its place when the metadata's label lost characters. */
-static int repair_label(snap *s, snap_table *t, size_t i, uint64_t idx, const uint8_t *v, size_t len, cdc__err *err)
-{
-    cdc_column *col = &t->t.cols[i];
-    if (idx < 1 || idx > col->n_labels)
-        return cdc__err_set(err, CDC_ERR_CORRUPT, "snapshot of %s.%s column %s: the server sent label number %llu of %u",
-                            t->t.db, t->t.name, t->t.col_names[i], (unsigned long long)idx, col->n_labels);
-    cdc_bytes *l = &t->labels[i][idx - 1];
-    if (l->len == len && !memcmp(l->ptr, v, len)) return CDC_OK;
-    if (!memchr(l->ptr, '?', l->len)) return CDC_OK; /* another charset's spelling: from_text judges it */
-    uint8_t **grown = cdc__realloc(s->a, t->repaired, (t->nrepaired + 1) * sizeof *grown);
-    if (!grown) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
-    t->repaired = grown;
-    uint8_t *copy = cdc__malloc(s->a, len ? len : 1);
-    if (!copy) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
-    memcpy(copy, v, len);
-    t->repaired[t->nrepaired++] = copy;
-    *l = (cdc_bytes){copy, len};
-    return CDC_OK;
-}
-
-/* Repairs the labels a row's ENUM/SET value uses from the value's text
- * and its col+0 number (see snap_col.index_sel). Runs on the caller's
- * thread, the only one that reads labels. */
-static int repair_labels(snap *s, snap_table *t, size_t i, const cdc_bytes *text, const cdc_bytes *num,
-                         cdc__err *err)
-{
-    if (!text->ptr || !num->ptr) return CDC_OK;
-    uint64_t n = 0;
-    for (size_t k = 0; k < num->len; k++) {
-        if (num->ptr[k] < '0' || num->ptr[k] > '9' || n > (UINT64_MAX - 9) / 10)
-            return cdc__err_set(err, CDC_ERR_CORRUPT, "snapshot of %s.%s column %s: '%.*s' is not a label number",
-                                t->t.db, t->t.name, t->t.col_names[i], (int)(num->len > 32 ? 32 : num->len),
-                                (const char *)num->ptr);
-        n = n * 10 + (uint64_t)(num->ptr[k] - '0');
-    }
-    if (t->t.cols[i].real_type == CDC_T_ENUM) return n ? repair_label(s, t, i, n, text->ptr, text->len, err) : CDC_OK;
-    /* SET: the members are listed in label order, one per set bit; a
-     * label cannot hold a comma */
-    const uint8_t *p = text->ptr, *end = text->ptr + text->len;
-    for (unsigned bit = 0; bit < 64 && n; bit++) {
-        if (!(n & (1ull << bit))) continue;
-        n &= ~(1ull << bit);
-        const uint8_t *q = memchr(p, ',', (size_t)(end - p));
-        if (!q) q = end;
-        int rc = repair_label(s, t, i, bit + 1, p, (size_t)(q - p), err);
-        if (rc) return rc;
-        p = q < end ? q + 1 : end;
-    }
-    return CDC_OK;
-}
-
 static int cb_error(cdc__err *err, const char *which, int rc)
 {
     if (rc > 0) rc = CDC_ERR_CALLBACK;
     return cdc__err_set(err, rc, "snapshot: the %s callback returned %d", which, rc);
-}
-
-/* Fills s->vals and s->present from the text fields of one row of t
- * (its select list); values may point into texts and s->scratch. */
-static int convert_row(snap *s, snap_table *t, const cdc_bytes *texts, cdc__err *err)
-{
-    memset(s->present, 0, t->t.ncols);
-    cdc__buf_reset(&s->scratch);
-    if (cdc__buf_reserve(&s->scratch, t->t.ncols * CDC__FROM_TEXT_SCRATCH))
-        return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
-    for (size_t j = 0; j < t->nsel; j++) {
-        size_t i = t->sel[j];
-        if (t->sc[i].excluded) continue;
-        s->present[i] = 1;
-        if (!texts[j].ptr) {
-            memset(&s->vals[i], 0, sizeof s->vals[i]);
-            s->vals[i].col = &t->t.cols[i];
-            s->vals[i].kind = CDC_K_NULL;
-            continue;
-        }
-        int rc;
-        if (t->sc[i].index_sel && (rc = repair_labels(s, t, i, &texts[j], &texts[t->sc[i].index_sel - 1], err)))
-            return rc;
-        rc = cdc__snap_value(&t->t.cols[i], t->sc[i].hint, texts[j].ptr, texts[j].len, &s->scratch, &s->vals[i], err);
-        if (rc) {
-            cdc__err_prefix(err, "snapshot of %s.%s column %s", t->t.db, t->t.name, t->t.col_names[i]);
-            return rc;
-        }
-    }
-    return CDC_OK;
 }
 
 static double now_s(void)
@@ -1416,7 +632,7 @@ static double now_s(void)
  * rate is over a window of at least RATE_WINDOW_S seconds (the run's
  * start before the first window closes). */
 #define RATE_WINDOW_S 5.0
-static void progress_figures(snap *s, const snap_table *t, cdc_snapshot_progress *p)
+static void progress_figures(snap *s, const cdc__snap_table *t, cdc_snapshot_progress *p)
 {
     double now = now_s();
     if (now - s->rate_t0 >= 2 * RATE_WINDOW_S) {
@@ -1431,7 +647,7 @@ static void progress_figures(snap *s, const snap_table *t, cdc_snapshot_progress
         rate = (double)(s->rows_run - s->rate_rows0) / (now - s->rate_t0);
     uint64_t left = 0;
     for (size_t i = 0; i < s->ntables; i++) {
-        const snap_table *x = &s->tables[i];
+        const cdc__snap_table *x = &s->tables[i];
         if (x->items_left && x->rows_est > x->rows_done) left += x->rows_est - x->rows_done;
     }
     /* a chunk is one keyset query: each item ends with one that comes back short */
@@ -1462,7 +678,7 @@ static int progress_text(snap *s, cdc__buf *out)
     int rc = CDC_OK;
     bool any = false;
     for (size_t i = 0; i < s->ntables && !rc; i++) {
-        const snap_table *t = &s->tables[i];
+        const cdc__snap_table *t = &s->tables[i];
         bool started = !t->items_left;
         for (size_t k = 0; k < t->nitems && !started; k++) started = s->items[t->item0 + k].state != CDC__SP_TODO;
         if (!started) continue;
@@ -1490,22 +706,22 @@ static int progress_text(snap *s, cdc__buf *out)
 static int deliver(snap *s, cdc__err *err)
 {
     batch *b = s->cur;
-    snap_table *t = &s->tables[b->table];
+    cdc__snap_table *t = &s->tables[b->table];
     cdc__reader r = cdc__rd(b->data.data + s->cur_off, b->data.len - s->cur_off);
     while (s->cur_stage == 0 && s->cur_row < b->nrows) {
         if (stopped(s)) return cdc__err_set(err, CDC_ERR_STOPPED, "snapshot: stopped on request");
         uint32_t len = cdc__rd_u32(&r);
         const uint8_t *p = cdc__rd_take(&r, len);
         if (!p) return cdc__err_set(err, CDC_ERR_PROTOCOL, "snapshot: batch truncated");
-        int rc = cdc__row_parse(p, len, t->nsel ? t->nsel + t->nextra : 1 /* SELECT 1 */, s->texts, err);
-        if (rc || (rc = convert_row(s, t, s->texts, err))) return rc;
+        int rc = cdc__snap_table_row(t, p, len, &s->row, err);
+        if (rc) return rc;
         /* the row counts as delivered whatever the callback says: a pause
          * resumes after it */
         s->cur_row++;
         s->cur_off = b->data.len - cdc__rd_left(&r);
         t->rows_done++;
         s->rows_run++;
-        if (s->cb->row && (rc = s->cb->row(&t->t, s->vals, s->present, s->cb->ud))) {
+        if (s->cb->row && (rc = s->cb->row(&t->t, s->row.vals, s->row.present, s->cb->ud))) {
             if (rc == CDC_ERR_PAUSED) return rc;
             return cb_error(err, "row", rc);
         }
@@ -1626,16 +842,16 @@ static int connect_one(snap *s, cdc__conn **c, bool worker_session, cdc__err *er
     if (rc) return cdc__err_set(err, rc, "out of memory");
     rc = cdc__conn_connect(*c, &s->o->conn, err);
     if (rc) return rc;
-    if (!worker_session) return exec(*c, "SET SESSION time_zone = '+00:00'", err);
+    if (!worker_session) return cdc__snap_exec(*c, "SET SESSION time_zone = '+00:00'", err);
     /* UTC for TIMESTAMP; column bytes as stored (no charset conversion),
      * as the binlog has them; no PAD_CHAR_TO_FULL_LENGTH; a consumer that
      * stalls (or pauses) must not make the server give up writing a long
      * result, nor drop a session waiting between chunks */
-    rc = exec(*c,
+    rc = cdc__snap_exec(*c,
               "SET SESSION time_zone = '+00:00', character_set_results = NULL, sql_mode = '',"
               " net_write_timeout = 31536000, wait_timeout = 31536000",
               err);
-    if (!rc) rc = exec(*c, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ", err);
+    if (!rc) rc = cdc__snap_exec(*c, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ", err);
     return rc;
 }
 
@@ -1647,8 +863,8 @@ void cdc__snap_free(snap *s)
         join_workers(s);
     }
     if (s->cur) batch_put(s, s->cur);
+    for (size_t i = 0; s->conns && i < s->nw; i++) cdc__conn_free(s->conns[i]);
     for (size_t i = 0; i < s->nw; i++) {
-        cdc__conn_free(s->w[i].conn);
         cdc__buf_free(&s->w[i].lastkey);
         cdc__free(s->a, s->w[i].last);
         cdc__free(s->a, s->w[i].vals);
@@ -1668,17 +884,14 @@ void cdc__snap_free(snap *s)
         cdc__free(s->a, s->free_list);
         s->free_list = n;
     }
-    for (size_t i = 0; i < s->ntables; i++) table_free(s->a, &s->tables[i]);
-    cdc__free(s->a, s->tables);
+    cdc__snap_tables_free(s->a, s->tables, s->ntables);
     for (size_t i = 0; i < s->nitems; i++) cdc__buf_free(&s->items[i].done_key);
     cdc__free(s->a, s->items);
     cdc__free(s->a, s->order);
     cdc__buf_free(&s->ck);
     cdc__free(s->a, s->w);
-    cdc__free(s->a, s->vals);
-    cdc__free(s->a, s->present);
-    cdc__free(s->a, s->texts);
-    cdc__buf_free(&s->scratch);
+    cdc__free(s->a, s->conns);
+    cdc__snap_row_free(&s->row);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->nonempty);
     pthread_cond_destroy(&s->nonfull);
@@ -1700,7 +913,7 @@ int cdc__snap_open(snap **out, const cdc__snap_opts *o, const cdc__snap_cbs *cb,
     s->o = &s->opts;
     s->cb = &s->cbs;
     s->a = a;
-    cdc__buf_init(&s->scratch, a);
+    cdc__snap_row_init(&s->row, a);
     cdc__buf_init(&s->ck, a);
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->nonempty, NULL);
@@ -1708,7 +921,9 @@ int cdc__snap_open(snap **out, const cdc__snap_opts *o, const cdc__snap_cbs *cb,
     s->nw = o->no_data ? 1 : o->parallelism;
     s->cap = s->nw * QUEUE_BATCHES_PER_WORKER + 1;
     s->w = cdc__calloc(s->a, s->nw, sizeof *s->w);
-    if (!s->w) {
+    s->conns = cdc__calloc(s->a, s->nw, sizeof *s->conns);
+    if (!s->w || !s->conns) {
+        s->nw = 0;
         cdc__snap_free(s);
         return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
     }
@@ -1719,28 +934,27 @@ int cdc__snap_open(snap **out, const cdc__snap_opts *o, const cdc__snap_cbs *cb,
         s->w[i].s = s;
         cdc__buf_init(&s->w[i].lastkey, s->a);
     }
-    for (size_t i = 0; i < s->nw && !rc; i++) rc = connect_one(s, &s->w[i].conn, true, err);
-    /* DDL between reading the schema and locking the tables (touch_tables)
-     * shows in verify_schema(): then the point is taken again */
-    for (int attempt = 1; !rc; attempt++) {
-        rc = read_schema(s, err);
-        if (!rc) rc = s->mariadb ? point_mariadb(s, point, err) : point_mysql(s, point, err);
-        if (!rc && o->test_after_point) o->test_after_point(o->test_ud);
-        if (!rc && !o->no_data) rc = touch_tables(s, err);
-        if (!rc && !o->no_data) rc = verify_schema(s, point, err);
-        if (rc != CDC_ERR_SCHEMA) break;
-        if (attempt == SCHEMA_ATTEMPTS) {
-            cdc__err_prefix(err, "snapshot: %d attempts", SCHEMA_ATTEMPTS);
-            break;
-        }
-        logf_(s, 1, "%s; taking the point again", err->msg);
-        rollback_all(s);
-        for (size_t i = 0; i < s->ntables; i++) table_free(s->a, &s->tables[i]);
-        cdc__free(s->a, s->tables);
-        s->tables = NULL;
-        s->ntables = 0;
-        cdc__snap_point_free(a, point);
-        rc = CDC_OK;
+    for (size_t i = 0; i < s->nw && !rc; i++) {
+        rc = connect_one(s, &s->conns[i], true, err);
+        s->w[i].conn = s->conns[i];
+    }
+    if (!rc) {
+        cdc__snap_fixer fx = {
+            .a = a,
+            .coord = s->c0,
+            .sessions = s->conns,
+            .nsessions = s->nw,
+            .mariadb = s->mariadb,
+            .maria_lock = o->maria_lock,
+            .no_data = o->no_data,
+            .filter = &s->o->filter,
+            .resume = o->resume,
+            .test_after_point = o->test_after_point,
+            .test_ud = o->test_ud,
+            .log = s->cb->log,
+            .log_ud = s->cb->ud,
+        };
+        rc = cdc__snap_fix_point(&fx, &s->tables, &s->ntables, point, err);
     }
     s->t_open = s->rate_t0 = now_s();
     if (!rc && s->cb->point) {
@@ -1752,11 +966,7 @@ int cdc__snap_open(snap **out, const cdc__snap_opts *o, const cdc__snap_cbs *cb,
         size_t maxcols = 1;
         for (size_t i = 0; i < s->ntables; i++)
             if (s->tables[i].t.ncols > maxcols) maxcols = s->tables[i].t.ncols;
-        s->vals = cdc__calloc(s->a, maxcols, sizeof *s->vals);
-        s->present = cdc__calloc(s->a, maxcols, 1);
-        /* every column, and col+0 of some ENUM/SET columns */
-        s->texts = cdc__calloc(s->a, 2 * maxcols, sizeof *s->texts);
-        if (!s->vals || !s->present || !s->texts) rc = cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+        if (cdc__snap_row_alloc(&s->row, maxcols)) rc = cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
     }
     if (!rc && !o->no_data && s->nitems) {
         s->running = s->nw;
@@ -1795,318 +1005,4 @@ int cdc__snapshot_run(const cdc__snap_opts *o, const cdc__snap_cbs *cb, const cd
     cdc__snap_free(s);
     if (rc) cdc__snap_point_free(cdc__allocator(a), point);
     return rc;
-}
-
-/* ---- cdc_snapshot_progress (cdc/stream.h) ------------------------------ */
-
-const char *cdc_snapshot_progress_db(const cdc_snapshot_progress *p) { return p && p->db ? p->db : ""; }
-const char *cdc_snapshot_progress_table(const cdc_snapshot_progress *p) { return p && p->table ? p->table : ""; }
-
-int64_t cdc_snapshot_progress_value(const cdc_snapshot_progress *p, cdc_progress_field f)
-{
-    if (!p) return 0;
-    switch (f) {
-    case CDC_PROGRESS_TABLE_ROWS_DONE: return (int64_t)p->table_rows_done;
-    case CDC_PROGRESS_TABLE_ROWS_ESTIMATED: return (int64_t)p->table_rows_estimated;
-    case CDC_PROGRESS_TABLE_CHUNKS_DONE: return (int64_t)p->table_chunks_done;
-    case CDC_PROGRESS_TABLE_CHUNKS_ESTIMATED: return (int64_t)p->table_chunks_estimated;
-    case CDC_PROGRESS_TABLES_DONE: return (int64_t)p->tables_done;
-    case CDC_PROGRESS_TABLES_TOTAL: return (int64_t)p->tables_total;
-    case CDC_PROGRESS_ROWS_DONE: return (int64_t)p->rows_done;
-    case CDC_PROGRESS_ROWS_ESTIMATED: return (int64_t)p->rows_estimated;
-    case CDC_PROGRESS_ELAPSED_MS: return (int64_t)p->elapsed_ms;
-    case CDC_PROGRESS_ROWS_PER_SEC: return (int64_t)(p->rows_per_sec + 0.5);
-    case CDC_PROGRESS_ETA_MS: return p->eta_ms;
-    }
-    return 0;
-}
-
-/* ---- the stream's entry point ------------------------------------------ */
-
-/* What a stream's snapshot keeps between cdc__snapshot_stream() calls. */
-struct cdc__snap_streamer {
-    const cdc__snap_stream *st; /* the caller's, renewed by every call */
-    const cdc_allocator *a;
-    snap *snap;
-    cdc__snap_point pt;         /* this run's read view */
-    cdc_position origin;        /* the snapshot's point: pt, or a resumed checkpoint's */
-    cdc_position ckpos;         /* origin plus progress, for the checkpoint callback */
-    cdc__snapprog prog;         /* a resumed checkpoint's progress */
-    bool ok;                    /* snapshot opened */
-    uint64_t rows;              /* rows handed on: the next one's pos.row */
-};
-
-typedef struct cdc__snap_streamer stream_glue;
-
-static bool glue_table(const char *db, const char *table, void *ud)
-{
-    return cdc__filter_table(((stream_glue *)ud)->st->filter, db, table);
-}
-
-static bool glue_column(const char *db, const char *table, const char *column, void *ud)
-{
-    return cdc__filter_column_excluded(((stream_glue *)ud)->st->filter, db, table, column);
-}
-
-static int glue_row(const struct cdc_table *t, const cdc_value *vals, const uint8_t *present, void *ud)
-{
-    stream_glue *g = ud;
-    if (g->st->rows_metric) atomic_fetch_add(g->st->rows_metric, 1);
-    if (!g->st->row) return 0;
-    return cdc__change_snapshot_row(t, vals, present, cdc_position_file(&g->origin), g->origin.offset, g->rows++,
-                                    g->st->row, g->st->row_ud);
-}
-
-static int glue_progress(const char *db, const char *table, uint64_t done, uint64_t est, size_t tdone,
-                         size_t ttotal, void *ud)
-{
-    stream_glue *g = ud;
-    return g->st->progress ? g->st->progress(db, table, done, est, tdone, ttotal, g->st->progress_ud) : 0;
-}
-
-static int glue_progress_ex(const cdc_snapshot_progress *p, void *ud)
-{
-    stream_glue *g = ud;
-    return g->st->progress_ex ? g->st->progress_ex(p, g->st->progress_ex_ud) : 0;
-}
-
-static int glue_checkpoint(const char *progress, size_t len, void *ud)
-{
-    stream_glue *g = ud;
-    if (!g->st->checkpoint) return 0;
-    if (cdc__position_copy(&g->ckpos, &g->origin) || cdc__position_set_snap(&g->ckpos, progress, len))
-        return CDC_ERR_NOMEM;
-    return g->st->checkpoint(&g->ckpos, g->st->checkpoint_ud);
-}
-
-static void glue_log(int level, int code, const char *msg, void *ud)
-{
-    stream_glue *g = ud;
-    if (g->st->log) g->st->log(level, code, msg, g->st->log_ud);
-}
-
-void cdc__snapshot_stream_free(cdc__snap_streamer *g)
-{
-    if (!g) return;
-    cdc__snap_free(g->snap);
-    cdc__snap_point_free(g->a, &g->pt);
-    cdc__position_clear(&g->origin);
-    cdc__position_clear(&g->ckpos);
-    cdc__snapprog_free(&g->prog);
-    cdc__free(g->a, g);
-}
-
-static int point_to_position(const cdc__snap_point *pt, const cdc_allocator *a, cdc_position *out, cdc__err *err)
-{
-    cdc__gtid_set set;
-    cdc__gtid_set_init(&set, a);
-    int rc = cdc__position_set_file(out, pt->file, strlen(pt->file));
-    out->offset = pt->offset;
-    if (!rc && pt->gtid_set[0]) {
-        rc = cdc__gtid_set_parse(&set, pt->gtid_set, strlen(pt->gtid_set), err);
-        if (rc) cdc__err_prefix(err, "snapshot: the server's GTID set at %s:%llu", pt->file,
-                                (unsigned long long)pt->offset);
-        else rc = cdc__position_set_gtids(out, &set);
-        out->gtid_known = rc == CDC_OK;
-    } else if (rc) {
-        rc = cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
-    }
-    cdc__gtid_set_free(&set);
-    return rc;
-}
-
-int cdc__snapshot_stream(const cdc__snap_stream *st, const cdc_allocator *a, cdc__snap_streamer **state,
-                         cdc_position *out, cdc__err *err)
-{
-    a = cdc__allocator(a);
-    stream_glue *g = *state;
-    if (!g) {
-        if (!(g = cdc__calloc(a, 1, sizeof *g))) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
-        g->a = a;
-        cdc__position_init(&g->origin, a);
-        cdc__position_init(&g->ckpos, a);
-        *state = g;
-    }
-    g->st = st;
-    int rc = CDC_OK;
-    if (!g->ok) {
-        cdc__snap_opts o = {
-            .conn = *st->conn,
-            .parallelism = (unsigned)cdc__config_int(st->cfg, CDC_CFG_SNAPSHOT_PARALLELISM),
-            .chunk_rows = (uint64_t)cdc__config_int(st->cfg, CDC_CFG_SNAPSHOT_CHUNK_ROWS),
-            .no_data = st->no_data,
-            .filter = {st->filter ? glue_table : NULL, st->filter ? glue_column : NULL, g},
-            .stop = st->stop,
-        };
-        bool resuming = st->resume && st->resume->snap.len && !st->no_data;
-        if (resuming) {
-            rc = cdc__snapprog_parse(&g->prog, (const char *)st->resume->snap.data, st->resume->snap.len, a, err);
-            if (!rc && (cdc__position_copy(&g->origin, st->resume) || cdc__position_set_snap(&g->origin, NULL, 0)))
-                rc = cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
-            o.resume = &g->prog;
-        }
-        cdc__snap_cbs cb = {.row = glue_row, .progress = glue_progress, .progress_ex = glue_progress_ex,
-                            .checkpoint = glue_checkpoint, .log = glue_log, .ud = g};
-        if (!rc) rc = cdc__snap_open(&g->snap, &o, &cb, a, &g->pt, err);
-        if (!rc && !resuming) rc = point_to_position(&g->pt, a, &g->origin, err);
-        g->ok = rc == CDC_OK;
-    }
-    if (rc == CDC_OK) rc = cdc__snap_run(g->snap, err);
-    if (rc == CDC_ERR_PAUSED || rc == CDC_ERR_STOPPED) return rc; /* resumable */
-    if (rc == CDC_OK && cdc__position_copy(out, &g->origin)) rc = cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
-    cdc__snapshot_stream_free(g);
-    *state = NULL;
-    return rc;
-}
-
-/* ---- one table, for incremental snapshots (incremental.c) -------------- */
-
-struct cdc__snap_one {
-    snap s;                     /* its tables[0], vals, present, scratch */
-    const char *db, *table;     /* during open only */
-    cdc__snap_filter user;
-    cdc_value *keyvals;
-};
-
-static bool one_table(const char *db, const char *table, void *ud)
-{
-    const cdc__snap_one *o = ud;
-    return !strcmp(db, o->db) && !strcmp(table, o->table);
-}
-
-static bool one_column(const char *db, const char *table, const char *column, void *ud)
-{
-    const cdc__snap_one *o = ud;
-    return o->user.column && o->user.column(db, table, column, o->user.ud);
-}
-
-void cdc__snap_one_free(cdc__snap_one *o)
-{
-    if (!o) return;
-    snap *s = &o->s;
-    for (size_t i = 0; i < s->ntables; i++) table_free(s->a, &s->tables[i]);
-    cdc__free(s->a, s->tables);
-    cdc__free(s->a, s->vals);
-    cdc__free(s->a, s->present);
-    cdc__free(s->a, s->texts);
-    cdc__free(s->a, o->keyvals);
-    cdc__buf_free(&s->scratch);
-    cdc__free(s->a, o);
-}
-
-int cdc__snap_one_open(cdc__snap_one **out, cdc__conn *c, const char *db, const char *table,
-                       const cdc__snap_filter *f, const cdc_allocator *a, cdc__err *err)
-{
-    *out = NULL;
-    a = cdc__allocator(a);
-    cdc__snap_one *o = cdc__calloc(a, 1, sizeof *o);
-    if (!o) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
-    snap *s = &o->s;
-    s->a = a;
-    s->o = &s->opts;
-    s->cb = &s->cbs;
-    cdc__buf_init(&s->scratch, a);
-    o->db = db;
-    o->table = table;
-    if (f) o->user = *f;
-    s->opts.filter = (cdc__snap_filter){one_table, one_column, o};
-    s->c0 = c;
-    s->mariadb = cdc__conn_server_version(c)->flavour == CDC_FLAVOUR_MARIADB;
-    int rc = read_schema(s, err);
-    s->c0 = NULL;
-    s->opts.filter = (cdc__snap_filter){0};
-    if (!rc && s->ntables != 1)
-        rc = cdc__err_set(err, CDC_ERR_SCHEMA, "%s.%s: no such table (information_schema lists no base table of that "
-                                               "name)", db, table);
-    snap_table *t = rc ? NULL : &s->tables[0];
-    if (!rc && !t->pageable)
-        rc = cdc__err_set(err, CDC_ERR_UNSUPPORTED,
-                          "%s.%s: an incremental snapshot reads in primary-key order and this table has %s", db,
-                          table, t->has_key ? "a primary key of a type that cannot be paged (ENUM, FLOAT, a prefix...)"
-                                            : "no primary key");
-    if (!rc) {
-        size_t n = t->t.ncols ? t->t.ncols : 1;
-        s->vals = cdc__calloc(a, n, sizeof *s->vals);
-        s->present = cdc__calloc(a, n, 1);
-        s->texts = cdc__calloc(a, 2 * n, sizeof *s->texts);
-        o->keyvals = cdc__calloc(a, t->nkey, sizeof *o->keyvals);
-        if (!s->vals || !s->present || !s->texts || !o->keyvals) rc = cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
-    }
-    o->db = o->table = NULL;
-    if (rc) {
-        cdc__snap_one_free(o);
-        return rc;
-    }
-    *out = o;
-    return CDC_OK;
-}
-
-const struct cdc_table *cdc__snap_one_table(const cdc__snap_one *o) { return &o->s.tables[0].t; }
-
-size_t cdc__snap_one_fields(const cdc__snap_one *o)
-{
-    const snap_table *t = &o->s.tables[0];
-    return t->nsel ? t->nsel + t->nextra : 1;
-}
-
-size_t cdc__snap_one_nkey(const cdc__snap_one *o) { return o->s.tables[0].nkey; }
-
-size_t cdc__snap_one_key_column(const cdc__snap_one *o, size_t k)
-{
-    const snap_table *t = &o->s.tables[0];
-    return t->sel[t->key_sel[k]];
-}
-
-const cdc_bytes *cdc__snap_one_key_text(const cdc__snap_one *o, const cdc_bytes *texts, size_t k)
-{
-    return &texts[o->s.tables[0].key_sel[k]];
-}
-
-int cdc__snap_one_sql(const cdc__snap_one *o, const cdc_bytes *last, const char *cond, uint64_t limit, cdc__buf *out)
-{
-    const snap_table *t = &o->s.tables[0];
-    int rc = cdc__buf_puts(out, t->select_sql);
-    const char *glue = " WHERE ";
-    if (!rc && cond && *cond) {
-        rc = cdc__buf_printf(out, "%s(%s)", glue, cond);
-        glue = " AND ";
-    }
-    if (!rc && last) {
-        rc = cdc__buf_puts(out, glue);
-        if (!rc) rc = cdc__snap_after_sql(out, t->kc, t->nkey, last);
-    }
-    if (!rc) rc = cdc__buf_printf(out, "%s LIMIT %llu", t->order_sql, (unsigned long long)limit);
-    if (!rc) rc = cdc__buf_terminate(out);
-    return rc;
-}
-
-int cdc__snap_one_keyvals(cdc__snap_one *o, const cdc_bytes *texts, const cdc_value **vals, cdc__err *err)
-{
-    snap *s = &o->s;
-    snap_table *t = &s->tables[0];
-    cdc__buf_reset(&s->scratch);
-    if (cdc__buf_reserve(&s->scratch, t->nkey * CDC__FROM_TEXT_SCRATCH))
-        return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
-    for (size_t k = 0; k < t->nkey; k++) {
-        size_t i = t->sel[t->key_sel[k]];
-        const cdc_bytes *v = &texts[t->key_sel[k]];
-        if (!v->ptr) return cdc__err_set(err, CDC_ERR_CORRUPT, "%s.%s: a NULL primary key value", t->t.db, t->t.name);
-        int rc = cdc__snap_value(&t->t.cols[i], t->sc[i].hint, v->ptr, v->len, &s->scratch, &o->keyvals[k], err);
-        if (rc) return rc;
-    }
-    *vals = o->keyvals;
-    return CDC_OK;
-}
-
-int cdc__snap_one_row(cdc__snap_one *o, const uint8_t *row, size_t len, const cdc_value **vals,
-                      const uint8_t **present, cdc__err *err)
-{
-    snap *s = &o->s;
-    snap_table *t = &s->tables[0];
-    int rc = cdc__row_parse(row, len, cdc__snap_one_fields(o), s->texts, err);
-    if (!rc) rc = convert_row(s, t, s->texts, err);
-    if (rc) return rc;
-    *vals = s->vals;
-    *present = s->present;
-    return CDC_OK;
 }

@@ -8,6 +8,12 @@
  * change stream can start exactly there. docs/snapshot.md explains how
  * the point is made consistent on each server and which privileges each
  * path needs. Internal; not installed.
+ *
+ * The modules: snapshot.c runs it (work items, worker threads, queue,
+ * delivery, resume), snapshot_point.c fixes the point and locks the
+ * tables, snapshot_table.c describes and reads one table (also for
+ * incremental snapshots), snapshot_values.c converts values, and
+ * snapshot_stream.c is the stream's entry point below.
  */
 #ifndef CDC_SNAPSHOT_H
 #define CDC_SNAPSHOT_H
@@ -144,81 +150,6 @@ void cdc__snap_free(cdc__snap *s);
 int cdc__snapshot_run(const cdc__snap_opts *o, const cdc__snap_cbs *cb, const cdc_allocator *a,
                       cdc__snap_point *point, cdc__err *err);
 
-/* ---- pieces, exposed for unit tests (snapshot_values.c) ---------------- */
-
-/* A column as information_schema.COLUMNS describes it. */
-typedef struct cdc__snap_colinfo {
-    const char *name;
-    const char *data_type;   /* DATA_TYPE: "int", "varchar", "enum"... */
-    const char *column_type; /* COLUMN_TYPE: "int unsigned", "enum('a','b')"... */
-    uint64_t octet_length;   /* CHARACTER_OCTET_LENGTH (0 if NULL) */
-    unsigned precision;      /* NUMERIC_PRECISION, or bits for BIT */
-    unsigned scale;          /* NUMERIC_SCALE */
-    unsigned fsp;            /* DATETIME_PRECISION */
-    unsigned collation;      /* collation id (0 if none) */
-    bool nullable, primary, invisible;
-    bool mariadb;            /* the server is MariaDB */
-    bool json_doc;           /* MariaDB: a LONGTEXT declared JSON (CDC__SCHEMA_MARIADB_JSON_SQL) */
-} cdc__snap_colinfo;
-
-/*
- * Fills col as TABLE_MAP (binlog_row_metadata=FULL) describes the same
- * column. ENUM/SET labels are parsed from column_type into labels
- * (allocated with a; *labels receives the array whose views point into
- * *label_text, both freed by the caller). CDC_ERR_UNSUPPORTED names a
- * type the snapshot cannot read.
- */
-int cdc__snap_column(const cdc__snap_colinfo *ci, const cdc_allocator *a, cdc_column *col,
-                     cdc_bytes **labels, char **label_text, cdc__err *err);
-
-/* MariaDB's INET4, INET6 and UUID columns: the binlog carries them as
- * BINARY(4)/BINARY(16) holding the storage bytes, SELECT returns text. */
-enum { CDC__SNAP_PLAIN = 0, CDC__SNAP_INET4, CDC__SNAP_INET6, CDC__SNAP_UUID };
-
-/* Which of the above a column is, from its information_schema DATA_TYPE. */
-int cdc__snap_hint(const cdc__snap_colinfo *ci);
-
-/*
- * Converts the text-protocol form of a non-NULL value of col (s, len;
- * the session runs with time_zone '+00:00' and binary results) into the
- * cdc_value the binlog decoder gives for the same value: H4's
- * cdc__value_from_text (value.h) plus what only the snapshot knows
- * (MariaDB's INET4/INET6/UUID by hint, BINARY padding). hint is
- * cdc__snap_hint() of the column. Bytes may point into s or be appended
- * to scratch (reserve CDC__FROM_TEXT_SCRATCH per column before a row so
- * nothing moves). CDC_ERR_CORRUPT names the type and the text when it
- * does not parse.
- */
-int cdc__snap_value(const cdc_column *col, int hint, const uint8_t *s, size_t len, cdc__buf *scratch,
-                    cdc_value *out, cdc__err *err);
-
-/* True when rows can be paged by this key column with keyset
- * comparisons that match ORDER BY (integers, DECIMAL, temporal types,
- * CHAR/VARCHAR/BINARY/VARBINARY). */
-bool cdc__snap_key_pageable(const cdc_column *col);
-
-/* One key column for the keyset SQL: its quoted name, and how a value
- * of it is written as a literal. */
-typedef struct cdc__snap_keycol {
-    const char *quoted;      /* `name` */
-    const cdc_column *col;
-    const char *charset;     /* character set name of text columns, else NULL */
-    const char *collation;   /* collation name of text columns, else NULL */
-} cdc__snap_keycol;
-
-/*
- * Appends the SQL literal of key value v (text-protocol bytes) of column
- * k: numbers as they are, temporal values quoted, text as
- * _charset X'..' COLLATE collation, binary as X'..'.
- */
-int cdc__snap_key_literal(cdc__buf *out, const cdc__snap_keycol *k, const cdc_bytes *v);
-
-/*
- * Appends the keyset condition "rows after `last`" for the key columns
- * k[0..n): (k0 > v0) OR (k0 = v0 AND k1 > v1) OR ... , parenthesised.
- */
-int cdc__snap_after_sql(cdc__buf *out, const cdc__snap_keycol *k, size_t n, const cdc_bytes *last);
-
 /* ---- the stream's entry point ------------------------------------------ */
 
 struct cdc__filter;
@@ -269,35 +200,3 @@ int cdc__snapshot_stream(const cdc__snap_stream *st, const cdc_allocator *a, cdc
 void cdc__snapshot_stream_free(cdc__snap_streamer *state);
 
 #endif /* CDC_SNAPSHOT_H */
-
-/* ---- one table, for incremental snapshots (incremental.c) -------------- */
-
-/* One table described as the snapshot describes it (the same value
- * representation), read in primary-key chunks by incremental.c. */
-typedef struct cdc__snap_one cdc__snap_one;
-
-/* Reads db.table's description over c (a session set up as the
- * snapshot's workers are: UTC, binary results). f->column leaves
- * columns out as for the snapshot. CDC_ERR_SCHEMA when there is no such
- * base table, CDC_ERR_UNSUPPORTED when it has no pageable primary key. */
-int cdc__snap_one_open(cdc__snap_one **out, cdc__conn *c, const char *db, const char *table,
-                       const cdc__snap_filter *f, const cdc_allocator *a, cdc__err *err);
-void cdc__snap_one_free(cdc__snap_one *o);
-const struct cdc_table *cdc__snap_one_table(const cdc__snap_one *o);
-/* Fields of a row of the chunk SELECT. */
-size_t cdc__snap_one_fields(const cdc__snap_one *o);
-size_t cdc__snap_one_nkey(const cdc__snap_one *o);
-/* The table column index of key column k. */
-size_t cdc__snap_one_key_column(const cdc__snap_one *o, size_t k);
-/* The text of key column k among a row's fields. */
-const cdc_bytes *cdc__snap_one_key_text(const cdc__snap_one *o, const cdc_bytes *texts, size_t k);
-/* Appends (terminated) SELECT ... [WHERE (cond) AND after last] ORDER BY key LIMIT limit;
- * last: key texts of the previous chunk's last row, NULL for the first. */
-int cdc__snap_one_sql(const cdc__snap_one *o, const cdc_bytes *last, const char *cond, uint64_t limit, cdc__buf *out);
-/* The key columns of a row's fields as values (*vals[k], valid until the next call). */
-int cdc__snap_one_keyvals(cdc__snap_one *o, const cdc_bytes *texts, const cdc_value **vals, cdc__err *err);
-/* A stored row (the lenenc fields of a text-protocol row) as values
- * indexed like the table's columns, as the snapshot's row callback gets
- * them; valid until the next call. */
-int cdc__snap_one_row(cdc__snap_one *o, const uint8_t *row, size_t len, const cdc_value **vals,
-                      const uint8_t **present, cdc__err *err);

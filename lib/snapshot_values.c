@@ -11,7 +11,7 @@
 #include <stdlib.h>
 
 #include "decimal.h"
-#include "snapshot.h"
+#include "snapshot_values.h"
 #include "temporal.h"
 #include "rowvalue.h"
 

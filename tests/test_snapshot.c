@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "snapshot.h"
+#include "snapshot_values.h"
 
 /* One column, a value as SELECT returns it, and the same value as the
  * row image of a binlog event stores it (hex). */
