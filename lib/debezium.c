@@ -54,7 +54,7 @@ typedef struct dz_opts {
     char *prefix, *delim, *txn_topic, *hb_prefix, *version;
     int connector; /* 0 mysql, 1 mariadb */
     dz_modes modes;
-    bool key_schemas, value_schemas, tombstones, txn_meta, schema_changes;
+    bool key_schemas, value_schemas, tombstones, txn_meta, schema_changes, schema_comments;
     unsigned skip;
     dz_relist exclude, include;
     dz_colrule *rules;
@@ -128,6 +128,7 @@ struct cdc_debezium {
     size_t h_n, h_cap;
     bool h_valid, h_first, h_first_in_table, snap_started;
     cdc__buf h_table;        /* "<db>\0<table>" of the held row */
+    cdc__dz_source *src;     /* where tableChanges' definitions come from; NULL: none */
 };
 
 static void relist_free(const cdc_allocator *a, dz_relist *l)
@@ -400,8 +401,8 @@ static const char *const k_options[] = {
     "topic.prefix", "topic.delimiter", "topic.transaction", "topic.heartbeat.prefix", "connector", "source.version",
     "decimal.handling.mode", "time.precision.mode", "bigint.unsigned.handling.mode", "binary.handling.mode",
     "schemas.enable", "key.converter.schemas.enable", "value.converter.schemas.enable", "tombstones.on.delete",
-    "provide.transaction.metadata", "include.schema.changes", "skipped.operations", "column.exclude.list",
-    "column.include.list", "message.key.columns", NULL,
+    "provide.transaction.metadata", "include.schema.changes", "include.schema.comments", "skipped.operations",
+    "column.exclude.list", "column.include.list", "message.key.columns", NULL,
 };
 
 CDC_EXTERN int cdc_debezium_is_option(const char *key)
@@ -450,6 +451,7 @@ static int apply(cdc_debezium *dz, const char *key, const char *v, cdc__err *err
     else if (!strcmp(key, "tombstones.on.delete")) rc = parse_bool(key, v, true, &o->tombstones, err);
     else if (!strcmp(key, "provide.transaction.metadata")) rc = parse_bool(key, v, false, &o->txn_meta, err);
     else if (!strcmp(key, "include.schema.changes")) rc = parse_bool(key, v, true, &o->schema_changes, err);
+    else if (!strcmp(key, "include.schema.comments")) rc = parse_bool(key, v, false, &o->schema_comments, err);
     else if (!strcmp(key, "skipped.operations")) rc = parse_skipped(v, &o->skip, err);
     else if (!strcmp(key, "column.exclude.list") || !strcmp(key, "column.include.list")) {
         bool ex = key[7] == 'e';
@@ -507,7 +509,7 @@ CDC_EXTERN int cdc_debezium_new(cdc_debezium **out, const cdc_allocator *alloc, 
     static const char *const defaults[] = {"topic.delimiter", "topic.transaction", "topic.heartbeat.prefix",
                                            "source.version", "schemas.enable", "tombstones.on.delete",
                                            "provide.transaction.metadata", "include.schema.changes",
-                                           "skipped.operations", NULL};
+                                           "include.schema.comments", "skipped.operations", NULL};
     int rc = CDC_OK;
     for (int i = 0; defaults[i] && rc == CDC_OK; i++) rc = apply(dz, defaults[i], NULL, &dz->err);
     if (rc == CDC_OK) rc = build_src_head(dz);
@@ -558,6 +560,7 @@ CDC_EXTERN void cdc_debezium_free(cdc_debezium *dz)
     cdc__free(dz->alloc, dz->recs);
     cdc__free(dz->alloc, dz->txn_tables);
     opts_free(&dz->o);
+    cdc__dz_source_free(dz->src);
     cdc__buf_free(&dz->out);
     cdc__buf_free(&dz->scratch);
     cdc__buf_free(&dz->scratch2);
@@ -588,6 +591,22 @@ CDC_EXTERN int cdc_debezium_set(cdc_debezium *dz, const char *key, const char *v
         return rc;
     }
     tables_clear(dz); /* schemas and plans depend on the options */
+    return CDC_OK;
+}
+
+CDC_EXTERN int cdc_debezium_set_source(cdc_debezium *dz, const cdc_config *cfg, char *err, size_t errlen)
+{
+    if (!dz) {
+        if (err && errlen) snprintf(err, errlen, "cdc_debezium_set_source: NULL renderer");
+        return CDC_ERR_INVALID;
+    }
+    cdc__dz_source *s = NULL;
+    if (cfg && cdc__dz_source_new(&s, cfg, dz->alloc) != CDC_OK) {
+        if (err && errlen) snprintf(err, errlen, "cdc_debezium_set_source: out of memory");
+        return CDC_ERR_NOMEM;
+    }
+    cdc__dz_source_free(dz->src);
+    dz->src = s;
     return CDC_OK;
 }
 
@@ -1505,6 +1524,7 @@ static const char k_column_schema[] =
     "{\"type\":\"boolean\",\"optional\":true,\"field\":\"autoIncremented\"},"
     "{\"type\":\"boolean\",\"optional\":true,\"field\":\"generated\"},"
     "{\"type\":\"string\",\"optional\":true,\"field\":\"comment\"},"
+    "{\"type\":\"boolean\",\"optional\":true,\"field\":\"hasDefaultValue\"},"
     "{\"type\":\"string\",\"optional\":true,\"field\":\"defaultValueExpression\"},"
     "{\"type\":\"array\",\"items\":{\"type\":\"string\",\"optional\":false},\"optional\":true,\"field\":\"enumValues\"}],"
     "\"optional\":false,\"name\":\"io.debezium.connector.schema.Column\",\"version\":1}";
@@ -1530,7 +1550,12 @@ static int put_schema_change_schema(cdc_debezium *dz, cdc__buf *o)
     if (!rc)
         rc = cdc__buf_printf(o,
                              ",\"optional\":false,\"field\":\"columns\"},"
-                             "{\"type\":\"string\",\"optional\":true,\"field\":\"comment\"}],\"optional\":true,"
+                             "{\"type\":\"string\",\"optional\":true,\"field\":\"comment\"},"
+                             "{\"type\":\"array\",\"items\":{\"type\":\"struct\",\"fields\":["
+                             "{\"type\":\"string\",\"optional\":false,\"field\":\"name\"},"
+                             "{\"type\":\"string\",\"optional\":false,\"field\":\"value\"}],\"optional\":false,"
+                             "\"name\":\"io.debezium.connector.schema.Attribute\",\"version\":1},\"optional\":true,"
+                             "\"field\":\"attributes\"}],\"optional\":true,"
                              "\"name\":\"io.debezium.connector.schema.Table\",\"version\":1,\"field\":\"table\"}],"
                              "\"optional\":false,\"name\":\"io.debezium.connector.schema.Change\",\"version\":1},"
                              "\"optional\":false,\"field\":\"tableChanges\"}],\"optional\":false,"
@@ -1591,7 +1616,10 @@ CDC_EXTERN ptrdiff_t cdc_debezium_schema_change(cdc_debezium *dz, const cdc_quer
         rc = cdc__utf8_sanitize(sql.ptr ? sql.ptr : (const uint8_t *)"", sql.len, &dz->scratch);
         if (!rc) rc = put_str(o, (const char *)dz->scratch.data, dz->scratch.len);
     }
-    if (!rc) rc = put(o, ",\"tableChanges\":[]}");
+    if (!rc) rc = put(o, ",\"tableChanges\":");
+    if (!rc) rc = cdc__dz_table_changes(dz->src, dz->o.schema_comments, db, strlen(db),
+                                        sql.ptr ? (const char *)sql.ptr : "", sql.len, o, &dz->err);
+    if (!rc) rc = put(o, "}");
     if (!rc && dz->o.value_schemas) rc = put(o, "}");
     dz->recs[0].v_len = o->len - dz->recs[0].v_off;
     if (rc) return fail(dz, rc);

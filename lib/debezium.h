@@ -91,4 +91,43 @@ size_t cdc__dz_java_float(char *buf, float f);
  * the byte count (out needs 32 bytes) or 0 for malformed digits. */
 size_t cdc__dz_unscaled_bytes(const char *digits, size_t n, uint8_t out[32]);
 
+/* ---- tableChanges (debezium_tables.c) ---- */
+
+/*
+ * The tables a DDL statement changes, each written to out as a kind
+ * ('C' create, 'A' alter or rename, 'D' drop), then "db\0table\0", then
+ * the old "db\0table\0" of a rename or "\0\0". Unqualified names take
+ * default_db. CREATE/DROP INDEX ... ON t alter t. Returns the count, 0
+ * for statements that change no table (CREATE DATABASE, TRUNCATE, GRANT),
+ * -1 for table DDL this reader cannot follow.
+ */
+int cdc__dz_ddl_changes(const char *default_db, size_t dblen, const char *sql, size_t len, cdc__buf *out);
+
+struct cdc__result;
+/*
+ * Appends the `table` object of a table change (defaultCharsetName,
+ * primaryKeyColumnNames, columns, comment, attributes) from the rows of
+ * information_schema: cols as debezium_tables.c selects from COLUMNS (by
+ * column name), tab's first row (table charset, table comment), pk's rows
+ * (primary-key column names in order). Comments only when `comments`.
+ * CDC_ERR_PROTOCOL when cols lacks a column, CDC_ERR_NOMEM.
+ */
+int cdc__dz_table_json(cdc__buf *o, const struct cdc__result *cols, const struct cdc__result *tab,
+                       const struct cdc__result *pk, bool comments);
+
+/* Where table definitions come from: a copy of a configuration, and a
+ * connection opened at first need and kept. */
+typedef struct cdc__dz_source cdc__dz_source;
+int cdc__dz_source_new(cdc__dz_source **out, const struct cdc_config *cfg, const cdc_allocator *a);
+void cdc__dz_source_free(cdc__dz_source *s);
+/*
+ * Appends the JSON array of tableChanges of statement sql: "[]" without a
+ * source; else one change per table the statement changes (a DROP with
+ * table null; a table that no longer exists is left out), each definition
+ * read now. A failing connection or query: its error, prefixed with the
+ * table's name.
+ */
+int cdc__dz_table_changes(cdc__dz_source *s, bool comments, const char *default_db, size_t dblen, const char *sql,
+                          size_t len, cdc__buf *out, cdc__err *err);
+
 #endif /* CDC_DEBEZIUM_INTERNAL_H */

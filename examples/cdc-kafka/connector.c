@@ -957,6 +957,8 @@ static int make_renderer(connector *c, char *err, size_t errlen)
         }
     }
     if (kv_get(&c->cfg->render, "connector")) c->connector_known = true;
+    /* tableChanges: table definitions from the source server's information_schema */
+    if (cdc_debezium_set_source(c->dz, c->cfg->cdc, err, errlen)) return -1;
     return 0;
 }
 
