@@ -244,7 +244,7 @@ int cdc__dz_ddl_changes(const char *db, size_t dblen, const char *sql, size_t le
 #define Q_COLUMNS                                                                                          \
     "SELECT COLUMN_NAME, ORDINAL_POSITION, COLUMN_DEFAULT, IS_NULLABLE, DATA_TYPE, COLUMN_TYPE,"            \
     " CHARACTER_MAXIMUM_LENGTH, NUMERIC_PRECISION, NUMERIC_SCALE, DATETIME_PRECISION, CHARACTER_SET_NAME," \
-    " EXTRA, COLUMN_COMMENT, IS_GENERATED FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "
+    " EXTRA, COLUMN_COMMENT FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "
 #define Q_TABLE                                                                                 \
     "SELECT co.CHARACTER_SET_NAME, t.TABLE_COMMENT FROM information_schema.TABLES t"           \
     " LEFT JOIN information_schema.COLLATIONS co ON co.COLLATION_NAME = t.TABLE_COLLATION"    \
@@ -360,16 +360,16 @@ static bool contains_word(const char *s, const char *w)
 int cdc__dz_table_json(cdc__buf *o, const cdc__result *cols, const cdc__result *tab, const cdc__result *pk,
                        bool comments)
 {
-    enum { NAME, POS, DEF, NULLABLE, DTYPE, CTYPE, CHARLEN, NPREC, NSCALE, DTPREC, CHARSET, EXTRA, COMMENT, GEN, NF };
+    enum { NAME, POS, DEF, NULLABLE, DTYPE, CTYPE, CHARLEN, NPREC, NSCALE, DTPREC, CHARSET, EXTRA, COMMENT, NF };
     static const char *const names[NF] = {"COLUMN_NAME",  "ORDINAL_POSITION", "COLUMN_DEFAULT",
                                           "IS_NULLABLE",  "DATA_TYPE",        "COLUMN_TYPE",
                                           "CHARACTER_MAXIMUM_LENGTH", "NUMERIC_PRECISION", "NUMERIC_SCALE",
                                           "DATETIME_PRECISION", "CHARACTER_SET_NAME", "EXTRA",
-                                          "COLUMN_COMMENT", "IS_GENERATED"};
+                                          "COLUMN_COMMENT"};
     int at[NF];
     for (int i = 0; i < NF; i++) {
         at[i] = cdc__result_col(cols, names[i]);
-        if (at[i] < 0 && i != GEN) return CDC_ERR_PROTOCOL;
+        if (at[i] < 0) return CDC_ERR_PROTOCOL;
     }
     static const char *const text_len[] = {"char", "varchar", "binary", "varbinary", NULL};
     static const char *const temporal[] = {"time", "datetime", "timestamp", NULL};
@@ -389,7 +389,7 @@ int cdc__dz_table_json(cdc__buf *o, const cdc__result *cols, const cdc__result *
     if (!rc) rc = put(o, "],\"columns\":[");
     for (size_t r = 0; r < cdc__result_rows(cols) && !rc; r++) {
         const char *v[NF];
-        for (int i = 0; i < NF; i++) v[i] = at[i] >= 0 ? cdc__result_get(cols, r, (size_t)at[i]) : NULL;
+        for (int i = 0; i < NF; i++) v[i] = cdc__result_get(cols, r, (size_t)at[i]);
         const char *dt = v[DTYPE] ? v[DTYPE] : "", *ct = v[CTYPE] ? v[CTYPE] : "", *extra = v[EXTRA] ? v[EXTRA] : "";
         long len = -1, scale = -1;
         if (is_type(dt, text_len)) len = small_number(v[CHARLEN]);
@@ -407,7 +407,9 @@ int cdc__dz_table_json(cdc__buf *o, const cdc__result *cols, const cdc__result *
         if (!rc && contains_word(ct, "unsigned")) rc = put(&scratch, " UNSIGNED");
         if (!rc && contains_word(ct, "zerofill")) rc = put(&scratch, " ZEROFILL");
         bool autoinc = contains_word(extra, "auto_increment");
-        bool generated = autoinc || (v[GEN] && !strcasecmp(v[GEN], "ALWAYS"));
+        /* EXTRA says VIRTUAL/STORED GENERATED for a generated column on
+         * both servers (MySQL's DEFAULT_GENERATED is an expression default) */
+        bool generated = autoinc || contains_word(extra, "VIRTUAL GENERATED") || contains_word(extra, "STORED GENERATED");
         /* No default: SQL NULL (MySQL), or the text NULL (MariaDB, which
          * quotes string defaults: 'NULL' is the string). MariaDB's quoted
          * strings are unquoted, as MySQL reports them. */
