@@ -649,8 +649,8 @@ static int64_t now_ns(cdc_debezium *dz)
 }
 
 /* inline so that strlen of a literal is folded */
-static inline int put(cdc__buf *o, const char *s) { return cdc__buf_append(o, s, strlen(s)); }
-static int put_n(cdc__buf *o, const void *s, size_t n) { return cdc__buf_append(o, s, n); }
+static inline int put(cdc__buf *o, const char *s) { return cdc__dz_put_n(o, s, strlen(s)); }
+static inline int put_n(cdc__buf *o, const void *s, size_t n) { return cdc__dz_put_n(o, s, n); }
 static int put_str(cdc__buf *o, const char *s, size_t n) { return cdc__render_utf8_string(o, (const uint8_t *)s, n); }
 static int put_cstr(cdc__buf *o, const char *s) { return put_str(o, s, strlen(s)); }
 #define put_i64 cdc__dz_put_i64
@@ -825,15 +825,22 @@ static int put_source_row(cdc_debezium *dz, cdc__buf *o, const dz_table *e, int6
 {
     int rc = cached_json(&dz->last_file, &dz->file_json, cdc_change_file(c), false);
     if (!rc) rc = cached_json(&dz->last_gtid, &dz->gtid_json, cdc_change_gtid(c), true);
+    /* ts_us and ts_ns are ts_ms's digits and zeros: one conversion, not three */
+    char t[24];
+    const char *ms = cdc__dz_i64_digits(t, ts_ms);
+    size_t msn = (size_t)(t + 24 - ms);
+    bool zeros = ts_ms != 0;
     if (!rc) rc = put_n(o, dz->src_head.data, dz->src_head.len);
-    if (!rc) rc = put_i64(o, ts_ms);
+    if (!rc) rc = put_n(o, ms, msn);
     if (!rc) rc = put(o, ",\"snapshot\":\"");
     dz->snap_at = o->len;
     if (!rc) rc = put(o, k_snapshot[(unsigned)snap < 7 ? snap : 0]);
     if (!rc) rc = put_n(o, e->src_db.data, e->src_db.len);
-    if (!rc) rc = put_i64(o, ts_ms * 1000);
+    if (!rc) rc = zeros ? put_n(o, ms, msn) : put(o, "0");
+    if (!rc && zeros) rc = put(o, "000");
     if (!rc) rc = put(o, ",\"ts_ns\":");
-    if (!rc) rc = put_i64(o, ts_ms * 1000000);
+    if (!rc) rc = zeros ? put_n(o, ms, msn) : put(o, "0");
+    if (!rc && zeros) rc = put(o, "000000");
     if (!rc) rc = put_n(o, e->src_table.data, e->src_table.len);
     if (!rc) rc = put_i64(o, cdc_change_server_id(c));
     if (!rc) rc = put(o, ",\"gtid\":");
@@ -1225,11 +1232,23 @@ static int emit_change(cdc_debezium *dz, dz_table *e, const cdc_change *c, char 
         rc = put(o, ",\"op\":\"");
         if (!rc) rc = put(o, ops);
         if (!rc) rc = put(o, "\",\"ts_ms\":");
-        if (!rc) rc = put_i64(o, now / 1000000);
-        if (!rc) rc = put(o, ",\"ts_us\":");
-        if (!rc) rc = put_i64(o, now / 1000);
-        if (!rc) rc = put(o, ",\"ts_ns\":");
-        if (!rc) rc = put_i64(o, now);
+        if (!rc && now >= 1000000) {
+            /* ts_ms and ts_us are leading digits of ts_ns: one conversion */
+            char t[24];
+            const char *ns = cdc__dz_i64_digits(t, now);
+            size_t n = (size_t)(t + 24 - ns);
+            rc = put_n(o, ns, n - 6);
+            if (!rc) rc = put(o, ",\"ts_us\":");
+            if (!rc) rc = put_n(o, ns, n - 3);
+            if (!rc) rc = put(o, ",\"ts_ns\":");
+            if (!rc) rc = put_n(o, ns, n);
+        } else if (!rc) {
+            rc = put_i64(o, now / 1000000);
+            if (!rc) rc = put(o, ",\"ts_us\":");
+            if (!rc) rc = put_i64(o, now / 1000);
+            if (!rc) rc = put(o, ",\"ts_ns\":");
+            if (!rc) rc = put_i64(o, now);
+        }
         if (!rc) rc = put(o, "}");
         if (!rc && e->value_head.len) rc = put(o, "}");
     }

@@ -79,8 +79,23 @@ int cdc__dz_schema_column(const dz_col *dc, const dz_modes *m, cdc__buf *out);
 int cdc__dz_value(const dz_col *dc, const dz_modes *m, const cdc_value *v, cdc__buf *out,
                   cdc__buf *scratch, cdc__err *err);
 
+/* Appends n bytes: the common case (room in the buffer) inline, so that
+ * the many short pieces of every record cost a copy, not a call. */
+static inline int cdc__dz_put_n(cdc__buf *o, const void *s, size_t n)
+{
+    if (!n) return CDC_OK; /* s may be NULL then */
+    if (n <= o->cap - o->len && o->data) {
+        memcpy(o->data + o->len, s, n);
+        o->len += n;
+        return CDC_OK;
+    }
+    return cdc__buf_append(o, s, n);
+}
+
 /* Appends the decimal digits of v, fast (every integer of every row). */
 int cdc__dz_put_i64(cdc__buf *o, int64_t v);
+/* The decimal digits of v at the end of buf (24 bytes); returns where they start. */
+char *cdc__dz_i64_digits(char buf[24], int64_t v);
 
 /* Java's Double.toString / Float.toString of a finite value (what Kafka's
  * JsonConverter writes), NUL-terminated; buf needs 40 bytes. */

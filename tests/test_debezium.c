@@ -168,6 +168,11 @@ typedef struct onecol {
     unsigned meta, flags, charset;
 } onecol;
 
+/* When set, one() marks its DECIMAL value as the decoder marks one of up
+ * to 18 digits: the unscaled integer read already (CDC_VF_SCALED). */
+static bool g_scaled;
+static int64_t g_unscaled;
+
 static const char *one(const onecol *c, const char *text, const char *const *opts, const char **schema)
 {
     tb x;
@@ -185,6 +190,10 @@ static const char *one(const onecol *c, const char *text, const char *const *opt
     if (c->type == CDC_T_GEOMETRY) col->geometry_type = (uint8_t)(c->flags >> 16);
     tb_val(&x, 1, 0, "1");
     tb_val(&x, 1, 1, text);
+    if (g_scaled) {
+        x.after[1].flags |= CDC_VF_SCALED;
+        x.after[1].v.dec.unscaled = g_unscaled;
+    }
     cdc_debezium *dz = dz_new(opts);
     char err[256];
     assert_int_equal(cdc_debezium_set(dz, "schemas.enable", "false", err, sizeof err), CDC_OK);
@@ -223,6 +232,26 @@ static void test_decimal_precise(void **state)
     assert_string_equal(one(&c, "1.28", NULL, NULL), "\"AIA=\"");      /* 128 needs a sign byte */
     assert_string_equal(one(&c, "-1.28", NULL, NULL), "\"gA==\"");     /* -128 = 80 */
     assert_string_equal(one(&c, "-1.29", NULL, NULL), "\"/38=\"");     /* -129 = ff 7f */
+    /* the decoder's path for up to 18 digits (the unscaled integer, no
+     * text) gives the same bytes as the text path */
+    static const struct { unsigned prec, scale; const char *text; int64_t unscaled; } sc[] = {
+        {10, 2, "150.00", 15000}, {10, 2, "120.00", 12000}, {10, 2, "0.00", 0}, {10, 2, "-1.00", -100},
+        {10, 2, "1.28", 128}, {10, 2, "-1.28", -128}, {10, 2, "-1.29", -129}, {10, 2, "327.67", 32767},
+        {10, 2, "-327.68", -32768}, {10, 2, "83886.07", 8388607}, {10, 2, "-83886.09", -8388609},
+        {18, 0, "999999999999999999", 999999999999999999LL}, {18, 0, "-999999999999999999", -999999999999999999LL},
+        {18, 6, "-0.000001", -1}, {12, 2, "2147483648.00", 214748364800LL},
+    };
+    for (size_t i = 0; i < sizeof sc / sizeof sc[0]; i++) {
+        onecol d = {CDC_T_NEWDECIMAL, sc[i].prec << 8 | sc[i].scale, 0, 0};
+        char want[64];
+        snprintf(want, sizeof want, "%s", one(&d, sc[i].text, NULL, NULL));
+        g_scaled = true;
+        g_unscaled = sc[i].unscaled;
+        const char *got = one(&d, sc[i].text, NULL, NULL);
+        g_scaled = false;
+        if (strcmp(got, want)) fail_msg("DECIMAL(%u,%u) %s: %s from the integer, %s from the text", sc[i].prec,
+                                        sc[i].scale, sc[i].text, got, want);
+    }
     onecol big = {CDC_T_NEWDECIMAL, 65 << 8 | 30, 0, 0};
     uint8_t b[32];
     const char *d65 = "-99999999999999999999999999999999999.999999999999999999999999999999";
@@ -1424,6 +1453,27 @@ static void test_table_changes_columns(void **state)
     cdc__result_free(k);
 }
 
+/* The integer writer every row uses, against printf, at the edges. */
+static void test_i64_digits(void **state)
+{
+    (void)state;
+    static const int64_t vals[] = {0, 1, 9, 10, 99, 100, 101, 999, 1000, -1, -9, -10, -100, 1465491411815437158LL,
+                                   INT64_MAX, INT64_MIN, INT64_MIN + 1, 1000000, 999999, 123456789012LL};
+    for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+        char want[32], t[24];
+        snprintf(want, sizeof want, "%lld", (long long)vals[i]);
+        const char *p = cdc__dz_i64_digits(t, vals[i]);
+        assert_int_equal((size_t)(t + 24 - p), strlen(want));
+        assert_memory_equal(p, want, strlen(want));
+        cdc__buf o;
+        cdc__buf_init(&o, &vt_alloc);
+        assert_int_equal(cdc__dz_put_i64(&o, vals[i]), CDC_OK);
+        assert_int_equal(o.len, strlen(want));
+        assert_memory_equal(o.data, want, o.len);
+        cdc__buf_free(&o);
+    }
+}
+
 /* Which tables a statement changes, and how. */
 static void test_table_changes_statements(void **state)
 {
@@ -1646,6 +1696,7 @@ int main(void)
         cmocka_unit_test(test_table_changes_golden),
         cmocka_unit_test(test_table_changes_columns),
         cmocka_unit_test(test_table_changes_statements),
+        cmocka_unit_test(test_i64_digits),
         cmocka_unit_test(test_alloc_failures),
         cmocka_unit_test(test_fixtures_valid_json),
     };
