@@ -558,6 +558,13 @@ def fault_run(flavor, cdc_kafka, mock_exe, eos, rounds):
         for r in range(rounds):
             conn = Connector(cdc_kafka, conf, "%s-%d" % (prefix, r))
             runs.append(conn)
+            if r == 1:
+                # Round 0 may kill the snapshot; round 1 lets a snapshot end (or
+                # the stream resume) first, so that changes after the snapshot
+                # are committed however slow the shared servers are (else every
+                # round could die before a commit, leaving nothing to check).
+                wait_for(lambda: "snapshot done" in conn.stderr() or "resuming from checkpoint" in conn.stderr(),
+                         120, "round 1's snapshot or resume")
             time.sleep(RNG.uniform(0.4, 2.5))
             # Brokers down, produce errors (and exactly-once: commit errors)
             # at random; the first two rounds take every broker down, then
