@@ -967,6 +967,24 @@ static int build_heads(cdc_debezium *dz, dz_table *e)
 static int plan_table(cdc_debezium *dz, dz_table *e, const cdc_table *t)
 {
     const cdc_allocator *a = dz->alloc;
+    /* A TABLE_MAP without column metadata (binlog_row_metadata=MINIMAL,
+     * perhaps only for a while: the setting is global and dynamic) says
+     * nothing of the primary key. Rather than no key, which sends the
+     * table's records to random partitions and breaks per-key order, the
+     * key columns of this table's previous plan are kept when their names
+     * (from information_schema then) are still there. */
+    bool no_key_meta = t->raw && !t->cacheable && t->ncols > 0;
+    size_t n_old = 0;
+    char **old_keys = NULL;
+    if (no_key_meta && e->nkey && e->names) {
+        old_keys = cdc__calloc(a, e->nkey, sizeof *old_keys);
+        if (!old_keys) return CDC_ERR_NOMEM;
+        for (size_t j = 0; j < e->nkey; j++) {
+            old_keys[j] = e->names[e->key_idx[j]];
+            e->names[e->key_idx[j]] = NULL; /* moved */
+        }
+        n_old = e->nkey;
+    }
     if (e->names)
         for (size_t i = 0; i < e->ncols; i++) cdc__free(a, e->names[i]);
     cdc__free(a, e->names);
@@ -984,7 +1002,11 @@ static int plan_table(cdc_debezium *dz, dz_table *e, const cdc_table *t)
     e->cols = cdc__calloc(a, n ? n : 1, sizeof *e->cols);
     e->in_value = cdc__calloc(a, n ? n : 1, sizeof *e->in_value);
     e->key_idx = cdc__calloc(a, n ? n : 1, sizeof *e->key_idx);
-    if (!e->names || !e->cols || !e->in_value || !e->key_idx) return CDC_ERR_NOMEM;
+    if (!e->names || !e->cols || !e->in_value || !e->key_idx) {
+        for (size_t j = 0; j < n_old; j++) cdc__free(a, old_keys[j]);
+        cdc__free(a, old_keys);
+        return CDC_ERR_NOMEM;
+    }
     char fq[1024];
     /* message.key.columns for this table, if any */
     snprintf(fq, sizeof fq, "%s.%s", e->db, e->name);
@@ -998,7 +1020,11 @@ static int plan_table(cdc_debezium *dz, dz_table *e, const cdc_table *t)
             snprintf(fallback, sizeof fallback, "col_%zu", i + 1);
             name = fallback;
         }
-        if (!(e->names[i] = dup(a, name))) return CDC_ERR_NOMEM;
+        if (!(e->names[i] = dup(a, name))) {
+            for (size_t j = 0; j < n_old; j++) cdc__free(a, old_keys[j]);
+            cdc__free(a, old_keys);
+            return CDC_ERR_NOMEM;
+        }
         dz_col *dc = &e->cols[i];
         cdc__dz_plan_column(cdc_table_column(t, i), &dz->o.modes, dc);
         snprintf(fq, sizeof fq, "%s.%s.%s", e->db, e->name, name);
@@ -1022,11 +1048,17 @@ static int plan_table(cdc_debezium *dz, dz_table *e, const cdc_table *t)
         if (kr) {
             for (size_t k = 0; k < kr->ncols; k++)
                 if (!strcasecmp(kr->cols[k], name)) is_key = true;
+        } else if (n_old) {
+            for (size_t k = 0; k < n_old; k++)
+                if (old_keys[k] && !strcmp(old_keys[k], name)) is_key = true;
         } else {
             is_key = cdc_table_column_is_pk(t, i) != 0;
         }
         if (is_key) e->key_idx[e->nkey++] = i;
     }
+    if (n_old && e->nkey != n_old) e->nkey = 0; /* a key column is gone: no key, as the map says */
+    for (size_t j = 0; j < n_old; j++) cdc__free(a, old_keys[j]);
+    cdc__free(a, old_keys);
     cdc__free(a, e->name_off);
     e->name_off = cdc__calloc(a, n + 1, sizeof *e->name_off);
     if (!e->name_off) return CDC_ERR_NOMEM;

@@ -1453,6 +1453,62 @@ static void test_table_changes_columns(void **state)
     cdc__result_free(k);
 }
 
+/* A TABLE_MAP without metadata (binlog_row_metadata=MINIMAL for a while)
+ * keeps the key of the table's previous plan when the column names (from
+ * information_schema) still match: records keep their key and partition.
+ * A table first seen that way has no key. */
+static void test_minimal_map_keeps_key(void **state)
+{
+    (void)state;
+    const char *opts[] = {"schemas.enable", "false", NULL};
+    cdc_debezium *dz = dz_new(opts);
+    tb x;
+    tb_init(&x, "inventory", "kv");
+    tb_col(&x, "id", CDC_T_LONG, 0, CDC_COLF_PRIMARY_KEY, 0);
+    tb_col(&x, "n", CDC_T_LONG, 0, 0, 0);
+    tb_val(&x, 1, 0, "21");
+    tb_val(&x, 1, 1, "250");
+    assert_int_equal(tb_render(&x, dz, 'c'), 1);
+    assert_string_equal(rec_text(dz, 0, 1), "{\"id\":21}");
+    /* the same table from a MINIMAL map: no key flag, names borrowed */
+    static uint8_t raw[1];
+    x.t.raw = raw;
+    x.t.cacheable = false;
+    x.cols[0].flags &= ~(unsigned)CDC_COLF_PRIMARY_KEY;
+    x.t.id = 8;
+    assert_int_equal(tb_render(&x, dz, 'c'), 1);
+    assert_string_equal(rec_text(dz, 0, 1), "{\"id\":21}");
+    /* back to FULL, then MINIMAL with the key column renamed: no key */
+    x.t.raw = NULL;
+    x.t.cacheable = true;
+    x.cols[0].flags |= CDC_COLF_PRIMARY_KEY;
+    x.t.id = 9;
+    assert_int_equal(tb_render(&x, dz, 'c'), 1);
+    assert_string_equal(rec_text(dz, 0, 1), "{\"id\":21}");
+    x.t.raw = raw;
+    x.t.cacheable = false;
+    x.cols[0].flags &= ~(unsigned)CDC_COLF_PRIMARY_KEY;
+    x.names[0] = (char *)"ident";
+    x.t.id = 10;
+    assert_int_equal(tb_render(&x, dz, 'c'), 1);
+    cdc_bytes key;
+    cdc_debezium_record(dz, 0, NULL, &key, NULL);
+    assert_null(key.ptr);
+    tb_free(&x);
+    /* a table first seen from a MINIMAL map */
+    tb y;
+    tb_init(&y, "inventory", "other");
+    tb_col(&y, "id", CDC_T_LONG, 0, 0, 0);
+    y.t.raw = raw;
+    y.t.cacheable = false;
+    tb_val(&y, 1, 0, "1");
+    assert_int_equal(tb_render(&y, dz, 'c'), 1);
+    cdc_debezium_record(dz, 0, NULL, &key, NULL);
+    assert_null(key.ptr);
+    tb_free(&y);
+    cdc_debezium_free(dz);
+}
+
 /* The integer writer every row uses, against printf, at the edges. */
 static void test_i64_digits(void **state)
 {
@@ -1697,6 +1753,7 @@ int main(void)
         cmocka_unit_test(test_table_changes_columns),
         cmocka_unit_test(test_table_changes_statements),
         cmocka_unit_test(test_i64_digits),
+        cmocka_unit_test(test_minimal_map_keeps_key),
         cmocka_unit_test(test_alloc_failures),
         cmocka_unit_test(test_fixtures_valid_json),
     };
