@@ -349,7 +349,8 @@ static void paren_numbers(const char *ct, long *len, long *scale)
     }
 }
 
-static bool contains_word(const char *s, const char *w)
+/* s contains w, case-insensitively */
+static bool contains(const char *s, const char *w)
 {
     size_t n = strlen(w);
     for (const char *p = s; p && *p; p++)
@@ -404,12 +405,12 @@ int cdc__dz_table_json(cdc__buf *o, const cdc__result *cols, const cdc__result *
         /* the type as written: upper case, with UNSIGNED / ZEROFILL */
         cdc__buf_reset(&scratch);
         for (const char *p = dt; *p && !rc; p++) rc = cdc__buf_putc(&scratch, (uint8_t)toupper((unsigned char)*p));
-        if (!rc && contains_word(ct, "unsigned")) rc = put(&scratch, " UNSIGNED");
-        if (!rc && contains_word(ct, "zerofill")) rc = put(&scratch, " ZEROFILL");
-        bool autoinc = contains_word(extra, "auto_increment");
+        if (!rc && contains(ct, "unsigned")) rc = put(&scratch, " UNSIGNED");
+        if (!rc && contains(ct, "zerofill")) rc = put(&scratch, " ZEROFILL");
+        bool autoinc = contains(extra, "auto_increment");
         /* EXTRA says VIRTUAL/STORED GENERATED for a generated column on
          * both servers (MySQL's DEFAULT_GENERATED is an expression default) */
-        bool generated = autoinc || contains_word(extra, "VIRTUAL GENERATED") || contains_word(extra, "STORED GENERATED");
+        bool generated = autoinc || contains(extra, "VIRTUAL GENERATED") || contains(extra, "STORED GENERATED");
         /* No default: SQL NULL (MySQL), or the text NULL (MariaDB, which
          * quotes string defaults: 'NULL' is the string). MariaDB's quoted
          * strings are unquoted, as MySQL reports them. */
@@ -488,14 +489,17 @@ void cdc__dz_source_free(cdc__dz_source *s)
     cdc__free(s->a, s);
 }
 
-static int query(cdc__dz_source *s, const char *head, const char *db, const char *table, const char *tail,
-                 cdc__result **r, cdc__err *err)
+/* head, then 'db', then " AND <name_col> = 'table'", then tail */
+static int query(cdc__dz_source *s, const char *head, const char *db, const char *name_col, const char *table,
+                 const char *tail, cdc__result **r, cdc__err *err)
 {
     cdc__buf q;
     cdc__buf_init(&q, s->a);
     int rc = put(&q, head);
     if (!rc) rc = cdc__sql_quote(&q, db, strlen(db));
-    if (!rc) rc = put(&q, !strncmp(head, "SELECT co.", 10) ? " AND t.TABLE_NAME = " : " AND TABLE_NAME = ");
+    if (!rc) rc = put(&q, " AND ");
+    if (!rc) rc = put(&q, name_col);
+    if (!rc) rc = put(&q, " = ");
     if (!rc) rc = cdc__sql_quote(&q, table, strlen(table));
     if (!rc) rc = put(&q, tail);
     if (!rc) rc = cdc__buf_terminate(&q);
@@ -524,10 +528,10 @@ static int describe(cdc__dz_source *s, const char *db, const char *table, bool c
         s->connected = true;
     }
     cdc__result *cols = NULL, *tab = NULL, *pk = NULL;
-    int rc = query(s, Q_TABLE, db, table, "", &tab, err);
+    int rc = query(s, Q_TABLE, db, "t.TABLE_NAME", table, "", &tab, err);
     if (!rc && cdc__result_rows(tab)) {
-        rc = query(s, Q_COLUMNS, db, table, " ORDER BY ORDINAL_POSITION", &cols, err);
-        if (!rc) rc = query(s, Q_KEY, db, table, " ORDER BY SEQ_IN_INDEX", &pk, err);
+        rc = query(s, Q_COLUMNS, db, "TABLE_NAME", table, " ORDER BY ORDINAL_POSITION", &cols, err);
+        if (!rc) rc = query(s, Q_KEY, db, "TABLE_NAME", table, " ORDER BY SEQ_IN_INDEX", &pk, err);
         if (!rc) {
             *found = true;
             rc = cdc__dz_table_json(o, cols, tab, pk, comments);
