@@ -54,7 +54,7 @@ typedef struct dz_opts {
     char *prefix, *delim, *txn_topic, *hb_prefix, *version;
     int connector; /* 0 mysql, 1 mariadb */
     dz_modes modes;
-    bool key_schemas, value_schemas, tombstones, txn_meta, schema_changes;
+    bool key_schemas, value_schemas, tombstones, txn_meta, schema_changes, schema_comments;
     unsigned skip;
     dz_relist exclude, include;
     dz_colrule *rules;
@@ -128,6 +128,7 @@ struct cdc_debezium {
     size_t h_n, h_cap;
     bool h_valid, h_first, h_first_in_table, snap_started;
     cdc__buf h_table;        /* "<db>\0<table>" of the held row */
+    cdc__dz_source *src;     /* where tableChanges' definitions come from; NULL: none */
 };
 
 static void relist_free(const cdc_allocator *a, dz_relist *l)
@@ -400,8 +401,8 @@ static const char *const k_options[] = {
     "topic.prefix", "topic.delimiter", "topic.transaction", "topic.heartbeat.prefix", "connector", "source.version",
     "decimal.handling.mode", "time.precision.mode", "bigint.unsigned.handling.mode", "binary.handling.mode",
     "schemas.enable", "key.converter.schemas.enable", "value.converter.schemas.enable", "tombstones.on.delete",
-    "provide.transaction.metadata", "include.schema.changes", "skipped.operations", "column.exclude.list",
-    "column.include.list", "message.key.columns", NULL,
+    "provide.transaction.metadata", "include.schema.changes", "include.schema.comments", "skipped.operations",
+    "column.exclude.list", "column.include.list", "message.key.columns", NULL,
 };
 
 CDC_EXTERN int cdc_debezium_is_option(const char *key)
@@ -450,6 +451,7 @@ static int apply(cdc_debezium *dz, const char *key, const char *v, cdc__err *err
     else if (!strcmp(key, "tombstones.on.delete")) rc = parse_bool(key, v, true, &o->tombstones, err);
     else if (!strcmp(key, "provide.transaction.metadata")) rc = parse_bool(key, v, false, &o->txn_meta, err);
     else if (!strcmp(key, "include.schema.changes")) rc = parse_bool(key, v, true, &o->schema_changes, err);
+    else if (!strcmp(key, "include.schema.comments")) rc = parse_bool(key, v, false, &o->schema_comments, err);
     else if (!strcmp(key, "skipped.operations")) rc = parse_skipped(v, &o->skip, err);
     else if (!strcmp(key, "column.exclude.list") || !strcmp(key, "column.include.list")) {
         bool ex = key[7] == 'e';
@@ -507,7 +509,7 @@ CDC_EXTERN int cdc_debezium_new(cdc_debezium **out, const cdc_allocator *alloc, 
     static const char *const defaults[] = {"topic.delimiter", "topic.transaction", "topic.heartbeat.prefix",
                                            "source.version", "schemas.enable", "tombstones.on.delete",
                                            "provide.transaction.metadata", "include.schema.changes",
-                                           "skipped.operations", NULL};
+                                           "include.schema.comments", "skipped.operations", NULL};
     int rc = CDC_OK;
     for (int i = 0; defaults[i] && rc == CDC_OK; i++) rc = apply(dz, defaults[i], NULL, &dz->err);
     if (rc == CDC_OK) rc = build_src_head(dz);
@@ -558,6 +560,7 @@ CDC_EXTERN void cdc_debezium_free(cdc_debezium *dz)
     cdc__free(dz->alloc, dz->recs);
     cdc__free(dz->alloc, dz->txn_tables);
     opts_free(&dz->o);
+    cdc__dz_source_free(dz->src);
     cdc__buf_free(&dz->out);
     cdc__buf_free(&dz->scratch);
     cdc__buf_free(&dz->scratch2);
@@ -588,6 +591,22 @@ CDC_EXTERN int cdc_debezium_set(cdc_debezium *dz, const char *key, const char *v
         return rc;
     }
     tables_clear(dz); /* schemas and plans depend on the options */
+    return CDC_OK;
+}
+
+CDC_EXTERN int cdc_debezium_set_source(cdc_debezium *dz, const cdc_config *cfg, char *err, size_t errlen)
+{
+    if (!dz) {
+        if (err && errlen) snprintf(err, errlen, "cdc_debezium_set_source: NULL renderer");
+        return CDC_ERR_INVALID;
+    }
+    cdc__dz_source *s = NULL;
+    if (cfg && cdc__dz_source_new(&s, cfg, dz->alloc) != CDC_OK) {
+        if (err && errlen) snprintf(err, errlen, "cdc_debezium_set_source: out of memory");
+        return CDC_ERR_NOMEM;
+    }
+    cdc__dz_source_free(dz->src);
+    dz->src = s;
     return CDC_OK;
 }
 
@@ -630,8 +649,8 @@ static int64_t now_ns(cdc_debezium *dz)
 }
 
 /* inline so that strlen of a literal is folded */
-static inline int put(cdc__buf *o, const char *s) { return cdc__buf_append(o, s, strlen(s)); }
-static int put_n(cdc__buf *o, const void *s, size_t n) { return cdc__buf_append(o, s, n); }
+static inline int put(cdc__buf *o, const char *s) { return cdc__dz_put_n(o, s, strlen(s)); }
+static inline int put_n(cdc__buf *o, const void *s, size_t n) { return cdc__dz_put_n(o, s, n); }
 static int put_str(cdc__buf *o, const char *s, size_t n) { return cdc__render_utf8_string(o, (const uint8_t *)s, n); }
 static int put_cstr(cdc__buf *o, const char *s) { return put_str(o, s, strlen(s)); }
 #define put_i64 cdc__dz_put_i64
@@ -806,15 +825,22 @@ static int put_source_row(cdc_debezium *dz, cdc__buf *o, const dz_table *e, int6
 {
     int rc = cached_json(&dz->last_file, &dz->file_json, cdc_change_file(c), false);
     if (!rc) rc = cached_json(&dz->last_gtid, &dz->gtid_json, cdc_change_gtid(c), true);
+    /* ts_us and ts_ns are ts_ms's digits and zeros: one conversion, not three */
+    char t[24];
+    const char *ms = cdc__dz_i64_digits(t, ts_ms);
+    size_t msn = (size_t)(t + 24 - ms);
+    bool zeros = ts_ms != 0;
     if (!rc) rc = put_n(o, dz->src_head.data, dz->src_head.len);
-    if (!rc) rc = put_i64(o, ts_ms);
+    if (!rc) rc = put_n(o, ms, msn);
     if (!rc) rc = put(o, ",\"snapshot\":\"");
     dz->snap_at = o->len;
     if (!rc) rc = put(o, k_snapshot[(unsigned)snap < 7 ? snap : 0]);
     if (!rc) rc = put_n(o, e->src_db.data, e->src_db.len);
-    if (!rc) rc = put_i64(o, ts_ms * 1000);
+    if (!rc) rc = zeros ? put_n(o, ms, msn) : put(o, "0");
+    if (!rc && zeros) rc = put(o, "000");
     if (!rc) rc = put(o, ",\"ts_ns\":");
-    if (!rc) rc = put_i64(o, ts_ms * 1000000);
+    if (!rc) rc = zeros ? put_n(o, ms, msn) : put(o, "0");
+    if (!rc && zeros) rc = put(o, "000000");
     if (!rc) rc = put_n(o, e->src_table.data, e->src_table.len);
     if (!rc) rc = put_i64(o, cdc_change_server_id(c));
     if (!rc) rc = put(o, ",\"gtid\":");
@@ -941,6 +967,24 @@ static int build_heads(cdc_debezium *dz, dz_table *e)
 static int plan_table(cdc_debezium *dz, dz_table *e, const cdc_table *t)
 {
     const cdc_allocator *a = dz->alloc;
+    /* A TABLE_MAP without column metadata (binlog_row_metadata=MINIMAL,
+     * perhaps only for a while: the setting is global and dynamic) says
+     * nothing of the primary key. Rather than no key, which sends the
+     * table's records to random partitions and breaks per-key order, the
+     * key columns of this table's previous plan are kept when their names
+     * (from information_schema then) are still there. */
+    bool no_key_meta = t->raw && !t->cacheable && t->ncols > 0;
+    size_t n_old = 0;
+    char **old_keys = NULL;
+    if (no_key_meta && e->nkey && e->names) {
+        old_keys = cdc__calloc(a, e->nkey, sizeof *old_keys);
+        if (!old_keys) return CDC_ERR_NOMEM;
+        for (size_t j = 0; j < e->nkey; j++) {
+            old_keys[j] = e->names[e->key_idx[j]];
+            e->names[e->key_idx[j]] = NULL; /* moved */
+        }
+        n_old = e->nkey;
+    }
     if (e->names)
         for (size_t i = 0; i < e->ncols; i++) cdc__free(a, e->names[i]);
     cdc__free(a, e->names);
@@ -958,7 +1002,11 @@ static int plan_table(cdc_debezium *dz, dz_table *e, const cdc_table *t)
     e->cols = cdc__calloc(a, n ? n : 1, sizeof *e->cols);
     e->in_value = cdc__calloc(a, n ? n : 1, sizeof *e->in_value);
     e->key_idx = cdc__calloc(a, n ? n : 1, sizeof *e->key_idx);
-    if (!e->names || !e->cols || !e->in_value || !e->key_idx) return CDC_ERR_NOMEM;
+    if (!e->names || !e->cols || !e->in_value || !e->key_idx) {
+        for (size_t j = 0; j < n_old; j++) cdc__free(a, old_keys[j]);
+        cdc__free(a, old_keys);
+        return CDC_ERR_NOMEM;
+    }
     char fq[1024];
     /* message.key.columns for this table, if any */
     snprintf(fq, sizeof fq, "%s.%s", e->db, e->name);
@@ -972,7 +1020,11 @@ static int plan_table(cdc_debezium *dz, dz_table *e, const cdc_table *t)
             snprintf(fallback, sizeof fallback, "col_%zu", i + 1);
             name = fallback;
         }
-        if (!(e->names[i] = dup(a, name))) return CDC_ERR_NOMEM;
+        if (!(e->names[i] = dup(a, name))) {
+            for (size_t j = 0; j < n_old; j++) cdc__free(a, old_keys[j]);
+            cdc__free(a, old_keys);
+            return CDC_ERR_NOMEM;
+        }
         dz_col *dc = &e->cols[i];
         cdc__dz_plan_column(cdc_table_column(t, i), &dz->o.modes, dc);
         snprintf(fq, sizeof fq, "%s.%s.%s", e->db, e->name, name);
@@ -996,11 +1048,17 @@ static int plan_table(cdc_debezium *dz, dz_table *e, const cdc_table *t)
         if (kr) {
             for (size_t k = 0; k < kr->ncols; k++)
                 if (!strcasecmp(kr->cols[k], name)) is_key = true;
+        } else if (n_old) {
+            for (size_t k = 0; k < n_old; k++)
+                if (old_keys[k] && !strcmp(old_keys[k], name)) is_key = true;
         } else {
             is_key = cdc_table_column_is_pk(t, i) != 0;
         }
         if (is_key) e->key_idx[e->nkey++] = i;
     }
+    if (n_old && e->nkey != n_old) e->nkey = 0; /* a key column is gone: no key, as the map says */
+    for (size_t j = 0; j < n_old; j++) cdc__free(a, old_keys[j]);
+    cdc__free(a, old_keys);
     cdc__free(a, e->name_off);
     e->name_off = cdc__calloc(a, n + 1, sizeof *e->name_off);
     if (!e->name_off) return CDC_ERR_NOMEM;
@@ -1206,11 +1264,23 @@ static int emit_change(cdc_debezium *dz, dz_table *e, const cdc_change *c, char 
         rc = put(o, ",\"op\":\"");
         if (!rc) rc = put(o, ops);
         if (!rc) rc = put(o, "\",\"ts_ms\":");
-        if (!rc) rc = put_i64(o, now / 1000000);
-        if (!rc) rc = put(o, ",\"ts_us\":");
-        if (!rc) rc = put_i64(o, now / 1000);
-        if (!rc) rc = put(o, ",\"ts_ns\":");
-        if (!rc) rc = put_i64(o, now);
+        if (!rc && now >= 1000000) {
+            /* ts_ms and ts_us are leading digits of ts_ns: one conversion */
+            char t[24];
+            const char *ns = cdc__dz_i64_digits(t, now);
+            size_t n = (size_t)(t + 24 - ns);
+            rc = put_n(o, ns, n - 6);
+            if (!rc) rc = put(o, ",\"ts_us\":");
+            if (!rc) rc = put_n(o, ns, n - 3);
+            if (!rc) rc = put(o, ",\"ts_ns\":");
+            if (!rc) rc = put_n(o, ns, n);
+        } else if (!rc) {
+            rc = put_i64(o, now / 1000000);
+            if (!rc) rc = put(o, ",\"ts_us\":");
+            if (!rc) rc = put_i64(o, now / 1000);
+            if (!rc) rc = put(o, ",\"ts_ns\":");
+            if (!rc) rc = put_i64(o, now);
+        }
         if (!rc) rc = put(o, "}");
         if (!rc && e->value_head.len) rc = put(o, "}");
     }
@@ -1505,6 +1575,7 @@ static const char k_column_schema[] =
     "{\"type\":\"boolean\",\"optional\":true,\"field\":\"autoIncremented\"},"
     "{\"type\":\"boolean\",\"optional\":true,\"field\":\"generated\"},"
     "{\"type\":\"string\",\"optional\":true,\"field\":\"comment\"},"
+    "{\"type\":\"boolean\",\"optional\":true,\"field\":\"hasDefaultValue\"},"
     "{\"type\":\"string\",\"optional\":true,\"field\":\"defaultValueExpression\"},"
     "{\"type\":\"array\",\"items\":{\"type\":\"string\",\"optional\":false},\"optional\":true,\"field\":\"enumValues\"}],"
     "\"optional\":false,\"name\":\"io.debezium.connector.schema.Column\",\"version\":1}";
@@ -1530,7 +1601,12 @@ static int put_schema_change_schema(cdc_debezium *dz, cdc__buf *o)
     if (!rc)
         rc = cdc__buf_printf(o,
                              ",\"optional\":false,\"field\":\"columns\"},"
-                             "{\"type\":\"string\",\"optional\":true,\"field\":\"comment\"}],\"optional\":true,"
+                             "{\"type\":\"string\",\"optional\":true,\"field\":\"comment\"},"
+                             "{\"type\":\"array\",\"items\":{\"type\":\"struct\",\"fields\":["
+                             "{\"type\":\"string\",\"optional\":false,\"field\":\"name\"},"
+                             "{\"type\":\"string\",\"optional\":false,\"field\":\"value\"}],\"optional\":false,"
+                             "\"name\":\"io.debezium.connector.schema.Attribute\",\"version\":1},\"optional\":true,"
+                             "\"field\":\"attributes\"}],\"optional\":true,"
                              "\"name\":\"io.debezium.connector.schema.Table\",\"version\":1,\"field\":\"table\"}],"
                              "\"optional\":false,\"name\":\"io.debezium.connector.schema.Change\",\"version\":1},"
                              "\"optional\":false,\"field\":\"tableChanges\"}],\"optional\":false,"
@@ -1591,7 +1667,10 @@ CDC_EXTERN ptrdiff_t cdc_debezium_schema_change(cdc_debezium *dz, const cdc_quer
         rc = cdc__utf8_sanitize(sql.ptr ? sql.ptr : (const uint8_t *)"", sql.len, &dz->scratch);
         if (!rc) rc = put_str(o, (const char *)dz->scratch.data, dz->scratch.len);
     }
-    if (!rc) rc = put(o, ",\"tableChanges\":[]}");
+    if (!rc) rc = put(o, ",\"tableChanges\":");
+    if (!rc) rc = cdc__dz_table_changes(dz->src, dz->o.schema_comments, db, strlen(db),
+                                        sql.ptr ? (const char *)sql.ptr : "", sql.len, o, &dz->err);
+    if (!rc) rc = put(o, "}");
     if (!rc && dz->o.value_schemas) rc = put(o, "}");
     dz->recs[0].v_len = o->len - dz->recs[0].v_off;
     if (rc) return fail(dz, rc);

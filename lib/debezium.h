@@ -79,8 +79,23 @@ int cdc__dz_schema_column(const dz_col *dc, const dz_modes *m, cdc__buf *out);
 int cdc__dz_value(const dz_col *dc, const dz_modes *m, const cdc_value *v, cdc__buf *out,
                   cdc__buf *scratch, cdc__err *err);
 
+/* Appends n bytes: the common case (room in the buffer) inline, so that
+ * the many short pieces of every record cost a copy, not a call. */
+static inline int cdc__dz_put_n(cdc__buf *o, const void *s, size_t n)
+{
+    if (!n) return CDC_OK; /* s may be NULL then */
+    if (n <= o->cap - o->len && o->data) {
+        memcpy(o->data + o->len, s, n);
+        o->len += n;
+        return CDC_OK;
+    }
+    return cdc__buf_append(o, s, n);
+}
+
 /* Appends the decimal digits of v, fast (every integer of every row). */
 int cdc__dz_put_i64(cdc__buf *o, int64_t v);
+/* The decimal digits of v at the end of buf (24 bytes); returns where they start. */
+char *cdc__dz_i64_digits(char buf[24], int64_t v);
 
 /* Java's Double.toString / Float.toString of a finite value (what Kafka's
  * JsonConverter writes), NUL-terminated; buf needs 40 bytes. */
@@ -90,5 +105,44 @@ size_t cdc__dz_java_float(char *buf, float f);
  * digits ("-12345"), minimal as Java's BigInteger.toByteArray(); returns
  * the byte count (out needs 32 bytes) or 0 for malformed digits. */
 size_t cdc__dz_unscaled_bytes(const char *digits, size_t n, uint8_t out[32]);
+
+/* ---- tableChanges (debezium_tables.c) ---- */
+
+/*
+ * The tables a DDL statement changes, each written to out as a kind
+ * ('C' create, 'A' alter or rename, 'D' drop), then "db\0table\0", then
+ * the old "db\0table\0" of a rename or "\0\0". Unqualified names take
+ * default_db. CREATE/DROP INDEX ... ON t alter t. Returns the count, 0
+ * for statements that change no table (CREATE DATABASE, TRUNCATE, GRANT),
+ * -1 for table DDL this reader cannot follow.
+ */
+int cdc__dz_ddl_changes(const char *default_db, size_t dblen, const char *sql, size_t len, cdc__buf *out);
+
+struct cdc__result;
+/*
+ * Appends the `table` object of a table change (defaultCharsetName,
+ * primaryKeyColumnNames, columns, comment, attributes) from the rows of
+ * information_schema: cols as debezium_tables.c selects from COLUMNS (by
+ * column name), tab's first row (table charset, table comment), pk's rows
+ * (primary-key column names in order). Comments only when `comments`.
+ * CDC_ERR_PROTOCOL when cols lacks a column, CDC_ERR_NOMEM.
+ */
+int cdc__dz_table_json(cdc__buf *o, const struct cdc__result *cols, const struct cdc__result *tab,
+                       const struct cdc__result *pk, bool comments);
+
+/* Where table definitions come from: a copy of a configuration, and a
+ * connection opened at first need and kept. */
+typedef struct cdc__dz_source cdc__dz_source;
+int cdc__dz_source_new(cdc__dz_source **out, const struct cdc_config *cfg, const cdc_allocator *a);
+void cdc__dz_source_free(cdc__dz_source *s);
+/*
+ * Appends the JSON array of tableChanges of statement sql: "[]" without a
+ * source; else one change per table the statement changes (a DROP with
+ * table null; a table that no longer exists is left out), each definition
+ * read now. A failing connection or query: its error, prefixed with the
+ * table's name.
+ */
+int cdc__dz_table_changes(cdc__dz_source *s, bool comments, const char *default_db, size_t dblen, const char *sql,
+                          size_t len, cdc__buf *out, cdc__err *err);
 
 #endif /* CDC_DEBEZIUM_INTERNAL_H */

@@ -99,7 +99,7 @@ void cdc__dz_plan_column(const cdc_column *c, const dz_modes *m, dz_col *out)
 /* ---- schemas -------------------------------------------------------------- */
 
 /* inline so that strlen of a literal is folded */
-static inline int put(cdc__buf *o, const char *s) { return cdc__buf_append(o, s, strlen(s)); }
+static inline int put(cdc__buf *o, const char *s) { return cdc__dz_put_n(o, s, strlen(s)); }
 
 /* {"type":T,"optional":B[,"name":N,"version":V] — the caller goes on. */
 static int head(cdc__buf *o, const char *type, bool optional, const char *name, int version)
@@ -439,14 +439,35 @@ static int put_hex(cdc__buf *o, const uint8_t *p, size_t n)
     return CDC_OK;
 }
 
+char *cdc__dz_i64_digits(char t[24], int64_t v)
+{
+    /* two digits per division */
+    static const char pairs[201] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+                                   "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+                                   "8081828384858687888990919293949596979899";
+    char *p = t + 24;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    while (u >= 100) {
+        unsigned r = (unsigned)(u % 100);
+        u /= 100;
+        p -= 2;
+        memcpy(p, pairs + 2 * r, 2);
+    }
+    if (u >= 10) {
+        p -= 2;
+        memcpy(p, pairs + 2 * u, 2);
+    } else {
+        *--p = (char)('0' + u);
+    }
+    if (v < 0) *--p = '-';
+    return p;
+}
+
 int cdc__dz_put_i64(cdc__buf *o, int64_t v)
 {
     char t[24];
-    char *e = t + sizeof t, *p = e;
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    do { *--p = (char)('0' + u % 10); u /= 10; } while (u);
-    if (v < 0) *--p = '-';
-    return cdc__buf_append(o, p, (size_t)(e - p));
+    char *p = cdc__dz_i64_digits(t, v);
+    return cdc__dz_put_n(o, p, (size_t)(t + 24 - p));
 }
 #define put_i64 cdc__dz_put_i64
 
@@ -481,6 +502,21 @@ static int canonical(const cdc_value *v, cdc__buf *scratch, cdc__err *err)
 
 static int put_decimal(const dz_col *dc, const dz_modes *m, const cdc_value *v, cdc__buf *o, cdc__err *err)
 {
+    if (m->decimal == DZ_DEC_PRECISE && (v->flags & CDC_VF_SCALED)) {
+        /* up to 18 digits: the decoder read the unscaled integer already;
+         * its minimal big-endian two's complement, without the text */
+        int64_t u = v->v.dec.unscaled;
+        uint8_t tc[8];
+        for (int k = 7; k >= 0; k--) {
+            tc[k] = (uint8_t)u;
+            u >>= 8; /* arithmetic: keeps the sign */
+        }
+        int start = 0;
+        bool neg = v->v.dec.unscaled < 0;
+        uint8_t fill = neg ? 0xff : 0x00;
+        while (start < 7 && tc[start] == fill && ((tc[start + 1] & 0x80) != 0) == neg) start++;
+        return put_b64(o, tc + start, (size_t)(8 - start), b64std);
+    }
     char text[80];
     size_t need = 0;
     int rc = cdc_value_decimal(v, text, sizeof text, &need);

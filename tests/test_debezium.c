@@ -17,6 +17,7 @@
 #include "crypto.h"
 #include "debezium.h"
 #include "decoder.h"
+#include "resultset.h"
 #include "tablemap.h"
 
 /* ---- a made-up table: `id INT NOT NULL PRIMARY KEY` then the columns under test */
@@ -167,6 +168,11 @@ typedef struct onecol {
     unsigned meta, flags, charset;
 } onecol;
 
+/* When set, one() marks its DECIMAL value as the decoder marks one of up
+ * to 18 digits: the unscaled integer read already (CDC_VF_SCALED). */
+static bool g_scaled;
+static int64_t g_unscaled;
+
 static const char *one(const onecol *c, const char *text, const char *const *opts, const char **schema)
 {
     tb x;
@@ -184,6 +190,10 @@ static const char *one(const onecol *c, const char *text, const char *const *opt
     if (c->type == CDC_T_GEOMETRY) col->geometry_type = (uint8_t)(c->flags >> 16);
     tb_val(&x, 1, 0, "1");
     tb_val(&x, 1, 1, text);
+    if (g_scaled) {
+        x.after[1].flags |= CDC_VF_SCALED;
+        x.after[1].v.dec.unscaled = g_unscaled;
+    }
     cdc_debezium *dz = dz_new(opts);
     char err[256];
     assert_int_equal(cdc_debezium_set(dz, "schemas.enable", "false", err, sizeof err), CDC_OK);
@@ -222,6 +232,26 @@ static void test_decimal_precise(void **state)
     assert_string_equal(one(&c, "1.28", NULL, NULL), "\"AIA=\"");      /* 128 needs a sign byte */
     assert_string_equal(one(&c, "-1.28", NULL, NULL), "\"gA==\"");     /* -128 = 80 */
     assert_string_equal(one(&c, "-1.29", NULL, NULL), "\"/38=\"");     /* -129 = ff 7f */
+    /* the decoder's path for up to 18 digits (the unscaled integer, no
+     * text) gives the same bytes as the text path */
+    static const struct { unsigned prec, scale; const char *text; int64_t unscaled; } sc[] = {
+        {10, 2, "150.00", 15000}, {10, 2, "120.00", 12000}, {10, 2, "0.00", 0}, {10, 2, "-1.00", -100},
+        {10, 2, "1.28", 128}, {10, 2, "-1.28", -128}, {10, 2, "-1.29", -129}, {10, 2, "327.67", 32767},
+        {10, 2, "-327.68", -32768}, {10, 2, "83886.07", 8388607}, {10, 2, "-83886.09", -8388609},
+        {18, 0, "999999999999999999", 999999999999999999LL}, {18, 0, "-999999999999999999", -999999999999999999LL},
+        {18, 6, "-0.000001", -1}, {12, 2, "2147483648.00", 214748364800LL},
+    };
+    for (size_t i = 0; i < sizeof sc / sizeof sc[0]; i++) {
+        onecol d = {CDC_T_NEWDECIMAL, sc[i].prec << 8 | sc[i].scale, 0, 0};
+        char want[64];
+        snprintf(want, sizeof want, "%s", one(&d, sc[i].text, NULL, NULL));
+        g_scaled = true;
+        g_unscaled = sc[i].unscaled;
+        const char *got = one(&d, sc[i].text, NULL, NULL);
+        g_scaled = false;
+        if (strcmp(got, want)) fail_msg("DECIMAL(%u,%u) %s: %s from the integer, %s from the text", sc[i].prec,
+                                        sc[i].scale, sc[i].text, got, want);
+    }
     onecol big = {CDC_T_NEWDECIMAL, 65 << 8 | 30, 0, 0};
     uint8_t b[32];
     const char *d65 = "-99999999999999999999999999999999999.999999999999999999999999999999";
@@ -1263,17 +1293,313 @@ static void test_batch_lines(void **state)
     test_free(bin);
 }
 
+
+/* ---- tableChanges ---------------------------------------------------------- */
+
+static bool json_ok(cdc_bytes b);
+
+/* A stored result as the server would return it: names, then rows of
+ * ncols values each (NULL: SQL NULL). */
+static cdc__result *fake_result(const char *const *names, size_t ncols, const char *const *vals, size_t nrows)
+{
+    cdc__result *r = NULL;
+    assert_int_equal(cdc__result_new(&r, &vt_alloc), CDC_OK);
+    cdc__coldef defs[16];
+    assert_true(ncols <= 16);
+    memset(defs, 0, sizeof defs);
+    for (size_t i = 0; i < ncols; i++) defs[i].name = (cdc_bytes){(const uint8_t *)names[i], strlen(names[i])};
+    assert_int_equal(cdc__result_on_columns(defs, ncols, r), 0);
+    for (size_t k = 0; k < nrows; k++) {
+        cdc_bytes row[16];
+        for (size_t i = 0; i < ncols; i++) {
+            const char *v = vals[k * ncols + i];
+            row[i] = (cdc_bytes){(const uint8_t *)v, v ? strlen(v) : 0};
+        }
+        assert_int_equal(cdc__result_on_row(row, ncols, r), 0);
+    }
+    return r;
+}
+
+static const char *const k_is_cols[] = {"COLUMN_NAME", "ORDINAL_POSITION", "COLUMN_DEFAULT", "IS_NULLABLE",
+                                        "DATA_TYPE", "COLUMN_TYPE", "CHARACTER_MAXIMUM_LENGTH",
+                                        "NUMERIC_PRECISION", "NUMERIC_SCALE", "DATETIME_PRECISION",
+                                        "CHARACTER_SET_NAME", "EXTRA", "COLUMN_COMMENT"};
+
+/* Debezium's documented schema-change example (MySQL connector docs,
+ * "Schema change topic"): inventory.customers after
+ * `ALTER TABLE customers ADD middle_name varchar(255) AFTER first_name`.
+ * The information_schema rows are what MySQL 8 answers for that table;
+ * every value the example shows must come out as it shows it. */
+static void test_table_changes_golden(void **state)
+{
+    (void)state;
+    static const char *const cols[] = {
+        "id", "1", NULL, "NO", "int", "int", NULL, "10", "0", NULL, NULL, "auto_increment", "",
+        "first_name", "2", NULL, "NO", "varchar", "varchar(255)", "255", NULL, NULL, NULL, "utf8mb4", "", "",
+        "middle_name", "3", NULL, "YES", "varchar", "varchar(255)", "255", NULL, NULL, NULL, "utf8mb4", "", "",
+        "last_name", "4", NULL, "NO", "varchar", "varchar(255)", "255", NULL, NULL, NULL, "utf8mb4", "", "",
+        "email", "5", NULL, "NO", "varchar", "varchar(255)", "255", NULL, NULL, NULL, "utf8mb4", "", "",
+    };
+    static const char *const tabn[] = {"CHARACTER_SET_NAME", "TABLE_COMMENT"};
+    static const char *const tabv[] = {"utf8mb4", ""};
+    static const char *const pkn[] = {"COLUMN_NAME"};
+    static const char *const pkv[] = {"id"};
+    cdc__result *c = fake_result(k_is_cols, 13, cols, 5), *t = fake_result(tabn, 2, tabv, 1),
+                *k = fake_result(pkn, 1, pkv, 1);
+    cdc__buf o;
+    cdc__buf_init(&o, &vt_alloc);
+    assert_int_equal(cdc__dz_table_json(&o, c, t, k, false), CDC_OK);
+    assert_int_equal(cdc__buf_terminate(&o), CDC_OK);
+#define COL(name, jdbc, type, cs, len, pos, opt, ai)                                                             \
+    "{\"name\":\"" name "\",\"jdbcType\":" jdbc ",\"nativeType\":null,\"typeName\":\"" type "\","              \
+    "\"typeExpression\":\"" type "\",\"charsetName\":" cs ",\"length\":" len ",\"scale\":null,\"position\":" pos \
+    ",\"optional\":" opt ",\"autoIncremented\":" ai ",\"generated\":" ai ",\"comment\":null,"                    \
+    "\"hasDefaultValue\":false,\"defaultValueExpression\":null,\"enumValues\":null}"
+    assert_string_equal((const char *)o.data,
+                        "{\"defaultCharsetName\":\"utf8mb4\",\"primaryKeyColumnNames\":[\"id\"],\"columns\":["
+                        COL("id", "4", "INT", "null", "null", "1", "false", "true") ","
+                        COL("first_name", "12", "VARCHAR", "\"utf8mb4\"", "255", "2", "false", "false") ","
+                        COL("middle_name", "12", "VARCHAR", "\"utf8mb4\"", "255", "3", "true", "false") ","
+                        COL("last_name", "12", "VARCHAR", "\"utf8mb4\"", "255", "4", "false", "false") ","
+                        COL("email", "12", "VARCHAR", "\"utf8mb4\"", "255", "5", "false", "false")
+                        "],\"comment\":null,\"attributes\":[]}");
+#undef COL
+    assert_true(json_ok((cdc_bytes){o.data, o.len}));
+    cdc__buf_free(&o);
+    cdc__result_free(c);
+    cdc__result_free(t);
+    cdc__result_free(k);
+}
+
+/* Types, lengths, defaults, enum labels and comments as MariaDB and MySQL
+ * report them: MariaDB quotes string defaults and writes NULL for none. */
+static void test_table_changes_columns(void **state)
+{
+    (void)state;
+    static const char *const cols[] = {
+        "a", "1", "'x''y'", "NO", "varchar", "varchar(40)", "40", NULL, NULL, NULL, "latin1", "", "the name",
+        "b", "2", "NULL", "YES", "decimal", "decimal(10,2) unsigned zerofill", NULL, "10", "2", NULL, NULL, "", "",
+        "c", "3", "1.50", "YES", "decimal", "decimal(10,2)", NULL, "10", "2", NULL, NULL, "", "",
+        "d", "4", "'a'", "YES", "enum", "enum('a','b''c','')", "3", NULL, NULL, NULL, "utf8mb4", "", "",
+        "e", "5", NULL, "YES", "timestamp", "timestamp(3)", NULL, NULL, NULL, "3", NULL, "", "",
+        "f", "6", NULL, "YES", "datetime", "datetime", NULL, NULL, NULL, "0", NULL, "", "",
+        "g", "7", NULL, "YES", "int", "int(11)", NULL, "10", "0", NULL, NULL, "VIRTUAL GENERATED", "",
+        "h", "8", NULL, "YES", "float", "float(7,3)", NULL, "7", "3", NULL, NULL, "", "",
+        "i", "9", NULL, "YES", "bit", "bit(5)", NULL, "5", NULL, NULL, NULL, "", "",
+        "j", "10", NULL, "YES", "json", "json", NULL, NULL, NULL, NULL, NULL, "", "",
+        "k", "11", NULL, "YES", "longtext", "longtext", "4294967295", NULL, NULL, NULL, "utf8mb4", "", "",
+        "l", "12", "CURRENT_TIMESTAMP", "NO", "datetime", "datetime(6)", NULL, NULL, NULL, "6", NULL,
+        "DEFAULT_GENERATED", "",
+    };
+    static const char *const tabn[] = {"CHARACTER_SET_NAME", "TABLE_COMMENT"};
+    static const char *const tabv[] = {"latin1", "tc"};
+    static const char *const pkn[] = {"COLUMN_NAME"};
+    static const char *const pkv[] = {"c", "a"};
+    cdc__result *c = fake_result(k_is_cols, 13, cols, 12), *t = fake_result(tabn, 2, tabv, 1),
+                *k = fake_result(pkn, 1, pkv, 2);
+    cdc__buf o;
+    cdc__buf_init(&o, &vt_alloc);
+    for (int comments = 0; comments < 2; comments++) {
+        cdc__buf_reset(&o);
+        assert_int_equal(cdc__dz_table_json(&o, c, t, k, comments), CDC_OK);
+        assert_int_equal(cdc__buf_terminate(&o), CDC_OK);
+        const char *j = (const char *)o.data;
+        assert_true(json_ok((cdc_bytes){o.data, o.len}));
+        assert_non_null(strstr(j, "\"primaryKeyColumnNames\":[\"c\",\"a\"]"));
+        assert_non_null(strstr(j, "\"name\":\"a\",\"jdbcType\":12,\"nativeType\":null,\"typeName\":\"VARCHAR\","
+                                  "\"typeExpression\":\"VARCHAR\",\"charsetName\":\"latin1\",\"length\":40,"));
+        assert_non_null(strstr(j, comments ? "\"comment\":\"the name\",\"hasDefaultValue\":true,"
+                                             "\"defaultValueExpression\":\"x'y\","
+                                           : "\"comment\":null,\"hasDefaultValue\":true,"
+                                             "\"defaultValueExpression\":\"x'y\","));
+        assert_non_null(strstr(j, "\"typeName\":\"DECIMAL UNSIGNED ZEROFILL\",\"typeExpression\":\"DECIMAL UNSIGNED "
+                                  "ZEROFILL\",\"charsetName\":null,\"length\":10,\"scale\":2,\"position\":2,"
+                                  "\"optional\":true,\"autoIncremented\":false,\"generated\":false,"));
+        assert_non_null(strstr(j, "\"position\":2,\"optional\":true,\"autoIncremented\":false,\"generated\":false,"
+                                  "\"comment\":null,\"hasDefaultValue\":false,\"defaultValueExpression\":null"));
+        assert_non_null(strstr(j, "\"hasDefaultValue\":true,\"defaultValueExpression\":\"1.50\""));
+        assert_non_null(strstr(j, "\"jdbcType\":1,\"nativeType\":null,\"typeName\":\"ENUM\""));
+        assert_non_null(strstr(j, "\"defaultValueExpression\":\"a\",\"enumValues\":[\"a\",\"b'c\",\"\"]"));
+        assert_non_null(strstr(j, "\"jdbcType\":2014,\"nativeType\":null,\"typeName\":\"TIMESTAMP\","
+                                  "\"typeExpression\":\"TIMESTAMP\",\"charsetName\":null,\"length\":3,"));
+        assert_non_null(strstr(j, "\"jdbcType\":93,\"nativeType\":null,\"typeName\":\"DATETIME\","
+                                  "\"typeExpression\":\"DATETIME\",\"charsetName\":null,\"length\":null,"));
+        assert_non_null(strstr(j, "\"name\":\"g\",\"jdbcType\":4,\"nativeType\":null,\"typeName\":\"INT\","
+                                  "\"typeExpression\":\"INT\",\"charsetName\":null,\"length\":null,\"scale\":null,"
+                                  "\"position\":7,\"optional\":true,\"autoIncremented\":false,\"generated\":true,"));
+        assert_non_null(strstr(j, "\"jdbcType\":6,\"nativeType\":null,\"typeName\":\"FLOAT\","
+                                  "\"typeExpression\":\"FLOAT\",\"charsetName\":null,\"length\":7,\"scale\":3,"));
+        assert_non_null(strstr(j, "\"jdbcType\":-7,\"nativeType\":null,\"typeName\":\"BIT\","
+                                  "\"typeExpression\":\"BIT\",\"charsetName\":null,\"length\":5,"));
+        assert_non_null(strstr(j, "\"jdbcType\":1111,\"nativeType\":null,\"typeName\":\"JSON\""));
+        assert_non_null(strstr(j, "\"typeName\":\"LONGTEXT\",\"typeExpression\":\"LONGTEXT\",\"charsetName\":"
+                                  "\"utf8mb4\",\"length\":null,"));
+        /* MySQL's expression default (DEFAULT_GENERATED) is no generated column */
+        assert_non_null(strstr(j, "\"typeName\":\"DATETIME\",\"typeExpression\":\"DATETIME\",\"charsetName\":null,"
+                                  "\"length\":6,\"scale\":null,\"position\":12,\"optional\":false,"
+                                  "\"autoIncremented\":false,\"generated\":false,"));
+        assert_non_null(strstr(j, "\"defaultValueExpression\":\"CURRENT_TIMESTAMP\""));
+        assert_non_null(strstr(j, comments ? "],\"comment\":\"tc\",\"attributes\":[]}"
+                                           : "],\"comment\":null,\"attributes\":[]}"));
+    }
+    /* a COLUMNS result without a column the reader needs */
+    cdc__result *bad = fake_result(pkn, 1, pkv, 1);
+    cdc__buf_reset(&o);
+    assert_int_equal(cdc__dz_table_json(&o, bad, t, k, false), CDC_ERR_PROTOCOL);
+    cdc__result_free(bad);
+    cdc__buf_free(&o);
+    cdc__result_free(c);
+    cdc__result_free(t);
+    cdc__result_free(k);
+}
+
+/* A TABLE_MAP without metadata (binlog_row_metadata=MINIMAL for a while)
+ * keeps the key of the table's previous plan when the column names (from
+ * information_schema) still match: records keep their key and partition.
+ * A table first seen that way has no key. */
+static void test_minimal_map_keeps_key(void **state)
+{
+    (void)state;
+    const char *opts[] = {"schemas.enable", "false", NULL};
+    cdc_debezium *dz = dz_new(opts);
+    tb x;
+    tb_init(&x, "inventory", "kv");
+    tb_col(&x, "id", CDC_T_LONG, 0, CDC_COLF_PRIMARY_KEY, 0);
+    tb_col(&x, "n", CDC_T_LONG, 0, 0, 0);
+    tb_val(&x, 1, 0, "21");
+    tb_val(&x, 1, 1, "250");
+    assert_int_equal(tb_render(&x, dz, 'c'), 1);
+    assert_string_equal(rec_text(dz, 0, 1), "{\"id\":21}");
+    /* the same table from a MINIMAL map: no key flag, names borrowed */
+    static uint8_t raw[1];
+    x.t.raw = raw;
+    x.t.cacheable = false;
+    x.cols[0].flags &= ~(unsigned)CDC_COLF_PRIMARY_KEY;
+    x.t.id = 8;
+    assert_int_equal(tb_render(&x, dz, 'c'), 1);
+    assert_string_equal(rec_text(dz, 0, 1), "{\"id\":21}");
+    /* back to FULL, then MINIMAL with the key column renamed: no key */
+    x.t.raw = NULL;
+    x.t.cacheable = true;
+    x.cols[0].flags |= CDC_COLF_PRIMARY_KEY;
+    x.t.id = 9;
+    assert_int_equal(tb_render(&x, dz, 'c'), 1);
+    assert_string_equal(rec_text(dz, 0, 1), "{\"id\":21}");
+    x.t.raw = raw;
+    x.t.cacheable = false;
+    x.cols[0].flags &= ~(unsigned)CDC_COLF_PRIMARY_KEY;
+    x.names[0] = (char *)"ident";
+    x.t.id = 10;
+    assert_int_equal(tb_render(&x, dz, 'c'), 1);
+    cdc_bytes key;
+    cdc_debezium_record(dz, 0, NULL, &key, NULL);
+    assert_null(key.ptr);
+    tb_free(&x);
+    /* a table first seen from a MINIMAL map */
+    tb y;
+    tb_init(&y, "inventory", "other");
+    tb_col(&y, "id", CDC_T_LONG, 0, 0, 0);
+    y.t.raw = raw;
+    y.t.cacheable = false;
+    tb_val(&y, 1, 0, "1");
+    assert_int_equal(tb_render(&y, dz, 'c'), 1);
+    cdc_debezium_record(dz, 0, NULL, &key, NULL);
+    assert_null(key.ptr);
+    tb_free(&y);
+    cdc_debezium_free(dz);
+}
+
+/* The integer writer every row uses, against printf, at the edges. */
+static void test_i64_digits(void **state)
+{
+    (void)state;
+    static const int64_t vals[] = {0, 1, 9, 10, 99, 100, 101, 999, 1000, -1, -9, -10, -100, 1465491411815437158LL,
+                                   INT64_MAX, INT64_MIN, INT64_MIN + 1, 1000000, 999999, 123456789012LL};
+    for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+        char want[32], t[24];
+        snprintf(want, sizeof want, "%lld", (long long)vals[i]);
+        const char *p = cdc__dz_i64_digits(t, vals[i]);
+        assert_int_equal((size_t)(t + 24 - p), strlen(want));
+        assert_memory_equal(p, want, strlen(want));
+        cdc__buf o;
+        cdc__buf_init(&o, &vt_alloc);
+        assert_int_equal(cdc__dz_put_i64(&o, vals[i]), CDC_OK);
+        assert_int_equal(o.len, strlen(want));
+        assert_memory_equal(o.data, want, o.len);
+        cdc__buf_free(&o);
+    }
+}
+
+/* Which tables a statement changes, and how. */
+static void test_table_changes_statements(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *sql;
+        int n;
+        const char *want; /* kind db.table[<old db.table] ... */
+    } cases[] = {
+        {"CREATE TABLE t (a INT)", 1, "C d.t"},
+        {"/* x */ create temporary table if not exists `o`.`w``x` (a int)", 1, "C o.w`x"},
+        {"CREATE OR REPLACE TABLE s.t LIKE u", 1, "C s.t"},
+        {"ALTER TABLE t ADD COLUMN b INT", 1, "A d.t"},
+        {"ALTER ONLINE IGNORE TABLE IF EXISTS x.t DROP COLUMN b", 1, "A x.t"},
+        {"ALTER TABLE t RENAME COLUMN a TO b", 1, "A d.t"},
+        {"ALTER TABLE t ADD c VARCHAR(9) DEFAULT 'rename to x', RENAME TO u", 1, "A d.u<d.t"},
+        {"ALTER TABLE t RENAME AS o.u", 1, "A o.u<d.t"},
+        {"RENAME TABLE a TO b, x.c TO y.c", 2, "A d.b<d.a A y.c<x.c"},
+        {"DROP TABLE IF EXISTS a, `x`.b", 2, "D d.a D x.b"},
+        {"DROP TEMPORARY TABLE a", 1, "D d.a"},
+        {"CREATE UNIQUE INDEX ix ON t (a)", 1, "A d.t"},
+        {"DROP INDEX ix ON x.t", 1, "A x.t"},
+        {"CREATE DATABASE z", 0, ""},
+        {"DROP DATABASE z", 0, ""},
+        {"TRUNCATE TABLE t", 0, ""},
+        {"GRANT SELECT ON *.* TO u", 0, ""},
+        {"ALTER DATABASE z CHARACTER SET utf8mb4", 0, ""},
+        {"CREATE TABLE", -1, ""},
+        {"RENAME TABLE a b", -1, ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cdc__buf o;
+        cdc__buf_init(&o, &vt_alloc);
+        int n = cdc__dz_ddl_changes("d", 1, cases[i].sql, strlen(cases[i].sql), &o);
+        if (n != cases[i].n) fail_msg("%s: %d changes, want %d", cases[i].sql, n, cases[i].n);
+        char got[256] = "";
+        const char *p = (const char *)o.data;
+        for (int k = 0; k < n; k++) {
+            char kind = *p++;
+            const char *d = p, *t = d + strlen(d) + 1, *od = t + strlen(t) + 1, *ot = od + strlen(od) + 1;
+            p = ot + strlen(ot) + 1;
+            size_t at = strlen(got);
+            snprintf(got + at, sizeof got - at, "%s%c %s.%s%s%s%s%s", k ? " " : "", kind, d, t, *ot ? "<" : "",
+                     od, *ot ? "." : "", ot);
+        }
+        if (n > 0 && strcmp(got, cases[i].want)) fail_msg("%s: %s, want %s", cases[i].sql, got, cases[i].want);
+        cdc__buf_free(&o);
+    }
+}
+
 /* A DDL statement of a real binlog as a schema-change record. */
 typedef struct ddl_run {
     cdc_debezium *dz;
     int seen;
     char key[512], value[16384];
+    bool no_server; /* a source that cannot be reached */
 } ddl_run;
 
 static int on_query(const cdc_query *q, void *ud)
 {
     ddl_run *r = ud;
     if (r->seen++) return 0;
+    if (r->no_server) {
+        ptrdiff_t n = cdc_debezium_schema_change(r->dz, q, CDC_DEBEZIUM_SNAPSHOT_FALSE);
+        assert_int_equal(n, CDC_ERR_CONNECT);
+        assert_non_null(strstr(cdc_debezium_errmsg(r->dz), "the definition of bltest.foo from information_schema"));
+        assert_int_equal(cdc_debezium_record_count(r->dz), 0);
+        assert_int_equal(cdc_debezium_heartbeat(r->dz, 5), 1); /* still usable */
+        return 0;
+    }
     assert_int_equal(cdc_debezium_schema_change(r->dz, q, CDC_DEBEZIUM_SNAPSHOT_FALSE), 1);
     assert_int_equal(cdc_debezium_record(r->dz, 0, NULL, NULL, NULL), CDC_DEBEZIUM_RECORD_SCHEMA_CHANGE);
     assert_string_equal(rec_text(r->dz, 0, 0), "mysql-server-1");
@@ -1289,7 +1615,7 @@ static void test_schema_change(void **state)
     uint8_t *bin = vt_fixture("rust-mysql-binlog/bin-log.000001", &n);
     for (int schemas = 0; schemas < 2; schemas++) {
         const char *opts[] = {"schemas.enable", schemas ? "true" : "false", NULL};
-        ddl_run r = {dz_new(opts), 0, "", ""};
+        ddl_run r = {dz_new(opts), 0, "", "", false};
         cdc_decoder *d;
         char err[256];
         assert_int_equal(cdc_decoder_new(&d, &vt_alloc, err, sizeof err), CDC_OK);
@@ -1318,6 +1644,27 @@ static void test_schema_change(void **state)
         cdc_decoder_free(d);
         cdc_debezium_free(r.dz);
     }
+    /* With a source that cannot be reached the record fails, naming the
+     * table (CREATE TABLE foo); the renderer stays usable. */
+    ddl_run r = {dz_new(NULL), 0, "", "", true};
+    cdc_config *cfg;
+    char err[256];
+    assert_int_equal(cdc_config_new(&cfg, &vt_alloc), CDC_OK);
+    assert_int_equal(cdc_config_set(cfg, "host", "127.0.0.1", err, sizeof err), CDC_OK);
+    assert_int_equal(cdc_config_set(cfg, "port", "1", err, sizeof err), CDC_OK);
+    assert_int_equal(cdc_config_set(cfg, "user", "nobody", err, sizeof err), CDC_OK);
+    assert_int_equal(cdc_debezium_set_source(r.dz, cfg, err, sizeof err), CDC_OK);
+    cdc_config_free(cfg); /* copied */
+    assert_int_equal(cdc_debezium_set_source(NULL, NULL, err, sizeof err), CDC_ERR_INVALID);
+    cdc_decoder *d;
+    assert_int_equal(cdc_decoder_new(&d, &vt_alloc, err, sizeof err), CDC_OK);
+    cdc_decoder_set_position(d, "bin-log.000001", 0);
+    cdc_decoder_set_query_cb(d, on_query, &r);
+    assert_int_equal(cdc_decoder_feed(d, bin, n), (ptrdiff_t)n);
+    assert_int_equal(cdc_decoder_finish(d), CDC_OK);
+    assert_true(r.seen >= 1);
+    cdc_decoder_free(d);
+    cdc_debezium_free(r.dz);
     test_free(bin);
 }
 
@@ -1402,6 +1749,11 @@ int main(void)
         cmocka_unit_test(test_value_errors),
         cmocka_unit_test(test_batch_lines),
         cmocka_unit_test(test_schema_change),
+        cmocka_unit_test(test_table_changes_golden),
+        cmocka_unit_test(test_table_changes_columns),
+        cmocka_unit_test(test_table_changes_statements),
+        cmocka_unit_test(test_i64_digits),
+        cmocka_unit_test(test_minimal_map_keeps_key),
         cmocka_unit_test(test_alloc_failures),
         cmocka_unit_test(test_fixtures_valid_json),
     };

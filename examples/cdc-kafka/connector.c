@@ -204,6 +204,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     } else {
         atomic_fetch_add(&c->m_acked, 1);
     }
+    if (u) c->reported++;
     if (u && c->cfg->delivery != DELIVERY_EXACTLY_ONCE) {
         u->outstanding--;
         if (!m->err) advance(c);
@@ -353,10 +354,13 @@ static topic_entry *find_topic(connector *c, const uint8_t *name, size_t len)
 
 static int eos_begin(connector *c);
 
-/* Waits while more than max.queue.size messages are unacknowledged. */
+/* Waits while more than max.queue.size messages are unacknowledged. The
+ * count is the connector's own (records produced minus delivery reports
+ * served): asking librdkafka (rd_kafka_outq_len) takes its locks on every
+ * record. */
 static int backpressure(connector *c)
 {
-    while (rd_kafka_outq_len(c->rk) > c->cfg->queue_max) {
+    while (c->produced - c->reported > (uint64_t)c->cfg->queue_max) {
         if (atomic_load(&c->fatal) || atomic_load(&c->stopping)) return CDC_ERR_PAUSED;
         rd_kafka_poll(c->rk, 20);
     }
@@ -375,22 +379,22 @@ static int produce(connector *c, const cdc_bytes *topic, const cdc_bytes *key, c
     for (;;) {
         rd_kafka_headers_t *hdrs = NULL;
         if (c->cfg->delivery == DELIVERY_EXACTLY_ONCE) {
-            char tag[64];
-            int n = snprintf(tag, sizeof tag, "%s:%llu", c->run_id, (unsigned long long)c->txn_seq);
             hdrs = rd_kafka_headers_new(1);
-            rd_kafka_header_add(hdrs, "cdc-kafka.txn", -1, tag, n);
+            rd_kafka_header_add(hdrs, "cdc-kafka.txn", 13, c->txn_tag, c->txn_tag_len);
         }
         void *kp = (void *)(uintptr_t)key->ptr, *vp = (void *)(uintptr_t)value->ptr;
         rd_kafka_resp_err_t e;
-        if (hdrs)
+        if (hdrs) {
             e = rd_kafka_producev(c->rk, RD_KAFKA_V_RKT(t->rkt), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
                                   RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(kp, key->len),
                                   RD_KAFKA_V_VALUE(vp, value->len), RD_KAFKA_V_OPAQUE(u), RD_KAFKA_V_HEADERS(hdrs),
                                   RD_KAFKA_V_END);
-        else
-            e = rd_kafka_producev(c->rk, RD_KAFKA_V_RKT(t->rkt), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
-                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(kp, key->len),
-                                  RD_KAFKA_V_VALUE(vp, value->len), RD_KAFKA_V_OPAQUE(u), RD_KAFKA_V_END);
+        } else {
+            /* the plain call: no argument list to walk for every record */
+            e = rd_kafka_produce(t->rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, vp, value->len, kp, key->len, u)
+                    ? rd_kafka_last_error()
+                    : RD_KAFKA_RESP_ERR_NO_ERROR;
+        }
         if (!e) break;
         if (hdrs) rd_kafka_headers_destroy(hdrs);
         if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
@@ -405,6 +409,7 @@ static int produce(connector *c, const cdc_bytes *topic, const cdc_bytes *key, c
     }
     u->outstanding++;
     u->produced = true;
+    c->produced++;
     c->txn_messages++;
     c->at_boundary = false;
     atomic_fetch_add(&t->messages, 1);
@@ -466,6 +471,7 @@ static int eos_begin(connector *c)
     }
     c->in_txn = true;
     c->txn_seq++;
+    c->txn_tag_len = snprintf(c->txn_tag, sizeof c->txn_tag, "%s:%llu", c->run_id, (unsigned long long)c->txn_seq);
     c->txn_messages = 0;
     c->txn_started_ms = now_ms();
     return 0;
@@ -957,6 +963,8 @@ static int make_renderer(connector *c, char *err, size_t errlen)
         }
     }
     if (kv_get(&c->cfg->render, "connector")) c->connector_known = true;
+    /* tableChanges: table definitions from the source server's information_schema */
+    if (cdc_debezium_set_source(c->dz, c->cfg->cdc, err, errlen)) return -1;
     return 0;
 }
 

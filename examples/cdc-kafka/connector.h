@@ -47,6 +47,7 @@ typedef struct connector {
     pthread_mutex_t lock; /* topics array growth and checkpoint text, for the metrics thread */
 
     unit *head, *tail, *cur; /* unacknowledged units, oldest first; cur: the open one */
+    uint64_t produced, reported; /* records of units produced / delivery-reported: the backpressure count */
     char *acked;             /* newest checkpoint whose messages are all acknowledged */
     char *saved;             /* newest checkpoint written to the store */
     int64_t saved_at_ms;
@@ -57,6 +58,8 @@ typedef struct connector {
     bool at_boundary;       /* nothing produced since the last binlog transaction ended */
     uint64_t txn_seq;
     char run_id[24];
+    char txn_tag[64];        /* "<run_id>:<txn_seq>": the header of each record of the open transaction */
+    int txn_tag_len;
     int64_t txn_started_ms;
     long txn_messages;
 

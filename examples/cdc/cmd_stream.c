@@ -664,6 +664,13 @@ int cmd_stream(int argc, char **argv)
     }
 
     char err[1024];
+    /* tableChanges of schema-change records: definitions read from the same server */
+    if (x.dz && cdc_debezium_set_source(x.dz, cfg, err, sizeof err)) {
+        fprintf(stderr, "cdc stream: %s\n", err);
+        cdc_debezium_free(x.dz);
+        cdc_config_free(cfg);
+        return 1;
+    }
     if (cdc_stream_new(&x.s, cfg, NULL, err, sizeof err)) {
         fprintf(stderr, "cdc stream: %s\n", err);
         cdc_config_free(cfg);

@@ -50,6 +50,7 @@
 
 #include <cdc/binlog.h>
 #include <cdc/common.h>
+#include <cdc/config.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -109,7 +110,8 @@ CDC_EXTERN void cdc_debezium_free(cdc_debezium *dz);
  * schemas.enable (the JsonConverter's; for keys and values; or
  * key.converter.schemas.enable / value.converter.schemas.enable alone),
  * tombstones.on.delete, provide.transaction.metadata,
- * include.schema.changes, skipped.operations (c,u,d,t or none),
+ * include.schema.changes, include.schema.comments (column and table
+ * comments in tableChanges; default false), skipped.operations (c,u,d,t or none),
  * column.exclude.list, column.include.list, column.truncate.to.N.chars,
  * column.mask.with.N.chars, column.mask.hash[.v2].ALG.with.salt.SALT
  * (ALG SHA-1, SHA-256 or SHA-512), message.key.columns.
@@ -134,6 +136,23 @@ CDC_EXTERN int cdc_debezium_set(cdc_debezium *dz, const char *key, const char *v
  * Thread-safe.
  */
 CDC_EXTERN int cdc_debezium_is_option(const char *key);
+
+/*
+ * Where the `tableChanges` of schema-change records come from. With a
+ * configuration set (its connection keys: host, port, user, password,
+ * ssl.*, timeouts; docs/configuration.md), cdc_debezium_schema_change()
+ * reads the definition of each table the statement creates, alters or
+ * renames from the server's information_schema, over a connection of the
+ * renderer's own, opened at the first such statement and kept (a broken
+ * one is opened again once per statement). This is the renderer's only
+ * I/O; without a source (the default, or cfg NULL) tableChanges is an
+ * empty array and no call does I/O. The definition is the table as it is
+ * when the record is rendered, not as it was right after the statement:
+ * a host that renders a backlog holding later DDL of the same table sees
+ * the later definition (docs/debezium.md). cfg is copied. Returns CDC_OK,
+ * CDC_ERR_INVALID (dz NULL) or CDC_ERR_NOMEM.
+ */
+CDC_EXTERN int cdc_debezium_set_source(cdc_debezium *dz, const cdc_config *cfg, char *err, size_t errlen);
 
 /*
  * A clock for the envelope's ts_ms/ts_us/ts_ns (Debezium: when the
@@ -233,8 +252,15 @@ CDC_EXTERN ptrdiff_t cdc_debezium_commit(cdc_debezium *dz, int64_t ts_ms);
  * A DDL statement (the stream's DDL callback, or a decoder's query
  * callback): one SCHEMA_CHANGE record keyed by databaseName, with the
  * statement in `ddl` and the source block of the query event; 0 records
- * with include.schema.changes=false. `tableChanges` is an empty array:
- * the library does not parse DDL (docs/debezium.md).
+ * with include.schema.changes=false. `tableChanges` has one entry per
+ * table the statement creates (CREATE), alters, renames or indexes
+ * (ALTER; a rename's id is "old","new") or drops (DROP, table null),
+ * each table's definition read from information_schema when a source is
+ * set (cdc_debezium_set_source()); without one, and for statements that
+ * change no table, it is an empty array. Besides the errors of
+ * cdc_debezium_change(): the connection's or query's error
+ * (CDC_ERR_CONNECT, CDC_ERR_AUTH, CDC_ERR_PRIVILEGE, ...) when a
+ * definition cannot be read, naming the table.
  */
 CDC_EXTERN ptrdiff_t cdc_debezium_schema_change(cdc_debezium *dz, const cdc_query *q,
                                                 cdc_debezium_snapshot snapshot);

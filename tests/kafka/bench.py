@@ -2,7 +2,7 @@
 """cdc-kafka throughput into the mock cluster, beside `cdc stream > /dev/null`
 on the same binlog range in the same run (docs/performance.md, "Kafka").
 
-  bench.py BUILD_DIR [--rows N] [--flavor mariadb|mysql]
+  bench.py BUILD_DIR [--rows N] [--flavor mariadb|mysql] [--only I,J] [--keep | --range START END]
   bench.py BUILD_DIR --latency [--seconds S] [--flavor mariadb|mysql]
 
 BUILD_DIR: a release build (cdc, cdc-kafka, kafka_mock). Writes N rows
@@ -12,7 +12,11 @@ binlog range they occupy, then times on that range:
   cdc-kafka at-least-once, no schemas       (acks=all, idempotent, lz4)
   cdc-kafka exactly-once, no schemas        (transaction.boundary=interval, 100 ms)
   cdc-kafka at-least-once, with schemas
-each with its peak RSS, and prints rows/s and ratios.
+each with its peak RSS, its CPU time and the mock cluster's CPU time, and
+prints rows/s and ratios. --only 0,1 runs only those cdc-kafka modes (0
+at-least-once, 1 exactly-once, 2 with schemas); --keep leaves the table and
+user in place and --range START END times an earlier run's range again
+(with the same --rows) without writing rows.
 
 --latency: a writer commits 1,000 rows/s (100 transactions of 10 rows) for
 S seconds (default 20) while cdc-kafka (at-least-once, no schemas) streams
@@ -84,7 +88,17 @@ def run_mode(i, name, extra, mock, port, user, pw, db, rng_start, rng_end, work,
     if wrap and "callgrind" in " ".join(wrap):
         wrap.append("--callgrind-out-file=%s/callgrind.%d" % (work, i))
     dt, rss, cpu = timed(wrap + [kafka, path])
-    return (name, dt, rss, cpu)
+    return (name, dt, rss, cpu, proc_cpu(mock.pid))
+
+
+def proc_cpu(pid):
+    """user+system seconds of a running process, from /proc."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
 
 
 def pct(xs, q):
@@ -181,23 +195,27 @@ def main():
     db = "kafka_bench"
     user = "kafka_bench"
     how = ("IDENTIFIED BY '%s'" % pw)
-    srv.sql("DROP USER IF EXISTS '%s'@'%%'; CREATE USER '%s'@'%%' %s; GRANT SELECT, RELOAD, SHOW DATABASES, "
-            "REPLICATION SLAVE, REPLICATION CLIENT, LOCK TABLES ON *.* TO '%s'@'%%';" % (user, user, how, user))
-    srv.sql("DROP DATABASE IF EXISTS %s; CREATE DATABASE %s; CREATE TABLE %s.orders (id BIGINT PRIMARY KEY, "
-            "customer INT, amount DECIMAL(12,2), status VARCHAR(16), note VARCHAR(64), created DATETIME(3));"
-            % (db, db, db))
-    status = "SHOW BINARY LOG STATUS" if flavor == "mysql" else "SHOW MASTER STATUS"
-    start = srv.sql(status)[0][:2]
-    step = 1000
-    script = []
-    for b in range(0, rows, step):
-        script.append("INSERT INTO orders SELECT %d + seq, seq %% 977, seq * 1.25, 'new', CONCAT('order ', seq), "
-                      "'2025-10-20 14:34:09.123' FROM (WITH RECURSIVE s(seq) AS (SELECT 1 UNION ALL SELECT seq+1 "
-                      "FROM s WHERE seq < %d) SELECT seq FROM s) t;" % (b, step))
-    srv.sql("SET SESSION cte_max_recursion_depth=100000;" if flavor == "mysql" else "SELECT 1;")
-    srv.sql(("SET SESSION cte_max_recursion_depth=100000;\n" if flavor == "mysql" else "") + "\n".join(script), db)
-    end = srv.sql(status)[0][:2]
-    rng_start, rng_end = "%s:%s" % tuple(start), "%s:%s" % tuple(end)
+    if "--range" in sys.argv:
+        k = sys.argv.index("--range")
+        rng_start, rng_end = sys.argv[k + 1], sys.argv[k + 2]
+    else:
+        srv.sql("DROP USER IF EXISTS '%s'@'%%'; CREATE USER '%s'@'%%' %s; GRANT SELECT, RELOAD, SHOW DATABASES, "
+                "REPLICATION SLAVE, REPLICATION CLIENT, LOCK TABLES ON *.* TO '%s'@'%%';" % (user, user, how, user))
+        srv.sql("DROP DATABASE IF EXISTS %s; CREATE DATABASE %s; CREATE TABLE %s.orders (id BIGINT PRIMARY KEY, "
+                "customer INT, amount DECIMAL(12,2), status VARCHAR(16), note VARCHAR(64), created DATETIME(3));"
+                % (db, db, db))
+        status = "SHOW BINARY LOG STATUS" if flavor == "mysql" else "SHOW MASTER STATUS"
+        start = srv.sql(status)[0][:2]
+        step = 1000
+        script = []
+        for b in range(0, rows, step):
+            script.append("INSERT INTO orders SELECT %d + seq, seq %% 977, seq * 1.25, 'new', CONCAT('order ', seq), "
+                          "'2025-10-20 14:34:09.123' FROM (WITH RECURSIVE s(seq) AS (SELECT 1 UNION ALL SELECT seq+1 "
+                          "FROM s WHERE seq < %d) SELECT seq FROM s) t;" % (b, step))
+        srv.sql("SET SESSION cte_max_recursion_depth=100000;" if flavor == "mysql" else "SELECT 1;")
+        srv.sql(("SET SESSION cte_max_recursion_depth=100000;\n" if flavor == "mysql" else "") + "\n".join(script), db)
+        end = srv.sql(status)[0][:2]
+        rng_start, rng_end = "%s:%s" % tuple(start), "%s:%s" % tuple(end)
     print("bench: %d rows in %s, binlog %s .. %s" % (rows, flavor, rng_start, rng_end), flush=True)
 
     cdc = os.path.join(build, "examples", "cdc", "cdc")
@@ -207,7 +225,8 @@ def main():
     results = []
     dt, rss, cpu = timed([cdc, "stream", "--port", str(port), "--user", user, "--server-id", "47001", "--start", rng_start,
                      "--stop-at", rng_end, "--tables", db + ".*"], env)
-    results.append(("cdc stream > /dev/null", dt, rss, cpu))
+    results.append(("cdc stream > /dev/null", dt, rss, cpu, float("nan")))
+    only = [int(x) for x in sys.argv[sys.argv.index("--only") + 1].split(",")] if "--only" in sys.argv else None
     work = os.environ.get("CDC_KAFKA_BENCH_WORK") or "/tmp/cdc-kafka-bench-%d" % os.getpid()
     os.makedirs(work, exist_ok=True)
     modes = [("cdc-kafka at-least-once, JSON without schemas", {}),
@@ -217,6 +236,8 @@ def main():
              ("cdc-kafka at-least-once, JSON with schemas", {"key.converter.schemas.enable": "true",
                                                             "value.converter.schemas.enable": "true"})]
     for i, (name, extra) in enumerate(modes):
+        if only is not None and i not in only:
+            continue
         mock = subprocess.Popen([mock_exe, "3"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.DEVNULL, text=True)
         try:
@@ -225,11 +246,14 @@ def main():
             mock.terminate()
             mock.wait()
     base = results[0][1]
-    print("| run | seconds | rows/s | ratio to cdc stream | CPU seconds (user+sys) | peak RSS |")
-    print("|---|---|---|---|---|---|")
-    for name, dt, rss, cpu in results:
-        print("| %s | %.2f | %d | %.2f | %.2f | %d MiB |" % (name, dt, rows / dt, base / dt, cpu, rss))
-    srv.sql("DROP DATABASE IF EXISTS %s; DROP USER IF EXISTS '%s'@'%%';" % (db, user))
+    print("| run | seconds | rows/s | ratio to cdc stream | CPU seconds (user+sys) | mock CPU s | peak RSS |")
+    print("|---|---|---|---|---|---|---|")
+    for name, dt, rss, cpu, mcpu in results:
+        print("| %s | %.2f | %d | %.2f | %.2f | %.2f | %d MiB |" % (name, dt, rows / dt, base / dt, cpu, mcpu, rss))
+    if "--keep" in sys.argv:
+        print("bench: kept; again with --range %s %s" % (rng_start, rng_end))
+    elif "--range" not in sys.argv:
+        srv.sql("DROP DATABASE IF EXISTS %s; DROP USER IF EXISTS '%s'@'%%';" % (db, user))
 
 
 if __name__ == "__main__":

@@ -474,6 +474,18 @@ CREATE TABLE marker (id INT PRIMARY KEY);
               any("ADD COLUMN extra" in (d or {}).get("ddl", "") for d in ddl) and
               any("CREATE TABLE late" in (d or {}).get("ddl", "") for d in ddl),
               "%d records: %s" % (len(ddl), [((d or {}).get("databaseName"), (d or {}).get("ddl", "")[:60]) for d in ddl][:10]))
+        # tableChanges from information_schema through the connector's own connection
+        late = [c for d in ddl for c in (d or {}).get("tableChanges", []) if c.get("id") == '"%s"."late"' % db]
+        items = [c for d in ddl if "ADD COLUMN extra" in (d or {}).get("ddl", "")
+                 for c in (d or {}).get("tableChanges", [])]
+        lt = late[0]["table"] if late else {}
+        extra = [col for col in (items[0]["table"]["columns"] if items else []) if col["name"] == "extra"]
+        check("e2e/%s tableChanges of CREATE TABLE late and ALTER TABLE items" % flavor,
+              len(late) == 1 and late[0]["type"] == "CREATE" and lt.get("primaryKeyColumnNames") == ["id"] and
+              [(c["name"], c["jdbcType"], c["optional"]) for c in lt.get("columns", [])] ==
+              [("id", 4, False), ("v", 12, True)] and len(items) == 1 and items[0]["type"] == "ALTER" and
+              len(extra) == 1 and extra[0]["length"] == 10 and extra[0]["defaultValueExpression"] == "dflt",
+              "late=%s items=%s" % (json.dumps(late)[:300], json.dumps(extra)[:300]))
         # transaction metadata: BEGIN/END, END's event_count = data events of that transaction
         tx = [payload_of(m["payload"]) for m in kcat_read(mock.bootstrap, prefix + ".transaction")]
         counts = {}
@@ -546,6 +558,13 @@ def fault_run(flavor, cdc_kafka, mock_exe, eos, rounds):
         for r in range(rounds):
             conn = Connector(cdc_kafka, conf, "%s-%d" % (prefix, r))
             runs.append(conn)
+            if r == 1:
+                # Round 0 may kill the snapshot; round 1 lets a snapshot end (or
+                # the stream resume) first, so that changes after the snapshot
+                # are committed however slow the shared servers are (else every
+                # round could die before a commit, leaving nothing to check).
+                wait_for(lambda: "snapshot done" in conn.stderr() or "resuming from checkpoint" in conn.stderr(),
+                         120, "round 1's snapshot or resume")
             time.sleep(RNG.uniform(0.4, 2.5))
             # Brokers down, produce errors (and exactly-once: commit errors)
             # at random; the first two rounds take every broker down, then
