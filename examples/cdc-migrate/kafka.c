@@ -163,12 +163,13 @@ static const char *setup_sql =
     " name text NOT NULL, tbl text NOT NULL, k text NOT NULL, pos text NOT NULL,"
     " PRIMARY KEY (name, tbl, k));"
     /* Applies s only when p is newer than the key's last applied position. */
-    "CREATE OR REPLACE FUNCTION cdc_migrate.kafka_apply(n text, t text, k text, p text, s text)"
-    " RETURNS boolean LANGUAGE plpgsql AS $f$ BEGIN"
-    " INSERT INTO cdc_migrate.kafka_keys AS x VALUES (n, t, k, p)"
-    "  ON CONFLICT (name, tbl, k) DO UPDATE SET pos = EXCLUDED.pos WHERE x.pos < EXCLUDED.pos;"
+    "CREATE OR REPLACE FUNCTION cdc_migrate.kafka_apply(a_name text, a_tbl text, a_key text,"
+    " a_pos text, a_sql text) RETURNS boolean LANGUAGE plpgsql AS $f$ BEGIN"
+    " INSERT INTO cdc_migrate.kafka_keys AS x (name, tbl, k, pos)"
+    "  VALUES (a_name, a_tbl, a_key, a_pos) ON CONFLICT (name, tbl, k)"
+    "  DO UPDATE SET pos = EXCLUDED.pos WHERE x.pos < EXCLUDED.pos;"
     " IF NOT FOUND THEN RETURN false; END IF;"
-    " EXECUTE s; RETURN true; END $f$;";
+    " EXECUTE a_sql; RETURN true; END $f$;";
 
 static int target_up(kapp *a)
 {
@@ -744,6 +745,23 @@ static int take(kapp *a, rd_kafka_message_t *m)
         return 0; /* read again from the target's offset later */
     if (p->next >= 0 ? m->offset < p->next : (p->expected >= 0 && m->offset < p->expected))
         return 0; /* fetched before a seek */
+    if (p->next < 0 && m->offset > (p->expected < 0 ? 0 : p->expected)) {
+        /* A gap after the target's offset: transaction markers or
+         * compaction are fine; records deleted by retention before they
+         * were applied are not (the target cannot become equal any more). */
+        int64_t lo = 0, hi = 0;
+        rd_kafka_resp_err_t we = rd_kafka_query_watermark_offsets(a->rk, topic, m->partition, &lo,
+                                                                  &hi, 5000);
+        if (!we && p->expected >= 0 && lo > p->expected) {
+            fprintf(stderr, "cdc-migrate: %s[%d]: the target holds offset %lld but the "
+                    "partition now starts at %lld: records %lld..%lld were deleted (retention) "
+                    "before they were applied; the target cannot be made equal from this topic "
+                    "(docs/kafka.md: take a new snapshot)\n", topic, (int)m->partition,
+                    (long long)p->expected, (long long)lo, (long long)p->expected,
+                    (long long)lo - 1);
+            return -1;
+        }
+    }
     krec r;
     memset(&r, 0, sizeof r);
     r.p = (size_t)(p - a->parts);
