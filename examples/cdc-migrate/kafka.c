@@ -1157,8 +1157,9 @@ int cmd_kafka_apply(const mopts *o, const kopts *ko)
             if ((double)(a.rate_rows + (long)a.nrecs) > (double)o->max_rows_per_sec * el) {
                 if (a.nrecs && flush(&a) < 0)
                     break;
+                /* no rd_kafka_poll here: on a consumer it would serve (and
+                 * drop) messages; a short sleep keeps rebalances served */
                 sleep_ms(20);
-                rd_kafka_poll(a.rk, 0);
                 if (el > 5) {
                     a.rate_t0 = now_s();
                     a.rate_rows = 0;
