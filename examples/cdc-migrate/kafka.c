@@ -843,6 +843,11 @@ static void control_poll(kapp *a)
         if (v && found)
             want = !strcmp(v, "pause") ? 1 : (a->cmd_pause && !strcmp(v, "run") ? 0 : want);
         free(v);
+        if (!v && a->tg->ops->lost(a->tg)) {
+            /* noticed while idle: the open batch is read again later */
+            snprintf(a->err, sizeof a->err, "%s", e);
+            fail_target(a);
+        }
     }
     if (want != a->cmd_pause) {
         if (want && flush(a) < 0)

@@ -103,7 +103,7 @@ def main():
                       for i, lg in enumerate(logs)]
                 total = sum(end.values())
                 done = 0
-                first = None
+                samples = []
                 while time.time() - t0 < 600:
                     try:
                         r = pg.sql(pgdb, "SELECT coalesce(sum(next_offset), 0) FROM "
@@ -111,8 +111,7 @@ def main():
                         done = int(r[0][0])
                     except RuntimeError:
                         done = 0
-                    if done and first is None:
-                        first = (time.time(), done)
+                    samples.append((time.time(), done))
                     if done >= total:
                         break
                     time.sleep(0.2)
@@ -121,12 +120,14 @@ def main():
                     m.send_signal(signal.SIGTERM)
                 for m in ms:
                     m.wait(60)
-                # the rate after the first commit: group join and startup apart
-                t1 = time.time() - 0.1
-                rate = (done - first[1]) / (t1 - first[0]) if first and t1 > first[0] else 0
+                # the steady rate: from 20% to 80% of the records, so that
+                # process start, group join and the tail stay out
+                a = next((x for x in samples if x[1] >= total * 0.2), None)
+                b = next((x for x in samples if x[1] >= total * 0.8), None)
+                rate = (b[1] - a[1]) / (b[0] - a[0]) if a and b and b[0] > a[0] else 0
                 print("%-22s members %d: %6d records in %6.2fs from start; %7.0f records/s "
-                      "after the first commit%s" % (what, n, done, el, rate,
-                                                   "" if done >= total else " (INCOMPLETE)"),
+                      "steady (20%%-80%%)%s" % (what, n, done, el, rate,
+                                                "" if done >= total else " (INCOMPLETE)"),
                       flush=True)
                 pg.sql("postgres", "DROP DATABASE %s" % pgdb)
     finally:

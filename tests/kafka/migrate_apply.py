@@ -296,7 +296,23 @@ def run(flavor, pg, mock):
     after = {m.n: m.text().count("revoked") for m in live}
     check("%s: no rebalance while paused (members stayed in the group)" % name, before == after,
           "%s -> %s" % (before, after))
-    at(38)
+    at(36)
+    # the target goes away (pg_ctl -m immediate) and comes back: members
+    # pause fetching, stay in the group, reconnect, resume from its offsets
+    live = [m for m in members if m.p.poll() is None]
+    before = {m.n: m.text().count("revoked") for m in live}
+    pg.crash()
+    time.sleep(3)
+    pg.start()
+    log("target crashed and restarted")
+    time.sleep(4)
+    after = {m.n: m.text().count("revoked") for m in live}
+    texts = [m.text() for m in live]
+    check("%s: target crash: members paused, stayed in the group, resumed" % name,
+          before == after and all("consumption paused, retrying the target" in x and
+                                  "target back after" in x for x in texts),
+          "%s -> %s\n%s" % (before, after, texts[0][-1500:]))
+    at(44)
     for w in writers:
         w.stop()
     log("writers stopped after %d transactions" % sum(w.txns for w in writers))
