@@ -1114,7 +1114,7 @@ int cmd_kafka_apply(const mopts *o, const kopts *ko)
     while (!g_stop && target_up(&a)) {
         fprintf(stderr, "cdc-migrate: %s; retrying in %ld ms\n", a.err, a.backoff_ms);
         sleep_ms(a.backoff_ms);
-        a.backoff_ms = a.backoff_ms * 2 > 8000 ? 8000 : a.backoff_ms * 2;
+        a.backoff_ms = a.backoff_ms * 2 > 2000 ? 2000 : a.backoff_ms * 2;
     }
     a.backoff_ms = 250;
     if (g_stop)
@@ -1138,7 +1138,7 @@ int cmd_kafka_apply(const mopts *o, const kopts *ko)
     while (!g_stop) {
         if (!a.tg && now_s() >= a.next_connect) {
             if (target_up(&a)) {
-                a.backoff_ms = a.backoff_ms * 2 > 8000 ? 8000 : a.backoff_ms * 2;
+                a.backoff_ms = a.backoff_ms * 2 > 2000 ? 2000 : a.backoff_ms * 2;
                 a.next_connect = now_s() + (double)a.backoff_ms / 1000;
             } else if (resync(&a)) {
                 target_down(&a, "re-reading the target's offsets failed");

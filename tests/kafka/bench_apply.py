@@ -95,7 +95,11 @@ def main():
                 args = ["--source-host", "127.0.0.1", "--source-port", str(src.port),
                         "--source-user", "root", "--database", src.db,
                         "--target", pg.dsn(pgdb), "--from-kafka", mock.bootstrap,
-                        "--group", pgdb, "--topics", topic, "--batch-rows", "2000"]
+                        "--group", pgdb, "--topics", topic, "--batch-rows", "2000",
+                        # the mock's coordinator waits a session timeout for
+                        # members that rejoined under a new id
+                        "--kafka-conf", "session.timeout.ms=6000",
+                        "--kafka-conf", "heartbeat.interval.ms=500"]
                 logs = [open(os.path.join(work, "%s-%d.log" % (pgdb, i)), "a") for i in range(n)]
                 t0 = time.time()
                 ms = [subprocess.Popen([MIGRATE, "apply"] + args + ["--client-id", "m%d" % i],

@@ -132,7 +132,7 @@ class Writer(workload.Writer):
                 self.p.stdin.write((self.txn() + "\n").encode())
                 self.p.stdin.flush()
                 self.txns += 1
-                time.sleep(0.02)
+                time.sleep(0.03)
         except BrokenPipeError:
             pass
 
@@ -305,7 +305,9 @@ def run(flavor, pg, mock):
     time.sleep(3)
     pg.start()
     log("target crashed and restarted")
-    time.sleep(4)
+    end = time.time() + 20  # the members' reconnect backoff doubles up to 2 s
+    while time.time() < end and not all("target back after" in m.text() for m in live):
+        time.sleep(0.5)
     after = {m.n: m.text().count("revoked") for m in live}
     texts = [m.text() for m in live]
     check("%s: target crash: members paused, stayed in the group, resumed" % name,
