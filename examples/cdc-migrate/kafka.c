@@ -379,7 +379,8 @@ static const char *jstr(const kjson *o, const char *k)
 }
 
 /* Turns one record's value into r->sql. 0; 1 when the record is ignored
- * (not a row change, or a table not migrated); -1 with a message. */
+ * (not a row change, or a table not migrated); -1 with a message; -2 for
+ * a record that must stop the member even with dead letters on. */
 static int record_sql(kapp *a, krec *r, const char *val, size_t len, int64_t *ts_ms, char *e,
                       size_t el)
 {
@@ -427,6 +428,7 @@ static int record_sql(kapp *a, krec *r, const char *val, size_t len, int64_t *ts
         snprintf(e, el, "%s: a TRUNCATE record; its table's rows are in every partition, so "
                  "it cannot be ordered with them: truncate the target table yourself and "
                  "restart (docs/kafka.md)", r->table);
+        rc = -2; /* never a dead letter: the table would silently differ */
         goto out2;
     }
     if (r->op == 'd' || (r->op == 'u' && before && before->type == KJSON_OBJECT)) {
@@ -641,7 +643,7 @@ static int flush(kapp *a)
         mbuf_free(&q);
         if (n < 0 && !a->tg->ops->lost(a->tg)) {
             a->tg->ops->exec(a->tg, "ROLLBACK", e, sizeof e);
-            if (!a->o->dead_letter) {
+            if (!a->o->dead_letter || rc == -2) {
                 fprintf(stderr, "cdc-migrate: the target refused a row of the batch (--dead-letter "
                         "sends such rows to cdc_migrate.dead_letter)\n");
                 return -1;
@@ -774,7 +776,7 @@ static int take(kapp *a, rd_kafka_message_t *m)
             r.row = xmalloc(m->len + 1);
             memcpy(r.row, m->payload, m->len);
             r.row[m->len] = 0;
-            if (!a->o->dead_letter) {
+            if (!a->o->dead_letter || rc == -2) {
                 fprintf(stderr, "cdc-migrate: %s[%d]@%lld: %s\n", topic, (int)m->partition,
                         (long long)m->offset, e);
                 free(r.row);
