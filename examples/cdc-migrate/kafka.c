@@ -643,7 +643,7 @@ static int flush(kapp *a)
         mbuf_free(&q);
         if (n < 0 && !a->tg->ops->lost(a->tg)) {
             a->tg->ops->exec(a->tg, "ROLLBACK", e, sizeof e);
-            if (!a->o->dead_letter || rc == -2) {
+            if (!a->o->dead_letter) {
                 fprintf(stderr, "cdc-migrate: the target refused a row of the batch (--dead-letter "
                         "sends such rows to cdc_migrate.dead_letter)\n");
                 return -1;
