@@ -17,10 +17,13 @@
 
 #include "run.h"
 #include "target.h"
+#ifdef CDC_MIGRATE_KAFKA
+#include "kafka.h"
+#endif
 
 static void usage(FILE *f)
 {
-    fputs("usage: cdc-migrate run|status|verify|cutover|pause|resume|skip-ddl [options]\n"
+    fputs("usage: cdc-migrate run|apply|status|verify|cutover|pause|resume|skip-ddl [options]\n"
           "source (password in $CDC_MIGRATE_SOURCE_PASSWORD):\n"
           "  --source-host H --source-port P --source-user U [--source-ssl-ca FILE]\n"
           "  --database DB [--tables t1,t2] --server-id N (run: a replica id unique on the source)\n"
@@ -45,7 +48,14 @@ static void usage(FILE *f)
           "  --heartbeat-ms N (500)\n"
           "verify / cutover:\n"
           "  --chunk-rows N (5000) --max-lag-ms N (2000) --read-only --timeout S (300)\n"
-          "skip-ddl: --checkpoint CHECKPOINT (the position the DDL error printed)\n",
+          "skip-ddl: --checkpoint CHECKPOINT (the position the DDL error printed)\n"
+          "apply (Debezium topics from Kafka, docs/kafka.md; PostgreSQL target):\n"
+          "  --from-kafka BROKERS --group GROUP (--topic-prefix P | --topics t1,t2)\n"
+          "  --kafka-conf KEY=VALUE   a librdkafka setting (repeatable)\n"
+          "  --debezium KEY=VALUE     the producer's decimal.handling.mode,\n"
+          "                           time.precision.mode, binary.handling.mode,\n"
+          "                           bigint.unsigned.handling.mode (records without schemas)\n"
+          "  --client-id ID --metrics-port N\n",
           f);
 }
 
@@ -76,7 +86,7 @@ int main(int argc, char **argv)
     enum { O_SH = 256, O_SP, O_SU, O_SCA, O_DB, O_TABLES, O_SID, O_TARGET, O_TSCHEMA, O_NAME,
            O_ZERO, O_NUL, O_NOIDX, O_BT, O_BR, O_BMS, O_RATE, O_LAT, O_DL, O_STOP, O_PAR, O_HB,
            O_CHUNK, O_LAG, O_RO, O_TIMEOUT, O_CK, O_V, O_HELP, O_SSCHEMA, O_START, O_WORKERS,
-           O_RLAG };
+           O_RLAG, O_KAFKA, O_GROUP, O_TOPICS, O_TPREFIX, O_KCONF, O_DBZ, O_MPORT, O_CLIENT };
     static const struct option lo[] = {
         {"source-host", 1, 0, O_SH}, {"source-port", 1, 0, O_SP}, {"source-user", 1, 0, O_SU},
         {"source-ssl-ca", 1, 0, O_SCA}, {"database", 1, 0, O_DB}, {"tables", 1, 0, O_TABLES},
@@ -90,7 +100,16 @@ int main(int argc, char **argv)
         {"timeout", 1, 0, O_TIMEOUT}, {"checkpoint", 1, 0, O_CK}, {"verbose", 0, 0, O_V},
         {"help", 0, 0, O_HELP}, {"state-schema", 1, 0, O_SSCHEMA}, {"start-at", 1, 0, O_START},
         {"workers", 1, 0, O_WORKERS}, {"max-replica-lag-ms", 1, 0, O_RLAG},
+        {"from-kafka", 1, 0, O_KAFKA}, {"group", 1, 0, O_GROUP}, {"topics", 1, 0, O_TOPICS},
+        {"topic-prefix", 1, 0, O_TPREFIX}, {"kafka-conf", 1, 0, O_KCONF},
+        {"debezium", 1, 0, O_DBZ}, {"metrics-port", 1, 0, O_MPORT},
+        {"client-id", 1, 0, O_CLIENT},
         {0, 0, 0, 0}};
+    const char *kbrokers = NULL, *kgroup = NULL, *ktopics = NULL, *kprefix = NULL;
+    const char *kclient = NULL;
+    const char *kconf[64], *kdbz[16];
+    size_t nkconf = 0, nkdbz = 0;
+    int kport = 0;
     optind = 2;
     int c;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -98,7 +117,7 @@ int main(int argc, char **argv)
         long n = optarg ? strtol(optarg, &end, 10) : 0;
         int numeric = c == O_SP || c == O_BT || c == O_BR || c == O_BMS || c == O_RATE ||
                       c == O_LAT || c == O_PAR || c == O_HB || c == O_CHUNK || c == O_LAG ||
-                      c == O_TIMEOUT || c == O_WORKERS || c == O_RLAG;
+                      c == O_TIMEOUT || c == O_WORKERS || c == O_RLAG || c == O_MPORT;
         if (numeric && (!optarg || !*optarg || *end || n < 0)) {
             fprintf(stderr, "cdc-migrate: --%s wants a non-negative number, not '%s'\n",
                     lo[c - O_SH].name, optarg ? optarg : "");
@@ -154,6 +173,26 @@ int main(int argc, char **argv)
             o.workers = (int)n;
             break;
         case O_HELP: usage(stdout); return 0;
+        case O_KAFKA: kbrokers = optarg; break;
+        case O_GROUP: kgroup = optarg; break;
+        case O_TOPICS: ktopics = optarg; break;
+        case O_TPREFIX: kprefix = optarg; break;
+        case O_CLIENT: kclient = optarg; break;
+        case O_MPORT: kport = (int)n; break;
+        case O_KCONF:
+            if (nkconf == sizeof kconf / sizeof kconf[0]) {
+                fprintf(stderr, "cdc-migrate: too many --kafka-conf\n");
+                return 2;
+            }
+            kconf[nkconf++] = optarg;
+            break;
+        case O_DBZ:
+            if (nkdbz == sizeof kdbz / sizeof kdbz[0]) {
+                fprintf(stderr, "cdc-migrate: too many --debezium\n");
+                return 2;
+            }
+            kdbz[nkdbz++] = optarg;
+            break;
         case O_SSCHEMA: o.state_schema = optarg; break;
         case O_START: o.start_at = optarg; break;
         default: usage(stderr); return 2;
@@ -195,6 +234,23 @@ int main(int argc, char **argv)
             return 2;
         }
         return cmd_run(&o);
+    }
+    if (!strcmp(o.cmd, "apply")) {
+#ifdef CDC_MIGRATE_KAFKA
+        if (!kbrokers || !kgroup || (!ktopics == !kprefix)) {
+            fprintf(stderr, "cdc-migrate: apply needs --from-kafka BROKERS, --group GROUP and "
+                            "one of --topic-prefix or --topics\n");
+            return 2;
+        }
+        kopts ko = {kbrokers, kgroup, ktopics, kprefix, kconf, nkconf, kdbz, nkdbz, kport,
+                    kclient};
+        return cmd_kafka_apply(&o, &ko);
+#else
+        (void)kbrokers, (void)kgroup, (void)ktopics, (void)kprefix, (void)kclient, (void)kport;
+        fprintf(stderr, "cdc-migrate: apply --from-kafka is not built in (librdkafka was not "
+                        "found: -Dkafka=enabled)\n");
+        return 2;
+#endif
     }
     if (!strcmp(o.cmd, "status"))
         return cmd_status(&o);

@@ -22,6 +22,9 @@
 #include "par.h"
 #include "run.h"
 #include "target.h"
+#ifdef CDC_MIGRATE_KAFKA
+#include "kafka.h"
+#endif
 
 static double now_s(void)
 {
@@ -598,6 +601,9 @@ int cmd_status(const mopts *o)
     printf("dead_letters: %lld\n", st.dead);
     printf("state written %llds ago\n", st.age_s);
     tg->ops->tables(tg, o);
+#ifdef CDC_MIGRATE_KAFKA
+    kafka_status(tg, o);
+#endif
     rc = 0;
 out:
     mysql_close(m);
