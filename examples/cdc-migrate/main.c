@@ -35,6 +35,7 @@ static void usage(FILE *f)
           "apply and load control:\n"
           "  --batch-txns N (500) --batch-rows N (5000) --batch-ms N (200)\n"
           "  --max-rows-per-sec N   ceiling (0: none)  --latency-ms N  back off above it\n"
+          "  --statement-rows N (256) consecutive upserts/deletes of a table per statement\n"
           "  --workers N            1: strict commit order (default); N > 1: parallel\n"
           "                         apply hashed by key over N target connections\n"
           "  --max-replica-lag-ms N hold while a replica of the (PostgreSQL) target\n"
@@ -45,6 +46,7 @@ static void usage(FILE *f)
           "  --heartbeat-ms N (500)\n"
           "verify / cutover:\n"
           "  --chunk-rows N (5000) --max-lag-ms N (2000) --read-only --timeout S (300)\n"
+          "  --verify-rows          compare every row (no server-side chunk digests)\n"
           "skip-ddl: --checkpoint CHECKPOINT (the position the DDL error printed)\n",
           f);
 }
@@ -68,6 +70,7 @@ int main(int argc, char **argv)
     o.batch_ms = 200;
     o.parallelism = 2;
     o.workers = 1;
+    o.statement_rows = 256;
     o.heartbeat_ms = 500;
     o.chunk_rows = 5000;
     o.max_lag_ms = 2000;
@@ -76,7 +79,7 @@ int main(int argc, char **argv)
     enum { O_SH = 256, O_SP, O_SU, O_SCA, O_DB, O_TABLES, O_SID, O_TARGET, O_TSCHEMA, O_NAME,
            O_ZERO, O_NUL, O_NOIDX, O_BT, O_BR, O_BMS, O_RATE, O_LAT, O_DL, O_STOP, O_PAR, O_HB,
            O_CHUNK, O_LAG, O_RO, O_TIMEOUT, O_CK, O_V, O_HELP, O_SSCHEMA, O_START, O_WORKERS,
-           O_RLAG };
+           O_RLAG, O_SROWS, O_VROWS };
     static const struct option lo[] = {
         {"source-host", 1, 0, O_SH}, {"source-port", 1, 0, O_SP}, {"source-user", 1, 0, O_SU},
         {"source-ssl-ca", 1, 0, O_SCA}, {"database", 1, 0, O_DB}, {"tables", 1, 0, O_TABLES},
@@ -90,7 +93,7 @@ int main(int argc, char **argv)
         {"timeout", 1, 0, O_TIMEOUT}, {"checkpoint", 1, 0, O_CK}, {"verbose", 0, 0, O_V},
         {"help", 0, 0, O_HELP}, {"state-schema", 1, 0, O_SSCHEMA}, {"start-at", 1, 0, O_START},
         {"workers", 1, 0, O_WORKERS}, {"max-replica-lag-ms", 1, 0, O_RLAG},
-        {0, 0, 0, 0}};
+        {"statement-rows", 1, 0, O_SROWS}, {"verify-rows", 0, 0, O_VROWS}, {0, 0, 0, 0}};
     optind = 2;
     int c;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -98,7 +101,7 @@ int main(int argc, char **argv)
         long n = optarg ? strtol(optarg, &end, 10) : 0;
         int numeric = c == O_SP || c == O_BT || c == O_BR || c == O_BMS || c == O_RATE ||
                       c == O_LAT || c == O_PAR || c == O_HB || c == O_CHUNK || c == O_LAG ||
-                      c == O_TIMEOUT || c == O_WORKERS || c == O_RLAG;
+                      c == O_TIMEOUT || c == O_WORKERS || c == O_RLAG || c == O_SROWS;
         if (numeric && (!optarg || !*optarg || *end || n < 0)) {
             fprintf(stderr, "cdc-migrate: --%s wants a non-negative number, not '%s'\n",
                     lo[c - O_SH].name, optarg ? optarg : "");
@@ -136,6 +139,8 @@ int main(int argc, char **argv)
         case O_RATE: o.max_rows_per_sec = n; break;
         case O_LAT: o.latency_ms = n; break;
         case O_RLAG: o.max_replica_lag_ms = n; break;
+        case O_SROWS: o.statement_rows = n ? n : 1; break;
+        case O_VROWS: o.verify_rows = 1; break;
         case O_DL: o.dead_letter = 1; break;
         case O_STOP: o.stop_at = optarg; break;
         case O_PAR: o.parallelism = n ? (int)n : 1; break;

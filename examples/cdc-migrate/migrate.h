@@ -109,12 +109,14 @@ typedef struct mopts {
     long latency_ms;          /* adaptive throttle target commit latency */
     long max_replica_lag_ms;  /* hold while a target replica is further behind */
     int workers;              /* apply: 1 strict, N > 1 parallel (par.h) */
+    long statement_rows;      /* apply: rows per multi-row upsert/delete (1: one each) */
     int dead_letter;          /* 1: refused rows to the dead-letter table */
     const char *stop_at;
     int parallelism;
     long heartbeat_ms;
     /* verify / cutover */
     long chunk_rows;
+    int verify_rows;          /* verify: every row read, no server-side digests */
     long max_lag_ms;
     int read_only;
     long timeout_s;
@@ -149,6 +151,12 @@ vres value_mysql(const mopts *o, const mcol *c, const cdc_value *v, mbuf *out, m
 /* verify.c: the text a MySQL/MariaDB server gives verify for column c
  * named qc (hex for binary, bits for BIT, WKB for GEOMETRY). */
 const char *src_verify_expr(const mcol *c, const char *qc, char *buf, size_t cap);
+/* verify.c: the query that digests the rows of table tbl (a quoted name)
+ * of definition t matching where ("" or " WHERE ...") on a MySQL/MariaDB
+ * server: one row of count, sum and xor of the rows' MD5s (as
+ * pg_hash_sql on PostgreSQL). -1 when a column has no text both servers
+ * render alike (TIME, JSON). */
+int my_hash_sql(const mtable *t, const char *tbl, const char *where, mbuf *q);
 void copy_escape(mbuf *out, const char *p, size_t n);    /* COPY text format */
 void sql_quote(mbuf *out, const char *p, size_t n);      /* '...' literal */
 

@@ -408,6 +408,38 @@ static const char *pg_verify_expr(const mcol *c, const char *qc, char *buf, size
     return buf;
 }
 
+/* The rows' digest as my_hash_sql makes it on the source: per row the MD5
+ * of its columns' texts (each 'V' and the text, or 'N' for NULL, joined by
+ * 0x1f), where every text is the one MySQL's expression gives for the
+ * same value; then count, sum of the first 60 bits and xor of the next
+ * 60. (bit_xor: PostgreSQL 14 and later.) */
+static int pg_hash_sql(const mtable *t, const char *where, mbuf *q)
+{
+    mbuf_puts(q, "SELECT count(*), COALESCE(sum(('x' || lpad(substr(h, 1, 15), 16, '0'))::bit(64)"
+                 "::bigint), 0), COALESCE(bit_xor(('x' || lpad(substr(h, 16, 15), 16, '0'))"
+                 "::bit(64)::bigint), 0) FROM (SELECT md5(concat_ws(chr(31)");
+    for (size_t i = 0; i < t->ncols; i++) {
+        const mcol *c = &t->cols[i];
+        char *qc = pg_ident(c->name);
+        mbuf_puts(q, ", COALESCE('V' || ");
+        switch (c->cv) {
+        case CV_DATE: mbuf_printf(q, "to_char(%s, 'YYYY-MM-DD')", qc); break;
+        case CV_DATETIME:
+        case CV_TIMESTAMP: mbuf_printf(q, "to_char(%s, 'YYYY-MM-DD HH24:MI:SS.US')", qc); break;
+        case CV_BINARY:
+        case CV_BLOB:
+        case CV_GEOMETRY: mbuf_printf(q, "encode(%s, 'hex')", qc); break;
+        case CV_TIME:
+        case CV_JSON: free(qc); return -1;
+        default: mbuf_printf(q, "%s::text", qc);
+        }
+        mbuf_puts(q, ", 'N')");
+        free(qc);
+    }
+    mbuf_printf(q, ")) AS h FROM %s%s) x", t->tq, where);
+    return 0;
+}
+
 static int pg_read_state(target *tt, const char *name, tstate *st, char *err, size_t errlen)
 {
     pgt *t = (pgt *)tt;
@@ -475,6 +507,7 @@ const target_ops pg_target = {
     .state = pg_state,
     .dead_letter = pg_dead_letter,
     .verify_expr = pg_verify_expr,
+    .hash_sql = pg_hash_sql,
     .read_state = pg_read_state,
     .tables = pg_tables,
 };

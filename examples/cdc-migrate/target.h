@@ -97,6 +97,10 @@ struct target_ops {
      * read_state fills st (-1 with a message, naming a missing
      * migration). tables prints "table NAME: ~N rows" lines. */
     const char *(*verify_expr)(const mcol *c, const char *qc, char *buf, size_t cap);
+    /* verify's fast path: the query digesting t's rows matching where on
+     * the target, as my_hash_sql does on the source (migrate.h); -1 when
+     * t has a column without such a text. */
+    int (*hash_sql)(const mtable *t, const char *where, mbuf *q);
     int (*read_state)(target *t, const char *name, tstate *st, char *err, size_t errlen);
     void (*tables)(target *t, const mopts *o);
 };

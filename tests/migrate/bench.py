@@ -9,8 +9,9 @@ as the peer in the same session, the same table through the source's own
 client piped into psql's COPY (`mariadb --batch -e 'SELECT ...' | psql -c
 '\copy ... FROM STDIN'`); then UPDATES single-row update transactions
 (default 20000) are committed on the source and applied in strict mode
-(`run --stop-at now`), and as many again applied in parallel mode
-(`--workers 4`); then, with `run --workers 4` following, a generator
+(`run --stop-at now`), first with one statement per row (`--statement-rows
+1`), then with multi-row statements (the default); as many again twice in
+parallel mode (`--workers 4`), the same two ways; then, with `run --workers 4` following, a generator
 inserts 10,000 rows/s (100 transactions of 100 rows each second) for
 LAG_SECONDS (default 20) into a table whose target copy records, by a
 trigger, when each row arrived: the apply lag percentiles; then `verify`
@@ -199,10 +200,20 @@ def main():
               "PostgreSQL CPU %.1fs" % (m.group(1), m.group(2), m.group(3), wall, cpu, pgc),
               flush=True)
         peer_copy(src, pg)
+        # one statement per row (--statement-rows 1, the apply before
+        # multi-row statements) against the default, in the same session
         updates(src, 0)
-        strict = apply(pg, base, "strict")
+        strict1 = apply(pg, base + ["--statement-rows", "1"], "strict, one statement per row")
         updates(src, UPDATES)
+        strict = apply(pg, base, "strict")
+        print("strict multi-row / one per row: %.2f" % (strict / strict1 if strict1 else 0),
+              flush=True)
+        updates(src, 2 * UPDATES)
+        par1 = apply(pg, base + ["--workers", "4", "--statement-rows", "1"],
+                     "parallel, 4 workers, one statement per row")
+        updates(src, 3 * UPDATES)
         par = apply(pg, base + ["--workers", "4"], "parallel, 4 workers")
+        print("parallel multi-row / one per row: %.2f" % (par / par1 if par1 else 0), flush=True)
         print("parallel / strict: %.2f" % (par / strict if strict else 0), flush=True)
         if LAG_S:
             lag(src, pg, base)
