@@ -153,10 +153,13 @@ vres value_mysql(const mopts *o, const mcol *c, const cdc_value *v, mbuf *out, m
 const char *src_verify_expr(const mcol *c, const char *qc, char *buf, size_t cap);
 /* verify.c: the query that digests the rows of table tbl (a quoted name)
  * of definition t matching where ("" or " WHERE ...") on a MySQL/MariaDB
- * server: one row of count, sum and xor of the rows' MD5s (as
+ * server: one row of count, sum and xor of the rows' SHA-256s (MySQL 9.7 has no MD5) (as
  * pg_hash_sql on PostgreSQL). -1 when a column has no text both servers
  * render alike (TIME, JSON). */
 int my_hash_sql(const mtable *t, const char *tbl, const char *where, mbuf *q);
+/* The text of FLOAT/DOUBLE column qc in those digests (pg: PostgreSQL's
+ * dialect): exact, and the same on both servers. */
+void float_hash_expr(mbuf *q, const char *qc, int pg);
 void copy_escape(mbuf *out, const char *p, size_t n);    /* COPY text format */
 void sql_quote(mbuf *out, const char *p, size_t n);      /* '...' literal */
 

@@ -408,7 +408,8 @@ static const char *pg_verify_expr(const mcol *c, const char *qc, char *buf, size
     return buf;
 }
 
-/* The rows' digest as my_hash_sql makes it on the source: per row the MD5
+/* The rows' digest as my_hash_sql makes it on the source: per row the
+ * SHA-256
  * of its columns' texts (each 'V' and the text, or 'N' for NULL, joined by
  * 0x1f), where every text is the one MySQL's expression gives for the
  * same value; then count, sum of the first 60 bits and xor of the next
@@ -417,7 +418,7 @@ static int pg_hash_sql(const mtable *t, const char *where, mbuf *q)
 {
     mbuf_puts(q, "SELECT count(*), COALESCE(sum(('x' || lpad(substr(h, 1, 15), 16, '0'))::bit(64)"
                  "::bigint), 0), COALESCE(bit_xor(('x' || lpad(substr(h, 16, 15), 16, '0'))"
-                 "::bit(64)::bigint), 0) FROM (SELECT md5(concat_ws(chr(31)");
+                 "::bit(64)::bigint), 0) FROM (SELECT encode(sha256(convert_to(concat_ws(chr(31)");
     for (size_t i = 0; i < t->ncols; i++) {
         const mcol *c = &t->cols[i];
         char *qc = pg_ident(c->name);
@@ -429,6 +430,8 @@ static int pg_hash_sql(const mtable *t, const char *where, mbuf *q)
         case CV_BINARY:
         case CV_BLOB:
         case CV_GEOMETRY: mbuf_printf(q, "encode(%s, 'hex')", qc); break;
+        case CV_FLOAT:
+        case CV_DOUBLE: float_hash_expr(q, qc, 1); break; /* not text: notations differ */
         case CV_TIME:
         case CV_JSON: free(qc); return -1;
         default: mbuf_printf(q, "%s::text", qc);
@@ -436,7 +439,7 @@ static int pg_hash_sql(const mtable *t, const char *where, mbuf *q)
         mbuf_puts(q, ", 'N')");
         free(qc);
     }
-    mbuf_printf(q, ")) AS h FROM %s%s) x", t->tq, where);
+    mbuf_printf(q, "), 'UTF8')), 'hex') AS h FROM %s%s) x", t->tq, where);
     return 0;
 }
 
