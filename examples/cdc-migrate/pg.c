@@ -19,6 +19,10 @@ typedef struct pgt {
      * of resources, a serialization failure or deadlock) rather than
      * because of the data. */
     int retriable;
+    /* The table whose COPY is open: the copy streams each table's rows
+     * into one COPY while the next ones are read, and ends it only when
+     * another table's rows come or another statement is sent. */
+    const mtable *copying;
 } pgt;
 
 char *pg_ident(const char *name) { return sql_ident(name, '"'); }
@@ -78,9 +82,39 @@ static int pg_lost(target *tt)
     return PQstatus(t->c) != CONNECTION_OK || t->retriable;
 }
 
+/* Ends the open COPY, if any: 0, or -1 with the message (the server's
+ * refusal of a row of it shows here). */
+static int copy_end(pgt *p, char *err, size_t errlen)
+{
+    if (!p->copying)
+        return 0;
+    const char *tq = p->copying->tq;
+    p->copying = NULL;
+    if (PQputCopyEnd(p->c, NULL) != 1) {
+        p->retriable = 1;
+        snprintf(err, errlen, "target: COPY %s: %s", tq, PQerrorMessage(p->c));
+        pg_trim(err);
+        return -1;
+    }
+    int rc = 0;
+    PGresult *r;
+    while ((r = PQgetResult(p->c))) {
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && !rc) {
+            classify(p, r);
+            snprintf(err, errlen, "target: COPY %s: %s", tq, PQresultErrorMessage(r));
+            pg_trim(err);
+            rc = -1;
+        }
+        PQclear(r);
+    }
+    return rc;
+}
+
 static long pg_exec(target *tt, const char *sql, char *err, size_t errlen)
 {
     pgt *t = (pgt *)tt;
+    if (copy_end(t, err, errlen))
+        return -1;
     PGresult *r = PQexec(t->c, sql);
     ExecStatusType st = PQresultStatus(r);
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
@@ -103,6 +137,8 @@ static char *pg_value1(target *tt, const char *sql, char *err, size_t errlen, in
 {
     pgt *t = (pgt *)tt;
     *found = 0;
+    if (copy_end(t, err, errlen))
+        return NULL;
     PGresult *r = PQexec(t->c, sql);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         classify(t, r);
@@ -126,6 +162,8 @@ static int pg_select(target *tt, const char *sql, target_row_cb row, void *ud, c
                      size_t errlen)
 {
     pgt *t = (pgt *)tt;
+    if (copy_end(t, err, errlen))
+        return -1;
     PGresult *r = PQexec(t->c, sql);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         classify(t, r);
@@ -291,44 +329,43 @@ static int pg_copy_row(const mopts *o, mtable *t, const cdc_change *c, mbuf *scr
     return 0;
 }
 
+/* Sends t's buffered rows into its COPY, opening it (and ending another
+ * table's) when needed. The COPY stays open, so the server parses these
+ * rows while the next ones are read; the next statement ends it. */
 static int pg_copy(target *tt, mtable *t, char *err, size_t errlen)
 {
     pgt *p = (pgt *)tt;
     PGconn *c = p->c;
     if (!t->copybuf.len)
         return 0;
-    mbuf q = {0};
-    mbuf_printf(&q, "COPY %s FROM STDIN", t->tq);
-    PGresult *r = PQexec(c, mbuf_str(&q));
-    mbuf_free(&q);
-    if (PQresultStatus(r) != PGRES_COPY_IN) {
-        classify(p, r);
-        snprintf(err, errlen, "target: COPY %s: %s", t->tq, PQerrorMessage(c));
-        pg_trim(err);
-        PQclear(r);
-        return -1;
-    }
-    PQclear(r);
-    if (PQputCopyData(c, t->copybuf.p, (int)t->copybuf.len) != 1 || PQputCopyEnd(c, NULL) != 1) {
-        p->retriable = 1;
-        snprintf(err, errlen, "target: COPY %s: %s", t->tq, PQerrorMessage(c));
-        pg_trim(err);
-        return -1;
-    }
-    int rc = 0;
-    while ((r = PQgetResult(c))) {
-        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+    if (p->copying != t) {
+        if (copy_end(p, err, errlen))
+            return -1;
+        mbuf q = {0};
+        mbuf_printf(&q, "COPY %s FROM STDIN", t->tq);
+        PGresult *r = PQexec(c, mbuf_str(&q));
+        mbuf_free(&q);
+        if (PQresultStatus(r) != PGRES_COPY_IN) {
             classify(p, r);
-            snprintf(err, errlen, "target: COPY %s: %s", t->tq, PQresultErrorMessage(r));
+            snprintf(err, errlen, "target: COPY %s: %s", t->tq, PQerrorMessage(c));
             pg_trim(err);
-            rc = -1;
+            PQclear(r);
+            return -1;
         }
         PQclear(r);
+        p->copying = t;
+    }
+    if (PQputCopyData(c, t->copybuf.p, (int)t->copybuf.len) != 1) {
+        p->retriable = 1;
+        p->copying = NULL;
+        snprintf(err, errlen, "target: COPY %s: %s", t->tq, PQerrorMessage(c));
+        pg_trim(err);
+        return -1;
     }
     t->rows_copied += t->copyrows;
     t->copybuf.len = 0;
     t->copyrows = 0;
-    return rc;
+    return 0;
 }
 
 static vres pg_literal(const mopts *o, const mcol *c, const cdc_value *v, mbuf *out,
