@@ -38,8 +38,9 @@ static void usage(FILE *f)
           "  --statement-rows N (256) consecutive upserts/deletes of a table per statement\n"
           "  --workers N            1: strict commit order (default); N > 1: parallel\n"
           "                         apply hashed by key over N target connections\n"
-          "  --max-replica-lag-ms N hold while a replica of the (PostgreSQL) target\n"
-          "                         is further behind (pg_stat_replication)\n"
+          "  --max-replica-lag-ms N hold while a replica of the target is further behind:\n"
+          "                         PostgreSQL's pg_stat_replication, or --replica-lag-query\n"
+          "  --replica-lag-query SQL  a query on the target giving the lag in ms\n"
           "  --dead-letter          refused rows go to cdc_migrate.dead_letter (default: stop)\n"
           "  --stop-at now|CHECKPOINT   stop there (run)  --parallelism N snapshot readers (2)\n"
           "  --start-at CHECKPOINT  no copy: a new migration streams from there (reverse)\n"
@@ -79,7 +80,7 @@ int main(int argc, char **argv)
     enum { O_SH = 256, O_SP, O_SU, O_SCA, O_DB, O_TABLES, O_SID, O_TARGET, O_TSCHEMA, O_NAME,
            O_ZERO, O_NUL, O_NOIDX, O_BT, O_BR, O_BMS, O_RATE, O_LAT, O_DL, O_STOP, O_PAR, O_HB,
            O_CHUNK, O_LAG, O_RO, O_TIMEOUT, O_CK, O_V, O_HELP, O_SSCHEMA, O_START, O_WORKERS,
-           O_RLAG, O_SROWS, O_VROWS };
+           O_RLAG, O_SROWS, O_VROWS, O_RLAGQ };
     static const struct option lo[] = {
         {"source-host", 1, 0, O_SH}, {"source-port", 1, 0, O_SP}, {"source-user", 1, 0, O_SU},
         {"source-ssl-ca", 1, 0, O_SCA}, {"database", 1, 0, O_DB}, {"tables", 1, 0, O_TABLES},
@@ -93,7 +94,8 @@ int main(int argc, char **argv)
         {"timeout", 1, 0, O_TIMEOUT}, {"checkpoint", 1, 0, O_CK}, {"verbose", 0, 0, O_V},
         {"help", 0, 0, O_HELP}, {"state-schema", 1, 0, O_SSCHEMA}, {"start-at", 1, 0, O_START},
         {"workers", 1, 0, O_WORKERS}, {"max-replica-lag-ms", 1, 0, O_RLAG},
-        {"statement-rows", 1, 0, O_SROWS}, {"verify-rows", 0, 0, O_VROWS}, {0, 0, 0, 0}};
+        {"statement-rows", 1, 0, O_SROWS}, {"verify-rows", 0, 0, O_VROWS},
+        {"replica-lag-query", 1, 0, O_RLAGQ}, {0, 0, 0, 0}};
     optind = 2;
     int c;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -141,6 +143,7 @@ int main(int argc, char **argv)
         case O_RLAG: o.max_replica_lag_ms = n; break;
         case O_SROWS: o.statement_rows = n ? n : 1; break;
         case O_VROWS: o.verify_rows = 1; break;
+        case O_RLAGQ: o.replica_lag_query = optarg; break;
         case O_DL: o.dead_letter = 1; break;
         case O_STOP: o.stop_at = optarg; break;
         case O_PAR: o.parallelism = n ? (int)n : 1; break;

@@ -108,6 +108,8 @@ typedef struct mopts {
     long max_rows_per_sec;
     long latency_ms;          /* adaptive throttle target commit latency */
     long max_replica_lag_ms;  /* hold while a target replica is further behind */
+    const char *replica_lag_query; /* the lag in ms, run on the target (default: PostgreSQL's
+                                    * pg_stat_replication) */
     int workers;              /* apply: 1 strict, N > 1 parallel (par.h) */
     long statement_rows;      /* apply: rows per multi-row upsert/delete (1: one each) */
     int dead_letter;          /* 1: refused rows to the dead-letter table */

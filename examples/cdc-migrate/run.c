@@ -251,24 +251,33 @@ static int control_poll(run *r);
 
 /* Load control after each batch: a rows/s ceiling, and backing off while
  * the target's commits are slower than --latency-ms. */
-/* The replay lag of the target's slowest streaming replica in ms, as the
- * target's pg_stat_replication shows it (0 without replicas, or without
- * the pg_monitor role that shows the lag columns). */
+/* The replay lag of the target's replicas in ms: what --replica-lag-query
+ * returns on the target connection, or by default on PostgreSQL the
+ * slowest streaming replica's lag in pg_stat_replication (0 without
+ * replicas, or without the pg_monitor role that shows the lag columns).
+ * -1 with r->err when the query fails. */
 static long replica_lag_ms(run *r)
 {
-    if (strcmp(r->tg->ops->kind, "postgresql"))
+    const char *q = r->o->replica_lag_query;
+    if (!q && strcmp(r->tg->ops->kind, "postgresql"))
         return 0;
-    char e[256];
+    if (!q)
+        q = "SELECT COALESCE(max(extract(epoch FROM greatest(replay_lag, write_lag, flush_lag)))"
+            " * 1000, 0)::bigint FROM pg_stat_replication";
+    char e[1024];
     int found;
-    char *v = r->tg->ops->value1(r->tg, "SELECT COALESCE(max(extract(epoch FROM greatest("
-                                        "replay_lag, write_lag, flush_lag))) * 1000, 0)::bigint "
-                                        "FROM pg_stat_replication", e, sizeof e, &found);
-    long ms = v ? atol(v) : 0;
+    char *v = r->tg->ops->value1(r->tg, q, e, sizeof e, &found);
+    if (!v) {
+        snprintf(r->err, sizeof r->err, "the replica lag query (--replica-lag-query) failed: %s",
+                 e);
+        return -1;
+    }
+    long ms = atol(v);
     free(v);
     return ms;
 }
 
-static void throttle(run *r, double lat, long rows)
+static int throttle(run *r, double lat, long rows)
 {
     if (r->o->latency_ms > 0) {
         if (lat * 1000 > (double)r->o->latency_ms)
@@ -290,7 +299,7 @@ static void throttle(run *r, double lat, long rows)
     /* Replicas of the target: hold while the slowest is further behind
      * than --max-replica-lag-ms (checked at most every 200 ms). */
     if (r->o->max_replica_lag_ms > 0 && now_s() - r->replica_checked > 0.2) {
-        long lag;
+        long lag = 0;
         int held = 0;
         while (!g_stop && (lag = replica_lag_ms(r)) > r->o->max_replica_lag_ms) {
             if (!held++)
@@ -298,6 +307,10 @@ static void throttle(run *r, double lat, long rows)
                         "%ld): holding\n", lag, r->o->max_replica_lag_ms);
             sleep_us(200000);
         }
+        if (lag < 0)
+            return -1;
+        if (held)
+            fprintf(stderr, "cdc-migrate: target replica %ld ms behind: going on\n", lag);
         r->replica_checked = now_s();
     }
     if (r->o->max_rows_per_sec > 0) {
@@ -311,6 +324,7 @@ static void throttle(run *r, double lat, long rows)
             r->rate_rows = 0;
         }
     }
+    return 0;
 }
 
 /* ---- parallel mode: batches through the workers (par.h) ---------------- */
@@ -403,7 +417,8 @@ static int flush_batch_x(run *r, int sync)
         int rc = par_flush(r, sync, &lat, &rows);
         if (rc <= 0)
             return rc;
-        throttle(r, lat, rows);
+        if (throttle(r, lat, rows))
+            return -1;
         return control_poll(r);
     }
     if (!r->in_pg_txn && !r->ck_dirty)
@@ -426,7 +441,8 @@ static int flush_batch_x(run *r, int sync)
     r->batch_txns = r->batch_rows = r->total_rows_pending = 0;
     if (r->careful == 2)
         r->careful = 0; /* past the row that failed */
-    throttle(r, lat, rows);
+    if (throttle(r, lat, rows))
+        return -1;
     return control_poll(r);
 }
 
