@@ -43,6 +43,7 @@ static void usage(FILE *f)
           "  --replica-lag-query SQL  a query on the target giving the lag in ms\n"
           "  --dead-letter          refused rows go to cdc_migrate.dead_letter (default: stop)\n"
           "  --stop-at now|CHECKPOINT   stop there (run)  --parallelism N snapshot readers (2)\n"
+          "  --copy-workers N (1)   PostgreSQL: N connections load the copy at once\n"
           "  --start-at CHECKPOINT  no copy: a new migration streams from there (reverse)\n"
           "  --heartbeat-ms N (500)\n"
           "verify / cutover:\n"
@@ -70,6 +71,7 @@ int main(int argc, char **argv)
     o.batch_rows = 5000;
     o.batch_ms = 200;
     o.parallelism = 2;
+    o.copy_workers = 1;
     o.workers = 1;
     o.statement_rows = 256;
     o.heartbeat_ms = 500;
@@ -80,7 +82,7 @@ int main(int argc, char **argv)
     enum { O_SH = 256, O_SP, O_SU, O_SCA, O_DB, O_TABLES, O_SID, O_TARGET, O_TSCHEMA, O_NAME,
            O_ZERO, O_NUL, O_NOIDX, O_BT, O_BR, O_BMS, O_RATE, O_LAT, O_DL, O_STOP, O_PAR, O_HB,
            O_CHUNK, O_LAG, O_RO, O_TIMEOUT, O_CK, O_V, O_HELP, O_SSCHEMA, O_START, O_WORKERS,
-           O_RLAG, O_SROWS, O_VROWS, O_RLAGQ };
+           O_RLAG, O_SROWS, O_VROWS, O_RLAGQ, O_CW };
     static const struct option lo[] = {
         {"source-host", 1, 0, O_SH}, {"source-port", 1, 0, O_SP}, {"source-user", 1, 0, O_SU},
         {"source-ssl-ca", 1, 0, O_SCA}, {"database", 1, 0, O_DB}, {"tables", 1, 0, O_TABLES},
@@ -95,7 +97,7 @@ int main(int argc, char **argv)
         {"help", 0, 0, O_HELP}, {"state-schema", 1, 0, O_SSCHEMA}, {"start-at", 1, 0, O_START},
         {"workers", 1, 0, O_WORKERS}, {"max-replica-lag-ms", 1, 0, O_RLAG},
         {"statement-rows", 1, 0, O_SROWS}, {"verify-rows", 0, 0, O_VROWS},
-        {"replica-lag-query", 1, 0, O_RLAGQ}, {0, 0, 0, 0}};
+        {"replica-lag-query", 1, 0, O_RLAGQ}, {"copy-workers", 1, 0, O_CW}, {0, 0, 0, 0}};
     optind = 2;
     int c;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -103,7 +105,8 @@ int main(int argc, char **argv)
         long n = optarg ? strtol(optarg, &end, 10) : 0;
         int numeric = c == O_SP || c == O_BT || c == O_BR || c == O_BMS || c == O_RATE ||
                       c == O_LAT || c == O_PAR || c == O_HB || c == O_CHUNK || c == O_LAG ||
-                      c == O_TIMEOUT || c == O_WORKERS || c == O_RLAG || c == O_SROWS;
+                      c == O_TIMEOUT || c == O_WORKERS || c == O_RLAG || c == O_SROWS ||
+                      c == O_CW;
         if (numeric && (!optarg || !*optarg || *end || n < 0)) {
             fprintf(stderr, "cdc-migrate: --%s wants a non-negative number, not '%s'\n",
                     lo[c - O_SH].name, optarg ? optarg : "");
@@ -144,6 +147,13 @@ int main(int argc, char **argv)
         case O_SROWS: o.statement_rows = n ? n : 1; break;
         case O_VROWS: o.verify_rows = 1; break;
         case O_RLAGQ: o.replica_lag_query = optarg; break;
+        case O_CW:
+            if (n < 1 || n > 32) {
+                fprintf(stderr, "cdc-migrate: --copy-workers is 1..32, not '%s'\n", optarg);
+                return 2;
+            }
+            o.copy_workers = (int)n;
+            break;
         case O_DL: o.dead_letter = 1; break;
         case O_STOP: o.stop_at = optarg; break;
         case O_PAR: o.parallelism = n ? (int)n : 1; break;

@@ -115,6 +115,7 @@ typedef struct mopts {
     int dead_letter;          /* 1: refused rows to the dead-letter table */
     const char *stop_at;
     int parallelism;
+    int copy_workers;         /* copy: target connections loading rows (1: the main one) */
     long heartbeat_ms;
     /* verify / cutover */
     long chunk_rows;

@@ -329,14 +329,16 @@ static int pg_copy_row(const mopts *o, mtable *t, const cdc_change *c, mbuf *scr
     return 0;
 }
 
-/* Sends t's buffered rows into its COPY, opening it (and ending another
- * table's) when needed. The COPY stays open, so the server parses these
- * rows while the next ones are read; the next statement ends it. */
-static int pg_copy(target *tt, mtable *t, char *err, size_t errlen)
+/* Sends n bytes of t's rows (COPY text) into t's COPY on this connection,
+ * opening it (and ending another table's) when needed. The COPY stays
+ * open, so the server parses these rows while the next ones are read; the
+ * next statement ends it. */
+static int pg_copy_put(target *tt, const mtable *t, const char *data, size_t n, char *err,
+                       size_t errlen)
 {
     pgt *p = (pgt *)tt;
     PGconn *c = p->c;
-    if (!t->copybuf.len)
+    if (!n)
         return 0;
     if (p->copying != t) {
         if (copy_end(p, err, errlen))
@@ -355,13 +357,20 @@ static int pg_copy(target *tt, mtable *t, char *err, size_t errlen)
         PQclear(r);
         p->copying = t;
     }
-    if (PQputCopyData(c, t->copybuf.p, (int)t->copybuf.len) != 1) {
+    if (PQputCopyData(c, data, (int)n) != 1) {
         p->retriable = 1;
         p->copying = NULL;
         snprintf(err, errlen, "target: COPY %s: %s", t->tq, PQerrorMessage(c));
         pg_trim(err);
         return -1;
     }
+    return 0;
+}
+
+static int pg_copy(target *tt, mtable *t, char *err, size_t errlen)
+{
+    if (pg_copy_put(tt, t, t->copybuf.p, t->copybuf.len, err, errlen))
+        return -1;
     t->rows_copied += t->copyrows;
     t->copybuf.len = 0;
     t->copyrows = 0;
@@ -540,6 +549,7 @@ const target_ops pg_target = {
     .copy_begin = pg_copy_begin,
     .copy_row = pg_copy_row,
     .copy_flush = pg_copy,
+    .copy_put = pg_copy_put,
     .ident = pg_ident,
     .literal = pg_literal,
     .quote = sql_quote,

@@ -20,6 +20,7 @@
 
 #include <mysql.h>
 
+#include "copyw.h"
 #include "ddl.h"
 #include "par.h"
 #include "tabledef.h"
@@ -53,6 +54,7 @@ typedef struct run {
     /* copy */
     int copying;
     double copy_t0;
+    copyw *cw;          /* --copy-workers: the connections loading the rows */
     /* apply */
     int in_pg_txn;      /* BEGIN sent */
     int in_src_txn;     /* between a source begin and commit */
@@ -143,6 +145,20 @@ static int fail(run *r)
 
 /* ---- copy --------------------------------------------------------------- */
 
+/* t's buffered rows to a copy worker. */
+static int copy_to_workers(run *r, mtable *t)
+{
+    uint64_t n = t->copyrows;
+    int retr = 0;
+    if (copyw_put(r->cw, t, &t->copybuf, r->err, sizeof r->err, &retr)) {
+        r->retriable = retr;
+        return -1;
+    }
+    t->rows_copied += n;
+    t->copyrows = 0;
+    return 0;
+}
+
 static int on_snapshot_row(const cdc_change *c, void *ud)
 {
     run *r = ud;
@@ -160,8 +176,12 @@ static int on_snapshot_row(const cdc_change *c, void *ud)
         snprintf(r->err, sizeof r->err, "copy %s.%s: %s", t->db, t->name, e);
         return -1;
     }
-    if (t->copybuf.len >= (1u << 20) && r->tg->ops->copy_flush(r->tg, t, r->err, sizeof r->err))
-        return fail(r);
+    if (t->copybuf.len >= (1u << 20)) {
+        if (r->cw)
+            return copy_to_workers(r, t);
+        if (r->tg->ops->copy_flush(r->tg, t, r->err, sizeof r->err))
+            return fail(r);
+    }
     return 0;
 }
 
@@ -188,6 +208,20 @@ static void write_state(run *r, mbuf *q, const char *phase, const char *ck, cons
 static int on_snapshot_done_locked(const cdc_position *pos, void *ud)
 {
     run *r = ud;
+    if (r->cw) {
+        /* the workers commit every row first; the state row below makes
+         * the copy count */
+        int retr = 0;
+        for (size_t i = 0; i < r->s->n; i++)
+            if (copy_to_workers(r, &r->s->t[i]))
+                return -1;
+        if (copyw_commit(r->cw, r->err, sizeof r->err, &retr)) {
+            r->retriable = retr;
+            return -1;
+        }
+        copyw_close(r->cw);
+        r->cw = NULL;
+    }
     for (size_t i = 0; i < r->s->n; i++)
         if (r->tg->ops->copy_flush(r->tg, &r->s->t[i], r->err, sizeof r->err))
             return fail(r);
@@ -1283,6 +1317,14 @@ static int attempt(run *r)
         if (r->tg->ops->copy_begin(r->tg, r->s, r->qname, r->err, sizeof r->err) ||
             r->tg->ops->exec(r->tg, wq, r->err, sizeof r->err) < 0)
             goto out;
+        if (r->o->copy_workers > 1 && r->tg->ops->copy_put) {
+            /* The TRUNCATE commits now (other connections must write the
+             * tables); the state row is not "streaming" yet, so a crash
+             * still copies again. */
+            if (r->tg->ops->exec(r->tg, "COMMIT; BEGIN", r->err, sizeof r->err) < 0 ||
+                !(r->cw = copyw_open(r->o, r->o->copy_workers, r->err, sizeof r->err)))
+                goto out;
+        }
         r->in_pg_txn = 1;
         r->copying = 1;
         r->copy_t0 = now_s();
@@ -1419,6 +1461,8 @@ static int attempt(run *r)
     cdc_stream_free(r->st);
     r->st = NULL;
 out:
+    copyw_close(r->cw); /* an unfinished copy's rows roll back */
+    r->cw = NULL;
     par_close(r->par); /* a dispatched batch ends first, committed or not */
     r->par = NULL;
     par_skip_free(&r->skip);

@@ -71,6 +71,11 @@ struct target_ops {
     int (*copy_row)(const mopts *o, mtable *mt, const cdc_change *c, mbuf *scratch, char *err,
                     size_t errlen);
     int (*copy_flush)(target *t, mtable *mt, char *err, size_t errlen);
+    /* The copy workers' path (copyw.h): n bytes of mt's rows, as copy_row
+     * writes them, into mt on this connection. NULL: the target has no
+     * copy workers. */
+    int (*copy_put)(target *t, const mtable *mt, const char *data, size_t n, char *err,
+                    size_t errlen);
 
     /* Statement pieces. ident returns a quoted name (caller frees);
      * literal appends a column value as an SQL literal or NULL (V_NULL
