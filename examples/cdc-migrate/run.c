@@ -1333,7 +1333,8 @@ static int attempt(run *r)
             r->s->t[i].copyrows = 0;
             r->s->t[i].rows_copied = 0;
         }
-        fprintf(stderr, "cdc-migrate: copying %zu tables\n", r->s->n);
+        fprintf(stderr, "cdc-migrate: copying %zu tables (%d target connection%s)\n", r->s->n,
+                r->cw ? r->o->copy_workers : 1, r->cw ? "s" : "");
     }
     cdc_config *cfg;
     if (cdc_config_new(&cfg, NULL)) {

@@ -135,8 +135,11 @@ def one_flavor(flavor, pg):
         w.start()
     rnd = random.Random(42)
     kills = {"copy": 0, "apply": 0, "batch": 0}
+    # MySQL's copy loads through two copy workers, MariaDB's through the
+    # main connection
+    cw = ["--copy-workers", "2"] if flavor == "mysql" else []
     for i in range(KILLS):
-        p = start_run(src, pg, pgdb, log)
+        p = start_run(src, pg, pgdb, log, cw)
         # The first kills land in the copy; the others once the run streams
         # (the copy is done), at a random moment after that.
         if i < 2:
@@ -160,8 +163,10 @@ def one_flavor(flavor, pg):
           % (name, kills["copy"], kills["apply"], kills["batch"]), flush=True)
     check("%s: %d kill -9, some during the copy, most during the apply" % (name, KILLS),
           kills["copy"] >= 1 and kills["apply"] >= KILLS // 2, str(kills))
+    check("%s: the copy loaded through %s" % (name, "2 copy workers" if cw else "one connection"),
+          ("(2 target connections)" if cw else "(1 target connection)") in open(logpath).read())
     # The last run stays; the target crashes under it and comes back.
-    p = start_run(src, pg, pgdb, log)
+    p = start_run(src, pg, pgdb, log, cw)
     time.sleep(4)
     pg.crash()
     time.sleep(2)
