@@ -4,7 +4,8 @@
 usage: bench.py CDC_MIGRATE [mariadb|mysql] [ROWS] [UPDATES] [LAG_SECONDS]
 
 On the chosen source (default mariadb), a 10-column table of ROWS rows
-(default 262144) is copied into a PostgreSQL 15 this script starts, and,
+(default 262144) is copied into a PostgreSQL 15 this script starts (once
+through one connection, once with `--copy-workers 2`), and,
 as the peer in the same session, the same table through the source's own
 client piped into psql's COPY (`mariadb --batch -e 'SELECT ...' | psql -c
 '\copy ... FROM STDIN'`); then UPDATES single-row update transactions
@@ -200,6 +201,20 @@ def main():
         print("copy: %s rows in %ss = %s rows/s (whole run %.1fs); cdc-migrate CPU %.1fs, "
               "PostgreSQL CPU %.1fs" % (m.group(1), m.group(2), m.group(3), wall, cpu, pgc),
               flush=True)
+        # the same copy through two copy workers, into a second database
+        pg.sql("postgres", "CREATE DATABASE bench2")
+        c0 = pg_cpu(pg)
+        wall, cpu, text = run_child([MIGRATE, "run", "--source-port", str(src.port), "--database",
+                                     "migrate_bench", "--target", pg.dsn("bench2"),
+                                     "--server-id", "7191", "--stop-at", "now",
+                                     "--copy-workers", "2"])
+        pgc = pg_cpu(pg) - c0
+        m2 = re.search(r"copy done: (\d+) rows in ([\d.]+)s \((\d+) rows/s\)", text)
+        print("copy, --copy-workers 2: %s rows in %ss = %s rows/s (whole run %.1fs); cdc-migrate "
+              "CPU %.1fs, PostgreSQL CPU %.1fs; / one connection: %.2f"
+              % (m2.group(1), m2.group(2), m2.group(3), wall, cpu, pgc,
+                 int(m2.group(3)) / int(m.group(3))), flush=True)
+        pg.sql("postgres", "DROP DATABASE bench2")
         peer_copy(src, pg)
         # one statement per row (--statement-rows 1, the apply before
         # multi-row statements) against the default, in the same session
