@@ -158,19 +158,21 @@ const char *src_verify_expr(const mcol *c, const char *qc, char *buf, size_t cap
  * server's logarithm may miss by one near a power of two: one step of
  * normalisation puts |m| in [2^54, 2^55). Scaling by powers of two is
  * exact; the scale goes in two halves so that neither overflows. pg: the
- * PostgreSQL form (pg.c), else MySQL's. */
+ * PostgreSQL form (pg.c), which reads the same pair from the bits. */
 void float_hash_expr(mbuf *q, const char *qc, int pg)
 {
     char e[400], m0[1400];
     if (pg) {
-        snprintf(e, sizeof e, "floor(ln(abs(%s::float8)) / ln(2::float8))::int", qc);
-        snprintf(m0, sizeof m0, "(%s::float8 * power(2::float8, (54 - %s) / 2) * "
-                 "power(2::float8, (54 - %s) - (54 - %s) / 2))", qc, e, e, e);
-        mbuf_printf(q, "CASE WHEN %s = 0 THEN '0' ELSE (CASE WHEN abs(%s) >= 2::float8 ^ 55 "
-                    "THEN %s + 1 WHEN abs(%s) < 2::float8 ^ 54 THEN %s - 1 ELSE %s END)::text || "
-                    "':' || (CASE WHEN abs(%s) >= 2::float8 ^ 55 THEN %s / 2 WHEN abs(%s) < "
-                    "2::float8 ^ 54 THEN %s * 2 ELSE %s END)::bigint::text END",
-                    qc, m0, e, m0, e, e, m0, m0, m0, m0, m0);
+        /* PostgreSQL gives the double's bits (float8send): the exponent
+         * field less 1023 and the mantissa with its leading 1, times 4;
+         * subnormals get a text of their own (their digests differ from
+         * the source's, and verify compares their chunk by rows) */
+        char b[300];
+        snprintf(b, sizeof b, "('x' || encode(float8send(%s::float8), 'hex'))::bit(64)::bigint", qc);
+        mbuf_printf(q, "CASE WHEN %s = 0 THEN '0' WHEN (%s >> 52) & 2047 = 0 THEN 'subnormal' "
+                    "ELSE (((%s >> 52) & 2047) - 1023)::text || ':' || ((CASE WHEN %s < 0 THEN -4 "
+                    "ELSE 4 END) * ((%s & 4503599627370495) | 4503599627370496))::text END",
+                    qc, b, b, b, b);
         return;
     }
     snprintf(e, sizeof e, "CAST(FLOOR(LOG2(ABS(%s))) AS SIGNED)", qc);
