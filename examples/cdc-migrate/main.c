@@ -38,16 +38,20 @@ static void usage(FILE *f)
           "apply and load control:\n"
           "  --batch-txns N (500) --batch-rows N (5000) --batch-ms N (200)\n"
           "  --max-rows-per-sec N   ceiling (0: none)  --latency-ms N  back off above it\n"
+          "  --statement-rows N (256) consecutive upserts/deletes of a table per statement\n"
           "  --workers N            1: strict commit order (default); N > 1: parallel\n"
           "                         apply hashed by key over N target connections\n"
-          "  --max-replica-lag-ms N hold while a replica of the (PostgreSQL) target\n"
-          "                         is further behind (pg_stat_replication)\n"
+          "  --max-replica-lag-ms N hold while a replica of the target is further behind:\n"
+          "                         PostgreSQL's pg_stat_replication, or --replica-lag-query\n"
+          "  --replica-lag-query SQL  a query on the target giving the lag in ms\n"
           "  --dead-letter          refused rows go to cdc_migrate.dead_letter (default: stop)\n"
           "  --stop-at now|CHECKPOINT   stop there (run)  --parallelism N snapshot readers (2)\n"
+          "  --copy-workers N (1)   PostgreSQL: N connections load the copy at once\n"
           "  --start-at CHECKPOINT  no copy: a new migration streams from there (reverse)\n"
           "  --heartbeat-ms N (500)\n"
           "verify / cutover:\n"
           "  --chunk-rows N (5000) --max-lag-ms N (2000) --read-only --timeout S (300)\n"
+          "  --verify-rows          compare every row (no server-side chunk digests)\n"
           "skip-ddl: --checkpoint CHECKPOINT (the position the DDL error printed)\n"
           "apply (Debezium topics from Kafka, docs/kafka.md; PostgreSQL target):\n"
           "  --from-kafka BROKERS --group GROUP (--topic-prefix P | --topics t1,t2)\n"
@@ -77,7 +81,9 @@ int main(int argc, char **argv)
     o.batch_rows = 5000;
     o.batch_ms = 200;
     o.parallelism = 2;
+    o.copy_workers = 1;
     o.workers = 1;
+    o.statement_rows = 256;
     o.heartbeat_ms = 500;
     o.chunk_rows = 5000;
     o.max_lag_ms = 2000;
@@ -86,7 +92,8 @@ int main(int argc, char **argv)
     enum { O_SH = 256, O_SP, O_SU, O_SCA, O_DB, O_TABLES, O_SID, O_TARGET, O_TSCHEMA, O_NAME,
            O_ZERO, O_NUL, O_NOIDX, O_BT, O_BR, O_BMS, O_RATE, O_LAT, O_DL, O_STOP, O_PAR, O_HB,
            O_CHUNK, O_LAG, O_RO, O_TIMEOUT, O_CK, O_V, O_HELP, O_SSCHEMA, O_START, O_WORKERS,
-           O_RLAG, O_KAFKA, O_GROUP, O_TOPICS, O_TPREFIX, O_KCONF, O_DBZ, O_MPORT, O_CLIENT };
+           O_RLAG, O_SROWS, O_VROWS, O_RLAGQ, O_CW, O_KAFKA, O_GROUP, O_TOPICS, O_TPREFIX,
+           O_KCONF, O_DBZ, O_MPORT, O_CLIENT };
     static const struct option lo[] = {
         {"source-host", 1, 0, O_SH}, {"source-port", 1, 0, O_SP}, {"source-user", 1, 0, O_SU},
         {"source-ssl-ca", 1, 0, O_SCA}, {"database", 1, 0, O_DB}, {"tables", 1, 0, O_TABLES},
@@ -100,6 +107,8 @@ int main(int argc, char **argv)
         {"timeout", 1, 0, O_TIMEOUT}, {"checkpoint", 1, 0, O_CK}, {"verbose", 0, 0, O_V},
         {"help", 0, 0, O_HELP}, {"state-schema", 1, 0, O_SSCHEMA}, {"start-at", 1, 0, O_START},
         {"workers", 1, 0, O_WORKERS}, {"max-replica-lag-ms", 1, 0, O_RLAG},
+        {"statement-rows", 1, 0, O_SROWS}, {"verify-rows", 0, 0, O_VROWS},
+        {"replica-lag-query", 1, 0, O_RLAGQ}, {"copy-workers", 1, 0, O_CW},
         {"from-kafka", 1, 0, O_KAFKA}, {"group", 1, 0, O_GROUP}, {"topics", 1, 0, O_TOPICS},
         {"topic-prefix", 1, 0, O_TPREFIX}, {"kafka-conf", 1, 0, O_KCONF},
         {"debezium", 1, 0, O_DBZ}, {"metrics-port", 1, 0, O_MPORT},
@@ -117,7 +126,8 @@ int main(int argc, char **argv)
         long n = optarg ? strtol(optarg, &end, 10) : 0;
         int numeric = c == O_SP || c == O_BT || c == O_BR || c == O_BMS || c == O_RATE ||
                       c == O_LAT || c == O_PAR || c == O_HB || c == O_CHUNK || c == O_LAG ||
-                      c == O_TIMEOUT || c == O_WORKERS || c == O_RLAG || c == O_MPORT;
+                      c == O_TIMEOUT || c == O_WORKERS || c == O_RLAG || c == O_SROWS ||
+                      c == O_CW || c == O_MPORT;
         if (numeric && (!optarg || !*optarg || *end || n < 0)) {
             fprintf(stderr, "cdc-migrate: --%s wants a non-negative number, not '%s'\n",
                     lo[c - O_SH].name, optarg ? optarg : "");
@@ -155,6 +165,16 @@ int main(int argc, char **argv)
         case O_RATE: o.max_rows_per_sec = n; break;
         case O_LAT: o.latency_ms = n; break;
         case O_RLAG: o.max_replica_lag_ms = n; break;
+        case O_SROWS: o.statement_rows = n ? n : 1; break;
+        case O_VROWS: o.verify_rows = 1; break;
+        case O_RLAGQ: o.replica_lag_query = optarg; break;
+        case O_CW:
+            if (n < 1 || n > 32) {
+                fprintf(stderr, "cdc-migrate: --copy-workers is 1..32, not '%s'\n", optarg);
+                return 2;
+            }
+            o.copy_workers = (int)n;
+            break;
         case O_DL: o.dead_letter = 1; break;
         case O_STOP: o.stop_at = optarg; break;
         case O_PAR: o.parallelism = n ? (int)n : 1; break;

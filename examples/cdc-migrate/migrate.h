@@ -108,13 +108,18 @@ typedef struct mopts {
     long max_rows_per_sec;
     long latency_ms;          /* adaptive throttle target commit latency */
     long max_replica_lag_ms;  /* hold while a target replica is further behind */
+    const char *replica_lag_query; /* the lag in ms, run on the target (default: PostgreSQL's
+                                    * pg_stat_replication) */
     int workers;              /* apply: 1 strict, N > 1 parallel (par.h) */
+    long statement_rows;      /* apply: rows per multi-row upsert/delete (1: one each) */
     int dead_letter;          /* 1: refused rows to the dead-letter table */
     const char *stop_at;
     int parallelism;
+    int copy_workers;         /* copy: target connections loading rows (1: the main one) */
     long heartbeat_ms;
     /* verify / cutover */
     long chunk_rows;
+    int verify_rows;          /* verify: every row read, no server-side digests */
     long max_lag_ms;
     int read_only;
     long timeout_s;
@@ -149,6 +154,15 @@ vres value_mysql(const mopts *o, const mcol *c, const cdc_value *v, mbuf *out, m
 /* verify.c: the text a MySQL/MariaDB server gives verify for column c
  * named qc (hex for binary, bits for BIT, WKB for GEOMETRY). */
 const char *src_verify_expr(const mcol *c, const char *qc, char *buf, size_t cap);
+/* verify.c: the query that digests the rows of table tbl (a quoted name)
+ * of definition t matching where ("" or " WHERE ...") on a MySQL/MariaDB
+ * server: one row of count, sum and xor of the rows' SHA-256s (MySQL 9.7 has no MD5) (as
+ * pg_hash_sql on PostgreSQL). -1 when a column has no text both servers
+ * render alike (TIME, JSON). */
+int my_hash_sql(const mtable *t, const char *tbl, const char *where, mbuf *q);
+/* The text of FLOAT/DOUBLE column qc in those digests (pg: PostgreSQL's
+ * dialect): exact, and the same on both servers. */
+void float_hash_expr(mbuf *q, const char *qc, int pg);
 void copy_escape(mbuf *out, const char *p, size_t n);    /* COPY text format */
 void sql_quote(mbuf *out, const char *p, size_t n);      /* '...' literal */
 

@@ -683,6 +683,11 @@ static void my_tables(target *tt, const mopts *o)
 }
 
 /* The same text the source's side of verify reads (verify.c). */
+static int my_target_hash_sql(const mtable *t, const char *where, mbuf *q)
+{
+    return my_hash_sql(t, t->tq, where, q);
+}
+
 static const char *my_verify_expr(const mcol *c, const char *qc, char *buf, size_t cap)
 {
     return src_verify_expr(c, qc, buf, cap);
@@ -709,6 +714,7 @@ const target_ops my_target = {
     .state = my_state,
     .dead_letter = my_dead_letter,
     .verify_expr = my_verify_expr,
+    .hash_sql = my_target_hash_sql,
     .read_state = my_read_state,
     .tables = my_tables,
 };

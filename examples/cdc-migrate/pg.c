@@ -19,6 +19,10 @@ typedef struct pgt {
      * of resources, a serialization failure or deadlock) rather than
      * because of the data. */
     int retriable;
+    /* The table whose COPY is open: the copy streams each table's rows
+     * into one COPY while the next ones are read, and ends it only when
+     * another table's rows come or another statement is sent. */
+    const mtable *copying;
 } pgt;
 
 char *pg_ident(const char *name) { return sql_ident(name, '"'); }
@@ -78,9 +82,39 @@ static int pg_lost(target *tt)
     return PQstatus(t->c) != CONNECTION_OK || t->retriable;
 }
 
+/* Ends the open COPY, if any: 0, or -1 with the message (the server's
+ * refusal of a row of it shows here). */
+static int copy_end(pgt *p, char *err, size_t errlen)
+{
+    if (!p->copying)
+        return 0;
+    const char *tq = p->copying->tq;
+    p->copying = NULL;
+    if (PQputCopyEnd(p->c, NULL) != 1) {
+        p->retriable = 1;
+        snprintf(err, errlen, "target: COPY %s: %s", tq, PQerrorMessage(p->c));
+        pg_trim(err);
+        return -1;
+    }
+    int rc = 0;
+    PGresult *r;
+    while ((r = PQgetResult(p->c))) {
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && !rc) {
+            classify(p, r);
+            snprintf(err, errlen, "target: COPY %s: %s", tq, PQresultErrorMessage(r));
+            pg_trim(err);
+            rc = -1;
+        }
+        PQclear(r);
+    }
+    return rc;
+}
+
 static long pg_exec(target *tt, const char *sql, char *err, size_t errlen)
 {
     pgt *t = (pgt *)tt;
+    if (copy_end(t, err, errlen))
+        return -1;
     PGresult *r = PQexec(t->c, sql);
     ExecStatusType st = PQresultStatus(r);
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
@@ -103,6 +137,8 @@ static char *pg_value1(target *tt, const char *sql, char *err, size_t errlen, in
 {
     pgt *t = (pgt *)tt;
     *found = 0;
+    if (copy_end(t, err, errlen))
+        return NULL;
     PGresult *r = PQexec(t->c, sql);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         classify(t, r);
@@ -126,6 +162,8 @@ static int pg_select(target *tt, const char *sql, target_row_cb row, void *ud, c
                      size_t errlen)
 {
     pgt *t = (pgt *)tt;
+    if (copy_end(t, err, errlen))
+        return -1;
     PGresult *r = PQexec(t->c, sql);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         classify(t, r);
@@ -291,44 +329,52 @@ static int pg_copy_row(const mopts *o, mtable *t, const cdc_change *c, mbuf *scr
     return 0;
 }
 
-static int pg_copy(target *tt, mtable *t, char *err, size_t errlen)
+/* Sends n bytes of t's rows (COPY text) into t's COPY on this connection,
+ * opening it (and ending another table's) when needed. The COPY stays
+ * open, so the server parses these rows while the next ones are read; the
+ * next statement ends it. */
+static int pg_copy_put(target *tt, const mtable *t, const char *data, size_t n, char *err,
+                       size_t errlen)
 {
     pgt *p = (pgt *)tt;
     PGconn *c = p->c;
-    if (!t->copybuf.len)
+    if (!n)
         return 0;
-    mbuf q = {0};
-    mbuf_printf(&q, "COPY %s FROM STDIN", t->tq);
-    PGresult *r = PQexec(c, mbuf_str(&q));
-    mbuf_free(&q);
-    if (PQresultStatus(r) != PGRES_COPY_IN) {
-        classify(p, r);
-        snprintf(err, errlen, "target: COPY %s: %s", t->tq, PQerrorMessage(c));
-        pg_trim(err);
-        PQclear(r);
-        return -1;
-    }
-    PQclear(r);
-    if (PQputCopyData(c, t->copybuf.p, (int)t->copybuf.len) != 1 || PQputCopyEnd(c, NULL) != 1) {
-        p->retriable = 1;
-        snprintf(err, errlen, "target: COPY %s: %s", t->tq, PQerrorMessage(c));
-        pg_trim(err);
-        return -1;
-    }
-    int rc = 0;
-    while ((r = PQgetResult(c))) {
-        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+    if (p->copying != t) {
+        if (copy_end(p, err, errlen))
+            return -1;
+        mbuf q = {0};
+        mbuf_printf(&q, "COPY %s FROM STDIN", t->tq);
+        PGresult *r = PQexec(c, mbuf_str(&q));
+        mbuf_free(&q);
+        if (PQresultStatus(r) != PGRES_COPY_IN) {
             classify(p, r);
-            snprintf(err, errlen, "target: COPY %s: %s", t->tq, PQresultErrorMessage(r));
+            snprintf(err, errlen, "target: COPY %s: %s", t->tq, PQerrorMessage(c));
             pg_trim(err);
-            rc = -1;
+            PQclear(r);
+            return -1;
         }
         PQclear(r);
+        p->copying = t;
     }
+    if (PQputCopyData(c, data, (int)n) != 1) {
+        p->retriable = 1;
+        p->copying = NULL;
+        snprintf(err, errlen, "target: COPY %s: %s", t->tq, PQerrorMessage(c));
+        pg_trim(err);
+        return -1;
+    }
+    return 0;
+}
+
+static int pg_copy(target *tt, mtable *t, char *err, size_t errlen)
+{
+    if (pg_copy_put(tt, t, t->copybuf.p, t->copybuf.len, err, errlen))
+        return -1;
     t->rows_copied += t->copyrows;
     t->copybuf.len = 0;
     t->copyrows = 0;
-    return rc;
+    return 0;
 }
 
 static vres pg_literal(const mopts *o, const mcol *c, const cdc_value *v, mbuf *out,
@@ -408,6 +454,41 @@ static const char *pg_verify_expr(const mcol *c, const char *qc, char *buf, size
     return buf;
 }
 
+/* The rows' digest as my_hash_sql makes it on the source: per row the
+ * SHA-256
+ * of its columns' texts (each 'V' and the text, or 'N' for NULL, joined by
+ * 0x1f), where every text is the one MySQL's expression gives for the
+ * same value; then count, sum of the first 60 bits and xor of the next
+ * 60. (bit_xor: PostgreSQL 14 and later.) */
+static int pg_hash_sql(const mtable *t, const char *where, mbuf *q)
+{
+    mbuf_puts(q, "SELECT count(*), COALESCE(sum(('x' || lpad(substr(h, 1, 15), 16, '0'))::bit(64)"
+                 "::bigint), 0), COALESCE(bit_xor(('x' || lpad(substr(h, 16, 15), 16, '0'))"
+                 "::bit(64)::bigint), 0) FROM (SELECT encode(sha256(convert_to(concat_ws(chr(31)");
+    for (size_t i = 0; i < t->ncols; i++) {
+        const mcol *c = &t->cols[i];
+        char *qc = pg_ident(c->name);
+        mbuf_puts(q, ", COALESCE('V' || ");
+        switch (c->cv) {
+        case CV_DATE: mbuf_printf(q, "to_char(%s, 'YYYY-MM-DD')", qc); break;
+        case CV_DATETIME:
+        case CV_TIMESTAMP: mbuf_printf(q, "to_char(%s, 'YYYY-MM-DD HH24:MI:SS.US')", qc); break;
+        case CV_BINARY:
+        case CV_BLOB:
+        case CV_GEOMETRY: mbuf_printf(q, "encode(%s, 'hex')", qc); break;
+        case CV_FLOAT:
+        case CV_DOUBLE: float_hash_expr(q, qc, 1); break; /* not text: notations differ */
+        case CV_TIME:
+        case CV_JSON: free(qc); return -1;
+        default: mbuf_printf(q, "%s::text", qc);
+        }
+        mbuf_puts(q, ", 'N')");
+        free(qc);
+    }
+    mbuf_printf(q, "), 'UTF8')), 'hex') AS h FROM %s%s) x", t->tq, where);
+    return 0;
+}
+
 static int pg_read_state(target *tt, const char *name, tstate *st, char *err, size_t errlen)
 {
     pgt *t = (pgt *)tt;
@@ -468,6 +549,7 @@ const target_ops pg_target = {
     .copy_begin = pg_copy_begin,
     .copy_row = pg_copy_row,
     .copy_flush = pg_copy,
+    .copy_put = pg_copy_put,
     .ident = pg_ident,
     .literal = pg_literal,
     .quote = sql_quote,
@@ -475,6 +557,7 @@ const target_ops pg_target = {
     .state = pg_state,
     .dead_letter = pg_dead_letter,
     .verify_expr = pg_verify_expr,
+    .hash_sql = pg_hash_sql,
     .read_state = pg_read_state,
     .tables = pg_tables,
 };

@@ -20,11 +20,30 @@
 
 #include <mysql.h>
 
+#include "copyw.h"
 #include "ddl.h"
 #include "par.h"
 #include "tabledef.h"
 #include "run.h"
 #include "target.h"
+
+/* The multi-row statement open at the end of one statement buffer (the
+ * strict batch, or one worker's part): consecutive upserts of a table
+ * become one INSERT ... VALUES (..),(..) with the target's upsert tail,
+ * consecutive deletes one DELETE ... WHERE key IN (..). A row is added
+ * only while nothing else was written after the statement, and an upsert
+ * of a key the statement holds already starts a new statement, so every
+ * key's changes keep their order (PostgreSQL refuses one statement that
+ * upserts a key twice). */
+typedef struct rgroup {
+    mbuf *buf;       /* the buffer it ends; NULL: none open */
+    size_t start, end; /* its bytes in buf */
+    const mtable *t;
+    char kind;       /* 'u' upsert, 'd' delete */
+    long rows;
+    uint64_t *keys;  /* hashes of the keys an upsert statement holds */
+    size_t nkeys, cap;
+} rgroup;
 
 typedef struct run {
     const mopts *o;
@@ -35,6 +54,7 @@ typedef struct run {
     /* copy */
     int copying;
     double copy_t0;
+    copyw *cw;          /* --copy-workers: the connections loading the rows */
     /* apply */
     int in_pg_txn;      /* BEGIN sent */
     int in_src_txn;     /* between a source begin and commit */
@@ -78,6 +98,10 @@ typedef struct run {
     long par_txns, par_rows;
     double par_t0;
     mbuf kb, ka;        /* key texts of the row being routed */
+    /* multi-row statements: [0] in sql, [1 + w] in worker w's part */
+    rgroup *grp;
+    int ngrp;
+    mbuf tdel, tups;    /* the row's delete condition and upsert values */
 } run;
 
 static volatile sig_atomic_t g_stop, g_pause;
@@ -121,6 +145,20 @@ static int fail(run *r)
 
 /* ---- copy --------------------------------------------------------------- */
 
+/* t's buffered rows to a copy worker. */
+static int copy_to_workers(run *r, mtable *t)
+{
+    uint64_t n = t->copyrows;
+    int retr = 0;
+    if (copyw_put(r->cw, t, &t->copybuf, r->err, sizeof r->err, &retr)) {
+        r->retriable = retr;
+        return -1;
+    }
+    t->rows_copied += n;
+    t->copyrows = 0;
+    return 0;
+}
+
 static int on_snapshot_row(const cdc_change *c, void *ud)
 {
     run *r = ud;
@@ -138,8 +176,12 @@ static int on_snapshot_row(const cdc_change *c, void *ud)
         snprintf(r->err, sizeof r->err, "copy %s.%s: %s", t->db, t->name, e);
         return -1;
     }
-    if (t->copybuf.len >= (1u << 20) && r->tg->ops->copy_flush(r->tg, t, r->err, sizeof r->err))
-        return fail(r);
+    if (t->copybuf.len >= (1u << 20)) {
+        if (r->cw)
+            return copy_to_workers(r, t);
+        if (r->tg->ops->copy_flush(r->tg, t, r->err, sizeof r->err))
+            return fail(r);
+    }
     return 0;
 }
 
@@ -166,6 +208,20 @@ static void write_state(run *r, mbuf *q, const char *phase, const char *ck, cons
 static int on_snapshot_done_locked(const cdc_position *pos, void *ud)
 {
     run *r = ud;
+    if (r->cw) {
+        /* the workers commit every row first; the state row below makes
+         * the copy count */
+        int retr = 0;
+        for (size_t i = 0; i < r->s->n; i++)
+            if (copy_to_workers(r, &r->s->t[i]))
+                return -1;
+        if (copyw_commit(r->cw, r->err, sizeof r->err, &retr)) {
+            r->retriable = retr;
+            return -1;
+        }
+        copyw_close(r->cw);
+        r->cw = NULL;
+    }
     for (size_t i = 0; i < r->s->n; i++)
         if (r->tg->ops->copy_flush(r->tg, &r->s->t[i], r->err, sizeof r->err))
             return fail(r);
@@ -208,8 +264,16 @@ static int on_snapshot_done_locked(const cdc_position *pos, void *ud)
 
 /* ---- apply -------------------------------------------------------------- */
 
+/* Closes every open multi-row statement: its buffer was sent or emptied. */
+static void groups_reset(run *r)
+{
+    for (int i = 0; i < r->ngrp; i++)
+        r->grp[i].buf = NULL;
+}
+
 static int send_sql(run *r)
 {
+    groups_reset(r);
     if (!r->sql.len)
         return 0;
     long rc = r->tg->ops->exec(r->tg, mbuf_str(&r->sql), r->err, sizeof r->err);
@@ -221,24 +285,33 @@ static int control_poll(run *r);
 
 /* Load control after each batch: a rows/s ceiling, and backing off while
  * the target's commits are slower than --latency-ms. */
-/* The replay lag of the target's slowest streaming replica in ms, as the
- * target's pg_stat_replication shows it (0 without replicas, or without
- * the pg_monitor role that shows the lag columns). */
+/* The replay lag of the target's replicas in ms: what --replica-lag-query
+ * returns on the target connection, or by default on PostgreSQL the
+ * slowest streaming replica's lag in pg_stat_replication (0 without
+ * replicas, or without the pg_monitor role that shows the lag columns).
+ * -1 with r->err when the query fails. */
 static long replica_lag_ms(run *r)
 {
-    if (strcmp(r->tg->ops->kind, "postgresql"))
+    const char *q = r->o->replica_lag_query;
+    if (!q && strcmp(r->tg->ops->kind, "postgresql"))
         return 0;
-    char e[256];
+    if (!q)
+        q = "SELECT COALESCE(max(extract(epoch FROM greatest(replay_lag, write_lag, flush_lag)))"
+            " * 1000, 0)::bigint FROM pg_stat_replication";
+    char e[1024];
     int found;
-    char *v = r->tg->ops->value1(r->tg, "SELECT COALESCE(max(extract(epoch FROM greatest("
-                                        "replay_lag, write_lag, flush_lag))) * 1000, 0)::bigint "
-                                        "FROM pg_stat_replication", e, sizeof e, &found);
-    long ms = v ? atol(v) : 0;
+    char *v = r->tg->ops->value1(r->tg, q, e, sizeof e, &found);
+    if (!v) {
+        snprintf(r->err, sizeof r->err, "the replica lag query (--replica-lag-query) failed: %s",
+                 e);
+        return -1;
+    }
+    long ms = atol(v);
     free(v);
     return ms;
 }
 
-static void throttle(run *r, double lat, long rows)
+static int throttle(run *r, double lat, long rows)
 {
     if (r->o->latency_ms > 0) {
         if (lat * 1000 > (double)r->o->latency_ms)
@@ -260,7 +333,7 @@ static void throttle(run *r, double lat, long rows)
     /* Replicas of the target: hold while the slowest is further behind
      * than --max-replica-lag-ms (checked at most every 200 ms). */
     if (r->o->max_replica_lag_ms > 0 && now_s() - r->replica_checked > 0.2) {
-        long lag;
+        long lag = 0;
         int held = 0;
         while (!g_stop && (lag = replica_lag_ms(r)) > r->o->max_replica_lag_ms) {
             if (!held++)
@@ -268,6 +341,10 @@ static void throttle(run *r, double lat, long rows)
                         "%ld): holding\n", lag, r->o->max_replica_lag_ms);
             sleep_us(200000);
         }
+        if (lag < 0)
+            return -1;
+        if (held)
+            fprintf(stderr, "cdc-migrate: target replica %ld ms behind: going on\n", lag);
         r->replica_checked = now_s();
     }
     if (r->o->max_rows_per_sec > 0) {
@@ -281,6 +358,7 @@ static void throttle(run *r, double lat, long rows)
             r->rate_rows = 0;
         }
     }
+    return 0;
 }
 
 /* ---- parallel mode: batches through the workers (par.h) ---------------- */
@@ -341,6 +419,7 @@ static int par_flush(run *r, int sync, double *lat, long *rows)
         return -1;
     if (r->in_pg_txn && par_pending(r->par)) {
         par_dispatch(r->par, r->ck, r->ck_file, r->ck_off, r->row_file, r->row_off);
+        groups_reset(r);
         snprintf(r->par_ck, sizeof r->par_ck, "%s", r->ck);
         r->par_txns = r->batch_txns;
         r->par_rows = *rows = r->total_rows_pending;
@@ -372,7 +451,8 @@ static int flush_batch_x(run *r, int sync)
         int rc = par_flush(r, sync, &lat, &rows);
         if (rc <= 0)
             return rc;
-        throttle(r, lat, rows);
+        if (throttle(r, lat, rows))
+            return -1;
         return control_poll(r);
     }
     if (!r->in_pg_txn && !r->ck_dirty)
@@ -395,7 +475,8 @@ static int flush_batch_x(run *r, int sync)
     r->batch_txns = r->batch_rows = r->total_rows_pending = 0;
     if (r->careful == 2)
         r->careful = 0; /* past the row that failed */
-    throttle(r, lat, rows);
+    if (throttle(r, lat, rows))
+        return -1;
     return control_poll(r);
 }
 
@@ -412,16 +493,19 @@ static int ensure_txn(run *r)
     return 0;
 }
 
-/* Appends "col = 'v' AND ..." for the key of image (0 before, 1 after). */
-static int key_where(run *r, mtable *t, const cdc_change *c, int after, mbuf *out, char *e,
-                     size_t el)
+/* Appends "col = 'v' AND ..." for the key of image (0 before, 1 after);
+ * for a one-column key, with bare, the value's literal alone. */
+static int key_where(run *r, mtable *t, const cdc_change *c, int after, int bare, mbuf *out,
+                     char *e, size_t el)
 {
     for (size_t k = 0; k < t->npk; k++) {
         size_t i = t->pk[k];
         const cdc_value *v = after ? cdc_change_after(c, i) : cdc_change_before(c, i);
-        char *qc = r->tg->ops->ident(t->cols[i].name);
-        mbuf_printf(out, "%s%s = ", k ? " AND " : "", qc);
-        free(qc);
+        if (!bare || t->npk > 1) {
+            char *qc = r->tg->ops->ident(t->cols[i].name);
+            mbuf_printf(out, "%s%s = ", k ? " AND " : "", qc);
+            free(qc);
+        }
         vres vr = r->tg->ops->literal(r->o, &t->cols[i], v, out, &r->scratch, e, el);
         if (vr != V_OK) {
             if (vr == V_NULL)
@@ -432,9 +516,9 @@ static int key_where(run *r, mtable *t, const cdc_change *c, int after, mbuf *ou
     return 0;
 }
 
-static int upsert(run *r, mtable *t, const cdc_change *c, mbuf *out, char *e, size_t el)
+/* The after image's values, "v1,v2,...", as the upsert's VALUES want them. */
+static int upsert_values(run *r, mtable *t, const cdc_change *c, mbuf *out, char *e, size_t el)
 {
-    mbuf_puts(out, t->ins_head);
     for (size_t i = 0; i < t->ncols; i++) {
         if (i)
             mbuf_addc(out, ',');
@@ -443,9 +527,114 @@ static int upsert(run *r, mtable *t, const cdc_change *c, mbuf *out, char *e, si
         if (vr == V_ERR)
             return -1;
     }
+    return 0;
+}
+
+/* Whether rows of t may share a statement: not in careful mode (one row
+ * per savepoint), and not when a key column is FLOAT or DOUBLE, whose
+ * text does not tell equal values apart (0 and -0). */
+static int groupable(const run *r, const mtable *t)
+{
+    if (r->o->statement_rows <= 1 || r->careful)
+        return 0;
+    for (size_t k = 0; k < t->npk; k++)
+        if (t->cols[t->pk[k]].cv == CV_FLOAT || t->cols[t->pk[k]].cv == CV_DOUBLE)
+            return 0;
+    return 1;
+}
+
+/* A statement's bytes stop growing here (a MySQL packet, PostgreSQL's
+ * parse of one statement); the strict batch is sent at the same size. */
+#define GROUP_BYTES (256u << 10)
+
+static rgroup *group_for(run *r, int parallel, int w)
+{
+    int need = parallel ? 1 + par_workers(r->par) : 1;
+    if (r->ngrp < need) {
+        r->grp = realloc(r->grp, (size_t)need * sizeof *r->grp);
+        if (!r->grp)
+            abort();
+        memset(r->grp + r->ngrp, 0, (size_t)(need - r->ngrp) * sizeof *r->grp);
+        r->ngrp = need;
+    }
+    return &r->grp[parallel ? 1 + w : 0];
+}
+
+static int group_open(const run *r, const rgroup *g, const mbuf *out, const mtable *t, char kind)
+{
+    return g->buf == out && g->end == out->len && g->t == t && g->kind == kind &&
+           g->rows < r->o->statement_rows && g->end - g->start < GROUP_BYTES;
+}
+
+static void group_start(rgroup *g, mbuf *out, size_t start, const mtable *t, char kind)
+{
+    g->buf = out;
+    g->start = start;
+    g->t = t;
+    g->kind = kind;
+    g->rows = 0;
+    g->nkeys = 0;
+}
+
+/* DELETE FROM t WHERE k IN (v1,v2,...); or, for a key of several
+ * columns, WHERE (a = 1 AND b = 2) OR (...); cond: the row's part. */
+static void emit_delete(run *r, rgroup *g, mbuf *out, mtable *t, const mbuf *cond)
+{
+    int one = t->npk == 1;
+    if (groupable(r, t) && group_open(r, g, out, t, 'd')) {
+        out->len -= one ? 2 : 1; /* ");" or ";" */
+        mbuf_puts(out, one ? "," : " OR (");
+    } else {
+        size_t start = out->len;
+        mbuf_printf(out, "DELETE FROM %s WHERE ", t->tq);
+        if (one) {
+            char *qc = r->tg->ops->ident(t->cols[t->pk[0]].name);
+            mbuf_printf(out, "%s IN (", qc);
+            free(qc);
+        } else {
+            mbuf_addc(out, '(');
+        }
+        group_start(g, out, start, t, 'd');
+    }
+    mbuf_add(out, cond->p, cond->len);
+    mbuf_puts(out, ");");
+    g->rows++;
+    g->end = out->len;
+}
+
+static uint64_t key_hash(const mbuf *k)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < k->len; i++)
+        h = (h ^ (unsigned char)k->p[i]) * 1099511628211ull;
+    return h;
+}
+
+/* INSERT INTO t (...) VALUES (...),(...) and the target's upsert tail. */
+static void emit_upsert(run *r, rgroup *g, mbuf *out, mtable *t, const mbuf *vals, uint64_t h)
+{
+    int add = groupable(r, t) && group_open(r, g, out, t, 'u');
+    for (size_t i = 0; add && i < g->nkeys; i++)
+        add = g->keys[i] != h; /* a key twice: a new statement after this one */
+    if (add) {
+        out->len -= strlen(t->ins_tail) + 1;
+        mbuf_puts(out, "),(");
+    } else {
+        group_start(g, out, out->len, t, 'u');
+        mbuf_puts(out, t->ins_head);
+    }
+    mbuf_add(out, vals->p, vals->len);
     mbuf_puts(out, t->ins_tail);
     mbuf_addc(out, ';');
-    return 0;
+    if (g->nkeys == g->cap) {
+        g->cap = g->cap ? 2 * g->cap : 64;
+        g->keys = realloc(g->keys, g->cap * sizeof *g->keys);
+        if (!g->keys)
+            abort();
+    }
+    g->keys[g->nkeys++] = h;
+    g->rows++;
+    g->end = out->len;
 }
 
 /* The key of image (0 before, 1 after) as text, each value followed by
@@ -490,8 +679,9 @@ static int row_plan(run *r, mtable *t, const cdc_change *c, int *del, int *ups, 
     *del = op == 'd';
     *ups = op != 'd';
     *wd = *wu = 0;
-    /* strict mode without skip rules needs the keys of updates only */
-    int keys = r->par || r->skip.n || op == 'u';
+    /* strict mode without skip rules or multi-row statements needs the
+     * keys of updates only */
+    int keys = r->par || r->skip.n || op == 'u' || r->o->statement_rows > 1;
     if (keys && op != 'c' && key_text(r, t, c, 0, &r->kb, e, el))
         return -1;
     if (keys && op != 'd' && key_text(r, t, c, 1, &r->ka, e, el))
@@ -514,18 +704,24 @@ static int row_plan(run *r, mtable *t, const cdc_change *c, int *del, int *ups, 
     return 0;
 }
 
-/* The statements for one row change: the delete to od, the upsert to ou
- * (the same buffer in strict mode). */
-static int row_sql(run *r, mtable *t, const cdc_change *c, int del, int ups, mbuf *od, mbuf *ou,
-                   char *e, size_t el)
+/* The statements for one row change: the delete to worker wd's part,
+ * the upsert to wu's (both to the strict batch unless parallel). Both
+ * are built before either is written, so a refused value writes nothing. */
+static int row_sql(run *r, mtable *t, const cdc_change *c, int del, int ups, int parallel,
+                   int wd, int wu, char *e, size_t el)
 {
-    if (del) {
-        mbuf_printf(od, "DELETE FROM %s WHERE ", t->tq);
-        if (key_where(r, t, c, 0, od, e, el))
-            return -1;
-        mbuf_addc(od, ';');
-    }
-    return ups ? upsert(r, t, c, ou, e, el) : 0;
+    r->tdel.len = r->tups.len = 0;
+    if (del && key_where(r, t, c, 0, 1, &r->tdel, e, el))
+        return -1;
+    if (ups && upsert_values(r, t, c, &r->tups, e, el))
+        return -1;
+    if (del)
+        emit_delete(r, group_for(r, parallel, wd), parallel ? par_part(r->par, wd) : &r->sql, t,
+                    &r->tdel);
+    if (ups)
+        emit_upsert(r, group_for(r, parallel, wu), parallel ? par_part(r->par, wu) : &r->sql, t,
+                    &r->tups, key_hash(&r->ka));
+    return 0;
 }
 
 /* The row as text for the dead-letter table. */
@@ -599,16 +795,8 @@ static int on_change_locked(const cdc_change *c, void *ud)
     size_t mark = r->sql.len;
     int del, ups, wd, wu;
     int bad = row_plan(r, t, c, &del, &ups, &wd, &wu, e, sizeof e);
-    if (!bad && (del || ups)) {
-        mbuf *od = parallel && del ? par_part(r->par, wd) : &r->sql;
-        mbuf *ou = parallel && ups ? par_part(r->par, wu) : &r->sql;
-        size_t md = od->len, mu = ou->len;
-        bad = row_sql(r, t, c, del, ups, od, ou, e, sizeof e);
-        if (bad) {
-            od->len = md;
-            ou->len = mu;
-        }
-    }
+    if (!bad && (del || ups))
+        bad = row_sql(r, t, c, del, ups, parallel, wd, wu, e, sizeof e);
     if (bad) {
         if (!r->o->dead_letter) {
             snprintf(r->err, sizeof r->err, "%s.%s at %s:%llu: %s (--dead-letter keeps going)",
@@ -1065,6 +1253,7 @@ static int attempt(run *r)
     int found, rc = -1;
     r->in_pg_txn = r->in_src_txn = 0;
     r->sql.len = 0;
+    groups_reset(r);
     r->batch_txns = r->batch_rows = r->total_rows_pending = 0;
     r->ck_dirty = 0;
     r->retriable = 0;
@@ -1128,6 +1317,14 @@ static int attempt(run *r)
         if (r->tg->ops->copy_begin(r->tg, r->s, r->qname, r->err, sizeof r->err) ||
             r->tg->ops->exec(r->tg, wq, r->err, sizeof r->err) < 0)
             goto out;
+        if (r->o->copy_workers > 1 && r->tg->ops->copy_put) {
+            /* The TRUNCATE commits now (other connections must write the
+             * tables); the state row is not "streaming" yet, so a crash
+             * still copies again. */
+            if (r->tg->ops->exec(r->tg, "COMMIT; BEGIN", r->err, sizeof r->err) < 0 ||
+                !(r->cw = copyw_open(r->o, r->o->copy_workers, r->err, sizeof r->err)))
+                goto out;
+        }
         r->in_pg_txn = 1;
         r->copying = 1;
         r->copy_t0 = now_s();
@@ -1136,7 +1333,8 @@ static int attempt(run *r)
             r->s->t[i].copyrows = 0;
             r->s->t[i].rows_copied = 0;
         }
-        fprintf(stderr, "cdc-migrate: copying %zu tables\n", r->s->n);
+        fprintf(stderr, "cdc-migrate: copying %zu tables (%d target connection%s)\n", r->s->n,
+                r->cw ? r->o->copy_workers : 1, r->cw ? "s" : "");
     }
     cdc_config *cfg;
     if (cdc_config_new(&cfg, NULL)) {
@@ -1215,6 +1413,7 @@ static int attempt(run *r)
                  * complete transactions: the checkpoint stays before them. */
                 double lat = 0;
                 par_discard(r->par);
+                groups_reset(r);
                 r->in_pg_txn = r->ck_dirty = 0;
                 r->batch_txns = r->batch_rows = r->total_rows_pending = 0;
                 rc = par_collect(r, &lat) < 0 ? (r->retriable ? 1 : -1) : 0;
@@ -1263,6 +1462,8 @@ static int attempt(run *r)
     cdc_stream_free(r->st);
     r->st = NULL;
 out:
+    copyw_close(r->cw); /* an unfinished copy's rows roll back */
+    r->cw = NULL;
     par_close(r->par); /* a dispatched batch ends first, committed or not */
     r->par = NULL;
     par_skip_free(&r->skip);
@@ -1355,6 +1556,11 @@ int cmd_run(const mopts *o)
     mbuf_free(&r.scratch);
     mbuf_free(&r.kb);
     mbuf_free(&r.ka);
+    mbuf_free(&r.tdel);
+    mbuf_free(&r.tups);
+    for (int i = 0; i < r.ngrp; i++)
+        free(r.grp[i].keys);
+    free(r.grp);
     schema_free(&s);
     return status;
 }

@@ -71,6 +71,11 @@ struct target_ops {
     int (*copy_row)(const mopts *o, mtable *mt, const cdc_change *c, mbuf *scratch, char *err,
                     size_t errlen);
     int (*copy_flush)(target *t, mtable *mt, char *err, size_t errlen);
+    /* The copy workers' path (copyw.h): n bytes of mt's rows, as copy_row
+     * writes them, into mt on this connection. NULL: the target has no
+     * copy workers. */
+    int (*copy_put)(target *t, const mtable *mt, const char *data, size_t n, char *err,
+                    size_t errlen);
 
     /* Statement pieces. ident returns a quoted name (caller frees);
      * literal appends a column value as an SQL literal or NULL (V_NULL
@@ -97,6 +102,10 @@ struct target_ops {
      * read_state fills st (-1 with a message, naming a missing
      * migration). tables prints "table NAME: ~N rows" lines. */
     const char *(*verify_expr)(const mcol *c, const char *qc, char *buf, size_t cap);
+    /* verify's fast path: the query digesting t's rows matching where on
+     * the target, as my_hash_sql does on the source (migrate.h); -1 when
+     * t has a column without such a text. */
+    int (*hash_sql)(const mtable *t, const char *where, mbuf *q);
     int (*read_state)(target *t, const char *name, tstate *st, char *err, size_t errlen);
     void (*tables)(target *t, const mopts *o);
 };

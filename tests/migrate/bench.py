@@ -4,17 +4,20 @@
 usage: bench.py CDC_MIGRATE [mariadb|mysql] [ROWS] [UPDATES] [LAG_SECONDS]
 
 On the chosen source (default mariadb), a 10-column table of ROWS rows
-(default 262144) is copied into a PostgreSQL 15 this script starts, and,
+(default 262144) is copied into a PostgreSQL 15 this script starts (once
+through one connection, once with `--copy-workers 2`), and,
 as the peer in the same session, the same table through the source's own
 client piped into psql's COPY (`mariadb --batch -e 'SELECT ...' | psql -c
 '\copy ... FROM STDIN'`); then UPDATES single-row update transactions
 (default 20000) are committed on the source and applied in strict mode
-(`run --stop-at now`), and as many again applied in parallel mode
-(`--workers 4`); then, with `run --workers 4` following, a generator
+(`run --stop-at now`), first with one statement per row (`--statement-rows
+1`), then with multi-row statements (the default); as many again twice in
+parallel mode (`--workers 4`), the same two ways; then, with `run --workers 4` following, a generator
 inserts 10,000 rows/s (100 transactions of 100 rows each second) for
 LAG_SECONDS (default 20) into a table whose target copy records, by a
 trigger, when each row arrived: the apply lag percentiles; then `verify`
-compares the table. For each phase: rows/s, and the CPU seconds used by
+compares the table, with the servers' chunk digests (the default) and
+reading every row (`--verify-rows`). For each phase: rows/s, and the CPU seconds used by
 cdc-migrate and by PostgreSQL (the postmaster and all its backends) over the
 phase. Use a build without sanitizers (-Dbuildtype=release).
 """
@@ -198,24 +201,57 @@ def main():
         print("copy: %s rows in %ss = %s rows/s (whole run %.1fs); cdc-migrate CPU %.1fs, "
               "PostgreSQL CPU %.1fs" % (m.group(1), m.group(2), m.group(3), wall, cpu, pgc),
               flush=True)
+        # the same copy through two copy workers, into a second database
+        pg.sql("postgres", "CREATE DATABASE bench2")
+        c0 = pg_cpu(pg)
+        wall, cpu, text = run_child([MIGRATE, "run", "--source-port", str(src.port), "--database",
+                                     "migrate_bench", "--target", pg.dsn("bench2"),
+                                     "--server-id", "7191", "--stop-at", "now",
+                                     "--copy-workers", "2"])
+        pgc = pg_cpu(pg) - c0
+        m2 = re.search(r"copy done: (\d+) rows in ([\d.]+)s \((\d+) rows/s\)", text)
+        print("copy, --copy-workers 2: %s rows in %ss = %s rows/s (whole run %.1fs); cdc-migrate "
+              "CPU %.1fs, PostgreSQL CPU %.1fs; / one connection: %.2f"
+              % (m2.group(1), m2.group(2), m2.group(3), wall, cpu, pgc,
+                 int(m2.group(3)) / int(m.group(3))), flush=True)
+        pg.sql("postgres", "DROP DATABASE bench2")
         peer_copy(src, pg)
+        # one statement per row (--statement-rows 1, the apply before
+        # multi-row statements) against the default, in the same session
         updates(src, 0)
-        strict = apply(pg, base, "strict")
+        strict1 = apply(pg, base + ["--statement-rows", "1"], "strict, one statement per row")
         updates(src, UPDATES)
+        strict = apply(pg, base, "strict")
+        print("strict multi-row / one per row: %.2f" % (strict / strict1 if strict1 else 0),
+              flush=True)
+        updates(src, 2 * UPDATES)
+        par1 = apply(pg, base + ["--workers", "4", "--statement-rows", "1"],
+                     "parallel, 4 workers, one statement per row")
+        updates(src, 3 * UPDATES)
         par = apply(pg, base + ["--workers", "4"], "parallel, 4 workers")
+        print("parallel multi-row / one per row: %.2f" % (par / par1 if par1 else 0), flush=True)
         print("parallel / strict: %.2f" % (par / strict if strict else 0), flush=True)
         if LAG_S:
             lag(src, pg, base)
-        c0 = pg_cpu(pg)
-        wall, cpu, text = run_child([MIGRATE, "verify", "--source-port", str(src.port),
-                                     "--database", "migrate_bench", "--target", pg.dsn("bench"),
-                                     "--chunk-rows", "20000", "--tables", "b"])
-        pgc = pg_cpu(pg) - c0
-        m = re.search(r"verify: (\d+) source rows in ([\d.]+)s \((\d+) rows/s\)", text)
-        ok = "verify: identical" in text
-        print("verify: %s rows in %ss = %s rows/s, %s; cdc-migrate CPU %.1fs, PostgreSQL CPU "
-              "%.1fs" % (m.group(1), m.group(2), m.group(3), "identical" if ok else "DIFFERENT",
-                         cpu, pgc))
+        # verify with the servers' digests (the default), then reading rows
+        rates = []
+        for extra in ([], ["--verify-rows"]):
+            c0 = pg_cpu(pg)
+            wall, cpu, text = run_child([MIGRATE, "verify", "--source-port", str(src.port),
+                                         "--database", "migrate_bench", "--target",
+                                         pg.dsn("bench"), "--chunk-rows", "20000", "--tables",
+                                         "b"] + extra)
+            pgc = pg_cpu(pg) - c0
+            m = re.search(r"verify: (\d+) source rows in ([\d.]+)s \((\d+) rows/s\), (\d+) of "
+                          r"(\d+) chunks", text)
+            ok = "verify: identical" in text
+            print("verify%s: %s rows in %ss = %s rows/s, %s, %s of %s chunks equal by digests; "
+                  "cdc-migrate CPU %.1fs, PostgreSQL CPU %.1fs"
+                  % (" " + extra[0] if extra else "", m.group(1), m.group(2), m.group(3),
+                     "identical" if ok else "DIFFERENT", m.group(4), m.group(5), cpu, pgc),
+                  flush=True)
+            rates.append(int(m.group(3)))
+        print("verify digests / rows: %.2f" % (rates[0] / rates[1] if rates[1] else 0))
     finally:
         pg.cleanup()
         src.drop()

@@ -135,8 +135,11 @@ def one_flavor(flavor, pg):
         w.start()
     rnd = random.Random(42)
     kills = {"copy": 0, "apply": 0, "batch": 0}
+    # MySQL's copy loads through two copy workers, MariaDB's through the
+    # main connection
+    cw = ["--copy-workers", "2"] if flavor == "mysql" else []
     for i in range(KILLS):
-        p = start_run(src, pg, pgdb, log)
+        p = start_run(src, pg, pgdb, log, cw)
         # The first kills land in the copy; the others once the run streams
         # (the copy is done), at a random moment after that.
         if i < 2:
@@ -160,8 +163,10 @@ def one_flavor(flavor, pg):
           % (name, kills["copy"], kills["apply"], kills["batch"]), flush=True)
     check("%s: %d kill -9, some during the copy, most during the apply" % (name, KILLS),
           kills["copy"] >= 1 and kills["apply"] >= KILLS // 2, str(kills))
+    check("%s: the copy loaded through %s" % (name, "2 copy workers" if cw else "one connection"),
+          ("(2 target connections)" if cw else "(1 target connection)") in open(logpath).read())
     # The last run stays; the target crashes under it and comes back.
-    p = start_run(src, pg, pgdb, log)
+    p = start_run(src, pg, pgdb, log, cw)
     time.sleep(4)
     pg.crash()
     time.sleep(2)
@@ -225,6 +230,11 @@ def one_flavor(flavor, pg):
     v = migrate("verify", src, pg, pgdb)
     check("%s: verify says identical again" % name,
           v.returncode == 0 and "verify: identical" in v.stdout, v.stdout + v.stderr)
+    # kv and ledger (integers, 4-byte UTF-8 text and names) compare by the
+    # servers' digests; items (TIME, JSON) by rows
+    m = re.search(r"(\d+) of (\d+) chunks equal by their digests", v.stderr)
+    check("%s: verify's chunk digests agree where the servers can compute them" % name,
+          m is not None and int(m.group(1)) >= 2, v.stderr[-500:])
     # DDL of another database's table, issued from ours (the stream passes
     # it: it cannot always read the names), does not stop the run.
     other = db + "_other"
@@ -341,8 +351,80 @@ def dead_letters_and_pause(pg):
     m = re.search(r"applied (\d+) transactions, (\d+) rows in ([\d.]+)s", r.stderr)
     ok = m is not None and int(m.group(2)) >= 400 and float(m.group(3)) >= 3.4
     check("rows/s ceiling holds the apply to 100 rows/s", ok, r.stderr[-600:])
+    multi_row(src, pg, pgdb, extra)
+    replica_lag(src, pg, pgdb, extra)
     src.drop()
     pg.sql("postgres", "DROP DATABASE %s" % pgdb)
+
+
+def multi_row(src, pg, pgdb, extra):
+    """Consecutive upserts and deletes of a table go as multi-row statements
+    (PostgreSQL's log shows them), and a key changed twice in one batch keeps
+    its order: the target equals SELECT on the source."""
+    pg.sql(pgdb, "ALTER DATABASE %s SET log_statement = 'all'" % pgdb)
+    q = "BEGIN;"
+    q += "".join("INSERT INTO t VALUES (%d, %d, NULL);" % (7000 + i, i) for i in range(30))
+    q += ("UPDATE t SET n = 50 WHERE id = 7005; UPDATE t SET n = 51 WHERE id = 7005;"
+          "DELETE FROM t WHERE id = 7010; INSERT INTO t VALUES (7010, 77, NULL);"
+          "UPDATE t SET id = 7100 WHERE id = 7011; UPDATE t SET n = 52 WHERE id = 7005;")
+    q += "".join("DELETE FROM t WHERE id = %d;" % (7020 + i) for i in range(6))
+    q += "INSERT INTO t VALUES (7020, 5, NULL); COMMIT;"
+    q += "".join("UPDATE t SET n = n + 1 WHERE id = %d;" % (7000 + i % 4) for i in range(12))
+    src.sql(q)
+    r = subprocess.run([MIGRATE, "run"] + args(src, pg, pgdb, ["--server-id", "7104",
+                                                               "--stop-at", "now"]) + extra,
+                       env=env(), capture_output=True, text=True, timeout=120)
+    pg.sql(pgdb, "ALTER DATABASE %s RESET log_statement" % pgdb)
+    want = src.sql("SELECT id, n FROM t WHERE id >= 7000 ORDER BY id")
+    got = pg.sql(pgdb, 'SELECT id, n FROM "migrate_pg_dl".t WHERE id >= 7000 ORDER BY id')
+    check("multi-row statements: the target equals SELECT on the source (%d rows)" % len(want),
+          r.returncode == 0 and [list(x) for x in want] == [list(x) for x in got],
+          "%s\nsource %s\ntarget %s" % (r.stderr[-400:], want, got))
+    text = open(os.path.join(pg.dir, "postgres.log"), errors="replace").read()
+    ins = re.search(r'INSERT INTO "migrate_pg_dl"\."t" \([^)]*\) VALUES \([^)]*\),\(', text)
+    dele = re.search(r'DELETE FROM "migrate_pg_dl"\."t" WHERE "id" IN \([^)]*,', text)
+    check("multi-row statements: several rows per INSERT and per DELETE (PostgreSQL's log)",
+          ins is not None and dele is not None, "insert %s delete %s" % (ins, dele))
+
+
+def replica_lag(src, pg, pgdb, extra):
+    """--max-replica-lag-ms holds the apply while the lag the target reports
+    is above it (here from --replica-lag-query, the same code path as
+    pg_stat_replication's default query), and goes on when it drops."""
+    pg.sql(pgdb, "CREATE TABLE public.lagsim (ms bigint); INSERT INTO public.lagsim VALUES (5000)")
+    src.sql("".join("INSERT INTO t VALUES (%d, 1, NULL);" % (8001 + i) for i in range(3)))
+    logpath = os.path.join(pg.dir, "run-lag.log")
+    log = open(logpath, "w")
+    p = subprocess.Popen([MIGRATE, "run"] + args(src, pg, pgdb, [
+        "--server-id", "7104", "--stop-at", "now", "--batch-txns", "1",
+        "--max-replica-lag-ms", "1000", "--replica-lag-query", "SELECT ms FROM public.lagsim"]) +
+        extra, env=env(), stdout=log, stderr=log)
+    deadline = time.time() + 60
+    while time.time() < deadline and "holding" not in open(logpath).read():
+        time.sleep(0.2)
+    time.sleep(2)
+    n = int(pg.sql(pgdb, 'SELECT count(*) FROM "migrate_pg_dl".t WHERE id > 8000')[0][0])
+    held = "5000 ms behind" in open(logpath).read() and p.poll() is None and n <= 1
+    check("replica lag above the limit: the apply holds (%d of 3 rows applied)" % n, held,
+          open(logpath).read()[-600:])
+    pg.sql(pgdb, "UPDATE public.lagsim SET ms = 0")
+    try:
+        rc = p.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        rc = -9
+    log.close()
+    n = int(pg.sql(pgdb, 'SELECT count(*) FROM "migrate_pg_dl".t WHERE id > 8000')[0][0])
+    check("replica lag back under the limit: the apply goes on to the end",
+          rc == 0 and n == 3 and "going on" in open(logpath).read(), "rc %d rows %d" % (rc, n))
+    src.sql("INSERT INTO t VALUES (8004, 1, NULL)")
+    r = subprocess.run([MIGRATE, "run"] + args(src, pg, pgdb, [
+        "--server-id", "7104", "--stop-at", "now", "--max-replica-lag-ms", "1000",
+        "--replica-lag-query", "SELECT ms FROM public.nowhere"]) + extra,
+        env=env(), capture_output=True, text=True, timeout=120)
+    check("a failing --replica-lag-query stops the run naming it",
+          r.returncode != 0 and "--replica-lag-query" in r.stderr and "nowhere" in r.stderr,
+          r.stderr[-500:])
 
 
 def main():
