@@ -43,6 +43,7 @@ struct cdc_decoder {
     int mode;
     bool started, verify, paused;
     size_t max_event;
+    int lazy;                 /* CDC__LAZY_*: how row images are read */
     cdc__buf file;         /* NUL-terminated current file name */
     uint64_t offset;      /* position of the next input byte */
 
@@ -212,6 +213,7 @@ void cdc_decoder_set_begin_cb(cdc_decoder *d, cdc_txn_cb cb, void *ud) { d->begi
 void cdc_decoder_set_commit_cb(cdc_decoder *d, cdc_txn_cb cb, void *ud) { d->commit_cb = cb; d->commit_ud = ud; }
 void cdc_decoder_set_query_cb(cdc_decoder *d, cdc_query_cb cb, void *ud) { d->query_cb = cb; d->query_ud = ud; }
 void cdc__decoder_set_max_event(cdc_decoder *d, size_t max) { d->max_event = max; }
+void cdc__decoder_set_lazy(cdc_decoder *d, int how) { d->lazy = how; }
 const cdc__gtid_set *cdc__decoder_previous_gtids(const cdc_decoder *d) { return d->prev_ok ? &d->prev : NULL; }
 const cdc__gtid *cdc__decoder_gtid(const cdc_decoder *d) { return &d->gtid_id; }
 uint64_t cdc__decoder_commit_us(const cdc_decoder *d) { return d->commit_us; }
@@ -260,6 +262,8 @@ static const cdc_column *first_old_temporal(const struct cdc_table *t, size_t n)
     return NULL;
 }
 
+#define LAZY_PROBE_ROWS 64
+
 static int do_rows(cdc_decoder *d, const cdc_event *e, uint64_t *rowidx)
 {
     cdc__rows_ev rv;
@@ -302,14 +306,21 @@ static int do_rows(cdc_decoder *d, const cdc_event *e, uint64_t *rowidx)
         cdc__rows_where w = {0, false};
         int rc = CDC_OK;
         bool has_b = rv.op != 'c', has_a = rv.op != 'd';
+        /* Values are made when the callback asks for them (lazy), unless
+         * it asked for all of them last time: then making them at once
+         * is cheaper (no second pass), and a lazy row every
+         * LAZY_PROBE_ROWS rows watches whether that still holds. */
+        bool lazy = d->lazy == CDC__LAZY_ALWAYS || (d->lazy == CDC__LAZY_ADAPTIVE && t->eager_rows == 0);
+        if (d->lazy == CDC__LAZY_ADAPTIVE && !lazy) t->eager_rows--;
+        int (*image)(const struct cdc_table *, const cdc__rows_ev *, const uint8_t *, bool, cdc__reader *,
+                     cdc_value *, uint8_t *, const cdc_value *, const uint8_t *, cdc__buf *,
+                     cdc__rows_where *, cdc__err *) = lazy ? cdc__rows_image_lazy : cdc__rows_image;
         if (has_b)
-            rc = cdc__rows_image(t, &rv, rv.cols_before, false, &r, d->vb, d->pb, NULL, NULL,
-                                 d->jbufs, &w, &d->err);
+            rc = image(t, &rv, rv.cols_before, false, &r, d->vb, d->pb, NULL, NULL, d->jbufs, &w, &d->err);
         if (rc == CDC_OK && has_a) {
             w.after = true;
-            rc = cdc__rows_image(t, &rv, rv.cols_after, rv.partial, &r, d->va, d->pa,
-                                 has_b ? d->vb : NULL, has_b ? d->pb : NULL, d->jbufs, &w,
-                                 &d->err);
+            rc = image(t, &rv, rv.cols_after, rv.partial, &r, d->va, d->pa, has_b ? d->vb : NULL,
+                       has_b ? d->pb : NULL, d->jbufs, &w, &d->err);
         }
         if (rc && d->fde.mariadb && first_old_temporal(t, rv.ncols)) {
             /* MariaDB 5.3-format TIME/DATETIME/TIMESTAMP(n) keep their
@@ -343,9 +354,15 @@ static int do_rows(cdc_decoder *d, const cdc_event *e, uint64_t *rowidx)
         c.pa = has_a ? d->pa : NULL;
         c.row = (*rowidx)++;
         c.more_in_event = cdc__rd_left(&r) > 0;
+        c.lazy = lazy;
         if (d->change_cb) {
             rc = callback_rc(d, d->change_cb(&c, d->change_ud), e->offset, type);
             if (rc) return rc;
+        }
+        if (d->lazy == CDC__LAZY_ADAPTIVE && lazy && rv.ncols) {
+            bool unread = (has_b && memchr(d->pb, CDC__PRESENT_PENDING, rv.ncols)) ||
+                          (has_a && memchr(d->pa, CDC__PRESENT_PENDING, rv.ncols));
+            t->eager_rows = unread ? 0 : LAZY_PROBE_ROWS - 1;
         }
     }
     if (rv.flags & CDC__ROWS_STMT_END_F) cdc__table_map_clear(&d->tables);
@@ -1061,14 +1078,20 @@ const cdc_column *cdc_table_column(const cdc_table *t, size_t i)
 char cdc_change_op(const cdc_change *c) { return c->op; }
 const cdc_table *cdc_change_table(const cdc_change *c) { return c->t; }
 const cdc_event *cdc_change_event(const cdc_change *c) { return c->ev; }
-const cdc_value *cdc_change_before(const cdc_change *c, size_t i)
+/* A value of a row image is made the first time it is asked for
+ * (cdc__rows_image_lazy); the arrays are the decoder's own. */
+static inline const cdc_value *image_value(const cdc_change *c, const cdc_value *vals, const uint8_t *present,
+                                           size_t i)
 {
-    return c->before && i < c->ncols && c->pb[i] ? &c->before[i] : NULL;
+    if (!vals || i >= c->ncols) return NULL;
+    uint8_t state = present[i];
+    if (__builtin_expect(state == 1, 1)) return &vals[i];
+    if (!state) return NULL;
+    cdc__rows_materialize(c->t, i, (cdc_value *)&vals[i], (uint8_t *)&present[i]);
+    return &vals[i];
 }
-const cdc_value *cdc_change_after(const cdc_change *c, size_t i)
-{
-    return c->after && i < c->ncols && c->pa[i] ? &c->after[i] : NULL;
-}
+const cdc_value *cdc_change_before(const cdc_change *c, size_t i) { return image_value(c, c->before, c->pb, i); }
+const cdc_value *cdc_change_after(const cdc_change *c, size_t i) { return image_value(c, c->after, c->pa, i); }
 /* decoder.h. pb/pa point into the decoder's own arrays, rebuilt for every row. */
 void cdc__change_hide_columns(const cdc_change *c, const uint8_t *mask)
 {

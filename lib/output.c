@@ -11,6 +11,7 @@
 #include "decoder.h"
 #include "jsonw.h"
 #include "render.h"
+#include "rows.h"
 #include "tablemap.h"
 #include "value.h"
 
@@ -75,6 +76,8 @@ static int put_image(const cdc_change *c, bool after, cdc__buf *out, cdc__err *e
     const uint8_t *present = after ? c->pa : c->pb;
     if (!vals) n = 0;
     if (n > c->ncols) n = c->ncols;
+    /* values not made yet (cdc__rows_image_lazy): the decoder's own arrays */
+    if (c->lazy && n) cdc__rows_materialize_image(t, n, (cdc_value *)vals, (uint8_t *)present);
     for (size_t i = 0; i < n && rc == CDC_OK; i++) {
         if (!present[i]) continue; /* absent from a MINIMAL/NOBLOB image */
         const cdc_value *v = &vals[i];
