@@ -165,7 +165,7 @@ static int one_file(const char *path, const struct stat *st, int flag, struct FT
     (void)st;
     (void)ftw;
     if (flag != FTW_F) return 0;
-    size_t n;
+    size_t n = 0;
     uint8_t *p = slurp(path, &n);
     if (!p) fail_msg("cannot read %s", path);
     if (n < 4 || memcmp(p, "\xfe" "bin", 4) != 0) {
@@ -226,7 +226,7 @@ static uint8_t *bench_binlog(size_t *len)
 static void test_adaptive(void **state)
 {
     (void)state;
-    size_t n;
+    size_t n = 0;
     uint8_t *p = bench_binlog(&n);
     run a = {.mode = ADAPTIVE_ALL}, o = {.mode = ADAPTIVE_ONE};
     cdc__buf_init(&a.out, NULL);
