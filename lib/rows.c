@@ -211,7 +211,7 @@ static inline __attribute__((always_inline)) bool plan_decode(const cdc__col_pla
                                cdc_value *v, size_t *used)
 {
     size_t w = pl->width;
-    if (pl->op == PLAN_SLOW || w > avail) return false;
+    if (w > avail) return false; /* PLAN_SLOW has width 0: the switch refuses it */
     *v = pl->proto;
     switch (pl->op) {
     case PLAN_INT: {
