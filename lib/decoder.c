@@ -12,6 +12,7 @@
 
 #include "crc32.h"
 #include "event.h"
+#include "jsonw.h"
 #include "payload.h"
 #include "rows.h"
 #include "schema.h"
@@ -27,6 +28,7 @@ struct cdc_event {
     const uint8_t *body;
     size_t body_len;
     const char *file;
+    cdc_bytes jfile;          /* file as a JSON string, when the decoder made it */
     uint64_t offset;
     bool unknown, inner;
     const char *gtid;
@@ -77,6 +79,10 @@ struct cdc_decoder {
 
     /* transaction state */
     char gtid[CDC__GTID_TEXT_MAX];   /* text of gtid_id */
+    /* file and gtid as JSON strings (gtid: null when empty), made when
+     * they change rather than for every row's JSON line; empty when
+     * out of memory (output.c then escapes them itself) */
+    cdc__buf jfile, jgtid;
     cdc__gtid gtid_id;
     uint64_t commit_us;
     bool in_txn;
@@ -151,6 +157,8 @@ int cdc_decoder_new(cdc_decoder **out, const cdc_allocator *alloc, char *err, si
     d->verify = true;
     d->max_event = CDC__DECODER_MAX_EVENT_DEFAULT;
     cdc__buf_init(&d->file, d->alloc);
+    cdc__buf_init(&d->jfile, d->alloc);
+    cdc__buf_init(&d->jgtid, d->alloc);
     cdc__buf_init(&d->ev, d->alloc);
     cdc__buf_init(&d->zbuf, d->alloc);
     cdc__payload_init(&d->pl, d->alloc);
@@ -166,6 +174,8 @@ void cdc_decoder_free(cdc_decoder *d)
     if (!d) return;
     const cdc_allocator *a = d->alloc;
     cdc__buf_free(&d->file);
+    cdc__buf_free(&d->jfile);
+    cdc__buf_free(&d->jgtid);
     cdc__buf_free(&d->ev);
     cdc__buf_free(&d->zbuf);
     cdc__payload_free(&d->pl);
@@ -193,10 +203,23 @@ int cdc_decoder_set_mode(cdc_decoder *d, cdc_decoder_mode mode)
 static int set_file(cdc_decoder *d, const void *name, size_t n)
 {
     cdc__buf_reset(&d->file);
-    if (cdc__buf_append(&d->file, name, n) || cdc__buf_terminate(&d->file))
+    cdc__buf_reset(&d->jfile);
+    if (cdc__buf_append(&d->file, name, n) || cdc__buf_terminate(&d->file) ||
+        cdc__render_utf8_string(&d->jfile, name, n))
         return CDC_ERR_NOMEM;
     return CDC_OK;
 }
+
+/* After d->gtid changed: its JSON form. */
+static void gtid_changed(cdc_decoder *d)
+{
+    cdc__buf_reset(&d->jgtid);
+    int rc = d->gtid[0] ? cdc__render_utf8_string(&d->jgtid, (const uint8_t *)d->gtid, strlen(d->gtid))
+                        : cdc__buf_append(&d->jgtid, "null", 4);
+    if (rc) cdc__buf_reset(&d->jgtid);
+}
+
+cdc_bytes cdc__event_file_json(const cdc_event *e) { return e->jfile; }
 
 int cdc_decoder_set_position(cdc_decoder *d, const char *file, uint64_t offset)
 {
@@ -298,6 +321,7 @@ static int do_rows(cdc_decoder *d, const cdc_event *e, uint64_t *rowidx)
 
     struct cdc_change c = {
         .op = rv.op, .t = t, .ev = e, .ncols = rv.ncols, .gtid = d->gtid,
+        .jgtid = {d->jgtid.data, d->jgtid.len},
         .ts_ms = d->commit_us ? (int64_t)(d->commit_us / 1000) : (int64_t)e->h.timestamp * 1000,
     };
     cdc__reader r = cdc__rd(rv.rows.ptr, rv.rows.len);
@@ -383,6 +407,7 @@ static void end_txn(cdc_decoder *d)
 {
     d->in_txn = false;
     d->gtid[0] = 0;
+    gtid_changed(d);
     d->gtid_id.kind = CDC__GTID_NONE;
     d->commit_us = 0;
 }
@@ -512,6 +537,7 @@ static int do_event(cdc_decoder *d, cdc_event *e, uint64_t *rowidx)
         if (cdc__gtid_ev_parse(type, e->body, e->body_len, &g, &d->err)) return d->err.code;
         d->gtid_id = g.gtid;
         cdc__gtid_format(&g.gtid, d->gtid, sizeof d->gtid);
+        gtid_changed(d);
         d->commit_us = g.immediate_commit_us;
         return CDC_OK;
     }
@@ -521,6 +547,7 @@ static int do_event(cdc_decoder *d, cdc_event *e, uint64_t *rowidx)
             return d->err.code;
         d->gtid_id = g.gtid;
         cdc__gtid_format(&g.gtid, d->gtid, sizeof d->gtid);
+        gtid_changed(d);
         d->commit_us = 0;
         if (!(g.flags & CDC__MARIA_FL_STANDALONE)) return begin_txn(d, e);
         return CDC_OK;
@@ -617,6 +644,7 @@ static int dispatch(cdc_decoder *d, const uint8_t *ev, size_t len, uint64_t off,
     e.body = ev + hl;
     e.body_len = len - hl - (crc ? 4 : 0);
     e.file = d->file.len ? (const char *)d->file.data : "";
+    e.jfile = d->file.len ? (cdc_bytes){d->jfile.data, d->jfile.len} : (cdc_bytes){NULL, 0};
     e.offset = off;
     e.inner = inner;
     e.unknown = cdc__event_type_name(type) == NULL || type == 0;
@@ -694,6 +722,7 @@ static int pl_start(cdc_decoder *d, const cdc__payload_fields *pf, size_t hl)
     e.body = d->ev.data + hl;
     e.body_len = pf->fields_len;
     e.file = d->file.len ? (const char *)d->file.data : "";
+    e.jfile = d->file.len ? (cdc_bytes){d->jfile.data, d->jfile.len} : (cdc_bytes){NULL, 0};
     e.offset = d->ev_offset;
     e.gtid = d->gtid;
     d->nevents++;

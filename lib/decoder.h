@@ -32,7 +32,12 @@ struct cdc_change {
      * rows.h): read them through cdc_change_before/after, or
      * cdc__rows_materialize_image first. */
     bool lazy;
+    cdc_bytes jgtid; /* gtid as JSON (a string or null); empty: not made */
 };
+
+/* The event's file name as a JSON string, made once per file by the
+ * decoder; empty when it did not make one. */
+cdc_bytes cdc__event_file_json(const cdc_event *e);
 
 /* How row images are read (rows.h, cdc__rows_image_lazy): by default
  * lazily while the callbacks leave values unread, whole while they read
