@@ -90,6 +90,24 @@ bool cdc__decimal_to_i64(const uint8_t *p, unsigned prec, unsigned scale, int64_
     return true;
 }
 
+bool cdc__decimal_groups_make(unsigned prec, unsigned scale, cdc__decimal_groups *g)
+{
+    memset(g, 0, sizeof *g);
+    if (prec > 18 || !cdc__decimal_bin_size(prec, scale)) return false;
+    unsigned intg = prec - scale, lead = intg % 9, trail = scale % 9;
+    unsigned nd[4], n = 0; /* at most 3 groups in 18 digits */
+    if (lead) nd[n++] = lead;
+    for (unsigned i = 0; i < intg / 9; i++) nd[n++] = 9;
+    for (unsigned i = 0; i < scale / 9; i++) nd[n++] = 9;
+    if (trail) nd[n++] = trail;
+    for (unsigned k = 0; k < n; k++) {
+        g->nb[k] = dig2bytes[nd[k]];
+        g->limit[k] = pow10_9[nd[k]];
+    }
+    g->n = (uint8_t)n;
+    return true;
+}
+
 size_t cdc__decimal_i64_text(int64_t unscaled, unsigned scale, char *out)
 {
     uint64_t m = unscaled < 0 ? (uint64_t)0 - (uint64_t)unscaled : (uint64_t)unscaled;

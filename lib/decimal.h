@@ -37,6 +37,40 @@ int cdc__decimal_check(const uint8_t *p, unsigned prec, unsigned scale, cdc__err
  * of range (cdc__decimal_check then says which) or prec > 18. */
 bool cdc__decimal_to_i64(const uint8_t *p, unsigned prec, unsigned scale, int64_t *unscaled);
 
+/*
+ * The digit groups of a DECIMAL(prec,scale) with prec <= 18, worked out
+ * once per column (rows.c keeps them in the table's plan) so that
+ * cdc__decimal_groups_to_i64 reads a value without redoing it.
+ */
+typedef struct cdc__decimal_groups {
+    uint8_t n;         /* groups, 1..4 */
+    uint8_t nb[4];     /* bytes of each */
+    uint32_t limit[4]; /* 10^digits of each: a group value must be below it */
+} cdc__decimal_groups;
+
+/* False when prec > 18 or prec/scale are out of range. */
+bool cdc__decimal_groups_make(unsigned prec, unsigned scale, cdc__decimal_groups *g);
+
+/* cdc__decimal_to_i64 through groups made for its prec and scale: the
+ * same result and the same checks. */
+static inline bool cdc__decimal_groups_to_i64(const uint8_t *p, const cdc__decimal_groups *g,
+                                              int64_t *unscaled)
+{
+    uint32_t flip = (p[0] & 0x80) ? 0 : 0xffffffffu; /* negative: digits stored inverted */
+    uint32_t sign = 0x80u << (8 * (g->nb[0] - 1));   /* the sign bit is not a digit bit */
+    uint64_t acc = 0;                                /* at most 18 digits: below 2^63 */
+    for (unsigned k = 0; k < g->n; k++) {
+        unsigned nb = g->nb[k];
+        uint32_t v = (uint32_t)cdc__beN(p, nb) ^ (flip >> (32 - 8 * nb)) ^ sign;
+        sign = 0;
+        p += nb;
+        if (v >= g->limit[k]) return false;
+        acc = acc * g->limit[k] + v;
+    }
+    *unscaled = flip ? -(int64_t)acc : (int64_t)acc;
+    return true;
+}
+
 /* Text of unscaled / 10^scale exactly as cdc__decimal_to_text writes it
  * ("-12.30", "0.05", "7"); out needs CDC__DECIMAL_TEXT_MAX bytes, is not
  * NUL-terminated. Returns the length. */

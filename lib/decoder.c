@@ -12,6 +12,7 @@
 
 #include "crc32.h"
 #include "event.h"
+#include "jsonw.h"
 #include "payload.h"
 #include "rows.h"
 #include "schema.h"
@@ -27,6 +28,7 @@ struct cdc_event {
     const uint8_t *body;
     size_t body_len;
     const char *file;
+    cdc_bytes jfile;          /* file as a JSON string, when the decoder made it */
     uint64_t offset;
     bool unknown, inner;
     const char *gtid;
@@ -43,6 +45,7 @@ struct cdc_decoder {
     int mode;
     bool started, verify, paused;
     size_t max_event;
+    int lazy;                 /* CDC__LAZY_*: how row images are read */
     cdc__buf file;         /* NUL-terminated current file name */
     uint64_t offset;      /* position of the next input byte */
 
@@ -76,6 +79,10 @@ struct cdc_decoder {
 
     /* transaction state */
     char gtid[CDC__GTID_TEXT_MAX];   /* text of gtid_id */
+    /* file and gtid as JSON strings (gtid: null when empty), made when
+     * they change rather than for every row's JSON line; empty when
+     * out of memory (output.c then escapes them itself) */
+    cdc__buf jfile, jgtid;
     cdc__gtid gtid_id;
     uint64_t commit_us;
     bool in_txn;
@@ -150,6 +157,8 @@ int cdc_decoder_new(cdc_decoder **out, const cdc_allocator *alloc, char *err, si
     d->verify = true;
     d->max_event = CDC__DECODER_MAX_EVENT_DEFAULT;
     cdc__buf_init(&d->file, d->alloc);
+    cdc__buf_init(&d->jfile, d->alloc);
+    cdc__buf_init(&d->jgtid, d->alloc);
     cdc__buf_init(&d->ev, d->alloc);
     cdc__buf_init(&d->zbuf, d->alloc);
     cdc__payload_init(&d->pl, d->alloc);
@@ -165,6 +174,8 @@ void cdc_decoder_free(cdc_decoder *d)
     if (!d) return;
     const cdc_allocator *a = d->alloc;
     cdc__buf_free(&d->file);
+    cdc__buf_free(&d->jfile);
+    cdc__buf_free(&d->jgtid);
     cdc__buf_free(&d->ev);
     cdc__buf_free(&d->zbuf);
     cdc__payload_free(&d->pl);
@@ -192,10 +203,23 @@ int cdc_decoder_set_mode(cdc_decoder *d, cdc_decoder_mode mode)
 static int set_file(cdc_decoder *d, const void *name, size_t n)
 {
     cdc__buf_reset(&d->file);
-    if (cdc__buf_append(&d->file, name, n) || cdc__buf_terminate(&d->file))
+    cdc__buf_reset(&d->jfile);
+    if (cdc__buf_append(&d->file, name, n) || cdc__buf_terminate(&d->file) ||
+        cdc__render_utf8_string(&d->jfile, name, n))
         return CDC_ERR_NOMEM;
     return CDC_OK;
 }
+
+/* After d->gtid changed: its JSON form. */
+static void gtid_changed(cdc_decoder *d)
+{
+    cdc__buf_reset(&d->jgtid);
+    int rc = d->gtid[0] ? cdc__render_utf8_string(&d->jgtid, (const uint8_t *)d->gtid, strlen(d->gtid))
+                        : cdc__buf_append(&d->jgtid, "null", 4);
+    if (rc) cdc__buf_reset(&d->jgtid);
+}
+
+cdc_bytes cdc__event_file_json(const cdc_event *e) { return e->jfile; }
 
 int cdc_decoder_set_position(cdc_decoder *d, const char *file, uint64_t offset)
 {
@@ -212,6 +236,7 @@ void cdc_decoder_set_begin_cb(cdc_decoder *d, cdc_txn_cb cb, void *ud) { d->begi
 void cdc_decoder_set_commit_cb(cdc_decoder *d, cdc_txn_cb cb, void *ud) { d->commit_cb = cb; d->commit_ud = ud; }
 void cdc_decoder_set_query_cb(cdc_decoder *d, cdc_query_cb cb, void *ud) { d->query_cb = cb; d->query_ud = ud; }
 void cdc__decoder_set_max_event(cdc_decoder *d, size_t max) { d->max_event = max; }
+void cdc__decoder_set_lazy(cdc_decoder *d, int how) { d->lazy = how; }
 const cdc__gtid_set *cdc__decoder_previous_gtids(const cdc_decoder *d) { return d->prev_ok ? &d->prev : NULL; }
 const cdc__gtid *cdc__decoder_gtid(const cdc_decoder *d) { return &d->gtid_id; }
 uint64_t cdc__decoder_commit_us(const cdc_decoder *d) { return d->commit_us; }
@@ -260,6 +285,8 @@ static const cdc_column *first_old_temporal(const struct cdc_table *t, size_t n)
     return NULL;
 }
 
+#define LAZY_PROBE_ROWS 64
+
 static int do_rows(cdc_decoder *d, const cdc_event *e, uint64_t *rowidx)
 {
     cdc__rows_ev rv;
@@ -294,6 +321,7 @@ static int do_rows(cdc_decoder *d, const cdc_event *e, uint64_t *rowidx)
 
     struct cdc_change c = {
         .op = rv.op, .t = t, .ev = e, .ncols = rv.ncols, .gtid = d->gtid,
+        .jgtid = {d->jgtid.data, d->jgtid.len},
         .ts_ms = d->commit_us ? (int64_t)(d->commit_us / 1000) : (int64_t)e->h.timestamp * 1000,
     };
     cdc__reader r = cdc__rd(rv.rows.ptr, rv.rows.len);
@@ -302,14 +330,21 @@ static int do_rows(cdc_decoder *d, const cdc_event *e, uint64_t *rowidx)
         cdc__rows_where w = {0, false};
         int rc = CDC_OK;
         bool has_b = rv.op != 'c', has_a = rv.op != 'd';
+        /* Values are made when the callback asks for them (lazy), unless
+         * it asked for all of them last time: then making them at once
+         * is cheaper (no second pass), and a lazy row every
+         * LAZY_PROBE_ROWS rows watches whether that still holds. */
+        bool lazy = d->lazy == CDC__LAZY_ALWAYS || (d->lazy == CDC__LAZY_ADAPTIVE && t->eager_rows == 0);
+        if (d->lazy == CDC__LAZY_ADAPTIVE && !lazy) t->eager_rows--;
+        int (*image)(const struct cdc_table *, const cdc__rows_ev *, const uint8_t *, bool, cdc__reader *,
+                     cdc_value *, uint8_t *, const cdc_value *, const uint8_t *, cdc__buf *,
+                     cdc__rows_where *, cdc__err *) = lazy ? cdc__rows_image_lazy : cdc__rows_image;
         if (has_b)
-            rc = cdc__rows_image(t, &rv, rv.cols_before, false, &r, d->vb, d->pb, NULL, NULL,
-                                 d->jbufs, &w, &d->err);
+            rc = image(t, &rv, rv.cols_before, false, &r, d->vb, d->pb, NULL, NULL, d->jbufs, &w, &d->err);
         if (rc == CDC_OK && has_a) {
             w.after = true;
-            rc = cdc__rows_image(t, &rv, rv.cols_after, rv.partial, &r, d->va, d->pa,
-                                 has_b ? d->vb : NULL, has_b ? d->pb : NULL, d->jbufs, &w,
-                                 &d->err);
+            rc = image(t, &rv, rv.cols_after, rv.partial, &r, d->va, d->pa, has_b ? d->vb : NULL,
+                       has_b ? d->pb : NULL, d->jbufs, &w, &d->err);
         }
         if (rc && d->fde.mariadb && first_old_temporal(t, rv.ncols)) {
             /* MariaDB 5.3-format TIME/DATETIME/TIMESTAMP(n) keep their
@@ -343,9 +378,15 @@ static int do_rows(cdc_decoder *d, const cdc_event *e, uint64_t *rowidx)
         c.pa = has_a ? d->pa : NULL;
         c.row = (*rowidx)++;
         c.more_in_event = cdc__rd_left(&r) > 0;
+        c.lazy = lazy;
         if (d->change_cb) {
             rc = callback_rc(d, d->change_cb(&c, d->change_ud), e->offset, type);
             if (rc) return rc;
+        }
+        if (d->lazy == CDC__LAZY_ADAPTIVE && lazy && rv.ncols) {
+            bool unread = (has_b && memchr(d->pb, CDC__PRESENT_PENDING, rv.ncols)) ||
+                          (has_a && memchr(d->pa, CDC__PRESENT_PENDING, rv.ncols));
+            t->eager_rows = unread ? 0 : LAZY_PROBE_ROWS - 1;
         }
     }
     if (rv.flags & CDC__ROWS_STMT_END_F) cdc__table_map_clear(&d->tables);
@@ -366,6 +407,7 @@ static void end_txn(cdc_decoder *d)
 {
     d->in_txn = false;
     d->gtid[0] = 0;
+    gtid_changed(d);
     d->gtid_id.kind = CDC__GTID_NONE;
     d->commit_us = 0;
 }
@@ -494,6 +536,7 @@ static int do_event(cdc_decoder *d, cdc_event *e, uint64_t *rowidx)
         if (cdc__gtid_ev_parse(type, e->body, e->body_len, &g, &d->err)) return d->err.code;
         d->gtid_id = g.gtid;
         cdc__gtid_format(&g.gtid, d->gtid, sizeof d->gtid);
+        gtid_changed(d);
         d->commit_us = g.immediate_commit_us;
         return CDC_OK;
     }
@@ -503,6 +546,7 @@ static int do_event(cdc_decoder *d, cdc_event *e, uint64_t *rowidx)
             return d->err.code;
         d->gtid_id = g.gtid;
         cdc__gtid_format(&g.gtid, d->gtid, sizeof d->gtid);
+        gtid_changed(d);
         d->commit_us = 0;
         if (!(g.flags & CDC__MARIA_FL_STANDALONE)) return begin_txn(d, e);
         return CDC_OK;
@@ -599,6 +643,7 @@ static int dispatch(cdc_decoder *d, const uint8_t *ev, size_t len, uint64_t off,
     e.body = ev + hl;
     e.body_len = len - hl - (crc ? 4 : 0);
     e.file = d->file.len ? (const char *)d->file.data : "";
+    e.jfile = d->file.len ? (cdc_bytes){d->jfile.data, d->jfile.len} : (cdc_bytes){NULL, 0};
     e.offset = off;
     e.inner = inner;
     e.unknown = cdc__event_type_name(type) == NULL || type == 0;
@@ -676,6 +721,7 @@ static int pl_start(cdc_decoder *d, const cdc__payload_fields *pf, size_t hl)
     e.body = d->ev.data + hl;
     e.body_len = pf->fields_len;
     e.file = d->file.len ? (const char *)d->file.data : "";
+    e.jfile = d->file.len ? (cdc_bytes){d->jfile.data, d->jfile.len} : (cdc_bytes){NULL, 0};
     e.offset = d->ev_offset;
     e.gtid = d->gtid;
     d->nevents++;
@@ -1060,14 +1106,20 @@ const cdc_column *cdc_table_column(const cdc_table *t, size_t i)
 char cdc_change_op(const cdc_change *c) { return c->op; }
 const cdc_table *cdc_change_table(const cdc_change *c) { return c->t; }
 const cdc_event *cdc_change_event(const cdc_change *c) { return c->ev; }
-const cdc_value *cdc_change_before(const cdc_change *c, size_t i)
+/* A value of a row image is made the first time it is asked for
+ * (cdc__rows_image_lazy); the arrays are the decoder's own. */
+static inline const cdc_value *image_value(const cdc_change *c, const cdc_value *vals, const uint8_t *present,
+                                           size_t i)
 {
-    return c->before && i < c->ncols && c->pb[i] ? &c->before[i] : NULL;
+    if (!vals || i >= c->ncols) return NULL;
+    uint8_t state = present[i];
+    if (__builtin_expect(state == 1, 1)) return &vals[i];
+    if (!state) return NULL;
+    cdc__rows_materialize(c->t, i, (cdc_value *)&vals[i], (uint8_t *)&present[i]);
+    return &vals[i];
 }
-const cdc_value *cdc_change_after(const cdc_change *c, size_t i)
-{
-    return c->after && i < c->ncols && c->pa[i] ? &c->after[i] : NULL;
-}
+const cdc_value *cdc_change_before(const cdc_change *c, size_t i) { return image_value(c, c->before, c->pb, i); }
+const cdc_value *cdc_change_after(const cdc_change *c, size_t i) { return image_value(c, c->after, c->pa, i); }
 /* decoder.h. pb/pa point into the decoder's own arrays, rebuilt for every row. */
 void cdc__change_hide_columns(const cdc_change *c, const uint8_t *mask)
 {

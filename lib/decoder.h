@@ -28,8 +28,22 @@ struct cdc_change {
      * pauses here makes a stream re-read the transaction (a decoder
      * cannot stop inside an event), so batches wait for the event's end. */
     bool more_in_event;
+    /* Some values may not be made yet (present[i] == CDC__PRESENT_PENDING,
+     * rows.h): read them through cdc_change_before/after, or
+     * cdc__rows_materialize_image first. */
+    bool lazy;
+    cdc_bytes jgtid; /* gtid as JSON (a string or null); empty: not made */
 };
 
+/* The event's file name as a JSON string, made once per file by the
+ * decoder; empty when it did not make one. */
+cdc_bytes cdc__event_file_json(const cdc_event *e);
+
+/* How row images are read (rows.h, cdc__rows_image_lazy): by default
+ * lazily while the callbacks leave values unread, whole while they read
+ * every value; tests pick one way for every row. */
+enum { CDC__LAZY_ADAPTIVE, CDC__LAZY_ALWAYS, CDC__LAZY_NEVER };
+void cdc__decoder_set_lazy(cdc_decoder *d, int how);
 /* Caps the size of one event (outer, inner or MariaDB-uncompressed). */
 void cdc__decoder_set_max_event(cdc_decoder *d, size_t max);
 /* GTID set of the last PREVIOUS_GTIDS / GTID_LIST event seen; NULL when

@@ -308,6 +308,10 @@ static const uint8_t short_escape[0x60] = {
 static inline uint8_t *put_escape(uint8_t *o, uint8_t c)
 {
     o[0] = '\\';
+    if (c >= 0x20) { /* '"' and '\\' escape as themselves */
+        o[1] = c;
+        return o + 2;
+    }
     if (short_escape[c]) {
         o[1] = short_escape[c];
         return o + 2;
@@ -493,10 +497,27 @@ static const char digits2[] =
     "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
     "8081828384858687888990919293949596979899";
 
+/* Decimal digits of v (1..20): from its bit length, bits * 1233 / 4096
+ * being floor(log10(2^bits)) for bits 1..64, and one compare. pow10[0]
+ * is 0 so that 0 counts one digit. */
+static inline size_t digits10(uint64_t v)
+{
+    static const uint64_t pow10[20] = {
+        0, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000,
+        10000000000u, 100000000000u, 1000000000000u, 10000000000000u, 100000000000000u,
+        1000000000000000u, 10000000000000000u, 100000000000000000u, 1000000000000000000u,
+        10000000000000000000u};
+    unsigned bits = 64 - (unsigned)__builtin_clzll(v | 1);
+    size_t n = (bits * 1233) >> 12;
+    return n + (v >= pow10[n]);
+}
+
+/* Written from the last digit back, in place: no copy of a variable
+ * length (a call into libc) afterwards. */
 size_t cdc__fmt_u64(char *buf, uint64_t v)
 {
-    char tmp[20];
-    char *p = tmp + sizeof tmp;
+    size_t n = digits10(v);
+    char *p = buf + n;
     while (v >= 100) {
         unsigned r = (unsigned)(v % 100);
         v /= 100;
@@ -509,8 +530,6 @@ size_t cdc__fmt_u64(char *buf, uint64_t v)
     } else {
         *--p = (char)('0' + v);
     }
-    size_t n = (size_t)(tmp + sizeof tmp - p);
-    memcpy(buf, p, n);
     return n;
 }
 

@@ -11,6 +11,7 @@
 #include "decoder.h"
 #include "jsonw.h"
 #include "render.h"
+#include "rows.h"
 #include "tablemap.h"
 #include "value.h"
 
@@ -75,6 +76,8 @@ static int put_image(const cdc_change *c, bool after, cdc__buf *out, cdc__err *e
     const uint8_t *present = after ? c->pa : c->pb;
     if (!vals) n = 0;
     if (n > c->ncols) n = c->ncols;
+    /* values not made yet (cdc__rows_image_lazy): the decoder's own arrays */
+    if (c->lazy && n) cdc__rows_materialize_image(t, n, (cdc_value *)vals, (uint8_t *)present);
     for (size_t i = 0; i < n && rc == CDC_OK; i++) {
         if (!present[i]) continue; /* absent from a MINIMAL/NOBLOB image */
         const cdc_value *v = &vals[i];
@@ -114,14 +117,16 @@ int cdc__change_render_json(const cdc_change *c, cdc__buf *out, cdc__err *err)
     if (rc) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
     if ((rc = put_image(c, true, out, err))) return rc;
     rc = PUT_LIT(out, ",\"pos\":{\"file\":");
-    rc |= put_str(out, cdc_change_file(c));
+    cdc_bytes jfile = cdc__event_file_json(c->ev); /* escaped once per file */
+    rc |= jfile.len ? put(out, jfile.ptr, jfile.len) : put_str(out, cdc_change_file(c));
     rc |= PUT_LIT(out, ",\"offset\":");
     rc |= put_u64(out, cdc_change_offset(c));
     rc |= PUT_LIT(out, ",\"row\":");
     rc |= put_u64(out, cdc_change_row(c));
     rc |= PUT_LIT(out, "},\"gtid\":");
     const char *g = cdc_change_gtid(c);
-    rc |= g[0] ? put_str(out, g) : PUT_LIT(out, "null");
+    if (c->jgtid.len) rc |= put(out, c->jgtid.ptr, c->jgtid.len); /* escaped once per transaction */
+    else rc |= g[0] ? put_str(out, g) : PUT_LIT(out, "null");
     rc |= PUT_LIT(out, ",\"server_id\":");
     rc |= put_u64(out, cdc_change_server_id(c));
     rc |= PUT_LIT(out, ",\"ts_ms\":");

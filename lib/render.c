@@ -267,11 +267,33 @@ static int render_inet_uuid(const cdc_value *v, cdc__buf *out, cdc__err *err)
  * end) they go through num[] and put(), which asks for what they take. */
 #define NUM_ROOM 48
 
+/* The text of a DATE, DATETIME, TIME or TIMESTAMP value (at most
+ * CDC__TEMPORAL_TEXT_MAX + 1 bytes with the 'Z'), unquoted. */
+static inline size_t temporal_text(const cdc_value *v, char *t)
+{
+    cdc__temporal tm;
+    size_t n;
+    switch (v->kind) {
+    case CDC_K_DATE: return cdc__fmt_date(t, &v->v.tm);
+    case CDC_K_DATETIME: return cdc__fmt_datetime(t, &v->v.tm, v->fsp, 'T');
+    case CDC_K_TIME: return cdc__fmt_time(t, &v->v.tm, v->fsp);
+    default: /* TIMESTAMP */
+        if (v->flags & CDC_VF_ZERO_DATE) {
+            /* the zero TIMESTAMP is no instant: no zone suffix */
+            memset(&tm, 0, sizeof tm);
+            return cdc__fmt_datetime(t, &tm, v->fsp, 'T');
+        }
+        cdc__epoch_to_tm(v->v.ts.sec, v->v.ts.usec, &tm);
+        n = cdc__fmt_datetime(t, &tm, v->fsp, 'T');
+        t[n++] = 'Z';
+        return n;
+    }
+}
+
 int cdc__value_render_json(const cdc_value *v, cdc__buf *out, cdc__err *err)
 {
-    char num[CDC__TEMPORAL_TEXT_MAX > 40 ? CDC__TEMPORAL_TEXT_MAX : 40];
+    char num[CDC__TEMPORAL_TEXT_MAX + 1 > 40 ? CDC__TEMPORAL_TEXT_MAX + 1 : 40];
     size_t n;
-    cdc__temporal tm;
     char *at = out->cap - out->len >= NUM_ROOM ? (char *)out->data + out->len : NULL;
     switch (v->kind) {
     case CDC_K_NULL: return put(out, "null", 4, err);
@@ -294,20 +316,20 @@ int cdc__value_render_json(const cdc_value *v, cdc__buf *out, cdc__err *err)
         n = cdc__fmt_double(num, v->v.d);
         return put(out, num, n, err);
     case CDC_K_DECIMAL: return render_decimal(v, out, err);
-    case CDC_K_DATE: n = cdc__fmt_date(num, &v->v.tm); return put_quoted(out, num, n, err);
-    case CDC_K_DATETIME: n = cdc__fmt_datetime(num, &v->v.tm, v->fsp, 'T'); return put_quoted(out, num, n, err);
-    case CDC_K_TIME: n = cdc__fmt_time(num, &v->v.tm, v->fsp); return put_quoted(out, num, n, err);
-    case CDC_K_TIMESTAMP:
-        if (v->flags & CDC_VF_ZERO_DATE) {
-            /* the zero TIMESTAMP is no instant: no zone suffix */
-            memset(&tm, 0, sizeof tm);
-            n = cdc__fmt_datetime(num, &tm, v->fsp, 'T');
-        } else {
-            cdc__epoch_to_tm(v->v.ts.sec, v->v.ts.usec, &tm);
-            n = cdc__fmt_datetime(num, &tm, v->fsp, 'T');
-            num[n++] = 'Z';
-        }
-        return put_quoted(out, num, n, err);
+    case CDC_K_DATE:
+    case CDC_K_DATETIME:
+    case CDC_K_TIME:
+    case CDC_K_TIMESTAMP: {
+        /* in place between its quotes when the room is there */
+        bool in_place = out->cap - out->len >= CDC__TEMPORAL_TEXT_MAX + 3;
+        char *t = in_place ? (char *)out->data + out->len + 1 : num;
+        n = temporal_text(v, t);
+        if (!in_place) return put_quoted(out, num, n, err);
+        t[-1] = '"';
+        t[n] = '"';
+        out->len += n + 2;
+        return CDC_OK;
+    }
     case CDC_K_ENUM:
         if (v->col && v->col->n_labels && v->v.u <= v->col->n_labels) {
             if (v->v.u == 0) return put(out, "\"\"", 2, err); /* the '' error value */

@@ -166,7 +166,13 @@ void cdc__col_plan_make(const cdc_column *c, cdc__col_plan *pl)
     default: break; /* old temporal and DECIMAL forms, GEOMETRY, VECTOR, NULL: rowvalue.c */
     }
     if (pl->op == PLAN_TIME2 || pl->op == PLAN_DATETIME2 || pl->op == PLAN_TIMESTAMP2) pl->fsp = (uint8_t)fsp;
+    if (pl->op == PLAN_DECIMAL) cdc__decimal_groups_make(c->meta >> 8, c->meta & 0xff, &pl->dec);
     pl->json = c->type == CDC_T_JSON;
+    memset(&pl->proto, 0, sizeof pl->proto);
+    pl->proto.kind = pl->kind;
+    pl->proto.fsp = pl->fsp;
+    pl->proto.flags = pl->vflags;
+    pl->proto.col = c;
 }
 
 int cdc__rows_prepare(struct cdc_table *t)
@@ -205,12 +211,8 @@ static inline __attribute__((always_inline)) bool plan_decode(const cdc__col_pla
                                cdc_value *v, size_t *used)
 {
     size_t w = pl->width;
-    if (pl->op == PLAN_SLOW || w > avail) return false;
-    memset(v, 0, sizeof *v);
-    v->kind = pl->kind;
-    v->fsp = pl->fsp;
-    v->flags = pl->vflags;
-    v->col = c;
+    if (w > avail) return false; /* PLAN_SLOW has width 0: the switch refuses it */
+    *v = pl->proto;
     switch (pl->op) {
     case PLAN_INT: {
         unsigned shift = (unsigned)(64 - 8 * w);
@@ -241,13 +243,12 @@ static inline __attribute__((always_inline)) bool plan_decode(const cdc__col_pla
     case PLAN_DECIMAL: {
         /* up to 18 digits: checked and read as an integer in one pass,
          * which the getters and the JSON text then use */
-        unsigned prec = c->meta >> 8, scale = c->meta & 0xff;
-        if (prec <= 18) {
-            if (!cdc__decimal_to_i64(p, prec, scale, &v->v.dec.unscaled)) return false;
+        if (pl->dec.n) {
+            if (!cdc__decimal_groups_to_i64(p, &pl->dec, &v->v.dec.unscaled)) return false;
             v->flags |= CDC_VF_SCALED;
         } else {
             cdc__err scratch;
-            if (cdc__decimal_check(p, prec, scale, &scratch) < 0) return false;
+            if (cdc__decimal_check(p, c->meta >> 8, c->meta & 0xff, &scratch) < 0) return false;
         }
         v->v.dec.b = (cdc_bytes){p, w};
         break;
@@ -284,11 +285,48 @@ int cdc__value_decode_planned(const cdc__col_plan *pl, const cdc_column *c, cons
     return cdc__value_decode(c, p, avail, out, used, err);
 }
 
+/* Lazy reading: how many bytes the value at p takes, without making it;
+ * v keeps where it starts and what the image had left there, for
+ * cdc__rows_materialize. False when the value must be decoded now: a
+ * DECIMAL (its digit groups are checked as it is read), a PLAN_SLOW
+ * column, or a value short of its bytes (plan_decode and
+ * cdc__value_decode then say what is wrong). A value that passes cannot
+ * fail later: plan_decode of the other kinds only loads bytes. */
+static inline __attribute__((always_inline)) bool plan_skip(const cdc__col_plan *pl, const uint8_t *p, size_t avail,
+                                                            cdc_value *v, size_t *used)
+{
+    size_t w = pl->width;
+    if (pl->op == PLAN_SLOW || pl->op == PLAN_DECIMAL || w > avail) return false;
+    if (pl->op == PLAN_LENPREF) {
+        uint64_t n = load_le(p, w, avail);
+        if (n > avail - w) return false;
+        w += (size_t)n;
+    }
+    v->v.b = (cdc_bytes){p, avail};
+    *used = w;
+    return true;
+}
+
+void cdc__rows_materialize(const struct cdc_table *t, size_t i, cdc_value *v, uint8_t *state)
+{
+    size_t used;
+    const uint8_t *p = v->v.b.ptr;
+    size_t avail = v->v.b.len;
+    plan_decode(&t->plan[i], &t->cols[i], p, avail, v, &used);
+    *state = 1;
+}
+
+void cdc__rows_materialize_image(const struct cdc_table *t, size_t n, cdc_value *vals, uint8_t *present)
+{
+    for (size_t i = 0; i < n; i++)
+        if (present[i] == CDC__PRESENT_PENDING) cdc__rows_materialize(t, i, &vals[i], &present[i]);
+}
+
 /* ---- row images ----------------------------------------------------------- */
 
 /* A PARTIAL_JSON diff for column i: applied to the before value when
  * there is one, else delivered as it is. */
-static int partial_json(const cdc_column *c, size_t i, const uint8_t *p, size_t avail, cdc_value *v,
+static int partial_json(const struct cdc_table *t, const cdc_column *c, size_t i, const uint8_t *p, size_t avail, cdc_value *v,
                         size_t *used, const cdc_value *before, const uint8_t *before_present, cdc__buf *jbuf,
                         cdc__err *err)
 {
@@ -297,6 +335,8 @@ static int partial_json(const cdc_column *c, size_t i, const uint8_t *p, size_t 
     if (rc) return rc;
     *v = diff;
     v->col = c;
+    if (before && before_present && before_present[i] == CDC__PRESENT_PENDING) /* decoder-owned arrays */
+        cdc__rows_materialize(t, i, (cdc_value *)&before[i], (uint8_t *)&before_present[i]);
     if (before && before_present && before_present[i] && before[i].kind != CDC_K_NULL) {
         cdc__buf_reset(jbuf);
         cdc__err tmp;
@@ -313,12 +353,28 @@ static int partial_json(const cdc_column *c, size_t i, const uint8_t *p, size_t 
     return CDC_OK;
 }
 
+/* A value the plan could not read: cdc__value_decode reads it or says
+ * what is wrong. */
+static __attribute__((noinline)) int decode_slow(const cdc_column *c, size_t i, const uint8_t *p, size_t avail,
+                                                 cdc_value *v, size_t *used, cdc__rows_where *where, cdc__err *err)
+{
+    int rc = cdc__value_decode(c, p, avail, v, used, err);
+    if (!rc && *used > avail)
+        rc = cdc__err_set(err, CDC_ERR_CORRUPT, "value claims %zu bytes, %zu left", *used, avail);
+    if (rc) {
+        where->column = i;
+        return rc;
+    }
+    v->col = c;
+    return CDC_OK;
+}
+
 /* The per-row loop of cdc__rows_image, through the table's plan. */
 static inline __attribute__((always_inline)) int
 image_loop(const struct cdc_table *t, size_t n, const cdc__col_plan *plan, const uint8_t *bitmap, size_t npresent,
            const uint8_t *nulls, const uint8_t *pbits, cdc__reader *r, cdc_value *vals, uint8_t *present,
            const cdc_value *before, const uint8_t *before_present, cdc__buf *jbufs, cdc__rows_where *where,
-           cdc__err *err)
+           bool lazy, cdc__err *err)
 {
     const uint8_t *p = cdc__rd_ptr(r), *end = r->p + r->len;
     size_t k = 0;
@@ -342,22 +398,18 @@ image_loop(const struct cdc_table *t, size_t n, const cdc__col_plan *plan, const
         }
         size_t avail = (size_t)(end - p), used = 0;
         if (pbits && pl->json && ((pbits[pl->json_k / 8] >> (pl->json_k % 8)) & 1)) {
-            int rc = partial_json(c, i, p, avail, v, &used, before, before_present, &jbufs[pl->json_k], err);
+            int rc = partial_json(t, c, i, p, avail, v, &used, before, before_present, &jbufs[pl->json_k], err);
+            if (!rc && used > avail)
+                rc = cdc__err_set(err, CDC_ERR_CORRUPT, "value claims %zu bytes, %zu left", used, avail);
             if (rc) {
                 where->column = i;
                 return rc;
             }
+        } else if (lazy && plan_skip(pl, p, avail, v, &used)) {
+            present[i] = CDC__PRESENT_PENDING;
         } else if (!plan_decode(pl, c, p, avail, v, &used)) {
-            int rc = cdc__value_decode(c, p, avail, v, &used, err);
-            if (rc) {
-                where->column = i;
-                return rc;
-            }
-            v->col = c;
-        }
-        if (used > avail) {
-            where->column = i;
-            return cdc__err_set(err, CDC_ERR_CORRUPT, "value claims %zu bytes, %zu left", used, avail);
+            int rc = decode_slow(c, i, p, avail, v, &used, where, err);
+            if (rc) return rc;
         }
         p += used;
     }
@@ -365,10 +417,41 @@ image_loop(const struct cdc_table *t, size_t n, const cdc__col_plan *plan, const
     return CDC_OK;
 }
 
-int cdc__rows_image(const struct cdc_table *t, const cdc__rows_ev *ev, const uint8_t *bitmap,
-                    bool partial_after, cdc__reader *r, cdc_value *vals, uint8_t *present,
-                    const cdc_value *before, const uint8_t *before_present, cdc__buf *jbufs,
-                    cdc__rows_where *where, cdc__err *err)
+/* The same for the usual image: every column present, none NULL, no
+ * partial JSON. Nothing to test per column but the plan. */
+static inline __attribute__((always_inline)) int
+image_loop_dense(const struct cdc_table *t, size_t n, const cdc__col_plan *plan, cdc__reader *r, cdc_value *vals,
+                 uint8_t *present, cdc__rows_where *where, bool lazy, cdc__err *err)
+{
+    const uint8_t *p = cdc__rd_ptr(r), *end = r->p + r->len;
+    for (size_t i = 0; i < n; i++) {
+        size_t avail = (size_t)(end - p), used = 0;
+        present[i] = 1;
+        if (lazy && plan_skip(&plan[i], p, avail, &vals[i], &used)) {
+            present[i] = CDC__PRESENT_PENDING;
+        } else if (!plan_decode(&plan[i], &t->cols[i], p, avail, &vals[i], &used)) {
+            int rc = decode_slow(&t->cols[i], i, p, avail, &vals[i], &used, where, err);
+            if (rc) return rc;
+        }
+        p += used;
+    }
+    r->off = (size_t)(p - r->p);
+    return CDC_OK;
+}
+
+/* 1 when none of the first n bits of the NULL bitmap is set. */
+static inline bool no_nulls(const uint8_t *nulls, size_t n)
+{
+    uint8_t any = 0;
+    for (size_t i = 0; i < n / 8; i++) any |= nulls[i];
+    if (n % 8) any |= (uint8_t)(nulls[n / 8] & ((1u << (n % 8)) - 1));
+    return any == 0;
+}
+
+static inline __attribute__((always_inline)) int
+rows_image(const struct cdc_table *t, const cdc__rows_ev *ev, const uint8_t *bitmap, bool partial_after,
+           cdc__reader *r, cdc_value *vals, uint8_t *present, const cdc_value *before,
+           const uint8_t *before_present, cdc__buf *jbufs, cdc__rows_where *where, bool lazy, cdc__err *err)
 {
     size_t n = ev->ncols;
     const uint8_t *pbits = NULL;
@@ -400,8 +483,35 @@ int cdc__rows_image(const struct cdc_table *t, const cdc__rows_ev *ev, const uin
         }
         plan = own;
     }
-    int rc = image_loop(t, n, plan, bitmap, npresent, nulls, pbits, r, vals, present, before, before_present,
-                        jbufs, where, err);
+    lazy = lazy && !own; /* making a value later needs the table's plan */
+    int rc;
+    if (npresent == n && !pbits && no_nulls(nulls, npresent))
+        rc = lazy ? image_loop_dense(t, n, plan, r, vals, present, where, true, err)
+                  : image_loop_dense(t, n, plan, r, vals, present, where, false, err);
+    else if (lazy)
+        rc = image_loop(t, n, plan, bitmap, npresent, nulls, pbits, r, vals, present, before, before_present,
+                        jbufs, where, true, err);
+    else
+        rc = image_loop(t, n, plan, bitmap, npresent, nulls, pbits, r, vals, present, before, before_present,
+                        jbufs, where, false, err);
     cdc__free(t->alloc, own);
     return rc;
+}
+
+int cdc__rows_image(const struct cdc_table *t, const cdc__rows_ev *ev, const uint8_t *bitmap,
+                    bool partial_after, cdc__reader *r, cdc_value *vals, uint8_t *present,
+                    const cdc_value *before, const uint8_t *before_present, cdc__buf *jbufs,
+                    cdc__rows_where *where, cdc__err *err)
+{
+    return rows_image(t, ev, bitmap, partial_after, r, vals, present, before, before_present, jbufs, where,
+                      false, err);
+}
+
+int cdc__rows_image_lazy(const struct cdc_table *t, const cdc__rows_ev *ev, const uint8_t *bitmap,
+                         bool partial_after, cdc__reader *r, cdc_value *vals, uint8_t *present,
+                         const cdc_value *before, const uint8_t *before_present, cdc__buf *jbufs,
+                         cdc__rows_where *where, cdc__err *err)
+{
+    return rows_image(t, ev, bitmap, partial_after, r, vals, present, before, before_present, jbufs, where,
+                      true, err);
 }

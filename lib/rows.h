@@ -6,6 +6,7 @@
 #ifndef CDC_ROWS_H
 #define CDC_ROWS_H
 
+#include "decimal.h"
 #include "event.h"
 #include "tablemap.h"
 #include "value.h"
@@ -53,6 +54,9 @@ typedef struct cdc__col_plan {
     uint16_t vflags;  /* CDC_VF_* the value gets */
     bool json;        /* a JSON column (PARTIAL_UPDATE_ROWS counts these) */
     uint16_t json_k;  /* JSON columns before this one */
+    cdc__decimal_groups dec; /* PLAN_DECIMAL of at most 18 digits (dec.n > 0) */
+    cdc_value proto;  /* what every value of the column starts as: kind, fsp,
+                       * flags, col set, the rest zero */
 } cdc__col_plan;
 
 void cdc__col_plan_make(const cdc_column *c, cdc__col_plan *pl);
@@ -80,5 +84,27 @@ int cdc__rows_image(const struct cdc_table *t, const cdc__rows_ev *ev, const uin
                     bool partial_after, cdc__reader *r, cdc_value *vals, uint8_t *present,
                     const cdc_value *before, const uint8_t *before_present, cdc__buf *jbufs,
                     cdc__rows_where *where, cdc__err *err);
+
+/*
+ * cdc__rows_image, lazily: values the plan reads by their bytes alone
+ * (integers, floats, temporals, strings, blobs, JSON) are only measured,
+ * not made; their present[i] is CDC__PRESENT_PENDING and vals[i] keeps
+ * where they are, until cdc__rows_materialize makes them (the accessors
+ * of decoder.c and the JSON lines do). DECIMALs, columns without a plan
+ * and malformed values are decoded at once, so every error is found and
+ * reported as cdc__rows_image reports it. Needs t's plan
+ * (cdc__rows_prepare); without one it is cdc__rows_image. A pending value
+ * lives as long as the image's bytes.
+ */
+#define CDC__PRESENT_PENDING 2
+int cdc__rows_image_lazy(const struct cdc_table *t, const cdc__rows_ev *ev, const uint8_t *bitmap,
+                         bool partial_after, cdc__reader *r, cdc_value *vals, uint8_t *present,
+                         const cdc_value *before, const uint8_t *before_present, cdc__buf *jbufs,
+                         cdc__rows_where *where, cdc__err *err);
+/* Makes pending value i of an image read by cdc__rows_image_lazy from t
+ * and sets *state (its present[i]) to 1. */
+void cdc__rows_materialize(const struct cdc_table *t, size_t i, cdc_value *v, uint8_t *state);
+/* The same for every pending value of an image of n columns. */
+void cdc__rows_materialize_image(const struct cdc_table *t, size_t n, cdc_value *vals, uint8_t *present);
 
 #endif /* CDC_ROWS_H */

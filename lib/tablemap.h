@@ -41,6 +41,9 @@ struct cdc_table {
     /* How rows.c reads each column's values, made on the first row image
      * of this table (cdc__rows_image); NULL until then. */
     struct cdc__col_plan *plan;
+    /* Row images of this table to decode whole before the decoder tries
+     * lazy decoding again (decoder.c, do_rows). */
+    uint8_t eager_rows;
 };
 
 /* Decodes a TABLE_MAP body into a new table (owned by the caller; free

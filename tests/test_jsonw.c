@@ -191,6 +191,17 @@ static void test_integers(void **state)
         snprintf(b, sizeof b, "%" PRId64, s);
         assert_string_equal(a, b);
     }
+    /* the digit count changes at each power of ten: both sides of each */
+    uint64_t p10 = 1;
+    for (int k = 0; k < 20; k++, p10 *= 10) {
+        for (int d = -1; d <= 1; d++) {
+            uint64_t u = p10 + (uint64_t)(int64_t)d;
+            size_t m = cdc__fmt_u64(a, u);
+            a[m] = 0;
+            snprintf(b, sizeof b, "%" PRIu64, u);
+            assert_string_equal(a, b);
+        }
+    }
     size_t n = cdc__fmt_i64(a, INT64_MIN);
     a[n] = 0;
     assert_string_equal(a, "-9223372036854775808");

@@ -252,7 +252,11 @@ CDC_EXTERN const cdc_event *cdc_change_event(const cdc_change *c);
  * Before/after image values by column index. NULL when the image does
  * not exist (no before image for inserts, no after image for deletes) or
  * the column is absent from it (binlog_row_image=MINIMAL/NOBLOB). SQL
- * NULL is a value of kind NULL, not a NULL pointer.
+ * NULL is a value of kind NULL, not a NULL pointer. A value is decoded
+ * the first time it is asked for (the decoder only measures the row
+ * image and checks its DECIMALs; a column nobody reads costs a few
+ * instructions), so these write into the decoder: like the decoder, a
+ * change is for one thread at a time.
  */
 CDC_EXTERN const cdc_value *cdc_change_before(const cdc_change *c, size_t i);
 CDC_EXTERN const cdc_value *cdc_change_after(const cdc_change *c, size_t i);

@@ -2,7 +2,7 @@
 """Decode throughput of libcdc (typed and JSON lines) next to the server's
 own binlog tool, on one mixed-type binlog file. A benchmark, not a test.
 
-usage: decode_bench.py BUILD_DIR [--mb N] [--runs N] [--file BINLOG]
+usage: decode_bench.py BUILD_DIR [--mb N] [--runs N] [--repeat N] [--file BINLOG]
                        [--slice-mb N] [--no-callgrind] [--peers LIST]
 
 The binlog: a MariaDB 10.11 table of BIGINT, VARCHAR utf8mb4,
@@ -22,7 +22,8 @@ Readers, interleaved, --runs times each (default 5), medians printed:
   peers   mariadb-binlog -v (and --base64-output=decode-rows -vv) > /dev/null
 Each run's wall time, CPU time (user + system) and peak RSS
 (/usr/bin/time) are taken; on a loaded machine CPU time is the steadier
-of the two. Then one callgrind
+of the two. --repeat N makes each run N readings of the file in a row
+(times divided by N), for CPU times well above the 10 ms tick. Then one callgrind
 run of bench_decode and of cdc dump on the same workload written at
 --slice-mb MB (default 8; or --slice-file) gives instructions per row,
 the stable figure on a shared VM. --peers takes ';'-separated commands
@@ -142,20 +143,25 @@ def generate(mb):
     return dest
 
 
-def run(cmd):
-    """(wall seconds, peak RSS KiB, stdout, CPU seconds) of cmd. Peak RSS
-    and CPU time come from /usr/bin/time: a child forked by this Python
-    process would carry Python's own pages into its high-water mark."""
+def run(cmd, repeat=1):
+    """(wall seconds, peak RSS KiB, stdout, CPU seconds) of cmd, run
+    `repeat` times in a row (the times are per run). Peak RSS and CPU time
+    come from /usr/bin/time: a child forked by this Python process would
+    carry Python's own pages into its high-water mark. CPU time is counted
+    in 10 ms ticks: repeating a reader that takes 0.15 s makes the tick
+    a smaller part of it."""
+    if repeat > 1:
+        cmd = ["sh", "-c", 'i=0; while [ $i -lt %d ]; do "$@" || exit 1; i=$((i+1)); done' % repeat, "sh"] + cmd
     with tempfile.NamedTemporaryFile("r") as tf:
         t0 = time.perf_counter()
         p = subprocess.run(["/usr/bin/time", "-f", "%M %U %S", "-o", tf.name] + cmd, stderr=subprocess.PIPE,
-                           stdout=subprocess.PIPE if "bench_decode" in cmd[0] else subprocess.DEVNULL)
+                           stdout=subprocess.PIPE if any("bench_decode" in c for c in cmd) else subprocess.DEVNULL)
         wall = time.perf_counter() - t0
         if p.returncode != 0:
             sys.exit("decode_bench: %s failed (%d): %s" % (" ".join(cmd), p.returncode, p.stderr.decode()[-500:]))
         f = tf.read().split()
         peak, cpu = int(f[-3]), float(f[-2]) + float(f[-1])
-    return wall, peak, (p.stdout or b"").decode(), cpu
+    return wall / repeat, peak, (p.stdout or b"").decode(), cpu / repeat
 
 
 def callgrind(cmd, tmpdir):
@@ -173,6 +179,7 @@ def main():
     ap.add_argument("build")
     ap.add_argument("--mb", type=int, default=150)
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--file")
     ap.add_argument("--slice-mb", type=int, default=8)
     ap.add_argument("--slice-file")
@@ -195,15 +202,15 @@ def main():
     rows = None
     for _ in range(a.runs):
         for name, cmd in readers:
-            wall, peak, out, cpu = run(cmd)
+            wall, peak, out, cpu = run(cmd, a.repeat)
             times[name].append(wall)
             cpus[name].append(cpu)
             rss[name] = max(rss[name], peak)
             m = re.search(r"rows (\d+)", out)
             if m:
                 rows = int(m.group(1))
-    print("file %s: %.1f MB, %s row changes; %d runs each, interleaved; median wall time" %
-          (path, size / 1e6, rows, a.runs))
+    print("file %s: %.1f MB, %s row changes; %d runs each of %d readings, interleaved; median times per reading" %
+          (path, size / 1e6, rows, a.runs, a.repeat))
     print("| reader | median wall s | MB/s | rows/s | median CPU s | MB/s of CPU | peak RSS MB | vs typed (CPU) |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     base = statistics.median(cpus[readers[0][0]])
