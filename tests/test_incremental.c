@@ -15,6 +15,7 @@
 
 #include "filter.h"
 #include "incremental.h"
+#include "signal_data.h"
 #include "position.h"
 
 #include "testalloc.h"
@@ -39,7 +40,7 @@ static int collect(const char *table, const char *cond, void *ud)
 static int parse(const char *json, char *type, got *g, cdc__err *e)
 {
     memset(g, 0, sizeof *g);
-    return cdc__incr_parse_signal(json, strlen(json), type, 32, collect, g, &test_alloc, e);
+    return cdc__signal_data_parse(json, strlen(json), type, 32, collect, g, &test_alloc, e);
 }
 
 static void test_signal_debezium_forms(void **state)
