@@ -223,17 +223,6 @@ void cdc__stream_snap_init(cdc__stream_snap *ss, const cdc_allocator *a);
 void cdc__stream_snap_free(cdc__stream_snap *ss);
 
 /*
- * Takes the stream's snapshot (mode: CDC_SNAPSHOT_*; no_data reads no
- * rows), or continues one that paused, or (ss->resuming) continues the
- * unfinished snapshot whose checkpoint is dv->safe. On CDC_OK dv->safe
- * is the snapshot's point, published; initial_only makes it dv's stop
- * point too; then the done callback runs (a pause there sets
- * ss->done_pause and counts as CDC_OK). CDC_ERR_PAUSED and
- * CDC_ERR_STOPPED keep the run in ss->run for the next call; other
- * errors as cdc__snapshot_stream(), or CDC_ERR_CALLBACK from the done
- * callback. conn is used during the call only.
- */
-/*
  * A stream that starts from a checkpoint (dv->safe), before it resolves
  * its start: with snapshot.mode (mode) when_needed and the checkpoint's
  * binlog file purged on c, sets *fresh (take a new snapshot instead);
@@ -244,6 +233,17 @@ void cdc__stream_snap_free(cdc__stream_snap *ss);
  */
 int cdc__stream_snap_at_checkpoint(cdc__stream_snap *ss, cdc__conn *c, int mode, struct cdc__delivery *dv,
                                    bool *fresh, cdc__err *err);
+/*
+ * Takes the stream's snapshot (mode: CDC_SNAPSHOT_*; no_data reads no
+ * rows), or continues one that paused, or (ss->resuming) continues the
+ * unfinished snapshot whose checkpoint is dv->safe. On CDC_OK dv->safe
+ * is the snapshot's point, published; initial_only makes it dv's stop
+ * point too; then the done callback runs (a pause there sets
+ * ss->done_pause and counts as CDC_OK). CDC_ERR_PAUSED and
+ * CDC_ERR_STOPPED keep the run in ss->run for the next call; other
+ * errors as cdc__snapshot_stream(), or CDC_ERR_CALLBACK from the done
+ * callback. conn is used during the call only.
+ */
 int cdc__stream_snap_take(cdc__stream_snap *ss, const cdc__conn_opts *conn, int mode, struct cdc__delivery *dv,
                           cdc__err *err);
 
