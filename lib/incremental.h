@@ -7,8 +7,11 @@
  * change between the two in the binlog are dropped from the chunk; the
  * rest reach the host as op 'r' rows once the stream has passed the
  * high watermark. The stream (stream.c) drives it: delivery (delivery.c)
- * shows it every change and every transaction end, and stream.c lets it
- * do its I/O and hand out chunks between feeds of the decoder.
+ * shows it every change and every transaction end through two hooks that
+ * call cdc__incr_change() and cdc__incr_boundary(), and between feeds of
+ * the decoder stream.c calls cdc__incr_serve(), which does the module's
+ * I/O, hands out chunks and keeps the progress in delivery's safe
+ * position and checkpoints.
  * Internal; not installed.
  */
 #ifndef CDC_INCREMENTAL_H
@@ -23,6 +26,7 @@
 #include "util.h"
 
 typedef struct cdc__incr cdc__incr;
+struct cdc__delivery;
 
 /* What the module needs from the stream; every pointer lives as long
  * as the module. */
@@ -33,6 +37,9 @@ typedef struct cdc__incr_env {
     void (*log)(int level, int code, const char *msg, void *ud);
     void *log_ud;
     _Atomic uint64_t *rows_metric;  /* CDC_METRIC_SNAPSHOT_ROWS; may be NULL */
+    /* The stream's delivery: its safe position carries the progress, its
+     * checkpoints follow each chunk. May be NULL (no stream, unit tests). */
+    struct cdc__delivery *dv;
 } cdc__incr_env;
 
 int cdc__incr_new(cdc__incr **out, const cdc__incr_env *env, cdc__err *err);
@@ -48,31 +55,31 @@ int cdc__incr_control(cdc__incr *in, int what, const char *table);
 /*
  * Delivery's hook for every row change of a transaction it does not
  * skip, before filters: gid is the transaction's GTID. Returns 1 when the
- * change belongs to the signal table (it is then not delivered), 0
- * otherwise.
+ * change belongs to the signal table (it is then not delivered, and the
+ * progress it changed is put in env->dv's safe position), 0 otherwise.
  */
 int cdc__incr_change(cdc__incr *in, const cdc_change *c, const cdc__gtid *gid);
 /* Delivery's hook after a transaction (or a position event) moved the
  * safe position: true when a chunk is ready to hand out here, before
  * anything after this point is delivered. */
 bool cdc__incr_boundary(cdc__incr *in, const cdc_position *safe);
-/* Whether cdc__incr_service() has something to do now. */
+/* Whether cdc__incr_serve() has something to do now. */
 bool cdc__incr_pending(cdc__incr *in);
 
 /*
- * Between feeds, at a transaction boundary when !in_txn: hands out a
- * ready chunk's rows to cb as op 'r' changes positioned at safe (a pause
- * there returns CDC_ERR_PAUSED and the next call goes on with the next
- * row), then starts the next chunk if one is due (watermarks and the
- * chunk's SELECT). Returns CDC_OK, CDC__INCR_CHUNK_OUT when a chunk's
- * rows were all handed out (the owner then reports a checkpoint),
- * CDC_ERR_PAUSED, or a callback error (CDC_ERR_CALLBACK, message in
- * err). Problems with a table (no such table, a failed query) end that
- * table's snapshot with an error on the log callback, not the stream.
+ * Between feeds (env->dv required): at a transaction boundary of
+ * delivery, hands out a ready chunk's rows to cb as op 'r' changes
+ * positioned at the safe position (a pause there returns CDC_ERR_PAUSED
+ * and the next call goes on with the next row), puts the progress in the
+ * safe position, has delivery report a checkpoint after each chunk, and
+ * starts the next chunk (watermarks and the chunk's SELECT), going on at
+ * once while *stop is 0 and chunks come out. Clears delivery's
+ * owner_wanted. Returns CDC_OK, CDC_ERR_PAUSED, a callback error
+ * (CDC_ERR_CALLBACK, message in err) or CDC_ERR_NOMEM. Problems with a
+ * table (no such table, a failed query) end that table's snapshot with
+ * an error on the log callback, not the stream.
  */
-enum { CDC__INCR_CHUNK_OUT = 1 };
-int cdc__incr_service(cdc__incr *in, const cdc_position *safe, bool in_txn, cdc_stream_change_cb cb, void *ud,
-                      cdc__err *err);
+int cdc__incr_serve(cdc__incr *in, cdc_stream_change_cb cb, void *ud, const atomic_int *stop, cdc__err *err);
 
 /*
  * Progress in the checkpoint ("incr" field, position.h): the incremental
@@ -93,13 +100,5 @@ int cdc__incr_service(cdc__incr *in, const cdc_position *safe, bool in_txn, cdc_
 bool cdc__incr_progress_changed(cdc__incr *in);
 int cdc__incr_progress(cdc__incr *in, cdc__buf *out);
 int cdc__incr_restore(cdc__incr *in, const char *text, size_t len, cdc__err *err);
-
-/* Debezium's signal data, parsed (exposed for unit tests): the tables of
- * "data-collections" and the filter of each from "additional-conditions"
- * (or the older single "additional-condition"), through add(); type
- * receives "type" ("" when absent). CDC_ERR_INVALID on bad JSON. */
-int cdc__incr_parse_signal(const char *json, size_t len, char *type, size_t type_cap,
-                           int (*add)(const char *table, const char *cond, void *ud), void *ud,
-                           const cdc_allocator *a, cdc__err *err);
 
 #endif /* CDC_INCREMENTAL_H */

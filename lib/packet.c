@@ -45,34 +45,47 @@ void cdc__deframer_next(cdc__deframer *d)
     d->more = false;
 }
 
+/* The header of the next packet from in; false while incomplete. */
+static bool take_header(cdc__deframer *d, const uint8_t *in, size_t len, size_t *used)
+{
+    size_t take = CDC__PKT_HDR - d->hdr_have;
+    if (take > len) take = len;
+    memcpy(d->hdr + d->hdr_have, in, take);
+    d->hdr_have = (uint8_t)(d->hdr_have + take);
+    *used += take;
+    return d->hdr_have == CDC__PKT_HDR;
+}
+
+/* After a whole header: checks its sequence id and starts its segment. */
+static int start_segment(cdc__deframer *d, cdc__err *err)
+{
+    uint8_t seq = d->hdr[3];
+    if (d->check_seq && seq != d->seq)
+        return cdc__err_set(err, CDC_ERR_PROTOCOL, "packet out of order: sequence id %u, expected %u", seq, d->seq);
+    d->seq = (uint8_t)(seq + 1);
+    d->hdr_have = 0;
+    d->in_seg = true;
+    d->seg_left = cdc__le24(d->hdr);
+    d->more = d->seg_left == CDC__PKT_MAX;
+    return CDC_OK;
+}
+
 ptrdiff_t cdc__deframer_feed(cdc__deframer *d, const uint8_t *in, size_t len, cdc__err *err)
 {
     if (d->done) return cdc__err_set(err, CDC_ERR_STATE, "packet reader: previous payload not taken");
     size_t used = 0;
     while (used < len || (d->in_seg && d->seg_left == 0)) {
         if (!d->in_seg) {
-            size_t take = CDC__PKT_HDR - d->hdr_have;
-            if (take > len - used) take = len - used;
-            memcpy(d->hdr + d->hdr_have, in + used, take);
-            d->hdr_have = (uint8_t)(d->hdr_have + take);
-            used += take;
-            if (d->hdr_have < CDC__PKT_HDR) break;
-            uint32_t plen = cdc__le24(d->hdr);
-            uint8_t seq = d->hdr[3];
-            if (d->check_seq && seq != d->seq)
-                return cdc__err_set(err, CDC_ERR_PROTOCOL,
-                                    "packet out of order: sequence id %u, expected %u", seq, d->seq);
-            d->seq = (uint8_t)(seq + 1);
+            if (!take_header(d, in + used, len - used, &used)) break;
+            int rc = start_segment(d, err);
+            if (rc) return rc;
+            uint32_t plen = d->seg_left;
             if (d->max && plen > d->max - d->payload.len)
                 return cdc__err_set(err, CDC_ERR_TOO_LARGE,
                                     "packet payload of %zu+ bytes exceeds the limit of %zu bytes (max_packet)",
                                     d->payload.len + plen, d->max);
-            int rc = cdc__buf_reserve(&d->payload, plen);
+            rc = cdc__buf_reserve(&d->payload, plen);
             if (rc) return cdc__err_set(err, rc, "out of memory for a %u-byte packet", plen);
-            d->hdr_have = 0;
-            d->in_seg = true;
-            d->seg_left = plen;
-            d->more = plen == CDC__PKT_MAX;
         }
         size_t take = d->seg_left;
         if (take > len - used) take = len - used;
@@ -90,17 +103,6 @@ ptrdiff_t cdc__deframer_feed(cdc__deframer *d, const uint8_t *in, size_t len, cd
     return (ptrdiff_t)used;
 }
 
-/* The header of the next packet from in; false while incomplete. */
-static bool take_header(cdc__deframer *d, const uint8_t *in, size_t len, size_t *used)
-{
-    size_t take = CDC__PKT_HDR - d->hdr_have;
-    if (take > len) take = len;
-    memcpy(d->hdr + d->hdr_have, in, take);
-    d->hdr_have = (uint8_t)(d->hdr_have + take);
-    *used += take;
-    return d->hdr_have == CDC__PKT_HDR;
-}
-
 ptrdiff_t cdc__deframer_stream(cdc__deframer *d, const uint8_t *in, size_t len, size_t max, cdc_bytes *span,
                                bool *end, cdc__err *err)
 {
@@ -109,15 +111,8 @@ ptrdiff_t cdc__deframer_stream(cdc__deframer *d, const uint8_t *in, size_t len, 
     *end = false;
     if (!d->in_seg) {
         if (!take_header(d, in, len, &used)) return (ptrdiff_t)used;
-        uint8_t seq = d->hdr[3];
-        if (d->check_seq && seq != d->seq)
-            return cdc__err_set(err, CDC_ERR_PROTOCOL, "packet out of order: sequence id %u, expected %u", seq,
-                                d->seq);
-        d->seq = (uint8_t)(seq + 1);
-        d->hdr_have = 0;
-        d->in_seg = true;
-        d->seg_left = cdc__le24(d->hdr);
-        d->more = d->seg_left == CDC__PKT_MAX;
+        int rc = start_segment(d, err);
+        if (rc) return rc;
     }
     size_t take = d->seg_left;
     if (take > len - used) take = len - used;

@@ -606,6 +606,61 @@ int cdc__replica_dump_error(const uint8_t *p, size_t n, cdc__err *err)
     return rc;
 }
 
+int cdc__replica_dump_packet(const uint8_t *p, size_t n, bool more, cdc_bytes *event, cdc__err *err)
+{
+    if (n && p[0] == 0x00) {
+        *event = (cdc_bytes){p + 1, n - 1};
+        return CDC_OK;
+    }
+    if (more)
+        return cdc__err_set(err, CDC_ERR_PROTOCOL, "binlog dump: a %zu-byte packet of type 0x%02x", n, n ? p[0] : 0);
+    if (n && p[0] == 0xff) {
+        int rc = cdc__replica_dump_error(p, n, err);
+        /* A killed dump thread or a server going down is a dropped
+         * connection; ER_QUERY_INTERRUPTED (1317) too. */
+        if (err->server_errno == 1317) rc = err->code = CDC_ERR_CLOSED;
+        return rc;
+    }
+    if (n && n < 9 && p[0] == 0xfe) return cdc__err_set(err, CDC_ERR_CLOSED, "the server ended the binlog dump");
+    return cdc__err_set(err, CDC_ERR_PROTOCOL, "binlog dump: unexpected packet 0x%02x of %zu bytes", n ? p[0] : 0, n);
+}
+
+void cdc__replica_end_dump(const cdc__conn_opts *o, const cdc_allocator *a, uint32_t id)
+{
+    cdc__conn_opts k_o = *o;
+    k_o.connect_timeout_ms = 2000;
+    k_o.read_timeout_ms = 2000;
+    cdc__conn *k = NULL;
+    cdc__err e = {0};
+    if (cdc__conn_new(&k, a) == CDC_OK && cdc__conn_connect(k, &k_o, &e) == CDC_OK) {
+        char sql[32];
+        snprintf(sql, sizeof sql, "KILL %" PRIu32, id);
+        (void)cdc__conn_exec(k, sql, &e); /* gone already is fine */
+    }
+    cdc__conn_free(k);
+}
+
+int cdc__replica_check_start_point(const cdc__server_info *info, const cdc_position *start, bool start_file_ok,
+                                   const cdc_position *now, cdc__err *err)
+{
+    /* A start past the end of the binlog is no position of this server (a
+     * checkpoint of another one, or binlogs reset since): with stop.at=now
+     * it would end at once, silently, having delivered nothing. */
+    if (now && start_file_ok && now->file.len) {
+        int c = cdc__binlog_name_cmp(cdc_position_file(start), cdc_position_file(now));
+        if (c > 0 || (c == 0 && start->offset > now->offset))
+            return cdc__err_set(err, CDC_ERR_CONFIG,
+                                "start: %s:%" PRIu64 " lies past the end of the server's binlog (%s:%" PRIu64
+                                " now): a checkpoint of another server, or binlogs reset since?",
+                                cdc_position_file(start), start->offset, cdc_position_file(now), now->offset);
+    }
+    if (start->gtid_known && start->gtids.n_sids && info->mariadb)
+        return cdc__err_set(err, CDC_ERR_CONFIG, "start: a MySQL GTID set cannot position a MariaDB server");
+    if (start->gtid_known && start->gtids.n_maria && !info->mariadb)
+        return cdc__err_set(err, CDC_ERR_CONFIG, "start: a MariaDB GTID position cannot position a MySQL server");
+    return CDC_OK;
+}
+
 int cdc_position_now(cdc_position **out, const cdc_config *cfg, const cdc_allocator *alloc, char *errbuf,
                      size_t errlen)
 {

@@ -102,6 +102,31 @@ int cdc__replica_dump(cdc__conn *c, const cdc__server_info *info, uint32_t serve
  * missing binlogs is CDC_ERR_PURGED, a replica with the same server_id
  * CDC_ERR_CONFIG; the server's message and errno are kept. */
 int cdc__replica_dump_error(const uint8_t *p, size_t n, cdc__err *err);
+/*
+ * What a packet of the binlog dump is (p, n: the packet, or its first
+ * piece when it is read in pieces and more says pieces follow): an event
+ * (0x00 and the event) sets *event past the 0x00 and returns CDC_OK; an
+ * ERR packet returns cdc__replica_dump_error()'s code, CDC_ERR_CLOSED
+ * for a killed dump thread (ER_QUERY_INTERRUPTED); EOF returns
+ * CDC_ERR_CLOSED ("the server ended the binlog dump"); anything else
+ * CDC_ERR_PROTOCOL naming the packet's type and size.
+ */
+int cdc__replica_dump_packet(const uint8_t *p, size_t n, bool more, cdc_bytes *event, cdc__err *err);
+
+/* Ends dump thread id on the server with KILL over a short connection of
+ * its own (o, timeouts cut to 2 s; a user may KILL its own threads), so
+ * that the server does not keep the replica's server_id registered until
+ * the thread next writes. A thread gone already is fine; best effort. */
+void cdc__replica_end_dump(const cdc__conn_opts *o, const cdc_allocator *a, uint32_t id);
+
+/*
+ * Checks a stream's start against the server: a start whose file and
+ * offset (start_file_ok) lie past now (the end of the binlog, or NULL
+ * when not read) is no position of this server, and a GTID set of the
+ * other flavour cannot position it. CDC_ERR_CONFIG saying which.
+ */
+int cdc__replica_check_start_point(const cdc__server_info *info, const cdc_position *start, bool start_file_ok,
+                                   const cdc_position *now, cdc__err *err);
 
 /* Events SHOW BINLOG EVENTS reads, per statement and in all, while
  * looking for the events around a position. */

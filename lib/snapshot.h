@@ -23,6 +23,7 @@
 #include <cdc/stream.h>
 
 #include "conn.h"
+#include "position.h"
 #include "tablemap.h"
 #include "value.h"
 
@@ -198,5 +199,52 @@ int cdc__snapshot_stream(const cdc__snap_stream *st, const cdc_allocator *a, cdc
                          cdc_position *out, cdc__err *err);
 /* Abandons a paused snapshot; NULL is fine. */
 void cdc__snapshot_stream_free(cdc__snap_streamer *state);
+
+/* ---- the stream's snapshot, across sessions ------------------------------ */
+
+struct cdc__delivery;
+
+/* What a stream keeps of its snapshot: what it hands it (st: the stream
+ * fills cfg, filter, stop, log and rows_metric once, its setters the
+ * callbacks), the snapshot-done callback, and the state kept across
+ * pauses and sessions. */
+typedef struct cdc__stream_snap {
+    const cdc_allocator *a;
+    cdc__snap_stream st;
+    cdc_stream_checkpoint_cb done;  /* cdc_stream_set_snapshot_done_cb */
+    void *done_ud;
+    cdc__snap_streamer *run;        /* paused or stopped mid-way: the next take goes on with it */
+    cdc_position resume_pos;        /* the checkpoint of an unfinished snapshot being continued */
+    bool resuming;                  /* the next take continues the snapshot of dv->safe's checkpoint */
+    bool done_pause;                /* the done callback paused: the stream pauses once its session is open */
+} cdc__stream_snap;
+
+void cdc__stream_snap_init(cdc__stream_snap *ss, const cdc_allocator *a);
+void cdc__stream_snap_free(cdc__stream_snap *ss);
+
+/*
+ * A stream that starts from a checkpoint (dv->safe), before it resolves
+ * its start: with snapshot.mode (mode) when_needed and the checkpoint's
+ * binlog file purged on c, sets *fresh (take a new snapshot instead);
+ * otherwise a checkpoint of an unfinished snapshot is continued by the
+ * next take (ss->resuming) when mode takes snapshots, or else loses its
+ * progress and the stream goes on from its point. Both are logged.
+ * Errors of reading the earliest binlog on c.
+ */
+int cdc__stream_snap_at_checkpoint(cdc__stream_snap *ss, cdc__conn *c, int mode, struct cdc__delivery *dv,
+                                   bool *fresh, cdc__err *err);
+/*
+ * Takes the stream's snapshot (mode: CDC_SNAPSHOT_*; no_data reads no
+ * rows), or continues one that paused, or (ss->resuming) continues the
+ * unfinished snapshot whose checkpoint is dv->safe. On CDC_OK dv->safe
+ * is the snapshot's point, published; initial_only makes it dv's stop
+ * point too; then the done callback runs (a pause there sets
+ * ss->done_pause and counts as CDC_OK). CDC_ERR_PAUSED and
+ * CDC_ERR_STOPPED keep the run in ss->run for the next call; other
+ * errors as cdc__snapshot_stream(), or CDC_ERR_CALLBACK from the done
+ * callback. conn is used during the call only.
+ */
+int cdc__stream_snap_take(cdc__stream_snap *ss, const cdc__conn_opts *conn, int mode, struct cdc__delivery *dv,
+                          cdc__err *err);
 
 #endif /* CDC_SNAPSHOT_H */

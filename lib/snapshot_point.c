@@ -39,6 +39,17 @@ void cdc__snap_point_free(const cdc_allocator *a, cdc__snap_point *p)
 
 /* ---- the consistency point -------------------------------------------- */
 
+/* head 'file' mid offset tail, for statements about the point (the file
+ * name as a quoted literal: never spliced raw); CDC_ERR_NOMEM. */
+static int point_sql(cdc__buf *out, const char *head, const cdc__snap_point *p, const char *mid, const char *tail)
+{
+    int rc = cdc__buf_puts(out, head);
+    if (!rc) rc = cdc__sql_quote(out, p->file, strlen(p->file));
+    if (!rc) rc = cdc__buf_printf(out, "%s%llu%s", mid, (unsigned long long)p->offset, tail);
+    if (!rc) rc = cdc__buf_terminate(out);
+    return rc ? CDC_ERR_NOMEM : CDC_OK;
+}
+
 static int start_snapshot(cdc__conn *c, cdc__err *err)
 {
     return cdc__snap_exec(c, "START TRANSACTION WITH CONSISTENT SNAPSHOT", err);
@@ -135,16 +146,13 @@ static int point_mariadb(fixing *s, cdc__snap_point *p, cdc__err *err)
         if (attempt == 0) logf_(s, 2, "snapshot: worker snapshots opened at different binlog points; retrying");
     }
     /* the GTID state at exactly that point, from the binlog itself */
-    char sql[1024];
-    char *q = cdc__snap_quote(s->a, p->file); /* file names have no quotes; still, never splice raw text */
-    if (!q) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
-    for (char *c = q; *c; c++)
-        if (*c == '`' || *c == '\'' || *c == '\\') *c = '_';
-    q[0] = q[strlen(q) - 1] = '\'';
-    snprintf(sql, sizeof sql, "SELECT BINLOG_GTID_POS(%s, %llu)", q, (unsigned long long)p->offset);
-    cdc__free(s->a, q);
+    cdc__buf sql;
+    cdc__buf_init(&sql, s->a);
     cdc__result *r = NULL;
-    rc = cdc__snap_query(s->c0, sql, &r, err);
+    rc = point_sql(&sql, "SELECT BINLOG_GTID_POS(", p, ", ", ")");
+    if (rc) rc = cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+    else rc = cdc__snap_query(s->c0, (const char *)sql.data, &r, err);
+    cdc__buf_free(&sql);
     if (rc) return rc;
     const char *g = cdc__result_rows(r) ? cdc__result_get(r, 0, 0) : NULL;
     p->gtid_set = dup(s->a, g ? g : "");
@@ -286,17 +294,14 @@ static int touch_tables(fixing *s, cdc__err *err)
 static void find_ddl(fixing *s, const cdc__snap_table *t, const cdc__snap_point *p, char *out, size_t cap)
 {
     snprintf(out, cap, "the statement is not in %s after the point", p->file);
-    char sql[512];
-    char *q = cdc__snap_quote(s->a, p->file);
-    if (!q) return;
-    for (char *c = q; *c; c++)
-        if (*c == '`' || *c == '\'' || *c == '\\') *c = '_';
-    q[0] = q[strlen(q) - 1] = '\'';
-    snprintf(sql, sizeof sql, "SHOW BINLOG EVENTS IN %s FROM %llu LIMIT 20000", q, (unsigned long long)p->offset);
-    cdc__free(s->a, q);
+    cdc__buf sql;
+    cdc__buf_init(&sql, s->a);
     cdc__result *r = NULL;
     cdc__err e;
-    if (cdc__conn_query_result(s->c0, sql, &r, &e)) return;
+    int rc = point_sql(&sql, "SHOW BINLOG EVENTS IN ", p, " FROM ", " LIMIT 20000");
+    if (!rc) rc = cdc__conn_query_result(s->c0, (const char *)sql.data, &r, &e);
+    cdc__buf_free(&sql);
+    if (rc) return;
     for (size_t i = 0; i < cdc__result_rows(r); i++) {
         const char *type = cdc__snap_rget(r, i, "Event_type"), *info = cdc__snap_rget(r, i, "Info");
         if (!type || !info || strcmp(type, "Query") || !strstr(info, t->t.name)) continue;

@@ -6,12 +6,15 @@
  * progress resumes. Also the public cdc_snapshot_progress getters.
  */
 #include "decoder.h"
+#include "delivery.h"
 #include "filter.h"
 #include "config.h"
 #include "gtid.h"
 #include "position.h"
 #include "snapprog.h"
+#include "replica.h"
 #include "snapshot.h"
+#include "snapshot_table.h"
 
 /* ---- cdc_snapshot_progress (cdc/stream.h) ------------------------------ */
 
@@ -173,4 +176,93 @@ int cdc__snapshot_stream(const cdc__snap_stream *st, const cdc_allocator *a, cdc
     cdc__snapshot_stream_free(g);
     *state = NULL;
     return rc;
+}
+
+/* ---- the stream's snapshot, across sessions ------------------------------ */
+
+void cdc__stream_snap_init(cdc__stream_snap *ss, const cdc_allocator *a)
+{
+    memset(ss, 0, sizeof *ss);
+    ss->a = cdc__allocator(a);
+    cdc__position_init(&ss->resume_pos, ss->a);
+}
+
+void cdc__stream_snap_free(cdc__stream_snap *ss)
+{
+    cdc__snapshot_stream_free(ss->run);
+    ss->run = NULL;
+    cdc__position_clear(&ss->resume_pos);
+}
+
+static int take(cdc__stream_snap *ss, const cdc__conn_opts *conn, int mode, cdc__delivery *dv, cdc__err *err)
+{
+    ss->st.conn = conn;
+    ss->st.no_data = mode == CDC_SNAPSHOT_NO_DATA;
+    ss->st.resume = NULL;
+    if (ss->resuming) {
+        /* the first call keeps the checkpoint; later ones (after a pause) find it kept */
+        if (dv->safe.snap.len && cdc__position_copy(&ss->resume_pos, &dv->safe))
+            return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+        ss->st.resume = &ss->resume_pos;
+    }
+    cdc__position_clear(&dv->safe);
+    cdc__position_init(&dv->safe, ss->a);
+    /* CDC_ERR_PAUSED / CDC_ERR_STOPPED keep the snapshot in ss->run; the
+     * next call continues it with the next row */
+    int rc = cdc__snapshot_stream(&ss->st, ss->a, &ss->run, &dv->safe, err);
+    if (rc) return rc;
+    if ((rc = cdc__delivery_publish(dv))) return cdc__err_set(err, rc, "out of memory");
+    if (mode == CDC_SNAPSHOT_INITIAL_ONLY) {
+        dv->stop_kind = CDC__WHERE_POSITION;
+        if (cdc__position_copy(&dv->stop, &dv->safe)) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+    }
+    if (ss->done && (rc = ss->done(&dv->safe, ss->done_ud))) {
+        /* The snapshot is complete and its point known: a pause here is
+         * honoured once the binlog session is open (cdc_stream_start). */
+        if (rc == CDC_ERR_PAUSED) {
+            ss->done_pause = true;
+            return CDC_OK;
+        }
+        return cdc__err_set(err, CDC_ERR_CALLBACK, "the snapshot-done callback returned %d", rc);
+    }
+    return CDC_OK;
+}
+
+int cdc__stream_snap_take(cdc__stream_snap *ss, const cdc__conn_opts *conn, int mode, cdc__delivery *dv,
+                          cdc__err *err)
+{
+    int rc = take(ss, conn, mode, dv, err);
+    if (rc == CDC_OK) ss->resuming = false;
+    return rc;
+}
+
+int cdc__stream_snap_at_checkpoint(cdc__stream_snap *ss, cdc__conn *c, int mode, cdc__delivery *dv, bool *fresh,
+                                   cdc__err *err)
+{
+    *fresh = false;
+    if (mode == CDC_SNAPSHOT_WHEN_NEEDED && dv->safe.file.len) {
+        /* when_needed: a checkpoint whose binlog file is gone takes a new snapshot */
+        cdc_position first;
+        cdc__position_init(&first, ss->a);
+        int rc = cdc__replica_earliest(c, &first, err);
+        *fresh = rc == CDC_OK && cdc__binlog_name_cmp(cdc_position_file(&dv->safe), cdc_position_file(&first)) < 0;
+        if (*fresh)
+            cdc__snap_logf(ss->st.log, ss->st.log_ud, 1,
+                           "snapshot.mode=when_needed: the checkpoint's binlog %s is purged (earliest is %s); "
+                           "taking a snapshot", cdc_position_file(&dv->safe), cdc_position_file(&first));
+        cdc__position_clear(&first);
+        if (rc || *fresh) return rc;
+    }
+    if (dv->safe.snap.len && !ss->resuming) {
+        if (mode == CDC_SNAPSHOT_INITIAL || mode == CDC_SNAPSHOT_INITIAL_ONLY || mode == CDC_SNAPSHOT_WHEN_NEEDED) {
+            ss->resuming = true;
+        } else {
+            cdc__snap_logf(ss->st.log, ss->st.log_ud, 1,
+                           "start: the checkpoint is of an unfinished snapshot, and snapshot.mode=%s does not "
+                           "continue it: streaming from its point without the rest of its rows",
+                           cdc__config_str(ss->st.cfg, CDC_CFG_SNAPSHOT_MODE));
+            cdc__position_set_snap(&dv->safe, NULL, 0);
+        }
+    }
+    return CDC_OK;
 }

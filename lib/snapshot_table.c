@@ -317,8 +317,6 @@ static int check_names(const cdc__result *r, const char *what, cdc__err *err)
 int cdc__snap_tables_read(cdc__conn *c, bool mariadb, const cdc__snap_filter *f, const cdc_allocator *a,
                           cdc__snap_table **tables, size_t *ntables, cdc__err *err)
 {
-    static const cdc__snap_filter all = {0};
-    const reading rd = {a, mariadb, f ? f : &all}, *s = &rd;
     *tables = NULL;
     *ntables = 0;
     cdc__result *cols = NULL, *st = NULL;
@@ -329,7 +327,20 @@ int cdc__snap_tables_read(cdc__conn *c, bool mariadb, const cdc__snap_filter *f,
                           " WHERE INDEX_NAME = 'PRIMARY' AND TABLE_SCHEMA NOT IN " SYS_SCHEMAS
                           " ORDER BY CAST(TABLE_SCHEMA AS BINARY), CAST(TABLE_NAME AS BINARY), SEQ_IN_INDEX",
                           &st, err);
-    if (!rc) rc = check_names(cols, "information_schema.COLUMNS", err);
+    if (!rc) rc = cdc__snap_tables_build(cols, st, mariadb, f, a, tables, ntables, err);
+    cdc__result_free(cols);
+    cdc__result_free(st);
+    return rc;
+}
+
+int cdc__snap_tables_build(const cdc__result *cols, const cdc__result *st, bool mariadb, const cdc__snap_filter *f,
+                           const cdc_allocator *a, cdc__snap_table **tables, size_t *ntables, cdc__err *err)
+{
+    static const cdc__snap_filter all = {0};
+    const reading rd = {a, mariadb, f ? f : &all}, *s = &rd;
+    *tables = NULL;
+    *ntables = 0;
+    int rc = check_names(cols, "information_schema.COLUMNS", err);
     if (!rc) rc = check_names(st, "information_schema.STATISTICS", err);
     size_t nr = rc ? 0 : cdc__result_rows(cols), ns = rc ? 0 : cdc__result_rows(st);
     if (!rc) {
@@ -362,8 +373,6 @@ int cdc__snap_tables_read(cdc__conn *c, bool mariadb, const cdc__snap_filter *f,
         }
         i = j;
     }
-    cdc__result_free(cols);
-    cdc__result_free(st);
     if (rc) {
         cdc__snap_tables_free(a, *tables, *ntables);
         *tables = NULL;
@@ -382,11 +391,19 @@ int cdc__snap_tables_changed(cdc__conn *c, const cdc__snap_table *tables, size_t
                              bool (*skip)(const cdc__snap_table *t, void *ud), void *ud, size_t *changed, bool *gone,
                              cdc__err *err)
 {
-    *changed = n;
-    *gone = false;
     cdc__result *cols = NULL;
     int rc = query_result(c, COLUMNS_SQL(cdc__schema_json_checks(c)), &cols, err);
     if (rc) return rc;
+    cdc__snap_tables_compare(cols, tables, n, skip, ud, changed, gone);
+    cdc__result_free(cols);
+    return CDC_OK;
+}
+
+void cdc__snap_tables_compare(const cdc__result *cols, const cdc__snap_table *tables, size_t n,
+                              bool (*skip)(const cdc__snap_table *t, void *ud), void *ud, size_t *changed, bool *gone)
+{
+    *changed = n;
+    *gone = false;
     size_t nr = cdc__result_rows(cols), i = 0;
     for (size_t k = 0; k < n && *changed == n; k++) {
         const cdc__snap_table *t = &tables[k];
@@ -410,8 +427,6 @@ int cdc__snap_tables_changed(cdc__conn *c, const cdc__snap_table *tables, size_t
         }
         i = j;
     }
-    cdc__result_free(cols);
-    return CDC_OK;
 }
 
 /* ---- chunks and rows ---------------------------------------------------- */

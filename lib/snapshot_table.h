@@ -63,6 +63,14 @@ typedef struct cdc__snap_table {
 int cdc__snap_tables_read(cdc__conn *c, bool mariadb, const cdc__snap_filter *f, const cdc_allocator *a,
                           cdc__snap_table **tables, size_t *ntables, cdc__err *err);
 void cdc__snap_tables_free(const cdc_allocator *a, cdc__snap_table *tables, size_t ntables);
+/* The same from results already read: cols has the columns of
+ * information_schema.COLUMNS joined with TABLES (TABLE_ROWS) and
+ * COLLATIONS (ID), st the PRIMARY rows of STATISTICS, both in byte order
+ * of (schema, table) as cdc__snap_tables_read() selects them (unit
+ * tests build them in memory). CDC_ERR_PROTOCOL for a row without
+ * TABLE_SCHEMA or TABLE_NAME. */
+int cdc__snap_tables_build(const cdc__result *cols, const cdc__result *st, bool mariadb, const cdc__snap_filter *f,
+                           const cdc_allocator *a, cdc__snap_table **tables, size_t *ntables, cdc__err *err);
 
 /*
  * Reads the definitions again and compares them with tables[0..n) (those
@@ -73,6 +81,9 @@ void cdc__snap_tables_free(const cdc_allocator *a, cdc__snap_table *tables, size
 int cdc__snap_tables_changed(cdc__conn *c, const cdc__snap_table *tables, size_t n,
                              bool (*skip)(const cdc__snap_table *t, void *ud), void *ud, size_t *changed, bool *gone,
                              cdc__err *err);
+/* The comparison itself, against a COLUMNS result as cdc__snap_tables_build() takes. */
+void cdc__snap_tables_compare(const cdc__result *cols, const cdc__snap_table *tables, size_t n,
+                              bool (*skip)(const cdc__snap_table *t, void *ud), void *ud, size_t *changed, bool *gone);
 
 /* Fields of a row of t's SELECT (1 for SELECT 1 when every column is left out). */
 size_t cdc__snap_table_fields(const cdc__snap_table *t);

@@ -3,8 +3,11 @@
  * replica connection: connect, check, register, dump, read packets and
  * feed them to the decoder, whose callbacks delivery (delivery.c) turns
  * into the host's. Here: the handle, its metrics and checkpoint text,
- * sessions, the snapshot, reconnects, stop and pause, and the column
- * names binlog_row_metadata=MINIMAL leaves out, fetched between feeds.
+ * sessions and where the first one starts, reconnects, stop and pause,
+ * and the column names binlog_row_metadata=MINIMAL leaves out, fetched
+ * between feeds. The snapshot (snapshot_stream.c) and incremental
+ * snapshots (incremental.c) are driven from here; replica.c knows the
+ * dump's packets and checks the start point.
  */
 #include <cdc/stream.h>
 
@@ -42,19 +45,10 @@ struct cdc_stream {
 
     cdc_stream_log_cb log_cb;
     void *log_ud;
-    cdc_stream_change_cb snap_cb;
-    void *snap_ud;
-    cdc_stream_progress_cb progress_cb;
-    void *progress_ud;
-    cdc_stream_checkpoint_cb snap_done_cb;
-    void *snap_done_ud;
+    cdc__stream_snap snap;    /* the snapshot: host callbacks, a run kept across pauses */
     cdc_stream_change_cb incr_cb;
     void *incr_ud;
     cdc__incr *incr;          /* incremental snapshots (incremental.c) */
-    cdc_stream_snapshot_progress_cb snap_progress_cb;
-    void *snap_progress_ud;
-    cdc_stream_checkpoint_cb snap_ck_cb;
-    void *snap_ck_ud;
 
     uint32_t server_id;
     int hb_ms, hb_timeout_ms, backoff_ms, backoff_max_ms, max_attempts;
@@ -68,10 +62,6 @@ struct cdc_stream {
     cdc_decoder *dec;
 
     int state;
-    bool snap_done_pause; /* the snapshot-done callback paused; pause once the session is open */
-    cdc__snap_streamer *snap; /* a snapshot that paused or stopped mid-way, to go on with */
-    cdc_position resume_pos;  /* the start checkpoint of an unfinished snapshot being continued */
-    bool resuming;
     const uint8_t *rest;
     size_t rest_len;
     bool piece_cont;        /* the next piece continues an event payload */
@@ -116,29 +106,13 @@ static int publish_hook(const cdc_position *safe, void *ud)
 
 static int publish(cdc_stream *s) { return cdc__delivery_publish(&s->dv); }
 
-static void incr_log(int level, int code, const char *msg, void *ud);
+/* the snapshot's and incremental snapshots' log callback */
+static void module_log(int level, int code, const char *msg, void *ud) { slog(ud, level, code, "%s", msg); }
 
-/* The incremental snapshots' progress into the safe position, so that
- * every checkpoint from here on carries it. */
-static int incr_progress(cdc_stream *s)
-{
-    if (!cdc__incr_progress_changed(s->incr)) return CDC_OK;
-    cdc__buf b;
-    cdc__buf_init(&b, s->alloc);
-    int rc = cdc__incr_progress(s->incr, &b);
-    if (!rc) rc = cdc__position_set_incr(&s->dv.safe, (const char *)b.data, b.len);
-    cdc__buf_free(&b);
-    if (!rc) rc = publish(s);
-    return rc ? cdc__err_set(&s->err, CDC_ERR_NOMEM, "out of memory") : CDC_OK;
-}
-
+/* delivery's hooks for incremental snapshots (incremental.h) */
 static int incr_change_hook(const cdc_change *c, const cdc__gtid *gid, void *ud)
 {
-    cdc_stream *s = ud;
-    int r = cdc__incr_change(s->incr, c, gid);
-    /* a signal: in the checkpoint of its own transaction already */
-    if (r == 1) (void)incr_progress(s);
-    return r;
+    return cdc__incr_change(((cdc_stream *)ud)->incr, c, gid);
 }
 static bool incr_boundary_hook(const cdc_position *safe, void *ud)
 {
@@ -170,7 +144,7 @@ int cdc_stream_new(cdc_stream **out, const cdc_config *cfg, const cdc_allocator 
     s->dv.hooks = (cdc__delivery_hooks){
         .publish = publish_hook, .metric_add = metric_add, .metric_set = metric_set, .ud = s};
     cdc__buf_init(&s->ck_text, a);
-    cdc__position_init(&s->resume_pos, a);
+    cdc__stream_snap_init(&s->snap, a);
     pthread_mutex_init(&s->ck_mu, NULL);
     atomic_init(&s->stop_flag, 0);
     atomic_init(&s->wake_fd, -1);
@@ -188,8 +162,8 @@ int cdc_stream_new(cdc_stream **out, const cdc_config *cfg, const cdc_allocator 
                               &err);
     if (rc == CDC_OK) rc = cdc__filter_init(&s->filter, s->cfg, a, &err);
     if (rc == CDC_OK) {
-        cdc__incr_env ie = {.alloc = a, .cfg = s->cfg, .filter = &s->filter, .log = incr_log, .log_ud = s,
-                            .rows_metric = &s->m[CDC_METRIC_SNAPSHOT_ROWS]};
+        cdc__incr_env ie = {.alloc = a, .cfg = s->cfg, .filter = &s->filter, .log = module_log, .log_ud = s,
+                            .rows_metric = &s->m[CDC_METRIC_SNAPSHOT_ROWS], .dv = &s->dv};
         rc = cdc__incr_new(&s->incr, &ie, &err);
         s->dv.hooks.change = incr_change_hook;
         s->dv.hooks.boundary = incr_boundary_hook;
@@ -205,6 +179,8 @@ int cdc_stream_new(cdc_stream **out, const cdc_config *cfg, const cdc_allocator 
         cdc_stream_free(s);
         return rc;
     }
+    s->snap.st = (cdc__snap_stream){.cfg = s->cfg, .filter = &s->filter, .stop = &s->stop_flag, .log = module_log,
+                                    .log_ud = s, .rows_metric = &s->m[CDC_METRIC_SNAPSHOT_ROWS]};
     s->server_id = (uint32_t)cdc__config_int(s->cfg, CDC_CFG_SERVER_ID);
     s->hb_ms = (int)cdc__config_int(s->cfg, CDC_CFG_HEARTBEAT_MS);
     s->dv.checkpoint_ms = s->hb_ms;
@@ -238,9 +214,8 @@ void cdc_stream_free(cdc_stream *s)
 {
     if (!s) return;
     session_end(s);
-    cdc__snapshot_stream_free(s->snap);
+    cdc__stream_snap_free(&s->snap);
     cdc__incr_free(s->incr);
-    cdc__position_clear(&s->resume_pos);
     cdc__conn_free(s->meta);
     cdc__delivery_free(&s->dv);
     cdc__filter_free(&s->filter);
@@ -261,22 +236,30 @@ void cdc_stream_set_checkpoint_cb(cdc_stream *s, cdc_stream_checkpoint_cb cb, vo
     s->dv.host.checkpoint_ud = ud;
 }
 void cdc_stream_set_log_cb(cdc_stream *s, cdc_stream_log_cb cb, void *ud) { s->log_cb = cb; s->log_ud = ud; }
-void cdc_stream_set_snapshot_cb(cdc_stream *s, cdc_stream_change_cb cb, void *ud) { s->snap_cb = cb; s->snap_ud = ud; }
-void cdc_stream_set_progress_cb(cdc_stream *s, cdc_stream_progress_cb cb, void *ud) { s->progress_cb = cb; s->progress_ud = ud; }
+void cdc_stream_set_snapshot_cb(cdc_stream *s, cdc_stream_change_cb cb, void *ud)
+{
+    s->snap.st.row = cb;
+    s->snap.st.row_ud = ud;
+}
+void cdc_stream_set_progress_cb(cdc_stream *s, cdc_stream_progress_cb cb, void *ud)
+{
+    s->snap.st.progress = cb;
+    s->snap.st.progress_ud = ud;
+}
 void cdc_stream_set_snapshot_progress_cb(cdc_stream *s, cdc_stream_snapshot_progress_cb cb, void *ud)
 {
-    s->snap_progress_cb = cb;
-    s->snap_progress_ud = ud;
+    s->snap.st.progress_ex = cb;
+    s->snap.st.progress_ex_ud = ud;
 }
 void cdc_stream_set_snapshot_checkpoint_cb(cdc_stream *s, cdc_stream_checkpoint_cb cb, void *ud)
 {
-    s->snap_ck_cb = cb;
-    s->snap_ck_ud = ud;
+    s->snap.st.checkpoint = cb;
+    s->snap.st.checkpoint_ud = ud;
 }
 void cdc_stream_set_snapshot_done_cb(cdc_stream *s, cdc_stream_checkpoint_cb cb, void *ud)
 {
-    s->snap_done_cb = cb;
-    s->snap_done_ud = ud;
+    s->snap.done = cb;
+    s->snap.done_ud = ud;
 }
 
 void cdc_stream_set_incremental_cb(cdc_stream *s, cdc_stream_change_cb cb, void *ud)
@@ -363,71 +346,25 @@ static int open_meta(cdc_stream *s)
     return CDC_OK;
 }
 
-static void snap_log(int level, int code, const char *msg, void *ud) { slog(ud, level, code, "%s", msg); }
-static void incr_log(int level, int code, const char *msg, void *ud) { slog(ud, level, code, "%s", msg); }
 
-/* Incremental snapshots between feeds, at a transaction boundary: a
- * ready chunk's rows to the host, then the next chunk's reads. */
+/* Incremental snapshots between feeds: a ready chunk's rows to the
+ * host (the incremental callback, or the snapshot's), the next chunk. */
 static int incr_service(cdc_stream *s)
 {
-    s->dv.owner_wanted = false;
-    cdc_stream_change_cb cb = s->incr_cb ? s->incr_cb : s->snap_cb;
-    void *ud = s->incr_cb ? s->incr_ud : s->snap_ud;
-    for (;;) {
-        int rc = cdc__incr_service(s->incr, &s->dv.safe, s->dv.in_txn, cb, ud, &s->err);
-        bool out = rc == CDC__INCR_CHUNK_OUT;
-        if (out) rc = CDC_OK;
-        if (!rc && !s->dv.in_txn) rc = incr_progress(s);
-        if (!rc && out) rc = cdc__delivery_checkpoint_now(&s->dv);
-        /* after a chunk, the next one at once (read-only on an idle
-         * server: nothing else would come to wake the stream) */
-        if (rc || !out || atomic_load(&s->stop_flag)) return rc;
-    }
+    return cdc__incr_serve(s->incr, s->incr_cb ? s->incr_cb : s->snap.st.row,
+                           s->incr_cb ? s->incr_ud : s->snap.st.row_ud, &s->stop_flag, &s->err);
 }
 
 /*
- * Takes the snapshot (lib/snapshot.c, docs/snapshot.md) on connections of
- * its own and starts the stream at its point, which is also announced as
- * a checkpoint. initial_only then ends the stream there.
+ * Takes the snapshot (snapshot_stream.c, docs/snapshot.md) on connections
+ * of its own and starts the stream at its point, which is also announced
+ * as a checkpoint. initial_only then ends the stream there.
  */
 static int take_snapshot(cdc_stream *s, int mode)
 {
     cdc__conn_opts o;
     conn_opts(s, &o);
-    cdc__snap_stream st = {
-        .cfg = s->cfg, .conn = &o, .filter = &s->filter, .no_data = mode == CDC_SNAPSHOT_NO_DATA,
-        .stop = &s->stop_flag, .row = s->snap_cb, .row_ud = s->snap_ud, .progress = s->progress_cb,
-        .progress_ud = s->progress_ud, .progress_ex = s->snap_progress_cb, .progress_ex_ud = s->snap_progress_ud,
-        .checkpoint = s->snap_ck_cb, .checkpoint_ud = s->snap_ck_ud, .log = snap_log, .log_ud = s,
-        .rows_metric = &s->m[CDC_METRIC_SNAPSHOT_ROWS],
-    };
-    if (s->resuming) {
-        /* the first call keeps the checkpoint; later ones (after a pause) find it kept */
-        if (s->dv.safe.snap.len && cdc__position_copy(&s->resume_pos, &s->dv.safe))
-            return cdc__err_set(&s->err, CDC_ERR_NOMEM, "out of memory");
-        st.resume = &s->resume_pos;
-    }
-    cdc__position_clear(&s->dv.safe);
-    cdc__position_init(&s->dv.safe, s->alloc);
-    /* CDC_ERR_PAUSED / CDC_ERR_STOPPED keep the snapshot in s->snap; the
-     * next session_open() continues it with the next row */
-    int rc = cdc__snapshot_stream(&st, s->alloc, &s->snap, &s->dv.safe, &s->err);
-    if (rc) return rc;
-    if ((rc = publish(s))) return cdc__err_set(&s->err, rc, "out of memory");
-    if (mode == CDC_SNAPSHOT_INITIAL_ONLY) {
-        s->dv.stop_kind = CDC__WHERE_POSITION;
-        if (cdc__position_copy(&s->dv.stop, &s->dv.safe)) return cdc__err_set(&s->err, CDC_ERR_NOMEM, "out of memory");
-    }
-    if (s->snap_done_cb && (rc = s->snap_done_cb(&s->dv.safe, s->snap_done_ud))) {
-        /* The snapshot is complete and its point known: a pause here is
-         * honoured once the binlog session is open (cdc_stream_start). */
-        if (rc == CDC_ERR_PAUSED) {
-            s->snap_done_pause = true;
-            return CDC_OK;
-        }
-        return cdc__err_set(&s->err, CDC_ERR_CALLBACK, "the snapshot-done callback returned %d", rc);
-    }
-    return CDC_OK;
+    return cdc__stream_snap_take(&s->snap, &o, mode, &s->dv, &s->err);
 }
 
 /* The first session of a stream resolves its start and stop points. */
@@ -435,34 +372,13 @@ static int resolve(cdc_stream *s)
 {
     int rc = CDC_OK;
     int mode = cdc__snapshot_mode(cdc__config_enum(s->cfg, CDC_CFG_SNAPSHOT_MODE));
-    if (s->start_kind == CDC__WHERE_POSITION && mode == CDC_SNAPSHOT_WHEN_NEEDED && s->dv.safe.file.len) {
-        /* when_needed: a checkpoint whose binlog file is gone takes a new snapshot */
-        cdc_position first;
-        cdc__position_init(&first, s->alloc);
-        rc = cdc__replica_earliest(s->conn, &first, &s->err);
-        bool purged = rc == CDC_OK && cdc__binlog_name_cmp(cdc_position_file(&s->dv.safe), cdc_position_file(&first)) < 0;
-        if (purged)
-            slog(s, 1, CDC_OK, "snapshot.mode=when_needed: the checkpoint's binlog %s is purged (earliest is %s); "
-                               "taking a snapshot", cdc_position_file(&s->dv.safe), cdc_position_file(&first));
-        cdc__position_clear(&first);
+    if (s->start_kind == CDC__WHERE_POSITION) {
+        bool fresh = false;
+        rc = cdc__stream_snap_at_checkpoint(&s->snap, s->conn, mode, &s->dv, &fresh, &s->err);
         if (rc) return rc;
-        if (purged) s->start_kind = CDC__WHERE_NONE;
+        if (fresh) s->start_kind = CDC__WHERE_NONE;
     }
-    if (s->start_kind == CDC__WHERE_POSITION && s->dv.safe.snap.len && !s->resuming) {
-        if (mode == CDC_SNAPSHOT_INITIAL || mode == CDC_SNAPSHOT_INITIAL_ONLY || mode == CDC_SNAPSHOT_WHEN_NEEDED) {
-            s->resuming = true;
-        } else {
-            slog(s, 1, CDC_OK, "start: the checkpoint is of an unfinished snapshot, and snapshot.mode=%s does not "
-                               "continue it: streaming from its point without the rest of its rows",
-                 cdc__config_str(s->cfg, CDC_CFG_SNAPSHOT_MODE));
-            cdc__position_set_snap(&s->dv.safe, NULL, 0);
-        }
-    }
-    if (s->resuming) {
-        rc = take_snapshot(s, mode);
-        if (rc) return rc;
-        s->resuming = false;
-    }
+    if (s->snap.resuming && (rc = take_snapshot(s, mode))) return rc;
     switch (s->start_kind) {
     case CDC__WHERE_NONE:
         if (mode != CDC_SNAPSHOT_NEVER) {
@@ -481,24 +397,11 @@ static int resolve(cdc_stream *s)
     }
     if (rc) return rc;
     s->dv.safe_file_ok = s->dv.safe.file.len > 0;
-    if (s->dv.stop_kind == CDC__WHERE_NOW && (rc = cdc__replica_now(s->conn, &s->info, &s->dv.stop, &s->err))) return rc;
-    /* A start past the end of the binlog is no position of this server (a
-     * checkpoint of another one, or binlogs reset since): with stop.at=now
-     * it would end at once, silently, having delivered nothing. */
-    if (s->dv.stop_kind == CDC__WHERE_NOW && s->dv.safe_file_ok && s->dv.stop.file.len) {
-        int c = cdc__binlog_name_cmp(cdc_position_file(&s->dv.safe), cdc_position_file(&s->dv.stop));
-        if (c > 0 || (c == 0 && s->dv.safe.offset > s->dv.stop.offset))
-            return cdc__err_set(&s->err, CDC_ERR_CONFIG,
-                                "start: %s:%" PRIu64 " lies past the end of the server's binlog (%s:%" PRIu64
-                                " now): a checkpoint of another server, or binlogs reset since?",
-                                cdc_position_file(&s->dv.safe), s->dv.safe.offset, cdc_position_file(&s->dv.stop),
-                                s->dv.stop.offset);
-    }
-    if (s->dv.safe.gtid_known && s->dv.safe.gtids.n_sids && s->info.mariadb)
-        return cdc__err_set(&s->err, CDC_ERR_CONFIG, "start: a MySQL GTID set cannot position a MariaDB server");
-    if (s->dv.safe.gtid_known && s->dv.safe.gtids.n_maria && !s->info.mariadb)
-        return cdc__err_set(&s->err, CDC_ERR_CONFIG, "start: a MariaDB GTID position cannot position a MySQL server");
-    return publish(s);
+    bool to_now = s->dv.stop_kind == CDC__WHERE_NOW;
+    if (to_now && (rc = cdc__replica_now(s->conn, &s->info, &s->dv.stop, &s->err))) return rc;
+    rc = cdc__replica_check_start_point(&s->info, &s->dv.safe, s->dv.safe_file_ok, to_now ? &s->dv.stop : NULL,
+                                        &s->err);
+    return rc ? rc : publish(s);
 }
 
 static int session_open(cdc_stream *s)
@@ -506,7 +409,7 @@ static int session_open(cdc_stream *s)
     cdc__conn_opts o;
     conn_opts(s, &o);
     /* A snapshot that paused inside resolve() kept its checked session. */
-    bool resume = s->snap && s->conn;
+    bool resume = s->snap.run && s->conn;
     int rc = resume ? CDC_OK : cdc__conn_new(&s->conn, s->alloc);
     if (rc) return cdc__err_set(&s->err, rc, "out of memory");
     if (!resume) {
@@ -606,16 +509,7 @@ static void session_end(cdc_stream *s)
     session_close(s);
     cdc__conn_opts o;
     conn_opts(s, &o);
-    o.connect_timeout_ms = 2000;
-    o.read_timeout_ms = 2000;
-    cdc__conn *k = NULL;
-    cdc__err e = {0};
-    if (cdc__conn_new(&k, s->alloc) == CDC_OK && cdc__conn_connect(k, &o, &e) == CDC_OK) {
-        char sql[32];
-        snprintf(sql, sizeof sql, "KILL %" PRIu32, id);
-        (void)cdc__conn_exec(k, sql, &e); /* gone already is fine */
-    }
-    cdc__conn_free(k);
+    cdc__replica_end_dump(&o, s->alloc, id);
 }
 
 /* A dump from an offset inside an event fails on what it reads there;
@@ -835,7 +729,7 @@ int cdc_stream_start(cdc_stream *s)
     }
     for (;;) {
         if (atomic_load(&s->stop_flag)) return stopped(s);
-        if (!s->conn || s->snap) {
+        if (!s->conn || s->snap.run) {
             bool first = !s->opened_once;
             int rc = session_open(s);
             if (rc == FEED_DONE) return after_feed(s, FEED_DONE);
@@ -843,8 +737,8 @@ int cdc_stream_start(cdc_stream *s)
                 s->state = ST_PAUSED;
                 return CDC_ERR_PAUSED;
             }
-            if (rc == CDC_OK && s->snap_done_pause) {
-                s->snap_done_pause = false;
+            if (rc == CDC_OK && s->snap.done_pause) {
+                s->snap.done_pause = false;
                 s->state = ST_PAUSED;
                 return CDC_ERR_PAUSED;
             }
@@ -883,31 +777,10 @@ int cdc_stream_start(cdc_stream *s)
             continue;
         }
         metric_add(CDC_METRIC_BYTES, pkt.len + (cont ? 0 : 4), s);
-        if (cont) {
-            int r = after_feed(s, feed(s, pkt.ptr, pkt.len));
-            if (r != FEED_ON) return r;
-        } else if (pkt.len && pkt.ptr[0] == 0x00) {
-            int r = after_feed(s, feed(s, pkt.ptr + 1, pkt.len - 1));
-            if (r != FEED_ON) return r;
-        } else if (more) {
-            cdc__err_set(&s->err, CDC_ERR_PROTOCOL, "binlog dump: a %zu-byte packet of type 0x%02x",
-                         pkt.len, pkt.len ? pkt.ptr[0] : 0);
-            return fail(s, CDC_ERR_PROTOCOL);
-        } else if (pkt.len && pkt.ptr[0] == 0xff) {
-            rc = cdc__replica_dump_error(pkt.ptr, pkt.len, &s->err);
-            /* A killed dump thread or a server going down is a dropped
-             * connection; ER_QUERY_INTERRUPTED (1317) too. */
-            if (s->err.server_errno == 1317) rc = s->err.code = CDC_ERR_CLOSED;
-            int r = after_feed(s, rc);
-            if (r != FEED_ON) return r;
-        } else if (pkt.len && pkt.len < 9 && pkt.ptr[0] == 0xfe) {
-            cdc__err_set(&s->err, CDC_ERR_CLOSED, "the server ended the binlog dump");
-            int r = after_feed(s, CDC_ERR_CLOSED);
-            if (r != FEED_ON) return r;
-        } else {
-            cdc__err_set(&s->err, CDC_ERR_PROTOCOL, "binlog dump: unexpected packet 0x%02x of %zu bytes",
-                         pkt.len ? pkt.ptr[0] : 0, pkt.len);
-            return fail(s, CDC_ERR_PROTOCOL);
-        }
+        /* the rest of an event, or an event, an error, the end of the dump */
+        cdc_bytes ev = pkt;
+        if (!cont) rc = cdc__replica_dump_packet(pkt.ptr, pkt.len, more, &ev, &s->err);
+        int r = after_feed(s, rc ? rc : feed(s, ev.ptr, ev.len));
+        if (r != FEED_ON) return r;
     }
 }

@@ -1,8 +1,8 @@
-/* Unit tests for incremental.c without a server: Debezium's signal data
- * (execute-snapshot / stop-snapshot JSON), and the checks made when an
+/* Unit tests for incremental.c without a server: the checks made when an
  * incremental snapshot is asked for (names, filters, configuration),
- * through the internal entry points and the public API. The algorithm
- * itself needs a server: tests/snapshot/incremental.py. */
+ * through the internal entry points and the public API, and its progress
+ * in checkpoints. The signal data it reads is test_signal_data.c's; the
+ * algorithm itself needs a server: tests/snapshot/incremental.py. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,95 +18,6 @@
 #include "position.h"
 
 #include "testalloc.h"
-
-typedef struct got {
-    char table[8][64];
-    char cond[8][128];
-    int n;
-} got;
-
-static int collect(const char *table, const char *cond, void *ud)
-{
-    got *g = ud;
-    if (g->n < 8) {
-        snprintf(g->table[g->n], sizeof g->table[0], "%s", table);
-        snprintf(g->cond[g->n], sizeof g->cond[0], "%s", cond ? cond : "(none)");
-    }
-    g->n++;
-    return 0;
-}
-
-static int parse(const char *json, char *type, got *g, cdc__err *e)
-{
-    memset(g, 0, sizeof *g);
-    return cdc__incr_parse_signal(json, strlen(json), type, 32, collect, g, &test_alloc, e);
-}
-
-static void test_signal_debezium_forms(void **state)
-{
-    (void)state;
-    char type[32];
-    got g;
-    cdc__err e = {0};
-    /* Debezium's documented execute-snapshot with additional-conditions */
-    assert_int_equal(parse("{\"data-collections\": [\"shop.orders\", \"shop.items\"], \"type\": \"incremental\","
-                           " \"additional-conditions\": [{\"data-collection\": \"shop.orders\","
-                           " \"filter\": \"color='blue' AND id > 10\"}]}",
-                           type, &g, &e),
-                     CDC_OK);
-    assert_string_equal(type, "incremental");
-    assert_int_equal(g.n, 2);
-    assert_string_equal(g.table[0], "shop.orders");
-    assert_string_equal(g.cond[0], "color='blue' AND id > 10");
-    assert_string_equal(g.table[1], "shop.items");
-    assert_string_equal(g.cond[1], "(none)");
-    /* the older single additional-condition applies to every table */
-    assert_int_equal(parse("{\"data-collections\":[\"a.b\",\"c.d\"],\"additional-condition\":\"x=1\"}", type, &g, &e),
-                     CDC_OK);
-    assert_int_equal(g.n, 2);
-    assert_string_equal(g.cond[0], "x=1");
-    assert_string_equal(g.cond[1], "x=1");
-    assert_string_equal(type, "");
-    /* unknown members of any shape are skipped; escapes, 4-byte UTF-8 */
-    assert_int_equal(parse(" { \"x\": {\"y\": [1, -2.5e3, true, null, {\"z\": \"w\"}]}, \"data-collections\":"
-                           " [\"d\\u00e9.t\\ud83d\\ude00\\\"q\"] } ",
-                           type, &g, &e),
-                     CDC_OK);
-    assert_int_equal(g.n, 1);
-    assert_string_equal(g.table[0], "d\xc3\xa9.t\xf0\x9f\x98\x80\"q");
-    /* stop-snapshot without data: no tables (stop all) */
-    assert_int_equal(parse("", type, &g, &e), CDC_OK);
-    assert_int_equal(g.n, 0);
-    assert_int_equal(parse("{\"type\":\"INCREMENTAL\"}", type, &g, &e), CDC_OK);
-    assert_int_equal(g.n, 0);
-    assert_string_equal(type, "INCREMENTAL");
-}
-
-static void test_signal_bad_json(void **state)
-{
-    (void)state;
-    static const char *const bad[] = {
-        "[\"a.b\"]",
-        "{\"data-collections\": [\"a.b\"",
-        "{\"data-collections\": \"a.b\"}",
-        "{\"data-collections\": [1]}",
-        "{\"data-collections\": [\"a.b\"]} trailing",
-        "{\"additional-conditions\": [{\"filter\": \"x\"}]}",
-        "{\"additional-conditions\": [{\"data-collection\": 5}]}",
-        "{\"data-collections\": [\"a\\x\"]}",
-        "{\"data-collections\": [\"\\ud800\"]}",
-        "{data-collections: []}",
-    };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        char type[32];
-        got g;
-        cdc__err e = {0};
-        int rc = parse(bad[i], type, &g, &e);
-        if (rc != CDC_ERR_INVALID) fail_msg("'%s': %d, want CDC_ERR_INVALID", bad[i], rc);
-        assert_non_null(strstr(e.msg, "signal data:"));
-        assert_int_equal(g.n, 0);
-    }
-}
 
 static cdc_config *cfg_with(const char *const *kv)
 {
@@ -252,8 +163,6 @@ static void test_progress_in_checkpoint(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_signal_debezium_forms),
-        cmocka_unit_test(test_signal_bad_json),
         cmocka_unit_test(test_requests_are_checked),
         cmocka_unit_test(test_public_api),
         cmocka_unit_test(test_progress_in_checkpoint),

@@ -181,12 +181,104 @@ static void test_maria_state_and_quote(void **state)
     cdc__gtid_set_free(&s);
 }
 
+/* What each packet of the dump is: an event, the server's error, the end
+ * of the dump, or a protocol error naming the packet. */
+static void test_dump_packets(void **state)
+{
+    (void)state;
+    cdc__err e = {0};
+    cdc_bytes ev = {0};
+    const uint8_t event[] = {0x00, 1, 2, 3};
+    assert_int_equal(cdc__replica_dump_packet(event, sizeof event, false, &ev, &e), CDC_OK);
+    assert_ptr_equal(ev.ptr, event + 1);
+    assert_int_equal(ev.len, 3);
+    /* the first piece of an event larger than a piece */
+    assert_int_equal(cdc__replica_dump_packet(event, sizeof event, true, &ev, &e), CDC_OK);
+    /* an ERR packet: the server's error, mapped as cdc__replica_dump_error does */
+    uint8_t err[128] = {0xff, 0xd4, 0x04, '#', 'H', 'Y', '0', '0', '0'}; /* 1236 */
+    const char *msg = "Could not find first log file name in binary log index file";
+    memcpy(err + 9, msg, strlen(msg));
+    assert_int_equal(cdc__replica_dump_packet(err, 9 + strlen(msg), false, &ev, &e), CDC_ERR_PURGED);
+    assert_int_equal(e.server_errno, 1236);
+    /* ER_QUERY_INTERRUPTED (1317): the dump thread was killed, a dropped connection */
+    uint8_t killed[] = {0xff, 0x25, 0x05, '#', '7', '0', '1', '0', '0', 'x'};
+    assert_int_equal(cdc__replica_dump_packet(killed, sizeof killed, false, &ev, &e), CDC_ERR_CLOSED);
+    assert_int_equal(e.code, CDC_ERR_CLOSED);
+    assert_true(cdc_is_retriable(e.code));
+    /* EOF: the server ended the dump */
+    const uint8_t eof[] = {0xfe, 0, 0, 2, 0};
+    assert_int_equal(cdc__replica_dump_packet(eof, sizeof eof, false, &ev, &e), CDC_ERR_CLOSED);
+    assert_non_null(strstr(e.msg, "ended the binlog dump"));
+    /* 0xfe of 9 bytes or more is no EOF, and nothing else is an event */
+    const uint8_t long_fe[9] = {0xfe};
+    assert_int_equal(cdc__replica_dump_packet(long_fe, sizeof long_fe, false, &ev, &e), CDC_ERR_PROTOCOL);
+    assert_non_null(strstr(e.msg, "0xfe of 9 bytes"));
+    const uint8_t odd[] = {0x42, 1};
+    assert_int_equal(cdc__replica_dump_packet(odd, sizeof odd, false, &ev, &e), CDC_ERR_PROTOCOL);
+    assert_int_equal(cdc__replica_dump_packet(odd, 0, false, &ev, &e), CDC_ERR_PROTOCOL);
+    /* a packet longer than a piece that is not an event */
+    assert_int_equal(cdc__replica_dump_packet(err, 9, true, &ev, &e), CDC_ERR_PROTOCOL);
+    assert_non_null(strstr(e.msg, "a 9-byte packet of type 0xff"));
+}
+
+/* A start past the end of the server's binlog, or with the other
+ * flavour's GTIDs, is no position of this server. */
+static void test_start_point(void **state)
+{
+    (void)state;
+    cdc__server_info maria = {.mariadb = true}, mysql = {.mariadb = false};
+    cdc_position start, now;
+    cdc__position_init(&start, &test_alloc);
+    cdc__position_init(&now, &test_alloc);
+    cdc__err e = {0};
+    assert_int_equal(cdc__position_set_file(&now, "binlog.000007", 13), CDC_OK);
+    now.offset = 1000;
+    static const struct { const char *file; uint64_t offset; int rc; } t[] = {
+        {"binlog.000007", 1000, CDC_OK}, {"binlog.000007", 4, CDC_OK}, {"binlog.000002", 99999, CDC_OK},
+        {"binlog.000007", 1001, CDC_ERR_CONFIG}, {"binlog.000010", 4, CDC_ERR_CONFIG},
+        {"binlog.999999", 4, CDC_ERR_CONFIG},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        assert_int_equal(cdc__position_set_file(&start, t[i].file, strlen(t[i].file)), CDC_OK);
+        start.offset = t[i].offset;
+        cdc__err_clear(&e);
+        assert_int_equal(cdc__replica_check_start_point(&mysql, &start, true, &now, &e), t[i].rc);
+        if (t[i].rc) {
+            assert_non_null(strstr(e.msg, "lies past the end of the server's binlog"));
+            assert_non_null(strstr(e.msg, t[i].file));
+        }
+        /* without "now" (no stop.at=now) or a dumpable file, nothing to compare */
+        assert_int_equal(cdc__replica_check_start_point(&mysql, &start, true, NULL, &e), CDC_OK);
+        assert_int_equal(cdc__replica_check_start_point(&mysql, &start, false, &now, &e), CDC_OK);
+    }
+    cdc__gtid_set g;
+    cdc__gtid_set_init(&g, &test_alloc);
+    const char *uuid = "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5";
+    assert_int_equal(cdc__gtid_set_parse(&g, uuid, strlen(uuid), &e), CDC_OK);
+    assert_int_equal(cdc__position_set_gtids(&start, &g), CDC_OK);
+    start.gtid_known = true;
+    assert_int_equal(cdc__replica_check_start_point(&mysql, &start, false, NULL, &e), CDC_OK);
+    assert_int_equal(cdc__replica_check_start_point(&maria, &start, false, NULL, &e), CDC_ERR_CONFIG);
+    assert_non_null(strstr(e.msg, "MySQL GTID set cannot position a MariaDB server"));
+    cdc__gtid_set_free(&g);
+    cdc__gtid_set_init(&g, &test_alloc);
+    assert_int_equal(cdc__gtid_set_parse(&g, "0-1-5", 5, &e), CDC_OK);
+    assert_int_equal(cdc__position_set_gtids(&start, &g), CDC_OK);
+    assert_int_equal(cdc__replica_check_start_point(&maria, &start, false, NULL, &e), CDC_OK);
+    assert_int_equal(cdc__replica_check_start_point(&mysql, &start, false, NULL, &e), CDC_ERR_CONFIG);
+    assert_non_null(strstr(e.msg, "MariaDB GTID position cannot position a MySQL server"));
+    cdc__gtid_set_free(&g);
+    cdc__position_clear(&start);
+    cdc__position_clear(&now);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_register),           cmocka_unit_test(test_dump),
         cmocka_unit_test(test_dump_gtid_untagged), cmocka_unit_test(test_dump_gtid_tagged_reads_back),
         cmocka_unit_test(test_dump_errors),        cmocka_unit_test(test_maria_state_and_quote),
+        cmocka_unit_test(test_dump_packets),       cmocka_unit_test(test_start_point),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -47,7 +47,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "differential"))
 import run as diff  # noqa: E402  (its Server runs SQL through testenv.sh)
 
-DB = "snapres_resume"
+DB = os.environ.get("SNAPRES_TEST_DB", "snapres_resume")  # another name lets two runs share a server
 CHUNK = 1000
 RSS_LIMIT_KB = 256 * 1024
 TABLES = {
