@@ -58,6 +58,7 @@ typedef struct dz_col {
     unsigned fsp;          /* temporal */
     unsigned bits;         /* BIT */
     unsigned pad;          /* BINARY(n): bytes to pad to, 0 otherwise */
+    bool json_text;        /* a MariaDB JSON column: its value is the stored text */
     bool optional;
     /* column.* options */
     int mask;              /* 0 none, 1 stars, 2 hash v1, 3 hash v2 */

@@ -88,8 +88,10 @@ void cdc__dz_plan_column(const cdc_column *c, const dz_modes *m, dz_col *out)
     case CDC_T_MEDIUM_BLOB:
     case CDC_T_LONG_BLOB:
     case CDC_T_BLOB:
-        if (c->flags & CDC_COLF_JSON_TEXT) out->map = DZ_M_JSON;
-        else if (c->charset == CDC_CHARSET_BINARY) out->map = DZ_M_BINARY;
+        if (c->flags & CDC_COLF_JSON_TEXT) {
+            out->map = DZ_M_JSON;
+            out->json_text = true;
+        } else if (c->charset == CDC_CHARSET_BINARY) out->map = DZ_M_BINARY;
         else out->map = DZ_M_STRING;
         break;
     default: out->map = DZ_M_STRING; break;
@@ -799,6 +801,11 @@ int cdc__dz_value(const dz_col *dc, const dz_modes *m, const cdc_value *v, cdc__
     }
     case DZ_M_JSON: {
         if (kind == CDC_KIND_JSON && cdc_value_bytes(v).len == 0) return put_zero(o, dc, "\"{}\"");
+        /* A MariaDB JSON column's value is the text the server stored; the
+         * string carries it as stored, as Debezium's does, so an applier
+         * writes back the same bytes (valid JSON or not). */
+        if (dc->json_text && kind == CDC_KIND_JSON)
+            return put_str(o, (const char *)cdc_value_bytes(v).ptr, cdc_value_bytes(v).len);
         int rc = canonical(v, scratch, err);
         if (rc) return rc;
         return put_str(o, (const char *)scratch->data, scratch->len);

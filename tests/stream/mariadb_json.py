@@ -58,10 +58,11 @@ def run_cdc(cdc, srv, args):
 def server_state(srv):
     """{id: (j document or None for SQL NULL, is_null, lt text or None)} from the server."""
     out = {}
-    for i, j, lt in srv.sql("SELECT id, HEX(JSON_COMPACT(j)), HEX(lt) FROM %s.docs ORDER BY id" % DB):
+    for i, j, lt, raw in srv.sql("SELECT id, HEX(JSON_COMPACT(j)), HEX(lt), HEX(j) FROM %s.docs ORDER BY id" % DB):
         jd = None if j is None else bytes.fromhex(j).decode("utf-8")
         out[int(i)] = (None if jd is None else loads(jd), jd is None,
-                       None if lt is None else bytes.fromhex(lt).decode("utf-8"))
+                       None if lt is None else bytes.fromhex(lt).decode("utf-8"),
+                       None if raw is None else bytes.fromhex(raw).decode("utf-8"))
     return out
 
 
@@ -116,6 +117,8 @@ def check_debezium(check, what, out, want, n):
                 check.bad("%s id %s j: %r, the server holds SQL NULL" % (what, after["id"], j))
         elif not isinstance(j, str) or loads(j) != w[0]:
             check.bad("%s id %s j: %r, JSON_COMPACT says %r" % (what, after["id"], j, w[0]))
+        elif j != w[3]:
+            check.bad("%s id %s j: %r, the server stored the text %r" % (what, after["id"], j, w[3]))
         if after["lt"] != w[2]:
             check.bad("%s id %s lt: %r, want %r" % (what, after["id"], after["lt"], w[2]))
         if schema:
