@@ -1,82 +1,28 @@
 /*
  * stream.c: the change stream of cdc/stream.h, a driven loop over one
- * replica connection: connect, check, register, dump, read packets and
- * feed them to the decoder, whose callbacks delivery (delivery.c) turns
- * into the host's. Here: the handle, its metrics and checkpoint text,
- * sessions and where the first one starts, reconnects, stop and pause,
- * and the column names binlog_row_metadata=MINIMAL leaves out, fetched
- * between feeds. The snapshot (snapshot_stream.c) and incremental
+ * replica connection: read packets and feed them to the decoder, whose
+ * callbacks delivery (delivery.c) turns into the host's. Here: the
+ * handle, its metrics and checkpoint text, the read loop, reconnects with
+ * backoff, stop and pause. A session (connect, check, where the first one
+ * starts, register, dump) is session.c's; the handle's insides are in
+ * stream_int.h. The snapshot (snapshot_stream.c) and incremental
  * snapshots (incremental.c) are driven from here; replica.c knows the
- * dump's packets and checks the start point.
+ * dump's packets.
  */
-#include <cdc/stream.h>
+#include "stream_int.h"
 
 #include <inttypes.h>
-#include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <time.h>
 
 #include "config.h"
-#include "conn.h"
-#include "delivery.h"
-#include "filter.h"
-#include "incremental.h"
 #include "position.h"
-#include "replica.h"
-#include "schema.h"
-#include "snapshot.h"
 
-enum { ST_IDLE, ST_RUNNING, ST_PAUSED, ST_DONE, ST_FAILED };
-enum { METRIC_COUNT = CDC_METRIC_REREADS + 1 };
-/* What feed() and session_open() return besides CDC_OK and errors. */
-enum { FEED_DONE = 1 /* stop.at reached */, FEED_ON = 2 /* after_feed(): keep reading */ };
-#define PIECE_BYTES ((size_t)1 << 20)
-
-struct cdc_stream {
-    const cdc_allocator *alloc;
-    cdc_config *cfg;
-    cdc__filter filter;
-    cdc__delivery dv;       /* exactly-once bookkeeping, the safe position */
-
-    cdc_stream_log_cb log_cb;
-    void *log_ud;
-    cdc__stream_snap snap;    /* the snapshot: host callbacks, a run kept across pauses */
-    cdc_stream_change_cb incr_cb;
-    void *incr_ud;
-    cdc__incr *incr;          /* incremental snapshots (incremental.c) */
-
-    uint32_t server_id;
-    int hb_ms, hb_timeout_ms, backoff_ms, backoff_max_ms, max_attempts;
-    cdc__where start_kind;
-
-    cdc__conn *conn, *meta;
-    cdc__server_info info;
-    char dump_file[512];    /* the session's dump started at dump_file:dump_offset ("" by GTID) */
-    uint64_t dump_offset;
-    bool opened_once;
-    cdc_decoder *dec;
-
-    int state;
-    const uint8_t *rest;
-    size_t rest_len;
-    bool piece_cont;        /* the next piece continues an event payload */
-    cdc__schema schema;
-    cdc__err err;
-
-    atomic_int stop_flag, wake_fd, wake_users;
-    _Atomic uint64_t m[METRIC_COUNT];
-    pthread_mutex_t ck_mu;
-    cdc__buf ck_text;
-    bool ck_valid;
-};
-
-static void slog(cdc_stream *s, int level, int code, const char *fmt, ...) CDC__PRINTF(4, 5);
-static void slog(cdc_stream *s, int level, int code, const char *fmt, ...)
+void cdc__stream_log(cdc_stream *s, int level, int code, const char *fmt, ...)
 {
     if (!s->log_cb) return;
     char msg[CDC__ERRMSG_MAX + 256];
@@ -104,10 +50,8 @@ static int publish_hook(const cdc_position *safe, void *ud)
     return rc;
 }
 
-static int publish(cdc_stream *s) { return cdc__delivery_publish(&s->dv); }
-
 /* the snapshot's and incremental snapshots' log callback */
-static void module_log(int level, int code, const char *msg, void *ud) { slog(ud, level, code, "%s", msg); }
+static void module_log(int level, int code, const char *msg, void *ud) { cdc__stream_log(ud, level, code, "%s", msg); }
 
 /* delivery's hooks for incremental snapshots (incremental.h) */
 static int incr_change_hook(const cdc_change *c, const cdc__gtid *gid, void *ud)
@@ -193,27 +137,11 @@ int cdc_stream_new(cdc_stream **out, const cdc_config *cfg, const cdc_allocator 
     return CDC_OK;
 }
 
-static void session_close(cdc_stream *s)
-{
-    /* Withdraw the descriptor from cdc_stream_stop() before closing it,
-     * and wait out a stop() that may be using it right now. */
-    atomic_store(&s->wake_fd, -1);
-    while (atomic_load(&s->wake_users)) sched_yield();
-    cdc__conn_free(s->conn);
-    s->conn = NULL;
-    cdc_decoder_free(s->dec);
-    s->dec = NULL;
-    s->rest = NULL;
-    s->rest_len = 0;
-    s->piece_cont = false;
-}
-
-static void session_end(cdc_stream *s);
 
 void cdc_stream_free(cdc_stream *s)
 {
     if (!s) return;
-    session_end(s);
+    cdc__session_end(s);
     cdc__stream_snap_free(&s->snap);
     cdc__incr_free(s->incr);
     cdc__conn_free(s->meta);
@@ -323,28 +251,7 @@ uint64_t cdc_stream_metric(const cdc_stream *s, cdc_metric m)
 
 /* ---- sessions -------------------------------------------------------- */
 
-static void conn_opts(cdc_stream *s, cdc__conn_opts *o) { cdc__conn_opts_from_config(s->cfg, o); }
 
-static int open_meta(cdc_stream *s)
-{
-    cdc__conn_opts o;
-    conn_opts(s, &o);
-    int rc = cdc__conn_new(&s->meta, s->alloc);
-    if (rc) return cdc__err_set(&s->err, rc, "out of memory");
-    rc = cdc__conn_connect(s->meta, &o, &s->err);
-    if (rc) {
-        cdc__err_prefix(&s->err, "connection for information_schema (column names, MariaDB JSON columns)");
-        cdc__conn_free(s->meta);
-        s->meta = NULL;
-        return rc;
-    }
-    if (s->dv.names_need)
-        slog(s, 2, CDC_OK, "the binlog has no column names (binlog_row_metadata=MINIMAL): reading them from "
-                           "information_schema");
-    else
-        slog(s, 2, CDC_OK, "reading which LONGTEXT columns are JSON from information_schema (MariaDB)");
-    return CDC_OK;
-}
 
 
 /* Incremental snapshots between feeds: a ready chunk's rows to the
@@ -355,202 +262,27 @@ static int incr_service(cdc_stream *s)
                            s->incr_cb ? s->incr_ud : s->snap.st.row_ud, &s->stop_flag, &s->err);
 }
 
-/*
- * Takes the snapshot (snapshot_stream.c, docs/snapshot.md) on connections
- * of its own and starts the stream at its point, which is also announced
- * as a checkpoint. initial_only then ends the stream there.
- */
-static int take_snapshot(cdc_stream *s, int mode)
-{
-    cdc__conn_opts o;
-    conn_opts(s, &o);
-    return cdc__stream_snap_take(&s->snap, &o, mode, &s->dv, &s->err);
-}
 
-/* The first session of a stream resolves its start and stop points. */
-static int resolve(cdc_stream *s)
-{
-    int rc = CDC_OK;
-    int mode = cdc__snapshot_mode(cdc__config_enum(s->cfg, CDC_CFG_SNAPSHOT_MODE));
-    if (s->start_kind == CDC__WHERE_POSITION) {
-        bool fresh = false;
-        rc = cdc__stream_snap_at_checkpoint(&s->snap, s->conn, mode, &s->dv, &fresh, &s->err);
-        if (rc) return rc;
-        if (fresh) s->start_kind = CDC__WHERE_NONE;
-    }
-    if (s->snap.resuming && (rc = take_snapshot(s, mode))) return rc;
-    switch (s->start_kind) {
-    case CDC__WHERE_NONE:
-        if (mode != CDC_SNAPSHOT_NEVER) {
-            rc = take_snapshot(s, mode);
-            break;
-        }
-        /* fall through */
-    case CDC__WHERE_NOW:
-        rc = cdc__replica_now(s->conn, &s->info, &s->dv.safe, &s->err);
-        break;
-    case CDC__WHERE_EARLIEST:
-        rc = cdc__replica_earliest(s->conn, &s->dv.safe, &s->err);
-        break;
-    default:
-        break;
-    }
-    if (rc) return rc;
-    s->dv.safe_file_ok = s->dv.safe.file.len > 0;
-    bool to_now = s->dv.stop_kind == CDC__WHERE_NOW;
-    if (to_now && (rc = cdc__replica_now(s->conn, &s->info, &s->dv.stop, &s->err))) return rc;
-    rc = cdc__replica_check_start_point(&s->info, &s->dv.safe, s->dv.safe_file_ok, to_now ? &s->dv.stop : NULL,
-                                        &s->err);
-    return rc ? rc : publish(s);
-}
 
-static int session_open(cdc_stream *s)
-{
-    cdc__conn_opts o;
-    conn_opts(s, &o);
-    /* A snapshot that paused inside resolve() kept its checked session. */
-    bool resume = s->snap.run && s->conn;
-    int rc = resume ? CDC_OK : cdc__conn_new(&s->conn, s->alloc);
-    if (rc) return cdc__err_set(&s->err, rc, "out of memory");
-    if (!resume) {
-        cdc__err_clear(&s->err);
-        rc = cdc__conn_connect(s->conn, &o, &s->err);
-        if (rc == CDC_OK) rc = cdc__replica_check(s->conn, &s->info, &s->err);
-    }
-    if (rc == CDC_OK && !s->opened_once) {
-        bool checked = true;
-        if (!resume) rc = cdc__replica_check_server_id(s->conn, &s->info, s->server_id, &checked, &s->err);
-        /* A replica that just went away (a previous run of this host)
-         * stays registered until its dump thread next writes, at most a
-         * heartbeat later: give it that long before calling it a clash. */
-        for (int64_t until = cdc__mono_ms() + 2 * s->hb_ms + 2000;
-             rc == CDC_ERR_CONFIG && cdc__mono_ms() < until && !atomic_load(&s->stop_flag);) {
-            struct timespec ts = {0, 250 * 1000000L};
-            nanosleep(&ts, NULL);
-            rc = cdc__replica_check_server_id(s->conn, &s->info, s->server_id, &checked, &s->err);
-        }
-        if (rc == CDC_OK && !checked)
-            slog(s, 1, CDC_OK, "cannot list the server's replicas to check that server.id %" PRIu32
-                               " is unique (SHOW REPLICAS needs more privileges)", s->server_id);
-        if (rc == CDC_OK && !resume && strcmp(s->info.row_image, "FULL"))
-            slog(s, 1, CDC_OK, "binlog_row_image=%s: changes carry only some columns", s->info.row_image);
-        if (rc == CDC_OK) rc = resolve(s);
-        /* incremental snapshots a checkpoint recorded go on */
-        if (rc == CDC_OK && s->dv.safe.incr.len)
-            rc = cdc__incr_restore(s->incr, (const char *)s->dv.safe.incr.data, s->dv.safe.incr.len, &s->err);
-        if (rc == CDC_ERR_PAUSED) return rc; /* inside the snapshot: the session waits with it */
-        if (rc == CDC_OK && s->dv.safe_file_ok && s->dv.safe.offset > 4)
-            rc = cdc__replica_check_start(s->conn, cdc_position_file(&s->dv.safe), s->dv.safe.offset, &s->err);
-        if (rc == CDC_OK) s->opened_once = true;
-        if (rc == CDC_OK && cdc__delivery_at_stop(&s->dv)) return FEED_DONE;
-    }
-    cdc__buf state;
-    cdc__buf_init(&state, s->alloc);
-    bool by_gtid = !s->dv.safe_file_ok;
-    if (rc == CDC_OK && by_gtid && s->info.mariadb) {
-        if (cdc__replica_maria_state(&s->dv.safe.gtids, &state) || cdc__buf_terminate(&state))
-            rc = cdc__err_set(&s->err, CDC_ERR_NOMEM, "out of memory");
-    }
-    if (rc == CDC_OK)
-        rc = cdc__replica_prepare(s->conn, &s->info, (uint32_t)s->hb_ms,
-                                  by_gtid && s->info.mariadb ? (const char *)state.data : NULL, &s->err);
-    cdc__buf_free(&state);
-    if (rc == CDC_OK) rc = cdc__replica_register(s->conn, s->server_id, &s->err);
-    if (rc == CDC_OK) {
-        cdc_position from;
-        cdc__position_init(&from, s->alloc);
-        rc = cdc__position_copy(&from, &s->dv.safe);
-        if (by_gtid) cdc__buf_reset(&from.file);
-        snprintf(s->dump_file, sizeof s->dump_file, "%s", by_gtid ? "" : cdc_position_file(&from));
-        s->dump_offset = from.offset;
-        if (rc == CDC_OK) rc = cdc__replica_dump(s->conn, &s->info, s->server_id, &from, &s->err);
-        cdc__position_clear(&from);
-    }
-    if (rc == CDC_OK) {
-        char e[CDC__ERRMSG_MAX];
-        rc = cdc_decoder_new(&s->dec, s->alloc, e, sizeof e);
-        if (rc == CDC_OK) rc = cdc_decoder_set_mode(s->dec, CDC_DECODER_EVENTS);
-        if (rc == CDC_OK) rc = cdc_decoder_set_position(s->dec, cdc_position_file(&s->dv.safe), s->dv.safe.offset);
-        if (rc) {
-            cdc__err_set(&s->err, rc, "decoder: %s", cdc_strerror(rc));
-        } else {
-            s->dv.json_columns = cdc__schema_json_checks(s->conn);
-            cdc__delivery_attach(&s->dv, s->dec);
-        }
-    }
-    if (rc) {
-        session_close(s);
-        return rc;
-    }
-    /* The dump waits for events as long as it takes; silence longer than
-     * the heartbeat timeout means the server or the path is gone. */
-    cdc__conn_set_read_timeout(s->conn, s->hb_timeout_ms);
-    atomic_store(&s->wake_fd, cdc__conn_fd(s->conn));
-    if (atomic_load(&s->stop_flag)) cdc_stream_stop(s); /* a stop that came while connecting */
-    return CDC_OK;
-}
 
-/* Drops the session; the unfinished transaction is re-read from the safe
- * position later, with what was already delivered suppressed. */
-static void session_drop(cdc_stream *s)
-{
-    session_close(s);
-    cdc__delivery_drop(&s->dv);
-}
 
-/* Closes the session and ends its dump thread on the server with a short
- * second connection (a user may KILL its own threads). Otherwise the
- * server keeps our server_id registered until the thread next writes,
- * and a host that restarts at once would find it taken. */
-static void session_end(cdc_stream *s)
-{
-    if (!s->conn) return;
-    uint32_t id = cdc__conn_id(s->conn);
-    session_close(s);
-    cdc__conn_opts o;
-    conn_opts(s, &o);
-    cdc__replica_end_dump(&o, s->alloc, id);
-}
 
-/* A dump from an offset inside an event fails on what it reads there;
- * before anything was delivered, replica.c can tell whether that was it. */
-static int explain_start(cdc_stream *s, int rc)
-{
-    bool suspect = rc == CDC_ERR_CHECKSUM || rc == CDC_ERR_CORRUPT || rc == CDC_ERR_TRUNCATED ||
-                   (rc == CDC_ERR_SERVER && s->err.server_errno == 1236);
-    if (!suspect || !s->dump_file[0] || s->dump_offset <= 4 || s->dv.safe.offset != s->dump_offset ||
-        strcmp(cdc_position_file(&s->dv.safe), s->dump_file))
-        return rc;
-    int was = s->err.code;
-    cdc__conn_opts o;
-    conn_opts(s, &o);
-    cdc__conn *c = NULL;
-    cdc__err e = {0};
-    int qrc = cdc__conn_new(&c, s->alloc);
-    if (qrc == CDC_OK) qrc = cdc__conn_connect(c, &o, &e);
-    if (qrc == CDC_OK) qrc = cdc__replica_explain_start(c, s->dump_file, s->dump_offset, &s->err, &e);
-    cdc__conn_free(c);
-    if (qrc)
-        slog(s, 1, qrc, "cannot tell whether %s:%" PRIu64 " is the start of an event: %s", s->dump_file,
-             s->dump_offset, e.msg);
-    return s->err.code == CDC_ERR_CONFIG && was != CDC_ERR_CONFIG ? CDC_ERR_CONFIG : rc;
-}
 
 static int fail(cdc_stream *s, int rc)
 {
-    rc = explain_start(s, rc);
+    rc = cdc__session_explain_start(s, rc);
     if (!s->err.msg[0]) cdc__err_set(&s->err, rc, "%s", cdc_strerror(rc));
     s->err.code = rc;
     s->state = ST_FAILED;
-    session_end(s);
+    cdc__session_end(s);
     return rc;
 }
 
 static int stopped(cdc_stream *s)
 {
     atomic_store(&s->stop_flag, 0);
-    session_end(s);
-    session_drop(s);
+    cdc__session_end(s);
+    cdc__session_drop(s);
     s->state = ST_IDLE;
     cdc__err_set(&s->err, CDC_ERR_STOPPED, "stopped on request");
     return CDC_ERR_STOPPED;
@@ -573,8 +305,8 @@ static int reconnect(cdc_stream *s, int why)
 {
     char ck[512] = "";
     cdc_stream_checkpoint(s, ck, sizeof ck, NULL);
-    slog(s, 1, why, "connection lost (%s); reconnecting from %s", s->err.msg, ck);
-    session_drop(s);
+    cdc__stream_log(s, 1, why, "connection lost (%s); reconnecting from %s", s->err.msg, ck);
+    cdc__session_drop(s);
     cdc__err last = s->err;
     int wait = s->backoff_ms;
     for (int attempt = 1;; attempt++) {
@@ -584,50 +316,21 @@ static int reconnect(cdc_stream *s, int why)
             return fail(s, last.code ? last.code : why);
         }
         if (!backoff_wait(s, wait)) return stopped(s);
-        int rc = session_open(s);
+        int rc = cdc__session_open(s);
         if (rc == CDC_OK || rc == FEED_DONE) {
             metric_add(CDC_METRIC_RECONNECTS, 1, s);
-            slog(s, 2, CDC_OK, "reconnected after %d attempt%s", attempt, attempt == 1 ? "" : "s");
+            cdc__stream_log(s, 2, CDC_OK, "reconnected after %d attempt%s", attempt, attempt == 1 ? "" : "s");
             return rc;
         }
         if (atomic_load(&s->stop_flag)) return stopped(s);
         if (!cdc_is_retriable(rc)) return fail(s, rc);
         last = s->err;
-        slog(s, 1, rc, "reconnect attempt %d failed: %s", attempt, s->err.msg);
+        cdc__stream_log(s, 1, rc, "reconnect attempt %d failed: %s", attempt, s->err.msg);
         wait = wait * 2 > s->backoff_max_ms ? s->backoff_max_ms : wait * 2;
         if (wait <= 0) wait = 1;
     }
 }
 
-/* What the decoder waits for: column names (binlog_row_metadata=MINIMAL)
- * or which MariaDB LONGTEXT columns are JSON, from information_schema
- * over a connection of their own: I/O between feeds, never inside a
- * decoder callback. They stay in the schema cache, which the decoder's
- * hook reads, until a DDL statement for the table. */
-static int fetch_names(cdc_stream *s)
-{
-    cdc__delivery *dv = &s->dv;
-    dv->names_wanted = false;
-    int rc = s->meta ? CDC_OK : open_meta(s);
-    const char *const *names = NULL;
-    const cdc__schema_entry *e = NULL;
-    if (rc == CDC_OK && dv->names_need)
-        rc = cdc__schema_names(&s->schema, s->meta, dv->names_db, dv->names_table, dv->json_columns,
-                               dv->names_ncols, &names, &s->err);
-    else if (rc == CDC_OK) {
-        rc = cdc__schema_fetch(&s->schema, s->meta, dv->names_db, dv->names_table, dv->json_columns, &e, &s->err);
-        /* the values stay text: nothing is lost, but say why */
-        if (rc == CDC_OK && e->ncols == 0)
-            slog(s, 1, CDC_OK, "%s.%s: information_schema does not show the table (dropped since, or no privilege "
-                               "on it): its LONGTEXT columns come as text even if declared JSON",
-                 dv->names_db, dv->names_table);
-    }
-    if (rc && cdc_is_retriable(rc)) {
-        cdc__conn_free(s->meta);
-        s->meta = NULL;
-    }
-    return rc;
-}
 
 /* Feeds event bytes; 0, CDC_ERR_PAUSED, FEED_DONE or an error. */
 static int feed(cdc_stream *s, const uint8_t *p, size_t n)
@@ -663,7 +366,7 @@ static int feed(cdc_stream *s, const uint8_t *p, size_t n)
             continue; /* served at the top */
         }
         if (s->dv.names_wanted) {
-            int rc = fetch_names(s);
+            int rc = cdc__session_fetch_names(s);
             if (rc) return rc;
             p += used;
             n -= (size_t)used;
@@ -681,7 +384,7 @@ static int after_feed(cdc_stream *s, int rc)
     if (rc == 0) return FEED_ON;
     if (rc == FEED_DONE) {
         s->state = ST_DONE;
-        session_end(s);
+        cdc__session_end(s);
         cdc__err_clear(&s->err);
         /* The host hears of the final position even within an interval. */
         if (cdc__delivery_final_checkpoint(&s->dv)) {
@@ -717,7 +420,7 @@ int cdc_stream_start(cdc_stream *s)
         if (s->dv.pause_dirty) {
             s->dv.pause_dirty = false;
             metric_add(CDC_METRIC_REREADS, 1, s);
-            session_drop(s);
+            cdc__session_drop(s);
         } else if (s->rest_len) {
             const uint8_t *p = s->rest;
             size_t n = s->rest_len;
@@ -731,7 +434,7 @@ int cdc_stream_start(cdc_stream *s)
         if (atomic_load(&s->stop_flag)) return stopped(s);
         if (!s->conn || s->snap.run) {
             bool first = !s->opened_once;
-            int rc = session_open(s);
+            int rc = cdc__session_open(s);
             if (rc == FEED_DONE) return after_feed(s, FEED_DONE);
             if (rc == CDC_ERR_PAUSED) { /* a snapshot row or progress callback paused */
                 s->state = ST_PAUSED;
