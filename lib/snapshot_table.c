@@ -447,7 +447,8 @@ int cdc__snap_table_chunk_sql(const cdc__snap_table *t, const char *cond, const 
         rc = cdc__buf_puts(out, glue);
         if (!rc) rc = cdc__snap_after_sql(out, t->kc, t->nkey, last);
     }
-    if (!rc) rc = cdc__buf_printf(out, "%s LIMIT %llu", t->order_sql, (unsigned long long)limit);
+    if (!rc) rc = cdc__buf_puts(out, t->order_sql);
+    if (!rc && limit) rc = cdc__buf_printf(out, " LIMIT %llu", (unsigned long long)limit);
     return rc;
 }
 

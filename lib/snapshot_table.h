@@ -92,7 +92,8 @@ size_t cdc__snap_table_fields(const cdc__snap_table *t);
  * Appends t's SELECT with WHERE (cond) when cond is not NULL, the rows
  * after last (key texts of the previous chunk's last row; NULL for the
  * first chunk) when t is pageable, and, for a pageable table, ORDER BY
- * its key LIMIT limit. Not terminated. CDC_ERR_INVALID when a key of
+ * its key, and LIMIT limit unless limit is 0 (one ordered pass over the
+ * rows from last on). Not terminated. CDC_ERR_INVALID when a key of
  * last cannot be written as a literal, CDC_ERR_NOMEM.
  */
 int cdc__snap_table_chunk_sql(const cdc__snap_table *t, const char *cond, const cdc_bytes *last, uint64_t limit,
