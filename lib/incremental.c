@@ -30,6 +30,7 @@
 
 #include <inttypes.h>
 #include <pthread.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -582,10 +583,92 @@ typedef struct sig_ctx {
     int count;
 } sig_ctx;
 
+static int connect(cdc__incr *in);
+static int sig_add(const char *table, const char *cond, void *ud);
+
+/* A data-collections entry with a character of regular-expression syntax
+ * besides '.' is a pattern (Debezium's entries are all patterns; a plain
+ * db.table stays an exact name, so its dot only matches a dot). */
+static bool is_pattern(const char *s) { return strpbrk(s, "\\^$*+?()[]{}|") != NULL; }
+
+/* The captured base tables whose "db.table" the POSIX extended regular
+ * expression pat matches whole (anchored at both ends, as Debezium),
+ * each through sig_add() with cond; queued snapshots only for
+ * stop-snapshot. Reported on the log callback when it matches none. */
+static int sig_add_pattern(sig_ctx *x, const char *pat, const char *cond)
+{
+    cdc__incr *in = x->in;
+    size_t pl = strlen(pat);
+    char *anchored = cdc__malloc(in->a, pl + 5);
+    if (!anchored) return CDC_ERR_NOMEM;
+    snprintf(anchored, pl + 5, "^(%s)$", pat);
+    regex_t re;
+    int rerr = regcomp(&re, anchored, REG_EXTENDED | REG_NOSUB);
+    cdc__free(in->a, anchored);
+    if (rerr) {
+        char why[128];
+        regerror(rerr, &re, why, sizeof why);
+        ilog(in, 0, CDC_ERR_INVALID, "signal %s (%s): data-collections entry '%s' is not a regular expression: %s",
+             x->id, x->type, pat, why);
+        return 0;
+    }
+    int before = x->count, rc = 0;
+    char name[520];
+    if (!strcmp(x->type, "stop-snapshot")) {
+        /* the queue changes as tables stop: look again from its head */
+        for (bool again = true; again;) {
+            again = false;
+            for (const req *r = in->queue; r; r = r->next) {
+                snprintf(name, sizeof name, "%s.%s", r->db, r->table);
+                if (regexec(&re, name, 0, NULL, 0)) continue;
+                /* stop_tables() frees r: its names are copied first */
+                char db[260], tn[260];
+                snprintf(db, sizeof db, "%s", r->db);
+                snprintf(tn, sizeof tn, "%s", r->table);
+                stop_tables(in, db, tn);
+                x->count++;
+                again = true;
+                break;
+            }
+        }
+    } else {
+        cdc__result *res = NULL;
+        rc = connect(in);
+        if (!rc)
+            rc = cdc__conn_query_result(in->conn,
+                                        "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES"
+                                        " WHERE TABLE_TYPE = 'BASE TABLE' ORDER BY 1, 2",
+                                        &res, &in->qerr);
+        if (rc) {
+            ilog(in, 0, rc, "signal %s (execute-snapshot): listing the tables for '%s': %s", x->id, pat,
+                 in->qerr.msg);
+            rc = 0;
+        }
+        for (size_t i = 0; res && i < cdc__result_rows(res) && !rc; i++) {
+            const char *db = cdc__result_get(res, i, 0), *tn = cdc__result_get(res, i, 1);
+            if (!db || !tn || (in->sig_db[0] && !strcmp(db, in->sig_db) && !strcmp(tn, in->sig_table)) ||
+                !cdc__filter_table(in->env.filter, db, tn))
+                continue;
+            if ((size_t)snprintf(name, sizeof name, "%s.%s", db, tn) >= sizeof name ||
+                regexec(&re, name, 0, NULL, 0))
+                continue;
+            rc = sig_add(name, cond, x);
+        }
+        cdc__result_free(res);
+    }
+    regfree(&re);
+    if (!rc && x->count == before)
+        ilog(in, 1, CDC_OK, "signal %s (%s): data-collections pattern '%s' matches no %s table", x->id, x->type,
+             pat, strcmp(x->type, "stop-snapshot") ? "captured" : "queued");
+    if (x->count == before) x->count++; /* an entry was given: not "no data-collections" */
+    return rc;
+}
+
 static int sig_add(const char *table, const char *cond, void *ud)
 {
     sig_ctx *x = ud;
     cdc__incr *in = x->in;
+    if (is_pattern(table)) return sig_add_pattern(x, table, cond);
     x->count++;
     if (!strcmp(x->type, "stop-snapshot")) {
         req *r = req_make(in->a, table, NULL);

@@ -332,7 +332,7 @@ def signals(binary, srv, results):
     st.wait_for(lambda: False, 0.3)
 
     def signal_sql(i, typ, data):
-        return "INSERT INTO sig VALUES ('test-%d', '%s', '%s');" % (i, typ, data.replace("'", "''"))
+        return "INSERT INTO sig VALUES ('test-%d', '%s', '%s');" % (i, typ, data.replace("\\", "\\\\").replace("'", "''"))
 
     def signal_row(i, typ, data):
         srv.sql(signal_sql(i, typ, data), db=DB)
@@ -392,6 +392,24 @@ def signals(binary, srv, results):
     if "stopped after" not in st.stderr() or stopped_at >= n or len(reads()) - base != stopped_at:
         chk.bad("stop-snapshot: %d of %d rows delivered, %d after resume; stderr: %s" % (
             stopped_at, n, len(reads()) - base, st.stderr()[-800:]))
+    # data-collections as regular expressions, matched whole against db.table
+    # (Debezium's rule); a condition names the same pattern
+    base = len(reads())
+    pat = DB + r"\.[st]"
+    signal_row(11, "execute-snapshot", json.dumps({
+        "data-collections": [pat, "[t]", "("],
+        "additional-conditions": [{"data-collection": pat, "filter": "id % 10 = 0"}]}))
+    if not st.wait_for(lambda: st.stderr().count("done:") >= 3, 120):
+        chk.bad("the snapshot by pattern did not finish: %s" % st.stderr()[-1000:])
+    st.wait_for(lambda: False, 0.5)  # its last chunk's lines
+    by_pattern = sorted(l["after"]["id"] for l in reads()[base:])
+    if by_pattern != sorted(int(r[0]) for r in srv.sql("SELECT id FROM %s.t WHERE id %% 10 = 0" % DB)):
+        chk.bad("data-collections by pattern: %d rows, %d distinct" % (len(by_pattern), len(set(by_pattern))))
+    err = st.stderr()
+    if "pattern '[t]' matches no captured table" not in err:
+        chk.bad("a pattern matched a part of db.table (must match all of it): %s" % err[-800:])
+    if "'(' is not a regular expression" not in err:
+        chk.bad("a bad pattern was not reported: %s" % err[-800:])
     # a bad signal is reported, the stream goes on
     signal_row(9, "execute-snapshot", '{"data-collections": ["%s.nosuch"]}' % DB)
     signal_row(10, "execute-snapshot", '{"data-collections": [')
@@ -402,8 +420,8 @@ def signals(binary, srv, results):
         chk.bad("bad signals were not reported: %s" % err[-800:])
     if any(l["table"] != "t" for l in st.lines):
         chk.bad("signal rows were delivered as changes")
-    print("%s: conditional %d rows; paused at %d; stopped after %d of %d" % (
-        chk.name, len(got), at_pause, stopped_at, n))
+    print("%s: conditional %d rows; paused at %d; stopped after %d of %d; by pattern %d rows" % (
+        chk.name, len(got), at_pause, stopped_at, n, len(by_pattern)))
     chk.done(results)
 
 
