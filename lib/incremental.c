@@ -1035,7 +1035,7 @@ static bool column_excluded(const char *db, const char *table, const char *colum
 }
 
 /* Reads the next chunk of the current table between its watermarks. */
-static int next_chunk(cdc__incr *in, const cdc_position *safe)
+static int read_chunk(cdc__incr *in, const cdc_position *safe)
 {
     req *q = in->queue;
     int rc = connect(in);
@@ -1102,6 +1102,83 @@ static int next_chunk(cdc__incr *in, const cdc_position *safe)
         cdc__gtid_set_free(&hi);
         if (!rc) in->state = ST_WAIT_GTID;
     }
+    return rc;
+}
+
+/* read_chunk(), then the table's definition read again: an ALTER that
+ * committed before that (so before the chunk's high watermark, or the
+ * read-only variant's point) makes the chunk go again from the same key
+ * with the new definition, so no row of the old columns comes after
+ * the DDL in the stream; one that commits later comes after the chunk.
+ * A server error of a changed definition (1054 unknown column, 1412,
+ * 1146 no such table) is checked the same way. */
+static int next_chunk(cdc__incr *in, const cdc_position *safe)
+{
+    int rc = connect(in);
+    size_t nk = 0, *klen = NULL;
+    cdc__buf key;
+    cdc__buf_init(&key, in->a);
+    bool had_last = in->have_last;
+    for (int attempt = 0; !rc; attempt++) {
+        if (in->one && !klen) {
+            /* the key this chunk starts after, for a second reading */
+            nk = cdc__snap_one_nkey(in->one);
+            if (!(klen = cdc__calloc(in->a, nk ? nk : 1, sizeof *klen)) ||
+                cdc__buf_append(&key, in->last.data, in->last.len)) {
+                rc = cdc__err_set(&in->qerr, CDC_ERR_NOMEM, "out of memory");
+                break;
+            }
+            for (size_t k = 0; had_last && k < nk; k++) klen[k] = in->lastv[k].len;
+        }
+        bool opened = in->one != NULL;
+        rc = read_chunk(in, safe);
+        unsigned se = rc ? in->qerr.server_errno : 0;
+        if (rc && se != 1054 && se != 1412 && se != 1146) break;
+        if (!in->one) break;
+        bool changed = false;
+        cdc__err ce = {0};
+        int c2 = cdc__snap_one_changed(in->one, in->conn, &changed, &ce);
+        if (c2) {
+            if (!rc) in->qerr = ce;
+            rc = rc ? rc : c2;
+            break;
+        }
+        if (!changed) break;
+        if (attempt == 3) {
+            rc = cdc__err_set(&in->qerr, CDC_ERR_SCHEMA, "the table's definition changed while each of 4 readings "
+                                                         "of a chunk was under way");
+            break;
+        }
+        ilog(in, 1, CDC_OK, "incremental snapshot of %s.%s: the table's definition changed (DDL) while chunk %" PRIu64
+             " was read; it is read again from the same key with the new definition", in->queue->db,
+             in->queue->table, in->chunk_no);
+        /* drop the chunk and the old description; read the chunk again */
+        chunk_clear(in);
+        in->state = ST_IDLE;
+        in->table_done = false;
+        cdc__snap_one_free(in->one);
+        in->one = NULL;
+        if (!opened) continue; /* the table's first chunk: read_chunk() opens it (and its checkpoint key) */
+        cdc__snap_filter f = {NULL, column_excluded, (void *)in->env.filter};
+        rc = cdc__snap_one_open(&in->one, in->conn, in->queue->db, in->queue->table, &f, in->a, &in->qerr);
+        if (!rc && cdc__snap_one_nkey(in->one) != nk)
+            rc = cdc__err_set(&in->qerr, CDC_ERR_SCHEMA, "the table's primary key changed (%zu columns, now %zu)",
+                              nk, cdc__snap_one_nkey(in->one));
+        if (!rc && chunk_reserve(in)) rc = cdc__err_set(&in->qerr, CDC_ERR_NOMEM, "out of memory");
+        if (!rc) {
+            cdc__buf_reset(&in->last);
+            if (cdc__buf_append(&in->last, key.data, key.len))
+                rc = cdc__err_set(&in->qerr, CDC_ERR_NOMEM, "out of memory");
+            size_t off = 0;
+            for (size_t k = 0; !rc && k < nk; k++) {
+                in->lastv[k] = (cdc_bytes){in->last.data + off, klen[k]};
+                off += klen[k];
+            }
+            in->have_last = had_last;
+        }
+    }
+    cdc__free(in->a, klen);
+    cdc__buf_free(&key);
     return rc;
 }
 

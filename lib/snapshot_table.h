@@ -150,6 +150,10 @@ typedef struct cdc__snap_one cdc__snap_one;
 int cdc__snap_one_open(cdc__snap_one **out, cdc__conn *c, const char *db, const char *table,
                        const cdc__snap_filter *f, const cdc_allocator *a, cdc__err *err);
 void cdc__snap_one_free(cdc__snap_one *o);
+/* Reads the table's definition again: *changed when it differs from
+ * the one o was opened with (columns, types, collations, nullability,
+ * key; or the table is gone). */
+int cdc__snap_one_changed(const cdc__snap_one *o, cdc__conn *c, bool *changed, cdc__err *err);
 const struct cdc_table *cdc__snap_one_table(const cdc__snap_one *o);
 /* Fields of a row of the chunk SELECT. */
 size_t cdc__snap_one_fields(const cdc__snap_one *o);
