@@ -26,7 +26,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 cdc=$(cd "$build" && pwd)/examples/cdc/cdc
 [ -x "$cdc" ] || { echo "soak: $cdc is not built" >&2; exit 2; }
-[ -x "$(dirname "$(dirname "$cdc")")/tests/pause_stream" ] || { echo "soak: tests/pause_stream is not built" >&2; exit 2; }
+[ -x "$(cd "$build" && pwd)/tests/pause_stream" ] || { echo "soak: tests/pause_stream is not built" >&2; exit 2; }
 testenv=${CDC_TEST_TESTENV:-$root/tests/servers/testenv.sh}
 "$testenv" start >&2 || { echo "soak: the test servers could not be started" >&2; exit 1; }
 . "$("$testenv" envfile)"
