@@ -584,7 +584,7 @@ typedef struct sig_ctx {
 } sig_ctx;
 
 static int connect(cdc__incr *in);
-static int sig_add(const char *table, const char *cond, void *ud);
+static int sig_add_name(sig_ctx *x, const char *table, const char *cond);
 
 /* A data-collections entry with a character of regular-expression syntax
  * besides '.' is a pattern (Debezium's entries are all patterns; a plain
@@ -593,7 +593,7 @@ static bool is_pattern(const char *s) { return strpbrk(s, "\\^$*+?()[]{}|") != N
 
 /* The captured base tables whose "db.table" the POSIX extended regular
  * expression pat matches whole (anchored at both ends, as Debezium),
- * each through sig_add() with cond; queued snapshots only for
+ * each through sig_add_name() with cond; queued snapshots only for
  * stop-snapshot. Reported on the log callback when it matches none. */
 static int sig_add_pattern(sig_ctx *x, const char *pat, const char *cond)
 {
@@ -652,7 +652,7 @@ static int sig_add_pattern(sig_ctx *x, const char *pat, const char *cond)
             if ((size_t)snprintf(name, sizeof name, "%s.%s", db, tn) >= sizeof name ||
                 regexec(&re, name, 0, NULL, 0))
                 continue;
-            rc = sig_add(name, cond, x);
+            rc = sig_add_name(x, name, cond); /* an exact name, whatever characters it has */
         }
         cdc__result_free(res);
     }
@@ -667,8 +667,12 @@ static int sig_add_pattern(sig_ctx *x, const char *pat, const char *cond)
 static int sig_add(const char *table, const char *cond, void *ud)
 {
     sig_ctx *x = ud;
+    return is_pattern(table) ? sig_add_pattern(x, table, cond) : sig_add_name(x, table, cond);
+}
+
+static int sig_add_name(sig_ctx *x, const char *table, const char *cond)
+{
     cdc__incr *in = x->in;
-    if (is_pattern(table)) return sig_add_pattern(x, table, cond);
     x->count++;
     if (!strcmp(x->type, "stop-snapshot")) {
         req *r = req_make(in->a, table, NULL);
