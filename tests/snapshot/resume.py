@@ -359,11 +359,18 @@ def pause_round(binary, flavor, nbig, pauses, seed, chk):
             with open(out, "wb") as f, open(out + ".err", "wb") as e:
                 p = subprocess.Popen(cmd, stdout=f, stderr=e, env=env())
 
+            pos = [0]
+
             def seen(pred):
+                """pred true of a line written since the last call (complete lines only)."""
                 with open(out, "rb") as f:
-                    for raw in f.read().split(b"\n")[:-1]:
-                        if raw.strip() and pred(json.loads(raw)):
-                            return True
+                    f.seek(pos[0])
+                    data = f.read()
+                end = data.rfind(b"\n") + 1
+                pos[0] += end
+                for raw in data[:end].split(b"\n"):
+                    if raw.strip() and not raw.startswith(b'{"op":"r"') and pred(json.loads(raw)):
+                        return True
                 return False
 
             deadline = time.time() + 3600

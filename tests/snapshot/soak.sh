@@ -12,7 +12,8 @@
 #      at SOAK_PAUSES random rows (default 1,000) and an unpaused one each
 #      rebuild the state SELECT shows (resume.py --pauses);
 #   2. a snapshot of the same size killed (-9) at SOAK_KILLS random points
-#      (default 10) and restarted from its checkpoint converges to SELECT
+#      (default 10; SOAK_KILL_ROWS rows, default SOAK_ROWS) and restarted
+#      from its checkpoint converges to SELECT
 #      with no row lost, and the rows read again stay within the bound of
 #      docs/snapshot.md (resume.py --kills);
 #   3. an incremental snapshot of a table of SOAK_INCR_ROWS rows (default
@@ -34,6 +35,7 @@ testenv=${CDC_TEST_TESTENV:-$root/tests/servers/testenv.sh}
 rows=${SOAK_ROWS:-5000000}
 pauses=${SOAK_PAUSES:-1000}
 kills=${SOAK_KILLS:-10}
+kill_rows=${SOAK_KILL_ROWS:-$rows}
 incr_rows=${SOAK_INCR_ROWS:-1000000}
 passed=0
 failed=0
@@ -46,7 +48,7 @@ part() {
     echo "== $name: $(($(date +%s) - start)) s, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 part pauses python3 "$here/resume.py" "$cdc" --rows "$rows" --pauses "$pauses" --only-pauses
-part kills python3 "$here/resume.py" "$cdc" --rows "$rows" --kills "$kills"
+part kills python3 "$here/resume.py" "$cdc" --rows "$kill_rows" --kills "$kills"
 part incremental python3 "$here/incremental.py" "$cdc" --soak --rows "$incr_rows"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
