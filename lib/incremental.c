@@ -30,6 +30,7 @@
 
 #include <inttypes.h>
 #include <pthread.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -582,9 +583,95 @@ typedef struct sig_ctx {
     int count;
 } sig_ctx;
 
+static int connect(cdc__incr *in);
+static int sig_add_name(sig_ctx *x, const char *table, const char *cond);
+
+/* A data-collections entry with a character of regular-expression syntax
+ * besides '.' is a pattern (Debezium's entries are all patterns; a plain
+ * db.table stays an exact name, so its dot only matches a dot). */
+static bool is_pattern(const char *s) { return strpbrk(s, "\\^$*+?()[]{}|") != NULL; }
+
+/* The captured base tables whose "db.table" the POSIX extended regular
+ * expression pat matches whole (anchored at both ends, as Debezium),
+ * each through sig_add_name() with cond; queued snapshots only for
+ * stop-snapshot. Reported on the log callback when it matches none. */
+static int sig_add_pattern(sig_ctx *x, const char *pat, const char *cond)
+{
+    cdc__incr *in = x->in;
+    size_t pl = strlen(pat);
+    char *anchored = cdc__malloc(in->a, pl + 5);
+    if (!anchored) return CDC_ERR_NOMEM;
+    snprintf(anchored, pl + 5, "^(%s)$", pat);
+    regex_t re;
+    int rerr = regcomp(&re, anchored, REG_EXTENDED | REG_NOSUB);
+    cdc__free(in->a, anchored);
+    if (rerr) {
+        char why[128];
+        regerror(rerr, &re, why, sizeof why);
+        ilog(in, 0, CDC_ERR_INVALID, "signal %s (%s): data-collections entry '%s' is not a regular expression: %s",
+             x->id, x->type, pat, why);
+        return 0;
+    }
+    int before = x->count, rc = 0;
+    char name[520];
+    if (!strcmp(x->type, "stop-snapshot")) {
+        /* the queue changes as tables stop: look again from its head */
+        for (bool again = true; again;) {
+            again = false;
+            for (const req *r = in->queue; r; r = r->next) {
+                snprintf(name, sizeof name, "%s.%s", r->db, r->table);
+                if (regexec(&re, name, 0, NULL, 0)) continue;
+                /* stop_tables() frees r: its names are copied first */
+                char db[260], tn[260];
+                snprintf(db, sizeof db, "%s", r->db);
+                snprintf(tn, sizeof tn, "%s", r->table);
+                stop_tables(in, db, tn);
+                x->count++;
+                again = true;
+                break;
+            }
+        }
+    } else {
+        cdc__result *res = NULL;
+        rc = connect(in);
+        if (!rc)
+            rc = cdc__conn_query_result(in->conn,
+                                        "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES"
+                                        " WHERE TABLE_TYPE = 'BASE TABLE' ORDER BY 1, 2",
+                                        &res, &in->qerr);
+        if (rc) {
+            ilog(in, 0, rc, "signal %s (execute-snapshot): listing the tables for '%s': %s", x->id, pat,
+                 in->qerr.msg);
+            rc = 0;
+        }
+        for (size_t i = 0; res && i < cdc__result_rows(res) && !rc; i++) {
+            const char *db = cdc__result_get(res, i, 0), *tn = cdc__result_get(res, i, 1);
+            if (!db || !tn || (in->sig_db[0] && !strcmp(db, in->sig_db) && !strcmp(tn, in->sig_table)) ||
+                !cdc__filter_table(in->env.filter, db, tn))
+                continue;
+            if ((size_t)snprintf(name, sizeof name, "%s.%s", db, tn) >= sizeof name ||
+                regexec(&re, name, 0, NULL, 0))
+                continue;
+            rc = sig_add_name(x, name, cond); /* an exact name, whatever characters it has */
+        }
+        cdc__result_free(res);
+    }
+    regfree(&re);
+    if (!rc && x->count == before)
+        ilog(in, 1, CDC_OK, "signal %s (%s): data-collections pattern '%s' matches no %s table", x->id, x->type,
+             pat, strcmp(x->type, "stop-snapshot") ? "captured" : "queued");
+    if (x->count == before) x->count++; /* an entry was given: not "no data-collections" */
+    return rc;
+}
+
 static int sig_add(const char *table, const char *cond, void *ud)
 {
     sig_ctx *x = ud;
+    return is_pattern(table) ? sig_add_pattern(x, table, cond) : sig_add_name(x, table, cond);
+}
+
+static int sig_add_name(sig_ctx *x, const char *table, const char *cond)
+{
     cdc__incr *in = x->in;
     x->count++;
     if (!strcmp(x->type, "stop-snapshot")) {
@@ -952,7 +1039,7 @@ static bool column_excluded(const char *db, const char *table, const char *colum
 }
 
 /* Reads the next chunk of the current table between its watermarks. */
-static int next_chunk(cdc__incr *in, const cdc_position *safe)
+static int read_chunk(cdc__incr *in, const cdc_position *safe)
 {
     req *q = in->queue;
     int rc = connect(in);
@@ -1019,6 +1106,83 @@ static int next_chunk(cdc__incr *in, const cdc_position *safe)
         cdc__gtid_set_free(&hi);
         if (!rc) in->state = ST_WAIT_GTID;
     }
+    return rc;
+}
+
+/* read_chunk(), then the table's definition read again: an ALTER that
+ * committed before that (so before the chunk's high watermark, or the
+ * read-only variant's point) makes the chunk go again from the same key
+ * with the new definition, so no row of the old columns comes after
+ * the DDL in the stream; one that commits later comes after the chunk.
+ * A server error of a changed definition (1054 unknown column, 1412,
+ * 1146 no such table) is checked the same way. */
+static int next_chunk(cdc__incr *in, const cdc_position *safe)
+{
+    int rc = connect(in);
+    size_t nk = 0, *klen = NULL;
+    cdc__buf key;
+    cdc__buf_init(&key, in->a);
+    bool had_last = in->have_last;
+    for (int attempt = 0; !rc; attempt++) {
+        if (in->one && !klen) {
+            /* the key this chunk starts after, for a second reading */
+            nk = cdc__snap_one_nkey(in->one);
+            if (!(klen = cdc__calloc(in->a, nk ? nk : 1, sizeof *klen)) ||
+                cdc__buf_append(&key, in->last.data, in->last.len)) {
+                rc = cdc__err_set(&in->qerr, CDC_ERR_NOMEM, "out of memory");
+                break;
+            }
+            for (size_t k = 0; had_last && k < nk; k++) klen[k] = in->lastv[k].len;
+        }
+        bool opened = in->one != NULL;
+        rc = read_chunk(in, safe);
+        unsigned se = rc ? in->qerr.server_errno : 0;
+        if (rc && se != 1054 && se != 1412 && se != 1146) break;
+        if (!in->one) break;
+        bool changed = false;
+        cdc__err ce = {0};
+        int c2 = cdc__snap_one_changed(in->one, in->conn, &changed, &ce);
+        if (c2) {
+            if (!rc) in->qerr = ce;
+            rc = rc ? rc : c2;
+            break;
+        }
+        if (!changed) break;
+        if (attempt == 3) {
+            rc = cdc__err_set(&in->qerr, CDC_ERR_SCHEMA, "the table's definition changed while each of 4 readings "
+                                                         "of a chunk was under way");
+            break;
+        }
+        ilog(in, 1, CDC_OK, "incremental snapshot of %s.%s: the table's definition changed (DDL) while chunk %" PRIu64
+             " was read; it is read again from the same key with the new definition", in->queue->db,
+             in->queue->table, in->chunk_no);
+        /* drop the chunk and the old description; read the chunk again */
+        chunk_clear(in);
+        in->state = ST_IDLE;
+        in->table_done = false;
+        cdc__snap_one_free(in->one);
+        in->one = NULL;
+        if (!opened) continue; /* the table's first chunk: read_chunk() opens it (and its checkpoint key) */
+        cdc__snap_filter f = {NULL, column_excluded, (void *)in->env.filter};
+        rc = cdc__snap_one_open(&in->one, in->conn, in->queue->db, in->queue->table, &f, in->a, &in->qerr);
+        if (!rc && cdc__snap_one_nkey(in->one) != nk)
+            rc = cdc__err_set(&in->qerr, CDC_ERR_SCHEMA, "the table's primary key changed (%zu columns, now %zu)",
+                              nk, cdc__snap_one_nkey(in->one));
+        if (!rc && chunk_reserve(in)) rc = cdc__err_set(&in->qerr, CDC_ERR_NOMEM, "out of memory");
+        if (!rc) {
+            cdc__buf_reset(&in->last);
+            if (cdc__buf_append(&in->last, key.data, key.len))
+                rc = cdc__err_set(&in->qerr, CDC_ERR_NOMEM, "out of memory");
+            size_t off = 0;
+            for (size_t k = 0; !rc && k < nk; k++) {
+                in->lastv[k] = (cdc_bytes){in->last.data + off, klen[k]};
+                off += klen[k];
+            }
+            in->have_last = had_last;
+        }
+    }
+    cdc__free(in->a, klen);
+    cdc__buf_free(&key);
     return rc;
 }
 

@@ -79,6 +79,7 @@ typedef struct worker {
     cdc_bytes *last;            /* views into lastkey */
     size_t last_cap;
     uint64_t chunk_n;           /* rows in the current chunk */
+    bool streamed;              /* the item is one ordered query, cut into chunks as it arrives */
     int rc;
     cdc__err cb_err;            /* check_columns()' refusal (the query overwrites err) */
     size_t last_row;            /* offset of the last row in cur, SIZE_MAX: taken */
@@ -468,6 +469,13 @@ static int on_raw_row(const uint8_t *p, size_t n, void *ud)
     d->len += 4 + n;
     w->cur->nrows++;
     w->chunk_n++;
+    if (w->streamed && w->chunk_n == w->s->o->chunk_rows) {
+        /* a chunk boundary inside the item's one ordered query: a restart
+         * goes on after this row's key */
+        int rc = flush_batch(w, true, false);
+        w->chunk_n = 0;
+        return rc;
+    }
     if (w->cur->nrows >= BATCH_ROWS || d->len >= BATCH_BYTES) return flush_batch(w, false, false);
     return 0;
 }
@@ -544,11 +552,16 @@ static int read_item(worker *w, const snap_item *it)
     if (it->has_hi)
         rc |= cdc__buf_printf(&range, "%s%s < %lld", it->has_lo ? " AND " : "", t->kc[0].quoted, (long long)it->hi);
     rc |= cdc__buf_terminate(&range);
+    /* A keyed item is one query ordered by its key, cut into chunks of
+     * chunk_rows rows as they arrive (on_raw_row), so the server scans
+     * the range once instead of starting a query per chunk; the chunks'
+     * last keys are what a restart continues after, as with LIMIT. */
+    w->streamed = t->pageable && !s->o->limit_queries;
     for (;;) {
         cdc__buf_reset(&sql);
         if (!rc)
             rc = cdc__snap_table_chunk_sql(t, range.len ? (const char *)range.data : NULL, first ? NULL : w->last,
-                                           s->o->chunk_rows, &sql);
+                                           w->streamed ? 0 : s->o->chunk_rows, &sql);
         if (rc) {
             rc = cdc__err_set(&w->err, rc == CDC_ERR_INVALID ? CDC_ERR_CORRUPT : CDC_ERR_NOMEM,
                               "snapshot of %s.%s: cannot write the key of the last row into SQL", t->t.db, t->t.name);
@@ -578,7 +591,7 @@ static int read_item(worker *w, const snap_item *it)
             break;
         }
         first = false;
-        bool more = t->pageable && w->chunk_n == s->o->chunk_rows;
+        bool more = !w->streamed && t->pageable && w->chunk_n == s->o->chunk_rows;
         if ((rc = flush_batch(w, true, !more))) break;
         if (!more) break;
     }

@@ -98,6 +98,10 @@ typedef struct cdc__snap_opts {
     cdc__conn_opts conn;      /* charset is forced to binary-safe results */
     unsigned parallelism;    /* worker connections, 1..64 */
     uint64_t chunk_rows;     /* rows per keyset chunk */
+    /* Benchmarks: one `... ORDER BY key LIMIT chunk_rows` query per chunk
+     * instead of one ordered query per work item cut into chunks of
+     * chunk_rows as its rows arrive (the default, fewer round trips). */
+    bool limit_queries;
     bool no_data;            /* take the point and the schema, read no rows */
     bool maria_lock;         /* MariaDB, N > 1: take the short read lock at once
                                 instead of retrying lock-free (tests use it) */

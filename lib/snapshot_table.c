@@ -447,7 +447,8 @@ int cdc__snap_table_chunk_sql(const cdc__snap_table *t, const char *cond, const 
         rc = cdc__buf_puts(out, glue);
         if (!rc) rc = cdc__snap_after_sql(out, t->kc, t->nkey, last);
     }
-    if (!rc) rc = cdc__buf_printf(out, "%s LIMIT %llu", t->order_sql, (unsigned long long)limit);
+    if (!rc) rc = cdc__buf_puts(out, t->order_sql);
+    if (!rc && limit) rc = cdc__buf_printf(out, " LIMIT %llu", (unsigned long long)limit);
     return rc;
 }
 
@@ -630,6 +631,36 @@ int cdc__snap_one_open(cdc__snap_one **out, cdc__conn *c, const char *db, const 
         return rc;
     }
     *out = o;
+    return CDC_OK;
+}
+
+int cdc__snap_one_changed(const cdc__snap_one *o, cdc__conn *c, bool *changed, cdc__err *err)
+{
+    const cdc__snap_table *t = &o->tables[0];
+    *changed = false;
+    /* the snapshot's COLUMNS query (so the same fingerprint), for this table only */
+    const char *all = COLUMNS_SQL(cdc__schema_json_checks(c)), *order = strstr(all, " ORDER BY ");
+    cdc__buf sql;
+    cdc__buf_init(&sql, o->a);
+    int rc = cdc__buf_append(&sql, all, (size_t)(order - all));
+    rc |= cdc__buf_puts(&sql, " AND CAST(c.TABLE_SCHEMA AS BINARY) = X'");
+    for (const char *p = t->t.db; *p && !rc; p++) rc = cdc__buf_printf(&sql, "%02x", (uint8_t)*p);
+    rc |= cdc__buf_puts(&sql, "' AND CAST(c.TABLE_NAME AS BINARY) = X'");
+    for (const char *p = t->t.name; *p && !rc; p++) rc = cdc__buf_printf(&sql, "%02x", (uint8_t)*p);
+    rc |= cdc__buf_puts(&sql, "'");
+    rc |= cdc__buf_puts(&sql, order);
+    rc |= cdc__buf_terminate(&sql);
+    if (rc) {
+        cdc__buf_free(&sql);
+        return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+    }
+    cdc__result *r = NULL;
+    rc = query_result(c, (const char *)sql.data, &r, err);
+    cdc__buf_free(&sql);
+    if (rc) return rc;
+    size_t n = cdc__result_rows(r);
+    *changed = n == 0 || schema_fp(r, 0, n) != t->fp;
+    cdc__result_free(r);
     return CDC_OK;
 }
 

@@ -92,7 +92,8 @@ size_t cdc__snap_table_fields(const cdc__snap_table *t);
  * Appends t's SELECT with WHERE (cond) when cond is not NULL, the rows
  * after last (key texts of the previous chunk's last row; NULL for the
  * first chunk) when t is pageable, and, for a pageable table, ORDER BY
- * its key LIMIT limit. Not terminated. CDC_ERR_INVALID when a key of
+ * its key, and LIMIT limit unless limit is 0 (one ordered pass over the
+ * rows from last on). Not terminated. CDC_ERR_INVALID when a key of
  * last cannot be written as a literal, CDC_ERR_NOMEM.
  */
 int cdc__snap_table_chunk_sql(const cdc__snap_table *t, const char *cond, const cdc_bytes *last, uint64_t limit,
@@ -149,6 +150,10 @@ typedef struct cdc__snap_one cdc__snap_one;
 int cdc__snap_one_open(cdc__snap_one **out, cdc__conn *c, const char *db, const char *table,
                        const cdc__snap_filter *f, const cdc_allocator *a, cdc__err *err);
 void cdc__snap_one_free(cdc__snap_one *o);
+/* Reads the table's definition again: *changed when it differs from
+ * the one o was opened with (columns, types, collations, nullability,
+ * key; or the table is gone). */
+int cdc__snap_one_changed(const cdc__snap_one *o, cdc__conn *c, bool *changed, cdc__err *err);
 const struct cdc_table *cdc__snap_one_table(const cdc__snap_one *o);
 /* Fields of a row of the chunk SELECT. */
 size_t cdc__snap_one_fields(const cdc__snap_one *o);

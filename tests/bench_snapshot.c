@@ -11,7 +11,10 @@
  *     value converted to its cdc_value (what a consumer gets),
  * all over loopback without TLS, in one run. Prints a Markdown table:
  * seconds, rows/s, MB/s (the dump's byte count, so both columns measure
- * the same data) and the ratio to the dump tool. Not a test: the figures
+ * the same data), the ratio to the dump tool, client CPU (in all and per
+ * row) and the server process's CPU (other sessions' queries included).
+ * The snapshot runs at parallelism 1, 2 and 4 with its default query
+ * shape, then at 1 and 4 with one LIMIT query per chunk. Not a test: the figures
  * depend on the machine. Needs the environment of tests/servers/testenv.sh.
  */
 #define _DEFAULT_SOURCE
@@ -20,6 +23,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "snapshot.h"
 
@@ -48,6 +52,40 @@ static double cpu(int who)
     getrusage(who, &ru);
     return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
            ru.ru_stime.tv_usec / 1e6;
+}
+
+/* CPU seconds of the server process (its pid file under CDC_TEST_STATE),
+ * -1 when it cannot be read. Other sessions' queries count too. */
+static double server_cpu(bool mysql)
+{
+    char path[1024], buf[1024];
+    snprintf(path, sizeof path, "%s/%s", env("CDC_TEST_STATE"), mysql ? "mysql/mysqld.pid" : "mariadb/mariadbd.pid");
+    FILE *f = fopen(path, "r");
+    long pid = 0;
+    if (!f) return -1;
+    if (fscanf(f, "%ld", &pid) != 1) pid = 0;
+    fclose(f);
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    if (!pid || !(f = fopen(path, "r"))) return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    /* fields after "(comm)": state is field 3, utime 14, stime 15 */
+    const char *p = strrchr(buf, ')');
+    unsigned long ut = 0, st = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2) return -1;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double load1(void)
+{
+    double l = -1;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (fscanf(f, "%lf", &l) != 1) l = -1;
+        fclose(f);
+    }
+    return l;
 }
 
 static void die(const char *what, const cdc__err *e)
@@ -135,43 +173,57 @@ int main(int argc, char **argv)
                  "mariadb-dump -h127.0.0.1 -P%s -uroot -p'%s' --skip-ssl --single-transaction --quick "
                  "cdc_snapbench t 2>/dev/null",
                  env("CDC_TEST_MARIADB_PORT"), pw);
-    double t0 = now(), c0 = cpu(RUSAGE_CHILDREN);
+    double l0 = load1();
+    double t0 = now(), c0 = cpu(RUSAGE_CHILDREN), s0 = server_cpu(mysql);
     FILE *p = popen(cmd, "r");
     if (!p) die("popen", NULL);
     static char buf[1 << 16];
     size_t n, bytes = 0;
     while ((n = fread(buf, 1, sizeof buf, p)) > 0) bytes += n;
     if (pclose(p) != 0 || bytes < rows) die("the dump tool failed", NULL);
-    double tdump = now() - t0, cdump = cpu(RUSAGE_CHILDREN) - c0;
+    double tdump = now() - t0, cdump = cpu(RUSAGE_CHILDREN) - c0, sdump = server_cpu(mysql) - s0;
     const char *tool = mysql ? "mysqldump" : "mariadb-dump";
     double mb = (double)bytes / 1e6;
 
     printf("\n%s %s, table of %lu rows (%.0f MB as dump text), loopback, no TLS:\n\n", mysql ? "MySQL" : "MariaDB",
            env(mysql ? "CDC_TEST_MYSQL_VERSION" : "CDC_TEST_MARIADB_VERSION"), rows, mb);
-    printf("| reader | seconds | rows/s | MB/s | vs %s | client CPU s |\n|---|---:|---:|---:|---:|---:|\n", tool);
-    printf("| %s --single-transaction --quick | %.2f | %.0f | %.1f | 1.00 | %.2f |\n", tool, tdump, rows / tdump,
-           mb / tdump, cdump);
+    printf("| reader | seconds | rows/s | MB/s | vs %s | client CPU s | client CPU ns/row | server CPU s |\n"
+           "|---|---:|---:|---:|---:|---:|---:|---:|\n",
+           tool);
+    printf("| %s --single-transaction --quick | %.2f | %.0f | %.1f | 1.00 | %.2f | %.0f | %.2f |\n", tool, tdump,
+           rows / tdump, mb / tdump, cdump, cdump * 1e9 / rows, sdump);
     fflush(stdout);
-    for (unsigned par = 1; par <= 4; par *= 2) {
-        cdc__snap_opts so = {.conn = o, .parallelism = par, .chunk_rows = 10000};
+    /* the default (one ordered query per work item), then at parallelism
+     * 1 and 4 one LIMIT query per chunk, the query shape before, beside it */
+    static const struct {
+        unsigned par;
+        bool limit;
+    } runs[] = {{1, false}, {2, false}, {4, false}, {1, true}, {4, true}};
+    for (size_t ri = 0; ri < sizeof runs / sizeof runs[0]; ri++) {
+        unsigned par = runs[ri].par;
+        cdc__snap_opts so = {.conn = o, .parallelism = par, .chunk_rows = 10000, .limit_queries = runs[ri].limit};
         so.filter.table = only_bench;
         uint64_t cnt[2] = {0, 0};
         cdc__snap_cbs cb = {.row = count_row, .ud = cnt};
         cdc__snap_point pt;
         t0 = now();
-        double cs = cpu(RUSAGE_SELF);
+        double cs = cpu(RUSAGE_SELF), ss = server_cpu(mysql);
         if (cdc__snapshot_run(&so, &cb, NULL, &pt, &e)) die("snapshot", &e);
         double ts = now() - t0;
         cs = cpu(RUSAGE_SELF) - cs;
+        ss = server_cpu(mysql) - ss;
         cdc__snap_point_free(NULL, &pt);
         if (cnt[0] != rows) die("snapshot row count differs", NULL);
-        printf("| libcdc snapshot, parallelism %u | %.2f | %.0f | %.1f | %.2f | %.2f |\n", par, ts, rows / ts, mb / ts,
-               tdump / ts, cs);
+        printf("| libcdc snapshot, parallelism %u%s | %.2f | %.0f | %.1f | %.2f | %.2f | %.0f | %.2f |\n", par,
+               runs[ri].limit ? ", LIMIT query per chunk" : "", ts, rows / ts, mb / ts, tdump / ts, cs,
+               cs * 1e9 / rows, ss);
         fflush(stdout);
     }
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("\nPeak RSS of this process (all snapshot runs): %.1f MB\n", ru.ru_maxrss / 1024.0);
+    printf("\nPeak RSS of this process (all snapshot runs): %.1f MB; load average %.1f at the start, %.1f at the "
+           "end\n",
+           ru.ru_maxrss / 1024.0, l0, load1());
     cdc__conn_free(c);
     return 0;
 }

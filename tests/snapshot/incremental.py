@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Incremental snapshots (the DBLog watermark algorithm) while the stream runs.
 
-usage: incremental.py CDC_BINARY [--rows N] [--servers mariadb,mysql] [--soak] [--overhead]
+usage: incremental.py CDC_BINARY [--rows N] [--servers mariadb,mysql] [--soak] [--overhead] [--only PART]
 
 On each server, `cdc stream` follows the binlog and is asked for an
 incremental snapshot of a table of N rows (default 100,000; --soak: 1,000,000)
@@ -21,7 +21,11 @@ Afterwards:
     write nothing to the server.
 Then, through rows inserted into the signal table: execute-snapshot with an
 additional condition, pause-snapshot (no rows while paused), resume-snapshot,
-stop-snapshot (the snapshot ends early). Prints peak RSS of `cdc stream`
+stop-snapshot (the snapshot ends early), data-collections given as regular
+expressions (matched against all of db.table). An ALTER TABLE (a column
+added, one dropped) during the snapshot: every "op":"r" row printed before
+it has the old columns, every one after it the new, no row is lost (ddl).
+--only PART runs one part (signals, ddl, restart, big_rows). Prints peak RSS of `cdc stream`
 and the time of the incremental snapshot beside a plain snapshot
 (--snapshot initial_only) of the same table (--soak, or --overhead alone:
 use a release build). Prints "[       OK ] name" /
@@ -332,7 +336,7 @@ def signals(binary, srv, results):
     st.wait_for(lambda: False, 0.3)
 
     def signal_sql(i, typ, data):
-        return "INSERT INTO sig VALUES ('test-%d', '%s', '%s');" % (i, typ, data.replace("'", "''"))
+        return "INSERT INTO sig VALUES ('test-%d', '%s', '%s');" % (i, typ, data.replace("\\", "\\\\").replace("'", "''"))
 
     def signal_row(i, typ, data):
         srv.sql(signal_sql(i, typ, data), db=DB)
@@ -392,6 +396,24 @@ def signals(binary, srv, results):
     if "stopped after" not in st.stderr() or stopped_at >= n or len(reads()) - base != stopped_at:
         chk.bad("stop-snapshot: %d of %d rows delivered, %d after resume; stderr: %s" % (
             stopped_at, n, len(reads()) - base, st.stderr()[-800:]))
+    # data-collections as regular expressions, matched whole against db.table
+    # (Debezium's rule); a condition names the same pattern
+    base = len(reads())
+    pat = DB + r"\.[st]"
+    signal_row(11, "execute-snapshot", json.dumps({
+        "data-collections": [pat, "[t]", "("],
+        "additional-conditions": [{"data-collection": pat, "filter": "id % 10 = 0"}]}))
+    if not st.wait_for(lambda: st.stderr().count("done:") >= 3, 120):
+        chk.bad("the snapshot by pattern did not finish: %s" % st.stderr()[-1000:])
+    st.wait_for(lambda: False, 0.5)  # its last chunk's lines
+    by_pattern = sorted(l["after"]["id"] for l in reads()[base:])
+    if by_pattern != sorted(int(r[0]) for r in srv.sql("SELECT id FROM %s.t WHERE id %% 10 = 0" % DB)):
+        chk.bad("data-collections by pattern: %d rows, %d distinct" % (len(by_pattern), len(set(by_pattern))))
+    err = st.stderr()
+    if "pattern '[t]' matches no captured table" not in err:
+        chk.bad("a pattern matched a part of db.table (must match all of it): %s" % err[-800:])
+    if "'(' is not a regular expression" not in err:
+        chk.bad("a bad pattern was not reported: %s" % err[-800:])
     # a bad signal is reported, the stream goes on
     signal_row(9, "execute-snapshot", '{"data-collections": ["%s.nosuch"]}' % DB)
     signal_row(10, "execute-snapshot", '{"data-collections": [')
@@ -402,8 +424,59 @@ def signals(binary, srv, results):
         chk.bad("bad signals were not reported: %s" % err[-800:])
     if any(l["table"] != "t" for l in st.lines):
         chk.bad("signal rows were delivered as changes")
-    print("%s: conditional %d rows; paused at %d; stopped after %d of %d" % (
-        chk.name, len(got), at_pause, stopped_at, n))
+    print("%s: conditional %d rows; paused at %d; stopped after %d of %d; by pattern %d rows" % (
+        chk.name, len(got), at_pause, stopped_at, n, len(by_pattern)))
+    chk.done(results)
+
+
+def ddl(binary, srv, results):
+    """ALTER TABLE on the table during its incremental snapshot: the chunk
+    after it is read again with the new definition, so every snapshot row
+    the stream hands out after the DDL has the new columns and every row
+    before it the old ones, and no row is lost."""
+    chk = Check("incremental/%s/ddl" % srv.flavor)
+    n = 20000
+    load(srv, n)
+    st = Stream(binary, srv, ["--signal-table", DB + ".sig", "--set", "incremental.snapshot.chunk.size=200"])
+    st.wait_for(lambda: False, 0.3)
+    srv.sql("INSERT INTO sig VALUES ('d1', 'execute-snapshot', '{\"data-collections\": [\"%s.t\"]}');" % DB,
+            db=DB)
+    # a few chunks with the old definition, then a pause (at most the chunk in flight comes after it)
+    st.wait_for(lambda: sum(1 for l in st.lines if l["op"] == "r") >= 600, 60)
+    srv.sql("INSERT INTO sig VALUES ('d2', 'pause-snapshot', '')", db=DB)
+    st.wait_for(lambda: "paused" in st.stderr(), 30)
+    st.wait_for(lambda: False, 0.5)
+    # an added column (the old SELECT still works) and a dropped one (it fails with 1054)
+    srv.sql("ALTER TABLE t ADD COLUMN extra INT NOT NULL DEFAULT 7, DROP COLUMN s;"
+            " INSERT INTO t (id, v) VALUES (-2, 0);", db=DB)
+    srv.sql("INSERT INTO sig VALUES ('d3', 'resume-snapshot', '')", db=DB)
+    if not st.wait_for(lambda: "done:" in st.stderr(), 180):
+        chk.bad("the snapshot did not finish after the ALTER: %s" % st.stderr()[-1000:])
+    st.wait_for(lambda: False, 0.5)
+    err = st.finish()
+    marker = [i for i, l in enumerate(st.lines) if l["op"] == "c" and l["after"]["id"] == -2]
+    if len(marker) != 1:
+        chk.bad("the insert after the ALTER came %d times" % len(marker))
+        chk.done(results)
+        return
+    before = [l for l in st.lines[:marker[0]] if l["op"] == "r"]
+    after = [l for l in st.lines[marker[0]:] if l["op"] == "r"]
+    old_cols, new_cols = {"id", "v", "s"}, {"id", "v", "extra"}
+    bad_before = [l["after"]["id"] for l in before if set(l["after"]) != old_cols]
+    bad_after = [l["after"]["id"] for l in after if set(l["after"]) != new_cols or l["after"]["extra"] != 7]
+    if bad_before or bad_after:
+        chk.bad("rows with the wrong columns: %d before the ALTER, %d after (ids %s)" % (
+            len(bad_before), len(bad_after), (bad_before + bad_after)[:5]))
+    got = set(l["after"]["id"] for l in before + after if l["after"]["id"] >= 0)
+    want = set(int(r[0]) for r in srv.sql("SELECT id FROM %s.t WHERE id >= 0" % DB))
+    if got != want:
+        chk.bad("%d rows delivered, the table has %d (missing %s)" % (len(got), len(want), sorted(want - got)[:5]))
+    if "definition changed" not in err:
+        chk.bad("the re-read chunk was not logged: %s" % err[-800:])
+    if not after or not before:
+        chk.bad("%d snapshot rows came before the ALTER and %d after: both must be some" % (len(before), len(after)))
+    print("%s: %d rows with the old columns before the ALTER, %d with the new after" % (
+        chk.name, len(before), len(after)))
     chk.done(results)
 
 
@@ -528,7 +601,7 @@ def main():
         print(__doc__, file=sys.stderr)
         sys.exit(2)
     binary = args.pop(0)
-    nrows, servers, soak, overhead_only = 100000, ["mariadb", "mysql"], False, False
+    nrows, servers, soak, overhead_only, only = 100000, ["mariadb", "mysql"], False, False, None
     while args:
         a = args.pop(0)
         if a == "--rows":
@@ -537,6 +610,8 @@ def main():
             servers = args.pop(0).split(",")
         elif a == "--overhead":
             overhead_only = True
+        elif a == "--only":  # one part, e.g. --only ddl (while working on it)
+            only = args.pop(0)
         elif a == "--soak":
             soak = True
             nrows = 1000000
@@ -547,10 +622,13 @@ def main():
     for flavor in servers:
         srv = diff.Server(flavor)
         try:
-            if not overhead_only:
+            if only:
+                globals()[only](binary, srv, results)
+            elif not overhead_only:
                 for ro in (False, True):
                     run_under_writers(binary, srv, nrows, ro, results, stats)
                 signals(binary, srv, results)
+                ddl(binary, srv, results)
                 restart(binary, srv, results)
                 big_rows(binary, srv, results)
             if soak or overhead_only:

@@ -3,7 +3,7 @@
 file converges to the source, and DDL during a snapshot is handled as
 docs/snapshot.md says.
 
-usage: resume.py CDC_BINARY [--rows N] [--kills N]
+usage: resume.py CDC_BINARY [--rows N] [--kills N] [--pauses N [--only-pauses]]
 
 On each server (MariaDB, MySQL), while writers insert, update and delete
 rows of every captured table without pause:
@@ -27,6 +27,13 @@ rows of every captured table without pause:
          one not read yet must both wait for the snapshot (lock_wait_timeout
          ends them with error 1205); every row has the old columns, the
          count matches; after the run the same ALTER goes through.
+
+  pauses (only with --pauses N; tests/snapshot/soak.sh) a stream
+         (tests/snapshot/pause_stream, built beside the tests) pauses its
+         callback at about N random snapshot rows and goes on each time,
+         and another never pauses, both under the writers: the state each
+         rebuilds from its lines (snapshot, then changes) equals SELECT
+         after the writers stopped, no snapshot row comes twice.
 
 Peak RSS of every run is reported and must stay under 256 MiB (1 GiB for
 a sanitizer build, whose shadow memory and quarantine dominate). Ends with "N passed, N failed". Needs the servers of
@@ -123,18 +130,35 @@ def env():
     return dict(os.environ, CDC_PASSWORD=os.environ["CDC_TEST_PASSWORD"])
 
 
+def hwm_kb(pid):
+    """VmHWM of a running process (KiB), 0 when it cannot be read."""
+    try:
+        with open("/proc/%d/status" % pid) as st:
+            for l in st:
+                if l.startswith("VmHWM:"):
+                    return int(l.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
 def wait_rss(p, block=True):
     """Reaps p (waiting for it when block); returns (exit status, peak RSS
-    in KiB), or None when it still runs. Not Popen.poll(): the rusage of
-    a child is only had by reaping it."""
+    in KiB), or None when it still runs. The peak is VmHWM sampled while
+    it runs (on every call, every 20 ms while blocking), not the rusage's
+    ru_maxrss: Linux keeps that across exec, so a child forked from this
+    test, which holds every run's lines, would report the test's size."""
     if p.returncode is not None:
-        return p.returncode, getattr(p, "maxrss", 0)
-    pid, status, ru = os.wait4(p.pid, 0 if block else os.WNOHANG)
-    if pid == 0:
-        return None
-    p.returncode = os.waitstatus_to_exitcode(status)
-    p.maxrss = ru.ru_maxrss
-    return p.returncode, ru.ru_maxrss
+        return p.returncode, getattr(p, "hwm", 0)
+    while True:
+        p.hwm = max(getattr(p, "hwm", 0), hwm_kb(p.pid))
+        pid, status, _ = os.wait4(p.pid, os.WNOHANG)
+        if pid != 0:
+            p.returncode = os.waitstatus_to_exitcode(status)
+            return p.returncode, p.hwm
+        if not block:
+            return None
+        time.sleep(0.02)
 
 
 def rss_limit_kb(binary):
@@ -235,12 +259,16 @@ def kill_rounds(binary, flavor, nbig, kills, seed, chk):
             with open(out, "wb") as f, open(out + ".err", "wb") as e:
                 p = subprocess.Popen(cmd, stdout=f, stderr=e, env=env())
             deadline = time.time() + 120
+            n, off = 0, 0
             while time.time() < deadline:
                 time.sleep(0.005)
                 if wait_rss(p, block=False) is not None:
                     break
-                with open(out, "rb") as f:
-                    n = f.read().count(b"\n")
+                with open(out, "rb") as f:  # only what came since the last look: a big table's output is large
+                    f.seek(off)
+                    data = f.read()
+                off += len(data)
+                n += data.count(b"\n")
                 if n >= target:
                     break
                 if os.path.exists(ck) and ";snap=" not in open(ck).read():
@@ -324,6 +352,101 @@ def kill_rounds(binary, flavor, nbig, kills, seed, chk):
     srv.sql("DROP DATABASE IF EXISTS %s" % DB)
 
 
+def pause_round(binary, flavor, nbig, pauses, seed, chk):
+    """One stream (tests/snapshot/pause_stream: the snapshot, then the
+    binlog) that pauses about `pauses` times at random snapshot rows, and
+    one that never pauses, both under the writers: the state each rebuilds
+    (snapshot rows, then the changes after its point) equals SELECT once
+    the writers stopped and a last row was streamed."""
+    name = "resume/%s/pauses" % flavor
+    srv = diff.Server(flavor)
+    load(srv, nbig)
+    helper = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(binary))), "..", "tests", "pause_stream")
+    helper = os.path.normpath(helper)
+    port = os.environ["CDC_TEST_%s_PORT" % flavor.upper()]
+    total_rows = nbig + 30000 + 6000 + 50
+    problems, notes = [], []
+    rnd = random.Random(seed)
+    for want in (pauses, 0):
+        w = Writer(srv, seed + want, nbig)
+        w.start()
+        par = rnd.choice([1, 4])
+        t0 = time.time()
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "out")
+            cmd = [helper, str(want), str(total_rows), str(seed), "host=127.0.0.1", "port=" + port, "user=root",
+                   "ssl.mode=required", "server.id=%d" % (6000 + rnd.randrange(2000)), "table.include.list=%s.*" % DB,
+                   "snapshot.mode=initial", "snapshot.parallelism=%d" % par, "snapshot.chunk.rows=%d" % CHUNK]
+            with open(out, "wb") as f, open(out + ".err", "wb") as e:
+                p = subprocess.Popen(cmd, stdout=f, stderr=e, env=env())
+
+            pos = [0]
+
+            def seen(pred):
+                """pred true of a line written since the last call (complete lines only)."""
+                with open(out, "rb") as f:
+                    f.seek(pos[0])
+                    data = f.read()
+                end = data.rfind(b"\n") + 1
+                pos[0] += end
+                for raw in data[:end].split(b"\n"):
+                    if raw.strip() and not raw.startswith(b'{"op":"r"') and pred(json.loads(raw)):
+                        return True
+                return False
+
+            deadline = time.time() + 3600
+            while time.time() < deadline and wait_rss(p, block=False) is None:
+                time.sleep(1.0)
+                if seen(lambda l: l["op"] != "r"):
+                    break  # the snapshot is done: changes stream
+            snap_s = time.time() - t0
+            ops = w.ops
+            w.stop()
+            sentinel = 900000 + (1 if want else 0)
+            srv.sql("INSERT INTO small VALUES (%d, 0)" % sentinel, db=DB)
+            while time.time() < deadline and wait_rss(p, block=False) is None:
+                if seen(lambda l: l["table"] == "small" and l["op"] == "c" and l["after"]["id"] == sentinel):
+                    break
+                time.sleep(0.5)
+            if p.returncode is None:
+                p.send_signal(signal.SIGINT)
+            rc, rss = wait_rss(p)
+            err = open(out + ".err").read()
+            if rc != 0:
+                problems.append("pauses %d: pause_stream exited %d: %s" % (want, rc, err[-500:]))
+            lines = lines_of(out)
+        state = {}
+        for l in lines:
+            t = l["table"]
+            if l["op"] in ("r", "c", "u"):
+                row = {c: (None if v is None else str(v)) for c, v in l["after"].items()}
+                if l["op"] == "u":
+                    state.pop(key_of(l["before"], t), None)
+                state[key_of(row, t)] = row
+            elif l["op"] == "d":
+                state.pop(key_of(l["before"], t), None)
+        final = select_state(srv)
+        if state != final:
+            diffs = sorted(k for k in set(state) | set(final) if state.get(k) != final.get(k))
+            problems.append("pauses %d: %d rows differ from SELECT, e.g. %s: rebuilt %s, SELECT %s" % (
+                want, len(diffs), diffs[0], state.get(diffs[0]), final.get(diffs[0])))
+        snap = [key_of(l["after"], l["table"]) for l in lines if l["op"] == "r"]
+        if len(snap) != len(set(snap)):
+            problems.append("pauses %d: %d snapshot rows delivered twice" % (want, len(snap) - len(set(snap))))
+        got = [x for x in err.split("\n") if x.startswith("pauses ")]
+        n_paused = int(got[-1].split()[1].rstrip(",")) if got else -1
+        if want and n_paused < pauses:
+            problems.append("only %d pauses (wanted %d)" % (n_paused, pauses))
+        notes.append("%s: parallelism %d, %d snapshot rows, %d pauses, snapshot %.1f s, %d writer statements, "
+                     "%d rows at the end equal SELECT: %s; peak RSS %d MiB" % (
+                         "paused" if want else "unpaused", par, len(snap), n_paused, snap_s, ops, len(final),
+                         "yes" if state == final else "NO", rss // 1024))
+        if rss > rss_limit_kb(binary):
+            problems.append("peak RSS %d KiB above %d KiB" % (rss, rss_limit_kb(binary)))
+    chk.result(name, problems, notes)
+    srv.sql("DROP DATABASE IF EXISTS %s" % DB)
+
+
 def ddl_round(binary, flavor, chk):
     name = "resume/%s/ddl_waits" % flavor
     srv = diff.Server(flavor)
@@ -396,13 +519,17 @@ def main():
     if not args:
         print(__doc__, file=sys.stderr)
         sys.exit(2)
-    binary, rows, kills = args[0], 100000, 10
+    binary, rows, kills, pauses, only_pauses = args[0], 100000, 10, 0, False
     i = 1
     while i < len(args):
         if args[i] == "--rows":
             rows = int(args[i + 1])
         elif args[i] == "--kills":
             kills = int(args[i + 1])
+        elif args[i] == "--pauses":
+            pauses = int(args[i + 1])
+        elif args[i] == "--only-pauses":
+            only_pauses, i = True, i - 1
         else:
             print(__doc__, file=sys.stderr)
             sys.exit(2)
@@ -411,6 +538,13 @@ def main():
     print("seed %d (CDC_TEST_SEED to repeat)" % seed)
     chk = Checker()
     for k, flavor in enumerate(("mariadb", "mysql")):
+        if pauses:
+            try:
+                pause_round(binary, flavor, rows, pauses, seed + k, chk)
+            except Exception as e:  # noqa: BLE001
+                chk.result("resume/%s/pauses" % flavor, ["%s: %s" % (type(e).__name__, e)])
+        if only_pauses:
+            continue
         try:
             ddl_round(binary, flavor, chk)
         except Exception as e:  # noqa: BLE001  (a crash of the test is a failure, with its reason)
