@@ -1,15 +1,15 @@
 /*
- * debezium.c: the Debezium renderer of include/cdc/debezium.h: options,
- * the per-table cache of planned columns and rendered schema prefixes,
- * and the records (topic, key, value) of row changes, transaction
- * boundaries, schema changes and heartbeats. Column values are encoded
- * by debezium_values.c. docs/debezium.md describes the output.
+ * debezium.c: the Debezium renderer of include/cdc/debezium.h: the handle
+ * and its records (topic, key, value) of row changes, snapshot markers,
+ * transaction boundaries, schema changes and heartbeats, with the source
+ * block they share. Options are parsed by debezium_options.c, tables
+ * planned and cached by debezium_table.c, column values encoded by
+ * debezium_values.c. docs/debezium.md describes the output.
  */
 #include "debezium.h"
 
 #include <cdc/value.h>
 
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -20,451 +20,6 @@
 #include "render.h"
 #include "charset.h"
 #include "tablemap.h"
-
-/* ---- options ------------------------------------------------------------- */
-
-/* A comma-separated list of regular expressions, each matched against a
- * whole name, case-insensitively (Debezium's column and table lists). */
-typedef struct dz_relist {
-    size_t n;
-    regex_t *re;
-} dz_relist;
-
-/* One column.truncate/mask option: the columns it names and what to do. */
-typedef struct dz_colrule {
-    char *key;      /* the option's name, to replace it when set again */
-    int kind;       /* 1 truncate, 2 mask with stars, 3 hash v1, 4 hash v2 */
-    unsigned n;
-    int alg;
-    char *salt;
-    dz_relist cols;
-} dz_colrule;
-
-/* One entry of message.key.columns: table regex and column names. */
-typedef struct dz_keyrule {
-    regex_t table;
-    size_t ncols;
-    char **cols;
-} dz_keyrule;
-
-enum { SKIP_C = 1, SKIP_U = 2, SKIP_D = 4, SKIP_T = 8 };
-
-typedef struct dz_opts {
-    const cdc_allocator *a;
-    char *prefix, *delim, *txn_topic, *hb_prefix, *version;
-    int connector; /* 0 mysql, 1 mariadb */
-    dz_modes modes;
-    bool key_schemas, value_schemas, tombstones, txn_meta, schema_changes, schema_comments;
-    unsigned skip;
-    dz_relist exclude, include;
-    dz_colrule *rules;
-    size_t nrules;
-    dz_keyrule *keys;
-    size_t nkeys;
-} dz_opts;
-
-/* ---- the per-table cache ---------------------------------------------------- */
-
-typedef struct dz_table {
-    char *db, *name;
-    uint64_t hash;
-    const cdc_table *last_t; /* the table view this entry was last checked against */
-    uint64_t last_id;
-    cdc__buf sig;             /* the column description it was planned from */
-    size_t ncols;
-    dz_col *cols;
-    char **names;            /* column names (fallback "col_N" when the binlog has none) */
-    cdc__buf name_json;       /* "name": of every column, back to back */
-    size_t *name_off;        /* where column i's starts in name_json (n+1 entries) */
-    bool *in_value;          /* not excluded by column.exclude/include.list */
-    size_t nkey;
-    size_t *key_idx;
-    cdc__buf topic;
-    cdc__buf key_head;        /* {"schema":...,"payload": (schemas on) */
-    cdc__buf value_head;
-    cdc__buf src_db;          /* ","db":"<db>","sequence":null,"ts_us": */
-    cdc__buf src_table;       /* ,"table":"<table>","server_id": */
-    char *collection;        /* "db.table" for transaction metadata */
-    uint64_t txn_seq;        /* transaction this table's count belongs to */
-    uint64_t txn_count;
-} dz_table;
-
-typedef struct dz_rec {
-    int kind;
-    size_t t_off, t_len;
-    size_t k_off, k_len;
-    size_t v_off, v_len;
-    size_t m_at; /* where source.snapshot's value starts in the buffer; 0: no source block */
-    bool k_null, v_null;
-} dz_rec;
-
-struct cdc_debezium {
-    const cdc_allocator *alloc;
-    cdc__err err;
-    dz_opts o;
-    dz_table **tables;
-    size_t ntables, captables;
-    dz_rec *recs;
-    size_t nrecs, caprecs;
-    cdc__buf out, scratch, scratch2, src_head;
-    cdc_debezium_clock_cb clock;
-    void *clock_ud;
-    /* the source's file and gtid change once per file and transaction:
-     * their JSON is kept from the last row */
-    cdc__buf last_file, file_json, last_gtid, gtid_json;
-    /* the open transaction */
-    bool in_txn;
-    uint64_t txn_seq;
-    cdc__buf txn_id;          /* as a JSON string literal */
-    uint64_t txn_total;
-    int64_t thread;          /* source.thread, -1 when unknown */
-    dz_table **txn_tables;
-    size_t ntxn_tables, captxn_tables;
-    size_t snap_at;          /* set by put_source_row: where the snapshot marker's value went */
-    /* the snapshot row held back by cdc_debezium_snapshot_row(): its
-     * records (rendered "true"), rendered in a buffer of their own */
-    cdc__buf h_out;
-    dz_rec *h_recs;
-    size_t h_n, h_cap;
-    bool h_valid, h_first, h_first_in_table, snap_started;
-    cdc__buf h_table;        /* "<db>\0<table>" of the held row */
-    cdc__dz_source *src;     /* where tableChanges' definitions come from; NULL: none */
-};
-
-static void relist_free(const cdc_allocator *a, dz_relist *l)
-{
-    for (size_t i = 0; i < l->n; i++) regfree(&l->re[i]);
-    cdc__free(a, l->re);
-    l->re = NULL;
-    l->n = 0;
-}
-
-/* Compiles "a,b,c" into whole-name, case-insensitive regexes. */
-static int relist_parse(const cdc_allocator *a, dz_relist *out, const char *key, const char *value, cdc__err *err)
-{
-    dz_relist l = {0, NULL};
-    const char *p = value;
-    while (p && *p) {
-        const char *e = strchr(p, ',');
-        size_t n = e ? (size_t)(e - p) : strlen(p);
-        while (n && (*p == ' ' || *p == '\t')) { p++; n--; }
-        while (n && (p[n - 1] == ' ' || p[n - 1] == '\t')) n--;
-        if (n) {
-            char *pat = cdc__malloc(a, n + 5);
-            regex_t *nre = cdc__realloc(a, l.re, (l.n + 1) * sizeof *l.re);
-            if (!pat || !nre) {
-                cdc__free(a, pat);
-                if (nre) l.re = nre;
-                relist_free(a, &l);
-                return cdc__err_set(err, CDC_ERR_NOMEM, "%s: out of memory", key);
-            }
-            l.re = nre;
-            snprintf(pat, n + 5, "^(%.*s)$", (int)n, p);
-            int rc = regcomp(&l.re[l.n], pat, REG_EXTENDED | REG_ICASE | REG_NOSUB);
-            cdc__free(a, pat);
-            if (rc != 0) {
-                relist_free(a, &l);
-                return cdc__err_set(err, CDC_ERR_CONFIG, "%s: '%.*s' is not a valid regular expression", key, (int)n, p);
-            }
-            l.n++;
-        }
-        p = e ? e + 1 : NULL;
-    }
-    relist_free(a, out);
-    *out = l;
-    return CDC_OK;
-}
-
-static bool relist_match(const dz_relist *l, const char *s)
-{
-    for (size_t i = 0; i < l->n; i++)
-        if (regexec(&l->re[i], s, 0, NULL, 0) == 0) return true;
-    return false;
-}
-
-static void rule_free(const cdc_allocator *a, dz_colrule *r)
-{
-    cdc__free(a, r->key);
-    cdc__free(a, r->salt);
-    relist_free(a, &r->cols);
-}
-
-static void keys_free(const cdc_allocator *a, dz_opts *o)
-{
-    for (size_t i = 0; i < o->nkeys; i++) {
-        regfree(&o->keys[i].table);
-        for (size_t k = 0; k < o->keys[i].ncols; k++) cdc__free(a, o->keys[i].cols[k]);
-        cdc__free(a, o->keys[i].cols);
-    }
-    cdc__free(a, o->keys);
-    o->keys = NULL;
-    o->nkeys = 0;
-}
-
-static void opts_free(dz_opts *o)
-{
-    const cdc_allocator *a = o->a;
-    cdc__free(a, o->prefix);
-    cdc__free(a, o->delim);
-    cdc__free(a, o->txn_topic);
-    cdc__free(a, o->hb_prefix);
-    cdc__free(a, o->version);
-    relist_free(a, &o->exclude);
-    relist_free(a, &o->include);
-    for (size_t i = 0; i < o->nrules; i++) rule_free(a, &o->rules[i]);
-    cdc__free(a, o->rules);
-    keys_free(a, o);
-    memset(o, 0, sizeof *o);
-    o->a = a;
-}
-
-static char *dup(const cdc_allocator *a, const char *s) { return s ? cdc__strndup(a, s, strlen(s)) : NULL; }
-
-static int set_str(const cdc_allocator *a, char **slot, const char *value, const char *def)
-{
-    char *n = dup(a, value ? value : def);
-    if (!n && (value || def)) return CDC_ERR_NOMEM;
-    cdc__free(a, *slot);
-    *slot = n;
-    return CDC_OK;
-}
-
-static int parse_bool(const char *key, const char *v, bool def, bool *out, cdc__err *err)
-{
-    if (!v) { *out = def; return CDC_OK; }
-    if (!strcasecmp(v, "true")) { *out = true; return CDC_OK; }
-    if (!strcasecmp(v, "false")) { *out = false; return CDC_OK; }
-    return cdc__err_set(err, CDC_ERR_CONFIG, "%s: '%s' is not a boolean (true or false)", key, v);
-}
-
-static int parse_enum(const char *key, const char *v, const char *const *choices, int def, int *out, cdc__err *err)
-{
-    if (!v) { *out = def; return CDC_OK; }
-    for (int i = 0; choices[i]; i++)
-        if (!strcasecmp(v, choices[i])) { *out = i; return CDC_OK; }
-    char list[256] = "";
-    for (int i = 0; choices[i]; i++) {
-        strncat(list, i ? ", " : "", sizeof list - strlen(list) - 1);
-        strncat(list, choices[i], sizeof list - strlen(list) - 1);
-    }
-    return cdc__err_set(err, CDC_ERR_CONFIG, "%s: '%s' is not one of %s", key, v, list);
-}
-
-/* "c,u,d,t" or "none" */
-static int parse_skipped(const char *v, unsigned *out, cdc__err *err)
-{
-    if (!v) { *out = SKIP_T; return CDC_OK; }
-    unsigned m = 0;
-    const char *p = v;
-    while (*p) {
-        while (*p == ' ' || *p == ',') p++;
-        if (!*p) break;
-        size_t n = strcspn(p, ", ");
-        if (n == 4 && !strncasecmp(p, "none", 4)) m = 0;
-        else if (n == 1 && (*p == 'c' || *p == 'C')) m |= SKIP_C;
-        else if (n == 1 && (*p == 'u' || *p == 'U')) m |= SKIP_U;
-        else if (n == 1 && (*p == 'd' || *p == 'D')) m |= SKIP_D;
-        else if (n == 1 && (*p == 't' || *p == 'T')) m |= SKIP_T;
-        else
-            return cdc__err_set(err, CDC_ERR_CONFIG, "skipped.operations: '%.*s' is not one of c, u, d, t, none",
-                                (int)n, p);
-        p += n;
-    }
-    *out = m;
-    return CDC_OK;
-}
-
-/* "db.tbl:c1,c2;db2.t.*:c3" */
-static int parse_key_columns(dz_opts *o, const char *v, cdc__err *err)
-{
-    const cdc_allocator *al = o->a;
-    dz_opts tmp = {0};
-    const char *p = v;
-    int rc = CDC_OK;
-    while (p && *p && rc == CDC_OK) {
-        const char *e = strchr(p, ';');
-        size_t n = e ? (size_t)(e - p) : strlen(p);
-        const char *colon = memchr(p, ':', n);
-        while (n && *p == ' ') { p++; n--; }
-        if (n == 0) { p = e ? e + 1 : NULL; continue; }
-        if (!colon || colon == p) {
-            rc = cdc__err_set(err, CDC_ERR_CONFIG,
-                              "message.key.columns: '%.*s' is not <db>.<table>:<column>[,<column>...]", (int)n, p);
-            break;
-        }
-        dz_keyrule *nk = cdc__realloc(al, tmp.keys, (tmp.nkeys + 1) * sizeof *nk);
-        if (!nk) { rc = CDC_ERR_NOMEM; break; }
-        tmp.keys = nk;
-        dz_keyrule *k = &tmp.keys[tmp.nkeys];
-        memset(k, 0, sizeof *k);
-        char pat[512];
-        snprintf(pat, sizeof pat, "^(%.*s)$", (int)(colon - p), p);
-        if (regcomp(&k->table, pat, REG_EXTENDED | REG_ICASE | REG_NOSUB) != 0) {
-            rc = cdc__err_set(err, CDC_ERR_CONFIG, "message.key.columns: '%.*s' is not a valid regular expression",
-                              (int)(colon - p), p);
-            break;
-        }
-        tmp.nkeys++;
-        const char *c = colon + 1, *end = p + n;
-        while (c < end && rc == CDC_OK) {
-            const char *ce = memchr(c, ',', (size_t)(end - c));
-            if (!ce) ce = end;
-            const char *a = c, *b = ce;
-            while (a < b && *a == ' ') a++;
-            while (b > a && b[-1] == ' ') b--;
-            if (b > a) {
-                char **nc = cdc__realloc(al, k->cols, (k->ncols + 1) * sizeof *nc);
-                char *name = cdc__strndup(al, a, (size_t)(b - a));
-                if (!nc || !name) { cdc__free(al, name); if (nc) k->cols = nc; rc = CDC_ERR_NOMEM; break; }
-                k->cols = nc;
-                k->cols[k->ncols++] = name;
-            }
-            c = ce + 1;
-        }
-        if (rc == CDC_OK && k->ncols == 0)
-            rc = cdc__err_set(err, CDC_ERR_CONFIG, "message.key.columns: '%.*s' names no column", (int)n, p);
-        p = e ? e + 1 : NULL;
-    }
-    if (rc == CDC_ERR_NOMEM) cdc__err_set(err, rc, "message.key.columns: out of memory");
-    if (rc) { keys_free(al, &tmp); return rc; }
-    keys_free(al, o);
-    o->keys = tmp.keys;
-    o->nkeys = tmp.nkeys;
-    return CDC_OK;
-}
-
-/* column.truncate.to.N.chars, column.mask.with.N.chars,
- * column.mask.hash[.v2].ALG.with.salt.SALT; value NULL removes it. */
-static int set_column_rule(dz_opts *o, const char *key, const char *value, cdc__err *err)
-{
-    dz_colrule r;
-    memset(&r, 0, sizeof r);
-    const char *p;
-    char *endp;
-    if (!strncmp(key, "column.truncate.to.", 19) || !strncmp(key, "column.mask.with.", 17)) {
-        bool trunc = key[7] == 't';
-        p = key + (trunc ? 19 : 17);
-        unsigned long n = strtoul(p, &endp, 10);
-        if (endp == p || strcmp(endp, ".chars") != 0 || (trunc && n == 0) || n > 1000000)
-            return cdc__err_set(err, CDC_ERR_CONFIG, "%s: expected column.%s.<N>.chars with a positive N", key,
-                                trunc ? "truncate.to" : "mask.with");
-        r.kind = trunc ? 1 : 2;
-        r.n = (unsigned)n;
-    } else if (!strncmp(key, "column.mask.hash.", 17)) {
-        p = key + 17;
-        r.kind = 3;
-        if (!strncmp(p, "v2.", 3)) { r.kind = 4; p += 3; }
-        else if (!strncmp(p, "v1.", 3)) p += 3;
-        const char *w = strstr(p, ".with.salt.");
-        if (!w) return cdc__err_set(err, CDC_ERR_CONFIG, "%s: expected column.mask.hash.<algorithm>.with.salt.<salt>", key);
-        size_t an = (size_t)(w - p);
-        if (an == 5 && !strncasecmp(p, "SHA-1", 5)) r.alg = 1;
-        else if (an == 7 && !strncasecmp(p, "SHA-256", 7)) r.alg = 256;
-        else if (an == 7 && !strncasecmp(p, "SHA-512", 7)) r.alg = 512;
-        else
-            return cdc__err_set(err, CDC_ERR_CONFIG, "%s: hash algorithm '%.*s' is not supported (SHA-1, SHA-256, SHA-512)",
-                                key, (int)an, p);
-        r.salt = dup(o->a, w + 11);
-        if (!r.salt) return CDC_ERR_NOMEM;
-    } else {
-        return cdc__err_set(err, CDC_ERR_CONFIG, "unknown option '%s'", key);
-    }
-    /* find an existing rule with that key */
-    size_t at = o->nrules;
-    for (size_t i = 0; i < o->nrules; i++)
-        if (!strcmp(o->rules[i].key, key)) at = i;
-    if (!value || !*value) {
-        rule_free(o->a, &r);
-        if (at < o->nrules) {
-            rule_free(o->a, &o->rules[at]);
-            memmove(&o->rules[at], &o->rules[at + 1], (o->nrules - at - 1) * sizeof *o->rules);
-            o->nrules--;
-        }
-        return CDC_OK;
-    }
-    int rc = relist_parse(o->a, &r.cols, key, value, err);
-    if (rc == CDC_OK && !(r.key = dup(o->a, key))) rc = CDC_ERR_NOMEM;
-    if (rc) { rule_free(o->a, &r); return rc; }
-    if (at < o->nrules) {
-        rule_free(o->a, &o->rules[at]);
-        o->rules[at] = r;
-        return CDC_OK;
-    }
-    dz_colrule *nr = cdc__realloc(o->a, o->rules, (o->nrules + 1) * sizeof *nr);
-    if (!nr) { rule_free(o->a, &r); return CDC_ERR_NOMEM; }
-    o->rules = nr;
-    o->rules[o->nrules++] = r;
-    return CDC_OK;
-}
-
-static const char *const k_options[] = {
-    "topic.prefix", "topic.delimiter", "topic.transaction", "topic.heartbeat.prefix", "connector", "source.version",
-    "decimal.handling.mode", "time.precision.mode", "bigint.unsigned.handling.mode", "binary.handling.mode",
-    "schemas.enable", "key.converter.schemas.enable", "value.converter.schemas.enable", "tombstones.on.delete",
-    "provide.transaction.metadata", "include.schema.changes", "include.schema.comments", "skipped.operations",
-    "column.exclude.list", "column.include.list", "message.key.columns", NULL,
-};
-
-CDC_EXTERN int cdc_debezium_is_option(const char *key)
-{
-    if (!key) return 0;
-    for (int i = 0; k_options[i]; i++)
-        if (!strcmp(key, k_options[i])) return 1;
-    return !strncmp(key, "column.truncate.to.", 19) || !strncmp(key, "column.mask.with.", 17) ||
-           !strncmp(key, "column.mask.hash.", 17);
-}
-
-static void tables_clear(cdc_debezium *dz);
-
-static int apply(cdc_debezium *dz, const char *key, const char *v, cdc__err *err)
-{
-    dz_opts *o = &dz->o;
-    static const char *const dec[] = {"precise", "string", "double", NULL};
-    static const char *const tpm[] = {"adaptive_time_microseconds", "connect", NULL};
-    static const char *const big[] = {"long", "precise", NULL};
-    static const char *const bin[] = {"bytes", "base64", "base64-url-safe", "hex", NULL};
-    static const char *const con[] = {"mysql", "mariadb", NULL};
-    int rc;
-    bool b = false;
-    if (!strcmp(key, "topic.prefix")) {
-        if (v && !*v) return cdc__err_set(err, CDC_ERR_CONFIG, "topic.prefix: must not be empty");
-        rc = set_str(o->a, &o->prefix, v, NULL);
-    } else if (!strcmp(key, "topic.delimiter")) rc = set_str(o->a, &o->delim, v, ".");
-    else if (!strcmp(key, "topic.transaction")) rc = set_str(o->a, &o->txn_topic, v, "transaction");
-    else if (!strcmp(key, "topic.heartbeat.prefix")) rc = set_str(o->a, &o->hb_prefix, v, "__debezium-heartbeat");
-    else if (!strcmp(key, "source.version")) rc = set_str(o->a, &o->version, v, "libcdc-" CDC_VERSION_STRING);
-    else if (!strcmp(key, "connector")) rc = parse_enum(key, v, con, 0, &o->connector, err);
-    else if (!strcmp(key, "decimal.handling.mode")) rc = parse_enum(key, v, dec, 0, &o->modes.decimal, err);
-    else if (!strcmp(key, "time.precision.mode")) {
-        if (v && (!strcmp(v, "adaptive") || !strcmp(v, "isostring") || !strcmp(v, "microseconds") ||
-                  !strcmp(v, "nanoseconds") || !strcmp(v, "structured")))
-            return cdc__err_set(err, CDC_ERR_CONFIG,
-                                "time.precision.mode: '%s' is not supported (adaptive_time_microseconds, connect)", v);
-        rc = parse_enum(key, v, tpm, 0, &o->modes.time, err);
-    } else if (!strcmp(key, "bigint.unsigned.handling.mode")) rc = parse_enum(key, v, big, 0, &o->modes.bigint, err);
-    else if (!strcmp(key, "binary.handling.mode")) rc = parse_enum(key, v, bin, 0, &o->modes.binary, err);
-    else if (!strcmp(key, "schemas.enable")) {
-        rc = parse_bool(key, v, true, &b, err);
-        if (rc == CDC_OK) o->key_schemas = o->value_schemas = b;
-    } else if (!strcmp(key, "key.converter.schemas.enable")) rc = parse_bool(key, v, true, &o->key_schemas, err);
-    else if (!strcmp(key, "value.converter.schemas.enable")) rc = parse_bool(key, v, true, &o->value_schemas, err);
-    else if (!strcmp(key, "tombstones.on.delete")) rc = parse_bool(key, v, true, &o->tombstones, err);
-    else if (!strcmp(key, "provide.transaction.metadata")) rc = parse_bool(key, v, false, &o->txn_meta, err);
-    else if (!strcmp(key, "include.schema.changes")) rc = parse_bool(key, v, true, &o->schema_changes, err);
-    else if (!strcmp(key, "include.schema.comments")) rc = parse_bool(key, v, false, &o->schema_comments, err);
-    else if (!strcmp(key, "skipped.operations")) rc = parse_skipped(v, &o->skip, err);
-    else if (!strcmp(key, "column.exclude.list") || !strcmp(key, "column.include.list")) {
-        bool ex = key[7] == 'e';
-        if (v && *v && (ex ? o->include.n : o->exclude.n))
-            return cdc__err_set(err, CDC_ERR_CONFIG, "%s: column.include.list and column.exclude.list cannot both be set",
-                                key);
-        rc = relist_parse(o->a, ex ? &o->exclude : &o->include, key, v, err);
-    } else if (!strcmp(key, "message.key.columns")) rc = parse_key_columns(o, v, err);
-    else if (!strncmp(key, "column.", 7) && cdc_debezium_is_option(key)) rc = set_column_rule(o, key, v, err);
-    else return cdc__err_set(err, CDC_ERR_CONFIG, "unknown option '%s'", key);
-    if (rc == CDC_ERR_NOMEM && err->code != CDC_ERR_NOMEM) cdc__err_set(err, rc, "%s: out of memory", key);
-    return rc;
-}
 
 /* ---- construction --------------------------------------------------------- */
 
@@ -511,7 +66,7 @@ CDC_EXTERN int cdc_debezium_new(cdc_debezium **out, const cdc_allocator *alloc, 
                                            "provide.transaction.metadata", "include.schema.changes",
                                            "include.schema.comments", "skipped.operations", NULL};
     int rc = CDC_OK;
-    for (int i = 0; defaults[i] && rc == CDC_OK; i++) rc = apply(dz, defaults[i], NULL, &dz->err);
+    for (int i = 0; defaults[i] && rc == CDC_OK; i++) rc = cdc__dz_apply(&dz->o, defaults[i], NULL, &dz->err);
     if (rc == CDC_OK) rc = build_src_head(dz);
     if (rc != CDC_OK) {
         cdc_debezium_free(dz);
@@ -522,44 +77,14 @@ CDC_EXTERN int cdc_debezium_new(cdc_debezium **out, const cdc_allocator *alloc, 
     return CDC_OK;
 }
 
-static void table_free(const cdc_allocator *a, dz_table *t)
-{
-    if (!t) return;
-    cdc__free(a, t->db);
-    cdc__free(a, t->name);
-    cdc__free(a, t->collection);
-    cdc__buf_free(&t->sig);
-    cdc__buf_free(&t->topic);
-    cdc__buf_free(&t->key_head);
-    cdc__buf_free(&t->value_head);
-    cdc__buf_free(&t->src_db);
-    cdc__buf_free(&t->src_table);
-    cdc__buf_free(&t->name_json);
-    cdc__free(a, t->name_off);
-    if (t->names)
-        for (size_t i = 0; i < t->ncols; i++) cdc__free(a, t->names[i]);
-    cdc__free(a, t->names);
-    cdc__free(a, t->cols);
-    cdc__free(a, t->in_value);
-    cdc__free(a, t->key_idx);
-    cdc__free(a, t);
-}
-
-static void tables_clear(cdc_debezium *dz)
-{
-    for (size_t i = 0; i < dz->ntables; i++) table_free(dz->alloc, dz->tables[i]);
-    dz->ntables = 0;
-    dz->ntxn_tables = 0; /* their counts went with them */
-}
-
 CDC_EXTERN void cdc_debezium_free(cdc_debezium *dz)
 {
     if (!dz) return;
-    tables_clear(dz);
+    cdc__dz_tables_clear(dz);
     cdc__free(dz->alloc, dz->tables);
     cdc__free(dz->alloc, dz->recs);
     cdc__free(dz->alloc, dz->txn_tables);
-    opts_free(&dz->o);
+    cdc__dz_opts_free(&dz->o);
     cdc__dz_source_free(dz->src);
     cdc__buf_free(&dz->out);
     cdc__buf_free(&dz->scratch);
@@ -583,14 +108,14 @@ CDC_EXTERN int cdc_debezium_set(cdc_debezium *dz, const char *key, const char *v
         return CDC_ERR_INVALID;
     }
     cdc__err_clear(&dz->err);
-    int rc = apply(dz, key, value, &dz->err);
+    int rc = cdc__dz_apply(&dz->o, key, value, &dz->err);
     if (rc == CDC_OK) rc = build_src_head(dz);
     if (rc != CDC_OK) {
         if (!dz->err.msg[0]) cdc__err_set(&dz->err, rc, "%s: %s", key, cdc_strerror(rc));
         cdc__err_copy_out(&dz->err, err, errlen);
         return rc;
     }
-    tables_clear(dz); /* schemas and plans depend on the options */
+    cdc__dz_tables_clear(dz); /* schemas and plans depend on the options */
     return CDC_OK;
 }
 
@@ -648,17 +173,19 @@ static int64_t now_ns(cdc_debezium *dz)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* inline so that strlen of a literal is folded */
-static inline int put(cdc__buf *o, const char *s) { return cdc__dz_put_n(o, s, strlen(s)); }
-static inline int put_n(cdc__buf *o, const void *s, size_t n) { return cdc__dz_put_n(o, s, n); }
-static int put_str(cdc__buf *o, const char *s, size_t n) { return cdc__render_utf8_string(o, (const uint8_t *)s, n); }
-static int put_cstr(cdc__buf *o, const char *s) { return put_str(o, s, strlen(s)); }
+/* short names for the writers of debezium.h */
+#define put cdc__dz_put
+#define put_n cdc__dz_put_n
+#define put_str cdc__dz_put_str
+#define put_cstr cdc__dz_put_cstr
+#define put_i64 cdc__dz_put_i64
+
 #define put_i64 cdc__dz_put_i64
 
 /* Debezium's topic name: the parts joined, characters other than
  * [A-Za-z0-9._-] replaced by '_' (one per UTF-16 unit, as Java counts),
- * at most 249 characters. */
-static int put_topic_part(cdc__buf *o, const char *s)
+ * at most 249 characters. Also used by debezium_table.c. */
+int cdc__dz_put_topic_part(cdc__buf *o, const char *s)
 {
     for (const uint8_t *p = (const uint8_t *)s; *p;) {
         uint8_t c = *p;
@@ -677,21 +204,12 @@ static int put_topic_part(cdc__buf *o, const char *s)
     return CDC_OK;
 }
 
-static int topic_finish(cdc__buf *o)
+int cdc__dz_topic_finish(cdc__buf *o)
 {
     if (o->len > 249) o->len = 249;
     if (o->len == 1 && o->data[0] == '.') o->data[0] = '_';
     if (o->len == 2 && o->data[0] == '.' && o->data[1] == '.') o->data[0] = o->data[1] = '_';
     return CDC_OK;
-}
-
-static uint64_t fnv(const char *a, const char *b)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *a; a++) h = (h ^ (uint8_t)*a) * 1099511628211ull;
-    h = (h ^ 0xff) * 1099511628211ull;
-    for (; *b; b++) h = (h ^ (uint8_t)*b) * 1099511628211ull;
-    return h;
 }
 
 static int need_prefix(cdc_debezium *dz)
@@ -737,7 +255,7 @@ static ptrdiff_t fail(cdc_debezium *dz, int rc)
 
 /* ---- the source schema -------------------------------------------------------- */
 
-static int put_source_schema(cdc_debezium *dz, cdc__buf *o)
+int cdc__dz_put_source_schema(const cdc_debezium *dz, cdc__buf *o)
 {
     return cdc__buf_printf(
         o,
@@ -855,300 +373,6 @@ static int put_source_row(cdc_debezium *dz, cdc__buf *o, const dz_table *e, int6
     if (!rc) rc = dz->thread >= 0 ? put_i64(o, dz->thread) : put(o, "null");
     if (!rc) rc = put(o, ",\"query\":null}");
     return rc;
-}
-
-/* ---- planning a table ------------------------------------------------------------ */
-
-/* Bytes describing t's columns, to notice a changed definition. */
-static int table_signature(const cdc_table *t, cdc__buf *sig)
-{
-    cdc__buf_reset(sig);
-    size_t n = cdc_table_column_count(t);
-    int rc = cdc__buf_append(sig, &n, sizeof n);
-    for (size_t i = 0; i < n && rc == CDC_OK; i++) {
-        const cdc_column *c = cdc_table_column(t, i);
-        struct {
-            uint8_t type, real_type, geometry_type;
-            uint16_t meta, charset;
-            uint32_t flags, nl;
-        } s = {c->type, c->real_type, c->geometry_type, c->meta, c->charset, c->flags, c->n_labels};
-        rc = cdc__buf_append(sig, &s, sizeof s);
-        const char *name = cdc_table_column_name(t, i);
-        size_t nl = name ? strlen(name) + 1 : 0;
-        if (rc == CDC_OK) rc = cdc__buf_append(sig, &nl, sizeof nl);
-        if (rc == CDC_OK && nl) rc = cdc__buf_append(sig, name, nl);
-        for (uint32_t k = 0; k < c->n_labels && rc == CDC_OK; k++) {
-            rc = cdc__buf_append(sig, &c->labels[k].len, sizeof c->labels[k].len);
-            if (rc == CDC_OK) rc = cdc__buf_append(sig, c->labels[k].ptr, c->labels[k].len);
-        }
-    }
-    return rc;
-}
-
-/* Declared characters of a text column: bytes / the charset's widest char. */
-static unsigned char_length(const cdc_column *c)
-{
-    unsigned bytes = 0;
-    switch (c->type) {
-    case CDC_T_VARCHAR: case CDC_T_VAR_STRING: case CDC_T_STRING: bytes = c->meta; break;
-    default: return 0;
-    }
-    const char *cs = cdc_collation_charset(c->charset);
-    unsigned w = !strcmp(cs, "utf8mb4") ? 4 : !strcmp(cs, "utf8mb3") || !strcmp(cs, "utf8") ? 3
-               : !strcmp(cs, "ucs2") || !strcmp(cs, "utf16") ? 2 : !strcmp(cs, "utf32") ? 4 : 1;
-    return bytes / w;
-}
-
-static int schema_struct_fields(cdc_debezium *dz, dz_table *e, cdc__buf *o, bool key)
-{
-    int rc = put(o, "[");
-    bool first = true;
-    size_t n = key ? e->nkey : e->ncols;
-    for (size_t j = 0; j < n && rc == CDC_OK; j++) {
-        size_t i = key ? e->key_idx[j] : j;
-        if (!key && !e->in_value[i]) continue;
-        if (!first) rc = put(o, ",");
-        first = false;
-        dz_col dc = e->cols[i];
-        if (!rc && dc.mask && dc.map == DZ_M_STRING) dc.optional = dc.optional; /* masks keep the string type */
-        if (!rc) rc = cdc__dz_schema_column(&dc, &dz->o.modes, o);
-        if (!rc) rc = put(o, ",\"field\":");
-        if (!rc) rc = put_cstr(o, e->names[i]);
-        if (!rc) rc = put(o, "}");
-    }
-    return rc ? rc : put(o, "]");
-}
-
-static int build_heads(cdc_debezium *dz, dz_table *e)
-{
-    int rc = CDC_OK;
-    cdc__buf_reset(&e->key_head);
-    cdc__buf_reset(&e->value_head);
-    const char *topic = (const char *)e->topic.data;
-    int tl = (int)e->topic.len;
-    if (dz->o.key_schemas && e->nkey) {
-        cdc__buf *o = &e->key_head;
-        rc = put(o, "{\"schema\":{\"type\":\"struct\",\"fields\":");
-        if (!rc) rc = schema_struct_fields(dz, e, o, true);
-        if (!rc) rc = cdc__buf_printf(o, ",\"optional\":false,\"name\":\"%.*s.Key\"},\"payload\":", tl, topic);
-    }
-    if (!rc && dz->o.value_schemas) {
-        cdc__buf *o = &e->value_head;
-        cdc__buf *f = &dz->scratch2;
-        cdc__buf_reset(f);
-        rc = schema_struct_fields(dz, e, f, false);
-        if (!rc) rc = put(o, "{\"schema\":{\"type\":\"struct\",\"fields\":[");
-        for (int k = 0; k < 2 && !rc; k++) {
-            rc = put(o, "{\"type\":\"struct\",\"fields\":");
-            if (!rc) rc = put_n(o, f->data, f->len);
-            if (!rc)
-                rc = cdc__buf_printf(o, ",\"optional\":true,\"name\":\"%.*s.Value\",\"field\":\"%s\"},", tl, topic,
-                                     k ? "after" : "before");
-        }
-        if (!rc) rc = put_source_schema(dz, o);
-        if (!rc)
-            rc = put(o, ",\"field\":\"source\"},{\"type\":\"struct\",\"fields\":["
-                        "{\"type\":\"string\",\"optional\":false,\"field\":\"id\"},"
-                        "{\"type\":\"int64\",\"optional\":false,\"field\":\"total_order\"},"
-                        "{\"type\":\"int64\",\"optional\":false,\"field\":\"data_collection_order\"}],"
-                        "\"optional\":true,\"name\":\"event.block\",\"version\":1,\"field\":\"transaction\"},"
-                        "{\"type\":\"string\",\"optional\":false,\"field\":\"op\"},"
-                        "{\"type\":\"int64\",\"optional\":true,\"field\":\"ts_ms\"},"
-                        "{\"type\":\"int64\",\"optional\":true,\"field\":\"ts_us\"},"
-                        "{\"type\":\"int64\",\"optional\":true,\"field\":\"ts_ns\"}],");
-        if (!rc)
-            rc = cdc__buf_printf(o, "\"optional\":false,\"name\":\"%.*s.Envelope\",\"version\":2},\"payload\":", tl,
-                                 topic);
-    }
-    return rc;
-}
-
-/* Plans t's columns, key and schemas into e (fresh or being replanned). */
-static int plan_table(cdc_debezium *dz, dz_table *e, const cdc_table *t)
-{
-    const cdc_allocator *a = dz->alloc;
-    /* A TABLE_MAP without column metadata (binlog_row_metadata=MINIMAL,
-     * perhaps only for a while: the setting is global and dynamic) says
-     * nothing of the primary key. Rather than no key, which sends the
-     * table's records to random partitions and breaks per-key order, the
-     * key columns of this table's previous plan are kept when their names
-     * (from information_schema then) are still there. */
-    bool no_key_meta = t->raw && !t->cacheable && t->ncols > 0;
-    size_t n_old = 0;
-    char **old_keys = NULL;
-    if (no_key_meta && e->nkey && e->names) {
-        old_keys = cdc__calloc(a, e->nkey, sizeof *old_keys);
-        if (!old_keys) return CDC_ERR_NOMEM;
-        for (size_t j = 0; j < e->nkey; j++) {
-            old_keys[j] = e->names[e->key_idx[j]];
-            e->names[e->key_idx[j]] = NULL; /* moved */
-        }
-        n_old = e->nkey;
-    }
-    if (e->names)
-        for (size_t i = 0; i < e->ncols; i++) cdc__free(a, e->names[i]);
-    cdc__free(a, e->names);
-    cdc__free(a, e->cols);
-    cdc__free(a, e->in_value);
-    cdc__free(a, e->key_idx);
-    e->names = NULL;
-    e->cols = NULL;
-    e->in_value = NULL;
-    e->key_idx = NULL;
-    e->nkey = 0;
-    size_t n = cdc_table_column_count(t);
-    e->ncols = n;
-    e->names = cdc__calloc(a, n ? n : 1, sizeof *e->names);
-    e->cols = cdc__calloc(a, n ? n : 1, sizeof *e->cols);
-    e->in_value = cdc__calloc(a, n ? n : 1, sizeof *e->in_value);
-    e->key_idx = cdc__calloc(a, n ? n : 1, sizeof *e->key_idx);
-    if (!e->names || !e->cols || !e->in_value || !e->key_idx) {
-        for (size_t j = 0; j < n_old; j++) cdc__free(a, old_keys[j]);
-        cdc__free(a, old_keys);
-        return CDC_ERR_NOMEM;
-    }
-    char fq[1024];
-    /* message.key.columns for this table, if any */
-    snprintf(fq, sizeof fq, "%s.%s", e->db, e->name);
-    const dz_keyrule *kr = NULL;
-    for (size_t k = 0; k < dz->o.nkeys && !kr; k++)
-        if (regexec(&dz->o.keys[k].table, fq, 0, NULL, 0) == 0) kr = &dz->o.keys[k];
-    for (size_t i = 0; i < n; i++) {
-        const char *name = cdc_table_column_name(t, i);
-        char fallback[32];
-        if (!name) {
-            snprintf(fallback, sizeof fallback, "col_%zu", i + 1);
-            name = fallback;
-        }
-        if (!(e->names[i] = dup(a, name))) {
-            for (size_t j = 0; j < n_old; j++) cdc__free(a, old_keys[j]);
-            cdc__free(a, old_keys);
-            return CDC_ERR_NOMEM;
-        }
-        dz_col *dc = &e->cols[i];
-        cdc__dz_plan_column(cdc_table_column(t, i), &dz->o.modes, dc);
-        snprintf(fq, sizeof fq, "%s.%s.%s", e->db, e->name, name);
-        e->in_value[i] = dz->o.include.n ? relist_match(&dz->o.include, fq) : !relist_match(&dz->o.exclude, fq);
-        if (dc->map == DZ_M_STRING) {
-            for (size_t r = 0; r < dz->o.nrules; r++) {
-                const dz_colrule *ru = &dz->o.rules[r];
-                if (!relist_match(&ru->cols, fq)) continue;
-                if (ru->kind == 1) dc->trunc_n = ru->n;
-                else if (ru->kind == 2) { dc->mask = 1; dc->mask_n = ru->n; }
-                else {
-                    dc->mask = ru->kind == 3 ? 2 : 3;
-                    dc->hash_alg = ru->alg;
-                    dc->salt = ru->salt;
-                    dc->salt_len = strlen(ru->salt);
-                    dc->char_len = char_length(dc->col);
-                }
-            }
-        }
-        bool is_key = false;
-        if (kr) {
-            for (size_t k = 0; k < kr->ncols; k++)
-                if (!strcasecmp(kr->cols[k], name)) is_key = true;
-        } else if (n_old) {
-            for (size_t k = 0; k < n_old; k++)
-                if (old_keys[k] && !strcmp(old_keys[k], name)) is_key = true;
-        } else {
-            is_key = cdc_table_column_is_pk(t, i) != 0;
-        }
-        if (is_key) e->key_idx[e->nkey++] = i;
-    }
-    if (n_old && e->nkey != n_old) e->nkey = 0; /* a key column is gone: no key, as the map says */
-    for (size_t j = 0; j < n_old; j++) cdc__free(a, old_keys[j]);
-    cdc__free(a, old_keys);
-    cdc__free(a, e->name_off);
-    e->name_off = cdc__calloc(a, n + 1, sizeof *e->name_off);
-    if (!e->name_off) return CDC_ERR_NOMEM;
-    cdc__buf_reset(&e->name_json);
-    int rc = CDC_OK;
-    for (size_t i = 0; i < n && !rc; i++) {
-        e->name_off[i] = e->name_json.len;
-        rc = put_cstr(&e->name_json, e->names[i]);
-        if (!rc) rc = put(&e->name_json, ":");
-    }
-    e->name_off[n] = e->name_json.len;
-    cdc__buf_reset(&e->src_db);
-    cdc__buf_reset(&e->src_table);
-    if (!rc) rc = put(&e->src_db, "\",\"db\":");
-    if (!rc) rc = put_cstr(&e->src_db, e->db);
-    if (!rc) rc = put(&e->src_db, ",\"sequence\":null,\"ts_us\":");
-    if (!rc) rc = put(&e->src_table, ",\"table\":");
-    if (!rc) rc = put_cstr(&e->src_table, e->name);
-    if (!rc) rc = put(&e->src_table, ",\"server_id\":");
-    if (rc) return rc;
-    cdc__buf_reset(&e->topic);
-    rc = put_topic_part(&e->topic, dz->o.prefix);
-    if (!rc) rc = put_topic_part(&e->topic, dz->o.delim);
-    if (!rc) rc = put_topic_part(&e->topic, e->db);
-    if (!rc) rc = put_topic_part(&e->topic, dz->o.delim);
-    if (!rc) rc = put_topic_part(&e->topic, e->name);
-    if (!rc) rc = topic_finish(&e->topic);
-    if (!rc) rc = build_heads(dz, e);
-    return rc;
-}
-
-/* The cache entry for t, planned and current. */
-static int table_for(cdc_debezium *dz, const cdc_table *t, dz_table **out)
-{
-    const char *db = cdc_table_db(t), *name = cdc_table_name(t);
-    uint64_t h = fnv(db, name);
-    dz_table *e = NULL;
-    for (size_t i = 0; i < dz->ntables; i++) {
-        dz_table *x = dz->tables[i];
-        if (x->hash == h && !strcmp(x->db, db) && !strcmp(x->name, name)) { e = x; break; }
-    }
-    /* the same view (and id) as last time: nothing can have changed, since
-     * a table id names one definition for as long as the server keeps it */
-    if (e && e->last_t == t && e->last_id == cdc_table_id(t)) { *out = e; return CDC_OK; }
-    int rc = table_signature(t, &dz->scratch);
-    if (rc) return rc;
-    if (e && e->sig.len == dz->scratch.len && !memcmp(e->sig.data, dz->scratch.data, e->sig.len)) {
-        e->last_t = t;
-        e->last_id = cdc_table_id(t);
-        *out = e;
-        return CDC_OK;
-    }
-    if (!e) {
-        if (dz->ntables == dz->captables) {
-            size_t nc = dz->captables ? dz->captables * 2 : 16;
-            dz_table **nt = cdc__realloc(dz->alloc, dz->tables, nc * sizeof *nt);
-            if (!nt) return CDC_ERR_NOMEM;
-            dz->tables = nt;
-            dz->captables = nc;
-        }
-        e = cdc__calloc(dz->alloc, 1, sizeof *e);
-        if (!e) return CDC_ERR_NOMEM;
-        cdc__buf_init(&e->sig, dz->alloc);
-        cdc__buf_init(&e->topic, dz->alloc);
-        cdc__buf_init(&e->key_head, dz->alloc);
-        cdc__buf_init(&e->value_head, dz->alloc);
-        cdc__buf_init(&e->src_db, dz->alloc);
-        cdc__buf_init(&e->src_table, dz->alloc);
-        cdc__buf_init(&e->name_json, dz->alloc);
-        e->db = dup(dz->alloc, db);
-        e->name = dup(dz->alloc, name);
-        size_t cl = strlen(db) + strlen(name) + 2;
-        e->collection = cdc__malloc(dz->alloc, cl);
-        if (!e->db || !e->name || !e->collection) { table_free(dz->alloc, e); return CDC_ERR_NOMEM; }
-        snprintf(e->collection, cl, "%s.%s", db, name);
-        e->hash = h;
-        dz->tables[dz->ntables++] = e;
-    }
-    cdc__buf_reset(&e->sig);
-    rc = cdc__buf_append(&e->sig, dz->scratch.data, dz->scratch.len);
-    if (!rc) rc = plan_table(dz, e, t);
-    if (rc) {
-        cdc__buf_reset(&e->sig); /* replan next time */
-        e->last_t = NULL;
-        return rc;
-    }
-    e->last_t = t;
-    e->last_id = cdc_table_id(t);
-    *out = e;
-    return CDC_OK;
 }
 
 /* ---- row changes -------------------------------------------------------------- */
@@ -1309,13 +533,13 @@ CDC_EXTERN ptrdiff_t cdc_debezium_change(cdc_debezium *dz, const cdc_change *c, 
     int rc = need_prefix(dz);
     if (rc) return fail(dz, rc);
     char op = cdc_change_op(c);
-    unsigned skip = op == 'c' ? SKIP_C : op == 'u' ? SKIP_U : op == 'd' ? SKIP_D : 0;
+    unsigned skip = op == 'c' ? DZ_SKIP_C : op == 'u' ? DZ_SKIP_U : op == 'd' ? DZ_SKIP_D : 0;
     if (op != 'c' && op != 'u' && op != 'd' && op != 'r')
         return fail(dz, cdc__err_set(&dz->err, CDC_ERR_INVALID, "cdc_debezium_change: unknown op '%c'", op));
     if (dz->o.skip & skip) return 0;
     const cdc_table *t = cdc_change_table(c);
     dz_table *e;
-    rc = table_for(dz, t, &e);
+    rc = cdc__dz_table_for(dz, t, &e);
     if (rc) return fail(dz, rc);
     int64_t now = now_ns(dz);
     switch (op) {
@@ -1479,10 +703,10 @@ static int txn_record(cdc_debezium *dz, bool end, int64_t ts_ms)
 {
     cdc__buf *t = &dz->scratch2;
     cdc__buf_reset(t);
-    int rc = put_topic_part(t, dz->o.prefix);
-    if (!rc) rc = put_topic_part(t, dz->o.delim);
-    if (!rc) rc = put_topic_part(t, dz->o.txn_topic);
-    if (!rc) rc = topic_finish(t);
+    int rc = cdc__dz_put_topic_part(t, dz->o.prefix);
+    if (!rc) rc = cdc__dz_put_topic_part(t, dz->o.delim);
+    if (!rc) rc = cdc__dz_put_topic_part(t, dz->o.txn_topic);
+    if (!rc) rc = cdc__dz_topic_finish(t);
     if (rc) return rc;
     dz_rec *r = rec_begin(dz, CDC_DEBEZIUM_RECORD_TRANSACTION, t->data, t->len);
     if (!r) return CDC_ERR_NOMEM;
@@ -1584,7 +808,7 @@ static int put_schema_change_schema(cdc_debezium *dz, cdc__buf *o)
 {
     const char *conn = dz->o.connector ? "mariadb" : "mysql";
     int rc = put(o, "{\"schema\":{\"type\":\"struct\",\"fields\":[");
-    if (!rc) rc = put_source_schema(dz, o);
+    if (!rc) rc = cdc__dz_put_source_schema(dz, o);
     if (!rc)
         rc = put(o, ",\"field\":\"source\"},{\"type\":\"int64\",\"optional\":false,\"field\":\"ts_ms\"},"
                     "{\"type\":\"string\",\"optional\":true,\"field\":\"databaseName\"},"
@@ -1625,8 +849,8 @@ CDC_EXTERN ptrdiff_t cdc_debezium_schema_change(cdc_debezium *dz, const cdc_quer
     if (!dz->o.schema_changes) return 0;
     cdc__buf *t = &dz->scratch2;
     cdc__buf_reset(t);
-    rc = put_topic_part(t, dz->o.prefix);
-    if (!rc) rc = topic_finish(t);
+    rc = cdc__dz_put_topic_part(t, dz->o.prefix);
+    if (!rc) rc = cdc__dz_topic_finish(t);
     if (rc) return fail(dz, rc);
     dz_rec *r = rec_begin(dz, CDC_DEBEZIUM_RECORD_SCHEMA_CHANGE, t->data, t->len);
     if (!r) return fail(dz, CDC_ERR_NOMEM);
@@ -1686,10 +910,10 @@ CDC_EXTERN ptrdiff_t cdc_debezium_heartbeat(cdc_debezium *dz, int64_t ts_ms)
     if (ts_ms <= 0) ts_ms = now_ns(dz) / 1000000;
     cdc__buf *t = &dz->scratch2;
     cdc__buf_reset(t);
-    rc = put_topic_part(t, dz->o.hb_prefix);
-    if (!rc) rc = put_topic_part(t, dz->o.delim);
-    if (!rc) rc = put_topic_part(t, dz->o.prefix);
-    if (!rc) rc = topic_finish(t);
+    rc = cdc__dz_put_topic_part(t, dz->o.hb_prefix);
+    if (!rc) rc = cdc__dz_put_topic_part(t, dz->o.delim);
+    if (!rc) rc = cdc__dz_put_topic_part(t, dz->o.prefix);
+    if (!rc) rc = cdc__dz_topic_finish(t);
     if (rc) return fail(dz, rc);
     dz_rec *r = rec_begin(dz, CDC_DEBEZIUM_RECORD_HEARTBEAT, t->data, t->len);
     if (!r) return fail(dz, CDC_ERR_NOMEM);

@@ -1,6 +1,8 @@
 /*
- * debezium.h: pieces of the Debezium renderer (debezium.c) that its
- * value encoders (debezium_values.c) and the tests share. Internal; not
+ * debezium.h: pieces of the Debezium renderer that its files share: the
+ * handle (debezium.c), its options (debezium_options.c), its per-table
+ * cache (debezium_table.c), the value encoders (debezium_values.c) and
+ * tableChanges (debezium_tables.c); the tests use them too. Internal; not
  * installed. The public API is include/cdc/debezium.h.
  */
 #ifndef CDC_DEBEZIUM_INTERNAL_H
@@ -8,6 +10,9 @@
 
 #include <cdc/debezium.h>
 
+#include <regex.h>
+
+#include "render.h"
 #include "value.h"
 
 /* Handling modes, as Debezium names them. */
@@ -106,6 +111,155 @@ size_t cdc__dz_java_float(char *buf, float f);
  * digits ("-12345"), minimal as Java's BigInteger.toByteArray(); returns
  * the byte count (out needs 32 bytes) or 0 for malformed digits. */
 size_t cdc__dz_unscaled_bytes(const char *digits, size_t n, uint8_t out[32]);
+
+/* Appends the JSON string of n bytes of UTF-8 text s. */
+static inline int cdc__dz_put_str(cdc__buf *o, const char *s, size_t n)
+{
+    return cdc__render_utf8_string(o, (const uint8_t *)s, n);
+}
+/* inline so that strlen of a literal is folded */
+static inline int cdc__dz_put(cdc__buf *o, const char *s) { return cdc__dz_put_n(o, s, strlen(s)); }
+static inline int cdc__dz_put_cstr(cdc__buf *o, const char *s) { return cdc__dz_put_str(o, s, strlen(s)); }
+/* A copy of s from a, NULL for NULL (or no memory). */
+static inline char *cdc__dz_dup(const cdc_allocator *a, const char *s)
+{
+    return s ? cdc__strndup(a, s, strlen(s)) : NULL;
+}
+
+/* ---- options (debezium_options.c) ---- */
+
+/* A comma-separated list of regular expressions, each matched against a
+ * whole name, case-insensitively (Debezium's column and table lists). */
+typedef struct dz_relist {
+    size_t n;
+    regex_t *re;
+} dz_relist;
+
+/* One column.truncate/mask option: the columns it names and what to do. */
+typedef struct dz_colrule {
+    char *key;      /* the option's name, to replace it when set again */
+    int kind;       /* 1 truncate, 2 mask with stars, 3 hash v1, 4 hash v2 */
+    unsigned n;
+    int alg;
+    char *salt;
+    dz_relist cols;
+} dz_colrule;
+
+/* One entry of message.key.columns: table regex and column names. */
+typedef struct dz_keyrule {
+    regex_t table;
+    size_t ncols;
+    char **cols;
+} dz_keyrule;
+
+enum { DZ_SKIP_C = 1, DZ_SKIP_U = 2, DZ_SKIP_D = 4, DZ_SKIP_T = 8 };
+
+typedef struct dz_opts {
+    const cdc_allocator *a;
+    char *prefix, *delim, *txn_topic, *hb_prefix, *version;
+    int connector; /* 0 mysql, 1 mariadb */
+    dz_modes modes;
+    bool key_schemas, value_schemas, tombstones, txn_meta, schema_changes, schema_comments;
+    unsigned skip;
+    dz_relist exclude, include;
+    dz_colrule *rules;
+    size_t nrules;
+    dz_keyrule *keys;
+    size_t nkeys;
+} dz_opts;
+
+/* Frees o's strings, lists and rules; o stays usable (its allocator kept). */
+void cdc__dz_opts_free(dz_opts *o);
+/* Sets option key to v (NULL: its default) in o. CDC_ERR_CONFIG for an
+ * unknown key or a bad value, with err naming both; CDC_ERR_NOMEM. */
+int cdc__dz_apply(dz_opts *o, const char *key, const char *v, cdc__err *err);
+/* Whether one of l's expressions matches the whole of s. */
+bool cdc__dz_relist_match(const dz_relist *l, const char *s);
+
+/* ---- the per-table cache (debezium_table.c) ---- */
+
+typedef struct dz_table {
+    char *db, *name;
+    uint64_t hash;
+    const cdc_table *last_t; /* the table view this entry was last checked against */
+    uint64_t last_id;
+    cdc__buf sig;             /* the column description it was planned from */
+    size_t ncols;
+    dz_col *cols;
+    char **names;            /* column names (fallback "col_N" when the binlog has none) */
+    cdc__buf name_json;       /* "name": of every column, back to back */
+    size_t *name_off;        /* where column i's starts in name_json (n+1 entries) */
+    bool *in_value;          /* not excluded by column.exclude/include.list */
+    size_t nkey;
+    size_t *key_idx;
+    cdc__buf topic;
+    cdc__buf key_head;        /* {"schema":...,"payload": (schemas on) */
+    cdc__buf value_head;
+    cdc__buf src_db;          /* ","db":"<db>","sequence":null,"ts_us": */
+    cdc__buf src_table;       /* ,"table":"<table>","server_id": */
+    char *collection;        /* "db.table" for transaction metadata */
+    uint64_t txn_seq;        /* transaction this table's count belongs to */
+    uint64_t txn_count;
+} dz_table;
+
+/* ---- the handle (debezium.c) ---- */
+
+typedef struct dz_rec {
+    int kind;
+    size_t t_off, t_len;
+    size_t k_off, k_len;
+    size_t v_off, v_len;
+    size_t m_at; /* where source.snapshot's value starts in the buffer; 0: no source block */
+    bool k_null, v_null;
+} dz_rec;
+
+struct cdc_debezium {
+    const cdc_allocator *alloc;
+    cdc__err err;
+    dz_opts o;
+    dz_table **tables;
+    size_t ntables, captables;
+    dz_rec *recs;
+    size_t nrecs, caprecs;
+    cdc__buf out, scratch, scratch2, src_head;
+    cdc_debezium_clock_cb clock;
+    void *clock_ud;
+    /* the source's file and gtid change once per file and transaction:
+     * their JSON is kept from the last row */
+    cdc__buf last_file, file_json, last_gtid, gtid_json;
+    /* the open transaction */
+    bool in_txn;
+    uint64_t txn_seq;
+    cdc__buf txn_id;          /* as a JSON string literal */
+    uint64_t txn_total;
+    int64_t thread;          /* source.thread, -1 when unknown */
+    dz_table **txn_tables;
+    size_t ntxn_tables, captxn_tables;
+    size_t snap_at;          /* set by put_source_row: where the snapshot marker's value went */
+    /* the snapshot row held back by cdc_debezium_snapshot_row(): its
+     * records (rendered "true"), rendered in a buffer of their own */
+    cdc__buf h_out;
+    dz_rec *h_recs;
+    size_t h_n, h_cap;
+    bool h_valid, h_first, h_first_in_table, snap_started;
+    cdc__buf h_table;        /* "<db>\0<table>" of the held row */
+    struct cdc__dz_source *src; /* where tableChanges' definitions come from; NULL: none */
+};
+
+/* The cache entry for t's table, planned (columns, key, topic, schema
+ * heads) for the current options and t's definition. */
+int cdc__dz_table_for(cdc_debezium *dz, const cdc_table *t, dz_table **out);
+/* Drops every cache entry (the options changed). */
+void cdc__dz_tables_clear(cdc_debezium *dz);
+
+/* Debezium's topic name, one part at a time: characters other than
+ * [A-Za-z0-9._-] replaced by '_' (one per UTF-16 unit, as Java counts);
+ * cdc__dz_topic_finish cuts it to 249 characters. */
+int cdc__dz_put_topic_part(cdc__buf *o, const char *s);
+int cdc__dz_topic_finish(cdc__buf *o);
+/* Appends the Kafka Connect schema of the source block (without the
+ * closing brace). */
+int cdc__dz_put_source_schema(const cdc_debezium *dz, cdc__buf *o);
 
 /* ---- tableChanges (debezium_tables.c) ---- */
 
