@@ -712,8 +712,13 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         } else {
             rd_kafka_assign(rk, l);
         }
+        /* librdkafka keeps a partition's pause across an unassign: one
+         * paused while the target was down and lost in a rebalance comes
+         * back paused unless resumed here. */
         if (!seeked || a->cmd_pause || a->consuming_paused)
             rd_kafka_pause_partitions(rk, l);
+        else
+            rd_kafka_resume_partitions(rk, l);
         return;
     }
     /* Revoked (or lost): the batch ends here, committed or rolled back;
