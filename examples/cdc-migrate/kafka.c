@@ -71,6 +71,9 @@ typedef struct kapp {
     double batch_t0;
     int consuming_paused; /* rd_kafka_pause_partitions in force */
     int cmd_pause;        /* paused by command (state row / SIGUSR1) */
+    int maria;            /* the target is MariaDB (JSON is text there) */
+    const mcol **jtext;   /* MariaDB source's JSON columns (LONGTEXT, json_valid) */
+    size_t njtext;
     double down_since, next_connect, control_checked, metrics_built;
     long backoff_ms;
     double rate_t0;
@@ -203,6 +206,13 @@ static int target_up(kapp *a)
         rc = -1;
     if (rc >= 0)
         rc = a->tg->ops->exec(a->tg, my ? setup_sql_my : setup_sql, a->err, sizeof a->err);
+    if (rc >= 0 && my) {
+        int found;
+        char *v = a->tg->ops->value1(a->tg, "SELECT VERSION()", a->err, sizeof a->err, &found);
+        a->maria = v && strstr(v, "MariaDB") != NULL;
+        rc = v ? 0 : -1;
+        free(v);
+    }
     if (rc >= 0) {
         q.len = 0;
         mbuf_printf(&q, "INSERT %sINTO %s (name, phase, checkpoint) VALUES (%s, 'streaming', ",
@@ -346,7 +356,11 @@ static const kjson *field_schema(const kjson *schema, const char *image, const c
 /* Appends value v (kdbz's PostgreSQL text form of column c) as the
  * target's literal. MySQL/MariaDB read the same text except for bytes
  * (\x hex: X'hex'), geometry (WKB: ST_GeomFromWKB), BIT ('0101': b'0101')
- * and TIMESTAMP (ISO 8601 in UTC: the session's UTC 'YYYY-MM-DD hh:mm:ss'). */
+ * and TIMESTAMP (ISO 8601 in UTC: the session's UTC 'YYYY-MM-DD hh:mm:ss').
+ * JSON: a record carries the document, not its source text (compact);
+ * MySQL's JSON type stores its own form, and on MariaDB (JSON is LONGTEXT)
+ * JSON_LOOSE writes that same form, for MySQL JSON columns and MariaDB
+ * LONGTEXT ones with their json_valid check (find_json_text). */
 static void lit(const kapp *a, const mcol *c, const char *v, size_t n, mbuf *out)
 {
     if (!is_my(a)) {
@@ -371,6 +385,21 @@ static void lit(const kapp *a, const mcol *c, const char *v, size_t n, mbuf *out
     case CV_BIT:
         mbuf_puts(out, "b");
         break;
+    case CV_TEXT:
+    case CV_JSON:
+        if (!a->maria)
+            break;
+        if (c->cv == CV_TEXT) {
+            size_t i = 0;
+            while (i < a->njtext && a->jtext[i] != c)
+                i++;
+            if (i == a->njtext)
+                break;
+        }
+        mbuf_puts(out, "JSON_LOOSE(");
+        sql_quote(out, v, n);
+        mbuf_addc(out, ')');
+        return;
     case CV_TIMESTAMP: {
         size_t m = n;
         if (m && v[m - 1] == 'Z')
@@ -1256,6 +1285,34 @@ static rd_kafka_t *consumer_new(kapp *a, char *err, size_t errlen)
 
 static void signals(void);
 
+/* A MariaDB source's JSON columns: LONGTEXT with a json_valid(`col`)
+ * check, which schema.c sees as text. */
+static void find_json_text(kapp *a, MYSQL *m, mschema *s)
+{
+    if (!strstr(mysql_get_server_info(m), "MariaDB"))
+        return;
+    const char *q =
+        "SELECT c.TABLE_SCHEMA, c.TABLE_NAME, c.COLUMN_NAME FROM information_schema.COLUMNS c "
+        "JOIN information_schema.CHECK_CONSTRAINTS k ON k.CONSTRAINT_SCHEMA = c.TABLE_SCHEMA "
+        "AND k.TABLE_NAME = c.TABLE_NAME AND k.CHECK_CLAUSE = CONCAT('json_valid(`', "
+        "REPLACE(c.COLUMN_NAME, '`', '``'), '`)') WHERE c.DATA_TYPE = 'longtext'";
+    MYSQL_RES *res;
+    if (mysql_query(m, q) || !(res = mysql_store_result(m)))
+        return; /* no such view (older servers): text stays as the record has it */
+    MYSQL_ROW r;
+    while ((r = mysql_fetch_row(res))) {
+        mtable *t = r[0] && r[1] && r[2] ? schema_find(s, r[0], r[1]) : NULL;
+        for (size_t i = 0; t && i < t->ncols; i++)
+            if (!strcmp(t->cols[i].name, r[2])) {
+                a->jtext = realloc(a->jtext, (a->njtext + 1) * sizeof *a->jtext);
+                if (!a->jtext)
+                    abort();
+                a->jtext[a->njtext++] = &t->cols[i];
+            }
+    }
+    mysql_free_result(res);
+}
+
 int cmd_kafka_apply(const mopts *o, const kopts *ko)
 {
     kapp a;
@@ -1282,6 +1339,8 @@ int cmd_kafka_apply(const mopts *o, const kopts *ko)
     }
     mschema s;
     int rc = schema_load(m, o, &s, err, sizeof err);
+    if (!rc && strcmp(o->tops->kind, "postgresql"))
+        find_json_text(&a, m, &s);
     mysql_close(m);
     if (rc) {
         fprintf(stderr, "cdc-migrate: %s\n", err);
@@ -1418,6 +1477,7 @@ out:
     for (size_t i = 0; i < a.nparts; i++)
         free(a.parts[i].topic);
     free(a.parts);
+    free(a.jtext);
     target_close(a.tg);
     free(a.qname);
     mbuf_free(&a.scratch);
