@@ -193,19 +193,26 @@ def run(own, mock):
     writers = [ka.Writer(t.src, w, seed=500 + w) for w in range(2)]
     for w in writers:
         w.start()
-    t0 = time.time()
-
-    def at(sec):
-        time.sleep(max(0, t0 + sec - time.time()))
-
-    at(7)
+    # member2 is killed once it has committed batches, mid-stream
+    end = time.time() + 60
+    while time.time() < end:
+        try:
+            n = t.tgt.sql("SELECT count(*) FROM cdc_migrate.kafka_offsets WHERE member = "
+                          "'member2'", db=False)[0][0]
+        except RuntimeError:
+            n = "0"
+        if n != "0":
+            break
+        time.sleep(0.5)
+    check("member2 committed batches before it is killed", n != "0")
+    time.sleep(1.5)
     members[1].p.send_signal(signal.SIGKILL)
     members[1].p.wait()
     log("killed member2 with -9")
-    at(10)
+    time.sleep(3)
     members.append(Member(t, 3))
     log("member3 joins")
-    at(20)
+    time.sleep(8)
     for w in writers:
         w.stop()
     log("writers stopped after %d transactions" % sum(w.txns for w in writers))
