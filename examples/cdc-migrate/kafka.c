@@ -74,6 +74,7 @@ typedef struct kapp {
     int maria;            /* the target is MariaDB (JSON is text there) */
     const mcol **jtext;   /* MariaDB source's JSON columns (LONGTEXT, json_valid) */
     size_t njtext;
+    char tok[400];        /* the record being turned into SQL: topic/part/offset */
     double down_since, next_connect, control_checked, metrics_built;
     long backoff_ms;
     double rate_t0;
@@ -188,7 +189,8 @@ static const char *setup_sql_my =
     " PRIMARY KEY (name, topic, part)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;"
     "CREATE TABLE IF NOT EXISTS cdc_migrate.kafka_keys ("
     " name VARBINARY(191) NOT NULL, tbl VARBINARY(320) NOT NULL, k VARBINARY(2500) NOT NULL,"
-    " pos VARBINARY(700) NOT NULL, PRIMARY KEY (name, tbl, k)) ENGINE=InnoDB;";
+    " pos VARBINARY(700) NOT NULL, tok VARBINARY(400) NOT NULL,"
+    " PRIMARY KEY (name, tbl, k)) ENGINE=InnoDB;";
 
 static int is_my(const kapp *a) { return strcmp(a->o->tops->kind, "postgresql") != 0; }
 
@@ -461,12 +463,15 @@ static void guarded(kapp *a, mbuf *out, const char *table, mbuf *key, const char
     mbuf_puts(out, ");");
 }
 
-/* MySQL/MariaDB: the key's row moves to pos when pos is newer (it stays
- * otherwise); the statement that follows runs only where the row then
- * holds this very pos (guard_my): an older record leaves both alone. */
+/* MySQL/MariaDB: the key's row moves to pos, with the record's token
+ * (topic/partition/offset), when pos is newer (it stays otherwise); the
+ * statement that follows runs only where the row then holds this very
+ * token (guard_my): an older record, or one at the same position, leaves
+ * both alone. tok is assigned before pos (ON DUPLICATE KEY UPDATE
+ * assigns left to right). */
 static void keyrow_my(kapp *a, mbuf *out, const char *table, mbuf *key, const char *pos)
 {
-    mbuf_printf(out, "INSERT INTO cdc_migrate.kafka_keys (name, tbl, k, pos) VALUES (%s,",
+    mbuf_printf(out, "INSERT INTO cdc_migrate.kafka_keys (name, tbl, k, pos, tok) VALUES (%s,",
                 a->qname);
     sql_quote(out, table, strlen(table));
     mbuf_addc(out, ',');
@@ -476,7 +481,10 @@ static void keyrow_my(kapp *a, mbuf *out, const char *table, mbuf *key, const ch
     sql_quote(out, key->p, key->len);
     mbuf_addc(out, ',');
     sql_quote(out, pos, strlen(pos));
-    mbuf_puts(out, ") ON DUPLICATE KEY UPDATE pos = IF(VALUES(pos) > pos, VALUES(pos), pos);");
+    mbuf_addc(out, ',');
+    sql_quote(out, a->tok, strlen(a->tok));
+    mbuf_puts(out, ") ON DUPLICATE KEY UPDATE tok = IF(VALUES(pos) > pos, VALUES(tok), tok), "
+                   "pos = IF(VALUES(pos) > pos, VALUES(pos), pos);");
 }
 
 static void guard_my(kapp *a, mbuf *out, const char *table, mbuf *key, const char *pos)
@@ -489,8 +497,9 @@ static void guard_my(kapp *a, mbuf *out, const char *table, mbuf *key, const cha
     sql_quote(out, table, strlen(table));
     mbuf_puts(out, " AND k = ");
     sql_quote(out, key->p, key->len);
-    mbuf_puts(out, " AND pos = ");
-    sql_quote(out, pos, strlen(pos));
+    mbuf_puts(out, " AND tok = ");
+    sql_quote(out, a->tok, strlen(a->tok));
+    (void)pos;
     mbuf_addc(out, ')');
 }
 
@@ -552,6 +561,8 @@ static int record_sql(kapp *a, krec *r, const char *val, size_t len, int64_t *ts
         goto out;
     }
     r->op = op[0];
+    snprintf(a->tok, sizeof a->tok, "%s/%d/%lld", a->parts[r->p].topic, (int)a->parts[r->p].part,
+             (long long)r->offset);
     mbuf tname = {0};
     mbuf_printf(&tname, "%s.%s", db, tn);
     r->table = xstrdup(mbuf_str(&tname));
