@@ -71,7 +71,6 @@ typedef struct kapp {
     double batch_t0;
     int consuming_paused; /* rd_kafka_pause_partitions in force */
     int cmd_pause;        /* paused by command (state row / SIGUSR1) */
-    int maria;            /* the target is MariaDB (JSON is text there) */
     const mcol **jtext;   /* MariaDB source's JSON columns (LONGTEXT, json_valid) */
     size_t njtext;
     char tok[400];        /* the record being turned into SQL: topic/part/offset */
@@ -208,13 +207,6 @@ static int target_up(kapp *a)
         rc = -1;
     if (rc >= 0)
         rc = a->tg->ops->exec(a->tg, my ? setup_sql_my : setup_sql, a->err, sizeof a->err);
-    if (rc >= 0 && my) {
-        int found;
-        char *v = a->tg->ops->value1(a->tg, "SELECT VERSION()", a->err, sizeof a->err, &found);
-        a->maria = v && strstr(v, "MariaDB") != NULL;
-        rc = v ? 0 : -1;
-        free(v);
-    }
     if (rc >= 0) {
         q.len = 0;
         mbuf_printf(&q, "INSERT %sINTO %s (name, phase, checkpoint) VALUES (%s, 'streaming', ",
@@ -360,11 +352,48 @@ static const kjson *field_schema(const kjson *schema, const char *image, const c
  * (\x hex: X'hex'), geometry (WKB: ST_GeomFromWKB), BIT ('0101': b'0101')
  * and TIMESTAMP (ISO 8601 in UTC: the session's UTC 'YYYY-MM-DD hh:mm:ss').
  * JSON: a record carries the document, not its source text (compact);
- * MySQL's JSON type stores its own form, and on MariaDB (JSON is LONGTEXT)
- * JSON_LOOSE writes that same form, for MySQL JSON columns and MariaDB
- * LONGTEXT ones with their json_valid check (find_json_text). */
+ * MySQL's JSON type and PostgreSQL's jsonb store their own form, and a
+ * MariaDB source's JSON column (LONGTEXT with its json_valid check,
+ * find_json_text) gets that same form's spacing (json_spaced), either
+ * target. */
+/* MySQL's spacing of a JSON text (a space after ':' and ',' outside
+ * strings), from a compact one. */
+static void json_spaced(const char *v, size_t n, mbuf *out)
+{
+    int in_str = 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch = v[i];
+        mbuf_addc(out, ch);
+        if (in_str) {
+            if (ch == '\\' && i + 1 < n)
+                mbuf_addc(out, v[++i]);
+            else if (ch == '"')
+                in_str = 0;
+        } else if (ch == '"') {
+            in_str = 1;
+        } else if ((ch == ':' || ch == ',') && i + 1 < n && v[i + 1] != ' ') {
+            mbuf_addc(out, ' ');
+        }
+    }
+}
+
+static int json_text_col(const kapp *a, const mcol *c)
+{
+    for (size_t i = 0; i < a->njtext; i++)
+        if (a->jtext[i] == c)
+            return 1;
+    return 0;
+}
+
 static void lit(const kapp *a, const mcol *c, const char *v, size_t n, mbuf *out)
 {
+    if (c->cv == CV_TEXT && json_text_col(a, c)) {
+        mbuf sp = {0};
+        json_spaced(v, n, &sp);
+        sql_quote(out, sp.p ? sp.p : "", sp.len);
+        mbuf_free(&sp);
+        return;
+    }
     if (!is_my(a)) {
         sql_quote(out, v, n);
         return;
@@ -387,21 +416,6 @@ static void lit(const kapp *a, const mcol *c, const char *v, size_t n, mbuf *out
     case CV_BIT:
         mbuf_puts(out, "b");
         break;
-    case CV_TEXT:
-    case CV_JSON:
-        if (!a->maria)
-            break;
-        if (c->cv == CV_TEXT) {
-            size_t i = 0;
-            while (i < a->njtext && a->jtext[i] != c)
-                i++;
-            if (i == a->njtext)
-                break;
-        }
-        mbuf_puts(out, "JSON_LOOSE(");
-        sql_quote(out, v, n);
-        mbuf_addc(out, ')');
-        return;
     case CV_TIMESTAMP: {
         size_t m = n;
         if (m && v[m - 1] == 'Z')
@@ -1350,7 +1364,7 @@ int cmd_kafka_apply(const mopts *o, const kopts *ko)
     }
     mschema s;
     int rc = schema_load(m, o, &s, err, sizeof err);
-    if (!rc && strcmp(o->tops->kind, "postgresql"))
+    if (!rc)
         find_json_text(&a, m, &s);
     mysql_close(m);
     if (rc) {
