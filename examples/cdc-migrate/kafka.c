@@ -71,6 +71,9 @@ typedef struct kapp {
     double batch_t0;
     int consuming_paused; /* rd_kafka_pause_partitions in force */
     int cmd_pause;        /* paused by command (state row / SIGUSR1) */
+    const mcol **jtext;   /* MariaDB source's JSON columns (LONGTEXT, json_valid) */
+    size_t njtext;
+    char tok[400];        /* the record being turned into SQL: topic/part/offset */
     double down_since, next_connect, control_checked, metrics_built;
     long backoff_ms;
     double rate_t0;
@@ -171,6 +174,25 @@ static const char *setup_sql =
     " IF NOT FOUND THEN RETURN false; END IF;"
     " EXECUTE a_sql; RETURN true; END $f$;";
 
+/* The MySQL/MariaDB target's tables (no stored code): the key guard is a
+ * row of kafka_keys upserted to the newer position, then the statement
+ * conditioned on that row holding the record's own position (guard_my).
+ * Binary names, keys and positions: byte order, case kept. */
+static const char *setup_sql_my =
+    "CREATE DATABASE IF NOT EXISTS cdc_migrate CHARACTER SET utf8mb4;"
+    "CREATE TABLE IF NOT EXISTS cdc_migrate.kafka_offsets ("
+    " name VARBINARY(191) NOT NULL, topic VARBINARY(255) NOT NULL, part INT NOT NULL,"
+    " next_offset BIGINT NOT NULL, records BIGINT NOT NULL DEFAULT 0,"
+    " high_watermark BIGINT, last_source_ms BIGINT, member VARCHAR(255),"
+    " updated_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),"
+    " PRIMARY KEY (name, topic, part)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;"
+    "CREATE TABLE IF NOT EXISTS cdc_migrate.kafka_keys ("
+    " name VARBINARY(191) NOT NULL, tbl VARBINARY(320) NOT NULL, k VARBINARY(2500) NOT NULL,"
+    " pos VARBINARY(700) NOT NULL, tok VARBINARY(400) NOT NULL,"
+    " PRIMARY KEY (name, tbl, k)) ENGINE=InnoDB;";
+
+static int is_my(const kapp *a) { return strcmp(a->o->tops->kind, "postgresql") != 0; }
+
 static int target_up(kapp *a)
 {
     a->tg = target_connect(a->o, a->err, sizeof a->err);
@@ -178,24 +200,26 @@ static int target_up(kapp *a)
         return -1;
     /* Members start together: one at a time creates what is missing. */
     mbuf q = {0};
-    mbuf_puts(&q, "SELECT pg_advisory_lock(74015)");
+    int my = is_my(a);
+    mbuf_puts(&q, my ? "SELECT GET_LOCK('cdc_migrate_kafka', 60)" : "SELECT pg_advisory_lock(74015)");
     long rc = a->tg->ops->exec(a->tg, mbuf_str(&q), a->err, sizeof a->err);
     if (rc >= 0 && a->tg->ops->setup(a->tg, a->o, a->s, a->err, sizeof a->err))
         rc = -1;
     if (rc >= 0)
-        rc = a->tg->ops->exec(a->tg, setup_sql, a->err, sizeof a->err);
+        rc = a->tg->ops->exec(a->tg, my ? setup_sql_my : setup_sql, a->err, sizeof a->err);
     if (rc >= 0) {
         q.len = 0;
-        mbuf_printf(&q, "INSERT INTO %s (name, phase, checkpoint) VALUES (%s, 'streaming', ",
-                    a->tg->state_tbl, a->qname);
+        mbuf_printf(&q, "INSERT %sINTO %s (name, phase, checkpoint) VALUES (%s, 'streaming', ",
+                    my ? "IGNORE " : "", a->tg->state_tbl, a->qname);
         char ck[600];
         snprintf(ck, sizeof ck, "kafka group %s", a->ko->group);
         sql_quote(&q, ck, strlen(ck));
-        mbuf_puts(&q, ") ON CONFLICT (name) DO NOTHING");
+        mbuf_puts(&q, my ? ")" : ") ON CONFLICT (name) DO NOTHING");
         rc = a->tg->ops->exec(a->tg, mbuf_str(&q), a->err, sizeof a->err);
     }
     char e[256];
-    a->tg->ops->exec(a->tg, "SELECT pg_advisory_unlock(74015)", e, sizeof e);
+    a->tg->ops->exec(a->tg, my ? "SELECT RELEASE_LOCK('cdc_migrate_kafka')" :
+                     "SELECT pg_advisory_unlock(74015)", e, sizeof e);
     mbuf_free(&q);
     if (rc < 0) {
         target_close(a->tg);
@@ -323,6 +347,93 @@ static const kjson *field_schema(const kjson *schema, const char *image, const c
     return NULL;
 }
 
+/* Appends value v (kdbz's PostgreSQL text form of column c) as the
+ * target's literal. MySQL/MariaDB read the same text except for bytes
+ * (\x hex: X'hex'), geometry (WKB: ST_GeomFromWKB), BIT ('0101': b'0101')
+ * and TIMESTAMP (ISO 8601 in UTC: the session's UTC 'YYYY-MM-DD hh:mm:ss').
+ * JSON: a record carries the document, not its source text (compact);
+ * MySQL's JSON type and PostgreSQL's jsonb store their own form, and a
+ * MariaDB source's JSON column (LONGTEXT with its json_valid check,
+ * find_json_text) gets that same form's spacing (json_spaced), either
+ * target. */
+/* MySQL's spacing of a JSON text (a space after ':' and ',' outside
+ * strings), from a compact one. */
+static void json_spaced(const char *v, size_t n, mbuf *out)
+{
+    int in_str = 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch = v[i];
+        mbuf_addc(out, ch);
+        if (in_str) {
+            if (ch == '\\' && i + 1 < n)
+                mbuf_addc(out, v[++i]);
+            else if (ch == '"')
+                in_str = 0;
+        } else if (ch == '"') {
+            in_str = 1;
+        } else if ((ch == ':' || ch == ',') && i + 1 < n && v[i + 1] != ' ') {
+            mbuf_addc(out, ' ');
+        }
+    }
+}
+
+static int json_text_col(const kapp *a, const mcol *c)
+{
+    for (size_t i = 0; i < a->njtext; i++)
+        if (a->jtext[i] == c)
+            return 1;
+    return 0;
+}
+
+static void lit(const kapp *a, const mcol *c, const char *v, size_t n, mbuf *out)
+{
+    if (c->cv == CV_TEXT && json_text_col(a, c)) {
+        mbuf sp = {0};
+        json_spaced(v, n, &sp);
+        sql_quote(out, sp.p ? sp.p : "", sp.len);
+        mbuf_free(&sp);
+        return;
+    }
+    if (!is_my(a)) {
+        sql_quote(out, v, n);
+        return;
+    }
+    switch (c->cv) {
+    case CV_BINARY:
+    case CV_BLOB:
+    case CV_GEOMETRY:
+        if (n >= 2 && v[0] == '\\' && v[1] == 'x') {
+            if (n == 2) {
+                mbuf_puts(out, c->cv == CV_GEOMETRY ? "NULL" : "''");
+                return;
+            }
+            mbuf_puts(out, c->cv == CV_GEOMETRY ? "ST_GeomFromWKB(X'" : "X'");
+            mbuf_add(out, v + 2, n - 2);
+            mbuf_puts(out, c->cv == CV_GEOMETRY ? "')" : "'");
+            return;
+        }
+        break;
+    case CV_BIT:
+        mbuf_puts(out, "b");
+        break;
+    case CV_TIMESTAMP: {
+        size_t m = n;
+        if (m && v[m - 1] == 'Z')
+            m--;
+        else if (m > 6 && !strcmp(v + m - 6, "+00:00"))
+            m -= 6;
+        mbuf_addc(out, '\'');
+        for (size_t i = 0; i < m; i++)
+            mbuf_addc(out, v[i] == 'T' ? ' ' : v[i]);
+        mbuf_addc(out, '\'');
+        return;
+    }
+    default:
+        break;
+    }
+    sql_quote(out, v, n);
+}
+
 /* The key of image img as text: each key column's value, length-prefixed. */
 static int key_text(kapp *a, mtable *t, const kjson *img, const kjson *schema, const char *iname,
                     mbuf *out, mbuf *where, char *e, size_t el)
@@ -340,10 +451,10 @@ static int key_text(kapp *a, mtable *t, const kjson *img, const kjson *schema, c
         mbuf_printf(out, "%zu:", a->scratch.len);
         mbuf_add(out, a->scratch.p, a->scratch.len);
         if (where) {
-            char *qc = a->tg ? a->tg->ops->ident(c->name) : sql_ident(c->name, '"');
+            char *qc = a->o->tops->ident(c->name);
             mbuf_printf(where, "%s%s = ", k ? " AND " : "", qc);
             free(qc);
-            sql_quote(where, a->scratch.p, a->scratch.len);
+            lit(a, c, a->scratch.p, a->scratch.len, where);
         }
     }
     return 0;
@@ -364,6 +475,64 @@ static void guarded(kapp *a, mbuf *out, const char *table, mbuf *key, const char
     mbuf_addc(out, ',');
     sql_quote(out, stmt->p, stmt->len);
     mbuf_puts(out, ");");
+}
+
+/* MySQL/MariaDB: the key's row moves to pos, with the record's token
+ * (topic/partition/offset), when pos is newer (it stays otherwise); the
+ * statement that follows runs only where the row then holds this very
+ * token (guard_my): an older record, or one at the same position, leaves
+ * both alone. tok is assigned before pos (ON DUPLICATE KEY UPDATE
+ * assigns left to right). */
+static void keyrow_my(kapp *a, mbuf *out, const char *table, mbuf *key, const char *pos)
+{
+    mbuf_printf(out, "INSERT INTO cdc_migrate.kafka_keys (name, tbl, k, pos, tok) VALUES (%s,",
+                a->qname);
+    sql_quote(out, table, strlen(table));
+    mbuf_addc(out, ',');
+    for (size_t i = 0; i < key->len; i++) /* the statement is NUL-terminated text */
+        if (!key->p[i])
+            key->p[i] = '?';
+    sql_quote(out, key->p, key->len);
+    mbuf_addc(out, ',');
+    sql_quote(out, pos, strlen(pos));
+    mbuf_addc(out, ',');
+    sql_quote(out, a->tok, strlen(a->tok));
+    mbuf_puts(out, ") ON DUPLICATE KEY UPDATE tok = IF(VALUES(pos) > pos, VALUES(tok), tok), "
+                   "pos = IF(VALUES(pos) > pos, VALUES(pos), pos);");
+}
+
+static void guard_my(kapp *a, mbuf *out, const char *table, mbuf *key, const char *pos)
+{
+    for (size_t i = 0; i < key->len; i++)
+        if (!key->p[i])
+            key->p[i] = '?';
+    mbuf_printf(out, "EXISTS (SELECT 1 FROM cdc_migrate.kafka_keys WHERE name = %s AND tbl = ",
+                a->qname);
+    sql_quote(out, table, strlen(table));
+    mbuf_puts(out, " AND k = ");
+    sql_quote(out, key->p, key->len);
+    mbuf_puts(out, " AND tok = ");
+    sql_quote(out, a->tok, strlen(a->tok));
+    (void)pos;
+    mbuf_addc(out, ')');
+}
+
+/* A guarded DELETE of where's row, either dialect. */
+static void guarded_delete(kapp *a, mbuf *out, const mtable *t, const char *table, mbuf *key,
+                           const char *pos, const char *where)
+{
+    mbuf stmt = {0};
+    mbuf_printf(&stmt, "DELETE FROM %s WHERE %s", t->tq, where);
+    if (is_my(a)) {
+        keyrow_my(a, out, table, key, pos);
+        mbuf_puts(&stmt, " AND ");
+        guard_my(a, &stmt, table, key, pos);
+        mbuf_puts(out, mbuf_str(&stmt));
+        mbuf_addc(out, ';');
+    } else {
+        guarded(a, out, table, key, pos, &stmt);
+    }
+    mbuf_free(&stmt);
 }
 
 static int64_t jint(const kjson *o, const char *k, int64_t dflt)
@@ -406,6 +575,8 @@ static int record_sql(kapp *a, krec *r, const char *val, size_t len, int64_t *ts
         goto out;
     }
     r->op = op[0];
+    snprintf(a->tok, sizeof a->tok, "%s/%d/%lld", a->parts[r->p].topic, (int)a->parts[r->p].part,
+             (long long)r->offset);
     mbuf tname = {0};
     mbuf_printf(&tname, "%s.%s", db, tn);
     r->table = xstrdup(mbuf_str(&tname));
@@ -446,13 +617,19 @@ static int record_sql(kapp *a, krec *r, const char *val, size_t len, int64_t *ts
         }
         if (key_text(a, t, after, schema, "after", &key, NULL, e, el))
             goto out2;
-        if (okey.len && (okey.len != key.len || memcmp(okey.p, key.p, key.len))) {
+        if (okey.len && (okey.len != key.len || memcmp(okey.p, key.p, key.len)))
             /* the key changed inside one record: the old key goes first */
-            mbuf_printf(&stmt, "DELETE FROM %s WHERE %s", t->tq, mbuf_str(&where));
-            guarded(a, &out, r->table, &okey, pos, &stmt);
-            stmt.len = 0;
+            guarded_delete(a, &out, t, r->table, &okey, pos, mbuf_str(&where));
+        int my = is_my(a);
+        if (my) {
+            /* INSERT INTO t (cols) SELECT values FROM DUAL WHERE guard ON DUPLICATE ... */
+            size_t hl = strlen(t->ins_head);
+            const char *vp = strstr(t->ins_head, ") VALUES (");
+            mbuf_add(&stmt, t->ins_head, vp ? (size_t)(vp - t->ins_head) + 2 : hl);
+            mbuf_puts(&stmt, "SELECT ");
+        } else {
+            mbuf_puts(&stmt, t->ins_head);
         }
-        mbuf_puts(&stmt, t->ins_head);
         for (size_t i = 0; i < t->ncols; i++) {
             const mcol *c = &t->cols[i];
             a->scratch.len = 0;
@@ -465,13 +642,21 @@ static int record_sql(kapp *a, krec *r, const char *val, size_t len, int64_t *ts
             if (v == V_NULL)
                 mbuf_puts(&stmt, "NULL");
             else
-                sql_quote(&stmt, a->scratch.p, a->scratch.len);
+                lit(a, c, a->scratch.p, a->scratch.len, &stmt);
         }
-        mbuf_puts(&stmt, t->ins_tail);
-        guarded(a, &out, r->table, &key, pos, &stmt);
+        if (my) {
+            mbuf_puts(&stmt, " FROM DUAL WHERE ");
+            guard_my(a, &stmt, r->table, &key, pos);
+            mbuf_puts(&stmt, t->ins_tail[0] == ')' ? t->ins_tail + 1 : t->ins_tail);
+            keyrow_my(a, &out, r->table, &key, pos);
+            mbuf_puts(&out, mbuf_str(&stmt));
+            mbuf_addc(&out, ';');
+        } else {
+            mbuf_puts(&stmt, t->ins_tail);
+            guarded(a, &out, r->table, &key, pos, &stmt);
+        }
     } else if (r->op == 'd') {
-        mbuf_printf(&stmt, "DELETE FROM %s WHERE %s", t->tq, mbuf_str(&where));
-        guarded(a, &out, r->table, &okey, pos, &stmt);
+        guarded_delete(a, &out, t, r->table, &okey, pos, mbuf_str(&where));
     } else {
         snprintf(e, el, "unknown op '%s'", op);
         goto out2;
@@ -515,6 +700,62 @@ static int fail_target(kapp *a)
     return -1;
 }
 
+/* begin_fenced's offsets for MySQL/MariaDB (no UPDATE ... FROM VALUES):
+ * new partitions with one INSERT IGNORE (a row another member inserted
+ * meanwhile is not counted), the others one conditional UPDATE each.
+ * The number of rows written, or -1. */
+static long offsets_my(kapp *a, const char *member, long *want)
+{
+    mbuf q = {0};
+    long got = 0, nins = 0;
+    *want = 0;
+    mbuf_puts(&q, "INSERT IGNORE INTO cdc_migrate.kafka_offsets (name, topic, part, next_offset, "
+                  "records, high_watermark, last_source_ms, member) VALUES ");
+    for (size_t i = 0; i < a->nparts; i++) {
+        kpart *p = &a->parts[i];
+        if (!p->inbatch || p->expected >= 0)
+            continue;
+        mbuf_printf(&q, "%s(%s,", nins++ ? "," : "", a->qname);
+        sql_quote(&q, p->topic, strlen(p->topic));
+        mbuf_printf(&q, ",%d,%lld,%ld,%lld,%lld,", (int)p->part, (long long)p->next, p->inbatch,
+                    (long long)p->hw, (long long)p->pend_ts_ms);
+        sql_quote(&q, member, strlen(member));
+        mbuf_addc(&q, ')');
+    }
+    if (nins) {
+        long n = a->tg->ops->exec(a->tg, mbuf_str(&q), a->err, sizeof a->err);
+        if (n < 0)
+            goto fail;
+        got += n;
+        *want += nins;
+    }
+    for (size_t i = 0; i < a->nparts; i++) {
+        kpart *p = &a->parts[i];
+        if (!p->inbatch || p->expected < 0)
+            continue;
+        q.len = 0;
+        mbuf_printf(&q, "UPDATE cdc_migrate.kafka_offsets SET next_offset = %lld, records = "
+                    "records + %ld, high_watermark = %lld, last_source_ms = %lld, updated_at = "
+                    "CURRENT_TIMESTAMP(6), member = ", (long long)p->next, p->inbatch,
+                    (long long)p->hw, (long long)p->pend_ts_ms);
+        sql_quote(&q, member, strlen(member));
+        mbuf_printf(&q, " WHERE name = %s AND topic = ", a->qname);
+        sql_quote(&q, p->topic, strlen(p->topic));
+        mbuf_printf(&q, " AND part = %d AND next_offset = %lld", (int)p->part,
+                    (long long)p->expected);
+        long n = a->tg->ops->exec(a->tg, mbuf_str(&q), a->err, sizeof a->err);
+        if (n < 0)
+            goto fail;
+        got += n; /* rows matched: the connection reports found rows */
+        ++*want;
+    }
+    mbuf_free(&q);
+    return got;
+fail:
+    mbuf_free(&q);
+    return -1;
+}
+
 /* BEGIN and the conditional offsets update: 0, 1 when another member
  * moved an offset (the batch is not ours to commit), -1 on error. */
 static int begin_fenced(kapp *a)
@@ -522,6 +763,19 @@ static int begin_fenced(kapp *a)
     char e[512];
     if (a->tg->ops->exec(a->tg, "BEGIN", a->err, sizeof a->err) < 0)
         return -1;
+    if (is_my(a)) {
+        char mem[300];
+        long want;
+        snprintf(mem, sizeof mem, "%s", a->ko->client_id ? a->ko->client_id : "");
+        long got = offsets_my(a, mem, &want);
+        if (got < 0)
+            return -1;
+        if (got != want) {
+            a->tg->ops->exec(a->tg, "ROLLBACK", e, sizeof e);
+            return 1;
+        }
+        return 0;
+    }
     mbuf ins = {0}, upd = {0};
     long nins = 0, nupd = 0;
     char member[300];
@@ -1061,13 +1315,36 @@ static rd_kafka_t *consumer_new(kapp *a, char *err, size_t errlen)
 
 static void signals(void);
 
+/* A MariaDB source's JSON columns: LONGTEXT with a json_valid(`col`)
+ * check, which schema.c sees as text. */
+static void find_json_text(kapp *a, MYSQL *m, mschema *s)
+{
+    if (!strstr(mysql_get_server_info(m), "MariaDB"))
+        return;
+    const char *q =
+        "SELECT c.TABLE_SCHEMA, c.TABLE_NAME, c.COLUMN_NAME FROM information_schema.COLUMNS c "
+        "JOIN information_schema.CHECK_CONSTRAINTS k ON k.CONSTRAINT_SCHEMA = c.TABLE_SCHEMA "
+        "AND k.TABLE_NAME = c.TABLE_NAME AND k.CHECK_CLAUSE = CONCAT('json_valid(`', "
+        "REPLACE(c.COLUMN_NAME, '`', '``'), '`)') WHERE c.DATA_TYPE = 'longtext'";
+    MYSQL_RES *res;
+    if (mysql_query(m, q) || !(res = mysql_store_result(m)))
+        return; /* no such view (older servers): text stays as the record has it */
+    MYSQL_ROW r;
+    while ((r = mysql_fetch_row(res))) {
+        mtable *t = r[0] && r[1] && r[2] ? schema_find(s, r[0], r[1]) : NULL;
+        for (size_t i = 0; t && i < t->ncols; i++)
+            if (!strcmp(t->cols[i].name, r[2])) {
+                a->jtext = realloc(a->jtext, (a->njtext + 1) * sizeof *a->jtext);
+                if (!a->jtext)
+                    abort();
+                a->jtext[a->njtext++] = &t->cols[i];
+            }
+    }
+    mysql_free_result(res);
+}
+
 int cmd_kafka_apply(const mopts *o, const kopts *ko)
 {
-    if (strcmp(o->tops->kind, "postgresql")) {
-        fprintf(stderr, "cdc-migrate: apply --from-kafka needs a PostgreSQL target "
-                "(docs/kafka.md)\n");
-        return 2;
-    }
     kapp a;
     memset(&a, 0, sizeof a);
     a.o = o;
@@ -1092,6 +1369,8 @@ int cmd_kafka_apply(const mopts *o, const kopts *ko)
     }
     mschema s;
     int rc = schema_load(m, o, &s, err, sizeof err);
+    if (!rc)
+        find_json_text(&a, m, &s);
     mysql_close(m);
     if (rc) {
         fprintf(stderr, "cdc-migrate: %s\n", err);
@@ -1228,6 +1507,7 @@ out:
     for (size_t i = 0; i < a.nparts; i++)
         free(a.parts[i].topic);
     free(a.parts);
+    free(a.jtext);
     target_close(a.tg);
     free(a.qname);
     mbuf_free(&a.scratch);
@@ -1277,8 +1557,7 @@ static int status_table(char **v, unsigned long *len, size_t n, void *ud)
 
 void kafka_status(target *tg, const mopts *o)
 {
-    if (strcmp(tg->ops->kind, "postgresql"))
-        return;
+    int my = strcmp(tg->ops->kind, "postgresql") != 0;
     mbuf qn = {0}, q = {0};
     tg->ops->quote(&qn, o->name, strlen(o->name));
     char e[512];
@@ -1297,14 +1576,19 @@ void kafka_status(target *tg, const mopts *o)
      * commit) that are not applied; apply lag: how old the last applied
      * record's source commit is while records still wait, else 0. */
     const char *lag = "greatest(coalesce(high_watermark, next_offset) - next_offset, 0)";
-    const char *alag = "CASE WHEN coalesce(high_watermark, 0) > next_offset AND last_source_ms > 0 "
-                       "THEN greatest((extract(epoch FROM now()) * 1000)::bigint - last_source_ms, 0) "
-                       "ELSE 0 END";
+    const char *alag = my ? "CASE WHEN coalesce(high_watermark, 0) > next_offset AND "
+                            "last_source_ms > 0 THEN greatest(CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 "
+                            "AS SIGNED) - last_source_ms, 0) ELSE 0 END"
+                          : "CASE WHEN coalesce(high_watermark, 0) > next_offset AND "
+                            "last_source_ms > 0 THEN greatest((extract(epoch FROM now()) * 1000)"
+                            "::bigint - last_source_ms, 0) ELSE 0 END";
+    const char *age = my ? "TIMESTAMPDIFF(SECOND, updated_at, CURRENT_TIMESTAMP(6))"
+                         : "(extract(epoch FROM now() - updated_at))::bigint";
     printf("kafka partitions:\n");
     q.len = 0;
-    mbuf_printf(&q, "SELECT topic, part, next_offset, high_watermark, %s, %s, member, "
-                "(extract(epoch FROM now() - updated_at))::bigint FROM cdc_migrate.kafka_offsets "
-                "WHERE name = %s ORDER BY topic, part", lag, alag, mbuf_str(&qn));
+    mbuf_printf(&q, "SELECT topic, part, next_offset, high_watermark, %s, %s, member, %s "
+                "FROM cdc_migrate.kafka_offsets WHERE name = %s ORDER BY topic, part", lag, alag,
+                age, mbuf_str(&qn));
     if (tg->ops->select(tg, mbuf_str(&q), status_row, NULL, e, sizeof e))
         printf("  (%s)\n", e);
     printf("kafka tables (topics):\n");

@@ -235,8 +235,10 @@ int main(int argc, char **argv)
         return 2;
     }
     if (strcmp(o.tops->kind, "postgresql")) {
-        /* MySQL/MariaDB store zero dates and NUL bytes as they are */
-        o.zero_date_null = o.nul_strip = 0;
+        /* MySQL/MariaDB store zero dates and NUL bytes as they are
+         * (--zero-date null still asks for NULL: a Kafka record carries
+         * a zero date as null, docs/kafka.md) */
+        o.nul_strip = 0;
         o.nul_keep = 1;
     }
     if (o.start_at) {

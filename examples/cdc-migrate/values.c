@@ -369,10 +369,14 @@ vres value_mysql(const mopts *o, const mcol *c, const cdc_value *v, mbuf *out, m
     case CV_DATE:
     case CV_DATETIME:
     case CV_TIMESTAMP:
-        /* zero and partial dates are kept as they are; TIMESTAMP in UTC,
-         * the session's time zone */
+        /* zero and partial dates are kept as they are (NULL with
+         * --zero-date null); TIMESTAMP in UTC, the session's time zone */
         if (cdc_value_temporal(v, &t))
             break;
+        if (o->zero_date_null && (t.zero || t.month == 0 || t.day == 0 || t.year == 0)) {
+            mbuf_puts(out, "NULL");
+            return V_NULL;
+        }
         mbuf_printf(out, "'%04d-%02u-%02u", t.zero ? 0 : t.year, t.zero ? 0 : t.month,
                     t.zero ? 0 : t.day);
         if (c->cv != CV_DATE)
