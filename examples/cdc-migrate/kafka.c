@@ -71,8 +71,6 @@ typedef struct kapp {
     double batch_t0;
     int consuming_paused; /* rd_kafka_pause_partitions in force */
     int cmd_pause;        /* paused by command (state row / SIGUSR1) */
-    const mcol **jtext;   /* MariaDB source's JSON columns (LONGTEXT, json_valid) */
-    size_t njtext;
     char tok[400];        /* the record being turned into SQL: topic/part/offset */
     double down_since, next_connect, control_checked, metrics_built;
     long backoff_ms;
@@ -351,49 +349,12 @@ static const kjson *field_schema(const kjson *schema, const char *image, const c
  * target's literal. MySQL/MariaDB read the same text except for bytes
  * (\x hex: X'hex'), geometry (WKB: ST_GeomFromWKB), BIT ('0101': b'0101')
  * and TIMESTAMP (ISO 8601 in UTC: the session's UTC 'YYYY-MM-DD hh:mm:ss').
- * JSON: a record carries the document, not its source text (compact);
- * MySQL's JSON type and PostgreSQL's jsonb store their own form, and a
- * MariaDB source's JSON column (LONGTEXT with its json_valid check,
- * find_json_text) gets that same form's spacing (json_spaced), either
- * target. */
-/* MySQL's spacing of a JSON text (a space after ':' and ',' outside
- * strings), from a compact one. */
-static void json_spaced(const char *v, size_t n, mbuf *out)
-{
-    int in_str = 0;
-    for (size_t i = 0; i < n; i++) {
-        char ch = v[i];
-        mbuf_addc(out, ch);
-        if (in_str) {
-            if (ch == '\\' && i + 1 < n)
-                mbuf_addc(out, v[++i]);
-            else if (ch == '"')
-                in_str = 0;
-        } else if (ch == '"') {
-            in_str = 1;
-        } else if ((ch == ':' || ch == ',') && i + 1 < n && v[i + 1] != ' ') {
-            mbuf_addc(out, ' ');
-        }
-    }
-}
-
-static int json_text_col(const kapp *a, const mcol *c)
-{
-    for (size_t i = 0; i < a->njtext; i++)
-        if (a->jtext[i] == c)
-            return 1;
-    return 0;
-}
-
+ * JSON: MySQL's JSON type and PostgreSQL's jsonb store their own form of
+ * the document; a MariaDB source's JSON column (LONGTEXT) gets the text
+ * the record carries, which is the source's stored text byte for byte
+ * (docs/debezium.md). */
 static void lit(const kapp *a, const mcol *c, const char *v, size_t n, mbuf *out)
 {
-    if (c->cv == CV_TEXT && json_text_col(a, c)) {
-        mbuf sp = {0};
-        json_spaced(v, n, &sp);
-        sql_quote(out, sp.p ? sp.p : "", sp.len);
-        mbuf_free(&sp);
-        return;
-    }
     if (!is_my(a)) {
         sql_quote(out, v, n);
         return;
@@ -1315,34 +1276,6 @@ static rd_kafka_t *consumer_new(kapp *a, char *err, size_t errlen)
 
 static void signals(void);
 
-/* A MariaDB source's JSON columns: LONGTEXT with a json_valid(`col`)
- * check, which schema.c sees as text. */
-static void find_json_text(kapp *a, MYSQL *m, mschema *s)
-{
-    if (!strstr(mysql_get_server_info(m), "MariaDB"))
-        return;
-    const char *q =
-        "SELECT c.TABLE_SCHEMA, c.TABLE_NAME, c.COLUMN_NAME FROM information_schema.COLUMNS c "
-        "JOIN information_schema.CHECK_CONSTRAINTS k ON k.CONSTRAINT_SCHEMA = c.TABLE_SCHEMA "
-        "AND k.TABLE_NAME = c.TABLE_NAME AND k.CHECK_CLAUSE = CONCAT('json_valid(`', "
-        "REPLACE(c.COLUMN_NAME, '`', '``'), '`)') WHERE c.DATA_TYPE = 'longtext'";
-    MYSQL_RES *res;
-    if (mysql_query(m, q) || !(res = mysql_store_result(m)))
-        return; /* no such view (older servers): text stays as the record has it */
-    MYSQL_ROW r;
-    while ((r = mysql_fetch_row(res))) {
-        mtable *t = r[0] && r[1] && r[2] ? schema_find(s, r[0], r[1]) : NULL;
-        for (size_t i = 0; t && i < t->ncols; i++)
-            if (!strcmp(t->cols[i].name, r[2])) {
-                a->jtext = realloc(a->jtext, (a->njtext + 1) * sizeof *a->jtext);
-                if (!a->jtext)
-                    abort();
-                a->jtext[a->njtext++] = &t->cols[i];
-            }
-    }
-    mysql_free_result(res);
-}
-
 int cmd_kafka_apply(const mopts *o, const kopts *ko)
 {
     kapp a;
@@ -1369,8 +1302,6 @@ int cmd_kafka_apply(const mopts *o, const kopts *ko)
     }
     mschema s;
     int rc = schema_load(m, o, &s, err, sizeof err);
-    if (!rc)
-        find_json_text(&a, m, &s);
     mysql_close(m);
     if (rc) {
         fprintf(stderr, "cdc-migrate: %s\n", err);
@@ -1507,7 +1438,6 @@ out:
     for (size_t i = 0; i < a.nparts; i++)
         free(a.parts[i].topic);
     free(a.parts);
-    free(a.jtext);
     target_close(a.tg);
     free(a.qname);
     mbuf_free(&a.scratch);
