@@ -19,99 +19,9 @@
 #include "render.h"
 #include "replica.h"
 #include "resultset.h"
+#include "sqllex.h"
 
 /* ---- which tables a statement changes ------------------------------------ */
-
-typedef struct lex {
-    const char *p, *end;
-} lex;
-
-static void skip_space(lex *l)
-{
-    for (;;) {
-        while (l->p < l->end && isspace((unsigned char)*l->p)) l->p++;
-        if (l->end - l->p >= 2 && l->p[0] == '/' && l->p[1] == '*') {
-            const char *q = l->p + 2;
-            while (q + 1 < l->end && !(q[0] == '*' && q[1] == '/')) q++;
-            l->p = q + 1 < l->end ? q + 2 : l->end;
-        } else if (l->p < l->end && (*l->p == '#' || (l->end - l->p >= 3 && l->p[0] == '-' && l->p[1] == '-' &&
-                                                       isspace((unsigned char)l->p[2])))) {
-            while (l->p < l->end && *l->p != '\n') l->p++;
-        } else {
-            return;
-        }
-    }
-}
-
-/* Consumes keyword k (upper case; matched case-insensitively, whole word) if next. */
-static bool kw(lex *l, const char *k)
-{
-    skip_space(l);
-    size_t n = strlen(k);
-    if ((size_t)(l->end - l->p) < n) return false;
-    for (size_t i = 0; i < n; i++)
-        if (toupper((unsigned char)l->p[i]) != k[i]) return false;
-    if (l->p + n < l->end && (isalnum((unsigned char)l->p[n]) || l->p[n] == '_' || l->p[n] == '$')) return false;
-    l->p += n;
-    return true;
-}
-
-static bool punct(lex *l, char c)
-{
-    skip_space(l);
-    if (l->p < l->end && *l->p == c) {
-        l->p++;
-        return true;
-    }
-    return false;
-}
-
-/* One identifier, unquoted, NUL-terminated into out. */
-static bool ident(lex *l, cdc__buf *out)
-{
-    skip_space(l);
-    if (l->p >= l->end) return false;
-    if (*l->p == '`' || *l->p == '"') {
-        char q = *l->p++;
-        while (l->p < l->end) {
-            char ch = *l->p++;
-            if (ch == q) {
-                if (l->p < l->end && *l->p == q) {
-                    l->p++;
-                } else {
-                    return cdc__buf_putc(out, 0) == CDC_OK;
-                }
-            }
-            if (cdc__buf_putc(out, (uint8_t)ch)) return false;
-        }
-        return false;
-    }
-    const char *s = l->p;
-    while (l->p < l->end && (isalnum((unsigned char)*l->p) || *l->p == '_' || *l->p == '$' || (*l->p & 0x80))) l->p++;
-    if (l->p == s) return false;
-    return cdc__buf_append(out, s, (size_t)(l->p - s)) == CDC_OK && cdc__buf_putc(out, 0) == CDC_OK;
-}
-
-/* [db.]table as "db\0table\0" (db: the default database when unqualified). */
-static bool table_name(lex *l, const char *db, size_t dblen, cdc__buf *out)
-{
-    cdc__buf a;
-    cdc__buf_init(&a, out->alloc);
-    bool ok = ident(l, &a);
-    if (ok) {
-        skip_space(l);
-        if (l->p < l->end && *l->p == '.') {
-            l->p++;
-            ok = ident(l, &a);
-        } else {
-            /* unqualified: the default database first */
-            ok = cdc__buf_append(out, db, dblen) == CDC_OK && cdc__buf_putc(out, 0) == CDC_OK;
-        }
-    }
-    if (ok) ok = cdc__buf_append(out, a.data, a.len) == CDC_OK;
-    cdc__buf_free(&a);
-    return ok;
-}
 
 /* One change: kind, then table, then (renames) the old table. */
 static bool change(cdc__buf *out, char kind)
@@ -126,47 +36,47 @@ static bool no_old(cdc__buf *out)
 
 int cdc__dz_ddl_changes(const char *db, size_t dblen, const char *sql, size_t len, cdc__buf *out)
 {
-    lex l = {sql, sql + len};
+    cdc__lex l = {sql, sql + len};
     int n = 0;
-    if (kw(&l, "CREATE")) {
-        if (kw(&l, "OR")) kw(&l, "REPLACE");
-        kw(&l, "TEMPORARY");
-        if (kw(&l, "TABLE")) {
-            if (kw(&l, "IF")) {
-                kw(&l, "NOT");
-                kw(&l, "EXISTS");
+    if (cdc__lex_kw(&l, "CREATE")) {
+        if (cdc__lex_kw(&l, "OR")) cdc__lex_kw(&l, "REPLACE");
+        cdc__lex_kw(&l, "TEMPORARY");
+        if (cdc__lex_kw(&l, "TABLE")) {
+            if (cdc__lex_kw(&l, "IF")) {
+                cdc__lex_kw(&l, "NOT");
+                cdc__lex_kw(&l, "EXISTS");
             }
-            return change(out, 'C') && table_name(&l, db, dblen, out) && no_old(out) ? 1 : -1;
+            return change(out, 'C') && cdc__lex_table(&l, db, dblen, out) && no_old(out) ? 1 : -1;
         }
-        kw(&l, "ONLINE");
-        kw(&l, "OFFLINE");
-        if (kw(&l, "UNIQUE") || kw(&l, "FULLTEXT") || kw(&l, "SPATIAL")) {}
-        if (!kw(&l, "INDEX")) return 0;
+        cdc__lex_kw(&l, "ONLINE");
+        cdc__lex_kw(&l, "OFFLINE");
+        if (cdc__lex_kw(&l, "UNIQUE") || cdc__lex_kw(&l, "FULLTEXT") || cdc__lex_kw(&l, "SPATIAL")) {}
+        if (!cdc__lex_kw(&l, "INDEX")) return 0;
         /* CREATE INDEX name [USING ...] ON table */
         cdc__buf skip;
         cdc__buf_init(&skip, out->alloc);
-        if (kw(&l, "IF")) {
-            kw(&l, "NOT");
-            kw(&l, "EXISTS");
+        if (cdc__lex_kw(&l, "IF")) {
+            cdc__lex_kw(&l, "NOT");
+            cdc__lex_kw(&l, "EXISTS");
         }
-        bool ok = ident(&l, &skip);
+        bool ok = cdc__lex_ident(&l, &skip);
         cdc__buf_free(&skip);
         if (!ok) return -1;
-        if (kw(&l, "USING")) {
-            if (!kw(&l, "BTREE") && !kw(&l, "HASH") && !kw(&l, "RTREE")) return -1;
+        if (cdc__lex_kw(&l, "USING")) {
+            if (!cdc__lex_kw(&l, "BTREE") && !cdc__lex_kw(&l, "HASH") && !cdc__lex_kw(&l, "RTREE")) return -1;
         }
-        if (!kw(&l, "ON")) return -1;
-        return change(out, 'A') && table_name(&l, db, dblen, out) && no_old(out) ? 1 : -1;
+        if (!cdc__lex_kw(&l, "ON")) return -1;
+        return change(out, 'A') && cdc__lex_table(&l, db, dblen, out) && no_old(out) ? 1 : -1;
     }
-    if (kw(&l, "ALTER")) {
-        kw(&l, "ONLINE");
-        kw(&l, "OFFLINE");
-        kw(&l, "IGNORE");
-        if (!kw(&l, "TABLE")) return 0;
-        if (kw(&l, "IF")) kw(&l, "EXISTS");
+    if (cdc__lex_kw(&l, "ALTER")) {
+        cdc__lex_kw(&l, "ONLINE");
+        cdc__lex_kw(&l, "OFFLINE");
+        cdc__lex_kw(&l, "IGNORE");
+        if (!cdc__lex_kw(&l, "TABLE")) return 0;
+        if (cdc__lex_kw(&l, "IF")) cdc__lex_kw(&l, "EXISTS");
         cdc__buf t;
         cdc__buf_init(&t, out->alloc);
-        if (!table_name(&l, db, dblen, &t)) {
+        if (!cdc__lex_table(&l, db, dblen, &t)) {
             cdc__buf_free(&t);
             return -1;
         }
@@ -182,11 +92,11 @@ int cdc__dz_ddl_changes(const char *db, size_t dblen, const char *sql, size_t le
                 continue;
             }
             const char *before = l.p;
-            if ((before == sql || !(isalnum((unsigned char)before[-1]) || before[-1] == '_')) && kw(&l, "RENAME")) {
-                if (kw(&l, "COLUMN") || kw(&l, "INDEX") || kw(&l, "KEY")) continue;
-                if (!kw(&l, "TO")) kw(&l, "AS");
+            if ((before == sql || !(isalnum((unsigned char)before[-1]) || before[-1] == '_')) && cdc__lex_kw(&l, "RENAME")) {
+                if (cdc__lex_kw(&l, "COLUMN") || cdc__lex_kw(&l, "INDEX") || cdc__lex_kw(&l, "KEY")) continue;
+                if (!cdc__lex_kw(&l, "TO")) cdc__lex_kw(&l, "AS");
                 size_t at = out->len;
-                if (!change(out, 'A') || !table_name(&l, db, dblen, out) ||
+                if (!change(out, 'A') || !cdc__lex_table(&l, db, dblen, out) ||
                     cdc__buf_append(out, t.data, t.len)) {
                     out->len = at;
                     cdc__buf_free(&t);
@@ -202,38 +112,38 @@ int cdc__dz_ddl_changes(const char *db, size_t dblen, const char *sql, size_t le
         cdc__buf_free(&t);
         return rc;
     }
-    if (kw(&l, "DROP")) {
-        kw(&l, "TEMPORARY");
-        if (kw(&l, "INDEX")) {
-            kw(&l, "ONLINE");
-            kw(&l, "OFFLINE");
-            if (kw(&l, "IF")) kw(&l, "EXISTS");
+    if (cdc__lex_kw(&l, "DROP")) {
+        cdc__lex_kw(&l, "TEMPORARY");
+        if (cdc__lex_kw(&l, "INDEX")) {
+            cdc__lex_kw(&l, "ONLINE");
+            cdc__lex_kw(&l, "OFFLINE");
+            if (cdc__lex_kw(&l, "IF")) cdc__lex_kw(&l, "EXISTS");
             cdc__buf skip;
             cdc__buf_init(&skip, out->alloc);
-            bool ok = ident(&l, &skip);
+            bool ok = cdc__lex_ident(&l, &skip);
             cdc__buf_free(&skip);
-            if (!ok || !kw(&l, "ON")) return -1;
-            return change(out, 'A') && table_name(&l, db, dblen, out) && no_old(out) ? 1 : -1;
+            if (!ok || !cdc__lex_kw(&l, "ON")) return -1;
+            return change(out, 'A') && cdc__lex_table(&l, db, dblen, out) && no_old(out) ? 1 : -1;
         }
-        if (!kw(&l, "TABLE") && !kw(&l, "TABLES")) return 0;
-        if (kw(&l, "IF")) kw(&l, "EXISTS");
+        if (!cdc__lex_kw(&l, "TABLE") && !cdc__lex_kw(&l, "TABLES")) return 0;
+        if (cdc__lex_kw(&l, "IF")) cdc__lex_kw(&l, "EXISTS");
         do {
-            if (!change(out, 'D') || !table_name(&l, db, dblen, out) || !no_old(out)) return -1;
+            if (!change(out, 'D') || !cdc__lex_table(&l, db, dblen, out) || !no_old(out)) return -1;
             n++;
-        } while (punct(&l, ','));
+        } while (cdc__lex_punct(&l, ','));
         return n;
     }
-    if (kw(&l, "RENAME")) {
-        if (!kw(&l, "TABLE") && !kw(&l, "TABLES")) return 0;
+    if (cdc__lex_kw(&l, "RENAME")) {
+        if (!cdc__lex_kw(&l, "TABLE") && !cdc__lex_kw(&l, "TABLES")) return 0;
         do {
             cdc__buf from;
             cdc__buf_init(&from, out->alloc);
-            bool ok = table_name(&l, db, dblen, &from) && kw(&l, "TO") && change(out, 'A') &&
-                      table_name(&l, db, dblen, out) && cdc__buf_append(out, from.data, from.len) == CDC_OK;
+            bool ok = cdc__lex_table(&l, db, dblen, &from) && cdc__lex_kw(&l, "TO") && change(out, 'A') &&
+                      cdc__lex_table(&l, db, dblen, out) && cdc__buf_append(out, from.data, from.len) == CDC_OK;
             cdc__buf_free(&from);
             if (!ok) return -1;
             n++;
-        } while (punct(&l, ','));
+        } while (cdc__lex_punct(&l, ','));
         return n;
     }
     return 0;

@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "replica.h"
+#include "sqllex.h"
 
 void cdc__schema_init(cdc__schema *s, const cdc_allocator *a)
 {
@@ -194,157 +195,66 @@ bool cdc__schema_is_ddl(const char *sql, size_t len)
     return false;
 }
 
-typedef struct lex {
-    const char *p, *end;
-} lex;
-
-static void skip_space(lex *l)
-{
-    for (;;) {
-        while (l->p < l->end && isspace((unsigned char)*l->p)) l->p++;
-        if (l->end - l->p >= 2 && l->p[0] == '/' && l->p[1] == '*') {
-            const char *q = l->p + 2;
-            while (q + 1 < l->end && !(q[0] == '*' && q[1] == '/')) q++;
-            l->p = q + 1 < l->end ? q + 2 : l->end;
-        } else if (l->p < l->end && (*l->p == '#' || (l->end - l->p >= 3 && l->p[0] == '-' && l->p[1] == '-' &&
-                                                       isspace((unsigned char)l->p[2])))) {
-            while (l->p < l->end && *l->p != '\n') l->p++;
-        } else {
-            return;
-        }
-    }
-}
-
-/* Consumes keyword kw (case-insensitive, whole word) if next. */
-static bool kw(lex *l, const char *k)
-{
-    skip_space(l);
-    size_t n = strlen(k);
-    if ((size_t)(l->end - l->p) < n) return false;
-    for (size_t i = 0; i < n; i++)
-        if (toupper((unsigned char)l->p[i]) != k[i]) return false;
-    if (l->p + n < l->end && (isalnum((unsigned char)l->p[n]) || l->p[n] == '_')) return false;
-    l->p += n;
-    return true;
-}
-
-/* One identifier, unquoted into out (NUL-terminated). */
-static bool ident(lex *l, cdc__buf *out)
-{
-    skip_space(l);
-    if (l->p >= l->end) return false;
-    if (*l->p == '`' || *l->p == '"') {
-        char q = *l->p++;
-        while (l->p < l->end) {
-            if (*l->p == q) {
-                if (l->p + 1 < l->end && l->p[1] == q) {
-                    if (cdc__buf_putc(out, (uint8_t)q)) return false;
-                    l->p += 2;
-                    continue;
-                }
-                l->p++;
-                return cdc__buf_putc(out, 0) == CDC_OK;
-            }
-            if (cdc__buf_putc(out, (uint8_t)*l->p++)) return false;
-        }
-        return false;
-    }
-    const char *s = l->p;
-    while (l->p < l->end && (isalnum((unsigned char)*l->p) || *l->p == '_' || *l->p == '$' || (*l->p & 0x80))) l->p++;
-    if (l->p == s) return false;
-    return cdc__buf_append(out, s, (size_t)(l->p - s)) == CDC_OK && cdc__buf_putc(out, 0) == CDC_OK;
-}
-
-/* [db.]table as "db\0table\0". */
-static bool table_name(lex *l, const char *db, size_t dblen, cdc__buf *out)
-{
-    size_t start = out->len;
-    if (!ident(l, out)) return false;
-    skip_space(l);
-    if (l->p < l->end && *l->p == '.') {
-        l->p++;
-        return ident(l, out);
-    }
-    /* unqualified: insert the default database in front */
-    size_t tl = out->len - start;
-    if (cdc__buf_reserve(out, dblen + 1)) return false;
-    memmove(out->data + start + dblen + 1, out->data + start, tl);
-    memcpy(out->data + start, db, dblen);
-    out->data[start + dblen] = 0;
-    out->len += dblen + 1;
-    return true;
-}
-
-static bool punct(lex *l, char c)
-{
-    skip_space(l);
-    if (l->p < l->end && *l->p == c) {
-        l->p++;
-        return true;
-    }
-    return false;
-}
-
 int cdc__schema_ddl_tables(const char *db, size_t dblen, const char *sql, size_t len, cdc__buf *out)
 {
-    lex l = {sql, sql + len};
+    cdc__lex l = {sql, sql + len};
     int n = 0;
-    if (kw(&l, "ALTER")) {
-        kw(&l, "ONLINE");
-        kw(&l, "IGNORE");
-        if (!kw(&l, "TABLE")) return kw(&l, "DATABASE") || kw(&l, "SCHEMA") ? -1 : 0;
-        if (!table_name(&l, db, dblen, out)) return -1;
+    if (cdc__lex_kw(&l, "ALTER")) {
+        cdc__lex_kw(&l, "ONLINE");
+        cdc__lex_kw(&l, "IGNORE");
+        if (!cdc__lex_kw(&l, "TABLE")) return cdc__lex_kw(&l, "DATABASE") || cdc__lex_kw(&l, "SCHEMA") ? -1 : 0;
+        if (!cdc__lex_table(&l, db, dblen, out)) return -1;
         /* ALTER ... RENAME moves the table: drop everything instead */
         for (const char *q = l.p; q + 6 <= l.end; q++)
             if (!strncasecmp(q, "RENAME", 6)) return -1;
         return 1;
     }
-    if (kw(&l, "CREATE")) {
-        if (kw(&l, "OR")) kw(&l, "REPLACE");
-        kw(&l, "TEMPORARY");
-        if (!kw(&l, "TABLE")) return kw(&l, "DATABASE") || kw(&l, "SCHEMA") ? -1 : 0;
-        if (kw(&l, "IF")) {
-            kw(&l, "NOT");
-            kw(&l, "EXISTS");
+    if (cdc__lex_kw(&l, "CREATE")) {
+        if (cdc__lex_kw(&l, "OR")) cdc__lex_kw(&l, "REPLACE");
+        cdc__lex_kw(&l, "TEMPORARY");
+        if (!cdc__lex_kw(&l, "TABLE")) return cdc__lex_kw(&l, "DATABASE") || cdc__lex_kw(&l, "SCHEMA") ? -1 : 0;
+        if (cdc__lex_kw(&l, "IF")) {
+            cdc__lex_kw(&l, "NOT");
+            cdc__lex_kw(&l, "EXISTS");
         }
-        return table_name(&l, db, dblen, out) ? 1 : -1;
+        return cdc__lex_table(&l, db, dblen, out) ? 1 : -1;
     }
-    if (kw(&l, "DROP")) {
-        kw(&l, "TEMPORARY");
-        if (!kw(&l, "TABLE") && !kw(&l, "TABLES")) return kw(&l, "DATABASE") || kw(&l, "SCHEMA") ? -1 : 0;
-        if (kw(&l, "IF")) kw(&l, "EXISTS");
+    if (cdc__lex_kw(&l, "DROP")) {
+        cdc__lex_kw(&l, "TEMPORARY");
+        if (!cdc__lex_kw(&l, "TABLE") && !cdc__lex_kw(&l, "TABLES")) return cdc__lex_kw(&l, "DATABASE") || cdc__lex_kw(&l, "SCHEMA") ? -1 : 0;
+        if (cdc__lex_kw(&l, "IF")) cdc__lex_kw(&l, "EXISTS");
         do {
-            if (!table_name(&l, db, dblen, out)) return -1;
+            if (!cdc__lex_table(&l, db, dblen, out)) return -1;
             n++;
-        } while (punct(&l, ','));
+        } while (cdc__lex_punct(&l, ','));
         return n;
     }
-    if (kw(&l, "RENAME")) {
-        if (!kw(&l, "TABLE") && !kw(&l, "TABLES")) return -1;
+    if (cdc__lex_kw(&l, "RENAME")) {
+        if (!cdc__lex_kw(&l, "TABLE") && !cdc__lex_kw(&l, "TABLES")) return -1;
         do {
-            if (!table_name(&l, db, dblen, out) || !kw(&l, "TO") || !table_name(&l, db, dblen, out)) return -1;
+            if (!cdc__lex_table(&l, db, dblen, out) || !cdc__lex_kw(&l, "TO") || !cdc__lex_table(&l, db, dblen, out)) return -1;
             n += 2;
-        } while (punct(&l, ','));
+        } while (cdc__lex_punct(&l, ','));
         return n;
     }
-    if (kw(&l, "TRUNCATE")) {
-        kw(&l, "TABLE");
-        return table_name(&l, db, dblen, out) ? 1 : -1;
+    if (cdc__lex_kw(&l, "TRUNCATE")) {
+        cdc__lex_kw(&l, "TABLE");
+        return cdc__lex_table(&l, db, dblen, out) ? 1 : -1;
     }
     return 0;
 }
 
 bool cdc__schema_ddl_database(const char *sql, size_t len, cdc__buf *out)
 {
-    lex l = {sql, sql + len};
-    if (!kw(&l, "CREATE") && !kw(&l, "DROP") && !kw(&l, "ALTER")) return false;
-    if (kw(&l, "OR")) kw(&l, "REPLACE");
-    if (!kw(&l, "DATABASE") && !kw(&l, "SCHEMA")) return false;
-    if (kw(&l, "IF")) {
-        kw(&l, "NOT");
-        kw(&l, "EXISTS");
+    cdc__lex l = {sql, sql + len};
+    if (!cdc__lex_kw(&l, "CREATE") && !cdc__lex_kw(&l, "DROP") && !cdc__lex_kw(&l, "ALTER")) return false;
+    if (cdc__lex_kw(&l, "OR")) cdc__lex_kw(&l, "REPLACE");
+    if (!cdc__lex_kw(&l, "DATABASE") && !cdc__lex_kw(&l, "SCHEMA")) return false;
+    if (cdc__lex_kw(&l, "IF")) {
+        cdc__lex_kw(&l, "NOT");
+        cdc__lex_kw(&l, "EXISTS");
     }
-    return ident(&l, out);
+    return cdc__lex_ident(&l, out);
 }
 
 void cdc__schema_ddl(cdc__schema *s, const char *db, size_t dblen, const char *sql, size_t len)
