@@ -17,6 +17,7 @@
 #include <cdc/binlog.h>
 #include <cdc/version.h>
 
+#include "jsonw.h"
 #include "render.h"
 #include "charset.h"
 #include "tablemap.h"
@@ -344,9 +345,8 @@ static int put_source_row(cdc_debezium *dz, cdc__buf *o, const dz_table *e, int6
     int rc = cached_json(&dz->last_file, &dz->file_json, cdc_change_file(c), false);
     if (!rc) rc = cached_json(&dz->last_gtid, &dz->gtid_json, cdc_change_gtid(c), true);
     /* ts_us and ts_ns are ts_ms's digits and zeros: one conversion, not three */
-    char t[24];
-    const char *ms = cdc__dz_i64_digits(t, ts_ms);
-    size_t msn = (size_t)(t + 24 - ms);
+    char ms[24];
+    size_t msn = cdc__fmt_i64(ms, ts_ms);
     bool zeros = ts_ms != 0;
     if (!rc) rc = put_n(o, dz->src_head.data, dz->src_head.len);
     if (!rc) rc = put_n(o, ms, msn);
@@ -490,9 +490,8 @@ static int emit_change(cdc_debezium *dz, dz_table *e, const cdc_change *c, char 
         if (!rc) rc = put(o, "\",\"ts_ms\":");
         if (!rc && now >= 1000000) {
             /* ts_ms and ts_us are leading digits of ts_ns: one conversion */
-            char t[24];
-            const char *ns = cdc__dz_i64_digits(t, now);
-            size_t n = (size_t)(t + 24 - ns);
+            char ns[24];
+            size_t n = cdc__fmt_i64(ns, now);
             rc = put_n(o, ns, n - 6);
             if (!rc) rc = put(o, ",\"ts_us\":");
             if (!rc) rc = put_n(o, ns, n - 3);

@@ -100,8 +100,6 @@ static inline int cdc__dz_put_n(cdc__buf *o, const void *s, size_t n)
 
 /* Appends the decimal digits of v, fast (every integer of every row). */
 int cdc__dz_put_i64(cdc__buf *o, int64_t v);
-/* The decimal digits of v at the end of buf (24 bytes); returns where they start. */
-char *cdc__dz_i64_digits(char buf[24], int64_t v);
 
 /* Java's Double.toString / Float.toString of a finite value (what Kafka's
  * JsonConverter writes), NUL-terminated; buf needs 40 bytes. */

@@ -17,6 +17,7 @@
 
 #include "charset.h"
 #include "crypto.h"
+#include "jsonw.h"
 #include "render.h"
 #include "temporal.h"
 
@@ -441,35 +442,10 @@ static int put_hex(cdc__buf *o, const uint8_t *p, size_t n)
     return CDC_OK;
 }
 
-char *cdc__dz_i64_digits(char t[24], int64_t v)
-{
-    /* two digits per division */
-    static const char pairs[201] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-                                   "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-                                   "8081828384858687888990919293949596979899";
-    char *p = t + 24;
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    while (u >= 100) {
-        unsigned r = (unsigned)(u % 100);
-        u /= 100;
-        p -= 2;
-        memcpy(p, pairs + 2 * r, 2);
-    }
-    if (u >= 10) {
-        p -= 2;
-        memcpy(p, pairs + 2 * u, 2);
-    } else {
-        *--p = (char)('0' + u);
-    }
-    if (v < 0) *--p = '-';
-    return p;
-}
-
 int cdc__dz_put_i64(cdc__buf *o, int64_t v)
 {
     char t[24];
-    char *p = cdc__dz_i64_digits(t, v);
-    return cdc__dz_put_n(o, p, (size_t)(t + 24 - p));
+    return cdc__dz_put_n(o, t, cdc__fmt_i64(t, v));
 }
 #define put_i64 cdc__dz_put_i64
 

@@ -1516,11 +1516,8 @@ static void test_i64_digits(void **state)
     static const int64_t vals[] = {0, 1, 9, 10, 99, 100, 101, 999, 1000, -1, -9, -10, -100, 1465491411815437158LL,
                                    INT64_MAX, INT64_MIN, INT64_MIN + 1, 1000000, 999999, 123456789012LL};
     for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
-        char want[32], t[24];
+        char want[32];
         snprintf(want, sizeof want, "%lld", (long long)vals[i]);
-        const char *p = cdc__dz_i64_digits(t, vals[i]);
-        assert_int_equal((size_t)(t + 24 - p), strlen(want));
-        assert_memory_equal(p, want, strlen(want));
         cdc__buf o;
         cdc__buf_init(&o, &vt_alloc);
         assert_int_equal(cdc__dz_put_i64(&o, vals[i]), CDC_OK);
