@@ -1295,19 +1295,9 @@ int cmd_kafka_apply(const mopts *o, const kopts *ko)
             return 2;
         }
     }
-    MYSQL *m = src_connect(o, err, sizeof err);
-    if (!m) {
-        fprintf(stderr, "cdc-migrate: %s\n", err);
-        return 1;
-    }
     mschema s;
-    int rc = schema_load(m, o, &s, err, sizeof err);
-    mysql_close(m);
-    if (rc) {
-        fprintf(stderr, "cdc-migrate: %s\n", err);
+    if (schema_prepare(o, &s))
         return 1;
-    }
-    o->tops->prepare(o, &s);
     a.s = &s;
     signals();
     mbuf qn = {0};

@@ -130,6 +130,10 @@ typedef struct mopts {
 typedef struct st_mysql MYSQL;
 MYSQL *src_connect(const mopts *o, char *err, size_t errlen);
 int schema_load(MYSQL *m, const mopts *o, mschema *s, char *err, size_t errlen);
+/* Connects to the source, loads the tables of o (schema_load) and lets
+ * the target prepare its statements for them; on failure says why on
+ * stderr and returns 1. */
+int schema_prepare(const mopts *o, mschema *s);
 void schema_free(mschema *s);
 /* The documented mapping of one column, from its information_schema
  * fields (data_type, column_type, charset, ...): sets cv, utf8, pgtype,

@@ -1481,20 +1481,9 @@ out:
 
 int cmd_run(const mopts *o)
 {
-    char err[2048];
-    MYSQL *m = src_connect(o, err, sizeof err);
-    if (!m) {
-        fprintf(stderr, "cdc-migrate: %s\n", err);
-        return 1;
-    }
     mschema s;
-    int rc = schema_load(m, o, &s, err, sizeof err);
-    mysql_close(m);
-    if (rc) {
-        fprintf(stderr, "cdc-migrate: %s\n", err);
+    if (schema_prepare(o, &s))
         return 1;
-    }
-    o->tops->prepare(o, &s);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;

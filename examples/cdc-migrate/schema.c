@@ -12,6 +12,7 @@
 #include <mysql.h>
 
 #include "migrate.h"
+#include "target.h"
 
 void *xmalloc(size_t n)
 {
@@ -571,5 +572,23 @@ int src_position(MYSQL *m, char *out, size_t cap, char *err, size_t errlen)
         snprintf(err, errlen, "source position too long");
         return -1;
     }
+    return 0;
+}
+
+int schema_prepare(const mopts *o, mschema *s)
+{
+    char err[2048];
+    MYSQL *m = src_connect(o, err, sizeof err);
+    if (!m) {
+        fprintf(stderr, "cdc-migrate: %s\n", err);
+        return 1;
+    }
+    int rc = schema_load(m, o, s, err, sizeof err);
+    mysql_close(m);
+    if (rc) {
+        fprintf(stderr, "cdc-migrate: %s\n", err);
+        return 1;
+    }
+    o->tops->prepare(o, s);
     return 0;
 }
