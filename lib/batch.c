@@ -12,6 +12,7 @@
 #include <cdc/value.h>
 
 #include <inttypes.h>
+#include <stdio.h>
 
 #include "batchbin.h"
 #include "decoder.h"
@@ -34,6 +35,7 @@ struct cdc_batch {
     int end_rc;
     cdc__err err;
     cdc_debezium *dz; /* cdc_batch_set_debezium: change lines as Debezium records */
+    bool dz_cbs;      /* the decoder's begin, commit and query callbacks are ours */
     int format;       /* CDC_BATCH_JSON or CDC_BATCH_BINARY */
     cdc__bin_tables tables; /* binary: the tables the reader was sent */
 };
@@ -216,6 +218,19 @@ int cdc_batch_set_format(cdc_batch *b, int format)
     return CDC_OK;
 }
 
+/* {"topic":..,"key":..,"value":..}: one Debezium record, no newline. */
+static int put_record(cdc_batch *b, cdc_bytes t, cdc_bytes k, cdc_bytes v)
+{
+    int rc = cdc__buf_puts(&b->buf, "{\"topic\":\"");
+    if (!rc) rc = cdc__buf_append(&b->buf, t.ptr, t.len); /* [A-Za-z0-9._-] only */
+    if (!rc) rc = cdc__buf_puts(&b->buf, "\",\"key\":");
+    if (!rc) rc = k.ptr ? cdc__buf_append(&b->buf, k.ptr, k.len) : cdc__buf_puts(&b->buf, "null");
+    if (!rc) rc = cdc__buf_puts(&b->buf, ",\"value\":");
+    if (!rc) rc = v.ptr ? cdc__buf_append(&b->buf, v.ptr, v.len) : cdc__buf_puts(&b->buf, "null");
+    if (!rc) rc = cdc__buf_putc(&b->buf, '}');
+    return rc;
+}
+
 /* The Debezium records of c as {"topic":..,"key":..,"value":..} lines,
  * the last without its newline; *none set when c makes no record. */
 static int debezium_lines(cdc_batch *b, const cdc_change *c, cdc_debezium_snapshot snap, bool *none)
@@ -228,22 +243,37 @@ static int debezium_lines(cdc_batch *b, const cdc_change *c, cdc_debezium_snapsh
         cdc_bytes t, k, v;
         cdc_debezium_record(b->dz, i, &t, &k, &v);
         if (i) rc = cdc__buf_putc(&b->buf, '\n');
-        if (!rc) rc = cdc__buf_puts(&b->buf, "{\"topic\":\"");
-        if (!rc) rc = cdc__buf_append(&b->buf, t.ptr, t.len); /* [A-Za-z0-9._-] only */
-        if (!rc) rc = cdc__buf_puts(&b->buf, "\",\"key\":");
-        if (!rc) rc = k.ptr ? cdc__buf_append(&b->buf, k.ptr, k.len) : cdc__buf_puts(&b->buf, "null");
-        if (!rc) rc = cdc__buf_puts(&b->buf, ",\"value\":");
-        if (!rc) rc = v.ptr ? cdc__buf_append(&b->buf, v.ptr, v.len) : cdc__buf_puts(&b->buf, "null");
-        if (!rc) rc = cdc__buf_putc(&b->buf, '}');
+        if (!rc) rc = put_record(b, t, k, v);
     }
     return rc;
 }
+
+/* Records a rendering call made (n < 0: its error) as lines, ended like
+ * any line (boundary, may_pause); nothing when it made none. */
+static int debezium_records(cdc_batch *b, ptrdiff_t n, bool boundary, bool may_pause)
+{
+    if (n < 0) return cdc__err_set(&b->err, (int)n, "debezium: %s", cdc_debezium_errmsg(b->dz));
+    if (n == 0) return CDC_OK;
+    size_t start = b->buf.len;
+    int rc = CDC_OK;
+    for (size_t i = 0; i < (size_t)n && !rc; i++) {
+        cdc_bytes t, k, v;
+        cdc_debezium_record(b->dz, i, &t, &k, &v);
+        if (i) rc = cdc__buf_putc(&b->buf, '\n');
+        if (!rc) rc = put_record(b, t, k, v);
+    }
+    return end_line_at(b, start, rc, boundary, may_pause);
+}
+
+static void decoder_debezium_cbs(cdc_batch *b);
 
 int cdc_batch_set_debezium(cdc_batch *b, cdc_debezium *dz)
 {
     if (!b) return CDC_ERR_INVALID;
     if (dz && b->format == CDC_BATCH_BINARY) return CDC_ERR_STATE;
     b->dz = dz;
+    if (dz) cdc_debezium_snapshot_reset(dz); /* a snapshot from here starts with "first" */
+    if (b->d) decoder_debezium_cbs(b);
     return CDC_OK;
 }
 
@@ -294,17 +324,27 @@ static int snapshot_line_end(cdc_batch *b, size_t start)
     return CDC_OK;
 }
 
-/* A snapshot row as Debezium records (source.snapshot "true"). */
+/* A row of the initial snapshot as Debezium records, source.snapshot as
+ * Debezium sets it (first, first_in_data_collection, ..., last): the
+ * renderer holds each row back until the next one (or the snapshot's end)
+ * shows where it stands, so this writes the row before c. */
 static int snapshot_row_debezium(cdc_batch *b, const cdc_change *c)
 {
+    ptrdiff_t n = cdc_debezium_snapshot_row(b->dz, c);
+    if (n < 0) return cdc__err_set(&b->err, (int)n, "debezium: %s", cdc_debezium_errmsg(b->dz));
     size_t start = b->buf.len;
-    bool none = false;
-    int rc = debezium_lines(b, c, CDC_DEBEZIUM_SNAPSHOT_TRUE, &none);
+    int rc = CDC_OK;
+    for (size_t i = 0; i < (size_t)n && !rc; i++) {
+        cdc_bytes t, k, v;
+        cdc_debezium_record(b->dz, i, &t, &k, &v);
+        if (i) rc = cdc__buf_putc(&b->buf, '\n');
+        if (!rc) rc = put_record(b, t, k, v);
+    }
     if (rc) {
         b->buf.len = start;
-        return b->err.code ? b->err.code : nomem(b);
+        return nomem(b);
     }
-    return none ? CDC_OK : snapshot_line_end(b, start);
+    return n ? snapshot_line_end(b, start) : CDC_OK;
 }
 
 static int on_snapshot_row(const cdc_change *c, void *ud)
@@ -314,6 +354,27 @@ static int on_snapshot_row(const cdc_change *c, void *ud)
     size_t start = b->buf.len;
     int rc = render_change(b, c);
     return rc ? rc : snapshot_line_end(b, start);
+}
+
+/* A row of an incremental snapshot: as a snapshot row, but Debezium
+ * marks it source.snapshot "incremental" and holds nothing back. */
+static int on_incremental_row(const cdc_change *c, void *ud)
+{
+    cdc_batch *b = ud;
+    size_t start = b->buf.len;
+    int rc;
+    if (b->dz) {
+        bool none = false;
+        rc = debezium_lines(b, c, CDC_DEBEZIUM_SNAPSHOT_INCREMENTAL, &none);
+        if (rc) {
+            b->buf.len = start;
+            return b->err.code ? b->err.code : nomem(b);
+        }
+        if (none) return CDC_OK;
+    } else if ((rc = render_change(b, c))) {
+        return rc;
+    }
+    return snapshot_line_end(b, start);
 }
 
 /* The checkpoint text of pos into small (or the heap: *txt != small). */
@@ -360,14 +421,47 @@ static int boundary_record(cdc_batch *b, int kind, const char *gtid, uint32_t si
     return end_line(b, start, rc, true);
 }
 
-static int on_commit(const char *gtid, uint32_t sid, int64_t ts, const cdc_position *pos, void *ud)
+/* With a Debezium renderer: its BEGIN record (provide.transaction.metadata),
+ * Debezium's transaction id being the GTID, else file=<file>,pos=<offset>. */
+static int on_begin(const char *gtid, uint32_t sid, int64_t ts, const cdc_position *pos, void *ud)
 {
-    return boundary_record(ud, 'K', gtid, sid, ts, NULL, pos);
+    (void)sid;
+    cdc_batch *b = ud;
+    if (!b->dz) return CDC_OK;
+    char small[600], *id = small;
+    const char *file = cdc_position_file(pos);
+    size_t need = gtid && *gtid ? strlen(gtid) + 1 : strlen(file) + 32;
+    if (need > sizeof small && !(id = cdc__malloc(b->alloc, need))) return nomem(b);
+    if (gtid && *gtid) memcpy(id, gtid, need);
+    else snprintf(id, need, "file=%s,pos=%" PRIu64, file, cdc_position_offset(pos));
+    int rc = debezium_records(b, cdc_debezium_begin(b->dz, id, ts), false, false);
+    if (id != small) cdc__free(b->alloc, id);
+    return rc;
 }
 
+/* The END record (provide.transaction.metadata) goes before the commit
+ * line, inside the transaction's lines. */
+static int on_commit(const char *gtid, uint32_t sid, int64_t ts, const cdc_position *pos, void *ud)
+{
+    cdc_batch *b = ud;
+    if (b->dz) {
+        int rc = debezium_records(b, cdc_debezium_commit(b->dz, ts), false, false);
+        if (rc) return rc;
+    }
+    return boundary_record(b, 'K', gtid, sid, ts, NULL, pos);
+}
+
+/* The schema-change record (include.schema.changes) goes before the DDL
+ * line, whose checkpoint covers both. */
 static int on_ddl(const cdc_query *q, const cdc_position *pos, void *ud)
 {
-    return boundary_record(ud, 'D', NULL, 0, 0, q, pos);
+    cdc_batch *b = ud;
+    if (b->dz) {
+        int rc = debezium_records(b, cdc_debezium_schema_change(b->dz, q, CDC_DEBEZIUM_SNAPSHOT_FALSE), false,
+                                  false);
+        if (rc) return rc;
+    }
+    return boundary_record(b, 'D', NULL, 0, 0, q, pos);
 }
 
 /* The safe position advanced without a commit: a heartbeat, or
@@ -377,9 +471,16 @@ static int on_checkpoint(const cdc_position *pos, void *ud)
     return boundary_record(ud, 'P', NULL, 0, 0, NULL, pos);
 }
 
+/* The snapshot's last row (held back by the renderer, now marked last)
+ * goes out before the snapshot-done line. */
 static int on_snapshot_done(const cdc_position *pos, void *ud)
 {
-    return boundary_record(ud, 'S', NULL, 0, 0, NULL, pos);
+    cdc_batch *b = ud;
+    if (b->dz) {
+        int rc = debezium_records(b, cdc_debezium_snapshot_end(b->dz), false, false);
+        if (rc) return rc;
+    }
+    return boundary_record(b, 'S', NULL, 0, 0, NULL, pos);
 }
 
 /* ---- streams ------------------------------------------------------------ */
@@ -388,11 +489,14 @@ int cdc_batch_attach_stream(cdc_batch *b, cdc_stream *s)
 {
     if (!b || !s) return CDC_ERR_INVALID;
     cdc_stream_set_change_cb(s, on_change, b);
+    cdc_stream_set_begin_cb(s, on_begin, b);
     cdc_stream_set_commit_cb(s, on_commit, b);
     cdc_stream_set_ddl_cb(s, on_ddl, b);
     cdc_stream_set_checkpoint_cb(s, on_checkpoint, b);
     cdc_stream_set_snapshot_cb(s, on_snapshot_row, b);
     cdc_stream_set_snapshot_done_cb(s, on_snapshot_done, b);
+    cdc_stream_set_incremental_cb(s, on_incremental_row, b);
+    if (b->dz) cdc_debezium_snapshot_reset(b->dz);
     b->s = s;
     b->d = NULL;
     b->buf.len = b->out = b->boundary = 0;
@@ -443,11 +547,56 @@ int cdc_batch_attach_decoder(cdc_batch *b, cdc_decoder *d)
     cdc_decoder_set_change_cb(d, on_change, b);
     b->d = d;
     b->s = NULL;
+    b->dz_cbs = false;
+    decoder_debezium_cbs(b);
     b->buf.len = b->out = b->boundary = 0;
     b->pause = b->ended = false;
     cdc__bin_tables_forget(&b->tables);
     cdc__err_clear(&b->err);
     return CDC_OK;
+}
+
+/* A binlog file with a Debezium renderer: transaction metadata from its
+ * transaction boundaries, schema-change records from its DDL statements
+ * (as `cdc dump --format=debezium` makes them). */
+static int dec_begin(const cdc_event *e, void *ud)
+{
+    cdc_batch *b = ud;
+    char small[600], *id = small;
+    const char *g = cdc_event_gtid(e), *file = cdc_event_file(e);
+    size_t need = g && *g ? strlen(g) + 1 : strlen(file) + 32;
+    if (need > sizeof small && !(id = cdc__malloc(b->alloc, need))) return nomem(b);
+    if (g && *g) memcpy(id, g, need);
+    else snprintf(id, need, "file=%s,pos=%" PRIu64, file, cdc_event_offset(e));
+    int rc = debezium_records(b, cdc_debezium_begin(b->dz, id, (int64_t)cdc_event_timestamp(e) * 1000), false, true);
+    if (id != small) cdc__free(b->alloc, id);
+    if (rc == CDC_OK && cdc_event_type_of(e) == CDC_EV_QUERY) cdc_debezium_set_thread(b->dz, cdc_event_thread_id(e));
+    return rc;
+}
+
+static int dec_commit(const cdc_event *e, void *ud)
+{
+    cdc_batch *b = ud;
+    return debezium_records(b, cdc_debezium_commit(b->dz, (int64_t)cdc_event_timestamp(e) * 1000), false, true);
+}
+
+/* DDL only: other statements (statement-based DML, SAVEPOINT, XA ...)
+ * make no record, by the test the stream applies. */
+static int dec_query(const cdc_query *q, void *ud)
+{
+    cdc_batch *b = ud;
+    if (cdc_query_error_code(q) || !cdc_query_is_ddl(q)) return CDC_OK;
+    return debezium_records(b, cdc_debezium_schema_change(b->dz, q, CDC_DEBEZIUM_SNAPSHOT_FALSE), false, true);
+}
+
+static void decoder_debezium_cbs(cdc_batch *b)
+{
+    bool on = b->dz != NULL;
+    if (!on && !b->dz_cbs) return; /* a host's own callbacks stay */
+    b->dz_cbs = on;
+    cdc_decoder_set_begin_cb(b->d, on ? dec_begin : NULL, b);
+    cdc_decoder_set_commit_cb(b->d, on ? dec_commit : NULL, b);
+    cdc_decoder_set_query_cb(b->d, on ? dec_query : NULL, b);
 }
 
 ptrdiff_t cdc_batch_feed(cdc_batch *b, const uint8_t *p, size_t n, const char **data, size_t *len)

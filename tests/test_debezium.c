@@ -1247,49 +1247,107 @@ static void test_value_errors(void **state)
     tb_free(&x);
 }
 
-/* A batch with a renderer: each change line becomes its Debezium records. */
+/* What the decoder delivers without a renderer, counted by the host's own
+ * callbacks (which a batch without a renderer must leave in place). */
+typedef struct {
+    int begins, commits, ddl;
+} bl_counts;
+
+static int bl_begin(const cdc_event *e, void *ud)
+{
+    (void)e;
+    ((bl_counts *)ud)->begins++;
+    return 0;
+}
+
+static int bl_commit(const cdc_event *e, void *ud)
+{
+    (void)e;
+    ((bl_counts *)ud)->commits++;
+    return 0;
+}
+
+static int bl_query(const cdc_query *q, void *ud)
+{
+    if (!cdc_query_error_code(q) && cdc_query_is_ddl(q)) ((bl_counts *)ud)->ddl++;
+    return 0;
+}
+
+/* A batch with a renderer: each change line becomes its Debezium records,
+ * each DDL statement its schema-change record, and each transaction its
+ * BEGIN and END records (provide.transaction.metadata), in binlog order:
+ * a transaction's changes between its BEGIN and its END. */
 static void test_batch_lines(void **state)
 {
     (void)state;
     size_t n;
     uint8_t *bin = vt_fixture("rust-mysql-binlog/bin-log.000001", &n);
-    int counts[2] = {0, 0};
+    int changes = 0, begins = 0, ends = 0, schema = 0;
+    bl_counts host = {0, 0, 0};
     for (int with = 0; with < 2; with++) {
         cdc_decoder *d;
         cdc_batch *b;
         char err[256];
         assert_int_equal(cdc_decoder_new(&d, &vt_alloc, err, sizeof err), CDC_OK);
         assert_int_equal(cdc_batch_new(&b, 0, &vt_alloc), CDC_OK);
+        if (!with) {
+            cdc_decoder_set_begin_cb(d, bl_begin, &host);
+            cdc_decoder_set_commit_cb(d, bl_commit, &host);
+            cdc_decoder_set_query_cb(d, bl_query, &host);
+        }
         assert_int_equal(cdc_batch_attach_decoder(b, d), CDC_OK);
         cdc_debezium *dz = NULL;
         if (with) {
-            const char *opts[] = {"schemas.enable", "false", NULL};
+            const char *opts[] = {"schemas.enable", "false", "provide.transaction.metadata", "true", NULL};
             dz = dz_new(opts);
             assert_int_equal(cdc_batch_set_debezium(b, dz), CDC_OK);
         }
         const char *data;
         size_t len;
         assert_int_equal(cdc_batch_feed(b, bin, n, &data, &len), (ptrdiff_t)n);
+        bool open = false;
         for (const char *p = data; p < data + len;) {
             const char *e = memchr(p, '\n', (size_t)(data + len - p));
             assert_non_null(e);
-            if (with) {
-                static const char head[] = "{\"topic\":\"mysql-server-1.bltest.foo\",\"key\":";
-                if (strncmp(p, head, sizeof head - 1)) fail_msg("line %.*s", (int)(e - p), p);
-                assert_non_null(memmem(p, (size_t)(e - p), "\"op\":\"c\"", 8));
+            size_t l = (size_t)(e - p);
+            if (!with) {
+                assert_true(!strncmp(p, "{\"op\":", sizeof "{\"op\":" - 1));
+                changes++;
+            } else if (!strncmp(p, "{\"topic\":\"mysql-server-1.bltest.foo\",\"key\":", sizeof "{\"topic\":\"mysql-server-1.bltest.foo\",\"key\":" - 1)) {
+                assert_non_null(memmem(p, l, "\"op\":\"c\"", sizeof "\"op\":\"c\"" - 1));
+                assert_non_null(memmem(p, l, "\"transaction\":{\"id\":", sizeof "\"transaction\":{\"id\":" - 1));
+                assert_true(open);
+                changes--;
+            } else if (!strncmp(p, "{\"topic\":\"mysql-server-1.transaction\",", sizeof "{\"topic\":\"mysql-server-1.transaction\"," - 1)) {
+                if (memmem(p, l, "\"status\":\"BEGIN\"", sizeof "\"status\":\"BEGIN\"" - 1)) {
+                    assert_false(open);
+                    open = true;
+                    begins++;
+                } else {
+                    assert_non_null(memmem(p, l, "\"status\":\"END\"", sizeof "\"status\":\"END\"" - 1));
+                    assert_true(open);
+                    open = false;
+                    ends++;
+                }
+            } else if (!strncmp(p, "{\"topic\":\"mysql-server-1\",", sizeof "{\"topic\":\"mysql-server-1\"," - 1)) {
+                assert_non_null(memmem(p, l, "\"ddl\":\"", sizeof "\"ddl\":\"" - 1));
+                schema++;
             } else {
-                assert_true(!strncmp(p, "{\"op\":", 6));
+                fail_msg("line %.*s", (int)l, p);
             }
-            counts[with]++;
             p = e + 1;
         }
+        assert_false(open);
         assert_int_equal(cdc_batch_finish(b, &data, &len), CDC_OK);
         cdc_batch_free(b);
         cdc_decoder_free(d);
         cdc_debezium_free(dz);
     }
-    assert_true(counts[0] > 0);
-    assert_int_equal(counts[0], counts[1]); /* inserts only: one record each */
+    assert_true(host.begins > 0 && host.ddl > 0);
+    assert_int_equal(changes, 0); /* inserts only: one record each */
+    assert_int_equal(begins, host.begins);
+    assert_int_equal(ends, host.commits);
+    assert_int_equal(schema, host.ddl);
     test_free(bin);
 }
 

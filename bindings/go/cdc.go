@@ -40,6 +40,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -155,6 +156,7 @@ const (
 	KindDDL                      // a DDL statement, with its Checkpoint
 	KindCheckpoint               // the safe position advanced without a commit
 	KindSnapshotDone             // the snapshot is complete
+	KindDebezium                 // a Debezium record (SetDebezium): Topic, KeyJSON, ValueJSON
 )
 
 // Position names a place in a binlog: a file and an offset; Row is the
@@ -185,7 +187,13 @@ type Record struct {
 	TsMs       int64                  `json:"ts_ms"`
 	SQL        string                 `json:"sql"` // of a DDL record
 	Checkpoint string                 `json:"checkpoint"`
-	native     bool                   // values are typed already
+	// A Debezium record (Stream.SetDebezium, DecodeFileDebezium): its
+	// topic, and its key and value as the exact JSON text Debezium's
+	// JsonConverter would carry (nil: a table without a key, a tombstone).
+	Topic     string          `json:"topic"`
+	KeyJSON   json.RawMessage `json:"key"`
+	ValueJSON json.RawMessage `json:"value"`
+	native    bool            // values are typed already
 }
 
 // Decimal is a DECIMAL value as its exact text ("-12.30").
@@ -235,6 +243,8 @@ func (r *Record) Value(after bool, col string) (interface{}, error) {
 // Kind says which line the record came from.
 func (r *Record) Kind() Kind {
 	switch {
+	case r.Topic != "":
+		return KindDebezium
 	case r.Op != "":
 		return KindChange
 	case r.Event == "commit":
@@ -272,6 +282,14 @@ func parseLines(data []byte, out []Record) ([]Record, error) {
 		if err := d.Decode(&r); err != nil {
 			return out, fmt.Errorf("cdc: bad batch line %q: %w", line, err)
 		}
+		if r.Topic != "" { // null key or value: nil, not the text "null"
+			if string(r.KeyJSON) == "null" {
+				r.KeyJSON = nil
+			}
+			if string(r.ValueJSON) == "null" {
+				r.ValueJSON = nil
+			}
+		}
 		out = append(out, r)
 	}
 	return out, nil
@@ -301,6 +319,7 @@ type Stream struct {
 	pending []Record
 	done    error
 	bin     *binReader // SetNative: the batch is binary
+	dz      *C.cdc_debezium // SetDebezium: the batch's renderer
 	// Checkpoint of the last commit, DDL or checkpoint record returned.
 	Checkpoint string
 }
@@ -331,12 +350,84 @@ func (st *Stream) SetNative(on bool) {
 	if st.b != nil {
 		f, bin := C.int(C.CDC_BATCH_JSON), (*binReader)(nil)
 		if on {
+			if st.dz != nil {
+				return // Debezium records are JSON
+			}
 			f, bin = C.CDC_BATCH_BINARY, &binReader{}
 		}
 		if C.cdc_batch_set_format(st.b, f) == 0 {
 			st.bin = bin
 		}
 	}
+}
+
+// newDebezium makes a renderer with options set (docs/debezium.md), its
+// tableChanges read over a connection of its own made from source (nil:
+// none, tableChanges stay empty).
+func newDebezium(options map[string]string, source *Config) (*C.cdc_debezium, error) {
+	var dz *C.cdc_debezium
+	var eb [512]C.char
+	if rc := C.cdc_debezium_new(&dz, nil, &eb[0], C.size_t(len(eb))); rc != 0 {
+		return nil, newError(rc, C.GoString(&eb[0]))
+	}
+	keys := make([]string, 0, len(options))
+	for k := range options {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys) // the same error for the same options
+	for _, k := range keys {
+		ck, cv := C.CString(k), C.CString(options[k])
+		rc := C.cdc_debezium_set(dz, ck, cv, &eb[0], C.size_t(len(eb)))
+		C.free(unsafe.Pointer(ck))
+		C.free(unsafe.Pointer(cv))
+		if rc != 0 {
+			C.cdc_debezium_free(dz)
+			return nil, newError(rc, C.GoString(&eb[0]))
+		}
+	}
+	if source != nil {
+		if rc := C.cdc_debezium_set_source(dz, source.p, &eb[0], C.size_t(len(eb))); rc != 0 {
+			C.cdc_debezium_free(dz)
+			return nil, newError(rc, C.GoString(&eb[0]))
+		}
+	}
+	return dz, nil
+}
+
+// SetDebezium makes the stream return Debezium records (KindDebezium:
+// Topic, KeyJSON, ValueJSON) instead of change lines, as cdc-kafka would produce
+// them: each change's records (tombstones after deletes), each DDL
+// statement's schema-change record (include.schema.changes), transaction
+// BEGIN/END records (provide.transaction.metadata=true), snapshot rows
+// with source.snapshot as Debezium marks them; commit, DDL, checkpoint
+// and snapshot-done records still come, so checkpoints work as before.
+// options are the renderer's (topic.prefix, decimal.handling.mode, ...;
+// docs/debezium.md); source (may be nil) is the configuration whose
+// server tableChanges are read from, over a connection of the
+// renderer's own. An unknown option or bad value is an *Error naming it.
+// Not with SetNative(true). Call it before the first Next.
+func (st *Stream) SetDebezium(options map[string]string, source *Config) error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.b == nil {
+		return errClosed
+	}
+	if st.bin != nil {
+		return &Error{Code: ErrState, Name: "CDC_ERR_STATE", Message: "SetDebezium: the stream is native (SetNative)"}
+	}
+	dz, err := newDebezium(options, source)
+	if err != nil {
+		return err
+	}
+	if rc := C.cdc_batch_set_debezium(st.b, dz); rc != 0 {
+		C.cdc_debezium_free(dz)
+		return newError(rc, "")
+	}
+	if st.dz != nil {
+		C.cdc_debezium_free(st.dz)
+	}
+	st.dz = dz
+	return nil
 }
 
 var errClosed = &Error{Code: ErrState, Name: "CDC_ERR_STATE", Message: "the stream is closed"}
@@ -554,6 +645,10 @@ func (st *Stream) Close() {
 	if st.s != nil {
 		C.cdc_stream_free(st.s)
 		C.cdc_batch_free(st.b)
+		if st.dz != nil {
+			C.cdc_debezium_free(st.dz)
+			st.dz = nil
+		}
 		st.s, st.b = nil, nil
 	}
 }
@@ -565,16 +660,29 @@ func (st *Stream) Close() {
 // returns it. A corrupt or truncated file gives an *Error after the
 // changes before the fault. batchBytes: 0 for the default.
 func DecodeFile(path string, batchBytes int, fn func(*Record) error) error {
-	return decodeFile(path, batchBytes, false, fn)
+	return decodeFile(path, batchBytes, false, nil, fn)
 }
 
 // DecodeFileNative is DecodeFile with typed values (Record.Value), read
 // from binary batches.
 func DecodeFileNative(path string, batchBytes int, fn func(*Record) error) error {
-	return decodeFile(path, batchBytes, true, fn)
+	return decodeFile(path, batchBytes, true, nil, fn)
 }
 
-func decodeFile(path string, batchBytes int, native bool, fn func(*Record) error) error {
+// DecodeFileDebezium is DecodeFile with Debezium records (KindDebezium),
+// the records of `cdc dump --format=debezium FILE`: each change's, each
+// DDL statement's schema change (tableChanges empty: a file has no server
+// to ask) and transaction BEGIN/END with provide.transaction.metadata.
+// options are the renderer's (docs/debezium.md); an unknown one is an
+// *Error naming it.
+func DecodeFileDebezium(path string, batchBytes int, options map[string]string, fn func(*Record) error) error {
+	if options == nil {
+		options = map[string]string{}
+	}
+	return decodeFile(path, batchBytes, false, options, fn)
+}
+
+func decodeFile(path string, batchBytes int, native bool, dzOptions map[string]string, fn func(*Record) error) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -601,6 +709,15 @@ func decodeFile(path string, batchBytes int, native bool, fn func(*Record) error
 		return newError(rc, "")
 	}
 	defer C.cdc_batch_free(b)
+	if dzOptions != nil {
+		dz, err := newDebezium(dzOptions, nil)
+		if err != nil {
+			return err
+		}
+		defer C.cdc_debezium_free(dz)
+		defer C.cdc_batch_set_debezium(b, nil) // runs first: the batch lets go of dz before it is freed
+		C.cdc_batch_set_debezium(b, dz)
+	}
 	name := C.CString(strings.TrimSuffix(filepath.Base(path), ".gz"))
 	defer C.free(unsafe.Pointer(name))
 	C.cdc_decoder_set_position(d, name, 0)

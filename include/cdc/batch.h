@@ -180,18 +180,32 @@ CDC_EXTERN int cdc_batch_finish(cdc_batch *b, const char **data, size_t *len);
 /* ---- Debezium records ------------------------------------------------------ */
 
 /*
- * With a Debezium renderer (cdc/debezium.h) set, every row-change line
- * of the batch becomes one line per record the renderer makes for it,
+ * With a Debezium renderer (cdc/debezium.h) set, the batch carries the
+ * records a Debezium connector would produce, one line each,
  * {"topic":"<topic>","key":<key JSON>|null,"value":<value JSON>|null}
- * (the first key is "topic"; a delete gives its tombstone line too, a
- * skipped operation no line). Commit, DDL, position and snapshot lines
- * stay as they are, so checkpoints work the same. Snapshot rows are
- * marked source.snapshot "true". Transaction metadata and schema-change
- * records are not made here: a host that wants them drives the renderer
- * from the stream's callbacks. The renderer stays the caller's (free it
- * after the batch, or set NULL first); NULL restores the canonical lines.
- * Returns CDC_OK, CDC_ERR_INVALID (b is NULL) or CDC_ERR_STATE (the
- * batch is binary, cdc_batch_set_format).
+ * (the first key is "topic"), in binlog order:
+ *   - each row change's records (a delete's tombstone too, a skipped
+ *     operation none) in place of its change line;
+ *   - a transaction's BEGIN record before its changes and its END record
+ *     before its commit line (provide.transaction.metadata=true);
+ *   - a DDL statement's schema-change record before its DDL line
+ *     (include.schema.changes; tableChanges as cdc_debezium_set_source()
+ *     of the renderer allows);
+ *   - snapshot rows with source.snapshot as Debezium marks them (first,
+ *     first_in_data_collection, last_in_data_collection, last; the
+ *     renderer holds each row back until the next one, so the last comes
+ *     before the snapshot-done line), incremental snapshot rows marked
+ *     "incremental".
+ * Commit, DDL, position and snapshot-done lines stay as they are, so
+ * checkpoints work the same. Attached to a decoder, the batch takes the
+ * decoder's begin, commit and query callbacks while a renderer is set
+ * (for the transaction and schema-change records; tableChanges is empty
+ * without a source), and gives them back (NULL) when the renderer is
+ * unset. Heartbeat records are not made here. The renderer stays the
+ * caller's (free it after the batch, or set NULL first); NULL restores
+ * the canonical lines. Setting a renderer forgets a snapshot row it
+ * held. Returns CDC_OK, CDC_ERR_INVALID (b is NULL) or CDC_ERR_STATE
+ * (the batch is binary, cdc_batch_set_format).
  */
 typedef struct cdc_debezium cdc_debezium;
 CDC_EXTERN int cdc_batch_set_debezium(cdc_batch *b, cdc_debezium *dz);

@@ -36,8 +36,8 @@ import os
 import threading
 from typing import Any, AsyncIterator, Dict, Iterator, List, Mapping, Optional, Union
 
-__all__ = ["CdcError", "Config", "Stream", "Record", "JSON_NULL", "decode_file", "version", "config_keys",
-           "EXTENSION"]
+__all__ = ["CdcError", "Config", "Stream", "Record", "DebeziumRecord", "JSON_NULL", "decode_file", "version",
+           "config_keys", "EXTENSION"]
 
 
 class Record(dict):
@@ -154,6 +154,11 @@ _PROTOS = {
     "cdc_batch_errmsg": (_c_char_p, [_c_void_p]),
     "cdc_batch_set_types": (_c_int, [_c_void_p, _c_int]),
     "cdc_batch_set_format": (_c_int, [_c_void_p, _c_int]),
+    "cdc_batch_set_debezium": (_c_int, [_c_void_p, _c_void_p]),
+    "cdc_debezium_new": (_c_int, [ctypes.POINTER(_c_void_p), _c_void_p, _c_char_p, _c_size]),
+    "cdc_debezium_free": (None, [_c_void_p]),
+    "cdc_debezium_set": (_c_int, [_c_void_p, _c_char_p, _c_char_p, _c_char_p, _c_size]),
+    "cdc_debezium_set_source": (_c_int, [_c_void_p, _c_void_p, _c_char_p, _c_size]),
 }
 
 CDC_BATCH_BINARY = 1
@@ -163,10 +168,93 @@ CDC_OK = 0
 CDC_ERR_INVALID = -2
 CDC_ERR_CONFIG = -3
 CDC_ERR_STATE = -4
+CDC_ERR_PROTOCOL = -15
 CDC_ERR_TOO_LARGE = -16
 CDC_ERR_STOPPED = -29
 
 # cdc_metric (include/cdc/stream.h).
+class DebeziumRecord(Record):
+    """A Debezium record (docs/debezium.md) of a stream or file read with
+    debezium={...}: a dict {"topic": str, "key": ..., "value": ...} with
+    key and value parsed from their JSON (None for a table without a key,
+    and for a tombstone's value), and the exact JSON text of each in
+    key_bytes and value_bytes (bytes, None when null), ready to hand to a
+    Kafka producer as they are. op is the value's "op" (c, u, d, r), None
+    for tombstones, schema-change, transaction and heartbeat records."""
+
+    __slots__ = ("key_bytes", "value_bytes")
+
+    topic = property(lambda self: self.get("topic"))
+    key = property(lambda self: self.get("key"))
+    value = property(lambda self: self.get("value"))
+
+    @property
+    def op(self) -> Optional[str]:  # type: ignore[override]
+        v = self.get("value")
+        return v.get("op") if isinstance(v, dict) else None
+
+
+_json_decoder = json.JSONDecoder()
+
+
+def _debezium_record(line: bytes) -> DebeziumRecord:
+    """{"topic":"T","key":K,"value":V}, the line a batch with a renderer
+    writes (include/cdc/batch.h): the topic, and K and V both parsed and
+    as their exact bytes."""
+    text = line.decode("utf-8")
+    head = '{"topic":"'
+    t_end = text.find('"', len(head))
+    if not text.startswith(head) or t_end < 0 or not text.startswith('","key":', t_end):
+        raise CdcError(CDC_ERR_PROTOCOL, "bad Debezium line from the batch: %r" % line[:80])
+    k_at = t_end + len('","key":')
+    key, k_end = _json_decoder.raw_decode(text, k_at)
+    if not text.startswith(',"value":', k_end):
+        raise CdcError(CDC_ERR_PROTOCOL, "bad Debezium line from the batch: %r" % line[:80])
+    v_at = k_end + len(',"value":')
+    value, v_end = _json_decoder.raw_decode(text, v_at)
+    if text[v_end:] != "}":
+        raise CdcError(CDC_ERR_PROTOCOL, "bad Debezium line from the batch: %r" % line[:80])
+    rec = DebeziumRecord(topic=text[len(head):t_end], key=key, value=value)
+    rec.key_bytes = None if key is None else text[k_at:k_end].encode("utf-8")
+    rec.value_bytes = None if value is None else text[v_at:v_end].encode("utf-8")
+    return rec
+
+
+def _parse_debezium(raw: bytes) -> List[Record]:
+    """A JSON-lines batch with a renderer set: Debezium records, and the
+    commit, DDL, checkpoint and snapshot-done lines as Records."""
+    out: List[Record] = []
+    for line in raw.split(b"\n"):
+        if line.startswith(b'{"topic":'):
+            out.append(_debezium_record(line))
+        elif line:
+            out.append(Record(json.loads(line)))
+    return out
+
+
+def _debezium_new(lib, options: Mapping[str, Any], source):
+    """A renderer with options set (cdc_debezium_set), its tableChanges read
+    over a connection of its own made from source (a Config) when given."""
+    dz = _c_void_p()
+    err = ctypes.create_string_buffer(512)
+    rc = lib.cdc_debezium_new(ctypes.byref(dz), None, err, len(err))
+    if rc:
+        raise CdcError(rc, _s(err.value) or None)
+    try:
+        for k, v in options.items():
+            rc = lib.cdc_debezium_set(dz, str(k).encode("utf-8"), _text(v), err, len(err))
+            if rc:
+                raise CdcError(rc, _s(err.value) or None)
+        if source is not None:
+            rc = lib.cdc_debezium_set_source(dz, source._p, err, len(err))
+            if rc:
+                raise CdcError(rc, _s(err.value) or None)
+    except BaseException:
+        lib.cdc_debezium_free(dz)
+        raise
+    return dz
+
+
 METRICS = {"events": 0, "rows": 1, "transactions": 2, "bytes": 3, "reconnects": 4,
            "lag_ms": 5, "heartbeats": 6, "offset": 7, "snapshot_rows": 8, "rereads": 9}
 
@@ -359,6 +447,14 @@ class Stream:
     of their JSON forms, read from binary batches (the C extension, or
     the pure Python reader without it).
 
+    debezium={"topic.prefix": ..., ...} (the renderer's options,
+    docs/debezium.md) yields DebeziumRecords in place of change lines:
+    the records a Debezium connector would produce (changes, tombstones,
+    transaction BEGIN/END, schema changes with tableChanges read from
+    this configuration's server, snapshot rows marked as Debezium marks
+    them), with the commit, DDL and checkpoint lines between them as
+    before. Not with native=True.
+
     Iteration can be abandoned and resumed: the stream is its own
     iterator and keeps the records of a batch not yet yielded, so
     `for rec in stream: break` followed by another `for` loop goes on
@@ -383,10 +479,13 @@ class Stream:
 
     _SLICE = 0.05  # seconds between checks for signals while waiting
 
-    def __init__(self, config: Union[Config, Mapping[str, Any]], batch_bytes: int = 0, native: bool = False):
+    def __init__(self, config: Union[Config, Mapping[str, Any]], batch_bytes: int = 0, native: bool = False,
+                 debezium: Optional[Mapping[str, Any]] = None):
         self._lib = _load()
-        self._s = self._b = None
+        self._s = self._b = self._dz = None
         self._caller = None
+        if native and debezium is not None:
+            raise ValueError("native=True and debezium= exclude each other: Debezium records are JSON")
         if not isinstance(config, Config):
             config = Config(config)
         err = ctypes.create_string_buffer(1024)
@@ -404,6 +503,14 @@ class Stream:
         if native:
             self._lib.cdc_batch_set_format(b, CDC_BATCH_BINARY)
             self._decoder = _decoder()
+        if debezium is not None:
+            try:
+                self._dz = _debezium_new(self._lib, debezium, config)
+            except BaseException:
+                self._lib.cdc_batch_free(b)
+                self._lib.cdc_stream_free(s)
+                raise
+            self._lib.cdc_batch_set_debezium(b, self._dz)
         self._native = native
         self._s, self._b = s, b
         self._lock = threading.Lock()
@@ -464,6 +571,8 @@ class Stream:
     def _parse(self, raw):
         if self._decoder is not None:
             return self._decoder.decode(raw)
+        if self._dz is not None:
+            return _parse_debezium(raw)
         return [Record(json.loads(line)) for line in raw.split(b"\n") if line]
 
     def _fill(self):
@@ -619,7 +728,9 @@ class Stream:
         with self._lock:
             self._lib.cdc_stream_free(self._s)
             self._lib.cdc_batch_free(self._b)
-            self._s = self._b = None
+            if self._dz is not None:
+                self._lib.cdc_debezium_free(self._dz)
+            self._s = self._b = self._dz = None
 
     def __enter__(self) -> "Stream":
         return self
@@ -633,12 +744,21 @@ class Stream:
 
 
 def decode_file(path: Union[str, "os.PathLike[str]"], verify_checksums: bool = True, chunk: int = 1 << 20,
-                batch_bytes: int = 0, native: bool = False) -> Iterator[Record]:
+                batch_bytes: int = 0, native: bool = False,
+                debezium: Optional[Mapping[str, Any]] = None) -> Iterator[Record]:
     """Yields the row changes of a binlog file (plain or gzip) as dicts,
     the lines of `cdc dump FILE` (native=False), or with values as Python
     types (native=True, as Stream's). Positions name the file by its base
     name without ".gz". Raises CdcError on a corrupt or truncated file,
-    after yielding the changes before the fault."""
+    after yielding the changes before the fault.
+
+    debezium={"topic.prefix": ..., ...} (the renderer's options,
+    docs/debezium.md) yields DebeziumRecords instead, the records of `cdc
+    dump --format=debezium FILE`: each change's, each DDL statement's
+    schema change (tableChanges empty: a file has no server to ask), and
+    transaction BEGIN/END with provide.transaction.metadata=true."""
+    if native and debezium is not None:
+        raise ValueError("native=True and debezium= exclude each other: Debezium records are JSON")
     lib = _load()
     with open(path, "rb") as f:
         magic = f.read(2)
@@ -646,10 +766,14 @@ def decode_file(path: Union[str, "os.PathLike[str]"], verify_checksums: bool = T
     name = os.path.basename(path)
     if name.endswith(".gz"):
         name = name[:-3]
-    d, b = _c_void_p(), _c_void_p()
+    d, b, dz = _c_void_p(), _c_void_p(), None
+    if debezium is not None:
+        dz = _debezium_new(lib, debezium, None)
     err = ctypes.create_string_buffer(512)
     rc = lib.cdc_decoder_new(ctypes.byref(d), None, err, len(err))
     if rc:
+        if dz is not None:
+            lib.cdc_debezium_free(dz)
         raise CdcError(rc, _s(err.value) or None)
     try:
         rc = lib.cdc_batch_new(ctypes.byref(b), batch_bytes, None)
@@ -659,6 +783,11 @@ def decode_file(path: Union[str, "os.PathLike[str]"], verify_checksums: bool = T
         lib.cdc_decoder_set_verify_checksums(d, 1 if verify_checksums else 0)
         lib.cdc_batch_attach_decoder(b, d)
         parse = _lines
+        if dz is not None:
+            lib.cdc_batch_set_debezium(b, dz)
+
+            def parse(data, n):
+                return _parse_debezium(ctypes.string_at(data, n)) if n else []
         if native:
             lib.cdc_batch_set_format(b, CDC_BATCH_BINARY)
             reader = _decoder()
@@ -687,3 +816,5 @@ def decode_file(path: Union[str, "os.PathLike[str]"], verify_checksums: bool = T
     finally:
         lib.cdc_batch_free(b)
         lib.cdc_decoder_free(d)
+        if dz is not None:
+            lib.cdc_debezium_free(dz)

@@ -217,6 +217,109 @@ class TestStream(unittest.TestCase):
                 self.assertGreater(ours, 5, srv.flavor)
 
 
+class TestDebeziumStream(unittest.TestCase):
+    """Stream(debezium={...}): a snapshot of two tables with source.snapshot
+    marked as Debezium marks it, then changes with transaction BEGIN/END
+    records around them, a tombstone after a delete, and a schema-change
+    record whose tableChanges has the table's new column as
+    information_schema does; the state rebuilt from the records equals
+    SELECT."""
+
+    OPTS = {"topic.prefix": "pyz", "provide.transaction.metadata": "true", "decimal.handling.mode": "string",
+            "schemas.enable": "false"}
+
+    def check(self, srv):
+        db = "cdc_test_dz"
+        srv.sql("SET NAMES utf8mb4; DROP DATABASE IF EXISTS {d}; CREATE DATABASE {d};"
+                "CREATE TABLE {d}.a (id INT PRIMARY KEY, name VARCHAR(20), amount DECIMAL(10,2));"
+                "CREATE TABLE {d}.b (id INT PRIMARY KEY, v VARCHAR(8)) DEFAULT CHARSET utf8mb4;"
+                "INSERT INTO {d}.a VALUES (1,'one',1.50),(2,'two',NULL),(3,'drei',3.00);"
+                "INSERT INTO {d}.b VALUES (10,'x'),(11,'y'),(12,'\U0001F600')".format(d=db))
+        cfg = srv.config(**{"snapshot.mode": "initial_only", "table.include.list": db + ".a," + db + ".b",
+                            "user": "root"})
+        with libcdc.Stream(cfg, batch_bytes=256, debezium=self.OPTS) as s:
+            recs = list(s)
+        snap = [r for r in recs if isinstance(r, libcdc.DebeziumRecord)]
+        self.assertEqual([r.topic for r in snap], ["pyz.%s.a" % db] * 3 + ["pyz.%s.b" % db] * 3, srv.flavor)
+        marks = [r.value["source"]["snapshot"] for r in snap]
+        self.assertEqual(marks, ["first", "true", "last_in_data_collection", "first_in_data_collection", "true",
+                                 "last"], srv.flavor)
+        self.assertEqual([r.op for r in snap], ["r"] * 6)
+        self.assertEqual(snap[0].value["after"], {"id": 1, "name": "one", "amount": "1.50"})
+        self.assertEqual(snap[5].value["after"], {"id": 12, "v": "\U0001F600"})
+        self.assertEqual(json.loads(snap[5].key_bytes), {"id": 12})
+        done = [i for i, r in enumerate(recs) if r.event == "snapshot_done"]
+        self.assertEqual(done, [len(recs) - 1], srv.flavor)  # after the last row, marked last
+
+        start = srv.position()
+        srv.sql("BEGIN; INSERT INTO {d}.a VALUES (4,'four',4.00),(5,'five',5.55); COMMIT;"
+                "UPDATE {d}.a SET amount = 20.00 WHERE id = 2;"
+                "DELETE FROM {d}.a WHERE id = 1;"
+                "ALTER TABLE {d}.a ADD COLUMN note VARCHAR(10) DEFAULT 'n';"
+                "INSERT INTO {d}.a VALUES (6,'six',6.00,'z')".format(d=db))
+        end = srv.position()
+        cfg = srv.config(start=start, **{"stop.at": end, "table.include.list": db + ".a", "user": "root"})
+        with libcdc.Stream(cfg, batch_bytes=300, debezium=self.OPTS) as s:
+            recs = list(s)
+        dz = [r for r in recs if isinstance(r, libcdc.DebeziumRecord)]
+        changes = [r for r in dz if r.topic == "pyz.%s.a" % db]
+        self.assertEqual([r.op for r in changes], ["c", "c", "u", "d", None, "c"], srv.flavor)
+        self.assertIsNone(changes[4].value)                  # the tombstone
+        self.assertEqual(changes[4].key, {"id": 1})
+        self.assertIsNone(changes[4].value_bytes)
+        # Each transaction: BEGIN, its changes, END with their count.
+        txn = [r for r in dz if r.topic == "pyz.transaction"]
+        begins = [r for r in txn if r.value["status"] == "BEGIN"]
+        ends = [r for r in txn if r.value["status"] == "END"]
+        self.assertEqual(len(begins), 4, srv.flavor)  # the DDL is no transaction of rows
+        self.assertEqual([e.value["event_count"] for e in ends], [2, 1, 1, 1], srv.flavor)
+        for b, e in zip(begins, ends):
+            self.assertEqual(b.value["id"], e.value["id"])
+            inside = dz[dz.index(b) + 1:dz.index(e)]
+            self.assertTrue(inside and all(r.topic == "pyz.%s.a" % db for r in inside), srv.flavor)
+            for r in inside:
+                if r.value is not None:
+                    self.assertEqual(r.value["transaction"]["id"], b.value["id"])
+        # The ALTER: one schema-change record, its table with the new column.
+        sc = [r for r in dz if r.topic == "pyz"]
+        self.assertEqual(len(sc), 1, srv.flavor)
+        self.assertIn("ADD COLUMN note", sc[0].value["ddl"])
+        cols = [c["name"] for c in sc[0].value["tableChanges"][0]["table"]["columns"]]
+        self.assertEqual(cols, ["id", "name", "amount", "note"], srv.flavor)
+        # Every Debezium record is followed, in its transaction, by a commit
+        # or DDL line with a checkpoint, as in the plain stream.
+        self.assertTrue(recs[-1].get("checkpoint"), srv.flavor)
+        # State from the snapshot and the changes equals SELECT.
+        state = {r.value["after"]["id"]: dict(r.value["after"]) for r in snap if r.topic.endswith(".a")}
+        for r in changes:
+            if r.value is None:
+                continue
+            if r.op == "d":
+                del state[r.value["before"]["id"]]
+            else:
+                state[r.value["after"]["id"]] = r.value["after"]
+        for row in state.values():
+            row.setdefault("note", "n")  # rows written before the column existed
+        rows = srv.sql("SELECT id, name, amount, note FROM %s.a ORDER BY id" % db)
+        want = {int(r[0]): {"id": int(r[0]), "name": r[1], "amount": None if r[2] == "NULL" else r[2],
+                            "note": r[3]} for r in rows}
+        self.assertEqual(state, want, srv.flavor)
+        srv.sql("DROP DATABASE %s" % db)
+
+    def test_mariadb_and_mysql(self):
+        for srv in servers():
+            self.check(srv)
+
+    def test_native_and_debezium_exclude(self):
+        srv = servers()[0]
+        with self.assertRaises(ValueError):
+            libcdc.Stream(srv.config(), native=True, debezium=self.OPTS)
+        with self.assertRaises(libcdc.CdcError) as cm:
+            libcdc.Stream(srv.config(), debezium={"topic.prefix": "p", "decimal.handling.mode": "nope"})
+        self.assertEqual(cm.exception.name, "CDC_ERR_CONFIG")
+        self.assertIn("nope", cm.exception.message)
+
+
 def rss_kib():
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * (os.sysconf("SC_PAGE_SIZE") // 1024)

@@ -206,6 +206,99 @@ def _json_form_of(native, j):
     return native == j and type(native) is type(j)
 
 
+def cdc_dump_debezium(path, opts):
+    tool = os.environ["CDC_TOOL"]
+    args = [tool, "dump", "--format=debezium"]
+    for k, v in opts.items():
+        args += ["-o", "%s=%s" % (k, v)]
+    p = subprocess.run(args + [path], capture_output=True)
+    lines = [ln for ln in p.stdout.decode("utf-8").split("\n") if ln]
+    return p.returncode, lines, p.stderr.decode("utf-8", "replace")
+
+
+def without_clock(value):
+    """A record's value without the renderer's processing time (ts_ms,
+    ts_us, ts_ns at its top: when the connector handled the event, which
+    differs between two runs); with schemas, at the top of its payload."""
+    if isinstance(value, dict) and "schema" in value and "payload" in value:
+        return dict(value, payload=without_clock(value["payload"]))
+    if isinstance(value, dict):
+        return {k: v for k, v in value.items() if k not in ("ts_ms", "ts_us", "ts_ns")}
+    return value
+
+
+class TestDebeziumFile(unittest.TestCase):
+    """decode_file(debezium=...) against `cdc dump --format=debezium` of the
+    same file: every record (changes, tombstones, schema changes,
+    transaction BEGIN/END) in the same order, the same topic, key and value
+    (the processing time aside), and key_bytes/value_bytes the exact JSON
+    of key and value."""
+
+    OPTS = {"topic.prefix": "shop", "provide.transaction.metadata": "true", "schemas.enable": "false"}
+
+    def compare(self, path, opts, **kw):
+        status, want, err = cdc_dump_debezium(path, opts)
+        got, raised = [], None
+        try:
+            for r in libcdc.decode_file(path, debezium=opts, **kw):
+                got.append(r)
+        except libcdc.CdcError as e:
+            raised = e
+        self.assertEqual(len(got), len(want), path)
+        for i, (g, w) in enumerate(zip(got, want)):
+            w = json.loads(w)
+            where = "%s record %d" % (path, i + 1)
+            self.assertIsInstance(g, libcdc.DebeziumRecord, where)
+            self.assertEqual(g.topic, w["topic"], where)
+            self.assertEqual(g.key, w["key"], where)
+            self.assertEqual(without_clock(g.value), without_clock(w["value"]), where)
+            self.assertEqual(g.key_bytes is None, g.key is None, where)
+            self.assertEqual(g.value_bytes is None, g.value is None, where)
+            if g.key_bytes is not None:
+                self.assertEqual(json.loads(g.key_bytes), g.key, where)
+            if g.value_bytes is not None:
+                self.assertEqual(json.loads(g.value_bytes), g.value, where)
+                self.assertEqual(g.op, g.value.get("op"), where)
+        if status == 0:
+            self.assertIsNone(raised, path)
+        else:
+            self.assertIsNotNone(raised, path)
+        return got
+
+    def test_every_fixture_equals_cdc_dump(self):
+        kinds = set()
+        for p in fixtures():
+            for r in self.compare(p, self.OPTS):
+                v = r.value
+                if v is None:
+                    kinds.add("tombstone")
+                elif "op" in v:
+                    kinds.add("op " + v["op"])
+                elif "ddl" in v:
+                    kinds.add("schema change")
+                elif "status" in v:
+                    kinds.add(v["status"])
+        # every kind of record was compared at least once
+        self.assertTrue({"op c", "op u", "op d", "tombstone", "schema change", "BEGIN", "END"} <= kinds, kinds)
+
+    def test_options_and_small_batches(self):
+        root = os.environ["CDC_FIXTURES"]
+        opts = {"topic.prefix": "p", "schemas.enable": "true", "decimal.handling.mode": "string",
+                "tombstones.on.delete": "false", "include.schema.changes": "false"}
+        got = self.compare(os.path.join(root, "mysql-binlog-connector-java/mysql-bin.sakila.gz"), opts,
+                           batch_bytes=1, chunk=977)
+        self.assertGreater(len(got), 1000)
+        self.assertTrue(all(r.value is not None and "schema" in r.value for r in got))
+
+    def test_bad_option_names_it(self):
+        with self.assertRaises(libcdc.CdcError) as cm:
+            list(libcdc.decode_file(fixtures()[0], debezium={"topic.prefix": "p", "no.such.option": "1"}))
+        self.assertEqual(cm.exception.name, "CDC_ERR_CONFIG")
+        self.assertIn("no.such.option", cm.exception.message)
+        with self.assertRaises(ValueError):
+            list(libcdc.decode_file(fixtures()[0], native=True, debezium={"topic.prefix": "p"}))
+
+
 class TestNativeFile(unittest.TestCase):
     """Binary batches (native=True) against `cdc dump`'s JSON lines of
     every fixture: the same changes in the same order, and every value
