@@ -318,7 +318,7 @@ type Stream struct {
 	ownStop bool // we stopped the stream for a cancelled context
 	pending []Record
 	done    error
-	bin     *binReader // SetNative: the batch is binary
+	bin     *binReader      // SetNative: the batch is binary
 	dz      *C.cdc_debezium // SetDebezium: the batch's renderer
 	// Checkpoint of the last commit, DDL or checkpoint record returned.
 	Checkpoint string
