@@ -7,6 +7,7 @@
 #include "decoder.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <zlib.h>
 
@@ -1120,6 +1121,54 @@ static inline const cdc_value *image_value(const cdc_change *c, const cdc_value 
 }
 const cdc_value *cdc_change_before(const cdc_change *c, size_t i) { return image_value(c, c->before, c->pb, i); }
 const cdc_value *cdc_change_after(const cdc_change *c, size_t i) { return image_value(c, c->after, c->pa, i); }
+
+/* The first version of cdc_cell, the smallest stride a caller may use. */
+#define CELL_V1_SIZE (offsetof(cdc_cell, v) + sizeof(((cdc_cell *)0)->v))
+_Static_assert(CELL_V1_SIZE == sizeof(cdc_cell), "cdc_cell grew: CELL_V1_SIZE must stay version 1's size");
+
+static int cells_fail(int code, char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int cells_fail(int code, char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+int cdc_change_cells(const cdc_change *c, int image, size_t first, size_t count, cdc_cell *cells,
+                     size_t cell_size, char *err, size_t errlen)
+{
+    if (!c || (!cells && count))
+        return cells_fail(CDC_ERR_INVALID, err, errlen, "cdc_change_cells: %s is NULL", c ? "cells" : "change");
+    if (image != CDC_IMAGE_BEFORE && image != CDC_IMAGE_AFTER)
+        return cells_fail(CDC_ERR_INVALID, err, errlen,
+                          "cdc_change_cells: image %d is neither CDC_IMAGE_BEFORE (0) nor CDC_IMAGE_AFTER (1)",
+                          image);
+    if (cell_size < CELL_V1_SIZE)
+        return cells_fail(CDC_ERR_INVALID, err, errlen,
+                          "cdc_change_cells: cell_size %zu is smaller than a cdc_cell (%zu bytes): pass "
+                          "sizeof(cdc_cell)", cell_size, (size_t)CELL_V1_SIZE);
+    size_t ncols = c->t->ncols;
+    if (first > ncols || count > ncols - first)
+        return cells_fail(CDC_ERR_INVALID, err, errlen,
+                          "cdc_change_cells: columns %zu..%zu asked for, %s.%s has %zu (0..%zu)", first,
+                          count ? first + count - 1 : first, c->t->db, c->t->name, ncols,
+                          ncols ? ncols - 1 : 0);
+    const cdc_value *vals = image == CDC_IMAGE_AFTER ? c->after : c->before;
+    const uint8_t *present = image == CDC_IMAGE_AFTER ? c->pa : c->pb;
+    if (!vals)
+        return cells_fail(CDC_ERR_STATE, err, errlen, "cdc_change_cells: %s ('%c') has no %s image",
+                          c->op == 'c' ? "an insert" : c->op == 'd' ? "a delete" : c->op == 'r' ? "a snapshot row"
+                                                                                               : "this change",
+                          c->op, image == CDC_IMAGE_AFTER ? "after" : "before");
+    cdc__rows_cells(c->t, vals, present, c->ncols, first, count, cells, cell_size);
+    return CDC_OK;
+}
+
 /* decoder.h. pb/pa point into the decoder's own arrays, rebuilt for every row. */
 void cdc__change_hide_columns(const cdc_change *c, const uint8_t *mask)
 {

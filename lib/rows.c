@@ -322,6 +322,148 @@ void cdc__rows_materialize_image(const struct cdc_table *t, size_t n, cdc_value 
         if (present[i] == CDC__PRESENT_PENDING) cdc__rows_materialize(t, i, &vals[i], &present[i]);
 }
 
+/* ---- cells (cdc_change_cells) ---------------------------------------------- */
+
+static inline void cell_tm(const cdc__temporal *tm, cdc_cell *cell)
+{
+    cell->v.tm.year = (int16_t)tm->year;
+    cell->v.tm.month = tm->month;
+    cell->v.tm.day = tm->day;
+    cell->v.tm.hour = (uint16_t)tm->hour;
+    cell->v.tm.minute = tm->minute;
+    cell->v.tm.second = tm->second;
+    cell->usec = tm->usec;
+    if (tm->neg) cell->flags |= CDC_CELL_NEGATIVE;
+}
+
+static inline void cell_ts(int64_t sec, uint32_t usec, bool zero, cdc_cell *cell)
+{
+    if (zero) {
+        cell->flags |= CDC_CELL_ZERO_DATE;
+        return;
+    }
+    cell->v.i = sec * 1000000 + usec;
+    cell->usec = usec;
+}
+
+void cdc__value_cell(const cdc_value *v, cdc_cell *cell)
+{
+    memset(cell, 0, sizeof *cell);
+    cell->kind = v->kind;
+    cell->fsp = v->fsp;
+    switch (v->kind) {
+    case CDC_K_NULL: break;
+    case CDC_K_INT: case CDC_K_YEAR: cell->v.i = v->v.i; break;
+    case CDC_K_UINT: case CDC_K_BIT: case CDC_K_ENUM: case CDC_K_SET: cell->v.u = v->v.u; break;
+    case CDC_K_FLOAT: cell->v.d = (double)v->v.f; break;
+    case CDC_K_DOUBLE: cell->v.d = v->v.d; break;
+    case CDC_K_DECIMAL: {
+        if (v->flags & CDC_VF_SCALED) { /* the usual case, read at decode time */
+            cell->v.i = v->v.dec.unscaled;
+            cell->scale = (uint8_t)(v->col->meta & 0xff);
+            break;
+        }
+        int64_t unscaled;
+        unsigned scale;
+        if (cdc_value_decimal_scaled(v, &unscaled, &scale) == CDC_OK) {
+            cell->v.i = unscaled;
+            cell->scale = (uint8_t)scale;
+        } else {
+            cell->flags = CDC_CELL_DECIMAL_WIDE;
+        }
+        break;
+    }
+    case CDC_K_DATE: case CDC_K_TIME: case CDC_K_DATETIME:
+        cell_tm(&v->v.tm, cell);
+        if (v->flags & CDC_VF_ZERO_DATE) cell->flags |= CDC_CELL_ZERO_DATE;
+        break;
+    case CDC_K_TIMESTAMP: cell_ts(v->v.ts.sec, v->v.ts.usec, (v->flags & CDC_VF_ZERO_DATE) != 0, cell); break;
+    default: /* the kinds with bytes (cdc_value_bytes) */
+        cell->v.b = v->v.b;
+        if (v->kind == CDC_K_JSON && (v->flags & CDC_VF_TEXT)) cell->flags |= CDC_CELL_JSON_TEXT;
+        if (v->kind == CDC_K_STRING && (v->flags & CDC_VF_UTF8)) cell->flags |= CDC_CELL_UTF8;
+        break;
+    }
+}
+
+/* A pending value straight from its bytes: what plan_decode and then
+ * cdc__value_cell would give. Only the plan's byte-reading kinds are ever
+ * pending (plan_skip), and their bytes were measured then. */
+static inline void pending_cell(const cdc__col_plan *pl, const uint8_t *p, size_t avail, cdc_cell *cell)
+{
+    memset(cell, 0, sizeof *cell);
+    cell->kind = pl->kind;
+    cell->fsp = pl->fsp;
+    size_t w = pl->width;
+    switch (pl->op) {
+    case PLAN_INT: {
+        unsigned shift = (unsigned)(64 - 8 * w);
+        uint64_t u = load_le(p, w, avail);
+        cell->v.i = shift ? (int64_t)(u << shift) >> shift : (int64_t)u;
+        break;
+    }
+    case PLAN_UINT:
+    case PLAN_LE_UINT: cell->v.u = load_le(p, w, avail); break;
+    case PLAN_BE_UINT: cell->v.u = cdc__beN(p, w); break;
+    case PLAN_FLOAT: {
+        uint32_t u = cdc__le32(p);
+        float f;
+        memcpy(&f, &u, 4);
+        cell->v.d = (double)f;
+        break;
+    }
+    case PLAN_DOUBLE: {
+        uint64_t u = cdc__le64(p);
+        memcpy(&cell->v.d, &u, 8);
+        break;
+    }
+    case PLAN_LENPREF:
+        cell->v.b = (cdc_bytes){p + w, (size_t)load_le(p, w, avail)};
+        if (pl->vflags & CDC_VF_TEXT) cell->flags = CDC_CELL_JSON_TEXT;
+        break;
+    case PLAN_DATE:
+    case PLAN_TIME2:
+    case PLAN_DATETIME2: {
+        cdc__temporal tm;
+        if (pl->op == PLAN_DATE) cdc__date_unpack(cdc__le24(p), &tm);
+        else if (pl->op == PLAN_TIME2) cdc__time2_unpack(p, pl->fsp, &tm);
+        else cdc__datetime2_unpack(p, pl->fsp, &tm);
+        cell_tm(&tm, cell);
+        if (pl->op != PLAN_TIME2 && tm_is_zero(&tm)) cell->flags |= CDC_CELL_ZERO_DATE;
+        break;
+    }
+    case PLAN_TIMESTAMP2: {
+        int64_t sec;
+        uint32_t usec;
+        cdc__timestamp2_unpack(p, pl->fsp, &sec, &usec);
+        cell_ts(sec, usec, !sec && !usec, cell);
+        break;
+    }
+    case PLAN_YEAR: cell->v.i = p[0] ? 1900 + p[0] : 0; break;
+    default: break; /* never pending (plan_skip) */
+    }
+}
+
+void cdc__rows_cells(const struct cdc_table *t, const cdc_value *vals, const uint8_t *present, size_t nev,
+                     size_t first, size_t count, void *cells, size_t stride)
+{
+    uint8_t *out = cells;
+    for (size_t i = first; i < first + count; i++, out += stride) {
+        cdc_cell cell;
+        uint8_t state = i < nev ? present[i] : 0;
+        if (state == CDC__PRESENT_PENDING) {
+            pending_cell(&t->plan[i], vals[i].v.b.ptr, vals[i].v.b.len, &cell);
+        } else if (state) {
+            cdc__value_cell(&vals[i], &cell);
+        } else {
+            memset(&cell, 0, sizeof cell);
+            cell.flags = CDC_CELL_ABSENT;
+        }
+        memcpy(out, &cell, sizeof cell);
+        if (stride > sizeof cell) memset(out + sizeof cell, 0, stride - sizeof cell);
+    }
+}
+
 /* ---- row images ----------------------------------------------------------- */
 
 /* A PARTIAL_JSON diff for column i: applied to the before value when

@@ -6,6 +6,8 @@
 #ifndef CDC_ROWS_H
 #define CDC_ROWS_H
 
+#include <cdc/value.h>
+
 #include "decimal.h"
 #include "event.h"
 #include "tablemap.h"
@@ -106,5 +108,18 @@ int cdc__rows_image_lazy(const struct cdc_table *t, const cdc__rows_ev *ev, cons
 void cdc__rows_materialize(const struct cdc_table *t, size_t i, cdc_value *v, uint8_t *state);
 /* The same for every pending value of an image of n columns. */
 void cdc__rows_materialize_image(const struct cdc_table *t, size_t n, cdc_value *vals, uint8_t *present);
+
+/*
+ * cdc_change_cells (decoder.c): values first..first+count-1 of an image
+ * (vals/present of nev columns, as cdc__rows_image or _lazy left them) as
+ * public cells, `stride` bytes apart (at least sizeof(cdc_cell); a longer
+ * tail is zeroed). A made value is converted (cdc__value_cell: the
+ * cdc_value_* getters' results); a pending one is decoded from the image's
+ * bytes through t's plan straight into its cell and stays pending; a
+ * column past nev or not present is CDC_CELL_ABSENT.
+ */
+void cdc__value_cell(const cdc_value *v, cdc_cell *cell);
+void cdc__rows_cells(const struct cdc_table *t, const cdc_value *vals, const uint8_t *present, size_t nev,
+                     size_t first, size_t count, void *cells, size_t stride);
 
 #endif /* CDC_ROWS_H */
