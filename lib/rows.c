@@ -444,23 +444,35 @@ static inline void pending_cell(const cdc__col_plan *pl, const uint8_t *p, size_
     }
 }
 
+static inline __attribute__((always_inline)) void one_cell(const struct cdc_table *t, const cdc_value *vals,
+                                                           const uint8_t *present, size_t nev, size_t i,
+                                                           cdc_cell *cell)
+{
+    uint8_t state = i < nev ? present[i] : 0;
+    if (state == CDC__PRESENT_PENDING) {
+        pending_cell(&t->plan[i], vals[i].v.b.ptr, vals[i].v.b.len, cell);
+    } else if (state) {
+        cdc__value_cell(&vals[i], cell);
+    } else {
+        memset(cell, 0, sizeof *cell);
+        cell->flags = CDC_CELL_ABSENT;
+    }
+}
+
 void cdc__rows_cells(const struct cdc_table *t, const cdc_value *vals, const uint8_t *present, size_t nev,
                      size_t first, size_t count, void *cells, size_t stride)
 {
+    if (stride == sizeof(cdc_cell)) { /* the caller's cdc_cell is ours: write in place */
+        cdc_cell *out = cells;
+        for (size_t k = 0; k < count; k++) one_cell(t, vals, present, nev, first + k, &out[k]);
+        return;
+    }
     uint8_t *out = cells;
-    for (size_t i = first; i < first + count; i++, out += stride) {
+    for (size_t k = 0; k < count; k++, out += stride) {
         cdc_cell cell;
-        uint8_t state = i < nev ? present[i] : 0;
-        if (state == CDC__PRESENT_PENDING) {
-            pending_cell(&t->plan[i], vals[i].v.b.ptr, vals[i].v.b.len, &cell);
-        } else if (state) {
-            cdc__value_cell(&vals[i], &cell);
-        } else {
-            memset(&cell, 0, sizeof cell);
-            cell.flags = CDC_CELL_ABSENT;
-        }
+        one_cell(t, vals, present, nev, first + k, &cell);
         memcpy(out, &cell, sizeof cell);
-        if (stride > sizeof cell) memset(out + sizeof cell, 0, stride - sizeof cell);
+        memset(out + sizeof cell, 0, stride - sizeof cell);
     }
 }
 
