@@ -173,6 +173,11 @@ void cdc__col_plan_make(const cdc_column *c, cdc__col_plan *pl)
     pl->proto.fsp = pl->fsp;
     pl->proto.flags = pl->vflags;
     pl->proto.col = c;
+    memset(&pl->cproto, 0, sizeof pl->cproto);
+    pl->cproto.kind = pl->kind;
+    pl->cproto.fsp = pl->fsp;
+    if (pl->op == PLAN_LENPREF && (pl->vflags & CDC_VF_TEXT)) pl->cproto.flags = CDC_CELL_JSON_TEXT;
+    if (pl->op == PLAN_DECIMAL) pl->cproto.scale = (uint8_t)(c->meta & 0xff);
 }
 
 int cdc__rows_prepare(struct cdc_table *t)
@@ -389,11 +394,9 @@ void cdc__value_cell(const cdc_value *v, cdc_cell *cell)
 /* A pending value straight from its bytes: what plan_decode and then
  * cdc__value_cell would give. Only the plan's byte-reading kinds are ever
  * pending (plan_skip), and their bytes were measured then. */
-static inline void pending_cell(const cdc__col_plan *pl, const uint8_t *p, size_t avail, cdc_cell *cell)
+static inline __attribute__((always_inline)) void pending_cell(const cdc__col_plan *pl, const uint8_t *p, size_t avail, cdc_cell *cell)
 {
-    memset(cell, 0, sizeof *cell);
-    cell->kind = pl->kind;
-    cell->fsp = pl->fsp;
+    *cell = pl->cproto;
     size_t w = pl->width;
     switch (pl->op) {
     case PLAN_INT: {
@@ -419,7 +422,6 @@ static inline void pending_cell(const cdc__col_plan *pl, const uint8_t *p, size_
     }
     case PLAN_LENPREF:
         cell->v.b = (cdc_bytes){p + w, (size_t)load_le(p, w, avail)};
-        if (pl->vflags & CDC_VF_TEXT) cell->flags = CDC_CELL_JSON_TEXT;
         break;
     case PLAN_DATE:
     case PLAN_TIME2:
@@ -440,8 +442,33 @@ static inline void pending_cell(const cdc__col_plan *pl, const uint8_t *p, size_
         break;
     }
     case PLAN_YEAR: cell->v.i = p[0] ? 1900 + p[0] : 0; break;
+    case PLAN_DECIMAL: /* pending only when plan_cell read it: of up to 18 digits, checked */
+        cdc__decimal_groups_to_i64(p, &pl->dec, &cell->v.i);
+        break;
     default: break; /* never pending (plan_skip) */
     }
+}
+
+/* The cells pass of cdc__rows_image_cells: measures the value as
+ * plan_skip does and makes its cell at once; a DECIMAL of at most 18
+ * digits is checked and read here too. v is left pending (plan_skip).
+ * False when the value must be decoded the usual way. */
+static inline __attribute__((always_inline)) bool plan_cell(const cdc__col_plan *pl, const uint8_t *p,
+                                                            size_t avail, cdc_value *v, cdc_cell *cell,
+                                                            size_t *used)
+{
+    if (pl->op == PLAN_DECIMAL) {
+        int64_t unscaled;
+        if (!pl->dec.n || pl->width > avail || !cdc__decimal_groups_to_i64(p, &pl->dec, &unscaled)) return false;
+        *cell = pl->cproto;
+        cell->v.i = unscaled;
+        v->v.b = (cdc_bytes){p, avail}; /* pending: pending_cell and plan_decode read it again */
+        *used = pl->width;
+        return true;
+    }
+    if (!plan_skip(pl, p, avail, v, used)) return false;
+    pending_cell(pl, p, avail, cell);
+    return true;
 }
 
 static inline __attribute__((always_inline)) void one_cell(const struct cdc_table *t, const cdc_value *vals,
@@ -528,7 +555,7 @@ static inline __attribute__((always_inline)) int
 image_loop(const struct cdc_table *t, size_t n, const cdc__col_plan *plan, const uint8_t *bitmap, size_t npresent,
            const uint8_t *nulls, const uint8_t *pbits, cdc__reader *r, cdc_value *vals, uint8_t *present,
            const cdc_value *before, const uint8_t *before_present, cdc__buf *jbufs, cdc__rows_where *where,
-           bool lazy, cdc__err *err)
+           bool lazy, cdc_cell *cells, cdc__err *err)
 {
     const uint8_t *p = cdc__rd_ptr(r), *end = r->p + r->len;
     size_t k = 0;
@@ -537,6 +564,7 @@ image_loop(const struct cdc_table *t, size_t n, const cdc__col_plan *plan, const
         const cdc__col_plan *pl = &plan[i];
         if (!all && !((bitmap[i / 8] >> (i % 8)) & 1)) {
             present[i] = 0;
+            if (cells) cells[i] = (cdc_cell){.flags = CDC_CELL_ABSENT};
             continue;
         }
         present[i] = 1;
@@ -548,6 +576,7 @@ image_loop(const struct cdc_table *t, size_t n, const cdc__col_plan *plan, const
             memset(v, 0, sizeof *v);
             v->kind = CDC_K_NULL;
             v->col = c;
+            if (cells) cells[i] = (cdc_cell){.kind = CDC_K_NULL};
             continue;
         }
         size_t avail = (size_t)(end - p), used = 0;
@@ -559,11 +588,17 @@ image_loop(const struct cdc_table *t, size_t n, const cdc__col_plan *plan, const
                 where->column = i;
                 return rc;
             }
-        } else if (lazy && plan_skip(pl, p, avail, v, &used)) {
+            if (cells) cdc__value_cell(v, &cells[i]);
+        } else if (cells && lazy && plan_cell(pl, p, avail, v, &cells[i], &used)) {
             present[i] = CDC__PRESENT_PENDING;
-        } else if (!plan_decode(pl, c, p, avail, v, &used)) {
-            int rc = decode_slow(c, i, p, avail, v, &used, where, err);
-            if (rc) return rc;
+        } else if (!cells && lazy && plan_skip(pl, p, avail, v, &used)) {
+            present[i] = CDC__PRESENT_PENDING;
+        } else {
+            if (!plan_decode(pl, c, p, avail, v, &used)) {
+                int rc = decode_slow(c, i, p, avail, v, &used, where, err);
+                if (rc) return rc;
+            }
+            if (cells) cdc__value_cell(v, &cells[i]);
         }
         p += used;
     }
@@ -575,17 +610,22 @@ image_loop(const struct cdc_table *t, size_t n, const cdc__col_plan *plan, const
  * partial JSON. Nothing to test per column but the plan. */
 static inline __attribute__((always_inline)) int
 image_loop_dense(const struct cdc_table *t, size_t n, const cdc__col_plan *plan, cdc__reader *r, cdc_value *vals,
-                 uint8_t *present, cdc__rows_where *where, bool lazy, cdc__err *err)
+                 uint8_t *present, cdc__rows_where *where, bool lazy, cdc_cell *cells, cdc__err *err)
 {
     const uint8_t *p = cdc__rd_ptr(r), *end = r->p + r->len;
     for (size_t i = 0; i < n; i++) {
         size_t avail = (size_t)(end - p), used = 0;
         present[i] = 1;
-        if (lazy && plan_skip(&plan[i], p, avail, &vals[i], &used)) {
+        if (cells && lazy && plan_cell(&plan[i], p, avail, &vals[i], &cells[i], &used)) {
             present[i] = CDC__PRESENT_PENDING;
-        } else if (!plan_decode(&plan[i], &t->cols[i], p, avail, &vals[i], &used)) {
-            int rc = decode_slow(&t->cols[i], i, p, avail, &vals[i], &used, where, err);
-            if (rc) return rc;
+        } else if (!cells && lazy && plan_skip(&plan[i], p, avail, &vals[i], &used)) {
+            present[i] = CDC__PRESENT_PENDING;
+        } else {
+            if (!plan_decode(&plan[i], &t->cols[i], p, avail, &vals[i], &used)) {
+                int rc = decode_slow(&t->cols[i], i, p, avail, &vals[i], &used, where, err);
+                if (rc) return rc;
+            }
+            if (cells) cdc__value_cell(&vals[i], &cells[i]);
         }
         p += used;
     }
@@ -605,7 +645,8 @@ static inline bool no_nulls(const uint8_t *nulls, size_t n)
 static inline __attribute__((always_inline)) int
 rows_image(const struct cdc_table *t, const cdc__rows_ev *ev, const uint8_t *bitmap, bool partial_after,
            cdc__reader *r, cdc_value *vals, uint8_t *present, const cdc_value *before,
-           const uint8_t *before_present, cdc__buf *jbufs, cdc__rows_where *where, bool lazy, cdc__err *err)
+           const uint8_t *before_present, cdc__buf *jbufs, cdc__rows_where *where, bool lazy, cdc_cell *cells,
+           cdc__err *err)
 {
     size_t n = ev->ncols;
     const uint8_t *pbits = NULL;
@@ -640,14 +681,14 @@ rows_image(const struct cdc_table *t, const cdc__rows_ev *ev, const uint8_t *bit
     lazy = lazy && !own; /* making a value later needs the table's plan */
     int rc;
     if (npresent == n && !pbits && no_nulls(nulls, npresent))
-        rc = lazy ? image_loop_dense(t, n, plan, r, vals, present, where, true, err)
-                  : image_loop_dense(t, n, plan, r, vals, present, where, false, err);
+        rc = lazy ? image_loop_dense(t, n, plan, r, vals, present, where, true, cells, err)
+                  : image_loop_dense(t, n, plan, r, vals, present, where, false, cells, err);
     else if (lazy)
         rc = image_loop(t, n, plan, bitmap, npresent, nulls, pbits, r, vals, present, before, before_present,
-                        jbufs, where, true, err);
+                        jbufs, where, true, cells, err);
     else
         rc = image_loop(t, n, plan, bitmap, npresent, nulls, pbits, r, vals, present, before, before_present,
-                        jbufs, where, false, err);
+                        jbufs, where, false, cells, err);
     cdc__free(t->alloc, own);
     return rc;
 }
@@ -658,7 +699,7 @@ int cdc__rows_image(const struct cdc_table *t, const cdc__rows_ev *ev, const uin
                     cdc__rows_where *where, cdc__err *err)
 {
     return rows_image(t, ev, bitmap, partial_after, r, vals, present, before, before_present, jbufs, where,
-                      false, err);
+                      false, NULL, err);
 }
 
 int cdc__rows_image_lazy(const struct cdc_table *t, const cdc__rows_ev *ev, const uint8_t *bitmap,
@@ -667,5 +708,14 @@ int cdc__rows_image_lazy(const struct cdc_table *t, const cdc__rows_ev *ev, cons
                          cdc__rows_where *where, cdc__err *err)
 {
     return rows_image(t, ev, bitmap, partial_after, r, vals, present, before, before_present, jbufs, where,
-                      true, err);
+                      true, NULL, err);
+}
+
+int cdc__rows_image_cells(const struct cdc_table *t, const cdc__rows_ev *ev, const uint8_t *bitmap,
+                          bool partial_after, cdc__reader *r, cdc_value *vals, uint8_t *present,
+                          const cdc_value *before, const uint8_t *before_present, cdc__buf *jbufs,
+                          cdc_cell *cells, cdc__rows_where *where, cdc__err *err)
+{
+    return rows_image(t, ev, bitmap, partial_after, r, vals, present, before, before_present, jbufs, where,
+                      true, cells, err);
 }

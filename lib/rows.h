@@ -59,6 +59,7 @@ typedef struct cdc__col_plan {
     cdc__decimal_groups dec; /* PLAN_DECIMAL of at most 18 digits (dec.n > 0) */
     cdc_value proto;  /* what every value of the column starts as: kind, fsp,
                        * flags, col set, the rest zero */
+    cdc_cell cproto;  /* the same for its cells (kind, fsp, JSON text flag) */
 } cdc__col_plan;
 
 void cdc__col_plan_make(const cdc_column *c, cdc__col_plan *pl);
@@ -103,6 +104,18 @@ int cdc__rows_image_lazy(const struct cdc_table *t, const cdc__rows_ev *ev, cons
                          bool partial_after, cdc__reader *r, cdc_value *vals, uint8_t *present,
                          const cdc_value *before, const uint8_t *before_present, cdc__buf *jbufs,
                          cdc__rows_where *where, cdc__err *err);
+/*
+ * cdc__rows_image_lazy that also makes every column's cell (cells[i], n
+ * of them: cdc_change_cells' values, CDC_CELL_ABSENT for columns the
+ * image lacks) in the same pass, for a callback that reads whole images
+ * as cells. Values stay pending where the lazy image leaves them (a
+ * DECIMAL of up to 18 digits too, checked as it is read), so the getters
+ * still work.
+ */
+int cdc__rows_image_cells(const struct cdc_table *t, const cdc__rows_ev *ev, const uint8_t *bitmap,
+                          bool partial_after, cdc__reader *r, cdc_value *vals, uint8_t *present,
+                          const cdc_value *before, const uint8_t *before_present, cdc__buf *jbufs,
+                          cdc_cell *cells, cdc__rows_where *where, cdc__err *err);
 /* Makes pending value i of an image read by cdc__rows_image_lazy from t
  * and sets *state (its present[i]) to 1. */
 void cdc__rows_materialize(const struct cdc_table *t, size_t i, cdc_value *v, uint8_t *state);
