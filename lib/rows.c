@@ -391,13 +391,20 @@ void cdc__value_cell(const cdc_value *v, cdc_cell *cell)
     }
 }
 
-/* A pending value straight from its bytes: what plan_decode and then
- * cdc__value_cell would give. Only the plan's byte-reading kinds are ever
- * pending (plan_skip), and their bytes were measured then. */
-static inline __attribute__((always_inline)) void pending_cell(const cdc__col_plan *pl, const uint8_t *p, size_t avail, cdc_cell *cell)
+/* A value's cell straight from its bytes, through the plan: what
+ * plan_decode and then cdc__value_cell would give. Also measures the value
+ * as plan_skip does and leaves v pending (the cells pass of
+ * cdc__rows_image_cells); a DECIMAL of at most 18 digits is checked and
+ * read here too. False when the value must be decoded the usual way (a
+ * PLAN_SLOW column, a wider DECIMAL, a value short of its bytes, a bad
+ * digit group); the cell is then to be made from the decoded value. */
+static inline __attribute__((always_inline)) bool plan_cell(const cdc__col_plan *pl, const uint8_t *p,
+                                                            size_t avail, cdc_value *v, cdc_cell *cell,
+                                                            size_t *used)
 {
-    *cell = pl->cproto;
     size_t w = pl->width;
+    if (w > avail) return false; /* PLAN_SLOW has width 0: the switch refuses it */
+    *cell = pl->cproto;
     switch (pl->op) {
     case PLAN_INT: {
         unsigned shift = (unsigned)(64 - 8 * w);
@@ -420,8 +427,15 @@ static inline __attribute__((always_inline)) void pending_cell(const cdc__col_pl
         memcpy(&cell->v.d, &u, 8);
         break;
     }
-    case PLAN_LENPREF:
-        cell->v.b = (cdc_bytes){p + w, (size_t)load_le(p, w, avail)};
+    case PLAN_LENPREF: {
+        uint64_t n = load_le(p, w, avail);
+        if (n > avail - w) return false;
+        cell->v.b = (cdc_bytes){p + w, (size_t)n};
+        w += (size_t)n;
+        break;
+    }
+    case PLAN_DECIMAL:
+        if (!pl->dec.n || !cdc__decimal_groups_to_i64(p, &pl->dec, &cell->v.i)) return false;
         break;
     case PLAN_DATE:
     case PLAN_TIME2:
@@ -442,33 +456,21 @@ static inline __attribute__((always_inline)) void pending_cell(const cdc__col_pl
         break;
     }
     case PLAN_YEAR: cell->v.i = p[0] ? 1900 + p[0] : 0; break;
-    case PLAN_DECIMAL: /* pending only when plan_cell read it: of up to 18 digits, checked */
-        cdc__decimal_groups_to_i64(p, &pl->dec, &cell->v.i);
-        break;
-    default: break; /* never pending (plan_skip) */
+    default: return false;
     }
+    v->v.b = (cdc_bytes){p, avail};
+    *used = w;
+    return true;
 }
 
-/* The cells pass of cdc__rows_image_cells: measures the value as
- * plan_skip does and makes its cell at once; a DECIMAL of at most 18
- * digits is checked and read here too. v is left pending (plan_skip).
- * False when the value must be decoded the usual way. */
-static inline __attribute__((always_inline)) bool plan_cell(const cdc__col_plan *pl, const uint8_t *p,
-                                                            size_t avail, cdc_value *v, cdc_cell *cell,
-                                                            size_t *used)
+/* A pending value's cell: its bytes were measured (and a DECIMAL's
+ * checked) when the image was read, so plan_cell cannot refuse it. */
+static inline __attribute__((always_inline)) void pending_cell(const cdc__col_plan *pl, const uint8_t *p,
+                                                               size_t avail, cdc_cell *cell)
 {
-    if (pl->op == PLAN_DECIMAL) {
-        int64_t unscaled;
-        if (!pl->dec.n || pl->width > avail || !cdc__decimal_groups_to_i64(p, &pl->dec, &unscaled)) return false;
-        *cell = pl->cproto;
-        cell->v.i = unscaled;
-        v->v.b = (cdc_bytes){p, avail}; /* pending: pending_cell and plan_decode read it again */
-        *used = pl->width;
-        return true;
-    }
-    if (!plan_skip(pl, p, avail, v, used)) return false;
-    pending_cell(pl, p, avail, cell);
-    return true;
+    cdc_value scratch;
+    size_t used;
+    (void)plan_cell(pl, p, avail, &scratch, cell, &used);
 }
 
 static inline __attribute__((always_inline)) void one_cell(const struct cdc_table *t, const cdc_value *vals,
