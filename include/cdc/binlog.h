@@ -273,8 +273,12 @@ CDC_EXTERN const cdc_value *cdc_change_after(const cdc_change *c, size_t i);
  * Lazy row images stay lazy: a value this call reads is decoded from the
  * event's bytes into the cell, not kept in the decoder, and columns
  * outside the range are not touched; so a reader of the key asks for
- * first = 0, count = 1. Pointers in cells (v.b) live as the values do:
- * until the callback returns.
+ * first = 0, count = 1. While callbacks read whole images this way
+ * (first = 0, count covering the row's columns), the decoder writes the
+ * cells in its own pass over the next row images of the table, and this
+ * call copies them out; it stops at the first callback that does not.
+ * Pointers in cells (v.b) live as the values do: until the callback
+ * returns.
  *
  * Returns CDC_OK, or, with a message naming the problem in err (errlen
  * bytes, may be NULL/0) and the cells untouched:
