@@ -195,14 +195,58 @@ bool cdc__schema_is_ddl(const char *sql, size_t len)
     return false;
 }
 
+/* Skips one name (an index's or a trigger's); false when none comes. */
+static bool skip_name(cdc__lex *l, const cdc_allocator *alloc)
+{
+    cdc__buf skip;
+    cdc__buf_init(&skip, alloc);
+    bool ok = cdc__lex_ident(l, &skip);
+    if (ok && cdc__lex_punct(l, '.')) ok = cdc__lex_ident(l, &skip); /* db.trigger */
+    cdc__buf_free(&skip);
+    return ok;
+}
+
+/* DEFINER = user[@host] (CURRENT_USER[()]) as the server writes it into
+ * CREATE TRIGGER/VIEW/PROCEDURE statements. */
+static bool skip_definer(cdc__lex *l, const cdc_allocator *alloc)
+{
+    if (!cdc__lex_kw(l, "DEFINER")) return true;
+    if (!cdc__lex_punct(l, '=')) return false;
+    if (cdc__lex_kw(l, "CURRENT_USER")) {
+        if (cdc__lex_punct(l, '(') && !cdc__lex_punct(l, ')')) return false;
+        return true;
+    }
+    cdc__buf skip;
+    cdc__buf_init(&skip, alloc);
+    bool ok = true;
+    /* 'user'@'host' or `user`@`host`: a quoted user and host, or bare words */
+    for (int part = 0; ok && part < 2; part++) {
+        cdc__lex_space(l);
+        if (l->p < l->end && *l->p == '\'') {
+            l->p++;
+            while (l->p < l->end && *l->p != '\'') l->p += (*l->p == '\\' && l->p + 1 < l->end) ? 2 : 1;
+            ok = l->p < l->end;
+            if (ok) l->p++;
+        } else {
+            ok = cdc__lex_ident(l, &skip);
+        }
+        if (part == 0 && (l->p >= l->end || *l->p != '@')) break;
+        if (part == 0) l->p++;
+    }
+    cdc__buf_free(&skip);
+    return ok;
+}
+
 int cdc__schema_ddl_tables(const char *db, size_t dblen, const char *sql, size_t len, cdc__buf *out)
 {
     cdc__lex l = {sql, sql + len};
     int n = 0;
     if (cdc__lex_kw(&l, "ALTER")) {
         cdc__lex_kw(&l, "ONLINE");
+        cdc__lex_kw(&l, "OFFLINE");
         cdc__lex_kw(&l, "IGNORE");
         if (!cdc__lex_kw(&l, "TABLE")) return cdc__lex_kw(&l, "DATABASE") || cdc__lex_kw(&l, "SCHEMA") ? -1 : 0;
+        if (cdc__lex_kw(&l, "IF")) cdc__lex_kw(&l, "EXISTS"); /* MariaDB */
         if (!cdc__lex_table(&l, db, dblen, out)) return -1;
         /* ALTER ... RENAME moves the table: drop everything instead */
         for (const char *q = l.p; q + 6 <= l.end; q++)
@@ -212,15 +256,60 @@ int cdc__schema_ddl_tables(const char *db, size_t dblen, const char *sql, size_t
     if (cdc__lex_kw(&l, "CREATE")) {
         if (cdc__lex_kw(&l, "OR")) cdc__lex_kw(&l, "REPLACE");
         cdc__lex_kw(&l, "TEMPORARY");
-        if (!cdc__lex_kw(&l, "TABLE")) return cdc__lex_kw(&l, "DATABASE") || cdc__lex_kw(&l, "SCHEMA") ? -1 : 0;
-        if (cdc__lex_kw(&l, "IF")) {
-            cdc__lex_kw(&l, "NOT");
-            cdc__lex_kw(&l, "EXISTS");
+        if (cdc__lex_kw(&l, "TABLE")) {
+            if (cdc__lex_kw(&l, "IF")) {
+                cdc__lex_kw(&l, "NOT");
+                cdc__lex_kw(&l, "EXISTS");
+            }
+            return cdc__lex_table(&l, db, dblen, out) ? 1 : -1;
         }
-        return cdc__lex_table(&l, db, dblen, out) ? 1 : -1;
+        if (cdc__lex_kw(&l, "DATABASE") || cdc__lex_kw(&l, "SCHEMA")) return -1;
+        /* CREATE [ONLINE|OFFLINE] [UNIQUE|FULLTEXT|SPATIAL] INDEX [IF NOT EXISTS]
+         * name [USING type] ON table (MySQL 9 writes ALGORITHM/LOCK after
+         * the column list, MariaDB ONLINE before INDEX) */
+        cdc__lex_kw(&l, "ONLINE");
+        cdc__lex_kw(&l, "OFFLINE");
+        bool index_kind = cdc__lex_kw(&l, "UNIQUE") || cdc__lex_kw(&l, "FULLTEXT") || cdc__lex_kw(&l, "SPATIAL");
+        if (cdc__lex_kw(&l, "INDEX")) {
+            if (cdc__lex_kw(&l, "IF")) {
+                cdc__lex_kw(&l, "NOT");
+                cdc__lex_kw(&l, "EXISTS");
+            }
+            if (!skip_name(&l, out->alloc)) return -1;
+            if (cdc__lex_kw(&l, "USING") && !cdc__lex_kw(&l, "BTREE") && !cdc__lex_kw(&l, "HASH") &&
+                !cdc__lex_kw(&l, "RTREE"))
+                return -1;
+            if (!cdc__lex_kw(&l, "ON")) return -1;
+            return cdc__lex_table(&l, db, dblen, out) ? 1 : -1;
+        }
+        if (index_kind) return -1;
+        /* CREATE [DEFINER = u@h] TRIGGER [IF NOT EXISTS] name {BEFORE|AFTER}
+         * {INSERT|UPDATE|DELETE} ON table: it changes what writes to the
+         * table do, so it belongs to the table */
+        if (!skip_definer(&l, out->alloc)) return -1;
+        if (cdc__lex_kw(&l, "TRIGGER")) {
+            if (cdc__lex_kw(&l, "IF")) {
+                cdc__lex_kw(&l, "NOT");
+                cdc__lex_kw(&l, "EXISTS");
+            }
+            if (!skip_name(&l, out->alloc)) return -1;
+            if (!cdc__lex_kw(&l, "BEFORE") && !cdc__lex_kw(&l, "AFTER")) return -1;
+            if (!cdc__lex_kw(&l, "INSERT") && !cdc__lex_kw(&l, "UPDATE") && !cdc__lex_kw(&l, "DELETE")) return -1;
+            if (!cdc__lex_kw(&l, "ON")) return -1;
+            return cdc__lex_table(&l, db, dblen, out) ? 1 : -1;
+        }
+        return 0;
     }
     if (cdc__lex_kw(&l, "DROP")) {
         cdc__lex_kw(&l, "TEMPORARY");
+        /* DROP INDEX [ONLINE|OFFLINE] [IF EXISTS] name ON table */
+        if (cdc__lex_kw(&l, "INDEX")) {
+            cdc__lex_kw(&l, "ONLINE");
+            cdc__lex_kw(&l, "OFFLINE");
+            if (cdc__lex_kw(&l, "IF")) cdc__lex_kw(&l, "EXISTS");
+            if (!skip_name(&l, out->alloc) || !cdc__lex_kw(&l, "ON")) return -1;
+            return cdc__lex_table(&l, db, dblen, out) ? 1 : -1;
+        }
         if (!cdc__lex_kw(&l, "TABLE") && !cdc__lex_kw(&l, "TABLES")) return cdc__lex_kw(&l, "DATABASE") || cdc__lex_kw(&l, "SCHEMA") ? -1 : 0;
         if (cdc__lex_kw(&l, "IF")) cdc__lex_kw(&l, "EXISTS");
         do {

@@ -98,7 +98,8 @@ void cdc__schema_ddl(cdc__schema *s, const char *default_db, size_t dblen, const
 void cdc__schema_clear(cdc__schema *s);
 
 /* The tables a DDL statement names (ALTER/CREATE/DROP/RENAME/TRUNCATE
- * TABLE), each as db (default_db when unqualified) and table, unquoted,
+ * TABLE, CREATE/DROP INDEX ... ON t, CREATE TRIGGER ... ON t), each as db
+ * (default_db when unqualified) and table, unquoted,
  * written as "db\0table\0" pairs into out. Returns the count, or -1 when
  * the statement is DDL this parser cannot read, 0 when it is not table
  * DDL. For tests too. */
