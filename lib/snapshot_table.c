@@ -10,6 +10,7 @@
 
 #include "snapshot_table.h"
 
+#include "rowvalue.h"
 #include "schema.h"
 
 /* ---- helpers of the snapshot modules ------------------------------------ */
@@ -107,6 +108,7 @@ static void table_free(const cdc_allocator *a, cdc__snap_table *t)
     cdc__free(a, t->kc);
     cdc__free(a, t->select_sql);
     cdc__free(a, t->order_sql);
+    cdc__free(a, t->bincls);
 }
 
 static bool system_schema(const char *db)
@@ -452,6 +454,47 @@ int cdc__snap_table_chunk_sql(const cdc__snap_table *t, const char *cond, const 
     return rc;
 }
 
+bool cdc__snap_table_use_binary(cdc__snap_table *t)
+{
+    t->binary = false;
+    if (!t->nsel || t->nextra) return false;
+    if (!t->bincls && !(t->bincls = cdc__malloc(t->t.alloc, t->nsel))) return false;
+    for (size_t j = 0; j < t->nsel; j++) t->bincls[j] = (uint8_t)cdc__snap_bin_class(&t->t.cols[t->sel[j]]);
+    t->binary = true;
+    return true;
+}
+
+int cdc__snap_table_check_bin(const cdc__snap_table *t, const cdc__coldef *cols, size_t ncols, cdc__err *err)
+{
+    for (size_t j = 0; j < ncols && j < t->nsel; j++)
+        if (cdc__bin_class(cols[j].type) != t->bincls[j])
+            return cdc__err_set(err, CDC_ERR_SCHEMA,
+                                "snapshot of %s.%s: result column %zu (%s) has wire type %u, not the layout its type "
+                                "%s has in binary rows",
+                                t->t.db, t->t.name, j + 1, t->t.col_names[t->sel[j]], (unsigned)cols[j].type,
+                                cdc__type_name(t->t.cols[t->sel[j]].type));
+    return CDC_OK;
+}
+
+int cdc__snap_table_split(const cdc__snap_table *t, const uint8_t *row, size_t len, cdc_bytes *fields, cdc__err *err)
+{
+    if (t->binary) return cdc__binrow_split(row, len, t->nsel, t->bincls, fields, err);
+    return cdc__row_parse(row, len, cdc__snap_table_fields(t), fields, err);
+}
+
+int cdc__snap_table_key_text(const cdc__snap_table *t, const cdc_bytes *fields, size_t k, char *buf, cdc_bytes *out,
+                             cdc__err *err)
+{
+    size_t j = t->key_sel[k];
+    const cdc_bytes *v = &fields[j];
+    if (!v->ptr) return cdc__err_set(err, CDC_ERR_CORRUPT, "%s.%s: a NULL primary key value", t->t.db, t->t.name);
+    if (!t->binary) {
+        *out = *v;
+        return CDC_OK;
+    }
+    return cdc__snap_key_text_bin(&t->t.cols[t->sel[j]], t->bincls[j], v->ptr, v->len, buf, out, err);
+}
+
 void cdc__snap_row_init(cdc__snap_row *r, const cdc_allocator *a)
 {
     memset(r, 0, sizeof *r);
@@ -535,7 +578,7 @@ static int repair_labels(cdc__snap_table *t, size_t i, const cdc_bytes *text, co
 
 int cdc__snap_table_row(cdc__snap_table *t, const uint8_t *row, size_t len, cdc__snap_row *r, cdc__err *err)
 {
-    int rc = cdc__row_parse(row, len, cdc__snap_table_fields(t), r->texts, err);
+    int rc = cdc__snap_table_split(t, row, len, r->texts, err);
     if (rc) return rc;
     const cdc_bytes *texts = r->texts;
     memset(r->present, 0, t->t.ncols);
@@ -554,7 +597,10 @@ int cdc__snap_table_row(cdc__snap_table *t, const uint8_t *row, size_t len, cdc_
         }
         if (t->sc[i].index_sel && (rc = repair_labels(t, i, &texts[j], &texts[t->sc[i].index_sel - 1], err)))
             return rc;
-        rc = cdc__snap_value(&t->t.cols[i], t->sc[i].hint, texts[j].ptr, texts[j].len, &r->scratch, &r->vals[i], err);
+        rc = t->binary ? cdc__snap_value_bin(&t->t.cols[i], t->sc[i].hint, t->bincls[j], texts[j].ptr, texts[j].len,
+                                             &r->scratch, &r->vals[i], err)
+                       : cdc__snap_value(&t->t.cols[i], t->sc[i].hint, texts[j].ptr, texts[j].len, &r->scratch,
+                                         &r->vals[i], err);
         if (rc) {
             cdc__err_prefix(err, "snapshot of %s.%s column %s", t->t.db, t->t.name, t->t.col_names[i]);
             return rc;
