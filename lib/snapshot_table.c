@@ -301,15 +301,21 @@ static int check_names(const cdc__result *r, const char *what, cdc__err *err)
     return CDC_OK;
 }
 
-/* byte order, as strcmp() merges it with STATISTICS in cdc__snap_tables_read() */
+/* Byte order, as strcmp() merges it with STATISTICS in cdc__snap_tables_read().
+ * TABLES and COLLATIONS are joined as DISTINCT derived tables: MariaDB
+ * then materializes each once with a key, where joining the
+ * information_schema tables directly costs it a scan of one per row of
+ * COLUMNS (0.16 s of server CPU for 576 columns, against 0.01 s). */
 #define COLUMNS_SQL_(json, join) \
     "SELECT c.TABLE_SCHEMA, c.TABLE_NAME, c.COLUMN_NAME, c.DATA_TYPE, c.COLUMN_TYPE," \
     " c.CHARACTER_OCTET_LENGTH, c.NUMERIC_PRECISION, c.NUMERIC_SCALE, c.DATETIME_PRECISION," \
     " c.CHARACTER_SET_NAME, c.COLLATION_NAME, co.ID, c.IS_NULLABLE, c.COLUMN_KEY, c.EXTRA, t.TABLE_ROWS," \
     " " json " AS JSON_DOC" \
-    " FROM information_schema.COLUMNS c JOIN information_schema.TABLES t" \
+    " FROM information_schema.COLUMNS c JOIN (SELECT DISTINCT TABLE_SCHEMA, TABLE_NAME, TABLE_ROWS, TABLE_TYPE" \
+    " FROM information_schema.TABLES WHERE TABLE_SCHEMA NOT IN " SYS_SCHEMAS ") t" \
     " ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME" \
-    " LEFT JOIN information_schema.COLLATIONS co ON co.COLLATION_NAME = c.COLLATION_NAME" join \
+    " LEFT JOIN (SELECT DISTINCT ID, COLLATION_NAME FROM information_schema.COLLATIONS) co" \
+    " ON co.COLLATION_NAME = c.COLLATION_NAME" join \
     " WHERE t.TABLE_TYPE IN ('BASE TABLE','SYSTEM VERSIONED') AND c.TABLE_SCHEMA NOT IN " SYS_SCHEMAS \
     " ORDER BY CAST(c.TABLE_SCHEMA AS BINARY), CAST(c.TABLE_NAME AS BINARY), c.ORDINAL_POSITION"
 /* MariaDB's JSON columns are LONGTEXT: JSON_DOC tells them (schema.h) */
