@@ -9,8 +9,9 @@
  * a primary-key range of a large one; a resumed snapshot takes them from
  * its checkpoint) and starts N threads. Each thread takes items, reads
  * them in keyset chunks (or one streamed pass when there is no usable
- * key; the SQL is snapshot_table.c's) and packs the text rows into
- * batches on a bounded queue. The caller's thread pops the batches,
+ * key; the SQL is snapshot_table.c's) and packs the rows (binary
+ * protocol where the table allows it, text otherwise) into batches on
+ * a bounded queue. The caller's thread pops the batches,
  * converts values (snapshot_table.c) and calls back, so callbacks never
  * run concurrently and a slow callback stalls the readers instead of
  * growing the queue.

@@ -1,8 +1,8 @@
 /*
  * snapshot_table.c: one captured table as a snapshot reads it
  * (snapshot_table.h): its description from information_schema, its
- * SELECT and keyset chunk SQL, its text rows as the decoder's values,
- * and the one-table reader incremental snapshots page through. The
+ * SELECT and keyset chunk SQL, its text and binary rows as the
+ * decoder's values, and the one-table reader incremental snapshots page through. The
  * value conversions themselves are snapshot_values.c's.
  */
 #include <stdarg.h>

@@ -3,8 +3,8 @@
  * (snapshot_table.c). Its description comes from information_schema:
  * the columns as TABLE_MAP with full metadata would describe them, and
  * the primary key. From it come the table's SELECT, the SQL of one
- * keyset chunk, and the conversion of its text rows into the values the
- * binlog decoder gives. The parallel snapshot (snapshot.c), the
+ * keyset chunk, and the conversion of its rows (text, or binary through
+ * a prepared statement) into the values the binlog decoder gives. The parallel snapshot (snapshot.c), the
  * consistency point (snapshot_point.c, which checks that definitions did
  * not change under it) and incremental snapshots (incremental.c, through
  * cdc__snap_one_*) all read tables this way. Internal; not installed.
