@@ -4,6 +4,7 @@
  *   0  initial handshake, auth switch request, server version string
  *   1  packet stream -> de-framer -> query reply reader (second byte:
  *      bit 0 = CLIENT_DEPRECATE_EOF), plus the single-packet parsers
+ *      (binary-protocol rows and the COM_STMT_PREPARE reply too)
  *   2  compressed packet stream -> unpack (with a size limit) -> de-framer
  * Any input must give CDC_OK or a clean error, never a crash or a read
  * out of bounds.
@@ -46,6 +47,12 @@ static void replies(const uint8_t *s, size_t n, uint32_t caps)
         (void)cdc__ok_parse(p, len, caps, &ok, &e);
         (void)cdc__coldef_parse(p, len, &col, &e);
         (void)cdc__row_parse(p, len, 4, vals, &e);
+        /* binary rows, their column layouts taken from the payload's end */
+        uint8_t cls[4];
+        for (size_t i = 0; i < 4; i++) cls[i] = (uint8_t)(len > i ? p[len - 1 - i] % 7 : 0);
+        (void)cdc__binrow_split(p, len, 4, cls, vals, &e);
+        cdc__stmt_info st;
+        (void)cdc__stmt_prepare_ok_parse(p, len, &st, &e);
         if (len && p[0] == 0xff) (void)cdc__err_packet(p, len, &e);
         cdc__deframer_next(&d);
     }

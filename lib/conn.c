@@ -640,14 +640,13 @@ int cdc__conn_connect(cdc__conn *c, const cdc__conn_opts *o, cdc__err *err)
 
 /* ---- queries ------------------------------------------------------ */
 
-int cdc__conn_query(cdc__conn *c, const char *sql, size_t len, const cdc__query_handler *h, void *ud, cdc__err *err)
+/* Reads a command's reply (result sets or OK/ERR) into h. */
+static int read_reply(cdc__conn *c, const cdc__query_handler *h, void *ud, cdc__err *err)
 {
-    int rc = cdc__conn_write_command(c, CDC_COM_QUERY, sql, len, err);
-    if (rc) return rc;
     cdc__rs rs;
     cdc__rs_init(&rs, c->alloc, c->caps);
     rs.raw_rows = h && h->raw_row;
-    int cbrc = 0, result = CDC_OK;
+    int cbrc = 0, result = CDC_OK, rc;
     for (;;) {
         cdc_bytes p;
         if ((rc = cdc__conn_read_packet(c, &p, err))) { result = rc; break; }
@@ -672,6 +671,81 @@ int cdc__conn_query(cdc__conn *c, const char *sql, size_t len, const cdc__query_
     if (cbrc)
         return cdc__err_set(err, cbrc < 0 ? cbrc : CDC_ERR_CALLBACK, "query callback returned %d", cbrc);
     return CDC_OK;
+}
+
+int cdc__conn_query(cdc__conn *c, const char *sql, size_t len, const cdc__query_handler *h, void *ud, cdc__err *err)
+{
+    int rc = cdc__conn_write_command(c, CDC_COM_QUERY, sql, len, err);
+    if (rc) return rc;
+    return read_reply(c, h, ud, err);
+}
+
+/* ---- prepared statements (binary protocol) ------------------------ */
+
+int cdc__conn_prepare(cdc__conn *c, const char *sql, size_t len, cdc__stmt_info *st, cdc__err *err)
+{
+    memset(st, 0, sizeof *st);
+    int rc = cdc__conn_write_command(c, CDC_COM_STMT_PREPARE, sql, len, err);
+    if (rc) return rc;
+    cdc_bytes p;
+    if ((rc = cdc__conn_read_packet(c, &p, err))) return rc;
+    if (p.len && p.ptr[0] == 0xff) return cdc__err_packet(p.ptr, p.len, err);
+    if ((rc = cdc__stmt_prepare_ok_parse(p.ptr, p.len, st, err))) return broken(c, rc);
+    /* parameter, then column definitions, each list ended by an EOF
+     * packet unless DEPRECATE_EOF; the execute reply repeats the columns */
+    for (int list = 0; list < 2; list++) {
+        unsigned n = list ? st->ncols : st->nparams;
+        for (unsigned i = 0; i < n; i++) {
+            if ((rc = cdc__conn_read_packet(c, &p, err))) return rc;
+            cdc__coldef cd;
+            if ((rc = cdc__coldef_parse(p.ptr, p.len, &cd, err))) return broken(c, rc);
+        }
+        if (n && !(c->caps & CDC_CAP_DEPRECATE_EOF)) {
+            if ((rc = cdc__conn_read_packet(c, &p, err))) return rc;
+            if (!cdc__is_eof(p.ptr, p.len))
+                return broken(c, cdc__err_set(err, CDC_ERR_PROTOCOL,
+                                              "COM_STMT_PREPARE: expected EOF after %u definitions, got 0x%02x", n,
+                                              p.len ? p.ptr[0] : 0));
+        }
+    }
+    return CDC_OK;
+}
+
+int cdc__conn_execute(cdc__conn *c, uint32_t stmt_id, const cdc__query_handler *h, void *ud, cdc__err *err)
+{
+    /* statement id, flags (no cursor), iteration count 1; no parameters */
+    uint8_t b[9] = {0};
+    cdc__put_le32(b, stmt_id);
+    cdc__put_le32(b + 5, 1);
+    int rc = cdc__conn_write_command(c, CDC_COM_STMT_EXECUTE, b, sizeof b, err);
+    if (rc) return rc;
+    return read_reply(c, h, ud, err);
+}
+
+int cdc__conn_stmt_close(cdc__conn *c, uint32_t stmt_id, cdc__err *err)
+{
+    uint8_t b[4];
+    cdc__put_le32(b, stmt_id);
+    /* the server sends no reply */
+    return cdc__conn_write_command(c, CDC_COM_STMT_CLOSE, b, sizeof b, err);
+}
+
+int cdc__conn_query_binary(cdc__conn *c, const char *sql, size_t len, const cdc__query_handler *h, void *ud,
+                           cdc__err *err)
+{
+    cdc__stmt_info st;
+    int rc = cdc__conn_prepare(c, sql, len, &st, err);
+    if (rc) return rc;
+    rc = cdc__conn_execute(c, st.id, h, ud, err);
+    if (!c->broken) {
+        cdc__err e;
+        int crc = cdc__conn_stmt_close(c, st.id, &e);
+        if (!rc && crc) {
+            *err = e;
+            rc = crc;
+        }
+    }
+    return rc;
 }
 
 int cdc__conn_exec(cdc__conn *c, const char *sql, cdc__err *err)

@@ -24,6 +24,9 @@ enum {
     CDC_COM_BINLOG_DUMP = 0x12,
     CDC_COM_REGISTER_SLAVE = 0x15,
     CDC_COM_BINLOG_DUMP_GTID = 0x1e,
+    CDC_COM_STMT_PREPARE = 0x16,
+    CDC_COM_STMT_EXECUTE = 0x17,
+    CDC_COM_STMT_CLOSE = 0x19,
 };
 
 /* Default limit on one logical payload read from the server (1 GiB is
@@ -99,6 +102,21 @@ typedef struct cdc__query_handler {
  * server and callback errors.
  */
 int cdc__conn_query(cdc__conn *c, const char *sql, size_t len, const cdc__query_handler *h, void *ud, cdc__err *err);
+
+/*
+ * The same reply through a prepared statement: COM_STMT_PREPARE of sql
+ * (no parameters), COM_STMT_EXECUTE without a cursor, COM_STMT_CLOSE.
+ * Rows come in the binary protocol (resultset.h, cdc__binrow_split), so
+ * only raw_row makes sense in h (row is not called for them). Errors as
+ * cdc__conn_query; a server error at prepare (a statement that cannot
+ * be prepared) leaves the connection usable.
+ */
+int cdc__conn_query_binary(cdc__conn *c, const char *sql, size_t len, const cdc__query_handler *h, void *ud,
+                           cdc__err *err);
+/* Its steps: prepare (st receives the id and counts), execute, close. */
+int cdc__conn_prepare(cdc__conn *c, const char *sql, size_t len, cdc__stmt_info *st, cdc__err *err);
+int cdc__conn_execute(cdc__conn *c, uint32_t stmt_id, const cdc__query_handler *h, void *ud, cdc__err *err);
+int cdc__conn_stmt_close(cdc__conn *c, uint32_t stmt_id, cdc__err *err);
 
 /* A query's first result set with columns, stored whole (cdc__result,
  * resultset.h). */

@@ -128,6 +128,83 @@ int cdc__row_parse(const uint8_t *p, size_t n, size_t ncols, cdc_bytes *vals, cd
     return CDC_OK;
 }
 
+int cdc__stmt_prepare_ok_parse(const uint8_t *p, size_t n, cdc__stmt_info *st, cdc__err *err)
+{
+    memset(st, 0, sizeof *st);
+    /* MySQL may add a metadata-follows byte; MariaDB sends 12 bytes */
+    if (n < 12 || p[0] != 0x00)
+        return cdc__err_set(err, CDC_ERR_PROTOCOL, "malformed COM_STMT_PREPARE reply (%zu bytes, first 0x%02x)", n,
+                            n ? p[0] : 0);
+    st->id = cdc__le32(p + 1);
+    st->ncols = cdc__le16(p + 5);
+    st->nparams = cdc__le16(p + 7);
+    st->warnings = cdc__le16(p + 10);
+    return CDC_OK;
+}
+
+int cdc__bin_class(uint8_t t)
+{
+    switch (t) {
+    case 1: return CDC__BIN_1;                               /* TINY */
+    case 2: case 13: return CDC__BIN_2;                      /* SHORT, YEAR */
+    case 3: case 4: case 9: return CDC__BIN_4;               /* LONG, FLOAT, INT24 */
+    case 5: case 8: return CDC__BIN_8;                       /* DOUBLE, LONGLONG */
+    case 7: case 10: case 12: case 14: return CDC__BIN_DATETIME; /* TIMESTAMP, DATE, DATETIME, NEWDATE */
+    case 11: return CDC__BIN_TIME;
+    default: return CDC__BIN_LENENC;
+    }
+}
+
+int cdc__binrow_split(const uint8_t *p, size_t n, size_t ncols, const uint8_t *cls, cdc_bytes *vals, cdc__err *err)
+{
+    size_t nb = (ncols + 7 + 2) / 8;
+    if (n < 1 + nb || p[0] != 0x00)
+        return cdc__err_set(err, CDC_ERR_PROTOCOL, "binary row of %zu bytes: %s", n,
+                            n && p[0] != 0x00 ? "does not start with 0x00" : "shorter than its NULL bitmap");
+    const uint8_t *nulls = p + 1;
+    cdc__reader r = cdc__rd(p + 1 + nb, n - 1 - nb);
+    for (size_t i = 0; i < ncols; i++) {
+        if (nulls[(i + 2) / 8] & (1u << ((i + 2) % 8))) {
+            vals[i] = (cdc_bytes){NULL, 0};
+            continue;
+        }
+        size_t at = r.off, len;
+        static const uint8_t width[] = {0, 1, 2, 4, 8};
+        switch (cls[i]) {
+        case CDC__BIN_LENENC: {
+            bool null = false;
+            vals[i] = cdc__rd_lenenc_bytes(&r, &null);
+            if (null && !r.bad)
+                return cdc__err_set(err, CDC_ERR_PROTOCOL, "binary row: column %zu of %zu is 0xfb (a text-protocol "
+                                                           "NULL) but not NULL in the bitmap", i + 1, ncols);
+            break;
+        }
+        case CDC__BIN_1: case CDC__BIN_2: case CDC__BIN_4: case CDC__BIN_8:
+            len = width[cls[i]];
+            vals[i] = (cdc_bytes){cdc__rd_take(&r, len), len};
+            break;
+        case CDC__BIN_DATETIME: case CDC__BIN_TIME:
+            len = cdc__rd_u8(&r);
+            if (!r.bad && !(cls[i] == CDC__BIN_TIME ? len == 0 || len == 8 || len == 12
+                                                      : len == 0 || len == 4 || len == 7 || len == 11))
+                return cdc__err_set(err, CDC_ERR_PROTOCOL, "binary row: column %zu of %zu: a %s value of %zu bytes",
+                                    i + 1, ncols, cls[i] == CDC__BIN_TIME ? "TIME" : "date/time", len);
+            vals[i] = (cdc_bytes){p + 1 + nb + r.off, len};
+            if (!cdc__rd_skip(&r, len)) vals[i].ptr = NULL;
+            break;
+        default:
+            return cdc__err_set(err, CDC_ERR_STATE, "binary row: column %zu has no layout", i + 1);
+        }
+        if (r.bad)
+            return cdc__err_set(err, CDC_ERR_PROTOCOL, "binary row truncated in column %zu of %zu (byte %zu of %zu)",
+                                i + 1, ncols, 1 + nb + at, n);
+    }
+    if (cdc__rd_left(&r))
+        return cdc__err_set(err, CDC_ERR_PROTOCOL, "binary row has %zu bytes after its %zu columns", cdc__rd_left(&r),
+                            ncols);
+    return CDC_OK;
+}
+
 enum { RS_START, RS_COLDEFS, RS_COLS_EOF, RS_ROWS };
 
 void cdc__rs_init(cdc__rs *rs, const cdc_allocator *a, uint32_t caps)

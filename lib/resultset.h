@@ -61,6 +61,36 @@ int cdc__coldef_parse(const uint8_t *p, size_t n, cdc__coldef *c, cdc__err *err)
  * when the row has more or fewer values than columns or is truncated. */
 int cdc__row_parse(const uint8_t *p, size_t n, size_t ncols, cdc_bytes *vals, cdc__err *err);
 
+/* ---- the binary protocol (prepared statements) ---------------------- */
+
+/* The COM_STMT_PREPARE OK packet: 0x00, statement id (4), columns (2),
+ * parameters (2), a filler byte, warnings (2). */
+typedef struct cdc__stmt_info {
+    uint32_t id;
+    unsigned ncols, nparams, warnings;
+} cdc__stmt_info;
+/* CDC_ERR_PROTOCOL when p is not such a packet. */
+int cdc__stmt_prepare_ok_parse(const uint8_t *p, size_t n, cdc__stmt_info *st, cdc__err *err);
+
+/* How a value of a result column of wire type t is laid out in a binary
+ * row: a length-encoded string (DECIMAL, strings, BIT, ENUM, JSON...),
+ * fixed 1, 2, 4 or 8 little-endian bytes, or a length byte followed by
+ * that many bytes (DATE/DATETIME/TIMESTAMP: 0, 4, 7 or 11; TIME: 0, 8
+ * or 12). */
+enum { CDC__BIN_LENENC = 0, CDC__BIN_1, CDC__BIN_2, CDC__BIN_4, CDC__BIN_8, CDC__BIN_DATETIME, CDC__BIN_TIME };
+int cdc__bin_class(uint8_t wire_type);
+
+/*
+ * Splits a binary-protocol row (0x00, the NULL bitmap of ncols + 2 bits,
+ * the non-NULL values) of columns of classes cls[0..ncols) into vals: a
+ * NULL value has ptr == NULL; a fixed-width value views its bytes, a
+ * string its content, a temporal value the bytes after its length byte
+ * (len 0 for the zero value). CDC_ERR_PROTOCOL names the column and byte
+ * when the row is truncated, longer than its values, has a bad header or
+ * a temporal length the protocol does not have.
+ */
+int cdc__binrow_split(const uint8_t *p, size_t n, size_t ncols, const uint8_t *cls, cdc_bytes *vals, cdc__err *err);
+
 /* What feeding one packet to the result reader produced. */
 typedef enum cdc__rs_event {
     CDC_RS_NEED_MORE = 0, /* consumed; feed the next packet */

@@ -9,8 +9,9 @@
  * a primary-key range of a large one; a resumed snapshot takes them from
  * its checkpoint) and starts N threads. Each thread takes items, reads
  * them in keyset chunks (or one streamed pass when there is no usable
- * key; the SQL is snapshot_table.c's) and packs the text rows into
- * batches on a bounded queue. The caller's thread pops the batches,
+ * key; the SQL is snapshot_table.c's) and packs the rows (binary
+ * protocol where the table allows it, text otherwise) into batches on
+ * a bounded queue. The caller's thread pops the batches,
  * converts values (snapshot_table.c) and calls back, so callbacks never
  * run concurrently and a slow callback stalls the readers instead of
  * growing the queue.
@@ -77,6 +78,7 @@ typedef struct worker {
     size_t item;                /* index of the item being read */
     cdc__buf lastkey;            /* key values of the last row, back to back */
     cdc_bytes *last;            /* views into lastkey */
+    size_t *last_len;           /* take_last_key()'s lengths */
     size_t last_cap;
     uint64_t chunk_n;           /* rows in the current chunk */
     bool streamed;              /* the item is one ordered query, cut into chunks as it arrives */
@@ -434,17 +436,24 @@ static int take_last_key(worker *w, batch *b)
     const uint8_t *p = b->data.data + w->last_row;
     uint32_t len = cdc__le32(p);
     cdc__err e;
-    if (cdc__row_parse(p + 4, len, t->nsel + t->nextra, w->vals, &e)) {
+    if (cdc__snap_table_split(t, p + 4, len, w->vals, &e)) {
         w->err = e;
         return e.code;
     }
     cdc__buf_reset(&w->lastkey);
+    size_t *lens = w->last_len;
     for (size_t k = 0; k < t->nkey; k++) {
-        const cdc_bytes *v = &w->vals[t->key_sel[k]];
-        if (cdc__buf_append(&w->lastkey, v->ptr ? v->ptr : (const uint8_t *)"", v->len)) return CDC_ERR_NOMEM;
+        char buf[CDC__SNAP_KEYTEXT_MAX];
+        cdc_bytes v;
+        if (cdc__snap_table_key_text(t, w->vals, k, buf, &v, &e)) {
+            w->err = e;
+            return e.code;
+        }
+        if (cdc__buf_append(&w->lastkey, v.ptr ? v.ptr : (const uint8_t *)"", v.len)) return CDC_ERR_NOMEM;
+        lens[k] = v.len;
     }
-    for (size_t k = 0, off = 0; k < t->nkey; off += w->vals[t->key_sel[k]].len, k++)
-        w->last[k] = (cdc_bytes){w->lastkey.data + off, w->vals[t->key_sel[k]].len};
+    for (size_t k = 0, off = 0; k < t->nkey; off += lens[k], k++)
+        w->last[k] = (cdc_bytes){w->lastkey.data + off, lens[k]};
     w->last_row = SIZE_MAX;
     return CDC_OK;
 }
@@ -506,6 +515,7 @@ static int check_columns(const cdc__coldef *cols, size_t ncols, void *ud)
                             "snapshot of %s.%s: the table's definition changed under the snapshot (%s differs: "
                             "result column %zu); no row of the new definition is delivered",
                             t->t.db, t->t.name, why, bad + 1);
+    if (t->binary) return cdc__snap_table_check_bin(t, cols, ncols, &w->cb_err);
     return CDC_OK;
 }
 
@@ -518,8 +528,10 @@ static int read_item(worker *w, const snap_item *it)
     w->item = (size_t)(it - s->items);
     if (t->nkey > w->last_cap) {
         cdc_bytes *n = cdc__realloc(s->a, w->last, t->nkey * sizeof *n);
-        if (!n) return cdc__err_set(&w->err, CDC_ERR_NOMEM, "out of memory");
-        w->last = n;
+        if (n) w->last = n;
+        size_t *l = n ? cdc__realloc(s->a, w->last_len, t->nkey * sizeof *l) : NULL;
+        if (l) w->last_len = l;
+        if (!n || !l) return cdc__err_set(&w->err, CDC_ERR_NOMEM, "out of memory");
         w->last_cap = t->nkey;
     }
     size_t nv = t->nsel + t->nextra + 1;
@@ -569,7 +581,10 @@ static int read_item(worker *w, const snap_item *it)
         }
         w->chunk_n = 0;
         w->cb_err.code = 0;
-        rc = cdc__conn_query(w->conn, (const char *)sql.data, sql.len, &h, w, &w->err);
+        /* the binary protocol spares the server formatting numbers and
+         * times as text (docs/performance.md) */
+        rc = t->binary ? cdc__conn_query_binary(w->conn, (const char *)sql.data, sql.len, &h, w, &w->err)
+                       : cdc__conn_query(w->conn, (const char *)sql.data, sql.len, &h, w, &w->err);
         if (rc == CDC_ERR_SCHEMA && w->cb_err.code) {
             w->err = w->cb_err;
             break;
@@ -880,6 +895,7 @@ void cdc__snap_free(snap *s)
     for (size_t i = 0; i < s->nw; i++) {
         cdc__buf_free(&s->w[i].lastkey);
         cdc__free(s->a, s->w[i].last);
+        cdc__free(s->a, s->w[i].last_len);
         cdc__free(s->a, s->w[i].vals);
         if (s->w[i].cur) batch_put(s, s->w[i].cur);
     }
@@ -975,6 +991,7 @@ int cdc__snap_open(snap **out, const cdc__snap_opts *o, const cdc__snap_cbs *cb,
         if (rc) rc = cdc__err_set(err, rc > 0 ? CDC_ERR_CALLBACK : rc, "snapshot: the point callback returned %d", rc);
     }
     if (!rc && !o->no_data) rc = plan_items(s, err);
+    for (size_t i = 0; !rc && !o->text_protocol && i < s->ntables; i++) cdc__snap_table_use_binary(&s->tables[i]);
     if (!rc) {
         size_t maxcols = 1;
         for (size_t i = 0; i < s->ntables; i++)

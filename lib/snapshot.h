@@ -102,6 +102,9 @@ typedef struct cdc__snap_opts {
      * instead of one ordered query per work item cut into chunks of
      * chunk_rows as its rows arrive (the default, fewer round trips). */
     bool limit_queries;
+    /* Read rows with COM_QUERY's text protocol even where the binary
+     * protocol (a prepared statement) could be used. */
+    bool text_protocol;
     bool no_data;            /* take the point and the schema, read no rows */
     bool maria_lock;         /* MariaDB, N > 1: take the short read lock at once
                                 instead of retrying lock-free (tests use it) */

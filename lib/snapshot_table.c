@@ -1,8 +1,8 @@
 /*
  * snapshot_table.c: one captured table as a snapshot reads it
  * (snapshot_table.h): its description from information_schema, its
- * SELECT and keyset chunk SQL, its text rows as the decoder's values,
- * and the one-table reader incremental snapshots page through. The
+ * SELECT and keyset chunk SQL, its text and binary rows as the
+ * decoder's values, and the one-table reader incremental snapshots page through. The
  * value conversions themselves are snapshot_values.c's.
  */
 #include <stdarg.h>
@@ -10,6 +10,7 @@
 
 #include "snapshot_table.h"
 
+#include "rowvalue.h"
 #include "schema.h"
 
 /* ---- helpers of the snapshot modules ------------------------------------ */
@@ -107,6 +108,7 @@ static void table_free(const cdc_allocator *a, cdc__snap_table *t)
     cdc__free(a, t->kc);
     cdc__free(a, t->select_sql);
     cdc__free(a, t->order_sql);
+    cdc__free(a, t->bincls);
 }
 
 static bool system_schema(const char *db)
@@ -299,15 +301,21 @@ static int check_names(const cdc__result *r, const char *what, cdc__err *err)
     return CDC_OK;
 }
 
-/* byte order, as strcmp() merges it with STATISTICS in cdc__snap_tables_read() */
+/* Byte order, as strcmp() merges it with STATISTICS in cdc__snap_tables_read().
+ * TABLES and COLLATIONS are joined as DISTINCT derived tables: MariaDB
+ * then materializes each once with a key, where joining the
+ * information_schema tables directly costs it a scan of one per row of
+ * COLUMNS (0.16 s of server CPU for 576 columns, against 0.01 s). */
 #define COLUMNS_SQL_(json, join) \
     "SELECT c.TABLE_SCHEMA, c.TABLE_NAME, c.COLUMN_NAME, c.DATA_TYPE, c.COLUMN_TYPE," \
     " c.CHARACTER_OCTET_LENGTH, c.NUMERIC_PRECISION, c.NUMERIC_SCALE, c.DATETIME_PRECISION," \
     " c.CHARACTER_SET_NAME, c.COLLATION_NAME, co.ID, c.IS_NULLABLE, c.COLUMN_KEY, c.EXTRA, t.TABLE_ROWS," \
     " " json " AS JSON_DOC" \
-    " FROM information_schema.COLUMNS c JOIN information_schema.TABLES t" \
+    " FROM information_schema.COLUMNS c JOIN (SELECT DISTINCT TABLE_SCHEMA, TABLE_NAME, TABLE_ROWS, TABLE_TYPE" \
+    " FROM information_schema.TABLES WHERE TABLE_SCHEMA NOT IN " SYS_SCHEMAS ") t" \
     " ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME" \
-    " LEFT JOIN information_schema.COLLATIONS co ON co.COLLATION_NAME = c.COLLATION_NAME" join \
+    " LEFT JOIN (SELECT DISTINCT ID, COLLATION_NAME FROM information_schema.COLLATIONS) co" \
+    " ON co.COLLATION_NAME = c.COLLATION_NAME" join \
     " WHERE t.TABLE_TYPE IN ('BASE TABLE','SYSTEM VERSIONED') AND c.TABLE_SCHEMA NOT IN " SYS_SCHEMAS \
     " ORDER BY CAST(c.TABLE_SCHEMA AS BINARY), CAST(c.TABLE_NAME AS BINARY), c.ORDINAL_POSITION"
 /* MariaDB's JSON columns are LONGTEXT: JSON_DOC tells them (schema.h) */
@@ -452,6 +460,47 @@ int cdc__snap_table_chunk_sql(const cdc__snap_table *t, const char *cond, const 
     return rc;
 }
 
+bool cdc__snap_table_use_binary(cdc__snap_table *t)
+{
+    t->binary = false;
+    if (!t->nsel || t->nextra) return false;
+    if (!t->bincls && !(t->bincls = cdc__malloc(t->t.alloc, t->nsel))) return false;
+    for (size_t j = 0; j < t->nsel; j++) t->bincls[j] = (uint8_t)cdc__snap_bin_class(&t->t.cols[t->sel[j]]);
+    t->binary = true;
+    return true;
+}
+
+int cdc__snap_table_check_bin(const cdc__snap_table *t, const cdc__coldef *cols, size_t ncols, cdc__err *err)
+{
+    for (size_t j = 0; j < ncols && j < t->nsel; j++)
+        if (cdc__bin_class(cols[j].type) != t->bincls[j])
+            return cdc__err_set(err, CDC_ERR_SCHEMA,
+                                "snapshot of %s.%s: result column %zu (%s) has wire type %u, not the layout its type "
+                                "%s has in binary rows",
+                                t->t.db, t->t.name, j + 1, t->t.col_names[t->sel[j]], (unsigned)cols[j].type,
+                                cdc__type_name(t->t.cols[t->sel[j]].type));
+    return CDC_OK;
+}
+
+int cdc__snap_table_split(const cdc__snap_table *t, const uint8_t *row, size_t len, cdc_bytes *fields, cdc__err *err)
+{
+    if (t->binary) return cdc__binrow_split(row, len, t->nsel, t->bincls, fields, err);
+    return cdc__row_parse(row, len, cdc__snap_table_fields(t), fields, err);
+}
+
+int cdc__snap_table_key_text(const cdc__snap_table *t, const cdc_bytes *fields, size_t k, char *buf, cdc_bytes *out,
+                             cdc__err *err)
+{
+    size_t j = t->key_sel[k];
+    const cdc_bytes *v = &fields[j];
+    if (!v->ptr) return cdc__err_set(err, CDC_ERR_CORRUPT, "%s.%s: a NULL primary key value", t->t.db, t->t.name);
+    if (!t->binary) {
+        *out = *v;
+        return CDC_OK;
+    }
+    return cdc__snap_key_text_bin(&t->t.cols[t->sel[j]], t->bincls[j], v->ptr, v->len, buf, out, err);
+}
+
 void cdc__snap_row_init(cdc__snap_row *r, const cdc_allocator *a)
 {
     memset(r, 0, sizeof *r);
@@ -535,7 +584,7 @@ static int repair_labels(cdc__snap_table *t, size_t i, const cdc_bytes *text, co
 
 int cdc__snap_table_row(cdc__snap_table *t, const uint8_t *row, size_t len, cdc__snap_row *r, cdc__err *err)
 {
-    int rc = cdc__row_parse(row, len, cdc__snap_table_fields(t), r->texts, err);
+    int rc = cdc__snap_table_split(t, row, len, r->texts, err);
     if (rc) return rc;
     const cdc_bytes *texts = r->texts;
     memset(r->present, 0, t->t.ncols);
@@ -554,7 +603,10 @@ int cdc__snap_table_row(cdc__snap_table *t, const uint8_t *row, size_t len, cdc_
         }
         if (t->sc[i].index_sel && (rc = repair_labels(t, i, &texts[j], &texts[t->sc[i].index_sel - 1], err)))
             return rc;
-        rc = cdc__snap_value(&t->t.cols[i], t->sc[i].hint, texts[j].ptr, texts[j].len, &r->scratch, &r->vals[i], err);
+        rc = t->binary ? cdc__snap_value_bin(&t->t.cols[i], t->sc[i].hint, t->bincls[j], texts[j].ptr, texts[j].len,
+                                             &r->scratch, &r->vals[i], err)
+                       : cdc__snap_value(&t->t.cols[i], t->sc[i].hint, texts[j].ptr, texts[j].len, &r->scratch,
+                                         &r->vals[i], err);
         if (rc) {
             cdc__err_prefix(err, "snapshot of %s.%s column %s", t->t.db, t->t.name, t->t.col_names[i]);
             return rc;

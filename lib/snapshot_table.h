@@ -3,8 +3,8 @@
  * (snapshot_table.c). Its description comes from information_schema:
  * the columns as TABLE_MAP with full metadata would describe them, and
  * the primary key. From it come the table's SELECT, the SQL of one
- * keyset chunk, and the conversion of its text rows into the values the
- * binlog decoder gives. The parallel snapshot (snapshot.c), the
+ * keyset chunk, and the conversion of its rows (text, or binary through
+ * a prepared statement) into the values the binlog decoder gives. The parallel snapshot (snapshot.c), the
  * consistency point (snapshot_point.c, which checks that definitions did
  * not change under it) and incremental snapshots (incremental.c, through
  * cdc__snap_one_*) all read tables this way. Internal; not installed.
@@ -45,6 +45,11 @@ typedef struct cdc__snap_table {
     uint8_t **repaired;         /* label copies made while converting rows */
     size_t nrepaired;
     uint64_t fp;                /* fingerprint of its definition */
+    /* rows come in the binary protocol (a prepared statement), each
+     * select position j laid out as bincls[j] (CDC__BIN_*); set by
+     * cdc__snap_table_use_binary() */
+    bool binary;
+    uint8_t *bincls;
     /* the parallel run's bookkeeping (snapshot.c); this module leaves it alone */
     uint64_t rows_done, chunks_done;
     size_t items_left;
@@ -99,6 +104,30 @@ size_t cdc__snap_table_fields(const cdc__snap_table *t);
 int cdc__snap_table_chunk_sql(const cdc__snap_table *t, const char *cond, const cdc_bytes *last, uint64_t limit,
                               cdc__buf *out);
 
+/*
+ * Makes t's rows be read in the binary protocol when its columns allow
+ * it (every select position has a known binary layout, no col+0 label
+ * columns, at least one column); returns whether they will. CDC_ERR_NOMEM
+ * leaves t on the text protocol.
+ */
+bool cdc__snap_table_use_binary(cdc__snap_table *t);
+/* Checks a result's column definitions against t's binary layouts:
+ * CDC_ERR_SCHEMA naming the column when one differs. */
+int cdc__snap_table_check_bin(const cdc__snap_table *t, const cdc__coldef *cols, size_t ncols, cdc__err *err);
+/*
+ * Splits a row of t's SELECT, text or binary as t->binary says, into
+ * fields[0..cdc__snap_table_fields(t)) (views into row). CDC_ERR_PROTOCOL
+ * for a malformed row.
+ */
+int cdc__snap_table_split(const cdc__snap_table *t, const uint8_t *row, size_t len, cdc_bytes *fields, cdc__err *err);
+/*
+ * The text of key column k of a split row, as a text-protocol row has
+ * it (for the keyset SQL and the checkpoint): fields' bytes, or written
+ * into buf (CDC__SNAP_KEYTEXT_MAX bytes) for binary values.
+ */
+int cdc__snap_table_key_text(const cdc__snap_table *t, const cdc_bytes *fields, size_t k, char *buf, cdc_bytes *out,
+                             cdc__err *err);
+
 /* Where a row's values go, sized for the widest table it will hold. */
 typedef struct cdc__snap_row {
     const cdc_allocator *a;
@@ -114,8 +143,8 @@ int cdc__snap_row_alloc(cdc__snap_row *r, size_t ncols);
 void cdc__snap_row_free(cdc__snap_row *r);
 
 /*
- * Splits a text-protocol row of t's SELECT (row, len: lenenc fields)
- * into r->texts and converts it into r->vals and r->present, as the
+ * Splits a row of t's SELECT (row, len: lenenc fields, or a binary row
+ * when t->binary) into r->texts and converts it into r->vals and r->present, as the
  * binlog decoder would give the same row; values may point into row and
  * r->scratch and are valid until the next call. Repairs ENUM/SET labels
  * the metadata spelled lossily (see cdc__snap_col.index_sel), so t

@@ -10,7 +10,10 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include <stdio.h>
+
 #include "decimal.h"
+#include "resultset.h"
 #include "snapshot_values.h"
 #include "temporal.h"
 #include "rowvalue.h"
@@ -254,6 +257,196 @@ int cdc__snap_value(const cdc_column *col, int hint, const uint8_t *s, size_t le
     /* the binlog has no negative zero TIME */
     if (out->kind == CDC_K_TIME && !out->v.tm.hour && !out->v.tm.minute && !out->v.tm.second && !out->v.tm.usec)
         out->v.tm.neg = 0;
+    return CDC_OK;
+}
+
+/* ---- binary-protocol values ------------------------------------------ */
+
+int cdc__snap_bin_class(const cdc_column *col)
+{
+    switch (col->type) {
+    case CDC_T_TINY: return CDC__BIN_1;
+    case CDC_T_SHORT: case CDC_T_YEAR: return CDC__BIN_2;
+    case CDC_T_INT24: case CDC_T_LONG: return CDC__BIN_4;
+    case CDC_T_LONGLONG: case CDC_T_DOUBLE: case CDC_T_FLOAT: return CDC__BIN_8; /* FLOAT: CAST(... AS DOUBLE) */
+    case CDC_T_DATE: case CDC_T_DATETIME2: case CDC_T_TIMESTAMP2: return CDC__BIN_DATETIME;
+    case CDC_T_TIME2: return CDC__BIN_TIME;
+    default: return CDC__BIN_LENENC;
+    }
+}
+
+static int bin_bad(const cdc_column *col, const char *why, cdc__err *err)
+{
+    return cdc__err_set(err, CDC_ERR_CORRUPT, "%s: the server sent a binary value that %s", cdc__type_name(col->type),
+                        why);
+}
+
+/* A binary DATE/DATETIME/TIMESTAMP (the bytes after its length byte) or
+ * TIME into calendar fields, checked as the text parsers check. */
+static int bin_temporal(const cdc_column *col, int cls, const uint8_t *v, size_t len, cdc__temporal *tm,
+                        cdc__err *err)
+{
+    memset(tm, 0, sizeof *tm);
+    if (cls == CDC__BIN_TIME) {
+        if (len != 0 && len != 8 && len != 12) return bin_bad(col, "has a bad length", err);
+        if (!len) return CDC_OK;
+        uint32_t days = cdc__le32(v + 1);
+        if (v[0] > 1 || days > 34 || v[5] > 23 || v[6] > 59 || v[7] > 59)
+            return bin_bad(col, "is out of range", err);
+        tm->neg = v[0];
+        tm->hour = days * 24 + v[5];
+        tm->minute = v[6];
+        tm->second = v[7];
+        if (len == 12) tm->usec = cdc__le32(v + 8);
+    } else {
+        if (len != 0 && len != 4 && len != 7 && len != 11) return bin_bad(col, "has a bad length", err);
+        if (!len) return CDC_OK;
+        tm->year = cdc__le16(v);
+        tm->month = v[2];
+        tm->day = v[3];
+        if (len >= 7) {
+            tm->hour = v[4];
+            tm->minute = v[5];
+            tm->second = v[6];
+        }
+        if (len == 11) tm->usec = cdc__le32(v + 7);
+        if (tm->year > 9999 || tm->month > 12 || tm->day > 31 || tm->hour > 23 || tm->minute > 59 || tm->second > 59)
+            return bin_bad(col, "is out of range", err);
+    }
+    if (tm->usec > 999999) return bin_bad(col, "has more than 999999 microseconds", err);
+    return CDC_OK;
+}
+
+int cdc__snap_value_bin(const cdc_column *col, int hint, int cls, const uint8_t *v, size_t len, cdc__buf *scratch,
+                        cdc_value *out, cdc__err *err)
+{
+    if (cls == CDC__BIN_LENENC) return cdc__snap_value(col, hint, v, len, scratch, out, err);
+    memset(out, 0, sizeof *out);
+    out->col = col;
+    static const uint8_t width[] = {0, 1, 2, 4, 8};
+    if (cls >= CDC__BIN_1 && cls <= CDC__BIN_8 && len != width[cls]) return bin_bad(col, "has a bad length", err);
+    bool uns = (col->flags & CDC_COLF_UNSIGNED) != 0;
+    switch (col->type) {
+    case CDC_T_TINY: case CDC_T_SHORT: case CDC_T_INT24: case CDC_T_LONG: case CDC_T_LONGLONG: {
+        if (cls < CDC__BIN_1 || cls > CDC__BIN_8) break;
+        uint64_t u = cdc__leN(v, len);
+        if (uns) {
+            out->kind = CDC_K_UINT;
+            out->v.u = u;
+        } else {
+            /* sign-extend from the value's width */
+            unsigned shift = 64 - 8 * (unsigned)len;
+            out->kind = CDC_K_INT;
+            out->v.i = shift ? (int64_t)(u << shift) >> shift : (int64_t)u;
+        }
+        return CDC_OK;
+    }
+    case CDC_T_YEAR: {
+        if (cls != CDC__BIN_2) break;
+        uint16_t y = cdc__le16(v);
+        if (y > 2155) return bin_bad(col, "is not a year", err);
+        out->kind = CDC_K_YEAR;
+        out->v.i = y;
+        return CDC_OK;
+    }
+    case CDC_T_FLOAT:
+    case CDC_T_DOUBLE: {
+        double d;
+        if (cls == CDC__BIN_8) {
+            uint64_t bits = cdc__le64(v);
+            memcpy(&d, &bits, sizeof d);
+        } else if (cls == CDC__BIN_4) {
+            uint32_t bits = cdc__le32(v);
+            float f;
+            memcpy(&f, &bits, sizeof f);
+            d = f;
+        } else {
+            break;
+        }
+        if (!isfinite(d)) return bin_bad(col, "is not a finite number", err);
+        if (col->type == CDC_T_FLOAT) {
+            /* a FLOAT selected as DOUBLE holds a float exactly */
+            out->kind = CDC_K_FLOAT;
+            out->v.f = (float)d;
+        } else {
+            out->kind = CDC_K_DOUBLE;
+            out->v.d = d;
+        }
+        return CDC_OK;
+    }
+    case CDC_T_DATE: case CDC_T_DATETIME2: case CDC_T_TIMESTAMP2: case CDC_T_TIME2: {
+        if (cls != cdc__snap_bin_class(col)) break;
+        cdc__temporal tm;
+        int rc = bin_temporal(col, cls, v, len, &tm, err);
+        if (rc) return rc;
+        bool zero = !tm.year && !tm.month && !tm.day;
+        if (col->type == CDC_T_TIME2) {
+            out->kind = CDC_K_TIME;
+            out->fsp = (uint8_t)col->meta;
+            out->v.tm = tm;
+            /* the binlog has no negative zero TIME */
+            if (!tm.hour && !tm.minute && !tm.second && !tm.usec) out->v.tm.neg = 0;
+        } else if (col->type == CDC_T_DATE) {
+            out->kind = CDC_K_DATE;
+            out->v.tm = tm;
+            if (zero) out->flags |= CDC_VF_ZERO_DATE;
+        } else if (col->type == CDC_T_DATETIME2) {
+            out->kind = CDC_K_DATETIME;
+            out->fsp = (uint8_t)col->meta;
+            out->v.tm = tm;
+            if (zero && !tm.hour && !tm.minute && !tm.second && !tm.usec) out->flags |= CDC_VF_ZERO_DATE;
+        } else {
+            out->kind = CDC_K_TIMESTAMP;
+            out->fsp = (uint8_t)col->meta;
+            if (zero) {
+                out->flags |= CDC_VF_ZERO_DATE;
+                return CDC_OK;
+            }
+            if (!tm.month || !tm.day) return bin_bad(col, "is not a timestamp", err);
+            out->v.ts.sec = cdc__tm_to_epoch(&tm);
+            out->v.ts.usec = tm.usec;
+        }
+        return CDC_OK;
+    }
+    default:
+        break;
+    }
+    return cdc__err_set(err, CDC_ERR_CORRUPT, "%s: the server sent a binary value of layout %d, which it does not have",
+                        cdc__type_name(col->type), cls);
+}
+
+int cdc__snap_key_text_bin(const cdc_column *col, int cls, const uint8_t *v, size_t len, char *buf, cdc_bytes *out,
+                           cdc__err *err)
+{
+    if (cls == CDC__BIN_LENENC) {
+        *out = (cdc_bytes){v, len};
+        return CDC_OK;
+    }
+    cdc_value x;
+    cdc__buf none;
+    cdc__buf_init(&none, NULL);
+    int rc = cdc__snap_value_bin(col, CDC__SNAP_PLAIN, cls, v, len, &none, &x, err);
+    cdc__buf_free(&none);
+    if (rc) return rc;
+    size_t n = 0;
+    switch (x.kind) {
+    case CDC_K_INT: n = (size_t)snprintf(buf, CDC__SNAP_KEYTEXT_MAX, "%lld", (long long)x.v.i); break;
+    case CDC_K_UINT: n = (size_t)snprintf(buf, CDC__SNAP_KEYTEXT_MAX, "%llu", (unsigned long long)x.v.u); break;
+    case CDC_K_YEAR: n = (size_t)snprintf(buf, CDC__SNAP_KEYTEXT_MAX, "%04lld", (long long)x.v.i); break;
+    case CDC_K_DATE: n = cdc__fmt_date(buf, &x.v.tm); break;
+    case CDC_K_DATETIME: n = cdc__fmt_datetime(buf, &x.v.tm, x.fsp, ' '); break;
+    case CDC_K_TIME: n = cdc__fmt_time(buf, &x.v.tm, x.fsp); break;
+    case CDC_K_TIMESTAMP: {
+        cdc__temporal tm;
+        memset(&tm, 0, sizeof tm);
+        if (!(x.flags & CDC_VF_ZERO_DATE)) cdc__epoch_to_tm(x.v.ts.sec, x.v.ts.usec, &tm);
+        n = cdc__fmt_datetime(buf, &tm, x.fsp, ' ');
+        break;
+    }
+    default:
+        return cdc__err_set(err, CDC_ERR_CORRUPT, "%s: no key text for a binary value", cdc__type_name(col->type));
+    }
+    *out = (cdc_bytes){(const uint8_t *)buf, n};
     return CDC_OK;
 }
 

@@ -57,6 +57,38 @@ int cdc__snap_hint(const cdc__snap_colinfo *ci);
 int cdc__snap_value(const cdc_column *col, int hint, const uint8_t *s, size_t len, cdc__buf *scratch,
                     cdc_value *out, cdc__err *err);
 
+/*
+ * The layout class (resultset.h, CDC__BIN_*) of col's values in a binary
+ * result row of the snapshot's SELECT (FLOAT is selected as DOUBLE), for
+ * checking the result's column definitions and splitting its rows.
+ */
+int cdc__snap_bin_class(const cdc_column *col);
+
+/*
+ * As cdc__snap_value for a non-NULL value of a binary-protocol row: v
+ * views its bytes as cdc__binrow_split() gives them, cls is the column's
+ * layout class there (cdc__snap_bin_class, checked against the result's
+ * column definitions). Integers, DOUBLE and temporal values are decoded
+ * from their binary form; strings, DECIMAL, BIT and the rest come as
+ * text in this protocol too and go through cdc__snap_value. The value
+ * is the one the text path and the binlog decoder give.
+ * CDC_ERR_CORRUPT names the type when the bytes do not fit it.
+ */
+int cdc__snap_value_bin(const cdc_column *col, int hint, int cls, const uint8_t *v, size_t len, cdc__buf *scratch,
+                        cdc_value *out, cdc__err *err);
+
+/*
+ * The text a key value of col has in a text-protocol row, from its
+ * binary form (v, len, class cls): integers in decimal, temporal values
+ * as the server writes them (col's fractional digits), strings as they
+ * are. *out views buf (CDC__SNAP_KEYTEXT_MAX bytes) or v. For the keyset
+ * SQL and the checkpoint, which take key texts. CDC_ERR_CORRUPT when
+ * the bytes do not fit.
+ */
+#define CDC__SNAP_KEYTEXT_MAX 48
+int cdc__snap_key_text_bin(const cdc_column *col, int cls, const uint8_t *v, size_t len, char *buf, cdc_bytes *out,
+                           cdc__err *err);
+
 /* True when rows can be paged by this key column with keyset
  * comparisons that match ORDER BY (integers, DECIMAL, temporal types,
  * CHAR/VARCHAR/BINARY/VARBINARY). */

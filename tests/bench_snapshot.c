@@ -1,7 +1,7 @@
 /*
  * bench_snapshot: snapshot throughput next to the server's own dump tool.
  *
- * usage: bench_snapshot [mariadb|mysql] [ROWS]
+ * usage: bench_snapshot [mariadb|mysql] [ROWS] [RUNS]
  *
  * Makes (or reuses) cdc_snapbench.t with ROWS rows (default 2,000,000;
  * six columns of common types), then reads the whole table with
@@ -14,7 +14,12 @@
  * the same data), the ratio to the dump tool, client CPU (in all and per
  * row) and the server process's CPU (other sessions' queries included).
  * The snapshot runs at parallelism 1, 2 and 4 with its default query
- * shape, then at 1 and 4 with one LIMIT query per chunk. Not a test: the figures
+ * shape, then at 1 and 4 with one LIMIT query per chunk. RUNS (e.g.
+ * "1,4,1L") picks snapshot runs instead: a parallelism, L for the LIMIT
+ * shape, T for the text protocol where the binary one is the default;
+ * "-" skips the dump tool. A last line gives the server CPU of the
+ * snapshot's setup alone (sessions, point, schema; no rows read), which
+ * each snapshot row includes. Not a test: the figures
  * depend on the machine. Needs the environment of tests/servers/testenv.sh.
  */
 #define _DEFAULT_SOURCE
@@ -160,6 +165,30 @@ int main(int argc, char **argv)
         exec(c, "ANALYZE TABLE cdc_snapbench.t");
     }
 
+    /* the snapshot runs: parallelism, LIMIT shape, text protocol */
+    struct run {
+        unsigned par;
+        bool limit, text;
+    } runs[16] = {{1, false, false}, {2, false, false}, {4, false, false}, {1, true, false}, {4, true, false}};
+    size_t nruns = 5;
+    bool dump = true;
+    if (argc > 3) {
+        nruns = 0;
+        for (const char *q = argv[3]; *q && nruns < 16;) {
+            if (*q == '-') {
+                dump = false;
+                q++;
+            } else {
+                char *e;
+                struct run r = {(unsigned)strtoul(q, &e, 10), false, false};
+                if (e == q || !r.par) die("RUNS: want e.g. 1,4,1L,1T,-", NULL);
+                for (q = e; *q == 'L' || *q == 'T'; q++) *(*q == 'L' ? &r.limit : &r.text) = true;
+                runs[nruns++] = r;
+            }
+            if (*q == ',') q++;
+        }
+    }
+
     /* the dump tool */
     char cmd[1024];
     if (mysql)
@@ -174,34 +203,42 @@ int main(int argc, char **argv)
                  "cdc_snapbench t 2>/dev/null",
                  env("CDC_TEST_MARIADB_PORT"), pw);
     double l0 = load1();
-    double t0 = now(), c0 = cpu(RUSAGE_CHILDREN), s0 = server_cpu(mysql);
-    FILE *p = popen(cmd, "r");
-    if (!p) die("popen", NULL);
-    static char buf[1 << 16];
-    size_t n, bytes = 0;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) bytes += n;
-    if (pclose(p) != 0 || bytes < rows) die("the dump tool failed", NULL);
-    double tdump = now() - t0, cdump = cpu(RUSAGE_CHILDREN) - c0, sdump = server_cpu(mysql) - s0;
     const char *tool = mysql ? "mysqldump" : "mariadb-dump";
-    double mb = (double)bytes / 1e6;
-
-    printf("\n%s %s, table of %lu rows (%.0f MB as dump text), loopback, no TLS:\n\n", mysql ? "MySQL" : "MariaDB",
-           env(mysql ? "CDC_TEST_MYSQL_VERSION" : "CDC_TEST_MARIADB_VERSION"), rows, mb);
-    printf("| reader | seconds | rows/s | MB/s | vs %s | client CPU s | client CPU ns/row | server CPU s |\n"
-           "|---|---:|---:|---:|---:|---:|---:|---:|\n",
-           tool);
-    printf("| %s --single-transaction --quick | %.2f | %.0f | %.1f | 1.00 | %.2f | %.0f | %.2f |\n", tool, tdump,
-           rows / tdump, mb / tdump, cdump, cdump * 1e9 / rows, sdump);
+    double tdump = 0, mb = 0;
+    double t0;
+    if (dump) {
+        t0 = now();
+        double c0 = cpu(RUSAGE_CHILDREN), s0 = server_cpu(mysql);
+        FILE *p = popen(cmd, "r");
+        if (!p) die("popen", NULL);
+        static char buf[1 << 16];
+        size_t n, bytes = 0;
+        while ((n = fread(buf, 1, sizeof buf, p)) > 0) bytes += n;
+        if (pclose(p) != 0 || bytes < rows) die("the dump tool failed", NULL);
+        tdump = now() - t0;
+        double cdump = cpu(RUSAGE_CHILDREN) - c0, sdump = server_cpu(mysql) - s0;
+        mb = (double)bytes / 1e6;
+        printf("\n%s %s, table of %lu rows (%.0f MB as dump text), loopback, no TLS:\n\n", mysql ? "MySQL" : "MariaDB",
+               env(mysql ? "CDC_TEST_MYSQL_VERSION" : "CDC_TEST_MARIADB_VERSION"), rows, mb);
+        printf("| reader | seconds | rows/s | MB/s | vs %s | client CPU s | client CPU ns/row | server CPU s |\n"
+               "|---|---:|---:|---:|---:|---:|---:|---:|\n",
+               tool);
+        printf("| %s --single-transaction --quick | %.2f | %.0f | %.1f | 1.00 | %.2f | %.0f | %.2f |\n", tool,
+               tdump, rows / tdump, mb / tdump, cdump, cdump * 1e9 / rows, sdump);
+    } else {
+        printf("\n%s %s, table of %lu rows, loopback, no TLS (no dump tool run):\n\n", mysql ? "MySQL" : "MariaDB",
+               env(mysql ? "CDC_TEST_MYSQL_VERSION" : "CDC_TEST_MARIADB_VERSION"), rows);
+        printf("| reader | seconds | rows/s | client CPU s | client CPU ns/row | server CPU s |\n"
+               "|---|---:|---:|---:|---:|---:|\n");
+    }
     fflush(stdout);
-    /* the default (one ordered query per work item), then at parallelism
-     * 1 and 4 one LIMIT query per chunk, the query shape before, beside it */
-    static const struct {
-        unsigned par;
-        bool limit;
-    } runs[] = {{1, false}, {2, false}, {4, false}, {1, true}, {4, true}};
-    for (size_t ri = 0; ri < sizeof runs / sizeof runs[0]; ri++) {
+    for (size_t ri = 0; ri < nruns; ri++) {
         unsigned par = runs[ri].par;
-        cdc__snap_opts so = {.conn = o, .parallelism = par, .chunk_rows = 10000, .limit_queries = runs[ri].limit};
+        cdc__snap_opts so = {.conn = o,
+                             .parallelism = par,
+                             .chunk_rows = 10000,
+                             .limit_queries = runs[ri].limit,
+                             .text_protocol = runs[ri].text};
         so.filter.table = only_bench;
         uint64_t cnt[2] = {0, 0};
         cdc__snap_cbs cb = {.row = count_row, .ud = cnt};
@@ -214,10 +251,27 @@ int main(int argc, char **argv)
         ss = server_cpu(mysql) - ss;
         cdc__snap_point_free(NULL, &pt);
         if (cnt[0] != rows) die("snapshot row count differs", NULL);
-        printf("| libcdc snapshot, parallelism %u%s | %.2f | %.0f | %.1f | %.2f | %.2f | %.0f | %.2f |\n", par,
-               runs[ri].limit ? ", LIMIT query per chunk" : "", ts, rows / ts, mb / ts, tdump / ts, cs,
-               cs * 1e9 / rows, ss);
+        char name[128];
+        snprintf(name, sizeof name, "libcdc snapshot, parallelism %u%s%s", par,
+                 runs[ri].limit ? ", LIMIT query per chunk" : "", runs[ri].text ? ", text protocol" : "");
+        if (dump)
+            printf("| %s | %.2f | %.0f | %.1f | %.2f | %.2f | %.0f | %.2f |\n", name, ts, rows / ts, mb / ts,
+                   tdump / ts, cs, cs * 1e9 / rows, ss);
+        else
+            printf("| %s | %.2f | %.0f | %.2f | %.0f | %.2f |\n", name, ts, rows / ts, cs, cs * 1e9 / rows, ss);
         fflush(stdout);
+    }
+    /* what a snapshot costs the server before it reads a row */
+    {
+        cdc__snap_opts so = {.conn = o, .parallelism = 1, .chunk_rows = 10000, .no_data = true};
+        so.filter.table = only_bench;
+        cdc__snap_point pt;
+        double ss = server_cpu(mysql), cs = cpu(RUSAGE_SELF);
+        t0 = now();
+        if (cdc__snapshot_run(&so, NULL, NULL, &pt, &e)) die("snapshot setup", &e);
+        printf("\nSetup alone (sessions, point, schema, no rows): %.3f s, client CPU %.3f s, server CPU %.2f s\n",
+               now() - t0, cpu(RUSAGE_SELF) - cs, server_cpu(mysql) - ss);
+        cdc__snap_point_free(NULL, &pt);
     }
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);

@@ -1,7 +1,9 @@
 /* Unit tests for resultset.c: replies captured from MariaDB 10.11 and
  * MySQL 9.7 (CLIENT_DEPRECATE_EOF), a hand-assembled pre-DEPRECATE_EOF
  * reply, and malformed packets: truncated lenenc, wrong value counts,
- * early EOF, error packets with and without SQLSTATE. */
+ * early EOF, error packets with and without SQLSTATE; binary-protocol
+ * rows (prepared statements) built from the protocol documentation,
+ * well-formed and malformed, and the COM_STMT_PREPARE reply. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -227,12 +229,142 @@ static void test_errno_map(void **state)
     assert_int_equal(cdc__server_errno_map(1064), CDC_ERR_SERVER);
 }
 
+/* ---- the binary protocol -------------------------------------------------
+ * Rows assembled from the protocol documentation (Binary Protocol
+ * Resultset Row): 0x00, a NULL bitmap of (ncols + 7 + 2) / 8 bytes whose
+ * bits start at bit 2, then the non-NULL values. */
+
+/* BIGINT 7, NULL INT, VARCHAR 'ab', DATETIME(3) 2020-01-02 03:04:05.006,
+ * TIME -1 day 02:03:04, DATE zero (length 0), TINYINT -1 */
+static const uint8_t binrow[] = {
+    0x00, 0x08, 0x00,                                     /* column 1 (bit 3) is NULL */
+    0x07, 0, 0, 0, 0, 0, 0, 0,                            /* BIGINT */
+    0x02, 'a', 'b',                                       /* VARCHAR */
+    11, 0xe4, 0x07, 1, 2, 3, 4, 5, 0x70, 0x17, 0, 0,      /* DATETIME, 6000 us */
+    8, 1, 1, 0, 0, 0, 2, 3, 4,                            /* TIME */
+    0,                                                    /* DATE 0000-00-00 */
+    0xff,                                                 /* TINYINT */
+};
+static const uint8_t bincls[] = {CDC__BIN_8, CDC__BIN_4, CDC__BIN_LENENC, CDC__BIN_DATETIME, CDC__BIN_TIME,
+                                 CDC__BIN_DATETIME, CDC__BIN_1};
+
+static void test_binrow_split(void **state)
+{
+    (void)state;
+    cdc_bytes v[7];
+    cdc__err e;
+    assert_int_equal(cdc__binrow_split(binrow, sizeof binrow, 7, bincls, v, &e), CDC_OK);
+    assert_int_equal(v[0].len, 8);
+    assert_int_equal(v[0].ptr[0], 7);
+    assert_null(v[1].ptr);
+    assert_int_equal(v[2].len, 2);
+    assert_memory_equal(v[2].ptr, "ab", 2);
+    assert_int_equal(v[3].len, 11);
+    assert_int_equal(v[3].ptr[0], 0xe4);
+    assert_int_equal(v[4].len, 8);
+    assert_int_equal(v[4].ptr[0], 1);
+    assert_non_null(v[5].ptr); /* zero date: present, no bytes */
+    assert_int_equal(v[5].len, 0);
+    assert_int_equal(v[6].len, 1);
+    assert_int_equal(v[6].ptr[0], 0xff);
+    /* the same classes from the wire types */
+    assert_int_equal(cdc__bin_class(8), CDC__BIN_8);
+    assert_int_equal(cdc__bin_class(3), CDC__BIN_4);
+    assert_int_equal(cdc__bin_class(9), CDC__BIN_4);
+    assert_int_equal(cdc__bin_class(15), CDC__BIN_LENENC);
+    assert_int_equal(cdc__bin_class(246), CDC__BIN_LENENC);
+    assert_int_equal(cdc__bin_class(12), CDC__BIN_DATETIME);
+    assert_int_equal(cdc__bin_class(11), CDC__BIN_TIME);
+    assert_int_equal(cdc__bin_class(13), CDC__BIN_2);
+    assert_int_equal(cdc__bin_class(5), CDC__BIN_8);
+}
+
+/* Every truncation, a byte too many, a bad header, a bad temporal length
+ * and a text-protocol NULL marker: each a clear error, never a read past
+ * the packet (ASan watches). */
+static void test_binrow_malformed(void **state)
+{
+    (void)state;
+    cdc_bytes v[7];
+    cdc__err e;
+    for (size_t n = 0; n < sizeof binrow; n++) {
+        /* a copy of exactly n bytes, so ASan sees any read past it */
+        uint8_t *p = malloc(n ? n : 1);
+        memcpy(p, binrow, n);
+        cdc__err_clear(&e);
+        int rc = cdc__binrow_split(p, n, 7, bincls, v, &e);
+        if (rc != CDC_ERR_PROTOCOL) fail_msg("%zu of %zu bytes: rc %d", n, sizeof binrow, rc);
+        if (!strstr(e.msg, "binary row")) fail_msg("%zu bytes: '%s'", n, e.msg);
+        free(p);
+    }
+    uint8_t longer[sizeof binrow + 1];
+    memcpy(longer, binrow, sizeof binrow);
+    longer[sizeof binrow] = 0;
+    assert_int_equal(cdc__binrow_split(longer, sizeof longer, 7, bincls, v, &e), CDC_ERR_PROTOCOL);
+    assert_non_null(strstr(e.msg, "after its 7 columns"));
+    uint8_t bad[sizeof binrow];
+    memcpy(bad, binrow, sizeof binrow);
+    bad[0] = 0xfe;
+    assert_int_equal(cdc__binrow_split(bad, sizeof bad, 7, bincls, v, &e), CDC_ERR_PROTOCOL);
+    assert_non_null(strstr(e.msg, "0x00"));
+    memcpy(bad, binrow, sizeof binrow);
+    bad[14] = 5; /* DATETIME length 5 */
+    assert_int_equal(cdc__binrow_split(bad, sizeof bad, 7, bincls, v, &e), CDC_ERR_PROTOCOL);
+    assert_non_null(strstr(e.msg, "column 4"));
+    memcpy(bad, binrow, sizeof binrow);
+    bad[26] = 7; /* TIME length 7 */
+    assert_int_equal(cdc__binrow_split(bad, sizeof bad, 7, bincls, v, &e), CDC_ERR_PROTOCOL);
+    assert_non_null(strstr(e.msg, "TIME"));
+    memcpy(bad, binrow, sizeof binrow);
+    bad[11] = 0xfb; /* the VARCHAR's length byte as a text-protocol NULL */
+    assert_int_equal(cdc__binrow_split(bad, sizeof bad, 7, bincls, v, &e), CDC_ERR_PROTOCOL);
+    assert_non_null(strstr(e.msg, "column 3"));
+    /* a lenenc length past the packet */
+    memcpy(bad, binrow, sizeof binrow);
+    bad[11] = 0xfc;
+    assert_int_equal(cdc__binrow_split(bad, sizeof bad, 7, bincls, v, &e), CDC_ERR_PROTOCOL);
+    /* every byte flipped: an error or a split, never a crash */
+    for (size_t i = 0; i < sizeof binrow; i++)
+        for (unsigned x = 1; x < 256; x <<= 1) {
+            memcpy(bad, binrow, sizeof binrow);
+            bad[i] ^= (uint8_t)x;
+            int rc = cdc__binrow_split(bad, sizeof bad, 7, bincls, v, &e);
+            assert_true(rc == CDC_OK || rc == CDC_ERR_PROTOCOL);
+        }
+    /* every column NULL: the bitmap alone */
+    const uint8_t nulls[] = {0x00, 0xfc, 0x01};
+    assert_int_equal(cdc__binrow_split(nulls, sizeof nulls, 7, bincls, v, &e), CDC_OK);
+    for (size_t i = 0; i < 7; i++) assert_null(v[i].ptr);
+}
+
+/* The COM_STMT_PREPARE OK packet; MySQL 9.7's reply to "SELECT 1, 2"
+ * (statement 1, 2 columns, 0 parameters). */
+static void test_prepare_ok(void **state)
+{
+    (void)state;
+    const uint8_t ok[] = {0x00, 0x01, 0, 0, 0, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00};
+    cdc__stmt_info st;
+    cdc__err e;
+    assert_int_equal(cdc__stmt_prepare_ok_parse(ok, sizeof ok, &st, &e), CDC_OK);
+    assert_int_equal(st.id, 1);
+    assert_int_equal(st.ncols, 2);
+    assert_int_equal(st.nparams, 0);
+    for (size_t n = 0; n < sizeof ok; n++)
+        assert_int_equal(cdc__stmt_prepare_ok_parse(ok, n, &st, &e), CDC_ERR_PROTOCOL);
+    const uint8_t notok[] = {0xfe, 0x01, 0, 0, 0, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00};
+    assert_int_equal(cdc__stmt_prepare_ok_parse(notok, sizeof notok, &st, &e), CDC_ERR_PROTOCOL);
+    assert_non_null(strstr(e.msg, "COM_STMT_PREPARE"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mariadb_two_results), cmocka_unit_test(test_mysql_reply_and_error),
         cmocka_unit_test(test_old_eof_reply),       cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_errno_map),
+        cmocka_unit_test(test_binrow_split),
+        cmocka_unit_test(test_binrow_malformed),
+        cmocka_unit_test(test_prepare_ok),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -341,6 +341,88 @@ static void test_rows_without_names(void **state)
     cdc__result_free(st);
 }
 
+/* The binary protocol: a table with a lossy ENUM stays on text; one
+ * without reads binary rows into the values its text rows give, its
+ * key texts are the text protocol's, and result columns of another
+ * layout are refused. */
+static void test_binary_rows(void **state)
+{
+    (void)state;
+    fixture fx;
+    build(&fx);
+    assert_false(cdc__snap_table_use_binary(&fx.t[1])); /* orders: mood needs col+0 */
+    assert_false(fx.t[1].binary);
+    cdc__snap_tables_free(&test_alloc, fx.t, fx.n);
+
+    static const colrow rows[] = {
+        {"shop", "bin", "id", "int", "int", NULL, "10", "0", NULL, NULL, NULL, NULL, "NO", "PRI", "", "10"},
+        {"shop", "bin", "code", "varchar", "varchar(8)", "32", NULL, NULL, NULL, "utf8mb4", "utf8mb4_general_ci",
+         "45", "NO", "PRI", "", "10"},
+        {"shop", "bin", "price", "float", "float", NULL, "12", NULL, NULL, NULL, NULL, NULL, "YES", "", "", "10"},
+        {"shop", "bin", "d", "datetime", "datetime(3)", NULL, NULL, NULL, "3", NULL, NULL, NULL, "YES", "", "", "10"},
+    };
+    static const statrow keys[] = {{"shop", "bin", "id", NULL}, {"shop", "bin", "code", NULL}};
+    cdc__result *cols = columns_result(rows, 4), *st = result_of(stat_names, 4, *keys, 2);
+    cdc__snap_table *tb, *tt;
+    size_t nb, nt;
+    cdc__err e = {0};
+    assert_int_equal(cdc__snap_tables_build(cols, st, false, NULL, &test_alloc, &tb, &nb, &e), CDC_OK);
+    assert_int_equal(cdc__snap_tables_build(cols, st, false, NULL, &test_alloc, &tt, &nt, &e), CDC_OK);
+    cdc__result_free(cols);
+    cdc__result_free(st);
+    assert_int_equal(nb, 1);
+    assert_true(cdc__snap_table_use_binary(tb));
+    /* the result's wire types: LONG, VAR_STRING, DOUBLE, DATETIME */
+    cdc__coldef cd[4] = {{.type = 3}, {.type = 253}, {.type = 5}, {.type = 12}};
+    assert_int_equal(cdc__snap_table_check_bin(tb, cd, 4, &e), CDC_OK);
+    cd[0].type = 8; /* LONGLONG: 8 bytes where 4 are expected */
+    assert_int_equal(cdc__snap_table_check_bin(tb, cd, 4, &e), CDC_ERR_SCHEMA);
+    assert_non_null(strstr(e.msg, "result column 1 (id)"));
+
+    /* 7, 'ab', 1.5 (as DOUBLE), 2024-02-29 23:59:59.123 */
+    const uint8_t bin[] = {0x00, 0x00, 7, 0, 0, 0, 2, 'a', 'b', 0, 0, 0, 0, 0, 0, 0xf8, 0x3f,
+                           11, 0xe8, 0x07, 2, 29, 23, 59, 59, 0x78, 0xe0, 0x01, 0x00};
+    uint8_t text[128];
+    const char *f[] = {"7", "ab", "1.5", "2024-02-29 23:59:59.123"};
+    size_t tn = row_of(text, f, NULL, 4);
+    cdc__snap_row rb, rt;
+    cdc__snap_row_init(&rb, &test_alloc);
+    cdc__snap_row_init(&rt, &test_alloc);
+    assert_int_equal(cdc__snap_row_alloc(&rb, 4), CDC_OK);
+    assert_int_equal(cdc__snap_row_alloc(&rt, 4), CDC_OK);
+    assert_int_equal(cdc__snap_table_row(tb, bin, sizeof bin, &rb, &e), CDC_OK);
+    assert_int_equal(cdc__snap_table_row(tt, text, tn, &rt, &e), CDC_OK);
+    for (size_t i = 0; i < 4; i++) {
+        cdc__buf x, y;
+        cdc__buf_init(&x, NULL);
+        cdc__buf_init(&y, NULL);
+        assert_int_equal(cdc__value_render_json(&rb.vals[i], &x, &e), CDC_OK);
+        assert_int_equal(cdc__value_render_json(&rt.vals[i], &y, &e), CDC_OK);
+        assert_int_equal(rb.vals[i].kind, rt.vals[i].kind);
+        assert_int_equal(x.len, y.len);
+        assert_memory_equal(x.data, y.data, x.len);
+        cdc__buf_free(&x);
+        cdc__buf_free(&y);
+    }
+    /* the keys as the text protocol has them */
+    cdc_bytes fields[4], kt;
+    char buf[CDC__SNAP_KEYTEXT_MAX];
+    assert_int_equal(cdc__snap_table_split(tb, bin, sizeof bin, fields, &e), CDC_OK);
+    assert_int_equal(cdc__snap_table_key_text(tb, fields, 0, buf, &kt, &e), CDC_OK);
+    assert_int_equal(kt.len, 1);
+    assert_memory_equal(kt.ptr, "7", 1);
+    assert_int_equal(cdc__snap_table_key_text(tb, fields, 1, buf, &kt, &e), CDC_OK);
+    assert_int_equal(kt.len, 2);
+    assert_memory_equal(kt.ptr, "ab", 2);
+    /* a text row where a binary one is due, and a binary row cut short */
+    assert_int_equal(cdc__snap_table_row(tb, text, tn, &rb, &e), CDC_ERR_PROTOCOL);
+    assert_int_equal(cdc__snap_table_row(tb, bin, sizeof bin - 1, &rb, &e), CDC_ERR_PROTOCOL);
+    cdc__snap_row_free(&rb);
+    cdc__snap_row_free(&rt);
+    cdc__snap_tables_free(&test_alloc, tb, nb);
+    cdc__snap_tables_free(&test_alloc, tt, nt);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -349,6 +431,7 @@ int main(void)
         cmocka_unit_test(test_rows),
         cmocka_unit_test(test_changed_definitions),
         cmocka_unit_test(test_rows_without_names),
+        cmocka_unit_test(test_binary_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,7 +4,8 @@
  * text-protocol value -> the cdc_value the binlog decoder (rowvalue.c)
  * gives for the same value in its row-image form (the images follow the
  * binlog format, docs/binlog-format.md), the text the server would never
- * send refused naming it, and the literals and condition of keyset
+ * send refused naming it, the binary-protocol form of the same values
+ * (prepared-statement rows), and the literals and condition of keyset
  * pagination. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 
 #include <cdc/cdc.h>
 
+#include "resultset.h"
 #include "snapshot_values.h"
 
 /* One column, a value as SELECT returns it, and the same value as the
@@ -556,6 +558,191 @@ static void test_key_literals(void **state)
     }
 }
 
+/* ---- the binary protocol ------------------------------------------------
+ * Values of a binary result row (COM_STMT_EXECUTE), laid out as the
+ * MySQL protocol documentation gives them (Binary Protocol Value):
+ * integers little-endian in 1, 2, 4 (INT24 too) or 8 bytes, DOUBLE as
+ * its 8 IEEE bytes, YEAR in 2 bytes, DATE/DATETIME/TIMESTAMP as a length
+ * byte 0/4/7/11 then year (2), month, day, hour, minute, second,
+ * microseconds (4), TIME as a length byte 0/8/12 then is_negative, days
+ * (4), hour, minute, second, microseconds (4); the rest (DECIMAL,
+ * strings, BIT...) as length-encoded text. Hex here is what follows the
+ * length byte; each must give what the binlog image gives. */
+typedef struct bcase {
+    const char *data_type, *column_type;
+    unsigned prec, fsp;
+    const char *bin;   /* hex of the binary value */
+    const char *image; /* hex of the binlog row image of the same value */
+    const char *text;  /* the text-protocol form: the key text it must give */
+} bcase;
+
+static const bcase bcases[] = {
+    {"tinyint", "tinyint", 3, 0, "80", "80", "-128"},
+    {"tinyint", "tinyint unsigned", 3, 0, "ff", "ff", "255"},
+    {"smallint", "smallint", 5, 0, "feff", "feff", "-2"},
+    {"smallint", "smallint unsigned", 5, 0, "ffff", "ffff", "65535"},
+    /* MEDIUMINT travels in 4 bytes */
+    {"mediumint", "mediumint unsigned", 7, 0, "ffffff00", "ffffff", "16777215"},
+    {"mediumint", "mediumint", 7, 0, "000080ff", "000080", "-8388608"},
+    {"int", "int", 10, 0, "00000080", "00000080", "-2147483648"},
+    {"int", "int unsigned", 10, 0, "ffffffff", "ffffffff", "4294967295"},
+    {"bigint", "bigint unsigned", 20, 0, "ffffffffffffffff", "ffffffffffffffff", "18446744073709551615"},
+    {"bigint", "bigint", 19, 0, "0000000000000080", "0000000000000080", "-9223372036854775808"},
+    /* FLOAT selected as CAST(... AS DOUBLE): the double holding the float */
+    {"float", "float", 12, 0, "000000e0ffffef47", "ffff7f7f", NULL},
+    {"float", "float", 12, 0, "000000000000f83f", "0000c03f", NULL},
+    {"double", "double", 22, 0, "9a9999999999b93f", "9a9999999999b93f", NULL},
+    {"year", "year", 0, 0, "e807", "7c", "2024"},
+    {"year", "year", 0, 0, "0000", "00", "0000"},
+    {"year", "year", 0, 0, "6d07", "01", "1901"},
+    {"date", "date", 0, 0, "e807021d", "5dd00f", "2024-02-29"},
+    {"date", "date", 0, 0, "", "000000", "0000-00-00"},
+    {"date", "date", 0, 0, "e8030101", "21d007", "1000-01-01"},
+    {"time", "time", 0, 0, "0122000000163b3b", "4b9105", "-838:59:59"},
+    {"time", "time(6)", 0, 6, "00000000000c2238140a0c00", "80c8b80c0a14", "12:34:56.789012"},
+    {"time", "time", 0, 0, "", "800000", "00:00:00"},
+    /* the binlog has no negative zero TIME */
+    {"time", "time", 0, 0, "0100000000000000", "800000", NULL},
+    {"datetime", "datetime", 0, 0, "e807021d173b3b", "99b2bb7efb", "2024-02-29 23:59:59"},
+    {"datetime", "datetime(3)", 0, 3, "e807021d173b3b78e00100", "99b2bb7efb04ce", "2024-02-29 23:59:59.123"},
+    {"datetime", "datetime", 0, 0, "e8070101", "99b2420000", "2024-01-01 00:00:00"},
+    /* TIMESTAMP in the session's UTC; the image holds epoch seconds */
+    {"timestamp", "timestamp", 0, 0, "f6070113030e07", "7fffffff", "2038-01-19 03:14:07"},
+    {"timestamp", "timestamp(2)", 0, 2, "b207010100000190d00300", "0000000119", "1970-01-01 00:00:01.25"},
+    {"timestamp", "timestamp", 0, 0, "", "00000000", "0000-00-00 00:00:00"},
+    {"timestamp", "timestamp(6)", 0, 6, "e80701010000000100000000", "65920080000001", NULL},
+    {"timestamp", "timestamp(6)", 0, 6, "e807010100000001000000", "65920080000001", "2024-01-01 00:00:00.000001"},
+};
+
+static void bcase_column(const bcase *c, cdc_column *col)
+{
+    vcase v = {.data_type = c->data_type, .column_type = c->column_type, .prec = c->prec, .fsp = c->fsp};
+    cdc_bytes *labels;
+    char *text;
+    column_of(&v, col, &labels, &text);
+    free(labels);
+    free(text);
+}
+
+/* Each binary value converts to what rowvalue.c decodes from the image,
+ * and a key gives the text the text protocol has. */
+static void test_binary_values_match_row_images(void **state)
+{
+    (void)state;
+    size_t checked = 0;
+    for (size_t i = 0; i < sizeof bcases / sizeof bcases[0]; i++) {
+        const bcase *c = &bcases[i];
+        cdc_column col;
+        bcase_column(c, &col);
+        uint8_t bin[64], img[64];
+        size_t bn = unhex(c->bin, bin), in = unhex(c->image, img);
+        int cls = cdc__snap_bin_class(&col);
+        cdc__buf scratch;
+        cdc__buf_init(&scratch, NULL);
+        cdc_value sv, bv;
+        cdc__err e;
+        size_t used;
+        /* a 12-byte TIMESTAMP value is not in the protocol: refused */
+        if (bn == 12 && cls == CDC__BIN_DATETIME) {
+            assert_int_equal(cdc__snap_value_bin(&col, 0, cls, bin, bn, &scratch, &sv, &e), CDC_ERR_CORRUPT);
+            cdc__buf_free(&scratch);
+            continue;
+        }
+        int rc = cdc__snap_value_bin(&col, 0, cls, bin, bn, &scratch, &sv, &e);
+        if (rc) fail_msg("%s %s: %s", c->column_type, c->bin, e.msg);
+        rc = cdc__value_decode(&col, img, in, &bv, &used, &e);
+        if (rc) fail_msg("%s image: %s", c->column_type, e.msg);
+        char *got = render(&sv), *want = render(&bv);
+        if (strcmp(got, want) || bv.kind != sv.kind || bv.fsp != sv.fsp || bv.flags != sv.flags)
+            fail_msg("%s %s: binary protocol %s (kind %d fsp %d flags %d), binlog %s (kind %d fsp %d flags %d)",
+                     c->column_type, c->bin, got, sv.kind, sv.fsp, sv.flags, want, bv.kind, bv.fsp, bv.flags);
+        if (sv.kind == CDC_K_FLOAT) assert_memory_equal(&sv.v.f, &bv.v.f, sizeof sv.v.f);
+        if (sv.kind == CDC_K_DOUBLE) assert_memory_equal(&sv.v.d, &bv.v.d, sizeof sv.v.d);
+        if (c->text) {
+            char buf[CDC__SNAP_KEYTEXT_MAX];
+            cdc_bytes kt;
+            assert_int_equal(cdc__snap_key_text_bin(&col, cls, bin, bn, buf, &kt, &e), CDC_OK);
+            if (kt.len != strlen(c->text) || memcmp(kt.ptr, c->text, kt.len))
+                fail_msg("%s %s: key text '%.*s', the text protocol has '%s'", c->column_type, c->bin, (int)kt.len,
+                         (const char *)kt.ptr, c->text);
+        }
+        free(got);
+        free(want);
+        cdc__buf_free(&scratch);
+        checked++;
+    }
+    assert_true(checked >= 30);
+    /* the types sent as text in the binary protocol too take the text
+     * path: every text case above gives the same value through it */
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const vcase *c = &cases[i];
+        cdc_column col;
+        cdc_bytes *labels;
+        char *ltext;
+        column_of(c, &col, &labels, &ltext);
+        if (cdc__snap_bin_class(&col) == CDC__BIN_LENENC) {
+            cdc__snap_colinfo ci = {.data_type = c->data_type, .mariadb = c->mariadb};
+            size_t tl = c->text_len ? c->text_len : strlen(c->text);
+            cdc__buf s1, s2;
+            cdc__buf_init(&s1, NULL);
+            cdc__buf_init(&s2, NULL);
+            cdc__buf_reserve(&s1, CDC__FROM_TEXT_SCRATCH);
+            cdc__buf_reserve(&s2, CDC__FROM_TEXT_SCRATCH);
+            cdc_value a, b;
+            cdc__err e;
+            assert_int_equal(cdc__snap_value(&col, cdc__snap_hint(&ci), (const uint8_t *)c->text, tl, &s1, &a, &e), 0);
+            assert_int_equal(cdc__snap_value_bin(&col, cdc__snap_hint(&ci), CDC__BIN_LENENC, (const uint8_t *)c->text,
+                                                 tl, &s2, &b, &e),
+                             0);
+            char *x = render(&a), *y = render(&b);
+            assert_string_equal(x, y);
+            assert_int_equal(a.kind, b.kind);
+            free(x);
+            free(y);
+            cdc__buf_free(&s1);
+            cdc__buf_free(&s2);
+        }
+        free(labels);
+        free(ltext);
+    }
+}
+
+/* Binary values the server would never send: refused with the type named. */
+static void test_bad_binary_protocol_values(void **state)
+{
+    (void)state;
+    static const struct { const char *dt, *ct, *bin; } bad[] = {
+        {"int", "int", "000000"},                       /* 3 bytes for a 4-byte class */
+        {"year", "year", "0909"},                       /* 2313 */
+        {"date", "date", "e8070d01"},                   /* month 13 */
+        {"date", "date", "e807010120"},                 /* 5 bytes */
+        {"datetime", "datetime", "e80701011800ff"},     /* hour 24 */
+        {"datetime", "datetime(6)", "e8070101000000" "40420f00"}, /* 1,000,000 us */
+        {"time", "time", "0223000000000000"},           /* is_negative 2 */
+        {"time", "time", "0023000000000000"},           /* 35 days */
+        {"time", "time", "00000000001800"},             /* 7 bytes */
+        {"timestamp", "timestamp", "e8070001000000"},   /* month 0 of a non-zero date */
+        {"double", "double", "000000000000f07f"},       /* infinity */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        bcase c = {.data_type = bad[i].dt, .column_type = bad[i].ct, .prec = 10,
+                   .fsp = strchr(bad[i].ct, '(') ? 6 : 0};
+        cdc_column col;
+        bcase_column(&c, &col);
+        uint8_t bin[32];
+        size_t bn = unhex(bad[i].bin, bin);
+        cdc__buf scratch;
+        cdc__buf_init(&scratch, NULL);
+        cdc_value v;
+        cdc__err e;
+        cdc__err_clear(&e);
+        int rc = cdc__snap_value_bin(&col, 0, cdc__snap_bin_class(&col), bin, bn, &scratch, &v, &e);
+        if (rc != CDC_ERR_CORRUPT) fail_msg("%s %s: rc %d (%s)", bad[i].ct, bad[i].bin, rc, e.msg);
+        if (!strstr(e.msg, "binary value")) fail_msg("%s: '%s' does not say what", bad[i].ct, e.msg);
+        cdc__buf_free(&scratch);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -565,6 +752,8 @@ int main(void)
         cmocka_unit_test(test_hints),
         cmocka_unit_test(test_bad_values),
         cmocka_unit_test(test_bad_binary_values),
+        cmocka_unit_test(test_binary_values_match_row_images),
+        cmocka_unit_test(test_bad_binary_protocol_values),
         cmocka_unit_test(test_columns),
         cmocka_unit_test(test_bad_columns),
         cmocka_unit_test(test_keyset_sql),
