@@ -883,6 +883,31 @@ static int connect_one(snap *s, cdc__conn **c, bool worker_session, cdc__err *er
     return rc;
 }
 
+/* A server (or a proxy before it) that cannot prepare statements gets the
+ * text protocol for the whole snapshot, with a warning, instead of a
+ * failed snapshot: one COM_STMT_PREPARE of "SELECT 1" on the first
+ * connection tells, before any worker reads. */
+static int probe_binary(snap *s, cdc__err *err)
+{
+    cdc__stmt_info st;
+    cdc__err e;
+    cdc__err_clear(&e);
+    int rc = cdc__conn_prepare(s->conns[0], "SELECT 1", 8, &st, &e);
+    if (rc == CDC_OK) return cdc__conn_stmt_close(s->conns[0], st.id, err);
+    if (!e.server_errno) { /* the connection failed, not the statement */
+        *err = e;
+        return rc;
+    }
+    for (size_t i = 0; i < s->ntables; i++) s->tables[i].binary = false;
+    if (s->cb->log) {
+        char msg[CDC__ERRMSG_MAX + 96];
+        snprintf(msg, sizeof msg, "snapshot: the server refuses prepared statements (error %u: %.200s); rows are "
+                 "read in the text protocol", e.server_errno, e.msg);
+        s->cb->log(1, rc, msg, s->cb->ud);
+    }
+    return CDC_OK;
+}
+
 void cdc__snap_free(snap *s)
 {
     if (!s) return;
@@ -991,7 +1016,10 @@ int cdc__snap_open(snap **out, const cdc__snap_opts *o, const cdc__snap_cbs *cb,
         if (rc) rc = cdc__err_set(err, rc > 0 ? CDC_ERR_CALLBACK : rc, "snapshot: the point callback returned %d", rc);
     }
     if (!rc && !o->no_data) rc = plan_items(s, err);
-    for (size_t i = 0; !rc && !o->text_protocol && i < s->ntables; i++) cdc__snap_table_use_binary(&s->tables[i]);
+    bool binary = false;
+    for (size_t i = 0; !rc && !o->text_protocol && i < s->ntables; i++)
+        binary |= cdc__snap_table_use_binary(&s->tables[i]);
+    if (!rc && binary) rc = probe_binary(s, err);
     if (!rc) {
         size_t maxcols = 1;
         for (size_t i = 0; i < s->ntables; i++)

@@ -638,6 +638,14 @@ static char *workload_sql(ts_server s, size_t *len)
     return buf;
 }
 
+static logrec refused_log; /* the warnings of a snapshot without prepared statements */
+
+static void on_refused_log(int level, int code, const char *msg, void *ud)
+{
+    (void)ud;
+    on_log(level, code, msg, &refused_log);
+}
+
 static void values_equal(ts_server srv)
 {
     cdc__conn *c = ts_connect(srv, NULL);
@@ -662,7 +670,7 @@ static void values_equal(ts_server srv)
 
     /* the snapshot twice: rows in the binary protocol where the table
      * allows it (the default), then all in the text protocol */
-    vstate from_snap = {0}, from_text = {0}, from_binlog = {0};
+    vstate from_snap = {0}, from_text = {0}, from_refused = {0}, from_binlog = {0};
     cdc__snap_opts o;
     snap_opts(&o, srv, NULL, 2, 3); /* tiny chunks: keyset paging over every key type */
     o.filter = (cdc__snap_filter){only_db, NULL, (void *)VDB};
@@ -674,9 +682,31 @@ static void values_equal(ts_server srv)
     cb.ud = &from_text;
     if (cdc__snapshot_run(&o, &cb, NULL, &pt_text, &err)) fail_msg("%s text: %s", ts_server_name(srv), err.msg);
     cdc__snap_point_free(NULL, &pt_text);
-    print_message("%s: %zu of %zu snapshot rows read in the binary protocol, %zu with text_protocol\n",
-                  ts_server_name(srv), from_snap.binary_rows, from_snap.n, from_text.binary_rows);
+    /* and once more on a server that refuses prepared statements (as a
+     * proxy may): the snapshot says so and reads every row as text */
+    cdc__result *was = ts_query(c, "SELECT @@GLOBAL.max_prepared_stmt_count");
+    assert_int_equal(cdc__result_rows(was), 1);
+    char restore[128];
+    snprintf(restore, sizeof restore, "SET GLOBAL max_prepared_stmt_count = %.40s",
+             cdc__result_get(was, 0, 0) ? cdc__result_get(was, 0, 0) : "16382");
+    cdc__result_free(was);
+    ts_exec(c, "SET GLOBAL max_prepared_stmt_count = 0");
+    o.text_protocol = false;
+    cb.ud = &from_refused;
+    refused_log.text[0] = 0;
+    cb.log = on_refused_log;
+    int refused_rc = cdc__snapshot_run(&o, &cb, NULL, &pt_text, &err);
+    ts_exec(c, restore);
+    if (refused_rc) fail_msg("%s without prepared statements: %s", ts_server_name(srv), err.msg);
+    cdc__snap_point_free(NULL, &pt_text);
+    print_message("%s: %zu of %zu snapshot rows read in the binary protocol, %zu with text_protocol, %zu where "
+                  "the server refuses prepared statements (%s)\n",
+                  ts_server_name(srv), from_snap.binary_rows, from_snap.n, from_text.binary_rows,
+                  from_refused.binary_rows, refused_log.text);
+    cb.log = NULL;
     assert_int_equal(from_text.binary_rows, 0);
+    assert_int_equal(from_refused.binary_rows, 0);
+    assert_non_null(strstr(refused_log.text, "refuses prepared statements"));
     assert_true(from_snap.binary_rows * 2 > from_snap.n);
 
     replay r = {.db = VDB, .from_file = start, .to_file = pt.file, .to_off = pt.offset, .fn = v_change,
@@ -705,9 +735,9 @@ static void values_equal(ts_server srv)
     }
     from_binlog.n = k;
     qsort(from_binlog.rows, from_binlog.n, sizeof(vrow), cmp_vrow);
-    for (int pass = 0; pass < 2; pass++) {
-        vstate *snap = pass ? &from_text : &from_snap;
-        const char *how = pass ? "text protocol" : "binary protocol";
+    for (int pass = 0; pass < 3; pass++) {
+        vstate *snap = pass == 2 ? &from_refused : pass ? &from_text : &from_snap;
+        const char *how = pass == 2 ? "prepared statements refused" : pass ? "text protocol" : "binary protocol";
         qsort(snap->rows, snap->n, sizeof(vrow), cmp_vrow);
         size_t bad = 0, tables = 0;
         for (size_t i = 0; i < snap->n || i < from_binlog.n; i++) {
@@ -725,6 +755,7 @@ static void values_equal(ts_server srv)
         assert_true(tables >= 10);
     }
     vs_free(&from_text);
+    vs_free(&from_refused);
     vs_free(&from_snap);
     vs_free(&from_binlog);
     cdc__snap_point_free(NULL, &pt);
