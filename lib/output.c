@@ -24,17 +24,26 @@ static inline int put(cdc__buf *out, const void *s, size_t n)
 {
     if (!n) return CDC_OK;
     if (out->cap - out->len < n && cdc__buf_reserve(out, n)) return CDC_ERR_NOMEM;
-    memcpy(out->data + out->len, s, n);
+    cdc__copy_short(out->data + out->len, s, n);
     out->len += n;
     return CDC_OK;
 }
 
 #define PUT_LIT(out, lit) put(out, lit, sizeof lit - 1)
 
+/* Numbers are written in place (at most 20 or 21 bytes). */
 static int put_u64(cdc__buf *out, uint64_t v)
 {
-    char num[24];
-    return put(out, num, cdc__fmt_u64(num, v));
+    if (out->cap - out->len < 20 && cdc__buf_reserve(out, 20)) return CDC_ERR_NOMEM;
+    out->len += cdc__fmt_u64((char *)out->data + out->len, v);
+    return CDC_OK;
+}
+
+static int put_i64(cdc__buf *out, int64_t v)
+{
+    if (out->cap - out->len < 21 && cdc__buf_reserve(out, 21)) return CDC_ERR_NOMEM;
+    out->len += cdc__fmt_i64((char *)out->data + out->len, v);
+    return CDC_OK;
 }
 
 /* The "name": key of column i, escaped once per TABLE_MAP when the
@@ -130,9 +139,8 @@ int cdc__change_render_json(const cdc_change *c, cdc__buf *out, cdc__err *err)
     rc |= PUT_LIT(out, ",\"server_id\":");
     rc |= put_u64(out, cdc_change_server_id(c));
     rc |= PUT_LIT(out, ",\"ts_ms\":");
-    char num[24];
-    rc |= put(out, num, cdc__fmt_i64(num, cdc_change_ts_ms(c)));
-    rc |= cdc__buf_putc(out, '}');
+    rc |= put_i64(out, cdc_change_ts_ms(c));
+    rc |= PUT_LIT(out, "}");
     return rc ? cdc__err_set(err, CDC_ERR_NOMEM, "out of memory") : CDC_OK;
 }
 
@@ -192,8 +200,7 @@ int cdc__txn_render_json(cdc__buf *out, const char *event, const char *gtid, uin
     rc |= PUT_LIT(out, ",\"server_id\":");
     rc |= put_u64(out, server_id);
     rc |= PUT_LIT(out, ",\"ts_ms\":");
-    char num[24];
-    rc |= put(out, num, cdc__fmt_i64(num, ts_ms));
+    rc |= put_i64(out, ts_ms);
     rc |= cdc__buf_putc(out, ',');
     if (!rc) rc = put_pos(out, pos);
     if (!rc) rc = cdc__buf_putc(out, '}');

@@ -79,7 +79,7 @@ static inline int put(cdc__buf *out, const char *s, size_t n, cdc__err *err)
     if (!n) return CDC_OK;
     if (out->cap - out->len < n && cdc__buf_reserve(out, n))
         return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
-    memcpy(out->data + out->len, s, n);
+    cdc__copy_short(out->data + out->len, s, n);
     out->len += n;
     return CDC_OK;
 }
@@ -89,7 +89,7 @@ static inline int put_quoted(cdc__buf *out, const char *s, size_t n, cdc__err *e
     if (out->cap - out->len < n + 2 && cdc__buf_reserve(out, n + 2))
         return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
     out->data[out->len++] = '"';
-    memcpy(out->data + out->len, s, n);
+    cdc__copy_short(out->data + out->len, s, n);
     out->len += n;
     out->data[out->len++] = '"';
     return CDC_OK;
@@ -107,8 +107,20 @@ static int render_decimal(const cdc_value *v, cdc__buf *out, cdc__err *err)
     }
     if (!v->col) return cdc__err_set(err, CDC_ERR_INVALID, "DECIMAL value without its column");
     char text[CDC__DECIMAL_TEXT_MAX];
-    if (v->flags & CDC_VF_SCALED)
-        return put_quoted(out, text, cdc__decimal_i64_text(v->v.dec.unscaled, v->col->meta & 0xff, text), err);
+    if (v->flags & CDC_VF_SCALED) {
+        /* between its quotes in place when there is room (at most a sign,
+         * 19 digits or "0." and 18, and the point) */
+        unsigned scale = v->col->meta & 0xff;
+        if (scale <= 18 && out->cap - out->len >= 26) {
+            char *at = (char *)out->data + out->len;
+            size_t n = cdc__decimal_i64_text(v->v.dec.unscaled, scale, at + 1);
+            at[0] = '"';
+            at[n + 1] = '"';
+            out->len += n + 2;
+            return CDC_OK;
+        }
+        return put_quoted(out, text, cdc__decimal_i64_text(v->v.dec.unscaled, scale, text), err);
+    }
     unsigned prec = v->col->meta >> 8, scale = v->col->meta & 0xff;
     size_t need = cdc__decimal_bin_size(prec, scale);
     if (!need || v->v.b.len < need)
