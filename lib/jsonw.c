@@ -127,6 +127,11 @@ static inline __attribute__((always_inline)) size_t ascii_run(const uint8_t *s, 
         uint64_t h = load8(s + i) & HIGH;
         if (h) return i + (size_t)__builtin_ctzll(h) / 8;
     }
+    if (n >= 8 && i < n) {
+        /* the word ending at n: its bytes before i were found ASCII above */
+        uint64_t h = load8(s + n - 8) & HIGH;
+        return h ? n - 8 + (size_t)__builtin_ctzll(h) / 8 : n;
+    }
     while (i < n && s[i] < 0x80) i++;
     return i;
 }

@@ -46,22 +46,28 @@ static int put_i64(cdc__buf *out, int64_t v)
     return CDC_OK;
 }
 
-/* The "name": key of column i, escaped once per TABLE_MAP when the
- * table has it (see tablemap.h), else now. */
-static int put_key(cdc__buf *out, const cdc_table *t, size_t i)
+/* The "name": key of column i, after a comma unless it is the first,
+ * escaped once per TABLE_MAP when the table has it (see tablemap.h),
+ * else now. */
+static int put_key(cdc__buf *out, const cdc_table *t, size_t i, bool first)
 {
     const char *name = t->col_names[i];
     if (t->jkey && t->jkey_src[i] == name) {
         cdc_bytes k = t->jkey[i];
         /* short keys by one 16-byte copy: jtext has 16 bytes of padding
          * after its last key (tablemap.c) */
-        if (k.len <= 16 && out->cap - out->len >= 16) {
-            memcpy(out->data + out->len, k.ptr, 16);
-            out->len += k.len;
+        if (k.len <= 16 && out->cap - out->len >= 17) {
+            uint8_t *o = out->data + out->len;
+            *o = ',';
+            o += !first;
+            memcpy(o, k.ptr, 16);
+            out->len += !first + k.len;
             return CDC_OK;
         }
+        if (!first && PUT_LIT(out, ",")) return CDC_ERR_NOMEM;
         return put(out, k.ptr, k.len);
     }
+    if (!first && PUT_LIT(out, ",")) return CDC_ERR_NOMEM;
     int rc;
     if (name) {
         rc = put_str(out, name);
@@ -90,9 +96,8 @@ static int put_image(const cdc_change *c, bool after, cdc__buf *out, cdc__err *e
     for (size_t i = 0; i < n && rc == CDC_OK; i++) {
         if (!present[i]) continue; /* absent from a MINIMAL/NOBLOB image */
         const cdc_value *v = &vals[i];
-        if (!first) rc |= PUT_LIT(out, ",");
+        rc |= put_key(out, t, i, first);
         first = false;
-        rc |= put_key(out, t, i);
         if (rc) break;
         int vr = cdc__value_render_json(v, out, err);
         if (vr) {

@@ -57,12 +57,12 @@ static void spill_init(spill *s, cdc__buf *b, uint8_t *stack, size_t size, const
     *b = (cdc__buf){stack, 0, size, &s->a};
 }
 
-int cdc__render_text(cdc__buf *out, const uint8_t *s, size_t len, unsigned charset, cdc__err *err)
+/* Text of another character set, converted first: kept out of
+ * cdc__render_text so that the usual UTF-8 text does not pay for setting
+ * up the 2 KiB block. */
+static __attribute__((noinline)) int render_converted(cdc__buf *out, const uint8_t *s, size_t len,
+                                                      const cdc__charset *cs, cdc__err *err)
 {
-    const cdc__charset *cs = cdc__charset_of(charset);
-    if (cs->kind == CDC_CS_UTF8 || cs->kind == CDC_CS_ASCII || cs->kind == CDC_CS_UNKNOWN)
-        return cdc__render_utf8_string(out, s, len) ? cdc__err_set(err, CDC_ERR_NOMEM, "out of memory") : CDC_OK;
-    if (cs->kind == CDC_CS_BINARY) return cdc__render_base64(out, s, len);
     uint8_t stack[2048];
     spill sp;
     cdc__buf tmp;
@@ -72,6 +72,15 @@ int cdc__render_text(cdc__buf *out, const uint8_t *s, size_t len, unsigned chars
         rc = cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
     cdc__buf_free(&tmp);
     return rc;
+}
+
+int cdc__render_text(cdc__buf *out, const uint8_t *s, size_t len, unsigned charset, cdc__err *err)
+{
+    const cdc__charset *cs = cdc__charset_of(charset);
+    if (cs->kind == CDC_CS_UTF8 || cs->kind == CDC_CS_ASCII || cs->kind == CDC_CS_UNKNOWN)
+        return cdc__render_utf8_string(out, s, len) ? cdc__err_set(err, CDC_ERR_NOMEM, "out of memory") : CDC_OK;
+    if (cs->kind == CDC_CS_BINARY) return cdc__render_base64(out, s, len);
+    return render_converted(out, s, len, cs, err);
 }
 
 static inline int put(cdc__buf *out, const char *s, size_t n, cdc__err *err)
