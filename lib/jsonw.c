@@ -389,6 +389,55 @@ static int render_any(cdc__buf *out, const uint8_t *s, size_t len)
 }
 
 
+#if HAVE_SSE2
+/*
+ * The last n (8..31) bytes of valid text, from a byte to escape: when
+ * every byte to escape in them is '"' or '\\', the block loop of
+ * render_valid runs over a copy padded with plain bytes, so its 16-byte
+ * loads stay inside, instead of one copy_plain per escape. Room: at most
+ * 2n out, plus a block's store and the slack. False (nothing written)
+ * when a control character is there or the room is not.
+ */
+static inline bool quote_tail(cdc__buf *out, uint8_t **op, const uint8_t *s, size_t n)
+{
+    uint8_t *o = *op;
+    if (out->cap - (size_t)(o - out->data) < 2 * n + ESC_SLACK + 16) return false;
+    uint8_t t[64];
+    __m128i pad = _mm_set1_epi8('a');
+    for (int k = 0; k < 4; k++) _mm_storeu_si128((__m128i *)(void *)(t + 16 * k), pad);
+    if (n >= 16) {
+        _mm_storeu_si128((__m128i *)(void *)t, _mm_loadu_si128((const __m128i *)(const void *)s));
+        _mm_storeu_si128((__m128i *)(void *)(t + n - 16),
+                         _mm_loadu_si128((const __m128i *)(const void *)(s + n - 16)));
+    } else {
+        memcpy(t, s, 8);
+        memcpy(t + n - 8, s + n - 8, 8);
+    }
+    __m128i x0 = _mm_loadu_si128((const __m128i *)(const void *)t);
+    __m128i x1 = _mm_loadu_si128((const __m128i *)(const void *)(t + 16));
+    if (sse_escape(x0) != sse_quote(x0) || sse_escape(x1) != sse_quote(x1)) return false;
+    size_t i = 0;
+    for (size_t base = 0; base < n; base += 16) {
+        __m128i x = base ? x1 : x0;
+        unsigned m = sse_quote(x);
+        _mm_storeu_si128((__m128i *)(void *)o, x);
+        while (m) {
+            size_t j = base + (size_t)__builtin_ctz(m);
+            _mm_storeu_si128((__m128i *)(void *)o, _mm_loadu_si128((const __m128i *)(const void *)(t + i)));
+            o += j - i;
+            i = j;
+            *o++ = '\\';
+            m &= m - 1;
+        }
+        _mm_storeu_si128((__m128i *)(void *)o, _mm_loadu_si128((const __m128i *)(const void *)(t + i)));
+        o += base + 16 - i;
+        i = base + 16;
+    }
+    *op = o - (i - n); /* the padding was counted as output */
+    return true;
+}
+#endif
+
 /* Valid UTF-8: only '"', '\\' and control characters stop the copy. Room
  * for len + 2 + ESC_SLACK is reserved by the caller. */
 static inline __attribute__((always_inline)) int render_valid(cdc__buf *out, const uint8_t *s, size_t len,
@@ -451,6 +500,9 @@ static inline __attribute__((always_inline)) int render_valid(cdc__buf *out, con
         o += k;
         i += k;
         if (i == len) break;
+#if HAVE_SSE2
+        if (simd && len - i >= 8 && len - i < 32 && quote_tail(out, &o, s + i, len - i)) break;
+#endif
         if (ensure_room(out, &o, len - i + 1)) return CDC_ERR_NOMEM;
         o = put_escape(o, s[i++]);
     }

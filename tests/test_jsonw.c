@@ -391,6 +391,43 @@ static void *ng_realloc(void *p, size_t n, void *ud) { (void)p; (void)n; (void)u
 static void ng_free(void *p, void *ud) { (void)p; (void)ud; }
 static const cdc_allocator no_grow = {ng_malloc, ng_realloc, ng_free, NULL};
 
+/* Quote-dense text (JSON kept in a TEXT column): every length up to 80
+ * with '"' and '\\' at random places, some with a control character too,
+ * so that the block loop, the padded tail and the one-escape road all
+ * run; into a growing buffer, one of exactly the room the text needs plus
+ * 16, and one a byte short. */
+static void test_quote_dense(void **state)
+{
+    (void)state;
+    static const char alphabet[] = "\"\\abcdefgh: ,[]{}0123";
+    long n = 0;
+    for (size_t len = 0; len <= 80; len++) {
+        for (int round = 0; round < 300; round++) {
+            uint8_t in[96];
+            for (size_t i = 0; i < len; i++) in[i] = (uint8_t)alphabet[next() % (sizeof alphabet - 1)];
+            if (len && round % 7 == 0) in[next() % len] = '\n';
+            cdc__buf want, got;
+            cdc__buf_init(&want, NULL);
+            cdc__buf_init(&got, NULL);
+            model_escape(in, len, &want);
+            assert_int_equal(cdc__render_utf8_string(&got, in, len), CDC_OK);
+            assert_int_equal(got.len, want.len);
+            assert_memory_equal(got.data, want.data, got.len);
+            uint8_t fixed[512];
+            cdc__buf fb = {fixed, 0, want.len + 16, &no_grow};
+            assert_int_equal(cdc__render_utf8_string(&fb, in, len), CDC_OK);
+            assert_int_equal(fb.len, want.len);
+            assert_memory_equal(fb.data, want.data, want.len);
+            cdc__buf small = {fixed, 0, want.len - 1, &no_grow};
+            assert_int_equal(cdc__render_utf8_string(&small, in, len), CDC_ERR_NOMEM);
+            cdc__buf_free(&want);
+            cdc__buf_free(&got);
+            n++;
+        }
+    }
+    printf("%ld quote-dense strings escaped as the model escapes them\n", n);
+}
+
 static void test_string_escaping(void **state)
 {
     (void)state;
@@ -485,6 +522,7 @@ int main(void)
         cmocka_unit_test(test_utf8_valid),
         cmocka_unit_test(test_utf8_put),
         cmocka_unit_test(test_string_escaping),
+        cmocka_unit_test(test_quote_dense),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
