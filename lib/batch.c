@@ -231,6 +231,20 @@ static int put_record(cdc_batch *b, cdc_bytes t, cdc_bytes k, cdc_bytes v)
     return rc;
 }
 
+/* The n records of the renderer's last call as lines, the last without
+ * its newline. */
+static int put_records(cdc_batch *b, size_t n)
+{
+    int rc = CDC_OK;
+    for (size_t i = 0; i < n && !rc; i++) {
+        cdc_bytes t, k, v;
+        cdc_debezium_record(b->dz, i, &t, &k, &v);
+        if (i) rc = cdc__buf_putc(&b->buf, '\n');
+        if (!rc) rc = put_record(b, t, k, v);
+    }
+    return rc;
+}
+
 /* The Debezium records of c as {"topic":..,"key":..,"value":..} lines,
  * the last without its newline; *none set when c makes no record. */
 static int debezium_lines(cdc_batch *b, const cdc_change *c, cdc_debezium_snapshot snap, bool *none)
@@ -238,14 +252,7 @@ static int debezium_lines(cdc_batch *b, const cdc_change *c, cdc_debezium_snapsh
     ptrdiff_t n = cdc_debezium_change(b->dz, c, snap);
     if (n < 0) return cdc__err_set(&b->err, (int)n, "debezium: %s", cdc_debezium_errmsg(b->dz));
     *none = n == 0;
-    int rc = CDC_OK;
-    for (size_t i = 0; i < (size_t)n && !rc; i++) {
-        cdc_bytes t, k, v;
-        cdc_debezium_record(b->dz, i, &t, &k, &v);
-        if (i) rc = cdc__buf_putc(&b->buf, '\n');
-        if (!rc) rc = put_record(b, t, k, v);
-    }
-    return rc;
+    return put_records(b, (size_t)n);
 }
 
 /* Records a rendering call made (n < 0: its error) as lines, ended like
@@ -255,14 +262,7 @@ static int debezium_records(cdc_batch *b, ptrdiff_t n, bool boundary, bool may_p
     if (n < 0) return cdc__err_set(&b->err, (int)n, "debezium: %s", cdc_debezium_errmsg(b->dz));
     if (n == 0) return CDC_OK;
     size_t start = b->buf.len;
-    int rc = CDC_OK;
-    for (size_t i = 0; i < (size_t)n && !rc; i++) {
-        cdc_bytes t, k, v;
-        cdc_debezium_record(b->dz, i, &t, &k, &v);
-        if (i) rc = cdc__buf_putc(&b->buf, '\n');
-        if (!rc) rc = put_record(b, t, k, v);
-    }
-    return end_line_at(b, start, rc, boundary, may_pause);
+    return end_line_at(b, start, put_records(b, (size_t)n), boundary, may_pause);
 }
 
 static void decoder_debezium_cbs(cdc_batch *b);
@@ -333,14 +333,7 @@ static int snapshot_row_debezium(cdc_batch *b, const cdc_change *c)
     ptrdiff_t n = cdc_debezium_snapshot_row(b->dz, c);
     if (n < 0) return cdc__err_set(&b->err, (int)n, "debezium: %s", cdc_debezium_errmsg(b->dz));
     size_t start = b->buf.len;
-    int rc = CDC_OK;
-    for (size_t i = 0; i < (size_t)n && !rc; i++) {
-        cdc_bytes t, k, v;
-        cdc_debezium_record(b->dz, i, &t, &k, &v);
-        if (i) rc = cdc__buf_putc(&b->buf, '\n');
-        if (!rc) rc = put_record(b, t, k, v);
-    }
-    if (rc) {
+    if (put_records(b, (size_t)n)) {
         b->buf.len = start;
         return nomem(b);
     }
@@ -421,22 +414,27 @@ static int boundary_record(cdc_batch *b, int kind, const char *gtid, uint32_t si
     return end_line(b, start, rc, true);
 }
 
-/* With a Debezium renderer: its BEGIN record (provide.transaction.metadata),
- * Debezium's transaction id being the GTID, else file=<file>,pos=<offset>. */
+/* A BEGIN record (provide.transaction.metadata), Debezium's transaction
+ * id being the GTID, else file=<file>,pos=<offset of its first event>. */
+static int begin_records(cdc_batch *b, const char *gtid, const char *file, uint64_t off, int64_t ts_ms,
+                         bool may_pause)
+{
+    char small[600], *id = small;
+    size_t need = gtid && *gtid ? strlen(gtid) + 1 : strlen(file) + 32;
+    if (need > sizeof small && !(id = cdc__malloc(b->alloc, need))) return nomem(b);
+    if (gtid && *gtid) memcpy(id, gtid, need);
+    else snprintf(id, need, "file=%s,pos=%" PRIu64, file, off);
+    int rc = debezium_records(b, cdc_debezium_begin(b->dz, id, ts_ms), false, may_pause);
+    if (id != small) cdc__free(b->alloc, id);
+    return rc;
+}
+
 static int on_begin(const char *gtid, uint32_t sid, int64_t ts, const cdc_position *pos, void *ud)
 {
     (void)sid;
     cdc_batch *b = ud;
     if (!b->dz) return CDC_OK;
-    char small[600], *id = small;
-    const char *file = cdc_position_file(pos);
-    size_t need = gtid && *gtid ? strlen(gtid) + 1 : strlen(file) + 32;
-    if (need > sizeof small && !(id = cdc__malloc(b->alloc, need))) return nomem(b);
-    if (gtid && *gtid) memcpy(id, gtid, need);
-    else snprintf(id, need, "file=%s,pos=%" PRIu64, file, cdc_position_offset(pos));
-    int rc = debezium_records(b, cdc_debezium_begin(b->dz, id, ts), false, false);
-    if (id != small) cdc__free(b->alloc, id);
-    return rc;
+    return begin_records(b, gtid, cdc_position_file(pos), cdc_position_offset(pos), ts, false);
 }
 
 /* The END record (provide.transaction.metadata) goes before the commit
@@ -562,14 +560,8 @@ int cdc_batch_attach_decoder(cdc_batch *b, cdc_decoder *d)
 static int dec_begin(const cdc_event *e, void *ud)
 {
     cdc_batch *b = ud;
-    char small[600], *id = small;
-    const char *g = cdc_event_gtid(e), *file = cdc_event_file(e);
-    size_t need = g && *g ? strlen(g) + 1 : strlen(file) + 32;
-    if (need > sizeof small && !(id = cdc__malloc(b->alloc, need))) return nomem(b);
-    if (g && *g) memcpy(id, g, need);
-    else snprintf(id, need, "file=%s,pos=%" PRIu64, file, cdc_event_offset(e));
-    int rc = debezium_records(b, cdc_debezium_begin(b->dz, id, (int64_t)cdc_event_timestamp(e) * 1000), false, true);
-    if (id != small) cdc__free(b->alloc, id);
+    int rc = begin_records(b, cdc_event_gtid(e), cdc_event_file(e), cdc_event_offset(e),
+                           (int64_t)cdc_event_timestamp(e) * 1000, true);
     if (rc == CDC_OK && cdc_event_type_of(e) == CDC_EV_QUERY) cdc_debezium_set_thread(b->dz, cdc_event_thread_id(e));
     return rc;
 }

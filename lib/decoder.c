@@ -7,6 +7,7 @@
 #include "decoder.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <zlib.h>
 
@@ -92,6 +93,7 @@ struct cdc_decoder {
     cdc__table_map tables;
     cdc_value *vb, *va;
     uint8_t *pb, *pa;
+    cdc_cell *cb, *ca;      /* cells made with the images (cdc__rows_image_cells) */
     size_t vcap;
     cdc__buf *jbufs;
     size_t njbufs;
@@ -187,6 +189,8 @@ void cdc_decoder_free(cdc_decoder *d)
     cdc__free(a, d->va);
     cdc__free(a, d->pb);
     cdc__free(a, d->pa);
+    cdc__free(a, d->cb);
+    cdc__free(a, d->ca);
     cdc__free(a, d);
     cdc__free(a, (void *)a);
 }
@@ -259,11 +263,15 @@ static int ensure_row_space(cdc_decoder *d, size_t ncols, size_t njson)
         cdc__free(d->alloc, d->va);
         cdc__free(d->alloc, d->pb);
         cdc__free(d->alloc, d->pa);
+        cdc__free(d->alloc, d->cb);
+        cdc__free(d->alloc, d->ca);
         d->vb = cdc__calloc(d->alloc, n, sizeof *d->vb);
         d->va = cdc__calloc(d->alloc, n, sizeof *d->va);
         d->pb = cdc__calloc(d->alloc, n, 1);
         d->pa = cdc__calloc(d->alloc, n, 1);
-        d->vcap = (d->vb && d->va && d->pb && d->pa) ? n : 0;
+        d->cb = cdc__calloc(d->alloc, n, sizeof *d->cb);
+        d->ca = cdc__calloc(d->alloc, n, sizeof *d->ca);
+        d->vcap = (d->vb && d->va && d->pb && d->pa && d->cb && d->ca) ? n : 0;
         if (!d->vcap) return CDC_ERR_NOMEM;
     }
     if (njson > d->njbufs) {
@@ -339,12 +347,19 @@ static int do_rows(cdc_decoder *d, const cdc_event *e, uint64_t *rowidx)
         int (*image)(const struct cdc_table *, const cdc__rows_ev *, const uint8_t *, bool, cdc__reader *,
                      cdc_value *, uint8_t *, const cdc_value *, const uint8_t *, cdc__buf *,
                      cdc__rows_where *, cdc__err *) = lazy ? cdc__rows_image_lazy : cdc__rows_image;
+        /* a callback reading whole images as cells: make them in the same pass */
+        bool cells = lazy && t->cells_rows;
         if (has_b)
-            rc = image(t, &rv, rv.cols_before, false, &r, d->vb, d->pb, NULL, NULL, d->jbufs, &w, &d->err);
+            rc = cells ? cdc__rows_image_cells(t, &rv, rv.cols_before, false, &r, d->vb, d->pb, NULL, NULL,
+                                               d->jbufs, d->cb, &w, &d->err)
+                       : image(t, &rv, rv.cols_before, false, &r, d->vb, d->pb, NULL, NULL, d->jbufs, &w, &d->err);
         if (rc == CDC_OK && has_a) {
             w.after = true;
-            rc = image(t, &rv, rv.cols_after, rv.partial, &r, d->va, d->pa, has_b ? d->vb : NULL,
-                       has_b ? d->pb : NULL, d->jbufs, &w, &d->err);
+            const cdc_value *bv = has_b ? d->vb : NULL;
+            const uint8_t *bp = has_b ? d->pb : NULL;
+            rc = cells ? cdc__rows_image_cells(t, &rv, rv.cols_after, rv.partial, &r, d->va, d->pa, bv, bp,
+                                               d->jbufs, d->ca, &w, &d->err)
+                       : image(t, &rv, rv.cols_after, rv.partial, &r, d->va, d->pa, bv, bp, d->jbufs, &w, &d->err);
         }
         if (rc && d->fde.mariadb && first_old_temporal(t, rv.ncols)) {
             /* MariaDB 5.3-format TIME/DATETIME/TIMESTAMP(n) keep their
@@ -379,10 +394,14 @@ static int do_rows(cdc_decoder *d, const cdc_event *e, uint64_t *rowidx)
         c.row = (*rowidx)++;
         c.more_in_event = cdc__rd_left(&r) > 0;
         c.lazy = lazy;
+        c.cb = cells && has_b ? d->cb : NULL;
+        c.ca = cells && has_a ? d->ca : NULL;
+        c.cells_read = false;
         if (d->change_cb) {
             rc = callback_rc(d, d->change_cb(&c, d->change_ud), e->offset, type);
             if (rc) return rc;
         }
+        t->cells_rows = c.cells_read;
         if (d->lazy == CDC__LAZY_ADAPTIVE && lazy && rv.ncols) {
             bool unread = (has_b && memchr(d->pb, CDC__PRESENT_PENDING, rv.ncols)) ||
                           (has_a && memchr(d->pa, CDC__PRESENT_PENDING, rv.ncols));
@@ -1120,6 +1139,60 @@ static inline const cdc_value *image_value(const cdc_change *c, const cdc_value 
 }
 const cdc_value *cdc_change_before(const cdc_change *c, size_t i) { return image_value(c, c->before, c->pb, i); }
 const cdc_value *cdc_change_after(const cdc_change *c, size_t i) { return image_value(c, c->after, c->pa, i); }
+
+/* The first version of cdc_cell, the smallest stride a caller may use. */
+#define CELL_V1_SIZE (offsetof(cdc_cell, v) + sizeof(((cdc_cell *)0)->v))
+_Static_assert(CELL_V1_SIZE == sizeof(cdc_cell), "cdc_cell grew: CELL_V1_SIZE must stay version 1's size");
+
+static int cells_fail(int code, char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int cells_fail(int code, char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+int cdc_change_cells(const cdc_change *c, int image, size_t first, size_t count, cdc_cell *cells,
+                     size_t cell_size, char *err, size_t errlen)
+{
+    if (!c || (!cells && count))
+        return cells_fail(CDC_ERR_INVALID, err, errlen, "cdc_change_cells: %s is NULL", c ? "cells" : "change");
+    if (image != CDC_IMAGE_BEFORE && image != CDC_IMAGE_AFTER)
+        return cells_fail(CDC_ERR_INVALID, err, errlen,
+                          "cdc_change_cells: image %d is neither CDC_IMAGE_BEFORE (0) nor CDC_IMAGE_AFTER (1)",
+                          image);
+    if (cell_size < CELL_V1_SIZE)
+        return cells_fail(CDC_ERR_INVALID, err, errlen,
+                          "cdc_change_cells: cell_size %zu is smaller than a cdc_cell (%zu bytes): pass "
+                          "sizeof(cdc_cell)", cell_size, (size_t)CELL_V1_SIZE);
+    size_t ncols = c->t->ncols;
+    if (first > ncols || count > ncols - first)
+        return cells_fail(CDC_ERR_INVALID, err, errlen,
+                          "cdc_change_cells: columns %zu..%zu asked for, %s.%s has %zu (0..%zu)", first,
+                          count ? first + count - 1 : first, c->t->db, c->t->name, ncols,
+                          ncols ? ncols - 1 : 0);
+    const cdc_value *vals = image == CDC_IMAGE_AFTER ? c->after : c->before;
+    const uint8_t *present = image == CDC_IMAGE_AFTER ? c->pa : c->pb;
+    if (!vals)
+        return cells_fail(CDC_ERR_STATE, err, errlen, "cdc_change_cells: %s ('%c') has no %s image",
+                          c->op == 'c' ? "an insert" : c->op == 'd' ? "a delete" : c->op == 'r' ? "a snapshot row"
+                                                                                               : "this change",
+                          c->op, image == CDC_IMAGE_AFTER ? "after" : "before");
+    if (first == 0 && count >= c->ncols) ((cdc_change *)c)->cells_read = true; /* decoder-owned */
+    const cdc_cell *made = image == CDC_IMAGE_AFTER ? c->ca : c->cb;
+    if (made && cell_size == sizeof(cdc_cell) && first + count <= c->ncols) {
+        memcpy(cells, made + first, count * sizeof *cells);
+        return CDC_OK;
+    }
+    cdc__rows_cells(c->t, vals, present, c->ncols, first, count, cells, cell_size);
+    return CDC_OK;
+}
+
 /* decoder.h. pb/pa point into the decoder's own arrays, rebuilt for every row. */
 void cdc__change_hide_columns(const cdc_change *c, const uint8_t *mask)
 {
@@ -1127,6 +1200,8 @@ void cdc__change_hide_columns(const cdc_change *c, const uint8_t *mask)
         if (!mask[i]) continue;
         if (c->pb) ((uint8_t *)c->pb)[i] = 0;
         if (c->pa) ((uint8_t *)c->pa)[i] = 0;
+        if (c->cb) ((cdc_cell *)c->cb)[i] = (cdc_cell){.flags = CDC_CELL_ABSENT};
+        if (c->ca) ((cdc_cell *)c->ca)[i] = (cdc_cell){.flags = CDC_CELL_ABSENT};
     }
 }
 const char *cdc_change_file(const cdc_change *c) { return c->ev->file; }

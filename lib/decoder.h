@@ -33,6 +33,11 @@ struct cdc_change {
      * cdc__rows_materialize_image first. */
     bool lazy;
     cdc_bytes jgtid; /* gtid as JSON (a string or null); empty: not made */
+    /* Each image's cells, made with the image when the table reads
+     * whole images as cells (cdc__rows_image_cells); NULL when not made. */
+    const cdc_cell *cb, *ca;
+    /* Set by cdc_change_cells when it read a whole image. */
+    bool cells_read;
 };
 
 /* The event's file name as a JSON string, made once per file by the

@@ -173,6 +173,11 @@ void cdc__col_plan_make(const cdc_column *c, cdc__col_plan *pl)
     pl->proto.fsp = pl->fsp;
     pl->proto.flags = pl->vflags;
     pl->proto.col = c;
+    memset(&pl->cproto, 0, sizeof pl->cproto);
+    pl->cproto.kind = pl->kind;
+    pl->cproto.fsp = pl->fsp;
+    if (pl->op == PLAN_LENPREF && (pl->vflags & CDC_VF_TEXT)) pl->cproto.flags = CDC_CELL_JSON_TEXT;
+    if (pl->op == PLAN_DECIMAL) pl->cproto.scale = (uint8_t)(c->meta & 0xff);
 }
 
 int cdc__rows_prepare(struct cdc_table *t)
@@ -322,6 +327,184 @@ void cdc__rows_materialize_image(const struct cdc_table *t, size_t n, cdc_value 
         if (present[i] == CDC__PRESENT_PENDING) cdc__rows_materialize(t, i, &vals[i], &present[i]);
 }
 
+/* ---- cells (cdc_change_cells) ---------------------------------------------- */
+
+static inline void cell_tm(const cdc__temporal *tm, cdc_cell *cell)
+{
+    cell->v.tm.year = (int16_t)tm->year;
+    cell->v.tm.month = tm->month;
+    cell->v.tm.day = tm->day;
+    cell->v.tm.hour = (uint16_t)tm->hour;
+    cell->v.tm.minute = tm->minute;
+    cell->v.tm.second = tm->second;
+    cell->usec = tm->usec;
+    if (tm->neg) cell->flags |= CDC_CELL_NEGATIVE;
+}
+
+static inline void cell_ts(int64_t sec, uint32_t usec, bool zero, cdc_cell *cell)
+{
+    if (zero) {
+        cell->flags |= CDC_CELL_ZERO_DATE;
+        return;
+    }
+    cell->v.i = sec * 1000000 + usec;
+    cell->usec = usec;
+}
+
+void cdc__value_cell(const cdc_value *v, cdc_cell *cell)
+{
+    memset(cell, 0, sizeof *cell);
+    cell->kind = v->kind;
+    cell->fsp = v->fsp;
+    switch (v->kind) {
+    case CDC_K_NULL: break;
+    case CDC_K_INT: case CDC_K_YEAR: cell->v.i = v->v.i; break;
+    case CDC_K_UINT: case CDC_K_BIT: case CDC_K_ENUM: case CDC_K_SET: cell->v.u = v->v.u; break;
+    case CDC_K_FLOAT: cell->v.d = (double)v->v.f; break;
+    case CDC_K_DOUBLE: cell->v.d = v->v.d; break;
+    case CDC_K_DECIMAL: {
+        if (v->flags & CDC_VF_SCALED) { /* the usual case, read at decode time */
+            cell->v.i = v->v.dec.unscaled;
+            cell->scale = (uint8_t)(v->col->meta & 0xff);
+            break;
+        }
+        int64_t unscaled;
+        unsigned scale;
+        if (cdc_value_decimal_scaled(v, &unscaled, &scale) == CDC_OK) {
+            cell->v.i = unscaled;
+            cell->scale = (uint8_t)scale;
+        } else {
+            cell->flags = CDC_CELL_DECIMAL_WIDE;
+        }
+        break;
+    }
+    case CDC_K_DATE: case CDC_K_TIME: case CDC_K_DATETIME:
+        cell_tm(&v->v.tm, cell);
+        if (v->flags & CDC_VF_ZERO_DATE) cell->flags |= CDC_CELL_ZERO_DATE;
+        break;
+    case CDC_K_TIMESTAMP: cell_ts(v->v.ts.sec, v->v.ts.usec, (v->flags & CDC_VF_ZERO_DATE) != 0, cell); break;
+    default: /* the kinds with bytes (cdc_value_bytes) */
+        cell->v.b = v->v.b;
+        if (v->kind == CDC_K_JSON && (v->flags & CDC_VF_TEXT)) cell->flags |= CDC_CELL_JSON_TEXT;
+        if (v->kind == CDC_K_STRING && (v->flags & CDC_VF_UTF8)) cell->flags |= CDC_CELL_UTF8;
+        break;
+    }
+}
+
+/* A value's cell straight from its bytes, through the plan: what
+ * plan_decode and then cdc__value_cell would give. Also measures the value
+ * as plan_skip does and leaves v pending (the cells pass of
+ * cdc__rows_image_cells); a DECIMAL of at most 18 digits is checked and
+ * read here too. False when the value must be decoded the usual way (a
+ * PLAN_SLOW column, a wider DECIMAL, a value short of its bytes, a bad
+ * digit group); the cell is then to be made from the decoded value. */
+static inline __attribute__((always_inline)) bool plan_cell(const cdc__col_plan *pl, const uint8_t *p,
+                                                            size_t avail, cdc_value *v, cdc_cell *cell,
+                                                            size_t *used)
+{
+    size_t w = pl->width;
+    if (w > avail) return false; /* PLAN_SLOW has width 0: the switch refuses it */
+    *cell = pl->cproto;
+    switch (pl->op) {
+    case PLAN_INT: {
+        unsigned shift = (unsigned)(64 - 8 * w);
+        uint64_t u = load_le(p, w, avail);
+        cell->v.i = shift ? (int64_t)(u << shift) >> shift : (int64_t)u;
+        break;
+    }
+    case PLAN_UINT:
+    case PLAN_LE_UINT: cell->v.u = load_le(p, w, avail); break;
+    case PLAN_BE_UINT: cell->v.u = cdc__beN(p, w); break;
+    case PLAN_FLOAT: {
+        uint32_t u = cdc__le32(p);
+        float f;
+        memcpy(&f, &u, 4);
+        cell->v.d = (double)f;
+        break;
+    }
+    case PLAN_DOUBLE: {
+        uint64_t u = cdc__le64(p);
+        memcpy(&cell->v.d, &u, 8);
+        break;
+    }
+    case PLAN_LENPREF: {
+        uint64_t n = load_le(p, w, avail);
+        if (n > avail - w) return false;
+        cell->v.b = (cdc_bytes){p + w, (size_t)n};
+        w += (size_t)n;
+        break;
+    }
+    case PLAN_DECIMAL:
+        if (!pl->dec.n || !cdc__decimal_groups_to_i64(p, &pl->dec, &cell->v.i)) return false;
+        break;
+    case PLAN_DATE:
+    case PLAN_TIME2:
+    case PLAN_DATETIME2: {
+        cdc__temporal tm;
+        if (pl->op == PLAN_DATE) cdc__date_unpack(cdc__le24(p), &tm);
+        else if (pl->op == PLAN_TIME2) cdc__time2_unpack(p, pl->fsp, &tm);
+        else cdc__datetime2_unpack(p, pl->fsp, &tm);
+        cell_tm(&tm, cell);
+        if (pl->op != PLAN_TIME2 && tm_is_zero(&tm)) cell->flags |= CDC_CELL_ZERO_DATE;
+        break;
+    }
+    case PLAN_TIMESTAMP2: {
+        int64_t sec;
+        uint32_t usec;
+        cdc__timestamp2_unpack(p, pl->fsp, &sec, &usec);
+        cell_ts(sec, usec, !sec && !usec, cell);
+        break;
+    }
+    case PLAN_YEAR: cell->v.i = p[0] ? 1900 + p[0] : 0; break;
+    default: return false;
+    }
+    v->v.b = (cdc_bytes){p, avail};
+    *used = w;
+    return true;
+}
+
+/* A pending value's cell: its bytes were measured (and a DECIMAL's
+ * checked) when the image was read, so plan_cell cannot refuse it. */
+static inline __attribute__((always_inline)) void pending_cell(const cdc__col_plan *pl, const uint8_t *p,
+                                                               size_t avail, cdc_cell *cell)
+{
+    cdc_value scratch;
+    size_t used;
+    (void)plan_cell(pl, p, avail, &scratch, cell, &used);
+}
+
+static inline __attribute__((always_inline)) void one_cell(const struct cdc_table *t, const cdc_value *vals,
+                                                           const uint8_t *present, size_t nev, size_t i,
+                                                           cdc_cell *cell)
+{
+    uint8_t state = i < nev ? present[i] : 0;
+    if (state == CDC__PRESENT_PENDING) {
+        pending_cell(&t->plan[i], vals[i].v.b.ptr, vals[i].v.b.len, cell);
+    } else if (state) {
+        cdc__value_cell(&vals[i], cell);
+    } else {
+        memset(cell, 0, sizeof *cell);
+        cell->flags = CDC_CELL_ABSENT;
+    }
+}
+
+void cdc__rows_cells(const struct cdc_table *t, const cdc_value *vals, const uint8_t *present, size_t nev,
+                     size_t first, size_t count, void *cells, size_t stride)
+{
+    if (stride == sizeof(cdc_cell)) { /* the caller's cdc_cell is ours: write in place */
+        cdc_cell *out = cells;
+        for (size_t k = 0; k < count; k++) one_cell(t, vals, present, nev, first + k, &out[k]);
+        return;
+    }
+    uint8_t *out = cells;
+    for (size_t k = 0; k < count; k++, out += stride) {
+        cdc_cell cell;
+        one_cell(t, vals, present, nev, first + k, &cell);
+        memcpy(out, &cell, sizeof cell);
+        memset(out + sizeof cell, 0, stride - sizeof cell);
+    }
+}
+
 /* ---- row images ----------------------------------------------------------- */
 
 /* A PARTIAL_JSON diff for column i: applied to the before value when
@@ -374,7 +557,7 @@ static inline __attribute__((always_inline)) int
 image_loop(const struct cdc_table *t, size_t n, const cdc__col_plan *plan, const uint8_t *bitmap, size_t npresent,
            const uint8_t *nulls, const uint8_t *pbits, cdc__reader *r, cdc_value *vals, uint8_t *present,
            const cdc_value *before, const uint8_t *before_present, cdc__buf *jbufs, cdc__rows_where *where,
-           bool lazy, cdc__err *err)
+           bool lazy, cdc_cell *cells, cdc__err *err)
 {
     const uint8_t *p = cdc__rd_ptr(r), *end = r->p + r->len;
     size_t k = 0;
@@ -383,6 +566,7 @@ image_loop(const struct cdc_table *t, size_t n, const cdc__col_plan *plan, const
         const cdc__col_plan *pl = &plan[i];
         if (!all && !((bitmap[i / 8] >> (i % 8)) & 1)) {
             present[i] = 0;
+            if (cells) cells[i] = (cdc_cell){.flags = CDC_CELL_ABSENT};
             continue;
         }
         present[i] = 1;
@@ -394,6 +578,7 @@ image_loop(const struct cdc_table *t, size_t n, const cdc__col_plan *plan, const
             memset(v, 0, sizeof *v);
             v->kind = CDC_K_NULL;
             v->col = c;
+            if (cells) cells[i] = (cdc_cell){.kind = CDC_K_NULL};
             continue;
         }
         size_t avail = (size_t)(end - p), used = 0;
@@ -405,11 +590,17 @@ image_loop(const struct cdc_table *t, size_t n, const cdc__col_plan *plan, const
                 where->column = i;
                 return rc;
             }
-        } else if (lazy && plan_skip(pl, p, avail, v, &used)) {
+            if (cells) cdc__value_cell(v, &cells[i]);
+        } else if (cells && lazy && plan_cell(pl, p, avail, v, &cells[i], &used)) {
             present[i] = CDC__PRESENT_PENDING;
-        } else if (!plan_decode(pl, c, p, avail, v, &used)) {
-            int rc = decode_slow(c, i, p, avail, v, &used, where, err);
-            if (rc) return rc;
+        } else if (!cells && lazy && plan_skip(pl, p, avail, v, &used)) {
+            present[i] = CDC__PRESENT_PENDING;
+        } else {
+            if (!plan_decode(pl, c, p, avail, v, &used)) {
+                int rc = decode_slow(c, i, p, avail, v, &used, where, err);
+                if (rc) return rc;
+            }
+            if (cells) cdc__value_cell(v, &cells[i]);
         }
         p += used;
     }
@@ -421,17 +612,22 @@ image_loop(const struct cdc_table *t, size_t n, const cdc__col_plan *plan, const
  * partial JSON. Nothing to test per column but the plan. */
 static inline __attribute__((always_inline)) int
 image_loop_dense(const struct cdc_table *t, size_t n, const cdc__col_plan *plan, cdc__reader *r, cdc_value *vals,
-                 uint8_t *present, cdc__rows_where *where, bool lazy, cdc__err *err)
+                 uint8_t *present, cdc__rows_where *where, bool lazy, cdc_cell *cells, cdc__err *err)
 {
     const uint8_t *p = cdc__rd_ptr(r), *end = r->p + r->len;
     for (size_t i = 0; i < n; i++) {
         size_t avail = (size_t)(end - p), used = 0;
         present[i] = 1;
-        if (lazy && plan_skip(&plan[i], p, avail, &vals[i], &used)) {
+        if (cells && lazy && plan_cell(&plan[i], p, avail, &vals[i], &cells[i], &used)) {
             present[i] = CDC__PRESENT_PENDING;
-        } else if (!plan_decode(&plan[i], &t->cols[i], p, avail, &vals[i], &used)) {
-            int rc = decode_slow(&t->cols[i], i, p, avail, &vals[i], &used, where, err);
-            if (rc) return rc;
+        } else if (!cells && lazy && plan_skip(&plan[i], p, avail, &vals[i], &used)) {
+            present[i] = CDC__PRESENT_PENDING;
+        } else {
+            if (!plan_decode(&plan[i], &t->cols[i], p, avail, &vals[i], &used)) {
+                int rc = decode_slow(&t->cols[i], i, p, avail, &vals[i], &used, where, err);
+                if (rc) return rc;
+            }
+            if (cells) cdc__value_cell(&vals[i], &cells[i]);
         }
         p += used;
     }
@@ -451,7 +647,8 @@ static inline bool no_nulls(const uint8_t *nulls, size_t n)
 static inline __attribute__((always_inline)) int
 rows_image(const struct cdc_table *t, const cdc__rows_ev *ev, const uint8_t *bitmap, bool partial_after,
            cdc__reader *r, cdc_value *vals, uint8_t *present, const cdc_value *before,
-           const uint8_t *before_present, cdc__buf *jbufs, cdc__rows_where *where, bool lazy, cdc__err *err)
+           const uint8_t *before_present, cdc__buf *jbufs, cdc__rows_where *where, bool lazy, cdc_cell *cells,
+           cdc__err *err)
 {
     size_t n = ev->ncols;
     const uint8_t *pbits = NULL;
@@ -486,14 +683,14 @@ rows_image(const struct cdc_table *t, const cdc__rows_ev *ev, const uint8_t *bit
     lazy = lazy && !own; /* making a value later needs the table's plan */
     int rc;
     if (npresent == n && !pbits && no_nulls(nulls, npresent))
-        rc = lazy ? image_loop_dense(t, n, plan, r, vals, present, where, true, err)
-                  : image_loop_dense(t, n, plan, r, vals, present, where, false, err);
+        rc = lazy ? image_loop_dense(t, n, plan, r, vals, present, where, true, cells, err)
+                  : image_loop_dense(t, n, plan, r, vals, present, where, false, cells, err);
     else if (lazy)
         rc = image_loop(t, n, plan, bitmap, npresent, nulls, pbits, r, vals, present, before, before_present,
-                        jbufs, where, true, err);
+                        jbufs, where, true, cells, err);
     else
         rc = image_loop(t, n, plan, bitmap, npresent, nulls, pbits, r, vals, present, before, before_present,
-                        jbufs, where, false, err);
+                        jbufs, where, false, cells, err);
     cdc__free(t->alloc, own);
     return rc;
 }
@@ -504,7 +701,7 @@ int cdc__rows_image(const struct cdc_table *t, const cdc__rows_ev *ev, const uin
                     cdc__rows_where *where, cdc__err *err)
 {
     return rows_image(t, ev, bitmap, partial_after, r, vals, present, before, before_present, jbufs, where,
-                      false, err);
+                      false, NULL, err);
 }
 
 int cdc__rows_image_lazy(const struct cdc_table *t, const cdc__rows_ev *ev, const uint8_t *bitmap,
@@ -513,5 +710,14 @@ int cdc__rows_image_lazy(const struct cdc_table *t, const cdc__rows_ev *ev, cons
                          cdc__rows_where *where, cdc__err *err)
 {
     return rows_image(t, ev, bitmap, partial_after, r, vals, present, before, before_present, jbufs, where,
-                      true, err);
+                      true, NULL, err);
+}
+
+int cdc__rows_image_cells(const struct cdc_table *t, const cdc__rows_ev *ev, const uint8_t *bitmap,
+                          bool partial_after, cdc__reader *r, cdc_value *vals, uint8_t *present,
+                          const cdc_value *before, const uint8_t *before_present, cdc__buf *jbufs,
+                          cdc_cell *cells, cdc__rows_where *where, cdc__err *err)
+{
+    return rows_image(t, ev, bitmap, partial_after, r, vals, present, before, before_present, jbufs, where,
+                      true, cells, err);
 }

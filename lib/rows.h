@@ -6,6 +6,8 @@
 #ifndef CDC_ROWS_H
 #define CDC_ROWS_H
 
+#include <cdc/value.h>
+
 #include "decimal.h"
 #include "event.h"
 #include "tablemap.h"
@@ -57,6 +59,7 @@ typedef struct cdc__col_plan {
     cdc__decimal_groups dec; /* PLAN_DECIMAL of at most 18 digits (dec.n > 0) */
     cdc_value proto;  /* what every value of the column starts as: kind, fsp,
                        * flags, col set, the rest zero */
+    cdc_cell cproto;  /* the same for its cells (kind, fsp, JSON text flag) */
 } cdc__col_plan;
 
 void cdc__col_plan_make(const cdc_column *c, cdc__col_plan *pl);
@@ -101,10 +104,35 @@ int cdc__rows_image_lazy(const struct cdc_table *t, const cdc__rows_ev *ev, cons
                          bool partial_after, cdc__reader *r, cdc_value *vals, uint8_t *present,
                          const cdc_value *before, const uint8_t *before_present, cdc__buf *jbufs,
                          cdc__rows_where *where, cdc__err *err);
+/*
+ * cdc__rows_image_lazy that also makes every column's cell (cells[i], n
+ * of them: cdc_change_cells' values, CDC_CELL_ABSENT for columns the
+ * image lacks) in the same pass, for a callback that reads whole images
+ * as cells. Values stay pending where the lazy image leaves them (a
+ * DECIMAL of up to 18 digits too, checked as it is read), so the getters
+ * still work.
+ */
+int cdc__rows_image_cells(const struct cdc_table *t, const cdc__rows_ev *ev, const uint8_t *bitmap,
+                          bool partial_after, cdc__reader *r, cdc_value *vals, uint8_t *present,
+                          const cdc_value *before, const uint8_t *before_present, cdc__buf *jbufs,
+                          cdc_cell *cells, cdc__rows_where *where, cdc__err *err);
 /* Makes pending value i of an image read by cdc__rows_image_lazy from t
  * and sets *state (its present[i]) to 1. */
 void cdc__rows_materialize(const struct cdc_table *t, size_t i, cdc_value *v, uint8_t *state);
 /* The same for every pending value of an image of n columns. */
 void cdc__rows_materialize_image(const struct cdc_table *t, size_t n, cdc_value *vals, uint8_t *present);
+
+/*
+ * cdc_change_cells (decoder.c): values first..first+count-1 of an image
+ * (vals/present of nev columns, as cdc__rows_image or _lazy left them) as
+ * public cells, `stride` bytes apart (at least sizeof(cdc_cell); a longer
+ * tail is zeroed). A made value is converted (cdc__value_cell: the
+ * cdc_value_* getters' results); a pending one is decoded from the image's
+ * bytes through t's plan straight into its cell and stays pending; a
+ * column past nev or not present is CDC_CELL_ABSENT.
+ */
+void cdc__value_cell(const cdc_value *v, cdc_cell *cell);
+void cdc__rows_cells(const struct cdc_table *t, const cdc_value *vals, const uint8_t *present, size_t nev,
+                     size_t first, size_t count, void *cells, size_t stride);
 
 #endif /* CDC_ROWS_H */

@@ -44,6 +44,10 @@ struct cdc_table {
     /* Row images of this table to decode whole before the decoder tries
      * lazy decoding again (decoder.c, do_rows). */
     uint8_t eager_rows;
+    /* The last change callback read a whole image through
+     * cdc_change_cells: make the cells with the next row images
+     * (cdc__rows_image_cells) until a callback stops doing so. */
+    bool cells_rows;
 };
 
 /* Decodes a TABLE_MAP body into a new table (owned by the caller; free

@@ -12,7 +12,13 @@
  *          before, of eager and of lazy images.
  * The values' text (cdc_value_render), kinds, the JSON lines and the
  * decoder's error message must be the same; and values must really have
- * been left pending. Then the adaptive choice on the benchmark's binlog
+ * been left pending.
+ * Cells (cdc_change_cells, cdc/value.h): on every fixture, with images
+ * read lazily, whole and adaptively, every image is read as cells first
+ * (whole, and one column at a time, and into a wider stride), then each
+ * cell is compared with what the getters of cdc_change_before/after give
+ * for the same column; pending values must stay pending after the cells
+ * call. Bad arguments get their documented error and a message. Then the adaptive choice on the benchmark's binlog
  * (tests/bench/data): a reader of every value gets one lazy row in 64,
  * a reader of one column only lazy rows.
  */
@@ -36,13 +42,15 @@
 #include "rows.h"
 #include "util.h"
 
-enum { EAGER, LAZY, JSON_EAGER, JSON_LAZY, ADAPTIVE_ALL, ADAPTIVE_ONE };
+enum { EAGER, LAZY, JSON_EAGER, JSON_LAZY, ADAPTIVE_ALL, ADAPTIVE_ONE, CELLS_EAGER, CELLS_LAZY, CELLS_ADAPTIVE };
 
 typedef struct run {
     int mode;
     cdc__buf out;       /* what was read */
     long pending_seen;  /* values found pending before they were asked for */
     long values, rows, lazy_rows;
+    long cells, cells_pending, cells_wide; /* cells compared; of them pending when read; wide DECIMALs */
+    long cells_made;                       /* images whose cells the decoder made with the image */
 } run;
 
 static void put_value(cdc__buf *o, size_t i, const cdc_value *v)
@@ -88,15 +96,151 @@ static void read_image(run *r, const cdc_change *c, bool after)
     free(col);
 }
 
+/* One cell against the getters of the same value (absent: no value). */
+static void check_cell(run *r, const cdc_change *c, int image, size_t i, const cdc_cell *cell)
+{
+    const cdc_value *v = image == CDC_IMAGE_AFTER ? cdc_change_after(c, i) : cdc_change_before(c, i);
+    char where[160];
+    snprintf(where, sizeof where, "%s row %" PRIu64 " %s column %zu", cdc_change_file(c), cdc_change_row(c),
+             image == CDC_IMAGE_AFTER ? "after" : "before", i);
+    r->cells++;
+    if (!v) {
+        if (cell->kind != CDC_KIND_NULL || cell->flags != CDC_CELL_ABSENT)
+            fail_msg("%s: absent value, cell kind %d flags %d", where, cell->kind, cell->flags);
+        return;
+    }
+    if (cell->kind != (int)cdc_value_kind(v))
+        fail_msg("%s: cell kind %d, value kind %d", where, cell->kind, (int)cdc_value_kind(v));
+    if (cell->flags & CDC_CELL_ABSENT) fail_msg("%s: present value, cell says absent", where);
+    int64_t i64;
+    uint64_t u64;
+    double d;
+    cdc_datetime tm;
+    switch (cdc_value_kind(v)) {
+    case CDC_KIND_NULL: assert_int_equal(cell->flags, 0); break;
+    case CDC_KIND_INT: case CDC_KIND_YEAR:
+        assert_int_equal(cdc_value_int64(v, &i64), CDC_OK);
+        if (cell->v.i != i64) fail_msg("%s: cell %" PRId64 ", getter %" PRId64, where, cell->v.i, i64);
+        break;
+    case CDC_KIND_UINT: case CDC_KIND_BIT: case CDC_KIND_ENUM: case CDC_KIND_SET:
+        assert_int_equal(cdc_value_uint64(v, &u64), CDC_OK);
+        if (cell->v.u != u64) fail_msg("%s: cell %" PRIu64 ", getter %" PRIu64, where, cell->v.u, u64);
+        break;
+    case CDC_KIND_FLOAT: case CDC_KIND_DOUBLE:
+        assert_int_equal(cdc_value_double(v, &d), CDC_OK);
+        if (memcmp(&cell->v.d, &d, sizeof d) != 0) fail_msg("%s: cell %.17g, getter %.17g", where, cell->v.d, d);
+        break;
+    case CDC_KIND_DECIMAL: {
+        unsigned scale = 0;
+        int rc = cdc_value_decimal_scaled(v, &i64, &scale);
+        if (rc == CDC_OK) {
+            if ((cell->flags & CDC_CELL_DECIMAL_WIDE) || cell->v.i != i64 || cell->scale != scale)
+                fail_msg("%s: cell %" PRId64 " scale %u flags %d, getter %" PRId64 " scale %u", where, cell->v.i,
+                         cell->scale, cell->flags, i64, scale);
+        } else {
+            r->cells_wide++;
+            if (!(cell->flags & CDC_CELL_DECIMAL_WIDE) || cell->v.i != 0)
+                fail_msg("%s: getter says %d, cell is not wide", where, rc);
+        }
+        break;
+    }
+    case CDC_KIND_TIMESTAMP: {
+        uint32_t usec;
+        assert_int_equal(cdc_value_timestamp(v, &i64, &usec), CDC_OK);
+        assert_int_equal(cdc_value_temporal(v, &tm), CDC_OK);
+        if (cell->v.i != i64 * 1000000 + usec || cell->usec != usec || cell->fsp != tm.fsp ||
+            !!(cell->flags & CDC_CELL_ZERO_DATE) != tm.zero)
+            fail_msg("%s: cell %" PRId64 " us %u fsp %u flags %d, getter %" PRId64 ".%06u fsp %u zero %d", where,
+                     cell->v.i, cell->usec, cell->fsp, cell->flags, i64, usec, tm.fsp, tm.zero);
+        break;
+    }
+    case CDC_KIND_DATE: case CDC_KIND_TIME: case CDC_KIND_DATETIME:
+        assert_int_equal(cdc_value_temporal(v, &tm), CDC_OK);
+        if (cell->v.tm.year != tm.year || cell->v.tm.month != tm.month || cell->v.tm.day != tm.day ||
+            cell->v.tm.hour != tm.hour || cell->v.tm.minute != tm.minute || cell->v.tm.second != tm.second ||
+            cell->usec != tm.usec || cell->fsp != tm.fsp || !!(cell->flags & CDC_CELL_NEGATIVE) != tm.negative ||
+            !!(cell->flags & CDC_CELL_ZERO_DATE) != tm.zero)
+            fail_msg("%s: cell %d-%u-%u %u:%u:%u.%u fsp %u flags %d, getter %d-%u-%u %u:%u:%u.%u fsp %u neg %d "
+                     "zero %d", where, cell->v.tm.year, cell->v.tm.month, cell->v.tm.day, cell->v.tm.hour,
+                     cell->v.tm.minute, cell->v.tm.second, cell->usec, cell->fsp, cell->flags, tm.year, tm.month,
+                     tm.day, tm.hour, tm.minute, tm.second, tm.usec, tm.fsp, tm.negative, tm.zero);
+        break;
+    default: {
+        cdc_bytes b = cdc_value_bytes(v);
+        if (cell->v.b.ptr != b.ptr || cell->v.b.len != b.len)
+            fail_msg("%s: cell %p+%zu, getter %p+%zu", where, (const void *)cell->v.b.ptr, cell->v.b.len,
+                     (const void *)b.ptr, b.len);
+        bool text = v->kind == CDC_KIND_JSON && (v->flags & CDC_VF_TEXT);
+        bool utf8 = v->kind == CDC_KIND_STRING && (v->flags & CDC_VF_UTF8);
+        if (!!(cell->flags & CDC_CELL_JSON_TEXT) != text || !!(cell->flags & CDC_CELL_UTF8) != utf8)
+            fail_msg("%s: cell flags %d, value flags %d", where, cell->flags, v->flags);
+        break;
+    }
+    }
+}
+
+/* An image as cells, three ways, before any getter runs; then each cell
+ * against the getters. */
+static void cells_image(run *r, const cdc_change *c, int image)
+{
+    const uint8_t *present = image == CDC_IMAGE_AFTER ? c->pa : c->pb;
+    size_t n = cdc_table_column_count(cdc_change_table(c));
+    char err[256];
+    if (image == CDC_IMAGE_AFTER ? c->ca : c->cb) r->cells_made++;
+    cdc_cell *all = calloc(n + 1, sizeof *all), *one = calloc(n + 1, sizeof *one);
+    uint8_t *pend = calloc(n + 1, 1);
+    size_t wide = sizeof(cdc_cell) + 8;
+    uint8_t *w = malloc((n + 1) * wide);
+    assert_true(all && one && pend && w);
+    memset(w, 0xa5, (n + 1) * wide);
+    for (size_t i = 0; i < n && i < c->ncols; i++) pend[i] = present[i] == CDC__PRESENT_PENDING;
+    assert_int_equal(cdc_change_cells(c, image, 0, n, all, sizeof *all, err, sizeof err), CDC_OK);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(cdc_change_cells(c, image, i, 1, &one[i], sizeof *one, err, sizeof err), CDC_OK);
+    assert_int_equal(cdc_change_cells(c, image, 0, n, (cdc_cell *)w, wide, err, sizeof err), CDC_OK);
+    for (size_t i = 0; i < n && i < c->ncols; i++) {
+        /* reading cells makes nothing: a pending value is still pending */
+        if (pend[i] && present[i] != CDC__PRESENT_PENDING) fail_msg("cells made value %zu", i);
+        r->cells_pending += pend[i];
+    }
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *wi = w + i * wide;
+        if (memcmp(&all[i], &one[i], sizeof all[i]) != 0) fail_msg("column %zu: one cell differs from the image's", i);
+        if (memcmp(&all[i], wi, sizeof all[i]) != 0) {
+            char hex[2][3 * sizeof(cdc_cell) + 1];
+            for (size_t k = 0; k < sizeof(cdc_cell); k++) {
+                snprintf(hex[0] + 3 * k, 4, "%02x ", ((const uint8_t *)&all[i])[k]);
+                snprintf(hex[1] + 3 * k, 4, "%02x ", wi[k]);
+            }
+            fail_msg("%s row %" PRIu64 " column %zu: wide-stride cell differs:\n%s\n%s", cdc_change_file(c),
+                     cdc_change_row(c), i, hex[0], hex[1]);
+        }
+        for (size_t k = sizeof(cdc_cell); k < wide; k++)
+            if (wi[k] != 0) fail_msg("column %zu: tail byte %zu of a wide cell not zeroed", i, k);
+    }
+    assert_int_equal(w[n * wide], 0xa5); /* nothing past the last cell */
+    for (size_t i = 0; i < n; i++) check_cell(r, c, image, i, &all[i]);
+    free(all);
+    free(one);
+    free(pend);
+    free(w);
+}
+
 static int on_change(const cdc_change *c, void *ud)
 {
     run *r = ud;
     r->rows++;
     if (c->lazy) r->lazy_rows++;
-    bool force_eager = r->mode == EAGER || r->mode == JSON_EAGER, force_lazy = r->mode == LAZY || r->mode == JSON_LAZY;
+    bool force_eager = r->mode == EAGER || r->mode == JSON_EAGER || r->mode == CELLS_EAGER,
+         force_lazy = r->mode == LAZY || r->mode == JSON_LAZY || r->mode == CELLS_LAZY;
     if (force_eager && c->lazy) fail_msg("eager run, lazy row %" PRIu64 " at %" PRIu64, cdc_change_row(c), cdc_change_offset(c));
     if (force_lazy && !c->lazy) fail_msg("lazy run, eager row %" PRIu64 " at %" PRIu64, cdc_change_row(c), cdc_change_offset(c));
     cdc__buf_printf(&r->out, "\n%c", cdc_change_op(c));
+    if (r->mode == CELLS_EAGER || r->mode == CELLS_LAZY || r->mode == CELLS_ADAPTIVE) {
+        if (cdc_change_op(c) != 'c' && cdc_change_op(c) != 'r') cells_image(r, c, CDC_IMAGE_BEFORE);
+        if (cdc_change_op(c) != 'd') cells_image(r, c, CDC_IMAGE_AFTER);
+        return 0;
+    }
     if (r->mode == ADAPTIVE_ONE) {
         if (cdc_change_after(c, 0)) put_value(&r->out, 0, cdc_change_after(c, 0));
     } else if (r->mode == JSON_EAGER || r->mode == JSON_LAZY) {
@@ -122,15 +266,15 @@ static void decode(const uint8_t *p, size_t n, run *r)
     char err[256];
     assert_int_equal(cdc_decoder_new(&d, NULL, err, sizeof err), CDC_OK);
     cdc_decoder_set_position(d, "f", 0);
-    if (r->mode == EAGER || r->mode == JSON_EAGER) cdc__decoder_set_lazy(d, CDC__LAZY_NEVER);
-    if (r->mode == LAZY || r->mode == JSON_LAZY) cdc__decoder_set_lazy(d, CDC__LAZY_ALWAYS);
+    if (r->mode == EAGER || r->mode == JSON_EAGER || r->mode == CELLS_EAGER) cdc__decoder_set_lazy(d, CDC__LAZY_NEVER);
+    if (r->mode == LAZY || r->mode == JSON_LAZY || r->mode == CELLS_LAZY) cdc__decoder_set_lazy(d, CDC__LAZY_ALWAYS);
     cdc_decoder_set_change_cb(d, on_change, r);
     int rc = cdc_decoder_feed(d, p, n) < 0 ? cdc_decoder_error(d) : cdc_decoder_finish(d);
     cdc__buf_printf(&r->out, "\nend %d %s\n", rc, rc ? cdc_decoder_errmsg(d) : "");
     cdc_decoder_free(d);
 }
 
-static long files, total_rows, total_pending;
+static long files, total_rows, total_pending, total_cells, total_cells_pending, total_cells_wide, total_cells_made;
 
 static void same(const char *path, const char *what, const run *a, const run *b)
 {
@@ -178,6 +322,19 @@ static int one_file(const char *path, const struct stat *st, int flag, struct FT
         cdc__buf_init(&all[k]->out, NULL);
         decode(p, n, all[k]);
     }
+    run ce = {.mode = CELLS_EAGER}, cl = {.mode = CELLS_LAZY}, ca = {.mode = CELLS_ADAPTIVE};
+    run *cruns[] = {&ce, &cl, &ca};
+    for (int k = 0; k < 3; k++) {
+        cdc__buf_init(&cruns[k]->out, NULL);
+        decode(p, n, cruns[k]);
+        assert_int_equal(cruns[k]->rows, e.rows);
+        total_cells += cruns[k]->cells;
+        total_cells_wide += cruns[k]->cells_wide;
+        total_cells_made += cruns[k]->cells_made;
+        if (k == 0) assert_int_equal(cruns[k]->cells_made, 0); /* whole images: no cells pass */
+        cdc__buf_free(&cruns[k]->out);
+    }
+    total_cells_pending += cl.cells_pending;
     same(path, "values", &e, &l);
     same(path, "JSON lines", &je, &jl);
     assert_int_equal(e.rows, l.rows);
@@ -196,6 +353,11 @@ static void test_lazy_equals_eager(void **state)
     if (!root) fail_msg("CDC_FIXTURES is not set (run through meson test)");
     assert_int_equal(nftw(root, one_file, 16, FTW_PHYS), 0);
     printf("lazy: %ld binlogs, %ld rows, %ld values seen pending\n", files, total_rows, total_pending);
+    printf("cells: %ld compared with the getters (%ld read pending, %ld wide DECIMALs; %ld images made "
+           "with their cells)\n", total_cells, total_cells_pending, total_cells_wide, total_cells_made);
+    assert_true(total_cells_made >= 5000);
+    assert_true(total_cells >= 100000);
+    assert_true(total_cells_pending >= 10000);
     assert_true(files >= 100);
     assert_true(total_rows >= 8000);
     assert_true(total_pending >= 10000); /* lazily read values really waited */
@@ -245,11 +407,72 @@ static void test_adaptive(void **state)
     free(p);
 }
 
+static int bad_args_cb(const cdc_change *c, void *ud)
+{
+    int *seen = ud;
+    if (*seen) return 0;
+    char op = cdc_change_op(c);
+    if (op != 'c') return 0;
+    (*seen)++;
+    size_t n = cdc_table_column_count(cdc_change_table(c));
+    cdc_cell cells[64];
+    char err[256];
+    assert_true(n > 0 && n < 64);
+    err[0] = 0;
+    assert_int_equal(cdc_change_cells(c, CDC_IMAGE_BEFORE, 0, n, cells, sizeof *cells, err, sizeof err),
+                     CDC_ERR_STATE);
+    assert_non_null(strstr(err, "an insert ('c') has no before image"));
+    assert_int_equal(cdc_change_cells(c, 2, 0, n, cells, sizeof *cells, err, sizeof err), CDC_ERR_INVALID);
+    assert_non_null(strstr(err, "image 2 is neither"));
+    assert_int_equal(cdc_change_cells(c, -1, 0, n, cells, sizeof *cells, NULL, 0), CDC_ERR_INVALID);
+    assert_int_equal(cdc_change_cells(c, CDC_IMAGE_AFTER, 0, n + 1, cells, sizeof *cells, err, sizeof err),
+                     CDC_ERR_INVALID);
+    assert_non_null(strstr(err, "asked for"));
+    assert_int_equal(cdc_change_cells(c, CDC_IMAGE_AFTER, n, 1, cells, sizeof *cells, err, sizeof err),
+                     CDC_ERR_INVALID);
+    assert_int_equal(cdc_change_cells(c, CDC_IMAGE_AFTER, SIZE_MAX, 2, cells, sizeof *cells, err, sizeof err),
+                     CDC_ERR_INVALID);
+    assert_int_equal(cdc_change_cells(c, CDC_IMAGE_AFTER, 1, SIZE_MAX, cells, sizeof *cells, err, sizeof err),
+                     CDC_ERR_INVALID);
+    assert_int_equal(cdc_change_cells(c, CDC_IMAGE_AFTER, 0, n, cells, sizeof *cells - 1, err, sizeof err),
+                     CDC_ERR_INVALID);
+    assert_non_null(strstr(err, "pass sizeof(cdc_cell)"));
+    assert_int_equal(cdc_change_cells(c, CDC_IMAGE_AFTER, 0, n, NULL, sizeof *cells, err, sizeof err),
+                     CDC_ERR_INVALID);
+    assert_int_equal(cdc_change_cells(NULL, CDC_IMAGE_AFTER, 0, 0, NULL, sizeof *cells, err, sizeof err),
+                     CDC_ERR_INVALID);
+    /* nothing written by a refused call; an empty range is fine */
+    memset(cells, 0x5a, sizeof cells);
+    assert_int_equal(cdc_change_cells(c, CDC_IMAGE_AFTER, 0, n + 1, cells, sizeof *cells, NULL, 0), CDC_ERR_INVALID);
+    assert_int_equal(((uint8_t *)cells)[0], 0x5a);
+    assert_int_equal(cdc_change_cells(c, CDC_IMAGE_AFTER, n, 0, NULL, sizeof *cells, NULL, 0), CDC_OK);
+    assert_int_equal(cdc_change_cells(c, CDC_IMAGE_AFTER, 0, n, cells, sizeof *cells, NULL, 0), CDC_OK);
+    return 0;
+}
+
+static void test_cells_bad_args(void **state)
+{
+    (void)state;
+    size_t n = 0;
+    uint8_t *p = bench_binlog(&n);
+    cdc_decoder *d;
+    char err[256];
+    int seen = 0;
+    assert_int_equal(cdc_decoder_new(&d, NULL, err, sizeof err), CDC_OK);
+    cdc_decoder_set_change_cb(d, bad_args_cb, &seen);
+    assert_true(cdc_decoder_feed(d, p, n) >= 0);
+    assert_int_equal(cdc_decoder_finish(d), CDC_OK);
+    assert_int_equal(seen, 1);
+    cdc_decoder_free(d);
+    free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lazy_equals_eager),
         cmocka_unit_test(test_adaptive),
+        cmocka_unit_test(test_cells_bad_args),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

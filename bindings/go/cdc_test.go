@@ -112,16 +112,22 @@ func fixtureFiles(t *testing.T) []string {
 	return out
 }
 
-// compare decodes path with DecodeFile and with `cdc dump`.
-func compare(t *testing.T, path string, batch int) int {
-	cmd := exec.Command(mustEnv(t, "CDC_TOOL"), "dump", path)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	runErr := cmd.Run()
-	want, err := parseLines(stdout.Bytes(), nil)
+// cdcDump runs `cdc dump ARGS... PATH` and parses its lines.
+func cdcDump(t *testing.T, path string, args ...string) (want []Record, stderr string, runErr error) {
+	cmd := exec.Command(mustEnv(t, "CDC_TOOL"), append(append([]string{"dump"}, args...), path)...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	runErr = cmd.Run()
+	want, err := parseLines(out.Bytes(), nil)
 	if err != nil {
 		t.Fatalf("%s: cdc dump output: %v", path, err)
 	}
+	return want, errb.String(), runErr
+}
+
+// compare decodes path with DecodeFile and with `cdc dump`.
+func compare(t *testing.T, path string, batch int) int {
+	want, stderr, runErr := cdcDump(t, path)
 	var got []Record
 	decErr := DecodeFile(path, batch, func(r *Record) error {
 		got = append(got, *r)
@@ -139,8 +145,8 @@ func compare(t *testing.T, path string, batch int) int {
 	if runErr == nil && decErr != nil {
 		t.Fatalf("%s: DecodeFile: %v; cdc dump succeeded", path, decErr)
 	}
-	if runErr != nil && (!errors.As(decErr, &ce) || !strings.Contains(stderr.String(), ce.Message)) {
-		t.Fatalf("%s: DecodeFile: %v; cdc dump: %s", path, decErr, stderr.String())
+	if runErr != nil && (!errors.As(decErr, &ce) || !strings.Contains(stderr, ce.Message)) {
+		t.Fatalf("%s: DecodeFile: %v; cdc dump: %s", path, decErr, stderr)
 	}
 	return len(got)
 }

@@ -5,8 +5,6 @@ package cdc
 
 import (
 	"encoding/json"
-	"fmt"
-	"math/rand"
 	"reflect"
 	"strings"
 	"testing"
@@ -18,15 +16,8 @@ var dzOpts = map[string]string{"topic.prefix": "goz", "provide.transaction.metad
 // dzStream is a stream as root (the snapshot reads the tables) returning
 // Debezium records, its tableChanges read with the same settings.
 func dzStream(t *testing.T, srv server, extra map[string]string, batch int) *Stream {
-	m := map[string]string{"host": srv.host, "port": srv.port, "user": "root", "password": srv.password,
-		"server.id": fmt.Sprint(20000 + rand.Intn(4000000)), "snapshot.mode": "never"}
-	for k, v := range extra {
-		m[k] = v
-	}
-	cfg, err := NewConfig(m)
-	if err != nil {
-		t.Fatal(err)
-	}
+	extra["user"] = "root"
+	cfg := srv.config(t, extra)
 	defer cfg.Close()
 	st, err := NewStream(cfg, batch)
 	if err != nil {

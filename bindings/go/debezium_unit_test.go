@@ -10,7 +10,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -42,18 +41,11 @@ func withoutClock(t *testing.T, raw json.RawMessage) interface{} {
 }
 
 func compareDebezium(t *testing.T, path string, batch int, opts map[string]string) map[string]int {
-	args := []string{"dump", "--format=debezium"}
+	args := []string{"--format=debezium"}
 	for k, v := range opts {
 		args = append(args, "-o", k+"="+v)
 	}
-	cmd := exec.Command(mustEnv(t, "CDC_TOOL"), append(args, path)...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	runErr := cmd.Run()
-	want, err := parseLines(stdout.Bytes(), nil)
-	if err != nil {
-		t.Fatalf("%s: cdc dump output: %v", path, err)
-	}
+	want, stderr, runErr := cdcDump(t, path, args...)
 	var got []Record
 	decErr := DecodeFileDebezium(path, batch, opts, func(r *Record) error {
 		got = append(got, *r)
@@ -92,7 +84,7 @@ func compareDebezium(t *testing.T, path string, batch int, opts map[string]strin
 		t.Fatalf("%s: DecodeFileDebezium: %v; cdc dump succeeded", path, decErr)
 	}
 	if runErr != nil && decErr == nil {
-		t.Fatalf("%s: DecodeFileDebezium succeeded; cdc dump: %s", path, stderr.String())
+		t.Fatalf("%s: DecodeFileDebezium succeeded; cdc dump: %s", path, stderr)
 	}
 	return kinds
 }

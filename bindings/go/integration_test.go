@@ -64,7 +64,9 @@ func (s server) position(t *testing.T) string {
 	return r[0] + ":" + r[1]
 }
 
-func (s server) stream(t *testing.T, extra map[string]string, batch int) *Stream {
+// config is the settings of a stream from this server (the replication
+// account, a random server id, no snapshot), with extra on top.
+func (s server) config(t *testing.T, extra map[string]string) *Config {
 	m := map[string]string{"host": s.host, "port": s.port, "user": "cdc_repl", "password": s.password,
 		"server.id": fmt.Sprint(20000 + rand.Intn(4000000)), "snapshot.mode": "never"}
 	for k, v := range extra {
@@ -74,6 +76,11 @@ func (s server) stream(t *testing.T, extra map[string]string, batch int) *Stream
 	if err != nil {
 		t.Fatal(err)
 	}
+	return cfg
+}
+
+func (s server) stream(t *testing.T, extra map[string]string, batch int) *Stream {
+	cfg := s.config(t, extra)
 	defer cfg.Close()
 	st, err := NewStream(cfg, batch)
 	if err != nil {

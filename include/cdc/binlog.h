@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 #include <cdc/common.h>
+#include <cdc/value.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -260,6 +261,38 @@ CDC_EXTERN const cdc_event *cdc_change_event(const cdc_change *c);
  */
 CDC_EXTERN const cdc_value *cdc_change_before(const cdc_change *c, size_t i);
 CDC_EXTERN const cdc_value *cdc_change_after(const cdc_change *c, size_t i);
+/*
+ * Columns first .. first+count-1 of one image, as cells (cdc/value.h,
+ * "cells"): cells[k] gets column first+k, the same values the getters of
+ * cdc_change_before/after(c, first+k) give, without a call per value.
+ * `cell_size` is sizeof(cdc_cell) as the caller was compiled with (the
+ * array's stride; see the ABI note in cdc/value.h). A column the image
+ * lacks (binlog_row_image=MINIMAL/NOBLOB, or past the columns the rows
+ * event carries) gets kind CDC_KIND_NULL with CDC_CELL_ABSENT.
+ *
+ * Lazy row images stay lazy: a value this call reads is decoded from the
+ * event's bytes into the cell, not kept in the decoder, and columns
+ * outside the range are not touched; so a reader of the key asks for
+ * first = 0, count = 1. While callbacks read whole images this way
+ * (first = 0, count covering the row's columns), the decoder writes the
+ * cells in its own pass over the next row images of the table, and this
+ * call copies them out; it stops at the first callback that does not.
+ * Pointers in cells (v.b) live as the values do: until the callback
+ * returns.
+ *
+ * Returns CDC_OK, or, with a message naming the problem in err (errlen
+ * bytes, may be NULL/0) and the cells untouched:
+ *   CDC_ERR_INVALID  c or cells NULL (cells may be NULL when count is 0),
+ *                    `image` neither CDC_IMAGE_BEFORE nor CDC_IMAGE_AFTER,
+ *                    cell_size smaller than version 1's cdc_cell, or the
+ *                    range runs past the table's columns
+ *                    (cdc_table_column_count);
+ *   CDC_ERR_STATE    the change has no such image (an insert or snapshot
+ *                    row has no before image, a delete no after image).
+ * Like cdc_change_before/after, for one thread at a time.
+ */
+CDC_EXTERN int cdc_change_cells(const cdc_change *c, int image, size_t first, size_t count, cdc_cell *cells,
+                                size_t cell_size, char *err, size_t errlen);
 /* Position: the rows event's (for inner events, the payload's) file and
  * offset, and the row's index within its transaction payload or rows
  * event (0-based). */

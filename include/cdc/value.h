@@ -128,6 +128,93 @@ CDC_EXTERN int cdc_value_timestamp(const cdc_value *v, int64_t *sec, uint32_t *u
 /* Defined since these getters exist. */
 #define CDC_VALUE_HAS_DECIMAL_SCALED 1
 
+/* ---- cells: a whole row image in one call ------------------------------
+ *
+ * cdc_change_cells() (below) fills a caller's array with one cdc_cell per
+ * column: what the getters above would return, in a small public struct
+ * the caller reads directly, without a library call per value. It is the
+ * fast path for a reader of every column; the getters stay for everything
+ * (and for what a cell does not carry, below).
+ *
+ * A cell holds exactly what the getters give:
+ *   kind                 cdc_value_kind (CDC_KIND_NULL for SQL NULL, and
+ *                        for a column absent from the image: CDC_CELL_ABSENT)
+ *   INT, YEAR            v.i = cdc_value_int64
+ *   UINT, BIT, ENUM, SET v.u = cdc_value_uint64
+ *   FLOAT, DOUBLE        v.d = cdc_value_double (a FLOAT exactly)
+ *   DECIMAL              v.i = unscaled, scale = scale, as
+ *                        cdc_value_decimal_scaled gives them; when that
+ *                        getter would not return CDC_OK (more than 18
+ *                        digits that do not fit an int64_t), the cell has
+ *                        CDC_CELL_DECIMAL_WIDE, v.i = 0, and the caller
+ *                        reads the value's cdc_value_decimal128 or text
+ *   TIMESTAMP            v.i = microseconds since 1970-01-01 UTC (seconds
+ *                        * 1000000 + usec of cdc_value_timestamp), usec =
+ *                        the microseconds, fsp; the zero TIMESTAMP is 0
+ *                        with CDC_CELL_ZERO_DATE. Calendar fields (UTC):
+ *                        cdc_value_temporal on the value
+ *   DATE, TIME, DATETIME v.tm and usec = cdc_value_temporal's fields, fsp;
+ *                        CDC_CELL_NEGATIVE (TIME), CDC_CELL_ZERO_DATE
+ *   STRING ... UUID      v.b = cdc_value_bytes (borrowed, as there);
+ *                        CDC_CELL_JSON_TEXT when a JSON value is JSON text
+ *                        rather than MySQL binary JSON; CDC_CELL_UTF8 when
+ *                        a STRING is UTF-8 whatever the column's charset
+ *
+ * ABI: the layout below is fixed for CDC_CELL_VERSION 1 (24 bytes on
+ * every platform with 64-bit pointers, 16 with 32-bit ones). Later
+ * versions only append fields and flags; existing ones never move or
+ * change meaning. The caller passes the sizeof(cdc_cell) it was compiled
+ * with: the library steps through the array by that size, fills the
+ * fields it knows and zeroes any tail it does not, so a program built
+ * against an older header keeps working with a newer library, and one
+ * built against a newer header with an older library reads zeros (each
+ * appended field will say what zero means). New kinds may appear, as for
+ * cdc_value_kind: treat an unknown kind like one without a cell form and
+ * use the getters.
+ */
+#define CDC_CELL_VERSION 1
+
+/* cdc_cell.flags */
+enum {
+    CDC_CELL_ABSENT = 1u << 0,       /* the column is not in this image (kind NULL) */
+    CDC_CELL_ZERO_DATE = 1u << 1,    /* DATE, DATETIME, TIMESTAMP of all zeros */
+    CDC_CELL_NEGATIVE = 1u << 2,     /* TIME: a negative interval */
+    CDC_CELL_DECIMAL_WIDE = 1u << 3, /* DECIMAL that does not fit v.i: use the getters */
+    CDC_CELL_JSON_TEXT = 1u << 4,    /* JSON: v.b is JSON text, not MySQL binary JSON */
+    CDC_CELL_UTF8 = 1u << 5,         /* STRING: v.b is UTF-8, whatever the column's charset */
+};
+
+typedef struct cdc_cell {
+    uint8_t kind;  /* cdc_kind */
+    uint8_t flags; /* CDC_CELL_* */
+    uint8_t fsp;   /* DATE..TIMESTAMP: fractional digits the column declares, 0..6 */
+    uint8_t scale; /* DECIMAL: digits after the point */
+    uint32_t usec; /* TIME, DATETIME, TIMESTAMP: microseconds, 0..999999 */
+    union {
+        int64_t i;   /* INT, YEAR; DECIMAL unscaled; TIMESTAMP epoch microseconds */
+        uint64_t u;  /* UINT, BIT, ENUM, SET */
+        double d;    /* FLOAT, DOUBLE */
+        cdc_bytes b; /* STRING, BYTES, JSON, GEOMETRY, VECTOR, JSON_DIFF, INET4/6, UUID */
+        struct {
+            int16_t year;   /* 0..9999 */
+            uint8_t month;  /* 0..12 (0 in zero dates) */
+            uint8_t day;    /* 0..31 */
+            uint16_t hour;  /* 0..23; TIME: 0..838 */
+            uint8_t minute;
+            uint8_t second;
+        } tm;          /* DATE, TIME, DATETIME */
+    } v;
+} cdc_cell;
+
+/* Which image of a change cdc_change_cells reads. */
+typedef enum cdc_image {
+    CDC_IMAGE_BEFORE = 0, /* updates and deletes */
+    CDC_IMAGE_AFTER = 1,  /* inserts, updates and snapshot rows */
+} cdc_image;
+
+/* Defined since cdc_change_cells exists. */
+#define CDC_VALUE_HAS_CELLS 1
+
 /*
  * The canonical JSON text of v (docs/values.md), NUL-terminated, into
  * buf[0..cap); *need (if not NULL) gets the bytes required including the

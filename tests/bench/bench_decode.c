@@ -1,9 +1,14 @@
 /*
- * bench_decode FILE [MAX_BYTES]: decodes a binlog file through the public
- * API only (cdc/cdc.h), reading every value of every row image with the
- * typed getters of cdc/value.h, and prints aggregates of what it read
- * (so nothing can be skipped) with the time and throughput. Used by
- * decode_bench.py and by the instruction-count check (icount.py).
+ * bench_decode [--getters] FILE [MAX_BYTES]: decodes a binlog file through
+ * the public API only (cdc/cdc.h), reading every value of every row image,
+ * and prints aggregates of what it read (so nothing can be skipped) with
+ * the time and throughput. Used by decode_bench.py and by the
+ * instruction-count check (icount.py).
+ *
+ * By default each image is read with one cdc_change_cells call (the cells
+ * of cdc/value.h); --getters reads value by value instead, through
+ * cdc_change_before/after, cdc_value_kind and a typed getter per value.
+ * Both print the same aggregates.
  *
  * MAX_BYTES feeds only the first bytes of the file (a slice cut anywhere:
  * the unfinished last event is not an error here).
@@ -15,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +31,8 @@
 
 typedef struct agg {
     size_t columns; /* read at most this many columns of each image */
+    cdc_cell *cells;
+    size_t ncells;
     uint64_t rows, values, nulls;
     uint64_t isum, usum, bytes, bsum, tsum, dsum;
     double fsum;
@@ -116,10 +124,73 @@ static int on_change(const cdc_change *c, void *ud)
     return 0;
 }
 
+static void read_cell(agg *a, const cdc_change *c, int image, size_t i, const cdc_cell *v)
+{
+    if (v->flags & CDC_CELL_ABSENT) return;
+    a->values++;
+    switch (v->kind) {
+    case CDC_KIND_NULL: a->nulls++; break;
+    case CDC_KIND_INT: case CDC_KIND_YEAR: a->isum += (uint64_t)v->v.i; break;
+    case CDC_KIND_UINT: case CDC_KIND_BIT: case CDC_KIND_ENUM: case CDC_KIND_SET: a->usum += v->v.u; break;
+    case CDC_KIND_FLOAT: case CDC_KIND_DOUBLE: a->fsum += v->v.d; break;
+    case CDC_KIND_DECIMAL:
+        if (!(v->flags & CDC_CELL_DECIMAL_WIDE)) {
+            a->dsum += (uint64_t)v->v.i;
+            a->dsum += v->scale;
+        } else { /* wider than 64 bits: the text form */
+            char buf[80];
+            cdc_value_decimal(image == CDC_IMAGE_AFTER ? cdc_change_after(c, i) : cdc_change_before(c, i), buf,
+                              sizeof buf, NULL);
+            a->dsum += (uint64_t)buf[0];
+        }
+        break;
+    case CDC_KIND_TIMESTAMP: a->tsum += (uint64_t)(v->v.i / 1000000) + v->usec; break;
+    case CDC_KIND_DATE: case CDC_KIND_TIME: case CDC_KIND_DATETIME:
+        a->tsum += (uint64_t)v->v.tm.year + v->v.tm.month + v->v.tm.day + v->v.tm.hour + v->v.tm.minute +
+                   v->v.tm.second + v->usec;
+        break;
+    default:
+        a->bytes += v->v.b.len;
+        if (v->v.b.len) a->bsum += v->v.b.ptr[0] + v->v.b.ptr[v->v.b.len - 1];
+        break;
+    }
+}
+
+static int on_change_cells(const cdc_change *c, void *ud)
+{
+    agg *a = ud;
+    size_t n = cdc_table_column_count(cdc_change_table(c));
+    if (n > a->columns) n = a->columns;
+    if (n > a->ncells) {
+        free(a->cells);
+        a->cells = malloc(n * sizeof *a->cells);
+        if (!a->cells) return CDC_ERR_NOMEM;
+        a->ncells = n;
+    }
+    a->rows++;
+    char op = cdc_change_op(c);
+    for (int image = CDC_IMAGE_BEFORE; image <= CDC_IMAGE_AFTER; image++) {
+        if (op == (image == CDC_IMAGE_BEFORE ? 'c' : 'd')) continue; /* no such image */
+        char err[160];
+        int rc = cdc_change_cells(c, image, 0, n, a->cells, sizeof *a->cells, err, sizeof err);
+        if (rc) {
+            fprintf(stderr, "bench_decode: %s\n", err);
+            return rc;
+        }
+        for (size_t i = 0; i < n; i++) read_cell(a, c, image, i, &a->cells[i]);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    bool getters = argc > 1 && strcmp(argv[1], "--getters") == 0;
+    if (getters) {
+        argv++;
+        argc--;
+    }
     if (argc < 2) {
-        fprintf(stderr, "usage: bench_decode FILE [MAX_BYTES]\n");
+        fprintf(stderr, "usage: bench_decode [--getters] FILE [MAX_BYTES]\n");
         return 2;
     }
     uint64_t max = argc > 2 ? strtoull(argv[2], NULL, 10) : UINT64_MAX;
@@ -139,7 +210,7 @@ int main(int argc, char **argv)
     const char *cols = getenv("CDC_BENCH_COLUMNS");
     a.columns = cols && *cols ? (size_t)strtoull(cols, NULL, 10) : SIZE_MAX;
     cdc_decoder_set_position(d, "bench", 0);
-    cdc_decoder_set_change_cb(d, on_change, &a);
+    cdc_decoder_set_change_cb(d, getters ? on_change : on_change_cells, &a);
     size_t cap = (size_t)1 << 20;
     uint8_t *buf = malloc(cap);
     if (!buf) return 1;
@@ -178,6 +249,7 @@ int main(int argc, char **argv)
            a.isum, a.usum, a.fsum, a.dsum, a.tsum, a.bytes, a.bsum);
     printf("%.3f s, %.1f MB/s, %.0f rows/s\n", s, (double)total / 1e6 / s, (double)a.rows / s);
     cdc_decoder_free(d);
+    free(a.cells);
     free(buf);
     close(fd);
     return status;

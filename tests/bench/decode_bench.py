@@ -17,7 +17,9 @@ of the bytes), so rows/s counts every row change in the file.
 
 Readers, interleaved, --runs times each (default 5), medians printed:
   typed   BUILD_DIR/tests/bench/bench_decode FILE: every value of every row
-          read through the public getters (cdc/value.h), aggregates kept
+          read through cdc_change_cells (one call per image, cdc/value.h),
+          aggregates kept; and bench_decode --getters FILE, the same
+          through the per-value getters
   json    BUILD_DIR/examples/cdc/cdc dump FILE > /dev/null
   peers   mariadb-binlog -v (and --base64-output=decode-rows -vv) > /dev/null
 Each run's wall time, CPU time (user + system) and peak RSS
@@ -190,7 +192,8 @@ def main():
     cdc = os.path.join(a.build, "examples", "cdc", "cdc")
     path = a.file or generate(a.mb)
     size = os.path.getsize(path)
-    readers = [("libcdc typed (public getters)", [bench, path]),
+    readers = [("libcdc typed (cdc_change_cells)", [bench, path]),
+               ("libcdc typed (public getters)", [bench, "--getters", path]),
                ("cdc dump (JSON lines)", [cdc, "dump", path])]
     for p in a.peers.split(";"):
         if p.strip():
@@ -231,8 +234,10 @@ def main():
     srows = int(re.search(r"rows (\d+)", out).group(1))
     with tempfile.TemporaryDirectory() as td:
         print("callgrind on %s (%.1f MB, %d row changes):" % (small, nbytes / 1e6, srows))
-        for name, cmd in [("libcdc typed", [bench, small]), ("cdc dump", [cdc, "dump", small])] + \
-                [(n, c[:-1] + [small]) for n, c in readers[2:]
+        for name, cmd in [("libcdc typed, cells", [bench, small]),
+                          ("libcdc typed, getters", [bench, "--getters", small]),
+                          ("cdc dump", [cdc, "dump", small])] + \
+                [(n, c[:-1] + [small]) for n, c in readers[3:]
                  if os.path.basename(c[0]) in ("cdc", "bench_decode")]:
             ir, _ = callgrind(cmd, td)
             print("  %s: %.0f instructions/row (%.2f/byte)" % (name, ir / srows, ir / nbytes))

@@ -3,8 +3,9 @@
 
 usage: icount.py BENCH_DECODE BENCH_JSON BINLOG.gz BASELINE.json [--update]
 
-Runs the typed reader (every value through the public getters) and the
-JSON-lines renderer on the same fixed binlog under callgrind, divides the
+Runs the typed reader twice (every value through cdc_change_cells, the
+default, and through the per-value getters, bench_decode --getters) and
+the JSON-lines renderer on the same fixed binlog under callgrind, divides the
 instructions by the row changes, and compares with the committed
 baseline. Instruction counts are exact and repeatable for one binary on
 one input, unlike wall time on a shared machine; they do move with the
@@ -47,9 +48,9 @@ def main():
         # malloc'd block (the benchmarks' 1 MiB read buffer: ~380
         # instructions per row here); the counts must not depend on it
         env = {k: v for k, v in os.environ.items() if k != "MALLOC_PERTURB_"}
-        for name, prog in (("typed", typed), ("json", jsonl)):
+        for name, cmd in (("typed", [typed]), ("typed_getters", [typed, "--getters"]), ("json", [jsonl])):
             out = os.path.join(td, name + ".cg")
-            r = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out, prog, binlog],
+            r = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out] + cmd + [binlog],
                                capture_output=True, text=True, env=env)
             m = re.search(r"Collected : (\d+)", r.stderr)
             rows = re.search(r"rows (\d+)", r.stdout)
@@ -72,8 +73,12 @@ def main():
     with open(baseline_path) as f:
         base = json.load(f)
     passed = failed = 0
-    for name in ("typed", "json"):
-        g, b = got[name], base[name]
+    for name in ("typed", "typed_getters", "json"):
+        g, b = got[name], base.get(name)
+        if b is None:
+            print("[  FAILED  ] icount/%s: not in the baseline (run with --update)" % name)
+            failed += 1
+            continue
         if g["rows"] != b["rows"]:
             print("[  FAILED  ] icount/%s: %d rows, the baseline has %d (not the same input?)" %
                   (name, g["rows"], b["rows"]))
