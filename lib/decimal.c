@@ -11,6 +11,8 @@
  */
 #include "decimal.h"
 
+#include "jsonw.h"
+
 static const uint8_t dig2bytes[10] = {0, 1, 1, 2, 2, 3, 3, 4, 4, 4};
 static const uint32_t pow10_9[10] = {1, 10, 100, 1000, 10000, 100000, 1000000,
                                      10000000, 100000000, 1000000000};
@@ -111,18 +113,21 @@ bool cdc__decimal_groups_make(unsigned prec, unsigned scale, cdc__decimal_groups
 size_t cdc__decimal_i64_text(int64_t unscaled, unsigned scale, char *out)
 {
     uint64_t m = unscaled < 0 ? (uint64_t)0 - (uint64_t)unscaled : (uint64_t)unscaled;
-    char digits[24];
-    unsigned n = 0;
-    do { digits[n++] = (char)('0' + m % 10); m /= 10; } while (m);
-    while (n < scale + 1) digits[n++] = '0'; /* one digit before the point at least */
     char *o = out;
     if (unscaled < 0) *o++ = '-';
-    while (n > scale) *o++ = digits[--n];
-    if (scale) {
-        *o++ = '.';
-        while (n) *o++ = digits[--n];
+    /* the digits by pairs, then the point let in: the fraction's digits
+     * move one byte right (after zeros in front when |value| < 1) */
+    size_t n = cdc__fmt_u64(o, m);
+    if (!scale) return (size_t)(o + n - out);
+    if (n <= scale) {
+        size_t pad = scale + 1 - n;
+        memmove(o + pad, o, n);
+        memset(o, '0', pad);
+        n = scale + 1;
     }
-    return (size_t)(o - out);
+    for (size_t i = n; i > n - scale; i--) o[i] = o[i - 1];
+    o[n - scale] = '.';
+    return (size_t)(o + n + 1 - out);
 }
 
 int cdc__decimal_to_text(const uint8_t *p, unsigned prec, unsigned scale, char *out, cdc__err *err)

@@ -100,6 +100,13 @@ static inline unsigned sse_escape(__m128i x)
     __m128i b = _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'));
     return (unsigned)_mm_movemask_epi8(_mm_or_si128(ctl, _mm_or_si128(q, b)));
 }
+/* The bytes of x that are '"' or '\\' (escaped by a backslash before them). */
+static inline unsigned sse_quote(__m128i x)
+{
+    __m128i q = _mm_cmpeq_epi8(x, _mm_set1_epi8('"'));
+    __m128i b = _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'));
+    return (unsigned)_mm_movemask_epi8(_mm_or_si128(q, b));
+}
 #endif
 
 /* Number of bytes of s[0..n) before the first one >= 0x80. */
@@ -119,6 +126,11 @@ static inline __attribute__((always_inline)) size_t ascii_run(const uint8_t *s, 
     for (; n - i >= 8; i += 8) {
         uint64_t h = load8(s + i) & HIGH;
         if (h) return i + (size_t)__builtin_ctzll(h) / 8;
+    }
+    if (n >= 8 && i < n) {
+        /* the word ending at n: its bytes before i were found ASCII above */
+        uint64_t h = load8(s + n - 8) & HIGH;
+        return h ? n - 8 + (size_t)__builtin_ctzll(h) / 8 : n;
     }
     while (i < n && s[i] < 0x80) i++;
     return i;
@@ -377,6 +389,55 @@ static int render_any(cdc__buf *out, const uint8_t *s, size_t len)
 }
 
 
+#if HAVE_SSE2
+/*
+ * The last n (8..31) bytes of valid text, from a byte to escape: when
+ * every byte to escape in them is '"' or '\\', the block loop of
+ * render_valid runs over a copy padded with plain bytes, so its 16-byte
+ * loads stay inside, instead of one copy_plain per escape. Room: at most
+ * 2n out, plus a block's store and the slack. False (nothing written)
+ * when a control character is there or the room is not.
+ */
+static inline bool quote_tail(cdc__buf *out, uint8_t **op, const uint8_t *s, size_t n)
+{
+    uint8_t *o = *op;
+    if (out->cap - (size_t)(o - out->data) < 2 * n + ESC_SLACK + 16) return false;
+    uint8_t t[64];
+    __m128i pad = _mm_set1_epi8('a');
+    for (int k = 0; k < 4; k++) _mm_storeu_si128((__m128i *)(void *)(t + 16 * k), pad);
+    if (n >= 16) {
+        _mm_storeu_si128((__m128i *)(void *)t, _mm_loadu_si128((const __m128i *)(const void *)s));
+        _mm_storeu_si128((__m128i *)(void *)(t + n - 16),
+                         _mm_loadu_si128((const __m128i *)(const void *)(s + n - 16)));
+    } else {
+        memcpy(t, s, 8);
+        memcpy(t + n - 8, s + n - 8, 8);
+    }
+    __m128i x0 = _mm_loadu_si128((const __m128i *)(const void *)t);
+    __m128i x1 = _mm_loadu_si128((const __m128i *)(const void *)(t + 16));
+    if (sse_escape(x0) != sse_quote(x0) || sse_escape(x1) != sse_quote(x1)) return false;
+    size_t i = 0;
+    for (size_t base = 0; base < n; base += 16) {
+        __m128i x = base ? x1 : x0;
+        unsigned m = sse_quote(x);
+        _mm_storeu_si128((__m128i *)(void *)o, x);
+        while (m) {
+            size_t j = base + (size_t)__builtin_ctz(m);
+            _mm_storeu_si128((__m128i *)(void *)o, _mm_loadu_si128((const __m128i *)(const void *)(t + i)));
+            o += j - i;
+            i = j;
+            *o++ = '\\';
+            m &= m - 1;
+        }
+        _mm_storeu_si128((__m128i *)(void *)o, _mm_loadu_si128((const __m128i *)(const void *)(t + i)));
+        o += base + 16 - i;
+        i = base + 16;
+    }
+    *op = o - (i - n); /* the padding was counted as output */
+    return true;
+}
+#endif
+
 /* Valid UTF-8: only '"', '\\' and control characters stop the copy. Room
  * for len + 2 + ESC_SLACK is reserved by the caller. */
 static inline __attribute__((always_inline)) int render_valid(cdc__buf *out, const uint8_t *s, size_t len,
@@ -402,6 +463,24 @@ static inline __attribute__((always_inline)) int render_valid(cdc__buf *out, con
             continue;
         }
         size_t base = i;
+        /* only '"' and '\\' (quote-dense text such as JSON kept in a TEXT
+         * column) and room for them all: each escape is a backslash put
+         * before the byte, which the next copy carries along. Room: what
+         * the slow road keeps plus 16 for up to 16 escapes. */
+        if (m == sse_quote(x) && out->cap - (size_t)(o - out->data) >= len - i + ESC_SLACK + 16) {
+            do {
+                size_t j = base + (size_t)__builtin_ctz(m);
+                _mm_storeu_si128((__m128i *)(void *)o, _mm_loadu_si128((const __m128i *)(const void *)(s + i)));
+                o += j - i;
+                i = j;
+                *o++ = '\\';
+                m &= m - 1;
+            } while (m);
+            _mm_storeu_si128((__m128i *)(void *)o, _mm_loadu_si128((const __m128i *)(const void *)(s + i)));
+            o += base + 16 - i;
+            i = base + 16;
+            continue;
+        }
         do {
             size_t j = base + (size_t)__builtin_ctz(m);
             _mm_storeu_si128((__m128i *)(void *)o, _mm_loadu_si128((const __m128i *)(const void *)(s + i)));
@@ -421,6 +500,9 @@ static inline __attribute__((always_inline)) int render_valid(cdc__buf *out, con
         o += k;
         i += k;
         if (i == len) break;
+#if HAVE_SSE2
+        if (simd && len - i >= 8 && len - i < 32 && quote_tail(out, &o, s + i, len - i)) break;
+#endif
         if (ensure_room(out, &o, len - i + 1)) return CDC_ERR_NOMEM;
         o = put_escape(o, s[i++]);
     }
@@ -513,22 +595,34 @@ static inline size_t digits10(uint64_t v)
 }
 
 /* Written from the last digit back, in place: no copy of a variable
- * length (a call into libc) afterwards. */
+ * length (a call into libc) afterwards. Pairs are split off in 32-bit
+ * arithmetic (fewer instructions than 64-bit); a value past 2^32 first
+ * gives its low 8 digits by one 64-bit division. */
 size_t cdc__fmt_u64(char *buf, uint64_t v)
 {
     size_t n = digits10(v);
     char *p = buf + n;
-    while (v >= 100) {
-        unsigned r = (unsigned)(v % 100);
-        v /= 100;
+    while (v > UINT32_MAX) {
+        uint32_t lo = (uint32_t)(v % 100000000u);
+        v /= 100000000u;
+        for (int j = 0; j < 4; j++) {
+            p -= 2;
+            memcpy(p, digits2 + 2 * (lo % 100), 2);
+            lo /= 100;
+        }
+    }
+    uint32_t w = (uint32_t)v;
+    while (w >= 100) {
+        uint32_t r = w % 100;
+        w /= 100;
         p -= 2;
         memcpy(p, digits2 + 2 * r, 2);
     }
-    if (v >= 10) {
+    if (w >= 10) {
         p -= 2;
-        memcpy(p, digits2 + 2 * v, 2);
+        memcpy(p, digits2 + 2 * w, 2);
     } else {
-        *--p = (char)('0' + v);
+        *--p = (char)('0' + w);
     }
     return n;
 }
@@ -693,6 +787,32 @@ static void schubfach(uint64_t c, int q, uint64_t *s_out, int *k_out)
     *k_out = k;
 }
 
+/*
+ * The text of s * 10^k (s > 0). Trailing zeros are divided off first, four
+ * at a time (Schubfach's s has 16 or 17 digits, often ending in zeros),
+ * so fewer digits are printed. In the usual plain case, d.ddd, the digits
+ * are printed one byte to the right and the integer ones moved left over
+ * the gap for the point, with no copy through a second buffer.
+ */
+static size_t put_scaled(char *buf, bool neg, uint64_t s, int k)
+{
+    while (s % 10000 == 0) { s /= 10000; k += 4; }
+    if (s % 100 == 0) { s /= 100; k += 2; }
+    if (s % 10 == 0) { s /= 10; k += 1; }
+    char *o = buf + neg;
+    int n = (int)cdc__fmt_u64(o + 1, s), decpt = n + k;
+    if (decpt > 0 && decpt < n) {
+        if (neg) buf[0] = '-';
+        for (int i = 0; i < decpt; i++) o[i] = o[i + 1];
+        o[decpt] = '.';
+        o[n + 1] = 0;
+        return (size_t)(neg + n + 1);
+    }
+    char digits[24];
+    memcpy(digits, o + 1, (size_t)n);
+    return layout(buf, neg, digits, n, decpt);
+}
+
 size_t cdc__fmt_double(char *buf, double d)
 {
     uint64_t bits;
@@ -716,10 +836,7 @@ size_t cdc__fmt_double(char *buf, double d)
     } else {
         schubfach(c, q, &s, &k);
     }
-    char digits[24];
-    size_t n = cdc__fmt_u64(digits, s);
-    while (n > 1 && digits[n - 1] == '0') { n--; k++; }
-    return layout(buf, neg, digits, (int)n, (int)n + k);
+    return put_scaled(buf, neg, s, k);
 }
 
 /* A float is c * 2^q with c < 2^24: the same search, whose 128-bit
@@ -744,10 +861,7 @@ size_t cdc__fmt_float(char *buf, float f)
     } else {
         schubfach(c, q, &s, &k);
     }
-    char digits[24];
-    size_t n = cdc__fmt_u64(digits, s);
-    while (n > 1 && digits[n - 1] == '0') { n--; k++; }
-    return layout(buf, neg, digits, (int)n, (int)n + k);
+    return put_scaled(buf, neg, s, k);
 }
 
 #else

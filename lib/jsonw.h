@@ -32,6 +32,26 @@ int cdc__utf8_sanitize(const uint8_t *s, size_t len, cdc__buf *out);
 /* Appends "<base64>" (standard alphabet, padded), quotes included. */
 int cdc__render_base64(cdc__buf *out, const uint8_t *p, size_t len);
 
+/* Copies n bytes: up to 16 by two overlapping moves inline, because
+ * for the short pieces of a line (names, numbers, metadata) a call to
+ * memcpy costs more than the copy itself. */
+static inline void cdc__copy_short(void *dst, const void *src, size_t n)
+{
+    uint8_t *d = dst;
+    const uint8_t *s = src;
+    if (n > 16) {
+        memcpy(d, s, n);
+    } else if (n >= 8) {
+        memcpy(d, s, 8);
+        memcpy(d + n - 8, s + n - 8, 8);
+    } else if (n >= 4) {
+        memcpy(d, s, 4);
+        memcpy(d + n - 4, s + n - 4, 4);
+    } else {
+        for (size_t i = 0; i < n; i++) d[i] = s[i];
+    }
+}
+
 /* Decimal text of an integer, no NUL; buf needs 20 (u64) or 21 (i64)
  * bytes. Return the length. */
 size_t cdc__fmt_u64(char *buf, uint64_t v);

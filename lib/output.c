@@ -24,35 +24,50 @@ static inline int put(cdc__buf *out, const void *s, size_t n)
 {
     if (!n) return CDC_OK;
     if (out->cap - out->len < n && cdc__buf_reserve(out, n)) return CDC_ERR_NOMEM;
-    memcpy(out->data + out->len, s, n);
+    cdc__copy_short(out->data + out->len, s, n);
     out->len += n;
     return CDC_OK;
 }
 
 #define PUT_LIT(out, lit) put(out, lit, sizeof lit - 1)
 
+/* Numbers are written in place (at most 20 or 21 bytes). */
 static int put_u64(cdc__buf *out, uint64_t v)
 {
-    char num[24];
-    return put(out, num, cdc__fmt_u64(num, v));
+    if (out->cap - out->len < 20 && cdc__buf_reserve(out, 20)) return CDC_ERR_NOMEM;
+    out->len += cdc__fmt_u64((char *)out->data + out->len, v);
+    return CDC_OK;
 }
 
-/* The "name": key of column i, escaped once per TABLE_MAP when the
- * table has it (see tablemap.h), else now. */
-static int put_key(cdc__buf *out, const cdc_table *t, size_t i)
+static int put_i64(cdc__buf *out, int64_t v)
+{
+    if (out->cap - out->len < 21 && cdc__buf_reserve(out, 21)) return CDC_ERR_NOMEM;
+    out->len += cdc__fmt_i64((char *)out->data + out->len, v);
+    return CDC_OK;
+}
+
+/* The "name": key of column i, after a comma unless it is the first,
+ * escaped once per TABLE_MAP when the table has it (see tablemap.h),
+ * else now. */
+static int put_key(cdc__buf *out, const cdc_table *t, size_t i, bool first)
 {
     const char *name = t->col_names[i];
     if (t->jkey && t->jkey_src[i] == name) {
         cdc_bytes k = t->jkey[i];
         /* short keys by one 16-byte copy: jtext has 16 bytes of padding
          * after its last key (tablemap.c) */
-        if (k.len <= 16 && out->cap - out->len >= 16) {
-            memcpy(out->data + out->len, k.ptr, 16);
-            out->len += k.len;
+        if (k.len <= 16 && out->cap - out->len >= 17) {
+            uint8_t *o = out->data + out->len;
+            *o = ',';
+            o += !first;
+            memcpy(o, k.ptr, 16);
+            out->len += !first + k.len;
             return CDC_OK;
         }
+        if (!first && PUT_LIT(out, ",")) return CDC_ERR_NOMEM;
         return put(out, k.ptr, k.len);
     }
+    if (!first && PUT_LIT(out, ",")) return CDC_ERR_NOMEM;
     int rc;
     if (name) {
         rc = put_str(out, name);
@@ -81,9 +96,8 @@ static int put_image(const cdc_change *c, bool after, cdc__buf *out, cdc__err *e
     for (size_t i = 0; i < n && rc == CDC_OK; i++) {
         if (!present[i]) continue; /* absent from a MINIMAL/NOBLOB image */
         const cdc_value *v = &vals[i];
-        if (!first) rc |= PUT_LIT(out, ",");
+        rc |= put_key(out, t, i, first);
         first = false;
-        rc |= put_key(out, t, i);
         if (rc) break;
         int vr = cdc__value_render_json(v, out, err);
         if (vr) {
@@ -130,9 +144,8 @@ int cdc__change_render_json(const cdc_change *c, cdc__buf *out, cdc__err *err)
     rc |= PUT_LIT(out, ",\"server_id\":");
     rc |= put_u64(out, cdc_change_server_id(c));
     rc |= PUT_LIT(out, ",\"ts_ms\":");
-    char num[24];
-    rc |= put(out, num, cdc__fmt_i64(num, cdc_change_ts_ms(c)));
-    rc |= cdc__buf_putc(out, '}');
+    rc |= put_i64(out, cdc_change_ts_ms(c));
+    rc |= PUT_LIT(out, "}");
     return rc ? cdc__err_set(err, CDC_ERR_NOMEM, "out of memory") : CDC_OK;
 }
 
@@ -192,8 +205,7 @@ int cdc__txn_render_json(cdc__buf *out, const char *event, const char *gtid, uin
     rc |= PUT_LIT(out, ",\"server_id\":");
     rc |= put_u64(out, server_id);
     rc |= PUT_LIT(out, ",\"ts_ms\":");
-    char num[24];
-    rc |= put(out, num, cdc__fmt_i64(num, ts_ms));
+    rc |= put_i64(out, ts_ms);
     rc |= cdc__buf_putc(out, ',');
     if (!rc) rc = put_pos(out, pos);
     if (!rc) rc = cdc__buf_putc(out, '}');

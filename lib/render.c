@@ -57,12 +57,12 @@ static void spill_init(spill *s, cdc__buf *b, uint8_t *stack, size_t size, const
     *b = (cdc__buf){stack, 0, size, &s->a};
 }
 
-int cdc__render_text(cdc__buf *out, const uint8_t *s, size_t len, unsigned charset, cdc__err *err)
+/* Text of another character set, converted first: kept out of
+ * cdc__render_text so that the usual UTF-8 text does not pay for setting
+ * up the 2 KiB block. */
+static __attribute__((noinline)) int render_converted(cdc__buf *out, const uint8_t *s, size_t len,
+                                                      const cdc__charset *cs, cdc__err *err)
 {
-    const cdc__charset *cs = cdc__charset_of(charset);
-    if (cs->kind == CDC_CS_UTF8 || cs->kind == CDC_CS_ASCII || cs->kind == CDC_CS_UNKNOWN)
-        return cdc__render_utf8_string(out, s, len) ? cdc__err_set(err, CDC_ERR_NOMEM, "out of memory") : CDC_OK;
-    if (cs->kind == CDC_CS_BINARY) return cdc__render_base64(out, s, len);
     uint8_t stack[2048];
     spill sp;
     cdc__buf tmp;
@@ -74,12 +74,21 @@ int cdc__render_text(cdc__buf *out, const uint8_t *s, size_t len, unsigned chars
     return rc;
 }
 
+int cdc__render_text(cdc__buf *out, const uint8_t *s, size_t len, unsigned charset, cdc__err *err)
+{
+    const cdc__charset *cs = cdc__charset_of(charset);
+    if (cs->kind == CDC_CS_UTF8 || cs->kind == CDC_CS_ASCII || cs->kind == CDC_CS_UNKNOWN)
+        return cdc__render_utf8_string(out, s, len) ? cdc__err_set(err, CDC_ERR_NOMEM, "out of memory") : CDC_OK;
+    if (cs->kind == CDC_CS_BINARY) return cdc__render_base64(out, s, len);
+    return render_converted(out, s, len, cs, err);
+}
+
 static inline int put(cdc__buf *out, const char *s, size_t n, cdc__err *err)
 {
     if (!n) return CDC_OK;
     if (out->cap - out->len < n && cdc__buf_reserve(out, n))
         return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
-    memcpy(out->data + out->len, s, n);
+    cdc__copy_short(out->data + out->len, s, n);
     out->len += n;
     return CDC_OK;
 }
@@ -89,7 +98,7 @@ static inline int put_quoted(cdc__buf *out, const char *s, size_t n, cdc__err *e
     if (out->cap - out->len < n + 2 && cdc__buf_reserve(out, n + 2))
         return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
     out->data[out->len++] = '"';
-    memcpy(out->data + out->len, s, n);
+    cdc__copy_short(out->data + out->len, s, n);
     out->len += n;
     out->data[out->len++] = '"';
     return CDC_OK;
@@ -107,8 +116,20 @@ static int render_decimal(const cdc_value *v, cdc__buf *out, cdc__err *err)
     }
     if (!v->col) return cdc__err_set(err, CDC_ERR_INVALID, "DECIMAL value without its column");
     char text[CDC__DECIMAL_TEXT_MAX];
-    if (v->flags & CDC_VF_SCALED)
-        return put_quoted(out, text, cdc__decimal_i64_text(v->v.dec.unscaled, v->col->meta & 0xff, text), err);
+    if (v->flags & CDC_VF_SCALED) {
+        /* between its quotes in place when there is room (at most a sign,
+         * 19 digits or "0." and 18, and the point) */
+        unsigned scale = v->col->meta & 0xff;
+        if (scale <= 18 && out->cap - out->len >= 26) {
+            char *at = (char *)out->data + out->len;
+            size_t n = cdc__decimal_i64_text(v->v.dec.unscaled, scale, at + 1);
+            at[0] = '"';
+            at[n + 1] = '"';
+            out->len += n + 2;
+            return CDC_OK;
+        }
+        return put_quoted(out, text, cdc__decimal_i64_text(v->v.dec.unscaled, scale, text), err);
+    }
     unsigned prec = v->col->meta >> 8, scale = v->col->meta & 0xff;
     size_t need = cdc__decimal_bin_size(prec, scale);
     if (!need || v->v.b.len < need)

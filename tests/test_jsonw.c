@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "decimal.h"
 #include "jsonw.h"
 
 static uint64_t rng = 0x2545f4914f6cdd1du;
@@ -178,9 +179,12 @@ static void test_integers(void **state)
 {
     (void)state;
     char a[32], b[32];
-    const uint64_t fixed[] = {0, 1, 9, 10, 99, 100, 101, 999, 1000, UINT32_MAX, UINT64_MAX, UINT64_MAX / 10};
+    const uint64_t fixed[] = {0, 1, 9, 10, 99, 100, 101, 999, 1000, UINT32_MAX, UINT64_MAX, UINT64_MAX / 10,
+                              /* past 2^32: the low 8 digits split off first */
+                              UINT32_MAX + UINT64_C(1), 100000000, 100000000000000000u, 4200000000000000017u};
+    const int nfixed = (int)(sizeof fixed / sizeof fixed[0]);
     for (int i = 0; i < 200000; i++) {
-        uint64_t u = i < 12 ? fixed[i] : next() >> (next() % 64);
+        uint64_t u = i < nfixed ? fixed[i] : next() >> (next() % 64);
         size_t n = cdc__fmt_u64(a, u);
         a[n] = 0;
         snprintf(b, sizeof b, "%" PRIu64, u);
@@ -205,6 +209,39 @@ static void test_integers(void **state)
     size_t n = cdc__fmt_i64(a, INT64_MIN);
     a[n] = 0;
     assert_string_equal(a, "-9223372036854775808");
+}
+
+/* DECIMAL text from an unscaled integer, against the digits printf gives
+ * for |unscaled| with the point put in by hand: every scale a DECIMAL of
+ * up to 18 digits can have, the powers of ten around each digit count,
+ * and random values. */
+static void test_decimal_text(void **state)
+{
+    (void)state;
+    long n = 0;
+    for (int i = 0; i < 400000; i++) {
+        unsigned scale = (unsigned)(i % 19);
+        int64_t u;
+        if (i < 19 * 40) {
+            int64_t p = 1;
+            for (int k = 0; k < (i / 19) % 19; k++) p *= 10;
+            u = p + (i / 19 / 19) - 1;
+            if (i & 1) u = -u;
+        } else {
+            u = (int64_t)(next() >> (next() % 64));
+            if (next() & 1) u = u == INT64_MIN ? u : -u;
+        }
+        uint64_t m = u < 0 ? (uint64_t)0 - (uint64_t)u : (uint64_t)u;
+        char digits[32], want[48], got[CDC__DECIMAL_TEXT_MAX];
+        int nd = snprintf(digits, sizeof digits, "%0*" PRIu64, (int)scale + 1, m);
+        int w = snprintf(want, sizeof want, "%s%.*s", u < 0 ? "-" : "", nd - (int)scale, digits);
+        if (scale) snprintf(want + w, sizeof want - (size_t)w, ".%s", digits + nd - (int)scale);
+        size_t len = cdc__decimal_i64_text(u, scale, got);
+        got[len] = 0;
+        assert_string_equal(got, want);
+        n++;
+    }
+    printf("%ld DECIMAL texts equal printf's digits\n", n);
 }
 
 /* The Unicode definition, one code point at a time: shortest form only,
@@ -354,6 +391,43 @@ static void *ng_realloc(void *p, size_t n, void *ud) { (void)p; (void)n; (void)u
 static void ng_free(void *p, void *ud) { (void)p; (void)ud; }
 static const cdc_allocator no_grow = {ng_malloc, ng_realloc, ng_free, NULL};
 
+/* Quote-dense text (JSON kept in a TEXT column): every length up to 80
+ * with '"' and '\\' at random places, some with a control character too,
+ * so that the block loop, the padded tail and the one-escape road all
+ * run; into a growing buffer, one of exactly the room the text needs plus
+ * 16, and one a byte short. */
+static void test_quote_dense(void **state)
+{
+    (void)state;
+    static const char alphabet[] = "\"\\abcdefgh: ,[]{}0123";
+    long n = 0;
+    for (size_t len = 0; len <= 80; len++) {
+        for (int round = 0; round < 300; round++) {
+            uint8_t in[96];
+            for (size_t i = 0; i < len; i++) in[i] = (uint8_t)alphabet[next() % (sizeof alphabet - 1)];
+            if (len && round % 7 == 0) in[next() % len] = '\n';
+            cdc__buf want, got;
+            cdc__buf_init(&want, NULL);
+            cdc__buf_init(&got, NULL);
+            model_escape(in, len, &want);
+            assert_int_equal(cdc__render_utf8_string(&got, in, len), CDC_OK);
+            assert_int_equal(got.len, want.len);
+            assert_memory_equal(got.data, want.data, got.len);
+            uint8_t fixed[512];
+            cdc__buf fb = {fixed, 0, want.len + 16, &no_grow};
+            assert_int_equal(cdc__render_utf8_string(&fb, in, len), CDC_OK);
+            assert_int_equal(fb.len, want.len);
+            assert_memory_equal(fb.data, want.data, want.len);
+            cdc__buf small = {fixed, 0, want.len - 1, &no_grow};
+            assert_int_equal(cdc__render_utf8_string(&small, in, len), CDC_ERR_NOMEM);
+            cdc__buf_free(&want);
+            cdc__buf_free(&got);
+            n++;
+        }
+    }
+    printf("%ld quote-dense strings escaped as the model escapes them\n", n);
+}
+
 static void test_string_escaping(void **state)
 {
     (void)state;
@@ -444,9 +518,11 @@ int main(void)
         cmocka_unit_test(test_double_random),
         cmocka_unit_test(test_float_shortest),
         cmocka_unit_test(test_integers),
+        cmocka_unit_test(test_decimal_text),
         cmocka_unit_test(test_utf8_valid),
         cmocka_unit_test(test_utf8_put),
         cmocka_unit_test(test_string_escaping),
+        cmocka_unit_test(test_quote_dense),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,8 +16,13 @@
 #include "cli.h"
 #include "commands.h"
 
+/* Lines are gathered into writes of about this size: one fwrite per line
+ * cost more than rendering a short line. */
+#define OUT_BYTES (1u << 20)
+
 typedef struct dump_ctx {
-    cli_buf line;
+    cli_buf line;         /* a line being put together from pieces */
+    cli_buf out;          /* finished lines not yet written */
     uint64_t start;       /* --start-position: skip what starts before */
     uint64_t ev_start, ev_end; /* the last outer event seen in this file */
     bool start_found;     /* an event starts at `start` (or it is the file's start) */
@@ -28,12 +33,25 @@ typedef struct dump_ctx {
     char dzerr[600];
 } dump_ctx;
 
+static int write_out(dump_ctx *x)
+{
+    if (x->out.len && fwrite(x->out.p, 1, x->out.len, stdout) != x->out.len) return CDC_ERR_IO;
+    cli_buf_reset(&x->out);
+    return 0;
+}
+
+/* Ends the line at the end of x->out. */
+static int end_line(dump_ctx *x)
+{
+    if (cli_buf_append(&x->out, "\n", 1)) return CDC_ERR_NOMEM;
+    return x->out.len >= OUT_BYTES ? write_out(x) : 0;
+}
+
 static int flush_line(dump_ctx *x)
 {
-    if (cli_buf_append(&x->line, "\n", 1)) return CDC_ERR_NOMEM;
-    if (fwrite(x->line.p, 1, x->line.len, stdout) != x->line.len) return CDC_ERR_IO;
+    if (cli_buf_append(&x->out, x->line.p, x->line.len)) return CDC_ERR_NOMEM;
     cli_buf_reset(&x->line);
-    return 0;
+    return end_line(x);
 }
 
 /* Whether --start-position names the first byte of an event: the first
@@ -131,13 +149,12 @@ static int on_change(const cdc_change *c, void *ud)
     dump_ctx *x = ud;
     if (cdc_change_offset(c) < x->start) return 0;
     if (x->dz) return print_records(x, cdc_debezium_change(x->dz, c, CDC_DEBEZIUM_SNAPSHOT_FALSE));
-    cli_buf_reset(&x->line);
-    int rc = cli_change_json(&x->line, c);
+    int rc = cli_change_json(&x->out, c); /* rendered in place; appends nothing on failure */
     if (rc) {
         x->failed = rc;
         return rc;
     }
-    return flush_line(x);
+    return end_line(x);
 }
 
 /* "dir/binlog.000042.gz" -> "binlog.000042" */
@@ -306,13 +323,13 @@ int cmd_dump(int argc, char **argv)
             }
         }
     }
-    /* lines go out in 1 MiB writes, not stdio's default 4 KiB */
-    static char obuf[1 << 20];
-    setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
+    /* lines go out in writes of OUT_BYTES from x.out; stdio passes writes
+     * that large straight to write(), without copying them into its buffer */
     int status = 0;
     for (; i < argc && status == 0; i++) status = dump_file(argv[i], &x, verify);
-    if (fflush(stdout) != 0) status = 1;
+    if (write_out(&x) || fflush(stdout) != 0) status = 1;
     cli_buf_free(&x.line);
+    cli_buf_free(&x.out);
     cdc_debezium_free(x.dz);
     return status;
 }
