@@ -7,7 +7,8 @@ On each server, `cdc stream` follows the binlog and is asked for an
 incremental snapshot of a table of N rows (default 100,000; --soak: 1,000,000)
 while writers update, delete and insert rows without pause, one of them
 aiming at the keys of the chunk being read (just after the last "op":"r" row
-printed). Two variants: watermarks in a signal table (--signal-table), and
+printed); a third of the way in it is paused and resumed through the
+signal table (no snapshot row may come while paused). Two variants: watermarks in a signal table (--signal-table), and
 read-only (read.only=true, an account with no write privilege; GTID
 watermarks on MySQL, each chunk's consistent-snapshot point on MariaDB).
 Afterwards:
@@ -49,7 +50,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "differential"))
 import run as diff  # noqa: E402  (its Server runs SQL through testenv.sh)
 
 DB = os.environ.get("SNAPINCR_TEST_DB", "snapincr_test")  # another name lets two runs share a server
-RO_USER = "snapincr_ro"
+RO_USER = os.environ.get("SNAPINCR_TEST_RO_USER", "snapincr_ro")  # soak.sh: names of its own
+# added to every replication server id, so that runs beside other sessions'
+# streams never share one (the server ends the older connection of an id)
+SID = int(os.environ.get("CDC_TEST_SERVER_ID_OFFSET", "0"))
 RO_PW = "snapincr-ro-pw"
 CHUNK = 1024
 OVERHEAD_CHUNKS = (1024, 10000)
@@ -120,7 +124,7 @@ class Stream:
         self.out_path = os.path.join(self.tmp.name, "out")
         self.err_path = os.path.join(self.tmp.name, "err")
         cmd = [binary, "stream", "--host", "127.0.0.1", "--port", port, "--user", user,
-               "--ssl-mode", "required", "--server-id", str(5500 + random.randrange(400)),
+               "--ssl-mode", "required", "--server-id", str(SID + 5500 + random.randrange(400)),
                "--tables", DB + ".t", "--verbose"] + args
         self.cmd = cmd
         self.p = subprocess.Popen(cmd, stdout=open(self.out_path, "wb"), stderr=open(self.err_path, "wb"),
@@ -298,7 +302,21 @@ def run_under_writers(binary, srv, nrows, read_only, results, stats):
     srv.sql("INSERT INTO sig VALUES ('go', 'execute-snapshot', '{\"data-collections\": [\"%s.t\"]}');" % DB,
             db=DB)
     t0 = time.time()
-    done = st.wait_for(lambda: "incremental snapshot of %s.t done" % DB in st.stderr(), 600, 0.02)
+    # a pause and a resume through the signal table a third of the way in,
+    # the writers going on: no snapshot row while paused (after the chunk in
+    # flight), and the checks below hold across it
+    nreads = lambda: sum(1 for l in st.lines if l["op"] == "r")  # noqa: E731
+    st.wait_for(lambda: nreads() >= nrows // 3, 600, 0.02)
+    srv.sql("INSERT INTO sig VALUES ('p1', 'pause-snapshot', '');", db=DB)
+    paused = st.wait_for(lambda: "snapshots paused" in st.stderr(), 60)
+    st.wait_for(lambda: False, 0.5)
+    at_pause = nreads()
+    st.wait_for(lambda: False, 2.0)
+    during_pause = nreads() - at_pause
+    srv.sql("INSERT INTO sig VALUES ('p2', 'resume-snapshot', '');", db=DB)
+    if not paused or during_pause:
+        chk.bad("pause-snapshot under writers: paused %s, %d snapshot rows while paused" % (paused, during_pause))
+    done = st.wait_for(lambda: "incremental snapshot of %s.t done" % DB in st.stderr(), 1200, 0.02)
     took = time.time() - t0
     time.sleep(0.3)
     ops = 0
@@ -320,8 +338,9 @@ def run_under_writers(binary, srv, nrows, read_only, results, stats):
         chk.bad("no watermark rows in the signal table")
     dropped = [l for l in err.splitlines() if "rows dropped" in l or "done:" in l]
     print("%s: %d rows, %d writes, %d changes, %d op r rows in %.1f s; %d r rows after a change of their key "
-          "(%d newer than it); peak RSS %d KiB; %s" % (name, nrows, ops, changes, reads, took, checked, newer,
-                                                      st.peak_kb, dropped[-1].strip() if dropped else ""))
+          "(%d newer than it); paused at %d rows for 2.5 s; peak RSS %d KiB; %s" % (
+              name, nrows, ops, changes, reads, took, checked, newer, at_pause, st.peak_kb,
+              dropped[-1].strip() if dropped else ""))
     if checked == 0:
         chk.bad("no snapshot row followed a change of its key: the writers did not reach the chunks being read")
     stats[name] = (took, st.peak_kb)
@@ -569,7 +588,7 @@ def overhead(binary, srv, nrows, stats):
     port = os.environ["CDC_TEST_%s_PORT" % srv.flavor.upper()]
     env = dict(os.environ, CDC_PASSWORD=os.environ["CDC_TEST_PASSWORD"])
     cmd = [binary, "stream", "--host", "127.0.0.1", "--port", port, "--user", "root", "--ssl-mode", "required",
-           "--server-id", str(5900 + random.randrange(90)), "--tables", DB + ".t", "--verbose"]
+           "--server-id", str(SID + 5900 + random.randrange(90)), "--tables", DB + ".t", "--verbose"]
 
     def timed(args, until_done):
         with tempfile.TemporaryFile() as err:

@@ -10,11 +10,14 @@ rows of every captured table without pause:
 
   kill   `cdc stream --snapshot initial --checkpoint-file F` runs with stdout
          to a file of its own and is killed with SIGKILL once it has
-         written a random number of lines, then started again from F, with
-         a random snapshot.parallelism (1 or 4) each time, until at least
-         --kills (default 10) runs died inside the snapshot and it
-         finished. The writers stop and a last run streams to `--stop-at
-         now`. The lines of all runs applied in order, idempotently by
+         written a random number of snapshot rows, then started again from
+         F, with a random snapshot.parallelism (1 or 4) each time. The
+         kills follow the snapshot's own output, not the clock: each run
+         gets at most 1/(kills still wanted + 1) of the rows left, so
+         --kills (default 10) runs die inside the snapshot however fast the
+         server reads (fewer is a failure); then one run finishes it and is
+         killed while it streams. The writers stop and a last run streams
+         to `--stop-at now`. The lines of all runs applied in order, idempotently by
          primary key (r/c/u set the row, d removes it), must equal SELECT
          of every table: no row lost. Rows that come again after a restart
          are counted for each killed run: they must stay within the bound
@@ -35,6 +38,10 @@ rows of every captured table without pause:
          rebuilds from its lines (snapshot, then changes) equals SELECT
          after the writers stopped, no snapshot row comes twice.
 
+The checks hold the rebuilt state as one hash per key, so 5,000,000 rows
+fit in about 1 GB of the test's memory. SNAPRES_TEST_DB names the database
+(default snapres_resume), CDC_TEST_SERVER_ID_OFFSET is added to the
+replication server ids (tests/snapshot/soak.sh sets both).
 Peak RSS of every run is reported and must stay under 256 MiB (1 GiB for
 a sanitizer build, whose shadow memory and quarantine dominate). Ends with "N passed, N failed". Needs the servers of
 tests/servers/testenv.sh; fails, never skips, without them.
@@ -55,6 +62,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "differential"))
 import run as diff  # noqa: E402  (its Server runs SQL through testenv.sh)
 
 DB = os.environ.get("SNAPRES_TEST_DB", "snapres_resume")  # another name lets two runs share a server
+# added to every replication server id, so that runs beside other sessions'
+# streams never share one (the server ends the older connection of an id)
+SID = int(os.environ.get("CDC_TEST_SERVER_ID_OFFSET", "0"))
 CHUNK = 1000
 RSS_LIMIT_KB = 256 * 1024
 TABLES = {
@@ -169,19 +179,90 @@ def rss_limit_kb(binary):
 
 
 def lines_of(path):
-    """The JSON lines of one run's output; a last line without its newline
-    (cut by the kill) is incomplete and dropped, as docs/stream.md says."""
+    """The JSON lines of one run's output, one at a time; a last line
+    without its newline (cut by the kill) is incomplete and dropped, as
+    docs/stream.md says."""
     with open(path, "rb") as f:
-        data = f.read()
-    out = []
-    for raw in data.split(b"\n")[:-1]:
-        if raw.strip():
-            out.append(json.loads(raw))
-    return out
+        for raw in f:
+            if not raw.endswith(b"\n"):
+                return
+            if raw.strip():
+                yield json.loads(raw)
 
 
 def key_of(row, table):
-    return (table,) + tuple(str(row[c]) for c in TABLES[table][1])
+    """A row's key as one string (table and key values): millions of them
+    are held at once, so no tuples."""
+    return "\x1f".join([table] + [str(row[c]) for c in TABLES[table][1]])
+
+
+def row_hash(row):
+    """The row's values (as text; NULL as None) reduced to one integer: the
+    state of a 5,000,000-row table must fit in memory beside the test."""
+    return hash(tuple(sorted((c, None if v is None else str(v)) for c, v in row.items())))
+
+
+class Rebuild:
+    """The state the lines of all runs give, applied in order idempotently by
+    primary key (r/c/u set the row, a u that changes the key removes the old
+    one, d removes it): key -> row_hash. Also counts, for each run, its op r
+    rows that a later run read again (again), op r rows one run delivered
+    twice (twice) and its rows of the one-pass table ek (onepass)."""
+
+    def __init__(self):
+        self.state = {}
+        self.last_run = {}
+        self.again, self.onepass, self.snap = [], [], []
+        self.twice = 0
+
+    def apply(self, path, run):
+        while len(self.again) <= run:
+            self.again.append(0)
+            self.onepass.append(0)
+            self.snap.append(0)
+        for l in lines_of(path):
+            t, op = l["table"], l["op"]
+            if op in ("r", "c", "u"):
+                if op == "u":
+                    self.state.pop(key_of(l["before"], t), None)
+                k = key_of(l["after"], t)
+                self.state[k] = row_hash(l["after"])
+                if op == "r":
+                    self.snap[run] += 1
+                    if t == "ek":
+                        self.onepass[run] += 1
+                    prev = self.last_run.get(k)
+                    if prev == run:
+                        self.twice += 1
+                    elif prev is not None:
+                        self.again[prev] += 1
+                    self.last_run[k] = run
+            elif op == "d":
+                self.state.pop(key_of(l["before"], t), None)
+
+    def compare(self, final, paths):
+        """Problems (empty when the state equals SELECT's final)."""
+        if self.state == final:
+            return []
+        diffs = sorted(k for k in set(self.state) | set(final) if self.state.get(k) != final.get(k))
+        lost = [k for k in diffs if k in final and k not in self.state]
+        out = ["%d rows differ from SELECT, e.g. %r (%s); its lines: %s" % (
+            len(diffs), diffs[0], "missing" if diffs[0] in lost else "extra" if diffs[0] not in final
+            else "other values", history(paths, diffs[0]))]
+        if lost:
+            out.append("%d rows of SELECT never delivered (lost), e.g. %s" % (len(lost), lost[:3]))
+        return out
+
+
+def history(paths, key):
+    """The last lines of all runs that touch key (for a failure's report)."""
+    t = key.split("\x1f")[0]
+    hits = []
+    for i, p in enumerate(paths):
+        for l in lines_of(p):
+            if l["table"] == t and key in (l["before"] and key_of(l["before"], t), l["after"] and key_of(l["after"], t)):
+                hits.append("run %d: %s" % (i, json.dumps(l)))
+    return hits[-6:]
 
 
 class Checker:
@@ -223,14 +304,22 @@ def load(srv, nbig):
 
 
 def select_state(srv):
+    """SELECT of every table as key -> row_hash, read as the client prints
+    it (one row at a time: the big table has millions)."""
     state = {}
     for t in TABLES:
-        out = srv.sql("SELECT * FROM %s" % t, db=DB)
         cols = [r[0] for r in srv.sql("SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = '%s'"
                                       " AND TABLE_NAME = '%s' ORDER BY ORDINAL_POSITION" % (DB, t))]
-        for r in out:
-            row = dict(zip(cols, r))
-            state[key_of(row, t)] = {c: (None if v is None else str(v)) for c, v in row.items()}
+        cmd = [srv.testenv, srv.flavor, "--batch", "--skip-column-names", "--quick",
+               "--default-character-set=utf8mb4", DB, "-e", "SELECT * FROM %s" % t]
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for line in p.stdout:
+            vals = line.decode("utf-8").rstrip("\n").split("\t")
+            row = dict(zip(cols, (None if v == "NULL" else v for v in vals)))
+            state[key_of(row, t)] = row_hash(row)
+        err = p.stderr.read()
+        if p.wait() != 0:
+            raise RuntimeError("SELECT * FROM %s failed: %s" % (t, err.decode()[-500:]))
     return state
 
 
@@ -242,23 +331,33 @@ def kill_rounds(binary, flavor, nbig, kills, seed, chk):
     w = Writer(srv, seed, nbig)
     w.start()
     problems, notes, runs = [], [], []
-    died_in_snapshot, peak_rss = 0, 0
+    died_in_snapshot, died_after, peak_rss = 0, 0, 0
     t0 = time.time()
     with tempfile.TemporaryDirectory() as tmp:
         ck = os.path.join(tmp, "checkpoint")
         total_rows = nbig + 30000 + 6000 + 50
-        for r in range(kills * 4 + 10):
+        # Kills are placed by the snapshot's own output, not by time: each
+        # run is killed after a random number of its snapshot rows, at most
+        # 1/(kills still wanted + 1) of the rows left (by the rows earlier
+        # runs delivered, less what a restart reads again), so that every
+        # one lands inside the snapshot however fast the server reads. Once
+        # enough did, a run finishes the snapshot and is killed while it
+        # streams changes.
+        left = total_rows
+        for r in range(kills * 3 + 10):
             par = rnd.choice([1, 4])
             out = os.path.join(tmp, "out.%d" % r)
-            cmd = base_cmd(binary, flavor, 5100 + r % 50) + [
+            cmd = base_cmd(binary, flavor, SID + 5100 + r % 50) + [
                 "--snapshot", "initial", "--checkpoint-file", ck,
                 "--set", "snapshot.parallelism=%d" % par, "--set", "snapshot.chunk.rows=%d" % CHUNK]
-            before = open(ck).read().strip() if os.path.exists(ck) else ""
-            # about kills + 2 runs to get through the snapshot, at random rows
-            target = rnd.randrange(total_rows // (3 * (kills + 2)), total_rows // (kills + 2))
+            want = kills - died_in_snapshot
+            target = None
+            if want > 0:
+                hi = max(left // (want + 1), 4 * CHUNK)
+                target = rnd.randrange(hi // 4, hi)
             with open(out, "wb") as f, open(out + ".err", "wb") as e:
                 p = subprocess.Popen(cmd, stdout=f, stderr=e, env=env())
-            deadline = time.time() + 120
+            deadline = time.time() + 1800
             n, off = 0, 0
             while time.time() < deadline:
                 time.sleep(0.005)
@@ -268,10 +367,10 @@ def kill_rounds(binary, flavor, nbig, kills, seed, chk):
                     f.seek(off)
                     data = f.read()
                 off += len(data)
-                n += data.count(b"\n")
-                if n >= target:
+                n += data.count(b"\n")  # all op r while the snapshot runs
+                if target is not None and n >= target:
                     break
-                if os.path.exists(ck) and ";snap=" not in open(ck).read():
+                if target is None and os.path.exists(ck) and ";snap=" not in open(ck).read():
                     time.sleep(0.3)  # the snapshot is done: a few changes, then the kill
                     break
             if p.returncode is None:
@@ -279,75 +378,63 @@ def kill_rounds(binary, flavor, nbig, kills, seed, chk):
             rc, rss = wait_rss(p)
             peak_rss = max(peak_rss, rss)
             after = open(ck).read().strip() if os.path.exists(ck) else ""
-            lines = lines_of(out)
-            runs.append({"par": par, "lines": lines, "ck_before": before, "ck_after": after})
             in_snap = ";snap=" in after or not after
+            runs.append({"par": par, "path": out, "target": target, "in_snap": in_snap})
+            left -= max(0, n - par * CHUNK)
             if rc != -signal.SIGKILL:
                 problems.append("run %d ended by itself (%d): %s" % (r, rc, open(out + ".err").read()[-300:]))
                 break
             if in_snap:
                 died_in_snapshot += 1
-            elif died_in_snapshot >= kills:
+            else:
+                died_after += 1
+                if died_in_snapshot < kills:
+                    problems.append("run %d (to be killed after %s snapshot rows) finished the snapshot first"
+                                    % (r, target))
                 break
         snapshot_s = time.time() - t0
         ops = w.ops
         w.stop()
         # the last run: the rest of the snapshot if any, then the changes up to now
         out = os.path.join(tmp, "out.final")
-        cmd = base_cmd(binary, flavor, 5199) + ["--snapshot", "initial", "--checkpoint-file", ck,
-                                                "--stop-at", "now", "--set", "snapshot.chunk.rows=%d" % CHUNK]
+        cmd = base_cmd(binary, flavor, SID + 5199) + ["--snapshot", "initial", "--checkpoint-file", ck,
+                                                      "--stop-at", "now", "--set", "snapshot.chunk.rows=%d" % CHUNK]
         with open(out, "wb") as f, open(out + ".err", "wb") as e:
             p = subprocess.Popen(cmd, stdout=f, stderr=e, env=env())
         rc, rss = wait_rss(p)
         peak_rss = max(peak_rss, rss)
         if rc != 0:
             problems.append("the last run exited %d: %s" % (rc, open(out + ".err").read()[-500:]))
-        runs.append({"par": 1, "lines": lines_of(out), "ck_before": "", "ck_after": ""})
+        runs.append({"par": 1, "path": out, "target": None, "in_snap": False})
 
-    # every run's lines, in order, applied idempotently by key
-    state = {}
-    for run in runs:
-        for l in run["lines"]:
-            t = l["table"]
-            if l["op"] in ("r", "c", "u"):
-                row = {c: (None if v is None else str(v)) for c, v in l["after"].items()}
-                if l["op"] == "u":
-                    state.pop(key_of(l["before"], t), None)
-                state[key_of(row, t)] = row
-            elif l["op"] == "d":
-                state.pop(key_of(l["before"], t), None)
-    final = select_state(srv)
-    if state != final:
-        diffs = sorted(k for k in set(state) | set(final) if state.get(k) != final.get(k))
-        problems.append("%d rows differ from SELECT, e.g. %s: rebuilt %s, SELECT %s" % (
-            len(diffs), diffs[0], state.get(diffs[0]), final.get(diffs[0])))
-        lost = [k for k in diffs if k in final and k not in state]
-        if lost:
-            problems.append("%d rows of SELECT never delivered (lost), e.g. %s" % (len(lost), lost[:3]))
+        # every run's lines, in order, applied idempotently by key
+        rb = Rebuild()
+        for i, run in enumerate(runs):
+            rb.apply(run["path"], i)
+        final = select_state(srv)
+        problems += rb.compare(final, [run["path"] for run in runs])
 
     # duplicates: rows a killed run delivered that a later run read again
-    worst = 0
+    worst, worst_bound = 0, 0
     for i, run in enumerate(runs[:-1]):
-        mine = {key_of(l["after"], l["table"]) for l in run["lines"] if l["op"] == "r"}
-        later = set()
-        for r2 in runs[i + 1:]:
-            later |= {key_of(l["after"], l["table"]) for l in r2["lines"] if l["op"] == "r"}
-        again = mine & later
-        onepass = sum(1 for l in run["lines"] if l["op"] == "r" and l["table"] == "ek")
-        bound = run["par"] * CHUNK + onepass
-        worst = max(worst, len(again))
-        if len(again) > bound:
+        bound = run["par"] * CHUNK + rb.onepass[i]
+        if rb.again[i] > worst:
+            worst, worst_bound = rb.again[i], bound
+        if rb.again[i] > bound:
             problems.append("run %d (parallelism %d): %d rows read again after the restart, above the bound %d" % (
-                i, run["par"], len(again), bound))
+                i, run["par"], rb.again[i], bound))
+    if rb.twice:
+        problems.append("%d snapshot rows delivered twice by one run" % rb.twice)
     if died_in_snapshot < kills:
         problems.append("only %d runs died inside the snapshot (wanted %d)" % (died_in_snapshot, kills))
     if peak_rss > rss_limit_kb(binary):
         problems.append("peak RSS %d KiB above %d KiB" % (peak_rss, rss_limit_kb(binary)))
-    snap_lines = sum(1 for run in runs for l in run["lines"] if l["op"] == "r")
-    notes.append("%d runs, %d killed inside the snapshot, %d writer statements, %.1f s; %d snapshot lines for %d rows "
-                 "at the end (the rest repeats and rows deleted since); most rows read again after one restart: %d; "
-                 "peak RSS %d MiB" % (len(runs), died_in_snapshot, ops, snapshot_s, snap_lines, len(final), worst,
-                                      peak_rss // 1024))
+    notes.append("%d runs, %d killed inside the snapshot (after %s of their rows), %d after it; %d writer statements,"
+                 " %.1f s; %d snapshot lines for %d rows at the end (the rest repeats and rows deleted since); rows"
+                 " read again per killed run %s; most: %d (bound for that run %d); peak RSS %d MiB" % (
+                     len(runs), died_in_snapshot, [run["target"] for run in runs if run["in_snap"]], died_after,
+                     ops, snapshot_s, sum(rb.snap), len(final), rb.again[:len(runs) - 1], worst, worst_bound,
+                     peak_rss // 1024))
     chk.result(name, problems, notes)
     srv.sql("DROP DATABASE IF EXISTS %s" % DB)
 
@@ -375,7 +462,7 @@ def pause_round(binary, flavor, nbig, pauses, seed, chk):
         with tempfile.TemporaryDirectory() as tmp:
             out = os.path.join(tmp, "out")
             cmd = [helper, str(want), str(total_rows), str(seed), "host=127.0.0.1", "port=" + port, "user=root",
-                   "ssl.mode=required", "server.id=%d" % (6000 + rnd.randrange(2000)), "table.include.list=%s.*" % DB,
+                   "ssl.mode=required", "server.id=%d" % (SID + 6000 + rnd.randrange(2000)), "table.include.list=%s.*" % DB,
                    "snapshot.mode=initial", "snapshot.parallelism=%d" % par, "snapshot.chunk.rows=%d" % CHUNK]
             with open(out, "wb") as f, open(out + ".err", "wb") as e:
                 p = subprocess.Popen(cmd, stdout=f, stderr=e, env=env())
@@ -414,33 +501,22 @@ def pause_round(binary, flavor, nbig, pauses, seed, chk):
             err = open(out + ".err").read()
             if rc != 0:
                 problems.append("pauses %d: pause_stream exited %d: %s" % (want, rc, err[-500:]))
-            lines = lines_of(out)
-        state = {}
-        for l in lines:
-            t = l["table"]
-            if l["op"] in ("r", "c", "u"):
-                row = {c: (None if v is None else str(v)) for c, v in l["after"].items()}
-                if l["op"] == "u":
-                    state.pop(key_of(l["before"], t), None)
-                state[key_of(row, t)] = row
-            elif l["op"] == "d":
-                state.pop(key_of(l["before"], t), None)
-        final = select_state(srv)
-        if state != final:
-            diffs = sorted(k for k in set(state) | set(final) if state.get(k) != final.get(k))
-            problems.append("pauses %d: %d rows differ from SELECT, e.g. %s: rebuilt %s, SELECT %s" % (
-                want, len(diffs), diffs[0], state.get(diffs[0]), final.get(diffs[0])))
-        snap = [key_of(l["after"], l["table"]) for l in lines if l["op"] == "r"]
-        if len(snap) != len(set(snap)):
-            problems.append("pauses %d: %d snapshot rows delivered twice" % (want, len(snap) - len(set(snap))))
+            rb = Rebuild()
+            rb.apply(out, 0)
+            final = select_state(srv)
+            equal = rb.state == final
+            problems += ["pauses %d: %s" % (want, x) for x in rb.compare(final, [out])]
+        if rb.twice:
+            problems.append("pauses %d: %d snapshot rows delivered twice" % (want, rb.twice))
+        snap = rb.snap
         got = [x for x in err.split("\n") if x.startswith("pauses ")]
         n_paused = int(got[-1].split()[1].rstrip(",")) if got else -1
         if want and n_paused < pauses:
             problems.append("only %d pauses (wanted %d)" % (n_paused, pauses))
         notes.append("%s: parallelism %d, %d snapshot rows, %d pauses, snapshot %.1f s, %d writer statements, "
                      "%d rows at the end equal SELECT: %s; peak RSS %d MiB" % (
-                         "paused" if want else "unpaused", par, len(snap), n_paused, snap_s, ops, len(final),
-                         "yes" if state == final else "NO", rss // 1024))
+                         "paused" if want else "unpaused", par, snap[0], n_paused, snap_s, ops, len(final),
+                         "yes" if equal else "NO", rss // 1024))
         if rss > rss_limit_kb(binary):
             problems.append("peak RSS %d KiB above %d KiB" % (rss, rss_limit_kb(binary)))
     chk.result(name, problems, notes)
@@ -459,7 +535,7 @@ def ddl_round(binary, flavor, chk):
             % ("max_recursive_iterations" if flavor == "mariadb" else "cte_max_recursion_depth"), db=DB)
     problems, notes = [], []
     # a is larger, so it is read first; z is captured but not read yet
-    cmd = base_cmd(binary, flavor, 5200) + ["--snapshot", "initial_only", "--set", "snapshot.chunk.rows=500",
+    cmd = base_cmd(binary, flavor, SID + 5200) + ["--snapshot", "initial_only", "--set", "snapshot.chunk.rows=500",
                                             "--set", "snapshot.parallelism=2"]
     errf = tempfile.TemporaryFile()
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errf, env=env())

@@ -21,6 +21,11 @@
 #      read equals SELECT and no snapshot row overwrites a newer change,
 #      signal-table and read-only variants (incremental.py --soak).
 # Each part prints peak RSS. Ends with "N passed, N failed" (parts).
+# SOAK_PARTS (default "pauses kills incremental") picks parts, e.g. to run
+# them as separate commands at the same time: their databases differ.
+# Source the servers' environment first (`. "$(testenv.sh envfile)"`): then
+# CDC_TEST_TESTENV names the running servers' testenv.sh, whatever
+# checkout this script is in.
 set -u
 build=${1:?usage: tests/snapshot/soak.sh BUILD_DIR}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -37,18 +42,25 @@ pauses=${SOAK_PAUSES:-1000}
 kills=${SOAK_KILLS:-10}
 kill_rows=${SOAK_KILL_ROWS:-$rows}
 incr_rows=${SOAK_INCR_ROWS:-1000000}
+parts=${SOAK_PARTS:-pauses kills incremental}
+# Names of their own (databases soak_*, the read-only account, replication
+# server ids from 40000 up), so that the soak runs beside other sessions'
+# tests on the shared servers; each part drops its database at its end.
+export CDC_TEST_SERVER_ID_OFFSET=${CDC_TEST_SERVER_ID_OFFSET:-40000}
+export SNAPINCR_TEST_DB=soak_incr SNAPINCR_TEST_RO_USER=soak_incr_ro
 passed=0
 failed=0
 part() {
     name=$1
     shift
+    case " $parts " in *" $name "*) ;; *) return 0 ;; esac
     echo "== $name: $*"
     start=$(date +%s)
-    if nice "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "== $name FAILED"; fi
+    if nice -n 10 "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "== $name FAILED"; fi
     echo "== $name: $(($(date +%s) - start)) s, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 }
-part pauses python3 "$here/resume.py" "$cdc" --rows "$rows" --pauses "$pauses" --only-pauses
-part kills python3 "$here/resume.py" "$cdc" --rows "$kill_rows" --kills "$kills"
-part incremental python3 "$here/incremental.py" "$cdc" --soak --rows "$incr_rows"
+part pauses env SNAPRES_TEST_DB=soak_pauses python3 -u "$here/resume.py" "$cdc" --rows "$rows" --pauses "$pauses" --only-pauses
+part kills env SNAPRES_TEST_DB=soak_kills python3 -u "$here/resume.py" "$cdc" --rows "$kill_rows" --kills "$kills"
+part incremental python3 -u "$here/incremental.py" "$cdc" --soak --rows "$incr_rows"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
