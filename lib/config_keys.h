@@ -109,6 +109,12 @@
       "Connections reading the snapshot, all at the same consistent point.")                         \
     X(SNAPSHOT_CHUNK_ROWS, "snapshot.chunk.rows", CDC__CFG_INT, "10000", 1, 100000000, NULL, 0,      \
       "Rows per primary-key chunk when reading large tables.")                                       \
+    X(SNAPSHOT_LOCK_TIMEOUT_MS, "snapshot.lock.timeout.ms", CDC__CFG_INT, "10000", 1000, 86400000,   \
+      NULL, 0,                                                                                       \
+      "How long the read lock that fixes the snapshot's point may wait for running statements "      \
+      "(lock_wait_timeout, rounded up to seconds). FLUSH TABLES WITH READ LOCK that waits longer "   \
+      "gives way to LOCK TABLES ... READ on the captured tables; if that waits as long too, the "    \
+      "snapshot fails naming the longest running statement. Debezium's key.")                        \
     /* -- incremental snapshots (docs/snapshot.md) ------------------------------------------- */  \
     X(SIGNAL_DATA_COLLECTION, "signal.data.collection", CDC__CFG_STRING, "", 0, 0, NULL, 0,          \
       "The signal table, as db.table, with Debezium's columns (id, type, data): rows inserted "      \

@@ -97,6 +97,7 @@ typedef struct cdc__snap_cbs {
 typedef struct cdc__snap_opts {
     cdc__conn_opts conn;      /* charset is forced to binary-safe results */
     unsigned parallelism;    /* worker connections, 1..64 */
+    uint32_t lock_timeout_ms; /* the point's read lock may wait this long (0: 10 s) */
     uint64_t chunk_rows;     /* rows per keyset chunk */
     /* Benchmarks: one `... ORDER BY key LIMIT chunk_rows` query per chunk
      * instead of one ordered query per work item cut into chunks of

@@ -84,6 +84,40 @@ static int maria_point(fixing *s, cdc__conn *c, char **file, uint64_t *pos, cdc_
     return CDC_OK;
 }
 
+/* The point's read lock waits at most the configured time for running
+ * statements (FLUSH TABLES WITH READ LOCK, while it waits, already holds
+ * every new write on the server off). */
+static int set_lock_timeout(fixing *s, cdc__err *err)
+{
+    char sql[64];
+    snprintf(sql, sizeof sql, "SET SESSION lock_wait_timeout = %u", s->f->lock_timeout_s ? s->f->lock_timeout_s : 10);
+    return cdc__snap_exec(s->c0, sql, err);
+}
+
+#define ER_LOCK_WAIT_TIMEOUT 1205
+
+/* "statement N of user U, running for T s: SQL" of the longest running
+ * statement but ours, or "" (best effort: PROCESS shows others' sessions). */
+static void longest_statement(fixing *s, char *out, size_t cap)
+{
+    *out = 0;
+    cdc__result *r = NULL;
+    cdc__err e;
+    if (cdc__conn_query_result(s->c0,
+                               "SELECT ID, USER, TIME, LEFT(INFO, 200) FROM information_schema.PROCESSLIST"
+                               " WHERE ID <> CONNECTION_ID() AND INFO IS NOT NULL"
+                               " AND COMMAND NOT IN ('Sleep', 'Daemon', 'Binlog Dump', 'Binlog Dump GTID')"
+                               " ORDER BY TIME DESC LIMIT 1",
+                               &r, &e) == CDC_OK &&
+        cdc__result_rows(r) == 1) {
+        const char *id = cdc__result_get(r, 0, 0), *user = cdc__result_get(r, 0, 1), *t = cdc__result_get(r, 0, 2),
+                   *sql = cdc__result_get(r, 0, 3);
+        snprintf(out, cap, "; the longest running statement is session %s of %s, for %s s: %s", id ? id : "?",
+                 user ? user : "?", t ? t : "?", sql ? sql : "?");
+    }
+    cdc__result_free(r);
+}
+
 static void rollback_all(fixing *s)
 {
     cdc__err e;
@@ -99,7 +133,17 @@ static int point_mariadb(fixing *s, cdc__snap_point *p, cdc__err *err)
             /* writers are too busy for N lock-free snapshots to agree; a
              * read lock held for the few milliseconds it takes to open
              * them makes the point exact */
-            rc = cdc__snap_exec(s->c0, "FLUSH TABLES WITH READ LOCK", err);
+            rc = set_lock_timeout(s, err);
+            if (!rc) rc = cdc__snap_exec(s->c0, "FLUSH TABLES WITH READ LOCK", err);
+            if (rc && err->server_errno == ER_LOCK_WAIT_TIMEOUT) {
+                char who[400];
+                longest_statement(s, who, sizeof who);
+                return cdc__err_set(err, CDC_ERR_TIMEOUT,
+                                    "snapshot: %zu connections did not reach the same binlog point in %d tries, and "
+                                    "FLUSH TABLES WITH READ LOCK waited %u s for running statements "
+                                    "(snapshot.lock.timeout.ms)%s; use snapshot.parallelism=1 (no lock) or retry",
+                                    s->nw, SAME_POINT_ATTEMPTS, s->f->lock_timeout_s ? s->f->lock_timeout_s : 10, who);
+            }
             if (rc == CDC_ERR_PRIVILEGE)
                 return cdc__err_set(err, CDC_ERR_PRIVILEGE,
                                     "snapshot: %zu connections did not reach the same binlog point in %d tries "
@@ -192,18 +236,30 @@ static double mono_ms(void)
 static int point_mysql(fixing *s, cdc__snap_point *p, cdc__err *err)
 {
     cdc__err ftwrl;
+    int rc = set_lock_timeout(s, err);
+    if (rc) return rc;
     double t0 = mono_ms();
     const char *how = "FLUSH TABLES WITH READ LOCK";
-    int rc = cdc__conn_exec(s->c0, "FLUSH TABLES WITH READ LOCK", &ftwrl);
-    if (rc == CDC_ERR_PRIVILEGE) {
-        /* Without RELOAD: LOCK TABLES ... READ on the captured tables
-         * waits for every transaction writing them to commit and holds
-         * new ones off, which is all the point needs (changes to other
-         * tables are filtered out anyway). */
-        logf_(s, 1,
-              "snapshot: FLUSH TABLES WITH READ LOCK refused (%s); locking the %zu captured tables with "
-              "LOCK TABLES ... READ instead",
-              ftwrl.msg, s->ntables);
+    rc = cdc__conn_exec(s->c0, "FLUSH TABLES WITH READ LOCK", &ftwrl);
+    bool waited = rc && ftwrl.server_errno == ER_LOCK_WAIT_TIMEOUT;
+    if (rc == CDC_ERR_PRIVILEGE || waited) {
+        /* Without RELOAD, or behind a long statement on any table:
+         * LOCK TABLES ... READ on the captured tables waits for every
+         * transaction writing them to commit and holds new ones off,
+         * which is all the point needs (changes to other tables are
+         * filtered out anyway). */
+        char who[400];
+        if (waited) longest_statement(s, who, sizeof who);
+        if (waited)
+            logf_(s, 1,
+                  "snapshot: FLUSH TABLES WITH READ LOCK waited %u s for running statements (snapshot.lock.timeout.ms)"
+                  "%s; locking the %zu captured tables with LOCK TABLES ... READ instead",
+                  s->f->lock_timeout_s ? s->f->lock_timeout_s : 10, who, s->ntables);
+        else
+            logf_(s, 1,
+                  "snapshot: FLUSH TABLES WITH READ LOCK refused (%s); locking the %zu captured tables with "
+                  "LOCK TABLES ... READ instead",
+                  ftwrl.msg, s->ntables);
         how = "LOCK TABLES ... READ";
         t0 = mono_ms();
         if (s->ntables) {
@@ -226,6 +282,14 @@ static int point_mysql(fixing *s, cdc__snap_point *p, cdc__err *err)
                                     "LOCK needs RELOAD and LOCK TABLES needs the LOCK TABLES privilege on the "
                                     "captured tables; this account has neither (%.200s)",
                                     lt.msg);
+            }
+            if (rc && err->server_errno == ER_LOCK_WAIT_TIMEOUT) {
+                char who[400];
+                longest_statement(s, who, sizeof who);
+                return cdc__err_set(err, CDC_ERR_TIMEOUT,
+                                    "snapshot: the read lock on the captured tables that fixes the snapshot's point "
+                                    "waited %u s for running statements (snapshot.lock.timeout.ms)%s",
+                                    s->f->lock_timeout_s ? s->f->lock_timeout_s : 10, who);
             }
             if (rc) return rc;
         }

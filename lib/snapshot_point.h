@@ -24,6 +24,7 @@ typedef struct cdc__snap_fixer {
     bool mariadb;                 /* the server is MariaDB */
     bool maria_lock;              /* MariaDB, several sessions: take the read lock at once */
     bool no_data;                 /* point and schema only: no table locks */
+    unsigned lock_timeout_s;      /* lock_wait_timeout for the point's read lock (0: 10) */
     const cdc__snap_filter *filter;
     const cdc__snapprog *resume;  /* its done tables are neither locked nor checked; may be NULL */
     void (*test_after_point)(void *ud); /* tests: right after the point, before the locks */

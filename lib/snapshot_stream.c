@@ -153,6 +153,7 @@ int cdc__snapshot_stream(const cdc__snap_stream *st, const cdc_allocator *a, cdc
             .conn = *st->conn,
             .parallelism = (unsigned)cdc__config_int(st->cfg, CDC_CFG_SNAPSHOT_PARALLELISM),
             .chunk_rows = (uint64_t)cdc__config_int(st->cfg, CDC_CFG_SNAPSHOT_CHUNK_ROWS),
+            .lock_timeout_ms = (uint32_t)cdc__config_int(st->cfg, CDC_CFG_SNAPSHOT_LOCK_TIMEOUT_MS),
             .no_data = st->no_data,
             .filter = {st->filter ? glue_table : NULL, st->filter ? glue_column : NULL, g},
             .stop = st->stop,

@@ -15,7 +15,9 @@ then the writer stops, and
 The "r" rows plus the changes, applied in order (an insert must find its key
 free, an update or delete must find exactly its before image), must equal
 SELECT of the table. Runs with snapshot.parallelism 1 and 4. Also checks
-the modes no_data, when_needed (no checkpoint), never and initial. Prints
+the modes no_data, when_needed (no checkpoint), never and initial, and
+(MySQL) that a long statement does not stall the snapshot's read lock
+past snapshot.lock.timeout.ms. Prints
 "[       OK ] name" or "[  FAILED  ] name". Needs tests/servers/testenv.sh's
 servers and environment; fails, never skips, without them.
 """
@@ -170,11 +172,57 @@ def modes(binary, flavor):
     return not problems
 
 
+def lock_wait(binary, flavor):
+    """A long statement on another table must not stall the snapshot: the
+    point's FLUSH TABLES WITH READ LOCK waits snapshot.lock.timeout.ms,
+    then LOCK TABLES ... READ on the captured table takes the point. A
+    long statement on the captured table itself ends the snapshot with an
+    error naming it, after the same wait (MySQL: the lock is taken there
+    at every snapshot)."""
+    name = "cli_lock_wait/" + flavor
+    srv = diff.Server(flavor)
+    srv.sql("DROP DATABASE IF EXISTS %s; CREATE DATABASE %s; CREATE TABLE %s.t (id INT PRIMARY KEY,"
+            " v BIGINT NOT NULL, s VARCHAR(32) NOT NULL); INSERT INTO %s.t VALUES (1, 2, 'a'), (3, 4, 'b');"
+            " CREATE TABLE %s.other (id INT PRIMARY KEY); INSERT INTO %s.other VALUES (1);" % ((DB,) * 6))
+    problems = []
+    for target, want_ok in (("other", True), ("t", False)):
+        slow = subprocess.Popen([os.environ["CDC_TEST_TESTENV"], flavor, "-e",
+                                 "UPDATE %s.%s SET id = id WHERE id = 1 AND SLEEP(8) = 0" % (DB, target)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        time.sleep(1.0)
+        t0 = time.time()
+        try:
+            lines, err = cdc_stream(binary, srv, ["--snapshot", "initial_only",
+                                                  "--set", "snapshot.lock.timeout.ms=1000"])
+            ok, took = True, time.time() - t0
+        except RuntimeError as e:
+            ok, took, lines, err = False, time.time() - t0, [], str(e)
+        slow.wait()
+        if want_ok:
+            if not ok or len([l for l in lines if l["op"] == "r"]) != 2:
+                problems.append("long statement on another table: the snapshot failed or lost rows: %s" % err[-500:])
+            elif "waited 1 s" not in err or "LOCK TABLES ... READ instead" not in err:
+                problems.append("long statement on another table: no warning of the fallback: %s" % err[-500:])
+        else:
+            if ok:
+                problems.append("long statement on the captured table: the snapshot did not fail")
+            elif "waited 1 s for running statements" not in err or "SLEEP(8)" not in err:
+                problems.append("long statement on the captured table: the error does not name the wait and the "
+                                "statement: %s" % err[-800:])
+        if took > 6:
+            problems.append("%s: the snapshot took %.1f s, not about the 1 s lock timeout" % (target, took))
+    for p in problems:
+        print("  " + p)
+    print("[  FAILED  ] " + name if problems else "[       OK ] " + name)
+    return not problems
+
+
 def main():
     if len(sys.argv) != 2:
         print(__doc__, file=sys.stderr)
         sys.exit(2)
     ok = True
+    ok &= lock_wait(sys.argv[1], "mysql")
     for flavor in ("mariadb", "mysql"):
         ok &= modes(sys.argv[1], flavor)
         for par in (1, 4):
