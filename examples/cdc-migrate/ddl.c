@@ -277,17 +277,6 @@ static int numeric(conv c) { return c == CV_INT || c == CV_UINT || c == CV_DECIM
 
 /* The value for a new column's existing rows, as a PostgreSQL literal in
  * out; -1 with why when the target cannot reproduce it exactly. */
-static void my_quote(mbuf *out, const char *p, size_t n)
-{
-    mbuf_addc(out, '\'');
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] == '\'' || p[i] == '\\')
-            mbuf_addc(out, p[i]);
-        mbuf_addc(out, p[i]);
-    }
-    mbuf_addc(out, '\'');
-}
-
 static int add_default(MYSQL *m, const mopts *o, int my, mtable *nt, mcol *c, mbuf *out,
                        char *why, size_t wl)
 {
@@ -368,7 +357,8 @@ static int add_default(MYSQL *m, const mopts *o, int my, mtable *nt, mcol *c, mb
         mbuf_add(out, lit.p, lit.len);
         rc = 0;
     } else if (c->cv == CV_TEXT || c->cv == CV_ENUM || c->cv == CV_SET) {
-        (my ? my_quote : sql_quote)(out, lit.p ? lit.p : "", lit.len);
+        /* both targets' sessions run with NO_BACKSLASH_ESCAPES */
+        sql_quote(out, lit.p ? lit.p : "", lit.len);
         rc = 0;
     } else {
         snprintf(why, wl, "new column %s of type %s with default %s: not covered", c->name,
@@ -436,9 +426,9 @@ static int my_target_cols(target *tg, const mopts *o, const char *name, int full
     mbuf q = {0};
     mbuf_puts(&q, "SELECT COLUMN_NAME, COLUMN_TYPE, DATA_TYPE, IS_NULLABLE FROM "
                   "information_schema.COLUMNS WHERE TABLE_SCHEMA = ");
-    my_quote(&q, ts, strlen(ts));
+    sql_quote(&q, ts, strlen(ts));
     mbuf_puts(&q, " AND TABLE_NAME = ");
-    my_quote(&q, name, strlen(name));
+    sql_quote(&q, name, strlen(name));
     mbuf_puts(&q, " ORDER BY ORDINAL_POSITION");
     tcols x = {out, full};
     int rc = tg->ops->select(tg, mbuf_str(&q), my_col_cb, &x, why, wl);
