@@ -1,5 +1,7 @@
 /*
- * DDL on migrated tables, applied to the PostgreSQL target. Covered:
+ * DDL on migrated tables, applied to PostgreSQL, MySQL and MariaDB
+ * targets (a MySQL/MariaDB target gets one ALTER TABLE per statement with
+ * the copy's column definitions; see my_applied for a crash). Covered:
  *   ALTER TABLE t ADD [COLUMN] c ..., DROP [COLUMN] c, MODIFY [COLUMN] c ...,
  *   CHANGE [COLUMN] a b ..., RENAME COLUMN a TO b, RENAME [TO|AS] u
  *   (several, comma-separated; ALGORITHM= and LOCK= are ignored);
