@@ -1,5 +1,7 @@
 /*
- * DDL on migrated tables, applied to the PostgreSQL target. Covered:
+ * DDL on migrated tables, applied to PostgreSQL, MySQL and MariaDB
+ * targets (a MySQL/MariaDB target gets one ALTER TABLE per statement with
+ * the copy's column definitions; see my_applied for a crash). Covered:
  *   ALTER TABLE t ADD [COLUMN] c ..., DROP [COLUMN] c, MODIFY [COLUMN] c ...,
  *   CHANGE [COLUMN] a b ..., RENAME COLUMN a TO b, RENAME [TO|AS] u
  *   (several, comma-separated; ALGORITHM= and LOCK= are ignored);
@@ -277,8 +279,8 @@ static int numeric(conv c) { return c == CV_INT || c == CV_UINT || c == CV_DECIM
 
 /* The value for a new column's existing rows, as a PostgreSQL literal in
  * out; -1 with why when the target cannot reproduce it exactly. */
-static int add_default(MYSQL *m, const mopts *o, mtable *nt, mcol *c, mbuf *out, char *why,
-                       size_t wl)
+static int add_default(MYSQL *m, const mopts *o, int my, mtable *nt, mcol *c, mbuf *out,
+                       char *why, size_t wl)
 {
     mbuf q = {0};
     mbuf_puts(&q, "SELECT COLUMN_DEFAULT, EXTRA FROM information_schema.COLUMNS WHERE "
@@ -310,7 +312,9 @@ static int add_default(MYSQL *m, const mopts *o, mtable *nt, mcol *c, mbuf *out,
         goto out;
     }
     if (!d) {
-        if (c->nullable) {
+        if (c->nullable || my) {
+            /* NULL, or the implicit default a MySQL/MariaDB target fills
+             * the existing rows with, as the source did */
             rc = 0; /* NULL */
         } else if (numeric(c->cv) || c->cv == CV_FLOAT || c->cv == CV_DOUBLE) {
             mbuf_puts(out, "0"); /* MySQL's implicit default */
@@ -355,6 +359,7 @@ static int add_default(MYSQL *m, const mopts *o, mtable *nt, mcol *c, mbuf *out,
         mbuf_add(out, lit.p, lit.len);
         rc = 0;
     } else if (c->cv == CV_TEXT || c->cv == CV_ENUM || c->cv == CV_SET) {
+        /* both targets' sessions run with NO_BACKSLASH_ESCAPES */
         sql_quote(out, lit.p ? lit.p : "", lit.len);
         rc = 0;
     } else {
@@ -376,6 +381,75 @@ static int col_cb(char **v, unsigned long *lens, size_t n, void *ud)
     if (n >= 1 && v[0])
         names_add(ud, v[0]);
     return 0;
+}
+
+typedef struct tcols {
+    names *n;
+    int full;
+} tcols;
+
+/* name, or name TAB type TAB nullable with the type in a form both
+ * flavours agree on: lower case, integer display widths dropped. */
+static int my_col_cb(char **v, unsigned long *lens, size_t n, void *ud)
+{
+    (void)lens;
+    tcols *x = ud;
+    if (n < 4 || !v[0])
+        return 0;
+    if (!x->full) {
+        names_add(x->n, v[0]);
+        return 0;
+    }
+    mbuf b = {0};
+    mbuf_printf(&b, "%s\t", v[0]);
+    const char *ty = v[1] ? v[1] : "";
+    int intlike = v[2] && (strstr(v[2], "int") || !strcasecmp(v[2], "year"));
+    for (const char *c = ty; *c; c++) {
+        if (intlike && *c == '(') {
+            while (*c && *c != ')')
+                c++;
+            if (!*c)
+                break;
+            continue;
+        }
+        mbuf_addc(&b, (char)tolower((unsigned char)*c));
+    }
+    mbuf_printf(&b, "\t%s", v[3] && !strcmp(v[3], "YES") ? "null" : "not null");
+    names_add(x->n, mbuf_str(&b));
+    mbuf_free(&b);
+    return 0;
+}
+
+/* A MySQL/MariaDB target table's columns (schema.name), in order. */
+static int my_target_cols(target *tg, const mopts *o, const char *name, int full, names *out,
+                          char *why, size_t wl)
+{
+    const char *ts = o->target_schema ? o->target_schema : o->database;
+    mbuf q = {0};
+    mbuf_puts(&q, "SELECT COLUMN_NAME, COLUMN_TYPE, DATA_TYPE, IS_NULLABLE FROM "
+                  "information_schema.COLUMNS WHERE TABLE_SCHEMA = ");
+    sql_quote(&q, ts, strlen(ts));
+    mbuf_puts(&q, " AND TABLE_NAME = ");
+    sql_quote(&q, name, strlen(name));
+    mbuf_puts(&q, " ORDER BY ORDINAL_POSITION");
+    tcols x = {out, full};
+    int rc = tg->ops->select(tg, mbuf_str(&q), my_col_cb, &x, why, wl);
+    mbuf_free(&q);
+    return rc ? -1 : 0;
+}
+
+/* The definition the copy would give the source's table nt on a
+ * MySQL/MariaDB target, in my_col_cb's full form. */
+static void my_wanted_cols(const mtable *nt, names *out)
+{
+    for (size_t i = 0; i < nt->ncols; i++) {
+        const mcol *c = &nt->cols[i];
+        char *v[4] = {c->name, c->cv == CV_JSON ? "json" : c->mytype, c->data_type,
+                      c->nullable ? "YES" : "NO"};
+        unsigned long l[4] = {0};
+        tcols x = {out, 1};
+        my_col_cb(v, l, 4, &x);
+    }
 }
 
 /* The target table's columns, in order. */
@@ -512,6 +586,181 @@ bad:
     return -1;
 }
 
+/* The source's definition of the table the statement leaves, newname. */
+static int fresh_load(const mopts *o, target *tg, mtable *t, const char *newname, ddl_plan *p,
+                      MYSQL **m, char *why, size_t wl)
+{
+    char err[1024];
+    *m = src_connect(o, err, sizeof err);
+    if (!*m) {
+        snprintf(why, wl, "%s", err);
+        return -1;
+    }
+    mopts one = *o;
+    one.tables = newname;
+    one.database = t->db;
+    if (schema_load(*m, &one, &p->fresh, err, sizeof err)) {
+        snprintf(why, wl, "reading the new definition: %s", err);
+        return -1;
+    }
+    if (p->fresh.n != 1) {
+        snprintf(why, wl, "the source has no table %s.%s now: it changed again since", t->db,
+                 newname);
+        return -1;
+    }
+    tg->ops->prepare(&one, &p->fresh);
+    return 0;
+}
+
+/* MySQL/MariaDB commit DDL implicitly, so the target's ALTER and the
+ * checkpoint past it are two commits: a run killed between them starts
+ * again before the statement. The statement counts as applied when the
+ * table it leaves (its new name) already has, on the target, exactly the
+ * columns the copy would give the source's definition now. 0 applied (rc
+ * set to 0), 1 not applied (the fresh definition loaded), -1 error. */
+static int my_applied(const mopts *o, target *tg, mtable *t, const op *ops, size_t nops,
+                      ddl_plan *p, MYSQL **m, char *why, size_t wl, int *rc)
+{
+    const char *newname = t->name;
+    for (size_t i = 0; i < nops; i++)
+        if (ops[i].kind == 't')
+            newname = ops[i].a;
+        else if (ops[i].kind == 'T')
+            return 1; /* TRUNCATE again empties what the re-run fills again */
+    if (fresh_load(o, tg, t, newname, p, m, why, wl))
+        return -1;
+    names have = {0}, want = {0};
+    int r = -1;
+    if (my_target_cols(tg, o, newname, 1, &have, why, wl))
+        goto out;
+    my_wanted_cols(&p->fresh.t[0], &want);
+    int same = have.n == want.n;
+    for (size_t i = 0; same && i < have.n; i++) {
+        same = !strcmp(have.v[i], want.v[i]);
+        /* MariaDB's JSON is LONGTEXT */
+        char *a = strchr(have.v[i], '\t'), *b = strchr(want.v[i], '\t');
+        if (!same && a && b && !strncmp(a, "\tlongtext\t", 10) && !strncmp(b, "\tjson\t", 6))
+            same = a - have.v[i] == b - want.v[i] &&
+                   !strncmp(have.v[i], want.v[i], (size_t)(a - have.v[i])) &&
+                   !strcmp(a + 10, b + 6);
+    }
+    /* a renamed table: applied when the old name is gone */
+    if (same && strcmp(newname, t->name)) {
+        names old = {0};
+        if (my_target_cols(tg, o, t->name, 0, &old, why, wl)) {
+            names_free(&old);
+            goto out;
+        }
+        same = old.n == 0;
+        names_free(&old);
+    }
+    if (same) {
+        /* a statement that changes no column (a MODIFY to the same type)
+         * is thus applied already too: nothing to do either way */
+        fprintf(stderr, "cdc-migrate: the target's %s has the definition the statement makes "
+                "already (applied before a restart): only the checkpoint moves\n", newname);
+        *rc = 0;
+        r = 0;
+    } else {
+        r = 1;
+    }
+out:
+    names_free(&have);
+    names_free(&want);
+    return r;
+}
+
+/* The position clause for nt's column c: FIRST or AFTER the one before. */
+static void my_position(target *tg, const mtable *nt, const mcol *c, mbuf *q)
+{
+    size_t i = (size_t)(c - nt->cols);
+    if (i == 0) {
+        mbuf_puts(q, " FIRST");
+        return;
+    }
+    char *qp = tg->ops->ident(nt->cols[i - 1].name);
+    mbuf_printf(q, " AFTER %s", qp);
+    free(qp);
+}
+
+/* One ALTER TABLE for the whole statement (both servers apply a single
+ * ALTER atomically, so a crash leaves it all or nothing), or TRUNCATE. */
+static int my_statements(const mopts *o, target *tg, MYSQL *m, mtable *t, mtable *nt,
+                         const op *ops, size_t nops, int truncate, mbuf *q, char *why, size_t wl)
+{
+    if (truncate) {
+        mbuf_printf(q, "TRUNCATE TABLE %s", t->tq);
+        return 0;
+    }
+    mbuf_printf(q, "ALTER TABLE %s ", t->tq);
+    int any = 0;
+    for (size_t i = 0; i < nops; i++) {
+        const op *x = &ops[i];
+        const char *cn = x->kind == 'c' || x->kind == 'r' ? x->b : x->a;
+        mcol *nc = (x->kind == 'a' || x->kind == 'm' || x->kind == 'c') ? col_of(nt, cn) : NULL;
+        mcol *oc = (x->kind == 'm' || x->kind == 'c') ? col_of(t, x->a) : NULL;
+        char *qa = x->a ? tg->ops->ident(x->a) : NULL, *qb = cn ? tg->ops->ident(cn) : NULL;
+        int bad = 0;
+        if (any)
+            mbuf_puts(q, ", ");
+        any = 1;
+        switch (x->kind) {
+        case 'a': {
+            mbuf d = {0};
+            mbuf_puts(q, "ADD COLUMN ");
+            if (!nc || add_default(m, o, 1, nt, nc, &d, why, wl) ||
+                tg->ops->column_def(tg, nt, nc, q, why, wl)) {
+                bad = 1;
+            } else {
+                if (d.len)
+                    mbuf_printf(q, " DEFAULT %s", mbuf_str(&d));
+                my_position(tg, nt, nc, q);
+            }
+            mbuf_free(&d);
+            break;
+        }
+        case 'd':
+            mbuf_printf(q, "DROP COLUMN %s", qa);
+            break;
+        case 'r':
+            mbuf_printf(q, "RENAME COLUMN %s TO %s", qa, qb);
+            break;
+        case 'm':
+        case 'c':
+            if (!nc || !oc) {
+                snprintf(why, wl, "column %s: no definition", cn);
+                bad = 1;
+                break;
+            }
+            if (oc->cv != nc->cv && !(numeric(oc->cv) && numeric(nc->cv))) {
+                snprintf(why, wl, "column %s changes from %s to %s: a change of value kind the "
+                         "mapping does not convert", cn, oc->column_type, nc->column_type);
+                bad = 1;
+                break;
+            }
+            mbuf_printf(q, "CHANGE COLUMN %s ", qa);
+            if (tg->ops->column_def(tg, nt, nc, q, why, wl))
+                bad = 1;
+            else
+                my_position(tg, nt, nc, q);
+            break;
+        case 't': {
+            const char *ts = o->target_schema ? o->target_schema : o->database;
+            char *qs = tg->ops->ident(ts), *qn = tg->ops->ident(x->a);
+            mbuf_printf(q, "RENAME TO %s.%s", qs, qn);
+            free(qs);
+            free(qn);
+            break;
+        }
+        }
+        free(qa);
+        free(qb);
+        if (bad)
+            return -1;
+    }
+    return 0;
+}
+
 int ddl_plan_make(const mopts *o, target *tg, mschema *s, const char *sql, size_t len,
                   const char *defdb, size_t dblen, ddl_plan *p, char *why, size_t wl)
 {
@@ -525,8 +774,9 @@ int ddl_plan_make(const mopts *o, target *tg, mschema *s, const char *sql, size_
     int rc = -1;
     char dbbuf[256];
     snprintf(dbbuf, sizeof dbbuf, "%.*s", (int)(dblen < 255 ? dblen : 255), defdb);
-    if (strcmp(tg->ops->kind, "postgresql")) {
-        snprintf(why, wl, "DDL is applied to PostgreSQL targets only");
+    int my = tg->ops->column_def != NULL;
+    if (!my && strcmp(tg->ops->kind, "postgresql")) {
+        snprintf(why, wl, "DDL is applied to PostgreSQL, MySQL and MariaDB targets only");
         goto out;
     }
     if (lex(sql, len, &k)) {
@@ -545,8 +795,11 @@ int ddl_plan_make(const mopts *o, target *tg, mschema *s, const char *sql, size_
         goto out;
     }
     p->t = t;
+    if (my && my_applied(o, tg, t, ops, nops, p, &m, why, wl, &rc) <= 0)
+        goto out; /* applied before a crash (rc 0, p->sql empty), or an error */
     /* The target's columns, changed as the statement says. */
-    if (target_cols(tg, t->tq, &cols, why, wl))
+    if (my ? my_target_cols(tg, o, t->name, 0, &cols, why, wl)
+           : target_cols(tg, t->tq, &cols, why, wl))
         goto out;
     const char *newname = t->name;
     int truncate = 0;
@@ -594,20 +847,8 @@ int ddl_plan_make(const mopts *o, target *tg, mschema *s, const char *sql, size_
         }
     }
     /* The source's definition now: must be the one the statement made. */
-    char err[1024];
-    m = src_connect(o, err, sizeof err);
-    if (!m) {
-        snprintf(why, wl, "%s", err);
+    if (!m && fresh_load(o, tg, t, newname, p, &m, why, wl))
         goto out;
-    }
-    mopts one = *o;
-    one.tables = newname;
-    one.database = t->db;
-    if (schema_load(m, &one, &p->fresh, err, sizeof err)) {
-        snprintf(why, wl, "reading the new definition: %s", err);
-        goto out;
-    }
-    tg->ops->prepare(&one, &p->fresh);
     mtable *nt = &p->fresh.t[0];
     int same = nt->ncols == cols.n;
     for (size_t i = 0; same && i < nt->ncols; i++)
@@ -625,11 +866,17 @@ int ddl_plan_make(const mopts *o, target *tg, mschema *s, const char *sql, size_
         op *x = &ops[i];
         const char *cn = x->kind == 'c' || x->kind == 'r' ? x->b : x->a;
         mcol *nc = x->type ? col_of(nt, cn) : NULL;
-        if (nc && strcasecmp(type_word(x->type), nc->data_type)) {
+        /* MariaDB's JSON is an alias of LONGTEXT (with a JSON_VALID check) */
+        if (nc && strcasecmp(type_word(x->type), nc->data_type) &&
+            !(!strcasecmp(x->type, "json") && !strcmp(nc->data_type, "longtext"))) {
             snprintf(why, wl, "the source's column %s is %s now, not the %s of this statement: "
                      "it changed again since", cn, nc->column_type, x->type);
             goto out;
         }
+    }
+    if (my) {
+        rc = my_statements(o, tg, m, t, nt, ops, nops, truncate, &p->sql, why, wl);
+        goto out;
     }
     /* The target's statements. */
     mbuf *q = &p->sql;
@@ -646,7 +893,7 @@ int ddl_plan_make(const mopts *o, target *tg, mschema *s, const char *sql, size_
         switch (x->kind) {
         case 'a': {
             mbuf d = {0};
-            if (!nc || add_default(m, o, nt, nc, &d, why, wl)) {
+            if (!nc || add_default(m, o, 0, nt, nc, &d, why, wl)) {
                 bad = 1;
             } else {
                 mbuf_printf(q, "ALTER TABLE %s ADD COLUMN %s %s", cur_tq, qa, nc->pgtype);

@@ -387,6 +387,12 @@ static int column_def(myt *t, const mtable *mt, const mcol *c, mbuf *q, char *er
     return 0;
 }
 
+static int my_column_def(target *tt, const mtable *mt, const mcol *c, mbuf *q, char *err,
+                         size_t errlen)
+{
+    return column_def((myt *)tt, mt, c, q, err, errlen);
+}
+
 static int my_setup(target *tt, const mopts *o, mschema *s, char *err, size_t errlen)
 {
     myt *t = (myt *)tt;
@@ -717,4 +723,5 @@ const target_ops my_target = {
     .hash_sql = my_target_hash_sql,
     .read_state = my_read_state,
     .tables = my_tables,
+    .column_def = my_column_def,
 };

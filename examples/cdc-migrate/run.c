@@ -1001,13 +1001,28 @@ static int on_ddl_locked(const cdc_query *q, const cdc_position *pos, void *ud)
     if (!ddl_plan_make(r->o, r->tg, r->s, (const char *)sql.ptr, sql.len, (const char *)db.ptr,
                        db.len, &p, why, sizeof why)) {
         mbuf x = {0};
-        r->tg->ops->begin(r->tg, &x, r->qname);
-        mbuf_add(&x, p.sql.p, p.sql.len);
-        tabledef_sql(r->tg, &x, r->qname, &p.fresh.t[0], p.t->name);
-        write_state(r, &x, "streaming", ck, NULL);
-        mbuf_puts(&x, "COMMIT");
         char e[2048];
-        long rc = r->tg->ops->exec(r->tg, mbuf_str(&x), e, sizeof e);
+        long rc = 0;
+        int my = r->tg->ops->column_def != NULL;
+        if (my && p.sql.len) {
+            /* MySQL/MariaDB commit DDL implicitly: the statement first, on
+             * its own, then the checkpoint. A crash between the two starts
+             * again before the statement, and ddl_plan_make finds it
+             * applied (the target's definition is the one it makes). */
+            rc = r->tg->ops->exec(r->tg, mbuf_str(&p.sql), e, sizeof e);
+            const char *hook = getenv("CDC_MIGRATE_TEST_EXIT_AFTER_DDL");
+            if (rc >= 0 && hook && *hook == '1')
+                _exit(9); /* tests: the crash between the DDL and its checkpoint */
+        }
+        if (rc >= 0) {
+            r->tg->ops->begin(r->tg, &x, r->qname);
+            if (!my)
+                mbuf_add(&x, p.sql.p, p.sql.len);
+            tabledef_sql(r->tg, &x, r->qname, &p.fresh.t[0], p.t->name);
+            write_state(r, &x, "streaming", ck, NULL);
+            mbuf_puts(&x, "COMMIT");
+            rc = r->tg->ops->exec(r->tg, mbuf_str(&x), e, sizeof e);
+        }
         mbuf_free(&x);
         if (rc < 0) {
             r->retriable = r->tg->ops->lost(r->tg);

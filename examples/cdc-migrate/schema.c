@@ -440,6 +440,7 @@ int schema_load(MYSQL *m, const mopts *o, mschema *s, char *err, size_t errlen)
             c->is_unsigned = strstr(c->column_type, "unsigned") != NULL;
             if (schema_map_column(t, c, err, errlen)) {
                 mysql_free_result(res);
+                res = NULL; /* freed once: fail frees it too */
                 goto fail;
             }
         }

@@ -108,6 +108,11 @@ struct target_ops {
     int (*hash_sql)(const mtable *t, const char *where, mbuf *q);
     int (*read_state)(target *t, const char *name, tstate *st, char *err, size_t errlen);
     void (*tables)(target *t, const mopts *o);
+    /* DDL (ddl.c), MySQL/MariaDB targets only (NULL elsewhere): appends
+     * "`name` TYPE [CHARACTER SET .. COLLATE ..] NULL|NOT NULL", the
+     * column as the copy's CREATE TABLE makes it; -1 with a message. */
+    int (*column_def)(target *t, const mtable *mt, const mcol *c, mbuf *q, char *err,
+                      size_t errlen);
 };
 
 /* The target --target names: a mysql:// or mariadb:// URL is a MySQL or
