@@ -120,6 +120,7 @@ typedef struct mopts {
     /* verify / cutover */
     long chunk_rows;
     int verify_rows;          /* verify: every row read, no server-side digests */
+    int verify_workers;       /* verify: connection pairs digesting chunks at once */
     long max_lag_ms;
     int read_only;
     long timeout_s;
