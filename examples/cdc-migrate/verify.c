@@ -162,7 +162,13 @@ const char *src_verify_expr(const mcol *c, const char *qc, char *buf, size_t cap
  * server's logarithm may miss by one near a power of two: one step of
  * normalisation puts |m| in [2^54, 2^55). Scaling by powers of two is
  * exact; the scale goes in two halves so that neither overflows. pg: the
- * PostgreSQL form (pg.c), which reads the same pair from the bits. */
+ * PostgreSQL form (pg.c), which reads the same pair from the bits
+ * (float_bits_expr; pg == 2: qc names those bits already). */
+void float_bits_expr(const char *qc, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "('x' || encode(float8send(%s::float8), 'hex'))::bit(64)::bigint", qc);
+}
+
 void float_hash_expr(mbuf *q, const char *qc, int pg)
 {
     char e[400], m0[1400];
@@ -172,11 +178,14 @@ void float_hash_expr(mbuf *q, const char *qc, int pg)
          * subnormals get a text of their own (their digests differ from
          * the source's, and verify compares their chunk by rows) */
         char b[300];
-        snprintf(b, sizeof b, "('x' || encode(float8send(%s::float8), 'hex'))::bit(64)::bigint", qc);
-        mbuf_printf(q, "CASE WHEN %s = 0 THEN '0' WHEN (%s >> 52) & 2047 = 0 THEN 'subnormal' "
-                    "ELSE (((%s >> 52) & 2047) - 1023)::text || ':' || ((CASE WHEN %s < 0 THEN -4 "
-                    "ELSE 4 END) * ((%s & 4503599627370495) | 4503599627370496))::text END",
-                    qc, b, b, b, b);
+        if (pg == 2) /* qc is already the bits (pg_hash_sql computes them once a row) */
+            snprintf(b, sizeof b, "%s", qc);
+        else
+            float_bits_expr(qc, b, sizeof b);
+        mbuf_printf(q, "CASE WHEN %s & 9223372036854775807 = 0 THEN '0' WHEN (%s >> 52) & 2047 = 0 "
+                    "THEN 'subnormal' ELSE (((%s >> 52) & 2047) - 1023)::text || ':' || ((CASE "
+                    "WHEN %s < 0 THEN -4 ELSE 4 END) * ((%s & 4503599627370495) | "
+                    "4503599627370496))::text END", b, b, b, b, b);
         return;
     }
     snprintf(e, sizeof e, "CAST(FLOOR(LOG2(ABS(%s))) AS SIGNED)", qc);
