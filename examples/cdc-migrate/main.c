@@ -52,6 +52,7 @@ static void usage(FILE *f)
           "verify / cutover:\n"
           "  --chunk-rows N (5000) --max-lag-ms N (2000) --read-only --timeout S (300)\n"
           "  --verify-rows          compare every row (no server-side chunk digests)\n"
+          "  --verify-workers N (2) connection pairs digesting chunks at once\n"
           "skip-ddl: --checkpoint CHECKPOINT (the position the DDL error printed)\n"
           "apply (Debezium topics from Kafka, docs/kafka.md; PostgreSQL target):\n"
           "  --from-kafka BROKERS --group GROUP (--topic-prefix P | --topics t1,t2)\n"
@@ -86,13 +87,14 @@ int main(int argc, char **argv)
     o.statement_rows = 256;
     o.heartbeat_ms = 500;
     o.chunk_rows = 5000;
+    o.verify_workers = 2;
     o.max_lag_ms = 2000;
     o.timeout_s = 300;
     const char *checkpoint = NULL;
     enum { O_SH = 256, O_SP, O_SU, O_SCA, O_DB, O_TABLES, O_SID, O_TARGET, O_TSCHEMA, O_NAME,
            O_ZERO, O_NUL, O_NOIDX, O_BT, O_BR, O_BMS, O_RATE, O_LAT, O_DL, O_STOP, O_PAR, O_HB,
            O_CHUNK, O_LAG, O_RO, O_TIMEOUT, O_CK, O_V, O_HELP, O_SSCHEMA, O_START, O_WORKERS,
-           O_RLAG, O_SROWS, O_VROWS, O_RLAGQ, O_CW, O_KAFKA, O_GROUP, O_TOPICS, O_TPREFIX,
+           O_RLAG, O_SROWS, O_VROWS, O_VW, O_RLAGQ, O_CW, O_KAFKA, O_GROUP, O_TOPICS, O_TPREFIX,
            O_KCONF, O_DBZ, O_MPORT, O_CLIENT };
     static const struct option lo[] = {
         {"source-host", 1, 0, O_SH}, {"source-port", 1, 0, O_SP}, {"source-user", 1, 0, O_SU},
@@ -108,6 +110,7 @@ int main(int argc, char **argv)
         {"help", 0, 0, O_HELP}, {"state-schema", 1, 0, O_SSCHEMA}, {"start-at", 1, 0, O_START},
         {"workers", 1, 0, O_WORKERS}, {"max-replica-lag-ms", 1, 0, O_RLAG},
         {"statement-rows", 1, 0, O_SROWS}, {"verify-rows", 0, 0, O_VROWS},
+        {"verify-workers", 1, 0, O_VW},
         {"replica-lag-query", 1, 0, O_RLAGQ}, {"copy-workers", 1, 0, O_CW},
         {"from-kafka", 1, 0, O_KAFKA}, {"group", 1, 0, O_GROUP}, {"topics", 1, 0, O_TOPICS},
         {"topic-prefix", 1, 0, O_TPREFIX}, {"kafka-conf", 1, 0, O_KCONF},
@@ -185,6 +188,13 @@ int main(int argc, char **argv)
         case O_TIMEOUT: o.timeout_s = n; break;
         case O_CK: checkpoint = optarg; break;
         case O_V: o.verbose = 1; break;
+        case O_VW:
+            if (n < 1 || n > 64) {
+                fprintf(stderr, "cdc-migrate: --verify-workers is 1..64, not '%s'\n", optarg);
+                return 2;
+            }
+            o.verify_workers = (int)n;
+            break;
         case O_WORKERS:
             if (n < 1 || n > 64) {
                 fprintf(stderr, "cdc-migrate: --workers is 1..64, not '%s'\n", optarg);

@@ -120,6 +120,7 @@ typedef struct mopts {
     /* verify / cutover */
     long chunk_rows;
     int verify_rows;          /* verify: every row read, no server-side digests */
+    int verify_workers;       /* verify: connection pairs digesting chunks at once */
     long max_lag_ms;
     int read_only;
     long timeout_s;
@@ -167,6 +168,7 @@ int my_hash_sql(const mtable *t, const char *tbl, const char *where, mbuf *q);
 /* The text of FLOAT/DOUBLE column qc in those digests (pg: PostgreSQL's
  * dialect): exact, and the same on both servers. */
 void float_hash_expr(mbuf *q, const char *qc, int pg);
+void float_bits_expr(const char *qc, char *buf, size_t cap);
 void copy_escape(mbuf *out, const char *p, size_t n);    /* COPY text format */
 void sql_quote(mbuf *out, const char *p, size_t n);      /* '...' literal */
 

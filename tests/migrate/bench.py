@@ -16,8 +16,9 @@ parallel mode (`--workers 4`), the same two ways; then, with `run --workers 4` f
 inserts 10,000 rows/s (100 transactions of 100 rows each second) for
 LAG_SECONDS (default 20) into a table whose target copy records, by a
 trigger, when each row arrived: the apply lag percentiles; then `verify`
-compares the table, with the servers' chunk digests (the default) and
-reading every row (`--verify-rows`). For each phase: rows/s, and the CPU seconds used by
+compares the table, with the servers' chunk digests (the default, two
+`--verify-workers`), with them on one connection pair (`--verify-workers 1`)
+and reading every row (`--verify-rows`). For each phase: rows/s, and the CPU seconds used by
 cdc-migrate and by PostgreSQL (the postmaster and all its backends) over the
 phase. Use a build without sanitizers (-Dbuildtype=release).
 """
@@ -235,7 +236,7 @@ def main():
             lag(src, pg, base)
         # verify with the servers' digests (the default), then reading rows
         rates = []
-        for extra in ([], ["--verify-rows"]):
+        for extra in ([], ["--verify-workers", "1"], ["--verify-rows"]):
             c0 = pg_cpu(pg)
             wall, cpu, text = run_child([MIGRATE, "verify", "--source-port", str(src.port),
                                          "--database", "migrate_bench", "--target",
@@ -247,11 +248,11 @@ def main():
             ok = "verify: identical" in text
             print("verify%s: %s rows in %ss = %s rows/s, %s, %s of %s chunks equal by digests; "
                   "cdc-migrate CPU %.1fs, PostgreSQL CPU %.1fs"
-                  % (" " + extra[0] if extra else "", m.group(1), m.group(2), m.group(3),
+                  % (" " + " ".join(extra) if extra else "", m.group(1), m.group(2), m.group(3),
                      "identical" if ok else "DIFFERENT", m.group(4), m.group(5), cpu, pgc),
                   flush=True)
             rates.append(int(m.group(3)))
-        print("verify digests / rows: %.2f" % (rates[0] / rates[1] if rates[1] else 0))
+        print("verify digests / rows: %.2f" % (rates[0] / rates[-1] if rates[-1] else 0))
     finally:
         pg.cleanup()
         src.drop()
