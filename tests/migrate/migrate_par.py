@@ -31,6 +31,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import canon  # noqa: E402
 import workload  # noqa: E402
 from pgserver import PG  # noqa: E402
 
@@ -80,22 +81,6 @@ def phase(pg, pgdb):
         return rows[0][0] if rows else "none"
     except RuntimeError:
         return "none"
-
-
-def compare(src, pg, pgdb, name, tables=("items", "kv", "ledger")):
-    for t in tables:
-        a = workload.dump_source(src, t)
-        b = workload.dump_pg(pg, pgdb, src.db, t)
-        if a == b:
-            check("%s: %s identical (%d rows, dumped by each server)" % (name, t, len(a)), True)
-            continue
-        only_a = sorted(set(a) - set(b))[:5]
-        only_b = sorted(set(b) - set(a))[:5]
-        diff = [k for k in a if k in b and a[k] != b[k]][:3]
-        detail = "source-only %s target-only %s" % (only_a, only_b)
-        for k in diff:
-            detail += "\n  key %s\n   source %r\n   target %r" % (k, a[k], b[k])
-        check("%s: %s identical" % (name, t), False, detail)
 
 
 def parallel(flavor, pg):
@@ -165,7 +150,7 @@ def parallel(flavor, pg):
         rc = "hung"
     check("%s: run exits 0 on SIGTERM" % name, rc == 0, "rc %s" % rc)
     log.close()
-    compare(src, pg, pgdb, name)
+    canon.compare_pg(check, name, src, pg, pgdb)
     d = pg.sql(pgdb, "SELECT count(*) FROM public.dupes")[0][0]
     check("%s: no transaction applied twice (ledger trigger saw %s updates/deletes)" % (name, d),
           d == "0", str(pg.sql(pgdb, "SELECT * FROM public.dupes LIMIT 5")))

@@ -39,6 +39,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import canon  # noqa: E402
 import workload  # noqa: E402
 from pgserver import PG  # noqa: E402
 
@@ -81,22 +82,6 @@ def migrate(cmd, src, pg, pgdb, extra=(), timeout=300):
 
 
 SERVER_ID = {"mysql": "7102", "mariadb": "7101"}
-
-
-def compare(src, pg, pgdb, name):
-    for t in ("items", "kv", "ledger"):
-        a = workload.dump_source(src, t)
-        b = workload.dump_pg(pg, pgdb, src.db, t)
-        if a == b:
-            check("%s: %s identical (%d rows, dumped by each server)" % (name, t, len(a)), True)
-            continue
-        only_a = sorted(set(a) - set(b))[:5]
-        only_b = sorted(set(b) - set(a))[:5]
-        diff = [k for k in a if k in b and a[k] != b[k]][:3]
-        detail = "source-only %s target-only %s" % (only_a, only_b)
-        for k in diff:
-            detail += "\n  key %s\n   source %r\n   target %r" % (k, a[k], b[k])
-        check("%s: %s identical" % (name, t), False, detail)
 
 
 def in_batch(pg, pgdb):
@@ -194,7 +179,7 @@ def one_flavor(flavor, pg):
     text = open(logpath).read()
     check("%s: the run retried while the target was down" % name, "retrying in" in text,
           text[-1500:])
-    compare(src, pg, pgdb, name)
+    canon.compare_pg(check, name, src, pg, pgdb)
     d = pg.sql(pgdb, "SELECT count(*) FROM public.dupes")[0][0]
     check("%s: no transaction applied twice (ledger trigger saw %s updates/deletes)" % (name, d),
           d == "0")
