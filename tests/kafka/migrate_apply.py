@@ -39,6 +39,7 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "migrate"))
 import canon  # noqa: E402
+from checks import Checks  # noqa: E402
 import workload  # noqa: E402
 from pgserver import PG, free_port  # noqa: E402
 
@@ -47,18 +48,9 @@ FLAVORS = sys.argv[4:] or ["mariadb", "mysql"]
 PRELOAD = int(os.environ.get("CDC_KAPPLY_PRELOAD", "1500"))
 RUN = "%d" % (os.getpid() % 100000)
 RNG = random.Random(int(os.environ.get("CDC_KAPPLY_SEED", RUN)))
-passed = failed = 0
+checks = Checks(3000)
+check = checks.check
 LIVE = []  # processes this test started, killed by PID if it ends early
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print("[       OK ] %s" % name, flush=True)
-    else:
-        failed += 1
-        print("[  FAILED  ] %s %s" % (name, detail[:3000]), flush=True)
 
 
 T0 = time.time()
@@ -90,6 +82,15 @@ class Mock:
             self.p.wait(10)
         except subprocess.TimeoutExpired:
             self.p.kill()
+
+
+def stop_all(live, mock):
+    """Kills the processes of live that still run, stops the mock cluster."""
+    for p in live:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    mock.stop()
 
 
 def kcat_read(bootstrap, topic):
@@ -452,11 +453,8 @@ def run(flavor, pg, mock):
 
 
 def main():
-    for v in ("CDC_TEST_TESTENV", "CDC_TEST_PASSWORD"):
-        if not os.environ.get(v):
-            print("FAIL: %s unset: source the env file of tests/servers/testenv.sh" % v)
-            print("0 passed, 1 failed")
-            return 1
+    if not checks.have_testenv():
+        return 1
     # a port of our own: other sessions start PostgreSQL servers from 55400 too
     pg = PG(port=free_port(56000 + RNG.randrange(4000)))
     time.sleep(0.5)
@@ -469,18 +467,9 @@ def main():
         for f in FLAVORS:
             run(f, pg, mock)
     finally:
-        for p in LIVE:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        mock.stop()
-        if failed and os.environ.get("CDC_KAPPLY_KEEP"):
-            pg.stop()
-            print("# kept " + pg.dir)
-        else:
-            pg.cleanup()
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+        stop_all(LIVE, mock)
+        checks.finish(pg, "CDC_KAPPLY_KEEP")
+    return checks.summary()
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "migrate"))
 sys.path.insert(0, HERE)
 import canon  # noqa: E402
+from checks import Checks  # noqa: E402
 import workload  # noqa: E402
 from myserver import MyServer, PASSWORD as OWN_PW  # noqa: E402
 import migrate_apply as ka  # noqa: E402  (its Mock, kcat helpers, paced Writer, group)
@@ -40,19 +41,10 @@ import migrate_apply as ka  # noqa: E402  (its Mock, kcat helpers, paced Writer,
 MIGRATE, KAFKA, MOCK = (os.path.abspath(p) for p in sys.argv[1:4])
 RUN = "%d" % (os.getpid() % 100000)
 RNG = random.Random(int(os.environ.get("CDC_KAPPLY_SEED", RUN)))
-passed = failed = 0
+checks = Checks(3000)
+check = checks.check
 LIVE = []
 T0 = time.time()
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print("[       OK ] %s" % name, flush=True)
-    else:
-        failed += 1
-        print("[  FAILED  ] %s %s" % (name, detail[:3000]), flush=True)
 
 
 def log(msg):
@@ -219,16 +211,13 @@ def run(own, mock):
     check("status shows consumer and apply lag per partition and per table",
           "kafka partitions:" in r.stdout and "consumer_lag" in r.stdout and
           "kafka tables" in r.stdout, r.stdout + r.stderr)
-    if not (failed and os.environ.get("CDC_KAPPLY_KEEP")):
+    if not (checks.failed and os.environ.get("CDC_KAPPLY_KEEP")):
         t.src.drop()
 
 
 def main():
-    for v in ("CDC_TEST_TESTENV", "CDC_TEST_PASSWORD"):
-        if not os.environ.get(v):
-            print("FAIL: %s unset: source the env file of tests/servers/testenv.sh" % v)
-            print("0 passed, 1 failed")
-            return 1
+    if not checks.have_testenv():
+        return 1
     try:
         own = MyServer()
     except RuntimeError as e:
@@ -239,18 +228,9 @@ def main():
     try:
         run(own, mock)
     finally:
-        for p in LIVE:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        mock.stop()
-        if failed and os.environ.get("CDC_KAPPLY_KEEP"):
-            own.stop()
-            print("# kept " + own.dir)
-        else:
-            own.cleanup()
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+        ka.stop_all(LIVE, mock)
+        checks.finish(own, "CDC_KAPPLY_KEEP")
+    return checks.summary()
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import canon  # noqa: E402
+from checks import Checks  # noqa: E402
 import workload  # noqa: E402
 from pgserver import PG  # noqa: E402
 
@@ -40,17 +41,8 @@ FLAVORS = sys.argv[2:] or ["mysql", "mariadb"]
 KILLS = int(os.environ.get("CDC_MIGRATE_KILLS", "6"))
 PRELOAD = int(os.environ.get("CDC_MIGRATE_PRELOAD", "4000"))
 SERVER_ID = {"mysql": "7112", "mariadb": "7111"}
-passed = failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print("[       OK ] %s" % name, flush=True)
-    else:
-        failed += 1
-        print("[  FAILED  ] %s %s" % (name, detail), flush=True)
+checks = Checks()
+check = checks.check
 
 
 def env(extra=None):
@@ -405,11 +397,8 @@ def parallel_mysql_target():
 
 
 def main():
-    for v in ("CDC_TEST_TESTENV", "CDC_TEST_PASSWORD"):
-        if not os.environ.get(v):
-            print("FAIL: %s unset: source the env file of tests/servers/testenv.sh" % v)
-            print("0 passed, 1 failed")
-            return 1
+    if not checks.have_testenv():
+        return 1
     pg = PG()
     try:
         latency_backoff(pg)
@@ -420,13 +409,8 @@ def main():
         if not os.environ.get("CDC_MIGRATE_QUICK"):
             parallel_mysql_target()
     finally:
-        if failed and os.environ.get("CDC_MIGRATE_KEEP"):
-            pg.stop()
-            print("# kept " + pg.dir)
-        else:
-            pg.cleanup()
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+        checks.finish(pg, "CDC_MIGRATE_KEEP")
+    return checks.summary()
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import canon  # noqa: E402
+from checks import Checks  # noqa: E402
 import workload  # noqa: E402
 from pgserver import PG  # noqa: E402
 
@@ -47,17 +48,8 @@ MIGRATE = os.path.abspath(sys.argv[1])
 FLAVORS = sys.argv[2:] or ["mysql", "mariadb"]
 KILLS = int(os.environ.get("CDC_MIGRATE_KILLS", "11"))
 PRELOAD = int(os.environ.get("CDC_MIGRATE_PRELOAD", "20000"))
-passed = failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print("[       OK ] %s" % name, flush=True)
-    else:
-        failed += 1
-        print("[  FAILED  ] %s %s" % (name, detail), flush=True)
+checks = Checks()
+check = checks.check
 
 
 def env():
@@ -413,11 +405,8 @@ def replica_lag(src, pg, pgdb, extra):
 
 
 def main():
-    for v in ("CDC_TEST_TESTENV", "CDC_TEST_PASSWORD"):
-        if not os.environ.get(v):
-            print("FAIL: %s unset: source the env file of tests/servers/testenv.sh" % v)
-            print("0 passed, 1 failed")
-            return 1
+    if not checks.have_testenv():
+        return 1
     pg = PG()
     try:
         no_pk(pg)
@@ -425,13 +414,8 @@ def main():
         for f in ([] if os.environ.get("CDC_MIGRATE_QUICK") else FLAVORS):
             one_flavor(f, pg)
     finally:
-        if failed and os.environ.get("CDC_MIGRATE_KEEP"):
-            pg.stop()
-            print("# kept " + pg.dir)
-        else:
-            pg.cleanup()
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+        checks.finish(pg, "CDC_MIGRATE_KEEP")
+    return checks.summary()
 
 
 if __name__ == "__main__":
