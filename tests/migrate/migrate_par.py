@@ -33,6 +33,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import canon  # noqa: E402
 from checks import Checks  # noqa: E402
+import migrun  # noqa: E402
+from migrun import env, args, phase  # noqa: E402
 import workload  # noqa: E402
 from pgserver import PG  # noqa: E402
 
@@ -45,34 +47,8 @@ checks = Checks()
 check = checks.check
 
 
-def env(extra=None):
-    e = dict(os.environ)
-    e["CDC_MIGRATE_SOURCE_PASSWORD"] = os.environ["CDC_TEST_PASSWORD"]
-    e.update(extra or {})
-    return e
-
-
-def args(src, pg, pgdb, extra=()):
-    return ["--source-host", "127.0.0.1", "--source-port", str(src.port), "--source-user",
-            "root", "--database", src.db, "--target", pg.dsn(pgdb), "--zero-date", "null"] + list(extra)
-
-
-def start_run(src, pg, pgdb, log, extra=(), envx=None):
-    return subprocess.Popen([MIGRATE, "run"] + args(src, pg, pgdb, ["--server-id", SERVER_ID[src.flavor]] + list(extra)),
-                            env=env(envx), stdout=log, stderr=log)
-
-
-def migrate(cmd, src, pg, pgdb, extra=(), timeout=300):
-    return subprocess.run([MIGRATE, cmd] + args(src, pg, pgdb, extra), env=env(),
-                          capture_output=True, text=True, timeout=timeout)
-
-
-def phase(pg, pgdb):
-    try:
-        rows = pg.sql(pgdb, "SELECT phase FROM cdc_migrate.state")
-        return rows[0][0] if rows else "none"
-    except RuntimeError:
-        return "none"
+RUNNER = migrun.Runner(MIGRATE, SERVER_ID)
+start_run, migrate = RUNNER.start_run, RUNNER.migrate
 
 
 def parallel(flavor, pg):

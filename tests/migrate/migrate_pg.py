@@ -41,6 +41,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import canon  # noqa: E402
 from checks import Checks  # noqa: E402
+import migrun  # noqa: E402
+from migrun import env, args, phase  # noqa: E402
 import workload  # noqa: E402
 from pgserver import PG  # noqa: E402
 
@@ -52,28 +54,9 @@ checks = Checks()
 check = checks.check
 
 
-def env():
-    e = dict(os.environ)
-    e["CDC_MIGRATE_SOURCE_PASSWORD"] = os.environ["CDC_TEST_PASSWORD"]
-    return e
-
-
-def args(src, pg, pgdb, extra=()):
-    return ["--source-host", "127.0.0.1", "--source-port", str(src.port), "--source-user",
-            "root", "--database", src.db, "--target", pg.dsn(pgdb), "--zero-date", "null"] + list(extra)
-
-
-def start_run(src, pg, pgdb, log, extra=()):
-    return subprocess.Popen([MIGRATE, "run"] + args(src, pg, pgdb, ["--server-id", SERVER_ID[src.flavor]] + list(extra)),
-                            env=env(), stdout=log, stderr=log)
-
-
-def migrate(cmd, src, pg, pgdb, extra=(), timeout=300):
-    return subprocess.run([MIGRATE, cmd] + args(src, pg, pgdb, extra), env=env(),
-                          capture_output=True, text=True, timeout=timeout)
-
-
 SERVER_ID = {"mysql": "7102", "mariadb": "7101"}
+RUNNER = migrun.Runner(MIGRATE, SERVER_ID)
+start_run, migrate = RUNNER.start_run, RUNNER.migrate
 
 
 def in_batch(pg, pgdb):
@@ -84,14 +67,6 @@ def in_batch(pg, pgdb):
         return int(rows[0][0]) > 0
     except RuntimeError:
         return False
-
-
-def phase(pg, pgdb):
-    try:
-        rows = pg.sql(pgdb, "SELECT phase FROM cdc_migrate.state")
-        return rows[0][0] if rows else "none"
-    except RuntimeError:
-        return "none"
 
 
 def one_flavor(flavor, pg):
