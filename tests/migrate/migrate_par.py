@@ -151,6 +151,18 @@ def wait_caught_up(src, pg, pgdb, timeout=90):
     return False
 
 
+def run_caught_up(src, pg, pgdb, steps):
+    """Runs each statement at the source once the target has caught up with
+    the one before: a statement is applied only while the source's table is
+    still as the statement left it (docs/migrate.md, DDL). False if the
+    target did not catch up (the statements after it run without waiting)."""
+    ok = True
+    for q in steps:
+        src.sql(q)
+        ok = ok and wait_caught_up(src, pg, pgdb)
+    return ok
+
+
 def same_rows(src, pg, pgdb, table, cols, name):
     a = src.sql("SELECT %s FROM %s ORDER BY id" % (", ".join("CAST(%s AS CHAR)" % c for c in cols),
                                                     table))
@@ -198,12 +210,7 @@ def ddl(flavor, pg):
         "UPDATE t SET a = 5000000000 WHERE id = 1",
         "ALTER TABLE t CHANGE COLUMN b bb VARCHAR(40)",
     ]
-    ok = True
-    for q in steps:
-        src.sql(q)
-        # applied only while the source's table is still as the statement
-        # left it: the run is kept caught up (docs/migrate.md, DDL)
-        ok = ok and wait_caught_up(src, pg, pgdb)
+    ok = run_caught_up(src, pg, pgdb, steps)
     check("%s: caught up after ADD, ADD AFTER, MODIFY, CHANGE" % name, ok,
           open(logpath).read()[-2000:])
     # a restart behind nothing: the definitions come from the source again
@@ -223,12 +230,7 @@ def ddl(flavor, pg):
         "TRUNCATE TABLE u3",
         "INSERT INTO u3 VALUES (9, 'u9', 99)",
     ]
-    ok = True
-    for q in steps:
-        src.sql(q)
-        # applied only while the source's table is still as the statement
-        # left it: the run is kept caught up (docs/migrate.md, DDL)
-        ok = ok and wait_caught_up(src, pg, pgdb)
+    ok = run_caught_up(src, pg, pgdb, steps)
     check("%s: caught up after RENAME COLUMN, DROP, RENAME TABLE, TRUNCATE" % name, ok,
           open(logpath).read()[-2000:])
     same_rows(src, pg, pgdb, "t", ["id", "a", "bb", "cc", "d", "f"], name)
