@@ -122,21 +122,13 @@ class Writer(workload.Writer):
     records (a broker's retention), which must not happen before the
     appliers read them (that case is detected: the appliers stop)."""
 
+    PAUSE = 0.03
+
     def txn(self):
         while True:
             t = super().txn()
             if "BETWEEN" not in t:
                 return t
-
-    def run(self):
-        try:
-            while not self.halt.is_set():
-                self.p.stdin.write((self.txn() + "\n").encode())
-                self.p.stdin.flush()
-                self.txns += 1
-                time.sleep(0.03)
-        except BrokenPipeError:
-            pass
 
 
 def start_producer(t, mock, server_id):
