@@ -107,16 +107,8 @@ def parallel(flavor, pg):
     for w in writers:
         w.stop()
     r = migrate("cutover", src, pg, pgdb, ["--max-lag-ms", "3000", "--timeout", "180"])
-    ok = r.returncode == 0 and "target equals source at cdc1:" in r.stdout
-    check("%s: cutover reports the target equal to the source" % name, ok,
-          r.stdout + r.stderr[-2000:] + "\nrun log:\n" + open(logpath).read()[-3000:])
-    p.send_signal(signal.SIGTERM)
-    try:
-        rc = p.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        rc = "hung"
-    check("%s: run exits 0 on SIGTERM" % name, rc == 0, "rc %s" % rc)
+    migrun.check_cutover(check, name, r, open(logpath).read())
+    migrun.check_stop(check, name, p)
     log.close()
     canon.compare_pg(check, name, src, pg, pgdb)
     d = pg.sql(pgdb, "SELECT count(*) FROM public.dupes")[0][0]

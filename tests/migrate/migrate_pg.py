@@ -131,17 +131,9 @@ def one_flavor(flavor, pg):
     txns = sum(w.txns for w in writers)
     print("# %s: writers sent %d transactions" % (name, txns), flush=True)
     r = migrate("cutover", src, pg, pgdb, ["--max-lag-ms", "3000", "--timeout", "240"])
-    ok = r.returncode == 0 and "target equals source at cdc1:" in r.stdout
-    check("%s: cutover reports the target equal to the source" % name, ok,
-          r.stdout + r.stderr[-2000:] + "\nrun log:\n" + open(logpath).read()[-3000:])
+    migrun.check_cutover(check, name, r, open(logpath).read())
     print("# " + r.stdout.strip(), flush=True)
-    p.send_signal(signal.SIGTERM)
-    try:
-        rc = p.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        rc = "hung"
-    check("%s: run exits 0 on SIGTERM" % name, rc == 0, "rc %s" % rc)
+    migrun.check_stop(check, name, p)
     log.close()
     text = open(logpath).read()
     check("%s: the run retried while the target was down" % name, "retrying in" in text,

@@ -2,6 +2,7 @@
 migrate_pg.py and migrate_par.py run it: the source's root account (its
 password in CDC_MIGRATE_SOURCE_PASSWORD), zero dates as NULL."""
 import os
+import signal
 import subprocess
 
 
@@ -43,3 +44,22 @@ class Runner:
         """Another command (status, verify, cutover...), to its end."""
         return subprocess.run([self.binary, cmd] + args(src, pg, pgdb, extra), env=env(),
                               capture_output=True, text=True, timeout=timeout)
+
+
+def check_cutover(check, name, r, runlog):
+    """`cdc-migrate cutover`'s result r must report the target equal to the
+    source; on failure its output and the end of the run's log."""
+    ok = r.returncode == 0 and "target equals source at cdc1:" in r.stdout
+    check("%s: cutover reports the target equal to the source" % name, ok,
+          r.stdout + r.stderr[-2000:] + "\nrun log:\n" + runlog[-3000:])
+
+
+def check_stop(check, name, p):
+    """A `cdc-migrate run` p must exit 0 within a minute of SIGTERM."""
+    p.send_signal(signal.SIGTERM)
+    try:
+        rc = p.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        rc = "hung"
+    check("%s: run exits 0 on SIGTERM" % name, rc == 0, "rc %s" % rc)
