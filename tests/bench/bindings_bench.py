@@ -40,6 +40,8 @@ import sys
 import tempfile
 import time
 
+import gotree
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FIXTURE = os.path.join(ROOT, "tests", "fixtures", "mysql-binlog-connector-java", "mysql-bin.sakila.gz")
 
@@ -101,15 +103,7 @@ def main():
 
         # the Go test binary, against this build
         gowork = os.path.join(tmp, "go")
-        os.makedirs(os.path.join(gowork, "pkgconfig"))
-        with open(os.path.join(gowork, "pkgconfig", "libcdc.pc"), "w") as f:
-            f.write("Name: libcdc\nDescription: build tree\nVersion: 0\n"
-                    "Libs: -L%s/lib -Wl,-rpath,%s/lib -lcdc\nCflags: -I%s/include -I%s/include\n"
-                    % (build, build, ROOT, build))
-        goenv = dict(os.environ, GOCACHE=os.path.join(build, "bindings-go", "cache"),
-                     GOPATH=os.path.join(gowork, "path"), GOENV="off", GOTOOLCHAIN="local", GOPROXY="off",
-                     GOFLAGS="", CGO_ENABLED="1", PKG_CONFIG_PATH=os.path.join(gowork, "pkgconfig"),
-                     CDC_BENCH_FILE=plain)
+        goenv = gotree.go_env(ROOT, build, gowork, CDC_BENCH_FILE=plain)
         gobin = os.path.join(gowork, "cdc.test")
         have_go = shutil.which("go") is not None
         if have_go:

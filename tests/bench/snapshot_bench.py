@@ -23,6 +23,8 @@ import tempfile
 import threading
 import time
 
+import gotree
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 PY_READER = r"""
@@ -86,14 +88,7 @@ def main():
         with open(script, "w") as f:
             f.write(PY_READER)
         gowork = os.path.join(tmp, "go")
-        os.makedirs(os.path.join(gowork, "pkgconfig"))
-        with open(os.path.join(gowork, "pkgconfig", "libcdc.pc"), "w") as f:
-            f.write("Name: libcdc\nDescription: build tree\nVersion: 0\n"
-                    "Libs: -L%s/lib -Wl,-rpath,%s/lib -lcdc\nCflags: -I%s/include -I%s/include\n"
-                    % (build, build, ROOT, build))
-        goenv = dict(os.environ, GOCACHE=os.path.join(build, "bindings-go", "cache"),
-                     GOPATH=os.path.join(gowork, "path"), GOENV="off", GOTOOLCHAIN="local", GOPROXY="off",
-                     GOFLAGS="", CGO_ENABLED="1", PKG_CONFIG_PATH=os.path.join(gowork, "pkgconfig"))
+        goenv = gotree.go_env(ROOT, build, gowork)
         gobin = os.path.join(gowork, "cdc.test")
         subprocess.run(["go", "test", "-c", "-o", gobin, "."], check=True, env=goenv,
                        cwd=os.path.join(ROOT, "bindings", "go"))

@@ -38,6 +38,8 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "migrate"))
+import canon  # noqa: E402
+from checks import Checks  # noqa: E402
 import workload  # noqa: E402
 from pgserver import PG, free_port  # noqa: E402
 
@@ -46,18 +48,9 @@ FLAVORS = sys.argv[4:] or ["mariadb", "mysql"]
 PRELOAD = int(os.environ.get("CDC_KAPPLY_PRELOAD", "1500"))
 RUN = "%d" % (os.getpid() % 100000)
 RNG = random.Random(int(os.environ.get("CDC_KAPPLY_SEED", RUN)))
-passed = failed = 0
+checks = Checks(3000)
+check = checks.check
 LIVE = []  # processes this test started, killed by PID if it ends early
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print("[       OK ] %s" % name, flush=True)
-    else:
-        failed += 1
-        print("[  FAILED  ] %s %s" % (name, detail[:3000]), flush=True)
 
 
 T0 = time.time()
@@ -91,6 +84,15 @@ class Mock:
             self.p.kill()
 
 
+def stop_all(live, mock):
+    """Kills the processes of live that still run, stops the mock cluster."""
+    for p in live:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    mock.stop()
+
+
 def kcat_read(bootstrap, topic):
     r = subprocess.run(["kcat", "-b", bootstrap, "-C", "-t", topic, "-e", "-J", "-o", "beginning",
                         "-q"], capture_output=True, text=True, timeout=120)
@@ -120,24 +122,112 @@ class Writer(workload.Writer):
     records (a broker's retention), which must not happen before the
     appliers read them (that case is detected: the appliers stop)."""
 
+    PAUSE = 0.03
+
     def txn(self):
         while True:
             t = super().txn()
             if "BETWEEN" not in t:
                 return t
 
-    def run(self):
+
+def start_producer(t, mock, server_id):
+    """Creates the topics of t (a Group) on the mock cluster and starts
+    cdc-kafka on t's source database, its config and log in t.work."""
+    for topic, n in t.topics().items():
+        mock.cmd("create %s %d 1" % (topic, n))
+    conf = {"name": t.prefix + "-connector", "config": {
+        "database.hostname": "127.0.0.1", "database.port": str(t.src.port),
+        "database.user": "root", "database.password": os.environ["CDC_TEST_PASSWORD"],
+        "database.server.id": str(server_id), "topic.prefix": t.prefix,
+        "database.include.list": t.db, "kafka.bootstrap.servers": mock.bootstrap,
+        "topic.creation.enable": "false", "snapshot.mode": "initial",
+        "offset.storage.file.filename": os.path.join(t.work, t.prefix + ".offsets"),
+        # Debezium's defaults otherwise: precise decimals,
+        # adaptive_time_microseconds, bytes (schemas: kdbz's unit test)
+        "key.converter.schemas.enable": "false", "value.converter.schemas.enable": "false",
+    }}
+    cpath = os.path.join(t.work, t.prefix + ".json")
+    with open(cpath, "w") as f:
+        json.dump(conf, f)
+    klog = open(os.path.join(t.work, "cdc-kafka.log"), "a")
+    return subprocess.Popen([KAFKA, cpath], stdout=klog, stderr=klog)
+
+
+def stale_candidates(bootstrap, items, src):
+    """The items topic's snapshot records by id, and the ids that have a
+    snapshot record and a later update and are still at the source."""
+    snap, changed = {}, {}
+    for m in kcat_read(bootstrap, items):
+        v = json.loads(m["payload"]) if m.get("payload") else None
+        if not v:
+            continue
+        pl = v.get("payload", v)
+        if pl["op"] == "r":
+            snap[pl["after"]["id"]] = m
+        elif pl["op"] == "u":
+            changed[pl["after"]["id"]] = m
+    present = {int(r[0]) for r in src.sql("SELECT id FROM items")}
+    return snap, [k for k in changed if k in snap and int(k) in present]
+
+
+class Group:
+    """The topics an appliers' group reads and what it committed. A
+    subclass sets prefix, db, mock, PARTITIONS ((table, partitions), ...)
+    and offsets(): {(topic, partition): (next_offset, records)}."""
+
+    POLL = 2  # seconds between two looks in caught_up()
+
+    def topics(self):
+        return {"%s.%s.%s" % (self.prefix, self.db, t): n for t, n in self.PARTITIONS}
+
+    def offsets_now(self):
+        """offsets() while the group runs."""
+        return self.offsets()
+
+    def ends(self):
+        """The end offset of every partition, as kcat reads the topics."""
+        out = {}
+        for t, n in self.topics().items():
+            for p in range(n):
+                out[(t, p)] = 0
+            for m in kcat_read(self.mock.bootstrap, t):
+                out[(t, m["partition"])] = max(out[(t, m["partition"])], m["offset"] + 1)
+        return out
+
+    def caught_up(self, timeout):
+        """(ends, offsets) once every partition's committed offset is at its
+        end and the ends held still for one poll, or after timeout."""
+        end = time.time() + timeout
+        last = None
+        while time.time() < end:
+            e = self.ends()
+            o = self.offsets_now()
+            if e == last and all(o.get(k, (0, 0))[0] == v for k, v in e.items()):
+                return e, o
+            last = e
+            time.sleep(self.POLL)
+        return self.ends(), self.offsets()
+
+
+class Applier:
+    """A `cdc-migrate apply` process, its output in self.logpath."""
+
+    def text(self):
+        with open(self.logpath) as f:
+            return f.read()
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGTERM)
         try:
-            while not self.halt.is_set():
-                self.p.stdin.write((self.txn() + "\n").encode())
-                self.p.stdin.flush()
-                self.txns += 1
-                time.sleep(0.03)
-        except BrokenPipeError:
-            pass
+            return self.p.wait(60)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            return "hung"
 
 
-class Member:
+class Member(Applier):
     """One `cdc-migrate apply` process of the group."""
 
     def __init__(self, t, n):
@@ -155,10 +245,6 @@ class Member:
             env=env(), stdout=self.log, stderr=self.log)
         LIVE.append(self.p)
 
-    def text(self):
-        with open(self.logpath) as f:
-            return f.read()
-
     def metrics(self):
         with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % self.port, timeout=5) as r:
             return r.read().decode()
@@ -167,17 +253,10 @@ class Member:
         self.p.send_signal(signal.SIGKILL)
         self.p.wait()
 
-    def stop(self):
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
-        try:
-            return self.p.wait(60)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            return "hung"
 
+class Test(Group):
+    PARTITIONS = (("items", 12), ("kv", 8), ("ledger", 6))
 
-class Test:
     def __init__(self, flavor, pg, mock):
         self.flavor = flavor
         self.pg = pg
@@ -197,36 +276,10 @@ class Test:
                 "root", "--database", self.db, "--target", self.pg.dsn(self.pgdb),
                 "--zero-date", "null"]
 
-    def topics(self):
-        return {"%s.%s.%s" % (self.prefix, self.db, t): n for t, n in
-                (("items", 12), ("kv", 8), ("ledger", 6))}
-
     def offsets(self):
         rows = self.pg.sql(self.pgdb, "SELECT topic, part, next_offset, records "
                            "FROM cdc_migrate.kafka_offsets")
         return {(r[0], int(r[1])): (int(r[2]), int(r[3])) for r in rows}
-
-    def ends(self):
-        """The end offset of every partition, as kcat reads the topics."""
-        out = {}
-        for t, n in self.topics().items():
-            for p in range(n):
-                out[(t, p)] = 0
-            for m in kcat_read(self.mock.bootstrap, t):
-                out[(t, m["partition"])] = max(out[(t, m["partition"])], m["offset"] + 1)
-        return out
-
-    def caught_up(self, timeout):
-        end = time.time() + timeout
-        last = None
-        while time.time() < end:
-            e = self.ends()
-            o = self.offsets()
-            if e == last and all(o.get(k, (0, 0))[0] == v for k, v in e.items()):
-                return e, o
-            last = e
-            time.sleep(2)
-        return self.ends(), self.offsets()
 
 
 def run(flavor, pg, mock):
@@ -236,24 +289,7 @@ def run(flavor, pg, mock):
     t.src.preload(PRELOAD, seed=5)
     pg.sql("postgres", "CREATE DATABASE %s" % t.pgdb)
     pg.sql(t.pgdb, workload.PG_LEDGER.format(db=t.db))
-    for topic, n in t.topics().items():
-        mock.cmd("create %s %d 1" % (topic, n))
-    conf = {"name": t.prefix + "-connector", "config": {
-        "database.hostname": "127.0.0.1", "database.port": str(t.src.port),
-        "database.user": "root", "database.password": os.environ["CDC_TEST_PASSWORD"],
-        "database.server.id": str(43000 + RNG.randrange(9000)), "topic.prefix": t.prefix,
-        "database.include.list": t.db, "kafka.bootstrap.servers": mock.bootstrap,
-        "topic.creation.enable": "false", "snapshot.mode": "initial",
-        "offset.storage.file.filename": os.path.join(t.work, t.prefix + ".offsets"),
-        # Debezium's defaults otherwise: precise decimals,
-        # adaptive_time_microseconds, bytes (schemas: kdbz's unit test)
-        "key.converter.schemas.enable": "false", "value.converter.schemas.enable": "false",
-    }}
-    cpath = os.path.join(t.work, t.prefix + ".json")
-    with open(cpath, "w") as f:
-        json.dump(conf, f)
-    klog = open(os.path.join(t.work, "cdc-kafka.log"), "a")
-    producer = subprocess.Popen([KAFKA, cpath], stdout=klog, stderr=klog)
+    producer = start_producer(t, mock, 43000 + RNG.randrange(9000))
     LIVE.append(producer)
     members = [Member(t, 1)]
     writers = [Writer(t.src, w, seed=300 + w) for w in range(2)]
@@ -335,19 +371,7 @@ def run(flavor, pg, mock):
     # Records of the test's own, into the items topic.
     items = "%s.%s.items" % (t.prefix, t.db)
     e, o = t.caught_up(90)
-    msgs = kcat_read(mock.bootstrap, items)
-    snap, changed = {}, {}
-    for m in msgs:
-        v = json.loads(m["payload"]) if m.get("payload") else None
-        if not v:
-            continue
-        pl = v.get("payload", v)
-        if pl["op"] == "r":
-            snap[pl["after"]["id"]] = m
-        elif pl["op"] == "u":
-            changed[pl["after"]["id"]] = m
-    present = {int(r[0]) for r in t.src.sql("SELECT id FROM items")}
-    stale = [k for k in changed if k in snap and int(k) in present]
+    snap, stale = stale_candidates(mock.bootstrap, items, t.src)
     check("%s: a key with a snapshot row and a later update" % name, bool(stale))
     if stale:
         k = stale[0]
@@ -392,20 +416,7 @@ def run(flavor, pg, mock):
     check("%s: the record that is not JSON is a dead letter" % name,
           len(dl) == 1 and dl[0][0] == "?" and dl[0][1], str(dl)[:1500])
     # the target equals the source
-    workload_tables = ("items", "kv", "ledger")
-    for tb in workload_tables:
-        a = workload.dump_source(t.src, tb)
-        b = workload.dump_pg(pg, t.pgdb, t.db, tb)
-        detail = ""
-        if a != b:
-            only_a = sorted(set(a) - set(b))[:5]
-            only_b = sorted(set(b) - set(a))[:5]
-            diff = [k for k in a if k in b and a[k] != b[k]][:3]
-            detail = "source-only %s target-only %s" % (only_a, only_b)
-            for k in diff:
-                detail += "\n  key %s\n   source %r\n   target %r" % (k, a[k], b[k])
-        check("%s: %s identical (%d rows, dumped by each server)" % (name, tb, len(a)), a == b,
-              detail)
+    canon.compare_pg(check, name, t.src, pg, t.pgdb)
     r = subprocess.run([MIGRATE, "verify"] + t.args(), env=env(), capture_output=True, text=True,
                        timeout=300)
     check("%s: cdc-migrate verify says identical" % name,
@@ -434,11 +445,8 @@ def run(flavor, pg, mock):
 
 
 def main():
-    for v in ("CDC_TEST_TESTENV", "CDC_TEST_PASSWORD"):
-        if not os.environ.get(v):
-            print("FAIL: %s unset: source the env file of tests/servers/testenv.sh" % v)
-            print("0 passed, 1 failed")
-            return 1
+    if not checks.have_testenv():
+        return 1
     # a port of our own: other sessions start PostgreSQL servers from 55400 too
     pg = PG(port=free_port(56000 + RNG.randrange(4000)))
     time.sleep(0.5)
@@ -451,18 +459,9 @@ def main():
         for f in FLAVORS:
             run(f, pg, mock)
     finally:
-        for p in LIVE:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        mock.stop()
-        if failed and os.environ.get("CDC_KAPPLY_KEEP"):
-            pg.stop()
-            print("# kept " + pg.dir)
-        else:
-            pg.cleanup()
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+        stop_all(LIVE, mock)
+        checks.finish(pg, "CDC_KAPPLY_KEEP")
+    return checks.summary()
 
 
 if __name__ == "__main__":

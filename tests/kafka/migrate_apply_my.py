@@ -32,26 +32,19 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "migrate"))
 sys.path.insert(0, HERE)
+import canon  # noqa: E402
+from checks import Checks  # noqa: E402
 import workload  # noqa: E402
 from myserver import MyServer, PASSWORD as OWN_PW  # noqa: E402
-import migrate_apply as ka  # noqa: E402  (its Mock, kcat helpers and paced Writer)
+import migrate_apply as ka  # noqa: E402  (its Mock, kcat helpers, paced Writer, group)
 
 MIGRATE, KAFKA, MOCK = (os.path.abspath(p) for p in sys.argv[1:4])
 RUN = "%d" % (os.getpid() % 100000)
 RNG = random.Random(int(os.environ.get("CDC_KAPPLY_SEED", RUN)))
-passed = failed = 0
+checks = Checks(3000)
+check = checks.check
 LIVE = []
 T0 = time.time()
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print("[       OK ] %s" % name, flush=True)
-    else:
-        failed += 1
-        print("[  FAILED  ] %s %s" % (name, detail[:3000]), flush=True)
 
 
 def log(msg):
@@ -84,7 +77,10 @@ class Own:
         return [line.split("\t") for line in r.stdout.decode().split("\n") if line != ""]
 
 
-class T:
+class T(ka.Group):
+    PARTITIONS = (("items", 8), ("kv", 6), ("ledger", 4))
+    POLL = 1
+
     def __init__(self, own, mock):
         self.own, self.mock = own, mock
         self.db = "kapply2_%s" % RUN
@@ -106,41 +102,20 @@ class T:
                 "root", "--database", self.db, "--target", self.own.url(), "--target-schema",
                 self.tdb, "--zero-date", "null"]
 
-    def topics(self):
-        return {"%s.%s.%s" % (self.prefix, self.db, t): n for t, n in
-                (("items", 8), ("kv", 6), ("ledger", 4))}
-
     def offsets(self):
         rows = self.tgt.sql("SELECT topic, part, next_offset, records FROM "
                             "cdc_migrate.kafka_offsets", db=False)
         return {(r[0], int(r[1])): (int(r[2]), int(r[3])) for r in rows}
 
-    def ends(self):
-        out = {}
-        for t, n in self.topics().items():
-            for p in range(n):
-                out[(t, p)] = 0
-            for m in ka.kcat_read(self.mock.bootstrap, t):
-                out[(t, m["partition"])] = max(out[(t, m["partition"])], m["offset"] + 1)
-        return out
-
-    def caught_up(self, timeout):
-        end = time.time() + timeout
-        last = None
-        while time.time() < end:
-            e = self.ends()
-            try:
-                o = self.offsets()
-            except RuntimeError:
-                o = {}
-            if e == last and all(o.get(k, (0, 0))[0] == v for k, v in e.items()):
-                return e, o
-            last = e
-            time.sleep(1)
-        return self.ends(), self.offsets()
+    def offsets_now(self):
+        """None committed yet: no cdc_migrate.kafka_offsets table yet."""
+        try:
+            return self.offsets()
+        except RuntimeError:
+            return {}
 
 
-class Member:
+class Member(ka.Applier):
     def __init__(self, t, n):
         self.n = n
         self.logpath = os.path.join(t.work, "member%d.log" % n)
@@ -153,41 +128,13 @@ class Member:
             env=t.env(), stdout=self.log, stderr=self.log)
         LIVE.append(self.p)
 
-    def text(self):
-        with open(self.logpath) as f:
-            return f.read()
-
-    def stop(self):
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
-        try:
-            return self.p.wait(60)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            return "hung"
-
 
 def run(own, mock):
     t = T(own, mock)
     t.src.create()
     t.src.preload(1000, seed=7)
     t.tgt.sql(LEDGER.format(tdb=t.tdb), db=False)
-    for topic, n in t.topics().items():
-        mock.cmd("create %s %d 1" % (topic, n))
-    conf = {"name": t.prefix + "-connector", "config": {
-        "database.hostname": "127.0.0.1", "database.port": str(t.src.port),
-        "database.user": "root", "database.password": os.environ["CDC_TEST_PASSWORD"],
-        "database.server.id": str(52000 + RNG.randrange(9000)), "topic.prefix": t.prefix,
-        "database.include.list": t.db, "kafka.bootstrap.servers": mock.bootstrap,
-        "topic.creation.enable": "false", "snapshot.mode": "initial",
-        "offset.storage.file.filename": os.path.join(t.work, t.prefix + ".offsets"),
-        "key.converter.schemas.enable": "false", "value.converter.schemas.enable": "false",
-    }}
-    cpath = os.path.join(t.work, t.prefix + ".json")
-    with open(cpath, "w") as f:
-        json.dump(conf, f)
-    klog = open(os.path.join(t.work, "cdc-kafka.log"), "a")
-    producer = subprocess.Popen([KAFKA, cpath], stdout=klog, stderr=klog)
+    producer = ka.start_producer(t, mock, 52000 + RNG.randrange(9000))
     LIVE.append(producer)
     members = [Member(t, 1), Member(t, 2)]
     writers = [ka.Writer(t.src, w, seed=500 + w) for w in range(2)]
@@ -219,18 +166,7 @@ def run(own, mock):
     e, o = t.caught_up(60)
     # a stale snapshot row of a key changed later, into another partition
     items = "%s.%s.items" % (t.prefix, t.db)
-    snap, changed, part = {}, {}, {}
-    for m in ka.kcat_read(mock.bootstrap, items):
-        v = json.loads(m["payload"]) if m.get("payload") else None
-        if not v:
-            continue
-        pl = v.get("payload", v)
-        if pl["op"] == "r":
-            snap[pl["after"]["id"]] = m
-        elif pl["op"] == "u":
-            changed[pl["after"]["id"]] = m
-    present = {int(r[0]) for r in t.src.sql("SELECT id FROM items")}
-    stale = [k for k in changed if k in snap and int(k) in present]
+    snap, stale = ka.stale_candidates(mock.bootstrap, items, t.src)
     check("a key with a snapshot row and a later update", bool(stale))
     if stale:
         m = snap[stale[0]]
@@ -265,17 +201,7 @@ def run(own, mock):
         want = t.src.sql("SELECT s FROM items WHERE id = %d" % stale[0])
         check("a stale snapshot row did not overwrite the newer change",
               s and s[0][0] != "STALE SNAPSHOT ROW" and s == want, "%s %s" % (s, want))
-    for tb in ("items", "kv", "ledger"):
-        a = workload.dump_source(t.src, tb)
-        b = workload.dump_source(t.tgt, tb)
-        detail = ""
-        if a != b:
-            diff = [k for k in a if k in b and a[k] != b[k]][:3]
-            detail = "source-only %s target-only %s" % (sorted(set(a) - set(b))[:5],
-                                                        sorted(set(b) - set(a))[:5])
-            for k in diff:
-                detail += "\n  key %s\n   source %r\n   target %r" % (k, a[k], b[k])
-        check("%s identical (%d rows, dumped by each server)" % (tb, len(a)), a == b, detail)
+    canon.compare(check, "", t.src, lambda tb: workload.dump_source(t.tgt, tb))
     r = subprocess.run([MIGRATE, "verify"] + t.args(), env=t.env(), capture_output=True,
                        text=True, timeout=300)
     check("cdc-migrate verify says identical", r.returncode == 0 and "identical" in r.stdout,
@@ -285,16 +211,13 @@ def run(own, mock):
     check("status shows consumer and apply lag per partition and per table",
           "kafka partitions:" in r.stdout and "consumer_lag" in r.stdout and
           "kafka tables" in r.stdout, r.stdout + r.stderr)
-    if not (failed and os.environ.get("CDC_KAPPLY_KEEP")):
+    if not (checks.failed and os.environ.get("CDC_KAPPLY_KEEP")):
         t.src.drop()
 
 
 def main():
-    for v in ("CDC_TEST_TESTENV", "CDC_TEST_PASSWORD"):
-        if not os.environ.get(v):
-            print("FAIL: %s unset: source the env file of tests/servers/testenv.sh" % v)
-            print("0 passed, 1 failed")
-            return 1
+    if not checks.have_testenv():
+        return 1
     try:
         own = MyServer()
     except RuntimeError as e:
@@ -305,18 +228,9 @@ def main():
     try:
         run(own, mock)
     finally:
-        for p in LIVE:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        mock.stop()
-        if failed and os.environ.get("CDC_KAPPLY_KEEP"):
-            own.stop()
-            print("# kept " + own.dir)
-        else:
-            own.cleanup()
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+        ka.stop_all(LIVE, mock)
+        checks.finish(own, "CDC_KAPPLY_KEEP")
+    return checks.summary()
 
 
 if __name__ == "__main__":

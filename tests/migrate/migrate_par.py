@@ -31,6 +31,10 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import canon  # noqa: E402
+from checks import Checks  # noqa: E402
+import migrun  # noqa: E402
+from migrun import env, args, phase  # noqa: E402
 import workload  # noqa: E402
 from pgserver import PG  # noqa: E402
 
@@ -39,63 +43,12 @@ FLAVORS = sys.argv[2:] or ["mysql", "mariadb"]
 KILLS = int(os.environ.get("CDC_MIGRATE_KILLS", "6"))
 PRELOAD = int(os.environ.get("CDC_MIGRATE_PRELOAD", "4000"))
 SERVER_ID = {"mysql": "7112", "mariadb": "7111"}
-passed = failed = 0
+checks = Checks()
+check = checks.check
 
 
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print("[       OK ] %s" % name, flush=True)
-    else:
-        failed += 1
-        print("[  FAILED  ] %s %s" % (name, detail), flush=True)
-
-
-def env(extra=None):
-    e = dict(os.environ)
-    e["CDC_MIGRATE_SOURCE_PASSWORD"] = os.environ["CDC_TEST_PASSWORD"]
-    e.update(extra or {})
-    return e
-
-
-def args(src, pg, pgdb, extra=()):
-    return ["--source-host", "127.0.0.1", "--source-port", str(src.port), "--source-user",
-            "root", "--database", src.db, "--target", pg.dsn(pgdb), "--zero-date", "null"] + list(extra)
-
-
-def start_run(src, pg, pgdb, log, extra=(), envx=None):
-    return subprocess.Popen([MIGRATE, "run"] + args(src, pg, pgdb, ["--server-id", SERVER_ID[src.flavor]] + list(extra)),
-                            env=env(envx), stdout=log, stderr=log)
-
-
-def migrate(cmd, src, pg, pgdb, extra=(), timeout=300):
-    return subprocess.run([MIGRATE, cmd] + args(src, pg, pgdb, extra), env=env(),
-                          capture_output=True, text=True, timeout=timeout)
-
-
-def phase(pg, pgdb):
-    try:
-        rows = pg.sql(pgdb, "SELECT phase FROM cdc_migrate.state")
-        return rows[0][0] if rows else "none"
-    except RuntimeError:
-        return "none"
-
-
-def compare(src, pg, pgdb, name, tables=("items", "kv", "ledger")):
-    for t in tables:
-        a = workload.dump_source(src, t)
-        b = workload.dump_pg(pg, pgdb, src.db, t)
-        if a == b:
-            check("%s: %s identical (%d rows, dumped by each server)" % (name, t, len(a)), True)
-            continue
-        only_a = sorted(set(a) - set(b))[:5]
-        only_b = sorted(set(b) - set(a))[:5]
-        diff = [k for k in a if k in b and a[k] != b[k]][:3]
-        detail = "source-only %s target-only %s" % (only_a, only_b)
-        for k in diff:
-            detail += "\n  key %s\n   source %r\n   target %r" % (k, a[k], b[k])
-        check("%s: %s identical" % (name, t), False, detail)
+RUNNER = migrun.Runner(MIGRATE, SERVER_ID)
+start_run, migrate = RUNNER.start_run, RUNNER.migrate
 
 
 def parallel(flavor, pg):
@@ -154,18 +107,10 @@ def parallel(flavor, pg):
     for w in writers:
         w.stop()
     r = migrate("cutover", src, pg, pgdb, ["--max-lag-ms", "3000", "--timeout", "180"])
-    ok = r.returncode == 0 and "target equals source at cdc1:" in r.stdout
-    check("%s: cutover reports the target equal to the source" % name, ok,
-          r.stdout + r.stderr[-2000:] + "\nrun log:\n" + open(logpath).read()[-3000:])
-    p.send_signal(signal.SIGTERM)
-    try:
-        rc = p.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        rc = "hung"
-    check("%s: run exits 0 on SIGTERM" % name, rc == 0, "rc %s" % rc)
+    migrun.check_cutover(check, name, r, open(logpath).read())
+    migrun.check_stop(check, name, p)
     log.close()
-    compare(src, pg, pgdb, name)
+    canon.compare_pg(check, name, src, pg, pgdb)
     d = pg.sql(pgdb, "SELECT count(*) FROM public.dupes")[0][0]
     check("%s: no transaction applied twice (ledger trigger saw %s updates/deletes)" % (name, d),
           d == "0", str(pg.sql(pgdb, "SELECT * FROM public.dupes LIMIT 5")))
@@ -196,6 +141,18 @@ def wait_caught_up(src, pg, pgdb, timeout=90):
             pass
         time.sleep(0.2)
     return False
+
+
+def run_caught_up(src, pg, pgdb, steps):
+    """Runs each statement at the source once the target has caught up with
+    the one before: a statement is applied only while the source's table is
+    still as the statement left it (docs/migrate.md, DDL). False if the
+    target did not catch up (the statements after it run without waiting)."""
+    ok = True
+    for q in steps:
+        src.sql(q)
+        ok = ok and wait_caught_up(src, pg, pgdb)
+    return ok
 
 
 def same_rows(src, pg, pgdb, table, cols, name):
@@ -245,12 +202,7 @@ def ddl(flavor, pg):
         "UPDATE t SET a = 5000000000 WHERE id = 1",
         "ALTER TABLE t CHANGE COLUMN b bb VARCHAR(40)",
     ]
-    ok = True
-    for q in steps:
-        src.sql(q)
-        # applied only while the source's table is still as the statement
-        # left it: the run is kept caught up (docs/migrate.md, DDL)
-        ok = ok and wait_caught_up(src, pg, pgdb)
+    ok = run_caught_up(src, pg, pgdb, steps)
     check("%s: caught up after ADD, ADD AFTER, MODIFY, CHANGE" % name, ok,
           open(logpath).read()[-2000:])
     # a restart behind nothing: the definitions come from the source again
@@ -270,12 +222,7 @@ def ddl(flavor, pg):
         "TRUNCATE TABLE u3",
         "INSERT INTO u3 VALUES (9, 'u9', 99)",
     ]
-    ok = True
-    for q in steps:
-        src.sql(q)
-        # applied only while the source's table is still as the statement
-        # left it: the run is kept caught up (docs/migrate.md, DDL)
-        ok = ok and wait_caught_up(src, pg, pgdb)
+    ok = run_caught_up(src, pg, pgdb, steps)
     check("%s: caught up after RENAME COLUMN, DROP, RENAME TABLE, TRUNCATE" % name, ok,
           open(logpath).read()[-2000:])
     same_rows(src, pg, pgdb, "t", ["id", "a", "bb", "cc", "d", "f"], name)
@@ -420,11 +367,8 @@ def parallel_mysql_target():
 
 
 def main():
-    for v in ("CDC_TEST_TESTENV", "CDC_TEST_PASSWORD"):
-        if not os.environ.get(v):
-            print("FAIL: %s unset: source the env file of tests/servers/testenv.sh" % v)
-            print("0 passed, 1 failed")
-            return 1
+    if not checks.have_testenv():
+        return 1
     pg = PG()
     try:
         latency_backoff(pg)
@@ -435,13 +379,8 @@ def main():
         if not os.environ.get("CDC_MIGRATE_QUICK"):
             parallel_mysql_target()
     finally:
-        if failed and os.environ.get("CDC_MIGRATE_KEEP"):
-            pg.stop()
-            print("# kept " + pg.dir)
-        else:
-            pg.cleanup()
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+        checks.finish(pg, "CDC_MIGRATE_KEEP")
+    return checks.summary()
 
 
 if __name__ == "__main__":

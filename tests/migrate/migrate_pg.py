@@ -39,6 +39,10 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import canon  # noqa: E402
+from checks import Checks  # noqa: E402
+import migrun  # noqa: E402
+from migrun import env, args, phase  # noqa: E402
 import workload  # noqa: E402
 from pgserver import PG  # noqa: E402
 
@@ -46,57 +50,13 @@ MIGRATE = os.path.abspath(sys.argv[1])
 FLAVORS = sys.argv[2:] or ["mysql", "mariadb"]
 KILLS = int(os.environ.get("CDC_MIGRATE_KILLS", "11"))
 PRELOAD = int(os.environ.get("CDC_MIGRATE_PRELOAD", "20000"))
-passed = failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print("[       OK ] %s" % name, flush=True)
-    else:
-        failed += 1
-        print("[  FAILED  ] %s %s" % (name, detail), flush=True)
-
-
-def env():
-    e = dict(os.environ)
-    e["CDC_MIGRATE_SOURCE_PASSWORD"] = os.environ["CDC_TEST_PASSWORD"]
-    return e
-
-
-def args(src, pg, pgdb, extra=()):
-    return ["--source-host", "127.0.0.1", "--source-port", str(src.port), "--source-user",
-            "root", "--database", src.db, "--target", pg.dsn(pgdb), "--zero-date", "null"] + list(extra)
-
-
-def start_run(src, pg, pgdb, log, extra=()):
-    return subprocess.Popen([MIGRATE, "run"] + args(src, pg, pgdb, ["--server-id", SERVER_ID[src.flavor]] + list(extra)),
-                            env=env(), stdout=log, stderr=log)
-
-
-def migrate(cmd, src, pg, pgdb, extra=(), timeout=300):
-    return subprocess.run([MIGRATE, cmd] + args(src, pg, pgdb, extra), env=env(),
-                          capture_output=True, text=True, timeout=timeout)
+checks = Checks()
+check = checks.check
 
 
 SERVER_ID = {"mysql": "7102", "mariadb": "7101"}
-
-
-def compare(src, pg, pgdb, name):
-    for t in ("items", "kv", "ledger"):
-        a = workload.dump_source(src, t)
-        b = workload.dump_pg(pg, pgdb, src.db, t)
-        if a == b:
-            check("%s: %s identical (%d rows, dumped by each server)" % (name, t, len(a)), True)
-            continue
-        only_a = sorted(set(a) - set(b))[:5]
-        only_b = sorted(set(b) - set(a))[:5]
-        diff = [k for k in a if k in b and a[k] != b[k]][:3]
-        detail = "source-only %s target-only %s" % (only_a, only_b)
-        for k in diff:
-            detail += "\n  key %s\n   source %r\n   target %r" % (k, a[k], b[k])
-        check("%s: %s identical" % (name, t), False, detail)
+RUNNER = migrun.Runner(MIGRATE, SERVER_ID)
+start_run, migrate = RUNNER.start_run, RUNNER.migrate
 
 
 def in_batch(pg, pgdb):
@@ -107,14 +67,6 @@ def in_batch(pg, pgdb):
         return int(rows[0][0]) > 0
     except RuntimeError:
         return False
-
-
-def phase(pg, pgdb):
-    try:
-        rows = pg.sql(pgdb, "SELECT phase FROM cdc_migrate.state")
-        return rows[0][0] if rows else "none"
-    except RuntimeError:
-        return "none"
 
 
 def one_flavor(flavor, pg):
@@ -179,22 +131,14 @@ def one_flavor(flavor, pg):
     txns = sum(w.txns for w in writers)
     print("# %s: writers sent %d transactions" % (name, txns), flush=True)
     r = migrate("cutover", src, pg, pgdb, ["--max-lag-ms", "3000", "--timeout", "240"])
-    ok = r.returncode == 0 and "target equals source at cdc1:" in r.stdout
-    check("%s: cutover reports the target equal to the source" % name, ok,
-          r.stdout + r.stderr[-2000:] + "\nrun log:\n" + open(logpath).read()[-3000:])
+    migrun.check_cutover(check, name, r, open(logpath).read())
     print("# " + r.stdout.strip(), flush=True)
-    p.send_signal(signal.SIGTERM)
-    try:
-        rc = p.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        rc = "hung"
-    check("%s: run exits 0 on SIGTERM" % name, rc == 0, "rc %s" % rc)
+    migrun.check_stop(check, name, p)
     log.close()
     text = open(logpath).read()
     check("%s: the run retried while the target was down" % name, "retrying in" in text,
           text[-1500:])
-    compare(src, pg, pgdb, name)
+    canon.compare_pg(check, name, src, pg, pgdb)
     d = pg.sql(pgdb, "SELECT count(*) FROM public.dupes")[0][0]
     check("%s: no transaction applied twice (ledger trigger saw %s updates/deletes)" % (name, d),
           d == "0")
@@ -428,11 +372,8 @@ def replica_lag(src, pg, pgdb, extra):
 
 
 def main():
-    for v in ("CDC_TEST_TESTENV", "CDC_TEST_PASSWORD"):
-        if not os.environ.get(v):
-            print("FAIL: %s unset: source the env file of tests/servers/testenv.sh" % v)
-            print("0 passed, 1 failed")
-            return 1
+    if not checks.have_testenv():
+        return 1
     pg = PG()
     try:
         no_pk(pg)
@@ -440,13 +381,8 @@ def main():
         for f in ([] if os.environ.get("CDC_MIGRATE_QUICK") else FLAVORS):
             one_flavor(f, pg)
     finally:
-        if failed and os.environ.get("CDC_MIGRATE_KEEP"):
-            pg.stop()
-            print("# kept " + pg.dir)
-        else:
-            pg.cleanup()
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+        checks.finish(pg, "CDC_MIGRATE_KEEP")
+    return checks.summary()
 
 
 if __name__ == "__main__":

@@ -182,13 +182,15 @@ class Writer(threading.Thread):
                                                           r.randrange(1, 3000))
         return "BEGIN; %s %s COMMIT;" % (body, led)
 
+    PAUSE = 0.008  # seconds between two transactions
+
     def run(self):
         try:
             while not self.halt.is_set():
                 self.p.stdin.write((self.txn() + "\n").encode())
                 self.p.stdin.flush()
                 self.txns += 1
-                time.sleep(0.008)
+                time.sleep(self.PAUSE)
         except BrokenPipeError:
             pass
 
