@@ -277,6 +277,23 @@ static int is_key(mtable *t, const char *name)
 
 static int numeric(conv c) { return c == CV_INT || c == CV_UINT || c == CV_DECIMAL; }
 
+/* A MODIFY/CHANGE of column cn from oc to nc that the target can take:
+ * both definitions known, and the same kind of value (or numbers both);
+ * else why says what stops it. */
+static int change_convertible(const mcol *oc, const mcol *nc, const char *cn, char *why, size_t wl)
+{
+    if (!nc || !oc) {
+        snprintf(why, wl, "column %s: no definition", cn);
+        return 0;
+    }
+    if (oc->cv != nc->cv && !(numeric(oc->cv) && numeric(nc->cv))) {
+        snprintf(why, wl, "column %s changes from %s to %s: a change of value kind the mapping does not convert", cn,
+                 oc->column_type, nc->column_type);
+        return 0;
+    }
+    return 1;
+}
+
 /* The value for a new column's existing rows, as a PostgreSQL literal in
  * out; -1 with why when the target cannot reproduce it exactly. */
 static int add_default(MYSQL *m, const mopts *o, int my, mtable *nt, mcol *c, mbuf *out,
@@ -727,14 +744,7 @@ static int my_statements(const mopts *o, target *tg, MYSQL *m, mtable *t, mtable
             break;
         case 'm':
         case 'c':
-            if (!nc || !oc) {
-                snprintf(why, wl, "column %s: no definition", cn);
-                bad = 1;
-                break;
-            }
-            if (oc->cv != nc->cv && !(numeric(oc->cv) && numeric(nc->cv))) {
-                snprintf(why, wl, "column %s changes from %s to %s: a change of value kind the "
-                         "mapping does not convert", cn, oc->column_type, nc->column_type);
+            if (!change_convertible(oc, nc, cn, why, wl)) {
                 bad = 1;
                 break;
             }
@@ -914,14 +924,7 @@ int ddl_plan_make(const mopts *o, target *tg, mschema *s, const char *sql, size_
             break;
         case 'm':
         case 'c':
-            if (!nc || !oc) {
-                snprintf(why, wl, "column %s: no definition", cn);
-                bad = 1;
-                break;
-            }
-            if (oc->cv != nc->cv && !(numeric(oc->cv) && numeric(nc->cv))) {
-                snprintf(why, wl, "column %s changes from %s to %s: a change of value kind the "
-                         "mapping does not convert", cn, oc->column_type, nc->column_type);
+            if (!change_convertible(oc, nc, cn, why, wl)) {
                 bad = 1;
                 break;
             }

@@ -34,6 +34,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+from checks import Checks  # noqa: E402
 import migrate_my as mm  # noqa: E402
 from myserver import MyServer, PASSWORD as OWN_PW  # noqa: E402
 
@@ -42,17 +43,8 @@ mm.MIGRATE = MIGRATE
 CASES = sys.argv[2:] or ["mysql-mariadb", "mariadb-mysql"]
 mm.TGT_USER = "migddl_tgt"  # an account of our own on the shared MySQL
 mm.TGT_PW = "migddl-Tgt-pw-7"
-passed = failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print("[       OK ] %s" % name, flush=True)
-    else:
-        failed += 1
-        print("[  FAILED  ] %s %s" % (name, detail), flush=True)
+checks = Checks()
+check = checks.check
 
 
 class Writer(threading.Thread):
@@ -274,11 +266,7 @@ def case_mysql_mariadb():
         scenario("mysql->mariadb", src, tgt, mig, "migddl_astate",
                  "ALTER TABLE t ADD COLUMN ts DATETIME DEFAULT CURRENT_TIMESTAMP")
     finally:
-        if failed and os.environ.get("CDC_MIGRATE_KEEP"):
-            own.stop()
-            print("# kept " + own.dir)
-        else:
-            own.cleanup()
+        checks.finish(own, "CDC_MIGRATE_KEEP")
 
 
 def case_mariadb_mysql():
@@ -295,16 +283,13 @@ def case_mariadb_mysql():
                  "ALTER TABLE t ADD COLUMN ip INET6")
     finally:
         mysql.sql("DROP USER IF EXISTS '%s'@'%%'" % mm.TGT_USER, db=False)
-        if os.path.exists(log) and not (failed and os.environ.get("CDC_MIGRATE_KEEP")):
+        if os.path.exists(log) and not (checks.failed and os.environ.get("CDC_MIGRATE_KEEP")):
             os.unlink(log)
 
 
 def main():
-    for v in ("CDC_TEST_TESTENV", "CDC_TEST_PASSWORD"):
-        if not os.environ.get(v):
-            print("FAIL: %s unset: source the env file of tests/servers/testenv.sh" % v)
-            print("0 passed, 1 failed")
-            return 1
+    if not checks.have_testenv():
+        return 1
     t0 = time.time()
     for c in CASES:
         try:
@@ -312,8 +297,7 @@ def main():
         except Exception as e:  # a broken case fails loudly, the others still run
             check("%s: ran to the end" % c, False, repr(e))
         print("# %s done at %.0fs" % (c, time.time() - t0), flush=True)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return checks.summary()
 
 
 if __name__ == "__main__":

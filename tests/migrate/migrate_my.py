@@ -50,6 +50,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+from checks import Checks  # noqa: E402
+import canon  # noqa: E402
 import workload  # noqa: E402
 from myserver import MyServer, PASSWORD as OWN_PW  # noqa: E402
 
@@ -59,17 +61,8 @@ KILLS = int(os.environ.get("CDC_MIGRATE_KILLS", "11"))
 PRELOAD = int(os.environ.get("CDC_MIGRATE_PRELOAD", "3000"))
 TGT_USER = "migmy_tgt"
 TGT_PW = "migmy-Tgt-pw-9"
-passed = failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print("[       OK ] %s" % name, flush=True)
-    else:
-        failed += 1
-        print("[  FAILED  ] %s %s" % (name, detail), flush=True)
+checks = Checks()
+check = checks.check
 
 
 class Shared:
@@ -144,20 +137,10 @@ def phase(tgt, state, name):
         return "none"
 
 
-def compare(src, tgt, label, tables=("items", "kv", "ledger")):
-    for t in tables:
-        a = workload.dump_source(src, t)
-        b = workload.dump_source(tgt, t)
-        if a == b:
-            check("%s: %s identical (%d rows, dumped by each server)" % (label, t, len(a)), True)
-            continue
-        only_a = sorted(set(a) - set(b))[:5]
-        only_b = sorted(set(b) - set(a))[:5]
-        diff = [k for k in a if k in b and a[k] != b[k]][:3]
-        detail = "source-only %s target-only %s" % (only_a, only_b)
-        for k in diff:
-            detail += "\n  key %s\n   source %r\n   target %r" % (k, a[k], b[k])
-        check("%s: %s identical" % (label, t), False, detail)
+def compare(src, tgt, label, tables=canon.TABLES):
+    """One check per table: source and target (both MySQL/MariaDB) dumped
+    by their own servers (canon.py)."""
+    canon.compare(check, label + ": ", src, lambda t: workload.dump_source(tgt, t), tables)
 
 
 LEDGER = """
@@ -355,11 +338,7 @@ def case_mysql_mariadb():
             own.start()
         one_way("mysql->mariadb", src, tgt, mig, fault, "migmy_astate", KILLS, 0.06)
     finally:
-        if failed and os.environ.get("CDC_MIGRATE_KEEP"):
-            own.stop()
-            print("# kept " + own.dir)
-        else:
-            own.cleanup()
+        checks.finish(own, "CDC_MIGRATE_KEEP")
 
 
 def case_mariadb_mysql():
@@ -633,18 +612,15 @@ def case_twoway():
         b.sql("DROP USER IF EXISTS '%s'@'%%'" % TGT_USER, db=False)
         for f in (logf, logr):
             if os.path.exists(f):
-                if failed and os.environ.get("CDC_MIGRATE_KEEP"):
+                if checks.failed and os.environ.get("CDC_MIGRATE_KEEP"):
                     print("# kept " + f)
                 else:
                     os.unlink(f)
 
 
 def main():
-    for v in ("CDC_TEST_TESTENV", "CDC_TEST_PASSWORD"):
-        if not os.environ.get(v):
-            print("FAIL: %s unset: source the env file of tests/servers/testenv.sh" % v)
-            print("0 passed, 1 failed")
-            return 1
+    if not checks.have_testenv():
+        return 1
     t0 = time.time()
     for c in CASES:
         try:
@@ -653,8 +629,7 @@ def main():
         except Exception as e:  # a broken case fails loudly, the others still run
             check("%s: ran to the end" % c, False, repr(e))
         print("# %s done at %.0fs" % (c, time.time() - t0), flush=True)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return checks.summary()
 
 
 if __name__ == "__main__":

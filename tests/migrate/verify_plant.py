@@ -23,6 +23,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+from checks import Checks  # noqa: E402
 import workload  # noqa: E402
 from pgserver import PG  # noqa: E402
 
@@ -30,17 +31,8 @@ MIGRATE = os.path.abspath(sys.argv[1])
 FLAVORS = sys.argv[2:] or ["mysql", "mariadb"]
 ROWS = 1000
 KEY = 555
-passed = failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print("[       OK ] %s" % name, flush=True)
-    else:
-        failed += 1
-        print("[  FAILED  ] %s %s" % (name, detail), flush=True)
+checks = Checks()
+check = checks.check
 
 
 def env():
@@ -68,8 +60,7 @@ def main():
             run(flavor, pg)
     finally:
         pg.cleanup()
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return checks.summary()
 
 
 def run(flavor, pg):
