@@ -170,8 +170,13 @@ class SlowWriter(workload.Writer):
             pass
 
 
-def one_way(label, src, tgt, mig, fault, state, kills_n, pace):
-    """Preload, kills, a target fault, cutover, comparisons."""
+def one_way(label, src, tgt, mig, fault, state, kills_n, pace, extra=()):
+    """Preload, kills, a target fault, cutover, comparisons. extra: more
+    `run` options; with --copy-workers the first kills wait for the copy
+    through the workers to start, and one must land inside it."""
+    workers = "--copy-workers" in extra
+    wcopy = "(%s target connections)" % (extra[list(extra).index("--copy-workers") + 1]
+                                         if workers else "")
     t0 = time.time()
     src.src.create()
     src.src.preload(PRELOAD, seed=11)
@@ -187,9 +192,19 @@ def one_way(label, src, tgt, mig, fault, state, kills_n, pace):
     rnd = random.Random(99)
     kills = {"copy": 0, "apply": 0}
     streaming = False  # once the copy is committed the phase stays "streaming"
+    in_wcopy = 0  # kills inside a copy through the copy workers
     for i in range(kills_n):
-        p = mig.start()
-        if i < 2:
+        at = len(mig.tail(10**9))
+        p = mig.start(extra)
+        if i < 2 and workers:
+            # kill once the workers load rows (progress lines follow the
+            # "copying" line), before the copy is done
+            deadline = time.time() + 60
+            while p.poll() is None and time.time() < deadline and \
+                    "cdc-migrate: copy " not in mig.tail(10**9)[at:]:
+                time.sleep(0.01)
+            time.sleep(rnd.uniform(0.0, 0.1))
+        elif i < 2:
             time.sleep(rnd.uniform(0.2, 1.0))
         else:
             deadline = time.time() + 120
@@ -206,12 +221,17 @@ def one_way(label, src, tgt, mig, fault, state, kills_n, pace):
         p.send_signal(signal.SIGKILL)
         p.wait()
         kills["copy" if ph != "streaming" else "apply"] += 1
+        seg = mig.tail(10**9)[at:]
+        in_wcopy += wcopy in seg and "copy done" not in seg
     print("# %s: kill -9 during copy %d, during apply %d (%.0fs)" % (label, kills["copy"],
                                                                     kills["apply"], time.time() - t0),
           flush=True)
     check("%s: %d kill -9, during the copy and during the apply" % (label, kills_n),
           kills["copy"] >= 1 and kills["apply"] >= kills_n // 2, str(kills))
-    p = mig.start()
+    if workers:
+        check("%s: a kill -9 landed while the copy workers loaded rows %s" % (label, wcopy),
+              in_wcopy >= 1, "%d; log %s" % (in_wcopy, mig.tail()))
+    p = mig.start(extra)
     deadline = time.time() + 120
     while phase(tgt, state, mig_name(mig)) != "streaming" and time.time() < deadline:
         time.sleep(0.2)
@@ -324,8 +344,38 @@ def kill_target_connections(mysql):
     return len(ids)
 
 
+def copy_connections(own, tdb, state):
+    """The target's own record of who wrote the copy: its binlog (MIXED:
+    the copy's multi-row INSERTs are statements, each with the id of the
+    connection that ran it; only committed transactions are there). Every
+    INSERT into the migrated tables before the first write of the state row
+    belongs to a copy; with --copy-workers 2 they must come from two
+    connections, and the main connection (which writes the state row) must
+    have written none of them."""
+    text = own.binlog_text()
+    tid, rows_by, state_tid, row_events = None, {}, None, 0
+    for line in text.split("\n"):
+        m = re.search(r"\tQuery\tthread_id=(\d+)", line)
+        if m:
+            tid = m.group(1)
+            continue
+        if "`%s`.`state`" % state in line and "INSERT INTO" in line:
+            state_tid = tid
+            break
+        if line.startswith("INSERT INTO `%s`." % tdb):
+            rows_by[tid] = rows_by.get(tid, 0) + line.count("),(") + 1
+        if line.startswith("### INSERT INTO `%s`." % tdb):
+            row_events += 1
+    print("# mysql->mariadb: copy INSERT rows by target connection: %s; state row by %s"
+          % (rows_by, state_tid), flush=True)
+    check("mysql->mariadb: the copy's rows were written by 2 target connections (target's binlog)",
+          len([t for t, n in rows_by.items() if n > 0]) == 2 and state_tid is not None and
+          state_tid not in rows_by and row_events == 0,
+          "%s, state by %s, %d row events" % (rows_by, state_tid, row_events))
+
+
 def case_mysql_mariadb():
-    own = MyServer()
+    own = MyServer(log_bin=True)
     try:
         src = Shared("mysql", "migmy_a")
         tgt = Own(own, "migmy_at")
@@ -336,7 +386,9 @@ def case_mysql_mariadb():
             own.crash()
             time.sleep(2)
             own.start()
-        one_way("mysql->mariadb", src, tgt, mig, fault, "migmy_astate", KILLS, 0.06)
+        one_way("mysql->mariadb", src, tgt, mig, fault, "migmy_astate", KILLS, 0.06,
+                ["--copy-workers", "2"])
+        copy_connections(own, tgt.db, "migmy_astate")
     finally:
         checks.finish(own, "CDC_MIGRATE_KEEP")
 
