@@ -193,6 +193,7 @@ def one_way(label, src, tgt, mig, fault, state, kills_n, pace, extra=()):
     kills = {"copy": 0, "apply": 0}
     streaming = False  # once the copy is committed the phase stays "streaming"
     in_wcopy = 0  # kills inside a copy through the copy workers
+    copied = None  # the finished copy's rows (with --copy-workers)
     for i in range(kills_n):
         at = len(mig.tail(10**9))
         p = mig.start(extra)
@@ -231,6 +232,7 @@ def one_way(label, src, tgt, mig, fault, state, kills_n, pace, extra=()):
     if workers:
         check("%s: a kill -9 landed while the copy workers loaded rows %s" % (label, wcopy),
               in_wcopy >= 1, "%d; log %s" % (in_wcopy, mig.tail()))
+        copied = copy_progress(label, mig.tail(10**9), wcopy)
     p = mig.start(extra)
     deadline = time.time() + 120
     while phase(tgt, state, mig_name(mig)) != "streaming" and time.time() < deadline:
@@ -316,6 +318,7 @@ def one_way(label, src, tgt, mig, fault, state, kills_n, pace, extra=()):
     src.src.drop()
     tgt.sql("DROP DATABASE IF EXISTS %s; DROP DATABASE IF EXISTS %s; DROP DATABASE IF EXISTS %s"
             % (tgt.db, dupes, state), db=False)
+    return copied
 
 
 def LEGDER_FMT(tdb, dupes):
@@ -344,33 +347,89 @@ def kill_target_connections(mysql):
     return len(ids)
 
 
-def copy_connections(own, tdb, state):
+PROGRESS = re.compile(r"cdc-migrate: copy (\S+) (\d+)/~(\d+) rows, (\d+) rows/s, "
+                      r"table eta (\d+)s; (\d+)/(\d+) tables")
+
+
+def copy_progress(label, log, wcopy):
+    """The progress of the copy that finished (through the workers): per
+    table, rows counted up to the total the copy reports, a rate, an ETA."""
+    done = log.rfind("copy done: ")
+    start = log.rfind("cdc-migrate: copying", 0, done)
+    seg = log[start:done]
+    m = re.match(r"copy done: (\d+) rows in ([\d.]+)s \((\d+) rows/s\)", log[done:])
+    lines = [(g[0], int(g[1]), int(g[2]), int(g[3]), int(g[4])) for g in PROGRESS.findall(seg)]
+    last, mono = {}, True
+    for t, n, est, rate, eta in lines:
+        mono &= n >= last.get(t, 0)
+        last[t] = n
+    total = int(m.group(1)) if m else -1
+    print("# %s: copy progress %d lines, last per table %s; copy done: %d rows" %
+          (label, len(lines), last, total), flush=True)
+    check("%s: copy progress through the workers: per table rows rising, rows/s > 0, an ETA, "
+          "the tables' rows summing to the copy's total" % label,
+          wcopy in seg and m and lines and mono and all(ln[3] > 0 for ln in lines) and
+          len(last) == 3 and sum(last.values()) == total and int(m.group(3)) > 0,
+          seg[-1500:] + log[done:done + 200])
+    return total
+
+
+def value_rows(stmt):
+    """The rows of a multi-row INSERT's VALUES: its parenthesised lists
+    outside string literals ('' inside a literal is two quotes, which
+    toggling twice passes; the target runs with NO_BACKSLASH_ESCAPES)."""
+    body = stmt[stmt.index(" VALUES ") + 8:]
+    n, depth, quoted = 0, 0, False
+    for ch in body:
+        if ch == "'":
+            quoted = not quoted
+        elif quoted:
+            continue
+        elif ch == "(":
+            n += depth == 0
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+    return n
+
+
+def copy_connections(own, tdb, state, total):
     """The target's own record of who wrote the copy: its binlog (MIXED:
     the copy's multi-row INSERTs are statements, each with the id of the
-    connection that ran it; only committed transactions are there). Every
-    INSERT into the migrated tables before the first write of the state row
-    belongs to a copy; with --copy-workers 2 they must come from two
-    connections, and the main connection (which writes the state row) must
-    have written none of them."""
+    connection that ran it; only committed transactions are there). The
+    INSERTs into the migrated tables after the last copy's DELETE and before
+    the first write of the state row are the finished copy: with
+    --copy-workers 2 they must come from two connections, hold exactly the
+    rows the run reported copied, and the main connection (which writes the
+    state row) must have written none of them."""
     text = own.binlog_text()
-    tid, rows_by, state_tid, row_events = None, {}, None, 0
-    for line in text.split("\n"):
-        m = re.search(r"\tQuery\tthread_id=(\d+)", line)
-        if m:
-            tid = m.group(1)
+    if os.environ.get("CDC_MIGRATE_BINLOG_OUT"):
+        open(os.environ["CDC_MIGRATE_BINLOG_OUT"], "w").write(text)
+    rows_by, state_tid, row_events = {}, None, 0
+    # one Query event: "# at N", header with thread_id, statement up to /*!*/;
+    for ev in text.split("\n# at ")[1:]:
+        m = re.search(r"\tQuery\tthread_id=(\d+)", ev)
+        if "### INSERT INTO `%s`." % tdb in ev:
+            row_events += 1
+        if not m:
             continue
-        if "`%s`.`state`" % state in line and "INSERT INTO" in line:
+        tid = m.group(1)
+        stmt = ev[ev.index("\n", m.end()) + 1:].split("/*!*/;\n")
+        stmt = [x for x in stmt if not x.startswith("SET ")]
+        stmt = stmt[0] if stmt else ""
+        if stmt.startswith("INSERT INTO `%s`.`state`" % state):
             state_tid = tid
             break
-        if line.startswith("INSERT INTO `%s`." % tdb):
-            rows_by[tid] = rows_by.get(tid, 0) + line.count("),(") + 1
-        if line.startswith("### INSERT INTO `%s`." % tdb):
-            row_events += 1
-    print("# mysql->mariadb: copy INSERT rows by target connection: %s; state row by %s"
-          % (rows_by, state_tid), flush=True)
-    check("mysql->mariadb: the copy's rows were written by 2 target connections (target's binlog)",
+        if re.match(r"DELETE FROM `%s`\.`[^`]+`\s*$" % tdb, stmt):
+            rows_by = {}  # a copy (re)starts
+        elif stmt.startswith("INSERT INTO `%s`." % tdb):
+            rows_by[tid] = rows_by.get(tid, 0) + value_rows(stmt)
+    print("# mysql->mariadb: the finished copy's rows by target connection (binlog): %s; "
+          "state row by connection %s" % (rows_by, state_tid), flush=True)
+    check("mysql->mariadb: the copy's %d rows were written by 2 target connections, none by the "
+          "main one (target's binlog)" % total,
           len([t for t, n in rows_by.items() if n > 0]) == 2 and state_tid is not None and
-          state_tid not in rows_by and row_events == 0,
+          state_tid not in rows_by and row_events == 0 and sum(rows_by.values()) == total,
           "%s, state by %s, %d row events" % (rows_by, state_tid, row_events))
 
 
@@ -386,9 +445,9 @@ def case_mysql_mariadb():
             own.crash()
             time.sleep(2)
             own.start()
-        one_way("mysql->mariadb", src, tgt, mig, fault, "migmy_astate", KILLS, 0.06,
-                ["--copy-workers", "2"])
-        copy_connections(own, tgt.db, "migmy_astate")
+        total = one_way("mysql->mariadb", src, tgt, mig, fault, "migmy_astate", KILLS, 0.06,
+                        ["--copy-workers", "2"])
+        copy_connections(own, tgt.db, "migmy_astate", total)
     finally:
         checks.finish(own, "CDC_MIGRATE_KEEP")
 
