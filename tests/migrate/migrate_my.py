@@ -518,6 +518,7 @@ def case_dead_letters():
         st = mig.cmd("status")
         check("dead letters (MySQL target): status counts them", "dead_letters: 2" in st.stdout,
               st.stdout + st.stderr)
+        pause_resume(src, mysql, mig, state)
     finally:
         if p and p.poll() is None:
             p.send_signal(signal.SIGTERM)
@@ -527,6 +528,61 @@ def case_dead_letters():
                   "EXISTS '%s'@'%%'" % (state, TGT_USER), db=False)
         if os.path.exists(log):
             os.unlink(log)
+
+
+def binlog_pos(mysql):
+    r = mysql.sql("SHOW BINARY LOG STATUS", db=False)[0]
+    return r[0], int(r[1])
+
+
+def writes_since(mysql, pos, dbs):
+    """The target's own record of what was committed since pos: the
+    Table_map events of MySQL's binlog (row format) naming a table of one
+    of dbs, from pos to now, across rotations (the shared server's binlog
+    holds other sessions' writes too)."""
+    files = [r[0] for r in mysql.sql("SHOW BINARY LOGS", db=False)]
+    n = 0
+    for f in files[files.index(pos[0]):]:
+        q = "SHOW BINLOG EVENTS IN '%s'" % f + (" FROM %d" % pos[1] if f == pos[0] else "")
+        for ev in mysql.sql(q, db=False):
+            if len(ev) > 5 and ev[2] == "Table_map" and any("(%s." % d in ev[5] for d in dbs):
+                n += 1
+    return n
+
+
+def pause_resume(src, mysql, mig, state):
+    """`cdc-migrate pause` on a MySQL target: while paused the target's
+    binlog gets no write to the migrated table or the state database (the
+    shared MySQL runs without performance_schema) and the table none of the
+    source's new rows; after `resume` all of them, equal to the source's."""
+    r = mig.cmd("pause")
+    check("pause (MySQL target): command accepted", r.returncode == 0, r.stdout + r.stderr)
+    time.sleep(2.5)  # the run reads the control within a second
+    p0 = binlog_pos(mysql)
+    src.sql("INSERT INTO t VALUES (20, 20, 'p1'); BEGIN; INSERT INTO t VALUES (21, 21, 'p2');"
+            " UPDATE t SET s = 'p3' WHERE id = 11; DELETE FROM t WHERE id = 15; COMMIT;")
+    time.sleep(4)
+    w = writes_since(mysql, p0, [mysql.db, state])
+    p1 = binlog_pos(mysql)
+    got = mysql.sql("SELECT id, n, s FROM t ORDER BY id")
+    check("pause (MySQL target): nothing reaches the target while paused (its binlog: %d "
+          "writes to the migration's tables or state; rows %s)" % (w, got),
+          w == 0 and [r[0] for r in got] == ["1", "11", "15"] and got[1][2] == "x",
+          "%d writes; %s" % (w, mig.tail()))
+    r = mig.cmd("resume")
+    check("resume (MySQL target): command accepted", r.returncode == 0, r.stdout + r.stderr)
+    want = src.sql("SELECT id, n, s FROM t WHERE id NOT IN (12, 14) ORDER BY id")
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        got = mysql.sql("SELECT id, n, s FROM t ORDER BY id")
+        if got == want:
+            break
+        time.sleep(0.3)
+    w = writes_since(mysql, p1, [mysql.db])
+    check("resume (MySQL target): everything written meanwhile applied, equal to the source "
+          "(its binlog: %d writes to the migrated table)" % w,
+          got == want and [r[0] for r in got] == ["1", "11", "20", "21"] and w > 0,
+          "%s vs %s" % (got, want))
 
 
 # ---- two-way -----------------------------------------------------------------
