@@ -207,11 +207,11 @@ def one_way(label, src, tgt, mig, fault, state, kills_n, pace, extra=()):
         if i < 2 and workers:
             # kill once the workers load rows (progress lines follow the
             # "copying" line), before the copy is done
-            deadline = time.time() + 60
+            deadline = time.time() + 120
             while p.poll() is None and time.time() < deadline and \
                     "cdc-migrate: copy " not in mig.tail(10**9)[at:]:
                 time.sleep(0.01)
-            time.sleep(rnd.uniform(0.0, 0.1))
+            time.sleep(rnd.uniform(0.0, 0.02))
         elif i < 2:
             time.sleep(rnd.uniform(0.2, 1.0))
         else:
@@ -231,6 +231,11 @@ def one_way(label, src, tgt, mig, fault, state, kills_n, pace, extra=()):
         kills["copy" if ph != "streaming" else "apply"] += 1
         seg = mig.tail(10**9)[at:]
         in_wcopy += wcopy in seg and "copy done" not in seg
+        if i < 2 and workers:
+            print("# %s: kill %d: %s, %d progress lines, %s" % (
+                label, i, "copy through workers started" if wcopy in seg else "no copy yet",
+                len(PROGRESS.findall(seg)), "copy done" if "copy done" in seg else "copy unfinished"),
+                flush=True)
     print("# %s: kill -9 during copy %d, during apply %d (%.0fs)" % (label, kills["copy"],
                                                                     kills["apply"], time.time() - t0),
           flush=True)
