@@ -47,8 +47,9 @@ def main():
             " 'alpha-0001', 'beta-0001', '2024-01-02 03:04:05');")
     n = 1
     while n < ROWS:
-        src.sql("INSERT INTO b SELECT id + %d, c1 + id, c2, c3 * 3, c4 + 1, c5 / 3, c6 + INTERVAL id "
-                "SECOND, CONCAT('alpha-', id), CONCAT('beta-', id), c9 FROM b WHERE id + %d <= %d"
+        src.sql("INSERT INTO b SELECT id + %d, c1 + id, c2, c3 * 3, c4 + 1, c5 / 3, "
+                "c6 + INTERVAL id SECOND, CONCAT('alpha-', id), CONCAT('beta-', id), c9 FROM b "
+                "WHERE id + %d <= %d"
                 % (n, n, ROWS))
         n *= 2
     own = MyServer()

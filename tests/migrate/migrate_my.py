@@ -234,7 +234,8 @@ def one_way(label, src, tgt, mig, fault, state, kills_n, pace, extra=()):
         if i < 2 and workers:
             print("# %s: kill %d: %s, %d progress lines, %s" % (
                 label, i, "copy through workers started" if wcopy in seg else "no copy yet",
-                len(PROGRESS.findall(seg)), "copy done" if "copy done" in seg else "copy unfinished"),
+                len(PROGRESS.findall(seg)),
+                "copy done" if "copy done" in seg else "copy unfinished"),
                 flush=True)
     print("# %s: kill -9 during copy %d, during apply %d (%.0fs)" % (label, kills["copy"],
                                                                     kills["apply"], time.time() - t0),
