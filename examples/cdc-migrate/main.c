@@ -46,7 +46,7 @@ static void usage(FILE *f)
           "  --replica-lag-query SQL  a query on the target giving the lag in ms\n"
           "  --dead-letter          refused rows go to cdc_migrate.dead_letter (default: stop)\n"
           "  --stop-at now|CHECKPOINT   stop there (run)  --parallelism N snapshot readers (2)\n"
-          "  --copy-workers N (1)   PostgreSQL: N connections load the copy at once\n"
+          "  --copy-workers N (1)   N more target connections load the copy at once\n"
           "  --start-at CHECKPOINT  no copy: a new migration streams from there (reverse)\n"
           "  --heartbeat-ms N (500)\n"
           "verify / cutover:\n"
