@@ -200,8 +200,32 @@ int cdc__rows_prepare(struct cdc_table *t)
 static inline uint64_t load_le(const uint8_t *p, size_t w, size_t avail)
 {
     if (avail < 8) return cdc__leN(p, w);
-    uint64_t v = cdc__le64(p);
-    return w == 8 ? v : v & ((UINT64_C(1) << (8 * w)) - 1);
+    unsigned s = (unsigned)(64 - 8 * w);
+    return cdc__le64(p) << s >> s;
+}
+
+/* 8 bytes at p, big-endian (one load and a byte swap). */
+static inline uint64_t be64(const uint8_t *p)
+{
+    return ((uint64_t)p[0] << 56) | ((uint64_t)p[1] << 48) | ((uint64_t)p[2] << 40) | ((uint64_t)p[3] << 32) |
+           ((uint64_t)p[4] << 24) | ((uint64_t)p[5] << 16) | ((uint64_t)p[6] << 8) | (uint64_t)p[7];
+}
+
+/* Big-endian w (1..8) bytes at p; one 8-byte load when the input has 8
+ * bytes from p. */
+static inline uint64_t load_be(const uint8_t *p, size_t w, size_t avail)
+{
+    if (avail < 8) return cdc__beN(p, w);
+    return be64(p) >> (64 - 8 * w);
+}
+
+/* TIMESTAMP2 of w = 4 + fb bytes at p. */
+static inline void timestamp2_load(const uint8_t *p, size_t w, size_t avail, int64_t *sec, uint32_t *usec)
+{
+    size_t fb = w - 4;
+    uint64_t x = load_be(p, w, avail);
+    *sec = (int64_t)(x >> (8 * fb));
+    *usec = cdc__frac_usec_raw((uint32_t)(x & ((UINT64_C(1) << (8 * fb)) - 1)), fb);
 }
 
 static inline bool tm_is_zero(const cdc__temporal *tm)
@@ -227,7 +251,7 @@ static inline __attribute__((always_inline)) bool plan_decode(const cdc__col_pla
     }
     case PLAN_UINT:
     case PLAN_LE_UINT: v->v.u = load_le(p, w, avail); break;
-    case PLAN_BE_UINT: v->v.u = cdc__beN(p, w); break;
+    case PLAN_BE_UINT: v->v.u = load_be(p, w, avail); break;
     case PLAN_FLOAT: {
         uint32_t u = cdc__le32(p);
         memcpy(&v->v.f, &u, 4);
@@ -249,7 +273,9 @@ static inline __attribute__((always_inline)) bool plan_decode(const cdc__col_pla
         /* up to 18 digits: checked and read as an integer in one pass,
          * which the getters and the JSON text then use */
         if (pl->dec.n) {
-            if (!cdc__decimal_groups_to_i64(p, &pl->dec, &v->v.dec.unscaled)) return false;
+            if (!(w <= 8 && avail >= 8 ? cdc__decimal_groups_to_i64_be(be64(p), &pl->dec, &v->v.dec.unscaled)
+                                       : cdc__decimal_groups_to_i64(p, &pl->dec, &v->v.dec.unscaled)))
+                return false;
             v->flags |= CDC_VF_SCALED;
         } else {
             cdc__err scratch;
@@ -264,13 +290,13 @@ static inline __attribute__((always_inline)) bool plan_decode(const cdc__col_pla
         break;
     case PLAN_TIME2: cdc__time2_unpack(p, pl->fsp, &v->v.tm); break;
     case PLAN_DATETIME2:
-        cdc__datetime2_unpack(p, pl->fsp, &v->v.tm);
+        cdc__datetime2_unpack_be(load_be(p, w, avail), w - 5, &v->v.tm);
         if (tm_is_zero(&v->v.tm)) v->flags |= CDC_VF_ZERO_DATE;
         break;
     case PLAN_TIMESTAMP2: {
         int64_t sec;
         uint32_t usec;
-        cdc__timestamp2_unpack(p, pl->fsp, &sec, &usec);
+        timestamp2_load(p, w, avail, &sec, &usec);
         v->v.ts.sec = sec;
         v->v.ts.usec = usec;
         if (!sec && !usec) v->flags |= CDC_VF_ZERO_DATE; /* the zero date, not 1970 */
@@ -414,7 +440,7 @@ static inline __attribute__((always_inline)) bool plan_cell(const cdc__col_plan 
     }
     case PLAN_UINT:
     case PLAN_LE_UINT: cell->v.u = load_le(p, w, avail); break;
-    case PLAN_BE_UINT: cell->v.u = cdc__beN(p, w); break;
+    case PLAN_BE_UINT: cell->v.u = load_be(p, w, avail); break;
     case PLAN_FLOAT: {
         uint32_t u = cdc__le32(p);
         float f;
@@ -435,7 +461,10 @@ static inline __attribute__((always_inline)) bool plan_cell(const cdc__col_plan 
         break;
     }
     case PLAN_DECIMAL:
-        if (!pl->dec.n || !cdc__decimal_groups_to_i64(p, &pl->dec, &cell->v.i)) return false;
+        if (!pl->dec.n) return false;
+        if (!(w <= 8 && avail >= 8 ? cdc__decimal_groups_to_i64_be(be64(p), &pl->dec, &cell->v.i)
+                                   : cdc__decimal_groups_to_i64(p, &pl->dec, &cell->v.i)))
+            return false;
         break;
     case PLAN_DATE:
     case PLAN_TIME2:
@@ -443,7 +472,7 @@ static inline __attribute__((always_inline)) bool plan_cell(const cdc__col_plan 
         cdc__temporal tm;
         if (pl->op == PLAN_DATE) cdc__date_unpack(cdc__le24(p), &tm);
         else if (pl->op == PLAN_TIME2) cdc__time2_unpack(p, pl->fsp, &tm);
-        else cdc__datetime2_unpack(p, pl->fsp, &tm);
+        else cdc__datetime2_unpack_be(load_be(p, w, avail), w - 5, &tm);
         cell_tm(&tm, cell);
         if (pl->op != PLAN_TIME2 && tm_is_zero(&tm)) cell->flags |= CDC_CELL_ZERO_DATE;
         break;
@@ -451,7 +480,7 @@ static inline __attribute__((always_inline)) bool plan_cell(const cdc__col_plan 
     case PLAN_TIMESTAMP2: {
         int64_t sec;
         uint32_t usec;
-        cdc__timestamp2_unpack(p, pl->fsp, &sec, &usec);
+        timestamp2_load(p, w, avail, &sec, &usec);
         cell_ts(sec, usec, !sec && !usec, cell);
         break;
     }
@@ -461,6 +490,12 @@ static inline __attribute__((always_inline)) bool plan_cell(const cdc__col_plan 
     v->v.b = (cdc_bytes){p, avail};
     *used = w;
     return true;
+}
+
+bool cdc__rows_plan_cell(const cdc__col_plan *pl, const uint8_t *p, size_t avail, cdc_cell *cell, size_t *used)
+{
+    cdc_value scratch;
+    return plan_cell(pl, p, avail, &scratch, cell, used);
 }
 
 /* A pending value's cell: its bytes were measured (and a DECIMAL's
