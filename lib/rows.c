@@ -670,6 +670,46 @@ image_loop_dense(const struct cdc_table *t, size_t n, const cdc__col_plan *plan,
     return CDC_OK;
 }
 
+/* A value of the dense cells loop that plan_cell refused (a PLAN_SLOW
+ * column, a wide DECIMAL, a malformed value): decoded the usual way,
+ * then its cell made from it. Out of line, so that the loop keeps its
+ * few pointers in registers. */
+static __attribute__((noinline)) int dense_cell_slow(const struct cdc_table *t, size_t i, const uint8_t *p,
+                                                     size_t avail, cdc_value *v, cdc_cell *cell, size_t *used,
+                                                     cdc__rows_where *where, cdc__err *err)
+{
+    if (!plan_decode(&t->plan[i], &t->cols[i], p, avail, v, used)) {
+        int rc = decode_slow(&t->cols[i], i, p, avail, v, used, where, err);
+        if (rc) return rc;
+    }
+    cdc__value_cell(v, cell);
+    return CDC_OK;
+}
+
+/* image_loop_dense for cdc__rows_image_cells, with the table's plan:
+ * each value's cell made from its bytes and the value left pending. */
+static inline __attribute__((always_inline)) int image_loop_dense_cells(const struct cdc_table *t, size_t n,
+                                                                        cdc__reader *r, cdc_value *vals,
+                                                                        uint8_t *present, cdc__rows_where *where,
+                                                                        cdc_cell *cells, cdc__err *err)
+{
+    const cdc__col_plan *plan = t->plan;
+    const uint8_t *p = cdc__rd_ptr(r), *end = r->p + r->len;
+    for (size_t i = 0; i < n; i++) {
+        size_t avail = (size_t)(end - p), used;
+        if (plan_cell(&plan[i], p, avail, &vals[i], &cells[i], &used)) {
+            present[i] = CDC__PRESENT_PENDING;
+        } else {
+            present[i] = 1;
+            int rc = dense_cell_slow(t, i, p, avail, &vals[i], &cells[i], &used, where, err);
+            if (rc) return rc;
+        }
+        p += used;
+    }
+    r->off = (size_t)(p - r->p);
+    return CDC_OK;
+}
+
 /* 1 when none of the first n bits of the NULL bitmap is set. */
 static inline bool no_nulls(const uint8_t *nulls, size_t n)
 {
@@ -717,7 +757,9 @@ rows_image(const struct cdc_table *t, const cdc__rows_ev *ev, const uint8_t *bit
     }
     lazy = lazy && !own; /* making a value later needs the table's plan */
     int rc;
-    if (npresent == n && !pbits && no_nulls(nulls, npresent))
+    if (npresent == n && !pbits && no_nulls(nulls, npresent) && cells && lazy)
+        rc = image_loop_dense_cells(t, n, r, vals, present, where, cells, err);
+    else if (npresent == n && !pbits && no_nulls(nulls, npresent))
         rc = lazy ? image_loop_dense(t, n, plan, r, vals, present, where, true, cells, err)
                   : image_loop_dense(t, n, plan, r, vals, present, where, false, cells, err);
     else if (lazy)
