@@ -466,13 +466,35 @@ static inline __attribute__((always_inline)) bool plan_cell(const cdc__col_plan 
                                    : cdc__decimal_groups_to_i64(p, &pl->dec, &cell->v.i)))
             return false;
         break;
-    case PLAN_DATE:
-    case PLAN_TIME2:
     case PLAN_DATETIME2: {
+        size_t fb = w - 5;
+        uint64_t x = load_be(p, w, avail);
+        int64_t intpart = (int64_t)(x >> (8 * fb)) - 0x8000000000LL;
+        if (intpart >= 0) { /* every valid DATETIME: its fields straight from the bits */
+            uint32_t usec = cdc__frac_usec_raw((uint32_t)(x & ((UINT64_C(1) << (8 * fb)) - 1)), fb);
+            uint64_t ymd = (uint64_t)intpart >> 17, ym = ymd >> 5;
+            uint32_t hms = (uint32_t)intpart & 0x1ffff;
+            cell->v.tm.year = (int16_t)(ym / 13);
+            cell->v.tm.month = (uint8_t)(ym % 13);
+            cell->v.tm.day = (uint8_t)(ymd & 31);
+            cell->v.tm.hour = (uint16_t)(hms >> 12);
+            cell->v.tm.minute = (uint8_t)((hms >> 6) & 63);
+            cell->v.tm.second = (uint8_t)(hms & 63);
+            cell->usec = usec;
+            if (!intpart && !usec) cell->flags |= CDC_CELL_ZERO_DATE;
+            break;
+        }
+        cdc__temporal tm; /* the sign bit clear: what cdc__datetime2_unpack makes of it */
+        cdc__datetime2_unpack_be(x, fb, &tm);
+        cell_tm(&tm, cell);
+        if (tm_is_zero(&tm)) cell->flags |= CDC_CELL_ZERO_DATE;
+        break;
+    }
+    case PLAN_DATE:
+    case PLAN_TIME2: {
         cdc__temporal tm;
         if (pl->op == PLAN_DATE) cdc__date_unpack(cdc__le24(p), &tm);
-        else if (pl->op == PLAN_TIME2) cdc__time2_unpack(p, pl->fsp, &tm);
-        else cdc__datetime2_unpack_be(load_be(p, w, avail), w - 5, &tm);
+        else cdc__time2_unpack(p, pl->fsp, &tm);
         cell_tm(&tm, cell);
         if (pl->op != PLAN_TIME2 && tm_is_zero(&tm)) cell->flags |= CDC_CELL_ZERO_DATE;
         break;
@@ -768,7 +790,7 @@ rows_image(const struct cdc_table *t, const cdc__rows_ev *ev, const uint8_t *bit
     else
         rc = image_loop(t, n, plan, bitmap, npresent, nulls, pbits, r, vals, present, before, before_present,
                         jbufs, where, false, cells, err);
-    cdc__free(t->alloc, own);
+    if (own) cdc__free(t->alloc, own);
     return rc;
 }
 
