@@ -1166,6 +1166,16 @@ static int cells_fail(int code, char *err, size_t errlen, const char *fmt, ...)
 int cdc_change_cells(const cdc_change *c, int image, size_t first, size_t count, cdc_cell *cells,
                      size_t cell_size, char *err, size_t errlen)
 {
+    /* the usual call: a whole image the decoder made as cells (c->ncols
+     * <= the table's columns, so none of the checks below can fail) */
+    if (c && cells && cell_size == sizeof(cdc_cell) && first == 0 && count == c->ncols) {
+        const cdc_cell *made = image == CDC_IMAGE_AFTER ? c->ca : image == CDC_IMAGE_BEFORE ? c->cb : NULL;
+        if (made) {
+            ((cdc_change *)c)->cells_read = true; /* decoder-owned */
+            memcpy(cells, made, count * sizeof *cells);
+            return CDC_OK;
+        }
+    }
     if (!c || (!cells && count))
         return cells_fail(CDC_ERR_INVALID, err, errlen, "cdc_change_cells: %s is NULL", c ? "cells" : "change");
     if (image != CDC_IMAGE_BEFORE && image != CDC_IMAGE_AFTER)

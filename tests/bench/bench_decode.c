@@ -178,7 +178,9 @@ static int on_change_cells(const cdc_change *c, void *ud)
                 if (!(v->flags & CDC_CELL_DECIMAL_WIDE)) s.dsum += (uint64_t)v->v.i + v->scale;
                 else wide_decimal(&s, c, image, i); /* wider than 64 bits: the text form */
                 break;
-            case CDC_KIND_TIMESTAMP: s.tsum += (uint64_t)(v->v.i / 1000000) + v->usec; break;
+            case CDC_KIND_TIMESTAMP: /* epoch microseconds, never negative (TIMESTAMP starts at 1970) */
+                s.tsum += (uint64_t)v->v.i / 1000000 + v->usec;
+                break;
             case CDC_KIND_DATE: case CDC_KIND_TIME: case CDC_KIND_DATETIME:
                 s.tsum += (uint64_t)v->v.tm.year + v->v.tm.month + v->v.tm.day + v->v.tm.hour + v->v.tm.minute +
                           v->v.tm.second + v->usec;
