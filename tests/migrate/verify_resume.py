@@ -229,9 +229,12 @@ def run(flavor, tg, label):
 
     # 1. uninterrupted
     t0 = time.time()
+    start = log_size(tg)
     v = subprocess.run(vargs + ["--restart"], env=env(), capture_output=True, text=True,
                        timeout=900)
     dur = time.time() - t0
+    time.sleep(0.3)
+    once = digests(tg, start, log_size(tg))
     m = re.search(r"(\d+) of (\d+) chunks equal by their digests", v.stderr)
     chunks = int(m.group(2)) if m else -1
     check("%s: uninterrupted verify lists exactly the planted differences (%.1fs, %d chunks)"
@@ -239,6 +242,8 @@ def run(flavor, tg, label):
           v.returncode == 4 and report(v.stdout) == planted and
           "DIFFERENT: 4 rows differ" in v.stdout and "resuming" not in v.stderr and
           chunks > 3 * 2 * 4, v.stdout + v.stderr[-1500:])
+    check("%s: the target's log shows each chunk's digest once in it (%d)" % (label, len(once)),
+          len(once) == chunks and len(set(once)) == chunks, str(once[:5]))
 
     # 2. killed and resumed
     kills = 0
@@ -247,6 +252,7 @@ def run(flavor, tg, label):
     prev_state = None
     problems = []
     resumes = 0
+    all_digests = []
     landed = 0  # kills that left an unfinished run behind
     while inv < 30:
         extra = ["--restart"] if inv == 0 else []
@@ -266,6 +272,7 @@ def run(flavor, tg, label):
         time.sleep(0.3)  # the target logs what it had received
         end = log_size(tg)
         seen_digests = digests(tg, start, end)
+        all_digests.append(seen_digests)
         reached = not killed or bool(seen_digests)  # got past its start-up
         if inv > 0 and prev_state[0]:
             # an unfinished run: resumed from exactly what the target holds,
@@ -312,6 +319,17 @@ def run(flavor, tg, label):
     check("%s: each resumed invocation continued from the target's recorded chunk and re-read "
           "none below it (target's statement log)" % label, not problems and landed >= KILLS,
           "\n".join(problems)[:3000])
+    # every chunk digested, and twice only those in flight at a kill (a
+    # batch: 4 per worker, 2 workers)
+    counts = {}
+    for inv_d in all_digests:
+        for d in set(inv_d):
+            counts[d] = counts.get(d, 0) + 1
+    twice = sum(c - 1 for c in counts.values())
+    check("%s: across the invocations every chunk was digested, %d again (at most a batch a "
+          "kill)" % (label, twice),
+          set(counts) == set(once) and twice <= 8 * landed, "%d of %d chunks" % (
+              len(set(counts) & set(once)), len(once)))
     if last:
         rc, out, err = last
         m = re.search(r"run \d+ as a whole \(resumed (\d+) times\): (\d+) source rows, (\d+) of "
