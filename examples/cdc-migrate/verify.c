@@ -974,11 +974,11 @@ int cmd_verify(const mopts *o)
     long diff = 0;
     vprog vp;
     char err[2048];
-    int rc = vprog_open(&vp, tg, o, o->verify_restart, err, sizeof err);
-    if (rc)
-        fprintf(stderr, "cdc-migrate: verify: the progress table: %s\n", err);
-    else
-        rc = verify_all(o, &s, m, tg, &vp, &diff);
+    int keep = !vprog_open(&vp, tg, o, o->verify_restart, err, sizeof err);
+    if (!keep) /* e.g. an account that may only read the target */
+        fprintf(stderr, "cdc-migrate: verify: progress not kept, this run cannot be resumed: "
+                "%s\n", err);
+    int rc = verify_all(o, &s, m, tg, keep ? &vp : NULL, &diff);
     vprog_free(&vp);
     if (rc == 0) {
         if (diff == 0)

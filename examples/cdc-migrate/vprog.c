@@ -33,6 +33,18 @@ static char *dup_or_null(const char *s)
     return s ? xstrdup(s) : NULL;
 }
 
+/* Runs a "BEGIN; ...; COMMIT" batch; on failure rolls back, so the
+ * connection is not left inside a failed (PostgreSQL) or open (MySQL)
+ * transaction for the reads that follow. */
+static int tx(vprog *p, const char *sql, char *err, size_t errlen)
+{
+    if (p->tg->ops->exec(p->tg, sql, err, errlen) >= 0)
+        return 0;
+    char e2[256];
+    p->tg->ops->exec(p->tg, "ROLLBACK", e2, sizeof e2); /* the first error is the one to tell */
+    return -1;
+}
+
 static int create_tables(vprog *p, char *err, size_t errlen)
 {
     int pg = !strcmp(p->tg->ops->kind, "postgresql");
@@ -160,7 +172,7 @@ int vprog_open(vprog *p, target *tg, const mopts *o, int restart, char *err, siz
         lit(p, &q, o->name);
         mbuf_printf(&q, ", %lld, %lld, 0, 0); COMMIT", p->run_id, p->started_ms);
     }
-    if (tg->ops->exec(tg, mbuf_str(&q), err, errlen) < 0)
+    if (tx(p, mbuf_str(&q), err, errlen))
         goto out;
     rc = 0;
 out:
@@ -210,7 +222,7 @@ int vprog_save(vprog *p, const vprog_table *t, const vprog_chunk *add, size_t n,
         mbuf_puts(&q, ";");
     }
     mbuf_puts(&q, " COMMIT");
-    int rc = p->tg->ops->exec(p->tg, mbuf_str(&q), err, errlen) < 0 ? -1 : 0;
+    int rc = tx(p, mbuf_str(&q), err, errlen);
     mbuf_free(&q);
     return rc;
 }
