@@ -797,7 +797,7 @@ static int verify_all(const mopts *o, mschema *s, MYSQL *m, target *tg, vprog *v
         }
     }
     vpool pool;
-    pool_open(&v, &pool, o->verify_workers);
+    pool_open(&v, &pool, o->verify_rows ? 1 : o->verify_workers); /* rows only: no pool */
     size_t batch = (size_t)pool.nw * VERIFY_BATCH_PER_WORKER, nc = 0;
     vchunk *c = xcalloc(batch, sizeof *c);
     for (size_t ti = 0; ti < s->n; ti++) {
