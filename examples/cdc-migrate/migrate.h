@@ -103,7 +103,10 @@ typedef struct mopts {
     int zero_date_null;       /* 1: zero dates become NULL; 0: error */
     int nul_strip;            /* 1: NUL bytes dropped from text; 0: error */
     int nul_keep;             /* the target stores NUL bytes in text (MySQL/MariaDB) */
-    int indexes;              /* create secondary indexes after the copy */
+    int indexes;              /* create secondary indexes after the copy (and apply index
+                               * DDL; 0: index DDL skipped) */
+    int index_ddl_skip;       /* index DDL the mapping cannot express (FULLTEXT, SPATIAL,
+                               * functional): 1 skipped with a log line, 0 stops the run */
     long batch_txns, batch_rows, batch_ms;
     long max_rows_per_sec;
     long latency_ms;          /* adaptive throttle target commit latency */
