@@ -1357,6 +1357,99 @@ out:
     return rc;
 }
 
+void ddl_tables_parse(const char *sql, size_t len, const char *defdb, size_t dblen,
+                      ddl_tables *out)
+{
+    memset(out, 0, sizeof *out);
+    toks k = {0};
+    if (lex(sql, len, &k))
+        goto out;
+    int create = eat_kw(&k, "CREATE");
+    if (!create && !eat_kw(&k, "DROP"))
+        goto out;
+    if (create && eat_kw(&k, "OR") && eat_kw(&k, "REPLACE"))
+        out->replace = 1;
+    out->temporary = eat_kw(&k, "TEMPORARY");
+    if (!eat_kw(&k, "TABLE"))
+        goto out;
+    if (eat_kw(&k, "IF")) {
+        eat_kw(&k, "NOT");
+        if (!eat_kw(&k, "EXISTS"))
+            goto out;
+    }
+    do {
+        const char *db, *name;
+        if (out->n >= sizeof out->db / sizeof out->db[0] || table_name(&k, &db, &name))
+            goto out;
+        if (!db) {
+            char *d = xmalloc(dblen + 1);
+            memcpy(d, defdb, dblen);
+            d[dblen] = 0;
+            out->db[out->n] = d;
+        } else {
+            out->db[out->n] = xstrdup(db);
+        }
+        out->name[out->n++] = xstrdup(name);
+    } while (!create && eat_ch(&k, ','));
+    out->kind = create ? 'C' : 'X';
+    for (int depth = 0; create && peek(&k); k.i++) {
+        tok *t = peek(&k);
+        depth += t->kind == '(' ? 1 : t->kind == ')' ? -1 : 0;
+        if (depth == 0 && t->kind == 'i' &&
+            (!strcasecmp(t->text, "SELECT") || !strcasecmp(t->text, "AS")))
+            out->select = 1;
+    }
+out:
+    if (!out->kind)
+        ddl_tables_free(out);
+    toks_free(&k);
+}
+
+void ddl_tables_free(ddl_tables *x)
+{
+    for (size_t i = 0; i < x->n; i++) {
+        free(x->db[i]);
+        free(x->name[i]);
+    }
+    x->n = 0;
+}
+
+int ddl_create_table(const mopts *o, target *tg, const char *db, const char *name,
+                     mschema *fresh, char *why, size_t wl)
+{
+    char err[1024];
+    memset(fresh, 0, sizeof *fresh);
+    MYSQL *m = src_connect(o, err, sizeof err);
+    if (!m) {
+        snprintf(why, wl, "%s", err);
+        return -1;
+    }
+    mopts one = *o;
+    one.tables = name;
+    one.database = db;
+    int rc = -1;
+    if (schema_load(m, &one, fresh, err, sizeof err)) {
+        snprintf(why, wl, "reading the new table's definition: %s", err);
+        goto out;
+    }
+    if (fresh->n != 1) {
+        snprintf(why, wl, "the source has no table %s.%s now: it changed again since", db, name);
+        goto out;
+    }
+    tg->ops->prepare(&one, fresh);
+    if (tg->ops->setup(tg, &one, fresh, err, sizeof err) ||
+        (o->indexes && tg->ops->indexes(tg, &one, fresh, err, sizeof err))) {
+        snprintf(why, wl, "creating it on the target: %s", err);
+        goto out;
+    }
+    rc = 0;
+out:
+    mysql_close(m);
+    if (rc)
+        schema_free(fresh);
+    return rc;
+}
+
 void ddl_plan_commit(ddl_plan *p)
 {
     mtable tmp = *p->t;

@@ -109,6 +109,14 @@ def definition(side, db, table):
                     "ORDER BY ORDINAL_POSITION" % (db, table), db=False)
 
 
+def indexes(side, db, table):
+    """Secondary index rows: name, non-unique, position, column, prefix."""
+    return side.sql("SELECT INDEX_NAME, NON_UNIQUE, SEQ_IN_INDEX, COLUMN_NAME, COALESCE(SUB_PART,"
+                    " '') FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = '%s' AND "
+                    "TABLE_NAME = '%s' AND INDEX_NAME <> 'PRIMARY' ORDER BY 1, 3" % (db, table),
+                    db=False)
+
+
 def rows(side, table):
     return side.sql("SELECT * FROM %s ORDER BY id" % table)
 
@@ -161,6 +169,13 @@ def scenario(label, src, tgt, mig, state, unsupported):
         "UPDATE t SET c2 = id / 7, c1 = CONCAT('x', id) WHERE id % 3 = 0",
         "ALTER TABLE t MODIFY COLUMN s VARCHAR(100)",
         "UPDATE t SET s = REPEAT('y', 90) WHERE id % 5 = 0",
+        "CREATE INDEX in1 ON t (n)",
+        "ALTER TABLE t ADD UNIQUE KEY us (s(8), id), ADD INDEX (c1(5))",
+        "ALTER TABLE t RENAME INDEX in1 TO in2",
+        "DROP INDEX c1 ON t",
+        "ALTER TABLE w ADD INDEX wn (n), ALGORITHM=INPLACE, LOCK=NONE",
+        "ALTER TABLE w DROP INDEX wn, ADD INDEX wn2 (n DESC, id)",
+        "CREATE UNIQUE INDEX rv ON r (v)",
         "ALTER TABLE t CHANGE COLUMN a a2 BIGINT NOT NULL",
         "UPDATE t SET a2 = a2 * 10000000000 WHERE id % 4 = 0",
         "ALTER TABLE t RENAME COLUMN s TO s2",
@@ -179,7 +194,7 @@ def scenario(label, src, tgt, mig, state, unsupported):
     for q in ddl:
         n0 = mig.tail(10**7).count("cdc-migrate: DDL applied at")
         src.sql(q)
-        if q.startswith(("ALTER", "RENAME", "TRUNCATE")):
+        if q.startswith(("ALTER", "RENAME", "TRUNCATE", "CREATE", "DROP")):
             deadline = time.time() + 60
             while (mig.tail(10**7).count("cdc-migrate: DDL applied at") == n0 and
                    time.time() < deadline and p.poll() is None):
@@ -188,7 +203,7 @@ def scenario(label, src, tgt, mig, state, unsupported):
     check("%s: run follows every DDL" % label, p.poll() is None, mig.tail())
     log = mig.tail(10**7)
     applied = log.count("cdc-migrate: DDL applied at")
-    check("%s: 10 DDL statements applied" % label, applied == 10, "%d; %s" % (applied, log[-3000:]))
+    check("%s: 17 DDL statements applied" % label, applied == 17, "%d; %s" % (applied, log[-3000:]))
 
     # kill -9 between the target's ALTER and the checkpoint past it
     p.terminate()
@@ -217,6 +232,34 @@ def scenario(label, src, tgt, mig, state, unsupported):
           mig.tail())
     src.sql("UPDATE t SET k1 = id, d = d + 0.0001 WHERE id % 2 = 0")
 
+    # kill -9 between the target's index DDL and the checkpoint past it
+    p.terminate()
+    p.wait()
+    mig.env["CDC_MIGRATE_TEST_EXIT_AFTER_DDL"] = "1"
+    p = mig.start()
+    time.sleep(1)
+    src.sql("CREATE INDEX ik ON t (k1, n)")
+    try:
+        rc = p.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        rc = "hung"
+    del mig.env["CDC_MIGRATE_TEST_EXIT_AFTER_DDL"]
+    check("%s: crash hook fired after the target took CREATE INDEX" % label,
+          rc == 9 and ["ik", "1", "1", "k1", ""] in indexes(tgt, tgt.db, "t"),
+          "rc %s %s %s" % (rc, indexes(tgt, tgt.db, "t"), mig.tail()))
+    n0 = mig.tail(10**7).count("has the definition the statement makes already")
+    p = mig.start()
+    deadline = time.time() + 90
+    while (mig.tail(10**7).count("has the definition the statement makes already") == n0 and
+           time.time() < deadline and p.poll() is None):
+        time.sleep(0.2)
+    src.sql("UPDATE t SET n = n + 1 WHERE id > 1000")
+    check("%s: the re-run finds the index made and goes on" % label,
+          p.poll() is None and
+          mig.tail(10**7).count("has the definition the statement makes already") == n0 + 1,
+          mig.tail())
+
     outs = [w.stop() for w in writers]
     check("%s: writers ran without errors" % label, all(o[0] == 0 for o in outs), str(outs))
     print("# %s: writers sent %d transactions (%.0fs)" % (label, sum(w.txns for w in writers),
@@ -229,12 +272,41 @@ def scenario(label, src, tgt, mig, state, unsupported):
         a, b = definition(src, src.db, t), definition(tgt, tgt.db, t)
         check("%s: %s definition equal (names, order, types, nullability)" % (label, t), a == b,
               "\n source %s\n target %s" % (a, b))
+        a, b = indexes(src, src.db, t), indexes(tgt, tgt.db, t)
+        check("%s: %s indexes equal (information_schema.STATISTICS)" % (label, t), a == b,
+              "\n source %s\n target %s" % (a, b))
         a, b = rows(src, t), rows(tgt, t)
         check("%s: %s rows equal (%d, each server's SELECT)" % (label, t, len(a)), a == b,
               "first differences %s" % [(x, y) for x, y in zip(a, b) if x != y][:3])
     v = mig.cmd("verify")
     check("%s: verify says identical" % label,
           v.returncode == 0 and "verify: identical" in v.stdout, v.stdout + v.stderr)
+
+    # an index the target cannot have: the run stops (the default); the
+    # runbook's skip-ddl moves the checkpoint past it and the run goes on
+    fts = "ALTER TABLE t ADD FULLTEXT INDEX fs (s2)"
+    src.sql(fts)
+    try:
+        rc = p.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        rc = "hung"
+    log = mig.tail(3000)
+    check("%s: FULLTEXT index stops the run by default (exit 3)" % label,
+          rc == 3 and "not applied: \"%s\" ending at cdc1:" % fts in log and
+          "a FULLTEXT index" in log and "--unmapped-index-ddl skip" in log, "rc %s %s" % (rc, log))
+    ck = log.split("skip-ddl --checkpoint '")[-1].split("'")[0]
+    sk = mig.cmd("skip-ddl", ["--checkpoint", ck])
+    now = tgt.sql("SELECT checkpoint FROM %s.state WHERE name = 'ddl'" % state, db=False)
+    check("%s: skip-ddl sets the checkpoint to the DDL's end" % label,
+          sk.returncode == 0 and now == [[ck]], "%s %s %s" % (now, ck, sk.stdout + sk.stderr))
+    p = mig.start()
+    src.sql("UPDATE t SET n = n + 3 WHERE id > 1000; INSERT INTO w VALUES (5000, 1)")
+    check("%s: after skip-ddl the run goes on and catches up" % label,
+          converge(src, tgt, names) and p.poll() is None, mig.tail())
+    check("%s: the skipped index is only on the source" % label,
+          "fs" in [r[0] for r in indexes(src, src.db, "t")] and
+          "fs" not in [r[0] for r in indexes(tgt, tgt.db, "t")])
 
     # a statement the target cannot take exactly: the run stops naming it
     before = definition(tgt, tgt.db, "t")
