@@ -1309,6 +1309,16 @@ static int stream_config(run *r, cdc_config *cfg, const char *start)
     mbuf tl = {0};
     for (size_t i = 0; i < r->s->n; i++)
         mbuf_printf(&tl, "%s%s.%s", i ? "," : "", r->s->t[i].db, r->s->t[i].name);
+    /* and those of --tables it has not (yet): a CREATE TABLE of one is applied */
+    for (const char *p = o->tables; p && *p;) {
+        const char *e = strchr(p, ',');
+        size_t l = e ? (size_t)(e - p) : strlen(p);
+        char nm[256];
+        snprintf(nm, sizeof nm, "%.*s", (int)(l < 255 ? l : 255), p);
+        if (*nm && !schema_find(r->s, o->database, nm))
+            mbuf_printf(&tl, "%s%s.%s", tl.len ? "," : "", o->database, nm);
+        p += l + (e != NULL);
+    }
     /* Loop prevention: what a reverse migration applied to this source
      * carries its marker row first; the stream drops it whole. */
     char marker[300];

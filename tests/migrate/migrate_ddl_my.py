@@ -12,15 +12,21 @@ source the whole time while `cdc-migrate run` follows and the test runs DDL
 of every covered kind on the source: ADD COLUMN (FIRST, AFTER, string and
 number defaults, NOT NULL), MODIFY (a wider type), CHANGE (rename and type),
 RENAME COLUMN, DROP COLUMN, RENAME TABLE and ALTER TABLE ... RENAME TO,
-TRUNCATE. Then the run is killed by the crash hook right after the target
-took an ALTER and before the checkpoint past it (the window MySQL's
-implicit DDL commit opens); started again, it must find the ALTER applied
-and go on. After the writers stop, the tables' definitions (column names,
-order, types, nullability from each server's information_schema) and rows
-(each server's own SELECT) must be equal, and `cdc-migrate verify` must say
-identical. Last, a statement the target cannot take exactly stops the run
-(exit 3) with a message naming the statement, its binlog position and why,
-and the target's table is left as it was.
+TRUNCATE, index DDL (CREATE [UNIQUE] INDEX, ADD [UNIQUE] INDEX/KEY with
+prefix lengths, unnamed, DESC, RENAME INDEX, DROP INDEX both ways),
+CREATE TABLE and CREATE TABLE ... LIKE. Then the run is killed by the crash
+hook right after the target took an ALTER and before the checkpoint past
+it (the window MySQL's implicit DDL commit opens); started again, it must
+find the ALTER applied and go on; the same for a CREATE INDEX and a CREATE
+TABLE. A DROP TABLE stops the run by default and is applied with
+--on-drop-table apply. After the writers stop, the tables' definitions
+(column names, order, types, nullability from each server's
+information_schema), secondary indexes (information_schema.STATISTICS) and
+rows (each server's own SELECT) must be equal, and `cdc-migrate verify`
+must say identical. A FULLTEXT index stops the run; `skip-ddl` past it lets
+the run go on. Last, a statement the target cannot take exactly stops the
+run (exit 3) with a message naming the statement, its binlog position and
+why, and the target's table is left as it was.
 
 Ends with "N passed, N failed". Needs tests/servers/testenv.sh's servers;
 fails, never skips, without them.
@@ -176,6 +182,11 @@ def scenario(label, src, tgt, mig, state, unsupported):
         "ALTER TABLE w ADD INDEX wn (n), ALGORITHM=INPLACE, LOCK=NONE",
         "ALTER TABLE w DROP INDEX wn, ADD INDEX wn2 (n DESC, id)",
         "CREATE UNIQUE INDEX rv ON r (v)",
+        "CREATE TABLE nt (id INT NOT NULL PRIMARY KEY, v VARCHAR(20), KEY kv (v)) "
+        "CHARACTER SET utf8mb4",
+        "INSERT INTO nt VALUES (1, 'a'), (2, 'b'); UPDATE nt SET v = 'c' WHERE id = 1",
+        "CREATE TABLE nl LIKE nt",
+        "INSERT INTO nl VALUES (7, 'z')",
         "ALTER TABLE t CHANGE COLUMN a a2 BIGINT NOT NULL",
         "UPDATE t SET a2 = a2 * 10000000000 WHERE id % 4 = 0",
         "ALTER TABLE t RENAME COLUMN s TO s2",
@@ -203,7 +214,7 @@ def scenario(label, src, tgt, mig, state, unsupported):
     check("%s: run follows every DDL" % label, p.poll() is None, mig.tail())
     log = mig.tail(10**7)
     applied = log.count("cdc-migrate: DDL applied at")
-    check("%s: 17 DDL statements applied" % label, applied == 17, "%d; %s" % (applied, log[-3000:]))
+    check("%s: 19 DDL statements applied" % label, applied == 19, "%d; %s" % (applied, log[-3000:]))
 
     # kill -9 between the target's ALTER and the checkpoint past it
     p.terminate()
@@ -260,11 +271,48 @@ def scenario(label, src, tgt, mig, state, unsupported):
           mig.tail(10**7).count("has the definition the statement makes already") == n0 + 1,
           mig.tail())
 
+    # DROP TABLE of a migrated table: stops by default, the target's
+    # table intact; applied when started again with --on-drop-table apply
+    src.sql("DROP TABLE nl")
+    try:
+        rc = p.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        rc = "hung"
+    check("%s: DROP TABLE stops the run by default, the target's table kept" % label,
+          rc == 3 and "DROP TABLE of a migrated table stops the run" in mig.tail() and
+          "nl" in tables(tgt, tgt.db), "rc %s %s" % (rc, mig.tail()))
+    p = mig.start(["--on-drop-table", "apply"])
+    deadline = time.time() + 60
+    while "nl" in tables(tgt, tgt.db) and time.time() < deadline and p.poll() is None:
+        time.sleep(0.2)
+    check("%s: with --on-drop-table apply the target's table is dropped" % label,
+          "nl" not in tables(tgt, tgt.db) and p.poll() is None, mig.tail())
+
+    # kill -9 between the target's CREATE TABLE and the checkpoint past it
+    p.terminate()
+    p.wait()
+    mig.env["CDC_MIGRATE_TEST_EXIT_AFTER_DDL"] = "1"
+    p = mig.start()
+    time.sleep(1)
+    src.sql("CREATE TABLE nk (id INT NOT NULL PRIMARY KEY, v INT, UNIQUE KEY uv (v))")
+    try:
+        rc = p.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        rc = "hung"
+    del mig.env["CDC_MIGRATE_TEST_EXIT_AFTER_DDL"]
+    check("%s: crash hook fired after the target took CREATE TABLE" % label,
+          rc == 9 and "nk" in tables(tgt, tgt.db), "rc %s %s" % (rc, mig.tail()))
+    p = mig.start()
+    src.sql("INSERT INTO nk VALUES (1, 10), (2, 20); UPDATE nk SET v = 21 WHERE id = 2;"
+            "INSERT INTO nt VALUES (3, 'd')")
+
     outs = [w.stop() for w in writers]
     check("%s: writers ran without errors" % label, all(o[0] == 0 for o in outs), str(outs))
     print("# %s: writers sent %d transactions (%.0fs)" % (label, sum(w.txns for w in writers),
                                                          time.time() - t0), flush=True)
-    names = ["t", "w", "r3"]
+    names = ["t", "w", "r3", "nt", "nk"]
     check("%s: target caught up" % label, converge(src, tgt, names), mig.tail())
     check("%s: same tables" % label, tables(src, src.db) == tables(tgt, tgt.db),
           "%s %s" % (tables(src, src.db), tables(tgt, tgt.db)))

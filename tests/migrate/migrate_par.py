@@ -186,7 +186,7 @@ def pg_indexes(pg, pgdb, schema):
                   "ORDER BY 1, 2" % schema)
     out = []
     for t, i, u, c in rows:
-        for pre in ("t_", "u_", "u2_", "u3_"):
+        for pre in ("t_", "u_", "u2_", "u3_", "n1_"):
             if i.startswith(pre):
                 i = i[len(pre):]
                 break
@@ -217,7 +217,8 @@ def ddl(flavor, pg):
     pg.sql("postgres", "CREATE DATABASE %s" % pgdb)
     logpath = os.path.join(pg.dir, "ddl-%s.log" % flavor)
     log = open(logpath, "a")
-    extra = ["--workers", "2", "--batch-ms", "50", "--unmapped-index-ddl", "skip"]
+    extra = ["--workers", "2", "--batch-ms", "50", "--unmapped-index-ddl", "skip",
+             "--on-drop-table", "apply"]
     p = start_run(src, pg, pgdb, log, extra)
     deadline = time.time() + 60
     while phase(pg, pgdb) != "streaming" and time.time() < deadline:
@@ -255,6 +256,12 @@ def ddl(flavor, pg):
         "INSERT INTO u2 VALUES (3, 'u3')",
         "ALTER TABLE u2 RENAME TO u3, ADD COLUMN w INT",
         "ALTER TABLE u3 ADD INDEX iw (w, id), RENAME INDEX iv TO iv2",
+        "CREATE TABLE n1 (id INT PRIMARY KEY, v VARCHAR(10), KEY kv (v))",
+        "INSERT INTO n1 VALUES (1, 'a'), (2, 'b'); UPDATE n1 SET v = 'c' WHERE id = 2",
+        "CREATE TABLE n2 LIKE n1",
+        "INSERT INTO n2 VALUES (5, 'x'); INSERT INTO n1 VALUES (3, 'd')",
+        "DROP TABLE n2",
+        "DELETE FROM n1 WHERE id = 1",
         "INSERT INTO u3 VALUES (4, 'u4', 44); UPDATE u3 SET w = 1 WHERE id = 1",
         "TRUNCATE TABLE u3",
         "INSERT INTO u3 VALUES (9, 'u9', 99)",
@@ -264,6 +271,10 @@ def ddl(flavor, pg):
           open(logpath).read()[-2000:])
     same_rows(src, pg, pgdb, "t", ["id", "a", "bb", "cc", "d", "f"], name)
     same_rows(src, pg, pgdb, "u3", ["id", "v", "w"], name)
+    same_rows(src, pg, pgdb, "n1", ["id", "v"], name)
+    tabs = pg.sql(pgdb, "SELECT tablename FROM pg_tables WHERE schemaname = '%s' ORDER BY 1" % db)
+    check("%s: CREATE TABLE, CREATE TABLE LIKE and DROP TABLE applied" % name,
+          tabs == [["n1"], ["t"], ["u3"]], str(tabs))
     types = pg_types(pg, pgdb, db, "t")
     want = [["id", "integer"], ["a", "bigint"], ["bb", "character varying(40)"],
             ["cc", "numeric(10,2)"], ["d", "integer"], ["f", "integer"]]
@@ -273,7 +284,7 @@ def ddl(flavor, pg):
                   "IN ('u', 'u2')" % db)[0][0]
     check("%s: renamed table renamed on the target" % name, gone == "0", gone)
     a, b = src_indexes(src, db), pg_indexes(pg, pgdb, db)
-    want = [["t", "ia2", "1", "a"], ["t", "ub", "0", "bb,d"], ["u3", "iv2", "1", "v"],
+    want = [["n1", "kv", "1", "v"], ["t", "ia2", "1", "a"], ["t", "ub", "0", "bb,d"], ["u3", "iv2", "1", "v"],
             ["u3", "iw", "1", "w,id"]]
     check("%s: index DDL applied: the target's indexes are the source's (FULLTEXT left out)"
           % name, a == sorted(want + [["t", "ft", "1", "bb"]]) and b == want,
