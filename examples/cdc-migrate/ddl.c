@@ -1001,7 +1001,13 @@ static int my_applied(const mopts *o, target *tg, mtable *t, op *ops, size_t nop
             goto out;
         same = ia;
     }
-    if (same) {
+    int left_out = 1; /* index statements only, each left out (logged) */
+    for (size_t i = 0; i < nops; i++)
+        left_out &= is_index_op(&ops[i]) && ops[i].skip;
+    if (left_out) {
+        *rc = 0;
+        r = 0;
+    } else if (same) {
         /* a statement that changes no column (a MODIFY to the same type)
          * is thus applied already too: nothing to do either way */
         fprintf(stderr, "cdc-migrate: the target's %s has the definition the statement makes "

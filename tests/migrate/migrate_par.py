@@ -219,6 +219,10 @@ def ddl(flavor, pg):
     log = open(logpath, "a")
     extra = ["--workers", "2", "--batch-ms", "50", "--unmapped-index-ddl", "skip",
              "--on-drop-table", "apply"]
+    # MariaDB's run without secondary indexes: its index DDL is left out
+    noidx = flavor == "mariadb"
+    if noidx:
+        extra.append("--no-indexes")
     p = start_run(src, pg, pgdb, log, extra)
     deadline = time.time() + 60
     while phase(pg, pgdb) != "streaming" and time.time() < deadline:
@@ -287,8 +291,12 @@ def ddl(flavor, pg):
     want = [["n1", "kv", "1", "v"], ["t", "ia2", "1", "a"], ["t", "ub", "0", "bb,d"], ["u3", "iv2", "1", "v"],
             ["u3", "iw", "1", "w,id"]]
     check("%s: index DDL applied: the target's indexes are the source's (FULLTEXT left out)"
-          % name, a == sorted(want + [["t", "ft", "1", "bb"]]) and b == want,
+          % name, a == sorted(want + [["t", "ft", "1", "bb"]]) and b == ([] if noidx else want),
           "\n source %s\n target %s" % (a, b))
+    if noidx:
+        text = open(logpath).read()
+        check("%s: --no-indexes: index DDL skipped and logged" % name,
+              "skipped (--no-indexes)" in text, text[-1500:])
     # not covered: an expression default the target cannot give the old rows
     bad = "ALTER TABLE t ADD COLUMN at DATETIME DEFAULT CURRENT_TIMESTAMP"
     src.sql(bad)
