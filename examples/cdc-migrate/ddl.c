@@ -10,7 +10,7 @@
  *   INDEX|KEY name, RENAME INDEX|KEY a TO b (also beside column clauses),
  *   CREATE [UNIQUE] INDEX name ON t (cols), DROP INDEX name ON t. The index
  *   is the one the source has now (information_schema.STATISTICS); on
- *   PostgreSQL it is named as the copy names it (pg.c: table_index).
+ *   PostgreSQL it is named as the copy names it (pg.c: <table>_<index>).
  *   FULLTEXT, SPATIAL and functional indexes stop the run, or are left out
  *   with --unmapped-index-ddl skip; with --no-indexes index statements are
  *   left out (logged), and so is a DROP/RENAME of an index the target does
