@@ -1401,8 +1401,12 @@ void ddl_tables_parse(const char *sql, size_t len, const char *defdb, size_t dbl
     for (int depth = 0; create && peek(&k); k.i++) {
         tok *t = peek(&k);
         depth += t->kind == '(' ? 1 : t->kind == ')' ? -1 : 0;
+        /* MySQL logs CREATE ... SELECT as the new table's definition with
+         * START TRANSACTION, its rows following in the same transaction */
         if (depth == 0 && t->kind == 'i' &&
-            (!strcasecmp(t->text, "SELECT") || !strcasecmp(t->text, "AS")))
+            (!strcasecmp(t->text, "SELECT") || !strcasecmp(t->text, "AS") ||
+             (!strcasecmp(t->text, "START") && k.i + 1 < k.n &&
+              !strcasecmp(k.t[k.i + 1].text, "TRANSACTION"))))
             out->select = 1;
     }
 out:

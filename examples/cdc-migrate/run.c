@@ -1031,10 +1031,13 @@ static int on_table_ddl(run *r, const cdc_query *q, const cdc_position *pos, con
     if (flush_batch_sync(r))
         return fail(r);
     char why[1200];
-    if (dt->kind == 'C' && (dt->select || dt->replace)) {
-        ddl_refused(r, sql, ck, dt->select ? "CREATE TABLE ... SELECT: not covered (a "
-                    "row-based binlog logs it as a plain CREATE TABLE and its rows)"
-                    : "CREATE OR REPLACE TABLE: not covered");
+    /* MariaDB logs CREATE ... SELECT as a plain CREATE TABLE inside the
+     * transaction that writes its rows */
+    if (dt->kind == 'C' && (dt->select || dt->replace || r->in_src_txn)) {
+        ddl_refused(r, sql, ck, dt->replace ? "CREATE OR REPLACE TABLE: not covered"
+                    : "CREATE TABLE ... SELECT (the table's rows in the same transaction): "
+                    "not covered: to migrate the new table, copy again (after skip-ddl it "
+                    "is not followed)");
         return -1;
     }
     if (dt->kind == 'X' && !r->o->drop_table_apply) {
