@@ -5,7 +5,16 @@
  *   ALTER TABLE t ADD [COLUMN] c ..., DROP [COLUMN] c, MODIFY [COLUMN] c ...,
  *   CHANGE [COLUMN] a b ..., RENAME COLUMN a TO b, RENAME [TO|AS] u
  *   (several, comma-separated; ALGORITHM= and LOCK= are ignored);
- *   RENAME TABLE t TO u; TRUNCATE [TABLE] t.
+ *   RENAME TABLE t TO u; TRUNCATE [TABLE] t;
+ *   indexes: ALTER TABLE t ADD [UNIQUE] INDEX|KEY [name] (cols), DROP
+ *   INDEX|KEY name, RENAME INDEX|KEY a TO b (also beside column clauses),
+ *   CREATE [UNIQUE] INDEX name ON t (cols), DROP INDEX name ON t. The index
+ *   is the one the source has now (information_schema.STATISTICS); on
+ *   PostgreSQL it is named as the copy names it (pg.c: <table>_<index>).
+ *   FULLTEXT, SPATIAL and functional indexes stop the run, or are left out
+ *   with --unmapped-index-ddl skip; with --no-indexes index statements are
+ *   left out (logged), and so is a DROP/RENAME of an index the target does
+ *   not have.
  * The statement gives the operation and the names; the new columns' types
  * come from the source's information_schema, through the same mapping as
  * the copy, after checking that the source's columns are exactly those
@@ -236,10 +245,91 @@ static void names_free(names *a)
 }
 
 typedef struct op {
-    int kind; /* 'a' add, 'd' drop, 'm' modify, 'c' change, 'r' rename column, 't' rename table, 'T' truncate */
+    int kind; /* 'a' add, 'd' drop, 'm' modify, 'c' change, 'r' rename column, 't' rename table,
+               * 'T' truncate; 'I' add index, 'D' drop index, 'N' rename index */
     const char *a, *b;
     const char *type; /* add/modify/change: the type's first word */
+    /* indexes */
+    int uniq;
+    const char *unmapped; /* why the target cannot have it (FULLTEXT, ...) */
+    size_t nic;
+    const char *ic[64]; /* the statement's index columns */
+    int skip;           /* left out (logged): --no-indexes, unmapped, not on the target */
+    char tn[128];       /* PostgreSQL: the target's name of index a */
 } op;
+
+static int is_index_op(const op *x) { return x->kind == 'I' || x->kind == 'D' || x->kind == 'N'; }
+
+/* PostgreSQL's name of table tname's index iname: index names are per
+ * schema there, so the copy (pg.c) prefixes the table's name. */
+static void pg_index_name(char *out, size_t n, const char *tname, const char *iname)
+{
+    snprintf(out, n, "%.30s_%.30s", tname, iname);
+}
+
+/* An index's column list: (c, c(10), c DESC, ...); an expression part
+ * makes it a functional index, which is not mapped. */
+static int index_cols(toks *k, op *o)
+{
+    if (!eat_ch(k, '('))
+        return -1;
+    for (;;) {
+        tok *t = peek(k);
+        if (t && t->kind == '(') {
+            o->unmapped = "a functional index (an expression part)";
+            for (int depth = 1; (t = peek(k)); k->i++) {
+                if (t->kind == '(')
+                    depth++;
+                else if (t->kind == ')' && --depth == 0) {
+                    k->i++;
+                    return 0;
+                }
+            }
+            return -1;
+        }
+        const char *c = ident(k);
+        if (!c || o->nic >= sizeof o->ic / sizeof o->ic[0])
+            return -1;
+        o->ic[o->nic++] = c;
+        if (eat_ch(k, '(')) { /* a prefix length */
+            t = peek(k);
+            if (!t || t->kind != 'n')
+                return -1;
+            k->i++;
+            if (!eat_ch(k, ')'))
+                return -1;
+        }
+        if (!eat_kw(k, "ASC"))
+            eat_kw(k, "DESC");
+        if (eat_ch(k, ')'))
+            return 0;
+        if (!eat_ch(k, ','))
+            return -1;
+    }
+}
+
+/* After ADD or CREATE: [UNIQUE|FULLTEXT|SPATIAL] [INDEX|KEY] [name]
+ * [USING type] (columns) [options]; create: CREATE's form (name required,
+ * ON table before the columns). */
+static int index_def(toks *k, op *o, int create, const char **db, const char **name)
+{
+    o->kind = 'I';
+    if (eat_kw(k, "UNIQUE"))
+        o->uniq = 1;
+    else if (eat_kw(k, "FULLTEXT"))
+        o->unmapped = "a FULLTEXT index";
+    else if (eat_kw(k, "SPATIAL"))
+        o->unmapped = "a SPATIAL index";
+    if (!eat_kw(k, "INDEX") && !eat_kw(k, "KEY") && create)
+        return -1;
+    if (!is_kw(k, "USING") && !is_kw(k, "ON") && peek(k) && peek(k)->kind != '(')
+        o->a = ident(k);
+    if (eat_kw(k, "USING") && !ident(k))
+        return -1;
+    if (create && (!o->a || !eat_kw(k, "ON") || table_name(k, db, name)))
+        return -1;
+    return index_cols(k, o);
+}
 
 /* The information_schema DATA_TYPE a type word of a column definition
  * stands for. */
@@ -490,7 +580,7 @@ static int parse(toks *k, op *ops, size_t *nops, size_t cap, const char **db, co
         eat_kw(k, "TABLE");
         if (table_name(k, db, name) || peek(k))
             goto bad;
-        ops[(*nops)++] = (op){'T', NULL, NULL, NULL};
+        ops[(*nops)++] = (op){.kind = 'T', .a = NULL, .b = NULL, .type = NULL};
         return 0;
     }
     if (eat_kw(k, "RENAME")) {
@@ -507,7 +597,26 @@ static int parse(toks *k, op *ops, size_t *nops, size_t cap, const char **db, co
             snprintf(why, wl, "the table moves to database %s: not covered", db2);
             return -1;
         }
-        ops[(*nops)++] = (op){'t', n2, NULL, NULL};
+        ops[(*nops)++] = (op){.kind = 't', .a = n2, .b = NULL, .type = NULL};
+        return 0;
+    }
+    if (eat_kw(k, "CREATE")) {
+        if (!eat_kw(k, "ONLINE"))
+            eat_kw(k, "OFFLINE");
+        if (!is_kw(k, "INDEX") && !is_kw(k, "UNIQUE") && !is_kw(k, "FULLTEXT") &&
+            !is_kw(k, "SPATIAL"))
+            goto bad;
+        if (index_def(k, &ops[0], 1, db, name))
+            goto bad;
+        *nops = 1; /* ALGORITHM=, LOCK= and index options after it change nothing */
+        return 0;
+    }
+    if (is_kw(k, "DROP") && k->i + 1 < k->n && !strcasecmp(k->t[k->i + 1].text, "INDEX")) {
+        k->i += 2;
+        ops[0] = (op){.kind = 'D', .a = ident(k)};
+        if (!ops[0].a || !eat_kw(k, "ON") || table_name(k, db, name))
+            goto bad;
+        *nops = 1;
         return 0;
     }
     if (!eat_kw(k, "ALTER"))
@@ -530,7 +639,17 @@ static int parse(toks *k, op *ops, size_t *nops, size_t cap, const char **db, co
                 goto bad;
             continue;
         }
-        if (eat_kw(k, "ADD")) {
+        int add = 0, drop = 0;
+        if (eat_kw(k, "ADD"))
+            add = 1;
+        else if (eat_kw(k, "DROP"))
+            drop = 1;
+        if (add && (is_kw(k, "INDEX") || is_kw(k, "KEY") || is_kw(k, "UNIQUE") ||
+                                 is_kw(k, "FULLTEXT") || is_kw(k, "SPATIAL"))) {
+            if (index_def(k, o, 0, NULL, NULL))
+                goto bad;
+            skip_def(k); /* index options */
+        } else if (add) {
             eat_kw(k, "COLUMN");
             if (eat_kw(k, "IF") && !(eat_kw(k, "NOT") && eat_kw(k, "EXISTS")))
                 goto bad;
@@ -539,11 +658,15 @@ static int parse(toks *k, op *ops, size_t *nops, size_t cap, const char **db, co
                 is_kw(k, "FULLTEXT") || is_kw(k, "SPATIAL") || is_kw(k, "CHECK") ||
                 is_kw(k, "PARTITION") || (peek(k) && peek(k)->kind == '('))
                 goto bad;
-            *o = (op){'a', ident(k), NULL, NULL};
+            *o = (op){.kind = 'a', .a = ident(k), .b = NULL, .type = NULL};
             if (!o->a || !(o->type = ident(k)))
                 goto bad;
             skip_def(k);
-        } else if (eat_kw(k, "DROP")) {
+        } else if (drop && (eat_kw(k, "INDEX") || eat_kw(k, "KEY"))) {
+            *o = (op){.kind = 'D', .a = ident(k)};
+            if (!o->a || !strcasecmp(o->a, "PRIMARY") || (peek(k) && peek(k)->kind != ','))
+                goto bad;
+        } else if (drop) {
             eat_kw(k, "COLUMN");
             if (eat_kw(k, "IF") && !eat_kw(k, "EXISTS"))
                 goto bad;
@@ -551,12 +674,12 @@ static int parse(toks *k, op *ops, size_t *nops, size_t cap, const char **db, co
                 is_kw(k, "FOREIGN") || is_kw(k, "CONSTRAINT") || is_kw(k, "CHECK") ||
                 is_kw(k, "PARTITION"))
                 goto bad;
-            *o = (op){'d', ident(k), NULL, NULL};
+            *o = (op){.kind = 'd', .a = ident(k), .b = NULL, .type = NULL};
             if (!o->a || (peek(k) && peek(k)->kind != ','))
                 goto bad;
         } else if (eat_kw(k, "MODIFY")) {
             eat_kw(k, "COLUMN");
-            *o = (op){'m', ident(k), NULL, NULL};
+            *o = (op){.kind = 'm', .a = ident(k), .b = NULL, .type = NULL};
             if (!o->a || !(o->type = ident(k)))
                 goto bad;
             skip_def(k);
@@ -576,8 +699,13 @@ static int parse(toks *k, op *ops, size_t *nops, size_t cap, const char **db, co
                 if (!o->a || !eat_kw(k, "TO") || !(o->b = ident(k)))
                     goto bad;
             } else {
-                if (is_kw(k, "INDEX") || is_kw(k, "KEY"))
-                    goto bad;
+                if (eat_kw(k, "INDEX") || eat_kw(k, "KEY")) {
+                    *o = (op){.kind = 'N', .a = ident(k)};
+                    if (!o->a || !eat_kw(k, "TO") || !(o->b = ident(k)))
+                        goto bad;
+                    (*nops)++;
+                    continue;
+                }
                 if (!eat_kw(k, "TO"))
                     eat_kw(k, "AS");
                 const char *db2, *n2;
@@ -587,7 +715,7 @@ static int parse(toks *k, op *ops, size_t *nops, size_t cap, const char **db, co
                     snprintf(why, wl, "the table moves to database %s: not covered", db2);
                     return -1;
                 }
-                *o = (op){'t', n2, NULL, NULL};
+                *o = (op){.kind = 't', .a = n2, .b = NULL, .type = NULL};
             }
         } else {
             goto bad;
@@ -601,6 +729,201 @@ bad:
     snprintf(why, wl, "not a statement the mapping covers (%s)",
              peek(k) ? peek(k)->text : "at its end");
     return -1;
+}
+
+/* ---- index statements --------------------------------------------- */
+
+static mindex *idx_of(mtable *t, const char *name)
+{
+    for (size_t i = 0; name && i < t->nidx; i++)
+        if (!strcasecmp(t->idx[i].name, name))
+            return &t->idx[i];
+    return NULL;
+}
+
+/* The index statements against the source's definition now (nt; t
+ * before): each one left out with a log line (--no-indexes, or
+ * --unmapped-index-ddl skip for what the target cannot express), or
+ * checked to be the index the source has now (an unnamed ADD INDEX gets
+ * the name the source gave it). -1 with why: refused. */
+static int index_fresh(const mopts *o, mtable *t, mtable *nt, op *ops, size_t nops, char *why,
+                       size_t wl)
+{
+    for (size_t i = 0; i < nops; i++) {
+        op *x = &ops[i];
+        if (!is_index_op(x))
+            continue;
+        if (!o->indexes) {
+            x->skip = 1;
+            fprintf(stderr, "cdc-migrate: index statement on %s skipped (--no-indexes)\n",
+                    t->name);
+            continue;
+        }
+        if (x->kind == 'I' && x->unmapped) {
+            if (!o->index_ddl_skip) {
+                snprintf(why, wl, "index %s is %s: the target has no equivalent (with "
+                         "--unmapped-index-ddl skip it is left out; the rows are unaffected)",
+                         x->a ? x->a : "(unnamed)", x->unmapped);
+                return -1;
+            }
+            x->skip = 1;
+            fprintf(stderr, "cdc-migrate: index %s on %s is %s: left out "
+                    "(--unmapped-index-ddl skip)\n", x->a ? x->a : "(unnamed)", t->name,
+                    x->unmapped);
+            continue;
+        }
+        if (x->kind != 'I')
+            continue;
+        mindex *ix = idx_of(nt, x->a);
+        for (size_t j = 0; !x->a && j < nt->nidx; j++)
+            if (!idx_of(t, nt->idx[j].name) && nt->idx[j].ncols == x->nic &&
+                !strcasecmp(nt->cols[nt->idx[j].cols[0]].name, x->ic[0]))
+                ix = &nt->idx[j];
+        int same = ix && ix->ncols == x->nic && ix->unique == x->uniq;
+        for (size_t j = 0; same && j < x->nic; j++)
+            same = !strcasecmp(nt->cols[ix->cols[j]].name, x->ic[j]);
+        if (!same) {
+            snprintf(why, wl, "the source's table %s has no index %s on these columns now: it "
+                     "changed again since", nt->name, x->a ? x->a : "(unnamed)");
+            return -1;
+        }
+        x->a = ix->name;
+    }
+    return 0;
+}
+
+static int name_cb(char **v, unsigned long *lens, size_t n, void *ud)
+{
+    (void)lens;
+    if (n >= 1 && v[0])
+        names_add(ud, v[0]);
+    return 0;
+}
+
+/* The target's secondary index names of the table (MySQL/MariaDB: of
+ * either name, for a statement that renames it too; PostgreSQL: their
+ * names in the schema). */
+static int target_index_names(target *tg, const mopts *o, int my, mtable *t, const char *newname,
+                              names *out, char *why, size_t wl)
+{
+    mbuf q = {0};
+    if (my) {
+        const char *ts = o->target_schema ? o->target_schema : o->database;
+        mbuf_puts(&q, "SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS WHERE "
+                      "TABLE_SCHEMA = ");
+        sql_quote(&q, ts, strlen(ts));
+        mbuf_puts(&q, " AND TABLE_NAME IN (");
+        sql_quote(&q, t->name, strlen(t->name));
+        mbuf_puts(&q, ", ");
+        sql_quote(&q, newname, strlen(newname));
+        mbuf_puts(&q, ") AND INDEX_NAME <> 'PRIMARY'");
+    } else {
+        mbuf_puts(&q, "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                      "WHERE NOT i.indisprimary AND i.indrelid = ");
+        sql_quote(&q, t->tq, strlen(t->tq));
+        mbuf_puts(&q, "::regclass");
+    }
+    int rc = tg->ops->select(tg, mbuf_str(&q), name_cb, out, why, wl);
+    mbuf_free(&q);
+    return rc ? -1 : 0;
+}
+
+/* Index name iname of table t as the target has it, into out; 0 when it
+ * has none. PostgreSQL: the copy's name for it, else the one index of
+ * the table whose name ends in _iname (a table renamed since the copy
+ * keeps its indexes' names). */
+static int target_index_find(int my, const names *have, mtable *t, const char *iname, char *out,
+                             size_t n)
+{
+    char want[128];
+    if (my) {
+        snprintf(want, sizeof want, "%s", iname);
+    } else {
+        pg_index_name(want, sizeof want, t->name, iname);
+        if (names_find(have, want) < 0) {
+            size_t il = strlen(iname), hits = 0;
+            for (size_t i = 0; i < have->n; i++) {
+                size_t hl = strlen(have->v[i]);
+                if (hl > il && have->v[i][hl - il - 1] == '_' &&
+                    !strcmp(have->v[i] + hl - il, iname)) {
+                    snprintf(want, sizeof want, "%s", have->v[i]);
+                    hits++;
+                }
+            }
+            if (hits != 1)
+                return 0;
+        }
+    }
+    ptrdiff_t at = names_find(have, want);
+    if (at < 0)
+        return 0;
+    snprintf(out, n, "%s", have->v[at]);
+    return 1;
+}
+
+/* The index statements against the target: a new index's name must be
+ * free there; one to drop or rename that the target does not have (left
+ * out before: --no-indexes, unmapped) is left out with a log line. */
+static int index_target(target *tg, const mopts *o, int my, mtable *t, const char *newname,
+                        op *ops, size_t nops, char *why, size_t wl)
+{
+    int any = 0;
+    for (size_t i = 0; i < nops; i++)
+        any |= is_index_op(&ops[i]) && !ops[i].skip;
+    if (!any)
+        return 0;
+    names have = {0};
+    int rc = -1;
+    if (target_index_names(tg, o, my, t, newname, &have, why, wl))
+        goto out;
+    for (size_t i = 0; i < nops; i++) {
+        op *x = &ops[i];
+        if (!is_index_op(x) || x->skip)
+            continue;
+        char tn[128];
+        int has = target_index_find(my, &have, t, x->a, tn, sizeof tn);
+        if (x->kind == 'I' && has) {
+            snprintf(why, wl, "the target's table %s has an index %s already", t->name, tn);
+            goto out;
+        }
+        if (x->kind != 'I' && !has) {
+            x->skip = 1;
+            fprintf(stderr, "cdc-migrate: the target's table %s has no index %s (left out "
+                    "before): the statement's %s of it is skipped\n", t->name, x->a,
+                    x->kind == 'D' ? "DROP" : "RENAME");
+        }
+        snprintf(x->tn, sizeof x->tn, "%s", has ? tn : "");
+    }
+    rc = 0;
+out:
+    names_free(&have);
+    return rc;
+}
+
+/* MySQL/MariaDB after a crash: the index statements are applied when the
+ * target has each index the statement adds and none it drops. */
+static int index_applied(target *tg, const mopts *o, mtable *t, const char *newname,
+                         const op *ops, size_t nops, char *why, size_t wl)
+{
+    names have = {0};
+    int any = 0, r = 1;
+    for (size_t i = 0; i < nops; i++)
+        any |= is_index_op(&ops[i]) && !ops[i].skip;
+    if (!any)
+        return 1;
+    if (target_index_names(tg, o, 1, t, newname, &have, why, wl)) {
+        names_free(&have);
+        return -1;
+    }
+    for (size_t i = 0; i < nops && r; i++) {
+        const op *x = &ops[i];
+        if (!is_index_op(x) || x->skip)
+            continue;
+        int a = names_find(&have, x->a) >= 0, b = x->b && names_find(&have, x->b) >= 0;
+        r = x->kind == 'I' ? a : x->kind == 'D' ? !a : (b && !a);
+    }
+    names_free(&have);
+    return r;
 }
 
 /* The source's definition of the table the statement leaves, newname. */
@@ -635,7 +958,7 @@ static int fresh_load(const mopts *o, target *tg, mtable *t, const char *newname
  * table it leaves (its new name) already has, on the target, exactly the
  * columns the copy would give the source's definition now. 0 applied (rc
  * set to 0), 1 not applied (the fresh definition loaded), -1 error. */
-static int my_applied(const mopts *o, target *tg, mtable *t, const op *ops, size_t nops,
+static int my_applied(const mopts *o, target *tg, mtable *t, op *ops, size_t nops,
                       ddl_plan *p, MYSQL **m, char *why, size_t wl, int *rc)
 {
     const char *newname = t->name;
@@ -644,7 +967,8 @@ static int my_applied(const mopts *o, target *tg, mtable *t, const op *ops, size
             newname = ops[i].a;
         else if (ops[i].kind == 'T')
             return 1; /* TRUNCATE again empties what the re-run fills again */
-    if (fresh_load(o, tg, t, newname, p, m, why, wl))
+    if (fresh_load(o, tg, t, newname, p, m, why, wl) ||
+        index_fresh(o, t, &p->fresh.t[0], ops, nops, why, wl))
         return -1;
     names have = {0}, want = {0};
     int r = -1;
@@ -672,6 +996,18 @@ static int my_applied(const mopts *o, target *tg, mtable *t, const op *ops, size
         names_free(&old);
     }
     if (same) {
+        int ia = index_applied(tg, o, t, newname, ops, nops, why, wl);
+        if (ia < 0)
+            goto out;
+        same = ia;
+    }
+    int left_out = 1; /* index statements only, each left out (logged) */
+    for (size_t i = 0; i < nops; i++)
+        left_out &= is_index_op(&ops[i]) && ops[i].skip;
+    if (left_out) {
+        *rc = 0;
+        r = 0;
+    } else if (same) {
         /* a statement that changes no column (a MODIFY to the same type)
          * is thus applied already too: nothing to do either way */
         fprintf(stderr, "cdc-migrate: the target's %s has the definition the statement makes "
@@ -713,6 +1049,8 @@ static int my_statements(const mopts *o, target *tg, MYSQL *m, mtable *t, mtable
     int any = 0;
     for (size_t i = 0; i < nops; i++) {
         const op *x = &ops[i];
+        if (x->skip)
+            continue;
         const char *cn = x->kind == 'c' || x->kind == 'r' ? x->b : x->a;
         mcol *nc = (x->kind == 'a' || x->kind == 'm' || x->kind == 'c') ? col_of(nt, cn) : NULL;
         mcol *oc = (x->kind == 'm' || x->kind == 'c') ? col_of(t, x->a) : NULL;
@@ -754,6 +1092,28 @@ static int my_statements(const mopts *o, target *tg, MYSQL *m, mtable *t, mtable
             else
                 my_position(tg, nt, nc, q);
             break;
+        case 'I': {
+            mindex *ix = idx_of(nt, x->a);
+            mbuf_printf(q, "ADD %sINDEX %s (", ix->unique ? "UNIQUE " : "", qa);
+            for (size_t j = 0; j < ix->ncols; j++) {
+                char *qc = tg->ops->ident(nt->cols[ix->cols[j]].name);
+                mbuf_printf(q, "%s%s", j ? ", " : "", qc);
+                if (ix->sub && ix->sub[j])
+                    mbuf_printf(q, "(%lld)", ix->sub[j]);
+                free(qc);
+            }
+            mbuf_puts(q, ")");
+            break;
+        }
+        case 'D':
+            mbuf_printf(q, "DROP INDEX %s", qa);
+            break;
+        case 'N': {
+            char *qn = tg->ops->ident(x->b);
+            mbuf_printf(q, "RENAME INDEX %s TO %s", qa, qn);
+            free(qn);
+            break;
+        }
         case 't': {
             const char *ts = o->target_schema ? o->target_schema : o->database;
             char *qs = tg->ops->ident(ts), *qn = tg->ops->ident(x->a);
@@ -768,6 +1128,8 @@ static int my_statements(const mopts *o, target *tg, MYSQL *m, mtable *t, mtable
         if (bad)
             return -1;
     }
+    if (!any)
+        q->len = 0; /* every statement left out: only the checkpoint moves */
     return 0;
 }
 
@@ -857,9 +1219,12 @@ int ddl_plan_make(const mopts *o, target *tg, mschema *s, const char *sql, size_
         }
     }
     /* The source's definition now: must be the one the statement made. */
-    if (!m && fresh_load(o, tg, t, newname, p, &m, why, wl))
+    if (!m && (fresh_load(o, tg, t, newname, p, &m, why, wl) ||
+               index_fresh(o, t, &p->fresh.t[0], ops, nops, why, wl)))
         goto out;
     mtable *nt = &p->fresh.t[0];
+    if (index_target(tg, o, my, t, newname, ops, nops, why, wl))
+        goto out;
     int same = nt->ncols == cols.n;
     for (size_t i = 0; same && i < nt->ncols; i++)
         same = names_find(&cols, nt->cols[i].name) >= 0;
@@ -893,8 +1258,11 @@ int ddl_plan_make(const mopts *o, target *tg, mschema *s, const char *sql, size_
     if (truncate)
         mbuf_printf(q, "TRUNCATE %s;", t->tq);
     const char *cur_tq = t->tq;
+    char *qs = tg->ops->ident(o->target_schema ? o->target_schema : o->database);
     for (size_t i = 0; i < nops; i++) {
         op *x = &ops[i];
+        if (x->skip)
+            continue;
         const char *cn = x->kind == 'c' || x->kind == 'r' ? x->b : x->a;
         mcol *nc = (x->kind == 'a' || x->kind == 'm' || x->kind == 'c') ? col_of(nt, cn) : NULL;
         mcol *oc = (x->kind == 'm' || x->kind == 'c') ? col_of(t, x->a) : NULL;
@@ -944,12 +1312,46 @@ int ddl_plan_make(const mopts *o, target *tg, mschema *s, const char *sql, size_
             cur_tq = nt->tq;
             break;
         }
+        case 'I': {
+            /* prefix lengths as the copy (pg.c): the whole column */
+            mindex *ix = idx_of(nt, x->a);
+            char pn[128];
+            pg_index_name(pn, sizeof pn, newname, x->a);
+            char *qn = tg->ops->ident(pn);
+            mbuf_printf(q, "CREATE %sINDEX %s ON %s (", ix->unique ? "UNIQUE " : "", qn, cur_tq);
+            free(qn);
+            for (size_t j = 0; j < ix->ncols; j++) {
+                char *qc = tg->ops->ident(nt->cols[ix->cols[j]].name);
+                mbuf_printf(q, "%s%s", j ? ", " : "", qc);
+                free(qc);
+            }
+            mbuf_puts(q, ");");
+            break;
+        }
+        case 'D':
+        case 'N': {
+            char *qt = tg->ops->ident(x->tn);
+            if (x->kind == 'D') {
+                mbuf_printf(q, "DROP INDEX %s.%s;", qs, qt);
+            } else {
+                char pn[128];
+                pg_index_name(pn, sizeof pn, newname, x->b);
+                char *qn = tg->ops->ident(pn);
+                mbuf_printf(q, "ALTER INDEX %s.%s RENAME TO %s;", qs, qt, qn);
+                free(qn);
+            }
+            free(qt);
+            break;
+        }
         }
         free(qa);
         free(qb);
-        if (bad)
+        if (bad) {
+            free(qs);
             goto out;
+        }
     }
+    free(qs);
     rc = 0;
 out:
     if (m)
@@ -958,6 +1360,103 @@ out:
     toks_free(&k);
     if (rc)
         ddl_plan_free(p);
+    return rc;
+}
+
+void ddl_tables_parse(const char *sql, size_t len, const char *defdb, size_t dblen,
+                      ddl_tables *out)
+{
+    memset(out, 0, sizeof *out);
+    toks k = {0};
+    if (lex(sql, len, &k))
+        goto out;
+    int create = eat_kw(&k, "CREATE");
+    if (!create && !eat_kw(&k, "DROP"))
+        goto out;
+    if (create && eat_kw(&k, "OR") && eat_kw(&k, "REPLACE"))
+        out->replace = 1;
+    out->temporary = eat_kw(&k, "TEMPORARY");
+    if (!eat_kw(&k, "TABLE"))
+        goto out;
+    if (eat_kw(&k, "IF")) {
+        eat_kw(&k, "NOT");
+        if (!eat_kw(&k, "EXISTS"))
+            goto out;
+    }
+    do {
+        const char *db, *name;
+        if (out->n >= sizeof out->db / sizeof out->db[0] || table_name(&k, &db, &name))
+            goto out;
+        if (!db) {
+            char *d = xmalloc(dblen + 1);
+            memcpy(d, defdb, dblen);
+            d[dblen] = 0;
+            out->db[out->n] = d;
+        } else {
+            out->db[out->n] = xstrdup(db);
+        }
+        out->name[out->n++] = xstrdup(name);
+    } while (!create && eat_ch(&k, ','));
+    out->kind = create ? 'C' : 'X';
+    for (int depth = 0; create && peek(&k); k.i++) {
+        tok *t = peek(&k);
+        depth += t->kind == '(' ? 1 : t->kind == ')' ? -1 : 0;
+        /* MySQL logs CREATE ... SELECT as the new table's definition with
+         * START TRANSACTION, its rows following in the same transaction */
+        if (depth == 0 && t->kind == 'i' &&
+            (!strcasecmp(t->text, "SELECT") || !strcasecmp(t->text, "AS") ||
+             (!strcasecmp(t->text, "START") && k.i + 1 < k.n &&
+              !strcasecmp(k.t[k.i + 1].text, "TRANSACTION"))))
+            out->select = 1;
+    }
+out:
+    if (!out->kind)
+        ddl_tables_free(out);
+    toks_free(&k);
+}
+
+void ddl_tables_free(ddl_tables *x)
+{
+    for (size_t i = 0; i < x->n; i++) {
+        free(x->db[i]);
+        free(x->name[i]);
+    }
+    x->n = 0;
+}
+
+int ddl_create_table(const mopts *o, target *tg, const char *db, const char *name,
+                     mschema *fresh, char *why, size_t wl)
+{
+    char err[1024];
+    memset(fresh, 0, sizeof *fresh);
+    MYSQL *m = src_connect(o, err, sizeof err);
+    if (!m) {
+        snprintf(why, wl, "%s", err);
+        return -1;
+    }
+    mopts one = *o;
+    one.tables = name;
+    one.database = db;
+    int rc = -1;
+    if (schema_load(m, &one, fresh, err, sizeof err)) {
+        snprintf(why, wl, "reading the new table's definition: %s", err);
+        goto out;
+    }
+    if (fresh->n != 1) {
+        snprintf(why, wl, "the source has no table %s.%s now: it changed again since", db, name);
+        goto out;
+    }
+    tg->ops->prepare(&one, fresh);
+    if (tg->ops->setup(tg, &one, fresh, err, sizeof err) ||
+        (o->indexes && tg->ops->indexes(tg, &one, fresh, err, sizeof err))) {
+        snprintf(why, wl, "creating it on the target: %s", err);
+        goto out;
+    }
+    rc = 0;
+out:
+    mysql_close(m);
+    if (rc)
+        schema_free(fresh);
     return rc;
 }
 

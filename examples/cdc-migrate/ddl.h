@@ -29,4 +29,23 @@ int ddl_plan_make(const mopts *o, target *tg, mschema *s, const char *sql, size_
 void ddl_plan_commit(ddl_plan *p);
 void ddl_plan_free(ddl_plan *p);
 
+/* CREATE TABLE and DROP TABLE (default database db): kind 'C' or 'X' and
+ * the tables it names, or kind 0 for other statements. temporary: a
+ * TEMPORARY table (not the migration's); select: CREATE ... SELECT
+ * (refused: row-based binlogs log it as a plain CREATE plus rows). */
+typedef struct ddl_tables {
+    int kind, temporary, select, replace; /* replace: CREATE OR REPLACE (MariaDB) */
+    size_t n;
+    char *db[64], *name[64];
+} ddl_tables;
+void ddl_tables_parse(const char *sql, size_t len, const char *db, size_t dblen, ddl_tables *out);
+void ddl_tables_free(ddl_tables *x);
+
+/* The new table db.name as the copy would make it: its source
+ * definition (into fresh, prepared for the target) created on the target
+ * with its primary key and (without --no-indexes) its secondary indexes.
+ * Idempotent (IF NOT EXISTS, missing indexes only). 0, or -1 with why. */
+int ddl_create_table(const mopts *o, target *tg, const char *db, const char *name,
+                     mschema *fresh, char *why, size_t whylen);
+
 #endif

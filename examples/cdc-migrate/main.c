@@ -34,7 +34,11 @@ static void usage(FILE *f)
           "  --name NAME            migration name, the state row (default: the database)\n"
           "mapping:\n"
           "  --zero-date null|error (default error)  --nul strip|error (default error)\n"
-          "  --no-indexes           no secondary indexes after the copy\n"
+          "  --no-indexes           no secondary indexes after the copy (index DDL skipped)\n"
+          "  --unmapped-index-ddl stop|skip  index DDL the target cannot express (FULLTEXT,\n"
+          "                         SPATIAL, functional): stop the run (default) or skip it\n"
+          "  --on-drop-table stop|apply  DROP TABLE of a migrated table: stop the run with the\n"
+          "                         target's table intact (default) or drop it there too\n"
           "apply and load control:\n"
           "  --batch-txns N (500) --batch-rows N (5000) --batch-ms N (200)\n"
           "  --max-rows-per-sec N   ceiling (0: none)  --latency-ms N  back off above it\n"
@@ -97,13 +101,14 @@ int main(int argc, char **argv)
            O_ZERO, O_NUL, O_NOIDX, O_BT, O_BR, O_BMS, O_RATE, O_LAT, O_DL, O_STOP, O_PAR, O_HB,
            O_CHUNK, O_LAG, O_RO, O_TIMEOUT, O_CK, O_V, O_HELP, O_SSCHEMA, O_START, O_WORKERS,
            O_RLAG, O_SROWS, O_VROWS, O_VW, O_RLAGQ, O_CW, O_KAFKA, O_GROUP, O_TOPICS, O_TPREFIX,
-           O_KCONF, O_DBZ, O_MPORT, O_CLIENT, O_RESTART };
+           O_KCONF, O_DBZ, O_MPORT, O_CLIENT, O_RESTART, O_UIDX, O_DROPT };
     static const struct option lo[] = {
         {"source-host", 1, 0, O_SH}, {"source-port", 1, 0, O_SP}, {"source-user", 1, 0, O_SU},
         {"source-ssl-ca", 1, 0, O_SCA}, {"database", 1, 0, O_DB}, {"tables", 1, 0, O_TABLES},
         {"server-id", 1, 0, O_SID}, {"target", 1, 0, O_TARGET}, {"target-schema", 1, 0, O_TSCHEMA},
         {"name", 1, 0, O_NAME}, {"zero-date", 1, 0, O_ZERO}, {"nul", 1, 0, O_NUL},
-        {"no-indexes", 0, 0, O_NOIDX}, {"batch-txns", 1, 0, O_BT}, {"batch-rows", 1, 0, O_BR},
+        {"no-indexes", 0, 0, O_NOIDX}, {"unmapped-index-ddl", 1, 0, O_UIDX},
+        {"on-drop-table", 1, 0, O_DROPT}, {"batch-txns", 1, 0, O_BT}, {"batch-rows", 1, 0, O_BR},
         {"batch-ms", 1, 0, O_BMS}, {"max-rows-per-sec", 1, 0, O_RATE},
         {"latency-ms", 1, 0, O_LAT}, {"dead-letter", 0, 0, O_DL}, {"stop-at", 1, 0, O_STOP},
         {"parallelism", 1, 0, O_PAR}, {"heartbeat-ms", 1, 0, O_HB},
@@ -164,6 +169,22 @@ int main(int argc, char **argv)
             o.nul_strip = !strcmp(optarg, "strip");
             break;
         case O_NOIDX: o.indexes = 0; break;
+        case O_UIDX:
+            if (strcmp(optarg, "stop") && strcmp(optarg, "skip")) {
+                fprintf(stderr, "cdc-migrate: --unmapped-index-ddl is stop or skip, not '%s'\n",
+                        optarg);
+                return 2;
+            }
+            o.index_ddl_skip = !strcmp(optarg, "skip");
+            break;
+        case O_DROPT:
+            if (strcmp(optarg, "stop") && strcmp(optarg, "apply")) {
+                fprintf(stderr, "cdc-migrate: --on-drop-table is stop or apply, not '%s'\n",
+                        optarg);
+                return 2;
+            }
+            o.drop_table_apply = !strcmp(optarg, "apply");
+            break;
         case O_BT: o.batch_txns = n ? n : 1; break;
         case O_BR: o.batch_rows = n ? n : 1; break;
         case O_BMS: o.batch_ms = n; break;

@@ -103,7 +103,12 @@ typedef struct mopts {
     int zero_date_null;       /* 1: zero dates become NULL; 0: error */
     int nul_strip;            /* 1: NUL bytes dropped from text; 0: error */
     int nul_keep;             /* the target stores NUL bytes in text (MySQL/MariaDB) */
-    int indexes;              /* create secondary indexes after the copy */
+    int indexes;              /* create secondary indexes after the copy (and apply index
+                               * DDL; 0: index DDL skipped) */
+    int index_ddl_skip;       /* index DDL the mapping cannot express (FULLTEXT, SPATIAL,
+                               * functional): 1 skipped with a log line, 0 stops the run */
+    int drop_table_apply;     /* DROP TABLE of a migrated table: 1 dropped on the target too,
+                               * 0 stops the run (the target keeps the rows) */
     long batch_txns, batch_rows, batch_ms;
     long max_rows_per_sec;
     long latency_ms;          /* adaptive throttle target commit latency */
@@ -137,6 +142,11 @@ int schema_load(MYSQL *m, const mopts *o, mschema *s, char *err, size_t errlen);
  * stderr and returns 1. */
 int schema_prepare(const mopts *o, mschema *s);
 void schema_free(mschema *s);
+/* Frees table i and closes the gap (pointers to later tables move). */
+void schema_remove(mschema *s, size_t i);
+/* Moves from's tables to the end of s (pointers into s move); from ends
+ * empty. */
+void schema_take(mschema *s, mschema *from);
 /* The documented mapping of one column, from its information_schema
  * fields (data_type, column_type, charset, ...): sets cv, utf8, pgtype,
  * mytype. 0, or -1 with a message for a type without a mapping. */

@@ -980,16 +980,160 @@ static int ddl_is_ours(run *r, const cdc_query *q)
     return ours;
 }
 
+/* Whether the migration's table selection takes db.name: the migrated
+ * database, and one of --tables (all of the database without it). */
+static int table_selected(run *r, const char *db, const char *name)
+{
+    if (strcmp(db, r->o->database))
+        return 0;
+    const char *p = r->o->tables;
+    if (!p || !*p)
+        return 1;
+    size_t n = strlen(name);
+    while (*p) {
+        const char *e = strchr(p, ',');
+        size_t l = e ? (size_t)(e - p) : strlen(p);
+        if (l == n && !strncasecmp(p, name, n))
+            return 1;
+        p += l + (e != NULL);
+    }
+    return 0;
+}
+
+static void ddl_refused(run *r, cdc_bytes sql, const char *ck, const char *why)
+{
+    snprintf(r->err, sizeof r->err, "DDL on a migrated table, not applied: \"%.*s\" ending at %s: "
+             "%s. Apply the equivalent change to the target, then run `cdc-migrate skip-ddl "
+             "--checkpoint '%s'` and start again (docs/migrate.md, runbook)",
+             (int)(sql.len > 1000 ? 1000 : sql.len), (const char *)sql.ptr, ck, why, ck);
+    r->ddl_stop = 1;
+}
+
+/* CREATE TABLE of a table the selection takes: made on the target as the
+ * copy makes it, its rows applied from here on. DROP TABLE of migrated
+ * tables: per --on-drop-table. The target's statements go first (they
+ * are idempotent: IF [NOT] EXISTS), then the definitions and the
+ * checkpoint past the DDL in one target transaction, so a crash between
+ * the two repeats only the idempotent part. */
+static int on_table_ddl(run *r, const cdc_query *q, const cdc_position *pos, const char *ck,
+                        const ddl_tables *dt)
+{
+    cdc_bytes sql = cdc_query_sql(q);
+    size_t mine = 0;
+    for (size_t i = 0; i < dt->n; i++)
+        mine += dt->kind == 'C' ? table_selected(r, dt->db[i], dt->name[i]) &&
+                                      !schema_find(r->s, dt->db[i], dt->name[i])
+                                : schema_find(r->s, dt->db[i], dt->name[i]) != NULL;
+    if (dt->temporary && dt->kind == 'C')
+        return 0; /* a session's own table: never in a row-based binlog's rows */
+    if (!mine)
+        return 0; /* not the migration's (or CREATE ... IF NOT EXISTS of one it has) */
+    if (flush_batch_sync(r))
+        return fail(r);
+    char why[1200];
+    /* MariaDB logs CREATE ... SELECT as a plain CREATE TABLE inside the
+     * transaction that writes its rows */
+    if (dt->kind == 'C' && (dt->select || dt->replace || r->in_src_txn)) {
+        ddl_refused(r, sql, ck, dt->replace ? "CREATE OR REPLACE TABLE: not covered"
+                    : "CREATE TABLE ... SELECT (the table's rows in the same transaction): "
+                    "not covered: to migrate the new table, copy again (after skip-ddl it "
+                    "is not followed)");
+        return -1;
+    }
+    if (dt->kind == 'X' && !r->o->drop_table_apply) {
+        ddl_refused(r, sql, ck, "DROP TABLE of a migrated table stops the run "
+                    "(--on-drop-table stop, the default): the target's table still holds the "
+                    "rows the source dropped. To drop it on the target too, start again with "
+                    "--on-drop-table apply instead of skip-ddl");
+        return -1;
+    }
+    int my = r->tg->ops->column_def != NULL;
+    mschema fresh = {0};
+    mbuf d = {0}, x = {0};
+    char e[2048];
+    long rc = 0;
+    if (dt->kind == 'C') {
+        if (ddl_create_table(r->o, r->tg, dt->db[0], dt->name[0], &fresh, why, sizeof why)) {
+            ddl_refused(r, sql, ck, why);
+            return -1;
+        }
+    } else {
+        for (size_t i = 0; i < dt->n; i++) {
+            mtable *t = schema_find(r->s, dt->db[i], dt->name[i]);
+            if (t)
+                mbuf_printf(&d, "DROP TABLE IF EXISTS %s;", t->tq);
+        }
+        if (my)
+            rc = r->tg->ops->exec(r->tg, mbuf_str(&d), e, sizeof e);
+    }
+    const char *hook = getenv("CDC_MIGRATE_TEST_EXIT_AFTER_DDL");
+    if (rc >= 0 && hook && *hook == '1' && (dt->kind == 'C' || my))
+        _exit(9); /* tests: the crash between the target's statement and the checkpoint */
+    if (rc >= 0) {
+        r->tg->ops->begin(r->tg, &x, r->qname);
+        if (dt->kind == 'C') {
+            tabledef_sql(r->tg, &x, r->qname, &fresh.t[0], NULL);
+        } else {
+            if (!my)
+                mbuf_add(&x, d.p, d.len);
+            for (size_t i = 0; i < dt->n; i++)
+                if (schema_find(r->s, dt->db[i], dt->name[i]))
+                    tabledef_drop_sql(r->tg, &x, r->qname, dt->name[i]);
+        }
+        write_state(r, &x, "streaming", ck, NULL);
+        mbuf_puts(&x, "COMMIT");
+        rc = r->tg->ops->exec(r->tg, mbuf_str(&x), e, sizeof e);
+    }
+    mbuf_free(&x);
+    if (rc < 0) {
+        r->retriable = r->tg->ops->lost(r->tg);
+        if (!r->retriable) {
+            r->tg->ops->exec(r->tg, "ROLLBACK", why, 0);
+            r->ddl_stop = 1;
+        }
+        snprintf(r->err, sizeof r->err, "DDL \"%.*s\" ending at %s: the target refused it: %s",
+                 (int)(sql.len > 1000 ? 1000 : sql.len), (const char *)sql.ptr, ck, e);
+        mbuf_free(&d);
+        schema_free(&fresh);
+        return -1;
+    }
+    mbuf_free(&d);
+    fprintf(stderr, "cdc-migrate: DDL applied at %s: %.*s\n", ck,
+            (int)(sql.len > 1000 ? 1000 : sql.len), (const char *)sql.ptr);
+    if (dt->kind == 'C') {
+        schema_take(r->s, &fresh);
+    } else {
+        for (size_t i = 0; i < dt->n; i++) {
+            mtable *t = schema_find(r->s, dt->db[i], dt->name[i]);
+            if (t)
+                schema_remove(r->s, (size_t)(t - r->s->t));
+        }
+    }
+    snprintf(r->ck, sizeof r->ck, "%s", ck);
+    snprintf(r->ck_file, sizeof r->ck_file, "%s", cdc_position_file(pos));
+    r->ck_off = cdc_position_offset(pos);
+    r->ck_dirty = 0;
+    return 0;
+}
+
 static int on_ddl_locked(const cdc_query *q, const cdc_position *pos, void *ud)
 {
     run *r = ud;
     cdc_bytes sql = cdc_query_sql(q);
-    if (!ddl_is_ours(r, q))
-        return 0; /* its position is passed by the next commit or checkpoint */
     char ck[8192];
     size_t need;
     if (cdc_position_format(pos, ck, sizeof ck, &need))
         ck[0] = 0;
+    ddl_tables dt;
+    cdc_bytes qdb = cdc_query_db(q);
+    ddl_tables_parse((const char *)sql.ptr, sql.len, (const char *)qdb.ptr, qdb.len, &dt);
+    if (dt.kind) {
+        int rc = on_table_ddl(r, q, pos, ck, &dt);
+        ddl_tables_free(&dt);
+        return rc;
+    }
+    if (!ddl_is_ours(r, q))
+        return 0; /* its position is passed by the next commit or checkpoint */
     if (flush_batch_sync(r))
         return fail(r);
     /* Covered by the mapping: the target's statements and the checkpoint
@@ -1046,11 +1190,7 @@ static int on_ddl_locked(const cdc_query *q, const cdc_position *pos, void *ud)
         r->ck_dirty = 0;
         return 0;
     }
-    snprintf(r->err, sizeof r->err, "DDL on a migrated table, not applied: \"%.*s\" ending at %s: "
-             "%s. Apply the equivalent change to the target, then run `cdc-migrate skip-ddl "
-             "--checkpoint '%s'` and start again (docs/migrate.md, runbook)",
-             (int)(sql.len > 1000 ? 1000 : sql.len), (const char *)sql.ptr, ck, why, ck);
-    r->ddl_stop = 1;
+    ddl_refused(r, sql, ck, why);
     return -1;
 }
 
@@ -1172,6 +1312,16 @@ static int stream_config(run *r, cdc_config *cfg, const char *start)
     mbuf tl = {0};
     for (size_t i = 0; i < r->s->n; i++)
         mbuf_printf(&tl, "%s%s.%s", i ? "," : "", r->s->t[i].db, r->s->t[i].name);
+    /* and those of --tables it has not (yet): a CREATE TABLE of one is applied */
+    for (const char *p = o->tables; p && *p;) {
+        const char *e = strchr(p, ',');
+        size_t l = e ? (size_t)(e - p) : strlen(p);
+        char nm[256];
+        snprintf(nm, sizeof nm, "%.*s", (int)(l < 255 ? l : 255), p);
+        if (*nm && !schema_find(r->s, o->database, nm))
+            mbuf_printf(&tl, "%s%s.%s", tl.len ? "," : "", o->database, nm);
+        p += l + (e != NULL);
+    }
     /* Loop prevention: what a reverse migration applied to this source
      * carries its marker row first; the stream drops it whole. */
     char marker[300];

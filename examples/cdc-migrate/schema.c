@@ -504,10 +504,9 @@ fail:
     return -1;
 }
 
-void schema_free(mschema *s)
+static void table_free(mtable *t)
 {
-    for (size_t i = 0; i < s->n; i++) {
-        mtable *t = &s->t[i];
+    {
         for (size_t k = 0; k < t->ncols; k++) {
             mcol *c = &t->cols[k];
             free(c->name);
@@ -533,8 +532,32 @@ void schema_free(mschema *s)
         free(t->ins_tail);
         mbuf_free(&t->copybuf);
     }
+}
+
+void schema_free(mschema *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        table_free(&s->t[i]);
     free(s->t);
     memset(s, 0, sizeof *s);
+}
+
+void schema_remove(mschema *s, size_t i)
+{
+    table_free(&s->t[i]);
+    memmove(s->t + i, s->t + i + 1, (s->n - i - 1) * sizeof *s->t);
+    s->n--;
+}
+
+void schema_take(mschema *s, mschema *from)
+{
+    s->t = realloc(s->t, (s->n + from->n) * sizeof *s->t);
+    if (!s->t)
+        abort();
+    memcpy(s->t + s->n, from->t, from->n * sizeof *s->t);
+    s->n += from->n;
+    free(from->t);
+    memset(from, 0, sizeof *from);
 }
 
 mtable *schema_find(mschema *s, const char *db, const char *name)

@@ -218,6 +218,15 @@ void tabledef_sql(target *tg, mbuf *q, const char *qname, const mtable *t, const
     mbuf_puts(q, ");");
 }
 
+void tabledef_drop_sql(target *tg, mbuf *q, const char *qname, const char *name)
+{
+    char *tt = par_aux_table(tg, "tables");
+    mbuf_printf(q, "DELETE FROM %s WHERE name = %s AND tbl = ", tt, qname);
+    free(tt);
+    tg->ops->quote(q, name, strlen(name));
+    mbuf_puts(q, ";");
+}
+
 typedef struct loadctx {
     mschema *s;
     size_t cap;

@@ -13,6 +13,8 @@ int tabledef_decode(const char *p, size_t len, mtable *t, char *err, size_t errl
 /* Appends the statements that store t's definition (replacing the row
  * of old_name, or of t's own name when NULL). */
 void tabledef_sql(target *tg, mbuf *q, const char *qname, const mtable *t, const char *old_name);
+/* Appends the statement that forgets table name's definition. */
+void tabledef_drop_sql(target *tg, mbuf *q, const char *qname, const char *name);
 /* The definitions stored for migration qname; s->n == 0 when none. */
 int tabledef_load(target *tg, const char *qname, mschema *s, char *err, size_t errlen);
 

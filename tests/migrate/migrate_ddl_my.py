@@ -12,15 +12,21 @@ source the whole time while `cdc-migrate run` follows and the test runs DDL
 of every covered kind on the source: ADD COLUMN (FIRST, AFTER, string and
 number defaults, NOT NULL), MODIFY (a wider type), CHANGE (rename and type),
 RENAME COLUMN, DROP COLUMN, RENAME TABLE and ALTER TABLE ... RENAME TO,
-TRUNCATE. Then the run is killed by the crash hook right after the target
-took an ALTER and before the checkpoint past it (the window MySQL's
-implicit DDL commit opens); started again, it must find the ALTER applied
-and go on. After the writers stop, the tables' definitions (column names,
-order, types, nullability from each server's information_schema) and rows
-(each server's own SELECT) must be equal, and `cdc-migrate verify` must say
-identical. Last, a statement the target cannot take exactly stops the run
-(exit 3) with a message naming the statement, its binlog position and why,
-and the target's table is left as it was.
+TRUNCATE, index DDL (CREATE [UNIQUE] INDEX, ADD [UNIQUE] INDEX/KEY with
+prefix lengths, unnamed, DESC, RENAME INDEX, DROP INDEX both ways),
+CREATE TABLE and CREATE TABLE ... LIKE. Then the run is killed by the crash
+hook right after the target took an ALTER and before the checkpoint past
+it (the window MySQL's implicit DDL commit opens); started again, it must
+find the ALTER applied and go on; the same for a CREATE INDEX and a CREATE
+TABLE. A DROP TABLE stops the run by default and is applied with
+--on-drop-table apply. After the writers stop, the tables' definitions
+(column names, order, types, nullability from each server's
+information_schema), secondary indexes (information_schema.STATISTICS) and
+rows (each server's own SELECT) must be equal, and `cdc-migrate verify`
+must say identical. A FULLTEXT index stops the run; `skip-ddl` past it lets
+the run go on. Last, a statement the target cannot take exactly stops the
+run (exit 3) with a message naming the statement, its binlog position and
+why, and the target's table is left as it was.
 
 Ends with "N passed, N failed". Needs tests/servers/testenv.sh's servers;
 fails, never skips, without them.
@@ -109,6 +115,14 @@ def definition(side, db, table):
                     "ORDER BY ORDINAL_POSITION" % (db, table), db=False)
 
 
+def indexes(side, db, table):
+    """Secondary index rows: name, non-unique, position, column, prefix."""
+    return side.sql("SELECT INDEX_NAME, NON_UNIQUE, SEQ_IN_INDEX, COLUMN_NAME, COALESCE(SUB_PART,"
+                    " '') FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = '%s' AND "
+                    "TABLE_NAME = '%s' AND INDEX_NAME <> 'PRIMARY' ORDER BY 1, 3" % (db, table),
+                    db=False)
+
+
 def rows(side, table):
     return side.sql("SELECT * FROM %s ORDER BY id" % table)
 
@@ -161,6 +175,18 @@ def scenario(label, src, tgt, mig, state, unsupported):
         "UPDATE t SET c2 = id / 7, c1 = CONCAT('x', id) WHERE id % 3 = 0",
         "ALTER TABLE t MODIFY COLUMN s VARCHAR(100)",
         "UPDATE t SET s = REPEAT('y', 90) WHERE id % 5 = 0",
+        "CREATE INDEX in1 ON t (n)",
+        "ALTER TABLE t ADD UNIQUE KEY us (s(8), id), ADD INDEX (c1(5))",
+        "ALTER TABLE t RENAME INDEX in1 TO in2",
+        "DROP INDEX c1 ON t",
+        "ALTER TABLE w ADD INDEX wn (n), ALGORITHM=INPLACE, LOCK=NONE",
+        "ALTER TABLE w DROP INDEX wn, ADD INDEX wn2 (n DESC, id)",
+        "CREATE UNIQUE INDEX rv ON r (v)",
+        "CREATE TABLE nt (id INT NOT NULL PRIMARY KEY, v VARCHAR(20), KEY kv (v)) "
+        "CHARACTER SET utf8mb4",
+        "INSERT INTO nt VALUES (1, 'a'), (2, 'b'); UPDATE nt SET v = 'c' WHERE id = 1",
+        "CREATE TABLE nl LIKE nt",
+        "INSERT INTO nl VALUES (7, 'z')",
         "ALTER TABLE t CHANGE COLUMN a a2 BIGINT NOT NULL",
         "UPDATE t SET a2 = a2 * 10000000000 WHERE id % 4 = 0",
         "ALTER TABLE t RENAME COLUMN s TO s2",
@@ -179,7 +205,7 @@ def scenario(label, src, tgt, mig, state, unsupported):
     for q in ddl:
         n0 = mig.tail(10**7).count("cdc-migrate: DDL applied at")
         src.sql(q)
-        if q.startswith(("ALTER", "RENAME", "TRUNCATE")):
+        if q.startswith(("ALTER", "RENAME", "TRUNCATE", "CREATE", "DROP")):
             deadline = time.time() + 60
             while (mig.tail(10**7).count("cdc-migrate: DDL applied at") == n0 and
                    time.time() < deadline and p.poll() is None):
@@ -188,7 +214,7 @@ def scenario(label, src, tgt, mig, state, unsupported):
     check("%s: run follows every DDL" % label, p.poll() is None, mig.tail())
     log = mig.tail(10**7)
     applied = log.count("cdc-migrate: DDL applied at")
-    check("%s: 10 DDL statements applied" % label, applied == 10, "%d; %s" % (applied, log[-3000:]))
+    check("%s: 19 DDL statements applied" % label, applied == 19, "%d; %s" % (applied, log[-3000:]))
 
     # kill -9 between the target's ALTER and the checkpoint past it
     p.terminate()
@@ -215,13 +241,81 @@ def scenario(label, src, tgt, mig, state, unsupported):
     check("%s: the re-run finds the ALTER applied and goes on" % label,
           p.poll() is None and "has the definition the statement makes already" in mig.tail(),
           mig.tail())
-    src.sql("UPDATE t SET k1 = id, d = d + 0.0001 WHERE id % 2 = 0")
+    # rows no writer touches: a scan of all rows under REPEATABLE READ locks
+    # the writers' rows in key order and can deadlock with them
+    src.sql("UPDATE t SET k1 = id, d = d + 0.0001 WHERE id > 1000 AND id % 2 = 0")
+
+    # kill -9 between the target's index DDL and the checkpoint past it
+    p.terminate()
+    p.wait()
+    mig.env["CDC_MIGRATE_TEST_EXIT_AFTER_DDL"] = "1"
+    p = mig.start()
+    time.sleep(1)
+    src.sql("CREATE INDEX ik ON t (k1, n)")
+    try:
+        rc = p.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        rc = "hung"
+    del mig.env["CDC_MIGRATE_TEST_EXIT_AFTER_DDL"]
+    check("%s: crash hook fired after the target took CREATE INDEX" % label,
+          rc == 9 and ["ik", "1", "1", "k1", ""] in indexes(tgt, tgt.db, "t"),
+          "rc %s %s %s" % (rc, indexes(tgt, tgt.db, "t"), mig.tail()))
+    n0 = mig.tail(10**7).count("has the definition the statement makes already")
+    p = mig.start()
+    deadline = time.time() + 90
+    while (mig.tail(10**7).count("has the definition the statement makes already") == n0 and
+           time.time() < deadline and p.poll() is None):
+        time.sleep(0.2)
+    # d is in no index: no lock on an index the writers change
+    src.sql("UPDATE t SET d = d + 1 WHERE id > 1000")
+    check("%s: the re-run finds the index made and goes on" % label,
+          p.poll() is None and
+          mig.tail(10**7).count("has the definition the statement makes already") == n0 + 1,
+          mig.tail())
+
+    # DROP TABLE of a migrated table: stops by default, the target's
+    # table intact; applied when started again with --on-drop-table apply
+    src.sql("DROP TABLE nl")
+    try:
+        rc = p.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        rc = "hung"
+    check("%s: DROP TABLE stops the run by default, the target's table kept" % label,
+          rc == 3 and "DROP TABLE of a migrated table stops the run" in mig.tail() and
+          "nl" in tables(tgt, tgt.db), "rc %s %s" % (rc, mig.tail()))
+    p = mig.start(["--on-drop-table", "apply"])
+    deadline = time.time() + 60
+    while "nl" in tables(tgt, tgt.db) and time.time() < deadline and p.poll() is None:
+        time.sleep(0.2)
+    check("%s: with --on-drop-table apply the target's table is dropped" % label,
+          "nl" not in tables(tgt, tgt.db) and p.poll() is None, mig.tail())
+
+    # kill -9 between the target's CREATE TABLE and the checkpoint past it
+    p.terminate()
+    p.wait()
+    mig.env["CDC_MIGRATE_TEST_EXIT_AFTER_DDL"] = "1"
+    p = mig.start()
+    time.sleep(1)
+    src.sql("CREATE TABLE nk (id INT NOT NULL PRIMARY KEY, v INT, UNIQUE KEY uv (v))")
+    try:
+        rc = p.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        rc = "hung"
+    del mig.env["CDC_MIGRATE_TEST_EXIT_AFTER_DDL"]
+    check("%s: crash hook fired after the target took CREATE TABLE" % label,
+          rc == 9 and "nk" in tables(tgt, tgt.db), "rc %s %s" % (rc, mig.tail()))
+    p = mig.start()
+    src.sql("INSERT INTO nk VALUES (1, 10), (2, 20); UPDATE nk SET v = 21 WHERE id = 2;"
+            "INSERT INTO nt VALUES (3, 'd')")
 
     outs = [w.stop() for w in writers]
     check("%s: writers ran without errors" % label, all(o[0] == 0 for o in outs), str(outs))
     print("# %s: writers sent %d transactions (%.0fs)" % (label, sum(w.txns for w in writers),
                                                          time.time() - t0), flush=True)
-    names = ["t", "w", "r3"]
+    names = ["t", "w", "r3", "nt", "nk"]
     check("%s: target caught up" % label, converge(src, tgt, names), mig.tail())
     check("%s: same tables" % label, tables(src, src.db) == tables(tgt, tgt.db),
           "%s %s" % (tables(src, src.db), tables(tgt, tgt.db)))
@@ -229,12 +323,41 @@ def scenario(label, src, tgt, mig, state, unsupported):
         a, b = definition(src, src.db, t), definition(tgt, tgt.db, t)
         check("%s: %s definition equal (names, order, types, nullability)" % (label, t), a == b,
               "\n source %s\n target %s" % (a, b))
+        a, b = indexes(src, src.db, t), indexes(tgt, tgt.db, t)
+        check("%s: %s indexes equal (information_schema.STATISTICS)" % (label, t), a == b,
+              "\n source %s\n target %s" % (a, b))
         a, b = rows(src, t), rows(tgt, t)
         check("%s: %s rows equal (%d, each server's SELECT)" % (label, t, len(a)), a == b,
               "first differences %s" % [(x, y) for x, y in zip(a, b) if x != y][:3])
     v = mig.cmd("verify")
     check("%s: verify says identical" % label,
           v.returncode == 0 and "verify: identical" in v.stdout, v.stdout + v.stderr)
+
+    # an index the target cannot have: the run stops (the default); the
+    # runbook's skip-ddl moves the checkpoint past it and the run goes on
+    fts = "ALTER TABLE t ADD FULLTEXT INDEX fs (s2)"
+    src.sql(fts)
+    try:
+        rc = p.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        rc = "hung"
+    log = mig.tail(3000)
+    check("%s: FULLTEXT index stops the run by default (exit 3)" % label,
+          rc == 3 and "not applied: \"%s\" ending at cdc1:" % fts in log and
+          "a FULLTEXT index" in log and "--unmapped-index-ddl skip" in log, "rc %s %s" % (rc, log))
+    ck = log.split("skip-ddl --checkpoint '")[-1].split("'")[0]
+    sk = mig.cmd("skip-ddl", ["--checkpoint", ck])
+    now = tgt.sql("SELECT checkpoint FROM %s.state WHERE name = 'ddl'" % state, db=False)
+    check("%s: skip-ddl sets the checkpoint to the DDL's end" % label,
+          sk.returncode == 0 and now == [[ck]], "%s %s %s" % (now, ck, sk.stdout + sk.stderr))
+    p = mig.start()
+    src.sql("UPDATE t SET n = n + 3 WHERE id > 1000; INSERT INTO w VALUES (5000, 1)")
+    check("%s: after skip-ddl the run goes on and catches up" % label,
+          converge(src, tgt, names) and p.poll() is None, mig.tail())
+    check("%s: the skipped index is only on the source" % label,
+          "fs" in [r[0] for r in indexes(src, src.db, "t")] and
+          "fs" not in [r[0] for r in indexes(tgt, tgt.db, "t")])
 
     # a statement the target cannot take exactly: the run stops naming it
     before = definition(tgt, tgt.db, "t")

@@ -165,6 +165,35 @@ def same_rows(src, pg, pgdb, table, cols, name):
           "\n source %r\n target %r" % (a[:6], b[:6]))
 
 
+def src_indexes(src, db):
+    """[table, index, non_unique, columns] of the source's secondary indexes."""
+    return [list(r) for r in src.sql(
+        "SELECT TABLE_NAME, INDEX_NAME, NON_UNIQUE, GROUP_CONCAT(COLUMN_NAME ORDER BY "
+        "SEQ_IN_INDEX) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = '%s' AND "
+        "INDEX_NAME <> 'PRIMARY' GROUP BY TABLE_NAME, INDEX_NAME, NON_UNIQUE ORDER BY 1, 2" % db)]
+
+
+def pg_indexes(pg, pgdb, schema):
+    """The same from pg_index; the index's name without the copy's table
+    prefix (the table's name when the index was made: a renamed table's
+    indexes keep theirs)."""
+    rows = pg.sql(pgdb, "SELECT t.relname, c.relname, CASE WHEN i.indisunique THEN '0' ELSE '1' "
+                  "END, array_to_string(ARRAY(SELECT a.attname FROM unnest(i.indkey) WITH "
+                  "ORDINALITY k(n, o) JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum "
+                  "= k.n ORDER BY k.o), ',') FROM pg_index i JOIN pg_class c ON c.oid = "
+                  "i.indexrelid JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace n ON "
+                  "n.oid = t.relnamespace WHERE n.nspname = '%s' AND NOT i.indisprimary "
+                  "ORDER BY 1, 2" % schema)
+    out = []
+    for t, i, u, c in rows:
+        for pre in ("t_", "u_", "u2_", "u3_", "n1_"):
+            if i.startswith(pre):
+                i = i[len(pre):]
+                break
+        out.append([t, i, u, c])
+    return sorted(out)
+
+
 def pg_types(pg, pgdb, schema, table):
     return pg.sql(pgdb, "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
                   "WHERE a.attrelid = '\"%s\".\"%s\"'::regclass AND a.attnum > 0 AND NOT "
@@ -188,7 +217,12 @@ def ddl(flavor, pg):
     pg.sql("postgres", "CREATE DATABASE %s" % pgdb)
     logpath = os.path.join(pg.dir, "ddl-%s.log" % flavor)
     log = open(logpath, "a")
-    extra = ["--workers", "2", "--batch-ms", "50"]
+    extra = ["--workers", "2", "--batch-ms", "50", "--unmapped-index-ddl", "skip",
+             "--on-drop-table", "apply"]
+    # MariaDB's run without secondary indexes: its index DDL is left out
+    noidx = flavor == "mariadb"
+    if noidx:
+        extra.append("--no-indexes")
     p = start_run(src, pg, pgdb, log, extra)
     deadline = time.time() + 60
     while phase(pg, pgdb) != "streaming" and time.time() < deadline:
@@ -201,6 +235,10 @@ def ddl(flavor, pg):
         "ALTER TABLE t MODIFY COLUMN a BIGINT",
         "UPDATE t SET a = 5000000000 WHERE id = 1",
         "ALTER TABLE t CHANGE COLUMN b bb VARCHAR(40)",
+        "CREATE INDEX ia ON t (a)",
+        "CREATE INDEX iv ON u (v(20))",
+        "ALTER TABLE t ADD UNIQUE KEY ub (bb(10), d), ADD INDEX (c)",
+        "INSERT INTO t (id, a, bb, c, d, f) VALUES (7, 7, 'seven', 7.7, 77, 7)",
     ]
     ok = run_caught_up(src, pg, pgdb, steps)
     check("%s: caught up after ADD, ADD AFTER, MODIFY, CHANGE" % name, ok,
@@ -215,18 +253,32 @@ def ddl(flavor, pg):
         "UPDATE t SET cc = 1.25 WHERE id = 1",
         "ALTER TABLE t DROP COLUMN e",
         "INSERT INTO t (id, a, bb, cc, d, f) VALUES (6, 6, 'six', 6.6, 66, 6)",
+        "ALTER TABLE t RENAME INDEX ia TO ia2",
+        "ALTER TABLE t ADD FULLTEXT INDEX ft (bb)",
+        "DROP INDEX c ON t",
         "RENAME TABLE u TO u2",
         "INSERT INTO u2 VALUES (3, 'u3')",
         "ALTER TABLE u2 RENAME TO u3, ADD COLUMN w INT",
+        "ALTER TABLE u3 ADD INDEX iw (w, id), RENAME INDEX iv TO iv2",
+        "CREATE TABLE n1 (id INT PRIMARY KEY, v VARCHAR(10), KEY kv (v))",
+        "INSERT INTO n1 VALUES (1, 'a'), (2, 'b'); UPDATE n1 SET v = 'c' WHERE id = 2",
+        "CREATE TABLE n2 LIKE n1",
+        "INSERT INTO n2 VALUES (5, 'x'); INSERT INTO n1 VALUES (3, 'd')",
+        "DROP TABLE n2",
+        "DELETE FROM n1 WHERE id = 1",
         "INSERT INTO u3 VALUES (4, 'u4', 44); UPDATE u3 SET w = 1 WHERE id = 1",
         "TRUNCATE TABLE u3",
         "INSERT INTO u3 VALUES (9, 'u9', 99)",
     ]
     ok = run_caught_up(src, pg, pgdb, steps)
-    check("%s: caught up after RENAME COLUMN, DROP, RENAME TABLE, TRUNCATE" % name, ok,
+    check("%s: caught up after RENAME COLUMN, DROP, RENAME TABLE, TRUNCATE, index DDL" % name, ok,
           open(logpath).read()[-2000:])
     same_rows(src, pg, pgdb, "t", ["id", "a", "bb", "cc", "d", "f"], name)
     same_rows(src, pg, pgdb, "u3", ["id", "v", "w"], name)
+    same_rows(src, pg, pgdb, "n1", ["id", "v"], name)
+    tabs = pg.sql(pgdb, "SELECT tablename FROM pg_tables WHERE schemaname = '%s' ORDER BY 1" % db)
+    check("%s: CREATE TABLE, CREATE TABLE LIKE and DROP TABLE applied" % name,
+          tabs == [["n1"], ["t"], ["u3"]], str(tabs))
     types = pg_types(pg, pgdb, db, "t")
     want = [["id", "integer"], ["a", "bigint"], ["bb", "character varying(40)"],
             ["cc", "numeric(10,2)"], ["d", "integer"], ["f", "integer"]]
@@ -235,6 +287,16 @@ def ddl(flavor, pg):
     gone = pg.sql(pgdb, "SELECT count(*) FROM pg_tables WHERE schemaname = '%s' AND tablename "
                   "IN ('u', 'u2')" % db)[0][0]
     check("%s: renamed table renamed on the target" % name, gone == "0", gone)
+    a, b = src_indexes(src, db), pg_indexes(pg, pgdb, db)
+    want = [["n1", "kv", "1", "v"], ["t", "ia2", "1", "a"], ["t", "ub", "0", "bb,d"], ["u3", "iv2", "1", "v"],
+            ["u3", "iw", "1", "w,id"]]
+    check("%s: index DDL applied: the target's indexes are the source's (FULLTEXT left out)"
+          % name, a == sorted(want + [["t", "ft", "1", "bb"]]) and b == ([] if noidx else want),
+          "\n source %s\n target %s" % (a, b))
+    if noidx:
+        text = open(logpath).read()
+        check("%s: --no-indexes: index DDL skipped and logged" % name,
+              "skipped (--no-indexes)" in text, text[-1500:])
     # not covered: an expression default the target cannot give the old rows
     bad = "ALTER TABLE t ADD COLUMN at DATETIME DEFAULT CURRENT_TIMESTAMP"
     src.sql(bad)
