@@ -580,50 +580,114 @@ def restart(binary, srv, results):
     chk.done(results)
 
 
+def server_cpu(srv):
+    """CPU seconds (user + system) of the server process so far, from its
+    pid file (other sessions' queries on a shared server count too)."""
+    path = os.path.join(os.environ["CDC_TEST_STATE"], "mysql/mysqld.pid" if srv.flavor == "mysql"
+                        else "mariadb/mariadbd.pid")
+    with open(path) as f:
+        return proc_cpu(int(f.read().split()[0]))
+
+
+def proc_cpu(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def overhead(binary, srv, nrows, stats):
-    """Wall time and peak RSS of a plain snapshot and of an incremental one
-    of the same table (no writers; output to /dev/null, so that nothing but
-    the reading is measured)."""
+    """A plain snapshot (--snapshot initial_only) against an incremental
+    one of the same table with the same chunk size, both at parallelism 1,
+    no writers, output to /dev/null: wall seconds, CPU seconds of
+    `cdc stream` and of the server, peak RSS. The incremental snapshot is
+    asked for through the signal table while the stream runs (and, with
+    read.only=true, through the API at start), and measured from the
+    request to the log line of its end; the plain one from the process's
+    start to its exit (connection and consistent point included)."""
     load(srv, nrows)
     port = os.environ["CDC_TEST_%s_PORT" % srv.flavor.upper()]
     env = dict(os.environ, CDC_PASSWORD=os.environ["CDC_TEST_PASSWORD"])
     cmd = [binary, "stream", "--host", "127.0.0.1", "--port", port, "--user", "root", "--ssl-mode", "required",
            "--server-id", str(SID + 5900 + random.randrange(90)), "--tables", DB + ".t", "--verbose"]
 
-    def timed(args, until_done):
-        with tempfile.TemporaryFile() as err:
-            t0 = time.time()
-            p = subprocess.Popen(cmd + args, stdout=subprocess.DEVNULL, stderr=err, env=env)
-            peak = 0
-            while p.poll() is None:
-                try:
-                    with open("/proc/%d/status" % p.pid) as st:
-                        peak = max([peak] + [int(l.split()[1]) for l in st if l.startswith("VmHWM:")])
-                except OSError:
-                    pass
-                if until_done:
-                    err.seek(0)
-                    if b"done:" in err.read():
-                        took = time.time() - t0
-                        p.send_signal(signal.SIGINT)
-                        p.wait()
-                        return took, peak
-                time.sleep(0.01)
-            if p.returncode != 0 or until_done:
-                err.seek(0)
-                raise RuntimeError("%s: exit %d: %s" % (args, p.returncode, err.read().decode()[-500:]))
-            return time.time() - t0, peak
+    def peak_kb(pid, peak):
+        try:
+            with open("/proc/%d/status" % pid) as st:
+                return max([peak] + [int(l.split()[1]) for l in st if l.startswith("VmHWM:")])
+        except OSError:
+            return peak
 
-    plain, plain_kb = timed(["--snapshot", "initial_only"], False)
-    print("overhead/%s: %d rows: plain snapshot %.2f s (peak RSS %d KiB)" % (srv.flavor, nrows, plain, plain_kb))
+    def plain(chunk):
+        with tempfile.TemporaryFile() as err:
+            s0, t0 = server_cpu(srv), time.time()
+            p = subprocess.Popen(cmd + ["--snapshot", "initial_only", "--set", "snapshot.chunk.rows=%d" % chunk,
+                                        "--set", "snapshot.parallelism=1"],
+                                 stdout=subprocess.DEVNULL, stderr=err, env=env)
+            peak = 0
+            while True:
+                pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+                if pid:
+                    break
+                peak = peak_kb(p.pid, peak)
+                time.sleep(0.01)
+            wall, scpu = time.time() - t0, server_cpu(srv) - s0
+            if status != 0:
+                err.seek(0)
+                raise RuntimeError("plain snapshot: status %d: %s" % (status, err.read().decode()[-500:]))
+            return wall, ru.ru_utime + ru.ru_stime, scpu, max(peak, ru.ru_maxrss)
+
+    def incremental(chunk, ro, n):
+        args = ["--signal-table", DB + ".sig", "--set", "incremental.snapshot.chunk.size=%d" % chunk]
+        if ro:  # no writes at all: asked for through the API at start
+            args += ["--snapshot-table", DB + ".t", "--set", "read.only=true"]
+        with tempfile.TemporaryFile() as err:
+            p = subprocess.Popen(cmd + args, stdout=subprocess.DEVNULL, stderr=err, env=env)
+
+            def log():
+                err.seek(0)
+                return err.read()
+            peak = 0
+            try:
+                if not ro:
+                    # streaming (it logs nothing on connecting): then the
+                    # request goes in as a row of the signal table
+                    time.sleep(1.5)
+                    if p.poll() is not None:
+                        raise RuntimeError("cdc stream exited %d: %s" % (p.returncode, log()[-500:]))
+                c0, s0, t0 = proc_cpu(p.pid), server_cpu(srv), time.time()
+                if not ro:
+                    srv.sql("INSERT INTO sig VALUES ('overhead-%d', 'execute-snapshot', '%s');"
+                            % (n, json.dumps({"data-collections": [DB + ".t"], "type": "incremental"})), db=DB)
+                while b"done:" not in log():
+                    if p.poll() is not None:
+                        raise RuntimeError("cdc stream exited %d: %s" % (p.returncode, log()[-500:]))
+                    if time.time() - t0 > 600:
+                        raise RuntimeError("no end of the incremental snapshot in 600 s: %s" % log()[-500:])
+                    peak = peak_kb(p.pid, peak)
+                    time.sleep(0.01)
+                wall, cpu, scpu = time.time() - t0, proc_cpu(p.pid) - c0, server_cpu(srv) - s0
+                if not re.search(rb"done: %d rows" % nrows, log()):
+                    raise RuntimeError("the incremental snapshot did not read %d rows: %s" % (nrows, log()[-500:]))
+                return wall, cpu, scpu, peak_kb(p.pid, peak)
+            finally:
+                p.send_signal(signal.SIGINT)
+                p.wait()
+
+    print("overhead/%s: %d rows, load average %s" % (srv.flavor, nrows, open("/proc/loadavg").read().split()[0]))
+    n = 0
     for chunk in OVERHEAD_CHUNKS:
+        base = plain(chunk)
+        print("overhead/%s: plain snapshot, chunks of %d: %.2f s, CPU %.2f s ours, %.2f s server, peak RSS %d KiB"
+              % ((srv.flavor, chunk) + base))
         for ro in (False, True):
-            extra = ["--set", "read.only=true"] if ro else []
-            incr, incr_kb = timed(["--snapshot-table", DB + ".t", "--signal-table", DB + ".sig", "--set",
-                                   "incremental.snapshot.chunk.size=%d" % chunk] + extra, True)
-            print("overhead/%s: incremental (%s) in chunks of %d: %.2f s (peak RSS %d KiB): %+.0f%% over the plain "
-                  "snapshot" % (srv.flavor, "read-only" if ro else "signal table", chunk, incr, incr_kb,
-                                100.0 * (incr - plain) / plain))
+            n += 1
+            got = incremental(chunk, ro, n)
+            print("overhead/%s: incremental (%s), chunks of %d: %.2f s, CPU %.2f s ours, %.2f s server, peak RSS "
+                  "%d KiB: %+.0f%% wall, %+.0f%% CPU ours, %+.0f%% server, %+.0f%% ours+server over the plain snapshot"
+                  % ((srv.flavor, "read-only" if ro else "signal table", chunk) + got +
+                     (100.0 * (got[0] - base[0]) / base[0], 100.0 * (got[1] - base[1]) / base[1],
+                      100.0 * (got[2] - base[2]) / base[2],
+                      100.0 * (got[1] + got[2] - base[1] - base[2]) / (base[1] + base[2]))))
 
 
 def main():
