@@ -740,6 +740,30 @@ int cdc__snap_one_sql(const cdc__snap_one *o, const cdc_bytes *last, const char 
     return rc;
 }
 
+bool cdc__snap_one_use_binary(cdc__snap_one *o) { return cdc__snap_table_use_binary(&o->tables[0]); }
+
+bool cdc__snap_one_binary(const cdc__snap_one *o) { return o->tables[0].binary; }
+
+int cdc__snap_one_check_columns(const cdc__snap_one *o, const cdc__coldef *cols, size_t ncols, cdc__err *err)
+{
+    const cdc__snap_table *t = &o->tables[0];
+    if (ncols != cdc__snap_table_fields(t))
+        return cdc__err_set(err, CDC_ERR_SCHEMA, "%s.%s: the chunk's result has %zu columns, not %zu", t->t.db,
+                            t->t.name, ncols, cdc__snap_table_fields(t));
+    return t->binary ? cdc__snap_table_check_bin(t, cols, ncols, err) : CDC_OK;
+}
+
+int cdc__snap_one_split(const cdc__snap_one *o, const uint8_t *row, size_t len, cdc_bytes *fields, cdc__err *err)
+{
+    return cdc__snap_table_split(&o->tables[0], row, len, fields, err);
+}
+
+int cdc__snap_one_key_text_of(const cdc__snap_one *o, const cdc_bytes *fields, size_t k, char *buf, cdc_bytes *out,
+                              cdc__err *err)
+{
+    return cdc__snap_table_key_text(&o->tables[0], fields, k, buf, out, err);
+}
+
 int cdc__snap_one_keyvals(cdc__snap_one *o, const cdc_bytes *texts, const cdc_value **vals, cdc__err *err)
 {
     cdc__snap_table *t = &o->tables[0];
@@ -751,7 +775,11 @@ int cdc__snap_one_keyvals(cdc__snap_one *o, const cdc_bytes *texts, const cdc_va
         size_t i = t->sel[t->key_sel[k]];
         const cdc_bytes *v = &texts[t->key_sel[k]];
         if (!v->ptr) return cdc__err_set(err, CDC_ERR_CORRUPT, "%s.%s: a NULL primary key value", t->t.db, t->t.name);
-        int rc = cdc__snap_value(&t->t.cols[i], t->sc[i].hint, v->ptr, v->len, scratch, &o->keyvals[k], err);
+        size_t j = t->key_sel[k];
+        int rc = t->binary ? cdc__snap_value_bin(&t->t.cols[i], t->sc[i].hint, t->bincls[j], v->ptr, v->len, scratch,
+                                                 &o->keyvals[k], err)
+                           : cdc__snap_value(&t->t.cols[i], t->sc[i].hint, v->ptr, v->len, scratch, &o->keyvals[k],
+                                             err);
         if (rc) return rc;
     }
     *vals = o->keyvals;

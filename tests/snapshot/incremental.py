@@ -26,7 +26,7 @@ stop-snapshot (the snapshot ends early), data-collections given as regular
 expressions (matched against all of db.table). An ALTER TABLE (a column
 added, one dropped) during the snapshot: every "op":"r" row printed before
 it has the old columns, every one after it the new, no row is lost (ddl).
---only PART runs one part (signals, ddl, restart, big_rows). Prints peak RSS of `cdc stream`
+--only PART runs one part (signals, ddl, ddl_add, restart, big_rows). Prints peak RSS of `cdc stream`
 and the time of the incremental snapshot beside a plain snapshot
 (--snapshot initial_only) of the same table (--soak, or --overhead alone:
 use a release build). Prints "[       OK ] name" /
@@ -449,12 +449,15 @@ def signals(binary, srv, results):
     chk.done(results)
 
 
-def ddl(binary, srv, results):
+def ddl(binary, srv, results, add_only=False):
     """ALTER TABLE on the table during its incremental snapshot: the chunk
     after it is read again with the new definition, so every snapshot row
     the stream hands out after the DDL has the new columns and every row
-    before it the old ones, and no row is lost."""
-    chk = Check("incremental/%s/ddl" % srv.flavor)
+    before it the old ones, and no row is lost. add_only: a column added
+    and none dropped, so that the chunk's SELECT still works and only the
+    check of the definition when the chunk reaches its watermark (after
+    the stream saw the ALTER) finds it."""
+    chk = Check("incremental/%s/ddl%s" % (srv.flavor, "_add" if add_only else ""))
     n = 20000
     load(srv, n)
     st = Stream(binary, srv, ["--signal-table", DB + ".sig", "--set", "incremental.snapshot.chunk.size=200"])
@@ -467,8 +470,9 @@ def ddl(binary, srv, results):
     st.wait_for(lambda: "paused" in st.stderr(), 30)
     st.wait_for(lambda: False, 0.5)
     # an added column (the old SELECT still works) and a dropped one (it fails with 1054)
-    srv.sql("ALTER TABLE t ADD COLUMN extra INT NOT NULL DEFAULT 7, DROP COLUMN s;"
-            " INSERT INTO t (id, v) VALUES (-2, 0);", db=DB)
+    srv.sql("ALTER TABLE t ADD COLUMN extra INT NOT NULL DEFAULT 7%s;"
+            " INSERT INTO t (id, v%s) VALUES (-2, 0%s);" % (("", ", s", ", 'x'") if add_only else
+                                                              (", DROP COLUMN s", "", "")), db=DB)
     srv.sql("INSERT INTO sig VALUES ('d3', 'resume-snapshot', '')", db=DB)
     if not st.wait_for(lambda: "done:" in st.stderr(), 180):
         chk.bad("the snapshot did not finish after the ALTER: %s" % st.stderr()[-1000:])
@@ -481,7 +485,7 @@ def ddl(binary, srv, results):
         return
     before = [l for l in st.lines[:marker[0]] if l["op"] == "r"]
     after = [l for l in st.lines[marker[0]:] if l["op"] == "r"]
-    old_cols, new_cols = {"id", "v", "s"}, {"id", "v", "extra"}
+    old_cols, new_cols = {"id", "v", "s"}, {"id", "v", "extra"} | ({"s"} if add_only else set())
     bad_before = [l["after"]["id"] for l in before if set(l["after"]) != old_cols]
     bad_after = [l["after"]["id"] for l in after if set(l["after"]) != new_cols or l["after"]["extra"] != 7]
     if bad_before or bad_after:
@@ -498,6 +502,10 @@ def ddl(binary, srv, results):
     print("%s: %d rows with the old columns before the ALTER, %d with the new after" % (
         chk.name, len(before), len(after)))
     chk.done(results)
+
+
+def ddl_add(binary, srv, results):
+    ddl(binary, srv, results, add_only=True)
 
 
 def big_rows(binary, srv, results):
@@ -724,6 +732,7 @@ def main():
                     run_under_writers(binary, srv, nrows, ro, results, stats)
                 signals(binary, srv, results)
                 ddl(binary, srv, results)
+                ddl_add(binary, srv, results)
                 restart(binary, srv, results)
                 big_rows(binary, srv, results)
             if soak or overhead_only:
