@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Incremental snapshots (the DBLog watermark algorithm) while the stream runs.
 
-usage: incremental.py CDC_BINARY [--rows N] [--servers mariadb,mysql] [--soak] [--overhead] [--only PART]
+usage: incremental.py CDC_BINARY [--rows N] [--servers mariadb,mysql] [--soak] [--overhead [--chunk N]... [--signal-only]]
+                      [--only PART]
 
 On each server, `cdc stream` follows the binlog and is asked for an
 incremental snapshot of a table of N rows (default 100,000; --soak: 1,000,000)
@@ -603,7 +604,7 @@ def proc_cpu(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def overhead(binary, srv, nrows, stats):
+def overhead(binary, srv, nrows, stats, chunks=OVERHEAD_CHUNKS, variants=(False, True)):
     """A plain snapshot (--snapshot initial_only) against an incremental
     one of the same table with the same chunk size, both at parallelism 1,
     no writers, output to /dev/null: wall seconds, CPU seconds of
@@ -683,11 +684,11 @@ def overhead(binary, srv, nrows, stats):
 
     print("overhead/%s: %d rows, load average %s" % (srv.flavor, nrows, open("/proc/loadavg").read().split()[0]))
     n = 0
-    for chunk in OVERHEAD_CHUNKS:
+    for chunk in chunks:
         base = plain(chunk)
         print("overhead/%s: plain snapshot, chunks of %d: %.2f s, CPU %.2f s ours, %.2f s server, peak RSS %d KiB"
               % ((srv.flavor, chunk) + base))
-        for ro in (False, True):
+        for ro in variants:
             n += 1
             got = incremental(chunk, ro, n)
             print("overhead/%s: incremental (%s), chunks of %d: %.2f s, CPU %.2f s ours, %.2f s server, peak RSS "
@@ -705,6 +706,7 @@ def main():
         sys.exit(2)
     binary = args.pop(0)
     nrows, servers, soak, overhead_only, only = 100000, ["mariadb", "mysql"], False, False, None
+    chunks, variants = [], (False, True)
     while args:
         a = args.pop(0)
         if a == "--rows":
@@ -713,6 +715,10 @@ def main():
             servers = args.pop(0).split(",")
         elif a == "--overhead":
             overhead_only = True
+        elif a == "--chunk":  # --overhead at this chunk size only (repeatable)
+            chunks.append(int(args.pop(0)))
+        elif a == "--signal-only":  # --overhead without the read-only variant
+            variants = (False,)
         elif a == "--only":  # one part, e.g. --only ddl (while working on it)
             only = args.pop(0)
         elif a == "--soak":
@@ -736,7 +742,7 @@ def main():
                 restart(binary, srv, results)
                 big_rows(binary, srv, results)
             if soak or overhead_only:
-                overhead(binary, srv, nrows, stats)
+                overhead(binary, srv, nrows, stats, chunks or OVERHEAD_CHUNKS, variants)
         except Exception as e:  # a failure of the setup is a failure, never a skip
             print("  %s: %s" % (flavor, e))
             print("[  FAILED  ] incremental/%s/setup" % flavor)
