@@ -626,7 +626,15 @@ def overhead(binary, srv, nrows, stats, chunks=OVERHEAD_CHUNKS, variants=(False,
         except OSError:
             return peak
 
+    def server_rate():
+        # the server's CPU per second without us (other sessions' work on
+        # a shared server), subtracted from what it spent while we read
+        s0, t0 = server_cpu(srv), time.time()
+        time.sleep(2)
+        return (server_cpu(srv) - s0) / (time.time() - t0)
+
     def plain(chunk):
+        rate = server_rate()
         with tempfile.TemporaryFile() as err:
             s0, t0 = server_cpu(srv), time.time()
             p = subprocess.Popen(cmd + ["--snapshot", "initial_only", "--set", "snapshot.chunk.rows=%d" % chunk,
@@ -643,7 +651,7 @@ def overhead(binary, srv, nrows, stats, chunks=OVERHEAD_CHUNKS, variants=(False,
             if status != 0:
                 err.seek(0)
                 raise RuntimeError("plain snapshot: status %d: %s" % (status, err.read().decode()[-500:]))
-            return wall, ru.ru_utime + ru.ru_stime, scpu, max(peak, ru.ru_maxrss)
+            return wall, ru.ru_utime + ru.ru_stime, scpu - rate * wall, max(peak, ru.ru_maxrss), scpu
 
     def incremental(chunk, ro, n):
         args = ["--signal-table", DB + ".sig", "--set", "incremental.snapshot.chunk.size=%d" % chunk]
@@ -657,12 +665,20 @@ def overhead(binary, srv, nrows, stats, chunks=OVERHEAD_CHUNKS, variants=(False,
                 return err.read()
             peak = 0
             try:
+                crate = srate = 0.0
                 if not ro:
                     # streaming (it logs nothing on connecting): then the
-                    # request goes in as a row of the signal table
-                    time.sleep(1.5)
+                    # request goes in as a row of the signal table. The
+                    # stream's and the server's CPU per second before it
+                    # (other sessions' binlog events to read and send) is
+                    # subtracted from what they spent during the snapshot.
+                    time.sleep(1.0)
                     if p.poll() is not None:
                         raise RuntimeError("cdc stream exited %d: %s" % (p.returncode, log()[-500:]))
+                    c0, s0, t0 = proc_cpu(p.pid), server_cpu(srv), time.time()
+                    time.sleep(2)
+                    dt = time.time() - t0
+                    crate, srate = (proc_cpu(p.pid) - c0) / dt, (server_cpu(srv) - s0) / dt
                 c0, s0, t0 = proc_cpu(p.pid), server_cpu(srv), time.time()
                 if not ro:
                     srv.sql("INSERT INTO sig VALUES ('overhead-%d', 'execute-snapshot', '%s');"
@@ -677,7 +693,7 @@ def overhead(binary, srv, nrows, stats, chunks=OVERHEAD_CHUNKS, variants=(False,
                 wall, cpu, scpu = time.time() - t0, proc_cpu(p.pid) - c0, server_cpu(srv) - s0
                 if not re.search(rb"done: %d rows" % nrows, log()):
                     raise RuntimeError("the incremental snapshot did not read %d rows: %s" % (nrows, log()[-500:]))
-                return wall, cpu, scpu, peak_kb(p.pid, peak)
+                return wall, cpu - crate * wall, scpu - srate * wall, peak_kb(p.pid, peak), scpu
             finally:
                 p.send_signal(signal.SIGINT)
                 p.wait()
@@ -686,13 +702,14 @@ def overhead(binary, srv, nrows, stats, chunks=OVERHEAD_CHUNKS, variants=(False,
     n = 0
     for chunk in chunks:
         base = plain(chunk)
-        print("overhead/%s: plain snapshot, chunks of %d: %.2f s, CPU %.2f s ours, %.2f s server, peak RSS %d KiB"
-              % ((srv.flavor, chunk) + base))
+        print("overhead/%s: plain snapshot, chunks of %d: %.2f s, CPU %.2f s ours, %.2f s server, peak RSS %d KiB "
+              "(server %.2f s before subtracting its CPU rate without us)" % ((srv.flavor, chunk) + base))
         for ro in variants:
             n += 1
             got = incremental(chunk, ro, n)
             print("overhead/%s: incremental (%s), chunks of %d: %.2f s, CPU %.2f s ours, %.2f s server, peak RSS "
-                  "%d KiB: %+.0f%% wall, %+.0f%% CPU ours, %+.0f%% server, %+.0f%% ours+server over the plain snapshot"
+                  "%d KiB (server %.2f s before subtracting): %+.0f%% wall, %+.0f%% CPU ours, %+.0f%% server, "
+                  "%+.0f%% ours+server over the plain snapshot"
                   % ((srv.flavor, "read-only" if ro else "signal table", chunk) + got +
                      (100.0 * (got[0] - base[0]) / base[0], 100.0 * (got[1] - base[1]) / base[1],
                       100.0 * (got[2] - base[2]) / base[2],
