@@ -896,20 +896,27 @@ static int on_chunk_row(const uint8_t *p, size_t n, void *ud)
     size_t h = hash_bytes(in->keys.data + in->key_off[r], in->key_len[r]) & m;
     while (in->hash[h]) h = (h + 1) & m;
     in->hash[h] = (uint32_t)(r + 1);
+    return 0;
+}
+
+/* The key texts of the chunk's last row into last/lastv: where the next
+ * chunk starts (once per chunk: from binary rows they are formatted). */
+static int take_last_key(cdc__incr *in)
+{
+    const uint8_t *p = in->rows.data + in->row_off[in->nrows - 1];
+    if (cdc__snap_one_split(in->one, p + 4, cdc__le32(p), in->fields, &in->qerr)) return CDC_ERR_CORRUPT;
+    size_t nk = cdc__snap_one_nkey(in->one);
     cdc__buf_reset(&in->last);
     for (size_t k = 0; k < nk; k++) {
         char buf[CDC__SNAP_KEYTEXT_MAX];
         cdc_bytes t;
-        if (cdc__snap_one_key_text_of(in->one, vals, k, buf, &t, &in->qerr)) return CDC_ERR_CORRUPT;
+        if (cdc__snap_one_key_text_of(in->one, in->fields, k, buf, &t, &in->qerr)) return CDC_ERR_CORRUPT;
         in->lastv[k].len = t.len; /* the views are set below, once last stops moving */
-        if (cdc__buf_append(&in->last, t.ptr, t.len)) return CDC_ERR_NOMEM;
+        if (cdc__buf_append(&in->last, t.ptr, t.len))
+            return cdc__err_set(&in->qerr, CDC_ERR_NOMEM, "out of memory");
     }
-    size_t off = 0;
-    for (size_t k = 0; k < nk; k++) {
-        in->lastv[k].ptr = in->last.data + off;
-        off += in->lastv[k].len;
-    }
-    return 0;
+    for (size_t k = 0, off = 0; k < nk; off += in->lastv[k].len, k++) in->lastv[k].ptr = in->last.data + off;
+    return CDC_OK;
 }
 
 static int select_chunk(cdc__incr *in)
@@ -942,6 +949,7 @@ static int select_chunk(cdc__incr *in)
                                                                &in->qerr)
                                        : cdc__conn_query(in->conn, (const char *)sql.data, sql.len, &h, in, &in->qerr);
     cdc__buf_free(&sql);
+    if (!rc && in->nrows) rc = take_last_key(in);
     if (rc) return rc;
     if (in->nrows) in->have_last = true;
     in->table_done = in->nrows < in->chunk_size && !in->full;
