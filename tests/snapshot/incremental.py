@@ -459,7 +459,7 @@ def ddl(binary, srv, results, add_only=False):
     check of the definition when the chunk reaches its watermark (after
     the stream saw the ALTER) finds it."""
     chk = Check("incremental/%s/ddl%s" % (srv.flavor, "_add" if add_only else ""))
-    n = 20000
+    n = 100000  # 500 chunks: the pause below must come while the snapshot still runs
     load(srv, n)
     st = Stream(binary, srv, ["--signal-table", DB + ".sig", "--set", "incremental.snapshot.chunk.size=200"])
     st.wait_for(lambda: False, 0.3)
