@@ -6,6 +6,7 @@
 #include "delivery.h"
 
 #include <stdio.h>
+#include <strings.h>
 
 #include "decoder.h"
 #include "tablemap.h"
@@ -420,11 +421,26 @@ static int on_commit(const cdc_event *ev, void *ud)
     return finish(dv, cdc_event_file(ev), end_of(dv, ev), true);
 }
 
+/* BEGIN, COMMIT, ROLLBACK [TO], SAVEPOINT, RELEASE SAVEPOINT, XA ...:
+ * statements that change no table's definition. */
+static bool txn_control(const char *sql, size_t len)
+{
+    static const char *const words[] = {"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "XA"};
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+        size_t n = strlen(words[i]);
+        if (len >= n && !strncasecmp(sql, words[i], n) &&
+            (len == n || !((sql[n] >= 'A' && sql[n] <= 'Z') || (sql[n] >= 'a' && sql[n] <= 'z') || sql[n] == '_')))
+            return true;
+    }
+    return false;
+}
+
 static int on_query(const cdc_query *q, void *ud)
 {
     cdc__delivery *dv = ud;
     GUARD(dv);
     cdc_bytes sql = cdc_query_sql(q), db = cdc_query_db(q);
+    if (dv->hooks.query && !txn_control((const char *)sql.ptr, sql.len)) dv->hooks.query(dv->hooks.ud);
     if (!cdc__schema_is_ddl((const char *)sql.ptr, sql.len)) return 0; /* ROLLBACK, SAVEPOINT, XA, DML: not DDL */
     const cdc_event *ev = cdc_query_event(q);
     char dbz[256];

@@ -40,6 +40,10 @@ typedef struct cdc__delivery_hooks {
      * true ends the feed here, with owner_wanted set, so that the owner
      * can hand out rows at this point before anything after it. */
     bool (*boundary)(const cdc_position *safe, void *ud);
+    /* A statement event that may change a table's definition (every one
+     * but BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE and XA), before the
+     * filters: incremental snapshots check the table's definition again. */
+    void (*query)(void *ud);
     void *ud;
 } cdc__delivery_hooks;
 

@@ -83,6 +83,11 @@ struct cdc__incr {
     bool have_last, table_done;
     uint64_t table_rows, table_dropped;
     cdc__buf done_key;                  /* escaped key of the last row handed out ("" none) */
+    cdc__buf start;                     /* the key texts the current chunk starts after (a second reading) */
+    size_t *start_len;                  /* their lengths (nkey of them) */
+    size_t start_cap;
+    bool start_had;                     /* whether there is such a key (else the table's start) */
+    bool ddl_seen;                      /* a statement that may be DDL was streamed since the last check */
     bool changed;                       /* the progress for the checkpoint changed */
     char run_id[24];
     uint64_t chunk_no;
@@ -102,6 +107,10 @@ struct cdc__incr {
     size_t emit_next;                   /* next row to hand out */
     uint64_t emit_seq;                  /* pos.row of the next row handed out */
     cdc__buf kb;                        /* scratch key of a change */
+    cdc_bytes *fields;                  /* a row's fields (fields_cap of them) */
+    size_t fields_cap;
+    bool no_binary;                     /* the server refuses prepared statements: text protocol */
+    bool cols_changed;                  /* the chunk's result columns differ from the description */
 
     /* watermarks of read-only mode */
     char *point_file;
@@ -166,6 +175,7 @@ int cdc__incr_new(cdc__incr **out, const cdc__incr_env *env, cdc__err *err)
     in->inbox_tail = &in->inbox;
     in->queue_tail = &in->queue;
     cdc__buf_init(&in->last, a);
+    cdc__buf_init(&in->start, a);
     cdc__buf_init(&in->rows, a);
     cdc__buf_init(&in->keys, a);
     cdc__buf_init(&in->kb, a);
@@ -232,6 +242,9 @@ void cdc__incr_free(cdc__incr *in)
     req_free(in->a, in->queue);
     req_free(in->a, in->ctl_stop);
     cdc__buf_free(&in->last);
+    cdc__buf_free(&in->start);
+    cdc__free(in->a, in->start_len);
+    cdc__free(in->a, in->fields);
     cdc__buf_free(&in->rows);
     cdc__buf_free(&in->keys);
     cdc__buf_free(&in->kb);
@@ -768,6 +781,8 @@ bool cdc__incr_boundary(cdc__incr *in, const cdc_position *safe)
     return true;
 }
 
+void cdc__incr_query(cdc__incr *in) { in->ddl_seen = true; }
+
 bool cdc__incr_pending(cdc__incr *in)
 {
     if (in->state == ST_READY || in->state == ST_EMIT) return true;
@@ -802,6 +817,24 @@ static int connect(cdc__incr *in)
         rc = run_sql(in, "SET SESSION time_zone = '+00:00', character_set_results = NULL, sql_mode = '',"
                          " autocommit = 1");
     if (!rc) rc = run_sql(in, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ");
+    if (!rc) {
+        /* chunks in the binary protocol, unless the server (or a proxy
+         * before it) cannot prepare statements: one prepare tells */
+        cdc__stmt_info st;
+        cdc__err e;
+        cdc__err_clear(&e);
+        int p = cdc__conn_prepare(in->conn, "SELECT 1", 8, &st, &e);
+        if (p == CDC_OK) {
+            rc = cdc__conn_stmt_close(in->conn, st.id, &in->qerr);
+        } else if (e.server_errno) {
+            in->no_binary = true;
+            ilog(in, 1, p, "incremental snapshots: the server refuses prepared statements (error %u: %.200s); "
+                           "chunks are read in the text protocol", e.server_errno, e.msg);
+        } else {
+            in->qerr = e;
+            rc = p;
+        }
+    }
     if (!rc) in->mariadb = cdc__conn_server_version(in->conn)->flavour == CDC_FLAVOUR_MARIADB;
     if (!rc && !in->mariadb && !in->read_only) {
         /* the signal-table watermarks rely on engine commits in binlog order */
@@ -820,7 +853,17 @@ static int connect(cdc__incr *in)
     return rc;
 }
 
-static int on_chunk_row(const cdc_bytes *vals, size_t ncols, void *ud)
+/* The chunk's result columns: a definition that changed under the
+ * description makes the chunk be checked and read again (next_chunk). */
+static int on_chunk_columns(const cdc__coldef *cols, size_t ncols, void *ud)
+{
+    cdc__incr *in = ud;
+    int rc = cdc__snap_one_check_columns(in->one, cols, ncols, &in->qerr);
+    if (rc) in->cols_changed = true;
+    return rc;
+}
+
+static int on_chunk_row(const uint8_t *p, size_t n, void *ud)
 {
     cdc__incr *in = ud;
     if (in->nrows >= in->cap) return CDC_ERR_CORRUPT; /* the LIMIT holds it */
@@ -828,23 +871,16 @@ static int on_chunk_row(const cdc_bytes *vals, size_t ncols, void *ud)
         in->full = true; /* the rest of the result is read and left out */
         return 0;
     }
-    /* the row, as the snapshot's batches hold rows */
+    const cdc_bytes *vals = in->fields;
+    int rc = cdc__snap_one_split(in->one, p, n, in->fields, &in->qerr);
+    if (rc) return rc;
+    /* the row packet as it came (text or binary), as the snapshot's batches hold rows */
     cdc__buf *d = &in->rows;
-    size_t need = 4;
-    for (size_t i = 0; i < ncols; i++) need += 9 + vals[i].len;
-    if (cdc__buf_reserve(d, need)) return CDC_ERR_NOMEM;
+    if (n > UINT32_MAX || cdc__buf_reserve(d, 4 + n)) return CDC_ERR_NOMEM;
     size_t start = d->len;
-    d->len += 4;
-    for (size_t i = 0; i < ncols; i++) {
-        if (!vals[i].ptr) {
-            d->data[d->len++] = 0xfb;
-            continue;
-        }
-        d->len += cdc__lenenc_put(d->data + d->len, vals[i].len);
-        if (vals[i].len) memcpy(d->data + d->len, vals[i].ptr, vals[i].len);
-        d->len += vals[i].len;
-    }
-    cdc__put_le32(d->data + start, (uint32_t)(d->len - start - 4));
+    cdc__put_le32(d->data + start, (uint32_t)n);
+    memcpy(d->data + start + 4, p, n);
+    d->len += 4 + n;
     size_t r = in->nrows++;
     in->row_off[r] = start;
     in->alive[r] = 1;
@@ -860,18 +896,27 @@ static int on_chunk_row(const cdc_bytes *vals, size_t ncols, void *ud)
     size_t h = hash_bytes(in->keys.data + in->key_off[r], in->key_len[r]) & m;
     while (in->hash[h]) h = (h + 1) & m;
     in->hash[h] = (uint32_t)(r + 1);
+    return 0;
+}
+
+/* The key texts of the chunk's last row into last/lastv: where the next
+ * chunk starts (once per chunk: from binary rows they are formatted). */
+static int take_last_key(cdc__incr *in)
+{
+    const uint8_t *p = in->rows.data + in->row_off[in->nrows - 1];
+    if (cdc__snap_one_split(in->one, p + 4, cdc__le32(p), in->fields, &in->qerr)) return CDC_ERR_CORRUPT;
+    size_t nk = cdc__snap_one_nkey(in->one);
     cdc__buf_reset(&in->last);
     for (size_t k = 0; k < nk; k++) {
-        const cdc_bytes *t = cdc__snap_one_key_text(in->one, vals, k);
-        if (cdc__buf_append(&in->last, t->ptr, t->len)) return CDC_ERR_NOMEM;
+        char buf[CDC__SNAP_KEYTEXT_MAX];
+        cdc_bytes t;
+        if (cdc__snap_one_key_text_of(in->one, in->fields, k, buf, &t, &in->qerr)) return CDC_ERR_CORRUPT;
+        in->lastv[k].len = t.len; /* the views are set below, once last stops moving */
+        if (cdc__buf_append(&in->last, t.ptr, t.len))
+            return cdc__err_set(&in->qerr, CDC_ERR_NOMEM, "out of memory");
     }
-    size_t off = 0;
-    for (size_t k = 0; k < nk; k++) {
-        size_t n = cdc__snap_one_key_text(in->one, vals, k)->len;
-        in->lastv[k] = (cdc_bytes){in->last.data + off, n};
-        off += n;
-    }
-    return 0;
+    for (size_t k = 0, off = 0; k < nk; off += in->lastv[k].len, k++) in->lastv[k].ptr = in->last.data + off;
+    return CDC_OK;
 }
 
 static int select_chunk(cdc__incr *in)
@@ -886,9 +931,25 @@ static int select_chunk(cdc__incr *in)
     }
     chunk_clear(in);
     in->full = false;
-    cdc__query_handler h = {.row = on_chunk_row};
-    rc = cdc__conn_query(in->conn, (const char *)sql.data, sql.len, &h, in, &in->qerr);
+    in->cols_changed = false;
+    size_t nf = cdc__snap_one_fields(in->one);
+    if (nf > in->fields_cap) {
+        cdc_bytes *f = cdc__realloc(in->a, in->fields, nf * sizeof *f);
+        if (!f) {
+            cdc__buf_free(&sql);
+            return cdc__err_set(&in->qerr, CDC_ERR_NOMEM, "out of memory");
+        }
+        in->fields = f;
+        in->fields_cap = nf;
+    }
+    /* rows as the plain snapshot reads them: the binary protocol spares
+     * the server (and us) writing and parsing numbers and times as text */
+    cdc__query_handler h = {.columns = on_chunk_columns, .raw_row = on_chunk_row};
+    rc = cdc__snap_one_binary(in->one) ? cdc__conn_query_binary(in->conn, (const char *)sql.data, sql.len, &h, in,
+                                                               &in->qerr)
+                                       : cdc__conn_query(in->conn, (const char *)sql.data, sql.len, &h, in, &in->qerr);
     cdc__buf_free(&sql);
+    if (!rc && in->nrows) rc = take_last_key(in);
     if (rc) return rc;
     if (in->nrows) in->have_last = true;
     in->table_done = in->nrows < in->chunk_size && !in->full;
@@ -1038,6 +1099,26 @@ static bool column_excluded(const char *db, const char *table, const char *colum
     return cdc__filter_column_excluded(ud, db, table, column);
 }
 
+/* Keeps the key the chunk about to be read starts after (reread()). */
+static int save_start(cdc__incr *in)
+{
+    size_t nk = cdc__snap_one_nkey(in->one);
+    if (nk > in->start_cap) {
+        size_t *n = cdc__realloc(in->a, in->start_len, nk * sizeof *n);
+        if (!n) return cdc__err_set(&in->qerr, CDC_ERR_NOMEM, "out of memory");
+        in->start_len = n;
+        in->start_cap = nk;
+    }
+    cdc__buf_reset(&in->start);
+    in->start_had = in->have_last;
+    for (size_t k = 0; k < nk; k++) {
+        in->start_len[k] = in->have_last ? in->lastv[k].len : 0;
+        if (in->start_len[k] && cdc__buf_append(&in->start, in->lastv[k].ptr, in->lastv[k].len))
+            return cdc__err_set(&in->qerr, CDC_ERR_NOMEM, "out of memory");
+    }
+    return CDC_OK;
+}
+
 /* Reads the next chunk of the current table between its watermarks. */
 static int read_chunk(cdc__incr *in, const cdc_position *safe)
 {
@@ -1045,7 +1126,9 @@ static int read_chunk(cdc__incr *in, const cdc_position *safe)
     int rc = connect(in);
     if (!rc && !in->one) {
         cdc__snap_filter f = {NULL, column_excluded, (void *)in->env.filter};
+        in->ddl_seen = false; /* the definition read now is the one to check against */
         rc = cdc__snap_one_open(&in->one, in->conn, q->db, q->table, &f, in->a, &in->qerr);
+        if (!rc && !in->no_binary) (void)cdc__snap_one_use_binary(in->one);
         if (!rc) {
             size_t nk = cdc__snap_one_nkey(in->one);
             cdc__free(in->a, in->lastv);
@@ -1061,6 +1144,7 @@ static int read_chunk(cdc__incr *in, const cdc_position *safe)
                  : in->mariadb  ? "read-only (each chunk's consistent-snapshot point)"
                                 : "read-only (gtid_executed watermarks)");
     }
+    if (!rc) rc = save_start(in);
     if (rc) return rc;
     in->chunk_no++;
     if (!in->read_only) {
@@ -1109,81 +1193,109 @@ static int read_chunk(cdc__incr *in, const cdc_position *safe)
     return rc;
 }
 
-/* read_chunk(), then the table's definition read again: an ALTER that
- * committed before that (so before the chunk's high watermark, or the
- * read-only variant's point) makes the chunk go again from the same key
- * with the new definition, so no row of the old columns comes after
- * the DDL in the stream; one that commits later comes after the chunk.
- * A server error of a changed definition (1054 unknown column, 1412,
- * 1146 no such table) is checked the same way. */
+/* Whether the table's definition is read again right after each chunk's
+ * SELECT: only for MariaDB's read-only chunks, whose point (taken before
+ * the SELECT) can come before a DDL the SELECT already saw. Otherwise a
+ * DDL the SELECT could see is in the binlog before the chunk's high
+ * watermark (MySQL's read-only variant: in its GTID set H): a DDL holds
+ * the table's metadata lock until it is written to the binlog, and the
+ * SELECT waits for that lock. The stream therefore streams the DDL
+ * (cdc__incr_query) before the chunk is ready, and the check waits until
+ * then and is made only when a statement that may be DDL came: one
+ * query of information_schema per chunk cost the server more than the
+ * chunk's rows (docs/performance.md, "Incremental snapshots"). */
+static bool check_at_once(const cdc__incr *in) { return in->read_only && in->mariadb; }
+
+/* Drops the chunk and the table's description after a DDL: the chunk is
+ * read again from the key it started after, with the new definition. */
+static int reread(cdc__incr *in)
+{
+    size_t nk = cdc__snap_one_nkey(in->one);
+    chunk_clear(in);
+    in->state = ST_IDLE;
+    in->table_done = false;
+    cdc__snap_one_free(in->one);
+    in->one = NULL;
+    cdc__snap_filter f = {NULL, column_excluded, (void *)in->env.filter};
+    in->ddl_seen = false;
+    int rc = cdc__snap_one_open(&in->one, in->conn, in->queue->db, in->queue->table, &f, in->a, &in->qerr);
+    if (!rc && !in->no_binary) (void)cdc__snap_one_use_binary(in->one);
+    if (!rc && cdc__snap_one_nkey(in->one) != nk)
+        rc = cdc__err_set(&in->qerr, CDC_ERR_SCHEMA, "the table's primary key changed (%zu columns, now %zu)", nk,
+                          cdc__snap_one_nkey(in->one));
+    if (!rc && chunk_reserve(in)) rc = cdc__err_set(&in->qerr, CDC_ERR_NOMEM, "out of memory");
+    if (!rc) {
+        cdc__buf_reset(&in->last);
+        if (cdc__buf_append(&in->last, in->start.data, in->start.len))
+            rc = cdc__err_set(&in->qerr, CDC_ERR_NOMEM, "out of memory");
+        for (size_t k = 0, off = 0; !rc && k < nk; off += in->start_len[k], k++)
+            in->lastv[k] = (cdc_bytes){in->last.data + off, in->start_len[k]};
+        in->have_last = in->start_had;
+    }
+    return rc;
+}
+
+/* read_chunk(), and on a server error of a changed definition (1054
+ * unknown column, 1412, 1146 no such table), or always when
+ * check_at_once(), the table's definition read again: an ALTER that
+ * committed before that makes the chunk go again from the same key with
+ * the new definition, so no row of the old columns comes after the DDL
+ * in the stream; one that commits later comes after the chunk. */
 static int next_chunk(cdc__incr *in, const cdc_position *safe)
 {
-    int rc = connect(in);
-    size_t nk = 0, *klen = NULL;
-    cdc__buf key;
-    cdc__buf_init(&key, in->a);
-    bool had_last = in->have_last;
-    for (int attempt = 0; !rc; attempt++) {
-        if (in->one && !klen) {
-            /* the key this chunk starts after, for a second reading */
-            nk = cdc__snap_one_nkey(in->one);
-            if (!(klen = cdc__calloc(in->a, nk ? nk : 1, sizeof *klen)) ||
-                cdc__buf_append(&key, in->last.data, in->last.len)) {
-                rc = cdc__err_set(&in->qerr, CDC_ERR_NOMEM, "out of memory");
-                break;
-            }
-            for (size_t k = 0; had_last && k < nk; k++) klen[k] = in->lastv[k].len;
-        }
-        bool opened = in->one != NULL;
-        rc = read_chunk(in, safe);
+    for (int attempt = 0;; attempt++) {
+        int rc = read_chunk(in, safe);
         unsigned se = rc ? in->qerr.server_errno : 0;
-        if (rc && se != 1054 && se != 1412 && se != 1146) break;
-        if (!in->one) break;
+        if (rc && !in->cols_changed && se != 1054 && se != 1412 && se != 1146) return rc;
+        if (!in->one || (!rc && !check_at_once(in))) return rc;
+        in->ddl_seen = false;
         bool changed = false;
         cdc__err ce = {0};
         int c2 = cdc__snap_one_changed(in->one, in->conn, &changed, &ce);
         if (c2) {
             if (!rc) in->qerr = ce;
-            rc = rc ? rc : c2;
-            break;
+            return rc ? rc : c2;
         }
-        if (!changed) break;
-        if (attempt == 3) {
-            rc = cdc__err_set(&in->qerr, CDC_ERR_SCHEMA, "the table's definition changed while each of 4 readings "
-                                                         "of a chunk was under way");
-            break;
-        }
+        if (!changed) return rc;
+        if (attempt == 3)
+            return cdc__err_set(&in->qerr, CDC_ERR_SCHEMA, "the table's definition changed while each of 4 readings "
+                                                          "of a chunk was under way");
         ilog(in, 1, CDC_OK, "incremental snapshot of %s.%s: the table's definition changed (DDL) while chunk %" PRIu64
              " was read; it is read again from the same key with the new definition", in->queue->db,
              in->queue->table, in->chunk_no);
-        /* drop the chunk and the old description; read the chunk again */
-        chunk_clear(in);
-        in->state = ST_IDLE;
-        in->table_done = false;
-        cdc__snap_one_free(in->one);
-        in->one = NULL;
-        if (!opened) continue; /* the table's first chunk: read_chunk() opens it (and its checkpoint key) */
-        cdc__snap_filter f = {NULL, column_excluded, (void *)in->env.filter};
-        rc = cdc__snap_one_open(&in->one, in->conn, in->queue->db, in->queue->table, &f, in->a, &in->qerr);
-        if (!rc && cdc__snap_one_nkey(in->one) != nk)
-            rc = cdc__err_set(&in->qerr, CDC_ERR_SCHEMA, "the table's primary key changed (%zu columns, now %zu)",
-                              nk, cdc__snap_one_nkey(in->one));
-        if (!rc && chunk_reserve(in)) rc = cdc__err_set(&in->qerr, CDC_ERR_NOMEM, "out of memory");
-        if (!rc) {
-            cdc__buf_reset(&in->last);
-            if (cdc__buf_append(&in->last, key.data, key.len))
-                rc = cdc__err_set(&in->qerr, CDC_ERR_NOMEM, "out of memory");
-            size_t off = 0;
-            for (size_t k = 0; !rc && k < nk; k++) {
-                in->lastv[k] = (cdc_bytes){in->last.data + off, klen[k]};
-                off += klen[k];
-            }
-            in->have_last = had_last;
-        }
+        if ((rc = reread(in))) return rc;
     }
-    cdc__free(in->a, klen);
-    cdc__buf_free(&key);
-    return rc;
+}
+
+/* A chunk at its watermark after a statement that may be DDL streamed
+ * (every DDL the SELECT could see is behind the stream now): the table's
+ * definition read again; a changed one drops the chunk (*again), which is
+ * then read again from the same key with the new definition. */
+static int check_ready(cdc__incr *in, bool *again)
+{
+    *again = false;
+    in->ddl_seen = false;
+    bool changed = false;
+    int rc = connect(in);
+    if (!rc) rc = cdc__snap_one_changed(in->one, in->conn, &changed, &in->qerr);
+    if (rc || !changed) return rc;
+    ilog(in, 1, CDC_OK, "incremental snapshot of %s.%s: the table's definition changed (DDL) before chunk %" PRIu64
+         " went out; it is read again from the same key with the new definition", in->queue->db, in->queue->table,
+         in->chunk_no);
+    *again = true;
+    return reread(in);
+}
+
+/* A table's snapshot ends on a failed query or read. */
+static void table_failed(cdc__incr *in, int rc)
+{
+    ilog(in, 0, rc, "incremental snapshot of %s.%s: %s; the table's snapshot ends", in->queue->db, in->queue->table,
+         in->qerr.msg);
+    if (cdc_is_retriable(rc) || rc == CDC_ERR_SERVER) {
+        cdc__conn_free(in->conn);
+        in->conn = NULL;
+    }
+    table_end(in);
 }
 
 /* Hands out the chunk's remaining rows from emit_next on. */
@@ -1229,6 +1341,15 @@ static int service(cdc__incr *in, const cdc_position *safe, bool in_txn, cdc_str
     for (;;) {
         if ((in->state == ST_WAIT_POINT || in->state == ST_WAIT_GTID) && point_reached(in, safe))
             in->state = ST_READY;
+        if (in->state == ST_READY && in->ddl_seen && !check_at_once(in)) {
+            bool again;
+            int rc = check_ready(in, &again);
+            if (rc) {
+                table_failed(in, rc);
+                return CDC_OK;
+            }
+            if (again) continue;
+        }
         if (in->state == ST_READY) {
             in->state = ST_EMIT;
             in->emit_next = 0;
@@ -1261,13 +1382,7 @@ static int service(cdc__incr *in, const cdc_position *safe, bool in_txn, cdc_str
         if (in->state != ST_IDLE || in->paused || !in->queue) return CDC_OK;
         int rc = next_chunk(in, safe);
         if (rc) {
-            ilog(in, 0, rc, "incremental snapshot of %s.%s: %s; the table's snapshot ends", in->queue->db,
-                 in->queue->table, in->qerr.msg);
-            if (cdc_is_retriable(rc) || rc == CDC_ERR_SERVER) {
-                cdc__conn_free(in->conn);
-                in->conn = NULL;
-            }
-            table_end(in);
+            table_failed(in, rc);
             return CDC_OK;
         }
         /* read-only: a stream with nothing to read is at the watermark

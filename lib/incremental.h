@@ -63,6 +63,10 @@ int cdc__incr_change(cdc__incr *in, const cdc_change *c, const cdc__gtid *gid);
  * safe position: true when a chunk is ready to hand out here, before
  * anything after this point is delivered. */
 bool cdc__incr_boundary(cdc__incr *in, const cdc_position *safe);
+/* Delivery's hook for a statement event that may be DDL (any db): the
+ * next chunk that reaches its high watermark checks the table's
+ * definition before its rows go out. */
+void cdc__incr_query(cdc__incr *in);
 /* Whether cdc__incr_serve() has something to do now. */
 bool cdc__incr_pending(cdc__incr *in);
 

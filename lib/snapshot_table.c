@@ -686,15 +686,34 @@ int cdc__snap_one_open(cdc__snap_one **out, cdc__conn *c, const char *db, const 
     return CDC_OK;
 }
 
+/* " AND <p>TABLE_SCHEMA = _utf8mb3 X'..' AND <p>TABLE_NAME = ..." (the
+ * literals take the column's collation, as the join's comparison does). */
+static int names_filter(cdc__buf *out, const char *p, const char *db, const char *table)
+{
+    int rc = cdc__buf_printf(out, " AND %sTABLE_SCHEMA = _utf8mb3 X'", p);
+    for (const char *q = db; *q && !rc; q++) rc = cdc__buf_printf(out, "%02x", (uint8_t)*q);
+    rc |= cdc__buf_printf(out, "' AND %sTABLE_NAME = _utf8mb3 X'", p);
+    for (const char *q = table; *q && !rc; q++) rc = cdc__buf_printf(out, "%02x", (uint8_t)*q);
+    return rc | cdc__buf_puts(out, "'");
+}
+
 int cdc__snap_one_changed(const cdc__snap_one *o, cdc__conn *c, bool *changed, cdc__err *err)
 {
     const cdc__snap_table *t = &o->tables[0];
     *changed = false;
     /* the snapshot's COLUMNS query (so the same fingerprint), for this table only */
     const char *all = COLUMNS_SQL(cdc__schema_json_checks(c)), *order = strstr(all, " ORDER BY ");
+    const char *tables_end = strstr(all, ") t ON ");
     cdc__buf sql;
     cdc__buf_init(&sql, o->a);
-    int rc = cdc__buf_append(&sql, all, (size_t)(order - all));
+    /* the same rows: the names also narrow the derived table of TABLES and
+     * the columns in the names' own collation, which lets the server look
+     * the one table up instead of listing all (MariaDB: 2 ms a check
+     * instead of 7; the check runs after chunks of incremental snapshots) */
+    int rc = cdc__buf_append(&sql, all, (size_t)(tables_end - all));
+    rc |= names_filter(&sql, "", t->t.db, t->t.name);
+    rc |= cdc__buf_append(&sql, tables_end, (size_t)(order - tables_end));
+    rc |= names_filter(&sql, "c.", t->t.db, t->t.name);
     rc |= cdc__buf_puts(&sql, " AND CAST(c.TABLE_SCHEMA AS BINARY) = X'");
     for (const char *p = t->t.db; *p && !rc; p++) rc = cdc__buf_printf(&sql, "%02x", (uint8_t)*p);
     rc |= cdc__buf_puts(&sql, "' AND CAST(c.TABLE_NAME AS BINARY) = X'");
@@ -740,6 +759,30 @@ int cdc__snap_one_sql(const cdc__snap_one *o, const cdc_bytes *last, const char 
     return rc;
 }
 
+bool cdc__snap_one_use_binary(cdc__snap_one *o) { return cdc__snap_table_use_binary(&o->tables[0]); }
+
+bool cdc__snap_one_binary(const cdc__snap_one *o) { return o->tables[0].binary; }
+
+int cdc__snap_one_check_columns(const cdc__snap_one *o, const cdc__coldef *cols, size_t ncols, cdc__err *err)
+{
+    const cdc__snap_table *t = &o->tables[0];
+    if (ncols != cdc__snap_table_fields(t))
+        return cdc__err_set(err, CDC_ERR_SCHEMA, "%s.%s: the chunk's result has %zu columns, not %zu", t->t.db,
+                            t->t.name, ncols, cdc__snap_table_fields(t));
+    return t->binary ? cdc__snap_table_check_bin(t, cols, ncols, err) : CDC_OK;
+}
+
+int cdc__snap_one_split(const cdc__snap_one *o, const uint8_t *row, size_t len, cdc_bytes *fields, cdc__err *err)
+{
+    return cdc__snap_table_split(&o->tables[0], row, len, fields, err);
+}
+
+int cdc__snap_one_key_text_of(const cdc__snap_one *o, const cdc_bytes *fields, size_t k, char *buf, cdc_bytes *out,
+                              cdc__err *err)
+{
+    return cdc__snap_table_key_text(&o->tables[0], fields, k, buf, out, err);
+}
+
 int cdc__snap_one_keyvals(cdc__snap_one *o, const cdc_bytes *texts, const cdc_value **vals, cdc__err *err)
 {
     cdc__snap_table *t = &o->tables[0];
@@ -751,7 +794,11 @@ int cdc__snap_one_keyvals(cdc__snap_one *o, const cdc_bytes *texts, const cdc_va
         size_t i = t->sel[t->key_sel[k]];
         const cdc_bytes *v = &texts[t->key_sel[k]];
         if (!v->ptr) return cdc__err_set(err, CDC_ERR_CORRUPT, "%s.%s: a NULL primary key value", t->t.db, t->t.name);
-        int rc = cdc__snap_value(&t->t.cols[i], t->sc[i].hint, v->ptr, v->len, scratch, &o->keyvals[k], err);
+        size_t j = t->key_sel[k];
+        int rc = t->binary ? cdc__snap_value_bin(&t->t.cols[i], t->sc[i].hint, t->bincls[j], v->ptr, v->len, scratch,
+                                                 &o->keyvals[k], err)
+                           : cdc__snap_value(&t->t.cols[i], t->sc[i].hint, v->ptr, v->len, scratch, &o->keyvals[k],
+                                             err);
         if (rc) return rc;
     }
     *vals = o->keyvals;

@@ -194,9 +194,23 @@ const cdc_bytes *cdc__snap_one_key_text(const cdc__snap_one *o, const cdc_bytes 
 /* Appends (terminated) SELECT ... [WHERE (cond) AND after last] ORDER BY key LIMIT limit;
  * last: key texts of the previous chunk's last row, NULL for the first. */
 int cdc__snap_one_sql(const cdc__snap_one *o, const cdc_bytes *last, const char *cond, uint64_t limit, cdc__buf *out);
+/* Makes o's chunks be read in the binary protocol when its columns allow
+ * it (cdc__snap_table_use_binary); false leaves them in the text protocol. */
+bool cdc__snap_one_use_binary(cdc__snap_one *o);
+bool cdc__snap_one_binary(const cdc__snap_one *o);
+/* Checks a binary result's column definitions against o's layouts
+ * (CDC_ERR_SCHEMA when one differs: the definition changed). */
+int cdc__snap_one_check_columns(const cdc__snap_one *o, const cdc__coldef *cols, size_t ncols, cdc__err *err);
+/* Splits a row packet of the chunk SELECT (text or binary, as o reads)
+ * into its cdc__snap_one_fields() fields. */
+int cdc__snap_one_split(const cdc__snap_one *o, const uint8_t *row, size_t len, cdc_bytes *fields, cdc__err *err);
+/* The text of key column k among a row's fields (split), as the keyset
+ * SQL takes it; *out views buf (CDC__SNAP_KEYTEXT_MAX bytes) or the row. */
+int cdc__snap_one_key_text_of(const cdc__snap_one *o, const cdc_bytes *fields, size_t k, char *buf, cdc_bytes *out,
+                              cdc__err *err);
 /* The key columns of a row's fields as values (*vals[k], valid until the next call). */
 int cdc__snap_one_keyvals(cdc__snap_one *o, const cdc_bytes *texts, const cdc_value **vals, cdc__err *err);
-/* A stored row (the lenenc fields of a text-protocol row) as values
+/* A stored row (a row packet of the chunk SELECT, text or binary) as values
  * indexed like the table's columns, as the snapshot's row callback gets
  * them; valid until the next call. */
 int cdc__snap_one_row(cdc__snap_one *o, const uint8_t *row, size_t len, const cdc_value **vals,

@@ -62,6 +62,7 @@ static bool incr_boundary_hook(const cdc_position *safe, void *ud)
 {
     return cdc__incr_boundary(((cdc_stream *)ud)->incr, safe);
 }
+static void incr_query_hook(void *ud) { cdc__incr_query(((cdc_stream *)ud)->incr); }
 
 /* ---- lifecycle ------------------------------------------------------- */
 
@@ -111,6 +112,7 @@ int cdc_stream_new(cdc_stream **out, const cdc_config *cfg, const cdc_allocator 
         rc = cdc__incr_new(&s->incr, &ie, &err);
         s->dv.hooks.change = incr_change_hook;
         s->dv.hooks.boundary = incr_boundary_hook;
+        s->dv.hooks.query = incr_query_hook;
     }
     if (rc == CDC_OK && s->start_kind == CDC__WHERE_NONE &&
         cdc__snapshot_mode(cdc__config_enum(s->cfg, CDC_CFG_SNAPSHOT_MODE)) == CDC_SNAPSHOT_RECOVERY)

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Incremental snapshots (the DBLog watermark algorithm) while the stream runs.
 
-usage: incremental.py CDC_BINARY [--rows N] [--servers mariadb,mysql] [--soak] [--overhead] [--only PART]
+usage: incremental.py CDC_BINARY [--rows N] [--servers mariadb,mysql] [--soak] [--overhead [--chunk N]... [--signal-only]]
+                      [--only PART]
 
 On each server, `cdc stream` follows the binlog and is asked for an
 incremental snapshot of a table of N rows (default 100,000; --soak: 1,000,000)
@@ -26,7 +27,7 @@ stop-snapshot (the snapshot ends early), data-collections given as regular
 expressions (matched against all of db.table). An ALTER TABLE (a column
 added, one dropped) during the snapshot: every "op":"r" row printed before
 it has the old columns, every one after it the new, no row is lost (ddl).
---only PART runs one part (signals, ddl, restart, big_rows). Prints peak RSS of `cdc stream`
+--only PART runs one part (signals, ddl, ddl_add, restart, big_rows). Prints peak RSS of `cdc stream`
 and the time of the incremental snapshot beside a plain snapshot
 (--snapshot initial_only) of the same table (--soak, or --overhead alone:
 use a release build). Prints "[       OK ] name" /
@@ -449,13 +450,16 @@ def signals(binary, srv, results):
     chk.done(results)
 
 
-def ddl(binary, srv, results):
+def ddl(binary, srv, results, add_only=False):
     """ALTER TABLE on the table during its incremental snapshot: the chunk
     after it is read again with the new definition, so every snapshot row
     the stream hands out after the DDL has the new columns and every row
-    before it the old ones, and no row is lost."""
-    chk = Check("incremental/%s/ddl" % srv.flavor)
-    n = 20000
+    before it the old ones, and no row is lost. add_only: a column added
+    and none dropped, so that the chunk's SELECT still works and only the
+    check of the definition when the chunk reaches its watermark (after
+    the stream saw the ALTER) finds it."""
+    chk = Check("incremental/%s/ddl%s" % (srv.flavor, "_add" if add_only else ""))
+    n = 100000  # 500 chunks: the pause below must come while the snapshot still runs
     load(srv, n)
     st = Stream(binary, srv, ["--signal-table", DB + ".sig", "--set", "incremental.snapshot.chunk.size=200"])
     st.wait_for(lambda: False, 0.3)
@@ -467,8 +471,9 @@ def ddl(binary, srv, results):
     st.wait_for(lambda: "paused" in st.stderr(), 30)
     st.wait_for(lambda: False, 0.5)
     # an added column (the old SELECT still works) and a dropped one (it fails with 1054)
-    srv.sql("ALTER TABLE t ADD COLUMN extra INT NOT NULL DEFAULT 7, DROP COLUMN s;"
-            " INSERT INTO t (id, v) VALUES (-2, 0);", db=DB)
+    srv.sql("ALTER TABLE t ADD COLUMN extra INT NOT NULL DEFAULT 7%s;"
+            " INSERT INTO t (id, v%s) VALUES (-2, 0%s);" % (("", ", s", ", 'x'") if add_only else
+                                                              (", DROP COLUMN s", "", "")), db=DB)
     srv.sql("INSERT INTO sig VALUES ('d3', 'resume-snapshot', '')", db=DB)
     if not st.wait_for(lambda: "done:" in st.stderr(), 180):
         chk.bad("the snapshot did not finish after the ALTER: %s" % st.stderr()[-1000:])
@@ -481,7 +486,7 @@ def ddl(binary, srv, results):
         return
     before = [l for l in st.lines[:marker[0]] if l["op"] == "r"]
     after = [l for l in st.lines[marker[0]:] if l["op"] == "r"]
-    old_cols, new_cols = {"id", "v", "s"}, {"id", "v", "extra"}
+    old_cols, new_cols = {"id", "v", "s"}, {"id", "v", "extra"} | ({"s"} if add_only else set())
     bad_before = [l["after"]["id"] for l in before if set(l["after"]) != old_cols]
     bad_after = [l["after"]["id"] for l in after if set(l["after"]) != new_cols or l["after"]["extra"] != 7]
     if bad_before or bad_after:
@@ -498,6 +503,10 @@ def ddl(binary, srv, results):
     print("%s: %d rows with the old columns before the ALTER, %d with the new after" % (
         chk.name, len(before), len(after)))
     chk.done(results)
+
+
+def ddl_add(binary, srv, results):
+    ddl(binary, srv, results, add_only=True)
 
 
 def big_rows(binary, srv, results):
@@ -580,50 +589,131 @@ def restart(binary, srv, results):
     chk.done(results)
 
 
-def overhead(binary, srv, nrows, stats):
-    """Wall time and peak RSS of a plain snapshot and of an incremental one
-    of the same table (no writers; output to /dev/null, so that nothing but
-    the reading is measured)."""
+def server_cpu(srv):
+    """CPU seconds (user + system) of the server process so far, from its
+    pid file (other sessions' queries on a shared server count too)."""
+    path = os.path.join(os.environ["CDC_TEST_STATE"], "mysql/mysqld.pid" if srv.flavor == "mysql"
+                        else "mariadb/mariadbd.pid")
+    with open(path) as f:
+        return proc_cpu(int(f.read().split()[0]))
+
+
+def proc_cpu(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def overhead(binary, srv, nrows, stats, chunks=OVERHEAD_CHUNKS, variants=(False, True)):
+    """A plain snapshot (--snapshot initial_only) against an incremental
+    one of the same table with the same chunk size, both at parallelism 1,
+    no writers, output to /dev/null: wall seconds, CPU seconds of
+    `cdc stream` and of the server, peak RSS. The incremental snapshot is
+    asked for through the signal table while the stream runs (and, with
+    read.only=true, through the API at start), and measured from the
+    request to the log line of its end; the plain one from the process's
+    start to its exit (connection and consistent point included)."""
     load(srv, nrows)
     port = os.environ["CDC_TEST_%s_PORT" % srv.flavor.upper()]
     env = dict(os.environ, CDC_PASSWORD=os.environ["CDC_TEST_PASSWORD"])
     cmd = [binary, "stream", "--host", "127.0.0.1", "--port", port, "--user", "root", "--ssl-mode", "required",
            "--server-id", str(SID + 5900 + random.randrange(90)), "--tables", DB + ".t", "--verbose"]
 
-    def timed(args, until_done):
-        with tempfile.TemporaryFile() as err:
-            t0 = time.time()
-            p = subprocess.Popen(cmd + args, stdout=subprocess.DEVNULL, stderr=err, env=env)
-            peak = 0
-            while p.poll() is None:
-                try:
-                    with open("/proc/%d/status" % p.pid) as st:
-                        peak = max([peak] + [int(l.split()[1]) for l in st if l.startswith("VmHWM:")])
-                except OSError:
-                    pass
-                if until_done:
-                    err.seek(0)
-                    if b"done:" in err.read():
-                        took = time.time() - t0
-                        p.send_signal(signal.SIGINT)
-                        p.wait()
-                        return took, peak
-                time.sleep(0.01)
-            if p.returncode != 0 or until_done:
-                err.seek(0)
-                raise RuntimeError("%s: exit %d: %s" % (args, p.returncode, err.read().decode()[-500:]))
-            return time.time() - t0, peak
+    def peak_kb(pid, peak):
+        try:
+            with open("/proc/%d/status" % pid) as st:
+                return max([peak] + [int(l.split()[1]) for l in st if l.startswith("VmHWM:")])
+        except OSError:
+            return peak
 
-    plain, plain_kb = timed(["--snapshot", "initial_only"], False)
-    print("overhead/%s: %d rows: plain snapshot %.2f s (peak RSS %d KiB)" % (srv.flavor, nrows, plain, plain_kb))
-    for chunk in OVERHEAD_CHUNKS:
-        for ro in (False, True):
-            extra = ["--set", "read.only=true"] if ro else []
-            incr, incr_kb = timed(["--snapshot-table", DB + ".t", "--signal-table", DB + ".sig", "--set",
-                                   "incremental.snapshot.chunk.size=%d" % chunk] + extra, True)
-            print("overhead/%s: incremental (%s) in chunks of %d: %.2f s (peak RSS %d KiB): %+.0f%% over the plain "
-                  "snapshot" % (srv.flavor, "read-only" if ro else "signal table", chunk, incr, incr_kb,
-                                100.0 * (incr - plain) / plain))
+    def server_rate():
+        # the server's CPU per second without us (other sessions' work on
+        # a shared server), subtracted from what it spent while we read
+        s0, t0 = server_cpu(srv), time.time()
+        time.sleep(2)
+        return (server_cpu(srv) - s0) / (time.time() - t0)
+
+    def plain(chunk):
+        rate = server_rate()
+        with tempfile.TemporaryFile() as err:
+            s0, t0 = server_cpu(srv), time.time()
+            p = subprocess.Popen(cmd + ["--snapshot", "initial_only", "--set", "snapshot.chunk.rows=%d" % chunk,
+                                        "--set", "snapshot.parallelism=1"],
+                                 stdout=subprocess.DEVNULL, stderr=err, env=env)
+            peak = 0
+            while True:
+                pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+                if pid:
+                    break
+                peak = peak_kb(p.pid, peak)
+                time.sleep(0.01)
+            wall, scpu = time.time() - t0, server_cpu(srv) - s0
+            if status != 0:
+                err.seek(0)
+                raise RuntimeError("plain snapshot: status %d: %s" % (status, err.read().decode()[-500:]))
+            return wall, ru.ru_utime + ru.ru_stime, scpu - rate * wall, max(peak, ru.ru_maxrss), scpu
+
+    def incremental(chunk, ro, n):
+        args = ["--signal-table", DB + ".sig", "--set", "incremental.snapshot.chunk.size=%d" % chunk]
+        if ro:  # no writes at all: asked for through the API at start
+            args += ["--snapshot-table", DB + ".t", "--set", "read.only=true"]
+        with tempfile.TemporaryFile() as err:
+            p = subprocess.Popen(cmd + args, stdout=subprocess.DEVNULL, stderr=err, env=env)
+
+            def log():
+                err.seek(0)
+                return err.read()
+            peak = 0
+            try:
+                crate = srate = 0.0
+                if not ro:
+                    # streaming (it logs nothing on connecting): then the
+                    # request goes in as a row of the signal table. The
+                    # stream's and the server's CPU per second before it
+                    # (other sessions' binlog events to read and send) is
+                    # subtracted from what they spent during the snapshot.
+                    time.sleep(1.0)
+                    if p.poll() is not None:
+                        raise RuntimeError("cdc stream exited %d: %s" % (p.returncode, log()[-500:]))
+                    c0, s0, t0 = proc_cpu(p.pid), server_cpu(srv), time.time()
+                    time.sleep(2)
+                    dt = time.time() - t0
+                    crate, srate = (proc_cpu(p.pid) - c0) / dt, (server_cpu(srv) - s0) / dt
+                c0, s0, t0 = proc_cpu(p.pid), server_cpu(srv), time.time()
+                if not ro:
+                    srv.sql("INSERT INTO sig VALUES ('overhead-%d', 'execute-snapshot', '%s');"
+                            % (n, json.dumps({"data-collections": [DB + ".t"], "type": "incremental"})), db=DB)
+                while b"done:" not in log():
+                    if p.poll() is not None:
+                        raise RuntimeError("cdc stream exited %d: %s" % (p.returncode, log()[-500:]))
+                    if time.time() - t0 > 600:
+                        raise RuntimeError("no end of the incremental snapshot in 600 s: %s" % log()[-500:])
+                    peak = peak_kb(p.pid, peak)
+                    time.sleep(0.01)
+                wall, cpu, scpu = time.time() - t0, proc_cpu(p.pid) - c0, server_cpu(srv) - s0
+                if not re.search(rb"done: %d rows" % nrows, log()):
+                    raise RuntimeError("the incremental snapshot did not read %d rows: %s" % (nrows, log()[-500:]))
+                return wall, cpu - crate * wall, scpu - srate * wall, peak_kb(p.pid, peak), scpu
+            finally:
+                p.send_signal(signal.SIGINT)
+                p.wait()
+
+    print("overhead/%s: %d rows, load average %s" % (srv.flavor, nrows, open("/proc/loadavg").read().split()[0]))
+    n = 0
+    for chunk in chunks:
+        base = plain(chunk)
+        print("overhead/%s: plain snapshot, chunks of %d: %.2f s, CPU %.2f s ours, %.2f s server, peak RSS %d KiB "
+              "(server %.2f s before subtracting its CPU rate without us)" % ((srv.flavor, chunk) + base))
+        for ro in variants:
+            n += 1
+            got = incremental(chunk, ro, n)
+            print("overhead/%s: incremental (%s), chunks of %d: %.2f s, CPU %.2f s ours, %.2f s server, peak RSS "
+                  "%d KiB (server %.2f s before subtracting): %+.0f%% wall, %+.0f%% CPU ours, %+.0f%% server, "
+                  "%+.0f%% ours+server over the plain snapshot"
+                  % ((srv.flavor, "read-only" if ro else "signal table", chunk) + got +
+                     (100.0 * (got[0] - base[0]) / base[0], 100.0 * (got[1] - base[1]) / base[1],
+                      100.0 * (got[2] - base[2]) / base[2],
+                      100.0 * (got[1] + got[2] - base[1] - base[2]) / (base[1] + base[2]))))
 
 
 def main():
@@ -633,6 +723,7 @@ def main():
         sys.exit(2)
     binary = args.pop(0)
     nrows, servers, soak, overhead_only, only = 100000, ["mariadb", "mysql"], False, False, None
+    chunks, variants = [], (False, True)
     while args:
         a = args.pop(0)
         if a == "--rows":
@@ -641,6 +732,10 @@ def main():
             servers = args.pop(0).split(",")
         elif a == "--overhead":
             overhead_only = True
+        elif a == "--chunk":  # --overhead at this chunk size only (repeatable)
+            chunks.append(int(args.pop(0)))
+        elif a == "--signal-only":  # --overhead without the read-only variant
+            variants = (False,)
         elif a == "--only":  # one part, e.g. --only ddl (while working on it)
             only = args.pop(0)
         elif a == "--soak":
@@ -660,10 +755,11 @@ def main():
                     run_under_writers(binary, srv, nrows, ro, results, stats)
                 signals(binary, srv, results)
                 ddl(binary, srv, results)
+                ddl_add(binary, srv, results)
                 restart(binary, srv, results)
                 big_rows(binary, srv, results)
             if soak or overhead_only:
-                overhead(binary, srv, nrows, stats)
+                overhead(binary, srv, nrows, stats, chunks or OVERHEAD_CHUNKS, variants)
         except Exception as e:  # a failure of the setup is a failure, never a skip
             print("  %s: %s" % (flavor, e))
             print("[  FAILED  ] incremental/%s/setup" % flavor)
