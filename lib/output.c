@@ -109,6 +109,110 @@ static int put_image(const cdc_change *c, bool after, cdc__buf *out, cdc__err *e
     return rc ? CDC_ERR_NOMEM : CDC_OK;
 }
 
+/* The end of a change's line after its images:
+ *   ,"pos":{"file":F,"offset":O,"row":R},"gtid":G,"server_id":S,"ts_ms":T}
+ * written piece by piece. */
+static int put_tail_slow(const cdc_change *c, cdc__buf *out)
+{
+    int rc = PUT_LIT(out, ",\"pos\":{\"file\":");
+    cdc_bytes jfile = cdc__event_file_json(c->ev); /* escaped once per file */
+    rc |= jfile.len ? put(out, jfile.ptr, jfile.len) : put_str(out, cdc_change_file(c));
+    rc |= PUT_LIT(out, ",\"offset\":");
+    rc |= put_u64(out, cdc_change_offset(c));
+    rc |= PUT_LIT(out, ",\"row\":");
+    rc |= put_u64(out, c->row);
+    rc |= PUT_LIT(out, "},\"gtid\":");
+    const char *g = cdc_change_gtid(c);
+    if (c->jgtid.len) rc |= put(out, c->jgtid.ptr, c->jgtid.len); /* escaped once per transaction */
+    else rc |= g[0] ? put_str(out, g) : PUT_LIT(out, "null");
+    rc |= PUT_LIT(out, ",\"server_id\":");
+    rc |= put_u64(out, cdc_change_server_id(c));
+    rc |= PUT_LIT(out, ",\"ts_ms\":");
+    rc |= put_i64(out, c->ts_ms);
+    rc |= PUT_LIT(out, "}");
+    return rc;
+}
+
+/*
+ * Everything in the tail but the row number is the same for every row of
+ * an event, so it is made once per event: `head` is the text up to the
+ * row number, `rest` the text after it. The cache is per thread and
+ * keyed by the values the text is made of (the file's and GTID's JSON
+ * compared byte for byte), so decoders of other files in the same thread
+ * only make it again, never print another's.
+ */
+#define TAIL_MAX 320
+typedef struct line_tail {
+    uint64_t offset;
+    int64_t ts_ms;
+    uint32_t server_id;
+    uint16_t file_at, file_len, gtid_at, gtid_len; /* where the JSON of each is in text */
+    uint16_t head_len, rest_len; /* 0: nothing cached */
+    uint8_t text[TAIL_MAX];      /* head then rest */
+} line_tail;
+
+static _Thread_local line_tail tail_cache;
+
+static bool tail_make(line_tail *lt, const cdc_change *c, cdc_bytes jfile, uint64_t offset, uint32_t server_id)
+{
+    /* the fixed text, two numbers of at most 20 digits and the two names */
+    if (jfile.len + c->jgtid.len + 100 > TAIL_MAX) return false;
+    uint8_t *o = lt->text;
+#define TAIL_LIT(lit) (memcpy(o, lit, sizeof lit - 1), o += sizeof lit - 1)
+    TAIL_LIT(",\"pos\":{\"file\":");
+    lt->file_at = (uint16_t)(o - lt->text);
+    lt->file_len = (uint16_t)jfile.len;
+    memcpy(o, jfile.ptr, jfile.len);
+    o += jfile.len;
+    TAIL_LIT(",\"offset\":");
+    o += cdc__fmt_u64((char *)o, offset);
+    TAIL_LIT(",\"row\":");
+    lt->head_len = (uint16_t)(o - lt->text);
+    TAIL_LIT("},\"gtid\":");
+    lt->gtid_at = (uint16_t)(o - lt->text);
+    lt->gtid_len = (uint16_t)c->jgtid.len;
+    memcpy(o, c->jgtid.ptr, c->jgtid.len);
+    o += c->jgtid.len;
+    TAIL_LIT(",\"server_id\":");
+    o += cdc__fmt_u64((char *)o, server_id);
+    TAIL_LIT(",\"ts_ms\":");
+    o += cdc__fmt_i64((char *)o, c->ts_ms);
+    *o++ = '}';
+#undef TAIL_LIT
+    lt->rest_len = (uint16_t)(o - lt->text - lt->head_len);
+    lt->offset = offset;
+    lt->server_id = server_id;
+    lt->ts_ms = c->ts_ms;
+    return true;
+}
+
+static int put_tail(const cdc_change *c, cdc__buf *out)
+{
+    cdc_bytes jfile = cdc__event_file_json(c->ev);
+    if (!jfile.len || !c->jgtid.len) return put_tail_slow(c, out);
+    line_tail *lt = &tail_cache;
+    uint64_t offset = cdc_change_offset(c);
+    uint32_t server_id = cdc_change_server_id(c);
+    if (!lt->head_len || lt->offset != offset || lt->ts_ms != c->ts_ms || lt->server_id != server_id ||
+        lt->file_len != jfile.len || lt->gtid_len != c->jgtid.len ||
+        memcmp(lt->text + lt->file_at, jfile.ptr, jfile.len) ||
+        memcmp(lt->text + lt->gtid_at, c->jgtid.ptr, c->jgtid.len)) {
+        if (!tail_make(lt, c, jfile, offset, server_id)) {
+            lt->head_len = 0;
+            return put_tail_slow(c, out);
+        }
+    }
+    size_t need = (size_t)lt->head_len + lt->rest_len + 20;
+    if (out->cap - out->len < need && cdc__buf_reserve(out, need)) return CDC_ERR_NOMEM;
+    uint8_t *o = out->data + out->len;
+    memcpy(o, lt->text, lt->head_len);
+    o += lt->head_len;
+    o += cdc__fmt_u64((char *)o, c->row);
+    memcpy(o, lt->text + lt->head_len, lt->rest_len);
+    out->len = (size_t)(o + lt->rest_len - out->data);
+    return CDC_OK;
+}
+
 int cdc__change_render_json(const cdc_change *c, cdc__buf *out, cdc__err *err)
 {
     const cdc_table *t = cdc_change_table(c);
@@ -130,22 +234,7 @@ int cdc__change_render_json(const cdc_change *c, cdc__buf *out, cdc__err *err)
     rc = PUT_LIT(out, ",\"after\":");
     if (rc) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
     if ((rc = put_image(c, true, out, err))) return rc;
-    rc = PUT_LIT(out, ",\"pos\":{\"file\":");
-    cdc_bytes jfile = cdc__event_file_json(c->ev); /* escaped once per file */
-    rc |= jfile.len ? put(out, jfile.ptr, jfile.len) : put_str(out, cdc_change_file(c));
-    rc |= PUT_LIT(out, ",\"offset\":");
-    rc |= put_u64(out, cdc_change_offset(c));
-    rc |= PUT_LIT(out, ",\"row\":");
-    rc |= put_u64(out, cdc_change_row(c));
-    rc |= PUT_LIT(out, "},\"gtid\":");
-    const char *g = cdc_change_gtid(c);
-    if (c->jgtid.len) rc |= put(out, c->jgtid.ptr, c->jgtid.len); /* escaped once per transaction */
-    else rc |= g[0] ? put_str(out, g) : PUT_LIT(out, "null");
-    rc |= PUT_LIT(out, ",\"server_id\":");
-    rc |= put_u64(out, cdc_change_server_id(c));
-    rc |= PUT_LIT(out, ",\"ts_ms\":");
-    rc |= put_i64(out, cdc_change_ts_ms(c));
-    rc |= PUT_LIT(out, "}");
+    rc = put_tail(c, out);
     return rc ? cdc__err_set(err, CDC_ERR_NOMEM, "out of memory") : CDC_OK;
 }
 
