@@ -77,6 +77,39 @@ static int put_key(cdc__buf *out, const cdc_table *t, size_t i, bool first)
     return rc || cdc__buf_putc(out, ':') ? CDC_ERR_NOMEM : CDC_OK;
 }
 
+/* Room for a key of up to 16 bytes after its comma, then any number's
+ * text (cdc__fmt_double needs 40) or an ENUM label of up to 48 bytes. */
+#define VALUE_ROOM (17 + 48)
+
+/*
+ * The usual values go straight into the line: with VALUE_ROOM left and a
+ * key made at the TABLE_MAP, the key and an integer, double or ENUM label
+ * are written here without a call per value; text, temporals, decimals
+ * and everything else go through cdc__value_render_json. Returns false
+ * when the value is not one of these (nothing written).
+ */
+static inline bool put_value_inline(const cdc_value *v, uint8_t *o, size_t *len_out)
+{
+    char *at = (char *)o;
+    switch (v->kind) {
+    case CDC_K_INT:
+    case CDC_K_YEAR: *len_out = cdc__fmt_i64(at, v->v.i); return true;
+    case CDC_K_UINT:
+    case CDC_K_BIT: *len_out = cdc__fmt_u64(at, v->v.u); return true;
+    case CDC_K_DOUBLE: *len_out = cdc__fmt_double(at, v->v.d); return true;
+    case CDC_K_ENUM: {
+        const cdc_column *col = v->col;
+        if (!col || !col->jlabels || v->v.u == 0 || v->v.u > col->n_labels) return false;
+        const cdc_bytes *j = &col->jlabels[v->v.u - 1];
+        if (j->len > 48) return false;
+        cdc__copy_short(o, j->ptr, j->len);
+        *len_out = j->len;
+        return true;
+    }
+    default: return false;
+    }
+}
+
 static int put_image(const cdc_change *c, bool after, cdc__buf *out, cdc__err *err)
 {
     const cdc_table *t = c->t;
@@ -93,12 +126,31 @@ static int put_image(const cdc_change *c, bool after, cdc__buf *out, cdc__err *e
     if (n > c->ncols) n = c->ncols;
     /* values not made yet (cdc__rows_image_lazy): the decoder's own arrays */
     if (c->lazy && n) cdc__rows_materialize_image(t, n, (cdc_value *)vals, (uint8_t *)present);
+    const cdc_bytes *jkey = t->jkey;
+    const char *const *jkey_src = t->jkey_src, *const *names = (const char *const *)t->col_names;
     for (size_t i = 0; i < n && rc == CDC_OK; i++) {
         if (!present[i]) continue; /* absent from a MINIMAL/NOBLOB image */
         const cdc_value *v = &vals[i];
-        rc |= put_key(out, t, i, first);
-        first = false;
-        if (rc) break;
+        if (jkey && jkey_src[i] == names[i] && jkey[i].len <= 16 && out->cap - out->len >= VALUE_ROOM) {
+            /* the key by one 16-byte copy: jtext has 16 bytes of padding
+             * after its last key (tablemap.c) */
+            uint8_t *o = out->data + out->len;
+            *o = ',';
+            o += !first;
+            memcpy(o, jkey[i].ptr, 16);
+            o += jkey[i].len;
+            first = false;
+            size_t vn;
+            if (put_value_inline(v, o, &vn)) {
+                out->len = (size_t)(o + vn - out->data);
+                continue;
+            }
+            out->len = (size_t)(o - out->data);
+        } else {
+            rc |= put_key(out, t, i, first);
+            first = false;
+            if (rc) break;
+        }
         int vr = cdc__value_render_json(v, out, err);
         if (vr) {
             cdc__err_prefix(err, "%s.%s column %zu", cdc_table_db(t), cdc_table_name(t), i + 1);
