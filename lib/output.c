@@ -207,8 +207,9 @@ static _Thread_local line_tail tail_cache;
 
 static bool tail_make(line_tail *lt, const cdc_change *c, cdc_bytes jfile, uint64_t offset, uint32_t server_id)
 {
-    /* the fixed text, two numbers of at most 20 digits and the two names */
-    if (jfile.len + c->jgtid.len + 100 > TAIL_MAX) return false;
+    /* the names, 64 bytes of fixed text, offset and ts_ms of at most 20
+     * characters each, server_id of at most 10 */
+    if (jfile.len + c->jgtid.len + 64 + 20 + 20 + 10 > TAIL_MAX) return false;
     uint8_t *o = lt->text;
 #define TAIL_LIT(lit) (memcpy(o, lit, sizeof lit - 1), o += sizeof lit - 1)
     TAIL_LIT(",\"pos\":{\"file\":");
