@@ -187,8 +187,20 @@ static inline __attribute__((always_inline)) size_t copy_plain(uint8_t *o, const
  * (most non-ASCII letters) without the general decoder. */
 static inline size_t seq_valid(const uint8_t *s, size_t len)
 {
-    if (s[0] >= 0xc2 && s[0] <= 0xdf) return len >= 2 && (s[1] & 0xc0) == 0x80 ? 2 : 0;
-    return utf8_seq(s, len);
+    uint8_t c = s[0];
+    if (c >= 0xc2 && c <= 0xdf) return len >= 2 && (s[1] & 0xc0) == 0x80 ? 2 : 0;
+    if (c >= 0xe0 && c <= 0xef) { /* no overlong form, no surrogate */
+        if (len < 3 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80) return 0;
+        uint32_t cp = (uint32_t)(c & 0x0f) << 12 | (uint32_t)(s[1] & 0x3f) << 6 | (s[2] & 0x3f);
+        return cp >= 0x800 && (cp < 0xd800 || cp > 0xdfff) ? 3 : 0;
+    }
+    if (c >= 0xf0 && c <= 0xf4) { /* U+10000..U+10FFFF */
+        if (len < 4 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80) return 0;
+        uint32_t cp = (uint32_t)(c & 0x07) << 18 | (uint32_t)(s[1] & 0x3f) << 12 | (uint32_t)(s[2] & 0x3f) << 6 |
+                      (s[3] & 0x3f);
+        return cp >= 0x10000 && cp <= 0x10ffff ? 4 : 0;
+    }
+    return 0; /* a continuation byte, 0xc0, 0xc1 or 0xf5.. */
 }
 
 static inline __attribute__((always_inline)) bool utf8_valid(const uint8_t *s, size_t len, bool simd)
