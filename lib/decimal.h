@@ -71,6 +71,24 @@ static inline bool cdc__decimal_groups_to_i64(const uint8_t *p, const cdc__decim
     return true;
 }
 
+/* The same when the value's bytes (at most 8) are the top bytes of u, a
+ * big-endian load of 8 bytes from its start: no load per digit group. */
+static inline bool cdc__decimal_groups_to_i64_be(uint64_t u, const cdc__decimal_groups *g, int64_t *unscaled)
+{
+    uint64_t flip = (u >> 63) ? 0 : ~UINT64_C(0); /* negative: digits stored inverted */
+    u ^= flip ^ (UINT64_C(1) << 63);               /* the sign bit is not a digit bit */
+    uint64_t acc = 0;
+    for (unsigned k = 0; k < g->n; k++) {
+        unsigned bits = 8u * g->nb[k];
+        uint32_t v = (uint32_t)(u >> (64 - bits));
+        u <<= bits; /* bits <= 32 */
+        if (v >= g->limit[k]) return false;
+        acc = acc * g->limit[k] + v;
+    }
+    *unscaled = flip ? -(int64_t)acc : (int64_t)acc;
+    return true;
+}
+
 /* Text of unscaled / 10^scale exactly as cdc__decimal_to_text writes it
  * ("-12.30", "0.05", "7"); out needs CDC__DECIMAL_TEXT_MAX bytes, is not
  * NUL-terminated. Returns the length. */

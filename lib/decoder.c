@@ -313,8 +313,9 @@ static int do_rows(cdc_decoder *d, const cdc_event *e, uint64_t *rowidx)
                             "%s.%s: rows event has %zu columns, TABLE_MAP %zu", t->db, t->name,
                             rv.ncols, t->ncols);
     bool need_meta = false;
-    for (size_t i = 0; i < rv.ncols; i++)
-        if (cdc__column_needs_meta(&t->cols[i])) need_meta = true;
+    if (!t->has_meta) /* looked at only when the map has no metadata */
+        for (size_t i = 0; i < rv.ncols; i++)
+            if (cdc__column_needs_meta(&t->cols[i])) need_meta = true;
     if (!t->has_meta && need_meta && rv.rows.len > 0)
         return cdc__err_set(&d->err, CDC_ERR_UNSUPPORTED,
                             "%s.%s: pre-GA 5.1 TABLE_MAP without column metadata; row values "
@@ -402,7 +403,12 @@ static int do_rows(cdc_decoder *d, const cdc_event *e, uint64_t *rowidx)
             if (rc) return rc;
         }
         t->cells_rows = c.cells_read;
-        if (d->lazy == CDC__LAZY_ADAPTIVE && lazy && rv.ncols) {
+        if (c.cells_read && lazy) {
+            /* a lazy image read as cells: its values stay pending by
+             * design (nothing to look for), and the cells pass needs the
+             * lazy image */
+            if (d->lazy == CDC__LAZY_ADAPTIVE) t->eager_rows = 0;
+        } else if (d->lazy == CDC__LAZY_ADAPTIVE && lazy && rv.ncols) {
             bool unread = (has_b && memchr(d->pb, CDC__PRESENT_PENDING, rv.ncols)) ||
                           (has_a && memchr(d->pa, CDC__PRESENT_PENDING, rv.ncols));
             t->eager_rows = unread ? 0 : LAZY_PROBE_ROWS - 1;
@@ -1160,6 +1166,16 @@ static int cells_fail(int code, char *err, size_t errlen, const char *fmt, ...)
 int cdc_change_cells(const cdc_change *c, int image, size_t first, size_t count, cdc_cell *cells,
                      size_t cell_size, char *err, size_t errlen)
 {
+    /* the usual call: a whole image the decoder made as cells (c->ncols
+     * <= the table's columns, so none of the checks below can fail) */
+    if (c && cells && cell_size == sizeof(cdc_cell) && first == 0 && count == c->ncols) {
+        const cdc_cell *made = image == CDC_IMAGE_AFTER ? c->ca : image == CDC_IMAGE_BEFORE ? c->cb : NULL;
+        if (made) {
+            ((cdc_change *)c)->cells_read = true; /* decoder-owned */
+            memcpy(cells, made, count * sizeof *cells);
+            return CDC_OK;
+        }
+    }
     if (!c || (!cells && count))
         return cells_fail(CDC_ERR_INVALID, err, errlen, "cdc_change_cells: %s is NULL", c ? "cells" : "change");
     if (image != CDC_IMAGE_BEFORE && image != CDC_IMAGE_AFTER)

@@ -200,8 +200,32 @@ int cdc__rows_prepare(struct cdc_table *t)
 static inline uint64_t load_le(const uint8_t *p, size_t w, size_t avail)
 {
     if (avail < 8) return cdc__leN(p, w);
-    uint64_t v = cdc__le64(p);
-    return w == 8 ? v : v & ((UINT64_C(1) << (8 * w)) - 1);
+    unsigned s = (unsigned)(64 - 8 * w);
+    return cdc__le64(p) << s >> s;
+}
+
+/* 8 bytes at p, big-endian (one load and a byte swap). */
+static inline uint64_t be64(const uint8_t *p)
+{
+    return ((uint64_t)p[0] << 56) | ((uint64_t)p[1] << 48) | ((uint64_t)p[2] << 40) | ((uint64_t)p[3] << 32) |
+           ((uint64_t)p[4] << 24) | ((uint64_t)p[5] << 16) | ((uint64_t)p[6] << 8) | (uint64_t)p[7];
+}
+
+/* Big-endian w (1..8) bytes at p; one 8-byte load when the input has 8
+ * bytes from p. */
+static inline uint64_t load_be(const uint8_t *p, size_t w, size_t avail)
+{
+    if (avail < 8) return cdc__beN(p, w);
+    return be64(p) >> (64 - 8 * w);
+}
+
+/* TIMESTAMP2 of w = 4 + fb bytes at p. */
+static inline void timestamp2_load(const uint8_t *p, size_t w, size_t avail, int64_t *sec, uint32_t *usec)
+{
+    size_t fb = w - 4;
+    uint64_t x = load_be(p, w, avail);
+    *sec = (int64_t)(x >> (8 * fb));
+    *usec = cdc__frac_usec_raw((uint32_t)(x & ((UINT64_C(1) << (8 * fb)) - 1)), fb);
 }
 
 static inline bool tm_is_zero(const cdc__temporal *tm)
@@ -227,7 +251,7 @@ static inline __attribute__((always_inline)) bool plan_decode(const cdc__col_pla
     }
     case PLAN_UINT:
     case PLAN_LE_UINT: v->v.u = load_le(p, w, avail); break;
-    case PLAN_BE_UINT: v->v.u = cdc__beN(p, w); break;
+    case PLAN_BE_UINT: v->v.u = load_be(p, w, avail); break;
     case PLAN_FLOAT: {
         uint32_t u = cdc__le32(p);
         memcpy(&v->v.f, &u, 4);
@@ -249,7 +273,9 @@ static inline __attribute__((always_inline)) bool plan_decode(const cdc__col_pla
         /* up to 18 digits: checked and read as an integer in one pass,
          * which the getters and the JSON text then use */
         if (pl->dec.n) {
-            if (!cdc__decimal_groups_to_i64(p, &pl->dec, &v->v.dec.unscaled)) return false;
+            if (!(w <= 8 && avail >= 8 ? cdc__decimal_groups_to_i64_be(be64(p), &pl->dec, &v->v.dec.unscaled)
+                                       : cdc__decimal_groups_to_i64(p, &pl->dec, &v->v.dec.unscaled)))
+                return false;
             v->flags |= CDC_VF_SCALED;
         } else {
             cdc__err scratch;
@@ -264,13 +290,13 @@ static inline __attribute__((always_inline)) bool plan_decode(const cdc__col_pla
         break;
     case PLAN_TIME2: cdc__time2_unpack(p, pl->fsp, &v->v.tm); break;
     case PLAN_DATETIME2:
-        cdc__datetime2_unpack(p, pl->fsp, &v->v.tm);
+        cdc__datetime2_unpack_be(load_be(p, w, avail), w - 5, &v->v.tm);
         if (tm_is_zero(&v->v.tm)) v->flags |= CDC_VF_ZERO_DATE;
         break;
     case PLAN_TIMESTAMP2: {
         int64_t sec;
         uint32_t usec;
-        cdc__timestamp2_unpack(p, pl->fsp, &sec, &usec);
+        timestamp2_load(p, w, avail, &sec, &usec);
         v->v.ts.sec = sec;
         v->v.ts.usec = usec;
         if (!sec && !usec) v->flags |= CDC_VF_ZERO_DATE; /* the zero date, not 1970 */
@@ -414,7 +440,7 @@ static inline __attribute__((always_inline)) bool plan_cell(const cdc__col_plan 
     }
     case PLAN_UINT:
     case PLAN_LE_UINT: cell->v.u = load_le(p, w, avail); break;
-    case PLAN_BE_UINT: cell->v.u = cdc__beN(p, w); break;
+    case PLAN_BE_UINT: cell->v.u = load_be(p, w, avail); break;
     case PLAN_FLOAT: {
         uint32_t u = cdc__le32(p);
         float f;
@@ -435,15 +461,40 @@ static inline __attribute__((always_inline)) bool plan_cell(const cdc__col_plan 
         break;
     }
     case PLAN_DECIMAL:
-        if (!pl->dec.n || !cdc__decimal_groups_to_i64(p, &pl->dec, &cell->v.i)) return false;
+        if (!pl->dec.n) return false;
+        if (!(w <= 8 && avail >= 8 ? cdc__decimal_groups_to_i64_be(be64(p), &pl->dec, &cell->v.i)
+                                   : cdc__decimal_groups_to_i64(p, &pl->dec, &cell->v.i)))
+            return false;
         break;
-    case PLAN_DATE:
-    case PLAN_TIME2:
     case PLAN_DATETIME2: {
+        size_t fb = w - 5;
+        uint64_t x = load_be(p, w, avail);
+        int64_t intpart = (int64_t)(x >> (8 * fb)) - 0x8000000000LL;
+        if (intpart >= 0) { /* every valid DATETIME: its fields straight from the bits */
+            uint32_t usec = cdc__frac_usec_raw((uint32_t)(x & ((UINT64_C(1) << (8 * fb)) - 1)), fb);
+            uint64_t ymd = (uint64_t)intpart >> 17, ym = ymd >> 5;
+            uint32_t hms = (uint32_t)intpart & 0x1ffff;
+            cell->v.tm.year = (int16_t)(ym / 13);
+            cell->v.tm.month = (uint8_t)(ym % 13);
+            cell->v.tm.day = (uint8_t)(ymd & 31);
+            cell->v.tm.hour = (uint16_t)(hms >> 12);
+            cell->v.tm.minute = (uint8_t)((hms >> 6) & 63);
+            cell->v.tm.second = (uint8_t)(hms & 63);
+            cell->usec = usec;
+            if (!intpart && !usec) cell->flags |= CDC_CELL_ZERO_DATE;
+            break;
+        }
+        cdc__temporal tm; /* the sign bit clear: what cdc__datetime2_unpack makes of it */
+        cdc__datetime2_unpack_be(x, fb, &tm);
+        cell_tm(&tm, cell);
+        if (tm_is_zero(&tm)) cell->flags |= CDC_CELL_ZERO_DATE;
+        break;
+    }
+    case PLAN_DATE:
+    case PLAN_TIME2: {
         cdc__temporal tm;
         if (pl->op == PLAN_DATE) cdc__date_unpack(cdc__le24(p), &tm);
-        else if (pl->op == PLAN_TIME2) cdc__time2_unpack(p, pl->fsp, &tm);
-        else cdc__datetime2_unpack(p, pl->fsp, &tm);
+        else cdc__time2_unpack(p, pl->fsp, &tm);
         cell_tm(&tm, cell);
         if (pl->op != PLAN_TIME2 && tm_is_zero(&tm)) cell->flags |= CDC_CELL_ZERO_DATE;
         break;
@@ -451,7 +502,7 @@ static inline __attribute__((always_inline)) bool plan_cell(const cdc__col_plan 
     case PLAN_TIMESTAMP2: {
         int64_t sec;
         uint32_t usec;
-        cdc__timestamp2_unpack(p, pl->fsp, &sec, &usec);
+        timestamp2_load(p, w, avail, &sec, &usec);
         cell_ts(sec, usec, !sec && !usec, cell);
         break;
     }
@@ -461,6 +512,12 @@ static inline __attribute__((always_inline)) bool plan_cell(const cdc__col_plan 
     v->v.b = (cdc_bytes){p, avail};
     *used = w;
     return true;
+}
+
+bool cdc__rows_plan_cell(const cdc__col_plan *pl, const uint8_t *p, size_t avail, cdc_cell *cell, size_t *used)
+{
+    cdc_value scratch;
+    return plan_cell(pl, p, avail, &scratch, cell, used);
 }
 
 /* A pending value's cell: its bytes were measured (and a DECIMAL's
@@ -635,6 +692,46 @@ image_loop_dense(const struct cdc_table *t, size_t n, const cdc__col_plan *plan,
     return CDC_OK;
 }
 
+/* A value of the dense cells loop that plan_cell refused (a PLAN_SLOW
+ * column, a wide DECIMAL, a malformed value): decoded the usual way,
+ * then its cell made from it. Out of line, so that the loop keeps its
+ * few pointers in registers. */
+static __attribute__((noinline)) int dense_cell_slow(const struct cdc_table *t, size_t i, const uint8_t *p,
+                                                     size_t avail, cdc_value *v, cdc_cell *cell, size_t *used,
+                                                     cdc__rows_where *where, cdc__err *err)
+{
+    if (!plan_decode(&t->plan[i], &t->cols[i], p, avail, v, used)) {
+        int rc = decode_slow(&t->cols[i], i, p, avail, v, used, where, err);
+        if (rc) return rc;
+    }
+    cdc__value_cell(v, cell);
+    return CDC_OK;
+}
+
+/* image_loop_dense for cdc__rows_image_cells, with the table's plan:
+ * each value's cell made from its bytes and the value left pending. */
+static inline __attribute__((always_inline)) int image_loop_dense_cells(const struct cdc_table *t, size_t n,
+                                                                        cdc__reader *r, cdc_value *vals,
+                                                                        uint8_t *present, cdc__rows_where *where,
+                                                                        cdc_cell *cells, cdc__err *err)
+{
+    const cdc__col_plan *plan = t->plan;
+    const uint8_t *p = cdc__rd_ptr(r), *end = r->p + r->len;
+    for (size_t i = 0; i < n; i++) {
+        size_t avail = (size_t)(end - p), used;
+        if (plan_cell(&plan[i], p, avail, &vals[i], &cells[i], &used)) {
+            present[i] = CDC__PRESENT_PENDING;
+        } else {
+            present[i] = 1;
+            int rc = dense_cell_slow(t, i, p, avail, &vals[i], &cells[i], &used, where, err);
+            if (rc) return rc;
+        }
+        p += used;
+    }
+    r->off = (size_t)(p - r->p);
+    return CDC_OK;
+}
+
 /* 1 when none of the first n bits of the NULL bitmap is set. */
 static inline bool no_nulls(const uint8_t *nulls, size_t n)
 {
@@ -682,7 +779,9 @@ rows_image(const struct cdc_table *t, const cdc__rows_ev *ev, const uint8_t *bit
     }
     lazy = lazy && !own; /* making a value later needs the table's plan */
     int rc;
-    if (npresent == n && !pbits && no_nulls(nulls, npresent))
+    if (npresent == n && !pbits && no_nulls(nulls, npresent) && cells && lazy)
+        rc = image_loop_dense_cells(t, n, r, vals, present, where, cells, err);
+    else if (npresent == n && !pbits && no_nulls(nulls, npresent))
         rc = lazy ? image_loop_dense(t, n, plan, r, vals, present, where, true, cells, err)
                   : image_loop_dense(t, n, plan, r, vals, present, where, false, cells, err);
     else if (lazy)
@@ -691,7 +790,7 @@ rows_image(const struct cdc_table *t, const cdc__rows_ev *ev, const uint8_t *bit
     else
         rc = image_loop(t, n, plan, bitmap, npresent, nulls, pbits, r, vals, present, before, before_present,
                         jbufs, where, false, cells, err);
-    cdc__free(t->alloc, own);
+    if (own) cdc__free(t->alloc, own);
     return rc;
 }
 

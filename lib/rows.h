@@ -132,6 +132,12 @@ void cdc__rows_materialize_image(const struct cdc_table *t, size_t n, cdc_value 
  * column past nev or not present is CDC_CELL_ABSENT.
  */
 void cdc__value_cell(const cdc_value *v, cdc_cell *cell);
+/* The cell of the value at p[0..avail) read straight from its bytes
+ * through the plan, as the cells pass of cdc__rows_image_cells makes it;
+ * false where that pass leaves the value to cdc__value_decode. For
+ * test_rowplan, which compares it with cdc__value_cell of the decoded
+ * value. */
+bool cdc__rows_plan_cell(const cdc__col_plan *pl, const uint8_t *p, size_t avail, cdc_cell *cell, size_t *used);
 void cdc__rows_cells(const struct cdc_table *t, const cdc_value *vals, const uint8_t *present, size_t nev,
                      size_t first, size_t count, void *cells, size_t stride);
 

@@ -56,21 +56,6 @@ static uint32_t frac_usec(const uint8_t *p, unsigned fsp)
     }
 }
 
-void cdc__datetime_unpack_packed(int64_t v, cdc__temporal *tm)
-{
-    memset(tm, 0, sizeof *tm);
-    uint64_t a = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    tm->usec = (uint32_t)(a % (1u << 24));
-    uint64_t ymdhms = a >> 24;
-    uint64_t ymd = ymdhms >> 17, ym = ymd >> 5, hms = ymdhms % (1u << 17);
-    tm->day = (uint8_t)(ymd % (1u << 5));
-    tm->month = (uint8_t)(ym % 13);
-    tm->year = (int32_t)(ym / 13);
-    tm->second = (uint8_t)(hms % (1u << 6));
-    tm->minute = (uint8_t)((hms >> 6) % (1u << 6));
-    tm->hour = (uint32_t)(hms >> 12);
-}
-
 void cdc__time_unpack_packed(int64_t v, cdc__temporal *tm)
 {
     memset(tm, 0, sizeof *tm);

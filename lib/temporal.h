@@ -22,13 +22,47 @@ void cdc__date_unpack(uint32_t v, cdc__temporal *tm);
 void cdc__time_unpack_old(int32_t v, cdc__temporal *tm);
 /* Old 8-byte DATETIME: YYYYMMDDhhmmss as an integer. */
 void cdc__datetime_unpack_old(uint64_t v, cdc__temporal *tm);
+/* The packed 64-bit form of JSON opaque DATETIME/DATE/TIMESTAMP;
+ * inline: the row images' DATETIME2 ends in it. */
+static inline void cdc__datetime_unpack_packed(int64_t v, cdc__temporal *tm)
+{
+    memset(tm, 0, sizeof *tm);
+    uint64_t a = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    tm->usec = (uint32_t)(a % (1u << 24));
+    uint64_t ymdhms = a >> 24;
+    uint64_t ymd = ymdhms >> 17, ym = ymd >> 5, hms = ymdhms % (1u << 17);
+    tm->day = (uint8_t)(ymd % (1u << 5));
+    tm->month = (uint8_t)(ym % 13);
+    tm->year = (int32_t)(ym / 13);
+    tm->second = (uint8_t)(hms % (1u << 6));
+    tm->minute = (uint8_t)((hms >> 6) % (1u << 6));
+    tm->hour = (uint32_t)(hms >> 12);
+}
+
+/* Microseconds of a "2" format's fraction of fb = frac_bytes(fsp) bytes,
+ * read as one unsigned big-endian number raw. */
+static inline uint32_t cdc__frac_usec_raw(uint32_t raw, size_t fb)
+{
+    static const uint32_t mul[4] = {0, 10000, 100, 1};
+    return raw * mul[fb & 3];
+}
+
+/* DATETIME2 from its 5 + fb bytes read as one big-endian number x (what
+ * cdc__datetime2_unpack does with the bytes themselves). */
+static inline void cdc__datetime2_unpack_be(uint64_t x, size_t fb, cdc__temporal *tm)
+{
+    unsigned fbits = (unsigned)(8 * fb);
+    int64_t intpart = (int64_t)(x >> fbits) - 0x8000000000LL;
+    uint32_t frac = (uint32_t)(x & ((UINT64_C(1) << fbits) - 1));
+    cdc__datetime_unpack_packed(intpart * (1LL << 24) + (int64_t)cdc__frac_usec_raw(frac, fb), tm);
+}
+
 /* TIME2/DATETIME2 bodies: p holds 3 (5) + frac_bytes(fsp) bytes. */
 void cdc__time2_unpack(const uint8_t *p, unsigned fsp, cdc__temporal *tm);
 void cdc__datetime2_unpack(const uint8_t *p, unsigned fsp, cdc__temporal *tm);
 /* TIMESTAMP2 body: 4 bytes of seconds, then the fraction, big-endian. */
 void cdc__timestamp2_unpack(const uint8_t *p, unsigned fsp, int64_t *sec, uint32_t *usec);
-/* The packed 64-bit forms of JSON opaque DATETIME/DATE/TIMESTAMP and TIME. */
-void cdc__datetime_unpack_packed(int64_t v, cdc__temporal *tm);
+/* The packed 64-bit form of JSON opaque TIME. */
 void cdc__time_unpack_packed(int64_t v, cdc__temporal *tm);
 /* Seconds since the epoch (UTC) to calendar fields. */
 void cdc__epoch_to_tm(int64_t sec, uint32_t usec, cdc__temporal *tm);

@@ -67,8 +67,23 @@ copyw *copyw_open(const mopts *o, int n, char *err, size_t errlen)
     for (int i = 0; i < n; i++) {
         cworker *w = &c->w[i];
         w->c = c;
-        if (!(w->tg = target_connect(o, err, errlen)) || w->tg->ops->exec(w->tg, "BEGIN", err,
-                                                                          errlen) < 0) {
+        if (!(w->tg = target_connect(o, err, errlen))) {
+            copyw_close(c);
+            return NULL;
+        }
+        /* The worker's transaction opens as the target's begin does (on
+         * MySQL/MariaDB: the marker row, so a reverse migration's stream
+         * drops the copy), under a name of its own: one marker row shared
+         * by all workers would make each wait for the one before. */
+        char raw[300];
+        snprintf(raw, sizeof raw, "%s/copy%d", o->name, i);
+        mbuf tag = {0}, q = {0};
+        w->tg->ops->quote(&tag, raw, strlen(raw));
+        w->tg->ops->begin(w->tg, &q, mbuf_str(&tag));
+        long rc = w->tg->ops->exec(w->tg, mbuf_str(&q), err, errlen);
+        mbuf_free(&tag);
+        mbuf_free(&q);
+        if (rc < 0) {
             copyw_close(c);
             return NULL;
         }

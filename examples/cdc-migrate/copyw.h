@@ -2,9 +2,13 @@
  * Copy workers (--copy-workers N, docs/migrate.md "Copy"): N more target
  * connections, each in its own transaction, load the snapshot's rows at
  * the same time. The snapshot's reader fills a table's buffer; a full
- * buffer goes to an idle worker, which streams it into a COPY of that
- * table on its connection, so several tables, and several parts of one
- * large table, are loaded at once. The workers commit before the main
+ * buffer goes to an idle worker, which loads it through the target's
+ * copy_put (PostgreSQL: into a COPY of that table left open on its
+ * connection; MySQL/MariaDB: one multi-row INSERT), so several tables, and
+ * several parts of one large table, are loaded at once. Each worker's
+ * transaction opens with the target's begin under a name of its own
+ * (NAME/copyI: on MySQL/MariaDB the marker row that keeps the copy out of a
+ * reverse migration's stream). The workers commit before the main
  * connection commits the state row: the migration is "streaming" only once
  * every row is committed, so a crash at any point copies again.
  */

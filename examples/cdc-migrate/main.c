@@ -46,13 +46,15 @@ static void usage(FILE *f)
           "  --replica-lag-query SQL  a query on the target giving the lag in ms\n"
           "  --dead-letter          refused rows go to cdc_migrate.dead_letter (default: stop)\n"
           "  --stop-at now|CHECKPOINT   stop there (run)  --parallelism N snapshot readers (2)\n"
-          "  --copy-workers N (1)   PostgreSQL: N connections load the copy at once\n"
+          "  --copy-workers N (1)   N more target connections load the copy at once\n"
           "  --start-at CHECKPOINT  no copy: a new migration streams from there (reverse)\n"
           "  --heartbeat-ms N (500)\n"
           "verify / cutover:\n"
           "  --chunk-rows N (5000) --max-lag-ms N (2000) --read-only --timeout S (300)\n"
           "  --verify-rows          compare every row (no server-side chunk digests)\n"
           "  --verify-workers N (2) connection pairs digesting chunks at once\n"
+          "  --restart              verify: begin a new run; without it, verify continues\n"
+          "                         an interrupted run after its last completed chunk\n"
           "skip-ddl: --checkpoint CHECKPOINT (the position the DDL error printed)\n"
           "apply (Debezium topics from Kafka, docs/kafka.md; PostgreSQL target):\n"
           "  --from-kafka BROKERS --group GROUP (--topic-prefix P | --topics t1,t2)\n"
@@ -95,7 +97,7 @@ int main(int argc, char **argv)
            O_ZERO, O_NUL, O_NOIDX, O_BT, O_BR, O_BMS, O_RATE, O_LAT, O_DL, O_STOP, O_PAR, O_HB,
            O_CHUNK, O_LAG, O_RO, O_TIMEOUT, O_CK, O_V, O_HELP, O_SSCHEMA, O_START, O_WORKERS,
            O_RLAG, O_SROWS, O_VROWS, O_VW, O_RLAGQ, O_CW, O_KAFKA, O_GROUP, O_TOPICS, O_TPREFIX,
-           O_KCONF, O_DBZ, O_MPORT, O_CLIENT };
+           O_KCONF, O_DBZ, O_MPORT, O_CLIENT, O_RESTART };
     static const struct option lo[] = {
         {"source-host", 1, 0, O_SH}, {"source-port", 1, 0, O_SP}, {"source-user", 1, 0, O_SU},
         {"source-ssl-ca", 1, 0, O_SCA}, {"database", 1, 0, O_DB}, {"tables", 1, 0, O_TABLES},
@@ -115,7 +117,7 @@ int main(int argc, char **argv)
         {"from-kafka", 1, 0, O_KAFKA}, {"group", 1, 0, O_GROUP}, {"topics", 1, 0, O_TOPICS},
         {"topic-prefix", 1, 0, O_TPREFIX}, {"kafka-conf", 1, 0, O_KCONF},
         {"debezium", 1, 0, O_DBZ}, {"metrics-port", 1, 0, O_MPORT},
-        {"client-id", 1, 0, O_CLIENT},
+        {"client-id", 1, 0, O_CLIENT}, {"restart", 0, 0, O_RESTART},
         {0, 0, 0, 0}};
     const char *kbrokers = NULL, *kgroup = NULL, *ktopics = NULL, *kprefix = NULL;
     const char *kclient = NULL;
@@ -170,6 +172,7 @@ int main(int argc, char **argv)
         case O_RLAG: o.max_replica_lag_ms = n; break;
         case O_SROWS: o.statement_rows = n ? n : 1; break;
         case O_VROWS: o.verify_rows = 1; break;
+        case O_RESTART: o.verify_restart = 1; break;
         case O_RLAGQ: o.replica_lag_query = optarg; break;
         case O_CW:
             if (n < 1 || n > 32) {

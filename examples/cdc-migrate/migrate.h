@@ -121,6 +121,7 @@ typedef struct mopts {
     long chunk_rows;
     int verify_rows;          /* verify: every row read, no server-side digests */
     int verify_workers;       /* verify: connection pairs digesting chunks at once */
+    int verify_restart;       /* verify: begin a new run even when one is unfinished */
     long max_lag_ms;
     int read_only;
     long timeout_s;

@@ -557,25 +557,33 @@ static int my_copy_row(const mopts *o, mtable *t, const cdc_change *c, mbuf *scr
     return 0;
 }
 
-/* One multi-row INSERT of the buffered rows (about 1 MiB: the caller
- * flushes at that size, well under max_allowed_packet). */
-static int my_copy(target *tt, mtable *t, char *err, size_t errlen)
+/* One multi-row INSERT of n bytes of t's rows as my_copy_row writes them
+ * ("(..),(..)"): the copy workers' path, and the main connection's. */
+static int my_copy_put(target *tt, const mtable *t, const char *data, size_t n, char *err,
+                       size_t errlen)
 {
-    if (!t->copybuf.len)
+    if (!n)
         return 0;
     mbuf q = {0};
     size_t hl = strlen(t->ins_head);
     mbuf_add(&q, t->ins_head, hl - 1); /* "INSERT INTO t (a,b) VALUES " */
-    mbuf_add(&q, t->copybuf.p, t->copybuf.len);
-    char what[600];
-    snprintf(what, sizeof what, "INSERT INTO %s", t->tq);
+    mbuf_add(&q, data, n);
     long rc = my_exec(tt, mbuf_str(&q), err, errlen);
     mbuf_free(&q);
     if (rc < 0) {
-        size_t n = strlen(err);
-        snprintf(err + n, errlen > n ? errlen - n : 0, " (%s)", what);
+        size_t l = strlen(err);
+        snprintf(err + l, errlen > l ? errlen - l : 0, " (INSERT INTO %s)", t->tq);
         return -1;
     }
+    return 0;
+}
+
+/* The buffered rows (about 1 MiB: the caller flushes at that size, well
+ * under max_allowed_packet). */
+static int my_copy(target *tt, mtable *t, char *err, size_t errlen)
+{
+    if (my_copy_put(tt, t, t->copybuf.p, t->copybuf.len, err, errlen))
+        return -1;
     t->rows_copied += t->copyrows;
     t->copybuf.len = 0;
     t->copyrows = 0;
@@ -713,6 +721,7 @@ const target_ops my_target = {
     .copy_begin = my_copy_begin,
     .copy_row = my_copy_row,
     .copy_flush = my_copy,
+    .copy_put = my_copy_put,
     .ident = my_ident,
     .literal = value_mysql,
     .quote = sql_quote,

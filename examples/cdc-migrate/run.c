@@ -1333,10 +1333,17 @@ static int attempt(run *r)
             r->tg->ops->exec(r->tg, wq, r->err, sizeof r->err) < 0)
             goto out;
         if (r->o->copy_workers > 1 && r->tg->ops->copy_put) {
-            /* The TRUNCATE commits now (other connections must write the
-             * tables); the state row is not "streaming" yet, so a crash
-             * still copies again. */
-            if (r->tg->ops->exec(r->tg, "COMMIT; BEGIN", r->err, sizeof r->err) < 0 ||
+            /* The emptying (PostgreSQL's TRUNCATE, MySQL's DELETE) commits
+             * now (other connections must write the tables); the state
+             * row is not "streaming" yet, so a crash still copies again.
+             * The main connection's next transaction opens tagged as
+             * every one of it does. */
+            mbuf cq = {0};
+            mbuf_puts(&cq, "COMMIT;");
+            r->tg->ops->begin(r->tg, &cq, r->qname);
+            long crc = r->tg->ops->exec(r->tg, mbuf_str(&cq), r->err, sizeof r->err);
+            mbuf_free(&cq);
+            if (crc < 0 ||
                 !(r->cw = copyw_open(r->o, r->o->copy_workers, r->err, sizeof r->err)))
                 goto out;
         }

@@ -20,7 +20,12 @@ server's own SQL (HEX(), DATE_FORMAT, ST_AsBinary, JSON by value) must be
 equal; a trigger on the target's ledger must have seen no UPDATE/DELETE
 (nothing applied twice); the target's column types and collations follow
 the documented mapping (ENUM/SET labels with 4-byte characters exact);
-verify names a row changed behind its back.
+verify names a row changed behind its back. MySQL -> MariaDB copies
+through `--copy-workers 2` (the own MariaDB has a binlog: the finished
+copy's INSERTs must come from two connections, not the one writing the
+state row, and hold exactly the rows copied), MariaDB -> MySQL through
+`--copy-workers 3`; in both a kill -9 must land while the workers load,
+and the progress lines must add up to the copy's total.
 
 twoway: MariaDB 10.11 <-> MySQL 9.7 (shared servers, databases of our
 own): a forward migration copies MariaDB into MySQL, a reverse one streams
@@ -32,7 +37,9 @@ applied carried a marker row that the stream dropped.
 
 dead-letters: rows the MySQL target refuses (a CHECK constraint made on
 the target) land in the dead-letter table with the target's error; the
-rest, in the same source transaction too, is applied.
+rest, in the same source transaction too, is applied. Then `cdc-migrate
+pause`: nothing of the migration in MySQL's binlog while paused, and after
+`resume` the rows written meanwhile, equal to the source's.
 
 Ends with "N passed, N failed". Needs tests/servers/testenv.sh's servers;
 fails, never skips, without them. CDC_MIGRATE_KILLS (default 11: 11 kills
@@ -170,8 +177,13 @@ class SlowWriter(workload.Writer):
             pass
 
 
-def one_way(label, src, tgt, mig, fault, state, kills_n, pace):
-    """Preload, kills, a target fault, cutover, comparisons."""
+def one_way(label, src, tgt, mig, fault, state, kills_n, pace, extra=()):
+    """Preload, kills, a target fault, cutover, comparisons. extra: more
+    `run` options; with --copy-workers the first kills wait for the copy
+    through the workers to start, and one must land inside it."""
+    workers = "--copy-workers" in extra
+    wcopy = "(%s target connections)" % (extra[list(extra).index("--copy-workers") + 1]
+                                         if workers else "")
     t0 = time.time()
     src.src.create()
     src.src.preload(PRELOAD, seed=11)
@@ -187,9 +199,20 @@ def one_way(label, src, tgt, mig, fault, state, kills_n, pace):
     rnd = random.Random(99)
     kills = {"copy": 0, "apply": 0}
     streaming = False  # once the copy is committed the phase stays "streaming"
+    in_wcopy = 0  # kills inside a copy through the copy workers
+    copied = None  # the finished copy's rows (with --copy-workers)
     for i in range(kills_n):
-        p = mig.start()
-        if i < 2:
+        at = len(mig.tail(10**9))
+        p = mig.start(extra)
+        if i < 2 and workers:
+            # kill once the workers load rows (progress lines follow the
+            # "copying" line), before the copy is done
+            deadline = time.time() + 120
+            while p.poll() is None and time.time() < deadline and \
+                    "cdc-migrate: copy " not in mig.tail(10**9)[at:]:
+                time.sleep(0.01)
+            time.sleep(rnd.uniform(0.0, 0.02))
+        elif i < 2:
             time.sleep(rnd.uniform(0.2, 1.0))
         else:
             deadline = time.time() + 120
@@ -206,12 +229,24 @@ def one_way(label, src, tgt, mig, fault, state, kills_n, pace):
         p.send_signal(signal.SIGKILL)
         p.wait()
         kills["copy" if ph != "streaming" else "apply"] += 1
+        seg = mig.tail(10**9)[at:]
+        in_wcopy += wcopy in seg and "copy done" not in seg
+        if i < 2 and workers:
+            print("# %s: kill %d: %s, %d progress lines, %s" % (
+                label, i, "copy through workers started" if wcopy in seg else "no copy yet",
+                len(PROGRESS.findall(seg)),
+                "copy done" if "copy done" in seg else "copy unfinished"),
+                flush=True)
     print("# %s: kill -9 during copy %d, during apply %d (%.0fs)" % (label, kills["copy"],
                                                                     kills["apply"], time.time() - t0),
           flush=True)
     check("%s: %d kill -9, during the copy and during the apply" % (label, kills_n),
           kills["copy"] >= 1 and kills["apply"] >= kills_n // 2, str(kills))
-    p = mig.start()
+    if workers:
+        check("%s: a kill -9 landed while the copy workers loaded rows %s" % (label, wcopy),
+              in_wcopy >= 1, "%d; log %s" % (in_wcopy, mig.tail()))
+        copied = copy_progress(label, mig.tail(10**9), wcopy)
+    p = mig.start(extra)
     deadline = time.time() + 120
     while phase(tgt, state, mig_name(mig)) != "streaming" and time.time() < deadline:
         time.sleep(0.2)
@@ -296,6 +331,7 @@ def one_way(label, src, tgt, mig, fault, state, kills_n, pace):
     src.src.drop()
     tgt.sql("DROP DATABASE IF EXISTS %s; DROP DATABASE IF EXISTS %s; DROP DATABASE IF EXISTS %s"
             % (tgt.db, dupes, state), db=False)
+    return copied
 
 
 def LEGDER_FMT(tdb, dupes):
@@ -324,8 +360,94 @@ def kill_target_connections(mysql):
     return len(ids)
 
 
+PROGRESS = re.compile(r"cdc-migrate: copy (\S+) (\d+)/~(\d+) rows, (\d+) rows/s, "
+                      r"table eta (\d+)s; (\d+)/(\d+) tables")
+
+
+def copy_progress(label, log, wcopy):
+    """The progress of the copy that finished (through the workers): per
+    table, rows counted up to the total the copy reports, a rate, an ETA."""
+    done = log.rfind("copy done: ")
+    start = log.rfind("cdc-migrate: copying", 0, done)
+    seg = log[start:done]
+    m = re.match(r"copy done: (\d+) rows in ([\d.]+)s \((\d+) rows/s\)", log[done:])
+    lines = [(g[0], int(g[1]), int(g[2]), int(g[3]), int(g[4])) for g in PROGRESS.findall(seg)]
+    last, mono = {}, True
+    for t, n, est, rate, eta in lines:
+        mono &= n >= last.get(t, 0)
+        last[t] = n
+    total = int(m.group(1)) if m else -1
+    print("# %s: copy progress %d lines, last per table %s; copy done: %d rows" %
+          (label, len(lines), last, total), flush=True)
+    check("%s: copy progress through the workers: per table rows rising, rows/s > 0, an ETA, "
+          "the tables' rows summing to the copy's total" % label,
+          wcopy in seg and m and lines and mono and all(ln[3] > 0 for ln in lines) and
+          len(last) == 3 and sum(last.values()) == total and int(m.group(3)) > 0,
+          seg[-1500:] + log[done:done + 200])
+    return total
+
+
+def value_rows(stmt):
+    """The rows of a multi-row INSERT's VALUES: its parenthesised lists
+    outside string literals ('' inside a literal is two quotes, which
+    toggling twice passes; the target runs with NO_BACKSLASH_ESCAPES)."""
+    body = stmt[stmt.index(" VALUES ") + 8:]
+    n, depth, quoted = 0, 0, False
+    for ch in body:
+        if ch == "'":
+            quoted = not quoted
+        elif quoted:
+            continue
+        elif ch == "(":
+            n += depth == 0
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+    return n
+
+
+def copy_connections(own, tdb, state, total):
+    """The target's own record of who wrote the copy: its binlog (MIXED:
+    the copy's multi-row INSERTs are statements, each with the id of the
+    connection that ran it; only committed transactions are there). The
+    INSERTs into the migrated tables after the last copy's DELETE and before
+    the first write of the state row are the finished copy: with
+    --copy-workers 2 they must come from two connections, hold exactly the
+    rows the run reported copied, and the main connection (which writes the
+    state row) must have written none of them."""
+    text = own.binlog_text()
+    if os.environ.get("CDC_MIGRATE_BINLOG_OUT"):
+        open(os.environ["CDC_MIGRATE_BINLOG_OUT"], "w").write(text)
+    rows_by, state_tid, row_events = {}, None, 0
+    # one Query event: "# at N", header with thread_id, statement up to /*!*/;
+    for ev in text.split("\n# at ")[1:]:
+        m = re.search(r"\tQuery\tthread_id=(\d+)", ev)
+        if "### INSERT INTO `%s`." % tdb in ev:
+            row_events += 1
+        if not m:
+            continue
+        tid = m.group(1)
+        stmt = ev[ev.index("\n", m.end()) + 1:].split("/*!*/;\n")
+        stmt = [x for x in stmt if not x.startswith("SET ")]
+        stmt = stmt[0] if stmt else ""
+        if stmt.startswith("INSERT INTO `%s`.`state`" % state):
+            state_tid = tid
+            break
+        if re.match(r"DELETE FROM `%s`\.`[^`]+`\s*$" % tdb, stmt):
+            rows_by = {}  # a copy (re)starts
+        elif stmt.startswith("INSERT INTO `%s`." % tdb):
+            rows_by[tid] = rows_by.get(tid, 0) + value_rows(stmt)
+    print("# mysql->mariadb: the finished copy's rows by target connection (binlog): %s; "
+          "state row by connection %s" % (rows_by, state_tid), flush=True)
+    check("mysql->mariadb: the copy's %d rows were written by 2 target connections, none by the "
+          "main one (target's binlog)" % total,
+          len([t for t, n in rows_by.items() if n > 0]) == 2 and state_tid is not None and
+          state_tid not in rows_by and row_events == 0 and sum(rows_by.values()) == total,
+          "%s, state by %s, %d row events" % (rows_by, state_tid, row_events))
+
+
 def case_mysql_mariadb():
-    own = MyServer()
+    own = MyServer(log_bin=True)
     try:
         src = Shared("mysql", "migmy_a")
         tgt = Own(own, "migmy_at")
@@ -336,7 +458,9 @@ def case_mysql_mariadb():
             own.crash()
             time.sleep(2)
             own.start()
-        one_way("mysql->mariadb", src, tgt, mig, fault, "migmy_astate", KILLS, 0.06)
+        total = one_way("mysql->mariadb", src, tgt, mig, fault, "migmy_astate", KILLS, 0.06,
+                        ["--copy-workers", "2"])
+        copy_connections(own, tgt.db, "migmy_astate", total)
     finally:
         checks.finish(own, "CDC_MIGRATE_KEEP")
 
@@ -358,7 +482,10 @@ def case_mariadb_mysql():
     try:
         # fewer kills here: each restart on the shared MariaDB finds its GTID
         # position by reading the binlog file (20 in all with the case above)
-        one_way("mariadb->mysql", src, mysql, mig, fault, "migmy_bstate", max(KILLS - 2, 1), 0.12)
+        # the copy through three copy workers into MySQL 9.7 (its binlog
+        # has no connection ids to check: the own MariaDB case does that)
+        one_way("mariadb->mysql", src, mysql, mig, fault, "migmy_bstate", max(KILLS - 2, 1), 0.12,
+                ["--copy-workers", "3"])
         check("mariadb->mysql: target connections were cut", sum(cut) >= 2, str(cut))
     finally:
         mysql.sql("DROP USER IF EXISTS '%s'@'%%'" % TGT_USER, db=False)
@@ -407,6 +534,7 @@ def case_dead_letters():
         st = mig.cmd("status")
         check("dead letters (MySQL target): status counts them", "dead_letters: 2" in st.stdout,
               st.stdout + st.stderr)
+        pause_resume(src, mysql, mig, state)
     finally:
         if p and p.poll() is None:
             p.send_signal(signal.SIGTERM)
@@ -416,6 +544,61 @@ def case_dead_letters():
                   "EXISTS '%s'@'%%'" % (state, TGT_USER), db=False)
         if os.path.exists(log):
             os.unlink(log)
+
+
+def binlog_pos(mysql):
+    r = mysql.sql("SHOW BINARY LOG STATUS", db=False)[0]
+    return r[0], int(r[1])
+
+
+def writes_since(mysql, pos, dbs):
+    """The target's own record of what was committed since pos: the
+    Table_map events of MySQL's binlog (row format) naming a table of one
+    of dbs, from pos to now, across rotations (the shared server's binlog
+    holds other sessions' writes too)."""
+    files = [r[0] for r in mysql.sql("SHOW BINARY LOGS", db=False)]
+    n = 0
+    for f in files[files.index(pos[0]):]:
+        q = "SHOW BINLOG EVENTS IN '%s'" % f + (" FROM %d" % pos[1] if f == pos[0] else "")
+        for ev in mysql.sql(q, db=False):
+            if len(ev) > 5 and ev[2] == "Table_map" and any("(%s." % d in ev[5] for d in dbs):
+                n += 1
+    return n
+
+
+def pause_resume(src, mysql, mig, state):
+    """`cdc-migrate pause` on a MySQL target: while paused the target's
+    binlog gets no write to the migrated table or the state database (the
+    shared MySQL runs without performance_schema) and the table none of the
+    source's new rows; after `resume` all of them, equal to the source's."""
+    r = mig.cmd("pause")
+    check("pause (MySQL target): command accepted", r.returncode == 0, r.stdout + r.stderr)
+    time.sleep(2.5)  # the run reads the control within a second
+    p0 = binlog_pos(mysql)
+    src.sql("INSERT INTO t VALUES (20, 20, 'p1'); BEGIN; INSERT INTO t VALUES (21, 21, 'p2');"
+            " UPDATE t SET s = 'p3' WHERE id = 11; DELETE FROM t WHERE id = 15; COMMIT;")
+    time.sleep(4)
+    w = writes_since(mysql, p0, [mysql.db, state])
+    p1 = binlog_pos(mysql)
+    got = mysql.sql("SELECT id, n, s FROM t ORDER BY id")
+    check("pause (MySQL target): nothing reaches the target while paused (its binlog: %d "
+          "writes to the migration's tables or state; rows %s)" % (w, got),
+          w == 0 and [r[0] for r in got] == ["1", "11", "15"] and got[1][2] == "x",
+          "%d writes; %s" % (w, mig.tail()))
+    r = mig.cmd("resume")
+    check("resume (MySQL target): command accepted", r.returncode == 0, r.stdout + r.stderr)
+    want = src.sql("SELECT id, n, s FROM t WHERE id NOT IN (12, 14) ORDER BY id")
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        got = mysql.sql("SELECT id, n, s FROM t ORDER BY id")
+        if got == want:
+            break
+        time.sleep(0.3)
+    w = writes_since(mysql, p1, [mysql.db])
+    check("resume (MySQL target): everything written meanwhile applied, equal to the source "
+          "(its binlog: %d writes to the migrated table)" % w,
+          got == want and [r[0] for r in got] == ["1", "11", "20", "21"] and w > 0,
+          "%s vs %s" % (got, want))
 
 
 # ---- two-way -----------------------------------------------------------------

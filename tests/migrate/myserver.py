@@ -21,7 +21,8 @@ def free_port():
 
 
 class MyServer:
-    def __init__(self):
+    def __init__(self, log_bin=False):
+        self.log_bin = log_bin  # a binlog (mariadb-bin.*) in the datadir, for binlog_text()
         self.dir = tempfile.mkdtemp(prefix="cdc-migrate-mariadb-")
         self.data = os.path.join(self.dir, "data")
         self.sock = os.path.join(self.dir, "mariadbd.sock")
@@ -48,7 +49,9 @@ class MyServer:
              "--port=%d" % self.port, "--bind-address=127.0.0.1", "--socket=" + self.sock,
              "--skip-name-resolve", "--innodb-buffer-pool-size=64M",
              "--innodb-log-file-size=48M", "--character-set-server=utf8mb4",
-             "--log-error=" + os.path.join(self.dir, "error.log")],
+             "--log-error=" + os.path.join(self.dir, "error.log")] +
+            (["--log-bin=" + os.path.join(self.data, "mariadb-bin"), "--server-id=1"]
+             if self.log_bin else []),
             stdout=self.log, stderr=self.log)
         deadline = time.time() + 60
         while time.time() < deadline:
@@ -92,6 +95,17 @@ class MyServer:
                            input=q.encode(), capture_output=True)
         if r.returncode:
             raise RuntimeError("own mariadbd: %s: %s" % (q[:200], r.stderr.decode()[-500:]))
+
+    def binlog_text(self):
+        """The server's binlog as Debian's mariadb-binlog prints it (-v)."""
+        idx = os.path.join(self.data, "mariadb-bin.index")
+        files = [os.path.join(self.data, os.path.basename(f.strip()))
+                 for f in open(idx) if f.strip()]
+        r = subprocess.run(["mariadb-binlog", "--no-defaults", "-v",
+                            "--base64-output=decode-rows"] + files, capture_output=True)
+        if r.returncode:
+            raise RuntimeError("mariadb-binlog: " + r.stderr.decode()[-500:])
+        return r.stdout.decode("utf-8", "replace")
 
     def url(self):
         return "mariadb://root@127.0.0.1:%d" % self.port
