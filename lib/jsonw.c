@@ -187,8 +187,20 @@ static inline __attribute__((always_inline)) size_t copy_plain(uint8_t *o, const
  * (most non-ASCII letters) without the general decoder. */
 static inline size_t seq_valid(const uint8_t *s, size_t len)
 {
-    if (s[0] >= 0xc2 && s[0] <= 0xdf) return len >= 2 && (s[1] & 0xc0) == 0x80 ? 2 : 0;
-    return utf8_seq(s, len);
+    uint8_t c = s[0];
+    if (c >= 0xc2 && c <= 0xdf) return len >= 2 && (s[1] & 0xc0) == 0x80 ? 2 : 0;
+    if (c >= 0xe0 && c <= 0xef) { /* no overlong form, no surrogate */
+        if (len < 3 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80) return 0;
+        uint32_t cp = (uint32_t)(c & 0x0f) << 12 | (uint32_t)(s[1] & 0x3f) << 6 | (s[2] & 0x3f);
+        return cp >= 0x800 && (cp < 0xd800 || cp > 0xdfff) ? 3 : 0;
+    }
+    if (c >= 0xf0 && c <= 0xf4) { /* U+10000..U+10FFFF */
+        if (len < 4 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80) return 0;
+        uint32_t cp = (uint32_t)(c & 0x07) << 18 | (uint32_t)(s[1] & 0x3f) << 12 | (uint32_t)(s[2] & 0x3f) << 6 |
+                      (s[3] & 0x3f);
+        return cp >= 0x10000 && cp <= 0x10ffff ? 4 : 0;
+    }
+    return 0; /* a continuation byte, 0xc0, 0xc1 or 0xf5.. */
 }
 
 static inline __attribute__((always_inline)) bool utf8_valid(const uint8_t *s, size_t len, bool simd)
@@ -388,56 +400,6 @@ static int render_any(cdc__buf *out, const uint8_t *s, size_t len)
     return CDC_OK;
 }
 
-
-#if HAVE_SSE2
-/*
- * The last n (8..31) bytes of valid text, from a byte to escape: when
- * every byte to escape in them is '"' or '\\', the block loop of
- * render_valid runs over a copy padded with plain bytes, so its 16-byte
- * loads stay inside, instead of one copy_plain per escape. Room: at most
- * 2n out, plus a block's store and the slack. False (nothing written)
- * when a control character is there or the room is not.
- */
-static inline bool quote_tail(cdc__buf *out, uint8_t **op, const uint8_t *s, size_t n)
-{
-    uint8_t *o = *op;
-    if (out->cap - (size_t)(o - out->data) < 2 * n + ESC_SLACK + 16) return false;
-    uint8_t t[64];
-    __m128i pad = _mm_set1_epi8('a');
-    for (int k = 0; k < 4; k++) _mm_storeu_si128((__m128i *)(void *)(t + 16 * k), pad);
-    if (n >= 16) {
-        _mm_storeu_si128((__m128i *)(void *)t, _mm_loadu_si128((const __m128i *)(const void *)s));
-        _mm_storeu_si128((__m128i *)(void *)(t + n - 16),
-                         _mm_loadu_si128((const __m128i *)(const void *)(s + n - 16)));
-    } else {
-        memcpy(t, s, 8);
-        memcpy(t + n - 8, s + n - 8, 8);
-    }
-    __m128i x0 = _mm_loadu_si128((const __m128i *)(const void *)t);
-    __m128i x1 = _mm_loadu_si128((const __m128i *)(const void *)(t + 16));
-    if (sse_escape(x0) != sse_quote(x0) || sse_escape(x1) != sse_quote(x1)) return false;
-    size_t i = 0;
-    for (size_t base = 0; base < n; base += 16) {
-        __m128i x = base ? x1 : x0;
-        unsigned m = sse_quote(x);
-        _mm_storeu_si128((__m128i *)(void *)o, x);
-        while (m) {
-            size_t j = base + (size_t)__builtin_ctz(m);
-            _mm_storeu_si128((__m128i *)(void *)o, _mm_loadu_si128((const __m128i *)(const void *)(t + i)));
-            o += j - i;
-            i = j;
-            *o++ = '\\';
-            m &= m - 1;
-        }
-        _mm_storeu_si128((__m128i *)(void *)o, _mm_loadu_si128((const __m128i *)(const void *)(t + i)));
-        o += base + 16 - i;
-        i = base + 16;
-    }
-    *op = o - (i - n); /* the padding was counted as output */
-    return true;
-}
-#endif
-
 /* Valid UTF-8: only '"', '\\' and control characters stop the copy. Room
  * for len + 2 + ESC_SLACK is reserved by the caller. */
 static inline __attribute__((always_inline)) int render_valid(cdc__buf *out, const uint8_t *s, size_t len,
@@ -446,63 +408,11 @@ static inline __attribute__((always_inline)) int render_valid(cdc__buf *out, con
     uint8_t *o = out->data + out->len;
     *o++ = '"';
     size_t i = 0;
-#if HAVE_SSE2
-    /* Blocks with 16 more input bytes after them: the bytes between a
-     * block's specials are copied by 16-byte loads that stay inside the
-     * input, and the mask is walked instead of computed again after each
-     * escape. Room: at least the rest of the input plus 11 bytes (an
-     * escape takes 5 of the 16 ensure_room keeps), so 16 here, with more
-     * than 16 bytes of input left, stay inside. */
-    while (simd && len - i >= 32) {
-        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-        unsigned m = sse_escape(x);
-        _mm_storeu_si128((__m128i *)(void *)o, x);
-        if (!m) {
-            o += 16;
-            i += 16;
-            continue;
-        }
-        size_t base = i;
-        /* only '"' and '\\' (quote-dense text such as JSON kept in a TEXT
-         * column) and room for them all: each escape is a backslash put
-         * before the byte, which the next copy carries along. Room: what
-         * the slow road keeps plus 16 for up to 16 escapes. */
-        if (m == sse_quote(x) && out->cap - (size_t)(o - out->data) >= len - i + ESC_SLACK + 16) {
-            do {
-                size_t j = base + (size_t)__builtin_ctz(m);
-                _mm_storeu_si128((__m128i *)(void *)o, _mm_loadu_si128((const __m128i *)(const void *)(s + i)));
-                o += j - i;
-                i = j;
-                *o++ = '\\';
-                m &= m - 1;
-            } while (m);
-            _mm_storeu_si128((__m128i *)(void *)o, _mm_loadu_si128((const __m128i *)(const void *)(s + i)));
-            o += base + 16 - i;
-            i = base + 16;
-            continue;
-        }
-        do {
-            size_t j = base + (size_t)__builtin_ctz(m);
-            _mm_storeu_si128((__m128i *)(void *)o, _mm_loadu_si128((const __m128i *)(const void *)(s + i)));
-            o += j - i;
-            i = j;
-            if (ensure_room(out, &o, len - i + 1)) return CDC_ERR_NOMEM;
-            o = put_escape(o, s[i++]);
-            m &= m - 1;
-        } while (m);
-        _mm_storeu_si128((__m128i *)(void *)o, _mm_loadu_si128((const __m128i *)(const void *)(s + i)));
-        o += base + 16 - i;
-        i = base + 16;
-    }
-#endif
     for (;;) {
         size_t k = copy_plain(o, s + i, len - i, simd);
         o += k;
         i += k;
         if (i == len) break;
-#if HAVE_SSE2
-        if (simd && len - i >= 8 && len - i < 32 && quote_tail(out, &o, s + i, len - i)) break;
-#endif
         if (ensure_room(out, &o, len - i + 1)) return CDC_ERR_NOMEM;
         o = put_escape(o, s[i++]);
     }
@@ -510,6 +420,140 @@ static inline __attribute__((always_inline)) int render_valid(cdc__buf *out, con
     out->len = (size_t)(o - out->data);
     return CDC_OK;
 }
+
+
+#if HAVE_SSE2
+/*
+ * One pass over 16-byte blocks that checks UTF-8 and escapes at once
+ * (SSE2). A block without non-ASCII bytes or bytes to escape is one load
+ * and one store. Non-ASCII bytes are checked as utf8_valid checks them:
+ * a block of two-byte sequences by its masks (`carry`: a lead ended the
+ * block before), others a sequence at a time through their mask (`skip`:
+ * bytes of the next block that the last sequence took). Escapes are
+ * walked through the block's mask: '"' and '\\' get a backslash before
+ * them that the next copy carries the byte after, control characters
+ * their escape. Blocks near the end are read from a copy padded with
+ * plain bytes, so every load stays inside. Returns CDC_ERR_CHARSET (and
+ * writes nothing that counts) on invalid UTF-8, which the caller renders
+ * by the byte-at-a-time road.
+ *
+ * Room: before a block with escapes, the rest of the input, the closing
+ * quote, 16 bytes of slack and the block's added bytes (exactly: 1 per
+ * short escape, 5 per \u00XX). The text cannot take less, so a buffer
+ * that cannot grow and holds the text plus 16 bytes never fails.
+ */
+static inline bool block_utf8(const uint8_t *s, size_t len, size_t i, __m128i x, unsigned hi, unsigned *carry,
+                              unsigned *skip)
+{
+    if (!*skip) {
+        /* as signed bytes: leads are -62..-33, continuations -128..-65 */
+        unsigned lead = sse_high(_mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8(-63)),
+                                               _mm_cmplt_epi8(x, _mm_set1_epi8(-32))));
+        unsigned cont = sse_high(_mm_cmplt_epi8(x, _mm_set1_epi8(-64)));
+        if ((lead | cont) == hi && (((lead << 1) | *carry) & 0xffff) == cont) {
+            *carry = lead >> 15;
+            return true;
+        }
+    }
+    size_t end = i + 16, j = i + *skip;
+    if (*carry) { /* the second byte of a sequence that began before */
+        if ((s[j] & 0xc0) != 0x80) return false;
+        j++;
+        *carry = 0;
+    }
+    unsigned m = hi & ~((1u << (j - i)) - 1);
+    while (m) {
+        j = i + (size_t)__builtin_ctz(m);
+        size_t n = seq_valid(s + j, len - j);
+        if (!n) return false;
+        j += n;
+        if (j >= end) break;
+        m = hi & ~((1u << (j - i)) - 1);
+    }
+    *skip = j > end ? (unsigned)(j - end) : 0;
+    return true;
+}
+
+static int render_sse(cdc__buf *out, const uint8_t *s, size_t len)
+{
+    size_t start = out->len;
+    uint8_t *o = out->data + out->len;
+    *o++ = '"';
+    uint8_t pad[32];
+    unsigned carry = 0, skip = 0;
+    size_t i = 0;
+    while (i < len) {
+        const uint8_t *p = s + i;
+        size_t rest = len - i, nb = 16;
+        if (rest < 16) {
+            _mm_storeu_si128((__m128i *)(void *)pad, _mm_set1_epi8('a'));
+            _mm_storeu_si128((__m128i *)(void *)(pad + 16), _mm_set1_epi8('a'));
+            cdc__copy_short(pad, p, rest);
+            p = pad;
+            nb = rest;
+        }
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+        unsigned hi = sse_high(x), esc = sse_escape(x);
+        if ((hi | carry | skip) && !block_utf8(s, len, i, x, hi, &carry, &skip)) {
+            out->len = start;
+            return CDC_ERR_CHARSET;
+        }
+        if (!esc) {
+            _mm_storeu_si128((__m128i *)(void *)o, x);
+            o += nb;
+            i += nb;
+            continue;
+        }
+        if (rest < 32 && p != pad) { /* the loads below read up to 32 bytes from p */
+            _mm_storeu_si128((__m128i *)(void *)pad, x);
+            _mm_storeu_si128((__m128i *)(void *)(pad + 16), _mm_set1_epi8('a'));
+            p = pad;
+        }
+        /* every escape adds at most 5: the exact count only when that
+         * much room is not there (x86-64's baseline has no popcnt) */
+        if (out->cap - (size_t)(o - out->data) < rest + 1 + ESC_SLACK + 80) {
+            size_t add = 0;
+            for (unsigned e = esc; e; e &= e - 1) {
+                uint8_t c = p[__builtin_ctz(e)];
+                add += c >= 0x20 || short_escape[c] ? 1 : 5;
+            }
+            size_t need = rest + 1 + ESC_SLACK + add;
+            if (out->cap - (size_t)(o - out->data) < need) {
+                out->len = (size_t)(o - out->data);
+                if (cdc__buf_reserve(out, need)) {
+                    out->len = start;
+                    return CDC_ERR_NOMEM;
+                }
+                o = out->data + out->len;
+            }
+        }
+        size_t k = 0;
+        do {
+            size_t j = (size_t)__builtin_ctz(esc);
+            _mm_storeu_si128((__m128i *)(void *)o, _mm_loadu_si128((const __m128i *)(const void *)(p + k)));
+            o += j - k;
+            if (p[j] >= 0x20) { /* '"' or '\\': the byte itself goes with the next copy */
+                *o++ = '\\';
+                k = j;
+            } else {
+                o = put_escape(o, p[j]);
+                k = j + 1;
+            }
+            esc &= esc - 1;
+        } while (esc);
+        _mm_storeu_si128((__m128i *)(void *)o, _mm_loadu_si128((const __m128i *)(const void *)(p + k)));
+        o += nb - k;
+        i += nb;
+    }
+    if (carry) { /* a lead byte ended the text */
+        out->len = start;
+        return CDC_ERR_CHARSET;
+    }
+    *o++ = '"';
+    out->len = (size_t)(o - out->data);
+    return CDC_OK;
+}
+#endif
 
 static inline int reserve_string(cdc__buf *out, size_t len)
 {
@@ -524,7 +568,12 @@ static inline int reserve_string(cdc__buf *out, size_t len)
 int cdc__render_utf8_string(cdc__buf *out, const uint8_t *s, size_t len)
 {
     if (reserve_string(out, len)) return CDC_ERR_NOMEM;
-    return utf8_valid(s, len, HAVE_SSE2) ? render_valid(out, s, len, HAVE_SSE2) : render_any(out, s, len);
+#if HAVE_SSE2
+    int rc = render_sse(out, s, len);
+    return rc == CDC_ERR_CHARSET ? render_any(out, s, len) : rc;
+#else
+    return utf8_valid(s, len, false) ? render_valid(out, s, len, false) : render_any(out, s, len);
+#endif
 }
 
 int cdc__render_utf8_string_portable(cdc__buf *out, const uint8_t *s, size_t len)

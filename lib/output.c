@@ -77,6 +77,39 @@ static int put_key(cdc__buf *out, const cdc_table *t, size_t i, bool first)
     return rc || cdc__buf_putc(out, ':') ? CDC_ERR_NOMEM : CDC_OK;
 }
 
+/* Room for a key of up to 16 bytes after its comma, then any number's
+ * text (cdc__fmt_double needs 40) or an ENUM label of up to 48 bytes. */
+#define VALUE_ROOM (17 + 48)
+
+/*
+ * The usual values go straight into the line: with VALUE_ROOM left and a
+ * key made at the TABLE_MAP, the key and an integer, double or ENUM label
+ * are written here without a call per value; text, temporals, decimals
+ * and everything else go through cdc__value_render_json. Returns false
+ * when the value is not one of these (nothing written).
+ */
+static inline bool put_value_inline(const cdc_value *v, uint8_t *o, size_t *len_out)
+{
+    char *at = (char *)o;
+    switch (v->kind) {
+    case CDC_K_INT:
+    case CDC_K_YEAR: *len_out = cdc__fmt_i64(at, v->v.i); return true;
+    case CDC_K_UINT:
+    case CDC_K_BIT: *len_out = cdc__fmt_u64(at, v->v.u); return true;
+    case CDC_K_DOUBLE: *len_out = cdc__fmt_double(at, v->v.d); return true;
+    case CDC_K_ENUM: {
+        const cdc_column *col = v->col;
+        if (!col || !col->jlabels || v->v.u == 0 || v->v.u > col->n_labels) return false;
+        const cdc_bytes *j = &col->jlabels[v->v.u - 1];
+        if (j->len > 48) return false;
+        cdc__copy_short(o, j->ptr, j->len);
+        *len_out = j->len;
+        return true;
+    }
+    default: return false;
+    }
+}
+
 static int put_image(const cdc_change *c, bool after, cdc__buf *out, cdc__err *err)
 {
     const cdc_table *t = c->t;
@@ -93,12 +126,31 @@ static int put_image(const cdc_change *c, bool after, cdc__buf *out, cdc__err *e
     if (n > c->ncols) n = c->ncols;
     /* values not made yet (cdc__rows_image_lazy): the decoder's own arrays */
     if (c->lazy && n) cdc__rows_materialize_image(t, n, (cdc_value *)vals, (uint8_t *)present);
+    const cdc_bytes *jkey = t->jkey;
+    const char *const *jkey_src = t->jkey_src, *const *names = (const char *const *)t->col_names;
     for (size_t i = 0; i < n && rc == CDC_OK; i++) {
         if (!present[i]) continue; /* absent from a MINIMAL/NOBLOB image */
         const cdc_value *v = &vals[i];
-        rc |= put_key(out, t, i, first);
-        first = false;
-        if (rc) break;
+        if (jkey && jkey_src[i] == names[i] && jkey[i].len <= 16 && out->cap - out->len >= VALUE_ROOM) {
+            /* the key by one 16-byte copy: jtext has 16 bytes of padding
+             * after its last key (tablemap.c) */
+            uint8_t *o = out->data + out->len;
+            *o = ',';
+            o += !first;
+            memcpy(o, jkey[i].ptr, 16);
+            o += jkey[i].len;
+            first = false;
+            size_t vn;
+            if (put_value_inline(v, o, &vn)) {
+                out->len = (size_t)(o + vn - out->data);
+                continue;
+            }
+            out->len = (size_t)(o - out->data);
+        } else {
+            rc |= put_key(out, t, i, first);
+            first = false;
+            if (rc) break;
+        }
         int vr = cdc__value_render_json(v, out, err);
         if (vr) {
             cdc__err_prefix(err, "%s.%s column %zu", cdc_table_db(t), cdc_table_name(t), i + 1);
@@ -107,6 +159,111 @@ static int put_image(const cdc_change *c, bool after, cdc__buf *out, cdc__err *e
     }
     rc |= PUT_LIT(out, "}");
     return rc ? CDC_ERR_NOMEM : CDC_OK;
+}
+
+/* The end of a change's line after its images:
+ *   ,"pos":{"file":F,"offset":O,"row":R},"gtid":G,"server_id":S,"ts_ms":T}
+ * written piece by piece. */
+static int put_tail_slow(const cdc_change *c, cdc__buf *out)
+{
+    int rc = PUT_LIT(out, ",\"pos\":{\"file\":");
+    cdc_bytes jfile = cdc__event_file_json(c->ev); /* escaped once per file */
+    rc |= jfile.len ? put(out, jfile.ptr, jfile.len) : put_str(out, cdc_change_file(c));
+    rc |= PUT_LIT(out, ",\"offset\":");
+    rc |= put_u64(out, cdc_change_offset(c));
+    rc |= PUT_LIT(out, ",\"row\":");
+    rc |= put_u64(out, c->row);
+    rc |= PUT_LIT(out, "},\"gtid\":");
+    const char *g = cdc_change_gtid(c);
+    if (c->jgtid.len) rc |= put(out, c->jgtid.ptr, c->jgtid.len); /* escaped once per transaction */
+    else rc |= g[0] ? put_str(out, g) : PUT_LIT(out, "null");
+    rc |= PUT_LIT(out, ",\"server_id\":");
+    rc |= put_u64(out, cdc_change_server_id(c));
+    rc |= PUT_LIT(out, ",\"ts_ms\":");
+    rc |= put_i64(out, c->ts_ms);
+    rc |= PUT_LIT(out, "}");
+    return rc;
+}
+
+/*
+ * Everything in the tail but the row number is the same for every row of
+ * an event, so it is made once per event: `head` is the text up to the
+ * row number, `rest` the text after it. The cache is per thread and
+ * keyed by the values the text is made of (the file's and GTID's JSON
+ * compared byte for byte), so decoders of other files in the same thread
+ * only make it again, never print another's.
+ */
+#define TAIL_MAX 320
+typedef struct line_tail {
+    uint64_t offset;
+    int64_t ts_ms;
+    uint32_t server_id;
+    uint16_t file_at, file_len, gtid_at, gtid_len; /* where the JSON of each is in text */
+    uint16_t head_len, rest_len; /* 0: nothing cached */
+    uint8_t text[TAIL_MAX];      /* head then rest */
+} line_tail;
+
+static _Thread_local line_tail tail_cache;
+
+static bool tail_make(line_tail *lt, const cdc_change *c, cdc_bytes jfile, uint64_t offset, uint32_t server_id)
+{
+    /* the names, 64 bytes of fixed text, offset and ts_ms of at most 20
+     * characters each, server_id of at most 10 */
+    if (jfile.len + c->jgtid.len + 64 + 20 + 20 + 10 > TAIL_MAX) return false;
+    uint8_t *o = lt->text;
+#define TAIL_LIT(lit) (memcpy(o, lit, sizeof lit - 1), o += sizeof lit - 1)
+    TAIL_LIT(",\"pos\":{\"file\":");
+    lt->file_at = (uint16_t)(o - lt->text);
+    lt->file_len = (uint16_t)jfile.len;
+    memcpy(o, jfile.ptr, jfile.len);
+    o += jfile.len;
+    TAIL_LIT(",\"offset\":");
+    o += cdc__fmt_u64((char *)o, offset);
+    TAIL_LIT(",\"row\":");
+    lt->head_len = (uint16_t)(o - lt->text);
+    TAIL_LIT("},\"gtid\":");
+    lt->gtid_at = (uint16_t)(o - lt->text);
+    lt->gtid_len = (uint16_t)c->jgtid.len;
+    memcpy(o, c->jgtid.ptr, c->jgtid.len);
+    o += c->jgtid.len;
+    TAIL_LIT(",\"server_id\":");
+    o += cdc__fmt_u64((char *)o, server_id);
+    TAIL_LIT(",\"ts_ms\":");
+    o += cdc__fmt_i64((char *)o, c->ts_ms);
+    *o++ = '}';
+#undef TAIL_LIT
+    lt->rest_len = (uint16_t)(o - lt->text - lt->head_len);
+    lt->offset = offset;
+    lt->server_id = server_id;
+    lt->ts_ms = c->ts_ms;
+    return true;
+}
+
+static int put_tail(const cdc_change *c, cdc__buf *out)
+{
+    cdc_bytes jfile = cdc__event_file_json(c->ev);
+    if (!jfile.len || !c->jgtid.len) return put_tail_slow(c, out);
+    line_tail *lt = &tail_cache;
+    uint64_t offset = cdc_change_offset(c);
+    uint32_t server_id = cdc_change_server_id(c);
+    if (!lt->head_len || lt->offset != offset || lt->ts_ms != c->ts_ms || lt->server_id != server_id ||
+        lt->file_len != jfile.len || lt->gtid_len != c->jgtid.len ||
+        memcmp(lt->text + lt->file_at, jfile.ptr, jfile.len) ||
+        memcmp(lt->text + lt->gtid_at, c->jgtid.ptr, c->jgtid.len)) {
+        if (!tail_make(lt, c, jfile, offset, server_id)) {
+            lt->head_len = 0;
+            return put_tail_slow(c, out);
+        }
+    }
+    size_t need = (size_t)lt->head_len + lt->rest_len + 20;
+    if (out->cap - out->len < need && cdc__buf_reserve(out, need)) return CDC_ERR_NOMEM;
+    uint8_t *o = out->data + out->len;
+    memcpy(o, lt->text, lt->head_len);
+    o += lt->head_len;
+    o += cdc__fmt_u64((char *)o, c->row);
+    memcpy(o, lt->text + lt->head_len, lt->rest_len);
+    out->len = (size_t)(o + lt->rest_len - out->data);
+    return CDC_OK;
 }
 
 int cdc__change_render_json(const cdc_change *c, cdc__buf *out, cdc__err *err)
@@ -130,22 +287,7 @@ int cdc__change_render_json(const cdc_change *c, cdc__buf *out, cdc__err *err)
     rc = PUT_LIT(out, ",\"after\":");
     if (rc) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
     if ((rc = put_image(c, true, out, err))) return rc;
-    rc = PUT_LIT(out, ",\"pos\":{\"file\":");
-    cdc_bytes jfile = cdc__event_file_json(c->ev); /* escaped once per file */
-    rc |= jfile.len ? put(out, jfile.ptr, jfile.len) : put_str(out, cdc_change_file(c));
-    rc |= PUT_LIT(out, ",\"offset\":");
-    rc |= put_u64(out, cdc_change_offset(c));
-    rc |= PUT_LIT(out, ",\"row\":");
-    rc |= put_u64(out, cdc_change_row(c));
-    rc |= PUT_LIT(out, "},\"gtid\":");
-    const char *g = cdc_change_gtid(c);
-    if (c->jgtid.len) rc |= put(out, c->jgtid.ptr, c->jgtid.len); /* escaped once per transaction */
-    else rc |= g[0] ? put_str(out, g) : PUT_LIT(out, "null");
-    rc |= PUT_LIT(out, ",\"server_id\":");
-    rc |= put_u64(out, cdc_change_server_id(c));
-    rc |= PUT_LIT(out, ",\"ts_ms\":");
-    rc |= put_i64(out, cdc_change_ts_ms(c));
-    rc |= PUT_LIT(out, "}");
+    rc = put_tail(c, out);
     return rc ? cdc__err_set(err, CDC_ERR_NOMEM, "out of memory") : CDC_OK;
 }
 

@@ -66,6 +66,8 @@ void cdc__timestamp2_unpack(const uint8_t *p, unsigned fsp, int64_t *sec, uint32
 void cdc__time_unpack_packed(int64_t v, cdc__temporal *tm);
 /* Seconds since the epoch (UTC) to calendar fields. */
 void cdc__epoch_to_tm(int64_t sec, uint32_t usec, cdc__temporal *tm);
+/* The same by the general 64-bit road (what the tests compare with). */
+void cdc__epoch_to_tm_reference(int64_t sec, uint32_t usec, cdc__temporal *tm);
 
 /*
  * Formatters; each writes NUL-terminated text into out (at least

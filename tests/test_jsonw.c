@@ -428,6 +428,62 @@ static void test_quote_dense(void **state)
     printf("%ld quote-dense strings escaped as the model escapes them\n", n);
 }
 
+/* The one-pass escaper (SSE2) checks and escapes 16-byte blocks, reads
+ * the last ones from a padded copy and carries a sequence across a block
+ * edge: every piece that needs a look (valid and broken sequences of 2 to
+ * 4 bytes, quotes, control characters) at every offset of ASCII text of
+ * every length up to 70, alone and in pairs, against the model and the
+ * portable road, into a growing buffer, one of the text's size plus 16
+ * and one a byte short. */
+static void test_block_edges(void **state)
+{
+    (void)state;
+    static const char *pieces[] = {"\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xf4\x8f\xbf\xbf", "\xc3",
+                                   "\xe2\x82", "\xf0\x9f\x98", "\xed\xa0\x80", "\xc0\xaf", "\xf4\x90\x80\x80",
+                                   "\x80", "\xff", "\"", "\\", "\n", "\x01", "\x1f", "\x7f"};
+    size_t np = sizeof pieces / sizeof pieces[0];
+    long n = 0;
+    uint8_t in[96], fixed[512];
+    cdc__buf want, got, port;
+    cdc__buf_init(&want, NULL);
+    cdc__buf_init(&got, NULL);
+    cdc__buf_init(&port, NULL);
+    for (size_t len = 1; len <= 70; len++) {
+        for (size_t at = 0; at < len; at++) {
+            for (size_t a = 0; a < np; a++) {
+                size_t b = (a * 7 + len + at) % np; /* a second piece further on */
+                memset(in, 'a' + (int)(len % 20), sizeof in);
+                size_t k = strlen(pieces[a]);
+                if (at + k > len) continue;
+                memcpy(in + at, pieces[a], k);
+                size_t at2 = at + k + (len * 3 + a) % 17;
+                if (at2 + strlen(pieces[b]) <= len) memcpy(in + at2, pieces[b], strlen(pieces[b]));
+                cdc__buf_reset(&want);
+                cdc__buf_reset(&got);
+                cdc__buf_reset(&port);
+                model_escape(in, len, &want);
+                assert_int_equal(cdc__render_utf8_string(&got, in, len), CDC_OK);
+                assert_int_equal(got.len, want.len);
+                assert_memory_equal(got.data, want.data, got.len);
+                assert_int_equal(cdc__render_utf8_string_portable(&port, in, len), CDC_OK);
+                assert_int_equal(port.len, want.len);
+                assert_memory_equal(port.data, want.data, port.len);
+                cdc__buf fb = {fixed, 0, want.len + 16, &no_grow};
+                assert_int_equal(cdc__render_utf8_string(&fb, in, len), CDC_OK);
+                assert_int_equal(fb.len, want.len);
+                assert_memory_equal(fb.data, want.data, want.len);
+                cdc__buf small = {fixed, 0, want.len - 1, &no_grow};
+                assert_int_equal(cdc__render_utf8_string(&small, in, len), CDC_ERR_NOMEM);
+                n++;
+            }
+        }
+    }
+    cdc__buf_free(&want);
+    cdc__buf_free(&got);
+    cdc__buf_free(&port);
+    printf("%ld strings with a piece at each block offset escaped as the model escapes them\n", n);
+}
+
 static void test_string_escaping(void **state)
 {
     (void)state;
@@ -523,6 +579,7 @@ int main(void)
         cmocka_unit_test(test_utf8_put),
         cmocka_unit_test(test_string_escaping),
         cmocka_unit_test(test_quote_dense),
+        cmocka_unit_test(test_block_edges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

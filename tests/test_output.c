@@ -176,12 +176,88 @@ static void test_images_and_names(void **state)
     }
 }
 
+/* The golden lines of mysql-bin.07 (above), with the file named `name`. */
+static char *golden_07(const char *name)
+{
+    char *t = test_malloc(2048);
+    snprintf(t, 2048,
+             "{\"op\":\"c\",\"db\":\"test_db\",\"table\":\"departments\",\"before\":null,"
+             "\"after\":{\"@1\":\"ABC\",\"@2\":\"DEF\"},\"pos\":{\"file\":\"%s\",\"offset\":723,\"row\":0},"
+             "\"gtid\":\"0-3704-2816\",\"server_id\":3704,\"ts_ms\":1494906319000}\n"
+             "{\"op\":\"c\",\"db\":\"test_db\",\"table\":\"departments\",\"before\":null,"
+             "\"after\":{\"@1\":\"RST\",\"@2\":\"XYZ\"},\"pos\":{\"file\":\"%s\",\"offset\":819,\"row\":0},"
+             "\"gtid\":\"0-3704-2816\",\"server_id\":3704,\"ts_ms\":1494906329000}\n",
+             name, name);
+    return t;
+}
+
+/*
+ * The tail of a line (pos, gtid, server_id, ts_ms) is made once per event
+ * and kept per thread (output.c): two decoders of different files fed by
+ * turns in one thread each print their own tails, and a file name too
+ * long for the cache takes the piece-by-piece road with the same text.
+ */
+static void test_tail_per_event(void **state)
+{
+    (void)state;
+    const char *rel[2] = {"binlog-parser/mysql-bin.07", "rust_mysql_common/mysql-enum-string-set.000001"};
+    const char *names[2] = {"mysql-bin.07", "other.000001"};
+    char *alone1 = render_file(rel[1], names[1], false);
+    lines l[2];
+    cdc_decoder *d[2];
+    uint8_t *data[2];
+    size_t n[2], at[2] = {0, 0};
+    for (int k = 0; k < 2; k++) {
+        data[k] = vt_fixture(rel[k], &n[k]);
+        memset(&l[k], 0, sizeof l[k]);
+        cdc__buf_init(&l[k].b, &vt_alloc);
+        assert_int_equal(cdc_decoder_new(&d[k], &vt_alloc, NULL, 0), CDC_OK);
+        cdc_decoder_set_position(d[k], names[k], 0);
+        cdc_decoder_set_change_cb(d[k], on_change, &l[k]);
+    }
+    while (at[0] < n[0] || at[1] < n[1])
+        for (int k = 0; k < 2; k++) {
+            size_t step = n[k] - at[k] < 37 ? n[k] - at[k] : 37;
+            if (!step) continue;
+            assert_int_equal(cdc_decoder_feed(d[k], data[k] + at[k], step), (ptrdiff_t)step);
+            at[k] += step;
+        }
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(cdc_decoder_finish(d[k]), CDC_OK);
+        cdc_decoder_free(d[k]);
+        test_free(data[k]);
+        assert_int_equal(cdc__buf_putc(&l[k].b, 0), CDC_OK);
+    }
+    char *want0 = golden_07("mysql-bin.07");
+    assert_string_equal((char *)l[0].b.data, want0);
+    assert_true(l[1].changes > 0);
+    assert_string_equal((char *)l[1].b.data, alone1);
+    test_free(want0);
+    test_free(alone1);
+    cdc__buf_free(&l[0].b);
+    cdc__buf_free(&l[1].b);
+
+    /* names around the cache's size (320 bytes of tail: 114 of text and
+     * numbers, the file's and GTID's JSON) and past it */
+    char longname[300];
+    for (size_t len = 170; len <= 280; len += len < 230 ? 1 : 25) {
+        memset(longname, 'f', len);
+        longname[len] = 0;
+        char *text = render_file(rel[0], longname, false);
+        char *want = golden_07(longname);
+        assert_string_equal(text, want);
+        test_free(text);
+        test_free(want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rows_against_mysqlbinlog),
         cmocka_unit_test(test_events_against_mysqlbinlog),
         cmocka_unit_test(test_images_and_names),
+        cmocka_unit_test(test_tail_per_event),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -236,13 +236,77 @@ static void test_parse(void **state)
     assert_int_equal(tm.usec, 100000);
 }
 
+/* cdc__epoch_to_tm takes TIMESTAMP's range (0..2^32-1 s) in 32-bit
+ * arithmetic: every day of it, both ends of each day and random seconds
+ * give what the general 64-bit road gives; outside it the two are one. */
+static void test_epoch_fast(void **state)
+{
+    (void)state;
+    cdc__temporal a, b;
+    for (int64_t day = 0; day <= 49711; day++) {
+        int64_t secs[] = {day * 86400, day * 86400 + 86399, day * 86400 + (day * 7919) % 86400};
+        for (size_t k = 0; k < 3; k++) {
+            cdc__epoch_to_tm(secs[k], 123456, &a);
+            cdc__epoch_to_tm_reference(secs[k], 123456, &b);
+            assert_memory_equal(&a, &b, sizeof a);
+        }
+    }
+    uint64_t x = 88172645463325252u;
+    for (int i = 0; i < 200000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        int64_t sec = i % 2 ? (int64_t)(x % ((uint64_t)1 << 32)) : (int64_t)(x % 400000000000u) - 200000000000;
+        cdc__epoch_to_tm(sec, (uint32_t)(x >> 40) % 1000000, &a);
+        cdc__epoch_to_tm_reference(sec, (uint32_t)(x >> 40) % 1000000, &b);
+        assert_memory_equal(&a, &b, sizeof a);
+    }
+    int64_t edges[] = {0, 1, 86399, 86400, 951782400 /* 2000-02-29 */, 4102444800 /* 2100-01-01 */,
+                       (int64_t)UINT32_MAX, (int64_t)UINT32_MAX + 1, -1, -86400};
+    for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++) {
+        cdc__epoch_to_tm(edges[i], 0, &a);
+        cdc__epoch_to_tm_reference(edges[i], 0, &b);
+        assert_memory_equal(&a, &b, sizeof a);
+    }
+}
+
+/* cdc__fmt_datetime writes in-range fields at fixed places: the text is
+ * printf's, for random fields and every fsp. */
+static void test_datetime_text(void **state)
+{
+    (void)state;
+    uint64_t x = 1234567;
+    for (int i = 0; i < 100000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        cdc__temporal tm = {0};
+        tm.year = (int32_t)(x % 10000);
+        tm.month = (uint8_t)(x >> 14) % 13;
+        tm.day = (uint8_t)(x >> 18) % 32;
+        tm.hour = (uint32_t)(x >> 23) % (i % 3 ? 24 : 100);
+        tm.minute = (uint8_t)(x >> 30) % 60;
+        tm.second = (uint8_t)(x >> 36) % 60;
+        tm.usec = (uint32_t)(x >> 42) % 1000000;
+        unsigned fsp = (unsigned)(x >> 62) * 2 + (unsigned)i % 2; /* 0..7 */
+        char want[64], frac[16], got[CDC__TEMPORAL_TEXT_MAX];
+        snprintf(frac, sizeof frac, ".%06u", (unsigned)tm.usec);
+        int n = snprintf(want, sizeof want, "%04d-%02u-%02u%c%02u:%02u:%02u%.*s", (int)tm.year, tm.month, tm.day,
+                         i % 2 ? 'T' : ' ', (unsigned)tm.hour, tm.minute, tm.second,
+                         fsp ? (int)(fsp > 6 ? 7 : fsp + 1) : 0, frac);
+        assert_int_equal(cdc__fmt_datetime(got, &tm, fsp, i % 2 ? 'T' : ' '), (size_t)n);
+        assert_string_equal(got, want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_frac_bytes),     cmocka_unit_test(test_datetime2),
         cmocka_unit_test(test_time2),          cmocka_unit_test(test_timestamp2),
         cmocka_unit_test(test_old_formats),    cmocka_unit_test(test_packed_json_forms),
-        cmocka_unit_test(test_epoch),          cmocka_unit_test(test_parse),
+        cmocka_unit_test(test_epoch),          cmocka_unit_test(test_epoch_fast),
+        cmocka_unit_test(test_datetime_text),          cmocka_unit_test(test_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
