@@ -1034,6 +1034,164 @@ static long long lag_ms(const tstate *st, const char *srcpos)
     return l < 0 ? 0 : l;
 }
 
+/* One text value of a source query (NULL on error or no row; free()). */
+static char *src_value1(MYSQL *m, const char *sql)
+{
+    MYSQL_RES *res;
+    MYSQL_ROW r;
+    char *v = NULL;
+    if (mysql_query(m, sql) || !(res = mysql_store_result(m)))
+        return NULL;
+    if ((r = mysql_fetch_row(res)) && r[0])
+        v = strdup(r[0]);
+    mysql_free_result(res);
+    return v;
+}
+
+/* Transactions in a MySQL GTID set text ("uuid[:tag]:1-5:7,uuid2:3"): the
+ * sum of its intervals' lengths. Tags and source ids are skipped. */
+static long long gtid_set_count(const char *s)
+{
+    long long n = 0;
+    const char *p = s;
+    while (*p) {
+        const char *e = p;
+        while (*e && *e != ':' && *e != ',')
+            e++;
+        /* a token of digits, or digits-digits, is an interval */
+        const char *q = p;
+        while (q < e && (*q == ' ' || *q == '\n' || *q == '\t'))
+            q++;
+        if (q < e && *q >= '0' && *q <= '9' && p != s && p[-1] == ':') {
+            char *end;
+            long long a = strtoll(q, &end, 10), b = a;
+            if (end < e && *end == '-')
+                b = strtoll(end + 1, &end, 10);
+            if (b >= a)
+                n += b - a + 1;
+        }
+        p = *e ? e + 1 : e;
+    }
+    return n;
+}
+
+/* The sequence number of domain d in a MariaDB GTID list "d-s-n,...";
+ * -1 when the list has none for d. */
+static long long maria_seq(const char *list, unsigned long d)
+{
+    const char *p = list;
+    while (p && *p) {
+        while (*p == ' ' || *p == ',' || *p == '\n')
+            p++;
+        char *e;
+        unsigned long dom = strtoul(p, &e, 10);
+        if (e == p || *e != '-')
+            return -1;
+        strtoul(e + 1, &e, 10); /* server id */
+        if (*e != '-')
+            return -1;
+        long long seq = strtoll(e + 1, &e, 10);
+        if (dom == d)
+            return seq;
+        p = strchr(e, ',');
+    }
+    return -1;
+}
+
+/* How many transactions the source committed after the checkpoint, by
+ * GTIDs (every database's); -1 with a reason in why when it cannot say. */
+static long long behind_txns(MYSQL *m, const char *ckgtid, char *why, size_t wl)
+{
+    int maria = strstr(mysql_get_server_info(m), "MariaDB") != NULL;
+    if (!ckgtid || !*ckgtid) {
+        snprintf(why, wl, "the checkpoint has no GTIDs%s", maria ? "" : " (gtid_mode OFF)");
+        return -1;
+    }
+    if (maria) {
+        char *pos = src_value1(m, "SELECT @@GLOBAL.gtid_binlog_pos");
+        if (!pos) {
+            snprintf(why, wl, "@@gtid_binlog_pos: %s", mysql_error(m));
+            return -1;
+        }
+        long long n = 0;
+        for (const char *p = pos; *p;) {
+            while (*p == ' ' || *p == ',')
+                p++;
+            char *e;
+            unsigned long d = strtoul(p, &e, 10);
+            if (e == p || *e != '-')
+                break;
+            strtoul(e + 1, &e, 10);
+            long long seq = *e == '-' ? strtoll(e + 1, &e, 10) : 0;
+            long long at = maria_seq(ckgtid, d);
+            n += seq > at ? seq - (at < 0 ? 0 : at) : 0;
+            p = e;
+        }
+        free(pos);
+        return n;
+    }
+    size_t l = strlen(ckgtid);
+    char *esc = malloc(2 * l + 1), *q = malloc(2 * l + 128);
+    if (!esc || !q) {
+        free(esc), free(q);
+        snprintf(why, wl, "out of memory");
+        return -1;
+    }
+    mysql_real_escape_string(m, esc, ckgtid, (unsigned long)l);
+    sprintf(q, "SELECT GTID_SUBTRACT(@@GLOBAL.gtid_executed, '%s')", esc);
+    char *rest = src_value1(m, q);
+    free(esc), free(q);
+    if (!rest) {
+        snprintf(why, wl, "GTID_SUBTRACT: %s", mysql_error(m));
+        return -1;
+    }
+    long long n = gtid_set_count(rest);
+    free(rest);
+    return n;
+}
+
+/* Binlog bytes from the checkpoint to the source's position, across
+ * files by SHOW BINARY LOGS' sizes; -1 with a reason when a file between
+ * them is gone (purged) or the list cannot be read. */
+static long long behind_bytes(MYSQL *m, const cdc_position *ck, const cdc_position *at, char *why,
+                              size_t wl)
+{
+    const char *fa = cdc_position_file(ck), *fb = cdc_position_file(at);
+    unsigned long long oa = cdc_position_offset(ck), ob = cdc_position_offset(at);
+    if (!strcmp(fa, fb))
+        return ob > oa ? (long long)(ob - oa) : 0;
+    MYSQL_RES *res;
+    MYSQL_ROW r;
+    if (mysql_query(m, "SHOW BINARY LOGS") || !(res = mysql_store_result(m))) {
+        snprintf(why, wl, "SHOW BINARY LOGS: %s", mysql_error(m));
+        return -1;
+    }
+    long long n = 0;
+    int in = 0, seen_a = 0, seen_b = 0;
+    while ((r = mysql_fetch_row(res))) {
+        if (!r[0] || !r[1])
+            continue;
+        unsigned long long size = strtoull(r[1], NULL, 10);
+        if (!strcmp(r[0], fa)) {
+            seen_a = in = 1;
+            n += size > oa ? (long long)(size - oa) : 0;
+        } else if (!strcmp(r[0], fb)) {
+            seen_b = 1;
+            n += (long long)ob;
+            break;
+        } else if (in) {
+            n += (long long)size;
+        }
+    }
+    mysql_free_result(res);
+    if (!seen_a || !seen_b) {
+        snprintf(why, wl, "%s is no longer in the source's binlog list",
+                 seen_a ? fb : fa);
+        return -1;
+    }
+    return n;
+}
+
 int cmd_status(const mopts *o)
 {
     char err[2048], srcpos[8192];
@@ -1055,23 +1213,32 @@ int cmd_status(const mopts *o)
     printf("checkpoint: %s\n", st.ck);
     printf("source at:  %s\n", srcpos);
     printf("lag_ms: %lld\n", lag_ms(&st, srcpos));
-    /* How far behind in binlog bytes (all databases' transactions count). */
+    /* How far behind in transactions (by GTIDs) and binlog bytes; all
+     * databases' transactions count, as the run reads past them too. */
     cdc_position *pa = NULL, *pb = NULL;
     char e[256];
     if (!cdc_position_parse(&pa, st.ck, NULL, e, sizeof e) &&
         !cdc_position_parse(&pb, srcpos, NULL, e, sizeof e)) {
-        if (!strcmp(cdc_position_file(pa), cdc_position_file(pb)))
-            printf("behind_bytes: %llu\n",
-                   cdc_position_offset(pb) > cdc_position_offset(pa)
-                       ? (unsigned long long)(cdc_position_offset(pb) - cdc_position_offset(pa))
-                       : 0ULL);
+        long long n = behind_txns(m, cdc_position_gtid_set(pa), e, sizeof e);
+        if (n >= 0)
+            printf("behind_transactions: %lld\n", n);
         else
-            printf("behind_bytes: unknown (the checkpoint is in %s, the source writes %s)\n",
-                   cdc_position_file(pa), cdc_position_file(pb));
+            printf("behind_transactions: unknown (%s)\n", e);
+        n = behind_bytes(m, pa, pb, e, sizeof e);
+        if (n >= 0)
+            printf("behind_bytes: %lld\n", n);
+        else
+            printf("behind_bytes: unknown (%s)\n", e);
     }
     cdc_position_free(pa);
     cdc_position_free(pb);
     printf("applied: %lld transactions, %lld rows since the copy\n", st.txns, st.rows);
+    /* The apply rate: the state row's counters a second apart. */
+    tstate st2;
+    usleep(1000000);
+    if (!tg->ops->read_state(tg, o->name, &st2, err, sizeof err))
+        printf("rate: %lld rows/s, %lld transactions/s (over the last second)\n",
+               st2.rows - st.rows, st2.txns - st.txns);
     printf("dead_letters: %lld\n", st.dead);
     printf("state written %llds ago\n", st.age_s);
     tg->ops->tables(tg, o);
