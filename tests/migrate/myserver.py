@@ -21,8 +21,9 @@ def free_port():
 
 
 class MyServer:
-    def __init__(self, log_bin=False):
+    def __init__(self, log_bin=False, extra=()):
         self.log_bin = log_bin  # a binlog (mariadb-bin.*) in the datadir, for binlog_text()
+        self.extra = list(extra)  # more mariadbd options (a source: --binlog-format=ROW ...)
         self.dir = tempfile.mkdtemp(prefix="cdc-migrate-mariadb-")
         self.data = os.path.join(self.dir, "data")
         self.sock = os.path.join(self.dir, "mariadbd.sock")
@@ -51,7 +52,7 @@ class MyServer:
              "--innodb-log-file-size=48M", "--character-set-server=utf8mb4",
              "--log-error=" + os.path.join(self.dir, "error.log")] +
             (["--log-bin=" + os.path.join(self.data, "mariadb-bin"), "--server-id=1"]
-             if self.log_bin else []),
+             if self.log_bin else []) + self.extra,
             stdout=self.log, stderr=self.log)
         deadline = time.time() + 60
         while time.time() < deadline:
