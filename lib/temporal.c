@@ -178,19 +178,11 @@ void cdc__epoch_to_tm(int64_t sec, uint32_t usec, cdc__temporal *tm)
         tm->usec = usec;
         return;
     }
-    int64_t days = sec / 86400, rem = sec % 86400;
-    if (rem < 0) { rem += 86400; days--; }
-    civil_from_days(days, &y, &m, &d);
-    tm->year = y;
-    tm->month = (uint8_t)m;
-    tm->day = (uint8_t)d;
-    tm->hour = (uint32_t)(rem / 3600);
-    tm->minute = (uint8_t)(rem / 60 % 60);
-    tm->second = (uint8_t)(rem % 60);
-    tm->usec = usec;
+    cdc__epoch_to_tm_reference(sec, usec, tm);
 }
 
-/* The general road, for the tests: civil_from_days in 64-bit arithmetic. */
+/* The general road (outside TIMESTAMP's range, and for the tests):
+ * civil_from_days in 64-bit arithmetic. */
 void cdc__epoch_to_tm_reference(int64_t sec, uint32_t usec, cdc__temporal *tm)
 {
     memset(tm, 0, sizeof *tm);
