@@ -1009,6 +1009,22 @@ static void ddl_refused(run *r, cdc_bytes sql, const char *ck, const char *why)
     r->ddl_stop = 1;
 }
 
+/* The target failed the statements of a DDL (what: "it", or the
+ * statements): retried when the connection was lost, else rolled back
+ * and the run stops. */
+static void ddl_target_failed(run *r, cdc_bytes sql, const char *ck, const char *what,
+                              const char *e)
+{
+    char none[1];
+    r->retriable = r->tg->ops->lost(r->tg);
+    if (!r->retriable) {
+        r->tg->ops->exec(r->tg, "ROLLBACK", none, 0);
+        r->ddl_stop = 1;
+    }
+    snprintf(r->err, sizeof r->err, "DDL \"%.*s\" ending at %s: the target refused %s: %s",
+             (int)(sql.len > 1000 ? 1000 : sql.len), (const char *)sql.ptr, ck, what, e);
+}
+
 /* CREATE TABLE of a table the selection takes: made on the target as the
  * copy makes it, its rows applied from here on. DROP TABLE of migrated
  * tables: per --on-drop-table. The target's statements go first (they
@@ -1086,13 +1102,7 @@ static int on_table_ddl(run *r, const cdc_query *q, const cdc_position *pos, con
     }
     mbuf_free(&x);
     if (rc < 0) {
-        r->retriable = r->tg->ops->lost(r->tg);
-        if (!r->retriable) {
-            r->tg->ops->exec(r->tg, "ROLLBACK", why, 0);
-            r->ddl_stop = 1;
-        }
-        snprintf(r->err, sizeof r->err, "DDL \"%.*s\" ending at %s: the target refused it: %s",
-                 (int)(sql.len > 1000 ? 1000 : sql.len), (const char *)sql.ptr, ck, e);
+        ddl_target_failed(r, sql, ck, "it", e);
         mbuf_free(&d);
         schema_free(&fresh);
         return -1;
@@ -1169,14 +1179,7 @@ static int on_ddl_locked(const cdc_query *q, const cdc_position *pos, void *ud)
         }
         mbuf_free(&x);
         if (rc < 0) {
-            r->retriable = r->tg->ops->lost(r->tg);
-            if (!r->retriable) {
-                r->tg->ops->exec(r->tg, "ROLLBACK", why, 0);
-                r->ddl_stop = 1;
-            }
-            snprintf(r->err, sizeof r->err, "DDL \"%.*s\" ending at %s: the target refused "
-                     "%s: %s", (int)(sql.len > 1000 ? 1000 : sql.len), (const char *)sql.ptr, ck,
-                     mbuf_str(&p.sql), e);
+            ddl_target_failed(r, sql, ck, mbuf_str(&p.sql), e);
             ddl_plan_free(&p);
             return -1;
         }

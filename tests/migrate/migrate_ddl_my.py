@@ -145,6 +145,25 @@ def converge(src, tgt, names, timeout=120):
     return False
 
 
+def crash_after_ddl(mig, p, src, stmt):
+    """Stops the run p, starts it again with the test hook that exits (9)
+    right after the target took a DDL, runs stmt on the source; the exit
+    status ("hung" after a minute)."""
+    p.terminate()
+    p.wait()
+    mig.env["CDC_MIGRATE_TEST_EXIT_AFTER_DDL"] = "1"
+    p = mig.start()
+    time.sleep(1)
+    src.sql(stmt)
+    try:
+        rc = p.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        rc = "hung"
+    del mig.env["CDC_MIGRATE_TEST_EXIT_AFTER_DDL"]
+    return rc
+
+
 def scenario(label, src, tgt, mig, state, unsupported):
     t0 = time.time()
     src.sql("DROP DATABASE IF EXISTS %s; CREATE DATABASE %s CHARACTER SET utf8mb4;"
@@ -217,18 +236,8 @@ def scenario(label, src, tgt, mig, state, unsupported):
     check("%s: 19 DDL statements applied" % label, applied == 19, "%d; %s" % (applied, log[-3000:]))
 
     # kill -9 between the target's ALTER and the checkpoint past it
-    p.terminate()
-    p.wait()
-    mig.env["CDC_MIGRATE_TEST_EXIT_AFTER_DDL"] = "1"
-    p = mig.start()
-    time.sleep(1)
-    src.sql("ALTER TABLE t ADD COLUMN k1 INT DEFAULT 7 AFTER n, MODIFY COLUMN d DECIMAL(14,4)")
-    try:
-        rc = p.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        rc = "hung"
-    del mig.env["CDC_MIGRATE_TEST_EXIT_AFTER_DDL"]
+    rc = crash_after_ddl(mig, p, src, "ALTER TABLE t ADD COLUMN k1 INT DEFAULT 7 AFTER n, "
+                         "MODIFY COLUMN d DECIMAL(14,4)")
     has = [r[0] for r in definition(tgt, tgt.db, "t")]
     check("%s: crash hook fired after the target took the ALTER" % label,
           rc == 9 and "k1" in has, "rc %s cols %s %s" % (rc, has, mig.tail()))
@@ -246,18 +255,7 @@ def scenario(label, src, tgt, mig, state, unsupported):
     src.sql("UPDATE t SET k1 = id, d = d + 0.0001 WHERE id > 1000 AND id % 2 = 0")
 
     # kill -9 between the target's index DDL and the checkpoint past it
-    p.terminate()
-    p.wait()
-    mig.env["CDC_MIGRATE_TEST_EXIT_AFTER_DDL"] = "1"
-    p = mig.start()
-    time.sleep(1)
-    src.sql("CREATE INDEX ik ON t (k1, n)")
-    try:
-        rc = p.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        rc = "hung"
-    del mig.env["CDC_MIGRATE_TEST_EXIT_AFTER_DDL"]
+    rc = crash_after_ddl(mig, p, src, "CREATE INDEX ik ON t (k1, n)")
     check("%s: crash hook fired after the target took CREATE INDEX" % label,
           rc == 9 and ["ik", "1", "1", "k1", ""] in indexes(tgt, tgt.db, "t"),
           "rc %s %s %s" % (rc, indexes(tgt, tgt.db, "t"), mig.tail()))
@@ -293,18 +291,8 @@ def scenario(label, src, tgt, mig, state, unsupported):
           "nl" not in tables(tgt, tgt.db) and p.poll() is None, mig.tail())
 
     # kill -9 between the target's CREATE TABLE and the checkpoint past it
-    p.terminate()
-    p.wait()
-    mig.env["CDC_MIGRATE_TEST_EXIT_AFTER_DDL"] = "1"
-    p = mig.start()
-    time.sleep(1)
-    src.sql("CREATE TABLE nk (id INT NOT NULL PRIMARY KEY, v INT, UNIQUE KEY uv (v))")
-    try:
-        rc = p.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        rc = "hung"
-    del mig.env["CDC_MIGRATE_TEST_EXIT_AFTER_DDL"]
+    rc = crash_after_ddl(mig, p, src,
+                         "CREATE TABLE nk (id INT NOT NULL PRIMARY KEY, v INT, UNIQUE KEY uv (v))")
     check("%s: crash hook fired after the target took CREATE TABLE" % label,
           rc == 9 and "nk" in tables(tgt, tgt.db), "rc %s %s" % (rc, mig.tail()))
     p = mig.start()
