@@ -1075,26 +1075,35 @@ static long long gtid_set_count(const char *s)
     return n;
 }
 
+/* One "d-s-n" element of a MariaDB GTID list at *p (separators before it
+ * skipped); *p moves past it. 0 at the list's end or where it is not
+ * "d-s-n". */
+static int maria_gtid_next(const char **p, unsigned long *dom, long long *seq)
+{
+    const char *s = *p;
+    while (*s == ' ' || *s == ',' || *s == '\n')
+        s++;
+    char *e;
+    *dom = strtoul(s, &e, 10);
+    if (e == s || *e != '-')
+        return 0;
+    strtoul(e + 1, &e, 10); /* server id */
+    if (*e != '-')
+        return 0;
+    *seq = strtoll(e + 1, &e, 10);
+    *p = e;
+    return 1;
+}
+
 /* The sequence number of domain d in a MariaDB GTID list "d-s-n,...";
  * -1 when the list has none for d. */
 static long long maria_seq(const char *list, unsigned long d)
 {
-    const char *p = list;
-    while (p && *p) {
-        while (*p == ' ' || *p == ',' || *p == '\n')
-            p++;
-        char *e;
-        unsigned long dom = strtoul(p, &e, 10);
-        if (e == p || *e != '-')
-            return -1;
-        strtoul(e + 1, &e, 10); /* server id */
-        if (*e != '-')
-            return -1;
-        long long seq = strtoll(e + 1, &e, 10);
+    unsigned long dom;
+    long long seq;
+    while (list && maria_gtid_next(&list, &dom, &seq))
         if (dom == d)
             return seq;
-        p = strchr(e, ',');
-    }
     return -1;
 }
 
@@ -1113,19 +1122,11 @@ static long long behind_txns(MYSQL *m, const char *ckgtid, char *why, size_t wl)
             snprintf(why, wl, "@@gtid_binlog_pos: %s", mysql_error(m));
             return -1;
         }
-        long long n = 0;
-        for (const char *p = pos; *p;) {
-            while (*p == ' ' || *p == ',')
-                p++;
-            char *e;
-            unsigned long d = strtoul(p, &e, 10);
-            if (e == p || *e != '-')
-                break;
-            strtoul(e + 1, &e, 10);
-            long long seq = *e == '-' ? strtoll(e + 1, &e, 10) : 0;
+        long long n = 0, seq;
+        unsigned long d;
+        for (const char *p = pos; maria_gtid_next(&p, &d, &seq);) {
             long long at = maria_seq(ckgtid, d);
             n += seq > at ? seq - (at < 0 ? 0 : at) : 0;
-            p = e;
         }
         free(pos);
         return n;
