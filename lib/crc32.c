@@ -52,7 +52,11 @@ static const uint8_t shift_masks[48] = {
     0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
 };
 
-__attribute__((target("pclmul,sse4.1"))) static uint32_t crc32_fold(uint32_t crc, const uint8_t *p, size_t n)
+/* The fold, inlined into two callers below: one compiled for SSE (where
+ * each multiplication first copies its operand, SSE's instructions
+ * overwriting one), one for AVX's three-operand forms. */
+__attribute__((target("pclmul,sse4.1"), always_inline)) static inline uint32_t crc32_fold(uint32_t crc,
+                                                                                           const uint8_t *p, size_t n)
 {
     /* n >= 16 */
     const __m128i k1k2 = _mm_set_epi64x(0x01c6e41596, 0x0154442bd4);
@@ -112,19 +116,42 @@ __attribute__((target("pclmul,sse4.1"))) static uint32_t crc32_fold(uint32_t crc
     return ~(uint32_t)_mm_extract_epi32(_mm_xor_si128(x0, t), 1);
 }
 
-static int has_clmul = -1; /* cdc__crc32_has_clmul(), asked once */
+__attribute__((target("pclmul,sse4.1"))) static uint32_t crc32_fold_sse(uint32_t crc, const uint8_t *p, size_t n)
+{
+    return crc32_fold(crc, p, n);
+}
+
+__attribute__((target("avx,pclmul,sse4.1"))) static uint32_t crc32_fold_avx(uint32_t crc, const uint8_t *p, size_t n)
+{
+    return crc32_fold(crc, p, n);
+}
+
+int cdc__crc32_has_avx(void)
+{
+    return cdc__crc32_has_clmul() && __builtin_cpu_supports("avx");
+}
+
+/* 0 unknown, 1 neither (zlib), 2 SSE, 3 AVX: the CPU asked once */
+static int clmul_level;
 
 uint32_t cdc__crc32_clmul(uint32_t crc, const void *p, size_t n)
 {
     if (n >= 16) {
-        int h = __atomic_load_n(&has_clmul, __ATOMIC_RELAXED);
-        if (h < 0) {
-            h = cdc__crc32_has_clmul();
-            __atomic_store_n(&has_clmul, h, __ATOMIC_RELAXED);
+        int level = __atomic_load_n(&clmul_level, __ATOMIC_RELAXED);
+        if (!level) {
+            level = cdc__crc32_has_avx() ? 3 : cdc__crc32_has_clmul() ? 2 : 1;
+            __atomic_store_n(&clmul_level, level, __ATOMIC_RELAXED);
         }
-        if (h) return crc32_fold(crc, p, n);
+        if (level == 3) return crc32_fold_avx(crc, p, n);
+        if (level == 2) return crc32_fold_sse(crc, p, n);
     }
     return cdc__crc32_portable(crc, p, n);
+}
+
+uint32_t cdc__crc32_clmul_sse(uint32_t crc, const void *p, size_t n)
+{
+    if (n < 16 || !cdc__crc32_has_clmul()) return cdc__crc32_portable(crc, p, n);
+    return crc32_fold_sse(crc, p, n);
 }
 
 uint32_t cdc__crc32(uint32_t crc, const void *p, size_t n)
@@ -135,6 +162,8 @@ uint32_t cdc__crc32(uint32_t crc, const void *p, size_t n)
 #else
 
 int cdc__crc32_has_clmul(void) { return 0; }
+int cdc__crc32_has_avx(void) { return 0; }
+uint32_t cdc__crc32_clmul_sse(uint32_t crc, const void *p, size_t n) { return cdc__crc32_portable(crc, p, n); }
 uint32_t cdc__crc32_clmul(uint32_t crc, const void *p, size_t n) { return cdc__crc32_portable(crc, p, n); }
 uint32_t cdc__crc32(uint32_t crc, const void *p, size_t n) { return cdc__crc32_portable(crc, p, n); }
 
