@@ -1163,19 +1163,12 @@ static int cells_fail(int code, char *err, size_t errlen, const char *fmt, ...)
     return code;
 }
 
-int cdc_change_cells(const cdc_change *c, int image, size_t first, size_t count, cdc_cell *cells,
-                     size_t cell_size, char *err, size_t errlen)
+/* cdc_change_cells past its usual call: the checks, and the cells of a
+ * range or of an image not made as cells. Out of line, so that the usual
+ * call needs no stack frame. */
+static __attribute__((noinline)) int change_cells(const cdc_change *c, int image, size_t first, size_t count,
+                                                  cdc_cell *cells, size_t cell_size, char *err, size_t errlen)
 {
-    /* the usual call: a whole image the decoder made as cells (c->ncols
-     * <= the table's columns, so none of the checks below can fail) */
-    if (c && cells && cell_size == sizeof(cdc_cell) && first == 0 && count == c->ncols) {
-        const cdc_cell *made = image == CDC_IMAGE_AFTER ? c->ca : image == CDC_IMAGE_BEFORE ? c->cb : NULL;
-        if (made) {
-            ((cdc_change *)c)->cells_read = true; /* decoder-owned */
-            memcpy(cells, made, count * sizeof *cells);
-            return CDC_OK;
-        }
-    }
     if (!c || (!cells && count))
         return cells_fail(CDC_ERR_INVALID, err, errlen, "cdc_change_cells: %s is NULL", c ? "cells" : "change");
     if (image != CDC_IMAGE_BEFORE && image != CDC_IMAGE_AFTER)
@@ -1207,6 +1200,22 @@ int cdc_change_cells(const cdc_change *c, int image, size_t first, size_t count,
     }
     cdc__rows_cells(c->t, vals, present, c->ncols, first, count, cells, cell_size);
     return CDC_OK;
+}
+
+int cdc_change_cells(const cdc_change *c, int image, size_t first, size_t count, cdc_cell *cells,
+                     size_t cell_size, char *err, size_t errlen)
+{
+    /* the usual call: a whole image the decoder made as cells (c->ncols
+     * <= the table's columns, so none of change_cells' checks can fail) */
+    if (c && cells && cell_size == sizeof(cdc_cell) && first == 0 && count == c->ncols) {
+        const cdc_cell *made = image == CDC_IMAGE_AFTER ? c->ca : image == CDC_IMAGE_BEFORE ? c->cb : NULL;
+        if (made) {
+            ((cdc_change *)c)->cells_read = true; /* decoder-owned */
+            memcpy(cells, made, count * sizeof *cells);
+            return CDC_OK;
+        }
+    }
+    return change_cells(c, image, first, count, cells, cell_size, err, errlen);
 }
 
 /* decoder.h. pb/pa point into the decoder's own arrays, rebuilt for every row. */
