@@ -350,17 +350,28 @@ static int do_rows(cdc_decoder *d, const cdc_event *e, uint64_t *rowidx)
                      cdc__rows_where *, cdc__err *) = lazy ? cdc__rows_image_lazy : cdc__rows_image;
         /* a callback reading whole images as cells: make them in the same pass */
         bool cells = lazy && t->cells_rows;
-        if (has_b)
-            rc = cells ? cdc__rows_image_cells(t, &rv, rv.cols_before, false, &r, d->vb, d->pb, NULL, NULL,
-                                               d->jbufs, d->cb, &w, &d->err)
-                       : image(t, &rv, rv.cols_before, false, &r, d->vb, d->pb, NULL, NULL, d->jbufs, &w, &d->err);
+        if (has_b) {
+            rc = cells && rv.n_before == rv.ncols
+                     ? cdc__rows_image_cells_dense(t, rv.ncols, &r, d->vb, d->pb, d->cb, &w, &d->err)
+                     : CDC__ROWS_NOT_DENSE;
+            if (rc == CDC__ROWS_NOT_DENSE)
+                rc = cells ? cdc__rows_image_cells(t, &rv, rv.cols_before, false, &r, d->vb, d->pb, NULL, NULL,
+                                                   d->jbufs, d->cb, &w, &d->err)
+                           : image(t, &rv, rv.cols_before, false, &r, d->vb, d->pb, NULL, NULL, d->jbufs, &w,
+                                   &d->err);
+        }
         if (rc == CDC_OK && has_a) {
             w.after = true;
             const cdc_value *bv = has_b ? d->vb : NULL;
             const uint8_t *bp = has_b ? d->pb : NULL;
-            rc = cells ? cdc__rows_image_cells(t, &rv, rv.cols_after, rv.partial, &r, d->va, d->pa, bv, bp,
-                                               d->jbufs, d->ca, &w, &d->err)
-                       : image(t, &rv, rv.cols_after, rv.partial, &r, d->va, d->pa, bv, bp, d->jbufs, &w, &d->err);
+            rc = cells && !rv.partial && rv.n_after == rv.ncols
+                     ? cdc__rows_image_cells_dense(t, rv.ncols, &r, d->va, d->pa, d->ca, &w, &d->err)
+                     : CDC__ROWS_NOT_DENSE;
+            if (rc == CDC__ROWS_NOT_DENSE)
+                rc = cells ? cdc__rows_image_cells(t, &rv, rv.cols_after, rv.partial, &r, d->va, d->pa, bv, bp,
+                                                   d->jbufs, d->ca, &w, &d->err)
+                           : image(t, &rv, rv.cols_after, rv.partial, &r, d->va, d->pa, bv, bp, d->jbufs, &w,
+                                   &d->err);
         }
         if (rc && d->fde.mariadb && first_old_temporal(t, rv.ncols)) {
             /* MariaDB 5.3-format TIME/DATETIME/TIMESTAMP(n) keep their

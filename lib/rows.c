@@ -826,3 +826,13 @@ int cdc__rows_image_cells(const struct cdc_table *t, const cdc__rows_ev *ev, con
     return rows_image(t, ev, bitmap, partial_after, r, vals, present, before, before_present, jbufs, where,
                       true, cells, err);
 }
+
+int cdc__rows_image_cells_dense(const struct cdc_table *t, size_t n, cdc__reader *r, cdc_value *vals,
+                                uint8_t *present, cdc_cell *cells, cdc__rows_where *where, cdc__err *err)
+{
+    size_t nb = (n + 7) / 8;
+    if (r->bad || nb > r->len - r->off || !no_nulls(r->p + r->off, n)) return CDC__ROWS_NOT_DENSE;
+    r->off += nb;
+    where->column = 0;
+    return image_loop_dense_cells(t, n, r, vals, present, where, cells, err);
+}

@@ -232,8 +232,10 @@ static void test_plan_decimals(void **state)
 /* The NULL bitmap decides whether an image takes the dense loops (no
  * NULL, no absent column): images of 1..80 TINYINT columns with no NULL
  * or one NULL at every position (past 64 columns the bitmap is read a
- * word at a time), by the whole, lazy and cells roads; every column must
- * come out NULL exactly where its bit is set, and the others their byte. */
+ * word at a time), by the whole, lazy and cells roads and the dense cells
+ * entry (which must refuse every image with a NULL, reading nothing);
+ * every column must come out NULL exactly where its bit is set, and the
+ * others their byte. */
 static void test_null_bitmaps(void **state)
 {
     (void)state;
@@ -262,7 +264,7 @@ static void test_null_bitmaps(void **state)
             if (nullcol < n) img[nullcol / 8] |= (uint8_t)(1u << (nullcol % 8));
             for (size_t i = 0; i < n; i++)
                 if (i != nullcol) img[len++] = (uint8_t)(i + 1);
-            for (int road = 0; road < 3; road++) {
+            for (int road = 0; road < 4; road++) {
                 cdc_value vals[MAXC];
                 uint8_t present[MAXC];
                 cdc_cell cells[MAXC];
@@ -273,8 +275,14 @@ static void test_null_bitmaps(void **state)
                                                        &where, &err)
                          : road == 1 ? cdc__rows_image_lazy(&t, &ev, all, false, &r, vals, present, NULL, NULL,
                                                             NULL, &where, &err)
-                                     : cdc__rows_image_cells(&t, &ev, all, false, &r, vals, present, NULL, NULL,
-                                                             NULL, cells, &where, &err);
+                         : road == 2 ? cdc__rows_image_cells(&t, &ev, all, false, &r, vals, present, NULL, NULL,
+                                                             NULL, cells, &where, &err)
+                                     : cdc__rows_image_cells_dense(&t, n, &r, vals, present, cells, &where, &err);
+                if (road == 3 && nullcol < n) { /* a NULL: not the dense road's, and nothing read */
+                    assert_int_equal(rc, CDC__ROWS_NOT_DENSE);
+                    assert_int_equal(r.off, 0);
+                    continue;
+                }
                 assert_int_equal(rc, CDC_OK);
                 assert_int_equal(r.off, len);
                 for (size_t i = 0; i < n; i++) {
@@ -282,11 +290,11 @@ static void test_null_bitmaps(void **state)
                     assert_int_equal(present[i], 1);
                     if (i == nullcol) {
                         assert_int_equal(vals[i].kind, CDC_K_NULL);
-                        if (road == 2) assert_int_equal(cells[i].kind, CDC_K_NULL);
+                        if (road >= 2) assert_int_equal(cells[i].kind, CDC_K_NULL);
                     } else {
                         assert_int_equal(vals[i].kind, CDC_K_INT);
                         assert_int_equal(vals[i].v.i, (int64_t)(i + 1));
-                        if (road == 2) {
+                        if (road >= 2) {
                             assert_int_equal(cells[i].kind, CDC_K_INT);
                             assert_int_equal(cells[i].v.i, (int64_t)(i + 1));
                         }
