@@ -334,11 +334,17 @@ static int do_rows(cdc_decoder *d, const cdc_event *e, uint64_t *rowidx)
         .ts_ms = d->commit_us ? (int64_t)(d->commit_us / 1000) : (int64_t)e->h.timestamp * 1000,
     };
     cdc__reader r = cdc__rd(rv.rows.ptr, rv.rows.len);
+    /* the same for every row of the event */
+    const bool has_b = rv.op != 'c', has_a = rv.op != 'd';
+    const bool dense_b = rv.n_before == rv.ncols, dense_a = !rv.partial && rv.n_after == rv.ncols;
+    c.before = has_b ? d->vb : NULL;
+    c.pb = has_b ? d->pb : NULL;
+    c.after = has_a ? d->va : NULL;
+    c.pa = has_a ? d->pa : NULL;
     while (cdc__rd_left(&r) > 0) {
         size_t row_start = r.off;
         cdc__rows_where w = {0, false};
         int rc = CDC_OK;
-        bool has_b = rv.op != 'c', has_a = rv.op != 'd';
         /* Values are made when the callback asks for them (lazy), unless
          * it asked for all of them last time: then making them at once
          * is cheaper (no second pass), and a lazy row every
@@ -351,7 +357,7 @@ static int do_rows(cdc_decoder *d, const cdc_event *e, uint64_t *rowidx)
         /* a callback reading whole images as cells: make them in the same pass */
         bool cells = lazy && t->cells_rows;
         if (has_b) {
-            rc = cells && rv.n_before == rv.ncols
+            rc = cells && dense_b
                      ? cdc__rows_image_cells_dense(t, rv.ncols, &r, d->vb, d->pb, d->cb, &w, &d->err)
                      : CDC__ROWS_NOT_DENSE;
             if (rc == CDC__ROWS_NOT_DENSE)
@@ -364,7 +370,7 @@ static int do_rows(cdc_decoder *d, const cdc_event *e, uint64_t *rowidx)
             w.after = true;
             const cdc_value *bv = has_b ? d->vb : NULL;
             const uint8_t *bp = has_b ? d->pb : NULL;
-            rc = cells && !rv.partial && rv.n_after == rv.ncols
+            rc = cells && dense_a
                      ? cdc__rows_image_cells_dense(t, rv.ncols, &r, d->va, d->pa, d->ca, &w, &d->err)
                      : CDC__ROWS_NOT_DENSE;
             if (rc == CDC__ROWS_NOT_DENSE)
@@ -399,10 +405,6 @@ static int do_rows(cdc_decoder *d, const cdc_event *e, uint64_t *rowidx)
             return cdc__err_set(&d->err, CDC_ERR_CORRUPT,
                                 "%s.%s: %zu bytes of rows data, but a row takes none", t->db,
                                 t->name, cdc__rd_left(&r));
-        c.before = has_b ? d->vb : NULL;
-        c.pb = has_b ? d->pb : NULL;
-        c.after = has_a ? d->va : NULL;
-        c.pa = has_a ? d->pa : NULL;
         c.row = (*rowidx)++;
         c.more_in_event = cdc__rd_left(&r) > 0;
         c.lazy = lazy;
