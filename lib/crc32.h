@@ -11,7 +11,8 @@
 
 /* Continues crc (0 to start) over p[0..n), like zlib's crc32(crc, p, n).
  * Uses carry-less multiplication where the CPU has it (x86-64 PCLMULQDQ,
- * detected at run time), zlib otherwise. Thread-safe. */
+ * in AVX encoding where there is AVX, detected at run time), zlib
+ * otherwise. Thread-safe. */
 uint32_t cdc__crc32(uint32_t crc, const void *p, size_t n);
 
 /* The two paths, for tests: zlib's table-driven one, and the folding one
@@ -20,5 +21,10 @@ uint32_t cdc__crc32(uint32_t crc, const void *p, size_t n);
 uint32_t cdc__crc32_portable(uint32_t crc, const void *p, size_t n);
 uint32_t cdc__crc32_clmul(uint32_t crc, const void *p, size_t n);
 int cdc__crc32_has_clmul(void);
+/* The folding path in SSE encoding, which cdc__crc32_clmul leaves for
+ * the AVX encoding of the same code where cdc__crc32_has_avx(); the same
+ * fallback to zlib. */
+uint32_t cdc__crc32_clmul_sse(uint32_t crc, const void *p, size_t n);
+int cdc__crc32_has_avx(void);
 
 #endif /* CDC_CRC32_H */

@@ -334,11 +334,17 @@ static int do_rows(cdc_decoder *d, const cdc_event *e, uint64_t *rowidx)
         .ts_ms = d->commit_us ? (int64_t)(d->commit_us / 1000) : (int64_t)e->h.timestamp * 1000,
     };
     cdc__reader r = cdc__rd(rv.rows.ptr, rv.rows.len);
+    /* the same for every row of the event */
+    const bool has_b = rv.op != 'c', has_a = rv.op != 'd';
+    const bool dense_b = rv.n_before == rv.ncols, dense_a = !rv.partial && rv.n_after == rv.ncols;
+    c.before = has_b ? d->vb : NULL;
+    c.pb = has_b ? d->pb : NULL;
+    c.after = has_a ? d->va : NULL;
+    c.pa = has_a ? d->pa : NULL;
     while (cdc__rd_left(&r) > 0) {
         size_t row_start = r.off;
         cdc__rows_where w = {0, false};
         int rc = CDC_OK;
-        bool has_b = rv.op != 'c', has_a = rv.op != 'd';
         /* Values are made when the callback asks for them (lazy), unless
          * it asked for all of them last time: then making them at once
          * is cheaper (no second pass), and a lazy row every
@@ -350,17 +356,28 @@ static int do_rows(cdc_decoder *d, const cdc_event *e, uint64_t *rowidx)
                      cdc__rows_where *, cdc__err *) = lazy ? cdc__rows_image_lazy : cdc__rows_image;
         /* a callback reading whole images as cells: make them in the same pass */
         bool cells = lazy && t->cells_rows;
-        if (has_b)
-            rc = cells ? cdc__rows_image_cells(t, &rv, rv.cols_before, false, &r, d->vb, d->pb, NULL, NULL,
-                                               d->jbufs, d->cb, &w, &d->err)
-                       : image(t, &rv, rv.cols_before, false, &r, d->vb, d->pb, NULL, NULL, d->jbufs, &w, &d->err);
+        if (has_b) {
+            rc = cells && dense_b
+                     ? cdc__rows_image_cells_dense(t, rv.ncols, &r, d->vb, d->pb, d->cb, &w, &d->err)
+                     : CDC__ROWS_NOT_DENSE;
+            if (rc == CDC__ROWS_NOT_DENSE)
+                rc = cells ? cdc__rows_image_cells(t, &rv, rv.cols_before, false, &r, d->vb, d->pb, NULL, NULL,
+                                                   d->jbufs, d->cb, &w, &d->err)
+                           : image(t, &rv, rv.cols_before, false, &r, d->vb, d->pb, NULL, NULL, d->jbufs, &w,
+                                   &d->err);
+        }
         if (rc == CDC_OK && has_a) {
             w.after = true;
             const cdc_value *bv = has_b ? d->vb : NULL;
             const uint8_t *bp = has_b ? d->pb : NULL;
-            rc = cells ? cdc__rows_image_cells(t, &rv, rv.cols_after, rv.partial, &r, d->va, d->pa, bv, bp,
-                                               d->jbufs, d->ca, &w, &d->err)
-                       : image(t, &rv, rv.cols_after, rv.partial, &r, d->va, d->pa, bv, bp, d->jbufs, &w, &d->err);
+            rc = cells && dense_a
+                     ? cdc__rows_image_cells_dense(t, rv.ncols, &r, d->va, d->pa, d->ca, &w, &d->err)
+                     : CDC__ROWS_NOT_DENSE;
+            if (rc == CDC__ROWS_NOT_DENSE)
+                rc = cells ? cdc__rows_image_cells(t, &rv, rv.cols_after, rv.partial, &r, d->va, d->pa, bv, bp,
+                                                   d->jbufs, d->ca, &w, &d->err)
+                           : image(t, &rv, rv.cols_after, rv.partial, &r, d->va, d->pa, bv, bp, d->jbufs, &w,
+                                   &d->err);
         }
         if (rc && d->fde.mariadb && first_old_temporal(t, rv.ncols)) {
             /* MariaDB 5.3-format TIME/DATETIME/TIMESTAMP(n) keep their
@@ -388,10 +405,6 @@ static int do_rows(cdc_decoder *d, const cdc_event *e, uint64_t *rowidx)
             return cdc__err_set(&d->err, CDC_ERR_CORRUPT,
                                 "%s.%s: %zu bytes of rows data, but a row takes none", t->db,
                                 t->name, cdc__rd_left(&r));
-        c.before = has_b ? d->vb : NULL;
-        c.pb = has_b ? d->pb : NULL;
-        c.after = has_a ? d->va : NULL;
-        c.pa = has_a ? d->pa : NULL;
         c.row = (*rowidx)++;
         c.more_in_event = cdc__rd_left(&r) > 0;
         c.lazy = lazy;
@@ -1163,19 +1176,12 @@ static int cells_fail(int code, char *err, size_t errlen, const char *fmt, ...)
     return code;
 }
 
-int cdc_change_cells(const cdc_change *c, int image, size_t first, size_t count, cdc_cell *cells,
-                     size_t cell_size, char *err, size_t errlen)
+/* cdc_change_cells past its usual call: the checks, and the cells of a
+ * range or of an image not made as cells. Out of line, so that the usual
+ * call needs no stack frame. */
+static __attribute__((noinline)) int change_cells(const cdc_change *c, int image, size_t first, size_t count,
+                                                  cdc_cell *cells, size_t cell_size, char *err, size_t errlen)
 {
-    /* the usual call: a whole image the decoder made as cells (c->ncols
-     * <= the table's columns, so none of the checks below can fail) */
-    if (c && cells && cell_size == sizeof(cdc_cell) && first == 0 && count == c->ncols) {
-        const cdc_cell *made = image == CDC_IMAGE_AFTER ? c->ca : image == CDC_IMAGE_BEFORE ? c->cb : NULL;
-        if (made) {
-            ((cdc_change *)c)->cells_read = true; /* decoder-owned */
-            memcpy(cells, made, count * sizeof *cells);
-            return CDC_OK;
-        }
-    }
     if (!c || (!cells && count))
         return cells_fail(CDC_ERR_INVALID, err, errlen, "cdc_change_cells: %s is NULL", c ? "cells" : "change");
     if (image != CDC_IMAGE_BEFORE && image != CDC_IMAGE_AFTER)
@@ -1207,6 +1213,22 @@ int cdc_change_cells(const cdc_change *c, int image, size_t first, size_t count,
     }
     cdc__rows_cells(c->t, vals, present, c->ncols, first, count, cells, cell_size);
     return CDC_OK;
+}
+
+int cdc_change_cells(const cdc_change *c, int image, size_t first, size_t count, cdc_cell *cells,
+                     size_t cell_size, char *err, size_t errlen)
+{
+    /* the usual call: a whole image the decoder made as cells (c->ncols
+     * <= the table's columns, so none of change_cells' checks can fail) */
+    if (c && cells && cell_size == sizeof(cdc_cell) && first == 0 && count == c->ncols) {
+        const cdc_cell *made = image == CDC_IMAGE_AFTER ? c->ca : image == CDC_IMAGE_BEFORE ? c->cb : NULL;
+        if (made) {
+            ((cdc_change *)c)->cells_read = true; /* decoder-owned */
+            memcpy(cells, made, count * sizeof *cells);
+            return CDC_OK;
+        }
+    }
+    return change_cells(c, image, first, count, cells, cell_size, err, errlen);
 }
 
 /* decoder.h. pb/pa point into the decoder's own arrays, rebuilt for every row. */

@@ -732,13 +732,18 @@ static inline __attribute__((always_inline)) int image_loop_dense_cells(const st
     return CDC_OK;
 }
 
-/* 1 when none of the first n bits of the NULL bitmap is set. */
+/* 1 when none of the first n bits of the NULL bitmap is set. Word by
+ * word, then byte by byte, stopping at the first NULL: a table's bitmap
+ * is a byte or two, which the compiler's vectorized OR loop spent some
+ * 20 instructions on before its first byte. */
 static inline bool no_nulls(const uint8_t *nulls, size_t n)
 {
-    uint8_t any = 0;
-    for (size_t i = 0; i < n / 8; i++) any |= nulls[i];
-    if (n % 8) any |= (uint8_t)(nulls[n / 8] & ((1u << (n % 8)) - 1));
-    return any == 0;
+    size_t whole = n / 8, i = 0;
+    for (; i + 8 <= whole; i += 8)
+        if (cdc__le64(nulls + i)) return false;
+    for (; i < whole; i++)
+        if (nulls[i]) return false;
+    return n % 8 == 0 || !(nulls[whole] & ((1u << (n % 8)) - 1));
 }
 
 static inline __attribute__((always_inline)) int
@@ -779,9 +784,10 @@ rows_image(const struct cdc_table *t, const cdc__rows_ev *ev, const uint8_t *bit
     }
     lazy = lazy && !own; /* making a value later needs the table's plan */
     int rc;
-    if (npresent == n && !pbits && no_nulls(nulls, npresent) && cells && lazy)
+    bool dense = npresent == n && !pbits && no_nulls(nulls, npresent);
+    if (dense && cells && lazy)
         rc = image_loop_dense_cells(t, n, r, vals, present, where, cells, err);
-    else if (npresent == n && !pbits && no_nulls(nulls, npresent))
+    else if (dense)
         rc = lazy ? image_loop_dense(t, n, plan, r, vals, present, where, true, cells, err)
                   : image_loop_dense(t, n, plan, r, vals, present, where, false, cells, err);
     else if (lazy)
@@ -819,4 +825,14 @@ int cdc__rows_image_cells(const struct cdc_table *t, const cdc__rows_ev *ev, con
 {
     return rows_image(t, ev, bitmap, partial_after, r, vals, present, before, before_present, jbufs, where,
                       true, cells, err);
+}
+
+int cdc__rows_image_cells_dense(const struct cdc_table *t, size_t n, cdc__reader *r, cdc_value *vals,
+                                uint8_t *present, cdc_cell *cells, cdc__rows_where *where, cdc__err *err)
+{
+    size_t nb = (n + 7) / 8;
+    if (r->bad || nb > r->len - r->off || !no_nulls(r->p + r->off, n)) return CDC__ROWS_NOT_DENSE;
+    r->off += nb;
+    where->column = 0;
+    return image_loop_dense_cells(t, n, r, vals, present, where, cells, err);
 }

@@ -116,6 +116,15 @@ int cdc__rows_image_cells(const struct cdc_table *t, const cdc__rows_ev *ev, con
                           bool partial_after, cdc__reader *r, cdc_value *vals, uint8_t *present,
                           const cdc_value *before, const uint8_t *before_present, cdc__buf *jbufs,
                           cdc_cell *cells, cdc__rows_where *where, cdc__err *err);
+/* cdc__rows_image_cells of the usual image, for an image of every one of
+ * the table's n = ev->ncols columns (no partial JSON; t's plan made):
+ * CDC__ROWS_NOT_DENSE, with r untouched, when a value is NULL (then
+ * cdc__rows_image_cells reads it), else what cdc__rows_image_cells
+ * returns. Fewer arguments and a small frame: the per-image cost of the
+ * common case. */
+#define CDC__ROWS_NOT_DENSE 1
+int cdc__rows_image_cells_dense(const struct cdc_table *t, size_t n, cdc__reader *r, cdc_value *vals,
+                                uint8_t *present, cdc_cell *cells, cdc__rows_where *where, cdc__err *err);
 /* Makes pending value i of an image read by cdc__rows_image_lazy from t
  * and sets *state (its present[i]) to 1. */
 void cdc__rows_materialize(const struct cdc_table *t, size_t i, cdc_value *v, uint8_t *state);

@@ -1,5 +1,7 @@
 /* Unit tests for crc32.c: the folding path, the portable path and zlib's
- * crc32() agree on random lengths, alignments and start values. */
+ * crc32() agree on random lengths, alignments and start values, and on
+ * every tail length after each number of folded blocks; the folding path
+ * in both its encodings (AVX where the CPU has it, and SSE). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -44,7 +46,9 @@ static void test_random_lengths_and_alignments(void **state)
     uint8_t *buf = malloc(N + 64);
     assert_non_null(buf);
     for (size_t i = 0; i < N + 64; i++) buf[i] = (uint8_t)next();
-    printf("carry-less multiplication: %s\n", cdc__crc32_has_clmul() ? "used" : "not available here");
+    printf("carry-less multiplication: %s\n",
+           cdc__crc32_has_avx() ? "used, SSE and AVX encodings" : cdc__crc32_has_clmul() ? "used, SSE encoding"
+                                                                                    : "not available here");
     size_t checked = 0;
     for (int round = 0; round < 4000; round++) {
         size_t off = next() % 64;
@@ -54,6 +58,7 @@ static void test_random_lengths_and_alignments(void **state)
         uint32_t z = (uint32_t)crc32(start, buf + off, (uInt)len);
         assert_int_equal(cdc__crc32_portable(start, buf + off, len), z);
         assert_int_equal(cdc__crc32_clmul(start, buf + off, len), z);
+        assert_int_equal(cdc__crc32_clmul_sse(start, buf + off, len), z);
         assert_int_equal(cdc__crc32(start, buf + off, len), z);
         /* split anywhere, the running CRC is the same */
         size_t cut = len ? next() % len : 0;
@@ -63,10 +68,49 @@ static void test_random_lengths_and_alignments(void **state)
     /* every length 0..300 at every alignment 0..15 */
     for (size_t off = 0; off < 16; off++)
         for (size_t len = 0; len <= 300; len++)
-            assert_int_equal(cdc__crc32_clmul(0xffffffffu, buf + off, len),
-                             (uint32_t)crc32(0xffffffffu, buf + off, (uInt)len));
+            for (int sse = 0; sse < 2; sse++)
+                assert_int_equal((sse ? cdc__crc32_clmul_sse : cdc__crc32_clmul)(0xffffffffu, buf + off, len),
+                                 (uint32_t)crc32(0xffffffffu, buf + off, (uInt)len));
     printf("%zu random bytes checked\n", checked);
     free(buf);
+}
+
+/* The fold's last steps: every count of whole 16-byte blocks after the
+ * 64-byte lanes (or none) followed by every tail length 0..15, each
+ * message in an allocation of exactly its size (the tail's 16-byte load
+ * ends at the message's last byte: ASan sees any read past it), random
+ * start values; the folding path, the portable path and zlib agree. */
+static void test_tails_exact_buffers(void **state)
+{
+    (void)state;
+    size_t n = 0;
+    for (size_t len = 0; len <= 64 + 4 * 16 + 15; len++) {
+        for (int round = 0; round < 8; round++) {
+            uint8_t *m = malloc(len ? len : 1);
+            assert_non_null(m);
+            for (size_t i = 0; i < len; i++) m[i] = (uint8_t)next();
+            uint32_t start = round == 0 ? 0 : round == 1 ? 0xffffffffu : next();
+            uint32_t z = (uint32_t)crc32(start, m, (uInt)len);
+            assert_int_equal(cdc__crc32_clmul(start, m, len), z);
+            assert_int_equal(cdc__crc32_clmul_sse(start, m, len), z);
+            assert_int_equal(cdc__crc32_portable(start, m, len), z);
+            free(m);
+            n++;
+        }
+    }
+    /* all-ones and all-zeros tails (the shuffles' zero bytes must not leak) */
+    for (size_t len = 16; len < 48; len++) {
+        uint8_t *m = malloc(len);
+        assert_non_null(m);
+        memset(m, 0xff, len);
+        assert_int_equal(cdc__crc32_clmul(0, m, len), (uint32_t)crc32(0, m, (uInt)len));
+        assert_int_equal(cdc__crc32_clmul_sse(0, m, len), (uint32_t)crc32(0, m, (uInt)len));
+        memset(m, 0, len);
+        assert_int_equal(cdc__crc32_clmul(0x5a5a5a5au, m, len), (uint32_t)crc32(0x5a5a5a5au, m, (uInt)len));
+        assert_int_equal(cdc__crc32_clmul_sse(0x5a5a5a5au, m, len), (uint32_t)crc32(0x5a5a5a5au, m, (uInt)len));
+        free(m);
+    }
+    printf("%zu exact-size messages checked\n", n);
 }
 
 int main(void)
@@ -74,6 +118,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_known_values),
         cmocka_unit_test(test_random_lengths_and_alignments),
+        cmocka_unit_test(test_tails_exact_buffers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -184,6 +184,66 @@ static void test_decoder_gtid_struct(void **state)
     free(data);
 }
 
+/* cdc__gtid_format (digits written without snprintf) against snprintf's
+ * text of the same fields: random MariaDB and MySQL GTIDs, tags of every
+ * length 0..32, numbers of every digit count and the limits, into every
+ * buffer size from 0 to 2 past the text (cut as snprintf cuts). */
+static void test_gtid_format_matches_snprintf(void **state)
+{
+    (void)state;
+    uint64_t x = 0x2545f4914f6cdd1du;
+    long checked = 0;
+    for (int round = 0; round < 3000; round++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        cdc__gtid g;
+        memset(&g, 0, sizeof g);
+        /* a number of round % 21 digits, or a limit */
+        uint64_t num = round % 21 == 0 ? 0 : round % 50 == 1 ? UINT64_MAX : x % (uint64_t)1e19;
+        for (int d = round % 21; d < 19 && num >= 10; d++) num /= 10;
+        char want[160];
+        if (round % 2) {
+            g.kind = CDC__GTID_MARIADB;
+            g.domain = round % 7 == 0 ? UINT32_MAX : (uint32_t)(x >> 40);
+            g.server_id = (uint32_t)x;
+            g.seq = num;
+            snprintf(want, sizeof want, "%u-%u-%llu", g.domain, g.server_id, (unsigned long long)g.seq);
+        } else {
+            g.kind = CDC__GTID_MYSQL;
+            for (int i = 0; i < 16; i++) g.uuid[i] = (uint8_t)(x >> (i * 4));
+            size_t tl = (size_t)(round / 2) % (CDC__GTID_TAG_MAX + 1);
+            for (size_t i = 0; i < tl; i++) g.tag[i] = (char)('a' + (i + (size_t)round) % 26);
+            g.gno = num;
+            char u[37];
+            cdc__uuid_format(g.uuid, u);
+            if (tl) snprintf(want, sizeof want, "%s:%s:%llu", u, g.tag, (unsigned long long)g.gno);
+            else snprintf(want, sizeof want, "%s:%llu", u, (unsigned long long)g.gno);
+        }
+        size_t wl = strlen(want);
+        for (size_t n = 0; n <= wl + 2; n++) {
+            char got[160], ref[160];
+            memset(got, 'x', sizeof got);
+            size_t r = cdc__gtid_format(&g, got, n);
+            if (n == 0) {
+                assert_int_equal(r, 0);
+                assert_int_equal(got[0], 'x'); /* nothing written */
+                continue;
+            }
+            snprintf(ref, n, "%s", want);
+            assert_string_equal(got, ref);
+            assert_int_equal(r, strlen(ref));
+            checked++;
+        }
+    }
+    cdc__gtid none;
+    memset(&none, 0, sizeof none);
+    char t[8];
+    assert_int_equal(cdc__gtid_format(&none, t, sizeof t), 0);
+    assert_string_equal(t, "");
+    printf("%ld formatted GTIDs compared with snprintf\n", checked);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -191,6 +251,7 @@ int main(void)
         cmocka_unit_test(test_gtid_set_text),
         cmocka_unit_test(test_subset),
         cmocka_unit_test(test_decoder_gtid_struct),
+        cmocka_unit_test(test_gtid_format_matches_snprintf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,6 +21,7 @@
 
 #include "decimal.h"
 #include "rows.h"
+#include "tablemap.h"
 #include "value.h"
 
 static uint64_t rng = 0x243f6a8885a308d3u;
@@ -228,11 +229,91 @@ static void test_plan_decimals(void **state)
     printf("%ld DECIMAL values the same by both roads (%ld cells in all)\n", n, cells_compared);
 }
 
+/* The NULL bitmap decides whether an image takes the dense loops (no
+ * NULL, no absent column): images of 1..80 TINYINT columns with no NULL
+ * or one NULL at every position (past 64 columns the bitmap is read a
+ * word at a time), by the whole, lazy and cells roads and the dense cells
+ * entry (which must refuse every image with a NULL, reading nothing);
+ * every column must come out NULL exactly where its bit is set, and the
+ * others their byte. */
+static void test_null_bitmaps(void **state)
+{
+    (void)state;
+    enum { MAXC = 80 };
+    cdc_column cols[MAXC];
+    for (size_t i = 0; i < MAXC; i++) cols[i] = col(CDC_T_TINY, 0, CDC_COLF_NULLABLE, 0);
+    uint8_t all[MAXC / 8 + 1];
+    memset(all, 0xff, sizeof all);
+    long images = 0;
+    for (size_t n = 1; n <= MAXC; n++) {
+        struct cdc_table t;
+        memset(&t, 0, sizeof t);
+        t.cols = cols;
+        t.ncols = n;
+        assert_int_equal(cdc__rows_prepare(&t), CDC_OK);
+        cdc__rows_ev ev;
+        memset(&ev, 0, sizeof ev);
+        ev.op = 'c';
+        ev.ncols = n;
+        ev.cols_before = ev.cols_after = all;
+        ev.n_before = ev.n_after = n;
+        for (size_t nullcol = 0; nullcol <= n; nullcol++) { /* nullcol == n: none */
+            uint8_t img[MAXC / 8 + 1 + MAXC];
+            size_t nb = (n + 7) / 8, len = nb;
+            memset(img, 0, nb);
+            if (nullcol < n) img[nullcol / 8] |= (uint8_t)(1u << (nullcol % 8));
+            for (size_t i = 0; i < n; i++)
+                if (i != nullcol) img[len++] = (uint8_t)(i + 1);
+            for (int road = 0; road < 4; road++) {
+                cdc_value vals[MAXC];
+                uint8_t present[MAXC];
+                cdc_cell cells[MAXC];
+                cdc__reader r = cdc__rd(img, len);
+                cdc__rows_where where;
+                cdc__err err;
+                int rc = road == 0   ? cdc__rows_image(&t, &ev, all, false, &r, vals, present, NULL, NULL, NULL,
+                                                       &where, &err)
+                         : road == 1 ? cdc__rows_image_lazy(&t, &ev, all, false, &r, vals, present, NULL, NULL,
+                                                            NULL, &where, &err)
+                         : road == 2 ? cdc__rows_image_cells(&t, &ev, all, false, &r, vals, present, NULL, NULL,
+                                                             NULL, cells, &where, &err)
+                                     : cdc__rows_image_cells_dense(&t, n, &r, vals, present, cells, &where, &err);
+                if (road == 3 && nullcol < n) { /* a NULL: not the dense road's, and nothing read */
+                    assert_int_equal(rc, CDC__ROWS_NOT_DENSE);
+                    assert_int_equal(r.off, 0);
+                    continue;
+                }
+                assert_int_equal(rc, CDC_OK);
+                assert_int_equal(r.off, len);
+                for (size_t i = 0; i < n; i++) {
+                    if (present[i] == CDC__PRESENT_PENDING) cdc__rows_materialize(&t, i, &vals[i], &present[i]);
+                    assert_int_equal(present[i], 1);
+                    if (i == nullcol) {
+                        assert_int_equal(vals[i].kind, CDC_K_NULL);
+                        if (road >= 2) assert_int_equal(cells[i].kind, CDC_K_NULL);
+                    } else {
+                        assert_int_equal(vals[i].kind, CDC_K_INT);
+                        assert_int_equal(vals[i].v.i, (int64_t)(i + 1));
+                        if (road >= 2) {
+                            assert_int_equal(cells[i].kind, CDC_K_INT);
+                            assert_int_equal(cells[i].v.i, (int64_t)(i + 1));
+                        }
+                    }
+                }
+                images++;
+            }
+        }
+        cdc__free(NULL, t.plan);
+    }
+    printf("%ld images with and without a NULL\n", images);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plan_equals_types),
         cmocka_unit_test(test_plan_decimals),
+        cmocka_unit_test(test_null_bitmaps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
