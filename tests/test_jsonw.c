@@ -206,6 +206,30 @@ static void test_integers(void **state)
             assert_string_equal(a, b);
         }
     }
+    /* every value below 2^20, then 100,000 random values of each digit
+     * count 1..20 (the pairs come from a fixed-point product whose error
+     * grows with the value: the largest values of each count matter) */
+    long checked = 0;
+    for (uint64_t u = 0; u < (UINT64_C(1) << 20); u++, checked++) {
+        size_t m = cdc__fmt_u64(a, u);
+        a[m] = 0;
+        snprintf(b, sizeof b, "%" PRIu64, u);
+        if (strcmp(a, b) != 0 && failures++ < 20) printf("%" PRIu64 ": \"%s\"\n", u, a);
+    }
+    uint64_t lo = 1;
+    for (int k = 1; k <= 20; k++, lo *= 10) {
+        uint64_t span = k == 20 ? UINT64_MAX - lo : lo * 9; /* [10^(k-1), 10^k) */
+        for (int i = 0; i < 100000; i++, checked++) {
+            /* a third near the top of the range, where the error is largest */
+            uint64_t u = i % 3 == 0 ? lo + span - 1 - next() % (span < 1000000 ? span : 1000000) : lo + next() % span;
+            size_t m = cdc__fmt_u64(a, u);
+            a[m] = 0;
+            snprintf(b, sizeof b, "%" PRIu64, u);
+            if (strcmp(a, b) != 0 && failures++ < 20) printf("%" PRIu64 ": \"%s\"\n", u, a);
+        }
+    }
+    printf("%ld integers: digits = printf's\n", checked);
+    assert_int_equal(failures, 0);
     size_t n = cdc__fmt_i64(a, INT64_MIN);
     a[n] = 0;
     assert_string_equal(a, "-9223372036854775808");
