@@ -9,10 +9,12 @@
 #include <cdc/stream.h>
 
 #include "decoder.h"
+#include "decimal.h"
 #include "jsonw.h"
 #include "render.h"
 #include "rows.h"
 #include "tablemap.h"
+#include "temporal.h"
 #include "value.h"
 
 static int put_str(cdc__buf *out, const char *s)
@@ -78,15 +80,19 @@ static int put_key(cdc__buf *out, const cdc_table *t, size_t i, bool first)
 }
 
 /* Room for a key of up to 16 bytes after its comma, then any number's
- * text (cdc__fmt_double needs 40) or an ENUM label of up to 48 bytes. */
-#define VALUE_ROOM (17 + 48)
+ * text (cdc__fmt_double needs 40), an ENUM label of up to 48 bytes, a
+ * DECIMAL of up to 18 digits (26 with sign, point and quotes) or a
+ * temporal between its quotes (CDC__TEMPORAL_TEXT_MAX + 3). */
+#define VALUE_ROOM (17 + CDC__TEMPORAL_TEXT_MAX + 3)
+_Static_assert(CDC__TEMPORAL_TEXT_MAX + 3 >= 48, "VALUE_ROOM holds a number or label");
 
 /*
  * The usual values go straight into the line: with VALUE_ROOM left and a
- * key made at the TABLE_MAP, the key and an integer, double or ENUM label
- * are written here without a call per value; text, temporals, decimals
- * and everything else go through cdc__value_render_json. Returns false
- * when the value is not one of these (nothing written).
+ * key made at the TABLE_MAP, the key and an integer, double, ENUM label,
+ * DECIMAL of up to 18 digits or a temporal are written here without a
+ * call of cdc__value_render_json per value; text and everything else go
+ * through it. Returns false when the value is not one of these (nothing
+ * written).
  */
 static inline bool put_value_inline(const cdc_value *v, uint8_t *o, size_t *len_out)
 {
@@ -104,6 +110,27 @@ static inline bool put_value_inline(const cdc_value *v, uint8_t *o, size_t *len_
         if (j->len > 48) return false;
         cdc__copy_short(o, j->ptr, j->len);
         *len_out = j->len;
+        return true;
+    }
+    case CDC_K_DECIMAL: {
+        /* as render.c's render_decimal writes it in place; other forms
+         * (text, more than 18 digits, no column) go there */
+        if ((v->flags & (CDC_VF_TEXT | CDC_VF_SCALED)) != CDC_VF_SCALED || !v->col || (v->col->meta & 0xff) > 18)
+            return false;
+        size_t n = cdc__decimal_i64_text(v->v.dec.unscaled, v->col->meta & 0xff, at + 1);
+        o[0] = '"';
+        o[n + 1] = '"';
+        *len_out = n + 2;
+        return true;
+    }
+    case CDC_K_DATE:
+    case CDC_K_DATETIME:
+    case CDC_K_TIME:
+    case CDC_K_TIMESTAMP: {
+        size_t n = cdc__temporal_json_text(v, at + 1);
+        o[0] = '"';
+        o[n + 1] = '"';
+        *len_out = n + 2;
         return true;
     }
     default: return false;

@@ -12,4 +12,9 @@
  * unknown, taken as UTF-8); CDC_ERR_CHARSET if no converter exists. */
 int cdc__render_text(cdc__buf *out, const uint8_t *s, size_t len, unsigned charset, cdc__err *err);
 
+/* The JSON text of a DATE, DATETIME, TIME or TIMESTAMP value, unquoted
+ * (TIMESTAMP in UTC with its 'Z'): at most CDC__TEMPORAL_TEXT_MAX + 1
+ * bytes written at t. */
+size_t cdc__temporal_json_text(const cdc_value *v, char *t);
+
 #endif /* CDC_RENDER_H */
