@@ -4,7 +4,8 @@
  * This runs for every value of every line `cdc dump` prints, so the
  * common cases take the short road: strings are checked to be valid
  * UTF-8, then copied 16 bytes at a time (SSE2; 8 elsewhere) up to the
- * next byte that needs escaping (control characters, '"', '\\');
+ * next byte that needs escaping (control characters, '"', '\\'), and
+ * blocks of quotes expanded by SSSE3 shuffles where the CPU has them;
  * doubles are formatted by the Schubfach algorithm (R. Giulietti, "The
  * Schubfach way to render doubles", 2020) instead of printf-and-strtod
  * searches.
@@ -474,7 +475,46 @@ static inline bool block_utf8(const uint8_t *s, size_t len, size_t i, __m128i x,
     return true;
 }
 
-static int render_sse(cdc__buf *out, const uint8_t *s, size_t len)
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <tmmintrin.h>
+
+#include "jsonw_expand.h"
+#define HAVE_SSSE3_ROAD 1
+
+/*
+ * A block whose escapes are all '"' or '\\' (the quote-dense text of a
+ * JSON document kept as text), escaped by two shuffles instead of one
+ * escape at a time: each 8-byte half goes into one register beside 8
+ * backslashes, and jsonw_expand.h's mask for the half's flags lays out
+ * the bytes with a backslash before each flagged one. Writes up to 16
+ * bytes at o and, when nb > 8, 16 more after the first half's output;
+ * returns the end of the nb bytes' escaped text. Bytes of the block past
+ * nb are plain (the padded copy), so they come after it and count for
+ * nothing. Only called (and only inlined) where SSSE3 is there.
+ */
+static inline __attribute__((target("ssse3"))) uint8_t *expand_quotes(uint8_t *o, __m128i x, unsigned esc,
+                                                                       size_t nb)
+{
+    const __m128i bs = _mm_set1_epi8('\\');
+    unsigned m0 = esc & 0xff, m1 = esc >> 8;
+    __m128i lo = _mm_shuffle_epi8(_mm_unpacklo_epi64(x, bs),
+                                  _mm_load_si128((const __m128i *)(const void *)expand_shuffle[m0]));
+    _mm_storeu_si128((__m128i *)(void *)o, lo);
+    if (nb > 8) {
+        __m128i hi = _mm_shuffle_epi8(_mm_unpackhi_epi64(x, bs),
+                                      _mm_load_si128((const __m128i *)(const void *)expand_shuffle[m1]));
+        _mm_storeu_si128((__m128i *)(void *)(o + expand_len[m0]), hi);
+    }
+    return o + nb + (expand_len[m0] - 8) + (expand_len[m1] - 8);
+}
+#else
+#define HAVE_SSSE3_ROAD 0
+#endif
+
+/* `shuffle`: blocks of quotes go through expand_quotes (only true in
+ * render_ssse3, compiled for SSSE3). */
+static inline __attribute__((always_inline)) int render_sse(cdc__buf *out, const uint8_t *s, size_t len,
+                                                            bool shuffle)
 {
     size_t start = out->len;
     uint8_t *o = out->data + out->len;
@@ -504,11 +544,6 @@ static int render_sse(cdc__buf *out, const uint8_t *s, size_t len)
             i += nb;
             continue;
         }
-        if (rest < 32 && p != pad) { /* the loads below read up to 32 bytes from p */
-            _mm_storeu_si128((__m128i *)(void *)pad, x);
-            _mm_storeu_si128((__m128i *)(void *)(pad + 16), _mm_set1_epi8('a'));
-            p = pad;
-        }
         /* every escape adds at most 5: the exact count only when that
          * much room is not there (x86-64's baseline has no popcnt) */
         if (out->cap - (size_t)(o - out->data) < rest + 1 + ESC_SLACK + 80) {
@@ -526,6 +561,20 @@ static int render_sse(cdc__buf *out, const uint8_t *s, size_t len)
                 }
                 o = out->data + out->len;
             }
+        }
+#if HAVE_SSSE3_ROAD
+        if (shuffle && esc == sse_quote(x)) {
+            o = expand_quotes(o, x, esc, nb);
+            i += nb;
+            continue;
+        }
+#else
+        (void)shuffle;
+#endif
+        if (rest < 32 && p != pad) { /* the loads below read up to 32 bytes from p */
+            _mm_storeu_si128((__m128i *)(void *)pad, x);
+            _mm_storeu_si128((__m128i *)(void *)(pad + 16), _mm_set1_epi8('a'));
+            p = pad;
         }
         size_t k = 0;
         do {
@@ -553,6 +602,14 @@ static int render_sse(cdc__buf *out, const uint8_t *s, size_t len)
     out->len = (size_t)(o - out->data);
     return CDC_OK;
 }
+
+static int render_sse2(cdc__buf *out, const uint8_t *s, size_t len) { return render_sse(out, s, len, false); }
+#if HAVE_SSSE3_ROAD
+__attribute__((target("ssse3"))) static int render_ssse3(cdc__buf *out, const uint8_t *s, size_t len)
+{
+    return render_sse(out, s, len, true);
+}
+#endif
 #endif
 
 static inline int reserve_string(cdc__buf *out, size_t len)
@@ -569,10 +626,34 @@ int cdc__render_utf8_string(cdc__buf *out, const uint8_t *s, size_t len)
 {
     if (reserve_string(out, len)) return CDC_ERR_NOMEM;
 #if HAVE_SSE2
-    int rc = render_sse(out, s, len);
+#if HAVE_SSSE3_ROAD
+    int rc = __builtin_cpu_supports("ssse3") ? render_ssse3(out, s, len) : render_sse2(out, s, len);
+#else
+    int rc = render_sse2(out, s, len);
+#endif
     return rc == CDC_ERR_CHARSET ? render_any(out, s, len) : rc;
 #else
     return utf8_valid(s, len, false) ? render_valid(out, s, len, false) : render_any(out, s, len);
+#endif
+}
+
+int cdc__render_utf8_string_sse2(cdc__buf *out, const uint8_t *s, size_t len)
+{
+#if HAVE_SSE2
+    if (reserve_string(out, len)) return CDC_ERR_NOMEM;
+    int rc = render_sse2(out, s, len);
+    return rc == CDC_ERR_CHARSET ? render_any(out, s, len) : rc;
+#else
+    return cdc__render_utf8_string_portable(out, s, len);
+#endif
+}
+
+bool cdc__render_has_ssse3(void)
+{
+#if HAVE_SSE2 && HAVE_SSSE3_ROAD
+    return __builtin_cpu_supports("ssse3");
+#else
+    return false;
 #endif
 }
 
