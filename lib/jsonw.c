@@ -973,16 +973,20 @@ static size_t put_scaled(char *buf, bool neg, uint64_t s, int k)
     if (s % 100 == 0) { s /= 100; k += 2; }
     if (s % 10 == 0) { s /= 10; k += 1; }
     char *o = buf + neg;
-    int n = (int)cdc__fmt_u64(o + 1, s), decpt = n + k;
+    int n = (int)cdc__fmt_u64(o, s), decpt = n + k;
     if (decpt > 0 && decpt < n) {
+        /* the point let in: the fraction's (at most 16) digits move one
+         * byte right by one 16-byte copy, inside the 40 bytes of buf */
+        char frac[16];
+        memcpy(frac, o + decpt, 16);
+        memcpy(o + decpt + 1, frac, 16);
         if (neg) buf[0] = '-';
-        for (int i = 0; i < decpt; i++) o[i] = o[i + 1];
         o[decpt] = '.';
         o[n + 1] = 0;
         return (size_t)(neg + n + 1);
     }
     char digits[24];
-    memcpy(digits, o + 1, (size_t)n);
+    memcpy(digits, o, (size_t)n);
     return layout(buf, neg, digits, n, decpt);
 }
 
