@@ -173,6 +173,16 @@ static int put_image(const cdc_change *c, bool after, cdc__buf *out, cdc__err *e
                 continue;
             }
             out->len = (size_t)(o - out->data);
+            if (v->kind == CDC_K_STRING && !(v->flags & CDC_VF_UTF8)) {
+                /* text in its column's character set, without the frame
+                 * of cdc__value_render_json (which does the same) */
+                int vr = cdc__render_text(out, v->v.b.ptr, v->v.b.len, v->col ? v->col->charset : 0, err);
+                if (vr) {
+                    cdc__err_prefix(err, "%s.%s column %zu", cdc_table_db(t), cdc_table_name(t), i + 1);
+                    return vr;
+                }
+                continue;
+            }
         } else {
             rc |= put_key(out, t, i, first);
             first = false;
