@@ -304,8 +304,7 @@ static inline size_t temporal_text(const cdc_value *v, char *t)
             memset(&tm, 0, sizeof tm);
             return cdc__fmt_datetime(t, &tm, v->fsp, 'T');
         }
-        cdc__epoch_to_tm(v->v.ts.sec, v->v.ts.usec, &tm);
-        n = cdc__fmt_datetime(t, &tm, v->fsp, 'T');
+        n = cdc__fmt_epoch(t, v->v.ts.sec, v->v.ts.usec, v->fsp);
         t[n++] = 'Z';
         return n;
     }
