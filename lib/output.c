@@ -5,6 +5,7 @@
 #include "output.h"
 
 #include <inttypes.h>
+#include <limits.h>
 
 #include <cdc/stream.h>
 
@@ -155,6 +156,7 @@ static int put_image(const cdc_change *c, bool after, cdc__buf *out, cdc__err *e
     if (c->lazy && n) cdc__rows_materialize_image(t, n, (cdc_value *)vals, (uint8_t *)present);
     const cdc_bytes *jkey = t->jkey;
     const char *const *jkey_src = t->jkey_src, *const *names = (const char *const *)t->col_names;
+    unsigned utf8_cs = UINT_MAX; /* a collation found to render as UTF-8 */
     for (size_t i = 0; i < n && rc == CDC_OK; i++) {
         if (!present[i]) continue; /* absent from a MINIMAL/NOBLOB image */
         const cdc_value *v = &vals[i];
@@ -173,10 +175,23 @@ static int put_image(const cdc_change *c, bool after, cdc__buf *out, cdc__err *e
                 continue;
             }
             out->len = (size_t)(o - out->data);
-            if (v->kind == CDC_K_STRING && !(v->flags & CDC_VF_UTF8)) {
-                /* text in its column's character set, without the frame
-                 * of cdc__value_render_json (which does the same) */
-                int vr = cdc__render_text(out, v->v.b.ptr, v->v.b.len, v->col ? v->col->charset : 0, err);
+            if (v->kind == CDC_K_STRING) {
+                /* text, as cdc__value_render_json renders it, without its
+                 * frame; the character set looked up once for the
+                 * image's columns of the same collation */
+                unsigned cs = v->col ? v->col->charset : 0;
+                bool as_utf8 = (v->flags & CDC_VF_UTF8) || cs == utf8_cs;
+                if (!as_utf8 && cdc__charset_renders_as_utf8(cs)) {
+                    utf8_cs = cs;
+                    as_utf8 = true;
+                }
+                int vr;
+                if (as_utf8)
+                    vr = cdc__render_utf8_string(out, v->v.b.ptr, v->v.b.len)
+                             ? cdc__err_set(err, CDC_ERR_NOMEM, "out of memory")
+                             : CDC_OK;
+                else
+                    vr = cdc__render_text(out, v->v.b.ptr, v->v.b.len, cs, err);
                 if (vr) {
                     cdc__err_prefix(err, "%s.%s column %zu", cdc_table_db(t), cdc_table_name(t), i + 1);
                     return vr;

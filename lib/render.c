@@ -74,10 +74,15 @@ static __attribute__((noinline)) int render_converted(cdc__buf *out, const uint8
     return rc;
 }
 
+static inline bool utf8_kind(const cdc__charset *cs)
+{
+    return cs->kind == CDC_CS_UTF8 || cs->kind == CDC_CS_ASCII || cs->kind == CDC_CS_UNKNOWN;
+}
+bool cdc__charset_renders_as_utf8(unsigned charset) { return utf8_kind(cdc__charset_of(charset)); }
 int cdc__render_text(cdc__buf *out, const uint8_t *s, size_t len, unsigned charset, cdc__err *err)
 {
     const cdc__charset *cs = cdc__charset_of(charset);
-    if (cs->kind == CDC_CS_UTF8 || cs->kind == CDC_CS_ASCII || cs->kind == CDC_CS_UNKNOWN)
+    if (utf8_kind(cs))
         return cdc__render_utf8_string(out, s, len) ? cdc__err_set(err, CDC_ERR_NOMEM, "out of memory") : CDC_OK;
     if (cs->kind == CDC_CS_BINARY) return cdc__render_base64(out, s, len);
     return render_converted(out, s, len, cs, err);
