@@ -1456,6 +1456,7 @@ static void test_worker_lowat(void **state)
             assert_int_equal(st.rows, want_rows);
             assert_int_equal(st.sum_a, want_a);
             assert_int_equal(st.len_b, want_b);
+            cdc__snap_point_free(NULL, &pt);
             if (tls) assert_true(st.max_lowat <= 1);
             else assert_int_equal(st.max_lowat, 256 * 1024);
         }
