@@ -657,9 +657,11 @@ static int read_reply(cdc__conn *c, const cdc__query_handler *h, void *ud, cdc__
      * this thread costs the server's too (on loopback its send runs our
      * side's TCP receive and wakeup). With the mark, one wakeup per
      * stream_lowat bytes (docs/performance.md, "the server's work per
-     * row"). TLS reads poll in tls.c, without the steps: not there. */
-    if (rs.raw_rows && c->stream_lowat && !c->tls && !c->lowat_on && !cdc__io_set_lowat(c->fd, c->stream_lowat))
-        c->lowat_on = true;
+     * row"). Armed once the rows passed twice the mark, so a short result
+     * (a small table) never waits out a step for its tail. TLS reads poll
+     * in tls.c, without the steps: not there. */
+    bool want_lowat = rs.raw_rows && c->stream_lowat && !c->tls;
+    size_t row_bytes = 0;
     int cbrc = 0, result = CDC_OK, rc;
     for (;;) {
         cdc_bytes p;
@@ -679,6 +681,9 @@ static int read_reply(cdc__conn *c, const cdc__query_handler *h, void *ud, cdc__
             else if (ev == CDC_RS_END && h->end) cbrc = h->end(&rs.ok, rs.more, ud);
         }
         if (ev == CDC_RS_END && !rs.more) break;
+        if (want_lowat && ev == CDC_RS_ROW && !c->lowat_on && (row_bytes += p.len) >= 2 * (size_t)c->stream_lowat &&
+            !cdc__io_set_lowat(c->fd, c->stream_lowat))
+            c->lowat_on = true;
     }
     cdc__rs_free(&rs);
     /* the next replies are small: plain waits again (if the kernel
