@@ -49,6 +49,10 @@ struct cdc__conn {
     uint8_t server_charset;
     cdc__auth_plugin plugin;
     bool fast_path;
+    /* SO_RCVLOWAT while a result streams into a raw_row handler
+     * (cdc__conn_set_stream_lowat); lowat_on: the socket has it now */
+    int stream_lowat;
+    bool lowat_on;
 };
 
 /* ---- transport --------------------------------------------------- */
@@ -67,7 +71,8 @@ static ptrdiff_t raw_recv(cdc__conn *c, uint8_t *buf, size_t n, cdc__err *err)
         return r < 0 ? broken(c, (int)r) : r;
     }
     int e = 0;
-    ptrdiff_t r = cdc__io_recv(c->fd, buf, n, c->timeout_ms, &e);
+    ptrdiff_t r = c->lowat_on ? cdc__io_recv_lowat(c->fd, buf, n, c->timeout_ms, &e)
+                              : cdc__io_recv(c->fd, buf, n, c->timeout_ms, &e);
     if (r > 0) return r;
     if (r == CDC__IO_CLOSED) return broken(c, cdc__err_set(err, CDC_ERR_CLOSED, "connection closed by server"));
     if (r == CDC__IO_TIMEOUT)
@@ -263,6 +268,8 @@ int cdc__conn_write_command(cdc__conn *c, uint8_t cmd, const void *payload, size
     c->cmd.len = len + 1;
     return send_payload(c, c->cmd.data, c->cmd.len, err);
 }
+
+void cdc__conn_set_stream_lowat(cdc__conn *c, int bytes) { c->stream_lowat = bytes > 1 ? bytes : 0; }
 
 void cdc__conn_set_read_timeout(cdc__conn *c, int timeout_ms)
 {
@@ -646,6 +653,15 @@ static int read_reply(cdc__conn *c, const cdc__query_handler *h, void *ud, cdc__
     cdc__rs rs;
     cdc__rs_init(&rs, c->alloc, c->caps);
     rs.raw_rows = h && h->raw_row;
+    /* A long result arrives in the server's 16 KB writes; woken for each,
+     * this thread costs the server's too (on loopback its send runs our
+     * side's TCP receive and wakeup). With the mark, one wakeup per
+     * stream_lowat bytes (docs/performance.md, "the server's work per
+     * row"). Armed once the rows passed twice the mark, so a short result
+     * (a small table) never waits out a step for its tail. TLS reads poll
+     * in tls.c, without the steps: not there. */
+    bool want_lowat = rs.raw_rows && c->stream_lowat && !c->tls;
+    size_t row_bytes = 0;
     int cbrc = 0, result = CDC_OK, rc;
     for (;;) {
         cdc_bytes p;
@@ -665,8 +681,14 @@ static int read_reply(cdc__conn *c, const cdc__query_handler *h, void *ud, cdc__
             else if (ev == CDC_RS_END && h->end) cbrc = h->end(&rs.ok, rs.more, ud);
         }
         if (ev == CDC_RS_END && !rs.more) break;
+        if (want_lowat && ev == CDC_RS_ROW && !c->lowat_on && (row_bytes += p.len) >= 2 * (size_t)c->stream_lowat &&
+            !cdc__io_set_lowat(c->fd, c->stream_lowat))
+            c->lowat_on = true;
     }
     cdc__rs_free(&rs);
+    /* the next replies are small: plain waits again (if the kernel
+     * refuses, the stepped waits stay, which is only slower) */
+    if (c->lowat_on && !cdc__io_set_lowat(c->fd, 1)) c->lowat_on = false;
     if (result) return result;
     if (cbrc)
         return cdc__err_set(err, cbrc < 0 ? cbrc : CDC_ERR_CALLBACK, "query callback returned %d", cbrc);

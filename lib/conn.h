@@ -152,6 +152,13 @@ int cdc__conn_read_packet(cdc__conn *c, cdc_bytes *payload, cdc__err *err);
  * max_packet limit: memory stays bounded).
  */
 int cdc__conn_read_piece(cdc__conn *c, size_t max, cdc_bytes *piece, bool *more, cdc__err *err);
+/* While a result streams into a raw_row handler, from its first 2 x
+ * `bytes` of rows on, wake the reading thread only once `bytes` are
+ * queued (SO_RCVLOWAT; plain sockets, not TLS), and read the tail of the
+ * result after at most a few ms of quiet.
+ * 0 (the default) turns it off. For readers of large results (snapshot
+ * workers): fewer wakeups of this thread and less work for the server's. */
+void cdc__conn_set_stream_lowat(cdc__conn *c, int bytes);
 /* Changes the read timeout (0 = wait forever). */
 void cdc__conn_set_read_timeout(cdc__conn *c, int timeout_ms);
 

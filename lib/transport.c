@@ -32,6 +32,35 @@ ptrdiff_t cdc__io_recv(int fd, void *buf, size_t n, int timeout_ms, int *sys_err
     }
 }
 
+ptrdiff_t cdc__io_recv_lowat(int fd, void *buf, size_t n, int timeout_ms, int *sys_errno)
+{
+    int step = 1;
+    long waited = 0;
+    for (;;) {
+        ssize_t r = recv(fd, buf, n, 0);
+        if (r > 0) return r;
+        if (r == 0) return CDC__IO_CLOSED;
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) break;
+        if (timeout_ms > 0 && waited >= timeout_ms) return CDC__IO_TIMEOUT;
+        /* a non-blocking recv returns fewer bytes than the mark; poll does
+         * not report them, hence the bounded steps */
+        int w = cdc__io_wait(fd, POLLIN, step);
+        if (w < 0) break;
+        if (w == 0) {
+            waited += step;
+            if (step < 64) step *= 2;
+        }
+    }
+    *sys_errno = errno;
+    return CDC__IO_ERROR;
+}
+
+int cdc__io_set_lowat(int fd, int bytes)
+{
+    return setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &bytes, sizeof bytes);
+}
+
 ptrdiff_t cdc__io_send(int fd, const void *buf, size_t n, int timeout_ms, int *sys_errno)
 {
     for (;;) {

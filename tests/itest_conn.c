@@ -2,7 +2,8 @@
  * under it) against MariaDB 10.11 and MySQL 9.7 from testenv.sh: every
  * auth plugin each server offers, TLS modes and verify failures,
  * compression, 16 MiB+ payloads, errors (wrong password, unknown host,
- * closed port, server gone, SQL errors), multiple result sets, NULLs.
+ * closed port, server gone, SQL errors), multiple result sets, NULLs,
+ * the receive low-water mark of long results.
  * What the client reports is checked against what the server says in SQL. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <cmocka.h>
+#include <string.h>
+#include <sys/socket.h>
 
 #include "testsupport.h"
 
@@ -649,6 +652,84 @@ static void test_cdc_info_tool(void **state)
     }
 }
 
+/* cdc__conn_set_stream_lowat: a result's rows, as the server sent them,
+ * with SO_RCVLOWAT on the socket only once the rows passed twice the mark
+ * (a short result never has it, so its tail never waits a step), and 1
+ * again after the result. Rows must be the same either way. */
+struct lw {
+    int fd;
+    size_t rows, bytes;
+    int first_mark, last_mark, max_small;
+    bool small;
+};
+
+static int mark_of(int fd)
+{
+    int v = -1;
+    socklen_t l = sizeof v;
+    assert_int_equal(getsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &v, &l), 0);
+    return v;
+}
+
+static int lw_row(const uint8_t *p, size_t n, void *ud)
+{
+    (void)p;
+    struct lw *w = ud;
+    int m = mark_of(w->fd);
+    if (!w->rows) w->first_mark = m;
+    w->last_mark = m;
+    if (m > w->max_small) w->max_small = m;
+    w->rows++;
+    w->bytes += n;
+    return 0;
+}
+
+static void test_stream_lowat(void **state)
+{
+    (void)state;
+    for (int s = 0; s < 2; s++) {
+        cdc__conn_opts o;
+        ts_opts(&o, (ts_server)s, NULL);
+        o.tls_mode = CDC_TLS_DISABLED;
+        cdc__conn *c = ts_connect_opts(&o);
+        ts_exec(c, s == TS_MYSQL ? "SET SESSION cte_max_recursion_depth = 100000"
+                                 : "SET SESSION max_recursive_iterations = 100000");
+        cdc__conn_set_stream_lowat(c, 64 * 1024);
+        cdc__query_handler h = {.raw_row = lw_row};
+        cdc__err e;
+        /* about 4 MB: 4,000 rows of 1,000 bytes, and a 20-row result */
+        const char *big = "WITH RECURSIVE q(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM q WHERE n < 4000)"
+                          " SELECT n, REPEAT(CHAR(65 + n % 26), 1000) FROM q";
+        const char *small = "WITH RECURSIVE q(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM q WHERE n < 20)"
+                            " SELECT n, REPEAT('s', 100) FROM q";
+        for (int binary = 0; binary < 2; binary++) {
+            struct lw w0 = {.fd = cdc__conn_fd(c)}, w = w0, ws = w0;
+            cdc__conn_set_stream_lowat(c, 0);
+            int rc = binary ? cdc__conn_query_binary(c, big, strlen(big), &h, &w0, &e)
+                            : cdc__conn_query(c, big, strlen(big), &h, &w0, &e);
+            if (rc) fail_msg("%s: %s", ts_server_name((ts_server)s), e.msg);
+            assert_int_equal(w0.rows, 4000);
+            assert_true(w0.bytes > 4000 * 1000);
+            assert_int_equal(w0.max_small, 1);
+            cdc__conn_set_stream_lowat(c, 64 * 1024);
+            rc = binary ? cdc__conn_query_binary(c, big, strlen(big), &h, &w, &e)
+                        : cdc__conn_query(c, big, strlen(big), &h, &w, &e);
+            if (rc) fail_msg("%s: %s", ts_server_name((ts_server)s), e.msg);
+            assert_int_equal(w.rows, w0.rows);
+            assert_int_equal(w.bytes, w0.bytes);
+            assert_int_equal(w.first_mark, 1);
+            assert_int_equal(w.last_mark, 64 * 1024);
+            assert_int_equal(mark_of(w.fd), 1);
+            rc = binary ? cdc__conn_query_binary(c, small, strlen(small), &h, &ws, &e)
+                        : cdc__conn_query(c, small, strlen(small), &h, &ws, &e);
+            if (rc) fail_msg("%s: %s", ts_server_name((ts_server)s), e.msg);
+            assert_int_equal(ws.rows, 20);
+            assert_int_equal(ws.max_small, 1);
+        }
+        cdc__conn_free(c);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -665,6 +746,7 @@ int main(void)
         cmocka_unit_test(test_multi_results_and_nulls),
         cmocka_unit_test(test_callback_stop_and_reuse),
         cmocka_unit_test(test_cdc_info_tool),
+        cmocka_unit_test(test_stream_lowat),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,7 +27,10 @@
 
 #include <cdc/binlog.h>
 #include <cdc/value.h>
+#include <dirent.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1374,6 +1377,96 @@ static void test_ddl_window(void **state)
     }
 }
 
+/* The workers' sockets: on a plain connection a worker reads its rows with
+ * a receive low-water mark (SO_RCVLOWAT 256 KiB: the kernel wakes it once
+ * per 256 KiB instead of for every 16 KB the server writes, which spares
+ * the server's thread work per row; docs/performance.md), and the rows are
+ * the same as over TLS, which reads without it, and as SQL's aggregates. */
+typedef struct lw_state {
+    size_t rows;
+    int64_t sum_a;
+    uint64_t len_b;
+    int max_lowat; /* largest SO_RCVLOWAT of the process's sockets seen mid-stream */
+} lw_state;
+
+static int max_socket_lowat(void)
+{
+    int best = 0;
+    DIR *d = opendir("/proc/self/fd");
+    assert_non_null(d);
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.') continue;
+        int fd = atoi(de->d_name), v = 0;
+        struct stat st;
+        socklen_t l = sizeof v;
+        if (fstat(fd, &st) || !S_ISSOCK(st.st_mode)) continue;
+        if (!getsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &v, &l) && v > best) best = v;
+    }
+    closedir(d);
+    return best;
+}
+
+static int lw_row(const struct cdc_table *t, const cdc_value *vals, const uint8_t *present, void *ud)
+{
+    (void)t;
+    (void)present;
+    lw_state *s = ud;
+    /* every 1,000th row, while the worker is inside the 15 MB result (the
+     * mark comes once 512 KiB of rows have) */
+    if (s->rows++ % 1000 == 999) {
+        int m = max_socket_lowat();
+        if (m > s->max_lowat) s->max_lowat = m;
+    }
+    int64_t a = 0;
+    if (cdc_value_int64(&vals[0], &a)) return -1;
+    s->sum_a += a;
+    s->len_b += cdc_value_bytes(&vals[1]).len;
+    return 0;
+}
+
+static void test_worker_lowat(void **state)
+{
+    (void)state;
+    for (int srv = 0; srv < 2; srv++) {
+        cdc__conn *c = ts_connect((ts_server)srv, NULL);
+        ts_exec(c, "DROP DATABASE IF EXISTS " DB);
+        ts_exec(c, "CREATE DATABASE " DB);
+        allow_recursion(c, (ts_server)srv);
+        ts_exec(c, "CREATE TABLE " DB ".lw (a INT PRIMARY KEY, b VARCHAR(200))");
+        ts_exec(c, "INSERT INTO " DB ".lw WITH RECURSIVE q(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM q WHERE n < 100000)"
+                   " SELECT n, REPEAT(CHAR(65 + n %% 26), 100 + n %% 50) FROM q");
+        cdc__result *r = ts_query(c, "SELECT COUNT(*), SUM(a), SUM(LENGTH(b)) FROM " DB ".lw");
+        size_t want_rows = strtoull(cdc__result_get(r, 0, 0), NULL, 10);
+        int64_t want_a = strtoll(cdc__result_get(r, 0, 1), NULL, 10);
+        uint64_t want_b = strtoull(cdc__result_get(r, 0, 2), NULL, 10);
+        cdc__result_free(r);
+        for (int tls = 0; tls < 2; tls++) {
+            lw_state st = {0};
+            cdc__snap_opts o;
+            snap_opts(&o, (ts_server)srv, NULL, 1, 10000);
+            if (!tls) o.conn.tls_mode = CDC_TLS_DISABLED;
+            o.filter = (cdc__snap_filter){only_db, NULL, (void *)DB};
+            cdc__snap_point pt;
+            cdc__err err;
+            if (cdc__snapshot_run(&o, &(cdc__snap_cbs){.row = lw_row, .ud = &st}, NULL, &pt, &err))
+                fail_msg("%s%s: %s", ts_server_name((ts_server)srv), tls ? " over TLS" : "", err.msg);
+            print_message("%s%s: %zu rows, SO_RCVLOWAT mid-stream %d\n", ts_server_name((ts_server)srv),
+                          tls ? " over TLS" : "", st.rows, st.max_lowat);
+            assert_int_equal(st.rows, want_rows);
+            assert_int_equal(st.sum_a, want_a);
+            assert_int_equal(st.len_b, want_b);
+            cdc__snap_point_free(NULL, &pt);
+            if (tls) assert_true(st.max_lowat <= 1);
+            else assert_int_equal(st.max_lowat, 256 * 1024);
+        }
+        /* after the snapshot no socket of ours keeps a mark */
+        assert_true(max_socket_lowat() <= 1);
+        ts_exec(c, "DROP DATABASE " DB);
+        cdc__conn_free(c);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1392,6 +1485,7 @@ int main(void)
         cmocka_unit_test(test_pause_anywhere),
         cmocka_unit_test(test_ddl_window),
         cmocka_unit_test(test_pause_writers),
+        cmocka_unit_test(test_worker_lowat),
     };
     if (getenv("CDC_TEST_FILTER")) cmocka_set_test_filter(getenv("CDC_TEST_FILTER")); /* e.g. test_pause* */
     /* CDC_TEST_FILTER=test_ddl_window runs one test (cmocka's pattern) */
