@@ -162,10 +162,11 @@ static int on_change_cells(const cdc_change *c, void *ud)
     for (int image = CDC_IMAGE_BEFORE; image <= CDC_IMAGE_AFTER; image++) {
         if (op == (image == CDC_IMAGE_BEFORE ? 'c' : 'd')) continue; /* no such image */
         char err[160];
-        const cdc_cell *cells = a->cells;
-        size_t got = n;
-        int rc = view ? cdc_change_cells_view(c, image, &cells, &got, err, sizeof err)
+        const cdc_cell *made = NULL;
+        size_t got = 0;
+        int rc = view ? cdc_change_cells_view(c, image, &made, &got, err, sizeof err)
                       : cdc_change_cells(c, image, 0, n, a->cells, sizeof *a->cells, err, sizeof err);
+        const cdc_cell *const cells = view ? made : a->cells; /* not address-taken: a register in the loop */
         if (rc) {
             fprintf(stderr, "bench_decode: %s\n", err);
             return rc;
