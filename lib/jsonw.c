@@ -4,7 +4,8 @@
  * This runs for every value of every line `cdc dump` prints, so the
  * common cases take the short road: strings are checked to be valid
  * UTF-8, then copied 16 bytes at a time (SSE2; 8 elsewhere) up to the
- * next byte that needs escaping (control characters, '"', '\\');
+ * next byte that needs escaping (control characters, '"', '\\'), and
+ * blocks of quotes expanded by SSSE3 shuffles where the CPU has them;
  * doubles are formatted by the Schubfach algorithm (R. Giulietti, "The
  * Schubfach way to render doubles", 2020) instead of printf-and-strtod
  * searches.
@@ -474,7 +475,46 @@ static inline bool block_utf8(const uint8_t *s, size_t len, size_t i, __m128i x,
     return true;
 }
 
-static int render_sse(cdc__buf *out, const uint8_t *s, size_t len)
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <tmmintrin.h>
+
+#include "jsonw_expand.h"
+#define HAVE_SSSE3_ROAD 1
+
+/*
+ * A block whose escapes are all '"' or '\\' (the quote-dense text of a
+ * JSON document kept as text), escaped by two shuffles instead of one
+ * escape at a time: each 8-byte half goes into one register beside 8
+ * backslashes, and jsonw_expand.h's mask for the half's flags lays out
+ * the bytes with a backslash before each flagged one. Writes up to 16
+ * bytes at o and, when nb > 8, 16 more after the first half's output;
+ * returns the end of the nb bytes' escaped text. Bytes of the block past
+ * nb are plain (the padded copy), so they come after it and count for
+ * nothing. Only called (and only inlined) where SSSE3 is there.
+ */
+static inline __attribute__((target("ssse3"))) uint8_t *expand_quotes(uint8_t *o, __m128i x, unsigned esc,
+                                                                       size_t nb)
+{
+    const __m128i bs = _mm_set1_epi8('\\');
+    unsigned m0 = esc & 0xff, m1 = esc >> 8;
+    __m128i lo = _mm_shuffle_epi8(_mm_unpacklo_epi64(x, bs),
+                                  _mm_load_si128((const __m128i *)(const void *)expand_shuffle[m0]));
+    _mm_storeu_si128((__m128i *)(void *)o, lo);
+    if (nb > 8) {
+        __m128i hi = _mm_shuffle_epi8(_mm_unpackhi_epi64(x, bs),
+                                      _mm_load_si128((const __m128i *)(const void *)expand_shuffle[m1]));
+        _mm_storeu_si128((__m128i *)(void *)(o + expand_len[m0]), hi);
+    }
+    return o + nb + (expand_len[m0] - 8) + (expand_len[m1] - 8);
+}
+#else
+#define HAVE_SSSE3_ROAD 0
+#endif
+
+/* `shuffle`: blocks of quotes go through expand_quotes (only true in
+ * render_ssse3, compiled for SSSE3). */
+static inline __attribute__((always_inline)) int render_sse(cdc__buf *out, const uint8_t *s, size_t len,
+                                                            bool shuffle)
 {
     size_t start = out->len;
     uint8_t *o = out->data + out->len;
@@ -504,11 +544,6 @@ static int render_sse(cdc__buf *out, const uint8_t *s, size_t len)
             i += nb;
             continue;
         }
-        if (rest < 32 && p != pad) { /* the loads below read up to 32 bytes from p */
-            _mm_storeu_si128((__m128i *)(void *)pad, x);
-            _mm_storeu_si128((__m128i *)(void *)(pad + 16), _mm_set1_epi8('a'));
-            p = pad;
-        }
         /* every escape adds at most 5: the exact count only when that
          * much room is not there (x86-64's baseline has no popcnt) */
         if (out->cap - (size_t)(o - out->data) < rest + 1 + ESC_SLACK + 80) {
@@ -526,6 +561,20 @@ static int render_sse(cdc__buf *out, const uint8_t *s, size_t len)
                 }
                 o = out->data + out->len;
             }
+        }
+#if HAVE_SSSE3_ROAD
+        if (shuffle && esc == sse_quote(x)) {
+            o = expand_quotes(o, x, esc, nb);
+            i += nb;
+            continue;
+        }
+#else
+        (void)shuffle;
+#endif
+        if (rest < 32 && p != pad) { /* the loads below read up to 32 bytes from p */
+            _mm_storeu_si128((__m128i *)(void *)pad, x);
+            _mm_storeu_si128((__m128i *)(void *)(pad + 16), _mm_set1_epi8('a'));
+            p = pad;
         }
         size_t k = 0;
         do {
@@ -553,6 +602,14 @@ static int render_sse(cdc__buf *out, const uint8_t *s, size_t len)
     out->len = (size_t)(o - out->data);
     return CDC_OK;
 }
+
+static int render_sse2(cdc__buf *out, const uint8_t *s, size_t len) { return render_sse(out, s, len, false); }
+#if HAVE_SSSE3_ROAD
+__attribute__((target("ssse3"))) static int render_ssse3(cdc__buf *out, const uint8_t *s, size_t len)
+{
+    return render_sse(out, s, len, true);
+}
+#endif
 #endif
 
 static inline int reserve_string(cdc__buf *out, size_t len)
@@ -569,10 +626,34 @@ int cdc__render_utf8_string(cdc__buf *out, const uint8_t *s, size_t len)
 {
     if (reserve_string(out, len)) return CDC_ERR_NOMEM;
 #if HAVE_SSE2
-    int rc = render_sse(out, s, len);
+#if HAVE_SSSE3_ROAD
+    int rc = __builtin_cpu_supports("ssse3") ? render_ssse3(out, s, len) : render_sse2(out, s, len);
+#else
+    int rc = render_sse2(out, s, len);
+#endif
     return rc == CDC_ERR_CHARSET ? render_any(out, s, len) : rc;
 #else
     return utf8_valid(s, len, false) ? render_valid(out, s, len, false) : render_any(out, s, len);
+#endif
+}
+
+int cdc__render_utf8_string_sse2(cdc__buf *out, const uint8_t *s, size_t len)
+{
+#if HAVE_SSE2
+    if (reserve_string(out, len)) return CDC_ERR_NOMEM;
+    int rc = render_sse2(out, s, len);
+    return rc == CDC_ERR_CHARSET ? render_any(out, s, len) : rc;
+#else
+    return cdc__render_utf8_string_portable(out, s, len);
+#endif
+}
+
+bool cdc__render_has_ssse3(void)
+{
+#if HAVE_SSE2 && HAVE_SSSE3_ROAD
+    return __builtin_cpu_supports("ssse3");
+#else
+    return false;
 #endif
 }
 
@@ -643,36 +724,79 @@ static inline size_t digits10(uint64_t v)
     return n + (v >= pow10[n]);
 }
 
-/* Written from the last digit back, in place: no copy of a variable
- * length (a call into libc) afterwards. Pairs are split off in 32-bit
- * arithmetic (fewer instructions than 64-bit); a value past 2^32 first
- * gives its low 8 digits by one 64-bit division. */
+/*
+ * Digits by fixed-point multiplication (the method of J. Anhalt's
+ * integer printer): y = v * ceil(2^57 / 100^(pairs-1)) holds v's first
+ * pair in its top 7 bits and the rest as a 57-bit fraction; each
+ * multiplication of the fraction by 100 brings the next pair up. For
+ * v < 10^8 the rounding up of the multiplier adds less than 10^-10 to
+ * v / 10^(2 pairs - 2), so less than 10^-4 after the last step: every
+ * pair comes out exact (test_integers checks all lengths and every
+ * power of ten either side against printf). No division, and one
+ * multiplication per pair instead of two.
+ */
+#define PAIR_SHIFT 57
+#define PAIR_FRAC ((UINT64_C(1) << PAIR_SHIFT) - 1)
+
+static const uint64_t pair_mul[5] = {
+    0,
+    UINT64_C(1) << PAIR_SHIFT,                             /* 1 pair: v < 100 */
+    ((UINT64_C(1) << PAIR_SHIFT) + 99) / 100,              /* 2 pairs */
+    ((UINT64_C(1) << PAIR_SHIFT) + 9999) / 10000,          /* 3 pairs */
+    ((UINT64_C(1) << PAIR_SHIFT) + 999999) / 1000000,      /* 4 pairs: v < 10^8 */
+};
+
+/* The n digits of v (n 1..8, v < 10^n), leading zeros included. */
+static inline __attribute__((always_inline)) void put_digits(char *p, uint32_t v, size_t n)
+{
+    size_t pairs = (n + 1) / 2;
+    uint64_t y = (uint64_t)v * pair_mul[pairs];
+    if (n & 1) { /* the first pair is 0d: its d alone */
+        *p++ = (char)('0' + (y >> PAIR_SHIFT));
+    } else {
+        memcpy(p, digits2 + 2 * (y >> PAIR_SHIFT), 2);
+        p += 2;
+    }
+    for (size_t j = 1; j < pairs; j++) {
+        y = (y & PAIR_FRAC) * 100;
+        memcpy(p, digits2 + 2 * (y >> PAIR_SHIFT), 2);
+        p += 2;
+    }
+}
+
+/* v's n digits (n 1..8), by a copy of put_digits unrolled for each n. */
+static inline void put_upto8(char *p, uint32_t v, size_t n)
+{
+    switch (n) {
+    case 1: *p = (char)('0' + v); break;
+    case 2: memcpy(p, digits2 + 2 * v, 2); break;
+    case 3: put_digits(p, v, 3); break;
+    case 4: put_digits(p, v, 4); break;
+    case 5: put_digits(p, v, 5); break;
+    case 6: put_digits(p, v, 6); break;
+    case 7: put_digits(p, v, 7); break;
+    default: put_digits(p, v, 8); break;
+    }
+}
+
+/* Values of 9 digits and more are split at 10^8 (the compiler turns the
+ * divisions by a constant into multiplications). */
 size_t cdc__fmt_u64(char *buf, uint64_t v)
 {
     size_t n = digits10(v);
-    char *p = buf + n;
-    while (v > UINT32_MAX) {
-        uint32_t lo = (uint32_t)(v % 100000000u);
-        v /= 100000000u;
-        for (int j = 0; j < 4; j++) {
-            p -= 2;
-            memcpy(p, digits2 + 2 * (lo % 100), 2);
-            lo /= 100;
-        }
+    if (n <= 8) {
+        put_upto8(buf, (uint32_t)v, n);
+        return n;
     }
-    uint32_t w = (uint32_t)v;
-    while (w >= 100) {
-        uint32_t r = w % 100;
-        w /= 100;
-        p -= 2;
-        memcpy(p, digits2 + 2 * r, 2);
-    }
-    if (w >= 10) {
-        p -= 2;
-        memcpy(p, digits2 + 2 * w, 2);
+    uint32_t lo = (uint32_t)(v % 100000000u);
+    uint64_t hi = v / 100000000u;
+    if (n <= 16) {
+        put_upto8(buf, (uint32_t)hi, n - 8);
     } else {
-        *--p = (char)('0' + w);
+        put_upto8(buf, (uint32_t)(hi / 100000000u), n - 16);
+        put_digits(buf + n - 16, (uint32_t)(hi % 100000000u), 8);
     }
+    put_digits(buf + n - 8, lo, 8);
     return n;
 }
 
@@ -849,16 +973,20 @@ static size_t put_scaled(char *buf, bool neg, uint64_t s, int k)
     if (s % 100 == 0) { s /= 100; k += 2; }
     if (s % 10 == 0) { s /= 10; k += 1; }
     char *o = buf + neg;
-    int n = (int)cdc__fmt_u64(o + 1, s), decpt = n + k;
+    int n = (int)cdc__fmt_u64(o, s), decpt = n + k;
     if (decpt > 0 && decpt < n) {
+        /* the point let in: the fraction's (at most 16) digits move one
+         * byte right by one 16-byte copy, inside the 40 bytes of buf */
+        char frac[16];
+        memcpy(frac, o + decpt, 16);
+        memcpy(o + decpt + 1, frac, 16);
         if (neg) buf[0] = '-';
-        for (int i = 0; i < decpt; i++) o[i] = o[i + 1];
         o[decpt] = '.';
         o[n + 1] = 0;
         return (size_t)(neg + n + 1);
     }
     char digits[24];
-    memcpy(digits, o + 1, (size_t)n);
+    memcpy(digits, o, (size_t)n);
     return layout(buf, neg, digits, n, decpt);
 }
 

@@ -5,14 +5,17 @@
 #include "output.h"
 
 #include <inttypes.h>
+#include <limits.h>
 
 #include <cdc/stream.h>
 
 #include "decoder.h"
+#include "decimal.h"
 #include "jsonw.h"
 #include "render.h"
 #include "rows.h"
 #include "tablemap.h"
+#include "temporal.h"
 #include "value.h"
 
 static int put_str(cdc__buf *out, const char *s)
@@ -78,15 +81,19 @@ static int put_key(cdc__buf *out, const cdc_table *t, size_t i, bool first)
 }
 
 /* Room for a key of up to 16 bytes after its comma, then any number's
- * text (cdc__fmt_double needs 40) or an ENUM label of up to 48 bytes. */
-#define VALUE_ROOM (17 + 48)
+ * text (cdc__fmt_double needs 40), an ENUM label of up to 48 bytes, a
+ * DECIMAL of up to 18 digits (26 with sign, point and quotes) or a
+ * temporal between its quotes (CDC__TEMPORAL_TEXT_MAX + 3). */
+#define VALUE_ROOM (17 + CDC__TEMPORAL_TEXT_MAX + 3)
+_Static_assert(CDC__TEMPORAL_TEXT_MAX + 3 >= 48, "VALUE_ROOM holds a number or label");
 
 /*
  * The usual values go straight into the line: with VALUE_ROOM left and a
- * key made at the TABLE_MAP, the key and an integer, double or ENUM label
- * are written here without a call per value; text, temporals, decimals
- * and everything else go through cdc__value_render_json. Returns false
- * when the value is not one of these (nothing written).
+ * key made at the TABLE_MAP, the key and an integer, double, ENUM label,
+ * DECIMAL of up to 18 digits or a temporal are written here without a
+ * call of cdc__value_render_json per value; text and everything else go
+ * through it. Returns false when the value is not one of these (nothing
+ * written).
  */
 static inline bool put_value_inline(const cdc_value *v, uint8_t *o, size_t *len_out)
 {
@@ -104,6 +111,27 @@ static inline bool put_value_inline(const cdc_value *v, uint8_t *o, size_t *len_
         if (j->len > 48) return false;
         cdc__copy_short(o, j->ptr, j->len);
         *len_out = j->len;
+        return true;
+    }
+    case CDC_K_DECIMAL: {
+        /* as render.c's render_decimal writes it in place; other forms
+         * (text, more than 18 digits, no column) go there */
+        if ((v->flags & (CDC_VF_TEXT | CDC_VF_SCALED)) != CDC_VF_SCALED || !v->col || (v->col->meta & 0xff) > 18)
+            return false;
+        size_t n = cdc__decimal_i64_text(v->v.dec.unscaled, v->col->meta & 0xff, at + 1);
+        o[0] = '"';
+        o[n + 1] = '"';
+        *len_out = n + 2;
+        return true;
+    }
+    case CDC_K_DATE:
+    case CDC_K_DATETIME:
+    case CDC_K_TIME:
+    case CDC_K_TIMESTAMP: {
+        size_t n = cdc__temporal_json_text(v, at + 1);
+        o[0] = '"';
+        o[n + 1] = '"';
+        *len_out = n + 2;
         return true;
     }
     default: return false;
@@ -128,6 +156,7 @@ static int put_image(const cdc_change *c, bool after, cdc__buf *out, cdc__err *e
     if (c->lazy && n) cdc__rows_materialize_image(t, n, (cdc_value *)vals, (uint8_t *)present);
     const cdc_bytes *jkey = t->jkey;
     const char *const *jkey_src = t->jkey_src, *const *names = (const char *const *)t->col_names;
+    unsigned utf8_cs = UINT_MAX; /* a collation found to render as UTF-8 */
     for (size_t i = 0; i < n && rc == CDC_OK; i++) {
         if (!present[i]) continue; /* absent from a MINIMAL/NOBLOB image */
         const cdc_value *v = &vals[i];
@@ -146,6 +175,29 @@ static int put_image(const cdc_change *c, bool after, cdc__buf *out, cdc__err *e
                 continue;
             }
             out->len = (size_t)(o - out->data);
+            if (v->kind == CDC_K_STRING) {
+                /* text, as cdc__value_render_json renders it, without its
+                 * frame; the character set looked up once for the
+                 * image's columns of the same collation */
+                unsigned cs = v->col ? v->col->charset : 0;
+                bool as_utf8 = (v->flags & CDC_VF_UTF8) || cs == utf8_cs;
+                if (!as_utf8 && cdc__charset_renders_as_utf8(cs)) {
+                    utf8_cs = cs;
+                    as_utf8 = true;
+                }
+                int vr;
+                if (as_utf8)
+                    vr = cdc__render_utf8_string(out, v->v.b.ptr, v->v.b.len)
+                             ? cdc__err_set(err, CDC_ERR_NOMEM, "out of memory")
+                             : CDC_OK;
+                else
+                    vr = cdc__render_text(out, v->v.b.ptr, v->v.b.len, cs, err);
+                if (vr) {
+                    cdc__err_prefix(err, "%s.%s column %zu", cdc_table_db(t), cdc_table_name(t), i + 1);
+                    return vr;
+                }
+                continue;
+            }
         } else {
             rc |= put_key(out, t, i, first);
             first = false;

@@ -74,10 +74,15 @@ static __attribute__((noinline)) int render_converted(cdc__buf *out, const uint8
     return rc;
 }
 
+static inline bool utf8_kind(const cdc__charset *cs)
+{
+    return cs->kind == CDC_CS_UTF8 || cs->kind == CDC_CS_ASCII || cs->kind == CDC_CS_UNKNOWN;
+}
+bool cdc__charset_renders_as_utf8(unsigned charset) { return utf8_kind(cdc__charset_of(charset)); }
 int cdc__render_text(cdc__buf *out, const uint8_t *s, size_t len, unsigned charset, cdc__err *err)
 {
     const cdc__charset *cs = cdc__charset_of(charset);
-    if (cs->kind == CDC_CS_UTF8 || cs->kind == CDC_CS_ASCII || cs->kind == CDC_CS_UNKNOWN)
+    if (utf8_kind(cs))
         return cdc__render_utf8_string(out, s, len) ? cdc__err_set(err, CDC_ERR_NOMEM, "out of memory") : CDC_OK;
     if (cs->kind == CDC_CS_BINARY) return cdc__render_base64(out, s, len);
     return render_converted(out, s, len, cs, err);
@@ -304,12 +309,13 @@ static inline size_t temporal_text(const cdc_value *v, char *t)
             memset(&tm, 0, sizeof tm);
             return cdc__fmt_datetime(t, &tm, v->fsp, 'T');
         }
-        cdc__epoch_to_tm(v->v.ts.sec, v->v.ts.usec, &tm);
-        n = cdc__fmt_datetime(t, &tm, v->fsp, 'T');
+        n = cdc__fmt_epoch(t, v->v.ts.sec, v->v.ts.usec, v->fsp);
         t[n++] = 'Z';
         return n;
     }
 }
+
+size_t cdc__temporal_json_text(const cdc_value *v, char *t) { return temporal_text(v, t); }
 
 int cdc__value_render_json(const cdc_value *v, cdc__buf *out, cdc__err *err)
 {

@@ -258,29 +258,35 @@ size_t cdc__fmt_date(char *out, const cdc__temporal *tm)
     return (size_t)(o - out);
 }
 
+/* A date and time whose year is 0..9999 and other fields below 100:
+ * every field two digit pairs or one, written at fixed places. */
+static inline size_t put_fields(char *out, uint32_t y, uint32_t mo, uint32_t d, uint32_t h, uint32_t mi, uint32_t s,
+                                uint32_t usec, unsigned fsp, char sep)
+{
+    put2(out, y / 100);
+    put2(out + 2, y % 100);
+    out[4] = '-';
+    put2(out + 5, mo);
+    out[7] = '-';
+    put2(out + 8, d);
+    out[10] = sep;
+    put2(out + 11, h);
+    out[13] = ':';
+    put2(out + 14, mi);
+    out[16] = ':';
+    put2(out + 17, s);
+    size_t n = 19 + (fsp ? 1 + (fsp > 6 ? 6 : fsp) : 0);
+    if (fsp) put_frac(out + 19, usec, fsp);
+    out[n] = 0;
+    return n;
+}
+
 size_t cdc__fmt_datetime(char *out, const cdc__temporal *tm, unsigned fsp, char sep)
 {
     if (tm->year >= 0 && tm->year <= 9999 && tm->month < 100 && tm->day < 100 && tm->hour < 100 &&
-        tm->minute < 100 && tm->second < 100) {
-        /* every field two digit pairs or one: written at fixed places */
-        uint32_t y = (uint32_t)tm->year;
-        put2(out, y / 100);
-        put2(out + 2, y % 100);
-        out[4] = '-';
-        put2(out + 5, tm->month);
-        out[7] = '-';
-        put2(out + 8, tm->day);
-        out[10] = sep;
-        put2(out + 11, tm->hour);
-        out[13] = ':';
-        put2(out + 14, tm->minute);
-        out[16] = ':';
-        put2(out + 17, tm->second);
-        size_t n = 19 + (fsp ? 1 + (fsp > 6 ? 6 : fsp) : 0);
-        if (fsp) put_frac(out + 19, tm->usec, fsp);
-        out[n] = 0;
-        return n;
-    }
+        tm->minute < 100 && tm->second < 100)
+        return put_fields(out, (uint32_t)tm->year, tm->month, tm->day, tm->hour, tm->minute, tm->second, tm->usec,
+                          fsp, sep);
     char *o = out + cdc__fmt_date(out, tm);
     *o++ = sep;
     o = put_num(o, tm->hour, 2);
@@ -291,6 +297,24 @@ size_t cdc__fmt_datetime(char *out, const cdc__temporal *tm, unsigned fsp, char 
     o = put_frac(o, tm->usec, fsp);
     *o = 0;
     return (size_t)(o - out);
+}
+
+/* TIMESTAMP's range as cdc__epoch_to_tm takes it, the fields kept in
+ * registers rather than a cdc__temporal; years 1970..2106 and hours
+ * below 24 always take put_fields. */
+size_t cdc__fmt_epoch(char *out, int64_t sec, uint32_t usec, unsigned fsp)
+{
+    if (sec >= 0 && sec <= UINT32_MAX) {
+        uint32_t s = (uint32_t)sec, days = s / 86400, rem = s - days * 86400;
+        int32_t y;
+        unsigned m, d;
+        civil_from_days32(days, &y, &m, &d);
+        uint32_t h = rem / 3600, mi = (rem - h * 3600) / 60;
+        return put_fields(out, (uint32_t)y, m, d, h, mi, rem - h * 3600 - mi * 60, usec, fsp, 'T');
+    }
+    cdc__temporal tm;
+    cdc__epoch_to_tm(sec, usec, &tm);
+    return cdc__fmt_datetime(out, &tm, fsp, 'T');
 }
 
 size_t cdc__fmt_time(char *out, const cdc__temporal *tm, unsigned fsp)

@@ -77,6 +77,10 @@ void cdc__epoch_to_tm_reference(int64_t sec, uint32_t usec, cdc__temporal *tm);
  */
 size_t cdc__fmt_date(char *out, const cdc__temporal *tm);
 size_t cdc__fmt_datetime(char *out, const cdc__temporal *tm, unsigned fsp, char sep);
+/* The same text as cdc__epoch_to_tm(sec, usec) then cdc__fmt_datetime
+ * with sep 'T' (a TIMESTAMP in UTC, without the 'Z'), without the
+ * cdc__temporal in between for TIMESTAMP's range. */
+size_t cdc__fmt_epoch(char *out, int64_t sec, uint32_t usec, unsigned fsp);
 size_t cdc__fmt_time(char *out, const cdc__temporal *tm, unsigned fsp);
 
 /*

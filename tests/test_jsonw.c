@@ -206,6 +206,30 @@ static void test_integers(void **state)
             assert_string_equal(a, b);
         }
     }
+    /* every value below 2^20, then 100,000 random values of each digit
+     * count 1..20 (the pairs come from a fixed-point product whose error
+     * grows with the value: the largest values of each count matter) */
+    long checked = 0;
+    for (uint64_t u = 0; u < (UINT64_C(1) << 20); u++, checked++) {
+        size_t m = cdc__fmt_u64(a, u);
+        a[m] = 0;
+        snprintf(b, sizeof b, "%" PRIu64, u);
+        if (strcmp(a, b) != 0 && failures++ < 20) printf("%" PRIu64 ": \"%s\"\n", u, a);
+    }
+    uint64_t lo = 1;
+    for (int k = 1; k <= 20; k++, lo *= 10) {
+        uint64_t span = k == 20 ? UINT64_MAX - lo : lo * 9; /* [10^(k-1), 10^k) */
+        for (int i = 0; i < 100000; i++, checked++) {
+            /* a third near the top of the range, where the error is largest */
+            uint64_t u = i % 3 == 0 ? lo + span - 1 - next() % (span < 1000000 ? span : 1000000) : lo + next() % span;
+            size_t m = cdc__fmt_u64(a, u);
+            a[m] = 0;
+            snprintf(b, sizeof b, "%" PRIu64, u);
+            if (strcmp(a, b) != 0 && failures++ < 20) printf("%" PRIu64 ": \"%s\"\n", u, a);
+        }
+    }
+    printf("%ld integers: digits = printf's\n", checked);
+    assert_int_equal(failures, 0);
     size_t n = cdc__fmt_i64(a, INT64_MIN);
     a[n] = 0;
     assert_string_equal(a, "-9223372036854775808");
@@ -391,41 +415,65 @@ static void *ng_realloc(void *p, size_t n, void *ud) { (void)p; (void)n; (void)u
 static void ng_free(void *p, void *ud) { (void)p; (void)ud; }
 static const cdc_allocator no_grow = {ng_malloc, ng_realloc, ng_free, NULL};
 
+/* The escaper's roads: the one cdc dump takes (with SSSE3's shuffles for
+ * blocks of quotes where the CPU has it), SSE2 alone, and the portable
+ * one of other architectures. */
+typedef int (*escaper)(cdc__buf *, const uint8_t *, size_t);
+static const escaper roads[] = {cdc__render_utf8_string, cdc__render_utf8_string_sse2,
+                                cdc__render_utf8_string_portable};
+static const char *const road_names[] = {"dispatched", "sse2", "portable"};
+
 /* Quote-dense text (JSON kept in a TEXT column): every length up to 80
- * with '"' and '\\' at random places, some with a control character too,
- * so that the block loop, the padded tail and the one-escape road all
- * run; into a growing buffer, one of exactly the room the text needs plus
- * 16, and one a byte short. */
+ * with '"' and '\\' at random places (every pattern of them in a block
+ * half comes up), some with a control character or a two-byte letter
+ * too, so that the block loop, the shuffles, the padded tail and the
+ * one-escape road all run; by each road, into a growing buffer, one of
+ * exactly the room the text needs plus 16, and one a byte short. */
 static void test_quote_dense(void **state)
 {
     (void)state;
     static const char alphabet[] = "\"\\abcdefgh: ,[]{}0123";
     long n = 0;
+    printf("SSSE3 road: %s\n", cdc__render_has_ssse3() ? "yes" : "no (this CPU lacks SSSE3)");
     for (size_t len = 0; len <= 80; len++) {
         for (int round = 0; round < 300; round++) {
             uint8_t in[96];
-            for (size_t i = 0; i < len; i++) in[i] = (uint8_t)alphabet[next() % (sizeof alphabet - 1)];
+            for (size_t i = 0; i < len; i++) {
+                /* half the rounds quotes only: every mask of a half */
+                in[i] = round & 1 ? (uint8_t)"\"\\ab"[next() % 4] : (uint8_t)alphabet[next() % (sizeof alphabet - 1)];
+            }
             if (len && round % 7 == 0) in[next() % len] = '\n';
-            cdc__buf want, got;
+            if (len > 1 && round % 5 == 0) {
+                size_t at = next() % (len - 1);
+                in[at] = 0xc3;
+                in[at + 1] = 0xa9;
+            }
+            cdc__buf want;
             cdc__buf_init(&want, NULL);
-            cdc__buf_init(&got, NULL);
             model_escape(in, len, &want);
-            assert_int_equal(cdc__render_utf8_string(&got, in, len), CDC_OK);
-            assert_int_equal(got.len, want.len);
-            assert_memory_equal(got.data, want.data, got.len);
-            uint8_t fixed[512];
-            cdc__buf fb = {fixed, 0, want.len + 16, &no_grow};
-            assert_int_equal(cdc__render_utf8_string(&fb, in, len), CDC_OK);
-            assert_int_equal(fb.len, want.len);
-            assert_memory_equal(fb.data, want.data, want.len);
-            cdc__buf small = {fixed, 0, want.len - 1, &no_grow};
-            assert_int_equal(cdc__render_utf8_string(&small, in, len), CDC_ERR_NOMEM);
+            for (size_t r = 0; r < sizeof roads / sizeof roads[0]; r++) {
+                cdc__buf got;
+                cdc__buf_init(&got, NULL);
+                assert_int_equal(roads[r](&got, in, len), CDC_OK);
+                if (got.len != want.len || memcmp(got.data, want.data, got.len) != 0) {
+                    printf("%s road differs from the model at length %zu\n", road_names[r], len);
+                    fail();
+                }
+                uint8_t fixed[512];
+                cdc__buf fb = {fixed, 0, want.len + 16, &no_grow};
+                assert_int_equal(roads[r](&fb, in, len), CDC_OK);
+                assert_int_equal(fb.len, want.len);
+                assert_memory_equal(fb.data, want.data, want.len);
+                cdc__buf small = {fixed, 0, want.len - 1, &no_grow};
+                assert_int_equal(roads[r](&small, in, len), CDC_ERR_NOMEM);
+                cdc__buf_free(&got);
+                n++;
+            }
             cdc__buf_free(&want);
-            cdc__buf_free(&got);
-            n++;
         }
     }
-    printf("%ld quote-dense strings escaped as the model escapes them\n", n);
+    printf("%ld quote-dense strings escaped as the model escapes them (%zu roads)\n", n,
+           sizeof roads / sizeof roads[0]);
 }
 
 /* The one-pass escaper (SSE2) checks and escapes 16-byte blocks, reads
@@ -468,6 +516,10 @@ static void test_block_edges(void **state)
                 assert_int_equal(cdc__render_utf8_string_portable(&port, in, len), CDC_OK);
                 assert_int_equal(port.len, want.len);
                 assert_memory_equal(port.data, want.data, port.len);
+                cdc__buf_reset(&port);
+                assert_int_equal(cdc__render_utf8_string_sse2(&port, in, len), CDC_OK);
+                assert_int_equal(port.len, want.len);
+                assert_memory_equal(port.data, want.data, port.len);
                 cdc__buf fb = {fixed, 0, want.len + 16, &no_grow};
                 assert_int_equal(cdc__render_utf8_string(&fb, in, len), CDC_OK);
                 assert_int_equal(fb.len, want.len);
@@ -506,8 +558,9 @@ static void test_string_escaping(void **state)
             cdc__buf_reset(&want);
             model_escape(in.data + off, in.len - off, &want);
             int (*const esc[])(cdc__buf *, const uint8_t *, size_t) = {
-                cdc__render_utf8_string, cdc__render_utf8_string_portable, cdc__render_utf8_string_reference};
-            for (size_t e = 0; e < 3; e++) {
+                cdc__render_utf8_string, cdc__render_utf8_string_sse2, cdc__render_utf8_string_portable,
+                cdc__render_utf8_string_reference};
+            for (size_t e = 0; e < 4; e++) {
                 cdc__buf_reset(&got);
                 assert_int_equal(esc[e](&got, in.data + off, in.len - off), CDC_OK);
                 assert_int_equal(got.len, want.len);

@@ -424,6 +424,41 @@ static void *ng_malloc(size_t n, void *ud) { (void)n; (void)ud; return NULL; }
 static void *ng_realloc(void *p, size_t n, void *ud) { (void)p; (void)n; (void)ud; return NULL; }
 static void ng_free(void *p, void *ud) { (void)p; (void)ud; }
 
+/* The image loop of output.c renders text of a collation that
+ * cdc__charset_renders_as_utf8 names by cdc__render_utf8_string alone:
+ * for every collation id (and MariaDB's NO PAD twins, and ids past the
+ * tables) that must be exactly when cdc__render_text gives the same
+ * bytes for text that other character sets read otherwise ("café" in
+ * UTF-8 reads as "cafÃ©" in latin1, as base64 in binary). */
+static void test_text_road_of_image_loop(void **state)
+{
+    (void)state;
+    static const uint8_t probe[] = "caf\xc3\xa9 \"q\"";
+    size_t plen = sizeof probe - 1;
+    cdc__buf want, got;
+    cdc__buf_init(&want, NULL);
+    cdc__buf_init(&got, NULL);
+    assert_int_equal(cdc__render_utf8_string(&want, probe, plen), CDC_OK);
+    int as_utf8 = 0;
+    for (unsigned id = 0; id < 2400; id++) {
+        cdc__err err;
+        cdc__err_clear(&err);
+        cdc__buf_reset(&got);
+        bool same = cdc__render_text(&got, probe, plen, id, &err) == CDC_OK && got.len == want.len &&
+                    memcmp(got.data, want.data, want.len) == 0;
+        if (same != cdc__charset_renders_as_utf8(id))
+            fail_msg("collation %u: renders as UTF-8 %d, cdc__charset_renders_as_utf8 says %d", id, same, !same);
+        as_utf8 += same;
+    }
+    /* utf8mb4_general_ci, utf8mb4_bin, utf8mb3_general_ci, ascii, an unknown id; latin1, binary */
+    assert_true(cdc__charset_renders_as_utf8(45) && cdc__charset_renders_as_utf8(46) && cdc__charset_renders_as_utf8(33));
+    assert_true(cdc__charset_renders_as_utf8(11) && cdc__charset_renders_as_utf8(5000));
+    assert_false(cdc__charset_renders_as_utf8(8) || cdc__charset_renders_as_utf8(63));
+    printf("%d of 2400 collation ids render as UTF-8 as they are, as cdc__render_text renders them\n", as_utf8);
+    cdc__buf_free(&want);
+    cdc__buf_free(&got);
+}
+
 /* Converting latin1 text needs scratch memory; into a buffer that cannot
  * grow (cdc_change_json's) short text still renders in one pass, and
  * long text that needs the heap fails cleanly with NOMEM. */
@@ -612,6 +647,7 @@ int main(void)
         cmocka_unit_test(test_public_getters),
         cmocka_unit_test(test_decimal_and_timestamp_getters),
         cmocka_unit_test(test_text_into_fixed_buffer),
+        cmocka_unit_test(test_text_road_of_image_loop),
         cmocka_unit_test(test_binlog_and_select_agree),
         cmocka_unit_test(test_allocation_failures),
         cmocka_unit_test(test_temporal_text_vs_printf),

@@ -270,6 +270,42 @@ static void test_epoch_fast(void **state)
     }
 }
 
+/* cdc__fmt_epoch (a TIMESTAMP's text without a cdc__temporal) writes
+ * what the general 64-bit road and cdc__fmt_datetime write: every day of
+ * TIMESTAMP's range at both ends and inside, with every fsp 0..7, random
+ * seconds in and outside the range, and the edges. */
+static void check_epoch_text(int64_t sec, uint32_t usec, unsigned fsp)
+{
+    cdc__temporal tm;
+    char want[CDC__TEMPORAL_TEXT_MAX], got[CDC__TEMPORAL_TEXT_MAX];
+    cdc__epoch_to_tm_reference(sec, usec, &tm);
+    size_t n = cdc__fmt_datetime(want, &tm, fsp, 'T');
+    assert_int_equal(cdc__fmt_epoch(got, sec, usec, fsp), n);
+    assert_string_equal(got, want);
+}
+static void test_epoch_text(void **state)
+{
+    (void)state;
+    long n = 0;
+    for (int64_t day = 0; day <= 49711; day++) {
+        int64_t secs[] = {day * 86400, day * 86400 + 86399, day * 86400 + (day * 7919) % 86400};
+        for (size_t k = 0; k < 3; k++, n++)
+            check_epoch_text(secs[k], (uint32_t)(day * 104729 % 1000000), (unsigned)(day + (int64_t)k) % 8);
+    }
+    uint64_t x = 0x9e3779b97f4a7c15u;
+    for (int i = 0; i < 200000; i++, n++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        int64_t sec = i % 2 ? (int64_t)(x % ((uint64_t)1 << 32)) : (int64_t)(x % 400000000000u) - 200000000000;
+        check_epoch_text(sec, (uint32_t)(x >> 40) % 1000000, (unsigned)(x >> 61));
+    }
+    int64_t edges[] = {0, 1, 86399, 86400, 951782400 /* 2000-02-29 */, 4102444800 /* 2100-01-01 */,
+                       (int64_t)UINT32_MAX, (int64_t)UINT32_MAX + 1, -1, -86400};
+    for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++, n++) check_epoch_text(edges[i], 999999, 6);
+    printf("%ld TIMESTAMP texts = cdc__fmt_datetime of the 64-bit road's fields\n", n);
+}
+
 /* cdc__fmt_datetime writes in-range fields at fixed places: the text is
  * printf's, for random fields and every fsp. */
 static void test_datetime_text(void **state)
@@ -306,7 +342,8 @@ int main(void)
         cmocka_unit_test(test_time2),          cmocka_unit_test(test_timestamp2),
         cmocka_unit_test(test_old_formats),    cmocka_unit_test(test_packed_json_forms),
         cmocka_unit_test(test_epoch),          cmocka_unit_test(test_epoch_fast),
-        cmocka_unit_test(test_datetime_text),          cmocka_unit_test(test_parse),
+        cmocka_unit_test(test_datetime_text),  cmocka_unit_test(test_epoch_text),
+        cmocka_unit_test(test_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
