@@ -1231,6 +1231,72 @@ int cdc_change_cells(const cdc_change *c, int image, size_t first, size_t count,
     return change_cells(c, image, first, count, cells, cell_size, err, errlen);
 }
 
+/* cdc_change_cells_view past its usual call: the checks, and an image the
+ * decoder did not make as cells of every one of the table's columns. */
+static __attribute__((noinline)) int change_cells_view(const cdc_change *c, int image, const cdc_cell **cells,
+                                                       size_t *ncells, char *err, size_t errlen)
+{
+    if (cells) *cells = NULL;
+    if (ncells) *ncells = 0;
+    if (!c || !cells || !ncells)
+        return cells_fail(CDC_ERR_INVALID, err, errlen, "cdc_change_cells_view: %s is NULL",
+                          !c ? "change" : !cells ? "cells" : "ncells");
+    if (image != CDC_IMAGE_BEFORE && image != CDC_IMAGE_AFTER)
+        return cells_fail(CDC_ERR_INVALID, err, errlen,
+                          "cdc_change_cells_view: image %d is neither CDC_IMAGE_BEFORE (0) nor CDC_IMAGE_AFTER (1)",
+                          image);
+    const cdc_value *vals = image == CDC_IMAGE_AFTER ? c->after : c->before;
+    const uint8_t *present = image == CDC_IMAGE_AFTER ? c->pa : c->pb;
+    if (!vals)
+        return cells_fail(CDC_ERR_STATE, err, errlen, "cdc_change_cells_view: %s ('%c') has no %s image",
+                          c->op == 'c' ? "an insert" : c->op == 'd' ? "a delete" : c->op == 'r' ? "a snapshot row"
+                                                                                               : "this change",
+                          c->op, image == CDC_IMAGE_AFTER ? "after" : "before");
+    ((cdc_change *)c)->cells_read = true; /* decoder-owned: a whole image read as cells */
+    struct cdc_table *t = (struct cdc_table *)c->t; /* its view cells are the decoder's scratch */
+    size_t n = t->ncols;
+    const cdc_cell *made = image == CDC_IMAGE_AFTER ? c->ca : c->cb;
+    if (made && c->ncols == n) {
+        *cells = made;
+        *ncells = n;
+        return CDC_OK;
+    }
+    if (!n) return CDC_OK;
+    if (!t->view_cells) {
+        t->view_cells = cdc__calloc(t->alloc, 2 * n, sizeof *t->view_cells);
+        if (!t->view_cells)
+            return cells_fail(CDC_ERR_NOMEM, err, errlen, "cdc_change_cells_view: out of memory for %zu cells of %s.%s",
+                              n, t->db, t->name);
+    }
+    cdc_cell *out = t->view_cells + (image == CDC_IMAGE_AFTER ? n : 0);
+    if (made) { /* the rows event carries fewer columns than the table: the rest are absent */
+        memcpy(out, made, c->ncols * sizeof *out);
+        for (size_t i = c->ncols; i < n; i++) out[i] = (cdc_cell){.flags = CDC_CELL_ABSENT};
+    } else {
+        cdc__rows_cells(t, vals, present, c->ncols, 0, n, out, sizeof *out);
+    }
+    *cells = out;
+    *ncells = n;
+    return CDC_OK;
+}
+
+int cdc_change_cells_view(const cdc_change *c, int image, const cdc_cell **cells, size_t *ncells, char *err,
+                          size_t errlen)
+{
+    /* the usual call: a whole image the decoder made as cells, of every
+     * one of the table's columns */
+    if (c && cells && ncells && c->ncols == c->t->ncols) {
+        const cdc_cell *made = image == CDC_IMAGE_AFTER ? c->ca : image == CDC_IMAGE_BEFORE ? c->cb : NULL;
+        if (made) {
+            ((cdc_change *)c)->cells_read = true; /* decoder-owned */
+            *cells = made;
+            *ncells = c->ncols;
+            return CDC_OK;
+        }
+    }
+    return change_cells_view(c, image, cells, ncells, err, errlen);
+}
+
 /* decoder.h. pb/pa point into the decoder's own arrays, rebuilt for every row. */
 void cdc__change_hide_columns(const cdc_change *c, const uint8_t *mask)
 {

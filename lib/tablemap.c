@@ -464,6 +464,7 @@ void cdc__table_free(struct cdc_table *t)
     cdc__free(a, t->jkey);
     cdc__free(a, (void *)t->jkey_src);
     cdc__free(a, t->plan);
+    cdc__free(a, t->view_cells);
     cdc__free(a, t->jlabels);
     cdc__free(a, t->cols);
     cdc__free(a, t->col_names);

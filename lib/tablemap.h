@@ -48,6 +48,10 @@ struct cdc_table {
      * cdc_change_cells: make the cells with the next row images
      * (cdc__rows_image_cells) until a callback stops doing so. */
     bool cells_rows;
+    /* cdc_change_cells_view's cells of an image the decoder did not make
+     * as cells (2 * ncols: before, then after), made on its first such
+     * call; NULL until then. */
+    struct cdc_cell *view_cells;
 };
 
 /* Decodes a TABLE_MAP body into a new table (owned by the caller; free

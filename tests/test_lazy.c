@@ -18,7 +18,12 @@
  * (whole, and one column at a time, and into a wider stride), then each
  * cell is compared with what the getters of cdc_change_before/after give
  * for the same column; pending values must stay pending after the cells
- * call. Bad arguments get their documented error and a message. Then the adaptive choice on the benchmark's binlog
+ * call. cdc_change_cells_view of each image, asked first, must equal
+ * cdc_change_cells' copy cell by cell, give the same array again and not
+ * change while the getters run; an image the change lacks gives NULL and
+ * 0 with CDC_ERR_STATE; a cells run ends with the eager run's decoder
+ * error (a malformed image fails the feed before any callback sees it).
+ * Bad arguments get their documented error and a message. Then the adaptive choice on the benchmark's binlog
  * (tests/bench/data): a reader of every value gets one lazy row in 64,
  * a reader of one column only lazy rows.
  */
@@ -51,6 +56,8 @@ typedef struct run {
     long values, rows, lazy_rows;
     long cells, cells_pending, cells_wide; /* cells compared; of them pending when read; wide DECIMALs */
     long cells_made;                       /* images whose cells the decoder made with the image */
+    long views_made, views_own;            /* cdc_change_cells_view: the decoder's made cells; made on the call */
+    long views_absent;                     /* views of an image the change lacks */
 } run;
 
 static void put_value(cdc__buf *o, size_t i, const cdc_value *v)
@@ -194,7 +201,26 @@ static void cells_image(run *r, const cdc_change *c, int image)
     assert_true(all && one && pend && w);
     memset(w, 0xa5, (n + 1) * wide);
     for (size_t i = 0; i < n && i < c->ncols; i++) pend[i] = present[i] == CDC__PRESENT_PENDING;
+    /* the view first, before anything else reads the image */
+    const cdc_cell *view = NULL, *again = NULL;
+    size_t nview = SIZE_MAX, nagain = SIZE_MAX;
+    assert_int_equal(cdc_change_cells_view(c, image, &view, &nview, err, sizeof err), CDC_OK);
+    assert_int_equal(nview, n);
+    if (n) assert_non_null(view);
+    if (view && view == (image == CDC_IMAGE_AFTER ? c->ca : c->cb)) r->views_made++;
+    else r->views_own++;
+    cdc_cell *vcopy = calloc(n + 1, sizeof *vcopy);
+    assert_non_null(vcopy);
+    if (n) memcpy(vcopy, view, n * sizeof *view);
     assert_int_equal(cdc_change_cells(c, image, 0, n, all, sizeof *all, err, sizeof err), CDC_OK);
+    /* the view is the copy, cell by cell, and a second call gives the same array */
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(&view[i], &all[i], sizeof all[i]) != 0)
+            fail_msg("%s row %" PRIu64 " %s column %zu: view cell differs from cdc_change_cells'", cdc_change_file(c),
+                     cdc_change_row(c), image == CDC_IMAGE_AFTER ? "after" : "before", i);
+    assert_int_equal(cdc_change_cells_view(c, image, &again, &nagain, NULL, 0), CDC_OK);
+    assert_ptr_equal(again, view);
+    assert_int_equal(nagain, n);
     for (size_t i = 0; i < n; i++)
         assert_int_equal(cdc_change_cells(c, image, i, 1, &one[i], sizeof *one, err, sizeof err), CDC_OK);
     assert_int_equal(cdc_change_cells(c, image, 0, n, (cdc_cell *)w, wide, err, sizeof err), CDC_OK);
@@ -220,6 +246,9 @@ static void cells_image(run *r, const cdc_change *c, int image)
     }
     assert_int_equal(w[n * wide], 0xa5); /* nothing past the last cell */
     for (size_t i = 0; i < n; i++) check_cell(r, c, image, i, &all[i]);
+    /* the view's cells did not change while the getters made values */
+    if (n && memcmp(vcopy, view, n * sizeof *view) != 0) fail_msg("view cells changed within the callback");
+    free(vcopy);
     free(all);
     free(one);
     free(pend);
@@ -239,6 +268,19 @@ static int on_change(const cdc_change *c, void *ud)
     if (r->mode == CELLS_EAGER || r->mode == CELLS_LAZY || r->mode == CELLS_ADAPTIVE) {
         if (cdc_change_op(c) != 'c' && cdc_change_op(c) != 'r') cells_image(r, c, CDC_IMAGE_BEFORE);
         if (cdc_change_op(c) != 'd') cells_image(r, c, CDC_IMAGE_AFTER);
+        /* an image the change lacks: NULL and 0 from the view, as cdc_change_cells refuses it */
+        int absent = cdc_change_op(c) == 'd' ? CDC_IMAGE_AFTER
+                     : cdc_change_op(c) == 'c' || cdc_change_op(c) == 'r' ? CDC_IMAGE_BEFORE : -1;
+        if (absent >= 0) {
+            const cdc_cell *view = (const cdc_cell *)c;
+            size_t nview = 77;
+            cdc_cell one;
+            assert_int_equal(cdc_change_cells_view(c, absent, &view, &nview, NULL, 0), CDC_ERR_STATE);
+            assert_int_equal(cdc_change_cells(c, absent, 0, 1, &one, sizeof one, NULL, 0), CDC_ERR_STATE);
+            assert_null(view);
+            assert_int_equal(nview, 0);
+            r->views_absent++;
+        }
         return 0;
     }
     if (r->mode == ADAPTIVE_ONE) {
@@ -275,6 +317,19 @@ static void decode(const uint8_t *p, size_t n, run *r)
 }
 
 static long files, total_rows, total_pending, total_cells, total_cells_pending, total_cells_wide, total_cells_made;
+static long total_views_made, total_views_own, total_views_absent;
+
+/* The decoder's last line of a run's output ("end <rc> <message>"), as
+ * a NUL-terminated copy in buf. */
+static const char *end_line(const run *r, char *buf, size_t cap)
+{
+    const char *s = (const char *)r->out.data, *e = s + r->out.len;
+    while (e > s && e[-1] == '\n') e--;
+    const char *p = e;
+    while (p > s && p[-1] != '\n') p--;
+    snprintf(buf, cap, "%.*s", (int)(e - p), p);
+    return buf;
+}
 
 static void same(const char *path, const char *what, const run *a, const run *b)
 {
@@ -332,6 +387,15 @@ static int one_file(const char *path, const struct stat *st, int flag, struct FT
         total_cells_wide += cruns[k]->cells_wide;
         total_cells_made += cruns[k]->cells_made;
         if (k == 0) assert_int_equal(cruns[k]->cells_made, 0); /* whole images: no cells pass */
+        total_views_made += cruns[k]->views_made;
+        total_views_own += cruns[k]->views_own;
+        total_views_absent += cruns[k]->views_absent;
+        /* a malformed image fails the feed the same way when callbacks
+         * read views and cells: same rows before it, same message */
+        char ce_end[512], e_end[512];
+        end_line(cruns[k], ce_end, sizeof ce_end);
+        end_line(&e, e_end, sizeof e_end);
+        if (strcmp(ce_end, e_end) != 0) fail_msg("%s: cells run %d ends \"%s\", eager \"%s\"", path, k, ce_end, e_end);
         cdc__buf_free(&cruns[k]->out);
     }
     total_cells_pending += cl.cells_pending;
@@ -355,7 +419,12 @@ static void test_lazy_equals_eager(void **state)
     printf("lazy: %ld binlogs, %ld rows, %ld values seen pending\n", files, total_rows, total_pending);
     printf("cells: %ld compared with the getters (%ld read pending, %ld wide DECIMALs; %ld images made "
            "with their cells)\n", total_cells, total_cells_pending, total_cells_wide, total_cells_made);
+    printf("views: %ld images the decoder made as cells, %ld made on the call, %ld absent images\n",
+           total_views_made, total_views_own, total_views_absent);
     assert_true(total_cells_made >= 5000);
+    assert_true(total_views_made >= 5000);
+    assert_true(total_views_own >= 5000);
+    assert_true(total_views_absent >= 1000);
     assert_true(total_cells >= 100000);
     assert_true(total_cells_pending >= 10000);
     assert_true(files >= 100);
@@ -447,6 +516,33 @@ static int bad_args_cb(const cdc_change *c, void *ud)
     assert_int_equal(((uint8_t *)cells)[0], 0x5a);
     assert_int_equal(cdc_change_cells(c, CDC_IMAGE_AFTER, n, 0, NULL, sizeof *cells, NULL, 0), CDC_OK);
     assert_int_equal(cdc_change_cells(c, CDC_IMAGE_AFTER, 0, n, cells, sizeof *cells, NULL, 0), CDC_OK);
+
+    /* cdc_change_cells_view: the same errors; the pointer NULL and the
+     * count 0 on every one */
+    const cdc_cell *view = cells;
+    size_t nview = 77;
+    err[0] = 0;
+    assert_int_equal(cdc_change_cells_view(c, CDC_IMAGE_BEFORE, &view, &nview, err, sizeof err), CDC_ERR_STATE);
+    assert_non_null(strstr(err, "cdc_change_cells_view: an insert ('c') has no before image"));
+    assert_null(view);
+    assert_int_equal(nview, 0);
+    view = cells, nview = 77;
+    assert_int_equal(cdc_change_cells_view(c, 2, &view, &nview, err, sizeof err), CDC_ERR_INVALID);
+    assert_non_null(strstr(err, "image 2 is neither"));
+    assert_null(view);
+    assert_int_equal(nview, 0);
+    assert_int_equal(cdc_change_cells_view(c, -1, &view, &nview, NULL, 0), CDC_ERR_INVALID);
+    assert_int_equal(cdc_change_cells_view(c, CDC_IMAGE_AFTER, NULL, &nview, err, sizeof err), CDC_ERR_INVALID);
+    assert_non_null(strstr(err, "cells is NULL"));
+    view = cells;
+    assert_int_equal(cdc_change_cells_view(c, CDC_IMAGE_AFTER, &view, NULL, err, sizeof err), CDC_ERR_INVALID);
+    assert_non_null(strstr(err, "ncells is NULL"));
+    assert_null(view);
+    assert_int_equal(cdc_change_cells_view(NULL, CDC_IMAGE_AFTER, &view, &nview, err, sizeof err), CDC_ERR_INVALID);
+    assert_non_null(strstr(err, "change is NULL"));
+    assert_int_equal(cdc_change_cells_view(c, CDC_IMAGE_AFTER, &view, &nview, err, sizeof err), CDC_OK);
+    assert_int_equal(nview, n);
+    assert_memory_equal(view, cells, n * sizeof *cells);
     return 0;
 }
 

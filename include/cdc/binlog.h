@@ -293,6 +293,41 @@ CDC_EXTERN const cdc_value *cdc_change_after(const cdc_change *c, size_t i);
  */
 CDC_EXTERN int cdc_change_cells(const cdc_change *c, int image, size_t first, size_t count, cdc_cell *cells,
                                 size_t cell_size, char *err, size_t errlen);
+/*
+ * A whole image as cells without copying them: *cells points at
+ * *ncells cells (cdc_table_column_count of the change's table), cell i
+ * for column i, the same cells cdc_change_cells(c, image, 0, *ncells,
+ * ...) would write (columns the image lacks have CDC_CELL_ABSENT). The
+ * array belongs to the library: read it, do not write or free it. It
+ * stays valid, and unchanged, until the callback that was given c
+ * returns (like the pointers in the cells, v.b); a later call for the
+ * same change and image gives the same cells. The stride is the
+ * library's sizeof(cdc_cell): a caller compiled with an older cdc_cell
+ * (see the ABI note in cdc/value.h) reads only the fields it knows of
+ * each cell, but must step by the library's size, so such a caller uses
+ * cdc_change_cells instead. While callbacks read whole images this way,
+ * the decoder makes the cells in its pass over the row images (as for
+ * cdc_change_cells) and this call only returns where they are; else it
+ * makes them on the call into an array of the table's.
+ *
+ * A malformed row image fails the decoder's feed, with its message,
+ * before any callback sees the change, as for cdc_change_cells: this
+ * call never gives the cells of a malformed image.
+ *
+ * Returns CDC_OK, or, with *cells = NULL and *ncells = 0 (when those
+ * pointers are not NULL) and a message naming the problem in err
+ * (errlen bytes, may be NULL/0):
+ *   CDC_ERR_INVALID  c, cells or ncells NULL, or `image` neither
+ *                    CDC_IMAGE_BEFORE nor CDC_IMAGE_AFTER;
+ *   CDC_ERR_STATE    the change has no such image (an insert or snapshot
+ *                    row has no before image, a delete no after image);
+ *   CDC_ERR_NOMEM    the first call for a table whose image was not
+ *                    made as cells could not allocate the table's array.
+ * *cells may be NULL with CDC_OK when *ncells is 0 (a table of no
+ * columns). Like cdc_change_cells, for one thread at a time.
+ */
+CDC_EXTERN int cdc_change_cells_view(const cdc_change *c, int image, const cdc_cell **cells, size_t *ncells,
+                                     char *err, size_t errlen);
 /* Position: the rows event's (for inner events, the payload's) file and
  * offset, and the row's index within its transaction payload or rows
  * event (0-based). */

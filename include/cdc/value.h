@@ -214,6 +214,8 @@ typedef enum cdc_image {
 
 /* Defined since cdc_change_cells exists. */
 #define CDC_VALUE_HAS_CELLS 1
+/* Defined since cdc_change_cells_view (cdc/binlog.h) exists. */
+#define CDC_VALUE_HAS_CELLS_VIEW 1
 
 /*
  * The canonical JSON text of v (docs/values.md), NUL-terminated, into

@@ -1,21 +1,24 @@
 /*
- * bench_decode [--getters] FILE [MAX_BYTES]: decodes a binlog file through
+ * bench_decode [--getters|--copy] FILE [MAX_BYTES]: decodes a binlog file through
  * the public API only (cdc/cdc.h), reading every value of every row image,
  * and prints aggregates of what it read (so nothing can be skipped) with
  * the time and throughput. Used by decode_bench.py and by the
  * instruction-count check (icount.py).
  *
- * By default each image is read with one cdc_change_cells call (the cells
- * of cdc/value.h); --getters reads value by value instead, through
+ * By default each image is read as cells (cdc/value.h) in place, through
+ * one cdc_change_cells_view call (the decoder's own cells, no copy);
+ * --copy copies them into the benchmark's array with one cdc_change_cells
+ * call instead; --getters reads value by value, through
  * cdc_change_before/after, cdc_value_kind and a typed getter per value.
- * Both print the same aggregates.
+ * All three print the same aggregates.
  *
  * MAX_BYTES feeds only the first bytes of the file (a slice cut anywhere:
  * the unfinished last event is not an error here).
  *
  * With CDC_BENCH_COLUMNS=N in the environment only the first N columns
  * of each image are read, as a reader that wants the key does: the
- * others are never decoded (lazy row images).
+ * others are never decoded (lazy row images). A view is of a whole image,
+ * so the cells road then copies the N cells with cdc_change_cells.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +34,7 @@
 
 typedef struct agg {
     size_t columns; /* read at most this many columns of each image */
+    bool copy;      /* cells through cdc_change_cells, not cdc_change_cells_view */
     cdc_cell *cells;
     size_t ncells;
     uint64_t rows, values, nulls;
@@ -143,9 +147,10 @@ static void wide_decimal(sums *s, const cdc_change *c, int image, size_t i)
 static int on_change_cells(const cdc_change *c, void *ud)
 {
     agg *a = ud;
-    size_t n = cdc_table_column_count(cdc_change_table(c));
+    size_t ncols = cdc_table_column_count(cdc_change_table(c)), n = ncols;
     if (n > a->columns) n = a->columns;
-    if (n > a->ncells) {
+    bool view = !a->copy && n == ncols; /* a view is of a whole image */
+    if (!view && n > a->ncells) {
         free(a->cells);
         a->cells = malloc(n * sizeof *a->cells);
         if (!a->cells) return CDC_ERR_NOMEM;
@@ -157,8 +162,11 @@ static int on_change_cells(const cdc_change *c, void *ud)
     for (int image = CDC_IMAGE_BEFORE; image <= CDC_IMAGE_AFTER; image++) {
         if (op == (image == CDC_IMAGE_BEFORE ? 'c' : 'd')) continue; /* no such image */
         char err[160];
-        const cdc_cell *cells = a->cells;
-        int rc = cdc_change_cells(c, image, 0, n, a->cells, sizeof *a->cells, err, sizeof err);
+        const cdc_cell *made = NULL;
+        size_t got = 0;
+        int rc = view ? cdc_change_cells_view(c, image, &made, &got, err, sizeof err)
+                      : cdc_change_cells(c, image, 0, n, a->cells, sizeof *a->cells, err, sizeof err);
+        const cdc_cell *const cells = view ? made : a->cells; /* not address-taken: a register in the loop */
         if (rc) {
             fprintf(stderr, "bench_decode: %s\n", err);
             return rc;
@@ -209,12 +217,13 @@ static int on_change_cells(const cdc_change *c, void *ud)
 int main(int argc, char **argv)
 {
     bool getters = argc > 1 && strcmp(argv[1], "--getters") == 0;
-    if (getters) {
+    bool copy = argc > 1 && strcmp(argv[1], "--copy") == 0;
+    if (getters || copy) {
         argv++;
         argc--;
     }
     if (argc < 2) {
-        fprintf(stderr, "usage: bench_decode [--getters] FILE [MAX_BYTES]\n");
+        fprintf(stderr, "usage: bench_decode [--getters|--copy] FILE [MAX_BYTES]\n");
         return 2;
     }
     uint64_t max = argc > 2 ? strtoull(argv[2], NULL, 10) : UINT64_MAX;
@@ -233,6 +242,7 @@ int main(int argc, char **argv)
     memset(&a, 0, sizeof a);
     const char *cols = getenv("CDC_BENCH_COLUMNS");
     a.columns = cols && *cols ? (size_t)strtoull(cols, NULL, 10) : SIZE_MAX;
+    a.copy = copy;
     cdc_decoder_set_position(d, "bench", 0);
     cdc_decoder_set_change_cb(d, getters ? on_change : on_change_cells, &a);
     size_t cap = (size_t)1 << 20;

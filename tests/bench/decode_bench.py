@@ -17,7 +17,8 @@ of the bytes), so rows/s counts every row change in the file.
 
 Readers, interleaved, --runs times each (default 5), medians printed:
   typed   BUILD_DIR/tests/bench/bench_decode FILE: every value of every row
-          read through cdc_change_cells (one call per image, cdc/value.h),
+          read through cdc_change_cells_view (one call per image, the
+          decoder's own cells, cdc/binlog.h; --copy would copy them),
           aggregates kept; and bench_decode --getters FILE, the same
           through the per-value getters
   json    BUILD_DIR/examples/cdc/cdc dump FILE > /dev/null
@@ -192,7 +193,7 @@ def main():
     cdc = os.path.join(a.build, "examples", "cdc", "cdc")
     path = a.file or generate(a.mb)
     size = os.path.getsize(path)
-    readers = [("libcdc typed (cdc_change_cells)", [bench, path]),
+    readers = [("libcdc typed (cdc_change_cells_view)", [bench, path]),
                ("libcdc typed (public getters)", [bench, "--getters", path]),
                ("cdc dump (JSON lines)", [cdc, "dump", path])]
     for p in a.peers.split(";"):

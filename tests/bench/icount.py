@@ -3,8 +3,8 @@
 
 usage: icount.py BENCH_DECODE BENCH_JSON BINLOG.gz BASELINE.json [--update]
 
-Runs the typed reader twice (every value through cdc_change_cells, the
-default, and through the per-value getters, bench_decode --getters) and
+Runs the typed reader twice (every value through cdc_change_cells_view,
+the default, and through the per-value getters, bench_decode --getters) and
 the JSON-lines renderer on the same fixed binlog under callgrind, divides the
 instructions by the row changes, and compares with the committed
 baseline. Instruction counts are exact and repeatable for one binary on
