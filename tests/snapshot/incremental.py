@@ -27,7 +27,10 @@ stop-snapshot (the snapshot ends early), data-collections given as regular
 expressions (matched against all of db.table). An ALTER TABLE (a column
 added, one dropped) during the snapshot: every "op":"r" row printed before
 it has the old columns, every one after it the new, no row is lost (ddl).
---only PART runs one part (signals, ddl, ddl_add, restart, big_rows). Prints peak RSS of `cdc stream`
+The signal table holds one watermark row per chunk with rows, plus one low
+watermark row where the stream moved on before a chunk (the start, a
+resume), counted against the chunks (watermarks, and under writers).
+--only PART runs one part (signals, watermarks, ddl, ddl_add, restart, big_rows). Prints peak RSS of `cdc stream`
 and the time of the incremental snapshot beside a plain snapshot
 (--snapshot initial_only) of the same table (--soak, or --overhead alone:
 use a release build). Prints "[       OK ] name" /
@@ -333,10 +336,16 @@ def run_under_writers(binary, srv, nrows, read_only, results, stats):
     reads, checked, newer = verify(chk, st.lines, final)
     changes = len(st.lines) - reads
     sig = srv.sql("SELECT COUNT(*) FROM %s.sig WHERE type LIKE 'snapshot-window-%%'" % DB)[0][0]
+    opens = srv.sql("SELECT COUNT(*) FROM %s.sig WHERE type = 'snapshot-window-open'" % DB)[0][0]
     if read_only and sig != "0":
         chk.bad("read-only run wrote %s rows into the signal table" % sig)
     if not read_only and sig == "0":
         chk.bad("no watermark rows in the signal table")
+    # each chunk's window opens at the previous chunk's high watermark: a
+    # low watermark row only at the start and after the resume (the
+    # stream went on while paused), whatever the writers do
+    if not read_only and opens != "2":
+        chk.bad("%s low watermark rows (snapshot-window-open), want 2: the start and the resume" % opens)
     dropped = [l for l in err.splitlines() if "rows dropped" in l or "done:" in l]
     print("%s: %d rows, %d writes, %d changes, %d op r rows in %.1f s; %d r rows after a change of their key "
           "(%d newer than it); paused at %d rows for 2.5 s; peak RSS %d KiB; %s" % (
@@ -450,6 +459,48 @@ def signals(binary, srv, results):
     chk.done(results)
 
 
+def watermarks(binary, srv, results):
+    """What the signal-table variant writes: one watermark row per chunk.
+    A table of 20,000 rows in chunks of 1,000, snapshotted twice by one
+    execute-snapshot, no writers: each chunk's window opens at the previous
+    chunk's high watermark (the stream stands there when the chunk is
+    read), so the signal table must hold one low watermark row for the
+    whole run and one high watermark row per chunk with rows (20 per
+    snapshot; the empty 21st chunk that ends each needs none): 41 rows,
+    41 commits, against 84 with a low and a high row per chunk. Every row
+    comes twice, nothing else."""
+    chk = Check("incremental/%s/watermarks" % srv.flavor)
+    n, chunk = 20000, 1000
+    load(srv, n)
+    st = Stream(binary, srv, ["--signal-table", DB + ".sig", "--set", "incremental.snapshot.chunk.size=%d" % chunk])
+    st.wait_for(lambda: False, 0.3)
+    srv.sql("INSERT INTO sig VALUES ('w1', 'execute-snapshot', '{\"data-collections\": [\"%s.t\", \"%s.t\"]}');"
+            % (DB, DB), db=DB)
+    done = st.wait_for(lambda: st.stderr().count("done:") >= 2, 120)
+    ok, err = sentinel_and_stop(srv, st, -1)
+    if not done or not ok:
+        chk.bad("the two snapshots did not finish: %s" % err[-1000:])
+    rows = {}
+    for l in st.lines:
+        if l["op"] == "r":
+            rows[l["after"]["id"]] = rows.get(l["after"]["id"], 0) + 1
+    if sorted(rows) != list(range(0, 2 * n, 2)) or set(rows.values()) != {2}:
+        chk.bad("%d distinct ids, counts %s: want every id of the table twice" % (len(rows), sorted(set(rows.values()))))
+    count = dict((r[0], int(r[1])) for r in srv.sql(
+        "SELECT type, COUNT(*) FROM %s.sig WHERE type LIKE 'snapshot-window-%%' GROUP BY type" % DB))
+    opens, closes = count.get("snapshot-window-open", 0), count.get("snapshot-window-close", 0)
+    want = 2 * (n // chunk)
+    if opens != 1 or closes != want:
+        chk.bad("%d low and %d high watermark rows for %d chunks with rows: want 1 and %d" % (
+            opens, closes, want, want))
+    logged = re.findall(r"done: \d+ rows .*?; (\d+) chunks, (\d+) watermark rows written", err)
+    if [tuple(map(int, x)) for x in logged] != [(n // chunk + 1, n // chunk + 1), (n // chunk + 1, n // chunk)]:
+        chk.bad("the log counts chunks and watermark rows as %s, want [(21, 21), (21, 20)]" % logged)
+    print("%s: %d rows twice in chunks of %d: %d low + %d high watermark rows in the signal table" % (
+        chk.name, n, chunk, opens, closes))
+    chk.done(results)
+
+
 def ddl(binary, srv, results, add_only=False):
     """ALTER TABLE on the table during its incremental snapshot: the chunk
     after it is read again with the new definition, so every snapshot row
@@ -526,7 +577,7 @@ def big_rows(binary, srv, results):
     st.wait_for(lambda: False, 0.5)
     ok, err = sentinel_and_stop(srv, st, -1) if done else (False, st.finish())
     ids = [l["after"]["id"] for l in st.lines if l["op"] == "r"]
-    chunks = srv.sql("SELECT COUNT(*) FROM %s.sig WHERE type = 'snapshot-window-open'" % DB)[0][0]
+    chunks = srv.sql("SELECT COUNT(*) FROM %s.sig WHERE type = 'snapshot-window-close'" % DB)[0][0]
     if not done or sorted(ids) != list(range(3000)):
         chk.bad("%d rows (%d distinct), want 0..2999 once each: %s" % (len(ids), len(set(ids)), err[-500:]))
     if int(chunks) < 3:
@@ -754,6 +805,7 @@ def main():
                 for ro in (False, True):
                     run_under_writers(binary, srv, nrows, ro, results, stats)
                 signals(binary, srv, results)
+                watermarks(binary, srv, results)
                 ddl(binary, srv, results)
                 ddl_add(binary, srv, results)
                 restart(binary, srv, results)
