@@ -154,25 +154,34 @@ class Stream:
         self.p = subprocess.Popen(cmd, stdout=open(self.out_path, "wb"), stderr=open(self.err_path, "wb"),
                                   env=env)
         self.f = open(self.out_path, "rb")
-        self.lines = []
+        self.parsed = []
+        self.raw = []  # lines read, parsed when .lines is asked for
         self.partial = b""
         self.last_r = None
         self.nreads = 0
         self.peak_kb = 0
 
+    @property
+    def lines(self):
+        if self.raw:
+            self.parsed.extend(json.loads(l) for l in self.raw)
+            self.raw = []
+        return self.parsed
+
     def poll(self):
+        # Cheap while the stream runs: parsing every line here made this
+        # loop seconds late under the writers' threads, so late that a
+        # pause meant for a third of the way in came after the end.
         data = self.f.read()
         if data:
             data = self.partial + data
             parts = data.split(b"\n")
             self.partial = parts.pop()
-            for l in parts:
-                if l.strip():
-                    j = json.loads(l)
-                    self.lines.append(j)
-                    if j["op"] == "r":
-                        self.last_r = j["after"]["id"]
-                        self.nreads += 1
+            reads = [l for l in parts if b'"op":"r"' in l]
+            if reads:
+                self.nreads += len(reads)
+                self.last_r = json.loads(reads[-1])["after"]["id"]
+            self.raw.extend(l for l in parts if l.strip())
         try:
             with open("/proc/%d/status" % self.p.pid) as st:
                 for l in st:
@@ -205,9 +214,8 @@ class Stream:
             self.p.kill()
             self.p.wait()
         data = self.partial + self.f.read()
-        for l in data.split(b"\n"):
-            if l.strip():
-                self.lines.append(json.loads(l))
+        self.raw.extend(l for l in data.split(b"\n") if l.strip())
+        self.lines  # parses what is left
         self.f.close()
         err = self.stderr()
         self.tmp.cleanup()
