@@ -1204,6 +1204,7 @@ static int read_chunk(cdc__incr *in, const cdc_position *safe)
             in->table_marks++;
             in->state = open ? ST_OPEN : ST_WAIT_LOW;
         }
+        if (rc) in->at_mark = open; /* a failed read moves nothing: the next try may start there */
     } else if (in->mariadb) {
         rc = run_sql(in, "START TRANSACTION WITH CONSISTENT SNAPSHOT");
         if (!rc) rc = maria_point(in);
