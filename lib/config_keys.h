@@ -123,8 +123,9 @@
       "delivered as changes.")                                                                       \
     X(INCREMENTAL_CHUNK_SIZE, "incremental.snapshot.chunk.size", CDC__CFG_INT, "10000", 1, 1000000, \
       NULL, 0, "Rows per chunk of an incremental snapshot (at most 16 MiB of them are held; the "    \
-      "rest go to the next chunk). Each chunk costs two commits to the signal table, so small "      \
-      "chunks are slow; Debezium's default is 1024.")                                                \
+      "rest go to the next chunk). Each chunk costs a commit to the signal table (its high "        \
+      "watermark, which is also the next chunk's low one), so small chunks are slow; Debezium's "   \
+      "default is 1024.")                                                                            \
     X(READ_ONLY, "read.only", CDC__CFG_BOOL, "false", 0, 0, NULL, 0,                                 \
       "Incremental snapshots without writing to the server: the watermarks are the GTID set "       \
       "(@@gtid_executed, MySQL with gtid_mode=ON) read before and after each chunk, or on "        \

@@ -11,6 +11,13 @@
  * While the stream is between the two rows, every change of the table
  * drops its keys (before and after image) from the chunk; when the
  * transaction of the high row ends, the remaining rows go out as op 'r'.
+ * The next chunk is then read at once, the stream held right after that
+ * high row: it is the next chunk's low watermark too (everything before
+ * it in the binlog is committed and visible to the SELECT, and the
+ * stream delivers everything after it only once the chunk is in memory),
+ * so a run of chunks costs one watermark commit each, plus one low row
+ * whenever the stream moved on between two chunks (the first chunk, a
+ * pause). An empty chunk (the table's end) needs no high row.
  *
  * Read-only mode writes nothing. MySQL: @@GLOBAL.gtid_executed before
  * the SELECT is the low watermark L (MySQL adds a GTID there only after
@@ -93,6 +100,14 @@ struct cdc__incr {
     uint64_t chunk_no;
     char low_id[64], high_id[64];
     int state;
+    /* Signal-table mode: the stream stands right after the transaction of
+     * this run's last high watermark, at mark_file:mark_off, and has
+     * delivered nothing since. That watermark is then also the low
+     * watermark of the next chunk (read_chunk() writes none). */
+    bool at_mark;
+    char mark_file[512];
+    uint64_t mark_off;
+    uint64_t table_chunks, table_marks; /* chunks read, watermark rows written, for the log */
 
     /* the chunk */
     cdc__buf rows;                      /* per row: u32 length, then its lenenc fields */
@@ -219,7 +234,7 @@ static void table_end(cdc__incr *in)
     cdc__snap_one_free(in->one);
     in->one = NULL;
     in->have_last = in->table_done = false;
-    in->table_rows = in->table_dropped = 0;
+    in->table_rows = in->table_dropped = in->table_chunks = in->table_marks = 0;
     in->state = ST_IDLE;
     in->changed = true;
     cdc__buf_reset(&in->done_key);
@@ -736,6 +751,7 @@ static int on_change(cdc__incr *in, const cdc_change *c, const cdc__gtid *gid)
 {
     const cdc_table *t = cdc_change_table(c);
     const char *db = cdc_table_db(t), *name = cdc_table_name(t);
+    in->at_mark = false; /* the stream has gone past it */
     if (in->sig_db[0] && !strcmp(db, in->sig_db) && !strcmp(name, in->sig_table)) {
         if (cdc_change_op(c) != 'c') return 1;
         char id[128], type[64], data[16384]; /* data VARCHAR(2048) of 4-byte characters fits */
@@ -773,10 +789,31 @@ static bool point_reached(const cdc__incr *in, const cdc_position *safe)
     return in->state == ST_HIGH_SEEN;
 }
 
+/* The stream stands at the end of the transaction of a high watermark
+ * row (state ST_HIGH_SEEN): remember where, so that the next chunk read
+ * before the stream moves on can open its window there. */
+static void set_mark(cdc__incr *in, const cdc_position *safe)
+{
+    const char *f = cdc_position_file(safe);
+    size_t n = strlen(f);
+    in->at_mark = n && n < sizeof in->mark_file;
+    if (!in->at_mark) return;
+    memcpy(in->mark_file, f, n + 1);
+    in->mark_off = safe->offset;
+}
+
+/* Whether the stream still stands where set_mark() saw it: nothing
+ * delivered since (on_change() clears at_mark) and the same position. */
+static bool still_at_mark(const cdc__incr *in, const cdc_position *safe)
+{
+    return in->at_mark && safe->offset == in->mark_off && !strcmp(cdc_position_file(safe), in->mark_file);
+}
+
 bool cdc__incr_boundary(cdc__incr *in, const cdc_position *safe)
 {
     if (in->state == ST_READY || in->state == ST_EMIT) return true;
     if (!point_reached(in, safe)) return false;
+    if (in->state == ST_HIGH_SEEN) set_mark(in, safe);
     in->state = ST_READY;
     return true;
 }
@@ -1147,13 +1184,27 @@ static int read_chunk(cdc__incr *in, const cdc_position *safe)
     if (!rc) rc = save_start(in);
     if (rc) return rc;
     in->chunk_no++;
+    in->table_chunks++;
     if (!in->read_only) {
+        /* Standing at the previous chunk's high watermark, the stream has
+         * delivered nothing after it: it is this chunk's low watermark
+         * too (docs/snapshot.md, "How a chunk is read"). Else a low
+         * watermark row first. */
+        bool open = still_at_mark(in, safe);
+        in->at_mark = false;
         snprintf(in->low_id, sizeof in->low_id, "cdc-%s-%" PRIu64 "-open", in->run_id, in->chunk_no);
         snprintf(in->high_id, sizeof in->high_id, "cdc-%s-%" PRIu64 "-close", in->run_id, in->chunk_no);
-        rc = watermark(in, in->low_id, true);
+        if (!open && !(rc = watermark(in, in->low_id, true))) in->table_marks++;
         if (!rc) rc = select_chunk(in);
-        if (!rc) rc = watermark(in, in->high_id, false);
-        if (!rc) in->state = ST_WAIT_LOW;
+        /* an empty chunk has no rows to hold back: no high watermark */
+        if (!rc && !in->nrows) {
+            in->state = ST_READY;
+            in->at_mark = open; /* the stream still stands there */
+        } else if (!rc && !(rc = watermark(in, in->high_id, false))) {
+            in->table_marks++;
+            in->state = open ? ST_OPEN : ST_WAIT_LOW;
+        }
+        if (rc) in->at_mark = open; /* a failed read moves nothing: the next try may start there */
     } else if (in->mariadb) {
         rc = run_sql(in, "START TRANSACTION WITH CONSISTENT SNAPSHOT");
         if (!rc) rc = maria_point(in);
@@ -1341,7 +1392,7 @@ static int service(cdc__incr *in, const cdc_position *safe, bool in_txn, cdc_str
     for (;;) {
         if ((in->state == ST_WAIT_POINT || in->state == ST_WAIT_GTID) && point_reached(in, safe))
             in->state = ST_READY;
-        if (in->state == ST_READY && in->ddl_seen && !check_at_once(in)) {
+        if (in->state == ST_READY && in->ddl_seen && in->nrows && !check_at_once(in)) {
             bool again;
             int rc = check_ready(in, &again);
             if (rc) {
@@ -1373,8 +1424,9 @@ static int service(cdc__incr *in, const cdc_position *safe, bool in_txn, cdc_str
             in->changed = true;
             if (in->table_done) {
                 ilog(in, 2, CDC_OK, "incremental snapshot of %s.%s done: %" PRIu64 " rows (%" PRIu64 " rows read "
-                                    "were dropped: their keys changed while their chunk was read)", in->queue->db,
-                     in->queue->table, in->table_rows, in->table_dropped);
+                                    "were dropped: their keys changed while their chunk was read); %" PRIu64
+                                    " chunks, %" PRIu64 " watermark rows written", in->queue->db,
+                     in->queue->table, in->table_rows, in->table_dropped, in->table_chunks, in->table_marks);
                 table_end(in);
             }
             return CHUNK_OUT;
@@ -1386,8 +1438,9 @@ static int service(cdc__incr *in, const cdc_position *safe, bool in_txn, cdc_str
             return CDC_OK;
         }
         /* read-only: a stream with nothing to read is at the watermark
-         * already, and no event would wake it: hand the chunk out now */
-        if (!point_reached(in, safe)) return CDC_OK;
+         * already, and no event would wake it: hand the chunk out now;
+         * an empty chunk at once */
+        if (in->state != ST_READY && !point_reached(in, safe)) return CDC_OK;
     }
 }
 

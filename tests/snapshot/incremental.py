@@ -27,7 +27,11 @@ stop-snapshot (the snapshot ends early), data-collections given as regular
 expressions (matched against all of db.table). An ALTER TABLE (a column
 added, one dropped) during the snapshot: every "op":"r" row printed before
 it has the old columns, every one after it the new, no row is lost (ddl).
---only PART runs one part (signals, ddl, ddl_add, restart, big_rows). Prints peak RSS of `cdc stream`
+The signal table holds one watermark row per chunk with rows, plus one low
+watermark row where the stream moved on before a chunk (the start, a
+resume), counted against the chunks (watermarks, and under writers).
+--only PART runs one part (signal_table, read_only, signals, watermarks, ddl, ddl_add, restart,
+big_rows). Prints peak RSS of `cdc stream`
 and the time of the incremental snapshot beside a plain snapshot
 (--snapshot initial_only) of the same table (--soak, or --overhead alone:
 use a release build). Prints "[       OK ] name" /
@@ -115,6 +119,25 @@ class Writer(threading.Thread):
             raise RuntimeError("writer failed: " + self.p.stderr.read().decode()[-500:])
 
 
+class Session:
+    """One client session kept open: a statement written to it runs at once
+    (a new client per statement can take a second on a loaded machine, in
+    which a fast incremental snapshot may end)."""
+
+    def __init__(self, srv):
+        cmd = [srv.testenv, srv.flavor, "--batch", "--skip-column-names", DB]
+        self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def run(self, sql):
+        self.p.stdin.write((sql + "\n").encode())
+        self.p.stdin.flush()
+
+    def close(self):
+        self.p.stdin.close()
+        if self.p.wait() != 0:
+            raise RuntimeError("session failed: " + self.p.stderr.read().decode()[-500:])
+
+
 class Stream:
     """`cdc stream` in the background, its lines read as they come."""
 
@@ -131,23 +154,34 @@ class Stream:
         self.p = subprocess.Popen(cmd, stdout=open(self.out_path, "wb"), stderr=open(self.err_path, "wb"),
                                   env=env)
         self.f = open(self.out_path, "rb")
-        self.lines = []
+        self.parsed = []
+        self.raw = []  # lines read, parsed when .lines is asked for
         self.partial = b""
         self.last_r = None
+        self.nreads = 0
         self.peak_kb = 0
 
+    @property
+    def lines(self):
+        if self.raw:
+            self.parsed.extend(json.loads(l) for l in self.raw)
+            self.raw = []
+        return self.parsed
+
     def poll(self):
+        # Cheap while the stream runs: parsing every line here made this
+        # loop seconds late under the writers' threads, so late that a
+        # pause meant for a third of the way in came after the end.
         data = self.f.read()
         if data:
             data = self.partial + data
             parts = data.split(b"\n")
             self.partial = parts.pop()
-            for l in parts:
-                if l.strip():
-                    j = json.loads(l)
-                    self.lines.append(j)
-                    if j["op"] == "r":
-                        self.last_r = j["after"]["id"]
+            reads = [l for l in parts if b'"op":"r"' in l]
+            if reads:
+                self.nreads += len(reads)
+                self.last_r = json.loads(reads[-1])["after"]["id"]
+            self.raw.extend(l for l in parts if l.strip())
         try:
             with open("/proc/%d/status" % self.p.pid) as st:
                 for l in st:
@@ -180,9 +214,8 @@ class Stream:
             self.p.kill()
             self.p.wait()
         data = self.partial + self.f.read()
-        for l in data.split(b"\n"):
-            if l.strip():
-                self.lines.append(json.loads(l))
+        self.raw.extend(l for l in data.split(b"\n") if l.strip())
+        self.lines  # parses what is left
         self.f.close()
         err = self.stderr()
         self.tmp.cleanup()
@@ -306,17 +339,21 @@ def run_under_writers(binary, srv, nrows, read_only, results, stats):
     # a pause and a resume through the signal table a third of the way in,
     # the writers going on: no snapshot row while paused (after the chunk in
     # flight), and the checks below hold across it
-    nreads = lambda: sum(1 for l in st.lines if l["op"] == "r")  # noqa: E731
+    nreads = lambda: st.nreads  # noqa: E731  (counted as read: no rescan of all lines per poll)
+    signals = Session(srv)
     st.wait_for(lambda: nreads() >= nrows // 3, 600, 0.02)
-    srv.sql("INSERT INTO sig VALUES ('p1', 'pause-snapshot', '');", db=DB)
+    signals.run("INSERT INTO sig VALUES ('p1', 'pause-snapshot', '');")
     paused = st.wait_for(lambda: "snapshots paused" in st.stderr(), 60)
     st.wait_for(lambda: False, 0.5)
     at_pause = nreads()
     st.wait_for(lambda: False, 2.0)
     during_pause = nreads() - at_pause
-    srv.sql("INSERT INTO sig VALUES ('p2', 'resume-snapshot', '');", db=DB)
+    signals.run("INSERT INTO sig VALUES ('p2', 'resume-snapshot', '');")
+    signals.close()
     if not paused or during_pause:
         chk.bad("pause-snapshot under writers: paused %s, %d snapshot rows while paused" % (paused, during_pause))
+    if "incremental snapshot of %s.t done" % DB in st.stderr()[:st.stderr().find("snapshots paused") + 1]:
+        chk.bad("the pause came after the snapshot's end: it was not tested")
     done = st.wait_for(lambda: "incremental snapshot of %s.t done" % DB in st.stderr(), 1200, 0.02)
     took = time.time() - t0
     time.sleep(0.3)
@@ -333,10 +370,16 @@ def run_under_writers(binary, srv, nrows, read_only, results, stats):
     reads, checked, newer = verify(chk, st.lines, final)
     changes = len(st.lines) - reads
     sig = srv.sql("SELECT COUNT(*) FROM %s.sig WHERE type LIKE 'snapshot-window-%%'" % DB)[0][0]
+    opens = srv.sql("SELECT COUNT(*) FROM %s.sig WHERE type = 'snapshot-window-open'" % DB)[0][0]
     if read_only and sig != "0":
         chk.bad("read-only run wrote %s rows into the signal table" % sig)
     if not read_only and sig == "0":
         chk.bad("no watermark rows in the signal table")
+    # each chunk's window opens at the previous chunk's high watermark: a
+    # low watermark row only at the start and after the resume (the
+    # stream went on while paused), whatever the writers do
+    if not read_only and opens != "2":
+        chk.bad("%s low watermark rows (snapshot-window-open), want 2: the start and the resume" % opens)
     dropped = [l for l in err.splitlines() if "rows dropped" in l or "done:" in l]
     print("%s: %d rows, %d writes, %d changes, %d op r rows in %.1f s; %d r rows after a change of their key "
           "(%d newer than it); paused at %d rows for 2.5 s; peak RSS %d KiB; %s" % (
@@ -450,6 +493,48 @@ def signals(binary, srv, results):
     chk.done(results)
 
 
+def watermarks(binary, srv, results):
+    """What the signal-table variant writes: one watermark row per chunk.
+    A table of 20,000 rows in chunks of 1,000, snapshotted twice by one
+    execute-snapshot, no writers: each chunk's window opens at the previous
+    chunk's high watermark (the stream stands there when the chunk is
+    read), so the signal table must hold one low watermark row for the
+    whole run and one high watermark row per chunk with rows (20 per
+    snapshot; the empty 21st chunk that ends each needs none): 41 rows,
+    41 commits, against 84 with a low and a high row per chunk. Every row
+    comes twice, nothing else."""
+    chk = Check("incremental/%s/watermarks" % srv.flavor)
+    n, chunk = 20000, 1000
+    load(srv, n)
+    st = Stream(binary, srv, ["--signal-table", DB + ".sig", "--set", "incremental.snapshot.chunk.size=%d" % chunk])
+    st.wait_for(lambda: False, 0.3)
+    srv.sql("INSERT INTO sig VALUES ('w1', 'execute-snapshot', '{\"data-collections\": [\"%s.t\", \"%s.t\"]}');"
+            % (DB, DB), db=DB)
+    done = st.wait_for(lambda: st.stderr().count("done:") >= 2, 120)
+    ok, err = sentinel_and_stop(srv, st, -1)
+    if not done or not ok:
+        chk.bad("the two snapshots did not finish: %s" % err[-1000:])
+    rows = {}
+    for l in st.lines:
+        if l["op"] == "r":
+            rows[l["after"]["id"]] = rows.get(l["after"]["id"], 0) + 1
+    if sorted(rows) != list(range(0, 2 * n, 2)) or set(rows.values()) != {2}:
+        chk.bad("%d distinct ids, counts %s: want every id of the table twice" % (len(rows), sorted(set(rows.values()))))
+    count = dict((r[0], int(r[1])) for r in srv.sql(
+        "SELECT type, COUNT(*) FROM %s.sig WHERE type LIKE 'snapshot-window-%%' GROUP BY type" % DB))
+    opens, closes = count.get("snapshot-window-open", 0), count.get("snapshot-window-close", 0)
+    want = 2 * (n // chunk)
+    if opens != 1 or closes != want:
+        chk.bad("%d low and %d high watermark rows for %d chunks with rows: want 1 and %d" % (
+            opens, closes, want, want))
+    logged = re.findall(r"done: \d+ rows .*?; (\d+) chunks, (\d+) watermark rows written", err)
+    if [tuple(map(int, x)) for x in logged] != [(n // chunk + 1, n // chunk + 1), (n // chunk + 1, n // chunk)]:
+        chk.bad("the log counts chunks and watermark rows as %s, want [(21, 21), (21, 20)]" % logged)
+    print("%s: %d rows twice in chunks of %d: %d low + %d high watermark rows in the signal table" % (
+        chk.name, n, chunk, opens, closes))
+    chk.done(results)
+
+
 def ddl(binary, srv, results, add_only=False):
     """ALTER TABLE on the table during its incremental snapshot: the chunk
     after it is read again with the new definition, so every snapshot row
@@ -526,7 +611,7 @@ def big_rows(binary, srv, results):
     st.wait_for(lambda: False, 0.5)
     ok, err = sentinel_and_stop(srv, st, -1) if done else (False, st.finish())
     ids = [l["after"]["id"] for l in st.lines if l["op"] == "r"]
-    chunks = srv.sql("SELECT COUNT(*) FROM %s.sig WHERE type = 'snapshot-window-open'" % DB)[0][0]
+    chunks = srv.sql("SELECT COUNT(*) FROM %s.sig WHERE type = 'snapshot-window-close'" % DB)[0][0]
     if not done or sorted(ids) != list(range(3000)):
         chk.bad("%d rows (%d distinct), want 0..2999 once each: %s" % (len(ids), len(set(ids)), err[-500:]))
     if int(chunks) < 3:
@@ -653,6 +738,9 @@ def overhead(binary, srv, nrows, stats, chunks=OVERHEAD_CHUNKS, variants=(False,
                 raise RuntimeError("plain snapshot: status %d: %s" % (status, err.read().decode()[-500:]))
             return wall, ru.ru_utime + ru.ru_stime, scpu - rate * wall, max(peak, ru.ru_maxrss), scpu
 
+    def marks():
+        return int(srv.sql("SELECT COUNT(*) FROM %s.sig WHERE type LIKE 'snapshot-window-%%'" % DB)[0][0])
+
     def incremental(chunk, ro, n):
         args = ["--signal-table", DB + ".sig", "--set", "incremental.snapshot.chunk.size=%d" % chunk]
         if ro:  # no writes at all: asked for through the API at start
@@ -706,7 +794,14 @@ def overhead(binary, srv, nrows, stats, chunks=OVERHEAD_CHUNKS, variants=(False,
               "(server %.2f s before subtracting its CPU rate without us)" % ((srv.flavor, chunk) + base))
         for ro in variants:
             n += 1
+            m0 = marks()
             got = incremental(chunk, ro, n)
+            # the server's work that can be counted exactly on a shared
+            # server: each watermark row is an autocommit INSERT, a binlog
+            # commit flushed to disk, and a transaction the stream reads back
+            nchunks = -(-nrows // chunk) + (nrows % chunk == 0)
+            print("overhead/%s: incremental (%s), chunks of %d: %d watermark rows (commits) for %d chunks"
+                  % (srv.flavor, "read-only" if ro else "signal table", chunk, marks() - m0, nchunks))
             print("overhead/%s: incremental (%s), chunks of %d: %.2f s, CPU %.2f s ours, %.2f s server, peak RSS "
                   "%d KiB (server %.2f s before subtracting): %+.0f%% wall, %+.0f%% CPU ours, %+.0f%% server, "
                   "%+.0f%% ours+server over the plain snapshot"
@@ -748,12 +843,15 @@ def main():
     for flavor in servers:
         srv = diff.Server(flavor)
         try:
-            if only:
+            if only in ("signal_table", "read_only"):
+                run_under_writers(binary, srv, nrows, only == "read_only", results, stats)
+            elif only:
                 globals()[only](binary, srv, results)
             elif not overhead_only:
                 for ro in (False, True):
                     run_under_writers(binary, srv, nrows, ro, results, stats)
                 signals(binary, srv, results)
+                watermarks(binary, srv, results)
                 ddl(binary, srv, results)
                 ddl_add(binary, srv, results)
                 restart(binary, srv, results)
