@@ -1176,6 +1176,18 @@ static int cells_fail(int code, char *err, size_t errlen, const char *fmt, ...)
     return code;
 }
 
+/* The error of a change asked for an image it does not have (an insert's
+ * before image, a delete's after image), named for the call fn. */
+static int no_image_fail(const cdc_change *c, int image, const char *fn, char *err, size_t errlen)
+{
+    return cells_fail(CDC_ERR_STATE, err, errlen, "%s: %s ('%c') has no %s image", fn,
+                      c->op == 'c'   ? "an insert"
+                      : c->op == 'd' ? "a delete"
+                      : c->op == 'r' ? "a snapshot row"
+                                     : "this change",
+                      c->op, image == CDC_IMAGE_AFTER ? "after" : "before");
+}
+
 /* cdc_change_cells past its usual call: the checks, and the cells of a
  * range or of an image not made as cells. Out of line, so that the usual
  * call needs no stack frame. */
@@ -1201,10 +1213,7 @@ static __attribute__((noinline)) int change_cells(const cdc_change *c, int image
     const cdc_value *vals = image == CDC_IMAGE_AFTER ? c->after : c->before;
     const uint8_t *present = image == CDC_IMAGE_AFTER ? c->pa : c->pb;
     if (!vals)
-        return cells_fail(CDC_ERR_STATE, err, errlen, "cdc_change_cells: %s ('%c') has no %s image",
-                          c->op == 'c' ? "an insert" : c->op == 'd' ? "a delete" : c->op == 'r' ? "a snapshot row"
-                                                                                               : "this change",
-                          c->op, image == CDC_IMAGE_AFTER ? "after" : "before");
+        return no_image_fail(c, image, "cdc_change_cells", err, errlen);
     if (first == 0 && count >= c->ncols) ((cdc_change *)c)->cells_read = true; /* decoder-owned */
     const cdc_cell *made = image == CDC_IMAGE_AFTER ? c->ca : c->cb;
     if (made && cell_size == sizeof(cdc_cell) && first + count <= c->ncols) {
@@ -1248,10 +1257,7 @@ static __attribute__((noinline)) int change_cells_view(const cdc_change *c, int 
     const cdc_value *vals = image == CDC_IMAGE_AFTER ? c->after : c->before;
     const uint8_t *present = image == CDC_IMAGE_AFTER ? c->pa : c->pb;
     if (!vals)
-        return cells_fail(CDC_ERR_STATE, err, errlen, "cdc_change_cells_view: %s ('%c') has no %s image",
-                          c->op == 'c' ? "an insert" : c->op == 'd' ? "a delete" : c->op == 'r' ? "a snapshot row"
-                                                                                               : "this change",
-                          c->op, image == CDC_IMAGE_AFTER ? "after" : "before");
+        return no_image_fail(c, image, "cdc_change_cells_view", err, errlen);
     ((cdc_change *)c)->cells_read = true; /* decoder-owned: a whole image read as cells */
     struct cdc_table *t = (struct cdc_table *)c->t; /* its view cells are the decoder's scratch */
     size_t n = t->ncols;

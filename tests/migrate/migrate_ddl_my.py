@@ -42,6 +42,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from checks import Checks  # noqa: E402
 import migrate_my as mm  # noqa: E402
+import migrun  # noqa: E402
 from myserver import MyServer, PASSWORD as OWN_PW  # noqa: E402
 
 MIGRATE = os.path.abspath(sys.argv[1])
@@ -155,11 +156,7 @@ def crash_after_ddl(mig, p, src, stmt):
     p = mig.start()
     time.sleep(1)
     src.sql(stmt)
-    try:
-        rc = p.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        rc = "hung"
+    rc = migrun.exit_status(p)
     del mig.env["CDC_MIGRATE_TEST_EXIT_AFTER_DDL"]
     return rc
 
@@ -275,11 +272,7 @@ def scenario(label, src, tgt, mig, state, unsupported):
     # DROP TABLE of a migrated table: stops by default, the target's
     # table intact; applied when started again with --on-drop-table apply
     src.sql("DROP TABLE nl")
-    try:
-        rc = p.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        rc = "hung"
+    rc = migrun.exit_status(p)
     check("%s: DROP TABLE stops the run by default, the target's table kept" % label,
           rc == 3 and "DROP TABLE of a migrated table stops the run" in mig.tail() and
           "nl" in tables(tgt, tgt.db), "rc %s %s" % (rc, mig.tail()))
@@ -325,11 +318,7 @@ def scenario(label, src, tgt, mig, state, unsupported):
     # runbook's skip-ddl moves the checkpoint past it and the run goes on
     fts = "ALTER TABLE t ADD FULLTEXT INDEX fs (s2)"
     src.sql(fts)
-    try:
-        rc = p.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        rc = "hung"
+    rc = migrun.exit_status(p)
     log = mig.tail(3000)
     check("%s: FULLTEXT index stops the run by default (exit 3)" % label,
           rc == 3 and "not applied: \"%s\" ending at cdc1:" % fts in log and
@@ -350,11 +339,7 @@ def scenario(label, src, tgt, mig, state, unsupported):
     # a statement the target cannot take exactly: the run stops naming it
     before = definition(tgt, tgt.db, "t")
     src.sql(unsupported)
-    try:
-        rc = p.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        rc = "hung"
+    rc = migrun.exit_status(p)
     log = mig.tail(3000)
     check("%s: unsupported DDL stops the run (exit 3)" % label, rc == 3, "rc %s %s" % (rc, log))
     check("%s: the message names the statement and its position" % label,

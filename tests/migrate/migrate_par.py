@@ -76,11 +76,7 @@ def parallel(flavor, pg):
         while phase(pg, pgdb) != "streaming" and time.time() < deadline and p.poll() is None:
             time.sleep(0.1)
         if hook:
-            try:
-                rc = p.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                rc = "hung"
+            rc = migrun.exit_status(p)
             # 9: the hook ended the process between two workers' commits
             between += rc == 9
             if rc != 9:
@@ -300,11 +296,7 @@ def ddl(flavor, pg):
     # not covered: an expression default the target cannot give the old rows
     bad = "ALTER TABLE t ADD COLUMN at DATETIME DEFAULT CURRENT_TIMESTAMP"
     src.sql(bad)
-    try:
-        rc = p.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        rc = "hung"
+    rc = migrun.exit_status(p)
     log.close()
     text = open(logpath).read()
     check("%s: uncovered DDL stops the run (exit 3) naming statement, position and reason" % name,

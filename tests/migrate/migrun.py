@@ -46,6 +46,17 @@ class Runner:
                               capture_output=True, text=True, timeout=timeout)
 
 
+def exit_status(p, timeout=60):
+    """p's exit status, or "hung" (and p killed) when it has not exited
+    within timeout seconds."""
+    try:
+        return p.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+        return "hung"
+
+
 def check_cutover(check, name, r, runlog):
     """`cdc-migrate cutover`'s result r must report the target equal to the
     source; on failure its output and the end of the run's log."""
@@ -57,9 +68,5 @@ def check_cutover(check, name, r, runlog):
 def check_stop(check, name, p):
     """A `cdc-migrate run` p must exit 0 within a minute of SIGTERM."""
     p.send_signal(signal.SIGTERM)
-    try:
-        rc = p.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        rc = "hung"
+    rc = exit_status(p)
     check("%s: run exits 0 on SIGTERM" % name, rc == 0, "rc %s" % rc)
