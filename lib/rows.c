@@ -186,12 +186,15 @@ int cdc__rows_prepare(struct cdc_table *t)
     cdc__col_plan *pl = cdc__calloc(t->alloc, t->ncols ? t->ncols : 1, sizeof *pl);
     if (!pl) return CDC_ERR_NOMEM;
     uint16_t jk = 0;
+    bool cells = true;
     for (size_t i = 0; i < t->ncols; i++) {
         cdc__col_plan_make(&t->cols[i], &pl[i]);
         pl[i].json_k = jk;
         if (pl[i].json) jk++;
+        if (pl[i].op == PLAN_SLOW || (pl[i].op == PLAN_DECIMAL && !pl[i].dec.n)) cells = false;
     }
     t->plan = pl;
+    t->plan_cells = cells;
     return CDC_OK;
 }
 
@@ -419,9 +422,9 @@ void cdc__value_cell(const cdc_value *v, cdc_cell *cell)
 
 /* A value's cell straight from its bytes, through the plan: what
  * plan_decode and then cdc__value_cell would give. Also measures the value
- * as plan_skip does and leaves v pending (the cells pass of
- * cdc__rows_image_cells); a DECIMAL of at most 18 digits is checked and
- * read here too. False when the value must be decoded the usual way (a
+ * as plan_skip does and, when v is not NULL, leaves v pending (the cells
+ * pass of cdc__rows_image_cells); a DECIMAL of at most 18 digits is
+ * checked and read here too. False when the value must be decoded the usual way (a
  * PLAN_SLOW column, a wider DECIMAL, a value short of its bytes, a bad
  * digit group); the cell is then to be made from the decoded value. */
 static inline __attribute__((always_inline)) bool plan_cell(const cdc__col_plan *pl, const uint8_t *p,
@@ -509,15 +512,14 @@ static inline __attribute__((always_inline)) bool plan_cell(const cdc__col_plan 
     case PLAN_YEAR: cell->v.i = p[0] ? 1900 + p[0] : 0; break;
     default: return false;
     }
-    v->v.b = (cdc_bytes){p, avail};
+    if (v) v->v.b = (cdc_bytes){p, avail};
     *used = w;
     return true;
 }
 
 bool cdc__rows_plan_cell(const cdc__col_plan *pl, const uint8_t *p, size_t avail, cdc_cell *cell, size_t *used)
 {
-    cdc_value scratch;
-    return plan_cell(pl, p, avail, &scratch, cell, used);
+    return plan_cell(pl, p, avail, NULL, cell, used);
 }
 
 /* A pending value's cell: its bytes were measured (and a DECIMAL's
@@ -525,9 +527,8 @@ bool cdc__rows_plan_cell(const cdc__col_plan *pl, const uint8_t *p, size_t avail
 static inline __attribute__((always_inline)) void pending_cell(const cdc__col_plan *pl, const uint8_t *p,
                                                                size_t avail, cdc_cell *cell)
 {
-    cdc_value scratch;
     size_t used;
-    (void)plan_cell(pl, p, avail, &scratch, cell, &used);
+    (void)plan_cell(pl, p, avail, NULL, cell, &used);
 }
 
 static inline __attribute__((always_inline)) void one_cell(const struct cdc_table *t, const cdc_value *vals,
@@ -835,4 +836,33 @@ int cdc__rows_image_cells_dense(const struct cdc_table *t, size_t n, cdc__reader
     r->off += nb;
     where->column = 0;
     return image_loop_dense_cells(t, n, r, vals, present, where, cells, err);
+}
+
+int cdc__rows_image_cells_only(const struct cdc_table *t, size_t n, cdc__reader *r, cdc_cell *cells)
+{
+    size_t nb = (n + 7) / 8;
+    if (r->bad || nb > r->len - r->off || !no_nulls(r->p + r->off, n)) return CDC__ROWS_NOT_DENSE;
+    const cdc__col_plan *plan = t->plan;
+    const uint8_t *p = r->p + r->off + nb, *end = r->p + r->len;
+    for (size_t i = 0; i < n; i++) {
+        size_t used;
+        if (!plan_cell(&plan[i], p, (size_t)(end - p), NULL, &cells[i], &used)) return CDC__ROWS_NOT_DENSE;
+        p += used;
+    }
+    r->off = (size_t)(p - r->p);
+    return CDC_OK;
+}
+
+void cdc__rows_cells_settle(const struct cdc_table *t, size_t n, const uint8_t *image, const uint8_t *end,
+                            cdc_value *vals, uint8_t *present)
+{
+    const uint8_t *p = image + (n + 7) / 8;
+    for (size_t i = 0; i < n; i++) {
+        const cdc__col_plan *pl = &t->plan[i];
+        size_t avail = (size_t)(end - p), w = pl->width;
+        vals[i].v.b = (cdc_bytes){p, avail};
+        present[i] = CDC__PRESENT_PENDING;
+        if (pl->op == PLAN_LENPREF) w += (size_t)load_le(p, w, avail); /* measured by the cells pass */
+        p += w;
+    }
 }
