@@ -1169,28 +1169,40 @@ const cdc_column *cdc_table_column(const cdc_table *t, size_t i)
 char cdc_change_op(const cdc_change *c) { return c->op; }
 const cdc_table *cdc_change_table(const cdc_change *c) { return c->t; }
 const cdc_event *cdc_change_event(const cdc_change *c) { return c->ev; }
-/* A value of a row image is made the first time it is asked for
- * (cdc__rows_image_lazy); the arrays are the decoder's own. */
-static inline const cdc_value *image_value(const cdc_change *c, const cdc_value *vals, const uint8_t *present,
-                                           size_t i)
+static const cdc_value *settled_value(const cdc_change *c, bool after, size_t i);
+
+/* A pending value made (out of line, so that the usual call keeps no
+ * frame). */
+static __attribute__((noinline)) const cdc_value *made_value(const cdc_change *c, const cdc_value *vals,
+                                                             const uint8_t *present, size_t i)
 {
-    if (!vals || i >= c->ncols) return NULL;
-    uint8_t state = present[i];
-    if (__builtin_expect(state == 1, 1)) return &vals[i];
-    if (!state) return NULL;
     cdc__rows_materialize(c->t, i, (cdc_value *)&vals[i], (uint8_t *)&present[i]);
     return &vals[i];
 }
-const cdc_value *cdc_change_before(const cdc_change *c, size_t i)
+
+/* A value of a row image is made the first time it is asked for
+ * (cdc__rows_image_lazy); the arrays are the decoder's own. */
+static inline const cdc_value *image_value(const cdc_change *c, bool after, size_t i)
 {
-    if (__builtin_expect(!c->before, 0)) cdc__change_settle(c);
-    return image_value(c, c->before, c->pb, i);
+    const cdc_value *vals = after ? c->after : c->before;
+    const uint8_t *present = after ? c->pa : c->pb;
+    if (__builtin_expect(!vals, 0)) /* no such image, or one read as cells alone */
+        return (after ? c->unsettled_a : c->unsettled_b) ? settled_value(c, after, i) : NULL;
+    if (i >= c->ncols) return NULL;
+    uint8_t state = present[i];
+    if (__builtin_expect(state == 1, 1)) return &vals[i];
+    if (!state) return NULL;
+    return made_value(c, vals, present, i);
 }
-const cdc_value *cdc_change_after(const cdc_change *c, size_t i)
+/* image_value of an image read as cells alone: settled first (out of
+ * line, so that the usual call keeps no frame) */
+static __attribute__((noinline)) const cdc_value *settled_value(const cdc_change *c, bool after, size_t i)
 {
-    if (__builtin_expect(!c->after, 0)) cdc__change_settle(c);
-    return image_value(c, c->after, c->pa, i);
+    cdc__change_settle_images(c);
+    return image_value(c, after, i);
 }
+const cdc_value *cdc_change_before(const cdc_change *c, size_t i) { return image_value(c, false, i); }
+const cdc_value *cdc_change_after(const cdc_change *c, size_t i) { return image_value(c, true, i); }
 
 /* decoder.h */
 void cdc__change_settle_images(const cdc_change *c)

@@ -306,7 +306,8 @@ static inline __attribute__((always_inline)) bool plan_decode(const cdc__col_pla
         break;
     }
     case PLAN_YEAR: v->v.i = p[0] ? 1900 + p[0] : 0; break;
-    default: return false;
+    case PLAN_SLOW: return false;
+    default: __builtin_unreachable(); /* op is a PLAN_* (cdc__col_plan_make): no range check before the jump */
     }
     *used = w;
     return true;
@@ -510,7 +511,8 @@ static inline __attribute__((always_inline)) bool plan_cell(const cdc__col_plan 
         break;
     }
     case PLAN_YEAR: cell->v.i = p[0] ? 1900 + p[0] : 0; break;
-    default: return false;
+    case PLAN_SLOW: return false;
+    default: __builtin_unreachable(); /* op is a PLAN_* (cdc__col_plan_make): no range check before the jump */
     }
     if (v) v->v.b = (cdc_bytes){p, avail};
     *used = w;
