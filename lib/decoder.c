@@ -344,6 +344,7 @@ static int do_rows(cdc_decoder *d, const cdc_event *e, uint64_t *rowidx)
     c.rows_end = r.p + r.len;
     /* images of every column that the plan can read as cells alone */
     const bool only_b = dense_b && t->plan_cells, only_a = dense_a && t->plan_cells;
+    cdc_cell *const cb = has_b ? d->cb : NULL, *const ca = has_a ? d->ca : NULL;
     while (cdc__rd_left(&r) > 0) {
         size_t row_start = r.off;
         cdc__rows_where w = {0, false};
@@ -383,8 +384,8 @@ static int do_rows(cdc_decoder *d, const cdc_event *e, uint64_t *rowidx)
         }
         if (rc == CDC_OK && has_a) {
             w.after = true;
-            const cdc_value *bv = has_b ? d->vb : NULL;
-            const uint8_t *bp = has_b ? d->pb : NULL;
+            const cdc_value *bv = c.own_vb;
+            const uint8_t *bp = c.own_pb;
             const uint8_t *at = r.p + r.off;
             rc = !cells    ? CDC__ROWS_NOT_DENSE
                  : only_a  ? cdc__rows_image_cells_only(t, rv.ncols, &r, d->ca)
@@ -432,8 +433,8 @@ static int do_rows(cdc_decoder *d, const cdc_event *e, uint64_t *rowidx)
         c.row = (*rowidx)++;
         c.more_in_event = cdc__rd_left(&r) > 0;
         c.lazy = lazy;
-        c.cb = cells && has_b ? d->cb : NULL;
-        c.ca = cells && has_a ? d->ca : NULL;
+        c.cb = cells ? cb : NULL;
+        c.ca = cells ? ca : NULL;
         c.cells_read = false;
         if (d->change_cb) {
             rc = callback_rc(d, d->change_cb(&c, d->change_ud), e->offset, type);
