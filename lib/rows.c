@@ -856,9 +856,9 @@ int cdc__rows_image_cells_only(const struct cdc_table *t, size_t n, cdc__reader 
     if (r->bad || nb > r->len - r->off || !no_nulls_at(r, n)) return CDC__ROWS_NOT_DENSE;
     const cdc__col_plan *plan = t->plan;
     const uint8_t *p = r->p + r->off + nb, *end = r->p + r->len;
-    for (size_t i = 0; i < n; i++) {
+    for (const cdc__col_plan *pl = plan, *pend = plan + n; pl != pend; pl++, cells++) {
         size_t used;
-        if (!plan_cell(&plan[i], p, (size_t)(end - p), NULL, &cells[i], &used)) return CDC__ROWS_NOT_DENSE;
+        if (!plan_cell(pl, p, (size_t)(end - p), NULL, cells, &used)) return CDC__ROWS_NOT_DENSE;
         p += used;
     }
     r->off = (size_t)(p - r->p);
