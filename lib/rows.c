@@ -4,6 +4,7 @@
 #include "rows.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 
 #include "decimal.h"
 #include "temporal.h"
@@ -375,6 +376,7 @@ static inline void cell_ts(int64_t sec, uint32_t usec, bool zero, cdc_cell *cell
 {
     if (zero) {
         cell->flags |= CDC_CELL_ZERO_DATE;
+        cell->v.i = 0;
         return;
     }
     cell->v.i = sec * 1000000 + usec;
@@ -434,7 +436,11 @@ static inline __attribute__((always_inline)) bool plan_cell(const cdc__col_plan 
 {
     size_t w = pl->width;
     if (w > avail) return false; /* PLAN_SLOW has width 0: the switch refuses it */
-    *cell = pl->cproto;
+    /* the prototype's head (kind, flags, fsp, scale; usec 0) and the
+     * union's second word zeroed: every op below writes its first word
+     * (a length-prefixed value both) */
+    memcpy(cell, &pl->cproto, offsetof(cdc_cell, v));
+    cell->v.b.len = 0;
     switch (pl->op) {
     case PLAN_INT: {
         unsigned shift = (unsigned)(64 - 8 * w);
