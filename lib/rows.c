@@ -500,13 +500,17 @@ static inline __attribute__((always_inline)) bool plan_cell(const cdc__col_plan 
         if (tm_is_zero(&tm)) cell->flags |= CDC_CELL_ZERO_DATE;
         break;
     }
-    case PLAN_DATE:
+    case PLAN_DATE: {
+        cdc__temporal tm;
+        cdc__date_unpack(cdc__le24(p), &tm);
+        cell_tm(&tm, cell);
+        if (tm_is_zero(&tm)) cell->flags |= CDC_CELL_ZERO_DATE;
+        break;
+    }
     case PLAN_TIME2: {
         cdc__temporal tm;
-        if (pl->op == PLAN_DATE) cdc__date_unpack(cdc__le24(p), &tm);
-        else cdc__time2_unpack(p, pl->fsp, &tm);
+        cdc__time2_unpack(p, pl->fsp, &tm);
         cell_tm(&tm, cell);
-        if (pl->op != PLAN_TIME2 && tm_is_zero(&tm)) cell->flags |= CDC_CELL_ZERO_DATE;
         break;
     }
     case PLAN_TIMESTAMP2: {
