@@ -865,11 +865,13 @@ int cdc__rows_image_cells_only(const struct cdc_table *t, size_t n, cdc__reader 
     size_t nb = (n + 7) / 8;
     if (r->bad || nb > r->len - r->off || !no_nulls_at(r, n)) return CDC__ROWS_NOT_DENSE;
     const cdc__col_plan *plan = t->plan;
-    const uint8_t *p = r->p + r->off + nb, *end = r->p + r->len;
+    const uint8_t *p = r->p + r->off + nb;
+    size_t avail = r->len - r->off - nb;
     for (const cdc__col_plan *pl = plan, *pend = plan + n; pl != pend; pl++, cells++) {
         size_t used;
-        if (!plan_cell(pl, p, (size_t)(end - p), NULL, cells, &used)) return CDC__ROWS_NOT_DENSE;
+        if (!plan_cell(pl, p, avail, NULL, cells, &used)) return CDC__ROWS_NOT_DENSE;
         p += used;
+        avail -= used;
     }
     r->off = (size_t)(p - r->p);
     return CDC_OK;
