@@ -684,9 +684,10 @@ static inline __attribute__((always_inline)) int
 image_loop_dense(const struct cdc_table *t, size_t n, const cdc__col_plan *plan, cdc__reader *r, cdc_value *vals,
                  uint8_t *present, cdc__rows_where *where, bool lazy, cdc_cell *cells, cdc__err *err)
 {
-    const uint8_t *p = cdc__rd_ptr(r), *end = r->p + r->len;
+    const uint8_t *p = cdc__rd_ptr(r);
+    size_t avail = cdc__rd_left(r); /* counted down: cheaper than end - p per value */
     for (size_t i = 0; i < n; i++) {
-        size_t avail = (size_t)(end - p), used = 0;
+        size_t used = 0;
         present[i] = 1;
         if (cells && lazy && plan_cell(&plan[i], p, avail, &vals[i], &cells[i], &used)) {
             present[i] = CDC__PRESENT_PENDING;
@@ -700,6 +701,7 @@ image_loop_dense(const struct cdc_table *t, size_t n, const cdc__col_plan *plan,
             if (cells) cdc__value_cell(&vals[i], &cells[i]);
         }
         p += used;
+        avail -= used;
     }
     r->off = (size_t)(p - r->p);
     return CDC_OK;
