@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_proc.h"
 #include "snapshot.h"
 
 static const char *env(const char *n)
@@ -63,7 +64,7 @@ static double cpu(int who)
  * -1 when it cannot be read. Other sessions' queries count too. */
 static double server_cpu(bool mysql)
 {
-    char path[1024], buf[1024];
+    char path[1024];
     snprintf(path, sizeof path, "%s/%s", env("CDC_TEST_STATE"), mysql ? "mysql/mysqld.pid" : "mariadb/mariadbd.pid");
     FILE *f = fopen(path, "r");
     long pid = 0;
@@ -71,15 +72,9 @@ static double server_cpu(bool mysql)
     if (fscanf(f, "%ld", &pid) != 1) pid = 0;
     fclose(f);
     snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-    if (!pid || !(f = fopen(path, "r"))) return -1;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    /* fields after "(comm)": state is field 3, utime 14, stime 15 */
-    const char *p = strrchr(buf, ')');
     unsigned long ut = 0, st = 0;
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2) return -1;
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+    if (!pid || bench_proc_ticks(path, &ut, &st)) return -1;
+    return bench_ticks_seconds(ut + st);
 }
 
 static double load1(void)
