@@ -885,7 +885,7 @@ int cdc__snap_gtid(snap *s, cdc__err *err)
     s->c0 = NULL;
     cdc__err first = *err;
     rc = connect_one(s, &s->c0, false, err);
-    if (!rc) rc = cdc__snap_gtid_send(s->c0, s->point, 0, err);
+    if (!rc) rc = cdc__snap_gtid_send(s->c0, s->a, s->point, 0, err);
     if (!rc) rc = cdc__snap_gtid_read(s->c0, s->a, s->point, s->cb->log, s->cb->ud, err);
     if (rc) cdc__err_prefix(err, "%.300s; and again on a new connection", first.msg);
     return rc;
@@ -1069,7 +1069,7 @@ int cdc__snap_open(snap **out, const cdc__snap_opts *o, const cdc__snap_cbs *cb,
     if (!rc && s->mariadb && !point->gtid_set) {
         /* sent last on c0, which nothing else uses from here on;
          * cdc__snap_gtid() reads the reply */
-        rc = cdc__snap_gtid_send(s->c0, point, o->test_gtid_delay_s, err);
+        rc = cdc__snap_gtid_send(s->c0, s->a, point, o->test_gtid_delay_s, err);
         s->gtid_pending = rc == CDC_OK;
     }
     if (!rc && !o->no_data && s->nitems) {

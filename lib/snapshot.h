@@ -141,10 +141,10 @@ typedef struct cdc__snap cdc__snap;
  * without a point callback (and not no_data), point->gtid_set is NULL on
  * return: the server is still computing it (BINLOG_GTID_POS on the
  * coordinator connection, sent last) while the workers read rows, and
- * cdc__snap_gtid() or the run's end fills it. Errors: CDC_ERR_PRIVILEGE naming what is missing when no
- * consistency path is allowed, server and connection errors as
- * cdc__conn_* report them, CDC_ERR_STOPPED, or what the point callback
- * returned; *out is then NULL.
+ * cdc__snap_gtid() or the run's end fills it. Errors: CDC_ERR_PRIVILEGE
+ * naming what is missing when no consistency path is allowed, server and
+ * connection errors as cdc__conn_* report them, CDC_ERR_STOPPED, or what
+ * the point callback returned; *out is then NULL.
  */
 int cdc__snap_open(cdc__snap **out, const cdc__snap_opts *o, const cdc__snap_cbs *cb, const cdc_allocator *a,
                    cdc__snap_point *point, cdc__err *err);

@@ -196,14 +196,16 @@ static int point_mariadb(fixing *s, cdc__snap_point *p, cdc__err *err)
 
 /* ---- MariaDB: the point's GTID position --------------------------------- */
 
-int cdc__snap_gtid_send(cdc__conn *c, const cdc__snap_point *p, unsigned test_delay_s, cdc__err *err)
+int cdc__snap_gtid_send(cdc__conn *c, const cdc_allocator *a, const cdc__snap_point *p, unsigned test_delay_s,
+                        cdc__err *err)
 {
     cdc__buf sql;
-    cdc__buf_init(&sql, cdc__allocator(NULL));
+    cdc__buf_init(&sql, a);
     char tail[96] = ")";
     /* tests: the same value, after a server-side wait (a derived table
      * evaluated once, before the select list) */
-    if (test_delay_s) snprintf(tail, sizeof tail, ") FROM (SELECT SLEEP(%u) AS cdc_test_gtid_delay) AS d", test_delay_s);
+    if (test_delay_s)
+        snprintf(tail, sizeof tail, ") FROM (SELECT SLEEP(%u) AS cdc_test_gtid_delay) AS d", test_delay_s);
     int rc = point_sql(&sql, "SELECT BINLOG_GTID_POS(", p, ", ", tail);
     if (rc) rc = cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
     else rc = cdc__conn_send_query(c, (const char *)sql.data, err);
@@ -477,7 +479,7 @@ int cdc__snap_fix_point(const cdc__snap_fixer *f, cdc__snap_table **tables, size
         if (!rc && !f->no_data) rc = touch_tables(s, err);
         if (!rc && !f->no_data) rc = verify_schema(s, p, err);
         if (!rc && f->mariadb && !f->defer_gtid) {
-            rc = cdc__snap_gtid_send(s->c0, p, 0, err);
+            rc = cdc__snap_gtid_send(s->c0, s->a, p, 0, err);
             if (!rc) rc = cdc__snap_gtid_read(s->c0, s->a, p, f->log, f->log_ud, err);
         }
         if (rc != CDC_ERR_SCHEMA) break;

@@ -40,8 +40,8 @@ typedef struct cdc__snap_fixer {
  * cdc__snap_tables_free) and leaves every session in a consistent-read
  * transaction at the binlog point *p (free with cdc__snap_point_free),
  * the captured tables locked against DDL (with f->defer_gtid on MariaDB,
- * p->gtid_set is NULL: see cdc__snap_gtid_send). DDL that lands between reading
- * the schema and locking the tables makes it start again, at most
+ * p->gtid_set is NULL: see cdc__snap_gtid_send). DDL that lands between
+ * reading the schema and locking the tables makes it start again, at most
  * CDC__SNAP_SCHEMA_ATTEMPTS times. Errors: CDC_ERR_PRIVILEGE naming what
  * is missing when no path is allowed, CDC_ERR_SCHEMA naming the table
  * and, when the binlog shows it, the statement, CDC_ERR_UNSUPPORTED
@@ -60,10 +60,11 @@ int cdc__snap_fix_point(const cdc__snap_fixer *f, cdc__snap_table **tables, size
  * a warning when the server has no GTID position for a file it still
  * has). Nothing else may use c in between. Errors: connection errors
  * and server errors naming the query; CDC_ERR_PURGED when the result is
- * NULL because the file was purged meanwhile (p->gtid_set stays NULL: never a made-up
- * position).
+ * NULL because the file was purged meanwhile (p->gtid_set stays NULL:
+ * never a made-up position).
  */
-int cdc__snap_gtid_send(cdc__conn *c, const cdc__snap_point *p, unsigned test_delay_s, cdc__err *err);
+int cdc__snap_gtid_send(cdc__conn *c, const cdc_allocator *a, const cdc__snap_point *p, unsigned test_delay_s,
+                        cdc__err *err);
 int cdc__snap_gtid_read(cdc__conn *c, const cdc_allocator *a, cdc__snap_point *p,
                         void (*log)(int level, int code, const char *msg, void *ud), void *log_ud, cdc__err *err);
 
