@@ -238,7 +238,8 @@ int main(int argc, char **argv)
         mb = (double)bytes / 1e6;
         printf("\n%s %s, table of %lu rows (%.0f MB as dump text), loopback, no TLS:\n\n", mysql ? "MySQL" : "MariaDB",
                env(mysql ? "CDC_TEST_MYSQL_VERSION" : "CDC_TEST_MARIADB_VERSION"), rows, mb);
-        printf("| reader | seconds | rows/s | MB/s | vs %s | client CPU s | client CPU ns/row | server CPU s | first row s |\n"
+        printf("| reader | seconds | rows/s | MB/s | vs %s | client CPU s | client CPU ns/row | server CPU s "
+               "| first row s |\n"
                "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
                tool);
         printf("| %s --single-transaction --quick | %.2f | %.0f | %.1f | 1.00 | %.2f | %.0f | %.2f | |\n", tool,
