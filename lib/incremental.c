@@ -111,6 +111,7 @@ struct cdc__incr {
     char mark_file[512];
     uint64_t mark_off;
     uint64_t table_chunks, table_marks; /* chunks read, watermark rows written, for the log */
+    uint64_t table_checks;              /* information_schema reads of the definition, for the log */
 
     /* the chunk */
     cdc__buf rows;                      /* per row: u32 length, then its lenenc fields */
@@ -240,7 +241,7 @@ static void table_end(cdc__incr *in)
     cdc__snap_one_free(in->one);
     in->one = NULL;
     in->have_last = in->table_done = false;
-    in->table_rows = in->table_dropped = in->table_chunks = in->table_marks = 0;
+    in->table_rows = in->table_dropped = in->table_chunks = in->table_marks = in->table_checks = 0;
     in->state = ST_IDLE;
     in->changed = true;
     in->chg_file[0] = 0;
@@ -1386,6 +1387,7 @@ static int next_chunk(cdc__incr *in, const cdc_position *safe)
         in->ddl_seen = false;
         bool changed = false;
         cdc__err ce = {0};
+        in->table_checks++;
         int c2 = cdc__snap_one_changed(in->one, in->conn, &changed, &ce);
         if (c2) {
             if (!rc) in->qerr = ce;
@@ -1412,6 +1414,7 @@ static int check_ready(cdc__incr *in, bool *again)
     in->ddl_seen = false;
     bool changed = false;
     int rc = connect(in);
+    in->table_checks++;
     if (!rc) rc = cdc__snap_one_changed(in->one, in->conn, &changed, &in->qerr);
     if (rc || !changed) return rc;
     ilog(in, 1, CDC_OK, "incremental snapshot of %s.%s: the table's definition changed (DDL) before chunk %" PRIu64
@@ -1509,8 +1512,9 @@ static int service(cdc__incr *in, const cdc_position *safe, bool in_txn, cdc_str
             if (in->table_done) {
                 ilog(in, 2, CDC_OK, "incremental snapshot of %s.%s done: %" PRIu64 " rows (%" PRIu64 " rows read "
                                     "were dropped: their keys changed while their chunk was read); %" PRIu64
-                                    " chunks, %" PRIu64 " watermark rows written", in->queue->db,
-                     in->queue->table, in->table_rows, in->table_dropped, in->table_chunks, in->table_marks);
+                                    " chunks, %" PRIu64 " watermark rows written, %" PRIu64 " definition checks",
+                     in->queue->db, in->queue->table, in->table_rows, in->table_dropped, in->table_chunks,
+                     in->table_marks, in->table_checks);
                 table_end(in);
             }
             return CHUNK_OUT;
