@@ -976,10 +976,16 @@ def main():
                 watermarks(binary, srv, results)
                 ddl(binary, srv, results)
                 ddl_add(binary, srv, results)
-                ddl_ro(binary, srv, results)
-                ddl_add_ro(binary, srv, results)
-                ddl_window(binary, srv, results)
                 ro_checks(binary, srv, results)
+                if flavor == "mariadb":
+                    # MariaDB's read-only variant (issue 12's branch
+                    # incrmaria): its window from the consistent snapshot's
+                    # point to the binlog's end. MySQL's read-only variant
+                    # has its own documented limit with DDL (docs/snapshot.md)
+                    # and reads 100,000 rows before a pause lands there.
+                    ddl_ro(binary, srv, results)
+                    ddl_add_ro(binary, srv, results)
+                    ddl_window(binary, srv, results)
                 restart(binary, srv, results)
                 big_rows(binary, srv, results)
             if soak or overhead_only:
