@@ -11,7 +11,8 @@ aiming at the keys of the chunk being read (just after the last "op":"r" row
 printed); a third of the way in it is paused and resumed through the
 signal table (no snapshot row may come while paused). Two variants: watermarks in a signal table (--signal-table), and
 read-only (read.only=true, an account with no write privilege; GTID
-watermarks on MySQL, each chunk's consistent-snapshot point on MariaDB).
+watermarks on MySQL, each chunk's consistent-snapshot point and the binlog's end after
+its SELECT on MariaDB).
 Afterwards:
   * the "op":"r" rows and the changes, applied by key in the order printed,
     equal SELECT of the table;
