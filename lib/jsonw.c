@@ -511,6 +511,69 @@ static inline __attribute__((target("ssse3"))) uint8_t *expand_quotes(uint8_t *o
 #define HAVE_SSSE3_ROAD 0
 #endif
 
+/*
+ * The escapes of one 16-byte block x read from p (nb of its bytes count,
+ * the rest are plain padding): a block whose escapes are all '"' or
+ * '\\' by expand_quotes (`shuffle`: only true in the roads compiled for
+ * SSSE3 or later), others one escape at a time through the mask `esc`.
+ * The walk loads up to 32 bytes from p: unless `padded` (p lies in a
+ * buffer of at least 32 bytes), a block with fewer than 32 bytes of input
+ * from p is first copied into pad (32 bytes). Room is reserved by the
+ * caller. Returns the new end of the output.
+ */
+static inline __attribute__((always_inline)) uint8_t *escape_block(uint8_t *o, const uint8_t *p, size_t avail,
+                                                                   __m128i x, unsigned esc, size_t nb,
+                                                                   uint8_t *pad, bool padded, bool shuffle)
+{
+#if HAVE_SSSE3_ROAD
+    if (shuffle && esc == sse_quote(x)) return expand_quotes(o, x, esc, nb);
+#else
+    (void)shuffle;
+#endif
+    if (!padded && avail < 32) {
+        _mm_storeu_si128((__m128i *)(void *)pad, x);
+        _mm_storeu_si128((__m128i *)(void *)(pad + 16), _mm_set1_epi8('a'));
+        p = pad;
+    }
+    size_t k = 0;
+    do {
+        size_t j = (size_t)__builtin_ctz(esc);
+        _mm_storeu_si128((__m128i *)(void *)o, _mm_loadu_si128((const __m128i *)(const void *)(p + k)));
+        o += j - k;
+        if (p[j] >= 0x20) { /* '"' or '\\': the byte itself goes with the next copy */
+            *o++ = '\\';
+            k = j;
+        } else {
+            o = put_escape(o, p[j]);
+            k = j + 1;
+        }
+        esc &= esc - 1;
+    } while (esc);
+    _mm_storeu_si128((__m128i *)(void *)o, _mm_loadu_si128((const __m128i *)(const void *)(p + k)));
+    return o + nb - k;
+}
+
+/* Makes room for a block of nb bytes with the escapes `esc` at p: every
+ * escape adds at most 5, the exact count only when that much room is not
+ * there (x86-64's baseline has no popcnt). rest: the input left from p. */
+static inline __attribute__((always_inline)) int room_for_escapes(cdc__buf *out, uint8_t **o, const uint8_t *p,
+                                                                  uint32_t esc, size_t rest)
+{
+    if (out->cap - (size_t)(*o - out->data) >= rest + 1 + ESC_SLACK + 160) return CDC_OK;
+    size_t add = 0;
+    for (uint32_t e = esc; e; e &= e - 1) {
+        uint8_t c = p[__builtin_ctz(e)];
+        add += c >= 0x20 || short_escape[c] ? 1 : 5;
+    }
+    size_t need = rest + 1 + ESC_SLACK + add;
+    if (out->cap - (size_t)(*o - out->data) < need) {
+        out->len = (size_t)(*o - out->data);
+        if (cdc__buf_reserve(out, need)) return CDC_ERR_NOMEM;
+        *o = out->data + out->len;
+    }
+    return CDC_OK;
+}
+
 /* `shuffle`: blocks of quotes go through expand_quotes (only true in
  * render_ssse3, compiled for SSSE3). */
 static inline __attribute__((always_inline)) int render_sse(cdc__buf *out, const uint8_t *s, size_t len,
@@ -544,54 +607,11 @@ static inline __attribute__((always_inline)) int render_sse(cdc__buf *out, const
             i += nb;
             continue;
         }
-        /* every escape adds at most 5: the exact count only when that
-         * much room is not there (x86-64's baseline has no popcnt) */
-        if (out->cap - (size_t)(o - out->data) < rest + 1 + ESC_SLACK + 80) {
-            size_t add = 0;
-            for (unsigned e = esc; e; e &= e - 1) {
-                uint8_t c = p[__builtin_ctz(e)];
-                add += c >= 0x20 || short_escape[c] ? 1 : 5;
-            }
-            size_t need = rest + 1 + ESC_SLACK + add;
-            if (out->cap - (size_t)(o - out->data) < need) {
-                out->len = (size_t)(o - out->data);
-                if (cdc__buf_reserve(out, need)) {
-                    out->len = start;
-                    return CDC_ERR_NOMEM;
-                }
-                o = out->data + out->len;
-            }
+        if (room_for_escapes(out, &o, p, esc, rest)) {
+            out->len = start;
+            return CDC_ERR_NOMEM;
         }
-#if HAVE_SSSE3_ROAD
-        if (shuffle && esc == sse_quote(x)) {
-            o = expand_quotes(o, x, esc, nb);
-            i += nb;
-            continue;
-        }
-#else
-        (void)shuffle;
-#endif
-        if (rest < 32 && p != pad) { /* the loads below read up to 32 bytes from p */
-            _mm_storeu_si128((__m128i *)(void *)pad, x);
-            _mm_storeu_si128((__m128i *)(void *)(pad + 16), _mm_set1_epi8('a'));
-            p = pad;
-        }
-        size_t k = 0;
-        do {
-            size_t j = (size_t)__builtin_ctz(esc);
-            _mm_storeu_si128((__m128i *)(void *)o, _mm_loadu_si128((const __m128i *)(const void *)(p + k)));
-            o += j - k;
-            if (p[j] >= 0x20) { /* '"' or '\\': the byte itself goes with the next copy */
-                *o++ = '\\';
-                k = j;
-            } else {
-                o = put_escape(o, p[j]);
-                k = j + 1;
-            }
-            esc &= esc - 1;
-        } while (esc);
-        _mm_storeu_si128((__m128i *)(void *)o, _mm_loadu_si128((const __m128i *)(const void *)(p + k)));
-        o += nb - k;
+        o = escape_block(o, p, rest, x, esc, nb, pad, p == pad, shuffle);
         i += nb;
     }
     if (carry) { /* a lead byte ended the text */
@@ -602,6 +622,120 @@ static inline __attribute__((always_inline)) int render_sse(cdc__buf *out, const
     out->len = (size_t)(o - out->data);
     return CDC_OK;
 }
+
+#if HAVE_SSSE3_ROAD
+#include <immintrin.h>
+#define HAVE_AVX2_ROAD 1
+
+/*
+ * The same pass over 32-byte blocks (AVX2), for text of two-byte letters
+ * (a block of them is checked by its masks, as the 16-byte road checks
+ * its blocks, at half the blocks). A block that fails that check is
+ * checked as two 16-byte halves by block_utf8, and a block with escapes
+ * is escaped as two 16-byte halves by escape_block, so the two roads
+ * share everything but the 32-byte masks. The last block is read from a
+ * copy padded with plain bytes. Only called where the CPU has AVX2.
+ */
+static inline __attribute__((target("avx2"))) unsigned avx_escape(__m256i x)
+{
+    __m256i ctl = _mm256_cmpeq_epi8(_mm256_min_epu8(x, _mm256_set1_epi8(0x1f)), x); /* x <= 0x1f */
+    __m256i q = _mm256_cmpeq_epi8(x, _mm256_set1_epi8('"'));
+    __m256i b = _mm256_cmpeq_epi8(x, _mm256_set1_epi8('\\'));
+    return (unsigned)_mm256_movemask_epi8(_mm256_or_si256(ctl, _mm256_or_si256(q, b)));
+}
+
+__attribute__((target("avx2"))) static int render_avx2(cdc__buf *out, const uint8_t *s, size_t len)
+{
+    size_t start = out->len;
+    uint8_t *o = out->data + out->len;
+    *o++ = '"';
+    uint8_t pad[64];
+    unsigned carry = 0, skip = 0;
+    size_t i = 0;
+    while (i < len) {
+        const uint8_t *p = s + i;
+        size_t rest = len - i, nb = 32;
+        if (rest < 32) {
+            const __m256i plain = _mm256_set1_epi8('a');
+            _mm256_storeu_si256((__m256i *)(void *)pad, plain);
+            _mm256_storeu_si256((__m256i *)(void *)(pad + 32), plain);
+            if (rest >= 16) { /* two overlapping 16-byte moves */
+                _mm_storeu_si128((__m128i *)(void *)pad, _mm_loadu_si128((const __m128i *)(const void *)p));
+                _mm_storeu_si128((__m128i *)(void *)(pad + rest - 16),
+                                 _mm_loadu_si128((const __m128i *)(const void *)(p + rest - 16)));
+            } else {
+                cdc__copy_short(pad, p, rest);
+            }
+            p = pad;
+            nb = rest;
+        }
+        __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)p);
+        unsigned hi = (unsigned)_mm256_movemask_epi8(x), esc = avx_escape(x);
+        if (hi | carry | skip) {
+            bool ok = false;
+            if (!skip) {
+                /* as signed bytes: leads are -62..-33, continuations -128..-65 */
+                unsigned lead = (unsigned)_mm256_movemask_epi8(_mm256_and_si256(
+                    _mm256_cmpgt_epi8(x, _mm256_set1_epi8(-63)), _mm256_cmpgt_epi8(_mm256_set1_epi8(-32), x)));
+                unsigned cont = (unsigned)_mm256_movemask_epi8(_mm256_cmpgt_epi8(_mm256_set1_epi8(-64), x));
+                if ((lead | cont) == hi && ((lead << 1) | carry) == cont) {
+                    carry = lead >> 31;
+                    ok = true;
+                }
+            }
+            /* the halves: a half past nb is padding, never checked (no
+             * sequence reaches into it, so skip is 0 there) */
+            if (!ok && (!block_utf8(s, len, i, _mm256_castsi256_si128(x), hi & 0xffff, &carry, &skip) ||
+                        (nb > 16 && !block_utf8(s, len, i + 16, _mm256_extracti128_si256(x, 1), hi >> 16,
+                                                &carry, &skip)))) {
+                out->len = start;
+                return CDC_ERR_CHARSET;
+            }
+        }
+        if (!esc) {
+            /* the room: rest + 1 + ESC_SLACK, so a short last block stores 16 */
+            if (nb > 16)
+                _mm256_storeu_si256((__m256i *)(void *)o, x);
+            else
+                _mm_storeu_si128((__m128i *)(void *)o, _mm256_castsi256_si128(x));
+            o += nb;
+            i += nb;
+            continue;
+        }
+        if (room_for_escapes(out, &o, p, esc, rest)) {
+            out->len = start;
+            return CDC_ERR_NOMEM;
+        }
+        bool padded = p == pad;
+        if (esc & 0xffff)
+            o = escape_block(o, p, rest, _mm256_castsi256_si128(x), esc & 0xffff, nb < 16 ? nb : 16, pad, padded,
+                             true);
+        else {
+            _mm_storeu_si128((__m128i *)(void *)o, _mm256_castsi256_si128(x));
+            o += nb < 16 ? nb : 16;
+        }
+        if (nb > 16) {
+            __m128i h = _mm256_extracti128_si256(x, 1);
+            if (esc >> 16)
+                o = escape_block(o, p + 16, rest - 16, h, esc >> 16, nb - 16, pad, padded, true);
+            else {
+                _mm_storeu_si128((__m128i *)(void *)o, h);
+                o += nb - 16;
+            }
+        }
+        i += nb;
+    }
+    if (carry) { /* a lead byte ended the text */
+        out->len = start;
+        return CDC_ERR_CHARSET;
+    }
+    *o++ = '"';
+    out->len = (size_t)(o - out->data);
+    return CDC_OK;
+}
+#else
+#define HAVE_AVX2_ROAD 0
+#endif
 
 static int render_sse2(cdc__buf *out, const uint8_t *s, size_t len) { return render_sse(out, s, len, false); }
 #if HAVE_SSSE3_ROAD
@@ -627,7 +761,9 @@ int cdc__render_utf8_string(cdc__buf *out, const uint8_t *s, size_t len)
     if (reserve_string(out, len)) return CDC_ERR_NOMEM;
 #if HAVE_SSE2
 #if HAVE_SSSE3_ROAD
-    int rc = __builtin_cpu_supports("ssse3") ? render_ssse3(out, s, len) : render_sse2(out, s, len);
+    int rc = __builtin_cpu_supports("avx2")    ? render_avx2(out, s, len)
+             : __builtin_cpu_supports("ssse3") ? render_ssse3(out, s, len)
+                                               : render_sse2(out, s, len);
 #else
     int rc = render_sse2(out, s, len);
 #endif
@@ -645,6 +781,27 @@ int cdc__render_utf8_string_sse2(cdc__buf *out, const uint8_t *s, size_t len)
     return rc == CDC_ERR_CHARSET ? render_any(out, s, len) : rc;
 #else
     return cdc__render_utf8_string_portable(out, s, len);
+#endif
+}
+
+int cdc__render_utf8_string_ssse3(cdc__buf *out, const uint8_t *s, size_t len)
+{
+#if HAVE_SSE2 && HAVE_SSSE3_ROAD
+    if (__builtin_cpu_supports("ssse3")) {
+        if (reserve_string(out, len)) return CDC_ERR_NOMEM;
+        int rc = render_ssse3(out, s, len);
+        return rc == CDC_ERR_CHARSET ? render_any(out, s, len) : rc;
+    }
+#endif
+    return cdc__render_utf8_string_sse2(out, s, len);
+}
+
+bool cdc__render_has_avx2(void)
+{
+#if HAVE_SSE2 && HAVE_AVX2_ROAD
+    return __builtin_cpu_supports("avx2");
+#else
+    return false;
 #endif
 }
 
