@@ -74,6 +74,9 @@ size_t cdc__fmt_i64(char *buf, int64_t v);
  */
 size_t cdc__fmt_double(char *buf, double d);
 size_t cdc__fmt_float(char *buf, float f);
+/* The same text without SSE2 (the road of other architectures), for the
+ * tests. */
+size_t cdc__fmt_double_portable(char *buf, double d);
 /* The same text as cdc__fmt_double, found by printf and strtod round
  * trips (the slow definition the fast path is tested against). */
 size_t cdc__fmt_double_reference(char *buf, double d);

@@ -38,13 +38,18 @@ static uint64_t next(void)
 
 static long failures;
 
-/* The fast text equals the reference text and reads back as d. */
+/* The fast text (digits by SSE2 on x86-64) and the portable road's
+ * equal the reference text and read back as d. */
 static void check_double(double d)
 {
-    char a[48], b[48];
-    size_t na = cdc__fmt_double(a, d), nb = cdc__fmt_double_reference(b, d);
+    char a[48], b[48], c[48];
+    size_t na = cdc__fmt_double(a, d), nb = cdc__fmt_double_reference(b, d), nc = cdc__fmt_double_portable(c, d);
     if (na != strlen(a) || nb != strlen(b) || strcmp(a, b) != 0) {
         if (failures++ < 20) printf("%a: fast \"%s\", reference \"%s\"\n", d, a, b);
+        return;
+    }
+    if (nc != strlen(c) || strcmp(c, b) != 0) {
+        if (failures++ < 20) printf("%a: portable \"%s\", reference \"%s\"\n", d, c, b);
         return;
     }
     if (isfinite(d) && strtod(a, NULL) != d) {
@@ -94,6 +99,37 @@ static void test_double_edges(void **state)
     assert_string_equal(buf, "null");
     assert_int_equal(cdc__fmt_double(buf, NAN), 4);
     assert_string_equal(buf, "null");
+    assert_int_equal(failures, 0);
+}
+
+/* The SSE2 road prints a double's digits as four groups of 4 by
+ * multiply-highs: every value 0..9999 of each group (with other values
+ * in the other groups), as integers below 2^53 (printed as they are)
+ * and scaled by powers of ten (through Schubfach), and 17-digit texts
+ * (the first digit apart) with each group value; against the reference
+ * and the portable road (check_double). */
+static void test_double_digit_groups(void **state)
+{
+    (void)state;
+    failures = 0;
+    long n = 0;
+    for (uint64_t g = 0; g < 10000; g++) {
+        const uint64_t parts[4] = {g, (g * 7 + 1) % 10000, (g * 13 + 5) % 10000, (g * 31 + 9) % 10000};
+        for (int rot = 0; rot < 4; rot++) {
+            uint64_t x = 0;
+            for (int j = 0; j < 4; j++) x = x * 10000 + parts[(j + rot) % 4];
+            x %= UINT64_C(9007199254740992); /* below 2^53: exact */
+            if (!x) continue;
+            check_double((double)x);
+            check_double(-(double)x / 1e6);
+            check_double((double)x * 1e-20);
+            check_double((double)x * 1e5);
+            /* 17 significant digits: doubles near 2^60 */
+            check_double((double)((UINT64_C(1) << 60) + x * 128));
+            n += 5;
+        }
+    }
+    printf("%ld doubles with every 4-digit group: fast = portable = reference\n", n);
     assert_int_equal(failures, 0);
 }
 
@@ -681,6 +717,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_double_edges),
         cmocka_unit_test(test_double_random),
+        cmocka_unit_test(test_double_digit_groups),
         cmocka_unit_test(test_float_shortest),
         cmocka_unit_test(test_integers),
         cmocka_unit_test(test_decimal_text),
