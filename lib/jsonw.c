@@ -754,12 +754,56 @@ static inline int reserve_string(cdc__buf *out, size_t len)
     return CDC_OK;
 }
 
+#if HAVE_SSE2
+/*
+ * Short plain text (4 to 32 bytes of ASCII with nothing to escape: most
+ * names and short values), without the block loop's set-up: the text as
+ * two overlapping pieces of 4, 8 or 16 bytes, one check of both, and two
+ * stores. Returns false (nothing written) for other text. Room for
+ * len + 2 is there (reserve_string).
+ */
+static inline bool render_short_plain(cdc__buf *out, const uint8_t *s, size_t len)
+{
+    uint8_t *o = out->data + out->len;
+    if (len > 16) {
+        if (len > 32) return false;
+        __m128i a = _mm_loadu_si128((const __m128i *)(const void *)s);
+        __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(s + len - 16));
+        if (sse_high(_mm_or_si128(a, b)) || (sse_escape(a) | sse_escape(b))) return false;
+        _mm_storeu_si128((__m128i *)(void *)(o + 1), a);
+        _mm_storeu_si128((__m128i *)(void *)(o + 1 + len - 16), b);
+    } else if (len >= 8) {
+        uint64_t a = load8(s), b = load8(s + len - 8);
+        if (!word_ascii(a | b)) return false;
+        __m128i x = _mm_set_epi64x((long long)b, (long long)a);
+        if (sse_escape(x)) return false;
+        memcpy(o + 1, &a, 8);
+        memcpy(o + 1 + len - 8, &b, 8);
+    } else if (len >= 4) {
+        uint32_t a, b;
+        memcpy(&a, s, 4);
+        memcpy(&b, s + len - 4, 4);
+        if ((a | b) & 0x80808080u) return false;
+        if (sse_escape(_mm_cvtsi64_si128((long long)((uint64_t)b << 32 | a)))) return false;
+        memcpy(o + 1, &a, 4);
+        memcpy(o + 1 + len - 4, &b, 4);
+    } else {
+        return false;
+    }
+    o[0] = '"';
+    o[len + 1] = '"';
+    out->len += len + 2;
+    return true;
+}
+#endif
+
 /* Text is almost always valid: checking that first lets the copy stop at
  * ASCII specials only, instead of at every non-ASCII character. */
 int cdc__render_utf8_string(cdc__buf *out, const uint8_t *s, size_t len)
 {
     if (reserve_string(out, len)) return CDC_ERR_NOMEM;
 #if HAVE_SSE2
+    if (render_short_plain(out, s, len)) return CDC_OK;
 #if HAVE_SSSE3_ROAD
     int rc = __builtin_cpu_supports("avx2")    ? render_avx2(out, s, len)
              : __builtin_cpu_supports("ssse3") ? render_ssse3(out, s, len)
