@@ -652,6 +652,11 @@ __attribute__((target("avx2"))) static int render_avx2(cdc__buf *out, const uint
     uint8_t pad[64];
     unsigned carry = 0, skip = 0;
     size_t i = 0;
+    /* the constants of the two-byte check, set once: the empty asm hides
+     * their values, so the compiler keeps them in registers instead of
+     * making them again (three instructions each) in every block */
+    __m256i c_m63 = _mm256_set1_epi8(-63), c_m32 = _mm256_set1_epi8(-32), c_m64 = _mm256_set1_epi8(-64);
+    __asm__("" : "+x"(c_m63), "+x"(c_m32), "+x"(c_m64));
     while (i < len) {
         const uint8_t *p = s + i;
         size_t rest = len - i, nb = 32;
@@ -675,9 +680,9 @@ __attribute__((target("avx2"))) static int render_avx2(cdc__buf *out, const uint
             bool ok = false;
             if (!skip) {
                 /* as signed bytes: leads are -62..-33, continuations -128..-65 */
-                unsigned lead = (unsigned)_mm256_movemask_epi8(_mm256_and_si256(
-                    _mm256_cmpgt_epi8(x, _mm256_set1_epi8(-63)), _mm256_cmpgt_epi8(_mm256_set1_epi8(-32), x)));
-                unsigned cont = (unsigned)_mm256_movemask_epi8(_mm256_cmpgt_epi8(_mm256_set1_epi8(-64), x));
+                unsigned lead = (unsigned)_mm256_movemask_epi8(
+                    _mm256_and_si256(_mm256_cmpgt_epi8(x, c_m63), _mm256_cmpgt_epi8(c_m32, x)));
+                unsigned cont = (unsigned)_mm256_movemask_epi8(_mm256_cmpgt_epi8(c_m64, x));
                 if ((lead | cont) == hi && ((lead << 1) | carry) == cont) {
                     carry = lead >> 31;
                     ok = true;
