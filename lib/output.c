@@ -157,10 +157,13 @@ static int put_image(const cdc_change *c, bool after, cdc__buf *out, cdc__err *e
     const cdc_bytes *jkey = t->jkey;
     const char *const *jkey_src = t->jkey_src, *const *names = (const char *const *)t->col_names;
     unsigned utf8_cs = UINT_MAX; /* a collation found to render as UTF-8 */
+    /* every key valid and short (tablemap.h): no check per column */
+    bool short_keys = jkey && t->jkeys_short;
     for (size_t i = 0; i < n && rc == CDC_OK; i++) {
         if (!present[i]) continue; /* absent from a MINIMAL/NOBLOB image */
         const cdc_value *v = &vals[i];
-        if (jkey && jkey_src[i] == names[i] && jkey[i].len <= 16 && out->cap - out->len >= VALUE_ROOM) {
+        if ((short_keys || (jkey && jkey_src[i] == names[i] && jkey[i].len <= 16)) &&
+            out->cap - out->len >= VALUE_ROOM) {
             /* the key by one 16-byte copy: jtext has 16 bytes of padding
              * after its last key (tablemap.c) */
             uint8_t *o = out->data + out->len;

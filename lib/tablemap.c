@@ -310,9 +310,11 @@ static int json_names(struct cdc_table *t)
         t->jdb = (cdc_bytes){b.data, off[0]};
         t->jname = (cdc_bytes){b.data + off[0], off[1] - off[0]};
         size_t start = off[1];
+        t->jkeys_short = true;
         for (size_t i = 0; i < t->ncols; i++) {
             t->jkey[i] = (cdc_bytes){b.data + start, off[2 + i] - start};
             t->jkey_src[i] = t->col_names[i];
+            t->jkeys_short &= t->jkey[i].len <= 16;
             start = off[2 + i];
         }
         li = 0;
@@ -431,6 +433,7 @@ nomem:
 
 void cdc__table_borrow_names(struct cdc_table *t, const char *const *names)
 {
+    t->jkeys_short = false; /* the keys no longer match every name (tablemap.h) */
     for (size_t i = 0; i < t->ncols; i++) {
         t->col_names[i] = (char *)names[i]; /* never written through nor freed one by one */
         t->cols[i].name = (cdc_bytes){(const uint8_t *)names[i], strlen(names[i])};
