@@ -299,6 +299,9 @@ static int put_tail(const cdc_change *c, cdc__buf *out)
     cdc_bytes jfile = cdc__event_file_json(c->ev);
     if (!jfile.len || !c->jgtid.len) return put_tail_slow(c, out);
     line_tail *lt = &tail_cache;
+    /* the empty asm keeps the address in a register: the compiler would
+     * otherwise ask __tls_get_addr for it again after the calls below */
+    __asm__("" : "+r"(lt));
     uint64_t offset = cdc_change_offset(c);
     uint32_t server_id = cdc_change_server_id(c);
     if (!lt->head_len || lt->offset != offset || lt->ts_ms != c->ts_ms || lt->server_id != server_id ||
