@@ -628,13 +628,12 @@ static inline __attribute__((always_inline)) int render_sse(cdc__buf *out, const
 #define HAVE_AVX2_ROAD 1
 
 /*
- * The same pass over 32-byte blocks (AVX2), for text of two-byte letters
- * (a block of them is checked by its masks, as the 16-byte road checks
- * its blocks, at half the blocks). A block that fails that check is
- * checked as two 16-byte halves by block_utf8, and a block with escapes
- * is escaped as two 16-byte halves by escape_block, so the two roads
- * share everything but the 32-byte masks. The last block is read from a
- * copy padded with plain bytes. Only called where the CPU has AVX2.
+ * The same pass over 32-byte blocks (AVX2): UTF-8 checked by table
+ * lookups (utf8_block_errors, below) instead of masks and a walk over
+ * sequences, and a block with escapes escaped as two 16-byte halves by
+ * escape_block, as the 16-byte roads escape theirs. The last block is
+ * read from a copy padded with plain bytes. Only called where the CPU
+ * has AVX2.
  */
 static inline __attribute__((target("avx2"))) unsigned avx_escape(__m256i x)
 {
@@ -644,19 +643,89 @@ static inline __attribute__((target("avx2"))) unsigned avx_escape(__m256i x)
     return (unsigned)_mm256_movemask_epi8(_mm256_or_si256(ctl, _mm256_or_si256(q, b)));
 }
 
+/*
+ * UTF-8 checked 32 bytes at a time by table lookups, without a branch or
+ * a walk over sequences (the method of J. Keiser and D. Lemire,
+ * "Validating UTF-8 in less than one instruction per byte", 2021). Each
+ * error is a combination of the high and low nibbles of the byte before
+ * (prev1) and the high nibble of the byte: each of three 16-entry tables
+ * gives, per nibble, the errors it allows, and a bit set in all three is
+ * an error. TWO_CONTS (a continuation after a continuation) is an error
+ * exactly where the byte is not the third or fourth of a sequence (the
+ * byte two back is a lead of 3 or 4 bytes, or three back of 4), so it is
+ * compared with that instead. A text that ends inside a sequence is
+ * caught by the padding of the last block, or, when the last block is
+ * whole, by a look at its last three bytes.
+ */
+#define U8_TOO_SHORT 0x01  /* a lead, then no continuation */
+#define U8_TOO_LONG 0x02   /* ASCII, then a continuation */
+#define U8_OVERLONG_3 0x04 /* E0, then 80..9F */
+#define U8_TOO_LARGE 0x08  /* F4, then 90..BF; F5..FF, then 90..BF */
+#define U8_SURROGATE 0x10  /* ED, then A0..BF */
+#define U8_OVERLONG_2 0x20 /* C0 or C1, then a continuation */
+#define U8_TOO_LARGE_1000 0x40 /* F5..FF, then 80..8F */
+#define U8_OVERLONG_4 0x40 /* F0, then 80..8F */
+#define U8_TWO_CONTS 0x80  /* a continuation, then another */
+#define U8_ANY (U8_TOO_SHORT | U8_TOO_LONG | U8_TWO_CONTS)
+
+/* The three tables (broadcast to both 16-byte halves, within which
+ * vpshufb looks up): by the high nibble of the byte before, by its low nibble, and by
+ * the high nibble of the byte itself. */
+#define U8_HIGH1                                                                                               \
+    U8_TOO_LONG, U8_TOO_LONG, U8_TOO_LONG, U8_TOO_LONG, U8_TOO_LONG, U8_TOO_LONG, U8_TOO_LONG, U8_TOO_LONG,    \
+        U8_TWO_CONTS, U8_TWO_CONTS, U8_TWO_CONTS, U8_TWO_CONTS, U8_TOO_SHORT | U8_OVERLONG_2, U8_TOO_SHORT,    \
+        U8_TOO_SHORT | U8_OVERLONG_3 | U8_SURROGATE, U8_TOO_SHORT | U8_TOO_LARGE | U8_TOO_LARGE_1000 | U8_OVERLONG_4
+#define U8_BIG (U8_ANY | U8_TOO_LARGE | U8_TOO_LARGE_1000) /* F5..FF */
+#define U8_LOW1                                                                                                \
+    U8_ANY | U8_OVERLONG_3 | U8_OVERLONG_2 | U8_OVERLONG_4, U8_ANY | U8_OVERLONG_2, U8_ANY, U8_ANY,           \
+        U8_ANY | U8_TOO_LARGE, U8_BIG, U8_BIG, U8_BIG, U8_BIG, U8_BIG, U8_BIG, U8_BIG, U8_BIG,                 \
+        U8_BIG | U8_SURROGATE, U8_BIG, U8_BIG
+#define U8_CONT (U8_TOO_LONG | U8_OVERLONG_2 | U8_TWO_CONTS)
+#define U8_HIGH2                                                                                               \
+    U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT,          \
+        U8_TOO_SHORT, U8_CONT | U8_OVERLONG_3 | U8_TOO_LARGE_1000 | U8_OVERLONG_4,                             \
+        U8_CONT | U8_OVERLONG_3 | U8_TOO_LARGE, U8_CONT | U8_SURROGATE | U8_TOO_LARGE,                         \
+        U8_CONT | U8_SURROGATE | U8_TOO_LARGE, U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT
+static const uint8_t u8_tables[3][16] __attribute__((aligned(16))) = {{U8_HIGH1}, {U8_LOW1}, {U8_HIGH2}};
+
+/* The errors of block x whose 32 bytes before are prev: zero if none. */
+static inline __attribute__((target("avx2"))) __m256i utf8_block_errors(__m256i x, __m256i prev, __m256i t_high1,
+                                                                          __m256i t_low1, __m256i t_high2)
+{
+    const __m256i nib = _mm256_set1_epi8(0x0f);
+    __m256i t = _mm256_permute2x128_si256(prev, x, 0x21); /* prev's high half, x's low half */
+    __m256i p1 = _mm256_alignr_epi8(x, t, 15), p2 = _mm256_alignr_epi8(x, t, 14), p3 = _mm256_alignr_epi8(x, t, 13);
+    __m256i e = _mm256_and_si256(
+        _mm256_and_si256(_mm256_shuffle_epi8(t_high1, _mm256_and_si256(_mm256_srli_epi16(p1, 4), nib)),
+                         _mm256_shuffle_epi8(t_low1, _mm256_and_si256(p1, nib))),
+        _mm256_shuffle_epi8(t_high2, _mm256_and_si256(_mm256_srli_epi16(x, 4), nib)));
+    /* >= 0x80 where p2 >= E0 or p3 >= F0: a third or fourth byte */
+    __m256i must = _mm256_or_si256(_mm256_subs_epu8(p2, _mm256_set1_epi8(0x60)),
+                                   _mm256_subs_epu8(p3, _mm256_set1_epi8(0x70)));
+    return _mm256_xor_si256(e, _mm256_and_si256(must, _mm256_set1_epi8((char)0x80)));
+}
+
 __attribute__((target("avx2"))) static int render_avx2(cdc__buf *out, const uint8_t *s, size_t len)
 {
     size_t start = out->len;
     uint8_t *o = out->data + out->len;
     *o++ = '"';
     uint8_t pad[64];
-    unsigned carry = 0, skip = 0;
     size_t i = 0;
+    const __m256i t_high1 = _mm256_broadcastsi128_si256(_mm_load_si128((const __m128i *)(const void *)u8_tables[0]));
+    const __m256i t_low1 = _mm256_broadcastsi128_si256(_mm_load_si128((const __m128i *)(const void *)u8_tables[1]));
+    const __m256i t_high2 = _mm256_broadcastsi128_si256(_mm_load_si128((const __m128i *)(const void *)u8_tables[2]));
     /* the constants of the two-byte check, set once: the empty asm hides
      * their values, so the compiler keeps them in registers instead of
      * making them again (three instructions each) in every block */
     __m256i c_m63 = _mm256_set1_epi8(-63), c_m32 = _mm256_set1_epi8(-32), c_m64 = _mm256_set1_epi8(-64);
     __asm__("" : "+x"(c_m63), "+x"(c_m32), "+x"(c_m64));
+    __m256i prev = _mm256_setzero_si256(), err = _mm256_setzero_si256();
+    /* carry: the block before ended with the lead of a two-byte sequence;
+     * open: it was checked by the lookups and its last 3 bytes are not
+     * all ASCII (a longer sequence may run on into this block) */
+    unsigned carry = 0;
+    bool open = false;
     while (i < len) {
         const uint8_t *p = s + i;
         size_t rest = len - i, nb = 32;
@@ -676,27 +745,33 @@ __attribute__((target("avx2"))) static int render_avx2(cdc__buf *out, const uint
         }
         __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)p);
         unsigned hi = (unsigned)_mm256_movemask_epi8(x), esc = avx_escape(x);
-        if (hi | carry | skip) {
-            bool ok = false;
-            if (!skip) {
+        /* A block of ASCII and two-byte sequences after a block that
+         * ended outside a longer one is checked by its masks, as the
+         * 16-byte roads check theirs (the continuations are exactly the
+         * bytes after the leads, counting a lead that ended the block
+         * before); other blocks with non-ASCII bytes, or into which a
+         * sequence may run, by the lookups. */
+        if (hi | carry | open) {
+            bool masks_ok = false;
+            if (!open) {
                 /* as signed bytes: leads are -62..-33, continuations -128..-65 */
                 unsigned lead = (unsigned)_mm256_movemask_epi8(
                     _mm256_and_si256(_mm256_cmpgt_epi8(x, c_m63), _mm256_cmpgt_epi8(c_m32, x)));
                 unsigned cont = (unsigned)_mm256_movemask_epi8(_mm256_cmpgt_epi8(c_m64, x));
                 if ((lead | cont) == hi && ((lead << 1) | carry) == cont) {
                     carry = lead >> 31;
-                    ok = true;
+                    masks_ok = true;
                 }
             }
-            /* the halves: a half past nb is padding, never checked (no
-             * sequence reaches into it, so skip is 0 there) */
-            if (!ok && (!block_utf8(s, len, i, _mm256_castsi256_si128(x), hi & 0xffff, &carry, &skip) ||
-                        (nb > 16 && !block_utf8(s, len, i + 16, _mm256_extracti128_si256(x, 1), hi >> 16,
-                                                &carry, &skip)))) {
-                out->len = start;
-                return CDC_ERR_CHARSET;
+            if (!masks_ok) {
+                err = _mm256_or_si256(err, utf8_block_errors(x, prev, t_high1, t_low1, t_high2));
+                carry = 0;
+                open = (hi >> 29) != 0;
+            } else {
+                open = false;
             }
         }
+        prev = x;
         if (!esc) {
             /* the room: rest + 1 + ESC_SLACK, so a short last block stores 16 */
             if (nb > 16)
@@ -730,7 +805,11 @@ __attribute__((target("avx2"))) static int render_avx2(cdc__buf *out, const uint
         }
         i += nb;
     }
-    if (carry) { /* a lead byte ended the text */
+    /* a whole last block ending inside a sequence (a padded one fails on
+     * its padding) */
+    bool cut = carry || (open && (s[len - 1] >= 0xc0 || (len >= 2 && s[len - 2] >= 0xe0) ||
+                                  (len >= 3 && s[len - 3] >= 0xf0)));
+    if (!_mm256_testz_si256(err, err) || cut) {
         out->len = start;
         return CDC_ERR_CHARSET;
     }

@@ -526,7 +526,12 @@ static void test_block_edges(void **state)
     (void)state;
     static const char *pieces[] = {"\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xf4\x8f\xbf\xbf", "\xc3",
                                    "\xe2\x82", "\xf0\x9f\x98", "\xed\xa0\x80", "\xc0\xaf", "\xf4\x90\x80\x80",
-                                   "\x80", "\xff", "\"", "\\", "\n", "\x01", "\x1f", "\x7f"};
+                                   "\x80", "\xff", "\"", "\\", "\n", "\x01", "\x1f", "\x7f",
+                                   /* each edge of the lookups' error classes, valid and not */
+                                   "\xe0\xa0\x80", "\xe0\x9f\xbf", "\xed\x9f\xbf", "\xee\x80\x80",
+                                   "\xf0\x90\x80\x80", "\xf0\x8f\xbf\xbf", "\xf4\x8f\xbf\xbf", "\xf5\x80\x80\x80",
+                                   "\xc1\xbf", "\xc2\x80", "\xdf\xbf", "\xf8\x88\x80\x80\x80", "\xe2\x82\xac\xac",
+                                   "\xf1\x80\x80", "\xef\xbf\xbf"};
     size_t np = sizeof pieces / sizeof pieces[0];
     long n = 0;
     uint8_t in[112], fixed[512];
@@ -579,7 +584,9 @@ static void test_letter_blocks(void **state)
 {
     (void)state;
     static const char *rare[] = {"\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xc3", "\x80", "\xc0\xaf", "\xed\xa0\x80",
-                                 "\xf4\x90\x80\x80", "\xe2\x82", "\"", "\\", "\n", "\x01", "\xdf\xbf", "\xc2\x80"};
+                                 "\xf4\x90\x80\x80", "\xe2\x82", "\"", "\\", "\n", "\x01", "\xdf\xbf", "\xc2\x80",
+                                 "\xe0\x80\x80", "\xf0\x80\x80\x80", "\xf5\x80\x80\x80", "\xed\x9f\xbf",
+                                 "\xf4\x8f\xbf\xbf", "\xe0\xa0\x80", "\xf0\x9f\x98"};
     static const char *letters[] = {"\xc3\xa9", "\xc3\xbc", "\xd0\x96", "\xc2\xa0", "\xdf\xbf"};
     uint8_t in[320], fixed[2048];
     cdc__buf want, got;
@@ -594,6 +601,8 @@ static void test_letter_blocks(void **state)
                 uint64_t r = next();
                 const char *piece = r % 3 == 0 ? "a" : r % 3 == 1 ? " " : letters[(r >> 8) % 5];
                 if (round % 3 && (r >> 16) % 97 == 0) piece = rare[(r >> 24) % (sizeof rare / sizeof rare[0])];
+                if (round % 5 == 4 && (r >> 16) % 3 == 0) piece = "\xe2\x82\xac"; /* runs of 3- and 4-byte letters */
+                if (round % 5 == 4 && (r >> 16) % 3 == 1) piece = "\xf0\x9f\x98\x80";
                 size_t pl = strlen(piece);
                 if (k + pl > len) piece = "b", pl = 1;
                 memcpy(t + k, piece, pl);
