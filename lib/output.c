@@ -180,10 +180,12 @@ static int put_image(const cdc_change *c, bool after, cdc__buf *out, cdc__err *e
             out->len = (size_t)(o - out->data);
             if (v->kind == CDC_K_STRING) {
                 /* text, as cdc__value_render_json renders it, without its
-                 * frame; the character set looked up once for the
-                 * image's columns of the same collation */
+                 * frame; the character set looked up once per TABLE_MAP
+                 * (CDC_COLF_UTF8_TEXT), else once for the image's columns
+                 * of the same collation */
                 unsigned cs = v->col ? v->col->charset : 0;
-                bool as_utf8 = (v->flags & CDC_VF_UTF8) || cs == utf8_cs;
+                bool as_utf8 = (v->flags & CDC_VF_UTF8) || (v->col && (v->col->flags & CDC_COLF_UTF8_TEXT)) ||
+                               cs == utf8_cs;
                 if (!as_utf8 && cdc__charset_renders_as_utf8(cs)) {
                     utf8_cs = cs;
                     as_utf8 = true;

@@ -265,6 +265,8 @@ static int json_names(struct cdc_table *t)
         rc = cdc__render_utf8_string(&b, (const uint8_t *)t->name, strlen(t->name));
         off[1] = b.len;
     }
+    for (size_t i = 0; i < t->ncols; i++) /* the collation looked up once, not per value */
+        if (cdc__charset_renders_as_utf8(t->cols[i].charset)) t->cols[i].flags |= CDC_COLF_UTF8_TEXT;
     for (size_t i = 0; i < t->ncols && rc == CDC_OK; i++) {
         const char *n = t->col_names[i];
         if (n) {

@@ -18,6 +18,7 @@
 #include <cdc/cdc.h>
 
 #include "decoder.h"
+#include "render.h"
 #include "rows.h"
 #include "tablemap.h"
 #include "util.h"
@@ -28,12 +29,20 @@
 
 /* ---- go-mysql captured TABLE_MAP bodies -------------------------------- */
 
+/* Columns seen with a collation, and those of them marked as text that
+ * renders as UTF-8 (CDC_COLF_UTF8_TEXT, which output.c trusts instead of
+ * looking the collation up per value). */
+static int utf8_cols, other_cols;
+
 static int keep_table(const cdc_table *t, void *ud)
 {
     cdc__buf *b = ud;
     cdc__buf_printf(b, "%s.%s", cdc_table_db(t), cdc_table_name(t));
     for (size_t i = 0; i < cdc_table_column_count(t); i++) {
         const cdc_column *c = cdc_table_column(t, i);
+        bool utf8 = cdc__charset_renders_as_utf8(c->charset);
+        assert_int_equal((c->flags & CDC_COLF_UTF8_TEXT) != 0, utf8);
+        if (c->charset) utf8 ? utf8_cols++ : other_cols++;
         const char *nm = cdc_table_column_name(t, i);
         cdc__buf_printf(b, " %s:%d%s%s", nm ? nm : "?", cdc_table_column_type(t, i),
                         cdc_table_column_is_pk(t, i) ? ":pk" : "",
@@ -112,6 +121,9 @@ static void test_captured_table_maps(void **state)
         snprintf(rel, sizeof rel, "go-mysql/captured/%s", others[i]);
         print_message("%s: %s\n", others[i], table_map_of(rel, &b));
     }
+    /* both kinds came up, each marked as its collation renders */
+    print_message("%d columns of UTF-8 collations, %d of others\n", utf8_cols, other_cols);
+    assert_true(utf8_cols > 0 && other_cols > 0);
     cdc__buf_free(&b);
 }
 
