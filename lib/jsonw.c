@@ -3,12 +3,13 @@
  *
  * This runs for every value of every line `cdc dump` prints, so the
  * common cases take the short road: strings are checked to be valid
- * UTF-8, then copied 16 bytes at a time (SSE2; 8 elsewhere) up to the
- * next byte that needs escaping (control characters, '"', '\\'), and
- * blocks of quotes expanded by SSSE3 shuffles where the CPU has them;
- * doubles are formatted by the Schubfach algorithm (R. Giulietti, "The
- * Schubfach way to render doubles", 2020) instead of printf-and-strtod
- * searches.
+ * UTF-8 and escaped in one pass over blocks of 32 bytes (AVX2, where the
+ * CPU has it: UTF-8 by masks for two-byte letters, else by table
+ * lookups) or 16 (SSE2; 8-byte words elsewhere), blocks of quotes
+ * expanded by SSSE3 shuffles where the CPU has them, short plain text
+ * without the block loop; doubles are formatted by the Schubfach
+ * algorithm (R. Giulietti, "The Schubfach way to render doubles", 2020)
+ * instead of printf-and-strtod searches, their digits by SSE2.
  */
 #include "jsonw.h"
 
