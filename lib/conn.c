@@ -789,10 +789,22 @@ int cdc__conn_ping(cdc__conn *c, cdc__err *err)
 int cdc__conn_query_result(cdc__conn *c, const char *sql, cdc__result **out, cdc__err *err)
 {
     *out = NULL;
+    int rc = cdc__conn_send_query(c, sql, err);
+    return rc ? rc : cdc__conn_read_result(c, out, err);
+}
+
+int cdc__conn_send_query(cdc__conn *c, const char *sql, cdc__err *err)
+{
+    return cdc__conn_write_command(c, CDC_COM_QUERY, sql, strlen(sql), err);
+}
+
+int cdc__conn_read_result(cdc__conn *c, cdc__result **out, cdc__err *err)
+{
+    *out = NULL;
     cdc__result *r;
     if (cdc__result_new(&r, c->alloc)) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
     static const cdc__query_handler h = {.columns = cdc__result_on_columns, .row = cdc__result_on_row, .end = cdc__result_on_end};
-    int rc = cdc__conn_query(c, sql, strlen(sql), &h, r, err);
+    int rc = read_reply(c, &h, r, err);
     if (rc) {
         if (rc == CDC_ERR_NOMEM) cdc__err_set(err, rc, "out of memory storing a result");
         cdc__result_free(r);

@@ -121,6 +121,12 @@ int cdc__conn_stmt_close(cdc__conn *c, uint32_t stmt_id, cdc__err *err);
 /* A query's first result set with columns, stored whole (cdc__result,
  * resultset.h). */
 int cdc__conn_query_result(cdc__conn *c, const char *sql, cdc__result **out, cdc__err *err);
+/* Its two halves, for a query whose reply is wanted later: send_query
+ * writes the COM_QUERY and returns at once (the server runs it
+ * meanwhile); read_result reads that reply as query_result does. Nothing
+ * else may be sent on c in between. */
+int cdc__conn_send_query(cdc__conn *c, const char *sql, cdc__err *err);
+int cdc__conn_read_result(cdc__conn *c, cdc__result **out, cdc__err *err);
 
 /* Runs sql and drops any rows. */
 int cdc__conn_exec(cdc__conn *c, const char *sql, cdc__err *err);

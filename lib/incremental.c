@@ -28,10 +28,13 @@
  * moves @@gtid_binlog_pos when a transaction is written to the binlog,
  * before the engine commits it, so a GTID there may still be invisible
  * to a SELECT: instead the chunk is read in START TRANSACTION WITH
- * CONSISTENT SNAPSHOT, whose binlog point (binlog_snapshot_file and
- * _position) is exactly the boundary of what it sees; low and high
- * watermark are that point, the window is empty, and the chunk goes out
- * when the stream's safe position reaches it.
+ * CONSISTENT SNAPSHOT, whose binlog point P (binlog_snapshot_file and
+ * _position) is exactly the boundary of what it sees: the low watermark.
+ * The high watermark E is the binlog's end (SHOW MASTER STATUS) read
+ * after the SELECT, before COMMIT: every DDL the SELECT saw is before E
+ * (metadata lock), so the chunk, handed out when the stream reaches E,
+ * comes after it, and the lazy definition check (check_ready) covers it
+ * as for the other variants; changes between P and E drop their keys.
  */
 #include "incremental.h"
 
@@ -58,7 +61,7 @@
  * many bytes of row text: rows after that are left for the next chunk. */
 #define CHUNK_BYTES ((size_t)16 << 20)
 
-enum { ST_IDLE, ST_WAIT_LOW, ST_OPEN, ST_HIGH_SEEN, ST_WAIT_POINT, ST_WAIT_GTID, ST_READY, ST_EMIT };
+enum { ST_IDLE, ST_WAIT_LOW, ST_OPEN, ST_HIGH_SEEN, ST_WAIT_END, ST_WAIT_GTID, ST_READY, ST_EMIT };
 
 typedef struct req {
     struct req *next;
@@ -108,6 +111,7 @@ struct cdc__incr {
     char mark_file[512];
     uint64_t mark_off;
     uint64_t table_chunks, table_marks; /* chunks read, watermark rows written, for the log */
+    uint64_t table_checks;              /* information_schema reads of the definition, for the log */
 
     /* the chunk */
     cdc__buf rows;                      /* per row: u32 length, then its lenenc fields */
@@ -128,8 +132,11 @@ struct cdc__incr {
     bool cols_changed;                  /* the chunk's result columns differ from the description */
 
     /* watermarks of read-only mode */
-    char *point_file;
-    uint64_t point_off;
+    char *point_file, *end_file;        /* MariaDB: P, the read view's point, and E, the binlog's end after the read */
+    uint64_t point_off, end_off;
+    bool win_open;                      /* MariaDB: the stream has passed P; its changes are in the window */
+    char chg_file[512];                 /* where the last transaction that changed the current table */
+    uint64_t chg_off;                   /* began (the stream's position before it); "" none */
     cdc__gtid_set lo, win;              /* L, and H minus L: the window's GTIDs */
     cdc__err qerr;
 };
@@ -234,9 +241,10 @@ static void table_end(cdc__incr *in)
     cdc__snap_one_free(in->one);
     in->one = NULL;
     in->have_last = in->table_done = false;
-    in->table_rows = in->table_dropped = in->table_chunks = in->table_marks = 0;
+    in->table_rows = in->table_dropped = in->table_chunks = in->table_marks = in->table_checks = 0;
     in->state = ST_IDLE;
     in->changed = true;
+    in->chg_file[0] = 0;
     cdc__buf_reset(&in->done_key);
     chunk_clear(in);
     req *r = in->queue;
@@ -271,6 +279,7 @@ void cdc__incr_free(cdc__incr *in)
     cdc__free(in->a, in->key_len);
     cdc__free(in->a, in->hash);
     cdc__free(in->a, in->point_file);
+    cdc__free(in->a, in->end_file);
     cdc__gtid_set_free(&in->lo);
     cdc__gtid_set_free(&in->win);
     pthread_mutex_destroy(&in->mu);
@@ -747,6 +756,14 @@ static void on_signal(cdc__incr *in, const char *id, const char *type, const cha
     /* other types (log, snapshot-window-* of other readers...) are not ours */
 }
 
+/* Whether the position is at or after file:off (false while its file is unknown). */
+static bool pos_at_least(const cdc_position *pos, const char *file, uint64_t off)
+{
+    if (!pos->file.len || !file) return false;
+    int c = cdc__binlog_name_cmp(cdc_position_file(pos), file);
+    return c > 0 || (c == 0 && pos->offset >= off);
+}
+
 static int on_change(cdc__incr *in, const cdc_change *c, const cdc__gtid *gid)
 {
     const cdc_table *t = cdc_change_table(c);
@@ -767,8 +784,21 @@ static int on_change(cdc__incr *in, const cdc_change *c, const cdc__gtid *gid)
         }
         return 1;
     }
-    bool window = in->state == ST_OPEN || (in->state == ST_WAIT_GTID && gid->kind != CDC__GTID_NONE &&
-                                           !cdc__gtid_set_contains(&in->lo, gid));
+    /* MariaDB read-only: a transaction that starts at or after P (the
+     * stream's safe position, the end of the one before, has reached P)
+     * is after the read view; cdc__incr_boundary() says so too */
+    if (in->state == ST_WAIT_END && !in->win_open && in->env.dv)
+        in->win_open = pos_at_least(&in->env.dv->safe, in->point_file, in->point_off);
+    if (in->env.dv && in->queue && !strcmp(db, in->queue->db) && !strcmp(name, in->queue->table)) {
+        const char *f = cdc_position_file(&in->env.dv->safe);
+        size_t n = strlen(f);
+        if (n < sizeof in->chg_file) {
+            memcpy(in->chg_file, f, n + 1);
+            in->chg_off = in->env.dv->safe.offset;
+        }
+    }
+    bool window = in->state == ST_OPEN || (in->state == ST_WAIT_END && in->win_open) ||
+                  (in->state == ST_WAIT_GTID && gid->kind != CDC__GTID_NONE && !cdc__gtid_set_contains(&in->lo, gid));
     if (!window || !in->nrows || !in->queue || strcmp(db, in->queue->db) || strcmp(name, in->queue->table)) return 0;
     char op = cdc_change_op(c);
     if (op != 'c' && change_key(in, c, false)) drop_key(in, in->kb.data, in->kb.len);
@@ -778,11 +808,8 @@ static int on_change(cdc__incr *in, const cdc_change *c, const cdc__gtid *gid)
 
 static bool point_reached(const cdc__incr *in, const cdc_position *safe)
 {
-    if (in->state == ST_WAIT_POINT) {
-        if (!safe->file.len) return false;
-        int c = cdc__binlog_name_cmp(cdc_position_file(safe), in->point_file);
-        return c > 0 || (c == 0 && safe->offset >= in->point_off);
-    }
+    /* every transaction up to the binlog's end after the read delivered */
+    if (in->state == ST_WAIT_END) return pos_at_least(safe, in->end_file, in->end_off);
     /* every transaction of the window delivered: those of H not in L
      * (the rest of H is in L, delivered or not, and visible to the read) */
     if (in->state == ST_WAIT_GTID) return safe->gtid_known && cdc__gtid_set_is_subset(&in->win, &safe->gtids);
@@ -812,6 +839,7 @@ static bool still_at_mark(const cdc__incr *in, const cdc_position *safe)
 bool cdc__incr_boundary(cdc__incr *in, const cdc_position *safe)
 {
     if (in->state == ST_READY || in->state == ST_EMIT) return true;
+    if (in->state == ST_WAIT_END && !in->win_open) in->win_open = pos_at_least(safe, in->point_file, in->point_off);
     if (!point_reached(in, safe)) return false;
     if (in->state == ST_HIGH_SEEN) set_mark(in, safe);
     in->state = ST_READY;
@@ -823,7 +851,7 @@ void cdc__incr_query(cdc__incr *in) { in->ddl_seen = true; }
 bool cdc__incr_pending(cdc__incr *in)
 {
     if (in->state == ST_READY || in->state == ST_EMIT) return true;
-    if (in->state == ST_WAIT_POINT || in->state == ST_WAIT_GTID) return true; /* checked against the position */
+    if (in->state == ST_WAIT_END || in->state == ST_WAIT_GTID) return true; /* checked against the position */
     if (in->state != ST_IDLE) return false;
     pthread_mutex_lock(&in->mu);
     bool any = in->inbox || in->ctl_stop || in->ctl_stop_all || in->ctl_pause || in->ctl_resume;
@@ -1074,6 +1102,35 @@ static int maria_point(cdc__incr *in)
     return rc;
 }
 
+/* E: the binlog's end (SHOW MASTER STATUS, BINLOG MONITOR on MariaDB
+ * 10.5 and later, as the stream's start from "now" needs), exact: the
+ * server reads it under the binlog's lock, between two writes. */
+static int maria_end(cdc__incr *in)
+{
+    cdc__result *r = NULL;
+    int rc = cdc__conn_query_result(in->conn, "SHOW MASTER STATUS", &r, &in->qerr);
+    if (rc) {
+        cdc__err_prefix(&in->qerr, "SHOW MASTER STATUS (read-only incremental snapshots on MariaDB need BINLOG "
+                                   "MONITOR)");
+        return rc;
+    }
+    int fcol = cdc__result_col(r, "File"), pcol = cdc__result_col(r, "Position");
+    const char *file = cdc__result_rows(r) && fcol >= 0 ? cdc__result_get(r, 0, (size_t)fcol) : NULL;
+    const char *pos = cdc__result_rows(r) && pcol >= 0 ? cdc__result_get(r, 0, (size_t)pcol) : NULL;
+    uint64_t off = 0;
+    if (!file || !*file || !pos || !cdc__parse_u64(pos, strlen(pos), &off))
+        rc = cdc__err_set(&in->qerr, CDC_ERR_SERVER, "SHOW MASTER STATUS shows no binlog file and position "
+                                                     "(is the binary log on?)");
+    if (!rc) {
+        cdc__free(in->a, in->end_file);
+        if (!(in->end_file = cdc__strndup(in->a, file, strlen(file))))
+            rc = cdc__err_set(&in->qerr, CDC_ERR_NOMEM, "out of memory");
+        in->end_off = off;
+    }
+    cdc__result_free(r);
+    return rc;
+}
+
 static int unesc(const char *s, size_t n, cdc__buf *out)
 {
     for (size_t i = 0; i < n; i++) {
@@ -1178,7 +1235,7 @@ static int read_chunk(cdc__incr *in, const cdc_position *safe)
             ilog(in, 2, CDC_OK, "incremental snapshot of %s.%s%s%s: chunks of %" PRIu64 " rows, %s", q->db, q->table,
                  q->cond ? " where " : "", q->cond ? q->cond : "", in->chunk_size,
                  !in->read_only ? "watermarks in the signal table"
-                 : in->mariadb  ? "read-only (each chunk's consistent-snapshot point)"
+                 : in->mariadb  ? "read-only (consistent-snapshot point and binlog end watermarks)"
                                 : "read-only (gtid_executed watermarks)");
     }
     if (!rc) rc = save_start(in);
@@ -1206,12 +1263,43 @@ static int read_chunk(cdc__incr *in, const cdc_position *safe)
         }
         if (rc) in->at_mark = open; /* a failed read moves nothing: the next try may start there */
     } else if (in->mariadb) {
-        rc = run_sql(in, "START TRANSACTION WITH CONSISTENT SNAPSHOT");
-        if (!rc) rc = maria_point(in);
+        /* The read view's point P is the low watermark: every transaction
+         * before it in the binlog is visible to the SELECT, none after it.
+         * MariaDB sends a transaction to the stream once it is in the
+         * binlog, before the engine commits it: if the stream has already
+         * delivered a change of the table from a transaction that begins
+         * at or after P, the read cannot see that change, which came
+         * before the chunk; read again a moment later (P moves on as the
+         * engine commits). Other transactions after P (other tables,
+         * binlog checkpoints, a rotation) do not matter: the stream is
+         * held while the chunk is read, and they change no row of it. */
+        for (int i = 0; !rc; i++) {
+            rc = run_sql(in, "START TRANSACTION WITH CONSISTENT SNAPSHOT");
+            if (!rc) rc = maria_point(in);
+            if (rc || !in->chg_file[0] || cdc__binlog_name_cmp(in->chg_file, in->point_file) < 0 ||
+                (!cdc__binlog_name_cmp(in->chg_file, in->point_file) && in->chg_off < in->point_off))
+                break;
+            rc = run_sql(in, "COMMIT");
+            if (!rc && i == 5000)
+                rc = cdc__err_set(&in->qerr, CDC_ERR_TIMEOUT, "transactions the stream delivered did not reach a "
+                                                              "consistent snapshot's binlog point within 5 s");
+            struct timespec ts = {0, 1000000L};
+            if (!rc) nanosleep(&ts, NULL);
+        }
         if (!rc) rc = select_chunk(in);
+        /* The high watermark E: the binlog's end, read after the SELECT
+         * and before COMMIT. A DDL holds the table's metadata lock until
+         * it is written to the binlog, and the SELECT takes a lock that
+         * conflicts with it, kept until COMMIT: a DDL the SELECT saw is
+         * before E, one it did not see waits for the COMMIT and comes
+         * after E. */
+        if (!rc) rc = maria_end(in);
         int c = run_sql(in, "COMMIT");
         if (!rc) rc = c;
-        if (!rc) in->state = ST_WAIT_POINT;
+        if (!rc) {
+            in->win_open = pos_at_least(safe, in->point_file, in->point_off);
+            in->state = ST_WAIT_END;
+        }
     } else {
         /* MySQL streams a transaction once it is in the binlog, which is
          * before the engine commits it; it is in gtid_executed only after.
@@ -1244,19 +1332,6 @@ static int read_chunk(cdc__incr *in, const cdc_position *safe)
     return rc;
 }
 
-/* Whether the table's definition is read again right after each chunk's
- * SELECT: only for MariaDB's read-only chunks, whose point (taken before
- * the SELECT) can come before a DDL the SELECT already saw. Otherwise a
- * DDL the SELECT could see is in the binlog before the chunk's high
- * watermark (MySQL's read-only variant: in its GTID set H): a DDL holds
- * the table's metadata lock until it is written to the binlog, and the
- * SELECT waits for that lock. The stream therefore streams the DDL
- * (cdc__incr_query) before the chunk is ready, and the check waits until
- * then and is made only when a statement that may be DDL came: one
- * query of information_schema per chunk cost the server more than the
- * chunk's rows (docs/performance.md, "Incremental snapshots"). */
-static bool check_at_once(const cdc__incr *in) { return in->read_only && in->mariadb; }
-
 /* Drops the chunk and the table's description after a DDL: the chunk is
  * read again from the key it started after, with the new definition. */
 static int reread(cdc__incr *in)
@@ -1287,21 +1362,32 @@ static int reread(cdc__incr *in)
 }
 
 /* read_chunk(), and on a server error of a changed definition (1054
- * unknown column, 1412, 1146 no such table), or always when
- * check_at_once(), the table's definition read again: an ALTER that
+ * unknown column, 1412, 1146 no such table) or result columns unlike the
+ * description, the table's definition read again: an ALTER that
  * committed before that makes the chunk go again from the same key with
  * the new definition, so no row of the old columns comes after the DDL
- * in the stream; one that commits later comes after the chunk. */
+ * in the stream; one that commits later comes after the chunk.
+ * Otherwise the definition is checked only when the chunk is ready and
+ * a statement that may be DDL was streamed (check_ready): in every
+ * variant a DDL the chunk's SELECT could see is in the binlog before the
+ * chunk's high watermark (signal table: the high row; MySQL read-only:
+ * its GTID set H; MariaDB read-only: the binlog's end E read after the
+ * SELECT), because a DDL holds the table's metadata lock until it is
+ * written to the binlog and the SELECT waits for that lock. The stream
+ * therefore streams the DDL (cdc__incr_query) before the chunk is
+ * ready. One query of information_schema per chunk cost the server more
+ * than the chunk's rows (docs/performance.md, "Incremental snapshots"). */
 static int next_chunk(cdc__incr *in, const cdc_position *safe)
 {
     for (int attempt = 0;; attempt++) {
         int rc = read_chunk(in, safe);
         unsigned se = rc ? in->qerr.server_errno : 0;
         if (rc && !in->cols_changed && se != 1054 && se != 1412 && se != 1146) return rc;
-        if (!in->one || (!rc && !check_at_once(in))) return rc;
+        if (!in->one || !rc) return rc;
         in->ddl_seen = false;
         bool changed = false;
         cdc__err ce = {0};
+        in->table_checks++;
         int c2 = cdc__snap_one_changed(in->one, in->conn, &changed, &ce);
         if (c2) {
             if (!rc) in->qerr = ce;
@@ -1328,6 +1414,7 @@ static int check_ready(cdc__incr *in, bool *again)
     in->ddl_seen = false;
     bool changed = false;
     int rc = connect(in);
+    in->table_checks++;
     if (!rc) rc = cdc__snap_one_changed(in->one, in->conn, &changed, &in->qerr);
     if (rc || !changed) return rc;
     ilog(in, 1, CDC_OK, "incremental snapshot of %s.%s: the table's definition changed (DDL) before chunk %" PRIu64
@@ -1390,9 +1477,9 @@ static int service(cdc__incr *in, const cdc_position *safe, bool in_txn, cdc_str
     take_inbox(in);
     if (in_txn) return CDC_OK;
     for (;;) {
-        if ((in->state == ST_WAIT_POINT || in->state == ST_WAIT_GTID) && point_reached(in, safe))
+        if ((in->state == ST_WAIT_END || in->state == ST_WAIT_GTID) && point_reached(in, safe))
             in->state = ST_READY;
-        if (in->state == ST_READY && in->ddl_seen && in->nrows && !check_at_once(in)) {
+        if (in->state == ST_READY && in->ddl_seen && in->nrows) {
             bool again;
             int rc = check_ready(in, &again);
             if (rc) {
@@ -1425,8 +1512,9 @@ static int service(cdc__incr *in, const cdc_position *safe, bool in_txn, cdc_str
             if (in->table_done) {
                 ilog(in, 2, CDC_OK, "incremental snapshot of %s.%s done: %" PRIu64 " rows (%" PRIu64 " rows read "
                                     "were dropped: their keys changed while their chunk was read); %" PRIu64
-                                    " chunks, %" PRIu64 " watermark rows written", in->queue->db,
-                     in->queue->table, in->table_rows, in->table_dropped, in->table_chunks, in->table_marks);
+                                    " chunks, %" PRIu64 " watermark rows written, %" PRIu64 " definition checks",
+                     in->queue->db, in->queue->table, in->table_rows, in->table_dropped, in->table_chunks,
+                     in->table_marks, in->table_checks);
                 table_end(in);
             }
             return CHUNK_OUT;

@@ -3,12 +3,13 @@
  *
  * This runs for every value of every line `cdc dump` prints, so the
  * common cases take the short road: strings are checked to be valid
- * UTF-8, then copied 16 bytes at a time (SSE2; 8 elsewhere) up to the
- * next byte that needs escaping (control characters, '"', '\\'), and
- * blocks of quotes expanded by SSSE3 shuffles where the CPU has them;
- * doubles are formatted by the Schubfach algorithm (R. Giulietti, "The
- * Schubfach way to render doubles", 2020) instead of printf-and-strtod
- * searches.
+ * UTF-8 and escaped in one pass over blocks of 32 bytes (AVX2, where the
+ * CPU has it: UTF-8 by masks for two-byte letters, else by table
+ * lookups) or 16 (SSE2; 8-byte words elsewhere), blocks of quotes
+ * expanded by SSSE3 shuffles where the CPU has them, short plain text
+ * without the block loop; doubles are formatted by the Schubfach
+ * algorithm (R. Giulietti, "The Schubfach way to render doubles", 2020)
+ * instead of printf-and-strtod searches, their digits by SSE2.
  */
 #include "jsonw.h"
 
@@ -511,6 +512,69 @@ static inline __attribute__((target("ssse3"))) uint8_t *expand_quotes(uint8_t *o
 #define HAVE_SSSE3_ROAD 0
 #endif
 
+/*
+ * The escapes of one 16-byte block x read from p (nb of its bytes count,
+ * the rest are plain padding): a block whose escapes are all '"' or
+ * '\\' by expand_quotes (`shuffle`: only true in the roads compiled for
+ * SSSE3 or later), others one escape at a time through the mask `esc`.
+ * The walk loads up to 32 bytes from p: unless `padded` (p lies in a
+ * buffer of at least 32 bytes), a block with fewer than 32 bytes of input
+ * from p is first copied into pad (32 bytes). Room is reserved by the
+ * caller. Returns the new end of the output.
+ */
+static inline __attribute__((always_inline)) uint8_t *escape_block(uint8_t *o, const uint8_t *p, size_t avail,
+                                                                   __m128i x, unsigned esc, size_t nb,
+                                                                   uint8_t *pad, bool padded, bool shuffle)
+{
+#if HAVE_SSSE3_ROAD
+    if (shuffle && esc == sse_quote(x)) return expand_quotes(o, x, esc, nb);
+#else
+    (void)shuffle;
+#endif
+    if (!padded && avail < 32) {
+        _mm_storeu_si128((__m128i *)(void *)pad, x);
+        _mm_storeu_si128((__m128i *)(void *)(pad + 16), _mm_set1_epi8('a'));
+        p = pad;
+    }
+    size_t k = 0;
+    do {
+        size_t j = (size_t)__builtin_ctz(esc);
+        _mm_storeu_si128((__m128i *)(void *)o, _mm_loadu_si128((const __m128i *)(const void *)(p + k)));
+        o += j - k;
+        if (p[j] >= 0x20) { /* '"' or '\\': the byte itself goes with the next copy */
+            *o++ = '\\';
+            k = j;
+        } else {
+            o = put_escape(o, p[j]);
+            k = j + 1;
+        }
+        esc &= esc - 1;
+    } while (esc);
+    _mm_storeu_si128((__m128i *)(void *)o, _mm_loadu_si128((const __m128i *)(const void *)(p + k)));
+    return o + nb - k;
+}
+
+/* Makes room for a block of nb bytes with the escapes `esc` at p: every
+ * escape adds at most 5, the exact count only when that much room is not
+ * there (x86-64's baseline has no popcnt). rest: the input left from p. */
+static inline __attribute__((always_inline)) int room_for_escapes(cdc__buf *out, uint8_t **o, const uint8_t *p,
+                                                                  uint32_t esc, size_t rest)
+{
+    if (out->cap - (size_t)(*o - out->data) >= rest + 1 + ESC_SLACK + 160) return CDC_OK;
+    size_t add = 0;
+    for (uint32_t e = esc; e; e &= e - 1) {
+        uint8_t c = p[__builtin_ctz(e)];
+        add += c >= 0x20 || short_escape[c] ? 1 : 5;
+    }
+    size_t need = rest + 1 + ESC_SLACK + add;
+    if (out->cap - (size_t)(*o - out->data) < need) {
+        out->len = (size_t)(*o - out->data);
+        if (cdc__buf_reserve(out, need)) return CDC_ERR_NOMEM;
+        *o = out->data + out->len;
+    }
+    return CDC_OK;
+}
+
 /* `shuffle`: blocks of quotes go through expand_quotes (only true in
  * render_ssse3, compiled for SSSE3). */
 static inline __attribute__((always_inline)) int render_sse(cdc__buf *out, const uint8_t *s, size_t len,
@@ -544,54 +608,11 @@ static inline __attribute__((always_inline)) int render_sse(cdc__buf *out, const
             i += nb;
             continue;
         }
-        /* every escape adds at most 5: the exact count only when that
-         * much room is not there (x86-64's baseline has no popcnt) */
-        if (out->cap - (size_t)(o - out->data) < rest + 1 + ESC_SLACK + 80) {
-            size_t add = 0;
-            for (unsigned e = esc; e; e &= e - 1) {
-                uint8_t c = p[__builtin_ctz(e)];
-                add += c >= 0x20 || short_escape[c] ? 1 : 5;
-            }
-            size_t need = rest + 1 + ESC_SLACK + add;
-            if (out->cap - (size_t)(o - out->data) < need) {
-                out->len = (size_t)(o - out->data);
-                if (cdc__buf_reserve(out, need)) {
-                    out->len = start;
-                    return CDC_ERR_NOMEM;
-                }
-                o = out->data + out->len;
-            }
+        if (room_for_escapes(out, &o, p, esc, rest)) {
+            out->len = start;
+            return CDC_ERR_NOMEM;
         }
-#if HAVE_SSSE3_ROAD
-        if (shuffle && esc == sse_quote(x)) {
-            o = expand_quotes(o, x, esc, nb);
-            i += nb;
-            continue;
-        }
-#else
-        (void)shuffle;
-#endif
-        if (rest < 32 && p != pad) { /* the loads below read up to 32 bytes from p */
-            _mm_storeu_si128((__m128i *)(void *)pad, x);
-            _mm_storeu_si128((__m128i *)(void *)(pad + 16), _mm_set1_epi8('a'));
-            p = pad;
-        }
-        size_t k = 0;
-        do {
-            size_t j = (size_t)__builtin_ctz(esc);
-            _mm_storeu_si128((__m128i *)(void *)o, _mm_loadu_si128((const __m128i *)(const void *)(p + k)));
-            o += j - k;
-            if (p[j] >= 0x20) { /* '"' or '\\': the byte itself goes with the next copy */
-                *o++ = '\\';
-                k = j;
-            } else {
-                o = put_escape(o, p[j]);
-                k = j + 1;
-            }
-            esc &= esc - 1;
-        } while (esc);
-        _mm_storeu_si128((__m128i *)(void *)o, _mm_loadu_si128((const __m128i *)(const void *)(p + k)));
-        o += nb - k;
+        o = escape_block(o, p, rest, x, esc, nb, pad, p == pad, shuffle);
         i += nb;
     }
     if (carry) { /* a lead byte ended the text */
@@ -602,6 +623,204 @@ static inline __attribute__((always_inline)) int render_sse(cdc__buf *out, const
     out->len = (size_t)(o - out->data);
     return CDC_OK;
 }
+
+#if HAVE_SSSE3_ROAD
+#include <immintrin.h>
+#define HAVE_AVX2_ROAD 1
+
+/*
+ * The same pass over 32-byte blocks (AVX2): UTF-8 checked by table
+ * lookups (utf8_block_errors, below) instead of masks and a walk over
+ * sequences, and a block with escapes escaped as two 16-byte halves by
+ * escape_block, as the 16-byte roads escape theirs. The last block is
+ * read from a copy padded with plain bytes. Only called where the CPU
+ * has AVX2.
+ */
+static inline __attribute__((target("avx2"))) unsigned avx_escape(__m256i x)
+{
+    __m256i ctl = _mm256_cmpeq_epi8(_mm256_min_epu8(x, _mm256_set1_epi8(0x1f)), x); /* x <= 0x1f */
+    __m256i q = _mm256_cmpeq_epi8(x, _mm256_set1_epi8('"'));
+    __m256i b = _mm256_cmpeq_epi8(x, _mm256_set1_epi8('\\'));
+    return (unsigned)_mm256_movemask_epi8(_mm256_or_si256(ctl, _mm256_or_si256(q, b)));
+}
+
+/*
+ * UTF-8 checked 32 bytes at a time by table lookups, without a branch or
+ * a walk over sequences (the method of J. Keiser and D. Lemire,
+ * "Validating UTF-8 in less than one instruction per byte", 2021). Each
+ * error is a combination of the high and low nibbles of the byte before
+ * (prev1) and the high nibble of the byte: each of three 16-entry tables
+ * gives, per nibble, the errors it allows, and a bit set in all three is
+ * an error. TWO_CONTS (a continuation after a continuation) is an error
+ * exactly where the byte is not the third or fourth of a sequence (the
+ * byte two back is a lead of 3 or 4 bytes, or three back of 4), so it is
+ * compared with that instead. A text that ends inside a sequence is
+ * caught by the padding of the last block, or, when the last block is
+ * whole, by a look at its last three bytes.
+ */
+#define U8_TOO_SHORT 0x01  /* a lead, then no continuation */
+#define U8_TOO_LONG 0x02   /* ASCII, then a continuation */
+#define U8_OVERLONG_3 0x04 /* E0, then 80..9F */
+#define U8_TOO_LARGE 0x08  /* F4, then 90..BF; F5..FF, then 90..BF */
+#define U8_SURROGATE 0x10  /* ED, then A0..BF */
+#define U8_OVERLONG_2 0x20 /* C0 or C1, then a continuation */
+#define U8_TOO_LARGE_1000 0x40 /* F5..FF, then 80..8F */
+#define U8_OVERLONG_4 0x40 /* F0, then 80..8F */
+#define U8_TWO_CONTS 0x80  /* a continuation, then another */
+#define U8_ANY (U8_TOO_SHORT | U8_TOO_LONG | U8_TWO_CONTS)
+
+/* The three tables (broadcast to both 16-byte halves, within which
+ * vpshufb looks up): by the high nibble of the byte before, by its low nibble, and by
+ * the high nibble of the byte itself. */
+#define U8_HIGH1                                                                                               \
+    U8_TOO_LONG, U8_TOO_LONG, U8_TOO_LONG, U8_TOO_LONG, U8_TOO_LONG, U8_TOO_LONG, U8_TOO_LONG, U8_TOO_LONG,    \
+        U8_TWO_CONTS, U8_TWO_CONTS, U8_TWO_CONTS, U8_TWO_CONTS, U8_TOO_SHORT | U8_OVERLONG_2, U8_TOO_SHORT,    \
+        U8_TOO_SHORT | U8_OVERLONG_3 | U8_SURROGATE, U8_TOO_SHORT | U8_TOO_LARGE | U8_TOO_LARGE_1000 | U8_OVERLONG_4
+#define U8_BIG (U8_ANY | U8_TOO_LARGE | U8_TOO_LARGE_1000) /* F5..FF */
+#define U8_LOW1                                                                                                \
+    U8_ANY | U8_OVERLONG_3 | U8_OVERLONG_2 | U8_OVERLONG_4, U8_ANY | U8_OVERLONG_2, U8_ANY, U8_ANY,           \
+        U8_ANY | U8_TOO_LARGE, U8_BIG, U8_BIG, U8_BIG, U8_BIG, U8_BIG, U8_BIG, U8_BIG, U8_BIG,                 \
+        U8_BIG | U8_SURROGATE, U8_BIG, U8_BIG
+#define U8_CONT (U8_TOO_LONG | U8_OVERLONG_2 | U8_TWO_CONTS)
+#define U8_HIGH2                                                                                               \
+    U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT,          \
+        U8_TOO_SHORT, U8_CONT | U8_OVERLONG_3 | U8_TOO_LARGE_1000 | U8_OVERLONG_4,                             \
+        U8_CONT | U8_OVERLONG_3 | U8_TOO_LARGE, U8_CONT | U8_SURROGATE | U8_TOO_LARGE,                         \
+        U8_CONT | U8_SURROGATE | U8_TOO_LARGE, U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT
+static const uint8_t u8_tables[3][16] __attribute__((aligned(16))) = {{U8_HIGH1}, {U8_LOW1}, {U8_HIGH2}};
+
+/* The errors of block x whose 32 bytes before are prev: zero if none. */
+static inline __attribute__((target("avx2"))) __m256i utf8_block_errors(__m256i x, __m256i prev, __m256i t_high1,
+                                                                          __m256i t_low1, __m256i t_high2)
+{
+    const __m256i nib = _mm256_set1_epi8(0x0f);
+    __m256i t = _mm256_permute2x128_si256(prev, x, 0x21); /* prev's high half, x's low half */
+    __m256i p1 = _mm256_alignr_epi8(x, t, 15), p2 = _mm256_alignr_epi8(x, t, 14), p3 = _mm256_alignr_epi8(x, t, 13);
+    __m256i e = _mm256_and_si256(
+        _mm256_and_si256(_mm256_shuffle_epi8(t_high1, _mm256_and_si256(_mm256_srli_epi16(p1, 4), nib)),
+                         _mm256_shuffle_epi8(t_low1, _mm256_and_si256(p1, nib))),
+        _mm256_shuffle_epi8(t_high2, _mm256_and_si256(_mm256_srli_epi16(x, 4), nib)));
+    /* >= 0x80 where p2 >= E0 or p3 >= F0: a third or fourth byte */
+    __m256i must = _mm256_or_si256(_mm256_subs_epu8(p2, _mm256_set1_epi8(0x60)),
+                                   _mm256_subs_epu8(p3, _mm256_set1_epi8(0x70)));
+    return _mm256_xor_si256(e, _mm256_and_si256(must, _mm256_set1_epi8((char)0x80)));
+}
+
+__attribute__((target("avx2"))) static int render_avx2(cdc__buf *out, const uint8_t *s, size_t len)
+{
+    size_t start = out->len;
+    uint8_t *o = out->data + out->len;
+    *o++ = '"';
+    uint8_t pad[64];
+    size_t i = 0;
+    const __m256i t_high1 = _mm256_broadcastsi128_si256(_mm_load_si128((const __m128i *)(const void *)u8_tables[0]));
+    const __m256i t_low1 = _mm256_broadcastsi128_si256(_mm_load_si128((const __m128i *)(const void *)u8_tables[1]));
+    const __m256i t_high2 = _mm256_broadcastsi128_si256(_mm_load_si128((const __m128i *)(const void *)u8_tables[2]));
+    /* the constants of the two-byte check, set once: the empty asm hides
+     * their values, so the compiler keeps them in registers instead of
+     * making them again (three instructions each) in every block */
+    __m256i c_m63 = _mm256_set1_epi8(-63), c_m32 = _mm256_set1_epi8(-32), c_m64 = _mm256_set1_epi8(-64);
+    __asm__("" : "+x"(c_m63), "+x"(c_m32), "+x"(c_m64));
+    __m256i prev = _mm256_setzero_si256(), err = _mm256_setzero_si256();
+    /* carry: the block before ended with the lead of a two-byte sequence;
+     * open: it was checked by the lookups and its last 3 bytes are not
+     * all ASCII (a longer sequence may run on into this block) */
+    unsigned carry = 0;
+    bool open = false;
+    while (i < len) {
+        const uint8_t *p = s + i;
+        size_t rest = len - i, nb = 32;
+        if (rest < 32) {
+            const __m256i plain = _mm256_set1_epi8('a');
+            _mm256_storeu_si256((__m256i *)(void *)pad, plain);
+            _mm256_storeu_si256((__m256i *)(void *)(pad + 32), plain);
+            if (rest >= 16) { /* two overlapping 16-byte moves */
+                _mm_storeu_si128((__m128i *)(void *)pad, _mm_loadu_si128((const __m128i *)(const void *)p));
+                _mm_storeu_si128((__m128i *)(void *)(pad + rest - 16),
+                                 _mm_loadu_si128((const __m128i *)(const void *)(p + rest - 16)));
+            } else {
+                cdc__copy_short(pad, p, rest);
+            }
+            p = pad;
+            nb = rest;
+        }
+        __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)p);
+        unsigned hi = (unsigned)_mm256_movemask_epi8(x), esc = avx_escape(x);
+        /* A block of ASCII and two-byte sequences after a block that
+         * ended outside a longer one is checked by its masks, as the
+         * 16-byte roads check theirs (the continuations are exactly the
+         * bytes after the leads, counting a lead that ended the block
+         * before); other blocks with non-ASCII bytes, or into which a
+         * sequence may run, by the lookups. */
+        if (hi | carry | open) {
+            bool masks_ok = false;
+            if (!open) {
+                /* as signed bytes: leads are -62..-33, continuations -128..-65 */
+                unsigned lead = (unsigned)_mm256_movemask_epi8(
+                    _mm256_and_si256(_mm256_cmpgt_epi8(x, c_m63), _mm256_cmpgt_epi8(c_m32, x)));
+                unsigned cont = (unsigned)_mm256_movemask_epi8(_mm256_cmpgt_epi8(c_m64, x));
+                if ((lead | cont) == hi && ((lead << 1) | carry) == cont) {
+                    carry = lead >> 31;
+                    masks_ok = true;
+                }
+            }
+            if (!masks_ok) {
+                err = _mm256_or_si256(err, utf8_block_errors(x, prev, t_high1, t_low1, t_high2));
+                carry = 0;
+                open = (hi >> 29) != 0;
+            } else {
+                open = false;
+            }
+        }
+        prev = x;
+        if (!esc) {
+            /* the room: rest + 1 + ESC_SLACK, so a short last block stores 16 */
+            if (nb > 16)
+                _mm256_storeu_si256((__m256i *)(void *)o, x);
+            else
+                _mm_storeu_si128((__m128i *)(void *)o, _mm256_castsi256_si128(x));
+            o += nb;
+            i += nb;
+            continue;
+        }
+        if (room_for_escapes(out, &o, p, esc, rest)) {
+            out->len = start;
+            return CDC_ERR_NOMEM;
+        }
+        bool padded = p == pad;
+        if (esc & 0xffff)
+            o = escape_block(o, p, rest, _mm256_castsi256_si128(x), esc & 0xffff, nb < 16 ? nb : 16, pad, padded,
+                             true);
+        else {
+            _mm_storeu_si128((__m128i *)(void *)o, _mm256_castsi256_si128(x));
+            o += nb < 16 ? nb : 16;
+        }
+        if (nb > 16) {
+            __m128i h = _mm256_extracti128_si256(x, 1);
+            if (esc >> 16)
+                o = escape_block(o, p + 16, rest - 16, h, esc >> 16, nb - 16, pad, padded, true);
+            else {
+                _mm_storeu_si128((__m128i *)(void *)o, h);
+                o += nb - 16;
+            }
+        }
+        i += nb;
+    }
+    /* a whole last block ending inside a sequence (a padded one fails on
+     * its padding) */
+    bool cut = carry || (open && (s[len - 1] >= 0xc0 || (len >= 2 && s[len - 2] >= 0xe0) ||
+                                  (len >= 3 && s[len - 3] >= 0xf0)));
+    if (!_mm256_testz_si256(err, err) || cut) {
+        out->len = start;
+        return CDC_ERR_CHARSET;
+    }
+    *o++ = '"';
+    out->len = (size_t)(o - out->data);
+    return CDC_OK;
+}
+#else
+#define HAVE_AVX2_ROAD 0
+#endif
 
 static int render_sse2(cdc__buf *out, const uint8_t *s, size_t len) { return render_sse(out, s, len, false); }
 #if HAVE_SSSE3_ROAD
@@ -620,14 +839,60 @@ static inline int reserve_string(cdc__buf *out, size_t len)
     return CDC_OK;
 }
 
+#if HAVE_SSE2
+/*
+ * Short plain text (4 to 32 bytes of ASCII with nothing to escape: most
+ * names and short values), without the block loop's set-up: the text as
+ * two overlapping pieces of 4, 8 or 16 bytes, one check of both, and two
+ * stores. Returns false (nothing written) for other text. Room for
+ * len + 2 is there (reserve_string).
+ */
+static inline bool render_short_plain(cdc__buf *out, const uint8_t *s, size_t len)
+{
+    uint8_t *o = out->data + out->len;
+    if (len > 16) {
+        if (len > 32) return false;
+        __m128i a = _mm_loadu_si128((const __m128i *)(const void *)s);
+        __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(s + len - 16));
+        if (sse_high(_mm_or_si128(a, b)) || (sse_escape(a) | sse_escape(b))) return false;
+        _mm_storeu_si128((__m128i *)(void *)(o + 1), a);
+        _mm_storeu_si128((__m128i *)(void *)(o + 1 + len - 16), b);
+    } else if (len >= 8) {
+        uint64_t a = load8(s), b = load8(s + len - 8);
+        if (!word_ascii(a | b)) return false;
+        __m128i x = _mm_set_epi64x((long long)b, (long long)a);
+        if (sse_escape(x)) return false;
+        memcpy(o + 1, &a, 8);
+        memcpy(o + 1 + len - 8, &b, 8);
+    } else if (len >= 4) {
+        uint32_t a, b;
+        memcpy(&a, s, 4);
+        memcpy(&b, s + len - 4, 4);
+        if ((a | b) & 0x80808080u) return false;
+        if (sse_escape(_mm_cvtsi64_si128((long long)((uint64_t)b << 32 | a)))) return false;
+        memcpy(o + 1, &a, 4);
+        memcpy(o + 1 + len - 4, &b, 4);
+    } else {
+        return false;
+    }
+    o[0] = '"';
+    o[len + 1] = '"';
+    out->len += len + 2;
+    return true;
+}
+#endif
+
 /* Text is almost always valid: checking that first lets the copy stop at
  * ASCII specials only, instead of at every non-ASCII character. */
 int cdc__render_utf8_string(cdc__buf *out, const uint8_t *s, size_t len)
 {
     if (reserve_string(out, len)) return CDC_ERR_NOMEM;
 #if HAVE_SSE2
+    if (render_short_plain(out, s, len)) return CDC_OK;
 #if HAVE_SSSE3_ROAD
-    int rc = __builtin_cpu_supports("ssse3") ? render_ssse3(out, s, len) : render_sse2(out, s, len);
+    int rc = __builtin_cpu_supports("avx2")    ? render_avx2(out, s, len)
+             : __builtin_cpu_supports("ssse3") ? render_ssse3(out, s, len)
+                                               : render_sse2(out, s, len);
 #else
     int rc = render_sse2(out, s, len);
 #endif
@@ -645,6 +910,27 @@ int cdc__render_utf8_string_sse2(cdc__buf *out, const uint8_t *s, size_t len)
     return rc == CDC_ERR_CHARSET ? render_any(out, s, len) : rc;
 #else
     return cdc__render_utf8_string_portable(out, s, len);
+#endif
+}
+
+int cdc__render_utf8_string_ssse3(cdc__buf *out, const uint8_t *s, size_t len)
+{
+#if HAVE_SSE2 && HAVE_SSSE3_ROAD
+    if (__builtin_cpu_supports("ssse3")) {
+        if (reserve_string(out, len)) return CDC_ERR_NOMEM;
+        int rc = render_ssse3(out, s, len);
+        return rc == CDC_ERR_CHARSET ? render_any(out, s, len) : rc;
+    }
+#endif
+    return cdc__render_utf8_string_sse2(out, s, len);
+}
+
+bool cdc__render_has_avx2(void)
+{
+#if HAVE_SSE2 && HAVE_AVX2_ROAD
+    return __builtin_cpu_supports("avx2");
+#else
+    return false;
 #endif
 }
 
@@ -967,7 +1253,7 @@ static void schubfach(uint64_t c, int q, uint64_t *s_out, int *k_out)
  * are printed one byte to the right and the integer ones moved left over
  * the gap for the point, with no copy through a second buffer.
  */
-static size_t put_scaled(char *buf, bool neg, uint64_t s, int k)
+static size_t put_scaled_portable(char *buf, bool neg, uint64_t s, int k)
 {
     while (s % 10000 == 0) { s /= 10000; k += 4; }
     if (s % 100 == 0) { s /= 100; k += 2; }
@@ -990,7 +1276,97 @@ static size_t put_scaled(char *buf, bool neg, uint64_t s, int k)
     return layout(buf, neg, digits, n, decpt);
 }
 
-size_t cdc__fmt_double(char *buf, double d)
+#if HAVE_SSE2
+/*
+ * The 16 digits of r < 10^16 (leading zeros included) as ASCII, by SSE2:
+ * r's four groups of 4 digits (divisions by constants), each group g
+ * four times in a 64-bit half as 4g; per 16-bit lane, floor(g / 1000),
+ * floor(g / 100), floor(g / 10) and g come out of two multiply-highs,
+ * the first by about 2^(16+e) / 10^j (8389 = ceil(2^23 / 1000), 5243 =
+ * ceil(2^19 / 100), 13108 = ceil(2^17 / 10), 2^15), the second by
+ * 2^(16-e') as a right shift by e' (exact for every g < 10^4; checked for
+ * all of them when this was written, and test_double_* compare each
+ * text with the portable and the printf roads). Each digit is then its
+ * lane less 10 times the lane before it, in the same group.
+ */
+static inline __m128i digits16_sse2(uint64_t r)
+{
+    uint64_t hi8 = r / 100000000u, lo8 = r - hi8 * 100000000u;
+    uint32_t a = (uint32_t)hi8 / 10000u, b = (uint32_t)hi8 - a * 10000u;
+    uint32_t c = (uint32_t)lo8 / 10000u, d = (uint32_t)lo8 - c * 10000u;
+    /* 4a, 4b, 4c, 4d in 16-bit lanes 0..3, then each four times */
+    uint64_t w = (uint64_t)(a | b << 16) << 2 | (uint64_t)(c | d << 16) << 34;
+    __m128i t = _mm_cvtsi64_si128((long long)w);
+    t = _mm_unpacklo_epi16(t, t);
+    __m128i x0 = _mm_unpacklo_epi32(t, t), x1 = _mm_unpackhi_epi32(t, t);
+    const __m128i mul = _mm_setr_epi16(8389, 5243, 13108, -32768, 8389, 5243, 13108, -32768);
+    const __m128i shift = _mm_setr_epi16(128, 2048, 8192, -32768, 128, 2048, 8192, -32768);
+    __m128i q0 = _mm_mulhi_epu16(_mm_mulhi_epu16(x0, mul), shift);
+    __m128i q1 = _mm_mulhi_epu16(_mm_mulhi_epu16(x1, mul), shift);
+    const __m128i ten = _mm_set1_epi16(10);
+    __m128i d0 = _mm_sub_epi16(q0, _mm_mullo_epi16(_mm_slli_epi64(q0, 16), ten));
+    __m128i d1 = _mm_sub_epi16(q1, _mm_mullo_epi16(_mm_slli_epi64(q1, 16), ten));
+    return _mm_add_epi8(_mm_packus_epi16(d0, d1), _mm_set1_epi8('0'));
+}
+
+/*
+ * put_scaled_portable's text, the digits by digits16_sse2: s's first
+ * digit apart when it has 17, its leading and trailing zeros counted
+ * from one compare of the 16 digits with '0' (no division loop for the
+ * trailing zeros). The digits are kept in tmp, with 16 more bytes after
+ * them so that the fraction's move reads inside it.
+ */
+static size_t put_scaled_sse2(char *buf, bool neg, uint64_t s, int k)
+{
+    if (s >= UINT64_C(100000000000000000)) return put_scaled_portable(buf, neg, s, k);
+    char tmp[48];
+    uint64_t r = s;
+    unsigned d0 = 0;
+    if (s >= UINT64_C(10000000000000000)) {
+        d0 = (unsigned)(s / UINT64_C(10000000000000000));
+        r = s - d0 * UINT64_C(10000000000000000);
+    }
+    __m128i dig = digits16_sse2(r);
+    _mm_storeu_si128((__m128i *)(void *)(tmp + 16), dig);
+    _mm_storeu_si128((__m128i *)(void *)(tmp + 32), _mm_setzero_si128());
+    unsigned nz = ~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(dig, _mm_set1_epi8('0'))) & 0xffff;
+    int tz = nz ? __builtin_clz(nz << 16) : 16, n;
+    const char *digits;
+    if (d0) {
+        tmp[15] = (char)('0' + d0);
+        digits = tmp + 15;
+        n = 17;
+    } else {
+        n = 16 - __builtin_ctz(nz); /* s > 0: some digit is not 0 */
+        digits = tmp + 32 - n;
+    }
+    int len = n - tz, decpt = n + k;
+    char *o = buf + neg;
+    if (decpt > 0 && decpt < len) {
+        /* d.ddd: the integer digits, then the fraction's (at most 16)
+         * one byte further, inside the 40 bytes of buf */
+        memcpy(o, digits, 16);
+        memcpy(o + decpt + 1, digits + decpt, 16);
+        if (neg) buf[0] = '-';
+        o[decpt] = '.';
+        o[len + 1] = 0;
+        return (size_t)(neg + len + 1);
+    }
+    return layout(buf, neg, digits, len, decpt);
+}
+#endif
+
+static inline __attribute__((always_inline)) size_t put_scaled(char *buf, bool neg, uint64_t s, int k, bool simd)
+{
+#if HAVE_SSE2
+    if (simd) return put_scaled_sse2(buf, neg, s, k);
+#else
+    (void)simd;
+#endif
+    return put_scaled_portable(buf, neg, s, k);
+}
+
+static inline __attribute__((always_inline)) size_t fmt_double(char *buf, double d, bool simd)
 {
     uint64_t bits;
     memcpy(&bits, &d, sizeof bits);
@@ -1013,8 +1389,11 @@ size_t cdc__fmt_double(char *buf, double d)
     } else {
         schubfach(c, q, &s, &k);
     }
-    return put_scaled(buf, neg, s, k);
+    return put_scaled(buf, neg, s, k, simd);
 }
+
+size_t cdc__fmt_double(char *buf, double d) { return fmt_double(buf, d, true); }
+size_t cdc__fmt_double_portable(char *buf, double d) { return fmt_double(buf, d, false); }
 
 /* A float is c * 2^q with c < 2^24: the same search, whose 128-bit
  * powers of ten are more than a float needs (k stays in -45..31). */
@@ -1038,12 +1417,13 @@ size_t cdc__fmt_float(char *buf, float f)
     } else {
         schubfach(c, q, &s, &k);
     }
-    return put_scaled(buf, neg, s, k);
+    return put_scaled(buf, neg, s, k, true);
 }
 
 #else
 
 size_t cdc__fmt_double(char *buf, double d) { return cdc__fmt_double_reference(buf, d); }
+size_t cdc__fmt_double_portable(char *buf, double d) { return cdc__fmt_double_reference(buf, d); }
 size_t cdc__fmt_float(char *buf, float f) { return cdc__fmt_float_reference(buf, f); }
 
 #endif

@@ -20,15 +20,20 @@ bool cdc__utf8_valid(const uint8_t *s, size_t len);
 int cdc__utf8_put(cdc__buf *b, uint32_t cp);
 /* The same results by other roads, for the tests: _portable without SSE2
  * (the path of other architectures), _sse2 without SSSE3's shuffles (the
- * road of x86-64 CPUs without SSSE3; _portable elsewhere), _reference one
- * sequence at a time (the definition); cdc__render_utf8_string_reference
- * never takes the valid-text shortcut. cdc__render_has_ssse3: whether
- * cdc__render_utf8_string takes the SSSE3 road on this CPU. */
+ * road of x86-64 CPUs without SSSE3; _portable elsewhere), _ssse3 16-byte
+ * blocks with the shuffles (the road of x86-64 CPUs without AVX2; _sse2
+ * where the CPU lacks SSSE3), _reference one sequence at a time (the
+ * definition); cdc__render_utf8_string_reference never takes the
+ * valid-text shortcut. cdc__render_has_avx2 / _has_ssse3: whether
+ * cdc__render_utf8_string takes the 32-byte AVX2 road / has SSSE3 on this
+ * CPU. */
 bool cdc__utf8_valid_portable(const uint8_t *s, size_t len);
 bool cdc__utf8_valid_reference(const uint8_t *s, size_t len);
 int cdc__render_utf8_string_portable(cdc__buf *out, const uint8_t *s, size_t len);
 int cdc__render_utf8_string_reference(cdc__buf *out, const uint8_t *s, size_t len);
 int cdc__render_utf8_string_sse2(cdc__buf *out, const uint8_t *s, size_t len);
+int cdc__render_utf8_string_ssse3(cdc__buf *out, const uint8_t *s, size_t len);
+bool cdc__render_has_avx2(void);
 bool cdc__render_has_ssse3(void);
 /* Appends s as UTF-8 with every invalid sequence replaced by U+FFFD.
  * Returns CDC_OK or CDC_ERR_NOMEM. */
@@ -69,6 +74,9 @@ size_t cdc__fmt_i64(char *buf, int64_t v);
  */
 size_t cdc__fmt_double(char *buf, double d);
 size_t cdc__fmt_float(char *buf, float f);
+/* The same text without SSE2 (the road of other architectures), for the
+ * tests. */
+size_t cdc__fmt_double_portable(char *buf, double d);
 /* The same text as cdc__fmt_double, found by printf and strtod round
  * trips (the slow definition the fast path is tested against). */
 size_t cdc__fmt_double_reference(char *buf, double d);

@@ -157,10 +157,13 @@ static int put_image(const cdc_change *c, bool after, cdc__buf *out, cdc__err *e
     const cdc_bytes *jkey = t->jkey;
     const char *const *jkey_src = t->jkey_src, *const *names = (const char *const *)t->col_names;
     unsigned utf8_cs = UINT_MAX; /* a collation found to render as UTF-8 */
+    /* every key valid and short (tablemap.h): no check per column */
+    bool short_keys = jkey && t->jkeys_short;
     for (size_t i = 0; i < n && rc == CDC_OK; i++) {
         if (!present[i]) continue; /* absent from a MINIMAL/NOBLOB image */
         const cdc_value *v = &vals[i];
-        if (jkey && jkey_src[i] == names[i] && jkey[i].len <= 16 && out->cap - out->len >= VALUE_ROOM) {
+        if ((short_keys || (jkey && jkey_src[i] == names[i] && jkey[i].len <= 16)) &&
+            out->cap - out->len >= VALUE_ROOM) {
             /* the key by one 16-byte copy: jtext has 16 bytes of padding
              * after its last key (tablemap.c) */
             uint8_t *o = out->data + out->len;
@@ -177,10 +180,12 @@ static int put_image(const cdc_change *c, bool after, cdc__buf *out, cdc__err *e
             out->len = (size_t)(o - out->data);
             if (v->kind == CDC_K_STRING) {
                 /* text, as cdc__value_render_json renders it, without its
-                 * frame; the character set looked up once for the
-                 * image's columns of the same collation */
+                 * frame; the character set looked up once per TABLE_MAP
+                 * (CDC_COLF_UTF8_TEXT), else once for the image's columns
+                 * of the same collation */
                 unsigned cs = v->col ? v->col->charset : 0;
-                bool as_utf8 = (v->flags & CDC_VF_UTF8) || cs == utf8_cs;
+                bool as_utf8 = (v->flags & CDC_VF_UTF8) || (v->col && (v->col->flags & CDC_COLF_UTF8_TEXT)) ||
+                               cs == utf8_cs;
                 if (!as_utf8 && cdc__charset_renders_as_utf8(cs)) {
                     utf8_cs = cs;
                     as_utf8 = true;
@@ -296,6 +301,9 @@ static int put_tail(const cdc_change *c, cdc__buf *out)
     cdc_bytes jfile = cdc__event_file_json(c->ev);
     if (!jfile.len || !c->jgtid.len) return put_tail_slow(c, out);
     line_tail *lt = &tail_cache;
+    /* the empty asm keeps the address in a register: the compiler would
+     * otherwise ask __tls_get_addr for it again after the calls below */
+    __asm__("" : "+r"(lt));
     uint64_t offset = cdc_change_offset(c);
     uint32_t server_id = cdc_change_server_id(c);
     if (!lt->head_len || lt->offset != offset || lt->ts_ms != c->ts_ms || lt->server_id != server_id ||

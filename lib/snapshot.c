@@ -97,6 +97,8 @@ typedef struct cdc__snap {
     const cdc_allocator *a;
     cdc__conn *c0;
     cdc__conn **conns;          /* the workers' sessions, w[i].conn */
+    cdc__snap_point *point;     /* the caller's */
+    bool gtid_pending;          /* BINLOG_GTID_POS sent on c0, its reply not read yet */
     bool mariadb;
     cdc__snap_table *tables;
     size_t ntables, tables_done;
@@ -858,8 +860,35 @@ int cdc__snap_run(snap *s, cdc__err *err)
     }
     cdc__err e;
     for (size_t i = 0; i < s->nw; i++) cdc__conn_exec(s->w[i].conn, "COMMIT", &e);
+    if ((rc = cdc__snap_gtid(s, err))) {
+        fail(s, rc, err);
+        return rc;
+    }
     s->finished = true;
     return CDC_OK;
+}
+
+static int connect_one(snap *s, cdc__conn **c, bool worker_session, cdc__err *err);
+
+int cdc__snap_gtid(snap *s, cdc__err *err)
+{
+    if (!s->gtid_pending) return CDC_OK;
+    s->gtid_pending = false;
+    int rc = cdc__snap_gtid_read(s->c0, s->a, s->point, s->cb->log, s->cb->ud, err);
+    if (!rc || rc == CDC_ERR_NOMEM || rc == CDC_ERR_PURGED) return rc;
+    /* The coordinator connection failed (lost, killed, timed out) while
+     * the server worked out the position. The position is a function of
+     * file:offset, which the server keeps until the file is purged (then
+     * the new query says so): ask once more, on a new connection. */
+    logf_(s, 1, "%s; asking again on a new connection", err->msg);
+    cdc__conn_free(s->c0);
+    s->c0 = NULL;
+    cdc__err first = *err;
+    rc = connect_one(s, &s->c0, false, err);
+    if (!rc) rc = cdc__snap_gtid_send(s->c0, s->a, s->point, 0, err);
+    if (!rc) rc = cdc__snap_gtid_read(s->c0, s->a, s->point, s->cb->log, s->cb->ud, err);
+    if (rc) cdc__err_prefix(err, "%.300s; and again on a new connection", first.msg);
+    return rc;
 }
 
 /* ---- the whole run ------------------------------------------------------ */
@@ -971,6 +1000,7 @@ int cdc__snap_open(snap **out, const cdc__snap_opts *o, const cdc__snap_cbs *cb,
     s->o = &s->opts;
     s->cb = &s->cbs;
     s->a = a;
+    s->point = point;
     cdc__snap_row_init(&s->row, a);
     cdc__buf_init(&s->ck, a);
     pthread_mutex_init(&s->mu, NULL);
@@ -1005,6 +1035,11 @@ int cdc__snap_open(snap **out, const cdc__snap_opts *o, const cdc__snap_cbs *cb,
             .mariadb = s->mariadb,
             .maria_lock = o->maria_lock,
             .no_data = o->no_data,
+            /* MariaDB: BINLOG_GTID_POS reads the binlog up to the point,
+             * which takes the server a while deep into a big file: it
+             * runs while the rows are read, unless the point callback
+             * (or no_data, or a benchmark) wants it now */
+            .defer_gtid = s->mariadb && !s->cb->point && !o->no_data && !o->gtid_at_point,
             .lock_timeout_s = (o->lock_timeout_ms + 999) / 1000,
             .filter = &s->o->filter,
             .resume = o->resume,
@@ -1030,6 +1065,12 @@ int cdc__snap_open(snap **out, const cdc__snap_opts *o, const cdc__snap_cbs *cb,
         for (size_t i = 0; i < s->ntables; i++)
             if (s->tables[i].t.ncols > maxcols) maxcols = s->tables[i].t.ncols;
         if (cdc__snap_row_alloc(&s->row, maxcols)) rc = cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+    }
+    if (!rc && s->mariadb && !point->gtid_set) {
+        /* sent last on c0, which nothing else uses from here on;
+         * cdc__snap_gtid() reads the reply */
+        rc = cdc__snap_gtid_send(s->c0, s->a, point, o->test_gtid_delay_s, err);
+        s->gtid_pending = rc == CDC_OK;
     }
     if (!rc && !o->no_data && s->nitems) {
         s->running = s->nw;

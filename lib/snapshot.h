@@ -39,7 +39,8 @@ struct cdc_snapshot_progress {
 
 /* The binlog point the snapshot is consistent with: the first change
  * not in the snapshot starts at file:offset. gtid_set is the executed
- * GTID set at that point in the server's text form ("" without GTIDs). */
+ * GTID set at that point in the server's text form ("" without GTIDs);
+ * on MariaDB it may be NULL while the snapshot runs (cdc__snap_gtid). */
 typedef struct cdc__snap_point {
     char *file;
     uint64_t offset;
@@ -121,6 +122,12 @@ typedef struct cdc__snap_opts {
      * locked against DDL (to land DDL in that window). */
     void (*test_after_point)(void *ud);
     void *test_ud;
+    /* Benchmarks: MariaDB's GTID position read at the point, before any
+     * row, instead of while the rows are read (cdc__snap_gtid). */
+    bool gtid_at_point;
+    /* Tests: the server sleeps this many seconds before it answers the
+     * deferred BINLOG_GTID_POS (the same value, later). */
+    unsigned test_gtid_delay_s;
 } cdc__snap_opts;
 
 /* A snapshot in progress: open, then run (as often as it pauses), then free. */
@@ -130,10 +137,14 @@ typedef struct cdc__snap cdc__snap;
  * Connects, reads the schema, fixes the point (filled into *point, which
  * the caller frees with cdc__snap_point_free; the point callback runs
  * here), plans the work and starts the worker threads. o and cb are
- * copied. Errors: CDC_ERR_PRIVILEGE naming what is missing when no
- * consistency path is allowed, server and connection errors as
- * cdc__conn_* report them, CDC_ERR_STOPPED, or what the point callback
- * returned; *out is then NULL.
+ * copied; *point must stay where it is until cdc__snap_free. On MariaDB
+ * without a point callback (and not no_data), point->gtid_set is NULL on
+ * return: the server is still computing it (BINLOG_GTID_POS on the
+ * coordinator connection, sent last) while the workers read rows, and
+ * cdc__snap_gtid() or the run's end fills it. Errors: CDC_ERR_PRIVILEGE
+ * naming what is missing when no consistency path is allowed, server and
+ * connection errors as cdc__conn_* report them, CDC_ERR_STOPPED, or what
+ * the point callback returned; *out is then NULL.
  */
 int cdc__snap_open(cdc__snap **out, const cdc__snap_opts *o, const cdc__snap_cbs *cb, const cdc_allocator *a,
                    cdc__snap_point *point, cdc__err *err);
@@ -149,6 +160,20 @@ int cdc__snap_open(cdc__snap **out, const cdc__snap_opts *o, const cdc__snap_cbs
  * connection errors of a worker, what a callback returned).
  */
 int cdc__snap_run(cdc__snap *s, cdc__err *err);
+/*
+ * MariaDB: waits for the point's GTID position cdc__snap_open() asked
+ * for and sets the point's gtid_set; at once when it is already set (and
+ * on MySQL). cdc__snap_run() calls it before it returns CDC_OK, so a
+ * finished snapshot always has it; callers that need it earlier (a
+ * checkpoint) call it first, on the thread that runs the snapshot.
+ * When the coordinator connection fails meanwhile (lost, killed, timed
+ * out) it asks once more on a new connection, with a warning. Errors:
+ * that second try's, prefixed with the first's, or CDC_ERR_PURGED when
+ * the point's binlog file was purged before the server read it; the
+ * point's gtid_set then stays NULL, and the snapshot has failed (its
+ * point has no exact GTID position any more).
+ */
+int cdc__snap_gtid(cdc__snap *s, cdc__err *err);
 /* Ends the workers (interrupting their reads) and frees; NULL is fine. */
 void cdc__snap_free(cdc__snap *s);
 

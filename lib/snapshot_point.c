@@ -189,21 +189,78 @@ static int point_mariadb(fixing *s, cdc__snap_point *p, cdc__err *err)
         rollback_all(s);
         if (attempt == 0) logf_(s, 2, "snapshot: worker snapshots opened at different binlog points; retrying");
     }
-    /* the GTID state at exactly that point, from the binlog itself */
+    /* the GTID position at that point: cdc__snap_gtid_send/_read, or
+     * cdc__snap_fix_point's caller later */
+    return CDC_OK;
+}
+
+/* ---- MariaDB: the point's GTID position --------------------------------- */
+
+int cdc__snap_gtid_send(cdc__conn *c, const cdc_allocator *a, const cdc__snap_point *p, unsigned test_delay_s,
+                        cdc__err *err)
+{
     cdc__buf sql;
-    cdc__buf_init(&sql, s->a);
-    cdc__result *r = NULL;
-    rc = point_sql(&sql, "SELECT BINLOG_GTID_POS(", p, ", ", ")");
+    cdc__buf_init(&sql, a);
+    char tail[96] = ")";
+    /* tests: the same value, after a server-side wait (a derived table
+     * evaluated once, before the select list) */
+    if (test_delay_s)
+        snprintf(tail, sizeof tail, ") FROM (SELECT SLEEP(%u) AS cdc_test_gtid_delay) AS d", test_delay_s);
+    int rc = point_sql(&sql, "SELECT BINLOG_GTID_POS(", p, ", ", tail);
     if (rc) rc = cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
-    else rc = cdc__snap_query(s->c0, (const char *)sql.data, &r, err);
+    else rc = cdc__conn_send_query(c, (const char *)sql.data, err);
+    if (rc && rc != CDC_ERR_NOMEM)
+        cdc__err_prefix(err, "snapshot: sending BINLOG_GTID_POS('%s', %llu) for the point's GTID position", p->file,
+                        (unsigned long long)p->offset);
     cdc__buf_free(&sql);
-    if (rc) return rc;
+    return rc;
+}
+
+/* Whether file is still among the server's binlogs (SHOW BINARY LOGS);
+ * true when that cannot be told. */
+static bool binlog_exists(cdc__conn *c, const char *file)
+{
+    cdc__result *r = NULL;
+    cdc__err e;
+    if (cdc__conn_query_result(c, "SHOW BINARY LOGS", &r, &e)) return true;
+    bool found = false;
+    for (size_t i = 0; i < cdc__result_rows(r) && !found; i++) {
+        const char *f = cdc__result_get(r, i, 0);
+        found = f && !strcmp(f, file);
+    }
+    cdc__result_free(r);
+    return found;
+}
+
+int cdc__snap_gtid_read(cdc__conn *c, const cdc_allocator *a, cdc__snap_point *p,
+                        void (*log)(int level, int code, const char *msg, void *ud), void *log_ud, cdc__err *err)
+{
+    cdc__result *r = NULL;
+    int rc = cdc__conn_read_result(c, &r, err);
+    if (rc) {
+        cdc__err_prefix(err, "snapshot: the point's GTID position, BINLOG_GTID_POS('%s', %llu)", p->file,
+                        (unsigned long long)p->offset);
+        return rc;
+    }
     const char *g = cdc__result_rows(r) ? cdc__result_get(r, 0, 0) : NULL;
-    p->gtid_set = dup(s->a, g ? g : "");
+    cdc__free(a, p->gtid_set);
+    p->gtid_set = dup(a, g ? g : "");
     cdc__result_free(r);
     if (!p->gtid_set) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
-    if (!g) logf_(s, 1, "snapshot: BINLOG_GTID_POS(%s, %llu) is NULL; the point has no GTID position", p->file,
-                  (unsigned long long)p->offset);
+    if (!g) {
+        /* NULL for a file the server no longer has: the point has no
+         * exact GTID position any more, and none is made up */
+        if (!binlog_exists(c, p->file)) {
+            cdc__free(a, p->gtid_set);
+            p->gtid_set = NULL;
+            return cdc__err_set(err, CDC_ERR_PURGED,
+                                "snapshot: BINLOG_GTID_POS('%s', %llu) is NULL: the binlog file was purged before "
+                                "the server read the point's GTID position from it; take the snapshot again",
+                                p->file, (unsigned long long)p->offset);
+        }
+        cdc__snap_logf(log, log_ud, 1, "snapshot: BINLOG_GTID_POS(%s, %llu) is NULL; the point has no GTID position",
+                       p->file, (unsigned long long)p->offset);
+    }
     return CDC_OK;
 }
 
@@ -421,6 +478,10 @@ int cdc__snap_fix_point(const cdc__snap_fixer *f, cdc__snap_table **tables, size
         if (!rc && f->test_after_point) f->test_after_point(f->test_ud);
         if (!rc && !f->no_data) rc = touch_tables(s, err);
         if (!rc && !f->no_data) rc = verify_schema(s, p, err);
+        if (!rc && f->mariadb && !f->defer_gtid) {
+            rc = cdc__snap_gtid_send(s->c0, s->a, p, 0, err);
+            if (!rc) rc = cdc__snap_gtid_read(s->c0, s->a, p, f->log, f->log_ud, err);
+        }
         if (rc != CDC_ERR_SCHEMA) break;
         if (attempt == CDC__SNAP_SCHEMA_ATTEMPTS) {
             cdc__err_prefix(err, "snapshot: %d attempts", CDC__SNAP_SCHEMA_ATTEMPTS);

@@ -52,6 +52,9 @@ struct cdc__snap_streamer {
     cdc_position ckpos;         /* origin plus progress, for the checkpoint callback */
     cdc__snapprog prog;         /* a resumed checkpoint's progress */
     bool ok;                    /* snapshot opened */
+    bool resuming;              /* origin is a resumed checkpoint's */
+    bool gtids_in;              /* origin has pt's GTID set (MariaDB: known after the open) */
+    cdc__err gerr;              /* why the GTID set could not be had, for the checkpoint callback */
     uint64_t rows;              /* rows handed on: the next one's pos.row */
 };
 
@@ -89,10 +92,16 @@ static int glue_progress_ex(const cdc_snapshot_progress *p, void *ud)
     return g->st->progress_ex ? g->st->progress_ex(p, g->st->progress_ex_ud) : 0;
 }
 
+static int origin_gtids(stream_glue *g, cdc__err *err);
+
 static int glue_checkpoint(const char *progress, size_t len, void *ud)
 {
     stream_glue *g = ud;
     if (!g->st->checkpoint) return 0;
+    /* a checkpoint carries the point's GTID set: wait for it here (the
+     * rows before did not need it) */
+    int rc = origin_gtids(g, &g->gerr);
+    if (rc) return rc;
     if (cdc__position_copy(&g->ckpos, &g->origin) || cdc__position_set_snap(&g->ckpos, progress, len))
         return CDC_ERR_NOMEM;
     return g->st->checkpoint(&g->ckpos, g->st->checkpoint_ud);
@@ -115,13 +124,15 @@ void cdc__snapshot_stream_free(cdc__snap_streamer *g)
     cdc__free(g->a, g);
 }
 
+/* The point's file and offset into out; its GTID set when the point
+ * has it (MariaDB gives it later: origin_gtids). */
 static int point_to_position(const cdc__snap_point *pt, const cdc_allocator *a, cdc_position *out, cdc__err *err)
 {
     cdc__gtid_set set;
     cdc__gtid_set_init(&set, a);
     int rc = cdc__position_set_file(out, pt->file, strlen(pt->file));
     out->offset = pt->offset;
-    if (!rc && pt->gtid_set[0]) {
+    if (!rc && pt->gtid_set && pt->gtid_set[0]) {
         rc = cdc__gtid_set_parse(&set, pt->gtid_set, strlen(pt->gtid_set), err);
         if (rc) cdc__err_prefix(err, "snapshot: the server's GTID set at %s:%llu", pt->file,
                                 (unsigned long long)pt->offset);
@@ -131,6 +142,18 @@ static int point_to_position(const cdc__snap_point *pt, const cdc_allocator *a, 
         rc = cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
     }
     cdc__gtid_set_free(&set);
+    return rc;
+}
+
+/* Once, before the origin is used whole (a checkpoint, the end): the
+ * point's GTID set, waiting for the server if it is still at it. A
+ * resumed snapshot's origin is its checkpoint's and needs none. */
+static int origin_gtids(stream_glue *g, cdc__err *err)
+{
+    if (g->gtids_in || g->resuming) return CDC_OK;
+    int rc = cdc__snap_gtid(g->snap, err);
+    if (!rc) rc = point_to_position(&g->pt, g->a, &g->origin, err);
+    g->gtids_in = rc == CDC_OK;
     return rc;
 }
 
@@ -158,7 +181,7 @@ int cdc__snapshot_stream(const cdc__snap_stream *st, const cdc_allocator *a, cdc
             .filter = {st->filter ? glue_table : NULL, st->filter ? glue_column : NULL, g},
             .stop = st->stop,
         };
-        bool resuming = st->resume && st->resume->snap.len && !st->no_data;
+        bool resuming = g->resuming = st->resume && st->resume->snap.len && !st->no_data;
         if (resuming) {
             rc = cdc__snapprog_parse(&g->prog, (const char *)st->resume->snap.data, st->resume->snap.len, a, err);
             if (!rc && (cdc__position_copy(&g->origin, st->resume) || cdc__position_set_snap(&g->origin, NULL, 0)))
@@ -168,11 +191,16 @@ int cdc__snapshot_stream(const cdc__snap_stream *st, const cdc_allocator *a, cdc
         cdc__snap_cbs cb = {.row = glue_row, .progress = glue_progress, .progress_ex = glue_progress_ex,
                             .checkpoint = glue_checkpoint, .log = glue_log, .ud = g};
         if (!rc) rc = cdc__snap_open(&g->snap, &o, &cb, a, &g->pt, err);
-        if (!rc && !resuming) rc = point_to_position(&g->pt, a, &g->origin, err);
+        if (!rc && !resuming) {
+            rc = point_to_position(&g->pt, a, &g->origin, err);
+            g->gtids_in = g->pt.gtid_set != NULL;
+        }
         g->ok = rc == CDC_OK;
     }
     if (rc == CDC_OK) rc = cdc__snap_run(g->snap, err);
     if (rc == CDC_ERR_PAUSED || rc == CDC_ERR_STOPPED) return rc; /* resumable */
+    if (rc && g->gerr.code) *err = g->gerr; /* the checkpoint callback could not get the GTID set */
+    if (rc == CDC_OK) rc = origin_gtids(g, err);
     if (rc == CDC_OK && cdc__position_copy(out, &g->origin)) rc = cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
     cdc__snapshot_stream_free(g);
     *state = NULL;

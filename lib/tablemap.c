@@ -265,6 +265,8 @@ static int json_names(struct cdc_table *t)
         rc = cdc__render_utf8_string(&b, (const uint8_t *)t->name, strlen(t->name));
         off[1] = b.len;
     }
+    for (size_t i = 0; i < t->ncols; i++) /* the collation looked up once, not per value */
+        if (cdc__charset_renders_as_utf8(t->cols[i].charset)) t->cols[i].flags |= CDC_COLF_UTF8_TEXT;
     for (size_t i = 0; i < t->ncols && rc == CDC_OK; i++) {
         const char *n = t->col_names[i];
         if (n) {
@@ -310,9 +312,11 @@ static int json_names(struct cdc_table *t)
         t->jdb = (cdc_bytes){b.data, off[0]};
         t->jname = (cdc_bytes){b.data + off[0], off[1] - off[0]};
         size_t start = off[1];
+        t->jkeys_short = true;
         for (size_t i = 0; i < t->ncols; i++) {
             t->jkey[i] = (cdc_bytes){b.data + start, off[2 + i] - start};
             t->jkey_src[i] = t->col_names[i];
+            t->jkeys_short &= t->jkey[i].len <= 16;
             start = off[2 + i];
         }
         li = 0;
@@ -431,6 +435,7 @@ nomem:
 
 void cdc__table_borrow_names(struct cdc_table *t, const char *const *names)
 {
+    t->jkeys_short = false; /* the keys no longer match every name (tablemap.h) */
     for (size_t i = 0; i < t->ncols; i++) {
         t->col_names[i] = (char *)names[i]; /* never written through nor freed one by one */
         t->cols[i].name = (cdc_bytes){(const uint8_t *)names[i], strlen(names[i])};

@@ -38,6 +38,10 @@ struct cdc_table {
     cdc_bytes jdb, jname, *jkey;
     cdc_bytes *jlabels;       /* storage of the columns' jlabels (in jtext) */
     const char **jkey_src;
+    /* Every jkey[i] is valid (made from col_names[i]) and at most 16
+     * bytes: output.c then skips the per-column checks. Set with jkey,
+     * cleared when names are borrowed (cdc__table_borrow_names). */
+    bool jkeys_short;
     /* How rows.c reads each column's values, made on the first row image
      * of this table (cdc__rows_image); NULL until then. */
     struct cdc__col_plan *plan;

@@ -43,6 +43,9 @@ enum {
     CDC_COLF_INET4 = 1u << 6,          /* MariaDB INET4/INET6/UUID, told by metadata */
     CDC_COLF_INET6 = 1u << 7,
     CDC_COLF_UUID = 1u << 8,
+    CDC_COLF_UTF8_TEXT = 1u << 9,      /* its collation's text renders as UTF-8
+                                        * (cdc__charset_renders_as_utf8); set by
+                                        * the TABLE_MAP parser for output.c */
 };
 
 typedef struct cdc_column {

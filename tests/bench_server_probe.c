@@ -26,6 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bench_proc.h"
 #include "conn.h"
 #include "resultset.h"
 
@@ -56,17 +57,11 @@ static double thread_cpu(long tid)
 /* user (0) or system (1) seconds of the thread, in clock ticks' precision */
 static double thread_time(int sys)
 {
-    char p[256], buf[1024];
-    snprintf(p, sizeof p, "/proc/%ld/task/%ld/stat", server_pid, thread_id);
-    FILE *f = fopen(p, "r");
-    if (!f) return -1;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    const char *q = strrchr(buf, ')');
+    char p[256];
     unsigned long ut = 0, st = 0;
-    if (!q || sscanf(q + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2) return -1;
-    return (double)(sys ? st : ut) / (double)sysconf(_SC_CLK_TCK);
+    snprintf(p, sizeof p, "/proc/%ld/task/%ld/stat", server_pid, thread_id);
+    if (bench_proc_ticks(p, &ut, &st)) return -1;
+    return bench_ticks_seconds(sys ? st : ut);
 }
 
 static unsigned long long nrows;

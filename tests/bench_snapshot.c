@@ -3,7 +3,8 @@
  *
  * usage: bench_snapshot [mariadb|mysql] [ROWS] [RUNS]
  *
- * Makes (or reuses) cdc_snapbench.t with ROWS rows (default 2,000,000;
+ * Makes (or reuses) cdc_snapbench.t (the database CDC_SNAPBENCH_DB names,
+ * when set, so benchmarks on a shared server keep apart) with ROWS rows (default 2,000,000;
  * six columns of common types), then reads the whole table with
  *   - mariadb-dump / mysqldump --single-transaction --quick (output
  *     counted and thrown away), and
@@ -17,7 +18,10 @@
  * shape, then at 1 and 4 with one LIMIT query per chunk. RUNS (e.g.
  * "1,4,1L") picks snapshot runs instead: a parallelism, L for the LIMIT
  * shape, T for the text protocol where the binary one is the default;
- * "-" skips the dump tool. A last line gives the server CPU of the
+ * "-" skips the dump tool; S asks MariaDB's GTID position at the point,
+ * before any row, as before it was read while the rows are (for a
+ * comparison in one run). Each row also gives the seconds from the start
+ * to the first row delivered. A last line gives the server CPU of the
  * snapshot's setup alone (sessions, point, schema; no rows read), which
  * each snapshot row includes. Not a test: the figures
  * depend on the machine. Needs the environment of tests/servers/testenv.sh.
@@ -30,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_proc.h"
 #include "snapshot.h"
 
 static const char *env(const char *n)
@@ -63,7 +68,7 @@ static double cpu(int who)
  * -1 when it cannot be read. Other sessions' queries count too. */
 static double server_cpu(bool mysql)
 {
-    char path[1024], buf[1024];
+    char path[1024];
     snprintf(path, sizeof path, "%s/%s", env("CDC_TEST_STATE"), mysql ? "mysql/mysqld.pid" : "mariadb/mariadbd.pid");
     FILE *f = fopen(path, "r");
     long pid = 0;
@@ -71,15 +76,9 @@ static double server_cpu(bool mysql)
     if (fscanf(f, "%ld", &pid) != 1) pid = 0;
     fclose(f);
     snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-    if (!pid || !(f = fopen(path, "r"))) return -1;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    /* fields after "(comm)": state is field 3, utime 14, stime 15 */
-    const char *p = strrchr(buf, ')');
     unsigned long ut = 0, st = 0;
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2) return -1;
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+    if (!pid || bench_proc_ticks(path, &ut, &st)) return -1;
+    return bench_ticks_seconds(ut + st);
 }
 
 static double load1(void)
@@ -105,21 +104,35 @@ static void exec(cdc__conn *c, const char *sql)
     if (cdc__conn_exec(c, sql, &e)) die(sql, &e);
 }
 
+static const char *bench_db = "cdc_snapbench";
+
+static void execf(cdc__conn *c, const char *fmt, const char *arg)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql, fmt, arg);
+    exec(c, sql);
+}
+
 static bool only_bench(const char *db, const char *t, void *ud)
 {
     (void)t;
     (void)ud;
-    return !strcmp(db, "cdc_snapbench");
+    return !strcmp(db, bench_db);
 }
+
+typedef struct counted {
+    uint64_t n, sum;
+    double t_first; /* now() at the first row */
+} counted;
 
 static int count_row(const struct cdc_table *t, const cdc_value *vals, const uint8_t *present, void *ud)
 {
     (void)t;
     (void)present;
     /* look at the values the way a consumer would */
-    uint64_t *n = ud;
-    n[0]++;
-    n[1] += vals[0].v.u;
+    counted *n = ud;
+    if (!n->n++) n->t_first = now();
+    n->sum += vals[0].v.u;
     return 0;
 }
 
@@ -138,38 +151,42 @@ int main(int argc, char **argv)
     };
     cdc__conn *c;
     cdc__err e;
+    if (getenv("CDC_SNAPBENCH_DB") && *getenv("CDC_SNAPBENCH_DB")) bench_db = getenv("CDC_SNAPBENCH_DB");
     if (cdc__conn_new(&c, NULL) || cdc__conn_connect(c, &o, &e)) die("connect", &e);
-    exec(c, "CREATE DATABASE IF NOT EXISTS cdc_snapbench");
-    exec(c, "CREATE TABLE IF NOT EXISTS cdc_snapbench.t (id BIGINT PRIMARY KEY, a INT, b VARCHAR(64),"
-            " c DECIMAL(12,2), d DATETIME(3), e DOUBLE)");
+    execf(c, "CREATE DATABASE IF NOT EXISTS `%s`", bench_db);
+    execf(c, "CREATE TABLE IF NOT EXISTS `%s`.t (id BIGINT PRIMARY KEY, a INT, b VARCHAR(64),"
+             " c DECIMAL(12,2), d DATETIME(3), e DOUBLE)", bench_db);
     cdc__result *r;
-    if (cdc__conn_query_result(c, "SELECT COUNT(*) FROM cdc_snapbench.t", &r, &e)) die("count", &e);
+    char count_sql[256];
+    snprintf(count_sql, sizeof count_sql, "SELECT COUNT(*) FROM `%s`.t", bench_db);
+    if (cdc__conn_query_result(c, count_sql, &r, &e)) die("count", &e);
     unsigned long have = strtoul(cdc__result_get(r, 0, 0), NULL, 10);
     cdc__result_free(r);
     if (have != rows) {
         fprintf(stderr, "loading %lu rows...\n", rows);
-        exec(c, "TRUNCATE cdc_snapbench.t");
-        exec(c, "USE cdc_snapbench");
+        execf(c, "TRUNCATE `%s`.t", bench_db);
+        execf(c, "USE `%s`", bench_db);
         exec(c, mysql ? "SET SESSION cte_max_recursion_depth = 100000000"
                       : "SET SESSION max_recursive_iterations = 100000000");
         char sql[512];
         for (unsigned long lo = 0; lo < rows; lo += 200000) {
             unsigned long hi = lo + 200000 < rows ? lo + 200000 : rows;
             snprintf(sql, sizeof sql,
-                     "INSERT INTO cdc_snapbench.t WITH RECURSIVE q(n) AS (SELECT %lu UNION ALL SELECT n + 1 FROM q"
+                     "INSERT INTO t WITH RECURSIVE q(n) AS (SELECT %lu UNION ALL SELECT n + 1 FROM q"
                      " WHERE n + 1 < %lu) SELECT n, n %% 100000, CONCAT('name-', n, '-', LPAD(HEX(n * 2654435761 %% 4294967291), 24, 'x')),"
                      " n / 7, TIMESTAMP('2020-01-01') + INTERVAL n SECOND, n * 1.25 FROM q",
                      lo, hi);
             exec(c, sql);
         }
-        exec(c, "ANALYZE TABLE cdc_snapbench.t");
+        execf(c, "ANALYZE TABLE `%s`.t", bench_db);
     }
 
     /* the snapshot runs: parallelism, LIMIT shape, text protocol */
     struct run {
         unsigned par;
-        bool limit, text;
-    } runs[16] = {{1, false, false}, {2, false, false}, {4, false, false}, {1, true, false}, {4, true, false}};
+        bool limit, text, sync_gtid;
+    } runs[16] = {{1, false, false, false}, {2, false, false, false}, {4, false, false, false},
+                  {1, true, false, false}, {4, true, false, false}};
     size_t nruns = 5;
     bool dump = true;
     if (argc > 3) {
@@ -180,9 +197,10 @@ int main(int argc, char **argv)
                 q++;
             } else {
                 char *e;
-                struct run r = {(unsigned)strtoul(q, &e, 10), false, false};
-                if (e == q || !r.par) die("RUNS: want e.g. 1,4,1L,1T,-", NULL);
-                for (q = e; *q == 'L' || *q == 'T'; q++) *(*q == 'L' ? &r.limit : &r.text) = true;
+                struct run r = {(unsigned)strtoul(q, &e, 10), false, false, false};
+                if (e == q || !r.par) die("RUNS: want e.g. 1,4,1L,1T,1S,-", NULL);
+                for (q = e; *q == 'L' || *q == 'T' || *q == 'S'; q++)
+                    *(*q == 'L' ? &r.limit : *q == 'T' ? &r.text : &r.sync_gtid) = true;
                 runs[nruns++] = r;
             }
             if (*q == ',') q++;
@@ -195,13 +213,13 @@ int main(int argc, char **argv)
         snprintf(cmd, sizeof cmd,
                  "chroot '%s' mysqldump -h127.0.0.1 -P%s -uroot -p'%s' --ssl-mode=DISABLED "
                  "--get-server-public-key --single-transaction --quick --skip-lock-tables --set-gtid-purged=OFF "
-                 "cdc_snapbench t 2>/dev/null",
-                 env("CDC_TEST_MYSQL_CHROOT"), env("CDC_TEST_MYSQL_PORT"), pw);
+                 "%s t 2>/dev/null",
+                 env("CDC_TEST_MYSQL_CHROOT"), env("CDC_TEST_MYSQL_PORT"), pw, bench_db);
     else
         snprintf(cmd, sizeof cmd,
                  "mariadb-dump -h127.0.0.1 -P%s -uroot -p'%s' --skip-ssl --single-transaction --quick "
-                 "cdc_snapbench t 2>/dev/null",
-                 env("CDC_TEST_MARIADB_PORT"), pw);
+                 "%s t 2>/dev/null",
+                 env("CDC_TEST_MARIADB_PORT"), pw, bench_db);
     double l0 = load1();
     const char *tool = mysql ? "mysqldump" : "mariadb-dump";
     double tdump = 0, mb = 0;
@@ -220,16 +238,17 @@ int main(int argc, char **argv)
         mb = (double)bytes / 1e6;
         printf("\n%s %s, table of %lu rows (%.0f MB as dump text), loopback, no TLS:\n\n", mysql ? "MySQL" : "MariaDB",
                env(mysql ? "CDC_TEST_MYSQL_VERSION" : "CDC_TEST_MARIADB_VERSION"), rows, mb);
-        printf("| reader | seconds | rows/s | MB/s | vs %s | client CPU s | client CPU ns/row | server CPU s |\n"
-               "|---|---:|---:|---:|---:|---:|---:|---:|\n",
+        printf("| reader | seconds | rows/s | MB/s | vs %s | client CPU s | client CPU ns/row | server CPU s "
+               "| first row s |\n"
+               "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
                tool);
-        printf("| %s --single-transaction --quick | %.2f | %.0f | %.1f | 1.00 | %.2f | %.0f | %.2f |\n", tool,
+        printf("| %s --single-transaction --quick | %.2f | %.0f | %.1f | 1.00 | %.2f | %.0f | %.2f | |\n", tool,
                tdump, rows / tdump, mb / tdump, cdump, cdump * 1e9 / rows, sdump);
     } else {
         printf("\n%s %s, table of %lu rows, loopback, no TLS (no dump tool run):\n\n", mysql ? "MySQL" : "MariaDB",
                env(mysql ? "CDC_TEST_MYSQL_VERSION" : "CDC_TEST_MARIADB_VERSION"), rows);
-        printf("| reader | seconds | rows/s | client CPU s | client CPU ns/row | server CPU s |\n"
-               "|---|---:|---:|---:|---:|---:|\n");
+        printf("| reader | seconds | rows/s | client CPU s | client CPU ns/row | server CPU s | first row s |\n"
+               "|---|---:|---:|---:|---:|---:|---:|\n");
     }
     fflush(stdout);
     for (size_t ri = 0; ri < nruns; ri++) {
@@ -238,10 +257,11 @@ int main(int argc, char **argv)
                              .parallelism = par,
                              .chunk_rows = 10000,
                              .limit_queries = runs[ri].limit,
-                             .text_protocol = runs[ri].text};
+                             .text_protocol = runs[ri].text,
+                             .gtid_at_point = runs[ri].sync_gtid};
         so.filter.table = only_bench;
-        uint64_t cnt[2] = {0, 0};
-        cdc__snap_cbs cb = {.row = count_row, .ud = cnt};
+        counted cnt = {0};
+        cdc__snap_cbs cb = {.row = count_row, .ud = &cnt};
         cdc__snap_point pt;
         t0 = now();
         double cs = cpu(RUSAGE_SELF), ss = server_cpu(mysql);
@@ -250,15 +270,18 @@ int main(int argc, char **argv)
         cs = cpu(RUSAGE_SELF) - cs;
         ss = server_cpu(mysql) - ss;
         cdc__snap_point_free(NULL, &pt);
-        if (cnt[0] != rows) die("snapshot row count differs", NULL);
-        char name[128];
-        snprintf(name, sizeof name, "libcdc snapshot, parallelism %u%s%s", par,
-                 runs[ri].limit ? ", LIMIT query per chunk" : "", runs[ri].text ? ", text protocol" : "");
+        if (cnt.n != rows) die("snapshot row count differs", NULL);
+        double tfirst = cnt.t_first - t0;
+        char name[160];
+        snprintf(name, sizeof name, "libcdc snapshot, parallelism %u%s%s%s", par,
+                 runs[ri].limit ? ", LIMIT query per chunk" : "", runs[ri].text ? ", text protocol" : "",
+                 runs[ri].sync_gtid ? ", GTID position at the point" : "");
         if (dump)
-            printf("| %s | %.2f | %.0f | %.1f | %.2f | %.2f | %.0f | %.2f |\n", name, ts, rows / ts, mb / ts,
-                   tdump / ts, cs, cs * 1e9 / rows, ss);
+            printf("| %s | %.2f | %.0f | %.1f | %.2f | %.2f | %.0f | %.2f | %.3f |\n", name, ts, rows / ts, mb / ts,
+                   tdump / ts, cs, cs * 1e9 / rows, ss, tfirst);
         else
-            printf("| %s | %.2f | %.0f | %.2f | %.0f | %.2f |\n", name, ts, rows / ts, cs, cs * 1e9 / rows, ss);
+            printf("| %s | %.2f | %.0f | %.2f | %.0f | %.2f | %.3f |\n", name, ts, rows / ts, cs, cs * 1e9 / rows, ss,
+                   tfirst);
         fflush(stdout);
     }
     /* what a snapshot costs the server before it reads a row */
@@ -269,8 +292,9 @@ int main(int argc, char **argv)
         double ss = server_cpu(mysql), cs = cpu(RUSAGE_SELF);
         t0 = now();
         if (cdc__snapshot_run(&so, NULL, NULL, &pt, &e)) die("snapshot setup", &e);
-        printf("\nSetup alone (sessions, point, schema, no rows): %.3f s, client CPU %.3f s, server CPU %.2f s\n",
-               now() - t0, cpu(RUSAGE_SELF) - cs, server_cpu(mysql) - ss);
+        printf("\nSetup alone (sessions, point, schema, no rows): %.3f s, client CPU %.3f s, server CPU %.2f s; the "
+               "point %s:%llu\n",
+               now() - t0, cpu(RUSAGE_SELF) - cs, server_cpu(mysql) - ss, pt.file, (unsigned long long)pt.offset);
         cdc__snap_point_free(NULL, &pt);
     }
     struct rusage ru;

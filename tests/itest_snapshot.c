@@ -1524,6 +1524,201 @@ static void test_worker_lowat(void **state)
     }
 }
 
+/* ---- MariaDB: the point's GTID position while rows are read --------------
+ * BINLOG_GTID_POS(file, offset) makes the server read the binlog file up
+ * to the point, which takes it a while deep into a big file. The snapshot
+ * sends it last on its coordinator connection and reads the answer only
+ * when it needs it (a checkpoint, the end), so the rows flow meanwhile. A
+ * test delay (the server sleeps first, then answers the same value) makes
+ * the order visible: the first row is delivered while that query is still
+ * in the server's process list. Writes after the point make the binlog
+ * move on, so only the point's own position can match: the GTID position
+ * the snapshot ends with (and every checkpoint's) must equal
+ * BINLOG_GTID_POS of the point asked by the test on its own connection,
+ * and differ from @@gtid_binlog_pos at the end. */
+
+#define GDB "snapgtid_it"
+
+typedef struct gstate {
+    cdc__conn *watch;           /* the test's own connection */
+    const cdc__snap_point *pt;  /* the snapshot's (NULL through the stream) */
+    size_t rows;
+    size_t running_at_first;    /* the delayed GTID query, running when the first row came */
+    bool unknown_at_first;      /* the point's gtid_set was not known at the first row */
+    bool kill;                  /* kill the coordinator connection at the first row */
+    size_t checkpoints, ck_bad;
+    char ck_first_bad[512];
+    logrec log;
+} gstate;
+
+static void g_setup(cdc__conn *c, int rows)
+{
+    ts_exec(c, "DROP DATABASE IF EXISTS " GDB);
+    ts_exec(c, "CREATE DATABASE " GDB);
+    allow_recursion(c, TS_MARIADB);
+    ts_exec(c, "CREATE TABLE " GDB ".t (id INT PRIMARY KEY, v VARCHAR(40))");
+    ts_exec(c, "CREATE TABLE " GDB ".w (id INT AUTO_INCREMENT PRIMARY KEY, n INT)");
+    ts_exec(c, "INSERT INTO " GDB ".t WITH RECURSIVE q(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM q WHERE n < %d)"
+               " SELECT n, CONCAT('row-', n) FROM q", rows);
+}
+
+/* Writes (own transactions, own GTIDs) after the point. */
+static void g_write(cdc__conn *c)
+{
+    for (int i = 0; i < 5; i++) ts_exec(c, "INSERT INTO " GDB ".w (n) VALUES (%d)", i);
+}
+
+/* The server's own GTID position of file:offset, asked now. */
+static char *g_server_pos(cdc__conn *c, const char *file, uint64_t offset)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql, "SELECT BINLOG_GTID_POS('%s', %llu)", file, (unsigned long long)offset);
+    char *v = ts_query_str(c, sql);
+    assert_non_null(v);
+    return v;
+}
+
+static int g_row(const struct cdc_table *t, const cdc_value *vals, const uint8_t *present, void *ud)
+{
+    (void)t;
+    (void)vals;
+    (void)present;
+    gstate *g = ud;
+    if (g->rows++) return 0;
+    g->unknown_at_first = g->pt->gtid_set == NULL;
+    /* the snapshot's exact statement (cdc__snap_gtid_send), in the process list */
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "SELECT ID FROM information_schema.PROCESSLIST WHERE INFO = 'SELECT BINLOG_GTID_POS(''%s'', %llu) "
+             "FROM (SELECT SLEEP(3) AS cdc_test_gtid_delay) AS d'",
+             g->pt->file, (unsigned long long)g->pt->offset);
+    cdc__result *r = ts_query(g->watch, sql);
+    g->running_at_first = cdc__result_rows(r);
+    if (g->kill && cdc__result_rows(r) == 1) ts_exec(g->watch, "KILL CONNECTION %s", cdc__result_get(r, 0, 0));
+    cdc__result_free(r);
+    g_write(g->watch);
+    return 0;
+}
+
+static void g_log(int level, int code, const char *msg, void *ud) { on_log(level, code, msg, &((gstate *)ud)->log); }
+
+static void gtid_delayed(bool kill)
+{
+    cdc__conn *c = ts_connect(TS_MARIADB, NULL);
+    g_setup(c, 3000);
+    cdc__snap_opts o;
+    snap_opts(&o, TS_MARIADB, NULL, 1, 500);
+    o.filter = (cdc__snap_filter){only_db, NULL, (void *)GDB};
+    o.test_gtid_delay_s = 3;
+    cdc__snap_point pt;
+    gstate g = {.watch = ts_connect(TS_MARIADB, NULL), .pt = &pt, .kill = kill};
+    cdc__err err;
+    int rc = cdc__snapshot_run(&o, &(cdc__snap_cbs){.row = g_row, .log = g_log, .ud = &g}, NULL, &pt, &err);
+    if (rc) fail_msg("%s", err.msg);
+    print_message("%zu rows at %s:%llu, GTID position [%s]; at the first row: GTID %s, %zu delayed query running%s\n",
+                  g.rows, pt.file, (unsigned long long)pt.offset, pt.gtid_set,
+                  g.unknown_at_first ? "not known yet" : "known", g.running_at_first, kill ? " (killed)" : "");
+    print_message("%s", g.log.text);
+    assert_int_equal(g.rows, 3000);
+    /* rows were delivered before the GTID position was known */
+    assert_true(g.unknown_at_first);
+    assert_int_equal(g.running_at_first, 1);
+    /* and it is the server's own for the point, not the position after the writes */
+    char *want = g_server_pos(c, pt.file, pt.offset), *now = ts_query_str(c, "SELECT @@gtid_binlog_pos");
+    assert_non_null(pt.gtid_set);
+    assert_string_equal(pt.gtid_set, want);
+    assert_string_not_equal(pt.gtid_set, now);
+    if (kill) assert_non_null(strstr(g.log.text, "asking again on a new connection"));
+    else assert_int_equal(g.log.text[0], 0);
+    free(want);
+    free(now);
+    cdc__snap_point_free(NULL, &pt);
+    ts_exec(c, "DROP DATABASE " GDB);
+    cdc__conn_free(g.watch);
+    cdc__conn_free(c);
+}
+
+static void test_gtid_while_rows(void **state)
+{
+    (void)state;
+    gtid_delayed(false);
+}
+
+/* The coordinator connection killed while the server works out the
+ * position: asked again on a new connection, the same exact position. */
+static void test_gtid_conn_killed(void **state)
+{
+    (void)state;
+    gtid_delayed(true);
+}
+
+static int gs_row(const cdc_change *ch, void *ud)
+{
+    (void)ch;
+    gstate *g = ud;
+    if (g->rows++ == 0) g_write(g->watch);
+    return 0;
+}
+
+static int gs_checkpoint(const cdc_position *pos, void *ud)
+{
+    gstate *g = ud;
+    g->checkpoints++;
+    char *want = g_server_pos(g->watch, cdc_position_file(pos), cdc_position_offset(pos));
+    if (!pos->gtid_known || strcmp(cdc_position_gtid_set(pos), want)) {
+        if (!g->ck_bad++)
+            snprintf(g->ck_first_bad, sizeof g->ck_first_bad, "checkpoint %zu: [%s], the server says [%s]",
+                     g->checkpoints, pos->gtid_known ? cdc_position_gtid_set(pos) : "(unknown)", want);
+    }
+    free(want);
+    return 0;
+}
+
+/* Through the stream's entry: every checkpoint (after the first chunk,
+ * while the writes go on) and the end carry the point's exact position. */
+static void test_gtid_stream_checkpoints(void **state)
+{
+    (void)state;
+    cdc__conn *c = ts_connect(TS_MARIADB, NULL);
+    g_setup(c, 3000);
+    cdc_config *cfg;
+    assert_int_equal(cdc_config_new(&cfg, NULL), CDC_OK);
+    ts_config_set(cfg, "table.include.list", GDB ".t");
+    ts_config_set(cfg, "snapshot.parallelism", "1");
+    ts_config_set(cfg, "snapshot.chunk.rows", "500");
+    cdc__filter f;
+    cdc__err err;
+    assert_int_equal(cdc__filter_init(&f, cfg, NULL, &err), CDC_OK);
+    cdc__conn_opts o;
+    ts_opts(&o, TS_MARIADB, NULL);
+    gstate g = {.watch = ts_connect(TS_MARIADB, NULL)};
+    cdc__snap_stream ss = {.cfg = cfg, .conn = &o, .filter = &f, .row = gs_row, .row_ud = &g,
+                           .checkpoint = gs_checkpoint, .checkpoint_ud = &g};
+    cdc_position pos;
+    cdc__position_init(&pos, NULL);
+    cdc__snap_streamer *st = NULL;
+    int rc = cdc__snapshot_stream(&ss, NULL, &st, &pos, &err);
+    if (rc) fail_msg("%s", err.msg);
+    assert_int_equal(g.rows, 3000);
+    print_message("%zu checkpoints; the end at %s:%llu [%s]\n", g.checkpoints, cdc_position_file(&pos),
+                  (unsigned long long)cdc_position_offset(&pos), cdc_position_gtid_set(&pos));
+    assert_true(g.checkpoints >= 6);
+    if (g.ck_bad) fail_msg("%zu checkpoints with a wrong GTID position, the first: %s", g.ck_bad, g.ck_first_bad);
+    char *want = g_server_pos(c, cdc_position_file(&pos), cdc_position_offset(&pos)),
+         *now = ts_query_str(c, "SELECT @@gtid_binlog_pos");
+    assert_true(pos.gtid_known);
+    assert_string_equal(cdc_position_gtid_set(&pos), want);
+    assert_string_not_equal(cdc_position_gtid_set(&pos), now);
+    free(want);
+    free(now);
+    cdc__position_clear(&pos);
+    cdc__filter_free(&f);
+    cdc_config_free(cfg);
+    ts_exec(c, "DROP DATABASE " GDB);
+    cdc__conn_free(g.watch);
+    cdc__conn_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1544,6 +1739,9 @@ int main(void)
         cmocka_unit_test(test_ddl_window),
         cmocka_unit_test(test_pause_writers),
         cmocka_unit_test(test_worker_lowat),
+        cmocka_unit_test(test_gtid_while_rows),
+        cmocka_unit_test(test_gtid_conn_killed),
+        cmocka_unit_test(test_gtid_stream_checkpoints),
     };
     if (getenv("CDC_TEST_FILTER")) cmocka_set_test_filter(getenv("CDC_TEST_FILTER")); /* e.g. test_pause* */
     /* CDC_TEST_FILTER=test_ddl_window runs one test (cmocka's pattern) */

@@ -270,6 +270,39 @@ static void test_login_and_query(void **state)
     assert_memory_equal(f.got[1], "\x03SELECT x", 9);
 }
 
+/* A query sent now and its reply read later (cdc__conn_send_query, then
+ * cdc__conn_read_result): the same bytes on the wire as a plain query,
+ * and the same stored result. */
+static void test_send_then_read(void **state)
+{
+    (void)state;
+    uint8_t hs[sizeof hs_pkt];
+    memcpy(hs, hs_pkt, sizeof hs);
+    hs[31] = 0x00;
+    const step s[] = {{hs, sizeof hs, false, false}, {NULL, 0, true, false}, {ok_pkt, sizeof ok_pkt, false, false},
+                      {NULL, 0, true, false}, {reply, sizeof reply, false, false}};
+    fake f;
+    fake_start(&f, s, 5);
+    cdc__conn *c;
+    assert_int_equal(cdc__conn_new(&c, NULL), CDC_OK);
+    cdc__conn_opts o = {.host = "127.0.0.1", .port = f.port, .user = "cdc", .password = "secret"};
+    cdc__err e;
+    cdc__err_clear(&e);
+    if (cdc__conn_connect(c, &o, &e)) fail_msg("%s", e.msg);
+    assert_int_equal(cdc__conn_send_query(c, "SELECT x", &e), CDC_OK);
+    cdc__result *r = NULL;
+    assert_int_equal(cdc__conn_read_result(c, &r, &e), CDC_OK);
+    assert_int_equal(cdc__result_rows(r), 1);
+    assert_string_equal(cdc__result_get(r, 0, 0), "hi");
+    assert_null(cdc__result_get(r, 0, 1));
+    cdc__result_free(r);
+    cdc__conn_free(c);
+    fake_stop(&f);
+    assert_int_equal(f.ngot, 2);
+    assert_int_equal(f.got_len[1], 9);
+    assert_memory_equal(f.got[1], "\x03SELECT x", 9);
+}
+
 /* tls_mode preferred against a server without TLS goes on in the clear. */
 static void test_preferred_without_tls(void **state)
 {
@@ -398,6 +431,7 @@ int main(void)
         cmocka_unit_test(test_silent_server_times_out), cmocka_unit_test(test_server_hangs_up),
         cmocka_unit_test(test_handshake_errors),       cmocka_unit_test(test_login_and_query),
         cmocka_unit_test(test_preferred_without_tls),
+        cmocka_unit_test(test_send_then_read),
         cmocka_unit_test(test_read_piece),
         cmocka_unit_test(test_allocation_failures),
     };

@@ -38,13 +38,18 @@ static uint64_t next(void)
 
 static long failures;
 
-/* The fast text equals the reference text and reads back as d. */
+/* The fast text (digits by SSE2 on x86-64) and the portable road's
+ * equal the reference text and read back as d. */
 static void check_double(double d)
 {
-    char a[48], b[48];
-    size_t na = cdc__fmt_double(a, d), nb = cdc__fmt_double_reference(b, d);
+    char a[48], b[48], c[48];
+    size_t na = cdc__fmt_double(a, d), nb = cdc__fmt_double_reference(b, d), nc = cdc__fmt_double_portable(c, d);
     if (na != strlen(a) || nb != strlen(b) || strcmp(a, b) != 0) {
         if (failures++ < 20) printf("%a: fast \"%s\", reference \"%s\"\n", d, a, b);
+        return;
+    }
+    if (nc != strlen(c) || strcmp(c, b) != 0) {
+        if (failures++ < 20) printf("%a: portable \"%s\", reference \"%s\"\n", d, c, b);
         return;
     }
     if (isfinite(d) && strtod(a, NULL) != d) {
@@ -94,6 +99,37 @@ static void test_double_edges(void **state)
     assert_string_equal(buf, "null");
     assert_int_equal(cdc__fmt_double(buf, NAN), 4);
     assert_string_equal(buf, "null");
+    assert_int_equal(failures, 0);
+}
+
+/* The SSE2 road prints a double's digits as four groups of 4 by
+ * multiply-highs: every value 0..9999 of each group (with other values
+ * in the other groups), as integers below 2^53 (printed as they are)
+ * and scaled by powers of ten (through Schubfach), and 17-digit texts
+ * (the first digit apart) with each group value; against the reference
+ * and the portable road (check_double). */
+static void test_double_digit_groups(void **state)
+{
+    (void)state;
+    failures = 0;
+    long n = 0;
+    for (uint64_t g = 0; g < 10000; g++) {
+        const uint64_t parts[4] = {g, (g * 7 + 1) % 10000, (g * 13 + 5) % 10000, (g * 31 + 9) % 10000};
+        for (int rot = 0; rot < 4; rot++) {
+            uint64_t x = 0;
+            for (int j = 0; j < 4; j++) x = x * 10000 + parts[(j + rot) % 4];
+            x %= UINT64_C(9007199254740992); /* below 2^53: exact */
+            if (!x) continue;
+            check_double((double)x);
+            check_double(-(double)x / 1e6);
+            check_double((double)x * 1e-20);
+            check_double((double)x * 1e5);
+            /* 17 significant digits: doubles near 2^60 */
+            check_double((double)((UINT64_C(1) << 60) + x * 128));
+            n += 5;
+        }
+    }
+    printf("%ld doubles with every 4-digit group: fast = portable = reference\n", n);
     assert_int_equal(failures, 0);
 }
 
@@ -415,13 +451,14 @@ static void *ng_realloc(void *p, size_t n, void *ud) { (void)p; (void)n; (void)u
 static void ng_free(void *p, void *ud) { (void)p; (void)ud; }
 static const cdc_allocator no_grow = {ng_malloc, ng_realloc, ng_free, NULL};
 
-/* The escaper's roads: the one cdc dump takes (with SSSE3's shuffles for
- * blocks of quotes where the CPU has it), SSE2 alone, and the portable
- * one of other architectures. */
+/* The escaper's roads: the one cdc dump takes (32-byte AVX2 blocks where
+ * the CPU has AVX2, else 16-byte blocks with SSSE3's shuffles for blocks
+ * of quotes where it has SSSE3), 16-byte blocks with the shuffles, SSE2
+ * alone, and the portable one of other architectures. */
 typedef int (*escaper)(cdc__buf *, const uint8_t *, size_t);
-static const escaper roads[] = {cdc__render_utf8_string, cdc__render_utf8_string_sse2,
-                                cdc__render_utf8_string_portable};
-static const char *const road_names[] = {"dispatched", "sse2", "portable"};
+static const escaper roads[] = {cdc__render_utf8_string, cdc__render_utf8_string_ssse3,
+                                cdc__render_utf8_string_sse2, cdc__render_utf8_string_portable};
+static const char *const road_names[] = {"dispatched", "ssse3", "sse2", "portable"};
 
 /* Quote-dense text (JSON kept in a TEXT column): every length up to 80
  * with '"' and '\\' at random places (every pattern of them in a block
@@ -435,9 +472,10 @@ static void test_quote_dense(void **state)
     static const char alphabet[] = "\"\\abcdefgh: ,[]{}0123";
     long n = 0;
     printf("SSSE3 road: %s\n", cdc__render_has_ssse3() ? "yes" : "no (this CPU lacks SSSE3)");
-    for (size_t len = 0; len <= 80; len++) {
+    printf("AVX2 road: %s\n", cdc__render_has_avx2() ? "yes" : "no (this CPU lacks AVX2)");
+    for (size_t len = 0; len <= 100; len++) {
         for (int round = 0; round < 300; round++) {
-            uint8_t in[96];
+            uint8_t in[112];
             for (size_t i = 0; i < len; i++) {
                 /* half the rounds quotes only: every mask of a half */
                 in[i] = round & 1 ? (uint8_t)"\"\\ab"[next() % 4] : (uint8_t)alphabet[next() % (sizeof alphabet - 1)];
@@ -488,15 +526,19 @@ static void test_block_edges(void **state)
     (void)state;
     static const char *pieces[] = {"\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xf4\x8f\xbf\xbf", "\xc3",
                                    "\xe2\x82", "\xf0\x9f\x98", "\xed\xa0\x80", "\xc0\xaf", "\xf4\x90\x80\x80",
-                                   "\x80", "\xff", "\"", "\\", "\n", "\x01", "\x1f", "\x7f"};
+                                   "\x80", "\xff", "\"", "\\", "\n", "\x01", "\x1f", "\x7f",
+                                   /* each edge of the lookups' error classes, valid and not */
+                                   "\xe0\xa0\x80", "\xe0\x9f\xbf", "\xed\x9f\xbf", "\xee\x80\x80",
+                                   "\xf0\x90\x80\x80", "\xf0\x8f\xbf\xbf", "\xf4\x8f\xbf\xbf", "\xf5\x80\x80\x80",
+                                   "\xc1\xbf", "\xc2\x80", "\xdf\xbf", "\xf8\x88\x80\x80\x80", "\xe2\x82\xac\xac",
+                                   "\xf1\x80\x80", "\xef\xbf\xbf"};
     size_t np = sizeof pieces / sizeof pieces[0];
     long n = 0;
-    uint8_t in[96], fixed[512];
-    cdc__buf want, got, port;
+    uint8_t in[112], fixed[512];
+    cdc__buf want, got;
     cdc__buf_init(&want, NULL);
     cdc__buf_init(&got, NULL);
-    cdc__buf_init(&port, NULL);
-    for (size_t len = 1; len <= 70; len++) {
+    for (size_t len = 1; len <= 100; len++) {
         for (size_t at = 0; at < len; at++) {
             for (size_t a = 0; a < np; a++) {
                 size_t b = (a * 7 + len + at) % np; /* a second piece further on */
@@ -507,33 +549,92 @@ static void test_block_edges(void **state)
                 size_t at2 = at + k + (len * 3 + a) % 17;
                 if (at2 + strlen(pieces[b]) <= len) memcpy(in + at2, pieces[b], strlen(pieces[b]));
                 cdc__buf_reset(&want);
-                cdc__buf_reset(&got);
-                cdc__buf_reset(&port);
                 model_escape(in, len, &want);
-                assert_int_equal(cdc__render_utf8_string(&got, in, len), CDC_OK);
-                assert_int_equal(got.len, want.len);
-                assert_memory_equal(got.data, want.data, got.len);
-                assert_int_equal(cdc__render_utf8_string_portable(&port, in, len), CDC_OK);
-                assert_int_equal(port.len, want.len);
-                assert_memory_equal(port.data, want.data, port.len);
-                cdc__buf_reset(&port);
-                assert_int_equal(cdc__render_utf8_string_sse2(&port, in, len), CDC_OK);
-                assert_int_equal(port.len, want.len);
-                assert_memory_equal(port.data, want.data, port.len);
-                cdc__buf fb = {fixed, 0, want.len + 16, &no_grow};
-                assert_int_equal(cdc__render_utf8_string(&fb, in, len), CDC_OK);
-                assert_int_equal(fb.len, want.len);
-                assert_memory_equal(fb.data, want.data, want.len);
-                cdc__buf small = {fixed, 0, want.len - 1, &no_grow};
-                assert_int_equal(cdc__render_utf8_string(&small, in, len), CDC_ERR_NOMEM);
+                for (size_t r = 0; r < sizeof roads / sizeof roads[0]; r++) {
+                    cdc__buf_reset(&got);
+                    assert_int_equal(roads[r](&got, in, len), CDC_OK);
+                    assert_int_equal(got.len, want.len);
+                    assert_memory_equal(got.data, want.data, got.len);
+                    cdc__buf fb = {fixed, 0, want.len + 16, &no_grow};
+                    assert_int_equal(roads[r](&fb, in, len), CDC_OK);
+                    assert_int_equal(fb.len, want.len);
+                    assert_memory_equal(fb.data, want.data, want.len);
+                    cdc__buf small = {fixed, 0, want.len - 1, &no_grow};
+                    assert_int_equal(roads[r](&small, in, len), CDC_ERR_NOMEM);
+                }
                 n++;
             }
         }
     }
     cdc__buf_free(&want);
     cdc__buf_free(&got);
-    cdc__buf_free(&port);
     printf("%ld strings with a piece at each block offset escaped as the model escapes them\n", n);
+}
+
+/* Text of two-byte letters (the TEXT column of accented words), which
+ * the AVX2 road checks 32 bytes at a time by its masks: random runs of
+ * two-byte letters and ASCII, with now and then a 3- or 4-byte letter,
+ * an invalid byte or sequence (a lone lead, a stray continuation, an
+ * overlong, a surrogate, a lead at the very end), a quote or a control
+ * character, at every length up to 300 and from 4 start offsets (so
+ * letters straddle every 16- and 32-byte edge); each road against the
+ * model, into a growing buffer, one of the text's size plus 16 and one
+ * a byte short; and cdc__utf8_valid against the reference validator. */
+static void test_letter_blocks(void **state)
+{
+    (void)state;
+    static const char *rare[] = {"\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xc3", "\x80", "\xc0\xaf", "\xed\xa0\x80",
+                                 "\xf4\x90\x80\x80", "\xe2\x82", "\"", "\\", "\n", "\x01", "\xdf\xbf", "\xc2\x80",
+                                 "\xe0\x80\x80", "\xf0\x80\x80\x80", "\xf5\x80\x80\x80", "\xed\x9f\xbf",
+                                 "\xf4\x8f\xbf\xbf", "\xe0\xa0\x80", "\xf0\x9f\x98"};
+    static const char *letters[] = {"\xc3\xa9", "\xc3\xbc", "\xd0\x96", "\xc2\xa0", "\xdf\xbf"};
+    uint8_t in[320], fixed[2048];
+    cdc__buf want, got;
+    cdc__buf_init(&want, NULL);
+    cdc__buf_init(&got, NULL);
+    long n = 0, invalid = 0;
+    for (size_t len = 0; len <= 300; len++) {
+        for (int round = 0; round < 40; round++) {
+            size_t off = (size_t)round % 4, k = 0;
+            uint8_t *t = in + off;
+            while (k < len) {
+                uint64_t r = next();
+                const char *piece = r % 3 == 0 ? "a" : r % 3 == 1 ? " " : letters[(r >> 8) % 5];
+                if (round % 3 && (r >> 16) % 97 == 0) piece = rare[(r >> 24) % (sizeof rare / sizeof rare[0])];
+                if (round % 5 == 4 && (r >> 16) % 3 == 0) piece = "\xe2\x82\xac"; /* runs of 3- and 4-byte letters */
+                if (round % 5 == 4 && (r >> 16) % 3 == 1) piece = "\xf0\x9f\x98\x80";
+                size_t pl = strlen(piece);
+                if (k + pl > len) piece = "b", pl = 1;
+                memcpy(t + k, piece, pl);
+                k += pl;
+            }
+            if (round == 39 && len) t[len - 1] = 0xc3; /* a lead at the very end */
+            cdc__buf_reset(&want);
+            model_escape(t, len, &want);
+            bool valid = cdc__utf8_valid_reference(t, len);
+            invalid += !valid;
+            assert_int_equal(cdc__utf8_valid(t, len), valid);
+            assert_int_equal(cdc__utf8_valid_portable(t, len), valid);
+            for (size_t r = 0; r < sizeof roads / sizeof roads[0]; r++) {
+                cdc__buf_reset(&got);
+                assert_int_equal(roads[r](&got, t, len), CDC_OK);
+                if (got.len != want.len || memcmp(got.data, want.data, got.len) != 0) {
+                    printf("%s road differs from the model at length %zu, round %d\n", road_names[r], len, round);
+                    fail();
+                }
+                cdc__buf fb = {fixed, 0, want.len + 16, &no_grow};
+                assert_int_equal(roads[r](&fb, t, len), CDC_OK);
+                assert_int_equal(fb.len, want.len);
+                assert_memory_equal(fb.data, want.data, want.len);
+                cdc__buf small = {fixed, 0, want.len - 1, &no_grow};
+                assert_int_equal(roads[r](&small, t, len), CDC_ERR_NOMEM);
+                n++;
+            }
+        }
+    }
+    cdc__buf_free(&want);
+    cdc__buf_free(&got);
+    printf("%ld texts of two-byte letters escaped as the model escapes them (%ld invalid)\n", n, invalid);
 }
 
 static void test_string_escaping(void **state)
@@ -558,9 +659,9 @@ static void test_string_escaping(void **state)
             cdc__buf_reset(&want);
             model_escape(in.data + off, in.len - off, &want);
             int (*const esc[])(cdc__buf *, const uint8_t *, size_t) = {
-                cdc__render_utf8_string, cdc__render_utf8_string_sse2, cdc__render_utf8_string_portable,
-                cdc__render_utf8_string_reference};
-            for (size_t e = 0; e < 4; e++) {
+                cdc__render_utf8_string, cdc__render_utf8_string_ssse3, cdc__render_utf8_string_sse2,
+                cdc__render_utf8_string_portable, cdc__render_utf8_string_reference};
+            for (size_t e = 0; e < sizeof esc / sizeof esc[0]; e++) {
                 cdc__buf_reset(&got);
                 assert_int_equal(esc[e](&got, in.data + off, in.len - off), CDC_OK);
                 assert_int_equal(got.len, want.len);
@@ -625,6 +726,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_double_edges),
         cmocka_unit_test(test_double_random),
+        cmocka_unit_test(test_double_digit_groups),
         cmocka_unit_test(test_float_shortest),
         cmocka_unit_test(test_integers),
         cmocka_unit_test(test_decimal_text),
@@ -633,6 +735,7 @@ int main(void)
         cmocka_unit_test(test_string_escaping),
         cmocka_unit_test(test_quote_dense),
         cmocka_unit_test(test_block_edges),
+        cmocka_unit_test(test_letter_blocks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,6 +18,7 @@
 #include <cdc/cdc.h>
 
 #include "decoder.h"
+#include "render.h"
 #include "rows.h"
 #include "tablemap.h"
 #include "util.h"
@@ -28,12 +29,20 @@
 
 /* ---- go-mysql captured TABLE_MAP bodies -------------------------------- */
 
+/* Columns seen with a collation, and those of them marked as text that
+ * renders as UTF-8 (CDC_COLF_UTF8_TEXT, which output.c trusts instead of
+ * looking the collation up per value). */
+static int utf8_cols, other_cols;
+
 static int keep_table(const cdc_table *t, void *ud)
 {
     cdc__buf *b = ud;
     cdc__buf_printf(b, "%s.%s", cdc_table_db(t), cdc_table_name(t));
     for (size_t i = 0; i < cdc_table_column_count(t); i++) {
         const cdc_column *c = cdc_table_column(t, i);
+        bool utf8 = cdc__charset_renders_as_utf8(c->charset);
+        assert_int_equal((c->flags & CDC_COLF_UTF8_TEXT) != 0, utf8);
+        if (c->charset) utf8 ? utf8_cols++ : other_cols++;
         const char *nm = cdc_table_column_name(t, i);
         cdc__buf_printf(b, " %s:%d%s%s", nm ? nm : "?", cdc_table_column_type(t, i),
                         cdc_table_column_is_pk(t, i) ? ":pk" : "",
@@ -112,6 +121,9 @@ static void test_captured_table_maps(void **state)
         snprintf(rel, sizeof rel, "go-mysql/captured/%s", others[i]);
         print_message("%s: %s\n", others[i], table_map_of(rel, &b));
     }
+    /* both kinds came up, each marked as its collation renders */
+    print_message("%d columns of UTF-8 collations, %d of others\n", utf8_cols, other_cols);
+    assert_true(utf8_cols > 0 && other_cols > 0);
     cdc__buf_free(&b);
 }
 
@@ -286,6 +298,43 @@ static void test_names_hook(void **state)
     cdc__buf_free(&b);
 }
 
+/* The JSON line's keys follow the names a hook lends (output.c skips its
+ * per-column key check while the keys made at the TABLE_MAP are valid,
+ * tablemap.h's jkeys_short, which lending names clears): "@1"/"@2"
+ * without names, "id"/"label" with the hook's. */
+static int json_of_change(const cdc_change *c, void *ud)
+{
+    char *buf = ud;
+    size_t need = 0;
+    assert_int_equal(cdc_change_json(c, buf, 512, &need), CDC_OK);
+    return 0;
+}
+
+static void test_names_hook_keys(void **state)
+{
+    (void)state;
+    static const uint8_t tm[] = {1, 0, 0, 0, 0, 0, 0, 0, 2, 'd', 'b', 0, 1, 't', 0, 2, 3, 15, 2, 20, 0, 0x03};
+    /* table 1, STMT_END, no extra data, 2 columns, both present, no NULLs: 7, "abc" */
+    static const uint8_t rows[] = {1, 0, 0, 0, 0, 0, 1, 0, 2, 0, 2, 0x03, 0xfc, 7, 0, 0, 0, 3, 'a', 'b', 'c'};
+    uint8_t ev[256];
+    size_t n = put_event(ev, CDC_EV_TABLE_MAP, tm, sizeof tm);
+    n += put_event(ev + n, CDC_EV_WRITE_ROWS, rows, sizeof rows);
+    for (int hook = 0; hook < 2; hook++) {
+        char line[512] = "";
+        hookst h = {0, false};
+        cdc_decoder *d;
+        assert_int_equal(cdc_decoder_new(&d, &test_alloc, NULL, 0), CDC_OK);
+        assert_int_equal(cdc_decoder_set_mode(d, CDC_DECODER_EVENTS), CDC_OK);
+        cdc_decoder_set_change_cb(d, json_of_change, line);
+        if (hook) cdc__decoder_set_names_hook(d, names_hook, &h);
+        ptrdiff_t fed = cdc_decoder_feed(d, ev, n);
+        if (fed != (ptrdiff_t)n) printf("feed: %s\n", cdc_decoder_errmsg(d));
+        assert_int_equal(fed, (ptrdiff_t)n);
+        assert_non_null(strstr(line, hook ? "\"after\":{\"id\":7,\"label\":" : "\"after\":{\"@1\":7,\"@2\":"));
+        cdc_decoder_free(d);
+    }
+}
+
 /* MariaDB JSON columns (LONGTEXT in the map): the hook marks them, and a
  * mark changed after the row plan was made drops the plan, so the next
  * row image reads documents (or text again). */
@@ -362,6 +411,7 @@ int main(void)
         cmocka_unit_test(test_captured_enum_set),
         cmocka_unit_test(test_corrupt_table_map),
         cmocka_unit_test(test_names_hook),
+        cmocka_unit_test(test_names_hook_keys),
         cmocka_unit_test(test_json_text_columns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

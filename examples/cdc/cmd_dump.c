@@ -40,10 +40,12 @@ static int write_out(dump_ctx *x)
     return 0;
 }
 
-/* Ends the line at the end of x->out. */
+/* Ends the line at the end of x->out (a byte stored in place: a call
+ * of cli_buf_append and memcpy per line cost more than the byte). */
 static int end_line(dump_ctx *x)
 {
-    if (cli_buf_append(&x->out, "\n", 1)) return CDC_ERR_NOMEM;
+    if (x->out.len == x->out.cap && cli_buf_reserve(&x->out, 1)) return CDC_ERR_NOMEM;
+    x->out.p[x->out.len++] = '\n';
     return x->out.len >= OUT_BYTES ? write_out(x) : 0;
 }
 
