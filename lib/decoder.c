@@ -337,10 +337,14 @@ static int do_rows(cdc_decoder *d, const cdc_event *e, uint64_t *rowidx)
     /* the same for every row of the event */
     const bool has_b = rv.op != 'c', has_a = rv.op != 'd';
     const bool dense_b = rv.n_before == rv.ncols, dense_a = !rv.partial && rv.n_after == rv.ncols;
-    c.before = has_b ? d->vb : NULL;
-    c.pb = has_b ? d->pb : NULL;
-    c.after = has_a ? d->va : NULL;
-    c.pa = has_a ? d->pa : NULL;
+    c.own_vb = has_b ? d->vb : NULL;
+    c.own_pb = has_b ? d->pb : NULL;
+    c.own_va = has_a ? d->va : NULL;
+    c.own_pa = has_a ? d->pa : NULL;
+    c.rows_end = r.p + r.len;
+    /* images of every column that the plan can read as cells alone */
+    const bool only_b = dense_b && t->plan_cells, only_a = dense_a && t->plan_cells;
+    cdc_cell *const cb = has_b ? d->cb : NULL, *const ca = has_a ? d->ca : NULL;
     while (cdc__rd_left(&r) > 0) {
         size_t row_start = r.off;
         cdc__rows_where w = {0, false};
@@ -356,10 +360,22 @@ static int do_rows(cdc_decoder *d, const cdc_event *e, uint64_t *rowidx)
                      cdc__rows_where *, cdc__err *) = lazy ? cdc__rows_image_lazy : cdc__rows_image;
         /* a callback reading whole images as cells: make them in the same pass */
         bool cells = lazy && t->cells_rows;
+        c.before = c.own_vb;
+        c.pb = c.own_pb;
+        c.after = c.own_va;
+        c.pa = c.own_pa;
+        c.unsettled_b = c.unsettled_a = NULL;
         if (has_b) {
-            rc = cells && dense_b
-                     ? cdc__rows_image_cells_dense(t, rv.ncols, &r, d->vb, d->pb, d->cb, &w, &d->err)
-                     : CDC__ROWS_NOT_DENSE;
+            const uint8_t *at = r.p + r.off;
+            rc = !cells    ? CDC__ROWS_NOT_DENSE
+                 : only_b  ? cdc__rows_image_cells_only(t, rv.ncols, &r, d->cb)
+                 : dense_b ? cdc__rows_image_cells_dense(t, rv.ncols, &r, d->vb, d->pb, d->cb, &w, &d->err)
+                           : CDC__ROWS_NOT_DENSE;
+            if (rc == CDC_OK && only_b) {
+                c.unsettled_b = at;
+                c.before = NULL;
+                c.pb = NULL;
+            }
             if (rc == CDC__ROWS_NOT_DENSE)
                 rc = cells ? cdc__rows_image_cells(t, &rv, rv.cols_before, false, &r, d->vb, d->pb, NULL, NULL,
                                                    d->jbufs, d->cb, &w, &d->err)
@@ -368,11 +384,20 @@ static int do_rows(cdc_decoder *d, const cdc_event *e, uint64_t *rowidx)
         }
         if (rc == CDC_OK && has_a) {
             w.after = true;
-            const cdc_value *bv = has_b ? d->vb : NULL;
-            const uint8_t *bp = has_b ? d->pb : NULL;
-            rc = cells && dense_a
-                     ? cdc__rows_image_cells_dense(t, rv.ncols, &r, d->va, d->pa, d->ca, &w, &d->err)
-                     : CDC__ROWS_NOT_DENSE;
+            const cdc_value *bv = c.own_vb;
+            const uint8_t *bp = c.own_pb;
+            const uint8_t *at = r.p + r.off;
+            rc = !cells    ? CDC__ROWS_NOT_DENSE
+                 : only_a  ? cdc__rows_image_cells_only(t, rv.ncols, &r, d->ca)
+                 : dense_a ? cdc__rows_image_cells_dense(t, rv.ncols, &r, d->va, d->pa, d->ca, &w, &d->err)
+                           : CDC__ROWS_NOT_DENSE;
+            if (rc == CDC_OK && only_a) {
+                c.unsettled_a = at;
+                c.after = NULL;
+                c.pa = NULL;
+            }
+            if (rc == CDC__ROWS_NOT_DENSE) /* the general road may read the before image (partial JSON) */
+                cdc__change_settle(&c);
             if (rc == CDC__ROWS_NOT_DENSE)
                 rc = cells ? cdc__rows_image_cells(t, &rv, rv.cols_after, rv.partial, &r, d->va, d->pa, bv, bp,
                                                    d->jbufs, d->ca, &w, &d->err)
@@ -408,8 +433,8 @@ static int do_rows(cdc_decoder *d, const cdc_event *e, uint64_t *rowidx)
         c.row = (*rowidx)++;
         c.more_in_event = cdc__rd_left(&r) > 0;
         c.lazy = lazy;
-        c.cb = cells && has_b ? d->cb : NULL;
-        c.ca = cells && has_a ? d->ca : NULL;
+        c.cb = cells ? cb : NULL;
+        c.ca = cells ? ca : NULL;
         c.cells_read = false;
         if (d->change_cb) {
             rc = callback_rc(d, d->change_cb(&c, d->change_ud), e->offset, type);
@@ -422,6 +447,7 @@ static int do_rows(cdc_decoder *d, const cdc_event *e, uint64_t *rowidx)
              * lazy image */
             if (d->lazy == CDC__LAZY_ADAPTIVE) t->eager_rows = 0;
         } else if (d->lazy == CDC__LAZY_ADAPTIVE && lazy && rv.ncols) {
+            cdc__change_settle(&c);
             bool unread = (has_b && memchr(d->pb, CDC__PRESENT_PENDING, rv.ncols)) ||
                           (has_a && memchr(d->pa, CDC__PRESENT_PENDING, rv.ncols));
             t->eager_rows = unread ? 0 : LAZY_PROBE_ROWS - 1;
@@ -1144,20 +1170,58 @@ const cdc_column *cdc_table_column(const cdc_table *t, size_t i)
 char cdc_change_op(const cdc_change *c) { return c->op; }
 const cdc_table *cdc_change_table(const cdc_change *c) { return c->t; }
 const cdc_event *cdc_change_event(const cdc_change *c) { return c->ev; }
-/* A value of a row image is made the first time it is asked for
- * (cdc__rows_image_lazy); the arrays are the decoder's own. */
-static inline const cdc_value *image_value(const cdc_change *c, const cdc_value *vals, const uint8_t *present,
-                                           size_t i)
+static const cdc_value *settled_value(const cdc_change *c, bool after, size_t i);
+
+/* A pending value made (out of line, so that the usual call keeps no
+ * frame). */
+static __attribute__((noinline)) const cdc_value *made_value(const cdc_change *c, const cdc_value *vals,
+                                                             const uint8_t *present, size_t i)
 {
-    if (!vals || i >= c->ncols) return NULL;
-    uint8_t state = present[i];
-    if (__builtin_expect(state == 1, 1)) return &vals[i];
-    if (!state) return NULL;
     cdc__rows_materialize(c->t, i, (cdc_value *)&vals[i], (uint8_t *)&present[i]);
     return &vals[i];
 }
-const cdc_value *cdc_change_before(const cdc_change *c, size_t i) { return image_value(c, c->before, c->pb, i); }
-const cdc_value *cdc_change_after(const cdc_change *c, size_t i) { return image_value(c, c->after, c->pa, i); }
+
+/* A value of a row image is made the first time it is asked for
+ * (cdc__rows_image_lazy); the arrays are the decoder's own. */
+static inline const cdc_value *image_value(const cdc_change *c, bool after, size_t i)
+{
+    const cdc_value *vals = after ? c->after : c->before;
+    const uint8_t *present = after ? c->pa : c->pb;
+    if (__builtin_expect(!vals, 0)) /* no such image, or one read as cells alone */
+        return (after ? c->unsettled_a : c->unsettled_b) ? settled_value(c, after, i) : NULL;
+    if (i >= c->ncols) return NULL;
+    uint8_t state = present[i];
+    if (__builtin_expect(state == 1, 1)) return &vals[i];
+    if (!state) return NULL;
+    return made_value(c, vals, present, i);
+}
+/* image_value of an image read as cells alone: settled first (out of
+ * line, so that the usual call keeps no frame) */
+static __attribute__((noinline)) const cdc_value *settled_value(const cdc_change *c, bool after, size_t i)
+{
+    cdc__change_settle_images(c);
+    return image_value(c, after, i);
+}
+const cdc_value *cdc_change_before(const cdc_change *c, size_t i) { return image_value(c, false, i); }
+const cdc_value *cdc_change_after(const cdc_change *c, size_t i) { return image_value(c, true, i); }
+
+/* decoder.h */
+void cdc__change_settle_images(const cdc_change *c)
+{
+    cdc_change *m = (cdc_change *)c; /* decoder-owned */
+    if (c->unsettled_b) {
+        cdc__rows_cells_settle(c->t, c->ncols, c->unsettled_b, c->rows_end, c->own_vb, c->own_pb);
+        m->before = c->own_vb;
+        m->pb = c->own_pb;
+        m->unsettled_b = NULL;
+    }
+    if (c->unsettled_a) {
+        cdc__rows_cells_settle(c->t, c->ncols, c->unsettled_a, c->rows_end, c->own_va, c->own_pa);
+        m->after = c->own_va;
+        m->pa = c->own_pa;
+        m->unsettled_a = NULL;
+    }
+}
 
 /* The first version of cdc_cell, the smallest stride a caller may use. */
 #define CELL_V1_SIZE (offsetof(cdc_cell, v) + sizeof(((cdc_cell *)0)->v))
@@ -1196,6 +1260,7 @@ static __attribute__((noinline)) int change_cells(const cdc_change *c, int image
 {
     if (!c || (!cells && count))
         return cells_fail(CDC_ERR_INVALID, err, errlen, "cdc_change_cells: %s is NULL", c ? "cells" : "change");
+    cdc__change_settle(c);
     if (image != CDC_IMAGE_BEFORE && image != CDC_IMAGE_AFTER)
         return cells_fail(CDC_ERR_INVALID, err, errlen,
                           "cdc_change_cells: image %d is neither CDC_IMAGE_BEFORE (0) nor CDC_IMAGE_AFTER (1)",
@@ -1250,6 +1315,7 @@ static __attribute__((noinline)) int change_cells_view(const cdc_change *c, int 
     if (!c || !cells || !ncells)
         return cells_fail(CDC_ERR_INVALID, err, errlen, "cdc_change_cells_view: %s is NULL",
                           !c ? "change" : !cells ? "cells" : "ncells");
+    cdc__change_settle(c);
     if (image != CDC_IMAGE_BEFORE && image != CDC_IMAGE_AFTER)
         return cells_fail(CDC_ERR_INVALID, err, errlen,
                           "cdc_change_cells_view: image %d is neither CDC_IMAGE_BEFORE (0) nor CDC_IMAGE_AFTER (1)",
@@ -1306,6 +1372,7 @@ int cdc_change_cells_view(const cdc_change *c, int image, const cdc_cell **cells
 /* decoder.h. pb/pa point into the decoder's own arrays, rebuilt for every row. */
 void cdc__change_hide_columns(const cdc_change *c, const uint8_t *mask)
 {
+    cdc__change_settle(c); /* from the cells, before they are hidden */
     for (size_t i = 0; i < c->ncols; i++) {
         if (!mask[i]) continue;
         if (c->pb) ((uint8_t *)c->pb)[i] = 0;

@@ -38,7 +38,23 @@ struct cdc_change {
     const cdc_cell *cb, *ca;
     /* Set by cdc_change_cells when it read a whole image. */
     bool cells_read;
+    /* An image read as cells alone (cdc__rows_image_cells_only) has no
+     * pending state for its values yet: its before/pb (after/pa) are NULL
+     * and unsettled_b (_a) is where the image starts, until
+     * cdc__change_settle writes that state into own_* (the decoder's
+     * arrays) and sets before/pb (after/pa) to them. Anything that reads
+     * an image other than through its cells settles the change first. */
+    const uint8_t *unsettled_b, *unsettled_a, *rows_end;
+    cdc_value *own_vb, *own_va;
+    uint8_t *own_pb, *own_pa;
 };
+
+void cdc__change_settle_images(const struct cdc_change *c);
+/* Gives c's images read as cells alone their values' pending state. */
+static inline void cdc__change_settle(const struct cdc_change *c)
+{
+    if (__builtin_expect(c->unsettled_b || c->unsettled_a, 0)) cdc__change_settle_images(c);
+}
 
 /* The event's file name as a JSON string, made once per file by the
  * decoder; empty when it did not make one. */

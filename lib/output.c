@@ -328,6 +328,7 @@ static int put_tail(const cdc_change *c, cdc__buf *out)
 
 int cdc__change_render_json(const cdc_change *c, cdc__buf *out, cdc__err *err)
 {
+    cdc__change_settle(c); /* images read as cells alone (decoder.h) */
     const cdc_table *t = cdc_change_table(c);
     char head[] = "{\"op\":\"?\",\"db\":";
     head[7] = cdc_change_op(c);

@@ -4,6 +4,7 @@
 #include "rows.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 
 #include "decimal.h"
 #include "temporal.h"
@@ -186,12 +187,15 @@ int cdc__rows_prepare(struct cdc_table *t)
     cdc__col_plan *pl = cdc__calloc(t->alloc, t->ncols ? t->ncols : 1, sizeof *pl);
     if (!pl) return CDC_ERR_NOMEM;
     uint16_t jk = 0;
+    bool cells = true;
     for (size_t i = 0; i < t->ncols; i++) {
         cdc__col_plan_make(&t->cols[i], &pl[i]);
         pl[i].json_k = jk;
         if (pl[i].json) jk++;
+        if (pl[i].op == PLAN_SLOW || (pl[i].op == PLAN_DECIMAL && !pl[i].dec.n)) cells = false;
     }
     t->plan = pl;
+    t->plan_cells = cells;
     return CDC_OK;
 }
 
@@ -303,7 +307,8 @@ static inline __attribute__((always_inline)) bool plan_decode(const cdc__col_pla
         break;
     }
     case PLAN_YEAR: v->v.i = p[0] ? 1900 + p[0] : 0; break;
-    default: return false;
+    case PLAN_SLOW: return false;
+    default: __builtin_unreachable(); /* op is a PLAN_* (cdc__col_plan_make): no range check before the jump */
     }
     *used = w;
     return true;
@@ -371,6 +376,7 @@ static inline void cell_ts(int64_t sec, uint32_t usec, bool zero, cdc_cell *cell
 {
     if (zero) {
         cell->flags |= CDC_CELL_ZERO_DATE;
+        cell->v.i = 0;
         return;
     }
     cell->v.i = sec * 1000000 + usec;
@@ -419,9 +425,9 @@ void cdc__value_cell(const cdc_value *v, cdc_cell *cell)
 
 /* A value's cell straight from its bytes, through the plan: what
  * plan_decode and then cdc__value_cell would give. Also measures the value
- * as plan_skip does and leaves v pending (the cells pass of
- * cdc__rows_image_cells); a DECIMAL of at most 18 digits is checked and
- * read here too. False when the value must be decoded the usual way (a
+ * as plan_skip does and, when v is not NULL, leaves v pending (the cells
+ * pass of cdc__rows_image_cells); a DECIMAL of at most 18 digits is
+ * checked and read here too. False when the value must be decoded the usual way (a
  * PLAN_SLOW column, a wider DECIMAL, a value short of its bytes, a bad
  * digit group); the cell is then to be made from the decoded value. */
 static inline __attribute__((always_inline)) bool plan_cell(const cdc__col_plan *pl, const uint8_t *p,
@@ -430,7 +436,11 @@ static inline __attribute__((always_inline)) bool plan_cell(const cdc__col_plan 
 {
     size_t w = pl->width;
     if (w > avail) return false; /* PLAN_SLOW has width 0: the switch refuses it */
-    *cell = pl->cproto;
+    /* the prototype's head (kind, flags, fsp, scale; usec 0) and the
+     * union's second word zeroed: every op below writes its first word
+     * (a length-prefixed value both) */
+    memcpy(cell, &pl->cproto, offsetof(cdc_cell, v));
+    cell->v.b.len = 0;
     switch (pl->op) {
     case PLAN_INT: {
         unsigned shift = (unsigned)(64 - 8 * w);
@@ -490,13 +500,17 @@ static inline __attribute__((always_inline)) bool plan_cell(const cdc__col_plan 
         if (tm_is_zero(&tm)) cell->flags |= CDC_CELL_ZERO_DATE;
         break;
     }
-    case PLAN_DATE:
+    case PLAN_DATE: {
+        cdc__temporal tm;
+        cdc__date_unpack(cdc__le24(p), &tm);
+        cell_tm(&tm, cell);
+        if (tm_is_zero(&tm)) cell->flags |= CDC_CELL_ZERO_DATE;
+        break;
+    }
     case PLAN_TIME2: {
         cdc__temporal tm;
-        if (pl->op == PLAN_DATE) cdc__date_unpack(cdc__le24(p), &tm);
-        else cdc__time2_unpack(p, pl->fsp, &tm);
+        cdc__time2_unpack(p, pl->fsp, &tm);
         cell_tm(&tm, cell);
-        if (pl->op != PLAN_TIME2 && tm_is_zero(&tm)) cell->flags |= CDC_CELL_ZERO_DATE;
         break;
     }
     case PLAN_TIMESTAMP2: {
@@ -507,17 +521,17 @@ static inline __attribute__((always_inline)) bool plan_cell(const cdc__col_plan 
         break;
     }
     case PLAN_YEAR: cell->v.i = p[0] ? 1900 + p[0] : 0; break;
-    default: return false;
+    case PLAN_SLOW: return false;
+    default: __builtin_unreachable(); /* op is a PLAN_* (cdc__col_plan_make): no range check before the jump */
     }
-    v->v.b = (cdc_bytes){p, avail};
+    if (v) v->v.b = (cdc_bytes){p, avail};
     *used = w;
     return true;
 }
 
 bool cdc__rows_plan_cell(const cdc__col_plan *pl, const uint8_t *p, size_t avail, cdc_cell *cell, size_t *used)
 {
-    cdc_value scratch;
-    return plan_cell(pl, p, avail, &scratch, cell, used);
+    return plan_cell(pl, p, avail, NULL, cell, used);
 }
 
 /* A pending value's cell: its bytes were measured (and a DECIMAL's
@@ -525,9 +539,8 @@ bool cdc__rows_plan_cell(const cdc__col_plan *pl, const uint8_t *p, size_t avail
 static inline __attribute__((always_inline)) void pending_cell(const cdc__col_plan *pl, const uint8_t *p,
                                                                size_t avail, cdc_cell *cell)
 {
-    cdc_value scratch;
     size_t used;
-    (void)plan_cell(pl, p, avail, &scratch, cell, &used);
+    (void)plan_cell(pl, p, avail, NULL, cell, &used);
 }
 
 static inline __attribute__((always_inline)) void one_cell(const struct cdc_table *t, const cdc_value *vals,
@@ -671,9 +684,10 @@ static inline __attribute__((always_inline)) int
 image_loop_dense(const struct cdc_table *t, size_t n, const cdc__col_plan *plan, cdc__reader *r, cdc_value *vals,
                  uint8_t *present, cdc__rows_where *where, bool lazy, cdc_cell *cells, cdc__err *err)
 {
-    const uint8_t *p = cdc__rd_ptr(r), *end = r->p + r->len;
+    const uint8_t *p = cdc__rd_ptr(r);
+    size_t avail = cdc__rd_left(r); /* counted down: cheaper than end - p per value */
     for (size_t i = 0; i < n; i++) {
-        size_t avail = (size_t)(end - p), used = 0;
+        size_t used = 0;
         present[i] = 1;
         if (cells && lazy && plan_cell(&plan[i], p, avail, &vals[i], &cells[i], &used)) {
             present[i] = CDC__PRESENT_PENDING;
@@ -687,6 +701,7 @@ image_loop_dense(const struct cdc_table *t, size_t n, const cdc__col_plan *plan,
             if (cells) cdc__value_cell(&vals[i], &cells[i]);
         }
         p += used;
+        avail -= used;
     }
     r->off = (size_t)(p - r->p);
     return CDC_OK;
@@ -744,6 +759,16 @@ static inline bool no_nulls(const uint8_t *nulls, size_t n)
     for (; i < whole; i++)
         if (nulls[i]) return false;
     return n % 8 == 0 || !(nulls[whole] & ((1u << (n % 8)) - 1));
+}
+
+/* no_nulls of the n-bit NULL bitmap at r's position, which r holds:
+ * one 8-byte load for a table of up to 64 columns when r has 8 bytes
+ * there (the dense entries below ask this for every image). */
+static inline bool no_nulls_at(const cdc__reader *r, size_t n)
+{
+    const uint8_t *p = r->p + r->off;
+    if (n - 1 < 64 && r->len - r->off >= 8) return !(cdc__le64(p) & (~UINT64_C(0) >> (64 - n)));
+    return no_nulls(p, n);
 }
 
 static inline __attribute__((always_inline)) int
@@ -831,8 +856,39 @@ int cdc__rows_image_cells_dense(const struct cdc_table *t, size_t n, cdc__reader
                                 uint8_t *present, cdc_cell *cells, cdc__rows_where *where, cdc__err *err)
 {
     size_t nb = (n + 7) / 8;
-    if (r->bad || nb > r->len - r->off || !no_nulls(r->p + r->off, n)) return CDC__ROWS_NOT_DENSE;
+    if (r->bad || nb > r->len - r->off || !no_nulls_at(r, n)) return CDC__ROWS_NOT_DENSE;
     r->off += nb;
     where->column = 0;
     return image_loop_dense_cells(t, n, r, vals, present, where, cells, err);
+}
+
+int cdc__rows_image_cells_only(const struct cdc_table *t, size_t n, cdc__reader *r, cdc_cell *cells)
+{
+    size_t nb = (n + 7) / 8;
+    if (r->bad || nb > r->len - r->off || !no_nulls_at(r, n)) return CDC__ROWS_NOT_DENSE;
+    const cdc__col_plan *plan = t->plan;
+    const uint8_t *p = r->p + r->off + nb;
+    size_t avail = r->len - r->off - nb;
+    for (const cdc__col_plan *pl = plan, *pend = plan + n; pl != pend; pl++, cells++) {
+        size_t used;
+        if (!plan_cell(pl, p, avail, NULL, cells, &used)) return CDC__ROWS_NOT_DENSE;
+        p += used;
+        avail -= used;
+    }
+    r->off = (size_t)(p - r->p);
+    return CDC_OK;
+}
+
+void cdc__rows_cells_settle(const struct cdc_table *t, size_t n, const uint8_t *image, const uint8_t *end,
+                            cdc_value *vals, uint8_t *present)
+{
+    const uint8_t *p = image + (n + 7) / 8;
+    for (size_t i = 0; i < n; i++) {
+        const cdc__col_plan *pl = &t->plan[i];
+        size_t avail = (size_t)(end - p), w = pl->width;
+        vals[i].v.b = (cdc_bytes){p, avail};
+        present[i] = CDC__PRESENT_PENDING;
+        if (pl->op == PLAN_LENPREF) w += (size_t)load_le(p, w, avail); /* measured by the cells pass */
+        p += w;
+    }
 }

@@ -125,6 +125,19 @@ int cdc__rows_image_cells(const struct cdc_table *t, const cdc__rows_ev *ev, con
 #define CDC__ROWS_NOT_DENSE 1
 int cdc__rows_image_cells_dense(const struct cdc_table *t, size_t n, cdc__reader *r, cdc_value *vals,
                                 uint8_t *present, cdc_cell *cells, cdc__rows_where *where, cdc__err *err);
+/* cdc__rows_image_cells_dense without the values' pending state: only
+ * the cells are written, for a table whose every column makes its cell
+ * from the bytes (t->plan_cells). CDC__ROWS_NOT_DENSE, with r untouched,
+ * when a value is NULL or the plan refuses one (a malformed value: then
+ * cdc__rows_image_cells reads the image and says what is wrong). Before
+ * anything reads the image's values other than through the cells,
+ * cdc__rows_cells_settle writes their pending state. */
+int cdc__rows_image_cells_only(const struct cdc_table *t, size_t n, cdc__reader *r, cdc_cell *cells);
+/* The pending state (vals[i] and present[i] of cdc__rows_image_lazy) of
+ * the n values of an image that cdc__rows_image_cells_only read from
+ * image (where its NULL bitmap starts) with the rows data ending at end. */
+void cdc__rows_cells_settle(const struct cdc_table *t, size_t n, const uint8_t *image, const uint8_t *end,
+                            cdc_value *vals, uint8_t *present);
 /* Makes pending value i of an image read by cdc__rows_image_lazy from t
  * and sets *state (its present[i]) to 1. */
 void cdc__rows_materialize(const struct cdc_table *t, size_t i, cdc_value *v, uint8_t *state);

@@ -45,6 +45,10 @@ struct cdc_table {
     /* How rows.c reads each column's values, made on the first row image
      * of this table (cdc__rows_image); NULL until then. */
     struct cdc__col_plan *plan;
+    /* Every column of the plan makes its cells from the bytes alone (no
+     * PLAN_SLOW column, no DECIMAL of more than 18 digits): images can be
+     * read as cells only (cdc__rows_image_cells_only). Set with plan. */
+    bool plan_cells;
     /* Row images of this table to decode whole before the decoder tries
      * lazy decoding again (decoder.c, do_rows). */
     uint8_t eager_rows;

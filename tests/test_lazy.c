@@ -47,7 +47,9 @@
 #include "rows.h"
 #include "util.h"
 
-enum { EAGER, LAZY, JSON_EAGER, JSON_LAZY, ADAPTIVE_ALL, ADAPTIVE_ONE, CELLS_EAGER, CELLS_LAZY, CELLS_ADAPTIVE };
+/* CELLS_JSON: each image's view, then the JSON line (of images read as
+ * cells alone, after the first row of a table) */
+enum { EAGER, LAZY, JSON_EAGER, JSON_LAZY, ADAPTIVE_ALL, ADAPTIVE_ONE, CELLS_EAGER, CELLS_LAZY, CELLS_ADAPTIVE, CELLS_JSON };
 
 typedef struct run {
     int mode;
@@ -56,6 +58,7 @@ typedef struct run {
     long values, rows, lazy_rows;
     long cells, cells_pending, cells_wide; /* cells compared; of them pending when read; wide DECIMALs */
     long cells_made;                       /* images whose cells the decoder made with the image */
+    long cells_only;                       /* of them read as cells alone (cdc__rows_image_cells_only) */
     long views_made, views_own;            /* cdc_change_cells_view: the decoder's made cells; made on the call */
     long views_absent;                     /* views of an image the change lacks */
 } run;
@@ -190,6 +193,14 @@ static void check_cell(run *r, const cdc_change *c, int image, size_t i, const c
  * against the getters. */
 static void cells_image(run *r, const cdc_change *c, int image)
 {
+    /* an image read as cells alone has no pending state until something
+     * else reads it (decoder.h): write it now, to compare below */
+    const uint8_t *unsettled = image == CDC_IMAGE_AFTER ? c->unsettled_a : c->unsettled_b;
+    if (unsettled) {
+        assert_null(image == CDC_IMAGE_AFTER ? c->pa : c->pb);
+        r->cells_only++;
+        cdc__change_settle(c);
+    }
     const uint8_t *present = image == CDC_IMAGE_AFTER ? c->pa : c->pb;
     size_t n = cdc_table_column_count(cdc_change_table(c));
     char err[256];
@@ -200,7 +211,10 @@ static void cells_image(run *r, const cdc_change *c, int image)
     uint8_t *w = malloc((n + 1) * wide);
     assert_true(all && one && pend && w);
     memset(w, 0xa5, (n + 1) * wide);
-    for (size_t i = 0; i < n && i < c->ncols; i++) pend[i] = present[i] == CDC__PRESENT_PENDING;
+    for (size_t i = 0; i < n && i < c->ncols; i++) {
+        pend[i] = present[i] == CDC__PRESENT_PENDING;
+        if (unsettled && !pend[i]) fail_msg("column %zu of an image read as cells alone is not pending", i);
+    }
     /* the view first, before anything else reads the image */
     const cdc_cell *view = NULL, *again = NULL;
     size_t nview = SIZE_MAX, nagain = SIZE_MAX;
@@ -283,9 +297,18 @@ static int on_change(const cdc_change *c, void *ud)
         }
         return 0;
     }
+    if (r->mode == CELLS_JSON) {
+        for (int image = CDC_IMAGE_BEFORE; image <= CDC_IMAGE_AFTER; image++) {
+            const cdc_cell *view;
+            size_t nview;
+            if (image == CDC_IMAGE_AFTER ? c->unsettled_a : c->unsettled_b) r->cells_only++;
+            if (image == CDC_IMAGE_BEFORE ? cdc_change_op(c) != 'c' : cdc_change_op(c) != 'd')
+                assert_int_equal(cdc_change_cells_view(c, image, &view, &nview, NULL, 0), CDC_OK);
+        }
+    }
     if (r->mode == ADAPTIVE_ONE) {
         if (cdc_change_after(c, 0)) put_value(&r->out, 0, cdc_change_after(c, 0));
-    } else if (r->mode == JSON_EAGER || r->mode == JSON_LAZY) {
+    } else if (r->mode == JSON_EAGER || r->mode == JSON_LAZY || r->mode == CELLS_JSON) {
         size_t need = 0;
         cdc_change_json(c, NULL, 0, &need);
         char *line = malloc(need + 1);
@@ -317,6 +340,7 @@ static void decode(const uint8_t *p, size_t n, run *r)
 }
 
 static long files, total_rows, total_pending, total_cells, total_cells_pending, total_cells_wide, total_cells_made;
+static long total_cells_only, total_json_cells_only;
 static long total_views_made, total_views_own, total_views_absent;
 
 /* The decoder's last line of a run's output ("end <rc> <message>"), as
@@ -386,6 +410,7 @@ static int one_file(const char *path, const struct stat *st, int flag, struct FT
         total_cells += cruns[k]->cells;
         total_cells_wide += cruns[k]->cells_wide;
         total_cells_made += cruns[k]->cells_made;
+        total_cells_only += cruns[k]->cells_only;
         if (k == 0) assert_int_equal(cruns[k]->cells_made, 0); /* whole images: no cells pass */
         total_views_made += cruns[k]->views_made;
         total_views_own += cruns[k]->views_own;
@@ -399,8 +424,14 @@ static int one_file(const char *path, const struct stat *st, int flag, struct FT
         cdc__buf_free(&cruns[k]->out);
     }
     total_cells_pending += cl.cells_pending;
+    run cj = {.mode = CELLS_JSON}; /* JSON lines of images read as cells alone */
+    cdc__buf_init(&cj.out, NULL);
+    decode(p, n, &cj);
+    total_json_cells_only += cj.cells_only;
     same(path, "values", &e, &l);
     same(path, "JSON lines", &je, &jl);
+    same(path, "JSON lines after views", &je, &cj);
+    cdc__buf_free(&cj.out);
     assert_int_equal(e.rows, l.rows);
     files++;
     total_rows += e.rows;
@@ -418,10 +449,14 @@ static void test_lazy_equals_eager(void **state)
     assert_int_equal(nftw(root, one_file, 16, FTW_PHYS), 0);
     printf("lazy: %ld binlogs, %ld rows, %ld values seen pending\n", files, total_rows, total_pending);
     printf("cells: %ld compared with the getters (%ld read pending, %ld wide DECIMALs; %ld images made "
-           "with their cells)\n", total_cells, total_cells_pending, total_cells_wide, total_cells_made);
+           "with their cells, %ld of them as cells alone)\n", total_cells, total_cells_pending, total_cells_wide,
+           total_cells_made, total_cells_only);
+    printf("JSON lines of %ld images read as cells alone\n", total_json_cells_only);
     printf("views: %ld images the decoder made as cells, %ld made on the call, %ld absent images\n",
            total_views_made, total_views_own, total_views_absent);
     assert_true(total_cells_made >= 5000);
+    assert_true(total_cells_only >= 1500);
+    assert_true(total_json_cells_only >= 500);
     assert_true(total_views_made >= 5000);
     assert_true(total_views_own >= 5000);
     assert_true(total_views_absent >= 1000);

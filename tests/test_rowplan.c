@@ -257,18 +257,29 @@ static void test_null_bitmaps(void **state)
         ev.ncols = n;
         ev.cols_before = ev.cols_after = all;
         ev.n_before = ev.n_after = n;
+        /* pad: the bitmap's bits past n set (not NULLs: no column has
+         * them); tail: 8 more bytes after the image, so that the bitmap
+         * of a narrow image is read by one 8-byte load too */
+        for (int variant = 0; variant < 4; variant++)
         for (size_t nullcol = 0; nullcol <= n; nullcol++) { /* nullcol == n: none */
-            uint8_t img[MAXC / 8 + 1 + MAXC];
+            bool pad = variant & 1, tail = variant & 2;
+            uint8_t img[MAXC / 8 + 1 + MAXC + 8];
             size_t nb = (n + 7) / 8, len = nb;
             memset(img, 0, nb);
+            if (pad && n % 8) img[nb - 1] |= (uint8_t)(0xff << (n % 8));
             if (nullcol < n) img[nullcol / 8] |= (uint8_t)(1u << (nullcol % 8));
             for (size_t i = 0; i < n; i++)
                 if (i != nullcol) img[len++] = (uint8_t)(i + 1);
-            for (int road = 0; road < 4; road++) {
+            size_t end = len;
+            if (tail) {
+                memset(img + len, 0xff, 8);
+                end += 8;
+            }
+            for (int road = 0; road < 5; road++) {
                 cdc_value vals[MAXC];
                 uint8_t present[MAXC];
                 cdc_cell cells[MAXC];
-                cdc__reader r = cdc__rd(img, len);
+                cdc__reader r = cdc__rd(img, end);
                 cdc__rows_where where;
                 cdc__err err;
                 int rc = road == 0   ? cdc__rows_image(&t, &ev, all, false, &r, vals, present, NULL, NULL, NULL,
@@ -277,14 +288,20 @@ static void test_null_bitmaps(void **state)
                                                             NULL, &where, &err)
                          : road == 2 ? cdc__rows_image_cells(&t, &ev, all, false, &r, vals, present, NULL, NULL,
                                                              NULL, cells, &where, &err)
-                                     : cdc__rows_image_cells_dense(&t, n, &r, vals, present, cells, &where, &err);
-                if (road == 3 && nullcol < n) { /* a NULL: not the dense road's, and nothing read */
+                         : road == 3 ? cdc__rows_image_cells_dense(&t, n, &r, vals, present, cells, &where, &err)
+                                     : cdc__rows_image_cells_only(&t, n, &r, cells);
+                if (road >= 3 && nullcol < n) { /* a NULL: not the dense roads', and nothing read */
                     assert_int_equal(rc, CDC__ROWS_NOT_DENSE);
                     assert_int_equal(r.off, 0);
                     continue;
                 }
                 assert_int_equal(rc, CDC_OK);
                 assert_int_equal(r.off, len);
+                if (road == 4) { /* cells alone: the values' pending state written after */
+                    assert_true(t.plan_cells);
+                    memset(present, 0, sizeof present);
+                    cdc__rows_cells_settle(&t, n, img, img + end, vals, present);
+                }
                 for (size_t i = 0; i < n; i++) {
                     if (present[i] == CDC__PRESENT_PENDING) cdc__rows_materialize(&t, i, &vals[i], &present[i]);
                     assert_int_equal(present[i], 1);
