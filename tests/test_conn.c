@@ -215,26 +215,36 @@ static int got_row(const cdc_bytes *v, size_t n, void *ud)
     return 0;
 }
 
+/* A fake server for one login and one query (the reply above, with EOF
+ * packets: hs_pkt's DEPRECATE_EOF bit, capability byte 31, taken away),
+ * and a connection logged in to it. */
+static cdc__conn *login_for_one_query(fake *f, const char *database)
+{
+    static uint8_t hs[sizeof hs_pkt];
+    memcpy(hs, hs_pkt, sizeof hs);
+    hs[31] = 0x00;
+    static const step s[] = {{hs, sizeof hs, false, false}, {NULL, 0, true, false},
+                             {ok_pkt, sizeof ok_pkt, false, false}, {NULL, 0, true, false},
+                             {reply, sizeof reply, false, false}};
+    fake_start(f, s, 5);
+    cdc__conn *c;
+    assert_int_equal(cdc__conn_new(&c, NULL), CDC_OK);
+    cdc__conn_opts o = {.host = "127.0.0.1", .port = f->port, .user = "cdc", .password = "secret",
+                        .database = database};
+    cdc__err e;
+    cdc__err_clear(&e);
+    if (cdc__conn_connect(c, &o, &e)) fail_msg("%s", e.msg);
+    return c;
+}
+
 /* The whole exchange, and what the client sent, byte by byte. */
 static void test_login_and_query(void **state)
 {
     (void)state;
-    /* hs_pkt offers DEPRECATE_EOF (capability byte 31 = 0x01); the reply
-     * above uses EOF packets, so take that bit away */
-    uint8_t hs[sizeof hs_pkt];
-    memcpy(hs, hs_pkt, sizeof hs);
-    hs[31] = 0x00;
-    const step s[] = {{hs, sizeof hs, false, false}, {NULL, 0, true, false}, {ok_pkt, sizeof ok_pkt, false, false},
-                      {NULL, 0, true, false}, {reply, sizeof reply, false, false}};
     fake f;
-    fake_start(&f, s, 5);
-    cdc__conn *c;
-    assert_int_equal(cdc__conn_new(&c, NULL), CDC_OK);
-    cdc__conn_opts o = {.host = "127.0.0.1", .port = f.port, .user = "cdc", .password = "secret", .database = "db"};
+    cdc__conn *c = login_for_one_query(&f, "db");
     cdc__err e;
     cdc__err_clear(&e);
-    int rc = cdc__conn_connect(c, &o, &e);
-    if (rc) fail_msg("%s", e.msg);
     assert_int_equal(cdc__conn_id(c), 7);
     assert_int_equal(cdc__conn_server_version(c)->flavour, CDC_FLAVOUR_MYSQL);
     assert_string_equal(cdc__conn_auth_plugin(c), "mysql_native_password");
@@ -276,19 +286,10 @@ static void test_login_and_query(void **state)
 static void test_send_then_read(void **state)
 {
     (void)state;
-    uint8_t hs[sizeof hs_pkt];
-    memcpy(hs, hs_pkt, sizeof hs);
-    hs[31] = 0x00;
-    const step s[] = {{hs, sizeof hs, false, false}, {NULL, 0, true, false}, {ok_pkt, sizeof ok_pkt, false, false},
-                      {NULL, 0, true, false}, {reply, sizeof reply, false, false}};
     fake f;
-    fake_start(&f, s, 5);
-    cdc__conn *c;
-    assert_int_equal(cdc__conn_new(&c, NULL), CDC_OK);
-    cdc__conn_opts o = {.host = "127.0.0.1", .port = f.port, .user = "cdc", .password = "secret"};
+    cdc__conn *c = login_for_one_query(&f, NULL);
     cdc__err e;
     cdc__err_clear(&e);
-    if (cdc__conn_connect(c, &o, &e)) fail_msg("%s", e.msg);
     assert_int_equal(cdc__conn_send_query(c, "SELECT x", &e), CDC_OK);
     cdc__result *r = NULL;
     assert_int_equal(cdc__conn_read_result(c, &r, &e), CDC_OK);
