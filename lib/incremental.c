@@ -1078,6 +1078,21 @@ static int gtid_minus(cdc__gtid_set *out, const cdc__gtid_set *h, const cdc__gti
     return CDC_OK;
 }
 
+/* A binlog position the server showed (file name and offset as text),
+ * kept in *to_file and *to_off; what names the columns in the error. */
+static int keep_pos(cdc__incr *in, const char *file, const char *pos, char **to_file, uint64_t *to_off,
+                    const char *what)
+{
+    uint64_t off = 0;
+    if (!file || !*file || !pos || !cdc__parse_u64(pos, strlen(pos), &off))
+        return cdc__err_set(&in->qerr, CDC_ERR_SERVER, "the server shows no %s (is the binary log on?)", what);
+    cdc__free(in->a, *to_file);
+    if (!(*to_file = cdc__strndup(in->a, file, strlen(file))))
+        return cdc__err_set(&in->qerr, CDC_ERR_NOMEM, "out of memory");
+    *to_off = off;
+    return CDC_OK;
+}
+
 static int maria_point(cdc__incr *in)
 {
     cdc__result *r = NULL;
@@ -1088,16 +1103,7 @@ static int maria_point(cdc__incr *in)
         if (k && !strcasecmp(k, "binlog_snapshot_file")) file = cdc__result_get(r, i, 1);
         if (k && !strcasecmp(k, "binlog_snapshot_position")) pos = cdc__result_get(r, i, 1);
     }
-    uint64_t off = 0;
-    if (!rc && (!file || !*file || !pos || !cdc__parse_u64(pos, strlen(pos), &off)))
-        rc = cdc__err_set(&in->qerr, CDC_ERR_SERVER, "the server shows no binlog_snapshot_file/_position "
-                                                     "(is the binary log on?)");
-    if (!rc) {
-        cdc__free(in->a, in->point_file);
-        if (!(in->point_file = cdc__strndup(in->a, file, strlen(file))))
-            rc = cdc__err_set(&in->qerr, CDC_ERR_NOMEM, "out of memory");
-        in->point_off = off;
-    }
+    if (!rc) rc = keep_pos(in, file, pos, &in->point_file, &in->point_off, "binlog_snapshot_file/_position");
     cdc__result_free(r);
     return rc;
 }
@@ -1117,16 +1123,7 @@ static int maria_end(cdc__incr *in)
     int fcol = cdc__result_col(r, "File"), pcol = cdc__result_col(r, "Position");
     const char *file = cdc__result_rows(r) && fcol >= 0 ? cdc__result_get(r, 0, (size_t)fcol) : NULL;
     const char *pos = cdc__result_rows(r) && pcol >= 0 ? cdc__result_get(r, 0, (size_t)pcol) : NULL;
-    uint64_t off = 0;
-    if (!file || !*file || !pos || !cdc__parse_u64(pos, strlen(pos), &off))
-        rc = cdc__err_set(&in->qerr, CDC_ERR_SERVER, "SHOW MASTER STATUS shows no binlog file and position "
-                                                     "(is the binary log on?)");
-    if (!rc) {
-        cdc__free(in->a, in->end_file);
-        if (!(in->end_file = cdc__strndup(in->a, file, strlen(file))))
-            rc = cdc__err_set(&in->qerr, CDC_ERR_NOMEM, "out of memory");
-        in->end_off = off;
-    }
+    rc = keep_pos(in, file, pos, &in->end_file, &in->end_off, "binlog file and position in SHOW MASTER STATUS");
     cdc__result_free(r);
     return rc;
 }
