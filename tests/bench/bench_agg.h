@@ -198,6 +198,19 @@ static int on_change_cells(const cdc_change *c, void *ud)
     return 0;
 }
 
+/* Takes the reader's flag (--getters or --copy) off the front of the
+ * arguments; returns the change callback that reads that way. */
+static cdc_change_cb agg_reader(agg *a, int *argc, char ***argv)
+{
+    bool getters = *argc > 1 && strcmp((*argv)[1], "--getters") == 0;
+    a->copy = *argc > 1 && strcmp((*argv)[1], "--copy") == 0;
+    if (getters || a->copy) {
+        (*argv)++;
+        (*argc)--;
+    }
+    return getters ? on_change : on_change_cells;
+}
+
 /* The aggregates' two lines, which decode_bench.py and
  * replica_bench.py compare between readers. */
 static void agg_print(const agg *a, uint64_t bytes)

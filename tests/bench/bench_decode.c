@@ -36,12 +36,9 @@
 
 int main(int argc, char **argv)
 {
-    bool getters = argc > 1 && strcmp(argv[1], "--getters") == 0;
-    bool copy = argc > 1 && strcmp(argv[1], "--copy") == 0;
-    if (getters || copy) {
-        argv++;
-        argc--;
-    }
+    agg a;
+    memset(&a, 0, sizeof a);
+    cdc_change_cb reader = agg_reader(&a, &argc, &argv);
     if (argc < 2) {
         fprintf(stderr, "usage: bench_decode [--getters|--copy] FILE [MAX_BYTES]\n");
         return 2;
@@ -58,13 +55,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_decode: %s\n", err);
         return 1;
     }
-    agg a;
-    memset(&a, 0, sizeof a);
     const char *cols = getenv("CDC_BENCH_COLUMNS");
     a.columns = cols && *cols ? (size_t)strtoull(cols, NULL, 10) : SIZE_MAX;
-    a.copy = copy;
     cdc_decoder_set_position(d, "bench", 0);
-    cdc_decoder_set_change_cb(d, getters ? on_change : on_change_cells, &a);
+    cdc_decoder_set_change_cb(d, reader, &a);
     size_t cap = (size_t)1 << 20;
     uint8_t *buf = malloc(cap);
     if (!buf) return 1;

@@ -42,12 +42,9 @@ static long long offset_of(const char *pos)
 
 int main(int argc, char **argv)
 {
-    bool getters = argc > 1 && strcmp(argv[1], "--getters") == 0;
-    bool copy = argc > 1 && strcmp(argv[1], "--copy") == 0;
-    if (getters || copy) {
-        argv++;
-        argc--;
-    }
+    agg a;
+    memset(&a, 0, sizeof a);
+    cdc_change_cb reader = agg_reader(&a, &argc, &argv);
     if (argc < 3) {
         fprintf(stderr, "usage: bench_replica [--getters|--copy] FILE:OFFSET FILE:OFFSET [KEY=VALUE...]\n");
         return 2;
@@ -81,11 +78,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_replica: %s\n", err);
         return 1;
     }
-    agg a;
-    memset(&a, 0, sizeof a);
     a.columns = SIZE_MAX;
-    a.copy = copy;
-    cdc_stream_set_change_cb(s, getters ? on_change : on_change_cells, &a);
+    cdc_stream_set_change_cb(s, reader, &a);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     rc = cdc_stream_start(s);
