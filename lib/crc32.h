@@ -11,8 +11,8 @@
 
 /* Continues crc (0 to start) over p[0..n), like zlib's crc32(crc, p, n).
  * Uses carry-less multiplication where the CPU has it (x86-64 PCLMULQDQ,
- * in AVX encoding where there is AVX, detected at run time), zlib
- * otherwise. Thread-safe. */
+ * in AVX encoding where there is AVX, on 256- or 512-bit registers where
+ * there is VPCLMULQDQ, detected at run time), zlib otherwise. Thread-safe. */
 uint32_t cdc__crc32(uint32_t crc, const void *p, size_t n);
 
 /* The two paths, for tests: zlib's table-driven one, and the folding one
@@ -26,5 +26,12 @@ int cdc__crc32_has_clmul(void);
  * fallback to zlib. */
 uint32_t cdc__crc32_clmul_sse(uint32_t crc, const void *p, size_t n);
 int cdc__crc32_has_avx(void);
+/* The wide roads, bits 256 (VPCLMULQDQ with AVX2) or 512 (with
+ * AVX-512F), which cdc__crc32_clmul takes for 128 bytes or more, resp.
+ * 256, where the CPU has them: the road itself for such lengths, else
+ * what cdc__crc32_clmul does. cdc__crc32_has_wide(bits) says whether the
+ * CPU has it. */
+uint32_t cdc__crc32_clmul_wide(int bits, uint32_t crc, const void *p, size_t n);
+int cdc__crc32_has_wide(int bits);
 
 #endif /* CDC_CRC32_H */
