@@ -818,8 +818,143 @@ __attribute__((target("avx2"))) static int render_avx2(cdc__buf *out, const uint
     out->len = (size_t)(o - out->data);
     return CDC_OK;
 }
+
+/*
+ * The same pass over 64-byte blocks (AVX-512 with VBMI, VBMI2 and BMI2),
+ * where the CPU has them. The last block is a masked load (bytes past
+ * the text read as zero and never fault) and every store a masked one,
+ * so there is no padded copy and nothing is written past the output
+ * kept. UTF-8 is checked by the lookups of utf8_block_errors at 64
+ * bytes: vpshufb and vpalignr work within 16-byte lanes, so the byte
+ * before each lane comes from valignq, which shifts the block by one
+ * lane with the last lane of the block before in front. Escapes:
+ * control characters with a short escape (\n, \t, ...) are first
+ * replaced by their letter (vpermb over short_escape), so that every
+ * escape of the block is a backslash before one byte; then each 32-byte
+ * half is laid out by one vpexpandb, which places the half's bytes at
+ * the output positions that are not backslashes (the mask `keep`, from
+ * the escape mask by pdep/pext: each byte takes two slots, a backslash
+ * slot present only if it is escaped and a data slot; pext keeps the
+ * data flags of the present slots). A block with a control character
+ * that needs \u00XX (rare) is written a byte at a time.
+ *
+ * Room: as the 16-byte roads, before a block with escapes, the rest of
+ * the input, the closing quote, 16 bytes of slack and the block's added
+ * bytes (counted exactly by popcnt).
+ */
+#define HAVE_AVX512_ROAD 1
+#define AVX512_TARGET "avx512f,avx512bw,avx512vbmi,avx512vbmi2,bmi2,popcnt"
+
+/* The errors of the 64-byte block x whose 64 bytes before are prev:
+ * zero if none (see the 32-byte utf8_block_errors). */
+static inline __attribute__((target(AVX512_TARGET))) __m512i utf8_block_errors64(__m512i x, __m512i prev,
+                                                                                  __m512i t_high1, __m512i t_low1,
+                                                                                  __m512i t_high2)
+{
+    const __m512i nib = _mm512_set1_epi8(0x0f);
+    __m512i t = _mm512_alignr_epi64(x, prev, 6); /* prev's last lane, then x's lanes 0..2 */
+    __m512i p1 = _mm512_alignr_epi8(x, t, 15), p2 = _mm512_alignr_epi8(x, t, 14), p3 = _mm512_alignr_epi8(x, t, 13);
+    __m512i e = _mm512_and_si512(
+        _mm512_and_si512(_mm512_shuffle_epi8(t_high1, _mm512_and_si512(_mm512_srli_epi16(p1, 4), nib)),
+                         _mm512_shuffle_epi8(t_low1, _mm512_and_si512(p1, nib))),
+        _mm512_shuffle_epi8(t_high2, _mm512_and_si512(_mm512_srli_epi16(x, 4), nib)));
+    __m512i must = _mm512_or_si512(_mm512_subs_epu8(p2, _mm512_set1_epi8(0x60)),
+                                   _mm512_subs_epu8(p3, _mm512_set1_epi8(0x70)));
+    return _mm512_xor_si512(e, _mm512_and_si512(must, _mm512_set1_epi8((char)0x80)));
+}
+
+__attribute__((target(AVX512_TARGET))) static int render_avx512(cdc__buf *out, const uint8_t *s, size_t len)
+{
+    size_t start = out->len;
+    uint8_t *o = out->data + out->len;
+    *o++ = '"';
+    const __m512i t_high1 = _mm512_broadcast_i32x4(_mm_load_si128((const __m128i *)(const void *)u8_tables[0]));
+    const __m512i t_low1 = _mm512_broadcast_i32x4(_mm_load_si128((const __m128i *)(const void *)u8_tables[1]));
+    const __m512i t_high2 = _mm512_broadcast_i32x4(_mm_load_si128((const __m128i *)(const void *)u8_tables[2]));
+    __m512i prev = _mm512_setzero_si512(), err = _mm512_setzero_si512();
+    /* open: the block before has non-ASCII bytes among its last 3 (a
+     * sequence may run on into this block) */
+    bool open = false;
+    size_t i = 0;
+    while (i < len) {
+        const uint8_t *p = s + i;
+        size_t rest = len - i, nb = rest < 64 ? rest : 64;
+        __mmask64 m = _bzhi_u64(~UINT64_C(0), (unsigned)nb); /* all ones when nb is 64 */
+        __m512i x = _mm512_maskz_loadu_epi8(m, p);
+        __mmask64 hi = _mm512_movepi8_mask(x);
+        if (hi | open) {
+            /* a cut sequence in a short last block meets its zeros */
+            err = _mm512_or_si512(err, utf8_block_errors64(x, prev, t_high1, t_low1, t_high2));
+            open = (hi >> 61) != 0;
+        }
+        prev = x;
+        __mmask64 ctl = _mm512_mask_cmple_epu8_mask(m, x, _mm512_set1_epi8(0x1f));
+        __mmask64 esc = ctl | _mm512_mask_cmpeq_epi8_mask(m, x, _mm512_set1_epi8('"')) |
+                        _mm512_mask_cmpeq_epi8_mask(m, x, _mm512_set1_epi8('\\'));
+        if (!esc) {
+            _mm512_mask_storeu_epi8(o, m, x);
+            o += nb;
+            i += nb;
+            continue;
+        }
+        /* each escape adds 1 byte, each \u00XX 4 more */
+        size_t add = (size_t)_mm_popcnt_u64(esc);
+        __mmask64 longc = 0;
+        __m512i y = x;
+        if (ctl) {
+            y = _mm512_mask_permutexvar_epi8(x, ctl, x, _mm512_loadu_si512((const void *)short_escape));
+            longc = _mm512_mask_testn_epi8_mask(ctl, y, y);
+            add += 4 * (size_t)_mm_popcnt_u64(longc);
+        }
+        size_t need = rest + 1 + ESC_SLACK + add;
+        if (out->cap - (size_t)(o - out->data) < need) {
+            out->len = (size_t)(o - out->data);
+            if (cdc__buf_reserve(out, need)) {
+                out->len = start;
+                return CDC_ERR_NOMEM;
+            }
+            o = out->data + out->len;
+        }
+        if (longc) {
+            uint8_t blk[64];
+            _mm512_storeu_si512((void *)blk, x);
+            for (size_t j = 0; j < nb; j++) {
+                if (esc >> j & 1)
+                    o = put_escape(o, blk[j]);
+                else
+                    *o++ = blk[j];
+            }
+            i += nb;
+            continue;
+        }
+        const __m512i bs = _mm512_set1_epi8('\\');
+        for (size_t h = 0; h < nb; h += 32) {
+            uint32_t e = (uint32_t)(esc >> h);
+            size_t n = (nb - h < 32 ? nb - h : 32) + (size_t)_mm_popcnt_u32(e);
+            __m512i v = h ? _mm512_shuffle_i64x2(y, y, 0xee) : y; /* the half in bytes 0..31 */
+            if (e) {
+                uint64_t keep = _pext_u64(UINT64_C(0xaaaaaaaaaaaaaaaa),
+                                          _pdep_u64(e, UINT64_C(0x5555555555555555)) | UINT64_C(0xaaaaaaaaaaaaaaaa));
+                v = _mm512_mask_expand_epi8(bs, keep, v);
+            }
+            _mm512_mask_storeu_epi8(o, _bzhi_u64(~UINT64_C(0), (unsigned)n), v);
+            o += n;
+        }
+        i += nb;
+    }
+    /* a text ending inside a sequence */
+    bool cut = open && (s[len - 1] >= 0xc0 || (len >= 2 && s[len - 2] >= 0xe0) || (len >= 3 && s[len - 3] >= 0xf0));
+    if (_mm512_test_epi8_mask(err, err) || cut) {
+        out->len = start;
+        return CDC_ERR_CHARSET;
+    }
+    *o++ = '"';
+    out->len = (size_t)(o - out->data);
+    return CDC_OK;
+}
 #else
 #define HAVE_AVX2_ROAD 0
+#define HAVE_AVX512_ROAD 0
 #endif
 
 static int render_sse2(cdc__buf *out, const uint8_t *s, size_t len) { return render_sse(out, s, len, false); }
@@ -882,6 +1017,60 @@ static inline bool render_short_plain(cdc__buf *out, const uint8_t *s, size_t le
 }
 #endif
 
+#if HAVE_SSE2
+enum { ROAD_AVX512, ROAD_AVX2, ROAD_SSSE3, ROAD_SSE2 };
+
+static bool cpu_has_avx512_road(void)
+{
+#if HAVE_AVX512_ROAD
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512vbmi2") &&
+           __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("popcnt");
+#else
+    return false;
+#endif
+}
+
+typedef int (*block_pass)(cdc__buf *out, const uint8_t *s, size_t len);
+
+/* The block pass of the widest road this CPU has, picked on the first
+ * call (a race picks the same) and called through a pointer: one load
+ * and a call per string, as few as one feature test. */
+static block_pass widest_pass(void)
+{
+    static block_pass pass;
+    block_pass f = __atomic_load_n(&pass, __ATOMIC_RELAXED);
+    if (!f) {
+#if HAVE_SSSE3_ROAD
+        f = cpu_has_avx512_road()              ? render_avx512
+            : __builtin_cpu_supports("avx2")  ? render_avx2
+            : __builtin_cpu_supports("ssse3") ? render_ssse3
+                                              : render_sse2;
+#else
+        f = render_sse2;
+#endif
+        __atomic_store_n(&pass, f, __ATOMIC_RELAXED);
+    }
+    return f;
+}
+
+/* The block pass of `road`, then the byte-at-a-time road if the text is
+ * not valid UTF-8. Room for len + 2 + ESC_SLACK is reserved. */
+static inline __attribute__((always_inline)) int render_by(int road, cdc__buf *out, const uint8_t *s, size_t len)
+{
+#if HAVE_SSSE3_ROAD
+    int rc = road == ROAD_AVX512 ? render_avx512(out, s, len)
+             : road == ROAD_AVX2 ? render_avx2(out, s, len)
+             : road == ROAD_SSSE3 ? render_ssse3(out, s, len)
+                                  : render_sse2(out, s, len);
+#else
+    (void)road;
+    int rc = render_sse2(out, s, len);
+#endif
+    return rc == CDC_ERR_CHARSET ? render_any(out, s, len) : rc;
+}
+#endif
+
 /* Text is almost always valid: checking that first lets the copy stop at
  * ASCII specials only, instead of at every non-ASCII character. */
 int cdc__render_utf8_string(cdc__buf *out, const uint8_t *s, size_t len)
@@ -889,13 +1078,7 @@ int cdc__render_utf8_string(cdc__buf *out, const uint8_t *s, size_t len)
     if (reserve_string(out, len)) return CDC_ERR_NOMEM;
 #if HAVE_SSE2
     if (render_short_plain(out, s, len)) return CDC_OK;
-#if HAVE_SSSE3_ROAD
-    int rc = __builtin_cpu_supports("avx2")    ? render_avx2(out, s, len)
-             : __builtin_cpu_supports("ssse3") ? render_ssse3(out, s, len)
-                                               : render_sse2(out, s, len);
-#else
-    int rc = render_sse2(out, s, len);
-#endif
+    int rc = widest_pass()(out, s, len);
     return rc == CDC_ERR_CHARSET ? render_any(out, s, len) : rc;
 #else
     return utf8_valid(s, len, false) ? render_valid(out, s, len, false) : render_any(out, s, len);
@@ -906,8 +1089,7 @@ int cdc__render_utf8_string_sse2(cdc__buf *out, const uint8_t *s, size_t len)
 {
 #if HAVE_SSE2
     if (reserve_string(out, len)) return CDC_ERR_NOMEM;
-    int rc = render_sse2(out, s, len);
-    return rc == CDC_ERR_CHARSET ? render_any(out, s, len) : rc;
+    return render_by(ROAD_SSE2, out, s, len);
 #else
     return cdc__render_utf8_string_portable(out, s, len);
 #endif
@@ -918,11 +1100,41 @@ int cdc__render_utf8_string_ssse3(cdc__buf *out, const uint8_t *s, size_t len)
 #if HAVE_SSE2 && HAVE_SSSE3_ROAD
     if (__builtin_cpu_supports("ssse3")) {
         if (reserve_string(out, len)) return CDC_ERR_NOMEM;
-        int rc = render_ssse3(out, s, len);
-        return rc == CDC_ERR_CHARSET ? render_any(out, s, len) : rc;
+        return render_by(ROAD_SSSE3, out, s, len);
     }
 #endif
     return cdc__render_utf8_string_sse2(out, s, len);
+}
+
+int cdc__render_utf8_string_avx2(cdc__buf *out, const uint8_t *s, size_t len)
+{
+#if HAVE_SSE2 && HAVE_AVX2_ROAD
+    if (__builtin_cpu_supports("avx2")) {
+        if (reserve_string(out, len)) return CDC_ERR_NOMEM;
+        return render_by(ROAD_AVX2, out, s, len);
+    }
+#endif
+    return cdc__render_utf8_string_ssse3(out, s, len);
+}
+
+int cdc__render_utf8_string_avx512(cdc__buf *out, const uint8_t *s, size_t len)
+{
+#if HAVE_SSE2 && HAVE_AVX512_ROAD
+    if (cpu_has_avx512_road()) {
+        if (reserve_string(out, len)) return CDC_ERR_NOMEM;
+        return render_by(ROAD_AVX512, out, s, len);
+    }
+#endif
+    return cdc__render_utf8_string_avx2(out, s, len);
+}
+
+bool cdc__render_has_avx512(void)
+{
+#if HAVE_SSE2 && HAVE_AVX512_ROAD
+    return cpu_has_avx512_road();
+#else
+    return false;
+#endif
 }
 
 bool cdc__render_has_avx2(void)

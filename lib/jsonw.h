@@ -24,15 +24,20 @@ int cdc__utf8_put(cdc__buf *b, uint32_t cp);
  * blocks with the shuffles (the road of x86-64 CPUs without AVX2; _sse2
  * where the CPU lacks SSSE3), _reference one sequence at a time (the
  * definition); cdc__render_utf8_string_reference never takes the
- * valid-text shortcut. cdc__render_has_avx2 / _has_ssse3: whether
- * cdc__render_utf8_string takes the 32-byte AVX2 road / has SSSE3 on this
- * CPU. */
+ * valid-text shortcut; _avx2 32-byte blocks (where the CPU lacks AVX2,
+ * _ssse3) and _avx512 64-byte blocks (where it lacks AVX-512 BW, VBMI,
+ * VBMI2 or BMI2, _avx2): cdc__render_utf8_string takes the widest of
+ * them the CPU has. cdc__render_has_avx512 / _avx2 / _ssse3: whether this
+ * CPU has the AVX-512 road / the AVX2 road / SSSE3. */
 bool cdc__utf8_valid_portable(const uint8_t *s, size_t len);
 bool cdc__utf8_valid_reference(const uint8_t *s, size_t len);
 int cdc__render_utf8_string_portable(cdc__buf *out, const uint8_t *s, size_t len);
 int cdc__render_utf8_string_reference(cdc__buf *out, const uint8_t *s, size_t len);
 int cdc__render_utf8_string_sse2(cdc__buf *out, const uint8_t *s, size_t len);
 int cdc__render_utf8_string_ssse3(cdc__buf *out, const uint8_t *s, size_t len);
+int cdc__render_utf8_string_avx2(cdc__buf *out, const uint8_t *s, size_t len);
+int cdc__render_utf8_string_avx512(cdc__buf *out, const uint8_t *s, size_t len);
+bool cdc__render_has_avx512(void);
 bool cdc__render_has_avx2(void);
 bool cdc__render_has_ssse3(void);
 /* Appends s as UTF-8 with every invalid sequence replaced by U+FFFD.

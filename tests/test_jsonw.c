@@ -451,14 +451,16 @@ static void *ng_realloc(void *p, size_t n, void *ud) { (void)p; (void)n; (void)u
 static void ng_free(void *p, void *ud) { (void)p; (void)ud; }
 static const cdc_allocator no_grow = {ng_malloc, ng_realloc, ng_free, NULL};
 
-/* The escaper's roads: the one cdc dump takes (32-byte AVX2 blocks where
- * the CPU has AVX2, else 16-byte blocks with SSSE3's shuffles for blocks
- * of quotes where it has SSSE3), 16-byte blocks with the shuffles, SSE2
- * alone, and the portable one of other architectures. */
+/* The escaper's roads: the one cdc dump takes (the widest the CPU has),
+ * 64-byte AVX-512 blocks (where the CPU has them; else the AVX2 road),
+ * 32-byte AVX2 blocks (where it has AVX2; else the SSSE3 road), 16-byte
+ * blocks with SSSE3's shuffles for blocks of quotes, SSE2 alone, and the
+ * portable one of other architectures. */
 typedef int (*escaper)(cdc__buf *, const uint8_t *, size_t);
-static const escaper roads[] = {cdc__render_utf8_string, cdc__render_utf8_string_ssse3,
+static const escaper roads[] = {cdc__render_utf8_string,      cdc__render_utf8_string_avx512,
+                                cdc__render_utf8_string_avx2, cdc__render_utf8_string_ssse3,
                                 cdc__render_utf8_string_sse2, cdc__render_utf8_string_portable};
-static const char *const road_names[] = {"dispatched", "ssse3", "sse2", "portable"};
+static const char *const road_names[] = {"dispatched", "avx512", "avx2", "ssse3", "sse2", "portable"};
 
 /* Each road against the model's text: into a growing buffer (got, reused),
  * into one of exactly the text's room plus 16, and into one a byte short,
@@ -487,7 +489,8 @@ static void check_roads(const uint8_t *in, size_t len, const cdc__buf *want, cdc
  * with '"' and '\\' at random places (every pattern of them in a block
  * half comes up), some with a control character or a two-byte letter
  * too, so that the block loop, the shuffles, the padded tail and the
- * one-escape road all run; by each road, into a growing buffer, one of
+ * one-escape road all run (up to 140: past the AVX-512 road's second
+ * 64-byte block); by each road, into a growing buffer, one of
  * exactly the room the text needs plus 16, and one a byte short. */
 static void test_quote_dense(void **state)
 {
@@ -496,12 +499,17 @@ static void test_quote_dense(void **state)
     long n = 0;
     printf("SSSE3 road: %s\n", cdc__render_has_ssse3() ? "yes" : "no (this CPU lacks SSSE3)");
     printf("AVX2 road: %s\n", cdc__render_has_avx2() ? "yes" : "no (this CPU lacks AVX2)");
-    for (size_t len = 0; len <= 100; len++) {
+    printf("AVX-512 road: %s\n",
+           cdc__render_has_avx512() ? "yes" : "no (this CPU lacks AVX-512 BW/VBMI/VBMI2 or BMI2: not tested)");
+    for (size_t len = 0; len <= 140; len++) {
         for (int round = 0; round < 300; round++) {
-            uint8_t in[112];
+            uint8_t in[144];
             for (size_t i = 0; i < len; i++) {
                 /* half the rounds quotes only: every mask of a half */
-                in[i] = round & 1 ? (uint8_t)"\"\\ab"[next() % 4] : (uint8_t)alphabet[next() % (sizeof alphabet - 1)];
+                /* a quarter with short-escaped control characters among them */
+                in[i] = round & 1        ? (uint8_t)"\"\\ab"[next() % 4]
+                        : round % 4 == 2 ? (uint8_t)"\"\\ab\n\t\r\b\f"[next() % 9]
+                                         : (uint8_t)alphabet[next() % (sizeof alphabet - 1)];
             }
             if (len && round % 7 == 0) in[next() % len] = '\n';
             if (len > 1 && round % 5 == 0) {
@@ -527,7 +535,7 @@ static void test_quote_dense(void **state)
  * the last ones from a padded copy and carries a sequence across a block
  * edge: every piece that needs a look (valid and broken sequences of 2 to
  * 4 bytes, quotes, control characters) at every offset of ASCII text of
- * every length up to 70, alone and in pairs, against the model and the
+ * every length up to 136 (past two 64-byte blocks), alone and in pairs, against the model and the
  * portable road, into a growing buffer, one of the text's size plus 16
  * and one a byte short. */
 static void test_block_edges(void **state)
@@ -543,11 +551,11 @@ static void test_block_edges(void **state)
                                    "\xf1\x80\x80", "\xef\xbf\xbf"};
     size_t np = sizeof pieces / sizeof pieces[0];
     long n = 0;
-    uint8_t in[112];
+    uint8_t in[144];
     cdc__buf want, got;
     cdc__buf_init(&want, NULL);
     cdc__buf_init(&got, NULL);
-    for (size_t len = 1; len <= 100; len++) {
+    for (size_t len = 1; len <= 136; len++) {
         for (size_t at = 0; at < len; at++) {
             for (size_t a = 0; a < np; a++) {
                 size_t b = (a * 7 + len + at) % np; /* a second piece further on */
@@ -644,8 +652,9 @@ static void test_string_escaping(void **state)
             cdc__buf_reset(&want);
             model_escape(in.data + off, in.len - off, &want);
             int (*const esc[])(cdc__buf *, const uint8_t *, size_t) = {
-                cdc__render_utf8_string, cdc__render_utf8_string_ssse3, cdc__render_utf8_string_sse2,
-                cdc__render_utf8_string_portable, cdc__render_utf8_string_reference};
+                cdc__render_utf8_string,       cdc__render_utf8_string_avx512, cdc__render_utf8_string_avx2,
+                cdc__render_utf8_string_ssse3, cdc__render_utf8_string_sse2,   cdc__render_utf8_string_portable,
+                cdc__render_utf8_string_reference};
             for (size_t e = 0; e < sizeof esc / sizeof esc[0]; e++) {
                 cdc__buf_reset(&got);
                 assert_int_equal(esc[e](&got, in.data + off, in.len - off), CDC_OK);
