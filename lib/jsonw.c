@@ -688,6 +688,13 @@ static inline __attribute__((target("avx2"))) unsigned avx_escape(__m256i x)
         U8_CONT | U8_OVERLONG_3 | U8_TOO_LARGE, U8_CONT | U8_SURROGATE | U8_TOO_LARGE,                         \
         U8_CONT | U8_SURROGATE | U8_TOO_LARGE, U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT
 static const uint8_t u8_tables[3][16] __attribute__((aligned(16))) = {{U8_HIGH1}, {U8_LOW1}, {U8_HIGH2}};
+/* The two-byte check's bounds as signed bytes, 32 of each: above -63
+ * and below -32 a lead, below -64 a continuation. */
+#define X8(v) v, v, v, v, v, v, v, v
+#define X32(v) X8(v), X8(v), X8(v), X8(v)
+static const int8_t avx2_lead_consts[3][32] __attribute__((aligned(32))) = {{X32(-63)}, {X32(-32)}, {X32(-64)}};
+#undef X32
+#undef X8
 
 /* The errors of block x whose 32 bytes before are prev: zero if none. */
 static inline __attribute__((target("avx2"))) __m256i utf8_block_errors(__m256i x, __m256i prev, __m256i t_high1,
@@ -713,14 +720,14 @@ __attribute__((target("avx2"))) static int render_avx2(cdc__buf *out, const uint
     *o++ = '"';
     uint8_t pad[64];
     size_t i = 0;
-    const __m256i t_high1 = _mm256_broadcastsi128_si256(_mm_load_si128((const __m128i *)(const void *)u8_tables[0]));
-    const __m256i t_low1 = _mm256_broadcastsi128_si256(_mm_load_si128((const __m128i *)(const void *)u8_tables[1]));
-    const __m256i t_high2 = _mm256_broadcastsi128_si256(_mm_load_si128((const __m128i *)(const void *)u8_tables[2]));
-    /* the constants of the two-byte check, set once: the empty asm hides
-     * their values, so the compiler keeps them in registers instead of
-     * making them again (three instructions each) in every block */
-    __m256i c_m63 = _mm256_set1_epi8(-63), c_m32 = _mm256_set1_epi8(-32), c_m64 = _mm256_set1_epi8(-64);
-    __asm__("" : "+x"(c_m63), "+x"(c_m32), "+x"(c_m64));
+    /* The tables and the constants of the two-byte check are read from
+     * memory where used, through pointers the empty asm hides: kept in
+     * registers across the loop, they were spilled and set up again on
+     * every call (some 40 instructions) for blocks that mostly need none
+     * of them. */
+    const uint8_t(*tabs)[16] = u8_tables;
+    const __m256i *lead_k = (const __m256i *)(const void *)avx2_lead_consts;
+    __asm__("" : "+r"(tabs), "+r"(lead_k));
     __m256i prev = _mm256_setzero_si256(), err = _mm256_setzero_si256();
     /* carry: the block before ended with the lead of a two-byte sequence;
      * open: it was checked by the lookups and its last 3 bytes are not
@@ -757,15 +764,19 @@ __attribute__((target("avx2"))) static int render_avx2(cdc__buf *out, const uint
             if (!open) {
                 /* as signed bytes: leads are -62..-33, continuations -128..-65 */
                 unsigned lead = (unsigned)_mm256_movemask_epi8(
-                    _mm256_and_si256(_mm256_cmpgt_epi8(x, c_m63), _mm256_cmpgt_epi8(c_m32, x)));
-                unsigned cont = (unsigned)_mm256_movemask_epi8(_mm256_cmpgt_epi8(c_m64, x));
+                    _mm256_and_si256(_mm256_cmpgt_epi8(x, _mm256_load_si256(lead_k)),
+                                     _mm256_cmpgt_epi8(_mm256_load_si256(lead_k + 1), x)));
+                unsigned cont = (unsigned)_mm256_movemask_epi8(_mm256_cmpgt_epi8(_mm256_load_si256(lead_k + 2), x));
                 if ((lead | cont) == hi && ((lead << 1) | carry) == cont) {
                     carry = lead >> 31;
                     masks_ok = true;
                 }
             }
             if (!masks_ok) {
-                err = _mm256_or_si256(err, utf8_block_errors(x, prev, t_high1, t_low1, t_high2));
+                const __m128i *t = (const __m128i *)(const void *)tabs;
+                err = _mm256_or_si256(err, utf8_block_errors(x, prev, _mm256_broadcastsi128_si256(_mm_load_si128(t)),
+                                                             _mm256_broadcastsi128_si256(_mm_load_si128(t + 1)),
+                                                             _mm256_broadcastsi128_si256(_mm_load_si128(t + 2))));
                 carry = 0;
                 open = (hi >> 29) != 0;
             } else {
