@@ -636,11 +636,23 @@ static inline __attribute__((always_inline)) int render_sse(cdc__buf *out, const
  * read from a copy padded with plain bytes. Only called where the CPU
  * has AVX2.
  */
-static inline __attribute__((target("avx2"))) unsigned avx_escape(__m256i x)
+/* The constants of render_avx2, 32 bytes each (k below): the two-byte
+ * check's bounds as signed bytes (above -63 and below -32 a lead, below
+ * -64 a continuation), the last control character, the two escaped
+ * printable bytes and the padding's plain byte. */
+enum { K_M63, K_M32, K_M64, K_CTL, K_QUOTE, K_BSLASH, K_PLAIN };
+#define X8(v) v, v, v, v, v, v, v, v
+#define X32(v) X8(v), X8(v), X8(v), X8(v)
+static const int8_t avx2_consts[7][32] __attribute__((aligned(32))) = {
+    {X32(-63)}, {X32(-32)}, {X32(-64)}, {X32(0x1f)}, {X32('"')}, {X32('\\')}, {X32('a')}};
+#undef X32
+#undef X8
+
+static inline __attribute__((target("avx2"))) unsigned avx_escape(__m256i x, const __m256i *k)
 {
-    __m256i ctl = _mm256_cmpeq_epi8(_mm256_min_epu8(x, _mm256_set1_epi8(0x1f)), x); /* x <= 0x1f */
-    __m256i q = _mm256_cmpeq_epi8(x, _mm256_set1_epi8('"'));
-    __m256i b = _mm256_cmpeq_epi8(x, _mm256_set1_epi8('\\'));
+    __m256i ctl = _mm256_cmpeq_epi8(_mm256_min_epu8(x, _mm256_load_si256(k + K_CTL)), x); /* x <= 0x1f */
+    __m256i q = _mm256_cmpeq_epi8(x, _mm256_load_si256(k + K_QUOTE));
+    __m256i b = _mm256_cmpeq_epi8(x, _mm256_load_si256(k + K_BSLASH));
     return (unsigned)_mm256_movemask_epi8(_mm256_or_si256(ctl, _mm256_or_si256(q, b)));
 }
 
@@ -688,13 +700,6 @@ static inline __attribute__((target("avx2"))) unsigned avx_escape(__m256i x)
         U8_CONT | U8_OVERLONG_3 | U8_TOO_LARGE, U8_CONT | U8_SURROGATE | U8_TOO_LARGE,                         \
         U8_CONT | U8_SURROGATE | U8_TOO_LARGE, U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT
 static const uint8_t u8_tables[3][16] __attribute__((aligned(16))) = {{U8_HIGH1}, {U8_LOW1}, {U8_HIGH2}};
-/* The two-byte check's bounds as signed bytes, 32 of each: above -63
- * and below -32 a lead, below -64 a continuation. */
-#define X8(v) v, v, v, v, v, v, v, v
-#define X32(v) X8(v), X8(v), X8(v), X8(v)
-static const int8_t avx2_lead_consts[3][32] __attribute__((aligned(32))) = {{X32(-63)}, {X32(-32)}, {X32(-64)}};
-#undef X32
-#undef X8
 
 /* The errors of block x whose 32 bytes before are prev: zero if none. */
 static inline __attribute__((target("avx2"))) __m256i utf8_block_errors(__m256i x, __m256i prev, __m256i t_high1,
@@ -720,14 +725,13 @@ __attribute__((target("avx2"))) static int render_avx2(cdc__buf *out, const uint
     *o++ = '"';
     uint8_t pad[64];
     size_t i = 0;
-    /* The tables and the constants of the two-byte check are read from
-     * memory where used, through pointers the empty asm hides: kept in
-     * registers across the loop, they were spilled and set up again on
-     * every call (some 40 instructions) for blocks that mostly need none
-     * of them. */
+    /* The tables and the constants are read from memory where used,
+     * through pointers the empty asm hides: kept in registers across the
+     * loop, they were set up again on every call and spilled (some 20
+     * instructions a string), and the tables are needed by few blocks. */
     const uint8_t(*tabs)[16] = u8_tables;
-    const __m256i *lead_k = (const __m256i *)(const void *)avx2_lead_consts;
-    __asm__("" : "+r"(tabs), "+r"(lead_k));
+    const __m256i *k = (const __m256i *)(const void *)avx2_consts;
+    __asm__("" : "+r"(tabs), "+r"(k));
     __m256i prev = _mm256_setzero_si256(), err = _mm256_setzero_si256();
     /* carry: the block before ended with the lead of a two-byte sequence;
      * open: it was checked by the lookups and its last 3 bytes are not
@@ -738,7 +742,7 @@ __attribute__((target("avx2"))) static int render_avx2(cdc__buf *out, const uint
         const uint8_t *p = s + i;
         size_t rest = len - i, nb = 32;
         if (rest < 32) {
-            const __m256i plain = _mm256_set1_epi8('a');
+            const __m256i plain = _mm256_load_si256(k + K_PLAIN);
             _mm256_storeu_si256((__m256i *)(void *)pad, plain);
             _mm256_storeu_si256((__m256i *)(void *)(pad + 32), plain);
             if (rest >= 16) { /* two overlapping 16-byte moves */
@@ -752,7 +756,7 @@ __attribute__((target("avx2"))) static int render_avx2(cdc__buf *out, const uint
             nb = rest;
         }
         __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)p);
-        unsigned hi = (unsigned)_mm256_movemask_epi8(x), esc = avx_escape(x);
+        unsigned hi = (unsigned)_mm256_movemask_epi8(x), esc = avx_escape(x, k);
         /* A block of ASCII and two-byte sequences after a block that
          * ended outside a longer one is checked by its masks, as the
          * 16-byte roads check theirs (the continuations are exactly the
@@ -764,9 +768,9 @@ __attribute__((target("avx2"))) static int render_avx2(cdc__buf *out, const uint
             if (!open) {
                 /* as signed bytes: leads are -62..-33, continuations -128..-65 */
                 unsigned lead = (unsigned)_mm256_movemask_epi8(
-                    _mm256_and_si256(_mm256_cmpgt_epi8(x, _mm256_load_si256(lead_k)),
-                                     _mm256_cmpgt_epi8(_mm256_load_si256(lead_k + 1), x)));
-                unsigned cont = (unsigned)_mm256_movemask_epi8(_mm256_cmpgt_epi8(_mm256_load_si256(lead_k + 2), x));
+                    _mm256_and_si256(_mm256_cmpgt_epi8(x, _mm256_load_si256(k + K_M63)),
+                                     _mm256_cmpgt_epi8(_mm256_load_si256(k + K_M32), x)));
+                unsigned cont = (unsigned)_mm256_movemask_epi8(_mm256_cmpgt_epi8(_mm256_load_si256(k + K_M64), x));
                 if ((lead | cont) == hi && ((lead << 1) | carry) == cont) {
                     carry = lead >> 31;
                     masks_ok = true;
