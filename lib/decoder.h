@@ -36,7 +36,8 @@ struct cdc_change {
     /* Each image's cells, made with the image when the table reads
      * whole images as cells (cdc__rows_image_cells); NULL when not made. */
     const cdc_cell *cb, *ca;
-    /* Set by cdc_change_cells when it read a whole image. */
+    /* Set by cdc_change_cells when it read a whole image, and by the
+     * JSON lines (output.c), which then write the cells' images from them. */
     bool cells_read;
     /* An image read as cells alone (cdc__rows_image_cells_only) has no
      * pending state for its values yet: its before/pb (after/pa) are NULL

@@ -5,6 +5,8 @@
 #ifndef CDC_RENDER_H
 #define CDC_RENDER_H
 
+#include <cdc/value.h>
+
 #include "jsonw.h" /* string, base64 and number writers, once declared here */
 #include "value.h"
 
@@ -19,5 +21,8 @@ bool cdc__charset_renders_as_utf8(unsigned charset);
  * (TIMESTAMP in UTC with its 'Z'): at most CDC__TEMPORAL_TEXT_MAX + 1
  * bytes written at t. */
 size_t cdc__temporal_json_text(const cdc_value *v, char *t);
+/* The same text for the value a cell of the table's plan stands for
+ * (rows.c plan_cell: DATE, TIME2, DATETIME2, TIMESTAMP2 columns). */
+size_t cdc__temporal_cell_json_text(const cdc_cell *cell, char *t);
 
 #endif /* CDC_RENDER_H */
