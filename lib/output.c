@@ -216,23 +216,34 @@ static inline int put_text(cdc__buf *out, const uint8_t *s, size_t len, bool utf
  * cdc_change_before/after make as they would for the callback
  * (settling an image read as cells alone first).
  */
-static int put_image_cells(const cdc_change *c, bool after, const cdc_cell *cells, cdc__buf *out, cdc__err *err)
+/* A column of put_image_cells written from its value (see there); out
+ * of line, so that the loop keeps its pointers in registers. */
+static __attribute__((noinline)) int put_cell_value(const cdc_change *c, bool after, size_t i, cdc__buf *out,
+                                                    cdc__err *err)
+{
+    const cdc_value *v = after ? cdc_change_after(c, i) : cdc_change_before(c, i);
+    return cdc__value_render_json(v, out, err);
+}
+
+/* The loop of put_image_cells; present NULL (every value pending) and
+ * short_keys true are passed as constants for the usual image of a
+ * table read as cells alone, whose loop then tests neither per column. */
+static inline __attribute__((always_inline)) int cells_loop(const cdc_change *c, bool after, const cdc_cell *cells,
+                                                            const uint8_t *present, bool short_keys, cdc__buf *out,
+                                                            cdc__err *err)
 {
     const cdc_table *t = c->t;
     size_t n = t->ncols < c->ncols ? t->ncols : c->ncols;
-    /* NULL for an image read as cells alone: every value pending */
-    const uint8_t *present = after ? c->pa : c->pb;
     int rc = PUT_LIT(out, "{");
     bool first = true;
     const cdc_bytes *jkey = t->jkey;
     const char *const *jkey_src = t->jkey_src, *const *names = (const char *const *)t->col_names;
     unsigned utf8_cs = UINT_MAX;
-    bool short_keys = jkey && t->jkeys_short;
-    for (size_t i = 0; i < n && rc == CDC_OK; i++) {
+    const cdc_column *col = t->cols;
+    const cdc_cell *cell = cells;
+    for (size_t i = 0; i < n && rc == CDC_OK; i++, col++, cell++) {
         uint8_t state = present ? present[i] : CDC__PRESENT_PENDING;
         if (!state) continue; /* absent from a MINIMAL/NOBLOB image, or hidden */
-        const cdc_cell *cell = &cells[i];
-        const cdc_column *col = &t->cols[i];
         if ((short_keys || (jkey && jkey_src[i] == names[i] && jkey[i].len <= 16)) &&
             out->cap - out->len >= VALUE_ROOM) {
             /* the key by one 16-byte copy, as put_image writes it */
@@ -251,23 +262,15 @@ static int put_image_cells(const cdc_change *c, bool after, const cdc_cell *cell
         }
         first = false;
         int vr;
-        if (state == CDC__PRESENT_PENDING) {
-            size_t vn;
-            if (put_cell_inline(cell, col, out->data + out->len, &vn)) {
-                out->len += vn;
-                continue;
-            }
-            if (cell->kind == CDC_K_STRING) {
-                vr = put_text(out, cell->v.b.ptr, cell->v.b.len, (cell->flags & CDC_CELL_UTF8) != 0, col, &utf8_cs,
-                              err);
-                goto rendered;
-            }
+        size_t vn;
+        if (state == CDC__PRESENT_PENDING && put_cell_inline(cell, col, out->data + out->len, &vn)) {
+            out->len += vn;
+            continue;
         }
-        {
-            const cdc_value *v = after ? cdc_change_after(c, i) : cdc_change_before(c, i);
-            vr = cdc__value_render_json(v, out, err);
-        }
-    rendered:
+        if (state == CDC__PRESENT_PENDING && cell->kind == CDC_K_STRING)
+            vr = put_text(out, cell->v.b.ptr, cell->v.b.len, (cell->flags & CDC_CELL_UTF8) != 0, col, &utf8_cs, err);
+        else
+            vr = put_cell_value(c, after, i, out, err);
         if (vr) {
             cdc__err_prefix(err, "%s.%s column %zu", cdc_table_db(t), cdc_table_name(t), i + 1);
             return vr;
@@ -275,6 +278,14 @@ static int put_image_cells(const cdc_change *c, bool after, const cdc_cell *cell
     }
     rc |= PUT_LIT(out, "}");
     return rc ? CDC_ERR_NOMEM : CDC_OK;
+}
+
+static int put_image_cells(const cdc_change *c, bool after, const cdc_cell *cells, cdc__buf *out, cdc__err *err)
+{
+    /* NULL for an image read as cells alone: every value pending */
+    const uint8_t *present = after ? c->pa : c->pb;
+    if (!present && c->t->jkey && c->t->jkeys_short) return cells_loop(c, after, cells, NULL, true, out, err);
+    return cells_loop(c, after, cells, present, c->t->jkey && c->t->jkeys_short, out, err);
 }
 
 static int put_image(const cdc_change *c, bool after, cdc__buf *out, cdc__err *err)

@@ -317,36 +317,6 @@ static inline size_t temporal_text(const cdc_value *v, char *t)
 
 size_t cdc__temporal_json_text(const cdc_value *v, char *t) { return temporal_text(v, t); }
 
-/* temporal_text of the value a cell stands for. The cell's calendar
- * fields hold a plan-made value's exactly (rows.c: year, hour and the
- * rest are narrower in a cell, but the "2" formats and DATE give no
- * wider ones), and a TIMESTAMP's epoch microseconds give back its
- * seconds. */
-size_t cdc__temporal_cell_json_text(const cdc_cell *cell, char *t)
-{
-    cdc__temporal tm;
-    memset(&tm, 0, sizeof tm);
-    if (cell->kind == CDC_K_TIMESTAMP) {
-        if (cell->flags & CDC_CELL_ZERO_DATE) return cdc__fmt_datetime(t, &tm, cell->fsp, 'T');
-        int64_t sec = (cell->v.i - (int64_t)cell->usec) / 1000000;
-        size_t n = cdc__fmt_epoch(t, sec, cell->usec, cell->fsp);
-        t[n++] = 'Z';
-        return n;
-    }
-    tm.year = cell->v.tm.year;
-    tm.month = cell->v.tm.month;
-    tm.day = cell->v.tm.day;
-    tm.hour = cell->v.tm.hour;
-    tm.minute = cell->v.tm.minute;
-    tm.second = cell->v.tm.second;
-    tm.usec = cell->usec;
-    tm.neg = (cell->flags & CDC_CELL_NEGATIVE) != 0;
-    switch (cell->kind) {
-    case CDC_K_DATE: return cdc__fmt_date(t, &tm);
-    case CDC_K_DATETIME: return cdc__fmt_datetime(t, &tm, cell->fsp, 'T');
-    default: return cdc__fmt_time(t, &tm, cell->fsp); /* TIME */
-    }
-}
 
 int cdc__value_render_json(const cdc_value *v, cdc__buf *out, cdc__err *err)
 {
