@@ -234,14 +234,15 @@ static inline __attribute__((always_inline)) int cells_loop(const cdc_change *c,
 {
     const cdc_table *t = c->t;
     size_t n = t->ncols < c->ncols ? t->ncols : c->ncols;
-    int rc = PUT_LIT(out, "{");
-    bool first = true;
+    /* every column's key goes after a comma; the first comma is made the
+     * image's '{' at the end */
+    size_t open = out->len;
     const cdc_bytes *jkey = t->jkey;
     const char *const *jkey_src = t->jkey_src, *const *names = (const char *const *)t->col_names;
     unsigned utf8_cs = UINT_MAX;
     const cdc_column *col = t->cols;
     const cdc_cell *cell = cells;
-    for (size_t i = 0; i < n && rc == CDC_OK; i++, col++, cell++) {
+    for (size_t i = 0; i < n; i++, col++, cell++) {
         uint8_t state = present ? present[i] : CDC__PRESENT_PENDING;
         if (!state) continue; /* absent from a MINIMAL/NOBLOB image, or hidden */
         if ((short_keys || (jkey && jkey_src[i] == names[i] && jkey[i].len <= 16)) &&
@@ -249,18 +250,12 @@ static inline __attribute__((always_inline)) int cells_loop(const cdc_change *c,
             /* the key by one 16-byte copy, as put_image writes it */
             uint8_t *o = out->data + out->len;
             *o = ',';
-            o += !first;
-            memcpy(o, jkey[i].ptr, 16);
-            o += jkey[i].len;
-            out->len = (size_t)(o - out->data);
-        } else {
-            rc = put_key(out, t, i, first);
-            if (rc || (out->cap - out->len < VALUE_ROOM && cdc__buf_reserve(out, VALUE_ROOM))) {
-                rc = CDC_ERR_NOMEM;
-                break;
-            }
+            memcpy(o + 1, jkey[i].ptr, 16);
+            out->len += 1 + jkey[i].len;
+        } else if (put_key(out, t, i, false) ||
+                   (out->cap - out->len < VALUE_ROOM && cdc__buf_reserve(out, VALUE_ROOM))) {
+            return CDC_ERR_NOMEM;
         }
-        first = false;
         int vr;
         size_t vn;
         if (state == CDC__PRESENT_PENDING && put_cell_inline(cell, col, out->data + out->len, &vn)) {
@@ -276,8 +271,9 @@ static inline __attribute__((always_inline)) int cells_loop(const cdc_change *c,
             return vr;
         }
     }
-    rc |= PUT_LIT(out, "}");
-    return rc ? CDC_ERR_NOMEM : CDC_OK;
+    if (out->len == open) return PUT_LIT(out, "{}") ? CDC_ERR_NOMEM : CDC_OK;
+    out->data[open] = '{';
+    return PUT_LIT(out, "}") ? CDC_ERR_NOMEM : CDC_OK;
 }
 
 static int put_image_cells(const cdc_change *c, bool after, const cdc_cell *cells, cdc__buf *out, cdc__err *err)

@@ -49,12 +49,14 @@
 
 /* CELLS_JSON: each image's view, then the JSON line (of images read as
  * cells alone, after the first row of a table) */
-/* JSON_ADAPTIVE: JSON lines with the decoder's own choice (images made as
+/* JSON_HIDE_*: every third column hidden (cdc__change_hide_columns, the
+ * stream's column.exclude.list) before the JSON line.
+ * JSON_ADAPTIVE: JSON lines with the decoder's own choice (images made as
  * cells once a line was rendered: output.c put_image_cells).
  * JSON_GETTERS_*: the odd columns' values asked for first, then the JSON
  * line, then every value (the getters after the cells road) */
 enum { EAGER, LAZY, JSON_EAGER, JSON_LAZY, ADAPTIVE_ALL, ADAPTIVE_ONE, CELLS_EAGER, CELLS_LAZY, CELLS_ADAPTIVE, CELLS_JSON,
-       JSON_ADAPTIVE, JSON_GETTERS_EAGER, JSON_GETTERS_LAZY, JSON_GETTERS_ADAPTIVE };
+       JSON_ADAPTIVE, JSON_GETTERS_EAGER, JSON_GETTERS_LAZY, JSON_GETTERS_ADAPTIVE, JSON_HIDE_EAGER, JSON_HIDE_LAZY };
 
 typedef struct run {
     int mode;
@@ -283,8 +285,10 @@ static int on_change(const cdc_change *c, void *ud)
     run *r = ud;
     r->rows++;
     if (c->lazy) r->lazy_rows++;
-    bool force_eager = r->mode == EAGER || r->mode == JSON_EAGER || r->mode == CELLS_EAGER || r->mode == JSON_GETTERS_EAGER,
-         force_lazy = r->mode == LAZY || r->mode == JSON_LAZY || r->mode == CELLS_LAZY || r->mode == JSON_GETTERS_LAZY;
+    bool force_eager = r->mode == EAGER || r->mode == JSON_EAGER || r->mode == CELLS_EAGER ||
+                       r->mode == JSON_GETTERS_EAGER || r->mode == JSON_HIDE_EAGER,
+         force_lazy = r->mode == LAZY || r->mode == JSON_LAZY || r->mode == CELLS_LAZY || r->mode == JSON_GETTERS_LAZY ||
+                      r->mode == JSON_HIDE_LAZY;
     if (force_eager && c->lazy) fail_msg("eager run, lazy row %" PRIu64 " at %" PRIu64, cdc_change_row(c), cdc_change_offset(c));
     if (force_lazy && !c->lazy) fail_msg("lazy run, eager row %" PRIu64 " at %" PRIu64, cdc_change_row(c), cdc_change_offset(c));
     cdc__buf_printf(&r->out, "\n%c", cdc_change_op(c));
@@ -316,6 +320,12 @@ static int on_change(const cdc_change *c, void *ud)
         }
     }
     bool getters = r->mode == JSON_GETTERS_EAGER || r->mode == JSON_GETTERS_LAZY || r->mode == JSON_GETTERS_ADAPTIVE;
+    bool hide = r->mode == JSON_HIDE_EAGER || r->mode == JSON_HIDE_LAZY;
+    if (hide) {
+        uint8_t mask[4096] = {0};
+        for (size_t i = 2; i < c->ncols && i < sizeof mask; i += 3) mask[i] = 1;
+        cdc__change_hide_columns(c, mask);
+    }
     if (getters) { /* some values made before the line */
         size_t n = cdc_table_column_count(cdc_change_table(c));
         for (size_t i = 1; i < n && i < c->ncols; i += 2) {
@@ -328,7 +338,7 @@ static int on_change(const cdc_change *c, void *ud)
     if (r->mode == ADAPTIVE_ONE) {
         if (cdc_change_after(c, 0)) put_value(&r->out, 0, cdc_change_after(c, 0));
     } else if (r->mode == JSON_EAGER || r->mode == JSON_LAZY || r->mode == CELLS_JSON || r->mode == JSON_ADAPTIVE ||
-               getters) {
+               getters || hide) {
         if (c->lazy) r->json_cells += (cdc_change_op(c) != 'c' && c->cb) + (cdc_change_op(c) != 'd' && c->ca);
         size_t need = 0;
         cdc_change_json(c, NULL, 0, &need);
@@ -367,9 +377,11 @@ static void decode(const uint8_t *p, size_t n, run *r)
     char err[256];
     assert_int_equal(cdc_decoder_new(&d, NULL, err, sizeof err), CDC_OK);
     cdc_decoder_set_position(d, "f", 0);
-    if (r->mode == EAGER || r->mode == JSON_EAGER || r->mode == CELLS_EAGER || r->mode == JSON_GETTERS_EAGER)
+    if (r->mode == EAGER || r->mode == JSON_EAGER || r->mode == CELLS_EAGER || r->mode == JSON_GETTERS_EAGER ||
+        r->mode == JSON_HIDE_EAGER)
         cdc__decoder_set_lazy(d, CDC__LAZY_NEVER);
-    if (r->mode == LAZY || r->mode == JSON_LAZY || r->mode == CELLS_LAZY || r->mode == JSON_GETTERS_LAZY)
+    if (r->mode == LAZY || r->mode == JSON_LAZY || r->mode == CELLS_LAZY || r->mode == JSON_GETTERS_LAZY ||
+        r->mode == JSON_HIDE_LAZY)
         cdc__decoder_set_lazy(d, CDC__LAZY_ALWAYS);
     cdc_decoder_set_change_cb(d, on_change, r);
     int rc = cdc_decoder_feed(d, p, n) < 0 ? cdc_decoder_error(d) : cdc_decoder_finish(d);
@@ -473,19 +485,20 @@ static int one_file(const char *path, const struct stat *st, int flag, struct FT
     /* the JSON lines written from cells (lazy, adaptive) and from values
      * (eager), alone and between getters */
     run ja = {.mode = JSON_ADAPTIVE}, ge = {.mode = JSON_GETTERS_EAGER}, gl = {.mode = JSON_GETTERS_LAZY},
-        ga = {.mode = JSON_GETTERS_ADAPTIVE};
-    run *jruns[] = {&ja, &ge, &gl, &ga};
-    for (int k = 0; k < 4; k++) {
+        ga = {.mode = JSON_GETTERS_ADAPTIVE}, he = {.mode = JSON_HIDE_EAGER}, hl = {.mode = JSON_HIDE_LAZY};
+    run *jruns[] = {&ja, &ge, &gl, &ga, &he, &hl};
+    for (int k = 0; k < 6; k++) {
         cdc__buf_init(&jruns[k]->out, NULL);
         decode(p, n, jruns[k]);
     }
-    assert_int_equal(je.json_cells + ge.json_cells, 0); /* eager: the value road only */
-    total_json_cells += jl.json_cells + ja.json_cells + gl.json_cells + ga.json_cells;
+    assert_int_equal(je.json_cells + ge.json_cells + he.json_cells, 0); /* eager: the value road only */
+    total_json_cells += jl.json_cells + ja.json_cells + gl.json_cells + ga.json_cells + hl.json_cells;
     total_json_pending += jl.json_pending + ja.json_pending;
     same(path, "JSON lines (adaptive)", &je, &ja);
     same(path, "getters and JSON lines (lazy)", &ge, &gl);
     same(path, "getters and JSON lines (adaptive)", &ge, &ga);
-    for (int k = 0; k < 4; k++) cdc__buf_free(&jruns[k]->out);
+    same(path, "JSON lines with hidden columns", &he, &hl);
+    for (int k = 0; k < 6; k++) cdc__buf_free(&jruns[k]->out);
     assert_int_equal(e.rows, l.rows);
     files++;
     total_rows += e.rows;
