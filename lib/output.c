@@ -488,7 +488,7 @@ int cdc__change_render_json(const cdc_change *c, cdc__buf *out, cdc__err *err)
     /* Whole images were read: the decoder then makes the table's next
      * images as cells (decoder.c, as for cdc_change_cells), which
      * put_image_cells writes without making their values. */
-    ((cdc_change *)c)->cells_read = true;
+    ((cdc_change *)c)->cells_read |= CDC__READ_JSON;
     return CDC_OK;
 }
 
