@@ -1330,7 +1330,7 @@ static __attribute__((noinline)) int change_cells_view(const cdc_change *c, int 
     const uint8_t *present = image == CDC_IMAGE_AFTER ? c->pa : c->pb;
     if (!vals)
         return no_image_fail(c, image, "cdc_change_cells_view", err, errlen);
-    ((cdc_change *)c)->cells_read = CDC__READ_CELLS; /* decoder-owned (a JSON bit it clears would change nothing): a whole image read as cells */
+    ((cdc_change *)c)->cells_read = CDC__READ_CELLS; /* decoder-owned: a whole image read as cells */
     struct cdc_table *t = (struct cdc_table *)c->t; /* its view cells are the decoder's scratch */
     size_t n = t->ncols;
     const cdc_cell *made = image == CDC_IMAGE_AFTER ? c->ca : c->cb;

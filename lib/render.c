@@ -317,7 +317,6 @@ static inline size_t temporal_text(const cdc_value *v, char *t)
 
 size_t cdc__temporal_json_text(const cdc_value *v, char *t) { return temporal_text(v, t); }
 
-
 int cdc__value_render_json(const cdc_value *v, cdc__buf *out, cdc__err *err)
 {
     char num[CDC__TEMPORAL_TEXT_MAX + 1 > 40 ? CDC__TEMPORAL_TEXT_MAX + 1 : 40];

@@ -23,6 +23,10 @@
  * change while the getters run; an image the change lacks gives NULL and
  * 0 with CDC_ERR_STATE; a cells run ends with the eager run's decoder
  * error (a malformed image fails the feed before any callback sees it).
+ * JSON lines written from cells (output.c put_image_cells: lazy,
+ * adaptive, between getters, with hidden columns) must equal those
+ * written from values (eager), leave the values they wrote pending, and
+ * the getters after them must give the eager values.
  * Bad arguments get their documented error and a message. Then the adaptive choice on the benchmark's binlog
  * (tests/bench/data): a reader of every value gets one lazy row in 64,
  * a reader of one column only lazy rows.
@@ -287,8 +291,8 @@ static int on_change(const cdc_change *c, void *ud)
     if (c->lazy) r->lazy_rows++;
     bool force_eager = r->mode == EAGER || r->mode == JSON_EAGER || r->mode == CELLS_EAGER ||
                        r->mode == JSON_GETTERS_EAGER || r->mode == JSON_HIDE_EAGER,
-         force_lazy = r->mode == LAZY || r->mode == JSON_LAZY || r->mode == CELLS_LAZY || r->mode == JSON_GETTERS_LAZY ||
-                      r->mode == JSON_HIDE_LAZY;
+         force_lazy = r->mode == LAZY || r->mode == JSON_LAZY || r->mode == CELLS_LAZY ||
+                      r->mode == JSON_GETTERS_LAZY || r->mode == JSON_HIDE_LAZY;
     if (force_eager && c->lazy) fail_msg("eager run, lazy row %" PRIu64 " at %" PRIu64, cdc_change_row(c), cdc_change_offset(c));
     if (force_lazy && !c->lazy) fail_msg("lazy run, eager row %" PRIu64 " at %" PRIu64, cdc_change_row(c), cdc_change_offset(c));
     cdc__buf_printf(&r->out, "\n%c", cdc_change_op(c));
