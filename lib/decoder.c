@@ -435,19 +435,25 @@ static int do_rows(cdc_decoder *d, const cdc_event *e, uint64_t *rowidx)
         c.lazy = lazy;
         c.cb = cells ? cb : NULL;
         c.ca = cells ? ca : NULL;
-        c.cells_read = false;
+        c.cells_read = 0;
         if (d->change_cb) {
             rc = callback_rc(d, d->change_cb(&c, d->change_ud), e->offset, type);
             if (rc) return rc;
         }
-        t->cells_rows = c.cells_read;
-        if (c.cells_read && lazy) {
-            /* a lazy image read as cells: its values stay pending by
+        /* whole images read as cells, or written as JSON lines (which
+         * write them from their cells when they are made) */
+        t->cells_rows = c.cells_read != 0;
+        if (lazy && ((c.cells_read & CDC__READ_CELLS) || c.unsettled_b || c.unsettled_a || (c.cells_read && !cells))) {
+            /* A lazy image read as cells: its values stay pending by
              * design (nothing to look for), and the cells pass needs the
-             * lazy image */
+             * lazy image. An image still read as cells alone was read by
+             * nothing else (a JSON line leaves its values pending). A
+             * JSON line of an image not made as cells made its values,
+             * but the next image will be made as cells. */
             if (d->lazy == CDC__LAZY_ADAPTIVE) t->eager_rows = 0;
         } else if (d->lazy == CDC__LAZY_ADAPTIVE && lazy && rv.ncols) {
-            cdc__change_settle(&c);
+            /* a callback that also asks for every value reads images
+             * whole, JSON lines or not */
             bool unread = (has_b && memchr(d->pb, CDC__PRESENT_PENDING, rv.ncols)) ||
                           (has_a && memchr(d->pa, CDC__PRESENT_PENDING, rv.ncols));
             t->eager_rows = unread ? 0 : LAZY_PROBE_ROWS - 1;
@@ -1279,7 +1285,7 @@ static __attribute__((noinline)) int change_cells(const cdc_change *c, int image
     const uint8_t *present = image == CDC_IMAGE_AFTER ? c->pa : c->pb;
     if (!vals)
         return no_image_fail(c, image, "cdc_change_cells", err, errlen);
-    if (first == 0 && count >= c->ncols) ((cdc_change *)c)->cells_read = true; /* decoder-owned */
+    if (first == 0 && count >= c->ncols) ((cdc_change *)c)->cells_read = CDC__READ_CELLS; /* decoder-owned */
     const cdc_cell *made = image == CDC_IMAGE_AFTER ? c->ca : c->cb;
     if (made && cell_size == sizeof(cdc_cell) && first + count <= c->ncols) {
         memcpy(cells, made + first, count * sizeof *cells);
@@ -1297,7 +1303,7 @@ int cdc_change_cells(const cdc_change *c, int image, size_t first, size_t count,
     if (c && cells && cell_size == sizeof(cdc_cell) && first == 0 && count == c->ncols) {
         const cdc_cell *made = image == CDC_IMAGE_AFTER ? c->ca : image == CDC_IMAGE_BEFORE ? c->cb : NULL;
         if (made) {
-            ((cdc_change *)c)->cells_read = true; /* decoder-owned */
+            ((cdc_change *)c)->cells_read = CDC__READ_CELLS; /* decoder-owned */
             memcpy(cells, made, count * sizeof *cells);
             return CDC_OK;
         }
@@ -1324,7 +1330,7 @@ static __attribute__((noinline)) int change_cells_view(const cdc_change *c, int 
     const uint8_t *present = image == CDC_IMAGE_AFTER ? c->pa : c->pb;
     if (!vals)
         return no_image_fail(c, image, "cdc_change_cells_view", err, errlen);
-    ((cdc_change *)c)->cells_read = true; /* decoder-owned: a whole image read as cells */
+    ((cdc_change *)c)->cells_read = CDC__READ_CELLS; /* decoder-owned: a whole image read as cells */
     struct cdc_table *t = (struct cdc_table *)c->t; /* its view cells are the decoder's scratch */
     size_t n = t->ncols;
     const cdc_cell *made = image == CDC_IMAGE_AFTER ? c->ca : c->cb;
@@ -1360,7 +1366,7 @@ int cdc_change_cells_view(const cdc_change *c, int image, const cdc_cell **cells
     if (c && cells && ncells && c->ncols == c->t->ncols) {
         const cdc_cell *made = image == CDC_IMAGE_AFTER ? c->ca : image == CDC_IMAGE_BEFORE ? c->cb : NULL;
         if (made) {
-            ((cdc_change *)c)->cells_read = true; /* decoder-owned */
+            ((cdc_change *)c)->cells_read = CDC__READ_CELLS; /* decoder-owned */
             *cells = made;
             *ncells = c->ncols;
             return CDC_OK;

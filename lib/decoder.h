@@ -36,8 +36,12 @@ struct cdc_change {
     /* Each image's cells, made with the image when the table reads
      * whole images as cells (cdc__rows_image_cells); NULL when not made. */
     const cdc_cell *cb, *ca;
-    /* Set by cdc_change_cells when it read a whole image. */
-    bool cells_read;
+    /* CDC__READ_CELLS: set by cdc_change_cells when it read a whole
+     * image; CDC__READ_JSON: by the JSON lines (output.c), which write
+     * images made as cells from their cells (put_image_cells) and leave
+     * their values pending. cdc_change_cells sets CDC__READ_CELLS alone:
+     * the JSON bit changes nothing once the cells bit is set. */
+    uint8_t cells_read;
     /* An image read as cells alone (cdc__rows_image_cells_only) has no
      * pending state for its values yet: its before/pb (after/pa) are NULL
      * and unsettled_b (_a) is where the image starts, until
@@ -48,6 +52,8 @@ struct cdc_change {
     cdc_value *own_vb, *own_va;
     uint8_t *own_pb, *own_pa;
 };
+
+enum { CDC__READ_CELLS = 1, CDC__READ_JSON = 2 };
 
 void cdc__change_settle_images(const struct cdc_change *c);
 /* Gives c's images read as cells alone their values' pending state. */

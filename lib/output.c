@@ -138,6 +138,152 @@ static inline bool put_value_inline(const cdc_value *v, uint8_t *o, size_t *len_
     }
 }
 
+/*
+ * put_value_inline for a cell the table's plan made straight from the
+ * image's bytes (rows.c plan_cell: a pending value's cell): the same
+ * text as the value it stands for, without making that value. False
+ * (nothing written) for the kinds left to the value road: text (the
+ * caller writes it), FLOAT, SET, BYTES, JSON, an ENUM without its
+ * label, a DECIMAL of more than 18 digits.
+ */
+static inline bool put_cell_inline(const cdc_cell *cell, const cdc_column *col, uint8_t *o, size_t *len_out)
+{
+    char *at = (char *)o;
+    switch (cell->kind) {
+    case CDC_K_INT:
+    case CDC_K_YEAR: *len_out = cdc__fmt_i64(at, cell->v.i); return true;
+    case CDC_K_UINT:
+    case CDC_K_BIT: *len_out = cdc__fmt_u64(at, cell->v.u); return true;
+    case CDC_K_DOUBLE: *len_out = cdc__fmt_double(at, cell->v.d); return true;
+    case CDC_K_ENUM: {
+        if (!col->jlabels || cell->v.u == 0 || cell->v.u > col->n_labels) return false;
+        const cdc_bytes *j = &col->jlabels[cell->v.u - 1];
+        if (j->len > 48) return false;
+        cdc__copy_short(o, j->ptr, j->len);
+        *len_out = j->len;
+        return true;
+    }
+    case CDC_K_DECIMAL: {
+        /* a plan cell of a DECIMAL is its value's CDC_VF_SCALED form */
+        if ((cell->flags & CDC_CELL_DECIMAL_WIDE) || (col->meta & 0xff) > 18) return false;
+        size_t n = cdc__decimal_i64_text(cell->v.i, col->meta & 0xff, at + 1);
+        o[0] = '"';
+        o[n + 1] = '"';
+        *len_out = n + 2;
+        return true;
+    }
+    case CDC_K_DATE:
+    case CDC_K_DATETIME:
+    case CDC_K_TIME:
+    case CDC_K_TIMESTAMP: {
+        size_t n = cdc__temporal_cell_json_text(cell, at + 1);
+        o[0] = '"';
+        o[n + 1] = '"';
+        *len_out = n + 2;
+        return true;
+    }
+    default: return false;
+    }
+}
+
+/* Text as put_image writes a CDC_K_STRING value of column col: as UTF-8
+ * when its collation renders so (looked up once per TABLE_MAP, else once
+ * for the image's columns of the same collation, *utf8_cs), else
+ * converted. */
+static inline int put_text(cdc__buf *out, const uint8_t *s, size_t len, bool utf8_flag, const cdc_column *col,
+                           unsigned *utf8_cs, cdc__err *err)
+{
+    unsigned cs = col ? col->charset : 0;
+    bool as_utf8 = utf8_flag || (col && (col->flags & CDC_COLF_UTF8_TEXT)) || cs == *utf8_cs;
+    if (!as_utf8 && cdc__charset_renders_as_utf8(cs)) {
+        *utf8_cs = cs;
+        as_utf8 = true;
+    }
+    if (as_utf8)
+        return cdc__render_utf8_string(out, s, len) ? cdc__err_set(err, CDC_ERR_NOMEM, "out of memory") : CDC_OK;
+    return cdc__render_text(out, s, len, cs, err);
+}
+
+/*
+ * put_image from the image's cells (c->cb, c->ca: made with the image
+ * when the table's rows are read as cells, see cdc__change_render_json):
+ * a value still pending, or every value of an image read as cells alone,
+ * is written from its cell, which the plan made from the image's bytes
+ * (rows.c plan_cell), so the value itself is never made and stays
+ * pending for any getter called after. A value the image already made
+ * (NULL, partial JSON, a column without a plan) and the kinds
+ * put_cell_inline leaves are written from the value, which
+ * cdc_change_before/after make as they would for the callback
+ * (settling an image read as cells alone first).
+ */
+/* A column of put_image_cells written from its value (see there); out
+ * of line, so that the loop keeps its pointers in registers. */
+static __attribute__((noinline)) int put_cell_value(const cdc_change *c, bool after, size_t i, cdc__buf *out,
+                                                    cdc__err *err)
+{
+    const cdc_value *v = after ? cdc_change_after(c, i) : cdc_change_before(c, i);
+    return cdc__value_render_json(v, out, err);
+}
+
+/* The loop of put_image_cells; present NULL (every value pending) and
+ * short_keys true are passed as constants for the usual image of a
+ * table read as cells alone, whose loop then tests neither per column. */
+static inline __attribute__((always_inline)) int cells_loop(const cdc_change *c, bool after, const cdc_cell *cells,
+                                                            const uint8_t *present, bool short_keys, cdc__buf *out,
+                                                            cdc__err *err)
+{
+    const cdc_table *t = c->t;
+    size_t n = t->ncols < c->ncols ? t->ncols : c->ncols;
+    /* every column's key goes after a comma; the first comma is made the
+     * image's '{' at the end */
+    size_t open = out->len;
+    const cdc_bytes *jkey = t->jkey;
+    const char *const *jkey_src = t->jkey_src, *const *names = (const char *const *)t->col_names;
+    unsigned utf8_cs = UINT_MAX;
+    const cdc_column *col = t->cols;
+    const cdc_cell *cell = cells;
+    for (size_t i = 0; i < n; i++, col++, cell++) {
+        uint8_t state = present ? present[i] : CDC__PRESENT_PENDING;
+        if (!state) continue; /* absent from a MINIMAL/NOBLOB image, or hidden */
+        if ((short_keys || (jkey && jkey_src[i] == names[i] && jkey[i].len <= 16)) &&
+            out->cap - out->len >= VALUE_ROOM) {
+            /* the key by one 16-byte copy, as put_image writes it */
+            uint8_t *o = out->data + out->len;
+            *o = ',';
+            memcpy(o + 1, jkey[i].ptr, 16);
+            out->len += 1 + jkey[i].len;
+        } else if (put_key(out, t, i, false) ||
+                   (out->cap - out->len < VALUE_ROOM && cdc__buf_reserve(out, VALUE_ROOM))) {
+            return CDC_ERR_NOMEM;
+        }
+        int vr;
+        size_t vn;
+        if (state == CDC__PRESENT_PENDING && put_cell_inline(cell, col, out->data + out->len, &vn)) {
+            out->len += vn;
+            continue;
+        }
+        if (state == CDC__PRESENT_PENDING && cell->kind == CDC_K_STRING)
+            vr = put_text(out, cell->v.b.ptr, cell->v.b.len, (cell->flags & CDC_CELL_UTF8) != 0, col, &utf8_cs, err);
+        else
+            vr = put_cell_value(c, after, i, out, err);
+        if (vr) {
+            cdc__err_prefix(err, "%s.%s column %zu", cdc_table_db(t), cdc_table_name(t), i + 1);
+            return vr;
+        }
+    }
+    if (out->len == open) return PUT_LIT(out, "{}") ? CDC_ERR_NOMEM : CDC_OK;
+    out->data[open] = '{';
+    return PUT_LIT(out, "}") ? CDC_ERR_NOMEM : CDC_OK;
+}
+
+static int put_image_cells(const cdc_change *c, bool after, const cdc_cell *cells, cdc__buf *out, cdc__err *err)
+{
+    /* NULL for an image read as cells alone: every value pending */
+    const uint8_t *present = after ? c->pa : c->pb;
+    if (!present && c->t->jkey && c->t->jkeys_short) return cells_loop(c, after, cells, NULL, true, out, err);
+    return cells_loop(c, after, cells, present, c->t->jkey && c->t->jkeys_short, out, err);
+}
+
 static int put_image(const cdc_change *c, bool after, cdc__buf *out, cdc__err *err)
 {
     const cdc_table *t = c->t;
@@ -145,6 +291,9 @@ static int put_image(const cdc_change *c, bool after, cdc__buf *out, cdc__err *e
     char op = c->op; /* 'r' snapshot reads have an after image only */
     bool exists = after ? op != 'd' : op == 'u' || op == 'd';
     if (!exists) return PUT_LIT(out, "null");
+    const cdc_cell *cells = after ? c->ca : c->cb;
+    if (cells && c->lazy) return put_image_cells(c, after, cells, out, err);
+    cdc__change_settle(c); /* an image read as cells alone (decoder.h) */
     int rc = PUT_LIT(out, "{");
     bool first = true;
     /* what cdc_change_before/after give, without a call per column */
@@ -183,20 +332,7 @@ static int put_image(const cdc_change *c, bool after, cdc__buf *out, cdc__err *e
                  * frame; the character set looked up once per TABLE_MAP
                  * (CDC_COLF_UTF8_TEXT), else once for the image's columns
                  * of the same collation */
-                unsigned cs = v->col ? v->col->charset : 0;
-                bool as_utf8 = (v->flags & CDC_VF_UTF8) || (v->col && (v->col->flags & CDC_COLF_UTF8_TEXT)) ||
-                               cs == utf8_cs;
-                if (!as_utf8 && cdc__charset_renders_as_utf8(cs)) {
-                    utf8_cs = cs;
-                    as_utf8 = true;
-                }
-                int vr;
-                if (as_utf8)
-                    vr = cdc__render_utf8_string(out, v->v.b.ptr, v->v.b.len)
-                             ? cdc__err_set(err, CDC_ERR_NOMEM, "out of memory")
-                             : CDC_OK;
-                else
-                    vr = cdc__render_text(out, v->v.b.ptr, v->v.b.len, cs, err);
+                int vr = put_text(out, v->v.b.ptr, v->v.b.len, (v->flags & CDC_VF_UTF8) != 0, v->col, &utf8_cs, err);
                 if (vr) {
                     cdc__err_prefix(err, "%s.%s column %zu", cdc_table_db(t), cdc_table_name(t), i + 1);
                     return vr;
@@ -262,6 +398,26 @@ typedef struct line_tail {
 
 static _Thread_local line_tail tail_cache;
 
+/* 8 bytes at p, in whatever order: for comparing only. */
+static inline uint64_t load8(const uint8_t *p)
+{
+    uint64_t x;
+    memcpy(&x, p, 8);
+    return x;
+}
+
+/* a[0..n) == b[0..n): the tail cache's keys (a file name's JSON, a
+ * GTID's) are mostly 8 to 32 bytes, compared by overlapping 8-byte loads
+ * inside both without a call of memcmp. */
+static inline bool same_text(const uint8_t *a, const uint8_t *b, size_t n)
+{
+    if (n >= 8 && n <= 16) return !((load8(a) ^ load8(b)) | (load8(a + n - 8) ^ load8(b + n - 8)));
+    if (n > 16 && n <= 32)
+        return !((load8(a) ^ load8(b)) | (load8(a + 8) ^ load8(b + 8)) | (load8(a + n - 16) ^ load8(b + n - 16)) |
+                 (load8(a + n - 8) ^ load8(b + n - 8)));
+    return memcmp(a, b, n) == 0;
+}
+
 static bool tail_make(line_tail *lt, const cdc_change *c, cdc_bytes jfile, uint64_t offset, uint32_t server_id)
 {
     /* the names, 64 bytes of fixed text, offset and ts_ms of at most 20
@@ -308,8 +464,8 @@ static int put_tail(const cdc_change *c, cdc__buf *out)
     uint32_t server_id = cdc_change_server_id(c);
     if (!lt->head_len || lt->offset != offset || lt->ts_ms != c->ts_ms || lt->server_id != server_id ||
         lt->file_len != jfile.len || lt->gtid_len != c->jgtid.len ||
-        memcmp(lt->text + lt->file_at, jfile.ptr, jfile.len) ||
-        memcmp(lt->text + lt->gtid_at, c->jgtid.ptr, c->jgtid.len)) {
+        !same_text(lt->text + lt->file_at, jfile.ptr, jfile.len) ||
+        !same_text(lt->text + lt->gtid_at, c->jgtid.ptr, c->jgtid.len)) {
         if (!tail_make(lt, c, jfile, offset, server_id)) {
             lt->head_len = 0;
             return put_tail_slow(c, out);
@@ -328,7 +484,6 @@ static int put_tail(const cdc_change *c, cdc__buf *out)
 
 int cdc__change_render_json(const cdc_change *c, cdc__buf *out, cdc__err *err)
 {
-    cdc__change_settle(c); /* images read as cells alone (decoder.h) */
     const cdc_table *t = cdc_change_table(c);
     char head[] = "{\"op\":\"?\",\"db\":";
     head[7] = cdc_change_op(c);
@@ -349,7 +504,12 @@ int cdc__change_render_json(const cdc_change *c, cdc__buf *out, cdc__err *err)
     if (rc) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
     if ((rc = put_image(c, true, out, err))) return rc;
     rc = put_tail(c, out);
-    return rc ? cdc__err_set(err, CDC_ERR_NOMEM, "out of memory") : CDC_OK;
+    if (rc) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+    /* Whole images were read: the decoder then makes the table's next
+     * images as cells (decoder.c, as for cdc_change_cells), which
+     * put_image_cells writes without making their values. */
+    ((cdc_change *)c)->cells_read |= CDC__READ_JSON;
+    return CDC_OK;
 }
 
 int cdc__event_render_json(const cdc_event *e, cdc__buf *out, cdc__err *err)

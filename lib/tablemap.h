@@ -53,8 +53,9 @@ struct cdc_table {
      * lazy decoding again (decoder.c, do_rows). */
     uint8_t eager_rows;
     /* The last change callback read a whole image through
-     * cdc_change_cells: make the cells with the next row images
-     * (cdc__rows_image_cells) until a callback stops doing so. */
+     * cdc_change_cells or wrote it as a JSON line (output.c): make the
+     * cells with the next row images (cdc__rows_image_cells) until a
+     * callback stops doing so. */
     bool cells_rows;
     /* cdc_change_cells_view's cells of an image the decoder did not make
      * as cells (2 * ncols: before, then after), made on its first such

@@ -23,6 +23,10 @@
  * change while the getters run; an image the change lacks gives NULL and
  * 0 with CDC_ERR_STATE; a cells run ends with the eager run's decoder
  * error (a malformed image fails the feed before any callback sees it).
+ * JSON lines written from cells (output.c put_image_cells: lazy,
+ * adaptive, between getters, with hidden columns) must equal those
+ * written from values (eager), leave the values they wrote pending, and
+ * the getters after them must give the eager values.
  * Bad arguments get their documented error and a message. Then the adaptive choice on the benchmark's binlog
  * (tests/bench/data): a reader of every value gets one lazy row in 64,
  * a reader of one column only lazy rows.
@@ -49,7 +53,14 @@
 
 /* CELLS_JSON: each image's view, then the JSON line (of images read as
  * cells alone, after the first row of a table) */
-enum { EAGER, LAZY, JSON_EAGER, JSON_LAZY, ADAPTIVE_ALL, ADAPTIVE_ONE, CELLS_EAGER, CELLS_LAZY, CELLS_ADAPTIVE, CELLS_JSON };
+/* JSON_HIDE_*: every third column hidden (cdc__change_hide_columns, the
+ * stream's column.exclude.list) before the JSON line.
+ * JSON_ADAPTIVE: JSON lines with the decoder's own choice (images made as
+ * cells once a line was rendered: output.c put_image_cells).
+ * JSON_GETTERS_*: the odd columns' values asked for first, then the JSON
+ * line, then every value (the getters after the cells road) */
+enum { EAGER, LAZY, JSON_EAGER, JSON_LAZY, ADAPTIVE_ALL, ADAPTIVE_ONE, CELLS_EAGER, CELLS_LAZY, CELLS_ADAPTIVE, CELLS_JSON,
+       JSON_ADAPTIVE, JSON_GETTERS_EAGER, JSON_GETTERS_LAZY, JSON_GETTERS_ADAPTIVE, JSON_HIDE_EAGER, JSON_HIDE_LAZY };
 
 typedef struct run {
     int mode;
@@ -61,6 +72,8 @@ typedef struct run {
     long cells_only;                       /* of them read as cells alone (cdc__rows_image_cells_only) */
     long views_made, views_own;            /* cdc_change_cells_view: the decoder's made cells; made on the call */
     long views_absent;                     /* views of an image the change lacks */
+    long json_cells;                       /* JSON images written from their cells */
+    long json_pending;                     /* values still pending after the JSON line */
 } run;
 
 static void put_value(cdc__buf *o, size_t i, const cdc_value *v)
@@ -77,7 +90,6 @@ static void put_value(cdc__buf *o, size_t i, const cdc_value *v)
  * their text in column order. */
 static void read_image(run *r, const cdc_change *c, bool after)
 {
-    const uint8_t *present = after ? c->pa : c->pb;
     size_t n = cdc_table_column_count(cdc_change_table(c));
     if (n > c->ncols) n = c->ncols;
     cdc__buf *col = calloc(n ? n : 1, sizeof *col);
@@ -85,6 +97,7 @@ static void read_image(run *r, const cdc_change *c, bool after)
     for (size_t k = 0; k < n; k++) {
         size_t i = r->mode == LAZY ? n - 1 - k : k;
         cdc__buf_init(&col[i], NULL);
+        const uint8_t *present = after ? c->pa : c->pb; /* NULL: read as cells alone, not settled yet */
         if (present && r->mode == LAZY) {
             /* columns before i were not asked for yet */
             for (size_t j = 0; j < i; j++)
@@ -95,6 +108,8 @@ static void read_image(run *r, const cdc_change *c, bool after)
             cdc__buf_printf(&col[i], " %zu:-", i);
             continue;
         }
+        present = after ? c->pa : c->pb;
+        assert_non_null(present);
         assert_int_equal(present[i], 1); /* made once asked for */
         put_value(&col[i], i, v);
         r->values++;
@@ -274,8 +289,10 @@ static int on_change(const cdc_change *c, void *ud)
     run *r = ud;
     r->rows++;
     if (c->lazy) r->lazy_rows++;
-    bool force_eager = r->mode == EAGER || r->mode == JSON_EAGER || r->mode == CELLS_EAGER,
-         force_lazy = r->mode == LAZY || r->mode == JSON_LAZY || r->mode == CELLS_LAZY;
+    bool force_eager = r->mode == EAGER || r->mode == JSON_EAGER || r->mode == CELLS_EAGER ||
+                       r->mode == JSON_GETTERS_EAGER || r->mode == JSON_HIDE_EAGER,
+         force_lazy = r->mode == LAZY || r->mode == JSON_LAZY || r->mode == CELLS_LAZY ||
+                      r->mode == JSON_GETTERS_LAZY || r->mode == JSON_HIDE_LAZY;
     if (force_eager && c->lazy) fail_msg("eager run, lazy row %" PRIu64 " at %" PRIu64, cdc_change_row(c), cdc_change_offset(c));
     if (force_lazy && !c->lazy) fail_msg("lazy run, eager row %" PRIu64 " at %" PRIu64, cdc_change_row(c), cdc_change_offset(c));
     cdc__buf_printf(&r->out, "\n%c", cdc_change_op(c));
@@ -306,9 +323,27 @@ static int on_change(const cdc_change *c, void *ud)
                 assert_int_equal(cdc_change_cells_view(c, image, &view, &nview, NULL, 0), CDC_OK);
         }
     }
+    bool getters = r->mode == JSON_GETTERS_EAGER || r->mode == JSON_GETTERS_LAZY || r->mode == JSON_GETTERS_ADAPTIVE;
+    bool hide = r->mode == JSON_HIDE_EAGER || r->mode == JSON_HIDE_LAZY;
+    if (hide) {
+        uint8_t mask[4096] = {0};
+        for (size_t i = 2; i < c->ncols && i < sizeof mask; i += 3) mask[i] = 1;
+        cdc__change_hide_columns(c, mask);
+    }
+    if (getters) { /* some values made before the line */
+        size_t n = cdc_table_column_count(cdc_change_table(c));
+        for (size_t i = 1; i < n && i < c->ncols; i += 2) {
+            const cdc_value *b = cdc_change_before(c, i), *a = cdc_change_after(c, i);
+            if (b) put_value(&r->out, i, b);
+            if (a) put_value(&r->out, i, a);
+        }
+        cdc__buf_putc(&r->out, '#');
+    }
     if (r->mode == ADAPTIVE_ONE) {
         if (cdc_change_after(c, 0)) put_value(&r->out, 0, cdc_change_after(c, 0));
-    } else if (r->mode == JSON_EAGER || r->mode == JSON_LAZY || r->mode == CELLS_JSON) {
+    } else if (r->mode == JSON_EAGER || r->mode == JSON_LAZY || r->mode == CELLS_JSON || r->mode == JSON_ADAPTIVE ||
+               getters || hide) {
+        if (c->lazy) r->json_cells += (cdc_change_op(c) != 'c' && c->cb) + (cdc_change_op(c) != 'd' && c->ca);
         size_t need = 0;
         cdc_change_json(c, NULL, 0, &need);
         char *line = malloc(need + 1);
@@ -316,6 +351,21 @@ static int on_change(const cdc_change *c, void *ud)
         assert_int_equal(cdc_change_json(c, line, need + 1, &need), CDC_OK);
         cdc__buf_append(&r->out, line, need);
         free(line);
+        /* the cells road makes no value: what was pending still is */
+        size_t n = cdc_table_column_count(cdc_change_table(c));
+        if (n > c->ncols) n = c->ncols;
+        for (int image = 0; image < 2; image++) {
+            const uint8_t *pr = image ? c->pa : c->pb;
+            if (image ? c->unsettled_a : c->unsettled_b) r->json_pending += (long)n;
+            else if (pr)
+                for (size_t i = 0; i < n; i++) r->json_pending += pr[i] == CDC__PRESENT_PENDING;
+        }
+        if (getters) {
+            cdc__buf_putc(&r->out, '#');
+            read_image(r, c, false);
+            cdc__buf_putc(&r->out, '|');
+            read_image(r, c, true);
+        }
     } else {
         read_image(r, c, false);
         cdc__buf_putc(&r->out, '|');
@@ -331,8 +381,12 @@ static void decode(const uint8_t *p, size_t n, run *r)
     char err[256];
     assert_int_equal(cdc_decoder_new(&d, NULL, err, sizeof err), CDC_OK);
     cdc_decoder_set_position(d, "f", 0);
-    if (r->mode == EAGER || r->mode == JSON_EAGER || r->mode == CELLS_EAGER) cdc__decoder_set_lazy(d, CDC__LAZY_NEVER);
-    if (r->mode == LAZY || r->mode == JSON_LAZY || r->mode == CELLS_LAZY) cdc__decoder_set_lazy(d, CDC__LAZY_ALWAYS);
+    if (r->mode == EAGER || r->mode == JSON_EAGER || r->mode == CELLS_EAGER || r->mode == JSON_GETTERS_EAGER ||
+        r->mode == JSON_HIDE_EAGER)
+        cdc__decoder_set_lazy(d, CDC__LAZY_NEVER);
+    if (r->mode == LAZY || r->mode == JSON_LAZY || r->mode == CELLS_LAZY || r->mode == JSON_GETTERS_LAZY ||
+        r->mode == JSON_HIDE_LAZY)
+        cdc__decoder_set_lazy(d, CDC__LAZY_ALWAYS);
     cdc_decoder_set_change_cb(d, on_change, r);
     int rc = cdc_decoder_feed(d, p, n) < 0 ? cdc_decoder_error(d) : cdc_decoder_finish(d);
     cdc__buf_printf(&r->out, "\nend %d %s\n", rc, rc ? cdc_decoder_errmsg(d) : "");
@@ -340,7 +394,7 @@ static void decode(const uint8_t *p, size_t n, run *r)
 }
 
 static long files, total_rows, total_pending, total_cells, total_cells_pending, total_cells_wide, total_cells_made;
-static long total_cells_only, total_json_cells_only;
+static long total_cells_only, total_json_cells_only, total_json_cells, total_json_pending;
 static long total_views_made, total_views_own, total_views_absent;
 
 /* The decoder's last line of a run's output ("end <rc> <message>"), as
@@ -432,6 +486,23 @@ static int one_file(const char *path, const struct stat *st, int flag, struct FT
     same(path, "JSON lines", &je, &jl);
     same(path, "JSON lines after views", &je, &cj);
     cdc__buf_free(&cj.out);
+    /* the JSON lines written from cells (lazy, adaptive) and from values
+     * (eager), alone and between getters */
+    run ja = {.mode = JSON_ADAPTIVE}, ge = {.mode = JSON_GETTERS_EAGER}, gl = {.mode = JSON_GETTERS_LAZY},
+        ga = {.mode = JSON_GETTERS_ADAPTIVE}, he = {.mode = JSON_HIDE_EAGER}, hl = {.mode = JSON_HIDE_LAZY};
+    run *jruns[] = {&ja, &ge, &gl, &ga, &he, &hl};
+    for (int k = 0; k < 6; k++) {
+        cdc__buf_init(&jruns[k]->out, NULL);
+        decode(p, n, jruns[k]);
+    }
+    assert_int_equal(je.json_cells + ge.json_cells + he.json_cells, 0); /* eager: the value road only */
+    total_json_cells += jl.json_cells + ja.json_cells + gl.json_cells + ga.json_cells + hl.json_cells;
+    total_json_pending += jl.json_pending + ja.json_pending;
+    same(path, "JSON lines (adaptive)", &je, &ja);
+    same(path, "getters and JSON lines (lazy)", &ge, &gl);
+    same(path, "getters and JSON lines (adaptive)", &ge, &ga);
+    same(path, "JSON lines with hidden columns", &he, &hl);
+    for (int k = 0; k < 6; k++) cdc__buf_free(&jruns[k]->out);
     assert_int_equal(e.rows, l.rows);
     files++;
     total_rows += e.rows;
@@ -452,11 +523,15 @@ static void test_lazy_equals_eager(void **state)
            "with their cells, %ld of them as cells alone)\n", total_cells, total_cells_pending, total_cells_wide,
            total_cells_made, total_cells_only);
     printf("JSON lines of %ld images read as cells alone\n", total_json_cells_only);
+    printf("JSON: %ld images written from their cells, %ld values left pending by them\n", total_json_cells,
+           total_json_pending);
     printf("views: %ld images the decoder made as cells, %ld made on the call, %ld absent images\n",
            total_views_made, total_views_own, total_views_absent);
     assert_true(total_cells_made >= 5000);
     assert_true(total_cells_only >= 1500);
     assert_true(total_json_cells_only >= 500);
+    assert_true(total_json_cells >= 10000);
+    assert_true(total_json_pending >= 40000);
     assert_true(total_views_made >= 5000);
     assert_true(total_views_own >= 5000);
     assert_true(total_views_absent >= 1000);
@@ -506,6 +581,23 @@ static void test_adaptive(void **state)
     assert_true(a.lazy_rows <= a.rows / 64 + 8);
     assert_true(a.lazy_rows >= a.rows / 64);
     assert_int_equal(o.lazy_rows, o.rows);
+    /* a writer of JSON lines reads whole images, yet only lazy rows, made
+     * as cells after each table's first line (output.c put_image_cells) */
+    run j = {.mode = JSON_ADAPTIVE};
+    cdc__buf_init(&j.out, NULL);
+    decode(p, n, &j);
+    printf("adaptive: writing JSON lines %ld lazy, %ld images written from cells\n", j.lazy_rows, j.json_cells);
+    assert_int_equal(j.lazy_rows, j.rows);
+    assert_true(j.json_cells >= j.rows - 8);
+    cdc__buf_free(&j.out);
+    /* ... but one that also asks for every value is read whole, as a
+     * reader of every value is */
+    run jg = {.mode = JSON_GETTERS_ADAPTIVE};
+    cdc__buf_init(&jg.out, NULL);
+    decode(p, n, &jg);
+    printf("adaptive: writing JSON lines and reading every value %ld lazy\n", jg.lazy_rows);
+    assert_true(jg.lazy_rows <= jg.rows / 64 + 8);
+    cdc__buf_free(&jg.out);
     cdc__buf_free(&a.out);
     cdc__buf_free(&o.out);
     free(p);
