@@ -280,7 +280,8 @@ static void test_decimal_text(void **state)
     (void)state;
     long n = 0;
     for (int i = 0; i < 400000; i++) {
-        unsigned scale = (unsigned)(i % 19);
+        /* scales past 18 (the wider road) too, and past 19 */
+        unsigned scale = (unsigned)(i % 19 + (i % 7 == 6 ? i / 7 % 13 : 0));
         int64_t u;
         if (i < 19 * 40) {
             int64_t p = 1;
@@ -290,9 +291,12 @@ static void test_decimal_text(void **state)
         } else {
             u = (int64_t)(next() >> (next() % 64));
             if (next() & 1) u = u == INT64_MIN ? u : -u;
+            if (i % 1000 == 999) u = INT64_MIN;
+            if (i % 1000 == 998) u = INT64_MAX;
+            if (i % 1000 == 997) u = 0;
         }
         uint64_t m = u < 0 ? (uint64_t)0 - (uint64_t)u : (uint64_t)u;
-        char digits[32], want[48], got[CDC__DECIMAL_TEXT_MAX];
+        char digits[48], want[64], got[CDC__DECIMAL_TEXT_MAX];
         int nd = snprintf(digits, sizeof digits, "%0*" PRIu64, (int)scale + 1, m);
         int w = snprintf(want, sizeof want, "%s%.*s", u < 0 ? "-" : "", nd - (int)scale, digits);
         if (scale) snprintf(want + w, sizeof want - (size_t)w, ".%s", digits + nd - (int)scale);
