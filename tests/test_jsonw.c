@@ -242,6 +242,37 @@ static void test_integers(void **state)
             assert_string_equal(a, b);
         }
     }
+    /* cdc__fmt_u64 jumps on the bit length, then compares with the power
+     * of ten inside it: both sides of every bit length (2^k - 2 .. 2^k +
+     * 2) and the 2,001 values around every power of ten, signed as well
+     * (INT64_MIN, INT64_MAX and the negatives included) */
+    for (int k = 0; k <= 64; k++) {
+        uint64_t pk = k == 64 ? 0 : UINT64_C(1) << k;
+        for (int d = -2; d <= 2; d++) {
+            uint64_t u = pk + (uint64_t)(int64_t)d;
+            size_t m = cdc__fmt_u64(a, u);
+            a[m] = 0;
+            snprintf(b, sizeof b, "%" PRIu64, u);
+            assert_string_equal(a, b);
+            m = cdc__fmt_i64(a, (int64_t)u);
+            a[m] = 0;
+            snprintf(b, sizeof b, "%" PRId64, (int64_t)u);
+            assert_string_equal(a, b);
+        }
+    }
+    p10 = 1;
+    for (int k = 0; k < 20; k++, p10 *= 10)
+        for (int d = -1000; d <= 1000; d++) {
+            uint64_t u = p10 + (uint64_t)(int64_t)d;
+            size_t m = cdc__fmt_u64(a, u);
+            a[m] = 0;
+            snprintf(b, sizeof b, "%" PRIu64, u);
+            assert_string_equal(a, b);
+            m = cdc__fmt_i64(a, -(int64_t)(u >> 1));
+            a[m] = 0;
+            snprintf(b, sizeof b, "%" PRId64, -(int64_t)(u >> 1));
+            assert_string_equal(a, b);
+        }
     /* every value below 2^20, then 100,000 random values of each digit
      * count 1..20 (the pairs come from a fixed-point product whose error
      * grows with the value: the largest values of each count matter) */
