@@ -376,6 +376,15 @@ static __attribute__((noinline)) uint32_t epoch_cache_fill(epoch_cache *ec, uint
     return s - ec->min0;
 }
 
+/* Seconds outside TIMESTAMP's range, through a cdc__temporal; apart, so
+ * that cdc__fmt_epoch keeps no cdc__temporal on its stack. */
+static __attribute__((noinline)) size_t fmt_epoch_wide(char *out, int64_t sec, uint32_t usec, unsigned fsp)
+{
+    cdc__temporal tm;
+    cdc__epoch_to_tm(sec, usec, &tm);
+    return cdc__fmt_datetime(out, &tm, fsp, 'T');
+}
+
 /* TIMESTAMP's range as cdc__epoch_to_tm takes it; years 1970..2106 and
  * hours below 24 always take put_ymd and put_hms. */
 size_t cdc__fmt_epoch(char *out, int64_t sec, uint32_t usec, unsigned fsp)
@@ -398,9 +407,7 @@ size_t cdc__fmt_epoch(char *out, int64_t sec, uint32_t usec, unsigned fsp)
         out[n] = 0;
         return n;
     }
-    cdc__temporal tm;
-    cdc__epoch_to_tm(sec, usec, &tm);
-    return cdc__fmt_datetime(out, &tm, fsp, 'T');
+    return fmt_epoch_wide(out, sec, usec, fsp);
 }
 
 size_t cdc__fmt_time(char *out, const cdc__temporal *tm, unsigned fsp)
