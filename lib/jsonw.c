@@ -1067,9 +1067,13 @@ static inline void put_upto8(char *p, uint32_t v, size_t n)
 
 /* Values of 9 digits and more are split at 10^8 (the compiler turns the
  * divisions by a constant into multiplications). */
-static size_t u64_long(char *buf, uint64_t v)
+size_t cdc__fmt_u64(char *buf, uint64_t v)
 {
     size_t n = digits10(v);
+    if (n <= 8) {
+        put_upto8(buf, (uint32_t)v, n);
+        return n;
+    }
     uint32_t lo = (uint32_t)(v % 100000000u);
     uint64_t hi = v / 100000000u;
     if (n <= 16) {
@@ -1080,41 +1084,6 @@ static size_t u64_long(char *buf, uint64_t v)
     }
     put_digits(buf + n - 8, lo, 8);
     return n;
-}
-
-/*
- * Up to 8 digits, the count and the writing by one jump on v's bit
- * length: a length holds values of one digit count, or of two told
- * apart by one compare with the power of ten between them, and each
- * case writes a constant number of digits (put_digits unrolled, its
- * multiplier a constant). Longer values take u64_long.
- */
-size_t cdc__fmt_u64(char *buf, uint64_t v)
-{
-#define PUT_N(n) do { put_digits(buf, (uint32_t)v, n); return n; } while (0)
-#define PUT_SPLIT(p, n) do { if (v < (p)) PUT_N(n); PUT_N(n + 1); } while (0)
-    switch (64 - __builtin_clzll(v | 1)) {
-    case 1: case 2: case 3: *buf = (char)('0' + v); return 1;
-    case 4: if (v < 10) { *buf = (char)('0' + v); return 1; } PUT_N(2);
-    case 5: case 6: PUT_N(2);
-    case 7: PUT_SPLIT(100, 2);
-    case 8: case 9: PUT_N(3);
-    case 10: PUT_SPLIT(1000, 3);
-    case 11: case 12: case 13: PUT_N(4);
-    case 14: PUT_SPLIT(10000, 4);
-    case 15: case 16: PUT_N(5);
-    case 17: PUT_SPLIT(100000, 5);
-    case 18: case 19: PUT_N(6);
-    case 20: PUT_SPLIT(1000000, 6);
-    case 21: case 22: case 23: PUT_N(7);
-    case 24: PUT_SPLIT(10000000, 7);
-    case 25: case 26: PUT_N(8);
-    case 27: if (v < 100000000) PUT_N(8); break;
-    default: break;
-    }
-#undef PUT_SPLIT
-#undef PUT_N
-    return u64_long(buf, v);
 }
 
 /* ---- floating point ----------------------------------------------------- */
