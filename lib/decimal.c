@@ -125,7 +125,16 @@ size_t cdc__decimal_i64_text(int64_t unscaled, unsigned scale, char *out)
         memset(o, '0', pad);
         n = scale + 1;
     }
-    for (size_t i = n; i > n - scale; i--) o[i] = o[i - 1];
+    if (scale <= 8 && n <= 16) {
+        /* the fraction's digits one byte right by one 8-byte copy: at
+         * most sign + 16 digits + 9 bytes, inside the 26 bytes that
+         * render.c's in-place road leaves (out needs 72) */
+        char frac[8];
+        memcpy(frac, o + n - scale, 8);
+        memcpy(o + n - scale + 1, frac, 8);
+    } else {
+        for (size_t i = n; i > n - scale; i--) o[i] = o[i - 1];
+    }
     o[n - scale] = '.';
     return (size_t)(o + n + 1 - out);
 }

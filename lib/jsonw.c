@@ -1313,13 +1313,6 @@ size_t cdc__fmt_u64(char *buf, uint64_t v)
     return n;
 }
 
-size_t cdc__fmt_i64(char *buf, int64_t v)
-{
-    if (v >= 0) return cdc__fmt_u64(buf, (uint64_t)v);
-    buf[0] = '-';
-    return 1 + cdc__fmt_u64(buf + 1, (uint64_t)0 - (uint64_t)v);
-}
-
 /* ---- floating point ----------------------------------------------------- */
 
 /*
@@ -1440,7 +1433,7 @@ static inline int floor_log2_pow10(int e) { return (e * 1741647) >> 19; }
 
 /* v = c * 2^q (c >= 1, not a power of two above the subnormals) as the
  * shortest, closest *s * 10^*k. */
-static void schubfach(uint64_t c, int q, uint64_t *s_out, int *k_out)
+static inline __attribute__((always_inline)) void schubfach(uint64_t c, int q, uint64_t *s_out, int *k_out)
 {
     bool even = (c & 1) == 0;
     uint64_t cbl = 4 * c - 2, cb = 4 * c, cbr = 4 * c + 2;
@@ -1543,7 +1536,7 @@ static inline __m128i digits16_sse2(uint64_t r)
  * trailing zeros). The digits are kept in tmp, with 16 more bytes after
  * them so that the fraction's move reads inside it.
  */
-static size_t put_scaled_sse2(char *buf, bool neg, uint64_t s, int k)
+static inline __attribute__((always_inline)) size_t put_scaled_sse2(char *buf, bool neg, uint64_t s, int k)
 {
     if (s >= UINT64_C(100000000000000000)) return put_scaled_portable(buf, neg, s, k);
     char tmp[48];

@@ -69,7 +69,13 @@ static inline void cdc__copy_short(void *dst, const void *src, size_t n)
 /* Decimal text of an integer, no NUL; buf needs 20 (u64) or 21 (i64)
  * bytes. Return the length. */
 size_t cdc__fmt_u64(char *buf, uint64_t v);
-size_t cdc__fmt_i64(char *buf, int64_t v);
+/* Inline: its sign costs a compare at the caller, not a second call. */
+static inline size_t cdc__fmt_i64(char *buf, int64_t v)
+{
+    if (v >= 0) return cdc__fmt_u64(buf, (uint64_t)v);
+    buf[0] = '-';
+    return 1 + cdc__fmt_u64(buf + 1, (uint64_t)0 - (uint64_t)v);
+}
 
 /*
  * Shortest decimal text that reads back as the same double/float, laid

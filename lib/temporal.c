@@ -233,16 +233,40 @@ static inline char *put_num(char *o, uint32_t v, unsigned width)
     return o;
 }
 
+/*
+ * The six digits of u < 10^6 as three pairs, by fixed-point
+ * multiplication as jsonw.c's put_digits does: y = u * ceil(2^57 / 10^4)
+ * holds u's first pair in its top 7 bits and the rest as a 57-bit
+ * fraction, and each multiplication of the fraction by 100 brings the
+ * next pair up (the rounding up adds less than 10^-11 of a pair; every u
+ * is checked by test_temporal). One multiplication per pair and no
+ * division.
+ */
+#define FRAC_SHIFT 57
+#define FRAC_MASK ((UINT64_C(1) << FRAC_SHIFT) - 1)
+
+static inline void put_six(char *o, uint32_t u)
+{
+    uint64_t y = (uint64_t)u * (((UINT64_C(1) << FRAC_SHIFT) + 9999) / 10000);
+    put2(o, (uint32_t)(y >> FRAC_SHIFT));
+    y = (y & FRAC_MASK) * 100;
+    put2(o + 2, (uint32_t)(y >> FRAC_SHIFT));
+    y = (y & FRAC_MASK) * 100;
+    put2(o + 4, (uint32_t)(y >> FRAC_SHIFT));
+}
+
+/* The length of ".ffffff" kept for fsp: 0 for fsp 0, else 1 + fsp (at
+ * most 6 digits). */
+static inline size_t frac_len(unsigned fsp) { return fsp ? 1 + (fsp > 6 ? 6 : fsp) : 0; }
+
 /* The first fsp of the six digits of usec: all six are written (the
  * callers' buffers have room), fsp of them kept. */
 static char *put_frac(char *o, uint32_t usec, unsigned fsp)
 {
     if (fsp == 0) return o;
-    if (fsp > 6) fsp = 6;
-    *o++ = '.';
-    uint32_t u = usec < 1000000 ? usec : usec % 1000000;
-    put2(put2(put2(o, u / 10000), u / 100 % 100), u % 100);
-    return o + fsp;
+    *o = '.';
+    put_six(o + 1, usec < 1000000 ? usec : usec % 1000000);
+    return o + frac_len(fsp);
 }
 
 size_t cdc__fmt_date(char *out, const cdc__temporal *tm)
@@ -258,10 +282,9 @@ size_t cdc__fmt_date(char *out, const cdc__temporal *tm)
     return (size_t)(o - out);
 }
 
-/* A date and time whose year is 0..9999 and other fields below 100:
- * every field two digit pairs or one, written at fixed places. */
-static inline size_t put_fields(char *out, uint32_t y, uint32_t mo, uint32_t d, uint32_t h, uint32_t mi, uint32_t s,
-                                uint32_t usec, unsigned fsp, char sep)
+/* The date of a year 0..9999 and month and day below 100, "YYYY-MM-DD"
+ * at fixed places (10 bytes, no NUL). */
+static inline void put_ymd(char *out, uint32_t y, uint32_t mo, uint32_t d)
 {
     put2(out, y / 100);
     put2(out + 2, y % 100);
@@ -269,24 +292,31 @@ static inline size_t put_fields(char *out, uint32_t y, uint32_t mo, uint32_t d, 
     put2(out + 5, mo);
     out[7] = '-';
     put2(out + 8, d);
-    out[10] = sep;
+}
+
+/* A time of day below 100 hours, then the fraction: "HH:MM:SS.ffffff"
+ * at fixed places from out[11] on, after the separator at out[10]
+ * (the point and all six digits are written, fsp of them kept). Returns
+ * the length of the whole text, with the date. */
+static inline size_t put_hms(char *out, uint32_t h, uint32_t mi, uint32_t s, uint32_t usec, unsigned fsp)
+{
     put2(out + 11, h);
     out[13] = ':';
     put2(out + 14, mi);
     out[16] = ':';
     put2(out + 17, s);
-    size_t n = 19 + (fsp ? 1 + (fsp > 6 ? 6 : fsp) : 0);
-    if (fsp) put_frac(out + 19, usec, fsp);
+    out[19] = '.';
+    put_six(out + 20, usec < 1000000 ? usec : usec % 1000000);
+    size_t n = 19 + frac_len(fsp);
     out[n] = 0;
     return n;
 }
 
-size_t cdc__fmt_datetime(char *out, const cdc__temporal *tm, unsigned fsp, char sep)
+/* Any fields, each by put_num; apart, so that the fixed-place road in
+ * cdc__fmt_datetime saves no registers. */
+static __attribute__((noinline)) size_t fmt_datetime_general(char *out, const cdc__temporal *tm, unsigned fsp,
+                                                             char sep)
 {
-    if (tm->year >= 0 && tm->year <= 9999 && tm->month < 100 && tm->day < 100 && tm->hour < 100 &&
-        tm->minute < 100 && tm->second < 100)
-        return put_fields(out, (uint32_t)tm->year, tm->month, tm->day, tm->hour, tm->minute, tm->second, tm->usec,
-                          fsp, sep);
     char *o = out + cdc__fmt_date(out, tm);
     *o++ = sep;
     o = put_num(o, tm->hour, 2);
@@ -299,22 +329,93 @@ size_t cdc__fmt_datetime(char *out, const cdc__temporal *tm, unsigned fsp, char 
     return (size_t)(o - out);
 }
 
-/* TIMESTAMP's range as cdc__epoch_to_tm takes it, the fields kept in
- * registers rather than a cdc__temporal; years 1970..2106 and hours
- * below 24 always take put_fields. */
-size_t cdc__fmt_epoch(char *out, int64_t sec, uint32_t usec, unsigned fsp)
+size_t cdc__fmt_datetime(char *out, const cdc__temporal *tm, unsigned fsp, char sep)
 {
-    if (sec >= 0 && sec <= UINT32_MAX) {
-        uint32_t s = (uint32_t)sec, days = s / 86400, rem = s - days * 86400;
+    /* every field at its fixed place when the year is 0..9999 and the
+     * others below 100 (valid minutes, seconds, days and months are
+     * below 64, so one compare of their OR tells them; one at 64..99
+     * takes the general road, which writes the same) */
+    if ((uint32_t)tm->year <= 9999 && (tm->month | tm->day | tm->minute | tm->second) < 64 && tm->hour < 100) {
+        put_ymd(out, (uint32_t)tm->year, tm->month, tm->day);
+        out[10] = sep;
+        return put_hms(out, tm->hour, tm->minute, tm->second, tm->usec, fsp);
+    }
+    return fmt_datetime_general(out, tm, fsp, sep);
+}
+
+/*
+ * The last minute cdc__fmt_epoch wrote, per thread: rows written one
+ * after another mostly share their day and often their minute. min0 is
+ * the minute's first second and text its "YYYY-MM-DDTHH:MM"; day0 the
+ * first second of text's day. A second in [min0, min0 + 60) takes the
+ * text and writes only its seconds; one in [day0, day0 + 86400) keeps
+ * the date and writes the hour and minute. Per thread, so no thread
+ * sees another's half-written entry; it starts valid, at the epoch.
+ */
+typedef struct {
+    uint32_t min0, day0;
+    char text[16];
+} epoch_cache;
+
+static _Thread_local epoch_cache last_minute = {0, 0, "1970-01-01T00:00"};
+
+/* Points ec at the minute of s (s outside it), the date kept when s is
+ * in the same day; returns s's second in the minute. Apart, so that
+ * the usual road in cdc__fmt_epoch stays a leaf without saved
+ * registers. */
+static __attribute__((noinline)) uint32_t epoch_cache_fill(epoch_cache *ec, uint32_t s)
+{
+    uint64_t rem = (uint64_t)s - ec->day0; /* 64 bits: the last day ends past 2^32 */
+    if (rem >= 86400) {
+        uint32_t days = s / 86400;
         int32_t y;
         unsigned m, d;
         civil_from_days32(days, &y, &m, &d);
-        uint32_t h = rem / 3600, mi = (rem - h * 3600) / 60;
-        return put_fields(out, (uint32_t)y, m, d, h, mi, rem - h * 3600 - mi * 60, usec, fsp, 'T');
+        put_ymd(ec->text, (uint32_t)y, m, d);
+        ec->text[10] = 'T';
+        ec->day0 = days * 86400;
+        rem = s - ec->day0;
     }
+    uint32_t h = (uint32_t)rem / 3600, mi = ((uint32_t)rem - h * 3600) / 60;
+    put2(ec->text + 11, h);
+    ec->text[13] = ':';
+    put2(ec->text + 14, mi);
+    ec->min0 = ec->day0 + h * 3600 + mi * 60;
+    return s - ec->min0;
+}
+
+/* Seconds outside TIMESTAMP's range, through a cdc__temporal; apart, so
+ * that cdc__fmt_epoch keeps no cdc__temporal on its stack. */
+static __attribute__((noinline)) size_t fmt_epoch_wide(char *out, int64_t sec, uint32_t usec, unsigned fsp)
+{
     cdc__temporal tm;
     cdc__epoch_to_tm(sec, usec, &tm);
     return cdc__fmt_datetime(out, &tm, fsp, 'T');
+}
+
+/* TIMESTAMP's range as cdc__epoch_to_tm takes it; years 1970..2106 and
+ * hours below 24 always take put_ymd and put_hms. */
+size_t cdc__fmt_epoch(char *out, int64_t sec, uint32_t usec, unsigned fsp)
+{
+    if (sec >= 0 && sec <= UINT32_MAX) {
+        epoch_cache *ec = &last_minute;
+        /* the empty asm keeps the address in a register: the compiler
+         * would otherwise ask __tls_get_addr for it again on each road */
+        __asm__("" : "+r"(ec));
+        /* in 64 bits: the range's last minute ends past 2^32, and a
+         * second after the wrap must not look inside it */
+        uint64_t r = (uint64_t)sec - ec->min0;
+        if (r >= 60) r = epoch_cache_fill(ec, (uint32_t)sec);
+        memcpy(out, ec->text, 16);
+        out[16] = ':';
+        put2(out + 17, (uint32_t)r);
+        out[19] = '.';
+        put_six(out + 20, usec < 1000000 ? usec : usec % 1000000);
+        size_t n = 19 + frac_len(fsp);
+        out[n] = 0;
+        return n;
+    }
+    return fmt_epoch_wide(out, sec, usec, fsp);
 }
 
 size_t cdc__fmt_time(char *out, const cdc__temporal *tm, unsigned fsp)

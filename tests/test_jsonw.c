@@ -242,6 +242,37 @@ static void test_integers(void **state)
             assert_string_equal(a, b);
         }
     }
+    /* cdc__fmt_u64 jumps on the bit length, then compares with the power
+     * of ten inside it: both sides of every bit length (2^k - 2 .. 2^k +
+     * 2) and the 2,001 values around every power of ten, signed as well
+     * (INT64_MIN, INT64_MAX and the negatives included) */
+    for (int k = 0; k <= 64; k++) {
+        uint64_t pk = k == 64 ? 0 : UINT64_C(1) << k;
+        for (int d = -2; d <= 2; d++) {
+            uint64_t u = pk + (uint64_t)(int64_t)d;
+            size_t m = cdc__fmt_u64(a, u);
+            a[m] = 0;
+            snprintf(b, sizeof b, "%" PRIu64, u);
+            assert_string_equal(a, b);
+            m = cdc__fmt_i64(a, (int64_t)u);
+            a[m] = 0;
+            snprintf(b, sizeof b, "%" PRId64, (int64_t)u);
+            assert_string_equal(a, b);
+        }
+    }
+    p10 = 1;
+    for (int k = 0; k < 20; k++, p10 *= 10)
+        for (int d = -1000; d <= 1000; d++) {
+            uint64_t u = p10 + (uint64_t)(int64_t)d;
+            size_t m = cdc__fmt_u64(a, u);
+            a[m] = 0;
+            snprintf(b, sizeof b, "%" PRIu64, u);
+            assert_string_equal(a, b);
+            m = cdc__fmt_i64(a, -(int64_t)(u >> 1));
+            a[m] = 0;
+            snprintf(b, sizeof b, "%" PRId64, -(int64_t)(u >> 1));
+            assert_string_equal(a, b);
+        }
     /* every value below 2^20, then 100,000 random values of each digit
      * count 1..20 (the pairs come from a fixed-point product whose error
      * grows with the value: the largest values of each count matter) */
@@ -280,7 +311,8 @@ static void test_decimal_text(void **state)
     (void)state;
     long n = 0;
     for (int i = 0; i < 400000; i++) {
-        unsigned scale = (unsigned)(i % 19);
+        /* scales past 18 (the wider road) too, and past 19 */
+        unsigned scale = (unsigned)(i % 19 + (i % 7 == 6 ? i / 7 % 13 : 0));
         int64_t u;
         if (i < 19 * 40) {
             int64_t p = 1;
@@ -290,9 +322,12 @@ static void test_decimal_text(void **state)
         } else {
             u = (int64_t)(next() >> (next() % 64));
             if (next() & 1) u = u == INT64_MIN ? u : -u;
+            if (i % 1000 == 999) u = INT64_MIN;
+            if (i % 1000 == 998) u = INT64_MAX;
+            if (i % 1000 == 997) u = 0;
         }
         uint64_t m = u < 0 ? (uint64_t)0 - (uint64_t)u : (uint64_t)u;
-        char digits[32], want[48], got[CDC__DECIMAL_TEXT_MAX];
+        char digits[48], want[64], got[CDC__DECIMAL_TEXT_MAX];
         int nd = snprintf(digits, sizeof digits, "%0*" PRIu64, (int)scale + 1, m);
         int w = snprintf(want, sizeof want, "%s%.*s", u < 0 ? "-" : "", nd - (int)scale, digits);
         if (scale) snprintf(want + w, sizeof want - (size_t)w, ".%s", digits + nd - (int)scale);

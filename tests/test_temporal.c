@@ -335,6 +335,149 @@ static void test_datetime_text(void **state)
     }
 }
 
+/* ---- a model for the tests below: a TIMESTAMP's text by counting whole
+ * years and months from 1970, and printf ---- */
+static bool model_leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+static size_t model_epoch_text(char *out, int64_t sec, uint32_t usec, unsigned fsp)
+{
+    static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int64_t days = sec / 86400, rem = sec % 86400;
+    int64_t y = 1970;
+    for (;;) {
+        int64_t len = model_leap(y) ? 366 : 365;
+        if (days < len) break;
+        days -= len;
+        y++;
+    }
+    int m = 0;
+    for (;; m++) {
+        int len = mdays[m] + (m == 1 && model_leap(y));
+        if (days < len) break;
+        days -= len;
+    }
+    char frac[16];
+    snprintf(frac, sizeof frac, ".%06u", (unsigned)(usec % 1000000));
+    return (size_t)snprintf(out, 64, "%04d-%02d-%02dT%02d:%02d:%02d%.*s", (int)y, m + 1, (int)days + 1,
+                            (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60),
+                            fsp ? (int)(fsp > 6 ? 7 : fsp + 1) : 0, frac);
+}
+
+static void check_epoch_model(int64_t sec, uint32_t usec, unsigned fsp)
+{
+    char want[64], got[CDC__TEMPORAL_TEXT_MAX];
+    size_t n = model_epoch_text(want, sec, usec, fsp);
+    assert_int_equal(cdc__fmt_epoch(got, sec, usec, fsp), n);
+    assert_string_equal(got, want);
+}
+
+/* cdc__fmt_epoch keeps the last minute and day it wrote (per thread):
+ * runs of seconds across minute, day, month and year ends (leap and not:
+ * 2000-02-29, 2100-02-28, 2104-02-29), the range's first and last
+ * seconds, runs going backwards, and a hit and a miss alternating (the
+ * same minute, then another day, then the first minute again) all give
+ * the model's text. */
+static void test_epoch_cache(void **state)
+{
+    (void)state;
+    static const int64_t starts[] = {
+        0,          /* 1970-01-01T00:00:00, the cache's first entry */
+        951695880,  /* 2000-02-27T23:58:00 */
+        1709164680, /* 2024-02-28T23:58:00 */
+        4107456000 - 86400 - 120, /* 2100-02-27T23:58:00 */
+        4233686400 - 86400 - 120, /* 2104-02-28T23:58:00 */
+        (int64_t)UINT32_MAX - 2 * 86400 - 30,
+        946684800 - 86400 - 120, /* 1999-12-30T23:58:00 */
+    };
+    long n = 0;
+    for (size_t i = 0; i < sizeof starts / sizeof starts[0]; i++) {
+        /* forwards a second at a time over two days (to the range's end) */
+        for (int64_t s = starts[i]; s < starts[i] + 2 * 86400 + 240 && s <= (int64_t)UINT32_MAX; s++, n++)
+            check_epoch_model(s, (uint32_t)(s * 7919 % 1000000), (unsigned)(s % 8));
+        /* backwards, by steps that cross minutes and days */
+        for (int64_t s = starts[i] + 2 * 86400; s >= starts[i]; s -= 59, n++)
+            check_epoch_model(s, 999999, 6);
+    }
+    /* a hit and a miss alternating: two far days, each visited again */
+    uint64_t x = 0x243f6a8885a308d3u;
+    for (int i = 0; i < 100000; i++, n += 4) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        int64_t a = (int64_t)(x % ((uint64_t)1 << 32) - 120), b = (int64_t)((x >> 20) % ((uint64_t)1 << 32));
+        if (a < 0) a = 0;
+        check_epoch_model(a, (uint32_t)(x >> 8) % 1000000, 3);
+        check_epoch_model(a + (int64_t)(x >> 58), 0, 0);  /* often the same minute */
+        check_epoch_model(b, (uint32_t)(x >> 12) % 1000000, 6);
+        check_epoch_model(a + 60, 5, 1);                  /* the next minute, often the same day */
+    }
+    /* the edges, and usec past 999999 (its remainder is printed) */
+    int64_t edges[] = {0, 59, 60, 86399, 86400, 951782400, 951868799, 4102444800, (int64_t)UINT32_MAX, 0};
+    for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++)
+        for (unsigned fsp = 0; fsp <= 7; fsp++, n += 2) {
+            check_epoch_model(edges[i], 123456, fsp);
+            check_epoch_model(edges[i], 1999999, fsp);
+        }
+    printf("%ld TIMESTAMP texts = the model's, through the minute cache\n", n);
+}
+
+/* The six digits of a fraction (put_six's multiplications): every usec
+ * with every fsp, a DATETIME's and a negative TIME's, as printf writes
+ * them; years 0000, 0001 and 9999, the zero date, and fields of 64..99
+ * (the general road) too. */
+static void test_frac_and_fields(void **state)
+{
+    (void)state;
+    char want[64], frac[16], got[CDC__TEMPORAL_TEXT_MAX];
+    for (uint32_t u = 0; u < 1000000; u++) {
+        unsigned fsp = u % 8;
+        cdc__temporal tm = {0};
+        tm.year = 2024;
+        tm.month = 1;
+        tm.day = 1;
+        tm.hour = 1;
+        tm.minute = 23;
+        tm.second = 20;
+        tm.usec = u;
+        snprintf(frac, sizeof frac, ".%06u", (unsigned)u);
+        int fl = fsp ? (int)(fsp > 6 ? 7 : fsp + 1) : 0;
+        int n = snprintf(want, sizeof want, "2024-01-01T01:23:20%.*s", fl, frac);
+        assert_int_equal(cdc__fmt_datetime(got, &tm, fsp, 'T'), (size_t)n);
+        assert_string_equal(got, want);
+        snprintf(frac, sizeof frac, ".%06u", (unsigned)u);
+        n = snprintf(want, sizeof want, "2024-01-01T01:23:20.%06u", (unsigned)u);
+        assert_int_equal(cdc__fmt_datetime(got, &tm, 6, 'T'), (size_t)n);
+        assert_string_equal(got, want);
+        tm.neg = true;
+        tm.hour = u % 839;
+        tm.minute = (uint8_t)(u % 60);
+        tm.second = (uint8_t)(u / 60 % 60);
+        n = snprintf(want, sizeof want, "-%02u:%02u:%02u%.*s", (unsigned)tm.hour, tm.minute, tm.second, fl, frac);
+        assert_int_equal(cdc__fmt_time(got, &tm, fsp), (size_t)n);
+        assert_string_equal(got, want);
+    }
+    static const struct { int32_t y; uint8_t mo, d; uint32_t h; uint8_t mi, s; } f[] = {
+        {0, 0, 0, 0, 0, 0},      {1, 1, 1, 0, 0, 0},     {9999, 12, 31, 23, 59, 59}, {0, 1, 1, 0, 0, 0},
+        {2024, 2, 29, 23, 59, 59}, {2024, 64, 1, 0, 0, 0}, {2024, 1, 99, 0, 0, 0},    {2024, 1, 1, 99, 64, 99},
+        {2024, 1, 1, 24, 63, 63},  {2024, 63, 63, 0, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+        for (unsigned fsp = 0; fsp <= 6; fsp++) {
+            cdc__temporal tm = {0};
+            tm.year = f[i].y;
+            tm.month = f[i].mo;
+            tm.day = f[i].d;
+            tm.hour = f[i].h;
+            tm.minute = f[i].mi;
+            tm.second = f[i].s;
+            tm.usec = 10;
+            int n = snprintf(want, sizeof want, "%04d-%02u-%02u %02u:%02u:%02u%.*s", (int)tm.year, tm.month, tm.day,
+                             (unsigned)tm.hour, tm.minute, tm.second, fsp ? (int)fsp + 1 : 0, ".000010");
+            assert_int_equal(cdc__fmt_datetime(got, &tm, fsp, ' '), (size_t)n);
+            assert_string_equal(got, want);
+        }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -343,7 +486,8 @@ int main(void)
         cmocka_unit_test(test_old_formats),    cmocka_unit_test(test_packed_json_forms),
         cmocka_unit_test(test_epoch),          cmocka_unit_test(test_epoch_fast),
         cmocka_unit_test(test_datetime_text),  cmocka_unit_test(test_epoch_text),
-        cmocka_unit_test(test_parse),
+        cmocka_unit_test(test_parse),          cmocka_unit_test(test_epoch_cache),
+        cmocka_unit_test(test_frac_and_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
