@@ -242,35 +242,51 @@ static inline __attribute__((always_inline)) int cells_loop(const cdc_change *c,
     unsigned utf8_cs = UINT_MAX;
     const cdc_column *col = t->cols;
     const cdc_cell *cell = cells;
+    /* The line's end and its room are kept here, in registers, not in
+     * *out: the formatters called per value write through a char pointer
+     * the compiler cannot tell from out's fields, so out->len and
+     * out->cap would otherwise be stored and loaded again around every
+     * call. out->len is brought up to date (SYNC_OUT) before anything
+     * that writes through out, and o and lim read back (LOAD_OUT) after. */
+    uint8_t *o = out->data + out->len, *lim = out->data + out->cap;
+#define SYNC_OUT() (out->len = (size_t)(o - out->data))
+#define LOAD_OUT() (o = out->data + out->len, lim = out->data + out->cap)
     for (size_t i = 0; i < n; i++, col++, cell++) {
         uint8_t state = present ? present[i] : CDC__PRESENT_PENDING;
         if (!state) continue; /* absent from a MINIMAL/NOBLOB image, or hidden */
         if ((short_keys || (jkey && jkey_src[i] == names[i] && jkey[i].len <= 16)) &&
-            out->cap - out->len >= VALUE_ROOM) {
+            (size_t)(lim - o) >= VALUE_ROOM) {
             /* the key by one 16-byte copy, as put_image writes it */
-            uint8_t *o = out->data + out->len;
             *o = ',';
             memcpy(o + 1, jkey[i].ptr, 16);
-            out->len += 1 + jkey[i].len;
-        } else if (put_key(out, t, i, false) ||
-                   (out->cap - out->len < VALUE_ROOM && cdc__buf_reserve(out, VALUE_ROOM))) {
-            return CDC_ERR_NOMEM;
+            o += 1 + jkey[i].len;
+        } else {
+            SYNC_OUT();
+            int kr = put_key(out, t, i, false) ||
+                     (out->cap - out->len < VALUE_ROOM && cdc__buf_reserve(out, VALUE_ROOM));
+            LOAD_OUT();
+            if (kr) return CDC_ERR_NOMEM;
         }
         int vr;
         size_t vn;
-        if (state == CDC__PRESENT_PENDING && put_cell_inline(cell, col, out->data + out->len, &vn)) {
-            out->len += vn;
+        if (state == CDC__PRESENT_PENDING && put_cell_inline(cell, col, o, &vn)) {
+            o += vn;
             continue;
         }
+        SYNC_OUT();
         if (state == CDC__PRESENT_PENDING && cell->kind == CDC_K_STRING)
             vr = put_text(out, cell->v.b.ptr, cell->v.b.len, (cell->flags & CDC_CELL_UTF8) != 0, col, &utf8_cs, err);
         else
             vr = put_cell_value(c, after, i, out, err);
+        LOAD_OUT();
         if (vr) {
             cdc__err_prefix(err, "%s.%s column %zu", cdc_table_db(t), cdc_table_name(t), i + 1);
             return vr;
         }
     }
+    SYNC_OUT();
+#undef SYNC_OUT
+#undef LOAD_OUT
     if (out->len == open) return PUT_LIT(out, "{}") ? CDC_ERR_NOMEM : CDC_OK;
     out->data[open] = '{';
     return PUT_LIT(out, "}") ? CDC_ERR_NOMEM : CDC_OK;
