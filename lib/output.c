@@ -500,21 +500,43 @@ static int put_tail(const cdc_change *c, cdc__buf *out)
 
 int cdc__change_render_json(const cdc_change *c, cdc__buf *out, cdc__err *err)
 {
-    const cdc_table *t = cdc_change_table(c);
+    const cdc_table *t = c->t;
+    int rc;
+    if (t->jtext) {
+        /* the line's head up to its before image, with the table's names
+         * escaped once per TABLE_MAP: one room check for all of it */
+#define HEAD_OP "{\"op\":\"?\",\"db\":"
+#define HEAD_TABLE ",\"table\":"
+#define HEAD_BEFORE ",\"before\":"
+        size_t need = sizeof HEAD_OP - 1 + t->jdb.len + sizeof HEAD_TABLE - 1 + t->jname.len + sizeof HEAD_BEFORE - 1;
+        if (out->cap - out->len < need && cdc__buf_reserve(out, need))
+            return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+        uint8_t *o = out->data + out->len;
+        memcpy(o, HEAD_OP, sizeof HEAD_OP - 1);
+        o[7] = (uint8_t)c->op;
+        o += sizeof HEAD_OP - 1;
+        cdc__copy_short(o, t->jdb.ptr, t->jdb.len);
+        o += t->jdb.len;
+        memcpy(o, HEAD_TABLE, sizeof HEAD_TABLE - 1);
+        o += sizeof HEAD_TABLE - 1;
+        cdc__copy_short(o, t->jname.ptr, t->jname.len);
+        o += t->jname.len;
+        memcpy(o, HEAD_BEFORE, sizeof HEAD_BEFORE - 1);
+        out->len = (size_t)(o + sizeof HEAD_BEFORE - 1 - out->data);
+#undef HEAD_OP
+#undef HEAD_TABLE
+#undef HEAD_BEFORE
+        goto images;
+    }
     char head[] = "{\"op\":\"?\",\"db\":";
     head[7] = cdc_change_op(c);
-    int rc = put(out, head, sizeof head - 1);
-    if (t->jtext) {
-        rc |= put(out, t->jdb.ptr, t->jdb.len);
-        rc |= PUT_LIT(out, ",\"table\":");
-        rc |= put(out, t->jname.ptr, t->jname.len);
-    } else {
-        rc |= put_str(out, cdc_table_db(t));
-        rc |= PUT_LIT(out, ",\"table\":");
-        rc |= put_str(out, cdc_table_name(t));
-    }
+    rc = put(out, head, sizeof head - 1);
+    rc |= put_str(out, cdc_table_db(t));
+    rc |= PUT_LIT(out, ",\"table\":");
+    rc |= put_str(out, cdc_table_name(t));
     rc |= PUT_LIT(out, ",\"before\":");
     if (rc) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+images:
     if ((rc = put_image(c, false, out, err))) return rc;
     rc = PUT_LIT(out, ",\"after\":");
     if (rc) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
