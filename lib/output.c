@@ -504,11 +504,16 @@ int cdc__change_render_json(const cdc_change *c, cdc__buf *out, cdc__err *err)
     int rc;
     if (t->jtext) {
         /* the line's head up to its before image, with the table's names
-         * escaped once per TABLE_MAP: one room check for all of it */
+         * escaped once per TABLE_MAP: one room check for all of it; for
+         * a change without a before image (an insert, a snapshot read:
+         * as put_image tells) its null and the after image's key too */
 #define HEAD_OP "{\"op\":\"?\",\"db\":"
 #define HEAD_TABLE ",\"table\":"
 #define HEAD_BEFORE ",\"before\":"
-        size_t need = sizeof HEAD_OP - 1 + t->jdb.len + sizeof HEAD_TABLE - 1 + t->jname.len + sizeof HEAD_BEFORE - 1;
+#define HEAD_NULL_AFTER "null,\"after\":"
+        bool no_before = c->op != 'u' && c->op != 'd';
+        size_t need = sizeof HEAD_OP - 1 + t->jdb.len + sizeof HEAD_TABLE - 1 + t->jname.len + sizeof HEAD_BEFORE -
+                      1 + sizeof HEAD_NULL_AFTER - 1;
         if (out->cap - out->len < need && cdc__buf_reserve(out, need))
             return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
         uint8_t *o = out->data + out->len;
@@ -522,10 +527,16 @@ int cdc__change_render_json(const cdc_change *c, cdc__buf *out, cdc__err *err)
         cdc__copy_short(o, t->jname.ptr, t->jname.len);
         o += t->jname.len;
         memcpy(o, HEAD_BEFORE, sizeof HEAD_BEFORE - 1);
-        out->len = (size_t)(o + sizeof HEAD_BEFORE - 1 - out->data);
+        o += sizeof HEAD_BEFORE - 1;
+        /* written either way, counted only without a before image */
+        memcpy(o, HEAD_NULL_AFTER, sizeof HEAD_NULL_AFTER - 1);
+        o += no_before ? sizeof HEAD_NULL_AFTER - 1 : 0;
+        out->len = (size_t)(o - out->data);
 #undef HEAD_OP
 #undef HEAD_TABLE
 #undef HEAD_BEFORE
+#undef HEAD_NULL_AFTER
+        if (no_before) goto after_image;
         goto images;
     }
     char head[] = "{\"op\":\"?\",\"db\":";
@@ -540,6 +551,7 @@ images:
     if ((rc = put_image(c, false, out, err))) return rc;
     rc = PUT_LIT(out, ",\"after\":");
     if (rc) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+after_image:
     if ((rc = put_image(c, true, out, err))) return rc;
     rc = put_tail(c, out);
     if (rc) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
