@@ -274,7 +274,14 @@ static inline __attribute__((always_inline)) int cells_loop(const cdc_change *c,
             continue;
         }
         SYNC_OUT();
-        if (state == CDC__PRESENT_PENDING && cell->kind == CDC_K_STRING)
+        if (state == CDC__PRESENT_PENDING && cell->kind == CDC_K_STRING &&
+            ((cell->flags & CDC_CELL_UTF8) || (col->flags & CDC_COLF_UTF8_TEXT))) {
+            /* put_text's usual case, without its look-ups: text of a
+             * column found at the TABLE_MAP to render as UTF-8 */
+            vr = cdc__render_utf8_string(out, cell->v.b.ptr, cell->v.b.len)
+                     ? cdc__err_set(err, CDC_ERR_NOMEM, "out of memory")
+                     : CDC_OK;
+        } else if (state == CDC__PRESENT_PENDING && cell->kind == CDC_K_STRING)
             vr = put_text(out, cell->v.b.ptr, cell->v.b.len, (cell->flags & CDC_CELL_UTF8) != 0, col, &utf8_cs, err);
         else
             vr = put_cell_value(c, after, i, out, err);
