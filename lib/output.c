@@ -242,35 +242,58 @@ static inline __attribute__((always_inline)) int cells_loop(const cdc_change *c,
     unsigned utf8_cs = UINT_MAX;
     const cdc_column *col = t->cols;
     const cdc_cell *cell = cells;
+    /* The line's end and its room are kept here, in registers, not in
+     * *out: the formatters called per value write through a char pointer
+     * the compiler cannot tell from out's fields, so out->len and
+     * out->cap would otherwise be stored and loaded again around every
+     * call. out->len is brought up to date (SYNC_OUT) before anything
+     * that writes through out, and o and lim read back (LOAD_OUT) after. */
+    uint8_t *o = out->data + out->len, *lim = out->data + out->cap;
+#define SYNC_OUT() (out->len = (size_t)(o - out->data))
+#define LOAD_OUT() (o = out->data + out->len, lim = out->data + out->cap)
     for (size_t i = 0; i < n; i++, col++, cell++) {
         uint8_t state = present ? present[i] : CDC__PRESENT_PENDING;
         if (!state) continue; /* absent from a MINIMAL/NOBLOB image, or hidden */
         if ((short_keys || (jkey && jkey_src[i] == names[i] && jkey[i].len <= 16)) &&
-            out->cap - out->len >= VALUE_ROOM) {
+            (size_t)(lim - o) >= VALUE_ROOM) {
             /* the key by one 16-byte copy, as put_image writes it */
-            uint8_t *o = out->data + out->len;
             *o = ',';
             memcpy(o + 1, jkey[i].ptr, 16);
-            out->len += 1 + jkey[i].len;
-        } else if (put_key(out, t, i, false) ||
-                   (out->cap - out->len < VALUE_ROOM && cdc__buf_reserve(out, VALUE_ROOM))) {
-            return CDC_ERR_NOMEM;
+            o += 1 + jkey[i].len;
+        } else {
+            SYNC_OUT();
+            int kr = put_key(out, t, i, false) ||
+                     (out->cap - out->len < VALUE_ROOM && cdc__buf_reserve(out, VALUE_ROOM));
+            LOAD_OUT();
+            if (kr) return CDC_ERR_NOMEM;
         }
         int vr;
         size_t vn;
-        if (state == CDC__PRESENT_PENDING && put_cell_inline(cell, col, out->data + out->len, &vn)) {
-            out->len += vn;
+        if (state == CDC__PRESENT_PENDING && put_cell_inline(cell, col, o, &vn)) {
+            o += vn;
             continue;
         }
-        if (state == CDC__PRESENT_PENDING && cell->kind == CDC_K_STRING)
+        SYNC_OUT();
+        if (state == CDC__PRESENT_PENDING && cell->kind == CDC_K_STRING &&
+            ((cell->flags & CDC_CELL_UTF8) || (col->flags & CDC_COLF_UTF8_TEXT))) {
+            /* put_text's usual case, without its look-ups: text of a
+             * column found at the TABLE_MAP to render as UTF-8 */
+            vr = cdc__render_utf8_string(out, cell->v.b.ptr, cell->v.b.len)
+                     ? cdc__err_set(err, CDC_ERR_NOMEM, "out of memory")
+                     : CDC_OK;
+        } else if (state == CDC__PRESENT_PENDING && cell->kind == CDC_K_STRING)
             vr = put_text(out, cell->v.b.ptr, cell->v.b.len, (cell->flags & CDC_CELL_UTF8) != 0, col, &utf8_cs, err);
         else
             vr = put_cell_value(c, after, i, out, err);
+        LOAD_OUT();
         if (vr) {
             cdc__err_prefix(err, "%s.%s column %zu", cdc_table_db(t), cdc_table_name(t), i + 1);
             return vr;
         }
     }
+    SYNC_OUT();
+#undef SYNC_OUT
+#undef LOAD_OUT
     if (out->len == open) return PUT_LIT(out, "{}") ? CDC_ERR_NOMEM : CDC_OK;
     out->data[open] = '{';
     return PUT_LIT(out, "}") ? CDC_ERR_NOMEM : CDC_OK;
@@ -484,24 +507,58 @@ static int put_tail(const cdc_change *c, cdc__buf *out)
 
 int cdc__change_render_json(const cdc_change *c, cdc__buf *out, cdc__err *err)
 {
-    const cdc_table *t = cdc_change_table(c);
+    const cdc_table *t = c->t;
+    int rc;
+    if (t->jtext) {
+        /* the line's head up to its before image, with the table's names
+         * escaped once per TABLE_MAP: one room check for all of it; for
+         * a change without a before image (an insert, a snapshot read:
+         * as put_image tells) its null and the after image's key too */
+#define HEAD_OP "{\"op\":\"?\",\"db\":"
+#define HEAD_TABLE ",\"table\":"
+#define HEAD_BEFORE ",\"before\":"
+#define HEAD_NULL_AFTER "null,\"after\":"
+        bool no_before = c->op != 'u' && c->op != 'd';
+        size_t need = sizeof HEAD_OP - 1 + t->jdb.len + sizeof HEAD_TABLE - 1 + t->jname.len + sizeof HEAD_BEFORE -
+                      1 + sizeof HEAD_NULL_AFTER - 1;
+        if (out->cap - out->len < need && cdc__buf_reserve(out, need))
+            return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+        uint8_t *o = out->data + out->len;
+        memcpy(o, HEAD_OP, sizeof HEAD_OP - 1);
+        o[7] = (uint8_t)c->op;
+        o += sizeof HEAD_OP - 1;
+        cdc__copy_short(o, t->jdb.ptr, t->jdb.len);
+        o += t->jdb.len;
+        memcpy(o, HEAD_TABLE, sizeof HEAD_TABLE - 1);
+        o += sizeof HEAD_TABLE - 1;
+        cdc__copy_short(o, t->jname.ptr, t->jname.len);
+        o += t->jname.len;
+        memcpy(o, HEAD_BEFORE, sizeof HEAD_BEFORE - 1);
+        o += sizeof HEAD_BEFORE - 1;
+        /* written either way, counted only without a before image */
+        memcpy(o, HEAD_NULL_AFTER, sizeof HEAD_NULL_AFTER - 1);
+        o += no_before ? sizeof HEAD_NULL_AFTER - 1 : 0;
+        out->len = (size_t)(o - out->data);
+#undef HEAD_OP
+#undef HEAD_TABLE
+#undef HEAD_BEFORE
+#undef HEAD_NULL_AFTER
+        if (no_before) goto after_image;
+        goto images;
+    }
     char head[] = "{\"op\":\"?\",\"db\":";
     head[7] = cdc_change_op(c);
-    int rc = put(out, head, sizeof head - 1);
-    if (t->jtext) {
-        rc |= put(out, t->jdb.ptr, t->jdb.len);
-        rc |= PUT_LIT(out, ",\"table\":");
-        rc |= put(out, t->jname.ptr, t->jname.len);
-    } else {
-        rc |= put_str(out, cdc_table_db(t));
-        rc |= PUT_LIT(out, ",\"table\":");
-        rc |= put_str(out, cdc_table_name(t));
-    }
+    rc = put(out, head, sizeof head - 1);
+    rc |= put_str(out, cdc_table_db(t));
+    rc |= PUT_LIT(out, ",\"table\":");
+    rc |= put_str(out, cdc_table_name(t));
     rc |= PUT_LIT(out, ",\"before\":");
     if (rc) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+images:
     if ((rc = put_image(c, false, out, err))) return rc;
     rc = PUT_LIT(out, ",\"after\":");
     if (rc) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
+after_image:
     if ((rc = put_image(c, true, out, err))) return rc;
     rc = put_tail(c, out);
     if (rc) return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");

@@ -48,6 +48,7 @@
 #include <cdc/cdc.h>
 
 #include "decoder.h"
+#include "output.h"
 #include "rows.h"
 #include "util.h"
 
@@ -74,6 +75,7 @@ typedef struct run {
     long views_absent;                     /* views of an image the change lacks */
     long json_cells;                       /* JSON images written from their cells */
     long json_pending;                     /* values still pending after the JSON line */
+    long json_room;                        /* lines written again into a buffer with little room */
 } run;
 
 static void put_value(cdc__buf *o, size_t i, const cdc_value *v)
@@ -349,6 +351,30 @@ static int on_change(const cdc_change *c, void *ud)
         char *line = malloc(need + 1);
         assert_non_null(line);
         assert_int_equal(cdc_change_json(c, line, need + 1, &need), CDC_OK);
+        /* The same line written again into a buffer with only k bytes of
+         * room left (k from 0 to 159, varying over the changes and runs):
+         * the head's one room check, the cells loop's checks per value
+         * (its cursor kept apart from the buffer, output.c cells_loop) and
+         * the tail's must grow the buffer wherever a piece would not fit,
+         * and give the same text after what was there. The last pass
+         * starts from an empty buffer, grown from 64 bytes by doubling:
+         * several times within one line, between any two pieces. */
+        for (int j = 0; j < 4; j++) {
+            size_t k = (size_t)(r->json_room * 37 + j * 53) % 160;
+            cdc__buf b;
+            cdc__buf_init(&b, NULL);
+            if (j < 3) assert_int_equal(cdc__buf_reserve(&b, k + 64), CDC_OK);
+            size_t pre = j < 3 ? b.cap - k : 0;
+            if (pre) memset(b.data, 'x', pre);
+            b.len = pre;
+            cdc__err err;
+            cdc__err_clear(&err);
+            assert_int_equal(cdc__change_render_json(c, &b, &err), CDC_OK);
+            assert_int_equal(b.len - pre, need - 1); /* need counts the NUL */
+            assert_memory_equal(b.data + pre, line, need - 1);
+            cdc__buf_free(&b);
+        }
+        r->json_room++;
         cdc__buf_append(&r->out, line, need);
         free(line);
         /* the cells road makes no value: what was pending still is */
