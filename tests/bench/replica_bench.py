@@ -22,14 +22,15 @@ sent from its first event to its end, over loopback TCP without TLS, to:
            gives a client that does next to nothing)
 
 Readers interleaved, --runs times each (default 5), medians printed: wall
-time, the client's CPU (user + system, /usr/bin/time), and the server's:
-the CPU of the mariadbd process over the run and of its busiest thread,
-the Binlog Dump thread (from /proc/PID/task/*/stat). On 2 cores, client
-and server each have one.
+time, the client's CPU (user + system, getrusage of the child), and the
+server's: the CPU of the mariadbd process over the run and of its busiest
+thread, the Binlog Dump thread (from /proc/PID/task/*/schedstat). On 2
+cores, client and server each have one.
 """
 import argparse
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -39,27 +40,23 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import decode_bench  # noqa: E402  (the workload, env(), sql())
 
-TICK = os.sysconf("SC_CLK_TCK")
-
-
 def server_pid():
     path = os.path.join(decode_bench.env("CDC_TEST_STATE"), "mariadb", "mariadbd.pid")
     with open(path) as f:
         return int(f.read().split()[0])
 
 
-def task_ticks(pid):
-    """{tid: utime + stime ticks} of every thread of pid."""
+def task_ns(pid):
+    """{tid: nanoseconds on a CPU} of every thread of pid (schedstat: exact,
+    where stat's user and system times count 10 ms ticks)."""
     out = {}
     base = "/proc/%d/task" % pid
     for tid in os.listdir(base):
         try:
-            with open("%s/%s/stat" % (base, tid)) as f:
-                s = f.read()
+            with open("%s/%s/schedstat" % (base, tid)) as f:
+                out[int(tid)] = int(f.read().split()[0])
         except OSError:
             continue  # the thread ended
-        fields = s[s.rindex(")") + 2:].split()
-        out[int(tid)] = int(fields[11]) + int(fields[12])
     return out
 
 
@@ -77,19 +74,19 @@ def server_file(path):
 
 
 def run(cmd, pid, env, stdout):
-    """(wall s, client CPU s, server CPU s, dump thread CPU s, stdout)."""
-    with tempfile.NamedTemporaryFile("r") as tf:
-        before = task_ticks(pid)
-        t0 = time.perf_counter()
-        p = subprocess.run(["/usr/bin/time", "-f", "%U %S", "-o", tf.name] + cmd, env=env,
-                           stdout=stdout, stderr=subprocess.PIPE)
-        wall = time.perf_counter() - t0
-        after = task_ticks(pid)
-        if p.returncode != 0:
-            sys.exit("replica_bench: %s failed (%d): %s" % (" ".join(cmd), p.returncode, p.stderr.decode()[-500:]))
-        f = tf.read().split()
+    """(wall s, client CPU s, server CPU s, dump thread CPU s, stdout). The
+    client's CPU (user + system) is what this process's waited-for
+    children used meanwhile (getrusage, microseconds)."""
+    before, ru0 = task_ns(pid), resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    p = subprocess.run(cmd, env=env, stdout=stdout, stderr=subprocess.PIPE)
+    wall = time.perf_counter() - t0
+    after, ru1 = task_ns(pid), resource.getrusage(resource.RUSAGE_CHILDREN)
+    if p.returncode != 0:
+        sys.exit("replica_bench: %s failed (%d): %s" % (" ".join(cmd), p.returncode, p.stderr.decode()[-500:]))
+    client = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)
     deltas = [t - before.get(tid, 0) for tid, t in after.items()]
-    return (wall, float(f[-2]) + float(f[-1]), sum(deltas) / TICK, max(deltas) / TICK,
+    return (wall, client, sum(deltas) / 1e9, max(deltas) / 1e9,
             (p.stdout or b"").decode() if stdout == subprocess.PIPE else "")
 
 
