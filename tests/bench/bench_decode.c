@@ -59,7 +59,10 @@ int main(int argc, char **argv)
     a.columns = cols && *cols ? (size_t)strtoull(cols, NULL, 10) : SIZE_MAX;
     cdc_decoder_set_position(d, "bench", 0);
     cdc_decoder_set_change_cb(d, reader, &a);
-    size_t cap = (size_t)1 << 20;
+    /* 256 KiB reads: the buffer stays in the L2 cache between the
+     * kernel's copy and the decoder's pass (docs/performance.md,
+     * "Quiet machine (session 9)": 4% above 1 MiB reads, 2 MiB 8% below) */
+    size_t cap = (size_t)256 << 10;
     uint8_t *buf = malloc(cap);
     if (!buf) return 1;
     struct timespec t0, t1;
