@@ -87,6 +87,27 @@ static int put_key(cdc__buf *out, const cdc_table *t, size_t i, bool first)
 #define VALUE_ROOM (17 + CDC__TEMPORAL_TEXT_MAX + 3)
 _Static_assert(CDC__TEMPORAL_TEXT_MAX + 3 >= 48, "VALUE_ROOM holds a number or label");
 
+/* The JSON text of ENUM index u: its label, escaped at the TABLE_MAP,
+ * when the column has one of at most 48 bytes (else false, nothing
+ * written). */
+static inline bool put_label(const cdc_column *col, uint64_t u, uint8_t *o, size_t *len_out)
+{
+    if (!col || !col->jlabels || u == 0 || u > col->n_labels) return false;
+    const cdc_bytes *j = &col->jlabels[u - 1];
+    if (j->len > 48) return false;
+    cdc__copy_short(o, j->ptr, j->len);
+    *len_out = j->len;
+    return true;
+}
+
+/* Quotes around the n bytes of text written at o + 1; returns n + 2. */
+static inline size_t quoted(uint8_t *o, size_t n)
+{
+    o[0] = '"';
+    o[n + 1] = '"';
+    return n + 2;
+}
+
 /*
  * The usual values go straight into the line: with VALUE_ROOM left and a
  * key made at the TABLE_MAP, the key and an integer, double, ENUM label,
@@ -104,36 +125,18 @@ static inline bool put_value_inline(const cdc_value *v, uint8_t *o, size_t *len_
     case CDC_K_UINT:
     case CDC_K_BIT: *len_out = cdc__fmt_u64(at, v->v.u); return true;
     case CDC_K_DOUBLE: *len_out = cdc__fmt_double(at, v->v.d); return true;
-    case CDC_K_ENUM: {
-        const cdc_column *col = v->col;
-        if (!col || !col->jlabels || v->v.u == 0 || v->v.u > col->n_labels) return false;
-        const cdc_bytes *j = &col->jlabels[v->v.u - 1];
-        if (j->len > 48) return false;
-        cdc__copy_short(o, j->ptr, j->len);
-        *len_out = j->len;
-        return true;
-    }
-    case CDC_K_DECIMAL: {
+    case CDC_K_ENUM: return put_label(v->col, v->v.u, o, len_out);
+    case CDC_K_DECIMAL:
         /* as render.c's render_decimal writes it in place; other forms
          * (text, more than 18 digits, no column) go there */
         if ((v->flags & (CDC_VF_TEXT | CDC_VF_SCALED)) != CDC_VF_SCALED || !v->col || (v->col->meta & 0xff) > 18)
             return false;
-        size_t n = cdc__decimal_i64_text(v->v.dec.unscaled, v->col->meta & 0xff, at + 1);
-        o[0] = '"';
-        o[n + 1] = '"';
-        *len_out = n + 2;
+        *len_out = quoted(o, cdc__decimal_i64_text(v->v.dec.unscaled, v->col->meta & 0xff, at + 1));
         return true;
-    }
     case CDC_K_DATE:
     case CDC_K_DATETIME:
     case CDC_K_TIME:
-    case CDC_K_TIMESTAMP: {
-        size_t n = cdc__temporal_json_text(v, at + 1);
-        o[0] = '"';
-        o[n + 1] = '"';
-        *len_out = n + 2;
-        return true;
-    }
+    case CDC_K_TIMESTAMP: *len_out = quoted(o, cdc__temporal_json_text(v, at + 1)); return true;
     default: return false;
     }
 }
@@ -155,33 +158,16 @@ static inline bool put_cell_inline(const cdc_cell *cell, const cdc_column *col, 
     case CDC_K_UINT:
     case CDC_K_BIT: *len_out = cdc__fmt_u64(at, cell->v.u); return true;
     case CDC_K_DOUBLE: *len_out = cdc__fmt_double(at, cell->v.d); return true;
-    case CDC_K_ENUM: {
-        if (!col->jlabels || cell->v.u == 0 || cell->v.u > col->n_labels) return false;
-        const cdc_bytes *j = &col->jlabels[cell->v.u - 1];
-        if (j->len > 48) return false;
-        cdc__copy_short(o, j->ptr, j->len);
-        *len_out = j->len;
-        return true;
-    }
-    case CDC_K_DECIMAL: {
+    case CDC_K_ENUM: return put_label(col, cell->v.u, o, len_out);
+    case CDC_K_DECIMAL:
         /* a plan cell of a DECIMAL is its value's CDC_VF_SCALED form */
         if ((cell->flags & CDC_CELL_DECIMAL_WIDE) || (col->meta & 0xff) > 18) return false;
-        size_t n = cdc__decimal_i64_text(cell->v.i, col->meta & 0xff, at + 1);
-        o[0] = '"';
-        o[n + 1] = '"';
-        *len_out = n + 2;
+        *len_out = quoted(o, cdc__decimal_i64_text(cell->v.i, col->meta & 0xff, at + 1));
         return true;
-    }
     case CDC_K_DATE:
     case CDC_K_DATETIME:
     case CDC_K_TIME:
-    case CDC_K_TIMESTAMP: {
-        size_t n = cdc__temporal_cell_json_text(cell, at + 1);
-        o[0] = '"';
-        o[n + 1] = '"';
-        *len_out = n + 2;
-        return true;
-    }
+    case CDC_K_TIMESTAMP: *len_out = quoted(o, cdc__temporal_cell_json_text(cell, at + 1)); return true;
     default: return false;
     }
 }
