@@ -211,6 +211,23 @@ static void test_float_shortest(void **state)
     assert_int_equal(failures, 0);
 }
 
+/* cdc__fmt_u64 and cdc__fmt_i64 against printf on one value each. */
+static void expect_u64(uint64_t u)
+{
+    char a[32], b[32];
+    a[cdc__fmt_u64(a, u)] = 0;
+    snprintf(b, sizeof b, "%" PRIu64, u);
+    assert_string_equal(a, b);
+}
+
+static void expect_i64(int64_t v)
+{
+    char a[32], b[32];
+    a[cdc__fmt_i64(a, v)] = 0;
+    snprintf(b, sizeof b, "%" PRId64, v);
+    assert_string_equal(a, b);
+}
+
 static void test_integers(void **state)
 {
     (void)state;
@@ -221,25 +238,14 @@ static void test_integers(void **state)
     const int nfixed = (int)(sizeof fixed / sizeof fixed[0]);
     for (int i = 0; i < 200000; i++) {
         uint64_t u = i < nfixed ? fixed[i] : next() >> (next() % 64);
-        size_t n = cdc__fmt_u64(a, u);
-        a[n] = 0;
-        snprintf(b, sizeof b, "%" PRIu64, u);
-        assert_string_equal(a, b);
-        int64_t s = (int64_t)u;
-        n = cdc__fmt_i64(a, s);
-        a[n] = 0;
-        snprintf(b, sizeof b, "%" PRId64, s);
-        assert_string_equal(a, b);
+        expect_u64(u);
+        expect_i64((int64_t)u);
     }
     /* the digit count changes at each power of ten: both sides of each */
     uint64_t p10 = 1;
     for (int k = 0; k < 20; k++, p10 *= 10) {
         for (int d = -1; d <= 1; d++) {
-            uint64_t u = p10 + (uint64_t)(int64_t)d;
-            size_t m = cdc__fmt_u64(a, u);
-            a[m] = 0;
-            snprintf(b, sizeof b, "%" PRIu64, u);
-            assert_string_equal(a, b);
+            expect_u64(p10 + (uint64_t)(int64_t)d);
         }
     }
     /* cdc__fmt_u64 jumps on the bit length, then compares with the power
@@ -250,28 +256,16 @@ static void test_integers(void **state)
         uint64_t pk = k == 64 ? 0 : UINT64_C(1) << k;
         for (int d = -2; d <= 2; d++) {
             uint64_t u = pk + (uint64_t)(int64_t)d;
-            size_t m = cdc__fmt_u64(a, u);
-            a[m] = 0;
-            snprintf(b, sizeof b, "%" PRIu64, u);
-            assert_string_equal(a, b);
-            m = cdc__fmt_i64(a, (int64_t)u);
-            a[m] = 0;
-            snprintf(b, sizeof b, "%" PRId64, (int64_t)u);
-            assert_string_equal(a, b);
+            expect_u64(u);
+            expect_i64((int64_t)u);
         }
     }
     p10 = 1;
     for (int k = 0; k < 20; k++, p10 *= 10)
         for (int d = -1000; d <= 1000; d++) {
             uint64_t u = p10 + (uint64_t)(int64_t)d;
-            size_t m = cdc__fmt_u64(a, u);
-            a[m] = 0;
-            snprintf(b, sizeof b, "%" PRIu64, u);
-            assert_string_equal(a, b);
-            m = cdc__fmt_i64(a, -(int64_t)(u >> 1));
-            a[m] = 0;
-            snprintf(b, sizeof b, "%" PRId64, -(int64_t)(u >> 1));
-            assert_string_equal(a, b);
+            expect_u64(u);
+            expect_i64(-(int64_t)(u >> 1));
         }
     /* every value below 2^20, then 100,000 random values of each digit
      * count 1..20 (the pairs come from a fixed-point product whose error
