@@ -212,10 +212,15 @@ static void test_float_shortest(void **state)
 }
 
 /* cdc__fmt_u64 and cdc__fmt_i64 against printf on one value each. */
+/* Also checks the promise of jsonw.h: nothing written past the first 20
+ * bytes (the bytes after them keep their fill). */
 static void expect_u64(uint64_t u)
 {
     char a[32], b[32];
-    a[cdc__fmt_u64(a, u)] = 0;
+    memset(a, '#', sizeof a);
+    size_t n = cdc__fmt_u64(a, u);
+    for (size_t i = 20; i < sizeof a; i++) assert_int_equal(a[i], '#');
+    a[n] = 0;
     snprintf(b, sizeof b, "%" PRIu64, u);
     assert_string_equal(a, b);
 }
@@ -290,6 +295,22 @@ static void test_integers(void **state)
         }
     }
     printf("%ld integers: digits = printf's\n", checked);
+    assert_int_equal(failures, 0);
+    /* every value below 10^8, the whole domain of put_digits, against
+     * an odometer (printf would take minutes): its text is the odometer's
+     * digits from the first that is not 0 */
+    char odo[9] = "00000000";
+    size_t first = 7;
+    for (uint32_t u = 0; u < 100000000u; u++) {
+        size_t m = cdc__fmt_u64(a, u);
+        if ((m != 8 - first || memcmp(a, odo + first, m) != 0) && failures++ < 20)
+            printf("%" PRIu32 ": \"%.*s\"\n", u, (int)m, a);
+        int i = 7;
+        while (i >= 0 && odo[i] == '9') odo[i--] = '0';
+        if (i >= 0) odo[i]++;
+        if (i >= 0 && (size_t)i < first) first = (size_t)i;
+    }
+    printf("every value below 10^8: digits = an odometer's\n");
     assert_int_equal(failures, 0);
     size_t n = cdc__fmt_i64(a, INT64_MIN);
     a[n] = 0;
