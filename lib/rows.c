@@ -93,6 +93,40 @@ static void plan_fixed(cdc__col_plan *pl, uint8_t op, size_t width, uint8_t kind
     pl->kind = kind;
 }
 
+/* The CELL_* op that makes a cell of pl's column with one load of its
+ * width (rows.h), or pl->op when there is none. */
+static uint8_t cell_op(const cdc__col_plan *pl)
+{
+    bool sig = pl->op == PLAN_INT;
+    switch (pl->op) {
+    case PLAN_INT:
+    case PLAN_UINT:
+    case PLAN_LE_UINT:
+        switch (pl->width) {
+        case 8: return CELL_RAW8;
+        case 4: return sig ? CELL_I32 : CELL_U32;
+        case 2: return sig ? CELL_I16 : CELL_U16;
+        case 1: return sig ? CELL_I8 : CELL_U8;
+        default: break;
+        }
+        break;
+    case PLAN_BE_UINT: /* one byte reads the same either way */
+        if (pl->width == 1) return CELL_U8;
+        break;
+    case PLAN_DOUBLE: return CELL_RAW8; /* the cell's v.d is the value's bits */
+    case PLAN_LENPREF:
+        switch (pl->width) {
+        case 1: return CELL_STR1;
+        case 2: return CELL_STR2;
+        case 4: return CELL_STR4;
+        default: break;
+        }
+        break;
+    default: break;
+    }
+    return pl->op;
+}
+
 /* The same choices as cdc__value_decode (rowvalue.c), made once. */
 void cdc__col_plan_make(const cdc_column *c, cdc__col_plan *pl)
 {
@@ -179,6 +213,7 @@ void cdc__col_plan_make(const cdc_column *c, cdc__col_plan *pl)
     pl->cproto.fsp = pl->fsp;
     if (pl->op == PLAN_LENPREF && (pl->vflags & CDC_VF_TEXT)) pl->cproto.flags = CDC_CELL_JSON_TEXT;
     if (pl->op == PLAN_DECIMAL) pl->cproto.scale = (uint8_t)(c->meta & 0xff);
+    pl->cop = cell_op(pl);
 }
 
 int cdc__rows_prepare(struct cdc_table *t)
@@ -423,6 +458,18 @@ void cdc__value_cell(const cdc_value *v, cdc_cell *cell)
     }
 }
 
+/* The cell of a length-prefixed value of n bytes after its lb length
+ * bytes at p (a CELL_STR*); *w becomes the bytes it takes. False when
+ * the input ends first. */
+static inline __attribute__((always_inline)) bool str_cell(const uint8_t *p, size_t lb, size_t n, size_t avail,
+                                                           cdc_cell *cell, size_t *w)
+{
+    if (n > avail - lb) return false;
+    cell->v.b = (cdc_bytes){p + lb, n};
+    *w = lb + n;
+    return true;
+}
+
 /* A value's cell straight from its bytes, through the plan: what
  * plan_decode and then cdc__value_cell would give. Also measures the value
  * as plan_skip does and, when v is not NULL, leaves v pending (the cells
@@ -430,9 +477,9 @@ void cdc__value_cell(const cdc_value *v, cdc_cell *cell)
  * checked and read here too. False when the value must be decoded the usual way (a
  * PLAN_SLOW column, a wider DECIMAL, a value short of its bytes, a bad
  * digit group); the cell is then to be made from the decoded value. */
-static inline __attribute__((always_inline)) bool plan_cell(const cdc__col_plan *pl, const uint8_t *p,
-                                                            size_t avail, cdc_value *v, cdc_cell *cell,
-                                                            size_t *used)
+static inline __attribute__((always_inline)) bool plan_cell(const cdc__col_plan *pl, unsigned op,
+                                                            const uint8_t *p, size_t avail, cdc_value *v,
+                                                            cdc_cell *cell, size_t *used)
 {
     size_t w = pl->width;
     if (w > avail) return false; /* PLAN_SLOW has width 0: the switch refuses it */
@@ -441,7 +488,23 @@ static inline __attribute__((always_inline)) bool plan_cell(const cdc__col_plan 
      * (a length-prefixed value both) */
     memcpy(cell, &pl->cproto, offsetof(cdc_cell, v));
     cell->v.b.len = 0;
-    switch (pl->op) {
+    switch (op) {
+    case CELL_RAW8: cell->v.u = cdc__le64(p); break;
+    case CELL_I32: cell->v.i = (int32_t)cdc__le32(p); break;
+    case CELL_U32: cell->v.u = cdc__le32(p); break;
+    case CELL_I16: cell->v.i = (int16_t)cdc__le16(p); break;
+    case CELL_U16: cell->v.u = cdc__le16(p); break;
+    case CELL_I8: cell->v.i = (int8_t)p[0]; break;
+    case CELL_U8: cell->v.u = p[0]; break;
+    case CELL_STR1:
+        if (!str_cell(p, 1, p[0], avail, cell, &w)) return false;
+        break;
+    case CELL_STR2:
+        if (!str_cell(p, 2, cdc__le16(p), avail, cell, &w)) return false;
+        break;
+    case CELL_STR4:
+        if (!str_cell(p, 4, cdc__le32(p), avail, cell, &w)) return false;
+        break;
     case PLAN_INT: {
         unsigned shift = (unsigned)(64 - 8 * w);
         uint64_t u = load_le(p, w, avail);
@@ -531,7 +594,13 @@ static inline __attribute__((always_inline)) bool plan_cell(const cdc__col_plan 
 
 bool cdc__rows_plan_cell(const cdc__col_plan *pl, const uint8_t *p, size_t avail, cdc_cell *cell, size_t *used)
 {
-    return plan_cell(pl, p, avail, NULL, cell, used);
+    return plan_cell(pl, pl->op, p, avail, NULL, cell, used);
+}
+
+bool cdc__rows_plan_cell_only(const cdc__col_plan *pl, const uint8_t *p, size_t avail, cdc_cell *cell,
+                              size_t *used)
+{
+    return plan_cell(pl, pl->cop, p, avail, NULL, cell, used);
 }
 
 /* A pending value's cell: its bytes were measured (and a DECIMAL's
@@ -540,7 +609,7 @@ static inline __attribute__((always_inline)) void pending_cell(const cdc__col_pl
                                                                size_t avail, cdc_cell *cell)
 {
     size_t used;
-    (void)plan_cell(pl, p, avail, NULL, cell, &used);
+    (void)plan_cell(pl, pl->op, p, avail, NULL, cell, &used);
 }
 
 static inline __attribute__((always_inline)) void one_cell(const struct cdc_table *t, const cdc_value *vals,
@@ -661,7 +730,7 @@ image_loop(const struct cdc_table *t, size_t n, const cdc__col_plan *plan, const
                 return rc;
             }
             if (cells) cdc__value_cell(v, &cells[i]);
-        } else if (cells && lazy && plan_cell(pl, p, avail, v, &cells[i], &used)) {
+        } else if (cells && lazy && plan_cell(pl, pl->op, p, avail, v, &cells[i], &used)) {
             present[i] = CDC__PRESENT_PENDING;
         } else if (!cells && lazy && plan_skip(pl, p, avail, v, &used)) {
             present[i] = CDC__PRESENT_PENDING;
@@ -689,7 +758,7 @@ image_loop_dense(const struct cdc_table *t, size_t n, const cdc__col_plan *plan,
     for (size_t i = 0; i < n; i++) {
         size_t used = 0;
         present[i] = 1;
-        if (cells && lazy && plan_cell(&plan[i], p, avail, &vals[i], &cells[i], &used)) {
+        if (cells && lazy && plan_cell(&plan[i], plan[i].op, p, avail, &vals[i], &cells[i], &used)) {
             present[i] = CDC__PRESENT_PENDING;
         } else if (!cells && lazy && plan_skip(&plan[i], p, avail, &vals[i], &used)) {
             present[i] = CDC__PRESENT_PENDING;
@@ -734,7 +803,7 @@ static inline __attribute__((always_inline)) int image_loop_dense_cells(const st
     const uint8_t *p = cdc__rd_ptr(r), *end = r->p + r->len;
     for (size_t i = 0; i < n; i++) {
         size_t avail = (size_t)(end - p), used;
-        if (plan_cell(&plan[i], p, avail, &vals[i], &cells[i], &used)) {
+        if (plan_cell(&plan[i], plan[i].op, p, avail, &vals[i], &cells[i], &used)) {
             present[i] = CDC__PRESENT_PENDING;
         } else {
             present[i] = 1;
@@ -871,7 +940,7 @@ int cdc__rows_image_cells_only(const struct cdc_table *t, size_t n, cdc__reader 
     size_t avail = r->len - r->off - nb;
     for (const cdc__col_plan *pl = plan, *pend = plan + n; pl != pend; pl++, cells++) {
         size_t used;
-        if (!plan_cell(pl, p, avail, NULL, cells, &used)) return CDC__ROWS_NOT_DENSE;
+        if (!plan_cell(pl, pl->cop, p, avail, NULL, cells, &used)) return CDC__ROWS_NOT_DENSE;
         p += used;
         avail -= used;
     }

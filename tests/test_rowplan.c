@@ -44,7 +44,8 @@ static cdc_column col(uint8_t type, uint16_t meta, uint32_t flags, uint16_t char
     return c;
 }
 
-static long compared, errors_compared, cells_compared;
+static long compared, errors_compared, cells_compared, cop_compared;
+static unsigned cops_seen; /* bit k: CELL_RAW8 + k compared */
 
 static void same_value(const cdc_value *a, const cdc_value *b)
 {
@@ -107,6 +108,23 @@ static void compare(const cdc_column *c, const uint8_t *p, size_t avail)
     cdc__err_clear(&eb);
     int ra = cdc__value_decode(c, p, avail, &a, &ua, &ea);
     int rb = cdc__value_decode_planned(&pl, c, p, avail, &b, &ub, &eb);
+    /* the cells-only road's op (a CELL_* of one width for the common
+     * columns) makes the cell of the general op and refuses the same
+     * inputs, short ones too */
+    cdc_cell co, cg;
+    size_t uo = 333, ug = 444;
+    memset(&co, 0x3c, sizeof co);
+    memset(&cg, 0x3c, sizeof cg);
+    bool oko = cdc__rows_plan_cell_only(&pl, p, avail, &co, &uo), okg = cdc__rows_plan_cell(&pl, p, avail, &cg, &ug);
+    assert_int_equal(oko, okg);
+    if (oko) {
+        assert_int_equal(uo, ug);
+        assert_memory_equal(&co, &cg, sizeof co);
+        if (pl.cop != pl.op) {
+            cop_compared++;
+            cops_seen |= 1u << (pl.cop - CELL_RAW8);
+        }
+    }
     assert_int_equal(ra, rb);
     if (ra != CDC_OK) {
         assert_string_equal(ea.msg, eb.msg);
@@ -188,8 +206,9 @@ static void test_plan_equals_types(void **state)
         random_bytes(&e, 500);
         random_bytes(&s, 500);
     }
-    printf("%ld values and %ld errors the same by both roads, %ld cells\n", compared, errors_compared,
-           cells_compared);
+    printf("%ld values and %ld errors the same by both roads, %ld cells, %ld by a CELL_* op\n", compared,
+           errors_compared, cells_compared, cop_compared);
+    assert_int_equal(cops_seen, (1u << (CELL_STR4 - CELL_RAW8 + 1)) - 1); /* every CELL_* op */
 }
 
 /* Valid DECIMALs of every precision and scale up to 22 digits, from
