@@ -387,98 +387,44 @@ static int put_tail_slow(const cdc_change *c, cdc__buf *out)
     return rc;
 }
 
-/*
- * Everything in the tail but the row number is the same for every row of
- * an event, so it is made once per event: `head` is the text up to the
- * row number, `rest` the text after it. The cache is per thread and
- * keyed by the values the text is made of (the file's and GTID's JSON
- * compared byte for byte), so decoders of other files in the same thread
- * only make it again, never print another's.
- */
-#define TAIL_MAX 320
-typedef struct line_tail {
-    uint64_t offset;
-    int64_t ts_ms;
-    uint32_t server_id;
-    uint16_t file_at, file_len, gtid_at, gtid_len; /* where the JSON of each is in text */
-    uint16_t head_len, rest_len; /* 0: nothing cached */
-    uint8_t text[TAIL_MAX];      /* head then rest */
-} line_tail;
-
-static _Thread_local line_tail tail_cache;
-
-/* 8 bytes at p, in whatever order: for comparing only. */
-static inline uint64_t load8(const uint8_t *p)
-{
-    uint64_t x;
-    memcpy(&x, p, 8);
-    return x;
-}
-
-/* a[0..n) == b[0..n): the tail cache's keys (a file name's JSON, a
- * GTID's) are mostly 8 to 32 bytes, compared by overlapping 8-byte loads
- * inside both without a call of memcmp. */
-static inline bool same_text(const uint8_t *a, const uint8_t *b, size_t n)
-{
-    if (n >= 8 && n <= 16) return !((load8(a) ^ load8(b)) | (load8(a + n - 8) ^ load8(b + n - 8)));
-    if (n > 16 && n <= 32)
-        return !((load8(a) ^ load8(b)) | (load8(a + 8) ^ load8(b + 8)) | (load8(a + n - 16) ^ load8(b + n - 16)) |
-                 (load8(a + n - 8) ^ load8(b + n - 8)));
-    return memcmp(a, b, n) == 0;
-}
-
-static bool tail_make(line_tail *lt, const cdc_change *c, cdc_bytes jfile, uint64_t offset, uint32_t server_id)
+/* Makes c's tail (output.h) in lt; false when it does not fit (then
+ * nothing is made). */
+static bool tail_make(cdc__line_tail *lt, const cdc_change *c, cdc_bytes jfile)
 {
     /* the names, 64 bytes of fixed text, offset and ts_ms of at most 20
      * characters each, server_id of at most 10 */
-    if (jfile.len + c->jgtid.len + 64 + 20 + 20 + 10 > TAIL_MAX) return false;
+    if (jfile.len + c->jgtid.len + 64 + 20 + 20 + 10 > CDC__LINE_TAIL_MAX) return false;
     uint8_t *o = lt->text;
 #define TAIL_LIT(lit) (memcpy(o, lit, sizeof lit - 1), o += sizeof lit - 1)
     TAIL_LIT(",\"pos\":{\"file\":");
-    lt->file_at = (uint16_t)(o - lt->text);
-    lt->file_len = (uint16_t)jfile.len;
     memcpy(o, jfile.ptr, jfile.len);
     o += jfile.len;
     TAIL_LIT(",\"offset\":");
-    o += cdc__fmt_u64((char *)o, offset);
+    o += cdc__fmt_u64((char *)o, cdc_change_offset(c));
     TAIL_LIT(",\"row\":");
     lt->head_len = (uint16_t)(o - lt->text);
     TAIL_LIT("},\"gtid\":");
-    lt->gtid_at = (uint16_t)(o - lt->text);
-    lt->gtid_len = (uint16_t)c->jgtid.len;
     memcpy(o, c->jgtid.ptr, c->jgtid.len);
     o += c->jgtid.len;
     TAIL_LIT(",\"server_id\":");
-    o += cdc__fmt_u64((char *)o, server_id);
+    o += cdc__fmt_u64((char *)o, cdc_change_server_id(c));
     TAIL_LIT(",\"ts_ms\":");
     o += cdc__fmt_i64((char *)o, c->ts_ms);
     *o++ = '}';
 #undef TAIL_LIT
     lt->rest_len = (uint16_t)(o - lt->text - lt->head_len);
-    lt->offset = offset;
-    lt->server_id = server_id;
-    lt->ts_ms = c->ts_ms;
     return true;
 }
 
+/* The tail from c's cdc__line_tail, made at the event's first line, with
+ * the row number written between its two parts. */
 static int put_tail(const cdc_change *c, cdc__buf *out)
 {
-    cdc_bytes jfile = cdc__event_file_json(c->ev);
-    if (!jfile.len || !c->jgtid.len) return put_tail_slow(c, out);
-    line_tail *lt = &tail_cache;
-    /* the empty asm keeps the address in a register: the compiler would
-     * otherwise ask __tls_get_addr for it again after the calls below */
-    __asm__("" : "+r"(lt));
-    uint64_t offset = cdc_change_offset(c);
-    uint32_t server_id = cdc_change_server_id(c);
-    if (!lt->head_len || lt->offset != offset || lt->ts_ms != c->ts_ms || lt->server_id != server_id ||
-        lt->file_len != jfile.len || lt->gtid_len != c->jgtid.len ||
-        !same_text(lt->text + lt->file_at, jfile.ptr, jfile.len) ||
-        !same_text(lt->text + lt->gtid_at, c->jgtid.ptr, c->jgtid.len)) {
-        if (!tail_make(lt, c, jfile, offset, server_id)) {
-            lt->head_len = 0;
-            return put_tail_slow(c, out);
-        }
+    cdc__line_tail *lt = c->tail;
+    if (!lt || !c->jgtid.len) return put_tail_slow(c, out);
+    if (!lt->head_len) {
+        cdc_bytes jfile = cdc__event_file_json(c->ev);
+        if (!jfile.len || !tail_make(lt, c, jfile)) return put_tail_slow(c, out);
     }
     size_t need = (size_t)lt->head_len + lt->rest_len + 20;
     if (out->cap - out->len < need && cdc__buf_reserve(out, need)) return CDC_ERR_NOMEM;
