@@ -387,6 +387,22 @@ static int put_tail_slow(const cdc_change *c, cdc__buf *out)
     return rc;
 }
 
+/* Copies n bytes: a part of the tail, mostly 32 to 64 bytes, by four
+ * overlapping 16-byte moves inline, which cost less than a call of
+ * memcpy (the length is the same for every line of an event, so its
+ * branches are foreseen). */
+static inline void copy_part(uint8_t *dst, const uint8_t *src, size_t n)
+{
+    if (n >= 32 && n <= 64) {
+        memcpy(dst, src, 16);
+        memcpy(dst + 16, src + 16, 16);
+        memcpy(dst + n - 32, src + n - 32, 16);
+        memcpy(dst + n - 16, src + n - 16, 16);
+    } else {
+        cdc__copy_short(dst, src, n);
+    }
+}
+
 /* Makes c's tail (output.h) in lt; false when it does not fit (then
  * nothing is made). */
 static bool tail_make(cdc__line_tail *lt, const cdc_change *c, cdc_bytes jfile)
@@ -426,14 +442,15 @@ static int put_tail(const cdc_change *c, cdc__buf *out)
         cdc_bytes jfile = cdc__event_file_json(c->ev);
         if (!jfile.len || !tail_make(lt, c, jfile)) return put_tail_slow(c, out);
     }
-    size_t need = (size_t)lt->head_len + lt->rest_len + 20;
+    size_t head = lt->head_len, rest = lt->rest_len;
+    size_t need = head + rest + 20;
     if (out->cap - out->len < need && cdc__buf_reserve(out, need)) return CDC_ERR_NOMEM;
     uint8_t *o = out->data + out->len;
-    memcpy(o, lt->text, lt->head_len);
-    o += lt->head_len;
+    copy_part(o, lt->text, head);
+    o += head;
     o += cdc__fmt_u64((char *)o, c->row);
-    memcpy(o, lt->text + lt->head_len, lt->rest_len);
-    out->len = (size_t)(o + lt->rest_len - out->data);
+    copy_part(o, lt->text + head, rest);
+    out->len = (size_t)(o + rest - out->data);
     return CDC_OK;
 }
 
