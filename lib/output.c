@@ -226,22 +226,30 @@ static inline __attribute__((always_inline)) int cells_loop(const cdc_change *c,
     const cdc_bytes *jkey = t->jkey;
     const char *const *jkey_src = t->jkey_src, *const *names = (const char *const *)t->col_names;
     unsigned utf8_cs = UINT_MAX;
-    const cdc_column *col = t->cols;
+    const cdc_column *cols = t->cols;
     const cdc_cell *cell = cells;
     /* The line's end and its room are kept here, in registers, not in
      * *out: the formatters called per value write through a char pointer
      * the compiler cannot tell from out's fields, so out->len and
      * out->cap would otherwise be stored and loaded again around every
      * call. out->len is brought up to date (SYNC_OUT) before anything
-     * that writes through out, and o and lim read back (LOAD_OUT) after. */
-    uint8_t *o = out->data + out->len, *lim = out->data + out->cap;
+     * that writes through out, and o and last read back (LOAD_OUT) after.
+     * last is the last place with VALUE_ROOM after it (0 when there is
+     * none): one compare per column tells the room. */
+    uint8_t *o;
+    uintptr_t last;
 #define SYNC_OUT() (out->len = (size_t)(o - out->data))
-#define LOAD_OUT() (o = out->data + out->len, lim = out->data + out->cap)
-    for (size_t i = 0; i < n; i++, col++, cell++) {
+#define LOAD_OUT()                                                                                          \
+    (o = out->data + out->len,                                                                             \
+     last = out->cap >= VALUE_ROOM ? (uintptr_t)(out->data + out->cap - VALUE_ROOM) : 0)
+    LOAD_OUT();
+    for (size_t i = 0; i < n; i++, cell++) {
+        /* indexed, not stepped: only ENUM, DECIMAL and text read it */
+        const cdc_column *col = &cols[i];
         uint8_t state = present ? present[i] : CDC__PRESENT_PENDING;
         if (!state) continue; /* absent from a MINIMAL/NOBLOB image, or hidden */
         if ((short_keys || (jkey && jkey_src[i] == names[i] && jkey[i].len <= 16)) &&
-            (size_t)(lim - o) >= VALUE_ROOM) {
+            (uintptr_t)o <= last) {
             /* the key by one 16-byte copy, as put_image writes it */
             *o = ',';
             memcpy(o + 1, jkey[i].ptr, 16);
@@ -454,6 +462,16 @@ static int put_tail(const cdc_change *c, cdc__buf *out)
     return CDC_OK;
 }
 
+/* The JSON of the table's database or name, from its jtext: one 16-byte
+ * copy when it is that short, as the keys are (at least 16 bytes of
+ * jtext follow either: the keys, then 16 bytes of padding), so up to 15
+ * bytes more are written to o. */
+static inline void copy_name(uint8_t *o, cdc_bytes name)
+{
+    if (name.len <= 16) memcpy(o, name.ptr, 16);
+    else memcpy(o, name.ptr, name.len);
+}
+
 int cdc__change_render_json(const cdc_change *c, cdc__buf *out, cdc__err *err)
 {
     const cdc_table *t = c->t;
@@ -469,18 +487,18 @@ int cdc__change_render_json(const cdc_change *c, cdc__buf *out, cdc__err *err)
 #define HEAD_NULL_AFTER "null,\"after\":"
         bool no_before = c->op != 'u' && c->op != 'd';
         size_t need = sizeof HEAD_OP - 1 + t->jdb.len + sizeof HEAD_TABLE - 1 + t->jname.len + sizeof HEAD_BEFORE -
-                      1 + sizeof HEAD_NULL_AFTER - 1;
+                      1 + sizeof HEAD_NULL_AFTER - 1 + 16 /* copy_name's slack */;
         if (out->cap - out->len < need && cdc__buf_reserve(out, need))
             return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
         uint8_t *o = out->data + out->len;
         memcpy(o, HEAD_OP, sizeof HEAD_OP - 1);
         o[7] = (uint8_t)c->op;
         o += sizeof HEAD_OP - 1;
-        cdc__copy_short(o, t->jdb.ptr, t->jdb.len);
+        copy_name(o, t->jdb);
         o += t->jdb.len;
         memcpy(o, HEAD_TABLE, sizeof HEAD_TABLE - 1);
         o += sizeof HEAD_TABLE - 1;
-        cdc__copy_short(o, t->jname.ptr, t->jname.len);
+        copy_name(o, t->jname);
         o += t->jname.len;
         memcpy(o, HEAD_BEFORE, sizeof HEAD_BEFORE - 1);
         o += sizeof HEAD_BEFORE - 1;
