@@ -14,6 +14,7 @@
 #include "crc32.h"
 #include "event.h"
 #include "jsonw.h"
+#include "output.h"
 #include "payload.h"
 #include "rows.h"
 #include "schema.h"
@@ -84,6 +85,8 @@ struct cdc_decoder {
      * they change rather than for every row's JSON line; empty when
      * out of memory (output.c then escapes them itself) */
     cdc__buf jfile, jgtid;
+    /* the JSON line's tail of the rows event being decoded (output.h) */
+    cdc__line_tail line_tail;
     cdc__gtid gtid_id;
     uint64_t commit_us;
     bool in_txn;
@@ -332,7 +335,9 @@ static int do_rows(cdc_decoder *d, const cdc_event *e, uint64_t *rowidx)
         .op = rv.op, .t = t, .ev = e, .ncols = rv.ncols, .gtid = d->gtid,
         .jgtid = {d->jgtid.data, d->jgtid.len},
         .ts_ms = d->commit_us ? (int64_t)(d->commit_us / 1000) : (int64_t)e->h.timestamp * 1000,
+        .tail = &d->line_tail,
     };
+    d->line_tail.head_len = 0; /* a new event: its tail is made at its first line */
     cdc__reader r = cdc__rd(rv.rows.ptr, rv.rows.len);
     /* the same for every row of the event */
     const bool has_b = rv.op != 'c', has_a = rv.op != 'd';

@@ -33,6 +33,10 @@ struct cdc_change {
      * cdc__rows_materialize_image first. */
     bool lazy;
     cdc_bytes jgtid; /* gtid as JSON (a string or null); empty: not made */
+    /* The JSON line's tail, made once per rows event by output.c (see
+     * output.h) in the decoder's storage; NULL: not kept (written piece
+     * by piece). */
+    struct cdc__line_tail *tail;
     /* Each image's cells, made with the image when the table reads
      * whole images as cells (cdc__rows_image_cells); NULL when not made. */
     const cdc_cell *cb, *ca;

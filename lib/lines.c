@@ -84,10 +84,29 @@ static int string_fn(const void *what, size_t len, cdc__buf *out)
     return cdc__render_utf8_string(out, what, len);
 }
 
+/* render for a change, out of line: cdc_change_json's road when its
+ * first try in the caller's buffer fails. */
+static __attribute__((noinline)) int render_change(const cdc_change *c, char *buf, size_t cap, size_t *need)
+{
+    return render(change_fn, c, 0, buf, cap, need);
+}
+
 CDC_EXTERN int cdc_change_json(const cdc_change *c, char *buf, size_t cap, size_t *need)
 {
     if (!c) return CDC_ERR_INVALID;
-    return render(change_fn, c, 0, buf, cap, need);
+    if (cap > 0 && buf) {
+        /* render's first step inline: a line per row, which mostly fits
+         * (render_change then tries again and reports the size) */
+        cdc__buf b = {(uint8_t *)buf, 0, cap - 1 /* room for the NUL */, &fixed_alloc};
+        cdc__err err;
+        cdc__err_clear(&err);
+        if (cdc__change_render_json(c, &b, &err) == CDC_OK) {
+            buf[b.len] = 0;
+            if (need) *need = b.len + 1;
+            return CDC_OK;
+        }
+    }
+    return render_change(c, buf, cap, need);
 }
 
 CDC_EXTERN int cdc_event_json(const cdc_event *e, char *buf, size_t cap, size_t *need)

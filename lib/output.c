@@ -226,22 +226,30 @@ static inline __attribute__((always_inline)) int cells_loop(const cdc_change *c,
     const cdc_bytes *jkey = t->jkey;
     const char *const *jkey_src = t->jkey_src, *const *names = (const char *const *)t->col_names;
     unsigned utf8_cs = UINT_MAX;
-    const cdc_column *col = t->cols;
+    const cdc_column *cols = t->cols;
     const cdc_cell *cell = cells;
     /* The line's end and its room are kept here, in registers, not in
      * *out: the formatters called per value write through a char pointer
      * the compiler cannot tell from out's fields, so out->len and
      * out->cap would otherwise be stored and loaded again around every
      * call. out->len is brought up to date (SYNC_OUT) before anything
-     * that writes through out, and o and lim read back (LOAD_OUT) after. */
-    uint8_t *o = out->data + out->len, *lim = out->data + out->cap;
+     * that writes through out, and o and last read back (LOAD_OUT) after.
+     * last is the last place with VALUE_ROOM after it (0 when there is
+     * none): one compare per column tells the room. */
+    uint8_t *o;
+    uintptr_t last;
 #define SYNC_OUT() (out->len = (size_t)(o - out->data))
-#define LOAD_OUT() (o = out->data + out->len, lim = out->data + out->cap)
-    for (size_t i = 0; i < n; i++, col++, cell++) {
+#define LOAD_OUT()                                                                                          \
+    (o = out->data + out->len,                                                                             \
+     last = out->cap >= VALUE_ROOM ? (uintptr_t)(out->data + out->cap - VALUE_ROOM) : 0)
+    LOAD_OUT();
+    for (size_t i = 0; i < n; i++, cell++) {
+        /* indexed, not stepped: only ENUM, DECIMAL and text read it */
+        const cdc_column *col = &cols[i];
         uint8_t state = present ? present[i] : CDC__PRESENT_PENDING;
         if (!state) continue; /* absent from a MINIMAL/NOBLOB image, or hidden */
         if ((short_keys || (jkey && jkey_src[i] == names[i] && jkey[i].len <= 16)) &&
-            (size_t)(lim - o) >= VALUE_ROOM) {
+            (uintptr_t)o <= last) {
             /* the key by one 16-byte copy, as put_image writes it */
             *o = ',';
             memcpy(o + 1, jkey[i].ptr, 16);
@@ -387,108 +395,81 @@ static int put_tail_slow(const cdc_change *c, cdc__buf *out)
     return rc;
 }
 
-/*
- * Everything in the tail but the row number is the same for every row of
- * an event, so it is made once per event: `head` is the text up to the
- * row number, `rest` the text after it. The cache is per thread and
- * keyed by the values the text is made of (the file's and GTID's JSON
- * compared byte for byte), so decoders of other files in the same thread
- * only make it again, never print another's.
- */
-#define TAIL_MAX 320
-typedef struct line_tail {
-    uint64_t offset;
-    int64_t ts_ms;
-    uint32_t server_id;
-    uint16_t file_at, file_len, gtid_at, gtid_len; /* where the JSON of each is in text */
-    uint16_t head_len, rest_len; /* 0: nothing cached */
-    uint8_t text[TAIL_MAX];      /* head then rest */
-} line_tail;
-
-static _Thread_local line_tail tail_cache;
-
-/* 8 bytes at p, in whatever order: for comparing only. */
-static inline uint64_t load8(const uint8_t *p)
+/* Copies n bytes: a part of the tail, mostly 32 to 64 bytes, by four
+ * overlapping 16-byte moves inline, which cost less than a call of
+ * memcpy (the length is the same for every line of an event, so its
+ * branches are foreseen). */
+static inline void copy_part(uint8_t *dst, const uint8_t *src, size_t n)
 {
-    uint64_t x;
-    memcpy(&x, p, 8);
-    return x;
+    if (n >= 32 && n <= 64) {
+        memcpy(dst, src, 16);
+        memcpy(dst + 16, src + 16, 16);
+        memcpy(dst + n - 32, src + n - 32, 16);
+        memcpy(dst + n - 16, src + n - 16, 16);
+    } else {
+        cdc__copy_short(dst, src, n);
+    }
 }
 
-/* a[0..n) == b[0..n): the tail cache's keys (a file name's JSON, a
- * GTID's) are mostly 8 to 32 bytes, compared by overlapping 8-byte loads
- * inside both without a call of memcmp. */
-static inline bool same_text(const uint8_t *a, const uint8_t *b, size_t n)
-{
-    if (n >= 8 && n <= 16) return !((load8(a) ^ load8(b)) | (load8(a + n - 8) ^ load8(b + n - 8)));
-    if (n > 16 && n <= 32)
-        return !((load8(a) ^ load8(b)) | (load8(a + 8) ^ load8(b + 8)) | (load8(a + n - 16) ^ load8(b + n - 16)) |
-                 (load8(a + n - 8) ^ load8(b + n - 8)));
-    return memcmp(a, b, n) == 0;
-}
-
-static bool tail_make(line_tail *lt, const cdc_change *c, cdc_bytes jfile, uint64_t offset, uint32_t server_id)
+/* Makes c's tail (output.h) in lt; false when it does not fit (then
+ * nothing is made). */
+static bool tail_make(cdc__line_tail *lt, const cdc_change *c, cdc_bytes jfile)
 {
     /* the names, 64 bytes of fixed text, offset and ts_ms of at most 20
      * characters each, server_id of at most 10 */
-    if (jfile.len + c->jgtid.len + 64 + 20 + 20 + 10 > TAIL_MAX) return false;
+    if (jfile.len + c->jgtid.len + 64 + 20 + 20 + 10 > CDC__LINE_TAIL_MAX) return false;
     uint8_t *o = lt->text;
 #define TAIL_LIT(lit) (memcpy(o, lit, sizeof lit - 1), o += sizeof lit - 1)
     TAIL_LIT(",\"pos\":{\"file\":");
-    lt->file_at = (uint16_t)(o - lt->text);
-    lt->file_len = (uint16_t)jfile.len;
     memcpy(o, jfile.ptr, jfile.len);
     o += jfile.len;
     TAIL_LIT(",\"offset\":");
-    o += cdc__fmt_u64((char *)o, offset);
+    o += cdc__fmt_u64((char *)o, cdc_change_offset(c));
     TAIL_LIT(",\"row\":");
     lt->head_len = (uint16_t)(o - lt->text);
     TAIL_LIT("},\"gtid\":");
-    lt->gtid_at = (uint16_t)(o - lt->text);
-    lt->gtid_len = (uint16_t)c->jgtid.len;
     memcpy(o, c->jgtid.ptr, c->jgtid.len);
     o += c->jgtid.len;
     TAIL_LIT(",\"server_id\":");
-    o += cdc__fmt_u64((char *)o, server_id);
+    o += cdc__fmt_u64((char *)o, cdc_change_server_id(c));
     TAIL_LIT(",\"ts_ms\":");
     o += cdc__fmt_i64((char *)o, c->ts_ms);
     *o++ = '}';
 #undef TAIL_LIT
     lt->rest_len = (uint16_t)(o - lt->text - lt->head_len);
-    lt->offset = offset;
-    lt->server_id = server_id;
-    lt->ts_ms = c->ts_ms;
     return true;
 }
 
+/* The tail from c's cdc__line_tail, made at the event's first line, with
+ * the row number written between its two parts. */
 static int put_tail(const cdc_change *c, cdc__buf *out)
 {
-    cdc_bytes jfile = cdc__event_file_json(c->ev);
-    if (!jfile.len || !c->jgtid.len) return put_tail_slow(c, out);
-    line_tail *lt = &tail_cache;
-    /* the empty asm keeps the address in a register: the compiler would
-     * otherwise ask __tls_get_addr for it again after the calls below */
-    __asm__("" : "+r"(lt));
-    uint64_t offset = cdc_change_offset(c);
-    uint32_t server_id = cdc_change_server_id(c);
-    if (!lt->head_len || lt->offset != offset || lt->ts_ms != c->ts_ms || lt->server_id != server_id ||
-        lt->file_len != jfile.len || lt->gtid_len != c->jgtid.len ||
-        !same_text(lt->text + lt->file_at, jfile.ptr, jfile.len) ||
-        !same_text(lt->text + lt->gtid_at, c->jgtid.ptr, c->jgtid.len)) {
-        if (!tail_make(lt, c, jfile, offset, server_id)) {
-            lt->head_len = 0;
-            return put_tail_slow(c, out);
-        }
+    cdc__line_tail *lt = c->tail;
+    if (!lt || !c->jgtid.len) return put_tail_slow(c, out);
+    if (!lt->head_len) {
+        cdc_bytes jfile = cdc__event_file_json(c->ev);
+        if (!jfile.len || !tail_make(lt, c, jfile)) return put_tail_slow(c, out);
     }
-    size_t need = (size_t)lt->head_len + lt->rest_len + 20;
+    size_t head = lt->head_len, rest = lt->rest_len;
+    size_t need = head + rest + 20;
     if (out->cap - out->len < need && cdc__buf_reserve(out, need)) return CDC_ERR_NOMEM;
     uint8_t *o = out->data + out->len;
-    memcpy(o, lt->text, lt->head_len);
-    o += lt->head_len;
+    copy_part(o, lt->text, head);
+    o += head;
     o += cdc__fmt_u64((char *)o, c->row);
-    memcpy(o, lt->text + lt->head_len, lt->rest_len);
-    out->len = (size_t)(o + lt->rest_len - out->data);
+    copy_part(o, lt->text + head, rest);
+    out->len = (size_t)(o + rest - out->data);
     return CDC_OK;
+}
+
+/* The JSON of the table's database or name, from its jtext: one 16-byte
+ * copy when it is that short, as the keys are (at least 16 bytes of
+ * jtext follow either: the keys, then 16 bytes of padding), so up to 15
+ * bytes more are written to o. */
+static inline void copy_name(uint8_t *o, cdc_bytes name)
+{
+    if (name.len <= 16) memcpy(o, name.ptr, 16);
+    else memcpy(o, name.ptr, name.len);
 }
 
 int cdc__change_render_json(const cdc_change *c, cdc__buf *out, cdc__err *err)
@@ -506,18 +487,18 @@ int cdc__change_render_json(const cdc_change *c, cdc__buf *out, cdc__err *err)
 #define HEAD_NULL_AFTER "null,\"after\":"
         bool no_before = c->op != 'u' && c->op != 'd';
         size_t need = sizeof HEAD_OP - 1 + t->jdb.len + sizeof HEAD_TABLE - 1 + t->jname.len + sizeof HEAD_BEFORE -
-                      1 + sizeof HEAD_NULL_AFTER - 1;
+                      1 + sizeof HEAD_NULL_AFTER - 1 + 16 /* copy_name's slack */;
         if (out->cap - out->len < need && cdc__buf_reserve(out, need))
             return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory");
         uint8_t *o = out->data + out->len;
         memcpy(o, HEAD_OP, sizeof HEAD_OP - 1);
         o[7] = (uint8_t)c->op;
         o += sizeof HEAD_OP - 1;
-        cdc__copy_short(o, t->jdb.ptr, t->jdb.len);
+        copy_name(o, t->jdb);
         o += t->jdb.len;
         memcpy(o, HEAD_TABLE, sizeof HEAD_TABLE - 1);
         o += sizeof HEAD_TABLE - 1;
-        cdc__copy_short(o, t->jname.ptr, t->jname.len);
+        copy_name(o, t->jname);
         o += t->jname.len;
         memcpy(o, HEAD_BEFORE, sizeof HEAD_BEFORE - 1);
         o += sizeof HEAD_BEFORE - 1;

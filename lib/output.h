@@ -14,6 +14,21 @@
  * {"op","db","table","before","after","pos":{"file","offset","row"},
  *  "gtid","server_id","ts_ms"} in that order. */
 int cdc__change_render_json(const cdc_change *c, cdc__buf *out, cdc__err *err);
+
+/*
+ * The end of a change's line after its images,
+ *   ,"pos":{"file":F,"offset":O,"row":R},"gtid":G,"server_id":S,"ts_ms":T}
+ * is the same for every row of a rows event but R, so cdc__change_render_json
+ * makes it once per event into the decoder's cdc__line_tail (cdc_change's
+ * tail): `head` is the text up to the row number, `rest` the text after
+ * it. The decoder sets head_len to 0 (nothing made) for each rows event;
+ * a change without one has its tail written piece by piece.
+ */
+#define CDC__LINE_TAIL_MAX 320
+typedef struct cdc__line_tail {
+    uint16_t head_len, rest_len; /* head_len 0: not made for this event yet */
+    uint8_t text[CDC__LINE_TAIL_MAX]; /* head then rest */
+} cdc__line_tail;
 /* Appends a one-line JSON object describing any event (--events):
  * {"event":"QUERY","type":2,"pos":{"file","offset"},"server_id":..,"ts":..,
  *  "size":..,"log_pos":..[,"inner":true][,"unknown":true][,"gtid":".."]}. */

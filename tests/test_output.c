@@ -192,10 +192,11 @@ static char *golden_07(const char *name)
 }
 
 /*
- * The tail of a line (pos, gtid, server_id, ts_ms) is made once per event
- * and kept per thread (output.c): two decoders of different files fed by
- * turns in one thread each print their own tails, and a file name too
- * long for the cache takes the piece-by-piece road with the same text.
+ * The tail of a line (pos, gtid, server_id, ts_ms) is made once per rows
+ * event and kept by the decoder (output.h cdc__line_tail): two decoders
+ * of different files fed by turns in one thread each print their own
+ * tails, and a file name too long for it takes the piece-by-piece road
+ * with the same text.
  */
 static void test_tail_per_event(void **state)
 {
@@ -253,9 +254,9 @@ static void test_tail_per_event(void **state)
 
 /*
  * Two decoders of the same file fed by turns in one thread, named alike
- * but for one byte: every number of their tails is the same, so only
- * the comparison of the file's JSON (output.c same_text, by overlapping
- * 8-byte loads up to 32 bytes) tells the cached tail from the one due.
+ * but for one byte: every number of their tails is the same, so a tail
+ * kept anywhere but with its own decoder (a cache per thread keyed by
+ * those numbers) would print the other's file name.
  */
 static void test_tail_same_length_names(void **state)
 {

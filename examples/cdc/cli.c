@@ -221,7 +221,7 @@ int cli_buf_printf(cli_buf *b, const char *fmt, ...)
 #define RENDER_INTO(b, call)                                                        \
     do {                                                                           \
         size_t need = 0;                                                           \
-        if (cli_buf_reserve((b), 256)) return CDC_ERR_NOMEM;                      \
+        if ((b)->cap - (b)->len < 256 && cli_buf_reserve((b), 256)) return CDC_ERR_NOMEM; \
         for (;;) {                                                                 \
             char *buf = (b)->p + (b)->len;                                         \
             size_t cap = (b)->cap - (b)->len;                                      \

@@ -149,7 +149,8 @@ static int on_query(const cdc_query *q, void *ud)
 static int on_change(const cdc_change *c, void *ud)
 {
     dump_ctx *x = ud;
-    if (cdc_change_offset(c) < x->start) return 0;
+    /* without --start-position (0), no call per row to ask */
+    if (x->start && cdc_change_offset(c) < x->start) return 0;
     if (x->dz) return print_records(x, cdc_debezium_change(x->dz, c, CDC_DEBEZIUM_SNAPSHOT_FALSE));
     int rc = cli_change_json(&x->out, c); /* rendered in place; appends nothing on failure */
     if (rc) {
