@@ -887,21 +887,22 @@ __attribute__((target(AVX512_TARGET))) static int render_avx512(cdc__buf *out, c
     const __m512i t_low1 = _mm512_broadcast_i32x4(_mm_load_si128((const __m128i *)(const void *)u8_tables[1]));
     const __m512i t_high2 = _mm512_broadcast_i32x4(_mm_load_si128((const __m128i *)(const void *)u8_tables[2]));
     __m512i prev = _mm512_setzero_si512(), err = _mm512_setzero_si512();
-    /* open: the block before has non-ASCII bytes among its last 3 (a
-     * sequence may run on into this block) */
-    bool open = false;
+    /* hi: the non-ASCII bytes of the block (of the last one after the
+     * loop, for a text ending inside a sequence) */
+    __mmask64 hi = 0;
     size_t i = 0;
     while (i < len) {
         const uint8_t *p = s + i;
         size_t rest = len - i, nb = rest < 64 ? rest : 64;
         __mmask64 m = _bzhi_u64(~UINT64_C(0), (unsigned)nb); /* all ones when nb is 64 */
         __m512i x = _mm512_maskz_loadu_epi8(m, p);
-        __mmask64 hi = _mm512_movepi8_mask(x);
-        if (hi | open) {
-            /* a cut sequence in a short last block meets its zeros */
-            err = _mm512_or_si512(err, utf8_block_errors64(x, prev, t_high1, t_low1, t_high2));
-            open = (hi >> 61) != 0;
-        }
+        hi = _mm512_movepi8_mask(x);
+        /* Every block is looked up, ASCII or not: a branch on its
+         * non-ASCII bytes (and a sequence running on from the block
+         * before) was mispredicted on the short ASCII tails of accented
+         * text, at more cost than the lookups. A cut sequence in a short
+         * last block meets its zeros. */
+        err = _mm512_or_si512(err, utf8_block_errors64(x, prev, t_high1, t_low1, t_high2));
         prev = x;
         __mmask64 ctl = _mm512_mask_cmple_epu8_mask(m, x, _mm512_set1_epi8(0x1f));
         __mmask64 esc = ctl | _mm512_mask_cmpeq_epi8_mask(m, x, _mm512_set1_epi8('"')) |
@@ -942,23 +943,29 @@ __attribute__((target(AVX512_TARGET))) static int render_avx512(cdc__buf *out, c
             i += nb;
             continue;
         }
+        /* Both halves, without a branch on whether a half has escapes
+         * or is there: a half without escapes is expanded by an all-ones
+         * mask (a plain copy), the second half of a block of 32 bytes or
+         * fewer stores nothing. The branches were mispredicted on the
+         * quote-dense JSON documents, whose short tails vary. */
         const __m512i bs = _mm512_set1_epi8('\\');
-        for (size_t h = 0; h < nb; h += 32) {
-            uint32_t e = (uint32_t)(esc >> h);
-            size_t n = (nb - h < 32 ? nb - h : 32) + (size_t)_mm_popcnt_u32(e);
-            __m512i v = h ? _mm512_shuffle_i64x2(y, y, 0xee) : y; /* the half in bytes 0..31 */
-            if (e) {
-                uint64_t keep = _pext_u64(UINT64_C(0xaaaaaaaaaaaaaaaa),
-                                          _pdep_u64(e, UINT64_C(0x5555555555555555)) | UINT64_C(0xaaaaaaaaaaaaaaaa));
-                v = _mm512_mask_expand_epi8(bs, keep, v);
-            }
-            _mm512_mask_storeu_epi8(o, _bzhi_u64(~UINT64_C(0), (unsigned)n), v);
-            o += n;
-        }
+        uint32_t e0 = (uint32_t)esc, e1 = (uint32_t)(esc >> 32);
+        size_t n0 = (nb < 32 ? nb : 32) + (size_t)_mm_popcnt_u32(e0);
+        size_t n1 = (nb > 32 ? nb - 32 : 0) + (size_t)_mm_popcnt_u32(e1);
+        uint64_t keep0 = _pext_u64(UINT64_C(0xaaaaaaaaaaaaaaaa),
+                                   _pdep_u64(e0, UINT64_C(0x5555555555555555)) | UINT64_C(0xaaaaaaaaaaaaaaaa));
+        uint64_t keep1 = _pext_u64(UINT64_C(0xaaaaaaaaaaaaaaaa),
+                                   _pdep_u64(e1, UINT64_C(0x5555555555555555)) | UINT64_C(0xaaaaaaaaaaaaaaaa));
+        __m512i v0 = _mm512_mask_expand_epi8(bs, keep0, y);
+        __m512i v1 = _mm512_mask_expand_epi8(bs, keep1, _mm512_shuffle_i64x2(y, y, 0xee)); /* bytes 32..63 */
+        _mm512_mask_storeu_epi8(o, _bzhi_u64(~UINT64_C(0), (unsigned)n0), v0);
+        _mm512_mask_storeu_epi8(o + n0, _bzhi_u64(~UINT64_C(0), (unsigned)n1), v1);
+        o += n0 + n1;
         i += nb;
     }
-    /* a text ending inside a sequence */
-    bool cut = open && (s[len - 1] >= 0xc0 || (len >= 2 && s[len - 2] >= 0xe0) || (len >= 3 && s[len - 3] >= 0xf0));
+    /* a whole last block ending inside a sequence (a short one has met
+     * its zeros) */
+    bool cut = (hi >> 61) != 0 && (s[len - 1] >= 0xc0 || (len >= 2 && s[len - 2] >= 0xe0) || (len >= 3 && s[len - 3] >= 0xf0));
     if (_mm512_test_epi8_mask(err, err) || cut) {
         out->len = start;
         return CDC_ERR_CHARSET;
