@@ -55,6 +55,11 @@ enum {
     CELL_I8,    /* TINYINT */
     CELL_U8,    /* TINYINT UNSIGNED, 1-byte ENUM and SET, BIT(1..8) */
     CELL_STR1, CELL_STR2, CELL_STR4, /* PLAN_LENPREF of 1, 2, 4 length bytes */
+    CELL_DEC2,  /* PLAN_DECIMAL of two digit groups in at most 8 bytes: DECIMAL(10,2) */
+    /* PLAN_DATETIME2 and PLAN_TIMESTAMP2 of 0..3 fraction bytes: shifts
+     * and the fraction's multiplier are constants */
+    CELL_DT0, CELL_DT1, CELL_DT2, CELL_DT3,
+    CELL_TS0, CELL_TS1, CELL_TS2, CELL_TS3,
 };
 typedef struct cdc__col_plan {
     uint8_t op;       /* PLAN_* */
