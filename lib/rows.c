@@ -651,7 +651,7 @@ static inline __attribute__((always_inline)) void pending_cell(const cdc__col_pl
                                                                size_t avail, cdc_cell *cell)
 {
     size_t used;
-    (void)plan_cell(pl, pl->op, p, avail, NULL, cell, &used);
+    (void)plan_cell(pl, pl->cop, p, avail, NULL, cell, &used);
 }
 
 static inline __attribute__((always_inline)) void one_cell(const struct cdc_table *t, const cdc_value *vals,
@@ -772,7 +772,7 @@ image_loop(const struct cdc_table *t, size_t n, const cdc__col_plan *plan, const
                 return rc;
             }
             if (cells) cdc__value_cell(v, &cells[i]);
-        } else if (cells && lazy && plan_cell(pl, pl->op, p, avail, v, &cells[i], &used)) {
+        } else if (cells && lazy && plan_cell(pl, pl->cop, p, avail, v, &cells[i], &used)) {
             present[i] = CDC__PRESENT_PENDING;
         } else if (!cells && lazy && plan_skip(pl, p, avail, v, &used)) {
             present[i] = CDC__PRESENT_PENDING;
@@ -800,7 +800,7 @@ image_loop_dense(const struct cdc_table *t, size_t n, const cdc__col_plan *plan,
     for (size_t i = 0; i < n; i++) {
         size_t used = 0;
         present[i] = 1;
-        if (cells && lazy && plan_cell(&plan[i], plan[i].op, p, avail, &vals[i], &cells[i], &used)) {
+        if (cells && lazy && plan_cell(&plan[i], plan[i].cop, p, avail, &vals[i], &cells[i], &used)) {
             present[i] = CDC__PRESENT_PENDING;
         } else if (!cells && lazy && plan_skip(&plan[i], p, avail, &vals[i], &used)) {
             present[i] = CDC__PRESENT_PENDING;
@@ -845,7 +845,7 @@ static inline __attribute__((always_inline)) int image_loop_dense_cells(const st
     const uint8_t *p = cdc__rd_ptr(r), *end = r->p + r->len;
     for (size_t i = 0; i < n; i++) {
         size_t avail = (size_t)(end - p), used;
-        if (plan_cell(&plan[i], plan[i].op, p, avail, &vals[i], &cells[i], &used)) {
+        if (plan_cell(&plan[i], plan[i].cop, p, avail, &vals[i], &cells[i], &used)) {
             present[i] = CDC__PRESENT_PENDING;
         } else {
             present[i] = 1;
