@@ -114,6 +114,11 @@ static uint8_t cell_op(const cdc__col_plan *pl)
         if (pl->width == 1) return CELL_U8;
         break;
     case PLAN_DOUBLE: return CELL_RAW8; /* the cell's v.d is the value's bits */
+    case PLAN_DECIMAL:
+        if (pl->dec.n == 2 && pl->width <= 8) return CELL_DEC2;
+        break;
+    case PLAN_DATETIME2: return (uint8_t)(CELL_DT0 + (pl->width - 5)); /* width 5..8 */
+    case PLAN_TIMESTAMP2: return (uint8_t)(CELL_TS0 + (pl->width - 4)); /* width 4..7 */
     case PLAN_LENPREF:
         switch (pl->width) {
         case 1: return CELL_STR1;
@@ -470,6 +475,58 @@ static inline __attribute__((always_inline)) bool str_cell(const uint8_t *p, siz
     return true;
 }
 
+/* The cell of a DATETIME2 of w = 5 + fb bytes at p (w a constant where
+ * the caller can make it one). */
+static inline __attribute__((always_inline)) void datetime2_cell(const uint8_t *p, size_t w, size_t avail,
+                                                                 cdc_cell *cell)
+{
+    size_t fb = w - 5;
+    uint64_t x = load_be(p, w, avail);
+    int64_t intpart = (int64_t)(x >> (8 * fb)) - 0x8000000000LL;
+    if (intpart >= 0) { /* every valid DATETIME: its fields straight from the bits */
+        uint32_t usec = cdc__frac_usec_raw((uint32_t)(x & ((UINT64_C(1) << (8 * fb)) - 1)), fb);
+        uint64_t ymd = (uint64_t)intpart >> 17, ym = ymd >> 5;
+        uint32_t hms = (uint32_t)intpart & 0x1ffff;
+        cell->v.tm.year = (int16_t)(ym / 13);
+        cell->v.tm.month = (uint8_t)(ym % 13);
+        cell->v.tm.day = (uint8_t)(ymd & 31);
+        cell->v.tm.hour = (uint16_t)(hms >> 12);
+        cell->v.tm.minute = (uint8_t)((hms >> 6) & 63);
+        cell->v.tm.second = (uint8_t)(hms & 63);
+        cell->usec = usec;
+        if (!intpart && !usec) cell->flags |= CDC_CELL_ZERO_DATE;
+        return;
+    }
+    cdc__temporal tm; /* the sign bit clear: what cdc__datetime2_unpack makes of it */
+    cdc__datetime2_unpack_be(x, fb, &tm);
+    cell_tm(&tm, cell);
+    if (tm_is_zero(&tm)) cell->flags |= CDC_CELL_ZERO_DATE;
+}
+
+/* The cell of a TIMESTAMP2 of w = 4 + fb bytes at p. */
+static inline __attribute__((always_inline)) void timestamp2_cell(const uint8_t *p, size_t w, size_t avail,
+                                                                  cdc_cell *cell)
+{
+    int64_t sec;
+    uint32_t usec;
+    timestamp2_load(p, w, avail, &sec, &usec);
+    cell_ts(sec, usec, !sec && !usec, cell);
+}
+
+/* cdc__decimal_groups_to_i64_be for two digit groups (dec.n == 2): the
+ * same value and the same checks without the loop over the groups. */
+static inline __attribute__((always_inline)) bool dec2_be(uint64_t u, const cdc__decimal_groups *g, int64_t *unscaled)
+{
+    uint64_t flip = (u >> 63) ? 0 : ~UINT64_C(0); /* negative: digits stored inverted */
+    u ^= flip ^ (UINT64_C(1) << 63);               /* the sign bit is not a digit bit */
+    unsigned b0 = 8u * g->nb[0], b1 = 8u * g->nb[1]; /* each <= 32 */
+    uint32_t hi = (uint32_t)(u >> (64 - b0)), lo = (uint32_t)((u << b0) >> (64 - b1));
+    if (hi >= g->limit[0] || lo >= g->limit[1]) return false;
+    uint64_t acc = (uint64_t)hi * g->limit[1] + lo;
+    *unscaled = flip ? -(int64_t)acc : (int64_t)acc;
+    return true;
+}
+
 /* A value's cell straight from its bytes, through the plan: what
  * plan_decode and then cdc__value_cell would give. Also measures the value
  * as plan_skip does and, when v is not NULL, leaves v pending (the cells
@@ -505,6 +562,20 @@ static inline __attribute__((always_inline)) bool plan_cell(const cdc__col_plan 
     case CELL_STR4:
         if (!str_cell(p, 4, cdc__le32(p), avail, cell, &w)) return false;
         break;
+    case CELL_DEC2:
+        if (!(avail >= 8 ? dec2_be(be64(p), &pl->dec, &cell->v.i) : cdc__decimal_groups_to_i64(p, &pl->dec, &cell->v.i)))
+            return false;
+        break;
+    /* w is the constant each of these names, so the compiler folds the
+     * shifts and the fraction's multiplier */
+    case CELL_DT0: datetime2_cell(p, 5, avail, cell); break;
+    case CELL_DT1: datetime2_cell(p, 6, avail, cell); break;
+    case CELL_DT2: datetime2_cell(p, 7, avail, cell); break;
+    case CELL_DT3: datetime2_cell(p, 8, avail, cell); break;
+    case CELL_TS0: timestamp2_cell(p, 4, avail, cell); break;
+    case CELL_TS1: timestamp2_cell(p, 5, avail, cell); break;
+    case CELL_TS2: timestamp2_cell(p, 6, avail, cell); break;
+    case CELL_TS3: timestamp2_cell(p, 7, avail, cell); break;
     case PLAN_INT: {
         unsigned shift = (unsigned)(64 - 8 * w);
         uint64_t u = load_le(p, w, avail);
@@ -539,30 +610,7 @@ static inline __attribute__((always_inline)) bool plan_cell(const cdc__col_plan 
                                    : cdc__decimal_groups_to_i64(p, &pl->dec, &cell->v.i)))
             return false;
         break;
-    case PLAN_DATETIME2: {
-        size_t fb = w - 5;
-        uint64_t x = load_be(p, w, avail);
-        int64_t intpart = (int64_t)(x >> (8 * fb)) - 0x8000000000LL;
-        if (intpart >= 0) { /* every valid DATETIME: its fields straight from the bits */
-            uint32_t usec = cdc__frac_usec_raw((uint32_t)(x & ((UINT64_C(1) << (8 * fb)) - 1)), fb);
-            uint64_t ymd = (uint64_t)intpart >> 17, ym = ymd >> 5;
-            uint32_t hms = (uint32_t)intpart & 0x1ffff;
-            cell->v.tm.year = (int16_t)(ym / 13);
-            cell->v.tm.month = (uint8_t)(ym % 13);
-            cell->v.tm.day = (uint8_t)(ymd & 31);
-            cell->v.tm.hour = (uint16_t)(hms >> 12);
-            cell->v.tm.minute = (uint8_t)((hms >> 6) & 63);
-            cell->v.tm.second = (uint8_t)(hms & 63);
-            cell->usec = usec;
-            if (!intpart && !usec) cell->flags |= CDC_CELL_ZERO_DATE;
-            break;
-        }
-        cdc__temporal tm; /* the sign bit clear: what cdc__datetime2_unpack makes of it */
-        cdc__datetime2_unpack_be(x, fb, &tm);
-        cell_tm(&tm, cell);
-        if (tm_is_zero(&tm)) cell->flags |= CDC_CELL_ZERO_DATE;
-        break;
-    }
+    case PLAN_DATETIME2: datetime2_cell(p, w, avail, cell); break;
     case PLAN_DATE: {
         cdc__temporal tm;
         cdc__date_unpack(cdc__le24(p), &tm);
@@ -576,13 +624,7 @@ static inline __attribute__((always_inline)) bool plan_cell(const cdc__col_plan 
         cell_tm(&tm, cell);
         break;
     }
-    case PLAN_TIMESTAMP2: {
-        int64_t sec;
-        uint32_t usec;
-        timestamp2_load(p, w, avail, &sec, &usec);
-        cell_ts(sec, usec, !sec && !usec, cell);
-        break;
-    }
+    case PLAN_TIMESTAMP2: timestamp2_cell(p, w, avail, cell); break;
     case PLAN_YEAR: cell->v.i = p[0] ? 1900 + p[0] : 0; break;
     case PLAN_SLOW: return false;
     default: __builtin_unreachable(); /* op is a PLAN_* (cdc__col_plan_make): no range check before the jump */
@@ -609,7 +651,7 @@ static inline __attribute__((always_inline)) void pending_cell(const cdc__col_pl
                                                                size_t avail, cdc_cell *cell)
 {
     size_t used;
-    (void)plan_cell(pl, pl->op, p, avail, NULL, cell, &used);
+    (void)plan_cell(pl, pl->cop, p, avail, NULL, cell, &used);
 }
 
 static inline __attribute__((always_inline)) void one_cell(const struct cdc_table *t, const cdc_value *vals,
@@ -730,7 +772,7 @@ image_loop(const struct cdc_table *t, size_t n, const cdc__col_plan *plan, const
                 return rc;
             }
             if (cells) cdc__value_cell(v, &cells[i]);
-        } else if (cells && lazy && plan_cell(pl, pl->op, p, avail, v, &cells[i], &used)) {
+        } else if (cells && lazy && plan_cell(pl, pl->cop, p, avail, v, &cells[i], &used)) {
             present[i] = CDC__PRESENT_PENDING;
         } else if (!cells && lazy && plan_skip(pl, p, avail, v, &used)) {
             present[i] = CDC__PRESENT_PENDING;
@@ -758,7 +800,7 @@ image_loop_dense(const struct cdc_table *t, size_t n, const cdc__col_plan *plan,
     for (size_t i = 0; i < n; i++) {
         size_t used = 0;
         present[i] = 1;
-        if (cells && lazy && plan_cell(&plan[i], plan[i].op, p, avail, &vals[i], &cells[i], &used)) {
+        if (cells && lazy && plan_cell(&plan[i], plan[i].cop, p, avail, &vals[i], &cells[i], &used)) {
             present[i] = CDC__PRESENT_PENDING;
         } else if (!cells && lazy && plan_skip(&plan[i], p, avail, &vals[i], &used)) {
             present[i] = CDC__PRESENT_PENDING;
@@ -803,7 +845,7 @@ static inline __attribute__((always_inline)) int image_loop_dense_cells(const st
     const uint8_t *p = cdc__rd_ptr(r), *end = r->p + r->len;
     for (size_t i = 0; i < n; i++) {
         size_t avail = (size_t)(end - p), used;
-        if (plan_cell(&plan[i], plan[i].op, p, avail, &vals[i], &cells[i], &used)) {
+        if (plan_cell(&plan[i], plan[i].cop, p, avail, &vals[i], &cells[i], &used)) {
             present[i] = CDC__PRESENT_PENDING;
         } else {
             present[i] = 1;

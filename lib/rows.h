@@ -47,19 +47,24 @@ int cdc__rows_parse(const cdc__fde *f, int type, const uint8_t *body, size_t len
 enum {
     PLAN_SLOW, PLAN_INT, PLAN_UINT, PLAN_LE_UINT, PLAN_BE_UINT, PLAN_FLOAT, PLAN_DOUBLE,
     PLAN_LENPREF, PLAN_DECIMAL, PLAN_DATE, PLAN_TIME2, PLAN_DATETIME2, PLAN_TIMESTAMP2, PLAN_YEAR,
-    /* cop only (cdc__rows_image_cells_only): a PLAN_* of one width, read
-     * by a load of exactly that width, without the generic op's shifts
-     * and its check for 8 bytes of input */
+    /* cop only (every road that makes cells): a PLAN_* of one width,
+     * read by a load of exactly that width, without the generic op's
+     * shifts and its check for 8 bytes of input */
     CELL_RAW8,  /* 8 bytes as they are: BIGINT (signed or not), DOUBLE */
     CELL_I32, CELL_U32, CELL_I16, CELL_U16,
     CELL_I8,    /* TINYINT */
     CELL_U8,    /* TINYINT UNSIGNED, 1-byte ENUM and SET, BIT(1..8) */
     CELL_STR1, CELL_STR2, CELL_STR4, /* PLAN_LENPREF of 1, 2, 4 length bytes */
+    CELL_DEC2,  /* PLAN_DECIMAL of two digit groups in at most 8 bytes: DECIMAL(10,2) */
+    /* PLAN_DATETIME2 and PLAN_TIMESTAMP2 of 0..3 fraction bytes: shifts
+     * and the fraction's multiplier are constants */
+    CELL_DT0, CELL_DT1, CELL_DT2, CELL_DT3,
+    CELL_TS0, CELL_TS1, CELL_TS2, CELL_TS3,
 };
 typedef struct cdc__col_plan {
     uint8_t op;       /* PLAN_* */
     uint8_t cop;      /* op, or the CELL_* that reads the same bytes, for
-                       * cdc__rows_image_cells_only */
+                       * the roads that make cells */
     uint8_t width;    /* bytes of a fixed-width value; length bytes of PLAN_LENPREF */
     uint8_t kind;     /* CDC_K_* the value gets */
     uint8_t fsp;      /* temporal precision */
@@ -170,8 +175,8 @@ void cdc__value_cell(const cdc_value *v, cdc_cell *cell);
  * test_rowplan, which compares it with cdc__value_cell of the decoded
  * value. */
 bool cdc__rows_plan_cell(const cdc__col_plan *pl, const uint8_t *p, size_t avail, cdc_cell *cell, size_t *used);
-/* cdc__rows_plan_cell through the column's cop, as
- * cdc__rows_image_cells_only reads it: test_rowplan checks that it gives
+/* cdc__rows_plan_cell through the column's cop, as the roads that make
+ * cells read it: test_rowplan checks that it gives
  * the same cell and refuses the same inputs. */
 bool cdc__rows_plan_cell_only(const cdc__col_plan *pl, const uint8_t *p, size_t avail, cdc_cell *cell,
                               size_t *used);
