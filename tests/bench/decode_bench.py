@@ -4,6 +4,7 @@ own binlog tool, on one mixed-type binlog file. A benchmark, not a test.
 
 usage: decode_bench.py BUILD_DIR [--mb N] [--runs N] [--repeat N] [--file BINLOG]
                        [--slice-mb N] [--no-callgrind] [--peers LIST]
+                       [--page-cache reread|as-is]
 
 The binlog: a MariaDB 10.11 table of BIGINT, VARCHAR utf8mb4,
 DECIMAL(10,2), INT, DOUBLE, ENUM, TEXT, DATETIME(6), TIMESTAMP(3), BIT(8)
@@ -36,6 +37,10 @@ run of bench_decode and of cdc dump on the same workload written at
 --slice-mb MB (default 8; or --slice-file) gives instructions per row,
 the stable figure on a shared VM. --peers takes ';'-separated commands
 (the file is appended), e.g. another build's cdc dump to compare.
+--page-cache: reread (default) drops the file from the page cache and
+reads it back before the runs, so that it is cached as a file just read
+from disk is; as-is leaves it as it is (on these VMs a file cached hours
+before cost every reader's read() up to 3x the kernel CPU).
 """
 import argparse
 import os
@@ -193,6 +198,9 @@ def main():
     ap.add_argument("--slice-file")
     ap.add_argument("--no-callgrind", action="store_true")
     ap.add_argument("--peers", default="mariadb-binlog -v;mariadb-binlog --base64-output=decode-rows -vv")
+    ap.add_argument("--page-cache", choices=("reread", "as-is"), default="reread",
+                    help="reread (default): drop the file from the page cache and read it back first; "
+                         "as-is: only read it")
     a = ap.parse_args()
     bench = os.path.join(a.build, "tests", "bench", "bench_decode")
     cdc = os.path.join(a.build, "examples", "cdc", "cdc")
@@ -204,6 +212,18 @@ def main():
     for p in a.peers.split(";"):
         if p.strip():
             readers.append((p.strip(), p.split() + [path]))
+    # The page cache's state changes every reader's cost of read(): on this
+    # project's VMs a file cached hours before took the kernel 31 ms of CPU
+    # to copy out (dd, 256 KiB reads), the same file dropped and read back
+    # 11 ms (fresh copies 13 ms; docs/performance.md, session 10), likely
+    # the host's backing of old guest pages. reread gives every run the
+    # state of a file just read from disk.
+    if a.page_cache == "reread":
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
     subprocess.run(["cat", path], stdout=subprocess.DEVNULL)  # page cache
     times = {name: [] for name, _ in readers}
     cpus = {name: [] for name, _ in readers}
@@ -220,8 +240,8 @@ def main():
             m = re.search(r"rows (\d+)", out)
             if m:
                 rows = int(m.group(1))
-    print("file %s: %.1f MB, %s row changes; %d runs each of %d readings, interleaved; median times per reading" %
-          (path, size / 1e6, rows, a.runs, a.repeat))
+    print("file %s: %.1f MB, %s row changes (page cache: %s); %d runs each of %d readings, interleaved; "
+          "median times per reading" % (path, size / 1e6, rows, a.page_cache, a.runs, a.repeat))
     print("| reader | median wall s | MB/s | rows/s | median CPU s | MB/s of CPU | peak RSS MB | vs typed (CPU) |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     base = statistics.median(cpus[readers[0][0]])
