@@ -84,6 +84,8 @@ typedef struct cdc__delivery {
     bool at_file_start;       /* the dump is at the start of a file */
     uint64_t pl_end;          /* end of the TRANSACTION_PAYLOAD being delivered */
     int64_t next_ts_ms;       /* commit time from the GTID event ahead of a transaction */
+    int64_t lag_ts_ms;        /* the commit time CDC_METRIC_LAG_MS was last taken from */
+    unsigned lag_rows;        /* row changes of that commit time since (delivery.c, row_lag) */
     int64_t last_ck_ms;
     bool ck_pending;          /* a checkpoint is owed to the host */
 

@@ -144,6 +144,34 @@ static int count_publish(const cdc_position *p, void *ud)
     return CDC_OK;
 }
 
+/* The metrics stream.c keeps, as the delivery sets them: row changes,
+ * the lag's updates, and the most row changes delivered between two of
+ * them (delivery.c retakes the lag at most every 64 rows of one commit
+ * time). */
+static struct {
+    size_t rows, lag_sets, since_lag, most_since_lag;
+} metrics;
+
+static void count_metric_add(cdc_metric m, uint64_t v, void *ud)
+{
+    (void)ud;
+    if (m != CDC_METRIC_ROWS) return;
+    metrics.rows += v;
+    metrics.since_lag += v;
+}
+
+static void count_metric_set(cdc_metric m, uint64_t v, void *ud)
+{
+    (void)ud;
+    (void)v;
+    if (m != CDC_METRIC_LAG_MS) return;
+    metrics.lag_sets++;
+    /* the rows counted since the last update, the one that asks for this
+     * one included when it is a row's */
+    if (metrics.since_lag > metrics.most_since_lag) metrics.most_since_lag = metrics.since_lag;
+    metrics.since_lag = 0;
+}
+
 /* Column names the way stream.c fetches them, without a server: c1..cN
  * put in the schema cache. */
 static void supply_names(cdc__schema *sc, const cdc__delivery *dv)
@@ -197,7 +225,9 @@ static void do_run(const drive *dr, run *r)
     cdc__schema_init(&sc, &test_alloc);
     cdc__delivery dv;
     cdc__delivery_init(&dv, &test_alloc, &f, &sc, &err);
-    dv.hooks = (cdc__delivery_hooks){.publish = count_publish};
+    dv.hooks = (cdc__delivery_hooks){.publish = count_publish, .metric_add = count_metric_add,
+                                     .metric_set = count_metric_set};
+    memset(&metrics, 0, sizeof metrics);
     dv.host = (cdc__delivery_host){h_change, &r->h, h_begin, h_commit, &r->h, &r->h, h_ddl, &r->h,
                                    h_checkpoint, &r->h};
     dv.checkpoint_ms = 0;
@@ -369,6 +399,31 @@ static void test_every_row_once_uninterrupted(void **state)
         assert_true(r.h.commits > 0);
         run_free(&r);
     }
+}
+
+/* CDC_METRIC_LAG_MS is a wall-clock read: taken for the first row of
+ * every commit time and at every commit, but within one commit time at
+ * most every 64 row changes, not for each (a tenth of cdc stream's CPU). */
+static void test_lag_taken_every_64_rows_of_a_commit_time(void **state)
+{
+    (void)state;
+    const char *const files[] = {MDEV6020, PAYLOAD, NAMED, COMPRESSED};
+    size_t all_rows = 0, all_sets = 0, all_commits = 0;
+    for (size_t i = 0; i < 4; i++) {
+        drive d = {.rel = files[i]};
+        run r;
+        do_run(&d, &r);
+        assert_int_equal(metrics.rows, r.h.changes);
+        assert_true(metrics.lag_sets >= r.h.commits); /* every commit */
+        assert_true(metrics.most_since_lag <= 64);
+        all_rows += metrics.rows;
+        all_sets += metrics.lag_sets;
+        all_commits += r.h.commits;
+        run_free(&r);
+    }
+    /* once per row change and commit would be rows + commits */
+    printf("lag taken %zu times for %zu row changes and %zu commits\n", all_sets, all_rows, all_commits);
+    assert_true(all_sets + 1000 < all_rows + all_commits);
 }
 
 static void test_disconnects_deliver_each_callback_once(void **state)
@@ -633,6 +688,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_row_once_uninterrupted),
+        cmocka_unit_test(test_lag_taken_every_64_rows_of_a_commit_time),
         cmocka_unit_test(test_disconnects_deliver_each_callback_once),
         cmocka_unit_test(test_pauses_deliver_each_callback_once),
         cmocka_unit_test(test_pauses_and_disconnects_together),

@@ -342,7 +342,11 @@ typedef enum cdc_metric {
     CDC_METRIC_TRANSACTIONS = 2, /* commits delivered */
     CDC_METRIC_BYTES = 3,        /* bytes read from the server */
     CDC_METRIC_RECONNECTS = 4,   /* successful reconnects */
-    CDC_METRIC_LAG_MS = 5,       /* now minus the commit time of the last event, ms */
+    CDC_METRIC_LAG_MS = 5,       /* now minus the commit time of the last event, ms:
+                                  * taken at each commit, at the first row change
+                                  * of each commit time and then every 64 row
+                                  * changes of it (the wall clock is not read for
+                                  * every row); 0 after a heartbeat */
     CDC_METRIC_HEARTBEATS = 6,   /* heartbeats received */
     CDC_METRIC_OFFSET = 7,       /* offset of the current position in its file */
     CDC_METRIC_SNAPSHOT_ROWS = 8, /* snapshot rows delivered */
