@@ -143,14 +143,12 @@ static int write_out(stream_ctx *x, const cli_buf *b)
     return b->len ? write_all(x, (const uint8_t *)b->p, b->len) : 0;
 }
 
-/* Adds a finished line to the transaction's lines, writing them out
+/* Ends the line at the end of the transaction's lines, writing them out
  * once they pass the limit. */
-static int emit(stream_ctx *x)
+static int line_done(stream_ctx *x)
 {
     x->emitted++;
-    if (cli_buf_append(&x->line, "\n", 1) || cli_buf_append(&x->txn, x->line.p, x->line.len))
-        return CDC_ERR_NOMEM;
-    cli_buf_reset(&x->line);
+    if (cli_buf_append(&x->txn, "\n", 1)) return CDC_ERR_NOMEM;
     if (x->txn.len >= SPILL_BYTES) {
         x->spilled = true;
         int rc = write_out(x, &x->txn);
@@ -158,6 +156,23 @@ static int emit(stream_ctx *x)
         x->txn.len = 0;
     }
     return 0;
+}
+
+/* Adds the line put together in x->line to the transaction's lines. */
+static int emit(stream_ctx *x)
+{
+    if (cli_buf_append(&x->txn, x->line.p, x->line.len)) return CDC_ERR_NOMEM;
+    cli_buf_reset(&x->line);
+    return line_done(x);
+}
+
+/* A row change's JSON line, rendered in place at the end of the
+ * transaction's lines (cli_change_json appends nothing on failure): no
+ * copy through x->line, which was 6% of cdc stream's CPU. */
+static int emit_change(stream_ctx *x, const cdc_change *c)
+{
+    int rc = cli_change_json(&x->txn, c);
+    return rc ? rc : line_done(x);
 }
 
 /* One {"topic","key","value"} line per record the renderer holds (the
@@ -360,9 +375,7 @@ static int on_change(const cdc_change *c, void *ud)
 {
     stream_ctx *x = ud;
     if (x->dz) return emit_records(x, cdc_debezium_change(x->dz, c, CDC_DEBEZIUM_SNAPSHOT_FALSE));
-    cli_buf_reset(&x->line);
-    int rc = cli_change_json(&x->line, c);
-    return rc ? rc : emit(x);
+    return emit_change(x, c);
 }
 
 static int on_snapshot_row(const cdc_change *c, void *ud)
@@ -383,9 +396,7 @@ static int on_incremental_row(const cdc_change *c, void *ud)
     stream_ctx *x = ud;
     x->incr_lines = true;
     if (x->dz) return emit_records(x, cdc_debezium_change(x->dz, c, CDC_DEBEZIUM_SNAPSHOT_INCREMENTAL));
-    cli_buf_reset(&x->line);
-    int rc = cli_change_json(&x->line, c);
-    return rc ? rc : emit(x);
+    return emit_change(x, c);
 }
 
 static int on_ddl(const cdc_query *q, const cdc_position *pos, void *ud)
