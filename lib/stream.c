@@ -33,7 +33,16 @@ void cdc__stream_log(cdc_stream *s, int level, int code, const char *fmt, ...)
     s->log_cb(level, code, msg, s->log_ud);
 }
 
-static void metric_add(cdc_metric m, uint64_t v, void *ud) { atomic_fetch_add(&((cdc_stream *)ud)->m[m], v); }
+/* Every metric but CDC_METRIC_SNAPSHOT_ROWS (added to by the snapshot's
+ * workers through rows_metric, atomically) has one writer, the thread in
+ * cdc_stream_run: a plain load and store, each atomic for the readers of
+ * cdc_stream_metric, with no locked read-modify-write. The locked add per
+ * row, event and packet was 1.8% of cdc stream's CPU. */
+static void metric_add(cdc_metric m, uint64_t v, void *ud)
+{
+    _Atomic uint64_t *a = &((cdc_stream *)ud)->m[m];
+    atomic_store_explicit(a, atomic_load_explicit(a, memory_order_relaxed) + v, memory_order_relaxed);
+}
 static void metric_set(cdc_metric m, uint64_t v, void *ud) { atomic_store(&((cdc_stream *)ud)->m[m], v); }
 
 /* delivery's publish hook: the checkpoint text for cdc_stream_checkpoint(). */
