@@ -19,7 +19,7 @@
 #include "packet.h"
 #include "transport.h"
 
-#define IBUF_SIZE (64 * 1024)
+#define IBUF_SIZE (64 * 1024) /* the input buffer at connect; see cdc__conn_grow_input */
 
 struct cdc__conn {
     const cdc_allocator *alloc;
@@ -30,7 +30,7 @@ struct cdc__conn {
     int timeout_ms;
     /* input: raw bytes from the socket, then (compressed) inflated stream */
     uint8_t *ibuf;
-    size_t ipos, ilen;
+    size_t ipos, ilen, icap;
     bool compress;
     cdc__buf zin;        /* inflated stream */
     size_t zpos;
@@ -110,14 +110,14 @@ static int raw_read_exact(cdc__conn *c, uint8_t *dst, size_t n, cdc__err *err)
     while (n) {
         if (c->ipos == c->ilen) {
             /* Large bodies go straight to their destination. */
-            if (n >= IBUF_SIZE) {
+            if (n >= c->icap) {
                 ptrdiff_t r = raw_recv(c, dst, n, err);
                 if (r < 0) return (int)r;
                 dst += r;
                 n -= (size_t)r;
                 continue;
             }
-            ptrdiff_t r = raw_recv(c, c->ibuf, IBUF_SIZE, err);
+            ptrdiff_t r = raw_recv(c, c->ibuf, c->icap, err);
             if (r < 0) return (int)r;
             c->ipos = 0;
             c->ilen = (size_t)r;
@@ -136,7 +136,7 @@ static int stream_peek(cdc__conn *c, const uint8_t **p, size_t *n, cdc__err *err
 {
     if (!c->compress) {
         if (c->ipos == c->ilen) {
-            ptrdiff_t r = raw_recv(c, c->ibuf, IBUF_SIZE, err);
+            ptrdiff_t r = raw_recv(c, c->ibuf, c->icap, err);
             if (r < 0) return (int)r;
             c->ipos = 0;
             c->ilen = (size_t)r;
@@ -177,7 +177,7 @@ int cdc__conn_read_packet(cdc__conn *c, cdc_bytes *payload, cdc__err *err)
     while (!c->df.done) {
         size_t room;
         uint8_t *dst = cdc__deframer_direct(&c->df, &room);
-        if (!c->compress && c->ipos == c->ilen && room >= IBUF_SIZE) {
+        if (!c->compress && c->ipos == c->ilen && room >= c->icap) {
             /* The body of a big packet goes from the socket into place. */
             ptrdiff_t r = raw_recv(c, dst, room, err);
             if (r < 0) return (int)r;
@@ -268,6 +268,22 @@ int cdc__conn_write_command(cdc__conn *c, uint8_t cmd, const void *payload, size
     c->cmd.len = len + 1;
     return send_payload(c, c->cmd.data, c->cmd.len, err);
 }
+
+int cdc__conn_grow_input(cdc__conn *c, size_t bytes)
+{
+    if (!c->ibuf || bytes <= c->icap) return CDC_OK;
+    uint8_t *p = bytes % CDC__HUGE_PAGE ? cdc__malloc(c->alloc, bytes) : cdc__malloc_huge(c->alloc, bytes);
+    if (!p) return CDC_ERR_NOMEM;
+    memcpy(p, c->ibuf + c->ipos, c->ilen - c->ipos); /* what is unread, in order */
+    cdc__free(c->alloc, c->ibuf);
+    c->ibuf = p;
+    c->ilen -= c->ipos;
+    c->ipos = 0;
+    c->icap = bytes;
+    return CDC_OK;
+}
+
+size_t cdc__conn_input_size(const cdc__conn *c) { return c->icap; }
 
 void cdc__conn_set_stream_lowat(cdc__conn *c, int bytes) { c->stream_lowat = bytes > 1 ? bytes : 0; }
 
@@ -608,8 +624,11 @@ int cdc__conn_connect(cdc__conn *c, const cdc__conn_opts *o, cdc__err *err)
     if (!o->user || !*o->user) return cdc__err_set(err, CDC_ERR_CONFIG, "no user name given");
     if ((unsigned)o->tls_mode > CDC_TLS_VERIFY_IDENTITY)
         return cdc__err_set(err, CDC_ERR_CONFIG, "ssl.mode: %d is not a valid mode", (int)o->tls_mode);
-    if (!c->ibuf && !(c->ibuf = cdc__malloc(c->alloc, IBUF_SIZE)))
-        return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory for the input buffer");
+    if (!c->ibuf) {
+        if (!(c->ibuf = cdc__malloc(c->alloc, IBUF_SIZE)))
+            return cdc__err_set(err, CDC_ERR_NOMEM, "out of memory for the input buffer");
+        c->icap = IBUF_SIZE;
+    }
     c->df.max = o->max_packet ? o->max_packet : CDC__CONN_DEFAULT_MAX_PACKET;
     cdc__deframer_next(&c->df); /* a handle reused after close starts afresh */
     c->df.check_seq = true;

@@ -165,6 +165,17 @@ int cdc__conn_read_piece(cdc__conn *c, size_t max, cdc_bytes *piece, bool *more,
  * 0 (the default) turns it off. For readers of large results (snapshot
  * workers): fewer wakeups of this thread and less work for the server's. */
 void cdc__conn_set_stream_lowat(cdc__conn *c, int bytes);
+/* Grows the input buffer (64 KiB at connect) to `bytes`, keeping what
+ * is unread; the handle keeps it until freed. Socket reads ask for up to
+ * the buffer's size: for a binlog dump, which the server sends as fast as
+ * it can, fewer and larger reads mean fewer window updates, and on
+ * loopback less of the server's sending done in this thread; a multiple
+ * of CDC__HUGE_PAGE is a huge-page block (cdc__malloc_huge), without the
+ * page faults and TLB misses of 4 KiB pages (docs/performance.md,
+ * session 11). CDC_ERR_NOMEM leaves it as it was. */
+int cdc__conn_grow_input(cdc__conn *c, size_t bytes);
+/* The input buffer's size: the most one socket read asks for. */
+size_t cdc__conn_input_size(const cdc__conn *c);
 /* Changes the read timeout (0 = wait forever). */
 void cdc__conn_set_read_timeout(cdc__conn *c, int timeout_ms);
 

@@ -469,6 +469,10 @@ int cdc__replica_dump(cdc__conn *c, const cdc__server_info *info, uint32_t serve
     if (rc == CDC_OK) rc = cdc__conn_write_command(c, cmd, b.data, b.len, err);
     else cdc__err_set(err, rc, "out of memory");
     cdc__buf_free(&b);
+    /* reads of up to 2 MiB, into a huge page, for the events: 20% less
+     * client CPU than 64 KiB reads over loopback (docs/performance.md,
+     * session 11); without the memory the reads stay at 64 KiB */
+    if (rc == CDC_OK) (void)cdc__conn_grow_input(c, CDC__DUMP_INPUT_BYTES);
     return rc;
 }
 

@@ -93,8 +93,10 @@ int cdc__replica_register(cdc__conn *c, uint32_t server_id, cdc__err *err);
  * Starts the dump from pos: COM_BINLOG_DUMP from file/offset when pos has
  * a file; else from its GTID set (MySQL COM_BINLOG_DUMP_GTID; MariaDB:
  * prepare() must have set @slave_connect_state). The events follow as
- * packets for cdc__conn_read_packet.
+ * packets for cdc__conn_read_packet, read from the socket up to
+ * CDC__DUMP_INPUT_BYTES at a time (cdc__conn_grow_input).
  */
+#define CDC__DUMP_INPUT_BYTES ((size_t)2 << 20)
 int cdc__replica_dump(cdc__conn *c, const cdc__server_info *info, uint32_t server_id,
                       const cdc_position *pos, cdc__err *err);
 

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <time.h>
 
 static void *libc_malloc(size_t n, void *ud) { (void)ud; return malloc(n); }
@@ -17,6 +18,17 @@ void *cdc__malloc(const cdc_allocator *a, size_t n)
 {
     a = cdc__allocator(a);
     return a->malloc(n ? n : 1, a->ud);
+}
+
+void *cdc__malloc_huge(const cdc_allocator *a, size_t n)
+{
+    if (cdc__allocator(a) != &libc_allocator || !n || n % CDC__HUGE_PAGE) return cdc__malloc(a, n);
+    void *p = NULL;
+    if (posix_memalign(&p, CDC__HUGE_PAGE, n)) return NULL;
+#ifdef MADV_HUGEPAGE
+    (void)madvise(p, n, MADV_HUGEPAGE); /* advice: a refusal leaves 4 KiB pages */
+#endif
+    return p;
 }
 
 void *cdc__calloc(const cdc_allocator *a, size_t count, size_t size)

@@ -31,6 +31,13 @@
 /* The allocator a handle was made with; NULL input gives libc's. */
 const cdc_allocator *cdc__allocator(const cdc_allocator *a);
 void *cdc__malloc(const cdc_allocator *a, size_t n);
+/* n bytes (a multiple of CDC__HUGE_PAGE) for a large buffer filled again
+ * and again: with libc's allocator, aligned to and advised as transparent
+ * huge pages, so that its first filling costs one page fault and not 512
+ * (7 us each on the PVM machines of docs/performance.md); with another
+ * allocator, its malloc. Freed, grown and shrunk as any cdc__malloc block. */
+#define CDC__HUGE_PAGE ((size_t)2 << 20)
+void *cdc__malloc_huge(const cdc_allocator *a, size_t n);
 void *cdc__calloc(const cdc_allocator *a, size_t count, size_t size);
 void *cdc__realloc(const cdc_allocator *a, void *p, size_t n);
 void cdc__free(const cdc_allocator *a, void *p);

@@ -19,6 +19,8 @@
 #include "auth.h"
 #include "conn.h"
 #include "packet.h"
+#include "position.h"
+#include "replica.h"
 
 /* A fake server's script: send bytes, read one packet into `got`, or
  * hang up at once (hangup). Without a hangup step the server lingers
@@ -384,9 +386,133 @@ static void test_read_piece(void **state)
     free(payload);
 }
 
+/* n packets (sequence ids from *seq) whose payloads are 0x00 then
+ * 20..219 bytes of a pattern of their index: the shape of a binlog dump. */
+static void dump_wire(cdc__buf *wire, uint8_t *seq, size_t n)
+{
+    uint8_t p[256];
+    for (size_t i = 0; i < n; i++) {
+        size_t len = 21 + i % 200;
+        p[0] = 0x00;
+        for (size_t j = 1; j < len; j++) p[j] = (uint8_t)(i * 31 + j);
+        assert_int_equal(cdc__packet_frame(wire, seq, p, len), CDC_OK);
+    }
+}
+
+static void expect_dump_packet(cdc__conn *c, size_t i)
+{
+    cdc__err e;
+    cdc__err_clear(&e);
+    cdc_bytes p;
+    if (cdc__conn_read_packet(c, &p, &e)) fail_msg("packet %zu: %s", i, e.msg);
+    assert_int_equal(p.len, 21 + i % 200);
+    assert_int_equal(p.ptr[0], 0x00);
+    for (size_t j = 1; j < p.len; j++)
+        if (p.ptr[j] != (uint8_t)(i * 31 + j)) fail_msg("packet %zu byte %zu: %u", i, j, p.ptr[j]);
+}
+
+/* COM_BINLOG_DUMP grows the input buffer to CDC__DUMP_INPUT_BYTES with
+ * bytes already read from the socket and not yet taken (the packets sent
+ * with the first, in one send) kept, in order; a later grow to a size
+ * that is no multiple of a huge page keeps them too. */
+static void test_dump_grows_input(void **state)
+{
+    (void)state;
+    uint8_t hs[sizeof hs_pkt];
+    memcpy(hs, hs_pkt, sizeof hs);
+    const size_t n = 3000; /* about 360 KB: more than one 64 KiB read */
+    cdc__buf wire;
+    cdc__buf_init(&wire, NULL);
+    uint8_t seq = 1; /* after the command (0) */
+    dump_wire(&wire, &seq, n);
+    const step s[] = {{hs, sizeof hs, false, false}, {NULL, 0, true, false}, {ok_pkt, sizeof ok_pkt, false, false},
+                      {NULL, 0, true, false}, {wire.data, wire.len, false, false}};
+    fake f;
+    fake_start(&f, s, 5);
+    cdc__conn *c;
+    assert_int_equal(cdc__conn_new(&c, NULL), CDC_OK);
+    cdc__conn_opts o = {.host = "127.0.0.1", .port = f.port, .user = "u"};
+    cdc__err e;
+    cdc__err_clear(&e);
+    if (cdc__conn_connect(c, &o, &e)) fail_msg("%s", e.msg);
+    assert_int_equal(cdc__conn_input_size(c), 64 * 1024);
+    cdc__server_info info = {.mariadb = true};
+    cdc_position pos;
+    cdc__position_init(&pos, NULL);
+    assert_int_equal(cdc__position_set_file(&pos, "bin.000001", 10), CDC_OK);
+    pos.offset = 4;
+    if (cdc__replica_dump(c, &info, 4711, &pos, &e)) fail_msg("%s", e.msg);
+    assert_int_equal(cdc__conn_input_size(c), CDC__DUMP_INPUT_BYTES);
+    /* the first packet read: the rest of that read stays unread... */
+    expect_dump_packet(c, 0);
+    /* ...across a second grow, through the portable allocation */
+    assert_int_equal(cdc__conn_grow_input(c, CDC__DUMP_INPUT_BYTES + 12345), CDC_OK);
+    assert_int_equal(cdc__conn_input_size(c), CDC__DUMP_INPUT_BYTES + 12345);
+    for (size_t i = 1; i < n; i++) expect_dump_packet(c, i);
+    /* a smaller size changes nothing */
+    assert_int_equal(cdc__conn_grow_input(c, 1000), CDC_OK);
+    assert_int_equal(cdc__conn_input_size(c), CDC__DUMP_INPUT_BYTES + 12345);
+    cdc__conn_free(c);
+    fake_stop(&f);
+    /* what the client sent for the dump: COM_BINLOG_DUMP, offset 4, the
+     * server id, the file */
+    assert_int_equal(f.ngot, 2);
+    assert_int_equal(f.got[1][0], CDC_COM_BINLOG_DUMP);
+    assert_int_equal(cdc__le32(f.got[1] + 1), 4);
+    assert_int_equal(cdc__le32(f.got[1] + 7), 4711);
+    assert_memory_equal(f.got[1] + 11, "bin.000001", 10);
+    cdc__position_clear(&pos);
+    cdc__buf_free(&wire);
+}
+
+/* A grow without the memory: CDC_ERR_NOMEM, and the connection reads on
+ * from the buffer it had, nothing lost. */
+static int grow_fail;
+static void *g_malloc(size_t n, void *ud) { (void)ud; return grow_fail && n > 64 * 1024 ? NULL : test_malloc(n); }
+static void *g_realloc(void *p, size_t n, void *ud) { (void)ud; return test_realloc(p, n); }
+static void g_free(void *p, void *ud) { (void)ud; test_free(p); }
+
+static void test_grow_input_without_memory(void **state)
+{
+    (void)state;
+    cdc_allocator a = {g_malloc, g_realloc, g_free, NULL};
+    uint8_t hs[sizeof hs_pkt];
+    memcpy(hs, hs_pkt, sizeof hs);
+    const size_t n = 3000;
+    cdc__buf wire;
+    cdc__buf_init(&wire, NULL);
+    uint8_t seq = 3; /* after the handshake (0), response (1) and OK (2) */
+    dump_wire(&wire, &seq, n);
+    const step s[] = {{hs, sizeof hs, false, false}, {NULL, 0, true, false}, {ok_pkt, sizeof ok_pkt, false, false},
+                      {wire.data, wire.len, false, false}};
+    fake f;
+    fake_start(&f, s, 4);
+    cdc__conn *c;
+    grow_fail = 0;
+    assert_int_equal(cdc__conn_new(&c, &a), CDC_OK);
+    cdc__conn_opts o = {.host = "127.0.0.1", .port = f.port, .user = "u"};
+    cdc__err e;
+    cdc__err_clear(&e);
+    if (cdc__conn_connect(c, &o, &e)) fail_msg("%s", e.msg);
+    expect_dump_packet(c, 0);
+    grow_fail = 1;
+    assert_int_equal(cdc__conn_grow_input(c, CDC__HUGE_PAGE), CDC_ERR_NOMEM);
+    assert_int_equal(cdc__conn_input_size(c), 64 * 1024);
+    for (size_t i = 1; i < n; i++) expect_dump_packet(c, i);
+    /* with the memory, another allocator's malloc makes the buffer (no
+     * huge-page block outside libc's) and cmocka sees it freed */
+    grow_fail = 0;
+    assert_int_equal(cdc__conn_grow_input(c, CDC__HUGE_PAGE), CDC_OK);
+    assert_int_equal(cdc__conn_input_size(c), CDC__HUGE_PAGE);
+    cdc__conn_free(c);
+    fake_stop(&f);
+    cdc__buf_free(&wire);
+}
+
 /* Every allocation failing in turn: NOMEM or success, never a crash or a
  * leak (cmocka's allocator checks). */
 static int fail_after;
+
 static void *t_malloc(size_t n, void *ud) { (void)ud; return fail_after-- > 0 ? test_malloc(n) : NULL; }
 static void *t_realloc(void *p, size_t n, void *ud) { (void)ud; return fail_after-- > 0 ? test_realloc(p, n) : NULL; }
 static void t_free(void *p, void *ud) { (void)ud; test_free(p); }
@@ -434,6 +560,8 @@ int main(void)
         cmocka_unit_test(test_preferred_without_tls),
         cmocka_unit_test(test_send_then_read),
         cmocka_unit_test(test_read_piece),
+        cmocka_unit_test(test_dump_grows_input),
+        cmocka_unit_test(test_grow_input_without_memory),
         cmocka_unit_test(test_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
