@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -173,6 +174,16 @@ void cli_buf_free(cli_buf *b)
     free(b->p);
     b->p = NULL;
     b->len = b->cap = 0;
+}
+
+void *cli_huge_block(void)
+{
+    void *p = NULL;
+    if (posix_memalign(&p, CLI_HUGE_BYTES, CLI_HUGE_BYTES)) return NULL;
+#ifdef MADV_HUGEPAGE
+    (void)madvise(p, CLI_HUGE_BYTES, MADV_HUGEPAGE);
+#endif
+    return p;
 }
 
 int cli_buf_reserve(cli_buf *b, size_t extra)

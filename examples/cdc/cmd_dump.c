@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
-#include <sys/mman.h>
 
 #include <cdc/cdc.h>
 
@@ -27,23 +26,10 @@
  * than 64 KiB (docs/performance.md). */
 #define READ_BYTES (1u << 18)
 
-/* Both buffers, the input's and the output's, are placed in 2 MiB
- * blocks the kernel may back with one huge page each (Linux's
- * transparent huge pages, "madvise" mode): every byte of the file and of
- * the output passes through them, and without the TLB misses of 4 KiB
- * pages cdc dump took 2-4% less CPU (docs/performance.md). Where that is
- * not possible they are ordinary allocations. */
-#define HUGE_BYTES ((size_t)2 << 20)
-
-static void *huge_block(void)
-{
-    void *p = NULL;
-    if (posix_memalign(&p, HUGE_BYTES, HUGE_BYTES)) return NULL;
-#ifdef MADV_HUGEPAGE
-    (void)madvise(p, HUGE_BYTES, MADV_HUGEPAGE); /* advice: a refusal leaves 4 KiB pages */
-#endif
-    return p;
-}
+/* Both buffers, the input's and the output's, are 2 MiB huge-page
+ * blocks (cli_huge_block): every byte of the file and of the output
+ * passes through them, and without the TLB misses of 4 KiB pages cdc
+ * dump took 2-4% less CPU (docs/performance.md). */
 
 typedef struct dump_ctx {
     cli_buf line;         /* a line being put together from pieces */
@@ -355,12 +341,12 @@ int cmd_dump(int argc, char **argv)
     /* lines go out in writes of OUT_BYTES from x.out; stdio passes writes
      * that large straight to write(), without copying them into its buffer
      * (a line that does not fit the block moves it by realloc) */
-    void *hb = huge_block();
+    void *hb = cli_huge_block();
     if (hb) {
         x.out.p = hb;
-        x.out.cap = HUGE_BYTES;
+        x.out.cap = CLI_HUGE_BYTES;
     }
-    void *rb = huge_block();
+    void *rb = cli_huge_block();
     x.rbuf = rb ? rb : malloc(READ_BYTES);
     if (!x.rbuf) {
         fprintf(stderr, "cdc dump: out of memory\n");
