@@ -148,7 +148,9 @@ static int write_out(stream_ctx *x, const cli_buf *b)
 static int line_done(stream_ctx *x)
 {
     x->emitted++;
-    if (cli_buf_append(&x->txn, "\n", 1)) return CDC_ERR_NOMEM;
+    /* after a render there is room: the byte of its terminating NUL */
+    if (x->txn.len < x->txn.cap) x->txn.p[x->txn.len++] = '\n';
+    else if (cli_buf_append(&x->txn, "\n", 1)) return CDC_ERR_NOMEM;
     if (x->txn.len >= SPILL_BYTES) {
         x->spilled = true;
         int rc = write_out(x, &x->txn);
