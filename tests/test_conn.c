@@ -329,6 +329,20 @@ static void test_preferred_without_tls(void **state)
     assert_false(cdc__le32(f.got[0]) & CDC_CAP_SSL);
 }
 
+/* A connection logged in to a fake server that runs steps s (allocator
+ * a; NULL: libc's). */
+static cdc__conn *connect_fake(fake *f, const step *s, size_t n, const cdc_allocator *a)
+{
+    fake_start(f, s, n);
+    cdc__conn *c;
+    assert_int_equal(cdc__conn_new(&c, a), CDC_OK);
+    cdc__conn_opts o = {.host = "127.0.0.1", .port = f->port, .user = "u"};
+    cdc__err e;
+    cdc__err_clear(&e);
+    if (cdc__conn_connect(c, &o, &e)) fail_msg("%s", e.msg);
+    return c;
+}
+
 /* Payloads read in bounded pieces: one of 0xffffff + 10 bytes (two
  * packets), one of exactly 0xffffff (with its empty trailer), then an
  * ordinary packet through read_packet. Pieces are views into the input
@@ -351,12 +365,8 @@ static void test_read_piece(void **state)
     const step s[] = {{hs, sizeof hs, false, false}, {NULL, 0, true, false}, {ok_pkt, sizeof ok_pkt, false, false},
                       {wire.data, wire.len, false, false}};
     fake f;
-    fake_start(&f, s, 4);
-    cdc__conn *c;
-    assert_int_equal(cdc__conn_new(&c, NULL), CDC_OK);
-    cdc__conn_opts o = {.host = "127.0.0.1", .port = f.port, .user = "u"};
+    cdc__conn *c = connect_fake(&f, s, 4, NULL);
     cdc__err e;
-    assert_int_equal(cdc__conn_connect(c, &o, &e), CDC_OK);
     const size_t want_n[2] = {n1, n2}, want_pieces[2] = {17, 16};
     for (int k = 0; k < 2; k++) {
         size_t got = 0, pieces = 0;
@@ -428,13 +438,9 @@ static void test_dump_grows_input(void **state)
     const step s[] = {{hs, sizeof hs, false, false}, {NULL, 0, true, false}, {ok_pkt, sizeof ok_pkt, false, false},
                       {NULL, 0, true, false}, {wire.data, wire.len, false, false}};
     fake f;
-    fake_start(&f, s, 5);
-    cdc__conn *c;
-    assert_int_equal(cdc__conn_new(&c, NULL), CDC_OK);
-    cdc__conn_opts o = {.host = "127.0.0.1", .port = f.port, .user = "u"};
+    cdc__conn *c = connect_fake(&f, s, 5, NULL);
     cdc__err e;
     cdc__err_clear(&e);
-    if (cdc__conn_connect(c, &o, &e)) fail_msg("%s", e.msg);
     assert_int_equal(cdc__conn_input_size(c), 64 * 1024);
     cdc__server_info info = {.mariadb = true};
     cdc_position pos;
@@ -465,17 +471,20 @@ static void test_dump_grows_input(void **state)
     cdc__buf_free(&wire);
 }
 
+/* An allocator whose allocations fail once fail_after more have been
+ * made, checked by cmocka for leaks. */
+static int fail_after;
+static void *t_malloc(size_t n, void *ud) { (void)ud; return fail_after-- > 0 ? test_malloc(n) : NULL; }
+static void *t_realloc(void *p, size_t n, void *ud) { (void)ud; return fail_after-- > 0 ? test_realloc(p, n) : NULL; }
+static void t_free(void *p, void *ud) { (void)ud; test_free(p); }
+
 /* A grow without the memory: CDC_ERR_NOMEM, and the connection reads on
  * from the buffer it had, nothing lost. */
-static int grow_fail;
-static void *g_malloc(size_t n, void *ud) { (void)ud; return grow_fail && n > 64 * 1024 ? NULL : test_malloc(n); }
-static void *g_realloc(void *p, size_t n, void *ud) { (void)ud; return test_realloc(p, n); }
-static void g_free(void *p, void *ud) { (void)ud; test_free(p); }
 
 static void test_grow_input_without_memory(void **state)
 {
     (void)state;
-    cdc_allocator a = {g_malloc, g_realloc, g_free, NULL};
+    cdc_allocator a = {t_malloc, t_realloc, t_free, NULL};
     uint8_t hs[sizeof hs_pkt];
     memcpy(hs, hs_pkt, sizeof hs);
     const size_t n = 3000;
@@ -486,22 +495,16 @@ static void test_grow_input_without_memory(void **state)
     const step s[] = {{hs, sizeof hs, false, false}, {NULL, 0, true, false}, {ok_pkt, sizeof ok_pkt, false, false},
                       {wire.data, wire.len, false, false}};
     fake f;
-    fake_start(&f, s, 4);
-    cdc__conn *c;
-    grow_fail = 0;
-    assert_int_equal(cdc__conn_new(&c, &a), CDC_OK);
-    cdc__conn_opts o = {.host = "127.0.0.1", .port = f.port, .user = "u"};
-    cdc__err e;
-    cdc__err_clear(&e);
-    if (cdc__conn_connect(c, &o, &e)) fail_msg("%s", e.msg);
+    fail_after = 1000000;
+    cdc__conn *c = connect_fake(&f, s, 4, &a);
     expect_dump_packet(c, 0);
-    grow_fail = 1;
+    fail_after = 0;
     assert_int_equal(cdc__conn_grow_input(c, CDC__HUGE_PAGE), CDC_ERR_NOMEM);
+    fail_after = 1000000;
     assert_int_equal(cdc__conn_input_size(c), 64 * 1024);
     for (size_t i = 1; i < n; i++) expect_dump_packet(c, i);
     /* with the memory, another allocator's malloc makes the buffer (no
      * huge-page block outside libc's) and cmocka sees it freed */
-    grow_fail = 0;
     assert_int_equal(cdc__conn_grow_input(c, CDC__HUGE_PAGE), CDC_OK);
     assert_int_equal(cdc__conn_input_size(c), CDC__HUGE_PAGE);
     cdc__conn_free(c);
@@ -511,11 +514,6 @@ static void test_grow_input_without_memory(void **state)
 
 /* Every allocation failing in turn: NOMEM or success, never a crash or a
  * leak (cmocka's allocator checks). */
-static int fail_after;
-
-static void *t_malloc(size_t n, void *ud) { (void)ud; return fail_after-- > 0 ? test_malloc(n) : NULL; }
-static void *t_realloc(void *p, size_t n, void *ud) { (void)ud; return fail_after-- > 0 ? test_realloc(p, n) : NULL; }
-static void t_free(void *p, void *ud) { (void)ud; test_free(p); }
 
 static void test_allocation_failures(void **state)
 {
